@@ -1,0 +1,177 @@
+"""The REST surface of the local Chat service.
+
+``/v1/spaces/...``: the Chat API paths an app calls (as the official client's REST transport
+sends them). Certificates: where Google serves the Chat signer's and Google's ID-token keys.
+``/_emulator/...``: the user side (send a message, click a button, add or remove the app, run an
+app command), app configuration, throttling, and a long-poll feed of what happens in a space.
+"""
+
+from __future__ import annotations
+
+from werkzeug.wrappers import Request
+
+from ..signing import CERTS_MAX_AGE
+from ..web import GoogleError, Router, ints_for_enums, json_response, read_json
+from .service import ChatService, render
+from .userside import CHAT_ISSUER, UserSide
+
+SPACE = r"spaces/[^/:]+"
+MESSAGE = SPACE + r"/messages/[^/:]+"
+
+DEFAULT_USER = {
+    "name": "users/100000000000000000001",
+    "displayName": "Dev User",
+    "email": "dev@example.com",
+    "type": "HUMAN",
+    "domainId": "local",
+}
+
+
+def _bool(value: str | None) -> bool:
+    return (value or "").lower() in ("1", "true", "yes")
+
+
+def _user(body: dict) -> dict:
+    user = dict(DEFAULT_USER)
+    user.update(body.get("user") or {})
+    user.setdefault("type", "HUMAN")
+    return user
+
+
+def build_app(service: ChatService, users: UserSide) -> Router:
+    app = Router()
+
+    def out(message: dict, request: Request):
+        return json_response(render(message, ints_for_enums(request)))
+
+    # -- bot side --------------------------------------------------------------------------------
+    def create(request, parent):
+        args = request.args
+        message = service.create_message(
+            parent, read_json(request), message_id=args.get("messageId"),
+            request_id=args.get("requestId"), reply_option=args.get("messageReplyOption"),
+            thread_key=args.get("threadKey"))
+        return out(message, request)
+
+    def list_messages(request, parent):
+        try:
+            size = min(int(request.args.get("pageSize") or 25), 1000)
+            offset = int(request.args.get("pageToken") or 0)
+        except ValueError as exc:
+            raise GoogleError("INVALID_ARGUMENT", "Invalid pageSize or pageToken.") from exc
+        descending = "desc" in request.args.get("orderBy", "").lower()
+        page = service.list_messages(parent, size + 1, offset, descending)
+        body: dict = {"messages": [render(m, ints_for_enums(request)) for m in page[:size]]}
+        if len(page) > size:
+            body["nextPageToken"] = str(offset + size)
+        return json_response(body if page else {})
+
+    def get(request, name):
+        return out(service.get_message(name), request)
+
+    def update(request, name):
+        mask = [p for p in request.args.get("updateMask", "").split(",") if p]
+        message = service.update_message(name, read_json(request), mask,
+                                         _bool(request.args.get("allowMissing")))
+        return out(message, request)
+
+    def delete(request, name):
+        service.delete_message(name)
+        return json_response({})
+
+    app.add("POST", f"/v1/({SPACE})/messages", create)
+    app.add("GET", f"/v1/({SPACE})/messages", list_messages)
+    app.add("GET", f"/v1/({MESSAGE})", get)
+    app.add("PATCH", f"/v1/({MESSAGE})", update)
+    app.add("PUT", f"/v1/({MESSAGE})", update)
+    app.add("DELETE", f"/v1/({MESSAGE})", delete)
+
+    # -- certificates ----------------------------------------------------------------------------
+    cache = {"Cache-Control": f"public, max-age={CERTS_MAX_AGE}, must-revalidate, no-transform"}
+
+    def x509(request, email):
+        if email != CHAT_ISSUER:
+            raise GoogleError("NOT_FOUND", f"No keys for {email}.")
+        return json_response(users.chat_signer.x509_document(), headers=cache)
+
+    def jwk(request, email):
+        if email != CHAT_ISSUER:
+            raise GoogleError("NOT_FOUND", f"No keys for {email}.")
+        return json_response(users.chat_signer.jwks_document(), headers=cache)
+
+    app.add("GET", r"/service_accounts/v1/metadata/x509/([^/]+)", x509)
+    app.add("GET", r"/service_accounts/v1/jwk/([^/]+)", jwk)
+    app.add("GET", "/oauth2/v1/certs", lambda r: json_response(users.google_signer.x509_document(), headers=cache))
+    app.add("GET", "/oauth2/v3/certs", lambda r: json_response(users.google_signer.jwks_document(), headers=cache))
+
+    # -- user side and control -------------------------------------------------------------------
+    def app_config(request):
+        if request.method == "PUT":
+            users.app.update(read_json(request))
+        return json_response(users.app.to_dict())
+
+    def send(request, space):
+        body = read_json(request)
+        if not isinstance(body.get("text"), str) or not body["text"].strip():
+            raise GoogleError("INVALID_ARGUMENT", "text is required.")
+        return json_response(users.send_message(
+            space, _user(body), body["text"], thread=body.get("thread"),
+            mention=bool(body.get("mention")), fmt=body.get("format")))
+
+    def click(request, space):
+        body = read_json(request)
+        if not body.get("message") or not body.get("button"):
+            raise GoogleError("INVALID_ARGUMENT", "message and button are required.")
+        return json_response(users.click(space, _user(body), body["message"], body["button"],
+                                         fmt=body.get("format"), form_inputs=body.get("formInputs")))
+
+    def add(request, space):
+        body = read_json(request)
+        return json_response(users.add_to_space(space, _user(body), fmt=body.get("format"),
+                                                display_name=body.get("displayName"),
+                                                space_type=body.get("spaceType", "SPACE")))
+
+    def remove(request, space):
+        body = read_json(request)
+        return json_response(users.remove_from_space(space, _user(body), fmt=body.get("format")))
+
+    def command(request, space):
+        body = read_json(request)
+        if "commandId" not in body:
+            raise GoogleError("INVALID_ARGUMENT", "commandId is required.")
+        return json_response(users.app_command(
+            space, _user(body), int(body["commandId"]), text=body.get("text", ""),
+            command_type=body.get("commandType", "SLASH_COMMAND"), fmt=body.get("format")))
+
+    def throttle(request, space):
+        body = read_json(request)
+        service.inject_429(space, int(body.get("count", 1)))
+        return json_response({})
+
+    def changes(request, space):
+        try:
+            after = int(request.args.get("after") or 0)
+            wait = min(float(request.args.get("wait") or 0), 55.0)
+        except ValueError as exc:
+            raise GoogleError("INVALID_ARGUMENT", "after and wait must be numbers.") from exc
+        found = service.changes(space, after, wait)
+        last = found[-1]["seq"] if found else after
+        return json_response({"changes": found, "last": last})
+
+    def ensure_space(request, space):
+        body = read_json(request)
+        return json_response(service.ensure_space(space, body.get("displayName"),
+                                                  body.get("spaceType", "SPACE")))
+
+    app.add("GET", "/_emulator/app", app_config)
+    app.add("PUT", "/_emulator/app", app_config)
+    app.add("POST", f"/_emulator/({SPACE}):send", send)
+    app.add("POST", f"/_emulator/({SPACE}):click", click)
+    app.add("POST", f"/_emulator/({SPACE}):addApp", add)
+    app.add("POST", f"/_emulator/({SPACE}):removeApp", remove)
+    app.add("POST", f"/_emulator/({SPACE}):appCommand", command)
+    app.add("POST", f"/_emulator/({SPACE}):throttle", throttle)
+    app.add("PUT", f"/_emulator/({SPACE})", ensure_space)
+    app.add("GET", f"/_emulator/({SPACE})/changes", changes)
+    app.add("GET", "/", lambda r: json_response({"status": "ok", "service": "chat"}))
+    return app

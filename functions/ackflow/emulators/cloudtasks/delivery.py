@@ -1,0 +1,142 @@
+"""One HTTP attempt of a task, as Cloud Tasks makes it, and the token bucket that paces attempts."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from dataclasses import dataclass
+
+import urllib3
+
+from ..signing import LocalSigner
+from .resources import HttpTarget
+
+log = logging.getLogger(__name__)
+
+GOOGLE_ISSUER = "https://accounts.google.com"
+
+# HTTP status -> google.rpc.Code, for Attempt.response_status.
+GRPC_CODE_FOR_HTTP = {
+    400: 3, 401: 16, 403: 7, 404: 5, 409: 10, 412: 9, 429: 8, 499: 1,
+    500: 13, 501: 12, 503: 14, 504: 4,
+}
+
+
+def grpc_code(http_status: int | None) -> int:
+    if http_status is None:
+        return 14  # UNAVAILABLE: no response
+    if 200 <= http_status < 300:
+        return 0
+    return GRPC_CODE_FOR_HTTP.get(http_status, 2 if http_status < 500 else 13)
+
+
+class TokenBucket:
+    """Cloud Tasks' rate limit: ``rate`` tokens per second, at most ``size`` at once."""
+
+    def __init__(self, rate: float, size: int, now: float):
+        self.rate = rate
+        self.size = size
+        self.tokens = float(size)
+        self.stamp = now
+
+    def reconfigure(self, rate: float, size: int) -> None:
+        self.rate = rate
+        self.size = size
+        self.tokens = min(self.tokens, float(size))
+
+    def _refill(self, now: float) -> None:
+        if now > self.stamp:
+            self.tokens = min(float(self.size), self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
+
+    def take(self, now: float) -> bool:
+        self._refill(now)
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+    def next_token_at(self, now: float) -> float:
+        self._refill(now)
+        return now + max(0.0, (1.0 - self.tokens) / self.rate)
+
+
+@dataclass
+class Outcome:
+    """What one attempt produced: an HTTP status, or no response at all (with a reason)."""
+
+    status: int | None
+    retry_after: float | None = None
+    reason: str | None = None  # why it failed, when it did
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+@dataclass
+class AttemptInfo:
+    queue_id: str
+    task_id: str
+    retry_count: int
+    execution_count: int
+    eta: float
+    previous_response: int | None
+    retry_reason: str | None
+    deadline: float
+
+
+def build_headers(target: HttpTarget, info: AttemptInfo, signer: LocalSigner) -> dict[str, str]:
+    headers = {k: v for k, v in target.headers.items() if not k.lower().startswith("x-cloudtasks-")}
+    headers.setdefault("User-Agent", "Google-Cloud-Tasks")
+    if target.body and not any(k.lower() == "content-type" for k in headers):
+        headers["Content-Type"] = "application/octet-stream"
+    headers["X-CloudTasks-QueueName"] = info.queue_id
+    headers["X-CloudTasks-TaskName"] = info.task_id
+    headers["X-CloudTasks-TaskRetryCount"] = str(info.retry_count)
+    headers["X-CloudTasks-TaskExecutionCount"] = str(info.execution_count)
+    headers["X-CloudTasks-TaskETA"] = f"{info.eta:.6f}"
+    if info.previous_response is not None:
+        headers["X-CloudTasks-TaskPreviousResponse"] = str(info.previous_response)
+    if info.retry_reason:
+        headers["X-CloudTasks-TaskRetryReason"] = info.retry_reason
+    if target.oidc_email:
+        token = signer.id_token(
+            issuer=GOOGLE_ISSUER, audience=target.oidc_audience or target.url, email=target.oidc_email
+        )
+        headers["Authorization"] = f"Bearer {token}"
+    return headers
+
+
+def _retry_after(response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def deliver(http: urllib3.PoolManager, target: HttpTarget, info: AttemptInfo,
+            signer: LocalSigner) -> Outcome:
+    """Make one attempt; a handler that does not answer within the deadline is cut off."""
+    headers = build_headers(target, info, signer)
+    timeout = urllib3.Timeout(connect=min(10.0, info.deadline), read=info.deadline)
+    try:
+        response = http.request(
+            target.method,
+            target.url,
+            body=target.body or None,
+            headers=headers,
+            timeout=timeout,
+            retries=False,
+            preload_content=True,
+        )
+    except (urllib3.exceptions.ReadTimeoutError, socket.timeout, TimeoutError):
+        return Outcome(None, reason="DEADLINE_EXCEEDED")
+    except urllib3.exceptions.HTTPError as exc:
+        log.debug("attempt of %s failed: %s", info.task_id, exc)
+        return Outcome(None, reason="UNAVAILABLE")
+    reason = None if 200 <= response.status < 300 else f"HTTP {response.status}"
+    return Outcome(response.status, retry_after=_retry_after(response), reason=reason)
