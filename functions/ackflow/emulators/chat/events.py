@@ -56,6 +56,8 @@ def _classic_event(kind, *, user, space, message, function, parameters, form_inp
         "space": space_summary(space),
         "common": {**DEFAULT_COMMON, "hostApp": "CHAT"},
     }
+    if kind == "REMOVED_FROM_SPACE":
+        del event["common"]  # the app is gone; Chat sends no client context
     if message is not None:
         event["message"] = message
     if kind in ("MESSAGE", "APP_COMMAND", "ADDED_TO_SPACE"):

@@ -1,0 +1,3 @@
+from ackflow.cli.main import cli
+
+cli()

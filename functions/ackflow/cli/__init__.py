@@ -1,0 +1,1 @@
+"""The ``ackflow`` command line."""

@@ -1,0 +1,71 @@
+"""``ackflow tasks-emulator`` and ``ackflow chat-emulator``: the local Google services."""
+
+from __future__ import annotations
+
+
+
+
+import click
+
+from .serving import run_until_stopped
+
+
+@click.command("tasks-emulator")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8123, show_default=True, type=int)
+@click.option("--db", "db_path", default=".ackflow/tasks.db", show_default=True,
+              help="SQLite file with queues, pending tasks and the signing key.")
+@click.option("--name-reservation", default=3600.0, show_default=True, type=float,
+              help="Seconds a task name stays reserved after the task ran or was deleted.")
+@click.option("--min-dispatch-deadline", default=15.0, show_default=True, type=float,
+              help="Smallest dispatch_deadline accepted (Google: 15 s).")
+def tasks_emulator(host: str, port: int, db_path: str, name_reservation: float,
+                   min_dispatch_deadline: float) -> None:
+    """Run the local Cloud Tasks v2 REST service."""
+    from ackflow.emulators.cloudtasks import open_service
+    from ackflow.emulators.cloudtasks.api import build_app
+
+    service = open_service(db_path, name_reservation=name_reservation,
+                           min_dispatch_deadline=min_dispatch_deadline).start()
+    try:
+        run_until_stopped(build_app(service), host, port, "Cloud Tasks")
+    finally:
+        service.stop()
+
+
+@click.command("chat-emulator")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8124, show_default=True, type=int)
+@click.option("--db", "db_path", default=".ackflow/chat.db", show_default=True,
+              help="SQLite file with spaces, messages and the signing keys.")
+@click.option("--app-url", default="", help="The app's HTTP endpoint (where events are sent).")
+@click.option("--audience", type=click.Choice(["project-number", "endpoint-url"]),
+              default="project-number", show_default=True,
+              help="What the app's tokens are issued for, as set in the Chat API console.")
+@click.option("--project-number", default="123456789012", show_default=True)
+@click.option("--format", "event_format", type=click.Choice(["classic", "addon"]), default="classic",
+              show_default=True, help="Event format sent to the app.")
+@click.option("--app-name", default="Ackflow", show_default=True)
+@click.option("--slash-command", "slash_commands", multiple=True, metavar="/NAME=ID",
+              help="A slash command configured for the app, e.g. /echo=1 (repeatable).")
+def chat_emulator(host: str, port: int, db_path: str, app_url: str, audience: str,
+                  project_number: str, event_format: str, app_name: str,
+                  slash_commands: tuple[str, ...]) -> None:
+    """Run the local Google Chat service (the app's REST API and a user side)."""
+    from ackflow.emulators.chat import open_service
+    from ackflow.emulators.chat.api import build_app
+    from ackflow.emulators.chat.userside import AppEndpoint
+
+    commands = {}
+    for item in slash_commands:
+        name, _, number = item.partition("=")
+        if not name.startswith("/") or not number.isdigit():
+            raise click.BadParameter(f"expected /NAME=ID, got {item!r}", param_hint="--slash-command")
+        commands[name] = int(number)
+    app = AppEndpoint(url=app_url, audience=audience, project_number=project_number,
+                      format=event_format, display_name=app_name, slash_commands=commands)
+    service, users = open_service(db_path, app)
+    run_until_stopped(build_app(service, users), host, port, "Chat")
+
+
+

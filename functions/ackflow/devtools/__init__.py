@@ -1,0 +1,1 @@
+"""Tools for running the whole pipeline on one machine: processes, ports, the dev supervisor."""

@@ -1,0 +1,163 @@
+"""The app-facing side of the local Chat service, driven by the official Chat client over REST."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from google.api_core import exceptions as gexc
+from google.apps import chat_v1
+
+from tests.support.services import chat_client, start_chat_emulator
+
+ReplyOption = chat_v1.CreateMessageRequest.MessageReplyOption
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory):
+    proc = start_chat_emulator(tmp_path_factory.mktemp("chat"))
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def client(emulator):
+    return chat_client(emulator.url)
+
+
+@pytest.fixture
+def space(emulator, request):
+    name = f"spaces/T{abs(hash(request.node.name)) % 10**9}"
+    requests.put(f"{emulator.url}/_emulator/{name}", json={"displayName": "test"}).raise_for_status()
+    return name
+
+
+def create(client, space, text="hello", **request_fields):
+    return client.create_message(request=chat_v1.CreateMessageRequest(
+        parent=space, message=chat_v1.Message(text=text, thread=request_fields.pop("thread", None)),
+        **request_fields))
+
+
+def test_create_and_get_by_server_and_client_ids(client, space):
+    message = create(client, space, message_id="client-job-1")
+    assert message.name.startswith(space + "/messages/")
+    assert message.client_assigned_message_id == "client-job-1"
+    assert message.sender.type_ == chat_v1.User.Type.BOT
+    assert client.get_message(name=message.name).text == "hello"
+    assert client.get_message(name=f"{space}/messages/client-job-1").name == message.name
+
+
+def test_client_assigned_ids_are_unique_and_well_formed(client, space):
+    create(client, space, message_id="client-dup")
+    with pytest.raises(gexc.Conflict) as caught:
+        create(client, space, message_id="client-dup")
+    assert caught.value.response.json()["error"]["status"] == "ALREADY_EXISTS"
+    with pytest.raises(gexc.BadRequest):
+        create(client, space, message_id="job-without-prefix")
+    with pytest.raises(gexc.BadRequest):
+        create(client, space, message_id="client-UPPER")
+
+
+def test_request_id_makes_create_idempotent(client, space):
+    first = create(client, space, request_id="req-1")
+    second = create(client, space, request_id="req-1")
+    assert first.name == second.name
+
+
+def test_replies_follow_the_reply_option(client, space):
+    root = create(client, space)
+    thread = chat_v1.Thread(name=root.thread.name)
+    ignored = create(client, space, thread=thread)  # no reply option: a new thread, as the API does
+    assert ignored.thread.name != root.thread.name
+    reply = create(client, space, thread=thread, message_reply_option=ReplyOption.REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD)
+    assert reply.thread.name == root.thread.name
+    fallback = create(client, space, thread=chat_v1.Thread(name=f"{space}/threads/nope"),
+                      message_reply_option=ReplyOption.REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD)
+    assert fallback.thread.name != f"{space}/threads/nope"
+    with pytest.raises(gexc.NotFound):
+        create(client, space, thread=chat_v1.Thread(name=f"{space}/threads/nope"),
+               message_reply_option=ReplyOption.REPLY_MESSAGE_OR_FAIL)
+
+
+def test_thread_key_groups_messages(client, space):
+    first = create(client, space, thread=chat_v1.Thread(thread_key="case-2026-001"),
+                   message_reply_option=ReplyOption.REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD)
+    second = create(client, space, thread=chat_v1.Thread(thread_key="case-2026-001"),
+                    message_reply_option=ReplyOption.REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD)
+    assert first.thread.name == second.thread.name
+
+
+def test_patch_updates_masked_fields_only(client, space):
+    card = chat_v1.CardWithId(card_id="c", card={"header": {"title": "Job"}})
+    message = client.create_message(parent=space, message=chat_v1.Message(text="one", cards_v2=[card]))
+    updated = client.update_message(request=chat_v1.UpdateMessageRequest(
+        message=chat_v1.Message(name=message.name, text="two"), update_mask={"paths": ["text"]}))
+    assert updated.text == "two"
+    assert updated.cards_v2[0].card.header.title == "Job"
+    assert updated.last_update_time.timestamp() > 0
+    with pytest.raises(gexc.BadRequest):
+        client.update_message(request=chat_v1.UpdateMessageRequest(
+            message=chat_v1.Message(name=message.name, text="x"), update_mask={"paths": ["sender"]}))
+
+
+def test_allow_missing_creates_a_client_named_message_in_the_given_thread(client, space):
+    root = create(client, space)
+    made = client.update_message(request=chat_v1.UpdateMessageRequest(
+        message=chat_v1.Message(name=f"{space}/messages/client-progress-7", text="working",
+                                thread=chat_v1.Thread(name=root.thread.name)),
+        update_mask={"paths": ["text"]}, allow_missing=True))
+    assert made.client_assigned_message_id == "client-progress-7"
+    assert made.thread.name == root.thread.name
+    again = client.update_message(request=chat_v1.UpdateMessageRequest(
+        message=chat_v1.Message(name=f"{space}/messages/client-progress-7", text="done"),
+        update_mask={"paths": ["text"]}, allow_missing=True))
+    assert again.name == made.name and again.text == "done"
+    with pytest.raises(gexc.NotFound):
+        client.update_message(request=chat_v1.UpdateMessageRequest(
+            message=chat_v1.Message(name=f"{space}/messages/client-absent", text="x"),
+            update_mask={"paths": ["text"]}))
+
+
+def test_list_pages_and_delete(client, space):
+    names = [create(client, space, text=f"m{i}").name for i in range(5)]
+    pager = client.list_messages(request=chat_v1.ListMessagesRequest(parent=space, page_size=2))
+    assert [m.name for m in pager] == names
+    client.delete_message(name=names[0])
+    with pytest.raises(gexc.NotFound):
+        client.get_message(name=names[0])
+
+
+def test_cards_are_validated_like_the_api(emulator, space):
+    bad = {"text": "x", "cardsV2": [{"cardId": "c", "card": {"sections": [{"widgets": [{"notAWidget": {}}]}]}}]}
+    response = requests.post(f"{emulator.url}/v1/{space}/messages", json=bad)
+    assert response.status_code == 400
+    assert response.json()["error"]["status"] == "INVALID_ARGUMENT"
+    empty = requests.post(f"{emulator.url}/v1/{space}/messages", json={})
+    assert empty.status_code == 400
+
+
+def test_unknown_space_is_not_found(client):
+    with pytest.raises(gexc.NotFound):
+        create(client, "spaces/neverseen")
+
+
+def test_injected_429_is_answered_then_clears(emulator, client, space):
+    message = create(client, space)
+    requests.post(f"{emulator.url}/_emulator/{space}:throttle", json={"count": 2}).raise_for_status()
+    for _ in range(2):
+        with pytest.raises(gexc.TooManyRequests) as caught:
+            client.update_message(request=chat_v1.UpdateMessageRequest(
+                message=chat_v1.Message(name=message.name, text="x"), update_mask={"paths": ["text"]}))
+        assert caught.value.response.json()["error"]["status"] == "RESOURCE_EXHAUSTED"
+    client.update_message(request=chat_v1.UpdateMessageRequest(
+        message=chat_v1.Message(name=message.name, text="x"), update_mask={"paths": ["text"]}))
+
+
+def test_an_app_cannot_edit_what_a_person_wrote(emulator, client, space):
+    requests.put(f"{emulator.url}/_emulator/app", json={"url": "http://127.0.0.1:9/"}).raise_for_status()
+    result = requests.post(f"{emulator.url}/_emulator/{space}:send", json={"text": "mine"}).json()
+    assert "error" in result  # nobody listens at the app URL; the person's message is still posted
+    feed = requests.get(f"{emulator.url}/_emulator/{space}/changes").json()["changes"]
+    human = next(c["message"] for c in feed if c["kind"] == "created" and c["message"]["sender"]["type"] == "HUMAN")
+    with pytest.raises(gexc.Forbidden):
+        client.update_message(request=chat_v1.UpdateMessageRequest(
+            message=chat_v1.Message(name=human["name"], text="edited"), update_mask={"paths": ["text"]}))
