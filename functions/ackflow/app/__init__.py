@@ -1,0 +1,1 @@
+"""The application core: the webhook's and the worker's logic, in Ackflow's own types."""

@@ -1,0 +1,55 @@
+"""Who may run what, where: allow-lists by user, email domain and space, per command and by default."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..settings import Settings
+
+
+@dataclass(frozen=True)
+class Rule:
+    users: frozenset[str] = frozenset()
+    domains: frozenset[str] = frozenset()
+    spaces: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, users=(), domains=(), spaces=()) -> "Rule":
+        return cls(frozenset(u.lower() for u in users), frozenset(d.lower().lstrip("@") for d in domains),
+                   frozenset(spaces))
+
+    def allows(self, email: str, space: str) -> bool:
+        email = email.lower()
+        who = not (self.users or self.domains) or email in self.users or (
+            "@" in email and email.rsplit("@", 1)[1] in self.domains)
+        where = not self.spaces or space in self.spaces
+        return who and where
+
+
+class AccessPolicy:
+    def __init__(self, default: Rule, per_command: dict[str, Rule], admins: frozenset[str], contact: str):
+        self.default = default
+        self.per_command = per_command
+        self.admins = admins
+        self.contact = contact
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "AccessPolicy":
+        default = Rule.of(settings.allow_users, settings.allow_domains, settings.allow_spaces)
+        per_command = {name: Rule.of(rule.get("users", ()), rule.get("domains", ()), rule.get("spaces", ()))
+                       for name, rule in settings.command_access.items()}
+        admins = frozenset(a.lower() for a in settings.admins)
+        contact = settings.access_contact or ", ".join(settings.admins)
+        return cls(default, per_command, admins, contact)
+
+    def is_admin(self, email: str) -> bool:
+        return email.lower() in self.admins
+
+    def allows(self, command: str, email: str, space: str) -> bool:
+        if self.is_admin(email):
+            return True
+        return self.per_command.get(command, self.default).allows(email, space)
+
+    def may_decide(self, email: str, requester_email: str) -> bool:
+        """Run and Cancel on a card: the person who asked, or an admin."""
+        return bool(email) and (email.lower() == requester_email.lower() or self.is_admin(email))

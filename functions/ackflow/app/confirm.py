@@ -1,0 +1,114 @@
+"""Ask before acting: a job command answers with a card; Run makes exactly one job and queues it.
+
+The pending confirmation is stored with a single-use token and an expiry. Run, however often it
+is clicked or delivered, turns it into one job (a transaction in the store); Cancel or expiry
+turns it into none. Either way the card is updated in place to say what happened.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ..chat.events import ChatEvent
+from ..chat.replies import Reply
+from ..errors import ConfirmationNotFound, Conflict, QueueUnavailable, UnknownJobType
+from ..ids import new_confirmation_id, new_job_id, new_token
+from ..jobs.model import Confirmation, Job, Requester, StepState
+from ..jobs.registry import JobType
+from ..store.jobstore import ConfirmOutcome
+from . import texts, views
+from .dispatch import send_step
+
+log = logging.getLogger(__name__)
+
+
+def requester_of(event: ChatEvent) -> Requester:
+    return Requester(event.user.name, event.user.email, event.user.display_name)
+
+
+def ask(runtime, event: ChatEvent, job_type: JobType, params: dict) -> Reply:
+    now = runtime.clock()
+    ttl = runtime.settings.confirm_ttl
+    confirmation = Confirmation(
+        id=new_confirmation_id(), token=new_token(), job_type=job_type.name, params=params,
+        requester=requester_of(event), space=event.space, thread=event.thread, created_at=now,
+        expires_at=now + ttl, event_format=event.format.value,
+    )
+    runtime.store.create_confirmation(confirmation)
+    log.info("asked to confirm %s", job_type.name, extra={"job_type": job_type.name, "space": event.space})
+    return views.confirmation_card(confirmation, job_type, ttl)
+
+
+def new_job(runtime, confirmation: Confirmation, job_type: JobType, now: float) -> Job:
+    return Job(
+        id=new_job_id(), type=job_type.name, params=confirmation.params, requester=confirmation.requester,
+        space=confirmation.space, thread=confirmation.thread, queue=job_type.queue,
+        steps=tuple(StepState(s.name) for s in job_type.steps), created_at=now, updated_at=now,
+        event_format=confirmation.event_format, confirmation_id=confirmation.id,
+        history=({"at": now, "status": "QUEUED", "note": "confirmed"},),
+    )
+
+
+def _load(runtime, event: ChatEvent) -> tuple[Confirmation | None, Reply | None]:
+    confirmation_id = event.parameters.get("confirmation", "")
+    token = event.parameters.get("token", "")
+    if not confirmation_id or not token:
+        return None, Reply(text=texts.STALE_BUTTON)
+    try:
+        confirmation = runtime.store.get_confirmation(confirmation_id)
+    except ConfirmationNotFound:
+        return None, Reply(text=texts.STALE_BUTTON)
+    if confirmation.token != token:
+        return None, Reply(text=texts.STALE_BUTTON)
+    if not runtime.access.may_decide(event.user.email, confirmation.requester.email):
+        return None, Reply(text=texts.NOT_YOURS.format(who=confirmation.requester.label))
+    return confirmation, None
+
+
+def on_run(runtime, event: ChatEvent) -> Reply:
+    confirmation, refusal = _load(runtime, event)
+    if refusal:
+        return refusal
+    try:
+        job_type = runtime.registry.get(confirmation.job_type)
+    except UnknownJobType:
+        return Reply(text=texts.STALE_BUTTON)
+    now = runtime.clock()
+    try:
+        outcome, job = runtime.store.confirm(confirmation.id, confirmation.token, now,
+                                             lambda c: new_job(runtime, c, job_type, now))
+    except (ConfirmationNotFound, Conflict):
+        return Reply(text=texts.STALE_BUTTON)
+    minutes = round(runtime.settings.confirm_ttl / 60)
+    if outcome == ConfirmOutcome.EXPIRED:
+        return views.decided_card(confirmation, texts.EXPIRED_TITLE, texts.EXPIRED_TEXT.format(minutes=minutes))
+    if outcome == ConfirmOutcome.CANCELLED:
+        return views.decided_card(confirmation, texts.CANCELLED_TITLE,
+                                  texts.CANCELLED_TEXT.format(who=confirmation.requester.label))
+    if outcome == ConfirmOutcome.ALREADY:
+        return views.queued_card(job, job_type) if job else Reply(text=texts.STALE_BUTTON)
+    extra = {"job_id": job.id, "job_type": job.type, "space": job.space}
+    try:
+        send_step(runtime, job, 0)
+    except QueueUnavailable as exc:
+        # The job is stored; the sweep will send it. Say so rather than time out or fail.
+        log.error("queue unavailable; job %s left for the sweep: %s", job.id, exc, extra=extra)
+        runtime.store.note_error(job.id, f"queue unavailable: {exc}", runtime.clock())
+        return views.queued_card(job, job_type, queue_down=True)
+    log.info("job %s queued", job.id, extra=extra)
+    return views.queued_card(job, job_type)
+
+
+def on_cancel(runtime, event: ChatEvent) -> Reply:
+    confirmation, refusal = _load(runtime, event)
+    if refusal:
+        return refusal
+    try:
+        decided = runtime.store.cancel_confirmation(confirmation.id, confirmation.token, runtime.clock())
+    except (ConfirmationNotFound, Conflict):
+        return Reply(text=texts.STALE_BUTTON)
+    if decided.job_id:  # Run won the race: the job exists; show it rather than pretend
+        job = runtime.store.get_job(decided.job_id)
+        return views.queued_card(job, runtime.registry.get(job.type))
+    who = event.user.display_name or event.user.email or confirmation.requester.label
+    return views.decided_card(confirmation, texts.CANCELLED_TITLE, texts.CANCELLED_TEXT.format(who=who))

@@ -1,0 +1,26 @@
+"""Sending a job's step to its queue. The task name comes from (job, step, generation), so sending
+the same step twice creates one task; a new generation (retry, sweep) gets a fresh name."""
+
+from __future__ import annotations
+
+from ..jobs.model import Job
+from ..taskqueue.base import Task, task_name
+
+LEASE_MARGIN = 30.0  # seconds a lease outlives the dispatch deadline, so a late answer is still ours
+
+
+def step_task(job: Job, index: int, deadline: float, delay: float = 0.0) -> Task:
+    return Task(
+        queue=job.queue,
+        name=task_name(job.id, index, job.generation),
+        payload={"job_id": job.id, "step": index, "generation": job.generation},
+        deadline=deadline,
+        delay=delay,
+    )
+
+
+def send_step(runtime, job: Job, index: int | None = None, delay: float = 0.0) -> bool:
+    """Enqueue the job's step (its current one by default); False if that task already exists."""
+    job_type = runtime.registry.get(job.type)
+    step = job.current if index is None else index
+    return runtime.queue.enqueue(step_task(job, step, job_type.timeout, delay))

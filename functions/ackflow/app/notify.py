@@ -1,0 +1,93 @@
+"""Showing a job in its thread: one message per job (``client-<job id>``), edited in place."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from ..chat.events import EventFormat
+from ..chat.replies import message_json
+from ..errors import ChatUnavailable, NotFound, UnknownJobType
+from ..jobs.model import Holder, Job, JobStatus
+from . import views
+
+log = logging.getLogger(__name__)
+
+
+class Notifier:
+    def __init__(self, runtime):
+        self.runtime = runtime
+
+    def show(self, job: Job, *, progress: str | None = None, retry_delay: float | None = None) -> None:
+        """Write the job's message; raises ChatUnavailable when Chat cannot be reached."""
+        if not job.space:
+            return
+        try:
+            job_type = self.runtime.registry.get(job.type)
+        except UnknownJobType:
+            job_type = None
+        reply = views.job_message(job, job_type, progress=progress, retry_delay=retry_delay,
+                                  now=self.runtime.clock())
+        message = message_json(reply, EventFormat(job.event_format), self.runtime.settings.webhook_url)
+        self.runtime.chat.put_message(job.space, job.message_id, message, job.thread)
+
+    def try_show(self, job: Job, **kwargs) -> bool:
+        """Best effort (progress): a failure is logged, never raised."""
+        try:
+            self.show(job, **kwargs)
+            return True
+        except ChatUnavailable as exc:
+            log.warning("could not show progress: %s", exc, extra={"job_id": job.id})
+            return False
+
+
+def bar(fraction: float, width: int = 10) -> str:
+    fraction = min(1.0, max(0.0, fraction))
+    filled = round(fraction * width)
+    return "▓" * filled + "░" * (width - filled) + f" {fraction * 100:.0f}%"
+
+
+class ProgressReporter:
+    """Throttled progress for one running step. Before each write it checks that this attempt still
+    holds the step, so a stale attempt never overwrites a newer state."""
+
+    def __init__(self, runtime, notifier: Notifier, job: Job, index: int, holder: Holder,
+                 interval: float):
+        self.runtime = runtime
+        self.notifier = notifier
+        self.job = job
+        self.index = index
+        self.holder = holder
+        self.interval = interval
+        self._last = 0.0
+        self._lock = threading.Lock()
+        self._cancelled = False
+        self._checked = 0.0
+
+    def _current(self) -> Job | None:
+        try:
+            return self.runtime.store.get_job(self.job.id)
+        except NotFound:
+            return None
+
+    def report(self, text: str, fraction: float | None = None) -> None:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._last < self.interval:
+                return
+            self._last = now
+        job = self._current()
+        if job is None or job.status != JobStatus.RUNNING or job.steps[self.index].holder != self.holder:
+            return
+        line = f"{text}\n{bar(fraction)}" if fraction is not None else text
+        self.notifier.try_show(job, progress=line)
+
+    def cancelled(self) -> bool:
+        now = time.monotonic()
+        if self._cancelled or now - self._checked < 0.5:
+            return self._cancelled
+        self._checked = now
+        job = self._current()
+        self._cancelled = job is None or job.status == JobStatus.CANCELLED
+        return self._cancelled

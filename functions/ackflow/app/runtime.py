@@ -1,0 +1,151 @@
+"""The object graph of a running app, built from settings, each part created on first use.
+
+This is where adapters are chosen: SQLite or Firestore, Cloud Tasks or SQS, the Chat REST client.
+Cloud SDKs are imported only when their adapter is first used, so the webhook starts fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+import time
+from typing import Any, Callable
+
+from ..errors import ConfigError
+from ..jobs.context import Services
+from ..jobs.registry import Registry
+from ..settings import Settings
+
+
+class lazy:
+    """A thread-safe cached property (functools.cached_property lost its lock in 3.12).
+
+    The lock belongs to the instance, so a Runtime made after a fork never inherits a lock that
+    a thread of the parent held.
+    """
+
+    def __init__(self, fn: Callable):
+        self.fn = fn
+        self.name = fn.__name__
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return self
+        cache = instance.__dict__
+        if self.name in cache:
+            return cache[self.name]
+        with cache["_lazy_lock"]:
+            if self.name not in cache:
+                cache[self.name] = self.fn(instance)
+            return cache[self.name]
+
+
+def load_registry(spec: str, settings: Settings) -> Registry:
+    module_name, _, attribute = spec.partition(":")
+    try:
+        factory = getattr(importlib.import_module(module_name), attribute or "build_registry")
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"ACKFLOW_JOB_TYPES={spec!r} cannot be loaded ({exc}); expected module:function, "
+                          "e.g. workers.job_types:build_registry") from exc
+    registry = factory(settings)
+    if not isinstance(registry, Registry):
+        raise ConfigError(f"{spec} did not return a Registry")
+    return registry
+
+
+class Runtime:
+    def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.time, **parts: Any):
+        self.settings = settings
+        self.clock = clock
+        self._lazy_lock = threading.RLock()
+        self.__dict__.update(parts)  # tests and tools may inject parts (store=..., queue=...)
+
+    @lazy
+    def registry(self) -> Registry:
+        return load_registry(self.settings.job_types, self.settings)
+
+    @lazy
+    def store(self):
+        from ..store.jobstore import JobStore
+
+        settings = self.settings
+        if settings.store == "firestore":
+            from ..store.firestore import FirestoreDocuments
+
+            docs = FirestoreDocuments(project=settings.project, database=settings.firestore_database,
+                                      prefix=settings.firestore_prefix)
+        else:
+            from ..store.sqlite import SqliteDocuments
+
+            docs = SqliteDocuments(settings.sqlite_path)
+        return JobStore(docs, finished_ttl=settings.job_ttl_days * 86400)
+
+    @lazy
+    def queue(self):
+        settings = self.settings
+        if settings.queue_backend == "sqs":
+            from ..taskqueue.sqs import SqsQueue
+
+            return SqsQueue(endpoint=settings.sqs_endpoint or None, region=settings.sqs_region,
+                            prefix=settings.sqs_queue_prefix)
+        from ..taskqueue.cloudtasks import CloudTasksQueue
+
+        return CloudTasksQueue(project=settings.project, location=settings.location,
+                               worker_url=settings.worker_url,
+                               service_account=settings.invoker_service_account or None,
+                               endpoint=settings.cloudtasks_endpoint or None,
+                               anonymous=settings.local_services)
+
+    @lazy
+    def chat(self):
+        from ..chat.rest import RestChatClient
+
+        return RestChatClient(self.settings.chat_endpoint or None, anonymous=self.settings.local_services)
+
+    @lazy
+    def access(self):
+        from .access import AccessPolicy
+
+        return AccessPolicy.from_settings(self.settings)
+
+    @lazy
+    def certificates(self):
+        from ..auth.certs import CertificateCache
+
+        return CertificateCache()
+
+    @lazy
+    def chat_verifier(self):
+        from ..auth import verify
+
+        settings = self.settings
+        if settings.chat_auth == "project-number":
+            policies = [verify.chat_project_number_policy(settings.project_number, settings.effective_chat_certs_url)]
+        else:
+            policies = [verify.chat_endpoint_url_policy(settings.webhook_url, settings.project_number or None,
+                                                        settings.effective_chat_certs_url)]
+        return verify.Verifier(policies, self.certificates)
+
+    @lazy
+    def worker_verifier(self):
+        from ..auth import verify
+
+        settings = self.settings
+        audience = settings.worker_audience or settings.worker_url
+        policies = [verify.oidc_invoker_policy(audience, settings.effective_worker_signers,
+                                               settings.worker_certs_url)]
+        if settings.relay_certs_url:
+            policies.append(verify.oidc_invoker_policy(audience, settings.effective_worker_signers,
+                                                       settings.relay_certs_url, name="SQS relay"))
+        return verify.Verifier(policies, self.certificates)
+
+    @lazy
+    def services(self) -> Services:
+        factories = dict(self.registry.services)
+        factories.setdefault("store", lambda: self.store)
+        return Services(factories)
+
+    def close(self) -> None:
+        store = self.__dict__.get("store")
+        if store is not None:
+            store.close()

@@ -1,0 +1,119 @@
+"""The sweep: find work that was lost and send it again; start periodic jobs that are due.
+
+Called every minute by Cloud Scheduler (``POST <worker>/sweep``), every few seconds by
+``ackflow dev``, or by hand with ``ackflow sweep``. Safe to run twice at once: sending uses task
+names, and a periodic job's id contains its slot.
+
+- A QUEUED job untouched for ``sweep_queued_after`` seconds is sent again under the same task name
+  (harmless if its task exists). After the name-reservation window it gets a new generation.
+- A RUNNING job whose step lease ended (or whose retry was due) more than ``sweep_stalled_after``
+  seconds ago is sent again under a new generation; the claim keeps the step from running twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+from ..errors import QueueUnavailable, StoreUnavailable
+from ..jobs import lifecycle
+from ..jobs.model import SYSTEM, Job, JobStatus, StepState, StepStatus
+from ..jobs.registry import JobType
+from .dispatch import send_step
+
+log = logging.getLogger(__name__)
+
+NAME_RESERVATION = 3600.0  # Cloud Tasks keeps a task name reserved for about an hour
+
+
+@dataclass
+class SweepReport:
+    resent: list[str] = field(default_factory=list)
+    released: list[str] = field(default_factory=list)
+    started: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"resent": self.resent, "released": self.released, "started": self.started,
+                "errors": self.errors}
+
+
+def sweep(runtime, now: float | None = None) -> SweepReport:
+    now = runtime.clock() if now is None else now
+    report = SweepReport()
+    settings = runtime.settings
+    try:
+        _resend_queued(runtime, now, settings.sweep_queued_after, report)
+        _release_stalled(runtime, now, settings.sweep_stalled_after, report)
+        _start_periodic(runtime, now, settings.sweep_catch_up, report)
+    except StoreUnavailable as exc:
+        report.errors.append(f"store: {exc}")
+    if report.resent or report.released or report.started or report.errors:
+        log.info("sweep: %s", report.to_dict())
+    return report
+
+
+def _send(runtime, job: Job, report: SweepReport, bucket: list[str]) -> None:
+    try:
+        if send_step(runtime, job):
+            bucket.append(job.id)
+    except QueueUnavailable as exc:
+        report.errors.append(f"{job.id}: {exc}")
+
+
+def _resend_queued(runtime, now: float, after: float, report: SweepReport) -> None:
+    for job in runtime.store.stale_jobs(JobStatus.QUEUED, now - after):
+        if now - job.updated_at > NAME_RESERVATION:
+            job = runtime.store.update_job(
+                job.id, lambda j: lifecycle.resend(j, now) if j.status == JobStatus.QUEUED else None)
+            if job.status != JobStatus.QUEUED:
+                continue
+        _send(runtime, job, report, report.resent)
+
+
+def _stalled(job: Job, now: float, grace: float) -> Job | None:
+    step = job.step
+    if job.status != JobStatus.RUNNING or step is None:
+        return None
+    if step.status == StepStatus.RUNNING:
+        return lifecycle.release_expired_lease(job, now, grace)
+    due = job.next_attempt_at or job.updated_at
+    if step.status == StepStatus.PENDING and due + grace < now:
+        return lifecycle.resend(job, now)
+    return None
+
+
+def _release_stalled(runtime, now: float, grace: float, report: SweepReport) -> None:
+    for candidate in runtime.store.stale_jobs(JobStatus.RUNNING, now - grace):
+        if _stalled(candidate, now, grace) is None:
+            continue
+        job = runtime.store.update_job(candidate.id, lambda j: _stalled(j, now, grace))
+        if job.generation != candidate.generation:
+            _send(runtime, job, report, report.released)
+
+
+def slot_of(job_type: JobType, now: float) -> dt.datetime | None:
+    """The latest time at or before ``now`` that the job type's cron schedule names (UTC)."""
+    from cronsim import CronSim
+
+    moment = dt.datetime.fromtimestamp(now, dt.timezone.utc).replace(tzinfo=None) + dt.timedelta(seconds=1)
+    return next(CronSim(job_type.schedule, moment, reverse=True), None)
+
+
+def _start_periodic(runtime, now: float, catch_up: float, report: SweepReport) -> None:
+    space = runtime.settings.periodic_space or None
+    for job_type in runtime.registry:
+        if not job_type.schedule:
+            continue
+        slot = slot_of(job_type, now)
+        if slot is None or now - slot.replace(tzinfo=dt.timezone.utc).timestamp() > catch_up:
+            continue
+        stamp = slot.strftime("%Y%m%d%H%M")
+        job = Job(id=f"{job_type.name}-{stamp}", type=job_type.name, params={}, requester=SYSTEM,
+                  space=space, thread=None, queue=job_type.queue,
+                  steps=tuple(StepState(s.name) for s in job_type.steps), created_at=now, updated_at=now,
+                  slot=stamp, history=({"at": now, "status": "QUEUED", "note": f"schedule {stamp}"},))
+        job, created = runtime.store.create_job_once(job)
+        if created:
+            _send(runtime, job, report, report.started)

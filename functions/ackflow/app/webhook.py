@@ -1,0 +1,74 @@
+"""The chat_webhook's logic: verify, parse, route, answer at once. Never waits for the work.
+
+Status codes: 401 for a token that does not verify (nothing is stored), 400 for a body that is not
+a Chat event, 405 for other methods, and 200 for everything else: an event we do not handle gets
+``{}`` (a 4xx would make Chat back off), and our own failures become a message to the person.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+from ..chat.events import ChatEvent, EventKind, MalformedEvent, parse_event
+from ..chat.replies import Reply, response_json
+from ..errors import StoreUnavailable, VerificationError
+from ..logs import TRACE, trace_from
+from . import commands, confirm, texts, views
+from .http import HttpRequest, HttpResponse, error
+
+log = logging.getLogger(__name__)
+
+
+class Webhook:
+    def __init__(self, runtime):
+        self.runtime = runtime
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        TRACE.set(trace_from(request.header("x-cloud-trace-context")))
+        if request.method != "POST":
+            return error(405, "POST Chat events here")
+        try:
+            self.runtime.chat_verifier.verify(request.header("authorization"))
+        except VerificationError as exc:
+            log.warning("rejected an event: %s", exc)
+            return error(401, "the bearer token does not verify")
+        try:
+            event = parse_event(json.loads(request.body or b"null"))
+        except (ValueError, MalformedEvent) as exc:
+            log.warning("unreadable event: %s", exc)
+            return error(400, f"not a Google Chat event: {exc}")
+        reply = self.answer(event)
+        log.info("answered %s", event.raw_type, extra={
+            "event": event.kind.value, "space": event.space,
+            "latency_ms": round((time.perf_counter() - started) * 1000, 2)})
+        return HttpResponse(200, response_json(reply, event.format, self.runtime.settings.webhook_url))
+
+    def answer(self, event: ChatEvent) -> Reply | None:
+        try:
+            return self.route(event)
+        except StoreUnavailable as exc:
+            log.error("job store unavailable: %s", exc)
+            return Reply(text=texts.STORE_DOWN)
+        except Exception:
+            log.exception("failed to answer a %s event", event.kind.value)
+            return Reply(text=texts.INTERNAL)
+
+    def route(self, event: ChatEvent) -> Reply | None:
+        runtime = self.runtime
+        if event.kind == EventKind.ADDED:
+            return views.help_card(runtime.registry, commands.allowed_commands(runtime, event), texts.GREETING)
+        if event.kind in (EventKind.MESSAGE, EventKind.COMMAND):
+            return commands.handle_text(runtime, event)
+        if event.kind == EventKind.CLICK:
+            if event.action == "run":
+                return confirm.on_run(runtime, event)
+            if event.action == "cancel":
+                return confirm.on_cancel(runtime, event)
+            if event.action == "retry":
+                return commands.on_retry_click(runtime, event)
+        if event.kind == EventKind.REMOVED:
+            log.info("removed from %s", event.space)
+        return None

@@ -1,0 +1,187 @@
+"""The worker's logic: one delivery of one task runs (at most) one step of one job.
+
+Every delivery may be a duplicate (queues deliver at least once) and every process may die at any
+line, so the order is: claim the step in the store (a compare-and-set with a lease) → run it →
+record its output → send the next step or finish → show it in the thread → answer 2xx. A crash
+before the answer makes the queue deliver again; the claim makes the repeat harmless and the
+"already done" path re-drives what follows (the next step, the final message).
+
+Answers: 2xx = this task is done (including duplicates and final failures); 503 = try again
+later (a transient failure within the retry budget, or Chat/queue unavailable after the work).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+
+from ..errors import (ChatUnavailable, JobNotFound, LeaseLost, QueueUnavailable, StepFailed,
+                      StoreUnavailable, UnknownJobType, VerificationError)
+from ..jobs.context import StepContext
+from ..jobs.lifecycle import Claim
+from ..jobs.model import Holder, Job, JobStatus, StepStatus
+from ..jobs.registry import JobType
+from ..logs import TRACE, trace_from
+from .dispatch import LEASE_MARGIN, send_step
+from .http import HttpRequest, HttpResponse, error
+from .notify import Notifier, ProgressReporter
+
+log = logging.getLogger(__name__)
+
+
+def _retry_later(reason: str) -> HttpResponse:
+    return HttpResponse(503, {"status": "retry", "reason": reason}, {"Retry-After": "1"})
+
+
+class Worker:
+    def __init__(self, runtime):
+        self.runtime = runtime
+        self.notifier = Notifier(runtime)
+
+    # -- HTTP ------------------------------------------------------------------------------------
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        TRACE.set(trace_from(request.header("x-cloud-trace-context")))
+        if request.method != "POST":
+            return error(405, "POST tasks here")
+        try:
+            self.runtime.worker_verifier.verify(request.header("authorization"))
+        except VerificationError as exc:
+            log.warning("rejected a delivery: %s", exc)
+            return error(401, "the bearer token does not verify")
+        if request.path.rstrip("/").endswith("/sweep"):
+            from .sweep import sweep
+
+            report = sweep(self.runtime)
+            return HttpResponse(200, report.to_dict())
+        try:
+            payload = json.loads(request.body)
+            job_id = str(payload["job_id"])
+            index = int(payload["step"])
+        except (ValueError, KeyError, TypeError) as exc:
+            return error(400, f"expected a JSON task {{job_id, step, generation}}: {exc}")
+        retry = _int(request.header("x-cloudtasks-taskretrycount"))
+        task = request.header("x-cloudtasks-taskname") or f"{job_id}-{index}-{payload.get('generation', 0)}"
+        try:
+            return self.run(job_id, index, Holder(task, retry))
+        except JobNotFound:
+            log.warning("a task for an unknown job", extra={"job_id": job_id})
+            return error(404, f"job {job_id} not found")
+        except StoreUnavailable as exc:
+            log.error("job store unavailable: %s", exc, extra={"job_id": job_id})
+            return _retry_later("job store unavailable")
+
+    # -- one delivery ----------------------------------------------------------------------------
+    def run(self, job_id: str, index: int, holder: Holder) -> HttpResponse:
+        runtime = self.runtime
+        job = runtime.store.get_job(job_id)
+        extra = {"job_id": job_id, "job_type": job.type, "step": index, "attempt": holder.retry + 1,
+                 "task": holder.task}
+        try:
+            job_type = runtime.registry.get(job.type)
+        except UnknownJobType:
+            return self._unrunnable(job, index, holder, extra)
+        if not 0 <= index < len(job.steps):
+            return error(400, f"job {job_id} has {len(job.steps)} steps, not step {index}")
+        lease = job_type.timeout + LEASE_MARGIN
+        outcome, job = runtime.store.claim_step(job_id, index, holder, runtime.clock(), lease)
+        if outcome != Claim.CLAIMED:
+            log.info("duplicate delivery (%s)", outcome.value, extra=extra)
+            return self._follow_up(job, index, outcome)
+        log.info("running step %s", job.steps[index].name, extra=extra)
+        reporter = ProgressReporter(runtime, self.notifier, job, index, holder,
+                                    runtime.settings.progress_interval)
+        context = StepContext(job, index, holder.retry + 1, runtime.services,
+                              report=reporter.report, cancelled=reporter.cancelled, clock=runtime.clock)
+        step = job_type.steps[index]
+        try:
+            output = step.run(context)
+        except Exception as exc:  # the job's own code failed: retry or give up
+            return self._failed(job, job_type, index, holder, exc, extra)
+        if output is not None and not isinstance(output, dict):
+            output = {"result": output}
+        try:
+            job = runtime.store.complete_step(job_id, index, holder, _jsonable(output), runtime.clock())
+        except LeaseLost as exc:
+            log.warning("finished, but the step is no longer ours: %s", exc, extra=extra)
+            return self._follow_up(runtime.store.get_job(job_id), index, Claim.FINISHED)
+        log.info("step %s succeeded", step.name, extra=extra)
+        return self._after_success(job, index)
+
+    def _after_success(self, job: Job, index: int) -> HttpResponse:
+        try:
+            if job.status == JobStatus.SUCCEEDED:
+                self.notifier.show(job)
+            else:
+                send_step(self.runtime, job, index + 1)
+                self.notifier.try_show(job)
+        except (ChatUnavailable, QueueUnavailable) as exc:
+            # The step is recorded; the queue's retry of this task will only re-drive what follows.
+            log.warning("step done, follow-up failed: %s", exc, extra={"job_id": job.id})
+            return _retry_later(str(exc))
+        return HttpResponse(200, {"status": job.status.value, "job_id": job.id})
+
+    def _follow_up(self, job: Job, index: int, outcome: Claim) -> HttpResponse:
+        """A duplicate delivery: redo only what may have been lost after the step was recorded."""
+        try:
+            if outcome == Claim.DONE and job.status == JobStatus.RUNNING and job.current == index + 1 \
+                    and job.steps[index + 1].status == StepStatus.PENDING:
+                send_step(self.runtime, job, index + 1)
+            elif job.status.finished:
+                self.notifier.show(job)
+        except (ChatUnavailable, QueueUnavailable) as exc:
+            return _retry_later(str(exc))
+        return HttpResponse(200, {"status": "duplicate", "claim": outcome.value, "job": job.status.value})
+
+    def _failed(self, job: Job, job_type: JobType, index: int, holder: Holder, exc: Exception,
+                extra: dict) -> HttpResponse:
+        runtime = self.runtime
+        now = runtime.clock()
+        message = f"{type(exc).__name__}: {exc}" if not isinstance(exc, StepFailed) else str(exc)
+        permanent = isinstance(exc, StepFailed) and exc.permanent
+        policy = runtime.registry.queue_of(job_type).retry
+        policy = dataclasses.replace(policy, max_attempts=runtime.registry.max_attempts(job_type))
+        first = job.steps[index].first_attempt_at or now
+        final = permanent or policy.exhausted(holder.retry + 1, now - first)
+        delay = None if final else policy.delay(holder.retry + 1)
+        log_method = log.error if final else log.warning
+        log_method("step %s failed%s: %s", job.steps[index].name, " for good" if final else "", message,
+                   extra=extra, exc_info=not isinstance(exc, StepFailed))
+        try:
+            job = runtime.store.fail_step(job.id, index, holder, message, now, final=final,
+                                          retry_at=None if final else now + delay)
+        except LeaseLost:
+            return HttpResponse(200, {"status": "duplicate", "claim": "lost"})
+        if final:
+            try:
+                self.notifier.show(job)
+            except ChatUnavailable as chat_exc:
+                return _retry_later(str(chat_exc))  # the retry re-posts the failure card
+            return HttpResponse(200, {"status": "FAILED", "job_id": job.id})
+        self.notifier.try_show(job, retry_delay=delay)
+        return _retry_later(message)
+
+    def _unrunnable(self, job: Job, index: int, holder: Holder, extra: dict) -> HttpResponse:
+        log.error("job type %s is not registered; failing the job", job.type, extra=extra)
+        if not job.status.finished:
+            job = self.runtime.store.fail_job(job.id, f"job type {job.type!r} is no longer available",
+                                              self.runtime.clock())
+            self.notifier.try_show(job)
+        return HttpResponse(200, {"status": "FAILED", "reason": "unknown job type"})
+
+
+def _int(value: str | None) -> int:
+    try:
+        return max(0, int(value or 0))
+    except ValueError:
+        return 0
+
+
+def _jsonable(output: dict | None) -> dict:
+    if output is None:
+        return {}
+    try:
+        return json.loads(json.dumps(output, default=str))
+    except (TypeError, ValueError):
+        return {"result": str(output)}
+

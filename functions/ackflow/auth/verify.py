@@ -1,0 +1,122 @@
+"""Verifying the bearer token on each request: signature, expiry, audience, issuer, signer email.
+
+A ``TokenPolicy`` says what a valid token looks like; a ``Verifier`` accepts a token that one of
+its policies accepts. The presets below are Google's real signers; locally the same presets are
+used with the certificate URLs of the local services.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from ..errors import VerificationError
+from .certs import CertificateCache
+
+GOOGLE_ISSUERS = ("https://accounts.google.com", "accounts.google.com")
+CHAT_SIGNER = "chat@system.gserviceaccount.com"
+GOOGLE_CERTS = "https://www.googleapis.com/oauth2/v1/certs"
+CHAT_CERTS = f"https://www.googleapis.com/service_accounts/v1/metadata/x509/{CHAT_SIGNER}"
+CLOCK_SKEW = 30  # seconds of clock difference tolerated on iat, exp and nbf
+
+
+@dataclass(frozen=True)
+class TokenPolicy:
+    name: str
+    audiences: tuple[str, ...]
+    issuers: tuple[str, ...]
+    certs_url: str
+    emails: tuple[str, ...] | None = None  # allowed `email` claims; None: not checked
+    require_email_verified: bool = False
+
+
+def chat_project_number_policy(project_number: str, certs_url: str = CHAT_CERTS) -> TokenPolicy:
+    """Chat apps whose authentication audience is the project number (classic HTTP apps)."""
+    return TokenPolicy("chat (project number)", (str(project_number),), (CHAT_SIGNER,), certs_url)
+
+
+def chat_endpoint_url_policy(endpoint_url: str, project_number: str | None,
+                             certs_url: str = GOOGLE_CERTS) -> TokenPolicy:
+    """Chat apps whose audience is the endpoint URL: Google ID tokens from Chat's service account,
+    or, for Workspace add-on apps, from ``service-<PROJECT_NUMBER>@gcp-sa-gsuiteaddons``."""
+    emails = [CHAT_SIGNER]
+    if project_number:
+        emails.append(f"service-{project_number}@gcp-sa-gsuiteaddons.iam.gserviceaccount.com")
+    return TokenPolicy("chat (endpoint URL)", (endpoint_url,), GOOGLE_ISSUERS, certs_url,
+                       tuple(emails), require_email_verified=True)
+
+
+def oidc_invoker_policy(audience: str, invoker_emails: tuple[str, ...],
+                        certs_url: str = GOOGLE_CERTS, name: str = "queue OIDC") -> TokenPolicy:
+    """The OIDC token Cloud Tasks (or Cloud Scheduler) attaches for the invoker service account."""
+    return TokenPolicy(name, (audience,), GOOGLE_ISSUERS, certs_url, tuple(invoker_emails),
+                       require_email_verified=True)
+
+
+def bearer_token(authorization: str | None) -> str:
+    if not authorization:
+        raise VerificationError("missing Authorization header")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise VerificationError("the Authorization header is not a bearer token")
+    return token.strip()
+
+
+class Verifier:
+    def __init__(self, policies: list[TokenPolicy], certs: CertificateCache | None = None):
+        if not policies:
+            raise ValueError("a verifier needs at least one policy")
+        self.policies = policies
+        self.certs = certs or CertificateCache()
+
+    def warm_up(self) -> None:
+        """Fetch the certificates now, so the first request does not wait for them."""
+        from google.auth import jwt  # noqa: F401  (import cost paid here too)
+
+        for policy in self.policies:
+            try:
+                self.certs.get(policy.certs_url)
+            except VerificationError:
+                pass  # the first request will try again
+
+    def verify(self, authorization: str | None) -> dict:
+        """The verified claims, or VerificationError saying why not."""
+        token = bearer_token(authorization)
+        from google.auth import exceptions as auth_exceptions
+        from google.auth import jwt
+
+        try:
+            header = jwt.decode_header(token)
+        except (ValueError, auth_exceptions.GoogleAuthError) as exc:
+            raise VerificationError(f"malformed token: {exc}") from exc
+        reasons = []
+        for policy in self.policies:
+            try:
+                return self._check(policy, token, header.get("kid"))
+            except VerificationError as exc:
+                reasons.append(f"{policy.name}: {exc}")
+        raise VerificationError("; ".join(reasons))
+
+    def _check(self, policy: TokenPolicy, token: str, kid: str | None) -> dict:
+        from google.auth import exceptions as auth_exceptions
+        from google.auth import jwt
+
+        certs = self.certs.get(policy.certs_url, kid)
+        if kid and kid not in certs:
+            raise VerificationError(f"unknown key id {kid}")
+        try:
+            claims = jwt.decode(token, certs=certs, audience=list(policy.audiences),
+                                clock_skew_in_seconds=CLOCK_SKEW)
+        except (ValueError, auth_exceptions.GoogleAuthError) as exc:
+            raise VerificationError(str(exc)) from exc
+        nbf = claims.get("nbf")
+        if isinstance(nbf, (int, float)) and nbf - CLOCK_SKEW > time.time():
+            raise VerificationError("token not yet valid")
+        if claims.get("iss") not in policy.issuers:
+            raise VerificationError(f"wrong issuer {claims.get('iss')!r}")
+        if policy.emails is not None:
+            if claims.get("email") not in policy.emails:
+                raise VerificationError(f"token signed for {claims.get('email')!r}, not an accepted signer")
+            if policy.require_email_verified and claims.get("email_verified") is not True:
+                raise VerificationError("email not verified")
+        return claims

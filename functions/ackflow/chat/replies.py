@@ -1,0 +1,45 @@
+"""Replies: what the app says, rendered for the format the event came in.
+
+A synchronous answer is a new message or an update of the clicked message. Classic apps answer
+with a Message (plus ``actionResponse`` to update); add-on apps wrap it in
+``hostAppDataAction.chatDataAction.createMessageAction`` / ``updateMessageAction``. Messages sent
+later through the Chat API are plain Messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .cards import Card, render_card
+from .events import EventFormat
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str = ""
+    card: Card | None = None
+    update: bool = False  # replace the clicked message instead of posting a new one
+
+
+def message_json(reply: Reply, fmt: EventFormat, endpoint_url: str) -> dict:
+    message: dict = {}
+    if reply.text:
+        message["text"] = reply.text
+    if reply.card is not None:
+        message["cardsV2"] = [render_card(reply.card, fmt, endpoint_url)]
+    if not message:
+        message["text"] = " "
+    return message
+
+
+def response_json(reply: Reply | None, fmt: EventFormat, endpoint_url: str) -> dict:
+    """The body of the synchronous HTTP answer to a Chat event; ``{}`` says nothing."""
+    if reply is None:
+        return {}
+    message = message_json(reply, fmt, endpoint_url)
+    if fmt == EventFormat.ADDON:
+        action = "updateMessageAction" if reply.update else "createMessageAction"
+        return {"hostAppDataAction": {"chatDataAction": {action: {"message": message}}}}
+    if reply.update:
+        message["actionResponse"] = {"type": "UPDATE_MESSAGE"}
+    return message

@@ -1,0 +1,241 @@
+"""The whole pipeline on one machine: local Cloud Tasks and Chat services, both functions under
+functions-framework, the job store, and a scheduler that calls the sweep.
+
+``ackflow dev`` runs one; the end-to-end tests and the benchmarks run theirs on free ports.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import os
+import shutil
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from .procs import ManagedProcess, free_port
+
+log = logging.getLogger(__name__)
+
+PROJECT = "local-project"
+PROJECT_NUMBER = "123456789012"
+LOCATION = "local"
+INVOKER = f"ackflow-invoker@{PROJECT}.iam.gserviceaccount.com"
+STATE_FILE = "state.json"
+
+
+def functions_source() -> Path:
+    """``functions/main.py``: the file Cloud Functions deploys, served here unchanged."""
+    spec = importlib.util.find_spec("chat_webhook")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("the chat_webhook package is not importable; install the project (pip install -e .)")
+    path = Path(spec.origin).resolve().parent.parent / "main.py"
+    if not path.exists():
+        raise RuntimeError(f"{path} not found; run from a checkout of the project (pip install -e .)")
+    return path
+
+
+@dataclass
+class StackConfig:
+    workdir: Path
+    host: str = "127.0.0.1"
+    ports: dict[str, int] = field(default_factory=dict)  # tasks, chat, webhook, worker (0: free)
+    workers: int = 1  # worker processes (gunicorn workers)
+    threads: int = 8
+    event_format: str = "classic"
+    chat_auth: str = "project-number"
+    sweep_interval: float = 5.0  # 0: no sweep loop
+    store: str = "sqlite"
+    queue_backend: str = "cloudtasks"
+    extra_env: dict[str, str] = field(default_factory=dict)
+    min_dispatch_deadline: float | None = None
+
+
+class LocalStack:
+    def __init__(self, config: StackConfig):
+        self.config = config
+        self.workdir = Path(config.workdir)
+        self.procs: dict[str, ManagedProcess] = {}
+        self.ports = {name: config.ports.get(name) or free_port() for name in ("tasks", "chat", "webhook", "worker")}
+        self._stop = threading.Event()
+        self._sweeper: threading.Thread | None = None
+        self.sweeps = 0
+
+    # -- addresses -------------------------------------------------------------------------------
+    def url(self, name: str) -> str:
+        return f"http://{self.config.host}:{self.ports[name]}"
+
+    @property
+    def webhook_url(self) -> str:
+        return self.url("webhook") + "/"
+
+    @property
+    def worker_url(self) -> str:
+        return self.url("worker") + "/"
+
+    def env(self) -> dict[str, str]:
+        """The settings both functions run with (as Terraform sets them in the cloud)."""
+        env = {
+            "ACKFLOW_PROJECT": PROJECT,
+            "ACKFLOW_PROJECT_NUMBER": PROJECT_NUMBER,
+            "ACKFLOW_LOCATION": LOCATION,
+            "ACKFLOW_STORE": self.config.store,
+            "ACKFLOW_SQLITE_PATH": str(self.workdir / "ackflow.db"),
+            "ACKFLOW_QUEUE_BACKEND": self.config.queue_backend,
+            "ACKFLOW_CLOUDTASKS_ENDPOINT": self.url("tasks"),
+            "ACKFLOW_CHAT_ENDPOINT": self.url("chat"),
+            "ACKFLOW_LOCAL_SERVICES": "true",
+            "ACKFLOW_WEBHOOK_URL": self.webhook_url,
+            "ACKFLOW_WORKER_URL": self.worker_url,
+            "ACKFLOW_INVOKER_SERVICE_ACCOUNT": INVOKER,
+            "ACKFLOW_CHAT_AUTH": self.config.chat_auth,
+            "ACKFLOW_CHAT_CERTS_URL": (
+                f"{self.url('chat')}/service_accounts/v1/metadata/x509/chat@system.gserviceaccount.com"
+                if self.config.chat_auth == "project-number" else f"{self.url('chat')}/oauth2/v1/certs"),
+            "ACKFLOW_WORKER_CERTS_URL": f"{self.url('tasks')}/oauth2/v1/certs",
+            "ACKFLOW_LOG_FORMAT": "text",
+        }
+        env.update(self.config.extra_env)
+        return env
+
+    def settings(self):
+        from ..settings import Settings
+
+        values = {k[len("ACKFLOW_"):].lower(): v for k, v in self.env().items() if k.startswith("ACKFLOW_")}
+        return Settings(**values)
+
+    def runtime(self):
+        """A Runtime in this process, with the functions' settings (for tests and the CLI)."""
+        from ..app.runtime import Runtime
+
+        return Runtime(self.settings())
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def _argv(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "ackflow", *args]
+
+    def start(self) -> "LocalStack":
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            self._start_services()
+            self._create_queues()
+            self._start_functions()
+        except Exception:
+            self.stop()
+            raise
+        if self.config.sweep_interval > 0:
+            self._sweeper = threading.Thread(target=self._sweep_loop, name="sweep", daemon=True)
+            self._sweeper.start()
+        self._write_state()
+        return self
+
+    def _start_services(self) -> None:
+        tasks_args = ["tasks-emulator", "--host", self.config.host, "--port", str(self.ports["tasks"]),
+                      "--db", str(self.workdir / "tasks.db")]
+        if self.config.min_dispatch_deadline is not None:
+            tasks_args += ["--min-dispatch-deadline", str(self.config.min_dispatch_deadline)]
+        self.procs["tasks"] = ManagedProcess("cloud tasks", self._argv(*tasks_args),
+                                             ready_url=self.url("tasks") + "/",
+                                             log_path=self.workdir / "logs" / "tasks.log")
+        slash = []
+        registry = self.runtime().registry
+        from ..app.commands import BUILTIN_IDS
+
+        for number, name in BUILTIN_IDS.items():
+            slash += ["--slash-command", f"/{name}={number}"]
+        for job_type in registry:
+            if job_type.slash_command_id:
+                slash += ["--slash-command", f"/{job_type.name}={job_type.slash_command_id}"]
+        chat_args = ["chat-emulator", "--host", self.config.host, "--port", str(self.ports["chat"]),
+                     "--db", str(self.workdir / "chat.db"), "--app-url", self.webhook_url,
+                     "--audience", self.config.chat_auth, "--project-number", PROJECT_NUMBER,
+                     "--format", self.config.event_format, *slash]
+        self.procs["chat"] = ManagedProcess("chat", self._argv(*chat_args), ready_url=self.url("chat") + "/",
+                                            log_path=self.workdir / "logs" / "chat.log")
+        for proc in (self.procs["tasks"], self.procs["chat"]):
+            proc.start(timeout=60)
+
+    def _create_queues(self) -> None:
+        if self.config.queue_backend != "cloudtasks":
+            return
+        from ..devtools.queues import sync_cloud_tasks_queues
+
+        sync_cloud_tasks_queues(self.url("tasks"), PROJECT, LOCATION, self.runtime().registry.queues.values())
+
+    def _function(self, name: str, target: str) -> ManagedProcess:
+        executable = shutil.which("functions-framework", path=os.path.dirname(sys.executable)) \
+            or shutil.which("functions-framework")
+        argv = [executable, "--source", str(functions_source()), "--target", target,
+                "--host", self.config.host, "--port", str(self.ports[name])]
+        env = {**self.env(), "FUNCTION_TARGET": target, "PYTHONUNBUFFERED": "1",
+               "WORKERS": str(self.config.workers if name == "worker" else 1),
+               "THREADS": str(self.config.threads)}
+        return ManagedProcess(name, argv, env=env, ready_url=self.url(name) + "/",
+                              log_path=self.workdir / "logs" / f"{name}.log")
+
+    def _start_functions(self) -> None:
+        self.procs["webhook"] = self._function("webhook", "chat_webhook")
+        self.procs["worker"] = self._function("worker", "worker")
+        for name in ("webhook", "worker"):
+            self.procs[name].start(timeout=60)
+
+    def restart(self, name: str) -> None:
+        """Stop a part (as a crash, SIGKILL) and start it again on the same port."""
+        proc = self.procs[name]
+        proc.kill()
+        fresh = self._function(name, "chat_webhook" if name == "webhook" else "worker") \
+            if name in ("webhook", "worker") else ManagedProcess(proc.name, proc.argv, ready_url=proc.ready_url,
+                                                                 log_path=proc.log_path)
+        self.procs[name] = fresh.start(timeout=60)
+
+    def sweep_once(self) -> dict:
+        """Call the worker's /sweep as Cloud Scheduler would: with an OIDC token for the invoker."""
+        token = requests.post(
+            f"{self.url('tasks')}/v1/projects/-/serviceAccounts/{INVOKER}:generateIdToken",
+            json={"audience": self.worker_url, "includeEmail": True}, timeout=5).json()["token"]
+        response = requests.post(self.worker_url + "sweep", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        self.sweeps += 1
+        return response.json() if response.ok else {"error": response.status_code}
+
+    def _sweep_loop(self) -> None:
+        while not self._stop.wait(self.config.sweep_interval):
+            try:
+                self.sweep_once()
+            except requests.RequestException as exc:
+                log.debug("sweep failed: %s", exc)
+
+    def _write_state(self) -> None:
+        state = {"urls": {name: self.url(name) for name in self.ports}, "env": self.env(),
+                 "pid": os.getpid(), "started": time.time()}
+        (self.workdir / STATE_FILE).write_text(json.dumps(state, indent=2))
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._sweeper:
+            self._sweeper.join(timeout=5)
+        for name in ("webhook", "worker", "chat", "tasks"):
+            proc = self.procs.get(name)
+            if proc:
+                proc.stop()
+        state = self.workdir / STATE_FILE
+        if state.exists():
+            state.unlink()
+
+    def __enter__(self) -> "LocalStack":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def read_state(workdir: Path) -> dict:
+    path = Path(workdir) / STATE_FILE
+    if not path.exists():
+        raise FileNotFoundError(f"no local pipeline is running (no {path}); start one with `ackflow dev`")
+    return json.loads(path.read_text())

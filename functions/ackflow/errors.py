@@ -1,0 +1,96 @@
+"""One error tree for Ackflow. Vendor errors are translated into these at the edges."""
+
+from __future__ import annotations
+
+
+class AckflowError(Exception):
+    """Base of every error Ackflow raises on purpose."""
+
+
+class ConfigError(AckflowError):
+    """A setting is missing or malformed; the message names it and shows what it should look like."""
+
+
+class UsageError(AckflowError):
+    """A person wrote a command we cannot run; the message says what was wrong."""
+
+    def __init__(self, message: str, usage: str | None = None):
+        super().__init__(message)
+        self.usage = usage
+
+
+class AccessDenied(AckflowError):
+    """This person may not do this here."""
+
+
+class VerificationError(AckflowError):
+    """A bearer token is missing or does not verify."""
+
+
+class NotFound(AckflowError):
+    """The thing asked for does not exist."""
+
+
+class JobNotFound(NotFound):
+    def __init__(self, job_id: str):
+        super().__init__(f"job {job_id} not found")
+        self.job_id = job_id
+
+
+class ConfirmationNotFound(NotFound):
+    pass
+
+
+class UnknownJobType(NotFound):
+    pass
+
+
+class Conflict(AckflowError):
+    """The change does not apply to the current state (a failed compare-and-set)."""
+
+
+class AlreadyExists(Conflict):
+    pass
+
+
+class InvalidTransition(Conflict):
+    def __init__(self, job_id: str, current: str, wanted: str):
+        super().__init__(f"job {job_id} is {current}; it cannot become {wanted}")
+        self.current = current
+        self.wanted = wanted
+
+
+class LeaseLost(Conflict):
+    """Another attempt holds (or finished) the step this attempt worked on."""
+
+
+class Unavailable(AckflowError):
+    """A backing service did not answer; trying again later may work."""
+
+
+class StoreUnavailable(Unavailable):
+    pass
+
+
+class QueueUnavailable(Unavailable):
+    pass
+
+
+class ChatUnavailable(Unavailable):
+    pass
+
+
+class StepFailed(AckflowError):
+    """Raised by job code. ``permanent`` failures are not retried."""
+
+    permanent = False
+
+
+class TransientError(StepFailed):
+    """Worth retrying: a timeout, a 5xx, a lock."""
+
+
+class PermanentError(StepFailed):
+    """Retrying will not help: bad credentials, a missing order, invalid input."""
+
+    permanent = True

@@ -1,0 +1,1 @@
+"""Jobs: the model, its lifecycle rules, job types and their registry, parameters."""

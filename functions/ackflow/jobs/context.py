@@ -1,0 +1,77 @@
+"""What a step's code sees: its job's parameters, earlier steps' outputs, progress, cancellation,
+and the services the deployment provides (counters, storage, sheets, ...)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Callable
+
+from ..errors import AckflowError
+from .model import Job
+
+
+class Services:
+    """Named services created on first use (so a step that needs none pays for none)."""
+
+    def __init__(self, factories: dict[str, Callable[[], Any]]):
+        self._factories = dict(factories)
+        self._made: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str) -> Any:
+        with self._lock:
+            if name not in self._made:
+                if name not in self._factories:
+                    raise AckflowError(f"no service named {name!r} is configured "
+                                       f"(known: {', '.join(sorted(self._factories)) or 'none'})")
+                self._made[name] = self._factories[name]()
+            return self._made[name]
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self.get(name)
+
+
+class StepContext:
+    def __init__(self, job: Job, index: int, attempt: int, services: Services, *,
+                 report: Callable[[str, float | None], None],
+                 cancelled: Callable[[], bool],
+                 clock: Callable[[], float] = time.time):
+        self.job = job
+        self.index = index
+        self.attempt = attempt  # 1 on the first attempt of this delivery's task
+        self.services = services
+        self._report = report
+        self._cancelled = cancelled
+        self.clock = clock
+
+    @property
+    def params(self) -> dict:
+        return self.job.params
+
+    @property
+    def outputs(self) -> dict[str, dict]:
+        """Outputs of the steps that already succeeded, by step name."""
+        return self.job.outputs()
+
+    @property
+    def step_name(self) -> str:
+        return self.job.steps[self.index].name
+
+    def progress(self, text: str, fraction: float | None = None) -> None:
+        """Tell the person how it goes; writes are throttled, so call it as often as is useful."""
+        self._report(text, fraction)
+
+    def cancelled(self) -> bool:
+        return self._cancelled()
+
+    def sleep(self, seconds: float) -> bool:
+        """Wait, waking early if the job is cancelled; returns False when it was."""
+        deadline = time.monotonic() + seconds
+        while (remaining := deadline - time.monotonic()) > 0:
+            time.sleep(min(remaining, 0.25))
+            if self.cancelled():
+                return False
+        return True

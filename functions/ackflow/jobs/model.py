@@ -1,0 +1,219 @@
+"""Value objects of the job domain. Frozen dataclasses; JSON-ready with to_dict/from_dict.
+
+Times are seconds since the epoch (floats), so every store compares them the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class JobStatus(str, Enum):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+    @property
+    def finished(self) -> bool:
+        return self in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class StepStatus(str, Enum):
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+class ConfirmationStatus(str, Enum):
+    PENDING = "PENDING"
+    CONFIRMED = "CONFIRMED"
+    CANCELLED = "CANCELLED"
+
+
+@dataclass(frozen=True)
+class Requester:
+    name: str  # users/123
+    email: str = ""
+    display_name: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.display_name or self.email or self.name
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "email": self.email, "display_name": self.display_name}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Requester":
+        return cls(data.get("name", ""), data.get("email", ""), data.get("display_name", ""))
+
+
+SYSTEM = Requester("system", "", "scheduler")
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds a step's lease: one delivery of one task."""
+
+    task: str
+    retry: int
+
+    def to_dict(self) -> dict:
+        return {"task": self.task, "retry": self.retry}
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> "Holder | None":
+        return cls(data["task"], int(data["retry"])) if data else None
+
+
+@dataclass(frozen=True)
+class StepState:
+    name: str
+    status: StepStatus = StepStatus.PENDING
+    attempts: int = 0
+    output: dict | None = None
+    error: str | None = None
+    holder: Holder | None = None
+    lease_until: float | None = None
+    first_attempt_at: float | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+
+    def to_dict(self) -> dict:
+        data = dataclasses.asdict(self)
+        data["status"] = self.status.value
+        data["holder"] = self.holder.to_dict() if self.holder else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "StepState":
+        values = dict(data)
+        values["status"] = StepStatus(values["status"])
+        values["holder"] = Holder.from_dict(values.get("holder"))
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    type: str
+    params: dict
+    requester: Requester
+    space: str | None
+    thread: str | None
+    queue: str
+    steps: tuple[StepState, ...]
+    created_at: float
+    updated_at: float
+    status: JobStatus = JobStatus.QUEUED
+    current: int = 0  # index of the step to run next
+    generation: int = 0  # bumped when the job is re-sent under new task names (retry, sweep)
+    last_error: str | None = None
+    next_attempt_at: float | None = None
+    result: dict | None = None
+    finished_at: float | None = None
+    expire_at: float | None = None  # a TTL for finished jobs
+    event_format: str = "classic"
+    confirmation_id: str | None = None
+    slot: str | None = None  # the schedule slot of a periodic job
+    history: tuple[dict, ...] = field(default_factory=tuple)
+
+    @property
+    def message_id(self) -> str:
+        """The client-assigned id of the one Chat message that shows this job."""
+        return f"client-{self.id}"
+
+    @property
+    def step(self) -> StepState | None:
+        return self.steps[self.current] if self.current < len(self.steps) else None
+
+    @property
+    def attempts(self) -> int:
+        return sum(s.attempts for s in self.steps)
+
+    def with_step(self, index: int, **changes: Any) -> "Job":
+        steps = list(self.steps)
+        steps[index] = dataclasses.replace(steps[index], **changes)
+        return dataclasses.replace(self, steps=tuple(steps))
+
+    def replace(self, **changes: Any) -> "Job":
+        return dataclasses.replace(self, **changes)
+
+    def outputs(self) -> dict[str, dict]:
+        return {s.name: s.output for s in self.steps if s.output is not None}
+
+    def to_dict(self) -> dict:
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        data["status"] = self.status.value
+        data["requester"] = self.requester.to_dict()
+        data["requester_email"] = self.requester.email  # flat, for queries
+        data["steps"] = [s.to_dict() for s in self.steps]
+        data["history"] = list(self.history)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Job":
+        values = {f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data}
+        values["status"] = JobStatus(values["status"])
+        values["requester"] = Requester.from_dict(values["requester"])
+        values["steps"] = tuple(StepState.from_dict(s) for s in values["steps"])
+        values["history"] = tuple(values.get("history") or ())
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """A job that was asked for and awaits Run or Cancel on its card."""
+
+    id: str
+    token: str
+    job_type: str
+    params: dict
+    requester: Requester
+    space: str | None
+    thread: str | None
+    created_at: float
+    expires_at: float
+    event_format: str = "classic"
+    status: ConfirmationStatus = ConfirmationStatus.PENDING
+    job_id: str | None = None
+    decided_at: float | None = None
+
+    def to_dict(self) -> dict:
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        data["status"] = self.status.value
+        data["requester"] = self.requester.to_dict()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Confirmation":
+        values = dict(data)
+        values["status"] = ConfirmationStatus(values["status"])
+        values["requester"] = Requester.from_dict(values["requester"])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A job that failed for good, kept for a person to look at."""
+
+    id: str
+    job_id: str
+    job_type: str
+    step: str
+    error: str
+    attempts: int
+    created_at: float
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "DeadLetter":
+        return cls(**data)

@@ -1,0 +1,144 @@
+"""Job types and the registry that holds them.
+
+A job type declares everything the app needs to offer it in Chat and run it on a queue: its
+name, a one-line help, typed parameters, the confirmation wording, the queue, a retry limit, a
+timeout per step, the ordered steps and, for periodic jobs, a cron schedule. The parser, the
+help text, the confirmation card and the queue list all come from here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+from ..errors import UnknownJobType, UsageError
+from ..queues import QueueDefinition
+from .params import Param, parse_params
+
+if TYPE_CHECKING:
+    from .context import StepContext
+
+NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+MIN_TIMEOUT, MAX_TIMEOUT = 15.0, 1800.0  # Cloud Tasks' dispatch deadline range
+
+StepFn = Callable[["StepContext"], "dict | None"]
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    run: StepFn
+    title: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.title or self.name
+
+
+@dataclass(frozen=True)
+class JobType:
+    name: str
+    help: str
+    steps: tuple[Step, ...]
+    params: tuple[Param, ...] = ()
+    confirm: str = ""  # e.g. "Echo “{text}”"; formatted with the parameters
+    queue: str = "ackflow-default"
+    timeout: float = 60.0  # per step; becomes the task's dispatch deadline and the claim's lease
+    max_attempts: int | None = None  # None: as many as the queue allows
+    schedule: str | None = None  # cron, for periodic jobs
+    validate: Callable[[dict], None] | None = None  # cross-parameter rules; raise UsageError
+    examples: tuple[str, ...] = ()
+    slash_command_id: int | None = None
+    result_fields: tuple[str, ...] = field(default=())  # output keys to show on the result card
+
+    def __post_init__(self) -> None:
+        if not NAME_RE.match(self.name):
+            raise ValueError(f"job type name {self.name!r}: lowercase letters, digits, hyphens")
+        if not self.steps:
+            raise ValueError(f"job type {self.name} has no steps")
+        names = [s.name for s in self.steps]
+        if len(set(names)) != len(names):
+            raise ValueError(f"job type {self.name} repeats a step name")
+        if not MIN_TIMEOUT <= self.timeout <= MAX_TIMEOUT:
+            raise ValueError(f"job type {self.name}: timeout must be {MIN_TIMEOUT:g}–{MAX_TIMEOUT:g} s")
+        if sum(1 for p in self.params if p.rest) > 1:
+            raise ValueError(f"job type {self.name}: at most one parameter may take the rest")
+
+    @property
+    def usage(self) -> str:
+        return " ".join([self.name, *(p.usage() for p in self.params)])
+
+    def parse(self, words: list[str]) -> dict[str, Any]:
+        try:
+            values = parse_params(self.params, words)
+            if self.validate:
+                self.validate(values)
+        except UsageError as exc:
+            raise UsageError(str(exc), usage=self.usage) from exc
+        return values
+
+    def confirmation_text(self, params: dict) -> str:
+        if not self.confirm:
+            return f"Run {self.name}?"
+        try:
+            return self.confirm.format(**params)
+        except (KeyError, IndexError, ValueError):
+            return self.confirm
+
+
+class Registry:
+    """Job types by name. Duplicate names and unknown queues are refused when a type is added."""
+
+    def __init__(self, queues: dict[str, QueueDefinition]):
+        self.queues = dict(queues)
+        self._types: dict[str, JobType] = {}
+        self.services: dict[str, Callable[[], Any]] = {}
+
+    def service(self, name: str, factory: Callable[[], Any]) -> None:
+        """Offer steps a service (``ctx.services.<name>``), created on first use."""
+        if name in self.services:
+            raise ValueError(f"service {name!r} is already registered")
+        self.services[name] = factory
+
+    def add(self, job_type: JobType) -> JobType:
+        if job_type.name in self._types:
+            raise ValueError(f"job type {job_type.name!r} is already registered")
+        if job_type.queue not in self.queues:
+            raise ValueError(f"job type {job_type.name!r} names queue {job_type.queue!r}, which is not "
+                             f"defined (defined: {', '.join(sorted(self.queues))})")
+        queue = self.queues[job_type.queue]
+        if job_type.max_attempts is not None and queue.max_attempts != -1 \
+                and job_type.max_attempts > queue.max_attempts:
+            raise ValueError(f"job type {job_type.name!r} wants {job_type.max_attempts} attempts; "
+                             f"queue {queue.name} allows {queue.max_attempts}")
+        self._types[job_type.name] = job_type
+        return job_type
+
+    def job(self, name: str, help: str, **options) -> Callable[[StepFn], StepFn]:
+        """Decorator for a one-step job type: the function is its only step."""
+
+        def register(fn: StepFn) -> StepFn:
+            self.add(JobType(name=name, help=help, steps=(Step(name, fn),), **options))
+            return fn
+
+        return register
+
+    def get(self, name: str) -> JobType:
+        try:
+            return self._types[name]
+        except KeyError:
+            raise UnknownJobType(f"unknown job type {name!r}") from None
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._types
+
+    def __iter__(self) -> Iterator[JobType]:
+        return iter(self._types.values())
+
+    def queue_of(self, job_type: JobType) -> QueueDefinition:
+        return self.queues[job_type.queue]
+
+    def max_attempts(self, job_type: JobType) -> int:
+        """Attempts per step: the job type's own limit, or its queue's (-1 = unlimited)."""
+        return job_type.max_attempts or self.queue_of(job_type).max_attempts

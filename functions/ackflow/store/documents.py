@@ -1,0 +1,51 @@
+"""The Documents port: the few primitives a backend must offer for the JobStore to run on it.
+
+Collections hold JSON documents by id. Every write the JobStore makes goes through
+``transaction``, which is how compare-and-set is done on every backend.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Protocol, TypeVar
+
+T = TypeVar("T")
+
+JOBS = "jobs"
+CONFIRMATIONS = "confirmations"
+DEAD_LETTERS = "dead_letters"
+COUNTERS = "counters"
+ALLOCATIONS = "counter_allocations"
+
+# Fields the store filters or orders on; both adapters index exactly these (see indexes.json).
+Where = tuple[str, str, Any]  # (field, "==" or "<", value)
+
+
+class Tx(Protocol):
+    def get(self, collection: str, doc_id: str) -> dict | None:
+        """Read inside the transaction. All reads must come before the first write."""
+
+    def create(self, collection: str, doc_id: str, doc: dict) -> None:
+        """Write a new document; raise AlreadyExists if the id is taken."""
+
+    def set(self, collection: str, doc_id: str, doc: dict) -> None:
+        """Write (replace) a document."""
+
+
+class Documents(Protocol):
+    def transaction(self, fn: Callable[[Tx], T]) -> T:
+        """Run ``fn`` atomically and return its result.
+
+        ``fn`` may be run more than once (optimistic backends retry on contention), so it must
+        have no effect outside the Tx it is given. Reads see one consistent snapshot; if another
+        writer changed what was read, the transaction fails or is retried, never half-applied.
+        """
+
+    def get(self, collection: str, doc_id: str) -> dict | None:
+        """A strongly consistent read outside any transaction."""
+
+    def query(self, collection: str, where: list[Where], order_by: str, descending: bool,
+              limit: int) -> list[dict]:
+        """Documents matching every condition, ordered by one field."""
+
+    def close(self) -> None:
+        """Release connections."""

@@ -1,0 +1,234 @@
+"""The JobStore: every operation on jobs, confirmations, dead letters and counters.
+
+The logic is here and in ``jobs.lifecycle``; a backend only supplies the Documents primitives.
+Each change is one transaction: read, apply a lifecycle rule, write. On an optimistic backend
+(Firestore in production) a conflicting writer makes the transaction retry with fresh reads, so
+the rule is always applied to the current state.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Callable
+
+from ..errors import AlreadyExists, ConfirmationNotFound, Conflict, JobNotFound
+from ..jobs import lifecycle
+from ..jobs.lifecycle import Claim
+from ..jobs.model import Confirmation, ConfirmationStatus, DeadLetter, Holder, Job, JobStatus
+from .documents import ALLOCATIONS, CONFIRMATIONS, COUNTERS, DEAD_LETTERS, JOBS, Documents, Tx
+
+DEFAULT_TTL = 30 * 86400.0
+
+
+class ConfirmOutcome(str, Enum):
+    CREATED = "created"  # this click made the job
+    ALREADY = "already"  # an earlier click made it; here it is
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+class JobStore:
+    def __init__(self, docs: Documents, *, finished_ttl: float = DEFAULT_TTL):
+        self.docs = docs
+        self.finished_ttl = finished_ttl
+
+    def close(self) -> None:
+        self.docs.close()
+
+    # -- jobs ------------------------------------------------------------------------------------
+    def create_job(self, job: Job) -> Job:
+        """Store a new job; AlreadyExists if its id is taken."""
+        self.docs.transaction(lambda tx: tx.create(JOBS, job.id, job.to_dict()))
+        return job
+
+    def create_job_once(self, job: Job) -> tuple[Job, bool]:
+        """Store ``job`` unless a job with its id exists; return the stored one and whether it is new."""
+
+        def apply(tx: Tx):
+            existing = tx.get(JOBS, job.id)
+            if existing is not None:
+                return Job.from_dict(existing), False
+            tx.create(JOBS, job.id, job.to_dict())
+            return job, True
+
+        return self.docs.transaction(apply)
+
+    def get_job(self, job_id: str) -> Job:
+        data = self.docs.get(JOBS, job_id)
+        if data is None:
+            raise JobNotFound(job_id)
+        return Job.from_dict(data)
+
+    def list_jobs(self, *, status: JobStatus | None = None, requester_email: str | None = None,
+                  limit: int = 20) -> list[Job]:
+        """Newest first, optionally of one status or one requester."""
+        where = []
+        if status is not None:
+            where.append(("status", "==", status.value))
+        if requester_email is not None:
+            where.append(("requester_email", "==", requester_email))
+        if len(where) > 1:
+            raise ValueError("filter by status or by requester, not both")
+        rows = self.docs.query(JOBS, where, "created_at", True, limit)
+        return [Job.from_dict(r) for r in rows]
+
+    def stale_jobs(self, status: JobStatus, updated_before: float, limit: int = 100) -> list[Job]:
+        """Jobs of ``status`` not touched since ``updated_before``, oldest first (for the sweep)."""
+        rows = self.docs.query(JOBS, [("status", "==", status.value), ("updated_at", "<", updated_before)],
+                               "updated_at", False, limit)
+        return [Job.from_dict(r) for r in rows]
+
+    def update_job(self, job_id: str, change: Callable[[Job], Job | None], *,
+                   dead_letter: Callable[[Job], DeadLetter | None] | None = None) -> Job:
+        """Apply ``change`` to the current job in one transaction; ``None`` means no change."""
+
+        def apply(tx: Tx) -> Job:
+            data = tx.get(JOBS, job_id)
+            if data is None:
+                raise JobNotFound(job_id)
+            job = Job.from_dict(data)
+            new = change(job)
+            if new is None:
+                return job
+            letter = dead_letter(new) if dead_letter else None
+            tx.set(JOBS, job_id, new.to_dict())
+            if letter is not None:
+                tx.set(DEAD_LETTERS, letter.id, letter.to_dict())
+            return new
+
+        return self.docs.transaction(apply)
+
+    def claim_step(self, job_id: str, index: int, holder: Holder, now: float,
+                   lease_seconds: float) -> tuple[Claim, Job]:
+        outcome: dict = {}
+
+        def change(job: Job) -> Job | None:
+            result, new = lifecycle.claim(job, index, holder, now, lease_seconds)
+            outcome["claim"] = result
+            return new if result == Claim.CLAIMED else None
+
+        job = self.update_job(job_id, change)
+        return outcome["claim"], job
+
+    def complete_step(self, job_id: str, index: int, holder: Holder, output: dict | None,
+                      now: float) -> Job:
+        return self.update_job(
+            job_id, lambda job: lifecycle.complete(job, index, holder, output, now, self.finished_ttl))
+
+    def fail_step(self, job_id: str, index: int, holder: Holder, error: str, now: float, *,
+                  final: bool, retry_at: float | None = None) -> Job:
+        return self.update_job(
+            job_id,
+            lambda job: lifecycle.fail(job, index, holder, error, now, final=final, retry_at=retry_at,
+                                       ttl=self.finished_ttl),
+            dead_letter=(lambda job: _dead_letter(job, now)) if final else None,
+        )
+
+    def fail_job(self, job_id: str, error: str, now: float) -> Job:
+        """Fail a queued or running job outright (its type is gone, its queue refuses it)."""
+        return self.update_job(job_id, lambda job: lifecycle.fail_outright(job, error, now, self.finished_ttl),
+                               dead_letter=lambda job: _dead_letter(job, now))
+
+    def cancel_job(self, job_id: str, now: float, by: str) -> Job:
+        return self.update_job(job_id, lambda job: lifecycle.cancel(job, now, self.finished_ttl, by))
+
+    def retry_job(self, job_id: str, now: float, by: str) -> Job:
+        return self.update_job(job_id, lambda job: lifecycle.retry(job, now, by))
+
+    def note_error(self, job_id: str, error: str, now: float) -> Job:
+        """Record a problem that did not change the job's state (e.g. its queue was down)."""
+        return self.update_job(job_id, lambda job: job.replace(last_error=error, updated_at=now))
+
+    # -- confirmations ---------------------------------------------------------------------------
+    def create_confirmation(self, confirmation: Confirmation) -> Confirmation:
+        self.docs.transaction(lambda tx: tx.create(CONFIRMATIONS, confirmation.id, confirmation.to_dict()))
+        return confirmation
+
+    def get_confirmation(self, confirmation_id: str) -> Confirmation:
+        data = self.docs.get(CONFIRMATIONS, confirmation_id)
+        if data is None:
+            raise ConfirmationNotFound(f"confirmation {confirmation_id} not found")
+        return Confirmation.from_dict(data)
+
+    def confirm(self, confirmation_id: str, token: str, now: float,
+                make_job: Callable[[Confirmation], Job]) -> tuple[ConfirmOutcome, Job | None]:
+        """Turn a pending confirmation into exactly one job, however often Run is delivered."""
+
+        def apply(tx: Tx):
+            confirmation = self._confirmation_in(tx, confirmation_id, token)
+            if confirmation.status == ConfirmationStatus.CONFIRMED:
+                existing = tx.get(JOBS, confirmation.job_id)
+                return ConfirmOutcome.ALREADY, Job.from_dict(existing) if existing else None
+            if confirmation.status == ConfirmationStatus.CANCELLED:
+                return ConfirmOutcome.CANCELLED, None
+            if confirmation.expires_at <= now:
+                return ConfirmOutcome.EXPIRED, None
+            job = make_job(confirmation)
+            if tx.get(JOBS, job.id) is not None:
+                raise AlreadyExists(f"job {job.id} already exists")
+            used = Confirmation.from_dict({**confirmation.to_dict(), "status": "CONFIRMED",
+                                           "job_id": job.id, "decided_at": now})
+            tx.set(CONFIRMATIONS, confirmation_id, used.to_dict())
+            tx.create(JOBS, job.id, job.to_dict())
+            return ConfirmOutcome.CREATED, job
+
+        return self.docs.transaction(apply)
+
+    def cancel_confirmation(self, confirmation_id: str, token: str, now: float) -> Confirmation:
+        """Cancel a pending confirmation; a decided one is returned as it is."""
+
+        def apply(tx: Tx) -> Confirmation:
+            confirmation = self._confirmation_in(tx, confirmation_id, token)
+            if confirmation.status != ConfirmationStatus.PENDING:
+                return confirmation
+            cancelled = Confirmation.from_dict({**confirmation.to_dict(), "status": "CANCELLED",
+                                                "decided_at": now})
+            tx.set(CONFIRMATIONS, confirmation_id, cancelled.to_dict())
+            return cancelled
+
+        return self.docs.transaction(apply)
+
+    @staticmethod
+    def _confirmation_in(tx: Tx, confirmation_id: str, token: str) -> Confirmation:
+        data = tx.get(CONFIRMATIONS, confirmation_id)
+        if data is None:
+            raise ConfirmationNotFound(f"confirmation {confirmation_id} not found")
+        confirmation = Confirmation.from_dict(data)
+        if confirmation.token != token:
+            raise Conflict("the confirmation token does not match")
+        return confirmation
+
+    # -- dead letters ----------------------------------------------------------------------------
+    def list_dead_letters(self, limit: int = 50) -> list[DeadLetter]:
+        rows = self.docs.query(DEAD_LETTERS, [], "created_at", True, limit)
+        return [DeadLetter.from_dict(r) for r in rows]
+
+    # -- counters --------------------------------------------------------------------------------
+    def allocate(self, counter: str, key: str) -> int:
+        """The next value of ``counter``, allocated once per ``key``: asking again with the same
+        key returns the same value, so a step that runs twice never takes two numbers."""
+        allocation_id = f"{counter}:{key}"
+
+        def apply(tx: Tx) -> int:
+            existing = tx.get(ALLOCATIONS, allocation_id)
+            current = tx.get(COUNTERS, counter)
+            if existing is not None:
+                return int(existing["value"])
+            value = int(current["value"]) + 1 if current else 1
+            tx.set(COUNTERS, counter, {"name": counter, "value": value})
+            tx.set(ALLOCATIONS, allocation_id, {"counter": counter, "key": key, "value": value})
+            return value
+
+        return self.docs.transaction(apply)
+
+    def counter_value(self, counter: str) -> int:
+        data = self.docs.get(COUNTERS, counter)
+        return int(data["value"]) if data else 0
+
+
+def _dead_letter(job: Job, now: float) -> DeadLetter | None:
+    if job.status != JobStatus.FAILED:
+        return None
+    step = job.step.name if job.step else "-"
+    return DeadLetter(id=f"{job.id}-g{job.generation}", job_id=job.id, job_type=job.type, step=step,
+                      error=job.last_error or "", attempts=job.attempts, created_at=now)

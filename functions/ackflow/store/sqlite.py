@@ -1,0 +1,139 @@
+"""SQLite backend of the Documents port: the embedded default.
+
+One table of JSON documents; the fields the store queries are indexed with expression indexes
+built from ``indexes.json``, the same declaration Firestore's composite indexes come from.
+WAL mode lets readers run beside the single writer; ``BEGIN IMMEDIATE`` takes the write lock at
+the start of a transaction, so a read-modify-write cannot interleave with another.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Callable, TypeVar
+
+from ..errors import AlreadyExists, StoreUnavailable
+from .documents import Where
+
+T = TypeVar("T")
+INDEXES = Path(__file__).with_name("indexes.json")
+FIELD_RE = re.compile(r"^[a-z_]+$")
+
+
+def _field(name: str) -> str:
+    if not FIELD_RE.match(name):
+        raise ValueError(f"unsupported field name {name!r}")
+    return f"json_extract(doc, '$.{name}')"
+
+
+def _schema() -> str:
+    statements = [
+        "CREATE TABLE IF NOT EXISTS docs (collection TEXT NOT NULL, id TEXT NOT NULL, "
+        "doc TEXT NOT NULL, PRIMARY KEY (collection, id)) WITHOUT ROWID",
+        f"CREATE INDEX IF NOT EXISTS docs_created ON docs(collection, {_field('created_at')})",
+    ]
+    declared = json.loads(INDEXES.read_text())["collections"]
+    for collection, indexes in declared.items():
+        for number, index in enumerate(indexes):
+            columns = ", ".join(_field(name) for name, _ in index["fields"])
+            statements.append(
+                f"CREATE INDEX IF NOT EXISTS {collection}_{number} ON docs(collection, {columns})")
+    return ";\n".join(statements) + ";"
+
+
+class _SqliteTx:
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def get(self, collection: str, doc_id: str) -> dict | None:
+        row = self.db.execute("SELECT doc FROM docs WHERE collection = ? AND id = ?",
+                              (collection, doc_id)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def create(self, collection: str, doc_id: str, doc: dict) -> None:
+        try:
+            self.db.execute("INSERT INTO docs(collection, id, doc) VALUES (?, ?, ?)",
+                            (collection, doc_id, json.dumps(doc, ensure_ascii=False)))
+        except sqlite3.IntegrityError as exc:
+            raise AlreadyExists(f"{collection}/{doc_id} already exists") from exc
+
+    def set(self, collection: str, doc_id: str, doc: dict) -> None:
+        self.db.execute(
+            "INSERT INTO docs(collection, id, doc) VALUES (?, ?, ?) "
+            "ON CONFLICT(collection, id) DO UPDATE SET doc = excluded.doc",
+            (collection, doc_id, json.dumps(doc, ensure_ascii=False)))
+
+
+class SqliteDocuments:
+    """Documents in one SQLite file, safe for several threads and processes."""
+
+    def __init__(self, path: str | Path, busy_timeout: float = 30.0):
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.busy_timeout = busy_timeout
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        with self._lock:
+            self._connect().executescript(_schema())
+
+    def _connect(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None,
+                                 check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            self._local.db = db
+            self._all.append(db)
+        return db
+
+    def transaction(self, fn: Callable[[_SqliteTx], T]) -> T:
+        db = self._connect()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StoreUnavailable(f"the SQLite store at {self.path} is busy: {exc}") from exc
+        try:
+            result = fn(_SqliteTx(db))
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        try:
+            db.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            db.execute("ROLLBACK")
+            raise StoreUnavailable(f"could not commit to {self.path}: {exc}") from exc
+        return result
+
+    def get(self, collection: str, doc_id: str) -> dict | None:
+        return _SqliteTx(self._connect()).get(collection, doc_id)
+
+    def query(self, collection: str, where: list[Where], order_by: str, descending: bool,
+              limit: int) -> list[dict]:
+        clauses = ["collection = ?"]
+        args: list = [collection]
+        for name, op, value in where:
+            if op not in ("==", "<"):
+                raise ValueError(f"unsupported operator {op}")
+            clauses.append(f"{_field(name)} {'=' if op == '==' else '<'} ?")
+            args.append(value)
+        order = "DESC" if descending else "ASC"
+        sql = (f"SELECT doc FROM docs WHERE {' AND '.join(clauses)} "
+               f"ORDER BY {_field(order_by)} {order} LIMIT ?")
+        rows = self._connect().execute(sql, (*args, limit)).fetchall()
+        return [json.loads(doc) for (doc,) in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            for db in self._all:
+                try:
+                    db.close()
+                except sqlite3.ProgrammingError:
+                    pass
+            self._all.clear()
+            self._local = threading.local()

@@ -1,0 +1,1 @@
+"""The TaskQueue port and its adapters (Cloud Tasks; SQS with a relay)."""

@@ -1,0 +1,1 @@
+"""The worker function's package: its entry point, the job types, the queue definitions."""

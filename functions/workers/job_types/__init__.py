@@ -1,0 +1,22 @@
+"""The job types this deployment offers. ``build_registry`` is what ACKFLOW_JOB_TYPES points at.
+
+To add a job type, write a module with a ``register(registry)`` function and list it below
+(docs/job-types.md walks through it).
+"""
+
+from __future__ import annotations
+
+from ackflow.jobs.registry import Registry
+from ackflow.queues import load_queues
+from ackflow.settings import Settings
+
+from . import echo, fail, sleep
+
+MODULES = (echo, sleep, fail)
+
+
+def build_registry(settings: Settings) -> Registry:
+    registry = Registry(load_queues(settings.queues_file))
+    for module in MODULES:
+        module.register(registry)
+    return registry

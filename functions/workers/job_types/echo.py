@@ -1,0 +1,25 @@
+"""``echo TEXT``: says it back. The smallest job, for trying the pipeline end to end."""
+
+from __future__ import annotations
+
+from ackflow.jobs.context import StepContext
+from ackflow.jobs.params import Param
+from ackflow.jobs.registry import JobType, Registry, Step
+
+
+def echo(ctx: StepContext) -> dict:
+    return {"text": ctx.params["text"]}
+
+
+def register(registry: Registry) -> None:
+    registry.add(JobType(
+        name="echo",
+        help="Say TEXT back (try the pipeline).",
+        params=(Param("text", help="what to say", rest=True, max_length=2000),),
+        confirm="Echo “{text}”",
+        steps=(Step("echo", echo),),
+        timeout=30,
+        examples=("echo hello",),
+        slash_command_id=10,
+        result_fields=("text",),
+    ))

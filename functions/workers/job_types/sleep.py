@@ -1,0 +1,31 @@
+"""``sleep SECONDS``: waits, reporting progress every second. For watching progress and cancel."""
+
+from __future__ import annotations
+
+from ackflow.jobs.context import StepContext
+from ackflow.jobs.params import Param
+from ackflow.jobs.registry import JobType, Registry, Step
+
+MAX_SECONDS = 300
+
+
+def sleep(ctx: StepContext) -> dict:
+    total = ctx.params["seconds"]
+    for done in range(total):
+        ctx.progress(f"{done} of {total} s", done / total)
+        if not ctx.sleep(1):
+            return {"slept": done, "cancelled": True}
+    return {"slept": total}
+
+
+def register(registry: Registry) -> None:
+    registry.add(JobType(
+        name="sleep",
+        help=f"Wait SECONDS (1–{MAX_SECONDS}), showing progress.",
+        params=(Param("seconds", kind="int", minimum=1, maximum=MAX_SECONDS, help="how long"),),
+        confirm="Sleep for {seconds} s",
+        steps=(Step("sleep", sleep),),
+        timeout=MAX_SECONDS + 30,
+        examples=("sleep 5",),
+        slash_command_id=11,
+    ))
