@@ -15,3 +15,16 @@ def cli() -> None:
 
 cli.add_command(tasks_emulator)
 cli.add_command(chat_emulator)
+
+
+def _add_core_commands() -> None:
+    from .chat import chat, click_button
+    from .config import config
+    from .dev import dev
+    from .jobs import jobs, sweep
+
+    for command in (dev, chat, click_button, jobs, sweep, config):
+        cli.add_command(command)
+
+
+_add_core_commands()

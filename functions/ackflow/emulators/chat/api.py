@@ -156,7 +156,9 @@ def build_app(service: ChatService, users: UserSide) -> Router:
             raise GoogleError("INVALID_ARGUMENT", "after and wait must be numbers.") from exc
         found = service.changes(space, after, wait)
         last = found[-1]["seq"] if found else after
-        return json_response({"changes": found, "last": last})
+        with service.lock:
+            latest = service.storage.last_seq(space)
+        return json_response({"changes": found, "last": last, "latest": latest})
 
     def ensure_space(request, space):
         body = read_json(request)

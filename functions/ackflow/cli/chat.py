@@ -1,0 +1,118 @@
+"""``ackflow chat`` and ``ackflow click``: talk to the bot as a Chat user would, in the terminal."""
+
+from __future__ import annotations
+
+import click
+
+from .common import chat_url, cli_runtime
+
+DEFAULT_SPACE = "spaces/dev"
+
+
+def _terminal(chat: str | None, space: str, user_email: str | None, fmt: str | None):
+    from ..devtools.chatcli import ChatTerminal
+
+    user = {}
+    if user_email:
+        user = {"email": user_email, "displayName": user_email.split("@")[0],
+                "name": f"users/{abs(hash(user_email)) % 10**18}"}
+    return ChatTerminal(chat_url(chat), space, user, out=click.echo, fmt=fmt)
+
+
+def _job_for(runtime, message: dict | None, label: str) -> str | None:
+    """The job a pressed button started or concerns, from the button's own parameters."""
+    from ..devtools.chatcli import button_params
+    from ..errors import NotFound
+
+    params = button_params(message, label)
+    if "job" in params:
+        return params["job"]
+    if "confirmation" in params:
+        try:
+            return runtime.store.get_confirmation(params["confirmation"]).job_id
+        except NotFound:
+            return None
+    return None
+
+
+def _follow_job(terminal, runtime, job_id: str, timeout: float) -> None:
+    """Print the thread until the job ends and its final message is shown; exit 1 if it failed."""
+    from ..jobs.model import JobStatus
+
+    import datetime as dt
+
+    state = {}
+
+    def finished() -> bool:
+        job = runtime.store.get_job(job_id)
+        state["job"] = job
+        if not job.status.finished:
+            return False
+        shown = terminal.by_client_id(job.message_id)
+        if shown is None or not job.space:
+            return not job.space
+        stamp = shown.get("lastUpdateTime") or shown.get("createTime")
+        written = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+        return written >= (job.finished_at or 0) - 0.001
+
+    if not terminal.follow(finished, timeout):
+        raise click.ClickException(f"job {job_id} did not finish within {timeout:g} s "
+                                   f"(it is {state['job'].status.value}); see `ackflow jobs show {job_id}`")
+    job = state["job"]
+    click.echo(f"job {job.id}: {job.status.value}")
+    if job.status != JobStatus.SUCCEEDED:
+        raise SystemExit(1)
+
+
+def _press_and_follow(terminal, label: str, timeout: float, follow: bool) -> None:
+    exchange, message = terminal.press(label)
+    if exchange.error:
+        raise click.ClickException(exchange.error)
+    if not follow or label.lower() not in ("run", "retry"):
+        return
+    runtime = cli_runtime()
+    job_id = _job_for(runtime, message, label)
+    if job_id:
+        _follow_job(terminal, runtime, job_id, timeout)
+
+
+@click.command()
+@click.argument("text")
+@click.option("--yes", "-y", is_flag=True, help="Press Run on the confirmation card.")
+@click.option("--space", default=DEFAULT_SPACE, show_default=True)
+@click.option("--user", "user_email", help="Send as this email (default: dev@example.com).")
+@click.option("--mention", is_flag=True, help="@mention the app, as in a space with other people.")
+@click.option("--format", "fmt", type=click.Choice(["classic", "addon"]), help="Event format (default: the app's).")
+@click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds to wait for the job.")
+@click.option("--chat-url", help="The local Chat service (default: the running `ackflow dev`).")
+def chat(text: str, yes: bool, space: str, user_email: str | None, mention: bool, fmt: str | None,
+         timeout: float, chat_url: str | None) -> None:
+    """Send TEXT to the bot and show the conversation; with --yes, run it and follow the job."""
+    terminal = _terminal(chat_url, space, user_email, fmt)
+    click.echo(f"you: {text}")
+    exchange = terminal.send(text, mention=mention)
+    if exchange.error:
+        raise click.ClickException(exchange.error)
+    from ..devtools.chatcli import button_params
+
+    if not button_params(exchange.reply, "run"):
+        return
+    if not yes:
+        click.echo("(press a button with: ackflow click run   or   ackflow click cancel)")
+        return
+    _press_and_follow(terminal, "run", timeout, follow=True)
+
+
+@click.command("click")
+@click.argument("button")
+@click.option("--space", default=DEFAULT_SPACE, show_default=True)
+@click.option("--user", "user_email", help="Press as this email (default: dev@example.com).")
+@click.option("--format", "fmt", type=click.Choice(["classic", "addon"]))
+@click.option("--timeout", type=float, default=120.0, show_default=True)
+@click.option("--no-follow", is_flag=True, help="Do not wait for the job to end.")
+@click.option("--chat-url", help="The local Chat service (default: the running `ackflow dev`).")
+def click_button(button: str, space: str, user_email: str | None, fmt: str | None, timeout: float,
+                 no_follow: bool, chat_url: str | None) -> None:
+    """Press BUTTON (e.g. run, cancel, retry) on the latest card that has it."""
+    terminal = _terminal(chat_url, space, user_email, fmt)
+    _press_and_follow(terminal, button, timeout, follow=not no_follow)

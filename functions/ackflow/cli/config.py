@@ -1,0 +1,28 @@
+"""``ackflow config``: every setting with its value (secrets masked) and what it is for."""
+
+from __future__ import annotations
+
+import click
+
+from .common import cli_settings
+
+
+@click.command()
+@click.option("--check", is_flag=True, help="Also apply the start-up checks the functions apply.")
+def config(check: bool) -> None:
+    """Print the settings in effect."""
+    from ..errors import ConfigError
+    from ..settings import describe
+
+    settings = cli_settings()
+    width = max(len(name) for name, _, _ in describe(settings))
+    for name, value, description in describe(settings):
+        click.echo(f"{name:<{width}}  {value}")
+        if description:
+            click.echo(f"{'':<{width}}    {description}")
+    if check:
+        try:
+            settings.check()
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo("settings OK")

@@ -1,0 +1,77 @@
+"""``ackflow dev``: the whole pipeline on this machine, until Ctrl-C."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import threading
+from pathlib import Path
+
+import click
+
+from .common import DEV_DIR
+
+DEFAULT_PORTS = {"webhook": 8080, "worker": 8081, "tasks": 8123, "chat": 8124}
+
+
+@click.command()
+@click.option("--workdir", type=click.Path(path_type=Path), default=DEV_DIR, show_default=True,
+              help="Where the SQLite files and logs go.")
+@click.option("--reset", is_flag=True, help="Start from empty state (delete the workdir first).")
+@click.option("--port-offset", type=int, default=0, show_default=True,
+              help="Add this to every default port (8080 webhook, 8081 worker, 8123 Cloud Tasks, 8124 Chat).")
+@click.option("--format", "event_format", type=click.Choice(["classic", "addon"]), default="classic",
+              show_default=True, help="Event format the local Chat service sends.")
+@click.option("--workers", type=int, default=1, show_default=True, help="Worker processes.")
+@click.option("--firestore", is_flag=True, help="Keep job state in the Firestore emulator instead of SQLite.")
+@click.option("--queue", "queue_backend", type=click.Choice(["cloudtasks", "sqs"]), default="cloudtasks",
+              show_default=True, help="Cloud Tasks (local service) or SQS (moto server) with the relay.")
+@click.option("--sweep-interval", type=float, default=5.0, show_default=True,
+              help="Seconds between calls of the sweep (0: never).")
+def dev(workdir: Path, reset: bool, port_offset: int, event_format: str, workers: int, firestore: bool,
+        queue_backend: str, sweep_interval: float) -> None:
+    """Run the whole pipeline locally: both functions, the local Cloud Tasks and Chat services, state."""
+    from ..devtools.stack import LocalStack, StackConfig
+
+    if reset and workdir.exists():
+        shutil.rmtree(workdir)
+    config = StackConfig(
+        workdir=workdir, ports={k: v + port_offset for k, v in DEFAULT_PORTS.items()},
+        workers=workers, event_format=event_format, sweep_interval=sweep_interval,
+        store="firestore" if firestore else "sqlite", queue_backend=queue_backend,
+    )
+    stack = LocalStack(config)
+    stopping = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):  # Ctrl-C, also when started in the background
+        signal.signal(sig, lambda *_: stopping.set())
+    click.echo("starting…", err=True)
+    try:
+        stack.start()
+    except Exception as exc:
+        raise click.ClickException(f"could not start the local pipeline: {exc}") from exc
+    click.echo(f"""
+Ackflow is running locally ({config.store} job state, {queue_backend}):
+  chat_webhook   {stack.webhook_url}
+  worker         {stack.worker_url}
+  Cloud Tasks    {stack.url('tasks')}   (local service)
+  Google Chat    {stack.url('chat')}   (local service)
+  state, logs    {workdir}/
+
+Try, in another terminal:
+  ackflow chat "echo hello" --yes
+  ackflow chat "sleep 3"      then   ackflow click run
+  ackflow jobs
+
+Ctrl-C stops everything.""")
+    try:
+        while not stopping.wait(0.5):
+            for name, proc in stack.procs.items():
+                if not proc.running:
+                    click.echo(f"{name} stopped unexpectedly:\n{proc.log_tail()}", err=True)
+                    stopping.set()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        click.echo("stopping…", err=True)
+        stack.stop()
+        click.echo("stopped.", err=True)

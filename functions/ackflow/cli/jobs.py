@@ -1,0 +1,98 @@
+"""``ackflow jobs`` (list, show) and ``ackflow sweep``."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import click
+
+from .common import cli_runtime
+
+
+def _age(seconds: float) -> str:
+    from ..app.views import duration
+
+    return duration(seconds)
+
+
+@click.group(invoke_without_command=True)
+@click.option("--status", type=click.Choice(["QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"]))
+@click.option("--requester", help="Only jobs of this email.")
+@click.option("--limit", type=int, default=20, show_default=True)
+@click.pass_context
+def jobs(ctx: click.Context, status: str | None, requester: str | None, limit: int) -> None:
+    """List jobs, newest first (id, type, status, requester, age, attempts)."""
+    if ctx.invoked_subcommand:
+        return
+    from ..jobs.model import JobStatus
+
+    runtime = cli_runtime()
+    if status and requester:
+        raise click.UsageError("use --status or --requester, not both")
+    found = runtime.store.list_jobs(status=JobStatus(status) if status else None,
+                                    requester_email=requester, limit=limit)
+    if not found:
+        click.echo("no jobs")
+        return
+    now = time.time()
+    rows = [("ID", "TYPE", "STATUS", "REQUESTER", "AGE", "ATTEMPTS")]
+    rows += [(j.id, j.type, j.status.value, j.requester.label, _age(now - j.created_at), str(j.attempts))
+             for j in found]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+@jobs.command("show")
+@click.argument("job_id")
+@click.option("--json", "as_json", is_flag=True, help="The whole record as JSON.")
+def show(job_id: str, as_json: bool) -> None:
+    """One job with its steps, result or error."""
+    from ..errors import JobNotFound
+
+    runtime = cli_runtime()
+    try:
+        job = runtime.store.get_job(job_id)
+    except JobNotFound as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(job.to_dict(), indent=2, ensure_ascii=False))
+        return
+    now = time.time()
+    click.echo(f"job {job.id}  {job.type}  {job.status.value}")
+    click.echo(f"  requested by {job.requester.label} {_age(now - job.created_at)} ago"
+               f"{' in ' + job.space if job.space else ''}")
+    click.echo(f"  parameters  {json.dumps(job.params, ensure_ascii=False)}")
+    for number, step in enumerate(job.steps, start=1):
+        marker = "→" if number - 1 == job.current and not job.status.finished else " "
+        click.echo(f"  {marker} step {number} {step.name}: {step.status.value}, {step.attempts} attempt(s)")
+        if step.output:
+            click.echo(f"      output  {json.dumps(step.output, ensure_ascii=False)}")
+        if step.error:
+            click.echo(f"      error   {step.error}")
+    if job.result is not None:
+        click.echo(f"  result      {json.dumps(job.result, ensure_ascii=False)}")
+    if job.last_error and job.status.value == "FAILED":
+        click.echo(f"  error       {job.last_error}")
+
+
+@jobs.command("dead")
+@click.option("--limit", type=int, default=20, show_default=True)
+def dead(limit: int) -> None:
+    """Dead letters: jobs that failed for good."""
+    runtime = cli_runtime()
+    letters = runtime.store.list_dead_letters(limit)
+    if not letters:
+        click.echo("no dead letters")
+    for letter in letters:
+        click.echo(f"{letter.job_id}  {letter.job_type}  step {letter.step}  {letter.attempts} attempt(s): {letter.error}")
+
+
+@click.command()
+def sweep() -> None:
+    """Send lost work again and start due periodic jobs (what the scheduler calls every minute)."""
+    from ..app.sweep import sweep as run_sweep
+
+    report = run_sweep(cli_runtime())
+    click.echo(json.dumps(report.to_dict(), indent=2))

@@ -1,0 +1,170 @@
+"""A terminal view of a space in the local Chat service: send as a person, press buttons, and follow
+the app's answers (including the asynchronous ones) as they happen."""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import requests
+
+from ..emulators.chat.userside import find_button
+
+TAG_RE = re.compile(r"<[^>]+>")
+
+
+def plain(text: str) -> str:
+    text = re.sub(r"<br\s*/?>", "\n", text or "")
+    return html.unescape(TAG_RE.sub("", text))
+
+
+def render_message(message: dict, edited: bool = False) -> str:
+    """A message as lines of text: sender, text, and each card's header, widgets and buttons."""
+    sender = message.get("sender", {})
+    who = sender.get("displayName") or sender.get("name", "?")
+    lines = [f"{who}{' (edited)' if edited else ''}:"]
+    if message.get("text", "").strip():
+        lines += [f"  {line}" for line in plain(message["text"]).splitlines()]
+    for card_with_id in message.get("cardsV2", []):
+        card = card_with_id.get("card", {})
+        header = card.get("header", {})
+        title = plain(header.get("title", ""))
+        if header.get("subtitle"):
+            title += f" — {plain(header['subtitle'])}"
+        lines.append(f"  ┌ {title}")
+        for section in card.get("sections", []):
+            if section.get("header"):
+                lines.append(f"  │ [{plain(section['header'])}]")
+            for widget in section.get("widgets", []):
+                if "textParagraph" in widget:
+                    lines += [f"  │ {line}" for line in plain(widget["textParagraph"].get("text", "")).splitlines()]
+                elif "decoratedText" in widget:
+                    item = widget["decoratedText"]
+                    lines.append(f"  │ {plain(item.get('topLabel', ''))}: {plain(item.get('text', ''))}")
+                elif "buttonList" in widget:
+                    buttons = "  ".join(f"[ {b.get('text', '?')} ]" for b in widget["buttonList"].get("buttons", []))
+                    lines.append(f"  │ {buttons}")
+        lines.append("  └")
+    return "\n".join(lines)
+
+
+@dataclass
+class Exchange:
+    result: dict  # what the local Chat service answered for the action
+
+    @property
+    def error(self) -> str | None:
+        return self.result.get("error")
+
+    @property
+    def reply(self) -> dict | None:
+        return (self.result.get("reply") or {}).get("message")
+
+
+class ChatTerminal:
+    def __init__(self, chat_url: str, space: str, user: dict | None = None,
+                 out: Callable[[str], None] = print, fmt: str | None = None):
+        self.chat_url = chat_url.rstrip("/")
+        self.space = space
+        self.user = user or {}
+        self.out = out
+        self.fmt = fmt
+        self.http = requests.Session()
+        self.seq = self._last_seq()
+        self.seen: dict[str, str] = {}  # message name -> its last rendering (to print edits once)
+        self.messages: dict[str, dict] = {}  # message name -> its latest version
+
+    def _last_seq(self) -> int:
+        response = self.http.get(f"{self.chat_url}/_emulator/{self.space}/changes", params={"after": 0})
+        return response.json().get("latest", 0) if response.status_code == 200 else 0
+
+    def _post(self, action: str, body: dict) -> Exchange:
+        body = {**body, "user": self.user} if self.user else body
+        if self.fmt:
+            body["format"] = self.fmt
+        response = self.http.post(f"{self.chat_url}/_emulator/{self.space}:{action}", json=body, timeout=60)
+        if response.status_code != 200:
+            error = response.json().get("error", {}).get("message", response.text)
+            return Exchange({"error": error})
+        return Exchange(response.json())
+
+    def send(self, text: str, mention: bool = False) -> Exchange:
+        self.http.put(f"{self.chat_url}/_emulator/{self.space}", json={})
+        exchange = self._post("send", {"text": text, "mention": mention})
+        self.drain()
+        if exchange.error:
+            self.out(f"! {exchange.error}")
+        return exchange
+
+    def press(self, button: str, message: dict | None = None) -> tuple[Exchange, dict | None]:
+        """Press ``button`` on ``message``, or on the latest message in the space that has it."""
+        message = message or self.latest_with_button(button)
+        if message is None:
+            return Exchange({"error": f"no message in {self.space} has a “{button}” button"}), None
+        exchange = self._post("click", {"message": message["name"], "button": button})
+        self.drain()
+        if exchange.error:
+            self.out(f"! {exchange.error}")
+        return exchange, message
+
+    def latest_with_button(self, button: str) -> dict | None:
+        latest: dict[str, dict] = {}
+        after = 0
+        while True:
+            page = self.http.get(f"{self.chat_url}/_emulator/{self.space}/changes", params={"after": after}).json()
+            for change in page["changes"]:
+                if "message" in change:
+                    latest[change["message"]["name"]] = change["message"]
+            if not page["changes"]:
+                break
+            after = page["last"]
+        with_button = [m for m in latest.values() if find_button(m, button)]
+        return max(with_button, key=lambda m: m.get("lastUpdateTime") or m.get("createTime", ""), default=None)
+
+    def drain(self, wait: float = 0.0) -> list[dict]:
+        """Print what happened in the space since last time; wait up to ``wait`` s for something."""
+        response = self.http.get(f"{self.chat_url}/_emulator/{self.space}/changes",
+                                 params={"after": self.seq, "wait": wait}, timeout=wait + 10)
+        page = response.json()
+        for change in page["changes"]:
+            self._print(change)
+        self.seq = page.get("last", self.seq)
+        return page["changes"]
+
+    def _print(self, change: dict) -> None:
+        if change["kind"] == "app-error":
+            self.out(f"! {change.get('error')}")
+            return
+        message = change.get("message")
+        if not message or change["kind"] == "deleted":
+            return
+        self.messages[message["name"]] = message
+        rendered = render_message(message, edited=change["kind"] == "updated")
+        if self.seen.get(message["name"]) == rendered:
+            return
+        self.seen[message["name"]] = rendered
+        self.out(rendered)
+
+    def by_client_id(self, client_id: str) -> dict | None:
+        return next((m for m in self.messages.values() if m.get("clientAssignedMessageId") == client_id), None)
+
+    def follow(self, done: Callable[[], bool], timeout: float) -> bool:
+        """Print changes until ``done()`` is true (checked after each batch); False on timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if done():
+                self.drain()
+                return True
+            self.drain(wait=min(1.0, max(0.0, deadline - time.monotonic())))
+        return done()
+
+
+def button_params(message: dict | None, label: str) -> dict:
+    if not message:
+        return {}
+    action = find_button(message, label) or {}
+    return {p["key"]: p["value"] for p in action.get("parameters", [])}
+
