@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 
 
 def _retry_later(reason: str) -> HttpResponse:
-    return HttpResponse(503, {"status": "retry", "reason": reason}, {"Retry-After": "1"})
+    # No Retry-After: the queue's own retry config (one source of truth) decides when.
+    return HttpResponse(503, {"status": "retry", "reason": reason})
 
 
 class Worker:

@@ -137,7 +137,8 @@ class UserSide:
             del message["annotations"]
         return message
 
-    def _token(self, fmt: str) -> str:
+    def token(self, fmt: str) -> str:
+        """A bearer token for an event in format ``fmt``, as Chat would sign it for this app."""
         if fmt == ADDON:
             return self.google_signer.id_token(
                 issuer=GOOGLE_ISSUER, audience=self.app.url, email=self.app.addon_signer_email())
@@ -156,7 +157,7 @@ class UserSide:
             raise GoogleError("FAILED_PRECONDITION", "No app endpoint is configured.")
         space_doc = self.service.ensure_space(space)
         event = build_event(kind, fmt, user=user, space=space_doc, message=message, **details)
-        token = self._token(fmt)
+        token = self.token(fmt)
         if fmt == ADDON:
             event["authorizationEventObject"] = {"systemIdToken": token}
         result: dict = {"event": event, "format": fmt}

@@ -1,0 +1,108 @@
+"""The rules of a job's life, applied to plain Job values."""
+
+from __future__ import annotations
+
+import pytest
+
+from ackflow.errors import InvalidTransition, LeaseLost
+from ackflow.jobs import lifecycle
+from ackflow.jobs.lifecycle import Claim
+from ackflow.jobs.model import Holder, Job, JobStatus, Requester, StepState, StepStatus
+
+T0 = 1_000_000.0
+A = Holder("task-a", 0)
+
+
+def job(steps=("one", "two")) -> Job:
+    return Job(id="j1", type="t", params={}, requester=Requester("users/1", "a@example.com"), space="spaces/s",
+               thread=None, queue="q", steps=tuple(StepState(s) for s in steps), created_at=T0, updated_at=T0)
+
+
+def test_claim_starts_the_job_and_leases_the_step():
+    outcome, claimed = lifecycle.claim(job(), 0, A, T0 + 1, 60)
+    assert outcome == Claim.CLAIMED
+    assert claimed.status == JobStatus.RUNNING
+    step = claimed.steps[0]
+    assert (step.status, step.attempts, step.holder, step.lease_until) == (StepStatus.RUNNING, 1, A, T0 + 61)
+
+
+def test_a_duplicate_delivery_finds_the_step_busy():
+    _, claimed = lifecycle.claim(job(), 0, A, T0, 60)
+    assert lifecycle.claim(claimed, 0, Holder("task-a", 0), T0 + 1, 60)[0] == Claim.BUSY
+    assert lifecycle.claim(claimed, 0, Holder("task-b", 5), T0 + 1, 60)[0] == Claim.BUSY
+
+
+def test_a_later_retry_of_the_same_task_takes_over_a_live_lease():
+    _, claimed = lifecycle.claim(job(), 0, A, T0, 60)
+    outcome, taken = lifecycle.claim(claimed, 0, Holder("task-a", 1), T0 + 2, 60)
+    assert outcome == Claim.CLAIMED
+    assert taken.steps[0].attempts == 2 and taken.steps[0].holder == Holder("task-a", 1)
+
+
+def test_an_expired_lease_can_be_claimed_by_anyone():
+    _, claimed = lifecycle.claim(job(), 0, A, T0, 60)
+    assert lifecycle.claim(claimed, 0, Holder("other", 0), T0 + 61, 60)[0] == Claim.CLAIMED
+
+
+def test_complete_moves_on_then_finishes():
+    _, claimed = lifecycle.claim(job(), 0, A, T0, 60)
+    moved = lifecycle.complete(claimed, 0, A, {"x": 1}, T0 + 1, ttl=100)
+    assert moved.current == 1 and moved.status == JobStatus.RUNNING
+    assert lifecycle.claim(moved, 0, A, T0 + 2, 60)[0] == Claim.DONE
+    _, second = lifecycle.claim(moved, 1, Holder("task-b", 0), T0 + 2, 60)
+    done = lifecycle.complete(second, 1, Holder("task-b", 0), {"y": 2}, T0 + 3, ttl=100)
+    assert done.status == JobStatus.SUCCEEDED
+    assert done.result == {"y": 2} and done.expire_at == T0 + 103
+    assert lifecycle.claim(done, 1, Holder("late", 0), T0 + 4, 60)[0] == Claim.DONE
+
+
+def test_only_the_holder_may_complete():
+    _, claimed = lifecycle.claim(job(), 0, A, T0, 60)
+    with pytest.raises(LeaseLost):
+        lifecycle.complete(claimed, 0, Holder("task-b", 0), {}, T0 + 1, ttl=100)
+
+
+def test_transient_failure_keeps_the_job_running_and_the_step_claimable():
+    _, claimed = lifecycle.claim(job(), 0, A, T0, 60)
+    retrying = lifecycle.fail(claimed, 0, A, "boom", T0 + 1, final=False, retry_at=T0 + 5, ttl=100)
+    assert retrying.status == JobStatus.RUNNING
+    assert retrying.steps[0].status == StepStatus.PENDING and retrying.next_attempt_at == T0 + 5
+    assert lifecycle.claim(retrying, 0, Holder("task-a", 1), T0 + 5, 60)[0] == Claim.CLAIMED
+
+
+def test_final_failure_then_retry_resumes_at_the_failed_step():
+    _, claimed = lifecycle.claim(job(), 0, A, T0, 60)
+    moved = lifecycle.complete(claimed, 0, A, {"x": 1}, T0 + 1, ttl=100)
+    _, second = lifecycle.claim(moved, 1, A, T0 + 2, 60)
+    failed = lifecycle.fail(second, 1, A, "nope", T0 + 3, final=True, retry_at=None, ttl=100)
+    assert failed.status == JobStatus.FAILED and failed.last_error == "nope"
+    again = lifecycle.retry(failed, T0 + 10, "a@example.com")
+    assert again.status == JobStatus.QUEUED
+    assert again.current == 1 and again.generation == 1
+    assert again.steps[0].status == StepStatus.SUCCEEDED and again.steps[0].output == {"x": 1}
+
+
+@pytest.mark.parametrize("status", [JobStatus.SUCCEEDED, JobStatus.CANCELLED])
+def test_final_states_never_go_back(status):
+    finished = job().replace(status=status)
+    for target in JobStatus:
+        if target != status:
+            with pytest.raises(InvalidTransition):
+                lifecycle.transition(finished, target, T0)
+    with pytest.raises(InvalidTransition):
+        lifecycle.retry(finished, T0, "x")
+
+
+def test_cancelled_job_is_not_claimed_and_its_holder_cannot_complete():
+    _, claimed = lifecycle.claim(job(), 0, A, T0, 60)
+    cancelled = lifecycle.cancel(claimed, T0 + 1, ttl=100, by="a@example.com")
+    assert lifecycle.claim(cancelled, 0, Holder("task-a", 1), T0 + 2, 60)[0] == Claim.FINISHED
+    with pytest.raises(LeaseLost):
+        lifecycle.complete(cancelled, 0, A, {}, T0 + 2, ttl=100)
+
+
+def test_sweep_releases_only_long_expired_leases():
+    _, claimed = lifecycle.claim(job(), 0, A, T0, 60)
+    assert lifecycle.release_expired_lease(claimed, T0 + 100, grace=300) is None
+    released = lifecycle.release_expired_lease(claimed, T0 + 400, grace=300)
+    assert released.steps[0].status == StepStatus.PENDING and released.generation == 1

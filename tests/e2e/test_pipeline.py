@@ -1,0 +1,296 @@
+"""End to end, through the real HTTP servers, in both event formats: a command, a confirmation, a
+queued job, and the answer in its thread."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+import requests
+
+from ackflow.jobs.model import JobStatus, StepStatus
+from tests.support.pipeline import ALICE, chat_signer_for, post_event
+
+
+def text_of(message: dict) -> str:
+    return json.dumps(message, ensure_ascii=False)
+
+
+def test_command_is_confirmed_run_and_answered_in_its_thread(pipeline):
+    sent = pipeline.send("echo hello 世界")
+    card = sent["reply"]["message"]
+    assert sent["latencyMs"] < 1000
+    assert "Run echo?" in text_of(card) and "hello 世界" in text_of(card)
+    clicked = pipeline.click(card, "Run")
+    assert clicked["reply"]["action"] == "updated"
+    queued = clicked["reply"]["message"]
+    assert queued["name"] == card["name"] and "Queued · job" in text_of(queued)
+    job = pipeline.wait_job(pipeline.job_of(card), JobStatus.SUCCEEDED)
+    assert job.result == {"text": "hello 世界"}
+    assert job.requester.email == ALICE["email"]
+    result = pipeline.job_message(job)
+    assert result["thread"]["name"] == card["thread"]["name"]
+    assert "Done" in text_of(result) and "hello 世界" in text_of(result)
+
+
+def test_run_pressed_again_and_again_at_once_makes_one_job(pipeline):
+    # A double tap sends the same click twice before the card changes; Chat may also deliver an
+    # event twice. Both look like the first click's event arriving again, here three times at once.
+    card = pipeline.send("echo once")["reply"]["message"]
+    before = pipeline.counts()[0]
+    first = pipeline.click(card, "Run")
+    signer = chat_signer_for(pipeline)
+    answers = []
+
+    def press_again():
+        answers.append(post_event(pipeline, first["event"], signer.token(pipeline.fmt)))
+
+    threads = [threading.Thread(target=press_again) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    job_id = pipeline.job_of(card)
+    assert all(a.status_code == 200 and f"Queued · job {job_id}" in a.text for a in answers)
+    assert pipeline.counts()[0] == before + 1
+    pipeline.wait_job(job_id, JobStatus.SUCCEEDED)
+
+
+def test_a_click_delivered_twice_makes_one_job(pipeline):
+    card = pipeline.send("echo delivered twice")["reply"]["message"]
+    event = pipeline.click(card, "Run")["event"]
+    signer = chat_signer_for(pipeline)
+    before = pipeline.counts()[0]
+    again = post_event(pipeline, event, signer.token(pipeline.fmt))
+    assert again.status_code == 200
+    assert pipeline.job_of(card) in again.text
+    assert pipeline.counts()[0] == before
+
+
+def test_a_task_delivered_twice_runs_once(pipeline):
+    job = pipeline.wait_job(pipeline.start("echo dup task"), JobStatus.SUCCEEDED)
+    payload = {"job_id": job.id, "step": 0, "generation": 0}
+    headers = {"Authorization": f"Bearer {pipeline.worker_token()}", "X-CloudTasks-TaskName": "replayed",
+               "X-CloudTasks-TaskRetryCount": "0", "Content-Type": "application/json"}
+    response = requests.post(pipeline.stack.worker_url, json=payload, headers=headers, timeout=10)
+    assert response.status_code == 200 and response.json()["status"] == "duplicate"
+    after = pipeline.store.get_job(job.id)
+    assert after.steps[0].attempts == 1 and after.result == job.result
+
+
+def test_concurrent_duplicate_deliveries_run_the_step_once(pipeline):
+    job_id = pipeline.start("sleep 1")
+    job = pipeline.wait_job(job_id, JobStatus.SUCCEEDED)
+    # the real delivery ran it once; now deliver a fresh job's task three times at once
+    from ackflow.app.confirm import new_job
+    from ackflow.jobs.model import Confirmation, Requester
+
+    now = time.time()
+    confirmation = Confirmation("cx", "t", "sleep", {"seconds": 1}, Requester("users/1", "alice@example.com"),
+                                None, None, now, now + 60)
+    fresh = pipeline.store.create_job(new_job(pipeline.runtime, confirmation,
+                                              pipeline.runtime.registry.get("sleep"), now))
+    token = pipeline.worker_token()
+    answers = []
+
+    def deliver():
+        answers.append(requests.post(pipeline.stack.worker_url, json={"job_id": fresh.id, "step": 0},
+                                     headers={"Authorization": f"Bearer {token}", "X-CloudTasks-TaskName": "same"},
+                                     timeout=30).json())
+
+    threads = [threading.Thread(target=deliver) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(a["status"] for a in answers) == ["SUCCEEDED", "duplicate", "duplicate"]
+    assert pipeline.store.get_job(fresh.id).steps[0].attempts == 1
+    assert job.steps[0].attempts == 1
+
+
+def test_killed_worker_the_step_is_retried_and_the_job_succeeds_once(pipeline):
+    job_id = pipeline.start("sleep 3")
+    job = pipeline.wait_job(job_id, JobStatus.RUNNING, timeout=10)
+    assert job.steps[0].status == StepStatus.RUNNING
+    time.sleep(0.5)
+    pipeline.stack.restart("worker")  # SIGKILL mid-step, then a fresh process
+    job = pipeline.wait_job(job_id, JobStatus.SUCCEEDED, timeout=30)
+    assert job.steps[0].attempts == 2
+    assert job.result == {"slept": 3}
+    mine = [m for m in pipeline.messages().values() if m.get("clientAssignedMessageId") == job.message_id]
+    assert len(mine) == 1
+
+
+def _attempt_times(job, step: str) -> list[float]:
+    return [h["at"] for h in job.history if h.get("note", "").startswith(f"step {step} attempt")]
+
+
+def test_fail_twice_then_succeed_on_attempt_three_with_the_queues_backoff(pipeline):
+    job = pipeline.wait_job(pipeline.start("fail --times 2"), JobStatus.SUCCEEDED, timeout=20)
+    flaky = job.steps[1]
+    assert flaky.attempts == 3 and flaky.output == {"succeeded_on_attempt": 3}
+    times = _attempt_times(job, "flaky")
+    policy = pipeline.runtime.registry.queues["ackflow-default"].retry
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    for number, gap in enumerate(gaps, start=1):
+        assert policy.delay(number) - 0.05 <= gap <= policy.delay(number) + 0.6
+
+
+def test_fail_always_ends_failed_with_a_dead_letter_and_a_failure_card(pipeline):
+    job = pipeline.wait_job(pipeline.start("fail --always"), JobStatus.FAILED, timeout=30)
+    queue = pipeline.runtime.registry.queues["ackflow-default"]
+    assert job.steps[1].attempts == queue.max_attempts
+    assert "failing on purpose" in job.last_error
+    assert job.id in [letter.job_id for letter in pipeline.store.list_dead_letters()]
+    card = pipeline.job_message(job)
+    assert "Failed" in text_of(card) and '"text": "Retry"' in text_of(card)
+
+
+def test_more_failures_than_allowed_then_retry_resumes_at_the_failed_step(pipeline):
+    job = pipeline.wait_job(pipeline.start("fail --times 7"), JobStatus.FAILED, timeout=30)
+    prepared = job.steps[0]
+    assert prepared.status == StepStatus.SUCCEEDED and prepared.attempts == 1
+    card = pipeline.job_message(job)
+    pressed = pipeline.click(card, "Retry")
+    assert "Retrying job" in text_of(pressed["reply"])
+    done = pipeline.wait_job(job.id, JobStatus.SUCCEEDED, timeout=30)
+    assert done.steps[0].attempts == 1 and done.steps[0].output == prepared.output
+    assert done.steps[1].attempts == 8 and done.generation == 1
+
+
+def test_retry_command_from_chat(pipeline):
+    job = pipeline.wait_job(pipeline.start("fail --times 6"), JobStatus.FAILED, timeout=30)
+    reply = pipeline.send(f"retry {job.id}")["reply"]["message"]
+    assert f"Retrying job {job.id}" in text_of(reply)
+    assert pipeline.wait_job(job.id, JobStatus.SUCCEEDED, timeout=30).steps[1].attempts == 7
+    again = pipeline.send(f"retry {job.id}")["reply"]["message"]
+    assert "only a FAILED job can be retried" in text_of(again)
+
+
+def test_bad_tokens_are_refused_and_nothing_is_stored(pipeline):
+    from ackflow.emulators.signing import LocalSigner
+
+    card_event = pipeline.send("echo token check")["event"]
+    before = pipeline.counts()
+    stranger = LocalSigner.generate("not-google")
+    forged = stranger.id_token(issuer="https://accounts.google.com", audience=pipeline.stack.webhook_url,
+                               email="chat@system.gserviceaccount.com")
+    for token in (None, "garbage", forged, pipeline.worker_token()):
+        response = post_event(pipeline, card_event, token)
+        assert response.status_code == 401, token
+    assert pipeline.counts() == before
+
+
+def test_malformed_and_unknown_events_never_get_a_5xx(pipeline):
+    token = chat_signer_for(pipeline).token(pipeline.fmt)
+    assert post_event(pipeline, "{not json", token).status_code == 400
+    assert post_event(pipeline, [1, 2], token).status_code == 400
+    assert post_event(pipeline, {"type": "MESSAGE"}, token).status_code == 400
+    unknown = post_event(pipeline, {"type": "SOMETHING_NEW", "space": {"name": "spaces/e2e"}}, token)
+    assert unknown.status_code == 200 and unknown.json() == {}
+    removed = pipeline.stack.procs  # the app was removed: Chat expects nothing back
+    response = requests.post(pipeline.chat_url + "/_emulator/spaces/gone:removeApp",
+                             json={"format": pipeline.fmt}).json()
+    assert response["status"] == 200 and response["response"] == {}
+    assert removed
+
+
+def test_bad_argument_gets_usage_and_creates_nothing(pipeline):
+    before = pipeline.counts()
+    reply = pipeline.send("sleep soon")["reply"]["message"]
+    assert "SECONDS must be a whole number" in reply["text"]
+    assert "Usage: sleep SECONDS" in reply["text"]
+    reply = pipeline.send("sleep 9999")["reply"]["message"]
+    assert "between 1 and 300" in reply["text"]
+    assert pipeline.counts() == before
+
+
+def test_unknown_command_and_help_list_the_commands(pipeline):
+    reply = text_of(pipeline.send("frobnicate now")["reply"]["message"])
+    assert "I don't know the command “frobnicate”" in reply
+    for usage in ("echo TEXT...", "sleep SECONDS", "fail [--times N] [--always]", "status JOB_ID"):
+        assert usage in reply
+    greeting = requests.post(pipeline.chat_url + "/_emulator/spaces/new-room:addApp",
+                             json={"format": pipeline.fmt}).json()
+    assert "Hello!" in text_of(greeting["reply"]["message"])
+
+
+def test_cancel_a_queued_job(pipeline):
+    from tests.support.services import tasks_client
+
+    client = tasks_client(pipeline.stack.url("tasks"))
+    queue = "projects/local-project/locations/local/queues/ackflow-default"
+    client.pause_queue(name=queue)
+    try:
+        job_id = pipeline.start("echo never")
+        assert pipeline.store.get_job(job_id).status == JobStatus.QUEUED
+        reply = pipeline.send(f"cancel {job_id}")["reply"]["message"]
+        assert f"Job {job_id} is cancelled" in reply["text"]
+    finally:
+        client.resume_queue(name=queue)
+    time.sleep(1)
+    job = pipeline.store.get_job(job_id)
+    assert job.status == JobStatus.CANCELLED and job.steps[0].attempts == 0
+    assert "Cancelled" in text_of(pipeline.job_message(job))
+    again = pipeline.send(f"cancel {job_id}")["reply"]["message"]
+    assert "nothing to cancel" in again["text"]
+
+
+def test_status_and_jobs_from_chat(pipeline):
+    job = pipeline.wait_job(pipeline.start("echo status please"), JobStatus.SUCCEEDED)
+    status = text_of(pipeline.send(f"status {job.id}")["reply"]["message"])
+    assert "step 1: echo" in status and "SUCCEEDED" in status
+    assert "There is no job “jnope”" in text_of(pipeline.send("status jnope")["reply"]["message"])
+    mine = text_of(pipeline.send("jobs")["reply"]["message"])
+    assert job.id in mine
+    assert job.id in text_of(pipeline.send("jobs all")["reply"]["message"])
+
+
+def test_slash_command_runs_like_the_text(pipeline):
+    card = pipeline.send("/echo via slash")["reply"]["message"]
+    assert "via slash" in text_of(card)
+    pipeline.click(card, "Run")
+    assert pipeline.wait_job(pipeline.job_of(card), JobStatus.SUCCEEDED).result == {"text": "via slash"}
+
+
+def test_mention_in_a_space(pipeline):
+    card = pipeline.send("echo mentioned", space="spaces/room", mention=True)["reply"]["message"]
+    assert "Run echo?" in text_of(card) and "mentioned" in text_of(card)
+
+
+@pytest.mark.parametrize("kill_queue", [True])
+def test_queue_down_at_click_the_job_is_kept_and_sent_by_the_sweep(pipeline, kill_queue):
+    card = pipeline.send("echo despite the queue")["reply"]["message"]
+    tasks = pipeline.stack.procs["tasks"]
+    tasks.kill()
+    try:
+        started = time.monotonic()
+        clicked = pipeline.click(card, "Run")
+        assert time.monotonic() - started < 15
+        assert "queue did not answer" in text_of(clicked["reply"]["message"])
+        job_id = pipeline.job_of(card)
+        assert pipeline.store.get_job(job_id).status == JobStatus.QUEUED
+    finally:
+        pipeline.stack.restart("tasks")
+    time.sleep(1.1)
+    report = pipeline.stack.sweep_once()
+    assert job_id in report["resent"]
+    assert pipeline.wait_job(job_id, JobStatus.SUCCEEDED).result == {"text": "despite the queue"}
+
+
+def test_periodic_job_is_created_once_per_slot(pipeline):
+    from ackflow.app.sweep import slot_of
+
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(pipeline.stack.sweep_once())) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    started = [job_id for r in results for job_id in r["started"]]
+    assert len(started) == len(set(started))
+    slot = slot_of(pipeline.runtime.registry.get("tick"), time.time()).strftime("%Y%m%d%H%M")
+    tick = pipeline.store.get_job(f"tick-{slot}")
+    assert pipeline.wait_job(tick.id, JobStatus.SUCCEEDED).result == {"slot": slot}

@@ -1,0 +1,206 @@
+"""The JobStore contract: what every backend must do, tested the same way on each."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from ackflow.errors import AlreadyExists, ConfirmationNotFound, Conflict, InvalidTransition, JobNotFound, LeaseLost
+from ackflow.jobs.lifecycle import Claim
+from ackflow.jobs.model import (Confirmation, ConfirmationStatus, Holder, Job, JobStatus, Requester,
+                                StepState, StepStatus)
+from ackflow.store.jobstore import ConfirmOutcome
+
+ALICE = Requester("users/1", "alice@example.com", "Alice")
+BOB = Requester("users/2", "bob@example.com", "Bob")
+
+
+def make_job(job_id: str, *, requester=ALICE, created: float | None = None, steps=("one", "two")) -> Job:
+    now = created or time.time()
+    return Job(id=job_id, type="echo", params={"text": "hi"}, requester=requester, space="spaces/s",
+               thread="spaces/s/threads/t", queue="ackflow-default", steps=tuple(StepState(s) for s in steps),
+               created_at=now, updated_at=now)
+
+
+def make_confirmation(cid: str, *, expires_in: float = 60) -> Confirmation:
+    now = time.time()
+    return Confirmation(id=cid, token=f"tok-{cid}", job_type="echo", params={"text": "hi"}, requester=ALICE,
+                        space="spaces/s", thread=None, created_at=now, expires_at=now + expires_in)
+
+
+def test_create_get_and_not_found(store):
+    job = store.create_job(make_job("j1"))
+    assert store.get_job("j1") == job
+    with pytest.raises(JobNotFound):
+        store.get_job("nope")
+    with pytest.raises(AlreadyExists):
+        store.create_job(make_job("j1"))
+
+
+def test_create_once_keeps_the_first(store):
+    first, created = store.create_job_once(make_job("p1"))
+    again, created_again = store.create_job_once(make_job("p1", requester=BOB))
+    assert created and not created_again
+    assert again.requester == ALICE
+
+
+def test_listings_newest_first_by_status_and_requester(store):
+    base = time.time()
+    store.create_job(make_job("a", created=base))
+    store.create_job(make_job("b", created=base + 1, requester=BOB))
+    store.create_job(make_job("c", created=base + 2))
+    store.cancel_job("c", base + 3, "alice")
+    assert [j.id for j in store.list_jobs()] == ["c", "b", "a"]
+    assert [j.id for j in store.list_jobs(limit=2)] == ["c", "b"]
+    assert [j.id for j in store.list_jobs(status=JobStatus.QUEUED)] == ["b", "a"]
+    assert [j.id for j in store.list_jobs(requester_email="alice@example.com")] == ["c", "a"]
+    assert [j.id for j in store.stale_jobs(JobStatus.QUEUED, base + 10)] == ["a", "b"]
+
+
+def test_claim_complete_and_duplicates(store):
+    store.create_job(make_job("j"))
+    holder = Holder("t0", 0)
+    outcome, job = store.claim_step("j", 0, holder, time.time(), 60)
+    assert outcome == Claim.CLAIMED and job.status == JobStatus.RUNNING
+    assert store.claim_step("j", 0, Holder("other", 0), time.time(), 60)[0] == Claim.BUSY
+    job = store.complete_step("j", 0, holder, {"n": 1}, time.time())
+    assert job.current == 1 and job.steps[0].output == {"n": 1}
+    assert store.claim_step("j", 0, holder, time.time(), 60)[0] == Claim.DONE
+    with pytest.raises(LeaseLost):
+        store.complete_step("j", 0, holder, {"n": 2}, time.time())
+    assert store.get_job("j").steps[0].output == {"n": 1}
+
+
+def test_concurrent_claims_make_exactly_one_winner(store):
+    store.create_job(make_job("race"))
+    outcomes = []
+
+    def claim(number):
+        outcomes.append(store.claim_step("race", 0, Holder(f"task-{number}", 0), time.time(), 60)[0])
+
+    threads = [threading.Thread(target=claim, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(o.value for o in outcomes) == ["busy", "busy", "busy", "claimed"]
+    assert store.get_job("race").steps[0].attempts == 1
+
+
+def test_final_failure_writes_a_dead_letter(store):
+    store.create_job(make_job("f"))
+    holder = Holder("t", 3)
+    store.claim_step("f", 0, holder, time.time(), 60)
+    job = store.fail_step("f", 0, holder, "it broke", time.time(), final=True)
+    assert job.status == JobStatus.FAILED and job.expire_at is not None
+    [letter] = store.list_dead_letters()
+    assert (letter.job_id, letter.step, letter.error) == ("f", "one", "it broke")
+
+
+def test_transient_failure_leaves_the_step_retryable(store):
+    store.create_job(make_job("r"))
+    store.claim_step("r", 0, Holder("t", 0), time.time(), 60)
+    job = store.fail_step("r", 0, Holder("t", 0), "flaky", time.time(), final=False, retry_at=time.time() + 5)
+    assert job.status == JobStatus.RUNNING and job.steps[0].status == StepStatus.PENDING
+    assert store.list_dead_letters() == []
+    assert store.claim_step("r", 0, Holder("t", 1), time.time(), 60)[0] == Claim.CLAIMED
+
+
+def test_transitions_are_checked(store):
+    store.create_job(make_job("x"))
+    store.cancel_job("x", time.time(), "alice")
+    with pytest.raises(InvalidTransition):
+        store.cancel_job("x", time.time(), "alice")
+    with pytest.raises(InvalidTransition):
+        store.retry_job("x", time.time(), "alice")
+
+
+def test_retry_of_a_failed_job_requeues_it_with_a_new_generation(store):
+    store.create_job(make_job("rf"))
+    h = Holder("t", 0)
+    store.claim_step("rf", 0, h, time.time(), 60)
+    store.fail_step("rf", 0, h, "x", time.time(), final=True)
+    job = store.retry_job("rf", time.time(), "alice")
+    assert job.status == JobStatus.QUEUED and job.generation == 1 and job.current == 0
+
+
+def test_confirmation_turns_into_exactly_one_job(store):
+    store.create_confirmation(make_confirmation("c1"))
+    made = []
+
+    def make(confirmation):
+        job = make_job(f"job-{len(made)}")
+        made.append(job.id)
+        return job
+
+    outcome, job = store.confirm("c1", "tok-c1", time.time(), make)
+    assert outcome == ConfirmOutcome.CREATED
+    again, same = store.confirm("c1", "tok-c1", time.time(), make)
+    assert again == ConfirmOutcome.ALREADY and same.id == job.id
+    assert store.get_confirmation("c1").status == ConfirmationStatus.CONFIRMED
+    assert [j.id for j in store.list_jobs()] == [job.id]
+
+
+def test_concurrent_confirmations_make_one_job(store):
+    store.create_confirmation(make_confirmation("c2"))
+    results = []
+    counter = iter(range(100))
+
+    def confirm():
+        results.append(store.confirm("c2", "tok-c2", time.time(), lambda c: make_job(f"jc-{next(counter)}")))
+
+    threads = [threading.Thread(target=confirm) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r[0].value for r in results) == ["already", "already", "created"]
+    assert len({r[1].id for r in results}) == 1
+    assert len(store.list_jobs()) == 1
+
+
+def test_expired_and_cancelled_confirmations_make_no_job(store):
+    store.create_confirmation(make_confirmation("old", expires_in=-1))
+    assert store.confirm("old", "tok-old", time.time(), lambda c: make_job("never"))[0] == ConfirmOutcome.EXPIRED
+    store.create_confirmation(make_confirmation("no"))
+    assert store.cancel_confirmation("no", "tok-no", time.time()).status == ConfirmationStatus.CANCELLED
+    assert store.confirm("no", "tok-no", time.time(), lambda c: make_job("never"))[0] == ConfirmOutcome.CANCELLED
+    assert store.list_jobs() == []
+
+
+def test_confirmation_needs_its_token(store):
+    store.create_confirmation(make_confirmation("c3"))
+    with pytest.raises(Conflict):
+        store.confirm("c3", "forged", time.time(), lambda c: make_job("never"))
+    with pytest.raises(ConfirmationNotFound):
+        store.confirm("missing", "x", time.time(), lambda c: make_job("never"))
+
+
+def test_counter_allocates_once_per_key(store):
+    assert store.allocate("case-2026", "job-a") == 1
+    assert store.allocate("case-2026", "job-b") == 2
+    assert store.allocate("case-2026", "job-a") == 1  # a step that runs twice keeps its number
+    assert store.allocate("case-2027", "job-c") == 1
+    assert store.counter_value("case-2026") == 2
+
+
+def test_concurrent_allocations_are_distinct_and_consecutive(store):
+    values = []
+
+    def allocate(key):
+        values.append(store.allocate("seq", key))
+
+    threads = [threading.Thread(target=allocate, args=(f"k{n}",)) for n in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(values) == [1, 2, 3, 4, 5]
+
+
+def test_round_trip_keeps_unicode_and_nested_values(store):
+    job = make_job("u").replace(params={"title": "金型 A-12 🚀", "items": [{"qty": 2}]})
+    store.create_job(job)
+    assert store.get_job("u").params == {"title": "金型 A-12 🚀", "items": [{"qty": 2}]}

@@ -1,0 +1,135 @@
+"""Drive a running LocalStack as people and as the queue would: send, click, wait, look."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import requests
+
+from ackflow.devtools.stack import INVOKER, LocalStack
+from ackflow.jobs.model import Job, JobStatus
+
+ROOT = Path(__file__).resolve().parents[2]
+FAST_QUEUES = Path(__file__).with_name("fast_queues.json")
+
+ALICE = {"name": "users/1001", "displayName": "Alice", "email": "alice@example.com"}
+BOB = {"name": "users/1002", "displayName": "Bob", "email": "bob@example.com"}
+
+
+class Pipeline:
+    def __init__(self, stack: LocalStack, fmt: str):
+        self.stack = stack
+        self.fmt = fmt
+        self.runtime = stack.runtime()
+        self.store = self.runtime.store
+        self.chat_url = stack.url("chat")
+        self.http = requests.Session()
+
+    # -- as a person -----------------------------------------------------------------------------
+    def send(self, text: str, space: str = "spaces/e2e", user: dict = ALICE, **extra) -> dict:
+        body = {"text": text, "user": user, "format": self.fmt, **extra}
+        response = self.http.post(f"{self.chat_url}/_emulator/{space}:send", json=body, timeout=60)
+        response.raise_for_status()
+        return response.json()
+
+    def click(self, message: dict, button: str, space: str = "spaces/e2e", user: dict = ALICE) -> dict:
+        body = {"message": message["name"], "button": button, "user": user, "format": self.fmt}
+        response = self.http.post(f"{self.chat_url}/_emulator/{space}:click", json=body, timeout=60)
+        response.raise_for_status()
+        return response.json()
+
+    def card_text(self, message: dict) -> str:
+        return json.dumps(message, ensure_ascii=False)
+
+    def start(self, text: str, space: str = "spaces/e2e", user: dict = ALICE) -> str:
+        """Send a job command, press Run, and return the new job's id."""
+        card = self.send(text, space, user)["reply"]["message"]
+        result = self.click(card, "Run", space, user)
+        assert "error" not in result, result
+        return self.job_of(card)
+
+    def job_of(self, card: dict) -> str:
+        from ackflow.emulators.chat.userside import find_button
+
+        params = {p["key"]: p["value"] for p in find_button(card, "Run")["parameters"]}
+        return self.store.get_confirmation(params["confirmation"]).job_id
+
+    # -- looking -----------------------------------------------------------------------------------
+    def wait_job(self, job_id: str, *statuses: JobStatus, timeout: float = 20.0) -> Job:
+        wanted = statuses or (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+        deadline = time.monotonic() + timeout
+        while True:
+            job = self.store.get_job(job_id)
+            if job.status in wanted:
+                return job
+            if time.monotonic() > deadline:
+                raise AssertionError(f"job {job_id} is {job.status.value}, expected {[s.value for s in wanted]}: "
+                                     f"{job.last_error}\n{self.stack.procs['worker'].log_tail(30)}")
+            time.sleep(0.05)
+
+    def messages(self, space: str = "spaces/e2e") -> dict[str, dict]:
+        """The latest version of every message in the space, by name."""
+        latest: dict[str, dict] = {}
+        after = 0
+        while True:
+            page = self.http.get(f"{self.chat_url}/_emulator/{space}/changes", params={"after": after}).json()
+            if not page["changes"]:
+                return latest
+            for change in page["changes"]:
+                if "message" in change:
+                    if change["kind"] == "deleted":
+                        latest.pop(change["message"]["name"], None)
+                    else:
+                        latest[change["message"]["name"]] = change["message"]
+            after = page["last"]
+
+    def job_message(self, job: Job, timeout: float = 10.0) -> dict:
+        """The job's own message once it shows the job's final state."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [m for m in self.messages(job.space).values()
+                     if m.get("clientAssignedMessageId") == job.message_id]
+            if found:
+                stamp = found[0].get("lastUpdateTime") or found[0]["createTime"]
+                import datetime as dt
+
+                when = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+                if not job.finished_at or when >= job.finished_at - 0.001:
+                    return found[0]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no final message for {job.id}")
+            time.sleep(0.05)
+
+    def worker_token(self) -> str:
+        response = self.http.post(
+            f"{self.stack.url('tasks')}/v1/projects/-/serviceAccounts/{INVOKER}:generateIdToken",
+            json={"audience": self.stack.worker_url})
+        return response.json()["token"]
+
+    def counts(self) -> tuple[int, int]:
+        docs = self.store.docs
+        jobs = len(docs.query("jobs", [], "created_at", True, 10_000))
+        confirmations = len(docs.query("confirmations", [], "created_at", True, 10_000))
+        return jobs, confirmations
+
+
+def chat_signer_for(pipeline: Pipeline):
+    """The local Chat service's signing side, read from its database (the test plays Google)."""
+    from ackflow.devtools.stack import PROJECT_NUMBER
+    from ackflow.emulators.chat import open_service
+    from ackflow.emulators.chat.userside import AppEndpoint
+
+    app = AppEndpoint(url=pipeline.stack.webhook_url, audience=pipeline.stack.config.chat_auth,
+                      project_number=PROJECT_NUMBER, format=pipeline.fmt)
+    _, users = open_service(pipeline.stack.workdir / "chat.db", app)
+    return users
+
+
+def post_event(pipeline: Pipeline, body, token: str | None) -> requests.Response:
+    headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    data = body if isinstance(body, (str, bytes)) else json.dumps(body)
+    return requests.post(pipeline.stack.webhook_url, data=data, headers=headers, timeout=30)
