@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     allow_users: CommaList = Field(default_factory=list, description="Emails allowed by default (empty: anyone, unless domains are set).")
     allow_domains: CommaList = Field(default_factory=list, description="Email domains allowed by default.")
     allow_spaces: CommaList = Field(default_factory=list, description="Spaces (spaces/…) where commands are allowed (empty: any).")
-    command_access: dict[str, dict[str, list[str]]] = Field(default_factory=dict, description='Per-command allow-lists, JSON: {"newcase": {"users": [], "domains": [], "spaces": []}}.')
+    command_access: Annotated[dict[str, dict[str, list[str]]], NoDecode] = Field(default_factory=dict, description='Per-command allow-lists, JSON: {"newcase": {"users": [], "domains": [], "spaces": []}}.')
     admins: CommaList = Field(default_factory=list, description="Emails always allowed, who may also confirm or cancel others' requests.")
     access_contact: str = Field("", description="Who to ask for access (shown in refusals); empty: the admins.")
 
@@ -92,6 +92,18 @@ class Settings(BaseSettings):
     def _comma_list(cls, value):
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("command_access", mode="before")
+    @classmethod
+    def _json_object(cls, value):
+        if isinstance(value, str):
+            import json
+
+            try:
+                return json.loads(value) if value.strip() else {}
+            except ValueError as exc:
+                raise ValueError(f'must be JSON like {{"newcase": {{"users": ["a@example.com"]}}}}: {exc}') from exc
         return value
 
     @field_validator("webhook_url", "worker_url")

@@ -1,0 +1,67 @@
+"""The registry: job types declared once, checked when added."""
+
+from __future__ import annotations
+
+import pytest
+
+from ackflow.errors import UnknownJobType, UsageError
+from ackflow.jobs.registry import JobType, Registry, Step
+from ackflow.queues import load_queues
+from ackflow.settings import Settings
+from workers.job_types import build_registry
+
+
+def noop(ctx):
+    return {}
+
+
+@pytest.fixture
+def registry():
+    return Registry(load_queues(Settings().queues_file))
+
+
+def test_duplicate_names_and_unknown_queues_are_refused(registry):
+    registry.add(JobType("one", "help", (Step("s", noop),)))
+    with pytest.raises(ValueError, match="already registered"):
+        registry.add(JobType("one", "help", (Step("s", noop),)))
+    with pytest.raises(ValueError, match="not defined"):
+        registry.add(JobType("two", "help", (Step("s", noop),), queue="no-such-queue"))
+    with pytest.raises(UnknownJobType):
+        registry.get("three")
+
+
+def test_a_job_type_cannot_ask_for_more_attempts_than_its_queue(registry):
+    with pytest.raises(ValueError, match="allows"):
+        registry.add(JobType("greedy", "help", (Step("s", noop),), max_attempts=1000))
+
+
+@pytest.mark.parametrize("bad", [
+    dict(name="Bad Name"), dict(steps=()), dict(timeout=5), dict(timeout=5000),
+    dict(steps=(Step("s", noop), Step("s", noop))),
+])
+def test_job_type_declarations_are_checked(bad):
+    fields = dict(name="ok", help="h", steps=(Step("s", noop),))
+    fields.update(bad)
+    with pytest.raises(ValueError):
+        JobType(**fields)
+
+
+def test_every_builtin_job_type_uses_a_defined_queue_and_parses_its_examples():
+    registry = build_registry(Settings())
+    assert {"echo", "sleep", "fail"} <= {jt.name for jt in registry}
+    for job_type in registry:
+        assert job_type.queue in registry.queues
+        for example in job_type.examples:
+            from ackflow.jobs.params import split_words
+
+            words = split_words(example)
+            assert words[0] == job_type.name
+            job_type.parse(words[1:])
+
+
+def test_bad_arguments_carry_the_usage_line():
+    registry = build_registry(Settings())
+    with pytest.raises(UsageError) as caught:
+        registry.get("fail").parse(["--times", "2", "--always"])
+    assert "either --times N or --always" in str(caught.value)
+    assert caught.value.usage == "fail [--times N] [--always]"

@@ -1,0 +1,51 @@
+"""Settings from the environment: defaults, lists, JSON, and clear errors."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from ackflow.errors import ConfigError
+from ackflow.settings import Settings, describe, load_settings
+
+
+def test_lists_and_json_from_environment_strings(monkeypatch):
+    monkeypatch.setenv("ACKFLOW_ALLOW_DOMAINS", "example.com, office.jp")
+    monkeypatch.setenv("ACKFLOW_COMMAND_ACCESS", '{"newcase": {"users": ["a@example.com"]}}')
+    settings = load_settings()
+    assert settings.allow_domains == ["example.com", "office.jp"]
+    assert settings.command_access == {"newcase": {"users": ["a@example.com"]}}
+
+
+@pytest.mark.parametrize("name, value, expected", [
+    ("ACKFLOW_STORE", "postgres", "ACKFLOW_STORE"),
+    ("ACKFLOW_WORKER_URL", "worker.example", "must be an http(s) URL"),
+    ("ACKFLOW_CONFIRM_TTL", "-5", "ACKFLOW_CONFIRM_TTL"),
+    ("ACKFLOW_COMMAND_ACCESS", "{broken", "must be JSON like"),
+])
+def test_malformed_settings_name_the_variable(monkeypatch, name, value, expected):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert expected in str(caught.value) and name in str(caught.value)
+
+
+def test_start_up_checks_say_what_is_missing():
+    with pytest.raises(ConfigError, match="ACKFLOW_PROJECT_NUMBER is required"):
+        Settings(chat_auth="project-number", project_number="").check()
+    with pytest.raises(ConfigError, match="ACKFLOW_INVOKER_SERVICE_ACCOUNT"):
+        Settings(project_number="1").check()
+    Settings(project_number="1", invoker_service_account="inv@p.iam.gserviceaccount.com").check()
+
+
+def test_config_command_masks_secrets(monkeypatch, tmp_path):
+    from ackflow.cli.main import cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ACKFLOW_RELAY_SIGNING_KEY", "-----BEGIN PRIVATE KEY-----secret")
+    monkeypatch.setenv("ACKFLOW_PROJECT", "office-prod")
+    result = CliRunner().invoke(cli, ["config"])
+    assert result.exit_code == 0, result.output
+    assert "ACKFLOW_PROJECT" in result.output and "office-prod" in result.output
+    assert "secret" not in result.output and "********" in result.output
+    assert len(describe(Settings())) == len(Settings.model_fields)
