@@ -80,6 +80,10 @@ class ChatUnavailable(Unavailable):
     pass
 
 
+class ChatRefused(AckflowError):
+    """The Chat API refused a write for good (no such space, app not a member, invalid message)."""
+
+
 class StepFailed(AckflowError):
     """Raised by job code. ``permanent`` failures are not retried."""
 

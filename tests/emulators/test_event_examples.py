@@ -95,3 +95,18 @@ def test_emulator_events_have_the_shape_of_the_examples(example, kind, extra):
         assert set(built["chat"]) == set(expected["chat"])
         payload = next(k for k in expected["chat"] if k.endswith("Payload"))
         assert set(built["chat"][payload]) == set(expected["chat"][payload])
+
+
+@pytest.mark.parametrize("path", CLASSIC + ADDON, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_example_messages_users_and_spaces_are_valid_chat_api_resources(path):
+    from google.apps import chat_v1
+    from google.protobuf import json_format
+
+    event = load(path)
+    chat = event.get("chat", {})
+    payload = next((v for k, v in chat.items() if k.endswith("Payload")), {})
+    message = event.get("message") or payload.get("message")
+    if message:
+        json_format.ParseDict(message, chat_v1.Message.pb()())
+    json_format.ParseDict(event.get("user") or chat.get("user"), chat_v1.User.pb()())
+    json_format.ParseDict(event.get("space") or chat.get("space"), chat_v1.Space.pb()())

@@ -8,7 +8,7 @@ import time
 
 from ..chat.events import EventFormat
 from ..chat.replies import message_json
-from ..errors import ChatUnavailable, NotFound, UnknownJobType
+from ..errors import ChatRefused, ChatUnavailable, NotFound, UnknownJobType
 from ..jobs.model import Holder, Job, JobStatus
 from . import views
 
@@ -20,9 +20,17 @@ class Notifier:
         self.runtime = runtime
 
     def show(self, job: Job, *, progress: str | None = None, retry_delay: float | None = None) -> None:
-        """Write the job's message; raises ChatUnavailable when Chat cannot be reached."""
+        """Write the job's message; raises ChatUnavailable when Chat cannot be reached (worth a
+        retry). A refusal (the space is gone, the app was removed) is logged and dropped: the job's
+        state is in the store either way."""
         if not job.space:
             return
+        try:
+            self._write(job, progress, retry_delay)
+        except ChatRefused as exc:
+            log.error("cannot show the job in its space: %s", exc, extra={"job_id": job.id})
+
+    def _write(self, job: Job, progress: str | None, retry_delay: float | None) -> None:
         try:
             job_type = self.runtime.registry.get(job.type)
         except UnknownJobType:

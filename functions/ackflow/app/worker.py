@@ -16,7 +16,7 @@ import dataclasses
 import json
 import logging
 
-from ..errors import (ChatUnavailable, JobNotFound, LeaseLost, QueueUnavailable, StepFailed,
+from ..errors import (ChatUnavailable, Conflict, JobNotFound, LeaseLost, QueueUnavailable, StepFailed,
                       StoreUnavailable, UnknownJobType, VerificationError)
 from ..jobs.context import StepContext
 from ..jobs.lifecycle import Claim
@@ -75,17 +75,21 @@ class Worker:
     # -- one delivery ----------------------------------------------------------------------------
     def run(self, job_id: str, index: int, holder: Holder) -> HttpResponse:
         runtime = self.runtime
-        job = runtime.store.get_job(job_id)
+
+        def lease(job: Job) -> float:
+            return (runtime.registry.get(job.type).timeout if job.type in runtime.registry
+                    else 60.0) + LEASE_MARGIN
+
+        try:
+            outcome, job = runtime.store.claim_step(job_id, index, holder, runtime.clock(), lease)
+        except Conflict:
+            return error(400, f"job {job_id} has no step {index}")
         extra = {"job_id": job_id, "job_type": job.type, "step": index, "attempt": holder.retry + 1,
                  "task": holder.task}
         try:
             job_type = runtime.registry.get(job.type)
         except UnknownJobType:
             return self._unrunnable(job, index, holder, extra)
-        if not 0 <= index < len(job.steps):
-            return error(400, f"job {job_id} has {len(job.steps)} steps, not step {index}")
-        lease = job_type.timeout + LEASE_MARGIN
-        outcome, job = runtime.store.claim_step(job_id, index, holder, runtime.clock(), lease)
         if outcome != Claim.CLAIMED:
             log.info("duplicate delivery (%s)", outcome.value, extra=extra)
             return self._follow_up(job, index, outcome)

@@ -7,6 +7,7 @@ used with the certificate URLs of the local services.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 
@@ -63,11 +64,18 @@ def bearer_token(authorization: str | None) -> str:
 
 
 class Verifier:
+    """Checks tokens against its policies. A token that verified is remembered until it expires
+    (queues send the same token with every task for up to an hour), so repeats skip the RSA work."""
+
+    CACHE_SIZE = 256
+
     def __init__(self, policies: list[TokenPolicy], certs: CertificateCache | None = None):
         if not policies:
             raise ValueError("a verifier needs at least one policy")
         self.policies = policies
         self.certs = certs or CertificateCache()
+        self._verified: dict[str, dict] = {}
+        self._lock = threading.Lock()
 
     def warm_up(self) -> None:
         """Fetch the certificates now, so the first request does not wait for them."""
@@ -82,6 +90,18 @@ class Verifier:
     def verify(self, authorization: str | None) -> dict:
         """The verified claims, or VerificationError saying why not."""
         token = bearer_token(authorization)
+        with self._lock:
+            claims = self._verified.get(token)
+        if claims is not None and claims["exp"] + CLOCK_SKEW > time.time():
+            return claims
+        claims = self._verify(token)
+        with self._lock:
+            if len(self._verified) >= self.CACHE_SIZE:
+                self._verified.clear()
+            self._verified[token] = claims
+        return claims
+
+    def _verify(self, token: str) -> dict:
         from google.auth import exceptions as auth_exceptions
         from google.auth import jwt
 

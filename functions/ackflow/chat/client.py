@@ -10,5 +10,6 @@ class ChatClient(Protocol):
         """Create or replace the app's message ``message_id`` (a client-assigned ``client-…`` id).
 
         Idempotent: the same call twice leaves one message with this content, so a retried step
-        never posts twice. Backs off on 429 and 5xx; raises ChatUnavailable when it gives up.
+        never posts twice. Backs off on 429 and 5xx; raises ChatUnavailable when it gives up, and
+        ChatRefused when Chat says no for good (no such space, the app is not a member).
         """

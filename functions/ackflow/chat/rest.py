@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import threading
 
-from ..errors import ChatUnavailable
+from ..errors import ChatRefused, ChatUnavailable
 
 CHAT_BOT_SCOPE = "https://www.googleapis.com/auth/chat.bot"
 
@@ -65,6 +65,9 @@ class RestChatClient:
             initial=1.0, multiplier=2.0, maximum=16.0, timeout=self.retry_deadline)
         try:
             self._api().update_message(request=request, retry=policy, timeout=self.timeout)
+        except (exceptions.NotFound, exceptions.PermissionDenied, exceptions.BadRequest,
+                exceptions.Unauthenticated) as exc:
+            raise ChatRefused(f"Chat API refused to write {message_id} in {space}: {exc.message}") from exc
         except (exceptions.GoogleAPICallError, exceptions.RetryError) as exc:
             raise ChatUnavailable(f"Chat API: could not write {message_id} in {space}: {exc}") from exc
         except Exception as exc:  # transport errors (connection refused, DNS) surface as requests errors

@@ -99,11 +99,13 @@ class JobStore:
         return self.docs.transaction(apply)
 
     def claim_step(self, job_id: str, index: int, holder: Holder, now: float,
-                   lease_seconds: float) -> tuple[Claim, Job]:
+                   lease_seconds: float | Callable[[Job], float]) -> tuple[Claim, Job]:
+        """Claim a step for one delivery; the lease may depend on the job (its type's timeout)."""
         outcome: dict = {}
 
         def change(job: Job) -> Job | None:
-            result, new = lifecycle.claim(job, index, holder, now, lease_seconds)
+            lease = lease_seconds(job) if callable(lease_seconds) else lease_seconds
+            result, new = lifecycle.claim(job, index, holder, now, lease)
             outcome["claim"] = result
             return new if result == Claim.CLAIMED else None
 

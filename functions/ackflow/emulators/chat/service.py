@@ -53,10 +53,52 @@ def canonical_message(body: dict) -> dict:
 
 
 def render(message: dict, ints_for_enums: bool) -> dict:
+    """The stored (canonical) JSON, with enums as numbers when the client asked for that.
+
+    Walks the JSON beside the Message descriptor instead of a protobuf round trip: the same
+    output, a fraction of the cost on the hot path of every write.
+    """
     if not ints_for_enums:
         return message
-    pb = json_format.ParseDict(message, MessagePb(), ignore_unknown_fields=True)
-    return json_format.MessageToDict(pb, use_integers_for_enums=True)
+    return _enum_numbers(message, MessagePb.DESCRIPTOR)
+
+
+_FIELDS: dict = {}
+
+
+def _json_fields(descriptor) -> dict:
+    fields = _FIELDS.get(descriptor.full_name)
+    if fields is None:
+        fields = _FIELDS[descriptor.full_name] = {f.json_name: f for f in descriptor.fields}
+    return fields
+
+
+def _enum_numbers(value: dict, descriptor) -> dict:
+    fields = _json_fields(descriptor)
+    out = {}
+    for key, item in value.items():
+        field = fields.get(key)
+        out[key] = item if field is None else _field_value(item, field)
+    return out
+
+
+def _field_value(item, field):
+    from google.protobuf.descriptor import FieldDescriptor
+
+    if isinstance(item, list):
+        return [_field_value(element, field) for element in item]
+    if field.type == FieldDescriptor.TYPE_ENUM and isinstance(item, str):
+        number = field.enum_type.values_by_name.get(item)
+        return number.number if number is not None else item
+    if field.type == FieldDescriptor.TYPE_MESSAGE and isinstance(item, dict):
+        message_type = field.message_type
+        if message_type.GetOptions().map_entry:
+            value_field = message_type.fields_by_name["value"]
+            return {k: _field_value(v, value_field) for k, v in item.items()}
+        if message_type.full_name.startswith("google.protobuf."):
+            return item  # well-known types have their own JSON forms
+        return _enum_numbers(item, message_type)
+    return item
 
 
 @dataclass
@@ -174,8 +216,9 @@ class ChatService:
         )
         if client_id:
             message["clientAssignedMessageId"] = client_id
-        self.storage.insert_message(message, now, request_id)
-        self._changed(space["name"], "created", message)
+        with self.storage.batch():
+            self.storage.insert_message(message, now, request_id)
+            self._changed(space["name"], "created", message)
         return message
 
     def insert_user_message(self, space: str, message: dict, thread: str | None) -> dict:
@@ -242,8 +285,9 @@ class ChatService:
                 else:
                     current.pop(json_key, None)
             current["lastUpdateTime"] = rfc3339(time.time())
-            self.storage.update_message(current)
-            self._changed(space_name, "updated", current)
+            with self.storage.batch():
+                self.storage.update_message(current)
+                self._changed(space_name, "updated", current)
             return current
 
     def delete_message(self, name: str) -> None:
@@ -253,8 +297,9 @@ class ChatService:
             self._check_quota(space)
             if message["sender"].get("type") != "BOT":
                 raise GoogleError("PERMISSION_DENIED", "An app can only delete messages it created.")
-            self.storage.delete_message(message["name"])
-            self._changed(space, "deleted", message)
+            with self.storage.batch():
+                self.storage.delete_message(message["name"])
+                self._changed(space, "deleted", message)
 
     # -- change feed -----------------------------------------------------------------------------
     def _changed(self, space: str, kind: str, message: dict) -> None:

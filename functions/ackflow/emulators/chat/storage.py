@@ -37,6 +37,8 @@ CREATE INDEX IF NOT EXISTS changes_by_space ON changes(space, seq);
 
 
 class ChatStorage:
+    """All writes of one API call go in one transaction (``with storage.batch():``)."""
+
     def __init__(self, path: str | Path):
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -45,6 +47,10 @@ class ChatStorage:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
         self.lock = threading.RLock()
+
+    def batch(self):
+        """A transaction around several writes (the message and its change-feed entry)."""
+        return _Batch(self.db)
 
     def signer(self, purpose: str) -> LocalSigner:
         return load_or_create_signer(self.db, self.lock, purpose)
@@ -125,3 +131,16 @@ class ChatStorage:
     def last_seq(self, space: str) -> int:
         row = self.db.execute("SELECT MAX(seq) FROM changes WHERE space = ?", (space,)).fetchone()
         return row[0] or 0
+
+
+class _Batch:
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def __enter__(self):
+        self.db.execute("BEGIN")
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+        return False

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
+import time
 from dataclasses import dataclass
 
 import urllib3
@@ -86,7 +88,32 @@ class AttemptInfo:
     deadline: float
 
 
-def build_headers(target: HttpTarget, info: AttemptInfo, signer: LocalSigner) -> dict[str, str]:
+class TokenCache:
+    """Google reuses an OIDC token for a service account and audience until shortly before it
+    expires; so does the local service (signing is the costliest part of an attempt)."""
+
+    LIFETIME = 3600
+    RENEW_BEFORE = 300
+
+    def __init__(self, signer: LocalSigner):
+        self.signer = signer
+        self._tokens: dict[tuple[str, str], tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def token(self, email: str, audience: str) -> str:
+        now = time.time()
+        with self._lock:
+            cached = self._tokens.get((email, audience))
+            if cached and cached[1] - self.RENEW_BEFORE > now:
+                return cached[0]
+        token = self.signer.id_token(issuer=GOOGLE_ISSUER, audience=audience, email=email,
+                                     lifetime=self.LIFETIME)
+        with self._lock:
+            self._tokens[(email, audience)] = (token, now + self.LIFETIME)
+        return token
+
+
+def build_headers(target: HttpTarget, info: AttemptInfo, tokens: TokenCache) -> dict[str, str]:
     headers = {k: v for k, v in target.headers.items() if not k.lower().startswith("x-cloudtasks-")}
     headers.setdefault("User-Agent", "Google-Cloud-Tasks")
     if target.body and not any(k.lower() == "content-type" for k in headers):
@@ -101,9 +128,7 @@ def build_headers(target: HttpTarget, info: AttemptInfo, signer: LocalSigner) ->
     if info.retry_reason:
         headers["X-CloudTasks-TaskRetryReason"] = info.retry_reason
     if target.oidc_email:
-        token = signer.id_token(
-            issuer=GOOGLE_ISSUER, audience=target.oidc_audience or target.url, email=target.oidc_email
-        )
+        token = tokens.token(target.oidc_email, target.oidc_audience or target.url)
         headers["Authorization"] = f"Bearer {token}"
     return headers
 
@@ -119,9 +144,9 @@ def _retry_after(response) -> float | None:
 
 
 def deliver(http: urllib3.PoolManager, target: HttpTarget, info: AttemptInfo,
-            signer: LocalSigner) -> Outcome:
+            tokens: TokenCache) -> Outcome:
     """Make one attempt; a handler that does not answer within the deadline is cut off."""
-    headers = build_headers(target, info, signer)
+    headers = build_headers(target, info, tokens)
     timeout = urllib3.Timeout(connect=min(10.0, info.deadline), read=info.deadline)
     try:
         response = http.request(

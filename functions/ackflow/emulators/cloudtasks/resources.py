@@ -220,6 +220,7 @@ class TaskRecord:
     extra: dict = field(default_factory=dict)
 
     def task(self):
+        """The Task message (a private copy: callers may change it and then ``update``)."""
         pb = TaskPb()
         pb.ParseFromString(self.message)
         return pb

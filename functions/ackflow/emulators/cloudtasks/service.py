@@ -19,7 +19,7 @@ import urllib3
 from ..signing import LocalSigner
 from ..web import GoogleError
 from . import resources as r
-from .delivery import AttemptInfo, Outcome, TokenBucket, deliver, grpc_code
+from .delivery import AttemptInfo, Outcome, TokenBucket, TokenCache, deliver, grpc_code
 from .storage import TasksStorage
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,7 @@ class CloudTasksService:
                  max_parallel_attempts: int = 256):
         self.storage = storage
         self.signer = signer
+        self.tokens = TokenCache(signer)
         self.name_reservation = name_reservation
         self.min_dispatch_deadline = min_dispatch_deadline
         self._cond = threading.Condition()
@@ -197,7 +198,8 @@ class CloudTasksService:
             self._tasks[task.name] = record
             heapq.heappush(self._heaps[parent], (record.schedule_time, task.name))
             self._cond.notify_all()
-            return self._view(record)
+            task.view = 1
+            return task
 
     def _task(self, name: str) -> r.TaskRecord:
         record = self._tasks.get(name)
@@ -299,7 +301,7 @@ class CloudTasksService:
 
     def _attempt(self, record: r.TaskRecord, target, info: AttemptInfo, dispatched: float) -> None:
         try:
-            outcome = deliver(self._http, target, info, self.signer)
+            outcome = deliver(self._http, target, info, self.tokens)
         except Exception:  # never lose a task to a bug in one attempt
             log.exception("attempt of %s crashed", record.name)
             outcome = Outcome(None, reason="INTERNAL")
@@ -312,6 +314,9 @@ class CloudTasksService:
     def _finish(self, record: r.TaskRecord, outcome: Outcome, dispatched: float, now: float) -> None:
         if self._tasks.get(record.name) is not record:
             return  # deleted or purged while the attempt ran
+        if outcome.succeeded:
+            self._remove(record.name)
+            return
         task = record.task()
         task.dispatch_count += 1
         if outcome.status is not None and outcome.status < 500:
@@ -324,9 +329,6 @@ class CloudTasksService:
         attempt.response_status.message = outcome.reason or "OK"
         if not task.HasField("first_attempt"):
             task.first_attempt.dispatch_time.FromNanoseconds(int(dispatched * 1e9))
-        if outcome.succeeded:
-            self._remove(record.name)
-            return
         queue = self._queues[record.queue]
         policy = r.retry_config_of(task.retry_config if task.HasField("retry_config") else queue.retry_config)
         if policy.exhausted(task.dispatch_count, now - (record.first_attempt_time or dispatched)):
