@@ -294,3 +294,23 @@ def test_periodic_job_is_created_once_per_slot(pipeline):
     slot = slot_of(pipeline.runtime.registry.get("tick"), time.time()).strftime("%Y%m%d%H%M")
     tick = pipeline.store.get_job(f"tick-{slot}")
     assert pipeline.wait_job(tick.id, JobStatus.SUCCEEDED).result == {"slot": slot}
+
+
+def test_chat_429_is_backed_off_and_the_result_posted_once(pipeline):
+    card = pipeline.send("echo through the quota", space="spaces/busy")["reply"]["message"]
+    requests.post(f"{pipeline.chat_url}/_emulator/spaces/busy:throttle", json={"count": 2}).raise_for_status()
+    pipeline.click(card, "Run", space="spaces/busy")
+    job = pipeline.wait_job(pipeline.job_of(card), JobStatus.SUCCEEDED)
+    message = pipeline.job_message(job, timeout=20)
+    assert "through the quota" in text_of(message)
+    mine = [m for m in pipeline.messages("spaces/busy").values()
+            if m.get("clientAssignedMessageId") == job.message_id]
+    assert len(mine) == 1
+
+
+def test_logs_never_contain_tokens(pipeline):
+    pipeline.wait_job(pipeline.start("echo log check"), JobStatus.SUCCEEDED)
+    for name in ("webhook", "worker"):
+        log = (pipeline.stack.workdir / "logs" / f"{name}.log").read_text()
+        assert "job_id=" in log or name == "webhook"
+        assert "eyJ" not in log and "Bearer" not in log
