@@ -19,3 +19,27 @@ def require_tool(name: str, why: str) -> str:
     if IN_CI:
         pytest.fail(message + "; CI=true requires it")
     pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def firestore_session(tmp_path_factory):
+    """One Firestore emulator for the run (it takes seconds to start); tests reset its data."""
+    from ackflow.devtools.firestore_emulator import EmulatorMissing, FirestoreEmulator
+
+    require_tool("java", "the Firestore emulator runs on Java")
+    emulator = FirestoreEmulator(tmp_path_factory.mktemp("firestore"))
+    try:
+        emulator.start()
+    except EmulatorMissing as exc:
+        if IN_CI:
+            pytest.fail(f"{exc}; CI=true requires it")
+        pytest.skip(str(exc))
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def firestore_emulator(firestore_session):
+    firestore_session.reset()
+    yield firestore_session
+    firestore_session.reset()

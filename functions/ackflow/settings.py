@@ -77,6 +77,7 @@ class Settings(BaseSettings):
     sweep_queued_after: float = Field(60.0, gt=0, description="Seconds after which a QUEUED job is sent again by the sweep.")
     sweep_stalled_after: float = Field(300.0, gt=0, description="Seconds past its lease (or retry time) after which a RUNNING step is sent again.")
     sweep_catch_up: float = Field(600.0, gt=0, description="How far back the sweep starts periodic jobs that were due.")
+    lease_margin: float = Field(30.0, ge=0, description="Seconds a step's lease outlives its dispatch deadline.")
     progress_interval: float = Field(1.0, ge=0, description="Minimum seconds between progress edits of a job's message.")
 
     # -- the SQS relay --------------------------------------------------------------------------

@@ -7,7 +7,13 @@ import pytest
 from ackflow.devtools.stack import LocalStack, StackConfig
 from tests.support.pipeline import FAST_QUEUES, ROOT, Pipeline
 
-FORMATS = [("classic", "project-number"), ("addon", "endpoint-url")]
+# Every end-to-end test runs in both event formats and on both stores.
+COMBOS = [
+    ("classic", "project-number", "sqlite"),
+    ("addon", "endpoint-url", "sqlite"),
+    ("classic", "project-number", "firestore"),
+    ("addon", "endpoint-url", "firestore"),
+]
 
 
 def start_pipeline(workdir, fmt: str, auth: str, store: str = "sqlite", **env) -> Pipeline:
@@ -15,6 +21,8 @@ def start_pipeline(workdir, fmt: str, auth: str, store: str = "sqlite", **env) -
         "ACKFLOW_QUEUES_FILE": str(FAST_QUEUES),
         "ACKFLOW_JOB_TYPES": "tests.support.jobtypes:build_registry",
         "ACKFLOW_SWEEP_QUEUED_AFTER": "1",
+        "ACKFLOW_SWEEP_STALLED_AFTER": "1",
+        "ACKFLOW_LEASE_MARGIN": "1",
         "PYTHONPATH": str(ROOT),
         **env,
     }
@@ -24,9 +32,13 @@ def start_pipeline(workdir, fmt: str, auth: str, store: str = "sqlite", **env) -
     return Pipeline(stack, fmt)
 
 
-@pytest.fixture(scope="module", params=FORMATS, ids=[f for f, _ in FORMATS])
+@pytest.fixture(scope="module", params=COMBOS, ids=[f"{f}-{s}" for f, _, s in COMBOS])
 def pipeline(request, tmp_path_factory):
-    fmt, auth = request.param
-    running = start_pipeline(tmp_path_factory.mktemp(f"e2e-{fmt}"), fmt, auth)
+    fmt, auth, store = request.param
+    if store == "firestore":
+        from tests.conftest import require_tool
+
+        require_tool("java", "the Firestore emulator runs on Java")
+    running = start_pipeline(tmp_path_factory.mktemp(f"e2e-{fmt}-{store}"), fmt, auth, store)
     yield running
     running.stack.stop()

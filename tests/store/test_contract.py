@@ -192,12 +192,12 @@ def test_concurrent_allocations_are_distinct_and_consecutive(store):
     def allocate(key):
         values.append(store.allocate("seq", key))
 
-    threads = [threading.Thread(target=allocate, args=(f"k{n}",)) for n in range(5)]
+    threads = [threading.Thread(target=allocate, args=(f"k{n}",)) for n in range(3)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(values) == [1, 2, 3, 4, 5]
+    assert sorted(values) == [1, 2, 3]
 
 
 def test_round_trip_keeps_unicode_and_nested_values(store):

@@ -6,9 +6,6 @@ from __future__ import annotations
 from ..jobs.model import Job
 from ..taskqueue.base import Task, task_name
 
-LEASE_MARGIN = 30.0  # seconds a lease outlives the dispatch deadline, so a late answer is still ours
-
-
 def step_task(job: Job, index: int, deadline: float, delay: float = 0.0) -> Task:
     return Task(
         queue=job.queue,

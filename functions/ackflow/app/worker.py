@@ -23,7 +23,7 @@ from ..jobs.lifecycle import Claim
 from ..jobs.model import Holder, Job, JobStatus, StepStatus
 from ..jobs.registry import JobType
 from ..logs import TRACE, trace_from
-from .dispatch import LEASE_MARGIN, send_step
+from .dispatch import send_step
 from .http import HttpRequest, HttpResponse, error
 from .notify import Notifier, ProgressReporter
 
@@ -78,7 +78,7 @@ class Worker:
 
         def lease(job: Job) -> float:
             return (runtime.registry.get(job.type).timeout if job.type in runtime.registry
-                    else 60.0) + LEASE_MARGIN
+                    else 60.0) + runtime.settings.lease_margin
 
         try:
             outcome, job = runtime.store.claim_step(job_id, index, holder, runtime.clock(), lease)

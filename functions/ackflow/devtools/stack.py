@@ -66,6 +66,7 @@ class LocalStack:
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
         self.sweeps = 0
+        self.firestore = None
 
     # -- addresses -------------------------------------------------------------------------------
     def url(self, name: str) -> str:
@@ -101,6 +102,8 @@ class LocalStack:
             "ACKFLOW_WORKER_CERTS_URL": f"{self.url('tasks')}/oauth2/v1/certs",
             "ACKFLOW_LOG_FORMAT": "text",
         }
+        if self.firestore is not None:
+            env.update(self.firestore.env())
         env.update(self.config.extra_env)
         return env
 
@@ -136,6 +139,11 @@ class LocalStack:
         return self
 
     def _start_services(self) -> None:
+        if self.config.store == "firestore":
+            from .firestore_emulator import FirestoreEmulator
+
+            self.firestore = FirestoreEmulator(self.workdir / "firestore", project=PROJECT).start()
+            os.environ.update(self.firestore.env())  # for runtimes made in this process
         tasks_args = ["tasks-emulator", "--host", self.config.host, "--port", str(self.ports["tasks"]),
                       "--db", str(self.workdir / "tasks.db")]
         if self.config.min_dispatch_deadline is not None:
@@ -223,6 +231,8 @@ class LocalStack:
             proc = self.procs.get(name)
             if proc:
                 proc.stop()
+        if self.firestore is not None:
+            self.firestore.stop()
         state = self.workdir / STATE_FILE
         if state.exists():
             state.unlink()

@@ -1,0 +1,137 @@
+"""Firestore backend of the Documents port (``google-cloud-firestore``, the ``[gcp]`` extra).
+
+Each Documents transaction is a Firestore transaction: reads first, then writes, committed
+together; on contention Firestore aborts it and the client runs it again with fresh reads (the
+JobStore's functions are written for that). Production Firestore is optimistic; the emulator
+locks pessimistically (a conflicting transaction waits about two seconds), so transactions here
+stay short: one or two documents, no queries.
+
+``expire_at`` is stored as a Timestamp so a Firestore TTL policy can delete finished jobs; every
+other time is seconds since the epoch, as in the other backends.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import Callable, TypeVar
+
+from ..errors import AlreadyExists, StoreUnavailable
+from .documents import Where
+
+T = TypeVar("T")
+TTL_FIELD = "expire_at"
+MAX_ATTEMPTS = 8
+
+
+def _to_firestore(doc: dict) -> dict:
+    value = doc.get(TTL_FIELD)
+    if isinstance(value, (int, float)):
+        doc = dict(doc)
+        doc[TTL_FIELD] = dt.datetime.fromtimestamp(value, dt.timezone.utc)
+    return doc
+
+
+def _from_firestore(doc: dict | None) -> dict | None:
+    if doc is None:
+        return None
+    value = doc.get(TTL_FIELD)
+    if isinstance(value, dt.datetime):
+        doc[TTL_FIELD] = value.timestamp()
+    return doc
+
+
+class _FirestoreTx:
+    def __init__(self, documents: "FirestoreDocuments", transaction):
+        self.documents = documents
+        self.transaction = transaction
+
+    def get(self, collection: str, doc_id: str) -> dict | None:
+        snapshot = self.documents.ref(collection, doc_id).get(transaction=self.transaction)
+        return _from_firestore(snapshot.to_dict()) if snapshot.exists else None
+
+    def create(self, collection: str, doc_id: str, doc: dict) -> None:
+        self.transaction.create(self.documents.ref(collection, doc_id), _to_firestore(doc))
+
+    def set(self, collection: str, doc_id: str, doc: dict) -> None:
+        self.transaction.set(self.documents.ref(collection, doc_id), _to_firestore(doc))
+
+
+class FirestoreDocuments:
+    def __init__(self, *, project: str, database: str = "(default)", prefix: str = "ackflow_", client=None):
+        self.project = project
+        self.database = database
+        self.prefix = prefix
+        self._client = client
+        self._lock = threading.Lock()
+
+    def client(self):
+        with self._lock:
+            if self._client is None:
+                from google.cloud import firestore
+
+                self._client = firestore.Client(project=self.project, database=self.database)
+            return self._client
+
+    def ref(self, collection: str, doc_id: str):
+        return self.client().collection(self.prefix + collection).document(doc_id)
+
+    def transaction(self, fn: Callable[[_FirestoreTx], T]) -> T:
+        from google.api_core import exceptions
+        from google.cloud import firestore
+
+        client = self.client()
+
+        @firestore.transactional
+        def run(transaction):
+            return fn(_FirestoreTx(self, transaction))
+
+        try:
+            return run(client.transaction(max_attempts=MAX_ATTEMPTS))
+        except exceptions.AlreadyExists as exc:  # a create() found the document at commit time
+            raise AlreadyExists(str(exc.message)) from exc
+        except exceptions.Conflict as exc:
+            raise AlreadyExists(str(exc.message)) from exc
+        except (exceptions.ServiceUnavailable, exceptions.DeadlineExceeded, exceptions.Aborted,
+                exceptions.InternalServerError, exceptions.ResourceExhausted) as exc:
+            raise StoreUnavailable(f"Firestore did not commit: {exc}") from exc
+        except ValueError as exc:
+            if "Failed to commit transaction" in str(exc):  # contention beyond MAX_ATTEMPTS
+                raise StoreUnavailable(f"Firestore is too busy: {exc}") from exc
+            raise
+
+    def get(self, collection: str, doc_id: str) -> dict | None:
+        from google.api_core import exceptions
+
+        try:
+            snapshot = self.ref(collection, doc_id).get()
+        except (exceptions.ServiceUnavailable, exceptions.DeadlineExceeded) as exc:
+            raise StoreUnavailable(f"Firestore did not answer: {exc}") from exc
+        return _from_firestore(snapshot.to_dict()) if snapshot.exists else None
+
+    def query(self, collection: str, where: list[Where], order_by: str, descending: bool,
+              limit: int) -> list[dict]:
+        from google.api_core import exceptions
+        from google.cloud import firestore
+        from google.cloud.firestore_v1.base_query import FieldFilter
+
+        query = self.client().collection(self.prefix + collection)
+        for name, op, value in where:
+            if op not in ("==", "<"):
+                raise ValueError(f"unsupported operator {op}")
+            query = query.where(filter=FieldFilter(name, op, value))
+        direction = firestore.Query.DESCENDING if descending else firestore.Query.ASCENDING
+        query = query.order_by(order_by, direction=direction).limit(limit)
+        try:
+            return [_from_firestore(snapshot.to_dict()) for snapshot in query.stream()]
+        except (exceptions.ServiceUnavailable, exceptions.DeadlineExceeded) as exc:
+            raise StoreUnavailable(f"Firestore did not answer: {exc}") from exc
+        except exceptions.FailedPrecondition as exc:  # a composite index is missing
+            raise StoreUnavailable(f"Firestore needs an index for this query ({exc.message}); "
+                                   "deploy the indexes of store/indexes.json (Terraform does)") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
