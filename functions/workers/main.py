@@ -3,12 +3,11 @@
 import functions_framework
 
 from ackflow.adapters.functions_framework import from_flask, runtime, to_flask, warm_up_in_background
+from ackflow.app.worker import Worker
 
 warm_up_in_background("worker")
 
 
 @functions_framework.http
 def worker(request):
-    from ackflow.app.worker import Worker
-
     return to_flask(Worker(runtime()).handle(from_flask(request)))

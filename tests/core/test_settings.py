@@ -49,3 +49,11 @@ def test_config_command_masks_secrets(monkeypatch, tmp_path):
     assert "ACKFLOW_PROJECT" in result.output and "office-prod" in result.output
     assert "secret" not in result.output and "********" in result.output
     assert len(describe(Settings())) == len(Settings.model_fields)
+
+
+def test_every_setting_is_documented():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
+    missing = [f"ACKFLOW_{name.upper()}" for name in Settings.model_fields if f"`ACKFLOW_{name.upper()}`" not in doc]
+    assert missing == []

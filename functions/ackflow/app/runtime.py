@@ -20,7 +20,8 @@ from ..settings import Settings
 class lazy:
     """A thread-safe cached property (functools.cached_property lost its lock in 3.12).
 
-    The lock belongs to the instance, so a Runtime made after a fork never inherits a lock that
+    Each part has its own lock, held by the instance: building a slow part (a cloud client) never
+    blocks a request that needs another, and a Runtime made after a fork never inherits a lock that
     a thread of the parent held.
     """
 
@@ -35,6 +36,8 @@ class lazy:
         if self.name in cache:
             return cache[self.name]
         with cache["_lazy_lock"]:
+            lock = cache["_lazy_locks"].setdefault(self.name, threading.RLock())
+        with lock:
             if self.name not in cache:
                 cache[self.name] = self.fn(instance)
             return cache[self.name]
@@ -57,7 +60,8 @@ class Runtime:
     def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.time, **parts: Any):
         self.settings = settings
         self.clock = clock
-        self._lazy_lock = threading.RLock()
+        self._lazy_lock = threading.Lock()
+        self._lazy_locks: dict[str, threading.RLock] = {}
         self.__dict__.update(parts)  # tests and tools may inject parts (store=..., queue=...)
 
     @lazy
