@@ -139,8 +139,8 @@ def test_certificates_are_fetched_once_and_kept_per_cache_control():
     try:
         cache = CertificateCache(clock=lambda: clock[0])
         verifier = verify.Verifier([verify.oidc_invoker_policy(WORKER, (INVOKER,), server.url)], cache)
-        for _ in range(5):
-            verifier.verify(bearer(id_token(server.signer, WORKER, INVOKER)))
+        for number in range(5):
+            verifier.verify(bearer(id_token(server.signer, WORKER, INVOKER, sub=str(number))))
         assert server.hits == 1
         # Google rotates its keys: a key id the cache does not know triggers one early refresh...
         server.signer = LocalSigner.generate("rotated")
@@ -152,8 +152,8 @@ def test_certificates_are_fetched_once_and_kept_per_cache_control():
             with pytest.raises(VerificationError):
                 verifier.verify(bearer(id_token(LocalSigner.generate(name), WORKER, INVOKER)))
         assert server.hits == 2
-        clock[0] += 3601  # past max-age: fetched again
-        verifier.verify(bearer(id_token(server.signer, WORKER, INVOKER)))
+        clock[0] += 3601  # past max-age: fetched again (a new token: a known one needs no check)
+        verifier.verify(bearer(id_token(server.signer, WORKER, INVOKER, sub="another")))
         assert server.hits == 3
     finally:
         server.server.stop()
