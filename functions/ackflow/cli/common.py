@@ -25,7 +25,10 @@ def cli_settings():
     if not any(k.startswith("ACKFLOW_") and k != "ACKFLOW_DEV_DIR" for k in os.environ):
         state = dev_state()
         if state:
-            overrides = {k[len("ACKFLOW_"):].lower(): v for k, v in state["env"].items()}
+            overrides = {k[len("ACKFLOW_"):].lower(): v for k, v in state["env"].items()
+                         if k.startswith("ACKFLOW_")}
+            if "FIRESTORE_EMULATOR_HOST" in state["env"]:  # `ackflow dev --firestore`
+                os.environ.setdefault("FIRESTORE_EMULATOR_HOST", state["env"]["FIRESTORE_EMULATOR_HOST"])
     try:
         return load_settings(**overrides)
     except ConfigError as exc:

@@ -16,7 +16,7 @@ import datetime as dt
 import threading
 from typing import Callable, TypeVar
 
-from ..errors import AlreadyExists, StoreUnavailable
+from ..errors import AlreadyExists, ConfigError, StoreUnavailable
 from .documents import Where
 
 T = TypeVar("T")
@@ -68,9 +68,15 @@ class FirestoreDocuments:
     def client(self):
         with self._lock:
             if self._client is None:
+                from google.auth.exceptions import DefaultCredentialsError
                 from google.cloud import firestore
 
-                self._client = firestore.Client(project=self.project, database=self.database)
+                try:
+                    self._client = firestore.Client(project=self.project, database=self.database)
+                except DefaultCredentialsError as exc:
+                    raise ConfigError(
+                        "Firestore needs Google credentials: run on Google Cloud, or set "
+                        "GOOGLE_APPLICATION_CREDENTIALS; for the emulator set FIRESTORE_EMULATOR_HOST") from exc
             return self._client
 
     def ref(self, collection: str, doc_id: str):
