@@ -22,6 +22,7 @@ class QueueDefinition:
     max_dispatches_per_second: float
     max_concurrent_dispatches: int
     retry: RetryConfig
+    max_step_timeout: float = 600.0  # the longest step a job type on this queue may declare
 
     @property
     def max_attempts(self) -> int:
@@ -37,6 +38,7 @@ def _definition(name: str, data: dict) -> QueueDefinition:
             description=data.get("description", ""),
             max_dispatches_per_second=float(limits["max_dispatches_per_second"]),
             max_concurrent_dispatches=int(limits["max_concurrent_dispatches"]),
+            max_step_timeout=float(data.get("max_step_timeout_seconds", 600)),
             retry=RetryConfig(
                 max_attempts=int(retry["max_attempts"]),
                 min_backoff=float(retry["min_backoff_seconds"]),

@@ -108,6 +108,9 @@ class Registry:
             raise ValueError(f"job type {job_type.name!r} names queue {job_type.queue!r}, which is not "
                              f"defined (defined: {', '.join(sorted(self.queues))})")
         queue = self.queues[job_type.queue]
+        if job_type.timeout > queue.max_step_timeout:
+            raise ValueError(f"job type {job_type.name!r} has a {job_type.timeout:g} s timeout; queue "
+                             f"{queue.name} allows steps of at most {queue.max_step_timeout:g} s")
         if job_type.max_attempts is not None and queue.max_attempts != -1 \
                 and job_type.max_attempts > queue.max_attempts:
             raise ValueError(f"job type {job_type.name!r} wants {job_type.max_attempts} attempts; "

@@ -1,0 +1,54 @@
+# Job state: a Firestore database in native mode, the composite indexes the job store's queries
+# need (declared once, in functions/ackflow/store/indexes.json), and a TTL policy on expire_at.
+
+locals {
+  store_indexes     = jsondecode(file("${path.module}/../../functions/ackflow/store/indexes.json"))
+  collection_prefix = "ackflow_"
+  composite_indexes = flatten([
+    for collection, indexes in local.store_indexes.collections : [
+      for number, index in indexes : {
+        key        = "${collection}-${number}"
+        collection = "${local.collection_prefix}${collection}"
+        fields     = index.fields
+      }
+    ]
+  ])
+}
+
+resource "google_firestore_database" "jobs" {
+  name                              = "(default)"
+  location_id                       = var.firestore_location
+  type                              = "FIRESTORE_NATIVE"
+  concurrency_mode                  = "OPTIMISTIC"
+  point_in_time_recovery_enablement = "POINT_IN_TIME_RECOVERY_ENABLED"
+  delete_protection_state           = var.deletion_protection ? "DELETE_PROTECTION_ENABLED" : "DELETE_PROTECTION_DISABLED"
+  deletion_policy                   = var.deletion_protection ? "ABANDON" : "DELETE"
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_firestore_index" "jobs" {
+  for_each = { for index in local.composite_indexes : index.key => index }
+
+  database   = google_firestore_database.jobs.name
+  collection = each.value.collection
+
+  dynamic "fields" {
+    for_each = each.value.fields
+    content {
+      field_path = fields.value[0]
+      order      = fields.value[1]
+    }
+  }
+}
+
+resource "google_firestore_field" "job_ttl" {
+  database   = google_firestore_database.jobs.name
+  collection = "${local.collection_prefix}jobs"
+  field      = local.store_indexes.ttl_field
+
+  ttl_config {}
+
+  # keep the default single-field indexes
+  index_config {}
+}

@@ -1,0 +1,28 @@
+output "webhook_url" {
+  description = "Paste this into the Chat API configuration (Connection settings → HTTP endpoint URL)."
+  value       = local.webhook_url
+}
+
+output "worker_url" {
+  description = "The worker function's URL (called by Cloud Tasks and Cloud Scheduler only)."
+  value       = local.worker_url
+}
+
+output "chat_authentication_audience" {
+  description = "What to choose as the Authentication Audience in the Chat API configuration, and its value."
+  value       = var.chat_auth == "project-number" ? "Project Number (${data.google_project.this.number})" : "HTTP endpoint URL (${local.webhook_url})"
+}
+
+output "service_accounts" {
+  description = "Service account emails: webhook, worker, and the invoker whose OIDC token calls the worker."
+  value = {
+    webhook = google_service_account.webhook.email
+    worker  = google_service_account.worker.email
+    invoker = google_service_account.invoker.email
+  }
+}
+
+output "queues" {
+  description = "Full names of the Cloud Tasks queues, one per queue definition."
+  value       = { for key, queue in google_cloud_tasks_queue.queues : key => queue.id }
+}
