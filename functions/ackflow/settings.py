@@ -83,6 +83,7 @@ class Settings(BaseSettings):
     # -- the SQS relay --------------------------------------------------------------------------
     relay_signing_key: SecretStr = Field(SecretStr(""), description="PEM RSA key the SQS relay signs worker tokens with.")
     relay_certs_url: str = Field("", description="Where the worker fetches the relay key's certificates.")
+    relay_issuer: str = Field("https://ackflow.invalid/sqs-relay", description="`iss` of the tokens the SQS relay signs.")
 
     # -- logs -----------------------------------------------------------------------------------
     log_format: Literal["json", "text"] = Field("json", description="json: Cloud Logging structured lines; text: for a terminal.")

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Request, Response
 
 from ackflow.auth import verify
 from ackflow.auth.certs import CertificateCache
-from ackflow.emulators.signing import LocalSigner
+from ackflow.auth.signing import LocalSigner
 from ackflow.emulators.web import ServerThread
 from ackflow.errors import VerificationError
 

@@ -170,7 +170,7 @@ def test_retry_command_from_chat(pipeline):
 
 
 def test_bad_tokens_are_refused_and_nothing_is_stored(pipeline):
-    from ackflow.emulators.signing import LocalSigner
+    from ackflow.auth.signing import LocalSigner
 
     card_event = pipeline.send("echo token check")["event"]
     before = pipeline.counts()

@@ -18,7 +18,7 @@ import requests
 
 from ackflow.devtools.procs import ManagedProcess, free_port
 from ackflow.devtools.stack import functions_source
-from ackflow.emulators.signing import LocalSigner
+from ackflow.auth.signing import LocalSigner
 from ackflow.store.jobstore import JobStore
 from ackflow.store.sqlite import SqliteDocuments
 from tests.core.test_verify import CertServer, chat_token, id_token, tampered

@@ -139,8 +139,9 @@ class Runtime:
         policies = [verify.oidc_invoker_policy(audience, settings.effective_worker_signers,
                                                settings.worker_certs_url)]
         if settings.relay_certs_url:
-            policies.append(verify.oidc_invoker_policy(audience, settings.effective_worker_signers,
-                                                       settings.relay_certs_url, name="SQS relay"))
+            policies.append(verify.TokenPolicy("SQS relay", (audience,), (settings.relay_issuer,),
+                                               settings.relay_certs_url, settings.effective_worker_signers,
+                                               require_email_verified=True))
         return verify.Verifier(policies, self.certificates)
 
     @lazy

@@ -49,3 +49,22 @@ def sync_cloud_tasks_queues(endpoint: str, project: str, location: str,
             client.update_queue(queue=message, update_mask={"paths": ["rate_limits", "retry_config"]})
         names.append(message.name)
     return names
+
+
+def sync_sqs_queues(client, definitions: Iterable[QueueDefinition], prefix: str = "") -> dict[str, str]:
+    """Create each queue with its dead-letter queue and redrive policy, as Terraform's AWS module
+    does; return the queue URLs by definition name."""
+    import json
+
+    urls = {}
+    for definition in definitions:
+        dlq = client.create_queue(QueueName=f"{prefix}{definition.name}-dlq")["QueueUrl"]
+        dlq_arn = client.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        attributes = {
+            "VisibilityTimeout": str(int(definition.max_step_timeout) + 60),
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn,
+                                         "maxReceiveCount": str(definition.retry.max_attempts)}),
+        }
+        urls[definition.name] = client.create_queue(QueueName=f"{prefix}{definition.name}",
+                                                    Attributes=attributes)["QueueUrl"]
+    return urls

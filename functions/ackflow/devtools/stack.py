@@ -62,7 +62,10 @@ class LocalStack:
         self.config = config
         self.workdir = Path(config.workdir)
         self.procs: dict[str, ManagedProcess] = {}
-        self.ports = {name: config.ports.get(name) or free_port() for name in ("tasks", "chat", "webhook", "worker")}
+        names = ["tasks", "chat", "webhook", "worker"]
+        if config.queue_backend == "sqs":
+            names += ["moto", "relay"]
+        self.ports = {name: config.ports.get(name) or free_port() for name in names}
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
         self.sweeps = 0
@@ -104,6 +107,13 @@ class LocalStack:
         }
         if self.firestore is not None:
             env.update(self.firestore.env())
+        if self.config.queue_backend == "sqs":
+            env.update({
+                "ACKFLOW_SQS_ENDPOINT": self.url("moto"),
+                "ACKFLOW_RELAY_CERTS_URL": f"{self.url('relay')}/certs",
+                "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_DEFAULT_REGION": "ap-northeast-1",
+            })
         env.update(self.config.extra_env)
         return env
 
@@ -170,11 +180,36 @@ class LocalStack:
             proc.start(timeout=60)
 
     def _create_queues(self) -> None:
-        if self.config.queue_backend != "cloudtasks":
+        definitions = self.runtime().registry.queues.values()
+        if self.config.queue_backend == "sqs":
+            self._start_sqs(definitions)
             return
         from ..devtools.queues import sync_cloud_tasks_queues
 
-        sync_cloud_tasks_queues(self.url("tasks"), PROJECT, LOCATION, self.runtime().registry.queues.values())
+        sync_cloud_tasks_queues(self.url("tasks"), PROJECT, LOCATION, definitions)
+
+    def _start_sqs(self, definitions) -> None:
+        """A moto server for SQS, the queues with their DLQs, and the relay to the worker."""
+        import boto3
+
+        from ..auth.signing import LocalSigner
+        from .queues import sync_sqs_queues
+
+        self.procs["moto"] = ManagedProcess(
+            "moto", [sys.executable, "-m", "moto.server", "-H", self.config.host, "-p", str(self.ports["moto"])],
+            ready_url=self.url("moto") + "/moto-api/", log_path=self.workdir / "logs" / "moto.log").start(timeout=60)
+        env = self.env()
+        client = boto3.client("sqs", endpoint_url=self.url("moto"), region_name=env["AWS_DEFAULT_REGION"],
+                              aws_access_key_id="testing", aws_secret_access_key="testing")
+        sync_sqs_queues(client, definitions)
+        key_file = self.workdir / "relay-key.pem"
+        if not key_file.exists():
+            key_file.write_bytes(LocalSigner.generate("ackflow-sqs-relay").key_pem)
+        self.procs["relay"] = ManagedProcess(
+            "sqs relay", self._argv("sqs-relay", "--wait", "1", "--certs-host", self.config.host,
+                                    "--certs-port", str(self.ports["relay"])),
+            env={**env, "ACKFLOW_RELAY_SIGNING_KEY": key_file.read_text()},
+            ready_url=self.url("relay") + "/", log_path=self.workdir / "logs" / "relay.log").start(timeout=60)
 
     def _function(self, name: str, target: str) -> ManagedProcess:
         executable = shutil.which("functions-framework", path=os.path.dirname(sys.executable)) \
@@ -227,7 +262,7 @@ class LocalStack:
         self._stop.set()
         if self._sweeper:
             self._sweeper.join(timeout=5)
-        for name in ("webhook", "worker", "chat", "tasks"):
+        for name in ("relay", "webhook", "worker", "chat", "tasks", "moto"):
             proc = self.procs.get(name)
             if proc:
                 proc.stop()

@@ -24,8 +24,12 @@ def task_name(job_id: str, step: int, generation: int) -> str:
 
 
 class TaskQueue(Protocol):
+    deduplicates: bool  # whether the backend refuses a second task of the same name
+
     def enqueue(self, task: Task) -> bool:
         """Create the task; True if created, False if a task of that name exists or recently ran.
 
-        Raises QueueUnavailable when the queue cannot be reached or refuses the task.
+        Backends that cannot refuse by name (``deduplicates = False``) always create and return
+        True; the worker's claim makes a repeated delivery harmless. Raises QueueUnavailable when
+        the queue cannot be reached, does not exist, or refuses the task.
         """

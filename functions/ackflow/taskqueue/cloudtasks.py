@@ -15,6 +15,8 @@ MIN_DEADLINE, MAX_DEADLINE = 15.0, 1800.0
 
 
 class CloudTasksQueue:
+    deduplicates = True  # a task name is refused while it exists and for about an hour after
+
     def __init__(self, *, project: str, location: str, worker_url: str, service_account: str | None,
                  endpoint: str | None = None, anonymous: bool = False, timeout: float = 5.0,
                  client=None):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import urllib3
 
-from ..signing import LocalSigner
+from ...auth.signing import LocalSigner
 from .resources import HttpTarget
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import urllib3
 
-from ..signing import LocalSigner
+from ...auth.signing import LocalSigner
 from ..web import GoogleError
 from . import resources as r
 from .delivery import AttemptInfo, Outcome, TokenBucket, TokenCache, deliver, grpc_code

@@ -1,9 +1,10 @@
-"""Local RSA keys that stand in for Google's token signers, and the certificate documents for them.
+"""RSA keys that sign tokens (the local services' stand-ins for Google's signers, the SQS relay),
+and the certificate documents that let others verify them.
 
 Google publishes its signers' public keys in two shapes: a map of key id to PEM X.509
 certificate (``/oauth2/v1/certs``, ``/service_accounts/v1/metadata/x509/<email>``) and a JWKS
-(``/oauth2/v3/certs``, ``/service_accounts/v1/jwk/<email>``). The local services serve both, so the
-code that checks tokens in production checks the local ones unchanged.
+(``/oauth2/v3/certs``, ``/service_accounts/v1/jwk/<email>``). Both are produced here, so the code
+that checks tokens in production checks these unchanged.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ def _b64url_uint(value: int) -> str:
 
 
 class LocalSigner:
-    """One RSA signing key with a self-signed certificate and a key id."""
+    """One RSA signing key with a self-signed certificate. The key id is derived from the public
+    key, so the same key keeps its id whatever certificate is made for it."""
 
     def __init__(self, key_pem: bytes, cert_pem: bytes):
         from google.auth import crypt
@@ -36,13 +38,28 @@ class LocalSigner:
         self.key_pem = key_pem
         self.cert_pem = cert_pem
         cert = x509.load_pem_x509_certificate(cert_pem)
-        self.kid = hashlib.sha1(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
         self._public = cert.public_key()
+        spki = self._public.public_bytes(serialization.Encoding.DER,
+                                         serialization.PublicFormat.SubjectPublicKeyInfo)
+        self.kid = hashlib.sha1(spki).hexdigest()
         self._signer = crypt.RSASigner.from_string(key_pem, key_id=self.kid)
 
     @classmethod
     def generate(cls, common_name: str) -> "LocalSigner":
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        return cls._with_certificate(key, common_name)
+
+    @classmethod
+    def from_private_key(cls, key_pem: bytes | str, common_name: str = "ackflow-signer") -> "LocalSigner":
+        """A signer for an existing PEM key (e.g. from a setting); its certificate is made here."""
+        data = key_pem.encode() if isinstance(key_pem, str) else key_pem
+        key = serialization.load_pem_private_key(data, password=None)
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise ValueError("the signing key must be an RSA private key in PEM")
+        return cls._with_certificate(key, common_name)
+
+    @classmethod
+    def _with_certificate(cls, key, common_name: str) -> "LocalSigner":
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
         now = dt.datetime.now(dt.timezone.utc)
         cert = (
