@@ -16,7 +16,8 @@ COMBOS = [
 ]
 
 
-def start_pipeline(workdir, fmt: str, auth: str, store: str = "sqlite", **env) -> Pipeline:
+def start_pipeline(workdir, fmt: str, auth: str, store: str = "sqlite", queue_backend: str = "cloudtasks",
+                   **env) -> Pipeline:
     extra = {
         "ACKFLOW_QUEUES_FILE": str(FAST_QUEUES),
         "ACKFLOW_JOB_TYPES": "tests.support.jobtypes:build_registry",
@@ -27,7 +28,8 @@ def start_pipeline(workdir, fmt: str, auth: str, store: str = "sqlite", **env) -
         **env,
     }
     stack = LocalStack(StackConfig(workdir=workdir, event_format=fmt, chat_auth=auth, sweep_interval=0,
-                                   store=store, extra_env=extra, min_dispatch_deadline=1))
+                                   store=store, queue_backend=queue_backend, extra_env=extra,
+                                   min_dispatch_deadline=1))
     stack.start()
     return Pipeline(stack, fmt)
 

@@ -6,6 +6,10 @@ key, which the worker verifies with its usual code against the relay's certifica
 is deleted only after a 2xx; otherwise it becomes visible again after the queue's retry backoff,
 and after ``maxReceiveCount`` receives SQS moves it to the dead-letter queue.
 
+When the worker answers 2xx but says the job failed for good (``{"status": "FAILED"}``: its last
+attempt, or a permanent error), the relay moves the message to the queue's dead-letter queue
+itself, so every failed job's task ends there, not only the ones the worker never answered.
+
 The same ``deliver`` runs in ``ackflow sqs-relay`` (a long-poll loop) and in ``lambda_handler``
 (an SQS event source, reporting partial batch failures).
 """
@@ -32,6 +36,13 @@ TOKEN_LIFETIME = 3600
 class RelayQueue:
     definition: QueueDefinition
     url: str
+    dead_letter_url: str | None = None
+
+
+class Outcome:
+    DONE = "done"  # 2xx: delete
+    FAILED_FOR_GOOD = "failed"  # 2xx, but the job failed: dead-letter, then delete
+    RETRY = "retry"  # anything else: let it come back after the backoff
 
 
 class Relay:
@@ -73,37 +84,61 @@ class Relay:
             "X-CloudTasks-TaskETA": f"{sent:.6f}",
         }
 
-    def deliver(self, queue: QueueDefinition, message_body: str, attributes: dict) -> bool:
-        """POST one message to the worker; True on 2xx."""
+    def deliver(self, queue: QueueDefinition, message_body: str, attributes: dict) -> str:
+        """POST one message to the worker; an Outcome."""
         try:
             body = json.loads(message_body)
             payload = body["payload"]
         except (ValueError, KeyError, TypeError):
-            log.error("dropping a message that is not an Ackflow task: %.200s", message_body)
-            return True  # nothing can ever handle it; SQS would only move it to the DLQ later
+            log.error("not an Ackflow task: %.200s", message_body)
+            return Outcome.FAILED_FOR_GOOD  # nothing can ever handle it: keep it for a person
         deadline = float(body.get("deadline", 60))
         try:
             response = self.http.post(self.worker_url, data=json.dumps(payload), timeout=deadline,
                                       headers=self.headers(queue, body, attributes))
         except requests.RequestException as exc:
             log.warning("worker unreachable for %s: %s", body.get("task"), exc)
-            return False
-        return 200 <= response.status_code < 300
+            return Outcome.RETRY
+        if not 200 <= response.status_code < 300:
+            return Outcome.RETRY
+        try:
+            failed = response.json().get("status") == "FAILED"
+        except ValueError:
+            failed = False
+        return Outcome.FAILED_FOR_GOOD if failed else Outcome.DONE
+
+    def dead_letter_url(self, relay_queue: RelayQueue) -> str | None:
+        """The queue's dead-letter queue, from its redrive policy (looked up once)."""
+        if relay_queue.dead_letter_url is None:
+            attributes = self.sqs.get_queue_attributes(QueueUrl=relay_queue.url, AttributeNames=["RedrivePolicy"])
+            policy = attributes.get("Attributes", {}).get("RedrivePolicy")
+            if not policy:
+                return None
+            name = json.loads(policy)["deadLetterTargetArn"].rsplit(":", 1)[-1]
+            relay_queue.dead_letter_url = self.sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        return relay_queue.dead_letter_url
+
+    def settle(self, relay_queue: RelayQueue, outcome: str, body: str, receipt: str, attributes: dict) -> None:
+        if outcome == Outcome.RETRY:
+            self.sqs.change_message_visibility(QueueUrl=relay_queue.url, ReceiptHandle=receipt,
+                                               VisibilityTimeout=self.retry_delay(relay_queue.definition, attributes))
+            return
+        if outcome == Outcome.FAILED_FOR_GOOD:
+            dead_letters = self.dead_letter_url(relay_queue)
+            if dead_letters:
+                self.sqs.send_message(QueueUrl=dead_letters, MessageBody=body)
+        self.sqs.delete_message(QueueUrl=relay_queue.url, ReceiptHandle=receipt)
 
     def retry_delay(self, queue: QueueDefinition, attributes: dict) -> int:
         """Seconds until the next attempt: the queue's backoff, as Cloud Tasks would apply it."""
         received = int(attributes.get("ApproximateReceiveCount", "1"))
         return max(0, min(43200, round(queue.retry.delay(received))))
 
-    def handle(self, relay_queue: RelayQueue, message: dict) -> bool:
+    def handle(self, relay_queue: RelayQueue, message: dict) -> str:
         attributes = message.get("Attributes", {})
-        ok = self.deliver(relay_queue.definition, message["Body"], attributes)
-        if ok:
-            self.sqs.delete_message(QueueUrl=relay_queue.url, ReceiptHandle=message["ReceiptHandle"])
-        else:
-            self.sqs.change_message_visibility(QueueUrl=relay_queue.url, ReceiptHandle=message["ReceiptHandle"],
-                                               VisibilityTimeout=self.retry_delay(relay_queue.definition, attributes))
-        return ok
+        outcome = self.deliver(relay_queue.definition, message["Body"], attributes)
+        self.settle(relay_queue, outcome, message["Body"], message["ReceiptHandle"], attributes)
+        return outcome
 
     def poll(self, relay_queue: RelayQueue, wait: int = 20) -> int:
         """One long poll of one queue; returns how many messages were handled."""
@@ -170,13 +205,19 @@ def lambda_handler(event: dict, context=None) -> dict:
             failures.append({"itemIdentifier": record["messageId"]})
             continue
         attributes = record.get("attributes", {})
-        if not relay.deliver(queue.definition, record["body"], attributes):
+        outcome = relay.deliver(queue.definition, record["body"], attributes)
+        if outcome == Outcome.RETRY:
             failures.append({"itemIdentifier": record["messageId"]})
             try:
                 relay.sqs.change_message_visibility(QueueUrl=queue.url, ReceiptHandle=record["receiptHandle"],
                                                     VisibilityTimeout=relay.retry_delay(queue.definition, attributes))
             except Exception as exc:  # the visibility timeout still brings it back
                 log.warning("could not shorten the visibility of %s: %s", record["messageId"], exc)
+        elif outcome == Outcome.FAILED_FOR_GOOD:
+            dead_letters = relay.dead_letter_url(queue)
+            if dead_letters:
+                relay.sqs.send_message(QueueUrl=dead_letters, MessageBody=record["body"])
+        # DONE and dead-lettered records are reported as successes: Lambda deletes them
     return {"batchItemFailures": failures}
 
 

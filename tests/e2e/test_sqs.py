@@ -1,0 +1,75 @@
+"""The whole pipeline through SQS on a moto server, with the relay calling the worker."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from ackflow.jobs.model import JobStatus
+from tests.e2e.conftest import start_pipeline
+
+
+@pytest.fixture(scope="module")
+def via_sqs(tmp_path_factory):
+    pipeline = start_pipeline(tmp_path_factory.mktemp("sqs"), "classic", "project-number", queue_backend="sqs")
+    yield pipeline
+    pipeline.stack.stop()
+
+
+def dead_letters(pipeline, queue: str = "ackflow-default") -> list[dict]:
+    client = boto3.client("sqs", endpoint_url=pipeline.stack.url("moto"), region_name="ap-northeast-1",
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    url = client.get_queue_url(QueueName=f"{queue}-dlq")["QueueUrl"]
+    messages = client.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", [])
+    return [json.loads(m["Body"]) for m in messages]
+
+
+def test_a_job_that_fails_twice_then_succeeds_succeeds_once(via_sqs):
+    job = via_sqs.wait_job(via_sqs.start("fail --times 2"), JobStatus.SUCCEEDED, timeout=30)
+    assert job.steps[0].attempts == 1 and job.steps[1].attempts == 3
+    mine = [m for m in via_sqs.messages().values() if m.get("clientAssignedMessageId") == job.message_id]
+    assert len(mine) == 1 and "Done" in json.dumps(mine[0], ensure_ascii=False)
+
+
+def test_a_job_that_fails_every_attempt_ends_failed_in_the_dead_letter_queue(via_sqs):
+    job = via_sqs.wait_job(via_sqs.start("fail --always"), JobStatus.FAILED, timeout=60)
+    assert job.steps[1].attempts == via_sqs.runtime.registry.queues["ackflow-default"].max_attempts
+    card = via_sqs.job_message(job)
+    assert "Failed" in json.dumps(card, ensure_ascii=False)
+    assert job.id in [letter.job_id for letter in via_sqs.store.list_dead_letters()]
+    import time
+
+    deadline = time.monotonic() + 20  # SQS moves it on the receive after the last attempt
+    while time.monotonic() < deadline:
+        letters = dead_letters(via_sqs)
+        if any(letter["payload"]["job_id"] == job.id for letter in letters):
+            break
+        time.sleep(0.5)
+    else:
+        pytest.fail("the failed task never reached the dead-letter queue")
+
+
+def test_lambda_handler_reports_partial_batch_failures(via_sqs, monkeypatch):
+    """The relay as an AWS Lambda: an SQS event with one good and one bad record."""
+    from ackflow.taskqueue import relay as relay_module
+
+    for key, value in via_sqs.stack.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("ACKFLOW_RELAY_SIGNING_KEY", (via_sqs.stack.workdir / "relay-key.pem").read_text())
+    monkeypatch.setattr(relay_module, "_LAMBDA", {})
+    job_id = via_sqs.start("echo through lambda")
+    via_sqs.wait_job(job_id, JobStatus.SUCCEEDED)
+    good = {"task": "lambda-good", "queue": "ackflow-default", "deadline": 30,
+            "payload": {"job_id": job_id, "step": 0, "generation": 0}}
+    bad = {**good, "task": "lambda-bad", "payload": {"job_id": "jmissing", "step": 0, "generation": 0}}
+    arn = "arn:aws:sqs:ap-northeast-1:123456789012:ackflow-default"
+    event = {"Records": [
+        {"messageId": "m-good", "receiptHandle": "r1", "body": json.dumps(good), "eventSourceARN": arn,
+         "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1700000000000"}},
+        {"messageId": "m-bad", "receiptHandle": "r2", "body": json.dumps(bad), "eventSourceARN": arn,
+         "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1700000000000"}},
+    ]}
+    answer = relay_module.lambda_handler(event)
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "m-bad"}]}
