@@ -1,0 +1,50 @@
+"""A worker killed while it holds a step: after the step's lease, the sweep sends it again and the
+job finishes once. Runs on both stores (one event format is enough for store-level behaviour)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from ackflow.jobs.model import JobStatus
+from tests.e2e.conftest import start_pipeline
+from tests.support.services import tasks_client
+
+
+@pytest.fixture(scope="module", params=["sqlite", "firestore"])
+def pipeline(request, tmp_path_factory):
+    if request.param == "firestore":
+        from tests.conftest import require_tool
+
+        require_tool("java", "the Firestore emulator runs on Java")
+    running = start_pipeline(tmp_path_factory.mktemp(f"lease-{request.param}"), "classic", "project-number",
+                             request.param)
+    yield running
+    running.stack.stop()
+
+
+def test_a_step_held_by_a_dead_worker_is_sent_again_after_its_lease(pipeline):
+    """The queue's own retry is held back (paused queue): the sweep finds the step whose lease
+    ran out, sends it under a new task name, and the job still finishes exactly once."""
+
+    job_id = pipeline.start("nap 8")
+    job = pipeline.wait_job(job_id, JobStatus.RUNNING, timeout=10)
+    client = tasks_client(pipeline.stack.url("tasks"))
+    queue = "projects/local-project/locations/local/queues/ackflow-default"
+    client.pause_queue(name=queue)
+    try:
+        pipeline.stack.restart("worker")  # SIGKILL while it holds the step
+        lease_until = job.steps[0].lease_until
+        assert lease_until - job.steps[0].started_at == 16  # timeout 15 s + margin 1 s
+        assert pipeline.stack.sweep_once()["released"] == []  # the lease is still live
+        time.sleep(max(0.0, lease_until + 1.5 - time.time()))
+        report = pipeline.stack.sweep_once()
+        assert report["released"] == [job_id]
+    finally:
+        client.resume_queue(name=queue)
+    done = pipeline.wait_job(job_id, JobStatus.SUCCEEDED, timeout=30)
+    assert done.steps[0].attempts == 2 and done.generation == 1
+    assert done.result == {"napped": 8}
+    mine = [m for m in pipeline.messages().values() if m.get("clientAssignedMessageId") == done.message_id]
+    assert len(mine) == 1
