@@ -31,11 +31,12 @@ def command_text(runtime, event: ChatEvent) -> str:
 def command_names(runtime) -> dict[int, str]:
     names = dict(BUILTIN_IDS)
     names.update({jt.slash_command_id: jt.name for jt in runtime.registry if jt.slash_command_id})
+    names.update({c.slash_command_id: c.name for c in runtime.registry.commands.values() if c.slash_command_id})
     return names
 
 
 def allowed_commands(runtime, event: ChatEvent) -> set[str]:
-    names = list(texts.BUILTIN_HELP) + [jt.name for jt in runtime.registry]
+    names = list(texts.BUILTIN_HELP) + [jt.name for jt in runtime.registry] + list(runtime.registry.commands)
     return {n for n in names if n == "help" or runtime.access.allows(n, event.user.email, event.space)}
 
 
@@ -55,8 +56,8 @@ def handle_text(runtime, event: ChatEvent) -> Reply:
         return views.help_card(runtime.registry, allowed_commands(runtime, event), texts.EMPTY_COMMAND)
     name = words[0].lstrip("/").lower()
     args = words[1:]
-    if name != "help" and (name in texts.BUILTIN_HELP or name in runtime.registry) \
-            and not runtime.access.allows(name, event.user.email, event.space):
+    known = name in texts.BUILTIN_HELP or name in runtime.registry or name in runtime.registry.commands
+    if name != "help" and known and not runtime.access.allows(name, event.user.email, event.space):
         log.info("refused %s", name, extra={"user": event.user.email, "space": event.space})
         return refusal(runtime, name)
     if name == "help":
@@ -69,6 +70,8 @@ def handle_text(runtime, event: ChatEvent) -> Reply:
         return _with_job(runtime, event, args, "cancel", _cancel)
     if name == "retry":
         return _with_job(runtime, event, args, "retry", _retry)
+    if name in runtime.registry.commands:
+        return runtime.registry.commands[name].handler(runtime, event, args)
     if name in runtime.registry:
         job_type = runtime.registry.get(name)
         if job_type.schedule:

@@ -147,7 +147,7 @@ class Runtime:
     @lazy
     def services(self) -> Services:
         factories = dict(self.registry.services)
-        factories.setdefault("store", lambda: self.store)
+        factories.setdefault("store", lambda services: self.store)
         return Services(factories)
 
     def close(self) -> None:

@@ -34,6 +34,7 @@ def help_card(registry: Registry, allowed: set[str], intro: str = "") -> Reply:
     lines = [f"<b>{texts.BUILTIN_HELP[name][0]}</b> — {texts.BUILTIN_HELP[name][1]}"
              for name in texts.BUILTIN_HELP if name in allowed]
     commands = [f"<b>{jt.usage}</b> — {jt.help}" for jt in registry if jt.name in allowed and not jt.schedule]
+    commands += [f"<b>{c.usage}</b> — {c.help}" for c in registry.commands.values() if c.name in allowed]
     sections = [Section((Text("<br>".join(commands) or "(none you may use)"),), header="Jobs"),
                 Section((Text("<br>".join(lines)),), header="Jobs you started"),
                 Section((Text(texts.HELP_FOOTER),))]

@@ -69,3 +69,24 @@ def chat_emulator(host: str, port: int, db_path: str, app_url: str, audience: st
 
 
 
+
+
+@click.command("sheets-emulator")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8125, show_default=True, type=int)
+@click.option("--data", "data_path", default=".ackflow/sheets.json", show_default=True,
+              help="JSON file the spreadsheets are kept in.")
+@click.option("--create", "create", multiple=True, metavar="SPREADSHEET_ID",
+              help="Create an empty spreadsheet with this id if it does not exist (repeatable).")
+def sheets_emulator(host: str, port: int, data_path: str, create: tuple[str, ...]) -> None:
+    """Run the local Google Sheets v4 REST service (the endpoints gspread uses)."""
+    from pathlib import Path
+
+    from ackflow.emulators.sheets import SheetsService, build_app
+
+    Path(data_path).parent.mkdir(parents=True, exist_ok=True)
+    service = SheetsService(data_path)
+    for book_id in create:
+        if book_id not in service.books:
+            service.create(book_id)
+    run_until_stopped(build_app(service), host, port, "Sheets")

@@ -28,6 +28,7 @@ PROJECT_NUMBER = "123456789012"
 LOCATION = "local"
 INVOKER = f"ackflow-invoker@{PROJECT}.iam.gserviceaccount.com"
 STATE_FILE = "state.json"
+SHEET_ID = "local-case-sheet"
 
 
 def functions_source() -> Path:
@@ -62,7 +63,7 @@ class LocalStack:
         self.config = config
         self.workdir = Path(config.workdir)
         self.procs: dict[str, ManagedProcess] = {}
-        names = ["tasks", "chat", "webhook", "worker"]
+        names = ["tasks", "chat", "webhook", "worker", "sheets"]
         if config.queue_backend == "sqs":
             names += ["moto", "relay"]
         self.ports = {name: config.ports.get(name) or free_port() for name in names}
@@ -104,6 +105,11 @@ class LocalStack:
                 if self.config.chat_auth == "project-number" else f"{self.url('chat')}/oauth2/v1/certs"),
             "ACKFLOW_WORKER_CERTS_URL": f"{self.url('tasks')}/oauth2/v1/certs",
             "ACKFLOW_LOG_FORMAT": "text",
+            # the office workflow: case folders here, the case sheet on the local Sheets service
+            "ACKFLOW_OFFICE_LOCAL_ROOT": str(self.workdir / "cases"),
+            "ACKFLOW_OFFICE_SHEET_ID": SHEET_ID,
+            "ACKFLOW_OFFICE_SHEETS_ENDPOINT": self.url("sheets"),
+            "ACKFLOW_OFFICE_SHEETS_CREDENTIALS_FILE": str(self.workdir / "sheets-service-account.json"),
         }
         if self.firestore is not None:
             env.update(self.firestore.env())
@@ -176,8 +182,29 @@ class LocalStack:
                      "--format", self.config.event_format, *slash]
         self.procs["chat"] = ManagedProcess("chat", self._argv(*chat_args), ready_url=self.url("chat") + "/",
                                             log_path=self.workdir / "logs" / "chat.log")
-        for proc in (self.procs["tasks"], self.procs["chat"]):
+        self.procs["sheets"] = ManagedProcess(
+            "sheets", self._argv("sheets-emulator", "--host", self.config.host, "--port", str(self.ports["sheets"]),
+                                 "--data", str(self.workdir / "sheets.json"), "--create", SHEET_ID),
+            ready_url=self.url("sheets") + "/", log_path=self.workdir / "logs" / "sheets.log")
+        self._write_service_account()
+        for proc in (self.procs["tasks"], self.procs["chat"], self.procs["sheets"]):
             proc.start(timeout=60)
+
+    def _write_service_account(self) -> None:
+        """A service-account key file whose token endpoint is the local Sheets service: gspread
+        authenticates exactly as with a real key file."""
+        path = self.workdir / "sheets-service-account.json"
+        if path.exists():
+            return
+        from ..auth.signing import LocalSigner
+
+        key = LocalSigner.generate("local-worker")
+        path.write_text(json.dumps({
+            "type": "service_account", "project_id": PROJECT, "private_key_id": key.kid,
+            "private_key": key.key_pem.decode(), "client_email": f"ackflow-worker@{PROJECT}.iam.gserviceaccount.com",
+            "client_id": "100000000000000000002", "token_uri": f"{self.url('sheets')}/token",
+        }))
+        path.chmod(0o600)
 
     def _create_queues(self) -> None:
         definitions = self.runtime().registry.queues.values()
@@ -262,7 +289,7 @@ class LocalStack:
         self._stop.set()
         if self._sweeper:
             self._sweeper.join(timeout=5)
-        for name in ("relay", "webhook", "worker", "chat", "tasks", "moto"):
+        for name in ("relay", "webhook", "worker", "chat", "tasks", "sheets", "moto"):
             proc = self.procs.get(name)
             if proc:
                 proc.stop()

@@ -12,9 +12,10 @@ from .model import Job
 
 
 class Services:
-    """Named services created on first use (so a step that needs none pays for none)."""
+    """Named services created on first use (so a step that needs none pays for none). A factory
+    receives this container, so one service can be built from another (``services.store``)."""
 
-    def __init__(self, factories: dict[str, Callable[[], Any]]):
+    def __init__(self, factories: dict[str, Callable[["Services"], Any]]):
         self._factories = dict(factories)
         self._made: dict[str, Any] = {}
         self._lock = threading.Lock()
@@ -25,8 +26,12 @@ class Services:
                 if name not in self._factories:
                     raise AckflowError(f"no service named {name!r} is configured "
                                        f"(known: {', '.join(sorted(self._factories)) or 'none'})")
-                self._made[name] = self._factories[name]()
-            return self._made[name]
+                factory = self._factories[name]
+            else:
+                return self._made[name]
+        made = factory(self)  # outside the lock: a factory may ask for another service
+        with self._lock:
+            return self._made.setdefault(name, made)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):

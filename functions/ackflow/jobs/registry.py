@@ -87,22 +87,43 @@ class JobType:
             return self.confirm
 
 
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    usage: str
+    handler: Callable[..., Any]
+    slash_command_id: int | None = None
+
+
 class Registry:
     """Job types by name. Duplicate names and unknown queues are refused when a type is added."""
 
     def __init__(self, queues: dict[str, QueueDefinition]):
         self.queues = dict(queues)
         self._types: dict[str, JobType] = {}
-        self.services: dict[str, Callable[[], Any]] = {}
+        self.services: dict[str, Callable[[Any], Any]] = {}
+        self.commands: dict[str, Command] = {}
 
-    def service(self, name: str, factory: Callable[[], Any]) -> None:
-        """Offer steps a service (``ctx.services.<name>``), created on first use."""
+    def service(self, name: str, factory: Callable[[Any], Any]) -> None:
+        """Offer steps a service (``ctx.services.<name>``), created on first use by
+        ``factory(services)``."""
         if name in self.services:
             raise ValueError(f"service {name!r} is already registered")
         self.services[name] = factory
 
+    def command(self, command: "Command") -> "Command":
+        """A command answered at once, without a job (e.g. a lookup). Its handler gets
+        ``(runtime, event, words)`` and returns a Reply; it must be quick (Chat waits for it)."""
+        if command.name in self.commands or command.name in self._types:
+            raise ValueError(f"command {command.name!r} is already registered")
+        if not NAME_RE.match(command.name):
+            raise ValueError(f"command name {command.name!r}: lowercase letters, digits, hyphens")
+        self.commands[command.name] = command
+        return command
+
     def add(self, job_type: JobType) -> JobType:
-        if job_type.name in self._types:
+        if job_type.name in self._types or job_type.name in getattr(self, "commands", {}):
             raise ValueError(f"job type {job_type.name!r} is already registered")
         if job_type.queue not in self.queues:
             raise ValueError(f"job type {job_type.name!r} names queue {job_type.queue!r}, which is not "

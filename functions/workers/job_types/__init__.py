@@ -10,9 +10,10 @@ from ackflow.jobs.registry import Registry
 from ackflow.queues import load_queues
 from ackflow.settings import Settings
 
+from .. import office
 from . import echo, fail, sleep
 
-MODULES = (echo, sleep, fail)
+MODULES = (echo, sleep, fail, office)
 
 
 def build_registry(settings: Settings) -> Registry:

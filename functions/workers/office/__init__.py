@@ -1,0 +1,122 @@
+"""The office workflow: ``newcase`` opens a case (number, folder, sheet row, estimate, portal
+documents), ``estimate`` drafts a new version, ``case`` shows one. See docs/office-workflow.md."""
+
+from __future__ import annotations
+
+import re
+
+from ackflow.errors import UsageError
+from ackflow.jobs.params import Param
+from ackflow.jobs.registry import Command, JobType, Registry, Step
+
+from . import steps
+from .commands import show_case
+from .estimate import parse_item
+from .names import safe_component
+
+CASE_RE = re.compile(r"^\d{4}-\d{3,}$")
+
+
+def _check_newcase(values: dict) -> None:
+    safe_component(values["client"], "client name")
+    safe_component(values["title"], "title")
+    for item in values["item"]:
+        parse_item(item)
+
+
+def _check_estimate(values: dict) -> None:
+    if not CASE_RE.match(values["case"]):
+        raise UsageError(f"{values['case']!r} is not a case number; they look like 2026-001")
+    for item in values["item"]:
+        parse_item(item)
+
+
+ITEM = Param("item", positional=False, required=False, repeated=True, metavar='"DESC:QTY:PRICE"',
+             max_length=200, help="a line item of the estimate")
+
+
+def register(registry: Registry) -> None:
+    registry.service("office_settings", lambda services: _settings())
+    registry.service("case_storage", lambda services: _storage(services.office_settings))
+    registry.service("case_sheet", lambda services: _sheet(services.office_settings))
+    registry.service("estimates", lambda services: _estimates(services.office_settings))
+    registry.service("cases", lambda services: _cases(services.store))
+    registry.add(JobType(
+        name="newcase",
+        help="Open a case: number, folder, sheet row, draft estimate (and portal documents).",
+        params=(
+            Param("client", max_length=60, help="client company"),
+            Param("title", max_length=200, help="what the case is about"),
+            Param("due", kind="date", positional=False, required=False, metavar="YYYY-MM-DD"),
+            Param("portal", positional=False, required=False, metavar="ORDER_REF", max_length=60),
+            ITEM,
+        ),
+        confirm="Open a new case for {client}: “{title}”",
+        queue="ackflow-office",
+        timeout=600,
+        steps=(Step("number", steps.allocate_number, "case number"),
+               Step("folder", steps.make_folder, "project folder"),
+               Step("sheet", steps.register_row, "case sheet"),
+               Step("estimate", steps.draft_estimate, "draft estimate"),
+               Step("portal", steps.collect_documents, "portal documents")),
+        validate=_check_newcase,
+        examples=('newcase ACME "プレス金型 A-12" --due 2026-12-01', 'newcase ACME "Die set" --portal PO-1042'),
+        slash_command_id=20,
+        result_fields=("case", "folder_link", "sheet_link", "estimate_link", "documents", "skipped"),
+    ))
+    registry.add(JobType(
+        name="estimate",
+        help="Draft a new version of a case's estimate (earlier versions are kept).",
+        params=(Param("case", metavar="CASE_NUMBER", max_length=20), ITEM),
+        confirm="Draft a new estimate for case {case}",
+        queue="ackflow-office",
+        timeout=120,
+        steps=(Step("draft", steps.redraft_estimate, "estimate"),),
+        validate=_check_estimate,
+        examples=('estimate 2026-001 --item "金型設計:1:350000"',),
+        slash_command_id=22,
+        result_fields=("case", "estimate_link", "estimate_version", "total"),
+    ))
+    registry.command(Command("case", "Show a case: its row, folder, estimates, documents, jobs.",
+                             "case CASE_NUMBER", show_case, slash_command_id=21))
+
+
+def _settings():
+    from .settings import load_office_settings
+
+    return load_office_settings()
+
+
+def _storage(settings):
+    if settings.storage == "gcs":
+        from .storage import GcsStorage
+
+        if not settings.gcs_bucket:
+            from ackflow.errors import ConfigError
+
+            raise ConfigError("ACKFLOW_OFFICE_GCS_BUCKET is required with ACKFLOW_OFFICE_STORAGE=gcs")
+        return GcsStorage(settings.gcs_bucket, settings.gcs_prefix)
+    from .storage import LocalStorage
+
+    return LocalStorage(settings.local_root)
+
+
+def _sheet(settings):
+    if not settings.sheet_id:
+        return None
+    from .sheet import CaseSheet
+
+    return CaseSheet(settings.sheet_id, settings.sheet_tab, endpoint=settings.sheets_endpoint,
+                     credentials_file=settings.sheets_credentials_file)
+
+
+def _estimates(settings):
+    from .estimate import PdfEstimates
+
+    return PdfEstimates(settings.estimate_font)
+
+
+def _cases(store):
+    from .cases import CaseRecords
+
+    return CaseRecords(store.docs)

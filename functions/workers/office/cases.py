@@ -1,0 +1,54 @@
+"""Case records: what the office workflow knows about each case, kept in the job store.
+
+One document per case number (collection ``cases``), merged by the steps as they finish: folder,
+sheet row, estimate versions, portal documents, and every job that touched the case. The ``case``
+command answers from here at once, without calling the sheet or the storage.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from ackflow.errors import NotFound
+from ackflow.store.documents import Documents, Tx
+
+CASES = "cases"
+
+
+class CaseNotFound(NotFound):
+    pass
+
+
+class CaseRecords:
+    def __init__(self, docs: Documents, clock: Callable[[], float] = time.time):
+        self.docs = docs
+        self.clock = clock
+
+    def get(self, case: str) -> dict:
+        record = self.docs.get(CASES, case)
+        if record is None:
+            raise CaseNotFound(f"case {case} not found")
+        return record
+
+    def update(self, case: str, job_id: str, **fields) -> dict:
+        """Merge ``fields`` into the case (creating it), and note the job. Lists of dicts with a
+        ``key`` field (estimates, documents) are merged by that key, so a repeat adds nothing."""
+
+        def apply(tx: Tx) -> dict:
+            record = tx.get(CASES, case) or {"case": case, "jobs": [], "estimates": [], "documents": [],
+                                             "created_at": self.clock()}
+            for name, value in fields.items():
+                if name in ("estimates", "documents"):
+                    merged = {item["key"]: item for item in record.get(name, [])}
+                    merged.update({item["key"]: item for item in value})
+                    record[name] = sorted(merged.values(), key=lambda item: item["key"])
+                else:
+                    record[name] = value
+            if job_id not in record["jobs"]:
+                record["jobs"] = [*record["jobs"], job_id]
+            record["updated_at"] = self.clock()
+            tx.set(CASES, case, record)
+            return record
+
+        return self.docs.transaction(apply)

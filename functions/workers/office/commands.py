@@ -1,0 +1,40 @@
+"""``case CASE_NUMBER``: everything known about a case, answered at once from the job store."""
+
+from __future__ import annotations
+
+from ackflow.app import views
+from ackflow.chat.cards import Card, Field, Section, Text
+from ackflow.chat.replies import Reply
+from ackflow.errors import JobNotFound
+
+
+def show_case(runtime, event, words: list[str]) -> Reply:
+    from .cases import CaseNotFound, CaseRecords
+
+    if not words:
+        return Reply(text="Which case? Write “case 2026-001”.")
+    case = words[0]
+    try:
+        record = CaseRecords(runtime.store.docs).get(case)
+    except CaseNotFound:
+        return Reply(text=f"There is no case “{views.short(case, 30)}”. Case numbers look like 2026-001.")
+    fields = [Field(label, views.short(str(record.get(key) or "—"))) for label, key in (
+        ("client", "client"), ("title", "title"), ("status", "status"), ("due", "due"),
+        ("requested by", "requester"), ("folder", "folder_link"), ("sheet row", "sheet_link"))]
+    sections = [Section(tuple(fields))]
+    estimates = [Field(f"v{e['version']}", f"{e.get('total', '')} · {e['link']}") for e in record.get("estimates", [])]
+    if estimates:
+        sections.append(Section(tuple(estimates), header="Estimates"))
+    documents = [Text(f"{d['name']} ({d['bytes']:,} bytes)") for d in record.get("documents", [])]
+    if documents:
+        sections.append(Section(tuple(documents[:20]), header="Documents"))
+    jobs = []
+    for job_id in record.get("jobs", [])[-10:]:
+        try:
+            job = runtime.store.get_job(job_id)
+            jobs.append(Field(job.id, f"{job.type} · {job.status.value}"))
+        except JobNotFound:
+            jobs.append(Field(job_id, "expired"))
+    if jobs:
+        sections.append(Section(tuple(jobs), header="Jobs"))
+    return Reply(card=Card(f"case-{case}", f"Case {case}", tuple(sections), subtitle=record.get("title", "")))

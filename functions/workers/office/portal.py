@@ -1,0 +1,230 @@
+"""Collecting an order's documents from a client's web portal.
+
+The fetcher logs in through the portal's login form (session cookie, hidden CSRF field), pages
+through the order list until it finds the order, and downloads the order page's attachments.
+It is polite and careful: every URL (redirects included) must be on an allowed host, every request
+has a timeout, 5xx answers and timeouts are retried with backoff, downloads stop at a size limit,
+and a refused login is a permanent failure (retrying will not fix a wrong password).
+
+Portal markup it understands (docs/office-workflow.md says how to adapt it): a form with a
+password field; order links whose text is the order reference; a ``rel="next"`` (or "次へ"/"Next")
+link between list pages; attachments as links with a ``download`` attribute or inside an element
+whose class mentions "attach".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+from ackflow.errors import PermanentError, TransientError
+
+from .names import safe_component
+
+
+@dataclass(frozen=True)
+class PortalConfig:
+    client: str
+    url: str
+    credentials: str  # env:NAME, file:/path, or secret:projects/…/secrets/…/versions/latest
+
+
+@dataclass
+class Fetched:
+    order: str
+    files: list[dict] = field(default_factory=list)
+    skipped: list[dict] = field(default_factory=list)
+
+
+def load_portals(config: str) -> dict[str, PortalConfig]:
+    if not config.strip():
+        return {}
+    text = config if config.lstrip().startswith("{") else Path(config).read_text()
+    return {client: PortalConfig(client, body["url"], body.get("credentials", ""))
+            for client, body in json.loads(text).items()}
+
+
+def resolve_credentials(reference: str, fallback_password: str = "") -> tuple[str, str]:
+    """(username, password) from ``env:``, ``file:`` or ``secret:`` (Secret Manager)."""
+    kind, _, where = reference.partition(":")
+    if kind == "env":
+        raw = os.environ.get(where)
+        if raw is None:
+            raise PermanentError(f"portal credentials: the environment variable {where} is not set")
+    elif kind == "file":
+        try:
+            raw = Path(where).read_text()
+        except OSError as exc:
+            raise PermanentError(f"portal credentials: cannot read {where}: {exc}") from exc
+    elif kind == "secret":
+        from google.api_core import exceptions
+        from google.cloud import secretmanager
+
+        try:
+            raw = secretmanager.SecretManagerServiceClient().access_secret_version(name=where).payload.data.decode()
+        except exceptions.NotFound as exc:
+            raise PermanentError(f"portal credentials: secret {where} not found") from exc
+        except exceptions.PermissionDenied as exc:
+            raise PermanentError(f"portal credentials: the worker may not read {where} "
+                                 "(grant roles/secretmanager.secretAccessor)") from exc
+        except exceptions.GoogleAPICallError as exc:
+            raise TransientError(f"Secret Manager: {exc}") from exc
+    else:
+        raise PermanentError(f"portal credentials {reference!r}: use env:NAME, file:PATH or secret:RESOURCE")
+    try:
+        data = json.loads(raw)
+        return data["username"], data.get("password") or fallback_password
+    except (ValueError, KeyError, TypeError) as exc:
+        raise PermanentError('portal credentials must be JSON {"username": ..., "password": ...}') from exc
+
+
+class PortalClient:
+    def __init__(self, base_url: str, *, allowed_hosts: list[str], timeout: float = 20.0,
+                 max_bytes: int = 50 * 1024 * 1024, max_pages: int = 20, retries: int = 3):
+        import requests
+        from requests.adapters import HTTPAdapter
+        from urllib3.util.retry import Retry
+
+        self.base_url = base_url.rstrip("/") + "/"
+        self.allowed_hosts = {h.lower() for h in allowed_hosts}
+        self.timeout = timeout
+        self.max_bytes = max_bytes
+        self.max_pages = max_pages
+        self.check(self.base_url)
+        self.http = requests.Session()
+        self.http.headers["User-Agent"] = "Ackflow portal fetcher (office workflow)"
+        retry = Retry(total=retries, connect=retries, read=retries, status=retries, backoff_factor=0.5,
+                      status_forcelist=(500, 502, 503, 504), allowed_methods=None, raise_on_status=False,
+                      respect_retry_after_header=True)
+        adapter = HTTPAdapter(max_retries=retry)
+        self.http.mount("http://", adapter)
+        self.http.mount("https://", adapter)
+
+    def check(self, url: str) -> None:
+        host = (urlsplit(url).hostname or "").lower()
+        port = urlsplit(url).port
+        if host not in self.allowed_hosts and f"{host}:{port}" not in self.allowed_hosts:
+            raise PermanentError(f"{host} is not an allowed portal host (ACKFLOW_OFFICE_PORTAL_ALLOWED_HOSTS)")
+        if urlsplit(url).scheme not in ("http", "https"):
+            raise PermanentError(f"refusing a non-HTTP URL: {url}")
+
+    def request(self, method: str, url: str, **kwargs):
+        """One request; redirects are followed by hand so every hop's host is checked."""
+        import requests
+
+        for _ in range(6):
+            self.check(url)
+            try:
+                response = self.http.request(method, url, timeout=self.timeout, allow_redirects=False, **kwargs)
+            except requests.RequestException as exc:
+                raise TransientError(f"the portal did not answer {urlsplit(url).path}: {exc}") from exc
+            if response.status_code in (301, 302, 303, 307, 308) and "Location" in response.headers:
+                url = urljoin(url, response.headers["Location"])
+                if response.status_code in (301, 302, 303):
+                    method, kwargs = "GET", {k: v for k, v in kwargs.items() if k not in ("data", "json")}
+                continue
+            if response.status_code >= 500:
+                raise TransientError(f"the portal answered {response.status_code} for {urlsplit(url).path}")
+            return response
+        raise PermanentError("the portal redirected too many times")
+
+    @staticmethod
+    def soup(html: str):
+        from bs4 import BeautifulSoup
+
+        return BeautifulSoup(html, "html.parser")
+
+    # -- steps -----------------------------------------------------------------------------------
+    def login(self, username: str, password: str) -> None:
+        login_url = urljoin(self.base_url, "login")
+        page = self.request("GET", login_url)
+        form = next((f for f in self.soup(page.text).find_all("form") if f.find("input", {"type": "password"})), None)
+        if form is None:
+            raise PermanentError(f"no login form at {login_url}")
+        data = {i.get("name"): i.get("value", "") for i in form.find_all("input") if i.get("name")}
+        user_field = next((i.get("name") for i in form.find_all("input")
+                           if i.get("type", "text") in ("text", "email") and i.get("name")), "username")
+        password_field = form.find("input", {"type": "password"}).get("name", "password")
+        data[user_field], data[password_field] = username, password
+        answer = self.request("POST", urljoin(page.url, form.get("action") or login_url), data=data)
+        still_form = any(f.find("input", {"type": "password"}) for f in self.soup(answer.text).find_all("form"))
+        if answer.status_code in (401, 403) or still_form:
+            raise PermanentError(f"could not log in to the portal as {username}: the portal refused the "
+                                 "credentials (check them in the portal settings; no retry)")
+
+    def find_order(self, order: str) -> str:
+        url = urljoin(self.base_url, "orders")
+        for _ in range(self.max_pages):
+            page = self.request("GET", url)
+            if page.status_code != 200:
+                raise TransientError(f"the order list answered {page.status_code}")
+            soup = self.soup(page.text)
+            link = next((a for a in soup.find_all("a", href=True) if a.get_text(strip=True) == order), None)
+            if link:
+                return urljoin(page.url, link["href"])
+            following = soup.find("a", rel="next") or next(
+                (a for a in soup.find_all("a", href=True) if a.get_text(strip=True) in ("次へ", "Next", "›", "»")), None)
+            if following is None:
+                break
+            url = urljoin(page.url, following["href"])
+        raise PermanentError(f"order {order} is not on the portal (searched {self.max_pages} pages at most)")
+
+    def attachments(self, order_url: str) -> list[tuple[str, str]]:
+        page = self.request("GET", order_url)
+        soup = self.soup(page.text)
+        found = []
+        for link in soup.find_all("a", href=True):
+            inside = any("attach" in " ".join(parent.get("class", [])) for parent in link.parents
+                         if getattr(parent, "get", None))
+            if link.has_attr("download") or inside:
+                name = link.get("download") or link.get_text(strip=True) or link["href"].rsplit("/", 1)[-1]
+                found.append((name, urljoin(page.url, link["href"])))
+        return found
+
+    def download(self, url: str) -> bytes:
+        self.check(url)
+        response = self.request("GET", url, stream=True)
+        if response.status_code != 200:
+            raise TransientError(f"download of {urlsplit(url).path} answered {response.status_code}")
+        declared = int(response.headers.get("Content-Length") or 0)
+        if declared > self.max_bytes:
+            response.close()
+            raise ValueError(f"{declared} bytes is over the {self.max_bytes}-byte limit")
+        chunks, size = [], 0
+        for chunk in response.iter_content(64 * 1024):
+            size += len(chunk)
+            if size > self.max_bytes:
+                response.close()
+                raise ValueError(f"over the {self.max_bytes}-byte limit")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def collect(client: PortalClient, username: str, password: str, order: str, storage, folder: str,
+            progress=lambda text: None) -> Fetched:
+    """Log in, find the order, file its attachments under ``folder`` (existing files are kept)."""
+    client.login(username, password)
+    progress(f"logged in; looking for order {order}")
+    order_url = client.find_order(order)
+    result = Fetched(order)
+    attachments = client.attachments(order_url)
+    for number, (name, url) in enumerate(attachments, start=1):
+        safe = safe_component(name, "attachment name")
+        path = f"{folder}/{safe}"
+        progress(f"downloading {safe} ({number}/{len(attachments)})")
+        if storage.exists(path):
+            data = storage.read(path)
+        else:
+            try:
+                data = client.download(url)
+            except ValueError as exc:  # too big: keep going, say so
+                result.skipped.append({"name": safe, "reason": str(exc)})
+                continue
+            storage.create(path, data)
+        result.files.append({"name": safe, "path": path, "bytes": len(data),
+                             "sha256": hashlib.sha256(data).hexdigest()})
+    return result

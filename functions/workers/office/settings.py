@@ -1,0 +1,62 @@
+"""Settings of the office workflow (prefix ``ACKFLOW_OFFICE_``), apart from the core's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from ackflow.errors import ConfigError
+
+DEFAULT_TEMPLATE = str(Path(__file__).resolve().parent / "templates" / "case")
+CommaList = Annotated[list[str], NoDecode]
+
+
+class OfficeSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ACKFLOW_OFFICE_", extra="ignore", frozen=True)
+
+    name: str = Field("設計事務所", description="The office's name, at the top of estimates.")
+    address: str = Field("", description="The office's address, under its name on estimates.")
+    contact: str = Field("", description="Phone or email printed on estimates.")
+    timezone: str = Field("Asia/Tokyo", description="Time zone of case numbers (the year), dates and estimates.")
+
+    storage: Literal["local", "gcs"] = Field("local", description="Where case folders live: a local folder or Cloud Storage.")
+    local_root: str = Field(".ackflow/cases", description="Root folder of case folders (storage=local).")
+    gcs_bucket: str = Field("", description="Bucket of case folders (storage=gcs).")
+    gcs_prefix: str = Field("cases/", description="Prefix of case folders in the bucket.")
+    template_dir: str = Field(DEFAULT_TEMPLATE, description="The boilerplate case folder (names and text files are templates).")
+
+    sheet_id: str = Field("", description="Spreadsheet id of the case sheet (empty: no sheet).")
+    sheet_tab: str = Field("Cases", description="Worksheet (tab) of the case sheet.")
+    sheets_endpoint: str = Field("", description="Sheets API base URL; empty for Google's, a local server's in tests.")
+    sheets_credentials_file: str = Field("", description="Service-account key file for Sheets; empty: application default credentials.")
+
+    tax_rate: float = Field(0.10, ge=0, le=1, description="Consumption tax rate on estimates.")
+    estimate_font: str = Field("", description="TTF font with Japanese glyphs for estimates; empty: found on the machine.")
+    estimate_validity_days: int = Field(30, gt=0, description="Days an estimate is valid.")
+    client_items: str = Field("", description='Default line items per client, JSON {"ACME": [["design", 1, 120000]]} or a path to such a file.')
+
+    portals: str = Field("", description='Client portals, JSON {"ACME": {"url": "https://portal.acme.example", "credentials": "env:ACME_PORTAL"}} or a path.')
+    portal_allowed_hosts: CommaList = Field(default_factory=list, description="Hosts the portal fetcher may contact (required).")
+    portal_timeout: float = Field(20.0, gt=0, description="Seconds per portal request.")
+    portal_max_bytes: int = Field(50 * 1024 * 1024, gt=0, description="Largest attachment downloaded from a portal.")
+    portal_max_pages: int = Field(20, gt=0, description="Pages of the order list searched for an order.")
+    portal_retries: int = Field(3, ge=0, description="Retries of a portal request on a 5xx or a timeout.")
+    portal_password: SecretStr = Field(SecretStr(""), description="Fallback portal password (prefer per-portal credentials).")
+
+    @field_validator("portal_allowed_hosts", mode="before")
+    @classmethod
+    def _comma_list(cls, value):
+        if isinstance(value, str):
+            return [item.strip().lower() for item in value.split(",") if item.strip()]
+        return value
+
+
+def load_office_settings() -> OfficeSettings:
+    try:
+        return OfficeSettings()
+    except ValidationError as exc:
+        problems = [f"ACKFLOW_OFFICE_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()]
+        raise ConfigError("invalid office settings:\n  " + "\n  ".join(problems)) from exc

@@ -1,0 +1,184 @@
+"""The office's case sheet, kept with gspread: one row per case, found by its case number.
+
+The header row is created when the sheet is empty; columns are found by their header (English or
+Japanese labels), missing ones are added at the end, and columns a person added are left alone.
+A retry finds the row by case number and updates it, so a case never gets two rows.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from ackflow.errors import PermanentError, TransientError
+
+SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
+
+# key -> (label written in a new sheet, labels recognised in an existing one)
+COLUMNS = {
+    "case": ("案件番号", {"案件番号", "case", "case number", "case no"}),
+    "client": ("顧客", {"顧客", "client", "customer"}),
+    "title": ("件名", {"件名", "title", "subject"}),
+    "status": ("状況", {"状況", "status"}),
+    "due": ("納期", {"納期", "due", "due date"}),
+    "folder": ("フォルダ", {"フォルダ", "folder", "folder link"}),
+    "estimate": ("見積", {"見積", "estimate", "estimate link"}),
+    "requester": ("依頼者", {"依頼者", "requested by", "requester"}),
+    "created": ("作成日時", {"作成日時", "作成", "created"}),
+    "updated": ("更新日時", {"更新日時", "更新", "updated"}),
+}
+
+
+def column_letter(index: int) -> str:
+    """1 → A, 27 → AA."""
+    letters = ""
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
+
+
+def _endpoint_client(base: str):
+    """gspread's own HTTP client with its 429/5xx backoff, sending to ``base`` instead of Google."""
+    from gspread.http_client import BackOffHTTPClient
+
+    class Client(BackOffHTTPClient):
+        def request(self, method, endpoint, *args, **kwargs):
+            endpoint = endpoint.replace("https://sheets.googleapis.com", base.rstrip("/"), 1)
+            return super().request(method, endpoint, *args, **kwargs)
+
+    return Client
+
+
+@dataclass
+class SheetRow:
+    number: int
+    values: dict[str, str]
+    link: str
+
+
+class CaseSheet:
+    def __init__(self, spreadsheet_id: str, tab: str, *, endpoint: str = "", credentials_file: str = "",
+                 client=None):
+        self.spreadsheet_id = spreadsheet_id
+        self.tab = tab
+        self.endpoint = endpoint
+        self.credentials_file = credentials_file
+        self._client = client
+        self._worksheet = None
+        self._lock = threading.Lock()
+
+    # -- connection ------------------------------------------------------------------------------
+    def _gspread(self):
+        import gspread
+        from gspread.http_client import BackOffHTTPClient
+
+        http_client = _endpoint_client(self.endpoint) if self.endpoint else BackOffHTTPClient
+        if self.credentials_file:  # a service-account key file: the local alternative
+            from google.oauth2.service_account import Credentials
+
+            credentials = Credentials.from_service_account_file(self.credentials_file, scopes=SCOPES)
+        else:  # the worker's own service account in the cloud
+            import google.auth
+
+            credentials, _ = google.auth.default(scopes=SCOPES)
+        return gspread.Client(credentials, http_client=http_client)
+
+    def worksheet(self):
+        import gspread
+
+        with self._lock:
+            if self._worksheet is None:
+                try:
+                    client = self._client or self._gspread()
+                    spreadsheet = client.open_by_key(self.spreadsheet_id)
+                    try:
+                        self._worksheet = spreadsheet.worksheet(self.tab)
+                    except gspread.WorksheetNotFound:
+                        self._worksheet = spreadsheet.add_worksheet(self.tab, rows=1000, cols=len(COLUMNS))
+                except gspread.exceptions.APIError as exc:
+                    raise _translate(exc, "open the case sheet") from exc
+            return self._worksheet
+
+    # -- columns ---------------------------------------------------------------------------------
+    def columns(self) -> dict[str, int]:
+        """Where each known column is (1-based), adding the header row or missing headers."""
+        import gspread
+
+        sheet = self.worksheet()
+        try:
+            header = sheet.row_values(1)
+            found: dict[str, int] = {}
+            for index, label in enumerate(header, start=1):
+                key = next((k for k, (_, aliases) in COLUMNS.items() if label.strip().lower() in aliases), None)
+                if key and key not in found:
+                    found[key] = index
+            missing = [k for k in COLUMNS if k not in found]
+            if missing:
+                start = len(header) + 1
+                labels = [COLUMNS[k][0] for k in missing]
+                if start + len(labels) - 1 > sheet.col_count:
+                    sheet.add_cols(start + len(labels) - 1 - sheet.col_count)
+                sheet.update([labels], f"{column_letter(start)}1:{column_letter(start + len(labels) - 1)}1")
+                for offset, key in enumerate(missing):
+                    found[key] = start + offset
+            return found
+        except gspread.exceptions.APIError as exc:
+            raise _translate(exc, "read the case sheet's header") from exc
+
+    # -- rows ------------------------------------------------------------------------------------
+    def find(self, case: str) -> SheetRow | None:
+        import gspread
+
+        columns = self.columns()
+        sheet = self.worksheet()
+        try:
+            cases = sheet.col_values(columns["case"])
+            if case not in cases[1:]:
+                return None
+            number = cases.index(case, 1) + 1
+            row = sheet.row_values(number)
+        except gspread.exceptions.APIError as exc:
+            raise _translate(exc, "search the case sheet") from exc
+        values = {k: (row[i - 1] if i - 1 < len(row) else "") for k, i in columns.items()}
+        return SheetRow(number, values, self.link(number))
+
+    def upsert(self, case: str, values: dict[str, str]) -> SheetRow:
+        """Create the case's row, or update only the given columns of it."""
+        import gspread
+
+        columns = self.columns()
+        sheet = self.worksheet()
+        values = {**values, "case": case}
+        existing = self.find(case)
+        try:
+            if existing is None:
+                width = max(columns.values())
+                row = [""] * width
+                for key, value in values.items():
+                    row[columns[key] - 1] = value
+                sheet.append_row(row, value_input_option="USER_ENTERED", table_range="A1")
+                existing = self.find(case)
+                if existing is None:
+                    raise TransientError(f"the case sheet did not show the new row for {case}")
+                return existing
+            updates = [{"range": f"{column_letter(columns[k])}{existing.number}", "values": [[v]]}
+                       for k, v in values.items() if k != "case"]
+            if updates:
+                sheet.batch_update(updates, value_input_option="USER_ENTERED")
+        except gspread.exceptions.APIError as exc:
+            raise _translate(exc, "write the case sheet") from exc
+        merged = {**existing.values, **values}
+        return SheetRow(existing.number, merged, existing.link)
+
+    def link(self, row: int) -> str:
+        sheet = self.worksheet()
+        return f"https://docs.google.com/spreadsheets/d/{self.spreadsheet_id}/edit#gid={sheet.id}&range=A{row}"
+
+
+def _translate(exc, action: str):
+    status = getattr(getattr(exc, "response", None), "status_code", 0)
+    if status in (401, 403, 404):
+        return PermanentError(f"could not {action} (HTTP {status}): share the sheet with the worker's "
+                              f"service account and check ACKFLOW_OFFICE_SHEET_ID")
+    return TransientError(f"could not {action}: {exc}")

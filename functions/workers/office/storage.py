@@ -1,0 +1,127 @@
+"""Where case folders live: the CaseStorage port, a local folder (the default) and Cloud Storage.
+
+Writes never clobber: ``create`` writes a file only if it does not exist, so a step that runs
+again leaves alone what a person has edited since.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from pathlib import Path
+from typing import Protocol
+
+from .names import safe_relative_path
+
+
+class CaseStorage(Protocol):
+    def create(self, path: str, data: bytes, content_type: str = "application/octet-stream") -> bool:
+        """Write ``path`` if it does not exist; True if written, False if it was there."""
+
+    def exists(self, path: str) -> bool: ...
+
+    def read(self, path: str) -> bytes: ...
+
+    def list(self, prefix: str) -> list[str]:
+        """Every file path under ``prefix`` (recursively), sorted."""
+
+    def link(self, path: str) -> str:
+        """Where a person opens ``path`` (a file:// URL locally, the Cloud console for GCS)."""
+
+
+class LocalStorage:
+    def __init__(self, root: str | Path):
+        self.root = Path(root).resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, path: str) -> Path:
+        full = (self.root / safe_relative_path(path)).resolve()
+        if self.root not in full.parents and full != self.root:
+            raise ValueError(f"{path!r} is outside the case storage")
+        return full
+
+    def create(self, path: str, data: bytes, content_type: str = "application/octet-stream") -> bool:
+        target = self._path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            return False
+        # write beside it, then link into place: a crash never leaves half a file, and link()
+        # refuses to replace a file that appeared meanwhile
+        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".partial-", delete=False) as handle:
+            handle.write(data)
+            temporary = Path(handle.name)
+        try:
+            os.link(temporary, target)
+            return True
+        except FileExistsError:
+            return False
+        finally:
+            temporary.unlink(missing_ok=True)
+
+    def exists(self, path: str) -> bool:
+        return self._path(path).exists()
+
+    def read(self, path: str) -> bytes:
+        return self._path(path).read_bytes()
+
+    def list(self, prefix: str) -> list[str]:
+        base = self._path(prefix)
+        if not base.exists():
+            return []
+        return sorted(str(p.relative_to(self.root)) for p in base.rglob("*")
+                      if p.is_file() and not p.name.startswith(".partial-"))
+
+    def link(self, path: str) -> str:
+        return self._path(path).as_uri()
+
+
+class GcsStorage:
+    """Cloud Storage (``google-cloud-storage``). ``if_generation_match=0`` makes creation refuse an
+    existing object on the service itself; the existence check before it also covers emulators
+    that ignore preconditions."""
+
+    def __init__(self, bucket: str, prefix: str = "", client=None):
+        self.bucket_name = bucket
+        self.prefix = prefix
+        self._client = client
+        self._lock = threading.Lock()
+
+    def _bucket(self):
+        with self._lock:
+            if self._client is None:
+                from google.cloud import storage
+
+                self._client = storage.Client()
+            return self._client.bucket(self.bucket_name)
+
+    def _name(self, path: str) -> str:
+        return self.prefix + safe_relative_path(path)
+
+    def create(self, path: str, data: bytes, content_type: str = "application/octet-stream") -> bool:
+        from google.api_core import exceptions
+
+        blob = self._bucket().blob(self._name(path))
+        if blob.exists():
+            return False
+        try:
+            blob.upload_from_string(data, content_type=content_type, if_generation_match=0)
+        except exceptions.PreconditionFailed:
+            return False
+        return True
+
+    def exists(self, path: str) -> bool:
+        return self._bucket().blob(self._name(path)).exists()
+
+    def read(self, path: str) -> bytes:
+        return self._bucket().blob(self._name(path)).download_as_bytes()
+
+    def list(self, prefix: str) -> list[str]:
+        start = self._name(prefix)
+        blobs = self._bucket().client.list_blobs(self.bucket_name, prefix=start + "/")
+        return sorted(b.name[len(self.prefix):] for b in blobs)
+
+    def link(self, path: str) -> str:
+        from urllib.parse import quote
+
+        return f"https://console.cloud.google.com/storage/browser/_details/{self.bucket_name}/{quote(self._name(path))}"
