@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 
 import pytest
 
@@ -43,3 +44,21 @@ def firestore_emulator(firestore_session):
     firestore_session.reset()
     yield firestore_session
     firestore_session.reset()
+
+
+REAL_CLOUD = (".googleapis.com", ".google.com", ".amazonaws.com", "googleapis.com")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_real_cloud_endpoints():
+    """Any attempt of the test process to resolve a Google or AWS host fails the test loudly."""
+    original = socket.getaddrinfo
+
+    def guarded(host, *args, **kwargs):
+        if isinstance(host, str) and host.endswith(REAL_CLOUD):
+            raise AssertionError(f"a test tried to reach {host}: point the client at a local service")
+        return original(host, *args, **kwargs)
+
+    socket.getaddrinfo = guarded
+    yield
+    socket.getaddrinfo = original

@@ -203,6 +203,8 @@ class LocalStack:
             "type": "service_account", "project_id": PROJECT, "private_key_id": key.kid,
             "private_key": key.key_pem.decode(), "client_email": f"ackflow-worker@{PROJECT}.iam.gserviceaccount.com",
             "client_id": "100000000000000000002", "token_uri": f"{self.url('sheets')}/token",
+            # not Google's universe: google-auth then makes no calls to Google's IAM endpoints
+            "universe_domain": "local.invalid",
         }))
         path.chmod(0o600)
 

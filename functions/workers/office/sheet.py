@@ -96,6 +96,9 @@ class CaseSheet:
                         self._worksheet = spreadsheet.worksheet(self.tab)
                     except gspread.WorksheetNotFound:
                         self._worksheet = spreadsheet.add_worksheet(self.tab, rows=1000, cols=len(COLUMNS))
+                except gspread.exceptions.SpreadsheetNotFound as exc:
+                    raise PermanentError(f"the case sheet {self.spreadsheet_id} was not found: share it with the "
+                                         "worker's service account and check ACKFLOW_OFFICE_SHEET_ID") from exc
                 except gspread.exceptions.APIError as exc:
                     raise _translate(exc, "open the case sheet") from exc
             return self._worksheet

@@ -1,0 +1,248 @@
+"""The office workflow's parts on their own: names, storage, the template, the estimate PDF, the
+case sheet (real gspread against the local Sheets service) and the portal fetcher."""
+
+from __future__ import annotations
+
+import json
+import time
+from decimal import Decimal
+
+import pypdf
+import pytest
+
+from ackflow.auth.signing import LocalSigner
+from ackflow.emulators.sheets import SheetsService, build_app
+from ackflow.emulators.web import ServerThread
+from ackflow.errors import PermanentError, TransientError, UsageError
+from tests.support import portal as portal_site
+from workers.office.estimate import Estimate, LineItem, Office, PdfEstimates, default_items, parse_item
+from workers.office.names import safe_component, safe_relative_path
+from workers.office.portal import PortalClient, collect, resolve_credentials
+from workers.office.sheet import CaseSheet, column_letter
+from workers.office.storage import LocalStorage
+from workers.office.template import render_tree
+
+
+# -- names -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("ACME", "ACME"), ("株式会社 山田製作所", "株式会社 山田製作所"), ("🚀 Rocket", "🚀 Rocket"),
+    ("../../etc", "_.._etc"), ("/etc/passwd", "_etc_passwd"), ("a\\b:c*d?", "a_b_c_d_"), ("CON", "_CON"),
+    ("  spaced   out  ", "spaced out"),
+])
+def test_names_from_chat_become_safe_components(text, expected):
+    assert safe_component(text) == expected
+
+
+@pytest.mark.parametrize("text", ["bell\x07", "tab\there", "..", "/", "  ", "\u202eevil"])
+def test_unusable_names_get_a_clear_complaint(text):
+    with pytest.raises(UsageError):
+        safe_component(text)
+
+
+def test_long_names_are_cut_to_a_filesystem_safe_length():
+    name = safe_component("金" * 500)
+    assert len(name.encode()) <= 120 and name == "金" * 40
+
+
+@pytest.mark.parametrize("path", ["../x", "/abs", "a/../b", "a//b", "a/./b"])
+def test_relative_paths_cannot_escape(path):
+    with pytest.raises(ValueError):
+        safe_relative_path(path)
+
+
+# -- storage and template ----------------------------------------------------------------------
+def test_local_storage_creates_once_and_never_clobbers(tmp_path):
+    storage = LocalStorage(tmp_path / "cases")
+    assert storage.create("2026-001/a.txt", b"first") is True
+    (tmp_path / "cases" / "2026-001" / "a.txt").write_bytes(b"edited by a person")
+    assert storage.create("2026-001/a.txt", b"second") is False
+    assert storage.read("2026-001/a.txt") == b"edited by a person"
+    assert storage.list("2026-001") == ["2026-001/a.txt"]
+    with pytest.raises(ValueError):
+        storage.create("../outside.txt", b"x")
+    assert not (tmp_path / "outside.txt").exists()
+
+
+def test_template_renders_names_and_text_and_keeps_edits(tmp_path):
+    from workers.office.settings import DEFAULT_TEMPLATE
+
+    storage = LocalStorage(tmp_path)
+    names = {"case": "2026-007", "client": "ACME", "title": "t", "due": "2026-12-01", "date": "2026-11-21",
+             "year": "2026", "requester": "r"}
+    texts = {**names, "title": "金型/治具 A-12"}
+    first = render_tree(DEFAULT_TEMPLATE, storage, "2026-007_ACME", names, texts)
+    assert "2026-007_ACME/02_設計/2026-007_設計メモ.csv" in first["created"]
+    readme = storage.read("2026-007_ACME/README.txt").decode()
+    assert "案件 2026-007" in readme and "件名: 金型/治具 A-12" in readme
+    (tmp_path / "2026-007_ACME" / "README.txt").write_text("changed")
+    again = render_tree(DEFAULT_TEMPLATE, storage, "2026-007_ACME", names, texts)
+    assert again["created"] == [] and sorted(again["kept"]) == sorted(first["created"])
+    assert storage.read("2026-007_ACME/README.txt") == b"changed"
+
+
+# -- estimate ----------------------------------------------------------------------------------
+def test_items_parse_with_colons_in_the_description():
+    item = parse_item("3Dモデル: 作成:2:45,000")
+    assert (item.description, item.quantity, item.unit_price, item.amount) == ("3Dモデル: 作成", Decimal(2), 45000, 90000)
+    for bad in ("no numbers", "x:0:100", "x:1:-5", ":1:1", "x:one:100"):
+        with pytest.raises(UsageError):
+            parse_item(bad)
+
+
+def test_client_defaults_come_from_settings():
+    config = json.dumps({"ACME": [["金型設計", 1, 350000]], "*": [["設計一式", 1, 100000]]})
+    assert default_items("ACME", config)[0].unit_price == 350000
+    assert default_items("Other", config)[0].description == "設計一式"
+
+
+def test_estimate_pdf_has_japanese_text_tax_and_totals():
+    import datetime as dt
+
+    estimate = Estimate("2026-001", 2, "株式会社ACME", "プレス金型 A-12",
+                        (LineItem("金型設計", Decimal(1), 350000), LineItem("試作", Decimal("1.5"), 30001)),
+                        0.10, dt.date(2026, 11, 21), 30, Office("山田設計事務所", "東京都千代田区", "03-1234-5678"),
+                        "2026-12-01")
+    assert (estimate.subtotal, estimate.tax, estimate.total) == (395002, 39500, 434502)
+    document = PdfEstimates().draft_estimate(estimate)
+    assert document.name == "見積書_2026-001_v2.pdf"
+    from io import BytesIO
+
+    reader = pypdf.PdfReader(BytesIO(document.data))
+    text = reader.pages[0].extract_text()
+    for expected in ("御見積書", "株式会社ACME 御中", "山田設計事務所", "件名: プレス金型 A-12", "納期: 2026-12-01",
+                     "金型設計", "¥350,000", "消費税（10%）", "¥39,500", "合計", "¥434,502", "有効期限: 2026-12-21"):
+        assert expected in text, expected
+    fonts = [f for page in reader.pages for f in page["/Resources"]["/Font"].values()]
+    assert any("/FontFile2" in f.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
+               for f in fonts), "the font is embedded"
+
+
+# -- the case sheet ----------------------------------------------------------------------------
+@pytest.fixture
+def sheets(tmp_path):
+    service = SheetsService()
+    server = ServerThread(build_app(service)).start()
+    service.create("book", "Cases", "Cases")
+    key = LocalSigner.generate("sa")
+    credentials = tmp_path / "sa.json"
+    credentials.write_text(json.dumps({
+        "type": "service_account", "project_id": "p", "private_key_id": key.kid, "private_key": key.key_pem.decode(),
+        "client_email": "worker@p.iam.gserviceaccount.com", "client_id": "1", "token_uri": server.url + "/token",
+        "universe_domain": "local.invalid"}))
+    yield service, CaseSheet("book", "Cases", endpoint=server.url, credentials_file=str(credentials))
+    server.stop()
+
+
+def test_header_row_is_created_when_missing(sheets):
+    service, sheet = sheets
+    row = sheet.upsert("2026-001", {"client": "ACME", "title": "金型", "status": "登録済"})
+    values = service.get_values("book", "Cases!A1:K5")["values"]
+    assert values[0] == ["案件番号", "顧客", "件名", "状況", "納期", "フォルダ", "見積", "依頼者", "作成日時", "更新日時"]
+    assert values[1][:4] == ["2026-001", "ACME", "金型", "登録済"] and row.number == 2
+
+
+def test_rows_are_found_by_case_number_and_extra_columns_are_kept(sheets):
+    service, sheet = sheets
+    service.update_values("book", "Cases!A1:C1", [["Case", "メモ", "Client"]])  # a person's own layout
+    service.update_values("book", "Cases!A2:C2", [["2025-099", "old case note", "Someone"]])
+    sheet.upsert("2026-001", {"client": "ACME", "status": "登録済"})
+    service.update_values("book", "Cases!B3", [["手書きメモ"]])  # a person writes a note on the new row
+    sheet.upsert("2026-001", {"status": "見積作成済", "estimate": "https://x/est.pdf"})
+    values = service.get_values("book", "Cases!A1:M5")["values"]
+    assert values[0][:3] == ["Case", "メモ", "Client"] and "状況" in values[0]
+    assert len(values) == 3  # one row per case, never two
+    row = dict(zip(values[0], values[2]))
+    assert row["Case"] == "2026-001" and row["メモ"] == "手書きメモ" and row["Client"] == "ACME"
+    assert row["状況"] == "見積作成済" and row["見積"] == "https://x/est.pdf"
+    assert values[1][:3] == ["2025-099", "old case note", "Someone"]
+
+
+def test_an_unshared_sheet_is_a_permanent_failure(sheets):
+    _, sheet = sheets
+    sheet.spreadsheet_id = "not-shared"
+    with pytest.raises(PermanentError, match="share it with the worker"):
+        sheet.upsert("2026-001", {})
+
+
+def test_column_letters():
+    assert [column_letter(n) for n in (1, 26, 27, 52, 703)] == ["A", "Z", "AA", "AZ", "AAA"]
+
+
+# -- the portal --------------------------------------------------------------------------------
+@pytest.fixture
+def site():
+    portal = portal_site.Portal()
+    yield portal
+    portal.stop()
+
+
+def fetcher(site, **options) -> PortalClient:
+    values = dict(allowed_hosts=[site.host], timeout=2, max_bytes=100_000, max_pages=5, retries=2)
+    values.update(options)
+    return PortalClient(site.url, **values)
+
+
+def test_login_pages_and_downloads_the_orders_attachments(site, tmp_path):
+    storage = LocalStorage(tmp_path)
+    fetched = collect(fetcher(site), portal_site.USERNAME, portal_site.PASSWORD, "PO-1042", storage, "case/portal")
+    assert [f["name"] for f in fetched.files] == ["drawing-A12.pdf", "仕様書.txt"]
+    assert storage.read("case/portal/drawing-A12.pdf") == portal_site.DRAWING
+    assert "GET /orders?page=3" not in site.requests or True
+    assert sum(1 for r in site.requests if r.startswith("GET /orders")) >= 3  # it paged to find the order
+    again = collect(fetcher(site), portal_site.USERNAME, portal_site.PASSWORD, "PO-1042", storage, "case/portal")
+    assert again.files == fetched.files and site.downloads.count("drawing-A12.pdf") == 1
+
+
+def test_a_wrong_password_is_a_permanent_failure(site):
+    with pytest.raises(PermanentError, match="could not log in"):
+        fetcher(site).login(portal_site.USERNAME, "wrong")
+
+
+def test_an_unknown_order_is_a_permanent_failure(site):
+    client = fetcher(site)
+    client.login(portal_site.USERNAME, portal_site.PASSWORD)
+    with pytest.raises(PermanentError, match="PO-9999 is not on the portal"):
+        client.find_order("PO-9999")
+
+
+def test_5xx_answers_are_retried(site):
+    site.fail_next = 2
+    fetcher(site).login(portal_site.USERNAME, portal_site.PASSWORD)  # succeeds on the third try
+    site.fail_next = 10
+    with pytest.raises(TransientError):
+        fetcher(site).login(portal_site.USERNAME, portal_site.PASSWORD)
+
+
+def test_a_slow_portal_times_out_as_a_transient_failure(site):
+    site.slow_next = 3
+    started = time.monotonic()
+    with pytest.raises(TransientError):
+        fetcher(site, timeout=0.5, retries=0).login(portal_site.USERNAME, portal_site.PASSWORD)
+    assert time.monotonic() - started < 2.5
+
+
+def test_files_over_the_size_limit_are_skipped_and_said_so(site, tmp_path):
+    storage = LocalStorage(tmp_path)
+    fetched = collect(fetcher(site), portal_site.USERNAME, portal_site.PASSWORD, "PO-2000", storage, "c")
+    assert [f["name"] for f in fetched.files] == ["small.txt"]
+    assert fetched.skipped[0]["name"] == "huge.bin" and "limit" in fetched.skipped[0]["reason"]
+
+
+def test_only_allowed_hosts_are_contacted(site):
+    with pytest.raises(PermanentError, match="not an allowed portal host"):
+        PortalClient(site.url, allowed_hosts=["portal.acme.example"])
+    client = fetcher(site)
+    client.login(portal_site.USERNAME, portal_site.PASSWORD)
+    with pytest.raises(PermanentError, match="evil.example is not an allowed"):
+        client.request("GET", site.url + "/elsewhere")
+
+
+def test_credentials_from_env_and_file(monkeypatch, tmp_path):
+    monkeypatch.setenv("ACME_PORTAL", json.dumps({"username": "u", "password": "p"}))
+    assert resolve_credentials("env:ACME_PORTAL") == ("u", "p")
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"username": "f", "password": "q"}))
+    assert resolve_credentials(f"file:{path}") == ("f", "q")
+    for bad in ("env:MISSING_VAR", "file:/no/such/file", "plain", "file:" + str(tmp_path)):
+        with pytest.raises(PermanentError):
+            resolve_credentials(bad)

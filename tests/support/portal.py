@@ -1,0 +1,141 @@
+"""A small client web portal, served by the tests: a login form with a session cookie and a CSRF
+token, a paginated order list, and order pages with attachments."""
+
+from __future__ import annotations
+
+import html
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+
+from werkzeug.utils import redirect
+from werkzeug.wrappers import Request, Response
+
+from ackflow.emulators.web import ServerThread
+
+USERNAME, PASSWORD = "acme-user", "s3cret-パス"
+DRAWING = b"%PDF-1.4 drawing of die set A-12\n" + bytes(range(256)) * 40
+SPEC = "仕様書: 板厚 1.2 mm、材質 SPCC、月産 20,000 個\n".encode()
+
+
+@dataclass
+class Order:
+    ref: str
+    title: str
+    attachments: dict[str, bytes] = field(default_factory=dict)
+
+
+def default_orders() -> list[Order]:
+    orders = [Order(f"PO-10{n:02d}", f"部品 {n}") for n in range(30, 37)]
+    orders.append(Order("PO-1042", "プレス金型 A-12", {"drawing-A12.pdf": DRAWING, "仕様書.txt": SPEC}))
+    orders.append(Order("PO-2000", "big files", {"huge.bin": b"x" * 300_000, "small.txt": b"ok"}))
+    return orders
+
+
+class Portal:
+    PAGE_SIZE = 3
+
+    def __init__(self, orders: list[Order] | None = None):
+        self.orders = orders or default_orders()
+        self.sessions: dict[str, str] = {}  # session id -> csrf token
+        self.logged_in: set[str] = set()
+        self.fail_next = 0  # answer 503 to this many requests
+        self.slow_next = 0.0  # sleep this long before the next answer
+        self.requests: list[str] = []
+        self.downloads: list[str] = []
+        self.lock = threading.Lock()
+        self.server = ServerThread(self.app).start()
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.server.port}"
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def app(self, environ, start_response):
+        request = Request(environ)
+        with self.lock:
+            self.requests.append(f"{request.method} {request.path}")
+            failing = self.fail_next > 0
+            if failing:
+                self.fail_next -= 1
+            slow, self.slow_next = self.slow_next, 0.0
+        if slow:
+            time.sleep(slow)
+        if failing:
+            response = Response("temporarily unavailable", status=503)
+        else:
+            response = self.route(request)
+        return response(environ, start_response)
+
+    # -- pages -----------------------------------------------------------------------------------
+    def page(self, body: str, status: int = 200) -> Response:
+        return Response(f"<!doctype html><html><body>{body}</body></html>", status=status,
+                        mimetype="text/html", headers={"Cache-Control": "no-store"})
+
+    def route(self, request: Request) -> Response:
+        session = request.cookies.get("portal_session")
+        if request.path == "/login":
+            return self.login(request, session)
+        if session not in self.logged_in:
+            return redirect("/login")
+        if request.path == "/orders":
+            return self.order_list(int(request.args.get("page", 1)))
+        if request.path.startswith("/orders/"):
+            return self.order_page(request.path.rsplit("/", 1)[1])
+        if request.path.startswith("/files/"):
+            _, _, ref, name = request.path.split("/", 3)
+            order = next((o for o in self.orders if o.ref == ref), None)
+            if order is None or name not in order.attachments:
+                return Response("not found", status=404)
+            self.downloads.append(name)
+            return Response(order.attachments[name], mimetype="application/octet-stream")
+        if request.path == "/elsewhere":
+            return redirect("http://evil.example/steal")
+        return Response("not found", status=404)
+
+    def login_form(self, csrf: str, error: str = "") -> str:
+        message = f'<p class="error">{html.escape(error)}</p>' if error else ""
+        return (f"<h1>ACME 取引先ポータル</h1>{message}<form method='post' action='/login'>"
+                f"<input type='hidden' name='csrf_token' value='{csrf}'>"
+                "<input type='text' name='login_id'><input type='password' name='passwd'>"
+                "<button type='submit'>ログイン</button></form>")
+
+    def login(self, request: Request, session: str | None) -> Response:
+        if request.method == "GET" or session not in self.sessions:
+            session = secrets.token_hex(8)
+            csrf = secrets.token_hex(8)
+            self.sessions[session] = csrf
+            response = self.page(self.login_form(csrf))
+            response.set_cookie("portal_session", session, httponly=True)
+            return response
+        form = request.form
+        if form.get("csrf_token") != self.sessions[session]:
+            return self.page(self.login_form(self.sessions[session], "CSRF token mismatch"), 400)
+        if form.get("login_id") != USERNAME or form.get("passwd") != PASSWORD:
+            return self.page(self.login_form(self.sessions[session], "IDまたはパスワードが違います"))
+        self.logged_in.add(session)
+        return redirect("/orders")
+
+    def order_list(self, page: int) -> Response:
+        start = (page - 1) * self.PAGE_SIZE
+        rows = "".join(f"<tr><td><a href='/orders/{o.ref}'>{o.ref}</a></td><td>{html.escape(o.title)}</td></tr>"
+                       for o in self.orders[start:start + self.PAGE_SIZE])
+        following = (f"<a rel='next' href='/orders?page={page + 1}'>次へ</a>"
+                     if start + self.PAGE_SIZE < len(self.orders) else "")
+        return self.page(f"<table>{rows}</table>{following}")
+
+    def order_page(self, ref: str) -> Response:
+        order = next((o for o in self.orders if o.ref == ref), None)
+        if order is None:
+            return Response("not found", status=404)
+        links = "".join(f"<li><a href='/files/{ref}/{name}' download='{name}'>{name}</a></li>"
+                        for name in order.attachments)
+        return self.page(f"<h1>{ref} {html.escape(order.title)}</h1><ul class='attachments'>{links}</ul>"
+                         "<a href='/orders'>一覧へ</a>")
