@@ -21,7 +21,6 @@ def text_of(message: dict) -> str:
 def test_command_is_confirmed_run_and_answered_in_its_thread(pipeline):
     sent = pipeline.send("echo hello 世界")
     card = sent["reply"]["message"]
-    assert sent["latencyMs"] < 1000
     assert "Run echo?" in text_of(card) and "hello 世界" in text_of(card)
     clicked = pipeline.click(card, "Run")
     assert clicked["reply"]["action"] == "updated"

@@ -24,3 +24,31 @@ def build_registry(settings) -> Registry:
                          params=(Param("seconds", kind="int", minimum=1, maximum=10),),
                          steps=(Step("nap", nap),), timeout=15))
     return registry
+
+
+def office_with_pause_points(settings) -> Registry:
+    """The deployment's job types, with each ``newcase`` step able to stop right after its work
+    (before the store records it) when the file ACKFLOW_TEST_PAUSE_FILE names it: the test then
+    kills the worker there, the hardest moment for a retry."""
+    import os
+    import time
+    from pathlib import Path
+
+    from ackflow.jobs.registry import JobType
+
+    registry = build_registry(settings)
+    control = Path(os.environ["ACKFLOW_TEST_PAUSE_FILE"])
+
+    def paused(step):
+        def run(ctx):
+            output = step.run(ctx)
+            if control.exists() and control.read_text().strip() == step.name and ctx.job.steps[ctx.index].attempts == 1:
+                control.with_suffix(".reached").write_text(step.name)
+                time.sleep(120)
+            return output
+
+        return Step(step.name, run, step.title)
+
+    original = registry.get("newcase")
+    registry._types["newcase"] = JobType(**{**original.__dict__, "steps": tuple(paused(s) for s in original.steps)})
+    return registry

@@ -1,0 +1,122 @@
+"""Running the office workflow for the end-to-end tests, and looking at what a case left behind."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import sys
+from pathlib import Path
+
+import pypdf
+
+from ackflow.devtools.procs import ManagedProcess, free_port
+from ackflow.jobs.model import JobStatus
+from tests.e2e.conftest import start_pipeline
+from tests.support import portal as portal_site
+from workers.office.sheet import CaseSheet
+
+
+class GcsEmulator:
+    def __init__(self, workdir: Path):
+        self.port = free_port()
+        self.proc = ManagedProcess(
+            "gcs", [sys.executable, "-m", "gcp_storage_emulator", "start", "--host", "127.0.0.1",
+                    "--port", str(self.port), "--in-memory", "--default-bucket", "office-cases"],
+            ready_url=f"http://127.0.0.1:{self.port}/", log_path=workdir / "gcs.log").start()
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.proc.stop()
+
+
+@contextlib.contextmanager
+def running_office(workdir: Path, kind: str):
+    """The office workflow on a running pipeline: ``embedded`` (SQLite, a local folder) or
+    ``emulators`` (Firestore, a Cloud Storage emulator); the local Sheets service and a test portal."""
+    site = portal_site.Portal()
+    env = {
+        "ACKFLOW_JOB_TYPES": "tests.support.jobtypes:office_with_pause_points",
+        "ACKFLOW_TEST_PAUSE_FILE": str(workdir / "pause"),
+        "ACKFLOW_OFFICE_NAME": "山田金型設計事務所",
+        "ACKFLOW_OFFICE_ADDRESS": "東京都大田区",
+        "ACKFLOW_OFFICE_PORTALS": json.dumps({"ACME": {"url": site.url, "credentials": "env:ACME_PORTAL"}}),
+        "ACME_PORTAL": json.dumps({"username": portal_site.USERNAME, "password": portal_site.PASSWORD}),
+        "ACKFLOW_OFFICE_PORTAL_ALLOWED_HOSTS": site.host,
+        "ACKFLOW_OFFICE_PORTAL_MAX_BYTES": "100000",
+        "ACKFLOW_OFFICE_CLIENT_ITEMS": json.dumps({"ACME": [["金型設計", 1, 350000], ["試作立会い", 2, 40000]]}),
+    }
+    gcs = None
+    store = "sqlite"
+    if kind == "emulators":
+        from tests.conftest import require_tool
+
+        require_tool("java", "the Firestore emulator runs on Java")
+        gcs = GcsEmulator(workdir)
+        store = "firestore"
+        env.update({"ACKFLOW_OFFICE_STORAGE": "gcs", "ACKFLOW_OFFICE_GCS_BUCKET": "office-cases",
+                    "ACKFLOW_OFFICE_GCS_PREFIX": "cases/", "STORAGE_EMULATOR_HOST": gcs.url,
+                    "GOOGLE_CLOUD_PROJECT": "local-project"})
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)  # this process loads the same job types and reads the same storage
+    pipeline = start_pipeline(workdir, "classic", "project-number", store, **env)
+    pipeline.site = site
+    pipeline.kind = kind
+    try:
+        yield pipeline
+    finally:
+        pipeline.stack.stop()
+        site.stop()
+        if gcs:
+            gcs.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    site.stop()
+    if gcs:
+        gcs.stop()
+
+
+def storage_of(office):
+    from workers.office import _storage
+    from workers.office.settings import OfficeSettings
+
+    env = office.stack.env()
+    values = {k[len("ACKFLOW_OFFICE_"):].lower(): v for k, v in env.items() if k.startswith("ACKFLOW_OFFICE_")}
+    return _storage(OfficeSettings(**values))
+
+
+def sheet_of(office) -> CaseSheet:
+    env = office.stack.env()
+    return CaseSheet(env["ACKFLOW_OFFICE_SHEET_ID"], "Cases", endpoint=env["ACKFLOW_OFFICE_SHEETS_ENDPOINT"],
+                     credentials_file=env["ACKFLOW_OFFICE_SHEETS_CREDENTIALS_FILE"])
+
+
+def run_newcase(office, text: str, timeout: float = 60):
+    return office.wait_job(office.start(text), JobStatus.SUCCEEDED, JobStatus.FAILED, timeout=timeout)
+
+
+def snapshot(office, case: str) -> dict:
+    """Everything a case left behind, with its number replaced, to compare two runs."""
+    storage = storage_of(office)
+    record = office.runtime.services.cases.get(case)
+    folder = record["folder"]
+    files = {}
+    for path in storage.list(folder):
+        data = storage.read(path)
+        if "/03_見積/" in path and path.endswith(".pdf"):
+            data = pypdf.PdfReader(io.BytesIO(data)).pages[0].extract_text().replace(case, "CASE")
+        else:
+            data = data.replace(case.encode(), b"CASE")
+        files[path[len(folder):].replace(case, "CASE")] = data
+    rows = [r for r in office.runtime.store.docs.query("cases", [], "created_at", False, 1000)]
+    sheet = sheet_of(office)
+    row = sheet.find(case)
+    sheet_values = {k: v for k, v in row.values.items() if k not in ("case", "created", "updated", "folder", "estimate")}
+    return {"files": files, "sheet": sheet_values, "estimates": len(record["estimates"]),
+            "documents": sorted(d["name"] for d in record["documents"]), "cases": len(rows)}
+
+
