@@ -11,6 +11,7 @@ locals {
     "logging.googleapis.com",
     "run.googleapis.com",
     "secretmanager.googleapis.com",
+    "sheets.googleapis.com",
     "storage.googleapis.com",
   ]
 }

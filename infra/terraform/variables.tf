@@ -133,3 +133,17 @@ variable "deletion_protection" {
   description = "Protect the Firestore database from terraform destroy."
   default     = true
 }
+
+variable "office" {
+  type = object({
+    cases_bucket     = optional(string, "")
+    sheet_id         = optional(string, "")
+    portal_secrets   = optional(list(string), [])
+    name             = optional(string, "")
+    portals          = optional(string, "")
+    portal_hosts     = optional(list(string), [])
+    template_in_repo = optional(bool, true)
+  })
+  description = "Office workflow: a bucket for case folders (created, the worker may write it), the case sheet's id (share the sheet with the worker's service account), Secret Manager secrets with portal credentials the worker may read, the office name, the portals JSON and their hosts."
+  default     = {}
+}

@@ -57,3 +57,14 @@ def test_every_setting_is_documented():
     doc = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
     missing = [f"ACKFLOW_{name.upper()}" for name in Settings.model_fields if f"`ACKFLOW_{name.upper()}`" not in doc]
     assert missing == []
+
+
+def test_every_office_setting_is_documented():
+    from pathlib import Path
+
+    from workers.office.settings import OfficeSettings
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
+    missing = [f"ACKFLOW_OFFICE_{n.upper()}" for n in OfficeSettings.model_fields
+               if f"`ACKFLOW_OFFICE_{n.upper()}`" not in doc]
+    assert missing == []
