@@ -11,7 +11,7 @@ import click
 
 from .common import DEV_DIR
 
-DEFAULT_PORTS = {"webhook": 8080, "worker": 8081, "tasks": 8123, "chat": 8124}
+DEFAULT_PORTS = {"webhook": 8080, "worker": 8081, "tasks": 8123, "chat": 8124, "sheets": 8125}
 
 
 @click.command()
@@ -19,7 +19,7 @@ DEFAULT_PORTS = {"webhook": 8080, "worker": 8081, "tasks": 8123, "chat": 8124}
               help="Where the SQLite files and logs go.")
 @click.option("--reset", is_flag=True, help="Start from empty state (delete the workdir first).")
 @click.option("--port-offset", type=int, default=0, show_default=True,
-              help="Add this to every default port (8080 webhook, 8081 worker, 8123 Cloud Tasks, 8124 Chat).")
+              help="Add this to every default port (8080 webhook, 8081 worker, 8123 Cloud Tasks, 8124 Chat, 8125 Sheets).")
 @click.option("--format", "event_format", type=click.Choice(["classic", "addon"]), default="classic",
               show_default=True, help="Event format the local Chat service sends.")
 @click.option("--workers", type=int, default=1, show_default=True, help="Worker processes.")
@@ -55,11 +55,13 @@ Ackflow is running locally ({config.store} job state, {queue_backend}):
   worker         {stack.worker_url}
   Cloud Tasks    {stack.url('tasks')}   (local service)
   Google Chat    {stack.url('chat')}   (local service)
+  Google Sheets  {stack.url('sheets')}   (local service; the case sheet)
   state, logs    {workdir}/
 
 Try, in another terminal:
   ackflow chat "echo hello" --yes
   ackflow chat "sleep 3"      then   ackflow click run
+  ackflow chat 'newcase ACME "Die set A-12" --due 2026-12-01' --yes
   ackflow jobs
 
 Ctrl-C stops everything.""")
