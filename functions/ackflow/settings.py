@@ -21,6 +21,13 @@ CHAT_CERTS = "https://www.googleapis.com/service_accounts/v1/metadata/x509/chat@
 CommaList = Annotated[list[str], NoDecode]
 
 
+def split_commas(value):
+    """``"a, b,,c"`` → ``["a", "b", "c"]`` (a list passes through): lists in environment variables."""
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
 def _default_queues_file() -> str:
     return str(Path(__file__).resolve().parent.parent / "workers" / "queues.json")
 
@@ -92,9 +99,7 @@ class Settings(BaseSettings):
     @field_validator("allow_users", "allow_domains", "allow_spaces", "admins", "worker_signers", mode="before")
     @classmethod
     def _comma_list(cls, value):
-        if isinstance(value, str):
-            return [item.strip() for item in value.split(",") if item.strip()]
-        return value
+        return split_commas(value)
 
     @field_validator("command_access", mode="before")
     @classmethod

@@ -12,32 +12,22 @@ def ackflow_argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "ackflow", *args]
 
 
-def start_tasks_emulator(workdir: Path, *extra: str, db: Path | None = None,
-                         port: int | None = None) -> ManagedProcess:
+def _start(kind: str, workdir: Path, db: Path, port: int | None, extra: tuple[str, ...]) -> ManagedProcess:
     port = port or free_port()
-    db = db or workdir / "tasks.db"
-    proc = ManagedProcess(
-        "tasks-emulator",
-        ackflow_argv("tasks-emulator", "--port", str(port), "--db", str(db), *extra),
-        ready_url=f"http://127.0.0.1:{port}/",
-        log_path=workdir / f"tasks-emulator-{port}.log",
-    )
+    proc = ManagedProcess(kind, ackflow_argv(kind, "--port", str(port), "--db", str(db), *extra),
+                          ready_url=f"http://127.0.0.1:{port}/", log_path=workdir / f"{kind}-{port}.log")
     proc.url = f"http://127.0.0.1:{port}"
     proc.port = port
     return proc.start()
 
 
+def start_tasks_emulator(workdir: Path, *extra: str, db: Path | None = None,
+                         port: int | None = None) -> ManagedProcess:
+    return _start("tasks-emulator", workdir, db or workdir / "tasks.db", port, extra)
+
+
 def start_chat_emulator(workdir: Path, *extra: str, db: Path | None = None) -> ManagedProcess:
-    port = free_port()
-    db = db or workdir / "chat.db"
-    proc = ManagedProcess(
-        "chat-emulator",
-        ackflow_argv("chat-emulator", "--port", str(port), "--db", str(db), *extra),
-        ready_url=f"http://127.0.0.1:{port}/",
-        log_path=workdir / f"chat-emulator-{port}.log",
-    )
-    proc.url = f"http://127.0.0.1:{port}"
-    return proc.start()
+    return _start("chat-emulator", workdir, db or workdir / "chat.db", None, extra)
 
 
 def tasks_client(url: str):

@@ -27,18 +27,11 @@ class RestChatClient:
     def _api(self):
         with self._lock:
             if self._client is None:
-                from google.api_core.client_options import ClientOptions
                 from google.apps import chat_v1
 
-                options = ClientOptions(api_endpoint=self.endpoint) if self.endpoint else None
-                if self.anonymous:
-                    from google.auth.credentials import AnonymousCredentials
+                from ..adapters.google_clients import client_settings
 
-                    credentials = AnonymousCredentials()
-                else:
-                    import google.auth
-
-                    credentials, _ = google.auth.default(scopes=[CHAT_BOT_SCOPE])
+                credentials, options = client_settings(self.endpoint, self.anonymous, [CHAT_BOT_SCOPE])
                 self._client = chat_v1.ChatServiceClient(transport="rest", credentials=credentials,
                                                          client_options=options)
             return self._client

@@ -33,15 +33,11 @@ class CloudTasksQueue:
     def _api(self):
         with self._lock:
             if self._client is None:
-                from google.api_core.client_options import ClientOptions
                 from google.cloud import tasks_v2
 
-                options = ClientOptions(api_endpoint=self.endpoint) if self.endpoint else None
-                credentials = None
-                if self.anonymous:
-                    from google.auth.credentials import AnonymousCredentials
+                from ..adapters.google_clients import client_settings
 
-                    credentials = AnonymousCredentials()
+                credentials, options = client_settings(self.endpoint, self.anonymous)
                 self._client = tasks_v2.CloudTasksClient(transport="rest", credentials=credentials,
                                                          client_options=options)
             return self._client

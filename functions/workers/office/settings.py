@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ackflow.errors import ConfigError
+from ackflow.settings import split_commas
 
 DEFAULT_TEMPLATE = str(Path(__file__).resolve().parent / "templates" / "case")
 CommaList = Annotated[list[str], NoDecode]
@@ -49,9 +50,7 @@ class OfficeSettings(BaseSettings):
     @field_validator("portal_allowed_hosts", mode="before")
     @classmethod
     def _comma_list(cls, value):
-        if isinstance(value, str):
-            return [item.strip().lower() for item in value.split(",") if item.strip()]
-        return value
+        return [host.lower() for host in split_commas(value)]
 
 
 def load_office_settings() -> OfficeSettings:

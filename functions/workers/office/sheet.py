@@ -31,11 +31,9 @@ COLUMNS = {
 
 def column_letter(index: int) -> str:
     """1 → A, 27 → AA."""
-    letters = ""
-    while index:
-        index, remainder = divmod(index - 1, 26)
-        letters = chr(65 + remainder) + letters
-    return letters
+    from gspread.utils import rowcol_to_a1
+
+    return rowcol_to_a1(1, index)[:-1]
 
 
 def _endpoint_client(base: str):

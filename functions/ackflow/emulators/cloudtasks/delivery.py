@@ -118,6 +118,9 @@ def build_headers(target: HttpTarget, info: AttemptInfo, tokens: TokenCache) -> 
     headers.setdefault("User-Agent", "Google-Cloud-Tasks")
     if target.body and not any(k.lower() == "content-type" for k in headers):
         headers["Content-Type"] = "application/octet-stream"
+    # A fresh connection per attempt: a pooled keep-alive connection that the target has since
+    # closed would fail an attempt that never reached it, which Cloud Tasks would not count.
+    headers["Connection"] = "close"
     headers["X-CloudTasks-QueueName"] = info.queue_id
     headers["X-CloudTasks-TaskName"] = info.task_id
     headers["X-CloudTasks-TaskRetryCount"] = str(info.retry_count)
