@@ -49,13 +49,15 @@ def dev(workdir: Path, reset: bool, port_offset: int, event_format: str, workers
         stack.start()
     except Exception as exc:
         raise click.ClickException(f"could not start the local pipeline: {exc}") from exc
+    sqs = (f"\n  SQS (moto)     {stack.url('moto')}\n  SQS relay      {stack.url('relay')}/certs   (its certificates)"
+           if queue_backend == "sqs" else "")
     click.echo(f"""
 Ackflow is running locally ({config.store} job state, {queue_backend}):
   chat_webhook   {stack.webhook_url}
   worker         {stack.worker_url}
   Cloud Tasks    {stack.url('tasks')}   (local service)
   Google Chat    {stack.url('chat')}   (local service)
-  Google Sheets  {stack.url('sheets')}   (local service; the case sheet)
+  Google Sheets  {stack.url('sheets')}   (local service; the case sheet){sqs}
   state, logs    {workdir}/
 
 Try, in another terminal:
