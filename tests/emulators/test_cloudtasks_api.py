@@ -185,3 +185,14 @@ def test_run_task_dispatches_at_once_even_when_paused(client, queue):
         assert received.path == "/run"
     finally:
         target.stop()
+
+
+def test_a_disabled_queue_refuses_tasks_and_resuming_with_failed_precondition(emulator, client):
+    name = f"{PARENT}/queues/disabled-{uuid.uuid4().hex[:6]}"
+    client.create_queue(parent=PARENT, queue=tasks_v2.Queue(name=name))
+    requests.post(f"{emulator.url}/_emulator/{name}:disable").raise_for_status()
+    assert client.get_queue(name=name).state == tasks_v2.Queue.State.DISABLED
+    for call in (lambda: client.create_task(parent=name, task=http_task()), lambda: client.resume_queue(name=name)):
+        with pytest.raises(gexc.BadRequest) as caught:
+            call()
+        assert caught.value.response.json()["error"]["status"] == "FAILED_PRECONDITION"

@@ -103,6 +103,9 @@ def build_app(service: CloudTasksService) -> Router:
         token = service.signer.id_token(issuer=GOOGLE_ISSUER, audience=audience, email=email)
         return json_response({"token": token})
 
+    def disable(request, name):
+        return ok(service.disable_queue(name), request)
+
     def health(request):
         return json_response({"status": "ok", "service": "cloudtasks"})
 
@@ -122,6 +125,7 @@ def build_app(service: CloudTasksService) -> Router:
     app.add("GET", "/oauth2/v1/certs", certs_x509)
     app.add("GET", "/oauth2/v3/certs", certs_jwks)
     app.add("POST", r"/v1/projects/-/serviceAccounts/([^/:]+):generateIdToken", generate_id_token)
+    app.add("POST", f"/_emulator/({QUEUE}):disable", disable)
     app.add("GET", "/", health)
     return app
 
