@@ -65,3 +65,11 @@ def test_bad_arguments_carry_the_usage_line():
         registry.get("fail").parse(["--times", "2", "--always"])
     assert "either --times N or --always" in str(caught.value)
     assert caught.value.usage == "fail [--times N] [--always]"
+
+
+def test_a_job_type_can_be_replaced_by_name_only(registry):
+    registry.add(JobType("one", "first", (Step("s", noop),)))
+    registry.replace(JobType("one", "second", (Step("s", noop),)))
+    assert registry.get("one").help == "second"
+    with pytest.raises(UnknownJobType):
+        registry.replace(JobType("two", "h", (Step("s", noop),)))

@@ -50,5 +50,5 @@ def office_with_pause_points(settings) -> Registry:
         return Step(step.name, run, step.title)
 
     original = registry.get("newcase")
-    registry._types["newcase"] = JobType(**{**original.__dict__, "steps": tuple(paused(s) for s in original.steps)})
+    registry.replace(JobType(**{**original.__dict__, "steps": tuple(paused(s) for s in original.steps)}))
     return registry

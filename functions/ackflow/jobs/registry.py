@@ -139,6 +139,13 @@ class Registry:
         self._types[job_type.name] = job_type
         return job_type
 
+    def replace(self, job_type: JobType) -> JobType:
+        """Swap a registered job type for another of the same name (a deployment's own version)."""
+        if job_type.name not in self._types:
+            raise UnknownJobType(f"unknown job type {job_type.name!r}")
+        del self._types[job_type.name]
+        return self.add(job_type)
+
     def job(self, name: str, help: str, **options) -> Callable[[StepFn], StepFn]:
         """Decorator for a one-step job type: the function is its only step."""
 
