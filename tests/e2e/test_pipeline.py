@@ -313,3 +313,33 @@ def test_logs_never_contain_tokens(pipeline):
         log = (pipeline.stack.workdir / "logs" / f"{name}.log").read_text()
         assert "job_id=" in log or name == "webhook"
         assert "eyJ" not in log and "Bearer" not in log
+
+
+def test_progress_in_one_space_is_paced_to_about_one_write_a_second(pipeline):
+    space = "spaces/paced"
+    cards = [pipeline.send(f"sleep 3", space=space)["reply"]["message"] for _ in range(2)]
+    threads = [threading.Thread(target=pipeline.click, args=(card, "Run", space)) for card in cards]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    jobs = [pipeline.wait_job(pipeline.job_of(card), JobStatus.SUCCEEDED, timeout=30) for card in cards]
+    ids = {job.message_id for job in jobs}
+    import datetime as dt
+
+    progress = []
+    after = 0
+    while True:
+        page = requests.get(f"{pipeline.chat_url}/_emulator/{space}/changes", params={"after": after}).json()
+        if not page["changes"]:
+            break
+        for change in page["changes"]:
+            message = change.get("message", {})
+            if message.get("clientAssignedMessageId") in ids and "Done" not in text_of(message):
+                stamp = message.get("lastUpdateTime") or message["createTime"]
+                progress.append(dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp())
+        after = page["last"]
+    progress.sort()
+    assert len(progress) >= 2  # both jobs did report
+    gaps = [b - a for a, b in zip(progress, progress[1:])]
+    assert min(gaps) >= 0.9, gaps

@@ -50,6 +50,24 @@ class Notifier:
             return False
 
 
+class SpacePacer:
+    """At most one progress write per space per interval from this process: Chat allows about one
+    write per second per space, and progress is the write that can wait. Results always go out."""
+
+    def __init__(self, interval: float = 1.0):
+        self.interval = interval
+        self._last: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, space: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            if now - self._last.get(space, -1e9) < self.interval:
+                return False
+            self._last[space] = now
+            return True
+
+
 def bar(fraction: float, width: int = 10) -> str:
     fraction = min(1.0, max(0.0, fraction))
     filled = round(fraction * width)
@@ -72,6 +90,7 @@ class ProgressReporter:
         self._lock = threading.Lock()
         self._cancelled = False
         self._checked = 0.0
+        self.pacer = runtime.pacer
 
     def _current(self) -> Job | None:
         try:
@@ -84,6 +103,8 @@ class ProgressReporter:
             now = time.monotonic()
             if now - self._last < self.interval:
                 return
+            if self.job.space and not self.pacer.allow(self.job.space):
+                return  # another job wrote to this space within the interval
             self._last = now
         job = self._current()
         if job is None or job.status != JobStatus.RUNNING or job.steps[self.index].holder != self.holder:

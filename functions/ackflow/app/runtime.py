@@ -107,6 +107,12 @@ class Runtime:
         return RestChatClient(self.settings.chat_endpoint or None, anonymous=self.settings.local_services)
 
     @lazy
+    def pacer(self):
+        from .notify import SpacePacer
+
+        return SpacePacer(max(self.settings.progress_interval, 1.0))
+
+    @lazy
     def access(self):
         from .access import AccessPolicy
 
