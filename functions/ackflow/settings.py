@@ -153,10 +153,11 @@ def load_settings(**overrides) -> Settings:
         raise ConfigError("invalid settings:\n  " + "\n  ".join(problems)) from exc
 
 
-def describe(settings: Settings) -> list[tuple[str, str, str]]:
-    """(variable, value, description) for every setting, secrets masked."""
+def describe(settings: BaseSettings) -> list[tuple[str, str, str]]:
+    """(variable, value, description) for every setting of a settings object, secrets masked."""
     rows = []
-    for name, info in Settings.model_fields.items():
+    prefix = type(settings).model_config.get("env_prefix", "")
+    for name, info in type(settings).model_fields.items():
         value = getattr(settings, name)
         if isinstance(value, SecretStr):
             shown = "********" if value.get_secret_value() else "(not set)"
@@ -168,5 +169,5 @@ def describe(settings: Settings) -> list[tuple[str, str, str]]:
             shown = json.dumps(value)
         else:
             shown = str(value)
-        rows.append((f"ACKFLOW_{name.upper()}", shown, info.description or ""))
+        rows.append((f"{prefix}{name}".upper(), shown, info.description or ""))
     return rows

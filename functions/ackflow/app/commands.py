@@ -69,7 +69,7 @@ def handle_text(runtime, event: ChatEvent) -> Reply:
     if name == "cancel":
         return _with_job(runtime, event, args, "cancel", _cancel)
     if name == "retry":
-        return _with_job(runtime, event, args, "retry", _retry)
+        return _with_job(runtime, event, args, "retry", retry_job)
     if name in runtime.registry.commands:
         return runtime.registry.commands[name].handler(runtime, event, args)
     if name in runtime.registry:
@@ -145,8 +145,6 @@ def retry_job(runtime, event: ChatEvent, job: Job) -> Reply:
     Notifier(runtime).try_show(job)
     return Reply(text=texts.RETRIED.format(job_id=job.id, step=job.steps[job.current].name))
 
-
-_retry = retry_job
 
 
 def on_retry_click(runtime, event: ChatEvent) -> Reply:

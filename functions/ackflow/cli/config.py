@@ -15,11 +15,20 @@ def config(check: bool) -> None:
     from ..settings import describe
 
     settings = cli_settings()
-    width = max(len(name) for name, _, _ in describe(settings))
-    for name, value, description in describe(settings):
-        click.echo(f"{name:<{width}}  {value}")
-        if description:
-            click.echo(f"{'':<{width}}    {description}")
+    groups = [describe(settings)]
+    try:  # the office workflow's own settings, when it is installed
+        from workers.office.settings import load_office_settings
+
+        groups.append(describe(load_office_settings()))
+    except ImportError:
+        pass
+    width = max(len(name) for group in groups for name, _, _ in group)
+    for group in groups:
+        for name, value, description in group:
+            click.echo(f"{name:<{width}}  {value}")
+            if description:
+                click.echo(f"{'':<{width}}    {description}")
+        click.echo()
     if check:
         try:
             settings.check()
