@@ -317,7 +317,7 @@ def test_logs_never_contain_tokens(pipeline):
 
 def test_progress_in_one_space_is_paced_to_about_one_write_a_second(pipeline):
     space = "spaces/paced"
-    cards = [pipeline.send(f"sleep 3", space=space)["reply"]["message"] for _ in range(2)]
+    cards = [pipeline.send("sleep 3", space=space)["reply"]["message"] for _ in range(2)]
     threads = [threading.Thread(target=pipeline.click, args=(card, "Run", space)) for card in cards]
     for t in threads:
         t.start()
