@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ackflow.devtools.procs import ManagedProcess, free_port  # noqa: E402
-from ackflow.devtools.stack import PROJECT_NUMBER, LocalStack, StackConfig, functions_source  # noqa: E402
+from ackflow.devtools.stack import LocalStack, StackConfig, functions_source  # noqa: E402
 
 EVENTS = ROOT / "tests" / "data" / "events" / "classic"
 
@@ -68,14 +68,6 @@ def fresh_webhook(stack: LocalStack, workdir: Path) -> tuple[ManagedProcess, str
     return proc, f"http://127.0.0.1:{port}/"
 
 
-def signer_for(stack: LocalStack):
-    from ackflow.emulators.chat import open_service
-    from ackflow.emulators.chat.userside import AppEndpoint
-
-    app = AppEndpoint(url=stack.webhook_url, audience="project-number", project_number=PROJECT_NUMBER)
-    return open_service(stack.workdir / "chat.db", app)[1]
-
-
 def click_event(stack: LocalStack) -> dict:
     """A Run click on a fresh confirmation card (made by the running webhook)."""
     sent = requests.post(f"{stack.url('chat')}/_emulator/spaces/cold:send", json={"text": "echo cold"}).json()
@@ -110,7 +102,7 @@ def measure_store(store: str, runs: int) -> dict:
         config = StackConfig(workdir=Path(workdir), sweep_interval=0, store=store,
                              extra_env={"ACKFLOW_LOG_LEVEL": "WARNING"})
         with LocalStack(config) as stack:
-            users = signer_for(stack)
+            users = stack.chat_signer()
             help_event = json.loads((EVENTS / "message.json").read_text())
             help_event["message"]["text"] = help_event["message"]["argumentText"] = "help"
             helps = [first_request(stack, Path(workdir), help_event, users) for _ in range(runs)]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 import threading
 import uuid
 
@@ -16,7 +15,7 @@ import pytest
 
 from ackflow.auth import verify
 from ackflow.auth.signing import LocalSigner
-from ackflow.devtools.procs import ManagedProcess, free_port
+from ackflow.devtools.procs import start_moto
 from ackflow.emulators.web import Router, ServerThread, json_response
 from ackflow.queues import load_queues
 from ackflow.taskqueue.base import Task
@@ -37,11 +36,7 @@ def run(args: list[str], cwd, env) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def moto(tmp_path_factory):
-    port = free_port()
-    proc = ManagedProcess("moto", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                          ready_url=f"http://127.0.0.1:{port}/moto-api/",
-                          log_path=tmp_path_factory.mktemp("moto-tf") / "moto.log").start()
-    proc.url = f"http://127.0.0.1:{port}"
+    proc = start_moto(tmp_path_factory.mktemp("moto-tf") / "moto.log")
     yield proc
     proc.stop()
 

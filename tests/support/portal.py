@@ -61,7 +61,8 @@ class Portal:
     def app(self, environ, start_response):
         request = Request(environ)
         with self.lock:
-            self.requests.append(f"{request.method} {request.path}")
+            query = request.query_string.decode()
+            self.requests.append(f"{request.method} {request.path}" + (f"?{query}" if query else ""))
             failing = self.fail_next > 0
             if failing:
                 self.fail_next -= 1

@@ -14,6 +14,7 @@ import pytest
 
 from ackflow.auth import verify
 from ackflow.auth.signing import LocalSigner
+from ackflow.devtools.procs import start_moto
 from ackflow.emulators.web import Router, ServerThread, json_response
 from ackflow.errors import QueueUnavailable
 from ackflow.queues import QueueDefinition
@@ -60,15 +61,7 @@ def tasks_service(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def moto(tmp_path_factory):
-    import sys
-
-    from ackflow.devtools.procs import ManagedProcess, free_port
-
-    port = free_port()
-    proc = ManagedProcess("moto", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                          ready_url=f"http://127.0.0.1:{port}/moto-api/",
-                          log_path=tmp_path_factory.mktemp("moto") / "moto.log").start()
-    proc.url = f"http://127.0.0.1:{port}"
+    proc = start_moto(tmp_path_factory.mktemp("moto") / "moto.log")
     yield proc
     proc.stop()
 

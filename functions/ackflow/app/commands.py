@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from ..chat.events import ChatEvent, EventKind
+from ..chat.events import ChatEvent
 from ..chat.replies import Reply
 from ..errors import InvalidTransition, JobNotFound, QueueUnavailable, UsageError
 from ..jobs.model import Job, JobStatus
@@ -159,6 +159,3 @@ def on_retry_click(runtime, event: ChatEvent) -> Reply:
         return Reply(text=texts.CANNOT_RETRY.format(job_id=job.id, status=job.status.value))
     return retry_job(runtime, event, job)
 
-
-def is_command(event: ChatEvent) -> bool:
-    return event.kind in (EventKind.MESSAGE, EventKind.COMMAND)

@@ -110,3 +110,14 @@ class ManagedProcess:
         if self._log:
             self._log.close()
             self._log = None
+
+
+def start_moto(log_path: str | Path, host: str = "127.0.0.1", port: int | None = None) -> ManagedProcess:
+    """A moto server (the AWS APIs over HTTP, for SQS and IAM); ``.url`` says where it listens."""
+    import sys
+
+    port = port or free_port(host)
+    proc = ManagedProcess("moto", [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)],
+                          ready_url=f"http://{host}:{port}/moto-api/", log_path=log_path)
+    proc.url = f"http://{host}:{port}"
+    return proc.start(timeout=60)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import requests
 
-from .procs import ManagedProcess, free_port
+from .procs import ManagedProcess, free_port, start_moto
 
 log = logging.getLogger(__name__)
 
@@ -224,9 +224,7 @@ class LocalStack:
         from ..auth.signing import LocalSigner
         from .queues import sync_sqs_queues
 
-        self.procs["moto"] = ManagedProcess(
-            "moto", [sys.executable, "-m", "moto.server", "-H", self.config.host, "-p", str(self.ports["moto"])],
-            ready_url=self.url("moto") + "/moto-api/", log_path=self.workdir / "logs" / "moto.log").start(timeout=60)
+        self.procs["moto"] = start_moto(self.workdir / "logs" / "moto.log", self.config.host, self.ports["moto"])
         env = self.env()
         client = boto3.client("sqs", endpoint_url=self.url("moto"), region_name=env["AWS_DEFAULT_REGION"],
                               aws_access_key_id="testing", aws_secret_access_key="testing")
@@ -265,6 +263,16 @@ class LocalStack:
             if name in ("webhook", "worker") else ManagedProcess(proc.name, proc.argv, ready_url=proc.ready_url,
                                                                  log_path=proc.log_path)
         self.procs[name] = fresh.start(timeout=60)
+
+    def chat_signer(self, event_format: str | None = None):
+        """The local Chat service's signing side (its keys, read from its database): what a test or
+        a benchmark uses to post events to the webhook as Google Chat would."""
+        from ..emulators.chat import open_service
+        from ..emulators.chat.userside import AppEndpoint
+
+        app = AppEndpoint(url=self.webhook_url, audience=self.config.chat_auth, project_number=PROJECT_NUMBER,
+                          format=event_format or self.config.event_format)
+        return open_service(self.workdir / "chat.db", app)[1]
 
     def sweep_once(self) -> dict:
         """Call the worker's /sweep as Cloud Scheduler would: with an OIDC token for the invoker."""

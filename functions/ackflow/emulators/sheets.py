@@ -80,6 +80,7 @@ class SheetsService:
         self.path = Path(path) if path else None
         self.lock = threading.RLock()
         self.books: dict[str, dict] = {}
+        self.value_inputs: list[str] = []  # the valueInputOption of each write, for inspection
         if self.path and self.path.exists():
             for book_id, book in json.loads(self.path.read_text()).items():
                 self.books[book_id] = {"title": book["title"],
@@ -143,6 +144,13 @@ class SheetsService:
         return f"{title}!{column_letters(c1)}{r1}:{column_letters(c2)}{r2}"
 
     # -- values ----------------------------------------------------------------------------------
+    def value_input(self, option: str | None) -> None:
+        """Writes must say how values are read, as the real API requires (no formulas here)."""
+        if option not in ("RAW", "USER_ENTERED"):
+            raise GoogleError("INVALID_ARGUMENT", "'valueInputOption' is required: RAW or USER_ENTERED.")
+        with self.lock:
+            self.value_inputs.append(option)
+
     def get_values(self, book_id: str, a1: str, major: str = "ROWS") -> dict:
         with self.lock:
             grid, r1, c1, r2, c2 = self.resolve(book_id, a1)
@@ -231,11 +239,13 @@ def build_app(service: SheetsService) -> Router:
         return json_response(service.get_values(book_id, a1, request.args.get("majorDimension", "ROWS")))
 
     def put_values(request: Request, book_id, a1):
+        service.value_input(request.args.get("valueInputOption"))
         body = read_json(request)
         return json_response(service.update_values(book_id, body.get("range") or a1, body.get("values", []),
                                                    body.get("majorDimension", "ROWS")))
 
     def append(request: Request, book_id, a1):
+        service.value_input(request.args.get("valueInputOption"))
         return json_response(service.append_values(book_id, a1, read_json(request).get("values", [])))
 
     def batch_get(request: Request, book_id):
@@ -245,6 +255,7 @@ def build_app(service: SheetsService) -> Router:
 
     def batch_values(request: Request, book_id):
         body = read_json(request)
+        service.value_input(body.get("valueInputOption"))
         responses = [service.update_values(book_id, item["range"], item.get("values", []),
                                            item.get("majorDimension", "ROWS")) for item in body.get("data", [])]
         return json_response({"spreadsheetId": book_id, "totalUpdatedCells": sum(r["updatedCells"] for r in responses),

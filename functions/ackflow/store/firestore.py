@@ -101,6 +101,8 @@ class FirestoreDocuments:
         except (exceptions.ServiceUnavailable, exceptions.DeadlineExceeded, exceptions.Aborted,
                 exceptions.InternalServerError, exceptions.ResourceExhausted) as exc:
             raise StoreUnavailable(f"Firestore did not commit: {exc}") from exc
+        except exceptions.GoogleAPICallError as exc:
+            raise StoreUnavailable(f"Firestore refused the transaction: {exc}") from exc
         except ValueError as exc:
             if "Failed to commit transaction" in str(exc):  # contention beyond MAX_ATTEMPTS
                 raise StoreUnavailable(f"Firestore is too busy: {exc}") from exc
@@ -111,7 +113,7 @@ class FirestoreDocuments:
 
         try:
             snapshot = self.ref(collection, doc_id).get()
-        except (exceptions.ServiceUnavailable, exceptions.DeadlineExceeded) as exc:
+        except exceptions.GoogleAPICallError as exc:
             raise StoreUnavailable(f"Firestore did not answer: {exc}") from exc
         return _from_firestore(snapshot.to_dict()) if snapshot.exists else None
 
@@ -130,11 +132,11 @@ class FirestoreDocuments:
         query = query.order_by(order_by, direction=direction).limit(limit)
         try:
             return [_from_firestore(snapshot.to_dict()) for snapshot in query.stream()]
-        except (exceptions.ServiceUnavailable, exceptions.DeadlineExceeded) as exc:
-            raise StoreUnavailable(f"Firestore did not answer: {exc}") from exc
         except exceptions.FailedPrecondition as exc:  # a composite index is missing
             raise StoreUnavailable(f"Firestore needs an index for this query ({exc.message}); "
                                    "deploy the indexes of store/indexes.json (Terraform does)") from exc
+        except exceptions.GoogleAPICallError as exc:
+            raise StoreUnavailable(f"Firestore did not answer: {exc}") from exc
 
     def close(self) -> None:
         with self._lock:

@@ -194,13 +194,18 @@ class PortalClient:
         if declared > self.max_bytes:
             response.close()
             raise ValueError(f"{declared} bytes is over the {self.max_bytes}-byte limit")
+        import requests
+
         chunks, size = [], 0
-        for chunk in response.iter_content(64 * 1024):
-            size += len(chunk)
-            if size > self.max_bytes:
-                response.close()
-                raise ValueError(f"over the {self.max_bytes}-byte limit")
-            chunks.append(chunk)
+        try:
+            for chunk in response.iter_content(64 * 1024):
+                size += len(chunk)
+                if size > self.max_bytes:
+                    response.close()
+                    raise ValueError(f"over the {self.max_bytes}-byte limit")
+                chunks.append(chunk)
+        except requests.RequestException as exc:  # the connection broke mid-download
+            raise TransientError(f"download of {urlsplit(url).path} broke off: {exc}") from exc
         return b"".join(chunks)
 
 

@@ -7,6 +7,7 @@ A retry finds the row by case number and updates it, so a case never gets two ro
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import dataclass
 
@@ -71,15 +72,21 @@ class CaseSheet:
         import gspread
         from gspread.http_client import BackOffHTTPClient
 
+        from google.auth.exceptions import DefaultCredentialsError
+
         http_client = _endpoint_client(self.endpoint) if self.endpoint else BackOffHTTPClient
-        if self.credentials_file:  # a service-account key file: the local alternative
-            from google.oauth2.service_account import Credentials
+        try:
+            if self.credentials_file:  # a service-account key file: the local alternative
+                from google.oauth2.service_account import Credentials
 
-            credentials = Credentials.from_service_account_file(self.credentials_file, scopes=SCOPES)
-        else:  # the worker's own service account in the cloud
-            import google.auth
+                credentials = Credentials.from_service_account_file(self.credentials_file, scopes=SCOPES)
+            else:  # the worker's own service account in the cloud
+                import google.auth
 
-            credentials, _ = google.auth.default(scopes=SCOPES)
+                credentials, _ = google.auth.default(scopes=SCOPES)
+        except (DefaultCredentialsError, ValueError, OSError) as exc:
+            raise PermanentError(f"no usable Google credentials for the case sheet ({exc}); check "
+                                 "ACKFLOW_OFFICE_SHEETS_CREDENTIALS_FILE or the worker's service account") from exc
         return gspread.Client(credentials, http_client=http_client)
 
     def worksheet(self):
@@ -87,27 +94,20 @@ class CaseSheet:
 
         with self._lock:
             if self._worksheet is None:
-                try:
+                with _calls("open the case sheet"):
                     client = self._client or self._gspread()
                     spreadsheet = client.open_by_key(self.spreadsheet_id)
                     try:
                         self._worksheet = spreadsheet.worksheet(self.tab)
                     except gspread.WorksheetNotFound:
                         self._worksheet = spreadsheet.add_worksheet(self.tab, rows=1000, cols=len(COLUMNS))
-                except gspread.exceptions.SpreadsheetNotFound as exc:
-                    raise PermanentError(f"the case sheet {self.spreadsheet_id} was not found: share it with the "
-                                         "worker's service account and check ACKFLOW_OFFICE_SHEET_ID") from exc
-                except gspread.exceptions.APIError as exc:
-                    raise _translate(exc, "open the case sheet") from exc
             return self._worksheet
 
     # -- columns ---------------------------------------------------------------------------------
     def columns(self) -> dict[str, int]:
         """Where each known column is (1-based), adding the header row or missing headers."""
-        import gspread
-
         sheet = self.worksheet()
-        try:
+        with _calls("read the case sheet's header"):
             header = sheet.row_values(1)
             found: dict[str, int] = {}
             for index, label in enumerate(header, start=1):
@@ -124,41 +124,34 @@ class CaseSheet:
                 for offset, key in enumerate(missing):
                     found[key] = start + offset
             return found
-        except gspread.exceptions.APIError as exc:
-            raise _translate(exc, "read the case sheet's header") from exc
 
     # -- rows ------------------------------------------------------------------------------------
     def find(self, case: str) -> SheetRow | None:
-        import gspread
-
         columns = self.columns()
         sheet = self.worksheet()
-        try:
+        with _calls("search the case sheet"):
             cases = sheet.col_values(columns["case"])
             if case not in cases[1:]:
                 return None
             number = cases.index(case, 1) + 1
             row = sheet.row_values(number)
-        except gspread.exceptions.APIError as exc:
-            raise _translate(exc, "search the case sheet") from exc
         values = {k: (row[i - 1] if i - 1 < len(row) else "") for k, i in columns.items()}
         return SheetRow(number, values, self.link(number))
 
     def upsert(self, case: str, values: dict[str, str]) -> SheetRow:
-        """Create the case's row, or update only the given columns of it."""
-        import gspread
-
+        """Create the case's row, or update only the given columns of it. Values are written as
+        they are (RAW): a client name starting with "=" stays text, never becomes a formula."""
         columns = self.columns()
         sheet = self.worksheet()
         values = {**values, "case": case}
         existing = self.find(case)
-        try:
+        with _calls("write the case sheet"):
             if existing is None:
                 width = max(columns.values())
                 row = [""] * width
                 for key, value in values.items():
                     row[columns[key] - 1] = value
-                sheet.append_row(row, value_input_option="USER_ENTERED", table_range="A1")
+                sheet.append_row(row, value_input_option="RAW", table_range="A1")
                 existing = self.find(case)
                 if existing is None:
                     raise TransientError(f"the case sheet did not show the new row for {case}")
@@ -166,9 +159,7 @@ class CaseSheet:
             updates = [{"range": f"{column_letter(columns[k])}{existing.number}", "values": [[v]]}
                        for k, v in values.items() if k != "case"]
             if updates:
-                sheet.batch_update(updates, value_input_option="USER_ENTERED")
-        except gspread.exceptions.APIError as exc:
-            raise _translate(exc, "write the case sheet") from exc
+                sheet.batch_update(updates, value_input_option="RAW")
         merged = {**existing.values, **values}
         return SheetRow(existing.number, merged, existing.link)
 
@@ -177,9 +168,26 @@ class CaseSheet:
         return f"https://docs.google.com/spreadsheets/d/{self.spreadsheet_id}/edit#gid={sheet.id}&range=A{row}"
 
 
-def _translate(exc, action: str):
-    status = getattr(getattr(exc, "response", None), "status_code", 0)
-    if status in (401, 403, 404):
-        return PermanentError(f"could not {action} (HTTP {status}): share the sheet with the worker's "
-                              f"service account and check ACKFLOW_OFFICE_SHEET_ID")
-    return TransientError(f"could not {action}: {exc}")
+@contextlib.contextmanager
+def _calls(action: str):
+    """gspread, google-auth and network errors as the step errors they are: worth a retry, or not."""
+    import gspread
+    import requests
+    from google.auth import exceptions as auth_exceptions
+
+    share = "share it with the worker's service account and check ACKFLOW_OFFICE_SHEET_ID"
+    try:
+        yield
+    except gspread.exceptions.SpreadsheetNotFound as exc:
+        raise PermanentError(f"could not {action}: the case sheet was not found; {share}") from exc
+    except gspread.exceptions.APIError as exc:
+        status = getattr(getattr(exc, "response", None), "status_code", 0)
+        if status in (401, 403, 404):
+            raise PermanentError(f"could not {action} (HTTP {status}); {share}") from exc
+        raise TransientError(f"could not {action}: {exc}") from exc
+    except auth_exceptions.RefreshError as exc:
+        if getattr(exc, "retryable", False):
+            raise TransientError(f"could not {action}: {exc}") from exc
+        raise PermanentError(f"could not {action}: Google refused the worker's credentials ({exc})") from exc
+    except (requests.RequestException, auth_exceptions.TransportError) as exc:
+        raise TransientError(f"could not {action}: {exc}") from exc

@@ -6,11 +6,14 @@ again leaves alone what a person has edited since.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import threading
 from pathlib import Path
 from typing import Protocol
+
+from ackflow.errors import PermanentError, TransientError
 
 from .names import safe_relative_path
 
@@ -98,28 +101,47 @@ class GcsStorage:
     def _name(self, path: str) -> str:
         return self.prefix + safe_relative_path(path)
 
+    @contextlib.contextmanager
+    def _translated(self, action: str):
+        """Cloud Storage errors as the step errors they are: worth a retry, or not."""
+        from google.api_core import exceptions
+
+        try:
+            yield
+        except (exceptions.Forbidden, exceptions.Unauthorized) as exc:
+            raise PermanentError(f"the worker may not {action} in gs://{self.bucket_name} "
+                                 "(grant its service account roles/storage.objectAdmin on the bucket)") from exc
+        except exceptions.NotFound as exc:
+            raise PermanentError(f"could not {action}: {exc.message} (check ACKFLOW_OFFICE_GCS_BUCKET)") from exc
+        except (exceptions.GoogleAPICallError, exceptions.RetryError) as exc:
+            raise TransientError(f"Cloud Storage: could not {action}: {exc}") from exc
+
     def create(self, path: str, data: bytes, content_type: str = "application/octet-stream") -> bool:
         from google.api_core import exceptions
 
         blob = self._bucket().blob(self._name(path))
-        if blob.exists():
-            return False
-        try:
-            blob.upload_from_string(data, content_type=content_type, if_generation_match=0)
-        except exceptions.PreconditionFailed:
-            return False
+        with self._translated(f"write {path}"):
+            if blob.exists():
+                return False
+            try:
+                blob.upload_from_string(data, content_type=content_type, if_generation_match=0)
+            except exceptions.PreconditionFailed:
+                return False
         return True
 
     def exists(self, path: str) -> bool:
-        return self._bucket().blob(self._name(path)).exists()
+        with self._translated(f"look for {path}"):
+            return self._bucket().blob(self._name(path)).exists()
 
     def read(self, path: str) -> bytes:
-        return self._bucket().blob(self._name(path)).download_as_bytes()
+        with self._translated(f"read {path}"):
+            return self._bucket().blob(self._name(path)).download_as_bytes()
 
     def list(self, prefix: str) -> list[str]:
         start = self._name(prefix)
-        blobs = self._bucket().client.list_blobs(self.bucket_name, prefix=start + "/")
-        return sorted(b.name[len(self.prefix):] for b in blobs)
+        with self._translated(f"list {prefix}"):
+            blobs = self._bucket().client.list_blobs(self.bucket_name, prefix=start + "/")
+            return sorted(b.name[len(self.prefix):] for b in blobs)
 
     def link(self, path: str) -> str:
         from urllib.parse import quote

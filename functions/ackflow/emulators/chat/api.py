@@ -31,6 +31,13 @@ def _bool(value: str | None) -> bool:
     return (value or "").lower() in ("1", "true", "yes")
 
 
+def _number(value, name: str):
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise GoogleError("INVALID_ARGUMENT", f"{name} must be a whole number.") from exc
+
+
 def _user(body: dict) -> dict:
     user = dict(DEFAULT_USER)
     user.update(body.get("user") or {})
@@ -140,12 +147,12 @@ def build_app(service: ChatService, users: UserSide) -> Router:
         if "commandId" not in body:
             raise GoogleError("INVALID_ARGUMENT", "commandId is required.")
         return json_response(users.app_command(
-            space, _user(body), int(body["commandId"]), text=body.get("text", ""),
+            space, _user(body), _number(body["commandId"], "commandId"), text=body.get("text", ""),
             command_type=body.get("commandType", "SLASH_COMMAND"), fmt=body.get("format")))
 
     def throttle(request, space):
         body = read_json(request)
-        service.inject_429(space, int(body.get("count", 1)))
+        service.inject_429(space, _number(body.get("count", 1), "count"))
         return json_response({})
 
     def changes(request, space):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import re
-import time
 from dataclasses import dataclass, field
 
 from google.cloud import tasks_v2
@@ -228,9 +227,3 @@ class TaskRecord:
     def update(self, pb) -> None:
         self.message = pb.SerializeToString()
 
-    def deadline(self) -> float:
-        return _duration(self.task().dispatch_deadline)
-
-
-def now_seconds() -> float:
-    return time.time()
