@@ -14,7 +14,6 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import urllib3
 
 from ...auth.signing import LocalSigner
 from ..web import GoogleError
@@ -41,7 +40,6 @@ class CloudTasksService:
         self._heaps: dict[str, list[tuple[float, str]]] = {}
         self._inflight: dict[str, int] = {}
         self._buckets: dict[str, TokenBucket] = {}
-        self._http = urllib3.PoolManager(num_pools=32, maxsize=64, block=False)
         self._pool = ThreadPoolExecutor(max_workers=max_parallel_attempts, thread_name_prefix="attempt")
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="dispatcher", daemon=True)
@@ -309,7 +307,7 @@ class CloudTasksService:
 
     def _attempt(self, record: r.TaskRecord, target, info: AttemptInfo, dispatched: float) -> None:
         try:
-            outcome = deliver(self._http, target, info, self.tokens)
+            outcome = deliver(target, info, self.tokens)
         except Exception:  # never lose a task to a bug in one attempt
             log.exception("attempt of %s crashed", record.name)
             outcome = Outcome(None, reason="INTERNAL")
