@@ -161,3 +161,25 @@ def test_an_app_cannot_edit_what_a_person_wrote(emulator, client, space):
     with pytest.raises(gexc.Forbidden):
         client.update_message(request=chat_v1.UpdateMessageRequest(
             message=chat_v1.Message(name=human["name"], text="edited"), update_mask={"paths": ["text"]}))
+
+
+def test_the_adapter_tells_a_refusal_from_an_outage(emulator, space):
+    """Over REST the client raises Forbidden (not PermissionDenied) for a 403: a refusal must not
+    be taken for an outage, or the worker would retry a write Chat will never accept."""
+    from ackflow.chat.rest import RestChatClient
+    from ackflow.devtools.procs import free_port
+    from ackflow.errors import ChatRefused, ChatUnavailable
+
+    requests.put(f"{emulator.url}/_emulator/app", json={"url": "http://127.0.0.1:9/"}).raise_for_status()
+    requests.post(f"{emulator.url}/_emulator/{space}:send", json={"text": "mine"})
+    feed = requests.get(f"{emulator.url}/_emulator/{space}/changes").json()["changes"]
+    human = next(c["message"] for c in feed if c["kind"] == "created" and c["message"]["sender"]["type"] == "HUMAN")
+    adapter = RestChatClient(emulator.url, anonymous=True, retry_deadline=1)
+    with pytest.raises(ChatRefused, match="refused"):
+        adapter.put_message(space, human["name"].rsplit("/", 1)[1], {"text": "edited"}, None)
+    with pytest.raises(ChatRefused):
+        adapter.put_message("spaces/nowhere", "client-x", {"text": "hi"}, None)
+    adapter.put_message(space, "client-ok", {"text": "fine"}, None)
+    with pytest.raises(ChatUnavailable):
+        RestChatClient(f"http://127.0.0.1:{free_port()}", anonymous=True, retry_deadline=1).put_message(
+            space, "client-ok", {"text": "fine"}, None)

@@ -258,6 +258,54 @@ def test_credentials_from_env_and_file(monkeypatch, tmp_path):
             resolve_credentials(bad)
 
 
+@pytest.fixture
+def secret_manager():
+    from tests.support.secrets import SecretManager
+
+    service = SecretManager()
+    yield service
+    service.stop()
+
+
+def test_credentials_from_secret_manager_through_the_official_client(secret_manager):
+    secret = "projects/office/secrets/acme-portal"
+    secret_manager.add(secret, b'{"username": "old", "password": "x"}')
+    secret_manager.add(secret, json.dumps({"username": "acme", "password": "パス"}).encode())
+    endpoint = secret_manager.url
+    assert resolve_credentials(f"secret:{secret}/versions/latest", secrets_endpoint=endpoint) == ("acme", "パス")
+    assert resolve_credentials(f"secret:{secret}/versions/1", secrets_endpoint=endpoint) == ("old", "x")
+    assert secret_manager.accessed == [f"{secret}/versions/2", f"{secret}/versions/1"]
+
+
+def test_secret_manager_failures_say_what_to_do(secret_manager, monkeypatch):
+    from ackflow.devtools.procs import free_port
+
+    secret = "projects/office/secrets/acme-portal"
+    secret_manager.add(secret, b'{"username": "acme", "password": "p"}')
+    endpoint = secret_manager.url
+    latest = f"secret:{secret}/versions/latest"
+    with pytest.raises(PermanentError, match="not found"):
+        resolve_credentials("secret:projects/office/secrets/nobody/versions/latest", secrets_endpoint=endpoint)
+    with pytest.raises(PermanentError, match="is not a secret version.*secret:projects/PROJECT/secrets/NAME"):
+        resolve_credentials("secret:acme-portal", secrets_endpoint=endpoint)
+    secret_manager.denied.add(secret)
+    with pytest.raises(PermanentError, match="roles/secretmanager.secretAccessor"):
+        resolve_credentials(latest, secrets_endpoint=endpoint)
+    secret_manager.denied.clear()
+    secret_manager.corrupt = True
+    with pytest.raises(TransientError, match="CRC32C"):
+        resolve_credentials(latest, secrets_endpoint=endpoint)
+    secret_manager.corrupt = False
+    secret_manager.unavailable = True
+    monkeypatch.setattr("workers.office.portal.SECRET_DEADLINE", 0.5)
+    with pytest.raises(TransientError, match="Secret Manager"):
+        resolve_credentials(latest, secrets_endpoint=endpoint)
+    with pytest.raises(TransientError, match="Secret Manager"):
+        resolve_credentials(latest, secrets_endpoint=f"http://127.0.0.1:{free_port()}")
+    secret_manager.unavailable = False
+    assert resolve_credentials(latest, secrets_endpoint=endpoint) == ("acme", "p")
+
+
 def test_a_sheet_service_that_does_not_answer_is_a_transient_failure(tmp_path):
     from ackflow.devtools.procs import free_port
 

@@ -60,8 +60,10 @@ class RestChatClient:
             initial=1.0, multiplier=2.0, maximum=16.0, timeout=self.retry_deadline)
         try:
             self._api().update_message(request=request, retry=policy, timeout=self.timeout)
-        except (exceptions.NotFound, exceptions.PermissionDenied, exceptions.BadRequest,
-                exceptions.Unauthenticated) as exc:
+        # Over REST a 403/401 arrives as Forbidden/Unauthorized (PermissionDenied and
+        # Unauthenticated are their gRPC subclasses): catch the HTTP classes.
+        except (exceptions.NotFound, exceptions.Forbidden, exceptions.BadRequest,
+                exceptions.Unauthorized) as exc:
             raise ChatRefused(f"Chat API refused to write {message_id} in {space}: {exc.message}") from exc
         except (exceptions.GoogleAPICallError, exceptions.RetryError) as exc:
             raise ChatUnavailable(f"Chat API: could not write {message_id} in {space}: {exc}") from exc

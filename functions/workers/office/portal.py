@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -48,7 +49,12 @@ def load_portals(config: str) -> dict[str, PortalConfig]:
             for client, body in json.loads(text).items()}
 
 
-def resolve_credentials(reference: str, fallback_password: str = "") -> tuple[str, str]:
+SECRET_DEADLINE = 10.0  # seconds of retries inside a step; after that the queue's retry takes over
+SECRET_VERSION = re.compile(r"^projects/[^/]+/(locations/[^/]+/)?secrets/[^/]+/versions/[^/]+$")
+
+
+def resolve_credentials(reference: str, fallback_password: str = "", *,
+                        secrets_endpoint: str = "") -> tuple[str, str]:
     """(username, password) from ``env:``, ``file:`` or ``secret:`` (Secret Manager)."""
     kind, _, where = reference.partition(":")
     if kind == "env":
@@ -61,18 +67,7 @@ def resolve_credentials(reference: str, fallback_password: str = "") -> tuple[st
         except OSError as exc:
             raise PermanentError(f"portal credentials: cannot read {where}: {exc}") from exc
     elif kind == "secret":
-        from google.api_core import exceptions
-        from google.cloud import secretmanager
-
-        try:
-            raw = secretmanager.SecretManagerServiceClient().access_secret_version(name=where).payload.data.decode()
-        except exceptions.NotFound as exc:
-            raise PermanentError(f"portal credentials: secret {where} not found") from exc
-        except exceptions.PermissionDenied as exc:
-            raise PermanentError(f"portal credentials: the worker may not read {where} "
-                                 "(grant roles/secretmanager.secretAccessor)") from exc
-        except exceptions.GoogleAPICallError as exc:
-            raise TransientError(f"Secret Manager: {exc}") from exc
+        raw = read_secret(where, secrets_endpoint)
     else:
         raise PermanentError(f"portal credentials {reference!r}: use env:NAME, file:PATH or secret:RESOURCE")
     try:
@@ -80,6 +75,55 @@ def resolve_credentials(reference: str, fallback_password: str = "") -> tuple[st
         return data["username"], data.get("password") or fallback_password
     except (ValueError, KeyError, TypeError) as exc:
         raise PermanentError('portal credentials must be JSON {"username": ..., "password": ...}') from exc
+
+
+def read_secret(name: str, endpoint: str = "") -> str:
+    """One secret version's payload, through the official Secret Manager client. ``endpoint``:
+    empty for Google's; a plain ``http://`` URL is a local stand-in, reached without credentials."""
+    if not SECRET_VERSION.match(name):
+        raise PermanentError(f"portal credentials: {name!r} is not a secret version; write "
+                             "secret:projects/PROJECT/secrets/NAME/versions/latest")
+    from google.api_core import exceptions, retry
+    from google.cloud import secretmanager
+
+    policy = retry.Retry(predicate=retry.if_exception_type(exceptions.ServiceUnavailable,
+                                                           exceptions.TooManyRequests),
+                         initial=0.2, maximum=2.0, multiplier=2.0, timeout=SECRET_DEADLINE)
+    try:
+        response = _secret_client(endpoint).access_secret_version(name=name, retry=policy,
+                                                                  timeout=SECRET_DEADLINE)
+    except exceptions.NotFound as exc:
+        raise PermanentError(f"portal credentials: secret {name} not found") from exc
+    except (exceptions.Forbidden, exceptions.Unauthorized) as exc:  # 403/401 (over REST or gRPC)
+        raise PermanentError(f"portal credentials: the worker may not read {name} "
+                             "(grant roles/secretmanager.secretAccessor)") from exc
+    except (exceptions.GoogleAPICallError, exceptions.RetryError) as exc:
+        raise TransientError(f"Secret Manager: {exc}") from exc
+    except Exception as exc:  # the transport's own errors (connection refused, timeouts)
+        raise TransientError(f"Secret Manager unreachable: {exc}") from exc
+    payload: secretmanager.SecretPayload = response.payload
+    if "data_crc32c" in payload:  # Google sends it; check it as Google advises
+        import google_crc32c
+
+        if google_crc32c.value(payload.data) != payload.data_crc32c:
+            raise TransientError(f"Secret Manager: the payload of {name} arrived corrupted (CRC32C mismatch)")
+    try:
+        return payload.data.decode()
+    except UnicodeDecodeError as exc:
+        raise PermanentError(f"portal credentials: secret {name} is not UTF-8 text") from exc
+
+
+def _secret_client(endpoint: str):
+    from google.cloud import secretmanager
+
+    if not endpoint:
+        return secretmanager.SecretManagerServiceClient()
+    from google.api_core.client_options import ClientOptions
+    from google.auth.credentials import AnonymousCredentials
+
+    credentials = AnonymousCredentials() if endpoint.startswith("http://") else None
+    return secretmanager.SecretManagerServiceClient(
+        transport="rest", credentials=credentials, client_options=ClientOptions(api_endpoint=endpoint))
 
 
 class PortalClient:

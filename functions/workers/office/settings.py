@@ -45,6 +45,7 @@ class OfficeSettings(BaseSettings):
     portal_max_bytes: int = Field(50 * 1024 * 1024, gt=0, description="Largest attachment downloaded from a portal.")
     portal_max_pages: int = Field(20, gt=0, description="Pages of the order list searched for an order.")
     portal_retries: int = Field(3, ge=0, description="Retries of a portal request on a 5xx or a timeout.")
+    secrets_endpoint: str = Field("", description="Secret Manager API base URL (portal credentials kept in Secret Manager); empty for Google's, a plain http:// URL is a local stand-in reached without credentials.")
     portal_password: SecretStr = Field(SecretStr(""), description="Fallback portal password (prefer per-portal credentials).")
 
     @field_validator("portal_allowed_hosts", mode="before")

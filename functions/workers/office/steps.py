@@ -124,7 +124,8 @@ def collect_documents(ctx: StepContext) -> dict:
         portal = load_portals(settings.portals).get(params["client"])
         if portal is None:
             raise PermanentError(f"no portal is configured for {params['client']} (ACKFLOW_OFFICE_PORTALS)")
-        username, password = resolve_credentials(portal.credentials, settings.portal_password.get_secret_value())
+        username, password = resolve_credentials(portal.credentials, settings.portal_password.get_secret_value(),
+                                                 secrets_endpoint=settings.secrets_endpoint)
         client = PortalClient(portal.url, allowed_hosts=settings.portal_allowed_hosts, timeout=settings.portal_timeout,
                               max_bytes=settings.portal_max_bytes, max_pages=settings.portal_max_pages,
                               retries=settings.portal_retries)
