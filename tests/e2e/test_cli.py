@@ -50,8 +50,12 @@ def test_jobs_list_and_show(running):
     listed = ackflow(running, "jobs")
     assert listed.returncode == 0
     header, *rows = listed.stdout.splitlines()
-    assert header.split() == ["ID", "TYPE", "STATUS", "REQUESTER", "AGE", "ATTEMPTS"]
+    assert header.split() == ["ID", "TYPE", "STATUS", "STEPS", "REQUESTER", "AGE", "ATTEMPTS"]
     job_id = rows[0].split()[0]
+    by_status = {row.split()[2]: row.split() for row in rows}
+    done, total = map(int, by_status["FAILED"][3].split("/"))
+    assert by_status["SUCCEEDED"][3] == "1/1" and done < total  # echo: one step; fail: stopped short
+    assert int(by_status["FAILED"][-1]) > 1  # a failed job shows every attempt it took
     shown = ackflow(running, "jobs", "show", job_id)
     assert shown.returncode == 0 and f"job {job_id}" in shown.stdout and "step 1" in shown.stdout
     missing = ackflow(running, "jobs", "show", "jmissing")

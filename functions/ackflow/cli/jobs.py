@@ -22,7 +22,8 @@ def _age(seconds: float) -> str:
 @click.option("--limit", type=int, default=20, show_default=True)
 @click.pass_context
 def jobs(ctx: click.Context, status: str | None, requester: str | None, limit: int) -> None:
-    """List jobs, newest first (id, type, status, requester, age, attempts)."""
+    """List jobs, newest first (id, type, status, steps done, requester, age, attempts over all
+    steps)."""
     if ctx.invoked_subcommand:
         return
     from ..jobs.model import JobStatus
@@ -36,12 +37,18 @@ def jobs(ctx: click.Context, status: str | None, requester: str | None, limit: i
         click.echo("no jobs")
         return
     now = time.time()
-    rows = [("ID", "TYPE", "STATUS", "REQUESTER", "AGE", "ATTEMPTS")]
-    rows += [(j.id, j.type, j.status.value, j.requester.label, _age(now - j.created_at), str(j.attempts))
-             for j in found]
+    rows = [("ID", "TYPE", "STATUS", "STEPS", "REQUESTER", "AGE", "ATTEMPTS")]
+    rows += [(j.id, j.type, j.status.value, f"{_steps_done(j)}/{len(j.steps)}", j.requester.label,
+              _age(now - j.created_at), str(j.attempts)) for j in found]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+def _steps_done(job) -> int:
+    from ..jobs.model import StepStatus
+
+    return sum(1 for step in job.steps if step.status == StepStatus.SUCCEEDED)
 
 
 @jobs.command("show")
