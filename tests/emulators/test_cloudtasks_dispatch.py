@@ -239,3 +239,16 @@ def test_generate_id_token_mints_a_verifiable_token(emulator):
     assert "max-age" in certs.headers["Cache-Control"]
     claims = google_jwt.decode(token, certs=certs.json(), audience="https://worker.example/sweep")
     assert claims["email"] == INVOKER
+
+
+def test_an_unreachable_or_unusable_target_is_a_failed_attempt_not_a_crash():
+    from ackflow.auth.signing import LocalSigner
+    from ackflow.devtools.procs import free_port
+    from ackflow.emulators.cloudtasks.delivery import AttemptInfo, TokenCache, deliver
+    from ackflow.emulators.cloudtasks.resources import HttpTarget
+
+    info = AttemptInfo("q", "t", 0, 0, time.time(), None, None, deadline=2.0)
+    tokens = TokenCache(LocalSigner.generate("tasks"))
+    for url in (f"http://127.0.0.1:{free_port()}/closed", "http://127.0.0.1:99999/port-out-of-range"):
+        outcome = deliver(HttpTarget(url, "POST", {}, b"{}", None, None), info, tokens)
+        assert outcome.status is None and outcome.reason == "UNAVAILABLE" and not outcome.succeeded

@@ -38,17 +38,11 @@ def jobs(ctx: click.Context, status: str | None, requester: str | None, limit: i
         return
     now = time.time()
     rows = [("ID", "TYPE", "STATUS", "STEPS", "REQUESTER", "AGE", "ATTEMPTS")]
-    rows += [(j.id, j.type, j.status.value, f"{_steps_done(j)}/{len(j.steps)}", j.requester.label,
+    rows += [(j.id, j.type, j.status.value, f"{j.steps_done}/{len(j.steps)}", j.requester.label,
               _age(now - j.created_at), str(j.attempts)) for j in found]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
-
-
-def _steps_done(job) -> int:
-    from ..jobs.model import StepStatus
-
-    return sum(1 for step in job.steps if step.status == StepStatus.SUCCEEDED)
 
 
 @jobs.command("show")

@@ -137,6 +137,10 @@ class Job:
     def attempts(self) -> int:
         return sum(s.attempts for s in self.steps)
 
+    @property
+    def steps_done(self) -> int:
+        return sum(1 for s in self.steps if s.status == StepStatus.SUCCEEDED)
+
     def with_step(self, index: int, **changes: Any) -> "Job":
         steps = list(self.steps)
         steps[index] = dataclasses.replace(steps[index], **changes)

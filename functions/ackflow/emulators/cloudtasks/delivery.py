@@ -161,7 +161,11 @@ def deliver(target: HttpTarget, info: AttemptInfo, tokens: TokenCache) -> Outcom
     deadline is cut off. (The standard library's client: one request per connection needs no pool,
     and it is the cheapest per attempt.)"""
     headers = build_headers(target, info, tokens)
-    connection, path = _connection(target.url, info.deadline)
+    try:
+        connection, path = _connection(target.url, info.deadline)
+    except ValueError as exc:  # create_task checks URLs; a port out of range still lands here
+        log.warning("attempt of %s: %s", info.task_id, exc)
+        return Outcome(None, reason="UNAVAILABLE")
     try:
         connection.connect()
         connection.sock.settimeout(info.deadline)

@@ -14,7 +14,6 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-
 from ...auth.signing import LocalSigner
 from ..web import GoogleError
 from . import resources as r
