@@ -30,8 +30,8 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ackflow.devtools.procs import ManagedProcess, free_port  # noqa: E402
-from ackflow.devtools.stack import LocalStack, StackConfig, functions_source  # noqa: E402
+from ackflow_tools.devtools.procs import ManagedProcess, free_port  # noqa: E402
+from ackflow_tools.devtools.stack import LocalStack, StackConfig, functions_source  # noqa: E402
 
 EVENTS = ROOT / "tests" / "data" / "events" / "classic"
 
@@ -72,8 +72,8 @@ def click_event(stack: LocalStack) -> dict:
     """A Run click on a fresh confirmation card (made by the running webhook)."""
     sent = requests.post(f"{stack.url('chat')}/_emulator/spaces/cold:send", json={"text": "echo cold"}).json()
     card = sent["reply"]["message"]
-    from ackflow.emulators.chat.events import build_event
-    from ackflow.emulators.chat.userside import find_button
+    from ackflow_tools.emulators.chat.events import build_event
+    from ackflow_tools.emulators.chat.userside import find_button
 
     action = find_button(card, "Run")
     params = {p["key"]: p["value"] for p in action["parameters"]}

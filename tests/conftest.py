@@ -25,7 +25,7 @@ def require_tool(name: str, why: str) -> str:
 @pytest.fixture(scope="session")
 def firestore_session(tmp_path_factory):
     """One Firestore emulator for the run (it takes seconds to start); tests reset its data."""
-    from ackflow.devtools.firestore_emulator import EmulatorMissing, FirestoreEmulator
+    from ackflow_tools.devtools.firestore_emulator import EmulatorMissing, FirestoreEmulator
 
     require_tool("java", "the Firestore emulator runs on Java")
     emulator = FirestoreEmulator(tmp_path_factory.mktemp("firestore"))

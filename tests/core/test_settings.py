@@ -39,7 +39,7 @@ def test_start_up_checks_say_what_is_missing():
 
 
 def test_config_command_masks_secrets(monkeypatch, tmp_path):
-    from ackflow.cli.main import cli
+    from ackflow_tools.cli.main import cli
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("ACKFLOW_RELAY_SIGNING_KEY", "-----BEGIN PRIVATE KEY-----secret")

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Request, Response
 from ackflow.auth import verify
 from ackflow.auth.certs import CertificateCache
 from ackflow.auth.signing import LocalSigner
-from ackflow.emulators.web import ServerThread
+from ackflow_tools.emulators.web import ServerThread
 from ackflow.errors import VerificationError
 
 PROJECT_NUMBER = "424242424242"

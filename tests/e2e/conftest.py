@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ackflow.devtools.stack import LocalStack, StackConfig
+from ackflow_tools.devtools.stack import LocalStack, StackConfig
 from tests.support.pipeline import FAST_QUEUES, ROOT, Pipeline
 
 # Every end-to-end test runs in both event formats and on both stores.

@@ -24,7 +24,7 @@ def running(tmp_path_factory):
 
 def ackflow(pipeline, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     env = {**os.environ, **pipeline.stack.env()}
-    return subprocess.run([sys.executable, "-m", "ackflow", *args], env=env, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "ackflow_tools", *args], env=env, capture_output=True, text=True,
                           timeout=timeout)
 
 
@@ -71,7 +71,7 @@ def test_sweep_command(running):
 
 def test_dev_starts_everything_prints_where_and_stops_cleanly(tmp_path):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "ackflow", "dev", "--port-offset", "1300",
+    proc = subprocess.Popen([sys.executable, "-m", "ackflow_tools", "dev", "--port-offset", "1300",
                              "--workdir", str(tmp_path / "dev"), "--sweep-interval", "1"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
                             start_new_session=True)

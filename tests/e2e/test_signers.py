@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from ackflow.devtools.procs import ManagedProcess, free_port
-from ackflow.devtools.stack import functions_source
+from ackflow_tools.devtools.procs import ManagedProcess, free_port
+from ackflow_tools.devtools.stack import functions_source
 from ackflow.auth.signing import LocalSigner
 from ackflow.store.jobstore import JobStore
 from ackflow.store.sqlite import SqliteDocuments

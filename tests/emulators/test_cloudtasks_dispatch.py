@@ -243,9 +243,9 @@ def test_generate_id_token_mints_a_verifiable_token(emulator):
 
 def test_an_unreachable_or_unusable_target_is_a_failed_attempt_not_a_crash():
     from ackflow.auth.signing import LocalSigner
-    from ackflow.devtools.procs import free_port
-    from ackflow.emulators.cloudtasks.delivery import AttemptInfo, TokenCache, deliver
-    from ackflow.emulators.cloudtasks.resources import HttpTarget
+    from ackflow_tools.devtools.procs import free_port
+    from ackflow_tools.emulators.cloudtasks.delivery import AttemptInfo, TokenCache, deliver
+    from ackflow_tools.emulators.cloudtasks.resources import HttpTarget
 
     info = AttemptInfo("q", "t", 0, 0, time.time(), None, None, deadline=2.0)
     tokens = TokenCache(LocalSigner.generate("tasks"))

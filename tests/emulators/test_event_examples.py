@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ackflow.emulators.chat.events import PAYLOAD_KEYS, build_event
+from ackflow_tools.emulators.chat.events import PAYLOAD_KEYS, build_event
 
 DATA = Path(__file__).parent.parent / "data" / "events"
 CLASSIC = sorted((DATA / "classic").glob("*.json"))

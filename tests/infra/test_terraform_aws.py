@@ -15,8 +15,8 @@ import pytest
 
 from ackflow.auth import verify
 from ackflow.auth.signing import LocalSigner
-from ackflow.devtools.procs import start_moto
-from ackflow.emulators.web import Router, ServerThread, json_response
+from ackflow_tools.devtools.procs import start_moto
+from ackflow_tools.emulators.web import Router, ServerThread, json_response
 from ackflow.queues import load_queues
 from ackflow.taskqueue.base import Task
 from tests.infra.hcl import AWS, ROOT

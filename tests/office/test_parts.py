@@ -11,8 +11,8 @@ import pypdf
 import pytest
 
 from ackflow.auth.signing import LocalSigner
-from ackflow.emulators.sheets import SheetsService, build_app
-from ackflow.emulators.web import ServerThread
+from ackflow_tools.emulators.sheets import SheetsService, build_app
+from ackflow_tools.emulators.web import ServerThread
 from ackflow.errors import PermanentError, TransientError, UsageError
 from tests.support import portal as portal_site
 from workers.office.estimate import Estimate, LineItem, Office, PdfEstimates, default_items, parse_item
@@ -278,7 +278,7 @@ def test_credentials_from_secret_manager_through_the_official_client(secret_mana
 
 
 def test_secret_manager_failures_say_what_to_do(secret_manager, monkeypatch):
-    from ackflow.devtools.procs import free_port
+    from ackflow_tools.devtools.procs import free_port
 
     secret = "projects/office/secrets/acme-portal"
     secret_manager.add(secret, b'{"username": "acme", "password": "p"}')
@@ -307,7 +307,7 @@ def test_secret_manager_failures_say_what_to_do(secret_manager, monkeypatch):
 
 
 def test_a_sheet_service_that_does_not_answer_is_a_transient_failure(tmp_path):
-    from ackflow.devtools.procs import free_port
+    from ackflow_tools.devtools.procs import free_port
 
     key = LocalSigner.generate("sa")
     credentials = tmp_path / "sa.json"

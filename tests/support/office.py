@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pypdf
 
-from ackflow.devtools.procs import ManagedProcess, free_port
+from ackflow_tools.devtools.procs import ManagedProcess, free_port
 from ackflow.jobs.model import JobStatus
 from tests.e2e.conftest import start_pipeline
 from tests.support import portal as portal_site

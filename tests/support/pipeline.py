@@ -8,7 +8,7 @@ from pathlib import Path
 
 import requests
 
-from ackflow.devtools.stack import INVOKER, LocalStack
+from ackflow_tools.devtools.stack import INVOKER, LocalStack
 from ackflow.jobs.model import Job, JobStatus
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,7 +51,7 @@ class Pipeline:
         return self.job_of(card)
 
     def job_of(self, card: dict) -> str:
-        from ackflow.emulators.chat.userside import find_button
+        from ackflow_tools.emulators.chat.userside import find_button
 
         params = {p["key"]: p["value"] for p in find_button(card, "Run")["parameters"]}
         return self.store.get_confirmation(params["confirmation"]).job_id

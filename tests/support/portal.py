@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from ackflow.emulators.web import ServerThread
+from ackflow_tools.emulators.web import ServerThread
 
 USERNAME, PASSWORD = "acme-user", "s3cret-パス"
 DRAWING = b"%PDF-1.4 drawing of die set A-12\n" + bytes(range(256)) * 40

@@ -9,7 +9,7 @@ from typing import Callable
 
 from werkzeug.wrappers import Request, Response
 
-from ackflow.emulators.web import ServerThread
+from ackflow_tools.emulators.web import ServerThread
 
 
 @dataclass

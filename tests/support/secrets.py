@@ -9,7 +9,7 @@ import base64
 import google_crc32c
 from werkzeug.wrappers import Request, Response
 
-from ackflow.emulators.web import GoogleError, Router, ServerThread, json_response
+from ackflow_tools.emulators.web import GoogleError, Router, ServerThread, json_response
 
 SECRET = r"(projects/[^/]+/(?:locations/[^/]+/)?secrets/[^/]+)"
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ackflow.devtools.procs import ManagedProcess, free_port
+from ackflow_tools.devtools.procs import ManagedProcess, free_port
 
 
 def ackflow_argv(*args: str) -> list[str]:
-    return [sys.executable, "-m", "ackflow", *args]
+    return [sys.executable, "-m", "ackflow_tools", *args]
 
 
 def _start(kind: str, workdir: Path, db: Path, port: int | None, extra: tuple[str, ...]) -> ManagedProcess:

@@ -14,8 +14,8 @@ import pytest
 
 from ackflow.auth import verify
 from ackflow.auth.signing import LocalSigner
-from ackflow.devtools.procs import start_moto
-from ackflow.emulators.web import Router, ServerThread, json_response
+from ackflow_tools.devtools.procs import start_moto
+from ackflow_tools.emulators.web import Router, ServerThread, json_response
 from ackflow.errors import QueueUnavailable
 from ackflow.queues import QueueDefinition
 from ackflow.retry import RetryConfig
@@ -86,7 +86,7 @@ def backend(request, monkeypatch):
 
 
 def _cloud_tasks(service, worker: Recorder, name: str) -> Backend:
-    from ackflow.devtools.queues import sync_cloud_tasks_queues
+    from ackflow_tools.devtools.queues import sync_cloud_tasks_queues
     from ackflow.taskqueue.cloudtasks import CloudTasksQueue
 
     sync_cloud_tasks_queues(service.url, PROJECT, LOCATION, [definition(name)])
@@ -99,7 +99,7 @@ def _cloud_tasks(service, worker: Recorder, name: str) -> Backend:
 def _sqs(moto, worker: Recorder, name: str) -> Backend:
     import boto3
 
-    from ackflow.devtools.queues import sync_sqs_queues
+    from ackflow_tools.devtools.queues import sync_sqs_queues
     from ackflow.taskqueue.relay import Relay, RelayQueue
     from ackflow.taskqueue.sqs import SqsQueue
 

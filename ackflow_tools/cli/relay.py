@@ -21,7 +21,7 @@ from .common import cli_settings
 @click.option("--new-key", type=click.Path(path_type=Path), help="Write a new PEM signing key here and exit.")
 def sqs_relay(wait: int, certs_host: str, certs_port: int, print_certs: bool, new_key: Path | None) -> None:
     """Long-poll the SQS queues and POST each task to the worker (ACKFLOW_* settings)."""
-    from ..auth.signing import LocalSigner
+    from ackflow.auth.signing import LocalSigner
 
     if new_key:
         signer = LocalSigner.generate("ackflow-sqs-relay")
@@ -36,8 +36,8 @@ def sqs_relay(wait: int, certs_host: str, certs_port: int, print_certs: bool, ne
             raise click.ClickException("ACKFLOW_RELAY_SIGNING_KEY is not set")
         click.echo(json.dumps(LocalSigner.from_private_key(key).x509_document(), indent=2))
         return
-    from ..errors import ConfigError
-    from ..taskqueue.relay import relay_from_settings
+    from ackflow.errors import ConfigError
+    from ackflow.taskqueue.relay import relay_from_settings
 
     try:
         relay = relay_from_settings(settings)
@@ -45,7 +45,7 @@ def sqs_relay(wait: int, certs_host: str, certs_port: int, print_certs: bool, ne
         raise click.ClickException(str(exc)) from exc
     server = None
     if certs_port:
-        from ..auth.signing import CERTS_MAX_AGE
+        from ackflow.auth.signing import CERTS_MAX_AGE
         from ..emulators.web import Router, ServerThread, json_response
 
         app = Router()

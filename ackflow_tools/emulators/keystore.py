@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 
-from ..auth.signing import LocalSigner
+from ackflow.auth.signing import LocalSigner
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS signing_keys (

@@ -22,8 +22,8 @@ from .serving import run_until_stopped
 def tasks_emulator(host: str, port: int, db_path: str, name_reservation: float,
                    min_dispatch_deadline: float) -> None:
     """Run the local Cloud Tasks v2 REST service."""
-    from ackflow.emulators.cloudtasks import open_service
-    from ackflow.emulators.cloudtasks.api import build_app
+    from ackflow_tools.emulators.cloudtasks import open_service
+    from ackflow_tools.emulators.cloudtasks.api import build_app
 
     service = open_service(db_path, name_reservation=name_reservation,
                            min_dispatch_deadline=min_dispatch_deadline).start()
@@ -52,9 +52,9 @@ def chat_emulator(host: str, port: int, db_path: str, app_url: str, audience: st
                   project_number: str, event_format: str, app_name: str,
                   slash_commands: tuple[str, ...]) -> None:
     """Run the local Google Chat service (the app's REST API and a user side)."""
-    from ackflow.emulators.chat import open_service
-    from ackflow.emulators.chat.api import build_app
-    from ackflow.emulators.chat.userside import AppEndpoint
+    from ackflow_tools.emulators.chat import open_service
+    from ackflow_tools.emulators.chat.api import build_app
+    from ackflow_tools.emulators.chat.userside import AppEndpoint
 
     commands = {}
     for item in slash_commands:
@@ -82,7 +82,7 @@ def sheets_emulator(host: str, port: int, data_path: str, create: tuple[str, ...
     """Run the local Google Sheets v4 REST service (the endpoints gspread uses)."""
     from pathlib import Path
 
-    from ackflow.emulators.sheets import SheetsService, build_app
+    from ackflow_tools.emulators.sheets import SheetsService, build_app
 
     Path(data_path).parent.mkdir(parents=True, exist_ok=True)
     service = SheetsService(data_path)

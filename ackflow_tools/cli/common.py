@@ -18,8 +18,8 @@ def dev_state(workdir: Path = DEV_DIR) -> dict | None:
 
 def cli_settings():
     """Settings from the environment; with no ACKFLOW_* set, those of the running ``ackflow dev``."""
-    from ..errors import ConfigError
-    from ..settings import load_settings
+    from ackflow.errors import ConfigError
+    from ackflow.settings import load_settings
 
     overrides = {}
     if not any(k.startswith("ACKFLOW_") and k != "ACKFLOW_DEV_DIR" for k in os.environ):
@@ -36,7 +36,7 @@ def cli_settings():
 
 
 def cli_runtime():
-    from ..app.runtime import Runtime
+    from ackflow.app.runtime import Runtime
 
     return Runtime(cli_settings())
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ..queues import QueueDefinition
+from ackflow.queues import QueueDefinition
 
 
 def queue_message(definition: QueueDefinition, parent: str):

@@ -14,7 +14,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ...auth.signing import LocalSigner
+from ackflow.auth.signing import LocalSigner
 from ..web import GoogleError
 from . import resources as r
 from .delivery import AttemptInfo, Outcome, TokenBucket, TokenCache, deliver, grpc_code

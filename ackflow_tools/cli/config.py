@@ -11,8 +11,8 @@ from .common import cli_settings
 @click.option("--check", is_flag=True, help="Also apply the start-up checks the functions apply.")
 def config(check: bool) -> None:
     """Print the settings in effect."""
-    from ..errors import ConfigError
-    from ..settings import describe
+    from ackflow.errors import ConfigError
+    from ackflow.settings import describe
 
     settings = cli_settings()
     groups = [describe(settings)]

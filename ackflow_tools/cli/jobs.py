@@ -11,7 +11,7 @@ from .common import cli_runtime
 
 
 def _age(seconds: float) -> str:
-    from ..app.views import duration
+    from ackflow.app.views import duration
 
     return duration(seconds)
 
@@ -26,7 +26,7 @@ def jobs(ctx: click.Context, status: str | None, requester: str | None, limit: i
     steps)."""
     if ctx.invoked_subcommand:
         return
-    from ..jobs.model import JobStatus
+    from ackflow.jobs.model import JobStatus
 
     runtime = cli_runtime()
     if status and requester:
@@ -50,7 +50,7 @@ def jobs(ctx: click.Context, status: str | None, requester: str | None, limit: i
 @click.option("--json", "as_json", is_flag=True, help="The whole record as JSON.")
 def show(job_id: str, as_json: bool) -> None:
     """One job with its steps, result or error."""
-    from ..errors import JobNotFound
+    from ackflow.errors import JobNotFound
 
     runtime = cli_runtime()
     try:
@@ -93,7 +93,7 @@ def dead(limit: int) -> None:
 @click.command()
 def sweep() -> None:
     """Send lost work again and start due periodic jobs (what the scheduler calls every minute)."""
-    from ..app.sweep import sweep as run_sweep
+    from ackflow.app.sweep import sweep as run_sweep
 
     report = run_sweep(cli_runtime())
     click.echo(json.dumps(report.to_dict(), indent=2))

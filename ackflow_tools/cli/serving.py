@@ -10,7 +10,7 @@ import click
 
 
 def run_until_stopped(app, host: str, port: int, label: str) -> None:
-    from ackflow.emulators.web import serve
+    from ackflow_tools.emulators.web import serve
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     server = serve(app, host, port)

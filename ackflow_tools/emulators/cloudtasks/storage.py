@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 
 from ..keystore import load_or_create_signer
-from ...auth.signing import LocalSigner
+from ackflow.auth.signing import LocalSigner
 from .resources import TaskRecord
 
 SCHEMA = """

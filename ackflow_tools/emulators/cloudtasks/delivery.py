@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from ...auth.signing import LocalSigner
+from ackflow.auth.signing import LocalSigner
 from .resources import HttpTarget
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ def _terminal(chat: str | None, space: str, user_email: str | None, fmt: str | N
 def _job_for(runtime, message: dict | None, label: str) -> str | None:
     """The job a pressed button started or concerns, from the button's own parameters."""
     from ..devtools.chatcli import button_params
-    from ..errors import NotFound
+    from ackflow.errors import NotFound
 
     params = button_params(message, label)
     if "job" in params:
@@ -37,7 +37,7 @@ def _job_for(runtime, message: dict | None, label: str) -> str | None:
 
 def _follow_job(terminal, runtime, job_id: str, timeout: float) -> None:
     """Print the thread until the job ends and its final message is shown; exit 1 if it failed."""
-    from ..jobs.model import JobStatus
+    from ackflow.jobs.model import JobStatus
 
     import datetime as dt
 

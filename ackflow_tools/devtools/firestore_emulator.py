@@ -81,7 +81,7 @@ class FirestoreEmulator:
 
     def documents(self, project: str | None = None, prefix: str = "ackflow_"):
         """A FirestoreDocuments talking to this emulator."""
-        from ..store.firestore import FirestoreDocuments
+        from ackflow.store.firestore import FirestoreDocuments
 
         os.environ["FIRESTORE_EMULATOR_HOST"] = self.host
         return FirestoreDocuments(project=project or self.project, prefix=prefix)

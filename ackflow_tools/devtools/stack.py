@@ -124,20 +124,20 @@ class LocalStack:
         return env
 
     def settings(self):
-        from ..settings import Settings
+        from ackflow.settings import Settings
 
         values = {k[len("ACKFLOW_"):].lower(): v for k, v in self.env().items() if k.startswith("ACKFLOW_")}
         return Settings(**values)
 
     def runtime(self):
         """A Runtime in this process, with the functions' settings (for tests and the CLI)."""
-        from ..app.runtime import Runtime
+        from ackflow.app.runtime import Runtime
 
         return Runtime(self.settings())
 
     # -- lifecycle -------------------------------------------------------------------------------
     def _argv(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "ackflow", *args]
+        return [sys.executable, "-m", "ackflow_tools", *args]
 
     def start(self) -> "LocalStack":
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -169,7 +169,7 @@ class LocalStack:
                                              log_path=self.workdir / "logs" / "tasks.log")
         slash = []
         registry = self.runtime().registry
-        from ..app.commands import BUILTIN_IDS
+        from ackflow.app.commands import BUILTIN_IDS
 
         for number, name in BUILTIN_IDS.items():
             slash += ["--slash-command", f"/{name}={number}"]
@@ -196,7 +196,7 @@ class LocalStack:
         path = self.workdir / "sheets-service-account.json"
         if path.exists():
             return
-        from ..auth.signing import LocalSigner
+        from ackflow.auth.signing import LocalSigner
 
         key = LocalSigner.generate("local-worker")
         path.write_text(json.dumps({
@@ -221,7 +221,7 @@ class LocalStack:
         """A moto server for SQS, the queues with their DLQs, and the relay to the worker."""
         import boto3
 
-        from ..auth.signing import LocalSigner
+        from ackflow.auth.signing import LocalSigner
         from .queues import sync_sqs_queues
 
         self.procs["moto"] = start_moto(self.workdir / "logs" / "moto.log", self.config.host, self.ports["moto"])

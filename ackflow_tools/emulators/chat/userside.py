@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import requests
 
-from ...auth.signing import LocalSigner
+from ackflow.auth.signing import LocalSigner
 from ..web import GoogleError
 from .events import ADDON, CLASSIC, FORMATS, build_event
 from .service import ChatService, canonical_message

@@ -1,0 +1,3 @@
+from ackflow_tools.cli.main import cli
+
+cli()

@@ -1,3 +1,0 @@
-from ackflow.cli.main import cli
-
-cli()
