@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -62,6 +63,28 @@ def test_jobs_list_and_show(running):
     assert missing.returncode != 0 and "not found" in missing.stderr
     assert ackflow(running, "jobs", "--status", "FAILED").stdout.count("fail") >= 1
     assert "failing on purpose" in ackflow(running, "jobs", "dead").stdout
+
+
+def test_operator_retry_and_cancel_act_through_the_core_and_say_why_not(running):
+    failed = [row.split()[0] for row in ackflow(running, "jobs", "--status", "FAILED").stdout.splitlines()[1:]]
+    assert failed, "the failing job of an earlier test"
+    retried = ackflow(running, "retry", failed[0], "--by", "ops@example.com")
+    assert retried.returncode == 0, retried.stderr
+    assert f"job {failed[0]} retried: now QUEUED" in retried.stdout
+    shown = ackflow(running, "jobs", "show", failed[0], "--json")
+    history = [entry.get("note", "") for entry in json.loads(shown.stdout)["history"]]
+    assert "retried by ops@example.com" in history
+    done = ackflow(running, "jobs", "--status", "SUCCEEDED").stdout.splitlines()[1].split()[0]
+    refused = ackflow(running, "retry", done)
+    assert refused.returncode == 1 and "is SUCCEEDED; it cannot be retried" in refused.stderr
+    assert "no job 'jnope'" in ackflow(running, "cancel", "jnope").stderr
+    asked = ackflow(running, "chat", "sleep 60", "--chat-url", running.chat_url, "--space", "spaces/cli3")
+    assert asked.returncode == 0
+    ackflow(running, "click", "run", "--chat-url", running.chat_url, "--space", "spaces/cli3", "--no-follow")
+    sleeping = next(row.split()[0] for row in ackflow(running, "jobs").stdout.splitlines()[1:]
+                    if row.split()[1] == "sleep")
+    cancelled = ackflow(running, "cancel", sleeping, "--by", "ops@example.com")
+    assert cancelled.returncode == 0 and "now CANCELLED" in cancelled.stdout, cancelled.stderr
 
 
 def test_sweep_command(running):

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import logging
 
 from ..chat.events import ChatEvent
 from ..chat.replies import Reply
-from ..errors import InvalidTransition, JobNotFound, QueueUnavailable, UsageError
+from ..errors import InvalidTransition, JobNotFound, UsageError
 from ..jobs.model import Job, JobStatus
 from ..jobs.params import split_words
-from . import texts, views
+from . import operations, texts, views
 from .confirm import ask
-from .dispatch import send_step
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
 
 log = logging.getLogger(__name__)
 
 BUILTIN_IDS = {1: "help", 2: "status", 3: "jobs", 4: "cancel", 5: "retry"}
 
 
-def command_text(runtime, event: ChatEvent) -> str:
+def command_text(runtime: Runtime, event: ChatEvent) -> str:
     """What to parse: slash commands arrive as a name (or id) plus argumentText."""
     name = event.command_name
     if name is None and event.command_id is not None:
@@ -28,26 +33,26 @@ def command_text(runtime, event: ChatEvent) -> str:
     return event.text
 
 
-def command_names(runtime) -> dict[int, str]:
+def command_names(runtime: Runtime) -> dict[int, str]:
     names = dict(BUILTIN_IDS)
     names.update({jt.slash_command_id: jt.name for jt in runtime.registry if jt.slash_command_id})
     names.update({c.slash_command_id: c.name for c in runtime.registry.commands.values() if c.slash_command_id})
     return names
 
 
-def allowed_commands(runtime, event: ChatEvent) -> set[str]:
+def allowed_commands(runtime: Runtime, event: ChatEvent) -> set[str]:
     names = list(texts.BUILTIN_HELP) + [jt.name for jt in runtime.registry] + list(runtime.registry.commands)
     return {n for n in names if n == "help" or runtime.access.allows(n, event.user.email, event.space)}
 
 
-def refusal(runtime, command: str) -> Reply:
+def refusal(runtime: Runtime, command: str) -> Reply:
     contact = runtime.access.contact
     text = texts.REFUSED.format(command=command)
     text += texts.REFUSED_CONTACT.format(contact=contact) if contact else texts.REFUSED_NO_CONTACT
     return Reply(text=text)
 
 
-def handle_text(runtime, event: ChatEvent) -> Reply:
+def handle_text(runtime: Runtime, event: ChatEvent) -> Reply:
     try:
         words = split_words(command_text(runtime, event))
     except UsageError as exc:
@@ -86,7 +91,7 @@ def handle_text(runtime, event: ChatEvent) -> Reply:
                            texts.UNKNOWN_COMMAND.format(name=views.short(name, 40)))
 
 
-def _status(runtime, args: list[str]) -> Reply:
+def _status(runtime: Runtime, args: list[str]) -> Reply:
     if not args:
         return Reply(text=texts.NEED_JOB_ID.format(command="status"))
     try:
@@ -97,7 +102,7 @@ def _status(runtime, args: list[str]) -> Reply:
     return views.job_details(job, job_type, runtime.clock())
 
 
-def _jobs(runtime, event: ChatEvent, args: list[str]) -> Reply:
+def _jobs(runtime: Runtime, event: ChatEvent, args: list[str]) -> Reply:
     if args and args[0].lower() == "all":
         jobs = runtime.store.list_jobs(limit=15)
         return views.jobs_list(jobs, texts.JOBS_TITLE_ALL, runtime.clock())
@@ -105,7 +110,7 @@ def _jobs(runtime, event: ChatEvent, args: list[str]) -> Reply:
     return views.jobs_list(jobs, texts.JOBS_TITLE_MINE, runtime.clock())
 
 
-def _with_job(runtime, event: ChatEvent, args: list[str], command: str, action) -> Reply:
+def _with_job(runtime: Runtime, event: ChatEvent, args: list[str], command: str, action) -> Reply:
     if not args:
         return Reply(text=texts.NEED_JOB_ID.format(command=command))
     try:
@@ -117,37 +122,24 @@ def _with_job(runtime, event: ChatEvent, args: list[str], command: str, action) 
     return action(runtime, event, job)
 
 
-def _cancel(runtime, event: ChatEvent, job: Job) -> Reply:
+def _cancel(runtime: Runtime, event: ChatEvent, job: Job) -> Reply:
     try:
-        job = runtime.store.cancel_job(job.id, runtime.clock(), event.user.email or event.user.name)
+        job = operations.cancel_job(runtime, job.id, event.user.email or event.user.name)
     except InvalidTransition as exc:
         return Reply(text=texts.CANNOT_CANCEL.format(job_id=job.id, status=exc.current))
-    log.info("job %s cancelled", job.id, extra={"job_id": job.id})
-    from .notify import Notifier
-
-    Notifier(runtime).try_show(job)
     return Reply(text=texts.CANCELLED_JOB.format(job_id=job.id))
 
 
-def retry_job(runtime, event: ChatEvent, job: Job) -> Reply:
+def retry_job(runtime: Runtime, event: ChatEvent, job: Job) -> Reply:
     """Send a FAILED job again from the step that failed (chat ``retry ID`` and the Retry button)."""
     try:
-        job = runtime.store.retry_job(job.id, runtime.clock(), event.user.email or event.user.name)
+        job = operations.retry_job(runtime, job.id, event.user.email or event.user.name)
     except InvalidTransition as exc:
         return Reply(text=texts.CANNOT_RETRY.format(job_id=job.id, status=exc.current))
-    try:
-        send_step(runtime, job)
-    except QueueUnavailable as exc:
-        runtime.store.note_error(job.id, f"queue unavailable: {exc}", runtime.clock())
-    log.info("job %s retried", job.id, extra={"job_id": job.id, "step": job.current})
-    from .notify import Notifier
-
-    Notifier(runtime).try_show(job)
     return Reply(text=texts.RETRIED.format(job_id=job.id, step=job.steps[job.current].name))
 
 
-
-def on_retry_click(runtime, event: ChatEvent) -> Reply:
+def on_retry_click(runtime: Runtime, event: ChatEvent) -> Reply:
     job_id = event.parameters.get("job", "")
     try:
         job = runtime.store.get_job(job_id)

@@ -7,6 +7,8 @@ turns it into none. Either way the card is updated in place to say what happened
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import logging
 
 from ..chat.events import ChatEvent
@@ -19,6 +21,10 @@ from ..store.jobstore import ConfirmOutcome
 from . import texts, views
 from .dispatch import send_step
 
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
+
 log = logging.getLogger(__name__)
 
 
@@ -26,7 +32,7 @@ def requester_of(event: ChatEvent) -> Requester:
     return Requester(event.user.name, event.user.email, event.user.display_name)
 
 
-def ask(runtime, event: ChatEvent, job_type: JobType, params: dict) -> Reply:
+def ask(runtime: Runtime, event: ChatEvent, job_type: JobType, params: dict) -> Reply:
     now = runtime.clock()
     ttl = runtime.settings.confirm_ttl
     confirmation = Confirmation(
@@ -39,7 +45,7 @@ def ask(runtime, event: ChatEvent, job_type: JobType, params: dict) -> Reply:
     return views.confirmation_card(confirmation, job_type, ttl)
 
 
-def new_job(runtime, confirmation: Confirmation, job_type: JobType, now: float) -> Job:
+def new_job(runtime: Runtime, confirmation: Confirmation, job_type: JobType, now: float) -> Job:
     return Job(
         id=new_job_id(), type=job_type.name, params=confirmation.params, requester=confirmation.requester,
         space=confirmation.space, thread=confirmation.thread, queue=job_type.queue,
@@ -49,7 +55,7 @@ def new_job(runtime, confirmation: Confirmation, job_type: JobType, now: float) 
     )
 
 
-def _load(runtime, event: ChatEvent) -> tuple[Confirmation | None, Reply | None]:
+def _load(runtime: Runtime, event: ChatEvent) -> tuple[Confirmation | None, Reply | None]:
     confirmation_id = event.parameters.get("confirmation", "")
     token = event.parameters.get("token", "")
     if not confirmation_id or not token:
@@ -65,7 +71,7 @@ def _load(runtime, event: ChatEvent) -> tuple[Confirmation | None, Reply | None]
     return confirmation, None
 
 
-def on_run(runtime, event: ChatEvent) -> Reply:
+def on_run(runtime: Runtime, event: ChatEvent) -> Reply:
     confirmation, refusal = _load(runtime, event)
     if refusal:
         return refusal
@@ -99,7 +105,7 @@ def on_run(runtime, event: ChatEvent) -> Reply:
     return views.queued_card(job, job_type)
 
 
-def on_cancel(runtime, event: ChatEvent) -> Reply:
+def on_cancel(runtime: Runtime, event: ChatEvent) -> Reply:
     confirmation, refusal = _load(runtime, event)
     if refusal:
         return refusal

@@ -3,8 +3,14 @@ the same step twice creates one task; a new generation (retry, sweep) gets a fre
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..jobs.model import Job
 from ..taskqueue.base import Task, task_name
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
 
 def step_task(job: Job, index: int, deadline: float, delay: float = 0.0) -> Task:
     return Task(
@@ -16,7 +22,7 @@ def step_task(job: Job, index: int, deadline: float, delay: float = 0.0) -> Task
     )
 
 
-def send_step(runtime, job: Job, index: int | None = None, delay: float = 0.0) -> bool:
+def send_step(runtime: Runtime, job: Job, index: int | None = None, delay: float = 0.0) -> bool:
     """Enqueue the job's step (its current one by default); False if that task already exists."""
     job_type = runtime.registry.get(job.type)
     step = job.current if index is None else index

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import logging
 import threading
 import time
@@ -12,11 +14,15 @@ from ..errors import ChatRefused, ChatUnavailable, NotFound, UnknownJobType
 from ..jobs.model import Holder, Job, JobStatus
 from . import views
 
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
+
 log = logging.getLogger(__name__)
 
 
 class Notifier:
-    def __init__(self, runtime):
+    def __init__(self, runtime: Runtime):
         self.runtime = runtime
 
     def show(self, job: Job, *, progress: str | None = None, retry_delay: float | None = None) -> None:
@@ -78,7 +84,7 @@ class ProgressReporter:
     """Throttled progress for one running step. Before each write it checks that this attempt still
     holds the step, so a stale attempt never overwrites a newer state."""
 
-    def __init__(self, runtime, notifier: Notifier, job: Job, index: int, holder: Holder,
+    def __init__(self, runtime: Runtime, notifier: Notifier, job: Job, index: int, holder: Holder,
                  interval: float):
         self.runtime = runtime
         self.notifier = notifier

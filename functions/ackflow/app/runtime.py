@@ -9,25 +9,42 @@ from __future__ import annotations
 import importlib
 import threading
 import time
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar, overload
 
 from ..errors import ConfigError
 from ..jobs.context import Services
 from ..jobs.registry import Registry
 from ..settings import Settings
 
+if TYPE_CHECKING:  # the adapters stay unimported until a part is first used
+    from ..auth.certs import CertificateCache
+    from ..auth.verify import Verifier
+    from ..chat.client import ChatClient
+    from ..store.jobstore import JobStore
+    from ..taskqueue.base import TaskQueue
+    from .access import AccessPolicy
+    from .notify import SpacePacer
 
-class lazy:
+T = TypeVar("T")
+
+
+class lazy(Generic[T]):
     """A thread-safe cached property (functools.cached_property lost its lock in 3.12).
 
     Each part has its own lock, held by the instance: building a slow part (a cloud client) never
     blocks a request that needs another, and a Runtime made after a fork never inherits a lock that
-    a thread of the parent held.
+    a thread of the parent held. Typed: ``runtime.store`` is a ``JobStore`` to an editor.
     """
 
-    def __init__(self, fn: Callable):
+    def __init__(self, fn: Callable[[Any], T]):
         self.fn = fn
         self.name = fn.__name__
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> "lazy[T]": ...
+
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> T: ...
 
     def __get__(self, instance, owner=None):
         if instance is None:
@@ -57,19 +74,30 @@ def load_registry(spec: str, settings: Settings) -> Registry:
 
 
 class Runtime:
-    def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.time, **parts: Any):
+    """Everything a handler may use: the settings, a clock, and the parts below, each built from
+    the settings on first use. Parts given to the constructor (a test's store, a tool's queue) are
+    used as they are instead."""
+
+    settings: Settings
+    clock: Callable[[], float]
+
+    def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.time,
+                 registry: Registry | None = None, store: JobStore | None = None,
+                 queue: TaskQueue | None = None, chat: ChatClient | None = None):
         self.settings = settings
         self.clock = clock
         self._lazy_lock = threading.Lock()
         self._lazy_locks: dict[str, threading.RLock] = {}
-        self.__dict__.update(parts)  # tests and tools may inject parts (store=..., queue=...)
+        for name, part in {"registry": registry, "store": store, "queue": queue, "chat": chat}.items():
+            if part is not None:
+                self.__dict__[name] = part  # seeds the lazy cache: this part is never built
 
     @lazy
     def registry(self) -> Registry:
         return load_registry(self.settings.job_types, self.settings)
 
     @lazy
-    def store(self):
+    def store(self) -> JobStore:
         from ..store.jobstore import JobStore
 
         settings = self.settings
@@ -85,7 +113,7 @@ class Runtime:
         return JobStore(docs, finished_ttl=settings.job_ttl_days * 86400)
 
     @lazy
-    def queue(self):
+    def queue(self) -> TaskQueue:
         settings = self.settings
         if settings.queue_backend == "sqs":
             from ..taskqueue.sqs import SqsQueue
@@ -101,31 +129,31 @@ class Runtime:
                                anonymous=settings.local_services)
 
     @lazy
-    def chat(self):
+    def chat(self) -> ChatClient:
         from ..chat.rest import RestChatClient
 
         return RestChatClient(self.settings.chat_endpoint or None, anonymous=self.settings.local_services)
 
     @lazy
-    def pacer(self):
+    def pacer(self) -> SpacePacer:
         from .notify import SpacePacer
 
         return SpacePacer(max(self.settings.progress_interval, 1.0))
 
     @lazy
-    def access(self):
+    def access(self) -> AccessPolicy:
         from .access import AccessPolicy
 
         return AccessPolicy.from_settings(self.settings)
 
     @lazy
-    def certificates(self):
+    def certificates(self) -> CertificateCache:
         from ..auth.certs import CertificateCache
 
         return CertificateCache()
 
     @lazy
-    def chat_verifier(self):
+    def chat_verifier(self) -> Verifier:
         from ..auth import verify
 
         settings = self.settings
@@ -137,7 +165,7 @@ class Runtime:
         return verify.Verifier(policies, self.certificates)
 
     @lazy
-    def worker_verifier(self):
+    def worker_verifier(self) -> Verifier:
         from ..auth import verify
 
         settings = self.settings

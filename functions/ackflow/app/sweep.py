@@ -12,6 +12,8 @@ names, and a periodic job's id contains its slot.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
@@ -21,6 +23,10 @@ from ..jobs import lifecycle
 from ..jobs.model import SYSTEM, Job, JobStatus, StepState, StepStatus
 from ..jobs.registry import JobType
 from .dispatch import send_step
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +45,7 @@ class SweepReport:
                 "errors": self.errors}
 
 
-def sweep(runtime, now: float | None = None) -> SweepReport:
+def sweep(runtime: Runtime, now: float | None = None) -> SweepReport:
     now = runtime.clock() if now is None else now
     report = SweepReport()
     settings = runtime.settings
@@ -54,7 +60,7 @@ def sweep(runtime, now: float | None = None) -> SweepReport:
     return report
 
 
-def _send(runtime, job: Job, report: SweepReport, bucket: list[str]) -> None:
+def _send(runtime: Runtime, job: Job, report: SweepReport, bucket: list[str]) -> None:
     try:
         if send_step(runtime, job):
             bucket.append(job.id)
@@ -62,7 +68,7 @@ def _send(runtime, job: Job, report: SweepReport, bucket: list[str]) -> None:
         report.errors.append(f"{job.id}: {exc}")
 
 
-def _resend_queued(runtime, now: float, after: float, report: SweepReport) -> None:
+def _resend_queued(runtime: Runtime, now: float, after: float, report: SweepReport) -> None:
     for job in runtime.store.stale_jobs(JobStatus.QUEUED, now - after):
         if now - job.updated_at > NAME_RESERVATION:
             job = runtime.store.update_job(
@@ -84,7 +90,7 @@ def _stalled(job: Job, now: float, grace: float) -> Job | None:
     return None
 
 
-def _release_stalled(runtime, now: float, grace: float, report: SweepReport) -> None:
+def _release_stalled(runtime: Runtime, now: float, grace: float, report: SweepReport) -> None:
     for candidate in runtime.store.stale_jobs(JobStatus.RUNNING, now - grace):
         if _stalled(candidate, now, grace) is None:
             continue
@@ -101,7 +107,7 @@ def slot_of(job_type: JobType, now: float) -> dt.datetime | None:
     return next(CronSim(job_type.schedule, moment, reverse=True), None)
 
 
-def _start_periodic(runtime, now: float, catch_up: float, report: SweepReport) -> None:
+def _start_periodic(runtime: Runtime, now: float, catch_up: float, report: SweepReport) -> None:
     space = runtime.settings.periodic_space or None
     for job_type in runtime.registry:
         if not job_type.schedule:

@@ -7,6 +7,8 @@ a Chat event, 405 for other methods, and 200 for everything else: an event we do
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import json
 import logging
 import time
@@ -18,11 +20,15 @@ from ..logs import TRACE, trace_from
 from . import commands, confirm, texts, views
 from .http import HttpRequest, HttpResponse, error
 
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
+
 log = logging.getLogger(__name__)
 
 
 class Webhook:
-    def __init__(self, runtime):
+    def __init__(self, runtime: Runtime):
         self.runtime = runtime
 
     def handle(self, request: HttpRequest) -> HttpResponse:

@@ -12,6 +12,8 @@ later (a transient failure within the retry budget, or Chat/queue unavailable af
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import dataclasses
 import json
 import logging
@@ -27,6 +29,10 @@ from .dispatch import send_step
 from .http import HttpRequest, HttpResponse, error
 from .notify import Notifier, ProgressReporter
 
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
+
 log = logging.getLogger(__name__)
 
 
@@ -36,7 +42,7 @@ def _retry_later(reason: str) -> HttpResponse:
 
 
 class Worker:
-    def __init__(self, runtime):
+    def __init__(self, runtime: Runtime):
         self.runtime = runtime
         self.notifier = Notifier(runtime)
 

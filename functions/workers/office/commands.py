@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ackflow.app import views
 from ackflow.chat.cards import Card, Field, Section, Text
 from ackflow.chat.replies import Reply
 from ackflow.errors import JobNotFound
 
+if TYPE_CHECKING:
+    from ackflow.app.runtime import Runtime
 
-def show_case(runtime, event, words: list[str]) -> Reply:
+
+
+def show_case(runtime: Runtime, event, words: list[str]) -> Reply:
     from .cases import CaseNotFound, CaseRecords
 
     if not words:
