@@ -1,0 +1,247 @@
+"""The deployed archive, as Terraform builds it: only what runs in the cloud, installable from its
+requirements.txt alone, and both functions start on it with the settings Terraform gives them."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+import requests
+
+from ackflow_tools.devtools.procs import free_port
+from tests.deploy.archive import ArchiveSpec, archive_spec, build_archive, excluded, unwanted
+from tests.infra.hcl import GCP
+
+# Every ACKFLOW_* variable infra/terraform gives the functions, with a value shaped like the cloud's.
+CLOUD_VALUES = {
+    "ACKFLOW_PROJECT": "acme-design-ackflow",
+    "ACKFLOW_PROJECT_NUMBER": "482716350912",
+    "ACKFLOW_LOCATION": "asia-northeast1",
+    "ACKFLOW_WEBHOOK_URL": "https://asia-northeast1-acme-design-ackflow.cloudfunctions.net/ackflow-chat-webhook",
+    "ACKFLOW_WORKER_URL": "https://asia-northeast1-acme-design-ackflow.cloudfunctions.net/ackflow-worker",
+    "ACKFLOW_STORE": "firestore",
+    "ACKFLOW_FIRESTORE_PREFIX": "ackflow_",
+    "ACKFLOW_JOB_TTL_DAYS": "30",
+    "ACKFLOW_QUEUE_BACKEND": "cloudtasks",
+    "ACKFLOW_INVOKER_SERVICE_ACCOUNT": "ackflow-invoker@acme-design-ackflow.iam.gserviceaccount.com",
+    "ACKFLOW_CHAT_AUTH": "project-number",
+    "ACKFLOW_ALLOW_USERS": "",
+    "ACKFLOW_ALLOW_DOMAINS": "acme-design.co.jp",
+    "ACKFLOW_ALLOW_SPACES": "",
+    "ACKFLOW_ADMINS": "boss@acme-design.co.jp",
+    "ACKFLOW_ACCESS_CONTACT": "boss@acme-design.co.jp",
+    "ACKFLOW_COMMAND_ACCESS": json.dumps({"newcase": {"domains": ["acme-design.co.jp"]}}),
+    "ACKFLOW_PERIODIC_SPACE": "spaces/AAAAo1ce",
+    "ACKFLOW_LOG_FORMAT": "json",
+    "ACKFLOW_LOG_LEVEL": "INFO",
+    "ACKFLOW_OFFICE_STORAGE": "gcs",
+    "ACKFLOW_OFFICE_GCS_BUCKET": "acme-design-ackflow-cases",
+    "ACKFLOW_OFFICE_SHEET_ID": "1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdEFG",
+    "ACKFLOW_OFFICE_NAME": "ACME Design",
+    "ACKFLOW_OFFICE_PORTALS": "",
+    "ACKFLOW_OFFICE_PORTAL_ALLOWED_HOSTS": "portal.example.co.jp",
+}
+
+
+def wait_http(url: str, process: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the function exited: {process.communicate()[1][-3000:]}")
+        try:
+            requests.get(url, timeout=2)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    raise AssertionError(f"nothing answered at {url} within {timeout} s")
+
+
+def terraform_environment_names() -> set[str]:
+    """The ACKFLOW_* names the module sets: local.environment (functions.tf) and the office's."""
+    names = set()
+    for tf in ("functions.tf", "office.tf"):
+        names.update(re.findall(r"\b(ACKFLOW_[A-Z0-9_]+)\s*=", (GCP / tf).read_text()))
+    return names
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory) -> tuple[Path, list[str]]:
+    output = tmp_path_factory.mktemp("archive") / "functions.zip"
+    return output, build_archive(archive_spec(), output)
+
+
+def test_excludes_follow_the_archive_providers_doublestar_globs():
+    patterns = ("**/__pycache__/**", "**/*.pyc")
+    assert excluded("__pycache__/main.cpython-311.pyc", patterns)
+    assert excluded("ackflow/app/__pycache__/x.txt", patterns)
+    assert excluded("deep/er/a.pyc", patterns)
+    assert not excluded("ackflow/app/webhook.py", patterns)
+    assert not excluded("pycache_notes.txt", patterns)
+
+
+def test_the_archive_holds_only_what_runs_in_the_cloud(archive):
+    output, files = archive
+    assert {"main.py", "requirements.txt", "chat_webhook/main.py", "workers/main.py",
+            "workers/queues.json", "ackflow/app/webhook.py", "ackflow/app/worker.py",
+            "ackflow/store/firestore.py", "ackflow/taskqueue/cloudtasks.py", "ackflow/chat/rest.py",
+            "workers/office/steps.py"} <= set(files)
+    assert any(f.startswith("workers/office/templates/") for f in files)
+    assert unwanted(files) == []
+    with zipfile.ZipFile(output) as zipped:
+        assert sorted(zipped.namelist()) == files
+
+
+def test_the_check_finds_what_must_not_ship(tmp_path):
+    source = tmp_path / "functions"
+    for name in ("main.py", "ackflow/__pycache__/x.cpython-311.pyc", "ackflow.egg-info/PKG-INFO",
+                 ".venv/pyvenv.cfg", "ackflow/emulators/chat.py"):
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        (source / name).write_text("")
+    files = build_archive(ArchiveSpec(source, ("**/__pycache__/**",)), tmp_path / "a.zip")
+    assert sorted(unwanted(files)) == [".venv/pyvenv.cfg", "ackflow.egg-info/PKG-INFO",
+                                       "ackflow/emulators/chat.py"]
+
+
+def test_every_terraform_setting_has_a_cloud_value_here():
+    missing = terraform_environment_names() - set(CLOUD_VALUES)
+    assert not missing, f"give these a realistic value in CLOUD_VALUES: {sorted(missing)}"
+
+
+class RecordingProxy:
+    """An HTTPS proxy that refuses everything and remembers what was asked: anything the
+    functions try to reach on the internet shows up here instead of leaving the machine."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.requests: list[str] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(2)
+                try:
+                    self.requests.append(conn.recv(4096).split(b"\r\n", 1)[0].decode(errors="replace"))
+                    conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+                except OSError:
+                    pass
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.fixture(scope="module")
+def certs_url():
+    """Google's certificate documents stand in here: the warm-up fetches them at start."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from ackflow.auth.signing import LocalSigner
+
+    document = json.dumps(LocalSigner.generate("google").x509_document()).encode()
+
+    class Certs(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Cache-Control", "public, max-age=3600")
+            self.end_headers()
+            self.wfile.write(document)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Certs)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/certs"
+    server.shutdown()
+
+
+def _fake_service_account(path: Path) -> Path:
+    from ackflow.auth.signing import LocalSigner
+
+    signer = LocalSigner.generate("smoke")
+    path.write_text(json.dumps({
+        "type": "service_account", "project_id": CLOUD_VALUES["ACKFLOW_PROJECT"],
+        "private_key_id": "smoke", "private_key": signer.key_pem.decode(),
+        "client_email": f"ackflow-functions@{CLOUD_VALUES['ACKFLOW_PROJECT']}.iam.gserviceaccount.com",
+        "client_id": "1", "token_uri": "https://oauth2.googleapis.com/token"}))
+    return path
+
+
+@pytest.fixture(scope="module")
+def installed(archive, tmp_path_factory) -> tuple[Path, Path]:
+    """The archive unpacked and installed into a clean virtualenv from its requirements.txt alone."""
+    output, _ = archive
+    root = tmp_path_factory.mktemp("deployed")
+    source = root / "source"
+    with zipfile.ZipFile(output) as zipped:
+        zipped.extractall(source)
+    env_dir = root / "venv"
+    venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
+    python = env_dir / "bin" / "python"
+    result = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                             "-r", str(source / "requirements.txt")], capture_output=True, text=True,
+                            timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return source, env_dir
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", ["chat_webhook", "worker"])
+def test_each_function_starts_from_the_archive_with_terraforms_settings(installed, certs_url, target,
+                                                                        tmp_path):
+    source, env_dir = installed
+    proxy = RecordingProxy()
+    port = free_port()
+    env = {
+        "PATH": f"{env_dir / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path), "LANG": "C.UTF-8",
+        **CLOUD_VALUES,
+        # As Cloud Functions sets them:
+        "FUNCTION_TARGET": target, "K_SERVICE": target, "PORT": str(port),
+        "GOOGLE_APPLICATION_CREDENTIALS": str(_fake_service_account(tmp_path / "sa.json")),
+        # The one change from the cloud: Google's certificates are served from here.
+        "ACKFLOW_CHAT_CERTS_URL": certs_url, "ACKFLOW_WORKER_CERTS_URL": certs_url,
+        # Anything that would leave the machine goes to the recording proxy instead.
+        "HTTPS_PROXY": f"http://127.0.0.1:{proxy.port}", "HTTP_PROXY": f"http://127.0.0.1:{proxy.port}",
+        "NO_PROXY": "127.0.0.1,localhost", "PYTHONPROFILEIMPORTTIME": "1",
+    }
+    process = subprocess.Popen([str(env_dir / "bin" / "functions-framework"), "--source", str(source / "main.py"),
+                                "--target", target, "--host", "127.0.0.1", "--port", str(port)],
+                               cwd=source, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_http(url, process, timeout=60)
+        assert requests.get(url, timeout=10).status_code == 405
+        unsigned = requests.post(url, json={"type": "MESSAGE"}, timeout=10)
+        assert unsigned.status_code == 401, unsigned.text
+        assert "does not verify" in unsigned.text and "Traceback" not in unsigned.text
+        time.sleep(2)  # the warm-up thread has run
+    finally:
+        process.terminate()
+        out, err = process.communicate(timeout=30)
+        proxy.close()
+    imported = {line.rsplit("|", 1)[-1].strip() for line in err.splitlines() if line.startswith("import time:")}
+    logs = [line for line in err.splitlines() + out.splitlines() if not line.startswith("import time:")]
+    assert "ackflow.app.webhook" in imported or "ackflow.app.worker" in imported  # the profile works
+    assert not {m for m in imported if m.split(".")[0] in ("ackflow_tools", "tests", "moto", "pytest",
+                                                               "boto3", "botocore")}
+    assert not [line for line in logs if "Traceback" in line or '"severity": "ERROR"' in line
+                or line.startswith("ERROR")], "\n".join(logs)
+    assert not [r for r in proxy.requests if "google" in r], proxy.requests
