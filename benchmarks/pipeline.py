@@ -32,8 +32,8 @@ sys.path.insert(0, str(ROOT))
 
 from ackflow.app.confirm import new_job  # noqa: E402
 from ackflow.app.dispatch import send_step  # noqa: E402
-from ackflow_tools.devtools.stack import LocalStack, StackConfig  # noqa: E402
 from ackflow.jobs.model import Confirmation, JobStatus, Requester  # noqa: E402
+from ackflow_tools.devtools.stack import LocalStack, StackConfig  # noqa: E402
 
 SPACE = "spaces/bench"
 USER = {"name": "users/42", "displayName": "Bench", "email": "bench@example.com"}

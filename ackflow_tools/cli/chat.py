@@ -21,8 +21,9 @@ def _terminal(chat: str | None, space: str, user_email: str | None, fmt: str | N
 
 def _job_for(runtime, message: dict | None, label: str) -> str | None:
     """The job a pressed button started or concerns, from the button's own parameters."""
-    from ..devtools.chatcli import button_params
     from ackflow.errors import NotFound
+
+    from ..devtools.chatcli import button_params
 
     params = button_params(message, label)
     if "job" in params:
@@ -37,9 +38,9 @@ def _job_for(runtime, message: dict | None, label: str) -> str | None:
 
 def _follow_job(terminal, runtime, job_id: str, timeout: float) -> None:
     """Print the thread until the job ends and its final message is shown; exit 1 if it failed."""
-    from ackflow.jobs.model import JobStatus
-
     import datetime as dt
+
+    from ackflow.jobs.model import JobStatus
 
     state = {}
 

@@ -19,7 +19,8 @@ DEFAULT_PORTS = {"webhook": 8080, "worker": 8081, "tasks": 8123, "chat": 8124, "
               help="Where the SQLite files and logs go.")
 @click.option("--reset", is_flag=True, help="Start from empty state (delete the workdir first).")
 @click.option("--port-offset", type=int, default=0, show_default=True,
-              help="Add this to every default port (8080 webhook, 8081 worker, 8123 Cloud Tasks, 8124 Chat, 8125 Sheets).")
+              help="Add this to every default port (8080 webhook, 8081 worker, 8123 Cloud Tasks, "
+                   "8124 Chat, 8125 Sheets).")
 @click.option("--format", "event_format", type=click.Choice(["classic", "addon"]), default="classic",
               show_default=True, help="Event format the local Chat service sends.")
 @click.option("--workers", type=int, default=1, show_default=True, help="Worker processes.")

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-
-
-
 import click
 
 from .serving import run_until_stopped

@@ -42,7 +42,7 @@ def jobs(ctx: click.Context, status: str | None, requester: str | None, limit: i
               _age(now - j.created_at), str(j.attempts)) for j in found]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip())
 
 
 @jobs.command("show")
@@ -87,7 +87,8 @@ def dead(limit: int) -> None:
     if not letters:
         click.echo("no dead letters")
     for letter in letters:
-        click.echo(f"{letter.job_id}  {letter.job_type}  step {letter.step}  {letter.attempts} attempt(s): {letter.error}")
+        click.echo(f"{letter.job_id}  {letter.job_type}  step {letter.step}  "
+                   f"{letter.attempts} attempt(s): {letter.error}")
 
 
 @click.command()

@@ -46,6 +46,7 @@ def sqs_relay(wait: int, certs_host: str, certs_port: int, print_certs: bool, ne
     server = None
     if certs_port:
         from ackflow.auth.signing import CERTS_MAX_AGE
+
         from ..emulators.web import Router, ServerThread, json_response
 
         app = Router()

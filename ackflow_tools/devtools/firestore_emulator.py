@@ -60,7 +60,7 @@ class FirestoreEmulator:
     def host(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 90.0) -> "FirestoreEmulator":
+    def start(self, timeout: float = 90.0) -> FirestoreEmulator:
         java = shutil.which("java")
         if java is None:
             raise EmulatorMissing("java is not installed (the Firestore emulator needs Java 11+)")

@@ -38,7 +38,7 @@ class ManagedProcess:
         self.proc: subprocess.Popen | None = None
         self._log = None
 
-    def start(self, timeout: float = 60.0) -> "ManagedProcess":
+    def start(self, timeout: float = 60.0) -> ManagedProcess:
         if self.log_path:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             self._log = open(self.log_path, "ab")

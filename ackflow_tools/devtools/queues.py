@@ -5,7 +5,7 @@ In the cloud Terraform does this from the same definitions; locally ``ackflow de
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from ackflow.queues import QueueDefinition
 

@@ -139,7 +139,7 @@ class LocalStack:
     def _argv(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "ackflow_tools", *args]
 
-    def start(self) -> "LocalStack":
+    def start(self) -> LocalStack:
         self.workdir.mkdir(parents=True, exist_ok=True)
         try:
             self._start_services()
@@ -222,6 +222,7 @@ class LocalStack:
         import boto3
 
         from ackflow.auth.signing import LocalSigner
+
         from .queues import sync_sqs_queues
 
         self.procs["moto"] = start_moto(self.workdir / "logs" / "moto.log", self.config.host, self.ports["moto"])
@@ -309,7 +310,7 @@ class LocalStack:
         if state.exists():
             state.unlink()
 
-    def __enter__(self) -> "LocalStack":
+    def __enter__(self) -> LocalStack:
         return self.start()
 
     def __exit__(self, *exc) -> None:

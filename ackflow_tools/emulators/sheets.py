@@ -63,7 +63,8 @@ class Grid:
 
     def set(self, row: int, col: int, value) -> None:
         if row > self.rows or col > self.cols:
-            raise GoogleError("INVALID_ARGUMENT", f"Range exceeds grid limits. Max rows: {self.rows}, max columns: {self.cols}")
+            raise GoogleError("INVALID_ARGUMENT",
+                              f"Range exceeds grid limits. Max rows: {self.rows}, max columns: {self.cols}")
         while len(self.cells) < row:
             self.cells.append([])
         line = self.cells[row - 1]
@@ -72,7 +73,8 @@ class Grid:
         line[col - 1] = "" if value is None else str(value)
 
     def to_dict(self) -> dict:
-        return {"sheetId": self.sheet_id, "title": self.title, "rows": self.rows, "cols": self.cols, "cells": self.cells}
+        return {"sheetId": self.sheet_id, "title": self.title, "rows": self.rows, "cols": self.cols,
+                "cells": self.cells}
 
 
 class SheetsService:
@@ -89,7 +91,8 @@ class SheetsService:
 
     def save(self) -> None:
         if self.path:
-            data = {i: {"title": b["title"], "sheets": [g.to_dict() for g in b["sheets"]]} for i, b in self.books.items()}
+            data = {i: {"title": b["title"], "sheets": [g.to_dict() for g in b["sheets"]]}
+                    for i, b in self.books.items()}
             self.path.write_text(json.dumps(data, ensure_ascii=False))
 
     def create(self, book_id: str, title: str = "Cases", sheet_title: str = "Sheet1") -> None:
@@ -157,7 +160,7 @@ class SheetsService:
             r2 = min(r2, max(grid.used_rows(), r1 - 1)) if r2 == grid.rows else r2
             rows = [[grid.get(r, c) for c in range(c1, c2 + 1)] for r in range(r1, r2 + 1)]
             if major == "COLUMNS":
-                rows = [list(column) for column in zip(*rows)] if rows else []
+                rows = [list(column) for column in zip(*rows, strict=False)] if rows else []
             rows = [self._trim(line) for line in rows]
             while rows and not rows[-1]:
                 rows.pop()
@@ -176,7 +179,7 @@ class SheetsService:
         with self.lock:
             grid, r1, c1, _, _ = self.resolve(book_id, a1)
             if major == "COLUMNS":
-                values = [list(column) for column in zip(*values)]
+                values = [list(column) for column in zip(*values, strict=False)]
             for dr, line in enumerate(values):
                 for dc, value in enumerate(line):
                     grid.set(r1 + dr, c1 + dc, value)
@@ -185,7 +188,7 @@ class SheetsService:
             cols = max((len(line) for line in values), default=0)
             return {"spreadsheetId": book_id, "updatedRange": self.label(grid, r1, c1, r1 + max(rows, 1) - 1,
                                                                            c1 + max(cols, 1) - 1),
-                    "updatedRows": rows, "updatedColumns": cols, "updatedCells": sum(len(l) for l in values)}
+                    "updatedRows": rows, "updatedColumns": cols, "updatedCells": sum(len(row) for row in values)}
 
     def append_values(self, book_id: str, a1: str, values: list[list]) -> dict:
         with self.lock:

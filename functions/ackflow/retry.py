@@ -65,5 +65,5 @@ class RetryConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "RetryConfig":
+    def from_dict(cls, data: dict) -> RetryConfig:
         return cls(**data)

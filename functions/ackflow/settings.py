@@ -130,7 +130,7 @@ class Settings(BaseSettings):
     def effective_worker_signers(self) -> tuple[str, ...]:
         return tuple(self.worker_signers or ([self.invoker_service_account] if self.invoker_service_account else []))
 
-    def check(self) -> "Settings":
+    def check(self) -> Settings:
         """Rules across settings, checked when the app starts."""
         if self.chat_auth == "project-number" and not self.project_number:
             raise ConfigError("ACKFLOW_PROJECT_NUMBER is required when ACKFLOW_CHAT_AUTH=project-number "

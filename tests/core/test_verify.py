@@ -12,8 +12,8 @@ from werkzeug.wrappers import Request, Response
 from ackflow.auth import verify
 from ackflow.auth.certs import CertificateCache
 from ackflow.auth.signing import LocalSigner
-from ackflow_tools.emulators.web import ServerThread
 from ackflow.errors import VerificationError
+from ackflow_tools.emulators.web import ServerThread
 
 PROJECT_NUMBER = "424242424242"
 ENDPOINT = "https://asia-northeast1-office.cloudfunctions.net/chat_webhook"

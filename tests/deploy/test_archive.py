@@ -4,11 +4,9 @@ requirements.txt alone, and both functions start on it with the settings Terrafo
 from __future__ import annotations
 
 import json
-import os
 import re
 import socket
 import subprocess
-import sys
 import threading
 import time
 import venv

@@ -37,7 +37,8 @@ def test_newcase_through_the_whole_pipeline(office):
     folder = office.runtime.services.cases.get(case)["folder"]
     assert folder == f"{case}_ACME_プレス金型 A-12 🚀"
     listed = {path[len(folder) + 1:] for path in storage.list(folder)}
-    assert {"README.txt", "01_受領資料/受領資料一覧.md", f"02_設計/{case}_設計メモ.csv", f"03_見積/見積書_{case}_v1.pdf",
+    assert {"README.txt", "01_受領資料/受領資料一覧.md", f"02_設計/{case}_設計メモ.csv",
+            f"03_見積/見積書_{case}_v1.pdf",
             "01_受領資料/portal/PO-1042/drawing-A12.pdf", "01_受領資料/portal/PO-1042/仕様書.txt"} <= listed
     assert f"案件 {case}" in storage.read(f"{folder}/README.txt").decode()
     assert storage.read(f"{folder}/01_受領資料/portal/PO-1042/drawing-A12.pdf") == portal_site.DRAWING

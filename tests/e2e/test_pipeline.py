@@ -132,7 +132,7 @@ def test_fail_twice_then_succeed_on_attempt_three_with_the_queues_backoff(pipeli
     assert flaky.attempts == 3 and flaky.output == {"succeeded_on_attempt": 3}
     times = _attempt_times(job, "flaky")
     policy = pipeline.runtime.registry.queues["ackflow-default"].retry
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
     for number, gap in enumerate(gaps, start=1):
         assert policy.delay(number) - 0.05 <= gap <= policy.delay(number) + 0.6
 
@@ -340,5 +340,5 @@ def test_progress_in_one_space_is_paced_to_about_one_write_a_second(pipeline):
         after = page["last"]
     progress.sort()
     assert len(progress) >= 2  # both jobs did report
-    gaps = [b - a for a, b in zip(progress, progress[1:])]
+    gaps = [b - a for a, b in zip(progress, progress[1:], strict=False)]
     assert min(gaps) >= 0.9, gaps

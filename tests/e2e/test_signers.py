@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from ackflow_tools.devtools.procs import ManagedProcess, free_port
-from ackflow_tools.devtools.stack import functions_source
 from ackflow.auth.signing import LocalSigner
 from ackflow.store.jobstore import JobStore
 from ackflow.store.sqlite import SqliteDocuments
+from ackflow_tools.devtools.procs import ManagedProcess, free_port
+from ackflow_tools.devtools.stack import functions_source
 from tests.core.test_verify import CertServer, chat_token, id_token, tampered
 
 PROJECT_NUMBER = "424242424242"

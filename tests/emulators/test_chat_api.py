@@ -167,8 +167,8 @@ def test_the_adapter_tells_a_refusal_from_an_outage(emulator, space):
     """Over REST the client raises Forbidden (not PermissionDenied) for a 403: a refusal must not
     be taken for an outage, or the worker would retry a write Chat will never accept."""
     from ackflow.chat.rest import RestChatClient
-    from ackflow_tools.devtools.procs import free_port
     from ackflow.errors import ChatRefused, ChatUnavailable
+    from ackflow_tools.devtools.procs import free_port
 
     requests.put(f"{emulator.url}/_emulator/app", json={"url": "http://127.0.0.1:9/"}).raise_for_status()
     requests.post(f"{emulator.url}/_emulator/{space}:send", json={"text": "mine"})

@@ -15,10 +15,10 @@ import pytest
 
 from ackflow.auth import verify
 from ackflow.auth.signing import LocalSigner
-from ackflow_tools.devtools.procs import start_moto
-from ackflow_tools.emulators.web import Router, ServerThread, json_response
 from ackflow.queues import load_queues
 from ackflow.taskqueue.base import Task
+from ackflow_tools.devtools.procs import start_moto
+from ackflow_tools.emulators.web import Router, ServerThread, json_response
 from tests.infra.hcl import AWS, ROOT
 from tests.infra.tools import cli_config, terraform, terraform_env
 from tests.support.recorder import Recorder

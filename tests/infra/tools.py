@@ -33,7 +33,8 @@ def cli_config(directory: Path) -> Path:
     config = directory / "terraformrc"
     config.write_text(
         "provider_installation {\n"
-        f'  filesystem_mirror {{\n    path = "{plugin_mirror()}"\n    include = ["registry.terraform.io/hashicorp/*"]\n  }}\n'
+        f'  filesystem_mirror {{\n    path = "{plugin_mirror()}"\n'
+        '    include = ["registry.terraform.io/hashicorp/*"]\n  }}\n'
         '  direct {\n    exclude = ["registry.terraform.io/hashicorp/*"]\n  }\n}\n'
     )
     return config

@@ -11,9 +11,9 @@ import pypdf
 import pytest
 
 from ackflow.auth.signing import LocalSigner
+from ackflow.errors import PermanentError, TransientError, UsageError
 from ackflow_tools.emulators.sheets import SheetsService, build_app
 from ackflow_tools.emulators.web import ServerThread
-from ackflow.errors import PermanentError, TransientError, UsageError
 from tests.support import portal as portal_site
 from workers.office.estimate import Estimate, LineItem, Office, PdfEstimates, default_items, parse_item
 from workers.office.names import safe_component, safe_relative_path
@@ -83,7 +83,8 @@ def test_template_renders_names_and_text_and_keeps_edits(tmp_path):
 # -- estimate ----------------------------------------------------------------------------------
 def test_items_parse_with_colons_in_the_description():
     item = parse_item("3Dモデル: 作成:2:45,000")
-    assert (item.description, item.quantity, item.unit_price, item.amount) == ("3Dモデル: 作成", Decimal(2), 45000, 90000)
+    assert (item.description, item.quantity, item.unit_price, item.amount) == (
+        "3Dモデル: 作成", Decimal(2), 45000, 90000)
     for bad in ("no numbers", "x:0:100", "x:1:-5", ":1:1", "x:one:100"):
         with pytest.raises(UsageError):
             parse_item(bad)
@@ -137,7 +138,8 @@ def test_header_row_is_created_when_missing(sheets):
     service, sheet = sheets
     row = sheet.upsert("2026-001", {"client": "ACME", "title": "金型", "status": "登録済"})
     values = service.get_values("book", "Cases!A1:K5")["values"]
-    assert values[0] == ["案件番号", "顧客", "件名", "状況", "納期", "フォルダ", "見積", "依頼者", "作成日時", "更新日時"]
+    assert values[0] == ["案件番号", "顧客", "件名", "状況", "納期", "フォルダ", "見積", "依頼者", "作成日時",
+                         "更新日時"]
     assert values[1][:4] == ["2026-001", "ACME", "金型", "登録済"] and row.number == 2
 
 
@@ -151,7 +153,7 @@ def test_rows_are_found_by_case_number_and_extra_columns_are_kept(sheets):
     values = service.get_values("book", "Cases!A1:M5")["values"]
     assert values[0][:3] == ["Case", "メモ", "Client"] and "状況" in values[0]
     assert len(values) == 3  # one row per case, never two
-    row = dict(zip(values[0], values[2]))
+    row = dict(zip(values[0], values[2], strict=False))
     assert row["Case"] == "2026-001" and row["メモ"] == "手書きメモ" and row["Client"] == "ACME"
     assert row["状況"] == "見積作成済" and row["見積"] == "https://x/est.pdf"
     assert values[1][:3] == ["2025-099", "old case note", "Someone"]

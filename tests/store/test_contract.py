@@ -9,8 +9,16 @@ import pytest
 
 from ackflow.errors import AlreadyExists, ConfirmationNotFound, Conflict, InvalidTransition, JobNotFound, LeaseLost
 from ackflow.jobs.lifecycle import Claim
-from ackflow.jobs.model import (Confirmation, ConfirmationStatus, Holder, Job, JobStatus, Requester,
-                                StepState, StepStatus)
+from ackflow.jobs.model import (
+    Confirmation,
+    ConfirmationStatus,
+    Holder,
+    Job,
+    JobStatus,
+    Requester,
+    StepState,
+    StepStatus,
+)
 from ackflow.store.jobstore import ConfirmOutcome
 
 ALICE = Requester("users/1", "alice@example.com", "Alice")

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pypdf
 
-from ackflow_tools.devtools.procs import ManagedProcess, free_port
 from ackflow.jobs.model import JobStatus
+from ackflow_tools.devtools.procs import ManagedProcess, free_port
 from tests.e2e.conftest import start_pipeline
 from tests.support import portal as portal_site
 from workers.office.sheet import CaseSheet
@@ -115,7 +115,8 @@ def snapshot(office, case: str) -> dict:
     rows = [r for r in office.runtime.store.docs.query("cases", [], "created_at", False, 1000)]
     sheet = sheet_of(office)
     row = sheet.find(case)
-    sheet_values = {k: v for k, v in row.values.items() if k not in ("case", "created", "updated", "folder", "estimate")}
+    sheet_values = {k: v for k, v in row.values.items()
+                    if k not in ("case", "created", "updated", "folder", "estimate")}
     return {"files": files, "sheet": sheet_values, "estimates": len(record["estimates"]),
             "documents": sorted(d["name"] for d in record["documents"]), "cases": len(rows)}
 

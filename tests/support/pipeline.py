@@ -8,8 +8,8 @@ from pathlib import Path
 
 import requests
 
-from ackflow_tools.devtools.stack import INVOKER, LocalStack
 from ackflow.jobs.model import Job, JobStatus
+from ackflow_tools.devtools.stack import INVOKER, LocalStack
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST_QUEUES = Path(__file__).with_name("fast_queues.json")

@@ -41,7 +41,8 @@ class SecretManager:
             raise GoogleError("UNAVAILABLE", "The service is currently unavailable.")
         if secret in self.denied:
             raise GoogleError("PERMISSION_DENIED",
-                              f"Permission 'secretmanager.versions.access' denied for resource '{secret}/versions/{version}'")
+                              "Permission 'secretmanager.versions.access' denied for resource "
+                              f"'{secret}/versions/{version}'")
         versions = self.secrets.get(secret)
         number = len(versions or []) if version == "latest" else int(version) if version.isdigit() else 0
         if not versions or not 1 <= number <= len(versions):

@@ -14,12 +14,12 @@ import pytest
 
 from ackflow.auth import verify
 from ackflow.auth.signing import LocalSigner
-from ackflow_tools.devtools.procs import start_moto
-from ackflow_tools.emulators.web import Router, ServerThread, json_response
 from ackflow.errors import QueueUnavailable
 from ackflow.queues import QueueDefinition
 from ackflow.retry import RetryConfig
 from ackflow.taskqueue.base import Task
+from ackflow_tools.devtools.procs import start_moto
+from ackflow_tools.emulators.web import Router, ServerThread, json_response
 from tests.support.recorder import Recorder
 
 PROJECT, LOCATION = "contract", "local"
@@ -46,7 +46,8 @@ class Backend:
         if self.name != "sqs":
             return 0
         sqs = self.extra["client"]
-        attributes = sqs.get_queue_attributes(QueueUrl=self.extra["dlq"], AttributeNames=["ApproximateNumberOfMessages"])
+        attributes = sqs.get_queue_attributes(QueueUrl=self.extra["dlq"],
+                                              AttributeNames=["ApproximateNumberOfMessages"])
         return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
 
 
@@ -86,22 +87,23 @@ def backend(request, monkeypatch):
 
 
 def _cloud_tasks(service, worker: Recorder, name: str) -> Backend:
-    from ackflow_tools.devtools.queues import sync_cloud_tasks_queues
     from ackflow.taskqueue.cloudtasks import CloudTasksQueue
+    from ackflow_tools.devtools.queues import sync_cloud_tasks_queues
 
     sync_cloud_tasks_queues(service.url, PROJECT, LOCATION, [definition(name)])
     queue = CloudTasksQueue(project=PROJECT, location=LOCATION, worker_url=worker.url + "/", service_account=INVOKER,
                             endpoint=service.url, anonymous=True)
-    verifier = verify.Verifier([verify.oidc_invoker_policy(worker.url + "/", (INVOKER,), f"{service.url}/oauth2/v1/certs")])
+    verifier = verify.Verifier(
+        [verify.oidc_invoker_policy(worker.url + "/", (INVOKER,), f"{service.url}/oauth2/v1/certs")])
     return Backend("cloudtasks", queue, name, verifier, worker, {})
 
 
 def _sqs(moto, worker: Recorder, name: str) -> Backend:
     import boto3
 
-    from ackflow_tools.devtools.queues import sync_sqs_queues
     from ackflow.taskqueue.relay import Relay, RelayQueue
     from ackflow.taskqueue.sqs import SqsQueue
+    from ackflow_tools.devtools.queues import sync_sqs_queues
 
     client = boto3.client("sqs", endpoint_url=moto.url, region_name="ap-northeast-1")
     urls = sync_sqs_queues(client, [definition(name)])

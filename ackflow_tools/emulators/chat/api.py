@@ -11,6 +11,7 @@ from __future__ import annotations
 from werkzeug.wrappers import Request
 
 from ackflow.auth.signing import CERTS_MAX_AGE
+
 from ..web import GoogleError, Router, ints_for_enums, json_response, read_json
 from .service import ChatService, render
 from .userside import CHAT_ISSUER, UserSide

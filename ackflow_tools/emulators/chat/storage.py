@@ -7,8 +7,9 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from ..keystore import load_or_create_signer
 from ackflow.auth.signing import LocalSigner
+
+from ..keystore import load_or_create_signer
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS spaces (

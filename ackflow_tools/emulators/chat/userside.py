@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import requests
 
 from ackflow.auth.signing import LocalSigner
+
 from ..web import GoogleError
 from .events import ADDON, CLASSIC, FORMATS, build_event
 from .service import ChatService, canonical_message

@@ -10,6 +10,7 @@ from __future__ import annotations
 from werkzeug.wrappers import Request, Response
 
 from ackflow.auth.signing import CERTS_MAX_AGE
+
 from ..web import GoogleError, Router, ints_for_enums, json_response, read_json
 from . import resources as r
 from .delivery import GOOGLE_ISSUER

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import http.client
 import logging
-import socket
 import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from ackflow.auth.signing import LocalSigner
+
 from .resources import HttpTarget
 
 log = logging.getLogger(__name__)
@@ -172,7 +172,7 @@ def deliver(target: HttpTarget, info: AttemptInfo, tokens: TokenCache) -> Outcom
         connection.request(target.method, path, body=target.body or None, headers=headers)
         response = connection.getresponse()
         response.read()
-    except (socket.timeout, TimeoutError):
+    except TimeoutError:
         return Outcome(None, reason="DEADLINE_EXCEEDED")
     except (OSError, http.client.HTTPException) as exc:
         log.debug("attempt of %s failed: %s", info.task_id, exc)

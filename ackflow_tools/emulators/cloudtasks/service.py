@@ -15,6 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from ackflow.auth.signing import LocalSigner
+
 from ..web import GoogleError
 from . import resources as r
 from .delivery import AttemptInfo, Outcome, TokenBucket, TokenCache, deliver, grpc_code
@@ -47,7 +48,7 @@ class CloudTasksService:
     # -- lifecycle -----------------------------------------------------------------------------
     def _load(self) -> None:
         now = time.time()
-        for name, message in self.storage.load_queues().items():
+        for message in self.storage.load_queues().values():
             queue = r.QueuePb()
             queue.ParseFromString(message)
             self._install_queue(queue, now)
@@ -57,7 +58,7 @@ class CloudTasksService:
                 heapq.heappush(self._heaps[record.queue], (record.schedule_time, record.name))
         self.storage.forget_reservations(now)
 
-    def start(self) -> "CloudTasksService":
+    def start(self) -> CloudTasksService:
         self._thread.start()
         return self
 

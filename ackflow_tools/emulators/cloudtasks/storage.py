@@ -11,8 +11,9 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from ..keystore import load_or_create_signer
 from ackflow.auth.signing import LocalSigner
+
+from ..keystore import load_or_create_signer
 from .resources import TaskRecord
 
 SCHEMA = """

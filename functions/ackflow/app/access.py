@@ -14,7 +14,7 @@ class Rule:
     spaces: frozenset[str] = frozenset()
 
     @classmethod
-    def of(cls, users=(), domains=(), spaces=()) -> "Rule":
+    def of(cls, users=(), domains=(), spaces=()) -> Rule:
         return cls(frozenset(u.lower() for u in users), frozenset(d.lower().lstrip("@") for d in domains),
                    frozenset(spaces))
 
@@ -34,7 +34,7 @@ class AccessPolicy:
         self.contact = contact
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "AccessPolicy":
+    def from_settings(cls, settings: Settings) -> AccessPolicy:
         default = Rule.of(settings.allow_users, settings.allow_domains, settings.allow_spaces)
         per_command = {name: Rule.of(rule.get("users", ()), rule.get("domains", ()), rule.get("spaces", ()))
                        for name, rule in settings.command_access.items()}

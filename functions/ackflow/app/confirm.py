@@ -7,9 +7,8 @@ turns it into none. Either way the card is updated in place to say what happened
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import logging
+from typing import TYPE_CHECKING
 
 from ..chat.events import ChatEvent
 from ..chat.replies import Reply

@@ -17,7 +17,7 @@ class HttpRequest:
         return self.headers.get(name.lower(), default)
 
     @classmethod
-    def build(cls, method: str, path: str, headers, body: bytes) -> "HttpRequest":
+    def build(cls, method: str, path: str, headers, body: bytes) -> HttpRequest:
         return cls(method.upper(), path or "/", {k.lower(): v for k, v in dict(headers).items()}, body)
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import logging
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from ..chat.events import EventFormat
 from ..chat.replies import message_json

@@ -9,7 +9,8 @@ from __future__ import annotations
 import importlib
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar, overload
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from ..errors import ConfigError
 from ..jobs.context import Services
@@ -41,7 +42,7 @@ class lazy(Generic[T]):
         self.name = fn.__name__
 
     @overload
-    def __get__(self, instance: None, owner: type | None = None) -> "lazy[T]": ...
+    def __get__(self, instance: None, owner: type | None = None) -> lazy[T]: ...
 
     @overload
     def __get__(self, instance: object, owner: type | None = None) -> T: ...

@@ -12,11 +12,10 @@ names, and a periodic job's id contains its slot.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..errors import QueueUnavailable, StoreUnavailable
 from ..jobs import lifecycle
@@ -103,7 +102,7 @@ def slot_of(job_type: JobType, now: float) -> dt.datetime | None:
     """The latest time at or before ``now`` that the job type's cron schedule names (UTC)."""
     from cronsim import CronSim
 
-    moment = dt.datetime.fromtimestamp(now, dt.timezone.utc).replace(tzinfo=None) + dt.timedelta(seconds=1)
+    moment = dt.datetime.fromtimestamp(now, dt.UTC).replace(tzinfo=None) + dt.timedelta(seconds=1)
     return next(CronSim(job_type.schedule, moment, reverse=True), None)
 
 
@@ -113,7 +112,7 @@ def _start_periodic(runtime: Runtime, now: float, catch_up: float, report: Sweep
         if not job_type.schedule:
             continue
         slot = slot_of(job_type, now)
-        if slot is None or now - slot.replace(tzinfo=dt.timezone.utc).timestamp() > catch_up:
+        if slot is None or now - slot.replace(tzinfo=dt.UTC).timestamp() > catch_up:
             continue
         stamp = slot.strftime("%Y%m%d%H%M")
         job = Job(id=f"{job_type.name}-{stamp}", type=job_type.name, params={}, requester=SYSTEM,

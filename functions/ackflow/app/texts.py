@@ -1,6 +1,7 @@
 """Every sentence Ackflow says to a person, in one place (easy to review, easy to translate)."""
 
-GREETING = "Hello! I run the office's slow work for you: ask, confirm on the card, and I post progress and the result here."
+GREETING = ("Hello! I run the office's slow work for you: ask, confirm on the card, and I post progress and the "
+            "result here.")
 HELP_TITLE = "What I can do"
 HELP_FOOTER = "Write a command as a message (in a space, @mention me first). Arguments with spaces go in quotes."
 BUILTIN_HELP = {

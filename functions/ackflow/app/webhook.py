@@ -7,11 +7,10 @@ a Chat event, 405 for other methods, and 200 for everything else: an event we do
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import json
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from ..chat.events import ChatEvent, EventKind, MalformedEvent, parse_event
 from ..chat.replies import Reply, response_json

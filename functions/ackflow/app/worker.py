@@ -12,14 +12,22 @@ later (a transient failure within the retry budget, or Chat/queue unavailable af
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import dataclasses
 import json
 import logging
+from typing import TYPE_CHECKING
 
-from ..errors import (ChatUnavailable, Conflict, JobNotFound, LeaseLost, QueueUnavailable, StepFailed,
-                      StoreUnavailable, UnknownJobType, VerificationError)
+from ..errors import (
+    ChatUnavailable,
+    Conflict,
+    JobNotFound,
+    LeaseLost,
+    QueueUnavailable,
+    StepFailed,
+    StoreUnavailable,
+    UnknownJobType,
+    VerificationError,
+)
 from ..jobs.context import StepContext
 from ..jobs.lifecycle import Claim
 from ..jobs.model import Holder, Job, JobStatus, StepStatus

@@ -45,12 +45,12 @@ class LocalSigner:
         self._signer = crypt.RSASigner.from_string(key_pem, key_id=self.kid)
 
     @classmethod
-    def generate(cls, common_name: str) -> "LocalSigner":
+    def generate(cls, common_name: str) -> LocalSigner:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         return cls._with_certificate(key, common_name)
 
     @classmethod
-    def from_private_key(cls, key_pem: bytes | str, common_name: str = "ackflow-signer") -> "LocalSigner":
+    def from_private_key(cls, key_pem: bytes | str, common_name: str = "ackflow-signer") -> LocalSigner:
         """A signer for an existing PEM key (e.g. from a setting); its certificate is made here."""
         data = key_pem.encode() if isinstance(key_pem, str) else key_pem
         key = serialization.load_pem_private_key(data, password=None)
@@ -59,9 +59,9 @@ class LocalSigner:
         return cls._with_certificate(key, common_name)
 
     @classmethod
-    def _with_certificate(cls, key, common_name: str) -> "LocalSigner":
+    def _with_certificate(cls, key, common_name: str) -> LocalSigner:
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         cert = (
             x509.CertificateBuilder()
             .subject_name(name)

@@ -36,7 +36,7 @@ class ChatUser:
     type: str = "HUMAN"
 
     @classmethod
-    def from_json(cls, data: dict | None) -> "ChatUser":
+    def from_json(cls, data: dict | None) -> ChatUser:
         data = data or {}
         return cls(data.get("name", ""), data.get("displayName", ""), data.get("email", ""),
                    data.get("type", "HUMAN"))

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..errors import AckflowError
 from .model import Job
@@ -15,7 +16,7 @@ class Services:
     """Named services created on first use (so a step that needs none pays for none). A factory
     receives this container, so one service can be built from another (``services.store``)."""
 
-    def __init__(self, factories: dict[str, Callable[["Services"], Any]]):
+    def __init__(self, factories: dict[str, Callable[[Services], Any]]):
         self._factories = dict(factories)
         self._made: dict[str, Any] = {}
         self._lock = threading.Lock()

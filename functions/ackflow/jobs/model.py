@@ -50,7 +50,7 @@ class Requester:
         return {"name": self.name, "email": self.email, "display_name": self.display_name}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Requester":
+    def from_dict(cls, data: dict) -> Requester:
         return cls(data.get("name", ""), data.get("email", ""), data.get("display_name", ""))
 
 
@@ -68,7 +68,7 @@ class Holder:
         return {"task": self.task, "retry": self.retry}
 
     @classmethod
-    def from_dict(cls, data: dict | None) -> "Holder | None":
+    def from_dict(cls, data: dict | None) -> Holder | None:
         return cls(data["task"], int(data["retry"])) if data else None
 
 
@@ -92,7 +92,7 @@ class StepState:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> "StepState":
+    def from_dict(cls, data: dict) -> StepState:
         values = dict(data)
         values["status"] = StepStatus(values["status"])
         values["holder"] = Holder.from_dict(values.get("holder"))
@@ -141,12 +141,12 @@ class Job:
     def steps_done(self) -> int:
         return sum(1 for s in self.steps if s.status == StepStatus.SUCCEEDED)
 
-    def with_step(self, index: int, **changes: Any) -> "Job":
+    def with_step(self, index: int, **changes: Any) -> Job:
         steps = list(self.steps)
         steps[index] = dataclasses.replace(steps[index], **changes)
         return dataclasses.replace(self, steps=tuple(steps))
 
-    def replace(self, **changes: Any) -> "Job":
+    def replace(self, **changes: Any) -> Job:
         return dataclasses.replace(self, **changes)
 
     def outputs(self) -> dict[str, dict]:
@@ -162,7 +162,7 @@ class Job:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Job":
+    def from_dict(cls, data: dict) -> Job:
         values = {f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data}
         values["status"] = JobStatus(values["status"])
         values["requester"] = Requester.from_dict(values["requester"])
@@ -196,7 +196,7 @@ class Confirmation:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Confirmation":
+    def from_dict(cls, data: dict) -> Confirmation:
         values = dict(data)
         values["status"] = ConfirmationStatus(values["status"])
         values["requester"] = Requester.from_dict(values["requester"])
@@ -219,5 +219,5 @@ class DeadLetter:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "DeadLetter":
+    def from_dict(cls, data: dict) -> DeadLetter:
         return cls(**data)

@@ -9,8 +9,9 @@ help text, the confirmation card and the queue list all come from here.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UnknownJobType, UsageError
 from ..queues import QueueDefinition
@@ -112,7 +113,7 @@ class Registry:
             raise ValueError(f"service {name!r} is already registered")
         self.services[name] = factory
 
-    def command(self, command: "Command") -> "Command":
+    def command(self, command: Command) -> Command:
         """A command answered at once, without a job (e.g. a lookup). Its handler gets
         ``(runtime, event, words)`` and returns a Reply; it must be quick (Chat waits for it)."""
         if command.name in self.commands or command.name in self._types:

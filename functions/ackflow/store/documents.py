@@ -6,7 +6,8 @@ Collections hold JSON documents by id. Every write the JobStore makes goes throu
 
 from __future__ import annotations
 
-from typing import Any, Callable, Protocol, TypeVar
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
 

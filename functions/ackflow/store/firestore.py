@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from ..errors import AlreadyExists, ConfigError, StoreUnavailable
 from .documents import Where
@@ -28,7 +29,7 @@ def _to_firestore(doc: dict) -> dict:
     value = doc.get(TTL_FIELD)
     if isinstance(value, (int, float)):
         doc = dict(doc)
-        doc[TTL_FIELD] = dt.datetime.fromtimestamp(value, dt.timezone.utc)
+        doc[TTL_FIELD] = dt.datetime.fromtimestamp(value, dt.UTC)
     return doc
 
 
@@ -42,7 +43,7 @@ def _from_firestore(doc: dict | None) -> dict | None:
 
 
 class _FirestoreTx:
-    def __init__(self, documents: "FirestoreDocuments", transaction):
+    def __init__(self, documents: FirestoreDocuments, transaction):
         self.documents = documents
         self.transaction = transaction
 

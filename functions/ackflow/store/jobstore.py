@@ -8,8 +8,8 @@ the rule is always applied to the current state.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import Enum
-from typing import Callable
 
 from ..errors import AlreadyExists, ConfirmationNotFound, Conflict, JobNotFound
 from ..jobs import lifecycle

@@ -12,8 +12,9 @@ import json
 import re
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 from ..errors import AlreadyExists, StoreUnavailable
 from .documents import Where

@@ -8,7 +8,7 @@ command answers from here at once, without calling the sheet or the storage.
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from ackflow.errors import NotFound
 from ackflow.store.documents import Documents, Tx

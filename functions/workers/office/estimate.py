@@ -39,7 +39,7 @@ class LineItem:
         return {"description": self.description, "quantity": str(self.quantity), "unit_price": self.unit_price}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "LineItem":
+    def from_dict(cls, data: dict) -> LineItem:
         return cls(data["description"], Decimal(data["quantity"]), int(data["unit_price"]))
 
 
@@ -180,7 +180,7 @@ class PdfEstimates:
 
         pdf.set_font("jp", size=10)
         widths = (95, 20, 35, 35)
-        for text, width in zip(("品名", "数量", "単価", "金額"), widths):
+        for text, width in zip(("品名", "数量", "単価", "金額"), widths, strict=False):
             pdf.cell(width, 8, text, border=1, align="C")
         pdf.ln()
         for item in estimate.items:

@@ -211,7 +211,8 @@ class PortalClient:
             if link:
                 return urljoin(page.url, link["href"])
             following = soup.find("a", rel="next") or next(
-                (a for a in soup.find_all("a", href=True) if a.get_text(strip=True) in ("次へ", "Next", "›", "»")), None)
+                (a for a in soup.find_all("a", href=True)
+                 if a.get_text(strip=True) in ("次へ", "Next", "›", "»")), None)
             if following is None:
                 break
             url = urljoin(page.url, following["href"])

@@ -70,9 +70,8 @@ class CaseSheet:
     # -- connection ------------------------------------------------------------------------------
     def _gspread(self):
         import gspread
-        from gspread.http_client import BackOffHTTPClient
-
         from google.auth.exceptions import DefaultCredentialsError
+        from gspread.http_client import BackOffHTTPClient
 
         http_client = _endpoint_client(self.endpoint) if self.endpoint else BackOffHTTPClient
         try:
