@@ -34,7 +34,7 @@ def cli_config(directory: Path) -> Path:
     config.write_text(
         "provider_installation {\n"
         f'  filesystem_mirror {{\n    path = "{plugin_mirror()}"\n'
-        '    include = ["registry.terraform.io/hashicorp/*"]\n  }}\n'
+        '    include = ["registry.terraform.io/hashicorp/*"]\n  }\n'
         '  direct {\n    exclude = ["registry.terraform.io/hashicorp/*"]\n  }\n}\n'
     )
     return config
