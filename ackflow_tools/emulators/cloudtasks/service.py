@@ -286,16 +286,25 @@ class CloudTasksService:
         return wake
 
     def _start_attempt(self, record: r.TaskRecord) -> None:
+        """Count the attempt as it starts (durably): Cloud Tasks' retry count includes attempts
+        that never got a response, so one cut short by a crash of the target, or of this service,
+        is still counted when the task is delivered again."""
         task = record.task()
         record.running = True
         self._inflight[record.queue] = self._inflight.get(record.queue, 0) + 1
         now = time.time()
         if record.first_attempt_time is None:
             record.first_attempt_time = now
+        retry_count = task.dispatch_count
+        task.dispatch_count += 1
+        if not task.HasField("first_attempt"):
+            task.first_attempt.dispatch_time.FromNanoseconds(int(now * 1e9))
+        record.update(task)
+        self.storage.put_task(record)
         info = AttemptInfo(
             queue_id=r.short_id(record.queue),
             task_id=r.short_id(record.name),
-            retry_count=task.dispatch_count,
+            retry_count=retry_count,
             execution_count=task.response_count,
             eta=record.schedule_time,
             previous_response=record.previous_response,
@@ -323,8 +332,7 @@ class CloudTasksService:
         if outcome.succeeded:
             self._remove(record.name)
             return
-        task = record.task()
-        task.dispatch_count += 1
+        task = record.task()  # dispatch_count already counts this attempt (_start_attempt)
         if outcome.status is not None and outcome.status < 500:
             task.response_count += 1
         attempt = task.last_attempt
@@ -333,8 +341,6 @@ class CloudTasksService:
         attempt.response_time.FromNanoseconds(int(now * 1e9))
         attempt.response_status.code = grpc_code(outcome.status)
         attempt.response_status.message = outcome.reason or "OK"
-        if not task.HasField("first_attempt"):
-            task.first_attempt.dispatch_time.FromNanoseconds(int(dispatched * 1e9))
         queue = self._queues[record.queue]
         policy = r.retry_config_of(task.retry_config if task.HasField("retry_config") else queue.retry_config)
         if policy.exhausted(task.dispatch_count, now - (record.first_attempt_time or dispatched)):

@@ -40,7 +40,9 @@ def command_names(runtime: Runtime) -> dict[int, str]:
 
 
 def allowed_commands(runtime: Runtime, event: ChatEvent) -> set[str]:
-    names = list(texts.BUILTIN_HELP) + [jt.name for jt in runtime.registry] + list(runtime.registry.commands)
+    """What this person may use here (a job type this deployment cannot run is never offered)."""
+    runnable = [jt.name for jt in runtime.registry if not runtime.registry.missing_modules(jt.name)]
+    names = list(texts.BUILTIN_HELP) + runnable + list(runtime.registry.commands)
     return {n for n in names if n == "help" or runtime.access.allows(n, event.user.email, event.space)}
 
 
@@ -81,6 +83,8 @@ def handle_text(runtime: Runtime, event: ChatEvent) -> Reply:
         if job_type.schedule:
             return views.help_card(runtime.registry, allowed_commands(runtime, event),
                                    texts.UNKNOWN_COMMAND.format(name=name))
+        if runtime.registry.missing_modules(name):
+            return Reply(text=texts.UNAVAILABLE.format(name=name, hint=job_type.requires_hint or texts.ASK_ADMIN))
         try:
             params = job_type.parse(args)
         except UsageError as exc:

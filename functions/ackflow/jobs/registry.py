@@ -52,6 +52,8 @@ class JobType:
     examples: tuple[str, ...] = ()
     slash_command_id: int | None = None
     result_fields: tuple[str, ...] = field(default=())  # output keys to show on the result card
+    requires: tuple[str, ...] = ()  # modules the steps import (e.g. an extra's); checked, not imported
+    requires_hint: str = ""  # how to get them, e.g. "install the office extra: pip install 'ackflow[office]'"
 
     def __post_init__(self) -> None:
         if not NAME_RE.match(self.name):
@@ -65,6 +67,20 @@ class JobType:
             raise ValueError(f"job type {self.name}: timeout must be {MIN_TIMEOUT:g}–{MAX_TIMEOUT:g} s")
         if sum(1 for p in self.params if p.rest) > 1:
             raise ValueError(f"job type {self.name}: at most one parameter may take the rest")
+
+    def missing_modules(self) -> tuple[str, ...]:
+        """The ``requires`` modules this Python cannot import (found without importing them)."""
+        import importlib.util
+
+        missing = []
+        for name in self.requires:
+            try:
+                found = importlib.util.find_spec(name) is not None
+            except (ImportError, ValueError):
+                found = False
+            if not found:
+                missing.append(name)
+        return tuple(missing)
 
     @property
     def usage(self) -> str:
@@ -105,6 +121,7 @@ class Registry:
         self._types: dict[str, JobType] = {}
         self.services: dict[str, Callable[[Any], Any]] = {}
         self.commands: dict[str, Command] = {}
+        self._missing: dict[str, tuple[str, ...]] = {}
 
     def service(self, name: str, factory: Callable[[Any], Any]) -> None:
         """Offer steps a service (``ctx.services.<name>``), created on first use by
@@ -167,6 +184,12 @@ class Registry:
 
     def __iter__(self) -> Iterator[JobType]:
         return iter(self._types.values())
+
+    def missing_modules(self, name: str) -> tuple[str, ...]:
+        """What the job type needs and this deployment lacks (looked up once per type)."""
+        if name not in self._missing:
+            self._missing[name] = self.get(name).missing_modules()
+        return self._missing[name]
 
     def queue_of(self, job_type: JobType) -> QueueDefinition:
         return self.queues[job_type.queue]
