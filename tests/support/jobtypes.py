@@ -16,8 +16,20 @@ def nap(ctx) -> dict:
     return {"napped": ctx.params["seconds"]}
 
 
+def needs_a_missing_module(ctx) -> dict:
+    import ackflow_test_no_such_module  # noqa: F401  (what a deployment without an extra meets)
+
+    return {}
+
+
 def build_registry(settings) -> Registry:
     registry = build_default(settings)
+    registry.add(JobType(name="plotter", help="Needs a module no deployment has.",
+                         steps=(Step("plot", needs_a_missing_module),), timeout=30,
+                         requires=("ackflow_test_no_such_module",),
+                         requires_hint="install the plotting extra: pip install 'ackflow[plot]'"))
+    registry.add(JobType(name="importer", help="Imports a module it did not declare.",
+                         steps=(Step("import", needs_a_missing_module),), timeout=30))
     registry.add(JobType(name="tick", help="Runs every minute.", steps=(Step("tick", tick),),
                          schedule="* * * * *", timeout=30))
     registry.add(JobType(name="nap", help="Sleep with the shortest timeout a queue allows.",
