@@ -1,7 +1,9 @@
 """`terraform validate` of the Google Cloud root module, with no registry: `terraform init` installs
 schema-only stand-ins of hashicorp/google 6.50.0 and hashicorp/archive 2.7.1 (tests/infra/tfschema),
 and Terraform checks the module against their schemas. Errors seeded into a copy of the module show
-that the check has teeth, and that the diagnostics point at the right file and line."""
+that the check has teeth, and that the diagnostics point at the right file and line. All but one
+are Terraform's own checks against the schema; a value for a computed-only attribute is refused by
+the stand-in, as the real provider does."""
 
 from __future__ import annotations
 
@@ -74,6 +76,10 @@ SEEDS = {
                                          'define a block of type "versioning"'),
     "unknown resource type": Seed("queues.tf", "", UNKNOWN_TYPE, "Invalid resource type",
                                   'Did you mean "google_cloud_tasks_queue"?'),
+    "computed-only attribute set": Seed("queues.tf", "    max_dispatches_per_second",
+                                        "    max_burst_size = 10\n    max_dispatches_per_second",
+                                        "Value for unconfigurable attribute",
+                                        'Can\'t configure a value for "max_burst_size"'),
     "unknown attribute in a reference": Seed("scheduler.tf", ".invoker.email\n",
                                              ".invoker.emails\n", "Unsupported attribute",
                                              'Did you mean "email"?'),

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from tf.gen import tfplugin_pb2 as pb
 from tf.runner import run_provider
+from tf.types import Unknown
 
 NESTING = {"list": pb.Schema.NestedBlock.LIST, "set": pb.Schema.NestedBlock.SET,
            "single": pb.Schema.NestedBlock.SINGLE}
@@ -68,7 +69,37 @@ class _Accepting:
         return cls.schema
 
     def validate(self, diags, type_name, config):
-        """Terraform core has already checked the configuration against the schema."""
+        """Terraform core has already checked the configuration against the schema, except for
+        one thing that providers check themselves: no value for an attribute that is only
+        computed (the SDK's "Value for unconfigurable attribute")."""
+        for path in read_only_values(self.schema.schema["block"], config or {}, []):
+            diags.add_error("Value for unconfigurable attribute",
+                            f"Can't configure a value for \"{path[-1]}\": its value will be "
+                            "decided automatically based on the result of applying this "
+                            "configuration.", path=path)
+
+
+def read_only_values(block: dict, config: dict, path: list) -> list[list]:
+    """The paths (as ``tf`` writes them: names, and ``(index,)`` steps) of configured values of
+    computed-only attributes in ``config``, one decoded block of configuration."""
+    found = []
+    for name, attr in block.get("attributes", {}).items():
+        settable = attr.get("optional") or attr.get("required")
+        if attr.get("computed") and not settable and config.get(name) not in (None, Unknown):
+            found.append([*path, name])
+    for name, nested in block.get("block_types", {}).items():
+        value = config.get(name)
+        if value in (None, Unknown):
+            continue
+        if nested["nesting_mode"] == "single":
+            found += read_only_values(nested["block"], value, [*path, name])
+            continue
+        for index, element in enumerate(value):
+            # a set element has no index to point at: the path stops at the block
+            step = [name, (index,)] if nested["nesting_mode"] == "list" else [name]
+            if isinstance(element, dict):
+                found += read_only_values(nested["block"], element, [*path, *step])
+    return found
 
 
 def _types(schemas: dict[str, dict]) -> list[type]:
