@@ -97,7 +97,7 @@ def _launcher(python: Path, schema: Path, home: Path, source: str, version: str)
             f"sys.path.insert(0, {str(ROOT)!r})\n"
             f"os.environ['HOME'] = {str(home)!r}  # tf keeps its TLS certificate under ~/.cache\n"
             "from tests.infra.tfschema.plugin import serve  # noqa: E402\n\n"
-            f"serve({str(schema)!r})\n")
+            f"serve({source!r}, {str(schema)!r})\n")
 
 
 def cli_config(path: Path, mirror: Path, stand_ins: list[StandIn],

@@ -14,7 +14,9 @@ launcher that ``mirror`` writes runs ``serve``.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -22,33 +24,66 @@ from tf.gen import tfplugin_pb2 as pb
 from tf.runner import run_provider
 from tf.types import Unknown
 
-NESTING = {"list": pb.Schema.NestedBlock.LIST, "set": pb.Schema.NestedBlock.SET,
-           "single": pb.Schema.NestedBlock.SINGLE}
+BLOCK_NESTING = {"list": pb.Schema.NestedBlock.LIST, "set": pb.Schema.NestedBlock.SET,
+                 "single": pb.Schema.NestedBlock.SINGLE}
+OBJECT_NESTING = {"list": pb.Schema.Object.LIST, "set": pb.Schema.Object.SET,
+                  "map": pb.Schema.Object.MAP, "single": pb.Schema.Object.SINGLE}
 
 
-class _Schema:
-    """Duck-types ``tf.schema.Schema`` (all the servicer calls is ``to_pb``) over schema JSON."""
+def compiled_schemas(schema_file: Path) -> pb.GetProviderSchema.Response:
+    """The schema file as the protocol message, kept beside it: Terraform starts a provider
+    several times per command, and reading the message is much faster than building it."""
+    digest = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+    compiled = schema_file.with_name(f"{schema_file.name}.{digest}.pb")
+    if compiled.exists():
+        return pb.GetProviderSchema.Response.FromString(compiled.read_bytes())
+    schema = json.loads(gzip.decompress(schema_file.read_bytes()))["schema"]
+    response = pb.GetProviderSchema.Response(
+        provider=_schema(schema["provider"]),
+        resource_schemas={name: _schema(s) for name, s in schema["resource_schemas"].items()},
+        data_source_schemas={name: _schema(s) for name, s in schema["data_source_schemas"].items()})
+    partial = compiled.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_bytes(response.SerializeToString())
+    partial.replace(compiled)
+    return response
 
-    def __init__(self, schema: dict):
-        self.schema = schema
 
-    def to_pb(self) -> pb.Schema:
-        return pb.Schema(version=self.schema.get("version", 0), block=_block(self.schema["block"]))
+def _schema(schema: dict) -> pb.Schema:
+    return pb.Schema(version=schema.get("version", 0), block=_block(schema["block"]))
 
 
 def _block(block: dict) -> pb.Schema.Block:
-    attributes = [pb.Schema.Attribute(name=name, type=json.dumps(attr["type"]).encode(),
-                                      required=attr.get("required", False),
-                                      optional=attr.get("optional", False),
-                                      computed=attr.get("computed", False),
-                                      sensitive=attr.get("sensitive", False))
-                  for name, attr in block.get("attributes", {}).items()]
     nested = [pb.Schema.NestedBlock(type_name=name, block=_block(spec["block"]),
-                                    nesting=NESTING[spec["nesting_mode"]],
+                                    nesting=BLOCK_NESTING[spec["nesting_mode"]],
                                     min_items=spec.get("min_items", 0),
                                     max_items=spec.get("max_items", 0))
               for name, spec in block.get("block_types", {}).items()]
+    attributes = [_attribute(name, attr) for name, attr in block.get("attributes", {}).items()]
     return pb.Schema.Block(attributes=attributes, block_types=nested)
+
+
+def _attribute(name: str, attr: dict) -> pb.Schema.Attribute:
+    if "nested_type" in attr:
+        nested = attr["nested_type"]
+        kind = {"nested_type": pb.Schema.Object(
+            attributes=[_attribute(n, a) for n, a in nested["attributes"].items()],
+            nesting=OBJECT_NESTING[nested["nesting_mode"]])}
+    else:
+        kind = {"type": json.dumps(attr["type"]).encode()}
+    return pb.Schema.Attribute(name=name, required=attr.get("required", False),
+                               optional=attr.get("optional", False),
+                               computed=attr.get("computed", False),
+                               sensitive=attr.get("sensitive", False), **kind)
+
+
+class _Schema:
+    """Duck-types ``tf.schema.Schema``: all the servicer calls is ``to_pb``."""
+
+    def __init__(self, message: pb.Schema):
+        self.message = message
+
+    def to_pb(self) -> pb.Schema:
+        return self.message
 
 
 class _Accepting:
@@ -72,51 +107,50 @@ class _Accepting:
         """Terraform core has already checked the configuration against the schema, except for
         one thing that providers check themselves: no value for an attribute that is only
         computed (the SDK's "Value for unconfigurable attribute")."""
-        for path in read_only_values(self.schema.schema["block"], config or {}, []):
+        for path in read_only_values(self.schema.message.block, config or {}, []):
             diags.add_error("Value for unconfigurable attribute",
                             f"Can't configure a value for \"{path[-1]}\": its value will be "
                             "decided automatically based on the result of applying this "
                             "configuration.", path=path)
 
 
-def read_only_values(block: dict, config: dict, path: list) -> list[list]:
+def read_only_values(block: pb.Schema.Block, config: dict, path: list) -> list[list]:
     """The paths (as ``tf`` writes them: names, and ``(index,)`` steps) of configured values of
     computed-only attributes in ``config``, one decoded block of configuration."""
     found = []
-    for name, attr in block.get("attributes", {}).items():
-        settable = attr.get("optional") or attr.get("required")
-        if attr.get("computed") and not settable and config.get(name) not in (None, Unknown):
-            found.append([*path, name])
-    for name, nested in block.get("block_types", {}).items():
-        value = config.get(name)
+    for attr in block.attributes:
+        settable = attr.optional or attr.required
+        if attr.computed and not settable and config.get(attr.name) not in (None, Unknown):
+            found.append([*path, attr.name])
+    for nested in block.block_types:
+        value = config.get(nested.type_name)
         if value in (None, Unknown):
             continue
-        if nested["nesting_mode"] == "single":
-            found += read_only_values(nested["block"], value, [*path, name])
+        if nested.nesting == pb.Schema.NestedBlock.SINGLE:
+            found += read_only_values(nested.block, value, [*path, nested.type_name])
             continue
         for index, element in enumerate(value):
             # a set element has no index to point at: the path stops at the block
-            step = [name, (index,)] if nested["nesting_mode"] == "list" else [name]
+            step = [(index,)] if nested.nesting == pb.Schema.NestedBlock.LIST else []
             if isinstance(element, dict):
-                found += read_only_values(nested["block"], element, [*path, *step])
+                found += read_only_values(nested.block, element, [*path, nested.type_name, *step])
     return found
 
 
-def _types(schemas: dict[str, dict]) -> list[type]:
-    return [type(name, (_Accepting,), {"name": name, "schema": _Schema(schema)})
-            for name, schema in schemas.items()]
+def _types(schemas) -> list[type]:
+    return [type(name, (_Accepting,), {"name": name, "schema": _Schema(message)})
+            for name, message in schemas.items()]
 
 
 class SchemaOnlyProvider:
     """A ``tf.iface.Provider`` made of one rebuilt schema file (see ``rebuild``)."""
 
-    def __init__(self, schema_file: Path):
-        document = json.loads(gzip.decompress(Path(schema_file).read_bytes()))
-        self.source = document["source"]
-        schema = document["schema"]
-        self.provider_schema = _Schema(schema["provider"])
-        self.resources = _types(schema["resource_schemas"])
-        self.data_sources = _types(schema["data_source_schemas"])
+    def __init__(self, source: str, schema_file: Path):
+        self.source = source
+        schemas = compiled_schemas(Path(schema_file))
+        self.provider_schema = _Schema(schemas.provider)
+        self.resources = _types(schemas.resource_schemas)
+        self.data_sources = _types(schemas.data_source_schemas)
 
     def full_name(self) -> str:
         return self.source
@@ -150,5 +184,5 @@ class SchemaOnlyProvider:
         return klass(self)
 
 
-def serve(schema_file: str) -> None:
-    run_provider(SchemaOnlyProvider(Path(schema_file)), sys.argv)
+def serve(source: str, schema_file: str) -> None:
+    run_provider(SchemaOnlyProvider(source, Path(schema_file)), sys.argv)

@@ -138,7 +138,10 @@ class Rebuild:
         if fld.kind not in NESTING:
             raise SchemaError(f"{prop['name']}: unknown block nesting {fld.kind!r}")
         block, single = self.inner(prop)
-        nested = {"nesting_mode": NESTING[fld.kind], "block": block}
+        mode = NESTING[fld.kind]
+        if mode == "set" and "dynamic" in json.dumps(block):
+            mode = "list"  # Terraform refuses set blocks with "any" inside (cdktf's skipped parts)
+        nested = {"nesting_mode": mode, "block": block}
         if nested["nesting_mode"] != "single":
             if required:
                 nested["min_items"] = 1
