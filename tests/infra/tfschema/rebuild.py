@@ -1,12 +1,15 @@
 """Rebuild a provider's schema, as ``terraform providers schema -json`` prints it, from a cdktf
 prebuilt provider package, and keep it in a cache keyed by the package and by this parser.
 
-The jsii assembly says which properties each config struct has, whether each is optional, and for a
-nested block whether it is one struct (a block of at most one) or an array of them; the generated
-JavaScript (see ``javascript``) gives the Terraform names, the nesting mode and the computed-only
-attributes. What the package cannot tell is left out: descriptions, ``sensitive``, ``deprecated``,
-and ``computed`` on attributes that are also optional (cdktf does not distinguish them). Terraform
-does not need those to validate a configuration.
+The jsii assembly says which properties each config struct has, whether each is optional (for a
+list or set block: whether ``min_items`` is 1 or more), whether a struct-typed property comes from a
+nested block (documented "<name> block.") or from an object-typed attribute, and for a block
+whether it is one struct (``max_items`` 1) or an array of them; the generated JavaScript (see
+``javascript``) gives the Terraform names, the nesting mode and the computed-only attributes.
+What the package cannot tell is left out: descriptions, ``sensitive``, ``deprecated``, other
+``min_items``/``max_items``, and ``computed`` on attributes that are also optional. Terraform does
+not need those to validate a configuration. Object-typed attributes come out as nested attributes,
+which accept what an object type accepts and more (an omitted optional member).
 """
 
 from __future__ import annotations
@@ -44,6 +47,9 @@ def schema_file(wheel: Path, cache: Path) -> Path:
         partial = path.with_suffix(f".{os.getpid()}.tmp")
         partial.write_bytes(gzip.compress(body, 6))
         partial.replace(path)  # atomic: a concurrent reader sees the whole file or none
+        for stale in cache.glob(f"{wheel.stem}-*.json.gz*"):  # older parsers' (and their .pb)
+            if not stale.name.startswith(path.name):
+                stale.unlink(missing_ok=True)
     return path
 
 
@@ -139,7 +145,7 @@ class Rebuild:
             raise SchemaError(f"{prop['name']}: unknown block nesting {fld.kind!r}")
         block, single = self.inner(prop)
         mode = NESTING[fld.kind]
-        if mode == "set" and "dynamic" in json.dumps(block):
+        if mode == "set" and holds_dynamic(block):
             mode = "list"  # Terraform refuses set blocks with "any" inside (cdktf's skipped parts)
         nested = {"nesting_mode": mode, "block": block}
         if nested["nesting_mode"] != "single":
@@ -164,6 +170,21 @@ class Rebuild:
         members = {c.name: self.computed_type(c) for c in self.code.computed[computed.element]}
         obj = ["object", dict(sorted(members.items()))]
         return [computed.collection, obj] if computed.collection else obj
+
+
+def holds_dynamic(block: dict) -> bool:
+    """Whether any attribute in ``block``, at any depth, has (or contains) the type "dynamic"."""
+    def dynamic(cty) -> bool:
+        if isinstance(cty, list):
+            return any(dynamic(part) for part in cty)
+        if isinstance(cty, dict):
+            return any(dynamic(part) for part in cty.values())
+        return cty == "dynamic"
+
+    for attr in block.get("attributes", {}).values():
+        if dynamic(attr.get("type")) or holds_dynamic(attr.get("nested_type", {})):
+            return True
+    return any(holds_dynamic(nested["block"]) for nested in block.get("block_types", {}).values())
 
 
 def documented_as_block(prop: dict, fld: Field) -> bool:
