@@ -77,7 +77,7 @@ class Rebuild:
             raise SchemaError(f"{self.package.name}: no providerName/providerVersion in its code")
         name, version = self.code.provider
         schema: dict = {"provider": None, "resource_schemas": {}, "data_source_schemas": {}}
-        for fqn, jsii_type in sorted(self.types.items()):
+        for _fqn, jsii_type in sorted(self.types.items()):
             base = (jsii_type.get("base") or "").removeprefix("cdktf.")
             if jsii_type.get("kind") != "class" or base not in (*KINDS, "TerraformProvider"):
                 continue
