@@ -258,8 +258,12 @@ class LocalStack:
 
     def restart(self, name: str) -> None:
         """Stop a part (as a crash, SIGKILL) and start it again on the same port."""
+        self.procs[name].kill()
+        self.start_part(name)
+
+    def start_part(self, name: str) -> None:
+        """Start a part that was stopped (or crashed) again, on the same port, with the same data."""
         proc = self.procs[name]
-        proc.kill()
         fresh = self._function(name, "chat_webhook" if name == "webhook" else "worker") \
             if name in ("webhook", "worker") else ManagedProcess(proc.name, proc.argv, ready_url=proc.ready_url,
                                                                  log_path=proc.log_path)
