@@ -120,3 +120,35 @@ def test_dev_starts_everything_prints_where_and_stops_cleanly(tmp_path):
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_a_user_of_ackflow_chat_is_the_same_chat_user_on_every_run(running):
+    for _ in range(2):
+        sent = ackflow(running, "chat", "help", "--chat-url", running.chat_url, "--space", "spaces/cli-users",
+                       "--user", "bob@example.com")
+        assert sent.returncode == 0, sent.stderr
+    senders = {m["sender"]["name"] for m in running.messages("spaces/cli-users").values()
+               if m["sender"].get("email") == "bob@example.com"}
+    assert len(senders) == 1, senders
+
+
+def test_following_with_the_chat_url_of_a_pipeline_the_cli_cannot_read_is_refused(running, tmp_path):
+    no_settings = {k: v for k, v in os.environ.items() if not k.upper().startswith("ACKFLOW_")}
+    before = len(running.messages("spaces/cli-other"))
+    refused = subprocess.run([sys.executable, "-m", "ackflow_tools", "chat", "echo lost", "--yes", "--chat-url",
+                              running.chat_url, "--space", "spaces/cli-other"], cwd=tmp_path, env=no_settings,
+                             capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1 and "cannot follow" in refused.stderr and "ACKFLOW_DEV_DIR" in refused.stderr
+    assert len(running.messages("spaces/cli-other")) == before  # nothing was sent
+    assert not (tmp_path / ".ackflow").exists()
+    # a store that exists but is another pipeline's: pressed, then a clear error instead of silence
+    from ackflow.app.runtime import Runtime
+    from ackflow.settings import Settings
+
+    other = tmp_path / "other.db"
+    Runtime(Settings(sqlite_path=str(other))).store.close()
+    lost = subprocess.run([sys.executable, "-m", "ackflow_tools", "chat", "echo lost", "--yes", "--chat-url",
+                           running.chat_url, "--space", "spaces/cli-other"], cwd=tmp_path,
+                          env={**no_settings, "ACKFLOW_SQLITE_PATH": str(other)},
+                          capture_output=True, text=True, timeout=60)
+    assert lost.returncode == 1 and "does not know it" in lost.stderr, lost.stdout + lost.stderr
