@@ -24,24 +24,16 @@ def dev_dir(workdir: Path = DEV_DIR) -> Path:
     return Path(os.environ.get("ACKFLOW_DEV_DIR", workdir))
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
-
-
 def dev_state(workdir: Path = DEV_DIR) -> dict | None:
     """The state of the running ``ackflow dev``; None when there is none, or when the one that
     wrote it is gone (killed, so it could not remove its file)."""
     path = dev_dir(workdir) / "state.json"
     if not path.exists():
         return None
+    from ..devtools.procs import process_alive
+
     state = json.loads(path.read_text())
-    if "pid" in state and not _alive(int(state["pid"])):
+    if "pid" in state and not process_alive(int(state["pid"])):
         return None
     return state
 
