@@ -17,6 +17,12 @@ from ackflow.errors import NotFound
 from ackflow.store.documents import Documents, Tx
 
 CASES = "cases"
+
+
+class CaseNotFound(NotFound):
+    pass
+
+
 STATUSES = ("登録済", "見積作成済", "資料取得済", "受付完了")  # registered, estimated, documents, ready
 
 
@@ -28,10 +34,6 @@ def advanced(current: str | None, new: str) -> str:
     if current not in STATUSES or new not in STATUSES:
         return current
     return max(current, new, key=STATUSES.index)
-
-
-class CaseNotFound(NotFound):
-    pass
 
 
 class CaseRecords:
