@@ -2,8 +2,11 @@
 
 Used by ``ackflow dev`` and by the tests, so both run the same real servers the same way. Each
 child runs in its own process group (so a server's workers stop with it), which also means it
-would outlive a parent killed with SIGKILL; the reaper below ends those groups when the parent
-is gone, however it went.
+would outlive a parent killed with SIGKILL. Two things end them when the parent is gone, however
+it went: the kernel kills each direct child (``PR_SET_PDEATHSIG``, set between fork and exec, so
+even a child still starting is covered), and the reaper below ends the children's whole groups.
+PDEATHSIG follows the *thread* that started the child: start children from a thread that lives as
+long as they should (``ackflow dev`` and the tests use the main thread).
 """
 
 from __future__ import annotations
@@ -44,6 +47,27 @@ while groups and time.monotonic() < deadline:
     groups = signal_all(0)
 signal_all(signal.SIGKILL)
 """
+
+
+def _die_with_parent():
+    """A ``preexec_fn``: ask the kernel to SIGKILL this child when its parent dies (Linux), and
+    give up at once if the parent is already gone. None where prctl is not available."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here, before any fork
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return preexec
 
 
 class Reaper:
@@ -136,7 +160,7 @@ class ManagedProcess:
         self.proc = subprocess.Popen(
             self.argv, env=self.env, cwd=self.cwd, stdin=subprocess.DEVNULL,
             stdout=self._log or subprocess.DEVNULL, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            start_new_session=True, preexec_fn=_die_with_parent(),
         )
         Reaper.for_this_process().watch(self.proc.pid)
         if self.ready_url:
