@@ -23,22 +23,28 @@ DEFAULT_PORTS = {"webhook": 8080, "worker": 8081, "tasks": 8123, "chat": 8124, "
                    "8124 Chat, 8125 Sheets).")
 @click.option("--format", "event_format", type=click.Choice(["classic", "addon"]), default="classic",
               show_default=True, help="Event format the local Chat service sends.")
+@click.option("--chat-auth", type=click.Choice(["project-number", "endpoint-url"]),
+              help="The Chat app's authentication audience (default: endpoint-url with --format addon, "
+                   "which add-on events need; else project-number).")
 @click.option("--workers", type=int, default=1, show_default=True, help="Worker processes.")
 @click.option("--firestore", is_flag=True, help="Keep job state in the Firestore emulator instead of SQLite.")
 @click.option("--queue", "queue_backend", type=click.Choice(["cloudtasks", "sqs"]), default="cloudtasks",
               show_default=True, help="Cloud Tasks (local service) or SQS (moto server) with the relay.")
 @click.option("--sweep-interval", type=float, default=5.0, show_default=True,
               help="Seconds between calls of the sweep (0: never).")
-def dev(workdir: Path, reset: bool, port_offset: int, event_format: str, workers: int, firestore: bool,
-        queue_backend: str, sweep_interval: float) -> None:
+def dev(workdir: Path, reset: bool, port_offset: int, event_format: str, chat_auth: str | None, workers: int,
+        firestore: bool, queue_backend: str, sweep_interval: float) -> None:
     """Run the whole pipeline locally: both functions, the local Cloud Tasks and Chat services, state."""
     from ..devtools.stack import LocalStack, StackConfig
 
+    if event_format == "addon" and chat_auth == "project-number":
+        raise click.UsageError("add-on events are signed for the endpoint URL, never for the project number: "
+                               "--format addon needs --chat-auth endpoint-url (the default with it)")
     if reset and workdir.exists():
         shutil.rmtree(workdir)
     config = StackConfig(
         workdir=workdir, ports={k: v + port_offset for k, v in DEFAULT_PORTS.items()},
-        workers=workers, event_format=event_format, sweep_interval=sweep_interval,
+        workers=workers, event_format=event_format, chat_auth=chat_auth, sweep_interval=sweep_interval,
         store="firestore" if firestore else "sqlite", queue_backend=queue_backend,
     )
     stack = LocalStack(config)

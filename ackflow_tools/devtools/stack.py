@@ -14,12 +14,12 @@ import shutil
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import requests
 
-from .procs import ManagedProcess, free_port, start_moto
+from .procs import ManagedProcess, free_port, port_free, process_alive, start_moto
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,12 @@ def functions_source() -> Path:
     return path
 
 
+def default_chat_auth(event_format: str) -> str:
+    """Workspace add-on events come with a Google ID token for the endpoint URL, never with the
+    project number as audience; classic events may use either, and the project number is the default."""
+    return "endpoint-url" if event_format == "addon" else "project-number"
+
+
 @dataclass
 class StackConfig:
     workdir: Path
@@ -50,7 +56,9 @@ class StackConfig:
     workers: int = 1  # worker processes (gunicorn workers)
     threads: int = 8
     event_format: str = "classic"
-    chat_auth: str = "project-number"
+    # the Chat app's authentication audience; None: what the format needs (add-on events are
+    # always signed for the endpoint URL, so "addon" needs "endpoint-url")
+    chat_auth: str | None = None
     sweep_interval: float = 5.0  # 0: no sweep loop
     store: str = "sqlite"
     queue_backend: str = "cloudtasks"
@@ -60,6 +68,8 @@ class StackConfig:
 
 class LocalStack:
     def __init__(self, config: StackConfig):
+        if config.chat_auth is None:
+            config = replace(config, chat_auth=default_chat_auth(config.event_format))
         self.config = config
         self.workdir = Path(config.workdir)
         self.procs: dict[str, ManagedProcess] = {}
@@ -141,6 +151,7 @@ class LocalStack:
 
     def start(self) -> LocalStack:
         self.workdir.mkdir(parents=True, exist_ok=True)
+        self._check_not_running()
         try:
             self._start_services()
             self._create_queues()
@@ -153,6 +164,24 @@ class LocalStack:
             self._sweeper.start()
         self._write_state()
         return self
+
+    def _check_not_running(self) -> None:
+        """Refuse to start over a live run of this workdir or on a port in use; forget the state a
+        killed run left behind (its children were ended by the reaper of ``procs``)."""
+        state = self.workdir / STATE_FILE
+        if state.exists():
+            try:
+                pid = int(json.loads(state.read_text()).get("pid", 0))
+            except (ValueError, json.JSONDecodeError):
+                pid = 0
+            if pid and pid != os.getpid() and process_alive(pid):
+                raise RuntimeError(f"a local pipeline is already running in {self.workdir} (pid {pid}); "
+                                   f"stop it first, or use another --workdir")
+            state.unlink()
+        busy = [f"{port} ({name})" for name, port in self.ports.items() if not port_free(self.config.host, port)]
+        if busy:
+            raise RuntimeError(f"port {', '.join(busy)} in use on {self.config.host}: another `ackflow dev` "
+                               f"(or something else) listens there; stop it or use --port-offset")
 
     def _start_services(self) -> None:
         if self.config.store == "firestore":

@@ -64,9 +64,12 @@ def test_case_command_and_a_second_estimate_version(office):
     folder = office.runtime.services.cases.get(case)["folder"]
     estimates = [p for p in storage.list(folder) if "/03_見積/" in p and p.endswith(".pdf")]
     assert [Path(p).name for p in estimates] == [f"見積書_{case}_v1.pdf", f"見積書_{case}_v2.pdf"]
-    assert unquote(sheet_of(office).find(case).values["estimate"]).endswith(f"見積書_{case}_v2.pdf")
+    row = sheet_of(office).find(case).values
+    assert unquote(row["estimate"]).endswith(f"見積書_{case}_v2.pdf")
+    # the case was ready (受付完了) before the new estimate; it stays so, in the record and the sheet
+    assert row["status"] == "受付完了" and office.runtime.services.cases.get(case)["status"] == "受付完了"
     shown = json.dumps(office.send(f"case {case}")["reply"]["message"], ensure_ascii=False)
-    for expected in (f"Case {case}", "治具 B-7", "v1", "v2", job.id, redraft.id, "見積作成済"):
+    for expected in (f"Case {case}", "治具 B-7", "v1", "v2", job.id, redraft.id, "受付完了"):
         assert expected in shown, expected
     assert "There is no case" in json.dumps(office.send("case 1999-001")["reply"]["message"], ensure_ascii=False)
     failed = office.wait_job(office.start("estimate 1999-001"), JobStatus.FAILED)

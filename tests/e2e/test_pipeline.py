@@ -242,6 +242,25 @@ def test_cancel_a_queued_job(pipeline):
     assert "nothing to cancel" in again["text"]
 
 
+def test_cancel_a_running_job_settles_its_step(pipeline):
+    job_id = pipeline.start("sleep 20")
+    pipeline.wait_job(job_id, JobStatus.RUNNING, timeout=10)
+    reply = pipeline.send(f"cancel {job_id}")["reply"]["message"]
+    assert f"Job {job_id} is cancelled" in reply["text"]
+    cancelled = pipeline.store.get_job(job_id)
+    assert cancelled.status == JobStatus.CANCELLED and cancelled.steps[0].status == StepStatus.CANCELLED
+    # the worker's sleep notices within a second and finishes; that changes nothing
+    deadline = time.monotonic() + 10
+    while "Cancelled" not in text_of(pipeline.job_message(cancelled)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(2)
+    after = pipeline.store.get_job(job_id)
+    assert after.status == JobStatus.CANCELLED and after.steps[0].status == StepStatus.CANCELLED
+    assert after.steps[0].attempts == 1 and after.result is None
+    status = text_of(pipeline.send(f"status {job_id}")["reply"]["message"])
+    assert "CANCELLED, 1 attempt(s)" in status and "RUNNING" not in status
+
+
 def test_status_and_jobs_from_chat(pipeline):
     job = pipeline.wait_job(pipeline.start("echo status please"), JobStatus.SUCCEEDED)
     status = text_of(pipeline.send(f"status {job.id}")["reply"]["message"])

@@ -115,22 +115,7 @@ class CloudTasksService:
 
     def update_queue(self, name: str, raw: dict, update_mask: list[str]):
         with self._cond:
-            current = self._queue(name)
-            patch = r.parse_message(raw, r.QueuePb, "queue")
-            merged = r.QueuePb()
-            merged.CopyFrom(current)
-            paths = update_mask or ["rate_limits", "retry_config"]
-            for path in paths:
-                top = _snake(path.split(".")[0])
-                if top not in ("rate_limits", "retry_config", "stackdriver_logging_config"):
-                    raise GoogleError("INVALID_ARGUMENT", f"Field {path} cannot be updated.")
-                merged.ClearField(top)
-                if patch.HasField(top):
-                    getattr(merged, top).CopyFrom(getattr(patch, top))
-            tops = {_snake(p.split(".")[0]) for p in paths}
-            # An untouched retry config is already complete: keep its explicit values.
-            raw_for_defaults = raw if "retry_config" in tops else {"retryConfig": {"maxDoublings": 0}}
-            r.normalize_queue(merged, raw_for_defaults, creating=False)
+            merged = r.updated_queue(self._queue(name), raw, update_mask)
             self.storage.put_queue(name, merged.SerializeToString())
             self._install_queue(merged, time.time())
             self._cond.notify_all()
@@ -215,7 +200,7 @@ class CloudTasksService:
 
     def _view(self, record: r.TaskRecord):
         task = record.task()
-        task.view = 1  # BASIC; HTTP targets keep their body in this view
+        task.view = 1  # the API layer returns it in the view the request asks for (r.in_view)
         return task
 
     def get_task(self, name: str):
@@ -358,6 +343,3 @@ class CloudTasksService:
         self.storage.put_task(record)
         heapq.heappush(self._heaps[record.queue], (record.schedule_time, record.name))
 
-
-def _snake(name: str) -> str:
-    return "".join("_" + c.lower() if c.isupper() else c for c in name)

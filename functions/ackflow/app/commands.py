@@ -46,9 +46,9 @@ def allowed_commands(runtime: Runtime, event: ChatEvent) -> set[str]:
     return {n for n in names if n == "help" or runtime.access.allows(n, event.user.email, event.space)}
 
 
-def refusal(runtime: Runtime, command: str) -> Reply:
+def refusal(runtime: Runtime, command: str, refused_by: str | None = "default") -> Reply:
     contact = runtime.access.contact
-    text = texts.REFUSED.format(command=command)
+    text = (texts.REFUSED_BY_COMMAND if refused_by == "command" else texts.REFUSED).format(command=command)
     text += texts.REFUSED_CONTACT.format(contact=contact) if contact else texts.REFUSED_NO_CONTACT
     return Reply(text=text)
 
@@ -63,9 +63,10 @@ def handle_text(runtime: Runtime, event: ChatEvent) -> Reply:
     name = words[0].lstrip("/").lower()
     args = words[1:]
     known = name in texts.BUILTIN_HELP or name in runtime.registry or name in runtime.registry.commands
-    if name != "help" and known and not runtime.access.allows(name, event.user.email, event.space):
-        log.info("refused %s", name, extra={"user": event.user.email, "space": event.space})
-        return refusal(runtime, name)
+    refused_by = runtime.access.refused_by(name, event.user.email, event.space) if name != "help" and known else None
+    if refused_by:
+        log.info("refused %s (%s rule)", name, refused_by, extra={"user": event.user.email, "space": event.space})
+        return refusal(runtime, name, refused_by)
     if name == "help":
         return views.help_card(runtime.registry, allowed_commands(runtime, event))
     if name == "status":

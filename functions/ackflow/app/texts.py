@@ -18,6 +18,8 @@ EMPTY_COMMAND = "Write a command; here is what I can do."
 BAD_ARGUMENTS = "I could not read that: {problem}."
 USAGE = "Usage: {usage}"
 REFUSED = "Sorry, you may not use “{command}” here."
+REFUSED_BY_COMMAND = ("Sorry, “{command}” is limited to certain people or spaces, and you may not use it here "
+                      "(your other commands are in “help”).")
 REFUSED_CONTACT = " Ask {contact} for access."
 REFUSED_NO_CONTACT = " Ask the person who set up this app for access."
 

@@ -8,6 +8,7 @@ help text, the confirmation card and the queue list all come from here.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -67,6 +68,8 @@ class JobType:
             raise ValueError(f"job type {self.name}: timeout must be {MIN_TIMEOUT:g}–{MAX_TIMEOUT:g} s")
         if sum(1 for p in self.params if p.rest) > 1:
             raise ValueError(f"job type {self.name}: at most one parameter may take the rest")
+        if self.schedule is not None:
+            check_schedule(self.name, self.schedule)
 
     def missing_modules(self) -> tuple[str, ...]:
         """The ``requires`` modules this Python cannot import (found without importing them)."""
@@ -102,6 +105,19 @@ class JobType:
             return self.confirm.format(**params)
         except (KeyError, IndexError, ValueError):
             return self.confirm
+
+
+def check_schedule(name: str, schedule: str) -> None:
+    """Refuse a cron expression the sweep could not read, when the job type is declared rather
+    than on every sweep. The sweep reads it with cronsim, in UTC."""
+    from cronsim import CronSim, CronSimError
+
+    try:
+        CronSim(schedule, dt.datetime(2000, 1, 1))
+    except CronSimError as exc:
+        raise ValueError(f"job type {name}: schedule {schedule!r} is not a cron expression the sweep "
+                         f"can read ({exc}); use five fields, minute hour day month weekday, "
+                         f"in UTC, e.g. '0 0 * * *'") from exc
 
 
 @dataclass(frozen=True)
@@ -141,8 +157,22 @@ class Registry:
         return command
 
     def add(self, job_type: JobType) -> JobType:
-        if job_type.name in self._types or job_type.name in getattr(self, "commands", {}):
+        if job_type.name in self._types or job_type.name in self.commands:
             raise ValueError(f"job type {job_type.name!r} is already registered")
+        self._check_queue(job_type)
+        self._types[job_type.name] = job_type
+        return job_type
+
+    def replace(self, job_type: JobType) -> JobType:
+        """Swap a registered job type for another of the same name (a deployment's own version).
+        The replacement is checked first: a refused one leaves the registered type in place."""
+        if job_type.name not in self._types:
+            raise UnknownJobType(f"unknown job type {job_type.name!r}")
+        self._check_queue(job_type)
+        self._types[job_type.name] = job_type
+        return job_type
+
+    def _check_queue(self, job_type: JobType) -> None:
         if job_type.queue not in self.queues:
             raise ValueError(f"job type {job_type.name!r} names queue {job_type.queue!r}, which is not "
                              f"defined (defined: {', '.join(sorted(self.queues))})")
@@ -154,15 +184,6 @@ class Registry:
                 and job_type.max_attempts > queue.max_attempts:
             raise ValueError(f"job type {job_type.name!r} wants {job_type.max_attempts} attempts; "
                              f"queue {queue.name} allows {queue.max_attempts}")
-        self._types[job_type.name] = job_type
-        return job_type
-
-    def replace(self, job_type: JobType) -> JobType:
-        """Swap a registered job type for another of the same name (a deployment's own version)."""
-        if job_type.name not in self._types:
-            raise UnknownJobType(f"unknown job type {job_type.name!r}")
-        del self._types[job_type.name]
-        return self.add(job_type)
 
     def job(self, name: str, help: str, **options) -> Callable[[StepFn], StepFn]:
         """Decorator for a one-step job type: the function is its only step."""

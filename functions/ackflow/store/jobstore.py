@@ -243,6 +243,7 @@ class JobStore:
 def _dead_letter(job: Job, now: float) -> DeadLetter | None:
     if job.status != JobStatus.FAILED:
         return None
-    step = job.step.name if job.step else "-"
-    return DeadLetter(id=f"{job.id}-g{job.generation}", job_id=job.id, job_type=job.type, step=step,
-                      error=job.last_error or "", attempts=job.attempts, created_at=now)
+    step = job.step
+    return DeadLetter(id=f"{job.id}-g{job.generation}", job_id=job.id, job_type=job.type,
+                      step=step.name if step else "-", error=job.last_error or "",
+                      attempts=step.attempts if step else job.attempts, created_at=now)  # the failed step's
