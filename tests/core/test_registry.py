@@ -92,3 +92,11 @@ def test_a_bad_cron_schedule_is_refused_when_the_job_type_is_declared(schedule):
 def test_a_good_cron_schedule_is_accepted(registry):
     registry.add(JobType("nightly", "h", (Step("s", noop),), schedule="0 9 * * MON-FRI"))
     assert registry.get("nightly").schedule == "0 9 * * MON-FRI"
+
+
+def test_a_replaced_type_is_checked_for_its_own_modules(registry):
+    registry.add(JobType(name="plot", help="h", steps=(Step("s", lambda ctx: None),), timeout=30))
+    assert registry.missing_modules("plot") == ()
+    registry.replace(JobType(name="plot", help="h", steps=(Step("s", lambda ctx: None),), timeout=30,
+                             requires=("ackflow_no_such_module",)))
+    assert registry.missing_modules("plot") == ("ackflow_no_such_module",)

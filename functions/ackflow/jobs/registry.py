@@ -161,6 +161,7 @@ class Registry:
             raise ValueError(f"job type {job_type.name!r} is already registered")
         self._check_queue(job_type)
         self._types[job_type.name] = job_type
+        self._missing.pop(job_type.name, None)  # the replacement may need other modules
         return job_type
 
     def replace(self, job_type: JobType) -> JobType:
@@ -170,6 +171,7 @@ class Registry:
             raise UnknownJobType(f"unknown job type {job_type.name!r}")
         self._check_queue(job_type)
         self._types[job_type.name] = job_type
+        self._missing.pop(job_type.name, None)  # the replacement may need other modules
         return job_type
 
     def _check_queue(self, job_type: JobType) -> None:
