@@ -13,6 +13,7 @@ import json
 import secrets
 import time
 from email import message_from_bytes
+from email.header import decode_header, make_header
 from email.message import Message
 from email.policy import compat32
 
@@ -34,10 +35,19 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode()
 
 
+def _text(value) -> str:
+    """A header as Gmail's JSON shows it: unfolded, encoded words decoded."""
+    value = " ".join(str(value).split())
+    try:
+        return str(make_header(decode_header(value)))
+    except (LookupError, UnicodeError, ValueError, IndexError):
+        return value
+
+
 def _payload(part: Message, part_id: str, message_id: str) -> dict:
-    headers = [{"name": k, "value": str(v)} for k, v in part.items()]
+    headers = [{"name": k, "value": _text(v)} for k, v in part.items()]
     body: dict = {"size": 0}
-    node = {"partId": part_id, "mimeType": part.get_content_type(), "filename": part.get_filename() or "",
+    node = {"partId": part_id, "mimeType": part.get_content_type(), "filename": _text(part.get_filename() or ""),
             "headers": headers, "body": body}
     if part.is_multipart():
         children = part.get_payload()
@@ -148,7 +158,7 @@ def build_app(service: GmailService, *, granted_scopes: tuple[str, ...] = (SCOPE
         elif fmt == "metadata":
             wanted = {h.lower() for h in request.args.getlist("metadataHeaders")}
             body["payload"] = {"mimeType": parsed.get_content_type(), "headers": [
-                {"name": k, "value": str(v)} for k, v in parsed.items() if not wanted or k.lower() in wanted]}
+                {"name": k, "value": _text(v)} for k, v in parsed.items() if not wanted or k.lower() in wanted]}
         elif fmt != "minimal":
             raise GoogleError("INVALID_ARGUMENT", f"Invalid value for format: {fmt}")
         return json_response(body)

@@ -206,11 +206,16 @@ class GmailService:
             offset = int(page_token) if page_token and page_token.isdigit() else 0
             records = [r for r in box.history if int(r["id"]) > start_id]
             out = []
+            kinds = {"messageAdded": "messagesAdded", "messageDeleted": "messagesDeleted",
+                     "labelAdded": "labelsAdded", "labelRemoved": "labelsRemoved"}
+            unknown = [t for t in types if t not in kinds]
+            if unknown:
+                raise GoogleError("INVALID_ARGUMENT", f"Invalid value for historyTypes: {unknown[0]}")
+            wanted = [kinds[t] for t in types] or list(kinds.values())
             for record in records:
                 kept = {"id": record["id"], "messages": record.get("messages", [])}
-                for kind in ("messagesAdded", "messagesDeleted", "labelsAdded", "labelsRemoved"):
-                    if kind not in record or (types and kind[0].lower() + kind[1:] not in
-                                              [t[0].lower() + t[1:] for t in types]):
+                for kind in wanted:
+                    if kind not in record:
                         continue
                     items = record[kind]
                     if label:
