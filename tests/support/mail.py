@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
-
-import datetime as dt
 
 from ackflow_tools.emulators.gmail.api import build_app
 from ackflow_tools.emulators.gmail.service import GmailService

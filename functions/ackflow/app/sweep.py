@@ -38,10 +38,11 @@ class SweepReport:
     released: list[str] = field(default_factory=list)
     started: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    tasks: dict[str, object] = field(default_factory=dict)  # the registry's sweep tasks' summaries
 
     def to_dict(self) -> dict:
         return {"resent": self.resent, "released": self.released, "started": self.started,
-                "errors": self.errors}
+                "errors": self.errors, "tasks": self.tasks}
 
 
 def sweep(runtime: Runtime, now: float | None = None) -> SweepReport:
@@ -54,6 +55,15 @@ def sweep(runtime: Runtime, now: float | None = None) -> SweepReport:
         _start_periodic(runtime, now, settings.sweep_catch_up, report)
     except StoreUnavailable as exc:
         report.errors.append(f"store: {exc}")
+    for name, task in runtime.registry.sweep_tasks.items():
+        try:
+            summary = task(runtime, now)
+        except Exception as exc:  # one task's failure never stops the others (or the sweep)
+            log.exception("sweep task %s failed", name)
+            report.errors.append(f"{name}: {type(exc).__name__}: {exc}")
+            continue
+        if summary is not None:
+            report.tasks[name] = summary
     if report.resent or report.released or report.started or report.errors:
         log.info("sweep: %s", report.to_dict())
     return report

@@ -74,6 +74,8 @@ class Webhook:
                 return confirm.on_cancel(runtime, event)
             if event.action == "retry":
                 return commands.on_retry_click(runtime, event)
+            if event.action in runtime.registry.actions:
+                return runtime.registry.actions[event.action](runtime, event)
         if event.kind == EventKind.REMOVED:
             log.info("removed from %s", event.space)
         return None

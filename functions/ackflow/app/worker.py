@@ -68,11 +68,14 @@ class Worker:
         except VerificationError as exc:
             log.warning("rejected a delivery: %s", exc)
             return error(401, "the bearer token does not verify")
-        if request.path.rstrip("/").endswith("/sweep"):
+        last = request.path.rstrip("/").rpartition("/")[2]
+        if last == "sweep":
             from .sweep import sweep
 
             report = sweep(self.runtime)
             return HttpResponse(200, report.to_dict())
+        if last and last in self.runtime.registry.endpoints:
+            return self.runtime.registry.endpoints[last](self.runtime, request)
         retry = _int(request.header("x-cloudtasks-taskretrycount"))
         task_header = (request.header("x-cloudtasks-taskname") or "")[:500]
         task = _read_task(request.body)

@@ -47,25 +47,29 @@ class SyncReport:
 
 
 class MailFlow:
-    def __init__(self, runtime: Runtime):
-        self.runtime = runtime
-        self.settings = runtime.services.office_settings
+    """The mail flow over a deployment's services (``store``, ``chat``, ``settings``, ``mailbox``,
+    ``office_settings``, ``case_sheet``): the same from the worker's push path, the sweep and a step."""
+
+    def __init__(self, services, clock):
+        self.services = services
+        self.clock = clock
+        self.settings = services.office_settings
         self.address = self.settings.mailbox
-        self.records = MailRecords(runtime.store.docs)
+        self.records = MailRecords(services.store.docs)
 
     @property
     def mailbox(self):
-        return self.runtime.services.mailbox
+        return self.services.mailbox
 
     @property
     def space(self) -> str:
-        return self.settings.mail_space or self.runtime.settings.periodic_space
+        return self.settings.mail_space or self.services.settings.periodic_space
 
     # -- new mail ---------------------------------------------------------------------------------
     def sync(self, holder: str) -> SyncReport:
         """Propose every mail added since the stored history id (or re-scan recent mail)."""
         report = SyncReport()
-        now = self.runtime.clock()
+        now = self.clock()
         start = self.records.mailbox(self.address).get("history_id")
         if not start:  # never watched nor synced: start from now (earlier mail is not proposed)
             report.history_id = self.records.advance(self.address, self.mailbox.current_history(), now)
@@ -77,7 +81,7 @@ class MailFlow:
         for mail_id in changes.added:
             if not self._propose(mail_id, holder, report):
                 return report
-        report.history_id = self.records.advance(self.address, changes.history_id, self.runtime.clock())
+        report.history_id = self.records.advance(self.address, changes.history_id, self.clock())
         return report
 
     def rescan(self, holder: str, report: SyncReport) -> SyncReport:
@@ -90,18 +94,18 @@ class MailFlow:
         for mail_id in self.mailbox.recent(self.settings.mail_rescan_days, self.settings.mail_rescan_max):
             if not self._propose(mail_id, holder, report):
                 return report
-        report.history_id = self.records.advance(self.address, current, self.runtime.clock(), replace=True)
+        report.history_id = self.records.advance(self.address, current, self.clock(), replace=True)
         return report
 
     def retry_stalled(self, holder: str) -> SyncReport:
         report = SyncReport()
-        for record in self.records.stalled(self.runtime.clock()):
+        for record in self.records.stalled(self.clock()):
             self._propose(record["mail_id"], holder, report)
         return report
 
     def _propose(self, mail_id: str, holder: str, report: SyncReport) -> bool:
         """One mail: False when another delivery holds it (stop the walk there)."""
-        now = self.runtime.clock()
+        now = self.clock()
         outcome, record = self.records.claim(self.address, mail_id, holder, now, self.settings.mail_lease)
         if outcome == Claim.BUSY:
             report.busy = True
@@ -112,20 +116,20 @@ class MailFlow:
         try:
             mail = self.mailbox.get(mail_id)
         except MailGone:
-            self.records.settle(rid, holder, MailStatus.SKIPPED, self.runtime.clock(), reason="deleted")
+            self.records.settle(rid, holder, MailStatus.SKIPPED, self.clock(), reason="deleted")
             report.skipped.append(rid)
             return True
         summary = summarize(mail, max_attachment_bytes=self.settings.mail_max_attachment_bytes,
                             authserv_id=self.settings.mail_authserv_id)
         if summary.automatic:
             log.info("mail %s skipped: an automatic mail (%s)", mail_id, summary.automatic)
-            self.records.settle(rid, holder, MailStatus.SKIPPED, self.runtime.clock(), reason=summary.automatic,
+            self.records.settle(rid, holder, MailStatus.SKIPPED, self.clock(), reason=summary.automatic,
                                 sender_address=summary.sender_address)
             report.skipped.append(rid)
             return True
         fields = self._fields(summary, mail.truncated, mail.size)
         self.show({**record, **fields, "status": MailStatus.PROPOSED.value})
-        settled = self.records.settle(rid, holder, MailStatus.PROPOSED, self.runtime.clock(), label_due=True,
+        settled = self.records.settle(rid, holder, MailStatus.PROPOSED, self.clock(), label_due=True,
                                       space=self.space, message=cards.message_id(rid), **fields)
         self.label(settled)
         log.info("mail %s proposed", mail_id, extra={"space": self.space})
@@ -133,14 +137,14 @@ class MailFlow:
         return True
 
     def _fields(self, summary: Summary, truncated: bool, size: int) -> dict:
-        docs = self.runtime.store.docs
+        docs = self.services.store.docs
         try:
-            sheet = self.runtime.services.case_sheet
+            sheet = self.services.case_sheet
         except Exception:  # noqa: BLE001 - no sheet configured or reachable: the records suffice
             sheet = None
         client = guess(summary.sender_domain, summary.sender_name, known_clients(docs, sheet),
                        self.records.client_for(summary.sender_domain) if summary.sender_domain else None)
-        received = dt.datetime.fromtimestamp(summary.received_at or self.runtime.clock(),
+        received = dt.datetime.fromtimestamp(summary.received_at or self.clock(),
                                              ZoneInfo(self.settings.timezone)).date()
         return {"sender_name": summary.sender_name, "sender_address": summary.sender_address,
                 "sender_domain": summary.sender_domain, "subject": summary.subject, "title": summary.title,
@@ -159,9 +163,9 @@ class MailFlow:
             log.error("mail %s: no space for mail cards (set ACKFLOW_OFFICE_MAIL_SPACE)", record["id"])
             return
         reply = cards.mail_card(record, self.settings.mail_language, self.settings.timezone)
-        message = message_json(reply, EventFormat(self.settings.mail_event_format), self.runtime.settings.webhook_url)
+        message = message_json(reply, EventFormat(self.settings.mail_event_format), self.services.settings.webhook_url)
         try:
-            self.runtime.chat.put_message(self.space, cards.message_id(record["id"]), message, None)
+            self.services.chat.put_message(self.space, cards.message_id(record["id"]), message, None)
         except ChatRefused as exc:
             log.error("cannot show mail %s in %s: %s", record["id"], self.space, exc)
 
@@ -208,7 +212,7 @@ def mail_sweep(runtime: Runtime, now: float) -> dict | None:
     if not runtime.services.office_settings.mailbox:
         return None
     try:
-        return MailFlow(runtime).sweep(now)
+        return MailFlow(runtime.services, runtime.clock).sweep(now)
     except (StepFailed, ChatUnavailable) as exc:
         log.warning("mail sweep: %s", exc)
         return {"error": str(exc)}
