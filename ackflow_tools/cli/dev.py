@@ -11,7 +11,8 @@ import click
 
 from .common import DEV_DIR
 
-DEFAULT_PORTS = {"webhook": 8080, "worker": 8081, "tasks": 8123, "chat": 8124, "sheets": 8125}
+DEFAULT_PORTS = {"webhook": 8080, "worker": 8081, "tasks": 8123, "chat": 8124, "sheets": 8125, "gmail": 8126,
+                 "pubsub": 8085, "pushsign": 8127}
 
 
 @click.command()
@@ -32,8 +33,10 @@ DEFAULT_PORTS = {"webhook": 8080, "worker": 8081, "tasks": 8123, "chat": 8124, "
               show_default=True, help="Cloud Tasks (local service) or SQS (moto server) with the relay.")
 @click.option("--sweep-interval", type=float, default=5.0, show_default=True,
               help="Seconds between calls of the sweep (0: never).")
+@click.option("--mail/--no-mail", default=True, show_default=True,
+              help="The request mailbox: the Gmail stand-in, the Pub/Sub emulator (needs Java) and the push relay.")
 def dev(workdir: Path, reset: bool, port_offset: int, event_format: str, chat_auth: str | None, workers: int,
-        firestore: bool, queue_backend: str, sweep_interval: float) -> None:
+        firestore: bool, queue_backend: str, sweep_interval: float, mail: bool) -> None:
     """Run the whole pipeline locally: both functions, the local Cloud Tasks and Chat services, state."""
     from ..devtools.stack import LocalStack, StackConfig
 
@@ -45,7 +48,7 @@ def dev(workdir: Path, reset: bool, port_offset: int, event_format: str, chat_au
     config = StackConfig(
         workdir=workdir, ports={k: v + port_offset for k, v in DEFAULT_PORTS.items()},
         workers=workers, event_format=event_format, chat_auth=chat_auth, sweep_interval=sweep_interval,
-        store="firestore" if firestore else "sqlite", queue_backend=queue_backend,
+        store="firestore" if firestore else "sqlite", queue_backend=queue_backend, mail=mail,
     )
     stack = LocalStack(config)
     stopping = threading.Event()

@@ -24,10 +24,11 @@ def _add_core_commands() -> None:
     from .config import config
     from .dev import dev
     from .jobs import jobs, sweep
+    from .mail import mail
     from .operate import cancel, retry
     from .relay import sqs_relay
 
-    for command in (dev, chat, click_button, jobs, sweep, retry, cancel, config, sqs_relay):
+    for command in (dev, chat, click_button, jobs, sweep, retry, cancel, config, sqs_relay, mail):
         cli.add_command(command)
 
 

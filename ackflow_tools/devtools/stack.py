@@ -29,6 +29,8 @@ LOCATION = "local"
 INVOKER = f"ackflow-invoker@{PROJECT}.iam.gserviceaccount.com"
 STATE_FILE = "state.json"
 SHEET_ID = "local-case-sheet"
+MAILBOX = "irai@office.example"  # the request mailbox of the local Gmail stand-in
+MAIL_SPACE = "spaces/office"
 
 
 def functions_source() -> Path:
@@ -64,6 +66,7 @@ class StackConfig:
     queue_backend: str = "cloudtasks"
     extra_env: dict[str, str] = field(default_factory=dict)
     min_dispatch_deadline: float | None = None
+    mail: bool = False  # the request mailbox: Gmail stand-in, Pub/Sub emulator, push relay
 
 
 class LocalStack:
@@ -76,11 +79,15 @@ class LocalStack:
         names = ["tasks", "chat", "webhook", "worker", "sheets"]
         if config.queue_backend == "sqs":
             names += ["moto", "relay"]
+        if config.mail:
+            names += ["gmail", "pubsub", "pushsign"]
         self.ports = {name: config.ports.get(name) or free_port() for name in names}
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
         self.sweeps = 0
         self.firestore = None
+        self.pubsub = None
+        self.push_relay = None
 
     # -- addresses -------------------------------------------------------------------------------
     def url(self, name: str) -> str:
@@ -123,6 +130,17 @@ class LocalStack:
         }
         if self.firestore is not None:
             env.update(self.firestore.env())
+        if self.config.mail:
+            from .pubsub import TOPIC
+
+            env.update({
+                "ACKFLOW_OFFICE_MAILBOX": MAILBOX,
+                "ACKFLOW_OFFICE_MAIL_SPACE": MAIL_SPACE,
+                "ACKFLOW_OFFICE_MAIL_EVENT_FORMAT": self.config.event_format,
+                "ACKFLOW_OFFICE_GMAIL_ENDPOINT": self.url("gmail"),
+                "ACKFLOW_OFFICE_GMAIL_CREDENTIALS_FILE": str(self.workdir / "gmail-service-account.json"),
+                "ACKFLOW_OFFICE_GMAIL_TOPIC": f"projects/{PROJECT}/topics/{TOPIC}",
+            })
         if self.config.queue_backend == "sqs":
             env.update({
                 "ACKFLOW_SQS_ENDPOINT": self.url("moto"),
@@ -218,23 +236,46 @@ class LocalStack:
         self._write_service_account()
         for proc in (self.procs["tasks"], self.procs["chat"], self.procs["sheets"]):
             proc.start(timeout=60)
+        if self.config.mail:
+            self._start_mail()
 
-    def _write_service_account(self) -> None:
-        """A service-account key file whose token endpoint is the local Sheets service: gspread
-        authenticates exactly as with a real key file."""
-        path = self.workdir / "sheets-service-account.json"
-        if path.exists():
+    def _start_mail(self) -> None:
+        """The request mailbox: the Pub/Sub emulator with Gmail's topic and push subscription, the
+        Gmail stand-in publishing to it, and the relay that signs pushes for the worker."""
+        from ..emulators.web import ServerThread
+        from .pubsub import PubSubEmulator, signing_relay
+
+        self.pubsub = PubSubEmulator(self.workdir, self.ports["pubsub"], PROJECT).start()
+        self.push_relay = ServerThread(signing_relay(self.url("tasks"), INVOKER, self.worker_url,
+                                                     self.worker_url + "mail"),
+                                       self.config.host, self.ports["pushsign"]).start()
+        self.pubsub.create(self.url("pushsign") + "/", INVOKER, self.worker_url)
+        self._write_service_account("gmail-service-account.json", self.url("gmail") + "/token")
+        self.procs["gmail"] = ManagedProcess(
+            "gmail", self._argv("gmail-emulator", "--host", self.config.host, "--port", str(self.ports["gmail"]),
+                                "--data", str(self.workdir / "gmail.json"), "--mailbox", MAILBOX,
+                                "--pubsub", self.pubsub.url),
+            ready_url=self.url("gmail") + "/", log_path=self.workdir / "logs" / "gmail.log").start(timeout=60)
+
+    def _write_service_account(self, name: str = "sheets-service-account.json", token_uri: str = "") -> None:
+        """A service-account key file whose token endpoint is a local service (Sheets, Gmail): the
+        clients authenticate exactly as with a real key file."""
+        path = self.workdir / name
+        if path.exists() and not token_uri:
             return
         from ackflow.auth.signing import LocalSigner
 
         key = LocalSigner.generate("local-worker")
-        path.write_text(json.dumps({
+        data = {
             "type": "service_account", "project_id": PROJECT, "private_key_id": key.kid,
             "private_key": key.key_pem.decode(), "client_email": f"ackflow-worker@{PROJECT}.iam.gserviceaccount.com",
-            "client_id": "100000000000000000002", "token_uri": f"{self.url('sheets')}/token",
+            "client_id": "100000000000000000002", "token_uri": token_uri or f"{self.url('sheets')}/token",
             # not Google's universe: google-auth then makes no calls to Google's IAM endpoints
             "universe_domain": "local.invalid",
-        }))
+        }
+        if token_uri:  # the Gmail client insists on Google's universe; its grant goes to token_uri
+            del data["universe_domain"]
+        path.write_text(json.dumps(data))
         path.chmod(0o600)
 
     def _create_queues(self) -> None:
@@ -333,10 +374,14 @@ class LocalStack:
         self._stop.set()
         if self._sweeper:
             self._sweeper.join(timeout=5)
-        for name in ("relay", "webhook", "worker", "chat", "tasks", "sheets", "moto"):
+        if self.push_relay is not None:
+            self.push_relay.stop()
+        for name in ("relay", "webhook", "worker", "chat", "tasks", "sheets", "gmail", "moto"):
             proc = self.procs.get(name)
             if proc:
                 proc.stop()
+        if self.pubsub is not None:
+            self.pubsub.stop()
         if self.firestore is not None:
             self.firestore.stop()
         state = self.workdir / STATE_FILE
