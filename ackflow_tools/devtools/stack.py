@@ -250,6 +250,8 @@ class LocalStack:
                                                      self.worker_url + "mail"),
                                        self.config.host, self.ports["pushsign"]).start()
         self.pubsub.create(self.url("pushsign") + "/", INVOKER, self.worker_url)
+        requests.put(f"{self.url('chat')}/_emulator/{MAIL_SPACE}", json={"displayName": "事務所"},
+                     timeout=10).raise_for_status()  # the office space, the app a member of it
         self._write_service_account("gmail-service-account.json", self.url("gmail") + "/token")
         self.procs["gmail"] = ManagedProcess(
             "gmail", self._argv("gmail-emulator", "--host", self.config.host, "--port", str(self.ports["gmail"]),

@@ -37,7 +37,9 @@ class GmailMailbox:
         self.credentials_file = credentials_file
         self.service_account = service_account
         self.timeout = timeout
-        self._service = service
+        self._given = service
+        self._local = threading.local()  # httplib2 connections are not thread-safe: one client per thread
+        self._credentials_made = None
         self._labels: dict[str, str] = {}
         self._lock = threading.Lock()
 
@@ -63,18 +65,22 @@ class GmailMailbox:
         return service_account.Credentials(signer, email, TOKEN_URI, scopes=[SCOPE], subject=self.address)
 
     def _api(self):
-        with self._lock:
-            if self._service is None:
-                import google_auth_httplib2
-                import httplib2
-                from googleapiclient.discovery import build
+        if self._given is not None:
+            return self._given.users()
+        service = getattr(self._local, "service", None)
+        if service is None:
+            import google_auth_httplib2
+            import httplib2
+            from googleapiclient.discovery import build
 
-                http = google_auth_httplib2.AuthorizedHttp(self._credentials(),
-                                                           http=httplib2.Http(timeout=self.timeout))
-                options = {"api_endpoint": self.endpoint} if self.endpoint else None
-                self._service = build("gmail", "v1", http=http, static_discovery=True, cache_discovery=False,
-                                      client_options=options)
-            return self._service.users()
+            with self._lock:  # one set of credentials (one token) shared by the threads
+                if self._credentials_made is None:
+                    self._credentials_made = self._credentials()
+            http = google_auth_httplib2.AuthorizedHttp(self._credentials_made, http=httplib2.Http(timeout=self.timeout))
+            options = {"api_endpoint": self.endpoint} if self.endpoint else None
+            service = self._local.service = build("gmail", "v1", http=http, static_discovery=True,
+                                                  cache_discovery=False, client_options=options)
+        return service.users()
 
     @contextlib.contextmanager
     def _call(self, action: str, *, gone: type[Exception] | None = None):

@@ -1,0 +1,185 @@
+"""Requests by mail, end to end on the local stack: the Gmail stand-in publishes to the Pub/Sub
+emulator, which pushes (through the signing relay) to the worker; cards in the local Chat service;
+cases in a local folder and the local Sheets service."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+
+import pytest
+import requests
+
+from ackflow.jobs.model import JobStatus
+from ackflow_tools.devtools.stack import MAIL_SPACE, MAILBOX
+from tests.support.mail import mail
+from tests.support.office import sheet_of, storage_of
+from tests.support.pipeline import ALICE
+from workers.office.mail.records import MailRecords, record_id
+
+DRAWING = b"%PDF-1.4 drawing A-12\n" + bytes(range(256)) * 64
+SPEC = "仕様書\n寸法: 120 x 80 mm\n".encode()
+
+
+@pytest.fixture(scope="module")
+def office(tmp_path_factory):
+    from tests.conftest import require_tool
+    from tests.e2e.conftest import start_pipeline
+
+    require_tool("java", "the Pub/Sub emulator runs on Java")
+    env = {"ACKFLOW_JOB_TYPES": "workers.job_types:build_registry", "ACKFLOW_OFFICE_MAIL_LEASE": "4",
+           "ACKFLOW_OFFICE_MAIL_MAX_ATTACHMENT_BYTES": "100000", "ACKFLOW_OFFICE_NAME": "山田金型設計事務所"}
+    pipeline = start_pipeline(tmp_path_factory.mktemp("mail"), "classic", "project-number", "sqlite", mail=True,
+                              **env)
+    office_env = {k: v for k, v in pipeline.stack.env().items() if k.startswith("ACKFLOW_OFFICE_")}
+    saved = {k: os.environ.get(k) for k in office_env}
+    os.environ.update(office_env)  # this process reads the same mailbox, storage and sheet
+    pipeline.runtime = pipeline.stack.runtime()
+    pipeline.store = pipeline.runtime.store
+    pipeline.gmail = pipeline.stack.url("gmail")
+    assert "error" not in pipeline.stack.sweep_once()  # the sweep watches the mailbox
+    try:
+        yield pipeline
+    finally:
+        pipeline.stack.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def deliver(office, raw: bytes) -> str:
+    response = requests.post(f"{office.gmail}/_emulator/users/{MAILBOX}/messages", data=raw,
+                             headers={"Content-Type": "message/rfc822"}, timeout=10)
+    response.raise_for_status()
+    return response.json()["id"]
+
+
+def gmail_state(office) -> dict:
+    return requests.get(f"{office.gmail}/_emulator/users/{MAILBOX}", timeout=10).json()
+
+
+def labels_of(office, mail_id: str) -> list[str]:
+    state = gmail_state(office)
+    names = {label_id: label["name"] for label_id, label in state["labels"].items()}
+    return [names[i] for m in state["messages"] if m["id"] == mail_id for i in m["labelIds"]]
+
+
+def cards(office) -> dict[str, dict]:
+    return {m["clientAssignedMessageId"]: m for m in office.messages(MAIL_SPACE).values()
+            if m.get("clientAssignedMessageId", "").startswith("client-mail-")}
+
+
+def card_of(office, mail_id: str, timeout: float = 30, containing: str = "") -> dict:
+    wanted = "client-" + record_id(MAILBOX, mail_id)
+    deadline = time.monotonic() + timeout
+    while True:
+        found = cards(office).get(wanted)
+        if found and containing in json.dumps(found, ensure_ascii=False):
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no card for mail {mail_id} (containing {containing!r}): "
+                                 f"{office.stack.procs['worker'].log_tail(30)}")
+        time.sleep(0.1)
+
+
+def record(office, mail_id: str) -> dict | None:
+    return MailRecords(office.store.docs).get(record_id(MAILBOX, mail_id))
+
+
+def open_case(office, card: dict) -> str:
+    """Press "open a case" on the mail's card, then Run on the confirmation it answers with."""
+    answer = office.click(card, "案件を作成", MAIL_SPACE)
+    confirmation = answer["reply"]["message"]
+    assert "error" not in office.click(confirmation, "Run", MAIL_SPACE)
+    return office.job_of(confirmation)
+
+
+def test_a_mail_with_two_attachments_becomes_one_card_then_one_case_with_the_mail_filed(office):
+    mail_id = deliver(office, mail(attachments=(("図面 A-12.pdf", DRAWING, "application/pdf"),
+                                                ("仕様書.txt", SPEC, "text/plain"))))
+    card = card_of(office, mail_id)
+    shown = json.dumps(card, ensure_ascii=False)
+    for expected in ("yamada@acme.co.jp", "プレス金型 A-12 のお見積りのお願い", "図面 A-12.pdf", "仕様書.txt",
+                     "2026-12-01", "不明な差出人"):
+        assert expected in shown, expected
+    assert labels_of(office, mail_id) == ["INBOX", "UNREAD", "Ackflow/確認待ち"]
+    job = office.wait_job(open_case(office, card), timeout=90)
+    assert job.status == JobStatus.SUCCEEDED, job.last_error
+    case = job.result["case"]
+    assert job.params["title"] == "プレス金型 A-12 のお見積りのお願い" and job.params["due"] == "2026-12-01"
+    storage = storage_of(office)
+    folder = office.runtime.services.cases.get(case)["folder"]
+    received = f"{folder}/01_受領資料/メール"
+    assert storage.read(f"{received}/図面 A-12.pdf") == DRAWING
+    assert storage.read(f"{received}/仕様書.txt") == SPEC
+    assert b"Subject:" in storage.read(f"{received}/受信メール.eml")
+    assert sheet_of(office).find(case) is not None
+    updated = json.dumps(card_of(office, mail_id, containing=case), ensure_ascii=False)
+    assert f"案件 {case}" in updated and "案件を作成" not in updated
+    assert labels_of(office, mail_id) == ["INBOX", "UNREAD", "Ackflow/処理済"]
+    # a press on the old card (a phone that had not refreshed) says which case it became, starts nothing
+    jobs_before = office.counts()
+    users = office.stack.chat_signer()
+    again = users._deliver("CARD_CLICKED", MAIL_SPACE, ALICE, card, "classic", function="mail-open",
+                           parameters={"mail": record_id(MAILBOX, mail_id)})
+    assert case in again["reply"]["message"]["text"]
+    assert office.counts() == jobs_before
+
+
+def test_duplicated_and_overlapping_notifications_make_one_card(office):
+    mail_id = deliver(office, mail("二重通知のテスト"))
+    card_of(office, mail_id)
+    state = gmail_state(office)
+    for _ in range(3):  # Gmail notifying again, and a push delivered twice
+        requests.post(f"{office.gmail}/_emulator/users/{MAILBOX}:notify", timeout=10)
+    token = office.worker_token()
+    envelope = {"message": {"data": base64.b64encode(json.dumps(
+        {"emailAddress": MAILBOX, "historyId": state["historyId"] - 5}).encode()).decode(), "messageId": "dup-1"},
+        "subscription": "projects/local-project/subscriptions/gmail-push"}
+    for _ in range(2):
+        answer = requests.post(office.stack.worker_url + "mail", json=envelope, timeout=30,
+                               headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 200, answer.text
+    office.stack.sweep_once()
+    assert record(office, mail_id)["attempts"] == 1
+    assert len([c for c in cards(office) if c == "client-" + record_id(MAILBOX, mail_id)]) == 1
+
+
+def test_a_forgotten_history_id_rescans_without_proposing_a_mail_twice(office):
+    earlier = deliver(office, mail("履歴切れ前のメール"))
+    card_of(office, earlier)
+    requests.post(f"{office.gmail}/_emulator/users/{MAILBOX}:expireHistory", timeout=10)
+    later = deliver(office, mail("履歴切れ後のメール"))
+    card_of(office, later)
+    assert record(office, earlier)["attempts"] == 1 and record(office, later)["attempts"] == 1
+
+
+def test_a_holder_that_died_is_taken_over_after_its_lease_and_the_card_is_posted_once(office):
+    office.stack.procs["worker"].kill()
+    mail_id = deliver(office, mail("落ちたワーカーのテスト"))
+    # what a delivery killed after reading the mail leaves: its claim, with a lease
+    MailRecords(office.store.docs).claim(MAILBOX, mail_id, "push-killed", time.time(), 4)
+    office.stack.start_part("worker")
+    # Pub/Sub's retries find the mail held until the lease ends; once they run out (the dead-letter
+    # topic), the sweep's poll is the safety net
+    deadline = time.monotonic() + 60
+    while record(office, mail_id)["status"] == "PROPOSING" and time.monotonic() < deadline:
+        time.sleep(1)
+        if time.monotonic() > deadline - 50:
+            office.stack.sweep_once()
+    card_of(office, mail_id, timeout=5)
+    found = record(office, mail_id)
+    assert found["status"] == "PROPOSED" and found["attempts"] == 2
+
+
+def test_an_automatic_mail_gets_no_card_and_a_forged_sender_is_flagged(office):
+    auto = deliver(office, mail("自動応答: 不在です", headers={"Auto-Submitted": "auto-replied"}))
+    forged = deliver(office, mail("至急のお願い", auth="mx.google.com; spf=fail smtp.mailfrom=acme.co.jp; dkim=fail"))
+    card = json.dumps(card_of(office, forged), ensure_ascii=False)
+    assert "spf=fail" in card and "dkim=fail" in card
+    assert record(office, auto)["status"] == "SKIPPED"
+    assert "client-" + record_id(MAILBOX, auto) not in cards(office)
