@@ -183,3 +183,32 @@ def test_an_automatic_mail_gets_no_card_and_a_forged_sender_is_flagged(office):
     assert "spf=fail" in card and "dkim=fail" in card
     assert record(office, auto)["status"] == "SKIPPED"
     assert "client-" + record_id(MAILBOX, auto) not in cards(office)
+
+
+def test_hostile_attachments_stay_inside_the_case_folder_and_large_ones_are_not_saved(office):
+    big = b"B" * 200_000  # over the 100 kB limit of this pipeline
+    mail_id = deliver(office, mail("添付の確認", attachments=(
+        ("../../etc/passwd", b"root:x:0:0", "text/plain"), ("図面.pdf", b"%PDF-1", "application/pdf"),
+        ("図面.PDF", b"%PDF-2", "application/pdf"), ("big.bin", big, "application/octet-stream"))))
+    card = card_of(office, mail_id)
+    assert "大きすぎるため保存しません" in json.dumps(card, ensure_ascii=False)
+    job = office.wait_job(open_case(office, card), timeout=90)
+    assert job.status == JobStatus.SUCCEEDED, job.last_error
+    storage = storage_of(office)
+    folder = office.runtime.services.cases.get(job.result["case"])["folder"]
+    files = {path.rpartition("/")[2]: path for path in storage.list(f"{folder}/01_受領資料/メール")}
+    assert set(files) == {"_.._etc_passwd", "図面.pdf", "図面 (2).PDF", "受信メール.eml"}
+    assert storage.read(files["図面 (2).PDF"]) == b"%PDF-2"
+    eml = storage.read(files["受信メール.eml"])
+    assert len(eml) < len(big) and b"too large" in eml  # the big part replaced by a note
+    assert "big.bin" in job.result["mail_skipped"]
+    root = office.stack.workdir / "cases"
+    assert all(p.resolve().is_relative_to(root.resolve()) for p in root.rglob("*"))
+
+
+def test_a_malformed_mail_gets_a_card_and_never_a_retry_loop(office):
+    raw = (b"Subject: =?x-unknown?B?!!!?=\r\nContent-Type: multipart/mixed; boundary=\"zz\"\r\n\r\n--zz\r\n"
+           b"Content-Type: text/plain; charset=x-no-such-charset\r\n\r\n\xff\xfe broken\r\n")
+    mail_id = deliver(office, raw)
+    card_of(office, mail_id)
+    assert record(office, mail_id)["attempts"] == 1

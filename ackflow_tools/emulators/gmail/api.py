@@ -77,7 +77,11 @@ def _find_part(part: Message, part_id: str, wanted: str) -> Message | None:
 def _snippet(parsed: Message) -> str:
     for part in parsed.walk():
         if part.get_content_type() == "text/plain" and not part.get_filename():
-            text = (part.get_payload(decode=True) or b"").decode(part.get_content_charset() or "utf-8", "replace")
+            data = part.get_payload(decode=True) or b""
+            try:
+                text = data.decode(part.get_content_charset() or "utf-8", "replace")
+            except LookupError:  # a charset nobody knows: Gmail still shows the mail
+                text = data.decode("utf-8", "replace")
             return " ".join(text.split())[:200]
     return ""
 

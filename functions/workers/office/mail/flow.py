@@ -22,7 +22,7 @@ from ackflow.errors import ChatRefused, ChatUnavailable, StepFailed
 
 from . import card as cards
 from .clients import guess, known_clients
-from .mailbox import HistoryGone, MailGone
+from .mailbox import AccessRefused, HistoryGone, MailGone
 from .parse import Summary, clean, due_date, summarize
 from .records import Claim, MailRecords, MailStatus
 from .texts import LABEL_DONE, LABEL_PENDING
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from ackflow.app.runtime import Runtime
 
 log = logging.getLogger(__name__)
+MAX_READS = 5  # a mail Gmail fails to give this often is skipped (logged), so it never blocks the ones after it
 
 
 @dataclass
@@ -117,6 +118,13 @@ class MailFlow:
             mail = self.mailbox.get(mail_id)
         except MailGone:
             self.records.settle(rid, holder, MailStatus.SKIPPED, self.clock(), reason="deleted")
+            report.skipped.append(rid)
+            return True
+        except StepFailed as exc:
+            if isinstance(exc, AccessRefused) or record.get("attempts", 1) < MAX_READS:
+                raise
+            log.error("mail %s skipped: it could not be read after %d attempts: %s", mail_id, record["attempts"], exc)
+            self.records.settle(rid, holder, MailStatus.SKIPPED, self.clock(), reason=f"unreadable: {exc}")
             report.skipped.append(rid)
             return True
         summary = summarize(mail, max_attachment_bytes=self.settings.mail_max_attachment_bytes,

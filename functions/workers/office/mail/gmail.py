@@ -16,7 +16,7 @@ import threading
 
 from ackflow.errors import PermanentError, TransientError
 
-from .mailbox import Changes, HistoryGone, Mail, MailGone, Part, Watch
+from .mailbox import AccessRefused, Changes, HistoryGone, Mail, MailGone, Part, Watch
 
 SCOPE = "https://www.googleapis.com/auth/gmail.modify"
 TOKEN_URI = "https://oauth2.googleapis.com/token"
@@ -95,13 +95,13 @@ class GmailMailbox:
             if status == 404 and gone is not None:
                 raise gone(f"Gmail: {action}: not found") from exc
             if status in (401, 403):
-                raise PermanentError(f"Gmail refused to {action} for {self.address} ({status}): check the "
+                raise AccessRefused(f"Gmail refused to {action} for {self.address} ({status}): check the "
                                      "domain-wide delegation of the service account (docs/deploy.md)") from exc
             if status == 429 or status >= 500:
                 raise TransientError(f"Gmail: could not {action} ({status}); will try again") from exc
             raise PermanentError(f"Gmail: could not {action} ({status}): {exc.reason}") from exc
         except auth_exceptions.RefreshError as exc:
-            raise PermanentError(f"Gmail: no access to {self.address}: {exc}. Check the domain-wide delegation "
+            raise AccessRefused(f"Gmail: no access to {self.address}: {exc}. Check the domain-wide delegation "
                                  "in the Admin console (docs/deploy.md)") from exc
         except (auth_exceptions.TransportError, OSError, TimeoutError) as exc:
             raise TransientError(f"Gmail unreachable ({action}): {exc}") from exc

@@ -12,11 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ackflow.errors import AckflowError
+from ackflow.errors import AckflowError, PermanentError
 
 
 class HistoryGone(AckflowError):
     """The stored history id is older than the mailbox remembers (Gmail answers 404)."""
+
+
+class AccessRefused(PermanentError):
+    """The mailbox refuses us (delegation, scopes): a setting to fix, never a reason to skip a mail."""
 
 
 class MailGone(AckflowError):
