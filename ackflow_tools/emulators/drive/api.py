@@ -174,11 +174,13 @@ def build_app(service: DriveService) -> Router:
                 "files": [service.resource(f) for f in found[start:start + size]]}
         if start + size < len(found):
             body["nextPageToken"] = str(start + size)
-        fields = parse_fields(request.args.get("fields") or f"kind,incompleteSearch,nextPageToken,files({DEFAULT_FIELDS})")
+        default = f"kind,incompleteSearch,nextPageToken,files({DEFAULT_FIELDS})"
+        fields = parse_fields(request.args.get("fields") or default)
         return json_response(trim(body, fields))
 
     def create(request: Request, who: str, all_drives: bool):
-        return answer(request, service.create(read_json(request), None, "", who, all_drives))
+        metadata = {k: v for k, v in read_json(request).items() if not k.startswith("_")}
+        return answer(request, service.create(metadata, None, "", who, all_drives))
 
     def upload(request: Request, who: str, all_drives: bool):
         kind = request.args.get("uploadType", "")
@@ -186,10 +188,12 @@ def build_app(service: DriveService) -> Router:
             item = service.create({}, request.get_data(), request.mimetype, who, all_drives)
         elif kind == "multipart":
             metadata, data, media_type = split_multipart(request.get_data(), request.headers.get("Content-Type", ""))
+            metadata = {k: v for k, v in metadata.items() if not k.startswith("_")}
             item = service.create(metadata, data, media_type, who, all_drives)
         elif kind == "resumable":
             upload_id = new_id()
-            uploads[upload_id] = {"metadata": read_json(request), "who": who, "all_drives": all_drives,
+            metadata = {k: v for k, v in read_json(request).items() if not k.startswith("_")}
+            uploads[upload_id] = {"metadata": metadata, "who": who, "all_drives": all_drives,
                                   "type": request.headers.get("X-Upload-Content-Type", ""), "data": b"",
                                   "fields": request.args.get("fields", "")}
             query = {**request.args.to_dict(), "upload_id": upload_id}
@@ -222,11 +226,13 @@ def build_app(service: DriveService) -> Router:
         return json_response(trim(service.resource(item), fields))
 
     def copy(request: Request, who: str, all_drives: bool, file_id: str):
-        return answer(request, service.copy(file_id, read_json(request), who, all_drives))
+        metadata = {k: v for k, v in read_json(request).items() if not k.startswith("_")}
+        return answer(request, service.copy(file_id, metadata, who, all_drives))
 
     def update(request: Request, who: str, all_drives: bool, file_id: str):
         return answer(request, service.update(file_id, read_json(request), who, all_drives,
-                                              request.args.get("addParents", ""), request.args.get("removeParents", "")))
+                                              request.args.get("addParents", ""),
+                                              request.args.get("removeParents", "")))
 
     def delete(request: Request, who: str, all_drives: bool, file_id: str):
         service.delete(file_id, who, all_drives)
@@ -252,10 +258,15 @@ def build_app(service: DriveService) -> Router:
         body = read_json(request)
         data = base64.b64decode(body.pop("content_base64")) if "content_base64" in body else None
         file_id = body.pop("id", None)
+        declared = body.pop("size", None)  # a size to report without holding the bytes (a 2 GB file)
+        body.pop("_size", None)
         with service.lock:
             if file_id in service.files:
                 return json_response(service.resource(service.files[file_id]))
             item = service.create(body, data, body.get("mimeType", ""), None, True, file_id=file_id)
+            if declared is not None:
+                item["_size"] = int(declared)
+                service.save()
         return json_response(service.resource(item))
 
     def everything(request: Request):

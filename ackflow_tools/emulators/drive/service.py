@@ -24,7 +24,8 @@ FOLDER = "application/vnd.google-apps.folder"
 SHORTCUT = "application/vnd.google-apps.shortcut"
 NATIVE = "application/vnd.google-apps."
 MAX_APP_PROPERTY_BYTES = 124  # key + value, UTF-8, as Drive documents
-EDITORS = {"application/vnd.google-apps.document": "document", "application/vnd.google-apps.spreadsheet": "spreadsheets",
+EDITORS = {"application/vnd.google-apps.document": "document",
+           "application/vnd.google-apps.spreadsheet": "spreadsheets",
            "application/vnd.google-apps.presentation": "presentation"}
 
 
@@ -132,9 +133,21 @@ class DriveService:
             data = self.blobs.get(file_id, b"")
             shown["size"] = str(len(data))
             shown["md5Checksum"] = hashlib.md5(data).hexdigest()
-        elif "_size" in item:  # a native file made with a declared size (tests of large templates)
+        if "_size" in item:  # a size declared when seeded (a 2 GB file without 2 GB of memory)
             shown["size"] = str(item["_size"])
+        shown["trashed"] = self.trashed(item)
         return shown
+
+    def trashed(self, item: dict) -> bool:
+        """Trashed itself or inside a trashed folder (Drive trashes a folder's contents with it)."""
+        seen = set()
+        while item is not None and item["id"] not in seen:
+            if item.get("trashed"):
+                return True
+            seen.add(item["id"])
+            parents = item.get("parents") or []
+            item = self.files.get(parents[0]) if parents else None
+        return False
 
     @staticmethod
     def check_properties(properties: dict) -> None:
@@ -179,7 +192,7 @@ class DriveService:
             for key in ("description", "properties", "shortcutDetails"):
                 if key in metadata:
                     item[key] = metadata[key]
-            if "_size" in metadata:
+            if "_size" in metadata:  # only from copy() of a seeded file with a declared size
                 item["_size"] = int(metadata["_size"])
             if item["id"] in self.files:
                 raise DriveError("ALREADY_EXISTS", "A file already exists with the provided ID.", "fileIdInUse")
@@ -245,7 +258,8 @@ class DriveService:
         with self.lock:
             found = [f for f in self.files.values()
                      if f["id"] not in self.drives and self.visible(f, caller, all_drives)
-                     and (not drive_id or f.get("driveId") == drive_id) and predicate(f)]
+                     and (not drive_id or f.get("driveId") == drive_id)
+                     and predicate({**f, "trashed": self.trashed(f)})]
             return sorted(found, key=lambda f: f["_order"])
 
     def content(self, file_id: str, caller: str, all_drives: bool) -> tuple[dict, bytes]:
