@@ -39,7 +39,6 @@ TEMPLATE_TEXT_LIMIT = 5 * 1024 * 1024
 TEMPLATE_MAX_ITEMS = 500
 RATE_LIMITS = {"userRateLimitExceeded", "rateLimitExceeded"}
 CASE = re.compile(r"^(\d{4}-\d{3,})_")
-GOOGLE = "https://www.googleapis.com"
 
 
 def _quote(text: str) -> str:
@@ -105,12 +104,16 @@ class DriveStorage:
             import httplib2
             from googleapiclient.discovery import build
 
-            if self.endpoint:
+            credentials = self._creds()
+            options = None
+            if self.endpoint:  # a stand-in: every https:// call goes there, in the key file's universe
                 http = _Redirected(self.endpoint, timeout=self.timeout, proxy_info=None)
+                options = {"universe_domain": getattr(credentials, "universe_domain", "googleapis.com")}
             else:
                 http = httplib2.Http(timeout=self.timeout)
-            authorized = google_auth_httplib2.AuthorizedHttp(self._creds(), http=http)
-            service = build("drive", "v3", http=authorized, static_discovery=True, cache_discovery=False)
+            authorized = google_auth_httplib2.AuthorizedHttp(credentials, http=http)
+            service = build("drive", "v3", http=authorized, static_discovery=True, cache_discovery=False,
+                            client_options=options)
             self._local.service = service
         return service.files()
 
@@ -371,15 +374,16 @@ def _redirected_class():
     import httplib2
 
     class Redirected(httplib2.Http):
-        """httplib2 sending Google's URLs to a local stand-in (``ACKFLOW_OFFICE_DRIVE_ENDPOINT``)."""
+        """httplib2 sending the API's https:// URLs to a local stand-in (``ACKFLOW_OFFICE_DRIVE_ENDPOINT``);
+        plain http:// ones (the key file's token endpoint, upload sessions) go where they say."""
 
         def __init__(self, endpoint: str, **kwargs):
             super().__init__(**kwargs)
             self.endpoint = endpoint
 
         def request(self, uri, method="GET", body=None, headers=None, *args, **kwargs):
-            if uri.startswith(GOOGLE):
-                uri = self.endpoint + uri[len(GOOGLE):]
+            if uri.startswith("https://"):
+                uri = self.endpoint + "/" + uri[len("https://"):].partition("/")[2]
             return super().request(uri, method, body, headers, *args, **kwargs)
 
     return Redirected
