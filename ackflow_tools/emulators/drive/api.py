@@ -102,10 +102,11 @@ class Faults:
         self.pending: list[dict] = []
         self.stalled = 0
 
-    def take(self, what: str) -> dict | None:
+    def take(self, what: str, body: str) -> dict | None:
+        """The first fault whose ``match`` is in "METHOD path?query" and ``body`` in the body."""
         with self.lock:
             for fault in self.pending:
-                if fault.get("match", "") in what and fault.get("count", 1) > 0:
+                if fault.get("match", "") in what and fault.get("body", "") in body and fault.get("count", 1) > 0:
                     fault["count"] = fault.get("count", 1) - 1
                     return dict(fault)
         return None
@@ -130,7 +131,8 @@ def build_app(service: DriveService) -> Router:
         """An API call: authenticated, and subject to injected faults."""
         def run(request: Request, *args):
             who = caller(request)
-            fault = faults.take(f"{request.method} {request.path}?{request.query_string.decode()}")
+            fault = faults.take(f"{request.method} {request.path}?{request.query_string.decode()}",
+                                request.get_data().decode("latin-1"))
             if fault and "stall" not in fault:
                 raise DriveError("PERMISSION_DENIED" if fault["code"] == 403 else
                                  {429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}[fault["code"]],
