@@ -179,3 +179,25 @@ def test_a_wrong_portal_password_fails_at_once_with_a_clear_message(office, monk
     assert "could not log in to the portal" in job.last_error
     assert job.steps[-1].attempts == 1  # permanent: no retries
     assert site is office.site
+
+
+def test_on_drive_a_worker_that_is_not_a_member_gets_a_card_saying_whom_to_add(office):
+    if not office.kind.startswith("drive"):
+        pytest.skip("Drive only")
+    import requests
+
+    from ackflow_tools.devtools.drive import SHARED_DRIVE, SHARED_DRIVE_NAME
+    from ackflow_tools.devtools.stack import WORKER_ACCOUNT
+
+    drive = office.stack.url("drive")
+    requests.put(f"{drive}/_emulator/drives/{SHARED_DRIVE}", json={"name": SHARED_DRIVE_NAME,
+                                                                 "members": ["boss@design-office.example"]},
+                 timeout=5).raise_for_status()
+    try:
+        job = office.wait_job(office.start('newcase ACME "メンバー外"'), JobStatus.FAILED, timeout=60)
+    finally:
+        requests.put(f"{drive}/_emulator/drives/{SHARED_DRIVE}", json={"name": SHARED_DRIVE_NAME}, timeout=5)
+    assert job.steps[1].attempts == 1  # permanent: no retries
+    card = json.dumps(office.job_message(job), ensure_ascii=False)
+    assert WORKER_ACCOUNT in card and "member" in card and "ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER" in card
+    assert drive_tree(office, job.outputs["number"]["case"]) == {}  # nothing half-made

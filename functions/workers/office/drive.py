@@ -205,7 +205,10 @@ class DriveStorage:
         return min(found, key=lambda f: (f.get("createdTime", ""), f["id"])) if found else None
 
     def _by_name(self, parent_id: str, name: str) -> dict | None:
-        found = self._list(f"look in folder {parent_id}", f"{_quote(parent_id)} in parents and trashed = false")
+        query = f"{_quote(parent_id)} in parents and trashed = false"
+        if "／" not in name and "＼" not in name and name != "_":  # the Drive name is the path name
+            query += f" and name = {_quote(name)}"
+        found = self._list(f"look in folder {parent_id}", query)
         return next((f for f in found if path_name(f["name"]) == name), None)
 
     def _parent(self) -> dict:
