@@ -111,6 +111,7 @@ class DriveStorage:
                 options = {"universe_domain": getattr(credentials, "universe_domain", "googleapis.com")}
             else:
                 http = httplib2.Http(timeout=self.timeout)
+            http.redirect_codes = set(http.redirect_codes) - {308}  # resumable uploads' "incomplete", as build_http
             authorized = google_auth_httplib2.AuthorizedHttp(credentials, http=http)
             service = build("drive", "v3", http=authorized, static_discovery=True, cache_discovery=False,
                             client_options=options)
