@@ -200,4 +200,4 @@ def test_on_drive_a_worker_that_is_not_a_member_gets_a_card_saying_whom_to_add(o
     assert job.steps[1].attempts == 1  # permanent: no retries
     card = json.dumps(office.job_message(job), ensure_ascii=False)
     assert WORKER_ACCOUNT in card and "member" in card and "ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER" in card
-    assert drive_tree(office, job.outputs["number"]["case"]) == {}  # nothing half-made
+    assert drive_tree(office, job.outputs()["number"]["case"]) == {}  # nothing half-made
