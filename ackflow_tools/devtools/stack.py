@@ -31,6 +31,7 @@ STATE_FILE = "state.json"
 SHEET_ID = "local-case-sheet"
 MAILBOX = "irai@office.example"  # the request mailbox of the local Gmail stand-in
 MAIL_SPACE = "spaces/office"
+WORKER_ACCOUNT = f"ackflow-worker@{PROJECT}.iam.gserviceaccount.com"
 
 
 def functions_source() -> Path:
@@ -67,6 +68,7 @@ class StackConfig:
     extra_env: dict[str, str] = field(default_factory=dict)
     min_dispatch_deadline: float | None = None
     mail: bool = False  # the request mailbox: Gmail stand-in, Pub/Sub emulator, push relay
+    storage: str = "local"  # case folders: "local" (a folder in workdir) or "drive" (the local Drive)
 
 
 class LocalStack:
@@ -81,6 +83,8 @@ class LocalStack:
             names += ["moto", "relay"]
         if config.mail:
             names += ["gmail", "pubsub", "pushsign"]
+        if config.storage == "drive":
+            names.append("drive")
         self.ports = {name: config.ports.get(name) or free_port() for name in names}
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
@@ -128,6 +132,16 @@ class LocalStack:
             "ACKFLOW_OFFICE_SHEETS_ENDPOINT": self.url("sheets"),
             "ACKFLOW_OFFICE_SHEETS_CREDENTIALS_FILE": str(self.workdir / "sheets-service-account.json"),
         }
+        if self.config.storage == "drive":
+            from .drive import PARENT_FOLDER, TEMPLATE_FOLDER
+
+            env.update({
+                "ACKFLOW_OFFICE_STORAGE": "drive",
+                "ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER": PARENT_FOLDER,
+                "ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER": TEMPLATE_FOLDER,
+                "ACKFLOW_OFFICE_DRIVE_ENDPOINT": self.url("drive"),
+                "ACKFLOW_OFFICE_DRIVE_CREDENTIALS_FILE": str(self.workdir / "drive-service-account.json"),
+            })
         if self.firestore is not None:
             env.update(self.firestore.env())
         if self.config.mail:
@@ -234,8 +248,20 @@ class LocalStack:
                                  "--data", str(self.workdir / "sheets.json"), "--create", SHEET_ID),
             ready_url=self.url("sheets") + "/", log_path=self.workdir / "logs" / "sheets.log")
         self._write_service_account()
-        for proc in (self.procs["tasks"], self.procs["chat"], self.procs["sheets"]):
+        if self.config.storage == "drive":
+            self.procs["drive"] = ManagedProcess(
+                "drive", self._argv("drive-emulator", "--host", self.config.host, "--port", str(self.ports["drive"]),
+                                    "--data", str(self.workdir / "drive")),
+                ready_url=self.url("drive") + "/", log_path=self.workdir / "logs" / "drive.log")
+            write_service_account(self.workdir / "drive-service-account.json", f"{self.url('drive')}/token")
+        for proc in self.procs.values():
             proc.start(timeout=60)
+        if self.config.storage == "drive":
+            from workers.office.settings import DEFAULT_TEMPLATE
+
+            from .drive import seed
+
+            seed(self.url("drive"), DEFAULT_TEMPLATE)
         if self.config.mail:
             self._start_mail()
 
@@ -252,33 +278,24 @@ class LocalStack:
         self.pubsub.create(self.url("pushsign") + "/", INVOKER, self.worker_url)
         requests.put(f"{self.url('chat')}/_emulator/{MAIL_SPACE}", json={"displayName": "事務所"},
                      timeout=10).raise_for_status()  # the office space, the app a member of it
-        self._write_service_account("gmail-service-account.json", self.url("gmail") + "/token")
+        self._write_gmail_key()
         self.procs["gmail"] = ManagedProcess(
             "gmail", self._argv("gmail-emulator", "--host", self.config.host, "--port", str(self.ports["gmail"]),
                                 "--data", str(self.workdir / "gmail.json"), "--mailbox", MAILBOX,
                                 "--pubsub", self.pubsub.url),
             ready_url=self.url("gmail") + "/", log_path=self.workdir / "logs" / "gmail.log").start(timeout=60)
 
-    def _write_service_account(self, name: str = "sheets-service-account.json", token_uri: str = "") -> None:
-        """A service-account key file whose token endpoint is a local service (Sheets, Gmail): the
-        clients authenticate exactly as with a real key file."""
-        path = self.workdir / name
-        if path.exists() and not token_uri:
-            return
-        from ackflow.auth.signing import LocalSigner
-
-        key = LocalSigner.generate("local-worker")
-        data = {
-            "type": "service_account", "project_id": PROJECT, "private_key_id": key.kid,
-            "private_key": key.key_pem.decode(), "client_email": f"ackflow-worker@{PROJECT}.iam.gserviceaccount.com",
-            "client_id": "100000000000000000002", "token_uri": token_uri or f"{self.url('sheets')}/token",
-            # not Google's universe: google-auth then makes no calls to Google's IAM endpoints
-            "universe_domain": "local.invalid",
-        }
-        if token_uri:  # the Gmail client insists on Google's universe; its grant goes to token_uri
-            del data["universe_domain"]
+    def _write_gmail_key(self) -> None:
+        """The worker's key for the Gmail stand-in's token endpoint (written each start: the port may
+        change). Google's universe, as the Gmail client insists; the grant still goes to token_uri."""
+        path = write_service_account(self.workdir / "gmail-service-account.json", self.url("gmail") + "/token")
+        data = json.loads(path.read_text())
+        data.pop("universe_domain", None)
+        data["token_uri"] = self.url("gmail") + "/token"
         path.write_text(json.dumps(data))
-        path.chmod(0o600)
+
+    def _write_service_account(self) -> None:
+        write_service_account(self.workdir / "sheets-service-account.json", f"{self.url('sheets')}/token")
 
     def _create_queues(self) -> None:
         definitions = self.runtime().registry.queues.values()
@@ -378,7 +395,7 @@ class LocalStack:
             self._sweeper.join(timeout=5)
         if self.push_relay is not None:
             self.push_relay.stop()
-        for name in ("relay", "webhook", "worker", "chat", "tasks", "sheets", "gmail", "moto"):
+        for name in ("relay", "webhook", "worker", "chat", "tasks", "sheets", "drive", "gmail", "moto"):
             proc = self.procs.get(name)
             if proc:
                 proc.stop()
@@ -395,6 +412,25 @@ class LocalStack:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def write_service_account(path: Path, token_uri: str, email: str = WORKER_ACCOUNT) -> Path:
+    """A service-account key file whose token endpoint is a local service: the official clients
+    authenticate exactly as with a real key file (the key is made here, once)."""
+    if path.exists():
+        return path
+    from ackflow.auth.signing import LocalSigner
+
+    key = LocalSigner.generate("local-worker")
+    path.write_text(json.dumps({
+        "type": "service_account", "project_id": PROJECT, "private_key_id": key.kid,
+        "private_key": key.key_pem.decode(), "client_email": email,
+        "client_id": "100000000000000000002", "token_uri": token_uri,
+        # not Google's universe: google-auth then makes no calls to Google's IAM endpoints
+        "universe_domain": "local.invalid",
+    }))
+    path.chmod(0o600)
+    return path
 
 
 def read_state(workdir: Path) -> dict:
