@@ -23,16 +23,17 @@ DRAWING = b"%PDF-1.4 drawing A-12\n" + bytes(range(256)) * 64
 SPEC = "仕様書\n寸法: 120 x 80 mm\n".encode()
 
 
-@pytest.fixture(scope="module")
-def office(tmp_path_factory):
+@pytest.fixture(scope="module", ids=["classic-sqlite", "addon-firestore"],
+                params=[("classic", "project-number", "sqlite"), ("addon", "endpoint-url", "firestore")])
+def office(request, tmp_path_factory):
     from tests.conftest import require_tool
     from tests.e2e.conftest import start_pipeline
 
     require_tool("java", "the Pub/Sub emulator runs on Java")
     env = {"ACKFLOW_JOB_TYPES": "workers.job_types:build_registry", "ACKFLOW_OFFICE_MAIL_LEASE": "4",
            "ACKFLOW_OFFICE_MAIL_MAX_ATTACHMENT_BYTES": "100000", "ACKFLOW_OFFICE_NAME": "山田金型設計事務所"}
-    pipeline = start_pipeline(tmp_path_factory.mktemp("mail"), "classic", "project-number", "sqlite", mail=True,
-                              **env)
+    fmt, auth, store = request.param
+    pipeline = start_pipeline(tmp_path_factory.mktemp(f"mail-{fmt}-{store}"), fmt, auth, store, mail=True, **env)
     office_env = {k: v for k, v in pipeline.stack.env().items() if k.startswith("ACKFLOW_OFFICE_")}
     saved = {k: os.environ.get(k) for k in office_env}
     os.environ.update(office_env)  # this process reads the same mailbox, storage and sheet
@@ -124,8 +125,11 @@ def test_a_mail_with_two_attachments_becomes_one_card_then_one_case_with_the_mai
     # a press on the old card (a phone that had not refreshed) says which case it became, starts nothing
     jobs_before = office.counts()
     users = office.stack.chat_signer()
-    again = users._deliver("CARD_CLICKED", MAIL_SPACE, ALICE, card, "classic", function="mail-open",
-                           parameters={"mail": record_id(MAILBOX, mail_id)})
+    params = {"mail": record_id(MAILBOX, mail_id)}
+    function = "mail-open"
+    if office.fmt == "addon":  # add-on buttons call the endpoint URL and name the action in a parameter
+        function, params = office.stack.webhook_url, {"actionName": "mail-open", **params}
+    again = users._deliver("CARD_CLICKED", MAIL_SPACE, ALICE, card, office.fmt, function=function, parameters=params)
     assert case in again["reply"]["message"]["text"]
     assert office.counts() == jobs_before
 
