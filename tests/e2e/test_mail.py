@@ -63,10 +63,16 @@ def gmail_state(office) -> dict:
     return requests.get(f"{office.gmail}/_emulator/users/{MAILBOX}", timeout=10).json()
 
 
-def labels_of(office, mail_id: str) -> list[str]:
-    state = gmail_state(office)
-    names = {label_id: label["name"] for label_id, label in state["labels"].items()}
-    return [names[i] for m in state["messages"] if m["id"] == mail_id for i in m["labelIds"]]
+def labels_of(office, mail_id: str, wanted: list[str] | None = None, timeout: float = 10) -> list[str]:
+    """The mail's labels by name (once they are ``wanted``: they follow the card by a moment)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        state = gmail_state(office)
+        names = {label_id: label["name"] for label_id, label in state["labels"].items()}
+        found = [names[i] for m in state["messages"] if m["id"] == mail_id for i in m["labelIds"]]
+        if wanted is None or found == wanted or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
 
 
 def cards(office) -> dict[str, dict]:
@@ -107,7 +113,8 @@ def test_a_mail_with_two_attachments_becomes_one_card_then_one_case_with_the_mai
     for expected in ("yamada@acme.co.jp", "プレス金型 A-12 のお見積りのお願い", "図面 A-12.pdf", "仕様書.txt",
                      "2026-12-01", "不明な差出人"):
         assert expected in shown, expected
-    assert labels_of(office, mail_id) == ["INBOX", "UNREAD", "Ackflow/確認待ち"]
+    pending = ["INBOX", "UNREAD", "Ackflow/確認待ち"]
+    assert labels_of(office, mail_id, pending) == pending
     job = office.wait_job(open_case(office, card), timeout=90)
     assert job.status == JobStatus.SUCCEEDED, job.last_error
     case = job.result["case"]
@@ -121,7 +128,8 @@ def test_a_mail_with_two_attachments_becomes_one_card_then_one_case_with_the_mai
     assert sheet_of(office).find(case) is not None
     updated = json.dumps(card_of(office, mail_id, containing=case), ensure_ascii=False)
     assert f"案件 {case}" in updated and "案件を作成" not in updated
-    assert labels_of(office, mail_id) == ["INBOX", "UNREAD", "Ackflow/処理済"]
+    done = ["INBOX", "UNREAD", "Ackflow/処理済"]
+    assert labels_of(office, mail_id, done) == done
     # a press on the old card (a phone that had not refreshed) says which case it became, starts nothing
     jobs_before = office.counts()
     users = office.stack.chat_signer()
