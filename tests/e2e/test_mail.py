@@ -30,6 +30,13 @@ def office(request, tmp_path_factory):
     from tests.e2e.conftest import start_pipeline
 
     require_tool("java", "the Pub/Sub emulator runs on Java")
+    from ackflow_tools.devtools.pubsub import find_jar
+    from tests.conftest import IN_CI
+
+    try:
+        find_jar()
+    except RuntimeError as exc:
+        (pytest.fail if IN_CI else pytest.skip)(str(exc))
     env = {"ACKFLOW_JOB_TYPES": "workers.job_types:build_registry", "ACKFLOW_OFFICE_MAIL_LEASE": "4",
            "ACKFLOW_OFFICE_MAIL_MAX_ATTACHMENT_BYTES": "100000", "ACKFLOW_OFFICE_NAME": "山田金型設計事務所"}
     fmt, auth, store = request.param
