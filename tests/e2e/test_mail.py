@@ -231,3 +231,15 @@ def test_a_malformed_mail_gets_a_card_and_never_a_retry_loop(office):
     mail_id = deliver(office, raw)
     card_of(office, mail_id)
     assert record(office, mail_id)["attempts"] == 1
+
+
+def test_the_push_path_verifies_the_token_and_refuses_what_is_not_a_notification(office):
+    url = office.stack.worker_url + "mail"
+    envelope = {"message": {"data": base64.b64encode(b'{"emailAddress": "x", "historyId": "1"}').decode()}}
+    assert requests.post(url, json=envelope, timeout=10).status_code == 401
+    token = {"Authorization": f"Bearer {office.worker_token()}"}
+    for body in (b"not json", b'{"message": {"data": "!!!"}}', b'{"message": {}}', b"[" * 5000):
+        answer = requests.post(url, data=body, headers=token, timeout=10)
+        assert answer.status_code == 400, (body[:20], answer.text)
+    other = {"message": {"data": base64.b64encode(b'{"emailAddress": "ceo@x.example", "historyId": "9"}').decode()}}
+    assert requests.post(url, json=other, headers=token, timeout=10).json()["status"] == "ignored"

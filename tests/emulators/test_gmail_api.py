@@ -73,3 +73,21 @@ def test_delegation_without_the_modify_scope_cannot_label(tmp_path):
             mailbox(stand_in).add_labels(sent["id"], ["Ackflow/処理済"])
     finally:
         stand_in.stop()
+
+
+def test_ackflow_mail_receive_drops_a_mail_with_its_attachments(gmail, tmp_path):
+    from click.testing import CliRunner
+
+    from ackflow_tools.cli.main import cli
+
+    drawing = tmp_path / "図面.pdf"
+    drawing.write_bytes(DRAWING)
+    result = CliRunner().invoke(cli, ["mail", "receive", "--from", "山田 <yamada@acme.co.jp>", "--subject", "見積依頼",
+                                      "--attach", str(drawing), "--spf", "fail", "--gmail-url", gmail.url,
+                                      "--to", MAILBOX])
+    assert result.exit_code == 0, result.output
+    box = mailbox(gmail)
+    got = box.get(box.recent(1, 10)[-1])
+    assert got.header("Subject") == "見積依頼" and "spf=fail" in got.header("Authentication-Results")
+    attachment = next(p for p in got.parts if p.filename == "図面.pdf")
+    assert box.attachment(got.id, attachment.handle) == DRAWING
