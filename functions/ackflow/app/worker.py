@@ -28,13 +28,14 @@ from ..errors import (
     UnknownJobType,
     VerificationError,
 )
+from ..ids import is_safe_id
 from ..jobs.context import StepContext
 from ..jobs.lifecycle import Claim
 from ..jobs.model import Holder, Job, JobStatus, StepStatus
 from ..jobs.registry import JobType
 from ..logs import TRACE, trace_from
 from .dispatch import send_step
-from .http import HttpRequest, HttpResponse, error
+from .http import MAX_BODY, BadBody, HttpRequest, HttpResponse, error, read_json
 from .notify import Notifier, ProgressReporter
 
 if TYPE_CHECKING:
@@ -59,6 +60,8 @@ class Worker:
         TRACE.set(trace_from(request.header("x-cloud-trace-context")))
         if request.method != "POST":
             return error(405, "POST tasks here")
+        if len(request.body) > MAX_BODY:
+            return error(413, f"a task is never larger than {MAX_BODY} bytes")
         try:
             self.runtime.worker_verifier.verify(request.header("authorization"))
         except VerificationError as exc:
@@ -70,10 +73,8 @@ class Worker:
             report = sweep(self.runtime)
             return HttpResponse(200, report.to_dict())
         try:
-            payload = json.loads(request.body)
-            job_id = str(payload["job_id"])
-            index = int(payload["step"])
-        except (ValueError, KeyError, TypeError) as exc:
+            payload, job_id, index = _task(request.body)
+        except BadBody as exc:
             return error(400, f"expected a JSON task {{job_id, step, generation}}: {exc}")
         retry = _int(request.header("x-cloudtasks-taskretrycount"))
         task = request.header("x-cloudtasks-taskname") or f"{job_id}-{index}-{payload.get('generation', 0)}"
@@ -81,7 +82,7 @@ class Worker:
             return self.run(job_id, index, Holder(task, retry))
         except JobNotFound:
             log.warning("a task for an unknown job", extra={"job_id": job_id})
-            return error(404, f"job {job_id} not found")
+            return error(404, f"job {job_id} not found")  # a safe id (checked above), never raw input
         except StoreUnavailable as exc:
             log.error("job store unavailable: %s", exc, extra={"job_id": job_id})
             return _retry_later("job store unavailable")
@@ -189,9 +190,22 @@ class Worker:
         return HttpResponse(200, {"status": "FAILED", "reason": "unknown job type"})
 
 
+def _task(body: bytes) -> tuple[dict, str, int]:
+    """The task's JSON, job id and step index; BadBody unless they are what dispatch sends."""
+    payload = read_json(body)
+    if not isinstance(payload, dict):
+        raise BadBody("the body is not a JSON object")
+    job_id, index = payload.get("job_id"), payload.get("step")
+    if not is_safe_id(job_id):
+        raise BadBody("job_id is not a job id")
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < 1000:
+        raise BadBody("step is not a step index")
+    return payload, job_id, index
+
+
 def _int(value: str | None) -> int:
     try:
-        return max(0, int(value or 0))
+        return max(0, min(int(value or 0), 10**6))
     except ValueError:
         return 0
 
