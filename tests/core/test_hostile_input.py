@@ -161,3 +161,39 @@ def test_every_kind_of_bad_token_is_a_verification_error(signer, policy_name):
         with pytest.raises(VerificationError):
             verifier.verify(header)
             pytest.fail(f"{name} was accepted")
+
+
+def test_an_escaped_exception_is_a_logged_wordless_500(caplog):
+    from flask import Flask
+
+    from ackflow.adapters.functions_framework import serve
+
+    def broken(request):
+        raise KeyError("secret internal detail")
+
+    with Flask(__name__).test_request_context("/", method="POST", data=b"{}"):
+        from flask import request
+
+        body, status, headers = serve(request, broken)
+    assert status == 500 and json.loads(body) == {"error": {"code": 500, "message": "internal error; it is logged"}}
+    assert "secret internal detail" not in body.decode()
+    assert "secret internal detail" in caplog.text and "Traceback" in caplog.text
+
+
+def test_the_adapter_never_reads_more_than_a_body_can_be():
+    from flask import Flask
+
+    from ackflow.adapters.functions_framework import serve
+    from ackflow.app.http import HttpResponse
+
+    seen = []
+
+    def handler(request):
+        seen.append(len(request.body))
+        return HttpResponse(200, {})
+
+    with Flask(__name__).test_request_context("/", method="POST", data=b"x" * (4 * MAX_BODY)):
+        from flask import request
+
+        serve(request, handler)
+    assert seen == [MAX_BODY + 1]  # enough for the handler to answer 413, never the whole body

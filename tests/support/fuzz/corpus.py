@@ -3,6 +3,7 @@ that Python's json module handles badly, and command lines a person (or an attac
 
 from __future__ import annotations
 
+import copy
 import random
 
 from tests.support.markup import HOSTILE
@@ -51,7 +52,8 @@ def hostile_string(rng: random.Random) -> str:
 
 
 def hostile_value(rng: random.Random):
-    return hostile_string(rng) if rng.random() < 0.5 else rng.choice(VALUES)
+    """A string or a value of another type; a fresh copy, so mutating it changes nothing shared."""
+    return hostile_string(rng) if rng.random() < 0.5 else copy.deepcopy(rng.choice(VALUES))
 
 
 def command_line(rng: random.Random) -> str:

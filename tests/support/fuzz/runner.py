@@ -262,14 +262,18 @@ def _asks(body: dict) -> bool:
 
 
 def replay(stack: LocalStack, path: Path, fmt: str) -> requests.Response:
-    """Send a saved failing request again (with a fresh valid token if it had the run's valid one)."""
+    """Send a saved failing request again; a request that had the run's valid token gets a fresh one."""
     saved = json.loads(Path(path).read_text())
-    target = stack.webhook_url if saved["target"] == "webhook" else stack.worker_url
+    worker = saved["target"] == "worker"
     headers = {"Content-Type": "application/json", **saved["headers"]}
     if saved["authorization"] is not None:
         headers["Authorization"] = saved["authorization"]
     if not saved["case"].startswith("token/"):
-        if saved["target"] == "webhook":
+        if worker:
+            url = f"{stack.url('tasks')}/v1/projects/-/serviceAccounts/{INVOKER}:generateIdToken"
+            token = requests.post(url, json={"audience": stack.worker_url, "includeEmail": True}, timeout=10)
+            headers["Authorization"] = f"Bearer {token.json()['token']}"
+        else:
             headers["Authorization"] = f"Bearer {stack.chat_signer(fmt).token(fmt)}"
-    return requests.post(target + saved["path"], data=base64.b64decode(saved["body_base64"]), headers=headers,
-                         timeout=60)
+    url = (stack.worker_url if worker else stack.webhook_url) + saved["path"]
+    return requests.post(url, data=base64.b64decode(saved["body_base64"]), headers=headers, timeout=60)
