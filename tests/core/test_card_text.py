@@ -7,6 +7,7 @@ supplies it, rendered as Chat receives it, and checked for live markup. The app'
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -116,3 +117,13 @@ def test_case_card_with_hostile_client_title_and_portal_documents(tmp_path):
         reply = show_case(runtime, None, [typed])
         assert reply.card is None and live_markup(rendered(reply)) == [], typed
     store.close()
+
+
+def test_a_usage_reply_quoting_a_whole_message_stays_within_what_chat_accepts(registry):
+    from ackflow.errors import UsageError
+
+    with pytest.raises(UsageError) as refused:
+        registry.get("fail").parse(["あ" * 30_000])
+    message = rendered(views.usage_reply(str(refused.value), refused.value.usage))
+    assert len(json.dumps(message, ensure_ascii=False).encode()) < 4_000
+    assert message["text"].endswith("Usage: fail [--times N] [--always]")

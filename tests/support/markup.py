@@ -8,7 +8,7 @@ import re
 
 OURS = {"b", "br"}
 TAG = re.compile(r"<\s*/?\s*([A-Za-z][A-Za-z0-9]*)")
-CHAT_TEXT_MARKUP = re.compile(r"<(?:https?:|mailto:|users/)|\]\(|\]\[")
+CHAT_TEXT_MARKUP = re.compile(r"<(?:https?:|mailto:|users/)|\][(\[:]")
 
 HOSTILE = ('<a href="https://example.net">Verify your account</a>',
            "<https://example.net|Verify your account>", "<users/all>", "[Verify your account](https://example.net)",

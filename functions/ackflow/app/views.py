@@ -14,6 +14,7 @@ from ..jobs.registry import JobType, Registry
 from . import texts
 
 MAX_VALUE = 300
+MAX_PROBLEM = 600
 
 
 def short(value, limit: int = MAX_VALUE) -> str:
@@ -52,7 +53,9 @@ def help_card(registry: Registry, allowed: set[str], intro: str = "") -> Reply:
 
 
 def usage_reply(problem: str, usage: str | None) -> Reply:
-    text = texts.BAD_ARGUMENTS.format(problem=problem)
+    # the problem may quote what was written, up to a whole message: cut, so the answer stays
+    # far below the 32,000 bytes Chat accepts
+    text = texts.BAD_ARGUMENTS.format(problem=short(problem, MAX_PROBLEM))
     if usage:
         text += "\n" + texts.USAGE.format(usage=usage)
     return Reply(text=text)

@@ -7,24 +7,28 @@ later through the Chat API are plain Messages.
 
 A message's ``text`` is plain text too, but Chat reads its own markup there: ``<url|label>`` links,
 ``<users/…>`` mentions (``<users/all>`` notifies everyone) and, for apps set to Markdown,
-``[label](url)`` links. Chat has no escape for them, so the characters that open them are replaced
-by their full-width twins (＜ ＞ ［ ］), which read the same to a person and mean nothing to Chat.
-Bare URLs are still turned into links by Chat, showing the address itself.
+``[label](url)`` links (and ``[label][ref]``, ``[ref]: url``). Chat has no escape for them, so
+``<`` and ``>`` become their full-width twins (＜ ＞), and so does a ``]`` that would close a link
+label (before ``(``, ``[`` or ``:``); these read the same to a person and mean nothing to Chat.
+Brackets elsewhere (``[--times N]`` in a usage line) are kept. Bare URLs are still turned into
+links by Chat, showing the address itself.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .cards import Card, render_card
 from .events import EventFormat
 
-_CHAT_MARKUP = str.maketrans({"<": "＜", ">": "＞", "[": "［", "]": "］"})
+_ANGLES = str.maketrans({"<": "＜", ">": "＞"})
+_LINK_LABEL_END = re.compile(r"\](?=[(\[:])")
 
 
 def plain_text(text: str) -> str:
     """``text`` as a message's text that Chat shows as written: no links, no mentions."""
-    return text.translate(_CHAT_MARKUP)
+    return _LINK_LABEL_END.sub("］", text.translate(_ANGLES))
 
 
 @dataclass(frozen=True)
