@@ -200,7 +200,7 @@ class EventFuzzer:
                 _delete(event, path)
                 names.append(f"drop {label}")
             elif op < 0.6:
-                _set(event, path, {"unexpected": hostile_value(self.rng), "nested": [[[[event.get("type")]]]]})
+                _set(event, path, {"unexpected": hostile_value(self.rng), "nested": [[[["MESSAGE"]]]]})
                 names.append(f"object at {label}")
             elif op < 0.8:
                 marker = f"@@raw{len(raws)}@@"
