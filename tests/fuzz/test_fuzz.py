@@ -95,3 +95,17 @@ def test_a_token_google_auth_chokes_on_is_a_401_for_both_functions(pipeline):
             answer = requests.post(url, data=b"{}", headers={"Authorization": f"Bearer {token}"}, timeout=10)
             assert answer.status_code == 401, (url, answer.text[:200])
             assert answer.json() == {"error": {"code": 401, "message": "the bearer token does not verify"}}
+
+
+def test_a_step_that_raises_is_retried_without_its_exception_text_in_the_body(pipeline):
+    from ackflow.app.confirm import new_job
+    from ackflow.jobs.model import Confirmation, Requester
+
+    now = time.time()
+    broken = Confirmation("cbroken", "t", "echo", {}, Requester("users/1", "alice@example.com"), None, None,
+                          now, now + 60)  # no "text": the step raises KeyError('text')
+    job = pipeline.store.create_job(new_job(pipeline.runtime, broken, pipeline.runtime.registry.get("echo"), now))
+    answer = requests.post(pipeline.stack.worker_url, json={"job_id": job.id, "step": 0},
+                           headers={"Authorization": f"Bearer {pipeline.worker_token()}"}, timeout=30)
+    assert answer.status_code == 503 and answer.json() == {"status": "retry"}
+    assert "KeyError" in pipeline.store.get_job(job.id).last_error  # kept for people, in the store and the log

@@ -46,8 +46,10 @@ log = logging.getLogger(__name__)
 
 
 def _retry_later(reason: str) -> HttpResponse:
-    # No Retry-After: the queue's own retry config (one source of truth) decides when.
-    return HttpResponse(503, {"status": "retry", "reason": reason})
+    # No Retry-After: the queue's own retry config (one source of truth) decides when. The reason
+    # (often an exception's text, a job's own error) goes to the log, never into the body.
+    log.info("asking the queue to retry: %s", reason[:500])
+    return HttpResponse(503, {"status": "retry"})
 
 
 class Worker:
