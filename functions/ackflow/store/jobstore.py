@@ -12,6 +12,7 @@ from collections.abc import Callable
 from enum import Enum
 
 from ..errors import AlreadyExists, ConfirmationNotFound, Conflict, JobNotFound
+from ..ids import is_safe_id
 from ..jobs import lifecycle
 from ..jobs.lifecycle import Claim
 from ..jobs.model import Confirmation, ConfirmationStatus, DeadLetter, Holder, Job, JobStatus
@@ -54,7 +55,7 @@ class JobStore:
         return self.docs.transaction(apply)
 
     def get_job(self, job_id: str) -> Job:
-        data = self.docs.get(JOBS, job_id)
+        data = self.docs.get(JOBS, job_id) if is_safe_id(job_id) else None
         if data is None:
             raise JobNotFound(job_id)
         return Job.from_dict(data)
@@ -147,7 +148,7 @@ class JobStore:
         return confirmation
 
     def get_confirmation(self, confirmation_id: str) -> Confirmation:
-        data = self.docs.get(CONFIRMATIONS, confirmation_id)
+        data = self.docs.get(CONFIRMATIONS, confirmation_id) if is_safe_id(confirmation_id) else None
         if data is None:
             raise ConfirmationNotFound(f"confirmation {confirmation_id} not found")
         return Confirmation.from_dict(data)

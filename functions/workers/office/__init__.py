@@ -3,18 +3,15 @@ documents), ``estimate`` drafts a new version, ``case`` shows one. See docs/offi
 
 from __future__ import annotations
 
-import re
-
 from ackflow.errors import UsageError
 from ackflow.jobs.params import Param
 from ackflow.jobs.registry import Command, JobType, Registry, Step
 
 from . import mail, steps
+from .cases import CASE_RE
 from .commands import show_case
 from .estimate import parse_item
 from .names import safe_component
-
-CASE_RE = re.compile(r"^\d{4}-\d{3,}$")
 
 
 def _check_newcase(values: dict) -> None:
@@ -25,7 +22,7 @@ def _check_newcase(values: dict) -> None:
 
 
 def _check_estimate(values: dict) -> None:
-    if not CASE_RE.match(values["case"]):
+    if not CASE_RE.fullmatch(values["case"]):
         raise UsageError(f"{values['case']!r} is not a case number; they look like 2026-001")
     for item in values["item"]:
         parse_item(item)
