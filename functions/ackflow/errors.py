@@ -45,6 +45,10 @@ class UnknownJobType(NotFound):
     pass
 
 
+class DeadLetterNotFound(NotFound):
+    pass
+
+
 class Conflict(AckflowError):
     """The change does not apply to the current state (a failed compare-and-set)."""
 
