@@ -80,6 +80,10 @@ class QueueUnavailable(Unavailable):
     pass
 
 
+class NotSupported(AckflowError):
+    """The backend cannot do this (pausing an SQS queue, redriving a Cloud Tasks queue)."""
+
+
 class ChatUnavailable(Unavailable):
     pass
 
