@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from ..errors import QueueUnavailable
+from ..errors import QueueUnavailable, UsageError
 from ..jobs.model import DeadLetter, Job
 from .audit import recorded
 from .dispatch import send_step
@@ -57,3 +57,26 @@ def discard_dead_letter(runtime: Runtime, letter_id: str, by: str, surface: str 
         notes["detail"] = f"{letter.job_type} step {letter.step}: {letter.error}"[:500]
     log.info("dead letter %s discarded by %s", letter_id, by, extra={"job_id": letter.job_id})
     return letter
+
+
+def run_periodic_now(runtime: Runtime, job_type_name: str, by: str, key: str, surface: str = "") -> Job:
+    """Start a periodic job outside its schedule. ``key`` names this request (e.g. a form's own
+    token): asking again with the same key returns the job it started, never a second one."""
+    from ..jobs.model import Requester
+    from .sweep import periodic_job
+
+    with recorded(runtime, "run-now", job_type_name, by, surface=surface) as notes:
+        job_type = runtime.registry.get(job_type_name)
+        if not job_type.schedule:
+            raise UsageError(f"{job_type_name} is not a periodic job")
+        now = runtime.clock()
+        job = periodic_job(job_type, f"{job_type.name}-now-{key}"[:120], runtime.settings.periodic_space or None,
+                           now, f"now-{key}", f"run now by {by}", requester=Requester("operator", "", by))
+        job, created = runtime.store.create_job_once(job)
+        notes["job_id"] = job.id
+        if created or job.status.value == "QUEUED":
+            try:
+                send_step(runtime, job)
+            except QueueUnavailable as exc:
+                job = runtime.store.note_error(job.id, f"queue unavailable: {exc}", runtime.clock())
+    return job

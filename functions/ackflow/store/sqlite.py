@@ -35,6 +35,8 @@ def _schema() -> str:
         "CREATE TABLE IF NOT EXISTS docs (collection TEXT NOT NULL, id TEXT NOT NULL, "
         "doc TEXT NOT NULL, PRIMARY KEY (collection, id)) WITHOUT ROWID",
         f"CREATE INDEX IF NOT EXISTS docs_created ON docs(collection, {_field('created_at')})",
+        # single-field orderings, which Firestore indexes by itself (the console's "what changed")
+        f"CREATE INDEX IF NOT EXISTS docs_updated ON docs(collection, {_field('updated_at')})",
     ]
     declared = json.loads(INDEXES.read_text())["collections"]
     for collection, indexes in declared.items():
