@@ -90,7 +90,7 @@ def create_app(config: ConsoleConfig) -> Flask:
             "default-src 'self'; img-src 'self' data: http: https:; style-src 'self'; script-src 'self'; "
             "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("Referrer-Policy", "same-origin")  # no-referrer makes Origin "null"
         response.headers.setdefault("Cache-Control", "no-store")
         return response
 

@@ -114,14 +114,24 @@ def wait():
     return jsonify({"last": page.get("last", after), "changed": bool(page.get("changes"))})
 
 
-def _answer(result: dict) -> dict:
+def _posted(result: dict) -> str:
+    """The name of the message a person's send posted (a dialog opened by it is submitted on it)."""
+    event = result.get("event") or {}
+    message = event.get("message") or {}
+    for payload in (event.get("chat") or {}).values():
+        if isinstance(payload, dict) and isinstance(payload.get("message"), dict):
+            message = payload["message"]
+    return message.get("name", "")
+
+
+def _answer(result: dict, message: str) -> dict:
     """What the page needs of an exchange: an error, a dialog to show, or that the dialog closed."""
     out: dict = {}
     if result.get("error") and (result.get("reply") or {}).get("action") not in ("dialog", "dialog-closed"):
         out["error"] = result["error"]
     reply = result.get("reply") or {}
     if reply.get("action") == "dialog":
-        out["dialog"] = Renderer(request.form.get("message", ""), dialog=True).card(reply.get("dialog") or {})
+        out["dialog"] = Renderer(message, dialog=True).card(reply.get("dialog") or {})
     elif reply.get("action") in ("dialog-closed", "created", "updated"):
         out["closed"] = True
     return out
@@ -136,7 +146,8 @@ def send():
     body = {"text": text[:4096], "user": USER}
     if _format():
         body["format"] = _format()
-    return jsonify(_answer(_call("POST", f"/_emulator/{space}:send", json=body)))
+    result = _call("POST", f"/_emulator/{space}:send", json=body)
+    return jsonify(_answer(result, _posted(result)))
 
 
 @blueprint.route("/chat/click", methods=["POST"])
@@ -158,4 +169,4 @@ def click():
             abort(400, description="the dialog's action and inputs must be objects")
         body["dialogAction"] = action
         body["formInputs"] = inputs
-    return jsonify(_answer(_call("POST", f"/_emulator/{space}:click", json=body)))
+    return jsonify(_answer(_call("POST", f"/_emulator/{space}:click", json=body), message))
