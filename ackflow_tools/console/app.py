@@ -70,9 +70,9 @@ def create_app(config: ConsoleConfig) -> Flask:
 
     @app.before_request
     def guard():
-        _check_host(config)
         g.speaker = _speaker(config)
         g.csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
+        _check_host(config)
         if config.auth_token and request.endpoint not in ("login", "static") and not _signed_in(config):
             if request.method == "GET" and not request.path.startswith("/api/"):
                 return redirect(url_for("login", next=request.full_path))

@@ -66,6 +66,7 @@ class StackConfig:
     extra_env: dict[str, str] = field(default_factory=dict)
     min_dispatch_deadline: float | None = None
     storage: str = "local"  # case folders: "local" (a folder in workdir) or "drive" (the local Drive)
+    console: bool = False  # also serve the console (ackflow dev does)
 
 
 class LocalStack:
@@ -80,6 +81,8 @@ class LocalStack:
             names += ["moto", "relay"]
         if config.storage == "drive":
             names.append("drive")
+        if config.console:
+            names.append("console")
         self.ports = {name: config.ports.get(name) or free_port() for name in names}
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
@@ -295,6 +298,12 @@ class LocalStack:
         self.procs["worker"] = self._function("worker", "worker")
         for name in ("webhook", "worker"):
             self.procs[name].start(timeout=60)
+        if self.config.console:
+            self.procs["console"] = ManagedProcess(
+                "console", self._argv("console", "--host", self.config.host, "--port", str(self.ports["console"]),
+                                      "--chat-url", self.url("chat")),
+                env=self.env(), ready_url=self.url("console") + "/static/console.css",
+                log_path=self.workdir / "logs" / "console.log").start(timeout=60)
 
     def restart(self, name: str) -> None:
         """Stop a part (as a crash, SIGKILL) and start it again on the same port."""
@@ -344,7 +353,7 @@ class LocalStack:
         self._stop.set()
         if self._sweeper:
             self._sweeper.join(timeout=5)
-        for name in ("relay", "webhook", "worker", "chat", "tasks", "sheets", "drive", "moto"):
+        for name in ("console", "relay", "webhook", "worker", "chat", "tasks", "sheets", "drive", "moto"):
             proc = self.procs.get(name)
             if proc:
                 proc.stop()

@@ -120,6 +120,8 @@ def test_dev_starts_everything_prints_where_and_stops_cleanly(tmp_path):
         out = "".join(lines)
         assert "chat_webhook   http://127.0.0.1:9380/" in out and "worker         http://127.0.0.1:9381/" in out
         assert requests.get("http://127.0.0.1:9424/").json()["service"] == "chat"
+        assert "console        http://127.0.0.1:9390/jobs" in out  # the console, reading this pipeline
+        assert requests.get("http://127.0.0.1:9390/jobs").status_code == 200
         state = tmp_path / "dev" / "state.json"
         assert state.exists()
         os.killpg(proc.pid, signal.SIGINT)
