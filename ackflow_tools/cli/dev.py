@@ -12,7 +12,7 @@ import click
 from .common import DEV_DIR
 
 DEFAULT_PORTS = {"webhook": 8080, "worker": 8081, "tasks": 8123, "chat": 8124, "sheets": 8125, "drive": 8126,
-                 "pushsign": 8127, "gmail": 8128, "pubsub": 8085}
+                 "pushsign": 8127, "gmail": 8128, "pubsub": 8085, "console": 8090}
 
 
 @click.command()
@@ -21,7 +21,7 @@ DEFAULT_PORTS = {"webhook": 8080, "worker": 8081, "tasks": 8123, "chat": 8124, "
 @click.option("--reset", is_flag=True, help="Start from empty state (delete the workdir first).")
 @click.option("--port-offset", type=int, default=0, show_default=True,
               help="Add this to every default port (8080 webhook, 8081 worker, 8123 Cloud Tasks, "
-                   "8124 Chat, 8125 Sheets, 8126 Drive).")
+                   "8124 Chat, 8125 Sheets, 8126 Drive, 8090 console).")
 @click.option("--format", "event_format", type=click.Choice(["classic", "addon"]), default="classic",
               show_default=True, help="Event format the local Chat service sends.")
 @click.option("--chat-auth", type=click.Choice(["project-number", "endpoint-url"]),
@@ -52,6 +52,7 @@ def dev(workdir: Path, reset: bool, port_offset: int, event_format: str, chat_au
         workdir=workdir, ports={k: v + port_offset for k, v in DEFAULT_PORTS.items()},
         workers=workers, event_format=event_format, chat_auth=chat_auth, sweep_interval=sweep_interval,
         store="firestore" if firestore else "sqlite", queue_backend=queue_backend, mail=mail, storage=storage,
+        console=True,
     )
     stack = LocalStack(config)
     stopping = threading.Event()
@@ -73,6 +74,7 @@ Ackflow is running locally ({config.store} job state, {queue_backend}):
   Cloud Tasks    {stack.url('tasks')}   (local service)
   Google Chat    {stack.url('chat')}   (local service)
   Google Sheets  {stack.url('sheets')}   (local service; the case sheet){drive}{sqs}
+  console        {stack.url('console')}/jobs   (and the browser chat: {stack.url('console')}/chat)
   state, logs    {workdir}/
 
 Try, in another terminal:

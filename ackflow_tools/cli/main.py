@@ -23,13 +23,14 @@ cli.add_command(drive_emulator)
 def _add_core_commands() -> None:
     from .chat import chat, click_button
     from .config import config
+    from .console import console
     from .dev import dev
     from .jobs import jobs, sweep
     from .mail import mail
     from .operate import cancel, retry
     from .relay import sqs_relay
 
-    for command in (dev, chat, click_button, jobs, sweep, retry, cancel, config, sqs_relay, mail):
+    for command in (dev, chat, click_button, jobs, sweep, retry, cancel, config, sqs_relay, mail, console):
         cli.add_command(command)
 
 

@@ -69,6 +69,7 @@ class StackConfig:
     min_dispatch_deadline: float | None = None
     mail: bool = False  # the request mailbox: Gmail stand-in, Pub/Sub emulator, push relay
     storage: str = "local"  # case folders: "local" (a folder in workdir) or "drive" (the local Drive)
+    console: bool = False  # also serve the console (ackflow dev does)
 
 
 class LocalStack:
@@ -85,6 +86,8 @@ class LocalStack:
             names += ["gmail", "pubsub", "pushsign"]
         if config.storage == "drive":
             names.append("drive")
+        if config.console:
+            names.append("console")
         self.ports = {name: config.ports.get(name) or free_port() for name in names}
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
@@ -344,6 +347,12 @@ class LocalStack:
         self.procs["worker"] = self._function("worker", "worker")
         for name in ("webhook", "worker"):
             self.procs[name].start(timeout=60)
+        if self.config.console:
+            self.procs["console"] = ManagedProcess(
+                "console", self._argv("console", "--host", self.config.host, "--port", str(self.ports["console"]),
+                                      "--chat-url", self.url("chat")),
+                env=self.env(), ready_url=self.url("console") + "/static/console.css",
+                log_path=self.workdir / "logs" / "console.log").start(timeout=60)
 
     def restart(self, name: str) -> None:
         """Stop a part (as a crash, SIGKILL) and start it again on the same port."""
@@ -395,7 +404,7 @@ class LocalStack:
             self._sweeper.join(timeout=5)
         if self.push_relay is not None:
             self.push_relay.stop()
-        for name in ("relay", "webhook", "worker", "chat", "tasks", "sheets", "drive", "gmail", "moto"):
+        for name in ("console", "relay", "webhook", "worker", "chat", "tasks", "sheets", "drive", "gmail", "moto"):
             proc = self.procs.get(name)
             if proc:
                 proc.stop()

@@ -191,7 +191,7 @@ class Worker:
                    extra=extra, exc_info=not isinstance(exc, StepFailed))
         try:
             job = runtime.store.fail_step(job.id, index, holder, message, now, final=final,
-                                          retry_at=None if final else now + delay)
+                                          retry_at=None if final else now + delay, trace=_trace(exc))
         except LeaseLost:
             return HttpResponse(200, {"status": "duplicate", "claim": "lost"})
         if final:
@@ -222,6 +222,15 @@ class Worker:
                                               self.runtime.clock())
             self.notifier.try_show(job)
         return HttpResponse(200, {"status": "FAILED", "reason": "unknown job type"})
+
+
+def _trace(exc: Exception) -> str | None:
+    """The end of the traceback of a step's own exception (a StepFailed says what it means)."""
+    if isinstance(exc, StepFailed):
+        return None
+    import traceback
+
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))[-2000:]
 
 
 def missing_module_message(exc: ImportError, job_type: JobType) -> str:
