@@ -240,6 +240,8 @@ class LocalStack:
         for job_type in registry:
             if job_type.slash_command_id:
                 slash += ["--slash-command", f"/{job_type.name}={job_type.slash_command_id}"]
+                if job_type.params and not job_type.schedule:  # set to "Opens a dialog": its form
+                    slash += ["--dialog-command", f"/{job_type.name}"]
         chat_args = ["chat-emulator", "--host", self.config.host, "--port", str(self.ports["chat"]),
                      "--db", str(self.workdir / "chat.db"), "--app-url", self.webhook_url,
                      "--audience", self.config.chat_auth, "--project-number", PROJECT_NUMBER,

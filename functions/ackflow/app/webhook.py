@@ -14,10 +14,10 @@ import time
 from typing import TYPE_CHECKING
 
 from ..chat.events import ChatEvent, EventKind, MalformedEvent, parse_event
-from ..chat.replies import Reply, response_json
+from ..chat.replies import Answer, Reply, response_json
 from ..errors import StoreUnavailable, VerificationError
 from ..logs import TRACE, trace_from
-from . import commands, confirm, texts, views
+from . import commands, confirm, dialogs, texts, views
 from .http import MAX_BODY, BadBody, HttpRequest, HttpResponse, error, read_json
 
 if TYPE_CHECKING:
@@ -54,18 +54,21 @@ class Webhook:
             "latency_ms": round((time.perf_counter() - started) * 1000, 2)})
         return HttpResponse(200, response_json(reply, event.format, self.runtime.settings.webhook_url))
 
-    def answer(self, event: ChatEvent) -> Reply | None:
+    def answer(self, event: ChatEvent) -> Answer | None:
         try:
             return self.route(event)
         except StoreUnavailable as exc:
             log.error("job store unavailable: %s", exc)
-            return Reply(text=texts.STORE_DOWN)
+            reply = Reply(text=texts.STORE_DOWN)
         except Exception:
             log.exception("failed to answer a %s event", event.kind.value)
-            return Reply(text=texts.INTERNAL)
+            reply = Reply(text=texts.INTERNAL)
+        return dialogs.in_dialog(event, reply) if event.dialog else reply
 
-    def route(self, event: ChatEvent) -> Reply | None:
+    def route(self, event: ChatEvent) -> Answer | None:
         runtime = self.runtime
+        if event.dialog:  # a dialog opened, submitted or closed: answered with a dialog
+            return dialogs.on_dialog(runtime, event)
         if event.kind == EventKind.ADDED:
             return views.help_card(runtime.registry, commands.allowed_commands(runtime, event), texts.GREETING)
         if event.kind in (EventKind.MESSAGE, EventKind.COMMAND):
