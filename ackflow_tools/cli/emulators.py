@@ -103,6 +103,20 @@ def sheets_emulator(host: str, port: int, data_path: str, create: tuple[str, ...
     run_until_stopped(build_app(service), host, port, "Sheets")
 
 
+@click.command("files-server")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8127, show_default=True, type=int)
+@click.option("--root", default=".ackflow/cases", show_default=True, help="The case folders to serve (read only).")
+def files_server(host: str, port: int, root: str) -> None:
+    """Serve the local case folders over http (/cases/…), for the link buttons on cards."""
+    from pathlib import Path
+
+    from ackflow_tools.emulators.files import CaseFiles
+
+    Path(root).mkdir(parents=True, exist_ok=True)
+    run_until_stopped(CaseFiles(root), host, port, "case files")
+
+
 @click.command("gmail-emulator")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8126, show_default=True, type=int)

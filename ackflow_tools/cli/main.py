@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .emulators import chat_emulator, drive_emulator, gmail_emulator, sheets_emulator, tasks_emulator
+from .emulators import chat_emulator, drive_emulator, files_server, gmail_emulator, sheets_emulator, tasks_emulator
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "ACKFLOW"})
@@ -18,6 +18,7 @@ cli.add_command(chat_emulator)
 cli.add_command(sheets_emulator)
 cli.add_command(gmail_emulator)
 cli.add_command(drive_emulator)
+cli.add_command(files_server)
 
 
 def _add_core_commands() -> None:

@@ -99,15 +99,22 @@ def _open(runtime: Runtime, event: ChatEvent, speaker: Speaker) -> Answer:
 
 
 def prefill(job_type: JobType, text: str) -> tuple[dict, str]:
-    """What a typed command already says, for the form (nothing required yet); a problem reading it
-    is shown at the top of the form."""
+    """What a typed command already says, as written, for the form (nothing is required yet, no
+    value is refused: the form shows it to be fixed); a problem reading it is shown at the top."""
     if not text.strip():
         return {}, ""
-    lenient = tuple(dataclasses.replace(p, required=False, check=None) for p in job_type.params)
+    as_written = tuple(p if p.kind == "flag" else dataclasses.replace(
+        p, kind="str", required=False, check=None, choices=None, max_length=MAX_PREFILL) for p in job_type.params)
     try:
-        return parse_params(lenient, split_words(text)), ""
+        words = split_words(text)
+        values = parse_params(as_written, words)
     except UsageError as exc:
         return {}, str(exc)
+    try:
+        job_type.parse(words)
+    except UsageError as exc:
+        return values, str(exc)
+    return values, ""
 
 
 def _typed(runtime: Runtime, event: ChatEvent, name: str) -> Reply:
@@ -130,9 +137,10 @@ def _submit(runtime: Runtime, event: ChatEvent, speaker: Speaker) -> Answer:
     if params.get("by") != event.user.name:
         log.warning("a %s form opened by someone else was submitted", name,
                     extra={"job_type": name, "user": event.user.email, "space": event.space})
+        command = "/" + name
         return DialogReply(_notice(speaker, speaker._(
             "This form was opened by someone else; nothing was started. Open your own with “{command}”.",
-            command=f"/{name}")), update=True)
+            command=command)), update=True)
     job_type = offered(runtime, event, name)
     if job_type is None:
         return DialogReply(info_card(_typed(runtime, event, name)), update=True)

@@ -284,7 +284,8 @@ def _inputs(state: FormState, param: Param, speaker: Speaker, known: dict[str, l
                         state.inputs.get(f"{name}.new", ""), hint)
         return [Choice(name, text, items, (value,) if value in options else ()), new]
     if param.kind in ("int", "float") and param.minimum is not None and param.maximum is not None:
-        hint = speaker._("{minimum} to {maximum}", minimum=f"{param.minimum:g}", maximum=f"{param.maximum:g}")
+        low, high = format(param.minimum, "g"), format(param.maximum, "g")
+        hint = speaker._("{minimum} to {maximum}", minimum=low, maximum=high)
     value = value or state.inputs.get(f"{name}.new", "")
     return [TextInput(name, text, value, hint, multiline=param.rest)]
 

@@ -9,9 +9,10 @@ from markupsafe import Markup
 
 from ..chat.cards import Button, Buttons, Card, Field, Section, Text
 from ..chat.replies import Reply
+from ..i18n import Speaker
 from ..jobs.model import Confirmation, Job, JobStatus
 from ..jobs.registry import JobType, Registry
-from . import texts
+from . import links, texts
 
 MAX_VALUE = 300
 MAX_PROBLEM = 600
@@ -110,15 +111,21 @@ def job_state_line(job: Job, now: float, retry_delay: float | None = None) -> st
 
 
 def job_message(job: Job, job_type: JobType | None, *, progress: str | None = None,
-                retry_delay: float | None = None, now: float | None = None) -> Reply:
-    """The one message that shows a job, edited in place from queued to its end."""
+                retry_delay: float | None = None, now: float | None = None, speaker: Speaker | None = None) -> Reply:
+    """The one message that shows a job, edited in place from queued to its end. Links in the
+    result (the folder, the sheet row, each PDF) are buttons."""
     now = now or time.time()
     widgets: list = [Text(job_state_line(job, now, retry_delay))]
     if progress and not job.status.finished:
         widgets.append(Text(short(progress, 1000)))
     if job.status == JobStatus.SUCCEEDED and job.result:
         keys = job_type.result_fields if job_type and job_type.result_fields else tuple(job.result)
-        widgets.extend(Field(k, short(job.result[k])) for k in keys if k in job.result)
+        shown = [k for k in keys if k in job.result]
+        widgets.extend(Field(k, short(job.result[k])) for k in shown
+                       if not links.is_link(job.result[k]) and not links.is_link_list(job.result[k]))
+        buttons = links.link_buttons(job.result, shown, speaker or Speaker())
+        if buttons:
+            widgets.append(Buttons(buttons))
     sections = [Section(tuple(widgets))]
     if job.status == JobStatus.FAILED:
         sections.append(Section((Text(texts.FAILED_HINT.format(job_id=job.id)),

@@ -85,8 +85,8 @@ def register(registry: Registry) -> None:
         validate=_check_newcase,
         examples=('newcase ACME "プレス金型 A-12" --due 2026-12-01', 'newcase ACME "Die set" --portal PO-1042'),
         slash_command_id=20,
-        result_fields=("case", "folder_link", "sheet_link", "estimate_link", "documents", "skipped", "mail",
-                       "mail_skipped"),
+        result_fields=("case", "folder_link", "sheet_link", "estimate_link", "documents", "document_links", "skipped",
+                       "mail", "mail_skipped"),
         **OFFICE_EXTRA,
     ))
     registry.add(JobType(
@@ -134,7 +134,7 @@ def _storage(settings):
         return GcsStorage(settings.gcs_bucket, settings.gcs_prefix)
     from .storage import LocalStorage
 
-    return LocalStorage(settings.local_root)
+    return LocalStorage(settings.local_root, settings.local_link_base)
 
 
 def _sheet(settings):
