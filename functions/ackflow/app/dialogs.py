@@ -110,8 +110,8 @@ def prefill(job_type: JobType, text: str) -> tuple[dict, str]:
         values = parse_params(as_written, words)
     except UsageError as exc:
         return {}, str(exc)
-    try:
-        job_type.parse(words)
+    try:  # what is wrong in what was typed (what is missing is for the form to ask)
+        parse_params(tuple(dataclasses.replace(p, required=False) for p in job_type.params), words)
     except UsageError as exc:
         return values, str(exc)
     return values, ""

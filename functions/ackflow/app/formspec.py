@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..chat.cards import Button, Buttons, Card, Section, Widget
 from ..chat.events import FormInput
-from ..chat.forms import Choice, Columns, DateInput, TextInput, error_text, first
+from ..chat.forms import Choice, Columns, DateInput, TextInput, first
+from ..chat.forms import error_text as _error_text
 from ..errors import UsageError
 from ..jobs.normalize import normalize_field
 from ..jobs.params import Param
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 ACTION = "form"  # the action of every button of a form
 MAX_LINES = 12  # lines of a repeated parameter: a dialog holds at most 100 widgets
 MAX_KNOWN = 50  # known values offered in a dropdown
+MAX_ERROR = 200  # characters of an error shown in a form (it may quote what was typed)
 FORM = ""  # the key of an error about the whole form
 
 
@@ -233,6 +235,16 @@ def _read_lines(state: FormState, param: Param, speaker: Speaker) -> list[Any]:
 
 
 # -- the dialog -----------------------------------------------------------------------------------
+def error_text(message: str):
+    return _error_text(message if len(message) <= MAX_ERROR else message[: MAX_ERROR - 1] + "…")
+
+
+def _shown(state: FormState, name: str, param: Param) -> str:
+    """What an input shows: what was typed, cut just past what the parameter takes (so a value too
+    long is still refused, and a dialog stays small whatever was sent)."""
+    return state.inputs.get(name, "")[: param.max_length + 1]
+
+
 def build(state: FormState, speaker: Speaker, known: dict[str, list[str]], opener: str) -> Card:
     job_type = state.job_type
     base = {"form": job_type.name, "by": opener,
@@ -262,7 +274,7 @@ def build(state: FormState, speaker: Speaker, known: dict[str, list[str]], opene
 
 def _inputs(state: FormState, param: Param, speaker: Speaker, known: dict[str, list[str]]) -> list[Widget]:
     name, text = param.name, label(param, speaker)
-    value = state.inputs.get(name, "")
+    value = _shown(state, name, param)
     hint = speaker._(param.help) if param.help else ""
     if param.kind == "date":
         try:
@@ -277,16 +289,16 @@ def _inputs(state: FormState, param: Param, speaker: Speaker, known: dict[str, l
         if not param.required:
             items = (("", "—"),) + items
         return [Choice(name, text, items, (value,) if value else ())]
-    options = known.get(param.lookup or "", [])
+    options = list(dict.fromkeys(known.get(param.lookup or "", [])))[:MAX_KNOWN]
     if param.lookup and options:
         items = (("", "—"),) + tuple((v, v) for v in options)
         new = TextInput(f"{name}.new", speaker._("{label} (not in the list)", label=text),
-                        state.inputs.get(f"{name}.new", ""), hint)
+                        _shown(state, f"{name}.new", param), hint)
         return [Choice(name, text, items, (value,) if value in options else ()), new]
     if param.kind in ("int", "float") and param.minimum is not None and param.maximum is not None:
         low, high = format(param.minimum, "g"), format(param.maximum, "g")
         hint = speaker._("{minimum} to {maximum}", minimum=low, maximum=high)
-    value = value or state.inputs.get(f"{name}.new", "")
+    value = value or _shown(state, f"{name}.new", param)
     return [TextInput(name, text, value, hint, multiline=param.rest)]
 
 
@@ -296,7 +308,7 @@ def _lines(state: FormState, param: Param, speaker: Speaker, base: dict[str, str
     rows: list[Widget] = []
     for index in range(1, count + 1):
         if parts:
-            inputs = [TextInput(f"{name}.{index}.{part}", text, state.inputs.get(f"{name}.{index}.{part}", ""))
+            inputs = [TextInput(f"{name}.{index}.{part}", text, _shown(state, f"{name}.{index}.{part}", param))
                       for part, text in enumerate(parts)]
             rows.append(inputs[0])
             rows.extend(Columns((a,), (b,)) for a, b in zip(inputs[1::2], inputs[2::2], strict=False))
@@ -304,7 +316,7 @@ def _lines(state: FormState, param: Param, speaker: Speaker, base: dict[str, str
                 rows.append(inputs[-1])
         else:
             rows.append(TextInput(f"{name}.{index}", speaker._("Line {n}", n=index),
-                                  state.inputs.get(f"{name}.{index}", "")))
+                                  _shown(state, f"{name}.{index}", param)))
         if f"{name}.{index}" in state.errors:
             rows.append(error_text(state.errors[f"{name}.{index}"]))
         if count > 1:

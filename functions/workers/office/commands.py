@@ -29,24 +29,28 @@ def show_case(runtime: Runtime, event, words: list[str]) -> Reply:
         ("client", "client"), ("title", "title"), ("status", "status"), ("due", "due"),
         ("requested by", "requester"), ("folder", "folder_link"), ("sheet row", "sheet_link"))
         if not links.is_link(record.get(key))]
-    speaker = Speaker()
-    opened = links.link_buttons(record, ("folder_link", "sheet_link"), speaker)
+    # links are buttons (one tap on a phone), within one budget for the card (Chat's 32,000 bytes)
+    budget = links.MAX_LINK_CHARS
+    opened = links.fit(list(links.link_buttons(record, ("folder_link", "sheet_link"), Speaker())), budget)
+    budget -= sum(len(b.url) for b in opened)
     if opened:
         fields.append(Buttons(opened))
     sections = [Section(tuple(fields))]
-    estimates: list = []
-    for e in record.get("estimates", [])[-10:]:  # the latest versions: a card holds at most 100 widgets
-        estimates.append(Field(f"v{e['version']}", str(e.get("total", "")) + ("" if links.is_link(e["link"])
-                                                                             else f" · {e['link']}")))
-        if links.is_link(e["link"]):
-            estimates.append(Buttons((Button(f"v{e['version']} (PDF)", url=e["link"]),)))
+    latest = record.get("estimates", [])[-10:]  # the latest versions: a card holds at most 100 widgets
+    estimates: list = [Field(f"v{e['version']}", str(e.get("total", "")) + (
+        "" if links.is_link(e["link"]) else f" · {views.short(e['link'], 200)}")) for e in latest]
+    pdfs = links.fit([Button(f"v{e['version']} (PDF)", url=e["link"]) for e in reversed(latest)
+                      if links.is_link(e["link"])], budget // 2)
+    budget -= sum(len(b.url) for b in pdfs)
+    if pdfs:
+        estimates.append(Buttons(pdfs))
     if estimates:
         sections.append(Section(tuple(estimates), header="Estimates"))
     documents: list = [Text(f"{d['name']} ({d['bytes']:,} bytes)") for d in record.get("documents", [])[:20]]
-    document_links = [Button(d["name"][:80], url=d["link"]) for d in record.get("documents", [])[:10]
-                      if links.is_link(d.get("link"))]
+    document_links = links.fit([Button(d["name"][:80], url=d["link"]) for d in record.get("documents", [])
+                                if links.is_link(d.get("link"))], budget)
     if document_links:
-        documents.append(Buttons(tuple(document_links)))
+        documents.append(Buttons(document_links))
     if documents:
         sections.append(Section(tuple(documents), header="Documents"))
     jobs = []
