@@ -26,12 +26,13 @@ def _add_core_commands() -> None:
     from .config import config
     from .console import console
     from .dev import dev
+    from .dialog import dialog
     from .jobs import jobs, sweep
     from .mail import mail
     from .operate import cancel, retry
     from .relay import sqs_relay
 
-    for command in (dev, chat, click_button, jobs, sweep, retry, cancel, config, sqs_relay, mail, console):
+    for command in (dev, chat, click_button, dialog, jobs, sweep, retry, cancel, config, sqs_relay, mail, console):
         cli.add_command(command)
 
 

@@ -329,10 +329,10 @@ class UserSide:
                       body: dict) -> dict:
         """Apply an answer to a dialog event to the person's dialog (and the space, for a message)."""
         who = user.get("name", "")
-        if dialog == "CANCEL_DIALOG":
-            self.dialogs.close(space, who)
-            return {"action": "dialog-closed", "notice": ""}
         answer = dialog_answer(body, fmt) if body else None
+        if dialog == "CANCEL_DIALOG":  # closed whatever the app says; a notice it gives is shown
+            self.dialogs.close(space, who)
+            return {"action": "dialog-closed", "notice": (answer or {}).get("notice", "")}
         if dialog == "REQUEST_DIALOG":
             if answer is None or answer["action"] != "dialog":
                 raise GoogleError("INVALID_ARGUMENT", "A dialog request must be answered with a dialog.")
