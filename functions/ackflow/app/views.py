@@ -47,7 +47,7 @@ def help_card(registry: Registry, allowed: set[str], intro: str = "") -> Reply:
     commands += [_usage_line(c.usage, c.help) for c in registry.commands.values() if c.name in allowed]
     sections = [Section((Text(_BR.join(commands) or "(none you may use)"),), header="Jobs"),
                 Section((Text(_BR.join(lines)),), header="Jobs you started"),
-                Section((Text(texts.HELP_FOOTER),))]
+                Section((Text(texts.HELP_FOOTER),), wide_only=True)]
     if intro:
         sections.insert(0, Section((Text(intro),)))
     return Reply(card=Card("help", texts.HELP_TITLE, tuple(sections)))
@@ -138,15 +138,15 @@ def job_message(job: Job, job_type: JobType | None, *, progress: str | None = No
 def job_details(job: Job, job_type: JobType | None, now: float) -> Reply:
     """``status JOB_ID``: everything about one job."""
     reply = job_message(job, job_type, now=now)
-    rows = [Field("requested", f"{duration(now - job.created_at)} ago by {job.requester.label}"),
-            Field("parameters", short(job.params))]
+    rows = [Field("requested", f"{duration(now - job.created_at)} ago by {job.requester.label}")]
     for index, step in enumerate(job.steps, start=1):
         detail = f"{step.status.value}, {step.attempts} attempt(s)"
         if step.error and step.status.value != "SUCCEEDED":
             detail += f": {short(step.error, 200)}"
         rows.append(Field(f"step {index}: {step.name}", detail))
     card = reply.card
-    sections = card.sections[:1] + (Section(tuple(rows), header="Details"),) + card.sections[1:]
+    parameters = Section((Field("parameters", short(job.params)),), wide_only=True)  # long: not on a phone
+    sections = card.sections[:1] + (Section(tuple(rows), header="Details"), parameters) + card.sections[1:]
     return Reply(card=Card(card.card_id, card.title, sections, subtitle=card.subtitle))
 
 

@@ -14,7 +14,7 @@ import time
 from typing import TYPE_CHECKING
 
 from ..chat.events import ChatEvent, EventKind, MalformedEvent, parse_event
-from ..chat.replies import Answer, Reply, response_json
+from ..chat.replies import Answer, Reply, for_platform, response_json
 from ..errors import StoreUnavailable, VerificationError
 from ..logs import TRACE, trace_from
 from . import commands, confirm, dialogs, texts, views
@@ -48,7 +48,7 @@ class Webhook:
         except (BadBody, MalformedEvent) as exc:  # both say what is wrong in our own words
             log.warning("unreadable event: %s", exc)
             return error(400, f"not a Google Chat event: {exc}")
-        reply = self.answer(event)
+        reply = for_platform(self.answer(event), event.platform)
         log.info("answered %s", event.raw_type, extra={
             "event": event.kind.value, "space": event.space,
             "latency_ms": round((time.perf_counter() - started) * 1000, 2)})

@@ -73,6 +73,7 @@ Widget = Text | Field | Buttons | Custom
 class Section:
     widgets: tuple[Widget, ...]
     header: Html = ""
+    wide_only: bool = False  # left out on a phone (common.platform IOS or ANDROID): helpful, not needed
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,13 @@ def card_body(card: Card, fmt: EventFormat, endpoint_url: str) -> dict:
 
 def render_card(card: Card, fmt: EventFormat, endpoint_url: str) -> dict:
     return {"cardId": card.card_id, "card": card_body(card, fmt, endpoint_url)}
+
+
+def for_phone(card: Card) -> Card:
+    """The card as a phone shows it best: without its subtitle and the sections only a wide screen
+    needs (Chat on a phone has a narrow column, and a long card scrolls past its buttons)."""
+    sections = tuple(s for s in card.sections if not s.wide_only)
+    return Card(card.card_id, card.title, sections or card.sections[:1], "", card.footer)
 
 
 def plain(text: Html) -> str:

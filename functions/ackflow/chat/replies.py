@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .cards import Card, card_body, fallback_text, render_card
+from .cards import Card, card_body, fallback_text, for_phone, render_card
 from .events import EventFormat
 
 _ANGLES = str.maketrans({"<": "＜", ">": "＞"})
@@ -77,6 +77,18 @@ class DialogClose:
 
 
 Answer = Reply | DialogReply | DialogClose
+PHONES = ("IOS", "ANDROID")
+
+
+def for_platform(answer: Answer | None, platform: str) -> Answer | None:
+    """``answer`` shortened for a phone (``common.platform`` IOS or ANDROID; see ``cards.for_phone``)."""
+    if platform not in PHONES or answer is None:
+        return answer
+    if isinstance(answer, Reply) and answer.card is not None:
+        return Reply(answer.text, for_phone(answer.card), answer.update)
+    if isinstance(answer, DialogClose) and answer.message is not None:
+        return DialogClose(for_platform(answer.message, platform), answer.notice)
+    return answer
 
 
 def _dialog_json(answer: DialogReply | DialogClose, fmt: EventFormat, endpoint_url: str) -> dict:
