@@ -17,7 +17,7 @@ from ..chat.events import ChatEvent, EventKind, MalformedEvent, parse_event
 from ..chat.replies import Answer, Reply, for_platform, response_json
 from ..errors import StoreUnavailable, VerificationError
 from ..logs import TRACE, trace_from
-from . import commands, confirm, dialogs, texts, views
+from . import commands, confirm, texts, views
 from .http import MAX_BODY, BadBody, HttpRequest, HttpResponse, error, read_json
 
 if TYPE_CHECKING:
@@ -63,12 +63,18 @@ class Webhook:
         except Exception:
             log.exception("failed to answer a %s event", event.kind.value)
             reply = Reply(text=texts.INTERNAL)
-        return dialogs.in_dialog(event, reply) if event.dialog else reply
+        if event.dialog:
+            from .dialogs import in_dialog
+
+            return in_dialog(event, reply)
+        return reply
 
     def route(self, event: ChatEvent) -> Answer | None:
         runtime = self.runtime
-        if event.dialog:  # a dialog opened, submitted or closed: answered with a dialog
-            return dialogs.on_dialog(runtime, event)
+        if event.dialog:  # a dialog opened, submitted or closed: answered with a dialog (imported when
+            from .dialogs import on_dialog  # first needed: the webhook's cold start does not pay for forms)
+
+            return on_dialog(runtime, event)
         if event.kind == EventKind.ADDED:
             return views.help_card(runtime.registry, commands.allowed_commands(runtime, event), texts.GREETING)
         if event.kind in (EventKind.MESSAGE, EventKind.COMMAND):
