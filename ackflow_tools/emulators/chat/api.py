@@ -3,7 +3,8 @@
 ``/v1/spaces/...``: the Chat API paths an app calls (as the official client's REST transport
 sends them). Certificates: where Google serves the Chat signer's and Google's ID-token keys.
 ``/_emulator/...``: the user side (send a message, click a button, add or remove the app, run an
-app command), app configuration, throttling, and a long-poll feed of what happens in a space.
+app command), app configuration, Chat's write quotas (and injected 429s or late writes), and a
+long-poll feed of what happens in a space.
 """
 
 from __future__ import annotations
@@ -156,6 +157,25 @@ def build_app(service: ChatService, users: UserSide) -> Router:
         service.inject_429(space, _number(body.get("count", 1), "count"))
         return json_response({})
 
+    def hold(request, space):
+        body = read_json(request)
+        try:
+            seconds = float(body.get("seconds", 1.0))
+        except (TypeError, ValueError) as exc:
+            raise GoogleError("INVALID_ARGUMENT", "seconds must be a number.") from exc
+        if not 0 <= seconds <= 60:
+            raise GoogleError("INVALID_ARGUMENT", "seconds must be between 0 and 60.")
+        service.hold(space, seconds, _number(body.get("count", 1), "count"))
+        return json_response({})
+
+    def quota(request):
+        if request.method == "PUT":
+            body = read_json(request)
+            service.quotas.config.update(body)
+            if body.get("reset"):
+                service.quotas.reset()
+        return json_response(service.quotas.to_dict())
+
     def changes(request, space):
         try:
             after = int(request.args.get("after") or 0)
@@ -181,6 +201,9 @@ def build_app(service: ChatService, users: UserSide) -> Router:
     app.add("POST", f"/_emulator/({SPACE}):removeApp", remove)
     app.add("POST", f"/_emulator/({SPACE}):appCommand", command)
     app.add("POST", f"/_emulator/({SPACE}):throttle", throttle)
+    app.add("POST", f"/_emulator/({SPACE}):hold", hold)
+    app.add("GET", "/_emulator/quota", quota)
+    app.add("PUT", "/_emulator/quota", quota)
     app.add("PUT", f"/_emulator/({SPACE})", ensure_space)
     app.add("GET", f"/_emulator/({SPACE})/changes", changes)
     app.add("GET", "/", lambda r: json_response({"status": "ok", "service": "chat"}))

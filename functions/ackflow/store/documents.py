@@ -16,6 +16,7 @@ CONFIRMATIONS = "confirmations"
 DEAD_LETTERS = "dead_letters"
 COUNTERS = "counters"
 ALLOCATIONS = "counter_allocations"
+CHAT_BUDGETS = "chat_budgets"  # one token bucket per Chat space (jobs/messages.py)
 
 # Fields the store filters or orders on; both adapters index exactly these (see indexes.json).
 Where = tuple[str, str, Any]  # (field, "==" or "<", value)

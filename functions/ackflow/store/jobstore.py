@@ -12,10 +12,11 @@ from collections.abc import Callable
 from enum import Enum
 
 from ..errors import AlreadyExists, ConfirmationNotFound, Conflict, JobNotFound
-from ..jobs import lifecycle
+from ..jobs import lifecycle, messages
 from ..jobs.lifecycle import Claim
+from ..jobs.messages import Admission, Bucket, Budget, Outcome, Settled, Verdict
 from ..jobs.model import Confirmation, ConfirmationStatus, DeadLetter, Holder, Job, JobStatus
-from .documents import ALLOCATIONS, CONFIRMATIONS, COUNTERS, DEAD_LETTERS, JOBS, Documents, Tx
+from .documents import ALLOCATIONS, CHAT_BUDGETS, CONFIRMATIONS, COUNTERS, DEAD_LETTERS, JOBS, Documents, Tx
 
 DEFAULT_TTL = 30 * 86400.0
 
@@ -140,6 +141,60 @@ class JobStore:
     def note_error(self, job_id: str, error: str, now: float) -> Job:
         """Record a problem that did not change the job's state (e.g. its queue was down)."""
         return self.update_job(job_id, lambda job: job.replace(last_error=error, updated_at=now))
+
+    # -- the job's Chat message (rules in jobs/messages.py) --------------------------------------
+    def unshown_jobs(self, finished_before: float, limit: int = 50) -> list[Job]:
+        """Finished jobs whose final message is not confirmed written, oldest first (for the sweep)."""
+        rows = self.docs.query(JOBS, [("message_due", "==", True), ("finished_at", "<", finished_before)],
+                               "finished_at", False, limit)
+        return [Job.from_dict(r) for r in rows]
+
+    def admit_message_write(self, job_id: str, budget: Budget, *, progress_of: float | None,
+                            previous: int | None, now: float, deadline: float) -> Admission:
+        """The gate before one attempt to write the job's message, with its space's budget."""
+
+        def apply(tx: Tx) -> Admission:
+            data = tx.get(JOBS, job_id)
+            if data is None:
+                raise JobNotFound(job_id)
+            job = Job.from_dict(data)
+            key = Bucket.doc_id(job.space or "")
+            stored = tx.get(CHAT_BUDGETS, key) if budget.enabled and job.space else None
+            bucket = Bucket.from_dict(stored, job.space or "", budget, now) if stored else None
+            admission, taken = messages.admit(job, bucket, budget, progress_of=progress_of, previous=previous,
+                                              now=now, deadline=deadline)
+            if admission.verdict == Verdict.WRITE:
+                tx.set(JOBS, job_id, admission.job.to_dict())
+                if taken is not None:
+                    tx.set(CHAT_BUDGETS, key, taken.to_dict())
+            return admission
+
+        return self.docs.transaction(apply)
+
+    def settle_message_write(self, job_id: str, rev: int, outcome: Outcome, state: float, now: float, *,
+                             budget: Budget | None = None, blocked_until: float | None = None) -> Settled:
+        """After one attempt: note its outcome on the job (and a 429 on its space's budget)."""
+
+        def apply(tx: Tx) -> Settled:
+            data = tx.get(JOBS, job_id)
+            if data is None:
+                return Settled()
+            job = Job.from_dict(data)
+            key = Bucket.doc_id(job.space or "")
+            block = blocked_until is not None and budget is not None and budget.enabled and job.space
+            stored = tx.get(CHAT_BUDGETS, key) if block else None
+            settled, changed = messages.settle(job, rev, outcome, state, now)
+            tx.set(JOBS, job_id, changed.to_dict())
+            if block:
+                bucket = Bucket.from_dict(stored, job.space or "", budget, now)
+                tx.set(CHAT_BUDGETS, key, bucket.throttled(blocked_until, now).to_dict())
+            return settled
+
+        return self.docs.transaction(apply)
+
+    def chat_budget(self, space: str) -> dict | None:
+        """The stored token bucket of a space (for tools and tests)."""
+        return self.docs.get(CHAT_BUDGETS, Bucket.doc_id(space))
 
     # -- confirmations ---------------------------------------------------------------------------
     def create_confirmation(self, confirmation: Confirmation) -> Confirmation:

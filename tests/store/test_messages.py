@@ -1,0 +1,113 @@
+"""The job's Chat message in the store, over every backend: revisions in order, the space's shared
+write budget, and the final message owed until it is confirmed written."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from ackflow.jobs.messages import Budget, Outcome, Verdict
+from ackflow.jobs.model import Holder, JobStatus
+from tests.store.test_contract import make_job
+
+BUDGET = Budget(per_minute=60, burst=3)
+HOLDER = Holder("task-1", 0)
+
+
+def admit(store, job_id, now, *, progress_of=None, previous=None, budget=BUDGET):
+    return store.admit_message_write(job_id, budget, progress_of=progress_of, previous=previous, now=now,
+                                     deadline=now + 15)
+
+
+def running(store, job_id, now):
+    store.create_job(make_job(job_id, steps=("one",)))
+    _, job = store.claim_step(job_id, 0, HOLDER, now, 60)
+    return job
+
+
+def test_each_attempt_takes_the_next_revision_and_an_overtaken_one_is_dropped(store):
+    now = time.time()
+    job = running(store, "m1", now)
+    first = admit(store, "m1", now)
+    second = admit(store, "m1", now)
+    assert (first.verdict, first.rev, second.rev) == (Verdict.WRITE, 1, 2)
+    retry = admit(store, "m1", now + 1, previous=first.rev)  # the first write's next attempt
+    assert retry.verdict == Verdict.SKIP and "newer" in retry.reason
+    assert store.get_job("m1").chat_writes == 2
+    progress = admit(store, "m1", now + 5, progress_of=job.updated_at)
+    assert progress.verdict == Verdict.WRITE
+    store.complete_step("m1", 0, HOLDER, {"ok": True}, now + 6)
+    late = admit(store, "m1", now + 9, progress_of=job.updated_at)  # progress of a state that is gone
+    assert late.verdict == Verdict.SKIP
+
+
+def test_the_space_budget_is_shared_and_progress_leaves_a_reserve(store):
+    now = time.time()
+    jobs = [running(store, f"b{n}", now) for n in range(3)]
+    assert admit(store, "b0", now, progress_of=jobs[0].updated_at).verdict == Verdict.WRITE  # 3 → 2 tokens
+    starved = admit(store, "b1", now, progress_of=jobs[1].updated_at)  # progress needs 1 + a reserve of 2
+    assert starved.verdict == Verdict.WAIT and starved.wait == pytest.approx(1.0)
+    assert admit(store, "b1", now).verdict == Verdict.WRITE  # a state write still finds budget
+    assert admit(store, "b2", now).verdict == Verdict.WRITE
+    spent = admit(store, "b2", now)
+    assert spent.verdict == Verdict.WAIT and spent.wait == pytest.approx(1.0)  # one token a second
+    assert admit(store, "b2", now + 1.01).verdict == Verdict.WRITE
+    assert store.get_job("b1").chat_writes == 1  # a write that waited was not counted
+
+
+def test_a_429_empties_the_space_budget_until_its_backoff_ends(store):
+    now = time.time()
+    running(store, "t1", now)
+    running(store, "t2", now)
+    first = admit(store, "t1", now)
+    store.settle_message_write("t1", first.rev, Outcome.THROTTLED, first.job.updated_at, now,
+                               budget=BUDGET, blocked_until=now + 4)
+    blocked = admit(store, "t2", now + 1)
+    assert blocked.verdict == Verdict.WAIT and blocked.wait == pytest.approx(3.0)
+    assert admit(store, "t2", now + 4.01).verdict == Verdict.WAIT  # and then the bucket refills from empty
+    assert admit(store, "t2", now + 5.01).verdict == Verdict.WRITE
+    assert store.get_job("t1").chat_throttled == 1
+
+
+def test_a_finished_job_owes_its_final_message_until_it_is_confirmed(store):
+    now = time.time()
+    running(store, "f1", now)
+    running(store, "f2", now)
+    store.create_job(make_job("quiet", steps=("one",)).replace(space=None))
+    store.claim_step("quiet", 0, HOLDER, now, 60)
+    for job_id in ("f1", "f2", "quiet"):
+        done = store.complete_step(job_id, 0, HOLDER, {}, now + 1)
+    assert done.message_due is False  # no space: nothing to show
+    assert store.get_job("f1").message_due and store.get_job("f1").status == JobStatus.SUCCEEDED
+    assert [j.id for j in store.unshown_jobs(now + 2)] == ["f1", "f2"]
+    assert store.unshown_jobs(now + 0.5) == []  # not before they finished
+    gate = admit(store, "f1", now + 2)
+    settled = store.settle_message_write("f1", gate.rev, Outcome.WRITTEN, gate.job.updated_at, now + 2)
+    assert settled.confirmed
+    shown = store.get_job("f1")
+    assert not shown.message_due and shown.message_shown_at == now + 2 and shown.message_inflight == {}
+    assert [j.id for j in store.unshown_jobs(now + 3)] == ["f2"]
+    assert admit(store, "f1", now + 3).verdict == Verdict.SKIP  # shown: a duplicate writes nothing
+
+
+def test_the_final_write_waits_for_an_older_write_still_in_flight(store):
+    now = time.time()
+    job = running(store, "o1", now)
+    progress = admit(store, "o1", now, progress_of=job.updated_at)  # sent, no answer yet
+    store.complete_step("o1", 0, HOLDER, {}, now + 1)
+    final = admit(store, "o1", now + 1)
+    settled = store.settle_message_write("o1", final.rev, Outcome.WRITTEN, final.job.updated_at, now + 1.5)
+    assert not settled.confirmed and settled.older_until == now + 15  # the progress may still land
+    store.settle_message_write("o1", progress.rev, Outcome.WRITTEN, job.updated_at, now + 2)
+    again = admit(store, "o1", now + 2, previous=final.rev)  # the final state, once more, last
+    assert store.settle_message_write("o1", again.rev, Outcome.WRITTEN, again.job.updated_at, now + 2).confirmed
+
+
+def test_a_retry_owes_nothing_until_the_job_ends_again(store):
+    now = time.time()
+    running(store, "r1", now)
+    failed = store.fail_step("r1", 0, HOLDER, "boom", now + 1, final=True)
+    assert failed.message_due
+    retried = store.retry_job("r1", now + 2, "alice")
+    assert not retried.message_due and store.unshown_jobs(now + 3) == []
