@@ -266,13 +266,17 @@ class ChatService:
             return self.storage.list_messages(parent, offset, page_size, descending)
 
     def update_message(self, name: str, body: dict, update_mask: list[str], allow_missing: bool,
-                       *, as_app: bool = True) -> dict:
+                       *, as_app: bool = True, api_call: bool = True) -> dict:
+        """``api_call=False``: the app's synchronous answer to a click, which Chat applies without
+        an API call (no quota, no hold)."""
         space_name = name.split("/messages/")[0]
         message_id = name.rsplit("/", 1)[-1]
-        self._arrive(space_name)
+        if api_call:
+            self._arrive(space_name)
         with self.lock:
             space = self._space(space_name)
-            self._check_quota(space_name)
+            if api_call:
+                self._check_quota(space_name)
             try:
                 current = self._message(name)
             except GoogleError as exc:

@@ -223,7 +223,7 @@ class UserSide:
             if message["sender"].get("type") != "BOT":
                 raise GoogleError("PERMISSION_DENIED", "An app can only update its own messages.")
             mask = [k for k in ("text", "cardsV2") if k in reply] or ["text", "cardsV2"]
-            updated = self.service.update_message(message["name"], reply, mask, False)
+            updated = self.service.update_message(message["name"], reply, mask, False, api_call=False)
             return {"action": "updated", "message": updated}
         thread = (message or {}).get("thread", {}).get("name")
         if thread is None:

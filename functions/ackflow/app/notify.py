@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING
 
 from ..chat.events import EventFormat
 from ..chat.replies import message_json
-from ..errors import ChatRateLimited, ChatRefused, ChatUnavailable, NotFound, UnknownJobType
+from ..errors import (
+    ChatRateLimited,
+    ChatRefused,
+    ChatUnavailable,
+    NotFound,
+    StoreUnavailable,
+    Unavailable,
+    UnknownJobType,
+)
 from ..jobs.messages import Outcome, Verdict, older_until
 from ..jobs.model import Holder, Job, JobStatus
 from . import views
@@ -35,11 +43,18 @@ BACKOFF_FIRST, BACKOFF_MAX = 1.0, 16.0  # after a 429 that names no wait, or an 
 
 class SpaceHints:
     """This process's note of spaces with no budget until a time, so progress that would be
-    skipped anyway does not ask the store. Only a hint: the store's bucket decides."""
+    skipped anyway does not ask the store (only a hint: the store's bucket decides), and one lock
+    per space, so the threads of a process take the space's bucket one at a time instead of
+    contending for its document."""
 
     def __init__(self) -> None:
         self._until: dict[str, float] = {}
+        self._locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
+
+    def lock(self, space: str) -> threading.Lock:
+        with self._lock:
+            return self._locks.setdefault(space, threading.Lock())
 
     def quiet(self, space: str) -> bool:
         with self._lock:
@@ -75,10 +90,10 @@ class Notifier:
             return False
 
     def try_show(self, job: Job, **kwargs) -> bool:
-        """Best effort: a failure is logged, never raised."""
+        """Best effort: a failure (of Chat or of the store) is logged, never raised."""
         try:
             return self.show(job, **kwargs)
-        except ChatUnavailable as exc:
+        except Unavailable as exc:
             log.warning("could not show the job: %s", exc, extra={"job_id": job.id})
             return False
 
@@ -89,7 +104,7 @@ class Notifier:
             return False
         try:
             return self._write(job, line, None, 0.0)
-        except (ChatUnavailable, ChatRefused) as exc:
+        except (Unavailable, ChatRefused) as exc:
             log.warning("could not show progress: %s", exc, extra={"job_id": job.id})
             return False
 
@@ -99,13 +114,32 @@ class Notifier:
         give_up = time.monotonic() + wait
         previous: int | None = None
         attempt = 0
+        final = line is None and job.status.finished  # a result: it must go out (as of the latest read)
         while True:
             now = runtime.clock()
-            admission = runtime.store.admit_message_write(
-                job.id, runtime.chat_budget, progress_of=job.updated_at if line is not None else None,
-                previous=previous, now=now, deadline=now + ATTEMPT_TIMEOUT + LANDING_MARGIN)
+            ahead = runtime.store.chat_budget_wait(job.space, runtime.chat_budget, progress=line is not None, now=now)
+            if ahead > 0:  # no token yet: wait (a result) or skip (the rest) without a transaction
+                runtime.chat_hints.note(job.space, ahead)
+                if not final:
+                    return False
+                if time.monotonic() + ahead > give_up:
+                    raise ChatUnavailable(f"no write budget in {job.space} for {wait:g} s; the result is shown later")
+                time.sleep(ahead)
+                continue
+            try:
+                with runtime.chat_hints.lock(job.space):
+                    admission = runtime.store.admit_message_write(
+                        job.id, runtime.chat_budget, progress_of=job.updated_at if line is not None else None,
+                        previous=previous, now=runtime.clock(), deadline=now + ATTEMPT_TIMEOUT + LANDING_MARGIN)
+            except StoreUnavailable:
+                delay = backoff(attempt)
+                if not final or time.monotonic() + delay > give_up:
+                    raise
+                time.sleep(delay)  # a result: try the store again
+                attempt += 1
+                continue
             current = admission.job
-            final = current.status.finished and line is None
+            final = line is None and current.status.finished
             if admission.verdict == Verdict.SKIP:
                 log.debug("message not written: %s", admission.reason, extra={"job_id": job.id})
                 return line is None

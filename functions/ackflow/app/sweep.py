@@ -137,5 +137,5 @@ def _reshow_unshown(runtime: Runtime, now: float, after: float, report: SweepRep
         try:
             if notifier.show(job, wait=RESHOW_WAIT):
                 report.reshown.append(job.id)
-        except ChatUnavailable as exc:
+        except (ChatUnavailable, StoreUnavailable) as exc:
             report.errors.append(f"{job.id}: {exc}")

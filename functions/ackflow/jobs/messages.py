@@ -120,6 +120,15 @@ def older_until(job: Job, rev: int, state: float, now: float) -> float:
                 if int(key) < rev and entry["state"] != state), default=0.0)
 
 
+def budget_wait(bucket: Bucket, budget: Budget, *, progress: bool, now: float) -> float:
+    """Seconds until the bucket has a token for a write (for progress: one above the reserve)."""
+    current = bucket.refilled(budget, now)
+    if current.blocked_until > now:
+        return current.blocked_until - now
+    need = 1 + (budget.reserve if progress else 0)
+    return max(0.0, (need - current.tokens) * 60.0 / budget.per_minute)
+
+
 def admit(job: Job, bucket: Bucket | None, budget: Budget, *, progress_of: float | None,
           previous: int | None, now: float, deadline: float) -> tuple[Admission, Bucket | None]:
     """The gate before one attempt. ``progress_of``: the ``updated_at`` of the state a progress
@@ -135,13 +144,11 @@ def admit(job: Job, bucket: Bucket | None, budget: Budget, *, progress_of: float
     taken = None
     if budget.enabled:
         current = (bucket or Bucket.from_dict(None, job.space or "", budget, now)).refilled(budget, now)
-        if current.blocked_until > now:
-            return Admission(Verdict.WAIT, job, wait=current.blocked_until - now,
-                             reason="Chat answered 429 in this space"), None
-        need = 1 + (budget.reserve if progress_of is not None else 0)
-        if current.tokens < need:
-            return Admission(Verdict.WAIT, job, wait=(need - current.tokens) * 60.0 / budget.per_minute,
-                             reason="the space's write budget is spent"), None
+        wait = budget_wait(current, budget, progress=progress_of is not None, now=now)
+        if wait > 0:
+            reason = "Chat answered 429 in this space" if current.blocked_until > now else \
+                "the space's write budget is spent"
+            return Admission(Verdict.WAIT, job, wait=wait, reason=reason), None
         taken = replace(current, tokens=current.tokens - 1)
     rev = job.message_rev + 1
     inflight = _live(job, now)

@@ -192,9 +192,13 @@ class JobStore:
 
         return self.docs.transaction(apply)
 
-    def chat_budget(self, space: str) -> dict | None:
-        """The stored token bucket of a space (for tools and tests)."""
-        return self.docs.get(CHAT_BUDGETS, Bucket.doc_id(space))
+    def chat_budget_wait(self, space: str, budget: Budget, *, progress: bool, now: float) -> float:
+        """Seconds until the space's budget likely has a token: a plain read, no transaction, so
+        writes that would wait anyway do not contend for the space's bucket."""
+        if not budget.enabled:
+            return 0.0
+        stored = self.docs.get(CHAT_BUDGETS, Bucket.doc_id(space))
+        return messages.budget_wait(Bucket.from_dict(stored, space, budget, now), budget, progress=progress, now=now)
 
     # -- confirmations ---------------------------------------------------------------------------
     def create_confirmation(self, confirmation: Confirmation) -> Confirmation:
