@@ -26,7 +26,7 @@ from ..errors import (
     Unavailable,
     UnknownJobType,
 )
-from ..jobs.messages import Outcome, Verdict, older_until
+from ..jobs.messages import Outcome, Verdict
 from ..jobs.model import Holder, Job, JobStatus
 from . import views
 
@@ -129,7 +129,7 @@ class Notifier:
             try:
                 with runtime.chat_hints.lock(job.space):
                     admission = runtime.store.admit_message_write(
-                        job.id, runtime.chat_budget, progress_of=job.updated_at if line is not None else None,
+                        job.id, runtime.chat_budget, progress_of=job.version if line is not None else None,
                         previous=previous, now=runtime.clock(), deadline=now + ATTEMPT_TIMEOUT + LANDING_MARGIN)
             except StoreUnavailable:
                 delay = backoff(attempt)
@@ -154,15 +154,15 @@ class Notifier:
                 time.sleep(admission.wait)
                 continue
             previous = admission.rev
-            outcome, delay, error = self._attempt(current, line, retry_delay if current.updated_at == job.updated_at
+            outcome, delay, error = self._attempt(current, line, retry_delay if current.version == job.version
                                                   else None, attempt)
             settled = runtime.store.settle_message_write(
-                job.id, admission.rev, outcome, current.updated_at, runtime.clock(), budget=runtime.chat_budget,
+                job.id, admission.rev, outcome, current, runtime.clock(), budget=runtime.chat_budget,
                 blocked_until=runtime.clock() + delay if outcome == Outcome.THROTTLED else None)
             if outcome == Outcome.WRITTEN:
                 if not settled.older_until:
                     return True
-                self._await_older(job.id, admission.rev, current.updated_at, settled.older_until)
+                self._await_older(job.id, admission.rev, current.version, settled.older_until)
                 continue  # an older write may have landed after this one: write the final state again, last
             if outcome == Outcome.REFUSED:
                 raise error
@@ -189,14 +189,10 @@ class Notifier:
         except ChatUnavailable as exc:
             return Outcome.FAILED, backoff(attempt), exc
 
-    def _await_older(self, job_id: str, rev: int, state: float, until: float) -> None:
+    def _await_older(self, job_id: str, rev: int, state: int, until: float) -> None:
         """Wait until older writes of another state have ended (or can no longer land)."""
         while self.runtime.clock() < until:
-            try:
-                job = self.runtime.store.get_job(job_id)
-            except NotFound:
-                return
-            if not older_until(job, rev, state, self.runtime.clock()):
+            if not self.runtime.store.message_log(job_id).older_until(rev, state, self.runtime.clock()):
                 return
             time.sleep(0.1)
 

@@ -1,19 +1,20 @@
 """The rules of a job's one Chat message (``client-<job id>``): which write may go out, in what
-order, and within the space's write budget. Pure functions over a Job and a space's Bucket; the
-store applies them in one transaction (``JobStore.admit_message_write`` and
+order, and within the space's write budget. Pure functions over a Job, the message's write log
+(``MessageLog``, a document of its own so writes do not contend with the job's steps) and a
+space's ``Bucket``; the store applies them in transactions (``JobStore.admit_message_write`` and
 ``settle_message_write``), so every instance of the worker follows the same rules.
 
-Order. Every attempt to write (the first and each retry) passes the gate: it takes the next
-revision and renders the job as the store has it at that moment, never an older snapshot. An
-attempt whose write was overtaken by a newer revision is dropped. A progress line passes only
-while the job is still in the state it was reported in. Each attempt that passes is noted as in
-flight until its deadline; the writer of a finished job's final state that finds an older write
-of another state still in flight waits for it to end and writes once more, so nothing older lands
-after the final state.
+Order. Every attempt to write (the first and each retry) passes the gate: it renders the job as
+the store has it then, never an older snapshot, and takes the next revision; the log keeps the
+newest job ``version`` rendered, so a later revision never shows an older state. An attempt whose
+write was overtaken by a newer revision is dropped. A progress line passes only while the job is
+still at the version it was reported in. Each attempt that passes is noted as in flight until its
+deadline; the writer of a finished job's final state that finds an older write of another state
+still in flight waits for it to end and writes once more, so nothing older lands after it.
 
-Results always shown. Finishing sets ``message_due``; a confirmed write of the final state clears
-it (so does Chat refusing the space for good). The sweep shows finished jobs whose message is
-still due.
+Results always shown. Finishing sets ``message_due`` on the job; a confirmed write of the final
+state clears it and copies the write counts onto the job (so does Chat refusing the space for
+good). The sweep shows finished jobs whose message is still due.
 
 Budget. Chat allows 60 message writes a minute in a space, shared by every app there, and 3,000 a
 minute per project. One token bucket per space, kept in the store, is shared by every instance: a
@@ -23,7 +24,7 @@ and results find budget; a 429 empties the bucket and blocks the space until its
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from .model import Job, JobStatus
@@ -82,16 +83,49 @@ class Bucket:
         return cls(space, float(data["tokens"]), float(data["at"]), float(data.get("blocked_until") or 0.0))
 
 
+@dataclass(frozen=True)
+class MessageLog:
+    """The writes of one job's message: the newest revision, the job version it showed, the writes
+    that may still land (revision → ``{"until", "state"}``), and counts."""
+
+    job_id: str
+    rev: int = 0
+    state: int = -1
+    inflight: dict[str, dict] = field(default_factory=dict)
+    writes: int = 0
+    throttled: int = 0
+
+    def live(self, now: float) -> dict[str, dict]:
+        return {rev: entry for rev, entry in self.inflight.items() if entry["until"] > now}
+
+    def older_until(self, rev: int, state: int, now: float) -> float:
+        """Until when a write older than ``rev`` that showed another state may still land (0: none)."""
+        return max((entry["until"] for key, entry in self.live(now).items()
+                    if int(key) < rev and entry["state"] != state), default=0.0)
+
+    def to_dict(self) -> dict:
+        return {"job_id": self.job_id, "rev": self.rev, "state": self.state, "inflight": self.inflight,
+                "writes": self.writes, "throttled": self.throttled}
+
+    @classmethod
+    def from_dict(cls, data: dict | None, job_id: str) -> MessageLog:
+        if not data:
+            return cls(job_id)
+        return cls(job_id, int(data["rev"]), int(data["state"]), dict(data.get("inflight") or {}),
+                   int(data.get("writes") or 0), int(data.get("throttled") or 0))
+
+
 class Verdict(str, Enum):
     WRITE = "write"  # write ``job`` now, as revision ``rev``
     WAIT = "wait"  # no budget yet: ask again after ``wait`` seconds
     SKIP = "skip"  # nothing to write (see ``reason``)
+    STALE = "stale"  # the job was read before a state the message already showed: read it again
 
 
 @dataclass(frozen=True)
 class Admission:
     verdict: Verdict
-    job: Job  # the job as the store has it: what to render
+    job: Job  # what to render
     rev: int = 0
     wait: float = 0.0
     reason: str = ""
@@ -106,18 +140,10 @@ class Outcome(str, Enum):
 
 @dataclass(frozen=True)
 class Settled:
-    confirmed: bool = False  # the final state is shown, or can never be
+    confirm: bool = False  # the final state is shown (or can never be): record it on the job
     older_until: float = 0.0  # an older write of another state may land until then: write again after
-
-
-def _live(job: Job, now: float) -> dict[str, dict]:
-    return {rev: entry for rev, entry in job.message_inflight.items() if entry["until"] > now}
-
-
-def older_until(job: Job, rev: int, state: float, now: float) -> float:
-    """Until when a write older than ``rev`` that showed another state may still land (0: none)."""
-    return max((entry["until"] for key, entry in _live(job, now).items()
-                if int(key) < rev and entry["state"] != state), default=0.0)
+    writes: int = 0
+    throttled: int = 0
 
 
 def budget_wait(bucket: Bucket, budget: Budget, *, progress: bool, now: float) -> float:
@@ -129,18 +155,19 @@ def budget_wait(bucket: Bucket, budget: Budget, *, progress: bool, now: float) -
     return max(0.0, (need - current.tokens) * 60.0 / budget.per_minute)
 
 
-def admit(job: Job, bucket: Bucket | None, budget: Budget, *, progress_of: float | None,
-          previous: int | None, now: float, deadline: float) -> tuple[Admission, Bucket | None]:
-    """The gate before one attempt. ``progress_of``: the ``updated_at`` of the state a progress
-    line was reported in (None for a state write); ``previous``: this write's revision on its last
-    attempt. Returns the admission (its ``job`` changed when it says WRITE) and the bucket to store
-    (None: unchanged)."""
-    if previous is not None and job.message_rev != previous:
-        return Admission(Verdict.SKIP, job, reason="a newer write of the message overtook this one"), None
-    if progress_of is not None and (job.status != JobStatus.RUNNING or job.updated_at != progress_of):
-        return Admission(Verdict.SKIP, job, reason="the job moved on since this progress"), None
+def admit(job: Job, log: MessageLog, bucket: Bucket | None, budget: Budget, *, progress_of: int | None,
+          previous: int | None, now: float, deadline: float) -> tuple[Admission, MessageLog | None, Bucket | None]:
+    """The gate before one attempt, for ``job`` as just read. ``progress_of``: the job version a
+    progress line was reported at (None for a state write); ``previous``: this write's revision on
+    its last attempt. Returns the admission and the log and bucket to store (None: unchanged)."""
+    if previous is not None and log.rev != previous:
+        return Admission(Verdict.SKIP, job, reason="a newer write of the message overtook this one"), None, None
+    if job.version < log.state:
+        return Admission(Verdict.STALE, job, reason="the message already shows a newer state"), None, None
+    if progress_of is not None and (job.status != JobStatus.RUNNING or job.version != progress_of):
+        return Admission(Verdict.SKIP, job, reason="the job moved on since this progress"), None, None
     if previous is None and job.status.finished and not job.message_due:
-        return Admission(Verdict.SKIP, job, reason="the final message is already shown"), None
+        return Admission(Verdict.SKIP, job, reason="the final message is already shown"), None, None
     taken = None
     if budget.enabled:
         current = (bucket or Bucket.from_dict(None, job.space or "", budget, now)).refilled(budget, now)
@@ -148,30 +175,37 @@ def admit(job: Job, bucket: Bucket | None, budget: Budget, *, progress_of: float
         if wait > 0:
             reason = "Chat answered 429 in this space" if current.blocked_until > now else \
                 "the space's write budget is spent"
-            return Admission(Verdict.WAIT, job, wait=wait, reason=reason), None
+            return Admission(Verdict.WAIT, job, wait=wait, reason=reason), None, None
         taken = replace(current, tokens=current.tokens - 1)
-    rev = job.message_rev + 1
-    inflight = _live(job, now)
-    inflight[str(rev)] = {"until": deadline, "state": job.updated_at}
-    written = job.replace(message_rev=rev, message_inflight=inflight, chat_writes=job.chat_writes + 1)
-    return Admission(Verdict.WRITE, written, rev), taken
+    rev = log.rev + 1
+    inflight = log.live(now)
+    inflight[str(rev)] = {"until": deadline, "state": job.version}
+    written = replace(log, rev=rev, state=job.version, inflight=inflight, writes=log.writes + 1)
+    return Admission(Verdict.WRITE, job, rev), written, taken
 
 
-def settle(job: Job, rev: int, outcome: Outcome, state: float, now: float) -> tuple[Settled, Job]:
-    """After one attempt of revision ``rev`` that rendered the state of ``updated_at == state``."""
-    inflight = _live(job, now)
+def settle(log: MessageLog, rev: int, outcome: Outcome, state: int, finished: bool,
+           now: float) -> tuple[Settled, MessageLog]:
+    """After one attempt of revision ``rev``, which rendered job version ``state`` (``finished``:
+    a final state)."""
+    inflight = log.live(now)
     if outcome != Outcome.FAILED:  # answered: it will not land later (a failed one may, until its deadline)
         inflight.pop(str(rev), None)
-    changes: dict = {"message_inflight": inflight}
-    if outcome == Outcome.THROTTLED:
-        changes["chat_throttled"] = job.chat_throttled + 1
+    log = replace(log, inflight=inflight, throttled=log.throttled + (outcome == Outcome.THROTTLED))
     settled = Settled()
-    final = job.status.finished and job.message_due and job.message_rev == rev and job.updated_at == state
-    if final and outcome in (Outcome.WRITTEN, Outcome.REFUSED):
-        pending = older_until(job.replace(message_inflight=inflight), rev, state, now)
+    if finished and log.rev == rev and outcome in (Outcome.WRITTEN, Outcome.REFUSED):
+        pending = log.older_until(rev, state, now)
         if outcome == Outcome.WRITTEN and pending:
             settled = Settled(older_until=pending)
         else:
-            changes.update(message_due=False, message_shown_at=now if outcome == Outcome.WRITTEN else None)
-            settled = Settled(confirmed=True)
-    return settled, job.replace(**changes)
+            settled = Settled(confirm=True, writes=log.writes, throttled=log.throttled)
+    return settled, log
+
+
+def confirm(job: Job, version: int, settled: Settled, written: bool, now: float) -> Job | None:
+    """Record on the job that its final message is shown (``written``) or can never be, if the job
+    is still at the version that was shown. None: nothing to record."""
+    if job.version != version or not job.status.finished or not job.message_due:
+        return None
+    return job.replace(message_due=False, message_shown_at=now if written else None,
+                       chat_writes=settled.writes, chat_throttled=settled.throttled)

@@ -123,12 +123,11 @@ class Job:
     confirmation_id: str | None = None
     slot: str | None = None  # the schedule slot of a periodic job
     history: tuple[dict, ...] = field(default_factory=tuple)
-    # The job's one Chat message (rules in jobs/messages.py):
-    message_rev: int = 0  # revision of the newest write of the message that passed the gate
-    message_inflight: dict[str, dict] = field(default_factory=dict)  # revision → {until, state} of writes in flight
+    version: int = 0  # bumped by every change in the store: orders what the job's message shows
+    # The job's one Chat message (rules in jobs/messages.py; its write log is a document of its own):
     message_due: bool = False  # finished, and the final message is not yet confirmed written
     message_shown_at: float | None = None  # when the final message was confirmed written
-    chat_writes: int = 0  # Chat API writes sent for the message (every attempt)
+    chat_writes: int = 0  # Chat API writes sent for the message (every attempt), as of its confirmation
     chat_throttled: int = 0  # of which Chat answered 429
 
     @property
@@ -175,7 +174,6 @@ class Job:
         values["requester"] = Requester.from_dict(values["requester"])
         values["steps"] = tuple(StepState.from_dict(s) for s in values["steps"])
         values["history"] = tuple(values.get("history") or ())
-        values["message_inflight"] = dict(values.get("message_inflight") or {})
         return cls(**values)
 
 

@@ -14,9 +14,19 @@ from enum import Enum
 from ..errors import AlreadyExists, ConfirmationNotFound, Conflict, JobNotFound
 from ..jobs import lifecycle, messages
 from ..jobs.lifecycle import Claim
-from ..jobs.messages import Admission, Bucket, Budget, Outcome, Settled, Verdict
+from ..jobs.messages import Admission, Bucket, Budget, MessageLog, Outcome, Settled, Verdict
 from ..jobs.model import Confirmation, ConfirmationStatus, DeadLetter, Holder, Job, JobStatus
-from .documents import ALLOCATIONS, CHAT_BUDGETS, CONFIRMATIONS, COUNTERS, DEAD_LETTERS, JOBS, Documents, Tx
+from .documents import (
+    ALLOCATIONS,
+    CHAT_BUDGETS,
+    CONFIRMATIONS,
+    COUNTERS,
+    DEAD_LETTERS,
+    JOBS,
+    MESSAGE_LOGS,
+    Documents,
+    Tx,
+)
 
 DEFAULT_TTL = 30 * 86400.0
 
@@ -91,6 +101,7 @@ class JobStore:
             new = change(job)
             if new is None:
                 return job
+            new = new.replace(version=job.version + 1)
             letter = dead_letter(new) if dead_letter else None
             tx.set(JOBS, job_id, new.to_dict())
             if letter is not None:
@@ -149,48 +160,60 @@ class JobStore:
                                "finished_at", False, limit)
         return [Job.from_dict(r) for r in rows]
 
-    def admit_message_write(self, job_id: str, budget: Budget, *, progress_of: float | None,
+    def admit_message_write(self, job_id: str, budget: Budget, *, progress_of: int | None,
                             previous: int | None, now: float, deadline: float) -> Admission:
-        """The gate before one attempt to write the job's message, with its space's budget."""
+        """The gate before one attempt to write the job's message, with its space's budget. The job
+        is read outside the transaction (its steps never wait for its message); the log keeps the
+        order."""
+        for _ in range(5):
+            job = self.get_job(job_id)
 
-        def apply(tx: Tx) -> Admission:
-            data = tx.get(JOBS, job_id)
-            if data is None:
-                raise JobNotFound(job_id)
-            job = Job.from_dict(data)
-            key = Bucket.doc_id(job.space or "")
-            stored = tx.get(CHAT_BUDGETS, key) if budget.enabled and job.space else None
-            bucket = Bucket.from_dict(stored, job.space or "", budget, now) if stored else None
-            admission, taken = messages.admit(job, bucket, budget, progress_of=progress_of, previous=previous,
-                                              now=now, deadline=deadline)
-            if admission.verdict == Verdict.WRITE:
-                tx.set(JOBS, job_id, admission.job.to_dict())
+            def apply(tx: Tx, job: Job = job) -> Admission:
+                log = MessageLog.from_dict(tx.get(MESSAGE_LOGS, job_id), job_id)
+                key = Bucket.doc_id(job.space or "")
+                stored = tx.get(CHAT_BUDGETS, key) if budget.enabled and job.space else None
+                bucket = Bucket.from_dict(stored, job.space or "", budget, now) if stored else None
+                admission, written, taken = messages.admit(job, log, bucket, budget, progress_of=progress_of,
+                                                           previous=previous, now=now, deadline=deadline)
+                if written is not None:
+                    tx.set(MESSAGE_LOGS, job_id, {**written.to_dict(), "expire_at": now + self.finished_ttl})
                 if taken is not None:
                     tx.set(CHAT_BUDGETS, key, taken.to_dict())
-            return admission
+                return admission
 
-        return self.docs.transaction(apply)
+            admission = self.docs.transaction(apply)
+            if admission.verdict != Verdict.STALE:
+                return admission
+        return Admission(Verdict.SKIP, job, reason="the job keeps changing; a later write shows it")
 
-    def settle_message_write(self, job_id: str, rev: int, outcome: Outcome, state: float, now: float, *,
+    def settle_message_write(self, job_id: str, rev: int, outcome: Outcome, shown: Job, now: float, *,
                              budget: Budget | None = None, blocked_until: float | None = None) -> Settled:
-        """After one attempt: note its outcome on the job (and a 429 on its space's budget)."""
+        """After one attempt that showed ``shown``: note its outcome in the message's log (and a 429
+        on its space's budget); when the final state is shown, record that on the job."""
+        space = shown.space or ""
+        block = blocked_until is not None and budget is not None and budget.enabled and bool(space)
 
         def apply(tx: Tx) -> Settled:
-            data = tx.get(JOBS, job_id)
-            if data is None:
-                return Settled()
-            job = Job.from_dict(data)
-            key = Bucket.doc_id(job.space or "")
-            block = blocked_until is not None and budget is not None and budget.enabled and job.space
-            stored = tx.get(CHAT_BUDGETS, key) if block else None
-            settled, changed = messages.settle(job, rev, outcome, state, now)
-            tx.set(JOBS, job_id, changed.to_dict())
+            log = MessageLog.from_dict(tx.get(MESSAGE_LOGS, job_id), job_id)
+            stored = tx.get(CHAT_BUDGETS, Bucket.doc_id(space)) if block else None
+            settled, changed = messages.settle(log, rev, outcome, shown.version, shown.status.finished, now)
+            tx.set(MESSAGE_LOGS, job_id, {**changed.to_dict(), "expire_at": now + self.finished_ttl})
             if block:
-                bucket = Bucket.from_dict(stored, job.space or "", budget, now)
-                tx.set(CHAT_BUDGETS, key, bucket.throttled(blocked_until, now).to_dict())
+                bucket = Bucket.from_dict(stored, space, budget, now)
+                tx.set(CHAT_BUDGETS, Bucket.doc_id(space), bucket.throttled(blocked_until, now).to_dict())
             return settled
 
-        return self.docs.transaction(apply)
+        settled = self.docs.transaction(apply)
+        if settled.confirm:
+            try:
+                self.update_job(job_id, lambda job: messages.confirm(job, shown.version, settled,
+                                                                     outcome == Outcome.WRITTEN, now))
+            except JobNotFound:
+                pass
+        return settled
+
+    def message_log(self, job_id: str) -> MessageLog:
+        return MessageLog.from_dict(self.docs.get(MESSAGE_LOGS, job_id), job_id)
 
     def chat_budget_wait(self, space: str, budget: Budget, *, progress: bool, now: float) -> float:
         """Seconds until the space's budget likely has a token: a plain read, no transaction, so
