@@ -118,6 +118,7 @@ def test_killed_worker_the_step_is_retried_and_the_job_succeeds_once(pipeline):
     job = pipeline.wait_job(job_id, JobStatus.SUCCEEDED, timeout=30)
     assert job.steps[0].attempts == 2
     assert job.result == {"slept": 3}
+    pipeline.job_message(job)  # the result is written after the job is recorded SUCCEEDED
     mine = [m for m in pipeline.messages().values() if m.get("clientAssignedMessageId") == job.message_id]
     assert len(mine) == 1
 
