@@ -76,12 +76,13 @@ def test_a_progress_write_backing_off_on_429_never_overwrites_the_result(runtime
     assert runtime.store.get_job(job.id).chat_throttled == 1
 
 
-def test_a_state_write_retried_after_the_job_moved_on_shows_the_newer_state(runtime, chat):
-    """Each attempt renders the job as it is then: a retry never resends an older snapshot."""
-    job = running_job(runtime, "jsnap")
-    requests.post(f"{chat.url}/_emulator/{SPACE}:throttle", json={"count": 1}).raise_for_status()
-    writer = threading.Thread(target=Notifier(runtime).show, args=(job,))
+def test_a_result_written_through_a_429_is_shown_once_and_confirmed(runtime, chat):
+    job = running_job(runtime, "jthrottled")
+    requests.post(f"{chat.url}/_emulator/{SPACE}:throttle", json={"count": 2}).raise_for_status()
     done = runtime.store.complete_step(job.id, 0, HOLDER, {"text": "the result"}, time.time())
-    writer.start()
-    writer.join()
+    assert Notifier(runtime).show(done, wait=10)
     assert shows(runtime, chat, done)
+    stored = runtime.store.get_job(job.id)
+    assert (stored.chat_writes, stored.chat_throttled, stored.message_due) == (3, 2, False)
+    assert Notifier(runtime).show(stored)  # a duplicate delivery: already shown, nothing written
+    assert runtime.store.message_log(job.id).writes == 3

@@ -74,17 +74,19 @@ class Notifier:
         self.runtime = runtime
 
     def show(self, job: Job, *, retry_delay: float | None = None, wait: float | None = None) -> bool:
-        """Show the job's current state. A finished job's message must go out: this waits up to
-        ``wait`` seconds (default ``chat_final_wait``) for budget, through 429s and outages, then
-        raises ChatUnavailable (worth a retry; the sweep shows it otherwise). A running job's
-        state is best effort: skipped when the space has no budget, a failure logged. A refusal
-        (the space is gone, the app was removed) is logged and dropped: the job's state is in the
-        store either way. True when the message shows the job (or needs nothing)."""
+        """Show ``job`` (as the caller just read or wrote it; a retry reads it again, and a job older
+        than what the message already shows is never written). A finished job's message must go
+        out: this waits up to ``wait`` seconds (default ``chat_final_wait``) for budget, through
+        429s and outages, then raises ChatUnavailable (worth a retry; the sweep shows it
+        otherwise). A running job's state is best effort: skipped when the space has no budget, a
+        failure logged. A refusal (the space is gone, the app was removed) is logged and dropped:
+        the job's state is in the store either way. True when the message shows the job (or needs
+        nothing)."""
         if not job.space:
             return True
         wait = self.runtime.settings.chat_final_wait if wait is None else wait
         try:
-            return self._write(job, None, retry_delay, wait)
+            return self._write(job, None, retry_delay, wait, fresh=True)
         except ChatRefused as exc:
             log.error("cannot show the job in its space: %s", exc, extra={"job_id": job.id})
             return False
@@ -109,12 +111,13 @@ class Notifier:
             return False
 
     # -- one write, attempt by attempt -----------------------------------------------------------
-    def _write(self, job: Job, line: str | None, retry_delay: float | None, wait: float) -> bool:
+    def _write(self, job: Job, line: str | None, retry_delay: float | None, wait: float, fresh: bool = False) -> bool:
         runtime = self.runtime
         give_up = time.monotonic() + wait
         previous: int | None = None
         attempt = 0
         final = line is None and job.status.finished  # a result: it must go out (as of the latest read)
+        fresh = line is None and fresh  # a state the caller has just written: no need to read it again
         while True:
             now = runtime.clock()
             ahead = runtime.store.chat_budget_wait(job.space, runtime.chat_budget, progress=line is not None, now=now)
@@ -130,7 +133,9 @@ class Notifier:
                 with runtime.chat_hints.lock(job.space):
                     admission = runtime.store.admit_message_write(
                         job.id, runtime.chat_budget, progress_of=job.version if line is not None else None,
-                        previous=previous, now=runtime.clock(), deadline=now + ATTEMPT_TIMEOUT + LANDING_MARGIN)
+                        previous=previous, now=runtime.clock(), deadline=now + ATTEMPT_TIMEOUT + LANDING_MARGIN,
+                        job=job if fresh else None)
+                    fresh = False
             except StoreUnavailable:
                 delay = backoff(attempt)
                 if not final or time.monotonic() + delay > give_up:

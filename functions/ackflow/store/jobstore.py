@@ -161,12 +161,13 @@ class JobStore:
         return [Job.from_dict(r) for r in rows]
 
     def admit_message_write(self, job_id: str, budget: Budget, *, progress_of: int | None,
-                            previous: int | None, now: float, deadline: float) -> Admission:
+                            previous: int | None, now: float, deadline: float, job: Job | None = None) -> Admission:
         """The gate before one attempt to write the job's message, with its space's budget. The job
-        is read outside the transaction (its steps never wait for its message); the log keeps the
-        order."""
+        is read outside the transaction (its steps never wait for its message), or taken as given
+        when the caller has just written it; the log keeps the order (a job older than what the
+        message showed is read again)."""
         for _ in range(5):
-            job = self.get_job(job_id)
+            job = job if job is not None and job.id == job_id else self.get_job(job_id)
 
             def apply(tx: Tx, job: Job = job) -> Admission:
                 log = MessageLog.from_dict(tx.get(MESSAGE_LOGS, job_id), job_id)
@@ -184,6 +185,7 @@ class JobStore:
             admission = self.docs.transaction(apply)
             if admission.verdict != Verdict.STALE:
                 return admission
+            job = None
         return Admission(Verdict.SKIP, job, reason="the job keeps changing; a later write shows it")
 
     def settle_message_write(self, job_id: str, rev: int, outcome: Outcome, shown: Job, now: float, *,
@@ -193,24 +195,25 @@ class JobStore:
         space = shown.space or ""
         block = blocked_until is not None and budget is not None and budget.enabled and bool(space)
 
+        final = shown.status.finished  # only then is the job read (and perhaps written): it has no steps left
+
         def apply(tx: Tx) -> Settled:
             log = MessageLog.from_dict(tx.get(MESSAGE_LOGS, job_id), job_id)
             stored = tx.get(CHAT_BUDGETS, Bucket.doc_id(space)) if block else None
-            settled, changed = messages.settle(log, rev, outcome, shown.version, shown.status.finished, now)
+            current = tx.get(JOBS, job_id) if final else None
+            settled, changed = messages.settle(log, rev, outcome, shown.version, final, now)
             tx.set(MESSAGE_LOGS, job_id, {**changed.to_dict(), "expire_at": now + self.finished_ttl})
             if block:
                 bucket = Bucket.from_dict(stored, space, budget, now)
                 tx.set(CHAT_BUDGETS, Bucket.doc_id(space), bucket.throttled(blocked_until, now).to_dict())
+            if settled.confirm and current is not None:
+                job = Job.from_dict(current)
+                confirmed = messages.confirm(job, shown.version, settled, outcome == Outcome.WRITTEN, now)
+                if confirmed is not None:
+                    tx.set(JOBS, job_id, confirmed.replace(version=job.version + 1).to_dict())
             return settled
 
-        settled = self.docs.transaction(apply)
-        if settled.confirm:
-            try:
-                self.update_job(job_id, lambda job: messages.confirm(job, shown.version, settled,
-                                                                     outcome == Outcome.WRITTEN, now))
-            except JobNotFound:
-                pass
-        return settled
+        return self.docs.transaction(apply)
 
     def message_log(self, job_id: str) -> MessageLog:
         return MessageLog.from_dict(self.docs.get(MESSAGE_LOGS, job_id), job_id)
