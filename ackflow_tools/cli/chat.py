@@ -4,35 +4,51 @@ from __future__ import annotations
 
 import click
 
-from .common import chat_url, cli_runtime
+from .common import chat_url, check_same_pipeline, cli_runtime, store_label
 
 DEFAULT_SPACE = "spaces/dev"
+
+
+def chat_user(email: str) -> dict:
+    """The Chat user of an email: the same ``users/<number>`` on every run (access rules and
+    ``jobs`` by requester see one person)."""
+    import hashlib
+
+    number = int.from_bytes(hashlib.sha256(email.strip().lower().encode()).digest()[:8], "big") % 10**18
+    return {"email": email, "displayName": email.split("@")[0], "name": f"users/{number}"}
 
 
 def _terminal(chat: str | None, space: str, user_email: str | None, fmt: str | None):
     from ..devtools.chatcli import ChatTerminal
 
-    user = {}
-    if user_email:
-        user = {"email": user_email, "displayName": user_email.split("@")[0],
-                "name": f"users/{abs(hash(user_email)) % 10**18}"}
-    return ChatTerminal(chat_url(chat), space, user, out=click.echo, fmt=fmt)
+    return ChatTerminal(chat_url(chat), space, chat_user(user_email) if user_email else {}, out=click.echo, fmt=fmt)
+
+
+def _follow_runtime(explicit_chat_url: str | None):
+    """The store to follow jobs in, checked before anything is pressed: a run that cannot be
+    followed is refused before it starts a job."""
+    check_same_pipeline(explicit_chat_url)
+    return cli_runtime()
 
 
 def _job_for(runtime, message: dict | None, label: str) -> str | None:
-    """The job a pressed button started or concerns, from the button's own parameters."""
+    """The job a pressed button started or concerns, from the button's own parameters. A job or
+    confirmation the store does not know means the CLI reads another pipeline's store: an error."""
     from ackflow.errors import NotFound
 
     from ..devtools.chatcli import button_params
 
     params = button_params(message, label)
-    if "job" in params:
-        return params["job"]
-    if "confirmation" in params:
-        try:
+    try:
+        if "job" in params:
+            return runtime.store.get_job(params["job"]).id
+        if "confirmation" in params:
             return runtime.store.get_confirmation(params["confirmation"]).job_id
-        except NotFound:
-            return None
+    except NotFound as exc:
+        raise click.ClickException(
+            f"the button was pressed, but the job store this command reads ({store_label(runtime.settings)}) "
+            f"does not know it ({exc}): it is not the store of the Chat service's app. Set ACKFLOW_DEV_DIR "
+            f"to the workdir of the `ackflow dev` that serves it") from exc
     return None
 
 
@@ -65,13 +81,13 @@ def _follow_job(terminal, runtime, job_id: str, timeout: float) -> None:
         raise SystemExit(1)
 
 
-def _press_and_follow(terminal, label: str, timeout: float, follow: bool) -> None:
+def _press_and_follow(terminal, label: str, timeout: float, runtime) -> None:
+    """Press the button; with a runtime (run, retry), follow the job it starts."""
     exchange, message = terminal.press(label)
     if exchange.error:
         raise click.ClickException(exchange.error)
-    if not follow or label.lower() not in ("run", "retry"):
+    if runtime is None:
         return
-    runtime = cli_runtime()
     job_id = _job_for(runtime, message, label)
     if job_id:
         _follow_job(terminal, runtime, job_id, timeout)
@@ -89,6 +105,7 @@ def _press_and_follow(terminal, label: str, timeout: float, follow: bool) -> Non
 def chat(text: str, yes: bool, space: str, user_email: str | None, mention: bool, fmt: str | None,
          timeout: float, chat_url: str | None) -> None:
     """Send TEXT to the bot and show the conversation; with --yes, run it and follow the job."""
+    runtime = _follow_runtime(chat_url) if yes else None
     terminal = _terminal(chat_url, space, user_email, fmt)
     click.echo(f"you: {text}")
     exchange = terminal.send(text, mention=mention)
@@ -101,7 +118,7 @@ def chat(text: str, yes: bool, space: str, user_email: str | None, mention: bool
     if not yes:
         click.echo("(press a button with: ackflow click run   or   ackflow click cancel)")
         return
-    _press_and_follow(terminal, "run", timeout, follow=True)
+    _press_and_follow(terminal, "run", timeout, runtime)
 
 
 @click.command("click")
@@ -115,5 +132,7 @@ def chat(text: str, yes: bool, space: str, user_email: str | None, mention: bool
 def click_button(button: str, space: str, user_email: str | None, fmt: str | None, timeout: float,
                  no_follow: bool, chat_url: str | None) -> None:
     """Press BUTTON (e.g. run, cancel, retry) on the latest card that has it."""
+    follows = not no_follow and button.lower() in ("run", "retry")
+    runtime = _follow_runtime(chat_url) if follows else None
     terminal = _terminal(chat_url, space, user_email, fmt)
-    _press_and_follow(terminal, button, timeout, follow=not no_follow)
+    _press_and_follow(terminal, button, timeout, runtime)

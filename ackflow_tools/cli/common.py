@@ -1,4 +1,12 @@
-"""What the CLI commands share: finding the local pipeline and the settings to talk to it."""
+"""What the CLI commands share: finding the local pipeline and the settings to talk to it.
+
+The settings come from one of two places, never a mix: the environment, when it sets any of
+the settings (``ACKFLOW_STORE``, ``ACKFLOW_SQLITE_PATH``… every name ``ackflow config`` lists);
+otherwise the running ``ackflow dev`` (its ``state.json`` in ``.ackflow/dev`` or
+``ACKFLOW_DEV_DIR``). Other ``ACKFLOW_*`` variables, such as a CLI option's own
+(``ACKFLOW_JOBS_LIMIT``, click's ``auto_envvar_prefix``), ``ACKFLOW_OPERATOR`` or
+``ACKFLOW_DEV_DIR``, choose nothing.
+"""
 
 from __future__ import annotations
 
@@ -9,20 +17,53 @@ from pathlib import Path
 import click
 
 DEV_DIR = Path(".ackflow") / "dev"
+NOT_SETTINGS = frozenset({"ACKFLOW_DEV_DIR", "ACKFLOW_OPERATOR"})
+
+
+def dev_dir(workdir: Path = DEV_DIR) -> Path:
+    return Path(os.environ.get("ACKFLOW_DEV_DIR", workdir))
 
 
 def dev_state(workdir: Path = DEV_DIR) -> dict | None:
-    path = Path(os.environ.get("ACKFLOW_DEV_DIR", workdir)) / "state.json"
-    return json.loads(path.read_text()) if path.exists() else None
+    """The state of the running ``ackflow dev``; None when there is none, or when the one that
+    wrote it is gone (killed, so it could not remove its file)."""
+    path = dev_dir(workdir) / "state.json"
+    if not path.exists():
+        return None
+    from ..devtools.procs import process_alive
+
+    state = json.loads(path.read_text())
+    if "pid" in state and not process_alive(int(state["pid"])):
+        return None
+    return state
+
+
+def setting_variables(environ=None) -> list[str]:
+    """The variables of the environment that are settings of the functions (not a CLI option's)."""
+    from ackflow.settings import Settings
+
+    names = {f"ACKFLOW_{name.upper()}" for name in Settings.model_fields}
+    environ = os.environ if environ is None else environ
+    return sorted(key for key in environ if key.upper() in names and key.upper() not in NOT_SETTINGS)
+
+
+def _no_pipeline(what: str) -> str:
+    path = dev_dir() / "state.json"
+    stale = ""
+    if path.exists():
+        stale = f" ({path} is left from an `ackflow dev` that is no longer running)"
+    return (f"{what}: no `ackflow dev` is running here{stale or f' (no {path})'}. Start one with "
+            f"`ackflow dev`; if it runs with --workdir DIR, set ACKFLOW_DEV_DIR=DIR; for a deployed "
+            f"store, set its settings (e.g. ACKFLOW_STORE=firestore ACKFLOW_PROJECT=…)")
 
 
 def cli_settings():
-    """Settings from the environment; with no ACKFLOW_* set, those of the running ``ackflow dev``."""
+    """Settings from the environment if it sets any setting; else those of the running ``ackflow dev``."""
     from ackflow.errors import ConfigError
     from ackflow.settings import load_settings
 
     overrides = {}
-    if not any(k.startswith("ACKFLOW_") and k != "ACKFLOW_DEV_DIR" for k in os.environ):
+    if not setting_variables():
         state = dev_state()
         if state:
             overrides = {k[len("ACKFLOW_"):].lower(): v for k, v in state["env"].items()
@@ -35,10 +76,25 @@ def cli_settings():
         raise click.ClickException(str(exc)) from exc
 
 
+def store_label(settings) -> str:
+    if settings.store == "sqlite":
+        return f"SQLite {settings.sqlite_path}"
+    return f"Firestore {settings.project}/{settings.firestore_database}"
+
+
 def cli_runtime():
+    """A Runtime over the store the settings name. A SQLite file that is not there is an error,
+    never created: reading jobs must not leave an empty store behind."""
     from ackflow.app.runtime import Runtime
 
-    return Runtime(cli_settings())
+    settings = cli_settings()
+    if settings.store == "sqlite" and not Path(settings.sqlite_path).exists():
+        if setting_variables():
+            raise click.ClickException(
+                f"no job store at {settings.sqlite_path} (the SQLite file the ACKFLOW_* variables of "
+                f"this shell name: {', '.join(setting_variables())}); nothing was created")
+        raise click.ClickException(_no_pipeline("no job store to read"))
+    return Runtime(settings)
 
 
 def chat_url(explicit: str | None) -> str:
@@ -46,6 +102,22 @@ def chat_url(explicit: str | None) -> str:
         return explicit
     state = dev_state()
     if not state:
-        raise click.ClickException("no local pipeline is running here; start one with `ackflow dev` "
-                                   "(or pass --chat-url)")
+        raise click.ClickException(_no_pipeline("no Chat service to talk to") + " (or pass --chat-url)")
     return state["urls"]["chat"]
+
+
+def check_same_pipeline(explicit_chat_url: str | None) -> None:
+    """Refuse to follow jobs in one pipeline's store while talking to another pipeline's Chat
+    service (``--chat-url`` of a dev run with another workdir)."""
+    if not explicit_chat_url or setting_variables():
+        return
+    state = dev_state()
+    if state is None:
+        raise click.ClickException(_no_pipeline(f"cannot follow the job of the Chat service at "
+                                                f"{explicit_chat_url}") + " (or pass --no-follow / omit --yes)")
+    ours = state["urls"]["chat"].rstrip("/")
+    if explicit_chat_url.rstrip("/") != ours:
+        raise click.ClickException(
+            f"--chat-url {explicit_chat_url} is not the Chat service of the `ackflow dev` in {dev_dir()} "
+            f"(that one is {ours}), so its jobs cannot be followed from here; set ACKFLOW_DEV_DIR to the "
+            f"workdir of the run that serves {explicit_chat_url}")

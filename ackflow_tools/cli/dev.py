@@ -11,7 +11,7 @@ import click
 
 from .common import DEV_DIR
 
-DEFAULT_PORTS = {"webhook": 8080, "worker": 8081, "tasks": 8123, "chat": 8124, "sheets": 8125}
+DEFAULT_PORTS = {"webhook": 8080, "worker": 8081, "tasks": 8123, "chat": 8124, "sheets": 8125, "drive": 8126}
 
 
 @click.command()
@@ -20,26 +20,35 @@ DEFAULT_PORTS = {"webhook": 8080, "worker": 8081, "tasks": 8123, "chat": 8124, "
 @click.option("--reset", is_flag=True, help="Start from empty state (delete the workdir first).")
 @click.option("--port-offset", type=int, default=0, show_default=True,
               help="Add this to every default port (8080 webhook, 8081 worker, 8123 Cloud Tasks, "
-                   "8124 Chat, 8125 Sheets).")
+                   "8124 Chat, 8125 Sheets, 8126 Drive).")
 @click.option("--format", "event_format", type=click.Choice(["classic", "addon"]), default="classic",
               show_default=True, help="Event format the local Chat service sends.")
+@click.option("--chat-auth", type=click.Choice(["project-number", "endpoint-url"]),
+              help="The Chat app's authentication audience (default: endpoint-url with --format addon, "
+                   "which add-on events need; else project-number).")
 @click.option("--workers", type=int, default=1, show_default=True, help="Worker processes.")
 @click.option("--firestore", is_flag=True, help="Keep job state in the Firestore emulator instead of SQLite.")
 @click.option("--queue", "queue_backend", type=click.Choice(["cloudtasks", "sqs"]), default="cloudtasks",
               show_default=True, help="Cloud Tasks (local service) or SQS (moto server) with the relay.")
 @click.option("--sweep-interval", type=float, default=5.0, show_default=True,
               help="Seconds between calls of the sweep (0: never).")
-def dev(workdir: Path, reset: bool, port_offset: int, event_format: str, workers: int, firestore: bool,
-        queue_backend: str, sweep_interval: float) -> None:
+@click.option("--storage", type=click.Choice(["local", "drive"]), default="local", show_default=True,
+              help="Case folders in a local folder, or in a shared drive on the local Drive service.")
+def dev(workdir: Path, reset: bool, port_offset: int, event_format: str, chat_auth: str | None, workers: int,
+        firestore: bool, queue_backend: str, sweep_interval: float, storage: str) -> None:
     """Run the whole pipeline locally: both functions, the local Cloud Tasks and Chat services, state."""
+    from ..devtools.drive import PARENT_FOLDER
     from ..devtools.stack import LocalStack, StackConfig
 
+    if event_format == "addon" and chat_auth == "project-number":
+        raise click.UsageError("add-on events are signed for the endpoint URL, never for the project number: "
+                               "--format addon needs --chat-auth endpoint-url (the default with it)")
     if reset and workdir.exists():
         shutil.rmtree(workdir)
     config = StackConfig(
         workdir=workdir, ports={k: v + port_offset for k, v in DEFAULT_PORTS.items()},
-        workers=workers, event_format=event_format, sweep_interval=sweep_interval,
-        store="firestore" if firestore else "sqlite", queue_backend=queue_backend,
+        workers=workers, event_format=event_format, chat_auth=chat_auth, sweep_interval=sweep_interval,
+        store="firestore" if firestore else "sqlite", queue_backend=queue_backend, storage=storage,
     )
     stack = LocalStack(config)
     stopping = threading.Event()
@@ -50,6 +59,8 @@ def dev(workdir: Path, reset: bool, port_offset: int, event_format: str, workers
         stack.start()
     except Exception as exc:
         raise click.ClickException(f"could not start the local pipeline: {exc}") from exc
+    drive = (f"\n  Google Drive   {stack.url('drive')}/drive/folders/{PARENT_FOLDER}   (local service; case folders)"
+             if storage == "drive" else "")
     sqs = (f"\n  SQS (moto)     {stack.url('moto')}\n  SQS relay      {stack.url('relay')}/certs   (its certificates)"
            if queue_backend == "sqs" else "")
     click.echo(f"""
@@ -58,7 +69,7 @@ Ackflow is running locally ({config.store} job state, {queue_backend}):
   worker         {stack.worker_url}
   Cloud Tasks    {stack.url('tasks')}   (local service)
   Google Chat    {stack.url('chat')}   (local service)
-  Google Sheets  {stack.url('sheets')}   (local service; the case sheet){sqs}
+  Google Sheets  {stack.url('sheets')}   (local service; the case sheet){drive}{sqs}
   state, logs    {workdir}/
 
 Try, in another terminal:

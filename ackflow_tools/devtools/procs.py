@@ -1,6 +1,13 @@
 """Child processes that serve HTTP: started, polled until they answer, stopped with their group.
 
-Used by ``ackflow dev`` and by the tests, so both run the same real servers the same way.
+Used by ``ackflow dev`` and by the tests, so both run the same real servers the same way. Each
+child runs in its own process group (so a server's workers stop with it), which also means it
+would outlive a parent killed with SIGKILL. Two things end them when the parent is gone, however
+it went: the kernel kills each direct child (``PR_SET_PDEATHSIG``, set between fork and exec, so
+even a child still starting is covered), and the reaper below ends the children's whole groups.
+PDEATHSIG follows the *thread* that started the child, so it is set only for children started
+from the main thread; a child started from another thread (a restart by the chaos suite's fault
+thread) relies on the reaper alone.
 """
 
 from __future__ import annotations
@@ -9,16 +16,127 @@ import os
 import signal
 import socket
 import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
 import requests
+
+# The reaper: reads "+PGID" / "-PGID" lines; at end of input (the parent is gone: the pipe's only
+# writer was its process) it sends SIGTERM to the groups still listed, then SIGKILL after a grace.
+_REAPER = """
+import os, signal, sys, time
+groups = set()
+for line in sys.stdin:
+    line = line.strip()
+    if line[:1] in "+-" and line[1:].isdigit():
+        (groups.add if line[0] == "+" else groups.discard)(int(line[1:]))
+def signal_all(sig):
+    alive = set()
+    for group in groups:
+        try:
+            os.killpg(group, sig)
+            alive.add(group)
+        except (ProcessLookupError, PermissionError):
+            pass
+    return alive
+groups = signal_all(signal.SIGTERM)
+deadline = time.monotonic() + 3
+while groups and time.monotonic() < deadline:
+    time.sleep(0.1)
+    groups = signal_all(0)
+signal_all(signal.SIGKILL)
+"""
+
+
+def _die_with_parent():
+    """A ``preexec_fn``: ask the kernel to SIGKILL this child when its parent dies (Linux), and
+    give up at once if the parent is already gone. None where prctl is not available, and when
+    called from a thread other than the main one: the kernel would kill the child when *that
+    thread* ends (a restart from a short-lived thread would die with it); the reaper covers those."""
+    if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
+        return None
+    import ctypes
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here, before any fork
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return preexec
+
+
+class Reaper:
+    """A small process that ends the process groups of this process's children when this process
+    ends, even by SIGKILL (when nothing of ours can run): it holds the read end of a pipe whose
+    only writer is this process, and acts when the pipe closes. One per process (``for_this_process``)."""
+
+    _current: Reaper | None = None
+    _lock = threading.Lock()
+
+    def __init__(self):
+        read, self._write = os.pipe()  # both ends non-inheritable: no other child holds the writer
+        try:
+            self.proc = subprocess.Popen([sys.executable, "-c", _REAPER], stdin=read, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL, start_new_session=True)
+        finally:
+            os.close(read)
+        self.pid = os.getpid()
+        self._write_lock = threading.Lock()
+
+    @classmethod
+    def for_this_process(cls) -> Reaper:
+        with cls._lock:
+            if cls._current is None or cls._current.pid != os.getpid():  # a forked child needs its own
+                cls._current = cls()
+            return cls._current
+
+    def _send(self, line: str) -> None:
+        with self._write_lock:
+            try:
+                os.write(self._write, line.encode())
+            except OSError:
+                pass  # the reaper is gone: nothing more to do here
+
+    def watch(self, pgid: int) -> None:
+        self._send(f"+{pgid}\n")
+
+    def forget(self, pgid: int) -> None:
+        self._send(f"-{pgid}\n")
 
 
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
+
+
+def port_free(host: str, port: int) -> bool:
+    """Whether a server could listen on ``host:port`` now (nothing else is bound there)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers do: TIME_WAIT is no obstacle
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 class ProcessFailed(RuntimeError):
@@ -45,8 +163,9 @@ class ManagedProcess:
         self.proc = subprocess.Popen(
             self.argv, env=self.env, cwd=self.cwd, stdin=subprocess.DEVNULL,
             stdout=self._log or subprocess.DEVNULL, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            start_new_session=True, preexec_fn=_die_with_parent(),
         )
+        Reaper.for_this_process().watch(self.proc.pid)
         if self.ready_url:
             self.wait_ready(timeout)
         return self
@@ -107,6 +226,8 @@ class ManagedProcess:
         self._close()
 
     def _close(self) -> None:
+        if self.proc is not None:
+            Reaper.for_this_process().forget(self.proc.pid)
         if self._log:
             self._log.close()
             self._log = None
@@ -114,8 +235,6 @@ class ManagedProcess:
 
 def start_moto(log_path: str | Path, host: str = "127.0.0.1", port: int | None = None) -> ManagedProcess:
     """A moto server (the AWS APIs over HTTP, for SQS and IAM); ``.url`` says where it listens."""
-    import sys
-
     port = port or free_port(host)
     proc = ManagedProcess("moto", [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)],
                           ready_url=f"http://{host}:{port}/moto-api/", log_path=log_path)

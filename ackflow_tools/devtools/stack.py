@@ -14,12 +14,12 @@ import shutil
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import requests
 
-from .procs import ManagedProcess, free_port, start_moto
+from .procs import ManagedProcess, free_port, port_free, process_alive, start_moto
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,7 @@ LOCATION = "local"
 INVOKER = f"ackflow-invoker@{PROJECT}.iam.gserviceaccount.com"
 STATE_FILE = "state.json"
 SHEET_ID = "local-case-sheet"
+WORKER_ACCOUNT = f"ackflow-worker@{PROJECT}.iam.gserviceaccount.com"
 
 
 def functions_source() -> Path:
@@ -42,6 +43,12 @@ def functions_source() -> Path:
     return path
 
 
+def default_chat_auth(event_format: str) -> str:
+    """Workspace add-on events come with a Google ID token for the endpoint URL, never with the
+    project number as audience; classic events may use either, and the project number is the default."""
+    return "endpoint-url" if event_format == "addon" else "project-number"
+
+
 @dataclass
 class StackConfig:
     workdir: Path
@@ -50,22 +57,29 @@ class StackConfig:
     workers: int = 1  # worker processes (gunicorn workers)
     threads: int = 8
     event_format: str = "classic"
-    chat_auth: str = "project-number"
+    # the Chat app's authentication audience; None: what the format needs (add-on events are
+    # always signed for the endpoint URL, so "addon" needs "endpoint-url")
+    chat_auth: str | None = None
     sweep_interval: float = 5.0  # 0: no sweep loop
     store: str = "sqlite"
     queue_backend: str = "cloudtasks"
     extra_env: dict[str, str] = field(default_factory=dict)
     min_dispatch_deadline: float | None = None
+    storage: str = "local"  # case folders: "local" (a folder in workdir) or "drive" (the local Drive)
 
 
 class LocalStack:
     def __init__(self, config: StackConfig):
+        if config.chat_auth is None:
+            config = replace(config, chat_auth=default_chat_auth(config.event_format))
         self.config = config
         self.workdir = Path(config.workdir)
         self.procs: dict[str, ManagedProcess] = {}
         names = ["tasks", "chat", "webhook", "worker", "sheets"]
         if config.queue_backend == "sqs":
             names += ["moto", "relay"]
+        if config.storage == "drive":
+            names.append("drive")
         self.ports = {name: config.ports.get(name) or free_port() for name in names}
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
@@ -111,6 +125,16 @@ class LocalStack:
             "ACKFLOW_OFFICE_SHEETS_ENDPOINT": self.url("sheets"),
             "ACKFLOW_OFFICE_SHEETS_CREDENTIALS_FILE": str(self.workdir / "sheets-service-account.json"),
         }
+        if self.config.storage == "drive":
+            from .drive import PARENT_FOLDER, TEMPLATE_FOLDER
+
+            env.update({
+                "ACKFLOW_OFFICE_STORAGE": "drive",
+                "ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER": PARENT_FOLDER,
+                "ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER": TEMPLATE_FOLDER,
+                "ACKFLOW_OFFICE_DRIVE_ENDPOINT": self.url("drive"),
+                "ACKFLOW_OFFICE_DRIVE_CREDENTIALS_FILE": str(self.workdir / "drive-service-account.json"),
+            })
         if self.firestore is not None:
             env.update(self.firestore.env())
         if self.config.queue_backend == "sqs":
@@ -141,6 +165,7 @@ class LocalStack:
 
     def start(self) -> LocalStack:
         self.workdir.mkdir(parents=True, exist_ok=True)
+        self._check_not_running()
         try:
             self._start_services()
             self._create_queues()
@@ -153,6 +178,24 @@ class LocalStack:
             self._sweeper.start()
         self._write_state()
         return self
+
+    def _check_not_running(self) -> None:
+        """Refuse to start over a live run of this workdir or on a port in use; forget the state a
+        killed run left behind (its children were ended by the reaper of ``procs``)."""
+        state = self.workdir / STATE_FILE
+        if state.exists():
+            try:
+                pid = int(json.loads(state.read_text()).get("pid", 0))
+            except (ValueError, json.JSONDecodeError):
+                pid = 0
+            if pid and pid != os.getpid() and process_alive(pid):
+                raise RuntimeError(f"a local pipeline is already running in {self.workdir} (pid {pid}); "
+                                   f"stop it first, or use another --workdir")
+            state.unlink()
+        busy = [f"{port} ({name})" for name, port in self.ports.items() if not port_free(self.config.host, port)]
+        if busy:
+            raise RuntimeError(f"port {', '.join(busy)} in use on {self.config.host}: another `ackflow dev` "
+                               f"(or something else) listens there; stop it or use --port-offset")
 
     def _start_services(self) -> None:
         if self.config.store == "firestore":
@@ -187,26 +230,23 @@ class LocalStack:
                                  "--data", str(self.workdir / "sheets.json"), "--create", SHEET_ID),
             ready_url=self.url("sheets") + "/", log_path=self.workdir / "logs" / "sheets.log")
         self._write_service_account()
-        for proc in (self.procs["tasks"], self.procs["chat"], self.procs["sheets"]):
+        if self.config.storage == "drive":
+            self.procs["drive"] = ManagedProcess(
+                "drive", self._argv("drive-emulator", "--host", self.config.host, "--port", str(self.ports["drive"]),
+                                    "--data", str(self.workdir / "drive")),
+                ready_url=self.url("drive") + "/", log_path=self.workdir / "logs" / "drive.log")
+            write_service_account(self.workdir / "drive-service-account.json", f"{self.url('drive')}/token")
+        for proc in self.procs.values():
             proc.start(timeout=60)
+        if self.config.storage == "drive":
+            from workers.office.settings import DEFAULT_TEMPLATE
+
+            from .drive import seed
+
+            seed(self.url("drive"), DEFAULT_TEMPLATE)
 
     def _write_service_account(self) -> None:
-        """A service-account key file whose token endpoint is the local Sheets service: gspread
-        authenticates exactly as with a real key file."""
-        path = self.workdir / "sheets-service-account.json"
-        if path.exists():
-            return
-        from ackflow.auth.signing import LocalSigner
-
-        key = LocalSigner.generate("local-worker")
-        path.write_text(json.dumps({
-            "type": "service_account", "project_id": PROJECT, "private_key_id": key.kid,
-            "private_key": key.key_pem.decode(), "client_email": f"ackflow-worker@{PROJECT}.iam.gserviceaccount.com",
-            "client_id": "100000000000000000002", "token_uri": f"{self.url('sheets')}/token",
-            # not Google's universe: google-auth then makes no calls to Google's IAM endpoints
-            "universe_domain": "local.invalid",
-        }))
-        path.chmod(0o600)
+        write_service_account(self.workdir / "sheets-service-account.json", f"{self.url('sheets')}/token")
 
     def _create_queues(self) -> None:
         definitions = self.runtime().registry.queues.values()
@@ -258,8 +298,12 @@ class LocalStack:
 
     def restart(self, name: str) -> None:
         """Stop a part (as a crash, SIGKILL) and start it again on the same port."""
+        self.procs[name].kill()
+        self.start_part(name)
+
+    def start_part(self, name: str) -> None:
+        """Start a part that was stopped (or crashed) again, on the same port, with the same data."""
         proc = self.procs[name]
-        proc.kill()
         fresh = self._function(name, "chat_webhook" if name == "webhook" else "worker") \
             if name in ("webhook", "worker") else ManagedProcess(proc.name, proc.argv, ready_url=proc.ready_url,
                                                                  log_path=proc.log_path)
@@ -300,7 +344,7 @@ class LocalStack:
         self._stop.set()
         if self._sweeper:
             self._sweeper.join(timeout=5)
-        for name in ("relay", "webhook", "worker", "chat", "tasks", "sheets", "moto"):
+        for name in ("relay", "webhook", "worker", "chat", "tasks", "sheets", "drive", "moto"):
             proc = self.procs.get(name)
             if proc:
                 proc.stop()
@@ -315,6 +359,25 @@ class LocalStack:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def write_service_account(path: Path, token_uri: str, email: str = WORKER_ACCOUNT) -> Path:
+    """A service-account key file whose token endpoint is a local service: the official clients
+    authenticate exactly as with a real key file (the key is made here, once)."""
+    if path.exists():
+        return path
+    from ackflow.auth.signing import LocalSigner
+
+    key = LocalSigner.generate("local-worker")
+    path.write_text(json.dumps({
+        "type": "service_account", "project_id": PROJECT, "private_key_id": key.kid,
+        "private_key": key.key_pem.decode(), "client_email": email,
+        "client_id": "100000000000000000002", "token_uri": token_uri,
+        # not Google's universe: google-auth then makes no calls to Google's IAM endpoints
+        "universe_domain": "local.invalid",
+    }))
+    path.chmod(0o600)
+    return path
 
 
 def read_state(workdir: Path) -> dict:

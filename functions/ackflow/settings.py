@@ -77,7 +77,7 @@ class Settings(BaseSettings):
     allow_users: CommaList = Field(default_factory=list, description="Emails allowed by default (empty: anyone, unless domains are set).")
     allow_domains: CommaList = Field(default_factory=list, description="Email domains allowed by default.")
     allow_spaces: CommaList = Field(default_factory=list, description="Spaces (spaces/…) where commands are allowed (empty: any).")
-    command_access: Annotated[dict[str, dict[str, list[str]]], NoDecode] = Field(default_factory=dict, description='Per-command allow-lists, JSON: {"newcase": {"users": [], "domains": [], "spaces": []}}.')
+    command_access: Annotated[dict[str, dict[str, list[str]]], NoDecode] = Field(default_factory=dict, description='Per-command allow-lists, JSON, each narrowing the default ones (admins pass): {"newcase": {"users": [], "domains": [], "spaces": []}}.')
     admins: CommaList = Field(default_factory=list, description="Emails always allowed, who may also confirm or cancel others' requests.")
     access_contact: str = Field("", description="Who to ask for access (shown in refusals); empty: the admins.")
 

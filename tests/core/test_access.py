@@ -22,12 +22,27 @@ def test_domains_users_and_spaces():
     assert not p.allows("echo", "eve@example.com.evil.test", "spaces/office")
 
 
-def test_per_command_rules_replace_the_default_and_admins_pass():
-    p = policy(allow_domains=["example.com"], command_access={"newcase": {"users": ["alice@example.com"]}},
+def test_a_command_rule_narrows_the_default_and_admins_pass():
+    p = policy(allow_domains=["example.com"], allow_spaces=["spaces/office", "spaces/other"],
+               command_access={"newcase": {"users": ["alice@example.com", "guest@partner.test"],
+                                           "spaces": ["spaces/office", "spaces/lobby"]}},
                admins=["boss@example.com"])
-    assert p.allows("newcase", "alice@example.com", "spaces/x")
-    assert not p.allows("newcase", "bob@example.com", "spaces/x")
-    assert p.allows("newcase", "boss@example.com", "spaces/x")
+    assert p.allows("newcase", "alice@example.com", "spaces/office")
+    assert not p.allows("newcase", "bob@example.com", "spaces/office")  # the command's rule narrows
+    assert p.allows("echo", "bob@example.com", "spaces/office")  # other commands keep the default
+    # a command's rule never widens the default: not a person outside it, nor a space outside it
+    assert not p.allows("newcase", "guest@partner.test", "spaces/office")
+    assert not p.allows("newcase", "alice@example.com", "spaces/lobby")
+    assert not p.allows("newcase", "alice@example.com", "spaces/other")  # in the default, not the command's
+    assert p.allows("newcase", "boss@example.com", "spaces/anywhere")
+    assert p.refused_by("newcase", "bob@example.com", "spaces/office") == "command"
+    assert p.refused_by("newcase", "guest@partner.test", "spaces/office") == "default"
+    assert p.refused_by("newcase", "alice@example.com", "spaces/office") is None
+
+
+def test_only_the_requester_or_an_admin_decides():
+    p = policy(admins=["boss@example.com"])
     assert p.may_decide("boss@example.com", "alice@example.com")
+    assert p.may_decide("Alice@example.com", "alice@example.com")
     assert not p.may_decide("bob@example.com", "alice@example.com")
     assert not p.may_decide("", "")

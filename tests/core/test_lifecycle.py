@@ -106,3 +106,26 @@ def test_sweep_releases_only_long_expired_leases():
     assert lifecycle.release_expired_lease(claimed, T0 + 100, grace=300) is None
     released = lifecycle.release_expired_lease(claimed, T0 + 400, grace=300)
     assert released.steps[0].status == StepStatus.PENDING and released.generation == 1
+
+
+def test_cancel_settles_the_running_step_and_the_holder_still_loses_its_lease():
+    # Given a job whose first step is running under a lease
+    _, running = lifecycle.claim(job(), 0, A, T0, 60)
+    # When it is cancelled
+    cancelled = lifecycle.cancel(running, T0 + 5, 100, "alice")
+    # Then the step no longer shows RUNNING, nor holds a lease; the step never started stays PENDING
+    step = cancelled.steps[0]
+    assert cancelled.status == JobStatus.CANCELLED
+    assert (step.status, step.holder, step.lease_until, step.finished_at) == (StepStatus.CANCELLED, None, None, T0 + 5)
+    assert step.attempts == 1 and cancelled.steps[1].status == StepStatus.PENDING
+    # and the holder finishing later is told it lost the step, whatever its outcome
+    with pytest.raises(LeaseLost):
+        lifecycle.complete(cancelled, 0, A, {"slept": 3}, T0 + 6, 100)
+    with pytest.raises(LeaseLost):
+        lifecycle.fail(cancelled, 0, A, "boom", T0 + 6, final=True, retry_at=None, ttl=100)
+    assert lifecycle.claim(cancelled, 0, Holder("task-a", 1), T0 + 7, 60)[0] == Claim.FINISHED
+
+
+def test_cancel_of_a_queued_job_leaves_its_steps_pending():
+    cancelled = lifecycle.cancel(job(), T0, 100, "alice")
+    assert [s.status for s in cancelled.steps] == [StepStatus.PENDING, StepStatus.PENDING]

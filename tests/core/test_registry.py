@@ -73,3 +73,30 @@ def test_a_job_type_can_be_replaced_by_name_only(registry):
     assert registry.get("one").help == "second"
     with pytest.raises(UnknownJobType):
         registry.replace(JobType("two", "h", (Step("s", noop),)))
+
+
+def test_a_bad_replacement_leaves_the_registered_type_in_place(registry):
+    registry.add(JobType("one", "first", (Step("s", noop),)))
+    with pytest.raises(ValueError, match="not defined"):
+        registry.replace(JobType("one", "second", (Step("s", noop),), queue="no-such-queue"))
+    assert registry.get("one").help == "first"
+
+
+@pytest.mark.parametrize("schedule", ["61 * * * *", "@daily", "* * * *", "0 0 30 2 *", ""])
+def test_a_bad_cron_schedule_is_refused_when_the_job_type_is_declared(schedule):
+    with pytest.raises(ValueError, match="schedule") as caught:
+        JobType("nightly", "h", (Step("s", noop),), schedule=schedule)
+    assert "nightly" in str(caught.value)
+
+
+def test_a_good_cron_schedule_is_accepted(registry):
+    registry.add(JobType("nightly", "h", (Step("s", noop),), schedule="0 9 * * MON-FRI"))
+    assert registry.get("nightly").schedule == "0 9 * * MON-FRI"
+
+
+def test_a_replaced_type_is_checked_for_its_own_modules(registry):
+    registry.add(JobType(name="plot", help="h", steps=(Step("s", lambda ctx: None),), timeout=30))
+    assert registry.missing_modules("plot") == ()
+    registry.replace(JobType(name="plot", help="h", steps=(Step("s", lambda ctx: None),), timeout=30,
+                             requires=("ackflow_no_such_module",)))
+    assert registry.missing_modules("plot") == ("ackflow_no_such_module",)

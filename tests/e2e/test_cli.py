@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import signal
 import subprocess
@@ -13,6 +14,8 @@ import time
 import pytest
 import requests
 
+from ackflow_tools.cli.dev import DEFAULT_PORTS
+from ackflow_tools.devtools.procs import port_free
 from tests.e2e.conftest import start_pipeline
 
 
@@ -121,3 +124,162 @@ def test_dev_starts_everything_prints_where_and_stops_cleanly(tmp_path):
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_a_user_of_ackflow_chat_is_the_same_chat_user_on_every_run(running):
+    for _ in range(2):
+        sent = ackflow(running, "chat", "help", "--chat-url", running.chat_url, "--space", "spaces/cli-users",
+                       "--user", "bob@example.com")
+        assert sent.returncode == 0, sent.stderr
+    senders = {m["sender"]["name"] for m in running.messages("spaces/cli-users").values()
+               if m["sender"].get("email") == "bob@example.com"}
+    assert len(senders) == 1, senders
+
+
+def test_following_with_the_chat_url_of_a_pipeline_the_cli_cannot_read_is_refused(running, tmp_path):
+    no_settings = {k: v for k, v in os.environ.items() if not k.upper().startswith("ACKFLOW_")}
+    before = len(running.messages("spaces/cli-other"))
+    refused = subprocess.run([sys.executable, "-m", "ackflow_tools", "chat", "echo lost", "--yes", "--chat-url",
+                              running.chat_url, "--space", "spaces/cli-other"], cwd=tmp_path, env=no_settings,
+                             capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1 and "cannot follow" in refused.stderr and "ACKFLOW_DEV_DIR" in refused.stderr
+    assert len(running.messages("spaces/cli-other")) == before  # nothing was sent
+    assert not (tmp_path / ".ackflow").exists()
+    # a store that exists but is another pipeline's: pressed, then a clear error instead of silence
+    from ackflow.app.runtime import Runtime
+    from ackflow.settings import Settings
+
+    other = tmp_path / "other.db"
+    Runtime(Settings(sqlite_path=str(other))).store.close()
+    lost = subprocess.run([sys.executable, "-m", "ackflow_tools", "chat", "echo lost", "--yes", "--chat-url",
+                           running.chat_url, "--space", "spaces/cli-other"], cwd=tmp_path,
+                          env={**no_settings, "ACKFLOW_SQLITE_PATH": str(other)},
+                          capture_output=True, text=True, timeout=60)
+    assert lost.returncode == 1 and "does not know it" in lost.stderr, lost.stdout + lost.stderr
+
+
+# -- `ackflow dev` as a person runs it -----------------------------------------------------------
+
+def free_offset() -> int:
+    """A --port-offset whose five ports are all free (other runs share this machine)."""
+    for _ in range(200):
+        offset = random.randrange(20000, 40000, 10)
+        if all(port_free("127.0.0.1", port + offset) for port in DEFAULT_PORTS.values()):
+            return offset
+    raise AssertionError("no free --port-offset")
+
+
+def no_settings_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("ACKFLOW_")}
+    return {**env, "PYTHONUNBUFFERED": "1", **extra}
+
+
+def start_dev(workdir, offset: int, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "ackflow_tools", "dev", "--port-offset", str(offset),
+                             "--workdir", str(workdir), "--sweep-interval", "0", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=no_settings_env(),
+                            start_new_session=True)
+
+
+def read_until(proc: subprocess.Popen, marker: str, timeout: float = 90) -> str:
+    lines = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line and proc.poll() is not None:
+            break
+        lines.append(line)
+        if marker in line:
+            return "".join(lines)
+    raise AssertionError(f"no {marker!r} from ackflow dev:\n{''.join(lines)}")
+
+
+def answering(port: int) -> bool:
+    try:
+        requests.get(f"http://127.0.0.1:{port}/", timeout=1)
+        return True
+    except requests.ConnectionError:
+        return False
+
+
+def wait_ports_free(ports, timeout: float = 15) -> list[int]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        held = [port for port in ports if not port_free("127.0.0.1", port)]
+        if not held:
+            return []
+        time.sleep(0.2)
+    return held
+
+
+def end(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_dev_with_addon_events_runs_a_job_end_to_end(tmp_path):
+    offset = free_offset()
+    proc = start_dev(tmp_path / "dev", offset, "--format", "addon")
+    try:
+        read_until(proc, "Ctrl-C stops everything")
+        chat = f"http://127.0.0.1:{DEFAULT_PORTS['chat'] + offset}"
+        assert requests.get(f"{chat}/_emulator/app", timeout=5).json()["format"] == "addon"
+        done = subprocess.run([sys.executable, "-m", "ackflow_tools", "chat", "echo add-on", "--yes"], cwd=tmp_path,
+                              env=no_settings_env(ACKFLOW_DEV_DIR=str(tmp_path / "dev")), capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "✅ Done" in done.stdout and re.search(r"job j\w+: SUCCEEDED", done.stdout)
+        refused = subprocess.run([sys.executable, "-m", "ackflow_tools", "dev", "--format", "addon", "--chat-auth",
+                                  "project-number"], cwd=tmp_path, env=no_settings_env(), capture_output=True,
+                                 text=True, timeout=60)
+        assert refused.returncode == 2 and "--chat-auth endpoint-url" in refused.stderr
+    finally:
+        end(proc)
+
+
+def test_children_of_a_dev_killed_during_start_up_or_stop_die_with_it(tmp_path):
+    offset = free_offset()
+    ports = [port + offset for port in DEFAULT_PORTS.values()]
+    chat_port, tasks_port = DEFAULT_PORTS["chat"] + offset, DEFAULT_PORTS["tasks"] + offset
+    workdir = tmp_path / "dev"
+    # Given a dev killed (SIGKILL: no cleanup runs) while it starts, with services already up
+    first = start_dev(workdir, offset)
+    try:
+        deadline = time.monotonic() + 60
+        while not answering(chat_port) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert answering(tasks_port) and answering(chat_port)
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(5)
+        # Then its children end and free their ports, and the next start works
+        assert wait_ports_free(ports) == []
+        second = start_dev(workdir, offset)
+        try:
+            read_until(second, "Ctrl-C stops everything")
+            # Given a dev killed while it stops
+            os.killpg(second.pid, signal.SIGINT)
+            read_until(second, "stopping…", timeout=10)
+            os.kill(second.pid, signal.SIGKILL)
+            second.wait(5)
+            assert wait_ports_free(ports) == []
+            # and a state file that a killed run left behind does not stop the next one
+            (workdir / "state.json").write_text(json.dumps({"pid": second.pid, "urls": {}, "env": {}}))
+            third = start_dev(workdir, offset)
+            try:
+                read_until(third, "Ctrl-C stops everything")
+                # while it runs, a second dev in the same workdir is refused with the reason
+                again = subprocess.run([sys.executable, "-m", "ackflow_tools", "dev", "--workdir", str(workdir),
+                                        "--port-offset", str(free_offset())], env=no_settings_env(),
+                                       capture_output=True, text=True, timeout=60)
+                assert again.returncode == 1 and "already running in" in again.stderr, again.stderr
+            finally:
+                end(third)
+        finally:
+            end(second)
+    finally:
+        if first.poll() is None:
+            os.kill(first.pid, signal.SIGKILL)

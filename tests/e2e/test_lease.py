@@ -49,3 +49,48 @@ def test_a_step_held_by_a_dead_worker_is_sent_again_after_its_lease(pipeline):
     pipeline.job_message(done)  # the result is written after the job is recorded SUCCEEDED
     mine = [m for m in pipeline.messages().values() if m.get("clientAssignedMessageId") == done.message_id]
     assert len(mine) == 1
+
+
+def test_a_duplicate_that_finds_the_step_held_keeps_its_task_until_the_holder_is_gone(pipeline):
+    """The stranded job of the hostile review: the holder dies, the queue delivers the task again
+    with the same retry count. Answered 2xx, the task would be deleted with nobody holding the
+    step; answered 503 it stays, and once the lease has ended a later delivery runs the step."""
+    import threading
+
+    import requests
+
+    from ackflow.app.confirm import new_job
+    from ackflow.jobs.model import Confirmation, Requester
+
+    now = time.time()
+    confirmation = Confirmation("cstranded", "t", "nap", {"seconds": 10}, Requester("users/1", "alice@example.com"),
+                                None, None, now, now + 60)
+    job = pipeline.store.create_job(new_job(pipeline.runtime, confirmation, pipeline.runtime.registry.get("nap"), now))
+    token = pipeline.worker_token()
+
+    def deliver():
+        return requests.post(pipeline.stack.worker_url, json={"job_id": job.id, "step": 0, "generation": 0},
+                             headers={"Authorization": f"Bearer {token}", "X-CloudTasks-TaskName": "stranded",
+                                      "X-CloudTasks-TaskRetryCount": "0"}, timeout=60)
+
+    holder = threading.Thread(target=lambda: _ignore_errors(deliver), daemon=True)
+    holder.start()
+    held = pipeline.wait_job(job.id, JobStatus.RUNNING, timeout=10)
+    pipeline.stack.restart("worker")  # the holder dies with the step held
+    # the same task again, same retry count (the queue never learnt of the attempt): not done
+    again = deliver()
+    assert again.status_code == 503 and again.json()["status"] == "retry"
+    assert pipeline.store.get_job(job.id).steps[0].attempts == 1
+    # once the lease has ended, any later delivery takes the step over and runs it
+    time.sleep(max(0.0, held.steps[0].lease_until + 0.2 - time.time()))
+    taken = deliver()
+    assert taken.status_code == 200 and taken.json()["status"] == "SUCCEEDED", taken.text
+    done = pipeline.store.get_job(job.id)
+    assert done.steps[0].attempts == 2 and done.result == {"napped": 10}
+
+
+def _ignore_errors(fn):
+    try:
+        fn()
+    except Exception:  # the connection breaks when the worker is killed
+        pass

@@ -12,6 +12,7 @@ import requests
 
 from ackflow.jobs.model import JobStatus, StepStatus
 from tests.support.pipeline import ALICE, chat_signer_for, post_event
+from tests.support.services import tasks_client
 
 
 def text_of(message: dict) -> str:
@@ -95,16 +96,21 @@ def test_concurrent_duplicate_deliveries_run_the_step_once(pipeline):
     answers = []
 
     def deliver():
-        answers.append(requests.post(pipeline.stack.worker_url, json={"job_id": fresh.id, "step": 0},
-                                     headers={"Authorization": f"Bearer {token}", "X-CloudTasks-TaskName": "same"},
-                                     timeout=30).json())
+        answer = requests.post(pipeline.stack.worker_url, json={"job_id": fresh.id, "step": 0},
+                               headers={"Authorization": f"Bearer {token}", "X-CloudTasks-TaskName": "same"},
+                               timeout=30)
+        answers.append({**answer.json(), "code": answer.status_code})
 
     threads = [threading.Thread(target=deliver) for _ in range(3)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(a["status"] for a in answers) == ["SUCCEEDED", "duplicate", "duplicate"]
+    # one runs it; a delivery that finds it held is told to come back (the queue keeps its task),
+    # one that finds it done is answered done
+    ran = [a for a in answers if a["status"] == "SUCCEEDED"]
+    assert len(ran) == 1 and ran[0]["code"] == 200
+    assert all((a["code"], a["status"]) in ((503, "retry"), (200, "duplicate")) for a in answers if a not in ran)
     assert pipeline.store.get_job(fresh.id).steps[0].attempts == 1
     assert job.steps[0].attempts == 1
 
@@ -237,6 +243,25 @@ def test_cancel_a_queued_job(pipeline):
     assert "nothing to cancel" in again["text"]
 
 
+def test_cancel_a_running_job_settles_its_step(pipeline):
+    job_id = pipeline.start("sleep 20")
+    pipeline.wait_job(job_id, JobStatus.RUNNING, timeout=10)
+    reply = pipeline.send(f"cancel {job_id}")["reply"]["message"]
+    assert f"Job {job_id} is cancelled" in reply["text"]
+    cancelled = pipeline.store.get_job(job_id)
+    assert cancelled.status == JobStatus.CANCELLED and cancelled.steps[0].status == StepStatus.CANCELLED
+    # the worker's sleep notices within a second and finishes; that changes nothing
+    deadline = time.monotonic() + 10
+    while "Cancelled" not in text_of(pipeline.job_message(cancelled)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(2)
+    after = pipeline.store.get_job(job_id)
+    assert after.status == JobStatus.CANCELLED and after.steps[0].status == StepStatus.CANCELLED
+    assert after.steps[0].attempts == 1 and after.result is None
+    status = text_of(pipeline.send(f"status {job_id}")["reply"]["message"])
+    assert "CANCELLED, 1 attempt(s)" in status and "RUNNING" not in status
+
+
 def test_status_and_jobs_from_chat(pipeline):
     job = pipeline.wait_job(pipeline.start("echo status please"), JobStatus.SUCCEEDED)
     status = text_of(pipeline.send(f"status {job.id}")["reply"]["message"])
@@ -347,3 +372,70 @@ def test_progress_in_one_space_stays_within_the_spaces_write_budget(pipeline):
     assert len(writes) <= budget.burst + (writes[-1] - writes[0]) * budget.per_minute / 60 + 1, writes
     assert len(writes) == sum(job.chat_writes for job in jobs)  # every write counted on its job
     assert quota_stats(pipeline.chat_url)["spaces"][space] == {"accepted": len(writes), "refused": 0}
+
+
+def _deliver(pipeline, payload, task: str = "forced", retry: int = 0, token: str | None = None):
+    headers = {"Authorization": f"Bearer {token or pipeline.worker_token()}", "X-CloudTasks-TaskName": task,
+               "X-CloudTasks-TaskRetryCount": str(retry)}
+    data = payload if isinstance(payload, (bytes, str)) else json.dumps(payload)
+    return requests.post(pipeline.stack.worker_url, data=data, headers=headers, timeout=30)
+
+
+def test_a_task_that_can_never_run_is_answered_2xx_and_dead_lettered_not_retried(pipeline):
+    # Given tasks for a job that does not exist, a step it does not have, and bodies that are no task
+    known = pipeline.wait_job(pipeline.start("echo has one step"), JobStatus.SUCCEEDED)
+    cases = [({"job_id": "jnosuchjob", "step": 0, "generation": 0}, "no job jnosuchjob"),
+             ({"job_id": known.id, "step": 7, "generation": 0}, "has no step 7"),
+             (b"{not json", "not a task"), ({"job_id": ["a"], "step": "0"}, "not a task"),
+             ({"job_id": "j1", "step": 10**30}, "not a task"), ("[" * 100_000, "not a task")]
+    for number, (payload, reason) in enumerate(cases):
+        # When the worker gets each, twice (a queue retries what is not 2xx)
+        for _ in range(2):
+            answer = _deliver(pipeline, payload, task=f"never-{number}")
+            # Then it says done (so the queue deletes it) and why, without a traceback
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["status"] == "dropped" and reason in answer.json()["reason"]
+            assert "Traceback" not in answer.text
+    # and each is kept once as a dead letter for a person to see
+    letters = [d for d in pipeline.store.list_dead_letters(100) if d.job_type == "(dropped task)"]
+    assert {d.error.rsplit("(task ", 1)[1].rstrip(")") for d in letters} >= {f"never-{n}" for n in range(len(cases))}
+    assert len([d for d in letters if d.error.endswith("(task never-0)")]) == 1
+
+
+def test_the_queue_delivers_a_task_for_an_unknown_job_once(pipeline):
+    from ackflow.taskqueue.base import Task
+
+    if pipeline.stack.config.queue_backend != "cloudtasks":
+        pytest.skip("a Cloud Tasks check")
+    client = tasks_client(pipeline.stack.url("tasks"))
+    queue = "projects/local-project/locations/local/queues/ackflow-default"
+    name = f"unknown-job-{time.time_ns()}"
+    pipeline.runtime.queue.enqueue(Task(queue="ackflow-default", name=name,
+                                        payload={"job_id": "jgone", "step": 0, "generation": 0}, deadline=30))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if not any(t.name.endswith("/" + name) for t in client.list_tasks(parent=queue)):
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("the task for an unknown job is still in the queue")
+    [letter] = [d for d in pipeline.store.list_dead_letters(100) if d.error.endswith(f"(task {name})")]
+    assert letter.attempts == 1 and letter.job_id == "jgone"
+
+
+def test_a_job_type_without_its_modules_is_not_offered_and_says_what_to_install(pipeline):
+    before = pipeline.counts()
+    help_text = pipeline.card_text(pipeline.send("help")["reply"]["message"])
+    assert "plotter" not in help_text and "echo" in help_text
+    reply = pipeline.send("plotter")["reply"]["message"]
+    text = reply.get("text", "") + pipeline.card_text(reply)
+    assert "cannot run in this deployment" in text and "pip install 'ackflow[plot]'" in text
+    assert pipeline.counts() == before  # no confirmation, no job
+
+
+def test_a_module_missing_at_run_time_fails_the_job_at_once_not_after_every_retry(pipeline):
+    job = pipeline.wait_job(pipeline.start("importer"), JobStatus.FAILED, timeout=20)
+    assert job.steps[0].attempts == 1
+    assert "lacks the module ackflow_test_no_such_module" in job.last_error
+    card = pipeline.card_text(pipeline.job_message(job))
+    assert "ackflow_test_no_such_module" in card

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import boto3
 import pytest
@@ -62,9 +63,18 @@ def test_lambda_handler_reports_partial_batch_failures(via_sqs, monkeypatch):
     monkeypatch.setattr(relay_module, "_LAMBDA", {})
     job_id = via_sqs.start("echo through lambda")
     via_sqs.wait_job(job_id, JobStatus.SUCCEEDED)
+    # a job whose step another live attempt holds: the worker answers 503, so SQS must keep it
+    from ackflow.app.confirm import new_job
+    from ackflow.jobs.model import Confirmation, Holder, Requester
+
+    now = time.time()
+    confirmation = Confirmation("clambda", "t", "echo", {"text": "held"}, Requester("users/1", "a@example.com"),
+                                None, None, now, now + 60)
+    held = via_sqs.store.create_job(new_job(via_sqs.runtime, confirmation, via_sqs.runtime.registry.get("echo"), now))
+    via_sqs.store.claim_step(held.id, 0, Holder("someone-else", 0), now, 600)
     good = {"task": "lambda-good", "queue": "ackflow-default", "deadline": 30,
             "payload": {"job_id": job_id, "step": 0, "generation": 0}}
-    bad = {**good, "task": "lambda-bad", "payload": {"job_id": "jmissing", "step": 0, "generation": 0}}
+    bad = {**good, "task": "lambda-bad", "payload": {"job_id": held.id, "step": 0, "generation": 0}}
     arn = "arn:aws:sqs:ap-northeast-1:123456789012:ackflow-default"
     event = {"Records": [
         {"messageId": "m-good", "receiptHandle": "r1", "body": json.dumps(good), "eventSourceARN": arn,

@@ -121,7 +121,7 @@ def test_task_defaults_and_get(client, queue):
     assert created.dispatch_deadline.total_seconds() == 600
     assert created.http_request.http_method == tasks_v2.HttpMethod.POST
     assert created.schedule_time.timestamp() > 0
-    fetched = client.get_task(name=created.name)
+    fetched = client.get_task(request={"name": created.name, "response_view": tasks_v2.Task.View.FULL})
     assert fetched.http_request.body == b"{}"
     assert fetched.dispatch_count == 0
 
@@ -196,3 +196,51 @@ def test_a_disabled_queue_refuses_tasks_and_resuming_with_failed_precondition(em
         with pytest.raises(gexc.BadRequest) as caught:
             call()
         assert caught.value.response.json()["error"]["status"] == "FAILED_PRECONDITION"
+
+
+def test_a_patch_changes_only_the_fields_its_mask_names(client):
+    name = f"{PARENT}/queues/patch-{uuid.uuid4().hex[:6]}"
+    client.create_queue(parent=PARENT, queue=tasks_v2.Queue(
+        name=name, rate_limits=tasks_v2.RateLimits(max_dispatches_per_second=5, max_concurrent_dispatches=3),
+        retry_config=tasks_v2.RetryConfig(max_attempts=7, min_backoff={"seconds": 2}, max_backoff={"seconds": 40},
+                                          max_doublings=3)))
+    # a mask naming sub-fields changes those and keeps their siblings
+    patched = client.update_queue(
+        queue=tasks_v2.Queue(name=name, rate_limits=tasks_v2.RateLimits(max_concurrent_dispatches=9),
+                             retry_config=tasks_v2.RetryConfig(max_attempts=4)),
+        update_mask={"paths": ["rate_limits.max_concurrent_dispatches", "retry_config.max_attempts"]})
+    for queue in (patched, client.get_queue(name=name)):
+        assert queue.rate_limits.max_concurrent_dispatches == 9 and queue.rate_limits.max_dispatches_per_second == 5
+        assert queue.retry_config.max_attempts == 4 and queue.retry_config.max_doublings == 3
+        assert queue.retry_config.min_backoff.total_seconds() == 2
+        assert queue.retry_config.max_backoff.total_seconds() == 40
+    # a mask naming a whole message replaces it (what it leaves out takes the API's default)
+    replaced = client.update_queue(queue=tasks_v2.Queue(name=name, rate_limits=tasks_v2.RateLimits(
+        max_concurrent_dispatches=2)), update_mask={"paths": ["rate_limits"]})
+    assert replaced.rate_limits.max_concurrent_dispatches == 2 and replaced.rate_limits.max_dispatches_per_second == 500
+    assert replaced.retry_config.max_attempts == 4 and replaced.retry_config.max_doublings == 3
+    with pytest.raises(gexc.BadRequest):
+        client.update_queue(queue=tasks_v2.Queue(name=name), update_mask={"paths": ["rate_limits.no_such_field"]})
+    with pytest.raises(gexc.BadRequest):
+        client.update_queue(queue=tasks_v2.Queue(name=name), update_mask={"paths": ["state"]})
+
+
+def test_tasks_come_in_the_basic_view_unless_the_full_one_is_asked_for(client, queue):
+    sent = tasks_v2.Task(http_request=tasks_v2.HttpRequest(
+        url="http://127.0.0.1:9/never", body=b'{"secret": 1}', headers={"X-Api-Key": "k"},
+        oidc_token=tasks_v2.OidcToken(service_account_email="sa@p.iam.gserviceaccount.com")))
+    created = client.create_task(parent=queue, task=sent)
+    full = tasks_v2.Task.View.FULL
+    basic_ones = [created, client.get_task(name=created.name), next(iter(client.list_tasks(parent=queue)))]
+    for basic in basic_ones:
+        assert basic.view == tasks_v2.Task.View.BASIC
+        assert basic.http_request.url == "http://127.0.0.1:9/never" and basic.http_request.body == b""
+        assert dict(basic.http_request.headers) == {}
+        assert basic.http_request.oidc_token.service_account_email == "sa@p.iam.gserviceaccount.com"
+    full_ones = [client.get_task(request={"name": created.name, "response_view": full}),
+                 next(iter(client.list_tasks(request={"parent": queue, "response_view": full}))),
+                 client.create_task(request={"parent": queue, "task": tasks_v2.Task(
+                     http_request=sent.http_request), "response_view": full})]
+    for whole in full_ones:
+        assert whole.view == full
+        assert whole.http_request.body == b'{"secret": 1}' and whole.http_request.headers["X-Api-Key"] == "k"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 
@@ -252,3 +253,42 @@ def test_an_unreachable_or_unusable_target_is_a_failed_attempt_not_a_crash():
     for url in (f"http://127.0.0.1:{free_port()}/closed", "http://127.0.0.1:99999/port-out-of-range"):
         outcome = deliver(HttpTarget(url, "POST", {}, b"{}", None, None), info, tokens)
         assert outcome.status is None and outcome.reason == "UNAVAILABLE" and not outcome.succeeded
+
+
+def test_an_attempt_is_counted_when_it_starts_so_a_crash_mid_attempt_is_not_forgotten(tmp_path):
+    # Given an attempt in flight (the handler holds it) when the service itself is killed
+    release = threading.Event()
+    target = Recorder(behaviour=lambda number, got: (release.wait(10), 200)[1] if number == 1 else 200)
+    db = tmp_path / "crash.db"
+    proc = start_tasks_emulator(tmp_path, db=db)
+    try:
+        client = tasks_client(proc.url)
+        queue = make_queue(client, retry_config=tasks_v2.RetryConfig(min_backoff={"seconds": 0},
+                                                                     max_backoff={"seconds": 0}))
+        client.create_task(parent=queue, task=task_for(target.url, name=f"{queue}/tasks/inflight"))
+        target.wait_for(1)
+        proc.kill()
+        # When the service comes back, the task is delivered again
+        proc = start_tasks_emulator(tmp_path, db=db, port=proc.port)
+        first, second = target.wait_for(2, timeout=10)
+        # Then the retry count includes the attempt that never got an answer, as Cloud Tasks documents
+        assert first.headers["X-Cloudtasks-Taskretrycount"] == "0"
+        assert second.headers["X-Cloudtasks-Taskretrycount"] == "1"
+        assert second.headers["X-Cloudtasks-Taskexecutioncount"] == "0"  # it got no response
+    finally:
+        release.set()
+        proc.stop()
+        target.stop()
+
+
+def test_a_running_attempt_shows_in_the_dispatch_count(client):
+    release = threading.Event()
+    target = Recorder(behaviour=lambda number, got: (release.wait(10), 200)[1])
+    try:
+        queue = make_queue(client)
+        task = client.create_task(parent=queue, task=task_for(target.url))
+        target.wait_for(1)
+        assert client.get_task(name=task.name).dispatch_count == 1
+    finally:
+        release.set()
+        target.stop()

@@ -1,6 +1,7 @@
 """The Google Cloud root module: formatted, parsed and checked for what matters, and clean under
-checkov. (The google provider cannot be downloaded here, so there is no `terraform validate` for
-this module; see docs/deploy.md.)"""
+checkov. `terraform validate` runs in test_terraform_gcp_validate.py, against schema-only
+stand-ins of the google and archive providers (the real ones cannot be downloaded here; see
+docs/deploy.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Terraform, its offline provider mirror, and checkov, found on the machine (failures in CI)."""
+"""Terraform, its offline provider mirror, the schema-only stand-ins of the google and archive
+providers, and checkov, found on the machine (failures in CI)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import IN_CI, require_tool
+from tests.infra.tfschema import mirror as stand_ins
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,7 +24,12 @@ def plugin_mirror() -> Path:
     mirror = Path(os.environ.get("ACKFLOW_TF_PLUGIN_DIR", "/opt/tf-plugins"))
     if (mirror / "registry.terraform.io" / "hashicorp" / "aws").is_dir():
         return mirror
-    message = f"no offline mirror of the hashicorp/aws provider at {mirror} (set ACKFLOW_TF_PLUGIN_DIR)"
+    missing(f"no offline mirror of the hashicorp/aws provider at {mirror} "
+            "(set ACKFLOW_TF_PLUGIN_DIR)")
+
+
+def missing(message: str):
+    """Skip the test locally; fail it in CI (CI=true), where every tool must be installed."""
     if IN_CI:
         pytest.fail(message + "; CI=true requires it")
     pytest.skip(message)
@@ -38,6 +45,20 @@ def cli_config(directory: Path) -> Path:
         '  direct {\n    exclude = ["registry.terraform.io/hashicorp/*"]\n  }\n}\n'
     )
     return config
+
+
+def stand_in_cli_config(directory: Path) -> Path:
+    """A Terraform CLI configuration (``directory``/terraformrc) that installs schema-only
+    stand-ins of hashicorp/google and hashicorp/archive from a mirror built in ``directory``, and
+    hashicorp/aws from the offline mirror when there is one; never a registry."""
+    try:
+        wheels, python = stand_ins.pinned_wheels(), stand_ins.plugin_python()
+    except stand_ins.Missing as exc:
+        missing(str(exc))
+    built = stand_ins.build(directory / "mirror", python, wheels)
+    aws = Path(os.environ.get("ACKFLOW_TF_PLUGIN_DIR", "/opt/tf-plugins"))
+    aws = aws if (aws / "registry.terraform.io" / "hashicorp" / "aws").is_dir() else None
+    return stand_ins.cli_config(directory / "terraformrc", directory / "mirror", built, aws)
 
 
 def checkov() -> str:

@@ -159,6 +159,32 @@ def test_rows_are_found_by_case_number_and_extra_columns_are_kept(sheets):
     assert values[1][:3] == ["2025-099", "old case note", "Someone"]
 
 
+def test_a_case_status_only_moves_forward_in_the_record(tmp_path):
+    from ackflow.store.sqlite import SqliteDocuments
+    from workers.office.cases import CaseRecords
+
+    cases = CaseRecords(SqliteDocuments(tmp_path / "cases.db"))
+    cases.update("2026-001", "jnew", status="登録済")
+    assert cases.update("2026-001", "jnew", status="受付完了")["status"] == "受付完了"
+    # an `estimate` job on the finished case: its new version is kept, its status is not
+    record = cases.update("2026-001", "jest", status="見積作成済", estimates=[{"key": "v002", "version": 2}])
+    assert record["status"] == "受付完了" and [e["key"] for e in record["estimates"]] == ["v002"]
+
+
+def test_a_case_status_only_moves_forward_in_the_sheet_and_a_persons_stays(sheets):
+    from workers.office.cases import advanced
+
+    service, sheet = sheets
+    sheet.upsert("2026-001", {"status": "登録済"}, merge={"status": advanced})
+    sheet.upsert("2026-001", {"status": "受付完了"}, merge={"status": advanced})
+    assert sheet.upsert("2026-001", {"status": "見積作成済"}, merge={"status": advanced}).values["status"] == "受付完了"
+    assert sheet.find("2026-001").values["status"] == "受付完了"
+    service.update_values("book", "Cases!D2", [["保留"]])  # a person puts the case on hold
+    sheet.upsert("2026-001", {"status": "受付完了", "estimate": "https://x/v3.pdf"}, merge={"status": advanced})
+    row = sheet.find("2026-001").values
+    assert row["status"] == "保留" and row["estimate"] == "https://x/v3.pdf"
+
+
 def test_an_unshared_sheet_is_a_permanent_failure(sheets):
     _, sheet = sheets
     sheet.spreadsheet_id = "not-shared"

@@ -107,6 +107,23 @@ def test_final_failure_writes_a_dead_letter(store):
     assert (letter.job_id, letter.step, letter.error) == ("f", "one", "it broke")
 
 
+def test_a_dead_letter_counts_the_attempts_of_the_step_that_failed(store):
+    # Given a job whose first step took two attempts and whose second failed on its third
+    store.create_job(make_job("d"))
+    now = time.time()
+    store.claim_step("d", 0, Holder("t0", 0), now, 60)
+    store.fail_step("d", 0, Holder("t0", 0), "flaky", now, final=False, retry_at=now)
+    store.claim_step("d", 0, Holder("t0", 1), now, 60)
+    store.complete_step("d", 0, Holder("t0", 1), {}, now)
+    for attempt in range(3):
+        store.claim_step("d", 1, Holder("t1", attempt), now, 60)
+        store.fail_step("d", 1, Holder("t1", attempt), "broken", now, final=attempt == 2, retry_at=now)
+    # Then the dead letter names the second step and its three attempts (the job took five)
+    assert store.get_job("d").attempts == 5
+    [letter] = store.list_dead_letters()
+    assert (letter.step, letter.attempts) == ("two", 3)
+
+
 def test_transient_failure_leaves_the_step_retryable(store):
     store.create_job(make_job("r"))
     store.claim_step("r", 0, Holder("t", 0), time.time(), 60)

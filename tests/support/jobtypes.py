@@ -16,8 +16,50 @@ def nap(ctx) -> dict:
     return {"napped": ctx.params["seconds"]}
 
 
+def needs_a_missing_module(ctx) -> dict:
+    import ackflow_test_no_such_module  # noqa: F401  (what a deployment without an extra meets)
+
+    return {}
+
+
+def chain_link(ctx) -> dict:
+    """A step of the chaos suite's ``chain`` job: it logs when it starts and ends (an append-only
+    file, one line each), so the suite can tell a step that ran twice at once, or twice to the
+    end, from one that was cut short by a kill and ran again."""
+    import json
+    import os
+    import random
+    import time
+
+    path = os.environ.get("ACKFLOW_CHAOS_LOG")
+    holder = ctx.job.steps[ctx.index].holder
+
+    def log(event: str) -> None:
+        if path:
+            line = json.dumps({"job": ctx.job.id, "step": ctx.index, "event": event, "pid": os.getpid(),
+                               "task": holder.task if holder else "", "at": time.time()})
+            with open(path, "a") as handle:
+                handle.write(line + "\n")
+
+    log("start")
+    for tick in range(3):
+        ctx.progress(f"link {ctx.index + 1}: {tick + 1}/3", (tick + 1) / 3)
+        time.sleep(random.uniform(0.0, 0.08))
+    log("end")
+    return {"link": ctx.index + 1}
+
+
 def build_registry(settings) -> Registry:
     registry = build_default(settings)
+    registry.add(JobType(name="chain", help="Three short steps that log their runs (the chaos suite).",
+                         params=(Param("n", kind="int", minimum=0, maximum=10**9),),
+                         steps=tuple(Step(f"link{i}", chain_link) for i in range(1, 4)), timeout=15))
+    registry.add(JobType(name="plotter", help="Needs a module no deployment has.",
+                         steps=(Step("plot", needs_a_missing_module),), timeout=30,
+                         requires=("ackflow_test_no_such_module",),
+                         requires_hint="install the plotting extra: pip install 'ackflow[plot]'"))
+    registry.add(JobType(name="importer", help="Imports a module it did not declare.",
+                         steps=(Step("import", needs_a_missing_module),), timeout=30))
     registry.add(JobType(name="tick", help="Runs every minute.", steps=(Step("tick", tick),),
                          schedule="* * * * *", timeout=30))
     registry.add(JobType(name="nap", help="Sleep with the shortest timeout a queue allows.",

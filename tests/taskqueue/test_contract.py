@@ -121,7 +121,8 @@ def _sqs(moto, worker: Recorder, name: str) -> Backend:
                                                    f"{certs.url}/certs", (INVOKER,), require_email_verified=True)])
     dlq = client.get_queue_url(QueueName=f"{name}-dlq")["QueueUrl"]
     return Backend("sqs", queue, name, verifier, worker,
-                   {"client": client, "stop": stop, "thread": thread, "certs": certs, "dlq": dlq})
+                   {"client": client, "stop": stop, "thread": thread, "certs": certs, "dlq": dlq, "relay": relay,
+                    "url": urls[name]})
 
 
 def task(backend: Backend, **fields) -> Task:
@@ -194,3 +195,42 @@ def test_an_unreachable_queue_service_is_reported(backend):
              if backend.name == "cloudtasks" else SqsQueue(endpoint=dead, region="ap-northeast-1"))
     with pytest.raises(QueueUnavailable):
         queue.enqueue(task(backend))
+
+
+def slow(seconds: float):
+    def behaviour(number, received):
+        time.sleep(seconds)
+        return 200
+    return behaviour
+
+
+def test_tasks_are_delivered_concurrently_up_to_the_queues_limit(backend):
+    # Given a worker that takes 1.5 s per task, and more tasks than the queue's 10 concurrent dispatches
+    backend.worker.behaviour = slow(1.5)
+    started = time.monotonic()
+    for _ in range(12):
+        backend.queue.enqueue(task(backend))
+    received = backend.worker.wait_for(12, timeout=30)
+    # Then the first three were all under way together, never more than ten at once, all done in ~2 rounds
+    first = sorted(r.at for r in received)[:3]
+    assert first[-1] - first[0] < 1.0, first
+    assert 3 <= backend.worker.max_concurrent <= 10
+    assert time.monotonic() - started < 8
+
+
+@pytest.mark.parametrize("backend", ["sqs"], indirect=True)  # the Lambda event source is SQS's
+def test_a_lambda_batch_is_delivered_concurrently_and_reports_only_its_failures(backend, monkeypatch):
+    from ackflow.taskqueue import relay as relay_module
+
+    monkeypatch.setattr(relay_module, "_LAMBDA", {"relay": backend.extra["relay"]})  # a warm Lambda instance
+    backend.worker.behaviour = lambda n, r: (time.sleep(1.0), 503 if b"bad" in r.body else 200)[1]
+    arn = f"arn:aws:sqs:ap-northeast-1:123456789012:{backend.queue_name}"
+    records = [{"messageId": f"m{i}", "receiptHandle": "r", "eventSourceARN": arn,
+                "body": json.dumps({"task": f"t{i}", "deadline": 30, "payload": {"job": "bad" if i == 2 else "ok"}}),
+                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1700000000000"}}
+               for i in range(4)]
+    started = time.monotonic()
+    answer = relay_module.lambda_handler({"Records": records})
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "m2"}]}
+    assert time.monotonic() - started < 2.5  # four 1 s deliveries at once, not one after another
+    assert backend.worker.max_concurrent == 4

@@ -1,5 +1,8 @@
 """The REST surface of the local Cloud Tasks service (the paths of the v2 REST transport).
 
+Tasks come back in the view the request asks for (``responseView``; BASIC by default, without the
+HTTP request's body and headers), as Cloud Tasks returns them.
+
 Besides ``/v2/...`` it serves the public keys of its token signer where Google serves Google's
 (``/oauth2/v1/certs``, ``/oauth2/v3/certs``) and the IAM Credentials ``generateIdToken`` call, so
 a local scheduler can mint the same OIDC tokens Cloud Scheduler would send.
@@ -75,20 +78,26 @@ def build_app(service: CloudTasksService) -> Router:
         return ok(service.purge_queue(name), request)
 
     def create_task(request, parent):
-        return ok(service.create_task(parent, read_json(request)), request)
+        body = read_json(request)
+        view = r.response_view(body.get("responseView", body.get("response_view")))
+        return ok(r.in_view(service.create_task(parent, body), view), request)
 
     def list_tasks(request, parent):
-        return _page(service.list_tasks(parent), request, "tasks", ints_for_enums(request))
+        view = r.response_view(request.args.get("responseView"))
+        tasks = [r.in_view(task, view) for task in service.list_tasks(parent)]
+        return _page(tasks, request, "tasks", ints_for_enums(request))
 
     def get_task(request, name):
-        return ok(service.get_task(name), request)
+        return ok(r.in_view(service.get_task(name), r.response_view(request.args.get("responseView"))), request)
 
     def delete_task(request, name):
         service.delete_task(name)
         return json_response({})
 
     def run_task(request, name):
-        return ok(service.run_task(name), request)
+        body = read_json(request)
+        view = r.response_view(body.get("responseView", body.get("response_view")))
+        return ok(r.in_view(service.run_task(name), view), request)
 
     def certs_x509(request):
         return json_response(service.signer.x509_document(), headers=_cache_headers())

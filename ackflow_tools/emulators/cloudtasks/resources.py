@@ -123,6 +123,72 @@ def normalize_queue(queue, raw: dict, creating: bool) -> None:
         queue.ClearField("purge_time")
 
 
+UPDATABLE = ("rate_limits", "retry_config", "stackdriver_logging_config")
+
+
+def snake_path(path: str) -> str:
+    """``rateLimits.maxConcurrentDispatches`` (a FieldMask in JSON) → ``rate_limits.max_concurrent_dispatches``."""
+    return re.sub(r"[A-Z]", lambda m: "_" + m.group(0).lower(), path.strip())
+
+
+def updated_queue(current, raw: dict, update_mask: list[str]):
+    """UpdateQueue: ``current`` with the fields the mask names taken from ``raw``, as a new message.
+
+    Field-mask semantics: a path to a message (``rate_limits``) replaces that whole message (what
+    the body leaves out takes the API's default); a path to a field inside it
+    (``rate_limits.max_concurrent_dispatches``) changes that field only. No mask: every field that
+    can be updated is replaced.
+    """
+    from google.protobuf import field_mask_pb2
+
+    patch = parse_message(raw, QueuePb, "queue")
+    paths = [snake_path(p) for p in update_mask] or list(UPDATABLE)
+    mask = field_mask_pb2.FieldMask(paths=paths)
+    for path in paths:
+        if path.split(".")[0] not in UPDATABLE:
+            raise GoogleError("INVALID_ARGUMENT", f"Field {path} cannot be updated.")
+    if not mask.IsValidForDescriptor(QueuePb.DESCRIPTOR):
+        raise GoogleError("INVALID_ARGUMENT", f"Invalid update_mask: {', '.join(paths)}.")
+    merged = QueuePb()
+    merged.CopyFrom(current)
+    mask.MergeMessage(patch, merged, replace_message_field=True, replace_repeated_field=True)
+    # max_doublings has no presence in proto3: the body decides it only where the mask reaches it
+    touched = {"retry_config", "retry_config.max_doublings"} & set(paths)
+    raw_retry = (raw.get("retryConfig") or raw.get("retry_config")) if touched else {"maxDoublings": "kept"}
+    normalize_queue(merged, {"retryConfig": raw_retry}, creating=False)
+    return merged
+
+
+VIEW_BASIC, VIEW_FULL = 1, 2
+VIEWS = {"VIEW_UNSPECIFIED": VIEW_BASIC, "BASIC": VIEW_BASIC, "FULL": VIEW_FULL, "0": VIEW_BASIC, "1": VIEW_BASIC,
+         "2": VIEW_FULL}
+
+
+def response_view(value) -> int:
+    """A request's ``responseView`` (name or number; absent: BASIC, as the API defaults)."""
+    if value is None or value == "":
+        return VIEW_BASIC
+    try:
+        return VIEWS[str(value).upper()]
+    except KeyError:
+        raise GoogleError("INVALID_ARGUMENT", f"Invalid value for responseView: {value!r}.") from None
+
+
+def in_view(task, view: int):
+    """The task as the API returns it in ``view``: BASIC leaves out what can be large or sensitive,
+    the HTTP request's body and headers (an App Engine request's body); FULL returns everything."""
+    shown = TaskPb()
+    shown.CopyFrom(task)
+    shown.view = view
+    if view != VIEW_FULL:
+        if shown.HasField("http_request"):
+            shown.http_request.ClearField("body")
+            shown.http_request.ClearField("headers")
+        if shown.HasField("app_engine_http_request"):
+            shown.app_engine_http_request.ClearField("body")
+    return shown
+
+
 @dataclass
 class HttpTarget:
     """What the dispatcher needs of a task's HttpRequest."""

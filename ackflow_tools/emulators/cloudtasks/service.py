@@ -115,22 +115,7 @@ class CloudTasksService:
 
     def update_queue(self, name: str, raw: dict, update_mask: list[str]):
         with self._cond:
-            current = self._queue(name)
-            patch = r.parse_message(raw, r.QueuePb, "queue")
-            merged = r.QueuePb()
-            merged.CopyFrom(current)
-            paths = update_mask or ["rate_limits", "retry_config"]
-            for path in paths:
-                top = _snake(path.split(".")[0])
-                if top not in ("rate_limits", "retry_config", "stackdriver_logging_config"):
-                    raise GoogleError("INVALID_ARGUMENT", f"Field {path} cannot be updated.")
-                merged.ClearField(top)
-                if patch.HasField(top):
-                    getattr(merged, top).CopyFrom(getattr(patch, top))
-            tops = {_snake(p.split(".")[0]) for p in paths}
-            # An untouched retry config is already complete: keep its explicit values.
-            raw_for_defaults = raw if "retry_config" in tops else {"retryConfig": {"maxDoublings": 0}}
-            r.normalize_queue(merged, raw_for_defaults, creating=False)
+            merged = r.updated_queue(self._queue(name), raw, update_mask)
             self.storage.put_queue(name, merged.SerializeToString())
             self._install_queue(merged, time.time())
             self._cond.notify_all()
@@ -215,7 +200,7 @@ class CloudTasksService:
 
     def _view(self, record: r.TaskRecord):
         task = record.task()
-        task.view = 1  # BASIC; HTTP targets keep their body in this view
+        task.view = 1  # the API layer returns it in the view the request asks for (r.in_view)
         return task
 
     def get_task(self, name: str):
@@ -286,16 +271,25 @@ class CloudTasksService:
         return wake
 
     def _start_attempt(self, record: r.TaskRecord) -> None:
+        """Count the attempt as it starts (durably): Cloud Tasks' retry count includes attempts
+        that never got a response, so one cut short by a crash of the target, or of this service,
+        is still counted when the task is delivered again."""
         task = record.task()
         record.running = True
         self._inflight[record.queue] = self._inflight.get(record.queue, 0) + 1
         now = time.time()
         if record.first_attempt_time is None:
             record.first_attempt_time = now
+        retry_count = task.dispatch_count
+        task.dispatch_count += 1
+        if not task.HasField("first_attempt"):
+            task.first_attempt.dispatch_time.FromNanoseconds(int(now * 1e9))
+        record.update(task)
+        self.storage.put_task(record)
         info = AttemptInfo(
             queue_id=r.short_id(record.queue),
             task_id=r.short_id(record.name),
-            retry_count=task.dispatch_count,
+            retry_count=retry_count,
             execution_count=task.response_count,
             eta=record.schedule_time,
             previous_response=record.previous_response,
@@ -323,8 +317,7 @@ class CloudTasksService:
         if outcome.succeeded:
             self._remove(record.name)
             return
-        task = record.task()
-        task.dispatch_count += 1
+        task = record.task()  # dispatch_count already counts this attempt (_start_attempt)
         if outcome.status is not None and outcome.status < 500:
             task.response_count += 1
         attempt = task.last_attempt
@@ -333,8 +326,6 @@ class CloudTasksService:
         attempt.response_time.FromNanoseconds(int(now * 1e9))
         attempt.response_status.code = grpc_code(outcome.status)
         attempt.response_status.message = outcome.reason or "OK"
-        if not task.HasField("first_attempt"):
-            task.first_attempt.dispatch_time.FromNanoseconds(int(dispatched * 1e9))
         queue = self._queues[record.queue]
         policy = r.retry_config_of(task.retry_config if task.HasField("retry_config") else queue.retry_config)
         if policy.exhausted(task.dispatch_count, now - (record.first_attempt_time or dispatched)):
@@ -352,6 +343,3 @@ class CloudTasksService:
         self.storage.put_task(record)
         heapq.heappush(self._heaps[record.queue], (record.schedule_time, record.name))
 
-
-def _snake(name: str) -> str:
-    return "".join("_" + c.lower() if c.isupper() else c for c in name)

@@ -1,4 +1,8 @@
-"""Who may run what, where: allow-lists by user, email domain and space, per command and by default."""
+"""Who may run what, where: allow-lists by user, email domain and space, per command and by default.
+
+A command's own rule narrows the default, never widens it: a person must pass the default rule
+and, for a command that has one, that command's rule too. Admins pass every rule.
+"""
 
 from __future__ import annotations
 
@@ -46,9 +50,19 @@ class AccessPolicy:
         return email.lower() in self.admins
 
     def allows(self, command: str, email: str, space: str) -> bool:
+        return self.refused_by(command, email, space) is None
+
+    def refused_by(self, command: str, email: str, space: str) -> str | None:
+        """Which rule refuses: ``"default"`` (the app's allow-lists), ``"command"`` (the command's
+        own, narrower rule), or None when the person may use the command there."""
         if self.is_admin(email):
-            return True
-        return self.per_command.get(command, self.default).allows(email, space)
+            return None
+        if not self.default.allows(email, space):
+            return "default"
+        rule = self.per_command.get(command)
+        if rule is not None and not rule.allows(email, space):
+            return "command"
+        return None
 
     def may_decide(self, email: str, requester_email: str) -> bool:
         """Run and Cancel on a card: the person who asked, or an admin."""

@@ -40,13 +40,15 @@ def command_names(runtime: Runtime) -> dict[int, str]:
 
 
 def allowed_commands(runtime: Runtime, event: ChatEvent) -> set[str]:
-    names = list(texts.BUILTIN_HELP) + [jt.name for jt in runtime.registry] + list(runtime.registry.commands)
+    """What this person may use here (a job type this deployment cannot run is never offered)."""
+    runnable = [jt.name for jt in runtime.registry if not runtime.registry.missing_modules(jt.name)]
+    names = list(texts.BUILTIN_HELP) + runnable + list(runtime.registry.commands)
     return {n for n in names if n == "help" or runtime.access.allows(n, event.user.email, event.space)}
 
 
-def refusal(runtime: Runtime, command: str) -> Reply:
+def refusal(runtime: Runtime, command: str, refused_by: str | None = "default") -> Reply:
     contact = runtime.access.contact
-    text = texts.REFUSED.format(command=command)
+    text = (texts.REFUSED_BY_COMMAND if refused_by == "command" else texts.REFUSED).format(command=command)
     text += texts.REFUSED_CONTACT.format(contact=contact) if contact else texts.REFUSED_NO_CONTACT
     return Reply(text=text)
 
@@ -61,9 +63,10 @@ def handle_text(runtime: Runtime, event: ChatEvent) -> Reply:
     name = words[0].lstrip("/").lower()
     args = words[1:]
     known = name in texts.BUILTIN_HELP or name in runtime.registry or name in runtime.registry.commands
-    if name != "help" and known and not runtime.access.allows(name, event.user.email, event.space):
-        log.info("refused %s", name, extra={"user": event.user.email, "space": event.space})
-        return refusal(runtime, name)
+    refused_by = runtime.access.refused_by(name, event.user.email, event.space) if name != "help" and known else None
+    if refused_by:
+        log.info("refused %s (%s rule)", name, refused_by, extra={"user": event.user.email, "space": event.space})
+        return refusal(runtime, name, refused_by)
     if name == "help":
         return views.help_card(runtime.registry, allowed_commands(runtime, event))
     if name == "status":
@@ -81,6 +84,8 @@ def handle_text(runtime: Runtime, event: ChatEvent) -> Reply:
         if job_type.schedule:
             return views.help_card(runtime.registry, allowed_commands(runtime, event),
                                    texts.UNKNOWN_COMMAND.format(name=name))
+        if runtime.registry.missing_modules(name):
+            return Reply(text=texts.UNAVAILABLE.format(name=name, hint=job_type.requires_hint or texts.ASK_ADMIN))
         try:
             params = job_type.parse(args)
         except UsageError as exc:

@@ -12,10 +12,14 @@ BUILTIN_HELP = {
     "retry": ("retry JOB_ID", "Run a failed job again from the step that failed."),
 }
 UNKNOWN_COMMAND = "I don't know the command “{name}”."
+UNAVAILABLE = "“{name}” cannot run in this deployment: a part it needs is not installed ({hint}). Nothing was started."
+ASK_ADMIN = "ask the person who set up this app"
 EMPTY_COMMAND = "Write a command; here is what I can do."
 BAD_ARGUMENTS = "I could not read that: {problem}."
 USAGE = "Usage: {usage}"
 REFUSED = "Sorry, you may not use “{command}” here."
+REFUSED_BY_COMMAND = ("Sorry, “{command}” is limited to certain people or spaces, and you may not use it here "
+                      "(your other commands are in “help”).")
 REFUSED_CONTACT = " Ask {contact} for access."
 REFUSED_NO_CONTACT = " Ask the person who set up this app for access."
 

@@ -6,8 +6,12 @@ record its output → send the next step or finish → show it in the thread →
 before the answer makes the queue deliver again; the claim makes the repeat harmless and the
 "already done" path re-drives what follows (the next step, the final message).
 
-Answers: 2xx = this task is done (including duplicates and final failures); 503 = try again
-later (a transient failure within the retry budget, or Chat/queue unavailable after the work).
+Answers: 2xx = this task is done (including duplicates, final failures, and tasks that can never
+run — an unknown job, a malformed payload — which are logged and dead-lettered, since a queue
+retries every non-2xx answer); 503 = try again later (a transient failure within the retry
+budget; Chat or the queue unavailable after the work; the step held by another live attempt, so
+the queue keeps this task until that attempt ends or its lease runs out). 401 = the caller's
+token does not verify; 405 = not a POST.
 """
 
 from __future__ import annotations
@@ -69,19 +73,18 @@ class Worker:
 
             report = sweep(self.runtime)
             return HttpResponse(200, report.to_dict())
-        try:
-            payload = json.loads(request.body)
-            job_id = str(payload["job_id"])
-            index = int(payload["step"])
-        except (ValueError, KeyError, TypeError) as exc:
-            return error(400, f"expected a JSON task {{job_id, step, generation}}: {exc}")
         retry = _int(request.header("x-cloudtasks-taskretrycount"))
-        task = request.header("x-cloudtasks-taskname") or f"{job_id}-{index}-{payload.get('generation', 0)}"
+        task_header = (request.header("x-cloudtasks-taskname") or "")[:500]
+        task = _read_task(request.body)
+        if task is None:
+            return self._drop(task_header or "?", None, None, retry,
+                              'not a task: expected JSON {"job_id": "…", "step": N, "generation": N}')
+        job_id, index, generation = task
+        holder = Holder(task_header or f"{job_id}-{index}-{generation}", retry)
         try:
-            return self.run(job_id, index, Holder(task, retry))
+            return self.run(job_id, index, holder)
         except JobNotFound:
-            log.warning("a task for an unknown job", extra={"job_id": job_id})
-            return error(404, f"job {job_id} not found")
+            return self._drop(holder.task, job_id, index, retry, f"no job {job_id} in the store")
         except StoreUnavailable as exc:
             log.error("job store unavailable: %s", exc, extra={"job_id": job_id})
             return _retry_later("job store unavailable")
@@ -97,13 +100,20 @@ class Worker:
         try:
             outcome, job = runtime.store.claim_step(job_id, index, holder, runtime.clock(), lease)
         except Conflict:
-            return error(400, f"job {job_id} has no step {index}")
+            return self._drop(holder.task, job_id, index, holder.retry, f"job {job_id} has no step {index}")
         extra = {"job_id": job_id, "job_type": job.type, "step": index, "attempt": holder.retry + 1,
                  "task": holder.task}
         try:
             job_type = runtime.registry.get(job.type)
         except UnknownJobType:
             return self._unrunnable(job, index, holder, extra)
+        if outcome == Claim.BUSY:
+            # Another attempt holds the step. Keep this task in the queue (a non-2xx answer): if the
+            # holder dies, a later delivery takes the step over once its lease has ended.
+            step = job.steps[index]
+            log.info("step held by %s until %.0f; the queue keeps this task", step.holder.task if step.holder
+                     else "?", step.lease_until or 0, extra=extra)
+            return _retry_later("the step is held by another attempt")
         if outcome != Claim.CLAIMED:
             log.info("duplicate delivery (%s)", outcome.value, extra=extra)
             return self._follow_up(job, index, outcome)
@@ -158,6 +168,9 @@ class Worker:
         now = runtime.clock()
         message = f"{type(exc).__name__}: {exc}" if not isinstance(exc, StepFailed) else str(exc)
         permanent = isinstance(exc, StepFailed) and exc.permanent
+        if isinstance(exc, ImportError):  # the deployment lacks a module: no retry can fix that
+            permanent = True
+            message = missing_module_message(exc, job_type)
         policy = runtime.registry.queue_of(job_type).retry
         policy = dataclasses.replace(policy, max_attempts=runtime.registry.max_attempts(job_type))
         first = job.steps[index].first_attempt_at or now
@@ -180,6 +193,18 @@ class Worker:
         self.notifier.try_show(job, retry_delay=delay)
         return _retry_later(message)
 
+    def _drop(self, task: str, job_id: str | None, index: int | None, retry: int, reason: str) -> HttpResponse:
+        """A task that can never run (no such job, no such step, not a task at all): answered 2xx
+        so the queue stops retrying it, logged, and kept as a dead letter for a person to see."""
+        log.error("dropped a task that can never run: %s", reason,
+                  extra={"job_id": job_id, "step": index, "task": task, "attempt": retry + 1})
+        try:
+            self.runtime.store.record_dropped_task(task, job_id, index, reason, retry + 1, self.runtime.clock())
+        except StoreUnavailable as exc:  # cannot keep the record: let the queue bring it back
+            log.error("job store unavailable: %s", exc)
+            return _retry_later("job store unavailable")
+        return HttpResponse(200, {"status": "dropped", "reason": reason})
+
     def _unrunnable(self, job: Job, index: int, holder: Holder, extra: dict) -> HttpResponse:
         log.error("job type %s is not registered; failing the job", job.type, extra=extra)
         if not job.status.finished:
@@ -187,6 +212,27 @@ class Worker:
                                               self.runtime.clock())
             self.notifier.try_show(job)
         return HttpResponse(200, {"status": "FAILED", "reason": "unknown job type"})
+
+
+def _read_task(body: bytes) -> tuple[str, int, int] | None:
+    """(job id, step, generation) from a task's JSON body, or None if it is not one."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(payload, dict):
+        return None
+    job_id, step, generation = payload.get("job_id"), payload.get("step"), payload.get("generation", 0)
+    if not isinstance(job_id, str) or not 0 < len(job_id) <= 200:
+        return None
+    if type(step) is not int or type(generation) is not int or not 0 <= step < 1000 or generation < 0:
+        return None
+    return job_id, step, generation
+
+
+def missing_module_message(exc: ImportError, job_type: JobType) -> str:
+    hint = job_type.requires_hint or "install the package that provides it"
+    return f"this deployment lacks the module {exc.name or exc}: {hint}"
 
 
 def _int(value: str | None) -> int:

@@ -118,6 +118,14 @@ def fail_outright(job: Job, error: str, now: float, ttl: float) -> Job:
 
 
 def cancel(job: Job, now: float, ttl: float, by: str) -> Job:
+    """The job ends CANCELLED; the step under way (running, or between attempts) ends CANCELLED
+    too, its lease released. The delivery still running it learns at its next ``complete`` or
+    ``fail``, which raise LeaseLost because the job is no longer RUNNING."""
+    step = job.step
+    if step is not None and (step.status == StepStatus.RUNNING
+                             or (step.status == StepStatus.PENDING and step.attempts > 0)):
+        job = job.with_step(job.current, status=StepStatus.CANCELLED, holder=None, lease_until=None,
+                            finished_at=now)
     return transition(job, JobStatus.CANCELLED, now, f"cancelled by {by}", finished_at=now,
                       expire_at=now + ttl, next_attempt_at=None)
 

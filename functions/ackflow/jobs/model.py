@@ -28,6 +28,7 @@ class StepStatus(str, Enum):
     RUNNING = "RUNNING"
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
+    CANCELLED = "CANCELLED"  # the job was cancelled while this step was under way
 
 
 class ConfirmationStatus(str, Enum):

@@ -8,6 +8,7 @@ help text, the confirmation card and the queue list all come from here.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -52,6 +53,8 @@ class JobType:
     examples: tuple[str, ...] = ()
     slash_command_id: int | None = None
     result_fields: tuple[str, ...] = field(default=())  # output keys to show on the result card
+    requires: tuple[str, ...] = ()  # modules the steps import (e.g. an extra's); checked, not imported
+    requires_hint: str = ""  # how to get them, e.g. "install the office extra: pip install 'ackflow[office]'"
 
     def __post_init__(self) -> None:
         if not NAME_RE.match(self.name):
@@ -65,6 +68,22 @@ class JobType:
             raise ValueError(f"job type {self.name}: timeout must be {MIN_TIMEOUT:g}–{MAX_TIMEOUT:g} s")
         if sum(1 for p in self.params if p.rest) > 1:
             raise ValueError(f"job type {self.name}: at most one parameter may take the rest")
+        if self.schedule is not None:
+            check_schedule(self.name, self.schedule)
+
+    def missing_modules(self) -> tuple[str, ...]:
+        """The ``requires`` modules this Python cannot import (found without importing them)."""
+        import importlib.util
+
+        missing = []
+        for name in self.requires:
+            try:
+                found = importlib.util.find_spec(name) is not None
+            except (ImportError, ValueError):
+                found = False
+            if not found:
+                missing.append(name)
+        return tuple(missing)
 
     @property
     def usage(self) -> str:
@@ -88,6 +107,19 @@ class JobType:
             return self.confirm
 
 
+def check_schedule(name: str, schedule: str) -> None:
+    """Refuse a cron expression the sweep could not read, when the job type is declared rather
+    than on every sweep. The sweep reads it with cronsim, in UTC."""
+    from cronsim import CronSim, CronSimError
+
+    try:
+        CronSim(schedule, dt.datetime(2000, 1, 1))
+    except CronSimError as exc:
+        raise ValueError(f"job type {name}: schedule {schedule!r} is not a cron expression the sweep "
+                         f"can read ({exc}); use five fields, minute hour day month weekday, "
+                         f"in UTC, e.g. '0 0 * * *'") from exc
+
+
 @dataclass(frozen=True)
 class Command:
     name: str
@@ -105,6 +137,7 @@ class Registry:
         self._types: dict[str, JobType] = {}
         self.services: dict[str, Callable[[Any], Any]] = {}
         self.commands: dict[str, Command] = {}
+        self._missing: dict[str, tuple[str, ...]] = {}
 
     def service(self, name: str, factory: Callable[[Any], Any]) -> None:
         """Offer steps a service (``ctx.services.<name>``), created on first use by
@@ -124,8 +157,24 @@ class Registry:
         return command
 
     def add(self, job_type: JobType) -> JobType:
-        if job_type.name in self._types or job_type.name in getattr(self, "commands", {}):
+        if job_type.name in self._types or job_type.name in self.commands:
             raise ValueError(f"job type {job_type.name!r} is already registered")
+        self._check_queue(job_type)
+        self._types[job_type.name] = job_type
+        self._missing.pop(job_type.name, None)  # the replacement may need other modules
+        return job_type
+
+    def replace(self, job_type: JobType) -> JobType:
+        """Swap a registered job type for another of the same name (a deployment's own version).
+        The replacement is checked first: a refused one leaves the registered type in place."""
+        if job_type.name not in self._types:
+            raise UnknownJobType(f"unknown job type {job_type.name!r}")
+        self._check_queue(job_type)
+        self._types[job_type.name] = job_type
+        self._missing.pop(job_type.name, None)  # the replacement may need other modules
+        return job_type
+
+    def _check_queue(self, job_type: JobType) -> None:
         if job_type.queue not in self.queues:
             raise ValueError(f"job type {job_type.name!r} names queue {job_type.queue!r}, which is not "
                              f"defined (defined: {', '.join(sorted(self.queues))})")
@@ -137,15 +186,6 @@ class Registry:
                 and job_type.max_attempts > queue.max_attempts:
             raise ValueError(f"job type {job_type.name!r} wants {job_type.max_attempts} attempts; "
                              f"queue {queue.name} allows {queue.max_attempts}")
-        self._types[job_type.name] = job_type
-        return job_type
-
-    def replace(self, job_type: JobType) -> JobType:
-        """Swap a registered job type for another of the same name (a deployment's own version)."""
-        if job_type.name not in self._types:
-            raise UnknownJobType(f"unknown job type {job_type.name!r}")
-        del self._types[job_type.name]
-        return self.add(job_type)
 
     def job(self, name: str, help: str, **options) -> Callable[[StepFn], StepFn]:
         """Decorator for a one-step job type: the function is its only step."""
@@ -167,6 +207,12 @@ class Registry:
 
     def __iter__(self) -> Iterator[JobType]:
         return iter(self._types.values())
+
+    def missing_modules(self, name: str) -> tuple[str, ...]:
+        """What the job type needs and this deployment lacks (looked up once per type)."""
+        if name not in self._missing:
+            self._missing[name] = self.get(name).missing_modules()
+        return self._missing[name]
 
     def queue_of(self, job_type: JobType) -> QueueDefinition:
         return self.queues[job_type.queue]

@@ -290,6 +290,18 @@ class JobStore:
         rows = self.docs.query(DEAD_LETTERS, [], "created_at", True, limit)
         return [DeadLetter.from_dict(r) for r in rows]
 
+    def record_dropped_task(self, task: str, job_id: str | None, step: int | None, reason: str,
+                            attempts: int, now: float) -> DeadLetter:
+        """Keep a task that can never run (no such job or step, not a task at all) as a dead
+        letter. One record per task name, however often the task is delivered."""
+        import hashlib
+
+        letter = DeadLetter(id="task-" + hashlib.sha256(task.encode()).hexdigest()[:24], job_id=job_id or "-",
+                            job_type="(dropped task)", step="-" if step is None else str(step),
+                            error=f"{reason} (task {task})"[:1000], attempts=attempts, created_at=now)
+        self.docs.transaction(lambda tx: tx.set(DEAD_LETTERS, letter.id, letter.to_dict()))
+        return letter
+
     # -- counters --------------------------------------------------------------------------------
     def allocate(self, counter: str, key: str) -> int:
         """The next value of ``counter``, allocated once per ``key``: asking again with the same
@@ -316,6 +328,7 @@ class JobStore:
 def _dead_letter(job: Job, now: float) -> DeadLetter | None:
     if job.status != JobStatus.FAILED:
         return None
-    step = job.step.name if job.step else "-"
-    return DeadLetter(id=f"{job.id}-g{job.generation}", job_id=job.id, job_type=job.type, step=step,
-                      error=job.last_error or "", attempts=job.attempts, created_at=now)
+    step = job.step
+    return DeadLetter(id=f"{job.id}-g{job.generation}", job_id=job.id, job_type=job.type,
+                      step=step.name if step else "-", error=job.last_error or "",
+                      attempts=step.attempts if step else job.attempts, created_at=now)  # the failed step's

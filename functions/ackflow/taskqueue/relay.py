@@ -10,6 +10,11 @@ When the worker answers 2xx but says the job failed for good (``{"status": "FAIL
 attempt, or a permanent error), the relay moves the message to the queue's dead-letter queue
 itself, so every failed job's task ends there, not only the ones the worker never answered.
 
+Messages are delivered concurrently, as Cloud Tasks dispatches them: up to the queue's
+``max_concurrent_dispatches`` at a time (at most ``max_in_flight``), each settled on its own as
+its answer comes. The long-poll loop receives only as many messages as it has free slots, so a
+received message never waits behind a slow one while its visibility timeout runs.
+
 The same ``deliver`` runs in ``ackflow sqs-relay`` (a long-poll loop) and in ``lambda_handler``
 (an SQS event source, reporting partial batch failures).
 """
@@ -20,6 +25,7 @@ import json
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import requests
@@ -30,6 +36,7 @@ from ..queues import QueueDefinition
 log = logging.getLogger(__name__)
 
 TOKEN_LIFETIME = 3600
+MAX_IN_FLIGHT = 32  # deliveries at once per queue, whatever the queue allows (one thread each)
 
 
 @dataclass
@@ -45,9 +52,33 @@ class Outcome:
     RETRY = "retry"  # anything else: let it come back after the backoff
 
 
+class _Slots:
+    """A count of free delivery slots that a receive loop can wait on."""
+
+    def __init__(self, size: int):
+        self.free = size
+        self._changed = threading.Condition()
+
+    def wait_free(self, stop: threading.Event) -> int:
+        """How many slots are free, once at least one is (0 if ``stop`` is set first)."""
+        with self._changed:
+            while self.free == 0 and not stop.is_set():
+                self._changed.wait(0.5)
+            return 0 if stop.is_set() else self.free
+
+    def take(self) -> None:
+        with self._changed:
+            self.free -= 1
+
+    def give(self) -> None:
+        with self._changed:
+            self.free += 1
+            self._changed.notify_all()
+
+
 class Relay:
     def __init__(self, *, sqs, queues: list[RelayQueue], worker_url: str, signer: LocalSigner,
-                 issuer: str, identity: str, audience: str | None = None):
+                 issuer: str, identity: str, audience: str | None = None, max_in_flight: int = MAX_IN_FLIGHT):
         self.sqs = sqs
         self.queues = queues
         self.worker_url = worker_url
@@ -55,9 +86,17 @@ class Relay:
         self.issuer = issuer
         self.identity = identity
         self.audience = audience or worker_url
-        self.http = requests.Session()
+        self.max_in_flight = max(1, max_in_flight)
+        self.http = requests.Session()  # one pool for every delivery thread, as large as they are many
+        adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=self.max_in_flight)
+        self.http.mount("http://", adapter)
+        self.http.mount("https://", adapter)
         self._token: tuple[str, float] | None = None
         self._lock = threading.Lock()
+
+    def concurrency(self, queue: QueueDefinition) -> int:
+        """Deliveries of one queue at once: its ``max_concurrent_dispatches``, within ``max_in_flight``."""
+        return max(1, min(self.max_in_flight, queue.max_concurrent_dispatches))
 
     def token(self) -> str:
         """One token per audience, reused until shortly before it expires (as Cloud Tasks does)."""
@@ -135,30 +174,50 @@ class Relay:
         return max(0, min(43200, round(queue.retry.delay(received))))
 
     def handle(self, relay_queue: RelayQueue, message: dict) -> str:
+        """Deliver one received message and settle it by its outcome (delete only after a 2xx)."""
         attributes = message.get("Attributes", {})
-        outcome = self.deliver(relay_queue.definition, message["Body"], attributes)
-        self.settle(relay_queue, outcome, message["Body"], message["ReceiptHandle"], attributes)
+        try:
+            outcome = self.deliver(relay_queue.definition, message["Body"], attributes)
+            self.settle(relay_queue, outcome, message["Body"], message["ReceiptHandle"], attributes)
+        except Exception as exc:  # SQS keeps the message: it comes back when its visibility timeout ends
+            log.error("relay of a message of %s failed: %s", relay_queue.definition.name, exc)
+            return Outcome.RETRY
         return outcome
 
-    def poll(self, relay_queue: RelayQueue, wait: int = 20) -> int:
-        """One long poll of one queue; returns how many messages were handled."""
-        answer = self.sqs.receive_message(QueueUrl=relay_queue.url, MaxNumberOfMessages=10, WaitTimeSeconds=wait,
+    def receive(self, relay_queue: RelayQueue, count: int, wait: int) -> list[dict]:
+        answer = self.sqs.receive_message(QueueUrl=relay_queue.url, MaxNumberOfMessages=max(1, min(10, count)),
+                                          WaitTimeSeconds=wait,
                                           AttributeNames=["ApproximateReceiveCount", "SentTimestamp"])
-        messages = answer.get("Messages", [])
-        for message in messages:
-            self.handle(relay_queue, message)
-        return len(messages)
+        return answer.get("Messages", [])
 
     def run(self, stop: threading.Event, wait: int = 20) -> None:
-        """Long-poll every queue (a thread each) until ``stop`` is set."""
+        """Long-poll every queue (a thread each) until ``stop`` is set, delivering each queue's
+        messages concurrently; deliveries under way are finished before it returns."""
 
         def loop(relay_queue: RelayQueue) -> None:
-            while not stop.is_set():
+            limit = self.concurrency(relay_queue.definition)
+            slots = _Slots(limit)
+
+            def deliver(message: dict) -> None:
                 try:
-                    self.poll(relay_queue, wait)
-                except Exception as exc:  # keep relaying; SQS keeps the messages
-                    log.error("relay of %s failed: %s", relay_queue.definition.name, exc)
-                    stop.wait(1)
+                    self.handle(relay_queue, message)
+                finally:
+                    slots.give()
+
+            with ThreadPoolExecutor(limit, thread_name_prefix=f"relay-{relay_queue.definition.name}") as pool:
+                while True:
+                    free = slots.wait_free(stop)
+                    if not free:
+                        return
+                    try:
+                        messages = self.receive(relay_queue, free, wait)
+                    except Exception as exc:  # keep relaying; SQS keeps the messages
+                        log.error("relay of %s failed: %s", relay_queue.definition.name, exc)
+                        stop.wait(1)
+                        continue
+                    for message in messages:
+                        slots.take()
+                        pool.submit(deliver, message)
 
         threads = [threading.Thread(target=loop, args=(q,), daemon=True, name=f"relay-{q.definition.name}")
                    for q in self.queues]
@@ -167,6 +226,43 @@ class Relay:
         for thread in threads:
             thread.join()
 
+    def handle_batch(self, records: list[dict]) -> list[dict]:
+        """An SQS event of the Lambda event source: every record delivered concurrently; the
+        ``batchItemFailures`` of those to be received again (the others Lambda deletes)."""
+        by_name = {q.url.rsplit("/", 1)[-1]: q for q in self.queues}
+
+        def one(record: dict) -> bool:
+            queue = by_name.get(record.get("eventSourceARN", "").rsplit(":", 1)[-1])
+            if queue is None:
+                return False
+            attributes = record.get("attributes", {})
+            outcome = self.deliver(queue.definition, record["body"], attributes)
+            if outcome == Outcome.RETRY:
+                try:
+                    self.sqs.change_message_visibility(QueueUrl=queue.url, ReceiptHandle=record["receiptHandle"],
+                                                       VisibilityTimeout=self.retry_delay(queue.definition, attributes))
+                except Exception as exc:  # the visibility timeout still brings it back
+                    log.warning("could not shorten the visibility of %s: %s", record["messageId"], exc)
+                return False
+            if outcome == Outcome.FAILED_FOR_GOOD:
+                dead_letters = self.dead_letter_url(queue)
+                if dead_letters:
+                    self.sqs.send_message(QueueUrl=dead_letters, MessageBody=record["body"])
+            return True  # DONE and dead-lettered records are successes: Lambda deletes them
+
+        def safe(record: dict) -> bool:
+            try:
+                return one(record)
+            except Exception as exc:
+                log.error("relay of %s failed: %s", record.get("messageId"), exc)
+                return False
+
+        if not records:
+            return []
+        with ThreadPoolExecutor(min(len(records), self.max_in_flight)) as pool:
+            done = list(pool.map(safe, records))
+        return [{"itemIdentifier": record["messageId"]} for record, ok in zip(records, done, strict=True) if not ok]
+
 
 def relay_from_settings(settings, *, sqs=None, queue_urls: dict[str, str] | None = None) -> Relay:
     """A Relay for every queue of the definitions, configured from ACKFLOW_* settings."""
@@ -174,8 +270,10 @@ def relay_from_settings(settings, *, sqs=None, queue_urls: dict[str, str] | None
 
     if sqs is None:
         import boto3
+        from botocore.config import Config
 
-        sqs = boto3.client("sqs", endpoint_url=settings.sqs_endpoint or None, region_name=settings.sqs_region)
+        sqs = boto3.client("sqs", endpoint_url=settings.sqs_endpoint or None, region_name=settings.sqs_region,
+                           config=Config(max_pool_connections=MAX_IN_FLIGHT))
     key = settings.relay_signing_key.get_secret_value()
     if not key:
         from ..errors import ConfigError
@@ -197,28 +295,7 @@ def lambda_handler(event: dict, context=None) -> dict:
     from ..settings import load_settings
 
     relay = _lambda_relay(load_settings())
-    by_arn = {q.url.rsplit("/", 1)[-1]: q for q in relay.queues}
-    failures = []
-    for record in event.get("Records", []):
-        queue = by_arn.get(record.get("eventSourceARN", "").rsplit(":", 1)[-1])
-        if queue is None:
-            failures.append({"itemIdentifier": record["messageId"]})
-            continue
-        attributes = record.get("attributes", {})
-        outcome = relay.deliver(queue.definition, record["body"], attributes)
-        if outcome == Outcome.RETRY:
-            failures.append({"itemIdentifier": record["messageId"]})
-            try:
-                relay.sqs.change_message_visibility(QueueUrl=queue.url, ReceiptHandle=record["receiptHandle"],
-                                                    VisibilityTimeout=relay.retry_delay(queue.definition, attributes))
-            except Exception as exc:  # the visibility timeout still brings it back
-                log.warning("could not shorten the visibility of %s: %s", record["messageId"], exc)
-        elif outcome == Outcome.FAILED_FOR_GOOD:
-            dead_letters = relay.dead_letter_url(queue)
-            if dead_letters:
-                relay.sqs.send_message(QueueUrl=dead_letters, MessageBody=record["body"])
-        # DONE and dead-lettered records are reported as successes: Lambda deletes them
-    return {"batchItemFailures": failures}
+    return {"batchItemFailures": relay.handle_batch(event.get("Records", []))}
 
 
 _LAMBDA: dict = {}

@@ -31,6 +31,10 @@ def _check_estimate(values: dict) -> None:
         parse_item(item)
 
 
+# What the office's steps import: without the office extra, newcase and estimate are not offered.
+OFFICE_EXTRA = {"requires": ("gspread", "fpdf", "bs4"),
+                "requires_hint": "install the office extra: pip install 'ackflow[office]'"}
+
 ITEM = Param("item", positional=False, required=False, repeated=True, metavar='"DESC:QTY:PRICE"',
              max_length=200, help="a line item of the estimate")
 
@@ -63,6 +67,7 @@ def register(registry: Registry) -> None:
         examples=('newcase ACME "プレス金型 A-12" --due 2026-12-01', 'newcase ACME "Die set" --portal PO-1042'),
         slash_command_id=20,
         result_fields=("case", "folder_link", "sheet_link", "estimate_link", "documents", "skipped"),
+        **OFFICE_EXTRA,
     ))
     registry.add(JobType(
         name="estimate",
@@ -76,6 +81,7 @@ def register(registry: Registry) -> None:
         examples=('estimate 2026-001 --item "金型設計:1:350000"',),
         slash_command_id=22,
         result_fields=("case", "estimate_link", "estimate_version", "total"),
+        **OFFICE_EXTRA,
     ))
     registry.command(Command("case", "Show a case: its row, folder, estimates, documents, jobs.",
                              "case CASE_NUMBER", show_case, slash_command_id=21))
@@ -88,12 +94,21 @@ def _settings():
 
 
 def _storage(settings):
+    from ackflow.errors import ConfigError
+
+    if settings.drive_template_folder and settings.storage != "drive":
+        raise ConfigError("ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER needs ACKFLOW_OFFICE_STORAGE=drive")
+    if settings.storage == "drive":
+        from .drive import DriveStorage
+
+        if not settings.drive_parent_folder:
+            raise ConfigError("ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER is required with ACKFLOW_OFFICE_STORAGE=drive")
+        return DriveStorage(settings.drive_parent_folder, endpoint=settings.drive_endpoint,
+                            credentials_file=settings.drive_credentials_file)
     if settings.storage == "gcs":
         from .storage import GcsStorage
 
         if not settings.gcs_bucket:
-            from ackflow.errors import ConfigError
-
             raise ConfigError("ACKFLOW_OFFICE_GCS_BUCKET is required with ACKFLOW_OFFICE_STORAGE=gcs")
         return GcsStorage(settings.gcs_bucket, settings.gcs_prefix)
     from .storage import LocalStorage

@@ -3,6 +3,9 @@
 One document per case number (collection ``cases``), merged by the steps as they finish: folder,
 sheet row, estimate versions, portal documents, and every job that touched the case. The ``case``
 command answers from here at once, without calling the sheet or the storage.
+
+A case's status only moves forward (``STATUSES`` in order): a step that would set an earlier one
+(``estimate`` on a case that is already 受付完了, a late retry) leaves it where it is.
 """
 
 from __future__ import annotations
@@ -20,6 +23,19 @@ class CaseNotFound(NotFound):
     pass
 
 
+STATUSES = ("登録済", "見積作成済", "資料取得済", "受付完了")  # registered, estimated, documents, ready
+
+
+def advanced(current: str | None, new: str) -> str:
+    """The status to keep when a step reports ``new``: the later of the two. A status that is not
+    one of ours (a person wrote it in the sheet, e.g. 保留 or 納品済) is kept as it is."""
+    if not current:
+        return new
+    if current not in STATUSES or new not in STATUSES:
+        return current
+    return max(current, new, key=STATUSES.index)
+
+
 class CaseRecords:
     def __init__(self, docs: Documents, clock: Callable[[], float] = time.time):
         self.docs = docs
@@ -33,7 +49,8 @@ class CaseRecords:
 
     def update(self, case: str, job_id: str, **fields) -> dict:
         """Merge ``fields`` into the case (creating it), and note the job. Lists of dicts with a
-        ``key`` field (estimates, documents) are merged by that key, so a repeat adds nothing."""
+        ``key`` field (estimates, documents) are merged by that key, so a repeat adds nothing; the
+        status only moves forward (``advanced``)."""
 
         def apply(tx: Tx) -> dict:
             record = tx.get(CASES, case) or {"case": case, "jobs": [], "estimates": [], "documents": [],
@@ -43,6 +60,8 @@ class CaseRecords:
                     merged = {item["key"]: item for item in record.get(name, [])}
                     merged.update({item["key"]: item for item in value})
                     record[name] = sorted(merged.values(), key=lambda item: item["key"])
+                elif name == "status":
+                    record[name] = advanced(record.get(name), value)
                 else:
                     record[name] = value
             if job_id not in record["jobs"]:

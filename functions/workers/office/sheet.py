@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ackflow.errors import PermanentError, TransientError
@@ -137,13 +138,20 @@ class CaseSheet:
         values = {k: (row[i - 1] if i - 1 < len(row) else "") for k, i in columns.items()}
         return SheetRow(number, values, self.link(number))
 
-    def upsert(self, case: str, values: dict[str, str]) -> SheetRow:
+    def upsert(self, case: str, values: dict[str, str],
+               merge: dict[str, Callable[[str, str], str]] | None = None) -> SheetRow:
         """Create the case's row, or update only the given columns of it. Values are written as
-        they are (RAW): a client name starting with "=" stays text, never becomes a formula."""
+        they are (RAW): a client name starting with "=" stays text, never becomes a formula.
+        ``merge[key](in the sheet, given)`` says what to write in that column of an existing row
+        (e.g. a status that only moves forward)."""
         columns = self.columns()
         sheet = self.worksheet()
         values = {**values, "case": case}
         existing = self.find(case)
+        if existing is not None:
+            for key, rule in (merge or {}).items():
+                if key in values:
+                    values[key] = rule(existing.values.get(key, ""), values[key])
         with _calls("write the case sheet"):
             if existing is None:
                 width = max(columns.values())

@@ -10,11 +10,12 @@ from zoneinfo import ZoneInfo
 from ackflow.errors import PermanentError
 from ackflow.jobs.context import StepContext
 
+from .cases import STATUSES, advanced
 from .estimate import Estimate, Office, default_items, parse_item, yen
 from .names import safe_component
 from .portal import PortalClient, collect, load_portals, resolve_credentials
 
-STATUS = {"registered": "登録済", "estimate": "見積作成済", "documents": "資料取得済", "ready": "受付完了"}
+STATUS = dict(zip(("registered", "estimate", "documents", "ready"), STATUSES, strict=True))
 ESTIMATES = "03_見積"
 RECEIVED = "01_受領資料"
 
@@ -28,10 +29,11 @@ def _case(ctx: StepContext) -> str:
 
 
 def _sheet(ctx: StepContext, case: str, values: dict) -> dict:
+    """Write the case's row; its status only moves forward there too, and one a person wrote stays."""
     sheet = ctx.services.case_sheet
     if sheet is None:
         return {}
-    row = sheet.upsert(case, {**values, "updated": _now(ctx).strftime("%Y-%m-%d %H:%M")})
+    row = sheet.upsert(case, {**values, "updated": _now(ctx).strftime("%Y-%m-%d %H:%M")}, merge={"status": advanced})
     return {"sheet_row": row.number, "sheet_link": row.link}
 
 
@@ -64,8 +66,12 @@ def make_folder(ctx: StepContext) -> dict:
     name_values = {**text_values, "client": safe_component(params["client"], "client name"),
                    "title": safe_component(params["title"], "title"), "requester": "requester"}
     storage = ctx.services.case_storage
+    settings = ctx.services.office_settings
     ctx.progress(f"making the folder {folder}")
-    made = render_tree(ctx.services.office_settings.template_dir, storage, folder, name_values, text_values)
+    template = settings.template_dir
+    if settings.drive_template_folder:  # checked whole before anything is made
+        template = storage.template(settings.drive_template_folder, settings.drive_template_max_bytes)
+    made = render_tree(template, storage, folder, name_values, text_values)
     link = storage.link(folder)
     ctx.services.cases.update(case, ctx.job.id, folder=folder, folder_link=link)
     return {"folder": folder, "folder_link": link, "created": len(made["created"]), "kept": len(made["kept"])}

@@ -1,0 +1,467 @@
+"""The chaos suite: many confirmed jobs through the real chat flow while things break.
+
+Jobs of several types (``echo``, ``sleep``, ``fail --times 1``, and ``chain``: three short steps
+that log every run) are asked for and confirmed through the local Chat service, as people would,
+while the suite:
+
+- kills the worker processes (SIGKILL) every few seconds;
+- takes the queue (the local Cloud Tasks service) down for a while, clicks continuing;
+- clicks Run two or three times at once on some cards;
+- delivers real tasks again, as duplicates and as forced deliveries with other names and counts;
+- answers some of the worker's Chat writes with 429 or 503 (a fault proxy in front of Chat).
+
+When the faults end, it waits for every job to settle and gives each a verdict from the store,
+the chain steps' run log and the Chat service:
+
+- **lost**: Run was pressed and answered, and no job exists for that card;
+- **doubled**: two jobs for one card; a step that ran twice at once, or twice to its end when the
+  first run was not cut short by a kill; or two messages for one job;
+- **stuck**: not finished within its lease plus one sweep interval after the faults ended;
+- **wrong**: its message in the thread does not show its final state (or is missing);
+- **failed**: a job that should have succeeded ended otherwise.
+
+    .venv/bin/python benchmarks/chaos.py                    # full scale: 1,000 jobs
+    .venv/bin/python benchmarks/chaos.py --jobs 60 --outage 5 --kill-every 4   # a quick look
+
+The test suite runs it at a small scale (tests/chaos/); docs/reliability.md has the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from ackflow.jobs.model import JobStatus  # noqa: E402
+from ackflow_tools.devtools.stack import INVOKER, LocalStack, StackConfig  # noqa: E402
+from benchmarks.faultproxy import FaultProxy  # noqa: E402
+
+SPACES = [f"spaces/chaos{i}" for i in range(8)]
+USER = {"name": "users/7001", "displayName": "Chaos", "email": "chaos@example.com"}
+MIX = [("echo chaos {n}", 40), ("chain {n}", 30), ("sleep 1", 15), ("fail --times 1", 15)]
+SWEEP_INTERVAL = 2.0
+QUEUES = ROOT / "tests" / "support" / "fast_queues.json"
+
+
+@dataclass
+class Plan:
+    jobs: int = 1000
+    seed: int = 1
+    kill_every: float = 6.0  # seconds between worker kills
+    outage: float = 30.0  # seconds the queue is down
+    duplicate_clicks: float = 0.1  # share of cards whose Run is pressed 2–3 times at once
+    forced: float = 0.3  # forced/duplicate task deliveries per job
+    chat_429: float = 0.05  # share of the worker's Chat writes answered 429 during the faults
+    chat_5xx: float = 0.03  # … answered 503
+    submitters: int = 6
+    workers: int = 2
+
+
+@dataclass
+class Asked:
+    number: int
+    text: str
+    space: str
+    card: dict
+    clicks: int = 0
+    answered: list[str] = field(default_factory=list)  # what each Run click answered
+    job_id: str | None = None
+
+
+@dataclass
+class Report:
+    plan: dict
+    faults: dict
+    verdicts: dict
+    problems: list[str]
+    seconds: dict
+
+    @property
+    def clean(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict:
+        return {"plan": self.plan, "faults": self.faults, "verdicts": self.verdicts,
+                "problems": self.problems[:50], "seconds": self.seconds}
+
+
+class Chaos:
+    def __init__(self, plan: Plan, workdir: Path, log=print):
+        self.plan = plan
+        self.workdir = workdir
+        self.log = log
+        self.random = random.Random(plan.seed)
+        self.asked: list[Asked] = []
+        self.faults = {"worker_kills": 0, "queue_down_s": 0.0, "duplicate_clicks": 0, "forced_deliveries": 0,
+                       "chat_429": 0, "chat_5xx": 0}
+        self.kills: list[float] = []
+        self.run_log = workdir / "chain-runs.jsonl"
+        self.proxy = FaultProxy(seed=plan.seed)
+        self.stack: LocalStack | None = None
+        self.http = requests.Session()
+        self._lock = threading.Lock()
+        self._stop_faults = threading.Event()
+
+    # -- the pipeline -------------------------------------------------------------------------------
+    def _queues_file(self) -> Path:
+        """The tests' fast queues, with enough attempts to outlast the faults: a kill of the worker
+        fails every attempt made while it restarts, as a crashed instance would not in the cloud."""
+        definitions = json.loads(QUEUES.read_text())
+        for queue in definitions["queues"].values():
+            queue["retry_config"]["max_attempts"] = 40
+        path = self.workdir / "queues.json"
+        path.write_text(json.dumps(definitions))
+        return path
+
+    def start(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.proxy.start()
+        extra = {
+            "ACKFLOW_QUEUES_FILE": str(self._queues_file()),
+            "ACKFLOW_JOB_TYPES": "tests.support.jobtypes:build_registry",
+            "ACKFLOW_SWEEP_QUEUED_AFTER": str(SWEEP_INTERVAL),
+            "ACKFLOW_SWEEP_STALLED_AFTER": str(SWEEP_INTERVAL),
+            "ACKFLOW_LEASE_MARGIN": "2",
+            "ACKFLOW_CHAT_ENDPOINT": self.proxy.url,  # the worker's writes go through the faults
+            "ACKFLOW_CHAOS_LOG": str(self.run_log),
+            "PYTHONPATH": str(ROOT),
+        }
+        self.stack = LocalStack(StackConfig(workdir=self.workdir / "stack", workers=self.plan.workers,
+                                            sweep_interval=SWEEP_INTERVAL, extra_env=extra,
+                                            min_dispatch_deadline=1))
+        self.stack.start()
+        self.proxy.upstream = self.stack.url("chat")
+        self.store = self.stack.runtime().store
+        self.registry = self.stack.runtime().registry
+
+    def stop(self) -> None:
+        if self.stack:
+            self.stack.stop()
+        self.proxy.stop()
+
+    # -- people ---------------------------------------------------------------------------------------
+    def _ask(self, number: int) -> None:
+        text = self.random_choice(number).format(n=number)
+        space = SPACES[number % len(SPACES)]
+        chat = self.stack.url("chat")
+        sent = self.http.post(f"{chat}/_emulator/{space}:send", json={"text": text, "user": USER}, timeout=60)
+        sent.raise_for_status()
+        card = sent.json()["reply"]["message"]
+        asked = Asked(number, text, space, card)
+        with self._lock:
+            self.asked.append(asked)
+        presses = 1
+        rng = random.Random(self.plan.seed * 7_919 + number)
+        if rng.random() < self.plan.duplicate_clicks:
+            presses = rng.choice((2, 3))
+            with self._lock:
+                self.faults["duplicate_clicks"] += presses - 1
+
+        def press():
+            answer = requests.post(f"{chat}/_emulator/{space}:click",
+                                   json={"message": card["name"], "button": "Run", "user": USER}, timeout=60)
+            asked.answered.append(json.dumps(answer.json(), ensure_ascii=False))
+
+        threads = [threading.Thread(target=press) for _ in range(presses)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        asked.clicks = presses
+
+    def random_choice(self, number: int) -> str:
+        rng = random.Random(self.plan.seed * 1_000_003 + number)
+        total = sum(weight for _, weight in MIX)
+        pick = rng.uniform(0, total)
+        for text, weight in MIX:
+            pick -= weight
+            if pick <= 0:
+                return text
+        return MIX[0][0]
+
+    # -- faults ---------------------------------------------------------------------------------------
+    def _kill_workers(self) -> None:
+        while not self._stop_faults.wait(self.plan.kill_every * self.random.uniform(0.6, 1.4)):
+            self.kills.append(time.time())
+            self.stack.restart("worker")
+            self.faults["worker_kills"] += 1
+
+    def _queue_outage(self, at: float) -> None:
+        if self._stop_faults.wait(at) or self.plan.outage <= 0:
+            return
+        self.log(f"queue down for {self.plan.outage:g} s")
+        down = time.time()
+        self.stack.procs["tasks"].kill()
+        self._stop_faults.wait(self.plan.outage)
+        self.stack.start_part("tasks")
+        self.faults["queue_down_s"] = round(time.time() - down, 1)
+        self.log("queue back")
+
+    def _forced_deliveries(self) -> None:
+        from ackflow.taskqueue.base import task_name
+
+        token, minted = None, 0.0
+        while not self._stop_faults.wait(0.05):
+            with self._lock:
+                candidates = [a for a in self.asked if a.answered]
+            if not candidates:
+                continue
+            asked = self.random.choice(candidates)
+            job_id = self._job_of(asked)
+            if not job_id:
+                continue
+            try:
+                job = self.store.get_job(job_id)
+            except Exception:
+                continue
+            if time.time() - minted > 600:
+                token = self.http.post(
+                    f"{self.stack.url('tasks')}/v1/projects/-/serviceAccounts/{INVOKER}:generateIdToken",
+                    json={"audience": self.stack.worker_url}, timeout=10).json()["token"]
+                minted = time.time()
+            step = min(job.current, len(job.steps) - 1)
+            name = task_name(job.id, step, job.generation) if self.random.random() < 0.5 \
+                else f"forced-{self.random.getrandbits(40):x}"
+            headers = {"Authorization": f"Bearer {token}", "X-CloudTasks-TaskName": name,
+                       "X-CloudTasks-TaskRetryCount": str(self.random.randint(0, 3))}
+            try:
+                answer = self.http.post(self.stack.worker_url, timeout=60, headers=headers,
+                                        json={"job_id": job.id, "step": step, "generation": job.generation})
+            except requests.RequestException:
+                continue  # the worker was being killed
+            with self._lock:
+                self.faults["forced_deliveries"] += 1
+            if answer.status_code >= 500 and answer.status_code != 503:
+                self.log(f"a forced delivery got {answer.status_code}: {answer.text[:200]}")
+            budget = self.plan.forced * self.plan.jobs
+            if self.faults["forced_deliveries"] >= budget:
+                return
+
+    # -- the run ----------------------------------------------------------------------------------------
+    def run(self) -> Report:
+        plan = self.plan
+        started = time.time()
+        self.proxy.set_faults(plan.chat_429, plan.chat_5xx)
+        fault_threads = [threading.Thread(target=self._kill_workers, daemon=True),
+                         threading.Thread(target=self._queue_outage, args=(3.0,), daemon=True),
+                         threading.Thread(target=self._forced_deliveries, daemon=True)]
+        for thread in fault_threads:
+            thread.start()
+        with ThreadPoolExecutor(plan.submitters) as pool:
+            list(pool.map(self._ask_safely, range(plan.jobs)))
+        submitted = time.time()
+        # faults last at least until the outage is over
+        while any(t.is_alive() for t in fault_threads[1:2]):
+            time.sleep(0.2)
+        self._stop_faults.set()
+        for thread in fault_threads:
+            thread.join(timeout=120)
+        self.proxy.set_faults(0.0, 0.0)
+        faults_ended = time.time()
+        self.faults["chat_429"], self.faults["chat_5xx"] = self.proxy.injected()
+        self.log(f"asked for {len(self.asked)} jobs in {submitted - started:.0f} s; faults ended; settling")
+        deadline = faults_ended + self._allowed_wait() + 60
+        settled_at = self._settle(deadline)
+        verdicts, problems = self._judge(faults_ended)
+        return Report(
+            plan=plan.__dict__, faults=self.faults, verdicts=verdicts, problems=problems,
+            seconds={"submitting": round(submitted - started, 1), "faults": round(faults_ended - started, 1),
+                     "settled_after_faults": round(settled_at - faults_ended, 1),
+                     "allowed_wait": round(self._allowed_wait(), 1)})
+
+    def _ask_safely(self, number: int) -> None:
+        for attempt in range(5):
+            try:
+                self._ask(number)
+                return
+            except requests.RequestException as exc:
+                self.log(f"asking #{number} failed ({exc}); again")
+                time.sleep(0.5 * (attempt + 1))
+        raise RuntimeError(f"could not ask for job #{number}")
+
+    def _allowed_wait(self, job_type: str | None = None) -> float:
+        """The longest a job may wait after the faults: its lease (its type's timeout plus the
+        margin) plus one sweep interval and the sweep's grace for a stalled step. Without a type,
+        the longest of the mix."""
+        settings = self.stack.settings()
+        names = [job_type] if job_type else ["echo", "chain", "sleep", "fail"]
+        lease = max(self.registry.get(name).timeout for name in names) + settings.lease_margin
+        return lease + SWEEP_INTERVAL + settings.sweep_stalled_after
+
+    def _job_of(self, asked: Asked) -> str | None:
+        if asked.job_id:
+            return asked.job_id
+        from ackflow_tools.emulators.chat.userside import find_button
+
+        try:
+            params = {p["key"]: p["value"] for p in find_button(asked.card, "Run")["parameters"]}
+            asked.job_id = self.store.get_confirmation(params["confirmation"]).job_id
+        except Exception:
+            return None
+        return asked.job_id
+
+    def _settle(self, deadline: float) -> float:
+        while time.time() < deadline:
+            pending = 0
+            for asked in self.asked:
+                job_id = self._job_of(asked)
+                if job_id is None:
+                    pending += 1
+                    continue
+                try:
+                    if not self.store.get_job(job_id).status.finished:
+                        pending += 1
+                except Exception:
+                    pending += 1
+            if not pending:
+                return time.time()
+            time.sleep(0.5)
+        return time.time()
+
+    # -- verdicts -------------------------------------------------------------------------------------
+    def _messages(self) -> dict[str, list[dict]]:
+        """Every message of the app in the chaos spaces, by client-assigned id."""
+        chat = self.stack.url("chat")
+        found: dict[str, dict] = {}
+        for space in SPACES:
+            after = 0
+            while True:
+                page = self.http.get(f"{chat}/_emulator/{space}/changes", params={"after": after}, timeout=60).json()
+                if not page["changes"]:
+                    break
+                for change in page["changes"]:
+                    message = change.get("message")
+                    if message and change.get("kind") != "deleted":
+                        found[message["name"]] = message
+                after = page["last"]
+        by_client: dict[str, list[dict]] = {}
+        for message in found.values():
+            if message.get("clientAssignedMessageId"):
+                by_client.setdefault(message["clientAssignedMessageId"], []).append(message)
+        return by_client
+
+    def _runs(self) -> dict[tuple[str, int], list[dict]]:
+        runs: dict[tuple[str, int], dict[str, dict]] = {}
+        if self.run_log.exists():
+            for line in self.run_log.read_text().splitlines():
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    continue  # a line cut short by a kill
+                key = (entry["job"], entry["step"])
+                run_id = f"{entry['pid']}:{entry['task']}"
+                run = runs.setdefault(key, {}).setdefault(run_id, {"pid": entry["pid"]})
+                run[entry["event"]] = entry["at"]
+        return {key: list(value.values()) for key, value in runs.items()}
+
+    def _killed_before(self, run: dict, moment: float) -> bool:
+        """Whether the run's process was killed after the run ended and before ``moment``."""
+        return any(run.get("end", run.get("start", 0)) <= kill <= moment for kill in self.kills)
+
+    def _judge(self, faults_ended: float) -> tuple[dict, list[str]]:
+        counts = {"jobs": 0, "succeeded": 0, "lost": 0, "doubled": 0, "stuck": 0, "wrong": 0, "failed": 0}
+        problems: list[str] = []
+        messages = self._messages()
+        runs = self._runs()
+        jobs_by_confirmation: dict[str, int] = {}
+        for row in self.store.docs.query("jobs", [], "created_at", True, 100_000):
+            if row.get("confirmation_id"):
+                jobs_by_confirmation[row["confirmation_id"]] = jobs_by_confirmation.get(row["confirmation_id"], 0) + 1
+        longest_wait = 0.0
+        for asked in self.asked:
+            counts["jobs"] += 1
+            job_id = self._job_of(asked)
+            label = f"#{asked.number} {asked.text!r}"
+            if job_id is None:
+                counts["lost"] += 1
+                problems.append(f"lost: {label}: Run answered {asked.answered[:1]} and there is no job")
+                continue
+            job = self.store.get_job(job_id)
+            label += f" {job.id}"
+            if jobs_by_confirmation.get(job.confirmation_id, 0) > 1:
+                counts["doubled"] += 1
+                problems.append(f"doubled: {label}: {jobs_by_confirmation[job.confirmation_id]} jobs for one card")
+            waited = (job.finished_at or time.time()) - faults_ended
+            longest_wait = max(longest_wait, waited)
+            if not job.status.finished or waited > self._allowed_wait(job.type):
+                counts["stuck"] += 1
+                problems.append(f"stuck: {label} is {job.status.value} {waited:.0f} s after the faults ended "
+                                f"(allowed {self._allowed_wait(job.type):.0f} s): {job.last_error}")
+            expected = JobStatus.SUCCEEDED
+            if job.status != expected and job.status.finished:
+                counts["failed"] += 1
+                problems.append(f"failed: {label} ended {job.status.value}: {job.last_error}")
+            elif job.status == JobStatus.SUCCEEDED:
+                counts["succeeded"] += 1
+            for index in range(len(job.steps)):
+                step_runs = sorted(runs.get((job.id, index), []), key=lambda r: r.get("start", 0))
+                for first, second in zip(step_runs, step_runs[1:], strict=False):
+                    if second.get("start", 0) < first.get("end", float("inf")) and "end" in first:
+                        counts["doubled"] += 1
+                        problems.append(f"doubled: {label} step {index} ran twice at once")
+                        break
+                ended = [r for r in step_runs if "end" in r]
+                finished = job.steps[index].finished_at or time.time()
+                unexplained = [r for r in ended[:-1] if not self._killed_before(r, finished)]
+                if unexplained:
+                    counts["doubled"] += 1
+                    problems.append(f"doubled: {label} step {index} ran to its end {len(ended)} times")
+            shown = messages.get(job.message_id, [])
+            if len(shown) > 1:
+                counts["doubled"] += 1
+                problems.append(f"doubled: {label} has {len(shown)} messages")
+            if not shown or not _shows(shown[-1], job.status):
+                counts["wrong"] += 1
+                text = json.dumps(shown[-1], ensure_ascii=False)[:300] if shown else "no message"
+                problems.append(f"wrong: {label} is {job.status.value}; its message: {text}")
+        counts["longest_wait_after_faults_s"] = round(longest_wait, 1)
+        return counts, problems
+
+
+def _shows(message: dict, status: JobStatus) -> bool:
+    text = json.dumps(message, ensure_ascii=False)
+    return {JobStatus.SUCCEEDED: "✅", JobStatus.FAILED: "❌", JobStatus.CANCELLED: "Cancelled"}.get(
+        status, "\u0000") in text and "Running ·" not in text and "Queued" not in text
+
+
+def run(plan: Plan, workdir: Path | None = None, log=print) -> Report:
+    with tempfile.TemporaryDirectory(prefix="ackflow-chaos-") as temporary:
+        chaos = Chaos(plan, Path(workdir or temporary), log=log)
+        try:
+            chaos.start()
+            return chaos.run()
+        finally:
+            chaos.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--jobs", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--kill-every", type=float, default=6.0)
+    parser.add_argument("--outage", type=float, default=30.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workdir", type=Path)
+    args = parser.parse_args(argv)
+    plan = Plan(jobs=args.jobs, seed=args.seed, kill_every=args.kill_every, outage=args.outage,
+                workers=args.workers)
+    report = run(plan, args.workdir)
+    print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    return 0 if report.clean else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""The CLI's choice of pipeline: which settings it reads, and what it says when there is none.
+
+Each test runs the real ``ackflow`` command in a fresh folder with no ``ackflow dev`` around,
+except the state file a test writes itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import click
+import pytest
+
+from ackflow.app.runtime import Runtime
+from ackflow.jobs.model import Job, Requester, StepState
+from ackflow.settings import Settings
+from ackflow_tools.cli.common import setting_variables
+from ackflow_tools.cli.main import cli
+from tests.support.pipeline import ROOT
+
+
+def ackflow(cwd, *args: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.upper().startswith("ACKFLOW_")}
+    return subprocess.run([sys.executable, "-m", "ackflow_tools", *args], cwd=cwd, capture_output=True, text=True,
+                          env={**clean, "PYTHONPATH": str(ROOT), **env}, timeout=60)
+
+
+def dev_state(workdir, *, pid: int, chat: str = "http://127.0.0.1:1/") -> None:
+    """A state file as `ackflow dev` writes it, with a SQLite store holding one job."""
+    db = workdir / "ackflow.db"
+    store = Runtime(Settings(sqlite_path=str(db))).store
+    now = time.time()
+    store.create_job(Job(id="jdev1", type="echo", params={"text": "hi"}, requester=Requester("users/1", "a@x.jp"),
+                         space="spaces/s", thread=None, queue="ackflow-default", steps=(StepState("echo"),),
+                         created_at=now, updated_at=now))
+    store.close()
+    (workdir / "state.json").write_text(json.dumps({
+        "urls": {"chat": chat}, "pid": pid, "env": {"ACKFLOW_SQLITE_PATH": str(db), "ACKFLOW_STORE": "sqlite"}}))
+
+
+def _option_variables(command: click.Command, prefix: str):
+    for param in command.params:
+        if isinstance(param, click.Option):
+            yield f"{prefix}_{param.name.upper()}"
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _option_variables(sub, f"{prefix}_{name.replace('-', '_').upper()}")
+
+
+def test_only_settings_choose_the_environment_over_the_running_dev():
+    assert setting_variables({"ACKFLOW_JOBS_LIMIT": "5", "ACKFLOW_OPERATOR": "me", "ACKFLOW_DEV_DIR": "d"}) == []
+    assert setting_variables({"ACKFLOW_STORE": "firestore", "ACKFLOW_JOBS_LIMIT": "5"}) == ["ACKFLOW_STORE"]
+
+
+def test_no_cli_option_reads_a_variable_that_is_a_setting():
+    clashes = [name for name in _option_variables(cli, "ACKFLOW") if setting_variables({name: "x"})]
+    assert clashes == []
+
+
+def test_a_cli_option_variable_does_not_hide_the_running_dev(tmp_path):
+    workdir = tmp_path / "dev"
+    workdir.mkdir()
+    dev_state(workdir, pid=os.getpid())
+    listed = ackflow(tmp_path, "jobs", ACKFLOW_DEV_DIR=str(workdir), ACKFLOW_JOBS_LIMIT="5",
+                     ACKFLOW_OPERATOR="ops@example.com")
+    assert listed.returncode == 0, listed.stderr
+    assert "jdev1" in listed.stdout
+    assert not (tmp_path / ".ackflow").exists()
+
+
+def test_jobs_with_no_dev_running_says_so_and_creates_no_store(tmp_path):
+    listed = ackflow(tmp_path, "jobs")
+    assert listed.returncode == 1
+    assert "no `ackflow dev` is running here" in listed.stderr and "ACKFLOW_DEV_DIR" in listed.stderr
+    assert not (tmp_path / ".ackflow").exists()
+    named = ackflow(tmp_path, "jobs", "dead", ACKFLOW_SQLITE_PATH=str(tmp_path / "nothing.db"))
+    assert named.returncode == 1 and "no job store at" in named.stderr and "ACKFLOW_SQLITE_PATH" in named.stderr
+    assert not (tmp_path / "nothing.db").exists()
+
+
+def test_a_state_left_by_a_killed_dev_is_not_followed(tmp_path):
+    workdir = tmp_path / ".ackflow" / "dev"
+    workdir.mkdir(parents=True)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    dev_state(workdir, pid=gone.pid)
+    listed = ackflow(tmp_path, "jobs")
+    assert listed.returncode == 1 and "no longer running" in listed.stderr
+
+
+def test_following_a_job_of_another_pipelines_chat_service_is_refused_before_anything_is_sent(tmp_path):
+    workdir = tmp_path / ".ackflow" / "dev"
+    workdir.mkdir(parents=True)
+    dev_state(workdir, pid=os.getpid(), chat="http://127.0.0.1:1/")
+    # no service listens at :2; the refusal comes first, so nothing is sent or pressed
+    asked = ackflow(tmp_path, "chat", "echo hi", "--yes", "--chat-url", "http://127.0.0.1:2")
+    assert asked.returncode == 1
+    assert "is not the Chat service of the `ackflow dev`" in asked.stderr, asked.stderr
+    pressed = ackflow(tmp_path, "click", "run", "--chat-url", "http://127.0.0.1:2", ACKFLOW_DEV_DIR=str(tmp_path))
+    assert pressed.returncode == 1 and "cannot follow" in pressed.stderr, pressed.stderr
+
+
+@pytest.mark.parametrize("email", ["bob@example.com", "山田@example.jp"])
+def test_a_chat_user_has_the_same_id_in_every_process(email):
+    code = f"from ackflow_tools.cli.chat import chat_user; print(chat_user({email!r})['name'])"
+    names = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2", "3")}
+    assert len(names) == 1 and names.pop().startswith("users/")
