@@ -44,8 +44,8 @@ BACKOFF_FIRST, BACKOFF_MAX = 1.0, 16.0  # after a 429 that names no wait, or an 
 class SpaceHints:
     """This process's note of spaces with no budget until a time, so progress that would be
     skipped anyway does not ask the store (only a hint: the store's bucket decides), and one lock
-    per space, so the threads of a process take the space's bucket one at a time instead of
-    contending for its document."""
+    per space, so the threads of a process run the message transactions of a space (its bucket,
+    the write logs of its jobs) one at a time instead of contending for the same documents."""
 
     def __init__(self) -> None:
         self._until: dict[str, float] = {}
@@ -161,9 +161,10 @@ class Notifier:
             previous = admission.rev
             outcome, delay, error = self._attempt(current, line, retry_delay if current.version == job.version
                                                   else None, attempt)
-            settled = runtime.store.settle_message_write(
-                job.id, admission.rev, outcome, current, runtime.clock(), budget=runtime.chat_budget,
-                blocked_until=runtime.clock() + delay if outcome == Outcome.THROTTLED else None)
+            with runtime.chat_hints.lock(job.space):
+                settled = runtime.store.settle_message_write(
+                    job.id, admission.rev, outcome, current, runtime.clock(), budget=runtime.chat_budget,
+                    blocked_until=runtime.clock() + delay if outcome == Outcome.THROTTLED else None)
             if outcome == Outcome.WRITTEN:
                 if not settled.older_until:
                     return True
