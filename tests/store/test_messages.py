@@ -134,3 +134,18 @@ def test_a_retry_owes_nothing_until_the_job_ends_again(store):
     assert failed.message_due
     retried = store.retry_job("r1", now + 2, "alice")
     assert not retried.message_due and store.unshown_jobs(now + 3) == []
+
+
+def test_a_writer_with_a_copy_of_the_job_from_before_it_was_shown_writes_nothing(store):
+    """The sweep (or a duplicate delivery) read the job while its result was still due; the worker
+    then showed it. The late writer must not write it again."""
+    now = time.time()
+    running(store, "c1", now)
+    done = store.complete_step("c1", 0, HOLDER, {}, now + 1)  # the copy the late writer holds
+    gate = store.admit_message_write("c1", BUDGET, progress_of=None, previous=None, now=now + 1,
+                                     deadline=now + 16, job=done)
+    assert settle(store, gate, Outcome.WRITTEN, now + 1).confirm
+    late = store.admit_message_write("c1", BUDGET, progress_of=None, previous=None, now=now + 2,
+                                     deadline=now + 17, job=done)
+    assert late.verdict == Verdict.SKIP and "already shown" in late.reason
+    assert store.message_log("c1").writes == store.get_job("c1").chat_writes == 1

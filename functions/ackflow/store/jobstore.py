@@ -9,6 +9,7 @@ the rule is always applied to the current state.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from enum import Enum
 
 from ..errors import AlreadyExists, ConfirmationNotFound, Conflict, JobNotFound
@@ -202,15 +203,18 @@ class JobStore:
             stored = tx.get(CHAT_BUDGETS, Bucket.doc_id(space)) if block else None
             current = tx.get(JOBS, job_id) if final else None
             settled, changed = messages.settle(log, rev, outcome, shown.version, final, now)
-            tx.set(MESSAGE_LOGS, job_id, {**changed.to_dict(), "expire_at": now + self.finished_ttl})
-            if block:
-                bucket = Bucket.from_dict(stored, space, budget, now)
-                tx.set(CHAT_BUDGETS, Bucket.doc_id(space), bucket.throttled(blocked_until, now).to_dict())
             if settled.confirm and current is not None:
                 job = Job.from_dict(current)
                 confirmed = messages.confirm(job, shown.version, settled, outcome == Outcome.WRITTEN, now)
                 if confirmed is not None:
                     tx.set(JOBS, job_id, confirmed.replace(version=job.version + 1).to_dict())
+                    # The message shows this version too (only bookkeeping changed): a writer holding
+                    # an older copy of the job, still due, reads it again and finds it shown.
+                    changed = replace(changed, state=job.version + 1)
+            tx.set(MESSAGE_LOGS, job_id, {**changed.to_dict(), "expire_at": now + self.finished_ttl})
+            if block:
+                bucket = Bucket.from_dict(stored, space, budget, now)
+                tx.set(CHAT_BUDGETS, Bucket.doc_id(space), bucket.throttled(blocked_until, now).to_dict())
             return settled
 
         return self.docs.transaction(apply)
