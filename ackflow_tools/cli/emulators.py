@@ -97,6 +97,32 @@ def sheets_emulator(host: str, port: int, data_path: str, create: tuple[str, ...
     run_until_stopped(build_app(service), host, port, "Sheets")
 
 
+@click.command("gmail-emulator")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8126, show_default=True, type=int)
+@click.option("--data", "data_path", default=".ackflow/gmail.json", show_default=True,
+              help="JSON file the mailboxes are kept in.")
+@click.option("--mailbox", "mailboxes", multiple=True, metavar="ADDRESS",
+              help="Create this mailbox if it does not exist (repeatable).")
+@click.option("--pubsub", "pubsub_url", default="", help="Pub/Sub (emulator) URL that watch notifications go to.")
+@click.option("--history-retention", default=7 * 86400.0, show_default=True, type=float,
+              help="Seconds a history record is kept; a start id older than that is answered 404.")
+@click.option("--granted-scope", "granted", multiple=True, metavar="SCOPE",
+              help="Scopes domain-wide delegation grants (default: gmail.modify).")
+def gmail_emulator(host: str, port: int, data_path: str, mailboxes: tuple[str, ...], pubsub_url: str,
+                   history_retention: float, granted: tuple[str, ...]) -> None:
+    """Run the local Gmail v1 REST service (watch, history, messages, labels)."""
+    from pathlib import Path
+
+    from ackflow_tools.emulators.gmail.api import SCOPE, build_app
+    from ackflow_tools.emulators.gmail.service import GmailService
+
+    Path(data_path).parent.mkdir(parents=True, exist_ok=True)
+    service = GmailService(data_path, pubsub_url=pubsub_url, history_retention=history_retention)
+    for address in mailboxes:
+        service.ensure(address)
+    scopes = tuple(s if s.startswith("https://") else SCOPE + s for s in granted) or (SCOPE + "gmail.modify",)
+    run_until_stopped(build_app(service, granted_scopes=scopes), host, port, "Gmail")
 @click.command("drive-emulator")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8126, show_default=True, type=int)

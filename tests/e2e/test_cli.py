@@ -89,6 +89,14 @@ def test_operator_retry_and_cancel_act_through_the_core_and_say_why_not(running)
                     if row.split()[1] == "sleep")
     cancelled = ackflow(running, "cancel", sleeping, "--by", "ops@example.com")
     assert cancelled.returncode == 0 and "now CANCELLED" in cancelled.stdout, cancelled.stderr
+    # every action is in the audit log, with who did it, from where, and how it ended
+    store = running.stack.runtime().store
+    [retry_entry] = store.list_audit(job_id=failed[0])
+    assert (retry_entry.actor, retry_entry.action, retry_entry.surface, retry_entry.outcome) == (
+        "ops@example.com", "retry", "cli", "done")
+    [refusal] = store.list_audit(job_id=done)
+    assert refusal.action == "retry" and refusal.outcome.startswith("refused:") and "SUCCEEDED" in refusal.outcome
+    assert store.list_audit(job_id=sleeping)[0].action == "cancel"
 
 
 def test_sweep_command(running):
@@ -113,6 +121,8 @@ def test_dev_starts_everything_prints_where_and_stops_cleanly(tmp_path):
         out = "".join(lines)
         assert "chat_webhook   http://127.0.0.1:9380/" in out and "worker         http://127.0.0.1:9381/" in out
         assert requests.get("http://127.0.0.1:9424/").json()["service"] == "chat"
+        assert "console        http://127.0.0.1:9390/jobs" in out  # the console, reading this pipeline
+        assert requests.get("http://127.0.0.1:9390/jobs").status_code == 200
         state = tmp_path / "dev" / "state.json"
         assert state.exists()
         os.killpg(proc.pid, signal.SIGINT)

@@ -3,6 +3,7 @@ queued job, and the answer in its thread."""
 
 from __future__ import annotations
 
+import html
 import json
 import threading
 import time
@@ -214,7 +215,7 @@ def test_bad_argument_gets_usage_and_creates_nothing(pipeline):
 
 def test_unknown_command_and_help_list_the_commands(pipeline):
     reply = text_of(pipeline.send("frobnicate now")["reply"]["message"])
-    assert "I don't know the command “frobnicate”" in reply
+    assert "I don't know the command “frobnicate”" in html.unescape(reply)  # card text is escaped HTML
     for usage in ("echo TEXT...", "sleep SECONDS", "fail [--times N] [--always]", "status JOB_ID"):
         assert usage in reply
     greeting = requests.post(pipeline.chat_url + "/_emulator/spaces/new-room:addApp",

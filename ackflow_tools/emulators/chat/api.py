@@ -131,8 +131,12 @@ def build_app(service: ChatService, users: UserSide) -> Router:
         body = read_json(request)
         if not body.get("message") or not body.get("button"):
             raise GoogleError("INVALID_ARGUMENT", "message and button are required.")
+        dialog_action = body.get("dialogAction")
+        if dialog_action is not None and not isinstance(dialog_action, dict):
+            raise GoogleError("INVALID_ARGUMENT", "dialogAction must be a button's onClick.action.")
         return json_response(users.click(space, _user(body), body["message"], body["button"],
-                                         fmt=body.get("format"), form_inputs=body.get("formInputs")))
+                                         fmt=body.get("format"), form_inputs=body.get("formInputs"),
+                                         dialog_action=dialog_action))
 
     def add(request, space):
         body = read_json(request)

@@ -37,18 +37,18 @@ def space_summary(space: dict) -> dict:
 def build_event(kind: str, fmt: str, *, user: dict, space: dict, message: dict | None = None,
                 function: str | None = None, parameters: dict | None = None,
                 form_inputs: dict | None = None, app_command: dict | None = None,
-                interaction_add: bool = False) -> dict:
+                interaction_add: bool = False, dialog: bool = False) -> dict:
     if kind not in PAYLOAD_KEYS:
         raise ValueError(f"unknown event kind {kind}")
     if fmt == ADDON:
         return _addon_event(kind, user=user, space=space, message=message, function=function,
                             parameters=parameters, form_inputs=form_inputs,
-                            app_command=app_command, interaction_add=interaction_add)
+                            app_command=app_command, interaction_add=interaction_add, dialog=dialog)
     return _classic_event(kind, user=user, space=space, message=message, function=function,
-                          parameters=parameters, form_inputs=form_inputs, app_command=app_command)
+                          parameters=parameters, form_inputs=form_inputs, app_command=app_command, dialog=dialog)
 
 
-def _classic_event(kind, *, user, space, message, function, parameters, form_inputs, app_command):
+def _classic_event(kind, *, user, space, message, function, parameters, form_inputs, app_command, dialog=False):
     event: dict = {
         "type": kind,
         "eventTime": rfc3339(time.time()),
@@ -70,7 +70,9 @@ def _classic_event(kind, *, user, space, message, function, parameters, form_inp
         }
         event["common"]["invokedFunction"] = function
         event["common"]["parameters"] = dict(params)
-        event["isDialogEvent"] = False
+        event["isDialogEvent"] = dialog
+        if dialog:
+            event["dialogEventType"] = "SUBMIT_DIALOG"
         if form_inputs:
             event["common"]["formInputs"] = _form_inputs(form_inputs)
     if kind == "APP_COMMAND":
@@ -79,7 +81,7 @@ def _classic_event(kind, *, user, space, message, function, parameters, form_inp
 
 
 def _addon_event(kind, *, user, space, message, function, parameters, form_inputs, app_command,
-                 interaction_add):
+                 interaction_add, dialog=False):
     common = {**DEFAULT_COMMON, "hostApp": "CHAT", "platform": "WEB"}
     if parameters:
         common["parameters"] = dict(parameters)
@@ -93,7 +95,9 @@ def _addon_event(kind, *, user, space, message, function, parameters, form_input
         payload = {"message": message, "space": summary,
                    "configCompleteRedirectUri": "https://chat.google.com/api/bot_config_complete?token=local"}
     elif kind == "CARD_CLICKED":
-        payload = {"message": message, "space": summary, "isDialogEvent": False}
+        payload = {"message": message, "space": summary, "isDialogEvent": dialog}
+        if dialog:
+            payload["dialogEventType"] = "SUBMIT_DIALOG"
     elif kind == "ADDED_TO_SPACE":
         payload = {"space": summary, "interactionAdd": interaction_add}
     elif kind == "REMOVED_FROM_SPACE":
@@ -118,4 +122,7 @@ def _addon_event(kind, *, user, space, message, function, parameters, form_input
 
 
 def _form_inputs(values: dict) -> dict:
-    return {k: {"stringInputs": {"value": [v] if isinstance(v, str) else list(v)}} for k, v in values.items()}
+    """``{"name": "text" | [values]}`` as string inputs; a value already in Chat's shape (a dict
+    with ``stringInputs``, ``dateInput``, ``timeInput`` or ``dateTimeInput``) is kept as it is."""
+    return {k: v if isinstance(v, dict) else {"stringInputs": {"value": [v] if isinstance(v, str) else list(v)}}
+            for k, v in values.items()}

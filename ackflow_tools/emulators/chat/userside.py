@@ -93,15 +93,18 @@ class UserSide:
         return self._deliver("APP_COMMAND", space, user, message, fmt, app_command=meta)
 
     def click(self, space: str, user: dict, message_name: str, button: str,
-              fmt: str | None = None, form_inputs: dict | None = None) -> dict:
+              fmt: str | None = None, form_inputs: dict | None = None, dialog_action: dict | None = None) -> dict:
+        """A button pressed on a message, or (``dialog_action``: the ``onClick.action`` of a
+        button in a dialog the message's app opened, as the Chat client holds it) a dialog
+        submitted, with its ``formInputs``."""
         message = self.service.get_message(message_name)
-        action = find_button(message, button)
+        action = dialog_action if dialog_action is not None else find_button(message, button)
         if action is None:
             raise GoogleError("NOT_FOUND", f"No button {button!r} on {message_name}.")
         params = {p["key"]: p["value"] for p in action.get("parameters", [])}
         return self._deliver("CARD_CLICKED", space, user, message, fmt,
                              function=action.get("function"), parameters=params,
-                             form_inputs=form_inputs)
+                             form_inputs=form_inputs, dialog=dialog_action is not None)
 
     def add_to_space(self, space: str, user: dict, fmt: str | None = None,
                      display_name: str | None = None, space_type: str = "SPACE") -> dict:
@@ -201,6 +204,9 @@ class UserSide:
         """Apply the synchronous answer: a new message in the thread, or an update in place."""
         if not body:
             return {"action": "none"}
+        dialog = _dialog_answer(body)
+        if dialog is not None:
+            return dialog
         if fmt == ADDON:
             action = ((body.get("hostAppDataAction") or {}).get("chatDataAction") or {})
             if "createMessageAction" in action:
@@ -230,6 +236,24 @@ class UserSide:
             thread = f"{space}/threads/{int(time.time() * 1000)}"
         created = self.service.insert_app_reply(space, reply, thread)
         return {"action": "created", "message": created}
+
+
+def _dialog_answer(body: dict) -> dict | None:
+    """A dialog opened (classic ``actionResponse.type DIALOG`` with ``dialogAction.dialog``, add-on
+    ``action.navigations[].pushCard``) or closed (``dialogAction.actionStatus``, ``endNavigation``):
+    the Chat client shows or closes it; nothing is posted in the space."""
+    action_response = body.get("actionResponse") or {}
+    if action_response.get("type") == "DIALOG":
+        dialog_action = action_response.get("dialogAction") or {}
+        if "dialog" in dialog_action:
+            return {"action": "dialog", "dialog": dialog_action["dialog"].get("body") or {}}
+        return {"action": "dialog-closed", "status": dialog_action.get("actionStatus")}
+    for navigation in (body.get("action") or {}).get("navigations") or []:
+        if "pushCard" in navigation or "updateCard" in navigation:
+            return {"action": "dialog", "dialog": navigation.get("pushCard") or navigation.get("updateCard")}
+        if "endNavigation" in navigation:
+            return {"action": "dialog-closed", "status": None}
+    return None
 
 
 def find_button(message: dict, label: str) -> dict | None:

@@ -128,7 +128,7 @@ def _with_job(runtime: Runtime, event: ChatEvent, args: list[str], command: str,
 
 def _cancel(runtime: Runtime, event: ChatEvent, job: Job) -> Reply:
     try:
-        job = operations.cancel_job(runtime, job.id, event.user.email or event.user.name)
+        job = operations.cancel_job(runtime, job.id, event.user.email or event.user.name, "chat")
     except InvalidTransition as exc:
         return Reply(text=texts.CANNOT_CANCEL.format(job_id=job.id, status=exc.current))
     return Reply(text=texts.CANCELLED_JOB.format(job_id=job.id))
@@ -137,7 +137,7 @@ def _cancel(runtime: Runtime, event: ChatEvent, job: Job) -> Reply:
 def retry_job(runtime: Runtime, event: ChatEvent, job: Job) -> Reply:
     """Send a FAILED job again from the step that failed (chat ``retry ID`` and the Retry button)."""
     try:
-        job = operations.retry_job(runtime, job.id, event.user.email or event.user.name)
+        job = operations.retry_job(runtime, job.id, event.user.email or event.user.name, "chat")
     except InvalidTransition as exc:
         return Reply(text=texts.CANNOT_RETRY.format(job_id=job.id, status=exc.current))
     return Reply(text=texts.RETRIED.format(job_id=job.id, step=job.steps[job.current].name))

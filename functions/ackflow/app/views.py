@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import time
 
+from markupsafe import Markup
+
 from ..chat.cards import Button, Buttons, Card, Field, Section, Text
 from ..chat.replies import Reply
 from ..jobs.model import Confirmation, Job, JobStatus
@@ -12,6 +14,7 @@ from ..jobs.registry import JobType, Registry
 from . import texts
 
 MAX_VALUE = 300
+MAX_PROBLEM = 600
 
 
 def short(value, limit: int = MAX_VALUE) -> str:
@@ -30,13 +33,19 @@ def duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+_BR = Markup("<br>")
+
+
+def _usage_line(usage: str, help_text: str) -> Markup:
+    return Markup("<b>{}</b> — {}").format(usage, help_text)
+
+
 def help_card(registry: Registry, allowed: set[str], intro: str = "") -> Reply:
-    lines = [f"<b>{texts.BUILTIN_HELP[name][0]}</b> — {texts.BUILTIN_HELP[name][1]}"
-             for name in texts.BUILTIN_HELP if name in allowed]
-    commands = [f"<b>{jt.usage}</b> — {jt.help}" for jt in registry if jt.name in allowed and not jt.schedule]
-    commands += [f"<b>{c.usage}</b> — {c.help}" for c in registry.commands.values() if c.name in allowed]
-    sections = [Section((Text("<br>".join(commands) or "(none you may use)"),), header="Jobs"),
-                Section((Text("<br>".join(lines)),), header="Jobs you started"),
+    lines = [_usage_line(*texts.BUILTIN_HELP[name]) for name in texts.BUILTIN_HELP if name in allowed]
+    commands = [_usage_line(jt.usage, jt.help) for jt in registry if jt.name in allowed and not jt.schedule]
+    commands += [_usage_line(c.usage, c.help) for c in registry.commands.values() if c.name in allowed]
+    sections = [Section((Text(_BR.join(commands) or "(none you may use)"),), header="Jobs"),
+                Section((Text(_BR.join(lines)),), header="Jobs you started"),
                 Section((Text(texts.HELP_FOOTER),))]
     if intro:
         sections.insert(0, Section((Text(intro),)))
@@ -44,7 +53,9 @@ def help_card(registry: Registry, allowed: set[str], intro: str = "") -> Reply:
 
 
 def usage_reply(problem: str, usage: str | None) -> Reply:
-    text = texts.BAD_ARGUMENTS.format(problem=problem)
+    # the problem may quote what was written, up to a whole message: cut, so the answer stays
+    # far below the 32,000 bytes Chat accepts
+    text = texts.BAD_ARGUMENTS.format(problem=short(problem, MAX_PROBLEM))
     if usage:
         text += "\n" + texts.USAGE.format(usage=usage)
     return Reply(text=text)

@@ -1,13 +1,14 @@
 """The chat_webhook's logic: verify, parse, route, answer at once. Never waits for the work.
 
 Status codes: 401 for a token that does not verify (nothing is stored), 400 for a body that is not
-a Chat event, 405 for other methods, and 200 for everything else: an event we do not handle gets
+a Chat event (not JSON, nested too deep, a field of the wrong type…), 413 for a body larger than
+any Chat event, 405 for other methods, and 200 for everything else: an event we do not handle gets
 ``{}`` (a 4xx would make Chat back off), and our own failures become a message to the person.
+Error bodies say what was wrong in our words, never an exception's text.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import TYPE_CHECKING
@@ -17,7 +18,7 @@ from ..chat.replies import Reply, response_json
 from ..errors import StoreUnavailable, VerificationError
 from ..logs import TRACE, trace_from
 from . import commands, confirm, texts, views
-from .http import HttpRequest, HttpResponse, error
+from .http import MAX_BODY, BadBody, HttpRequest, HttpResponse, error, read_json
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -35,14 +36,16 @@ class Webhook:
         TRACE.set(trace_from(request.header("x-cloud-trace-context")))
         if request.method != "POST":
             return error(405, "POST Chat events here")
+        if len(request.body) > MAX_BODY:
+            return error(413, f"a Chat event is never larger than {MAX_BODY} bytes")
         try:
             self.runtime.chat_verifier.verify(request.header("authorization"))
         except VerificationError as exc:
             log.warning("rejected an event: %s", exc)
             return error(401, "the bearer token does not verify")
         try:
-            event = parse_event(json.loads(request.body or b"null"))
-        except (ValueError, MalformedEvent) as exc:
+            event = parse_event(read_json(request.body or b"null"))
+        except (BadBody, MalformedEvent) as exc:  # both say what is wrong in our own words
             log.warning("unreadable event: %s", exc)
             return error(400, f"not a Google Chat event: {exc}")
         reply = self.answer(event)
@@ -74,6 +77,8 @@ class Webhook:
                 return confirm.on_cancel(runtime, event)
             if event.action == "retry":
                 return commands.on_retry_click(runtime, event)
+            if event.action in runtime.registry.actions:
+                return runtime.registry.actions[event.action](runtime, event)
         if event.kind == EventKind.REMOVED:
             log.info("removed from %s", event.space)
         return None

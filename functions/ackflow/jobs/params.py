@@ -3,6 +3,11 @@
 Text from a phone is messy: smart quotes, full-width spaces from a Japanese keyboard, an em dash
 where ``--`` was typed. It is normalised before it is split, so ``newcase ACME “金型 A-12” —due
 2026-12-01`` parses like its plain-ASCII twin.
+
+A command is at most ``MAX_COMMAND`` characters: ``shlex`` grows a word one character at a time, so
+its time grows with the square of a word's length (a one-word megabyte takes over 20 s). Chat
+sends at most 32,000 bytes in a message, so the bound refuses no real message (a one-word
+32,000 characters splits in about 25 ms); only events no Chat sends are answered "too long".
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any
 from ..errors import UsageError
 
 KINDS = ("str", "int", "float", "date", "flag")
+MAX_COMMAND = 32_000
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "＂": '"', "‘": "'", "’": "'", "\u3000": " "})
 
 
@@ -93,6 +99,8 @@ def normalize(text: str) -> str:
 
 
 def split_words(text: str) -> list[str]:
+    if len(text) > MAX_COMMAND:
+        raise UsageError(f"the command is too long ({len(text):,} characters; at most {MAX_COMMAND:,})")
     try:
         return shlex.split(normalize(text))
     except ValueError as exc:

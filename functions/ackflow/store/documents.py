@@ -16,11 +16,14 @@ CONFIRMATIONS = "confirmations"
 DEAD_LETTERS = "dead_letters"
 COUNTERS = "counters"
 ALLOCATIONS = "counter_allocations"
+AUDIT = "audit"
 CHAT_BUDGETS = "chat_budgets"  # one token bucket per Chat space (jobs/messages.py)
 MESSAGE_LOGS = "job_messages"  # the write log of each job's Chat message (jobs/messages.py)
 
 # Fields the store filters or orders on; both adapters index exactly these (see indexes.json).
-Where = tuple[str, str, Any]  # (field, "==" or "<", value)
+Where = tuple[str, str, Any]  # (field, one of OPERATORS, value)
+OPERATORS = ("==", "<", "<=", ">", ">=")
+Cursor = tuple[Any, str]  # (value of the order field, document id) of the last document of a page
 
 
 class Tx(Protocol):
@@ -32,6 +35,9 @@ class Tx(Protocol):
 
     def set(self, collection: str, doc_id: str, doc: dict) -> None:
         """Write (replace) a document."""
+
+    def delete(self, collection: str, doc_id: str) -> None:
+        """Remove a document; removing one that is not there is not an error."""
 
 
 class Documents(Protocol):
@@ -47,8 +53,14 @@ class Documents(Protocol):
         """A strongly consistent read outside any transaction."""
 
     def query(self, collection: str, where: list[Where], order_by: str, descending: bool,
-              limit: int) -> list[dict]:
-        """Documents matching every condition, ordered by one field."""
+              limit: int, start_after: Cursor | None = None) -> list[dict]:
+        """Documents matching every condition, ordered by one field, then by id in the same
+        direction. ``start_after`` continues a listing after the document it names (paging by
+        cursor: no offset is ever counted, so page 1,000 costs what page 1 costs). Range
+        conditions (``<``, ``<=``, ``>``, ``>=``) are only on the order field."""
+
+    def count(self, collection: str, where: list[Where]) -> int:
+        """How many documents match every condition (an aggregation: no document is read)."""
 
     def close(self) -> None:
         """Release connections."""

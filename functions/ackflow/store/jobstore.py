@@ -9,24 +9,26 @@ the rule is always applied to the current state.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass
 from enum import Enum
 
-from ..errors import AlreadyExists, ConfirmationNotFound, Conflict, JobNotFound
-from ..jobs import lifecycle, messages
+from ..errors import AlreadyExists, ConfirmationNotFound, Conflict, DeadLetterNotFound, JobNotFound
+from ..ids import is_safe_id
+from ..jobs import lifecycle
 from ..jobs.lifecycle import Claim
-from ..jobs.messages import Admission, Bucket, Budget, MessageLog, Outcome, Settled, Verdict
-from ..jobs.model import Confirmation, ConfirmationStatus, DeadLetter, Holder, Job, JobStatus
+from ..jobs.model import AuditEntry, Confirmation, ConfirmationStatus, DeadLetter, Holder, Job, JobStatus
+from .chatwrites import ChatWrites
 from .documents import (
     ALLOCATIONS,
-    CHAT_BUDGETS,
+    AUDIT,
     CONFIRMATIONS,
     COUNTERS,
     DEAD_LETTERS,
     JOBS,
-    MESSAGE_LOGS,
+    Cursor,
     Documents,
     Tx,
+    Where,
 )
 
 DEFAULT_TTL = 30 * 86400.0
@@ -39,7 +41,39 @@ class ConfirmOutcome(str, Enum):
     CANCELLED = "cancelled"
 
 
-class JobStore:
+@dataclass(frozen=True)
+class JobFilter:
+    """What an operator narrows the jobs list to. Each equality filter has its own index with
+    ``created_at`` (indexes.json); the date range is on ``created_at`` itself."""
+
+    status: JobStatus | None = None
+    type: str | None = None
+    requester_email: str | None = None
+    space: str | None = None
+    created_from: float | None = None  # inclusive
+    created_to: float | None = None  # exclusive
+
+    def where(self) -> list[Where]:
+        where: list[Where] = []
+        if self.status is not None:
+            where.append(("status", "==", self.status.value))
+        for name in ("type", "requester_email", "space"):
+            if getattr(self, name):
+                where.append((name, "==", getattr(self, name)))
+        if self.created_from is not None:
+            where.append(("created_at", ">=", self.created_from))
+        if self.created_to is not None:
+            where.append(("created_at", "<", self.created_to))
+        return where
+
+
+@dataclass(frozen=True)
+class JobPage:
+    jobs: list[Job]
+    next: Cursor | None  # where the next (older) page starts; None on the last page
+
+
+class JobStore(ChatWrites):
     def __init__(self, docs: Documents, *, finished_ttl: float = DEFAULT_TTL):
         self.docs = docs
         self.finished_ttl = finished_ttl
@@ -66,7 +100,7 @@ class JobStore:
         return self.docs.transaction(apply)
 
     def get_job(self, job_id: str) -> Job:
-        data = self.docs.get(JOBS, job_id)
+        data = self.docs.get(JOBS, job_id) if is_safe_id(job_id) else None
         if data is None:
             raise JobNotFound(job_id)
         return Job.from_dict(data)
@@ -83,6 +117,18 @@ class JobStore:
             raise ValueError("filter by status or by requester, not both")
         rows = self.docs.query(JOBS, where, "created_at", True, limit)
         return [Job.from_dict(r) for r in rows]
+
+    def find_jobs(self, filters: JobFilter = JobFilter(), *, limit: int = 50,
+                  after: Cursor | None = None) -> JobPage:
+        """One page of jobs, newest first, continuing after ``after`` (the previous page's ``next``)."""
+        rows = self.docs.query(JOBS, filters.where(), "created_at", True, limit + 1, start_after=after)
+        jobs = [Job.from_dict(r) for r in rows[:limit]]
+        more = len(rows) > limit and jobs
+        return JobPage(jobs, (jobs[-1].created_at, jobs[-1].id) if more else None)
+
+    def count_jobs(self, status: JobStatus | None = None) -> int:
+        """How many jobs there are (of one status): an aggregation, no job is read."""
+        return self.docs.count(JOBS, [("status", "==", status.value)] if status else [])
 
     def stale_jobs(self, status: JobStatus, updated_before: float, limit: int = 100) -> list[Job]:
         """Jobs of ``status`` not touched since ``updated_before``, oldest first (for the sweep)."""
@@ -131,11 +177,11 @@ class JobStore:
             job_id, lambda job: lifecycle.complete(job, index, holder, output, now, self.finished_ttl))
 
     def fail_step(self, job_id: str, index: int, holder: Holder, error: str, now: float, *,
-                  final: bool, retry_at: float | None = None) -> Job:
+                  final: bool, retry_at: float | None = None, trace: str | None = None) -> Job:
         return self.update_job(
             job_id,
             lambda job: lifecycle.fail(job, index, holder, error, now, final=final, retry_at=retry_at,
-                                       ttl=self.finished_ttl),
+                                       ttl=self.finished_ttl, trace=trace),
             dead_letter=(lambda job: _dead_letter(job, now)) if final else None,
         )
 
@@ -154,89 +200,13 @@ class JobStore:
         """Record a problem that did not change the job's state (e.g. its queue was down)."""
         return self.update_job(job_id, lambda job: job.replace(last_error=error, updated_at=now))
 
-    # -- the job's Chat message (rules in jobs/messages.py) --------------------------------------
-    def unshown_jobs(self, finished_before: float, limit: int = 50) -> list[Job]:
-        """Finished jobs whose final message is not confirmed written, oldest first (for the sweep)."""
-        rows = self.docs.query(JOBS, [("message_due", "==", True), ("finished_at", "<", finished_before)],
-                               "finished_at", False, limit)
-        return [Job.from_dict(r) for r in rows]
-
-    def admit_message_write(self, job_id: str, budget: Budget, *, progress_of: int | None,
-                            previous: int | None, now: float, deadline: float, job: Job | None = None) -> Admission:
-        """The gate before one attempt to write the job's message, with its space's budget. The job
-        is read outside the transaction (its steps never wait for its message), or taken as given
-        when the caller has just written it; the log keeps the order (a job older than what the
-        message showed is read again)."""
-        for _ in range(5):
-            job = job if job is not None and job.id == job_id else self.get_job(job_id)
-
-            def apply(tx: Tx, job: Job = job) -> Admission:
-                log = MessageLog.from_dict(tx.get(MESSAGE_LOGS, job_id), job_id)
-                key = Bucket.doc_id(job.space or "")
-                stored = tx.get(CHAT_BUDGETS, key) if budget.enabled and job.space else None
-                bucket = Bucket.from_dict(stored, job.space or "", budget, now) if stored else None
-                admission, written, taken = messages.admit(job, log, bucket, budget, progress_of=progress_of,
-                                                           previous=previous, now=now, deadline=deadline)
-                if written is not None:
-                    tx.set(MESSAGE_LOGS, job_id, {**written.to_dict(), "expire_at": now + self.finished_ttl})
-                if taken is not None:
-                    tx.set(CHAT_BUDGETS, key, taken.to_dict())
-                return admission
-
-            admission = self.docs.transaction(apply)
-            if admission.verdict != Verdict.STALE:
-                return admission
-            job = None
-        return Admission(Verdict.SKIP, job, reason="the job keeps changing; a later write shows it")
-
-    def settle_message_write(self, job_id: str, rev: int, outcome: Outcome, shown: Job, now: float, *,
-                             budget: Budget | None = None, blocked_until: float | None = None) -> Settled:
-        """After one attempt that showed ``shown``: note its outcome in the message's log (and a 429
-        on its space's budget); when the final state is shown, record that on the job."""
-        space = shown.space or ""
-        block = blocked_until is not None and budget is not None and budget.enabled and bool(space)
-
-        final = shown.status.finished  # only then is the job read (and perhaps written): it has no steps left
-
-        def apply(tx: Tx) -> Settled:
-            log = MessageLog.from_dict(tx.get(MESSAGE_LOGS, job_id), job_id)
-            stored = tx.get(CHAT_BUDGETS, Bucket.doc_id(space)) if block else None
-            current = tx.get(JOBS, job_id) if final else None
-            settled, changed = messages.settle(log, rev, outcome, shown.version, final, now)
-            if settled.confirm and current is not None:
-                job = Job.from_dict(current)
-                confirmed = messages.confirm(job, shown.version, settled, outcome == Outcome.WRITTEN, now)
-                if confirmed is not None:
-                    tx.set(JOBS, job_id, confirmed.replace(version=job.version + 1).to_dict())
-                    # The message shows this version too (only bookkeeping changed): a writer holding
-                    # an older copy of the job, still due, reads it again and finds it shown.
-                    changed = replace(changed, state=job.version + 1)
-            tx.set(MESSAGE_LOGS, job_id, {**changed.to_dict(), "expire_at": now + self.finished_ttl})
-            if block:
-                bucket = Bucket.from_dict(stored, space, budget, now)
-                tx.set(CHAT_BUDGETS, Bucket.doc_id(space), bucket.throttled(blocked_until, now).to_dict())
-            return settled
-
-        return self.docs.transaction(apply)
-
-    def message_log(self, job_id: str) -> MessageLog:
-        return MessageLog.from_dict(self.docs.get(MESSAGE_LOGS, job_id), job_id)
-
-    def chat_budget_wait(self, space: str, budget: Budget, *, progress: bool, now: float) -> float:
-        """Seconds until the space's budget likely has a token: a plain read, no transaction, so
-        writes that would wait anyway do not contend for the space's bucket."""
-        if not budget.enabled:
-            return 0.0
-        stored = self.docs.get(CHAT_BUDGETS, Bucket.doc_id(space))
-        return messages.budget_wait(Bucket.from_dict(stored, space, budget, now), budget, progress=progress, now=now)
-
     # -- confirmations ---------------------------------------------------------------------------
     def create_confirmation(self, confirmation: Confirmation) -> Confirmation:
         self.docs.transaction(lambda tx: tx.create(CONFIRMATIONS, confirmation.id, confirmation.to_dict()))
         return confirmation
 
     def get_confirmation(self, confirmation_id: str) -> Confirmation:
-        data = self.docs.get(CONFIRMATIONS, confirmation_id)
+        data = self.docs.get(CONFIRMATIONS, confirmation_id) if is_safe_id(confirmation_id) else None
         if data is None:
             raise ConfirmationNotFound(f"confirmation {confirmation_id} not found")
         return Confirmation.from_dict(data)
@@ -294,6 +264,36 @@ class JobStore:
         rows = self.docs.query(DEAD_LETTERS, [], "created_at", True, limit)
         return [DeadLetter.from_dict(r) for r in rows]
 
+    def list_dead_letters_page(self, *, limit: int = 50, after: Cursor | None = None
+                               ) -> tuple[list[DeadLetter], Cursor | None]:
+        rows = self.docs.query(DEAD_LETTERS, [], "created_at", True, limit + 1, start_after=after)
+        letters = [DeadLetter.from_dict(r) for r in rows[:limit]]
+        more = len(rows) > limit and letters
+        return letters, ((letters[-1].created_at, letters[-1].id) if more else None)
+
+    def get_dead_letter(self, letter_id: str) -> DeadLetter:
+        data = self.docs.get(DEAD_LETTERS, letter_id)
+        if data is None:
+            raise DeadLetterNotFound(f"no dead letter {letter_id}")
+        return DeadLetter.from_dict(data)
+
+    def dead_letters_of(self, job_id: str) -> list[DeadLetter]:
+        rows = self.docs.query(DEAD_LETTERS, [("job_id", "==", job_id)], "created_at", True, 20)
+        return [DeadLetter.from_dict(r) for r in rows]
+
+    def discard_dead_letter(self, letter_id: str) -> DeadLetter:
+        """Remove a dead letter a person has dealt with; DeadLetterNotFound if it is gone (a second
+        discard). The job itself is not changed."""
+
+        def apply(tx: Tx) -> DeadLetter:
+            data = tx.get(DEAD_LETTERS, letter_id)
+            if data is None:
+                raise DeadLetterNotFound(f"no dead letter {letter_id} (already discarded?)")
+            tx.delete(DEAD_LETTERS, letter_id)
+            return DeadLetter.from_dict(data)
+
+        return self.docs.transaction(apply)
+
     def record_dropped_task(self, task: str, job_id: str | None, step: int | None, reason: str,
                             attempts: int, now: float) -> DeadLetter:
         """Keep a task that can never run (no such job or step, not a task at all) as a dead
@@ -305,6 +305,16 @@ class JobStore:
                             error=f"{reason} (task {task})"[:1000], attempts=attempts, created_at=now)
         self.docs.transaction(lambda tx: tx.set(DEAD_LETTERS, letter.id, letter.to_dict()))
         return letter
+
+    # -- audit log -------------------------------------------------------------------------------
+    def record_audit(self, entry: AuditEntry) -> AuditEntry:
+        self.docs.transaction(lambda tx: tx.set(AUDIT, entry.id, entry.to_dict()))
+        return entry
+
+    def list_audit(self, *, job_id: str | None = None, limit: int = 50) -> list[AuditEntry]:
+        """Newest first; of one job, or all."""
+        rows = self.docs.query(AUDIT, [("job_id", "==", job_id)] if job_id else [], "at", True, limit)
+        return [AuditEntry.from_dict(r) for r in rows]
 
     # -- counters --------------------------------------------------------------------------------
     def allocate(self, counter: str, key: str) -> int:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from ..errors import AlreadyExists, StoreUnavailable
-from .documents import Where
+from .documents import OPERATORS, Cursor, Where
 
 T = TypeVar("T")
 INDEXES = Path(__file__).with_name("indexes.json")
@@ -35,6 +35,8 @@ def _schema() -> str:
         "CREATE TABLE IF NOT EXISTS docs (collection TEXT NOT NULL, id TEXT NOT NULL, "
         "doc TEXT NOT NULL, PRIMARY KEY (collection, id)) WITHOUT ROWID",
         f"CREATE INDEX IF NOT EXISTS docs_created ON docs(collection, {_field('created_at')})",
+        # single-field orderings, which Firestore indexes by itself (the console's "what changed")
+        f"CREATE INDEX IF NOT EXISTS docs_updated ON docs(collection, {_field('updated_at')})",
     ]
     declared = json.loads(INDEXES.read_text())["collections"]
     for collection, indexes in declared.items():
@@ -66,6 +68,20 @@ class _SqliteTx:
             "INSERT INTO docs(collection, id, doc) VALUES (?, ?, ?) "
             "ON CONFLICT(collection, id) DO UPDATE SET doc = excluded.doc",
             (collection, doc_id, json.dumps(doc, ensure_ascii=False)))
+
+    def delete(self, collection: str, doc_id: str) -> None:
+        self.db.execute("DELETE FROM docs WHERE collection = ? AND id = ?", (collection, doc_id))
+
+
+def _conditions(collection: str, where: list[Where]) -> tuple[list[str], list]:
+    clauses = ["collection = ?"]
+    args: list = [collection]
+    for name, op, value in where:
+        if op not in OPERATORS:
+            raise ValueError(f"unsupported operator {op}")
+        clauses.append(f"{_field(name)} {'=' if op == '==' else op} ?")
+        args.append(value)
+    return clauses, args
 
 
 class SqliteDocuments:
@@ -115,19 +131,22 @@ class SqliteDocuments:
         return _SqliteTx(self._connect()).get(collection, doc_id)
 
     def query(self, collection: str, where: list[Where], order_by: str, descending: bool,
-              limit: int) -> list[dict]:
-        clauses = ["collection = ?"]
-        args: list = [collection]
-        for name, op, value in where:
-            if op not in ("==", "<"):
-                raise ValueError(f"unsupported operator {op}")
-            clauses.append(f"{_field(name)} {'=' if op == '==' else '<'} ?")
-            args.append(value)
+              limit: int, start_after: Cursor | None = None) -> list[dict]:
+        clauses, args = _conditions(collection, where)
         order = "DESC" if descending else "ASC"
+        if start_after is not None:
+            beyond = "<" if descending else ">"
+            field = _field(order_by)
+            clauses.append(f"({field} {beyond} ? OR ({field} = ? AND id {beyond} ?))")
+            args += [start_after[0], start_after[0], start_after[1]]
         sql = (f"SELECT doc FROM docs WHERE {' AND '.join(clauses)} "
-               f"ORDER BY {_field(order_by)} {order} LIMIT ?")
+               f"ORDER BY {_field(order_by)} {order}, id {order} LIMIT ?")
         rows = self._connect().execute(sql, (*args, limit)).fetchall()
         return [json.loads(doc) for (doc,) in rows]
+
+    def count(self, collection: str, where: list[Where]) -> int:
+        clauses, args = _conditions(collection, where)
+        return self._connect().execute(f"SELECT COUNT(*) FROM docs WHERE {' AND '.join(clauses)}", args).fetchone()[0]
 
     def close(self) -> None:
         with self._lock:

@@ -3,18 +3,15 @@ documents), ``estimate`` drafts a new version, ``case`` shows one. See docs/offi
 
 from __future__ import annotations
 
-import re
-
 from ackflow.errors import UsageError
 from ackflow.jobs.params import Param
 from ackflow.jobs.registry import Command, JobType, Registry, Step
 
-from . import steps
+from . import mail, steps
+from .cases import CASE_RE
 from .commands import show_case
 from .estimate import parse_item
 from .names import safe_component
-
-CASE_RE = re.compile(r"^\d{4}-\d{3,}$")
 
 
 def _check_newcase(values: dict) -> None:
@@ -25,7 +22,7 @@ def _check_newcase(values: dict) -> None:
 
 
 def _check_estimate(values: dict) -> None:
-    if not CASE_RE.match(values["case"]):
+    if not CASE_RE.fullmatch(values["case"]):
         raise UsageError(f"{values['case']!r} is not a case number; they look like 2026-001")
     for item in values["item"]:
         parse_item(item)
@@ -62,11 +59,13 @@ def register(registry: Registry) -> None:
                Step("folder", steps.make_folder, "project folder"),
                Step("sheet", steps.register_row, "case sheet"),
                Step("estimate", steps.draft_estimate, "draft estimate"),
-               Step("portal", steps.collect_documents, "portal documents")),
+               Step("portal", steps.collect_documents, "portal documents"),
+               Step("mail", mail.save_mail, "received mail")),
         validate=_check_newcase,
         examples=('newcase ACME "プレス金型 A-12" --due 2026-12-01', 'newcase ACME "Die set" --portal PO-1042'),
         slash_command_id=20,
-        result_fields=("case", "folder_link", "sheet_link", "estimate_link", "documents", "skipped"),
+        result_fields=("case", "folder_link", "sheet_link", "estimate_link", "documents", "skipped", "mail",
+                       "mail_skipped"),
         **OFFICE_EXTRA,
     ))
     registry.add(JobType(
@@ -83,6 +82,7 @@ def register(registry: Registry) -> None:
         result_fields=("case", "estimate_link", "estimate_version", "total"),
         **OFFICE_EXTRA,
     ))
+    mail.register(registry)
     registry.command(Command("case", "Show a case: its row, folder, estimates, documents, jobs.",
                              "case CASE_NUMBER", show_case, slash_command_id=21))
 

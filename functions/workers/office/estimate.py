@@ -23,6 +23,8 @@ FONT_CANDIDATES = (
     Path("/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf"),
 )
 ITEM_HELP = '--item "description:quantity:unit price", e.g. --item "金型設計:1:350000"'
+MAX_QUANTITY = Decimal(1_000_000)  # bounds that keep every amount an ordinary number (no 1e999999)
+MAX_UNIT_PRICE = 10**11
 
 
 @dataclass(frozen=True)
@@ -52,8 +54,10 @@ def parse_item(text: str) -> LineItem:
         raise UsageError(f"cannot read the item {text!r}; write {ITEM_HELP}") from exc
     if not item.description:
         raise UsageError(f"the item {text!r} has no description; write {ITEM_HELP}")
-    if item.quantity <= 0 or item.unit_price < 0:
-        raise UsageError(f"the item {text!r} needs a positive quantity and a price of 0 or more")
+    if not item.quantity.is_finite() or not 0 < item.quantity <= MAX_QUANTITY \
+            or item.quantity.as_tuple().exponent < -3 or not 0 <= item.unit_price <= MAX_UNIT_PRICE:
+        raise UsageError(f"the item {text!r} needs a quantity from 0.001 to {MAX_QUANTITY:,} and a price "
+                         f"from 0 to {MAX_UNIT_PRICE:,}")
     return item
 
 
