@@ -280,6 +280,38 @@ def test_counts_per_status_read_no_job(store):
     assert store.count_jobs(JobStatus.FAILED) == 2 and store.count_jobs(JobStatus.RUNNING) == 0
 
 
+def test_counts_follow_every_transition_and_deletion(store):
+    store.create_job(make_job("t1", steps=("only",)))
+    store.create_job(make_job("t2", steps=("only",)))
+    assert store.count_jobs(JobStatus.QUEUED) == 2
+    holder = Holder("task-t1", 0)
+    store.claim_step("t1", 0, holder, 100.0, 60)
+    assert store.count_jobs(JobStatus.QUEUED) == 1 and store.count_jobs(JobStatus.RUNNING) == 1
+    store.complete_step("t1", 0, holder, {"ok": True}, 101.0)
+    store.cancel_job("t2", 102.0, "ops")
+    counts = {status: store.count_jobs(status) for status in JobStatus}
+    assert counts[JobStatus.SUCCEEDED] == 1 and counts[JobStatus.CANCELLED] == 1
+    assert counts[JobStatus.QUEUED] == counts[JobStatus.RUNNING] == 0 and store.count_jobs() == 2
+    store.docs.transaction(lambda tx: tx.delete("jobs", "t1"))
+    assert store.count_jobs(JobStatus.SUCCEEDED) == 0 and store.count_jobs() == 1
+
+
+def test_a_sqlite_store_made_before_counts_were_kept_counts_what_is_there(tmp_path):
+    import sqlite3
+
+    from ackflow.store.jobstore import JobStore
+    from ackflow.store.sqlite import SqliteDocuments
+
+    path = tmp_path / "old.db"
+    JobStore(SqliteDocuments(path)).create_job(_job("old1", 1.0, status=JobStatus.FAILED))
+    with sqlite3.connect(path) as db:  # as an older version left it: no kept counts
+        db.execute("DROP TABLE counts")
+        for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+            db.execute(f"DROP TRIGGER {name}")
+    reopened = JobStore(SqliteDocuments(path))
+    assert reopened.count_jobs(JobStatus.FAILED) == 1 and reopened.count_jobs() == 1
+
+
 def test_each_attempt_is_logged_with_its_outcome_and_trace(store):
     store.create_job(make_job("r1", steps=("only",)))
     first, second = Holder("t-0", 0), Holder("t-0", 1)

@@ -169,6 +169,8 @@ class FuzzRun:
             return f"200 with a body that is not JSON: {response.text[:100]!r}"
         if "Traceback" in response.text and b"Traceback" not in case.body:
             return "a traceback in the answer"
+        if case.name.startswith("task/") and not (isinstance(body, dict) and body.get("status") == "dropped"):
+            return f"a task no queue sends was not dropped: {response.text[:200]!r}"
         message = message_of(body) if isinstance(body, dict) else {}
         if live := live_markup(message):
             return f"live markup in the answer: {live[:3]}"

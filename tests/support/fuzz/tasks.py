@@ -1,7 +1,8 @@
 """Validly signed hostile deliveries to the worker: bodies and Cloud Tasks headers no queue sends.
 
 Only jobs that do not exist, or steps a real job does not have, are named, so the fuzz never
-runs or re-drives a real step; the worker must answer each with a 4xx, never a 5xx.
+runs or re-drives a real step. The worker must drop each (200 with ``"status": "dropped"`` and a
+dead letter: a queue retries any other answer) or refuse an oversize body (413); never a 5xx.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import random
 from .corpus import RAW, hostile_string, hostile_value
 from .events import Case
 
-TASK_STATUSES = frozenset({400, 404, 413})
+TASK_STATUSES = frozenset({200, 413})
 
 
 def task_case(rng: random.Random, real_jobs: list[str]) -> Case:
