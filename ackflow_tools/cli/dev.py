@@ -12,7 +12,7 @@ import click
 from .common import DEV_DIR
 
 DEFAULT_PORTS = {"webhook": 8080, "worker": 8081, "tasks": 8123, "chat": 8124, "sheets": 8125, "drive": 8126,
-                 "pushsign": 8127, "gmail": 8128, "pubsub": 8085, "console": 8090}
+                 "pushsign": 8127, "gmail": 8128, "files": 8129, "pubsub": 8085, "console": 8090}
 
 
 @click.command()
@@ -64,7 +64,7 @@ def dev(workdir: Path, reset: bool, port_offset: int, event_format: str, chat_au
     except Exception as exc:
         raise click.ClickException(f"could not start the local pipeline: {exc}") from exc
     drive = (f"\n  Google Drive   {stack.url('drive')}/drive/folders/{PARENT_FOLDER}   (local service; case folders)"
-             if storage == "drive" else "")
+             if storage == "drive" else f"\n  case folders   {stack.url('files')}/cases   (served for link buttons)")
     sqs = (f"\n  SQS (moto)     {stack.url('moto')}\n  SQS relay      {stack.url('relay')}/certs   (its certificates)"
            if queue_backend == "sqs" else "")
     click.echo(f"""

@@ -51,13 +51,20 @@ def tasks_emulator(host: str, port: int, db_path: str, name_reservation: float,
               help="Message writes per window by the app's project (Chat: 3,000 a minute); 0: no limit.")
 @click.option("--quota-window", default=60.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
               help="Seconds of the quota window (shrink it to test a minute's quota in seconds).")
+@click.option("--dialog-command", "dialog_commands", multiple=True, metavar="/NAME",
+              help="A slash command set to \"Opens a dialog\" (repeatable).")
+@click.option("--locale", default="ja", show_default=True, help="Every person's userLocale, unless set for them.")
+@click.option("--time-zone", default="Asia/Tokyo", show_default=True, help="Every person's timeZone.id.")
+@click.option("--platform", type=click.Choice(["WEB", "IOS", "ANDROID"]), default="WEB", show_default=True)
 def chat_emulator(host: str, port: int, db_path: str, app_url: str, audience: str,
                   project_number: str, event_format: str, app_name: str,
                   slash_commands: tuple[str, ...], space_write_limit: int, project_write_limit: int,
-                  quota_window: float) -> None:
+                  quota_window: float, dialog_commands: tuple[str, ...], locale: str,
+                  time_zone: str, platform: str) -> None:
     """Run the local Google Chat service (the app's REST API and a user side)."""
     from ackflow_tools.emulators.chat import QuotaConfig, open_service
     from ackflow_tools.emulators.chat.api import build_app
+    from ackflow_tools.emulators.chat.events import Client, client_of
     from ackflow_tools.emulators.chat.userside import AppEndpoint
 
     commands = {}
@@ -66,10 +73,17 @@ def chat_emulator(host: str, port: int, db_path: str, app_url: str, audience: st
         if not name.startswith("/") or not number.isdigit():
             raise click.BadParameter(f"expected /NAME=ID, got {item!r}", param_hint="--slash-command")
         commands[name] = int(number)
-    app = AppEndpoint(url=app_url, audience=audience, project_number=project_number,
-                      format=event_format, display_name=app_name, slash_commands=commands)
+    unknown = [name for name in dialog_commands if name not in commands]
+    if unknown:
+        raise click.BadParameter(f"{', '.join(unknown)} is not a --slash-command", param_hint="--dialog-command")
+    try:
+        client = client_of({"locale": locale, "timeZone": time_zone, "platform": platform}, Client())
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    app = AppEndpoint(url=app_url, audience=audience, project_number=project_number, format=event_format,
+                      display_name=app_name, slash_commands=commands, dialog_commands=list(dialog_commands))
     quota = QuotaConfig(space_limit=space_write_limit, project_limit=project_write_limit, window=quota_window)
-    service, users = open_service(db_path, app, quota)
+    service, users = open_service(db_path, app, quota, client)
     run_until_stopped(build_app(service, users), host, port, "Chat")
 
 
@@ -95,6 +109,20 @@ def sheets_emulator(host: str, port: int, data_path: str, create: tuple[str, ...
         if book_id not in service.books:
             service.create(book_id)
     run_until_stopped(build_app(service), host, port, "Sheets")
+
+
+@click.command("files-server")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8127, show_default=True, type=int)
+@click.option("--root", default=".ackflow/cases", show_default=True, help="The case folders to serve (read only).")
+def files_server(host: str, port: int, root: str) -> None:
+    """Serve the local case folders over http (/cases/…), for the link buttons on cards."""
+    from pathlib import Path
+
+    from ackflow_tools.emulators.files import CaseFiles
+
+    Path(root).mkdir(parents=True, exist_ok=True)
+    run_until_stopped(CaseFiles(root), host, port, "case files")
 
 
 @click.command("gmail-emulator")

@@ -40,7 +40,8 @@ class _Subset(HTMLParser):
         elif tag in SIMPLE_TAGS:
             self._open(SIMPLE_TAGS[tag], "")
         elif tag == "font" and COLOR_RE.match(values.get("color") or ""):
-            self._open("span", f' style="color:{values["color"]}"')
+            # the page's CSP refuses style attributes: console.js colours it (CSSOM is allowed)
+            self._open("span", f' class="gc-color" data-color="{values["color"]}"')
         elif tag == "a" and safe_url(values.get("href")):
             self._open("a", f' href="{escape(safe_url(values["href"]))}" target="_blank" rel="noopener noreferrer"')
         else:

@@ -125,15 +125,20 @@ def _posted(result: dict) -> str:
 
 
 def _answer(result: dict, message: str) -> dict:
-    """What the page needs of an exchange: an error, a dialog to show, or that the dialog closed."""
+    """What the page needs of an exchange: an error, a dialog to show (again), an error to show in
+    the open dialog, or that the dialog closed (with the app's notice, if it gave one)."""
     out: dict = {}
-    if result.get("error") and (result.get("reply") or {}).get("action") not in ("dialog", "dialog-closed"):
-        out["error"] = result["error"]
     reply = result.get("reply") or {}
+    if result.get("error") and reply.get("action") not in ("dialog", "dialog-closed"):
+        out["error"] = result["error"]
     if reply.get("action") == "dialog":
         out["dialog"] = Renderer(message, dialog=True).card(reply.get("dialog") or {})
+    elif reply.get("action") == "dialog-error":
+        out["error"] = reply.get("notice") or "the app refused the dialog's submit"
     elif reply.get("action") in ("dialog-closed", "created", "updated"):
         out["closed"] = True
+        if reply.get("notice"):
+            out["notice"] = reply["notice"]
     return out
 
 
@@ -154,19 +159,26 @@ def send():
 def click():
     space = _space()
     message, button = request.form.get("message", ""), request.form.get("button", "")
-    if not message.startswith(space + "/messages/") or not button:
+    if not button or (request.form.get("dialog") != "1" and not message.startswith(space + "/messages/")):
         abort(400, description="a click names the message and the button")
     body: dict = {"message": message, "button": button, "user": USER}
     if _format():
         body["format"] = _format()
-    if request.form.get("dialog") == "1":
+    if request.form.get("dialog") == "1":  # a button of the open dialog: submitted with its inputs
         try:
-            action = json.loads(request.form.get("action") or "{}")
             inputs = json.loads(request.form.get("formInputs") or "{}")
         except ValueError:
-            abort(400, description="the dialog's action or inputs are not JSON")
-        if not isinstance(action, dict) or not isinstance(inputs, dict):
-            abort(400, description="the dialog's action and inputs must be objects")
-        body["dialogAction"] = action
-        body["formInputs"] = inputs
+            abort(400, description="the dialog's inputs are not JSON")
+        if not isinstance(inputs, dict):
+            abort(400, description="the dialog's inputs must be an object")
+        body = {"button": button, "formInputs": inputs, "user": USER, **({"format": _format()} if _format() else {})}
+        return jsonify(_answer(_call("POST", f"/_emulator/{space}:submitDialog", json=body), message))
     return jsonify(_answer(_call("POST", f"/_emulator/{space}:click", json=body), message))
+
+
+@blueprint.route("/chat/cancel", methods=["POST"])
+def cancel():
+    """The dialog's close icon: the app hears CANCEL_DIALOG (nothing open is not an error here)."""
+    space = _space()
+    result = _call("POST", f"/_emulator/{space}:cancelDialog", json={"user": USER})
+    return jsonify({"closed": True, **({"notice": result["reply"].get("notice")} if result.get("reply") else {})})

@@ -86,6 +86,8 @@ class LocalStack:
             names += ["gmail", "pubsub", "pushsign"]
         if config.storage == "drive":
             names.append("drive")
+        else:
+            names.append("files")  # local case folders served over http, for link buttons
         if config.console:
             names.append("console")
         self.ports = {name: config.ports.get(name) or free_port() for name in names}
@@ -131,6 +133,7 @@ class LocalStack:
             "ACKFLOW_LOG_FORMAT": "text",
             # the office workflow: case folders here, the case sheet on the local Sheets service
             "ACKFLOW_OFFICE_LOCAL_ROOT": str(self.workdir / "cases"),
+            "ACKFLOW_OFFICE_LOCAL_LINK_BASE": self.url("files") + "/cases" if "files" in self.ports else "",
             "ACKFLOW_OFFICE_SHEET_ID": SHEET_ID,
             "ACKFLOW_OFFICE_SHEETS_ENDPOINT": self.url("sheets"),
             "ACKFLOW_OFFICE_SHEETS_CREDENTIALS_FILE": str(self.workdir / "sheets-service-account.json"),
@@ -240,6 +243,8 @@ class LocalStack:
         for job_type in registry:
             if job_type.slash_command_id:
                 slash += ["--slash-command", f"/{job_type.name}={job_type.slash_command_id}"]
+                if job_type.params and not job_type.schedule:  # set to "Opens a dialog": its form
+                    slash += ["--dialog-command", f"/{job_type.name}"]
         chat_args = ["chat-emulator", "--host", self.config.host, "--port", str(self.ports["chat"]),
                      "--db", str(self.workdir / "chat.db"), "--app-url", self.webhook_url,
                      "--audience", self.config.chat_auth, "--project-number", PROJECT_NUMBER,
@@ -251,6 +256,11 @@ class LocalStack:
                                  "--data", str(self.workdir / "sheets.json"), "--create", SHEET_ID),
             ready_url=self.url("sheets") + "/", log_path=self.workdir / "logs" / "sheets.log")
         self._write_service_account()
+        if "files" in self.ports:
+            self.procs["files"] = ManagedProcess(
+                "files", self._argv("files-server", "--host", self.config.host, "--port", str(self.ports["files"]),
+                                    "--root", str(self.workdir / "cases")),
+                ready_url=self.url("files") + "/", log_path=self.workdir / "logs" / "files.log")
         if self.config.storage == "drive":
             self.procs["drive"] = ManagedProcess(
                 "drive", self._argv("drive-emulator", "--host", self.config.host, "--port", str(self.ports["drive"]),

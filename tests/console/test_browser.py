@@ -13,7 +13,6 @@ import requests
 from ackflow.jobs.model import Job, JobStatus, Requester, StepState
 from ackflow_tools.console.app import ConsoleConfig, create_app
 from ackflow_tools.emulators.web import ServerThread
-from tests.console.dialog_front import DialogFront
 from tests.e2e.conftest import start_pipeline
 from tests.support.browser import DESKTOP, PHONE, browser, require_chromium, shoot
 
@@ -112,42 +111,67 @@ def test_pause_a_queue_and_new_jobs_wait_until_it_resumes(pipeline, console, pag
 
 def test_the_browser_chat_sends_a_command_opens_and_submits_a_dialog_runs_and_shows_progress_and_result(
         pipeline, console, page):
-    front = DialogFront(pipeline.stack.webhook_url)
-    server = ServerThread(front).start()
-    app = pipeline.chat_url + "/_emulator/app"
-    requests.put(app, json={"url": server.url + "/"}, timeout=5).raise_for_status()
-    try:
-        page.set_viewport_size(PHONE)
-        page.goto(console + "/chat?space=spaces/browser")
-        page.fill("[data-test=composer]", "/sleep")
-        page.click("[data-test=send]")
-        dialog = page.locator("#gc-dialog[open]")
-        dialog.wait_for()
-        dialog.locator("input[name=seconds][value='2']").check()
-        dialog.locator("input[name=note]").fill("急ぎ <b>not bold</b>")
-        dialog.locator("input[name=when]").fill("2026-12-01")
-        shoot(page, "chat-dialog-phone")
-        dialog.locator("button[data-dialog-submit=Submit]").click()
-        page.locator("#gc-dialog[open]").wait_for(state="detached")
-        run = page.locator("button[data-click=Run]").last
-        run.wait_for()
-        submitted = front.submitted[-1]
-        assert submitted["seconds"] == {"stringInputs": {"value": ["2"]}}
-        assert submitted["note"] == {"stringInputs": {"value": ["急ぎ <b>not bold</b>"]}}
-        assert "dateInput" in submitted["when"]
-        run.click()
-        page.get_by_text("of 2 s").first.wait_for(timeout=15000)  # progress, edited into the message
-        shoot(page, "chat-progress-phone")
-        page.get_by_text("slept").first.wait_for(timeout=20000)  # the result card
-        shoot(page, "chat-result-phone")
-        page.set_viewport_size(DESKTOP)
-        shoot(page, "chat-desktop")
-        page.fill("[data-test=composer]", "/help")  # a slash command the app itself answers
-        page.click("[data-test=send]")
-        page.get_by_text("sleep SECONDS").first.wait_for(timeout=10000)
-    finally:
-        requests.put(app, json={"url": pipeline.stack.webhook_url}, timeout=5)
-        server.stop()
+    page.set_viewport_size(PHONE)
+    page.goto(console + "/chat?space=spaces/browser")
+    page.fill("[data-test=composer]", "/sleep")  # set to open a dialog: the app's form for sleep
+    page.click("[data-test=send]")
+    dialog = page.locator("#gc-dialog[open]")
+    dialog.wait_for()
+    assert "秒数" in dialog.inner_text()  # the service's person reads Japanese
+    dialog.locator("input[name=seconds]").fill("たくさん")
+    dialog.locator("button[data-dialog-submit]").last.click()
+    dialog.locator(".gc-text", has_text="たくさん").wait_for()  # the error, in the dialog, by its field
+    shoot(page, "chat-dialog-phone")
+    dialog.locator("input[name=seconds]").fill("２")  # full width, as a Japanese keyboard types it
+    dialog.locator("button[data-dialog-submit]").last.click()
+    page.locator("#gc-dialog[open]").wait_for(state="detached")
+    run = page.locator("button[data-click=Run]").last
+    run.wait_for()
+    run.click()
+    page.get_by_text("of 2 s").first.wait_for(timeout=15000)  # progress, edited into the message
+    shoot(page, "chat-progress-phone")
+    page.get_by_text("slept").first.wait_for(timeout=20000)  # the result card
+    shoot(page, "chat-result-phone")
+    page.set_viewport_size(DESKTOP)
+    shoot(page, "chat-desktop")
+    page.fill("[data-test=composer]", "/help")  # a slash command the app itself answers
+    page.click("[data-test=send]")
+    page.get_by_text("sleep SECONDS").first.wait_for(timeout=10000)
+
+
+def test_the_browser_chat_fills_in_a_form_with_a_date_and_lines_and_closes_one(pipeline, console, page):
+    before = pipeline.counts()
+    page.set_viewport_size(PHONE)
+    page.goto(console + "/chat?space=spaces/browserform")
+    page.fill("[data-test=composer]", "/newcase ACME")
+    page.click("[data-test=send]")
+    dialog = page.locator("#gc-dialog[open]")
+    dialog.wait_for()
+    assert dialog.locator("input[name=client]").input_value() == "ACME"  # what was typed fills the form in
+    dialog.locator("input[name=title]").fill("プレス金型 A-12")
+    dialog.locator("input[name=due]").fill("2026-12-01")  # the date picker
+    dialog.locator("input[name='item.1.0']").fill("金型設計")
+    dialog.locator("input[name='item.1.1']").fill("1")
+    dialog.locator("input[name='item.1.2']").fill("350000")
+    dialog.locator("button[data-dialog-submit=行を追加]").click()
+    dialog.locator("input[name='item.2.0']").wait_for()
+    assert dialog.locator("input[name='item.1.0']").input_value() == "金型設計"  # kept across the redraw
+    dialog.locator("input[name='item.2.0']").fill("試作立会い")
+    dialog.locator("input[name='item.2.1']").fill("2")
+    dialog.locator("input[name='item.2.2']").fill("40,000")
+    shoot(page, "chat-form-phone")
+    dialog.locator("button[data-dialog-submit=次へ]").click()
+    page.locator("#gc-dialog[open]").wait_for(state="detached")
+    page.get_by_text("プレス金型 A-12").last.wait_for()  # the confirmation card
+    assert pipeline.counts() == (before[0], before[1] + 1)
+    page.fill("[data-test=composer]", "/echo")
+    page.click("[data-test=send]")
+    page.locator("#gc-dialog[open]").wait_for()
+    page.click("[data-test=dialog-close]")  # Chat's close icon: the app hears CANCEL_DIALOG
+    page.locator("#gc-dialog[open]").wait_for(state="detached")
+    opened = requests.get(pipeline.chat_url + "/_emulator/spaces/browserform/dialog",
+                          params={"user": "users/100000000000000000001"}, timeout=5)
+    assert opened.status_code == 404 and pipeline.counts() == (before[0], before[1] + 1)
 
 
 def test_markup_in_parameters_and_messages_is_shown_as_text(pipeline, console, page):

@@ -88,7 +88,7 @@ def test_card_html_keeps_chats_subset_and_shows_the_rest_as_text():
                          '<font color="red" onclick="x">c</font><img src=x onerror=alert(1)>\n2'))
     assert "<b>ok</b>" in html and "<script>" not in html and "&lt;script&gt;" in html
     assert 'href="javascript' not in html and "<a " not in html
-    assert 'style="color:red"' in html and "onclick" not in html
+    assert 'class="gc-color" data-color="red"' in html and "onclick" not in html
     assert "<img" not in html and "<br>" in html
     assert str(text_html("<b>x</b>")) == "&lt;b&gt;x&lt;/b&gt;" and str(text_html("*bold*")) == "<b>bold</b>"
     assert 'href="https://e.example"' in str(text_html("<https://e.example|site>"))

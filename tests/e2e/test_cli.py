@@ -293,3 +293,47 @@ def test_children_of_a_dev_killed_during_start_up_or_stop_die_with_it(tmp_path):
     finally:
         if first.poll() is None:
             os.kill(first.pid, signal.SIGKILL)
+
+
+def _boxes(out: str) -> list[list[str]]:
+    """The dialogs drawn in ``out``, each as its lines."""
+    boxes, current = [], None
+    for line in out.splitlines():
+        if line.startswith("┌"):
+            current = [line]
+        elif current is not None:
+            current.append(line)
+            if line.startswith("└"):
+                boxes.append(current)
+                current = None
+    return boxes
+
+
+def test_dialog_fills_in_a_form_in_japanese_on_a_phone_and_a_wrong_value_comes_back_marked(running):
+    from ackflow_tools.devtools.dialogcli import cell_width
+
+    client = ("--locale", "ja", "--tz", "Asia/Tokyo", "--platform", "IOS", "--chat-url", running.chat_url,
+              "--space", "spaces/clidlg")
+    wrong = ackflow(running, "dialog", "sleep", "--set", "秒数=たくさん", *client)
+    assert wrong.returncode == 1 and "errors" in wrong.stderr
+    box = _boxes(wrong.stdout)[-1]
+    assert any(line.startswith("│ ! ") and "たくさん" in line for line in box)  # the error, marked, in the form
+    assert len({cell_width(line) for line in box}) == 1, box  # a straight right edge under Japanese
+    assert "[ 次へ ]" in box[-2]
+    closed = ackflow(running, "dialog", "--cancel", *client)
+    assert closed.returncode == 0 and "何も実行していません" in closed.stdout
+    done = ackflow(running, "dialog", "sleep", "--set", "秒数=1", "--yes", *client)
+    assert done.returncode == 0, done.stderr
+    assert "秒数 (seconds)" in done.stdout and "Sleep for 1 s" in done.stdout
+    assert re.search(r"job j\w+: SUCCEEDED", done.stdout)
+
+
+def test_dialog_adds_lines_for_a_repeated_parameter_and_chat_shows_an_opened_form(running):
+    shown = ackflow(running, "chat", "/echo", "--locale", "en", "--chat-url", running.chat_url, "--space", "spaces/clf")
+    assert shown.returncode == 0 and "ackflow dialog" in shown.stdout and _boxes(shown.stdout)
+    out = ackflow(running, "dialog", "estimate", "2026-001", "--line", "設計:1:350000", "--line", "立会い:2:40000",
+                  "--locale", "en", "--chat-url", running.chat_url, "--space", "spaces/cll")
+    assert out.returncode == 0, out.stderr + out.stdout
+    boxes = _boxes(out.stdout)
+    assert any("item.2.0" in line for line in boxes[-1])  # a second line was added before submitting
+    assert "Draft a new estimate for case 2026-001" in out.stdout

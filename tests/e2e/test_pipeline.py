@@ -273,8 +273,12 @@ def test_status_and_jobs_from_chat(pipeline):
     assert job.id in text_of(pipeline.send("jobs all")["reply"]["message"])
 
 
-def test_slash_command_runs_like_the_text(pipeline):
-    card = pipeline.send("/echo via slash")["reply"]["message"]
+def test_slash_command_opens_the_form_filled_in_and_runs_like_the_text(pipeline):
+    from tests.support.dialogs import form_inputs, inputs_of
+
+    opened = pipeline.send("/echo via slash", locale="en")["reply"]
+    assert opened["action"] == "dialog" and inputs_of(opened["dialog"])["text"]["value"] == "via slash"
+    card = pipeline.submit_dialog("Next", form_inputs({"text": "via slash"}), locale="en")["reply"]["message"]
     assert "via slash" in text_of(card)
     pipeline.click(card, "Run")
     assert pipeline.wait_job(pipeline.job_of(card), JobStatus.SUCCEEDED).result == {"text": "via slash"}

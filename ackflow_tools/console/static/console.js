@@ -54,6 +54,12 @@
   const formatSelect = document.querySelector("select[name=format]");
   if (formatSelect) formatSelect.addEventListener("change", () => formatSelect.form.submit());
 
+  // Chat's <font color> in cards: the CSP refuses style attributes, so colours are set here.
+  function colour(root) {
+    root.querySelectorAll(".gc-color[data-color]").forEach((el) => { el.style.color = el.dataset.color; });
+  }
+  colour(conversation);
+
   function showError(text) {
     errorBox.textContent = text || "";
     errorBox.hidden = !text;
@@ -65,6 +71,7 @@
     const body = await answer.json();
     const atBottom = conversation.scrollHeight - conversation.scrollTop - conversation.clientHeight < 40;
     conversation.innerHTML = body.html;
+    colour(conversation);
     if (atBottom) conversation.scrollTop = conversation.scrollHeight;
     if (body.errors && body.errors.length) showError(body.errors[body.errors.length - 1]);
   }
@@ -98,6 +105,7 @@
   function handle(body, inDialog) {
     if (body.dialog) {
       dialogBody.innerHTML = body.dialog;
+      colour(dialogBody);
       dialogError.hidden = true;
       if (!dialog.open) dialog.showModal();
       return;
@@ -108,6 +116,14 @@
     }
     showError("");
     if (inDialog && body.closed) dialog.close();
+  }
+
+  // The dialog's close button is Chat's close icon: the app hears CANCEL_DIALOG.
+  const closeButton = document.querySelector("[data-test=dialog-close]");
+  if (closeButton) {
+    closeButton.addEventListener("click", async () => {
+      if (dialog.open) handle(await post(conversation.dataset.cancel, {}), false);
+    });
   }
 
   document.getElementById("composer").addEventListener("submit", async (event) => {

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..web import ServerThread
 from .api import build_app
+from .events import Client
 from .quota import QuotaConfig, WriteQuotas
 from .service import AppIdentity, ChatService
 from .storage import ChatStorage
@@ -13,12 +14,12 @@ from .userside import AppEndpoint, UserSide
 
 
 def open_service(db_path: str | Path, app: AppEndpoint | None = None,
-                 quota: QuotaConfig | None = None) -> tuple[ChatService, UserSide]:
+                 quota: QuotaConfig | None = None, client: Client | None = None) -> tuple[ChatService, UserSide]:
     storage = ChatStorage(db_path)
     app = app or AppEndpoint()
     service = ChatService(storage, AppIdentity(display_name=app.display_name),
                           WriteQuotas(quota, project=app.project_number))
-    users = UserSide(service, app, storage.signer("chat-system"), storage.signer("google-oidc"))
+    users = UserSide(service, app, storage.signer("chat-system"), storage.signer("google-oidc"), client)
     return service, users
 
 

@@ -89,7 +89,9 @@ def handle_text(runtime: Runtime, event: ChatEvent) -> Reply:
         try:
             params = job_type.parse(args)
         except UsageError as exc:
-            return views.usage_reply(str(exc), exc.usage)
+            from .dialogs import with_fill_in  # the form, filled in with what was typed
+
+            return with_fill_in(views.usage_reply(str(exc), exc.usage), event, job_type, args)
         return ask(runtime, event, job_type, params)
     return views.help_card(runtime.registry, allowed_commands(runtime, event),
                            texts.UNKNOWN_COMMAND.format(name=views.short(name, 40)))

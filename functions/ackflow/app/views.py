@@ -9,9 +9,10 @@ from markupsafe import Markup
 
 from ..chat.cards import Button, Buttons, Card, Field, Section, Text
 from ..chat.replies import Reply
+from ..i18n import Speaker
 from ..jobs.model import Confirmation, Job, JobStatus
 from ..jobs.registry import JobType, Registry
-from . import texts
+from . import links, texts
 
 MAX_VALUE = 300
 MAX_PROBLEM = 600
@@ -46,7 +47,7 @@ def help_card(registry: Registry, allowed: set[str], intro: str = "") -> Reply:
     commands += [_usage_line(c.usage, c.help) for c in registry.commands.values() if c.name in allowed]
     sections = [Section((Text(_BR.join(commands) or "(none you may use)"),), header="Jobs"),
                 Section((Text(_BR.join(lines)),), header="Jobs you started"),
-                Section((Text(texts.HELP_FOOTER),))]
+                Section((Text(texts.HELP_FOOTER),), wide_only=True)]
     if intro:
         sections.insert(0, Section((Text(intro),)))
     return Reply(card=Card("help", texts.HELP_TITLE, tuple(sections)))
@@ -110,15 +111,21 @@ def job_state_line(job: Job, now: float, retry_delay: float | None = None) -> st
 
 
 def job_message(job: Job, job_type: JobType | None, *, progress: str | None = None,
-                retry_delay: float | None = None, now: float | None = None) -> Reply:
-    """The one message that shows a job, edited in place from queued to its end."""
+                retry_delay: float | None = None, now: float | None = None, speaker: Speaker | None = None) -> Reply:
+    """The one message that shows a job, edited in place from queued to its end. Links in the
+    result (the folder, the sheet row, each PDF) are buttons."""
     now = now or time.time()
     widgets: list = [Text(job_state_line(job, now, retry_delay))]
     if progress and not job.status.finished:
         widgets.append(Text(short(progress, 1000)))
     if job.status == JobStatus.SUCCEEDED and job.result:
         keys = job_type.result_fields if job_type and job_type.result_fields else tuple(job.result)
-        widgets.extend(Field(k, short(job.result[k])) for k in keys if k in job.result)
+        shown = [k for k in keys if k in job.result]
+        widgets.extend(Field(k, short(job.result[k])) for k in shown
+                       if not links.is_link(job.result[k]) and not links.is_link_list(job.result[k]))
+        buttons = links.link_buttons(job.result, shown, speaker or Speaker())
+        if buttons:
+            widgets.append(Buttons(buttons))
     sections = [Section(tuple(widgets))]
     if job.status == JobStatus.FAILED:
         sections.append(Section((Text(texts.FAILED_HINT.format(job_id=job.id)),
@@ -131,15 +138,15 @@ def job_message(job: Job, job_type: JobType | None, *, progress: str | None = No
 def job_details(job: Job, job_type: JobType | None, now: float) -> Reply:
     """``status JOB_ID``: everything about one job."""
     reply = job_message(job, job_type, now=now)
-    rows = [Field("requested", f"{duration(now - job.created_at)} ago by {job.requester.label}"),
-            Field("parameters", short(job.params))]
+    rows = [Field("requested", f"{duration(now - job.created_at)} ago by {job.requester.label}")]
     for index, step in enumerate(job.steps, start=1):
         detail = f"{step.status.value}, {step.attempts} attempt(s)"
         if step.error and step.status.value != "SUCCEEDED":
             detail += f": {short(step.error, 200)}"
         rows.append(Field(f"step {index}: {step.name}", detail))
     card = reply.card
-    sections = card.sections[:1] + (Section(tuple(rows), header="Details"),) + card.sections[1:]
+    parameters = Section((Field("parameters", short(job.params)),), wide_only=True)  # long: not on a phone
+    sections = card.sections[:1] + (Section(tuple(rows), header="Details"), parameters) + card.sections[1:]
     return Reply(card=Card(card.card_id, card.title, sections, subtitle=card.subtitle))
 
 

@@ -14,7 +14,7 @@ import time
 from typing import TYPE_CHECKING
 
 from ..chat.events import ChatEvent, EventKind, MalformedEvent, parse_event
-from ..chat.replies import Reply, response_json
+from ..chat.replies import Answer, Reply, for_platform, response_json
 from ..errors import StoreUnavailable, VerificationError
 from ..logs import TRACE, trace_from
 from . import commands, confirm, texts, views
@@ -48,24 +48,33 @@ class Webhook:
         except (BadBody, MalformedEvent) as exc:  # both say what is wrong in our own words
             log.warning("unreadable event: %s", exc)
             return error(400, f"not a Google Chat event: {exc}")
-        reply = self.answer(event)
+        reply = for_platform(self.answer(event), event.platform)
         log.info("answered %s", event.raw_type, extra={
             "event": event.kind.value, "space": event.space,
             "latency_ms": round((time.perf_counter() - started) * 1000, 2)})
         return HttpResponse(200, response_json(reply, event.format, self.runtime.settings.webhook_url))
 
-    def answer(self, event: ChatEvent) -> Reply | None:
+    def answer(self, event: ChatEvent) -> Answer | None:
         try:
             return self.route(event)
         except StoreUnavailable as exc:
             log.error("job store unavailable: %s", exc)
-            return Reply(text=texts.STORE_DOWN)
+            reply = Reply(text=texts.STORE_DOWN)
         except Exception:
             log.exception("failed to answer a %s event", event.kind.value)
-            return Reply(text=texts.INTERNAL)
+            reply = Reply(text=texts.INTERNAL)
+        if event.dialog:
+            from .dialogs import in_dialog
 
-    def route(self, event: ChatEvent) -> Reply | None:
+            return in_dialog(event, reply)
+        return reply
+
+    def route(self, event: ChatEvent) -> Answer | None:
         runtime = self.runtime
+        if event.dialog:  # a dialog opened, submitted or closed: answered with a dialog (imported when
+            from .dialogs import on_dialog  # first needed: the webhook's cold start does not pay for forms)
+
+            return on_dialog(runtime, event)
         if event.kind == EventKind.ADDED:
             return views.help_card(runtime.registry, commands.allowed_commands(runtime, event), texts.GREETING)
         if event.kind in (EventKind.MESSAGE, EventKind.COMMAND):

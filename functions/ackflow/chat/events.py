@@ -16,6 +16,11 @@ from enum import Enum
 
 MAX_NAME = 320  # characters of a user's resource name or email (an address is at most 254)
 MAX_DISPLAY_NAME = 100
+MAX_INPUTS = 300  # form inputs in one dialog submit (a card holds at most 100 widgets)
+MAX_INPUT_NAME = 100
+MAX_INPUT_VALUES = 100  # values of one input (a multi-select)
+MIN_MS, MAX_MS = -62_135_596_800_000, 253_402_300_799_999  # milliseconds since 1970 of years 1 to 9999
+DIALOG_EVENTS = ("REQUEST_DIALOG", "SUBMIT_DIALOG", "CANCEL_DIALOG")
 
 
 class MalformedEvent(ValueError):
@@ -56,6 +61,16 @@ class ChatUser:
 
 
 @dataclass(frozen=True)
+class FormInput:
+    """One input of a submitted dialog, as Chat sends it in ``formInputs``: the strings of a text
+    or selection input, or a date picker's milliseconds since 1970 (UTC midnight for a date)."""
+
+    values: tuple[str, ...] = ()
+    ms: int | None = None  # dateInput / dateTimeInput
+    time: tuple[int, int] | None = None  # timeInput (hours, minutes)
+
+
+@dataclass(frozen=True)
 class ChatEvent:
     kind: EventKind
     format: EventFormat
@@ -71,6 +86,11 @@ class ChatEvent:
     action: str | None = None  # the clicked button's action
     parameters: dict[str, str] = field(default_factory=dict)
     raw_type: str = ""
+    dialog: str | None = None  # REQUEST_DIALOG, SUBMIT_DIALOG or CANCEL_DIALOG for a dialog event
+    form: dict[str, FormInput] = field(default_factory=dict)  # a submitted dialog's inputs
+    locale: str = ""  # the person's client: common.userLocale, timeZone.id, platform
+    time_zone: str = ""
+    platform: str = ""
 
     @property
     def is_dm(self) -> bool:
@@ -142,6 +162,75 @@ def _int(value: object, what: str) -> int | None:
     return value if 0 <= value <= MAX_COMMAND_ID else None
 
 
+def _bool(value: object, what: str) -> bool:
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise MalformedEvent(f"{what} is not true or false")
+    return value
+
+
+def _ms(value: object, what: str) -> int | None:
+    """Milliseconds since 1970, a number or a string of digits (int64 travels as a string in JSON)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if not (text.lstrip("-").isascii() and text.lstrip("-").isdigit() and len(text) <= 17):
+            raise MalformedEvent(f"{what} is not a number of milliseconds")
+        value = int(text)
+    if isinstance(value, bool) or not isinstance(value, int) or not MIN_MS <= value <= MAX_MS:
+        raise MalformedEvent(f"{what} is not a number of milliseconds")
+    return value
+
+
+def _form_input(item: object) -> FormInput:
+    item = _obj(item, "a form input")
+    strings = _list(_obj(item.get("stringInputs"), "stringInputs").get("value"), "stringInputs.value")
+    if len(strings) > MAX_INPUT_VALUES:
+        raise MalformedEvent("a form input holds more values than any dialog gives")
+    values = tuple(_str(v, "a form input value") for v in strings)
+    ms = _ms(_obj(item.get("dateInput"), "dateInput").get("msSinceEpoch"), "dateInput.msSinceEpoch")
+    if ms is None:
+        ms = _ms(_obj(item.get("dateTimeInput"), "dateTimeInput").get("msSinceEpoch"), "dateTimeInput.msSinceEpoch")
+    time_input = _obj(item.get("timeInput"), "timeInput")
+    time = None
+    if time_input:
+        hours, minutes = time_input.get("hours", 0), time_input.get("minutes", 0)
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (hours, minutes)) \
+                or not (0 <= hours < 24 and 0 <= minutes < 60):
+            raise MalformedEvent("timeInput is not a time of day")
+        time = (hours, minutes)
+    return FormInput(values, ms, time)
+
+
+def _form_inputs(value: object) -> dict[str, FormInput]:
+    """``formInputs`` of a dialog submit, typed; names are bounded (they are ours, or forged)."""
+    inputs = _obj(value, "formInputs")
+    if len(inputs) > MAX_INPUTS:
+        raise MalformedEvent("formInputs holds more inputs than any dialog has")
+    if any(not name or len(name) > MAX_INPUT_NAME for name in inputs):
+        raise MalformedEvent("a form input's name is empty or longer than any dialog gives")
+    return {name: _form_input(item) for name, item in inputs.items()}
+
+
+def _client(common: dict) -> dict:
+    """The person's client as Chat describes it: language, time zone, platform (bounded strings)."""
+    locale = _str(common.get("userLocale"), "userLocale")[:35]
+    zone = common.get("timeZone")
+    zone_id = _str(_obj(zone, "timeZone").get("id"), "timeZone.id") if isinstance(zone, dict) else \
+        _str(zone, "timeZone")
+    return {"locale": locale, "time_zone": zone_id[:64], "platform": _str(common.get("platform"), "platform")[:16]}
+
+
+def _dialog(holder: dict) -> dict:
+    """``isDialogEvent`` and ``dialogEventType`` (classic: top level; add-on: in the payload)."""
+    if not _bool(holder.get("isDialogEvent"), "isDialogEvent"):
+        return {}
+    kind = _str(holder.get("dialogEventType"), "dialogEventType")
+    return {"dialog": kind} if kind in DIALOG_EVENTS else {}
+
+
 def _strings(value: object, what: str) -> dict[str, str]:
     """A map of string parameters (``common.parameters``, ``commonEventObject.parameters``)."""
     params = _obj(value, what)
@@ -203,8 +292,11 @@ def _classic(body: dict) -> ChatEvent:
     space, space_type = _space(body.get("space") or message.get("space"))
     bits = _message_bits(message)
     action, parameters = None, {}
+    common = _obj(body.get("common"), "common")
+    extra = {**_client(common), **_dialog(body)}
+    if "formInputs" in common:
+        extra["form"] = _form_inputs(common.get("formInputs"))
     if kind == EventKind.CLICK:
-        common = _obj(body.get("common"), "common")
         clicked = _obj(body.get("action"), "action")
         action = _opt_str(clicked.get("actionMethodName"), "action.actionMethodName") or \
             _opt_str(common.get("invokedFunction"), "common.invokedFunction")
@@ -217,7 +309,7 @@ def _classic(body: dict) -> ChatEvent:
         _app_command(bits, body.get("appCommandMetadata"))
     return ChatEvent(kind=kind, format=EventFormat.CLASSIC, user=ChatUser.from_json(body.get("user")),
                      space=space, space_type=space_type, action=action, parameters=parameters,
-                     raw_type=raw_type, **bits)
+                     raw_type=raw_type, **extra, **bits)
 
 
 def _addon(body: dict) -> ChatEvent:
@@ -234,10 +326,13 @@ def _addon(body: dict) -> ChatEvent:
     bits = _message_bits(payload.get("message"))
     parameters = _strings(common.get("parameters"), "commonEventObject.parameters")
     action = parameters.get("actionName") if key in ("buttonClickedPayload", "widgetUpdatedPayload") else None
+    extra = {**_client(common), **_dialog(payload)}
+    if "formInputs" in common:
+        extra["form"] = _form_inputs(common.get("formInputs"))
     if key == "appCommandPayload":
         _app_command(bits, payload.get("appCommandMetadata"))
         if bits.get("thread") is None:
             bits["thread"] = _opt_str(_obj(payload.get("thread"), "thread").get("name"), "thread.name")
     return ChatEvent(kind=_ADDON_PAYLOADS[key], format=EventFormat.ADDON,
                      user=ChatUser.from_json(chat.get("user")), space=space, space_type=space_type,
-                     action=action, parameters=parameters, raw_type=key, **bits)
+                     action=action, parameters=parameters, raw_type=key, **extra, **bits)

@@ -37,3 +37,10 @@ def has_bidi_or_controls(text: str) -> bool:
     """Whether ``text`` holds control characters (other than tab/newline) or bidi overrides."""
     return bool(_INVISIBLE.search(text)) or any(
         unicodedata.category(ch) == "Cc" and ch not in "\t\n" for ch in text)
+
+
+def normalize_field(text: str) -> str:
+    """A dialog field's text: invisible and bidi characters removed, NFKC (full-width letters and
+    digits made plain), surrounding space dropped. Quotes and dashes are kept: in a field they are
+    text, not syntax."""
+    return unicodedata.normalize("NFKC", _INVISIBLE.sub("", text)).strip()

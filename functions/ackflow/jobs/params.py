@@ -15,7 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import shlex
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import UsageError
@@ -40,6 +41,13 @@ class Param:
     max_length: int = 200
     choices: tuple[str, ...] | None = None
     metavar: str | None = None
+    # For forms (dialogs) and shared rules: the input's label (declared with N_(), shown translated),
+    # a value made of ``PART:PART:…`` (one input per part in a dialog), a registry lookup offering
+    # known values (a selection), a rule for each value (typed or filled in alike).
+    title: str = ""
+    parts: tuple[str, ...] = ()
+    lookup: str | None = None
+    check: Callable[[Any], None] | None = field(default=None, compare=False)  # raises UsageError
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -65,6 +73,12 @@ class Param:
         return text if self.required else f"[{text}]"
 
     def convert(self, raw: str) -> Any:
+        value = self._convert(raw)
+        if self.check is not None:
+            self.check(value)
+        return value
+
+    def _convert(self, raw: str) -> Any:
         label = self.label if self.positional else self.option
         if any(unicodedata.category(ch) == "Cc" for ch in raw):
             raise UsageError(f"{label} contains control characters")

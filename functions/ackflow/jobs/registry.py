@@ -140,6 +140,7 @@ class Registry:
         self.actions: dict[str, Callable[..., Any]] = {}
         self.endpoints: dict[str, Callable[..., Any]] = {}
         self.sweep_tasks: dict[str, Callable[..., Any]] = {}
+        self.lookups: dict[str, Callable[..., list[str]]] = {}
         self._missing: dict[str, tuple[str, ...]] = {}
 
     def service(self, name: str, factory: Callable[[Any], Any]) -> None:
@@ -180,6 +181,13 @@ class Registry:
         if name in self.sweep_tasks:
             raise ValueError(f"sweep task {name!r} is already registered")
         self.sweep_tasks[name] = task
+
+    def lookup(self, name: str, find: Callable[..., list[str]]) -> None:
+        """Known values for a parameter's dialog input (``Param(lookup=name)``, e.g. the clients of
+        earlier cases): ``find(runtime)`` returns them, quickly (Chat waits for the dialog)."""
+        if name in self.lookups:
+            raise ValueError(f"lookup {name!r} is already registered")
+        self.lookups[name] = find
 
     def add(self, job_type: JobType) -> JobType:
         if job_type.name in self._types or job_type.name in self.commands:

@@ -4,6 +4,7 @@ documents), ``estimate`` drafts a new version, ``case`` shows one. See docs/offi
 from __future__ import annotations
 
 from ackflow.errors import UsageError
+from ackflow.i18n import N_
 from ackflow.jobs.params import Param
 from ackflow.jobs.registry import Command, JobType, Registry, Step
 
@@ -28,12 +29,29 @@ def _check_estimate(values: dict) -> None:
         parse_item(item)
 
 
+def _client_name(value: str) -> None:
+    safe_component(value, "client name")
+
+
+def _title(value: str) -> None:
+    safe_component(value, "title")
+
+
+def known_clients(runtime) -> list[str]:
+    """The clients of the latest cases, most recent first (the form's client dropdown)."""
+    from .cases import CASES
+
+    records = runtime.store.docs.query(CASES, [], "updated_at", True, 200)
+    return list(dict.fromkeys(r["client"] for r in records if isinstance(r.get("client"), str)))
+
+
 # What the office's steps import: without the office extra, newcase and estimate are not offered.
 OFFICE_EXTRA = {"requires": ("gspread", "fpdf", "bs4"),
                 "requires_hint": "install the office extra: pip install 'ackflow[office]'"}
 
 ITEM = Param("item", positional=False, required=False, repeated=True, metavar='"DESC:QTY:PRICE"',
-             max_length=200, help="a line item of the estimate")
+             max_length=200, help="a line item of the estimate", title=N_("Line items"),
+             parts=(N_("Description"), N_("Quantity"), N_("Unit price")), check=parse_item)
 
 
 def register(registry: Registry) -> None:
@@ -42,14 +60,17 @@ def register(registry: Registry) -> None:
     registry.service("case_sheet", lambda services: _sheet(services.office_settings))
     registry.service("estimates", lambda services: _estimates(services.office_settings))
     registry.service("cases", lambda services: _cases(services.store))
+    registry.lookup("clients", known_clients)
     registry.add(JobType(
         name="newcase",
         help="Open a case: number, folder, sheet row, draft estimate (and portal documents).",
         params=(
-            Param("client", max_length=60, help="client company"),
-            Param("title", max_length=200, help="what the case is about"),
-            Param("due", kind="date", positional=False, required=False, metavar="YYYY-MM-DD"),
-            Param("portal", positional=False, required=False, metavar="ORDER_REF", max_length=60),
+            Param("client", max_length=60, help="client company", title=N_("Client"), lookup="clients",
+                  check=_client_name),
+            Param("title", max_length=200, help="what the case is about", title=N_("Title"), check=_title),
+            Param("due", kind="date", positional=False, required=False, metavar="YYYY-MM-DD", title=N_("Due date")),
+            Param("portal", positional=False, required=False, metavar="ORDER_REF", max_length=60,
+                  title=N_("Portal order"), help="the order on the client's portal, to collect its documents"),
             ITEM,
         ),
         confirm="Open a new case for {client}: “{title}”",
@@ -64,14 +85,14 @@ def register(registry: Registry) -> None:
         validate=_check_newcase,
         examples=('newcase ACME "プレス金型 A-12" --due 2026-12-01', 'newcase ACME "Die set" --portal PO-1042'),
         slash_command_id=20,
-        result_fields=("case", "folder_link", "sheet_link", "estimate_link", "documents", "skipped", "mail",
-                       "mail_skipped"),
+        result_fields=("case", "folder_link", "sheet_link", "estimate_link", "documents", "document_links", "skipped",
+                       "mail", "mail_skipped"),
         **OFFICE_EXTRA,
     ))
     registry.add(JobType(
         name="estimate",
         help="Draft a new version of a case's estimate (earlier versions are kept).",
-        params=(Param("case", metavar="CASE_NUMBER", max_length=20), ITEM),
+        params=(Param("case", metavar="CASE_NUMBER", max_length=20, title=N_("Case number")), ITEM),
         confirm="Draft a new estimate for case {case}",
         queue="ackflow-office",
         timeout=120,
@@ -113,7 +134,7 @@ def _storage(settings):
         return GcsStorage(settings.gcs_bucket, settings.gcs_prefix)
     from .storage import LocalStorage
 
-    return LocalStorage(settings.local_root)
+    return LocalStorage(settings.local_root, settings.local_link_base)
 
 
 def _sheet(settings):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ackflow.app import views
-from ackflow.chat.cards import Card, Field, Section, Text
+from ackflow.app import links, views
+from ackflow.chat.cards import Button, Buttons, Card, Field, Section, Text
 from ackflow.chat.replies import Reply
 from ackflow.errors import JobNotFound
+from ackflow.i18n import Speaker
 
 if TYPE_CHECKING:
     from ackflow.app.runtime import Runtime
@@ -24,16 +25,34 @@ def show_case(runtime: Runtime, event, words: list[str]) -> Reply:
         record = CaseRecords(runtime.store.docs).get(case)
     except CaseNotFound:
         return Reply(text=f"There is no case “{views.short(case, 30)}”. Case numbers look like 2026-001.")
-    fields = [Field(label, views.short(str(record.get(key) or "—"))) for label, key in (
+    fields: list = [Field(label, views.short(str(record.get(key) or "—"))) for label, key in (
         ("client", "client"), ("title", "title"), ("status", "status"), ("due", "due"),
-        ("requested by", "requester"), ("folder", "folder_link"), ("sheet row", "sheet_link"))]
+        ("requested by", "requester"), ("folder", "folder_link"), ("sheet row", "sheet_link"))
+        if not links.is_link(record.get(key))]
+    # links are buttons (one tap on a phone), within one budget for the card (Chat's 32,000 bytes)
+    budget = links.MAX_LINK_CHARS
+    opened = links.fit(list(links.link_buttons(record, ("folder_link", "sheet_link"), Speaker())), budget)
+    budget -= sum(len(b.url) for b in opened)
+    if opened:
+        fields.append(Buttons(opened))
     sections = [Section(tuple(fields))]
-    estimates = [Field(f"v{e['version']}", f"{e.get('total', '')} · {e['link']}") for e in record.get("estimates", [])]
+    latest = record.get("estimates", [])[-10:]  # the latest versions: a card holds at most 100 widgets
+    estimates: list = [Field(f"v{e['version']}", str(e.get("total", "")) + (
+        "" if links.is_link(e["link"]) else f" · {views.short(e['link'], 200)}")) for e in latest]
+    pdfs = links.fit([Button(f"v{e['version']} (PDF)", url=e["link"]) for e in reversed(latest)
+                      if links.is_link(e["link"])], budget // 2)
+    budget -= sum(len(b.url) for b in pdfs)
+    if pdfs:
+        estimates.append(Buttons(pdfs))
     if estimates:
         sections.append(Section(tuple(estimates), header="Estimates"))
-    documents = [Text(f"{d['name']} ({d['bytes']:,} bytes)") for d in record.get("documents", [])]
+    documents: list = [Text(f"{d['name']} ({d['bytes']:,} bytes)") for d in record.get("documents", [])[:20]]
+    document_links = links.fit([Button(d["name"][:80], url=d["link"]) for d in record.get("documents", [])
+                                if links.is_link(d.get("link"))], budget)
+    if document_links:
+        documents.append(Buttons(document_links))
     if documents:
-        sections.append(Section(tuple(documents[:20]), header="Documents"))
+        sections.append(Section(tuple(documents), header="Documents"))
     jobs = []
     for job_id in record.get("jobs", [])[-10:]:
         try:

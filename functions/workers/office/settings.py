@@ -25,6 +25,7 @@ class OfficeSettings(BaseSettings):
 
     storage: Literal["local", "gcs", "drive"] = Field("local", description="Where case folders live: a local folder, Cloud Storage, or a Google Drive shared drive.")
     local_root: str = Field(".ackflow/cases", description="Root folder of case folders (storage=local).")
+    local_link_base: str = Field("", description="URL that serves local_root over http (ackflow dev's file server), for links that open on a phone; empty: file:// links.")
     gcs_bucket: str = Field("", description="Bucket of case folders (storage=gcs).")
     gcs_prefix: str = Field("cases/", description="Prefix of case folders in the bucket.")
     drive_parent_folder: str = Field("", description="Drive folder id (in a shared drive) the case folders are made in (storage=drive).")

@@ -80,7 +80,11 @@ def _state(record: dict, rid: str, status: str, language: str) -> Section:
     if status == "OPENED":
         widgets: list = [Text(escape(say("opened", language, case=record.get("case", "?"),
                                          who=record.get("opened_by", ""))))]
-        if record.get("folder_link"):
+        link = record.get("folder_link")
+        if link and str(link).startswith(("https://", "http://")):  # a button: one tap on a phone
+            widgets.append(Field(say("folder", language), escape(record.get("folder", ""))))
+            widgets.append(Buttons((Button(say("folder", language), url=link),)))
+        elif link:
             widgets.append(Field(say("folder", language),
                                  Markup('<a href="{}">{}</a>').format(record["folder_link"], record.get("folder", ""))))
         return Section(tuple(widgets))
