@@ -62,6 +62,7 @@ def test_jobs_list_and_show(running):
     assert int(by_status["FAILED"][-1]) > 1  # a failed job shows every attempt it took
     shown = ackflow(running, "jobs", "show", job_id)
     assert shown.returncode == 0 and f"job {job_id}" in shown.stdout and "step 1" in shown.stdout
+    assert "Chat write(s)" in shown.stdout  # the writes of the job's message, counted on its record
     missing = ackflow(running, "jobs", "show", "jmissing")
     assert missing.returncode != 0 and "not found" in missing.stderr
     assert ackflow(running, "jobs", "--status", "FAILED").stdout.count("fail") >= 1
