@@ -86,3 +86,20 @@ def test_a_result_written_through_a_429_is_shown_once_and_confirmed(runtime, cha
     assert (stored.chat_writes, stored.chat_throttled, stored.message_due) == (3, 2, False)
     assert Notifier(runtime).show(stored)  # a duplicate delivery: already shown, nothing written
     assert runtime.store.message_log(job.id).writes == 3
+
+
+def test_the_notification_text_never_shows_a_state_the_job_left(runtime, chat):
+    """Chat keeps a message's fallbackText from its first write (an update cannot change it, as
+    spaces.messages.patch documents its updateMask), so it must not carry the job's state: a
+    finished job's message would read "Running" wherever cards are not shown."""
+    job = running_job(runtime, "jfallback")
+    Notifier(runtime).progress(job, "step 1/1: working")
+    first = message_of(chat, job)
+    assert "working" in str(first["cardsV2"])
+    done = runtime.store.complete_step(job.id, 0, HOLDER, {"text": "the result"}, time.time())
+    Notifier(runtime).show(done)
+    final = message_of(chat, done)
+    assert shows(runtime, chat, done)
+    assert final["fallbackText"] == first["fallbackText"]
+    assert "echo" in final["fallbackText"] and job.id in final["fallbackText"]
+    assert "Running" not in final["fallbackText"] and "working" not in final["fallbackText"]

@@ -110,20 +110,21 @@ class Pipeline:
         return latest
 
     def job_message(self, job: Job, timeout: float = 10.0) -> dict:
-        """The job's own message once it shows the job's final state."""
+        """The job's own message once it shows the job's final state: the store confirms that write
+        (``message_due`` cleared) only after it landed, and later than any older write."""
         deadline = time.monotonic() + timeout
         while True:
-            found = [m for m in self.messages(job.space).values()
-                     if m.get("clientAssignedMessageId") == job.message_id]
+            current = self.store.get_job(job.id)
+            if not current.status.finished or current.message_due:
+                found = []
+            else:
+                found = [m for m in self.messages(job.space).values()
+                         if m.get("clientAssignedMessageId") == job.message_id]
             if found:
-                stamp = found[0].get("lastUpdateTime") or found[0]["createTime"]
-                import datetime as dt
-
-                when = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
-                if not job.finished_at or when >= job.finished_at - 0.001:
-                    return found[0]
+                return found[0]
             if time.monotonic() > deadline:
-                raise AssertionError(f"no final message for {job.id}")
+                raise AssertionError(f"no final message for {job.id} ({current.status.value}, "
+                                     f"message due: {current.message_due})")
             time.sleep(0.05)
 
     def worker_token(self) -> str:

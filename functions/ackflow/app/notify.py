@@ -15,8 +15,9 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
+from ..chat.cards import Card, fallback_text
 from ..chat.events import EventFormat
-from ..chat.replies import message_json
+from ..chat.replies import message_json, plain_text
 from ..errors import (
     ChatRateLimited,
     ChatRefused,
@@ -209,7 +210,13 @@ class Notifier:
         except UnknownJobType:
             job_type = None
         reply = views.job_message(job, job_type, progress=line, retry_delay=retry_delay, now=self.runtime.clock())
-        return message_json(reply, EventFormat(job.event_format), self.runtime.settings.webhook_url)
+        message = message_json(reply, EventFormat(job.event_format), self.runtime.settings.webhook_url)
+        if reply.card is not None:
+            # Chat keeps a message's fallbackText from its creation (an update cannot change it),
+            # so it names the job and says nothing that goes stale (a notification is the first write).
+            message["fallbackText"] = plain_text(fallback_text(Card(reply.card.card_id, reply.card.title,
+                                                                    (), reply.card.subtitle)))
+        return message
 
 
 def bar(fraction: float, width: int = 10) -> str:
