@@ -11,7 +11,7 @@ import click
 
 from .common import DEV_DIR
 
-DEFAULT_PORTS = {"webhook": 8080, "worker": 8081, "tasks": 8123, "chat": 8124, "sheets": 8125}
+DEFAULT_PORTS = {"webhook": 8080, "worker": 8081, "tasks": 8123, "chat": 8124, "sheets": 8125, "freee": 8126}
 
 
 @click.command()
@@ -20,7 +20,7 @@ DEFAULT_PORTS = {"webhook": 8080, "worker": 8081, "tasks": 8123, "chat": 8124, "
 @click.option("--reset", is_flag=True, help="Start from empty state (delete the workdir first).")
 @click.option("--port-offset", type=int, default=0, show_default=True,
               help="Add this to every default port (8080 webhook, 8081 worker, 8123 Cloud Tasks, "
-                   "8124 Chat, 8125 Sheets).")
+                   "8124 Chat, 8125 Sheets, 8126 freee).")
 @click.option("--format", "event_format", type=click.Choice(["classic", "addon"]), default="classic",
               show_default=True, help="Event format the local Chat service sends.")
 @click.option("--chat-auth", type=click.Choice(["project-number", "endpoint-url"]),
@@ -32,8 +32,11 @@ DEFAULT_PORTS = {"webhook": 8080, "worker": 8081, "tasks": 8123, "chat": 8124, "
               show_default=True, help="Cloud Tasks (local service) or SQS (moto server) with the relay.")
 @click.option("--sweep-interval", type=float, default=5.0, show_default=True,
               help="Seconds between calls of the sweep (0: never).")
+@click.option("--accounting", type=click.Choice(["embedded", "freee"]), default="embedded", show_default=True,
+              help="Issue estimates and invoices as PDFs here, or through the local freee stand-in "
+                   "(authorized at start).")
 def dev(workdir: Path, reset: bool, port_offset: int, event_format: str, chat_auth: str | None, workers: int,
-        firestore: bool, queue_backend: str, sweep_interval: float) -> None:
+        firestore: bool, queue_backend: str, sweep_interval: float, accounting: str) -> None:
     """Run the whole pipeline locally: both functions, the local Cloud Tasks and Chat services, state."""
     from ..devtools.stack import LocalStack, StackConfig
 
@@ -45,7 +48,7 @@ def dev(workdir: Path, reset: bool, port_offset: int, event_format: str, chat_au
     config = StackConfig(
         workdir=workdir, ports={k: v + port_offset for k, v in DEFAULT_PORTS.items()},
         workers=workers, event_format=event_format, chat_auth=chat_auth, sweep_interval=sweep_interval,
-        store="firestore" if firestore else "sqlite", queue_backend=queue_backend,
+        store="firestore" if firestore else "sqlite", queue_backend=queue_backend, accounting=accounting,
     )
     stack = LocalStack(config)
     stopping = threading.Event()
@@ -58,19 +61,22 @@ def dev(workdir: Path, reset: bool, port_offset: int, event_format: str, chat_au
         raise click.ClickException(f"could not start the local pipeline: {exc}") from exc
     sqs = (f"\n  SQS (moto)     {stack.url('moto')}\n  SQS relay      {stack.url('relay')}/certs   (its certificates)"
            if queue_backend == "sqs" else "")
+    freee = (f"\n  freee          {stack.url('freee')}   (local stand-in; estimates and invoices, authorized)"
+             if accounting == "freee" else "")
     click.echo(f"""
 Ackflow is running locally ({config.store} job state, {queue_backend}):
   chat_webhook   {stack.webhook_url}
   worker         {stack.worker_url}
   Cloud Tasks    {stack.url('tasks')}   (local service)
   Google Chat    {stack.url('chat')}   (local service)
-  Google Sheets  {stack.url('sheets')}   (local service; the case sheet){sqs}
+  Google Sheets  {stack.url('sheets')}   (local service; the case sheet){sqs}{freee}
   state, logs    {workdir}/
 
 Try, in another terminal:
   ackflow chat "echo hello" --yes
   ackflow chat "sleep 3"      then   ackflow click run
-  ackflow chat 'newcase ACME "Die set A-12" --due 2026-12-01' --yes
+  ackflow chat 'newcase ACME "Die set A-12" --due 2026-12-01 --item "金型設計:1:350000"' --yes
+  ackflow chat 'ordered 2026-001' --yes     then   ackflow chat 'invoice 2026-001' --yes
   ackflow jobs
 
 Ctrl-C stops everything.""")

@@ -22,11 +22,12 @@ def _add_core_commands() -> None:
     from .chat import chat, click_button
     from .config import config
     from .dev import dev
+    from .freee import freee, freee_emulator
     from .jobs import jobs, sweep
     from .operate import cancel, retry
     from .relay import sqs_relay
 
-    for command in (dev, chat, click_button, jobs, sweep, retry, cancel, config, sqs_relay):
+    for command in (dev, chat, click_button, jobs, sweep, retry, cancel, config, sqs_relay, freee, freee_emulator):
         cli.add_command(command)
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import requests
 
+from workers.office.issuer import SAMPLE as SAMPLE_ISSUER
+
 from .procs import ManagedProcess, free_port, port_free, process_alive, start_moto
 
 log = logging.getLogger(__name__)
@@ -64,6 +66,7 @@ class StackConfig:
     queue_backend: str = "cloudtasks"
     extra_env: dict[str, str] = field(default_factory=dict)
     min_dispatch_deadline: float | None = None
+    accounting: str = "embedded"  # or "freee": the local freee stand-in, authorized at start
 
 
 class LocalStack:
@@ -76,6 +79,8 @@ class LocalStack:
         names = ["tasks", "chat", "webhook", "worker", "sheets"]
         if config.queue_backend == "sqs":
             names += ["moto", "relay"]
+        if config.accounting == "freee":
+            names += ["freee"]
         self.ports = {name: config.ports.get(name) or free_port() for name in names}
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
@@ -120,7 +125,22 @@ class LocalStack:
             "ACKFLOW_OFFICE_SHEET_ID": SHEET_ID,
             "ACKFLOW_OFFICE_SHEETS_ENDPOINT": self.url("sheets"),
             "ACKFLOW_OFFICE_SHEETS_CREDENTIALS_FILE": str(self.workdir / "sheets-service-account.json"),
+            # a sample issuer (a valid, made-up registration number), so invoices work on a fresh machine
+            "ACKFLOW_OFFICE_NAME": SAMPLE_ISSUER.name,
+            "ACKFLOW_OFFICE_ADDRESS": SAMPLE_ISSUER.address,
+            "ACKFLOW_OFFICE_CONTACT": SAMPLE_ISSUER.contact,
+            "ACKFLOW_OFFICE_REGISTRATION_NUMBER": SAMPLE_ISSUER.registration,
+            "ACKFLOW_OFFICE_BANK_ACCOUNT": SAMPLE_ISSUER.bank_account,
         }
+        if self.config.accounting == "freee":
+            env.update({
+                "ACKFLOW_OFFICE_ACCOUNTING": "freee",
+                "ACKFLOW_OFFICE_FREEE_CLIENT_ID": "local-client",
+                "ACKFLOW_OFFICE_FREEE_CLIENT_SECRET": "local-secret",
+                "ACKFLOW_OFFICE_FREEE_API_URL": self.url("freee"),
+                "ACKFLOW_OFFICE_FREEE_ACCOUNTS_URL": self.url("freee"),
+                "ACKFLOW_OFFICE_FREEE_WEB_URL": self.url("freee") + "/web",
+            })
         if self.firestore is not None:
             env.update(self.firestore.env())
         if self.config.queue_backend == "sqs":
@@ -156,6 +176,8 @@ class LocalStack:
             self._start_services()
             self._create_queues()
             self._start_functions()
+            if self.config.accounting == "freee":
+                self.authorize_freee()
         except Exception:
             self.stop()
             raise
@@ -216,8 +238,14 @@ class LocalStack:
                                  "--data", str(self.workdir / "sheets.json"), "--create", SHEET_ID),
             ready_url=self.url("sheets") + "/", log_path=self.workdir / "logs" / "sheets.log")
         self._write_service_account()
-        for proc in (self.procs["tasks"], self.procs["chat"], self.procs["sheets"]):
-            proc.start(timeout=60)
+        if self.config.accounting == "freee":
+            self.procs["freee"] = ManagedProcess(
+                "freee", self._argv("freee-emulator", "--host", self.config.host, "--port", str(self.ports["freee"]),
+                                    "--data", str(self.workdir / "freee.json")),
+                ready_url=self.url("freee") + "/", log_path=self.workdir / "logs" / "freee.log")
+        for name in ("tasks", "chat", "sheets", "freee"):
+            if name in self.procs:
+                self.procs[name].start(timeout=60)
 
     def _write_service_account(self) -> None:
         """A service-account key file whose token endpoint is the local Sheets service: gspread
@@ -236,6 +264,31 @@ class LocalStack:
             "universe_domain": "local.invalid",
         }))
         path.chmod(0o600)
+
+    def office_settings(self):
+        """The office workflow's settings, as the functions read them."""
+        from workers.office.settings import OfficeSettings
+
+        prefix = "ACKFLOW_OFFICE_"
+        return OfficeSettings(**{k[len(prefix):].lower(): v for k, v in self.env().items() if k.startswith(prefix)})
+
+    def authorize_freee(self) -> dict:
+        """Connect the local freee stand-in as a person would with ``ackflow freee authorize``: a
+        person approves (the stand-in's consent, at once), the code is exchanged and the grant kept."""
+        from workers.office.accounting.factory import freee_tokens
+
+        settings = self.office_settings()
+        runtime = self.runtime()
+        try:
+            tokens = freee_tokens(settings, runtime.store.docs)
+            if tokens.vault.read():
+                return {}  # connected in an earlier run of this workdir
+            code = requests.post(f"{self.url('freee')}/_emulator/approve",
+                                 json={"client_id": settings.freee_client_id,
+                                       "redirect_uri": settings.freee_redirect_uri}, timeout=10).json()["code"]
+            return tokens.exchange(code)
+        finally:
+            runtime.close()
 
     def _create_queues(self) -> None:
         definitions = self.runtime().registry.queues.values()
@@ -333,7 +386,7 @@ class LocalStack:
         self._stop.set()
         if self._sweeper:
             self._sweeper.join(timeout=5)
-        for name in ("relay", "webhook", "worker", "chat", "tasks", "sheets", "moto"):
+        for name in ("relay", "webhook", "worker", "chat", "tasks", "sheets", "freee", "moto"):
             proc = self.procs.get(name)
             if proc:
                 proc.stop()

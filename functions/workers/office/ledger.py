@@ -1,0 +1,139 @@
+"""The office's ledger of documents in the job store: each estimate version and each invoice is
+decided once, with its number, in one transaction.
+
+The transaction reads the job's allocation, the counter and the case, builds the document (which
+may refuse: then nothing is written and no number is taken), and writes the counter, the allocation
+(keyed by the job, so a retried step gets the same number and the same document back) and the
+document (collection ``ledger``, id ``kind:number``). The document never changes afterwards; what
+the accounting service answered is added once, beside it (``issued``).
+
+Counters are the job store's (``counters`` / ``counter_allocations``), so ``estimate-<case>`` keeps
+counting the versions drafted before this module existed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ackflow.errors import PermanentError
+from ackflow.store.documents import ALLOCATIONS, COUNTERS, Documents, Tx
+
+from .accounting import Document, Issued
+from .cases import CASES
+
+LEDGER = "ledger"
+
+
+def ledger_id(kind: str, number: str) -> str:
+    return f"{kind}:{number}"
+
+
+def estimate_number(case: str, version: int) -> str:
+    return f"{case}-v{version}"
+
+
+def invoice_number(prefix: str, year: int, sequence: int) -> str:
+    return f"{prefix}{year}-{sequence:04d}"
+
+
+def _allocate(tx: Tx, counter: str, key: str) -> tuple[int | None, int]:
+    """(the value this key already has, or None; the counter's current value). Reads only."""
+    allocation = tx.get(ALLOCATIONS, f"{counter}:{key}")
+    current = tx.get(COUNTERS, counter)
+    return (int(allocation["value"]) if allocation else None), (int(current["value"]) if current else 0)
+
+
+def _take(tx: Tx, counter: str, key: str, value: int, latest: int) -> None:
+    if value > latest:
+        tx.set(COUNTERS, counter, {"name": counter, "value": value})
+    tx.set(ALLOCATIONS, f"{counter}:{key}", {"counter": counter, "key": key, "value": value})
+
+
+MakeEstimate = Callable[[dict, Document | None, int], Document]
+
+
+def new_estimate_version(docs: Documents, case: str, job_id: str, make: MakeEstimate) -> Document:
+    """The job's version of the case's estimate: made by ``make(case record, previous version or
+    None, version)`` from the latest version, numbered, kept. Again for the same job: the same one."""
+    counter = f"estimate-{case}"
+
+    def apply(tx: Tx) -> Document:
+        mine, latest = _allocate(tx, counter, job_id)
+        record = tx.get(CASES, case)
+        if record is None:
+            raise PermanentError(f"there is no case {case}; write “case {case}” to check the number")
+        if mine is not None:
+            kept = tx.get(LEDGER, ledger_id("quotation", estimate_number(case, mine)))
+            if kept is not None:
+                return Document.from_dict(kept)
+        base = mine - 1 if mine is not None else latest
+        previous = tx.get(LEDGER, ledger_id("quotation", estimate_number(case, base))) if base else None
+        version = mine if mine is not None else latest + 1
+        document = make(record, Document.from_dict(previous) if previous else None, version)
+        _take(tx, counter, job_id, version, latest)
+        tx.set(LEDGER, ledger_id("quotation", document.number), {**document.to_dict(), "job": job_id})
+        entry = {"key": f"v{version:03d}", "version": version, "number": document.number,
+                 "total": document.totals.total, "job": job_id, "issued": document.issued}
+        estimates = {e["key"]: e for e in record.get("estimates", [])}
+        estimates[entry["key"]] = {**estimates.get(entry["key"], {}), **entry}
+        tx.set(CASES, case, {**record, "estimates": sorted(estimates.values(), key=lambda e: e["key"])})
+        return document
+
+    return docs.transaction(apply)
+
+
+MakeInvoice = Callable[[dict, Document | None, int], Document]
+
+
+def new_invoice(docs: Documents, case: str, year: int, prefix: str, job_id: str, make: MakeInvoice) -> Document:
+    """The job's invoice for the case: made by ``make(case record, accepted estimate or None,
+    sequence)``, numbered consecutively in ``year`` and noted on the case in the same transaction
+    (so a second invoice for the case, asked for at the same moment, sees the first)."""
+    counter = f"invoice-{year}"
+
+    def apply(tx: Tx) -> Document:
+        mine, latest = _allocate(tx, counter, job_id)
+        record = tx.get(CASES, case)
+        if record is None:
+            raise PermanentError(f"there is no case {case}; write “case {case}” to check the number")
+        if mine is not None:
+            kept = tx.get(LEDGER, ledger_id("invoice", invoice_number(prefix, year, mine)))
+            if kept is not None:
+                return Document.from_dict(kept)
+        accepted = (record.get("accepted") or {}).get("version")
+        estimate = tx.get(LEDGER, ledger_id("quotation", estimate_number(case, accepted))) if accepted else None
+        sequence = mine if mine is not None else latest + 1
+        document = make(record, Document.from_dict(estimate) if estimate else None, sequence)
+        _take(tx, counter, job_id, sequence, latest)
+        tx.set(LEDGER, ledger_id("invoice", document.number), {**document.to_dict(), "job": job_id})
+        entry = {"key": document.number, "number": document.number, "total": document.totals.total,
+                 "issued": document.issued, "replaces": document.replaces, "job": job_id}
+        invoices = {e["key"]: e for e in record.get("invoices", [])}
+        invoices[entry["key"]] = {**invoices.get(entry["key"], {}), **entry}
+        if document.replaces in invoices:
+            invoices[document.replaces] = {**invoices[document.replaces], "replaced_by": document.number}
+        tx.set(CASES, case, {**record, "invoices": sorted(invoices.values(), key=lambda e: e["key"])})
+        return document
+
+    return docs.transaction(apply)
+
+
+def note_issued(docs: Documents, document: Document, issued: Issued) -> dict:
+    """Keep what the service answered beside the document, once (a retry finds it there)."""
+    doc_id = ledger_id(document.kind, document.number)
+
+    def apply(tx: Tx) -> dict:
+        data = tx.get(LEDGER, doc_id)
+        if data is None:
+            raise PermanentError(f"{document.kind} {document.number} is not in the ledger")
+        if not data.get("issued_by"):
+            data = {**data, "issued_by": issued.to_dict()}
+            tx.set(LEDGER, doc_id, data)
+        return data
+
+    return docs.transaction(apply)
+
+
+def get(docs: Documents, kind: str, number: str) -> Document | None:
+    data = docs.get(LEDGER, ledger_id(kind, number))
+    return Document.from_dict(data) if data else None
