@@ -63,7 +63,9 @@ def build_app(service: FreeeService):
             if company is None and request.method in ("POST", "PUT"):
                 company = _body(request).get("company_id")
             service.check_call(request.method, request.path, request.headers.get("Authorization", ""), company)
-            return handler(request, *groups)
+            response = handler(request, *groups)
+            service.fault(request.method, request.path, after=True)
+            return response
 
         return checked
 

@@ -59,6 +59,7 @@ class Fault:
     path: str = ""  # a regular expression searched in the path; empty: any
     times: int = 1
     retry_after: int = 1
+    after: bool = False  # answer the fault after doing the work (a reply lost on the way back)
 
 
 @dataclass
@@ -160,12 +161,7 @@ class FreeeService:
     def check_call(self, method: str, path: str, authorization: str, company_id) -> None:
         """Faults, the rate limit and the bearer token, in the order freee's front would apply them."""
         with self.lock:
-            for fault in self.faults:
-                if fault.times > 0 and (not fault.method or fault.method == method) \
-                        and re.search(fault.path, path):
-                    fault.times -= 1
-                    raise FreeeError(fault.status, "fault", f"injected {fault.status}",
-                                     headers={"Retry-After": str(fault.retry_after)} if fault.status == 429 else {})
+            self.fault(method, path, after=False)
             now = self.clock()
             self._calls = [t for t in self._calls if t > now - self.rate_window]
             reset = int(self.rate_window - (now - self._calls[0])) + 1 if self._calls else int(self.rate_window)
@@ -185,6 +181,16 @@ class FreeeService:
             if str(company_id) != str(self.state.company["id"]):
                 raise FreeeError(400, "bad_request", "存在しないかすでに削除された事業所です。",
                                  code="company_not_found")
+
+    def fault(self, method: str, path: str, *, after: bool) -> None:
+        """Raise the first injected fault that matches (and count it down)."""
+        with self.lock:
+            for fault in self.faults:
+                if fault.times > 0 and fault.after == after and (not fault.method or fault.method == method) \
+                        and re.search(fault.path, path):
+                    fault.times -= 1
+                    raise FreeeError(fault.status, "fault", f"injected {fault.status}",
+                                     headers={"Retry-After": str(fault.retry_after)} if fault.status == 429 else {})
 
     # -- partners --------------------------------------------------------------------------------
     def partners(self, keyword: str = "") -> list[dict]:
