@@ -13,7 +13,7 @@ from ackflow.errors import PermanentError, TransientError
 from ackflow.store.sqlite import SqliteDocuments
 from tests.support.freee import StandIn
 from workers.office.accounting.freee.client import FreeeRefused
-from workers.office.accounting.freee.tokens import GRANTS, GRANT, GrantMissing, SecretVault, StoreVault
+from workers.office.accounting.freee.tokens import GRANT, GRANTS, GrantMissing, SecretVault, StoreVault
 from workers.office.issuer import Issuer
 from workers.office.money import TaxRules, parse_line
 
@@ -54,7 +54,8 @@ def test_the_stand_in_rotates_refresh_tokens_and_refuses_a_used_one(standin):
     code = standin.approve()
     assert token(grant_type="authorization_code", code=code, redirect_uri=standin.app.redirect_uri).ok
     assert token(grant_type="authorization_code", code=code, redirect_uri=standin.app.redirect_uri).status_code == 400
-    assert token(grant_type="refresh_token", refresh_token="x", client_secret="wrong").json()["error"] == "invalid_client"
+    refused = token(grant_type="refresh_token", refresh_token="x", client_secret="wrong")
+    assert refused.json()["error"] == "invalid_client"
 
 
 # -- tokens --------------------------------------------------------------------------------------

@@ -185,7 +185,8 @@ def test_commands_move_a_case_forward_and_only_an_admin_correction_goes_back(tmp
 
     cases = CaseRecords(SqliteDocuments(tmp_path / "cases.db"))
     cases.update("2026-001", "jnew", status="見積提出")
-    assert cases.transition("2026-001", "納品", by="Alice", job_id="jdel", delivered_on="2026-12-01")["status"] == "納品"
+    moved = cases.transition("2026-001", "納品", by="Alice", job_id="jdel", delivered_on="2026-12-01")
+    assert moved["status"] == "納品"
     assert cases.transition("2026-001", "納品", by="Alice", job_id="jdel")["history"][-1]["job"] == "jdel"  # again
     with pytest.raises(PermanentError, match="only moves forward.*correct 2026-001 受注"):
         cases.transition("2026-001", "受注", by="Alice", job_id="jord")

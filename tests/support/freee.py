@@ -25,8 +25,8 @@ class StandIn:
 
     def approve(self) -> str:
         """A person approves the app on freee's consent page: an authorization code."""
-        return requests.post(f"{self.url}/_emulator/approve", json={"client_id": CLIENT[0],
-                                                                     "redirect_uri": self.app.redirect_uri}).json()["code"]
+        body = {"client_id": CLIENT[0], "redirect_uri": self.app.redirect_uri}
+        return requests.post(f"{self.url}/_emulator/approve", json=body).json()["code"]
 
     def faults(self, *faults: dict) -> None:
         requests.put(f"{self.url}/_emulator/faults", json=list(faults)).raise_for_status()
