@@ -272,7 +272,7 @@ class LocalStack:
         prefix = "ACKFLOW_OFFICE_"
         return OfficeSettings(**{k[len(prefix):].lower(): v for k, v in self.env().items() if k.startswith(prefix)})
 
-    def authorize_freee(self) -> dict:
+    def authorize_freee(self, again: bool = False) -> dict:
         """Connect the local freee stand-in as a person would with ``ackflow freee authorize``: a
         person approves (the stand-in's consent, at once), the code is exchanged and the grant kept."""
         from workers.office.accounting.factory import freee_tokens
@@ -281,7 +281,7 @@ class LocalStack:
         runtime = self.runtime()
         try:
             tokens = freee_tokens(settings, runtime.store.docs)
-            if tokens.vault.read():
+            if tokens.vault.read() and not again:
                 return {}  # connected in an earlier run of this workdir
             code = requests.post(f"{self.url('freee')}/_emulator/approve",
                                  json={"client_id": settings.freee_client_id,

@@ -1,5 +1,5 @@
-"""The office workflow under stress, on the embedded default: 20 cases opened at once, and a
-worker killed inside each step of ``newcase``."""
+"""The office workflow under stress, on the embedded default: 20 cases opened and 20 invoices issued
+at once, and a worker killed inside each step of ``newcase`` and of ``invoice``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ackflow.jobs.model import JobStatus
-from tests.support.office import run_newcase, running_office, sheet_of, snapshot
+from tests.support.office import documents_tab, run_newcase, running_office, sheet_of, snapshot, storage_of
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def test_a_worker_killed_inside_a_step_leaves_the_same_case_as_an_undisturbed_ru
     reached = control.with_suffix(".reached")
     reached.unlink(missing_ok=True)
     calm = run_newcase(office, 'newcase ACME "Kill test" --portal PO-1042')
-    control.write_text(step)
+    control.write_text(f"newcase:{step}")
     try:
         job_id = office.start('newcase ACME "Kill test" --portal PO-1042')
         deadline = time.monotonic() + 30
@@ -62,3 +62,57 @@ def test_a_worker_killed_inside_a_step_leaves_the_same_case_as_an_undisturbed_ru
     assert len(messages) == 1
 
 
+
+
+def _invoice(office, text: str, timeout: float = 120):
+    return office.wait_job(office.start(text), JobStatus.SUCCEEDED, timeout=timeout)
+
+
+def test_twenty_concurrent_invoice_jobs_get_twenty_consecutive_numbers(office):
+    case = run_newcase(office, 'newcase C社 "同時請求" --item "設計:1:10000"').result["case"]
+    jobs = [office.start(f'invoice {case} --again --item "分割 {n}:1:{1000 + n}"') for n in range(20)]
+    done = [office.wait_job(job_id, JobStatus.SUCCEEDED, timeout=180) for job_id in jobs]
+    numbers = sorted(int(job.result["invoice"].rsplit("-", 1)[1]) for job in done)
+    assert numbers == list(range(numbers[0], numbers[0] + 20))  # no gap, no double
+    record = office.runtime.services.cases.get(case)
+    assert sorted(i["number"] for i in record["invoices"]) == sorted(job.result["invoice"] for job in done)
+    storage = storage_of(office)
+    assert len([p for p in storage.list(record["folder"]) if "/05_請求/" in p]) == 20
+
+
+INVOICE_STEPS = ["number", "issue", "file"]
+
+
+@pytest.mark.parametrize("step", INVOICE_STEPS)
+def test_a_worker_killed_inside_an_invoice_step_leaves_the_same_invoice_as_an_undisturbed_run(office, step):
+    control = Path(office.stack.env()["ACKFLOW_TEST_PAUSE_FILE"])
+    reached = control.with_suffix(".reached")
+    reached.unlink(missing_ok=True)
+    calm_case = run_newcase(office, 'newcase ACME "請求 kill" --item "金型設計:1:350000" --item "弁当:2:800:8%"')
+    killed_case = run_newcase(office, 'newcase ACME "請求 kill" --item "金型設計:1:350000" --item "弁当:2:800:8%"')
+    calm = _invoice(office, f"invoice {calm_case.result['case']} --date 2026-11-30 --item \"設計:1:350000\"")
+    control.write_text(f"invoice:{step}")
+    try:
+        job_id = office.start(f"invoice {killed_case.result['case']} --date 2026-11-30 --item \"設計:1:350000\"")
+        deadline = time.monotonic() + 30
+        while not reached.exists():
+            assert time.monotonic() < deadline, f"the worker never reached the end of {step}"
+            time.sleep(0.05)
+        office.stack.restart("worker")  # SIGKILL after the step's work, before its record
+    finally:
+        control.unlink(missing_ok=True)
+    killed = office.wait_job(job_id, JobStatus.SUCCEEDED, timeout=60)
+    assert killed.steps[INVOICE_STEPS.index(step)].attempts == 2
+    first, second = calm.result["invoice"], killed.result["invoice"]
+    assert int(second.rsplit("-", 1)[1]) == int(first.rsplit("-", 1)[1]) + 1  # no gap, no second number
+    calm_files = snapshot(office, calm_case.result["case"])["files"]
+    killed_files = snapshot(office, killed_case.result["case"])["files"]
+    pdf = f"/05_請求/請求書_{first}.pdf"
+    assert calm_files.pop(pdf).replace(first, "N") == killed_files.pop(pdf.replace(first, second)).replace(second, "N")
+    assert killed_files == calm_files
+    record = office.runtime.services.cases.get(killed_case.result["case"])
+    assert [i["number"] for i in record["invoices"]] == [second]
+    assert [d["number"] for d in record["issued"] if d["kind"] == "invoice"] == [second]
+    tab = documents_tab(office)
+    assert tab[second]["amount"] == tab[first]["amount"] == "385000"
+    assert sheet_of(office).find(killed_case.result["case"]).values["status"] == "請求"

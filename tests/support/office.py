@@ -32,9 +32,10 @@ class GcsEmulator:
 
 
 @contextlib.contextmanager
-def running_office(workdir: Path, kind: str):
+def running_office(workdir: Path, kind: str, accounting: str = "embedded"):
     """The office workflow on a running pipeline: ``embedded`` (SQLite, a local folder) or
-    ``emulators`` (Firestore, a Cloud Storage emulator); the local Sheets service and a test portal."""
+    ``emulators`` (Firestore, a Cloud Storage emulator); the local Sheets service and a test portal;
+    estimates and invoices as PDFs, or through the freee stand-in (``accounting="freee"``)."""
     site = portal_site.Portal()
     env = {
         "ACKFLOW_JOB_TYPES": "tests.support.jobtypes:office_with_pause_points",
@@ -60,7 +61,7 @@ def running_office(workdir: Path, kind: str):
                     "GOOGLE_CLOUD_PROJECT": "local-project"})
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)  # this process loads the same job types and reads the same storage
-    pipeline = start_pipeline(workdir, "classic", "project-number", store, **env)
+    pipeline = start_pipeline(workdir, "classic", "project-number", store, accounting=accounting, **env)
     pipeline.site = site
     pipeline.kind = kind
     try:
@@ -107,7 +108,7 @@ def snapshot(office, case: str) -> dict:
     files = {}
     for path in storage.list(folder):
         data = storage.read(path)
-        if "/03_見積/" in path and path.endswith(".pdf"):
+        if ("/03_見積/" in path or "/05_請求/" in path) and path.endswith(".pdf"):
             data = pypdf.PdfReader(io.BytesIO(data)).pages[0].extract_text().replace(case, "CASE")
         else:
             data = data.replace(case.encode(), b"CASE")
@@ -121,3 +122,21 @@ def snapshot(office, case: str) -> dict:
             "documents": sorted(d["name"] for d in record["documents"]), "cases": len(rows)}
 
 
+
+
+def documents_tab(office) -> dict[str, dict]:
+    """The case sheet's documents tab, by document number."""
+    from workers.office.sheet import DOCUMENT_COLUMNS
+
+    env = office.stack.env()
+    sheet = CaseSheet(env["ACKFLOW_OFFICE_SHEET_ID"], "Documents", endpoint=env["ACKFLOW_OFFICE_SHEETS_ENDPOINT"],
+                      credentials_file=env["ACKFLOW_OFFICE_SHEETS_CREDENTIALS_FILE"], columns=DOCUMENT_COLUMNS,
+                      key="number")
+    rows = sheet.worksheet().get_all_values()
+    header = rows[0]
+    labels = {label: key for key, (label, _) in DOCUMENT_COLUMNS.items()}
+    return {row[0]: {labels.get(h, h): v for h, v in zip(header, row, strict=False)} for row in rows[1:] if row}
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages)
