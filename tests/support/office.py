@@ -41,6 +41,7 @@ def running_office(workdir: Path, kind: str, accounting: str = "embedded"):
         "ACKFLOW_JOB_TYPES": "tests.support.jobtypes:office_with_pause_points",
         "ACKFLOW_TEST_PAUSE_FILE": str(workdir / "pause"),
         "ACKFLOW_OFFICE_NAME": "山田金型設計事務所",
+        "ACKFLOW_PERIODIC_SPACE": "spaces/office",  # the digest and the reminder report here
         "ACKFLOW_OFFICE_ADDRESS": "東京都大田区",
         "ACKFLOW_OFFICE_PORTALS": json.dumps({"ACME": {"url": site.url, "credentials": "env:ACME_PORTAL"}}),
         "ACME_PORTAL": json.dumps({"username": portal_site.USERNAME, "password": portal_site.PASSWORD}),

@@ -10,7 +10,7 @@ from ackflow.errors import UsageError
 from ackflow.jobs.params import Param
 from ackflow.jobs.registry import Command, JobType, Registry, Step
 
-from . import invoicing, lifecycle, steps
+from . import invoicing, lifecycle, reminders, steps
 from .commands import list_cases, show_case
 from .money import parse_line
 from .names import safe_component
@@ -184,6 +184,14 @@ def register(registry: Registry) -> None:
                                                         "失注", "保留"))),
         "Correct the status of case {case} to {status}", (Step("correct", lifecycle.correct, "status corrected"),),
         examples=("correct 2026-001 作業中",), result=("case", "status")))
+    registry.add(JobType(
+        name="digest", help="Monday 09:00 (Asia/Tokyo): the open cases by due date, to the office's space.",
+        steps=(Step("digest", reminders.digest, "open cases"),), queue="ackflow-office", timeout=60,
+        schedule=reminders.DIGEST_SCHEDULE, result_fields=("week_of", "open_cases", "cases"), **OFFICE_EXTRA))
+    registry.add(JobType(
+        name="reminder", help="Working days 09:00 (Asia/Tokyo): the cases due on the next working day.",
+        steps=(Step("reminder", reminders.reminder, "cases due"),), queue="ackflow-office", timeout=60,
+        schedule=reminders.REMINDER_SCHEDULE, result_fields=("date", "due_cases", "due", "cases"), **OFFICE_EXTRA))
     registry.command(Command("case", "Show a case: status and history, estimates, invoices, documents, jobs.",
                              "case CASE_NUMBER", show_case, slash_command_id=21))
     registry.command(Command("cases", "List open cases by due date (filter: client=NAME status=STATUS).",
