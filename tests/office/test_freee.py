@@ -232,3 +232,45 @@ def test_the_refresh_token_can_live_in_secret_manager(standin, tmp_path):
             tokens.access_token()
     finally:
         manager.stop()
+
+
+# -- ackflow freee authorize ---------------------------------------------------------------------
+def test_ackflow_freee_authorize_prints_the_url_and_keeps_the_grant(standin, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from ackflow_tools.cli.main import cli
+
+    store = tmp_path / "store.db"
+    SqliteDocuments(store).close()  # the operator's store exists (the CLI never creates one)
+    for name, value in {"ACKFLOW_STORE": "sqlite", "ACKFLOW_SQLITE_PATH": str(store),
+                        "ACKFLOW_OFFICE_ACCOUNTING": "freee", "ACKFLOW_OFFICE_FREEE_CLIENT_ID": "local-client",
+                        "ACKFLOW_OFFICE_FREEE_CLIENT_SECRET": "local-secret",
+                        "ACKFLOW_OFFICE_FREEE_ACCOUNTS_URL": standin.url,
+                        "ACKFLOW_OFFICE_FREEE_API_URL": standin.url}.items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(cli, ["freee", "authorize"], input=standin.approve() + "\n")
+    assert result.exit_code == 0, result.output
+    assert f"{standin.url}/public_api/authorize?client_id=local-client" in result.output
+    assert "response_type=code" in result.output and "freee is connected: company 1001" in result.output
+    assert StoreVault(SqliteDocuments(store)).read()
+    refused = CliRunner().invoke(cli, ["freee", "authorize", "--code", "not-a-code"])
+    assert refused.exit_code == 1 and "refused the authorization code" in refused.output
+
+
+def test_the_invoice_command_is_refused_until_the_office_is_set_up(monkeypatch):
+    from ackflow.errors import UsageError
+    from ackflow.settings import Settings
+    from workers.job_types import build_registry
+    from workers.office.issuer import SAMPLE
+
+    invoice = build_registry(Settings()).get("invoice")
+    monkeypatch.delenv("ACKFLOW_OFFICE_REGISTRATION_NUMBER", raising=False)
+    with pytest.raises(UsageError, match="until the office's own details are set.*REGISTRATION_NUMBER"):
+        invoice.parse(["2026-001"])
+    monkeypatch.setenv("ACKFLOW_OFFICE_NAME", SAMPLE.name)
+    monkeypatch.setenv("ACKFLOW_OFFICE_BANK_ACCOUNT", SAMPLE.bank_account)
+    monkeypatch.setenv("ACKFLOW_OFFICE_REGISTRATION_NUMBER", "T1234567890123")
+    with pytest.raises(UsageError, match="first digit should be 9"):
+        invoice.parse(["2026-001"])
+    monkeypatch.setenv("ACKFLOW_OFFICE_REGISTRATION_NUMBER", SAMPLE.registration)
+    assert invoice.parse(["2026-001", "--item", "設計:1:1000"])["item"] == ["設計:1:1000"]
