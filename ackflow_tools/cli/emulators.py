@@ -87,3 +87,26 @@ def sheets_emulator(host: str, port: int, data_path: str, create: tuple[str, ...
         if book_id not in service.books:
             service.create(book_id)
     run_until_stopped(build_app(service), host, port, "Sheets")
+
+
+@click.command("drive-emulator")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8126, show_default=True, type=int)
+@click.option("--data", "data_path", default=".ackflow/drive", show_default=True,
+              help="Folder the files and their contents are kept in.")
+@click.option("--public-url", default="", help="Base of the webViewLinks (default: http://HOST:PORT).")
+@click.option("--shared-drive", "shared_drives", multiple=True, metavar="ID=NAME",
+              help="Create this shared drive if it does not exist (repeatable).")
+def drive_emulator(host: str, port: int, data_path: str, public_url: str, shared_drives: tuple[str, ...]) -> None:
+    """Run the local Google Drive v3 REST service (the endpoints the case folders use)."""
+    from pathlib import Path
+
+    from ackflow_tools.emulators.drive import DriveService, build_app
+
+    Path(data_path).mkdir(parents=True, exist_ok=True)
+    service = DriveService(data_path, public_url or f"http://{host}:{port}")
+    for item in shared_drives:
+        drive_id, _, name = item.partition("=")
+        if drive_id not in service.drives:
+            service.put_drive(drive_id, name or drive_id)
+    run_until_stopped(build_app(service), host, port, "Drive")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .emulators import chat_emulator, sheets_emulator, tasks_emulator
+from .emulators import chat_emulator, drive_emulator, sheets_emulator, tasks_emulator
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "ACKFLOW"})
@@ -16,6 +16,7 @@ def cli() -> None:
 cli.add_command(tasks_emulator)
 cli.add_command(chat_emulator)
 cli.add_command(sheets_emulator)
+cli.add_command(drive_emulator)
 
 
 def _add_core_commands() -> None:

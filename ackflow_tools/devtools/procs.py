@@ -5,8 +5,9 @@ child runs in its own process group (so a server's workers stop with it), which 
 would outlive a parent killed with SIGKILL. Two things end them when the parent is gone, however
 it went: the kernel kills each direct child (``PR_SET_PDEATHSIG``, set between fork and exec, so
 even a child still starting is covered), and the reaper below ends the children's whole groups.
-PDEATHSIG follows the *thread* that started the child: start children from a thread that lives as
-long as they should (``ackflow dev`` and the tests use the main thread).
+PDEATHSIG follows the *thread* that started the child, so it is set only for children started
+from the main thread; a child started from another thread (a restart by the chaos suite's fault
+thread) relies on the reaper alone.
 """
 
 from __future__ import annotations
@@ -51,8 +52,10 @@ signal_all(signal.SIGKILL)
 
 def _die_with_parent():
     """A ``preexec_fn``: ask the kernel to SIGKILL this child when its parent dies (Linux), and
-    give up at once if the parent is already gone. None where prctl is not available."""
-    if not sys.platform.startswith("linux"):
+    give up at once if the parent is already gone. None where prctl is not available, and when
+    called from a thread other than the main one: the kernel would kill the child when *that
+    thread* ends (a restart from a short-lived thread would die with it); the reaper covers those."""
+    if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
         return None
     import ctypes
 

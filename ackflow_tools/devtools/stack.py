@@ -31,6 +31,7 @@ LOCATION = "local"
 INVOKER = f"ackflow-invoker@{PROJECT}.iam.gserviceaccount.com"
 STATE_FILE = "state.json"
 SHEET_ID = "local-case-sheet"
+WORKER_ACCOUNT = f"ackflow-worker@{PROJECT}.iam.gserviceaccount.com"
 
 
 def functions_source() -> Path:
@@ -66,6 +67,7 @@ class StackConfig:
     queue_backend: str = "cloudtasks"
     extra_env: dict[str, str] = field(default_factory=dict)
     min_dispatch_deadline: float | None = None
+    storage: str = "local"  # case folders: "local" (a folder in workdir) or "drive" (the local Drive)
     accounting: str = "embedded"  # or "freee": the local freee stand-in, authorized at start
 
 
@@ -79,8 +81,10 @@ class LocalStack:
         names = ["tasks", "chat", "webhook", "worker", "sheets"]
         if config.queue_backend == "sqs":
             names += ["moto", "relay"]
+        if config.storage == "drive":
+            names.append("drive")
         if config.accounting == "freee":
-            names += ["freee"]
+            names.append("freee")
         self.ports = {name: config.ports.get(name) or free_port() for name in names}
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
@@ -132,6 +136,16 @@ class LocalStack:
             "ACKFLOW_OFFICE_REGISTRATION_NUMBER": SAMPLE_ISSUER.registration,
             "ACKFLOW_OFFICE_BANK_ACCOUNT": SAMPLE_ISSUER.bank_account,
         }
+        if self.config.storage == "drive":
+            from .drive import PARENT_FOLDER, TEMPLATE_FOLDER
+
+            env.update({
+                "ACKFLOW_OFFICE_STORAGE": "drive",
+                "ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER": PARENT_FOLDER,
+                "ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER": TEMPLATE_FOLDER,
+                "ACKFLOW_OFFICE_DRIVE_ENDPOINT": self.url("drive"),
+                "ACKFLOW_OFFICE_DRIVE_CREDENTIALS_FILE": str(self.workdir / "drive-service-account.json"),
+            })
         if self.config.accounting == "freee":
             env.update({
                 "ACKFLOW_OFFICE_ACCOUNTING": "freee",
@@ -238,32 +252,28 @@ class LocalStack:
                                  "--data", str(self.workdir / "sheets.json"), "--create", SHEET_ID),
             ready_url=self.url("sheets") + "/", log_path=self.workdir / "logs" / "sheets.log")
         self._write_service_account()
+        if self.config.storage == "drive":
+            self.procs["drive"] = ManagedProcess(
+                "drive", self._argv("drive-emulator", "--host", self.config.host, "--port", str(self.ports["drive"]),
+                                    "--data", str(self.workdir / "drive")),
+                ready_url=self.url("drive") + "/", log_path=self.workdir / "logs" / "drive.log")
+            write_service_account(self.workdir / "drive-service-account.json", f"{self.url('drive')}/token")
         if self.config.accounting == "freee":
             self.procs["freee"] = ManagedProcess(
                 "freee", self._argv("freee-emulator", "--host", self.config.host, "--port", str(self.ports["freee"]),
                                     "--data", str(self.workdir / "freee.json")),
                 ready_url=self.url("freee") + "/", log_path=self.workdir / "logs" / "freee.log")
-        for name in ("tasks", "chat", "sheets", "freee"):
-            if name in self.procs:
-                self.procs[name].start(timeout=60)
+        for proc in self.procs.values():
+            proc.start(timeout=60)
+        if self.config.storage == "drive":
+            from workers.office.settings import DEFAULT_TEMPLATE
+
+            from .drive import seed
+
+            seed(self.url("drive"), DEFAULT_TEMPLATE)
 
     def _write_service_account(self) -> None:
-        """A service-account key file whose token endpoint is the local Sheets service: gspread
-        authenticates exactly as with a real key file."""
-        path = self.workdir / "sheets-service-account.json"
-        if path.exists():
-            return
-        from ackflow.auth.signing import LocalSigner
-
-        key = LocalSigner.generate("local-worker")
-        path.write_text(json.dumps({
-            "type": "service_account", "project_id": PROJECT, "private_key_id": key.kid,
-            "private_key": key.key_pem.decode(), "client_email": f"ackflow-worker@{PROJECT}.iam.gserviceaccount.com",
-            "client_id": "100000000000000000002", "token_uri": f"{self.url('sheets')}/token",
-            # not Google's universe: google-auth then makes no calls to Google's IAM endpoints
-            "universe_domain": "local.invalid",
-        }))
-        path.chmod(0o600)
+        write_service_account(self.workdir / "sheets-service-account.json", f"{self.url('sheets')}/token")
 
     def office_settings(self):
         """The office workflow's settings, as the functions read them."""
@@ -386,7 +396,7 @@ class LocalStack:
         self._stop.set()
         if self._sweeper:
             self._sweeper.join(timeout=5)
-        for name in ("relay", "webhook", "worker", "chat", "tasks", "sheets", "freee", "moto"):
+        for name in ("relay", "webhook", "worker", "chat", "tasks", "sheets", "drive", "freee", "moto"):
             proc = self.procs.get(name)
             if proc:
                 proc.stop()
@@ -401,6 +411,25 @@ class LocalStack:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def write_service_account(path: Path, token_uri: str, email: str = WORKER_ACCOUNT) -> Path:
+    """A service-account key file whose token endpoint is a local service: the official clients
+    authenticate exactly as with a real key file (the key is made here, once)."""
+    if path.exists():
+        return path
+    from ackflow.auth.signing import LocalSigner
+
+    key = LocalSigner.generate("local-worker")
+    path.write_text(json.dumps({
+        "type": "service_account", "project_id": PROJECT, "private_key_id": key.kid,
+        "private_key": key.key_pem.decode(), "client_email": email,
+        "client_id": "100000000000000000002", "token_uri": token_uri,
+        # not Google's universe: google-auth then makes no calls to Google's IAM endpoints
+        "universe_domain": "local.invalid",
+    }))
+    path.chmod(0o600)
+    return path
 
 
 def read_state(workdir: Path) -> dict:

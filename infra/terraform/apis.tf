@@ -6,6 +6,7 @@ locals {
     "cloudfunctions.googleapis.com",
     "cloudscheduler.googleapis.com",
     "cloudtasks.googleapis.com",
+    "drive.googleapis.com",
     "firestore.googleapis.com",
     "iamcredentials.googleapis.com",
     "logging.googleapis.com",

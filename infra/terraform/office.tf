@@ -1,6 +1,7 @@
 # The office workflow's own resources, only when asked for: a bucket for case folders and the
 # worker's access to it and to the portal credentials. The case sheet is shared with the worker's
-# service account by a person (Sheets has no IAM binding to make from here).
+# service account by a person (Sheets has no IAM binding to make from here); so is the shared
+# drive of case folders, when they live in Google Drive (output drive_member says whom to add).
 
 resource "google_storage_bucket" "cases" {
   count = var.office.cases_bucket == "" ? 0 : 1
@@ -40,6 +41,11 @@ locals {
       ACKFLOW_OFFICE_STORAGE    = "gcs"
       ACKFLOW_OFFICE_GCS_BUCKET = var.office.cases_bucket
     },
+    var.office.drive_parent_folder == "" ? {} : {
+      ACKFLOW_OFFICE_STORAGE             = "drive"
+      ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER = var.office.drive_parent_folder
+    },
+    var.office.drive_template_folder == "" ? {} : { ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER = var.office.drive_template_folder },
     var.office.sheet_id == "" ? {} : { ACKFLOW_OFFICE_SHEET_ID = var.office.sheet_id },
     var.office.name == "" ? {} : { ACKFLOW_OFFICE_NAME = var.office.name },
     var.office.portals == "" ? {} : { ACKFLOW_OFFICE_PORTALS = var.office.portals },

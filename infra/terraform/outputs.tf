@@ -26,3 +26,8 @@ output "queues" {
   description = "Full names of the Cloud Tasks queues, one per queue definition."
   value       = { for key, queue in google_cloud_tasks_queue.queues : key => queue.id }
 }
+
+output "drive_member" {
+  description = "Add this service account to the shared drive of case folders as a Content manager (when office.drive_parent_folder is set)."
+  value       = var.office.drive_parent_folder == "" ? null : google_service_account.worker.email
+}

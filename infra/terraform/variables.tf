@@ -136,14 +136,26 @@ variable "deletion_protection" {
 
 variable "office" {
   type = object({
-    cases_bucket     = optional(string, "")
-    sheet_id         = optional(string, "")
-    portal_secrets   = optional(list(string), [])
-    name             = optional(string, "")
-    portals          = optional(string, "")
-    portal_hosts     = optional(list(string), [])
-    template_in_repo = optional(bool, true)
+    cases_bucket          = optional(string, "")
+    drive_parent_folder   = optional(string, "")
+    drive_template_folder = optional(string, "")
+    sheet_id              = optional(string, "")
+    portal_secrets        = optional(list(string), [])
+    name                  = optional(string, "")
+    portals               = optional(string, "")
+    portal_hosts          = optional(list(string), [])
+    template_in_repo      = optional(bool, true)
   })
-  description = "Office workflow: a bucket for case folders (created, the worker may write it), the case sheet's id (share the sheet with the worker's service account), Secret Manager secrets with portal credentials the worker may read, the office name, the portals JSON and their hosts."
+  description = "Office workflow: where case folders live, either a bucket (created, the worker may write it) or a Google Drive folder in a shared drive (its id, and the id of a template folder to copy; add the worker's service account to the shared drive), the case sheet's id (share the sheet with the worker's service account), Secret Manager secrets with portal credentials the worker may read, the office name, the portals JSON and their hosts."
   default     = {}
+
+  validation {
+    condition     = var.office.cases_bucket == "" || var.office.drive_parent_folder == ""
+    error_message = "Case folders live in one place: set office.cases_bucket or office.drive_parent_folder, not both."
+  }
+
+  validation {
+    condition     = var.office.drive_template_folder == "" || var.office.drive_parent_folder != ""
+    error_message = "office.drive_template_folder needs office.drive_parent_folder (the template is copied into Drive case folders)."
+  }
 }

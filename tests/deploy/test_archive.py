@@ -42,8 +42,10 @@ CLOUD_VALUES = {
     "ACKFLOW_PERIODIC_SPACE": "spaces/AAAAo1ce",
     "ACKFLOW_LOG_FORMAT": "json",
     "ACKFLOW_LOG_LEVEL": "INFO",
-    "ACKFLOW_OFFICE_STORAGE": "gcs",
+    "ACKFLOW_OFFICE_STORAGE": "drive",  # the example's choice; the bucket setting is set when chosen instead
     "ACKFLOW_OFFICE_GCS_BUCKET": "acme-design-ackflow-cases",
+    "ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER": "0AbCdEfGhIjKlUk9PVA",
+    "ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER": "1XyZtEmPlAtEfOlDeR0123456789abcd",
     "ACKFLOW_OFFICE_SHEET_ID": "1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdEFG",
     "ACKFLOW_OFFICE_NAME": "ACME Design",
     "ACKFLOW_OFFICE_PORTALS": "",

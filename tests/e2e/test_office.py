@@ -1,5 +1,6 @@
 """``newcase`` end to end: on the embedded default (SQLite, a local folder, the local Sheets
-service, a test portal) and on the emulators (Firestore, a Cloud Storage emulator)."""
+service, a test portal), on the emulators (Firestore, a Cloud Storage emulator), and with case
+folders in a shared drive on the local Drive stand-in, on both stores."""
 
 from __future__ import annotations
 
@@ -14,17 +15,24 @@ import pytest
 
 from ackflow.jobs.model import JobStatus
 from tests.support import portal as portal_site
-from tests.support.office import run_newcase, running_office, sheet_of, storage_of
+from tests.support.office import KINDS, drive_tree, run_newcase, running_office, sheet_of, storage_of
 
 
-@pytest.fixture(scope="module", params=["embedded", "emulators"])
+@pytest.fixture(scope="module", params=list(KINDS))
 def office(request, tmp_path_factory):
-    if request.param == "emulators":
+    if KINDS[request.param][0] == "firestore":
         from tests.conftest import require_tool
 
         require_tool("java", "the Firestore emulator runs on Java")
     with running_office(tmp_path_factory.mktemp(f"office-{request.param}"), request.param) as pipeline:
         yield pipeline
+
+
+def links_to(office, link: str, path: str) -> bool:
+    """A link in the sheet or the card leads to ``path`` (on Drive: its webViewLink, no name in it)."""
+    if office.kind.startswith("drive"):
+        return link == storage_of(office).link(path)
+    return unquote(link).endswith(path.rsplit("/", 1)[-1])
 
 
 def test_newcase_through_the_whole_pipeline(office):
@@ -50,9 +58,64 @@ def test_newcase_through_the_whole_pipeline(office):
     assert row.values["client"] == "ACME" and row.values["title"] == "プレス金型 A-12 🚀"
     assert row.values["status"] == "見積提出" and row.values["due"] == "2026-12-01"
     assert row.values["requester"] == "Alice"
-    assert unquote(row.values["estimate"]).endswith(f"見積書_{case}_v1.pdf")
+    assert links_to(office, row.values["estimate"], f"{folder}/03_見積/見積書_{case}_v1.pdf")
+    assert row.values["folder"] == storage.link(folder) == job.result["folder_link"]
     message = json.dumps(office.job_message(job), ensure_ascii=False)
     assert "Done" in message and case in message and "drawing-A12.pdf" in message
+    assert job.result["folder_link"] in message and job.result["estimate_link"] in message
+
+
+def test_on_drive_the_case_is_a_folder_tree_with_links_that_open(office):
+    if not office.kind.startswith("drive"):
+        pytest.skip("Drive only")
+    import requests
+
+    job = run_newcase(office, 'newcase ACME "ドライブ案件" --portal PO-1042')
+    assert job.status == JobStatus.SUCCEEDED, job.last_error
+    case = job.result["case"]
+    folder = f"{case}_ACME_ドライブ案件"
+    made = drive_tree(office, case)
+    assert all(len(items) == 1 for items in made.values()), {p: len(i) for p, i in made.items() if len(i) > 1}
+    assert made[folder][0]["mimeType"] == "application/vnd.google-apps.folder"
+    assert made[f"{folder}/02_設計/{case}_打合せメモ"][0]["mimeType"] == "application/vnd.google-apps.document"
+    assert made[f"{folder}/03_見積/見積書_{case}_v1.pdf"][0]["mimeType"] == "application/pdf"
+    assert made[f"{folder}/01_受領資料/portal/PO-1042/drawing-A12.pdf"][0]["mimeType"] == "application/pdf"
+    assert all(item["appProperties"]["ackflowCase"] == case for items in made.values() for item in items)
+    assert job.result["folder_link"] == made[folder][0]["webViewLink"]
+    assert job.result["estimate_link"] == made[f"{folder}/03_見積/見積書_{case}_v1.pdf"][0]["webViewLink"]
+    pdf = requests.get(job.result["estimate_link"], timeout=5)
+    assert pdf.headers["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    assert "03_見積" in requests.get(job.result["folder_link"], timeout=5).text
+    documents = office.runtime.services.cases.get(case)["documents"]
+    assert {d["name"]: d["link"] for d in documents}["drawing-A12.pdf"] == \
+        made[f"{folder}/01_受領資料/portal/PO-1042/drawing-A12.pdf"][0]["webViewLink"]
+
+
+def test_on_drive_duplicated_deliveries_of_every_step_change_nothing(office):
+    if not office.kind.startswith("drive"):
+        pytest.skip("Drive only")
+    import threading
+
+    import requests
+
+    job = run_newcase(office, 'newcase ACME "二重配送" --portal PO-1042')
+    case = job.result["case"]
+    before = drive_tree(office, case)
+    token = office.worker_token()
+
+    def deliver(step: int) -> None:
+        requests.post(office.stack.worker_url, json={"job_id": job.id, "step": step, "generation": 0},
+                      headers={"Authorization": f"Bearer {token}", "X-CloudTasks-TaskName": f"again-{step}",
+                               "X-CloudTasks-TaskRetryCount": "0"}, timeout=30)
+
+    threads = [threading.Thread(target=deliver, args=(step,)) for step in range(5) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    after = drive_tree(office, case)
+    assert {p: [i["id"] for i in items] for p, items in after.items()} == \
+        {p: [i["id"] for i in items] for p, items in before.items()}
 
 
 def test_case_command_and_a_second_estimate_version(office):
@@ -65,7 +128,7 @@ def test_case_command_and_a_second_estimate_version(office):
     estimates = [p for p in storage.list(folder) if "/03_見積/" in p and p.endswith(".pdf")]
     assert [Path(p).name for p in estimates] == [f"見積書_{case}_v1.pdf", f"見積書_{case}_v2.pdf"]
     row = sheet_of(office).find(case).values
-    assert unquote(row["estimate"]).endswith(f"見積書_{case}_v2.pdf")
+    assert links_to(office, row["estimate"], f"{folder}/03_見積/見積書_{case}_v2.pdf")
     # the estimate was submitted (見積提出) with v1; v2 keeps it so, in the record and the sheet
     assert row["status"] == "見積提出" and office.runtime.services.cases.get(case)["status"] == "見積提出"
     shown = json.dumps(office.send(f"case {case}")["reply"]["message"], ensure_ascii=False)
@@ -120,3 +183,25 @@ def test_a_wrong_portal_password_fails_at_once_with_a_clear_message(office, monk
     assert "could not log in to the portal" in job.last_error
     assert job.steps[-1].attempts == 1  # permanent: no retries
     assert site is office.site
+
+
+def test_on_drive_a_worker_that_is_not_a_member_gets_a_card_saying_whom_to_add(office):
+    if not office.kind.startswith("drive"):
+        pytest.skip("Drive only")
+    import requests
+
+    from ackflow_tools.devtools.drive import SHARED_DRIVE, SHARED_DRIVE_NAME
+    from ackflow_tools.devtools.stack import WORKER_ACCOUNT
+
+    drive = office.stack.url("drive")
+    requests.put(f"{drive}/_emulator/drives/{SHARED_DRIVE}", json={"name": SHARED_DRIVE_NAME,
+                                                                 "members": ["boss@design-office.example"]},
+                 timeout=5).raise_for_status()
+    try:
+        job = office.wait_job(office.start('newcase ACME "メンバー外"'), JobStatus.FAILED, timeout=60)
+    finally:
+        requests.put(f"{drive}/_emulator/drives/{SHARED_DRIVE}", json={"name": SHARED_DRIVE_NAME}, timeout=5)
+    assert job.steps[1].attempts == 1  # permanent: no retries
+    card = json.dumps(office.job_message(job), ensure_ascii=False)
+    assert WORKER_ACCOUNT in card and "member" in card and "ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER" in card
+    assert drive_tree(office, job.outputs()["number"]["case"]) == {}  # nothing half-made

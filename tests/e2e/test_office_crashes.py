@@ -1,5 +1,7 @@
-"""The office workflow under stress, on the embedded default: 20 cases opened and 20 invoices issued
-at once, and a worker killed inside each step of ``newcase`` and of ``invoice``."""
+"""The office workflow under stress, on the embedded default and on the Drive stand-in (both
+stores): 20 cases opened and 20 invoices issued at once, and a worker killed inside each step of
+``newcase`` and of ``invoice``; on Drive also while a write is on its way (Drive has made the file,
+the worker never hears of it)."""
 
 from __future__ import annotations
 
@@ -7,14 +9,28 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 
 from ackflow.jobs.model import JobStatus
-from tests.support.office import documents_tab, run_newcase, running_office, sheet_of, snapshot, storage_of
+from tests.support.office import (
+    KINDS,
+    documents_tab,
+    drive_tree,
+    run_newcase,
+    running_office,
+    sheet_of,
+    snapshot,
+    storage_of,
+)
 
 
-@pytest.fixture(scope="module")
-def office(tmp_path_factory):
-    with running_office(tmp_path_factory.mktemp("office-crashes"), "embedded") as pipeline:
+@pytest.fixture(scope="module", params=["embedded", "drive", "drive-firestore"])
+def office(request, tmp_path_factory):
+    if KINDS[request.param][0] == "firestore":
+        from tests.conftest import require_tool
+
+        require_tool("java", "the Firestore emulator runs on Java")
+    with running_office(tmp_path_factory.mktemp(f"office-crashes-{request.param}"), request.param) as pipeline:
         yield pipeline
 
 
@@ -25,6 +41,10 @@ def test_twenty_concurrent_newcase_jobs_get_consecutive_numbers(office):
     assert numbers == list(range(numbers[0], numbers[0] + 20))
     rows = office.runtime.store.docs.query("cases", [], "created_at", False, 1000)
     assert len({r["case"] for r in rows}) == len(rows)
+    if office.kind.startswith("drive"):
+        for job in done:
+            made = drive_tree(office, job.result["case"])
+            assert made and all(len(items) == 1 for items in made.values())
 
 
 STEPS = ["number", "folder", "sheet", "estimate", "portal"]
@@ -60,6 +80,43 @@ def test_a_worker_killed_inside_a_step_leaves_the_same_case_as_an_undisturbed_ru
     assert sheet_cases == [killed_case]
     messages = [m for m in office.messages().values() if m.get("clientAssignedMessageId") == killed.message_id]
     assert len(messages) == 1
+    if office.kind.startswith("drive"):
+        assert_one_of_each(office, calm_case, killed_case)
+
+
+def assert_one_of_each(office, calm_case: str, killed_case: str) -> None:
+    """Listing the stand-in: one case folder, one copy of each file, the same tree as a calm run."""
+    calm, killed = drive_tree(office, calm_case), drive_tree(office, killed_case)
+    assert {p: len(items) for p, items in killed.items() if len(items) > 1} == {}
+    assert {p.replace(killed_case, "CASE") for p in killed} == {p.replace(calm_case, "CASE") for p in calm}
+
+
+# the write to hold on Drive, by step: an ASCII piece of the upload's metadata
+DRIVE_WRITES = {"folder": "README.txt", "estimate": "_v1.pdf", "portal": "drawing-A12"}
+
+
+@pytest.mark.parametrize("step", list(DRIVE_WRITES))
+def test_on_drive_a_worker_killed_while_a_write_is_on_its_way_leaves_one_of_each(office, step):
+    if not office.kind.startswith("drive"):
+        pytest.skip("Drive only")
+    drive = office.stack.url("drive")
+    calm = run_newcase(office, 'newcase ACME "Lost answer" --portal PO-1042')
+    requests.delete(f"{drive}/_emulator/faults", timeout=5)
+    requests.post(f"{drive}/_emulator/faults", json={"faults": [
+        {"match": "POST /upload", "body": DRIVE_WRITES[step], "stall": 60, "count": 1}]}, timeout=5)
+    try:
+        job_id = office.start('newcase ACME "Lost answer" --portal PO-1042')
+        deadline = time.monotonic() + 30
+        while requests.get(f"{drive}/_emulator/faults", timeout=5).json()["stalled"] < 1:
+            assert time.monotonic() < deadline, f"the worker never wrote {DRIVE_WRITES[step]} in {step}"
+            time.sleep(0.05)
+        office.stack.restart("worker")  # Drive has made the file; its answer never arrives
+    finally:
+        requests.delete(f"{drive}/_emulator/faults", timeout=5)
+    killed = office.wait_job(job_id, JobStatus.SUCCEEDED, timeout=60)
+    assert killed.steps[STEPS.index(step)].attempts == 2
+    assert_one_of_each(office, calm.result["case"], killed.result["case"])
+    assert snapshot(office, killed.result["case"])["files"] == snapshot(office, calm.result["case"])["files"]
 
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pypdf
 
+from ackflow.errors import PermanentError
 from ackflow.jobs.model import JobStatus
 from ackflow_tools.devtools.procs import ManagedProcess, free_port
 from tests.e2e.conftest import start_pipeline
@@ -31,11 +32,20 @@ class GcsEmulator:
         self.proc.stop()
 
 
+KINDS = {  # kind → (store, case storage)
+    "embedded": ("sqlite", "local"),
+    "emulators": ("firestore", "gcs"),
+    "drive": ("sqlite", "drive"),
+    "drive-firestore": ("firestore", "drive"),
+}
+
+
 @contextlib.contextmanager
 def running_office(workdir: Path, kind: str, accounting: str = "embedded"):
-    """The office workflow on a running pipeline: ``embedded`` (SQLite, a local folder) or
-    ``emulators`` (Firestore, a Cloud Storage emulator); the local Sheets service and a test portal;
-    estimates and invoices as PDFs, or through the freee stand-in (``accounting="freee"``)."""
+    """The office workflow on a running pipeline: ``embedded`` (SQLite, a local folder),
+    ``emulators`` (Firestore, a Cloud Storage emulator), ``drive`` and ``drive-firestore`` (the local
+    Drive stand-in, on each store); the local Sheets service and a test portal; estimates and
+    invoices as PDFs, or through the freee stand-in (``accounting="freee"``)."""
     site = portal_site.Portal()
     env = {
         "ACKFLOW_JOB_TYPES": "tests.support.jobtypes:office_with_pause_points",
@@ -50,19 +60,20 @@ def running_office(workdir: Path, kind: str, accounting: str = "embedded"):
         "ACKFLOW_OFFICE_CLIENT_ITEMS": json.dumps({"ACME": [["金型設計", 1, 350000], ["試作立会い", 2, 40000]]}),
     }
     gcs = None
-    store = "sqlite"
-    if kind == "emulators":
+    store, storage = KINDS[kind]
+    if store == "firestore":
         from tests.conftest import require_tool
 
         require_tool("java", "the Firestore emulator runs on Java")
+    if storage == "gcs":
         gcs = GcsEmulator(workdir)
-        store = "firestore"
         env.update({"ACKFLOW_OFFICE_STORAGE": "gcs", "ACKFLOW_OFFICE_GCS_BUCKET": "office-cases",
                     "ACKFLOW_OFFICE_GCS_PREFIX": "cases/", "STORAGE_EMULATOR_HOST": gcs.url,
                     "GOOGLE_CLOUD_PROJECT": "local-project"})
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)  # this process loads the same job types and reads the same storage
-    pipeline = start_pipeline(workdir, "classic", "project-number", store, accounting=accounting, **env)
+    pipeline = start_pipeline(workdir, "classic", "project-number", store, storage=storage, accounting=accounting,
+                              **env)
     pipeline.site = site
     pipeline.kind = kind
     try:
@@ -91,6 +102,15 @@ def storage_of(office):
     return _storage(OfficeSettings(**values))
 
 
+def drive_tree(office, case: str) -> dict[str, list[dict]]:
+    """What the Drive stand-in holds for a case (path → items: Drive allows two of one name)."""
+    from ackflow_tools.devtools.drive import PARENT_FOLDER
+    from tests.support.drive import tree
+
+    everything = tree(office.stack.url("drive"), PARENT_FOLDER)
+    return {path: items for path, items in everything.items() if path.startswith(case + "_")}
+
+
 def sheet_of(office) -> CaseSheet:
     env = office.stack.env()
     return CaseSheet(env["ACKFLOW_OFFICE_SHEET_ID"], "Cases", endpoint=env["ACKFLOW_OFFICE_SHEETS_ENDPOINT"],
@@ -108,7 +128,10 @@ def snapshot(office, case: str) -> dict:
     folder = record["folder"]
     files = {}
     for path in storage.list(folder):
-        data = storage.read(path)
+        try:
+            data = storage.read(path)
+        except PermanentError:  # a Google Docs file (on Drive) has no bytes to read
+            data = b"<google docs file>"
         if ("/03_見積/" in path or "/05_請求/" in path) and path.endswith(".pdf"):
             data = pypdf.PdfReader(io.BytesIO(data)).pages[0].extract_text().replace(case, "CASE")
         else:

@@ -205,12 +205,21 @@ def _settings():
 
 
 def _storage(settings):
+    from ackflow.errors import ConfigError
+
+    if settings.drive_template_folder and settings.storage != "drive":
+        raise ConfigError("ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER needs ACKFLOW_OFFICE_STORAGE=drive")
+    if settings.storage == "drive":
+        from .drive import DriveStorage
+
+        if not settings.drive_parent_folder:
+            raise ConfigError("ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER is required with ACKFLOW_OFFICE_STORAGE=drive")
+        return DriveStorage(settings.drive_parent_folder, endpoint=settings.drive_endpoint,
+                            credentials_file=settings.drive_credentials_file)
     if settings.storage == "gcs":
         from .storage import GcsStorage
 
         if not settings.gcs_bucket:
-            from ackflow.errors import ConfigError
-
             raise ConfigError("ACKFLOW_OFFICE_GCS_BUCKET is required with ACKFLOW_OFFICE_STORAGE=gcs")
         return GcsStorage(settings.gcs_bucket, settings.gcs_prefix)
     from .storage import LocalStorage

@@ -25,6 +25,7 @@ from urllib.parse import urljoin, urlsplit
 from ackflow.errors import PermanentError, TransientError
 
 from .names import safe_component
+from .template import content_type
 
 
 @dataclass(frozen=True)
@@ -267,7 +268,7 @@ def collect(client: PortalClient, username: str, password: str, order: str, stor
             except ValueError as exc:  # too big: keep going, say so
                 result.skipped.append({"name": safe, "reason": str(exc)})
                 continue
-            storage.create(path, data)
-        result.files.append({"name": safe, "path": path, "bytes": len(data),
+            storage.create(path, data, content_type(safe))
+        result.files.append({"name": safe, "path": path, "bytes": len(data), "link": storage.link(path),
                              "sha256": hashlib.sha256(data).hexdigest()})
     return result

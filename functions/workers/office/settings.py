@@ -23,10 +23,15 @@ class OfficeSettings(BaseSettings):
     contact: str = Field("", description="Phone or email printed on estimates and invoices.")
     timezone: str = Field("Asia/Tokyo", description="Time zone of case numbers (the year), dates and estimates.")
 
-    storage: Literal["local", "gcs"] = Field("local", description="Where case folders live: a local folder or Cloud Storage.")
+    storage: Literal["local", "gcs", "drive"] = Field("local", description="Where case folders live: a local folder, Cloud Storage, or a Google Drive shared drive.")
     local_root: str = Field(".ackflow/cases", description="Root folder of case folders (storage=local).")
     gcs_bucket: str = Field("", description="Bucket of case folders (storage=gcs).")
     gcs_prefix: str = Field("cases/", description="Prefix of case folders in the bucket.")
+    drive_parent_folder: str = Field("", description="Drive folder id (in a shared drive) the case folders are made in (storage=drive).")
+    drive_template_folder: str = Field("", description="Drive folder id of the boilerplate case folder, copied with files.copy (storage=drive); empty: TEMPLATE_DIR is uploaded.")
+    drive_template_max_bytes: int = Field(100 * 1024 * 1024, gt=0, description="Largest file the Drive template may hold (a bigger one is refused, not copied into every case).")
+    drive_endpoint: str = Field("", description="Drive API base URL; empty for Google's, a local stand-in's in tests and ackflow dev.")
+    drive_credentials_file: str = Field("", description="Service-account key file for Drive; empty: application default credentials.")
     template_dir: str = Field(DEFAULT_TEMPLATE, description="The boilerplate case folder (names and text files are templates).")
 
     sheet_id: str = Field("", description="Spreadsheet id of the case sheet (empty: no sheet).")

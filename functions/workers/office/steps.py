@@ -56,8 +56,12 @@ def make_folder(ctx: StepContext) -> dict:
     name_values = {**text_values, "client": safe_component(params["client"], "client name"),
                    "title": safe_component(params["title"], "title"), "requester": "requester"}
     storage = ctx.services.case_storage
+    settings = ctx.services.office_settings
     ctx.progress(f"making the folder {folder}")
-    made = render_tree(ctx.services.office_settings.template_dir, storage, folder, name_values, text_values)
+    template = settings.template_dir
+    if settings.drive_template_folder:  # checked whole before anything is made
+        template = storage.template(settings.drive_template_folder, settings.drive_template_max_bytes)
+    made = render_tree(template, storage, folder, name_values, text_values)
     link = storage.link(folder)
     ctx.services.cases.update(case, ctx.job.id, folder=folder, folder_link=link)
     return {"folder": folder, "folder_link": link, "created": len(made["created"]), "kept": len(made["kept"])}

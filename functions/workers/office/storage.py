@@ -1,7 +1,10 @@
-"""Where case folders live: the CaseStorage port, a local folder (the default) and Cloud Storage.
+"""Where case folders live: the CaseStorage port, a local folder (the default) and Cloud Storage;
+Google Drive (a shared drive) is in ``drive.py``.
 
-Writes never clobber: ``create`` writes a file only if it does not exist, so a step that runs
-again leaves alone what a person has edited since.
+Paths are case-relative (``2026-001_ACME_金型/03_見積/見積書.pdf``); each adapter maps them to what
+its store has (files, object names, Drive folders found by key). Writes never clobber: ``create``
+writes a file only if it does not exist, so a step that runs again leaves alone what a person has
+edited since, and never overwrites an issued document.
 """
 
 from __future__ import annotations
@@ -19,6 +22,10 @@ from .names import safe_relative_path
 
 
 class CaseStorage(Protocol):
+    def ensure_folder(self, path: str) -> object:
+        """Make the folder ``path`` (and its parents) if missing; safe to call again. (Cloud Storage
+        has no folders: there it makes nothing.)"""
+
     def create(self, path: str, data: bytes, content_type: str = "application/octet-stream") -> bool:
         """Write ``path`` if it does not exist; True if written, False if it was there."""
 
@@ -30,7 +37,8 @@ class CaseStorage(Protocol):
         """Every file path under ``prefix`` (recursively), sorted."""
 
     def link(self, path: str) -> str:
-        """Where a person opens ``path`` (a file:// URL locally, the Cloud console for GCS)."""
+        """Where a person opens ``path`` (a file:// URL locally, the Cloud console for GCS, the
+        ``webViewLink`` on Drive, which the Drive app opens on phones)."""
 
 
 class LocalStorage:
@@ -43,6 +51,11 @@ class LocalStorage:
         if self.root not in full.parents and full != self.root:
             raise ValueError(f"{path!r} is outside the case storage")
         return full
+
+    def ensure_folder(self, path: str) -> Path:
+        folder = self._path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
 
     def create(self, path: str, data: bytes, content_type: str = "application/octet-stream") -> bool:
         target = self._path(path)
@@ -115,6 +128,9 @@ class GcsStorage:
             raise PermanentError(f"could not {action}: {exc.message} (check ACKFLOW_OFFICE_GCS_BUCKET)") from exc
         except (exceptions.GoogleAPICallError, exceptions.RetryError) as exc:
             raise TransientError(f"Cloud Storage: could not {action}: {exc}") from exc
+
+    def ensure_folder(self, path: str) -> str:
+        return self._name(path)  # object names carry their folders
 
     def create(self, path: str, data: bytes, content_type: str = "application/octet-stream") -> bool:
         from google.api_core import exceptions

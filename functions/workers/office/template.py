@@ -1,16 +1,57 @@
 """The boilerplate case folder: a tree whose folder and file names, and the contents of its text
 files, are templates (``${case}``, ``${client}``, ``${title}``, ``${due}``, ``${date}``, ``${year}``,
 ``${requester}``). Binary files (CAD templates, images) are copied as they are.
+
+The template is a local folder (the default, shipped with the functions) or a Drive folder
+(``DriveStorage.template``): there its files are copied with ``files.copy``, so Google Docs and
+Sheets in it stay native, and only its text files are read and filled in.
 """
 
 from __future__ import annotations
 
+import mimetypes
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
 from .storage import CaseStorage
 
 TEXT_SUFFIXES = {".txt", ".md", ".csv", ".json", ".html", ".xml", ".ini", ".yaml", ".yml", ".tsv"}
+
+
+def content_type(name: str) -> str:
+    """The MIME type a file of this name is stored with."""
+    if Path(name).suffix.lower() == ".md":
+        return "text/markdown"
+    return mimetypes.guess_type(name, strict=False)[0] or "application/octet-stream"
+
+
+@dataclass(frozen=True)
+class TemplateEntry:
+    """One folder or file of the template: its names from the template's root, and where its
+    contents come from (``reader``, or the Drive file ``drive_id`` to copy)."""
+
+    parts: tuple[str, ...]
+    folder: bool = False
+    reader: Callable[[], bytes] | None = None
+    drive_id: str = ""
+    mime_type: str = ""
+    size: int = 0
+
+    @property
+    def text(self) -> bool:
+        return not self.folder and Path(self.parts[-1]).suffix.lower() in TEXT_SUFFIXES \
+            and not self.mime_type.startswith("application/vnd.google-apps.")
+
+
+def local_template(root: str | Path) -> list[TemplateEntry]:
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"the case template {root} does not exist")
+    return [TemplateEntry(p.relative_to(root).parts, folder=p.is_dir(),
+                          reader=None if p.is_dir() else p.read_bytes, size=0 if p.is_dir() else p.stat().st_size)
+            for p in sorted(root.rglob("*"))]
 
 
 def render_name(name: str, values: dict[str, str]) -> str:
@@ -22,21 +63,28 @@ def render_name(name: str, values: dict[str, str]) -> str:
     return rendered
 
 
-def render_tree(template_dir: str | Path, storage: CaseStorage, folder: str, name_values: dict[str, str],
-                text_values: dict[str, str]) -> dict[str, list[str]]:
+def render_tree(template: str | Path | list[TemplateEntry], storage: CaseStorage, folder: str,
+                name_values: dict[str, str], text_values: dict[str, str]) -> dict[str, list[str]]:
     """Copy the template into ``folder``: new files are written, existing ones are left alone.
     ``name_values`` go into file and folder names and must be safe path components
-    (``names.safe_component``); ``text_values`` go into the text files as written."""
-    root = Path(template_dir)
-    if not root.is_dir():
-        raise FileNotFoundError(f"the case template {root} does not exist")
+    (``names.safe_component``); ``text_values`` go into the text files as written. Every name is
+    rendered before anything is made, so a bad template makes nothing."""
+    entries = template if isinstance(template, list) else local_template(template)
+    planned = [(entry, "/".join([folder, *(render_name(part, name_values) for part in entry.parts)]))
+               for entry in entries]
+    storage.ensure_folder(folder)
     created, kept = [], []
-    for source in sorted(p for p in root.rglob("*") if p.is_file()):
-        relative = source.relative_to(root)
-        parts = [render_name(part, name_values) for part in relative.parts]
-        target = "/".join([folder, *parts])
-        data = source.read_bytes()
-        if source.suffix.lower() in TEXT_SUFFIXES:
-            data = Template(data.decode("utf-8")).safe_substitute(text_values).encode("utf-8")
-        (created if storage.create(target, data) else kept).append(target)
+    for entry, target in planned:
+        if entry.folder:
+            storage.ensure_folder(target)
+            continue
+        copy = getattr(storage, "copy", None)
+        if entry.drive_id and not entry.text and copy is not None:
+            made = copy(entry.drive_id, target)
+        else:
+            data = entry.reader() if entry.reader else b""
+            if entry.text:
+                data = Template(data.decode("utf-8")).safe_substitute(text_values).encode("utf-8")
+            made = storage.create(target, data, content_type(target))
+        (created if made else kept).append(target)
     return {"created": created, "kept": kept}

@@ -1,0 +1,270 @@
+"""The local Drive's state: shared drives, folders and files, with their contents.
+
+A generic stand-in for Drive v3 (it knows nothing of cases): every item lives in a shared drive
+(a service account has no My Drive storage, so an item with no parent, or one outside a shared
+drive, is refused with ``storageQuotaExceeded`` as Google does); a drive may list its members,
+and an item of a drive the caller is not a member of is "not found", as Drive answers. Items of a
+shared drive are found only by requests that say ``supportsAllDrives=true``. State lives in
+memory and, when a folder is given, in ``drive.json`` and ``blobs/`` there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import itertools
+import json
+import secrets
+import threading
+from pathlib import Path
+
+from ..web import GoogleError
+
+FOLDER = "application/vnd.google-apps.folder"
+SHORTCUT = "application/vnd.google-apps.shortcut"
+NATIVE = "application/vnd.google-apps."
+MAX_APP_PROPERTY_BYTES = 124  # key + value, UTF-8, as Drive documents
+EDITORS = {"application/vnd.google-apps.document": "document",
+           "application/vnd.google-apps.spreadsheet": "spreadsheets",
+           "application/vnd.google-apps.presentation": "presentation"}
+
+
+class DriveError(GoogleError):
+    """Drive's error shape: Google's ``{"error": {code, message, status}}`` plus the v3 ``errors``
+    list whose ``reason`` clients read (``userRateLimitExceeded``, ``notFound``…)."""
+
+    def __init__(self, status: str, message: str, reason: str, domain: str = "global", location: str = ""):
+        super().__init__(status, message)
+        self.reason = reason
+        self.domain = domain
+        self.location = location
+
+    def response(self):
+        from ..web import json_response
+
+        error = {"domain": self.domain, "reason": self.reason, "message": self.message}
+        if self.location:
+            error.update({"locationType": "parameter", "location": self.location})
+        body = {"error": {"code": self.code, "message": self.message, "status": self.status, "errors": [error]}}
+        return json_response(body, self.code)
+
+
+def not_found(file_id: str, location: str = "fileId") -> DriveError:
+    return DriveError("NOT_FOUND", f"File not found: {file_id}.", "notFound", location=location)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_id() -> str:
+    return "1" + secrets.token_urlsafe(24)[:32]
+
+
+class DriveService:
+    def __init__(self, folder: str | Path | None = None, public_url: str = ""):
+        self.folder = Path(folder) if folder else None
+        self.public_url = public_url.rstrip("/")
+        self.lock = threading.RLock()
+        self.drives: dict[str, dict] = {}
+        self.files: dict[str, dict] = {}
+        self.blobs: dict[str, bytes] = {}
+        self.order = itertools.count()
+        if self.folder and (self.folder / "drive.json").exists():
+            state = json.loads((self.folder / "drive.json").read_text())
+            self.drives, self.files = state["drives"], state["files"]
+            self.order = itertools.count(max((f["_order"] for f in self.files.values()), default=0) + 1)
+            for file_id in self.files:
+                blob = self.folder / "blobs" / file_id
+                if blob.exists():
+                    self.blobs[file_id] = blob.read_bytes()
+
+    def save(self, changed: str | None = None) -> None:
+        if not self.folder:
+            return
+        (self.folder / "blobs").mkdir(parents=True, exist_ok=True)
+        if changed and changed in self.blobs:
+            (self.folder / "blobs" / changed).write_bytes(self.blobs[changed])
+        temporary = self.folder / "drive.json.partial"
+        temporary.write_text(json.dumps({"drives": self.drives, "files": self.files}, ensure_ascii=False))
+        temporary.replace(self.folder / "drive.json")
+
+    # -- shared drives ---------------------------------------------------------------------------
+    def put_drive(self, drive_id: str, name: str, members: list[str] | None = None) -> dict:
+        """A shared drive (its root folder has the drive's id). ``members``: who may see it; None:
+        anyone (the stand-in's default)."""
+        with self.lock:
+            self.drives[drive_id] = {"id": drive_id, "name": name, "members": members}
+            self.files.setdefault(drive_id, {"id": drive_id, "name": name, "mimeType": FOLDER, "parents": [],
+                                             "driveId": drive_id, "trashed": False, "createdTime": _now(),
+                                             "modifiedTime": _now(), "_order": next(self.order)})
+            self.save()
+            return self.drives[drive_id]
+
+    # -- access ----------------------------------------------------------------------------------
+    def visible(self, item: dict, caller: str | None, all_drives: bool) -> bool:
+        """Whether ``caller`` sees ``item`` (None: the stand-in itself, which sees everything)."""
+        drive = self.drives.get(item.get("driveId", ""))
+        if drive is None or caller is None:
+            return True
+        if not all_drives:
+            return False
+        return drive["members"] is None or caller in drive["members"]
+
+    def get(self, file_id: str, caller: str, all_drives: bool, location: str = "fileId") -> dict:
+        item = self.files.get(file_id)
+        if item is None or not self.visible(item, caller, all_drives):
+            raise not_found(file_id, location)
+        return item
+
+    # -- resources -------------------------------------------------------------------------------
+    def resource(self, item: dict) -> dict:
+        """Every field of a file as Drive shows it (the API layer trims it to ``fields``)."""
+        shown = {k: v for k, v in item.items() if not k.startswith("_")}
+        shown["kind"] = "drive#file"
+        file_id = item["id"]
+        if item["mimeType"] == FOLDER:
+            shown["webViewLink"] = f"{self.public_url}/drive/folders/{file_id}"
+        elif item["mimeType"] in EDITORS:
+            shown["webViewLink"] = f"{self.public_url}/{EDITORS[item['mimeType']]}/d/{file_id}/edit?usp=drivesdk"
+        else:
+            shown["webViewLink"] = f"{self.public_url}/file/d/{file_id}/view?usp=drivesdk"
+        if not item["mimeType"].startswith(NATIVE):
+            data = self.blobs.get(file_id, b"")
+            shown["size"] = str(len(data))
+            shown["md5Checksum"] = hashlib.md5(data).hexdigest()
+        if "_size" in item:  # a size declared when seeded (a 2 GB file without 2 GB of memory)
+            shown["size"] = str(item["_size"])
+        shown["trashed"] = self.trashed(item)
+        return shown
+
+    def trashed(self, item: dict) -> bool:
+        """Trashed itself or inside a trashed folder (Drive trashes a folder's contents with it)."""
+        seen = set()
+        while item is not None and item["id"] not in seen:
+            if item.get("trashed"):
+                return True
+            seen.add(item["id"])
+            parents = item.get("parents") or []
+            item = self.files.get(parents[0]) if parents else None
+        return False
+
+    @staticmethod
+    def check_properties(properties: dict) -> None:
+        for key, value in properties.items():
+            if value is not None and len(key.encode()) + len(str(value).encode()) > MAX_APP_PROPERTY_BYTES:
+                raise DriveError("INVALID_ARGUMENT", f"The property {key} exceeds the maximum size of "
+                                 f"{MAX_APP_PROPERTY_BYTES} bytes (key and value).", "invalidProperty")
+
+    def _parent(self, metadata: dict, caller: str, all_drives: bool) -> dict:
+        parents = metadata.get("parents") or []
+        if len(parents) > 1:
+            raise DriveError("PERMISSION_DENIED", "A shared drive item must have exactly one parent.",
+                             "teamDrivesParentLimit")
+        if not parents:
+            raise DriveError("PERMISSION_DENIED", "Service Accounts do not have storage quota. Leverage shared "
+                             "drives, or use OAuth delegation instead.", "storageQuotaExceeded", "usageLimits")
+        parent = self.get(parents[0], caller, all_drives, "parents")
+        if parent["mimeType"] != FOLDER:
+            raise DriveError("INVALID_ARGUMENT", "The specified parent is not a folder.", "invalidParent")
+        if parent.get("driveId") not in self.drives:
+            raise DriveError("PERMISSION_DENIED", "Service Accounts do not have storage quota. Leverage shared "
+                             "drives, or use OAuth delegation instead.", "storageQuotaExceeded", "usageLimits")
+        return parent
+
+    def create(self, metadata: dict, data: bytes | None, media_type: str, caller: str, all_drives: bool,
+               file_id: str | None = None) -> dict:
+        with self.lock:
+            parent = self._parent(metadata, caller, all_drives)
+            properties = dict(metadata.get("appProperties") or {})
+            self.check_properties(properties)
+            mime = metadata.get("mimeType") or media_type or ("application/octet-stream" if data is not None else "")
+            if not mime:
+                mime = "application/octet-stream"
+            if data is not None and mime.startswith(NATIVE):
+                raise DriveError("INVALID_ARGUMENT", "The stand-in does not convert uploads to Google formats.",
+                                 "badContent")
+            now = _now()
+            item = {"id": file_id or new_id(), "name": metadata.get("name") or "Untitled", "mimeType": mime,
+                    "parents": [parent["id"]], "driveId": parent["driveId"], "trashed": False,
+                    "appProperties": properties, "createdTime": now, "modifiedTime": now,
+                    "_order": next(self.order)}
+            for key in ("description", "properties", "shortcutDetails"):
+                if key in metadata:
+                    item[key] = metadata[key]
+            if "_size" in metadata:  # only from copy() of a seeded file with a declared size
+                item["_size"] = int(metadata["_size"])
+            if item["id"] in self.files:
+                raise DriveError("ALREADY_EXISTS", "A file already exists with the provided ID.", "fileIdInUse")
+            self.files[item["id"]] = item
+            if data is not None:
+                self.blobs[item["id"]] = data
+            self.save(item["id"])
+            return item
+
+    def copy(self, file_id: str, metadata: dict, caller: str, all_drives: bool) -> dict:
+        with self.lock:
+            source = self.get(file_id, caller, all_drives)
+            if source["mimeType"] == FOLDER:
+                raise DriveError("PERMISSION_DENIED", "This file cannot be copied by the user.", "cannotCopyFile")
+            merged = {"name": source["name"], "mimeType": source["mimeType"],
+                      "parents": metadata.get("parents") or source["parents"],
+                      "appProperties": {**source.get("appProperties", {}), **(metadata.get("appProperties") or {})},
+                      **{k: v for k, v in metadata.items() if k not in ("parents", "appProperties")}}
+            if "shortcutDetails" in source:
+                merged["shortcutDetails"] = source["shortcutDetails"]
+            if "_size" in source:
+                merged["_size"] = source["_size"]
+            data = self.blobs.get(file_id) if not source["mimeType"].startswith(NATIVE) else None
+            return self.create(merged, data, source["mimeType"], caller, all_drives)
+
+    def update(self, file_id: str, metadata: dict, caller: str, all_drives: bool, add_parents: str = "",
+               remove_parents: str = "") -> dict:
+        with self.lock:
+            item = self.get(file_id, caller, all_drives)
+            if "appProperties" in metadata:
+                merged = {**item.get("appProperties", {}), **metadata["appProperties"]}
+                self.check_properties(merged)
+                item["appProperties"] = {k: v for k, v in merged.items() if v is not None}
+            for key in ("name", "trashed", "description"):
+                if key in metadata:
+                    item[key] = metadata[key]
+            if add_parents or remove_parents:
+                parents = [p for p in item["parents"] if p not in remove_parents.split(",")]
+                parents += [p for p in add_parents.split(",") if p]
+                self._parent({"parents": parents}, caller, all_drives)
+                item["parents"] = parents
+            item["modifiedTime"] = _now()
+            self.save()
+            return item
+
+    def delete(self, file_id: str, caller: str, all_drives: bool) -> None:
+        with self.lock:
+            self.get(file_id, caller, all_drives)
+            doomed = {file_id}
+            while True:
+                more = {i for i, f in self.files.items() if set(f.get("parents", [])) & doomed} - doomed
+                if not more:
+                    break
+                doomed |= more
+            for gone in doomed:
+                self.files.pop(gone, None)
+                self.blobs.pop(gone, None)
+                if self.folder:
+                    (self.folder / "blobs" / gone).unlink(missing_ok=True)
+            self.save()
+
+    def list(self, predicate, caller: str, all_drives: bool, drive_id: str = "") -> list[dict]:
+        with self.lock:
+            found = [f for f in self.files.values()
+                     if f["id"] not in self.drives and self.visible(f, caller, all_drives)
+                     and (not drive_id or f.get("driveId") == drive_id)
+                     and predicate({**f, "trashed": self.trashed(f)})]
+            return sorted(found, key=lambda f: f["_order"])
+
+    def content(self, file_id: str, caller: str, all_drives: bool) -> tuple[dict, bytes]:
+        item = self.get(file_id, caller, all_drives)
+        if item["mimeType"].startswith(NATIVE):
+            raise DriveError("PERMISSION_DENIED", "Only files with binary content can be downloaded. Use Export "
+                             "with Docs Editors files.", "fileNotDownloadable", location="alt")
+        return item, self.blobs.get(file_id, b"")

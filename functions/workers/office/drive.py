@@ -1,0 +1,397 @@
+"""Case folders in a Google Drive shared drive (Drive API v3 through google-api-python-client).
+
+Drive has no paths and lets one folder hold two files of the same name, so "find before create"
+goes by a key, not a name: every folder and file Ackflow makes carries ``appProperties``
+(``ackflowKey``: a hash of the parent folder's id and the case-relative path; ``ackflowCase``: the
+case number) and is looked up with a ``q`` on them. A retried step finds what an earlier attempt
+made (even renamed or moved within the shared drive) and never makes a second copy or overwrites
+one; a file a person put at the same name is left alone too. Writes are never retried blindly
+(a create whose answer was lost may have happened): every retry looks for the key first.
+
+Every call says ``supportsAllDrives=true``; rate limits (403 ``userRateLimitExceeded`` /
+``rateLimitExceeded``, 429) and 5xx are retried with backoff, then left to the queue's retry;
+a parent folder the service account cannot see is a permanent failure that says what to fix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import random
+import re
+import threading
+import time
+from collections.abc import Callable
+
+from ackflow.errors import PermanentError, TransientError
+
+from .names import safe_relative_path
+from .template import TemplateEntry
+
+SCOPES = ["https://www.googleapis.com/auth/drive"]
+FOLDER = "application/vnd.google-apps.folder"
+SHORTCUT = "application/vnd.google-apps.shortcut"
+NATIVE = "application/vnd.google-apps."
+FIELDS = "id,name,mimeType,webViewLink,createdTime,size,parents,trashed,driveId"
+MULTIPART_LIMIT = 5 * 1024 * 1024  # Drive's limit for one-request uploads; larger ones are resumable
+TEMPLATE_TEXT_LIMIT = 5 * 1024 * 1024
+TEMPLATE_MAX_ITEMS = 500
+RATE_LIMITS = {"userRateLimitExceeded", "rateLimitExceeded"}
+CASE = re.compile(r"^(\d{4}-\d{3,})_")
+
+
+def _quote(text: str) -> str:
+    """A string literal of Drive's query language."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def path_name(drive_name: str) -> str:
+    """A Drive name as one path component: Drive allows "/" in names, a path does not."""
+    name = drive_name.replace("/", "／").replace("\\", "＼")
+    return name if name not in ("", ".", "..") else "_"
+
+
+def _reason(exc) -> str:
+    try:
+        error = json.loads(exc.content.decode())["error"]
+        return (error.get("errors") or [{}])[0].get("reason", "") or error.get("status", "")
+    except (ValueError, KeyError, AttributeError, TypeError):
+        return ""
+
+
+class DriveStorage:
+    """The CaseStorage port on Drive: case folders under ``parent_id`` (a folder in a shared drive)."""
+
+    def __init__(self, parent_id: str, *, endpoint: str = "", credentials_file: str = "", retries: int = 5,
+                 backoff: float = 0.5, timeout: float = 60.0, credentials=None):
+        self.parent_id = parent_id
+        self.endpoint = endpoint.rstrip("/")
+        self.credentials_file = credentials_file
+        self.retries = retries
+        self.backoff = backoff
+        self.timeout = timeout
+        self._credentials = credentials
+        self._drive_id = ""
+        self._lock = threading.Lock()
+        self._local = threading.local()  # httplib2 is not thread-safe: one client per thread
+
+    # -- connection ------------------------------------------------------------------------------
+    def _creds(self):
+        with self._lock:
+            if self._credentials is None:
+                from google.auth.exceptions import DefaultCredentialsError
+
+                try:
+                    if self.credentials_file:
+                        from google.oauth2.service_account import Credentials
+
+                        self._credentials = Credentials.from_service_account_file(self.credentials_file,
+                                                                                  scopes=SCOPES)
+                    else:
+                        import google.auth
+
+                        self._credentials, _ = google.auth.default(scopes=SCOPES)
+                except (DefaultCredentialsError, ValueError, OSError) as exc:
+                    raise PermanentError(f"no usable Google credentials for Drive ({exc}); check ACKFLOW_OFFICE_"
+                                         "DRIVE_CREDENTIALS_FILE or the worker's service account") from exc
+            return self._credentials
+
+    def _files(self):
+        service = getattr(self._local, "service", None)
+        if service is None:
+            import google_auth_httplib2
+            import httplib2
+            from googleapiclient.discovery import build
+
+            credentials = self._creds()
+            options = None
+            if self.endpoint:  # a stand-in: every https:// call goes there, in the key file's universe
+                http = _Redirected(self.endpoint, timeout=self.timeout, proxy_info=None)
+                options = {"universe_domain": getattr(credentials, "universe_domain", "googleapis.com")}
+            else:
+                http = httplib2.Http(timeout=self.timeout)
+            http.redirect_codes = set(http.redirect_codes) - {308}  # resumable uploads' "incomplete", as build_http
+            authorized = google_auth_httplib2.AuthorizedHttp(credentials, http=http)
+            service = build("drive", "v3", http=authorized, static_discovery=True, cache_discovery=False,
+                            client_options=options)
+            self._local.service = service
+        return service.files()
+
+    @property
+    def member(self) -> str:
+        """Who to add to the shared drive: the worker's service account."""
+        email = getattr(self._credentials, "service_account_email", "") or ""
+        return email if "@" in email else "the worker's service account"
+
+    # -- calls -----------------------------------------------------------------------------------
+    def _call(self, action: str, request: Callable, *, retry_check: Callable | None = None):
+        """Run ``request()`` (a googleapiclient request maker), retrying rate limits, 5xx and broken
+        connections with backoff; errors become the step errors they are. For a write,
+        ``retry_check`` looks for what an answered-too-late attempt may have made before trying again."""
+        from google.auth import exceptions as auth_exceptions
+        from googleapiclient.errors import HttpError
+
+        for attempt in range(self.retries + 1):
+            try:
+                return request().execute(num_retries=0)
+            except HttpError as exc:
+                status, reason = exc.resp.status, _reason(exc)
+                retryable = status >= 500 or status == 429 or (status == 403 and reason in RATE_LIMITS)
+                if not retryable:
+                    raise self._refusal(action, status, reason, exc) from exc
+                problem: Exception = exc
+            except auth_exceptions.RefreshError as exc:
+                if not getattr(exc, "retryable", False):
+                    raise PermanentError(f"Drive: could not {action}: Google refused the worker's "
+                                         f"credentials ({exc})") from exc
+                problem = exc
+            except (OSError, auth_exceptions.TransportError) as exc:  # sockets, timeouts, httplib2
+                problem = exc
+            except Exception as exc:
+                import httplib2
+
+                if not isinstance(exc, httplib2.HttpLib2Error):
+                    raise
+                problem = exc
+            if attempt == self.retries:
+                raise TransientError(f"Drive: could not {action}: {problem}") from problem
+            time.sleep(self.backoff * (2 ** attempt) * (0.5 + random.random() / 2))
+            if retry_check is not None:
+                found = retry_check()
+                if found is not None:
+                    return found
+        raise AssertionError("unreachable")
+
+    def _refusal(self, action: str, status: int, reason: str, exc) -> Exception:
+        where = f"the case folders' parent folder {self.parent_id} (ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER)"
+        if status == 404:
+            return PermanentError(f"Drive: could not {action}: not found, or {self.member} cannot see it. "
+                                  f"Add {self.member} to the shared drive as a member (Content manager) and "
+                                  f"check {where}")
+        if status == 403 and reason == "storageQuotaExceeded":
+            return PermanentError(f"Drive: could not {action}: a service account can store files only in a "
+                                  f"shared drive; put {where} in a shared drive")
+        if status in (401, 403):
+            return PermanentError(f"Drive: could not {action}: {self.member} may not ({reason or status}). "
+                                  "Make it a Content manager of the shared drive")
+        return PermanentError(f"Drive: could not {action}: HTTP {status} {reason}: {exc}")
+
+    # -- keys ------------------------------------------------------------------------------------
+    def key(self, path: str) -> str:
+        return hashlib.sha256(f"{self.parent_id}\n{path}".encode()).hexdigest()
+
+    def _properties(self, path: str) -> dict:
+        properties = {"ackflowKey": self.key(path)}
+        case = CASE.match(path)
+        if case:
+            properties["ackflowCase"] = case.group(1)
+        return properties
+
+    def _list(self, action: str, q: str, fields: str = FIELDS) -> list[dict]:
+        found, token = [], None
+        while True:
+            page = self._call(action, lambda t=token: self._files().list(
+                q=q, corpora="drive", driveId=self._drive(), includeItemsFromAllDrives=True, supportsAllDrives=True,
+                fields=f"nextPageToken,files({fields})", pageSize=1000, pageToken=t))
+            found += page.get("files", [])
+            token = page.get("nextPageToken")
+            if not token:
+                return found
+
+    def _by_key(self, path: str) -> dict | None:
+        found = self._list(f"look for {path}",
+                           f"appProperties has {{ key='ackflowKey' and value={_quote(self.key(path))} }} "
+                           "and trashed = false")
+        return min(found, key=lambda f: (f.get("createdTime", ""), f["id"])) if found else None
+
+    def _by_name(self, parent_id: str, name: str) -> dict | None:
+        query = f"{_quote(parent_id)} in parents and trashed = false"
+        if "／" not in name and "＼" not in name and name != "_":  # the Drive name is the path name
+            query += f" and name = {_quote(name)}"
+        found = self._list(f"look in folder {parent_id}", query)
+        return next((f for f in found if path_name(f["name"]) == name), None)
+
+    def _parent(self) -> dict:
+        """The configured parent folder, checked: visible, a folder, in a shared drive, not trashed."""
+        item = self._call("open the case folders' parent folder", lambda: self._files().get(
+            fileId=self.parent_id, fields=FIELDS, supportsAllDrives=True))
+        where = f"The case folders' parent folder {self.parent_id} (ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER)"
+        if item["mimeType"] != FOLDER:
+            raise PermanentError(f"{where} is not a folder")
+        if item.get("trashed"):
+            raise PermanentError(f"{where} is in the trash; restore it in Drive, or set another folder")
+        if not item.get("driveId"):
+            raise PermanentError(f"{where} is not in a shared drive; a service account can store files only "
+                                 "in a shared drive")
+        self._drive_id = item["driveId"]
+        return item
+
+    def _drive(self) -> str:
+        if not self._drive_id:
+            self._parent()
+        return self._drive_id
+
+    def _find(self, path: str) -> dict | None:
+        """The item at ``path``: by its key (what Ackflow made), else by names (what a person made)."""
+        path = safe_relative_path(path)
+        found = self._by_key(path)
+        if found is not None:
+            return found
+        folder_id = self.parent_id
+        item = None
+        for part in path.split("/"):
+            item = self._by_name(folder_id, part)
+            if item is None:
+                return None
+            folder_id = item["id"]
+        return item
+
+    # -- the port --------------------------------------------------------------------------------
+    def ensure_folder(self, path: str) -> dict:
+        """The folder at ``path``, made (with its parents) if missing; returns its resource."""
+        path = safe_relative_path(path)
+        found = self._by_key(path)
+        if found is not None:
+            return found
+        parent_path, _, name = path.rpartition("/")
+        parent = self.ensure_folder(parent_path) if parent_path else self._parent()
+        existing = self._by_name(parent["id"], name)
+        if existing is not None and existing["mimeType"] == FOLDER:
+            return existing
+        body = {"name": name, "mimeType": FOLDER, "parents": [parent["id"]], "appProperties": self._properties(path)}
+        return self._call(f"make the folder {path}", lambda: self._files().create(
+            body=body, fields=FIELDS, supportsAllDrives=True), retry_check=lambda: self._by_key(path))
+
+    def _place(self, path: str) -> tuple[str, str] | None:
+        """(parent folder id, name) for a new file at ``path``; None when something is there."""
+        if self._by_key(path) is not None:
+            return None
+        parent_path, _, name = path.rpartition("/")
+        parent = self.ensure_folder(parent_path) if parent_path else self._parent()
+        if self._by_name(parent["id"], name) is not None:
+            return None
+        return parent["id"], name
+
+    def create(self, path: str, data: bytes, content_type: str = "application/octet-stream") -> bool:
+        from googleapiclient.http import MediaIoBaseUpload
+
+        path = safe_relative_path(path)
+        place = self._place(path)
+        if place is None:
+            return False
+        body = {"name": place[1], "parents": [place[0]], "mimeType": content_type,
+                "appProperties": self._properties(path)}
+
+        def request():
+            media = MediaIoBaseUpload(io.BytesIO(data), mimetype=content_type, resumable=len(data) > MULTIPART_LIMIT)
+            return self._files().create(body=body, media_body=media, fields=FIELDS, supportsAllDrives=True)
+
+        self._call(f"upload {path}", request, retry_check=lambda: self._by_key(path))
+        return True
+
+    def copy(self, file_id: str, path: str) -> bool:
+        """Copy a Drive file (a Google Docs file stays one) to ``path`` if nothing is there."""
+        path = safe_relative_path(path)
+        place = self._place(path)
+        if place is None:
+            return False
+        body = {"name": place[1], "parents": [place[0]], "appProperties": self._properties(path)}
+        self._call(f"copy the template file to {path}", lambda: self._files().copy(
+            fileId=file_id, body=body, fields=FIELDS, supportsAllDrives=True), retry_check=lambda: self._by_key(path))
+        return True
+
+    def exists(self, path: str) -> bool:
+        return self._find(path) is not None
+
+    def read(self, path: str) -> bytes:
+        item = self._find(path)
+        if item is None:
+            raise FileNotFoundError(f"{path} is not in the shared drive")
+        return self.download(item["id"], path)
+
+    def download(self, file_id: str, what: str) -> bytes:
+        return self._call(f"read {what}", lambda: self._files().get_media(fileId=file_id, supportsAllDrives=True))
+
+    def list(self, prefix: str) -> list[str]:
+        folder = self._find(prefix)
+        if folder is None or folder["mimeType"] != FOLDER:
+            return []
+        paths, pending = [], [(safe_relative_path(prefix), folder["id"])]
+        while pending:
+            base, folder_id = pending.pop()
+            for item in self._list(f"list {base}", f"{_quote(folder_id)} in parents and trashed = false"):
+                path = f"{base}/{path_name(item['name'])}"
+                if item["mimeType"] == FOLDER:
+                    pending.append((path, item["id"]))
+                else:
+                    paths.append(path)
+        return sorted(paths)
+
+    def link(self, path: str) -> str:
+        item = self._find(path)
+        if item is None:
+            raise FileNotFoundError(f"{path} is not in the shared drive")
+        return item["webViewLink"]
+
+    # -- the template ----------------------------------------------------------------------------
+    def template(self, folder_id: str, max_bytes: int) -> list[TemplateEntry]:
+        """The boilerplate case folder kept in Drive, walked and checked before anything is made:
+        shortcuts and files over ``max_bytes`` are refused with what to change."""
+        root = self._call("open the case template folder", lambda: self._files().get(
+            fileId=folder_id, fields=FIELDS, supportsAllDrives=True))
+        where = f"the case template folder {root.get('name', folder_id)!r} (ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER)"
+        if root["mimeType"] != FOLDER or root.get("trashed"):
+            raise PermanentError(f"{where} is not a folder, or is in the trash")
+        entries: list[TemplateEntry] = []
+        pending = [((), folder_id)]
+        while pending:
+            parts, current = pending.pop()
+            for item in self._list("read the case template", f"{_quote(current)} in parents and trashed = false"):
+                here = (*parts, path_name(item["name"]))
+                shown = "/".join(here)
+                if len(entries) >= TEMPLATE_MAX_ITEMS:
+                    raise PermanentError(f"{where} has more than {TEMPLATE_MAX_ITEMS} items")
+                if item["mimeType"] == FOLDER:
+                    entries.append(TemplateEntry(here, folder=True))
+                    pending.append((here, item["id"]))
+                    continue
+                if item["mimeType"] == SHORTCUT:
+                    raise PermanentError(f"{where} holds a shortcut, {shown}: a case gets copies, and a shortcut "
+                                         "cannot be copied. Put the file itself in the template, or remove it")
+                size = int(item.get("size") or 0)
+                if size > max_bytes:
+                    raise PermanentError(f"{where} holds {shown} of {size:,} bytes, over the {max_bytes:,}-byte "
+                                         "limit (ACKFLOW_OFFICE_DRIVE_TEMPLATE_MAX_BYTES); keep large files "
+                                         "elsewhere and link to them")
+                entry = TemplateEntry(here, drive_id=item["id"], mime_type=item["mimeType"], size=size)
+                if entry.text and size > TEMPLATE_TEXT_LIMIT:
+                    raise PermanentError(f"{where} holds a text file {shown} over {TEMPLATE_TEXT_LIMIT:,} bytes")
+                if entry.text:
+                    entry = TemplateEntry(here, drive_id=item["id"], mime_type=item["mimeType"], size=size,
+                                          reader=lambda i=item["id"], s=shown: self.download(i, s))
+                entries.append(entry)
+        return sorted(entries, key=lambda e: e.parts)
+
+
+def _redirected_class():
+    import httplib2
+
+    class Redirected(httplib2.Http):
+        """httplib2 sending the API's https:// URLs to a local stand-in (``ACKFLOW_OFFICE_DRIVE_ENDPOINT``);
+        plain http:// ones (the key file's token endpoint, upload sessions) go where they say."""
+
+        def __init__(self, endpoint: str, **kwargs):
+            super().__init__(**kwargs)
+            self.endpoint = endpoint
+
+        def request(self, uri, method="GET", body=None, headers=None, *args, **kwargs):
+            if uri.startswith("https://"):
+                uri = self.endpoint + "/" + uri[len("https://"):].partition("/")[2]
+            return super().request(uri, method, body, headers, *args, **kwargs)
+
+    return Redirected
+
+
+def _Redirected(endpoint: str, **kwargs):  # noqa: N802 - a class made on first use (lazy import)
+    return _redirected_class()(endpoint, **kwargs)

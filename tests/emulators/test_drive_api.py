@@ -1,0 +1,97 @@
+"""The local Drive v3 service, driven by the official client (google-api-python-client): the
+shapes and refusals the Drive adapter relies on, as Drive has them."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from googleapiclient.errors import HttpError
+from googleapiclient.http import MediaIoBaseUpload
+
+from ackflow_tools.devtools import drive as seeding
+from tests.support.drive import FOLDER, LocalDrive
+
+
+@pytest.fixture(scope="module")
+def drive(tmp_path_factory):
+    stand_in = LocalDrive(tmp_path_factory.mktemp("drive-api"))
+    yield stand_in
+    stand_in.stop()
+
+
+@pytest.fixture(scope="module")
+def files(drive):
+    return drive.storage()._files()
+
+
+def reason(exc: HttpError) -> str:
+    return exc.error_details[0]["reason"] if exc.error_details else ""
+
+
+def test_shared_drive_items_are_found_only_with_supports_all_drives(files):
+    with pytest.raises(HttpError) as missing:
+        files.get(fileId=seeding.PARENT_FOLDER).execute()
+    assert missing.value.resp.status == 404 and reason(missing.value) == "notFound"
+    found = files.get(fileId=seeding.PARENT_FOLDER, supportsAllDrives=True).execute()
+    assert found == {"kind": "drive#file", "id": seeding.PARENT_FOLDER, "name": "案件", "mimeType": FOLDER}
+
+
+def test_fields_trim_answers_and_webviewlink_only_when_asked(files):
+    listed = files.list(q=f"'{seeding.TEMPLATE_FOLDER}' in parents and name = 'README.txt' and trashed = false",
+                        corpora="drive", driveId=seeding.SHARED_DRIVE, includeItemsFromAllDrives=True,
+                        supportsAllDrives=True, fields="files(id,name,webViewLink)").execute()
+    assert list(listed) == ["files"] and len(listed["files"]) == 1
+    assert set(listed["files"][0]) == {"id", "name", "webViewLink"}
+
+
+@pytest.mark.parametrize("q", ["name contains 'x'", "name = 'a' or name = 'b'", "not trashed", "'x' in"])
+def test_a_query_the_service_cannot_judge_is_refused_not_matched(files, q):
+    with pytest.raises(HttpError) as refused:
+        files.list(q=q, supportsAllDrives=True, includeItemsFromAllDrives=True).execute()
+    assert refused.value.resp.status == 400 and reason(refused.value) == "invalid"
+
+
+def test_no_parent_means_my_drive_which_a_service_account_does_not_have(files):
+    media = MediaIoBaseUpload(io.BytesIO(b"x"), mimetype="text/plain")
+    with pytest.raises(HttpError) as refused:
+        files.create(body={"name": "orphan.txt"}, media_body=media, supportsAllDrives=True).execute()
+    assert refused.value.resp.status == 403 and reason(refused.value) == "storageQuotaExceeded"
+
+
+def test_resumable_uploads_in_chunks_and_multipart_uploads_keep_bytes_and_type(files):
+    data = bytes(range(256)) * 4096  # 1 MiB, every byte value
+    chunked = MediaIoBaseUpload(io.BytesIO(data), mimetype="application/octet-stream", resumable=True,
+                                chunksize=256 * 1024)
+    made = files.create(body={"name": "big.bin", "parents": [seeding.PARENT_FOLDER]}, media_body=chunked,
+                        supportsAllDrives=True, fields="id,size").execute()
+    assert made["size"] == str(len(data))
+    assert files.get_media(fileId=made["id"], supportsAllDrives=True).execute() == data
+    small = MediaIoBaseUpload(io.BytesIO(b"a\r\nb\n"), mimetype="text/csv")
+    made = files.create(body={"name": "x.csv", "parents": [seeding.PARENT_FOLDER]}, media_body=small,
+                        supportsAllDrives=True, fields="id,mimeType").execute()
+    assert made["mimeType"] == "text/csv"
+    assert files.get_media(fileId=made["id"], supportsAllDrives=True).execute() == b"a\r\nb\n"
+
+
+def test_app_properties_are_limited_to_124_bytes_and_searchable(files):
+    body = {"name": "k", "mimeType": FOLDER, "parents": [seeding.PARENT_FOLDER]}
+    with pytest.raises(HttpError) as refused:
+        files.create(body={**body, "appProperties": {"k": "x" * 124}}, supportsAllDrives=True).execute()
+    assert refused.value.resp.status == 400
+    made = files.create(body={**body, "appProperties": {"ackflowKey": "abc'd"}}, supportsAllDrives=True).execute()
+    found = files.list(q="appProperties has { key='ackflowKey' and value='abc\\'d' }", corpora="drive",
+                       driveId=seeding.SHARED_DRIVE, includeItemsFromAllDrives=True, supportsAllDrives=True).execute()
+    assert [f["id"] for f in found["files"]] == [made["id"]]
+
+
+def test_trashing_a_folder_trashes_what_is_inside_and_folders_are_not_copied(files):
+    folder = files.create(body={"name": "t", "mimeType": FOLDER, "parents": [seeding.PARENT_FOLDER]},
+                          supportsAllDrives=True).execute()
+    inner = files.create(body={"name": "in", "mimeType": FOLDER, "parents": [folder["id"]]},
+                         supportsAllDrives=True).execute()
+    with pytest.raises(HttpError) as refused:
+        files.copy(fileId=folder["id"], body={}, supportsAllDrives=True).execute()
+    assert reason(refused.value) == "cannotCopyFile"
+    files.update(fileId=folder["id"], body={"trashed": True}, supportsAllDrives=True).execute()
+    assert files.get(fileId=inner["id"], supportsAllDrives=True, fields="trashed").execute() == {"trashed": True}

@@ -1,0 +1,159 @@
+"""Case folders on Google Drive (the local stand-in, through the official client): keys instead
+of paths, retries without duplicates, the template as a Drive folder, and refusals that say what
+to fix."""
+
+from __future__ import annotations
+
+import base64
+import time
+
+import pytest
+import requests
+
+from ackflow.errors import PermanentError, TransientError
+from ackflow_tools.devtools import drive as seeding
+from tests.support.drive import FOLDER, LocalDrive, tree
+from workers.office.template import render_tree
+
+CASE = "2026-001_ACME_金型"
+NAMES = {"case": "2026-001", "client": "ACME", "title": "金型", "due": "未定", "date": "2026-05-01",
+         "year": "2026", "requester": "requester"}
+
+
+@pytest.fixture
+def drive(tmp_path):
+    stand_in = LocalDrive(tmp_path)
+    yield stand_in
+    stand_in.stop()
+
+
+def cases(drive) -> dict[str, list[dict]]:
+    return tree(drive.url, seeding.PARENT_FOLDER)
+
+
+def test_every_item_is_marked_with_its_key_and_case_and_uploads_keep_their_type(drive):
+    storage = drive.storage()
+    storage.create(f"{CASE}/03_見積/見積書_2026-001_v1.pdf", b"%PDF-1.4", "application/pdf")
+    made = cases(drive)
+    assert set(made) == {CASE, f"{CASE}/03_見積", f"{CASE}/03_見積/見積書_2026-001_v1.pdf"}
+    pdf = made[f"{CASE}/03_見積/見積書_2026-001_v1.pdf"][0]
+    assert pdf["mimeType"] == "application/pdf" and pdf["size"] == "8"
+    assert pdf["appProperties"] == {"ackflowKey": storage.key(f"{CASE}/03_見積/見積書_2026-001_v1.pdf"),
+                                    "ackflowCase": "2026-001"}
+    assert made[CASE][0]["mimeType"] == FOLDER
+    assert storage.link(CASE) == f"{drive.url}/drive/folders/{made[CASE][0]['id']}"
+
+
+def test_a_renamed_or_moved_item_is_still_found_by_its_key_and_not_made_again(drive):
+    storage = drive.storage()
+    storage.create(f"{CASE}/README.txt", b"original")
+    made = cases(drive)
+    session = requests.Session()
+    token = session.post(f"{drive.url}/token", data={"assertion": "x." + base64.urlsafe_b64encode(
+        b'{"iss": "person@example.com"}').decode() + ".y"}).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    for path, name in ((f"{CASE}/README.txt", "はじめに.txt"), (CASE, "2026-001 ACME (renamed)")):
+        session.patch(f"{drive.url}/drive/v3/files/{made[path][0]['id']}?supportsAllDrives=true",
+                      json={"name": name}, headers=headers).raise_for_status()
+    assert storage.create(f"{CASE}/README.txt", b"second") is False
+    assert storage.read(f"{CASE}/README.txt") == b"original"
+    assert set(cases(drive)) == {"2026-001 ACME (renamed)", "2026-001 ACME (renamed)/はじめに.txt"}
+
+
+def test_a_file_a_person_put_at_the_same_name_is_left_alone(drive):
+    storage = drive.storage()
+    folder = storage.ensure_folder(CASE)
+    drive.seed(name="README.txt", parents=[folder["id"]], mimeType="text/plain",
+               content_base64=base64.b64encode(b"by a person").decode())
+    assert storage.create(f"{CASE}/README.txt", b"by Ackflow") is False
+    assert [f["name"] for f in cases(drive)[f"{CASE}/README.txt"]] == ["README.txt"]
+    assert storage.read(f"{CASE}/README.txt") == b"by a person"
+
+
+def test_rate_limits_and_5xx_are_retried_and_make_one_file(drive):
+    storage = drive.storage()
+    drive.faults({"match": "GET /drive/v3/files", "code": 403, "reason": "userRateLimitExceeded", "count": 2},
+                 {"match": "POST /upload", "code": 403, "reason": "rateLimitExceeded", "count": 1},
+                 {"match": "POST /upload", "code": 503, "reason": "backendError", "count": 1})
+    assert storage.create(f"{CASE}/a.txt", b"x") is True
+    assert len(cases(drive)[f"{CASE}/a.txt"]) == 1
+
+
+def test_a_write_whose_answer_is_lost_is_found_by_its_key_not_made_twice(drive):
+    storage = drive.storage(timeout=1.0)
+    drive.faults({"match": "POST /upload", "stall": 3, "count": 1})  # done on Drive, answered too late
+    assert storage.create(f"{CASE}/a.txt", b"x") is True
+    time.sleep(2.5)
+    assert len(cases(drive)[f"{CASE}/a.txt"]) == 1
+
+
+def test_a_drive_that_keeps_failing_is_a_transient_failure(drive):
+    drive.faults({"match": "/drive/v3/files", "code": 503, "count": 100})
+    with pytest.raises(TransientError, match="Drive: could not"):
+        drive.storage(retries=2).create(f"{CASE}/a.txt", b"x")
+
+
+def test_a_parent_folder_the_service_account_cannot_see_says_whom_to_add(drive):
+    drive.shared_drive("other-drive", "経理", members=["someone@example.com"])
+    hidden = drive.seed(name="cases", mimeType=FOLDER, parents=["other-drive"])
+    with pytest.raises(PermanentError) as refused:
+        drive.storage(hidden["id"]).create(f"{CASE}/a.txt", b"x")
+    assert drive.member in str(refused.value) and "member" in str(refused.value)
+    assert "ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER" in str(refused.value)
+    assert tree(drive.url, hidden["id"]) == {}
+
+
+def test_a_trashed_parent_folder_is_a_clear_permanent_failure(drive):
+    parent = drive.seed(name="cases", mimeType=FOLDER, parents=[seeding.SHARED_DRIVE])
+    storage = drive.storage(parent["id"])
+    storage.create(f"{CASE}/a.txt", b"x")
+    drive.service.files[parent["id"]]["trashed"] = True
+    with pytest.raises(PermanentError, match="in the trash"):
+        drive.storage(parent["id"]).create("2026-002_ACME_x/a.txt", b"x")
+
+
+def test_the_template_folder_is_copied_with_native_files_kept_native(drive):
+    storage = drive.storage()
+    template = storage.template(seeding.TEMPLATE_FOLDER, 10**8)
+    texts = {**NAMES, "client": "ACME"}
+    first = render_tree(template, storage, CASE, NAMES, texts)
+    made = cases(drive)
+    memo = made[f"{CASE}/02_設計/2026-001_打合せメモ"][0]
+    assert memo["mimeType"] == "application/vnd.google-apps.document"  # files.copy: still a Google Doc
+    assert made[f"{CASE}/04_納品"][0]["mimeType"] == FOLDER
+    assert "案件 2026-001" in storage.read(f"{CASE}/README.txt").decode()  # text files filled in
+    assert made[f"{CASE}/README.txt"][0]["mimeType"] == "text/plain"
+    again = render_tree(storage.template(seeding.TEMPLATE_FOLDER, 10**8), storage, CASE, NAMES, texts)
+    assert again["created"] == [] and sorted(again["kept"]) == sorted(first["created"])
+    assert all(len(items) == 1 for items in cases(drive).values())
+
+
+def test_names_drive_allows_but_a_path_does_not_become_safe_components(drive):
+    storage = drive.storage()
+    drive.seed(name="図面/改訂 A", parents=[seeding.TEMPLATE_FOLDER], mimeType="application/pdf",
+               content_base64=base64.b64encode(b"%PDF").decode())
+    render_tree(storage.template(seeding.TEMPLATE_FOLDER, 10**8), storage, CASE, NAMES, NAMES)
+    assert f"{CASE}/図面／改訂 A" in storage.list(CASE)
+    assert cases(drive)[f"{CASE}/図面／改訂 A"][0]["mimeType"] == "application/pdf"  # named as listed
+
+
+@pytest.mark.parametrize("bad, complaint", [
+    ({"name": "ショートカット", "mimeType": "application/vnd.google-apps.shortcut",
+      "shortcutDetails": {"targetId": "x", "targetMimeType": "application/pdf"}}, "shortcut"),
+    ({"name": "scan.tiff", "mimeType": "image/tiff", "size": 2 * 1024**3}, "2,147,483,648 bytes"),
+])
+def test_a_template_with_a_shortcut_or_a_huge_file_is_refused_before_anything_is_made(drive, bad, complaint):
+    drive.seed(parents=[seeding.TEMPLATE_FOLDER], **bad)
+    storage = drive.storage()
+    with pytest.raises(PermanentError, match=complaint):
+        render_tree(storage.template(seeding.TEMPLATE_FOLDER, 100 * 1024**2), storage, CASE, NAMES, NAMES)
+    assert cases(drive) == {}
+
+
+def test_the_links_open_in_a_browser(drive):
+    storage = drive.storage()
+    storage.create(f"{CASE}/03_見積/見積書.pdf", b"%PDF-1.4 estimate", "application/pdf")
+    page = requests.get(storage.link(CASE), timeout=5)
+    assert page.status_code == 200 and "03_見積" in page.text
+    document = requests.get(storage.link(f"{CASE}/03_見積/見積書.pdf"), timeout=5)
+    assert document.content == b"%PDF-1.4 estimate" and document.headers["Content-Type"] == "application/pdf"

@@ -1,0 +1,92 @@
+"""The CaseStorage contract, one suite over every adapter: a local folder, Cloud Storage (its
+emulator) and Google Drive (the local stand-in, through the official client)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.support.drive import FOLDER, LocalDrive
+from tests.support.office import GcsEmulator
+from workers.office.storage import GcsStorage, LocalStorage
+
+
+@pytest.fixture(scope="module")
+def gcs(tmp_path_factory):
+    emulator = GcsEmulator(tmp_path_factory.mktemp("gcs"))
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture(scope="module")
+def drive(tmp_path_factory):
+    stand_in = LocalDrive(tmp_path_factory.mktemp("drive"))
+    yield stand_in
+    stand_in.stop()
+
+
+@pytest.fixture(params=["local", "gcs", "drive"])
+def storage(request, tmp_path, monkeypatch):
+    if request.param == "local":
+        return LocalStorage(tmp_path / "cases")
+    if request.param == "gcs":
+        emulator = request.getfixturevalue("gcs")
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import storage as gcs_client
+
+        client = gcs_client.Client(project="local-project", credentials=AnonymousCredentials(),
+                                   client_options={"api_endpoint": emulator.url})
+        return GcsStorage("office-cases", f"t-{uuid.uuid4().hex[:8]}/", client=client)
+    stand_in = request.getfixturevalue("drive")
+    parent = stand_in.seed(name=f"cases {uuid.uuid4().hex[:8]}", mimeType=FOLDER, parents=["local-shared-drive"])
+    return stand_in.storage(parent["id"])
+
+
+CASE = "2026-001_ACME_プレス金型 A-12 🚀"
+
+
+def test_a_file_is_created_once_and_never_clobbered(storage):
+    assert storage.create(f"{CASE}/03_見積/見積書_v1.pdf", b"%PDF first", "application/pdf") is True
+    assert storage.create(f"{CASE}/03_見積/見積書_v1.pdf", b"%PDF second", "application/pdf") is False
+    assert storage.read(f"{CASE}/03_見積/見積書_v1.pdf") == b"%PDF first"
+    assert storage.list(CASE) == [f"{CASE}/03_見積/見積書_v1.pdf"]
+
+
+def test_exists_read_and_a_missing_file(storage):
+    assert storage.exists(f"{CASE}/README.txt") is False
+    storage.create(f"{CASE}/README.txt", "案件 2026-001\n".encode(), "text/plain")
+    assert storage.exists(f"{CASE}/README.txt") is True
+    assert storage.read(f"{CASE}/README.txt").decode() == "案件 2026-001\n"
+    with pytest.raises(Exception):  # noqa: B017 - each adapter has its own "not there"
+        storage.read(f"{CASE}/missing.txt")
+
+
+def test_list_is_recursive_sorted_files_only_and_stays_under_the_prefix(storage):
+    for path in (f"{CASE}/b.txt", f"{CASE}/01_受領資料/portal/PO-1/図面.pdf", f"{CASE}/a.txt",
+                 "2026-002_other/a.txt"):
+        storage.create(path, b"x")
+    storage.ensure_folder(f"{CASE}/04_納品")  # an empty folder lists nothing
+    assert storage.list(CASE) == sorted([f"{CASE}/01_受領資料/portal/PO-1/図面.pdf", f"{CASE}/a.txt",
+                                         f"{CASE}/b.txt"])
+    assert storage.list("2026-999_nothing") == []
+
+
+def test_folders_are_made_once(storage):
+    storage.ensure_folder(f"{CASE}/02_設計")
+    storage.ensure_folder(f"{CASE}/02_設計")
+    assert storage.create(f"{CASE}/02_設計/メモ.csv", b"a,b\n") is True
+    assert storage.list(CASE) == [f"{CASE}/02_設計/メモ.csv"]
+
+
+def test_links_are_given_for_files(storage):
+    storage.create(f"{CASE}/README.txt", b"x")
+    link = storage.link(f"{CASE}/README.txt")
+    assert link.startswith(("file://", "https://", "http://"))
+
+
+@pytest.mark.parametrize("path", ["../outside.txt", "/etc/passwd", f"{CASE}/../../x", "", f"{CASE}//x"])
+def test_paths_that_would_leave_the_case_storage_are_refused_and_make_nothing(storage, path):
+    with pytest.raises(ValueError):
+        storage.create(path, b"x")
+    assert storage.list(CASE) == []
