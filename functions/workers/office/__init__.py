@@ -175,7 +175,8 @@ def register(registry: Registry) -> None:
     registry.add(_office_job(
         "paid", "Record a payment received for a case (入金).",
         (CASE, Param("amount", positional=False, max_length=30, metavar="YEN", help="the amount received"), DATE),
-        "Record ¥ {amount} received for case {case} (入金)", (Step("paid", lifecycle.paid, "payment recorded"),),
+        "Record a payment of {amount} yen received for case {case} (入金)",
+        (Step("paid", lifecycle.paid, "payment recorded"),),
         slash=26, validate=_check_paid, examples=("paid 2026-001 --amount 473000 --date 2026-12-25",),
         result=("case", "status", "received", "invoiced", "outstanding")))
     registry.add(_office_job(

@@ -31,6 +31,16 @@ TEXTS = {
              "ほか {count} 件。client= か status= で絞り込めます。"),
     "no_due": ("no due date", "納期なし"),
     "correction": ("correction", "訂正"),
+    "title": ("Case {case}", "案件 {case}"),
+    "history": ("History", "履歴"),
+    "estimates": ("Estimates", "見積"),
+    "invoices": ("Invoices", "請求書"),
+    "payments": ("Payments", "入金"),
+    "documents": ("Documents", "受領資料"),
+    "jobs": ("Jobs", "ジョブ"),
+    "replaces": ("replaces {number}", "{number} の訂正"),
+    "replaced_by": ("replaced by {number}", "{number} で訂正済み"),
+    "expired": ("expired", "期限切れ"),
 }
 
 
@@ -38,10 +48,10 @@ def _say(key: str, **values) -> str:
     return TEXTS[key][0].format(**values)
 
 
-def _when(at: float | None) -> str:
+def _when(at: float | None, zone) -> str:
     if not at:
         return ""
-    return dt.datetime.fromtimestamp(at, dt.UTC).astimezone(_zone()).strftime("%Y-%m-%d %H:%M")
+    return dt.datetime.fromtimestamp(at, dt.UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
 def _zone():
@@ -66,38 +76,39 @@ def show_case(runtime: Runtime, event, words: list[str]) -> Reply:
         ("client", "client"), ("title", "title"), ("status", "status"), ("due", "due"),
         ("requested by", "requester"), ("folder", "folder_link"), ("sheet row", "sheet_link"))]
     sections = [Section(tuple(fields))]
+    zone = _zone()
     history = [Field(f"{entry['status']}" + (f" ({_say('correction')})" if entry.get("correction") else ""),
-                     f"{_when(entry.get('at'))} · {entry.get('by') or '—'}")
+                     f"{_when(entry.get('at'), zone)} · {entry.get('by') or '—'}")
                for entry in record.get("history", [])[-12:]]
     if history:
-        sections.append(Section(tuple(history), header="History"))
+        sections.append(Section(tuple(history), header=_say("history")))
     accepted = (record.get("accepted") or {}).get("version")
     estimates = [Field(f"v{e['version']}" + (" ✓" if e["version"] == accepted else ""),
                        f"{_amount(e.get('total'))} · {e.get('link', '')}") for e in record.get("estimates", [])]
     if estimates:
-        sections.append(Section(tuple(estimates), header="Estimates"))
+        sections.append(Section(tuple(estimates), header=_say("estimates")))
     invoices = [Field(i["number"], f"{_amount(i.get('total'))} · {i.get('issued', '')}"
-                      + (f" · replaces {i['replaces']}" if i.get("replaces") else "")
-                      + (f" · replaced by {i['replaced_by']}" if i.get("replaced_by") else ""))
+                      + (" · " + _say("replaces", number=i["replaces"]) if i.get("replaces") else "")
+                      + (" · " + _say("replaced_by", number=i["replaced_by"]) if i.get("replaced_by") else ""))
                 for i in record.get("invoices", [])]
     if invoices:
-        sections.append(Section(tuple(invoices), header="Invoices"))
+        sections.append(Section(tuple(invoices), header=_say("invoices")))
     payments = [Field(p.get("on", ""), _amount(p.get("amount"))) for p in record.get("payments", [])]
     if payments:
-        sections.append(Section(tuple(payments), header="Payments"))
+        sections.append(Section(tuple(payments), header=_say("payments")))
     documents = [Text(f"{d['name']} ({d['bytes']:,} bytes)") for d in record.get("documents", [])]
     if documents:
-        sections.append(Section(tuple(documents[:20]), header="Documents"))
+        sections.append(Section(tuple(documents[:20]), header=_say("documents")))
     jobs = []
     for job_id in record.get("jobs", [])[-10:]:
         try:
             job = runtime.store.get_job(job_id)
             jobs.append(Field(job.id, f"{job.type} · {job.status.value}"))
         except JobNotFound:
-            jobs.append(Field(job_id, "expired"))
+            jobs.append(Field(job_id, _say("expired")))
     if jobs:
-        sections.append(Section(tuple(jobs), header="Jobs"))
-    return Reply(card=Card(f"case-{case}", f"Case {case}", tuple(sections), subtitle=record.get("title", "")))
+        sections.append(Section(tuple(jobs), header=_say("jobs")))
+    return Reply(card=Card(f"case-{case}", _say("title", case=case), tuple(sections), subtitle=record.get("title", "")))
 
 
 def _amount(value) -> str:

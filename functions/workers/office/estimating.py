@@ -37,6 +37,7 @@ TEXTS = {
     "empty": ("the new version would have no lines; keep at least one", "新しい版に明細が 1 行もありません"),
     "validity": ("the validity date {date} is before the issue date {issued}",
                  "有効期限 {date} が発行日 {issued} より前です"),
+    "issuing": ("issuing estimate v{version} ({service})", "見積 v{version} を発行しています（{service}）"),
     "defaults": ("ACKFLOW_OFFICE_CLIENT_ITEMS is not valid JSON of [description, quantity, price] rows: {detail}",
                  "ACKFLOW_OFFICE_CLIENT_ITEMS が [品名, 数量, 単価] の JSON になっていません: {detail}"),
 }
@@ -157,7 +158,7 @@ def issue_estimate(ctx: StepContext, case: str, *, items: list[str], change: lis
                         delivery=delivery if delivery is not None else record.get("due"))
 
     document = new_estimate_version(services.store.docs, case, ctx.job.id, make)
-    ctx.progress(f"issuing estimate v{document.version} ({services.accounting.service})")
+    ctx.progress(_say("issuing", version=document.version, service=services.accounting.service))
     issued = services.accounting.issue(document)
     file_issued(ctx, document, issued)
     row = case_row(ctx, case, {"estimate": issued.link, "status": ESTIMATED})

@@ -30,8 +30,6 @@ from .money import yen
 INVOICED = "請求"  # the stage an issued invoice brings a case to (cases.STAGES; never back from 入金)
 
 TEXTS = {
-    "no_case": ("there is no case {case}; write “case {case}” to check the number",
-                "案件 {case} はありません。「case {case}」で番号を確認してください"),
     "no_accepted": ("case {case} has no accepted estimate: mark the order first (“ordered {case}”, which accepts the "
                     "latest version, or “ordered {case} --estimate N”), or give the lines with --item",
                     "案件 {case} には受注済みの見積がありません。先に「ordered {case}」（最新版を受注）か "
@@ -44,6 +42,12 @@ TEXTS = {
     "already_replaced": ("{number} was already corrected by {by}; correct {by} instead",
                          "{number} はすでに {by} で訂正されています。{by} を訂正してください"),
     "zero": ("the invoice would total ¥0; nothing to bill", "請求金額が 0 円になります"),
+    "numbered": ("invoice number {number}", "請求書番号 {number}"),
+    "issuing": ("issuing {number} ({service})", "{number} を発行しています（{service}）"),
+    "not_in_ledger": ("invoice {number} is not in the ledger", "請求書 {number} が台帳にありません"),
+    "mismatch": ("{service} holds {number} with totals {theirs}, not {ours}; check it there",
+                 "{service} の {number} の合計が {theirs} で、Ackflow の {ours} と違います。"
+                 "{service} で確認してください"),
     "due_before": ("the payment due date {due} is before the issue date {issued}",
                    "お支払期限 {due} が発行日 {issued} より前です"),
 }
@@ -124,7 +128,7 @@ def allocate(ctx: StepContext) -> dict:
                         payment_due=due, replaces=replaces)
 
     document = ledger.new_invoice(services.store.docs, case, issued_on.year, settings.invoice_prefix, ctx.job.id, make)
-    ctx.progress(f"invoice number {document.number}")
+    ctx.progress(_say("numbered", number=document.number))
     return {"case": case, "invoice": document.number, "total": yen(document.totals.total)}
 
 
@@ -132,12 +136,12 @@ def issue(ctx: StepContext) -> dict:
     services = ctx.services
     document = ledger.get(services.store.docs, "invoice", _number(ctx))
     if document is None:
-        raise PermanentError(f"invoice {_number(ctx)} is not in the ledger")
-    ctx.progress(f"issuing {document.number} ({services.accounting.service})")
+        raise PermanentError(_say("not_in_ledger", number=_number(ctx)))
+    ctx.progress(_say("issuing", number=document.number, service=services.accounting.service))
     issued = services.accounting.issue(document)
     if issued.totals != document.totals:  # freee computed other totals: say so, never hide it
-        raise PermanentError(f"{services.accounting.service} holds {document.number} with totals "
-                             f"{issued.totals.to_dict()}, not {document.totals.to_dict()}; check it there")
+        raise PermanentError(_say("mismatch", service=services.accounting.service, number=document.number,
+                                  theirs=issued.totals.to_dict(), ours=document.totals.to_dict()))
     file_issued(ctx, document, issued)
     return {"invoice_link": issued.link}
 

@@ -23,6 +23,16 @@ from .cases import CASES
 
 LEDGER = "ledger"
 
+TEXTS = {
+    "no_case": ("there is no case {case}; write “case {case}” to check the number",
+                "案件 {case} はありません。「case {case}」で番号を確認してください"),
+    "not_in_ledger": ("{kind} {number} is not in the ledger", "{kind} {number} が台帳にありません"),
+}
+
+
+def _say(key: str, **values) -> str:
+    return TEXTS[key][0].format(**values)
+
 
 def ledger_id(kind: str, number: str) -> str:
     return f"{kind}:{number}"
@@ -61,7 +71,7 @@ def new_estimate_version(docs: Documents, case: str, job_id: str, make: MakeEsti
         mine, latest = _allocate(tx, counter, job_id)
         record = tx.get(CASES, case)
         if record is None:
-            raise PermanentError(f"there is no case {case}; write “case {case}” to check the number")
+            raise PermanentError(_say("no_case", case=case))
         if mine is not None:
             kept = tx.get(LEDGER, ledger_id("quotation", estimate_number(case, mine)))
             if kept is not None:
@@ -95,7 +105,7 @@ def new_invoice(docs: Documents, case: str, year: int, prefix: str, job_id: str,
         mine, latest = _allocate(tx, counter, job_id)
         record = tx.get(CASES, case)
         if record is None:
-            raise PermanentError(f"there is no case {case}; write “case {case}” to check the number")
+            raise PermanentError(_say("no_case", case=case))
         if mine is not None:
             kept = tx.get(LEDGER, ledger_id("invoice", invoice_number(prefix, year, mine)))
             if kept is not None:
@@ -125,7 +135,7 @@ def note_issued(docs: Documents, document: Document, issued: Issued) -> dict:
     def apply(tx: Tx) -> dict:
         data = tx.get(LEDGER, doc_id)
         if data is None:
-            raise PermanentError(f"{document.kind} {document.number} is not in the ledger")
+            raise PermanentError(_say("not_in_ledger", kind=document.kind, number=document.number))
         if not data.get("issued_by"):
             data = {**data, "issued_by": issued.to_dict()}
             tx.set(LEDGER, doc_id, data)

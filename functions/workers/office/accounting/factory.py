@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from ackflow.errors import PermanentError
 
+TEXTS = {
+    "freee_app": ("ACKFLOW_OFFICE_ACCOUNTING=freee needs ACKFLOW_OFFICE_FREEE_CLIENT_ID and "
+                  "ACKFLOW_OFFICE_FREEE_CLIENT_SECRET (the office's freee app, freee app store → アプリ管理)",
+                  "ACKFLOW_OFFICE_ACCOUNTING=freee には ACKFLOW_OFFICE_FREEE_CLIENT_ID と "
+                  "ACKFLOW_OFFICE_FREEE_CLIENT_SECRET（freee アプリストアのアプリ管理）が必要です"),
+}
+
 
 def accounting_from_settings(settings, docs, storage):
     if settings.accounting == "embedded":
@@ -24,8 +31,7 @@ def freee_tokens(settings, docs):
     from .freee import FreeeTokens, OAuthApp, SecretVault, StoreVault
 
     if not settings.freee_client_id or not settings.freee_client_secret.get_secret_value():
-        raise PermanentError("ACKFLOW_OFFICE_ACCOUNTING=freee needs ACKFLOW_OFFICE_FREEE_CLIENT_ID and "
-                          "ACKFLOW_OFFICE_FREEE_CLIENT_SECRET (the office's freee app, freee app store → アプリ管理)")
+        raise PermanentError(TEXTS["freee_app"][0])
     app = OAuthApp(settings.freee_client_id, settings.freee_client_secret.get_secret_value(),
                    settings.freee_accounts_url, settings.freee_redirect_uri)
     if settings.freee_token_vault == "store":

@@ -18,7 +18,19 @@ from .client import FreeeApi, FreeeRefused
 
 FRACTIONS = {"floor": "omit", "round": "round", "ceil": "round_up"}  # ours → freee's
 NUMBER = {"quotation": "quotation_number", "invoice": "invoice_number"}
-ACTIONS = {"quotation": "見積書", "invoice": "請求書"}
+# What the job was doing, in the errors it reports (English, Japanese)
+TEXTS = {
+    "templates": ("list the {kind} templates", "{kind}のテンプレート一覧の取得"),
+    "look_up": ("look up {kind} {number}", "{kind} {number} の検索"),
+    "read": ("read {kind} {number}", "{kind} {number} の取得"),
+    "create": ("create {kind} {number}", "{kind} {number} の作成"),
+    "create_partner": ("create the partner {name}", "取引先 {name} の作成"),
+    "look_up_partner": ("look up the partner {name}", "取引先 {name} の検索"),
+}
+
+
+def _say(key: str, **values) -> str:
+    return TEXTS[key][0].format(**values)
 
 
 class FreeeAccounting:
@@ -34,15 +46,16 @@ class FreeeAccounting:
         self.templates("invoice")  # a token, the company and the permission to read 請求書, or a clear refusal
 
     def templates(self, kind: str) -> list[Template]:
-        answer = self.api.get(f"/iv/{kind}s/templates", f"list the {kind} templates")
+        answer = self.api.get(f"/iv/{kind}s/templates", _say("templates", kind=kind))
         return [Template(str(t["id"]), t.get("name", "")) for t in answer.get("templates", [])]
 
     def fetch(self, kind: str, number: str) -> Issued | None:
-        listed = self.api.get(f"/iv/{kind}s", f"look up {kind} {number}", {NUMBER[kind]: number, "limit": 100})
+        listed = self.api.get(f"/iv/{kind}s", _say("look_up", kind=kind, number=number),
+                              {NUMBER[kind]: number, "limit": 100})
         matches = [d for d in listed.get(f"{kind}s", []) if d.get(NUMBER[kind]) == number]
         if not matches:
             return None
-        found = self.api.get(f"/iv/{kind}s/{matches[0]['id']}", f"read {kind} {number}", missing_ok=True)
+        found = self.api.get(f"/iv/{kind}s/{matches[0]['id']}", _say("read", kind=kind, number=number), missing_ok=True)
         return self._issued(kind, found[kind]) if found else None
 
     def issue(self, document: Document) -> Issued:
@@ -51,7 +64,7 @@ class FreeeAccounting:
             return found
         partner = self.partner(document.recipient)
         template = self.template_ids.get(document.kind) or self.templates(document.kind)[0].id
-        created = self.api.post(f"/iv/{document.kind}s", f"create {document.kind} {document.number}",
+        created = self.api.post(f"/iv/{document.kind}s", _say("create", kind=document.kind, number=document.number),
                                 body(document, partner, template))
         return self._issued(document.kind, created[document.kind])
 
@@ -60,7 +73,7 @@ class FreeeAccounting:
         if found:
             return found
         try:
-            created = self.api.post("/api/1/partners", f"create the partner {name}",
+            created = self.api.post("/api/1/partners", _say("create_partner", name=name),
                                     {"name": name, "default_title": "御中"})
         except FreeeRefused:
             found = self._find_partner(name)  # created meanwhile by another job
@@ -71,7 +84,7 @@ class FreeeAccounting:
         return Partner(str(partner["id"]), partner["name"])
 
     def _find_partner(self, name: str) -> Partner | None:
-        listed = self.api.get("/api/1/partners", f"look up the partner {name}", {"keyword": name, "limit": 3000})
+        listed = self.api.get("/api/1/partners", _say("look_up_partner", name=name), {"keyword": name, "limit": 3000})
         exact = [p for p in listed.get("partners", []) if p.get("name") == name]
         return Partner(str(exact[0]["id"]), exact[0]["name"]) if exact else None
 

@@ -58,6 +58,12 @@ TEXTS = {
                 "freee の新しいリフレッシュトークンを保存できませんでした（{detail}）。"
                 "管理者が `ackflow freee authorize` "
                 "をもう一度実行してください"),
+    "may_not_read": ("the worker may not read {secret} (grant it roles/secretmanager.secretAccessor on that secret)",
+                     "worker が {secret} を読めません"
+                     "（そのシークレットに roles/secretmanager.secretAccessor を付けてください）"),
+    "may_not_add": ("the worker may not add versions to {secret} (grant it roles/secretmanager.secretVersionAdder "
+                    "on that secret)", "worker が {secret} に版を追加できません"
+                                      "（そのシークレットに roles/secretmanager.secretVersionAdder を付けてください）"),
     "refused_code": ("freee refused the authorization code ({detail}); codes live 10 minutes and work once: "
                      "open the URL again",
                      "freee が認可コードを受け付けません（{detail}）。コードの有効期限は 10 分で一度だけ使えます。"
@@ -142,8 +148,7 @@ class SecretVault:
         except exceptions.NotFound:
             return None
         except (exceptions.Forbidden, exceptions.Unauthorized) as exc:
-            raise PermanentError(f"the worker may not read {self.secret} (grant it "
-                                 "roles/secretmanager.secretAccessor on that secret)") from exc
+            raise PermanentError(say("may_not_read", secret=self.secret)) from exc
         except Exception as exc:  # the API's and the transport's errors alike: try again later
             raise TransientError(f"Secret Manager: {exc}") from exc
         self._read_version = response.name
@@ -158,8 +163,7 @@ class SecretVault:
             self._client().add_secret_version(parent=self.secret, payload={
                 "data": data, "data_crc32c": google_crc32c.value(data)}, timeout=HTTP_TIMEOUT)
         except (exceptions.Forbidden, exceptions.Unauthorized) as exc:
-            raise PermanentError(f"the worker may not add versions to {self.secret} (grant it "
-                                 "roles/secretmanager.secretVersionAdder on that secret)") from exc
+            raise PermanentError(say("may_not_add", secret=self.secret)) from exc
         if self._read_version:
             try:
                 self._client().destroy_secret_version(name=self._read_version, timeout=HTTP_TIMEOUT)
