@@ -87,9 +87,10 @@ def show_case(runtime: Runtime, event, words: list[str]) -> Reply:
                        f"{_amount(e.get('total'))} · {e.get('link', '')}") for e in record.get("estimates", [])]
     if estimates:
         sections.append(Section(tuple(estimates), header=_say("estimates")))
-    invoices = [Field(i["number"], f"{_amount(i.get('total'))} · {i.get('issued', '')}"
+    invoices = [Field(i["number"] or "…", f"{_amount(i.get('total'))} · {i.get('issued', '')}"
                       + (" · " + _say("replaces", number=i["replaces"]) if i.get("replaces") else "")
-                      + (" · " + _say("replaced_by", number=i["replaced_by"]) if i.get("replaced_by") else ""))
+                      + (" · " + _say("replaced_by", number=i["replaced_by"].replace("~", "…"))
+                         if i.get("replaced_by") else ""))
                 for i in record.get("invoices", [])]
     if invoices:
         sections.append(Section(tuple(invoices), header=_say("invoices")))

@@ -4,8 +4,8 @@ Three steps, each safe to run again:
 
 1. ``number``: refuse what must not be issued (the office's details missing or wrong, no accepted
    estimate, a second invoice not asked for, a correction of an unknown invoice) before any number
-   is taken; then, in one transaction, the next number of the year (consecutive, allocated once
-   per job) and the invoice itself, kept in the ledger and noted on the case;
+   is taken; then the next number of the year (consecutive, allocated once per job) and the
+   invoice itself, kept in the ledger and noted on the case (``ledger.new_invoice``);
 2. ``issue``: the Accounting port issues exactly that document (looked up by number first);
 3. ``file``: the case record, the documents tab and the case's row.
 
@@ -41,6 +41,7 @@ TEXTS = {
                          "{number} は案件 {case} の請求書ではありません（請求書: {numbers}）"),
     "already_replaced": ("{number} was already corrected by {by}; correct {by} instead",
                          "{number} はすでに {by} で訂正されています。{by} を訂正してください"),
+    "being_issued": ("(being issued by job {job})", "（ジョブ {job} で発行中）"),
     "zero": ("the invoice would total ¥0; nothing to bill", "請求金額が 0 円になります"),
     "numbered": ("invoice number {number}", "請求書番号 {number}"),
     "issuing": ("issuing {number} ({service})", "{number} を発行しています（{service}）"),
@@ -92,9 +93,9 @@ def allocate(ctx: StepContext) -> dict:
     issued_on = job_date(ctx)
     services.accounting.check()  # a missing grant or font refuses here, before a number is taken
 
-    def make(record: dict, accepted: Document | None, sequence: int) -> Document:
+    def make(record: dict, accepted: Document | None) -> Document:
         invoices = record.get("invoices", [])
-        numbers = [i["number"] for i in invoices]
+        numbers = [i["number"] or _say("being_issued", job=i["job"]) for i in invoices]
         replaces = params["replaces"]
         if replaces:
             target = next((i for i in invoices if i["number"] == replaces), None)
@@ -102,7 +103,10 @@ def allocate(ctx: StepContext) -> dict:
                 raise PermanentError(_say("unknown_replaced", number=replaces, case=case,
                                           numbers=", ".join(numbers) or "none"))
             if target.get("replaced_by"):
-                raise PermanentError(_say("already_replaced", number=replaces, by=target["replaced_by"]))
+                by = target["replaced_by"]
+                if by.startswith(ledger.PENDING):
+                    by = _say("being_issued", job=by[len(ledger.PENDING):])
+                raise PermanentError(_say("already_replaced", number=replaces, by=by))
         elif invoices and not params["again"]:
             raise PermanentError(_say("second", case=case, numbers=", ".join(numbers), last=numbers[-1]))
         if given:
@@ -121,13 +125,13 @@ def allocate(ctx: StepContext) -> dict:
         if due < issued_on.isoformat():
             raise PermanentError(_say("due_before", due=due, issued=issued_on.isoformat()))
         recipient = params["to"] or (accepted.recipient if accepted else record["client"])
-        return Document(kind="invoice", number=ledger.invoice_number(settings.invoice_prefix, issued_on.year, sequence),
+        return Document(kind="invoice", number="",  # numbered once decided (ledger.new_invoice)
                         case=case, folder=record.get("folder") or case, recipient=recipient, title=record["title"],
                         issued=issued_on.isoformat(), lines=lines, rules=rules, issuer=Issuer.from_settings(settings),
                         transaction_date=params["date"] or record.get("delivered_on") or issued_on.isoformat(),
                         payment_due=due, replaces=replaces)
 
-    document = ledger.new_invoice(services.store.docs, case, issued_on.year, settings.invoice_prefix, ctx.job.id, make)
+    document = ledger.new_invoice(services.store, case, issued_on.year, settings.invoice_prefix, ctx.job.id, make)
     ctx.progress(_say("numbered", number=document.number))
     return {"case": case, "invoice": document.number, "total": yen(document.totals.total)}
 

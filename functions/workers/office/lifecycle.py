@@ -94,7 +94,7 @@ def paid(ctx: StepContext) -> dict:
     invoices not replaced by a correction); until then the payment is recorded and the status kept."""
     record = _record(ctx)
     case = ctx.params["case"]
-    invoices = [i for i in record.get("invoices", []) if not i.get("replaced_by")]
+    invoices = [i for i in record.get("invoices", []) if not i.get("replaced_by") and not i.get("pending")]
     if not invoices:
         raise PermanentError(_say("no_invoice", case=case))
     amount = read_amount(ctx.params["amount"])
