@@ -83,6 +83,17 @@ def test_a_case_from_opening_to_payment(office):
         assert expected in card, expected
     assert case not in shown(office, "cases")  # paid: no longer open
 
+    refused = run(office, f"correct {case} 作業中", JobStatus.FAILED)  # Alice is no admin
+    assert "only an admin" in refused.last_error
+    assert run(office, f"delivered {case}", JobStatus.FAILED).last_error.startswith(f"case {case} is 入金")
+    from tests.support.pipeline import BOB
+
+    corrected = office.wait_job(office.start(f"correct {case} 作業中", user=BOB), JobStatus.SUCCEEDED)
+    assert corrected.result["status"] == "作業中" and sheet_of(office).find(case).values["status"] == "作業中"
+    last = office.runtime.services.cases.get(case)["history"][-1]
+    assert (last["status"], last["by"], last["correction"]) == ("作業中", "Bob", True)
+    assert "作業中 (correction)" in shown(office, f"case {case}") and case in shown(office, "cases client=ACME")
+
 
 def test_refusals_take_no_number_and_leave_nothing_half_made(office):
     case = run_newcase(office, 'newcase B社 "部品 D-4" --item "設計:1:100000"').result["case"]

@@ -52,6 +52,7 @@ def running_office(workdir: Path, kind: str, accounting: str = "embedded"):
         "ACKFLOW_TEST_PAUSE_FILE": str(workdir / "pause"),
         "ACKFLOW_OFFICE_NAME": "山田金型設計事務所",
         "ACKFLOW_PERIODIC_SPACE": "spaces/office",  # the digest and the reminder report here
+        "ACKFLOW_ADMINS": "bob@example.com",  # who may correct a case's status
         "ACKFLOW_OFFICE_ADDRESS": "東京都大田区",
         "ACKFLOW_OFFICE_PORTALS": json.dumps({"ACME": {"url": site.url, "credentials": "env:ACME_PORTAL"}}),
         "ACME_PORTAL": json.dumps({"username": portal_site.USERNAME, "password": portal_site.PASSWORD}),
