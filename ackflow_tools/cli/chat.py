@@ -1,4 +1,5 @@
-"""``ackflow chat`` and ``ackflow click``: talk to the bot as a Chat user would, in the terminal."""
+"""``ackflow chat``, ``ackflow click`` and ``ackflow dialog``: talk to the bot as a Chat user would, in
+the terminal, as a person with a language, a time zone and a phone or a desktop."""
 
 from __future__ import annotations
 
@@ -18,10 +19,25 @@ def chat_user(email: str) -> dict:
     return {"email": email, "displayName": email.split("@")[0], "name": f"users/{number}"}
 
 
-def _terminal(chat: str | None, space: str, user_email: str | None, fmt: str | None):
+def _terminal(chat: str | None, space: str, user_email: str | None, fmt: str | None, client: dict | None = None):
     from ..devtools.chatcli import ChatTerminal
 
-    return ChatTerminal(chat_url(chat), space, chat_user(user_email) if user_email else {}, out=click.echo, fmt=fmt)
+    return ChatTerminal(chat_url(chat), space, chat_user(user_email) if user_email else {}, out=click.echo, fmt=fmt,
+                        client=client)
+
+
+def client_options(command):
+    """``--locale``, ``--tz`` and ``--platform``: the person's Chat client, sent with every event."""
+    command = click.option("--platform", type=click.Choice(["WEB", "IOS", "ANDROID"], case_sensitive=False),
+                           help="The Chat client: WEB, IOS or ANDROID (default: the person's, else WEB).")(command)
+    command = click.option("--tz", "time_zone", metavar="ZONE",
+                           help="The person's time zone, e.g. Asia/Tokyo (default: theirs, else the service's).",
+                           )(command)
+    return click.option("--locale", metavar="TAG", help="The person's language, e.g. ja or en-US.")(command)
+
+
+def _client(locale: str | None, time_zone: str | None, platform: str | None) -> dict:
+    return {"locale": locale, "timeZone": time_zone, "platform": platform.upper() if platform else None}
 
 
 def _follow_runtime(explicit_chat_url: str | None):
@@ -81,9 +97,9 @@ def _follow_job(terminal, runtime, job_id: str, timeout: float) -> None:
         raise SystemExit(1)
 
 
-def _press_and_follow(terminal, label: str, timeout: float, runtime) -> None:
+def _press_and_follow(terminal, label: str, timeout: float, runtime, message: dict | None = None) -> None:
     """Press the button; with a runtime (run, retry), follow the job it starts."""
-    exchange, message = terminal.press(label)
+    exchange, message = terminal.press(label, message)
     if exchange.error:
         raise click.ClickException(exchange.error)
     if runtime is None:
@@ -102,23 +118,34 @@ def _press_and_follow(terminal, label: str, timeout: float, runtime) -> None:
 @click.option("--format", "fmt", type=click.Choice(["classic", "addon"]), help="Event format (default: the app's).")
 @click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds to wait for the job.")
 @click.option("--chat-url", help="The local Chat service (default: the running `ackflow dev`).")
+@client_options
 def chat(text: str, yes: bool, space: str, user_email: str | None, mention: bool, fmt: str | None,
-         timeout: float, chat_url: str | None) -> None:
-    """Send TEXT to the bot and show the conversation; with --yes, run it and follow the job."""
+         timeout: float, chat_url: str | None, locale: str | None, time_zone: str | None, platform: str | None) -> None:
+    """Send TEXT to the bot and show the conversation; with --yes, run it and follow the job.
+    A slash command that opens a form shows it (fill it in with `ackflow dialog`)."""
     runtime = _follow_runtime(chat_url) if yes else None
-    terminal = _terminal(chat_url, space, user_email, fmt)
+    terminal = _terminal(chat_url, space, user_email, fmt, _client(locale, time_zone, platform))
     click.echo(f"you: {text}")
     exchange = terminal.send(text, mention=mention)
     if exchange.error:
         raise click.ClickException(exchange.error)
-    from ..devtools.chatcli import button_params
+    if exchange.dialog is not None:
+        click.echo("(a form is open: fill it in and submit it with `ackflow dialog`, or close it with "
+                   "`ackflow dialog --cancel`)")
+        return
+    _offer_run(terminal, exchange.reply, yes, timeout, runtime)
 
-    if not button_params(exchange.reply, "run"):
+
+def _offer_run(terminal, message: dict | None, yes: bool, timeout: float, runtime) -> None:
+    from ..devtools.chatcli import button_for
+
+    run = button_for(message, "run")
+    if run is None:
         return
     if not yes:
         click.echo("(press a button with: ackflow click run   or   ackflow click cancel)")
         return
-    _press_and_follow(terminal, "run", timeout, runtime)
+    _press_and_follow(terminal, run, timeout, runtime, message)
 
 
 @click.command("click")
@@ -129,10 +156,13 @@ def chat(text: str, yes: bool, space: str, user_email: str | None, mention: bool
 @click.option("--timeout", type=float, default=120.0, show_default=True)
 @click.option("--no-follow", is_flag=True, help="Do not wait for the job to end.")
 @click.option("--chat-url", help="The local Chat service (default: the running `ackflow dev`).")
+@client_options
 def click_button(button: str, space: str, user_email: str | None, fmt: str | None, timeout: float,
-                 no_follow: bool, chat_url: str | None) -> None:
+                 no_follow: bool, chat_url: str | None, locale: str | None, time_zone: str | None,
+                 platform: str | None) -> None:
     """Press BUTTON (e.g. run, cancel, retry) on the latest card that has it."""
     follows = not no_follow and button.lower() in ("run", "retry")
     runtime = _follow_runtime(chat_url) if follows else None
-    terminal = _terminal(chat_url, space, user_email, fmt)
+    terminal = _terminal(chat_url, space, user_email, fmt, _client(locale, time_zone, platform))
     _press_and_follow(terminal, button, timeout, runtime)
+

@@ -45,12 +45,19 @@ def tasks_emulator(host: str, port: int, db_path: str, name_reservation: float,
 @click.option("--app-name", default="Ackflow", show_default=True)
 @click.option("--slash-command", "slash_commands", multiple=True, metavar="/NAME=ID",
               help="A slash command configured for the app, e.g. /echo=1 (repeatable).")
+@click.option("--dialog-command", "dialog_commands", multiple=True, metavar="/NAME",
+              help="A slash command set to \"Opens a dialog\" (repeatable).")
+@click.option("--locale", default="ja", show_default=True, help="Every person's userLocale, unless set for them.")
+@click.option("--time-zone", default="Asia/Tokyo", show_default=True, help="Every person's timeZone.id.")
+@click.option("--platform", type=click.Choice(["WEB", "IOS", "ANDROID"]), default="WEB", show_default=True)
 def chat_emulator(host: str, port: int, db_path: str, app_url: str, audience: str,
                   project_number: str, event_format: str, app_name: str,
-                  slash_commands: tuple[str, ...]) -> None:
+                  slash_commands: tuple[str, ...], dialog_commands: tuple[str, ...], locale: str,
+                  time_zone: str, platform: str) -> None:
     """Run the local Google Chat service (the app's REST API and a user side)."""
     from ackflow_tools.emulators.chat import open_service
     from ackflow_tools.emulators.chat.api import build_app
+    from ackflow_tools.emulators.chat.events import Client, client_of
     from ackflow_tools.emulators.chat.userside import AppEndpoint
 
     commands = {}
@@ -59,9 +66,16 @@ def chat_emulator(host: str, port: int, db_path: str, app_url: str, audience: st
         if not name.startswith("/") or not number.isdigit():
             raise click.BadParameter(f"expected /NAME=ID, got {item!r}", param_hint="--slash-command")
         commands[name] = int(number)
-    app = AppEndpoint(url=app_url, audience=audience, project_number=project_number,
-                      format=event_format, display_name=app_name, slash_commands=commands)
-    service, users = open_service(db_path, app)
+    unknown = [name for name in dialog_commands if name not in commands]
+    if unknown:
+        raise click.BadParameter(f"{', '.join(unknown)} is not a --slash-command", param_hint="--dialog-command")
+    try:
+        client = client_of({"locale": locale, "timeZone": time_zone, "platform": platform}, Client())
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    app = AppEndpoint(url=app_url, audience=audience, project_number=project_number, format=event_format,
+                      display_name=app_name, slash_commands=commands, dialog_commands=list(dialog_commands))
+    service, users = open_service(db_path, app, client)
     run_until_stopped(build_app(service, users), host, port, "Chat")
 
 
@@ -89,6 +103,46 @@ def sheets_emulator(host: str, port: int, data_path: str, create: tuple[str, ...
     run_until_stopped(build_app(service), host, port, "Sheets")
 
 
+@click.command("files-server")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8127, show_default=True, type=int)
+@click.option("--root", default=".ackflow/cases", show_default=True, help="The case folders to serve (read only).")
+def files_server(host: str, port: int, root: str) -> None:
+    """Serve the local case folders over http (/cases/…), for the link buttons on cards."""
+    from pathlib import Path
+
+    from ackflow_tools.emulators.files import CaseFiles
+
+    Path(root).mkdir(parents=True, exist_ok=True)
+    run_until_stopped(CaseFiles(root), host, port, "case files")
+
+
+@click.command("gmail-emulator")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8126, show_default=True, type=int)
+@click.option("--data", "data_path", default=".ackflow/gmail.json", show_default=True,
+              help="JSON file the mailboxes are kept in.")
+@click.option("--mailbox", "mailboxes", multiple=True, metavar="ADDRESS",
+              help="Create this mailbox if it does not exist (repeatable).")
+@click.option("--pubsub", "pubsub_url", default="", help="Pub/Sub (emulator) URL that watch notifications go to.")
+@click.option("--history-retention", default=7 * 86400.0, show_default=True, type=float,
+              help="Seconds a history record is kept; a start id older than that is answered 404.")
+@click.option("--granted-scope", "granted", multiple=True, metavar="SCOPE",
+              help="Scopes domain-wide delegation grants (default: gmail.modify).")
+def gmail_emulator(host: str, port: int, data_path: str, mailboxes: tuple[str, ...], pubsub_url: str,
+                   history_retention: float, granted: tuple[str, ...]) -> None:
+    """Run the local Gmail v1 REST service (watch, history, messages, labels)."""
+    from pathlib import Path
+
+    from ackflow_tools.emulators.gmail.api import SCOPE, build_app
+    from ackflow_tools.emulators.gmail.service import GmailService
+
+    Path(data_path).parent.mkdir(parents=True, exist_ok=True)
+    service = GmailService(data_path, pubsub_url=pubsub_url, history_retention=history_retention)
+    for address in mailboxes:
+        service.ensure(address)
+    scopes = tuple(s if s.startswith("https://") else SCOPE + s for s in granted) or (SCOPE + "gmail.modify",)
+    run_until_stopped(build_app(service, granted_scopes=scopes), host, port, "Gmail")
 @click.command("drive-emulator")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8126, show_default=True, type=int)

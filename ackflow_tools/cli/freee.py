@@ -51,7 +51,7 @@ def authorize(code: str | None) -> None:
 
 @click.command("freee-emulator")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8127, show_default=True, type=int)
+@click.option("--port", default=8130, show_default=True, type=int)
 @click.option("--data", "data_path", default=".ackflow/freee.json", show_default=True,
               help="JSON file the stand-in keeps its state in.")
 @click.option("--rate-limit", default=600, show_default=True, type=int, help="API calls allowed per window.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .emulators import chat_emulator, drive_emulator, sheets_emulator, tasks_emulator
+from .emulators import chat_emulator, drive_emulator, files_server, gmail_emulator, sheets_emulator, tasks_emulator
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "ACKFLOW"})
@@ -16,19 +16,25 @@ def cli() -> None:
 cli.add_command(tasks_emulator)
 cli.add_command(chat_emulator)
 cli.add_command(sheets_emulator)
+cli.add_command(gmail_emulator)
 cli.add_command(drive_emulator)
+cli.add_command(files_server)
 
 
 def _add_core_commands() -> None:
     from .chat import chat, click_button
     from .config import config
+    from .console import console
     from .dev import dev
+    from .dialog import dialog
     from .freee import freee, freee_emulator
     from .jobs import jobs, sweep
+    from .mail import mail
     from .operate import cancel, retry
     from .relay import sqs_relay
 
-    for command in (dev, chat, click_button, jobs, sweep, retry, cancel, config, sqs_relay, freee, freee_emulator):
+    for command in (dev, chat, click_button, dialog, jobs, sweep, retry, cancel, config, sqs_relay, mail, console,
+                    freee, freee_emulator):
         cli.add_command(command)
 
 

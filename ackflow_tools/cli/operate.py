@@ -29,7 +29,7 @@ def _act(action, job_id: str, by: str, verb: str) -> None:
 
     runtime = cli_runtime()
     try:
-        job = action(runtime, job_id, by)
+        job = action(runtime, job_id, by, "cli")
     except JobNotFound as exc:
         raise click.ClickException(f"no job {job_id!r} (see `ackflow jobs`)") from exc
     except InvalidTransition as exc:

@@ -1,5 +1,6 @@
-"""A terminal view of a space in the local Chat service: send as a person, press buttons, and follow
-the app's answers (including the asynchronous ones) as they happen."""
+"""A terminal view of a space in the local Chat service: send as a person, press buttons, open, fill
+and submit dialogs, and follow the app's answers (including the asynchronous ones) as they happen.
+The person's client (language, time zone, platform) goes with everything they do."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from dataclasses import dataclass
 
 import requests
 
-from ..emulators.chat.userside import find_button
+from ..emulators.chat.userside import find_button, iter_buttons
+from .dialogcli import render_dialog
 
 TAG_RE = re.compile(r"<[^>]+>")
 
@@ -63,15 +65,26 @@ class Exchange:
     def reply(self) -> dict | None:
         return (self.result.get("reply") or {}).get("message")
 
+    @property
+    def dialog(self) -> dict | None:
+        """The dialog the answer opened or drew again (None: no dialog is open after it)."""
+        reply = self.result.get("reply") or {}
+        return reply.get("dialog") if reply.get("action") == "dialog" else None
+
+    @property
+    def notice(self) -> str:
+        return (self.result.get("reply") or {}).get("notice", "")
+
 
 class ChatTerminal:
     def __init__(self, chat_url: str, space: str, user: dict | None = None,
-                 out: Callable[[str], None] = print, fmt: str | None = None):
+                 out: Callable[[str], None] = print, fmt: str | None = None, client: dict | None = None):
         self.chat_url = chat_url.rstrip("/")
         self.space = space
         self.user = user or {}
         self.out = out
         self.fmt = fmt
+        self.client = {k: v for k, v in (client or {}).items() if v}  # locale, timeZone, platform
         self.http = requests.Session()
         self.seq = self._last_seq()
         self.seen: dict[str, str] = {}  # message name -> its last rendering (to print edits once)
@@ -82,7 +95,8 @@ class ChatTerminal:
         return response.json().get("latest", 0) if response.status_code == 200 else 0
 
     def _post(self, action: str, body: dict) -> Exchange:
-        body = {**body, "user": self.user} if self.user else body
+        body = {**body, "user": self.user} if self.user else dict(body)
+        body.update(self.client)
         if self.fmt:
             body["format"] = self.fmt
         response = self.http.post(f"{self.chat_url}/_emulator/{self.space}:{action}", json=body, timeout=60)
@@ -94,21 +108,35 @@ class ChatTerminal:
     def send(self, text: str, mention: bool = False) -> Exchange:
         self.http.put(f"{self.chat_url}/_emulator/{self.space}", json={})
         exchange = self._post("send", {"text": text, "mention": mention})
+        return self._shown(exchange)
+
+    def _shown(self, exchange: Exchange) -> Exchange:
         self.drain()
         if exchange.error:
             self.out(f"! {exchange.error}")
+        if exchange.dialog is not None:
+            self.out(render_dialog(exchange.dialog))
+        elif exchange.notice:
+            self.out(f"(dialog) {exchange.notice}")
         return exchange
 
+    def submit_dialog(self, button: str, inputs: dict) -> Exchange:
+        """Press ``button`` in the open dialog with these ``formInputs``."""
+        return self._shown(self._post("submitDialog", {"button": button, "formInputs": inputs}))
+
+    def cancel_dialog(self) -> Exchange:
+        return self._shown(self._post("cancelDialog", {}))
+
     def press(self, button: str, message: dict | None = None) -> tuple[Exchange, dict | None]:
-        """Press ``button`` on ``message``, or on the latest message in the space that has it."""
+        """Press ``button`` (its label, or the action it runs: ``run`` presses 実行 too) on
+        ``message``, or on the latest message in the space that has it."""
         message = message or self.latest_with_button(button)
         if message is None:
             return Exchange({"error": f"no message in {self.space} has a “{button}” button"}), None
+        if not find_button(message, button):
+            button = button_for(message, button) or button
         exchange = self._post("click", {"message": message["name"], "button": button})
-        self.drain()
-        if exchange.error:
-            self.out(f"! {exchange.error}")
-        return exchange, message
+        return self._shown(exchange), message
 
     def latest_with_button(self, button: str) -> dict | None:
         latest: dict[str, dict] = {}
@@ -121,7 +149,7 @@ class ChatTerminal:
             if not page["changes"]:
                 break
             after = page["last"]
-        with_button = [m for m in latest.values() if find_button(m, button)]
+        with_button = [m for m in latest.values() if find_button(m, button) or button_for(m, button)]
         return max(with_button, key=lambda m: m.get("lastUpdateTime") or m.get("createTime", ""), default=None)
 
     def drain(self, wait: float = 0.0) -> list[dict]:
@@ -168,3 +196,22 @@ def button_params(message: dict | None, label: str) -> dict:
     action = find_button(message, label) or {}
     return {p["key"]: p["value"] for p in action.get("parameters", [])}
 
+
+
+def button_for(message: dict | None, action: str) -> str | None:
+    """The label of the message's button that runs ``action`` (its function, or the add-on's
+    ``actionName``), whatever language the label is in."""
+    for button in iter_buttons(message or {}):
+        found = (button.get("onClick") or {}).get("action") or {}
+        params = {p["key"]: p["value"] for p in found.get("parameters", [])}
+        if action in (found.get("function"), params.get("actionName")) and button.get("text"):
+            return button["text"]
+    return None
+
+
+def dialog_opener(message: dict | None) -> str | None:
+    """The label of the message's first button that opens a dialog (the Fill in of a usage reply)."""
+    for button in iter_buttons(message or {}):
+        if ((button.get("onClick") or {}).get("action") or {}).get("interaction") == "OPEN_DIALOG":
+            return button.get("text")
+    return None

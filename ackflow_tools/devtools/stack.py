@@ -31,6 +31,8 @@ LOCATION = "local"
 INVOKER = f"ackflow-invoker@{PROJECT}.iam.gserviceaccount.com"
 STATE_FILE = "state.json"
 SHEET_ID = "local-case-sheet"
+MAILBOX = "irai@office.example"  # the request mailbox of the local Gmail stand-in
+MAIL_SPACE = "spaces/office"
 WORKER_ACCOUNT = f"ackflow-worker@{PROJECT}.iam.gserviceaccount.com"
 
 
@@ -67,7 +69,9 @@ class StackConfig:
     queue_backend: str = "cloudtasks"
     extra_env: dict[str, str] = field(default_factory=dict)
     min_dispatch_deadline: float | None = None
+    mail: bool = False  # the request mailbox: Gmail stand-in, Pub/Sub emulator, push relay
     storage: str = "local"  # case folders: "local" (a folder in workdir) or "drive" (the local Drive)
+    console: bool = False  # also serve the console (ackflow dev does)
     accounting: str = "embedded"  # or "freee": the local freee stand-in, authorized at start
 
 
@@ -81,8 +85,14 @@ class LocalStack:
         names = ["tasks", "chat", "webhook", "worker", "sheets"]
         if config.queue_backend == "sqs":
             names += ["moto", "relay"]
+        if config.mail:
+            names += ["gmail", "pubsub", "pushsign"]
         if config.storage == "drive":
             names.append("drive")
+        else:
+            names.append("files")  # local case folders served over http, for link buttons
+        if config.console:
+            names.append("console")
         if config.accounting == "freee":
             names.append("freee")
         self.ports = {name: config.ports.get(name) or free_port() for name in names}
@@ -90,6 +100,8 @@ class LocalStack:
         self._sweeper: threading.Thread | None = None
         self.sweeps = 0
         self.firestore = None
+        self.pubsub = None
+        self.push_relay = None
 
     # -- addresses -------------------------------------------------------------------------------
     def url(self, name: str) -> str:
@@ -126,6 +138,7 @@ class LocalStack:
             "ACKFLOW_LOG_FORMAT": "text",
             # the office workflow: case folders here, the case sheet on the local Sheets service
             "ACKFLOW_OFFICE_LOCAL_ROOT": str(self.workdir / "cases"),
+            "ACKFLOW_OFFICE_LOCAL_LINK_BASE": self.url("files") + "/cases" if "files" in self.ports else "",
             "ACKFLOW_OFFICE_SHEET_ID": SHEET_ID,
             "ACKFLOW_OFFICE_SHEETS_ENDPOINT": self.url("sheets"),
             "ACKFLOW_OFFICE_SHEETS_CREDENTIALS_FILE": str(self.workdir / "sheets-service-account.json"),
@@ -136,6 +149,15 @@ class LocalStack:
             "ACKFLOW_OFFICE_REGISTRATION_NUMBER": SAMPLE_ISSUER.registration,
             "ACKFLOW_OFFICE_BANK_ACCOUNT": SAMPLE_ISSUER.bank_account,
         }
+        if self.config.accounting == "freee":
+            env.update({
+                "ACKFLOW_OFFICE_ACCOUNTING": "freee",
+                "ACKFLOW_OFFICE_FREEE_CLIENT_ID": "local-client",
+                "ACKFLOW_OFFICE_FREEE_CLIENT_SECRET": "local-secret",
+                "ACKFLOW_OFFICE_FREEE_API_URL": self.url("freee"),
+                "ACKFLOW_OFFICE_FREEE_ACCOUNTS_URL": self.url("freee"),
+                "ACKFLOW_OFFICE_FREEE_WEB_URL": self.url("freee") + "/web",
+            })
         if self.config.storage == "drive":
             from .drive import PARENT_FOLDER, TEMPLATE_FOLDER
 
@@ -146,17 +168,19 @@ class LocalStack:
                 "ACKFLOW_OFFICE_DRIVE_ENDPOINT": self.url("drive"),
                 "ACKFLOW_OFFICE_DRIVE_CREDENTIALS_FILE": str(self.workdir / "drive-service-account.json"),
             })
-        if self.config.accounting == "freee":
-            env.update({
-                "ACKFLOW_OFFICE_ACCOUNTING": "freee",
-                "ACKFLOW_OFFICE_FREEE_CLIENT_ID": "local-client",
-                "ACKFLOW_OFFICE_FREEE_CLIENT_SECRET": "local-secret",
-                "ACKFLOW_OFFICE_FREEE_API_URL": self.url("freee"),
-                "ACKFLOW_OFFICE_FREEE_ACCOUNTS_URL": self.url("freee"),
-                "ACKFLOW_OFFICE_FREEE_WEB_URL": self.url("freee") + "/web",
-            })
         if self.firestore is not None:
             env.update(self.firestore.env())
+        if self.config.mail:
+            from .pubsub import TOPIC
+
+            env.update({
+                "ACKFLOW_OFFICE_MAILBOX": MAILBOX,
+                "ACKFLOW_OFFICE_MAIL_SPACE": MAIL_SPACE,
+                "ACKFLOW_OFFICE_MAIL_EVENT_FORMAT": self.config.event_format,
+                "ACKFLOW_OFFICE_GMAIL_ENDPOINT": self.url("gmail"),
+                "ACKFLOW_OFFICE_GMAIL_CREDENTIALS_FILE": str(self.workdir / "gmail-service-account.json"),
+                "ACKFLOW_OFFICE_GMAIL_TOPIC": f"projects/{PROJECT}/topics/{TOPIC}",
+            })
         if self.config.queue_backend == "sqs":
             env.update({
                 "ACKFLOW_SQS_ENDPOINT": self.url("moto"),
@@ -241,6 +265,8 @@ class LocalStack:
         for job_type in registry:
             if job_type.slash_command_id:
                 slash += ["--slash-command", f"/{job_type.name}={job_type.slash_command_id}"]
+                if job_type.params and not job_type.schedule:  # set to "Opens a dialog": its form
+                    slash += ["--dialog-command", f"/{job_type.name}"]
         chat_args = ["chat-emulator", "--host", self.config.host, "--port", str(self.ports["chat"]),
                      "--db", str(self.workdir / "chat.db"), "--app-url", self.webhook_url,
                      "--audience", self.config.chat_auth, "--project-number", PROJECT_NUMBER,
@@ -252,6 +278,11 @@ class LocalStack:
                                  "--data", str(self.workdir / "sheets.json"), "--create", SHEET_ID),
             ready_url=self.url("sheets") + "/", log_path=self.workdir / "logs" / "sheets.log")
         self._write_service_account()
+        if "files" in self.ports:
+            self.procs["files"] = ManagedProcess(
+                "files", self._argv("files-server", "--host", self.config.host, "--port", str(self.ports["files"]),
+                                    "--root", str(self.workdir / "cases")),
+                ready_url=self.url("files") + "/", log_path=self.workdir / "logs" / "files.log")
         if self.config.storage == "drive":
             self.procs["drive"] = ManagedProcess(
                 "drive", self._argv("drive-emulator", "--host", self.config.host, "--port", str(self.ports["drive"]),
@@ -271,6 +302,37 @@ class LocalStack:
             from .drive import seed
 
             seed(self.url("drive"), DEFAULT_TEMPLATE)
+        if self.config.mail:
+            self._start_mail()
+
+    def _start_mail(self) -> None:
+        """The request mailbox: the Pub/Sub emulator with Gmail's topic and push subscription, the
+        Gmail stand-in publishing to it, and the relay that signs pushes for the worker."""
+        from ..emulators.web import ServerThread
+        from .pubsub import PubSubEmulator, signing_relay
+
+        self.pubsub = PubSubEmulator(self.workdir, self.ports["pubsub"], PROJECT).start()
+        self.push_relay = ServerThread(signing_relay(self.url("tasks"), INVOKER, self.worker_url,
+                                                     self.worker_url + "mail"),
+                                       self.config.host, self.ports["pushsign"]).start()
+        self.pubsub.create(self.url("pushsign") + "/", INVOKER, self.worker_url)
+        requests.put(f"{self.url('chat')}/_emulator/{MAIL_SPACE}", json={"displayName": "事務所"},
+                     timeout=10).raise_for_status()  # the office space, the app a member of it
+        self._write_gmail_key()
+        self.procs["gmail"] = ManagedProcess(
+            "gmail", self._argv("gmail-emulator", "--host", self.config.host, "--port", str(self.ports["gmail"]),
+                                "--data", str(self.workdir / "gmail.json"), "--mailbox", MAILBOX,
+                                "--pubsub", self.pubsub.url),
+            ready_url=self.url("gmail") + "/", log_path=self.workdir / "logs" / "gmail.log").start(timeout=60)
+
+    def _write_gmail_key(self) -> None:
+        """The worker's key for the Gmail stand-in's token endpoint (written each start: the port may
+        change). Google's universe, as the Gmail client insists; the grant still goes to token_uri."""
+        path = write_service_account(self.workdir / "gmail-service-account.json", self.url("gmail") + "/token")
+        data = json.loads(path.read_text())
+        data.pop("universe_domain", None)
+        data["token_uri"] = self.url("gmail") + "/token"
+        path.write_text(json.dumps(data))
 
     def _write_service_account(self) -> None:
         write_service_account(self.workdir / "sheets-service-account.json", f"{self.url('sheets')}/token")
@@ -347,6 +409,12 @@ class LocalStack:
         self.procs["worker"] = self._function("worker", "worker")
         for name in ("webhook", "worker"):
             self.procs[name].start(timeout=60)
+        if self.config.console:
+            self.procs["console"] = ManagedProcess(
+                "console", self._argv("console", "--host", self.config.host, "--port", str(self.ports["console"]),
+                                      "--chat-url", self.url("chat")),
+                env=self.env(), ready_url=self.url("console") + "/static/console.css",
+                log_path=self.workdir / "logs" / "console.log").start(timeout=60)
 
     def restart(self, name: str) -> None:
         """Stop a part (as a crash, SIGKILL) and start it again on the same port."""
@@ -396,10 +464,15 @@ class LocalStack:
         self._stop.set()
         if self._sweeper:
             self._sweeper.join(timeout=5)
-        for name in ("relay", "webhook", "worker", "chat", "tasks", "sheets", "drive", "freee", "moto"):
+        if self.push_relay is not None:
+            self.push_relay.stop()
+        for name in ("console", "relay", "webhook", "worker", "chat", "tasks", "sheets", "drive", "gmail", "freee",
+                     "moto"):
             proc = self.procs.get(name)
             if proc:
                 proc.stop()
+        if self.pubsub is not None:
+            self.pubsub.stop()
         if self.firestore is not None:
             self.firestore.stop()
         state = self.workdir / STATE_FILE

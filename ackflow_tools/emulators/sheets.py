@@ -6,6 +6,9 @@ and the ``batchUpdate`` requests ``addSheet`` and ``appendDimension``; plus an O
 so a service-account key file whose ``token_uri`` points here works unchanged. Formulas, formats
 and every other request type are not implemented (and answered as such). It knows nothing of
 cases or jobs.
+
+``/spreadsheets/d/{id}/edit`` (the editor's path) shows a spreadsheet as a read-only page, so the
+links the app puts in cards (``…/edit#gid=0&range=A5``) open in a browser, the row highlighted.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import threading
 from pathlib import Path
 from urllib.parse import unquote
 
-from werkzeug.wrappers import Request
+from werkzeug.wrappers import Request, Response
 
 from .web import GoogleError, Router, json_response, read_json
 
@@ -286,5 +289,37 @@ def build_app(service: SheetsService) -> Router:
     app.add("POST", BOOK + r":batchUpdate", batch_update)
     app.add("POST", "/token", token)
     app.add("PUT", r"/_emulator/spreadsheets/([^/:]+)", create)
+    app.add("GET", r"/spreadsheets/d/([^/:]+)/edit", lambda request, book_id: _page(service, book_id))
     app.add("GET", "/", lambda request: json_response({"status": "ok", "service": "sheets"}))
     return app
+
+
+PAGE = """<!doctype html><html lang="ja"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
+<style>body{{font-family:sans-serif;margin:1em}} table{{border-collapse:collapse;font-size:14px}}
+td,th{{border:1px solid #ccc;padding:4px 6px;white-space:nowrap}} th{{background:#f1f3f4}}
+tr.here td{{background:#fff3c4}}</style></head><body><p><small>Local Sheets stand-in</small></p>
+<h1>{title}</h1>{body}
+<script>var m=/range=[A-Z]*(\\d+)/.exec(location.hash);if(m){{var r=document.querySelectorAll(
+'tr[data-row="'+m[1]+'"]');r.forEach(function(e){{e.className='here'}});if(r[0])r[0].scrollIntoView();}}</script>
+</body></html>"""
+
+
+def _page(service: SheetsService, book_id: str) -> Response:
+    from html import escape
+
+    with service.lock:
+        book = service.books.get(book_id)
+        if book is None:
+            return Response("No such spreadsheet.", status=404, mimetype="text/plain")
+        parts = []
+        for grid in book["sheets"]:
+            width = max((len(line) for line in grid.cells), default=0)
+            head = "".join(f"<th>{column_letters(c)}</th>" for c in range(1, width + 1))
+            rows = "".join(
+                f'<tr data-row="{n}"><th>{n}</th>' + "".join(f"<td>{escape(grid.get(n, c))}</td>"
+                                                         for c in range(1, width + 1)) + "</tr>"
+                for n in range(1, grid.used_rows() + 1))
+            parts.append(f'<h2 id="gid={grid.sheet_id}">{escape(grid.title)}</h2>'
+                         f"<table><tr><th></th>{head}</tr>{rows}</table>")
+        return Response(PAGE.format(title=escape(book["title"]), body="".join(parts)), mimetype="text/html")

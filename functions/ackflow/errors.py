@@ -45,6 +45,10 @@ class UnknownJobType(NotFound):
     pass
 
 
+class DeadLetterNotFound(NotFound):
+    pass
+
+
 class Conflict(AckflowError):
     """The change does not apply to the current state (a failed compare-and-set)."""
 
@@ -74,6 +78,10 @@ class StoreUnavailable(Unavailable):
 
 class QueueUnavailable(Unavailable):
     pass
+
+
+class NotSupported(AckflowError):
+    """The backend cannot do this (pausing an SQS queue, redriving a Cloud Tasks queue)."""
 
 
 class ChatUnavailable(Unavailable):

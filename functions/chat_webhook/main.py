@@ -7,7 +7,7 @@ a background warm-up in the serving process, and otherwise on first use.
 
 import functions_framework
 
-from ackflow.adapters.functions_framework import from_flask, runtime, to_flask, warm_up_in_background
+from ackflow.adapters.functions_framework import runtime, serve, warm_up_in_background
 from ackflow.app.webhook import Webhook
 from ackflow.settings import Settings  # noqa: F401  (pydantic's import cost, paid here)
 
@@ -16,4 +16,4 @@ warm_up_in_background("webhook")
 
 @functions_framework.http
 def chat_webhook(request):
-    return to_flask(Webhook(runtime()).handle(from_flask(request)))
+    return serve(request, lambda http_request: Webhook(runtime()).handle(http_request))

@@ -2,7 +2,7 @@
 
 import functions_framework
 
-from ackflow.adapters.functions_framework import from_flask, runtime, to_flask, warm_up_in_background
+from ackflow.adapters.functions_framework import runtime, serve, warm_up_in_background
 from ackflow.app.worker import Worker
 
 warm_up_in_background("worker")
@@ -10,4 +10,4 @@ warm_up_in_background("worker")
 
 @functions_framework.http
 def worker(request):
-    return to_flask(Worker(runtime()).handle(from_flask(request)))
+    return serve(request, lambda http_request: Worker(runtime()).handle(http_request))

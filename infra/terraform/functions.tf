@@ -30,7 +30,7 @@ locals {
     ACKFLOW_PERIODIC_SPACE          = var.periodic_space
     ACKFLOW_LOG_FORMAT              = "json"
     ACKFLOW_LOG_LEVEL               = var.log_level
-  }, local.office_environment, var.extra_env)
+  }, local.office_environment, local.mail_environment, var.extra_env)
 }
 
 resource "google_storage_bucket" "source" {

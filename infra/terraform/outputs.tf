@@ -31,3 +31,12 @@ output "drive_member" {
   description = "Add this service account to the shared drive of case folders as a Content manager (when office.drive_parent_folder is set)."
   value       = var.office.drive_parent_folder == "" ? null : google_service_account.worker.email
 }
+
+output "gmail_delegation" {
+  description = "For the Admin console (Security → API controls → Domain-wide delegation): the worker's client ID and the one scope to grant (when mail.mailbox is set)."
+  value = var.mail.mailbox == "" ? null : {
+    client_id = google_service_account.worker.unique_id
+    scopes    = "https://www.googleapis.com/auth/gmail.modify"
+    mailbox   = var.mail.mailbox
+  }
+}

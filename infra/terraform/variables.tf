@@ -159,3 +159,23 @@ variable "office" {
     error_message = "office.drive_template_folder needs office.drive_parent_folder (the template is copied into Drive case folders)."
   }
 }
+
+variable "mail" {
+  type = object({
+    mailbox = optional(string, "")
+    space   = optional(string, "")
+    push    = optional(bool, true)
+  })
+  description = "Requests by mail: the request mailbox (a Google Workspace address the worker reads by domain-wide delegation; empty: no mail is read), the Chat space (spaces/…) for its cards (empty: periodic_space), and whether Gmail pushes through Pub/Sub (false: the sweep polls every minute)."
+  default     = {}
+
+  validation {
+    condition     = var.mail.mailbox == "" || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.mail.mailbox))
+    error_message = "mail.mailbox must be an email address, e.g. irai@example.co.jp."
+  }
+
+  validation {
+    condition     = var.mail.space == "" || startswith(var.mail.space, "spaces/")
+    error_message = "mail.space is a Chat space name, e.g. spaces/AAAAxxxx."
+  }
+}

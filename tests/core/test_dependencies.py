@@ -64,7 +64,7 @@ def _name(requirement: str) -> str:
     return re.split(r"[\s<>=!~;\[]", requirement, maxsplit=1)[0]
 
 
-@pytest.mark.parametrize("extra", [None, "gcp", "office", "aws"])
+@pytest.mark.parametrize("extra", [None, "gcp", "office", "aws", "console"])
 def test_every_declared_dependency_is_imported(extra):
     project = PYPROJECT["project"]
     declared = project["dependencies"] if extra is None else project["optional-dependencies"][extra]

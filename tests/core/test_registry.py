@@ -105,3 +105,16 @@ def test_a_replaced_type_is_checked_for_its_own_modules(registry):
     registry.replace(JobType(name="plot", help="h", steps=(Step("s", lambda ctx: None),), timeout=30,
                              requires=("ackflow_no_such_module",)))
     assert registry.missing_modules("plot") == ("ackflow_no_such_module",)
+
+
+def test_card_actions_worker_endpoints_and_sweep_tasks_are_named_once():
+    from ackflow.jobs.registry import Registry
+
+    registry = Registry({})
+    registry.action("mail-open", lambda runtime, event: None)
+    registry.endpoint("mail", lambda runtime, request: None)
+    registry.sweep_task("mail", lambda runtime, now: None)
+    for register, name in ((registry.action, "mail-open"), (registry.action, "run"), (registry.endpoint, "mail"),
+                           (registry.endpoint, "sweep"), (registry.endpoint, "a/b"), (registry.sweep_task, "mail")):
+        with pytest.raises(ValueError):
+            register(name, lambda *args: None)

@@ -88,6 +88,14 @@ def test_operator_retry_and_cancel_act_through_the_core_and_say_why_not(running)
                     if row.split()[1] == "sleep")
     cancelled = ackflow(running, "cancel", sleeping, "--by", "ops@example.com")
     assert cancelled.returncode == 0 and "now CANCELLED" in cancelled.stdout, cancelled.stderr
+    # every action is in the audit log, with who did it, from where, and how it ended
+    store = running.stack.runtime().store
+    [retry_entry] = store.list_audit(job_id=failed[0])
+    assert (retry_entry.actor, retry_entry.action, retry_entry.surface, retry_entry.outcome) == (
+        "ops@example.com", "retry", "cli", "done")
+    [refusal] = store.list_audit(job_id=done)
+    assert refusal.action == "retry" and refusal.outcome.startswith("refused:") and "SUCCEEDED" in refusal.outcome
+    assert store.list_audit(job_id=sleeping)[0].action == "cancel"
 
 
 def test_sweep_command(running):
@@ -112,6 +120,8 @@ def test_dev_starts_everything_prints_where_and_stops_cleanly(tmp_path):
         out = "".join(lines)
         assert "chat_webhook   http://127.0.0.1:9380/" in out and "worker         http://127.0.0.1:9381/" in out
         assert requests.get("http://127.0.0.1:9424/").json()["service"] == "chat"
+        assert "console        http://127.0.0.1:9390/jobs" in out  # the console, reading this pipeline
+        assert requests.get("http://127.0.0.1:9390/jobs").status_code == 200
         state = tmp_path / "dev" / "state.json"
         assert state.exists()
         os.killpg(proc.pid, signal.SIGINT)
@@ -282,3 +292,47 @@ def test_children_of_a_dev_killed_during_start_up_or_stop_die_with_it(tmp_path):
     finally:
         if first.poll() is None:
             os.kill(first.pid, signal.SIGKILL)
+
+
+def _boxes(out: str) -> list[list[str]]:
+    """The dialogs drawn in ``out``, each as its lines."""
+    boxes, current = [], None
+    for line in out.splitlines():
+        if line.startswith("┌"):
+            current = [line]
+        elif current is not None:
+            current.append(line)
+            if line.startswith("└"):
+                boxes.append(current)
+                current = None
+    return boxes
+
+
+def test_dialog_fills_in_a_form_in_japanese_on_a_phone_and_a_wrong_value_comes_back_marked(running):
+    from ackflow_tools.devtools.dialogcli import cell_width
+
+    client = ("--locale", "ja", "--tz", "Asia/Tokyo", "--platform", "IOS", "--chat-url", running.chat_url,
+              "--space", "spaces/clidlg")
+    wrong = ackflow(running, "dialog", "sleep", "--set", "秒数=たくさん", *client)
+    assert wrong.returncode == 1 and "errors" in wrong.stderr
+    box = _boxes(wrong.stdout)[-1]
+    assert any(line.startswith("│ ! ") and "たくさん" in line for line in box)  # the error, marked, in the form
+    assert len({cell_width(line) for line in box}) == 1, box  # a straight right edge under Japanese
+    assert "[ 次へ ]" in box[-2]
+    closed = ackflow(running, "dialog", "--cancel", *client)
+    assert closed.returncode == 0 and "何も実行していません" in closed.stdout
+    done = ackflow(running, "dialog", "sleep", "--set", "秒数=1", "--yes", *client)
+    assert done.returncode == 0, done.stderr
+    assert "秒数 (seconds)" in done.stdout and "Sleep for 1 s" in done.stdout
+    assert re.search(r"job j\w+: SUCCEEDED", done.stdout)
+
+
+def test_dialog_adds_lines_for_a_repeated_parameter_and_chat_shows_an_opened_form(running):
+    shown = ackflow(running, "chat", "/echo", "--locale", "en", "--chat-url", running.chat_url, "--space", "spaces/clf")
+    assert shown.returncode == 0 and "ackflow dialog" in shown.stdout and _boxes(shown.stdout)
+    out = ackflow(running, "dialog", "estimate", "2026-001", "--line", "設計:1:350000", "--line", "立会い:2:40000",
+                  "--locale", "en", "--chat-url", running.chat_url, "--space", "spaces/cll")
+    assert out.returncode == 0, out.stderr + out.stdout
+    boxes = _boxes(out.stdout)
+    assert any("item.2.0" in line for line in boxes[-1])  # a second line was added before submitting
+    assert "Draft a new estimate for case 2026-001" in out.stdout

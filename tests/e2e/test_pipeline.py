@@ -3,6 +3,7 @@ queued job, and the answer in its thread."""
 
 from __future__ import annotations
 
+import html
 import json
 import threading
 import time
@@ -213,7 +214,7 @@ def test_bad_argument_gets_usage_and_creates_nothing(pipeline):
 
 def test_unknown_command_and_help_list_the_commands(pipeline):
     reply = text_of(pipeline.send("frobnicate now")["reply"]["message"])
-    assert "I don't know the command “frobnicate”" in reply
+    assert "I don't know the command “frobnicate”" in html.unescape(reply)  # card text is escaped HTML
     for usage in ("echo TEXT...", "sleep SECONDS", "fail [--times N] [--always]", "status JOB_ID"):
         assert usage in reply
     greeting = requests.post(pipeline.chat_url + "/_emulator/spaces/new-room:addApp",
@@ -271,8 +272,12 @@ def test_status_and_jobs_from_chat(pipeline):
     assert job.id in text_of(pipeline.send("jobs all")["reply"]["message"])
 
 
-def test_slash_command_runs_like_the_text(pipeline):
-    card = pipeline.send("/echo via slash")["reply"]["message"]
+def test_slash_command_opens_the_form_filled_in_and_runs_like_the_text(pipeline):
+    from tests.support.dialogs import form_inputs, inputs_of
+
+    opened = pipeline.send("/echo via slash", locale="en")["reply"]
+    assert opened["action"] == "dialog" and inputs_of(opened["dialog"])["text"]["value"] == "via slash"
+    card = pipeline.submit_dialog("Next", form_inputs({"text": "via slash"}), locale="en")["reply"]["message"]
     assert "via slash" in text_of(card)
     pipeline.click(card, "Run")
     assert pipeline.wait_job(pipeline.job_of(card), JobStatus.SUCCEEDED).result == {"text": "via slash"}

@@ -229,3 +229,126 @@ def test_round_trip_keeps_unicode_and_nested_values(store):
     job = make_job("u").replace(params={"title": "金型 A-12 🚀", "items": [{"qty": 2}]})
     store.create_job(job)
     assert store.get_job("u").params == {"title": "金型 A-12 🚀", "items": [{"qty": 2}]}
+
+
+# -- the console's queries: filters, cursor paging, counts, the attempt log, audit, discard ---------
+def _job(job_id: str, created: float, *, status=JobStatus.QUEUED, type_="echo", requester=ALICE,
+         space="spaces/s") -> Job:
+    return make_job(job_id, requester=requester, created=created).replace(status=status, type=type_, space=space)
+
+
+def test_pages_follow_each_other_without_gaps_or_repeats_even_on_equal_times(store):
+    base = 1_700_000_000.0
+    for number in range(7):  # three pairs created in the same instant: ties broken by id
+        store.create_job(_job(f"p{number}", base + number // 2))
+    seen, after = [], None
+    while True:
+        page = store.find_jobs(limit=3, after=after)
+        seen += [j.id for j in page.jobs]
+        if page.next is None:
+            break
+        after = page.next
+    assert seen == ["p6", "p5", "p4", "p3", "p2", "p1", "p0"]
+
+
+def test_filters_combine_and_the_date_range_is_half_open(store):
+    from ackflow.store.jobstore import JobFilter
+
+    base = 1_700_000_000.0
+    store.create_job(_job("f1", base, status=JobStatus.FAILED, type_="sleep"))
+    store.create_job(_job("f2", base + 10, status=JobStatus.FAILED, type_="echo", requester=BOB))
+    store.create_job(_job("f3", base + 20, status=JobStatus.SUCCEEDED, type_="sleep", space="spaces/other"))
+    store.create_job(_job("f4", base + 30, status=JobStatus.FAILED, type_="sleep"))
+
+    def ids(**filters):
+        return [j.id for j in store.find_jobs(JobFilter(**filters)).jobs]
+
+    assert ids(status=JobStatus.FAILED) == ["f4", "f2", "f1"]
+    assert ids(type="sleep") == ["f4", "f3", "f1"]
+    assert ids(status=JobStatus.FAILED, type="sleep") == ["f4", "f1"]
+    assert ids(requester_email="bob@example.com") == ["f2"]
+    assert ids(space="spaces/other") == ["f3"]
+    assert ids(created_from=base + 10, created_to=base + 30) == ["f3", "f2"]
+    assert ids(status=JobStatus.FAILED, created_from=base + 5) == ["f4", "f2"]
+
+
+def test_counts_per_status_read_no_job(store):
+    base = 1_700_000_000.0
+    for number, status in enumerate([JobStatus.FAILED, JobStatus.FAILED, JobStatus.SUCCEEDED]):
+        store.create_job(_job(f"c{number}", base + number, status=status))
+    assert store.count_jobs() == 3
+    assert store.count_jobs(JobStatus.FAILED) == 2 and store.count_jobs(JobStatus.RUNNING) == 0
+
+
+def test_counts_follow_every_transition_and_deletion(store):
+    store.create_job(make_job("t1", steps=("only",)))
+    store.create_job(make_job("t2", steps=("only",)))
+    assert store.count_jobs(JobStatus.QUEUED) == 2
+    holder = Holder("task-t1", 0)
+    store.claim_step("t1", 0, holder, 100.0, 60)
+    assert store.count_jobs(JobStatus.QUEUED) == 1 and store.count_jobs(JobStatus.RUNNING) == 1
+    store.complete_step("t1", 0, holder, {"ok": True}, 101.0)
+    store.cancel_job("t2", 102.0, "ops")
+    counts = {status: store.count_jobs(status) for status in JobStatus}
+    assert counts[JobStatus.SUCCEEDED] == 1 and counts[JobStatus.CANCELLED] == 1
+    assert counts[JobStatus.QUEUED] == counts[JobStatus.RUNNING] == 0 and store.count_jobs() == 2
+    store.docs.transaction(lambda tx: tx.delete("jobs", "t1"))
+    assert store.count_jobs(JobStatus.SUCCEEDED) == 0 and store.count_jobs() == 1
+
+
+def test_a_sqlite_store_made_before_counts_were_kept_counts_what_is_there(tmp_path):
+    import sqlite3
+
+    from ackflow.store.jobstore import JobStore
+    from ackflow.store.sqlite import SqliteDocuments
+
+    path = tmp_path / "old.db"
+    JobStore(SqliteDocuments(path)).create_job(_job("old1", 1.0, status=JobStatus.FAILED))
+    with sqlite3.connect(path) as db:  # as an older version left it: no kept counts
+        db.execute("DROP TABLE counts")
+        for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+            db.execute(f"DROP TRIGGER {name}")
+    reopened = JobStore(SqliteDocuments(path))
+    assert reopened.count_jobs(JobStatus.FAILED) == 1 and reopened.count_jobs() == 1
+
+
+def test_each_attempt_is_logged_with_its_outcome_and_trace(store):
+    store.create_job(make_job("r1", steps=("only",)))
+    first, second = Holder("t-0", 0), Holder("t-0", 1)
+    store.claim_step("r1", 0, first, 100.0, 60)
+    store.fail_step("r1", 0, first, "ValueError: boom", 101.5, final=False, retry_at=110,
+                    trace="Traceback (most recent call last):\n  ...\nValueError: boom\n")
+    store.claim_step("r1", 0, second, 110.0, 60)
+    job = store.complete_step("r1", 0, second, {"ok": True}, 112.0)
+    runs = job.steps[0].runs
+    assert [(r["n"], r["task"], r["retry"], r["outcome"]) for r in runs] == [
+        (1, "t-0", 0, "retrying"), (2, "t-0", 1, "succeeded")]
+    assert runs[0]["started_at"] == 100.0 and runs[0]["finished_at"] == 101.5
+    assert runs[0]["error"] == "ValueError: boom" and "Traceback" in runs[0]["trace"]
+    assert store.get_job("r1").steps[0].runs == runs  # as stored
+
+
+def test_discarding_a_dead_letter_removes_it_once(store):
+    from ackflow.errors import DeadLetterNotFound
+
+    store.create_job(make_job("d1", steps=("only",)))
+    holder = Holder("t", 0)
+    store.claim_step("d1", 0, holder, 100.0, 60)
+    store.fail_step("d1", 0, holder, "no", 101.0, final=True)
+    [letter] = store.dead_letters_of("d1")
+    assert store.get_dead_letter(letter.id) == letter
+    assert store.discard_dead_letter(letter.id) == letter
+    assert store.list_dead_letters() == [] and store.get_job("d1").status == JobStatus.FAILED
+    with pytest.raises(DeadLetterNotFound):
+        store.discard_dead_letter(letter.id)
+
+
+def test_audit_entries_newest_first_all_or_of_one_job(store):
+    from ackflow.jobs.model import AuditEntry
+
+    store.record_audit(AuditEntry("a1", 10.0, "ops@example.com", "retry", "j1", job_id="j1", surface="console"))
+    store.record_audit(AuditEntry("a2", 20.0, "ops@example.com", "pause", "ackflow-default"))
+    store.record_audit(AuditEntry("a3", 30.0, "me@host", "cancel", "j1", "refused: SUCCEEDED", job_id="j1"))
+    assert [e.id for e in store.list_audit()] == ["a3", "a2", "a1"]
+    assert [e.id for e in store.list_audit(job_id="j1")] == ["a3", "a1"]
+    assert store.list_audit(job_id="j1")[0].outcome == "refused: SUCCEEDED"

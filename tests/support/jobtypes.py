@@ -49,6 +49,16 @@ def chain_link(ctx) -> dict:
     return {"link": ctx.index + 1}
 
 
+def flaky(ctx) -> dict:
+    """Fails for good on its first run, succeeds once retried (a new generation)."""
+    from ackflow.errors import PermanentError
+
+    if ctx.job.generation == 0:
+        raise PermanentError("the printer is out of paper")
+    ctx.sleep(2)  # long enough for a page to see it run
+    return {"printed": ctx.params.get("text", "")}
+
+
 def build_registry(settings) -> Registry:
     registry = build_default(settings)
     registry.add(JobType(name="chain", help="Three short steps that log their runs (the chaos suite).",
@@ -62,6 +72,9 @@ def build_registry(settings) -> Registry:
                          steps=(Step("import", needs_a_missing_module),), timeout=30))
     registry.add(JobType(name="tick", help="Runs every minute.", steps=(Step("tick", tick),),
                          schedule="* * * * *", timeout=30))
+    registry.add(JobType(name="flaky", help="Fails the first time, succeeds when retried.",
+                         params=(Param("text", rest=True, required=False),), steps=(Step("print", flaky),),
+                         timeout=15))
     registry.add(JobType(name="nap", help="Sleep with the shortest timeout a queue allows.",
                          params=(Param("seconds", kind="int", minimum=1, maximum=10),),
                          steps=(Step("nap", nap),), timeout=15))

@@ -41,7 +41,7 @@ KINDS = {  # kind → (store, case storage)
 
 
 @contextlib.contextmanager
-def running_office(workdir: Path, kind: str, accounting: str = "embedded"):
+def running_office(workdir: Path, kind: str, fmt: str = "classic", accounting: str = "embedded"):
     """The office workflow on a running pipeline: ``embedded`` (SQLite, a local folder),
     ``emulators`` (Firestore, a Cloud Storage emulator), ``drive`` and ``drive-firestore`` (the local
     Drive stand-in, on each store); the local Sheets service and a test portal; estimates and
@@ -73,8 +73,8 @@ def running_office(workdir: Path, kind: str, accounting: str = "embedded"):
                     "GOOGLE_CLOUD_PROJECT": "local-project"})
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)  # this process loads the same job types and reads the same storage
-    pipeline = start_pipeline(workdir, "classic", "project-number", store, storage=storage, accounting=accounting,
-                              **env)
+    auth = "project-number" if fmt == "classic" else "endpoint-url"
+    pipeline = start_pipeline(workdir, fmt, auth, store, storage=storage, accounting=accounting, **env)
     pipeline.site = site
     pipeline.kind = kind
     try:

@@ -40,6 +40,24 @@ class Pipeline:
         response.raise_for_status()
         return response.json()
 
+    def submit_dialog(self, button: str, inputs: dict | None = None, space: str = "spaces/e2e", user: dict = ALICE,
+                      **extra) -> dict:
+        """Press ``button`` in the person's open dialog with these ``formInputs``."""
+        body = {"button": button, "formInputs": inputs or {}, "user": user, **extra}
+        response = self.http.post(f"{self.chat_url}/_emulator/{space}:submitDialog", json=body, timeout=60)
+        response.raise_for_status()
+        return response.json()
+
+    def cancel_dialog(self, space: str = "spaces/e2e", user: dict = ALICE, **extra) -> dict:
+        response = self.http.post(f"{self.chat_url}/_emulator/{space}:cancelDialog", json={"user": user, **extra},
+                                  timeout=60)
+        response.raise_for_status()
+        return response.json()
+
+    def open_dialog(self, space: str = "spaces/e2e", user: dict = ALICE) -> dict | None:
+        response = self.http.get(f"{self.chat_url}/_emulator/{space}/dialog", params={"user": user["name"]})
+        return response.json()["dialog"] if response.status_code == 200 else None
+
     def card_text(self, message: dict) -> str:
         return json.dumps(message, ensure_ascii=False)
 

@@ -234,3 +234,57 @@ def test_a_lambda_batch_is_delivered_concurrently_and_reports_only_its_failures(
     assert answer == {"batchItemFailures": [{"itemIdentifier": "m2"}]}
     assert time.monotonic() - started < 2.5  # four 1 s deliveries at once, not one after another
     assert backend.worker.max_concurrent == 4
+
+
+# -- queue control (the console): state, pause/resume where the backend can, redrive where it can --
+def test_a_queue_reports_its_state_limits_and_waiting_tasks(backend):
+    state = backend.queue.state(backend.queue_name)
+    assert state.name == backend.queue_name and state.max_attempts == 3
+    assert state.waiting == 0
+    if backend.name == "cloudtasks":
+        assert state.state == "RUNNING" and state.can_pause and not state.can_redrive
+        assert (state.max_dispatches_per_second, state.max_concurrent_dispatches) == (50, 10)
+        assert (state.min_backoff, state.max_backoff, state.max_doublings) == (1, 2, 1)
+    else:
+        assert state.state == "ACTIVE" and state.dead == 0 and state.can_redrive and not state.can_pause
+
+
+def test_a_paused_queue_holds_its_tasks_until_resumed(backend):
+    from ackflow.errors import NotSupported
+
+    if backend.name == "sqs":
+        with pytest.raises(NotSupported):
+            backend.queue.pause(backend.queue_name)
+        return
+    assert backend.queue.pause(backend.queue_name).state == "PAUSED"
+    backend.queue.enqueue(task(backend))
+    backend.queue.enqueue(task(backend))
+    time.sleep(1.5)
+    assert backend.worker.received == [] and backend.queue.state(backend.queue_name).waiting == 2
+    assert backend.queue.resume(backend.queue_name).state == "RUNNING"
+    backend.worker.wait_for(2, timeout=15)
+    assert backend.queue.state(backend.queue_name).waiting == 0
+
+
+def test_dead_letters_are_counted_and_redriven_where_the_backend_has_them(backend):
+    from ackflow.errors import NotSupported
+
+    if backend.name == "cloudtasks":
+        with pytest.raises(NotSupported):
+            backend.queue.redrive(backend.queue_name)
+        return
+    # Given a task that failed three times and landed in the DLQ
+    backend.worker.behaviour = lambda n, r: 503
+    backend.queue.enqueue(task(backend, payload={"job_id": "jdead", "step": 0}))
+    backend.worker.wait_for(3, timeout=30)
+    deadline = time.monotonic() + 10
+    while backend.queue.state(backend.queue_name).dead != 1 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert backend.queue.state(backend.queue_name).dead == 1
+    # When the operator redrives it, with the worker healthy again
+    backend.worker.behaviour = lambda n, r: 200
+    assert backend.queue.redrive(backend.queue_name) == 1
+    # Then it is delivered once more, and the DLQ is empty
+    received = backend.worker.wait_for(4, timeout=15)
+    assert json.loads(received[-1].body)["job_id"] == "jdead"
+    assert backend.queue.state(backend.queue_name).dead == 0 and backend.queue.redrive(backend.queue_name) == 0

@@ -6,16 +6,18 @@ from pathlib import Path
 
 from ..web import ServerThread
 from .api import build_app
+from .events import Client
 from .service import AppIdentity, ChatService
 from .storage import ChatStorage
 from .userside import AppEndpoint, UserSide
 
 
-def open_service(db_path: str | Path, app: AppEndpoint | None = None) -> tuple[ChatService, UserSide]:
+def open_service(db_path: str | Path, app: AppEndpoint | None = None,
+                 client: Client | None = None) -> tuple[ChatService, UserSide]:
     storage = ChatStorage(db_path)
     app = app or AppEndpoint()
     service = ChatService(storage, AppIdentity(display_name=app.display_name))
-    users = UserSide(service, app, storage.signer("chat-system"), storage.signer("google-oidc"))
+    users = UserSide(service, app, storage.signer("chat-system"), storage.signer("google-oidc"), client)
     return service, users
 
 

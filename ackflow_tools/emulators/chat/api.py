@@ -2,8 +2,12 @@
 
 ``/v1/spaces/...``: the Chat API paths an app calls (as the official client's REST transport
 sends them). Certificates: where Google serves the Chat signer's and Google's ID-token keys.
-``/_emulator/...``: the user side (send a message, click a button, add or remove the app, run an
-app command), app configuration, throttling, and a long-poll feed of what happens in a space.
+``/_emulator/...``: the user side (send a message, click a button, open, submit and close a
+dialog, add or remove the app, run an app command), app configuration, each person's client
+(language, time zone, platform), throttling, and a long-poll feed of what happens in a space.
+
+Every user-side body may name the ``user`` and give ``locale``, ``timeZone`` and ``platform`` for
+that one action (else the person's, set with ``PUT /_emulator/users/{id}``, else the service's).
 """
 
 from __future__ import annotations
@@ -44,6 +48,18 @@ def _user(body: dict) -> dict:
     user.update(body.get("user") or {})
     user.setdefault("type", "HUMAN")
     return user
+
+
+def _client(body: dict) -> dict:
+    """What one action says about the person's client (``locale``, ``timeZone``, ``platform``)."""
+    return {k: body[k] for k in ("locale", "timeZone", "platform") if k in body}
+
+
+def _inputs(body: dict) -> dict:
+    inputs = body.get("formInputs") or {}
+    if not isinstance(inputs, dict):
+        raise GoogleError("INVALID_ARGUMENT", "formInputs must be an object of inputs.")
+    return inputs
 
 
 def build_app(service: ChatService, users: UserSide) -> Router:
@@ -124,20 +140,48 @@ def build_app(service: ChatService, users: UserSide) -> Router:
             raise GoogleError("INVALID_ARGUMENT", "text is required.")
         return json_response(users.send_message(
             space, _user(body), body["text"], thread=body.get("thread"),
-            mention=bool(body.get("mention")), fmt=body.get("format")))
+            mention=bool(body.get("mention")), fmt=body.get("format"), client=_client(body)))
 
     def click(request, space):
         body = read_json(request)
         if not body.get("message") or not body.get("button"):
             raise GoogleError("INVALID_ARGUMENT", "message and button are required.")
+        dialog_action = body.get("dialogAction")
+        if dialog_action is not None and not isinstance(dialog_action, dict):
+            raise GoogleError("INVALID_ARGUMENT", "dialogAction must be a button's onClick.action.")
         return json_response(users.click(space, _user(body), body["message"], body["button"],
-                                         fmt=body.get("format"), form_inputs=body.get("formInputs")))
+                                         fmt=body.get("format"), form_inputs=_inputs(body),
+                                         dialog_action=dialog_action, client=_client(body)))
+
+    def submit_dialog(request, space):
+        body = read_json(request)
+        action = body.get("action")
+        if action is None and not isinstance(body.get("button"), str):
+            raise GoogleError("INVALID_ARGUMENT", "button (a label in the open dialog) or action is required.")
+        if action is not None and not isinstance(action, dict):
+            raise GoogleError("INVALID_ARGUMENT", "action must be a button's onClick.action.")
+        return json_response(users.submit_dialog(space, _user(body), button=body.get("button"), action=action,
+                                                 form_inputs=_inputs(body), fmt=body.get("format"),
+                                                 client=_client(body)))
+
+    def cancel_dialog(request, space):
+        body = read_json(request)
+        return json_response(users.cancel_dialog(space, _user(body), fmt=body.get("format"), client=_client(body)))
+
+    def open_dialog(request, space):
+        return json_response(users.open_dialog(space, request.args.get("user") or DEFAULT_USER["name"]))
+
+    def user_client(request, user_id):
+        name = f"users/{user_id}"
+        if request.method == "PUT":
+            return json_response(users.set_client(name, _client(read_json(request))).to_dict())
+        return json_response(users.client({"name": name}).to_dict())
 
     def add(request, space):
         body = read_json(request)
         return json_response(users.add_to_space(space, _user(body), fmt=body.get("format"),
                                                 display_name=body.get("displayName"),
-                                                space_type=body.get("spaceType", "SPACE")))
+                                                space_type=body.get("spaceType", "SPACE"), client=_client(body)))
 
     def remove(request, space):
         body = read_json(request)
@@ -149,7 +193,7 @@ def build_app(service: ChatService, users: UserSide) -> Router:
             raise GoogleError("INVALID_ARGUMENT", "commandId is required.")
         return json_response(users.app_command(
             space, _user(body), _number(body["commandId"], "commandId"), text=body.get("text", ""),
-            command_type=body.get("commandType", "SLASH_COMMAND"), fmt=body.get("format")))
+            command_type=body.get("commandType", "SLASH_COMMAND"), fmt=body.get("format"), client=_client(body)))
 
     def throttle(request, space):
         body = read_json(request)
@@ -177,6 +221,11 @@ def build_app(service: ChatService, users: UserSide) -> Router:
     app.add("PUT", "/_emulator/app", app_config)
     app.add("POST", f"/_emulator/({SPACE}):send", send)
     app.add("POST", f"/_emulator/({SPACE}):click", click)
+    app.add("POST", f"/_emulator/({SPACE}):submitDialog", submit_dialog)
+    app.add("POST", f"/_emulator/({SPACE}):cancelDialog", cancel_dialog)
+    app.add("GET", f"/_emulator/({SPACE})/dialog", open_dialog)
+    app.add("GET", r"/_emulator/users/([A-Za-z0-9_-]{1,64})", user_client)
+    app.add("PUT", r"/_emulator/users/([A-Za-z0-9_-]{1,64})", user_client)
     app.add("POST", f"/_emulator/({SPACE}):addApp", add)
     app.add("POST", f"/_emulator/({SPACE}):removeApp", remove)
     app.add("POST", f"/_emulator/({SPACE}):appCommand", command)

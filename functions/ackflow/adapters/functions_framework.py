@@ -2,6 +2,10 @@
 
 Also holds the per-process Runtime: built on the first request (or by a warm-up thread at start),
 kept for the life of the instance, as Cloud Functions recommends for clients and caches.
+
+``serve`` is the one way in: it reads at most one byte more than ``MAX_BODY`` (the handler answers
+413 to that), and an exception that escapes the handler becomes a logged traceback and a 500 that
+says only that, never Flask's page or the exception's text.
 """
 
 from __future__ import annotations
@@ -9,8 +13,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 
-from ..app.http import HttpRequest, HttpResponse
+from ..app.http import MAX_BODY, HttpRequest, HttpResponse, error
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -33,7 +38,18 @@ def runtime():
 
 
 def from_flask(request) -> HttpRequest:
-    return HttpRequest.build(request.method, request.path, request.headers, request.get_data())
+    body = request.stream.read(MAX_BODY + 1)  # never more: a bigger body is refused, not buffered
+    return HttpRequest.build(request.method, request.path, request.headers, body)
+
+
+def serve(request, handle: Callable[[HttpRequest], HttpResponse]):
+    """Convert the Flask request, delegate to ``handle``, convert back; nothing escapes as a raw 500."""
+    try:
+        response = handle(from_flask(request))
+    except Exception:
+        log.exception("unhandled error while serving %s %s", request.method, request.path)
+        response = error(500, "internal error; it is logged")
+    return to_flask(response)
 
 
 def to_flask(response: HttpResponse):

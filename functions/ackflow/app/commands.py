@@ -89,7 +89,9 @@ def handle_text(runtime: Runtime, event: ChatEvent) -> Reply:
         try:
             params = job_type.parse(args)
         except UsageError as exc:
-            return views.usage_reply(str(exc), exc.usage)
+            from .dialogs import with_fill_in  # the form, filled in with what was typed
+
+            return with_fill_in(views.usage_reply(str(exc), exc.usage), event, job_type, args)
         return ask(runtime, event, job_type, params)
     return views.help_card(runtime.registry, allowed_commands(runtime, event),
                            texts.UNKNOWN_COMMAND.format(name=views.short(name, 40)))
@@ -128,7 +130,7 @@ def _with_job(runtime: Runtime, event: ChatEvent, args: list[str], command: str,
 
 def _cancel(runtime: Runtime, event: ChatEvent, job: Job) -> Reply:
     try:
-        job = operations.cancel_job(runtime, job.id, event.user.email or event.user.name)
+        job = operations.cancel_job(runtime, job.id, event.user.email or event.user.name, "chat")
     except InvalidTransition as exc:
         return Reply(text=texts.CANNOT_CANCEL.format(job_id=job.id, status=exc.current))
     return Reply(text=texts.CANCELLED_JOB.format(job_id=job.id))
@@ -137,7 +139,7 @@ def _cancel(runtime: Runtime, event: ChatEvent, job: Job) -> Reply:
 def retry_job(runtime: Runtime, event: ChatEvent, job: Job) -> Reply:
     """Send a FAILED job again from the step that failed (chat ``retry ID`` and the Retry button)."""
     try:
-        job = operations.retry_job(runtime, job.id, event.user.email or event.user.name)
+        job = operations.retry_job(runtime, job.id, event.user.email or event.user.name, "chat")
     except InvalidTransition as exc:
         return Reply(text=texts.CANNOT_RETRY.format(job_id=job.id, status=exc.current))
     return Reply(text=texts.RETRIED.format(job_id=job.id, step=job.steps[job.current].name))

@@ -44,10 +44,13 @@ def ask(runtime: Runtime, event: ChatEvent, job_type: JobType, params: dict) -> 
     return views.confirmation_card(confirmation, job_type, ttl)
 
 
-def new_job(runtime: Runtime, confirmation: Confirmation, job_type: JobType, now: float) -> Job:
+def new_job(runtime: Runtime, confirmation: Confirmation, job_type: JobType, now: float,
+            thread: str | None = None) -> Job:
+    """The job a confirmation becomes; ``thread`` is where its card is, for a confirmation asked
+    without one (from a dialog, which is in no thread), so the job reports beside its card."""
     return Job(
         id=new_job_id(), type=job_type.name, params=confirmation.params, requester=confirmation.requester,
-        space=confirmation.space, thread=confirmation.thread, queue=job_type.queue,
+        space=confirmation.space, thread=confirmation.thread or thread, queue=job_type.queue,
         steps=tuple(StepState(s.name) for s in job_type.steps), created_at=now, updated_at=now,
         event_format=confirmation.event_format, confirmation_id=confirmation.id,
         history=({"at": now, "status": "QUEUED", "note": "confirmed"},),
@@ -81,7 +84,7 @@ def on_run(runtime: Runtime, event: ChatEvent) -> Reply:
     now = runtime.clock()
     try:
         outcome, job = runtime.store.confirm(confirmation.id, confirmation.token, now,
-                                             lambda c: new_job(runtime, c, job_type, now))
+                                             lambda c: new_job(runtime, c, job_type, now, event.thread))
     except (ConfirmationNotFound, Conflict):
         return Reply(text=texts.STALE_BUTTON)
     minutes = round(runtime.settings.confirm_ttl / 60)

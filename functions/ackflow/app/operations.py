@@ -1,4 +1,5 @@
-"""What an operator or a person may do to a job that exists: cancel it, retry it.
+"""What an operator or a person may do to a job that exists: cancel it, retry it, discard its dead
+letter. Each is recorded in the audit log with who did it and from where.
 
 One implementation for every surface (the chat commands, the Retry button, ``ackflow retry`` /
 ``ackflow cancel`` from an operator's machine, the console), so each does the same thing: a
@@ -10,8 +11,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from ..errors import QueueUnavailable
-from ..jobs.model import Job
+from ..errors import QueueUnavailable, UsageError
+from ..jobs.model import DeadLetter, Job
+from .audit import recorded
 from .dispatch import send_step
 from .notify import Notifier
 
@@ -21,23 +23,60 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def cancel_job(runtime: Runtime, job_id: str, by: str) -> Job:
+def cancel_job(runtime: Runtime, job_id: str, by: str, surface: str = "") -> Job:
     """Cancel a job that has not finished. JobNotFound, or InvalidTransition if it has."""
-    job = runtime.store.cancel_job(job_id, runtime.clock(), by)
+    with recorded(runtime, "cancel", job_id, by, job_id=job_id, surface=surface):
+        job = runtime.store.cancel_job(job_id, runtime.clock(), by)
     log.info("job %s cancelled by %s", job.id, by, extra={"job_id": job.id})
     Notifier(runtime).try_show(job)
     return job
 
 
-def retry_job(runtime: Runtime, job_id: str, by: str) -> Job:
+def retry_job(runtime: Runtime, job_id: str, by: str, surface: str = "") -> Job:
     """Send a FAILED job again from the step that failed, under new task names. JobNotFound, or
     InvalidTransition if it is not FAILED. A queue that is down leaves the job QUEUED for the
     sweep (noted on the job), never lost."""
-    job = runtime.store.retry_job(job_id, runtime.clock(), by)
-    try:
-        send_step(runtime, job)
-    except QueueUnavailable as exc:
-        job = runtime.store.note_error(job.id, f"queue unavailable: {exc}", runtime.clock())
+    with recorded(runtime, "retry", job_id, by, job_id=job_id, surface=surface) as notes:
+        job = runtime.store.retry_job(job_id, runtime.clock(), by)
+        try:
+            send_step(runtime, job)
+        except QueueUnavailable as exc:
+            job = runtime.store.note_error(job.id, f"queue unavailable: {exc}", runtime.clock())
+            notes["detail"] = "the queue was unavailable; the sweep sends it"
     log.info("job %s retried by %s", job.id, by, extra={"job_id": job.id, "step": job.current})
     Notifier(runtime).try_show(job)
+    return job
+
+
+def discard_dead_letter(runtime: Runtime, letter_id: str, by: str, surface: str = "") -> DeadLetter:
+    """Remove a dead letter someone has dealt with (the job stays as it is). DeadLetterNotFound if
+    it is gone, e.g. discarded a moment ago from another window."""
+    with recorded(runtime, "discard", letter_id, by, surface=surface) as notes:
+        letter = runtime.store.discard_dead_letter(letter_id)
+        notes["job_id"] = letter.job_id
+        notes["detail"] = f"{letter.job_type} step {letter.step}: {letter.error}"[:500]
+    log.info("dead letter %s discarded by %s", letter_id, by, extra={"job_id": letter.job_id})
+    return letter
+
+
+def run_periodic_now(runtime: Runtime, job_type_name: str, by: str, key: str, surface: str = "") -> Job:
+    """Start a periodic job outside its schedule. ``key`` names this request (e.g. a form's own
+    token): asking again with the same key returns the job it started, never a second one."""
+    from ..jobs.model import Requester
+    from .sweep import periodic_job
+
+    with recorded(runtime, "run-now", job_type_name, by, surface=surface) as notes:
+        job_type = runtime.registry.get(job_type_name)
+        if not job_type.schedule:
+            raise UsageError(f"{job_type_name} is not a periodic job")
+        now = runtime.clock()
+        job = periodic_job(job_type, f"{job_type.name}-now-{key}"[:120], runtime.settings.periodic_space or None,
+                           now, f"now-{key}", f"run now by {by}", requester=Requester("operator", "", by))
+        job, created = runtime.store.create_job_once(job)
+        notes["job_id"] = job.id
+        if created or job.status.value == "QUEUED":
+            try:
+                send_step(runtime, job)
+            except QueueUnavailable as exc:
+                job = runtime.store.note_error(job.id, f"queue unavailable: {exc}", runtime.clock())
     return job

@@ -183,6 +183,8 @@ class Runtime:
     def services(self) -> Services:
         factories = dict(self.registry.services)
         factories.setdefault("store", lambda services: self.store)
+        factories.setdefault("chat", lambda services: self.chat)
+        factories.setdefault("settings", lambda services: self.settings)
         return Services(factories)
 
     def close(self) -> None:

@@ -38,10 +38,11 @@ class SweepReport:
     released: list[str] = field(default_factory=list)
     started: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    tasks: dict[str, object] = field(default_factory=dict)  # the registry's sweep tasks' summaries
 
     def to_dict(self) -> dict:
         return {"resent": self.resent, "released": self.released, "started": self.started,
-                "errors": self.errors}
+                "errors": self.errors, "tasks": self.tasks}
 
 
 def sweep(runtime: Runtime, now: float | None = None) -> SweepReport:
@@ -54,6 +55,15 @@ def sweep(runtime: Runtime, now: float | None = None) -> SweepReport:
         _start_periodic(runtime, now, settings.sweep_catch_up, report)
     except StoreUnavailable as exc:
         report.errors.append(f"store: {exc}")
+    for name, task in runtime.registry.sweep_tasks.items():
+        try:
+            summary = task(runtime, now)
+        except Exception as exc:  # one task's failure never stops the others (or the sweep)
+            log.exception("sweep task %s failed", name)
+            report.errors.append(f"{name}: {type(exc).__name__}: {exc}")
+            continue
+        if summary is not None:
+            report.tasks[name] = summary
     if report.resent or report.released or report.started or report.errors:
         log.info("sweep: %s", report.to_dict())
     return report
@@ -106,6 +116,23 @@ def slot_of(job_type: JobType, now: float) -> dt.datetime | None:
     return next(CronSim(job_type.schedule, moment, reverse=True), None)
 
 
+def periodic_job(job_type: JobType, job_id: str, space: str | None, now: float, slot: str, note: str,
+                 requester=SYSTEM) -> Job:
+    return Job(id=job_id, type=job_type.name, params={}, requester=requester, space=space, thread=None,
+               queue=job_type.queue, steps=tuple(StepState(s.name) for s in job_type.steps), created_at=now,
+               updated_at=now, slot=slot, history=({"at": now, "status": "QUEUED", "note": note},))
+
+
+def last_and_next(job_type: JobType, now: float) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The schedule's latest slot at or before ``now`` and its next one after (UTC)."""
+    from cronsim import CronSim
+
+    moment = dt.datetime.fromtimestamp(now, dt.UTC).replace(tzinfo=None)
+    upcoming = next(CronSim(job_type.schedule, moment), None)
+    last = slot_of(job_type, now)
+    return (last.replace(tzinfo=dt.UTC) if last else None, upcoming.replace(tzinfo=dt.UTC) if upcoming else None)
+
+
 def _start_periodic(runtime: Runtime, now: float, catch_up: float, report: SweepReport) -> None:
     space = runtime.settings.periodic_space or None
     for job_type in runtime.registry:
@@ -115,10 +142,7 @@ def _start_periodic(runtime: Runtime, now: float, catch_up: float, report: Sweep
         if slot is None or now - slot.replace(tzinfo=dt.UTC).timestamp() > catch_up:
             continue
         stamp = slot.strftime("%Y%m%d%H%M")
-        job = Job(id=f"{job_type.name}-{stamp}", type=job_type.name, params={}, requester=SYSTEM,
-                  space=space, thread=None, queue=job_type.queue,
-                  steps=tuple(StepState(s.name) for s in job_type.steps), created_at=now, updated_at=now,
-                  slot=stamp, history=({"at": now, "status": "QUEUED", "note": f"schedule {stamp}"},))
+        job = periodic_job(job_type, f"{job_type.name}-{stamp}", space, now, stamp, f"schedule {stamp}")
         job, created = runtime.store.create_job_once(job)
         if created:
             _send(runtime, job, report, report.started)

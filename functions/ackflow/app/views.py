@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 import time
 
+from markupsafe import Markup
+
 from ..chat.cards import Button, Buttons, Card, Field, Section, Text
 from ..chat.replies import Reply
+from ..i18n import Speaker
 from ..jobs.model import Confirmation, Job, JobStatus
 from ..jobs.registry import JobType, Registry
-from . import texts
+from . import links, texts
 
 MAX_VALUE = 300
+MAX_PROBLEM = 600
 
 
 def short(value, limit: int = MAX_VALUE) -> str:
@@ -30,21 +34,29 @@ def duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+_BR = Markup("<br>")
+
+
+def _usage_line(usage: str, help_text: str) -> Markup:
+    return Markup("<b>{}</b> — {}").format(usage, help_text)
+
+
 def help_card(registry: Registry, allowed: set[str], intro: str = "") -> Reply:
-    lines = [f"<b>{texts.BUILTIN_HELP[name][0]}</b> — {texts.BUILTIN_HELP[name][1]}"
-             for name in texts.BUILTIN_HELP if name in allowed]
-    commands = [f"<b>{jt.usage}</b> — {jt.help}" for jt in registry if jt.name in allowed and not jt.schedule]
-    commands += [f"<b>{c.usage}</b> — {c.help}" for c in registry.commands.values() if c.name in allowed]
-    sections = [Section((Text("<br>".join(commands) or "(none you may use)"),), header="Jobs"),
-                Section((Text("<br>".join(lines)),), header="Jobs you started"),
-                Section((Text(texts.HELP_FOOTER),))]
+    lines = [_usage_line(*texts.BUILTIN_HELP[name]) for name in texts.BUILTIN_HELP if name in allowed]
+    commands = [_usage_line(jt.usage, jt.help) for jt in registry if jt.name in allowed and not jt.schedule]
+    commands += [_usage_line(c.usage, c.help) for c in registry.commands.values() if c.name in allowed]
+    sections = [Section((Text(_BR.join(commands) or "(none you may use)"),), header="Jobs"),
+                Section((Text(_BR.join(lines)),), header="Jobs you started"),
+                Section((Text(texts.HELP_FOOTER),), wide_only=True)]
     if intro:
         sections.insert(0, Section((Text(intro),)))
     return Reply(card=Card("help", texts.HELP_TITLE, tuple(sections)))
 
 
 def usage_reply(problem: str, usage: str | None) -> Reply:
-    text = texts.BAD_ARGUMENTS.format(problem=problem)
+    # the problem may quote what was written, up to a whole message: cut, so the answer stays
+    # far below the 32,000 bytes Chat accepts
+    text = texts.BAD_ARGUMENTS.format(problem=short(problem, MAX_PROBLEM))
     if usage:
         text += "\n" + texts.USAGE.format(usage=usage)
     return Reply(text=text)
@@ -99,15 +111,21 @@ def job_state_line(job: Job, now: float, retry_delay: float | None = None) -> st
 
 
 def job_message(job: Job, job_type: JobType | None, *, progress: str | None = None,
-                retry_delay: float | None = None, now: float | None = None) -> Reply:
-    """The one message that shows a job, edited in place from queued to its end."""
+                retry_delay: float | None = None, now: float | None = None, speaker: Speaker | None = None) -> Reply:
+    """The one message that shows a job, edited in place from queued to its end. Links in the
+    result (the folder, the sheet row, each PDF) are buttons."""
     now = now or time.time()
     widgets: list = [Text(job_state_line(job, now, retry_delay))]
     if progress and not job.status.finished:
         widgets.append(Text(short(progress, 1000)))
     if job.status == JobStatus.SUCCEEDED and job.result:
         keys = job_type.result_fields if job_type and job_type.result_fields else tuple(job.result)
-        widgets.extend(Field(k, short(job.result[k])) for k in keys if k in job.result)
+        shown = [k for k in keys if k in job.result]
+        widgets.extend(Field(k, short(job.result[k])) for k in shown
+                       if not links.is_link(job.result[k]) and not links.is_link_list(job.result[k]))
+        buttons = links.link_buttons(job.result, shown, speaker or Speaker())
+        if buttons:
+            widgets.append(Buttons(buttons))
     sections = [Section(tuple(widgets))]
     if job.status == JobStatus.FAILED:
         sections.append(Section((Text(texts.FAILED_HINT.format(job_id=job.id)),
@@ -120,15 +138,15 @@ def job_message(job: Job, job_type: JobType | None, *, progress: str | None = No
 def job_details(job: Job, job_type: JobType | None, now: float) -> Reply:
     """``status JOB_ID``: everything about one job."""
     reply = job_message(job, job_type, now=now)
-    rows = [Field("requested", f"{duration(now - job.created_at)} ago by {job.requester.label}"),
-            Field("parameters", short(job.params))]
+    rows = [Field("requested", f"{duration(now - job.created_at)} ago by {job.requester.label}")]
     for index, step in enumerate(job.steps, start=1):
         detail = f"{step.status.value}, {step.attempts} attempt(s)"
         if step.error and step.status.value != "SUCCEEDED":
             detail += f": {short(step.error, 200)}"
         rows.append(Field(f"step {index}: {step.name}", detail))
     card = reply.card
-    sections = card.sections[:1] + (Section(tuple(rows), header="Details"),) + card.sections[1:]
+    parameters = Section((Field("parameters", short(job.params)),), wide_only=True)  # long: not on a phone
+    sections = card.sections[:1] + (Section(tuple(rows), header="Details"), parameters) + card.sections[1:]
     return Reply(card=Card(card.card_id, card.title, sections, subtitle=card.subtitle))
 
 

@@ -32,13 +32,14 @@ from ..errors import (
     UnknownJobType,
     VerificationError,
 )
+from ..ids import is_safe_id
 from ..jobs.context import StepContext
 from ..jobs.lifecycle import Claim
 from ..jobs.model import Holder, Job, JobStatus, StepStatus
 from ..jobs.registry import JobType
 from ..logs import TRACE, trace_from
 from .dispatch import send_step
-from .http import HttpRequest, HttpResponse, error
+from .http import MAX_BODY, BadBody, HttpRequest, HttpResponse, error, read_json
 from .notify import Notifier, ProgressReporter
 
 if TYPE_CHECKING:
@@ -49,8 +50,10 @@ log = logging.getLogger(__name__)
 
 
 def _retry_later(reason: str) -> HttpResponse:
-    # No Retry-After: the queue's own retry config (one source of truth) decides when.
-    return HttpResponse(503, {"status": "retry", "reason": reason})
+    # No Retry-After: the queue's own retry config (one source of truth) decides when. The reason
+    # (often an exception's text, a job's own error) goes to the log, never into the body.
+    log.info("asking the queue to retry: %s", reason[:500])
+    return HttpResponse(503, {"status": "retry"})
 
 
 class Worker:
@@ -63,27 +66,34 @@ class Worker:
         TRACE.set(trace_from(request.header("x-cloud-trace-context")))
         if request.method != "POST":
             return error(405, "POST tasks here")
+        if len(request.body) > MAX_BODY:
+            return error(413, f"a task is never larger than {MAX_BODY} bytes")
         try:
             self.runtime.worker_verifier.verify(request.header("authorization"))
         except VerificationError as exc:
             log.warning("rejected a delivery: %s", exc)
             return error(401, "the bearer token does not verify")
-        if request.path.rstrip("/").endswith("/sweep"):
+        last = request.path.rstrip("/").rpartition("/")[2]
+        if last == "sweep":
             from .sweep import sweep
 
             report = sweep(self.runtime)
             return HttpResponse(200, report.to_dict())
+        if last and last in self.runtime.registry.endpoints:
+            return self.runtime.registry.endpoints[last](self.runtime, request)
         retry = _int(request.header("x-cloudtasks-taskretrycount"))
         task_header = (request.header("x-cloudtasks-taskname") or "")[:500]
-        task = _read_task(request.body)
-        if task is None:
+        try:
+            payload, job_id, index = _task(request.body)
+        except BadBody as exc:
             return self._drop(task_header or "?", None, None, retry,
-                              'not a task: expected JSON {"job_id": "…", "step": N, "generation": N}')
-        job_id, index, generation = task
+                              f'not a task ({exc}): expected JSON {{"job_id": "…", "step": N, "generation": N}}')
+        generation = payload.get("generation", 0)
         holder = Holder(task_header or f"{job_id}-{index}-{generation}", retry)
         try:
             return self.run(job_id, index, holder)
         except JobNotFound:
+            # a safe id (checked by _task), never raw input
             return self._drop(holder.task, job_id, index, retry, f"no job {job_id} in the store")
         except StoreUnavailable as exc:
             log.error("job store unavailable: %s", exc, extra={"job_id": job_id})
@@ -181,7 +191,7 @@ class Worker:
                    extra=extra, exc_info=not isinstance(exc, StepFailed))
         try:
             job = runtime.store.fail_step(job.id, index, holder, message, now, final=final,
-                                          retry_at=None if final else now + delay)
+                                          retry_at=None if final else now + delay, trace=_trace(exc))
         except LeaseLost:
             return HttpResponse(200, {"status": "duplicate", "claim": "lost"})
         if final:
@@ -214,20 +224,13 @@ class Worker:
         return HttpResponse(200, {"status": "FAILED", "reason": "unknown job type"})
 
 
-def _read_task(body: bytes) -> tuple[str, int, int] | None:
-    """(job id, step, generation) from a task's JSON body, or None if it is not one."""
-    try:
-        payload = json.loads(body)
-    except (ValueError, RecursionError):
+def _trace(exc: Exception) -> str | None:
+    """The end of the traceback of a step's own exception (a StepFailed says what it means)."""
+    if isinstance(exc, StepFailed):
         return None
-    if not isinstance(payload, dict):
-        return None
-    job_id, step, generation = payload.get("job_id"), payload.get("step"), payload.get("generation", 0)
-    if not isinstance(job_id, str) or not 0 < len(job_id) <= 200:
-        return None
-    if type(step) is not int or type(generation) is not int or not 0 <= step < 1000 or generation < 0:
-        return None
-    return job_id, step, generation
+    import traceback
+
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))[-2000:]
 
 
 def missing_module_message(exc: ImportError, job_type: JobType) -> str:
@@ -235,9 +238,22 @@ def missing_module_message(exc: ImportError, job_type: JobType) -> str:
     return f"this deployment lacks the module {exc.name or exc}: {hint}"
 
 
+def _task(body: bytes) -> tuple[dict, str, int]:
+    """The task's JSON, job id and step index; BadBody unless they are what dispatch sends."""
+    payload = read_json(body)
+    if not isinstance(payload, dict):
+        raise BadBody("the body is not a JSON object")
+    job_id, index = payload.get("job_id"), payload.get("step")
+    if not is_safe_id(job_id):
+        raise BadBody("job_id is not a job id")
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < 1000:
+        raise BadBody("step is not a step index")
+    return payload, job_id, index
+
+
 def _int(value: str | None) -> int:
     try:
-        return max(0, int(value or 0))
+        return max(0, min(int(value or 0), 10**6))
     except ValueError:
         return 0
 

@@ -3,6 +3,12 @@
 A ``TokenPolicy`` says what a valid token looks like; a ``Verifier`` accepts a token that one of
 its policies accepts. The presets below are Google's real signers; locally the same presets are
 used with the certificate URLs of the local services.
+
+Anyone can send a token, so everything google-auth does with one is fenced: a token longer than
+``MAX_TOKEN``, a header google-auth chokes on (it raises RecursionError, TypeError and others as
+well as ValueError), a key id that is not a string, a ``crit`` header (RFC 7515 says to refuse
+extensions one does not know), claims of the wrong type, a lifetime longer than Google's signers
+ever give: all are a VerificationError, that is a 401, never a 500.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ CHAT_SIGNER = "chat@system.gserviceaccount.com"
 GOOGLE_CERTS = "https://www.googleapis.com/oauth2/v1/certs"
 CHAT_CERTS = f"https://www.googleapis.com/service_accounts/v1/metadata/x509/{CHAT_SIGNER}"
 CLOCK_SKEW = 30  # seconds of clock difference tolerated on iat, exp and nbf
+MAX_TOKEN = 8192  # characters; Google's ID tokens are about one kilobyte
+MAX_LIFETIME = 24 * 3600  # seconds from iat to exp; Google's ID and OIDC tokens live one hour
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,20 @@ def oidc_invoker_policy(audience: str, invoker_emails: tuple[str, ...],
     """The OIDC token Cloud Tasks (or Cloud Scheduler) attaches for the invoker service account."""
     return TokenPolicy(name, (audience,), GOOGLE_ISSUERS, certs_url, tuple(invoker_emails),
                        require_email_verified=True)
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) < 2**53
+
+
+def _check_times(claims: dict) -> None:
+    iat, exp, nbf = claims.get("iat"), claims.get("exp"), claims.get("nbf", 0)
+    if not (_number(iat) and _number(exp) and _number(nbf)):
+        raise VerificationError("iat, exp and nbf must be numbers")
+    if exp - iat > MAX_LIFETIME:
+        raise VerificationError(f"the token lives {exp - iat:.0f} s, longer than any signer we accept issues")
+    if nbf - CLOCK_SKEW > time.time():
+        raise VerificationError("token not yet valid")
 
 
 def bearer_token(authorization: str | None) -> str:
@@ -102,36 +124,39 @@ class Verifier:
         return claims
 
     def _verify(self, token: str) -> dict:
-        from google.auth import exceptions as auth_exceptions
         from google.auth import jwt
 
+        if len(token) > MAX_TOKEN or not token.isascii():
+            raise VerificationError("malformed token: too long, or not ASCII")
         try:
             header = jwt.decode_header(token)
-        except (ValueError, auth_exceptions.GoogleAuthError) as exc:
-            raise VerificationError(f"malformed token: {exc}") from exc
+        except Exception as exc:  # whatever google-auth raises on a hostile header
+            raise VerificationError(f"malformed token header ({type(exc).__name__})") from exc
+        kid = header.get("kid") if isinstance(header, dict) else None
+        if not isinstance(header, dict) or not isinstance(kid, (str, type(None))):
+            raise VerificationError("malformed token header (key id)")
+        if "crit" in header:
+            raise VerificationError("the token header has critical extensions")
         reasons = []
         for policy in self.policies:
             try:
-                return self._check(policy, token, header.get("kid"))
+                return self._check(policy, token, kid)
             except VerificationError as exc:
                 reasons.append(f"{policy.name}: {exc}")
         raise VerificationError("; ".join(reasons))
 
     def _check(self, policy: TokenPolicy, token: str, kid: str | None) -> dict:
-        from google.auth import exceptions as auth_exceptions
         from google.auth import jwt
 
         certs = self.certs.get(policy.certs_url, kid)
         if kid and kid not in certs:
-            raise VerificationError(f"unknown key id {kid}")
+            raise VerificationError(f"unknown key id {kid[:64]!r}")
         try:
             claims = jwt.decode(token, certs=certs, audience=list(policy.audiences),
                                 clock_skew_in_seconds=CLOCK_SKEW)
-        except (ValueError, auth_exceptions.GoogleAuthError) as exc:
-            raise VerificationError(str(exc)) from exc
-        nbf = claims.get("nbf")
-        if isinstance(nbf, (int, float)) and nbf - CLOCK_SKEW > time.time():
-            raise VerificationError("token not yet valid")
+        except Exception as exc:  # google-auth raises TypeError on claims of a wrong type
+            raise VerificationError(f"{type(exc).__name__}: {str(exc)[:200]}") from exc
+        _check_times(claims)
         if claims.get("iss") not in policy.issuers:
             raise VerificationError(f"wrong issuer {claims.get('iss')!r}")
         if policy.emails is not None:

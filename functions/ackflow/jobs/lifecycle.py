@@ -24,6 +24,25 @@ ALLOWED = {
     JobStatus.CANCELLED: set(),
 }
 HISTORY_LIMIT = 50
+RUNS_LIMIT = 10  # attempts kept per step (the document stays small however often a step retries)
+TRACE_LIMIT = 2000  # characters of a traceback kept with an attempt
+
+
+def _runs(runs: tuple[dict, ...], entry: dict) -> tuple[dict, ...]:
+    return (runs + (entry,))[-RUNS_LIMIT:]
+
+
+def _ended(runs: tuple[dict, ...], holder: Holder, now: float, outcome: str, error: str | None = None,
+           trace: str | None = None) -> tuple[dict, ...]:
+    """The attempt log with the holder's attempt marked ended (its entry is the newest one)."""
+    if not runs or runs[-1].get("task") != holder.task or runs[-1].get("retry") != holder.retry:
+        return runs
+    entry = {**runs[-1], "finished_at": now, "outcome": outcome}
+    if error:
+        entry["error"] = error[:1000]
+    if trace:
+        entry["trace"] = trace[-TRACE_LIMIT:]
+    return runs[:-1] + (entry,)
 
 
 def transition(job: Job, to: JobStatus, now: float, note: str = "", **changes) -> Job:
@@ -62,6 +81,9 @@ def claim(job: Job, index: int, holder: Holder, now: float, lease_seconds: float
         taking_over = step.holder and step.holder.task == holder.task and holder.retry > step.holder.retry
         if not taking_over:
             return Claim.BUSY, job
+    runs = step.runs
+    if step.status == StepStatus.RUNNING and step.holder is not None:  # taking over a dead attempt
+        runs = _ended(runs, step.holder, now, "lost", "a later delivery of its task took the step over")
     claimed = job.with_step(
         index,
         status=StepStatus.RUNNING,
@@ -70,6 +92,7 @@ def claim(job: Job, index: int, holder: Holder, now: float, lease_seconds: float
         lease_until=now + lease_seconds,
         started_at=now,
         first_attempt_at=step.first_attempt_at or now,
+        runs=_runs(runs, {"n": step.attempts + 1, "task": holder.task, "retry": holder.retry, "started_at": now}),
     )
     note = f"step {step.name} attempt {step.attempts + 1}"
     return Claim.CLAIMED, transition(claimed, JobStatus.RUNNING, now, note, next_attempt_at=None)
@@ -85,7 +108,8 @@ def _held(job: Job, index: int, holder: Holder) -> None:
 def complete(job: Job, index: int, holder: Holder, output: dict | None, now: float, ttl: float) -> Job:
     _held(job, index, holder)
     done = job.with_step(index, status=StepStatus.SUCCEEDED, output=output or {}, error=None,
-                         holder=None, lease_until=None, finished_at=now)
+                         holder=None, lease_until=None, finished_at=now,
+                         runs=_ended(job.steps[index].runs, holder, now, "succeeded"))
     if index + 1 < len(job.steps):
         return done.replace(current=index + 1, updated_at=now, last_error=None)
     result = dict(output or {})
@@ -94,14 +118,16 @@ def complete(job: Job, index: int, holder: Holder, output: dict | None, now: flo
 
 
 def fail(job: Job, index: int, holder: Holder, error: str, now: float, *, final: bool,
-         retry_at: float | None, ttl: float) -> Job:
+         retry_at: float | None, ttl: float, trace: str | None = None) -> Job:
     _held(job, index, holder)
+    runs = _ended(job.steps[index].runs, holder, now, "failed" if final else "retrying", error, trace)
     if final:
         failed = job.with_step(index, status=StepStatus.FAILED, error=error, holder=None,
-                               lease_until=None, finished_at=now)
+                               lease_until=None, finished_at=now, runs=runs)
         return transition(failed, JobStatus.FAILED, now, error, last_error=error, finished_at=now,
                           expire_at=now + ttl, next_attempt_at=None)
-    retrying = job.with_step(index, status=StepStatus.PENDING, error=error, holder=None, lease_until=None)
+    retrying = job.with_step(index, status=StepStatus.PENDING, error=error, holder=None, lease_until=None,
+                             runs=runs)
     return transition(retrying, JobStatus.RUNNING, now, f"retry after: {error}", last_error=error,
                       next_attempt_at=retry_at)
 
@@ -119,8 +145,9 @@ def cancel(job: Job, now: float, ttl: float, by: str) -> Job:
     step = job.step
     if step is not None and (step.status == StepStatus.RUNNING
                              or (step.status == StepStatus.PENDING and step.attempts > 0)):
+        runs = _ended(step.runs, step.holder, now, "cancelled") if step.holder else step.runs
         job = job.with_step(job.current, status=StepStatus.CANCELLED, holder=None, lease_until=None,
-                            finished_at=now)
+                            finished_at=now, runs=runs)
     return transition(job, JobStatus.CANCELLED, now, f"cancelled by {by}", finished_at=now,
                       expire_at=now + ttl, next_attempt_at=None)
 
@@ -144,8 +171,10 @@ def release_expired_lease(job: Job, now: float, grace: float) -> Job | None:
         return None
     if step.lease_until is None or step.lease_until + grace > now:
         return None
+    error = "the attempt stopped answering (lease expired)"
+    runs = _ended(step.runs, step.holder, now, "lost", error) if step.holder else step.runs
     released = job.with_step(job.current, status=StepStatus.PENDING, holder=None, lease_until=None,
-                             error="the attempt stopped answering (lease expired)")
+                             error=error, runs=runs)
     return transition(released, JobStatus.RUNNING, now, "lease expired; sent again",
                       generation=job.generation + 1)
 

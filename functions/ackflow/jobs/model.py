@@ -85,18 +85,23 @@ class StepState:
     first_attempt_at: float | None = None
     started_at: float | None = None
     finished_at: float | None = None
+    # the latest attempts, oldest first: {"n", "task", "retry", "started_at", and once it ended
+    # "finished_at", "outcome" (succeeded / retrying / failed / lost), "error", "trace"}
+    runs: tuple[dict, ...] = ()
 
     def to_dict(self) -> dict:
         data = dataclasses.asdict(self)
         data["status"] = self.status.value
         data["holder"] = self.holder.to_dict() if self.holder else None
+        data["runs"] = [dict(r) for r in self.runs]
         return data
 
     @classmethod
     def from_dict(cls, data: dict) -> StepState:
-        values = dict(data)
+        values = {f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data}
         values["status"] = StepStatus(values["status"])
         values["holder"] = Holder.from_dict(values.get("holder"))
+        values["runs"] = tuple(values.get("runs") or ())
         return cls(**values)
 
 
@@ -221,4 +226,26 @@ class DeadLetter:
 
     @classmethod
     def from_dict(cls, data: dict) -> DeadLetter:
-        return cls(**data)
+        return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data})
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One thing a person did to a job or a queue from an operator's surface, and how it ended."""
+
+    id: str
+    at: float
+    actor: str  # who: an email, user@host, or the console's operator name
+    action: str  # retry, cancel, discard, pause, resume, redrive, run-now
+    target: str  # a job id, a dead letter id, a queue name
+    outcome: str = "done"  # done, or refused: why
+    job_id: str = ""  # the job concerned, if any (for its detail page)
+    surface: str = ""  # console, cli, chat
+    detail: str = ""
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> AuditEntry:
+        return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data})

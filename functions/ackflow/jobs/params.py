@@ -3,6 +3,11 @@
 Text from a phone is messy: smart quotes, full-width spaces from a Japanese keyboard, an em dash
 where ``--`` was typed. It is normalised before it is split, so ``newcase ACME “金型 A-12” —due
 2026-12-01`` parses like its plain-ASCII twin.
+
+A command is at most ``MAX_COMMAND`` characters: ``shlex`` grows a word one character at a time, so
+its time grows with the square of a word's length (a one-word megabyte takes over 20 s). Chat
+sends at most 32,000 bytes in a message, so the bound refuses no real message (a one-word
+32,000 characters splits in about 25 ms); only events no Chat sends are answered "too long".
 """
 
 from __future__ import annotations
@@ -10,12 +15,14 @@ from __future__ import annotations
 import datetime as dt
 import shlex
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import UsageError
 
 KINDS = ("str", "int", "float", "date", "flag")
+MAX_COMMAND = 32_000
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "＂": '"', "‘": "'", "’": "'", "\u3000": " "})
 
 
@@ -34,6 +41,13 @@ class Param:
     max_length: int = 200
     choices: tuple[str, ...] | None = None
     metavar: str | None = None
+    # For forms (dialogs) and shared rules: the input's label (declared with N_(), shown translated),
+    # a value made of ``PART:PART:…`` (one input per part in a dialog), a registry lookup offering
+    # known values (a selection), a rule for each value (typed or filled in alike).
+    title: str = ""
+    parts: tuple[str, ...] = ()
+    lookup: str | None = None
+    check: Callable[[Any], None] | None = field(default=None, compare=False)  # raises UsageError
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -59,6 +73,12 @@ class Param:
         return text if self.required else f"[{text}]"
 
     def convert(self, raw: str) -> Any:
+        value = self._convert(raw)
+        if self.check is not None:
+            self.check(value)
+        return value
+
+    def _convert(self, raw: str) -> Any:
         label = self.label if self.positional else self.option
         if any(unicodedata.category(ch) == "Cc" for ch in raw):
             raise UsageError(f"{label} contains control characters")
@@ -93,6 +113,8 @@ def normalize(text: str) -> str:
 
 
 def split_words(text: str) -> list[str]:
+    if len(text) > MAX_COMMAND:
+        raise UsageError(f"the command is too long ({len(text):,} characters; at most {MAX_COMMAND:,})")
     try:
         return shlex.split(normalize(text))
     except ValueError as exc:

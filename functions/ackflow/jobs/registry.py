@@ -137,6 +137,10 @@ class Registry:
         self._types: dict[str, JobType] = {}
         self.services: dict[str, Callable[[Any], Any]] = {}
         self.commands: dict[str, Command] = {}
+        self.actions: dict[str, Callable[..., Any]] = {}
+        self.endpoints: dict[str, Callable[..., Any]] = {}
+        self.sweep_tasks: dict[str, Callable[..., Any]] = {}
+        self.lookups: dict[str, Callable[..., list[str]]] = {}
         self._missing: dict[str, tuple[str, ...]] = {}
 
     def service(self, name: str, factory: Callable[[Any], Any]) -> None:
@@ -155,6 +159,35 @@ class Registry:
             raise ValueError(f"command name {command.name!r}: lowercase letters, digits, hyphens")
         self.commands[command.name] = command
         return command
+
+    def action(self, name: str, handler: Callable[..., Any]) -> None:
+        """A button of the deployment's own cards: a click whose action is ``name`` is answered by
+        ``handler(runtime, event)`` with a Reply, at once (the webhook; Chat waits for it)."""
+        if name in self.actions or name in ("run", "cancel", "retry"):
+            raise ValueError(f"card action {name!r} is already registered")
+        self.actions[name] = handler
+
+    def endpoint(self, path: str, handler: Callable[..., Any]) -> None:
+        """A path of the worker besides tasks, e.g. a Pub/Sub push subscription's: a POST to
+        ``<worker>/<path>`` whose bearer token verifies is answered by ``handler(runtime, request)``
+        with an HttpResponse (2xx: done; 503: the sender retries)."""
+        if not NAME_RE.match(path) or path in self.endpoints or path == "sweep":
+            raise ValueError(f"worker endpoint {path!r} is taken or not a plain name")
+        self.endpoints[path] = handler
+
+    def sweep_task(self, name: str, task: Callable[..., Any]) -> None:
+        """Work for the periodic sweep: ``task(runtime, now)`` returns a summary for the sweep's
+        report (or None); an exception is reported, never stops the rest of the sweep."""
+        if name in self.sweep_tasks:
+            raise ValueError(f"sweep task {name!r} is already registered")
+        self.sweep_tasks[name] = task
+
+    def lookup(self, name: str, find: Callable[..., list[str]]) -> None:
+        """Known values for a parameter's dialog input (``Param(lookup=name)``, e.g. the clients of
+        earlier cases): ``find(runtime)`` returns them, quickly (Chat waits for the dialog)."""
+        if name in self.lookups:
+            raise ValueError(f"lookup {name!r} is already registered")
+        self.lookups[name] = find
 
     def add(self, job_type: JobType) -> JobType:
         if job_type.name in self._types or job_type.name in self.commands:

@@ -16,9 +16,12 @@ CONFIRMATIONS = "confirmations"
 DEAD_LETTERS = "dead_letters"
 COUNTERS = "counters"
 ALLOCATIONS = "counter_allocations"
+AUDIT = "audit"
 
 # Fields the store filters or orders on; both adapters index exactly these (see indexes.json).
-Where = tuple[str, str, Any]  # (field, "==" or "<", value)
+Where = tuple[str, str, Any]  # (field, one of OPERATORS, value)
+OPERATORS = ("==", "<", "<=", ">", ">=")
+Cursor = tuple[Any, str]  # (value of the order field, document id) of the last document of a page
 
 
 class Tx(Protocol):
@@ -30,6 +33,9 @@ class Tx(Protocol):
 
     def set(self, collection: str, doc_id: str, doc: dict) -> None:
         """Write (replace) a document."""
+
+    def delete(self, collection: str, doc_id: str) -> None:
+        """Remove a document; removing one that is not there is not an error."""
 
 
 class Documents(Protocol):
@@ -45,8 +51,14 @@ class Documents(Protocol):
         """A strongly consistent read outside any transaction."""
 
     def query(self, collection: str, where: list[Where], order_by: str, descending: bool,
-              limit: int) -> list[dict]:
-        """Documents matching every condition, ordered by one field."""
+              limit: int, start_after: Cursor | None = None) -> list[dict]:
+        """Documents matching every condition, ordered by one field, then by id in the same
+        direction. ``start_after`` continues a listing after the document it names (paging by
+        cursor: no offset is ever counted, so page 1,000 costs what page 1 costs). Range
+        conditions (``<``, ``<=``, ``>``, ``>=``) are only on the order field."""
+
+    def count(self, collection: str, where: list[Where]) -> int:
+        """How many documents match every condition (an aggregation: no document is read)."""
 
     def close(self) -> None:
         """Release connections."""

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from ..errors import AlreadyExists, ConfigError, StoreUnavailable
-from .documents import Where
+from .documents import OPERATORS, Cursor, Where
 
 T = TypeVar("T")
 TTL_FIELD = "expire_at"
@@ -56,6 +56,9 @@ class _FirestoreTx:
 
     def set(self, collection: str, doc_id: str, doc: dict) -> None:
         self.transaction.set(self.documents.ref(collection, doc_id), _to_firestore(doc))
+
+    def delete(self, collection: str, doc_id: str) -> None:
+        self.transaction.delete(self.documents.ref(collection, doc_id))
 
 
 class FirestoreDocuments:
@@ -118,19 +121,27 @@ class FirestoreDocuments:
             raise StoreUnavailable(f"Firestore did not answer: {exc}") from exc
         return _from_firestore(snapshot.to_dict()) if snapshot.exists else None
 
-    def query(self, collection: str, where: list[Where], order_by: str, descending: bool,
-              limit: int) -> list[dict]:
-        from google.api_core import exceptions
-        from google.cloud import firestore
+    def _filtered(self, collection: str, where: list[Where]):
         from google.cloud.firestore_v1.base_query import FieldFilter
 
         query = self.client().collection(self.prefix + collection)
         for name, op, value in where:
-            if op not in ("==", "<"):
+            if op not in OPERATORS:
                 raise ValueError(f"unsupported operator {op}")
             query = query.where(filter=FieldFilter(name, op, value))
+        return query
+
+    def query(self, collection: str, where: list[Where], order_by: str, descending: bool,
+              limit: int, start_after: Cursor | None = None) -> list[dict]:
+        from google.api_core import exceptions
+        from google.cloud import firestore
+
         direction = firestore.Query.DESCENDING if descending else firestore.Query.ASCENDING
-        query = query.order_by(order_by, direction=direction).limit(limit)
+        query = self._filtered(collection, where).order_by(order_by, direction=direction)
+        if start_after is not None:
+            query = query.order_by("__name__", direction=direction).start_after(
+                {order_by: start_after[0], "__name__": start_after[1]})
+        query = query.limit(limit)
         try:
             return [_from_firestore(snapshot.to_dict()) for snapshot in query.stream()]
         except exceptions.FailedPrecondition as exc:  # a composite index is missing
@@ -138,6 +149,17 @@ class FirestoreDocuments:
                                    "deploy the indexes of store/indexes.json (Terraform does)") from exc
         except exceptions.GoogleAPICallError as exc:
             raise StoreUnavailable(f"Firestore did not answer: {exc}") from exc
+
+    def count(self, collection: str, where: list[Where]) -> int:
+        from google.api_core import exceptions
+
+        try:
+            results = self._filtered(collection, where).count().get()
+        except exceptions.FailedPrecondition as exc:
+            raise StoreUnavailable(f"Firestore needs an index for this count ({exc.message})") from exc
+        except exceptions.GoogleAPICallError as exc:
+            raise StoreUnavailable(f"Firestore did not answer: {exc}") from exc
+        return int(results[0][0].value) if results and results[0] else 0
 
     def close(self) -> None:
         with self._lock:

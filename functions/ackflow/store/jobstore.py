@@ -9,13 +9,26 @@ the rule is always applied to the current state.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import Enum
 
-from ..errors import AlreadyExists, ConfirmationNotFound, Conflict, JobNotFound
+from ..errors import AlreadyExists, ConfirmationNotFound, Conflict, DeadLetterNotFound, JobNotFound
+from ..ids import is_safe_id
 from ..jobs import lifecycle
 from ..jobs.lifecycle import Claim
-from ..jobs.model import Confirmation, ConfirmationStatus, DeadLetter, Holder, Job, JobStatus
-from .documents import ALLOCATIONS, CONFIRMATIONS, COUNTERS, DEAD_LETTERS, JOBS, Documents, Tx
+from ..jobs.model import AuditEntry, Confirmation, ConfirmationStatus, DeadLetter, Holder, Job, JobStatus
+from .documents import (
+    ALLOCATIONS,
+    AUDIT,
+    CONFIRMATIONS,
+    COUNTERS,
+    DEAD_LETTERS,
+    JOBS,
+    Cursor,
+    Documents,
+    Tx,
+    Where,
+)
 
 DEFAULT_TTL = 30 * 86400.0
 
@@ -25,6 +38,38 @@ class ConfirmOutcome(str, Enum):
     ALREADY = "already"  # an earlier click made it; here it is
     EXPIRED = "expired"
     CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class JobFilter:
+    """What an operator narrows the jobs list to. Each equality filter has its own index with
+    ``created_at`` (indexes.json); the date range is on ``created_at`` itself."""
+
+    status: JobStatus | None = None
+    type: str | None = None
+    requester_email: str | None = None
+    space: str | None = None
+    created_from: float | None = None  # inclusive
+    created_to: float | None = None  # exclusive
+
+    def where(self) -> list[Where]:
+        where: list[Where] = []
+        if self.status is not None:
+            where.append(("status", "==", self.status.value))
+        for name in ("type", "requester_email", "space"):
+            if getattr(self, name):
+                where.append((name, "==", getattr(self, name)))
+        if self.created_from is not None:
+            where.append(("created_at", ">=", self.created_from))
+        if self.created_to is not None:
+            where.append(("created_at", "<", self.created_to))
+        return where
+
+
+@dataclass(frozen=True)
+class JobPage:
+    jobs: list[Job]
+    next: Cursor | None  # where the next (older) page starts; None on the last page
 
 
 class JobStore:
@@ -54,7 +99,7 @@ class JobStore:
         return self.docs.transaction(apply)
 
     def get_job(self, job_id: str) -> Job:
-        data = self.docs.get(JOBS, job_id)
+        data = self.docs.get(JOBS, job_id) if is_safe_id(job_id) else None
         if data is None:
             raise JobNotFound(job_id)
         return Job.from_dict(data)
@@ -71,6 +116,18 @@ class JobStore:
             raise ValueError("filter by status or by requester, not both")
         rows = self.docs.query(JOBS, where, "created_at", True, limit)
         return [Job.from_dict(r) for r in rows]
+
+    def find_jobs(self, filters: JobFilter = JobFilter(), *, limit: int = 50,
+                  after: Cursor | None = None) -> JobPage:
+        """One page of jobs, newest first, continuing after ``after`` (the previous page's ``next``)."""
+        rows = self.docs.query(JOBS, filters.where(), "created_at", True, limit + 1, start_after=after)
+        jobs = [Job.from_dict(r) for r in rows[:limit]]
+        more = len(rows) > limit and jobs
+        return JobPage(jobs, (jobs[-1].created_at, jobs[-1].id) if more else None)
+
+    def count_jobs(self, status: JobStatus | None = None) -> int:
+        """How many jobs there are (of one status): an aggregation, no job is read."""
+        return self.docs.count(JOBS, [("status", "==", status.value)] if status else [])
 
     def stale_jobs(self, status: JobStatus, updated_before: float, limit: int = 100) -> list[Job]:
         """Jobs of ``status`` not touched since ``updated_before``, oldest first (for the sweep)."""
@@ -118,11 +175,11 @@ class JobStore:
             job_id, lambda job: lifecycle.complete(job, index, holder, output, now, self.finished_ttl))
 
     def fail_step(self, job_id: str, index: int, holder: Holder, error: str, now: float, *,
-                  final: bool, retry_at: float | None = None) -> Job:
+                  final: bool, retry_at: float | None = None, trace: str | None = None) -> Job:
         return self.update_job(
             job_id,
             lambda job: lifecycle.fail(job, index, holder, error, now, final=final, retry_at=retry_at,
-                                       ttl=self.finished_ttl),
+                                       ttl=self.finished_ttl, trace=trace),
             dead_letter=(lambda job: _dead_letter(job, now)) if final else None,
         )
 
@@ -147,7 +204,7 @@ class JobStore:
         return confirmation
 
     def get_confirmation(self, confirmation_id: str) -> Confirmation:
-        data = self.docs.get(CONFIRMATIONS, confirmation_id)
+        data = self.docs.get(CONFIRMATIONS, confirmation_id) if is_safe_id(confirmation_id) else None
         if data is None:
             raise ConfirmationNotFound(f"confirmation {confirmation_id} not found")
         return Confirmation.from_dict(data)
@@ -205,6 +262,36 @@ class JobStore:
         rows = self.docs.query(DEAD_LETTERS, [], "created_at", True, limit)
         return [DeadLetter.from_dict(r) for r in rows]
 
+    def list_dead_letters_page(self, *, limit: int = 50, after: Cursor | None = None
+                               ) -> tuple[list[DeadLetter], Cursor | None]:
+        rows = self.docs.query(DEAD_LETTERS, [], "created_at", True, limit + 1, start_after=after)
+        letters = [DeadLetter.from_dict(r) for r in rows[:limit]]
+        more = len(rows) > limit and letters
+        return letters, ((letters[-1].created_at, letters[-1].id) if more else None)
+
+    def get_dead_letter(self, letter_id: str) -> DeadLetter:
+        data = self.docs.get(DEAD_LETTERS, letter_id)
+        if data is None:
+            raise DeadLetterNotFound(f"no dead letter {letter_id}")
+        return DeadLetter.from_dict(data)
+
+    def dead_letters_of(self, job_id: str) -> list[DeadLetter]:
+        rows = self.docs.query(DEAD_LETTERS, [("job_id", "==", job_id)], "created_at", True, 20)
+        return [DeadLetter.from_dict(r) for r in rows]
+
+    def discard_dead_letter(self, letter_id: str) -> DeadLetter:
+        """Remove a dead letter a person has dealt with; DeadLetterNotFound if it is gone (a second
+        discard). The job itself is not changed."""
+
+        def apply(tx: Tx) -> DeadLetter:
+            data = tx.get(DEAD_LETTERS, letter_id)
+            if data is None:
+                raise DeadLetterNotFound(f"no dead letter {letter_id} (already discarded?)")
+            tx.delete(DEAD_LETTERS, letter_id)
+            return DeadLetter.from_dict(data)
+
+        return self.docs.transaction(apply)
+
     def record_dropped_task(self, task: str, job_id: str | None, step: int | None, reason: str,
                             attempts: int, now: float) -> DeadLetter:
         """Keep a task that can never run (no such job or step, not a task at all) as a dead
@@ -216,6 +303,16 @@ class JobStore:
                             error=f"{reason} (task {task})"[:1000], attempts=attempts, created_at=now)
         self.docs.transaction(lambda tx: tx.set(DEAD_LETTERS, letter.id, letter.to_dict()))
         return letter
+
+    # -- audit log -------------------------------------------------------------------------------
+    def record_audit(self, entry: AuditEntry) -> AuditEntry:
+        self.docs.transaction(lambda tx: tx.set(AUDIT, entry.id, entry.to_dict()))
+        return entry
+
+    def list_audit(self, *, job_id: str | None = None, limit: int = 50) -> list[AuditEntry]:
+        """Newest first; of one job, or all."""
+        rows = self.docs.query(AUDIT, [("job_id", "==", job_id)] if job_id else [], "at", True, limit)
+        return [AuditEntry.from_dict(r) for r in rows]
 
     # -- counters --------------------------------------------------------------------------------
     def allocate(self, counter: str, key: str) -> int:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 import threading
 
-from ..errors import QueueUnavailable
-from .base import Task
+from ..errors import NotSupported, QueueUnavailable
+from .base import WAITING_CAP, QueueState, Task
 
 MIN_DEADLINE, MAX_DEADLINE = 15.0, 1800.0
 
@@ -93,6 +93,62 @@ class CloudTasksQueue:
             raise QueueUnavailable(f"Cloud Tasks did not take {task.name}: {exc}") from exc
         except Exception as exc:  # connection refused, DNS: requests errors from the transport
             raise QueueUnavailable(f"Cloud Tasks unreachable: {exc}") from exc
+
+
+    # -- what an operator sees and does (the console) ------------------------------------------------
+    def _call(self, what: str, queue: str, fn):
+        from google.api_core import exceptions
+
+        try:
+            return fn(self._api())
+        except exceptions.NotFound as exc:
+            raise QueueUnavailable(f"queue {queue} does not exist in {self.project}/{self.location}") from exc
+        except exceptions.PermissionDenied as exc:
+            raise QueueUnavailable(f"not allowed to {what} {queue}: {exc.message} (the operator's IAM roles; "
+                                   "docs/deploy.md)") from exc
+        except exceptions.GoogleAPICallError as exc:
+            raise QueueUnavailable(f"Cloud Tasks did not {what} {queue}: {exc.message}") from exc
+        except Exception as exc:  # connection refused, DNS: requests errors from the transport
+            raise QueueUnavailable(f"Cloud Tasks unreachable: {exc}") from exc
+
+    def state(self, queue: str) -> QueueState:
+        name = self.queue_path(queue)
+        found = self._call("read", queue, lambda api: api.get_queue(name=name, timeout=self.timeout))
+
+
+        def count(api) -> int:
+            waiting = 0
+            for _ in api.list_tasks(request={"parent": name, "page_size": WAITING_CAP}, timeout=self.timeout):
+                waiting += 1
+                if waiting > WAITING_CAP:
+                    break
+            return waiting
+
+        waiting = self._call("list the tasks of", queue, count)
+        return _queue_state(queue, found, min(waiting, WAITING_CAP), waiting > WAITING_CAP)
+
+    def pause(self, queue: str) -> QueueState:
+        self._call("pause", queue, lambda api: api.pause_queue(name=self.queue_path(queue), timeout=self.timeout))
+        return self.state(queue)
+
+    def resume(self, queue: str) -> QueueState:
+        self._call("resume", queue, lambda api: api.resume_queue(name=self.queue_path(queue), timeout=self.timeout))
+        return self.state(queue)
+
+    def redrive(self, queue: str, limit: int = 100) -> int:
+        raise NotSupported("Cloud Tasks has no dead-letter queue: retry the failed jobs instead")
+
+
+def _queue_state(queue: str, found, waiting: int, capped: bool) -> QueueState:
+    state = type(found).State(found.state).name if found.state else "RUNNING"
+    limits, retry = found.rate_limits, found.retry_config
+    return QueueState(
+        name=queue, state=state, waiting=waiting, waiting_capped=capped,
+        max_dispatches_per_second=limits.max_dispatches_per_second,
+        max_concurrent_dispatches=limits.max_concurrent_dispatches,
+        max_attempts=retry.max_attempts, min_backoff=retry.min_backoff.total_seconds(),
+        max_backoff=retry.max_backoff.total_seconds(), max_doublings=retry.max_doublings,
+        can_pause=True, can_redrive=False)
 
 
 def _status(exc) -> str | None:

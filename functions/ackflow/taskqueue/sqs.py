@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import threading
 
-from ..errors import QueueUnavailable
-from .base import Task
+from ..errors import NotSupported, QueueUnavailable
+from .base import QueueState, Task
 
 MAX_DELAY = 900  # SQS's longest DelaySeconds
 
@@ -66,3 +66,62 @@ class SqsQueue:
         except (ClientError, BotoCoreError) as exc:
             raise QueueUnavailable(f"SQS did not take {task.name}: {exc}") from exc
         return True
+
+    # -- what an operator sees and does (the console) ------------------------------------------------
+    def _attributes(self, url: str) -> dict:
+        return self._sqs().get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+
+    def _dlq_url(self, attributes: dict) -> str | None:
+        policy = attributes.get("RedrivePolicy")
+        if not policy:
+            return None
+        arn = json.loads(policy)["deadLetterTargetArn"]
+        name = arn.rsplit(":", 1)[-1]
+        return self._sqs().get_queue_url(QueueName=name)["QueueUrl"]
+
+    def state(self, queue: str) -> QueueState:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            attributes = self._attributes(self.queue_url(queue))
+            dlq = self._dlq_url(attributes)
+            dead = int(self._attributes(dlq).get("ApproximateNumberOfMessages", 0)) if dlq else None
+            policy = json.loads(attributes.get("RedrivePolicy") or "{}")
+        except (ClientError, BotoCoreError) as exc:
+            raise QueueUnavailable(f"SQS did not describe {self.prefix + queue}: {exc}") from exc
+        return QueueState(
+            name=queue, state="ACTIVE", waiting=int(attributes.get("ApproximateNumberOfMessages", 0)),
+            in_flight=int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)),
+            delayed=int(attributes.get("ApproximateNumberOfMessagesDelayed", 0)), dead=dead,
+            max_attempts=int(policy["maxReceiveCount"]) if "maxReceiveCount" in policy else None,
+            can_pause=False, can_redrive=dlq is not None)
+
+    def pause(self, queue: str) -> QueueState:
+        raise NotSupported("an SQS queue cannot be paused: stop the relay (or the Lambda's event source mapping)")
+
+    resume = pause
+
+    def redrive(self, queue: str, limit: int = 100) -> int:
+        """Move up to ``limit`` messages from the dead-letter queue back to the queue: each is sent
+        to the queue, then deleted from the DLQ. A crash between the two leaves a copy in both;
+        the worker's claim makes the second delivery harmless (as for any duplicate)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        moved = 0
+        try:
+            url = self.queue_url(queue)
+            dlq = self._dlq_url(self._attributes(url))
+            if dlq is None:
+                raise NotSupported(f"{self.prefix + queue} has no dead-letter queue")
+            while moved < limit:
+                batch = self._sqs().receive_message(QueueUrl=dlq, MaxNumberOfMessages=min(10, limit - moved),
+                                                    VisibilityTimeout=60, WaitTimeSeconds=0).get("Messages", [])
+                if not batch:
+                    break
+                for message in batch:
+                    self._sqs().send_message(QueueUrl=url, MessageBody=message["Body"])
+                    self._sqs().delete_message(QueueUrl=dlq, ReceiptHandle=message["ReceiptHandle"])
+                    moved += 1
+        except (ClientError, BotoCoreError) as exc:
+            raise QueueUnavailable(f"SQS redrive of {self.prefix + queue} stopped after {moved}: {exc}") from exc
+        return moved

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ackflow.i18n import N_
 from ackflow.jobs.context import StepContext
 from ackflow.jobs.params import Param
 from ackflow.jobs.registry import JobType, Registry, Step
@@ -15,7 +16,7 @@ def register(registry: Registry) -> None:
     registry.add(JobType(
         name="echo",
         help="Say TEXT back (try the pipeline).",
-        params=(Param("text", help="what to say", rest=True, max_length=2000),),
+        params=(Param("text", help="what to say", rest=True, max_length=2000, title=N_("Text")),),
         confirm="Echo “{text}”",
         steps=(Step("echo", echo),),
         timeout=30,

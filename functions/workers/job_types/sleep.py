@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ackflow.i18n import N_
 from ackflow.jobs.context import StepContext
 from ackflow.jobs.params import Param
 from ackflow.jobs.registry import JobType, Registry, Step
@@ -22,7 +23,7 @@ def register(registry: Registry) -> None:
     registry.add(JobType(
         name="sleep",
         help=f"Wait SECONDS (1–{MAX_SECONDS}), showing progress.",
-        params=(Param("seconds", kind="int", minimum=1, maximum=MAX_SECONDS, help="how long"),),
+        params=(Param("seconds", kind="int", minimum=1, maximum=MAX_SECONDS, help="how long", title=N_("Seconds")),),
         confirm="Sleep for {seconds} s",
         steps=(Step("sleep", sleep),),
         timeout=MAX_SECONDS + 30,

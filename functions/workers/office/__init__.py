@@ -1,5 +1,5 @@
 """The office workflow: ``newcase`` opens a case (number, folder, sheet row, estimate, portal
-documents); ``estimate`` issues a new version; ``ordered``, ``delivered``, ``invoice``, ``paid`` move
+documents, the request mail); ``estimate`` issues a new version; ``ordered``, ``delivered``, ``invoice``, ``paid`` move
 it on (``correct`` for an admin); ``case`` and ``cases`` show them. See docs/office-workflow.md."""
 
 from __future__ import annotations
@@ -7,15 +7,15 @@ from __future__ import annotations
 import re
 
 from ackflow.errors import UsageError
+from ackflow.i18n import N_
 from ackflow.jobs.params import Param
 from ackflow.jobs.registry import Command, JobType, Registry, Step
 
-from . import invoicing, lifecycle, reminders, steps
+from . import invoicing, lifecycle, mail, reminders, steps
+from .cases import CASE_RE
 from .commands import list_cases, show_case
 from .money import parse_line
 from .names import safe_component
-
-CASE_RE = re.compile(r"^\d{4}-\d{3,}$")
 
 TEXTS = {
     "case_number": ("{case!r} is not a case number; they look like 2026-001",
@@ -39,7 +39,7 @@ def _rates():
 
 
 def _check_case(values: dict) -> None:
-    if not CASE_RE.match(values["case"]):
+    if not CASE_RE.fullmatch(values["case"]):
         raise UsageError(_say("case_number", case=values["case"]))
 
 
@@ -83,13 +83,34 @@ def _check_paid(values: dict) -> None:
     lifecycle.read_amount(values["amount"])
 
 
+def _client_name(value: str) -> None:
+    safe_component(value, "client name")
+
+
+def _title(value: str) -> None:
+    safe_component(value, "title")
+
+
+def _item(value: str) -> None:
+    parse_line(value)  # the standard rates; the job's own check reads the configured ones
+
+
+def known_clients(runtime) -> list[str]:
+    """The clients of the latest cases, most recent first (the form's client dropdown)."""
+    from .cases import CASES
+
+    records = runtime.store.docs.query(CASES, [], "updated_at", True, 200)
+    return list(dict.fromkeys(r["client"] for r in records if isinstance(r.get("client"), str)))
+
+
 # What the office's steps import: without the office extra, the office's job types are not offered.
 OFFICE_EXTRA = {"requires": ("gspread", "fpdf", "bs4"),
                 "requires_hint": "install the office extra: pip install 'ackflow[office]'"}
 
 ITEM = Param("item", positional=False, required=False, repeated=True, metavar='"DESC:QTY:PRICE[:8%]"',
-             max_length=200, help="a line: description, quantity, unit price in yen (:8% for a reduced-rate line)")
-CASE = Param("case", metavar="CASE_NUMBER", max_length=20)
+             max_length=200, help="a line: description, quantity, unit price in yen (:8% for a reduced-rate line)",
+             title=N_("Line items"), parts=(N_("Description"), N_("Quantity"), N_("Unit price")), check=_item)
+CASE = Param("case", metavar="CASE_NUMBER", max_length=20, title=N_("Case number"))
 DATE = Param("date", kind="date", positional=False, required=False, metavar="YYYY-MM-DD")
 
 
@@ -107,14 +128,17 @@ def register(registry: Registry) -> None:
     registry.service("documents_sheet", lambda services: _documents_sheet(services.office_settings))
     registry.service("accounting", _accounting)
     registry.service("cases", lambda services: _cases(services.store))
+    registry.lookup("clients", known_clients)
     registry.add(JobType(
         name="newcase",
         help="Open a case: number, folder, sheet row, estimate v1 (and portal documents).",
         params=(
-            Param("client", max_length=60, help="client company"),
-            Param("title", max_length=200, help="what the case is about"),
-            Param("due", kind="date", positional=False, required=False, metavar="YYYY-MM-DD"),
-            Param("portal", positional=False, required=False, metavar="ORDER_REF", max_length=60),
+            Param("client", max_length=60, help="client company", title=N_("Client"), lookup="clients",
+                  check=_client_name),
+            Param("title", max_length=200, help="what the case is about", title=N_("Title"), check=_title),
+            Param("due", kind="date", positional=False, required=False, metavar="YYYY-MM-DD", title=N_("Due date")),
+            Param("portal", positional=False, required=False, metavar="ORDER_REF", max_length=60,
+                  title=N_("Portal order"), help="the order on the client's portal, to collect its documents"),
             ITEM,
         ),
         confirm="Open a new case for {client}: “{title}”",
@@ -124,12 +148,14 @@ def register(registry: Registry) -> None:
                Step("folder", steps.make_folder, "project folder"),
                Step("sheet", steps.register_row, "case sheet"),
                Step("estimate", steps.draft_estimate, "estimate v1"),
-               Step("portal", steps.collect_documents, "portal documents")),
+               Step("portal", steps.collect_documents, "portal documents"),
+               Step("mail", mail.save_mail, "received mail")),
         validate=_check_newcase,
         examples=('newcase ACME "プレス金型 A-12" --due 2026-12-01 --item "金型設計:1:350000"',
                   'newcase ACME "Die set" --portal PO-1042'),
         slash_command_id=20,
-        result_fields=("case", "folder_link", "sheet_link", "estimate_link", "documents", "skipped"),
+        result_fields=("case", "folder_link", "sheet_link", "estimate_link", "documents", "document_links", "skipped",
+                       "mail", "mail_skipped"),
         **OFFICE_EXTRA,
     ))
     registry.add(_office_job(
@@ -193,6 +219,7 @@ def register(registry: Registry) -> None:
         name="reminder", help="Working days 09:00 (Asia/Tokyo): the cases due on the next working day.",
         steps=(Step("reminder", reminders.reminder, "cases due"),), queue="ackflow-office", timeout=60,
         schedule=reminders.REMINDER_SCHEDULE, result_fields=("date", "due_cases", "due", "cases"), **OFFICE_EXTRA))
+    mail.register(registry)
     registry.command(Command("case", "Show a case: status and history, estimates, invoices, documents, jobs.",
                              "case CASE_NUMBER", show_case, slash_command_id=21))
     registry.command(Command("cases", "List open cases by due date (filter: client=NAME status=STATUS).",
@@ -225,7 +252,7 @@ def _storage(settings):
         return GcsStorage(settings.gcs_bucket, settings.gcs_prefix)
     from .storage import LocalStorage
 
-    return LocalStorage(settings.local_root)
+    return LocalStorage(settings.local_root, settings.local_link_base)
 
 
 def _sheet(settings):

@@ -15,6 +15,7 @@ as the stages they belonged to.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 
@@ -22,6 +23,7 @@ from ackflow.errors import NotFound, PermanentError
 from ackflow.store.documents import Documents, Tx
 
 CASES = "cases"
+CASE_RE = re.compile(r"[0-9]{4}-[0-9]{3,6}")  # 2026-001: the year and the case's number in it
 KEYED = ("estimates", "documents", "invoices", "issued", "payments")  # lists of dicts merged by their "key"
 
 
@@ -72,6 +74,8 @@ class CaseRecords:
         self.clock = clock
 
     def get(self, case: str) -> dict:
+        if not CASE_RE.fullmatch(case):  # never a document path made of what someone typed
+            raise CaseNotFound(f"{case[:30]!r} is not a case number")
         record = self.docs.get(CASES, case)
         if record is None:
             raise CaseNotFound(f"case {case} not found")

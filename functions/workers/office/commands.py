@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from ackflow.app import views
-from ackflow.chat.cards import Card, Field, Section, Text
+from ackflow.app import links, views
+from ackflow.chat.cards import Button, Buttons, Card, Field, Section, Text
 from ackflow.chat.replies import Reply
 from ackflow.errors import JobNotFound
+from ackflow.i18n import Speaker
 
 from .cases import ASIDE, CASES, OPEN, STAGES, rank
 from .money import yen
@@ -72,34 +73,60 @@ def show_case(runtime: Runtime, event, words: list[str]) -> Reply:
         record = CaseRecords(runtime.store.docs).get(case)
     except CaseNotFound:
         return Reply(text=_say("none", case=views.short(case, 30)))
-    fields = [Field(label, views.short(str(record.get(key) or "—"))) for label, key in (
+    fields: list = [Field(label, views.short(str(record.get(key) or "—"))) for label, key in (
         ("client", "client"), ("title", "title"), ("status", "status"), ("due", "due"),
-        ("requested by", "requester"), ("folder", "folder_link"), ("sheet row", "sheet_link"))]
+        ("requested by", "requester"), ("folder", "folder_link"), ("sheet row", "sheet_link"))
+        if not links.is_link(record.get(key))]
+    # links are buttons (one tap on a phone), within one budget for the card (Chat's 32,000 bytes)
+    budget = links.MAX_LINK_CHARS
+    opened = links.fit(list(links.link_buttons(record, ("folder_link", "sheet_link"), Speaker())), budget)
+    budget -= sum(len(b.url) for b in opened)
+    if opened:
+        fields.append(Buttons(opened))
     sections = [Section(tuple(fields))]
     zone = _zone()
-    history = [Field(f"{entry['status']}" + (f" ({_say('correction')})" if entry.get("correction") else ""),
-                     f"{_when(entry.get('at'), zone)} · {entry.get('by') or '—'}")
+    history = [Field(views.short(str(entry.get("status")), 20)
+                     + (f" ({_say('correction')})" if entry.get("correction") else ""),
+                     f"{_when(entry.get('at'), zone)} · {views.short(str(entry.get('by') or '—'), 60)}")
                for entry in record.get("history", [])[-12:]]
     if history:
         sections.append(Section(tuple(history), header=_say("history")))
     accepted = (record.get("accepted") or {}).get("version")
-    estimates = [Field(f"v{e['version']}" + (" ✓" if e["version"] == accepted else ""),
-                       f"{_amount(e.get('total'))} · {e.get('link', '')}") for e in record.get("estimates", [])]
+    latest = record.get("estimates", [])[-10:]  # the latest versions: a card holds at most 100 widgets
+    estimates: list = [Field(f"v{e['version']}" + (" ✓" if e["version"] == accepted else ""),
+                             _amount(e.get("total")) + ("" if links.is_link(e.get("link")) or not e.get("link")
+                                                        else f" · {views.short(e['link'], 200)}")) for e in latest]
+    pdfs = links.fit([Button(f"v{e['version']}", url=e["link"]) for e in reversed(latest)
+                      if links.is_link(e.get("link"))], budget // 3)
+    budget -= sum(len(b.url) for b in pdfs)
+    if pdfs:
+        estimates.append(Buttons(pdfs))
     if estimates:
         sections.append(Section(tuple(estimates), header=_say("estimates")))
-    invoices = [Field(i["number"] or "…", f"{_amount(i.get('total'))} · {i.get('issued', '')}"
-                      + (" · " + _say("replaces", number=i["replaces"]) if i.get("replaces") else "")
-                      + (" · " + _say("replaced_by", number=i["replaced_by"].replace("~", "…"))
-                         if i.get("replaced_by") else ""))
-                for i in record.get("invoices", [])]
+    issued = {d["number"]: d for d in record.get("issued", []) if isinstance(d, dict) and d.get("number")}
+    latest_invoices = record.get("invoices", [])[-10:]
+    invoices: list = [Field(i["number"] or "…", f"{_amount(i.get('total'))} · {i.get('issued', '')}"
+                            + (" · " + _say("replaces", number=i["replaces"]) if i.get("replaces") else "")
+                            + (" · " + _say("replaced_by", number=i["replaced_by"].replace("~", "…"))
+                               if i.get("replaced_by") else ""))
+                      for i in latest_invoices]
+    invoice_links = links.fit([Button(i["number"], url=issued[i["number"]]["link"]) for i in reversed(latest_invoices)
+                               if links.is_link(issued.get(i["number"], {}).get("link"))], budget // 2)
+    budget -= sum(len(b.url) for b in invoice_links)
+    if invoice_links:
+        invoices.append(Buttons(invoice_links))
     if invoices:
         sections.append(Section(tuple(invoices), header=_say("invoices")))
-    payments = [Field(p.get("on", ""), _amount(p.get("amount"))) for p in record.get("payments", [])]
+    payments = [Field(str(p.get("on", "")), _amount(p.get("amount"))) for p in record.get("payments", [])[-10:]]
     if payments:
         sections.append(Section(tuple(payments), header=_say("payments")))
-    documents = [Text(f"{d['name']} ({d['bytes']:,} bytes)") for d in record.get("documents", [])]
+    documents: list = [Text(f"{d['name']} ({d['bytes']:,} bytes)") for d in record.get("documents", [])[:20]]
+    document_links = links.fit([Button(d["name"][:80], url=d["link"]) for d in record.get("documents", [])
+                                if links.is_link(d.get("link"))], budget)
+    if document_links:
+        documents.append(Buttons(document_links))
     if documents:
-        sections.append(Section(tuple(documents[:20]), header=_say("documents")))
+        sections.append(Section(tuple(documents), header=_say("documents")))
     jobs = []
     for job_id in record.get("jobs", [])[-10:]:
         try:

@@ -25,6 +25,7 @@ class OfficeSettings(BaseSettings):
 
     storage: Literal["local", "gcs", "drive"] = Field("local", description="Where case folders live: a local folder, Cloud Storage, or a Google Drive shared drive.")
     local_root: str = Field(".ackflow/cases", description="Root folder of case folders (storage=local).")
+    local_link_base: str = Field("", description="URL that serves local_root over http (ackflow dev's file server), for links that open on a phone; empty: file:// links.")
     gcs_bucket: str = Field("", description="Bucket of case folders (storage=gcs).")
     gcs_prefix: str = Field("cases/", description="Prefix of case folders in the bucket.")
     drive_parent_folder: str = Field("", description="Drive folder id (in a shared drive) the case folders are made in (storage=drive).")
@@ -73,6 +74,23 @@ class OfficeSettings(BaseSettings):
     portal_retries: int = Field(3, ge=0, description="Retries of a portal request on a 5xx or a timeout.")
     secrets_endpoint: str = Field("", description="Secret Manager API base URL (portal credentials kept in Secret Manager); empty for Google's, a plain http:// URL is a local stand-in reached without credentials.")
     portal_password: SecretStr = Field(SecretStr(""), description="Fallback portal password (prefer per-portal credentials).")
+
+    mailbox: str = Field("", description="The request mailbox (a Google Workspace address) whose new mails become cards; empty: no mail is read.")
+    mail_space: str = Field("", description="Chat space (spaces/…) where mail cards appear; empty: ACKFLOW_PERIODIC_SPACE.")
+    mail_event_format: Literal["classic", "addon"] = Field("classic", description="The Chat app's format, for the buttons of mail cards (add-on buttons call the endpoint URL).")
+    mail_language: Literal["ja", "en"] = Field("ja", description="Language of mail cards.")
+    gmail_topic: str = Field("", description="Pub/Sub topic (projects/P/topics/T) Gmail notifies; empty: no push, the sweep polls the mailbox.")
+    gmail_endpoint: str = Field("", description="Gmail API base URL; empty for Google's, the local stand-in's in dev.")
+    gmail_credentials_file: str = Field("", description="Service-account key file with domain-wide delegation; empty: keyless (signJwt by the function's account).")
+    gmail_service_account: str = Field("", description="Service account whose domain-wide delegation reads the mailbox (keyless); empty: the function's own.")
+    mail_max_attachment_bytes: int = Field(20 * 1024 * 1024, gt=0, description="Largest attachment saved into a case (larger: listed on the card, not saved).")
+    mail_max_bytes: int = Field(30 * 1024 * 1024, gt=0, description="Largest mail saved whole as .eml (larger: attachments only).")
+    mail_rescan_days: int = Field(3, gt=0, description="Days of mail re-read when Gmail no longer knows the stored history id.")
+    mail_rescan_max: int = Field(50, gt=0, description="Most mails re-read in such a re-scan.")
+    mail_batch: int = Field(50, gt=0, description="Most new mails handled per notification or sweep (the rest follow).")
+    mail_lease: float = Field(120.0, gt=0, description="Seconds one delivery holds a mail it is proposing; a dead holder's mail is taken over after it.")
+    mail_authserv_id: str = Field("mx.google.com", description="Authentication-Results from this server (the receiving one) are trusted; others are ignored.")
+    mail_watch_renew_after: float = Field(86400.0, gt=0, description="Seconds after which the sweep renews the Gmail watch (a watch lasts 7 days).")
 
     @field_validator("tax_rate", "reduced_tax_rate")
     @classmethod

@@ -190,8 +190,10 @@ class CaseSheet:
         return SheetRow(existing.number, merged, existing.link)
 
     def link(self, row: int) -> str:
+        """The row in the Sheets editor (the local Sheets service serves the same path as a page)."""
         sheet = self.worksheet()
-        return f"https://docs.google.com/spreadsheets/d/{self.spreadsheet_id}/edit#gid={sheet.id}&range=A{row}"
+        base = self.endpoint.rstrip("/") if self.endpoint else "https://docs.google.com"
+        return f"{base}/spreadsheets/d/{self.spreadsheet_id}/edit#gid={sheet.id}&range=A{row}"
 
 
 @contextlib.contextmanager

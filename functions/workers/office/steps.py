@@ -110,6 +110,7 @@ def collect_documents(ctx: StepContext) -> dict:
                           progress=ctx.progress)
         documents = [{"key": f["path"], **f, "order": params["portal"]} for f in fetched.files]
         summary["documents"] = ", ".join(f["name"] for f in fetched.files) or "none"
+        summary["document_links"] = [{"name": f["name"], "link": f["link"]} for f in fetched.files[:10]]
         if fetched.skipped:
             summary["skipped"] = "; ".join(f"{s['name']}: {s['reason']}" for s in fetched.skipped)
     ctx.services.cases.update(case, ctx.job.id, documents=documents, documents_collected=bool(params["portal"]))

@@ -37,14 +37,16 @@ class CaseStorage(Protocol):
         """Every file path under ``prefix`` (recursively), sorted."""
 
     def link(self, path: str) -> str:
-        """Where a person opens ``path`` (a file:// URL locally, the Cloud console for GCS, the
-        ``webViewLink`` on Drive, which the Drive app opens on phones)."""
+        """Where a person opens ``path`` (locally a file:// URL, or the http URL of a server of the
+        folder such as ``ackflow dev``'s; the Cloud console for GCS; the ``webViewLink`` on Drive,
+        which the Drive app opens on phones)."""
 
 
 class LocalStorage:
-    def __init__(self, root: str | Path):
+    def __init__(self, root: str | Path, link_base: str = ""):
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
+        self.link_base = link_base.rstrip("/")
 
     def _path(self, path: str) -> Path:
         full = (self.root / safe_relative_path(path)).resolve()
@@ -89,6 +91,10 @@ class LocalStorage:
                       if p.is_file() and not p.name.startswith(".partial-"))
 
     def link(self, path: str) -> str:
+        if self.link_base:  # served over http (ackflow dev's file server): a link a phone can open
+            from urllib.parse import quote
+
+            return f"{self.link_base}/{quote(self._path(path).relative_to(self.root).as_posix())}"
         return self._path(path).as_uri()
 
 

@@ -1,0 +1,66 @@
+"""``ackflow console``: the operator's view in a browser, on this machine.
+
+Against ``ackflow dev`` it reads the running pipeline (and offers the browser chat); with
+``--project`` it reads and acts on the cloud's Firestore and Cloud Tasks (or SQS) with the
+operator's own Application Default Credentials, so IAM decides. Nothing is deployed for it.
+"""
+
+from __future__ import annotations
+
+import click
+
+from .operate import operator_name
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; anything but loopback needs --auth-token.")
+@click.option("--port", type=int, default=8090, show_default=True)
+@click.option("--auth-token", envvar="ACKFLOW_CONSOLE_AUTH_TOKEN", default="",
+              help="Token a browser must give to sign in (required off loopback; 16+ characters).")
+@click.option("--language", type=click.Choice(["ja", "en"]), envvar="ACKFLOW_CONSOLE_LANGUAGE", default="ja",
+              show_default=True, help="Language of the pages until a person switches.")
+@click.option("--time-zone", envvar="ACKFLOW_CONSOLE_TIME_ZONE", default="Asia/Tokyo", show_default=True,
+              help="Time zone of the times shown (the office's).")
+@click.option("--operator", envvar="ACKFLOW_OPERATOR", default=operator_name, show_default="user@host",
+              help="Who acts, as the audit log records it.")
+@click.option("--project", help="Cloud mode: read the Firestore store and queues of this Google Cloud project "
+                                "with your Application Default Credentials.")
+@click.option("--location", help="Cloud mode: region of the queues (default: the settings' location).")
+@click.option("--queue-backend", type=click.Choice(["cloudtasks", "sqs"]), help="Cloud mode: the queue backend.")
+@click.option("--chat-url", help="The local Chat service, for the browser chat (default: the running ackflow dev's).")
+@click.option("--space", default="spaces/console", show_default=True, help="The browser chat's space.")
+def console(host: str, port: int, auth_token: str, language: str, time_zone: str, operator: str,
+            project: str | None, location: str | None, queue_backend: str | None, chat_url: str | None,
+            space: str) -> None:
+    """Serve the console (jobs, dead letters, queues, periodic jobs, cases, audit; the browser chat in dev)."""
+    from ackflow.app.runtime import Runtime
+    from ackflow.i18n import valid_time_zone
+
+    from ..console.app import ConsoleConfig, ConsoleRefused, create_app
+    from .common import cli_runtime, dev_state
+    from .serving import run_until_stopped
+
+    if not valid_time_zone(time_zone):
+        raise click.BadParameter(f"{time_zone!r} is not a time zone (e.g. Asia/Tokyo)", param_hint="--time-zone")
+    if project:
+        from ackflow.settings import load_settings
+
+        overrides = {"store": "firestore", "project": project}
+        if location:
+            overrides["location"] = location
+        if queue_backend:
+            overrides["queue_backend"] = queue_backend
+        runtime = Runtime(load_settings(**overrides))
+    else:
+        runtime = cli_runtime()
+    if chat_url is None and not project:
+        state = dev_state()
+        chat_url = state["urls"].get("chat", "") if state else ""
+    config = ConsoleConfig(runtime=runtime, operator=operator, host=host, port=port, language=language,
+                           time_zone=time_zone, auth_token=auth_token, chat_url=chat_url or "", chat_space=space)
+    try:
+        app = create_app(config)
+    except ConsoleRefused as exc:
+        raise click.ClickException(str(exc)) from exc
+    run_until_stopped(app, host, port, "ackflow console")

@@ -1,0 +1,210 @@
+"""The console's Flask app: settings, safety (bind address, sign-in, CSRF, Host check, headers),
+the person's language, and the pages registered from their own modules."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, abort, g, redirect, render_template, request, url_for
+from markupsafe import Markup
+
+from ackflow.i18n import LANGUAGES, Speaker, speaker_for
+
+HERE = Path(__file__).resolve().parent
+CSRF_COOKIE = "ackflow_csrf"
+LANG_COOKIE = "ackflow_lang"
+SESSION_COOKIE = "ackflow_console"
+
+
+class ConsoleRefused(Exception):
+    """The console will not start with these settings (e.g. a public address without sign-in)."""
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass
+class ConsoleConfig:
+    runtime: Any  # ackflow.app.runtime.Runtime: the store, queue and registry the console uses
+    operator: str  # who acts, as the audit log records it
+    host: str = "127.0.0.1"
+    port: int = 8090
+    language: str = "ja"
+    time_zone: str = "Asia/Tokyo"
+    auth_token: str = ""  # required when bound to anything but loopback
+    chat_url: str = ""  # the local Chat service (dev): enables the browser chat
+    chat_space: str = "spaces/console"
+    page_size: int = 50
+    poll_seconds: float = 2.0
+    secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+
+    def check(self) -> ConsoleConfig:
+        if not is_loopback(self.host) and len(self.auth_token) < 16:
+            raise ConsoleRefused(
+                f"the console would listen on {self.host}, beyond this machine: set an authentication token of "
+                "at least 16 characters (--auth-token or ACKFLOW_CONSOLE_AUTH_TOKEN), or bind to 127.0.0.1")
+        if self.language not in LANGUAGES:
+            raise ConsoleRefused(f"language must be one of {', '.join(LANGUAGES)}")
+        return self
+
+
+def create_app(config: ConsoleConfig) -> Flask:
+    config.check()
+    app = Flask("ackflow_console", template_folder=str(HERE / "templates"), static_folder=str(HERE / "static"))
+    app.config.update(SECRET_KEY=config.secret, SESSION_COOKIE_NAME=SESSION_COOKIE, SESSION_COOKIE_HTTPONLY=True,
+                      SESSION_COOKIE_SAMESITE="Strict", MAX_CONTENT_LENGTH=256 * 1024)
+    app.extensions["ackflow_console"] = config
+    app.jinja_env.autoescape = True  # every template, whatever its file name
+    app.jinja_env.globals.update(json_pretty=_json_pretty)
+
+    @app.before_request
+    def guard():
+        g.speaker = _speaker(config)
+        g.csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
+        _check_host(config)
+        if config.auth_token and request.endpoint not in ("login", "static") and not _signed_in(config):
+            if request.method == "GET" and not request.path.startswith("/api/"):
+                return redirect(url_for("login", next=request.full_path))
+            abort(401)
+        if request.method == "POST":
+            _check_csrf()
+        return None
+
+    @app.after_request
+    def headers(response):
+        if request.cookies.get(CSRF_COOKIE) != g.get("csrf"):
+            response.set_cookie(CSRF_COOKIE, g.csrf, httponly=True, samesite="Strict")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data: http: https:; style-src 'self'; script-src 'self'; "
+            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")  # no-referrer makes Origin "null"
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.context_processor
+    def texts():
+        speaker: Speaker = g.speaker
+        return {"_": speaker._, "n_": speaker.n_, "speaker": speaker, "csrf_token": g.csrf, "config": config,
+                "chat_enabled": bool(config.chat_url), "languages": LANGUAGES}
+
+    @app.route("/login", methods=["GET", "POST"])
+    def login():
+        error = ""
+        if request.method == "POST":
+            given = request.form.get("token", "")
+            if config.auth_token and hmac.compare_digest(given.encode(), config.auth_token.encode()):
+                from flask import session
+
+                session["signed_in"] = True
+                target = request.args.get("next") or "/"
+                return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+            error = g.speaker._("That token is not the console's.")
+        return render_template("login.html", error=error), 401 if error else 200
+
+    @app.route("/lang/<language>", methods=["POST"])
+    def language(language: str):
+        target = request.form.get("next") or "/"
+        response = redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+        if language in LANGUAGES:
+            response.set_cookie(LANG_COOKIE, language, samesite="Strict", max_age=365 * 86400)
+        return response
+
+    @app.route("/")
+    def home():
+        return redirect(url_for("jobs.index"))
+
+    from . import chat, jobs, operate
+
+    app.register_blueprint(jobs.blueprint)
+    app.register_blueprint(operate.blueprint)
+    app.register_blueprint(chat.blueprint)
+    _errors(app)
+    return app
+
+
+def console_config() -> ConsoleConfig:
+    from flask import current_app
+
+    return current_app.extensions["ackflow_console"]
+
+
+def _speaker(config: ConsoleConfig) -> Speaker:
+    return speaker_for(request.cookies.get(LANG_COOKIE) or config.language, config.time_zone,
+                       default_language=config.language, default_time_zone=config.time_zone)
+
+
+def _signed_in(config: ConsoleConfig) -> bool:
+    from flask import session
+
+    if session.get("signed_in"):
+        return True
+    header = request.headers.get("Authorization", "")
+    return header.startswith("Bearer ") and hmac.compare_digest(header[7:].encode(), config.auth_token.encode())
+
+
+def _check_host(config: ConsoleConfig) -> None:
+    """On loopback, answer only requests addressed to loopback (a page elsewhere cannot reach the
+    console through a DNS name it points at 127.0.0.1)."""
+    if not is_loopback(config.host):
+        return
+    host = (request.host or "").rsplit(":", 1)[0] if not (request.host or "").startswith("[") \
+        else request.host.split("]")[0] + "]"
+    if not is_loopback(host):
+        abort(400, description="the console answers requests to 127.0.0.1 or localhost only")
+
+
+def _check_csrf() -> None:
+    sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
+    cookie = request.cookies.get(CSRF_COOKIE) or ""
+    if not cookie or not hmac.compare_digest(sent.encode(), cookie.encode()):
+        abort(403, description="the form's CSRF token is missing or stale: reload the page and try again")
+    origin = request.headers.get("Origin")
+    if origin and origin != request.host_url.rstrip("/"):
+        abort(403, description="a form from another site was refused")
+
+
+def _json_pretty(value) -> Markup:
+    import json
+
+    from markupsafe import escape
+
+    return Markup(escape(json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True, default=str)))
+
+
+def _errors(app: Flask) -> None:
+    from werkzeug.exceptions import HTTPException
+
+    from ackflow.errors import AckflowError, Conflict, NotFound, NotSupported, Unavailable
+
+    def page(status: int, message: str):
+        if request.path.startswith("/api/") or request.path.endswith(".json") \
+                or request.accept_mimetypes.best == "application/json":
+            return {"error": message}, status
+        return render_template("error.html", status=status, message=message), status
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        return page(exc.code or 500, exc.description or exc.name)
+
+    @app.errorhandler(AckflowError)
+    def ackflow_error(exc: AckflowError):
+        if isinstance(exc, NotFound):
+            return page(404, str(exc))
+        if isinstance(exc, (Conflict, NotSupported)):
+            return page(409, str(exc))
+        if isinstance(exc, Unavailable):
+            return page(503, str(exc))
+        return page(400, str(exc))

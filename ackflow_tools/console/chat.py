@@ -1,0 +1,184 @@
+"""The browser chat (dev): a space of the local Chat service drawn as Google Chat draws it, with a
+composer that sends messages and slash commands as a person, buttons that click, dialogs that open
+and submit, and the app's later messages (progress, results) appearing as they are written.
+
+The page is a Chat client: it reads the space's change feed and acts through the service's user
+side (``/_emulator/...``), which signs events and POSTs them to the app as Chat does."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import requests
+from flask import Blueprint, abort, jsonify, render_template, request
+from markupsafe import Markup
+
+from .app import console_config
+from .cards import Renderer, message_html
+
+blueprint = Blueprint("chat", __name__)
+SPACE_RE = re.compile(r"^spaces/[A-Za-z0-9_-]{1,64}$")
+FORMATS = ("classic", "addon")
+USER = {"name": "users/100000000000000000001", "displayName": "Dev User", "email": "dev@example.com"}
+
+
+def _chat_url() -> str:
+    url = console_config().chat_url
+    if not url:
+        abort(404, description="the browser chat needs the local Chat service: run `ackflow dev` (or pass --chat-url)")
+    return url.rstrip("/")
+
+
+def _space() -> str:
+    space = (request.values.get("space") or console_config().chat_space).strip()
+    if not SPACE_RE.match(space):
+        abort(400, description=f"{space!r} is not a space name like spaces/console")
+    return space
+
+
+def _format() -> str | None:
+    fmt = request.values.get("format") or None
+    if fmt is not None and fmt not in FORMATS:
+        abort(400, description="format must be classic or addon")
+    return fmt
+
+
+def _call(method: str, path: str, **kwargs) -> dict:
+    try:
+        response = requests.request(method, _chat_url() + path, timeout=kwargs.pop("timeout", 60), **kwargs)
+    except requests.RequestException as exc:
+        abort(502, description=f"the local Chat service did not answer: {exc}")
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if response.status_code != 200:
+        message = (body.get("error") or {}).get("message") or response.text[:300]
+        return {"error": message}
+    return body
+
+
+def conversation(space: str) -> tuple[list[dict], int, list[str]]:
+    """The latest version of every message in the space, oldest first; the feed's last sequence;
+    the app errors seen (an answer Chat would refuse, an app that did not answer)."""
+    messages: dict[str, dict] = {}
+    errors: list[str] = []
+    after, last = 0, 0
+    while True:
+        page = _call("GET", f"/_emulator/{space}/changes", params={"after": after})
+        if "error" in page:
+            break
+        for change in page.get("changes", []):
+            if change.get("kind") == "app-error":
+                errors.append(change.get("error", ""))
+            message = change.get("message")
+            if message and change.get("kind") == "deleted":
+                messages.pop(message["name"], None)
+            elif message:
+                messages[message["name"]] = message
+        last = page.get("last", after)
+        if not page.get("changes"):
+            break
+        after = last
+    ordered = sorted(messages.values(), key=lambda m: m.get("createTime", ""))
+    return ordered, last, errors[-3:]
+
+
+@blueprint.route("/chat")
+def page():
+    space = _space()
+    _call("PUT", f"/_emulator/{space}", json={})
+    messages, last, errors = conversation(space)
+    return render_template("chat.html", space=space, messages=[message_html(m) for m in messages], last=last,
+                           errors=errors, fmt=_format() or "")
+
+
+@blueprint.route("/chat/messages")
+def messages():
+    space = _space()
+    found, last, errors = conversation(space)
+    return jsonify({"html": str(Markup("").join(message_html(m) for m in found)), "last": last, "errors": errors})
+
+
+@blueprint.route("/api/chat/wait")
+def wait():
+    """Hold the request until something happens in the space (at most 20 s): the page then asks
+    for the conversation again."""
+    space = _space()
+    try:
+        after = max(0, int(request.args.get("after", "0")))
+    except ValueError:
+        abort(400, description="after must be a whole number")
+    page = _call("GET", f"/_emulator/{space}/changes", params={"after": after, "wait": 20}, timeout=30)
+    return jsonify({"last": page.get("last", after), "changed": bool(page.get("changes"))})
+
+
+def _posted(result: dict) -> str:
+    """The name of the message a person's send posted (a dialog opened by it is submitted on it)."""
+    event = result.get("event") or {}
+    message = event.get("message") or {}
+    for payload in (event.get("chat") or {}).values():
+        if isinstance(payload, dict) and isinstance(payload.get("message"), dict):
+            message = payload["message"]
+    return message.get("name", "")
+
+
+def _answer(result: dict, message: str) -> dict:
+    """What the page needs of an exchange: an error, a dialog to show (again), an error to show in
+    the open dialog, or that the dialog closed (with the app's notice, if it gave one)."""
+    out: dict = {}
+    reply = result.get("reply") or {}
+    if result.get("error") and reply.get("action") not in ("dialog", "dialog-closed"):
+        out["error"] = result["error"]
+    if reply.get("action") == "dialog":
+        out["dialog"] = Renderer(message, dialog=True).card(reply.get("dialog") or {})
+    elif reply.get("action") == "dialog-error":
+        out["error"] = reply.get("notice") or "the app refused the dialog's submit"
+    elif reply.get("action") in ("dialog-closed", "created", "updated"):
+        out["closed"] = True
+        if reply.get("notice"):
+            out["notice"] = reply["notice"]
+    return out
+
+
+@blueprint.route("/chat/send", methods=["POST"])
+def send():
+    space = _space()
+    text = (request.form.get("text") or "").strip()
+    if not text:
+        abort(400, description="type a message first")
+    body = {"text": text[:4096], "user": USER}
+    if _format():
+        body["format"] = _format()
+    result = _call("POST", f"/_emulator/{space}:send", json=body)
+    return jsonify(_answer(result, _posted(result)))
+
+
+@blueprint.route("/chat/click", methods=["POST"])
+def click():
+    space = _space()
+    message, button = request.form.get("message", ""), request.form.get("button", "")
+    if not button or (request.form.get("dialog") != "1" and not message.startswith(space + "/messages/")):
+        abort(400, description="a click names the message and the button")
+    body: dict = {"message": message, "button": button, "user": USER}
+    if _format():
+        body["format"] = _format()
+    if request.form.get("dialog") == "1":  # a button of the open dialog: submitted with its inputs
+        try:
+            inputs = json.loads(request.form.get("formInputs") or "{}")
+        except ValueError:
+            abort(400, description="the dialog's inputs are not JSON")
+        if not isinstance(inputs, dict):
+            abort(400, description="the dialog's inputs must be an object")
+        body = {"button": button, "formInputs": inputs, "user": USER, **({"format": _format()} if _format() else {})}
+        return jsonify(_answer(_call("POST", f"/_emulator/{space}:submitDialog", json=body), message))
+    return jsonify(_answer(_call("POST", f"/_emulator/{space}:click", json=body), message))
+
+
+@blueprint.route("/chat/cancel", methods=["POST"])
+def cancel():
+    """The dialog's close icon: the app hears CANCEL_DIALOG (nothing open is not an error here)."""
+    space = _space()
+    result = _call("POST", f"/_emulator/{space}:cancelDialog", json={"user": USER})
+    return jsonify({"closed": True, **({"notice": result["reply"].get("notice")} if result.get("reply") else {})})

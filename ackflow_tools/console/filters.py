@@ -1,0 +1,79 @@
+"""Reading the jobs list's filters, search and page cursor from a query string, strictly: a value
+that does not parse is reported to the person, never passed to the store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from ackflow.jobs.model import JobStatus
+from ackflow.store.jobstore import JobFilter
+
+ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
+SEARCH_SCAN = 500  # jobs looked through for a parameter search (newest first, after the filters)
+
+
+@dataclass
+class ListQuery:
+    filters: JobFilter
+    search: str = ""
+    after: tuple[float, str] | None = None
+    problems: list[str] = field(default_factory=list)
+    args: dict[str, str] = field(default_factory=dict)  # what was given, to fill the form again
+
+
+def _day(value: str, zone: str, problems: list[str], label: str) -> float | None:
+    if not value:
+        return None
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        problems.append(f"{label}: {value!r} is not a date (YYYY-MM-DD)")
+        return None
+    from zoneinfo import ZoneInfo
+
+    return dt.datetime.combine(day, dt.time(), ZoneInfo(zone)).timestamp()
+
+
+def parse(args, zone: str) -> ListQuery:
+    problems: list[str] = []
+    given = {k: (args.get(k) or "").strip()[:200] for k in ("status", "type", "requester", "space", "from", "to",
+                                                             "q", "after")}
+    status = None
+    if given["status"]:
+        try:
+            status = JobStatus(given["status"].upper())
+        except ValueError:
+            problems.append(f"status: {given['status']!r} is not one of {', '.join(s.value for s in JobStatus)}")
+    for name in ("type", "space"):
+        if given[name] and not ID_RE.match(given[name].replace("/", "")):
+            problems.append(f"{name}: {given[name]!r} has characters no {name} has")
+            given[name] = ""
+    created_from = _day(given["from"], zone, problems, "from")
+    created_to = _day(given["to"], zone, problems, "to")
+    if created_to is not None:
+        created_to += 86400  # the whole day named
+    after = None
+    if given["after"]:
+        stamp, _, job_id = given["after"].partition("~")
+        try:
+            after = (float(stamp), job_id)
+            if not ID_RE.match(job_id):
+                raise ValueError(job_id)
+        except ValueError:
+            problems.append("the page link is damaged; showing the newest jobs")
+            after = None
+    filters = JobFilter(status=status, type=given["type"] or None, requester_email=given["requester"] or None,
+                        space=given["space"] or None, created_from=created_from, created_to=created_to)
+    return ListQuery(filters, given["q"], after, problems, {k: v for k, v in given.items() if v and k != "after"})
+
+
+def cursor_text(cursor: tuple[float, str] | None) -> str:
+    return f"{cursor[0]!r}~{cursor[1]}" if cursor else ""
+
+
+def fold(text: str) -> str:
+    """For matching what a person typed: width, case and Japanese IME variants folded."""
+    return unicodedata.normalize("NFKC", text).casefold()

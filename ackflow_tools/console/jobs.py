@@ -1,0 +1,201 @@
+"""Pages of jobs: the list (filters, search, counts, paging, live), one job (steps, attempts,
+tasks, thread, audit), the dead letters, the audit log; and the actions on them."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
+
+from ackflow.app import operations
+from ackflow.errors import JobNotFound
+from ackflow.jobs.model import JobStatus
+from ackflow.taskqueue.base import task_name
+
+from .app import console_config
+from .filters import ID_RE, SEARCH_SCAN, cursor_text, fold, parse
+
+blueprint = Blueprint("jobs", __name__)
+COUNTS_TTL = 15.0  # seconds the per-status counts are reused (each is an aggregation query)
+_counts: dict = {}
+
+
+def counts(store) -> dict[str, int]:
+    cached = _counts.get(id(store))
+    if cached and time.monotonic() - cached[0] < COUNTS_TTL:
+        return cached[1]
+    values = {status.value: store.count_jobs(status) for status in JobStatus}
+    _counts[id(store)] = (time.monotonic(), values)
+    return values
+
+
+def forget_counts() -> None:
+    _counts.clear()
+
+
+def _search(store, query, limit: int):
+    """Jobs whose id, type, requester or parameters contain the text, among the newest SEARCH_SCAN
+    that match the filters (a person's search, not an index: said on the page)."""
+    wanted = fold(query.search)
+    found, after, scanned = [], None, 0
+    while scanned < SEARCH_SCAN and len(found) < limit:
+        page = store.find_jobs(query.filters, limit=min(100, SEARCH_SCAN - scanned), after=after)
+        scanned += len(page.jobs)
+        for job in page.jobs:
+            haystack = " ".join([job.id, job.type, job.requester.label, job.requester.email,
+                                 json.dumps(job.params, ensure_ascii=False)])
+            if wanted in fold(haystack):
+                found.append(job)
+        if page.next is None:
+            break
+        after = page.next
+    return found[:limit], scanned
+
+
+@blueprint.route("/jobs")
+@blueprint.route("/jobs.json", endpoint="index_json")
+def index():
+    config = console_config()
+    store = config.runtime.store
+    query = parse(request.args, config.time_zone)
+    jobs, next_cursor, scanned = [], None, None
+    if query.search and ID_RE.match(query.search):
+        try:
+            job = store.get_job(query.search)
+            if not request.path.endswith(".json"):
+                return redirect(url_for("jobs.detail", job_id=job.id))
+            jobs = [job]
+        except JobNotFound:
+            pass
+    if query.search and not jobs:
+        jobs, scanned = _search(store, query, config.page_size)
+    elif not query.search:
+        page = store.find_jobs(query.filters, limit=config.page_size, after=query.after)
+        jobs, next_cursor = page.jobs, page.next
+    status_counts = counts(store)
+    if request.path.endswith(".json"):
+        return jsonify({"jobs": [j.to_dict() for j in jobs], "next": cursor_text(next_cursor),
+                        "counts": status_counts})
+    types = sorted(t.name for t in config.runtime.registry)
+    context = dict(jobs=jobs, query=query, next_cursor=cursor_text(next_cursor), counts=status_counts,
+                   scanned=scanned, types=types, statuses=[s.value for s in JobStatus], now=time.time(),
+                   version=_latest(store))
+    if request.args.get("partial"):
+        return render_template("jobs_list.html", **context)
+    return render_template("jobs.html", **context)
+
+
+def _latest(store) -> float:
+    """When the newest change to any job happened: one indexed read (what live pages poll)."""
+    rows = store.docs.query("jobs", [], "updated_at", True, 1)
+    return rows[0]["updated_at"] if rows else 0.0
+
+
+@blueprint.route("/api/changes")
+def changes():
+    return jsonify({"v": _latest(console_config().runtime.store)})
+
+
+@blueprint.route("/jobs/<job_id>")
+@blueprint.route("/jobs/<job_id>.json", endpoint="detail_json")
+def detail(job_id: str):
+    if not ID_RE.match(job_id):
+        abort(404, description=f"no job {job_id!r}")
+    config = console_config()
+    store = config.runtime.store
+    job = store.get_job(job_id)
+    if request.path.endswith(".json"):
+        return jsonify(job.to_dict())
+    audit = store.list_audit(job_id=job.id, limit=50)
+    letters = store.dead_letters_of(job.id)
+    tasks = [task_name(job.id, index, job.generation) for index in range(len(job.steps))]
+    context = dict(job=job, audit=audit, letters=letters, tasks=tasks, now=time.time(),
+                   job_type=_job_type(config, job.type))
+    if request.args.get("partial"):
+        return render_template("job_body.html", **context)
+    return render_template("job.html", **context)
+
+
+def _job_type(config, name: str):
+    return next((t for t in config.runtime.registry if t.name == name), None)
+
+
+@blueprint.route("/api/jobs/<job_id>")
+def job_version(job_id: str):
+    if not ID_RE.match(job_id):
+        abort(404)
+    job = console_config().runtime.store.get_job(job_id)
+    return jsonify({"v": job.updated_at, "status": job.status.value})
+
+
+# -- actions -------------------------------------------------------------------------------------
+def _confirmed(title: str, question: str, back: str):
+    """Every action asks first: the script asks in the page; without it, this page asks."""
+    if request.form.get("confirmed") == "1":
+        return None
+    return render_template("confirm.html", title=title, question=question, back=back, action=request.path)
+
+
+@blueprint.route("/jobs/<job_id>/retry", methods=["POST"])
+def retry(job_id: str):
+    config = console_config()
+    speaker = g.speaker
+    back = url_for("jobs.detail", job_id=job_id)
+    asked = _confirmed(speaker._("Retry"), speaker._("Retry job {job} from the step that failed?", job=job_id), back)
+    if asked:
+        return asked
+    job = operations.retry_job(config.runtime, job_id, config.operator, "console")
+    forget_counts()
+    flash(speaker._("Job {job} was sent again: now {status}.", job=job.id, status=job.status.value))
+    return redirect(back)
+
+
+@blueprint.route("/jobs/<job_id>/cancel", methods=["POST"])
+def cancel(job_id: str):
+    config = console_config()
+    speaker = g.speaker
+    back = url_for("jobs.detail", job_id=job_id)
+    asked = _confirmed(speaker._("Cancel"), speaker._("Cancel job {job}?", job=job_id), back)
+    if asked:
+        return asked
+    job = operations.cancel_job(config.runtime, job_id, config.operator, "console")
+    forget_counts()
+    flash(speaker._("Job {job} is {status}.", job=job.id, status=job.status.value))
+    return redirect(back)
+
+
+@blueprint.route("/dead")
+def dead_letters():
+    config = console_config()
+    after = None
+    if request.args.get("after"):
+        stamp, _, letter = request.args["after"].partition("~")
+        try:
+            after = (float(stamp), letter)
+        except ValueError:
+            after = None
+    letters, next_cursor = config.runtime.store.list_dead_letters_page(limit=config.page_size, after=after)
+    return render_template("dead.html", letters=letters, next_cursor=cursor_text(next_cursor), now=time.time())
+
+
+@blueprint.route("/dead/<letter_id>/discard", methods=["POST"])
+def discard(letter_id: str):
+    config = console_config()
+    speaker = g.speaker
+    back = request.form.get("back") or url_for("jobs.dead_letters")
+    if not back.startswith("/") or back.startswith("//"):
+        back = url_for("jobs.dead_letters")
+    asked = _confirmed(speaker._("Discard"), speaker._("Discard dead letter {letter}? The job stays as it is.",
+                                                       letter=letter_id), back)
+    if asked:
+        return asked
+    letter = operations.discard_dead_letter(config.runtime, letter_id, config.operator, "console")
+    flash(speaker._("Dead letter {letter} discarded.", letter=letter.id))
+    return redirect(back)
+
+
+@blueprint.route("/audit")
+def audit():
+    entries = console_config().runtime.store.list_audit(limit=200)
+    return render_template("audit.html", entries=entries)

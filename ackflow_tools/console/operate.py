@@ -1,0 +1,116 @@
+"""Pages of the running system: the queues (state, limits, tasks waiting; pause, resume, redrive),
+the periodic jobs (schedule in the office's time zone, last and next run; run now), and the
+office's cases."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+
+from ackflow.app import audit, operations
+from ackflow.errors import AckflowError
+from ackflow.ids import new_id
+from ackflow.store.jobstore import JobFilter
+
+from .app import console_config
+from .jobs import _confirmed, forget_counts
+
+blueprint = Blueprint("operate", __name__)
+KEY_RE = re.compile(r"^[a-z0-9]{6,20}$")
+CASE_RE = re.compile(r"^[0-9A-Za-z-]{1,40}$")
+
+
+@blueprint.route("/queues")
+def queues():
+    config = console_config()
+    rows = []
+    for definition in config.runtime.registry.queues.values():
+        try:
+            rows.append((definition, config.runtime.queue.state(definition.name), ""))
+        except AckflowError as exc:
+            rows.append((definition, None, str(exc)))
+    return render_template("queues.html", rows=rows, backend=config.runtime.settings.queue_backend)
+
+
+@blueprint.route("/queues/<name>/<verb>", methods=["POST"])
+def queue_action(name: str, verb: str):
+    config = console_config()
+    speaker = g.speaker
+    if name not in config.runtime.registry.queues or verb not in ("pause", "resume", "redrive"):
+        abort(404, description=f"no queue {name!r} or action {verb!r}")
+    questions = {"pause": speaker._("Pause queue {queue}? Its tasks wait until it is resumed.", queue=name),
+                 "resume": speaker._("Resume queue {queue}?", queue=name),
+                 "redrive": speaker._("Move the dead letters of {queue} back to the queue?", queue=name)}
+    asked = _confirmed(speaker._("Queues"), questions[verb], url_for("operate.queues"))
+    if asked:
+        return asked
+    queue = config.runtime.queue
+    with audit.recorded(config.runtime, verb, name, config.operator, surface="console") as notes:
+        if verb == "redrive":
+            moved = queue.redrive(name)
+            notes["detail"] = f"{moved} message(s) moved"
+            flash(speaker._("{count} message(s) moved back to {queue}.", count=moved, queue=name))
+        else:
+            state = queue.pause(name) if verb == "pause" else queue.resume(name)
+            flash(speaker._("Queue {queue} is {state}.", queue=name, state=state.state))
+    return redirect(url_for("operate.queues"))
+
+
+@blueprint.route("/periodic")
+def periodic():
+    from ackflow.app.sweep import last_and_next
+
+    config = console_config()
+    now = time.time()
+    rows = []
+    for job_type in config.runtime.registry:
+        if not job_type.schedule:
+            continue
+        last_slot, next_slot = last_and_next(job_type, now)
+        latest = config.runtime.store.find_jobs(JobFilter(type=job_type.name), limit=1).jobs
+        rows.append((job_type, last_slot, next_slot, latest[0] if latest else None))
+    return render_template("periodic.html", rows=rows, key=new_id("", 10), now=now)
+
+
+@blueprint.route("/periodic/<name>/run", methods=["POST"])
+def run_now(name: str):
+    config = console_config()
+    speaker = g.speaker
+    key = request.form.get("key", "")
+    if not KEY_RE.match(key):
+        abort(400, description="the form has no valid request key: reload the page")
+    asked = _confirmed(speaker._("Run now"), speaker._("Run {name} now, outside its schedule?", name=name),
+                       url_for("operate.periodic"))
+    if asked:
+        return asked
+    job = operations.run_periodic_now(config.runtime, name, config.operator, key, "console")
+    forget_counts()
+    return redirect(url_for("jobs.detail", job_id=job.id))
+
+
+@blueprint.route("/cases")
+def cases():
+    config = console_config()
+    rows = config.runtime.store.docs.query("cases", [], "updated_at", True, 200)
+    today = dt.datetime.now(dt.UTC).astimezone(_zone(config.time_zone)).date().isoformat()
+    return render_template("cases.html", cases=rows, today=today)
+
+
+@blueprint.route("/cases/<case>")
+def case(case: str):
+    if not CASE_RE.match(case):
+        abort(404, description=f"no case {case!r}")
+    config = console_config()
+    record = config.runtime.store.docs.get("cases", case)
+    if record is None:
+        abort(404, description=f"no case {case}")
+    return render_template("case.html", case=record)
+
+
+def _zone(name: str):
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)

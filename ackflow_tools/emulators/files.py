@@ -1,0 +1,82 @@
+"""A read-only http server of the local case folders (``ackflow dev`` with storage=local), so the
+link buttons on cards open a folder or a PDF in a browser or on a phone, as Drive or Cloud Storage
+links do in the cloud.
+
+``GET /cases/<path>``: a folder is a listing page, a file is sent inline with its type. Only what
+is under the root is served: no ``..``, no symlink out of it, no hidden or half-written files.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from html import escape
+from pathlib import Path
+from urllib.parse import quote, unquote
+
+from werkzeug.wrappers import Request, Response
+
+PREFIX = "/cases"
+ACTIVE = {"text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml", "text/javascript",
+          "application/javascript"}
+PAGE = """<!doctype html><html lang="ja"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
+<style>body{{font-family:sans-serif;margin:1.5em}} li{{margin:.4em 0}} small{{color:#666}}</style></head>
+<body><p><small>Local case folders</small></p><h1>{title}</h1>{body}</body></html>"""
+
+
+class CaseFiles:
+    def __init__(self, root: str | Path, prefix: str = PREFIX):
+        self.root = Path(root).resolve()
+        self.prefix = prefix.rstrip("/")
+
+    def __call__(self, environ, start_response):
+        return self.answer(Request(environ))(environ, start_response)
+
+    def answer(self, request: Request) -> Response:
+        if request.method not in ("GET", "HEAD"):
+            return Response("read only", status=405, mimetype="text/plain")
+        if request.path in ("/", ""):
+            return Response('{"status": "ok", "service": "files"}', mimetype="application/json")
+        if request.path != self.prefix and not request.path.startswith(self.prefix + "/"):
+            return _missing()
+        relative = unquote(request.path[len(self.prefix):]).strip("/")
+        target = self._resolve(relative)
+        if target is None:
+            return _missing()
+        if target.is_dir():
+            return self._listing(target, relative)
+        kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        if kind in ACTIVE:  # a page or an image that could run script is shown as its text
+            kind = "text/plain"
+        if kind.startswith("text/"):
+            kind += "; charset=utf-8"
+        return Response(target.read_bytes(), content_type=kind,
+                        headers={"Content-Disposition": f"inline; filename*=UTF-8''{quote(target.name)}",
+                                 "X-Content-Type-Options": "nosniff"})
+
+    def _resolve(self, relative: str) -> Path | None:
+        parts = [p for p in relative.split("/") if p]
+        if any(p in (".", "..") or p.startswith(".") or "\\" in p or "\0" in p for p in parts):
+            return None
+        target = (self.root.joinpath(*parts)).resolve()
+        if target != self.root and self.root not in target.parents:
+            return None  # a symlink out of the root
+        return target if target.exists() else None
+
+    def _listing(self, folder: Path, relative: str) -> Response:
+        entries = sorted((p for p in folder.iterdir() if not p.name.startswith(".")),
+                         key=lambda p: (not p.is_dir(), p.name))
+        base = f"{self.prefix}/{quote(relative)}".rstrip("/")
+        rows = "".join(f'<li><a href="{escape(base)}/{escape(quote(p.name))}">{"📁 " if p.is_dir() else ""}'
+                       f"{escape(p.name)}</a></li>" for p in entries)
+        up = ""
+        if relative:
+            parent = relative.rsplit("/", 1)[0] if "/" in relative else ""
+            up = f'<p><a href="{escape(self.prefix)}/{escape(quote(parent))}">↑</a></p>'
+        title = relative.rsplit("/", 1)[-1] or "cases"
+        body = f"{up}<ul>{rows or '<li><small>(empty)</small></li>'}</ul>"
+        return Response(PAGE.format(title=escape(title), body=body), mimetype="text/html")
+
+
+def _missing() -> Response:
+    return Response("Not found.", status=404, mimetype="text/plain")

@@ -1,0 +1,67 @@
+"""The fuzz suite at full scale: hostile events, tasks and tokens against both functions running as
+real servers on the embedded default (SQLite, local Cloud Tasks and Chat services).
+
+Passes when no request got a 5xx, a status its case does not allow, exception text or live
+markup; when the store holds only what was earned; and when the webhook's memory grew less than
+``--rss-growth`` MiB after the warm-up. Figures go to stdout as JSON (docs/reliability.md).
+
+    .venv/bin/python benchmarks/fuzz.py [--requests 20000] [--format classic|addon] [--seed N]
+    .venv/bin/python benchmarks/fuzz.py --replay .ackflow/fuzz/fuzz-SEED-INDEX.json --format classic
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.e2e.conftest import start_pipeline  # noqa: E402
+from tests.support.fuzz.events import SPACES  # noqa: E402
+from tests.support.fuzz.runner import FuzzRun, replay  # noqa: E402
+
+AUTH = {"classic": "project-number", "addon": "endpoint-url"}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=20_000)
+    parser.add_argument("--format", choices=sorted(AUTH), default="classic")
+    parser.add_argument("--seed", type=int, default=None, help="default: a random seed (printed)")
+    parser.add_argument("--out", type=Path, default=ROOT / ".ackflow" / "fuzz", help="where failing requests go")
+    parser.add_argument("--rss-growth", type=float, default=32.0, help="MiB the webhook may grow after warm-up")
+    parser.add_argument("--replay", type=Path, help="send one saved failing request again and show the answer")
+    args = parser.parse_args()
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
+    with tempfile.TemporaryDirectory(prefix="ackflow-fuzz-") as workdir:
+        pipeline = start_pipeline(Path(workdir), args.format, AUTH[args.format])
+        try:
+            if args.replay:
+                answer = replay(pipeline.stack, args.replay, args.format)
+                print(f"{answer.status_code}\n{answer.text[:4000]}")
+                return 0
+            for space in SPACES:
+                pipeline.send("help", space=space)
+            report = FuzzRun(pipeline.stack, args.format, seed, args.out).run(args.requests)
+        finally:
+            pipeline.stack.stop()
+    summary = {**report.summary(), "format": args.format, "python": platform.python_version(),
+               "machine": f"{platform.machine()}, {platform.system()}"}
+    growth_mib = (report.rss_kib["after"] - report.rss_kib["before"]) / 1024
+    summary["rss_growth_mib"] = round(growth_mib, 1)
+    print(json.dumps(summary, indent=1))
+    for path, why in report.failures[:50]:
+        print(f"FAIL {why}  [{path}]", file=sys.stderr)
+    ok = not report.failures and growth_mib < args.rss_growth
+    print(f"seed {seed}: {'PASS' if ok else 'FAIL'}", file=sys.stderr)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""Forms instead of options: a job command opens a Chat dialog made from its parameters.
+
+Chat's dialog contract (both event formats): a slash command configured to open a dialog, or a
+button with ``interaction: OPEN_DIALOG`` (the "Fill in" button of a usage reply), arrives as a
+dialog event ``REQUEST_DIALOG``; the answer is the dialog. A button in the dialog arrives as
+``SUBMIT_DIALOG`` with the inputs in ``formInputs``: "add a line" and "remove" draw the dialog
+again, "Next" validates with the parsers the typed command uses. Errors come back in the dialog,
+next to their field; a valid submit closes it and posts the usual confirmation card (nothing is
+created before that card's Run). Closing the dialog (``CANCEL_DIALOG``) starts nothing.
+
+Dialogs need synchronous answers, which the webhook gives. Who opened a dialog travels in its
+buttons; a submit by anyone else, a form for a job type that is no longer offered, or inputs the
+dialog does not have are refused in the dialog, with nothing created.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import shlex
+from typing import TYPE_CHECKING
+
+from ..chat.cards import Button, Buttons, Card, Section, Text
+from ..chat.events import ChatEvent, EventKind
+from ..chat.replies import Answer, DialogClose, DialogReply, Reply
+from ..errors import UsageError
+from ..i18n import Speaker, speaker_for
+from ..jobs.params import parse_params, split_words
+from . import commands, formspec
+from .confirm import ask
+
+if TYPE_CHECKING:
+    from ..jobs.registry import JobType
+    from .runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+MAX_PREFILL = 1000  # characters of a typed command carried by a Fill in button
+
+
+def speaker_of(event: ChatEvent) -> Speaker:
+    return speaker_for(event.locale, event.time_zone, event.platform)
+
+
+def offered(runtime: Runtime, event: ChatEvent, name: str) -> JobType | None:
+    """The job type ``name`` if this person may start it here as a form."""
+    if name not in runtime.registry:
+        return None
+    job_type = runtime.registry.get(name)
+    if job_type.schedule or name not in commands.allowed_commands(runtime, event):
+        return None
+    return job_type
+
+
+def on_dialog(runtime: Runtime, event: ChatEvent) -> Answer:
+    speaker = speaker_of(event)
+    if event.dialog == "CANCEL_DIALOG":
+        return DialogClose(notice=speaker._("Nothing was started."))
+    if event.dialog == "REQUEST_DIALOG":
+        return _open(runtime, event, speaker)
+    return _submit(runtime, event, speaker)
+
+
+def in_dialog(event: ChatEvent, reply: Reply) -> Answer:
+    """A message answer (an error, a refusal) given where a dialog event needs a dialog answer."""
+    if event.dialog == "SUBMIT_DIALOG":
+        return DialogReply(info_card(reply), update=True)
+    if event.dialog == "CANCEL_DIALOG":
+        return DialogClose()
+    return DialogReply(info_card(reply))
+
+
+def info_card(reply: Reply) -> Card:
+    if reply.card is not None:
+        return dataclasses.replace(reply.card, footer=None)
+    return Card("notice", "Ackflow", (Section((Text(reply.text),)),))
+
+
+# -- open -------------------------------------------------------------------------------------------
+def _open(runtime: Runtime, event: ChatEvent, speaker: Speaker) -> Answer:
+    if event.kind == EventKind.CLICK:  # the Fill in button of a usage reply
+        name, text = event.parameters.get("form", ""), event.parameters.get("text", "")
+    else:  # a slash command that opens a dialog; what was typed after it fills the form in
+        try:
+            words = split_words(commands.command_text(runtime, event))
+        except UsageError:
+            words = [event.command_name or ""]
+        name, text = (words[0].lstrip("/").lower() if words else ""), " ".join(shlex.quote(w) for w in words[1:])
+    job_type = offered(runtime, event, name)
+    if job_type is None:
+        return in_dialog(event, _typed(runtime, event, name))
+    values, problem = prefill(job_type, text)
+    known = formspec.known_values(runtime, job_type)
+    state = formspec.initial(job_type, values, known)
+    if problem:
+        state.errors[formspec.FORM] = problem
+    log.info("opened the %s form", job_type.name, extra={"job_type": job_type.name, "space": event.space})
+    return DialogReply(formspec.build(state, speaker, known, event.user.name))
+
+
+def prefill(job_type: JobType, text: str) -> tuple[dict, str]:
+    """What a typed command already says, as written, for the form (nothing is required yet, no
+    value is refused: the form shows it to be fixed); a problem reading it is shown at the top."""
+    if not text.strip():
+        return {}, ""
+    as_written = tuple(p if p.kind == "flag" else dataclasses.replace(
+        p, kind="str", required=False, check=None, choices=None, max_length=MAX_PREFILL) for p in job_type.params)
+    try:
+        words = split_words(text)
+        values = parse_params(as_written, words)
+    except UsageError as exc:
+        return {}, str(exc)
+    try:  # what is wrong in what was typed (what is missing is for the form to ask)
+        parse_params(tuple(dataclasses.replace(p, required=False) for p in job_type.params), words)
+    except UsageError as exc:
+        return values, str(exc)
+    return values, ""
+
+
+def _typed(runtime: Runtime, event: ChatEvent, name: str) -> Reply:
+    """What typing ``name`` answers (a refusal, "unknown command", help): said in the dialog."""
+    if name not in runtime.registry and name not in commands.BUILTIN_IDS.values() \
+            and name not in runtime.registry.commands:
+        name = ""  # never a forged text: only a name we know is typed on the person's behalf
+    typed = dataclasses.replace(event, kind=EventKind.MESSAGE, text=name, command_name=None, command_id=None,
+                                dialog=None, form={})
+    return commands.handle_text(runtime, typed)
+
+
+# -- submit -----------------------------------------------------------------------------------------
+def _submit(runtime: Runtime, event: ChatEvent, speaker: Speaker) -> Answer:
+    params = event.parameters
+    name = params.get("form", "")
+    if name not in runtime.registry:
+        return DialogReply(_notice(speaker, speaker._(
+            "This form is no longer offered; nothing was started. Send the command again.")), update=True)
+    if params.get("by") != event.user.name:
+        log.warning("a %s form opened by someone else was submitted", name,
+                    extra={"job_type": name, "user": event.user.email, "space": event.space})
+        command = "/" + name
+        return DialogReply(_notice(speaker, speaker._(
+            "This form was opened by someone else; nothing was started. Open your own with “{command}”.",
+            command=command)), update=True)
+    job_type = offered(runtime, event, name)
+    if job_type is None:
+        return DialogReply(info_card(_typed(runtime, event, name)), update=True)
+    state = formspec.from_submit(job_type, event.form, params)
+    known = formspec.known_values(runtime, job_type)
+    step = params.get("step", "")
+    if step == "add" and not state.errors:
+        formspec.add_line(state, params.get("param", ""))
+    elif step == "remove" and not state.errors:
+        formspec.remove_line(state, params.get("param", ""), params.get("line", ""))
+    elif step == "submit" and not state.errors:
+        values = formspec.read(state, speaker)
+        if values is not None:
+            return DialogClose(message=ask(runtime, event, job_type, values))
+        log.info("the %s form came back with errors", name, extra={"job_type": name, "fields": sorted(state.errors)})
+    return DialogReply(formspec.build(state, speaker, known, event.user.name), update=True)
+
+
+def _notice(speaker: Speaker, text: str) -> Card:
+    return Card("notice", "Ackflow", (Section((Text(text),)),))
+
+
+# -- the Fill in button ---------------------------------------------------------------------------
+def with_fill_in(reply: Reply, event: ChatEvent, job_type: JobType, args: list[str]) -> Reply:
+    """A usage reply with a button that opens the job type's form, filled in with what was typed."""
+    speaker = speaker_of(event)
+    text = " ".join(shlex.quote(a) for a in args)
+    params = {"form": job_type.name, **({"text": text} if len(text) <= MAX_PREFILL else {})}
+    button = Button(speaker._("Fill in"), formspec.ACTION, params, filled=True, open_dialog=True)
+    card = Card(f"usage-{job_type.name}", speaker._("Or fill in a form"), (Section((Buttons((button,)),)),),
+                subtitle=job_type.name)
+    return dataclasses.replace(reply, card=card)

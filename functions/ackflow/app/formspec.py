@@ -1,0 +1,329 @@
+"""A job type's parameters as a dialog, and a submitted dialog read back with the parsers the typed
+command uses (``Param.convert`` with its rules, then the job type's ``validate``).
+
+Each parameter becomes inputs: a text input (numbers too, a multi-line one for a parameter that
+takes the rest of a command), a date picker (``date``), a dropdown (declared ``choices``; or the
+known values of a ``lookup`` beside a text input for a value not in the list), a switch (``flag``),
+and for a repeated parameter one line per value with buttons to add a line and remove one; a value
+made of ``parts`` (a line item's description, quantity and unit price) gets one input per part,
+joined with ``:`` for the parser.
+
+Inputs are named after their parameter: ``client``, ``client.new`` (a value not in the list),
+``item.2`` or ``item.2.1`` (line 2, part 1). What a dialog must remember between submits travels
+in its buttons' parameters (the job type, who opened it, the lines of each repeated parameter),
+so nothing is stored before the confirmation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..chat.cards import Button, Buttons, Card, Section, Widget
+from ..chat.events import FormInput
+from ..chat.forms import Choice, Columns, DateInput, TextInput, first
+from ..chat.forms import error_text as _error_text
+from ..errors import UsageError
+from ..jobs.normalize import normalize_field
+from ..jobs.params import Param
+
+if TYPE_CHECKING:
+    from ..i18n import Speaker
+    from ..jobs.registry import JobType
+    from .runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+ACTION = "form"  # the action of every button of a form
+MAX_LINES = 12  # lines of a repeated parameter: a dialog holds at most 100 widgets
+MAX_KNOWN = 50  # known values offered in a dropdown
+MAX_ERROR = 200  # characters of an error shown in a form (it may quote what was typed)
+FORM = ""  # the key of an error about the whole form
+
+
+@dataclass
+class FormState:
+    job_type: JobType
+    inputs: dict[str, str] = field(default_factory=dict)  # input → what it holds (a date YYYY-MM-DD)
+    lines: dict[str, int] = field(default_factory=dict)  # repeated parameter → lines shown
+    errors: dict[str, str] = field(default_factory=dict)  # input or parameter ("" the form) → message
+
+    def count(self, param: Param) -> int:
+        return min(MAX_LINES, max(1, self.lines.get(param.name, 1)))
+
+
+def label(param: Param, speaker: Speaker) -> str:
+    return speaker._(param.title) if param.title else param.name.replace("_", " ").capitalize()
+
+
+def part_labels(param: Param, speaker: Speaker) -> list[str]:
+    return [speaker._(part) for part in param.parts]
+
+
+def known_values(runtime: Runtime, job_type: JobType) -> dict[str, list[str]]:
+    """What each lookup offers now (a lookup that fails offers nothing: the text input remains)."""
+    found: dict[str, list[str]] = {}
+    for param in job_type.params:
+        if not param.lookup or param.lookup in found:
+            continue
+        find = runtime.registry.lookups.get(param.lookup)
+        values: list[str] = []
+        if find is None:
+            log.warning("parameter %s names lookup %s, which is not registered", param.name, param.lookup)
+        else:
+            try:
+                values = list(find(runtime))
+            except Exception:
+                log.exception("lookup %s failed; the form offers a text input only", param.lookup)
+        unique = dict.fromkeys(v for v in values if isinstance(v, str) and v and len(v) <= param.max_length)
+        found[param.lookup] = list(unique)[:MAX_KNOWN]
+    return found
+
+
+# -- from values (a typed command's) to a form --------------------------------------------------
+def initial(job_type: JobType, values: dict[str, Any], known: dict[str, list[str]]) -> FormState:
+    state = FormState(job_type)
+    for param in job_type.params:
+        value = values.get(param.name)
+        if param.repeated:
+            items = [v for v in value or [] if v not in (None, "")][:MAX_LINES]
+            state.lines[param.name] = max(1, len(items))
+            for index, item in enumerate(items, start=1):
+                if param.parts:
+                    pieces = str(item).rsplit(":", len(param.parts) - 1)
+                    for part, piece in enumerate(pieces):
+                        state.inputs[f"{param.name}.{index}.{part}"] = piece
+                else:
+                    state.inputs[f"{param.name}.{index}"] = _text(item)
+        elif param.kind == "flag":
+            state.inputs[param.name] = "true" if value else ""
+        elif value not in (None, ""):
+            text = _text(value)
+            if param.lookup and not param.choices and text not in known.get(param.lookup, []):
+                state.inputs[f"{param.name}.new"] = text
+            else:
+                state.inputs[param.name] = text
+    return state
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+# -- from a submit --------------------------------------------------------------------------------
+def from_submit(job_type: JobType, form: dict[str, FormInput], parameters: dict[str, str]) -> FormState:
+    """The state a submitted dialog describes; inputs it should not have are a form error."""
+    state = FormState(job_type)
+    for param in job_type.params:
+        if param.repeated:
+            raw = parameters.get(f"n.{param.name}", "1")
+            state.lines[param.name] = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 3 else 1
+    names = input_names(state)
+    state.inputs = {name: first(form, name) or "" for name in names if name in form}
+    if set(form) - names:
+        state.errors[FORM] = "forged"
+    return state
+
+
+def input_names(state: FormState) -> set[str]:
+    names: set[str] = set()
+    for param in state.job_type.params:
+        if param.repeated:
+            for index in range(1, state.count(param) + 1):
+                if param.parts:
+                    names.update(f"{param.name}.{index}.{part}" for part in range(len(param.parts)))
+                else:
+                    names.add(f"{param.name}.{index}")
+        else:
+            names.add(param.name)
+            if param.lookup and not param.choices:
+                names.add(f"{param.name}.new")
+    return names
+
+
+def add_line(state: FormState, name: str) -> None:
+    param = _repeated(state, name)
+    if param is not None:
+        state.lines[name] = min(MAX_LINES, state.count(param) + 1)
+
+
+def remove_line(state: FormState, name: str, line: str) -> None:
+    """Take line ``line`` out, moving the lines after it up (the last line is emptied instead)."""
+    param = _repeated(state, name)
+    if param is None or not (line.isascii() and line.isdigit()):
+        return
+    count, index = state.count(param), int(line)
+    if not 1 <= index <= count:
+        return
+    suffixes = [f".{part}" for part in range(len(param.parts))] or [""]
+    for current in range(index, count):
+        for suffix in suffixes:
+            moved = state.inputs.pop(f"{name}.{current + 1}{suffix}", None)
+            state.inputs.pop(f"{name}.{current}{suffix}", None)
+            if moved is not None:
+                state.inputs[f"{name}.{current}{suffix}"] = moved
+    for suffix in suffixes:
+        state.inputs.pop(f"{name}.{count}{suffix}", None)
+    state.lines[name] = max(1, count - 1)
+
+
+def _repeated(state: FormState, name: str) -> Param | None:
+    return next((p for p in state.job_type.params if p.repeated and p.name == name), None)
+
+
+def read(state: FormState, speaker: Speaker) -> dict[str, Any] | None:
+    """The parameters the form gives, or None with ``state.errors`` saying what is wrong where."""
+    values: dict[str, Any] = {}
+    for param in state.job_type.params:
+        if param.repeated:
+            values[param.name] = _read_lines(state, param, speaker)
+            continue
+        if param.kind == "flag":
+            values[param.name] = state.inputs.get(param.name) == "true"
+            continue
+        raw = _field(state, f"{param.name}.new", param) or _field(state, param.name, param)
+        if not raw:
+            if param.required:
+                state.errors[param.name] = speaker._("Fill in {label}.", label=label(param, speaker))
+            else:
+                values[param.name] = param.default
+            continue
+        try:
+            values[param.name] = param.convert(raw)
+        except UsageError as exc:
+            state.errors[param.name] = str(exc)
+    if not state.errors and state.job_type.validate:
+        try:
+            state.job_type.validate(values)
+        except UsageError as exc:
+            state.errors[FORM] = str(exc)
+    return None if state.errors else values
+
+
+def _field(state: FormState, name: str, param: Param) -> str:
+    text = normalize_field(state.inputs.get(name, ""))
+    return " ".join(text.split()) if param.rest else text
+
+
+def _read_lines(state: FormState, param: Param, speaker: Speaker) -> list[Any]:
+    collected: list[Any] = []
+    for index in range(1, state.count(param) + 1):
+        if param.parts:
+            pieces = [_field(state, f"{param.name}.{index}.{part}", param) for part in range(len(param.parts))]
+            if not any(pieces):
+                continue
+            if not all(pieces):
+                state.errors[f"{param.name}.{index}"] = speaker._(
+                    "Line {n}: fill in {parts}.", n=index, parts=", ".join(part_labels(param, speaker)))
+                continue
+            raw = ":".join(pieces)
+        else:
+            raw = _field(state, f"{param.name}.{index}", param)
+            if not raw:
+                continue
+        try:
+            collected.append(param.convert(raw))
+        except UsageError as exc:
+            state.errors[f"{param.name}.{index}"] = speaker._("Line {n}: {problem}", n=index, problem=str(exc))
+    if param.required and not collected and not any(k.startswith(f"{param.name}.") for k in state.errors):
+        state.errors[param.name] = speaker._("Fill in {label}.", label=label(param, speaker))
+    return collected
+
+
+# -- the dialog -----------------------------------------------------------------------------------
+def error_text(message: str):
+    return _error_text(message if len(message) <= MAX_ERROR else message[: MAX_ERROR - 1] + "…")
+
+
+def _shown(state: FormState, name: str, param: Param) -> str:
+    """What an input shows: what was typed, cut just past what the parameter takes (so a value too
+    long is still refused, and a dialog stays small whatever was sent)."""
+    return state.inputs.get(name, "")[: param.max_length + 1]
+
+
+def build(state: FormState, speaker: Speaker, known: dict[str, list[str]], opener: str) -> Card:
+    job_type = state.job_type
+    base = {"form": job_type.name, "by": opener,
+            **{f"n.{p.name}": str(state.count(p)) for p in job_type.params if p.repeated}}
+    sections: list[Section] = []
+    if state.errors.get(FORM):
+        problem = state.errors[FORM]
+        if problem == "forged":
+            problem = speaker._("The form sent fields it does not have; nothing was started. Open it again.")
+        sections.append(Section((error_text(problem),)))
+    fields: list[Widget] = []
+    for param in job_type.params:
+        if param.repeated:
+            continue
+        fields.extend(_inputs(state, param, speaker, known))
+        if param.name in state.errors:
+            fields.append(error_text(state.errors[param.name]))
+    if fields:
+        sections.append(Section(tuple(fields)))
+    for param in job_type.params:
+        if param.repeated:
+            sections.append(_lines(state, param, speaker, base))
+    footer = Button(speaker._("Next"), ACTION, {**base, "step": "submit"}, filled=True)
+    return Card(f"form-{job_type.name}", job_type.name, tuple(sections), subtitle=speaker._(job_type.help),
+                footer=footer)
+
+
+def _inputs(state: FormState, param: Param, speaker: Speaker, known: dict[str, list[str]]) -> list[Widget]:
+    name, text = param.name, label(param, speaker)
+    value = _shown(state, name, param)
+    hint = speaker._(param.help) if param.help else ""
+    if param.kind == "date":
+        try:
+            day = dt.date.fromisoformat(value) if value else None
+        except ValueError:
+            day = None
+        return [DateInput(name, text, day)]
+    if param.kind == "flag":
+        return [Choice(name, text, (("true", hint or text),), ("true",) if value == "true" else (), kind="SWITCH")]
+    if param.choices:
+        items = tuple((c, c) for c in param.choices)
+        if not param.required:
+            items = (("", "—"),) + items
+        return [Choice(name, text, items, (value,) if value else ())]
+    options = list(dict.fromkeys(known.get(param.lookup or "", [])))[:MAX_KNOWN]
+    if param.lookup and options:
+        items = (("", "—"),) + tuple((v, v) for v in options)
+        new = TextInput(f"{name}.new", speaker._("{label} (not in the list)", label=text),
+                        _shown(state, f"{name}.new", param), hint)
+        return [Choice(name, text, items, (value,) if value in options else ()), new]
+    if param.kind in ("int", "float") and param.minimum is not None and param.maximum is not None:
+        low, high = format(param.minimum, "g"), format(param.maximum, "g")
+        hint = speaker._("{minimum} to {maximum}", minimum=low, maximum=high)
+    value = value or _shown(state, f"{name}.new", param)
+    return [TextInput(name, text, value, hint, multiline=param.rest)]
+
+
+def _lines(state: FormState, param: Param, speaker: Speaker, base: dict[str, str]) -> Section:
+    count, name = state.count(param), param.name
+    parts = part_labels(param, speaker)
+    rows: list[Widget] = []
+    for index in range(1, count + 1):
+        if parts:
+            inputs = [TextInput(f"{name}.{index}.{part}", text, _shown(state, f"{name}.{index}.{part}", param))
+                      for part, text in enumerate(parts)]
+            rows.append(inputs[0])
+            rows.extend(Columns((a,), (b,)) for a, b in zip(inputs[1::2], inputs[2::2], strict=False))
+            if len(inputs) % 2 == 0:
+                rows.append(inputs[-1])
+        else:
+            rows.append(TextInput(f"{name}.{index}", speaker._("Line {n}", n=index),
+                                  _shown(state, f"{name}.{index}", param)))
+        if f"{name}.{index}" in state.errors:
+            rows.append(error_text(state.errors[f"{name}.{index}"]))
+        if count > 1:
+            rows.append(Buttons((Button(speaker._("Remove line {n}", n=index), ACTION,
+                                        {**base, "step": "remove", "param": name, "line": str(index)}),)))
+    if name in state.errors:
+        rows.append(error_text(state.errors[name]))
+    if count < MAX_LINES:
+        rows.append(Buttons((Button(speaker._("Add a line"), ACTION, {**base, "step": "add", "param": name}),)))
+    return Section(tuple(rows), header=label(param, speaker))

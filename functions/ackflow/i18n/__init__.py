@@ -1,0 +1,151 @@
+"""Every person-facing text in the person's language, and numbers, money and dates in their form.
+
+Texts are marked in code with ``_("…")`` (translated at once) or ``N_("…")`` (a declaration kept in
+English and translated where it is shown, e.g. a job type's help line), extracted to
+``locale/ackflow.pot`` with Babel, translated in ``locale/<lang>/LC_MESSAGES/ackflow.po`` and
+compiled to ``.mo`` files (``scripts/catalog``), which the standard library's gettext loads.
+
+A :class:`Speaker` is one person's language, time zone and platform; ``speaker._("…")`` and its
+formatters are what views use. Babel (CLDR data) is imported only on the first formatted number or
+date, so the webhook's cold start does not pay for it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gettext as _gettext
+import threading
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from pathlib import Path
+
+LOCALE_DIR = Path(__file__).with_name("locale")
+DOMAIN = "ackflow"
+LANGUAGES = ("ja", "en")  # the catalogs shipped; English is the source language
+DEFAULT_LANGUAGE = "en"
+DEFAULT_TIME_ZONE = "Asia/Tokyo"
+
+_lock = threading.Lock()
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for extraction without translating it (declarations, constants)."""
+    return message
+
+
+def language_of(tag: str | None) -> str | None:
+    """The shipped language for a BCP 47 tag as Chat sends it (``ja``, ``ja-JP``, ``en_US``), or None."""
+    if not tag or not isinstance(tag, str):
+        return None
+    base = tag.replace("_", "-").split("-", 1)[0].strip().lower()
+    return base if base in LANGUAGES else None
+
+
+@cache
+def _catalog(language: str) -> _gettext.NullTranslations:
+    with _lock:
+        if language == "en":
+            return _gettext.NullTranslations()
+        return _gettext.translation(DOMAIN, LOCALE_DIR, languages=[language], fallback=False)
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str):
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(DEFAULT_TIME_ZONE)
+
+
+def valid_time_zone(name: str | None) -> bool:
+    if not name or not isinstance(name, str) or len(name) > 64:
+        return False
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+        return True
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """How to speak to one person: their language (``ja`` or ``en``), time zone and platform."""
+
+    language: str = DEFAULT_LANGUAGE
+    time_zone: str = DEFAULT_TIME_ZONE
+    platform: str = ""  # Chat's common.platform: IOS, ANDROID, WEB (empty: unknown)
+
+    def __post_init__(self) -> None:
+        if self.language not in LANGUAGES:
+            object.__setattr__(self, "language", DEFAULT_LANGUAGE)
+        if not valid_time_zone(self.time_zone):
+            object.__setattr__(self, "time_zone", DEFAULT_TIME_ZONE)
+
+    # -- texts ----------------------------------------------------------------------------------
+    def _(self, message: str, **values) -> str:
+        """``message`` in this language, formatted with ``values`` (str.format names)."""
+        text = _catalog(self.language).gettext(message)
+        return text.format(**values) if values else text
+
+    def n_(self, singular: str, plural: str, count: int, **values) -> str:
+        """The plural form for ``count`` (Japanese has one form; English two); ``{count}`` is
+        formatted with the language's digit grouping."""
+        text = _catalog(self.language).ngettext(singular, plural, count)
+        return text.format(count=self.number(count), **values)
+
+    @property
+    def phone(self) -> bool:
+        return self.platform in ("IOS", "ANDROID")
+
+    # -- numbers, money, dates ------------------------------------------------------------------
+    def number(self, value: int | float) -> str:
+        from babel.numbers import format_decimal
+
+        return format_decimal(value, locale=self.language)
+
+    def yen(self, amount: int) -> str:
+        """Integer yen as ¥430,000 (in both languages: the sign offices print)."""
+        sign = "-" if amount < 0 else ""
+        return f"{sign}¥{self.number(abs(int(amount)))}"
+
+    def date(self, value: dt.date | str) -> str:
+        """2026年12月1日(火) in Japanese, 1 Dec 2026 in English."""
+        from babel.dates import format_date
+
+        if isinstance(value, str):
+            value = dt.date.fromisoformat(value)
+        pattern = "y年M月d日(E)" if self.language == "ja" else "d MMM y"
+        return format_date(value, pattern, locale=self.language)
+
+    def moment(self, timestamp: float) -> str:
+        """A moment in the person's time zone: 2026年12月1日(火) 14:05 / 1 Dec 2026, 14:05."""
+        from babel.dates import format_datetime
+
+        when = dt.datetime.fromtimestamp(timestamp, _zone(self.time_zone))
+        pattern = "y年M月d日(E) H:mm" if self.language == "ja" else "d MMM y, H:mm"
+        return format_datetime(when, pattern, locale=self.language)
+
+    def today(self, now: float) -> dt.date:
+        return dt.datetime.fromtimestamp(now, _zone(self.time_zone)).date()
+
+    def duration(self, seconds: float) -> str:
+        seconds = max(0.0, seconds)
+        if seconds < 1:
+            return self._("{n} ms", n=round(seconds * 1000))
+        if seconds < 90:
+            return self._("{n} s", n=round(seconds, 1) if seconds < 10 else round(seconds))
+        if seconds < 5400:
+            return self._("{n} min", n=round(seconds / 60))
+        return self._("{n} h", n=round(seconds / 3600, 1))
+
+
+def speaker_for(language: str | None, time_zone: str | None = None, platform: str | None = None, *,
+                default_language: str = DEFAULT_LANGUAGE, default_time_zone: str = DEFAULT_TIME_ZONE) -> Speaker:
+    """A Speaker from what is known, each part falling back to the deployment's default."""
+    return Speaker(language_of(language) or language_of(default_language) or DEFAULT_LANGUAGE,
+                   time_zone if valid_time_zone(time_zone) else default_time_zone,
+                   (platform or "").upper()[:16])

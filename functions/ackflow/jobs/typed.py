@@ -1,0 +1,91 @@
+"""Amounts and dates as people type them, in Japanese or English, read into plain values.
+
+Amounts: ``350000``, ``350,000``, ``¥350,000``, ``350000円``, ``35万``, ``35万円``, ``1.5万``,
+``12万3000円`` → integer yen. Dates: ``2026-12-01``, ``2026/12/1``, ``12/1`` (the next such date),
+``12月1日``, ``2026年12月1日``, ``令和8年12月1日`` (and 平成, 元年) → ``datetime.date``.
+
+Text is normalised first (:func:`ackflow.jobs.normalize.normalize`), so full-width digits and ``／``
+work too. Anything else raises ``ValueError`` with a short reason; callers turn it into a message in
+the person's language with an example.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+
+from .normalize import normalize
+
+MAX_YEN = 10**12  # a trillion yen: more than any estimate, less than any overflow downstream
+
+_AMOUNT = re.compile(r"^(?:[¥￥]\s*)?(?P<body>[0-9][0-9,]*(?:\.[0-9]+)?(?:万(?:[0-9][0-9,]*)?)?)\s*(?:円)?$")
+_ERAS = {"令和": 2018, "平成": 1988, "昭和": 1925}  # era year 1 = base + 1
+_ISO = re.compile(r"^(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})$")
+_MONTH_DAY = re.compile(r"^(?P<m>\d{1,2})/(?P<d>\d{1,2})$")
+_JAPANESE = re.compile(r"^(?:(?P<era>令和|平成|昭和)?(?P<y>\d{1,4}|元)年)?(?P<m>\d{1,2})月(?P<d>\d{1,2})日$")
+
+
+def parse_yen(text: str, *, allow_zero: bool = False) -> int:
+    """Integer yen from how people write amounts; ValueError if it is not one."""
+    raw = normalize(text).replace(" ", "")
+    raw = raw.replace("\\", "¥")  # a Japanese keyboard's yen key often types a backslash
+    match = _AMOUNT.match(raw)
+    if not match:
+        raise ValueError("not an amount")
+    body = match.group("body")
+    if body.startswith(",") or ",," in body or body.endswith(","):
+        raise ValueError("misplaced comma")
+    body = body.replace(",", "")
+    try:
+        if "万" in body:
+            man, _, rest = body.partition("万")
+            value = Decimal(man) * 10_000 + (Decimal(rest) if rest else 0)
+        else:
+            value = Decimal(body)
+    except InvalidOperation as exc:
+        raise ValueError("not an amount") from exc
+    if value != value.to_integral_value():
+        raise ValueError("yen has no fractions")
+    yen = int(value)
+    if yen > MAX_YEN:
+        raise ValueError("too large")
+    if yen == 0 and not allow_zero:
+        raise ValueError("zero")
+    return yen
+
+
+def parse_date(text: str, today: dt.date) -> dt.date:
+    """A date from how people write it; ``today`` (in the person's time zone) resolves 12/1 and
+    12月1日 to the next such date. ValueError if it is not a date or does not exist (2月30日)."""
+    raw = normalize(text).replace(" ", "")
+    match = _ISO.match(raw)
+    if match:
+        return _date(int(match["y"]), int(match["m"]), int(match["d"]))
+    match = _MONTH_DAY.match(raw) or _JAPANESE.match(raw)
+    if not match:
+        raise ValueError("not a date")
+    month, day = int(match["m"]), int(match["d"])
+    year_text = match.groupdict().get("y")
+    if year_text is None:
+        for year in range(today.year, today.year + 9):  # 2/29 may be up to eight years away
+            candidate = _date(year, month, day, leap_ok=True)
+            if candidate is not None and candidate >= today:
+                return candidate
+        raise ValueError("that day does not exist")
+    era = match.groupdict().get("era")
+    year = 1 if year_text == "元" else int(year_text)
+    if era:
+        year = _ERAS[era] + year
+    elif year_text == "元":
+        raise ValueError("元年 needs an era (令和元年)")
+    return _date(year, month, day)
+
+
+def _date(year: int, month: int, day: int, *, leap_ok: bool = False) -> dt.date | None:
+    try:
+        return dt.date(year, month, day)
+    except ValueError as exc:
+        if leap_ok and month == 2 and day == 29:
+            return None
+        raise ValueError("that day does not exist") from exc

@@ -1,0 +1,110 @@
+"""The mail card's buttons, answered at once by the webhook (no mailbox call here).
+
+"Open a case" binds the mail to one ``newcase`` confirmation in the store (one transaction with
+the mail's record), so however often and by whom it is pressed, the mail becomes one job and so
+one case; once confirmed, a press says which job or case it became. "Ignore" marks the record
+and redraws the card; the label follows with the sweep.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from ackflow.app import views
+from ackflow.app.confirm import requester_of
+from ackflow.chat.replies import Reply
+from ackflow.errors import UsageError
+from ackflow.ids import new_confirmation_id, new_token
+from ackflow.jobs.model import Confirmation
+
+from . import card as cards
+from .records import Binding, MailRecords, MailStatus
+from .texts import say
+
+if TYPE_CHECKING:
+    from ackflow.app.runtime import Runtime
+    from ackflow.chat.events import ChatEvent
+
+log = logging.getLogger(__name__)
+
+
+def _language(runtime: Runtime) -> str:
+    return runtime.services.office_settings.mail_language
+
+
+def case_params(record: dict) -> dict:
+    """``newcase`` parameters prefilled from the mail: the client guess (else the sender's domain
+    or name), the subject as title, the due date the mail states."""
+    from ..names import safe_component
+    from .parse import clean
+
+    client = record.get("client_guess") or record.get("sender_domain") or record.get("sender_name") or "不明"
+    title = clean(record.get("title") or record.get("subject") or "")[:200]
+    values = {"client": clean(client)[:60], "title": title, "due": record.get("due"), "portal": None, "item": []}
+    for key, what in (("client", "client name"), ("title", "title")):
+        try:
+            safe_component(values[key], what)
+        except UsageError:
+            values[key] = "メール" if key == "title" else "不明"
+    return {**values, "mail": record["id"]}
+
+
+def open_case_form(runtime: Runtime, event: ChatEvent, record: dict, confirmation: Confirmation) -> Reply:
+    """What "open a case" shows: today the ``newcase`` confirmation card, prefilled. The seam for
+    a Chat dialog (client, title, due editable) that opens the same confirmation."""
+    job_type = runtime.registry.get("newcase")
+    return views.confirmation_card(confirmation, job_type, runtime.settings.confirm_ttl)
+
+
+def on_open(runtime: Runtime, event: ChatEvent) -> Reply:
+    language = _language(runtime)
+    records = MailRecords(runtime.store.docs)
+    record = records.get(event.parameters.get("mail", "")[:100]) if event.parameters.get("mail") else None
+    if record is None or record.get("kind") != "mail":
+        return Reply(text=say("unknown_mail", language))
+    if not runtime.access.allows("newcase", event.user.email, event.space):
+        return Reply(text=say("not_allowed", language))
+    if record.get("status") == MailStatus.OPENED.value:
+        return Reply(text=say("already_opened", language, case=record.get("case", "?"), job=record.get("job", "?")))
+    now = runtime.clock()
+    params = case_params(record)
+
+    def make(doc: dict) -> Confirmation:
+        return Confirmation(id=new_confirmation_id(), token=new_token(), job_type="newcase", params=params,
+                            requester=requester_of(event), space=event.space, thread=event.thread, created_at=now,
+                            expires_at=now + runtime.settings.confirm_ttl, event_format=event.format.value)
+
+    binding, record, found = records.bind(record["id"], now, make)
+    if binding == Binding.OPENED:
+        case = next((s.get("output", {}).get("case") for s in found.get("steps", []) if s.get("output")), None)
+        if case:
+            return Reply(text=say("already_opened", language, case=case, job=found["id"]))
+        return Reply(text=say("already_opening", language, job=found.get("id", "?")))
+    log.info("open a case from mail %s (%s)", record["id"], binding.value, extra={"space": event.space})
+    return open_case_form(runtime, event, record, Confirmation.from_dict(found))
+
+
+def on_ignore(runtime: Runtime, event: ChatEvent) -> Reply:
+    language = _language(runtime)
+    records = MailRecords(runtime.store.docs)
+    rid = event.parameters.get("mail", "")[:100]
+    record = records.get(rid) if rid else None
+    if record is None or record.get("kind") != "mail":
+        return Reply(text=say("unknown_mail", language))
+    if not runtime.access.allows("newcase", event.user.email, event.space):
+        return Reply(text=say("not_allowed", language))
+    who = event.user.display_name or event.user.email or event.user.name
+    now = runtime.clock()
+
+    def ignore(doc: dict) -> dict | None:
+        if doc["status"] not in (MailStatus.PROPOSED.value, MailStatus.IGNORED.value):
+            return None
+        return {**doc, "status": MailStatus.IGNORED.value, "ignored_by": who, "label_due": True, "updated_at": now}
+
+    record = records.update(rid, ignore)
+    if record["status"] == MailStatus.OPENED.value:
+        return Reply(text=say("already_opened", language, case=record.get("case", "?"), job=record.get("job", "?")))
+    settings = runtime.services.office_settings
+    reply = cards.mail_card(record, language, settings.timezone)
+    return Reply(card=reply.card, update=True)

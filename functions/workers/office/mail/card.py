@@ -1,0 +1,99 @@
+"""The mail's card in the office space, drawn from its record in every state: proposed (open a
+case / ignore), opening, opened (linking the case), ignored.
+
+Everything that comes from the mail is escaped here (``markupsafe.escape``): a card shows the
+mail's text, never obeys it. ``chat/cards.py`` escapes plain text itself once card escaping is in
+place; escaped text (``Markup``) passes through it unchanged, so this stays right before and after.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from markupsafe import Markup, escape
+
+from ackflow.chat.cards import Button, Buttons, Card, Field, Section, Text
+from ackflow.chat.replies import Reply
+
+from .texts import say
+
+MAX_ATTACHMENTS_SHOWN = 20
+
+
+def message_id(rid: str) -> str:
+    """The card's client-assigned Chat message id: written again, it replaces, never duplicates."""
+    return f"client-{rid}"
+
+
+def size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def mail_card(record: dict, language: str = "ja", timezone: str = "Asia/Tokyo") -> Reply:
+    rid = record["id"]
+    status = record.get("status", "PROPOSED")
+    sender = record.get("sender_address") or "?"
+    if record.get("sender_name"):
+        sender = f"{record['sender_name']} <{sender}>"
+    when = dt.datetime.fromtimestamp(record.get("received_at") or 0, ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+    client = record.get("client_guess")
+    fields = [Field(say("from", language), escape(sender)),
+              Field(say("subject", language), escape(record.get("subject") or say("no_subject", language))),
+              Field(say("received", language), when),
+              Field(say("client", language), escape(say("client_guess", language, client=client)) if client
+                    else say("client_unknown", language))]
+    if record.get("due"):
+        fields.append(Field(say("due", language), record["due"]))
+    warnings = []
+    if record.get("auth_failure"):
+        warnings.append(Text(escape(say("auth_failed", language, checks=record["auth_failure"]))))
+    if (record.get("recipients") or 0) > 20:
+        warnings.append(Text(say("recipients", language, count=record["recipients"])))
+    if record.get("truncated"):
+        warnings.append(Text(say("truncated", language)))
+    body_label = say("html_only", language) if record.get("html_only") else say("body", language)
+    preview = record.get("preview") or say("no_body", language)
+    body = Markup("<br>").join(escape(line) for line in preview.splitlines())
+    sections = [Section(tuple(warnings + fields)), Section((Text(body),), header=body_label)]
+    attachments = record.get("attachments") or []
+    lines = []
+    for item in attachments[:MAX_ATTACHMENTS_SHOWN]:
+        line = escape(f"{item['original']} ({size(item['size'])})")
+        if item.get("too_large"):
+            line += Markup(" — ") + escape(say("too_large", language))
+        lines.append(line)
+    if len(attachments) > MAX_ATTACHMENTS_SHOWN:
+        lines.append(escape(f"… +{len(attachments) - MAX_ATTACHMENTS_SHOWN}"))
+    sections.append(Section((Text(Markup("<br>").join(lines) if lines else say("no_attachments", language)),),
+                            header=say("attachments", language)))
+    sections.append(_state(record, rid, status, language))
+    return Reply(card=Card(rid, say("card_title", language), tuple(sections)))
+
+
+def _state(record: dict, rid: str, status: str, language: str) -> Section:
+    params = {"mail": rid}
+    if status == "OPENED":
+        widgets: list = [Text(escape(say("opened", language, case=record.get("case", "?"),
+                                         who=record.get("opened_by", ""))))]
+        link = record.get("folder_link")
+        if link and str(link).startswith(("https://", "http://")):  # a button: one tap on a phone
+            widgets.append(Field(say("folder", language), escape(record.get("folder", ""))))
+            widgets.append(Buttons((Button(say("folder", language), url=link),)))
+        elif link:
+            widgets.append(Field(say("folder", language),
+                                 Markup('<a href="{}">{}</a>').format(record["folder_link"], record.get("folder", ""))))
+        return Section(tuple(widgets))
+    if status == "IGNORED":
+        return Section((Text(escape(say("ignored_by", language, who=record.get("ignored_by", "")))),
+                        Buttons((Button(say("open_anyway", language), "mail-open", params),))))
+    widgets = []
+    if record.get("job"):
+        widgets.append(Text(escape(say("opening", language, who=record.get("opened_by", ""), job=record["job"]))))
+    widgets.append(Buttons((Button(say("open", language), "mail-open", params, filled=True),
+                            Button(say("ignore", language), "mail-ignore", params))))
+    return Section(tuple(widgets))

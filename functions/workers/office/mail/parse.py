@@ -1,0 +1,247 @@
+"""Reading a mail as a hostile document: what the card shows and what opening a case saves.
+
+Everything here is bounded (header lengths, parts, lines) and never raises on a malformed mail: a
+part that cannot be read is noted, not fatal. Text is plain (control and bidi characters removed;
+HTML bodies turned into their text, never passed on as markup); attachment names become safe file
+names (``names.safe_component``), unique within the mail, extensions kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from email.header import decode_header, make_header
+from email.utils import getaddresses, parseaddr
+
+from ackflow.errors import UsageError
+
+from ..names import safe_component
+from .mailbox import Mail, Part
+
+MAX_LINES = 8
+MAX_PREVIEW = 600
+MAX_TITLE = 200
+TEXT_LIMIT = 200_000  # characters of a body read at all
+REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|fw|aw|tr|転送|返信)\s*[:：]\s*)+", re.IGNORECASE)
+AUTO_PRECEDENCE = {"bulk", "list", "junk", "auto_reply"}
+AUTH_FAILURES = {"spf": {"fail", "softfail", "permerror"}, "dkim": {"fail", "permerror"}, "dmarc": {"fail"}}
+
+
+@dataclass(frozen=True)
+class Attachment:
+    name: str  # safe, unique within the mail
+    original: str  # as the mail names it (for the card; escaped there)
+    size: int
+    mime_type: str
+    handle: str
+    part_id: str
+    too_large: bool = False
+
+
+@dataclass(frozen=True)
+class Summary:
+    sender_name: str
+    sender_address: str
+    subject: str
+    received_at: float
+    preview: str
+    recipients: int
+    attachments: tuple[Attachment, ...]
+    automatic: str = ""  # why it is an automatic mail (an auto-reply, a list), or ""
+    auth_failure: str = ""  # "spf=fail, dkim=fail", or ""
+    html_only: bool = False
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def sender_domain(self) -> str:
+        return self.sender_address.rpartition("@")[2].lower()
+
+    @property
+    def title(self) -> str:
+        """A case title from the subject: reply prefixes gone, cut to what ``newcase`` accepts."""
+        title = REPLY_PREFIX.sub("", self.subject).strip()
+        return title[:MAX_TITLE] or "(件名なし)"
+
+
+def clean(text: str, *, keep_newlines: bool = False) -> str:
+    """Plain, printable text: control and format characters (bidi overrides, zero-width) removed."""
+    text = unicodedata.normalize("NFC", text)
+    kept = []
+    for ch in text:
+        category = unicodedata.category(ch)
+        if ch == "\n" and keep_newlines:
+            kept.append(ch)
+        elif ch in "\t\r\n":
+            kept.append(" ")
+        elif category in ("Cc", "Cf", "Cs", "Co") and ch not in "\u200d\ufe0f":
+            continue
+        else:
+            kept.append(ch)
+    return "".join(kept)
+
+
+def decode_words(value: str) -> str:
+    """An RFC 2047 header (``=?ISO-2022-JP?B?…?=``) as text; undecodable pieces kept as written."""
+    try:
+        return str(make_header(decode_header(value)))
+    except (LookupError, UnicodeError, ValueError, AssertionError, IndexError):
+        return value
+
+
+def header_text(mail: Mail, name: str, limit: int = 1000) -> str:
+    return clean(decode_words(mail.header(name)[: limit * 4]))[:limit].strip()
+
+
+def _charset(part: Part) -> str:
+    match = re.search(r'charset\s*=\s*"?([A-Za-z0-9_.:-]{1,40})', part.header("Content-Type"))
+    return match.group(1).lower() if match else "utf-8"
+
+
+def part_text(part: Part) -> str:
+    data = (part.data or b"")[: TEXT_LIMIT * 4]
+    try:
+        return data.decode(_charset(part), "replace")
+    except LookupError:  # a charset Python does not know
+        return data.decode("utf-8", "replace")
+
+
+def html_text(html: str) -> str:
+    """The text a person would read in an HTML body; scripts, styles and markup dropped."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html[:TEXT_LIMIT], "html.parser")
+    for tag in soup(["script", "style", "head", "title", "template"]):
+        tag.decompose()
+    for tag in soup.find_all(["br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4"]):
+        tag.insert_after("\n")
+    return soup.get_text()
+
+
+def preview(text: str) -> str:
+    lines = [line.strip() for line in clean(text, keep_newlines=True).splitlines()]
+    kept: list[str] = []
+    for line in lines:
+        if line.startswith(">") or not line:  # quoted replies and blank lines say little
+            continue
+        kept.append(line)
+        if len(kept) >= MAX_LINES:
+            break
+    out = "\n".join(kept)
+    return out if len(out) <= MAX_PREVIEW else out[: MAX_PREVIEW - 1] + "…"
+
+
+def attachment_name(original: str, index: int, taken: set[str]) -> str:
+    """A safe, unique file name: no path, no control characters, at most 120 bytes, extension kept."""
+    name = clean(decode_words(original)).replace("/", "_").replace("\\", "_")
+    stem, dot, extension = name.rpartition(".")
+    if not dot or not 0 < len(extension) <= 10 or not extension.isalnum():
+        stem, extension = name, ""
+    try:
+        stem = safe_component(stem, "attachment name")
+    except UsageError:
+        stem = f"attachment-{index}"
+    suffix = f".{extension}" if extension else ""
+    while len((stem + suffix).encode()) > 120:
+        stem = stem[:-1]
+    candidate = stem + suffix
+    number = 2
+    while candidate.lower() in taken or candidate.upper().split(".")[0] in ("", "CON", "NUL"):
+        candidate = f"{stem} ({number}){suffix}"
+        number += 1
+    taken.add(candidate.lower())
+    return candidate
+
+
+def automatic(mail: Mail) -> str:
+    auto = mail.header("Auto-Submitted").strip().lower()
+    if auto and auto != "no":
+        return f"Auto-Submitted: {auto[:40]}"
+    if mail.header("List-Id"):
+        return "List-Id"
+    precedence = mail.header("Precedence").strip().lower()
+    if precedence in AUTO_PRECEDENCE:
+        return f"Precedence: {precedence}"
+    return ""
+
+
+def auth_failure(mail: Mail, authserv_id: str) -> str:
+    """The failed checks in the receiving server's own Authentication-Results (a sender can add
+    headers of that name too, so only the one from ``authserv_id`` counts)."""
+    for value in mail.all_headers("Authentication-Results"):
+        server, _, results = value.partition(";")
+        if server.strip().lower() != authserv_id.lower():
+            continue
+        failed = []
+        for method, outcomes in AUTH_FAILURES.items():
+            match = re.search(rf"\b{method}\s*=\s*([a-z]+)", results, re.IGNORECASE)
+            if match and match.group(1).lower() in outcomes:
+                failed.append(f"{method}={match.group(1).lower()}")
+        return ", ".join(failed)
+    return ""
+
+
+def summarize(mail: Mail, *, max_attachment_bytes: int, authserv_id: str = "mx.google.com") -> Summary:
+    name, address = parseaddr(decode_words(mail.header("From")[:2000]))
+    address = clean(address)[:200]
+    if "@" not in address:
+        address = ""
+    recipients = sum(1 for _, a in getaddresses([*mail.all_headers("To"), *mail.all_headers("Cc")]) if "@" in a)
+    texts = [p for p in mail.parts if not p.filename and not p.handle and p.mime_type in ("text/plain", "text/html")]
+    plain = next((p for p in texts if p.mime_type == "text/plain"), None)
+    notes = ["the mail's structure was deeper or wider than read"] if mail.truncated else []
+    html_only = False
+    body = ""
+    try:
+        if plain is not None:
+            body = part_text(plain)
+        elif texts:
+            body, html_only = html_text(part_text(texts[0])), True
+    except Exception as exc:  # noqa: BLE001 - a body we cannot read is a note, never a failure
+        notes.append(f"the body could not be read ({type(exc).__name__})")
+    taken: set[str] = set()
+    attachments = []
+    for index, part in enumerate((p for p in mail.parts if p.filename or p.handle), start=1):
+        attachments.append(Attachment(
+            name=attachment_name(part.filename or f"attachment-{index}", index, taken),
+            original=clean(decode_words(part.filename))[:300] or f"attachment-{index}", size=part.size,
+            mime_type=part.mime_type, handle=part.handle, part_id=part.part_id,
+            too_large=part.size > max_attachment_bytes))
+    return Summary(sender_name=clean(name)[:200].strip(), sender_address=address,
+                   subject=header_text(mail, "Subject", 500),
+                   received_at=mail.received_at, preview=preview(body), recipients=recipients,
+                   attachments=tuple(attachments), automatic=automatic(mail), html_only=html_only,
+                   auth_failure=auth_failure(mail, authserv_id), notes=tuple(notes))
+
+
+DATE_KEYS = r"(?:納期|納品日|期限|締切|締め切り|希望日|due|deadline)"
+DATE_FORMS = [
+    (re.compile(r"(\d{4})[-/.年]\s*(\d{1,2})[-/.月]\s*(\d{1,2})日?"), ("y", "m", "d")),
+    (re.compile(r"(\d{1,2})\s*月\s*(\d{1,2})\s*日"), ("m", "d")),
+    (re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})(?![\d/])"), ("m", "d")),
+]
+
+
+def due_date(text: str, received: dt.date) -> str | None:
+    """A due date the mail states (``納期: 2026年12月1日``, ``due 12/1``), as YYYY-MM-DD, or None.
+    Only dates next to a word that says so; a month and day without a year is the next such date."""
+    for match in re.finditer(DATE_KEYS + r"[^\n\d]{0,12}", text[:20_000], re.IGNORECASE):
+        window = text[match.end(): match.end() + 20]
+        for pattern, fields in DATE_FORMS:
+            found = pattern.match(window)
+            if not found:
+                continue
+            values = dict(zip(fields, (int(g) for g in found.groups()), strict=True))
+            year = values.get("y", received.year)
+            try:
+                day = dt.date(year, values["m"], values["d"])
+            except ValueError:
+                continue
+            if "y" not in values and day < received:
+                try:
+                    day = day.replace(year=year + 1)
+                except ValueError:
+                    continue
+            return day.isoformat()
+    return None

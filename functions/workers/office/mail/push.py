@@ -1,0 +1,69 @@
+"""The worker's ``/mail`` path: Gmail's notifications, pushed by a Pub/Sub push subscription.
+
+The token was verified by the worker before this runs (the subscription's OIDC token: Google's
+signer, the worker's URL as audience, the invoker service account). The envelope is Pub/Sub's:
+``{"message": {"data": base64(JSON), "messageId": …}, "subscription": …}`` with Gmail's
+``{"emailAddress", "historyId"}`` inside. Answers: 200 when the mails are handled (or the
+notification is not for this mailbox), 503 to have Pub/Sub deliver again (a mail held by another
+delivery, Gmail or Chat unavailable), 400 for an envelope that is not one (after the
+subscription's attempts it lands in the dead-letter topic, where a person can look).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+from typing import TYPE_CHECKING
+
+from ackflow.app.http import HttpRequest, HttpResponse, error
+from ackflow.errors import ChatUnavailable, PermanentError, StepFailed, StoreUnavailable
+
+if TYPE_CHECKING:
+    from ackflow.app.runtime import Runtime
+
+log = logging.getLogger(__name__)
+MAX_ENVELOPE = 64 * 1024
+
+
+def read_notification(body: bytes) -> tuple[str, str, str]:
+    """(emailAddress, historyId, messageId) from a push, or ValueError saying what is wrong."""
+    if len(body) > MAX_ENVELOPE:
+        raise ValueError("larger than any Pub/Sub push of a Gmail notification")
+    try:
+        envelope = json.loads(body)
+        message = envelope["message"]
+        data = json.loads(base64.b64decode(message["data"], validate=True))
+        address, history = data["emailAddress"], data["historyId"]
+    except (ValueError, KeyError, TypeError, binascii.Error, RecursionError) as exc:
+        raise ValueError(f"not a Pub/Sub push of a Gmail notification ({type(exc).__name__})") from exc
+    if not isinstance(address, str) or not str(history).isdigit():
+        raise ValueError("the notification has no mailbox address or history id")
+    message_id = str(message.get("messageId") or message.get("message_id") or "")[:100]
+    return address, str(history), message_id
+
+
+def handle_push(runtime: Runtime, request: HttpRequest) -> HttpResponse:
+    from .flow import MailFlow
+
+    try:
+        address, history, message_id = read_notification(request.body)
+    except ValueError as exc:
+        log.error("mail push refused: %s", exc)
+        return error(400, str(exc))
+    settings = runtime.services.office_settings
+    if not settings.mailbox or address.lower() != settings.mailbox.lower():
+        log.warning("a notification for %s, which is not the request mailbox; acknowledged", address[:200])
+        return HttpResponse(200, {"status": "ignored", "reason": "not the request mailbox"})
+    try:
+        report = MailFlow(runtime.services, runtime.clock).sync(f"push-{message_id or history}")
+    except PermanentError as exc:  # a setting or the delegation is wrong: retrying cannot help
+        log.error("mail not read: %s", exc)
+        return HttpResponse(200, {"status": "failed", "reason": str(exc)})
+    except (StepFailed, ChatUnavailable, StoreUnavailable) as exc:
+        log.warning("mail notification %s: %s; Pub/Sub will deliver it again", history, exc)
+        return HttpResponse(503, {"status": "retry", "reason": str(exc)})
+    if report.busy:
+        return HttpResponse(503, {"status": "retry", "reason": "a mail is held by another delivery"})
+    return HttpResponse(200, {"status": "ok", **report.to_dict()})

@@ -1,0 +1,186 @@
+"""What Ackflow remembers about the request mailbox, in the job store (collection ``mail``).
+
+- The mailbox document (``box-<address hash>``): the history id mails were handled up to, which
+  only moves forward (a re-scan after Gmail forgot the id replaces it), and the watch's expiry.
+- One record per mail (``mail-<hash>``), created by the first delivery that claims it, with a
+  lease like a job step's: PROPOSING (claimed; its card is being posted) → PROPOSED (card shown)
+  → OPENED (a case was made) or IGNORED; or SKIPPED (an automatic mail: no card). Every change is
+  a transaction, so duplicated notifications and overlapping history ranges find the record and
+  do nothing: one card per mail.
+- The confirmation a mail's "open a case" is bound to, in the same transaction as the record, so
+  a mail becomes at most one job (and so one case) however often the button is pressed.
+- Client names learnt per sender domain when a case is opened from a mail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from enum import Enum
+
+from ackflow.jobs.model import Confirmation, ConfirmationStatus
+from ackflow.store.documents import CONFIRMATIONS, JOBS, Documents, Tx
+
+MAIL = "mail"
+
+
+class MailStatus(str, Enum):
+    PROPOSING = "PROPOSING"
+    PROPOSED = "PROPOSED"
+    SKIPPED = "SKIPPED"
+    IGNORED = "IGNORED"
+    OPENED = "OPENED"
+
+
+class Claim(str, Enum):
+    CLAIMED = "claimed"  # this delivery posts the card
+    BUSY = "busy"  # another live delivery is posting it: do not move the history id past it
+    DONE = "done"  # handled already
+
+
+class Binding(str, Enum):
+    NEW = "new"  # a fresh confirmation (the card to show)
+    PENDING = "pending"  # the confirmation an earlier click made, still open
+    OPENED = "opened"  # it became a job already
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.lower().encode()).hexdigest()[:20]
+
+
+def record_id(address: str, mail_id: str) -> str:
+    return f"mail-{_hash(address + ':' + mail_id)}"
+
+
+def box_id(address: str) -> str:
+    return f"box-{_hash(address)}"
+
+
+class MailRecords:
+    def __init__(self, docs: Documents):
+        self.docs = docs
+
+    # -- the mailbox ----------------------------------------------------------------------------
+    def mailbox(self, address: str) -> dict:
+        return self.docs.get(MAIL, box_id(address)) or {}
+
+    def advance(self, address: str, history_id: str, now: float, *, replace: bool = False) -> str:
+        """Move the stored history id forward to ``history_id`` (never back, unless ``replace``:
+        after a re-scan the old id is useless). Returns the stored id."""
+
+        def apply(tx: Tx) -> str:
+            doc = tx.get(MAIL, box_id(address)) or {"id": box_id(address), "address": address, "kind": "mailbox",
+                                                    "created_at": now}
+            current = doc.get("history_id")
+            if replace or not current or int(history_id) > int(current):
+                doc.update(history_id=str(history_id), updated_at=now)
+            doc["synced_at"] = now
+            tx.set(MAIL, doc["id"], doc)
+            return doc["history_id"]
+
+        return self.docs.transaction(apply)
+
+    def note_watch(self, address: str, topic: str, expires_at: float, history_id: str, now: float) -> dict:
+        """Record a (re)newed watch; the history id is taken only if none is stored yet."""
+
+        def apply(tx: Tx) -> dict:
+            doc = tx.get(MAIL, box_id(address)) or {"id": box_id(address), "address": address, "kind": "mailbox",
+                                                    "created_at": now}
+            doc.update(watch_topic=topic, watch_expires_at=expires_at, watched_at=now, updated_at=now)
+            doc.setdefault("history_id", str(history_id))
+            tx.set(MAIL, doc["id"], doc)
+            return doc
+
+        return self.docs.transaction(apply)
+
+    # -- one mail -------------------------------------------------------------------------------
+    def get(self, rid: str) -> dict | None:
+        return self.docs.get(MAIL, rid)
+
+    def claim(self, address: str, mail_id: str, holder: str, now: float, lease: float) -> tuple[Claim, dict]:
+        rid = record_id(address, mail_id)
+
+        def apply(tx: Tx):
+            doc = tx.get(MAIL, rid)
+            if doc is not None and (doc["status"] != MailStatus.PROPOSING.value or
+                                    (doc.get("holder") != holder and doc.get("lease_until", 0) > now)):
+                return (Claim.DONE if doc["status"] != MailStatus.PROPOSING.value else Claim.BUSY), doc
+            doc = doc or {"id": rid, "kind": "mail", "address": address, "mail_id": mail_id, "created_at": now,
+                          "attempts": 0}
+            doc.update(status=MailStatus.PROPOSING.value, holder=holder, lease_until=now + lease, updated_at=now,
+                       attempts=doc.get("attempts", 0) + 1)
+            tx.set(MAIL, rid, doc)
+            return Claim.CLAIMED, doc
+
+        return self.docs.transaction(apply)
+
+    def settle(self, rid: str, holder: str, status: MailStatus, now: float, **fields) -> dict:
+        """End a claim: PROPOSED (card posted) or SKIPPED. A record that moved on meanwhile (a
+        later holder, a click) is left as it is."""
+
+        def apply(tx: Tx) -> dict:
+            doc = tx.get(MAIL, rid)
+            if doc is None or doc["status"] != MailStatus.PROPOSING.value or doc.get("holder") != holder:
+                return doc or {}
+            doc.update(fields)
+            doc.update(status=status.value, updated_at=now, lease_until=0)
+            tx.set(MAIL, rid, doc)
+            return doc
+
+        return self.docs.transaction(apply)
+
+    def stalled(self, now: float, limit: int = 20) -> list[dict]:
+        """Records whose claim ended without a card (the holder died), oldest first."""
+        rows = self.docs.query(MAIL, [("status", "==", MailStatus.PROPOSING.value), ("updated_at", "<", now)],
+                               "updated_at", False, limit)
+        return [r for r in rows if r.get("lease_until", 0) < now]
+
+    def bind(self, rid: str, now: float, make: Callable[[dict], Confirmation]) -> tuple[Binding, dict, dict | None]:
+        """The confirmation of "open a case" for this mail: the one an earlier click made while it
+        is open, else a new one (made by ``make`` and stored in the same transaction). When it was
+        confirmed already, the job (as a dict) comes back instead."""
+
+        def apply(tx: Tx):
+            doc = tx.get(MAIL, rid)
+            if doc is None:
+                raise KeyError(rid)
+            bound = tx.get(CONFIRMATIONS, doc["confirmation"]) if doc.get("confirmation") else None
+            if bound is not None and bound["status"] == ConfirmationStatus.CONFIRMED.value:
+                job = tx.get(JOBS, bound["job_id"]) if bound.get("job_id") else None
+                return Binding.OPENED, doc, job or {"id": bound.get("job_id")}
+            if bound is not None and bound["status"] == ConfirmationStatus.PENDING.value and bound["expires_at"] > now:
+                return Binding.PENDING, doc, bound
+            confirmation = make(doc)
+            tx.create(CONFIRMATIONS, confirmation.id, confirmation.to_dict())
+            doc.update(confirmation=confirmation.id, updated_at=now)
+            tx.set(MAIL, rid, doc)
+            return Binding.NEW, doc, confirmation.to_dict()
+
+        return self.docs.transaction(apply)
+
+    def update(self, rid: str, change: Callable[[dict], dict | None]) -> dict:
+        def apply(tx: Tx) -> dict:
+            doc = tx.get(MAIL, rid)
+            if doc is None:
+                raise KeyError(rid)
+            new = change(dict(doc))
+            if new is None:
+                return doc
+            tx.set(MAIL, rid, new)
+            return new
+
+        return self.docs.transaction(apply)
+
+    def label_due(self, limit: int = 20) -> list[dict]:
+        """Records whose mail still needs its label in Gmail, oldest first."""
+        return self.docs.query(MAIL, [("label_due", "==", True)], "updated_at", False, limit)
+
+    # -- clients learnt by sender domain --------------------------------------------------------
+    def learn_client(self, domain: str, client: str, now: float) -> None:
+        doc_id = f"domain-{_hash(domain)}"
+        self.docs.transaction(lambda tx: tx.set(MAIL, doc_id, {"id": doc_id, "kind": "domain", "domain": domain,
+                                                               "client": client, "updated_at": now}))
+
+    def client_for(self, domain: str) -> str | None:
+        doc = self.docs.get(MAIL, f"domain-{_hash(domain)}")
+        return doc["client"] if doc else None

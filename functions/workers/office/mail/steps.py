@@ -1,0 +1,127 @@
+"""The last step of ``newcase`` when the case comes from a mail: the mail (.eml) and its
+attachments into ``01_受領資料/メール/``, the case record's documents, the Gmail label, the mail's
+record (OPENED, linking the case) and its card. Each part is safe to run again: files are
+created only if absent, records merge, the card is replaced by its fixed id.
+"""
+
+from __future__ import annotations
+
+import logging
+from email import message_from_bytes
+from email.generator import BytesGenerator
+from email.policy import compat32
+from io import BytesIO
+
+from ackflow.errors import ChatUnavailable, PermanentError, TransientError
+from ackflow.jobs.context import StepContext
+
+from .mailbox import MailGone
+from .records import MailRecords, MailStatus
+from .texts import say
+
+log = logging.getLogger(__name__)
+RECEIVED = "01_受領資料"
+SUBFOLDER = "メール"
+EML_NAME = "受信メール.eml"
+
+
+def without_parts(raw: bytes, part_ids: set[str], note: str) -> bytes:
+    """The mail with the named leaf parts' content replaced by a short note (an attachment too
+    large to keep), everything else as received."""
+    message = message_from_bytes(raw, policy=compat32)
+
+    def walk(part, part_id: str) -> None:
+        if part.is_multipart():
+            for n, child in enumerate(part.get_payload()):
+                walk(child, f"{part_id}.{n}" if part_id else str(n))
+        elif part_id in part_ids:
+            for header in ("Content-Transfer-Encoding", "Content-Type"):
+                del part[header]
+            part["Content-Type"] = 'text/plain; charset="utf-8"'
+            part["Content-Transfer-Encoding"] = "8bit"
+            part.set_payload(note.encode().decode("utf-8"))
+
+    walk(message, "")
+    out = BytesIO()
+    BytesGenerator(out, mangle_from_=False, policy=compat32).flatten(message)
+    return out.getvalue()
+
+
+def save_mail(ctx: StepContext) -> dict:
+    summary = dict(ctx.outputs.get("portal") or {})
+    rid = ctx.params.get("mail")
+    if not rid:
+        return summary
+    services = ctx.services
+    settings = services.office_settings
+    records = MailRecords(services.store.docs)
+    record = records.get(rid)
+    if record is None or record.get("kind") != "mail":
+        raise PermanentError("the mail this case comes from is no longer known")
+    if record.get("confirmation") != ctx.job.confirmation_id:
+        raise PermanentError("this job was not confirmed from the mail's own card")
+    case = ctx.outputs["number"]["case"]
+    folder, folder_link = ctx.outputs["folder"]["folder"], ctx.outputs["folder"]["folder_link"]
+    base = f"{folder}/{RECEIVED}/{SUBFOLDER}"
+    storage = services.case_storage
+    mailbox = services.mailbox
+    saved, skipped, documents = [], [], []
+    try:
+        mail = mailbox.get(record["mail_id"])
+    except MailGone:
+        mail = None
+        skipped.append(f"{EML_NAME}: deleted from the mailbox")
+    if mail is not None:
+        ctx.progress("saving the mail")
+        handles = {p.part_id: p.handle for p in mail.parts if p.handle}
+        large = {a["part_id"] for a in record.get("attachments", []) if a["too_large"]}
+        eml = EML_NAME if all(a["name"].lower() != EML_NAME.lower() for a in record.get("attachments", [])) \
+            else "受信メール (Ackflow).eml"
+        if mail.size <= settings.mail_max_bytes:
+            raw = mailbox.raw(record["mail_id"])
+            if large:
+                raw = without_parts(raw, large, "[Ackflow: " + say("too_large", "en") + "]")
+            storage.create(f"{base}/{eml}", raw, "message/rfc822")
+            saved.append(eml)
+            documents.append({"key": f"{base}/{eml}", "name": eml, "path": f"{base}/{eml}", "bytes": len(raw)})
+        else:
+            skipped.append(f"{eml}: {mail.size:,} bytes")
+        for item in record.get("attachments", []):
+            if item["too_large"]:
+                skipped.append(f"{item['name']}: {item['size']:,} bytes")
+                continue
+            handle = handles.get(item["part_id"])
+            if not handle:
+                skipped.append(f"{item['name']}: not found in the mail")
+                continue
+            path = f"{base}/{item['name']}"
+            if not storage.exists(path):
+                data = mailbox.attachment(record["mail_id"], handle)
+                storage.create(path, data, item.get("mime_type") or "application/octet-stream")
+            saved.append(item["name"])
+            documents.append({"key": path, "name": item["name"], "path": path, "bytes": item["size"]})
+    services.cases.update(case, ctx.job.id, documents=documents, mail=rid)
+    now = ctx.clock()
+    who = ctx.job.requester.label
+
+    def opened(doc: dict) -> dict:
+        return {**doc, "status": MailStatus.OPENED.value, "case": case, "job": ctx.job.id, "folder": folder,
+                "folder_link": folder_link, "opened_by": who, "label_due": doc.get("label_due", False)
+                or doc.get("status") != MailStatus.OPENED.value, "updated_at": now}
+
+    record = records.update(rid, opened)
+    if record.get("sender_domain"):
+        records.learn_client(record["sender_domain"], ctx.params["client"], now)
+    from .flow import MailFlow
+
+    flow = MailFlow(services, ctx.clock)
+    flow.label(record)
+    try:
+        flow.show(record)
+    except ChatUnavailable as exc:
+        raise TransientError(f"the mail's card could not be updated: {exc}") from exc
+    attachments = [name for name in saved if not name.endswith(".eml")]
+    summary["mail"] = say("saved", settings.mail_language, count=len(attachments))
+    if skipped:
+        summary["mail_skipped"] = "; ".join(skipped)
+    return summary

@@ -1,0 +1,210 @@
+"""The console and the browser chat in Debian's chromium (Playwright), against a whole local
+pipeline: the functions, the local Cloud Tasks and Chat services, the store. Screenshots at phone
+and desktop widths go to docs/console/ (shown in docs/console.md)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import requests
+
+from ackflow.jobs.model import Job, JobStatus, Requester, StepState
+from ackflow_tools.console.app import ConsoleConfig, create_app
+from ackflow_tools.emulators.web import ServerThread
+from tests.e2e.conftest import start_pipeline
+from tests.support.browser import DESKTOP, PHONE, browser, require_chromium, shoot
+
+pytestmark = pytest.mark.slow
+OPERATOR = "ops@example.com"
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    require_chromium()
+    running = start_pipeline(tmp_path_factory.mktemp("console"), "classic", "project-number")
+    yield running
+    running.stack.stop()
+
+
+@pytest.fixture(scope="module")
+def console(pipeline):
+    config = ConsoleConfig(runtime=pipeline.stack.runtime(), operator=OPERATOR, language="en",
+                           chat_url=pipeline.chat_url, chat_space="spaces/browser", poll_seconds=0.5)
+    server = ServerThread(create_app(config)).start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def context():
+    with browser() as opened:
+        yield opened
+
+
+@pytest.fixture
+def page(context):
+    page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())  # every action asks first; the person agrees
+    yield page
+    page.close()
+
+
+def _japanese(page, console: str) -> None:
+    page.goto(console + "/jobs")
+    page.click("button[lang=ja]")
+
+
+def test_filter_to_failed_open_retry_and_see_it_succeed_without_reloading(pipeline, console, page):
+    job_id = pipeline.start("flaky A-12 金型 図面")
+    pipeline.wait_job(job_id, JobStatus.FAILED)
+    page.set_viewport_size(DESKTOP)
+    page.goto(console + "/jobs")
+    page.select_option("[data-test=status-filter]", "FAILED")
+    page.click("[data-test=apply]")
+    row = page.locator(f"tr[data-job={job_id}]")
+    assert row.locator("[data-status]").inner_text() == "Failed"
+    assert page.locator("tr[data-job] [data-status=SUCCEEDED]").count() == 0  # only failed ones listed
+    shoot(page, "jobs-desktop")
+    page.set_viewport_size(PHONE)
+    shoot(page, "jobs-phone")
+    page.set_viewport_size(DESKTOP)
+    row.locator("a").click()
+    assert "the printer is out of paper" in page.locator("[data-test=last-error]").inner_text()
+    page.click("[data-test=retry]")
+    page.wait_for_url(f"**/jobs/{job_id}")
+    page.evaluate("window.__stillTheSamePage = true")
+    page.locator("h1 [data-status=SUCCEEDED]").wait_for(timeout=20000)  # the live part swapped it in
+    assert page.evaluate("window.__stillTheSamePage") is True
+    assert "retry" in page.locator("[data-test=audit]").inner_text() and OPERATOR in page.content()
+    shoot(page, "job-desktop")
+    page.set_viewport_size(PHONE)
+    shoot(page, "job-phone")
+    [entry] = pipeline.store.list_audit(job_id=job_id)
+    assert (entry.actor, entry.action, entry.surface, entry.outcome) == (OPERATOR, "retry", "console", "done")
+
+
+def test_pause_a_queue_and_new_jobs_wait_until_it_resumes(pipeline, console, page):
+    page.set_viewport_size(DESKTOP)
+    page.goto(console + "/queues")
+    queue = page.locator("[data-queue=ackflow-default]")
+    queue.locator("[data-test=pause]").click()
+    page.locator("[data-queue=ackflow-default] h2 [data-status=PAUSED]").wait_for()
+    try:
+        job_id = pipeline.start("echo held back")
+        time.sleep(2)
+        assert pipeline.store.get_job(job_id).status == JobStatus.QUEUED
+        page.goto(console + "/queues")
+        assert int(page.locator("[data-queue=ackflow-default] [data-test=waiting]").inner_text()) >= 1
+        shoot(page, "queues-desktop")
+        page.goto(console + f"/jobs/{job_id}")
+        assert page.locator("h1 [data-status]").inner_text() == "Queued"
+        page.goto(console + "/queues")
+    finally:
+        page.locator("[data-queue=ackflow-default] [data-test=resume]").click()
+    page.locator("[data-queue=ackflow-default] h2 [data-status=RUNNING]").wait_for()
+    assert pipeline.wait_job(job_id, JobStatus.SUCCEEDED).status == JobStatus.SUCCEEDED
+    actions = [e.action for e in pipeline.store.list_audit(limit=10) if e.target == "ackflow-default"]
+    assert actions[:2] == ["resume", "pause"]
+
+
+def test_the_browser_chat_sends_a_command_opens_and_submits_a_dialog_runs_and_shows_progress_and_result(
+        pipeline, console, page):
+    page.set_viewport_size(PHONE)
+    page.goto(console + "/chat?space=spaces/browser")
+    page.fill("[data-test=composer]", "/sleep")  # set to open a dialog: the app's form for sleep
+    page.click("[data-test=send]")
+    dialog = page.locator("#gc-dialog[open]")
+    dialog.wait_for()
+    assert "秒数" in dialog.inner_text()  # the service's person reads Japanese
+    dialog.locator("input[name=seconds]").fill("たくさん")
+    dialog.locator("button[data-dialog-submit]").last.click()
+    dialog.locator(".gc-text", has_text="たくさん").wait_for()  # the error, in the dialog, by its field
+    shoot(page, "chat-dialog-phone")
+    dialog.locator("input[name=seconds]").fill("２")  # full width, as a Japanese keyboard types it
+    dialog.locator("button[data-dialog-submit]").last.click()
+    page.locator("#gc-dialog[open]").wait_for(state="detached")
+    run = page.locator("button[data-click=Run]").last
+    run.wait_for()
+    run.click()
+    page.get_by_text("of 2 s").first.wait_for(timeout=15000)  # progress, edited into the message
+    shoot(page, "chat-progress-phone")
+    page.get_by_text("slept").first.wait_for(timeout=20000)  # the result card
+    shoot(page, "chat-result-phone")
+    page.set_viewport_size(DESKTOP)
+    shoot(page, "chat-desktop")
+    page.fill("[data-test=composer]", "/help")  # a slash command the app itself answers
+    page.click("[data-test=send]")
+    page.get_by_text("sleep SECONDS").first.wait_for(timeout=10000)
+
+
+def test_the_browser_chat_fills_in_a_form_with_a_date_and_lines_and_closes_one(pipeline, console, page):
+    before = pipeline.counts()
+    page.set_viewport_size(PHONE)
+    page.goto(console + "/chat?space=spaces/browserform")
+    page.fill("[data-test=composer]", "/newcase ACME")
+    page.click("[data-test=send]")
+    dialog = page.locator("#gc-dialog[open]")
+    dialog.wait_for()
+    assert dialog.locator("input[name=client]").input_value() == "ACME"  # what was typed fills the form in
+    dialog.locator("input[name=title]").fill("プレス金型 A-12")
+    dialog.locator("input[name=due]").fill("2026-12-01")  # the date picker
+    dialog.locator("input[name='item.1.0']").fill("金型設計")
+    dialog.locator("input[name='item.1.1']").fill("1")
+    dialog.locator("input[name='item.1.2']").fill("350000")
+    dialog.locator("button[data-dialog-submit=行を追加]").click()
+    dialog.locator("input[name='item.2.0']").wait_for()
+    assert dialog.locator("input[name='item.1.0']").input_value() == "金型設計"  # kept across the redraw
+    dialog.locator("input[name='item.2.0']").fill("試作立会い")
+    dialog.locator("input[name='item.2.1']").fill("2")
+    dialog.locator("input[name='item.2.2']").fill("40,000")
+    shoot(page, "chat-form-phone")
+    dialog.locator("button[data-dialog-submit=次へ]").click()
+    page.locator("#gc-dialog[open]").wait_for(state="detached")
+    page.get_by_text("プレス金型 A-12").last.wait_for()  # the confirmation card
+    assert pipeline.counts() == (before[0], before[1] + 1)
+    page.fill("[data-test=composer]", "/echo")
+    page.click("[data-test=send]")
+    page.locator("#gc-dialog[open]").wait_for()
+    page.click("[data-test=dialog-close]")  # Chat's close icon: the app hears CANCEL_DIALOG
+    page.locator("#gc-dialog[open]").wait_for(state="detached")
+    opened = requests.get(pipeline.chat_url + "/_emulator/spaces/browserform/dialog",
+                          params={"user": "users/100000000000000000001"}, timeout=5)
+    assert opened.status_code == 404 and pipeline.counts() == (before[0], before[1] + 1)
+
+
+def test_markup_in_parameters_and_messages_is_shown_as_text(pipeline, console, page):
+    hostile = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2"><b>bold?</b>'
+    now = time.time()
+    pipeline.store.create_job(Job(id="jhostile2345", type="echo", params={"text": hostile},
+                                  requester=Requester("users/9", "eve@example.com", "<i>Eve</i>"),
+                                  space="spaces/browser", thread=None, queue="ackflow-default",
+                                  steps=(StepState("echo"),), created_at=now, updated_at=now,
+                                  status=JobStatus.FAILED, last_error=hostile))
+    page.set_viewport_size(DESKTOP)
+    page.goto(console + "/jobs/jhostile2345")
+    assert json.loads(page.locator("[data-test=params]").inner_text()) == {"text": hostile}
+    assert hostile in page.locator("[data-test=last-error]").inner_text()
+    assert "<i>Eve</i>" in page.locator(".facts").inner_text()
+    page.goto(console + "/jobs?q=onerror")
+    assert page.locator("tr[data-job=jhostile2345]").count() == 1
+    page.goto(console + "/chat?space=spaces/browser")
+    page.fill("[data-test=composer]", hostile)
+    page.click("[data-test=send]")
+    page.get_by_text("window.__pwned = 1").first.wait_for()
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator(".conversation b").filter(has_text="bold?").count() == 0
+
+
+def test_the_pages_speak_japanese_at_phone_width(pipeline, console, page):
+    page.set_viewport_size(PHONE)
+    _japanese(page, console)
+    assert page.locator("html").get_attribute("lang") == "ja"
+    assert "ジョブ" in page.locator("h1").inner_text()
+    shoot(page, "jobs-ja-phone")
+    page.goto(console + "/periodic")
+    assert page.locator("[data-periodic=tick]").count() == 1
+    page.click("[data-periodic=tick] [data-test=run-now]")
+    page.wait_for_url("**/jobs/tick-now-*")
+    page.click("button[lang=en]")

@@ -1,0 +1,168 @@
+"""Every card the app can send stays within Google Chat's limits (``ackflow.chat.limits``): built
+from the views with the largest and most hostile data they can be given, in both event formats,
+for a phone and a desktop, in Japanese and English. A card past 100 widgets loses what follows
+(its buttons) without a word from Chat, so this is checked, not hoped."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+import pytest
+
+from ackflow.app import formspec, texts, views
+from ackflow.app.dialogs import info_card, with_fill_in
+from ackflow.chat.cards import card_body
+from ackflow.chat.events import ChatEvent, ChatUser, EventFormat, EventKind
+from ackflow.chat.limits import card_problems, message_problems
+from ackflow.chat.replies import Reply, message_json
+from ackflow.i18n import Speaker
+from ackflow.jobs.model import Confirmation, Job, JobStatus, Requester, StepState
+from ackflow.settings import Settings
+from workers.job_types import build_registry
+
+HOSTILE = "<b>太字?</b>\u202eevil\u202c 🚀 ＡＣＭＥ「金型」" + "x" * 40
+LONG = HOSTILE * 300  # ~20,000 characters
+FORMATS = [EventFormat.CLASSIC, EventFormat.ADDON]
+SPEAKERS = [Speaker("ja", "Asia/Tokyo", "IOS"), Speaker("en", "America/New_York", "WEB")]
+# a Cloud Storage console link to the longest folder name a case can have, percent-encoded
+URL = "https://console.cloud.google.com/storage/browser/_details/office-cases/cases/" + quote(
+    "2026-001_" + "顧" * 60 + "_" + "案" * 200 + "/03_見積/見積書_2026-001_v1.pdf")
+NOW = 1_790_000_000.0
+
+
+@pytest.fixture(scope="module")
+def registry():
+    return build_registry(Settings())
+
+
+def requester() -> Requester:
+    return Requester("users/1", "someone@" + "x" * 200 + ".example", "Y" * 100)
+
+
+def event(speaker: Speaker) -> ChatEvent:
+    return ChatEvent(kind=EventKind.MESSAGE, format=EventFormat.CLASSIC,
+                     user=ChatUser("users/1", "Y" * 100, "a@example.com"), space="spaces/x",
+                     locale=speaker.language, time_zone=speaker.time_zone, platform=speaker.platform)
+
+
+def longest(param) -> object:
+    if param.kind == "date":
+        return "2026-12-01"
+    if param.kind in ("int", "float"):
+        return param.maximum or 10**9
+    if param.kind == "flag":
+        return True
+    value = (HOSTILE * 50)[: param.max_length]
+    return [value] * 50 if param.repeated else value
+
+
+def confirmation(job_type) -> Confirmation:
+    params = {p.name: longest(p) for p in job_type.params}
+    return Confirmation(id="c" * 12, token="t" * 32, job_type=job_type.name, params=params, requester=requester(),
+                        space="spaces/x", thread=None, created_at=NOW, expires_at=NOW + 900, event_format="classic")
+
+
+def job(job_type, status: JobStatus) -> Job:
+    result = {k: LONG for k in job_type.result_fields or ("text",)}
+    result.update({"folder_link": URL, "sheet_link": URL, "estimate_link": URL,
+                   "document_links": [{"name": HOSTILE, "link": URL}] * 200})
+    steps = tuple(StepState(s.name) for s in job_type.steps)
+    return Job(id="j" * 12, type=job_type.name, params=confirmation(job_type).params, requester=requester(),
+               space="spaces/x", thread=None, queue=job_type.queue, steps=steps, created_at=NOW, updated_at=NOW,
+               status=status, result=result if status == JobStatus.SUCCEEDED else None, last_error=LONG,
+               finished_at=NOW + 5 if status.finished else None)
+
+
+def replies(registry) -> list[tuple[str, Reply]]:
+    everything = {jt.name for jt in registry} | set(registry.commands) | {"help", "status", "jobs", "cancel", "retry"}
+    out = [("help", views.help_card(registry, everything, texts.UNKNOWN_COMMAND.format(name=views.short(LONG, 40)))),
+           ("usage", views.usage_reply(LONG, registry.get("newcase").usage)),
+           ("jobs", views.jobs_list([job(registry.get("echo"), JobStatus.FAILED)] * 15, HOSTILE, NOW))]
+    for job_type in registry:
+        out.append((f"confirm {job_type.name}", views.confirmation_card(confirmation(job_type), job_type, 900)))
+        out.append((f"queued {job_type.name}", views.queued_card(job(job_type, JobStatus.QUEUED), job_type)))
+        out.append((f"decided {job_type.name}", views.decided_card(
+            confirmation(job_type), texts.CANCELLED_TITLE, texts.CANCELLED_TEXT.format(who=requester().label))))
+        for status in JobStatus:
+            built = job(job_type, status)
+            out.append((f"{status.value} {job_type.name}", views.job_message(built, job_type, progress=LONG,
+                                                                             retry_delay=30, now=NOW)))
+            out.append((f"status {status.value} {job_type.name}", views.job_details(built, job_type, NOW)))
+    return out
+
+
+@pytest.mark.parametrize("fmt", FORMATS, ids=lambda f: f.value)
+def test_every_message_card_is_within_chats_limits(registry, fmt):
+    for name, reply in replies(registry):
+        message = message_json(reply, fmt, "https://example.com/chat")
+        assert message_problems(message) == [], name
+        if reply.card is not None:
+            assert message["fallbackText"] and len(message["fallbackText"]) <= 300, name
+
+
+@pytest.mark.parametrize("speaker", SPEAKERS, ids=lambda s: s.language)
+def test_every_form_is_within_chats_limits_with_every_line_and_every_error(registry, speaker):
+    known = {"clients": [HOSTILE[:60]] * 500}
+    for job_type in registry:
+        if job_type.schedule:
+            continue
+        state = formspec.initial(job_type, {p.name: longest(p) for p in job_type.params}, known)
+        for param in job_type.params:
+            if param.repeated:
+                state.lines[param.name] = formspec.MAX_LINES
+        state.errors = {name: LONG[:600] for name in formspec.input_names(state)}
+        state.errors.update({p.name: LONG[:600] for p in job_type.params})
+        state.errors[formspec.FORM] = LONG[:600]
+        card = formspec.build(state, speaker, known, "users/" + "9" * 30)
+        for fmt in FORMATS:
+            body = card_body(card, fmt, "https://example.com/chat")
+            assert card_problems(body, dialog=True) == [], job_type.name
+            assert len(json.dumps(body, ensure_ascii=False).encode()) < 32_000, job_type.name
+        usage = with_fill_in(views.usage_reply(LONG, job_type.usage), event(speaker), job_type, [LONG] * 10)
+        assert message_problems(message_json(usage, EventFormat.ADDON, "https://example.com/chat")) == []
+
+
+def test_the_case_card_and_the_mail_card_are_within_chats_limits(registry, tmp_path):
+    from ackflow.app.runtime import Runtime
+    from workers.office.cases import CASES
+    from workers.office.commands import show_case
+    from workers.office.mail.card import mail_card
+
+    runtime = Runtime(Settings(sqlite_path=str(tmp_path / "a.db")), registry=registry)
+    record = {"case": "2026-001", "client": HOSTILE, "title": LONG[:200], "status": "受付完了", "due": "2026-12-01",
+              "requester": HOSTILE, "folder_link": URL, "sheet_link": URL, "updated_at": NOW, "jobs": ["jx"] * 300,
+              "estimates": [{"key": f"v{i:03d}", "version": i, "link": URL, "total": "¥1"} for i in range(300)],
+              "documents": [{"key": str(i), "name": HOSTILE, "bytes": 10**9, "link": URL} for i in range(300)]}
+    runtime.store.docs.transaction(lambda tx: tx.set(CASES, "2026-001", record))
+    reply = show_case(runtime, None, ["2026-001"])
+    assert message_problems(message_json(reply, EventFormat.CLASSIC, "https://example.com/chat")) == []
+    # a mail as the mail flow records it at its largest (workers/office/mail/parse.py bounds each part)
+    mail = {"id": "m" * 20, "status": "OPENED", "sender_address": LONG[:200], "sender_name": LONG[:200],
+            "subject": LONG[:500], "preview": LONG[:600], "received_at": NOW, "due": "2026-12-01",
+            "attachments": [{"original": LONG[:300], "size": 10**9, "too_large": True}] * 500, "recipients": 5000,
+            "truncated": True, "auth_failure": HOSTILE, "folder_link": URL, "folder": LONG[:270], "case": "2026-001",
+            "opened_by": HOSTILE, "ignored_by": HOSTILE, "job": "j" * 12, "client_guess": LONG[:60]}
+    for status in ("PROPOSED", "OPENED", "IGNORED"):
+        built = mail_card({**mail, "status": status})
+        assert message_problems(message_json(built, EventFormat.ADDON, "https://example.com/chat")) == [], status
+
+
+def test_info_dialogs_are_within_chats_limits(registry):
+    for name, reply in replies(registry)[:3]:
+        body = card_body(info_card(reply), EventFormat.CLASSIC, "https://example.com/chat")
+        assert card_problems(body, dialog=True) == [], name
+
+
+def test_the_checker_finds_what_breaks_the_limits():
+    widgets = [{"textParagraph": {"text": "x"}}] * 101
+    columns = {"columns": {"columnItems": [{"widgets": [{"columns": {"columnItems": []}}]}] * 3}}
+    card = {"sections": [{"widgets": widgets + [columns, {"buttonList": {"buttons": [
+        {"text": "open", "onClick": {"openLink": {"url": "file:///etc/passwd"}}}, {"onClick": {}}]}}]}],
+            "fixedFooter": {"primaryButton": {"text": "Go"}}}
+    found = " | ".join(card_problems(card))
+    for expected in ("widgets", "3 columns", "columns inside columns", "fixed footer", "file:///etc/passwd",
+                     "without a label"):
+        assert expected in found
+    assert "bytes" in " ".join(message_problems({"text": "字" * 11_000}))
+    assert card_problems({}) == []

@@ -1,0 +1,191 @@
+"""Dialogs in the core: dialog events read in both formats (typed, hostile-safe), the answers
+written as Chat's dialog contract asks, and a job type's parameters as a form and back through the
+typed command's parsers. The whole flow against the local Chat service is tests/e2e/test_dialogs.py."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from ackflow.app import formspec
+from ackflow.app.runtime import Runtime
+from ackflow.app.webhook import Webhook
+from ackflow.chat.cards import Card, Section, Text
+from ackflow.chat.events import EventFormat, FormInput, MalformedEvent, parse_event
+from ackflow.chat.replies import DialogClose, DialogReply, Reply, response_json
+from ackflow.errors import StoreUnavailable
+from ackflow.i18n import Speaker
+from ackflow.settings import Settings
+from workers.job_types import build_registry
+
+DATA = Path(__file__).parent.parent / "data" / "events"
+EN, JA = Speaker("en"), Speaker("ja")
+
+
+def load(name: str) -> dict:
+    return json.loads((DATA / name).read_text())
+
+
+def classic_request() -> dict:
+    event = load("classic/slash_command.json")
+    event["message"]["text"], event["message"]["argumentText"] = "/newcase ACME", " ACME"
+    event["message"]["annotations"][0]["slashCommand"]["commandName"] = "/newcase"
+    return {**event, "isDialogEvent": True, "dialogEventType": "REQUEST_DIALOG"}
+
+
+def addon_submit(inputs: dict, parameters: dict) -> dict:
+    event = load("addon/button_clicked.json")
+    event["commonEventObject"]["parameters"] = {"actionName": "form", **parameters}
+    event["commonEventObject"]["formInputs"] = inputs
+    event["chat"]["buttonClickedPayload"].update(isDialogEvent=True, dialogEventType="SUBMIT_DIALOG")
+    return event
+
+
+@pytest.fixture
+def runtime(tmp_path):
+    settings = Settings(sqlite_path=str(tmp_path / "a.db"))
+    return Runtime(settings, registry=build_registry(settings))
+
+
+# -- events -----------------------------------------------------------------------------------------
+def test_dialog_events_are_read_in_both_formats():
+    opened = parse_event(classic_request())
+    assert opened.dialog == "REQUEST_DIALOG" and opened.command_name == "newcase" and opened.text == "ACME"
+    assert (opened.locale, opened.time_zone, opened.platform) == ("ja", "Asia/Tokyo", "WEB")
+    submitted = parse_event(addon_submit({"title": {"stringInputs": {"value": ["金型"]}},
+                                          "due": {"dateInput": {"msSinceEpoch": "1796083200000"}}}, {"form": "x"}))
+    assert submitted.dialog == "SUBMIT_DIALOG" and submitted.action == "form"
+    assert submitted.form == {"title": FormInput(("金型",)), "due": FormInput((), 1796083200000)}
+    assert parse_event(load("classic/card_clicked.json")).dialog is None
+
+
+@pytest.mark.parametrize("inputs", [
+    "text", {"a": "text"}, {"a": {"stringInputs": {"value": "not a list"}}}, {"a": {"stringInputs": {"value": [1]}}},
+    {"a": {"dateInput": {"msSinceEpoch": "1e99"}}}, {"a": {"dateInput": {"msSinceEpoch": str(10**18)}}},
+    {"a": {"dateInput": {"msSinceEpoch": True}}}, {"a": {"timeInput": {"hours": 25, "minutes": 0}}},
+    {"": {}}, {"x" * 101: {}}, {f"n{i}": {} for i in range(301)},
+    {"a": {"stringInputs": {"value": ["v"] * 101}}},
+])
+def test_form_inputs_of_the_wrong_shape_make_the_event_malformed(inputs):
+    with pytest.raises(MalformedEvent):
+        parse_event(addon_submit(inputs, {}))
+
+
+def test_a_dialog_flag_of_the_wrong_type_makes_the_event_malformed():
+    event = classic_request()
+    event["isDialogEvent"] = "yes"
+    with pytest.raises(MalformedEvent):
+        parse_event(event)
+
+
+# -- answers ----------------------------------------------------------------------------------------
+CARD = Card("form-x", "x", (Section((Text("<b>hi</b>"),)),))
+
+
+def test_dialog_answers_follow_chats_contract_in_both_formats():
+    opened = response_json(DialogReply(CARD), EventFormat.CLASSIC, "https://a/")
+    assert opened["actionResponse"]["type"] == "DIALOG"
+    assert opened["actionResponse"]["dialogAction"]["dialog"]["body"]["sections"][0]["widgets"][0] == {
+        "textParagraph": {"text": "&lt;b&gt;hi&lt;/b&gt;"}}
+    pushed = response_json(DialogReply(CARD), EventFormat.ADDON, "https://a/")["action"]["navigations"][0]
+    updated = response_json(DialogReply(CARD, update=True), EventFormat.ADDON, "https://a/")["action"]["navigations"][0]
+    assert "pushCard" in pushed and "updateCard" in updated
+    closed = response_json(DialogClose(notice="<users/all> done"), EventFormat.CLASSIC, "https://a/")
+    assert closed["actionResponse"]["dialogAction"]["actionStatus"] == {
+        "statusCode": "OK", "userFacingMessage": "＜users/all＞ done"}
+    ended = response_json(DialogClose(notice="done"), EventFormat.ADDON, "https://a/")["action"]
+    assert ended["navigations"] == [{"endNavigation": {"action": "CLOSE_DIALOG"}}] and ended["notification"]
+    posted = response_json(DialogClose(Reply(card=CARD)), EventFormat.CLASSIC, "https://a/")
+    assert posted["actionResponse"] == {"type": "NEW_MESSAGE"} and posted["cardsV2"] and posted["fallbackText"]
+    created = response_json(DialogClose(Reply(text="x")), EventFormat.ADDON, "https://a/")
+    assert created["hostAppDataAction"]["chatDataAction"]["createMessageAction"]["message"]["text"] == "x"
+
+
+# -- forms ------------------------------------------------------------------------------------------
+def test_a_form_reads_back_through_the_typed_commands_parsers(runtime):
+    newcase = runtime.registry.get("newcase")
+    state = formspec.FormState(newcase, {"client": "ＡＣＭＥ", "title": "  金型\u200b A-12 ", "due": "2026-12-01",
+                                         "item.1.0": "設計", "item.1.1": "１", "item.1.2": "350000",
+                                         "item.2.0": "", "item.2.1": "", "item.2.2": ""}, {"item": 2})
+    values = formspec.read(state, EN)
+    assert state.errors == {}
+    assert values == {"client": "ACME", "title": "金型 A-12", "due": "2026-12-01", "portal": None,
+                      "item": ["設計:1:350000"]}  # NFKC, invisible characters gone, empty lines skipped
+
+
+def test_form_errors_are_kept_by_field_and_say_what_is_wrong(runtime):
+    newcase = runtime.registry.get("newcase")
+    state = formspec.FormState(newcase, {"client": "ACME", "due": "2026-02-30", "item.1.0": "設計", "item.1.2": "1",
+                                         "item.2.0": "型", "item.2.1": "-1", "item.2.2": "5"}, {"item": 2})
+    assert formspec.read(state, JA) is None
+    assert state.errors["title"] == "件名を入力してください。"
+    assert "2026-02-30" in state.errors["due"]
+    assert state.errors["item.1"].startswith("1行目") and "数量" in state.errors["item.1"]
+    assert state.errors["item.2"].startswith("2行目")
+
+
+def test_lines_are_added_and_removed_keeping_what_was_typed(runtime):
+    newcase = runtime.registry.get("newcase")
+    state = formspec.FormState(newcase, {f"item.{n}.0": f"line {n}" for n in (1, 2, 3)}, {"item": 3})
+    formspec.remove_line(state, "item", "2")
+    assert state.lines["item"] == 2 and state.inputs == {"item.1.0": "line 1", "item.2.0": "line 3"}
+    for _ in range(40):
+        formspec.add_line(state, "item")
+    assert state.count(newcase.params[-1]) == formspec.MAX_LINES
+    formspec.remove_line(state, "item", "999")
+    formspec.remove_line(state, "nosuch", "1")
+    assert state.count(newcase.params[-1]) == formspec.MAX_LINES
+
+
+def test_a_submit_with_inputs_the_form_does_not_have_is_refused(runtime):
+    sleep = runtime.registry.get("sleep")
+    state = formspec.from_submit(sleep, {"seconds": FormInput(("3",)), "admin": FormInput(("1",))}, {})
+    assert state.errors == {formspec.FORM: "forged"}
+    lines = formspec.from_submit(runtime.registry.get("newcase"), {}, {"n.item": "99999"})
+    assert lines.lines["item"] == 1  # what is not a small number is one line
+
+
+# -- the webhook --------------------------------------------------------------------------------------
+def answer(runtime, body: dict) -> dict:
+    webhook = Webhook(runtime)
+    event = parse_event(body)
+    return response_json(webhook.answer(event), event.format, runtime.settings.webhook_url)
+
+
+def test_the_webhook_opens_the_form_prefilled_and_makes_nothing(runtime):
+    body = answer(runtime, classic_request())
+    card = body["actionResponse"]["dialogAction"]["dialog"]["body"]
+    assert card["fixedFooter"]["primaryButton"]["text"] == "次へ"
+    assert card["sections"][0]["widgets"][0]["textInput"]["value"] == "ACME"
+    assert runtime.store.docs.query("confirmations", [], "created_at", True, 10) == []
+
+
+def test_a_valid_submit_closes_the_form_with_the_confirmation_card(runtime):
+    inputs = {"seconds": {"stringInputs": {"value": ["３"]}}}
+    params = {"form": "sleep", "by": "users/1102399485", "step": "submit"}
+    event = addon_submit(inputs, params)
+    event["chat"]["user"]["name"] = "users/1102399485"
+    body = answer(runtime, event)
+    message = body["hostAppDataAction"]["chatDataAction"]["createMessageAction"]["message"]
+    assert "Sleep for 3 s" in json.dumps(message)
+    [confirmation] = runtime.store.docs.query("confirmations", [], "created_at", True, 10)
+    assert confirmation["params"] == {"seconds": 3}
+
+
+def test_a_failure_while_answering_a_dialog_is_said_in_the_dialog(runtime, monkeypatch):
+    def down(*args, **kwargs):
+        raise StoreUnavailable("firestore is down")
+
+    monkeypatch.setattr(runtime.store, "create_confirmation", down)
+    event = addon_submit({"seconds": {"stringInputs": {"value": ["3"]}}}, {"form": "sleep", "step": "submit"})
+    event["commonEventObject"]["parameters"]["by"] = event["chat"]["user"]["name"]
+    body = answer(runtime, event)
+    assert "updateCard" in body["action"]["navigations"][0]
+    assert "job store" in json.dumps(body)
+    opened = copy.deepcopy(classic_request())
+    monkeypatch.setattr(runtime.registry, "get", lambda name: (_ for _ in ()).throw(RuntimeError("bug")))
+    failed = answer(runtime, opened)
+    assert failed["actionResponse"]["type"] == "DIALOG"  # never a message where Chat waits for a dialog

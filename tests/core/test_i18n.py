@@ -1,0 +1,80 @@
+"""One catalog, two languages: texts, plurals, money and dates in the person's form and time zone."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.machinery
+import importlib.util
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ackflow.i18n import Speaker, language_of, speaker_for
+
+ROOT = Path(__file__).resolve().parents[2]
+JA = Speaker("ja", "Asia/Tokyo")
+EN = Speaker("en", "Europe/London")
+
+
+def test_languages_from_what_chat_sends():
+    assert language_of("ja") == language_of("ja-JP") == language_of("ja_JP") == "ja"
+    assert language_of("en-US") == "en"
+    assert language_of("fr-FR") is None and language_of(None) is None and language_of(3) is None
+    assert speaker_for("fr-FR", default_language="ja").language == "ja"
+    assert speaker_for(None, "Not/AZone", default_time_zone="Asia/Tokyo").time_zone == "Asia/Tokyo"
+    assert speaker_for("en-GB", "America/New_York", "android").platform == "ANDROID"
+
+
+def test_money_is_integer_yen_with_grouping():
+    assert JA.yen(430000) == EN.yen(430000) == "¥430,000"
+    assert JA.yen(0) == "¥0" and JA.yen(-1200) == "-¥1,200"
+
+
+def test_dates_read_as_each_language_writes_them():
+    assert JA.date(dt.date(2026, 12, 1)) == "2026年12月1日(火)"
+    assert EN.date("2026-12-01") == "1 Dec 2026"
+
+
+def test_moments_are_in_the_persons_time_zone_never_utc():
+    moment = dt.datetime(2026, 11, 30, 15, 30, tzinfo=dt.UTC).timestamp()
+    assert JA.moment(moment) == "2026年12月1日(火) 0:30"  # already the next day in Tokyo
+    assert EN.moment(moment) == "30 Nov 2026, 15:30"
+    assert Speaker("en", "America/Los_Angeles").moment(moment) == "30 Nov 2026, 7:30"
+    assert JA.today(moment) == dt.date(2026, 12, 1)
+
+
+def test_texts_come_from_the_catalog():
+    assert JA.duration(125) == "2 分" and EN.duration(125) == "2 min"
+    assert JA._("{n} s", n=3) == "3 秒"
+
+
+def _catalog_tool():
+    loader = importlib.machinery.SourceFileLoader("catalog_tool", str(ROOT / "scripts" / "catalog"))
+    spec = importlib.util.spec_from_loader("catalog_tool", loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+def test_the_catalog_is_extracted_translated_and_compiled():
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "catalog"), "check"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(("change", "complaint"), [
+    (lambda po: po.replace('msgstr "{n} 秒"', 'msgstr "{m} 秒"'), "placeholders differ"),
+    (lambda po: po.replace('msgstr "{n} 秒"', 'msgstr ""'), "untranslated"),
+])
+def test_the_check_catches_a_broken_translation(tmp_path, monkeypatch, change, complaint):
+    tool = _catalog_tool()
+    locale = tmp_path / "locale"
+    shutil.copytree(tool.LOCALE, locale)
+    po = locale / "ja" / "LC_MESSAGES" / "ackflow.po"
+    po.write_text(change(po.read_text()))
+    monkeypatch.setattr(tool, "LOCALE", locale)
+    monkeypatch.setattr(tool, "POT", locale / "ackflow.pot")
+    assert any(complaint in line for line in tool.problems())

@@ -1,0 +1,167 @@
+"""Forms instead of options, end to end on the local stack in both event formats: a slash command
+opens the job type's dialog, a submit with an error comes back with the error next to its field,
+the fixed submit closes it with the confirmation card, Run makes the job, and its result has link
+buttons that open in a browser. In Japanese (userLocale ja, Asia/Tokyo, on a phone) and English."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import pytest
+import requests
+
+from ackflow.jobs.model import JobStatus
+from ackflow_tools.emulators.chat.userside import find_button, iter_buttons
+from tests.support.dialogs import errors_after, form_inputs, inputs_of, text, value_of
+from tests.support.office import running_office
+from tests.support.pipeline import ALICE, BOB
+
+JA = {"locale": "ja", "timeZone": "Asia/Tokyo", "platform": "IOS"}
+EN = {"locale": "en-US", "timeZone": "America/New_York", "platform": "WEB"}
+WORDS = {  # what each language's dialog says
+    "ja": {"title": "件名", "next": "次へ", "add": "行を追加", "missing": "件名を入力してください。", "run": "実行"},
+    "en": {"title": "Title", "next": "Next", "add": "Add a line", "missing": "Fill in Title.", "run": "Run"},
+}
+
+
+@pytest.fixture(scope="module", params=["classic", "addon"])
+def office(request, tmp_path_factory):
+    with running_office(tmp_path_factory.mktemp(f"dialogs-{request.param}"), "embedded", request.param) as pipeline:
+        yield pipeline
+
+
+def counts(office) -> tuple[int, int]:
+    return office.counts()
+
+
+def result_links(office, job, timeout: float = 10.0) -> dict[str, str]:
+    """The link buttons of the job's message once it shows the result (a progress edit sent just
+    before the job ended may still land after it: the result's edit follows)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        message = office.job_message(job)
+        links = {b["text"]: b["onClick"]["openLink"]["url"] for b in iter_buttons(message)
+                 if "openLink" in b["onClick"]}
+        if links or time.monotonic() > deadline:
+            return links
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("client", [JA, EN], ids=["ja", "en"])
+def test_a_form_with_an_error_then_fixed_makes_one_job_whose_result_links_open(office, client):
+    words = WORDS["ja" if client is JA else "en"]
+    space = f"spaces/form{client['locale'][:2]}"
+    before = counts(office)
+    opened = office.send("/newcase ACME", space=space, **client)
+    assert opened["reply"]["action"] == "dialog", opened
+    dialog = opened["reply"]["dialog"]
+    fields = inputs_of(dialog)
+    assert value_of(fields, "client") == "ACME"  # what was typed after the command fills the form in
+    assert fields["title"]["label"] == words["title"]
+    assert fields["due"]["kind"] == "dateTimePicker" and fields["due"]["type"] == "DATE_ONLY"
+    assert {"item.1.0", "item.1.1", "item.1.2"} <= set(fields)
+
+    # a submit with the title missing and a quantity that is not a number: errors next to them
+    bad = {"client": "ACME", "title": "", "due": dt.date(2026, 12, 1),
+           "item.1.0": "金型設計", "item.1.1": "abc", "item.1.2": "350000"}
+    answer = office.submit_dialog(words["next"], form_inputs(bad), space=space, **client)
+    assert answer["reply"]["action"] == "dialog", answer
+    errors = errors_after(answer["reply"]["dialog"])
+    assert words["missing"] in errors["title"]
+    assert "abc" in errors["item.1.2"]  # the line's error follows the line's last input
+    assert counts(office) == before  # nothing made yet
+
+    # add a line: the dialog comes back with two lines and what was typed kept
+    more = office.submit_dialog(words["add"], form_inputs(bad), space=space, **client)
+    again = inputs_of(more["reply"]["dialog"])
+    assert {"item.2.0", "item.2.1", "item.2.2"} <= set(again)
+    assert again["item.1.0"]["value"] == "金型設計" and value_of(again, "client") == "ACME"
+
+    fixed = {**bad, "title": "プレス金型 A-12", "item.1.1": "1",
+             "item.2.0": "試作立会い", "item.2.1": "２", "item.2.2": "40,000"}  # full-width 2, as an IME types
+    closed = office.submit_dialog(words["next"], form_inputs(fixed), space=space, **client)
+    reply = closed["reply"]
+    assert reply["action"] == "created" and reply["dialogClosed"], closed
+    card = reply["message"]
+    assert "プレス金型 A-12" in text(card) and reply["message"].get("fallbackText")
+    assert office.open_dialog(space) is None
+    assert counts(office) == (before[0], before[1] + 1)  # one confirmation, no job yet
+
+    clicked = office.click(card, words["run"] if find_button(card, words["run"]) else "Run", space=space)
+    assert "error" not in clicked, clicked
+    job = office.wait_job(office.job_of(card), JobStatus.SUCCEEDED, JobStatus.FAILED, timeout=60)
+    assert job.status == JobStatus.SUCCEEDED, job.last_error
+    assert job.params["title"] == "プレス金型 A-12" and job.params["due"] == "2026-12-01"
+    assert job.params["item"] == ["金型設計:1:350000", "試作立会い:2:40,000"]
+    assert job.thread  # the job reports in the thread of its card
+
+    links = result_links(office, job)
+    assert len(links) == 3, links  # the folder, the sheet row, the estimate
+    pages = {label: requests.get(url, timeout=10) for label, url in links.items()}
+    assert all(page.status_code == 200 for page in pages.values()), {k: v.status_code for k, v in pages.items()}
+    kinds = sorted(page.headers["Content-Type"].split(";")[0] for page in pages.values())
+    assert kinds == ["application/pdf", "text/html", "text/html"]
+    assert any(job.result["case"] in page.text for page in pages.values() if "html" in page.headers["Content-Type"])
+    assert counts(office) == (before[0] + 1, before[1] + 1)
+
+
+def test_known_clients_are_offered_in_a_dropdown(office):
+    office.wait_job(office.start('newcase ACME "earlier case"', space="spaces/known"), JobStatus.SUCCEEDED,
+                    timeout=60)
+    dialog = office.send("/newcase", space="spaces/known", **EN)["reply"]["dialog"]
+    client = inputs_of(dialog)["client"]
+    assert client["kind"] == "selectionInput" and "ACME" in [i["value"] for i in client["items"]]
+    assert "client.new" in inputs_of(dialog)  # a client not in the list is typed beside it
+
+
+def test_closing_the_dialog_starts_nothing(office):
+    before = counts(office)
+    office.send("/newcase", space="spaces/cancel", **EN)
+    closed = office.cancel_dialog(space="spaces/cancel")
+    assert closed["reply"]["action"] == "dialog-closed"
+    assert office.open_dialog("spaces/cancel") is None and counts(office) == before
+
+
+def test_a_submit_by_someone_else_or_with_forged_fields_is_refused_in_the_dialog(office):
+    before = counts(office)
+    dialog = office.send("/newcase ACME", space="spaces/forged", **EN)["reply"]["dialog"]
+    submit = dialog["fixedFooter"]["primaryButton"]["onClick"]["action"]
+    good = form_inputs({"client": "ACME", "title": "ok"})
+    # Bob replays Alice's form: refused, nothing made
+    response = office.http.post(f"{office.chat_url}/_emulator/spaces/forged:submitDialog", timeout=60,
+                                json={"action": submit, "formInputs": good, "user": BOB, **EN})
+    refused = response.json()["reply"]
+    assert response.status_code == 200 and refused["action"] == "dialog"
+    assert "opened by someone else" in text(refused["dialog"])
+    # an input the dialog does not have
+    forged = office.submit_dialog("Next", {**good, **form_inputs({"owner": "admin"})}, space="spaces/forged", **EN)
+    assert "fields it does not have" in text(forged["reply"]["dialog"])
+    # nothing sent at all: every required field is missing, said in the dialog
+    empty = office.submit_dialog("Next", {}, space="spaces/forged", **EN)
+    assert set(errors_after(empty["reply"]["dialog"])) >= {"client.new", "title"} or \
+        set(errors_after(empty["reply"]["dialog"])) >= {"client", "title"}
+    # a job type that is not offered as a form (scheduled), and one that does not exist
+    for name in ("tick", "nosuch"):
+        action = {**submit, "parameters": [p if p["key"] != "form" else {"key": "form", "value": name}
+                                           for p in submit["parameters"]]}
+        response = office.http.post(f"{office.chat_url}/_emulator/spaces/forged:submitDialog", timeout=60,
+                                    json={"action": action, "formInputs": good, "user": ALICE, **EN})
+        assert response.status_code == 200 and response.json()["reply"]["action"] == "dialog"
+    assert counts(office) == before
+
+
+def test_a_typed_command_with_a_problem_offers_the_form_filled_in(office):
+    answer = office.send('newcase ACME --due 2026-13-40', space="spaces/typed", **EN)
+    message = answer["reply"]["message"]
+    assert "could not read" in message["text"]
+    button = find_button(message, "Fill in")
+    assert button["interaction"] == "OPEN_DIALOG"
+    opened = office.click(message, "Fill in", space="spaces/typed")
+    assert opened["reply"]["action"] == "dialog"
+    fields = inputs_of(opened["reply"]["dialog"])
+    assert value_of(fields, "client") == "ACME"
+    assert "2026-13-40" in text(opened["reply"]["dialog"])  # the problem, at the top of the form
+    # typed commands keep working as they did
+    card = office.send('newcase ACME "typed case"', space="spaces/typed", **EN)["reply"]["message"]
+    assert find_button(card, "Run")

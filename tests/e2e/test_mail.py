@@ -1,0 +1,245 @@
+"""Requests by mail, end to end on the local stack: the Gmail stand-in publishes to the Pub/Sub
+emulator, which pushes (through the signing relay) to the worker; cards in the local Chat service;
+cases in a local folder and the local Sheets service."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+
+import pytest
+import requests
+
+from ackflow.jobs.model import JobStatus
+from ackflow_tools.devtools.stack import MAIL_SPACE, MAILBOX
+from tests.support.mail import mail
+from tests.support.office import sheet_of, storage_of
+from tests.support.pipeline import ALICE
+from workers.office.mail.records import MailRecords, record_id
+
+DRAWING = b"%PDF-1.4 drawing A-12\n" + bytes(range(256)) * 64
+SPEC = "仕様書\n寸法: 120 x 80 mm\n".encode()
+
+
+@pytest.fixture(scope="module", ids=["classic-sqlite", "addon-firestore"],
+                params=[("classic", "project-number", "sqlite"), ("addon", "endpoint-url", "firestore")])
+def office(request, tmp_path_factory):
+    from tests.conftest import require_tool
+    from tests.e2e.conftest import start_pipeline
+
+    require_tool("java", "the Pub/Sub emulator runs on Java")
+    from ackflow_tools.devtools.pubsub import find_jar
+    from tests.conftest import IN_CI
+
+    try:
+        find_jar()
+    except RuntimeError as exc:
+        (pytest.fail if IN_CI else pytest.skip)(str(exc))
+    env = {"ACKFLOW_JOB_TYPES": "workers.job_types:build_registry", "ACKFLOW_OFFICE_MAIL_LEASE": "4",
+           "ACKFLOW_OFFICE_MAIL_MAX_ATTACHMENT_BYTES": "100000", "ACKFLOW_OFFICE_NAME": "山田金型設計事務所"}
+    fmt, auth, store = request.param
+    pipeline = start_pipeline(tmp_path_factory.mktemp(f"mail-{fmt}-{store}"), fmt, auth, store, mail=True, **env)
+    office_env = {k: v for k, v in pipeline.stack.env().items() if k.startswith("ACKFLOW_OFFICE_")}
+    saved = {k: os.environ.get(k) for k in office_env}
+    os.environ.update(office_env)  # this process reads the same mailbox, storage and sheet
+    pipeline.runtime = pipeline.stack.runtime()
+    pipeline.store = pipeline.runtime.store
+    pipeline.gmail = pipeline.stack.url("gmail")
+    assert "error" not in pipeline.stack.sweep_once()  # the sweep watches the mailbox
+    try:
+        yield pipeline
+    finally:
+        pipeline.stack.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def deliver(office, raw: bytes) -> str:
+    response = requests.post(f"{office.gmail}/_emulator/users/{MAILBOX}/messages", data=raw,
+                             headers={"Content-Type": "message/rfc822"}, timeout=10)
+    response.raise_for_status()
+    return response.json()["id"]
+
+
+def gmail_state(office) -> dict:
+    return requests.get(f"{office.gmail}/_emulator/users/{MAILBOX}", timeout=10).json()
+
+
+def labels_of(office, mail_id: str, wanted: list[str] | None = None, timeout: float = 10) -> list[str]:
+    """The mail's labels by name (once they are ``wanted``: they follow the card by a moment)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        state = gmail_state(office)
+        names = {label_id: label["name"] for label_id, label in state["labels"].items()}
+        found = [names[i] for m in state["messages"] if m["id"] == mail_id for i in m["labelIds"]]
+        if wanted is None or found == wanted or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
+def cards(office) -> dict[str, dict]:
+    return {m["clientAssignedMessageId"]: m for m in office.messages(MAIL_SPACE).values()
+            if m.get("clientAssignedMessageId", "").startswith("client-mail-")}
+
+
+def card_of(office, mail_id: str, timeout: float = 30, containing: str = "") -> dict:
+    wanted = "client-" + record_id(MAILBOX, mail_id)
+    deadline = time.monotonic() + timeout
+    while True:
+        found = cards(office).get(wanted)
+        if found and containing in json.dumps(found, ensure_ascii=False):
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no card for mail {mail_id} (containing {containing!r}): "
+                                 f"{office.stack.procs['worker'].log_tail(30)}")
+        time.sleep(0.1)
+
+
+def record(office, mail_id: str) -> dict | None:
+    return MailRecords(office.store.docs).get(record_id(MAILBOX, mail_id))
+
+
+def open_case(office, card: dict) -> str:
+    """Press "open a case" on the mail's card, then Run on the confirmation it answers with."""
+    answer = office.click(card, "案件を作成", MAIL_SPACE)
+    confirmation = answer["reply"]["message"]
+    assert "error" not in office.click(confirmation, "Run", MAIL_SPACE)
+    return office.job_of(confirmation)
+
+
+def test_a_mail_with_two_attachments_becomes_one_card_then_one_case_with_the_mail_filed(office):
+    mail_id = deliver(office, mail(attachments=(("図面 A-12.pdf", DRAWING, "application/pdf"),
+                                                ("仕様書.txt", SPEC, "text/plain"))))
+    card = card_of(office, mail_id)
+    shown = json.dumps(card, ensure_ascii=False)
+    for expected in ("yamada@acme.co.jp", "プレス金型 A-12 のお見積りのお願い", "図面 A-12.pdf", "仕様書.txt",
+                     "2026-12-01", "不明な差出人"):
+        assert expected in shown, expected
+    pending = ["INBOX", "UNREAD", "Ackflow/確認待ち"]
+    assert labels_of(office, mail_id, pending) == pending
+    job = office.wait_job(open_case(office, card), timeout=90)
+    assert job.status == JobStatus.SUCCEEDED, job.last_error
+    case = job.result["case"]
+    assert job.params["title"] == "プレス金型 A-12 のお見積りのお願い" and job.params["due"] == "2026-12-01"
+    storage = storage_of(office)
+    folder = office.runtime.services.cases.get(case)["folder"]
+    received = f"{folder}/01_受領資料/メール"
+    assert storage.read(f"{received}/図面 A-12.pdf") == DRAWING
+    assert storage.read(f"{received}/仕様書.txt") == SPEC
+    assert b"Subject:" in storage.read(f"{received}/受信メール.eml")
+    assert sheet_of(office).find(case) is not None
+    updated = json.dumps(card_of(office, mail_id, containing=case), ensure_ascii=False)
+    assert f"案件 {case}" in updated and "案件を作成" not in updated
+    done = ["INBOX", "UNREAD", "Ackflow/処理済"]
+    assert labels_of(office, mail_id, done) == done
+    # a press on the old card (a phone that had not refreshed) says which case it became, starts nothing
+    jobs_before = office.counts()
+    users = office.stack.chat_signer()
+    params = {"mail": record_id(MAILBOX, mail_id)}
+    function = "mail-open"
+    if office.fmt == "addon":  # add-on buttons call the endpoint URL and name the action in a parameter
+        function, params = office.stack.webhook_url, {"actionName": "mail-open", **params}
+    again = users._deliver("CARD_CLICKED", MAIL_SPACE, ALICE, card, office.fmt, function=function, parameters=params)
+    assert case in again["reply"]["message"]["text"]
+    assert office.counts() == jobs_before
+
+
+def test_duplicated_and_overlapping_notifications_make_one_card(office):
+    mail_id = deliver(office, mail("二重通知のテスト"))
+    card_of(office, mail_id)
+    state = gmail_state(office)
+    for _ in range(3):  # Gmail notifying again, and a push delivered twice
+        requests.post(f"{office.gmail}/_emulator/users/{MAILBOX}:notify", timeout=10)
+    token = office.worker_token()
+    envelope = {"message": {"data": base64.b64encode(json.dumps(
+        {"emailAddress": MAILBOX, "historyId": state["historyId"] - 5}).encode()).decode(), "messageId": "dup-1"},
+        "subscription": "projects/local-project/subscriptions/gmail-push"}
+    for _ in range(2):
+        answer = requests.post(office.stack.worker_url + "mail", json=envelope, timeout=30,
+                               headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 200, answer.text
+    office.stack.sweep_once()
+    assert record(office, mail_id)["attempts"] == 1
+    assert len([c for c in cards(office) if c == "client-" + record_id(MAILBOX, mail_id)]) == 1
+
+
+def test_a_forgotten_history_id_rescans_without_proposing_a_mail_twice(office):
+    earlier = deliver(office, mail("履歴切れ前のメール"))
+    card_of(office, earlier)
+    requests.post(f"{office.gmail}/_emulator/users/{MAILBOX}:expireHistory", timeout=10)
+    later = deliver(office, mail("履歴切れ後のメール"))
+    card_of(office, later)
+    assert record(office, earlier)["attempts"] == 1 and record(office, later)["attempts"] == 1
+
+
+def test_a_holder_that_died_is_taken_over_after_its_lease_and_the_card_is_posted_once(office):
+    office.stack.procs["worker"].kill()
+    mail_id = deliver(office, mail("落ちたワーカーのテスト"))
+    # what a delivery killed after reading the mail leaves: its claim, with a lease
+    MailRecords(office.store.docs).claim(MAILBOX, mail_id, "push-killed", time.time(), 4)
+    office.stack.start_part("worker")
+    # Pub/Sub's retries find the mail held until the lease ends; once they run out (the dead-letter
+    # topic), the sweep's poll is the safety net
+    deadline = time.monotonic() + 60
+    while record(office, mail_id)["status"] == "PROPOSING" and time.monotonic() < deadline:
+        time.sleep(1)
+        if time.monotonic() > deadline - 50:
+            office.stack.sweep_once()
+    card_of(office, mail_id, timeout=5)
+    found = record(office, mail_id)
+    assert found["status"] == "PROPOSED" and found["attempts"] == 2
+
+
+def test_an_automatic_mail_gets_no_card_and_a_forged_sender_is_flagged(office):
+    auto = deliver(office, mail("自動応答: 不在です", headers={"Auto-Submitted": "auto-replied"}))
+    forged = deliver(office, mail("至急のお願い", auth="mx.google.com; spf=fail smtp.mailfrom=acme.co.jp; dkim=fail"))
+    card = json.dumps(card_of(office, forged), ensure_ascii=False)
+    assert "spf=fail" in card and "dkim=fail" in card
+    assert record(office, auto)["status"] == "SKIPPED"
+    assert "client-" + record_id(MAILBOX, auto) not in cards(office)
+
+
+def test_hostile_attachments_stay_inside_the_case_folder_and_large_ones_are_not_saved(office):
+    big = b"B" * 200_000  # over the 100 kB limit of this pipeline
+    mail_id = deliver(office, mail("添付の確認", attachments=(
+        ("../../etc/passwd", b"root:x:0:0", "text/plain"), ("図面.pdf", b"%PDF-1", "application/pdf"),
+        ("図面.PDF", b"%PDF-2", "application/pdf"), ("big.bin", big, "application/octet-stream"))))
+    card = card_of(office, mail_id)
+    assert "大きすぎるため保存しません" in json.dumps(card, ensure_ascii=False)
+    job = office.wait_job(open_case(office, card), timeout=90)
+    assert job.status == JobStatus.SUCCEEDED, job.last_error
+    storage = storage_of(office)
+    folder = office.runtime.services.cases.get(job.result["case"])["folder"]
+    files = {path.rpartition("/")[2]: path for path in storage.list(f"{folder}/01_受領資料/メール")}
+    assert set(files) == {"_.._etc_passwd", "図面.pdf", "図面 (2).PDF", "受信メール.eml"}
+    assert storage.read(files["図面 (2).PDF"]) == b"%PDF-2"
+    eml = storage.read(files["受信メール.eml"])
+    assert len(eml) < len(big) and b"too large" in eml  # the big part replaced by a note
+    assert "big.bin" in job.result["mail_skipped"]
+    root = office.stack.workdir / "cases"
+    assert all(p.resolve().is_relative_to(root.resolve()) for p in root.rglob("*"))
+
+
+def test_a_malformed_mail_gets_a_card_and_never_a_retry_loop(office):
+    raw = (b"Subject: =?x-unknown?B?!!!?=\r\nContent-Type: multipart/mixed; boundary=\"zz\"\r\n\r\n--zz\r\n"
+           b"Content-Type: text/plain; charset=x-no-such-charset\r\n\r\n\xff\xfe broken\r\n")
+    mail_id = deliver(office, raw)
+    card_of(office, mail_id)
+    assert record(office, mail_id)["attempts"] == 1
+
+
+def test_the_push_path_verifies_the_token_and_refuses_what_is_not_a_notification(office):
+    url = office.stack.worker_url + "mail"
+    envelope = {"message": {"data": base64.b64encode(b'{"emailAddress": "x", "historyId": "1"}').decode()}}
+    assert requests.post(url, json=envelope, timeout=10).status_code == 401
+    token = {"Authorization": f"Bearer {office.worker_token()}"}
+    for body in (b"not json", b'{"message": {"data": "!!!"}}', b'{"message": {}}', b"[" * 5000):
+        answer = requests.post(url, data=body, headers=token, timeout=10)
+        assert answer.status_code == 400, (body[:20], answer.text)
+    other = {"message": {"data": base64.b64encode(b'{"emailAddress": "ceo@x.example", "historyId": "9"}').decode()}}
+    assert requests.post(url, json=other, headers=token, timeout=10).json()["status"] == "ignored"

@@ -1,0 +1,111 @@
+"""The fuzz suite at CI scale: validly signed hostile events and invalid tokens of every kind against
+both functions running as real servers, in both event formats.
+
+Never a 5xx, never exception text in a body, no live markup in an answer, confirmations only for
+job commands, jobs only from the requester's Run, and the webhook's memory bounded. The seed is
+printed (``ACKFLOW_FUZZ_SEED`` repeats a run); failing requests are saved as JSON for
+``benchmarks/fuzz.py --replay``. Full scale: ``benchmarks/fuzz.py --requests 20000``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import pytest
+import requests
+
+from tests.e2e.conftest import start_pipeline
+from tests.support.fuzz.events import ALICE, SPACES
+from tests.support.fuzz.runner import EXCEPTION_TEXT, FuzzRun
+from tests.support.pipeline import chat_signer_for, post_event
+
+SEED = int(os.environ.get("ACKFLOW_FUZZ_SEED", "20260611"))
+REQUESTS = int(os.environ.get("ACKFLOW_FUZZ_REQUESTS", "800"))  # per event format
+RSS_GROWTH_KIB = 24 * 1024
+
+
+@pytest.fixture(scope="module", params=[("classic", "project-number"), ("addon", "endpoint-url")],
+                ids=["classic", "addon"])
+def pipeline(request, tmp_path_factory):
+    fmt, auth = request.param
+    running = start_pipeline(tmp_path_factory.mktemp(f"fuzz-{fmt}"), fmt, auth)
+    for space in SPACES:  # the spaces exist in the local Chat service, so job messages land
+        running.send("help", space=space)
+    yield running
+    running.stack.stop()
+
+
+@pytest.mark.slow
+def test_hostile_requests_get_no_5xx_and_earn_nothing(pipeline, tmp_path_factory):
+    failures_dir = tmp_path_factory.mktemp(f"fuzz-failures-{pipeline.fmt}")
+    report = FuzzRun(pipeline.stack, pipeline.fmt, SEED, failures_dir).run(REQUESTS)
+    print(json.dumps(report.summary()))
+    listed = "\n".join(f"  {why}  [{path}]" for path, why in report.failures[:25])
+    assert not report.failures, (f"seed {SEED} ({pipeline.fmt}): {len(report.failures)} failing requests, "
+                                 f"saved under {failures_dir}:\n{listed}")
+    assert 500 not in report.statuses and report.legit_runs and report.asked
+    growth = report.rss_kib["after"] - report.rss_kib["before"]
+    assert growth < RSS_GROWTH_KIB, f"the webhook grew by {growth} KiB over {REQUESTS} requests"
+
+
+def _event(pipeline, text: str) -> dict:
+    from ackflow_tools.emulators.chat.events import build_event
+
+    message = {"name": "spaces/fuzz/messages/m1", "text": text, "argumentText": text, "sender": ALICE,
+               "thread": {"name": "spaces/fuzz/threads/t1"}}
+    return build_event("MESSAGE", pipeline.fmt, user=ALICE, space={"name": "spaces/fuzz", "spaceType": "SPACE"},
+                       message=message)
+
+
+def test_the_hostile_requests_of_the_review_get_a_4xx_in_our_words(pipeline):
+    token = chat_signer_for(pipeline).token(pipeline.fmt)
+    event = json.dumps(_event(pipeline, "echo hi"))
+    cases = {
+        "deep nesting": (event.replace('"echo hi"', "[" * 50_000 + "]" * 50_000), 400, "nested"),
+        "an unpaired surrogate": (event.replace("echo hi", "echo \\ud800"), 400, "surrogate"),
+        "a number too large for an int": (event.replace('"echo hi"', "1" + "0" * 5000), 400, "not JSON"),
+        "a number too large for a float": (event.replace('"echo hi"', "1e999"), 400, "too large"),
+        "a field of the wrong type": (event.replace('"echo hi"', '{"text": 1}'), 400, "not a string"),
+        "a body over 256 KiB": (event.replace("echo hi", "x" * 300_000), 413, "larger than"),
+    }
+    for why, (body, status, words) in cases.items():
+        answer = post_event(pipeline, body.encode(), token)
+        assert answer.status_code == status and words in answer.json()["error"]["message"], why
+        assert not EXCEPTION_TEXT.search(answer.text), why
+
+
+def test_one_word_messages_of_100_kb_and_1_mb_are_answered_at_once(pipeline):
+    token = chat_signer_for(pipeline).token(pipeline.fmt)
+    for size, status, words in ((100_000, 200, "too long"), (1_000_000, 413, "larger than")):
+        started = time.perf_counter()
+        answer = post_event(pipeline, _event(pipeline, "echo " + "a" * size), token)
+        assert answer.status_code == status and words in answer.text, size
+        assert time.perf_counter() - started < 2, size  # shlex alone took over 20 s on the megabyte
+
+
+def test_a_token_google_auth_chokes_on_is_a_401_for_both_functions(pipeline):
+    from tests.support.fuzz.tokens import b64
+
+    kid_list = f"{b64({'alg': 'RS256', 'kid': ['k']})}.{b64({'iss': 'x'})}.{b64(b'sig')}"
+    deep = f"{b64(b'[' * 2000 + b']' * 2000)}.{b64({'iss': 'x'})}.{b64(b'sig')}"
+    for url in (pipeline.stack.webhook_url, pipeline.stack.worker_url):
+        for token in (kid_list, deep):
+            answer = requests.post(url, data=b"{}", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+            assert answer.status_code == 401, (url, answer.text[:200])
+            assert answer.json() == {"error": {"code": 401, "message": "the bearer token does not verify"}}
+
+
+def test_a_step_that_raises_is_retried_without_its_exception_text_in_the_body(pipeline):
+    from ackflow.app.confirm import new_job
+    from ackflow.jobs.model import Confirmation, Requester
+
+    now = time.time()
+    broken = Confirmation("cbroken", "t", "echo", {}, Requester("users/1", "alice@example.com"), None, None,
+                          now, now + 60)  # no "text": the step raises KeyError('text')
+    job = pipeline.store.create_job(new_job(pipeline.runtime, broken, pipeline.runtime.registry.get("echo"), now))
+    answer = requests.post(pipeline.stack.worker_url, json={"job_id": job.id, "step": 0},
+                           headers={"Authorization": f"Bearer {pipeline.worker_token()}"}, timeout=30)
+    assert answer.status_code == 503 and answer.json() == {"status": "retry"}
+    assert "KeyError" in pipeline.store.get_job(job.id).last_error  # kept for people, in the store and the log

@@ -1,0 +1,163 @@
+"""Hostile mails, each with its expected outcome: read as the Gmail adapter reads them (the payload
+Gmail's format=full gives, as the stand-in builds it from the raw mail), then summarized."""
+
+from __future__ import annotations
+
+import datetime as dt
+from email import message_from_bytes
+from email.policy import compat32
+
+import pytest
+
+from ackflow_tools.emulators.gmail.api import _payload
+from tests.support.mail import mail
+from workers.office.mail.card import mail_card
+from workers.office.mail.gmail import _headers, _leaves
+from workers.office.mail.mailbox import Mail
+from workers.office.mail.parse import due_date, summarize
+
+LIMIT = 1000
+
+
+def read(raw: bytes):
+    payload = _payload(message_from_bytes(raw, policy=compat32), "", "m1")
+    parts: list = []
+    truncated = _leaves(payload, parts, 0)
+    parsed = Mail(id="m1", history_id="1", size=len(raw), received_at=0, headers=_headers(payload["headers"]),
+                  parts=tuple(parts), truncated=truncated)
+    return summarize(parsed, max_attachment_bytes=LIMIT)
+
+
+def test_a_plain_request_is_read_as_written():
+    summary = read(mail(attachments=(("図面.pdf", b"%PDF" * 10, "application/pdf"),)))
+    assert summary.sender_name == "山田 太郎" and summary.sender_domain == "acme.co.jp"
+    assert summary.subject == "プレス金型 A-12 のお見積りのお願い" and not summary.automatic
+    assert [a.name for a in summary.attachments] == ["図面.pdf"] and not summary.auth_failure
+    assert "納期: 2026年12月1日" in summary.preview
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("../../etc/passwd", "_.._etc_passwd"),
+    ("..\\..\\boot.ini", "_.._boot.ini"),
+    ("/etc/shadow", "_etc_shadow"),
+    ("bell\x07\x1b[31m.pdf", "bell[31m.pdf"),
+    ("\u202egnp.exe", "gnp.exe"),  # a right-to-left override hiding the real extension
+    ("CON.txt", "_CON.txt"),
+    ("...", "attachment-1"),
+])
+def test_hostile_attachment_names_become_one_safe_component(name, expected):
+    summary = read(mail(attachments=((name, b"x", "application/octet-stream"),)))
+    saved = summary.attachments[0].name
+    assert saved == expected
+    assert "/" not in saved and "\\" not in saved and saved not in ("", ".", "..")
+
+
+def test_a_300_character_name_is_cut_keeping_its_extension_and_colliding_names_get_numbers():
+    long = "長" * 300 + ".pdf"
+    summary = read(mail(attachments=((long, b"1", "application/pdf"), ("a.pdf", b"2", "application/pdf"),
+                                     ("A.pdf", b"3", "application/pdf"), ("a.pdf", b"4", "application/pdf"))))
+    names = [a.name for a in summary.attachments]
+    assert names[0].endswith(".pdf") and len(names[0].encode()) <= 120
+    assert names[1:] == ["a.pdf", "A (2).pdf", "a (3).pdf"]  # names differing only in case collide too
+    assert len({n.lower() for n in names}) == 4
+
+
+def test_an_attachment_over_the_limit_is_noted():
+    summary = read(mail(attachments=(("big.bin", b"x" * (LIMIT + 1), "application/octet-stream"),
+                                     ("small.bin", b"x", "application/octet-stream"))))
+    assert [a.too_large for a in summary.attachments] == [True, False]
+
+
+def test_an_html_only_body_is_shown_as_its_text_never_as_markup():
+    html = ('<html><head><style>p{color:red}</style><script>alert(1)</script></head><body>'
+            '<p>お見積りを<b>お願い</b>します</p><a href="https://evil.example">ここをクリック</a>'
+            '<img src=x onerror=alert(2)></body></html>')
+    summary = read(mail(body=None, html=html))
+    assert summary.html_only
+    assert "お見積りをお願いします" in summary.preview and "ここをクリック" in summary.preview
+    assert "<" not in summary.preview and "alert" not in summary.preview and "color" not in summary.preview
+    card = str(mail_card({"id": "mail-x", **summary.__dict__, "attachments": []}).card)
+    assert "<script" not in card and "<a href" not in card
+
+
+def test_a_card_escapes_what_the_mail_says():
+    summary = read(mail('<a href="https://evil.example">請求書</a>', sender='"<b>Boss</b>" <boss@evil.example>',
+                        body="<script>alert(1)</script>"))
+    from ackflow.chat.cards import render_card
+    from ackflow.chat.events import EventFormat
+
+    rendered = str(render_card(mail_card({"id": "mail-x", **summary.__dict__, "attachments": []}).card,
+                               EventFormat.CLASSIC, "https://x"))
+    assert "<a href=\"https://evil" not in rendered and "<script>" not in rendered and "<b>Boss" not in rendered
+    assert "&lt;a href=" in rendered and "&lt;script&gt;" in rendered
+
+
+def test_thousands_of_recipients_are_counted_not_listed():
+    to = ", ".join(f"user{n}@example.com" for n in range(5000))
+    summary = read(mail(to=to))
+    assert summary.recipients == 5000
+    card = str(mail_card({"id": "mail-x", **summary.__dict__, "attachments": []}).card)
+    assert "5,000" in card and "user4999@example.com" not in card
+
+
+@pytest.mark.parametrize("headers, why", [
+    ({"Auto-Submitted": "auto-replied"}, "Auto-Submitted: auto-replied"),
+    ({"List-Id": "<news.acme.co.jp>"}, "List-Id"),
+    ({"Precedence": "bulk"}, "Precedence: bulk"),
+    ({"Precedence": "list"}, "Precedence: list"),
+])
+def test_auto_replies_and_lists_are_recognised(headers, why):
+    assert read(mail(headers=headers)).automatic == why
+
+
+def test_auto_submitted_no_is_a_person():
+    assert read(mail(headers={"Auto-Submitted": "no"})).automatic == ""
+
+
+def test_failed_authentication_is_flagged_only_from_the_receiving_server():
+    failed = read(mail(auth="mx.google.com; spf=softfail smtp.mailfrom=acme.co.jp; dkim=fail; dmarc=fail"))
+    assert failed.auth_failure == "spf=softfail, dkim=fail, dmarc=fail"
+    # a sender's own header claiming success above a failing one from a server we do not trust
+    forged = read(mail(auth="evil.example; spf=pass; dkim=pass"))
+    assert forged.auth_failure == ""
+    lied = mail(auth="mx.google.com; spf=fail smtp.mailfrom=acme.co.jp",
+                headers={"Authentication-Results": "mx.google.com.evil.example; spf=pass"})
+    assert read(lied).auth_failure == "spf=fail"
+
+
+@pytest.mark.parametrize("raw", [
+    b"From: a@b.example\r\nSubject: =?x-unknown?B?!!!?=\r\nContent-Type: multipart/mixed; boundary=\"zz\"\r\n\r\n"
+    b"--zz\r\nContent-Type: text/plain; charset=x-no-such-charset\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+    b"@@@not base64@@@\r\n--zz\r\nContent-Type: application/pdf; name=\"a.pdf\"\r\n"
+    b"Content-Disposition: attachment; filename*=utf-8''%E5%9B%B3%E9%9D%A2.pdf\r\n\r\n%PDF\r\n",  # no closing
+    b"Subject: no blank line and no body",
+    b"\x00\xff\xfe garbage that is not a mail at all",
+    b"Content-Type: multipart/mixed\r\n\r\nno boundary given\r\n",
+])
+def test_malformed_mime_is_read_without_raising(raw):
+    summary = read(raw)
+    assert isinstance(summary.preview, str)
+    for attachment in summary.attachments:
+        assert "/" not in attachment.name
+
+
+def test_deep_nesting_is_read_up_to_a_bound():
+    inner = b"Content-Type: text/plain\r\n\r\nhello\r\n"
+    for depth in range(60):
+        boundary = f"b{depth}".encode()
+        inner = (b"Content-Type: multipart/mixed; boundary=\"" + boundary + b"\"\r\n\r\n--" + boundary + b"\r\n"
+                 + inner + b"\r\n--" + boundary + b"--\r\n")
+    summary = read(b"From: a@b.example\r\nSubject: deep\r\n" + inner)
+    assert "structure" in " ".join(summary.notes)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("納期: 2026年12月1日", "2026-12-01"),
+    ("納期は 12月1日 でお願いします", "2026-12-01"),
+    ("希望納期 2026/3/15", "2026-03-15"),
+    ("deadline: 2/1", "2027-02-01"),
+    ("12月1日に打ち合わせ", None),  # a date without a word that makes it a due date
+    ("納期: 2026年13月40日", None),
+])
+def test_due_dates_the_mail_states(text, expected):
+    assert due_date(text, dt.date(2026, 11, 28)) == expected
