@@ -14,6 +14,7 @@ from ackflow.jobs.registry import Command, JobType, Registry, Step
 from . import invoicing, lifecycle, mail, reminders, steps
 from .cases import CASE_RE
 from .commands import list_cases, show_case
+from .estimating import split_list
 from .money import parse_line
 from .names import safe_component
 
@@ -22,6 +23,8 @@ TEXTS = {
                     "{case!r} は案件番号ではありません（例: 2026-001）"),
     "invoice_number": ("{number!r} is not an invoice number; they look like INV-2026-0001",
                        "{number!r} は請求書番号ではありません（例: INV-2026-0001）"),
+    "line_number": ("--remove takes line numbers from 1 to 50 (2,3), got {value!r}",
+                    "--remove には 1 から 50 の行番号を指定してください（例: 2,3。入力: {value!r}）"),
     "again_and_replaces": ("--again and --replaces do not go together: a correction is already another invoice",
                            "--again と --replaces は同時に指定できません"),
 }
@@ -63,7 +66,7 @@ def _check_estimate(values: dict) -> None:
     _check_items(values)
     if values["change"]:
         settings, _, _ = _rates()
-        for text in values["change"]:
+        for text in split_list(values["change"], ";"):
             parse_change(text, rules_of(settings))
 
 
@@ -93,6 +96,12 @@ def _title(value: str) -> None:
 
 def _item(value: str) -> None:
     parse_line(value)  # the standard rates; the job's own check reads the configured ones
+
+
+def _line_numbers(value: str) -> None:
+    for number in split_list(value, ","):
+        if not number.isdigit() or not 1 <= int(number) <= 50:
+            raise UsageError(_say("line_number", value=number))
 
 
 def known_clients(runtime) -> list[str]:
@@ -161,16 +170,17 @@ def register(registry: Registry) -> None:
     registry.add(_office_job(
         "estimate", "Issue a new version of a case's estimate, from the previous version's lines.",
         (CASE, ITEM,
-         Param("change", positional=False, required=False, repeated=True, metavar='"N=DESC:QTY:PRICE"',
-               max_length=200, help="change line N of the previous version (empty fields are kept)"),
-         Param("remove", kind="int", positional=False, required=False, repeated=True, minimum=1, maximum=50,
-               metavar="N", help="remove line N of the previous version"),
+         Param("change", positional=False, required=False, metavar='"N=DESC:QTY:PRICE[; …]"', max_length=1000,
+               help="change line N of the previous version (empty fields are kept; several: separated by ;)"),
+         Param("remove", positional=False, required=False, max_length=200, metavar="N[,N…]",
+               help="remove these lines of the previous version", check=_line_numbers),
          Param("to", positional=False, required=False, max_length=60, metavar="RECIPIENT",
                help="the recipient (御中), when not the client's name"),
          Param("valid_until", kind="date", positional=False, required=False, metavar="YYYY-MM-DD")),
         "Issue a new estimate version for case {case}", (Step("draft", steps.redraft_estimate, "estimate"),),
         slash=22, validate=_check_estimate,
-        examples=('estimate 2026-001 --item "追加設計:1:50000"', 'estimate 2026-001 --change "1=::380000" --remove 2'),
+        examples=('estimate 2026-001 --item "追加設計:1:50000"',
+                  'estimate 2026-001 --change "1=::380000; 2=立会い::" --remove 3'),
         result=("case", "estimate_link", "estimate_version", "total")))
     registry.add(_office_job(
         "invoice", "Issue a qualified invoice (適格請求書) for a case, from its accepted estimate or given lines.",

@@ -51,6 +51,12 @@ def rules_of(settings) -> TaxRules:
     return TaxRules(settings.tax_percent, settings.reduced_percent, settings.tax_rounding, settings.line_rounding)
 
 
+def split_list(value: str | None, separator: str) -> list[str]:
+    """``"1=::5; 2=x::"`` → two changes; ``"2, 3"`` → two line numbers (full-width forms too)."""
+    text = unicodedata.normalize("NFKC", value or "").replace("、", ",")
+    return [part.strip() for part in text.split(separator) if part.strip()]
+
+
 def parse_change(text: str, rules: TaxRules) -> tuple[int, str | None, Decimal | None, int | None, bool | None]:
     """``N=description:quantity:unit price[:8%]``, each field optional: (line, new values or None)."""
     number, equals, rest = unicodedata.normalize("NFKC", text).partition("=")

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from ackflow.errors import PermanentError
 from ackflow.jobs.context import StepContext
 
-from .estimating import issue_estimate
+from .estimating import issue_estimate, split_list
 from .filing import case_row
 from .names import safe_component
 from .portal import PortalClient, collect, load_portals, resolve_credentials
@@ -129,6 +129,7 @@ def redraft_estimate(ctx: StepContext) -> dict:
         raise PermanentError(f"there is no case {case}; write “case {case}” to check the number") from exc
     if not record.get("folder"):
         raise PermanentError(f"case {case} has no folder yet (its newcase job has not made it)")
-    result = issue_estimate(ctx, case, items=params["item"], change=params["change"], remove=params["remove"],
+    result = issue_estimate(ctx, case, items=params["item"], change=split_list(params["change"], ";"),
+                            remove=[int(n) for n in split_list(params["remove"], ",")],
                             recipient=params["to"], valid_until=params["valid_until"])
     return {"case": case, **result}
