@@ -78,6 +78,7 @@ def test_a_worker_killed_inside_a_step_leaves_the_same_case_as_an_undisturbed_ru
     assert cases.count(killed_case) == 1
     sheet_cases = [v for v in sheet_of(office).worksheet().col_values(1) if v == killed_case]
     assert sheet_cases == [killed_case]
+    office.job_message(killed)  # the result is written after the job is recorded SUCCEEDED
     messages = [m for m in office.messages().values() if m.get("clientAssignedMessageId") == killed.message_id]
     assert len(messages) == 1
     if office.kind.startswith("drive"):

@@ -87,21 +87,27 @@ class Pipeline:
                                      f"{job.last_error}\n{self.stack.procs['worker'].log_tail(30)}")
             time.sleep(0.05)
 
-    def messages(self, space: str = "spaces/e2e") -> dict[str, dict]:
-        """The latest version of every message in the space, by name."""
-        latest: dict[str, dict] = {}
+    def messages_feed(self, space: str = "spaces/e2e") -> list[dict]:
+        """Everything that happened in the space, in order (the local Chat service's change feed)."""
+        changes: list[dict] = []
         after = 0
         while True:
             page = self.http.get(f"{self.chat_url}/_emulator/{space}/changes", params={"after": after}).json()
             if not page["changes"]:
-                return latest
-            for change in page["changes"]:
-                if "message" in change:
-                    if change["kind"] == "deleted":
-                        latest.pop(change["message"]["name"], None)
-                    else:
-                        latest[change["message"]["name"]] = change["message"]
+                return changes
+            changes.extend(page["changes"])
             after = page["last"]
+
+    def messages(self, space: str = "spaces/e2e") -> dict[str, dict]:
+        """The latest version of every message in the space, by name."""
+        latest: dict[str, dict] = {}
+        for change in self.messages_feed(space):
+            if "message" in change:
+                if change["kind"] == "deleted":
+                    latest.pop(change["message"]["name"], None)
+                else:
+                    latest[change["message"]["name"]] = change["message"]
+        return latest
 
     def job_message(self, job: Job, timeout: float = 10.0) -> dict:
         """The job's own message once it shows the job's final state."""
