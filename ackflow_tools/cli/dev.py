@@ -12,7 +12,7 @@ import click
 from .common import DEV_DIR
 
 DEFAULT_PORTS = {"webhook": 8080, "worker": 8081, "tasks": 8123, "chat": 8124, "sheets": 8125, "drive": 8126,
-                 "pushsign": 8127, "gmail": 8128, "files": 8129, "pubsub": 8085, "console": 8090}
+                 "pushsign": 8127, "gmail": 8128, "files": 8129, "freee": 8130, "pubsub": 8085, "console": 8090}
 
 
 @click.command()
@@ -21,7 +21,7 @@ DEFAULT_PORTS = {"webhook": 8080, "worker": 8081, "tasks": 8123, "chat": 8124, "
 @click.option("--reset", is_flag=True, help="Start from empty state (delete the workdir first).")
 @click.option("--port-offset", type=int, default=0, show_default=True,
               help="Add this to every default port (8080 webhook, 8081 worker, 8123 Cloud Tasks, "
-                   "8124 Chat, 8125 Sheets, 8126 Drive, 8090 console).")
+                   "8124 Chat, 8125 Sheets, 8126 Drive, 8130 freee, 8090 console).")
 @click.option("--format", "event_format", type=click.Choice(["classic", "addon"]), default="classic",
               show_default=True, help="Event format the local Chat service sends.")
 @click.option("--chat-auth", type=click.Choice(["project-number", "endpoint-url"]),
@@ -37,8 +37,12 @@ DEFAULT_PORTS = {"webhook": 8080, "worker": 8081, "tasks": 8123, "chat": 8124, "
               help="The request mailbox: the Gmail stand-in, the Pub/Sub emulator (needs Java) and the push relay.")
 @click.option("--storage", type=click.Choice(["local", "drive"]), default="local", show_default=True,
               help="Case folders in a local folder, or in a shared drive on the local Drive service.")
+@click.option("--accounting", type=click.Choice(["embedded", "freee"]), default="embedded", show_default=True,
+              help="Issue estimates and invoices as PDFs here, or through the local freee stand-in "
+                   "(authorized at start).")
 def dev(workdir: Path, reset: bool, port_offset: int, event_format: str, chat_auth: str | None, workers: int,
-        firestore: bool, queue_backend: str, sweep_interval: float, mail: bool, storage: str) -> None:
+        firestore: bool, queue_backend: str, sweep_interval: float, mail: bool, storage: str,
+        accounting: str) -> None:
     """Run the whole pipeline locally: both functions, the local Cloud Tasks and Chat services, state."""
     from ..devtools.drive import PARENT_FOLDER
     from ..devtools.stack import LocalStack, StackConfig
@@ -52,7 +56,7 @@ def dev(workdir: Path, reset: bool, port_offset: int, event_format: str, chat_au
         workdir=workdir, ports={k: v + port_offset for k, v in DEFAULT_PORTS.items()},
         workers=workers, event_format=event_format, chat_auth=chat_auth, sweep_interval=sweep_interval,
         store="firestore" if firestore else "sqlite", queue_backend=queue_backend, mail=mail, storage=storage,
-        console=True,
+        console=True, accounting=accounting,
     )
     stack = LocalStack(config)
     stopping = threading.Event()
@@ -67,20 +71,23 @@ def dev(workdir: Path, reset: bool, port_offset: int, event_format: str, chat_au
              if storage == "drive" else f"\n  case folders   {stack.url('files')}/cases   (served for link buttons)")
     sqs = (f"\n  SQS (moto)     {stack.url('moto')}\n  SQS relay      {stack.url('relay')}/certs   (its certificates)"
            if queue_backend == "sqs" else "")
+    freee = (f"\n  freee          {stack.url('freee')}   (local stand-in; estimates and invoices, authorized)"
+             if accounting == "freee" else "")
     click.echo(f"""
 Ackflow is running locally ({config.store} job state, {queue_backend}):
   chat_webhook   {stack.webhook_url}
   worker         {stack.worker_url}
   Cloud Tasks    {stack.url('tasks')}   (local service)
   Google Chat    {stack.url('chat')}   (local service)
-  Google Sheets  {stack.url('sheets')}   (local service; the case sheet){drive}{sqs}
+  Google Sheets  {stack.url('sheets')}   (local service; the case sheet){drive}{sqs}{freee}
   console        {stack.url('console')}/jobs   (and the browser chat: {stack.url('console')}/chat)
   state, logs    {workdir}/
 
 Try, in another terminal:
   ackflow chat "echo hello" --yes
   ackflow chat "sleep 3"      then   ackflow click run
-  ackflow chat 'newcase ACME "Die set A-12" --due 2026-12-01' --yes
+  ackflow chat 'newcase ACME "Die set A-12" --due 2026-12-01 --item "金型設計:1:350000"' --yes
+  ackflow chat 'ordered 2026-001' --yes     then   ackflow chat 'invoice 2026-001' --yes
   ackflow jobs
 
 Ctrl-C stops everything.""")

@@ -340,4 +340,4 @@ def test_dialog_adds_lines_for_a_repeated_parameter_and_chat_shows_an_opened_for
     assert out.returncode == 0, out.stderr + out.stdout
     boxes = _boxes(out.stdout)
     assert any("item.2.0" in line for line in boxes[-1])  # a second line was added before submitting
-    assert "Draft a new estimate for case 2026-001" in out.stdout
+    assert "Issue a new estimate version for case 2026-001" in out.stdout
