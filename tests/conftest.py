@@ -46,6 +46,62 @@ def firestore_emulator(firestore_session):
     firestore_session.reset()
 
 
+# -- running in parallel (pytest-xdist, as scripts/test does) ---------------------------------------
+
+SHARED_SCOPES = ("module", "package", "class")
+GROUP_LOST = pytest.StashKey[bool]()
+
+
+def xdist_group_of(item: pytest.Item) -> str | None:
+    """The group of the tests that share ``item``'s module-scoped fixtures (a running pipeline, an
+    office stack, a Terraform apply), so that ``--dist loadgroup`` sends them to one worker and each
+    fixture starts once: the module, and the parameter of each parametrized shared fixture (each
+    pipeline of a module is a group of its own, free to run on another worker). None when the test
+    shares no such fixture: it may run on any worker.
+    (No ``]`` or ``@`` in the name: xdist finds the group after the last ``@`` that follows the last ``]``.)"""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return None
+    callspec = getattr(item, "callspec", None)
+    shared, params = False, []
+    for name in info.names_closure:
+        definitions = info.name2fixturedefs.get(name)
+        if not definitions or definitions[-1].scope not in SHARED_SCOPES:
+            continue
+        shared = True
+        if callspec is not None and name in callspec.indices:
+            params.append(f"{name}={callspec.indices[name]}")
+    if not shared:
+        return None
+    return ":".join([item.nodeid.split("::", 1)[0], *sorted(params)])
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(config, items):
+    """Mark each test's xdist group before any other hook reads the marks (``xdist_group_of``);
+    once every hook has run, check that xdist took the groups, and move the tests marked ``slow`` to
+    the front (keeping the order otherwise): xdist hands out groups in collection order (with
+    ``--no-loadscope-reorder``), so the longest start first instead of after the others finished."""
+    for item in items:
+        group = xdist_group_of(item)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+    result = yield
+    if getattr(config.option, "loadgroup", False):  # an xdist worker, --dist loadgroup
+        for item in items:
+            if item.get_closest_marker("xdist_group") and "@" not in item.nodeid:
+                item.stash[GROUP_LOST] = True
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    return result
+
+
+def pytest_runtest_setup(item):
+    if item.stash.get(GROUP_LOST, False):
+        pytest.fail("pytest-xdist did not apply this test's xdist_group, so the tests that share its module's "
+                    "fixtures would be split across workers: a pytest newer than this pytest-xdist supports? "
+                    "(see pyproject.toml)", pytrace=False)
+
+
 REAL_CLOUD = (".googleapis.com", ".google.com", ".amazonaws.com", "googleapis.com", ".freee.co.jp")
 
 

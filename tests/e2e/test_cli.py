@@ -18,6 +18,8 @@ from ackflow_tools.cli.dev import DEFAULT_PORTS
 from ackflow_tools.devtools.procs import port_free
 from tests.e2e.conftest import start_pipeline
 
+pytestmark = pytest.mark.slow  # started first by scripts/test (tests/conftest.py)
+
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory):

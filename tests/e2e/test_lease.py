@@ -11,6 +11,8 @@ from ackflow.jobs.model import JobStatus
 from tests.e2e.conftest import start_pipeline
 from tests.support.services import tasks_client
 
+pytestmark = pytest.mark.slow  # started first by scripts/test (tests/conftest.py)
+
 
 @pytest.fixture(scope="module", params=["sqlite", "firestore"])
 def pipeline(request, tmp_path_factory):

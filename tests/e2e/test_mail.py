@@ -19,6 +19,8 @@ from tests.support.office import sheet_of, storage_of
 from tests.support.pipeline import ALICE
 from workers.office.mail.records import MailRecords, record_id
 
+pytestmark = pytest.mark.slow  # started first by scripts/test (tests/conftest.py)
+
 DRAWING = b"%PDF-1.4 drawing A-12\n" + bytes(range(256)) * 64
 SPEC = "仕様書\n寸法: 120 x 80 mm\n".encode()
 

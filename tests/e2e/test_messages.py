@@ -14,6 +14,8 @@ from ackflow.jobs.model import Holder, Job, JobStatus, Requester, StepState
 from tests.e2e.conftest import start_pipeline
 from tests.support.messages import expected_cards, quota_stats, set_quota, shown_cards
 
+pytestmark = pytest.mark.slow  # started first by scripts/test (tests/conftest.py)
+
 # Chat's quota shrunk twentyfold (6 writes per 3 s in a space), and the app's budget under it:
 # a burst of 1, then 1.5 writes a second (at most 5.5 in any 3 s, from every instance together).
 QUOTA = {"spaceWriteLimit": 6, "window": 3}

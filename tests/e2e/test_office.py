@@ -17,6 +17,8 @@ from ackflow.jobs.model import JobStatus
 from tests.support import portal as portal_site
 from tests.support.office import KINDS, drive_tree, run_newcase, running_office, sheet_of, storage_of
 
+pytestmark = pytest.mark.slow  # started first by scripts/test (tests/conftest.py)
+
 
 @pytest.fixture(scope="module", params=list(KINDS))
 def office(request, tmp_path_factory):

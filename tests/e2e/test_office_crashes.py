@@ -23,6 +23,8 @@ from tests.support.office import (
     storage_of,
 )
 
+pytestmark = pytest.mark.slow  # started first by scripts/test (tests/conftest.py)
+
 
 @pytest.fixture(scope="module", params=["embedded", "drive", "drive-firestore"])
 def office(request, tmp_path_factory):

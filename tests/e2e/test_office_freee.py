@@ -14,6 +14,8 @@ import requests
 from ackflow.jobs.model import JobStatus
 from tests.support.office import documents_tab, run_newcase, running_office
 
+pytestmark = pytest.mark.slow  # started first by scripts/test (tests/conftest.py)
+
 
 @pytest.fixture(scope="module")
 def office(tmp_path_factory):

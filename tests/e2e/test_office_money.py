@@ -14,6 +14,8 @@ from ackflow.jobs.model import JobStatus
 from tests.support.office import documents_tab, pdf_text, run_newcase, running_office, sheet_of, storage_of
 from workers.office import ledger
 
+pytestmark = pytest.mark.slow  # started first by scripts/test (tests/conftest.py)
+
 
 @pytest.fixture(scope="module", params=["embedded", "emulators"])
 def office(request, tmp_path_factory):

@@ -15,6 +15,8 @@ from ackflow.jobs.model import JobStatus, StepStatus
 from tests.support.pipeline import ALICE, chat_signer_for, post_event
 from tests.support.services import tasks_client
 
+pytestmark = pytest.mark.slow  # started first by scripts/test (tests/conftest.py)
+
 
 def text_of(message: dict) -> str:
     return json.dumps(message, ensure_ascii=False)

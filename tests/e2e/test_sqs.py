@@ -11,6 +11,8 @@ import pytest
 from ackflow.jobs.model import JobStatus
 from tests.e2e.conftest import start_pipeline
 
+pytestmark = pytest.mark.slow  # started first by scripts/test (tests/conftest.py)
+
 
 @pytest.fixture(scope="module")
 def via_sqs(tmp_path_factory):

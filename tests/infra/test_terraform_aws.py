@@ -23,6 +23,8 @@ from tests.infra.hcl import AWS, ROOT
 from tests.infra.tools import cli_config, terraform, terraform_env
 from tests.support.recorder import Recorder
 
+pytestmark = pytest.mark.slow  # started first by scripts/test (tests/conftest.py)
+
 QUEUES = ROOT / "functions" / "workers" / "queues.json"
 PREFIX = "test-"
 REGION = "ap-northeast-1"

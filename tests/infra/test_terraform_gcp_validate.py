@@ -18,7 +18,7 @@ import pytest
 from tests.infra.hcl import GCP, ROOT
 from tests.infra.tools import stand_in_cli_config, terraform, terraform_env
 
-pytestmark = pytest.mark.terraform
+pytestmark = [pytest.mark.terraform, pytest.mark.slow]
 
 
 def run(args: list[str], cwd: Path, env: dict) -> subprocess.CompletedProcess:
