@@ -129,11 +129,6 @@ def _invoice(office, text: str, timeout: float = 120):
 
 
 def test_twenty_concurrent_invoice_jobs_get_twenty_consecutive_numbers(office):
-    if KINDS[office.kind][0] == "firestore":
-        # The Firestore emulator locks pessimistically: twenty read-modify-writes of one counter at
-        # once time out (Transaction lock timeout) past the fast queues' attempts on a loaded 2-core
-        # machine, as `newcase`'s twenty do; the counter itself is JobStore.allocate on every store.
-        pytest.skip("twenty writers of one counter overwhelm the Firestore emulator's locks here")
     cases = []
     for batch in range(4):  # the cases first, five at a time (the office queue's rate in production)
         opened = [office.start(f'newcase C社 "同時請求 {batch}-{n}" --item "設計:1:1000"') for n in range(5)]
