@@ -167,7 +167,11 @@ def test_the_browser_chat_fills_in_a_form_with_a_date_and_lines_and_closes_one(p
     page.fill("[data-test=composer]", "/echo")
     page.click("[data-test=send]")
     page.locator("#gc-dialog[open]").wait_for()
-    page.click("[data-test=dialog-close]")  # Chat's close icon: the app hears CANCEL_DIALOG
+    # Chat's close icon: the dialog closes at once and the app hears CANCEL_DIALOG after (the
+    # console's /chat/cancel answers once the Chat service has it), so wait for that answer.
+    with page.expect_response(lambda response: response.url.endswith("/chat/cancel")) as cancelled:
+        page.click("[data-test=dialog-close]")
+    assert cancelled.value.ok
     page.locator("#gc-dialog[open]").wait_for(state="detached")
     opened = requests.get(pipeline.chat_url + "/_emulator/spaces/browserform/dialog",
                           params={"user": "users/100000000000000000001"}, timeout=5)
