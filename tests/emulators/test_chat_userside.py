@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socketserver
 import threading
 import time
 
@@ -179,6 +180,43 @@ def test_bad_answers_are_reported_not_posted(emulator, app, answer, expected):
     result = send(emulator, "spaces/user10", text="x")
     assert expected in result["error"]
     assert "reply" not in result
+
+
+class _KeepAliveThatRunsOut(socketserver.BaseRequestHandler):
+    """An app server that answers the first request of a connection and keeps it open, then
+    closes it without an answer when the next request comes (its keep-alive ran out just then:
+    gunicorn, under functions-framework, keeps an idle connection 2 s)."""
+
+    def handle(self):
+        self.server.connections += 1
+        stream = self.request.makefile("rb")
+        answered = False
+        while stream.readline():
+            length = 0
+            while (line := stream.readline()) not in (b"\r\n", b"\n", b""):
+                name, _, value = line.decode().partition(":")
+                length = int(value) if name.strip().lower() == "content-length" else length
+            stream.read(length)
+            if answered:
+                return
+            body = json.dumps({"text": "ok"}).encode()
+            self.request.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                 b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+            answered = True
+
+
+def test_each_event_goes_on_a_connection_of_its_own(emulator):
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _KeepAliveThatRunsOut)
+    server.daemon_threads, server.connections = True, 0
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        requests.put(f"{emulator.url}/_emulator/app", json={"url": f"http://127.0.0.1:{server.server_address[1]}/"})
+        results = [send(emulator, "spaces/user12", text=f"hello {n}") for n in range(3)]
+        assert [result.get("error") for result in results] == [None, None, None]
+        assert all(result["reply"] for result in results) and server.connections == 3
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_change_feed_long_polls(emulator):

@@ -72,7 +72,6 @@ class UserSide:
         self.app = app
         self.chat_signer = chat_signer
         self.google_signer = google_signer
-        self.http = requests.Session()
         self.default_client = client or Client()
         self.clients: dict[str, Client] = {}  # user name -> their client
         self.dialogs = DialogDesk()
@@ -246,7 +245,10 @@ class UserSide:
         result: dict = {"event": event, "format": fmt}
         started = time.perf_counter()
         try:
-            response = self.http.post(
+            # A connection of its own for each event (requests.post, no kept session): the app's
+            # server closes an idle connection after its keep-alive (gunicorn: 2 s), and an event
+            # sent on a kept one just then was lost as "unreachable".
+            response = requests.post(
                 self.app.url, data=json.dumps(event), timeout=self.app.timeout,
                 headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json",
                          "User-Agent": "Google-Dynamite"},
