@@ -98,10 +98,10 @@ def running_office(workdir: Path, kind: str, fmt: str = "classic", accounting: s
 
 # The Firestore emulator has no deadlock detection: two transactions that read the case or invoice
 # counter and both write it wait out its lock timeout (2 s), and a handful at once keep timing each
-# other out past the queue's attempts, the more so on a loaded machine (Google's answer: the emulator
-# is not meant for parallel use, firebase-tools issues 6758, 8300). Real Firestore resolves such
-# conflicts at once. So the office queue of a Firestore stack runs two steps at a time (production's
-# runs five): the jobs still all start at once and their allocations still overlap.
+# other out past the queue's attempts, the more so on a loaded machine (twenty at once: none commits;
+# the emulator is not meant for parallel use, firebase-tools issues 6758 and 8300). So the office
+# queue of a Firestore stack runs two steps at a time (production's runs five): the jobs still all
+# start at once, and two allocations may still meet.
 FIRESTORE_OFFICE_CONCURRENCY = 2
 
 
