@@ -12,6 +12,7 @@ from ..chat.replies import message_json
 from ..errors import ChatRefused, ChatUnavailable, NotFound, UnknownJobType
 from ..jobs.model import Holder, Job, JobStatus
 from . import views
+from .speech import speaker_of_job
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -40,8 +41,8 @@ class Notifier:
             job_type = self.runtime.registry.get(job.type)
         except UnknownJobType:
             job_type = None
-        reply = views.job_message(job, job_type, progress=progress, retry_delay=retry_delay,
-                                  now=self.runtime.clock())
+        reply = views.job_message(job, job_type, speaker_of_job(self.runtime, job), progress=progress,
+                                  retry_delay=retry_delay, now=self.runtime.clock())
         message = message_json(reply, EventFormat(job.event_format), self.runtime.settings.webhook_url)
         self.runtime.chat.put_message(job.space, job.message_id, message, job.thread)
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the adapters stay unimported until a part is first used
     from ..auth.verify import Verifier
     from ..chat.client import ChatClient
     from ..store.jobstore import JobStore
+    from ..store.people import People
     from ..taskqueue.base import TaskQueue
     from .access import AccessPolicy
     from .notify import SpacePacer
@@ -112,6 +113,12 @@ class Runtime:
 
             docs = SqliteDocuments(settings.sqlite_path)
         return JobStore(docs, finished_ttl=settings.job_ttl_days * 86400)
+
+    @lazy
+    def people(self) -> People:
+        from ..store.people import People
+
+        return People(self.store.docs)
 
     @lazy
     def queue(self) -> TaskQueue:

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Protocol
 
 from ackflow.errors import PermanentError, UsageError
+from ackflow.i18n import L_, N_
+from ackflow.jobs.params import quoted
 
 FONT_CANDIDATES = (
     Path(__file__).resolve().parent / "fonts",  # a font vendored into the deployed source
@@ -22,7 +24,7 @@ FONT_CANDIDATES = (
     Path("/usr/share/fonts/truetype/fonts-japanese-gothic.ttf"),
     Path("/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf"),
 )
-ITEM_HELP = '--item "description:quantity:unit price", e.g. --item "金型設計:1:350000"'
+ITEM_EXAMPLE = L_('description:quantity:unit price, e.g. --item "金型設計:1:350000" (or 明細：金型設計:1:35万円)')
 MAX_QUANTITY = Decimal(1_000_000)  # bounds that keep every amount an ordinary number (no 1e999999)
 MAX_UNIT_PRICE = 10**11
 
@@ -46,18 +48,27 @@ class LineItem:
 
 
 def parse_item(text: str) -> LineItem:
-    """``description:quantity:unit_price`` (the description may itself contain colons)."""
+    """``description:quantity:unit_price`` (the description may itself contain colons), as people
+    type it: ``：`` for ``:``, full-width digits, and the price as ``350000``, ``¥350,000``,
+    ``35万円``."""
+    from ackflow.jobs.normalize import normalize
+    from ackflow.jobs.typed import parse_yen
+
+    plain = normalize(text)
     try:
-        description, quantity, price = text.rsplit(":", 2)
-        item = LineItem(description.strip(), Decimal(quantity.strip()), int(price.strip().replace(",", "")))
+        description, quantity, price = plain.rsplit(":", 2)
+        item = LineItem(description.strip(), Decimal(quantity.strip().replace(",", "")),
+                        parse_yen(price, allow_zero=True))
     except (ValueError, InvalidOperation) as exc:
-        raise UsageError(f"cannot read the item {text!r}; write {ITEM_HELP}") from exc
+        raise UsageError(N_("I cannot read the item “{item}”; write {example}"), item=quoted(text),
+                         example=ITEM_EXAMPLE) from exc
     if not item.description:
-        raise UsageError(f"the item {text!r} has no description; write {ITEM_HELP}")
+        raise UsageError(N_("the item “{item}” has no description; write {example}"), item=quoted(text),
+                         example=ITEM_EXAMPLE)
     if not item.quantity.is_finite() or not 0 < item.quantity <= MAX_QUANTITY \
             or item.quantity.as_tuple().exponent < -3 or not 0 <= item.unit_price <= MAX_UNIT_PRICE:
-        raise UsageError(f"the item {text!r} needs a quantity from 0.001 to {MAX_QUANTITY:,} and a price "
-                         f"from 0 to {MAX_UNIT_PRICE:,}")
+        raise UsageError(N_("the item “{item}” needs a quantity from 0.001 to {quantity} and a price from 0 to "
+                            "{price}"), item=quoted(text), quantity=f"{MAX_QUANTITY:,}", price=f"¥{MAX_UNIT_PRICE:,}")
     return item
 
 
@@ -130,6 +141,12 @@ def yen(amount: int) -> str:
     return f"¥{amount:,}"
 
 
+def jp_date(value: dt.date | str) -> str:
+    """A date as a Japanese document writes it: 2026年12月1日."""
+    day = dt.date.fromisoformat(value) if isinstance(value, str) else value
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
 def find_font(configured: str = "") -> Path:
     candidates = [Path(configured)] if configured else []
     for candidate in [*candidates, *FONT_CANDIDATES]:
@@ -162,7 +179,7 @@ class PdfEstimates:
         pdf.set_font("jp", size=20)
         pdf.cell(0, 14, "御見積書", align="C", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("jp", size=10)
-        pdf.cell(0, 6, f"見積番号 {estimate.case}-v{estimate.version}    発行日 {estimate.issued.isoformat()}",
+        pdf.cell(0, 6, f"見積番号 {estimate.case}-v{estimate.version}    発行日 {jp_date(estimate.issued)}",
                  align="R", new_x="LMARGIN", new_y="NEXT")
         pdf.ln(2)
         pdf.set_font("jp", size=14)
@@ -175,8 +192,8 @@ class PdfEstimates:
         pdf.set_y(max(pdf.get_y(), top) + 4)
         pdf.multi_cell(0, 6, f"件名: {estimate.title}", new_x="LMARGIN", new_y="NEXT")
         if estimate.due:
-            pdf.cell(0, 6, f"納期: {estimate.due}", new_x="LMARGIN", new_y="NEXT")
-        pdf.cell(0, 6, f"有効期限: {estimate.valid_until.isoformat()}", new_x="LMARGIN", new_y="NEXT")
+            pdf.cell(0, 6, f"納期: {jp_date(estimate.due)}", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 6, f"有効期限: {jp_date(estimate.valid_until)}", new_x="LMARGIN", new_y="NEXT")
         pdf.ln(2)
         pdf.set_font("jp", size=13)
         pdf.cell(0, 9, f"御見積金額 {yen(estimate.total)}（税込）", border="B", new_x="LMARGIN", new_y="NEXT")
