@@ -64,9 +64,8 @@ def refusal(runtime: Runtime, command: str, speaker: Speaker, refused_by: str | 
     else:
         text = speaker._("Sorry, you may not use “{command}” here.", command=command)
     contact = runtime.access.contact
-    text += " " + (speaker._("Ask {contact} for access.", contact=contact) if contact
-                   else speaker._("Ask the person who set up this app for access."))
-    return Reply(text=text)
+    return Reply(text=speaker.sentences(text, speaker._("Ask {contact} for access.", contact=contact) if contact
+                                        else speaker._("Ask the person who set up this app for access.")))
 
 
 def suggestions(runtime: Runtime, event: ChatEvent, typed: str) -> list[str]:
@@ -83,7 +82,7 @@ def unknown_command(runtime: Runtime, event: ChatEvent, typed: str, speaker: Spe
     near = suggestions(runtime, event, typed[:100])
     if near:
         names = speaker._(", ").join(speaker._("“{name}”", name=n) for n in near)
-        text += " " + speaker._("Did you mean {names}?", names=names)
+        text = speaker.sentences(text, speaker._("Did you mean {names}?", names=names))
     return views.help_card(runtime.registry, allowed_commands(runtime, event), speaker, text)
 
 

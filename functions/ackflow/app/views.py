@@ -104,7 +104,7 @@ def help_card(registry: Registry, allowed: set[str], speaker: Speaker, intro: st
     footer = speaker._("Write a command as a message (in a space, @mention me first). Arguments with spaces go "
                        "in quotes.")
     if speaker.language == "ja":
-        footer += " " + speaker._("The English names (newcase, help, …) work too.")
+        footer = speaker.sentences(footer, speaker._("The English names (newcase, help, …) work too."))
     sections = [Section((Text(_BR.join(commands) or speaker._("(none you may use)")),), header=speaker._("Jobs")),
                 Section((Text(_BR.join(lines)),), header=speaker._("Jobs you started")),
                 Section((Text(footer),), wide_only=True)]

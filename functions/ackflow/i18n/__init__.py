@@ -136,6 +136,10 @@ class Speaker:
         text = _catalog(self.language).ngettext(singular, plural, count)
         return text.format(count=self.number(count), **{k: said(v, self) for k, v in values.items()})
 
+    def sentences(self, *parts: str) -> str:
+        """Sentences one after another (Japanese puts no space after 。)."""
+        return ("" if self.language == "ja" else " ").join(p for p in parts if p)
+
     @property
     def phone(self) -> bool:
         return self.platform in ("IOS", "ANDROID")
