@@ -51,7 +51,7 @@ def test_newcase_through_the_whole_pipeline(office):
     assert f"案件 {case}" in storage.read(f"{folder}/README.txt").decode()
     assert storage.read(f"{folder}/01_受領資料/portal/PO-1042/drawing-A12.pdf") == portal_site.DRAWING
     pdf = pypdf.PdfReader(io.BytesIO(storage.read(f"{folder}/03_見積/見積書_{case}_v1.pdf"))).pages[0].extract_text()
-    for expected in ("御見積書", "ACME 御中", "山田金型設計事務所", "金型設計", "試作立会い", "納期: 2026-12-01",
+    for expected in ("御見積書", "ACME 御中", "山田金型設計事務所", "金型設計", "試作立会い", "納期: 2026年12月1日",
                      "¥430,000", "¥43,000", "¥473,000"):
         assert expected in pdf, expected
     row = sheet_of(office).find(case)

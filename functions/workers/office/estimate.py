@@ -57,8 +57,13 @@ def parse_item(text: str) -> LineItem:
     plain = normalize(text)
     try:
         description, quantity, price = plain.rsplit(":", 2)
-        item = LineItem(description.strip(), Decimal(quantity.strip().replace(",", "")),
-                        parse_yen(price, allow_zero=True))
+        try:
+            unit_price = parse_yen(price, allow_zero=True)
+        except ValueError as exc:
+            if str(exc) != "too large":
+                raise
+            unit_price = MAX_UNIT_PRICE + 1  # said below, with the range it must be in
+        item = LineItem(description.strip(), Decimal(quantity.strip().replace(",", "")), unit_price)
     except (ValueError, InvalidOperation) as exc:
         raise UsageError(N_("I cannot read the item “{item}”; write {example}"), item=quoted(text),
                          example=ITEM_EXAMPLE) from exc
