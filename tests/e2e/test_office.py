@@ -132,7 +132,10 @@ def test_case_command_and_a_second_estimate_version(office):
     # the case was ready (受付完了) before the new estimate; it stays so, in the record and the sheet
     assert row["status"] == "受付完了" and office.runtime.services.cases.get(case)["status"] == "受付完了"
     shown = json.dumps(office.send(f"case {case}")["reply"]["message"], ensure_ascii=False)
-    for expected in (f"Case {case}", "治具 B-7", "v1", "v2", job.id, redraft.id, "受付完了"):
+    for expected in (f"Case {case}", "治具 B-7", "v1", "v2", job.id, redraft.id, "ready"):  # 受付完了, in English
+        assert expected in shown, expected
+    shown = json.dumps(office.send(f"案件 {case}", locale="ja")["reply"]["message"], ensure_ascii=False)
+    for expected in (f"案件 {case}", "治具 B-7", "受付完了", "¥"):
         assert expected in shown, expected
     assert "There is no case" in json.dumps(office.send("case 1999-001")["reply"]["message"], ensure_ascii=False)
     failed = office.wait_job(office.start("estimate 1999-001"), JobStatus.FAILED)

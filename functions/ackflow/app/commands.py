@@ -203,7 +203,7 @@ def retry_job(runtime: Runtime, event: ChatEvent, job: Job) -> Reply:
 
 
 def _cannot_retry(job: Job, status: str, speaker: Speaker) -> Reply:
-    return Reply(text=speaker._("Job {job_id} is {status}; only a failed job can be retried.", job_id=job.id,
+    return Reply(text=speaker._("Job {job_id} is {status}; only a FAILED job can be retried.", job_id=job.id,
                                 status=views.status_label(status, speaker)))
 
 

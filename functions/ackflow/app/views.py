@@ -29,12 +29,14 @@ BUILTIN_HELP = {
     "cancel": (N_("JOB_ID"), N_("Stop a job that has not finished.")),
     "retry": (N_("JOB_ID"), N_("Run a failed job again from the step that failed.")),
 }
-STATUS_LABELS = {JobStatus.QUEUED: N_("queued"), JobStatus.RUNNING: N_("running"),
-                 JobStatus.SUCCEEDED: N_("succeeded"), JobStatus.FAILED: N_("failed"),
-                 JobStatus.CANCELLED: N_("cancelled")}
-STEP_LABELS = {StepStatus.PENDING: N_("waiting"), StepStatus.RUNNING: N_("running"),
-               StepStatus.SUCCEEDED: N_("done"), StepStatus.FAILED: N_("failed"),
-               StepStatus.CANCELLED: N_("cancelled")}
+# Statuses as the app has always shown them in English (the names people search the logs and the
+# console for), in words in Japanese.
+STATUS_LABELS = {JobStatus.QUEUED: N_("QUEUED"), JobStatus.RUNNING: N_("RUNNING"),
+                 JobStatus.SUCCEEDED: N_("SUCCEEDED"), JobStatus.FAILED: N_("FAILED"),
+                 JobStatus.CANCELLED: N_("CANCELLED")}
+STEP_LABELS = {StepStatus.PENDING: N_("PENDING"), StepStatus.RUNNING: N_("RUNNING"),
+               StepStatus.SUCCEEDED: N_("SUCCEEDED"), StepStatus.FAILED: N_("FAILED"),
+               StepStatus.CANCELLED: N_("CANCELLED")}
 
 
 def short(value, limit: int = MAX_VALUE) -> str:

@@ -2,8 +2,8 @@
 sent, so an event that carries neither (not every one does) is still answered in their language.
 
 One small document per Chat user (collection ``people``), on whichever store backend runs; a
-process keeps what it read or wrote for a minute, so a busy person costs no extra read and only
-a change of language or zone costs a write.
+process keeps what it read or wrote for ten minutes, so a busy person costs no extra read, a
+person new to the process one read, and only a change of language or zone a write.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from .documents import Documents, Tx
 PEOPLE = "people"
 USER_NAME = re.compile(r"users/([A-Za-z0-9_-]{1,64})")  # what Chat names a person; anything else is not kept
 CACHE_SIZE = 2048
-CACHE_SECONDS = 60.0
+CACHE_SECONDS = 600.0  # a language is rarely changed; an event that says it is remembered at once
 
 
 @dataclass(frozen=True)
@@ -73,10 +73,9 @@ class People:
         doc_id = self.doc_id(user_name)
         if doc_id is None or not (language or time_zone):
             return Known()
-        wanted = self._cached(doc_id)
-        if wanted is not None and (language or wanted.language, time_zone or wanted.time_zone) == (
-                wanted.language, wanted.time_zone):
-            return wanted
+        known = self._cached(doc_id) or self.get(user_name)  # a plain read: no transaction when unchanged
+        if (language or known.language, time_zone or known.time_zone) == (known.language, known.time_zone):
+            return known
 
         def apply(tx: Tx) -> Known:
             doc = tx.get(PEOPLE, doc_id) or {}

@@ -28,6 +28,7 @@ def register(registry: Registry) -> None:
         confirm=N_("Sleep for {seconds} s"),
         steps=(Step("sleep", sleep),),
         timeout=MAX_SECONDS + 30,
+        result_labels={"slept": N_("seconds slept"), "cancelled": N_("cancelled")},
         examples=("sleep 5",),
         slash_command_id=11,
     ))
