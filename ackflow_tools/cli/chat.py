@@ -143,7 +143,7 @@ def _offer_run(terminal, message: dict | None, yes: bool, timeout: float, runtim
     if run is None:
         return
     if not yes:
-        click.echo(f"(press a button with: ackflow click \"{run}\"   or   ackflow click cancel)")
+        click.echo("(press a button with: ackflow click run   or   ackflow click cancel)")
         return
     _press_and_follow(terminal, run, timeout, runtime, message)
 

@@ -160,10 +160,13 @@ class ChatTerminal:
         return self._shown(self._post("cancelDialog", {}))
 
     def press(self, button: str, message: dict | None = None) -> tuple[Exchange, dict | None]:
-        """Press ``button`` on ``message``, or on the latest message in the space that has it."""
+        """Press ``button`` (its label, or the action it runs: ``run`` presses 実行 too) on
+        ``message``, or on the latest message in the space that has it."""
         message = message or self.latest_with_button(button)
         if message is None:
             return Exchange({"error": f"no message in {self.space} has a “{button}” button"}), None
+        if not find_button(message, button):
+            button = button_for(message, button) or button
         exchange = self._post("click", {"message": message["name"], "button": button})
         return self._shown(exchange), message
 
@@ -178,7 +181,7 @@ class ChatTerminal:
             if not page["changes"]:
                 break
             after = page["last"]
-        with_button = [m for m in latest.values() if find_button(m, button)]
+        with_button = [m for m in latest.values() if find_button(m, button) or button_for(m, button)]
         return max(with_button, key=lambda m: m.get("lastUpdateTime") or m.get("createTime", ""), default=None)
 
     def drain(self, wait: float = 0.0) -> list[dict]:

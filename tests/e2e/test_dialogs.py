@@ -6,6 +6,7 @@ buttons that open in a browser. In Japanese (userLocale ja, Asia/Tokyo, on a pho
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 import requests
@@ -32,6 +33,19 @@ def office(request, tmp_path_factory):
 
 def counts(office) -> tuple[int, int]:
     return office.counts()
+
+
+def result_links(office, job, timeout: float = 10.0) -> dict[str, str]:
+    """The link buttons of the job's message once it shows the result (a progress edit sent just
+    before the job ended may still land after it: the result's edit follows)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        message = office.job_message(job)
+        links = {b["text"]: b["onClick"]["openLink"]["url"] for b in iter_buttons(message)
+                 if "openLink" in b["onClick"]}
+        if links or time.monotonic() > deadline:
+            return links
+        time.sleep(0.1)
 
 
 @pytest.mark.parametrize("client", [JA, EN], ids=["ja", "en"])
@@ -82,8 +96,7 @@ def test_a_form_with_an_error_then_fixed_makes_one_job_whose_result_links_open(o
     assert job.params["item"] == ["金型設計:1:350000", "試作立会い:2:40,000"]
     assert job.thread  # the job reports in the thread of its card
 
-    message = office.job_message(job)
-    links = {b["text"]: b["onClick"]["openLink"]["url"] for b in iter_buttons(message) if "openLink" in b["onClick"]}
+    links = result_links(office, job)
     assert len(links) == 3, links  # the folder, the sheet row, the estimate
     pages = {label: requests.get(url, timeout=10) for label, url in links.items()}
     assert all(page.status_code == 200 for page in pages.values()), {k: v.status_code for k, v in pages.items()}

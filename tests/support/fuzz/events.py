@@ -5,6 +5,11 @@ and clicks with forged or foreign confirmations, or by someone other than the re
 The fuzzer learns from the answers (``observe``): a confirmation card it got back joins a pool
 that later clicks use, some as the requester should (exactly these may make a job), others as an
 intruder would (these must never make one).
+
+Dialog events too: forms asked for (a slash command, a Fill in button), submitted with hostile or
+forged inputs and parameters (another person's form, a form that does not exist, lines by the
+thousand), closed. A valid submit may ask for a confirmation (and is counted as one); nothing else
+may make anything.
 """
 
 from __future__ import annotations
@@ -109,8 +114,11 @@ class EventFuzzer:
             return self._mutated(self._message_event(), "message")
         if roll < 0.80:
             return self._mutated(self._forged_click_event(), "click")
-        if roll < 0.88:
+        if roll < 0.86:
             return self._raw_body()
+        if roll < 0.92:
+            case = self._dialog()
+            return case if self.rng.random() < 0.6 else self._mutated(json.loads(case.body), case.name)
         kind = self.rng.choice(("ADDED_TO_SPACE", "REMOVED_FROM_SPACE", "APP_COMMAND"))
         return self._mutated(self._event(kind), kind.lower())
 
@@ -145,6 +153,43 @@ class EventFuzzer:
                 hostile_string(self.rng)
         function = self.endpoint_url if self.fmt == "addon" else params["actionName"]
         return self._event("CARD_CLICKED", message=self._bot_message(), function=function, parameters=params)
+
+    def _dialog(self) -> Case:
+        """A form asked for, submitted or closed, as Chat sends it, with hostile parts."""
+        user = ALICE if self.rng.random() < 0.7 else BOB
+        other = BOB if user is ALICE else ALICE
+        form = self.rng.choice(FORMS + (hostile_string(self.rng),))
+        roll = self.rng.random()
+        if roll < 0.2:  # a slash command set to open a dialog
+            event = self._message_event(f"/{form} {command_line(self.rng)}", user=user)
+            holder = event if self.fmt == "classic" else event["chat"]["messagePayload"]
+            holder.update(isDialogEvent=True, dialogEventType="REQUEST_DIALOG")
+            return Case("dialog/slash", _dump(event), user=user)
+        if roll < 0.35:  # the Fill in button of a usage reply
+            params = {"form": form, "text": self.rng.choice((command_line(self.rng), hostile_string(self.rng)))}
+            kind, name = "REQUEST_DIALOG", "dialog/fill-in"
+        elif roll < 0.45:
+            params, kind, name = {"form": form}, "CANCEL_DIALOG", "dialog/cancel"
+        else:
+            params = {"form": form, "by": (user if self.rng.random() < 0.7 else other)["name"],
+                      "step": self.rng.choice(("submit", "submit", "add", "remove", hostile_string(self.rng))),
+                      "n.item": self.rng.choice(("1", "2", "12", "13", "99999", "-1", hostile_string(self.rng))),
+                      "param": self.rng.choice(("item", "client", hostile_string(self.rng))),
+                      "line": self.rng.choice(("1", "2", "0", "999", hostile_string(self.rng)))}
+            kind, name = "SUBMIT_DIALOG", "dialog/submit"
+        function = self.endpoint_url if self.fmt == "addon" else "form"
+        if self.fmt == "addon":
+            params["actionName"] = "form"
+        inputs = {}
+        for field_name in self.rng.sample(INPUTS, self.rng.randint(0, len(INPUTS))):
+            if self.rng.random() < 0.15:
+                inputs[field_name] = {"dateInput": {"msSinceEpoch": str(self.rng.choice(
+                    (0, 1796083200000, -62135596800000, 253402300799999, 10**14)))}}
+            else:
+                inputs[field_name] = [self.rng.choice(PLAUSIBLE.get(field_name, ("x",)) + (hostile_string(self.rng),))]
+        event = self._event("CARD_CLICKED", user=user, message=self._bot_message(), function=function,
+                            parameters=params, form_inputs=inputs, dialog=kind)
+        return Case(name, _dump(event), user=user)
 
     def _bot_message(self) -> dict:
         space = self.rng.choice(SPACES)
@@ -228,6 +273,14 @@ class EventFuzzer:
         }
         name = self.rng.choice(sorted(choices))
         return Case(f"raw/{name}", choices[name])
+
+
+FORMS = ("sleep", "echo", "newcase", "estimate", "nap", "fail", "tick", "help", "status", "nosuch", "")
+INPUTS = ("seconds", "text", "client", "client.new", "title", "due", "portal", "times", "always", "case",
+          "item.1.0", "item.1.1", "item.1.2", "item.2.0", "item.2.1", "item.2.2", "item.13.0", "owner")
+PLAUSIBLE = {"seconds": ("1", "２"), "text": ("hello",), "client": ("ACME", ""), "client.new": ("",),
+             "title": ("金型 A-12",), "case": ("2026-001",), "item.1.0": ("金型設計",), "item.1.1": ("1",),
+             "item.1.2": ("350000",)}
 
 
 def _other_last(text: str) -> str:
