@@ -94,7 +94,7 @@ class EventFuzzer:
         message = message_of(body)
         for card in message.get("cardsV2") or []:
             for button in buttons(card):
-                if button.get("text") != "Run":
+                if not is_run(button):
                     continue
                 action = button["onClick"]["action"]
                 params = {p["key"]: p["value"] for p in action.get("parameters", [])}
@@ -292,6 +292,13 @@ def buttons(card: dict):
     for section in (card.get("card") or {}).get("sections") or []:
         for widget in section.get("widgets") or []:
             yield from (widget.get("buttonList") or {}).get("buttons") or []
+
+
+def is_run(button: dict) -> bool:
+    """A Run button (実行 to a Japanese speaker): known by its action, whatever its label's language."""
+    action = (button.get("onClick") or {}).get("action") or {}
+    params = {p.get("key"): p.get("value") for p in action.get("parameters") or []}
+    return "run" in (action.get("function"), params.get("actionName"))
 
 
 def _dump(event: dict) -> bytes:
