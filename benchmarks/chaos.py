@@ -10,8 +10,9 @@ while the suite:
 - delivers real tasks again, as duplicates and as forced deliveries with other names and counts;
 - answers some of the worker's Chat writes with 429 or 503 (a fault proxy in front of Chat).
 
-When the faults end, it waits for every job to settle and gives each a verdict from the store,
-the chain steps' run log and the Chat service:
+When the faults end, it waits for every job to settle (finished, and its result confirmed shown:
+results wait for the space's write budget, docs/reliability.md) and gives each a verdict from the
+store, the chain steps' run log and the Chat service:
 
 - **lost**: Run was pressed and answered, and no job exists for that card;
 - **doubled**: two jobs for one card; a step that ran twice at once, or twice to its end when the
@@ -134,6 +135,7 @@ class Chaos:
             "ACKFLOW_JOB_TYPES": "tests.support.jobtypes:build_registry",
             "ACKFLOW_SWEEP_QUEUED_AFTER": str(SWEEP_INTERVAL),
             "ACKFLOW_SWEEP_STALLED_AFTER": str(SWEEP_INTERVAL),
+            "ACKFLOW_SWEEP_UNSHOWN_AFTER": str(SWEEP_INTERVAL),
             "ACKFLOW_LEASE_MARGIN": "2",
             "ACKFLOW_CHAT_ENDPOINT": self.proxy.url,  # the worker's writes go through the faults
             "ACKFLOW_CHAOS_LOG": str(self.run_log),
@@ -322,7 +324,8 @@ class Chaos:
                     pending += 1
                     continue
                 try:
-                    if not self.store.get_job(job_id).status.finished:
+                    job = self.store.get_job(job_id)
+                    if not job.status.finished or job.message_due:  # ended, and its result shown
                         pending += 1
                 except Exception:
                     pending += 1

@@ -46,7 +46,7 @@ def firestore_emulator(firestore_session):
     firestore_session.reset()
 
 
-REAL_CLOUD = (".googleapis.com", ".google.com", ".amazonaws.com", "googleapis.com")
+REAL_CLOUD = (".googleapis.com", ".google.com", ".amazonaws.com", "googleapis.com", ".freee.co.jp")
 
 
 @pytest.fixture(autouse=True, scope="session")

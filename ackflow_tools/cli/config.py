@@ -16,12 +16,16 @@ def config(check: bool) -> None:
 
     settings = cli_settings()
     groups = [describe(settings)]
+    office = None
     try:  # the office workflow's own settings, when it is installed
         from workers.office.settings import load_office_settings
 
-        groups.append(describe(load_office_settings()))
+        office = load_office_settings()
+        groups.append(describe(office))
     except ImportError:
         pass
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
     width = max(len(name) for group in groups for name, _, _ in group)
     for group in groups:
         for name, value, description in group:
@@ -29,9 +33,29 @@ def config(check: bool) -> None:
             if description:
                 click.echo(f"{'':<{width}}    {description}")
         click.echo()
+    invoices = _invoice_problem(office)
+    if invoices:
+        click.echo(f"note: {invoices}", err=True)
     if check:
         try:
             settings.check()
         except ConfigError as exc:
             raise click.ClickException(str(exc)) from exc
+        if office is not None and office.registration_number:
+            from workers.office.issuer import registration_problem
+
+            wrong = registration_problem(office.registration_number)
+            if wrong:  # a wrong registration number is an error; missing details are a note
+                raise click.ClickException(str(wrong))
         click.echo("settings OK")
+
+
+def _invoice_problem(office) -> str | None:
+    """Why invoices cannot be issued with these settings (a wrong registration number, or the
+    office's details missing); None when they can or the office workflow is not installed."""
+    if office is None:
+        return None
+    from workers.office.issuer import invoice_problems
+
+    problem = invoice_problems(office)
+    return str(problem) if problem else None

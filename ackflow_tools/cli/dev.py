@@ -12,7 +12,7 @@ import click
 from .common import DEV_DIR
 
 DEFAULT_PORTS = {"webhook": 8080, "worker": 8081, "tasks": 8123, "chat": 8124, "sheets": 8125, "drive": 8126,
-                 "pushsign": 8127, "gmail": 8128, "files": 8129, "pubsub": 8085, "console": 8090}
+                 "pushsign": 8127, "gmail": 8128, "files": 8129, "freee": 8130, "pubsub": 8085, "console": 8090}
 
 
 @click.command()
@@ -21,7 +21,7 @@ DEFAULT_PORTS = {"webhook": 8080, "worker": 8081, "tasks": 8123, "chat": 8124, "
 @click.option("--reset", is_flag=True, help="Start from empty state (delete the workdir first).")
 @click.option("--port-offset", type=int, default=0, show_default=True,
               help="Add this to every default port (8080 webhook, 8081 worker, 8123 Cloud Tasks, "
-                   "8124 Chat, 8125 Sheets, 8126 Drive, 8090 console).")
+                   "8124 Chat, 8125 Sheets, 8126 Drive, 8130 freee, 8090 console).")
 @click.option("--format", "event_format", type=click.Choice(["classic", "addon"]), default="classic",
               show_default=True, help="Event format the local Chat service sends.")
 @click.option("--chat-auth", type=click.Choice(["project-number", "endpoint-url"]),
@@ -42,9 +42,12 @@ DEFAULT_PORTS = {"webhook": 8080, "worker": 8081, "tasks": 8123, "chat": 8124, "
                    "for them (ackflow chat --locale).")
 @click.option("--time-zone", default="Asia/Tokyo", show_default=True,
               help="The deployment's time zone (ACKFLOW_TIME_ZONE), and every person's unless set (--tz).")
+@click.option("--accounting", type=click.Choice(["embedded", "freee"]), default="embedded", show_default=True,
+              help="Issue estimates and invoices as PDFs here, or through the local freee stand-in "
+                   "(authorized at start).")
 def dev(workdir: Path, reset: bool, port_offset: int, event_format: str, chat_auth: str | None, workers: int,
         firestore: bool, queue_backend: str, sweep_interval: float, mail: bool, storage: str, language: str,
-        time_zone: str) -> None:
+        time_zone: str, accounting: str) -> None:
     """Run the whole pipeline locally: both functions, the local Cloud Tasks and Chat services, state."""
     from ..devtools.drive import PARENT_FOLDER
     from ..devtools.stack import LocalStack, StackConfig
@@ -62,7 +65,7 @@ def dev(workdir: Path, reset: bool, port_offset: int, event_format: str, chat_au
         workdir=workdir, ports={k: v + port_offset for k, v in DEFAULT_PORTS.items()},
         workers=workers, event_format=event_format, chat_auth=chat_auth, sweep_interval=sweep_interval,
         store="firestore" if firestore else "sqlite", queue_backend=queue_backend, mail=mail, storage=storage,
-        console=True, language=language, time_zone=time_zone,
+        console=True, language=language, time_zone=time_zone, accounting=accounting,
     )
     stack = LocalStack(config)
     stopping = threading.Event()
@@ -77,22 +80,25 @@ def dev(workdir: Path, reset: bool, port_offset: int, event_format: str, chat_au
              if storage == "drive" else f"\n  case folders   {stack.url('files')}/cases   (served for link buttons)")
     sqs = (f"\n  SQS (moto)     {stack.url('moto')}\n  SQS relay      {stack.url('relay')}/certs   (its certificates)"
            if queue_backend == "sqs" else "")
+    freee = (f"\n  freee          {stack.url('freee')}   (local stand-in; estimates and invoices, authorized)"
+             if accounting == "freee" else "")
     click.echo(f"""
 Ackflow is running locally ({config.store} job state, {queue_backend}):
   chat_webhook   {stack.webhook_url}
   worker         {stack.worker_url}
   Cloud Tasks    {stack.url('tasks')}   (local service)
   Google Chat    {stack.url('chat')}   (local service)
-  Google Sheets  {stack.url('sheets')}   (local service; the case sheet){drive}{sqs}
+  Google Sheets  {stack.url('sheets')}   (local service; the case sheet){drive}{sqs}{freee}
   console        {stack.url('console')}/jobs   (and the browser chat: {stack.url('console')}/chat)
   state, logs    {workdir}/
 
 Try, in another terminal:
   ackflow chat "echo hello" --yes
   ackflow chat "sleep 3"      then   ackflow click run
-  ackflow chat 'newcase ACME "Die set A-12" --due 2026-12-01' --yes
   ackflow chat '新規案件 ACME「プレス金型 A-12」 納期：12月1日' --yes
   ackflow chat "help" --locale en --tz Europe/London
+  ackflow chat 'newcase ACME "Die set A-12" --due 2026-12-01 --item "金型設計:1:350000"' --yes
+  ackflow chat 'ordered 2026-001' --yes     then   ackflow chat 'invoice 2026-001' --yes
   ackflow jobs
 
 Ctrl-C stops everything.""")

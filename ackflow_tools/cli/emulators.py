@@ -45,6 +45,12 @@ def tasks_emulator(host: str, port: int, db_path: str, name_reservation: float,
 @click.option("--app-name", default="Ackflow", show_default=True)
 @click.option("--slash-command", "slash_commands", multiple=True, metavar="/NAME=ID",
               help="A slash command configured for the app, e.g. /echo=1 (repeatable).")
+@click.option("--space-write-limit", default=60, show_default=True, type=click.IntRange(min=0),
+              help="Message writes per window in one space, shared by all apps (Chat: 60 a minute); 0: no limit.")
+@click.option("--project-write-limit", default=3000, show_default=True, type=click.IntRange(min=0),
+              help="Message writes per window by the app's project (Chat: 3,000 a minute); 0: no limit.")
+@click.option("--quota-window", default=60.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Seconds of the quota window (shrink it to test a minute's quota in seconds).")
 @click.option("--dialog-command", "dialog_commands", multiple=True, metavar="/NAME",
               help="A slash command set to \"Opens a dialog\" (repeatable).")
 @click.option("--locale", default="ja", show_default=True, help="Every person's userLocale, unless set for them.")
@@ -52,10 +58,11 @@ def tasks_emulator(host: str, port: int, db_path: str, name_reservation: float,
 @click.option("--platform", type=click.Choice(["WEB", "IOS", "ANDROID"]), default="WEB", show_default=True)
 def chat_emulator(host: str, port: int, db_path: str, app_url: str, audience: str,
                   project_number: str, event_format: str, app_name: str,
-                  slash_commands: tuple[str, ...], dialog_commands: tuple[str, ...], locale: str,
+                  slash_commands: tuple[str, ...], space_write_limit: int, project_write_limit: int,
+                  quota_window: float, dialog_commands: tuple[str, ...], locale: str,
                   time_zone: str, platform: str) -> None:
     """Run the local Google Chat service (the app's REST API and a user side)."""
-    from ackflow_tools.emulators.chat import open_service
+    from ackflow_tools.emulators.chat import QuotaConfig, open_service
     from ackflow_tools.emulators.chat.api import build_app
     from ackflow_tools.emulators.chat.events import Client, client_of
     from ackflow_tools.emulators.chat.userside import AppEndpoint
@@ -75,7 +82,8 @@ def chat_emulator(host: str, port: int, db_path: str, app_url: str, audience: st
         raise click.BadParameter(str(exc)) from exc
     app = AppEndpoint(url=app_url, audience=audience, project_number=project_number, format=event_format,
                       display_name=app_name, slash_commands=commands, dialog_commands=list(dialog_commands))
-    service, users = open_service(db_path, app, client)
+    quota = QuotaConfig(space_limit=space_write_limit, project_limit=project_write_limit, window=quota_window)
+    service, users = open_service(db_path, app, quota, client)
     run_until_stopped(build_app(service, users), host, port, "Chat")
 
 

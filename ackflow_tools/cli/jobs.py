@@ -76,6 +76,9 @@ def show(job_id: str, as_json: bool) -> None:
         click.echo(f"  result      {json.dumps(job.result, ensure_ascii=False)}")
     if job.last_error and job.status.value == "FAILED":
         click.echo(f"  error       {job.last_error}")
+    if job.space:
+        shown = "result not yet shown" if job.message_due else "result shown" if job.message_shown_at else "running"
+        click.echo(f"  message     {shown}; {job.chat_writes} Chat write(s), {job.chat_throttled} answered 429")
 
 
 @jobs.command("dead")

@@ -27,12 +27,14 @@ def _add_core_commands() -> None:
     from .console import console
     from .dev import dev
     from .dialog import dialog
+    from .freee import freee, freee_emulator
     from .jobs import jobs, sweep
     from .mail import mail
     from .operate import cancel, retry
     from .relay import sqs_relay
 
-    for command in (dev, chat, click_button, dialog, jobs, sweep, retry, cancel, config, sqs_relay, mail, console):
+    for command in (dev, chat, click_button, dialog, jobs, sweep, retry, cancel, config, sqs_relay, mail, console,
+                    freee, freee_emulator):
         cli.add_command(command)
 
 

@@ -3,8 +3,9 @@
 Used by ``ackflow dev`` and by the tests, so both run the same real servers the same way. Each
 child runs in its own process group (so a server's workers stop with it), which also means it
 would outlive a parent killed with SIGKILL. Two things end them when the parent is gone, however
-it went: the kernel kills each direct child (``PR_SET_PDEATHSIG``, set between fork and exec, so
-even a child still starting is covered), and the reaper below ends the children's whole groups.
+it went: the kernel kills each direct child (``PR_SET_PDEATHSIG``, set by the child before it
+execs the program, so even a child still starting is covered), and the reaper below ends the
+children's whole groups.
 PDEATHSIG follows the *thread* that started the child, so it is set only for children started
 from the main thread; a child started from another thread (a restart by the chaos suite's fault
 thread) relies on the reaper alone.
@@ -50,27 +51,26 @@ signal_all(signal.SIGKILL)
 """
 
 
-def _die_with_parent():
-    """A ``preexec_fn``: ask the kernel to SIGKILL this child when its parent dies (Linux), and
-    give up at once if the parent is already gone. None where prctl is not available, and when
-    called from a thread other than the main one: the kernel would kill the child when *that
-    thread* ends (a restart from a short-lived thread would die with it); the reaper covers those."""
+# Set PR_SET_PDEATHSIG in the child itself, then exec the real program (the setting survives
+# exec). Not a preexec_fn: that makes the parent run Python's and every library's fork handlers in
+# the child, and a parent that holds gRPC (a test with a Firestore client) then aborts the child in
+# gRPC's own handler ("epoll_wait: Bad file descriptor") before it can exec.
+_DIE_WITH_PARENT = """
+import ctypes, os, signal, sys
+ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+if os.getppid() != int(sys.argv[1]):
+    sys.exit(1)  # the parent died before the setting took
+os.execvp(sys.argv[2], sys.argv[2:])
+"""
+
+
+def _with_death_signal(argv: list[str]) -> list[str]:
+    """``argv`` run so that the kernel SIGKILLs it when this process dies (Linux). Only from the
+    main thread: the kernel acts when the *thread* that started the child ends (a restart from a
+    short-lived thread would die with it); the reaper covers those."""
     if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
-        return None
-    import ctypes
-
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here, before any fork
-    except (OSError, AttributeError):
-        return None
-    parent = os.getpid()
-
-    def preexec() -> None:
-        prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        if os.getppid() != parent:
-            os._exit(1)
-
-    return preexec
+        return argv
+    return [sys.executable, "-S", "-c", _DIE_WITH_PARENT, str(os.getpid()), *argv]
 
 
 class Reaper:
@@ -161,9 +161,8 @@ class ManagedProcess:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            self.argv, env=self.env, cwd=self.cwd, stdin=subprocess.DEVNULL,
-            stdout=self._log or subprocess.DEVNULL, stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=_die_with_parent(),
+            _with_death_signal(self.argv), env=self.env, cwd=self.cwd, stdin=subprocess.DEVNULL,
+            stdout=self._log or subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
         )
         Reaper.for_this_process().watch(self.proc.pid)
         if self.ready_url:

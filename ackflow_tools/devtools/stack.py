@@ -19,6 +19,8 @@ from pathlib import Path
 
 import requests
 
+from workers.office.issuer import SAMPLE as SAMPLE_ISSUER
+
 from .procs import ManagedProcess, free_port, port_free, process_alive, start_moto
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,7 @@ class StackConfig:
     # every person's Chat client unless set for them (ackflow dev: the office's, ja and Asia/Tokyo)
     language: str = "en"
     time_zone: str = "UTC"
+    accounting: str = "embedded"  # or "freee": the local freee stand-in, authorized at start
 
 
 class LocalStack:
@@ -94,6 +97,8 @@ class LocalStack:
             names.append("files")  # local case folders served over http, for link buttons
         if config.console:
             names.append("console")
+        if config.accounting == "freee":
+            names.append("freee")
         self.ports = {name: config.ports.get(name) or free_port() for name in names}
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
@@ -143,7 +148,22 @@ class LocalStack:
             "ACKFLOW_OFFICE_SHEET_ID": SHEET_ID,
             "ACKFLOW_OFFICE_SHEETS_ENDPOINT": self.url("sheets"),
             "ACKFLOW_OFFICE_SHEETS_CREDENTIALS_FILE": str(self.workdir / "sheets-service-account.json"),
+            # a sample issuer (a valid, made-up registration number), so invoices work on a fresh machine
+            "ACKFLOW_OFFICE_NAME": SAMPLE_ISSUER.name,
+            "ACKFLOW_OFFICE_ADDRESS": SAMPLE_ISSUER.address,
+            "ACKFLOW_OFFICE_CONTACT": SAMPLE_ISSUER.contact,
+            "ACKFLOW_OFFICE_REGISTRATION_NUMBER": SAMPLE_ISSUER.registration,
+            "ACKFLOW_OFFICE_BANK_ACCOUNT": SAMPLE_ISSUER.bank_account,
         }
+        if self.config.accounting == "freee":
+            env.update({
+                "ACKFLOW_OFFICE_ACCOUNTING": "freee",
+                "ACKFLOW_OFFICE_FREEE_CLIENT_ID": "local-client",
+                "ACKFLOW_OFFICE_FREEE_CLIENT_SECRET": "local-secret",
+                "ACKFLOW_OFFICE_FREEE_API_URL": self.url("freee"),
+                "ACKFLOW_OFFICE_FREEE_ACCOUNTS_URL": self.url("freee"),
+                "ACKFLOW_OFFICE_FREEE_WEB_URL": self.url("freee") + "/web",
+            })
         if self.config.storage == "drive":
             from .drive import PARENT_FOLDER, TEMPLATE_FOLDER
 
@@ -200,6 +220,8 @@ class LocalStack:
             self._start_services()
             self._create_queues()
             self._start_functions()
+            if self.config.accounting == "freee":
+                self.authorize_freee()
         except Exception:
             self.stop()
             raise
@@ -274,6 +296,11 @@ class LocalStack:
                                     "--data", str(self.workdir / "drive")),
                 ready_url=self.url("drive") + "/", log_path=self.workdir / "logs" / "drive.log")
             write_service_account(self.workdir / "drive-service-account.json", f"{self.url('drive')}/token")
+        if self.config.accounting == "freee":
+            self.procs["freee"] = ManagedProcess(
+                "freee", self._argv("freee-emulator", "--host", self.config.host, "--port", str(self.ports["freee"]),
+                                    "--data", str(self.workdir / "freee.json")),
+                ready_url=self.url("freee") + "/", log_path=self.workdir / "logs" / "freee.log")
         for proc in self.procs.values():
             proc.start(timeout=60)
         if self.config.storage == "drive":
@@ -316,6 +343,31 @@ class LocalStack:
 
     def _write_service_account(self) -> None:
         write_service_account(self.workdir / "sheets-service-account.json", f"{self.url('sheets')}/token")
+
+    def office_settings(self):
+        """The office workflow's settings, as the functions read them."""
+        from workers.office.settings import OfficeSettings
+
+        prefix = "ACKFLOW_OFFICE_"
+        return OfficeSettings(**{k[len(prefix):].lower(): v for k, v in self.env().items() if k.startswith(prefix)})
+
+    def authorize_freee(self, again: bool = False) -> dict:
+        """Connect the local freee stand-in as a person would with ``ackflow freee authorize``: a
+        person approves (the stand-in's consent, at once), the code is exchanged and the grant kept."""
+        from workers.office.accounting.factory import freee_tokens
+
+        settings = self.office_settings()
+        runtime = self.runtime()
+        try:
+            tokens = freee_tokens(settings, runtime.store.docs)
+            if tokens.vault.read() and not again:
+                return {}  # connected in an earlier run of this workdir
+            code = requests.post(f"{self.url('freee')}/_emulator/approve",
+                                 json={"client_id": settings.freee_client_id,
+                                       "redirect_uri": settings.freee_redirect_uri}, timeout=10).json()["code"]
+            return tokens.exchange(code)
+        finally:
+            runtime.close()
 
     def _create_queues(self) -> None:
         definitions = self.runtime().registry.queues.values()
@@ -421,7 +473,8 @@ class LocalStack:
             self._sweeper.join(timeout=5)
         if self.push_relay is not None:
             self.push_relay.stop()
-        for name in ("console", "relay", "webhook", "worker", "chat", "tasks", "sheets", "drive", "gmail", "moto"):
+        for name in ("console", "relay", "webhook", "worker", "chat", "tasks", "sheets", "drive", "gmail", "freee",
+                     "moto"):
             proc = self.procs.get(name)
             if proc:
                 proc.stop()

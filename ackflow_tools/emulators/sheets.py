@@ -123,6 +123,8 @@ class SheetsService:
         a1 = unquote(a1)
         if "!" in a1:
             title, _, cells = a1.rpartition("!")
+        elif a1.startswith("'") and a1.endswith("'") and len(a1) > 1:  # a quoted sheet name alone: all of it
+            title, cells = a1, ""
         else:
             title, cells = (a1, "") if any(g.title == a1 for g in book["sheets"]) else (book["sheets"][0].title, a1)
         if title.startswith("'") and title.endswith("'"):

@@ -39,15 +39,20 @@ HTTP_STATUS = {
 class GoogleError(Exception):
     """An error answered in Google's JSON shape: ``{"error": {code, message, status}}``."""
 
-    def __init__(self, status: str, message: str):
+    def __init__(self, status: str, message: str, *, details: list[dict] | None = None,
+                 headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status = status
         self.code = HTTP_STATUS[status]
         self.message = message
+        self.details = details or []
+        self.headers = headers or {}
 
     def response(self) -> Response:
         body = {"error": {"code": self.code, "message": self.message, "status": self.status}}
-        return json_response(body, self.code)
+        if self.details:
+            body["error"]["details"] = self.details
+        return json_response(body, self.code, headers=self.headers or None)
 
 
 def json_response(data, status: int = 200, headers: dict | None = None) -> Response:

@@ -99,6 +99,14 @@ class ChatUnavailable(Unavailable):
     pass
 
 
+class ChatRateLimited(ChatUnavailable):
+    """Chat answered 429 (a quota of the space or the project); ``retry_after`` if it said when."""
+
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class ChatRefused(AckflowError):
     """The Chat API refused a write for good (no such space, app not a member, invalid message)."""
 

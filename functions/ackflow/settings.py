@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     chat_certs_url: str = Field("", description="Certificates of Chat's token signer; empty for Google's (chosen by chat_auth).")
     local_services: bool = Field(False, description="Talk to the local Cloud Tasks and Chat services without credentials.")
     confirm_ttl: float = Field(900.0, gt=0, description="Seconds a confirmation card stays valid.")
+    chat_space_writes_per_minute: float = Field(50.0, ge=0, description="Chat API writes a minute the app allows itself in one space, shared by all its instances through the store (Chat allows 60, shared by every app in the space); 0: no shared budget.")
+    chat_space_burst: int = Field(5, ge=1, description="Writes the app may make at once in a space before the per-minute rate applies (burst + rate ≤ Chat's 60).")
+    chat_final_wait: float = Field(10.0, ge=0, description="Seconds a worker waits (for the space's budget, through 429s and outages) to show a finished job before it answers 503 and the queue retries.")
 
     # -- the worker's callers -------------------------------------------------------------------
     worker_audience: str = Field("", description="Audience of the queue's OIDC token; empty for worker_url.")
@@ -88,6 +91,7 @@ class Settings(BaseSettings):
     sweep_queued_after: float = Field(60.0, gt=0, description="Seconds after which a QUEUED job is sent again by the sweep.")
     sweep_stalled_after: float = Field(300.0, gt=0, description="Seconds past its lease (or retry time) after which a RUNNING step is sent again.")
     sweep_catch_up: float = Field(600.0, gt=0, description="How far back the sweep starts periodic jobs that were due.")
+    sweep_unshown_after: float = Field(60.0, gt=0, description="Seconds after a job finished without its final message confirmed written, after which the sweep shows it.")
     lease_margin: float = Field(30.0, ge=0, description="Seconds a step's lease outlives its dispatch deadline.")
     progress_interval: float = Field(1.0, ge=0, description="Minimum seconds between progress edits of a job's message.")
 

@@ -52,3 +52,15 @@ resource "google_firestore_field" "job_ttl" {
   # keep the default single-field indexes
   index_config {}
 }
+
+# The write log of each job's Chat message (ackflow.store.documents.MESSAGE_LOGS): refreshed on
+# every write, deleted a job TTL after the last one.
+resource "google_firestore_field" "message_log_ttl" {
+  database   = google_firestore_database.jobs.name
+  collection = "${local.collection_prefix}job_messages"
+  field      = local.store_indexes.ttl_field
+
+  ttl_config {}
+
+  index_config {}
+}

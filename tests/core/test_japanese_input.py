@@ -180,7 +180,7 @@ def test_usage_lines_in_each_language():
 
 
 def test_line_items_as_people_type_them():
-    from workers.office.estimate import parse_item
+    from workers.office.money import parse_line as parse_item
 
     for typed in ("金型設計:1:350000", "金型設計：１：３５万円", "金型設計:1:¥350,000", "金型設計:1:350,000円"):
         item = parse_item(typed)

@@ -45,11 +45,14 @@ def test_config_command_masks_secrets(monkeypatch, tmp_path):
     monkeypatch.setenv("ACKFLOW_RELAY_SIGNING_KEY", "-----BEGIN PRIVATE KEY-----secret")
     monkeypatch.setenv("ACKFLOW_PROJECT", "office-prod")
     monkeypatch.setenv("ACKFLOW_OFFICE_PORTAL_PASSWORD", "portal-secret")
+    monkeypatch.setenv("ACKFLOW_OFFICE_FREEE_CLIENT_SECRET", "freee-secret")
     result = CliRunner().invoke(cli, ["config"])
     assert result.exit_code == 0, result.output
     assert "ACKFLOW_PROJECT" in result.output and "office-prod" in result.output
     assert "ACKFLOW_OFFICE_SHEET_ID" in result.output
-    assert "secret" not in result.output and result.output.count("********") == 2
+    for value in ("PRIVATE KEY", "-----secret", "portal-secret", "freee-secret"):  # settings' texts may say "secret"
+        assert value not in result.output
+    assert result.output.count("********") == 3
     assert len(describe(Settings())) == len(Settings.model_fields)
 
 

@@ -17,19 +17,21 @@ COMBOS = [
 
 
 def start_pipeline(workdir, fmt: str, auth: str, store: str = "sqlite", queue_backend: str = "cloudtasks",
-                   mail: bool = False, storage: str = "local", **env) -> Pipeline:
+                   mail: bool = False, storage: str = "local", accounting: str = "embedded", workers: int = 1,
+                   **env) -> Pipeline:
     extra = {
         "ACKFLOW_QUEUES_FILE": str(FAST_QUEUES),
         "ACKFLOW_JOB_TYPES": "tests.support.jobtypes:build_registry",
         "ACKFLOW_SWEEP_QUEUED_AFTER": "1",
         "ACKFLOW_SWEEP_STALLED_AFTER": "1",
+        "ACKFLOW_SWEEP_UNSHOWN_AFTER": "1",
         "ACKFLOW_LEASE_MARGIN": "1",
         "PYTHONPATH": str(ROOT),
         **env,
     }
     stack = LocalStack(StackConfig(workdir=workdir, event_format=fmt, chat_auth=auth, sweep_interval=0,
-                                   store=store, queue_backend=queue_backend, extra_env=extra,
-                                   min_dispatch_deadline=1, mail=mail, storage=storage))
+                                   workers=workers, store=store, queue_backend=queue_backend, extra_env=extra,
+                                   min_dispatch_deadline=1, mail=mail, storage=storage, accounting=accounting))
     stack.start()
     return Pipeline(stack, fmt)
 

@@ -62,6 +62,7 @@ def test_jobs_list_and_show(running):
     assert int(by_status["FAILED"][-1]) > 1  # a failed job shows every attempt it took
     shown = ackflow(running, "jobs", "show", job_id)
     assert shown.returncode == 0 and f"job {job_id}" in shown.stdout and "step 1" in shown.stdout
+    assert "Chat write(s)" in shown.stdout  # the writes of the job's message, counted on its record
     missing = ackflow(running, "jobs", "show", "jmissing")
     assert missing.returncode != 0 and "not found" in missing.stderr
     assert ackflow(running, "jobs", "--status", "FAILED").stdout.count("fail") >= 1
@@ -105,7 +106,9 @@ def test_sweep_command(running):
 
 def test_dev_starts_everything_prints_where_and_stops_cleanly(tmp_path):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "ackflow_tools", "dev", "--port-offset", "1300",
+    offset = free_offset()
+    port = {name: number + offset for name, number in DEFAULT_PORTS.items()}
+    proc = subprocess.Popen([sys.executable, "-m", "ackflow_tools", "dev", "--port-offset", str(offset),
                              "--workdir", str(tmp_path / "dev"), "--sweep-interval", "1"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
                             start_new_session=True)
@@ -118,10 +121,12 @@ def test_dev_starts_everything_prints_where_and_stops_cleanly(tmp_path):
             if "Ctrl-C stops everything" in line:
                 break
         out = "".join(lines)
-        assert "chat_webhook   http://127.0.0.1:9380/" in out and "worker         http://127.0.0.1:9381/" in out
-        assert requests.get("http://127.0.0.1:9424/").json()["service"] == "chat"
-        assert "console        http://127.0.0.1:9390/jobs" in out  # the console, reading this pipeline
-        assert requests.get("http://127.0.0.1:9390/jobs").status_code == 200
+        assert f"chat_webhook   http://127.0.0.1:{port['webhook']}/" in out
+        assert f"worker         http://127.0.0.1:{port['worker']}/" in out
+        assert requests.get(f"http://127.0.0.1:{port['chat']}/").json()["service"] == "chat"
+        # the console, reading this pipeline
+        assert f"console        http://127.0.0.1:{port['console']}/jobs" in out
+        assert requests.get(f"http://127.0.0.1:{port['console']}/jobs").status_code == 200
         state = tmp_path / "dev" / "state.json"
         assert state.exists()
         os.killpg(proc.pid, signal.SIGINT)
@@ -129,7 +134,7 @@ def test_dev_starts_everything_prints_where_and_stops_cleanly(tmp_path):
         assert proc.returncode == 0
         assert not state.exists()
         with pytest.raises(requests.ConnectionError):
-            requests.get("http://127.0.0.1:9424/", timeout=1)
+            requests.get(f"http://127.0.0.1:{port['chat']}/", timeout=1)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -336,4 +341,4 @@ def test_dialog_adds_lines_for_a_repeated_parameter_and_chat_shows_an_opened_for
     assert out.returncode == 0, out.stderr + out.stdout
     boxes = _boxes(out.stdout)
     assert any("item.2.0" in line for line in boxes[-1])  # a second line was added before submitting
-    assert "Draft a new estimate for case 2026-001" in out.stdout
+    assert "Issue a new estimate version for case 2026-001" in out.stdout

@@ -46,6 +46,7 @@ def test_a_step_held_by_a_dead_worker_is_sent_again_after_its_lease(pipeline):
     done = pipeline.wait_job(job_id, JobStatus.SUCCEEDED, timeout=30)
     assert done.steps[0].attempts == 2 and done.generation == 1
     assert done.result == {"napped": 8}
+    pipeline.job_message(done)  # the result is written after the job is recorded SUCCEEDED
     mine = [m for m in pipeline.messages().values() if m.get("clientAssignedMessageId") == done.message_id]
     assert len(mine) == 1
 

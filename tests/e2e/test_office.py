@@ -56,7 +56,7 @@ def test_newcase_through_the_whole_pipeline(office):
         assert expected in pdf, expected
     row = sheet_of(office).find(case)
     assert row.values["client"] == "ACME" and row.values["title"] == "プレス金型 A-12 🚀"
-    assert row.values["status"] == "受付完了" and row.values["due"] == "2026-12-01"
+    assert row.values["status"] == "見積提出" and row.values["due"] == "2026-12-01"
     assert row.values["requester"] == "Alice"
     assert links_to(office, row.values["estimate"], f"{folder}/03_見積/見積書_{case}_v1.pdf")
     assert row.values["folder"] == storage.link(folder) == job.result["folder_link"]
@@ -129,13 +129,14 @@ def test_case_command_and_a_second_estimate_version(office):
     assert [Path(p).name for p in estimates] == [f"見積書_{case}_v1.pdf", f"見積書_{case}_v2.pdf"]
     row = sheet_of(office).find(case).values
     assert links_to(office, row["estimate"], f"{folder}/03_見積/見積書_{case}_v2.pdf")
-    # the case was ready (受付完了) before the new estimate; it stays so, in the record and the sheet
-    assert row["status"] == "受付完了" and office.runtime.services.cases.get(case)["status"] == "受付完了"
+    # the estimate was submitted (見積提出) with v1; v2 keeps it so, in the record and the sheet
+    assert row["status"] == "見積提出" and office.runtime.services.cases.get(case)["status"] == "見積提出"
     shown = json.dumps(office.send(f"case {case}")["reply"]["message"], ensure_ascii=False)
-    for expected in (f"Case {case}", "治具 B-7", "v1", "v2", job.id, redraft.id, "ready"):  # 受付完了, in English
+    for expected in (f"Case {case}", "治具 B-7", "v1", "v2", job.id, redraft.id, "estimate sent (見積提出)",
+                     "received (受付)"):
         assert expected in shown, expected
     shown = json.dumps(office.send(f"案件 {case}", locale="ja")["reply"]["message"], ensure_ascii=False)
-    for expected in (f"案件 {case}", "治具 B-7", "受付完了", "¥"):
+    for expected in (f"案件 {case}", "治具 B-7", "見積提出", "受付", "¥"):
         assert expected in shown, expected
     assert "There is no case" in json.dumps(office.send("case 1999-001")["reply"]["message"], ensure_ascii=False)
     failed = office.wait_job(office.start("estimate 1999-001"), JobStatus.FAILED)
@@ -147,6 +148,7 @@ def test_case_command_and_a_second_estimate_version(office):
     ('newcase ACME "bell\x07"', "control characters"),
     ('newcase "..." "x"', "no usable characters"),
     ('newcase ACME "x" --item "free"', "cannot read the item"),
+    ('newcase ACME "x" --item "a:1:0"', "unit price"),
     ("newcase ACME", "TITLE is missing"),
 ])
 def test_hostile_arguments_get_a_clear_reply_and_create_nothing(office, text, complaint):

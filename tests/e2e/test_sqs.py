@@ -30,6 +30,7 @@ def dead_letters(pipeline, queue: str = "ackflow-default") -> list[dict]:
 def test_a_job_that_fails_twice_then_succeeds_succeeds_once(via_sqs):
     job = via_sqs.wait_job(via_sqs.start("fail --times 2"), JobStatus.SUCCEEDED, timeout=30)
     assert job.steps[0].attempts == 1 and job.steps[1].attempts == 3
+    via_sqs.job_message(job)  # the result is written after the job is recorded SUCCEEDED
     mine = [m for m in via_sqs.messages().values() if m.get("clientAssignedMessageId") == job.message_id]
     assert len(mine) == 1 and "Done" in json.dumps(mine[0], ensure_ascii=False)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import requests
 from google.api_core import exceptions as gexc
@@ -174,12 +176,94 @@ def test_the_adapter_tells_a_refusal_from_an_outage(emulator, space):
     requests.post(f"{emulator.url}/_emulator/{space}:send", json={"text": "mine"})
     feed = requests.get(f"{emulator.url}/_emulator/{space}/changes").json()["changes"]
     human = next(c["message"] for c in feed if c["kind"] == "created" and c["message"]["sender"]["type"] == "HUMAN")
-    adapter = RestChatClient(emulator.url, anonymous=True, retry_deadline=1)
+    adapter = RestChatClient(emulator.url, anonymous=True)
     with pytest.raises(ChatRefused, match="refused"):
         adapter.put_message(space, human["name"].rsplit("/", 1)[1], {"text": "edited"}, None)
     with pytest.raises(ChatRefused):
         adapter.put_message("spaces/nowhere", "client-x", {"text": "hi"}, None)
     adapter.put_message(space, "client-ok", {"text": "fine"}, None)
     with pytest.raises(ChatUnavailable):
-        RestChatClient(f"http://127.0.0.1:{free_port()}", anonymous=True, retry_deadline=1).put_message(
+        RestChatClient(f"http://127.0.0.1:{free_port()}", anonymous=True).put_message(
             space, "client-ok", {"text": "fine"}, None)
+
+
+@pytest.fixture
+def quota(emulator):
+    """Chat's write quotas on the running service, shrunk by the test; Chat's own restored after."""
+
+    def configure(**body):
+        response = requests.put(f"{emulator.url}/_emulator/quota", json={"reset": True, **body})
+        response.raise_for_status()
+        return response.json()
+
+    yield configure
+    configure(spaceWriteLimit=60, projectWriteLimit=3000, window=60, retryAfter=False)
+
+
+def patch(client, name, text="x"):
+    return client.update_message(request=chat_v1.UpdateMessageRequest(
+        message=chat_v1.Message(name=name, text=text), update_mask={"paths": ["text"]}, allow_missing=True))
+
+
+def test_the_service_enforces_chats_write_quota_per_space(client, space, emulator, quota):
+    assert requests.get(f"{emulator.url}/_emulator/quota").json()["spaceWriteLimit"] == 60  # Chat's default
+    quota(spaceWriteLimit=3, window=1.5)
+    for number in range(3):
+        patch(client, f"{space}/messages/client-q{number}")
+    with pytest.raises(gexc.TooManyRequests) as caught:
+        create(client, space)
+    error = caught.value.response.json()["error"]
+    assert error["code"] == 429 and error["status"] == "RESOURCE_EXHAUSTED"
+    assert error["details"][0]["reason"] == "RATE_LIMIT_EXCEEDED"
+    assert "Retry-After" not in caught.value.response.headers  # Google names no wait
+    other = f"{space}x"
+    requests.put(f"{emulator.url}/_emulator/{other}", json={}).raise_for_status()
+    create(client, other)  # another space has its own quota
+    time.sleep(1.6)  # the window slides on
+    create(client, space)
+    stats = requests.get(f"{emulator.url}/_emulator/quota").json()["spaces"][space]
+    assert stats == {"accepted": 4, "refused": 1}
+
+
+def test_the_service_enforces_the_projects_write_quota_across_spaces(client, emulator, quota):
+    quota(projectWriteLimit=4, window=30)
+    spaces = [f"spaces/P{number}" for number in range(5)]
+    for name in spaces:
+        requests.put(f"{emulator.url}/_emulator/{name}", json={}).raise_for_status()
+    for name in spaces[:4]:
+        create(client, name)
+    with pytest.raises(gexc.TooManyRequests) as caught:
+        create(client, spaces[4])
+    assert "per project" in caught.value.response.json()["error"]["message"]
+
+
+def test_the_adapter_reports_a_429_with_the_wait_chat_named(emulator, space, quota):
+    from ackflow.chat.rest import RestChatClient
+    from ackflow.errors import ChatRateLimited
+
+    adapter = RestChatClient(emulator.url, anonymous=True)
+    quota(spaceWriteLimit=1, window=30)
+    adapter.put_message(space, "client-a", {"text": "one"}, None)
+    with pytest.raises(ChatRateLimited) as caught:
+        adapter.put_message(space, "client-a", {"text": "two"}, None)
+    assert caught.value.retry_after is None  # none named: the caller backs off
+    quota(spaceWriteLimit=1, window=30, retryAfter=True)
+    adapter.put_message(space, "client-a", {"text": "three"}, None)
+    with pytest.raises(ChatRateLimited) as caught:
+        adapter.put_message(space, "client-a", {"text": "four"}, None)
+    assert 25 <= caught.value.retry_after <= 30
+
+
+def test_a_held_write_lands_after_a_later_one(emulator, client, space):
+    """The control the ordering tests use: a write Chat applies late."""
+    import threading
+
+    name = f"{space}/messages/client-late"
+    patch(client, name, "first")
+    requests.post(f"{emulator.url}/_emulator/{space}:hold", json={"seconds": 0.8}).raise_for_status()
+    late = threading.Thread(target=patch, args=(client, name, "older"))
+    late.start()
+    time.sleep(0.3)
+    patch(client, name, "newer")
+    late.join()
+    assert client.get_message(name=name).text == "older"

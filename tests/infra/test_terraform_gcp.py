@@ -123,6 +123,14 @@ def test_firestore_indexes_and_ttl_come_from_the_store_declaration(module):
     assert ttl["field"] == "${local.store_indexes.ttl_field}" and "ttl_config" in ttl
 
 
+def test_the_chat_message_logs_expire_like_jobs(module):
+    from ackflow.store.documents import MESSAGE_LOGS
+
+    ttl = resources(module, "google_firestore_field")[("google_firestore_field", "message_log_ttl")]
+    assert ttl["collection"] == "${local.collection_prefix}" + MESSAGE_LOGS
+    assert ttl["field"] == "${local.store_indexes.ttl_field}" and "ttl_config" in ttl
+
+
 def test_the_sweep_is_scheduled_with_an_oidc_token_for_the_invoker(module):
     job = resources(module, "google_cloud_scheduler_job")[("google_cloud_scheduler_job", "sweep")]
     target = job["http_target"][0]

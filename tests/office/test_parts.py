@@ -15,7 +15,6 @@ from ackflow.errors import PermanentError, TransientError, UsageError
 from ackflow_tools.emulators.sheets import SheetsService, build_app
 from ackflow_tools.emulators.web import ServerThread
 from tests.support import portal as portal_site
-from workers.office.estimate import Estimate, LineItem, Office, PdfEstimates, default_items, parse_item
 from workers.office.names import safe_component, safe_relative_path
 from workers.office.portal import PortalClient, collect, resolve_credentials
 from workers.office.sheet import CaseSheet, column_letter
@@ -81,37 +80,38 @@ def test_template_renders_names_and_text_and_keeps_edits(tmp_path):
 
 
 # -- estimate ----------------------------------------------------------------------------------
-def test_items_parse_with_colons_in_the_description():
-    item = parse_item("3Dモデル: 作成:2:45,000")
-    assert (item.description, item.quantity, item.unit_price, item.amount) == (
-        "3Dモデル: 作成", Decimal(2), 45000, 90000)
-    for bad in ("no numbers", "x:0:100", "x:1:-5", ":1:1", "x:one:100"):
-        with pytest.raises(UsageError):
-            parse_item(bad)
-
-
 def test_client_defaults_come_from_settings():
-    config = json.dumps({"ACME": [["金型設計", 1, 350000]], "*": [["設計一式", 1, 100000]]})
-    assert default_items("ACME", config)[0].unit_price == 350000
-    assert default_items("Other", config)[0].description == "設計一式"
+    from workers.office.estimating import default_lines
+    from workers.office.money import TaxRules
+
+    config = json.dumps({"ACME": [["金型設計", 1, 350000], ["弁当", 2, 800, "8%"]], "*": [["設計一式", 1, 100000]]})
+    acme = default_lines("ACME", config, TaxRules())
+    assert acme[0].unit_price == 350000 and acme[1].reduced and not acme[0].reduced
+    assert default_lines("Other", config, TaxRules())[0].description == "設計一式"
+    with pytest.raises(PermanentError, match="ACKFLOW_OFFICE_CLIENT_ITEMS"):
+        default_lines("ACME", '{"ACME": [["no price"]]}', TaxRules())
 
 
 def test_estimate_pdf_has_japanese_text_tax_and_totals():
-    import datetime as dt
-
-    estimate = Estimate("2026-001", 2, "株式会社ACME", "プレス金型 A-12",
-                        (LineItem("金型設計", Decimal(1), 350000), LineItem("試作", Decimal("1.5"), 30001)),
-                        0.10, dt.date(2026, 11, 21), 30, Office("山田設計事務所", "東京都千代田区", "03-1234-5678"),
-                        "2026-12-01")
-    assert (estimate.subtotal, estimate.tax, estimate.total) == (395002, 39500, 434502)
-    document = PdfEstimates().draft_estimate(estimate)
-    assert document.name == "見積書_2026-001_v2.pdf"
     from io import BytesIO
 
-    reader = pypdf.PdfReader(BytesIO(document.data))
+    from workers.office.accounting import Document
+    from workers.office.accounting.pdf import render
+    from workers.office.issuer import Issuer
+    from workers.office.money import Line, TaxRules
+
+    estimate = Document(kind="quotation", number="2026-001-v2", case="2026-001", folder="f", recipient="株式会社ACME",
+                        title="プレス金型 A-12", issued="2026-11-21",
+                        lines=(Line("金型設計", Decimal(1), 350000), Line("試作", Decimal("1.5"), 30001)),
+                        rules=TaxRules(), issuer=Issuer("山田設計事務所", "東京都千代田区", "03-1234-5678"), version=2,
+                        valid_until="2026-12-21", delivery="2026-12-01")
+    totals = estimate.totals
+    assert (totals.subtotal, totals.tax, totals.total) == (395002, 39500, 434502)
+    assert estimate.file_name == "見積書_2026-001_v2.pdf"
+    reader = pypdf.PdfReader(BytesIO(render(estimate)))
     text = reader.pages[0].extract_text()
-    for expected in ("御見積書", "株式会社ACME 御中", "山田設計事務所", "件名: プレス金型 A-12", "納期: 2026年12月1日",
-                     "金型設計", "¥350,000", "消費税（10%）", "¥39,500", "合計", "¥434,502",
+    for expected in ("御見積書", "見積番号 2026-001-v2", "株式会社ACME 御中", "山田設計事務所", "件名: プレス金型 A-12",
+                     "納期: 2026年12月1日", "金型設計", "¥350,000", "消費税（10%）", "¥39,500", "合計", "¥434,502",
                      "有効期限: 2026年12月21日"):
         assert expected in text, expected
     fonts = [f for page in reader.pages for f in page["/Resources"]["/Font"].values()]
@@ -138,9 +138,9 @@ def sheets(tmp_path):
 def test_header_row_is_created_when_missing(sheets):
     service, sheet = sheets
     row = sheet.upsert("2026-001", {"client": "ACME", "title": "金型", "status": "登録済"})
-    values = service.get_values("book", "Cases!A1:K5")["values"]
+    values = service.get_values("book", "Cases!A1:L5")["values"]
     assert values[0] == ["案件番号", "顧客", "件名", "状況", "納期", "フォルダ", "見積", "依頼者", "作成日時",
-                         "更新日時"]
+                         "更新日時", "請求書"]
     assert values[1][:4] == ["2026-001", "ACME", "金型", "登録済"] and row.number == 2
 
 
@@ -165,23 +165,48 @@ def test_a_case_status_only_moves_forward_in_the_record(tmp_path):
     from workers.office.cases import CaseRecords
 
     cases = CaseRecords(SqliteDocuments(tmp_path / "cases.db"))
-    cases.update("2026-001", "jnew", status="登録済")
-    assert cases.update("2026-001", "jnew", status="受付完了")["status"] == "受付完了"
-    # an `estimate` job on the finished case: its new version is kept, its status is not
-    record = cases.update("2026-001", "jest", status="見積作成済", estimates=[{"key": "v002", "version": 2}])
-    assert record["status"] == "受付完了" and [e["key"] for e in record["estimates"]] == ["v002"]
+    cases.update("2026-001", "jnew", status="受付", by="Alice")
+    assert cases.update("2026-001", "jnew", status="見積提出", by="Alice")["status"] == "見積提出"
+    cases.update("2026-001", "jord", status="受注", by="Bob")
+    # an `estimate` job on the ordered case: its new version is kept, its status is not
+    record = cases.update("2026-001", "jest", status="見積提出", estimates=[{"key": "v002", "version": 2}])
+    assert record["status"] == "受注" and [e["key"] for e in record["estimates"]] == ["v002"]
+    assert [(h["status"], h["by"]) for h in record["history"]] == [("受付", "Alice"), ("見積提出", "Alice"),
+                                                                   ("受注", "Bob")]
+    # the statuses of the first version are read as their stages
+    cases.update("2026-002", "jold", status="受付完了")
+    assert cases.update("2026-002", "jest", status="受付")["status"] == "受付完了"
+    assert cases.update("2026-002", "jest", status="見積提出")["status"] == "見積提出"
+
+
+def test_commands_move_a_case_forward_and_only_an_admin_correction_goes_back(tmp_path):
+    from ackflow.store.sqlite import SqliteDocuments
+    from workers.office.cases import CaseRecords
+
+    cases = CaseRecords(SqliteDocuments(tmp_path / "cases.db"))
+    cases.update("2026-001", "jnew", status="見積提出")
+    moved = cases.transition("2026-001", "納品", by="Alice", job_id="jdel", delivered_on="2026-12-01")
+    assert moved["status"] == "納品"
+    assert cases.transition("2026-001", "納品", by="Alice", job_id="jdel")["history"][-1]["job"] == "jdel"  # again
+    with pytest.raises(PermanentError, match="only moves forward.*correct 2026-001 受注"):
+        cases.transition("2026-001", "受注", by="Alice", job_id="jord")
+    record = cases.transition("2026-001", "作業中", by="Admin", job_id="jfix", correction=True)
+    assert record["status"] == "作業中" and record["history"][-1]["correction"] is True
+    assert record["delivered_on"] == "2026-12-01"
+    with pytest.raises(PermanentError, match="not a case status"):
+        cases.transition("2026-001", "done", by="Alice", job_id="jx")
 
 
 def test_a_case_status_only_moves_forward_in_the_sheet_and_a_persons_stays(sheets):
     from workers.office.cases import advanced
 
     service, sheet = sheets
-    sheet.upsert("2026-001", {"status": "登録済"}, merge={"status": advanced})
-    sheet.upsert("2026-001", {"status": "受付完了"}, merge={"status": advanced})
-    assert sheet.upsert("2026-001", {"status": "見積作成済"}, merge={"status": advanced}).values["status"] == "受付完了"
-    assert sheet.find("2026-001").values["status"] == "受付完了"
+    sheet.upsert("2026-001", {"status": "受付"}, merge={"status": advanced})
+    sheet.upsert("2026-001", {"status": "受注"}, merge={"status": advanced})
+    assert sheet.upsert("2026-001", {"status": "見積提出"}, merge={"status": advanced}).values["status"] == "受注"
+    assert sheet.find("2026-001").values["status"] == "受注"
     service.update_values("book", "Cases!D2", [["保留"]])  # a person puts the case on hold
-    sheet.upsert("2026-001", {"status": "受付完了", "estimate": "https://x/v3.pdf"}, merge={"status": advanced})
+    sheet.upsert("2026-001", {"status": "請求", "estimate": "https://x/v3.pdf"}, merge={"status": advanced})
     row = sheet.find("2026-001").values
     assert row["status"] == "保留" and row["estimate"] == "https://x/v3.pdf"
 

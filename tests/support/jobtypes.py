@@ -82,9 +82,9 @@ def build_registry(settings) -> Registry:
 
 
 def office_with_pause_points(settings) -> Registry:
-    """The deployment's job types, with each ``newcase`` step able to stop right after its work
-    (before the store records it) when the file ACKFLOW_TEST_PAUSE_FILE names it: the test then
-    kills the worker there, the hardest moment for a retry."""
+    """The deployment's job types, with each ``newcase`` and ``invoice`` step able to stop right after its
+    work (before the store records it) when the file ACKFLOW_TEST_PAUSE_FILE names it (``step`` or
+    ``type:step``): the test then kills the worker there, the hardest moment for a retry."""
     import os
     import time
     from pathlib import Path
@@ -97,13 +97,15 @@ def office_with_pause_points(settings) -> Registry:
     def paused(step):
         def run(ctx):
             output = step.run(ctx)
-            if control.exists() and control.read_text().strip() == step.name and ctx.job.steps[ctx.index].attempts == 1:
+            wanted = control.read_text().strip() if control.exists() else ""
+            if wanted in (step.name, f"{ctx.job.type}:{step.name}") and ctx.job.steps[ctx.index].attempts == 1:
                 control.with_suffix(".reached").write_text(step.name)
                 time.sleep(120)
             return output
 
         return Step(step.name, run, step.title)
 
-    original = registry.get("newcase")
-    registry.replace(JobType(**{**original.__dict__, "steps": tuple(paused(s) for s in original.steps)}))
+    for name in ("newcase", "invoice"):
+        original = registry.get(name)
+        registry.replace(JobType(**{**original.__dict__, "steps": tuple(paused(s) for s in original.steps)}))
     return registry

@@ -41,15 +41,18 @@ KINDS = {  # kind → (store, case storage)
 
 
 @contextlib.contextmanager
-def running_office(workdir: Path, kind: str, fmt: str = "classic"):
+def running_office(workdir: Path, kind: str, fmt: str = "classic", accounting: str = "embedded"):
     """The office workflow on a running pipeline: ``embedded`` (SQLite, a local folder),
     ``emulators`` (Firestore, a Cloud Storage emulator), ``drive`` and ``drive-firestore`` (the local
-    Drive stand-in, on each store); the local Sheets service and a test portal."""
+    Drive stand-in, on each store); the local Sheets service and a test portal; estimates and
+    invoices as PDFs, or through the freee stand-in (``accounting="freee"``)."""
     site = portal_site.Portal()
     env = {
         "ACKFLOW_JOB_TYPES": "tests.support.jobtypes:office_with_pause_points",
         "ACKFLOW_TEST_PAUSE_FILE": str(workdir / "pause"),
         "ACKFLOW_OFFICE_NAME": "山田金型設計事務所",
+        "ACKFLOW_PERIODIC_SPACE": "spaces/office",  # the digest and the reminder report here
+        "ACKFLOW_ADMINS": "bob@example.com",  # who may correct a case's status
         "ACKFLOW_OFFICE_ADDRESS": "東京都大田区",
         "ACKFLOW_OFFICE_PORTALS": json.dumps({"ACME": {"url": site.url, "credentials": "env:ACME_PORTAL"}}),
         "ACME_PORTAL": json.dumps({"username": portal_site.USERNAME, "password": portal_site.PASSWORD}),
@@ -71,7 +74,7 @@ def running_office(workdir: Path, kind: str, fmt: str = "classic"):
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)  # this process loads the same job types and reads the same storage
     auth = "project-number" if fmt == "classic" else "endpoint-url"
-    pipeline = start_pipeline(workdir, fmt, auth, store, storage=storage, **env)
+    pipeline = start_pipeline(workdir, fmt, auth, store, storage=storage, accounting=accounting, **env)
     pipeline.site = site
     pipeline.kind = kind
     try:
@@ -130,7 +133,7 @@ def snapshot(office, case: str) -> dict:
             data = storage.read(path)
         except PermanentError:  # a Google Docs file (on Drive) has no bytes to read
             data = b"<google docs file>"
-        if "/03_見積/" in path and path.endswith(".pdf"):
+        if ("/03_見積/" in path or "/05_請求/" in path) and path.endswith(".pdf"):
             data = pypdf.PdfReader(io.BytesIO(data)).pages[0].extract_text().replace(case, "CASE")
         else:
             data = data.replace(case.encode(), b"CASE")
@@ -144,3 +147,21 @@ def snapshot(office, case: str) -> dict:
             "documents": sorted(d["name"] for d in record["documents"]), "cases": len(rows)}
 
 
+
+
+def documents_tab(office) -> dict[str, dict]:
+    """The case sheet's documents tab, by document number."""
+    from workers.office.sheet import DOCUMENT_COLUMNS
+
+    env = office.stack.env()
+    sheet = CaseSheet(env["ACKFLOW_OFFICE_SHEET_ID"], "Documents", endpoint=env["ACKFLOW_OFFICE_SHEETS_ENDPOINT"],
+                      credentials_file=env["ACKFLOW_OFFICE_SHEETS_CREDENTIALS_FILE"], columns=DOCUMENT_COLUMNS,
+                      key="number")
+    rows = sheet.worksheet().get_all_values()
+    header = rows[0]
+    labels = {label: key for key, (label, _) in DOCUMENT_COLUMNS.items()}
+    return {row[0]: {labels.get(h, h): v for h, v in zip(header, row, strict=False)} for row in rows[1:] if row}
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages)

@@ -87,37 +87,44 @@ class Pipeline:
                                      f"{job.last_error}\n{self.stack.procs['worker'].log_tail(30)}")
             time.sleep(0.05)
 
-    def messages(self, space: str = "spaces/e2e") -> dict[str, dict]:
-        """The latest version of every message in the space, by name."""
-        latest: dict[str, dict] = {}
+    def messages_feed(self, space: str = "spaces/e2e") -> list[dict]:
+        """Everything that happened in the space, in order (the local Chat service's change feed)."""
+        changes: list[dict] = []
         after = 0
         while True:
             page = self.http.get(f"{self.chat_url}/_emulator/{space}/changes", params={"after": after}).json()
             if not page["changes"]:
-                return latest
-            for change in page["changes"]:
-                if "message" in change:
-                    if change["kind"] == "deleted":
-                        latest.pop(change["message"]["name"], None)
-                    else:
-                        latest[change["message"]["name"]] = change["message"]
+                return changes
+            changes.extend(page["changes"])
             after = page["last"]
 
+    def messages(self, space: str = "spaces/e2e") -> dict[str, dict]:
+        """The latest version of every message in the space, by name."""
+        latest: dict[str, dict] = {}
+        for change in self.messages_feed(space):
+            if "message" in change:
+                if change["kind"] == "deleted":
+                    latest.pop(change["message"]["name"], None)
+                else:
+                    latest[change["message"]["name"]] = change["message"]
+        return latest
+
     def job_message(self, job: Job, timeout: float = 10.0) -> dict:
-        """The job's own message once it shows the job's final state."""
+        """The job's own message once it shows the job's final state: the store confirms that write
+        (``message_due`` cleared) only after it landed, and later than any older write."""
         deadline = time.monotonic() + timeout
         while True:
-            found = [m for m in self.messages(job.space).values()
-                     if m.get("clientAssignedMessageId") == job.message_id]
+            current = self.store.get_job(job.id)
+            if not current.status.finished or current.message_due:
+                found = []
+            else:
+                found = [m for m in self.messages(job.space).values()
+                         if m.get("clientAssignedMessageId") == job.message_id]
             if found:
-                stamp = found[0].get("lastUpdateTime") or found[0]["createTime"]
-                import datetime as dt
-
-                when = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
-                if not job.finished_at or when >= job.finished_at - 0.001:
-                    return found[0]
+                return found[0]
             if time.monotonic() > deadline:
-                raise AssertionError(f"no final message for {job.id}")
+                raise AssertionError(f"no final message for {job.id} ({current.status.value}, "
+                                     f"message due: {current.message_due})")
             time.sleep(0.05)
 
     def worker_token(self) -> str:

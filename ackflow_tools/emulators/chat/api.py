@@ -4,7 +4,8 @@
 sends them). Certificates: where Google serves the Chat signer's and Google's ID-token keys.
 ``/_emulator/...``: the user side (send a message, click a button, open, submit and close a
 dialog, add or remove the app, run an app command), app configuration, each person's client
-(language, time zone, platform), throttling, and a long-poll feed of what happens in a space.
+(language, time zone, platform), Chat's write quotas (and injected 429s or late writes), and a
+long-poll feed of what happens in a space.
 
 Every user-side body may name the ``user`` and give ``locale``, ``timeZone`` and ``platform`` for
 that one action (else the person's, set with ``PUT /_emulator/users/{id}``, else the service's).
@@ -200,6 +201,25 @@ def build_app(service: ChatService, users: UserSide) -> Router:
         service.inject_429(space, _number(body.get("count", 1), "count"))
         return json_response({})
 
+    def hold(request, space):
+        body = read_json(request)
+        try:
+            seconds = float(body.get("seconds", 1.0))
+        except (TypeError, ValueError) as exc:
+            raise GoogleError("INVALID_ARGUMENT", "seconds must be a number.") from exc
+        if not 0 <= seconds <= 60:
+            raise GoogleError("INVALID_ARGUMENT", "seconds must be between 0 and 60.")
+        service.hold(space, seconds, _number(body.get("count", 1), "count"))
+        return json_response({})
+
+    def quota(request):
+        if request.method == "PUT":
+            body = read_json(request)
+            service.quotas.config.update(body)
+            if body.get("reset"):
+                service.quotas.reset()
+        return json_response(service.quotas.to_dict())
+
     def changes(request, space):
         try:
             after = int(request.args.get("after") or 0)
@@ -230,6 +250,9 @@ def build_app(service: ChatService, users: UserSide) -> Router:
     app.add("POST", f"/_emulator/({SPACE}):removeApp", remove)
     app.add("POST", f"/_emulator/({SPACE}):appCommand", command)
     app.add("POST", f"/_emulator/({SPACE}):throttle", throttle)
+    app.add("POST", f"/_emulator/({SPACE}):hold", hold)
+    app.add("GET", "/_emulator/quota", quota)
+    app.add("PUT", "/_emulator/quota", quota)
     app.add("PUT", f"/_emulator/({SPACE})", ensure_space)
     app.add("GET", f"/_emulator/({SPACE})/changes", changes)
     app.add("GET", "/", lambda r: json_response({"status": "ok", "service": "chat"}))

@@ -17,6 +17,7 @@ from google.apps import chat_v1
 from google.protobuf import json_format
 
 from ..web import GoogleError
+from .quota import WriteQuotas
 from .storage import ChatStorage
 
 MessagePb = chat_v1.Message.pb()
@@ -111,12 +112,14 @@ class AppIdentity:
 
 
 class ChatService:
-    def __init__(self, storage: ChatStorage, app: AppIdentity | None = None):
+    def __init__(self, storage: ChatStorage, app: AppIdentity | None = None, quotas: WriteQuotas | None = None):
         self.storage = storage
         self.app = app or AppIdentity()
+        self.quotas = quotas or WriteQuotas()
         self.lock = storage.lock
         self.changed = threading.Condition(self.lock)
-        self._throttle: dict[str, int] = {}
+        self._holds: dict[str, list[float]] = {}
+        self._holds_lock = threading.Lock()
 
     # -- spaces and threads ----------------------------------------------------------------------
     def ensure_space(self, name: str, display_name: str | None = None, space_type: str = "SPACE") -> dict:
@@ -168,18 +171,29 @@ class ChatService:
 
     # -- writes by the app -----------------------------------------------------------------------
     def inject_429(self, space: str, count: int) -> None:
-        with self.lock:
-            self._throttle[space] = self._throttle.get(space, 0) + count
+        self.quotas.inject(space, count)
 
     def _check_quota(self, space: str) -> None:
-        if self._throttle.get(space, 0) > 0:
-            self._throttle[space] -= 1
-            raise GoogleError("RESOURCE_EXHAUSTED", f"Quota exceeded for writes to {space}.")
+        self.quotas.admit(space)
+
+    def hold(self, space: str, seconds: float, count: int) -> None:
+        """The next ``count`` writes to ``space`` are applied ``seconds`` after they arrive (a write
+        that lands late, for tests of ordering)."""
+        with self._holds_lock:
+            self._holds.setdefault(space, []).extend([seconds] * count)
+
+    def _arrive(self, space: str) -> None:
+        with self._holds_lock:
+            held = self._holds.get(space)
+            delay = held.pop(0) if held else 0.0
+        if delay:
+            time.sleep(delay)  # outside the lock: other writes go on meanwhile
 
     def create_message(self, parent: str, body: dict, *, message_id: str | None = None,
                        request_id: str | None = None, reply_option: str | int | None = None,
                        thread_key: str | None = None) -> dict:
         option = _reply_option(reply_option)
+        self._arrive(parent)
         with self.lock:
             space = self._space(parent)
             self._check_quota(parent)
@@ -252,12 +266,17 @@ class ChatService:
             return self.storage.list_messages(parent, offset, page_size, descending)
 
     def update_message(self, name: str, body: dict, update_mask: list[str], allow_missing: bool,
-                       *, as_app: bool = True) -> dict:
+                       *, as_app: bool = True, api_call: bool = True) -> dict:
+        """``api_call=False``: the app's synchronous answer to a click, which Chat applies without
+        an API call (no quota, no hold)."""
         space_name = name.split("/messages/")[0]
         message_id = name.rsplit("/", 1)[-1]
+        if api_call:
+            self._arrive(space_name)
         with self.lock:
             space = self._space(space_name)
-            self._check_quota(space_name)
+            if api_call:
+                self._check_quota(space_name)
             try:
                 current = self._message(name)
             except GoogleError as exc:

@@ -317,7 +317,7 @@ class UserSide:
         if message["sender"].get("type") != "BOT":
             raise GoogleError("PERMISSION_DENIED", "An app can only update its own messages.")
         mask = [k for k in ("text", "cardsV2") if k in reply] or ["text", "cardsV2"]
-        return self.service.update_message(message["name"], reply, mask, False)
+        return self.service.update_message(message["name"], reply, mask, False, api_call=False)
 
     def _post(self, space: str, message: dict | None, reply: dict) -> dict:
         thread = ((message or {}).get("thread") or {}).get("name")

@@ -1,15 +1,33 @@
-"""Showing a job in its thread: one message per job (``client-<job id>``), edited in place."""
+"""Showing a job in its thread: one message per job (``client-<job id>``), edited in place.
+
+Every attempt to write passes the gate in the store first (rules in ``jobs/messages.py``): it
+renders the job as it is then, takes the next revision and a token of the space's write budget,
+shared by every instance. So a write never replaces a newer state, progress gives way to results
+when the budget is short, and the final state goes out last, confirmed in the store (or the sweep
+shows it again).
+"""
 
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from typing import TYPE_CHECKING
 
+from ..chat.cards import Card, fallback_text
 from ..chat.events import EventFormat
-from ..chat.replies import message_json
-from ..errors import ChatRefused, ChatUnavailable, NotFound, UnknownJobType
+from ..chat.replies import message_json, plain_text
+from ..errors import (
+    ChatRateLimited,
+    ChatRefused,
+    ChatUnavailable,
+    NotFound,
+    StoreUnavailable,
+    Unavailable,
+    UnknownJobType,
+)
+from ..jobs.messages import Outcome, Verdict
 from ..jobs.model import Holder, Job, JobStatus
 from . import views
 from .speech import speaker_of_job
@@ -20,58 +38,187 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+ATTEMPT_TIMEOUT = 10.0  # seconds one write may take before it counts as failed
+LANDING_MARGIN = 5.0  # how long after its timeout a write may still land at Chat's end
+BACKOFF_FIRST, BACKOFF_MAX = 1.0, 16.0  # after a 429 that names no wait, or an outage
+
+
+class SpaceHints:
+    """This process's note of spaces with no budget until a time, so progress that would be
+    skipped anyway does not ask the store (only a hint: the store's bucket decides), and one lock
+    per space, so the threads of a process run the message transactions of a space (its bucket,
+    the write logs of its jobs) one at a time instead of contending for the same documents."""
+
+    def __init__(self) -> None:
+        self._until: dict[str, float] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def lock(self, space: str) -> threading.Lock:
+        with self._lock:
+            return self._locks.setdefault(space, threading.Lock())
+
+    def quiet(self, space: str) -> bool:
+        with self._lock:
+            return self._until.get(space, 0.0) > time.monotonic()
+
+    def note(self, space: str, seconds: float) -> None:
+        with self._lock:
+            self._until[space] = max(self._until.get(space, 0.0), time.monotonic() + seconds)
+
+
+def backoff(attempt: int) -> float:
+    return min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** attempt) * random.uniform(0.5, 1.0)
+
 
 class Notifier:
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
 
-    def show(self, job: Job, *, progress: str | None = None, retry_delay: float | None = None) -> None:
-        """Write the job's message; raises ChatUnavailable when Chat cannot be reached (worth a
-        retry). A refusal (the space is gone, the app was removed) is logged and dropped: the job's
-        state is in the store either way."""
+    def show(self, job: Job, *, retry_delay: float | None = None, wait: float | None = None) -> bool:
+        """Show ``job`` (as the caller just read or wrote it; a retry reads it again, and a job older
+        than what the message already shows is never written). A finished job's message must go
+        out: this waits up to ``wait`` seconds (default ``chat_final_wait``) for budget, through
+        429s and outages, then raises ChatUnavailable (worth a retry; the sweep shows it
+        otherwise). A running job's state is best effort: skipped when the space has no budget, a
+        failure logged. A refusal (the space is gone, the app was removed) is logged and dropped:
+        the job's state is in the store either way. True when the message shows the job (or needs
+        nothing)."""
         if not job.space:
-            return
+            return True
+        wait = self.runtime.settings.chat_final_wait if wait is None else wait
         try:
-            self._write(job, progress, retry_delay)
+            return self._write(job, None, retry_delay, wait, fresh=True)
         except ChatRefused as exc:
             log.error("cannot show the job in its space: %s", exc, extra={"job_id": job.id})
+            return False
 
-    def _write(self, job: Job, progress: str | None, retry_delay: float | None) -> None:
+    def try_show(self, job: Job, **kwargs) -> bool:
+        """Best effort: a failure (of Chat or of the store) is logged, never raised."""
+        try:
+            return self.show(job, **kwargs)
+        except Unavailable as exc:
+            log.warning("could not show the job: %s", exc, extra={"job_id": job.id})
+            return False
+
+    def progress(self, job: Job, line: str) -> bool:
+        """A progress line of the running step of ``job`` (the job as claimed). Skipped when the
+        job moved on since, or the space has no budget to spare; never raised."""
+        if not job.space or self.runtime.chat_hints.quiet(job.space):
+            return False
+        try:
+            return self._write(job, line, None, 0.0)
+        except (Unavailable, ChatRefused) as exc:
+            log.warning("could not show progress: %s", exc, extra={"job_id": job.id})
+            return False
+
+    # -- one write, attempt by attempt -----------------------------------------------------------
+    def _write(self, job: Job, line: str | None, retry_delay: float | None, wait: float, fresh: bool = False) -> bool:
+        runtime = self.runtime
+        give_up = time.monotonic() + wait
+        previous: int | None = None
+        attempt = 0
+        final = line is None and job.status.finished  # a result: it must go out (as of the latest read)
+        fresh = line is None and fresh  # a state the caller has just written: no need to read it again
+        while True:
+            now = runtime.clock()
+            ahead = runtime.store.chat_budget_wait(job.space, runtime.chat_budget, progress=line is not None, now=now)
+            if ahead > 0:  # no token yet: wait (a result) or skip (the rest) without a transaction
+                runtime.chat_hints.note(job.space, ahead)
+                if not final:
+                    return False
+                if time.monotonic() + ahead > give_up:
+                    raise ChatUnavailable(f"no write budget in {job.space} for {wait:g} s; the result is shown later")
+                time.sleep(ahead)
+                continue
+            try:
+                with runtime.chat_hints.lock(job.space):
+                    admission = runtime.store.admit_message_write(
+                        job.id, runtime.chat_budget, progress_of=job.version if line is not None else None,
+                        previous=previous, now=runtime.clock(), deadline=now + ATTEMPT_TIMEOUT + LANDING_MARGIN,
+                        job=job if fresh else None)
+                    fresh = False
+            except StoreUnavailable:
+                delay = backoff(attempt)
+                if not final or time.monotonic() + delay > give_up:
+                    raise
+                time.sleep(delay)  # a result: try the store again
+                attempt += 1
+                continue
+            current = admission.job
+            final = line is None and current.status.finished
+            if admission.verdict == Verdict.SKIP:
+                log.debug("message not written: %s", admission.reason, extra={"job_id": job.id})
+                return line is None
+            if admission.verdict == Verdict.WAIT:
+                runtime.chat_hints.note(job.space, admission.wait)
+                if not final:
+                    log.info("%s: skipped a %s write", admission.reason, "progress" if line else "state",
+                             extra={"job_id": job.id})
+                    return False
+                if time.monotonic() + admission.wait > give_up:
+                    raise ChatUnavailable(f"{admission.reason} (space {job.space}); the result is shown later")
+                time.sleep(admission.wait)
+                continue
+            previous = admission.rev
+            outcome, delay, error = self._attempt(current, line, retry_delay if current.version == job.version
+                                                  else None, attempt)
+            with runtime.chat_hints.lock(job.space):
+                settled = runtime.store.settle_message_write(
+                    job.id, admission.rev, outcome, current, runtime.clock(), budget=runtime.chat_budget,
+                    blocked_until=runtime.clock() + delay if outcome == Outcome.THROTTLED else None)
+            if outcome == Outcome.WRITTEN:
+                if not settled.older_until:
+                    return True
+                self._await_older(job.id, admission.rev, current.version, settled.older_until)
+                continue  # an older write may have landed after this one: write the final state again, last
+            if outcome == Outcome.REFUSED:
+                raise error
+            if outcome == Outcome.THROTTLED:
+                runtime.chat_hints.note(job.space, delay)
+            if not final:
+                log.warning("could not write the job's message: %s", error, extra={"job_id": job.id})
+                return False
+            if time.monotonic() + delay > give_up:
+                raise ChatUnavailable(str(error)) from error
+            time.sleep(delay)
+            attempt += 1
+
+    def _attempt(self, job: Job, line: str | None, retry_delay: float | None, attempt: int):
+        """One write of ``job`` as it is now: (outcome, seconds to wait before another, error)."""
+        try:
+            self.runtime.chat.put_message(job.space, job.message_id, self.render(job, line, retry_delay),
+                                          job.thread, timeout=ATTEMPT_TIMEOUT)
+            return Outcome.WRITTEN, 0.0, None
+        except ChatRateLimited as exc:
+            return Outcome.THROTTLED, exc.retry_after if exc.retry_after is not None else backoff(attempt), exc
+        except ChatRefused as exc:
+            return Outcome.REFUSED, 0.0, exc
+        except ChatUnavailable as exc:
+            return Outcome.FAILED, backoff(attempt), exc
+
+    def _await_older(self, job_id: str, rev: int, state: int, until: float) -> None:
+        """Wait until older writes of another state have ended (or can no longer land)."""
+        while self.runtime.clock() < until:
+            if not self.runtime.store.message_log(job_id).older_until(rev, state, self.runtime.clock()):
+                return
+            time.sleep(0.1)
+
+    def render(self, job: Job, line: str | None = None, retry_delay: float | None = None) -> dict:
+        """The message that shows ``job`` (as the Chat API takes it)."""
         try:
             job_type = self.runtime.registry.get(job.type)
         except UnknownJobType:
             job_type = None
-        reply = views.job_message(job, job_type, speaker_of_job(self.runtime, job), progress=progress,
+        reply = views.job_message(job, job_type, speaker_of_job(self.runtime, job), progress=line,
                                   retry_delay=retry_delay, now=self.runtime.clock())
         message = message_json(reply, EventFormat(job.event_format), self.runtime.settings.webhook_url)
-        self.runtime.chat.put_message(job.space, job.message_id, message, job.thread)
-
-    def try_show(self, job: Job, **kwargs) -> bool:
-        """Best effort (progress): a failure is logged, never raised."""
-        try:
-            self.show(job, **kwargs)
-            return True
-        except ChatUnavailable as exc:
-            log.warning("could not show progress: %s", exc, extra={"job_id": job.id})
-            return False
-
-
-class SpacePacer:
-    """At most one progress write per space per interval from this process: Chat allows about one
-    write per second per space, and progress is the write that can wait. Results always go out."""
-
-    def __init__(self, interval: float = 1.0):
-        self.interval = interval
-        self._last: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def allow(self, space: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            if now - self._last.get(space, -1e9) < self.interval:
-                return False
-            self._last[space] = now
-            return True
+        if reply.card is not None:
+            # Chat keeps a message's fallbackText from its creation (an update cannot change it),
+            # so it names the job and says nothing that goes stale (a notification is the first write).
+            message["fallbackText"] = plain_text(fallback_text(Card(reply.card.card_id, reply.card.title,
+                                                                    (), reply.card.subtitle)))
+        return message
 
 
 def bar(fraction: float, width: int = 10) -> str:
@@ -81,8 +228,9 @@ def bar(fraction: float, width: int = 10) -> str:
 
 
 class ProgressReporter:
-    """Throttled progress for one running step. Before each write it checks that this attempt still
-    holds the step, so a stale attempt never overwrites a newer state."""
+    """Throttled progress for one running step: at most one write per ``interval`` from this
+    attempt, and only while the job is in the state this attempt claimed (the gate checks it), so
+    a stale attempt never overwrites a newer state."""
 
     def __init__(self, runtime: Runtime, notifier: Notifier, job: Job, index: int, holder: Holder,
                  interval: float):
@@ -92,11 +240,10 @@ class ProgressReporter:
         self.index = index
         self.holder = holder
         self.interval = interval
-        self._last = 0.0
+        self._last = -1e9
         self._lock = threading.Lock()
         self._cancelled = False
         self._checked = 0.0
-        self.pacer = runtime.pacer
 
     def _current(self) -> Job | None:
         try:
@@ -109,14 +256,9 @@ class ProgressReporter:
             now = time.monotonic()
             if now - self._last < self.interval:
                 return
-            if self.job.space and not self.pacer.allow(self.job.space):
-                return  # another job wrote to this space within the interval
             self._last = now
-        job = self._current()
-        if job is None or job.status != JobStatus.RUNNING or job.steps[self.index].holder != self.holder:
-            return
         line = f"{text}\n{bar(fraction)}" if fraction is not None else text
-        self.notifier.try_show(job, progress=line)
+        self.notifier.progress(self.job, line)
 
     def cancelled(self) -> bool:
         now = time.monotonic()

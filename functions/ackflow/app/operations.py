@@ -23,13 +23,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+SHOW_WAIT = 2.0  # seconds to wait for the write budget: a person (the webhook) waits; the sweep is behind
+
 
 def cancel_job(runtime: Runtime, job_id: str, by: str, surface: str = "") -> Job:
     """Cancel a job that has not finished. JobNotFound, or InvalidTransition if it has."""
     with recorded(runtime, "cancel", job_id, by, job_id=job_id, surface=surface):
         job = runtime.store.cancel_job(job_id, runtime.clock(), by)
     log.info("job %s cancelled by %s", job.id, by, extra={"job_id": job.id})
-    Notifier(runtime).try_show(job)
+    Notifier(runtime).try_show(job, wait=SHOW_WAIT)
     return job
 
 
@@ -45,7 +47,7 @@ def retry_job(runtime: Runtime, job_id: str, by: str, surface: str = "") -> Job:
             job = runtime.store.note_error(job.id, f"queue unavailable: {exc}", runtime.clock())
             notes["detail"] = "the queue was unavailable; the sweep sends it"
     log.info("job %s retried by %s", job.id, by, extra={"job_id": job.id, "step": job.current})
-    Notifier(runtime).try_show(job)
+    Notifier(runtime).try_show(job, wait=SHOW_WAIT)
     return job
 
 

@@ -21,11 +21,12 @@ if TYPE_CHECKING:  # the adapters stay unimported until a part is first used
     from ..auth.certs import CertificateCache
     from ..auth.verify import Verifier
     from ..chat.client import ChatClient
+    from ..jobs.messages import Budget
     from ..store.jobstore import JobStore
     from ..store.people import People
     from ..taskqueue.base import TaskQueue
     from .access import AccessPolicy
-    from .notify import SpacePacer
+    from .notify import SpaceHints
 
 T = TypeVar("T")
 
@@ -143,10 +144,16 @@ class Runtime:
         return RestChatClient(self.settings.chat_endpoint or None, anonymous=self.settings.local_services)
 
     @lazy
-    def pacer(self) -> SpacePacer:
-        from .notify import SpacePacer
+    def chat_budget(self) -> Budget:
+        from ..jobs.messages import Budget
 
-        return SpacePacer(max(self.settings.progress_interval, 1.0))
+        return Budget(self.settings.chat_space_writes_per_minute, self.settings.chat_space_burst)
+
+    @lazy
+    def chat_hints(self) -> SpaceHints:
+        from .notify import SpaceHints
+
+        return SpaceHints()
 
     @lazy
     def access(self) -> AccessPolicy:

@@ -8,6 +8,9 @@ names, and a periodic job's id contains its slot.
   (harmless if its task exists). After the name-reservation window it gets a new generation.
 - A RUNNING job whose step lease ended (or whose retry was due) more than ``sweep_stalled_after``
   seconds ago is sent again under a new generation; the claim keeps the step from running twice.
+- A finished job whose final message was not confirmed written ``sweep_unshown_after`` seconds
+  after it finished (its worker died before writing, or Chat was down or out of quota for longer
+  than the queue retried) is shown again: same message id, so never twice.
 """
 
 from __future__ import annotations
@@ -17,11 +20,12 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..errors import QueueUnavailable, StoreUnavailable
+from ..errors import ChatUnavailable, QueueUnavailable, StoreUnavailable
 from ..jobs import lifecycle
 from ..jobs.model import SYSTEM, Job, JobStatus, StepState, StepStatus
 from ..jobs.registry import JobType
 from .dispatch import send_step
+from .notify import Notifier
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -30,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NAME_RESERVATION = 3600.0  # Cloud Tasks keeps a task name reserved for about an hour
+RESHOW_WAIT = 1.0  # seconds the sweep waits for a space's write budget per job (the rest: next sweep)
 
 
 @dataclass
@@ -37,12 +42,13 @@ class SweepReport:
     resent: list[str] = field(default_factory=list)
     released: list[str] = field(default_factory=list)
     started: list[str] = field(default_factory=list)
+    reshown: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     tasks: dict[str, object] = field(default_factory=dict)  # the registry's sweep tasks' summaries
 
     def to_dict(self) -> dict:
         return {"resent": self.resent, "released": self.released, "started": self.started,
-                "errors": self.errors, "tasks": self.tasks}
+                "reshown": self.reshown, "errors": self.errors, "tasks": self.tasks}
 
 
 def sweep(runtime: Runtime, now: float | None = None) -> SweepReport:
@@ -53,6 +59,7 @@ def sweep(runtime: Runtime, now: float | None = None) -> SweepReport:
         _resend_queued(runtime, now, settings.sweep_queued_after, report)
         _release_stalled(runtime, now, settings.sweep_stalled_after, report)
         _start_periodic(runtime, now, settings.sweep_catch_up, report)
+        _reshow_unshown(runtime, now, settings.sweep_unshown_after, report)
     except StoreUnavailable as exc:
         report.errors.append(f"store: {exc}")
     for name, task in runtime.registry.sweep_tasks.items():
@@ -64,7 +71,7 @@ def sweep(runtime: Runtime, now: float | None = None) -> SweepReport:
             continue
         if summary is not None:
             report.tasks[name] = summary
-    if report.resent or report.released or report.started or report.errors:
+    if report.resent or report.released or report.started or report.reshown or report.errors:
         log.info("sweep: %s", report.to_dict())
     return report
 
@@ -158,3 +165,13 @@ def _start_periodic(runtime: Runtime, now: float, catch_up: float, report: Sweep
         job, created = runtime.store.create_job_once(job)
         if created:
             _send(runtime, job, report, report.started)
+
+
+def _reshow_unshown(runtime: Runtime, now: float, after: float, report: SweepReport) -> None:
+    notifier = Notifier(runtime)
+    for job in runtime.store.unshown_jobs(now - after):
+        try:
+            if notifier.show(job, wait=RESHOW_WAIT):
+                report.reshown.append(job.id)
+        except (ChatUnavailable, StoreUnavailable) as exc:
+            report.errors.append(f"{job.id}: {exc}")

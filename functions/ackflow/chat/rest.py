@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import json
 import threading
+import time
+from email.utils import parsedate_to_datetime
 
-from ..errors import ChatRefused, ChatUnavailable
+from ..errors import ChatRateLimited, ChatRefused, ChatUnavailable
 
 CHAT_BOT_SCOPE = "https://www.googleapis.com/auth/chat.bot"
 
 
 class RestChatClient:
     def __init__(self, endpoint: str | None = None, *, anonymous: bool = False, timeout: float = 10.0,
-                 retry_deadline: float = 30.0, client=None):
+                 client=None):
         self.endpoint = endpoint
         self.anonymous = anonymous
         self.timeout = timeout
-        self.retry_deadline = retry_deadline
         self._client = client
         self._lock = threading.Lock()
 
@@ -41,8 +42,9 @@ class RestChatClient:
     def warm_up(self) -> None:
         self._api()
 
-    def put_message(self, space: str, message_id: str, message: dict, thread: str | None) -> None:
-        from google.api_core import exceptions, retry
+    def put_message(self, space: str, message_id: str, message: dict, thread: str | None, *,
+                    timeout: float | None = None) -> None:
+        from google.api_core import exceptions
         from google.apps import chat_v1
         from google.protobuf import field_mask_pb2
 
@@ -54,21 +56,46 @@ class RestChatClient:
             update_mask=field_mask_pb2.FieldMask(paths=["text", "cards_v2"]),
             allow_missing=True,
         )
-        policy = retry.Retry(
-            predicate=retry.if_exception_type(exceptions.TooManyRequests, exceptions.ServiceUnavailable,
-                                              exceptions.InternalServerError),
-            initial=1.0, multiplier=2.0, maximum=16.0, timeout=self.retry_deadline)
         try:
-            self._api().update_message(request=request, retry=policy, timeout=self.timeout)
+            # One attempt (retry=None): the caller retries, so that it can check before each
+            # attempt that this write is still the newest of the message (app/notify.py).
+            self._api().update_message(request=request, retry=None, timeout=timeout or self.timeout)
+        except exceptions.TooManyRequests as exc:
+            raise ChatRateLimited(f"Chat API: quota exceeded writing {message_id} in {space}: {exc.message}",
+                                  retry_after=retry_after(exc)) from exc
         # Over REST a 403/401 arrives as Forbidden/Unauthorized (PermissionDenied and
         # Unauthenticated are their gRPC subclasses): catch the HTTP classes.
         except (exceptions.NotFound, exceptions.Forbidden, exceptions.BadRequest,
                 exceptions.Unauthorized) as exc:
             raise ChatRefused(f"Chat API refused to write {message_id} in {space}: {exc.message}") from exc
-        except (exceptions.GoogleAPICallError, exceptions.RetryError) as exc:
+        except exceptions.GoogleAPICallError as exc:
             raise ChatUnavailable(f"Chat API: could not write {message_id} in {space}: {exc}") from exc
-        except Exception as exc:  # transport errors (connection refused, DNS) surface as requests errors
+        except Exception as exc:  # transport errors (connection refused, timeouts) surface as requests errors
             raise ChatUnavailable(f"Chat API unreachable: {exc}") from exc
+
+
+def retry_after(exc) -> float | None:
+    """Seconds to wait that a 429 names: its ``Retry-After`` header (seconds or an HTTP date), or a
+    ``google.rpc.RetryInfo`` in its details. None when it names none (then back off)."""
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None) or {}
+    value = headers.get("Retry-After")
+    if value:
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            try:
+                return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+            except (TypeError, ValueError):
+                pass
+    for detail in getattr(exc, "details", None) or ():
+        if isinstance(detail, dict) and detail.get("@type", "").endswith("google.rpc.RetryInfo"):
+            delay = str(detail.get("retryDelay", ""))
+            try:
+                return max(0.0, float(delay.rstrip("s")))
+            except ValueError:
+                return None
+    return None
 
 
 def _skip_environment_lookups(client) -> None:

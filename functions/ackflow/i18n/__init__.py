@@ -66,6 +66,22 @@ def L_(message: str, **values) -> Msg:
     return Msg(message, **values)
 
 
+class Joined:
+    """Texts said one after another with ``separator`` (each may be a Msg), in whoever's language."""
+
+    __slots__ = ("parts", "separator")
+
+    def __init__(self, parts, separator: str = "; "):
+        self.parts = tuple(parts)
+        self.separator = separator
+
+    def render(self, speaker: Speaker) -> str:
+        return self.separator.join(str(said(part, speaker)) for part in self.parts)
+
+    def __str__(self) -> str:
+        return self.render(ENGLISH)
+
+
 def said(value, speaker: Speaker):
     """``value`` as ``speaker`` says it: a Msg (or anything with ``render``) rendered, else as it is."""
     render = getattr(value, "render", None)

@@ -74,9 +74,12 @@ class StepContext:
     def step_name(self) -> str:
         return self.job.steps[self.index].name
 
-    def progress(self, text: str, fraction: float | None = None) -> None:
-        """Tell the person how it goes; writes are throttled, so call it as often as is useful."""
-        self._report(text, fraction)
+    def progress(self, text, fraction: float | None = None) -> None:
+        """Tell the person how it goes (a text, or a ``Msg`` said in the job's language); writes are
+        throttled, so call it as often as is useful."""
+        from ..i18n import said
+
+        self._report(str(said(text, self.speaker)), fraction)
 
     def cancelled(self) -> bool:
         return self._cancelled()

@@ -48,6 +48,11 @@ def _ended(runs: tuple[dict, ...], holder: Holder, now: float, outcome: str, err
 def transition(job: Job, to: JobStatus, now: float, note: str = "", **changes) -> Job:
     if to not in ALLOWED[job.status]:
         raise InvalidTransition(job.id, job.status.value, to.value)
+    if to.finished != job.status.finished:
+        # A job that ends owes its thread a final message until one is confirmed written (the
+        # sweep shows it otherwise); one that starts again (a retry) owes nothing yet.
+        changes.setdefault("message_due", to.finished and bool(job.space))
+        changes.setdefault("message_shown_at", None)
     history = job.history
     if to != job.status or note:
         entry = {"at": now, "status": to.value}

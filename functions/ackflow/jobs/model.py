@@ -137,6 +137,12 @@ class Job:
     confirmation_id: str | None = None
     slot: str | None = None  # the schedule slot of a periodic job
     history: tuple[dict, ...] = field(default_factory=tuple)
+    version: int = 0  # bumped by every change in the store: orders what the job's message shows
+    # The job's one Chat message (rules in jobs/messages.py; its write log is a document of its own):
+    message_due: bool = False  # finished, and the final message is not yet confirmed written
+    message_shown_at: float | None = None  # when the final message was confirmed written
+    chat_writes: int = 0  # Chat API writes sent for the message (every attempt), as of its confirmation
+    chat_throttled: int = 0  # of which Chat answered 429
 
     @property
     def message_id(self) -> str:

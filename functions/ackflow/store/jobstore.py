@@ -17,6 +17,7 @@ from ..ids import is_safe_id
 from ..jobs import lifecycle
 from ..jobs.lifecycle import Claim
 from ..jobs.model import AuditEntry, Confirmation, ConfirmationStatus, DeadLetter, Holder, Job, JobStatus
+from .chatwrites import ChatWrites
 from .documents import (
     ALLOCATIONS,
     AUDIT,
@@ -72,7 +73,7 @@ class JobPage:
     next: Cursor | None  # where the next (older) page starts; None on the last page
 
 
-class JobStore:
+class JobStore(ChatWrites):
     def __init__(self, docs: Documents, *, finished_ttl: float = DEFAULT_TTL):
         self.docs = docs
         self.finished_ttl = finished_ttl
@@ -147,6 +148,7 @@ class JobStore:
             new = change(job)
             if new is None:
                 return job
+            new = new.replace(version=job.version + 1)
             letter = dead_letter(new) if dead_letter else None
             tx.set(JOBS, job_id, new.to_dict())
             if letter is not None:

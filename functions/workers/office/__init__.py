@@ -1,36 +1,75 @@
 """The office workflow: ``newcase`` opens a case (number, folder, sheet row, estimate, portal
-documents), ``estimate`` drafts a new version, ``case`` shows one. See docs/office-workflow.md."""
+documents, the request mail); ``estimate`` issues a new version; ``ordered``, ``delivered``, ``invoice``, ``paid`` move
+it on (``correct`` for an admin); ``case`` and ``cases`` show them. See docs/office-workflow.md."""
 
 from __future__ import annotations
 
+import re
+
 from ackflow.errors import UsageError
-from ackflow.i18n import N_
+from ackflow.i18n import L_, N_
 from ackflow.jobs.params import Param
 from ackflow.jobs.registry import Command, JobType, Registry, Step
 
-from . import mail, steps
+from . import invoicing, lifecycle, mail, reminders, steps
 from .cases import CASE_RE
-from .commands import show_case
-from .estimate import parse_item
+from .commands import list_cases, show_case
+from .estimating import split_list
+from .money import parse_line
 from .names import safe_component
+
+
+def _rates():
+    from .settings import load_office_settings
+
+    settings = load_office_settings()
+    return settings, settings.tax_percent, settings.reduced_percent
+
+
+def _check_case(values: dict) -> None:
+    if not CASE_RE.fullmatch(values["case"]):
+        raise UsageError(L_("“{case}” is not a case number; they look like 2026-001", case=values["case"][:30]))
+
+
+def _check_items(values: dict) -> None:
+    if values.get("item"):
+        _, standard, reduced = _rates()
+        for item in values["item"]:
+            parse_line(item, standard=standard, reduced=reduced)
 
 
 def _check_newcase(values: dict) -> None:
     safe_component(values["client"], N_("client name"))
     safe_component(values["title"], N_("title"))
-    for item in values["item"]:
-        parse_item(item)
+    _check_items(values)
 
 
 def _check_estimate(values: dict) -> None:
-    _case_number(values["case"])
-    for item in values["item"]:
-        parse_item(item)
+    from .estimating import parse_change, rules_of
+
+    _check_case(values)
+    _check_items(values)
+    if values["change"]:
+        settings, _, _ = _rates()
+        for text in split_list(values["change"], ";"):
+            parse_change(text, rules_of(settings))
 
 
-def _case_number(value: str) -> None:
-    if not CASE_RE.fullmatch(value):
-        raise UsageError(N_("“{case}” is not a case number; they look like 2026-001"), case=value[:30])
+def _check_invoice(values: dict) -> None:
+    _check_case(values)
+    _check_items(values)
+    if values["again"] and values["replaces"]:
+        raise UsageError(L_("--again and --replaces do not go together: a correction is already another invoice"))
+    if values["replaces"] and not re.fullmatch(r"\S+-\d{4}-\d{4,}", values["replaces"]):
+        raise UsageError(L_("“{number}” is not an invoice number; they look like INV-2026-0001",
+                              number=values["replaces"][:30]))
+    settings, _, _ = _rates()
+    invoicing.check_invoice_settings(settings)  # refused here, before a card, when the office is not set up
+
+
+def _check_paid(values: dict) -> None:
+    _check_case(values)
+    lifecycle.read_amount(values["amount"])
 
 
 def _client_name(value: str) -> None:
@@ -41,6 +80,16 @@ def _title(value: str) -> None:
     safe_component(value, N_("title"))
 
 
+def _item(value: str) -> None:
+    parse_line(value)  # the standard rates; the job's own check reads the configured ones
+
+
+def _line_numbers(value: str) -> None:
+    for number in split_list(value, ","):
+        if not number.isdigit() or not 1 <= int(number) <= 50:
+            raise UsageError(L_("--remove takes line numbers from 1 to 50 (2,3), got “{value}”", value=number[:20]))
+
+
 def known_clients(runtime) -> list[str]:
     """The clients of the latest cases, most recent first (the form's client dropdown)."""
     from .cases import CASES
@@ -49,29 +98,46 @@ def known_clients(runtime) -> list[str]:
     return list(dict.fromkeys(r["client"] for r in records if isinstance(r.get("client"), str)))
 
 
-# What the office's steps import: without the office extra, newcase and estimate are not offered.
+# What the office's steps import: without the office extra, the office's job types are not offered.
 OFFICE_EXTRA = {"requires": ("gspread", "fpdf", "bs4"),
                 "requires_hint": N_("install the office extra: pip install 'ackflow[office]'")}
 
-ITEM = Param("item", positional=False, required=False, repeated=True, metavar=N_('"DESC:QTY:PRICE"'),
-             max_length=200, help=N_("a line item of the estimate"), title=N_("Line items"),
-             parts=(N_("Description"), N_("Quantity"), N_("Unit price")), check=parse_item, aliases=("明細",))
+ITEM = Param("item", positional=False, required=False, repeated=True, metavar=N_('"DESC:QTY:PRICE[:8%]"'),
+             max_length=200, help=N_("a line: description, quantity, unit price in yen (:8% for a reduced-rate line)"),
+             title=N_("Line items"), parts=(N_("Description"), N_("Quantity"), N_("Unit price")), check=_item,
+             aliases=("明細",))
+CASE = Param("case", metavar=N_("CASE_NUMBER"), max_length=20, title=N_("Case number"))
+DATE = Param("date", kind="date", positional=False, required=False, metavar=N_("YYYY-MM-DD"), title=N_("Date"),
+             aliases=("日付",))
 # what a person reads for each part of a result (the links are buttons with their own labels)
 RESULT_LABELS = {"case": N_("case"), "documents": N_("documents"), "skipped": N_("not collected"),
                  "mail": N_("mail"), "mail_skipped": N_("mail not saved"), "estimate_version": N_("estimate version"),
-                 "total": N_("total")}
+                 "total": N_("total"), "invoice": N_("invoice"), "status": N_("status"),
+                 "accepted": N_("accepted estimate"), "delivered_on": N_("delivered on"), "received": N_("received"),
+                 "invoiced": N_("invoiced"), "outstanding": N_("outstanding"), "week_of": N_("week of"),
+                 "open_cases": N_("open cases"), "cases": N_("cases"), "date": N_("date"), "due_cases": N_("cases due"),
+                 "due": N_("due")}
+
+
+def _office_job(name: str, help: str, params: tuple, confirm: str, steps_: tuple, *, slash: int | None = None,
+                validate=_check_case, examples: tuple = (), result: tuple = (), timeout: float = 120,
+                aliases: tuple[str, ...] = ()) -> JobType:
+    return JobType(name=name, help=help, params=params, confirm=confirm, queue="ackflow-office", timeout=timeout,
+                   steps=steps_, validate=validate, examples=examples, slash_command_id=slash, result_fields=result,
+                   result_labels=RESULT_LABELS, aliases=aliases, **OFFICE_EXTRA)
 
 
 def register(registry: Registry) -> None:
     registry.service("office_settings", lambda services: _settings())
     registry.service("case_storage", lambda services: _storage(services.office_settings))
     registry.service("case_sheet", lambda services: _sheet(services.office_settings))
-    registry.service("estimates", lambda services: _estimates(services.office_settings))
+    registry.service("documents_sheet", lambda services: _documents_sheet(services.office_settings))
+    registry.service("accounting", _accounting)
     registry.service("cases", lambda services: _cases(services.store))
     registry.lookup("clients", known_clients)
     registry.add(JobType(
         name="newcase",
-        help=N_("Open a case: number, folder, sheet row, draft estimate (and portal documents)."),
+        help=N_("Open a case: number, folder, sheet row, estimate v1 (and portal documents)."),
         aliases=("新規案件",),
         params=(
             Param("client", max_length=60, help=N_("client company"), title=N_("Client"), lookup="clients",
@@ -90,37 +156,100 @@ def register(registry: Registry) -> None:
         steps=(Step("number", steps.allocate_number, N_("case number")),
                Step("folder", steps.make_folder, N_("project folder")),
                Step("sheet", steps.register_row, N_("case sheet")),
-               Step("estimate", steps.draft_estimate, N_("draft estimate")),
+               Step("estimate", steps.draft_estimate, N_("estimate v1")),
                Step("portal", steps.collect_documents, N_("portal documents")),
                Step("mail", mail.save_mail, N_("received mail"))),
         validate=_check_newcase,
-        examples=('newcase ACME "プレス金型 A-12" --due 2026-12-01', 'newcase ACME "Die set" --portal PO-1042',
-                  '新規案件 ACME「プレス金型 A-12」 納期：12月1日'),
+        examples=('newcase ACME "プレス金型 A-12" --due 2026-12-01 --item "金型設計:1:350000"',
+                  'newcase ACME "Die set" --portal PO-1042', '新規案件 ACME「プレス金型 A-12」 納期：12月1日'),
         slash_command_id=20,
         result_fields=("case", "folder_link", "sheet_link", "estimate_link", "documents", "document_links", "skipped",
                        "mail", "mail_skipped"),
         result_labels=RESULT_LABELS,
         **OFFICE_EXTRA,
     ))
+    registry.add(_office_job(
+        "estimate", N_("Issue a new version of a case's estimate, from the previous version's lines."),
+        (CASE, ITEM,
+         Param("change", positional=False, required=False, metavar=N_('"N=DESC:QTY:PRICE[; …]"'), max_length=1000,
+               help=N_("change line N of the previous version (empty fields are kept; several: separated by ;)"),
+               title=N_("Change lines"), aliases=("変更",)),
+         Param("remove", positional=False, required=False, max_length=200, metavar="N[,N…]",
+               help=N_("remove these lines of the previous version"), check=_line_numbers, title=N_("Remove lines"),
+               aliases=("削除",)),
+         Param("to", positional=False, required=False, max_length=60, metavar=N_("RECIPIENT"),
+               help=N_("the recipient (御中), when not the client's name"), title=N_("Recipient"), aliases=("宛先",)),
+         Param("valid_until", kind="date", positional=False, required=False, metavar=N_("YYYY-MM-DD"),
+               title=N_("Valid until"), aliases=("有効期限",))),
+        N_("Issue a new estimate version for case {case}"), (Step("draft", steps.redraft_estimate, N_("estimate")),),
+        slash=22, validate=_check_estimate, aliases=("見積",),
+        examples=('estimate 2026-001 --item "追加設計:1:50000"',
+                  'estimate 2026-001 --change "1=::380000; 2=立会い::" --remove 3',
+                  '見積 2026-001 明細：追加設計:1:5万円'),
+        result=("case", "estimate_link", "estimate_version", "total")))
+    registry.add(_office_job(
+        "invoice", N_("Issue a qualified invoice (適格請求書) for a case, from its accepted estimate or given lines."),
+        (CASE, ITEM, DATE,
+         Param("due", kind="date", positional=False, required=False, metavar=N_("YYYY-MM-DD"),
+               help=N_("payment due date (default: from the payment terms)"), title=N_("Payment due"),
+               aliases=("支払期限",)),
+         Param("to", positional=False, required=False, max_length=60, metavar=N_("RECIPIENT"), title=N_("Recipient"),
+               aliases=("宛先",)),
+         Param("again", kind="flag", positional=False, required=False, help=N_("another invoice for the case"),
+               title=N_("Another invoice")),
+         Param("replaces", positional=False, required=False, max_length=30, metavar=N_("INVOICE_NUMBER"),
+               help=N_("correct an issued invoice with a new one"), title=N_("Replaces"), aliases=("訂正元",))),
+        N_("Issue an invoice for case {case}"),
+        (Step("number", invoicing.allocate, N_("invoice number")), Step("issue", invoicing.issue, N_("invoice")),
+         Step("file", invoicing.file, N_("case sheet"))),
+        slash=23, validate=_check_invoice, aliases=("請求",),
+        examples=("invoice 2026-001", 'invoice 2026-001 --replaces INV-2026-0001'),
+        result=("case", "invoice", "total", "invoice_link", "sheet_link")))
+    registry.add(_office_job(
+        "ordered", N_("Mark a case ordered (受注): the client accepted an estimate (the latest unless --estimate N)."),
+        (CASE, Param("estimate", kind="int", positional=False, required=False, minimum=1, maximum=999,
+                     metavar=N_("VERSION"), title=N_("Estimate version"), aliases=("見積版",)), DATE),
+        N_("Mark case {case} ordered (受注)"), (Step("ordered", lifecycle.ordered, N_("order recorded")),),
+        slash=24, aliases=("受注",), examples=("ordered 2026-001", "ordered 2026-001 --estimate 2"),
+        result=("case", "status", "accepted")))
+    registry.add(_office_job(
+        "delivered", N_("Mark a case delivered (納品)."), (CASE, DATE),
+        N_("Mark case {case} delivered (納品)"), (Step("delivered", lifecycle.delivered, N_("delivery recorded")),),
+        slash=25, aliases=("納品",), examples=("delivered 2026-001 --date 2026-12-01",),
+        result=("case", "status", "delivered_on")))
+    registry.add(_office_job(
+        "paid", N_("Record a payment received for a case (入金)."),
+        (CASE, Param("amount", positional=False, max_length=30, metavar=N_("YEN"), help=N_("the amount received"),
+                     title=N_("Amount received"), aliases=("金額",)), DATE),
+        N_("Record a payment of {amount} yen received for case {case} (入金)"),
+        (Step("paid", lifecycle.paid, N_("payment recorded")),),
+        slash=26, validate=_check_paid, aliases=("入金",),
+        examples=("paid 2026-001 --amount 473000 --date 2026-12-25", "入金 2026-001 金額：47万3000円"),
+        result=("case", "status", "received", "invoiced", "outstanding")))
+    registry.add(_office_job(
+        "correct", N_("Correct a case's status (admins; recorded as a correction)."),
+        (CASE, Param("status", max_length=10, choices=("受付", "見積提出", "受注", "作業中", "納品", "請求", "入金",
+                                                        "失注", "保留"), title=N_("Status"))),
+        N_("Correct the status of case {case} to {status}"),
+        (Step("correct", lifecycle.correct, N_("status corrected")),), aliases=("訂正",),
+        examples=("correct 2026-001 作業中",), result=("case", "status")))
     registry.add(JobType(
-        name="estimate",
-        help=N_("Draft a new version of a case's estimate (earlier versions are kept)."),
-        aliases=("見積",),
-        params=(Param("case", metavar=N_("CASE_NUMBER"), max_length=20, title=N_("Case number")), ITEM),
-        confirm=N_("Draft a new estimate for case {case}"),
-        queue="ackflow-office",
-        timeout=120,
-        steps=(Step("draft", steps.redraft_estimate, N_("estimate")),),
-        validate=_check_estimate,
-        examples=('estimate 2026-001 --item "金型設計:1:350000"', '見積 2026-001 明細：金型設計:1:35万円'),
-        slash_command_id=22,
-        result_fields=("case", "estimate_link", "estimate_version", "total"),
-        result_labels=RESULT_LABELS,
-        **OFFICE_EXTRA,
-    ))
+        name="digest",
+        help=N_("Mondays 09:00 (the office's time zone): the open cases by due date, to the office's space."),
+        steps=(Step("digest", reminders.digest, N_("open cases")),), queue="ackflow-office", timeout=60,
+        schedule=reminders.DIGEST_SCHEDULE, result_fields=("week_of", "open_cases", "cases"),
+        result_labels=RESULT_LABELS, **OFFICE_EXTRA))
+    registry.add(JobType(
+        name="reminder", help=N_("Working days 09:00 (the office's time zone): the cases due on the next working day."),
+        steps=(Step("reminder", reminders.reminder, N_("cases due")),), queue="ackflow-office", timeout=60,
+        schedule=reminders.REMINDER_SCHEDULE, result_fields=("date", "due_cases", "due", "cases"),
+        result_labels=RESULT_LABELS, **OFFICE_EXTRA))
     mail.register(registry)
-    registry.command(Command("case", N_("Show a case: its row, folder, estimates, documents, jobs."),
+    registry.command(Command("case", N_("Show a case: status and history, estimates, invoices, documents, jobs."),
                              "case CASE_NUMBER", show_case, slash_command_id=21, aliases=("案件",)))
+    registry.command(Command("cases", N_("List open cases by due date (filter: client=NAME status=STATUS)."),
+                             "cases [client=NAME] [status=STATUS]", list_cases, slash_command_id=27,
+                             aliases=("案件一覧",)))
 
 
 def _settings():
@@ -161,10 +290,19 @@ def _sheet(settings):
                      credentials_file=settings.sheets_credentials_file)
 
 
-def _estimates(settings):
-    from .estimate import PdfEstimates
+def _documents_sheet(settings):
+    if not settings.sheet_id:
+        return None
+    from .sheet import DOCUMENT_COLUMNS, CaseSheet
 
-    return PdfEstimates(settings.estimate_font)
+    return CaseSheet(settings.sheet_id, settings.documents_tab, endpoint=settings.sheets_endpoint,
+                     credentials_file=settings.sheets_credentials_file, columns=DOCUMENT_COLUMNS, key="number")
+
+
+def _accounting(services):
+    from .accounting.factory import accounting_from_settings
+
+    return accounting_from_settings(services.office_settings, services.store.docs, services.case_storage)
 
 
 def _cases(store):

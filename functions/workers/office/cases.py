@@ -1,11 +1,16 @@
 """Case records: what the office workflow knows about each case, kept in the job store.
 
 One document per case number (collection ``cases``), merged by the steps as they finish: folder,
-sheet row, estimate versions, portal documents, and every job that touched the case. The ``case``
-command answers from here at once, without calling the sheet or the storage.
+sheet row, estimate versions, invoices, issued documents, portal documents, the status with its
+history, and every job that touched the case. The ``case`` command answers from here at once.
 
-A case's status only moves forward (``STATUSES`` in order): a step that would set an earlier one
-(``estimate`` on a case that is already 受付完了, a late retry) leaves it where it is.
+A case moves through ``STAGES`` (受付 → 見積提出 → 受注 → 作業中 → 納品 → 請求 → 入金), forward only,
+or aside to 失注 (lost) or 保留 (on hold). Steps report the stage their work reached and a later one
+is never undone (``advanced``); a status that is not a stage (失注, 保留, or one a person wrote in the
+sheet) is left alone by steps. Commands move a case on purpose (``transition``), also forward only;
+an admin's correction may go back, and is recorded as one. Every change is in ``history`` with who,
+when and which job. The statuses of the first version (登録済, 見積作成済, 資料取得済, 受付完了) are read
+as the stages they belonged to.
 """
 
 from __future__ import annotations
@@ -14,28 +19,52 @@ import re
 import time
 from collections.abc import Callable
 
-from ackflow.errors import NotFound
+from ackflow.errors import NotFound, PermanentError
+from ackflow.i18n import N_, Msg
 from ackflow.store.documents import Documents, Tx
 
 CASES = "cases"
 CASE_RE = re.compile(r"[0-9]{4}-[0-9]{3,6}")  # 2026-001: the year and the case's number in it
+KEYED = ("estimates", "documents", "invoices", "issued", "payments")  # lists of dicts merged by their "key"
 
 
 class CaseNotFound(NotFound):
     pass
 
 
-STATUSES = ("登録済", "見積作成済", "資料取得済", "受付完了")  # registered, estimated, documents, ready
+STAGES = ("受付", "見積提出", "受注", "作業中", "納品", "請求", "入金")  # received … paid
+ASIDE = ("失注", "保留")  # lost, on hold
+LEGACY = {"登録済": "受付", "資料取得済": "受付", "受付完了": "受付", "見積作成済": "見積提出"}
+STATUSES = STAGES
+OPEN = tuple(s for s in STAGES if s != "入金") + ("保留",)  # what `cases` lists
+
+TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
+    "backwards": N_("case {case} is {current}; a status only moves forward, so it cannot become "
+                    "{wanted} (an admin may correct it: “correct {case} {wanted}”)"),
+    "unknown": N_("{wanted!r} is not a case status; the statuses are {statuses}"),
+}
+
+
+def _say(key: str, **values) -> Msg:
+    """The text of ``key`` with ``values``, said later in the language of whoever it reaches."""
+    return Msg(TEXTS[key], **values)
+
+
+def rank(status: str | None) -> int | None:
+    """The position of a status among the stages (older names read as their stage); None aside."""
+    stage = LEGACY.get(status or "", status)
+    return STAGES.index(stage) if stage in STAGES else None
 
 
 def advanced(current: str | None, new: str) -> str:
     """The status to keep when a step reports ``new``: the later of the two. A status that is not
-    one of ours (a person wrote it in the sheet, e.g. 保留 or 納品済) is kept as it is."""
+    a stage (失注, 保留, or one a person wrote in the sheet) is kept as it is."""
     if not current:
         return new
-    if current not in STATUSES or new not in STATUSES:
+    now, then = rank(current), rank(new)
+    if now is None or then is None:
         return current
-    return max(current, new, key=STATUSES.index)
+    return new if then > now else current
 
 
 class CaseRecords:
@@ -51,21 +80,22 @@ class CaseRecords:
             raise CaseNotFound(f"case {case} not found")
         return record
 
-    def update(self, case: str, job_id: str, **fields) -> dict:
+    def update(self, case: str, job_id: str, *, by: str = "", **fields) -> dict:
         """Merge ``fields`` into the case (creating it), and note the job. Lists of dicts with a
-        ``key`` field (estimates, documents) are merged by that key, so a repeat adds nothing; the
-        status only moves forward (``advanced``)."""
+        ``key`` field (``KEYED``) are merged by that key, entry by entry, so a repeat adds nothing;
+        the status only moves forward (``advanced``), and a change is added to the history."""
 
         def apply(tx: Tx) -> dict:
             record = tx.get(CASES, case) or {"case": case, "jobs": [], "estimates": [], "documents": [],
                                              "created_at": self.clock()}
             for name, value in fields.items():
-                if name in ("estimates", "documents"):
+                if name in KEYED:
                     merged = {item["key"]: item for item in record.get(name, [])}
-                    merged.update({item["key"]: item for item in value})
+                    for item in value:
+                        merged[item["key"]] = {**merged.get(item["key"], {}), **item}
                     record[name] = sorted(merged.values(), key=lambda item: item["key"])
                 elif name == "status":
-                    record[name] = advanced(record.get(name), value)
+                    self._move(record, advanced(record.get(name), value), by, job_id)
                 else:
                     record[name] = value
             if job_id not in record["jobs"]:
@@ -75,3 +105,43 @@ class CaseRecords:
             return record
 
         return self.docs.transaction(apply)
+
+    def transition(self, case: str, wanted: str, *, by: str, job_id: str, correction: bool = False,
+                   **fields) -> dict:
+        """A person moves the case (a command): forward only, or anywhere as a recorded correction.
+        The same job asking again finds its change made and changes nothing."""
+        if wanted not in STAGES and wanted not in ASIDE:
+            raise PermanentError(_say("unknown", wanted=wanted, statuses=" → ".join(STAGES) + ", " + ", ".join(ASIDE)))
+
+        def apply(tx: Tx) -> dict:
+            record = tx.get(CASES, case)
+            if record is None:
+                raise CaseNotFound(f"case {case} not found")
+            history = record.get("history", [])
+            if any(entry.get("job") == job_id and entry["status"] == wanted for entry in history):
+                return record  # this job did it already
+            current = record.get("status")
+            now, then = rank(current), rank(wanted)
+            if not correction and current == wanted:
+                return record
+            if not correction and now is not None and then is not None and then < now:
+                raise PermanentError(_say("backwards", case=case, current=current, wanted=wanted))
+            record = {**record, **fields}
+            self._move(record, wanted, by, job_id, correction=correction, force=True)
+            record["jobs"] = [*record.get("jobs", []), *([job_id] if job_id not in record.get("jobs", []) else [])]
+            record["updated_at"] = self.clock()
+            tx.set(CASES, case, record)
+            return record
+
+        return self.docs.transaction(apply)
+
+    def _move(self, record: dict, status: str, by: str, job_id: str, *, correction: bool = False,
+              force: bool = False) -> None:
+        previous = record.get("status")
+        if status == previous and not force:
+            return
+        record["status"] = status
+        entry = {"status": status, "from": previous, "at": self.clock(), "by": by, "job": job_id}
+        if correction:
+            entry["correction"] = True
+        record["history"] = [*record.get("history", []), entry]

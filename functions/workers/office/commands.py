@@ -1,4 +1,5 @@
-"""``case CASE_NUMBER``: everything known about a case, answered at once from the job store."""
+"""``case CASE_NUMBER`` (everything known about a case) and ``cases`` (the open ones, by due date),
+answered at once from the job store."""
 
 from __future__ import annotations
 
@@ -9,17 +10,30 @@ from ackflow.app.speech import speaker_of
 from ackflow.chat.cards import Button, Buttons, Card, Field, Section, Text
 from ackflow.chat.replies import Reply
 from ackflow.errors import JobNotFound
-from ackflow.i18n import N_, Speaker
+from ackflow.i18n import L_, N_, Speaker
+
+from .cases import ASIDE, CASES, OPEN, STAGES, rank
 
 if TYPE_CHECKING:
     from ackflow.app.runtime import Runtime
 
-# The case's status as the sheet holds it (Japanese, as the office writes it), for other readers.
-STATUS_NAMES = {"登録済": N_("registered"), "見積作成済": N_("estimate drafted"),
-                "資料取得済": N_("documents collected"), "受付完了": N_("ready")}
+MAX_LISTED = 30
+
+# The case's status is kept as the office writes it (Japanese, also in the sheet); said in words in English.
+STATUS_NAMES = {"受付": N_("received"), "見積提出": N_("estimate sent"), "受注": N_("ordered"),
+                "作業中": N_("in progress"), "納品": N_("delivered"), "請求": N_("invoiced"), "入金": N_("paid"),
+                "失注": N_("lost"), "保留": N_("on hold")}
 FIELDS = ((N_("client"), "client"), (N_("title"), "title"), (N_("status"), "status"), (N_("due"), "due"),
           (N_("requested by"), "requester"), (N_("opened"), "opened_at"), (N_("folder"), "folder_link"),
           (N_("sheet row"), "sheet_link"))
+
+
+def status_name(value, speaker: Speaker) -> str:
+    """A case status for ``speaker``: as written in Japanese, with its English word otherwise."""
+    text = str(value or "—")
+    if speaker.language != "ja" and text in STATUS_NAMES:
+        return f"{speaker._(STATUS_NAMES[text])} ({text})"
+    return views.short(text, 20)
 
 
 def _shown(key: str, value, speaker: Speaker) -> str:
@@ -28,15 +42,18 @@ def _shown(key: str, value, speaker: Speaker) -> str:
             return speaker.date(value)
         if key == "opened_at" and isinstance(value, (int, float)):
             return speaker.moment(value)
-        if key == "status" and speaker.language != "ja" and value in STATUS_NAMES:
-            return speaker._(STATUS_NAMES[value])
+        if key == "status":
+            return status_name(value, speaker)
     except ValueError:
         pass
     return views.short(str(value or "—"))
 
 
-def _total(value, speaker: Speaker) -> str:
-    return speaker.yen(value) if isinstance(value, int) else str(value or "")
+def _day(value, speaker: Speaker) -> str:
+    try:
+        return speaker.date(value) if value else ""
+    except (TypeError, ValueError):
+        return views.short(str(value), 20)
 
 
 def show_case(runtime: Runtime, event, words: list[str]) -> Reply:
@@ -61,16 +78,46 @@ def show_case(runtime: Runtime, event, words: list[str]) -> Reply:
     if opened:
         fields.append(Buttons(opened))
     sections = [Section(tuple(fields))]
+    history = [Field(status_name(entry.get("status"), speaker)
+                     + (f" ({speaker._('correction')})" if entry.get("correction") else ""),
+                     f"{speaker.moment(entry['at']) if entry.get('at') else ''} · "
+                     f"{views.short(str(entry.get('by') or '—'), 60)}")
+               for entry in record.get("history", [])[-12:]]
+    if history:
+        sections.append(Section(tuple(history), header=speaker._("History")))
+    accepted = (record.get("accepted") or {}).get("version")
     latest = record.get("estimates", [])[-10:]  # the latest versions: a card holds at most 100 widgets
-    estimates: list = [Field(f"v{e['version']}", _total(e.get("total"), speaker) + (
-        "" if links.is_link(e["link"]) else f" · {views.short(e['link'], 200)}")) for e in latest]
-    pdfs = links.fit([Button(f"v{e['version']} (PDF)", url=e["link"]) for e in reversed(latest)
-                      if links.is_link(e["link"])], budget // 2)
+    estimates: list = [Field(f"v{e['version']}" + (" ✓" if e["version"] == accepted else ""),
+                             _amount(e.get("total"), speaker) + ("" if links.is_link(e.get("link")) or not e.get("link")
+                                                        else f" · {views.short(e['link'], 200)}")) for e in latest]
+    pdfs = links.fit([Button(f"v{e['version']}", url=e["link"]) for e in reversed(latest)
+                      if links.is_link(e.get("link"))], budget // 3)
     budget -= sum(len(b.url) for b in pdfs)
     if pdfs:
         estimates.append(Buttons(pdfs))
     if estimates:
         sections.append(Section(tuple(estimates), header=speaker._("Estimates")))
+    issued = {d["number"]: d for d in record.get("issued", []) if isinstance(d, dict) and d.get("number")}
+    latest_invoices = record.get("invoices", [])[-10:]
+    invoices: list = [Field(i["number"] or "…",
+                            f"{_amount(i.get('total'), speaker)} · {_day(i.get('issued'), speaker)}"
+                            + (" · " + speaker._("replaces {number}", number=i["replaces"])
+                               if i.get("replaces") else "")
+                            + (" · " + speaker._("replaced by {number}",
+                                                   number=i["replaced_by"].replace("~", "…"))
+                               if i.get("replaced_by") else ""))
+                      for i in latest_invoices]
+    invoice_links = links.fit([Button(i["number"], url=issued[i["number"]]["link"]) for i in reversed(latest_invoices)
+                               if links.is_link(issued.get(i["number"], {}).get("link"))], budget // 2)
+    budget -= sum(len(b.url) for b in invoice_links)
+    if invoice_links:
+        invoices.append(Buttons(invoice_links))
+    if invoices:
+        sections.append(Section(tuple(invoices), header=speaker._("Invoices")))
+    payments = [Field(_day(p.get("on"), speaker), _amount(p.get("amount"), speaker))
+                for p in record.get("payments", [])[-10:]]
+    if payments:
+        sections.append(Section(tuple(payments), header=speaker._("Payments")))
     documents: list = [Text(speaker.n_("{name} ({count} byte)", "{name} ({count} bytes)", d["bytes"], name=d["name"]))
                        for d in record.get("documents", [])[:20]]
     document_links = links.fit([Button(d["name"][:80], url=d["link"]) for d in record.get("documents", [])
@@ -92,3 +139,60 @@ def show_case(runtime: Runtime, event, words: list[str]) -> Reply:
         sections.append(Section(tuple(jobs), header=speaker._("Jobs")))
     return Reply(card=Card(f"case-{case}", speaker._("Case {case}", case=case), tuple(sections),
                            subtitle=record.get("title", "")))
+
+
+def _amount(value, speaker: Speaker) -> str:
+    if isinstance(value, int):
+        return speaker.yen(value)
+    return str(value or "")
+
+
+def parse_filters(words: list[str]) -> dict[str, str]:
+    filters = {}
+    statuses = ", ".join((*STAGES, *ASIDE))
+    for word in words:
+        key, equals, value = word.partition("=")
+        if not equals or key not in ("client", "status") or not value:
+            raise ValueError(L_("Write filters as client=NAME or status=STATUS (statuses: {statuses}); got “{word}”.",
+                                statuses=statuses, word=views.short(word, 40)))
+        filters[key] = value
+    return filters
+
+
+def open_cases(docs, *, client: str | None = None, status: str | None = None, limit: int = 1000) -> list[dict]:
+    """Open cases (not paid, not lost), by due date (those without one last), then number."""
+    rows = docs.query(CASES, [], "created_at", False, limit)
+    found = []
+    for record in rows:
+        current = record.get("status") or ""
+        is_open = current in OPEN or (rank(current) is not None and rank(current) < STAGES.index("入金"))
+        if status is not None:
+            if current != status:
+                continue
+        elif not is_open:
+            continue
+        if client is not None and client not in (record.get("client") or ""):
+            continue
+        found.append(record)
+    return sorted(found, key=lambda r: (r.get("due") or "9999-99-99", r.get("case", "")))
+
+
+def list_cases(runtime: Runtime, event, words: list[str]) -> Reply:
+    speaker = speaker_of(runtime, event)
+    try:
+        filters = parse_filters(words)
+    except ValueError as exc:
+        message = exc.args[0] if exc.args else exc
+        return Reply(text=message.render(speaker) if hasattr(message, "render") else str(message))
+    found = open_cases(runtime.store.docs, **filters)
+    if not found:
+        where = "".join(f" ({k}={v})" for k, v in filters.items())
+        return Reply(text=speaker._("No open cases{where}.", where=views.short(where, 80)))
+    lines = [Text(f"{r['case']} · {views.short(r.get('client') or '', 20)} · {views.short(r.get('title') or '', 30)}"
+                  f" · {status_name(r.get('status'), speaker)} · "
+                  f"{_day(r.get('due'), speaker) or speaker._('no due date')}") for r in found[:MAX_LISTED]]
+    if len(found) > MAX_LISTED:
+        lines.append(Text(speaker.n_("… and {count} more; narrow with client= or status=.",
+                                     "… and {count} more; narrow with client= or status=.", len(found) - MAX_LISTED)))
+    return Reply(card=Card("cases", speaker._("Open cases"), (Section(tuple(lines)),),
+                           subtitle=" ".join(f"{k}={v}" for k, v in filters.items())))

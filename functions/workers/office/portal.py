@@ -116,16 +116,9 @@ def read_secret(name: str, endpoint: str = "") -> str:
 
 
 def _secret_client(endpoint: str):
-    from google.cloud import secretmanager
+    from .secretmanager import client
 
-    if not endpoint:
-        return secretmanager.SecretManagerServiceClient()
-    from google.api_core.client_options import ClientOptions
-    from google.auth.credentials import AnonymousCredentials
-
-    credentials = AnonymousCredentials() if endpoint.startswith("http://") else None
-    return secretmanager.SecretManagerServiceClient(
-        transport="rest", credentials=credentials, client_options=ClientOptions(api_endpoint=endpoint))
+    return client(endpoint)
 
 
 class PortalClient:

@@ -18,9 +18,9 @@ CommaList = Annotated[list[str], NoDecode]
 class OfficeSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ACKFLOW_OFFICE_", extra="ignore", frozen=True)
 
-    name: str = Field("設計事務所", description="The office's name, at the top of estimates.")
-    address: str = Field("", description="The office's address, under its name on estimates.")
-    contact: str = Field("", description="Phone or email printed on estimates.")
+    name: str = Field("設計事務所", description="The office's name, the issuer of estimates and invoices.")
+    address: str = Field("", description="The office's address, under its name on estimates and invoices.")
+    contact: str = Field("", description="Phone or email printed on estimates and invoices.")
     timezone: str = Field("Asia/Tokyo", description="Time zone of case numbers (the year), dates and estimates.")
 
     storage: Literal["local", "gcs", "drive"] = Field("local", description="Where case folders live: a local folder, Cloud Storage, or a Google Drive shared drive.")
@@ -40,9 +40,30 @@ class OfficeSettings(BaseSettings):
     sheets_endpoint: str = Field("", description="Sheets API base URL; empty for Google's, a local server's in tests.")
     sheets_credentials_file: str = Field("", description="Service-account key file for Sheets; empty: application default credentials.")
 
-    tax_rate: float = Field(0.10, ge=0, le=1, description="Consumption tax rate on estimates.")
-    estimate_font: str = Field("", description="TTF font with Japanese glyphs for estimates; empty: found on the machine.")
-    estimate_validity_days: int = Field(30, gt=0, description="Days an estimate is valid.")
+    tax_rate: float = Field(0.10, ge=0, le=1, description="Standard consumption tax rate (10 %).")
+    reduced_tax_rate: float = Field(0.08, ge=0, le=1, description="Reduced consumption tax rate (8 %), for lines marked :8%.")
+    tax_rounding: Literal["floor", "round", "ceil"] = Field("floor", description="Rounding of the consumption tax, once per rate per document: floor (切り捨て), round (四捨五入), ceil (切り上げ).")
+    line_rounding: Literal["floor", "round", "ceil"] = Field("round", description="Rounding of a line amount whose quantity has decimals.")
+    estimate_font: str = Field("", description="TTF font with Japanese glyphs for estimates and invoices; empty: found on the machine.")
+    estimate_validity_days: int = Field(30, gt=0, description="Days an estimate is valid (its validity date is printed).")
+
+    registration_number: str = Field("", description="The office's qualified invoice registration number (登録番号): T and 13 digits; required to issue invoices.")
+    bank_account: str = Field("", description="Where clients pay, printed on invoices, e.g. 'みずほ銀行 蒲田支店 普通 1234567 ヤマダセッケイ'; required to issue invoices.")
+    payment_terms: str = Field("next-month-end", description="Payment due date of an invoice: next-month-end (翌月末), month-end (当月末), or a number of days (30d).")
+    invoice_prefix: str = Field("INV-", max_length=10, description="Invoice numbers are PREFIX + year + '-' + a four-digit sequence, consecutive per year (INV-2026-0001).")
+    documents_tab: str = Field("Documents", description="Worksheet (tab) of the case sheet listing every issued document: number, date, amount, client.")
+
+    accounting: Literal["embedded", "freee"] = Field("embedded", description="Where estimates and invoices are issued: embedded (PDFs in the case folder) or freee (freee 請求書 API).")
+    freee_client_id: str = Field("", description="Client ID of the office's freee app (freee app store, アプリ管理).")
+    freee_client_secret: SecretStr = Field(SecretStr(""), description="Client secret of the office's freee app.")
+    freee_company_id: int = Field(0, ge=0, description="freee company (事業所) id; 0: the one chosen when authorizing.")
+    freee_redirect_uri: str = Field("urn:ietf:wg:oauth:2.0:oob", description="Callback URL registered for the freee app (out-of-band: the code is shown on freee's page).")
+    freee_token_vault: str = Field("store", description="Where freee's refresh token is kept: store (the job store) or secret:projects/PROJECT/secrets/NAME (Secret Manager).")
+    freee_api_url: str = Field("https://api.freee.co.jp", description="freee API base URL; a local stand-in's in dev and tests.")
+    freee_accounts_url: str = Field("https://accounts.secure.freee.co.jp", description="freee's OAuth server (authorize and token URLs).")
+    freee_web_url: str = Field("https://invoice.secure.freee.co.jp", description="Where documents are opened in freee請求書 (links in the case).")
+    freee_quotation_template: str = Field("", description="freee template id for quotations; empty: freee's first.")
+    freee_invoice_template: str = Field("", description="freee template id for invoices; empty: freee's first.")
     client_items: str = Field("", description='Default line items per client, JSON {"ACME": [["design", 1, 120000]]} or a path to such a file.')
 
     portals: str = Field("", description='Client portals, JSON {"ACME": {"url": "https://portal.acme.example", "credentials": "env:ACME_PORTAL"}} or a path.')
@@ -70,6 +91,39 @@ class OfficeSettings(BaseSettings):
     mail_lease: float = Field(120.0, gt=0, description="Seconds one delivery holds a mail it is proposing; a dead holder's mail is taken over after it.")
     mail_authserv_id: str = Field("mx.google.com", description="Authentication-Results from this server (the receiving one) are trusted; others are ignored.")
     mail_watch_renew_after: float = Field(86400.0, gt=0, description="Seconds after which the sweep renews the Gmail watch (a watch lasts 7 days).")
+
+    @field_validator("tax_rate", "reduced_tax_rate")
+    @classmethod
+    def _whole_percent(cls, value: float) -> float:
+        if abs(value * 100 - round(value * 100)) > 1e-9:
+            raise ValueError("must be a whole percent, e.g. 0.10 or 0.08")
+        return value
+
+    @field_validator("payment_terms")
+    @classmethod
+    def _terms(cls, value: str) -> str:
+        import re
+
+        if value not in ("next-month-end", "month-end") and not re.fullmatch(r"\d{1,3}d", value):
+            raise ValueError("must be next-month-end, month-end or a number of days such as 30d")
+        return value
+
+    @field_validator("freee_token_vault")
+    @classmethod
+    def _vault(cls, value: str) -> str:
+        import re
+
+        if value != "store" and not re.fullmatch(r"secret:projects/[^/]+/secrets/[^/]+", value):
+            raise ValueError("must be store or secret:projects/PROJECT/secrets/NAME (no version: new ones are added)")
+        return value
+
+    @property
+    def tax_percent(self) -> int:
+        return round(self.tax_rate * 100)
+
+    @property
+    def reduced_percent(self) -> int:
+        return round(self.reduced_tax_rate * 100)
 
     @field_validator("portal_allowed_hosts", mode="before")
     @classmethod

@@ -28,6 +28,22 @@ COLUMNS = {
     "requester": ("依頼者", {"依頼者", "requested by", "requester"}),
     "created": ("作成日時", {"作成日時", "作成", "created"}),
     "updated": ("更新日時", {"更新日時", "更新", "updated"}),
+    "invoice": ("請求書", {"請求書", "invoice", "invoice link"}),
+}
+
+# The documents tab: every issued estimate and invoice, by its number. Date, amount and client are
+# the keys by which electronically issued documents must be searchable (電子帳簿保存法).
+DOCUMENT_COLUMNS = {
+    "number": ("書類番号", {"書類番号", "number", "document number", "no"}),
+    "kind": ("種類", {"種類", "kind", "type"}),
+    "date": ("発行日", {"発行日", "date", "issued"}),
+    "client": ("取引先", {"取引先", "client", "customer"}),
+    "amount": ("金額（税込）", {"金額（税込）", "金額", "amount", "total"}),
+    "tax": ("消費税", {"消費税", "tax"}),
+    "case": ("案件番号", {"案件番号", "case", "case number"}),
+    "replaces": ("訂正対象", {"訂正対象", "replaces"}),
+    "service": ("発行元", {"発行元", "service"}),
+    "link": ("リンク", {"リンク", "link"}),
 }
 
 
@@ -59,9 +75,11 @@ class SheetRow:
 
 class CaseSheet:
     def __init__(self, spreadsheet_id: str, tab: str, *, endpoint: str = "", credentials_file: str = "",
-                 client=None):
+                 client=None, columns: dict | None = None, key: str = "case"):
         self.spreadsheet_id = spreadsheet_id
         self.tab = tab
+        self.column_spec = columns or COLUMNS  # key -> (label written, labels recognised)
+        self.key = key  # the column rows are found by
         self.endpoint = endpoint
         self.credentials_file = credentials_file
         self._client = client
@@ -100,7 +118,7 @@ class CaseSheet:
                     try:
                         self._worksheet = spreadsheet.worksheet(self.tab)
                     except gspread.WorksheetNotFound:
-                        self._worksheet = spreadsheet.add_worksheet(self.tab, rows=1000, cols=len(COLUMNS))
+                        self._worksheet = spreadsheet.add_worksheet(self.tab, rows=1000, cols=len(self.column_spec))
             return self._worksheet
 
     # -- columns ---------------------------------------------------------------------------------
@@ -111,13 +129,14 @@ class CaseSheet:
             header = sheet.row_values(1)
             found: dict[str, int] = {}
             for index, label in enumerate(header, start=1):
-                key = next((k for k, (_, aliases) in COLUMNS.items() if label.strip().lower() in aliases), None)
+                key = next((k for k, (_, aliases) in self.column_spec.items() if label.strip().lower() in aliases),
+                           None)
                 if key and key not in found:
                     found[key] = index
-            missing = [k for k in COLUMNS if k not in found]
+            missing = [k for k in self.column_spec if k not in found]
             if missing:
                 start = len(header) + 1
-                labels = [COLUMNS[k][0] for k in missing]
+                labels = [self.column_spec[k][0] for k in missing]
                 if start + len(labels) - 1 > sheet.col_count:
                     sheet.add_cols(start + len(labels) - 1 - sheet.col_count)
                 sheet.update([labels], f"{column_letter(start)}1:{column_letter(start + len(labels) - 1)}1")
@@ -130,7 +149,7 @@ class CaseSheet:
         columns = self.columns()
         sheet = self.worksheet()
         with _calls("search the case sheet"):
-            cases = sheet.col_values(columns["case"])
+            cases = sheet.col_values(columns[self.key])
             if case not in cases[1:]:
                 return None
             number = cases.index(case, 1) + 1
@@ -146,7 +165,7 @@ class CaseSheet:
         (e.g. a status that only moves forward)."""
         columns = self.columns()
         sheet = self.worksheet()
-        values = {**values, "case": case}
+        values = {**values, self.key: case}
         existing = self.find(case)
         if existing is not None:
             for key, rule in (merge or {}).items():
@@ -164,7 +183,7 @@ class CaseSheet:
                     raise TransientError(f"the case sheet did not show the new row for {case}")
                 return existing
             updates = [{"range": f"{column_letter(columns[k])}{existing.number}", "values": [[v]]}
-                       for k, v in values.items() if k != "case"]
+                       for k, v in values.items() if k != self.key]
             if updates:
                 sheet.batch_update(updates, value_input_option="RAW")
         merged = {**existing.values, **values}

@@ -1,6 +1,6 @@
-"""The steps of ``newcase`` and ``estimate``. Each is safe to run again: numbers are allocated
-once per job, files are created only if absent, the sheet row is found by case number, and the
-case record merges by key."""
+"""The steps of ``newcase`` and ``estimate`` (estimates themselves: ``estimating``). Each is safe
+to run again: numbers are allocated once per job, files are created only if absent, the sheet row
+is found by case number, and the case record merges by key."""
 
 from __future__ import annotations
 
@@ -11,13 +11,12 @@ from ackflow.errors import PermanentError
 from ackflow.i18n import N_
 from ackflow.jobs.context import StepContext
 
-from .cases import STATUSES, advanced
-from .estimate import Estimate, Office, default_items, parse_item, yen
+from .estimating import issue_estimate, split_list
+from .filing import case_row
 from .names import safe_component
 from .portal import PortalClient, collect, load_portals, resolve_credentials
 
-STATUS = dict(zip(("registered", "estimate", "documents", "ready"), STATUSES, strict=True))
-ESTIMATES = "03_見積"
+RECEIVED_STATUS = "受付"  # a case's first stage (cases.STAGES)
 RECEIVED = "01_受領資料"
 
 
@@ -29,15 +28,6 @@ def _case(ctx: StepContext) -> str:
     return ctx.outputs["number"]["case"]
 
 
-def _sheet(ctx: StepContext, case: str, values: dict) -> dict:
-    """Write the case's row; its status only moves forward there too, and one a person wrote stays."""
-    sheet = ctx.services.case_sheet
-    if sheet is None:
-        return {}
-    row = sheet.upsert(case, {**values, "updated": _now(ctx).strftime("%Y-%m-%d %H:%M")}, merge={"status": advanced})
-    return {"sheet_row": row.number, "sheet_link": row.link}
-
-
 def allocate_number(ctx: StepContext) -> dict:
     """The next case number of the year, once per job (a retry gets the same number)."""
     created = dt.datetime.fromtimestamp(ctx.job.created_at, ZoneInfo(ctx.services.office_settings.timezone))
@@ -46,7 +36,7 @@ def allocate_number(ctx: StepContext) -> dict:
     params = ctx.params
     ctx.services.cases.update(case, ctx.job.id, client=params["client"], title=params["title"], due=params["due"],
                               requester=ctx.job.requester.label, opened_at=ctx.job.created_at,
-                              status=STATUS["registered"])
+                              status=RECEIVED_STATUS, by=ctx.job.requester.label)
     ctx.progress(ctx._("case number {case}", case=case))
     return {"case": case}
 
@@ -82,8 +72,8 @@ def register_row(ctx: StepContext) -> dict:
     case = _case(ctx)
     params = ctx.params
     ctx.progress(ctx._("writing the case sheet"))
-    row = _sheet(ctx, case, {
-        "client": params["client"], "title": params["title"], "status": STATUS["registered"],
+    row = case_row(ctx, case, {
+        "client": params["client"], "title": params["title"], "status": RECEIVED_STATUS,
         "due": params["due"] or "", "folder": ctx.outputs["folder"]["folder_link"],
         "requester": ctx.job.requester.label, "created": _now(ctx).strftime("%Y-%m-%d %H:%M")})
     if row:
@@ -91,35 +81,14 @@ def register_row(ctx: StepContext) -> dict:
     return row or {"sheet": "not configured"}
 
 
-def _draft(ctx: StepContext, case: str, folder: str, client: str, title: str, due: str | None,
-           items_text: list[str]) -> dict:
-    settings = ctx.services.office_settings
-    items = [parse_item(text) for text in items_text] or default_items(client, settings.client_items)
-    version = ctx.services.store.allocate(f"estimate-{case}", ctx.job.id)
-    estimate = Estimate(case=case, version=version, client=client, title=title, items=tuple(items),
-                        tax_rate=settings.tax_rate, issued=_now(ctx).date(), valid_days=settings.estimate_validity_days,
-                        office=Office(settings.name, settings.address, settings.contact), due=due)
-    ctx.progress(ctx._("drafting estimate v{version}", version=version))
-    document = ctx.services.estimates.draft_estimate(estimate)
-    storage = ctx.services.case_storage
-    path = f"{folder}/{ESTIMATES}/{document.name}"
-    storage.create(path, document.data, document.content_type)  # a repeat keeps the first draft
-    link = storage.link(path)
-    row = _sheet(ctx, case, {"estimate": link, "status": STATUS["estimate"]})
-    entry = {"key": f"v{version:03d}", "version": version, "path": path, "link": link, "total": estimate.total,
-             "job": ctx.job.id}
-    ctx.services.cases.update(case, ctx.job.id, estimates=[entry], status=STATUS["estimate"], **row)
-    return {"estimate": path, "estimate_link": link, "estimate_version": version, "total": yen(estimate.total)}
-
-
 def draft_estimate(ctx: StepContext) -> dict:
+    """Estimate v1 from the typed lines, or the client's default lines."""
     params = ctx.params
-    return _draft(ctx, _case(ctx), ctx.outputs["folder"]["folder"], params["client"], params["title"],
-                  params["due"], params["item"])
+    return issue_estimate(ctx, _case(ctx), items=params["item"])
 
 
 def collect_documents(ctx: StepContext) -> dict:
-    """Documents from the client's portal (with --portal); then the case is ready."""
+    """Documents from the client's portal (with --portal): the last step of ``newcase``."""
     case = _case(ctx)
     params = ctx.params
     summary = {"case": case, "folder_link": ctx.outputs["folder"]["folder_link"],
@@ -146,23 +115,23 @@ def collect_documents(ctx: StepContext) -> dict:
         summary["document_links"] = [{"name": f["name"], "link": f["link"]} for f in fetched.files[:10]]
         if fetched.skipped:
             summary["skipped"] = "; ".join(f"{s['name']}: {s['reason']}" for s in fetched.skipped)
-    status = STATUS["ready"]
-    row = _sheet(ctx, case, {"status": status})
-    ctx.services.cases.update(case, ctx.job.id, documents=documents, status=status, **row)
+    ctx.services.cases.update(case, ctx.job.id, documents=documents, documents_collected=bool(params["portal"]))
     return summary
 
 
 def redraft_estimate(ctx: StepContext) -> dict:
-    """``estimate CASE``: a new version of the estimate, the earlier ones kept."""
+    """``estimate CASE``: a new version from the previous one's lines, the earlier ones kept."""
     from .cases import CaseNotFound
 
-    case = ctx.params["case"]
+    params = ctx.params
+    case = params["case"]
     try:
         record = ctx.services.cases.get(case)
     except CaseNotFound as exc:
         raise PermanentError(N_("there is no case {case}; write “case {case}” to check the number"), case=case) from exc
     if not record.get("folder"):
         raise PermanentError(N_("case {case} has no folder yet (its newcase job has not made it)"), case=case)
-    result = _draft(ctx, case, record["folder"], record["client"], record["title"], record.get("due"),
-                    ctx.params["item"])
+    result = issue_estimate(ctx, case, items=params["item"], change=split_list(params["change"], ";"),
+                            remove=[int(n) for n in split_list(params["remove"], ",")],
+                            recipient=params["to"], valid_until=params["valid_until"])
     return {"case": case, **result}

@@ -1,0 +1,161 @@
+"""The freee stand-in's HTTP face: freee's paths, JSON and error shapes (werkzeug)."""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+from urllib.parse import urlencode
+
+from werkzeug.wrappers import Request, Response
+
+from ..web import GoogleError, Router
+from .service import KINDS, Fault, FreeeError, FreeeService, OAuthError
+
+log = logging.getLogger(__name__)
+OOB = "urn:ietf:wg:oauth:2.0:oob"
+
+
+def _json(data, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(json.dumps(data, ensure_ascii=False), status=status, mimetype="application/json",
+                    headers=headers)
+
+
+def _body(request: Request) -> dict:
+    try:
+        data = json.loads(request.get_data() or b"{}")
+    except ValueError as exc:
+        raise FreeeError(400, "bad_request", "リクエストの形式が不正です。") from exc
+    if not isinstance(data, dict):
+        raise FreeeError(400, "bad_request", "リクエストの形式が不正です。")
+    return data
+
+
+def build_app(service: FreeeService):
+    router = Router()
+
+    # -- OAuth 2.0 -------------------------------------------------------------------------------
+    def authorize(request: Request):
+        """The consent screen, approved at once (the person is signed in and clicks 許可する):
+        out-of-band, the code is shown on the page; otherwise the browser goes to the redirect URI."""
+        args = request.args
+        if args.get("response_type") != "code":
+            raise OAuthError(400, "unsupported_response_type", "response_type must be code")
+        redirect_uri = args.get("redirect_uri", "")
+        code = service.authorize(args.get("client_id", ""), redirect_uri)
+        if redirect_uri == OOB:
+            page = f"<html><body><p>認可コード</p><code id=\"code\">{html.escape(code)}</code></body></html>"
+            return Response(page, mimetype="text/html")
+        query = {"code": code, **({"state": args["state"]} if "state" in args else {})}
+        return Response(status=302, headers={"Location": f"{redirect_uri}?{urlencode(query)}"})
+
+    def token(request: Request):
+        return _json(service.token(request.form.to_dict()))
+
+    def revoke(request: Request):
+        service.revoke_all()
+        return _json({})
+
+    # -- API -------------------------------------------------------------------------------------
+    def api(handler):
+        def checked(request: Request, *groups):
+            company = request.args.get("company_id")
+            if company is None and request.method in ("POST", "PUT"):
+                company = _body(request).get("company_id")
+            service.check_call(request.method, request.path, request.headers.get("Authorization", ""), company)
+            response = handler(request, *groups)
+            service.fault(request.method, request.path, after=True)
+            return response
+
+        return checked
+
+    def partners(request: Request):
+        limit = int(request.args.get("limit", 50))
+        return _json({"partners": service.partners(request.args.get("keyword", ""))[:limit]})
+
+    def create_partner(request: Request):
+        return _json({"partner": service.create_partner(_body(request))}, 201)
+
+    def templates(request: Request, kinds: str):
+        return _json({"templates": service.templates(kinds)})
+
+    def listing(request: Request, kinds: str):
+        _, number_field, _ = KINDS[kinds]
+        limit = min(int(request.args.get("limit", 20)), 100)
+        found = service.find(kinds, request.args.get(number_field), limit, int(request.args.get("offset", 0)))
+        return _json({kinds: [{k: v for k, v in d.items() if k != "lines"} for d in found]})
+
+    def get(request: Request, kinds: str, document_id: str):
+        return _json({KINDS[kinds][0]: service.get(kinds, int(document_id))})
+
+    def create(request: Request, kinds: str):
+        return _json({KINDS[kinds][0]: service.create(kinds, _body(request))}, 201)
+
+    # -- test and dev controls -------------------------------------------------------------------
+    def approve(request: Request):
+        body = _body(request)
+        return _json({"code": service.authorize(body.get("client_id", ""), body.get("redirect_uri", OOB))})
+
+    def faults(request: Request):
+        items = json.loads(request.get_data() or b"[]")
+        with service.lock:
+            service.faults = [Fault(**item) for item in items]
+        return _json({"faults": len(service.faults)})
+
+    def control(request: Request):
+        body = _body(request)
+        with service.lock:
+            if "auto_numbering" in body:
+                service.state.company["auto_numbering"] = bool(body["auto_numbering"])
+            if "rate_limit" in body:
+                service.rate_limit = int(body["rate_limit"])
+            if "rate_window" in body:
+                service.rate_window = float(body["rate_window"])
+            if body.get("expire_access_tokens"):
+                service.expire_access_tokens()
+            if body.get("revoke"):
+                service.revoke_all()
+            service.save()
+        return _json({"ok": True})
+
+    def state(request: Request):
+        with service.lock:
+            data = service.state
+            return _json({"refresh_uses": data.refresh_uses, "partners": data.partners,
+                          "quotations": data.documents["quotations"], "invoices": data.documents["invoices"],
+                          "company": data.company})
+
+    kinds = r"(quotations|invoices)"
+    router.add("GET", "/public_api/authorize", authorize)
+    router.add("POST", "/public_api/token", token)
+    router.add("POST", "/public_api/revoke", revoke)
+    router.add("GET", "/api/1/partners", api(partners))
+    router.add("POST", "/api/1/partners", api(create_partner))
+    router.add("GET", rf"/iv/{kinds}/templates", api(templates))
+    router.add("GET", rf"/iv/{kinds}", api(listing))
+    router.add("POST", rf"/iv/{kinds}", api(create))
+    router.add("GET", rf"/iv/{kinds}/(\d+)", api(get))
+    router.add("POST", "/_emulator/approve", approve)
+    router.add("PUT", "/_emulator/faults", faults)
+    router.add("POST", "/_emulator/control", control)
+    router.add("GET", "/_emulator/state", state)
+    router.add("GET", "/", lambda request: _json({"status": "ok", "service": "freee"}))
+
+    def app(environ, start_response):
+        request = Request(environ)
+        try:
+            response = router.dispatch(request)
+        except FreeeError as exc:
+            response = _json(exc.body(), exc.status, exc.headers)
+        except GoogleError as exc:  # the router's: no such path or method
+            response = _json({"status_code": exc.code, "errors": [{"type": "not_found", "messages": [exc.message]}]},
+                             exc.code)
+        except OAuthError as exc:
+            response = _json({"error": exc.error, "error_description": exc.description}, exc.status)
+        except Exception:  # answer as a server would, never hang up
+            log.exception("unhandled error for %s %s", request.method, request.path)
+            response = _json({"status_code": 500, "errors": [{"type": "internal_server_error",
+                                                              "messages": ["システムエラーが発生しました"]}]}, 500)
+        return response(environ, start_response)
+
+    return app

@@ -1,0 +1,335 @@
+"""The freee stand-in's state and rules: clients, grants and tokens, partners, documents, limits."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
+
+CODE_TTL = 600.0  # an authorization code: 10 minutes
+ACCESS_TTL = 6 * 3600.0  # an access token: 6 hours
+REFRESH_TTL = 90 * 86400.0  # a refresh token: 90 days
+FRACTIONS = {"omit": ROUND_FLOOR, "round": ROUND_HALF_UP, "round_up": ROUND_CEILING}
+TITLES = ("御中", "様", "(空白)", "（空白）")
+UNIT_PRICE = re.compile(r"^-?[0-9]{0,13}(\.[0-9]{1,3})?$")
+DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+KINDS = {"quotations": ("quotation", "quotation_number", "quotation_date"),
+         "invoices": ("invoice", "invoice_number", "billing_date")}
+
+
+class FreeeError(Exception):
+    """An answer in freee's error shape: ``{"status_code": 400, "errors": [{"type", "messages"}]}``."""
+
+    def __init__(self, status: int, kind: str, message: str, *, code: str | None = None,
+                 headers: dict | None = None):
+        super().__init__(message)
+        self.status = status
+        self.kind = kind
+        self.message = message
+        self.code = code
+        self.headers = headers or {}
+
+    def body(self) -> dict:
+        body = {"status_code": self.status, "errors": [{"type": self.kind, "messages": [self.message]}]}
+        if self.code:
+            body["code"] = self.code
+        return body
+
+
+class OAuthError(Exception):
+    """An answer of the token endpoint: ``{"error": "invalid_grant", "error_description": …}``."""
+
+    def __init__(self, status: int, error: str, description: str):
+        super().__init__(description)
+        self.status = status
+        self.error = error
+        self.description = description
+
+
+@dataclass
+class Fault:
+    status: int
+    method: str = ""  # empty: any
+    path: str = ""  # a regular expression searched in the path; empty: any
+    times: int = 1
+    retry_after: int = 1
+    after: bool = False  # answer the fault after doing the work (a reply lost on the way back)
+
+
+@dataclass
+class State:
+    company: dict = field(default_factory=lambda: {"id": 1001, "name": "サンプル設計事務所", "auto_numbering": False})
+    clients: dict = field(default_factory=lambda: {"local-client": "local-secret"})
+    codes: dict = field(default_factory=dict)  # code -> {client_id, redirect_uri, expires_at, used}
+    access: dict = field(default_factory=dict)  # token -> {expires_at, grant, revoked}
+    refresh: dict = field(default_factory=dict)  # token -> {expires_at, grant, used_at}
+    grants: dict = field(default_factory=dict)  # grant -> {revoked}
+    refresh_uses: list = field(default_factory=list)  # every refresh token presented, in order
+    partners: list = field(default_factory=list)
+    documents: dict = field(default_factory=lambda: {"quotations": [], "invoices": []})
+    next_id: int = 100
+
+
+class FreeeService:
+    def __init__(self, path: str | Path | None = None, *, clock: Callable[[], float] = time.time,
+                 rate_limit: int = 600, rate_window: float = 60.0):
+        self.path = Path(path) if path else None
+        self.clock = clock
+        self.lock = threading.RLock()
+        self.state = State()
+        self.rate_limit = rate_limit
+        self.rate_window = rate_window
+        self.faults: list[Fault] = []
+        self._calls: list[float] = []  # API calls in the current window
+        if self.path and self.path.exists():
+            self.state = State(**json.loads(self.path.read_text()))
+
+    def save(self) -> None:
+        if self.path:
+            self.path.write_text(json.dumps(self.state.__dict__, ensure_ascii=False))
+
+    # -- OAuth 2.0 -------------------------------------------------------------------------------
+    def authorize(self, client_id: str, redirect_uri: str) -> str:
+        """A person signed in to freee approves the app: an authorization code for it."""
+        with self.lock:
+            if client_id not in self.state.clients:
+                raise OAuthError(400, "invalid_client", "クライアントが見つかりません")
+            code = secrets.token_hex(16)
+            self.state.codes[code] = {"client_id": client_id, "redirect_uri": redirect_uri,
+                                      "expires_at": self.clock() + CODE_TTL, "used": False}
+            self.save()
+            return code
+
+    def token(self, form: dict) -> dict:
+        with self.lock:
+            client_id = form.get("client_id", "")
+            if self.state.clients.get(client_id) != form.get("client_secret") or not client_id:
+                raise OAuthError(401, "invalid_client", "Client authentication failed")
+            grant_type = form.get("grant_type")
+            now = self.clock()
+            if grant_type == "authorization_code":
+                code = self.state.codes.get(form.get("code", ""))
+                if code is None or code["used"] or code["expires_at"] < now or code["client_id"] != client_id:
+                    raise OAuthError(400, "invalid_grant", "The provided authorization grant is invalid, expired, "
+                                                           "revoked, or was issued to another client.")
+                if code["redirect_uri"] != form.get("redirect_uri"):
+                    raise OAuthError(400, "invalid_grant", "The redirect uri does not match.")
+                code["used"] = True
+                grant = secrets.token_hex(8)
+                self.state.grants[grant] = {"revoked": False}
+            elif grant_type == "refresh_token":
+                presented = form.get("refresh_token", "")
+                self.state.refresh_uses.append(presented)
+                record = self.state.refresh.get(presented)
+                if (record is None or record["used_at"] is not None or record["expires_at"] < now
+                        or self.state.grants[record["grant"]]["revoked"]):
+                    self.save()
+                    raise OAuthError(400, "invalid_grant", "The provided authorization grant is invalid, expired, "
+                                                           "revoked, or was issued to another client.")
+                record["used_at"] = now
+                grant = record["grant"]
+            else:
+                raise OAuthError(400, "unsupported_grant_type", f"grant_type {grant_type!r} is not supported")
+            access, refresh = "at-" + secrets.token_hex(16), "rt-" + secrets.token_hex(16)
+            self.state.access[access] = {"expires_at": now + ACCESS_TTL, "grant": grant}
+            self.state.refresh[refresh] = {"expires_at": now + REFRESH_TTL, "grant": grant, "used_at": None}
+            self.save()
+            return {"access_token": access, "token_type": "bearer", "expires_in": int(ACCESS_TTL),
+                    "refresh_token": refresh, "scope": "read write", "created_at": int(now),
+                    "company_id": self.state.company["id"]}
+
+    def revoke_all(self) -> None:
+        """The office disconnects the app in freee: every grant stops working."""
+        with self.lock:
+            for grant in self.state.grants.values():
+                grant["revoked"] = True
+            self.save()
+
+    def expire_access_tokens(self) -> None:
+        with self.lock:
+            for record in self.state.access.values():
+                record["expires_at"] = 0
+            self.save()
+
+    # -- API calls -------------------------------------------------------------------------------
+    def check_call(self, method: str, path: str, authorization: str, company_id) -> None:
+        """Faults, the rate limit and the bearer token, in the order freee's front would apply them."""
+        with self.lock:
+            self.fault(method, path, after=False)
+            now = self.clock()
+            self._calls = [t for t in self._calls if t > now - self.rate_window]
+            reset = int(self.rate_window - (now - self._calls[0])) + 1 if self._calls else int(self.rate_window)
+            headers = {"X-RateLimit-Limit": str(self.rate_limit),
+                       "X-RateLimit-Remaining": str(max(self.rate_limit - len(self._calls) - 1, 0))}
+            if len(self._calls) >= self.rate_limit:
+                raise FreeeError(429, "too_many_requests",
+                                 "リクエスト数が上限を超えました。しばらくしてから再度お試しください。",
+                                 headers={**headers, "Retry-After": str(reset)})
+            self._calls.append(now)
+            token = authorization[7:] if authorization.startswith("Bearer ") else ""
+            record = self.state.access.get(token)
+            if record is None or self.state.grants[record["grant"]]["revoked"]:
+                raise FreeeError(401, "unauthorized", "ログインをして下さい", code="invalid_access_token")
+            if record["expires_at"] < now:
+                raise FreeeError(401, "unauthorized", "アクセスする権限がありません", code="expired_access_token")
+            if str(company_id) != str(self.state.company["id"]):
+                raise FreeeError(400, "bad_request", "存在しないかすでに削除された事業所です。",
+                                 code="company_not_found")
+
+    def fault(self, method: str, path: str, *, after: bool) -> None:
+        """Raise the first injected fault that matches (and count it down)."""
+        with self.lock:
+            for fault in self.faults:
+                if fault.times > 0 and fault.after == after and (not fault.method or fault.method == method) \
+                        and re.search(fault.path, path):
+                    fault.times -= 1
+                    raise FreeeError(fault.status, "fault", f"injected {fault.status}",
+                                     headers={"Retry-After": str(fault.retry_after)} if fault.status == 429 else {})
+
+    # -- partners --------------------------------------------------------------------------------
+    def partners(self, keyword: str = "") -> list[dict]:
+        with self.lock:
+            words = keyword.split()
+            return [p for p in self.state.partners if all(w in p["name"] or w in (p["code"] or "") for w in words)]
+
+    def create_partner(self, body: dict) -> dict:
+        with self.lock:
+            name = str(body.get("name") or "").strip()
+            if not name or len(name) > 255:
+                raise FreeeError(400, "validation", "取引先名を入力してください（255文字以内）")
+            if any(p["name"] == name for p in self.state.partners):
+                raise FreeeError(400, "validation", "取引先名が重複しています")
+            partner = {"id": self._id(), "code": body.get("code"), "company_id": self.state.company["id"],
+                       "name": name, "default_title": body.get("default_title") or "御中", "available": True,
+                       "update_date": time.strftime("%Y-%m-%d", time.gmtime(self.clock()))}
+            self.state.partners.append(partner)
+            self.save()
+            return partner
+
+    # -- quotations and invoices -----------------------------------------------------------------
+    def templates(self, kinds: str) -> list[dict]:
+        name = "見積書" if kinds == "quotations" else "請求書"
+        return [{"id": 1 if kinds == "quotations" else 2, "name": f"標準の{name}テンプレート"}]
+
+    def find(self, kinds: str, number: str | None, limit: int = 20, offset: int = 0) -> list[dict]:
+        _, number_field, _ = KINDS[kinds]
+        with self.lock:
+            found = [d for d in self.state.documents[kinds] if number is None or d[number_field] == number]
+            return found[offset:offset + limit]
+
+    def get(self, kinds: str, document_id: int) -> dict:
+        with self.lock:
+            for document in self.state.documents[kinds]:
+                if document["id"] == document_id:
+                    return document
+        raise FreeeError(404, "not_found", "指定された帳票が見つかりません")
+
+    def create(self, kinds: str, body: dict) -> dict:
+        kind, number_field, date_field = KINDS[kinds]
+        with self.lock:
+            problems = self._validate(kinds, body)
+            if problems:
+                raise FreeeError(400, "validation", "; ".join(problems))
+            partner = next((p for p in self.state.partners
+                            if p["id"] == body.get("partner_id") or (body.get("partner_code")
+                                                                     and p["code"] == body.get("partner_code"))), None)
+            if partner is None:
+                raise FreeeError(400, "validation", "取引先が見つかりません")
+            lines, totals = self._compute(body)
+            document = {key: value for key, value in body.items() if key != "lines"}
+            document.update({"id": self._id(), "company_id": self.state.company["id"], "partner_id": partner["id"],
+                             "partner_name": partner["name"],
+                             "partner_display_name": body.get("partner_display_name") or partner["name"],
+                             "subject": body.get("subject") or "", "memo": body.get("memo") or "",
+                             "sending_status": "unsent", "cancel_status": "uncanceled", "lines": lines,
+                             "template_name": next(t["name"] for t in self.templates(kinds)),
+                             "created_at": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(self.clock())),
+                             **totals})
+            if kind == "invoice":
+                document.update({"payment_status": "unsettled", "deal_status": "unregistered", "deal_id": None})
+            if self.state.company["auto_numbering"]:
+                document[number_field] = f"{kind[0].upper()}-{document['id']:010d}"
+            document[date_field] = body[date_field]
+            self.state.documents[kinds].append(document)
+            self.save()
+            return document
+
+    def _validate(self, kinds: str, body: dict) -> list[str]:
+        _, number_field, date_field = KINDS[kinds]
+        problems = []
+        if str(body.get("company_id")) != str(self.state.company["id"]):
+            problems.append("company_id が不正です")
+        if not DATE.match(str(body.get(date_field) or "")):
+            problems.append(f"{date_field} は必須です（yyyy-mm-dd）")
+        if self.state.company["auto_numbering"] and body.get(number_field):
+            problems.append(f"採番の設定が自動採番のため {number_field} は指定できません")
+        if not self.state.company["auto_numbering"] and not body.get(number_field):
+            problems.append(f"{number_field} は必須です")
+        for name, choices in (("tax_entry_method", ("in", "out")), ("tax_fraction", tuple(FRACTIONS)),
+                              ("withholding_tax_entry_method", ("in", "out")), ("partner_title", TITLES)):
+            if body.get(name) not in choices:
+                problems.append(f"{name} は {', '.join(choices)} のいずれかです")
+        if body.get("line_amount_fraction") not in (None, *FRACTIONS):
+            problems.append("line_amount_fraction が不正です")
+        if not body.get("partner_id") and not body.get("partner_code"):
+            problems.append("取引先IDか取引先コードを指定してください")
+        lines = body.get("lines")
+        if not isinstance(lines, list) or not lines:
+            problems.append("明細行は必須です")
+            return problems
+        for number, line in enumerate(lines, start=1):
+            if line.get("type", "item") == "text":
+                continue
+            if line.get("tax_rate") not in (0, 8, 10) or line.get("quantity") is None:
+                problems.append(f"{number}行目: 品目行には tax_rate (0, 8, 10) と quantity が必要です")
+            if line.get("reduced_tax_rate") and line.get("tax_rate") != 8:
+                problems.append(f"{number}行目: reduced_tax_rate は tax_rate 8 のときだけ指定できます")
+            if not UNIT_PRICE.match(str(line.get("unit_price", ""))):
+                problems.append(f"{number}行目: unit_price の形式が不正です")
+            try:
+                quantity = Decimal(str(line.get("quantity")))
+                if abs(quantity) > Decimal("99999999.999") or quantity.as_tuple().exponent < -3:
+                    problems.append(f"{number}行目: quantity が範囲外です")
+            except InvalidOperation:
+                problems.append(f"{number}行目: quantity が数値ではありません")
+        return problems
+
+    @staticmethod
+    def _compute(body: dict) -> tuple[list[dict], dict]:
+        """Line amounts (rounded by ``line_amount_fraction``), then each rate's sum taxed and rounded
+        once by ``tax_fraction``: what a qualified invoice requires."""
+        line_rounding = FRACTIONS[body.get("line_amount_fraction") or "omit"]
+        tax_rounding = FRACTIONS[body["tax_fraction"]]
+        groups: dict[str, Decimal] = {}
+        lines = []
+        for line in body["lines"]:
+            line = dict(line)
+            if line.get("type", "item") == "item":
+                amount = (Decimal(str(line["quantity"])) * Decimal(str(line["unit_price"]))).quantize(
+                    Decimal(1), rounding=line_rounding)
+                line["amount_excluding_tax"] = int(amount)
+                key = "8_reduced" if line.get("reduced_tax_rate") else str(line["tax_rate"])
+                groups[key] = groups.get(key, Decimal(0)) + amount
+            lines.append(line)
+        totals: dict = {}
+        for key in ("10", "8", "8_reduced", "0"):
+            base = groups.get(key, Decimal(0))
+            rate = Decimal(key.split("_")[0])
+            tax = (base * rate / 100).quantize(Decimal(1), rounding=tax_rounding)
+            totals.update({f"amount_excluding_tax_{key}": int(base), f"amount_tax_{key}": int(tax),
+                           f"amount_including_tax_{key}": int(base + tax)})
+        excluding = sum(int(v) for v in groups.values())
+        tax = sum(totals[f"amount_tax_{key}"] for key in ("10", "8", "8_reduced", "0"))
+        totals.update({"amount_excluding_tax": excluding, "amount_tax": tax, "amount_including_tax": excluding + tax,
+                       "total_amount": excluding + tax, "amount_withholding_tax": 0})
+        return lines, totals
+
+    def _id(self) -> int:
+        self.state.next_id += 1
+        return self.state.next_id

@@ -1,0 +1,135 @@
+"""freee 請求書 API as the office's accounting service: quotations and invoices, templates, partners.
+
+A document is looked up by our own number before it is created (``GET /iv/invoices?invoice_number=``),
+so a retried step never creates a second one. The company's numbering in freee請求書 must be manual
+(採番の設定: 自動採番しない), since our numbers are the ones that must be consecutive. The client
+becomes a freee partner (取引先), found by name or created. The consumption tax is computed by
+freee per rate per document with ``tax_fraction`` set to the office's rounding, and the totals it
+answers are what ``Issued.totals`` reports.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ackflow.i18n import N_, Msg
+
+from ...money import RateTotal, Totals
+from .. import Document, Issued, Partner, Template
+from .client import FreeeApi, FreeeRefused
+
+FRACTIONS = {"floor": "omit", "round": "round", "ceil": "round_up"}  # ours → freee's
+NUMBER = {"quotation": "quotation_number", "invoice": "invoice_number"}
+# What the job was doing, in the errors it reports (English, Japanese)
+TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
+    "templates": N_("list the {kind} templates"),
+    "look_up": N_("look up {kind} {number}"),
+    "read": N_("read {kind} {number}"),
+    "create": N_("create {kind} {number}"),
+    "create_partner": N_("create the partner {name}"),
+    "look_up_partner": N_("look up the partner {name}"),
+}
+
+
+def _say(key: str, **values) -> Msg:
+    """The text of ``key`` with ``values``, said later in the language of whoever it reaches."""
+    return Msg(TEXTS[key], **values)
+
+
+class FreeeAccounting:
+    service = "freee"
+
+    def __init__(self, api: FreeeApi, *, web_url: str = "https://invoice.secure.freee.co.jp",
+                 template_ids: dict[str, str] | None = None):
+        self.api = api
+        self.web_url = web_url.rstrip("/")
+        self.template_ids = {k: v for k, v in (template_ids or {}).items() if v}
+
+    def check(self) -> None:
+        self.templates("invoice")  # a token, the company and the permission to read 請求書, or a clear refusal
+
+    def templates(self, kind: str) -> list[Template]:
+        answer = self.api.get(f"/iv/{kind}s/templates", _say("templates", kind=kind))
+        return [Template(str(t["id"]), t.get("name", "")) for t in answer.get("templates", [])]
+
+    def fetch(self, kind: str, number: str) -> Issued | None:
+        listed = self.api.get(f"/iv/{kind}s", _say("look_up", kind=kind, number=number),
+                              {NUMBER[kind]: number, "limit": 100})
+        matches = [d for d in listed.get(f"{kind}s", []) if d.get(NUMBER[kind]) == number]
+        if not matches:
+            return None
+        found = self.api.get(f"/iv/{kind}s/{matches[0]['id']}", _say("read", kind=kind, number=number), missing_ok=True)
+        return self._issued(kind, found[kind]) if found else None
+
+    def issue(self, document: Document) -> Issued:
+        found = self.fetch(document.kind, document.number)
+        if found is not None:
+            return found
+        partner = self.partner(document.recipient)
+        template = self.template_ids.get(document.kind) or self.templates(document.kind)[0].id
+        created = self.api.post(f"/iv/{document.kind}s", _say("create", kind=document.kind, number=document.number),
+                                body(document, partner, template))
+        return self._issued(document.kind, created[document.kind])
+
+    def partner(self, name: str) -> Partner:
+        found = self._find_partner(name)
+        if found:
+            return found
+        try:
+            created = self.api.post("/api/1/partners", _say("create_partner", name=name),
+                                    {"name": name, "default_title": "御中"})
+        except FreeeRefused:
+            found = self._find_partner(name)  # created meanwhile by another job
+            if found:
+                return found
+            raise
+        partner = created["partner"]
+        return Partner(str(partner["id"]), partner["name"])
+
+    def _find_partner(self, name: str) -> Partner | None:
+        listed = self.api.get("/api/1/partners", _say("look_up_partner", name=name), {"keyword": name, "limit": 3000})
+        exact = [p for p in listed.get("partners", []) if p.get("name") == name]
+        return Partner(str(exact[0]["id"]), exact[0]["name"]) if exact else None
+
+    def _issued(self, kind: str, data: dict) -> Issued:
+        return Issued(kind, data[NUMBER[kind]], self.service, ref=str(data["id"]),
+                      link=f"{self.web_url}/reports/{kind}s/{data['id']}", totals=totals_of(data))
+
+
+def totals_of(data: dict) -> Totals:
+    """freee's per-rate amounts as our Totals (the rates Ackflow issues: 10 % and reduced 8 %)."""
+    by_rate = []
+    for key, rate, reduced in (("10", 10, False), ("8", 8, False), ("8_reduced", 8, True)):
+        subtotal = int(Decimal(str(data.get(f"amount_excluding_tax_{key}") or 0)))
+        if subtotal:
+            by_rate.append(RateTotal(rate, reduced, subtotal, int(Decimal(str(data.get(f"amount_tax_{key}") or 0)))))
+    return Totals(tuple(by_rate))
+
+
+def _quantity(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def body(document: Document, partner: Partner, template: str) -> dict:
+    """The create request for a document (its lines taxed by rate, nothing withheld)."""
+    rules = document.rules
+    lines = [{"type": "item", "description": line.description[:100], "quantity": _quantity(line.quantity),
+              "unit_price": str(line.unit_price), "tax_rate": rules.rate_of(line), "reduced_tax_rate": line.reduced,
+              **({"sales_date": document.transaction_date} if document.kind == "invoice" and document.transaction_date
+                 else {})}
+             for line in document.lines]
+    common = {"template_id": int(template) if template.isdigit() else template, NUMBER[document.kind]: document.number,
+              "subject": document.title, "tax_entry_method": "out", "tax_fraction": FRACTIONS[rules.rounding],
+              "line_amount_fraction": FRACTIONS[rules.line_rounding], "withholding_tax_entry_method": "out",
+              "partner_id": int(partner.id) if partner.id.isdigit() else partner.id, "partner_title": "御中",
+              "partner_display_name": document.recipient, "company_name": document.issuer.name,
+              "memo": f"Ackflow {document.case}", "lines": lines}
+    if document.kind == "quotation":
+        return {**common, "quotation_date": document.issued, "expiration_date": document.valid_until,
+                "delivery_deadline": document.delivery or "", "quotation_note": document.note}
+    note = document.note
+    if document.replaces:
+        note = f"本請求書は請求書番号 {document.replaces} を訂正するものです。" + (f"\n{note}" if note else "")
+    return {**common, "billing_date": document.issued, "issue_date": document.transaction_date or document.issued,
+            "payment_date": document.payment_due, "payment_type": "transfer",
+            "bank_account_to_transfer": document.issuer.bank_account, "invoice_note": note}

@@ -1,0 +1,134 @@
+"""Quotations and invoices as A4 PDFs (fpdf2), the Japanese font embedded so they render anywhere.
+
+An invoice carries everything the qualified invoice system (適格請求書) asks for: the issuer's name
+and registration number, the transaction date, the lines with the reduced-rate ones marked (※),
+the total and the consumption tax of each rate with the rate, and the recipient (御中). What is
+printed comes from the ``Document`` alone, so printing it again gives the same text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from ackflow.errors import PermanentError
+
+from ..money import ROUNDINGS, yen
+from . import TITLES, Document
+
+FONT_CANDIDATES = (
+    Path(__file__).resolve().parent.parent / "fonts",  # a font vendored into the deployed source
+    Path("/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf"),
+    Path("/usr/share/fonts/truetype/fonts-japanese-gothic.ttf"),
+    Path("/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf"),
+)
+ROUNDING_NAMES = {"floor": "切り捨て", "round": "四捨五入", "ceil": "切り上げ"}
+assert set(ROUNDING_NAMES) == set(ROUNDINGS)
+REDUCED_MARK = "※"
+WIDTHS = (95, 20, 35, 35)
+
+
+def find_font(configured: str = "") -> Path:
+    candidates = [Path(configured)] if configured else []
+    for candidate in [*candidates, *FONT_CANDIDATES]:
+        if candidate.is_dir():
+            found = sorted(candidate.glob("*.ttf"))
+            if found:
+                return found[0]
+        elif candidate.exists():
+            return candidate
+    raise PermanentError("no font with Japanese glyphs for the documents: install fonts-ipafont-gothic, "
+                         "or set ACKFLOW_OFFICE_ESTIMATE_FONT to a .ttf file")
+
+
+def render(document: Document, font: str = "") -> bytes:
+    from fpdf import FPDF
+
+    title = TITLES[document.kind]
+    totals = document.totals
+    issuer = document.issuer
+    pdf = FPDF(format="A4")
+    pdf.set_auto_page_break(auto=True, margin=15)
+    pdf.add_page()
+    pdf.add_font("jp", "", str(find_font(font)))
+    pdf.set_title(f"{title} {document.number}")
+    pdf.set_author(issuer.name)
+    pdf.set_creation_date(_date_time(document.issued))  # the same bytes when printed again
+
+    pdf.set_font("jp", size=20)
+    pdf.cell(0, 14, title, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("jp", size=10)
+    label = "見積番号" if document.kind == "quotation" else "請求書番号"
+    pdf.cell(0, 6, f"{label} {document.number}    発行日 {jp_date(document.issued)}", align="R",
+             new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    pdf.set_font("jp", size=14)
+    pdf.multi_cell(110, 8, f"{document.recipient} 御中", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("jp", size=10)
+    top = pdf.get_y()
+    pdf.set_xy(120, top - 8)
+    registration = f"登録番号 {issuer.registration}" if issuer.registration else ""
+    pdf.multi_cell(75, 5, "\n".join(x for x in (issuer.name, issuer.address, issuer.contact, registration) if x),
+                   align="R")
+    pdf.set_y(max(pdf.get_y(), top) + 4)
+    pdf.multi_cell(0, 6, f"件名: {document.title}", new_x="LMARGIN", new_y="NEXT")
+    for label, value in (("納期", document.delivery), ("有効期限", document.valid_until),
+                         ("取引年月日", document.transaction_date), ("お支払期限", document.payment_due)):
+        if value:
+            pdf.cell(0, 6, f"{label}: {jp_date(value)}", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    pdf.set_font("jp", size=13)
+    headline = "御見積金額" if document.kind == "quotation" else "ご請求金額"
+    pdf.cell(0, 9, f"{headline} {yen(totals.total)}（税込）", border="B", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+
+    pdf.set_font("jp", size=10)
+    for text, width in zip(("品名", "数量", "単価", "金額"), WIDTHS, strict=True):
+        pdf.cell(width, 8, text, border=1, align="C")
+    pdf.ln()
+    for line in document.lines:
+        mark = f" {REDUCED_MARK}" if line.reduced else ""
+        pdf.cell(WIDTHS[0], 8, line.description[:58] + mark, border=1)
+        pdf.cell(WIDTHS[1], 8, f"{line.quantity.normalize():f}", border=1, align="R")
+        pdf.cell(WIDTHS[2], 8, yen(line.unit_price), border=1, align="R")
+        pdf.cell(WIDTHS[3], 8, yen(line.amount(document.rules.line_rounding)), border=1, align="R")
+        pdf.ln()
+    rows = [("小計（税抜）", totals.subtotal)]
+    for rate in totals.by_rate:
+        name = f"{rate.rate}%" + ("・軽減税率" if rate.reduced else "")
+        if len(totals.by_rate) > 1 or document.kind == "invoice":
+            rows.append((f"{rate.rate}%対象{'（軽減税率）' if rate.reduced else ''} 税抜", rate.subtotal))
+        rows.append((f"消費税（{name}）", rate.tax))
+    rows.append(("合計（税込）", totals.total))
+    for label, amount in rows:
+        pdf.cell(sum(WIDTHS[:3]), 8, label, border=1, align="R")
+        pdf.cell(WIDTHS[3], 8, yen(amount), border=1, align="R")
+        pdf.ln()
+    pdf.ln(4)
+    notes = []
+    if any(line.reduced for line in document.lines):
+        notes.append(f"{REDUCED_MARK} は軽減税率（{document.rules.reduced}%）対象です。")
+    notes.append(f"消費税は税率ごとに合計して計算し、端数は{ROUNDING_NAMES[document.rules.rounding]}です。")
+    if document.kind == "invoice":
+        if issuer.bank_account:
+            notes.append(f"お振込先: {issuer.bank_account}")
+        if document.replaces:
+            notes.append(f"本請求書は請求書番号 {document.replaces} を訂正するものです"
+                         f"（{document.replaces} は無効となります）。")
+    if document.note:
+        notes.append(document.note)
+    pdf.multi_cell(0, 5, "\n".join(notes))
+    return bytes(pdf.output())
+
+
+def _date_time(iso_date: str):
+    return dt.datetime.fromisoformat(iso_date).replace(tzinfo=dt.UTC)
+
+
+def jp_date(value: str) -> str:
+    """A date as a Japanese document writes it (2026年12月1日); anything else as it is."""
+    try:
+        day = dt.date.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    return f"{day.year}年{day.month}月{day.day}日"

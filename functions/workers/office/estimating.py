@@ -1,0 +1,172 @@
+"""Estimates (見積書) in numbered versions: v1 when a case opens, then each ``estimate CASE`` starts
+from the previous version's lines and adds (``--item``), changes (``--change "2=::380000"``) or
+removes (``--remove 3``) lines. A version is decided once in the ledger with its number, then issued
+through the Accounting port (an embedded PDF is never overwritten), then filed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import unicodedata
+from decimal import Decimal
+from pathlib import Path
+
+from ackflow.errors import PermanentError, UsageError
+from ackflow.i18n import N_, Msg
+from ackflow.jobs.context import StepContext
+
+from .accounting import Document
+from .filing import case_row, file_issued, job_date
+from .issuer import Issuer
+from .ledger import estimate_number, new_estimate_version
+from .money import Line, TaxRules, check_line, parse_line, read_quantity, read_yen, say, yen
+
+ESTIMATED = "見積提出"  # the stage an issued estimate brings a case to (cases.STAGES)
+
+TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
+    "change_format": N_("write --change \"N=description:quantity:unit price\", leaving a field empty to "
+                        "keep it (e.g. --change \"2=::380000\"), got {text!r}"),
+    "no_line": N_("v{version} has no line {number} (it has {count}); write “case {case}” to see the lines"),
+    "twice": N_("line {number} is both changed and removed"),
+    "no_base": N_("case {case} has no earlier estimate to change lines of; give the lines with --item"),
+    "empty": N_("the new version would have no lines; keep at least one"),
+    "validity": N_("the validity date {date} is before the issue date {issued}"),
+    "issuing": N_("issuing estimate v{version} ({service})"),
+    "defaults": N_("ACKFLOW_OFFICE_CLIENT_ITEMS is not valid JSON of [description, quantity, price] "
+                   "rows: {detail}"),
+}
+
+
+def _say(key: str, **values) -> Msg:
+    """The text of ``key`` with ``values``, said later in the language of whoever it reaches."""
+    return Msg(TEXTS[key], **values)
+
+
+def rules_of(settings) -> TaxRules:
+    return TaxRules(settings.tax_percent, settings.reduced_percent, settings.tax_rounding, settings.line_rounding)
+
+
+def split_list(value: str | None, separator: str) -> list[str]:
+    """``"1=::5; 2=x::"`` → two changes; ``"2, 3"`` → two line numbers (full-width forms too)."""
+    text = unicodedata.normalize("NFKC", value or "").replace("、", ",")
+    return [part.strip() for part in text.split(separator) if part.strip()]
+
+
+def parse_change(text: str, rules: TaxRules) -> tuple[int, str | None, Decimal | None, int | None, bool | None]:
+    """``N=description:quantity:unit price[:8%]``, each field optional: (line, new values or None)."""
+    number, equals, rest = unicodedata.normalize("NFKC", text).partition("=")
+    if not equals or not number.strip().isdigit() or rest.count(":") < 2:
+        raise UsageError(_say("change_format", text=text))
+    reduced = None
+    found = re.search(r":\s*(\d+)\s*%\s*$", rest)
+    if found:
+        if int(found.group(1)) not in (rules.standard, rules.reduced):
+            raise UsageError(say("rate", text=text, standard=rules.standard, reduced=rules.reduced))
+        reduced = int(found.group(1)) == rules.reduced
+        rest = rest[:found.start()]
+    description, quantity, price = rest.rsplit(":", 2)
+    try:
+        qty = read_quantity(quantity) if quantity.strip() else None
+        unit = read_yen(price) if price.strip() else None
+    except ValueError as exc:
+        raise UsageError(_say("change_format", text=text)) from exc
+    check_line(text, qty if qty is not None else Decimal(1), unit if unit is not None else 1)
+    return int(number), description.strip() or None, qty, unit, reduced
+
+
+def edit_lines(base: tuple[Line, ...], *, add: list[Line], change: list[str], remove: list[int],
+               rules: TaxRules, version: int, case: str) -> tuple[Line, ...]:
+    """The previous version's lines with the changes and removals (numbered as in that version),
+    then the added lines."""
+    lines: list[Line | None] = list(base)
+    changed = set()
+    for text in change:
+        number, description, quantity, price, reduced = parse_change(text, rules)
+        if not 1 <= number <= len(base):
+            raise UsageError(_say("no_line", version=version, number=number, count=len(base), case=case))
+        old = base[number - 1]
+        lines[number - 1] = Line(description or old.description, quantity if quantity is not None else old.quantity,
+                                 price if price is not None else old.unit_price,
+                                 old.reduced if reduced is None else reduced)
+        changed.add(number)
+    for number in remove:
+        if not 1 <= number <= len(base):
+            raise UsageError(_say("no_line", version=version, number=number, count=len(base), case=case))
+        if number in changed:
+            raise UsageError(_say("twice", number=number))
+        lines[number - 1] = None
+    result = tuple(line for line in lines if line is not None) + tuple(add)
+    if not result:
+        raise UsageError(_say("empty"))
+    return result
+
+
+def default_lines(client: str, config: str, rules: TaxRules) -> list[Line]:
+    """The client's default lines from ACKFLOW_OFFICE_CLIENT_ITEMS (JSON or a file of it); ``"*"``
+    is the default for clients without their own. A row is [description, quantity, price(, "8%")]."""
+    table: dict = {}
+    try:
+        if config.strip():
+            text = Path(config).read_text() if not config.lstrip().startswith("{") else config
+            table = json.loads(text)
+        rows = table.get(client) or table.get("*") or [["設計一式", 1, 0]]
+        return [Line(str(row[0]), Decimal(str(row[1])), int(row[2]),
+                     len(row) > 3 and str(row[3]).rstrip("%") == str(rules.reduced)) for row in rows]
+    except (OSError, ValueError, TypeError, IndexError, KeyError) as exc:
+        raise PermanentError(_say("defaults", detail=exc)) from exc
+
+
+def typed_lines(items: list[str], rules: TaxRules) -> list[Line]:
+    try:
+        return [parse_line(text, standard=rules.standard, reduced=rules.reduced) for text in items]
+    except UsageError as exc:
+        raise PermanentError(str(exc)) from exc
+
+
+def issue_estimate(ctx: StepContext, case: str, *, items: list[str], change: list[str] | None = None,
+                   remove: list[int] | None = None, recipient: str | None = None, valid_until: str | None = None,
+                   delivery: str | None = None) -> dict:
+    """Decide the job's version in the ledger, issue it, file it; the same again on a retry."""
+    services = ctx.services
+    settings = services.office_settings
+    rules = rules_of(settings)
+    issued_on = job_date(ctx)
+    added = typed_lines(items, rules)
+    services.accounting.check()
+
+    def make(record: dict, previous: Document | None, version: int) -> Document:
+        if previous is None:
+            if change or remove:
+                raise PermanentError(_say("no_base", case=case))
+            lines = tuple(added) or tuple(default_lines(record["client"], settings.client_items, rules))
+        else:
+            try:
+                lines = edit_lines(previous.lines, add=added, change=change or [], remove=remove or [], rules=rules,
+                                   version=previous.version or version - 1, case=case)
+            except UsageError as exc:
+                raise PermanentError(str(exc)) from exc
+        until = valid_until or (issued_on + dt.timedelta(days=settings.estimate_validity_days)).isoformat()
+        if until < issued_on.isoformat():
+            raise PermanentError(_say("validity", date=until, issued=issued_on.isoformat()))
+        try:
+            rules.totals(lines)
+        except UsageError as exc:
+            raise PermanentError(str(exc)) from exc
+        return Document(kind="quotation", number=estimate_number(case, version), case=case, folder=record["folder"],
+                        recipient=recipient or (previous.recipient if previous else record["client"]),
+                        title=record["title"], issued=issued_on.isoformat(), lines=lines, rules=rules,
+                        issuer=Issuer.from_settings(settings), version=version, valid_until=until,
+                        delivery=delivery if delivery is not None else record.get("due"))
+
+    document = new_estimate_version(services.store.docs, case, ctx.job.id, make)
+    ctx.progress(_say("issuing", version=document.version, service=services.accounting.service))
+    issued = services.accounting.issue(document)
+    file_issued(ctx, document, issued)
+    row = case_row(ctx, case, {"estimate": issued.link, "status": ESTIMATED})
+    entry = {"key": f"v{document.version:03d}", "version": document.version, "link": issued.link,
+             "path": issued.path, "total": issued.totals.total}
+    services.cases.update(case, ctx.job.id, estimates=[entry], status=ESTIMATED, by=ctx.job.requester.label, **row)
+    return {"estimate": issued.path or issued.ref, "estimate_link": issued.link, "estimate_version": document.version,
+            "total": yen(issued.totals.total)}

@@ -1,0 +1,157 @@
+"""``invoice CASE``: a qualified invoice (適格請求書) from the accepted estimate, or from given lines.
+
+Three steps, each safe to run again:
+
+1. ``number``: refuse what must not be issued (the office's details missing or wrong, no accepted
+   estimate, a second invoice not asked for, a correction of an unknown invoice) before any number
+   is taken; then the next number of the year (consecutive, allocated once per job) and the
+   invoice itself, kept in the ledger and noted on the case (``ledger.new_invoice``);
+2. ``issue``: the Accounting port issues exactly that document (looked up by number first);
+3. ``file``: the case record, the documents tab and the case's row.
+
+An issued invoice never changes; ``--replaces INV-…`` issues a new one that names it.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+
+from ackflow.errors import PermanentError, UsageError
+from ackflow.i18n import N_, Msg
+from ackflow.jobs.context import StepContext
+
+from . import ledger
+from .accounting import Document
+from .estimating import rules_of, typed_lines
+from .filing import case_row, file_issued, job_date
+from .issuer import Issuer, invoice_problems
+from .money import yen
+
+INVOICED = "請求"  # the stage an issued invoice brings a case to (cases.STAGES; never back from 入金)
+
+TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
+    "no_accepted": N_("case {case} has no accepted estimate: mark the order first (“ordered {case}”, "
+                      "which accepts the latest version, or “ordered {case} --estimate N”), or give "
+                      "the lines with --item"),
+    "second": N_("case {case} already has invoice {numbers}; to issue another add --again, to "
+                 "correct one write --replaces {last}"),
+    "unknown_replaced": N_("{number} is not an invoice of case {case} (its invoices: {numbers})"),
+    "already_replaced": N_("{number} was already corrected by {by}; correct {by} instead"),
+    "being_issued": N_("(being issued by job {job})"),
+    "zero": N_("the invoice would total ¥0; nothing to bill"),
+    "numbered": N_("invoice number {number}"),
+    "issuing": N_("issuing {number} ({service})"),
+    "not_in_ledger": N_("invoice {number} is not in the ledger"),
+    "mismatch": N_("{service} holds {number} with totals {theirs}, not {ours}; check it there"),
+    "due_before": N_("the payment due date {due} is before the issue date {issued}"),
+}
+
+
+def _say(key: str, **values) -> Msg:
+    """The text of ``key`` with ``values``, said later in the language of whoever it reaches."""
+    return Msg(TEXTS[key], **values)
+
+
+def payment_due(issued: dt.date, terms: str) -> dt.date:
+    """next-month-end (翌月末), month-end (当月末) or ``Nd`` days after the issue date."""
+    if terms in ("month-end", "next-month-end"):
+        year, month = issued.year, issued.month
+        if terms == "next-month-end":
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        return dt.date(year, month, calendar.monthrange(year, month)[1])
+    return issued + dt.timedelta(days=int(terms.rstrip("d")))
+
+
+def check_invoice_settings(settings) -> None:
+    """What the ``invoice`` command and its first step refuse on: the office's own details."""
+    problem = invoice_problems(settings)
+    if problem:
+        raise UsageError(problem)
+
+
+def _number(ctx: StepContext) -> str:
+    return ctx.outputs["number"]["invoice"]
+
+
+def allocate(ctx: StepContext) -> dict:
+    services = ctx.services
+    settings = services.office_settings
+    params = ctx.params
+    case = params["case"]
+    try:
+        check_invoice_settings(settings)
+    except UsageError as exc:
+        raise PermanentError(str(exc)) from exc
+    rules = rules_of(settings)
+    given = typed_lines(params["item"], rules)
+    issued_on = job_date(ctx)
+    services.accounting.check()  # a missing grant or font refuses here, before a number is taken
+
+    def make(record: dict, accepted: Document | None) -> Document:
+        invoices = record.get("invoices", [])
+        numbers = [i["number"] or _say("being_issued", job=i["job"]).render(ctx.speaker) for i in invoices]
+        replaces = params["replaces"]
+        if replaces:
+            target = next((i for i in invoices if i["number"] == replaces), None)
+            if target is None:
+                raise PermanentError(_say("unknown_replaced", number=replaces, case=case,
+                                          numbers=", ".join(numbers) or "—"))
+            if target.get("replaced_by"):
+                by = target["replaced_by"]
+                if by.startswith(ledger.PENDING):
+                    by = _say("being_issued", job=by[len(ledger.PENDING):]).render(ctx.speaker)
+                raise PermanentError(_say("already_replaced", number=replaces, by=by))
+        elif invoices and not params["again"]:
+            raise PermanentError(_say("second", case=case, numbers=", ".join(numbers), last=numbers[-1]))
+        if given:
+            lines = tuple(given)
+        elif accepted is not None:
+            lines = accepted.lines
+        else:
+            raise PermanentError(_say("no_accepted", case=case))
+        try:
+            totals = rules.totals(lines)
+        except UsageError as exc:
+            raise PermanentError(str(exc)) from exc
+        if totals.total <= 0:
+            raise PermanentError(_say("zero"))
+        due = params["due"] or payment_due(issued_on, settings.payment_terms).isoformat()
+        if due < issued_on.isoformat():
+            raise PermanentError(_say("due_before", due=due, issued=issued_on.isoformat()))
+        recipient = params["to"] or (accepted.recipient if accepted else record["client"])
+        return Document(kind="invoice", number="",  # numbered once decided (ledger.new_invoice)
+                        case=case, folder=record.get("folder") or case, recipient=recipient, title=record["title"],
+                        issued=issued_on.isoformat(), lines=lines, rules=rules, issuer=Issuer.from_settings(settings),
+                        transaction_date=params["date"] or record.get("delivered_on") or issued_on.isoformat(),
+                        payment_due=due, replaces=replaces)
+
+    document = ledger.new_invoice(services.store, case, issued_on.year, settings.invoice_prefix, ctx.job.id, make)
+    ctx.progress(_say("numbered", number=document.number))
+    return {"case": case, "invoice": document.number, "total": yen(document.totals.total)}
+
+
+def issue(ctx: StepContext) -> dict:
+    services = ctx.services
+    document = ledger.get(services.store.docs, "invoice", _number(ctx))
+    if document is None:
+        raise PermanentError(_say("not_in_ledger", number=_number(ctx)))
+    ctx.progress(_say("issuing", number=document.number, service=services.accounting.service))
+    issued = services.accounting.issue(document)
+    if issued.totals != document.totals:  # freee computed other totals: say so, never hide it
+        raise PermanentError(_say("mismatch", service=services.accounting.service, number=document.number,
+                                  theirs=issued.totals.to_dict(), ours=document.totals.to_dict()))
+    file_issued(ctx, document, issued)
+    return {"invoice_link": issued.link}
+
+
+def file(ctx: StepContext) -> dict:
+    services = ctx.services
+    number = _number(ctx)
+    case = ctx.params["case"]
+    link = ctx.outputs["issue"]["invoice_link"]
+    row = case_row(ctx, case, {"invoice": link, "status": INVOICED})
+    services.cases.update(case, ctx.job.id, invoice=number, invoice_link=link, status=INVOICED,
+                          by=ctx.job.requester.label, **row)
+    return {"case": case, "invoice": number, "invoice_link": link, "total": ctx.outputs["number"]["total"],
+            "sheet_link": row.get("sheet_link", "")}

@@ -1,0 +1,182 @@
+"""The office's ledger of documents in the job store: each estimate version and each invoice is
+decided once, with its number, in one transaction.
+
+An estimate version is one transaction: it reads the case, the job's allocation and the counter,
+builds the document (which may refuse: then nothing is written and no number is taken), and writes
+the counter, the allocation (keyed by the job, so a retried step gets the same number and the same
+document back) and the document (collection ``ledger``, id ``kind:number``). An invoice is decided
+first and numbered after (``new_invoice``), so the year's counter, which every invoice contends
+for, is held by the shortest transaction. The document never changes afterwards; what
+the accounting service answered is added once, beside it (``issued``).
+
+Counters are the job store's (``counters`` / ``counter_allocations``), so ``estimate-<case>`` keeps
+counting the versions drafted before this module existed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from ackflow.errors import PermanentError
+from ackflow.i18n import N_, Msg
+from ackflow.store.documents import ALLOCATIONS, COUNTERS, Documents, Tx
+
+from .accounting import Document, Issued
+from .cases import CASES
+
+LEDGER = "ledger"
+
+TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
+    "no_case": N_("there is no case {case}; write “case {case}” to check the number"),
+    "not_in_ledger": N_("{kind} {number} is not in the ledger"),
+}
+
+
+def _say(key: str, **values) -> Msg:
+    """The text of ``key`` with ``values``, said later in the language of whoever it reaches."""
+    return Msg(TEXTS[key], **values)
+
+
+def ledger_id(kind: str, number: str) -> str:
+    return f"{kind}:{number}"
+
+
+def estimate_number(case: str, version: int) -> str:
+    return f"{case}-v{version}"
+
+
+def invoice_number(prefix: str, year: int, sequence: int) -> str:
+    return f"{prefix}{year}-{sequence:04d}"
+
+
+def _mine(tx: Tx, counter: str, key: str) -> int | None:
+    """The value this key was given already, or None. A read."""
+    allocation = tx.get(ALLOCATIONS, f"{counter}:{key}")
+    return int(allocation["value"]) if allocation else None
+
+
+def _latest(tx: Tx, counter: str) -> int:
+    """The counter's current value: read last, so the document everyone contends for is held (on a
+    locking backend) for as short a time as possible."""
+    current = tx.get(COUNTERS, counter)
+    return int(current["value"]) if current else 0
+
+
+def _take(tx: Tx, counter: str, key: str, value: int, latest: int) -> None:
+    if value > latest:
+        tx.set(COUNTERS, counter, {"name": counter, "value": value})
+    tx.set(ALLOCATIONS, f"{counter}:{key}", {"counter": counter, "key": key, "value": value})
+
+
+MakeEstimate = Callable[[dict, Document | None, int], Document]
+
+
+def new_estimate_version(docs: Documents, case: str, job_id: str, make: MakeEstimate) -> Document:
+    """The job's version of the case's estimate: made by ``make(case record, previous version or
+    None, version)`` from the latest version, numbered, kept. Again for the same job: the same one."""
+    counter = f"estimate-{case}"
+
+    def apply(tx: Tx) -> Document:
+        record = tx.get(CASES, case)
+        if record is None:
+            raise PermanentError(_say("no_case", case=case))
+        mine = _mine(tx, counter, job_id)
+        if mine is not None:
+            kept = tx.get(LEDGER, ledger_id("quotation", estimate_number(case, mine)))
+            if kept is not None:
+                return Document.from_dict(kept)
+        latest = _latest(tx, counter)
+        base = mine - 1 if mine is not None else latest
+        previous = tx.get(LEDGER, ledger_id("quotation", estimate_number(case, base))) if base else None
+        version = mine if mine is not None else latest + 1
+        document = make(record, Document.from_dict(previous) if previous else None, version)
+        _take(tx, counter, job_id, version, latest)
+        tx.set(LEDGER, ledger_id("quotation", document.number), {**document.to_dict(), "job": job_id})
+        entry = {"key": f"v{version:03d}", "version": version, "number": document.number,
+                 "total": document.totals.total, "job": job_id, "issued": document.issued}
+        estimates = {e["key"]: e for e in record.get("estimates", [])}
+        estimates[entry["key"]] = {**estimates.get(entry["key"], {}), **entry}
+        tx.set(CASES, case, {**record, "estimates": sorted(estimates.values(), key=lambda e: e["key"])})
+        return document
+
+    return docs.transaction(apply)
+
+
+MakeInvoice = Callable[[dict, Document | None], Document]
+PENDING = "~"  # the key prefix of an invoice being numbered on the case (sorts after the numbers)
+
+
+def new_invoice(store, case: str, year: int, prefix: str, job_id: str, make: MakeInvoice) -> Document:
+    """The job's invoice for the case, in three short transactions, each safe to repeat:
+
+    1. decide: ``make(case record, accepted estimate or None)`` builds it (or refuses: then nothing
+       is written); it is kept as the job's draft and noted on the case as pending, so a second
+       invoice asked for at the same moment sees it;
+    2. number: the next value of the year's counter for this job (``JobStore.allocate``), in a
+       transaction that touches nothing else, the one every invoice contends for;
+    3. stamp: the numbered invoice in the ledger, its entry on the case instead of the pending one.
+
+    Nothing after the number can refuse, so a number taken is a number used."""
+    docs = store.docs
+    draft_id = f"draft:{job_id}"
+
+    def decide(tx: Tx) -> Document:
+        record = tx.get(CASES, case)
+        if record is None:
+            raise PermanentError(_say("no_case", case=case))
+        draft = tx.get(LEDGER, draft_id)
+        if draft is not None:
+            return Document.from_dict(draft)
+        accepted = (record.get("accepted") or {}).get("version")
+        estimate = tx.get(LEDGER, ledger_id("quotation", estimate_number(case, accepted))) if accepted else None
+        document = make(record, Document.from_dict(estimate) if estimate else None)
+        tx.set(LEDGER, draft_id, {**document.to_dict(), "job": job_id})
+        invoices = {e["key"]: e for e in record.get("invoices", [])}
+        invoices[PENDING + job_id] = {"key": PENDING + job_id, "number": "", "pending": True, "job": job_id,
+                                      "replaces": document.replaces}
+        if document.replaces in invoices:
+            invoices[document.replaces] = {**invoices[document.replaces], "replaced_by": PENDING + job_id}
+        tx.set(CASES, case, {**record, "invoices": sorted(invoices.values(), key=lambda e: e["key"])})
+        return document
+
+    decided = docs.transaction(decide)
+    number = invoice_number(prefix, year, store.allocate(f"invoice-{year}", job_id))
+
+    def stamp(tx: Tx) -> Document:
+        record = tx.get(CASES, case)
+        kept = tx.get(LEDGER, ledger_id("invoice", number))
+        if kept is not None:
+            return Document.from_dict(kept)
+        document = replace(decided, number=number)
+        tx.set(LEDGER, ledger_id("invoice", number), {**document.to_dict(), "job": job_id})
+        invoices = {e["key"]: e for e in record.get("invoices", []) if e["key"] != PENDING + job_id}
+        invoices[number] = {"key": number, "number": number, "total": document.totals.total,
+                            "issued": document.issued, "replaces": document.replaces, "job": job_id}
+        if document.replaces in invoices:
+            invoices[document.replaces] = {**invoices[document.replaces], "replaced_by": number}
+        tx.set(CASES, case, {**record, "invoices": sorted(invoices.values(), key=lambda e: e["key"])})
+        return document
+
+    return docs.transaction(stamp)
+
+
+def note_issued(docs: Documents, document: Document, issued: Issued) -> dict:
+    """Keep what the service answered beside the document, once (a retry finds it there)."""
+    doc_id = ledger_id(document.kind, document.number)
+
+    def apply(tx: Tx) -> dict:
+        data = tx.get(LEDGER, doc_id)
+        if data is None:
+            raise PermanentError(_say("not_in_ledger", kind=document.kind, number=document.number))
+        if not data.get("issued_by"):
+            data = {**data, "issued_by": issued.to_dict()}
+            tx.set(LEDGER, doc_id, data)
+        return data
+
+    return docs.transaction(apply)
+
+
+def get(docs: Documents, kind: str, number: str) -> Document | None:
+    data = docs.get(LEDGER, ledger_id(kind, number))
+    return Document.from_dict(data) if data else None

@@ -1,0 +1,116 @@
+"""Moving a case on: ``ordered`` (受注, the estimate accepted), ``delivered`` (納品), ``paid`` (入金),
+and an admin's ``correct`` (any status, recorded as a correction). Each is a job confirmed on a
+card; each step is one transaction on the case record (forward only, who and when in its history)
+and then the case's row in the sheet. Run again, a step finds its change made and does nothing.
+"""
+
+from __future__ import annotations
+
+from ackflow.errors import PermanentError
+from ackflow.i18n import N_, Msg
+from ackflow.jobs.context import StepContext
+
+from . import ledger
+from .cases import CaseNotFound
+from .filing import case_row, job_date
+from .money import MAX_TOTAL, read_yen, yen
+
+TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
+    "no_case": N_("there is no case {case}; write “case {case}” to check the number"),
+    "no_estimate": N_("case {case} has no estimate v{version} (versions: {versions})"),
+    "no_estimates": N_("case {case} has no estimate yet; write “estimate {case} --item …” first"),
+    "amount": N_("the amount received must be a whole number of yen from 1 to ¥999,999,999,999, got {text!r}"),
+    "no_invoice": N_("case {case} has no invoice to be paid; write “invoice {case}” first"),
+    "admins_only": N_("only an admin may correct a case's status (ACKFLOW_ADMINS)"),
+}
+
+
+def _say(key: str, **values) -> Msg:
+    """The text of ``key`` with ``values``, said later in the language of whoever it reaches."""
+    return Msg(TEXTS[key], **values)
+
+
+def read_amount(text: str) -> int:
+    from ackflow.errors import UsageError
+
+    try:
+        amount = read_yen(text)
+    except ValueError as exc:
+        raise UsageError(_say("amount", text=text)) from exc
+    if not 1 <= amount <= MAX_TOTAL:
+        raise UsageError(_say("amount", text=text))
+    return amount
+
+
+def _record(ctx: StepContext) -> dict:
+    case = ctx.params["case"]
+    try:
+        return ctx.services.cases.get(case)
+    except CaseNotFound as exc:
+        raise PermanentError(_say("no_case", case=case)) from exc
+
+
+def _move(ctx: StepContext, status: str, *, correction: bool = False, **fields) -> dict:
+    case = ctx.params["case"]
+    record = ctx.services.cases.transition(case, status, by=ctx.job.requester.label, job_id=ctx.job.id,
+                                           correction=correction, **fields)
+    row = case_row(ctx, case, {"status": record["status"]}, force=True)
+    if row:
+        ctx.services.cases.update(case, ctx.job.id, **row)
+    return {"case": case, "status": record["status"], "sheet_link": row.get("sheet_link", "")}
+
+
+def ordered(ctx: StepContext) -> dict:
+    """受注: the client accepted an estimate version (the latest unless --estimate N)."""
+    record = _record(ctx)
+    case = ctx.params["case"]
+    versions = [e["version"] for e in record.get("estimates", [])]
+    if not versions:
+        raise PermanentError(_say("no_estimates", case=case))
+    version = ctx.params["estimate"] or max(versions)
+    document = ledger.get(ctx.services.store.docs, "quotation", ledger.estimate_number(case, version))
+    if version not in versions or document is None:
+        raise PermanentError(_say("no_estimate", case=case, version=version,
+                                  versions=", ".join(f"v{v}" for v in versions)))
+    accepted = {"version": version, "number": document.number, "total": document.totals.total,
+                "by": ctx.job.requester.label, "on": ctx.params["date"] or job_date(ctx).isoformat()}
+    result = _move(ctx, "受注", accepted=accepted)
+    return {**result, "accepted": f"v{version} ({yen(document.totals.total)})"}
+
+
+def delivered(ctx: StepContext) -> dict:
+    """納品: the work was delivered (the invoice's transaction date unless it says another)."""
+    _record(ctx)
+    on = ctx.params["date"] or job_date(ctx).isoformat()
+    return {**_move(ctx, "納品", delivered_on=on), "delivered_on": on}
+
+
+def paid(ctx: StepContext) -> dict:
+    """入金: money received. The case is paid when what was received covers what was invoiced (the
+    invoices not replaced by a correction); until then the payment is recorded and the status kept."""
+    record = _record(ctx)
+    case = ctx.params["case"]
+    invoices = [i for i in record.get("invoices", []) if not i.get("replaced_by") and not i.get("pending")]
+    if not invoices:
+        raise PermanentError(_say("no_invoice", case=case))
+    amount = read_amount(ctx.params["amount"])
+    on = ctx.params["date"] or job_date(ctx).isoformat()
+    payment = {"key": ctx.job.id, "amount": amount, "on": on, "by": ctx.job.requester.label}
+    record = ctx.services.cases.update(case, ctx.job.id, payments=[payment])
+    received = sum(p["amount"] for p in record.get("payments", []))
+    invoiced = sum(int(i["total"]) for i in invoices)
+    summary = {"case": case, "received": yen(received), "invoiced": yen(invoiced)}
+    if received < invoiced:
+        return {**summary, "status": record.get("status", ""), "outstanding": yen(invoiced - received)}
+    return {**summary, **_move(ctx, "入金", paid_on=on)}
+
+
+def correct(ctx: StepContext) -> dict:
+    """An admin sets any status; the history keeps it as a correction."""
+    from ackflow.settings import load_settings
+
+    admins = {a.lower() for a in load_settings().admins}
+    if (ctx.job.requester.email or "").lower() not in admins:
+        raise PermanentError(_say("admins_only"))
+    _record(ctx)
+    return _move(ctx, ctx.params["status"], correction=True)

@@ -1,0 +1,215 @@
+"""Money on estimates and invoices: lines in integer yen, tax per rate, rounding said out loud.
+
+A qualified invoice (適格請求書) rounds the consumption tax once per tax rate per document, never
+per line: the lines of one rate are added up, the sum is taxed, and that one figure is rounded
+(``floor`` by default, as is usual in Japan; ``round`` is half up, 四捨五入; ``ceil`` 切り上げ).
+Estimates are computed the same way, so an accepted estimate and its invoice agree to the yen.
+
+A line is ``description:quantity:unit price`` with an optional rate, ``:8%`` for a reduced-rate
+line (軽減税率). A fractional quantity makes a fractional amount; the line amount is rounded with
+its own rule (``round`` by default), and that rule is written on the document as well.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
+
+from ackflow.errors import UsageError
+from ackflow.i18n import N_, Msg
+
+ROUNDINGS = {"floor": ROUND_FLOOR, "round": ROUND_HALF_UP, "ceil": ROUND_CEILING}
+MAX_UNIT_PRICE = 9_999_999_999  # ¥10 billion less a yen: anything larger is a typo
+MAX_QUANTITY = Decimal("99999999.999")  # what freee accepts: 8 integer and 3 decimal digits
+MAX_TOTAL = 999_999_999_999  # per document
+MAX_LINES = 50
+
+# Person-facing texts of this module (English, Japanese): the catalog takes them from here.
+TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
+    "format": N_("write \"description:quantity:unit price\", e.g. \"金型設計:1:350000\" (add \":8%\" for a "
+                 "reduced-rate line)"),
+    "unreadable": N_("cannot read the item {text!r}; {format}"),
+    "no_description": N_("the item {text!r} has no description; {format}"),
+    "quantity": N_("the quantity of {text!r} must be more than 0 and at most 99,999,999.999, with "
+                   "at most three decimals"),
+    "price": N_("the unit price of {text!r} must be a whole number of yen from 1 to ¥9,999,999,999"),
+    "rate": N_("the tax rate of {text!r} must be {standard}% or {reduced}% (reduced rate)"),
+    "too_many": N_("at most {most} lines on one document"),
+    "too_large": N_("the total {total} is larger than ¥999,999,999,999; check the quantities and prices"),
+}
+
+
+def say(key: str, **values) -> Msg:
+    """The text of ``key`` with ``values``, said later in the language of whoever it reaches."""
+    return Msg(TEXTS[key], **values)
+
+
+@dataclass(frozen=True)
+class Line:
+    description: str
+    quantity: Decimal
+    unit_price: int
+    reduced: bool = False  # a reduced-rate line (軽減税率対象, 8 %)
+
+    def amount(self, rounding: str = "round") -> int:
+        return int((self.quantity * self.unit_price).quantize(Decimal(1), rounding=ROUNDINGS[rounding]))
+
+    def to_dict(self) -> dict:
+        return {"description": self.description, "quantity": str(self.quantity), "unit_price": self.unit_price,
+                "reduced": self.reduced}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Line:
+        return cls(data["description"], Decimal(data["quantity"]), int(data["unit_price"]),
+                   bool(data.get("reduced", False)))
+
+    def text(self) -> str:
+        """The line as it is typed (what ``parse_line`` reads back)."""
+        rate = ":8%" if self.reduced else ""
+        return f"{self.description}:{self.quantity.normalize():f}:{self.unit_price}{rate}"
+
+
+_RATE = re.compile(r":\s*(\d+(?:\.\d+)?)\s*%\s*$")
+
+
+def read_yen(text: str) -> int:
+    """A whole number of yen as people type it: ``350000``, ``350,000``, ``¥350,000``, ``350000円``,
+    ``35万円``, full-width digits (the bounds are the caller's)."""
+    from ackflow.jobs.typed import parse_yen
+
+    return parse_yen(text, allow_zero=True)
+
+
+def read_quantity(text: str) -> Decimal:
+    cleaned = unicodedata.normalize("NFKC", text).replace(",", "").strip()
+    if not re.fullmatch(r"-?\d+(\.\d+)?", cleaned):
+        raise ValueError(text)
+    return Decimal(cleaned)
+
+
+def parse_line(text: str, *, standard: int = 10, reduced: int = 8) -> Line:
+    """``description:quantity:unit price[:8%]`` (the description may itself contain colons)."""
+    fmt = say("format")
+    rate = None
+    from ackflow.jobs.normalize import normalize
+
+    body = normalize(text)
+    found = _RATE.search(body)
+    if found:
+        rate = Decimal(found.group(1))
+        body = body[:found.start()]
+    try:
+        description, quantity, price = body.rsplit(":", 2)
+        qty, unit = read_quantity(quantity), read_yen(price)
+    except (ValueError, InvalidOperation) as exc:
+        raise UsageError(say("unreadable", text=text, format=fmt)) from exc
+    description = description.strip()
+    if not description:
+        raise UsageError(say("no_description", text=text, format=fmt))
+    check_line(text, qty, unit)
+    if rate is not None and rate not in (Decimal(standard), Decimal(reduced)):
+        raise UsageError(say("rate", text=text, standard=standard, reduced=reduced))
+    return Line(description, qty, unit, reduced=rate is not None and rate == Decimal(reduced) != Decimal(standard))
+
+
+def check_line(text: str, quantity: Decimal, unit_price: int) -> None:
+    if not (0 < quantity <= MAX_QUANTITY) or quantity.as_tuple().exponent < -3:
+        raise UsageError(say("quantity", text=text))
+    if not 1 <= unit_price <= MAX_UNIT_PRICE:
+        raise UsageError(say("price", text=text))
+
+
+@dataclass(frozen=True)
+class RateTotal:
+    rate: int  # percent
+    reduced: bool
+    subtotal: int  # the lines of this rate, before tax
+    tax: int  # rounded once, for this rate on this document
+
+    def to_dict(self) -> dict:
+        return {"rate": self.rate, "reduced": self.reduced, "subtotal": self.subtotal, "tax": self.tax}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RateTotal:
+        return cls(int(data["rate"]), bool(data["reduced"]), int(data["subtotal"]), int(data["tax"]))
+
+
+@dataclass(frozen=True)
+class Totals:
+    by_rate: tuple[RateTotal, ...]  # standard rate first
+
+    @property
+    def subtotal(self) -> int:
+        return sum(r.subtotal for r in self.by_rate)
+
+    @property
+    def tax(self) -> int:
+        return sum(r.tax for r in self.by_rate)
+
+    @property
+    def total(self) -> int:
+        return self.subtotal + self.tax
+
+    def to_dict(self) -> dict:
+        return {"by_rate": [r.to_dict() for r in self.by_rate], "subtotal": self.subtotal, "tax": self.tax,
+                "total": self.total}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Totals:
+        return cls(tuple(RateTotal.from_dict(r) for r in data["by_rate"]))
+
+
+@dataclass(frozen=True)
+class TaxRules:
+    """The rates and the rounding a document is computed with (kept on the document)."""
+
+    standard: int = 10
+    reduced: int = 8
+    rounding: str = "floor"  # the tax of each rate
+    line_rounding: str = "round"  # a line amount with a fractional quantity
+
+    def __post_init__(self) -> None:
+        for rule in (self.rounding, self.line_rounding):
+            if rule not in ROUNDINGS:
+                raise ValueError(f"rounding must be one of {', '.join(ROUNDINGS)}, got {rule!r}")
+
+    def to_dict(self) -> dict:
+        return {"standard": self.standard, "reduced": self.reduced, "rounding": self.rounding,
+                "line_rounding": self.line_rounding}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TaxRules:
+        return cls(int(data["standard"]), int(data["reduced"]), data["rounding"], data["line_rounding"])
+
+    def rate_of(self, line: Line) -> int:
+        return self.reduced if line.reduced else self.standard
+
+    def totals(self, lines: tuple[Line, ...] | list[Line]) -> Totals:
+        """Tax once per rate: the sum of the lines of a rate, times the rate, rounded once."""
+        if len(lines) > MAX_LINES:
+            raise UsageError(say("too_many", most=MAX_LINES))
+        groups: dict[bool, int] = {}
+        for line in lines:
+            groups[line.reduced] = groups.get(line.reduced, 0) + line.amount(self.line_rounding)
+        by_rate = []
+        for reduced in (False, True):
+            if reduced in groups:
+                rate = self.reduced if reduced else self.standard
+                subtotal = groups[reduced]
+                tax = int((Decimal(subtotal) * rate / 100).quantize(Decimal(1), rounding=ROUNDINGS[self.rounding]))
+                by_rate.append(RateTotal(rate, reduced, subtotal, tax))
+        totals = Totals(tuple(by_rate))
+        if totals.total > MAX_TOTAL:
+            raise UsageError(say("too_large", total=yen(totals.total)))
+        return totals
+
+
+def yen(amount: int) -> str:
+    return f"¥{amount:,}"
+
+
+def rate_label(rate: RateTotal) -> str:
+    """``10%対象`` / ``8%対象（軽減税率）``: how a qualified invoice names a rate."""
+    return f"{rate.rate}%対象" + ("（軽減税率）" if rate.reduced else "")

@@ -1,0 +1,159 @@
+"""The office's money and case flow end to end, on the embedded default (SQLite, a local folder)
+and on the emulators (Firestore, a Cloud Storage emulator): newcase → estimate v1 → v2 (from v1)
+→ ordered → delivered → invoice → paid, with the sheet, the documents tab and ``case`` showing it;
+and the refusals, each leaving nothing half-made and no number taken."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from ackflow.jobs.model import JobStatus
+from tests.support.office import documents_tab, pdf_text, run_newcase, running_office, sheet_of, storage_of
+from workers.office import ledger
+
+
+@pytest.fixture(scope="module", params=["embedded", "emulators"])
+def office(request, tmp_path_factory):
+    if request.param == "emulators":
+        from tests.conftest import require_tool
+
+        require_tool("java", "the Firestore emulator runs on Java")
+    with running_office(tmp_path_factory.mktemp(f"money-{request.param}"), request.param) as pipeline:
+        yield pipeline
+
+
+def run(office, text: str, status: JobStatus = JobStatus.SUCCEEDED, timeout: float = 60):
+    job = office.wait_job(office.start(text), JobStatus.SUCCEEDED, JobStatus.FAILED, timeout=timeout)
+    assert job.status == status, job.last_error
+    return job
+
+
+def shown(office, text: str) -> str:
+    return json.dumps(office.send(text)["reply"]["message"], ensure_ascii=False)
+
+
+def invoices_counted(office) -> int:
+    return office.runtime.store.counter_value(f"invoice-{time.localtime().tm_year}")
+
+
+def test_a_case_from_opening_to_payment(office):
+    opened = run_newcase(office, 'newcase ACME "金型一式 C-3" --due 2026-12-01 '
+                                 '--item "金型設計:1:350000" --item "試作立会い:2:40000"')
+    case = opened.result["case"]
+    docs = office.runtime.store.docs
+
+    v2 = run(office, f'estimate {case} --change "1=::380000" --item "弁当:3:800:8%" --to "株式会社ACME"')
+    assert v2.result["estimate_version"] == 2
+    estimate = ledger.get(docs, "quotation", f"{case}-v2")
+    assert [line.text() for line in estimate.lines] == ["金型設計:1:380000", "試作立会い:2:40000", "弁当:3:800:8%"]
+    assert estimate.recipient == "株式会社ACME" and estimate.valid_until and estimate.version == 2
+
+    assert run(office, f"ordered {case}").result["status"] == "受注"
+    assert run(office, f"delivered {case} --date 2026-11-30").result["status"] == "納品"
+    issued = run(office, f"invoice {case}")
+    number = issued.result["invoice"]
+    assert number.startswith(f"INV-{time.localtime().tm_year}-") and issued.result["total"] == "¥508,592"
+    invoice = ledger.get(docs, "invoice", number)
+    assert invoice.lines == estimate.lines and invoice.transaction_date == "2026-11-30"
+    folder = office.runtime.services.cases.get(case)["folder"]
+    text = pdf_text(storage_of(office).read(f"{folder}/05_請求/請求書_{number}.pdf"))
+    for expected in ("請求書", number, "株式会社ACME 御中", "山田金型設計事務所", "登録番号 T",
+                     "取引年月日: 2026年11月30日", "弁当 ※", "10%対象 税抜", "¥460,000", "¥46,000",
+                     "8%対象（軽減税率） 税抜", "¥2,400", "¥192", "合計（税込）", "¥508,592", "お振込先"):
+        assert expected in text, expected
+
+    partly = run(office, f"paid {case} --amount 300,000 --date 2026-12-20")
+    assert partly.result["status"] == "請求" and partly.result["outstanding"] == "¥208,592"
+    assert run(office, f"paid {case} --amount ¥208,592").result["status"] == "入金"
+
+    row = sheet_of(office).find(case).values
+    assert row["status"] == "入金" and row["invoice"]
+    tab = documents_tab(office)
+    assert {f"{case}-v1", f"{case}-v2", number} <= set(tab)
+    assert tab[number]["kind"] == "請求書" and tab[number]["client"] == "株式会社ACME"
+    assert tab[number]["amount"] == "508592" and tab[number]["date"] == invoice.issued
+    assert tab[f"{case}-v1"]["kind"] == "見積書"
+    history = [h["status"] for h in office.runtime.services.cases.get(case)["history"]]
+    assert history == ["受付", "見積提出", "受注", "納品", "請求", "入金"]
+    card = shown(office, f"case {case}")
+    for expected in ("History", "受付", "受注", "納品", "請求", "入金", "Alice", "v2 ✓", number, "Payments"):
+        assert expected in card, expected
+    assert case not in shown(office, "cases")  # paid: no longer open
+
+    refused = run(office, f"correct {case} 作業中", JobStatus.FAILED)  # Alice is no admin
+    assert "only an admin" in refused.last_error
+    assert run(office, f"delivered {case}", JobStatus.FAILED).last_error.startswith(f"case {case} is 入金")
+    from tests.support.pipeline import BOB
+
+    corrected = office.wait_job(office.start(f"correct {case} 作業中", user=BOB), JobStatus.SUCCEEDED)
+    assert corrected.result["status"] == "作業中" and sheet_of(office).find(case).values["status"] == "作業中"
+    last = office.runtime.services.cases.get(case)["history"][-1]
+    assert (last["status"], last["by"], last["correction"]) == ("作業中", "Bob", True)
+    assert "作業中 (correction)" in shown(office, f"case {case}") and case in shown(office, "cases client=ACME")
+
+
+def test_refusals_take_no_number_and_leave_nothing_half_made(office):
+    case = run_newcase(office, 'newcase B社 "部品 D-4" --item "設計:1:100000"').result["case"]
+    before = invoices_counted(office)
+    failed = run(office, f"invoice {case}", JobStatus.FAILED)
+    assert "no accepted estimate" in failed.last_error and f"ordered {case}" in failed.last_error
+    assert failed.steps[0].attempts == 1  # permanent: not retried
+    assert invoices_counted(office) == before
+
+    first = run(office, f'invoice {case} --item "設計変更:1:20000"').result["invoice"]
+    second = run(office, f"invoice {case}", JobStatus.FAILED)
+    assert f"already has invoice {first}" in second.last_error and "--again" in second.last_error
+    assert invoices_counted(office) == before + 1
+
+    corrected = run(office, f'invoice {case} --replaces {first} --item "設計変更:1:25000"')
+    assert corrected.result["invoice"] != first
+    folder = office.runtime.services.cases.get(case)["folder"]
+    text = pdf_text(storage_of(office).read(f"{folder}/05_請求/請求書_{corrected.result['invoice']}.pdf"))
+    assert f"請求書番号 {first} を訂正する" in text
+    assert run(office, f"invoice {case} --replaces {first}", JobStatus.FAILED).last_error.startswith(
+        f"{first} was already corrected by {corrected.result['invoice']}")
+    assert "replaced by" in shown(office, f"case {case}")
+    assert invoices_counted(office) == before + 2
+
+    for text, complaint in ((f"paid {case} --amount -5", "amount received"),
+                            (f"paid {case} --amount 12.5", "amount received"),
+                            (f'invoice {case} --item "x:abc:100"', "cannot read"),
+                            (f'invoice {case} --item "x:1:99999999999"', "unit price"),
+                            (f"invoice {case} --again --replaces {first}", "do not go together"),
+                            (f'estimate {case} --change "9"', "--change"),
+                            ("invoice 2026-1", "not a case number")):
+        before_counts = office.counts()
+        reply = office.send(text)["reply"]["message"]["text"]
+        assert complaint in reply, (text, reply)
+        assert office.counts() == before_counts
+    assert invoices_counted(office) == before + 2
+
+
+def test_the_digest_and_the_reminder_fire_once_per_slot_in_tokyo_time(office):
+    import datetime as dt
+
+    from ackflow.app.sweep import sweep
+
+    office.send("help", space="spaces/office")  # the office's space, where periodic jobs report
+    due_monday = run_newcase(office, 'newcase ACME "月曜納期" --due 2026-12-07 --item "設計:1:1000"').result["case"]
+    due_friday = run_newcase(office, 'newcase ACME "金曜納期" --due 2026-12-04 --item "設計:1:1000"').result["case"]
+    # Friday 4 December 2026, 09:00 in Tokyo (00:00 UTC): the reminder for Monday's due date
+    friday = dt.datetime(2026, 12, 4, 0, 0, 30, tzinfo=dt.UTC).timestamp()
+    reports = [sweep(office.runtime, now=friday) for _ in range(2)]
+    assert [job_id for r in reports for job_id in r.started].count("reminder-202612040000") == 1
+    reminder = office.wait_job("reminder-202612040000", JobStatus.SUCCEEDED, timeout=60)
+    assert reminder.result["date"] == "2026-12-04" and due_monday in reminder.result["cases"]
+    assert due_friday not in reminder.result["cases"]  # reminded on Thursday, the working day before it
+    assert not any(job_id.startswith("digest-") for r in reports for job_id in r.started)  # Mondays only
+    # Monday 30 November 2026, 09:00 in Tokyo: the weekly digest of the open cases, by due date
+    monday = dt.datetime(2026, 11, 30, 0, 1, tzinfo=dt.UTC).timestamp()
+    assert "digest-202611300000" in sweep(office.runtime, now=monday).started
+    assert "digest-202611300000" not in sweep(office.runtime, now=monday + 60).started
+    digest = office.wait_job("digest-202611300000", JobStatus.SUCCEEDED, timeout=60)
+    listed = digest.result["cases"]
+    assert digest.result["week_of"] == "2026-11-30" and listed.index(due_friday) < listed.index(due_monday)
+    posted = json.dumps(office.job_message(digest), ensure_ascii=False)
+    assert digest.space == "spaces/office" and due_monday in posted

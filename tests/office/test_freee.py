@@ -1,0 +1,276 @@
+"""freee as the accounting service, on the local stand-in: OAuth tokens that rotate on use and are
+refreshed once across workers (on both stores), an expired or revoked grant, freee's answers as the
+project's errors, a reply lost after a create, and the refresh token kept in Secret Manager."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import requests
+
+from ackflow.errors import PermanentError, TransientError
+from ackflow.store.sqlite import SqliteDocuments
+from tests.support.freee import StandIn
+from workers.office.accounting.freee.client import FreeeRefused
+from workers.office.accounting.freee.tokens import GRANT, GRANTS, GrantMissing, SecretVault, StoreVault
+from workers.office.issuer import Issuer
+from workers.office.money import TaxRules, parse_line
+
+
+@pytest.fixture
+def standin():
+    running = StandIn()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(params=["sqlite", "firestore"])
+def docs_factory(request, tmp_path):
+    """Documents of one store, as separate instances would open it (a new client each time)."""
+    if request.param == "sqlite":
+        yield lambda: SqliteDocuments(tmp_path / "store.db")
+    else:
+        emulator = request.getfixturevalue("firestore_emulator")
+        yield emulator.documents
+
+
+def connected(standin, docs):
+    tokens = standin.tokens(docs)
+    tokens.exchange(standin.approve())
+    return tokens
+
+
+# -- the stand-in itself: freee's rules ----------------------------------------------------------
+def test_the_stand_in_rotates_refresh_tokens_and_refuses_a_used_one(standin):
+    token = lambda **form: requests.post(f"{standin.url}/public_api/token",  # noqa: E731
+                                         data={"client_id": "local-client", "client_secret": "local-secret", **form})
+    first = token(grant_type="authorization_code", code=standin.approve(), redirect_uri=standin.app.redirect_uri)
+    assert first.status_code == 200 and first.json()["expires_in"] == 6 * 3600
+    second = token(grant_type="refresh_token", refresh_token=first.json()["refresh_token"])
+    assert second.status_code == 200 and second.json()["refresh_token"] != first.json()["refresh_token"]
+    again = token(grant_type="refresh_token", refresh_token=first.json()["refresh_token"])
+    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+    code = standin.approve()
+    assert token(grant_type="authorization_code", code=code, redirect_uri=standin.app.redirect_uri).ok
+    assert token(grant_type="authorization_code", code=code, redirect_uri=standin.app.redirect_uri).status_code == 400
+    refused = token(grant_type="refresh_token", refresh_token="x", client_secret="wrong")
+    assert refused.json()["error"] == "invalid_client"
+
+
+# -- tokens --------------------------------------------------------------------------------------
+def test_an_expired_access_token_is_refreshed_and_the_new_refresh_token_kept_first(standin, tmp_path):
+    docs = SqliteDocuments(tmp_path / "store.db")
+    tokens = connected(standin, docs)
+    accounting = standin.accounting(tokens)
+    before = StoreVault(docs).read()
+    requests.post(f"{standin.url}/_emulator/control", json={"expire_access_tokens": True})
+    assert accounting.templates("invoice")  # a 401 (expired), one refresh, then the call again
+    assert StoreVault(docs).read() != before
+    assert standin.service.state.refresh_uses == [before]
+
+
+def test_two_workers_refreshing_at_the_same_moment_both_succeed_with_one_refresh(standin, docs_factory):
+    tokens = connected(standin, docs_factory())
+    first_refresh = tokens.vault.read()
+    requests.post(f"{standin.url}/_emulator/control", json={"expire_access_tokens": True})
+    tokens.invalidate(tokens.grant()["access_token"])
+    workers = [standin.tokens(docs_factory()) for _ in range(2)]  # two instances, each its own store client
+    start = threading.Barrier(len(workers))
+    got: list[str] = []
+    errors: list[Exception] = []
+
+    def work(worker):
+        start.wait()
+        try:
+            got.append(standin.accounting(worker).templates("invoice") and worker.access_token())
+        except Exception as exc:  # noqa: BLE001 (reported below)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not errors, errors
+    assert len(got) == 2 and got[0] == got[1]  # both use the one new access token
+    uses = standin.service.state.refresh_uses
+    assert uses == [first_refresh] and len(set(uses)) == len(uses)  # each refresh token presented once
+    newest = [t for t, r in standin.service.state.refresh.items() if r["used_at"] is None]
+    assert StoreVault(docs_factory()).read() == newest[-1]  # the stored refresh token is the newest
+
+
+def test_a_revoked_grant_is_a_permanent_error_naming_the_command_and_is_presented_once(standin, tmp_path):
+    docs = SqliteDocuments(tmp_path / "store.db")
+    tokens = connected(standin, docs)
+    accounting = standin.accounting(tokens)
+    requests.post(f"{standin.url}/_emulator/control", json={"revoke": True})
+    for _ in range(2):
+        with pytest.raises(GrantMissing, match="ackflow freee authorize"):
+            accounting.check()
+    assert len(standin.service.state.refresh_uses) == 1  # the dead token is not presented again
+    tokens.exchange(standin.approve())  # a person authorizes again
+    accounting.check()
+
+
+def test_without_a_grant_the_refusal_says_how_to_connect(standin, tmp_path):
+    accounting = standin.accounting(standin.tokens(SqliteDocuments(tmp_path / "store.db")))
+    with pytest.raises(GrantMissing, match="not connected yet.*ackflow freee authorize"):
+        accounting.check()
+
+
+def test_a_wrong_client_secret_is_named(standin, tmp_path):
+    from workers.office.accounting.freee import FreeeTokens, OAuthApp
+
+    tokens = FreeeTokens(OAuthApp("local-client", "wrong", standin.url), SqliteDocuments(tmp_path / "s.db"),
+                         StoreVault(SqliteDocuments(tmp_path / "s.db")))
+    with pytest.raises(PermanentError, match="FREEE_CLIENT_ID"):
+        tokens.exchange(standin.approve())
+
+
+def test_a_lease_held_by_another_worker_makes_this_one_wait_then_give_up_transiently(standin, tmp_path):
+    docs = SqliteDocuments(tmp_path / "store.db")
+    tokens = connected(standin, docs)
+    grant = docs.get(GRANTS, GRANT)
+    far = tokens.clock() + 3600
+    docs.transaction(lambda tx: tx.set(GRANTS, GRANT, {**grant, "expires_at": 0, "lease_holder": "another",
+                                                       "lease_until": far}))
+    clock = iter(range(0, 10_000, 5))
+    waiting = standin.tokens(docs, clock=lambda: tokens.clock() + next(clock), sleep=lambda s: None)
+    with pytest.raises(TransientError, match="another worker is renewing"):
+        waiting.access_token()
+    assert standin.service.state.refresh_uses == []
+
+
+# -- freee's answers as the project's errors -----------------------------------------------------
+@pytest.fixture
+def accounting(standin, tmp_path):
+    sleeps: list[float] = []
+    tokens = connected(standin, SqliteDocuments(tmp_path / "store.db"))
+    service = standin.accounting(tokens, sleep=sleeps.append)
+    service.sleeps = sleeps
+    return service
+
+
+def test_a_short_rate_limit_is_waited_out_and_a_long_one_left_to_the_queue(standin, accounting):
+    standin.faults({"status": 429, "path": "templates", "times": 2, "retry_after": 1})
+    assert accounting.templates("invoice") and accounting.sleeps == [1.0, 1.0]
+    standin.faults({"status": 429, "path": "templates", "retry_after": 60})
+    with pytest.raises(TransientError, match="rate limit"):
+        accounting.templates("invoice")
+
+
+def test_the_stand_in_limits_the_rate_itself(standin, accounting):
+    requests.post(f"{standin.url}/_emulator/control", json={"rate_limit": 2, "rate_window": 60})
+    accounting.templates("invoice")
+    with pytest.raises(TransientError, match="rate limit"):
+        for _ in range(3):
+            accounting.templates("invoice")
+
+
+@pytest.mark.parametrize("status, error, message", [
+    (500, TransientError, "HTTP 500"), (503, TransientError, "HTTP 503"),
+    (403, PermanentError, "lacks the permission"), (400, FreeeRefused, "freee refused"),
+])
+def test_freee_answers_become_the_projects_errors(standin, accounting, status, error, message):
+    standin.faults({"status": status, "path": "templates"})
+    with pytest.raises(error, match=message):
+        accounting.templates("invoice")
+
+
+def test_freee_down_is_transient(accounting, standin):
+    standin.stop()
+    with pytest.raises(TransientError, match="did not answer"):
+        accounting.templates("invoice")
+
+
+def test_a_reply_lost_after_freee_created_the_invoice_never_makes_a_second(standin, accounting):
+    from workers.office.accounting import Document
+
+    invoice = Document(kind="invoice", number="INV-2026-0042", case="2026-001", folder="f", recipient="ACME",
+                       title="t", issued="2026-11-21", lines=(parse_line("設計:1:1000"),), rules=TaxRules(),
+                       issuer=Issuer("山田"), transaction_date="2026-11-21", payment_due="2026-12-31")
+    standin.faults({"status": 502, "method": "POST", "path": "/iv/invoices$", "after": True})
+    with pytest.raises(TransientError):
+        accounting.issue(invoice)  # freee made it; the answer was lost
+    assert len(standin.documents("invoices", "INV-2026-0042")) == 1
+    issued = accounting.issue(invoice)  # the step again: found by its number
+    assert issued.number == "INV-2026-0042" and len(standin.documents("invoices", "INV-2026-0042")) == 1
+
+
+def test_automatic_numbering_in_freee_is_refused_with_freees_words(standin, accounting):
+    from workers.office.accounting import Document
+
+    requests.post(f"{standin.url}/_emulator/control", json={"auto_numbering": True})
+    invoice = Document(kind="invoice", number="INV-2026-0043", case="c", folder="f", recipient="ACME", title="t",
+                       issued="2026-11-21", lines=(parse_line("設計:1:1000"),), rules=TaxRules(), issuer=Issuer("山田"))
+    with pytest.raises(FreeeRefused, match="自動採番"):
+        accounting.issue(invoice)
+
+
+# -- the refresh token in Secret Manager ---------------------------------------------------------
+def test_the_refresh_token_can_live_in_secret_manager(standin, tmp_path):
+    from tests.support.secrets import SecretManager
+
+    manager = SecretManager()
+    secret = "projects/office/secrets/freee-refresh"
+    try:
+        docs = SqliteDocuments(tmp_path / "store.db")
+        tokens = standin.tokens(docs, SecretVault(secret, manager.url))
+        tokens.exchange(standin.approve())
+        assert manager.live_versions(secret) == [f"{secret}/versions/1"]
+        requests.post(f"{standin.url}/_emulator/control", json={"expire_access_tokens": True})
+        tokens.invalidate(tokens.grant()["access_token"])
+        assert standin.accounting(tokens).templates("quotation")
+        assert manager.live_versions(secret) == [f"{secret}/versions/2"]  # the used one destroyed
+        assert manager.secrets[secret][1].decode() == SecretVault(secret, manager.url).read()
+        assert docs.get(GRANTS, "freee-refresh") is None  # not in the store
+        manager.denied.add(secret)
+        requests.post(f"{standin.url}/_emulator/control", json={"expire_access_tokens": True})
+        tokens.invalidate(tokens.grant()["access_token"])
+        with pytest.raises(PermanentError, match="may not read"):
+            tokens.access_token()
+    finally:
+        manager.stop()
+
+
+# -- ackflow freee authorize ---------------------------------------------------------------------
+def test_ackflow_freee_authorize_prints_the_url_and_keeps_the_grant(standin, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from ackflow_tools.cli.main import cli
+
+    store = tmp_path / "store.db"
+    SqliteDocuments(store).close()  # the operator's store exists (the CLI never creates one)
+    for name, value in {"ACKFLOW_STORE": "sqlite", "ACKFLOW_SQLITE_PATH": str(store),
+                        "ACKFLOW_OFFICE_ACCOUNTING": "freee", "ACKFLOW_OFFICE_FREEE_CLIENT_ID": "local-client",
+                        "ACKFLOW_OFFICE_FREEE_CLIENT_SECRET": "local-secret",
+                        "ACKFLOW_OFFICE_FREEE_ACCOUNTS_URL": standin.url,
+                        "ACKFLOW_OFFICE_FREEE_API_URL": standin.url}.items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(cli, ["freee", "authorize"], input=standin.approve() + "\n")
+    assert result.exit_code == 0, result.output
+    assert f"{standin.url}/public_api/authorize?client_id=local-client" in result.output
+    assert "response_type=code" in result.output and "freee is connected: company 1001" in result.output
+    assert StoreVault(SqliteDocuments(store)).read()
+    refused = CliRunner().invoke(cli, ["freee", "authorize", "--code", "not-a-code"])
+    assert refused.exit_code == 1 and "refused the authorization code" in refused.output
+
+
+def test_the_invoice_command_is_refused_until_the_office_is_set_up(monkeypatch):
+    from ackflow.errors import UsageError
+    from ackflow.settings import Settings
+    from workers.job_types import build_registry
+    from workers.office.issuer import SAMPLE
+
+    invoice = build_registry(Settings()).get("invoice")
+    monkeypatch.delenv("ACKFLOW_OFFICE_REGISTRATION_NUMBER", raising=False)
+    with pytest.raises(UsageError, match="until the office's own details are set.*REGISTRATION_NUMBER"):
+        invoice.parse(["2026-001"])
+    monkeypatch.setenv("ACKFLOW_OFFICE_NAME", SAMPLE.name)
+    monkeypatch.setenv("ACKFLOW_OFFICE_BANK_ACCOUNT", SAMPLE.bank_account)
+    monkeypatch.setenv("ACKFLOW_OFFICE_REGISTRATION_NUMBER", "T1234567890123")
+    with pytest.raises(UsageError, match="first digit should be 9"):
+        invoice.parse(["2026-001"])
+    monkeypatch.setenv("ACKFLOW_OFFICE_REGISTRATION_NUMBER", SAMPLE.registration)
+    assert invoice.parse(["2026-001", "--item", "設計:1:1000"])["item"] == ["設計:1:1000"]

@@ -1,0 +1,187 @@
+"""Money on the office's documents: lines, tax once per rate per document, rounding said out loud,
+registration numbers with their check digit, and the qualified invoice as a PDF (pypdf)."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+import pypdf
+import pytest
+
+from ackflow.errors import UsageError
+from ackflow.i18n import speaker_for
+from workers.office.accounting import Document
+from workers.office.accounting.pdf import render
+from workers.office.estimating import edit_lines, parse_change
+from workers.office.invoicing import payment_due
+from workers.office.issuer import Issuer, check_digit, invoice_problems, registration_problem, valid_registration
+from workers.office.money import Line, TaxRules, parse_line
+
+RULES = TaxRules()
+
+JA = speaker_for("ja")
+
+
+def lines(*texts: str) -> tuple[Line, ...]:
+    return tuple(parse_line(t) for t in texts)
+
+
+# -- lines -------------------------------------------------------------------------------------
+def test_lines_read_as_people_type_them():
+    assert parse_line("3Dモデル: 作成:2:45,000") == Line("3Dモデル: 作成", Decimal(2), 45000)
+    assert parse_line("弁当:3:¥800:8%") == Line("弁当", Decimal(3), 800, reduced=True)
+    assert parse_line("設計：１：３５０，０００円") == Line("設計", Decimal(1), 350000)  # a Japanese IME's characters
+    assert parse_line("図面:1:1000:10%").reduced is False
+    assert parse_line("立会い:1.5:30001").amount("round") == 45002
+
+
+@pytest.mark.parametrize("text, complaint", [
+    ("no numbers", "cannot read"), ("x:one:100", "cannot read"), (":1:100", "no description"),
+    ("x:0:100", "quantity"), ("x:-1:100", "quantity"), ("x:1.0001:100", "quantity"), ("x:1e9:100", "cannot read"),
+    ("x:1:0", "unit price"), ("x:1:-5", "unit price"), ("x:1:10000000000", "unit price"), ("x:1:12.5", "cannot read"),
+    ("x:1:100:5%", "tax rate"),
+])
+def test_bad_lines_get_a_clear_complaint(text, complaint):
+    with pytest.raises(UsageError, match=complaint):
+        parse_line(text)
+
+
+def test_an_astronomical_total_is_refused():
+    with pytest.raises(UsageError, match="larger than"):
+        RULES.totals(lines("a:99999999:9999999999"))
+
+
+# -- tax once per rate per document ------------------------------------------------------------
+def test_tax_is_rounded_once_per_rate_never_per_line():
+    # three lines of ¥105 at 10 %: per line 10.5 → 10 each (30); per invoice 315 × 10 % = 31.5 → 31
+    totals = RULES.totals(lines("a:1:105", "b:1:105", "c:1:105"))
+    assert (totals.subtotal, totals.tax, totals.total) == (315, 31, 346)
+    assert sum(int(Decimal(105) * 10 / 100) for _ in range(3)) == 30  # what per-line rounding would give
+
+
+def test_mixed_rates_are_taxed_per_rate_and_reduced_lines_apart():
+    # 10 %: 105 × 3 = 315 → 31.5 → 31; 8 % (reduced): 110 × 3 = 330 → 26.4 → 26 (per line: 8 each, 24)
+    totals = RULES.totals(lines("a:3:105", "弁当:1:110:8%", "茶:1:110:8%", "菓子:1:110:8%"))
+    assert [(r.rate, r.reduced, r.subtotal, r.tax) for r in totals.by_rate] == [(10, False, 315, 31),
+                                                                               (8, True, 330, 26)]
+    assert totals.total == 315 + 31 + 330 + 26
+
+
+@pytest.mark.parametrize("rounding, tax", [("floor", 31), ("round", 32), ("ceil", 32)])
+def test_the_rounding_is_configurable(rounding, tax):
+    assert TaxRules(rounding=rounding).totals(lines("a:3:105")).tax == tax
+
+
+def test_half_a_yen_rounds_up_with_round_and_a_fraction_always_with_ceil():
+    assert TaxRules(rounding="round").totals(lines("a:1:104")).tax == 10  # 10.4
+    assert TaxRules(rounding="ceil").totals(lines("a:1:101")).tax == 11  # 10.1
+
+
+# -- estimate versions -------------------------------------------------------------------------
+def test_a_new_version_starts_from_the_previous_lines():
+    base = lines("金型設計:1:350000", "試作立会い:2:40000", "図面:1:10000")
+    new = edit_lines(base, add=[parse_line("追加設計:1:50000")], change=["1=::380000", "2=立会い::"],
+                     remove=[3], rules=RULES, version=1, case="2026-001")
+    assert [line.text() for line in new] == ["金型設計:1:380000", "立会い:2:40000", "追加設計:1:50000"]
+    with pytest.raises(UsageError, match="v1 has no line 7"):
+        edit_lines(base, add=[], change=["7=::1"], remove=[], rules=RULES, version=1, case="2026-001")
+    with pytest.raises(UsageError, match="no lines"):
+        edit_lines(base, add=[], change=[], remove=[1, 2, 3], rules=RULES, version=1, case="2026-001")
+    with pytest.raises(UsageError, match="both changed and removed"):
+        edit_lines(base, add=[], change=["1=::5"], remove=[1], rules=RULES, version=1, case="2026-001")
+    assert parse_change("2=弁当::800:8%", RULES) == (2, "弁当", None, 800, True)
+    for bad in ("2::1:1", "x=::1", "2=::0", "2=::1:5%"):
+        with pytest.raises(UsageError):
+            parse_change(bad, RULES)
+
+
+# -- registration numbers ----------------------------------------------------------------------
+def test_the_check_digit_follows_the_national_tax_agency_rule():
+    assert check_digit("000012050002") == 7  # 7000012050002: the National Tax Agency's own corporate number
+    assert registration_problem("T7000012050002") is None
+    assert registration_problem("ｔ７０００－０１２０－５０００２") is None  # full width, hyphens, lowercase
+    assert "should be 7" in str(registration_problem("T1000012050002"))
+    assert "T followed by 13 digits" in str(registration_problem("7000012050002"))
+    assert "T followed by 13 digits" in str(registration_problem("T70000120500"))
+    assert "13" in registration_problem("T70000120500").render(JA)
+    assert registration_problem(valid_registration("123456789012")) is None
+
+
+class Office:
+    name = "山田金型設計事務所"
+    address = contact = ""
+    registration_number = valid_registration("987654321098")
+    bank_account = "みずほ銀行 蒲田支店 普通 1234567"
+
+
+def test_invoices_wait_for_the_offices_own_details():
+    assert invoice_problems(Office) is None
+    missing = type("Missing", (Office,), {"name": "設計事務所", "bank_account": "", "registration_number": ""})
+    problem = str(invoice_problems(missing))
+    assert "ACKFLOW_OFFICE_NAME" in invoice_problems(missing).render(JA)
+    assert "ACKFLOW_OFFICE_NAME" in problem and "ACKFLOW_OFFICE_BANK_ACCOUNT" in problem
+    assert "ACKFLOW_OFFICE_REGISTRATION_NUMBER" in problem
+    wrong = type("Wrong", (Office,), {"registration_number": "T1987654321098"})
+    assert "is not valid" in str(invoice_problems(wrong))
+
+
+@pytest.mark.parametrize("issued, terms, due", [
+    ("2026-11-21", "next-month-end", "2026-12-31"), ("2026-12-05", "next-month-end", "2027-01-31"),
+    ("2027-01-10", "next-month-end", "2027-02-28"), ("2026-11-21", "month-end", "2026-11-30"),
+    ("2026-11-21", "30d", "2026-12-21"),
+])
+def test_payment_due_dates_from_the_terms(issued, terms, due):
+    import datetime as dt
+
+    assert payment_due(dt.date.fromisoformat(issued), terms).isoformat() == due
+
+
+# -- the qualified invoice as a PDF ------------------------------------------------------------
+ISSUER = Issuer("山田金型設計事務所", "東京都大田区蒲田1-2-3", "03-0000-0000", valid_registration("987654321098"),
+                "みずほ銀行 蒲田支店 普通 1234567 ヤマダカナガタ")
+
+
+def invoice(**changes) -> Document:
+    values = dict(kind="invoice", number="INV-2026-0007", case="2026-001", folder="2026-001_ACME_x",
+                  recipient="株式会社ACME", title="プレス金型 A-12", issued="2026-11-21",
+                  lines=lines("金型設計:1:350000", "試作立会い:2:40000", "弁当:3:800:8%"), rules=RULES, issuer=ISSUER,
+                  transaction_date="2026-11-20", payment_due="2026-12-31")
+    values.update(changes)
+    return Document(**values)
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages)
+
+
+def test_an_invoice_pdf_carries_every_item_a_qualified_invoice_requires():
+    text = pdf_text(render(invoice()))
+    for expected in (
+        "請求書", "INV-2026-0007", "発行日 2026年11月21日",
+        "山田金型設計事務所", f"登録番号 {ISSUER.registration}",  # the issuer and the registration number
+        "取引年月日: 2026年11月20日",  # the transaction date
+        "金型設計", "試作立会い", "弁当 ※", "※ は軽減税率（8%）対象です",  # the lines, reduced-rate lines marked
+        "10%対象 税抜", "¥430,000", "消費税（10%）", "¥43,000",  # per rate: the total and the tax, with the rate
+        "8%対象（軽減税率） 税抜", "¥2,400", "消費税（8%・軽減税率）", "¥192",
+        "株式会社ACME 御中",  # the recipient
+        "合計（税込）", "¥475,592", "お支払期限: 2026年12月31日", "お振込先: みずほ銀行 蒲田支店",
+        "端数は切り捨て",
+    ):
+        assert expected in text, expected
+
+
+def test_a_correction_names_the_invoice_it_replaces():
+    text = pdf_text(render(invoice(number="INV-2026-0008", replaces="INV-2026-0007")))
+    assert "INV-2026-0008" in text and "請求書番号 INV-2026-0007 を訂正する" in text
+
+
+def test_printing_again_gives_the_same_text():
+    assert pdf_text(render(invoice())) == pdf_text(render(invoice()))
+
+
+def test_a_document_survives_the_store_as_json():
+    import json
+
+    document = invoice(replaces="INV-2026-0001")
+    assert Document.from_dict(json.loads(json.dumps(document.to_dict()))) == document
