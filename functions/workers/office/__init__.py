@@ -219,7 +219,8 @@ def register(registry: Registry) -> None:
         result=("case", "status", "delivered_on")))
     registry.add(_office_job(
         "paid", N_("Record a payment received for a case (入金)."),
-        (CASE, Param("amount", positional=False, max_length=30, metavar=N_("YEN"), help=N_("the amount received"),
+        (CASE, Param("amount", kind="yen", positional=False, max_length=30, minimum=1, metavar=N_("YEN"),
+                     help=N_("the amount received"),
                      title=N_("Amount received"), aliases=("金額",)), DATE),
         N_("Record a payment of {amount} yen received for case {case} (入金)"),
         (Step("paid", lifecycle.paid, N_("payment recorded")),),

@@ -30,11 +30,12 @@ def _say(key: str, **values) -> Msg:
     return Msg(TEXTS[key], **values)
 
 
-def read_amount(text: str) -> int:
+def read_amount(text: str | int) -> int:
+    """The amount received: the parameter as parsed (int), or as typed in older jobs (text)."""
     from ackflow.errors import UsageError
 
     try:
-        amount = read_yen(text)
+        amount = text if isinstance(text, int) else read_yen(text)
     except ValueError as exc:
         raise UsageError(_say("amount", text=text)) from exc
     if not 1 <= amount <= MAX_TOTAL:
