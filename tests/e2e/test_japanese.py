@@ -83,8 +83,8 @@ def test_an_english_speaker_in_the_same_office_gets_english(office):
 
 @pytest.mark.parametrize(("typed", "japanese", "english"), [
     ("新規案件 ACME 金型 納期：2月30日", "その日付は存在しません", "that day does not exist"),
-    ("見積 2026-001 明細：設計:1:99999999999999999円", "単価は 0〜¥100,000,000,000",
-     "a price from 0 to ¥100,000,000,000"),
+    ("見積 2026-001 明細：設計:1:99999999999999999円", "の単価は 1 円以上 9,999,999,999 円以下",
+     "must be a whole number of yen from 1 to ¥9,999,999,999"),
     ("ＡＣＭＥ１２３ｘｙ　漢字ｶﾀｶﾅ　🚀🎉", "というコマンドはありません", "I don't know the command"),
     ("新規案件 🚀\u202eevil\u202c 「閉じていない", "引用符が閉じていません", "a quotation mark is not closed"),
     ("新規案件 ACME " + "金" * 10_000, "件名が長すぎます（10,000 文字。最大 200 文字）",

@@ -102,7 +102,13 @@ def parse_line(text: str, *, standard: int = 10, reduced: int = 8) -> Line:
         body = body[:found.start()]
     try:
         description, quantity, price = body.rsplit(":", 2)
-        qty, unit = read_quantity(quantity), read_yen(price)
+        qty = read_quantity(quantity)
+        try:
+            unit = read_yen(price)
+        except ValueError as exc:
+            if str(exc) != "too large":
+                raise
+            unit = MAX_UNIT_PRICE + 1  # said below, with the range it must be in
     except (ValueError, InvalidOperation) as exc:
         raise UsageError(say("unreadable", text=text, format=fmt)) from exc
     description = description.strip()
