@@ -37,9 +37,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ackflow.app import views  # noqa: E402
-from ackflow.chat.events import EventFormat  # noqa: E402
-from ackflow.chat.replies import message_json  # noqa: E402
+from ackflow.app.notify import Notifier  # noqa: E402
 from ackflow_tools.devtools.stack import LocalStack, StackConfig  # noqa: E402
 from ackflow_tools.emulators.chat.service import canonical_message  # noqa: E402
 from ackflow_tools.emulators.chat.userside import find_button  # noqa: E402
@@ -117,8 +115,7 @@ def check_results(stack: LocalStack, jobs: list) -> dict:
     runtime = stack.runtime()
     wrong = []
     for job in jobs:
-        reply = views.job_message(job, runtime.registry.get(job.type), now=time.time())
-        expected = canonical_message(message_json(reply, EventFormat(job.event_format), runtime.settings.webhook_url))
+        expected = canonical_message(Notifier(runtime).render(job))
         response = requests.get(f"{stack.url('chat')}/v1/{SPACE}/messages/{job.message_id}", timeout=10)
         if not response.ok or response.json().get("cardsV2") != expected["cardsV2"]:
             wrong.append(job.id)

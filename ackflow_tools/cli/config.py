@@ -46,7 +46,7 @@ def config(check: bool) -> None:
 
             wrong = registration_problem(office.registration_number)
             if wrong:  # a wrong registration number is an error; missing details are a note
-                raise click.ClickException(wrong)
+                raise click.ClickException(str(wrong))
         click.echo("settings OK")
 
 
@@ -57,4 +57,5 @@ def _invoice_problem(office) -> str | None:
         return None
     from workers.office.issuer import invoice_problems
 
-    return invoice_problems(office)
+    problem = invoice_problems(office)
+    return str(problem) if problem else None

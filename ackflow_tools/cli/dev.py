@@ -37,12 +37,17 @@ DEFAULT_PORTS = {"webhook": 8080, "worker": 8081, "tasks": 8123, "chat": 8124, "
               help="The request mailbox: the Gmail stand-in, the Pub/Sub emulator (needs Java) and the push relay.")
 @click.option("--storage", type=click.Choice(["local", "drive"]), default="local", show_default=True,
               help="Case folders in a local folder, or in a shared drive on the local Drive service.")
+@click.option("--language", type=click.Choice(["ja", "en"]), default="ja", show_default=True,
+              help="The deployment's language (ACKFLOW_LANGUAGE), and every person's Chat client's unless set "
+                   "for them (ackflow chat --locale).")
+@click.option("--time-zone", default="Asia/Tokyo", show_default=True,
+              help="The deployment's time zone (ACKFLOW_TIME_ZONE), and every person's unless set (--tz).")
 @click.option("--accounting", type=click.Choice(["embedded", "freee"]), default="embedded", show_default=True,
               help="Issue estimates and invoices as PDFs here, or through the local freee stand-in "
                    "(authorized at start).")
 def dev(workdir: Path, reset: bool, port_offset: int, event_format: str, chat_auth: str | None, workers: int,
-        firestore: bool, queue_backend: str, sweep_interval: float, mail: bool, storage: str,
-        accounting: str) -> None:
+        firestore: bool, queue_backend: str, sweep_interval: float, mail: bool, storage: str, language: str,
+        time_zone: str, accounting: str) -> None:
     """Run the whole pipeline locally: both functions, the local Cloud Tasks and Chat services, state."""
     from ..devtools.drive import PARENT_FOLDER
     from ..devtools.stack import LocalStack, StackConfig
@@ -50,13 +55,17 @@ def dev(workdir: Path, reset: bool, port_offset: int, event_format: str, chat_au
     if event_format == "addon" and chat_auth == "project-number":
         raise click.UsageError("add-on events are signed for the endpoint URL, never for the project number: "
                                "--format addon needs --chat-auth endpoint-url (the default with it)")
+    from ackflow.i18n import valid_time_zone
+
+    if not valid_time_zone(time_zone):
+        raise click.BadParameter(f"{time_zone!r} is not a time zone (e.g. Asia/Tokyo)", param_hint="--time-zone")
     if reset and workdir.exists():
         shutil.rmtree(workdir)
     config = StackConfig(
         workdir=workdir, ports={k: v + port_offset for k, v in DEFAULT_PORTS.items()},
         workers=workers, event_format=event_format, chat_auth=chat_auth, sweep_interval=sweep_interval,
         store="firestore" if firestore else "sqlite", queue_backend=queue_backend, mail=mail, storage=storage,
-        console=True, accounting=accounting,
+        console=True, language=language, time_zone=time_zone, accounting=accounting,
     )
     stack = LocalStack(config)
     stopping = threading.Event()
@@ -86,6 +95,8 @@ Ackflow is running locally ({config.store} job state, {queue_backend}):
 Try, in another terminal:
   ackflow chat "echo hello" --yes
   ackflow chat "sleep 3"      then   ackflow click run
+  ackflow chat '新規案件 ACME「プレス金型 A-12」 納期：12月1日' --yes
+  ackflow chat "help" --locale en --tz Europe/London
   ackflow chat 'newcase ACME "Die set A-12" --due 2026-12-01 --item "金型設計:1:350000"' --yes
   ackflow chat 'ordered 2026-001' --yes     then   ackflow chat 'invoice 2026-001' --yes
   ackflow jobs

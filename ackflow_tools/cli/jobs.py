@@ -11,9 +11,9 @@ from .common import cli_runtime
 
 
 def _age(seconds: float) -> str:
-    from ackflow.app.views import duration
+    from ackflow.i18n import ENGLISH
 
-    return duration(seconds)
+    return ENGLISH.duration(seconds)
 
 
 @click.group(invoke_without_command=True)

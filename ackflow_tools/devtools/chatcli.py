@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import requests
 
 from ..emulators.chat.userside import find_button, iter_buttons
-from .dialogcli import render_dialog
+from .dialogcli import cell_width, fit, render_dialog
 
 TAG_RE = re.compile(r"<[^>]+>")
 
@@ -23,33 +23,65 @@ def plain(text: str) -> str:
     return html.unescape(TAG_RE.sub("", text))
 
 
-def render_message(message: dict, edited: bool = False) -> str:
-    """A message as lines of text: sender, text, and each card's header, widgets and buttons."""
+CARD_WIDTH = 76  # columns of a card's box, borders included
+
+
+def wrapped(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` terminal columns (wide characters count two): broken
+    at a space where there is one near the end, else anywhere (Japanese has no spaces)."""
+    lines: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        line = ""
+        for char in paragraph:
+            if cell_width(line + char) > width:
+                cut = line.rfind(" ")
+                if cut > width // 2:
+                    lines.append(line[:cut])
+                    line = line[cut + 1:]
+                else:
+                    lines.append(line)
+                    line = ""
+            line += char
+        lines.append(line)
+    return lines
+
+
+def _card_lines(card: dict) -> list[str]:
+    lines: list[str] = []
+    for section in card.get("sections", []):
+        if section.get("header"):
+            lines.append(f"[{plain(section['header'])}]")
+        for widget in section.get("widgets", []):
+            if "textParagraph" in widget:
+                lines += plain(widget["textParagraph"].get("text", "")).splitlines()
+            elif "decoratedText" in widget:
+                item = widget["decoratedText"]
+                lines.append(f"{plain(item.get('topLabel', ''))}: {plain(item.get('text', ''))}")
+            elif "buttonList" in widget:
+                lines.append("  ".join(f"[ {b.get('text', '?')} ]" for b in widget["buttonList"].get("buttons", [])))
+    return lines
+
+
+def render_message(message: dict, edited: bool = False, width: int = CARD_WIDTH) -> str:
+    """A message as lines of text: sender, text, and each card in a box (header, widgets, buttons)
+    whose right edge stays straight under Japanese (East Asian wide characters take two columns)."""
     sender = message.get("sender", {})
     who = sender.get("displayName") or sender.get("name", "?")
     lines = [f"{who}{' (edited)' if edited else ''}:"]
     if message.get("text", "").strip():
         lines += [f"  {line}" for line in plain(message["text"]).splitlines()]
+    inner = width - 4
     for card_with_id in message.get("cardsV2", []):
         card = card_with_id.get("card", {})
         header = card.get("header", {})
         title = plain(header.get("title", ""))
         if header.get("subtitle"):
             title += f" — {plain(header['subtitle'])}"
-        lines.append(f"  ┌ {title}")
-        for section in card.get("sections", []):
-            if section.get("header"):
-                lines.append(f"  │ [{plain(section['header'])}]")
-            for widget in section.get("widgets", []):
-                if "textParagraph" in widget:
-                    lines += [f"  │ {line}" for line in plain(widget["textParagraph"].get("text", "")).splitlines()]
-                elif "decoratedText" in widget:
-                    item = widget["decoratedText"]
-                    lines.append(f"  │ {plain(item.get('topLabel', ''))}: {plain(item.get('text', ''))}")
-                elif "buttonList" in widget:
-                    buttons = "  ".join(f"[ {b.get('text', '?')} ]" for b in widget["buttonList"].get("buttons", []))
-                    lines.append(f"  │ {buttons}")
-        lines.append("  └")
+        top = "┌─ " + fit(title, inner - 2).rstrip() + " "
+        lines.append("  " + top + "─" * max(0, width - 1 - cell_width(top)) + "┐")
+        for line in _card_lines(card):
+            lines += [f"  │ {fit(part, inner)} │" for part in wrapped(line, inner)]
+        lines.append("  └" + "─" * (width - 2) + "┘")
     return "\n".join(lines)
 
 

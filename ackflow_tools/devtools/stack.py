@@ -72,6 +72,10 @@ class StackConfig:
     mail: bool = False  # the request mailbox: Gmail stand-in, Pub/Sub emulator, push relay
     storage: str = "local"  # case folders: "local" (a folder in workdir) or "drive" (the local Drive)
     console: bool = False  # also serve the console (ackflow dev does)
+    # the deployment's language and time zone (ACKFLOW_LANGUAGE, ACKFLOW_TIME_ZONE), which is also
+    # every person's Chat client unless set for them (ackflow dev: the office's, ja and Asia/Tokyo)
+    language: str = "en"
+    time_zone: str = "UTC"
     accounting: str = "embedded"  # or "freee": the local freee stand-in, authorized at start
 
 
@@ -136,6 +140,8 @@ class LocalStack:
                 if self.config.chat_auth == "project-number" else f"{self.url('chat')}/oauth2/v1/certs"),
             "ACKFLOW_WORKER_CERTS_URL": f"{self.url('tasks')}/oauth2/v1/certs",
             "ACKFLOW_LOG_FORMAT": "text",
+            "ACKFLOW_LANGUAGE": self.config.language,
+            "ACKFLOW_TIME_ZONE": self.config.time_zone,
             # the office workflow: case folders here, the case sheet on the local Sheets service
             "ACKFLOW_OFFICE_LOCAL_ROOT": str(self.workdir / "cases"),
             "ACKFLOW_OFFICE_LOCAL_LINK_BASE": self.url("files") + "/cases" if "files" in self.ports else "",
@@ -270,7 +276,8 @@ class LocalStack:
         chat_args = ["chat-emulator", "--host", self.config.host, "--port", str(self.ports["chat"]),
                      "--db", str(self.workdir / "chat.db"), "--app-url", self.webhook_url,
                      "--audience", self.config.chat_auth, "--project-number", PROJECT_NUMBER,
-                     "--format", self.config.event_format, *slash]
+                     "--format", self.config.event_format, "--locale", self.config.language,
+                     "--time-zone", self.config.time_zone, *slash]
         self.procs["chat"] = ManagedProcess("chat", self._argv(*chat_args), ready_url=self.url("chat") + "/",
                                             log_path=self.workdir / "logs" / "chat.log")
         self.procs["sheets"] = ManagedProcess(

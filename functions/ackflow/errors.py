@@ -12,11 +12,22 @@ class ConfigError(AckflowError):
 
 
 class UsageError(AckflowError):
-    """A person wrote a command we cannot run; the message says what was wrong."""
+    """A person wrote a command we cannot run; the message says what was wrong.
 
-    def __init__(self, message: str, usage: str | None = None):
-        super().__init__(message)
+    ``message`` is English, marked for the catalog (``N_("{label} is empty")``), with its
+    ``values`` (which may be texts said later themselves, or a parameter, which names itself in
+    the person's language); or a ``Msg``. ``render(speaker)`` says it in the person's language
+    where it is shown; ``str()`` is the English (logs)."""
+
+    def __init__(self, message, usage: str | None = None, **values):
+        from .i18n import Msg
+
+        self.text = message if isinstance(message, Msg) else Msg(str(message), **values)
+        super().__init__(str(self.text))
         self.usage = usage
+
+    def render(self, speaker) -> str:
+        return self.text.render(speaker)
 
 
 class AccessDenied(AckflowError):
@@ -101,9 +112,22 @@ class ChatRefused(AckflowError):
 
 
 class StepFailed(AckflowError):
-    """Raised by job code. ``permanent`` failures are not retried."""
+    """Raised by job code. ``permanent`` failures are not retried.
+
+    Its message is shown to the person who asked for the job: English marked for the catalog
+    (``N_("there is no case {case}")``) with its values, said in their language when the worker
+    records it (``render``)."""
 
     permanent = False
+
+    def __init__(self, message="", **values):
+        from .i18n import Msg
+
+        self.text = message if isinstance(message, Msg) else Msg(str(message), **values)
+        super().__init__(str(self.text))
+
+    def render(self, speaker) -> str:
+        return self.text.render(speaker)
 
 
 class TransientError(StepFailed):

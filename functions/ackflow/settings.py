@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     worker_certs_url: str = Field(GOOGLE_CERTS, description="Certificates of the OIDC token signer.")
     worker_signers: CommaList = Field(default_factory=list, description="Service accounts accepted as callers of the worker; empty for invoker_service_account.")
 
+    # -- language and time ---------------------------------------------------------------------
+    language: Literal["en", "ja"] = Field("en", description="Language of a person whose event says none and who is not yet known, and of periodic jobs (ja or en).")
+    time_zone: str = Field("UTC", description="IANA time zone of a person whose event says none and who is not yet known; periodic jobs' cron schedules are read in it (e.g. Asia/Tokyo).")
+
     # -- who may do what ------------------------------------------------------------------------
     allow_users: CommaList = Field(default_factory=list, description="Emails allowed by default (empty: anyone, unless domains are set).")
     allow_domains: CommaList = Field(default_factory=list, description="Email domains allowed by default.")
@@ -115,6 +119,15 @@ class Settings(BaseSettings):
                 return json.loads(value) if value.strip() else {}
             except ValueError as exc:
                 raise ValueError(f'must be JSON like {{"newcase": {{"users": ["a@example.com"]}}}}: {exc}') from exc
+        return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _time_zone(cls, value: str) -> str:
+        from .i18n import valid_time_zone
+
+        if not valid_time_zone(value):
+            raise ValueError("must be an IANA time zone, e.g. Asia/Tokyo or UTC")
         return value
 
     @field_validator("webhook_url", "worker_url")

@@ -28,6 +28,10 @@ locals {
     ACKFLOW_ACCESS_CONTACT          = var.access.contact
     ACKFLOW_COMMAND_ACCESS          = jsonencode(var.access.command_access)
     ACKFLOW_PERIODIC_SPACE          = var.periodic_space
+    ACKFLOW_LANGUAGE                = var.language
+    ACKFLOW_TIME_ZONE               = var.time_zone
+    ACKFLOW_OFFICE_TIMEZONE         = var.time_zone
+    ACKFLOW_OFFICE_MAIL_LANGUAGE    = var.language
     ACKFLOW_LOG_FORMAT              = "json"
     ACKFLOW_LOG_LEVEL               = var.log_level
   }, local.office_environment, local.mail_environment, var.extra_env)

@@ -88,6 +88,28 @@ variable "periodic_space" {
   default     = ""
 }
 
+variable "language" {
+  type        = string
+  description = "Language of a person whose Chat event says none and who is not known yet, of periodic jobs and of mail cards: ja or en (the office: ja)."
+  default     = "ja"
+
+  validation {
+    condition     = contains(["ja", "en"], var.language)
+    error_message = "language must be ja or en (the catalogs shipped)."
+  }
+}
+
+variable "time_zone" {
+  type        = string
+  description = "IANA time zone of a person whose event says none and who is not known yet; cron schedules of periodic jobs and the office's dates are read in it (the office: Asia/Tokyo)."
+  default     = "Asia/Tokyo"
+
+  validation {
+    condition     = can(regex("^(UTC|[A-Za-z]+(/[A-Za-z0-9_+-]+){1,2})$", var.time_zone))
+    error_message = "time_zone must be an IANA time zone such as Asia/Tokyo or UTC."
+  }
+}
+
 variable "sweep_schedule" {
   type        = string
   description = "Cron schedule of the sweep that re-sends lost work and starts periodic jobs."

@@ -117,7 +117,7 @@ def test_the_browser_chat_sends_a_command_opens_and_submits_a_dialog_runs_and_sh
     page.click("[data-test=send]")
     dialog = page.locator("#gc-dialog[open]")
     dialog.wait_for()
-    assert "秒数" in dialog.inner_text()  # the service's person reads Japanese
+    assert "Seconds" in dialog.inner_text()  # the test stack's people read English (the office's: Japanese)
     dialog.locator("input[name=seconds]").fill("たくさん")
     dialog.locator("button[data-dialog-submit]").last.click()
     dialog.locator(".gc-text", has_text="たくさん").wait_for()  # the error, in the dialog, by its field
@@ -153,14 +153,14 @@ def test_the_browser_chat_fills_in_a_form_with_a_date_and_lines_and_closes_one(p
     dialog.locator("input[name='item.1.0']").fill("金型設計")
     dialog.locator("input[name='item.1.1']").fill("1")
     dialog.locator("input[name='item.1.2']").fill("350000")
-    dialog.locator("button[data-dialog-submit=行を追加]").click()
+    dialog.locator("button[data-dialog-submit='Add a line']").click()
     dialog.locator("input[name='item.2.0']").wait_for()
     assert dialog.locator("input[name='item.1.0']").input_value() == "金型設計"  # kept across the redraw
     dialog.locator("input[name='item.2.0']").fill("試作立会い")
     dialog.locator("input[name='item.2.1']").fill("2")
     dialog.locator("input[name='item.2.2']").fill("40,000")
     shoot(page, "chat-form-phone")
-    dialog.locator("button[data-dialog-submit=次へ]").click()
+    dialog.locator("button[data-dialog-submit=Next]").click()
     page.locator("#gc-dialog[open]").wait_for(state="detached")
     page.get_by_text("プレス金型 A-12").last.wait_for()  # the confirmation card
     assert pipeline.counts() == (before[0], before[1] + 1)

@@ -10,8 +10,9 @@ from urllib.parse import quote
 
 import pytest
 
-from ackflow.app import formspec, texts, views
+from ackflow.app import formspec, views
 from ackflow.app.dialogs import info_card, with_fill_in
+from ackflow.app.runtime import Runtime
 from ackflow.chat.cards import card_body
 from ackflow.chat.events import ChatEvent, ChatUser, EventFormat, EventKind
 from ackflow.chat.limits import card_problems, message_problems
@@ -74,27 +75,29 @@ def job(job_type, status: JobStatus) -> Job:
                finished_at=NOW + 5 if status.finished else None)
 
 
-def replies(registry) -> list[tuple[str, Reply]]:
+def replies(registry, speaker: Speaker = SPEAKERS[1]) -> list[tuple[str, Reply]]:
     everything = {jt.name for jt in registry} | set(registry.commands) | {"help", "status", "jobs", "cancel", "retry"}
-    out = [("help", views.help_card(registry, everything, texts.UNKNOWN_COMMAND.format(name=views.short(LONG, 40)))),
-           ("usage", views.usage_reply(LONG, registry.get("newcase").usage)),
-           ("jobs", views.jobs_list([job(registry.get("echo"), JobStatus.FAILED)] * 15, HOSTILE, NOW))]
+    out = [("help", views.help_card(registry, everything, speaker, views.short(LONG, 600))),
+           ("usage", views.usage_reply(LONG, registry.get("newcase").usage_for(speaker), speaker)),
+           ("jobs", views.jobs_list([job(registry.get("echo"), JobStatus.FAILED)] * 15, HOSTILE, NOW, speaker,
+                                    registry))]
     for job_type in registry:
-        out.append((f"confirm {job_type.name}", views.confirmation_card(confirmation(job_type), job_type, 900)))
-        out.append((f"queued {job_type.name}", views.queued_card(job(job_type, JobStatus.QUEUED), job_type)))
-        out.append((f"decided {job_type.name}", views.decided_card(
-            confirmation(job_type), texts.CANCELLED_TITLE, texts.CANCELLED_TEXT.format(who=requester().label))))
+        out.append((f"confirm {job_type.name}", views.confirmation_card(confirmation(job_type), job_type, 900,
+                                                                        speaker)))
+        out.append((f"queued {job_type.name}", views.queued_card(job(job_type, JobStatus.QUEUED), job_type, speaker)))
+        out.append((f"decided {job_type.name}", views.decided_card(confirmation(job_type), HOSTILE, LONG[:600])))
         for status in JobStatus:
             built = job(job_type, status)
-            out.append((f"{status.value} {job_type.name}", views.job_message(built, job_type, progress=LONG,
+            out.append((f"{status.value} {job_type.name}", views.job_message(built, job_type, speaker, progress=LONG,
                                                                              retry_delay=30, now=NOW)))
-            out.append((f"status {status.value} {job_type.name}", views.job_details(built, job_type, NOW)))
+            out.append((f"status {status.value} {job_type.name}", views.job_details(built, job_type, NOW, speaker)))
     return out
 
 
+@pytest.mark.parametrize("speaker", SPEAKERS, ids=lambda s: s.language)
 @pytest.mark.parametrize("fmt", FORMATS, ids=lambda f: f.value)
-def test_every_message_card_is_within_chats_limits(registry, fmt):
-    for name, reply in replies(registry):
+def test_every_message_card_is_within_chats_limits(registry, fmt, speaker):
+    for name, reply in replies(registry, speaker):
         message = message_json(reply, fmt, "https://example.com/chat")
         assert message_problems(message) == [], name
         if reply.card is not None:
@@ -119,7 +122,9 @@ def test_every_form_is_within_chats_limits_with_every_line_and_every_error(regis
             body = card_body(card, fmt, "https://example.com/chat")
             assert card_problems(body, dialog=True) == [], job_type.name
             assert len(json.dumps(body, ensure_ascii=False).encode()) < 32_000, job_type.name
-        usage = with_fill_in(views.usage_reply(LONG, job_type.usage), event(speaker), job_type, [LONG] * 10)
+        runtime = Runtime(Settings(), registry=registry)
+        usage = with_fill_in(views.usage_reply(LONG, job_type.usage_for(speaker), speaker), runtime, event(speaker),
+                             job_type, [LONG] * 10)
         assert message_problems(message_json(usage, EventFormat.ADDON, "https://example.com/chat")) == []
 
 
@@ -135,7 +140,9 @@ def test_the_case_card_and_the_mail_card_are_within_chats_limits(registry, tmp_p
               "estimates": [{"key": f"v{i:03d}", "version": i, "link": URL, "total": "¥1"} for i in range(300)],
               "documents": [{"key": str(i), "name": HOSTILE, "bytes": 10**9, "link": URL} for i in range(300)]}
     runtime.store.docs.transaction(lambda tx: tx.set(CASES, "2026-001", record))
-    reply = show_case(runtime, None, ["2026-001"])
+    for speaker in SPEAKERS:
+        reply = show_case(runtime, event(speaker), ["2026-001"])
+        assert message_problems(message_json(reply, EventFormat.CLASSIC, "https://example.com/chat")) == []
     assert message_problems(message_json(reply, EventFormat.CLASSIC, "https://example.com/chat")) == []
     # a mail as the mail flow records it at its largest (workers/office/mail/parse.py bounds each part)
     mail = {"id": "m" * 20, "status": "OPENED", "sender_address": LONG[:200], "sender_name": LONG[:200],

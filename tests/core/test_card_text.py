@@ -14,8 +14,9 @@ import pytest
 
 from ackflow.app import views
 from ackflow.chat.cards import Card, Field, Section, Text
-from ackflow.chat.events import EventFormat
+from ackflow.chat.events import ChatEvent, ChatUser, EventFormat, EventKind
 from ackflow.chat.replies import Reply, message_json
+from ackflow.i18n import Speaker
 from ackflow.jobs.model import Confirmation, Job, JobStatus, Requester, StepState, StepStatus
 from ackflow.settings import Settings
 from tests.support.markup import HOSTILE, live_markup
@@ -23,6 +24,8 @@ from workers.job_types import build_registry
 
 EVIL = " ".join(HOSTILE)
 NOW = time.time()
+EN = Speaker("en", "UTC")
+JA = Speaker("ja", "Asia/Tokyo")
 
 
 @pytest.fixture(scope="module")
@@ -63,27 +66,29 @@ def test_a_message_text_carries_no_link_or_mention():
 def test_confirmation_card_of_a_hostile_command(registry):
     confirmation = Confirmation("cabc", "tok", "echo", {"text": EVIL}, evil_requester(), "spaces/s", None,
                                 NOW, NOW + 900)
-    assert live_markup(rendered(views.confirmation_card(confirmation, registry.get("echo"), 900))) == []
+    for speaker in (EN, JA):
+        assert live_markup(rendered(views.confirmation_card(confirmation, registry.get("echo"), 900, speaker))) == []
 
 
 @pytest.mark.parametrize("status", [JobStatus.SUCCEEDED, JobStatus.FAILED])
 def test_job_message_details_and_lists_with_hostile_output(registry, status):
     job = evil_job(status)
     echo = registry.get("echo")
-    for reply in (views.job_message(job, echo, now=NOW), views.job_details(job, echo, NOW),
-                  views.jobs_list([job], "Recent jobs", NOW), views.queued_card(job, echo)):
-        assert live_markup(rendered(reply)) == [], reply
+    for speaker in (EN, JA):
+        for reply in (views.job_message(job, echo, speaker, now=NOW), views.job_details(job, echo, NOW, speaker),
+                      views.jobs_list([job], "Recent jobs", NOW, speaker), views.queued_card(job, echo, speaker)):
+            assert live_markup(rendered(reply)) == [], reply
 
 
 def test_progress_and_retry_lines_from_a_job_are_escaped(registry):
     job = evil_job(JobStatus.RUNNING).replace(result=None, finished_at=None)
     job = job.with_step(0, status=StepStatus.RUNNING)
-    reply = views.job_message(job, registry.get("echo"), progress=EVIL, retry_delay=10, now=NOW)
+    reply = views.job_message(job, registry.get("echo"), JA, progress=EVIL, retry_delay=10, now=NOW)
     assert live_markup(rendered(reply)) == []
 
 
 def test_help_keeps_its_own_bold_and_line_breaks_but_escapes_the_unknown_command(registry):
-    reply = views.help_card(registry, {"help", "echo", "status"}, f"I don't know the command “{EVIL}”.")
+    reply = views.help_card(registry, {"help", "echo", "status"}, EN, f"I don't know the command “{EVIL}”.")
     message = rendered(reply)
     assert live_markup(message) == []
     sections = message["cardsV2"][0]["card"]["sections"]
@@ -94,7 +99,7 @@ def test_help_keeps_its_own_bold_and_line_breaks_but_escapes_the_unknown_command
 
 
 def test_usage_reply_echoing_the_input_is_neutralised():
-    message = rendered(views.usage_reply(f"SECONDS must be a whole number, got {EVIL!r}", "sleep SECONDS"))
+    message = rendered(views.usage_reply(f"SECONDS must be a whole number, got {EVIL!r}", "sleep SECONDS", JA))
     assert live_markup(message) == []
 
 
@@ -111,11 +116,14 @@ def test_case_card_with_hostile_client_title_and_portal_documents(tmp_path):
         "2026-001", "jabc", client=EVIL, title=EVIL, status=EVIL, folder_link=HOSTILE[0],
         estimates=[{"key": "v001", "version": 1, "link": HOSTILE[1], "total": EVIL}],
         documents=[{"key": "d1", "name": EVIL, "bytes": 12}])
-    runtime = SimpleNamespace(store=store)
-    assert live_markup(rendered(show_case(runtime, None, ["2026-001"]))) == []
-    for typed in (HOSTILE[2], "2026-001/../../jobs/jabc", "__secret__", "2026-001\n"):
-        reply = show_case(runtime, None, [typed])
-        assert reply.card is None and live_markup(rendered(reply)) == [], typed
+    runtime = SimpleNamespace(store=store, settings=Settings(), registry=build_registry(Settings()))
+    for speaker in (EN, JA):
+        event = ChatEvent(EventKind.MESSAGE, EventFormat.CLASSIC, ChatUser("users/1"), "spaces/s",
+                          locale=speaker.language, time_zone=speaker.time_zone)
+        assert live_markup(rendered(show_case(runtime, event, ["2026-001"]))) == []
+        for typed in (HOSTILE[2], "2026-001/../../jobs/jabc", "__secret__", "2026-001\n"):
+            reply = show_case(runtime, event, [typed])
+            assert reply.card is None and live_markup(rendered(reply)) == [], typed
     store.close()
 
 
@@ -124,6 +132,6 @@ def test_a_usage_reply_quoting_a_whole_message_stays_within_what_chat_accepts(re
 
     with pytest.raises(UsageError) as refused:
         registry.get("fail").parse(["あ" * 30_000])
-    message = rendered(views.usage_reply(str(refused.value), refused.value.usage))
+    message = rendered(views.usage_reply(refused.value.render(EN), refused.value.usage, EN))
     assert len(json.dumps(message, ensure_ascii=False).encode()) < 4_000
     assert message["text"].endswith("Usage: fail [--times N] [--always]")

@@ -109,3 +109,23 @@ def test_a_chat_user_has_the_same_id_in_every_process(email):
     names = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                             env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2", "3")}
     assert len(names) == 1 and names.pop().startswith("users/")
+
+
+def test_ackflow_chat_draws_japanese_cards_with_a_straight_right_edge():
+    from ackflow.app import views
+    from ackflow.chat.events import EventFormat
+    from ackflow.chat.replies import message_json
+    from ackflow.i18n import Speaker
+    from ackflow_tools.devtools.chatcli import render_message
+    from ackflow_tools.devtools.dialogcli import cell_width
+    from workers.job_types import build_registry
+
+    registry = build_registry(Settings())
+    for speaker in (Speaker("ja", "Asia/Tokyo"), Speaker("en", "UTC")):
+        reply = views.help_card(registry, {"help", "status", "newcase", "estimate", "case"}, speaker,
+                                "ＡＣＭＥ「プレス金型」🚀 " * 8)
+        drawn = render_message(message_json(reply, EventFormat.CLASSIC, "https://a/"))
+        box = [line for line in drawn.splitlines() if line.startswith("  ") and line.strip()[:1] in "┌│└"]
+        assert len(box) > 5 and {cell_width(line) for line in box} == {78}, drawn
+        if speaker.language == "ja":
+            assert "新規案件 顧客 件名" in drawn and "できること" in drawn

@@ -170,7 +170,7 @@ def test_a_valid_submit_closes_the_form_with_the_confirmation_card(runtime):
     event["chat"]["user"]["name"] = "users/1102399485"
     body = answer(runtime, event)
     message = body["hostAppDataAction"]["chatDataAction"]["createMessageAction"]["message"]
-    assert "Sleep for 3 s" in json.dumps(message)
+    assert "3 秒待ちます" in json.dumps(message, ensure_ascii=False)  # the event says userLocale ja
     [confirmation] = runtime.store.docs.query("confirmations", [], "created_at", True, 10)
     assert confirmation["params"] == {"seconds": 3}
 
@@ -184,7 +184,7 @@ def test_a_failure_while_answering_a_dialog_is_said_in_the_dialog(runtime, monke
     event["commonEventObject"]["parameters"]["by"] = event["chat"]["user"]["name"]
     body = answer(runtime, event)
     assert "updateCard" in body["action"]["navigations"][0]
-    assert "job store" in json.dumps(body)
+    assert "ジョブの記録先に接続できなかった" in json.dumps(body, ensure_ascii=False)
     opened = copy.deepcopy(classic_request())
     monkeypatch.setattr(runtime.registry, "get", lambda name: (_ for _ in ()).throw(RuntimeError("bug")))
     failed = answer(runtime, opened)

@@ -1,4 +1,6 @@
-"""Input as a Japanese IME or a phone keyboard types it: normalised, and read into amounts and dates."""
+"""Input as a Japanese IME or a phone keyboard types it: normalised, read into amounts and dates, and
+whole commands split and read with their options' Japanese names; every problem said in Japanese
+and English."""
 
 from __future__ import annotations
 
@@ -6,7 +8,10 @@ import datetime as dt
 
 import pytest
 
+from ackflow.errors import UsageError
+from ackflow.i18n import Speaker
 from ackflow.jobs.normalize import has_bidi_or_controls, normalize
+from ackflow.jobs.params import Param, parse_params, split_words
 from ackflow.jobs.typed import MAX_YEN, parse_date, parse_yen
 
 
@@ -78,3 +83,110 @@ def test_dates(typed, date):
 def test_not_dates(typed):
     with pytest.raises(ValueError):
         parse_date(typed, TODAY)
+
+
+# -- a command as an IME types it: split, options by their Japanese names, typed values ---------------
+
+JA, EN = Speaker("ja", "Asia/Tokyo"), Speaker("en", "UTC")
+NEWCASE = (
+    Param("client", title="Client"),
+    Param("title", title="Title"),
+    Param("due", kind="date", positional=False, required=False, aliases=("納期",), title="Due date",
+          metavar="YYYY-MM-DD"),
+    Param("fee", kind="yen", positional=False, required=False, aliases=("金額",), maximum=10**11),
+    Param("item", positional=False, required=False, repeated=True, aliases=("明細",)),
+    Param("urgent", kind="flag", positional=False, required=False, aliases=("至急",)),
+)
+
+
+def read(text: str) -> dict:
+    return parse_params(NEWCASE, split_words(text), TODAY)
+
+
+@pytest.mark.parametrize("typed", [
+    "ACME「プレス金型 A-12」 ：納期 １２月１日",  # the issue's own example: 「」 against a word, ：, full-width digits
+    "ACME 「プレス金型 A-12」 納期：12月1日",
+    "ACME『プレス金型 A-12』 :納期12月1日",
+    "ACME \"プレス金型 A-12\" --due 2026-12-01",
+    "ＡＣＭＥ　“プレス金型 A-12”　—due 2026/12/1",
+    "ACME 'プレス金型 A-12' --納期 12/1",
+    "ACME 'プレス金型 A-12' 納期： 令和8年12月1日",
+])
+def test_a_new_case_typed_every_way_reads_the_same(typed):
+    assert read(typed) == {"client": "ACME", "title": "プレス金型 A-12", "due": "2026-12-01", "fee": None,
+                           "item": [], "urgent": False}
+
+
+def test_amounts_lines_and_flags_by_their_japanese_names():
+    values = read("ACME 金型 金額：35万円 明細：金型設計:1:350000 明細： 試作:２:4万 ：至急")
+    assert values["fee"] == 350_000 and values["urgent"] is True
+    assert values["item"] == ["金型設計:1:350000", "試作:2:4万"]
+
+
+def test_a_backslash_is_text_as_the_yen_key_types_it():
+    assert read("ACME 金型 金額：\\4,500")["fee"] == 4_500
+    assert split_words("newcase C:\\dir") == ["newcase", "C:\\dir"]
+
+
+@pytest.mark.parametrize(("typed", "english", "japanese"), [
+    ("ACME 金型 納期：2月30日", "--due is not a date I can read (that day does not exist): “2月30日”",
+     "納期の「2月30日」を日付として読み取れません（その日付は存在しません）"),
+    ("ACME 金型 --due tomorrow", "--due is not a date I can read (not a date)", "日付ではありません"),
+    ("ACME 金型 金額：99999999999999999999円", "--fee is not an amount I can read (too large)", "大きすぎます"),
+    ("ACME 金型 金額：1.5円", "(yen has no fractions)", "円に小数はありません"),
+    ("ACME", "TITLE is missing", "件名がありません"),  # the parameter's title, from the catalog
+    ("ACME 金型 ：至急：はい", "至急 takes no value", "至急 には値を付けません"),
+    ("ACME 金型 納期：12/1 納期：12/2", "納期 is given twice", "納期 が 2 回指定されています"),
+    ("ACME 金型 --colour red",
+     "unknown option --colour (options: --due, --fee, --item, --urgent, 明細, 納期, 至急, 金額)",
+     "--colour というオプションはありません"),
+    ("ACME 金型 余分", "unexpected “余分”", "「余分」は余分です"),
+])
+def test_every_problem_is_said_in_the_persons_language(typed, english, japanese):
+    with pytest.raises(UsageError) as refused:
+        read(typed)
+    assert english in refused.value.render(EN) and english in str(refused.value)
+    assert japanese in refused.value.render(JA)
+
+
+@pytest.mark.parametrize("typed", [
+    "ＡＣＭＥ１２３ｘｙ　漢字ｶﾀｶﾅ　🚀🎉 ‮evil‬ 「閉じていない",  # mixed-width garbage, emoji, bidi, an open quote
+    "ACME " + "金" * 10_000,  # 10 kB in one word
+    "ACME 金型 " + "納期：" * 2_000,
+])
+def test_garbage_is_a_usage_error_never_a_crash(typed):
+    with pytest.raises(UsageError) as refused:
+        read(typed)
+    assert refused.value.render(JA) and refused.value.render(EN)
+
+
+def test_emoji_and_bidi_marks_are_text_or_gone():
+    assert read("🚀商事 \u202eロケット\u202c") == {"client": "🚀商事", "title": "ロケット", "due": None, "fee": None,
+                                                 "item": [], "urgent": False}
+
+
+def test_a_date_without_a_year_is_the_next_one_in_the_persons_time_zone():
+    # 23:30 on 30 Nov in London is already 1 Dec in Tokyo: "11/30" is then next year's for the Tokyo person
+    moment = dt.datetime(2026, 11, 30, 23, 30, tzinfo=dt.UTC).timestamp()
+    tokyo, london = Speaker("ja", "Asia/Tokyo").today(moment), Speaker("en", "Europe/London").today(moment)
+    assert parse_params(NEWCASE, split_words("A B 納期：11/30"), tokyo)["due"] == "2027-11-30"
+    assert parse_params(NEWCASE, split_words("A B 納期：11/30"), london)["due"] == "2026-11-30"
+
+
+def test_usage_lines_in_each_language():
+    assert [p.usage(JA) for p in NEWCASE][:3] == ["顧客", "件名", "[納期：日付]"]
+    assert [p.usage(EN) for p in NEWCASE][:3] == [p.usage() for p in NEWCASE][:3] == [
+        "CLIENT", "TITLE", "[--due YYYY-MM-DD]"]
+
+
+def test_line_items_as_people_type_them():
+    from workers.office.money import parse_line as parse_item
+
+    for typed in ("金型設計:1:350000", "金型設計：１：３５万円", "金型設計:1:¥350,000", "金型設計:1:350,000円"):
+        item = parse_item(typed)
+        assert (item.description, item.quantity, item.unit_price) == ("金型設計", 1, 350_000), typed
+    assert parse_item("図面：A:B:2.5:1.2万").description == "図面:A:B"
+    for bad in ("金型設計:一:350000", "金型設計:1:三十五万", ":1:100", "x:0:100", "x:1:99999999999999円"):
+        with pytest.raises(UsageError) as refused:
+            parse_item(bad)
+        assert "明細" in refused.value.render(JA)

@@ -27,6 +27,7 @@ def answer(webhook, text: str, platform: str) -> str:
     event = load("classic/message.json")
     event["message"]["text"] = event["message"]["argumentText"] = text
     event["common"]["platform"] = platform
+    event["common"]["userLocale"] = "en"
     parsed = parse_event(event)
     reply = for_platform(webhook.answer(parsed), parsed.platform)
     return json.dumps(response_json(reply, parsed.format, "https://a/"), ensure_ascii=False)

@@ -60,7 +60,7 @@ def test_every_builtin_job_type_uses_a_defined_queue_and_parses_its_examples(mon
             from ackflow.jobs.params import split_words
 
             words = split_words(example)
-            assert words[0] == job_type.name
+            assert registry.resolve(words[0]) == job_type.name  # its name, or another (新規案件)
             job_type.parse(words[1:])
 
 
@@ -118,3 +118,34 @@ def test_card_actions_worker_endpoints_and_sweep_tasks_are_named_once():
                            (registry.endpoint, "sweep"), (registry.endpoint, "a/b"), (registry.sweep_task, "mail")):
         with pytest.raises(ValueError):
             register(name, lambda *args: None)
+
+
+def test_other_names_are_resolved_and_never_shared(registry):
+    from ackflow.jobs.registry import Command
+
+    registry.add(JobType("newcase", "h", (Step("s", noop),), aliases=("新規案件", "案件作成")))
+    registry.command(Command("case", "h", "case CASE", noop, aliases=("案件",)))
+    assert [registry.resolve(n) for n in ("newcase", "NEWCASE", "新規案件", "案件作成", "案件", "ヘルプ", "help",
+                                          "再実行", "取消", "nosuch")] == [
+        "newcase", "newcase", "newcase", "newcase", "case", "help", "help", "retry", "cancel", None]
+    for taken in ("新規案件", "案件", "ヘルプ", "help"):  # another's name or alias, or the app's own
+        with pytest.raises(ValueError, match="already taken"):
+            registry.add(JobType("other", "h", (Step("s", noop),), aliases=(taken,)))
+    with pytest.raises(ValueError, match="already taken"):
+        registry.add(JobType("status", "h", (Step("s", noop),)))
+    registry.replace(JobType("newcase", "h2", (Step("s", noop),), aliases=("案件を開く",)))
+    assert registry.resolve("新規案件") is None and registry.resolve("案件を開く") == "newcase"
+
+
+@pytest.mark.parametrize("alias", ["新規 案件", "ＮＥＷ", "a:b", "Upper", "「案件」", "x" * 31, ""])
+def test_an_alias_must_be_one_plain_word(alias):
+    with pytest.raises(ValueError, match="alias"):
+        JobType("newcase", "h", (Step("s", noop),), aliases=(alias,))
+
+
+def test_the_office_speaks_japanese_names():
+    registry = build_registry(Settings())
+    assert {registry.resolve(n) for n in ("新規案件", "見積", "案件", "状況", "一覧", "取消", "再実行", "ヘルプ")} == {
+        "newcase", "estimate", "case", "status", "jobs", "cancel", "retry", "help"}
+    newcase = registry.get("newcase")
+    assert [p.native_alias for p in newcase.params if not p.positional] == ["納期", "ポータル", "明細"]

@@ -42,6 +42,10 @@ CLOUD_VALUES = {
     "ACKFLOW_PERIODIC_SPACE": "spaces/AAAAo1ce",
     "ACKFLOW_LOG_FORMAT": "json",
     "ACKFLOW_LOG_LEVEL": "INFO",
+    "ACKFLOW_LANGUAGE": "ja",  # the office's
+    "ACKFLOW_TIME_ZONE": "Asia/Tokyo",
+    "ACKFLOW_OFFICE_TIMEZONE": "Asia/Tokyo",
+    "ACKFLOW_OFFICE_MAIL_LANGUAGE": "ja",
     "ACKFLOW_OFFICE_STORAGE": "drive",  # the example's choice; the bucket setting is set when chosen instead
     "ACKFLOW_OFFICE_GCS_BUCKET": "acme-design-ackflow-cases",
     "ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER": "0AbCdEfGhIjKlUk9PVA",

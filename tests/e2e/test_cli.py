@@ -248,7 +248,8 @@ def test_dev_with_addon_events_runs_a_job_end_to_end(tmp_path):
                               env=no_settings_env(ACKFLOW_DEV_DIR=str(tmp_path / "dev")), capture_output=True,
                               text=True, timeout=120)
         assert done.returncode == 0, done.stdout + done.stderr
-        assert "✅ Done" in done.stdout and re.search(r"job j\w+: SUCCEEDED", done.stdout)
+        # ackflow dev speaks the office's language unless told otherwise (--language en)
+        assert "✅ 完了" in done.stdout and re.search(r"job j\w+: SUCCEEDED", done.stdout)
         refused = subprocess.run([sys.executable, "-m", "ackflow_tools", "dev", "--format", "addon", "--chat-auth",
                                   "project-number"], cwd=tmp_path, env=no_settings_env(), capture_output=True,
                                  text=True, timeout=60)
@@ -330,7 +331,7 @@ def test_dialog_fills_in_a_form_in_japanese_on_a_phone_and_a_wrong_value_comes_b
     assert closed.returncode == 0 and "何も実行していません" in closed.stdout
     done = ackflow(running, "dialog", "sleep", "--set", "秒数=1", "--yes", *client)
     assert done.returncode == 0, done.stderr
-    assert "秒数 (seconds)" in done.stdout and "Sleep for 1 s" in done.stdout
+    assert "秒数 (seconds)" in done.stdout and "1 秒待ちます" in done.stdout  # the card speaks Japanese too
     assert re.search(r"job j\w+: SUCCEEDED", done.stdout)
 
 

@@ -53,7 +53,7 @@ def test_newcase_through_the_whole_pipeline(office):
     assert f"案件 {case}" in storage.read(f"{folder}/README.txt").decode()
     assert storage.read(f"{folder}/01_受領資料/portal/PO-1042/drawing-A12.pdf") == portal_site.DRAWING
     pdf = pypdf.PdfReader(io.BytesIO(storage.read(f"{folder}/03_見積/見積書_{case}_v1.pdf"))).pages[0].extract_text()
-    for expected in ("御見積書", "ACME 御中", "山田金型設計事務所", "金型設計", "試作立会い", "納期: 2026-12-01",
+    for expected in ("御見積書", "ACME 御中", "山田金型設計事務所", "金型設計", "試作立会い", "納期: 2026年12月1日",
                      "¥430,000", "¥43,000", "¥473,000"):
         assert expected in pdf, expected
     row = sheet_of(office).find(case)
@@ -134,7 +134,11 @@ def test_case_command_and_a_second_estimate_version(office):
     # the estimate was submitted (見積提出) with v1; v2 keeps it so, in the record and the sheet
     assert row["status"] == "見積提出" and office.runtime.services.cases.get(case)["status"] == "見積提出"
     shown = json.dumps(office.send(f"case {case}")["reply"]["message"], ensure_ascii=False)
-    for expected in (f"Case {case}", "治具 B-7", "v1", "v2", job.id, redraft.id, "見積提出", "受付"):
+    for expected in (f"Case {case}", "治具 B-7", "v1", "v2", job.id, redraft.id, "estimate sent (見積提出)",
+                     "received (受付)"):
+        assert expected in shown, expected
+    shown = json.dumps(office.send(f"案件 {case}", locale="ja")["reply"]["message"], ensure_ascii=False)
+    for expected in (f"案件 {case}", "治具 B-7", "見積提出", "受付", "¥"):
         assert expected in shown, expected
     assert "There is no case" in json.dumps(office.send("case 1999-001")["reply"]["message"], ensure_ascii=False)
     failed = office.wait_job(office.start("estimate 1999-001"), JobStatus.FAILED)

@@ -78,7 +78,7 @@ def test_the_hostile_requests_of_the_review_get_a_4xx_in_our_words(pipeline):
 
 def test_one_word_messages_of_100_kb_and_1_mb_are_answered_at_once(pipeline):
     token = chat_signer_for(pipeline).token(pipeline.fmt)
-    for size, status, words in ((100_000, 200, "too long"), (1_000_000, 413, "larger than")):
+    for size, status, words in ((100_000, 200, "長すぎます"), (1_000_000, 413, "larger than")):  # said in ja
         started = time.perf_counter()
         answer = post_event(pipeline, _event(pipeline, "echo " + "a" * size), token)
         assert answer.status_code == status and words in answer.text, size

@@ -37,7 +37,7 @@ def test_every_variable_is_typed_and_described_and_every_output_described(module
         assert len(body.get("description", "")) > 15, f"variable {name} has no description"
     for name, body in blocks(module, "output").items():
         assert len(body.get("description", "")) > 15, f"output {name} has no description"
-    closed = {"chat_auth", "log_level", "name_prefix"}
+    closed = {"chat_auth", "log_level", "name_prefix", "language", "time_zone"}
     assert closed <= {name for name, body in blocks(module, "variable").items() if body.get("validation")}
 
 

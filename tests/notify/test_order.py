@@ -8,10 +8,7 @@ import time
 
 import requests
 
-from ackflow.app import views
 from ackflow.app.notify import Notifier, ProgressReporter
-from ackflow.chat.events import EventFormat
-from ackflow.chat.replies import message_json
 from ackflow.jobs.model import Holder, Job, Requester, StepState
 from ackflow_tools.emulators.chat.service import canonical_message
 from tests.notify.conftest import SPACE, message_of
@@ -30,8 +27,7 @@ def running_job(runtime, job_id: str) -> Job:
 
 def shows(runtime, chat, job) -> bool:
     """The thread shows exactly what the store's state of the job renders to."""
-    reply = views.job_message(job, runtime.registry.get(job.type), now=time.time())
-    expected = canonical_message(message_json(reply, EventFormat(job.event_format), runtime.settings.webhook_url))
+    expected = canonical_message(Notifier(runtime).render(job))
     return message_of(chat, job).get("cardsV2") == expected["cardsV2"]
 
 

@@ -10,6 +10,7 @@ import pypdf
 import pytest
 
 from ackflow.errors import UsageError
+from ackflow.i18n import speaker_for
 from workers.office.accounting import Document
 from workers.office.accounting.pdf import render
 from workers.office.estimating import edit_lines, parse_change
@@ -18,6 +19,8 @@ from workers.office.issuer import Issuer, check_digit, invoice_problems, registr
 from workers.office.money import Line, TaxRules, parse_line
 
 RULES = TaxRules()
+
+JA = speaker_for("ja")
 
 
 def lines(*texts: str) -> tuple[Line, ...]:
@@ -98,9 +101,10 @@ def test_the_check_digit_follows_the_national_tax_agency_rule():
     assert check_digit("000012050002") == 7  # 7000012050002: the National Tax Agency's own corporate number
     assert registration_problem("T7000012050002") is None
     assert registration_problem("ｔ７０００－０１２０－５０００２") is None  # full width, hyphens, lowercase
-    assert "should be 7" in registration_problem("T1000012050002")
-    assert "T followed by 13 digits" in registration_problem("7000012050002")
-    assert "T followed by 13 digits" in registration_problem("T70000120500")
+    assert "should be 7" in str(registration_problem("T1000012050002"))
+    assert "T followed by 13 digits" in str(registration_problem("7000012050002"))
+    assert "T followed by 13 digits" in str(registration_problem("T70000120500"))
+    assert "13" in registration_problem("T70000120500").render(JA)
     assert registration_problem(valid_registration("123456789012")) is None
 
 
@@ -114,11 +118,12 @@ class Office:
 def test_invoices_wait_for_the_offices_own_details():
     assert invoice_problems(Office) is None
     missing = type("Missing", (Office,), {"name": "設計事務所", "bank_account": "", "registration_number": ""})
-    problem = invoice_problems(missing)
+    problem = str(invoice_problems(missing))
+    assert "ACKFLOW_OFFICE_NAME" in invoice_problems(missing).render(JA)
     assert "ACKFLOW_OFFICE_NAME" in problem and "ACKFLOW_OFFICE_BANK_ACCOUNT" in problem
     assert "ACKFLOW_OFFICE_REGISTRATION_NUMBER" in problem
     wrong = type("Wrong", (Office,), {"registration_number": "T1987654321098"})
-    assert "is not valid" in invoice_problems(wrong)
+    assert "is not valid" in str(invoice_problems(wrong))
 
 
 @pytest.mark.parametrize("issued, terms, due", [
@@ -153,14 +158,14 @@ def pdf_text(data: bytes) -> str:
 def test_an_invoice_pdf_carries_every_item_a_qualified_invoice_requires():
     text = pdf_text(render(invoice()))
     for expected in (
-        "請求書", "INV-2026-0007", "発行日 2026-11-21",
+        "請求書", "INV-2026-0007", "発行日 2026年11月21日",
         "山田金型設計事務所", f"登録番号 {ISSUER.registration}",  # the issuer and the registration number
-        "取引年月日: 2026-11-20",  # the transaction date
+        "取引年月日: 2026年11月20日",  # the transaction date
         "金型設計", "試作立会い", "弁当 ※", "※ は軽減税率（8%）対象です",  # the lines, reduced-rate lines marked
         "10%対象 税抜", "¥430,000", "消費税（10%）", "¥43,000",  # per rate: the total and the tax, with the rate
         "8%対象（軽減税率） 税抜", "¥2,400", "消費税（8%・軽減税率）", "¥192",
         "株式会社ACME 御中",  # the recipient
-        "合計（税込）", "¥475,592", "お支払期限: 2026-12-31", "お振込先: みずほ銀行 蒲田支店",
+        "合計（税込）", "¥475,592", "お支払期限: 2026年12月31日", "お振込先: みずほ銀行 蒲田支店",
         "端数は切り捨て",
     ):
         assert expected in text, expected

@@ -111,8 +111,8 @@ def test_estimate_pdf_has_japanese_text_tax_and_totals():
     reader = pypdf.PdfReader(BytesIO(render(estimate)))
     text = reader.pages[0].extract_text()
     for expected in ("御見積書", "見積番号 2026-001-v2", "株式会社ACME 御中", "山田設計事務所", "件名: プレス金型 A-12",
-                     "納期: 2026-12-01", "金型設計", "¥350,000", "消費税（10%）", "¥39,500", "合計", "¥434,502",
-                     "有効期限: 2026-12-21"):
+                     "納期: 2026年12月1日", "金型設計", "¥350,000", "消費税（10%）", "¥39,500", "合計", "¥434,502",
+                     "有効期限: 2026年12月21日"):
         assert expected in text, expected
     fonts = [f for page in reader.pages for f in page["/Resources"]["/Font"].values()]
     assert any("/FontFile2" in f.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()

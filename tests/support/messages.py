@@ -3,21 +3,16 @@ how many writes reached the space."""
 
 from __future__ import annotations
 
-import time
-
 import requests
 
-from ackflow.app import views
-from ackflow.chat.events import EventFormat
-from ackflow.chat.replies import message_json
+from ackflow.app.notify import Notifier
 from ackflow.jobs.model import Job
 from ackflow_tools.emulators.chat.service import canonical_message
 
 
 def expected_cards(runtime, job: Job) -> list:
     """The cards the job's message must show for the job as the store has it."""
-    reply = views.job_message(job, runtime.registry.get(job.type), now=time.time())
-    message = message_json(reply, EventFormat(job.event_format), runtime.settings.webhook_url)
+    message = Notifier(runtime).render(job)
     return canonical_message(message)["cardsV2"]
 
 

@@ -34,8 +34,8 @@ class Pipeline:
         response.raise_for_status()
         return response.json()
 
-    def click(self, message: dict, button: str, space: str = "spaces/e2e", user: dict = ALICE) -> dict:
-        body = {"message": message["name"], "button": button, "user": user, "format": self.fmt}
+    def click(self, message: dict, button: str, space: str = "spaces/e2e", user: dict = ALICE, **extra) -> dict:
+        body = {"message": message["name"], "button": button, "user": user, "format": self.fmt, **extra}
         response = self.http.post(f"{self.chat_url}/_emulator/{space}:click", json=body, timeout=60)
         response.raise_for_status()
         return response.json()
@@ -61,17 +61,17 @@ class Pipeline:
     def card_text(self, message: dict) -> str:
         return json.dumps(message, ensure_ascii=False)
 
-    def start(self, text: str, space: str = "spaces/e2e", user: dict = ALICE) -> str:
-        """Send a job command, press Run, and return the new job's id."""
-        card = self.send(text, space, user)["reply"]["message"]
-        result = self.click(card, "Run", space, user)
+    def start(self, text: str, space: str = "spaces/e2e", user: dict = ALICE, **client) -> str:
+        """Send a job command, press Run (in whatever language the card speaks), and return the new job's id."""
+        card = self.send(text, space, user, **client)["reply"]["message"]
+        result = self.click(card, run_label(card), space, user)
         assert "error" not in result, result
         return self.job_of(card)
 
     def job_of(self, card: dict) -> str:
         from ackflow_tools.emulators.chat.userside import find_button
 
-        params = {p["key"]: p["value"] for p in find_button(card, "Run")["parameters"]}
+        params = {p["key"]: p["value"] for p in find_button(card, run_label(card))["parameters"]}
         return self.store.get_confirmation(params["confirmation"]).job_id
 
     # -- looking -----------------------------------------------------------------------------------
@@ -138,6 +138,13 @@ class Pipeline:
         jobs = len(docs.query("jobs", [], "created_at", True, 10_000))
         confirmations = len(docs.query("confirmations", [], "created_at", True, 10_000))
         return jobs, confirmations
+
+
+def run_label(card: dict) -> str:
+    """The label of the card's Run button (Run, 実行: the card speaks its reader's language)."""
+    from ackflow_tools.devtools.chatcli import button_for
+
+    return button_for(card, "run") or "Run"
 
 
 def chat_signer_for(pipeline: Pipeline):

@@ -1,17 +1,25 @@
-"""Text commands: help, status, jobs, cancel, retry, and the job types of the registry."""
+"""Text commands: help, status, jobs, cancel, retry, and the job types of the registry.
+
+A command is named by its name or any of its aliases (新規案件 for newcase, ヘルプ for help), in any
+case and as an IME types it; an unknown name is answered with the nearest known ones. Everything
+is said in the person's language (``speech.speaker_of``).
+"""
 
 from __future__ import annotations
 
+import difflib
 import logging
 from typing import TYPE_CHECKING
 
 from ..chat.events import ChatEvent
 from ..chat.replies import Reply
 from ..errors import InvalidTransition, JobNotFound, UsageError
+from ..i18n import Speaker
 from ..jobs.model import Job, JobStatus
 from ..jobs.params import split_words
-from . import operations, texts, views
+from . import operations, views
 from .confirm import ask
+from .speech import speaker_of
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -20,6 +28,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BUILTIN_IDS = {1: "help", 2: "status", 3: "jobs", 4: "cancel", 5: "retry"}
+EVERYONE = ("all", "全部", "すべて", "全員")  # jobs all
+MAX_SUGGESTIONS = 3
 
 
 def command_text(runtime: Runtime, event: ChatEvent) -> str:
@@ -42,118 +52,170 @@ def command_names(runtime: Runtime) -> dict[int, str]:
 def allowed_commands(runtime: Runtime, event: ChatEvent) -> set[str]:
     """What this person may use here (a job type this deployment cannot run is never offered)."""
     runnable = [jt.name for jt in runtime.registry if not runtime.registry.missing_modules(jt.name)]
-    names = list(texts.BUILTIN_HELP) + runnable + list(runtime.registry.commands)
+    names = list(views.BUILTIN_HELP) + runnable + list(runtime.registry.commands)
     return {n for n in names if n == "help" or runtime.access.allows(n, event.user.email, event.space)}
 
 
-def refusal(runtime: Runtime, command: str, refused_by: str | None = "default") -> Reply:
+def refusal(runtime: Runtime, command: str, speaker: Speaker, refused_by: str | None = "default") -> Reply:
+    if refused_by == "command":
+        text = speaker._("Sorry, “{command}” is limited to certain people or spaces, and you may not use it here "
+                         "(your other commands are in “{help}”).", command=command,
+                         help=views.builtin_name("help", speaker))
+    else:
+        text = speaker._("Sorry, you may not use “{command}” here.", command=command)
     contact = runtime.access.contact
-    text = (texts.REFUSED_BY_COMMAND if refused_by == "command" else texts.REFUSED).format(command=command)
-    text += texts.REFUSED_CONTACT.format(contact=contact) if contact else texts.REFUSED_NO_CONTACT
-    return Reply(text=text)
+    return Reply(text=speaker.sentences(text, speaker._("Ask {contact} for access.", contact=contact) if contact
+                                        else speaker._("Ask the person who set up this app for access.")))
+
+
+def suggestions(runtime: Runtime, event: ChatEvent, typed: str) -> list[str]:
+    """The known names nearest to ``typed`` that this person may use (a name or an alias)."""
+    allowed = allowed_commands(runtime, event)
+    offered = {n: target for n, target in runtime.registry.names().items()
+               if target in allowed and not (target in runtime.registry and runtime.registry.get(target).schedule)}
+    return difflib.get_close_matches(typed.lower(), list(offered), n=MAX_SUGGESTIONS, cutoff=0.5)
+
+
+def unknown_command(runtime: Runtime, event: ChatEvent, typed: str, speaker: Speaker) -> Reply:
+    shown = views.short(typed, 40)
+    text = speaker._("I don't know the command “{name}”.", name=shown)
+    near = suggestions(runtime, event, typed[:100])
+    if near:
+        names = speaker._(", ").join(speaker._("“{name}”", name=n) for n in near)
+        text = speaker.sentences(text, speaker._("Did you mean {names}?", names=names))
+    return views.help_card(runtime.registry, allowed_commands(runtime, event), speaker, text)
 
 
 def handle_text(runtime: Runtime, event: ChatEvent) -> Reply:
+    speaker = speaker_of(runtime, event)
     try:
         words = split_words(command_text(runtime, event))
     except UsageError as exc:
-        return views.usage_reply(str(exc), None)
+        return views.usage_reply(exc.render(speaker), None, speaker)
     if not words:
-        return views.help_card(runtime.registry, allowed_commands(runtime, event), texts.EMPTY_COMMAND)
-    name = words[0].lstrip("/").lower()
+        return views.help_card(runtime.registry, allowed_commands(runtime, event), speaker,
+                               speaker._("Write a command; here is what I can do."))
+    typed = words[0].lstrip("/")
+    name = runtime.registry.resolve(typed)
     args = words[1:]
-    known = name in texts.BUILTIN_HELP or name in runtime.registry or name in runtime.registry.commands
-    refused_by = runtime.access.refused_by(name, event.user.email, event.space) if name != "help" and known else None
+    if name is None:
+        return unknown_command(runtime, event, typed, speaker)
+    refused_by = runtime.access.refused_by(name, event.user.email, event.space) if name != "help" else None
     if refused_by:
         log.info("refused %s (%s rule)", name, refused_by, extra={"user": event.user.email, "space": event.space})
-        return refusal(runtime, name, refused_by)
+        return refusal(runtime, views.short(typed, 40), speaker, refused_by)
     if name == "help":
-        return views.help_card(runtime.registry, allowed_commands(runtime, event))
+        return views.help_card(runtime.registry, allowed_commands(runtime, event), speaker)
     if name == "status":
-        return _status(runtime, args)
+        return _status(runtime, args, speaker)
     if name == "jobs":
-        return _jobs(runtime, event, args)
+        return _jobs(runtime, event, args, speaker)
     if name == "cancel":
-        return _with_job(runtime, event, args, "cancel", _cancel)
+        return _with_job(runtime, event, args, "cancel", _cancel, speaker)
     if name == "retry":
-        return _with_job(runtime, event, args, "retry", retry_job)
+        return _with_job(runtime, event, args, "retry", retry_job, speaker)
     if name in runtime.registry.commands:
         return runtime.registry.commands[name].handler(runtime, event, args)
-    if name in runtime.registry:
-        job_type = runtime.registry.get(name)
-        if job_type.schedule:
-            return views.help_card(runtime.registry, allowed_commands(runtime, event),
-                                   texts.UNKNOWN_COMMAND.format(name=name))
-        if runtime.registry.missing_modules(name):
-            return Reply(text=texts.UNAVAILABLE.format(name=name, hint=job_type.requires_hint or texts.ASK_ADMIN))
-        try:
-            params = job_type.parse(args)
-        except UsageError as exc:
-            from .dialogs import with_fill_in  # the form, filled in with what was typed
+    job_type = runtime.registry.get(name)
+    if job_type.schedule:
+        return unknown_command(runtime, event, typed, speaker)
+    if runtime.registry.missing_modules(name):
+        hint = speaker._(job_type.requires_hint) if job_type.requires_hint else \
+            speaker._("ask the person who set up this app")
+        return Reply(text=speaker._("“{name}” cannot run in this deployment: a part it needs is not installed "
+                                    "({hint}). Nothing was started.", name=typed, hint=hint))
+    try:
+        params = job_type.parse(args, speaker.today(runtime.clock()))
+    except UsageError as exc:
+        from .dialogs import with_fill_in  # the form, filled in with what was typed
 
-            return with_fill_in(views.usage_reply(str(exc), exc.usage), event, job_type, args)
-        return ask(runtime, event, job_type, params)
-    return views.help_card(runtime.registry, allowed_commands(runtime, event),
-                           texts.UNKNOWN_COMMAND.format(name=views.short(name, 40)))
+        reply = views.usage_reply(exc.render(speaker), job_type.usage_for(speaker), speaker)
+        return with_fill_in(reply, runtime, event, job_type, args)
+    return ask(runtime, event, job_type, params)
 
 
-def _status(runtime: Runtime, args: list[str]) -> Reply:
+def _need_job_id(command: str, speaker: Speaker) -> Reply:
+    return Reply(text=speaker._("Which job? Write “{command} JOB_ID”.",
+                                command=views.builtin_name(command, speaker)))
+
+
+def _not_found(job_id: str, speaker: Speaker) -> Reply:
+    return Reply(text=speaker._("There is no job “{job_id}”. Check the id (it starts with j) or write “{jobs}”.",
+                                job_id=views.short(job_id, 40), jobs=views.builtin_name("jobs", speaker)))
+
+
+def _status(runtime: Runtime, args: list[str], speaker: Speaker) -> Reply:
     if not args:
-        return Reply(text=texts.NEED_JOB_ID.format(command="status"))
+        return _need_job_id("status", speaker)
     try:
         job = runtime.store.get_job(args[0])
     except JobNotFound:
-        return Reply(text=texts.JOB_NOT_FOUND.format(job_id=views.short(args[0], 40)))
+        return _not_found(args[0], speaker)
     job_type = runtime.registry.get(job.type) if job.type in runtime.registry else None
-    return views.job_details(job, job_type, runtime.clock())
+    return views.job_details(job, job_type, runtime.clock(), speaker)
 
 
-def _jobs(runtime: Runtime, event: ChatEvent, args: list[str]) -> Reply:
-    if args and args[0].lower() == "all":
+def _jobs(runtime: Runtime, event: ChatEvent, args: list[str], speaker: Speaker) -> Reply:
+    if args and args[0].lower() in EVERYONE:
         jobs = runtime.store.list_jobs(limit=15)
-        return views.jobs_list(jobs, texts.JOBS_TITLE_ALL, runtime.clock())
+        return views.jobs_list(jobs, speaker._("Recent jobs"), runtime.clock(), speaker, runtime.registry)
     jobs = runtime.store.list_jobs(requester_email=event.user.email, limit=15)
-    return views.jobs_list(jobs, texts.JOBS_TITLE_MINE, runtime.clock())
+    return views.jobs_list(jobs, speaker._("Your recent jobs"), runtime.clock(), speaker, runtime.registry)
 
 
-def _with_job(runtime: Runtime, event: ChatEvent, args: list[str], command: str, action) -> Reply:
+def _not_yours(job: Job, speaker: Speaker) -> Reply:
+    return Reply(text=speaker._("Only {who} (who started job {job_id}) or an admin can do that.",
+                                who=job.requester.label, job_id=job.id))
+
+
+def _with_job(runtime: Runtime, event: ChatEvent, args: list[str], command: str, action, speaker: Speaker) -> Reply:
     if not args:
-        return Reply(text=texts.NEED_JOB_ID.format(command=command))
+        return _need_job_id(command, speaker)
     try:
         job = runtime.store.get_job(args[0])
     except JobNotFound:
-        return Reply(text=texts.JOB_NOT_FOUND.format(job_id=views.short(args[0], 40)))
+        return _not_found(args[0], speaker)
     if not runtime.access.may_decide(event.user.email, job.requester.email):
-        return Reply(text=texts.NOT_YOUR_JOB.format(who=job.requester.label, job_id=job.id))
+        return _not_yours(job, speaker)
     return action(runtime, event, job)
 
 
 def _cancel(runtime: Runtime, event: ChatEvent, job: Job) -> Reply:
+    speaker = speaker_of(runtime, event)
     try:
         job = operations.cancel_job(runtime, job.id, event.user.email or event.user.name, "chat")
     except InvalidTransition as exc:
-        return Reply(text=texts.CANNOT_CANCEL.format(job_id=job.id, status=exc.current))
-    return Reply(text=texts.CANCELLED_JOB.format(job_id=job.id))
+        return Reply(text=speaker._("Job {job_id} is already {status}; there is nothing to cancel.", job_id=job.id,
+                                    status=views.status_label(exc.current, speaker)))
+    return Reply(text=speaker._("Job {job_id} is cancelled.", job_id=job.id))
 
 
 def retry_job(runtime: Runtime, event: ChatEvent, job: Job) -> Reply:
     """Send a FAILED job again from the step that failed (chat ``retry ID`` and the Retry button)."""
+    speaker = speaker_of(runtime, event)
     try:
         job = operations.retry_job(runtime, job.id, event.user.email or event.user.name, "chat")
     except InvalidTransition as exc:
-        return Reply(text=texts.CANNOT_RETRY.format(job_id=job.id, status=exc.current))
-    return Reply(text=texts.RETRIED.format(job_id=job.id, step=job.steps[job.current].name))
+        return _cannot_retry(job, exc.current, speaker)
+    job_type = runtime.registry.get(job.type) if job.type in runtime.registry else None
+    step = views.step_title(job_type, job.current, job.steps[job.current].name, speaker)
+    return Reply(text=speaker._("Retrying job {job_id} from step “{step}”.", job_id=job.id, step=step))
+
+
+def _cannot_retry(job: Job, status: str, speaker: Speaker) -> Reply:
+    return Reply(text=speaker._("Job {job_id} is {status}; only a FAILED job can be retried.", job_id=job.id,
+                                status=views.status_label(status, speaker)))
 
 
 def on_retry_click(runtime: Runtime, event: ChatEvent) -> Reply:
+    speaker = speaker_of(runtime, event)
     job_id = event.parameters.get("job", "")
     try:
         job = runtime.store.get_job(job_id)
     except JobNotFound:
-        return Reply(text=texts.JOB_NOT_FOUND.format(job_id=views.short(job_id, 40)))
+        return _not_found(job_id, speaker)
     if not runtime.access.may_decide(event.user.email, job.requester.email):
-        return Reply(text=texts.NOT_YOUR_JOB.format(who=job.requester.label, job_id=job.id))
+        return _not_yours(job, speaker)
     if job.status != JobStatus.FAILED:
-        return Reply(text=texts.CANNOT_RETRY.format(job_id=job.id, status=job.status.value))
+        return _cannot_retry(job, job.status.value, speaker)
     return retry_job(runtime, event, job)
-

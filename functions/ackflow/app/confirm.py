@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING
 from ..chat.events import ChatEvent
 from ..chat.replies import Reply
 from ..errors import ConfirmationNotFound, Conflict, QueueUnavailable, UnknownJobType
+from ..i18n import Speaker
 from ..ids import new_confirmation_id, new_job_id, new_token
 from ..jobs.model import Confirmation, Job, Requester, StepState
 from ..jobs.registry import JobType
 from ..store.jobstore import ConfirmOutcome
-from . import texts, views
+from . import views
 from .dispatch import send_step
+from .speech import speaker_of
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -27,21 +29,23 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def requester_of(event: ChatEvent) -> Requester:
-    return Requester(event.user.name, event.user.email, event.user.display_name)
+def requester_of(event: ChatEvent, speaker: Speaker) -> Requester:
+    """Who asks, and how they are spoken to (the job they start speaks the same way later)."""
+    return Requester(event.user.name, event.user.email, event.user.display_name, speaker.language, speaker.time_zone)
 
 
 def ask(runtime: Runtime, event: ChatEvent, job_type: JobType, params: dict) -> Reply:
     now = runtime.clock()
     ttl = runtime.settings.confirm_ttl
+    speaker = speaker_of(runtime, event)
     confirmation = Confirmation(
         id=new_confirmation_id(), token=new_token(), job_type=job_type.name, params=params,
-        requester=requester_of(event), space=event.space, thread=event.thread, created_at=now,
+        requester=requester_of(event, speaker), space=event.space, thread=event.thread, created_at=now,
         expires_at=now + ttl, event_format=event.format.value,
     )
     runtime.store.create_confirmation(confirmation)
     log.info("asked to confirm %s", job_type.name, extra={"job_type": job_type.name, "space": event.space})
-    return views.confirmation_card(confirmation, job_type, ttl)
+    return views.confirmation_card(confirmation, job_type, ttl, speaker)
 
 
 def new_job(runtime: Runtime, confirmation: Confirmation, job_type: JobType, now: float,
@@ -57,44 +61,53 @@ def new_job(runtime: Runtime, confirmation: Confirmation, job_type: JobType, now
     )
 
 
-def _load(runtime: Runtime, event: ChatEvent) -> tuple[Confirmation | None, Reply | None]:
+def _stale(speaker: Speaker) -> Reply:
+    return Reply(text=speaker._("That button belongs to a request I no longer know. Send the command again."))
+
+
+def _load(runtime: Runtime, event: ChatEvent, speaker: Speaker) -> tuple[Confirmation | None, Reply | None]:
     confirmation_id = event.parameters.get("confirmation", "")
     token = event.parameters.get("token", "")
     if not confirmation_id or not token:
-        return None, Reply(text=texts.STALE_BUTTON)
+        return None, _stale(speaker)
     try:
         confirmation = runtime.store.get_confirmation(confirmation_id)
     except ConfirmationNotFound:
-        return None, Reply(text=texts.STALE_BUTTON)
+        return None, _stale(speaker)
     if confirmation.token != token:
-        return None, Reply(text=texts.STALE_BUTTON)
+        return None, _stale(speaker)
     if not runtime.access.may_decide(event.user.email, confirmation.requester.email):
-        return None, Reply(text=texts.NOT_YOURS.format(who=confirmation.requester.label))
+        return None, Reply(text=speaker._("Only {who} (who asked) or an admin can decide on this request.",
+                                          who=confirmation.requester.label))
     return confirmation, None
 
 
 def on_run(runtime: Runtime, event: ChatEvent) -> Reply:
-    confirmation, refusal = _load(runtime, event)
+    """Run: the confirmation becomes one job. The card is redrawn for whoever pressed (its new state
+    is said in their language); the job speaks as its requester was spoken to."""
+    speaker = speaker_of(runtime, event)
+    confirmation, refusal = _load(runtime, event, speaker)
     if refusal:
         return refusal
     try:
         job_type = runtime.registry.get(confirmation.job_type)
     except UnknownJobType:
-        return Reply(text=texts.STALE_BUTTON)
+        return _stale(speaker)
     now = runtime.clock()
     try:
         outcome, job = runtime.store.confirm(confirmation.id, confirmation.token, now,
                                              lambda c: new_job(runtime, c, job_type, now, event.thread))
     except (ConfirmationNotFound, Conflict):
-        return Reply(text=texts.STALE_BUTTON)
+        return _stale(speaker)
     minutes = round(runtime.settings.confirm_ttl / 60)
     if outcome == ConfirmOutcome.EXPIRED:
-        return views.decided_card(confirmation, texts.EXPIRED_TITLE, texts.EXPIRED_TEXT.format(minutes=minutes))
+        return views.decided_card(confirmation, speaker._("Request expired"), speaker._(
+            "This request expired after {minutes} min; nothing was run. Send the command again.", minutes=minutes))
     if outcome == ConfirmOutcome.CANCELLED:
-        return views.decided_card(confirmation, texts.CANCELLED_TITLE,
-                                  texts.CANCELLED_TEXT.format(who=confirmation.requester.label))
+        return views.decided_card(confirmation, speaker._("Cancelled"),
+                                  speaker._("Cancelled by {who}; nothing was run.", who=confirmation.requester.label))
     if outcome == ConfirmOutcome.ALREADY:
-        return views.queued_card(job, job_type) if job else Reply(text=texts.STALE_BUTTON)
+        return views.queued_card(job, job_type, speaker) if job else _stale(speaker)
     extra = {"job_id": job.id, "job_type": job.type, "space": job.space}
     try:
         send_step(runtime, job, 0)
@@ -102,21 +115,23 @@ def on_run(runtime: Runtime, event: ChatEvent) -> Reply:
         # The job is stored; the sweep will send it. Say so rather than time out or fail.
         log.error("queue unavailable; job %s left for the sweep: %s", job.id, exc, extra=extra)
         runtime.store.note_error(job.id, f"queue unavailable: {exc}", runtime.clock())
-        return views.queued_card(job, job_type, queue_down=True)
+        return views.queued_card(job, job_type, speaker, queue_down=True)
     log.info("job %s queued", job.id, extra=extra)
-    return views.queued_card(job, job_type)
+    return views.queued_card(job, job_type, speaker)
 
 
 def on_cancel(runtime: Runtime, event: ChatEvent) -> Reply:
-    confirmation, refusal = _load(runtime, event)
+    speaker = speaker_of(runtime, event)
+    confirmation, refusal = _load(runtime, event, speaker)
     if refusal:
         return refusal
     try:
         decided = runtime.store.cancel_confirmation(confirmation.id, confirmation.token, runtime.clock())
     except (ConfirmationNotFound, Conflict):
-        return Reply(text=texts.STALE_BUTTON)
+        return _stale(speaker)
     if decided.job_id:  # Run won the race: the job exists; show it rather than pretend
         job = runtime.store.get_job(decided.job_id)
-        return views.queued_card(job, runtime.registry.get(job.type))
+        return views.queued_card(job, runtime.registry.get(job.type), speaker)
     who = event.user.display_name or event.user.email or confirmation.requester.label
-    return views.decided_card(confirmation, texts.CANCELLED_TITLE, texts.CANCELLED_TEXT.format(who=who))
+    return views.decided_card(confirmation, speaker._("Cancelled"),
+                              speaker._("Cancelled by {who}; nothing was run.", who=who))

@@ -24,10 +24,11 @@ from ..chat.cards import Button, Buttons, Card, Section, Text
 from ..chat.events import ChatEvent, EventKind
 from ..chat.replies import Answer, DialogClose, DialogReply, Reply
 from ..errors import UsageError
-from ..i18n import Speaker, speaker_for
+from ..i18n import Speaker
 from ..jobs.params import parse_params, split_words
 from . import commands, formspec
 from .confirm import ask
+from .speech import speaker_of
 
 if TYPE_CHECKING:
     from ..jobs.registry import JobType
@@ -36,10 +37,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_PREFILL = 1000  # characters of a typed command carried by a Fill in button
-
-
-def speaker_of(event: ChatEvent) -> Speaker:
-    return speaker_for(event.locale, event.time_zone, event.platform)
 
 
 def offered(runtime: Runtime, event: ChatEvent, name: str) -> JobType | None:
@@ -53,7 +50,7 @@ def offered(runtime: Runtime, event: ChatEvent, name: str) -> JobType | None:
 
 
 def on_dialog(runtime: Runtime, event: ChatEvent) -> Answer:
-    speaker = speaker_of(event)
+    speaker = speaker_of(runtime, event)
     if event.dialog == "CANCEL_DIALOG":
         return DialogClose(notice=speaker._("Nothing was started."))
     if event.dialog == "REQUEST_DIALOG":
@@ -86,10 +83,11 @@ def _open(runtime: Runtime, event: ChatEvent, speaker: Speaker) -> Answer:
         except UsageError:
             words = [event.command_name or ""]
         name, text = (words[0].lstrip("/").lower() if words else ""), " ".join(shlex.quote(w) for w in words[1:])
+    name = runtime.registry.resolve(name) or name  # 新規案件 is newcase
     job_type = offered(runtime, event, name)
     if job_type is None:
         return in_dialog(event, _typed(runtime, event, name))
-    values, problem = prefill(job_type, text)
+    values, problem = prefill(job_type, text, speaker, speaker.today(runtime.clock()))
     known = formspec.known_values(runtime, job_type)
     state = formspec.initial(job_type, values, known)
     if problem:
@@ -98,23 +96,24 @@ def _open(runtime: Runtime, event: ChatEvent, speaker: Speaker) -> Answer:
     return DialogReply(formspec.build(state, speaker, known, event.user.name))
 
 
-def prefill(job_type: JobType, text: str) -> tuple[dict, str]:
-    """What a typed command already says, as written, for the form (nothing is required yet, no
-    value is refused: the form shows it to be fixed); a problem reading it is shown at the top."""
+def prefill(job_type: JobType, text: str, speaker: Speaker, today=None) -> tuple[dict, str]:
+    """What a typed command already says, for the form (nothing is required yet, no value is refused:
+    the form shows it to be fixed; a value that reads, such as a date written 12月1日, is shown as
+    read); a problem reading it is shown at the top."""
     if not text.strip():
         return {}, ""
     as_written = tuple(p if p.kind == "flag" else dataclasses.replace(
         p, kind="str", required=False, check=None, choices=None, max_length=MAX_PREFILL) for p in job_type.params)
     try:
         words = split_words(text)
-        values = parse_params(as_written, words)
+        values = parse_params(as_written, words, today)
     except UsageError as exc:
-        return {}, str(exc)
+        return {}, exc.render(speaker)
     try:  # what is wrong in what was typed (what is missing is for the form to ask)
-        parse_params(tuple(dataclasses.replace(p, required=False) for p in job_type.params), words)
+        typed = parse_params(tuple(dataclasses.replace(p, required=False) for p in job_type.params), words, today)
     except UsageError as exc:
-        return values, str(exc)
-    return values, ""
+        return values, exc.render(speaker)
+    return {**values, **{k: v for k, v in typed.items() if v not in (None, "", [], False)}}, ""
 
 
 def _typed(runtime: Runtime, event: ChatEvent, name: str) -> Reply:
@@ -152,7 +151,7 @@ def _submit(runtime: Runtime, event: ChatEvent, speaker: Speaker) -> Answer:
     elif step == "remove" and not state.errors:
         formspec.remove_line(state, params.get("param", ""), params.get("line", ""))
     elif step == "submit" and not state.errors:
-        values = formspec.read(state, speaker)
+        values = formspec.read(state, speaker, speaker.today(runtime.clock()))
         if values is not None:
             return DialogClose(message=ask(runtime, event, job_type, values))
         log.info("the %s form came back with errors", name, extra={"job_type": name, "fields": sorted(state.errors)})
@@ -164,12 +163,12 @@ def _notice(speaker: Speaker, text: str) -> Card:
 
 
 # -- the Fill in button ---------------------------------------------------------------------------
-def with_fill_in(reply: Reply, event: ChatEvent, job_type: JobType, args: list[str]) -> Reply:
+def with_fill_in(reply: Reply, runtime: Runtime, event: ChatEvent, job_type: JobType, args: list[str]) -> Reply:
     """A usage reply with a button that opens the job type's form, filled in with what was typed."""
-    speaker = speaker_of(event)
+    speaker = speaker_of(runtime, event)
     text = " ".join(shlex.quote(a) for a in args)
     params = {"form": job_type.name, **({"text": text} if len(text) <= MAX_PREFILL else {})}
     button = Button(speaker._("Fill in"), formspec.ACTION, params, filled=True, open_dialog=True)
     card = Card(f"usage-{job_type.name}", speaker._("Or fill in a form"), (Section((Buttons((button,)),)),),
-                subtitle=job_type.name)
+                subtitle=job_type.native_name if speaker.language == "ja" and job_type.native_name else job_type.name)
     return dataclasses.replace(reply, card=card)

@@ -175,12 +175,13 @@ def _repeated(state: FormState, name: str) -> Param | None:
     return next((p for p in state.job_type.params if p.repeated and p.name == name), None)
 
 
-def read(state: FormState, speaker: Speaker) -> dict[str, Any] | None:
-    """The parameters the form gives, or None with ``state.errors`` saying what is wrong where."""
+def read(state: FormState, speaker: Speaker, today: dt.date | None = None) -> dict[str, Any] | None:
+    """The parameters the form gives, or None with ``state.errors`` saying what is wrong where, in
+    ``speaker``'s language (``today``: in their time zone, for dates written without a year)."""
     values: dict[str, Any] = {}
     for param in state.job_type.params:
         if param.repeated:
-            values[param.name] = _read_lines(state, param, speaker)
+            values[param.name] = _read_lines(state, param, speaker, today)
             continue
         if param.kind == "flag":
             values[param.name] = state.inputs.get(param.name) == "true"
@@ -193,14 +194,14 @@ def read(state: FormState, speaker: Speaker) -> dict[str, Any] | None:
                 values[param.name] = param.default
             continue
         try:
-            values[param.name] = param.convert(raw)
+            values[param.name] = param.convert(raw, today)
         except UsageError as exc:
-            state.errors[param.name] = str(exc)
+            state.errors[param.name] = exc.render(speaker)
     if not state.errors and state.job_type.validate:
         try:
             state.job_type.validate(values)
         except UsageError as exc:
-            state.errors[FORM] = str(exc)
+            state.errors[FORM] = exc.render(speaker)
     return None if state.errors else values
 
 
@@ -209,7 +210,7 @@ def _field(state: FormState, name: str, param: Param) -> str:
     return " ".join(text.split()) if param.rest else text
 
 
-def _read_lines(state: FormState, param: Param, speaker: Speaker) -> list[Any]:
+def _read_lines(state: FormState, param: Param, speaker: Speaker, today: dt.date | None) -> list[Any]:
     collected: list[Any] = []
     for index in range(1, state.count(param) + 1):
         if param.parts:
@@ -226,9 +227,10 @@ def _read_lines(state: FormState, param: Param, speaker: Speaker) -> list[Any]:
             if not raw:
                 continue
         try:
-            collected.append(param.convert(raw))
+            collected.append(param.convert(raw, today))
         except UsageError as exc:
-            state.errors[f"{param.name}.{index}"] = speaker._("Line {n}: {problem}", n=index, problem=str(exc))
+            state.errors[f"{param.name}.{index}"] = speaker._("Line {n}: {problem}", n=index,
+                                                              problem=exc.render(speaker))
     if param.required and not collected and not any(k.startswith(f"{param.name}.") for k in state.errors):
         state.errors[param.name] = speaker._("Fill in {label}.", label=label(param, speaker))
     return collected
@@ -268,7 +270,8 @@ def build(state: FormState, speaker: Speaker, known: dict[str, list[str]], opene
         if param.repeated:
             sections.append(_lines(state, param, speaker, base))
     footer = Button(speaker._("Next"), ACTION, {**base, "step": "submit"}, filled=True)
-    return Card(f"form-{job_type.name}", job_type.name, tuple(sections), subtitle=speaker._(job_type.help),
+    title = (job_type.native_name if speaker.language == "ja" else None) or job_type.name
+    return Card(f"form-{job_type.name}", title, tuple(sections), subtitle=speaker._(job_type.help),
                 footer=footer)
 
 

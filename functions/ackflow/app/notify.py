@@ -30,6 +30,7 @@ from ..errors import (
 from ..jobs.messages import Outcome, Verdict
 from ..jobs.model import Holder, Job, JobStatus
 from . import views
+from .speech import speaker_of_job
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -209,7 +210,8 @@ class Notifier:
             job_type = self.runtime.registry.get(job.type)
         except UnknownJobType:
             job_type = None
-        reply = views.job_message(job, job_type, progress=line, retry_delay=retry_delay, now=self.runtime.clock())
+        reply = views.job_message(job, job_type, speaker_of_job(self.runtime, job), progress=line,
+                                  retry_delay=retry_delay, now=self.runtime.clock())
         message = message_json(reply, EventFormat(job.event_format), self.runtime.settings.webhook_url)
         if reply.card is not None:
             # Chat keeps a message's fallbackText from its creation (an update cannot change it),

@@ -12,6 +12,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from ..errors import QueueUnavailable, UsageError
+from ..i18n import N_
 from ..jobs.model import DeadLetter, Job
 from .audit import recorded
 from .dispatch import send_step
@@ -70,7 +71,7 @@ def run_periodic_now(runtime: Runtime, job_type_name: str, by: str, key: str, su
     with recorded(runtime, "run-now", job_type_name, by, surface=surface) as notes:
         job_type = runtime.registry.get(job_type_name)
         if not job_type.schedule:
-            raise UsageError(f"{job_type_name} is not a periodic job")
+            raise UsageError(N_("{name} is not a periodic job"), name=job_type_name)
         now = runtime.clock()
         job = periodic_job(job_type, f"{job_type.name}-now-{key}"[:120], runtime.settings.periodic_space or None,
                            now, f"now-{key}", f"run now by {by}", requester=Requester("operator", "", by))

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # the adapters stay unimported until a part is first used
     from ..chat.client import ChatClient
     from ..jobs.messages import Budget
     from ..store.jobstore import JobStore
+    from ..store.people import People
     from ..taskqueue.base import TaskQueue
     from .access import AccessPolicy
     from .notify import SpaceHints
@@ -113,6 +114,12 @@ class Runtime:
 
             docs = SqliteDocuments(settings.sqlite_path)
         return JobStore(docs, finished_ttl=settings.job_ttl_days * 86400)
+
+    @lazy
+    def people(self) -> People:
+        from ..store.people import People
+
+        return People(self.store.docs)
 
     @lazy
     def queue(self) -> TaskQueue:

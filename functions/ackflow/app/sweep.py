@@ -115,12 +115,26 @@ def _release_stalled(runtime: Runtime, now: float, grace: float, report: SweepRe
             _send(runtime, job, report, report.released)
 
 
-def slot_of(job_type: JobType, now: float) -> dt.datetime | None:
-    """The latest time at or before ``now`` that the job type's cron schedule names (UTC)."""
+def slot_of(job_type: JobType, now: float, zone: str = "UTC") -> dt.datetime | None:
+    """The latest time at or before ``now`` that the job type's cron schedule names, read on the
+    wall clock of ``zone`` (the deployment's time zone): ``0 9 * * 1-5`` is nine in the morning
+    there, summer and winter. On a day that skips the hour, the slot is when the clock jumps (as
+    cron does); on a day that repeats it, the first one. An aware datetime."""
     from cronsim import CronSim
 
-    moment = dt.datetime.fromtimestamp(now, dt.UTC).replace(tzinfo=None) + dt.timedelta(seconds=1)
+    moment = dt.datetime.fromtimestamp(now + 1, _zone(zone))
     return next(CronSim(job_type.schedule, moment, reverse=True), None)
+
+
+def slot_stamp(slot: dt.datetime) -> str:
+    """A slot's name in a job id: its UTC minute (unique even when a wall clock repeats an hour)."""
+    return slot.astimezone(dt.UTC).strftime("%Y%m%d%H%M")
+
+
+def _zone(name: str):
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
 
 
 def periodic_job(job_type: JobType, job_id: str, space: str | None, now: float, slot: str, note: str,
@@ -130,14 +144,12 @@ def periodic_job(job_type: JobType, job_id: str, space: str | None, now: float, 
                updated_at=now, slot=slot, history=({"at": now, "status": "QUEUED", "note": note},))
 
 
-def last_and_next(job_type: JobType, now: float) -> tuple[dt.datetime | None, dt.datetime | None]:
-    """The schedule's latest slot at or before ``now`` and its next one after (UTC)."""
+def last_and_next(job_type: JobType, now: float, zone: str = "UTC") -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The schedule's latest slot at or before ``now`` and its next one after (aware, in ``zone``)."""
     from cronsim import CronSim
 
-    moment = dt.datetime.fromtimestamp(now, dt.UTC).replace(tzinfo=None)
-    upcoming = next(CronSim(job_type.schedule, moment), None)
-    last = slot_of(job_type, now)
-    return (last.replace(tzinfo=dt.UTC) if last else None, upcoming.replace(tzinfo=dt.UTC) if upcoming else None)
+    upcoming = next(CronSim(job_type.schedule, dt.datetime.fromtimestamp(now, _zone(zone))), None)
+    return slot_of(job_type, now, zone), upcoming
 
 
 def _start_periodic(runtime: Runtime, now: float, catch_up: float, report: SweepReport) -> None:
@@ -145,10 +157,10 @@ def _start_periodic(runtime: Runtime, now: float, catch_up: float, report: Sweep
     for job_type in runtime.registry:
         if not job_type.schedule:
             continue
-        slot = slot_of(job_type, now)
-        if slot is None or now - slot.replace(tzinfo=dt.UTC).timestamp() > catch_up:
+        slot = slot_of(job_type, now, runtime.settings.time_zone)
+        if slot is None or now - slot.timestamp() > catch_up:
             continue
-        stamp = slot.strftime("%Y%m%d%H%M")
+        stamp = slot_stamp(slot)
         job = periodic_job(job_type, f"{job_type.name}-{stamp}", space, now, stamp, f"schedule {stamp}")
         job, created = runtime.store.create_job_once(job)
         if created:

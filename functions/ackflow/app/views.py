@@ -1,4 +1,8 @@
-"""The cards Ackflow shows: help, confirmation, queued, the job's own message, job lists."""
+"""The cards Ackflow shows: help, confirmation, queued, the job's own message, job lists.
+
+Every text is said by a ``Speaker`` (the person's language, time zone and platform): sentences
+from the catalog, dates, amounts and moments in the person's form, never UTC.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,30 @@ from markupsafe import Markup
 
 from ..chat.cards import Button, Buttons, Card, Field, Section, Text
 from ..chat.replies import Reply
-from ..i18n import Speaker
-from ..jobs.model import Confirmation, Job, JobStatus
-from ..jobs.registry import JobType, Registry
-from . import links, texts
+from ..i18n import N_, Speaker
+from ..jobs.model import Confirmation, Job, JobStatus, StepStatus
+from ..jobs.registry import BUILTIN_ALIASES, JobType, Registry
+from . import links
 
 MAX_VALUE = 300
 MAX_PROBLEM = 600
+
+# The app's own commands: (what follows the name, what it does), in the order help lists them.
+BUILTIN_HELP = {
+    "help": ("", N_("Show this list.")),
+    "status": (N_("JOB_ID"), N_("Show a job: its steps, result or error.")),
+    "jobs": (N_("[all]"), N_("Your recent jobs (all: everyone's).")),
+    "cancel": (N_("JOB_ID"), N_("Stop a job that has not finished.")),
+    "retry": (N_("JOB_ID"), N_("Run a failed job again from the step that failed.")),
+}
+# Statuses as the app has always shown them in English (the names people search the logs and the
+# console for), in words in Japanese.
+STATUS_LABELS = {JobStatus.QUEUED: N_("QUEUED"), JobStatus.RUNNING: N_("RUNNING"),
+                 JobStatus.SUCCEEDED: N_("SUCCEEDED"), JobStatus.FAILED: N_("FAILED"),
+                 JobStatus.CANCELLED: N_("CANCELLED")}
+STEP_LABELS = {StepStatus.PENDING: N_("PENDING"), StepStatus.RUNNING: N_("RUNNING"),
+               StepStatus.SUCCEEDED: N_("SUCCEEDED"), StepStatus.FAILED: N_("FAILED"),
+               StepStatus.CANCELLED: N_("CANCELLED")}
 
 
 def short(value, limit: int = MAX_VALUE) -> str:
@@ -23,15 +44,46 @@ def short(value, limit: int = MAX_VALUE) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def duration(seconds: float) -> str:
-    seconds = max(0.0, seconds)
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 90:
-        return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
+def status_label(status: JobStatus | str, speaker: Speaker) -> str:
+    try:
+        return speaker._(STATUS_LABELS[JobStatus(status)])
+    except ValueError:
+        return str(status)
+
+
+def builtin_name(name: str, speaker: Speaker) -> str:
+    """What the app's own command is called for ``speaker`` (ヘルプ for help in Japanese)."""
+    if speaker.language == "ja":
+        return next((a for a in BUILTIN_ALIASES.get(name, ()) if not a.isascii()), name)
+    return name
+
+
+def type_name(job_type: JobType | None, name: str, speaker: Speaker) -> str:
+    """What a job type is called for ``speaker`` (新規案件 for newcase in Japanese)."""
+    if job_type is not None and speaker.language == "ja":
+        return job_type.native_name or job_type.name
+    return name
+
+
+def step_title(job_type: JobType | None, index: int, name: str, speaker: Speaker) -> str:
+    if job_type is not None and index < len(job_type.steps) and job_type.steps[index].name == name:
+        return speaker._(job_type.steps[index].label)
+    return name
+
+
+def shown_value(job_type: JobType | None, key: str, value, speaker: Speaker) -> str:
+    """A parameter's value as a person reads it: a date as 2026年12月1日(火), yen as ¥350,000."""
+    param = next((p for p in job_type.params if p.name == key), None) if job_type else None
+    try:
+        if param is not None and param.kind == "date" and isinstance(value, str):
+            return speaker.date(value)
+        if param is not None and param.kind == "yen" and isinstance(value, int):
+            return speaker.yen(value)
+    except ValueError:
+        pass
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return short(", ".join(value))
+    return short(value)
 
 
 _BR = Markup("<br>")
@@ -41,49 +93,65 @@ def _usage_line(usage: str, help_text: str) -> Markup:
     return Markup("<b>{}</b> — {}").format(usage, help_text)
 
 
-def help_card(registry: Registry, allowed: set[str], intro: str = "") -> Reply:
-    lines = [_usage_line(*texts.BUILTIN_HELP[name]) for name in texts.BUILTIN_HELP if name in allowed]
-    commands = [_usage_line(jt.usage, jt.help) for jt in registry if jt.name in allowed and not jt.schedule]
-    commands += [_usage_line(c.usage, c.help) for c in registry.commands.values() if c.name in allowed]
-    sections = [Section((Text(_BR.join(commands) or "(none you may use)"),), header="Jobs"),
-                Section((Text(_BR.join(lines)),), header="Jobs you started"),
-                Section((Text(texts.HELP_FOOTER),), wide_only=True)]
+def help_card(registry: Registry, allowed: set[str], speaker: Speaker, intro: str = "") -> Reply:
+    lines = []
+    for name, (rest, help_text) in BUILTIN_HELP.items():
+        if name in allowed:
+            usage = " ".join(w for w in (builtin_name(name, speaker), speaker._(rest) if rest else "") if w)
+            lines.append(_usage_line(usage, speaker._(help_text)))
+    commands = [_usage_line(jt.usage_for(speaker), speaker._(jt.help))
+                for jt in registry if jt.name in allowed and not jt.schedule]
+    commands += [_usage_line(c.usage_for(speaker), speaker._(c.help))
+                 for c in registry.commands.values() if c.name in allowed]
+    footer = speaker._("Write a command as a message (in a space, @mention me first). Arguments with spaces go "
+                       "in quotes.")
+    if speaker.language == "ja":
+        footer = speaker.sentences(footer, speaker._("The English names (newcase, help, …) work too."))
+    sections = [Section((Text(_BR.join(commands) or speaker._("(none you may use)")),), header=speaker._("Jobs")),
+                Section((Text(_BR.join(lines)),), header=speaker._("Jobs you started")),
+                Section((Text(footer),), wide_only=True)]
     if intro:
         sections.insert(0, Section((Text(intro),)))
-    return Reply(card=Card("help", texts.HELP_TITLE, tuple(sections)))
+    return Reply(card=Card("help", speaker._("What I can do"), tuple(sections)))
 
 
-def usage_reply(problem: str, usage: str | None) -> Reply:
+def usage_reply(problem: str, usage: str | None, speaker: Speaker) -> Reply:
     # the problem may quote what was written, up to a whole message: cut, so the answer stays
     # far below the 32,000 bytes Chat accepts
-    text = texts.BAD_ARGUMENTS.format(problem=short(problem, MAX_PROBLEM))
+    text = speaker._("I could not read that: {problem}.", problem=short(problem.rstrip("."), MAX_PROBLEM))
     if usage:
-        text += "\n" + texts.USAGE.format(usage=usage)
+        text += "\n" + speaker._("Usage: {usage}", usage=usage)
     return Reply(text=text)
 
 
-def confirmation_card(confirmation: Confirmation, job_type: JobType, ttl: float) -> Reply:
+def confirmation_card(confirmation: Confirmation, job_type: JobType, ttl: float, speaker: Speaker) -> Reply:
     params = {"confirmation": confirmation.id, "token": confirmation.token}
-    fields = tuple(Field(p.label if p.positional else p.option, short(confirmation.params.get(p.name)))
+    fields = tuple(Field(p.render(speaker), shown_value(job_type, p.name, confirmation.params.get(p.name), speaker))
                    for p in job_type.params
                    if confirmation.params.get(p.name) not in (None, False, [], ""))
+    expiry = speaker._("Asked by {who}. This card expires in {minutes} min.", who=confirmation.requester.label,
+                       minutes=max(1, round(ttl / 60)))
     sections = (
-        Section((Text(job_type.confirmation_text(confirmation.params)),) + fields),
-        Section((Buttons((Button(texts.RUN, "run", params, filled=True),
-                          Button(texts.CANCEL, "cancel", params))),
-                 Text(texts.CONFIRM_EXPIRY.format(who=confirmation.requester.label,
-                                                  minutes=round(ttl / 60))))),
+        Section((Text(job_type.confirmation_text(confirmation.params, speaker)),) + fields),
+        Section((Buttons((Button(speaker._("Run"), "run", params, filled=True),
+                          Button(speaker._("Cancel"), "cancel", params))),
+                 Text(expiry))),
     )
-    card = Card(f"confirm-{confirmation.id}", texts.CONFIRM_TITLE.format(name=job_type.name), sections,
-                subtitle=job_type.help)
+    title = speaker._("Run {name}?", name=type_name(job_type, job_type.name, speaker))
+    card = Card(f"confirm-{confirmation.id}", title, sections, subtitle=speaker._(job_type.help))
     return Reply(card=card)
 
 
-def queued_card(job: Job, job_type: JobType, queue_down: bool = False) -> Reply:
-    summary = job_type.confirmation_text(job.params)
-    template = texts.QUEUE_DOWN_TEXT if queue_down else texts.QUEUED_TEXT
-    card = Card(f"confirm-{job.confirmation_id or job.id}", texts.QUEUED_TITLE.format(job_id=job.id),
-                (Section((Text(template.format(summary=summary, job_id=job.id)),)),))
+def queued_card(job: Job, job_type: JobType, speaker: Speaker, queue_down: bool = False) -> Reply:
+    summary = job_type.confirmation_text(job.params, speaker)
+    if queue_down:
+        text = speaker._("{summary}\nThe job is saved, but the queue did not answer just now; it will be sent "
+                         "automatically within a few minutes. Nothing is lost.", summary=summary)
+    else:
+        text = speaker._("{summary}\nProgress and the result will appear in this thread. Write “{command} {job_id}” "
+                         "any time.", summary=summary, command=builtin_name("status", speaker), job_id=job.id)
+    card = Card(f"confirm-{job.confirmation_id or job.id}", speaker._("Queued · job {job_id}", job_id=job.id),
+                (Section((Text(text),)),))
     return Reply(card=card, update=True)
 
 
@@ -91,70 +159,96 @@ def decided_card(confirmation: Confirmation, title: str, text: str) -> Reply:
     return Reply(card=Card(f"confirm-{confirmation.id}", title, (Section((Text(text),)),)), update=True)
 
 
-def job_state_line(job: Job, now: float, retry_delay: float | None = None) -> str:
+def job_state_line(job: Job, job_type: JobType | None, now: float, speaker: Speaker,
+                   retry_delay: float | None = None) -> str:
     step = job.step
     if job.status == JobStatus.SUCCEEDED:
-        return texts.STATE_SUCCEEDED.format(duration=duration((job.finished_at or now) - job.created_at))
+        return speaker._("✅ Done in {duration}", duration=speaker.duration((job.finished_at or now) - job.created_at))
     if job.status == JobStatus.FAILED:
-        failed = next((s for s in job.steps if s.status.value == "FAILED"), step)
-        return texts.STATE_FAILED.format(step=failed.name if failed else "-", attempts=failed.attempts if failed else 0,
-                                         error=short(job.last_error or "unknown error", 500))
+        index = next((i for i, s in enumerate(job.steps) if s.status == StepStatus.FAILED), job.current)
+        failed = job.steps[index] if index < len(job.steps) else None
+        return speaker.n_("❌ Failed at step “{step}” after {count} attempt: {error}",
+                          "❌ Failed at step “{step}” after {count} attempts: {error}",
+                          failed.attempts if failed else 0,
+                          step=step_title(job_type, index, failed.name, speaker) if failed else "-",
+                          error=short(job.last_error or speaker._("unknown error"), 500))
     if job.status == JobStatus.CANCELLED:
-        return texts.STATE_CANCELLED
+        return speaker._("Cancelled.")
     if job.status == JobStatus.QUEUED or step is None:
-        return texts.STATE_QUEUED
-    line = texts.STATE_RUNNING.format(index=job.current + 1, count=len(job.steps), step=step.name)
+        return speaker._("Queued")
+    line = speaker._("Running · step {index}/{count}: {step}", index=job.current + 1, count=len(job.steps),
+                     step=step_title(job_type, job.current, step.name, speaker))
     if retry_delay is not None and job.last_error:
-        line += "\n" + texts.STATE_RETRYING.format(attempt=step.attempts, error=short(job.last_error, 300),
-                                                   delay=duration(retry_delay))
+        line += "\n" + speaker._("Attempt {attempt} failed: {error}\nTrying again in about {delay}.",
+                                 attempt=step.attempts, error=short(job.last_error, 300),
+                                 delay=speaker.duration(retry_delay))
     return line
 
 
-def job_message(job: Job, job_type: JobType | None, *, progress: str | None = None,
-                retry_delay: float | None = None, now: float | None = None, speaker: Speaker | None = None) -> Reply:
-    """The one message that shows a job, edited in place from queued to its end. Links in the
-    result (the folder, the sheet row, each PDF) are buttons."""
+def job_title(job: Job, job_type: JobType | None, speaker: Speaker) -> str:
+    return speaker._("{name} · job {job_id}", name=type_name(job_type, job.type, speaker), job_id=job.id)
+
+
+def job_message(job: Job, job_type: JobType | None, speaker: Speaker, *, progress: str | None = None,
+                retry_delay: float | None = None, now: float | None = None) -> Reply:
+    """The one message that shows a job, edited in place from queued to its end, in the language of
+    the person who asked for it. Links in the result (the folder, the sheet row, each PDF) are buttons."""
     now = now or time.time()
-    widgets: list = [Text(job_state_line(job, now, retry_delay))]
+    widgets: list = [Text(job_state_line(job, job_type, now, speaker, retry_delay))]
     if progress and not job.status.finished:
         widgets.append(Text(short(progress, 1000)))
     if job.status == JobStatus.SUCCEEDED and job.result:
         keys = job_type.result_fields if job_type and job_type.result_fields else tuple(job.result)
         shown = [k for k in keys if k in job.result]
-        widgets.extend(Field(k, short(job.result[k])) for k in shown
-                       if not links.is_link(job.result[k]) and not links.is_link_list(job.result[k]))
-        buttons = links.link_buttons(job.result, shown, speaker or Speaker())
+        widgets.extend(Field(job_type.result_label(k, speaker) if job_type else k, short(job.result[k]))
+                       for k in shown if not links.is_link(job.result[k]) and not links.is_link_list(job.result[k]))
+        buttons = links.link_buttons(job.result, shown, speaker)
         if buttons:
             widgets.append(Buttons(buttons))
     sections = [Section(tuple(widgets))]
     if job.status == JobStatus.FAILED:
-        sections.append(Section((Text(texts.FAILED_HINT.format(job_id=job.id)),
-                                 Buttons((Button(texts.RETRY, "retry", {"job": job.id}, filled=True),)))))
-    title = f"{job.type} · job {job.id}"
-    subtitle = f"for {job.requester.label}" if job.requester.name != "system" else "scheduled"
-    return Reply(card=Card(f"job-{job.id}", title, tuple(sections), subtitle=subtitle))
+        hint = speaker._("Fix what is wrong, then press Retry (or write “{command} {job_id}”).",
+                         command=builtin_name("retry", speaker), job_id=job.id)
+        sections.append(Section((Text(hint),
+                                 Buttons((Button(speaker._("Retry"), "retry", {"job": job.id}, filled=True),)))))
+    subtitle = speaker._("for {who}", who=job.requester.label) if job.requester.name != "system" \
+        else speaker._("scheduled")
+    return Reply(card=Card(f"job-{job.id}", job_title(job, job_type, speaker), tuple(sections), subtitle=subtitle))
 
 
-def job_details(job: Job, job_type: JobType | None, now: float) -> Reply:
+def job_details(job: Job, job_type: JobType | None, now: float, speaker: Speaker) -> Reply:
     """``status JOB_ID``: everything about one job."""
-    reply = job_message(job, job_type, now=now)
-    rows = [Field("requested", f"{duration(now - job.created_at)} ago by {job.requester.label}")]
-    for index, step in enumerate(job.steps, start=1):
-        detail = f"{step.status.value}, {step.attempts} attempt(s)"
-        if step.error and step.status.value != "SUCCEEDED":
+    reply = job_message(job, job_type, speaker, now=now)
+    rows = [Field(speaker._("requested"), speaker._("{moment} ({ago} ago) by {who}",
+                                                   moment=speaker.moment(job.created_at),
+                                                   ago=speaker.duration(now - job.created_at),
+                                                   who=job.requester.label))]
+    for index, step in enumerate(job.steps):
+        detail = speaker.n_("{status}, {count} attempt", "{status}, {count} attempts", step.attempts,
+                            status=speaker._(STEP_LABELS[step.status]))
+        if step.error and step.status != StepStatus.SUCCEEDED:
             detail += f": {short(step.error, 200)}"
-        rows.append(Field(f"step {index}: {step.name}", detail))
+        rows.append(Field(speaker._("step {index}: {step}", index=index + 1,
+                                    step=step_title(job_type, index, step.name, speaker)), detail))
     card = reply.card
-    parameters = Section((Field("parameters", short(job.params)),), wide_only=True)  # long: not on a phone
-    sections = card.sections[:1] + (Section(tuple(rows), header="Details"), parameters) + card.sections[1:]
+    shown = ", ".join(f"{k}: {shown_value(job_type, k, v, speaker)}" for k, v in job.params.items()
+                      if v not in (None, False, [], ""))
+    parameters = Section((Field(speaker._("parameters"), short(shown or "—")),), wide_only=True)  # long: not on a phone
+    sections = card.sections[:1] + (Section(tuple(rows), header=speaker._("Details")), parameters) + card.sections[1:]
     return Reply(card=Card(card.card_id, card.title, sections, subtitle=card.subtitle))
 
 
-def jobs_list(jobs: list[Job], title: str, now: float) -> Reply:
+def jobs_list(jobs: list[Job], title: str, now: float, speaker: Speaker, registry: Registry | None = None) -> Reply:
     if not jobs:
-        return Reply(text=texts.NO_JOBS)
-    rows = tuple(Field(f"{job.id} · {job.type}",
-                       f"{job.status.value} · {duration(now - job.created_at)} ago · {job.requester.label}"
-                       f" · {job.attempts} attempt(s)")
+        return Reply(text=speaker._("No jobs yet."))
+
+    def job_type(name: str) -> JobType | None:
+        return registry.get(name) if registry is not None and name in registry else None
+
+    rows = tuple(Field(f"{job.id} · {type_name(job_type(job.type), job.type, speaker)}",
+                       speaker.n_("{status} · {ago} ago · {who} · {count} attempt",
+                                  "{status} · {ago} ago · {who} · {count} attempts", job.attempts,
+                                  status=status_label(job.status, speaker), ago=speaker.duration(now - job.created_at),
+                                  who=job.requester.label))
                  for job in jobs)
     return Reply(card=Card("jobs", title, (Section(rows),)))

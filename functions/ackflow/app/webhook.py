@@ -17,8 +17,9 @@ from ..chat.events import ChatEvent, EventKind, MalformedEvent, parse_event
 from ..chat.replies import Answer, Reply, for_platform, response_json
 from ..errors import StoreUnavailable, VerificationError
 from ..logs import TRACE, trace_from
-from . import commands, confirm, texts, views
+from . import commands, confirm, views
 from .http import MAX_BODY, BadBody, HttpRequest, HttpResponse, error, read_json
+from .speech import speaker_of, with_known_client
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -56,13 +57,19 @@ class Webhook:
 
     def answer(self, event: ChatEvent) -> Answer | None:
         try:
+            if event.kind != EventKind.REMOVED:  # the person's language, also when the event says none
+                event = with_known_client(self.runtime, event)
             return self.route(event)
         except StoreUnavailable as exc:
             log.error("job store unavailable: %s", exc)
-            reply = Reply(text=texts.STORE_DOWN)
+            reply = Reply(text=speaker_of(self.runtime, event)._(
+                "Sorry, I could not reach the job store just now, so nothing was started. Please try again in a "
+                "minute."))
         except Exception:
             log.exception("failed to answer a %s event", event.kind.value)
-            reply = Reply(text=texts.INTERNAL)
+            reply = Reply(text=speaker_of(self.runtime, event)._(
+                "Sorry, something went wrong on my side and nothing was started. The problem is logged; please try "
+                "again."))
         if event.dialog:
             from .dialogs import in_dialog
 
@@ -76,7 +83,10 @@ class Webhook:
 
             return on_dialog(runtime, event)
         if event.kind == EventKind.ADDED:
-            return views.help_card(runtime.registry, commands.allowed_commands(runtime, event), texts.GREETING)
+            speaker = speaker_of(runtime, event)
+            return views.help_card(runtime.registry, commands.allowed_commands(runtime, event), speaker, speaker._(
+                "Hello! I run the office's slow work for you: ask, confirm on the card, and I post progress and the "
+                "result here."))
         if event.kind in (EventKind.MESSAGE, EventKind.COMMAND):
             return commands.handle_text(runtime, event)
         if event.kind == EventKind.CLICK:

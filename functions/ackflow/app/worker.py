@@ -32,6 +32,7 @@ from ..errors import (
     UnknownJobType,
     VerificationError,
 )
+from ..i18n import ENGLISH, Speaker
 from ..ids import is_safe_id
 from ..jobs.context import StepContext
 from ..jobs.lifecycle import Claim
@@ -41,6 +42,7 @@ from ..logs import TRACE, trace_from
 from .dispatch import send_step
 from .http import MAX_BODY, BadBody, HttpRequest, HttpResponse, error, read_json
 from .notify import Notifier, ProgressReporter
+from .speech import speaker_of_job
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -130,8 +132,8 @@ class Worker:
         log.info("running step %s", job.steps[index].name, extra=extra)
         reporter = ProgressReporter(runtime, self.notifier, job, index, holder,
                                     runtime.settings.progress_interval)
-        context = StepContext(job, index, holder.retry + 1, runtime.services,
-                              report=reporter.report, cancelled=reporter.cancelled, clock=runtime.clock)
+        context = StepContext(job, index, holder.retry + 1, runtime.services, report=reporter.report,
+                              cancelled=reporter.cancelled, clock=runtime.clock, speaker=speaker_of_job(runtime, job))
         step = job_type.steps[index]
         try:
             output = step.run(context)
@@ -176,11 +178,12 @@ class Worker:
                 extra: dict) -> HttpResponse:
         runtime = self.runtime
         now = runtime.clock()
-        message = f"{type(exc).__name__}: {exc}" if not isinstance(exc, StepFailed) else str(exc)
+        speaker = speaker_of_job(runtime, job)  # the error is shown to the person who asked, in their words
+        message = f"{type(exc).__name__}: {exc}" if not isinstance(exc, StepFailed) else exc.render(speaker)
         permanent = isinstance(exc, StepFailed) and exc.permanent
         if isinstance(exc, ImportError):  # the deployment lacks a module: no retry can fix that
             permanent = True
-            message = missing_module_message(exc, job_type)
+            message = missing_module_message(exc, job_type, speaker)
         policy = runtime.registry.queue_of(job_type).retry
         policy = dataclasses.replace(policy, max_attempts=runtime.registry.max_attempts(job_type))
         first = job.steps[index].first_attempt_at or now
@@ -218,8 +221,8 @@ class Worker:
     def _unrunnable(self, job: Job, index: int, holder: Holder, extra: dict) -> HttpResponse:
         log.error("job type %s is not registered; failing the job", job.type, extra=extra)
         if not job.status.finished:
-            job = self.runtime.store.fail_job(job.id, f"job type {job.type!r} is no longer available",
-                                              self.runtime.clock())
+            job = self.runtime.store.fail_job(job.id, speaker_of_job(self.runtime, job)._(
+                "the job type “{name}” is no longer available", name=job.type), self.runtime.clock())
             self.notifier.try_show(job)
         return HttpResponse(200, {"status": "FAILED", "reason": "unknown job type"})
 
@@ -233,9 +236,10 @@ def _trace(exc: Exception) -> str | None:
     return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))[-2000:]
 
 
-def missing_module_message(exc: ImportError, job_type: JobType) -> str:
-    hint = job_type.requires_hint or "install the package that provides it"
-    return f"this deployment lacks the module {exc.name or exc}: {hint}"
+def missing_module_message(exc: ImportError, job_type: JobType, speaker: Speaker = ENGLISH) -> str:
+    hint = speaker._(job_type.requires_hint) if job_type.requires_hint else \
+        speaker._("install the package that provides it")
+    return speaker._("this deployment lacks the module {module}: {hint}", module=exc.name or str(exc), hint=hint)
 
 
 def _task(body: bytes) -> tuple[dict, str, int]:

@@ -1,7 +1,8 @@
 """Every person-facing text in the person's language, and numbers, money and dates in their form.
 
-Texts are marked in code with ``_("…")`` (translated at once) or ``N_("…")`` (a declaration kept in
-English and translated where it is shown, e.g. a job type's help line), extracted to
+Texts are marked in code with ``_("…")`` (translated at once), ``N_("…")`` (a declaration kept in
+English and translated where it is shown, e.g. a job type's help line) or ``L_("…", **values)`` (a
+text said later, in whoever's language it reaches: an error raised deep in a parser), extracted to
 ``locale/ackflow.pot`` with Babel, translated in ``locale/<lang>/LC_MESSAGES/ackflow.po`` and
 compiled to ``.mo`` files (``scripts/catalog``), which the standard library's gettext loads.
 
@@ -23,7 +24,7 @@ LOCALE_DIR = Path(__file__).with_name("locale")
 DOMAIN = "ackflow"
 LANGUAGES = ("ja", "en")  # the catalogs shipped; English is the source language
 DEFAULT_LANGUAGE = "en"
-DEFAULT_TIME_ZONE = "Asia/Tokyo"
+DEFAULT_TIME_ZONE = "UTC"  # a deployment sets its own (ACKFLOW_TIME_ZONE; the office: Asia/Tokyo)
 
 _lock = threading.Lock()
 
@@ -31,6 +32,60 @@ _lock = threading.Lock()
 def N_(message: str) -> str:
     """Mark ``message`` for extraction without translating it (declarations, constants)."""
     return message
+
+
+class Msg:
+    """A text to be said later, in the language of whoever it reaches: ``msgid`` (English, marked
+    for the catalog) and its values, which may themselves be Msgs (or anything with
+    ``render(speaker)``). ``str()`` gives the English text (logs, tests)."""
+
+    __slots__ = ("msgid", "values")
+
+    def __init__(self, msgid: str, **values):
+        self.msgid = msgid
+        self.values = values
+
+    def render(self, speaker: Speaker) -> str:
+        return speaker._(self.msgid, **self.values)
+
+    def __str__(self) -> str:
+        return self.render(ENGLISH)
+
+    def __repr__(self) -> str:
+        return f"Msg({self.msgid!r}, **{self.values!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Msg) and (self.msgid, self.values) == (other.msgid, other.values)
+
+    def __hash__(self) -> int:
+        return hash(self.msgid)
+
+
+def L_(message: str, **values) -> Msg:
+    """Mark ``message`` for extraction and keep it, with ``values``, to be said later (a Msg)."""
+    return Msg(message, **values)
+
+
+class Joined:
+    """Texts said one after another with ``separator`` (each may be a Msg), in whoever's language."""
+
+    __slots__ = ("parts", "separator")
+
+    def __init__(self, parts, separator: str = "; "):
+        self.parts = tuple(parts)
+        self.separator = separator
+
+    def render(self, speaker: Speaker) -> str:
+        return self.separator.join(str(said(part, speaker)) for part in self.parts)
+
+    def __str__(self) -> str:
+        return self.render(ENGLISH)
+
+
+def said(value, speaker: Speaker):
+    """``value`` as ``speaker`` says it: a Msg (or anything with ``render``) rendered, else as it is."""
+    render = getattr(value, "render", None)
+    return render(speaker) if callable(render) and not isinstance(value, type) else value
 
 
 def language_of(tag: str | None) -> str | None:
@@ -89,13 +144,17 @@ class Speaker:
     def _(self, message: str, **values) -> str:
         """``message`` in this language, formatted with ``values`` (str.format names)."""
         text = _catalog(self.language).gettext(message)
-        return text.format(**values) if values else text
+        return text.format(**{k: said(v, self) for k, v in values.items()}) if values else text
 
     def n_(self, singular: str, plural: str, count: int, **values) -> str:
         """The plural form for ``count`` (Japanese has one form; English two); ``{count}`` is
         formatted with the language's digit grouping."""
         text = _catalog(self.language).ngettext(singular, plural, count)
-        return text.format(count=self.number(count), **values)
+        return text.format(count=self.number(count), **{k: said(v, self) for k, v in values.items()})
+
+    def sentences(self, *parts: str) -> str:
+        """Sentences one after another (Japanese puts no space after 。)."""
+        return ("" if self.language == "ja" else " ").join(p for p in parts if p)
 
     @property
     def phone(self) -> bool:
@@ -141,6 +200,9 @@ class Speaker:
         if seconds < 5400:
             return self._("{n} min", n=round(seconds / 60))
         return self._("{n} h", n=round(seconds / 3600, 1))
+
+
+ENGLISH = Speaker("en", "UTC")
 
 
 def speaker_for(language: str | None, time_zone: str | None = None, platform: str | None = None, *,

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import AckflowError
+from ..i18n import ENGLISH, Speaker
 from .model import Job
 
 
@@ -44,7 +45,8 @@ class StepContext:
     def __init__(self, job: Job, index: int, attempt: int, services: Services, *,
                  report: Callable[[str, float | None], None],
                  cancelled: Callable[[], bool],
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time,
+                 speaker: Speaker | None = None):
         self.job = job
         self.index = index
         self.attempt = attempt  # 1 on the first attempt of this delivery's task
@@ -52,6 +54,12 @@ class StepContext:
         self._report = report
         self._cancelled = cancelled
         self.clock = clock
+        self.speaker = speaker or ENGLISH  # how the job speaks: as its requester was spoken to
+
+    def _(self, message: str, **values) -> str:
+        """``message`` (marked for the catalog) in the job's language: for progress lines and
+        results a person reads."""
+        return self.speaker._(message, **values)
 
     @property
     def params(self) -> dict:
@@ -66,9 +74,12 @@ class StepContext:
     def step_name(self) -> str:
         return self.job.steps[self.index].name
 
-    def progress(self, text: str, fraction: float | None = None) -> None:
-        """Tell the person how it goes; writes are throttled, so call it as often as is useful."""
-        self._report(text, fraction)
+    def progress(self, text, fraction: float | None = None) -> None:
+        """Tell the person how it goes (a text, or a ``Msg`` said in the job's language); writes are
+        throttled, so call it as often as is useful."""
+        from ..i18n import said
+
+        self._report(str(said(text, self.speaker)), fraction)
 
     def cancelled(self) -> bool:
         return self._cancelled()

@@ -42,17 +42,25 @@ class Requester:
     name: str  # users/123
     email: str = ""
     display_name: str = ""
+    # how they were spoken to when they asked (so the job's messages speak the same way later);
+    # empty: the deployment's defaults (periodic jobs, operators, jobs stored before this was kept)
+    language: str = ""
+    time_zone: str = ""
 
     @property
     def label(self) -> str:
         return self.display_name or self.email or self.name
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "email": self.email, "display_name": self.display_name}
+        data = {"name": self.name, "email": self.email, "display_name": self.display_name}
+        if self.language or self.time_zone:
+            data.update(language=self.language, time_zone=self.time_zone)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> Requester:
-        return cls(data.get("name", ""), data.get("email", ""), data.get("display_name", ""))
+        return cls(data.get("name", ""), data.get("email", ""), data.get("display_name", ""),
+                   str(data.get("language") or ""), str(data.get("time_zone") or ""))
 
 
 SYSTEM = Requester("system", "", "scheduler")

@@ -1,8 +1,15 @@
 """Typed command parameters: declared once, they give the parser, the validation and the usage line.
 
-Text from a phone is messy: smart quotes, full-width spaces from a Japanese keyboard, an em dash
-where ``--`` was typed. It is normalised before it is split, so ``newcase ACME “金型 A-12” —due
-2026-12-01`` parses like its plain-ASCII twin.
+Text from a phone is messy: smart quotes, full-width letters, digits and spaces from a Japanese
+IME, 「」 quotes, ``：`` for ``:``, an em dash where ``--`` was typed. It is normalised
+(``jobs/normalize.py``) before it is split, so ``新規案件 ACME「プレス金型 A-12」 ：納期 １２月１日``
+parses like ``newcase ACME "プレス金型 A-12" --due 12/1``. An option is ``--name VALUE``,
+``--name=VALUE``, or by one of its aliases: ``:納期 VALUE`` or ``納期:VALUE`` (``：`` is ``:``).
+
+Dates read as people write them (``2026-12-01``, ``12/1``, ``12月1日``, ``令和8年12月1日``; a date
+without a year is the next such day from today in the person's time zone), amounts of yen too
+(``¥350,000``, ``35万円``). Every complaint is a UsageError whose text is said in the person's
+language where it is shown.
 
 A command is at most ``MAX_COMMAND`` characters: ``shlex`` grows a word one character at a time, so
 its time grows with the square of a word's length (a one-word megabyte takes over 20 s). Chat
@@ -13,24 +20,38 @@ sends at most 32,000 bytes in a message, so the bound refuses no real message (a
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shlex
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
+from ..i18n import N_
+from .normalize import normalize
 
-KINDS = ("str", "int", "float", "date", "flag")
+if TYPE_CHECKING:
+    from ..i18n import Speaker
+
+KINDS = ("str", "int", "float", "date", "yen", "flag")
 MAX_COMMAND = 32_000
-_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "＂": '"', "‘": "'", "’": "'", "\u3000": " "})
+MAX_QUOTED = 60  # characters of what was typed quoted back in a complaint
+# 「」『』 always open and close a word, even typed against the word before or after: ACME「金型」
+_OPENING = re.compile(r"(?<=\S)([「『｢])")
+_CLOSING = re.compile(r"([」』｣])(?=\S)")
+
+
+def quoted(text: str) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= MAX_QUOTED else text[: MAX_QUOTED - 1] + "…"
 
 
 @dataclass(frozen=True)
 class Param:
     name: str
     kind: str = "str"
-    help: str = ""
+    help: str = ""  # declared with N_(): shown translated
     positional: bool = True
     required: bool = True
     rest: bool = False  # a positional that takes every remaining word
@@ -40,7 +61,7 @@ class Param:
     maximum: float | None = None
     max_length: int = 200
     choices: tuple[str, ...] | None = None
-    metavar: str | None = None
+    metavar: str | None = None  # declared with N_() when it is words (ORDER_REF): shown translated
     # For forms (dialogs) and shared rules: the input's label (declared with N_(), shown translated),
     # a value made of ``PART:PART:…`` (one input per part in a dialog), a registry lookup offering
     # known values (a selection), a rule for each value (typed or filled in alike).
@@ -48,12 +69,18 @@ class Param:
     parts: tuple[str, ...] = ()
     lookup: str | None = None
     check: Callable[[Any], None] | None = field(default=None, compare=False)  # raises UsageError
+    aliases: tuple[str, ...] = ()  # other names of an option, e.g. 納期 for --due (:納期 VALUE, 納期:VALUE)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"parameter {self.name}: kind must be one of {KINDS}")
         if self.kind == "flag" and self.positional:
             raise ValueError(f"parameter {self.name}: a flag must be an option (positional=False)")
+        if self.aliases and self.positional:
+            raise ValueError(f"parameter {self.name}: only an option has aliases")
+        for alias in self.aliases:
+            if not alias or alias != normalize(alias) or any(c.isspace() or c in ":=\"'" for c in alias):
+                raise ValueError(f"parameter {self.name}: alias {alias!r} must be one plain word")
 
     @property
     def label(self) -> str:
@@ -63,115 +90,213 @@ class Param:
     def option(self) -> str:
         return "--" + self.name.replace("_", "-")
 
-    def usage(self) -> str:
+    @property
+    def native_alias(self) -> str | None:
+        """The first alias that is not ASCII (a Japanese name), if any."""
+        return next((a for a in self.aliases if not a.isascii()), None)
+
+    def usage(self, speaker: Speaker | None = None) -> str:
+        """``CLIENT``, ``[--due YYYY-MM-DD]``; for a Japanese speaker ``顧客``, ``[納期：日付]``."""
+        japanese = speaker is not None and speaker.language == "ja"
         if self.positional:
-            text = f"{self.label}..." if self.rest else self.label
+            label = self.shown_label(speaker)
+            text = f"{label}..." if self.rest else label
             return text if self.required else f"[{text}]"
-        text = self.option if self.kind == "flag" else f"{self.option} {self.label}"
+        alias = self.native_alias if japanese else None
+        placeholder = self.placeholder(speaker)
+        if alias:
+            text = alias if self.kind == "flag" else f"{alias}：{placeholder}"
+        else:
+            text = self.option if self.kind == "flag" else f"{self.option} {placeholder}"
         if self.repeated:
             text += " ..."
         return text if self.required else f"[{text}]"
 
-    def convert(self, raw: str) -> Any:
-        value = self._convert(raw)
+    def shown_label(self, speaker: Speaker | None = None) -> str:
+        """What a positional is called in a usage line: CLIENT; 顧客 for a Japanese speaker."""
+        if speaker is not None and speaker.language == "ja":
+            return speaker._(self.title) if self.title else speaker._(self.label)
+        return self.label
+
+    def placeholder(self, speaker: Speaker | None = None) -> str:
+        if speaker is None:
+            return self.label
+        if speaker.language == "ja" and not self.metavar and self.title:
+            return speaker._(self.title)
+        return speaker._(self.label)
+
+    def render(self, speaker: Speaker) -> str:
+        """How a complaint names this parameter: ``CLIENT`` / ``--due``; ``顧客`` / ``納期``."""
+        if speaker.language == "ja":
+            if self.positional:
+                return self.shown_label(speaker)
+            return self.native_alias or (speaker._(self.title) if self.title else self.option)
+        return self.label if self.positional else self.option
+
+    def convert(self, raw: str, today: dt.date | None = None) -> Any:
+        """``raw`` as this parameter's value; ``today`` (in the person's time zone) places a date
+        written without its year."""
+        value = self._convert(raw, today)
         if self.check is not None:
             self.check(value)
         return value
 
-    def _convert(self, raw: str) -> Any:
-        label = self.label if self.positional else self.option
+    def _convert(self, raw: str, today: dt.date | None) -> Any:
         if any(unicodedata.category(ch) == "Cc" for ch in raw):
-            raise UsageError(f"{label} contains control characters")
+            raise UsageError(N_("{label} contains control characters"), label=self)
         if self.kind == "str":
             value = raw.strip()
             if not value:
-                raise UsageError(f"{label} is empty")
+                raise UsageError(N_("{label} is empty"), label=self)
             if len(value) > self.max_length:
-                raise UsageError(f"{label} is too long ({len(value)} characters; at most {self.max_length})")
+                raise UsageError(N_("{label} is too long ({length} characters; at most {maximum})"),
+                                 label=self, length=f"{len(value):,}", maximum=f"{self.max_length:,}")
             if self.choices and value not in self.choices:
-                raise UsageError(f"{label} must be one of: {', '.join(self.choices)}")
+                raise UsageError(N_("{label} must be one of: {choices}"), label=self, choices=", ".join(self.choices))
             return value
         if self.kind == "date":
+            from .typed import parse_date
+
             try:
-                return dt.date.fromisoformat(raw.strip()).isoformat()
+                day = parse_date(raw, today or dt.datetime.now(dt.UTC).date())
             except ValueError as exc:
-                raise UsageError(f"{label} must be a date like 2026-12-01, got {raw!r}") from exc
-        try:
-            number = int(raw) if self.kind == "int" else float(raw)
-        except ValueError as exc:
-            kind = "a whole number" if self.kind == "int" else "a number"
-            raise UsageError(f"{label} must be {kind}, got {raw!r}") from exc
+                raise UsageError(N_("{label} is not a date I can read ({problem}): “{value}”. "
+                                    "Write it like 2026-12-01, 12/1 or 12月1日."),
+                                 label=self, problem=_problem(exc), value=quoted(raw)) from exc
+            return day.isoformat()
+        if self.kind == "yen":
+            from .typed import parse_yen
+
+            try:
+                number = parse_yen(raw, allow_zero=self.minimum is not None and self.minimum <= 0)
+            except ValueError as exc:
+                raise UsageError(N_("{label} is not an amount I can read ({problem}): “{value}”. "
+                                    "Write it like 350000, ¥350,000 or 35万円."),
+                                 label=self, problem=_problem(exc), value=quoted(raw)) from exc
+        else:
+            try:
+                number = int(raw) if self.kind == "int" else float(raw)
+            except ValueError as exc:
+                message = N_("{label} must be a whole number, not “{value}”") if self.kind == "int" \
+                    else N_("{label} must be a number, not “{value}”")
+                raise UsageError(message, label=self, value=quoted(raw)) from exc
         if (self.minimum is not None and number < self.minimum) or (
                 self.maximum is not None and number > self.maximum):
-            raise UsageError(f"{label} must be between {self.minimum:g} and {self.maximum:g}, got {raw}")
+            raise UsageError(N_("{label} must be from {minimum} to {maximum}, not {value}"), label=self,
+                             minimum=_number(self.minimum), maximum=_number(self.maximum), value=quoted(raw))
         return number
 
 
-def normalize(text: str) -> str:
-    text = unicodedata.normalize("NFC", text).translate(_QUOTES)
-    return text.replace("—", "--").replace("–", "--").strip()
+def _number(value: float | None) -> str:
+    if value is None:
+        return "…"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:g}"
+
+
+def _problem(exc: ValueError):
+    """A parser's reason (an English text marked for the catalog) as a text said later."""
+    from ..i18n import L_
+
+    return L_(str(exc))
 
 
 def split_words(text: str) -> list[str]:
+    """The words of a command as a person typed it, normalised (full-width forms, 「」 quotes, ``：``,
+    dashes, invisible characters); a backslash is text (a Japanese keyboard's ¥ key types one)."""
     if len(text) > MAX_COMMAND:
-        raise UsageError(f"the command is too long ({len(text):,} characters; at most {MAX_COMMAND:,})")
+        raise UsageError(N_("the command is too long ({length} characters; at most {maximum})"),
+                         length=f"{len(text):,}", maximum=f"{MAX_COMMAND:,}")
+    text = normalize(_CLOSING.sub(r"\1 ", _OPENING.sub(r" \1", text)))
+    lexer = shlex.shlex(text, posix=True)
+    lexer.whitespace_split = True
+    lexer.commenters = ""
+    lexer.escape = ""
     try:
-        return shlex.split(normalize(text))
+        return list(lexer)
     except ValueError as exc:
-        raise UsageError("a quotation mark is not closed") from exc
+        raise UsageError(N_("a quotation mark is not closed")) from exc
 
 
-def parse_params(params: tuple[Param, ...], words: list[str]) -> dict[str, Any]:
-    """Turn the words after a command into typed values, or raise UsageError saying what is wrong."""
-    by_option = {p.option: p for p in params if not p.positional}
+class _Options:
+    """The options of a command by every name they may be written with."""
+
+    def __init__(self, params: tuple[Param, ...]):
+        self.by_option = {p.option: p for p in params if not p.positional}
+        self.by_alias = {a: p for p in params if not p.positional for a in p.aliases}
+
+    def match(self, word: str) -> tuple[Param, str, str | None] | None:
+        """(the option, the name it was written as, its value if written in the same word), or None
+        when ``word`` is not an option at all. UsageError for ``--name`` that names nothing."""
+        if word.startswith("--") and len(word) > 2:
+            name, has_value, inline = word.partition("=")
+            param = self.by_option.get(name) or self.by_alias.get(name[2:])
+            if param is None:
+                known = sorted(self.by_option) + sorted(self.by_alias)
+                raise UsageError(N_("unknown option {name} (options: {known})"), name=quoted(name),
+                                 known=", ".join(known) or "—")
+            return param, name, inline if has_value else None
+        if word.startswith(":") and len(word) > 1:  # :納期 12月1日, :納期12月1日
+            for alias in sorted(self.by_alias, key=len, reverse=True):
+                if word[1:].startswith(alias):
+                    rest = word[1 + len(alias):].lstrip(":")
+                    return self.by_alias[alias], alias, rest or None
+            return None
+        head, colon, tail = word.partition(":")
+        if colon and head in self.by_alias:  # 納期:12月1日 (or 納期: then the value)
+            return self.by_alias[head], head, tail or None
+        return None
+
+
+def parse_params(params: tuple[Param, ...], words: list[str], today: dt.date | None = None) -> dict[str, Any]:
+    """Turn the words after a command into typed values, or raise UsageError saying what is wrong.
+    ``today`` (in the person's time zone) places dates written without a year."""
+    options = _Options(params)
     positionals = [p for p in params if p.positional]
     values: dict[str, Any] = {}
     loose: list[str] = []
     i = 0
     while i < len(words):
         word = words[i]
-        if word.startswith("--") and len(word) > 2:
-            name, has_value, inline = word.partition("=")
-            param = by_option.get(name)
-            if param is None:
-                known = ", ".join(sorted(by_option)) or "none"
-                raise UsageError(f"unknown option {name} (options: {known})")
-            if param.kind == "flag":
-                if has_value:
-                    raise UsageError(f"{name} takes no value")
-                values[param.name] = True
-                i += 1
-                continue
-            if has_value:
-                raw = inline
-            elif i + 1 < len(words):
-                raw = words[i + 1]
-                i += 1
-            else:
-                raise UsageError(f"{name} needs a value ({param.label})")
-            value = param.convert(raw)
-            if param.repeated:
-                values.setdefault(param.name, []).append(value)
-            elif param.name in values:
-                raise UsageError(f"{name} is given twice")
-            else:
-                values[param.name] = value
-        else:
+        found = options.match(word)
+        if found is None:
             loose.append(word)
+            i += 1
+            continue
+        param, name, inline = found
+        if param.kind == "flag":
+            if inline is not None:
+                raise UsageError(N_("{name} takes no value"), name=name)
+            values[param.name] = True
+            i += 1
+            continue
+        if inline is not None:
+            raw = inline
+        elif i + 1 < len(words):
+            raw = words[i + 1]
+            i += 1
+        else:
+            raise UsageError(N_("{name} needs a value"), name=name)
+        value = param.convert(raw, today)
+        if param.repeated:
+            values.setdefault(param.name, []).append(value)
+        elif param.name in values:
+            raise UsageError(N_("{name} is given twice"), name=name)
+        else:
+            values[param.name] = value
         i += 1
     for param in positionals:
         if param.rest:
             if loose:
-                values[param.name] = param.convert(" ".join(loose))
+                values[param.name] = param.convert(" ".join(loose), today)
                 loose = []
         elif loose:
-            values[param.name] = param.convert(loose.pop(0))
+            values[param.name] = param.convert(loose.pop(0), today)
     if loose:
-        raise UsageError(f"unexpected {' '.join(loose)!r}")
+        raise UsageError(N_("unexpected “{words}”"), words=quoted(" ".join(loose)))
     for param in params:
         if param.name not in values:
             if param.required:
-                raise UsageError(f"{param.label if param.positional else param.option} is missing")
+                raise UsageError(N_("{label} is missing"), label=param)
             if param.kind == "flag":
                 values[param.name] = False
             elif param.repeated:

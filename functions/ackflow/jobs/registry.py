@@ -1,9 +1,14 @@
 """Job types and the registry that holds them.
 
 A job type declares everything the app needs to offer it in Chat and run it on a queue: its
-name, a one-line help, typed parameters, the confirmation wording, the queue, a retry limit, a
-timeout per step, the ordered steps and, for periodic jobs, a cron schedule. The parser, the
-help text, the confirmation card and the queue list all come from here.
+name and other names (``aliases``: 新規案件 for newcase), a one-line help, typed parameters, the
+confirmation wording, the queue, a retry limit, a timeout per step, the ordered steps and, for
+periodic jobs, a cron schedule (read in the deployment's time zone). The parser, the help text,
+the confirmation card and the queue list all come from here.
+
+Texts a person reads (help, confirmation wording, parameter titles and help, step titles, result
+labels) are declared in English with ``N_()`` and said in the person's language where they are
+shown (``functions/ackflow/i18n``).
 """
 
 from __future__ import annotations
@@ -16,12 +21,27 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import UnknownJobType, UsageError
 from ..queues import QueueDefinition
+from .normalize import normalize
 from .params import Param, parse_params
 
 if TYPE_CHECKING:
+    from ..i18n import Speaker
     from .context import StepContext
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+MAX_ALIAS = 30
+# The commands every deployment has, answered by the app itself, and their other names.
+BUILTIN_ALIASES: dict[str, tuple[str, ...]] = {
+    "help": ("ヘルプ", "使い方"), "status": ("状況",), "jobs": ("一覧",), "cancel": ("取消", "取り消し"),
+    "retry": ("再実行",),
+}
+
+
+def check_aliases(owner: str, aliases: tuple[str, ...]) -> None:
+    for alias in aliases:
+        if not alias or len(alias) > MAX_ALIAS or alias != normalize(alias).lower() or any(
+                c.isspace() or c in "\"':：/" for c in alias):
+            raise ValueError(f"{owner}: alias {alias!r} must be one word, as it reads normalised and in lower case")
 MIN_TIMEOUT, MAX_TIMEOUT = 15.0, 1800.0  # Cloud Tasks' dispatch deadline range
 
 StepFn = Callable[["StepContext"], "dict | None"]
@@ -31,7 +51,7 @@ StepFn = Callable[["StepContext"], "dict | None"]
 class Step:
     name: str
     run: StepFn
-    title: str = ""
+    title: str = ""  # declared with N_(): shown translated
 
     @property
     def label(self) -> str:
@@ -41,10 +61,10 @@ class Step:
 @dataclass(frozen=True)
 class JobType:
     name: str
-    help: str
+    help: str  # declared with N_(): shown translated
     steps: tuple[Step, ...]
     params: tuple[Param, ...] = ()
-    confirm: str = ""  # e.g. "Echo “{text}”"; formatted with the parameters
+    confirm: str = ""  # e.g. N_("Echo “{text}”"); translated, then formatted with the parameters
     queue: str = "ackflow-default"
     timeout: float = 60.0  # per step; becomes the task's dispatch deadline and the claim's lease
     max_attempts: int | None = None  # None: as many as the queue allows
@@ -55,10 +75,13 @@ class JobType:
     result_fields: tuple[str, ...] = field(default=())  # output keys to show on the result card
     requires: tuple[str, ...] = ()  # modules the steps import (e.g. an extra's); checked, not imported
     requires_hint: str = ""  # how to get them, e.g. "install the office extra: pip install 'ackflow[office]'"
+    aliases: tuple[str, ...] = ()  # other names a person may type, e.g. ("新規案件",)
+    result_labels: dict[str, str] = field(default_factory=dict, compare=False)  # result key → N_() label
 
     def __post_init__(self) -> None:
         if not NAME_RE.match(self.name):
             raise ValueError(f"job type name {self.name!r}: lowercase letters, digits, hyphens")
+        check_aliases(f"job type {self.name}", self.aliases)
         if not self.steps:
             raise ValueError(f"job type {self.name} has no steps")
         names = [s.name for s in self.steps]
@@ -89,27 +112,56 @@ class JobType:
     def usage(self) -> str:
         return " ".join([self.name, *(p.usage() for p in self.params)])
 
-    def parse(self, words: list[str]) -> dict[str, Any]:
+    @property
+    def native_name(self) -> str | None:
+        """The first alias that is not ASCII (a Japanese name), if any."""
+        return next((a for a in self.aliases if not a.isascii()), None)
+
+    def usage_for(self, speaker: Speaker) -> str:
+        """The usage line as ``speaker`` reads it: Japanese names and labels for a Japanese speaker."""
+        name = (self.native_name if speaker.language == "ja" else None) or self.name
+        return " ".join([name, *(p.usage(speaker) for p in self.params)])
+
+    def parse(self, words: list[str], today: dt.date | None = None) -> dict[str, Any]:
+        """Typed values from the words after the command (``today``: in the person's time zone)."""
         try:
-            values = parse_params(self.params, words)
+            values = parse_params(self.params, words, today)
             if self.validate:
                 self.validate(values)
         except UsageError as exc:
-            raise UsageError(str(exc), usage=self.usage) from exc
+            exc.usage = self.usage
+            raise
         return values
 
-    def confirmation_text(self, params: dict) -> str:
+    def confirmation_text(self, params: dict, speaker: Speaker | None = None) -> str:
+        """The confirmation wording in ``speaker``'s language, filled in with the parameters as
+        they read them (a date as 2026年12月1日(火), an amount as ¥350,000)."""
+        if speaker is None:
+            from ..i18n import ENGLISH as speaker
         if not self.confirm:
-            return f"Run {self.name}?"
+            return speaker._("Run {name}?", name=self.name)
+        shown = dict(params)
+        for param in self.params:
+            value = params.get(param.name)
+            if value not in (None, "") and param.kind in ("date", "yen"):
+                try:
+                    shown[param.name] = speaker.date(value) if param.kind == "date" else speaker.yen(value)
+                except (TypeError, ValueError):
+                    pass
         try:
-            return self.confirm.format(**params)
+            return speaker._(self.confirm).format(**shown)
         except (KeyError, IndexError, ValueError):
-            return self.confirm
+            return speaker._(self.confirm)
+
+    def result_label(self, key: str, speaker: Speaker) -> str:
+        label = self.result_labels.get(key)
+        return speaker._(label) if label else key
 
 
 def check_schedule(name: str, schedule: str) -> None:
     """Refuse a cron expression the sweep could not read, when the job type is declared rather
-    than on every sweep. The sweep reads it with cronsim, in UTC."""
+    than on every sweep. The sweep reads it with cronsim, in the deployment's time zone
+    (ACKFLOW_TIME_ZONE)."""
     from cronsim import CronSim, CronSimError
 
     try:
@@ -117,16 +169,29 @@ def check_schedule(name: str, schedule: str) -> None:
     except CronSimError as exc:
         raise ValueError(f"job type {name}: schedule {schedule!r} is not a cron expression the sweep "
                          f"can read ({exc}); use five fields, minute hour day month weekday, "
-                         f"in UTC, e.g. '0 0 * * *'") from exc
+                         f"in the deployment's time zone, e.g. '0 9 * * 1-5'") from exc
 
 
 @dataclass(frozen=True)
 class Command:
     name: str
-    help: str
-    usage: str
+    help: str  # declared with N_(): shown translated
+    usage: str  # e.g. "case CASE_NUMBER"; its words after the name are translated (N_ them)
     handler: Callable[..., Any]
     slash_command_id: int | None = None
+    aliases: tuple[str, ...] = ()  # other names a person may type, e.g. ("案件",)
+
+    def __post_init__(self) -> None:
+        check_aliases(f"command {self.name}", self.aliases)
+
+    @property
+    def native_name(self) -> str | None:
+        return next((a for a in self.aliases if not a.isascii()), None)
+
+    def usage_for(self, speaker: Speaker) -> str:
+        name, _, rest = self.usage.partition(" ")
+        name = (self.native_name if speaker.language == "ja" else None) or name
+        return " ".join([name, *(speaker._(word) for word in rest.split())])
 
 
 class Registry:
@@ -142,6 +207,25 @@ class Registry:
         self.sweep_tasks: dict[str, Callable[..., Any]] = {}
         self.lookups: dict[str, Callable[..., list[str]]] = {}
         self._missing: dict[str, tuple[str, ...]] = {}
+        # every name a person may type → the command or job type it names (builtins included)
+        self._names: dict[str, str] = {name: name for name in BUILTIN_ALIASES}
+        self._names.update({alias: name for name, aliases in BUILTIN_ALIASES.items() for alias in aliases})
+
+    def _claim_names(self, name: str, aliases: tuple[str, ...], replacing: bool = False) -> None:
+        taken = [n for n in (name, *aliases) if n in self._names and not (replacing and self._names[n] == name)]
+        if taken:
+            raise ValueError(f"{name!r}: the name {taken[0]!r} is already taken (by {self._names[taken[0]]!r})")
+        if replacing:
+            self._names = {k: v for k, v in self._names.items() if v != name}
+        self._names.update({n: name for n in (name, *aliases)})
+
+    def resolve(self, word: str) -> str | None:
+        """The command or job type that ``word`` (a name or an alias, any case) names, or None."""
+        return self._names.get(word.lower())
+
+    def names(self) -> dict[str, str]:
+        """Every name and alias → what it names (for suggestions)."""
+        return dict(self._names)
 
     def service(self, name: str, factory: Callable[[Any], Any]) -> None:
         """Offer steps a service (``ctx.services.<name>``), created on first use by
@@ -157,6 +241,7 @@ class Registry:
             raise ValueError(f"command {command.name!r} is already registered")
         if not NAME_RE.match(command.name):
             raise ValueError(f"command name {command.name!r}: lowercase letters, digits, hyphens")
+        self._claim_names(command.name, command.aliases)
         self.commands[command.name] = command
         return command
 
@@ -193,6 +278,7 @@ class Registry:
         if job_type.name in self._types or job_type.name in self.commands:
             raise ValueError(f"job type {job_type.name!r} is already registered")
         self._check_queue(job_type)
+        self._claim_names(job_type.name, job_type.aliases)
         self._types[job_type.name] = job_type
         self._missing.pop(job_type.name, None)  # the replacement may need other modules
         return job_type
@@ -203,6 +289,7 @@ class Registry:
         if job_type.name not in self._types:
             raise UnknownJobType(f"unknown job type {job_type.name!r}")
         self._check_queue(job_type)
+        self._claim_names(job_type.name, job_type.aliases, replacing=True)
         self._types[job_type.name] = job_type
         self._missing.pop(job_type.name, None)  # the replacement may need other modules
         return job_type

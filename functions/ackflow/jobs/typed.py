@@ -5,8 +5,8 @@ Amounts: ``350000``, ``350,000``, ``¥350,000``, ``350000円``, ``35万``, ``35�
 ``12月1日``, ``2026年12月1日``, ``令和8年12月1日`` (and 平成, 元年) → ``datetime.date``.
 
 Text is normalised first (:func:`ackflow.jobs.normalize.normalize`), so full-width digits and ``／``
-work too. Anything else raises ``ValueError`` with a short reason; callers turn it into a message in
-the person's language with an example.
+work too. Anything else raises ``ValueError`` with a short reason (English, marked for the catalog);
+callers turn it into a message in the person's language with an example.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
 
+from ..i18n import N_
 from .normalize import normalize
 
 MAX_YEN = 10**12  # a trillion yen: more than any estimate, less than any overflow downstream
@@ -32,10 +33,10 @@ def parse_yen(text: str, *, allow_zero: bool = False) -> int:
     raw = raw.replace("\\", "¥")  # a Japanese keyboard's yen key often types a backslash
     match = _AMOUNT.match(raw)
     if not match:
-        raise ValueError("not an amount")
+        raise ValueError(N_("not an amount"))
     body = match.group("body")
     if body.startswith(",") or ",," in body or body.endswith(","):
-        raise ValueError("misplaced comma")
+        raise ValueError(N_("misplaced comma"))
     body = body.replace(",", "")
     try:
         if "万" in body:
@@ -44,14 +45,14 @@ def parse_yen(text: str, *, allow_zero: bool = False) -> int:
         else:
             value = Decimal(body)
     except InvalidOperation as exc:
-        raise ValueError("not an amount") from exc
+        raise ValueError(N_("not an amount")) from exc
     if value != value.to_integral_value():
-        raise ValueError("yen has no fractions")
+        raise ValueError(N_("yen has no fractions"))
     yen = int(value)
     if yen > MAX_YEN:
-        raise ValueError("too large")
+        raise ValueError(N_("too large"))
     if yen == 0 and not allow_zero:
-        raise ValueError("zero")
+        raise ValueError(N_("zero"))
     return yen
 
 
@@ -64,7 +65,7 @@ def parse_date(text: str, today: dt.date) -> dt.date:
         return _date(int(match["y"]), int(match["m"]), int(match["d"]))
     match = _MONTH_DAY.match(raw) or _JAPANESE.match(raw)
     if not match:
-        raise ValueError("not a date")
+        raise ValueError(N_("not a date"))
     month, day = int(match["m"]), int(match["d"])
     year_text = match.groupdict().get("y")
     if year_text is None:
@@ -72,13 +73,13 @@ def parse_date(text: str, today: dt.date) -> dt.date:
             candidate = _date(year, month, day, leap_ok=True)
             if candidate is not None and candidate >= today:
                 return candidate
-        raise ValueError("that day does not exist")
+        raise ValueError(N_("that day does not exist"))
     era = match.groupdict().get("era")
     year = 1 if year_text == "元" else int(year_text)
     if era:
         year = _ERAS[era] + year
     elif year_text == "元":
-        raise ValueError("元年 needs an era (令和元年)")
+        raise ValueError(N_("元年 needs an era (令和元年)"))
     return _date(year, month, day)
 
 
@@ -88,4 +89,4 @@ def _date(year: int, month: int, day: int, *, leap_ok: bool = False) -> dt.date 
     except ValueError as exc:
         if leap_ok and month == 2 and day == 29:
             return None
-        raise ValueError("that day does not exist") from exc
+        raise ValueError(N_("that day does not exist")) from exc

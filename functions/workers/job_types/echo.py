@@ -15,12 +15,13 @@ def echo(ctx: StepContext) -> dict:
 def register(registry: Registry) -> None:
     registry.add(JobType(
         name="echo",
-        help="Say TEXT back (try the pipeline).",
-        params=(Param("text", help="what to say", rest=True, max_length=2000, title=N_("Text")),),
-        confirm="Echo “{text}”",
+        help=N_("Say TEXT back (try the pipeline)."),
+        params=(Param("text", help=N_("what to say"), rest=True, max_length=2000, title=N_("Text")),),
+        confirm=N_("Echo “{text}”"),
         steps=(Step("echo", echo),),
         timeout=30,
         examples=("echo hello",),
         slash_command_id=10,
         result_fields=("text",),
+        result_labels={"text": N_("text")},
     ))

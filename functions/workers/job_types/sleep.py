@@ -13,7 +13,7 @@ MAX_SECONDS = 300
 def sleep(ctx: StepContext) -> dict:
     total = ctx.params["seconds"]
     for done in range(total):
-        ctx.progress(f"{done} of {total} s", done / total)
+        ctx.progress(ctx._("{done} of {total} s", done=done, total=total), done / total)
         if not ctx.sleep(1):
             return {"slept": done, "cancelled": True}
     return {"slept": total}
@@ -22,11 +22,13 @@ def sleep(ctx: StepContext) -> dict:
 def register(registry: Registry) -> None:
     registry.add(JobType(
         name="sleep",
-        help=f"Wait SECONDS (1–{MAX_SECONDS}), showing progress.",
-        params=(Param("seconds", kind="int", minimum=1, maximum=MAX_SECONDS, help="how long", title=N_("Seconds")),),
-        confirm="Sleep for {seconds} s",
+        help=N_("Wait SECONDS (1–300), showing progress."),
+        params=(Param("seconds", kind="int", minimum=1, maximum=MAX_SECONDS, help=N_("how long"),
+                      title=N_("Seconds")),),
+        confirm=N_("Sleep for {seconds} s"),
         steps=(Step("sleep", sleep),),
         timeout=MAX_SECONDS + 30,
+        result_labels={"slept": N_("seconds slept"), "cancelled": N_("cancelled")},
         examples=("sleep 5",),
         slash_command_id=11,
     ))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from ackflow.errors import UsageError
-from ackflow.i18n import N_
+from ackflow.i18n import L_, N_
 from ackflow.jobs.params import Param
 from ackflow.jobs.registry import Command, JobType, Registry, Step
 
@@ -17,21 +17,6 @@ from .commands import list_cases, show_case
 from .estimating import split_list
 from .money import parse_line
 from .names import safe_component
-
-TEXTS = {
-    "case_number": ("{case!r} is not a case number; they look like 2026-001",
-                    "{case!r} は案件番号ではありません（例: 2026-001）"),
-    "invoice_number": ("{number!r} is not an invoice number; they look like INV-2026-0001",
-                       "{number!r} は請求書番号ではありません（例: INV-2026-0001）"),
-    "line_number": ("--remove takes line numbers from 1 to 50 (2,3), got {value!r}",
-                    "--remove には 1 から 50 の行番号を指定してください（例: 2,3。入力: {value!r}）"),
-    "again_and_replaces": ("--again and --replaces do not go together: a correction is already another invoice",
-                           "--again と --replaces は同時に指定できません"),
-}
-
-
-def _say(key: str, **values) -> str:
-    return TEXTS[key][0].format(**values)
 
 
 def _rates():
@@ -43,7 +28,7 @@ def _rates():
 
 def _check_case(values: dict) -> None:
     if not CASE_RE.fullmatch(values["case"]):
-        raise UsageError(_say("case_number", case=values["case"]))
+        raise UsageError(L_("“{case}” is not a case number; they look like 2026-001", case=values["case"][:30]))
 
 
 def _check_items(values: dict) -> None:
@@ -54,8 +39,8 @@ def _check_items(values: dict) -> None:
 
 
 def _check_newcase(values: dict) -> None:
-    safe_component(values["client"], "client name")
-    safe_component(values["title"], "title")
+    safe_component(values["client"], N_("client name"))
+    safe_component(values["title"], N_("title"))
     _check_items(values)
 
 
@@ -74,9 +59,10 @@ def _check_invoice(values: dict) -> None:
     _check_case(values)
     _check_items(values)
     if values["again"] and values["replaces"]:
-        raise UsageError(_say("again_and_replaces"))
+        raise UsageError(L_("--again and --replaces do not go together: a correction is already another invoice"))
     if values["replaces"] and not re.fullmatch(r"\S+-\d{4}-\d{4,}", values["replaces"]):
-        raise UsageError(_say("invoice_number", number=values["replaces"]))
+        raise UsageError(L_("“{number}” is not an invoice number; they look like INV-2026-0001",
+                              number=values["replaces"][:30]))
     settings, _, _ = _rates()
     invoicing.check_invoice_settings(settings)  # refused here, before a card, when the office is not set up
 
@@ -87,11 +73,11 @@ def _check_paid(values: dict) -> None:
 
 
 def _client_name(value: str) -> None:
-    safe_component(value, "client name")
+    safe_component(value, N_("client name"))
 
 
 def _title(value: str) -> None:
-    safe_component(value, "title")
+    safe_component(value, N_("title"))
 
 
 def _item(value: str) -> None:
@@ -101,7 +87,7 @@ def _item(value: str) -> None:
 def _line_numbers(value: str) -> None:
     for number in split_list(value, ","):
         if not number.isdigit() or not 1 <= int(number) <= 50:
-            raise UsageError(_say("line_number", value=number))
+            raise UsageError(L_("--remove takes line numbers from 1 to 50 (2,3), got “{value}”", value=number[:20]))
 
 
 def known_clients(runtime) -> list[str]:
@@ -114,20 +100,31 @@ def known_clients(runtime) -> list[str]:
 
 # What the office's steps import: without the office extra, the office's job types are not offered.
 OFFICE_EXTRA = {"requires": ("gspread", "fpdf", "bs4"),
-                "requires_hint": "install the office extra: pip install 'ackflow[office]'"}
+                "requires_hint": N_("install the office extra: pip install 'ackflow[office]'")}
 
-ITEM = Param("item", positional=False, required=False, repeated=True, metavar='"DESC:QTY:PRICE[:8%]"',
-             max_length=200, help="a line: description, quantity, unit price in yen (:8% for a reduced-rate line)",
-             title=N_("Line items"), parts=(N_("Description"), N_("Quantity"), N_("Unit price")), check=_item)
-CASE = Param("case", metavar="CASE_NUMBER", max_length=20, title=N_("Case number"))
-DATE = Param("date", kind="date", positional=False, required=False, metavar="YYYY-MM-DD")
+ITEM = Param("item", positional=False, required=False, repeated=True, metavar=N_('"DESC:QTY:PRICE[:8%]"'),
+             max_length=200, help=N_("a line: description, quantity, unit price in yen (:8% for a reduced-rate line)"),
+             title=N_("Line items"), parts=(N_("Description"), N_("Quantity"), N_("Unit price")), check=_item,
+             aliases=("明細",))
+CASE = Param("case", metavar=N_("CASE_NUMBER"), max_length=20, title=N_("Case number"))
+DATE = Param("date", kind="date", positional=False, required=False, metavar=N_("YYYY-MM-DD"), title=N_("Date"),
+             aliases=("日付",))
+# what a person reads for each part of a result (the links are buttons with their own labels)
+RESULT_LABELS = {"case": N_("case"), "documents": N_("documents"), "skipped": N_("not collected"),
+                 "mail": N_("mail"), "mail_skipped": N_("mail not saved"), "estimate_version": N_("estimate version"),
+                 "total": N_("total"), "invoice": N_("invoice"), "status": N_("status"),
+                 "accepted": N_("accepted estimate"), "delivered_on": N_("delivered on"), "received": N_("received"),
+                 "invoiced": N_("invoiced"), "outstanding": N_("outstanding"), "week_of": N_("week of"),
+                 "open_cases": N_("open cases"), "cases": N_("cases"), "date": N_("date"), "due_cases": N_("cases due"),
+                 "due": N_("due")}
 
 
 def _office_job(name: str, help: str, params: tuple, confirm: str, steps_: tuple, *, slash: int | None = None,
-                validate=_check_case, examples: tuple = (), result: tuple = (), timeout: float = 120) -> JobType:
+                validate=_check_case, examples: tuple = (), result: tuple = (), timeout: float = 120,
+                aliases: tuple[str, ...] = ()) -> JobType:
     return JobType(name=name, help=help, params=params, confirm=confirm, queue="ackflow-office", timeout=timeout,
                    steps=steps_, validate=validate, examples=examples, slash_command_id=slash, result_fields=result,
-                   **OFFICE_EXTRA)
+                   result_labels=RESULT_LABELS, aliases=aliases, **OFFICE_EXTRA)
 
 
 def register(registry: Registry) -> None:
@@ -140,100 +137,120 @@ def register(registry: Registry) -> None:
     registry.lookup("clients", known_clients)
     registry.add(JobType(
         name="newcase",
-        help="Open a case: number, folder, sheet row, estimate v1 (and portal documents).",
+        help=N_("Open a case: number, folder, sheet row, estimate v1 (and portal documents)."),
+        aliases=("新規案件",),
         params=(
-            Param("client", max_length=60, help="client company", title=N_("Client"), lookup="clients",
+            Param("client", max_length=60, help=N_("client company"), title=N_("Client"), lookup="clients",
                   check=_client_name),
-            Param("title", max_length=200, help="what the case is about", title=N_("Title"), check=_title),
-            Param("due", kind="date", positional=False, required=False, metavar="YYYY-MM-DD", title=N_("Due date")),
-            Param("portal", positional=False, required=False, metavar="ORDER_REF", max_length=60,
-                  title=N_("Portal order"), help="the order on the client's portal, to collect its documents"),
+            Param("title", max_length=200, help=N_("what the case is about"), title=N_("Title"), check=_title),
+            Param("due", kind="date", positional=False, required=False, metavar=N_("YYYY-MM-DD"), title=N_("Due date"),
+                  aliases=("納期",)),
+            Param("portal", positional=False, required=False, metavar=N_("ORDER_REF"), max_length=60,
+                  title=N_("Portal order"), help=N_("the order on the client's portal, to collect its documents"),
+                  aliases=("ポータル",)),
             ITEM,
         ),
-        confirm="Open a new case for {client}: “{title}”",
+        confirm=N_("Open a new case for {client}: “{title}”"),
         queue="ackflow-office",
         timeout=600,
-        steps=(Step("number", steps.allocate_number, "case number"),
-               Step("folder", steps.make_folder, "project folder"),
-               Step("sheet", steps.register_row, "case sheet"),
-               Step("estimate", steps.draft_estimate, "estimate v1"),
-               Step("portal", steps.collect_documents, "portal documents"),
-               Step("mail", mail.save_mail, "received mail")),
+        steps=(Step("number", steps.allocate_number, N_("case number")),
+               Step("folder", steps.make_folder, N_("project folder")),
+               Step("sheet", steps.register_row, N_("case sheet")),
+               Step("estimate", steps.draft_estimate, N_("estimate v1")),
+               Step("portal", steps.collect_documents, N_("portal documents")),
+               Step("mail", mail.save_mail, N_("received mail"))),
         validate=_check_newcase,
         examples=('newcase ACME "プレス金型 A-12" --due 2026-12-01 --item "金型設計:1:350000"',
-                  'newcase ACME "Die set" --portal PO-1042'),
+                  'newcase ACME "Die set" --portal PO-1042', '新規案件 ACME「プレス金型 A-12」 納期：12月1日'),
         slash_command_id=20,
         result_fields=("case", "folder_link", "sheet_link", "estimate_link", "documents", "document_links", "skipped",
                        "mail", "mail_skipped"),
+        result_labels=RESULT_LABELS,
         **OFFICE_EXTRA,
     ))
     registry.add(_office_job(
-        "estimate", "Issue a new version of a case's estimate, from the previous version's lines.",
+        "estimate", N_("Issue a new version of a case's estimate, from the previous version's lines."),
         (CASE, ITEM,
-         Param("change", positional=False, required=False, metavar='"N=DESC:QTY:PRICE[; …]"', max_length=1000,
-               help="change line N of the previous version (empty fields are kept; several: separated by ;)"),
+         Param("change", positional=False, required=False, metavar=N_('"N=DESC:QTY:PRICE[; …]"'), max_length=1000,
+               help=N_("change line N of the previous version (empty fields are kept; several: separated by ;)"),
+               title=N_("Change lines"), aliases=("変更",)),
          Param("remove", positional=False, required=False, max_length=200, metavar="N[,N…]",
-               help="remove these lines of the previous version", check=_line_numbers),
-         Param("to", positional=False, required=False, max_length=60, metavar="RECIPIENT",
-               help="the recipient (御中), when not the client's name"),
-         Param("valid_until", kind="date", positional=False, required=False, metavar="YYYY-MM-DD")),
-        "Issue a new estimate version for case {case}", (Step("draft", steps.redraft_estimate, "estimate"),),
-        slash=22, validate=_check_estimate,
+               help=N_("remove these lines of the previous version"), check=_line_numbers, title=N_("Remove lines"),
+               aliases=("削除",)),
+         Param("to", positional=False, required=False, max_length=60, metavar=N_("RECIPIENT"),
+               help=N_("the recipient (御中), when not the client's name"), title=N_("Recipient"), aliases=("宛先",)),
+         Param("valid_until", kind="date", positional=False, required=False, metavar=N_("YYYY-MM-DD"),
+               title=N_("Valid until"), aliases=("有効期限",))),
+        N_("Issue a new estimate version for case {case}"), (Step("draft", steps.redraft_estimate, N_("estimate")),),
+        slash=22, validate=_check_estimate, aliases=("見積",),
         examples=('estimate 2026-001 --item "追加設計:1:50000"',
-                  'estimate 2026-001 --change "1=::380000; 2=立会い::" --remove 3'),
+                  'estimate 2026-001 --change "1=::380000; 2=立会い::" --remove 3',
+                  '見積 2026-001 明細：追加設計:1:5万円'),
         result=("case", "estimate_link", "estimate_version", "total")))
     registry.add(_office_job(
-        "invoice", "Issue a qualified invoice (適格請求書) for a case, from its accepted estimate or given lines.",
+        "invoice", N_("Issue a qualified invoice (適格請求書) for a case, from its accepted estimate or given lines."),
         (CASE, ITEM, DATE,
-         Param("due", kind="date", positional=False, required=False, metavar="YYYY-MM-DD",
-               help="payment due date (default: from the payment terms)"),
-         Param("to", positional=False, required=False, max_length=60, metavar="RECIPIENT"),
-         Param("again", kind="flag", positional=False, required=False, help="another invoice for the case"),
-         Param("replaces", positional=False, required=False, max_length=30, metavar="INVOICE_NUMBER",
-               help="correct an issued invoice with a new one")),
-        "Issue an invoice for case {case}",
-        (Step("number", invoicing.allocate, "invoice number"), Step("issue", invoicing.issue, "invoice"),
-         Step("file", invoicing.file, "case sheet")),
-        slash=23, validate=_check_invoice,
+         Param("due", kind="date", positional=False, required=False, metavar=N_("YYYY-MM-DD"),
+               help=N_("payment due date (default: from the payment terms)"), title=N_("Payment due"),
+               aliases=("支払期限",)),
+         Param("to", positional=False, required=False, max_length=60, metavar=N_("RECIPIENT"), title=N_("Recipient"),
+               aliases=("宛先",)),
+         Param("again", kind="flag", positional=False, required=False, help=N_("another invoice for the case"),
+               title=N_("Another invoice")),
+         Param("replaces", positional=False, required=False, max_length=30, metavar=N_("INVOICE_NUMBER"),
+               help=N_("correct an issued invoice with a new one"), title=N_("Replaces"), aliases=("訂正元",))),
+        N_("Issue an invoice for case {case}"),
+        (Step("number", invoicing.allocate, N_("invoice number")), Step("issue", invoicing.issue, N_("invoice")),
+         Step("file", invoicing.file, N_("case sheet"))),
+        slash=23, validate=_check_invoice, aliases=("請求",),
         examples=("invoice 2026-001", 'invoice 2026-001 --replaces INV-2026-0001'),
         result=("case", "invoice", "total", "invoice_link", "sheet_link")))
     registry.add(_office_job(
-        "ordered", "Mark a case ordered (受注): the client accepted an estimate (the latest unless --estimate N).",
+        "ordered", N_("Mark a case ordered (受注): the client accepted an estimate (the latest unless --estimate N)."),
         (CASE, Param("estimate", kind="int", positional=False, required=False, minimum=1, maximum=999,
-                     metavar="VERSION"), DATE),
-        "Mark case {case} ordered (受注)", (Step("ordered", lifecycle.ordered, "order recorded"),),
-        slash=24, examples=("ordered 2026-001", "ordered 2026-001 --estimate 2"),
+                     metavar=N_("VERSION"), title=N_("Estimate version"), aliases=("見積版",)), DATE),
+        N_("Mark case {case} ordered (受注)"), (Step("ordered", lifecycle.ordered, N_("order recorded")),),
+        slash=24, aliases=("受注",), examples=("ordered 2026-001", "ordered 2026-001 --estimate 2"),
         result=("case", "status", "accepted")))
     registry.add(_office_job(
-        "delivered", "Mark a case delivered (納品).", (CASE, DATE),
-        "Mark case {case} delivered (納品)", (Step("delivered", lifecycle.delivered, "delivery recorded"),),
-        slash=25, examples=("delivered 2026-001 --date 2026-12-01",), result=("case", "status", "delivered_on")))
+        "delivered", N_("Mark a case delivered (納品)."), (CASE, DATE),
+        N_("Mark case {case} delivered (納品)"), (Step("delivered", lifecycle.delivered, N_("delivery recorded")),),
+        slash=25, aliases=("納品",), examples=("delivered 2026-001 --date 2026-12-01",),
+        result=("case", "status", "delivered_on")))
     registry.add(_office_job(
-        "paid", "Record a payment received for a case (入金).",
-        (CASE, Param("amount", positional=False, max_length=30, metavar="YEN", help="the amount received"), DATE),
-        "Record a payment of {amount} yen received for case {case} (入金)",
-        (Step("paid", lifecycle.paid, "payment recorded"),),
-        slash=26, validate=_check_paid, examples=("paid 2026-001 --amount 473000 --date 2026-12-25",),
+        "paid", N_("Record a payment received for a case (入金)."),
+        (CASE, Param("amount", kind="yen", positional=False, max_length=30, minimum=1, metavar=N_("YEN"),
+                     help=N_("the amount received"),
+                     title=N_("Amount received"), aliases=("金額",)), DATE),
+        N_("Record a payment of {amount} yen received for case {case} (入金)"),
+        (Step("paid", lifecycle.paid, N_("payment recorded")),),
+        slash=26, validate=_check_paid, aliases=("入金",),
+        examples=("paid 2026-001 --amount 473000 --date 2026-12-25", "入金 2026-001 金額：47万3000円"),
         result=("case", "status", "received", "invoiced", "outstanding")))
     registry.add(_office_job(
-        "correct", "Correct a case's status (admins; recorded as a correction).",
+        "correct", N_("Correct a case's status (admins; recorded as a correction)."),
         (CASE, Param("status", max_length=10, choices=("受付", "見積提出", "受注", "作業中", "納品", "請求", "入金",
-                                                        "失注", "保留"))),
-        "Correct the status of case {case} to {status}", (Step("correct", lifecycle.correct, "status corrected"),),
+                                                        "失注", "保留"), title=N_("Status"))),
+        N_("Correct the status of case {case} to {status}"),
+        (Step("correct", lifecycle.correct, N_("status corrected")),), aliases=("訂正",),
         examples=("correct 2026-001 作業中",), result=("case", "status")))
     registry.add(JobType(
-        name="digest", help="Monday 09:00 (Asia/Tokyo): the open cases by due date, to the office's space.",
-        steps=(Step("digest", reminders.digest, "open cases"),), queue="ackflow-office", timeout=60,
-        schedule=reminders.DIGEST_SCHEDULE, result_fields=("week_of", "open_cases", "cases"), **OFFICE_EXTRA))
+        name="digest",
+        help=N_("Mondays 09:00 (the office's time zone): the open cases by due date, to the office's space."),
+        steps=(Step("digest", reminders.digest, N_("open cases")),), queue="ackflow-office", timeout=60,
+        schedule=reminders.DIGEST_SCHEDULE, result_fields=("week_of", "open_cases", "cases"),
+        result_labels=RESULT_LABELS, **OFFICE_EXTRA))
     registry.add(JobType(
-        name="reminder", help="Working days 09:00 (Asia/Tokyo): the cases due on the next working day.",
-        steps=(Step("reminder", reminders.reminder, "cases due"),), queue="ackflow-office", timeout=60,
-        schedule=reminders.REMINDER_SCHEDULE, result_fields=("date", "due_cases", "due", "cases"), **OFFICE_EXTRA))
+        name="reminder", help=N_("Working days 09:00 (the office's time zone): the cases due on the next working day."),
+        steps=(Step("reminder", reminders.reminder, N_("cases due")),), queue="ackflow-office", timeout=60,
+        schedule=reminders.REMINDER_SCHEDULE, result_fields=("date", "due_cases", "due", "cases"),
+        result_labels=RESULT_LABELS, **OFFICE_EXTRA))
     mail.register(registry)
-    registry.command(Command("case", "Show a case: status and history, estimates, invoices, documents, jobs.",
-                             "case CASE_NUMBER", show_case, slash_command_id=21))
-    registry.command(Command("cases", "List open cases by due date (filter: client=NAME status=STATUS).",
-                             "cases [client=NAME] [status=STATUS]", list_cases, slash_command_id=27))
+    registry.command(Command("case", N_("Show a case: status and history, estimates, invoices, documents, jobs."),
+                             "case CASE_NUMBER", show_case, slash_command_id=21, aliases=("案件",)))
+    registry.command(Command("cases", N_("List open cases by due date (filter: client=NAME status=STATUS)."),
+                             "cases [client=NAME] [status=STATUS]", list_cases, slash_command_id=27,
+                             aliases=("案件一覧",)))
 
 
 def _settings():

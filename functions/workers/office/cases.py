@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 
 from ackflow.errors import NotFound, PermanentError
+from ackflow.i18n import N_, Msg
 from ackflow.store.documents import Documents, Tx
 
 CASES = "cases"
@@ -37,18 +38,16 @@ LEGACY = {"登録済": "受付", "資料取得済": "受付", "受付完了": "�
 STATUSES = STAGES
 OPEN = tuple(s for s in STAGES if s != "入金") + ("保留",)  # what `cases` lists
 
-TEXTS = {
-    "backwards": ("case {case} is {current}; a status only moves forward, so it cannot become {wanted} "
-                  "(an admin may correct it: “correct {case} {wanted}”)",
-                  "案件 {case} は{current}です。状況は先へ進むだけなので{wanted}には戻せません"
-                  "（管理者は「correct {case} {wanted}」で訂正できます）"),
-    "unknown": ("{wanted!r} is not a case status; the statuses are {statuses}",
-                "{wanted!r} は案件の状況ではありません。状況: {statuses}"),
+TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
+    "backwards": N_("case {case} is {current}; a status only moves forward, so it cannot become "
+                    "{wanted} (an admin may correct it: “correct {case} {wanted}”)"),
+    "unknown": N_("{wanted!r} is not a case status; the statuses are {statuses}"),
 }
 
 
-def _say(key: str, **values) -> str:
-    return TEXTS[key][0].format(**values)
+def _say(key: str, **values) -> Msg:
+    """The text of ``key`` with ``values``, said later in the language of whoever it reaches."""
+    return Msg(TEXTS[key], **values)
 
 
 def rank(status: str | None) -> int | None:

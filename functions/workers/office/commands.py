@@ -3,98 +3,92 @@ answered at once from the job store."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING
 
 from ackflow.app import links, views
+from ackflow.app.speech import speaker_of
 from ackflow.chat.cards import Button, Buttons, Card, Field, Section, Text
 from ackflow.chat.replies import Reply
 from ackflow.errors import JobNotFound
-from ackflow.i18n import Speaker
+from ackflow.i18n import L_, N_, Speaker
 
 from .cases import ASIDE, CASES, OPEN, STAGES, rank
-from .money import yen
 
 if TYPE_CHECKING:
     from ackflow.app.runtime import Runtime
 
 MAX_LISTED = 30
 
-TEXTS = {
-    "which": ("Which case? Write “case 2026-001”.", "どの案件ですか？「case 2026-001」のように書いてください。"),
-    "none": ("There is no case “{case}”. Case numbers look like 2026-001.",
-             "案件「{case}」はありません。案件番号は 2026-001 のような形です。"),
-    "filter": ("Write filters as client=NAME or status=STATUS (statuses: {statuses}); got {word!r}.",
-               "絞り込みは client=取引先 か status=状況 の形で書いてください（状況: {statuses}）。入力: {word!r}"),
-    "no_open": ("No open cases{where}.", "進行中の案件はありません{where}。"),
-    "open_title": ("Open cases", "進行中の案件"),
-    "more": ("… and {count} more; narrow with client= or status=.",
-             "ほか {count} 件。client= か status= で絞り込めます。"),
-    "no_due": ("no due date", "納期なし"),
-    "correction": ("correction", "訂正"),
-    "title": ("Case {case}", "案件 {case}"),
-    "history": ("History", "履歴"),
-    "estimates": ("Estimates", "見積"),
-    "invoices": ("Invoices", "請求書"),
-    "payments": ("Payments", "入金"),
-    "documents": ("Documents", "受領資料"),
-    "jobs": ("Jobs", "ジョブ"),
-    "replaces": ("replaces {number}", "{number} の訂正"),
-    "replaced_by": ("replaced by {number}", "{number} で訂正済み"),
-    "expired": ("expired", "期限切れ"),
-}
+# The case's status is kept as the office writes it (Japanese, also in the sheet); said in words in English.
+STATUS_NAMES = {"受付": N_("received"), "見積提出": N_("estimate sent"), "受注": N_("ordered"),
+                "作業中": N_("in progress"), "納品": N_("delivered"), "請求": N_("invoiced"), "入金": N_("paid"),
+                "失注": N_("lost"), "保留": N_("on hold")}
+FIELDS = ((N_("client"), "client"), (N_("title"), "title"), (N_("status"), "status"), (N_("due"), "due"),
+          (N_("requested by"), "requester"), (N_("opened"), "opened_at"), (N_("folder"), "folder_link"),
+          (N_("sheet row"), "sheet_link"))
 
 
-def _say(key: str, **values) -> str:
-    return TEXTS[key][0].format(**values)
+def status_name(value, speaker: Speaker) -> str:
+    """A case status for ``speaker``: as written in Japanese, with its English word otherwise."""
+    text = str(value or "—")
+    if speaker.language != "ja" and text in STATUS_NAMES:
+        return f"{speaker._(STATUS_NAMES[text])} ({text})"
+    return views.short(text, 20)
 
 
-def _when(at: float | None, zone) -> str:
-    if not at:
-        return ""
-    return dt.datetime.fromtimestamp(at, dt.UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+def _shown(key: str, value, speaker: Speaker) -> str:
+    try:
+        if key == "due" and isinstance(value, str) and value:
+            return speaker.date(value)
+        if key == "opened_at" and isinstance(value, (int, float)):
+            return speaker.moment(value)
+        if key == "status":
+            return status_name(value, speaker)
+    except ValueError:
+        pass
+    return views.short(str(value or "—"))
 
 
-def _zone():
-    from zoneinfo import ZoneInfo
-
-    from .settings import load_office_settings
-
-    return ZoneInfo(load_office_settings().timezone)
+def _day(value, speaker: Speaker) -> str:
+    try:
+        return speaker.date(value) if value else ""
+    except (TypeError, ValueError):
+        return views.short(str(value), 20)
 
 
 def show_case(runtime: Runtime, event, words: list[str]) -> Reply:
     from .cases import CaseNotFound, CaseRecords
 
+    speaker = speaker_of(runtime, event)
+    command = "案件" if speaker.language == "ja" else "case"
     if not words:
-        return Reply(text=_say("which"))
+        return Reply(text=speaker._("Which case? Write “{command} 2026-001”.", command=command))
     case = words[0]
     try:
         record = CaseRecords(runtime.store.docs).get(case)
     except CaseNotFound:
-        return Reply(text=_say("none", case=views.short(case, 30)))
-    fields: list = [Field(label, views.short(str(record.get(key) or "—"))) for label, key in (
-        ("client", "client"), ("title", "title"), ("status", "status"), ("due", "due"),
-        ("requested by", "requester"), ("folder", "folder_link"), ("sheet row", "sheet_link"))
-        if not links.is_link(record.get(key))]
+        return Reply(text=speaker._("There is no case “{case}”. Case numbers look like 2026-001.",
+                                    case=views.short(case, 30)))
+    fields: list = [Field(speaker._(label), _shown(key, record.get(key), speaker)) for label, key in FIELDS
+                    if not links.is_link(record.get(key))]
     # links are buttons (one tap on a phone), within one budget for the card (Chat's 32,000 bytes)
     budget = links.MAX_LINK_CHARS
-    opened = links.fit(list(links.link_buttons(record, ("folder_link", "sheet_link"), Speaker())), budget)
+    opened = links.fit(list(links.link_buttons(record, ("folder_link", "sheet_link"), speaker)), budget)
     budget -= sum(len(b.url) for b in opened)
     if opened:
         fields.append(Buttons(opened))
     sections = [Section(tuple(fields))]
-    zone = _zone()
-    history = [Field(views.short(str(entry.get("status")), 20)
-                     + (f" ({_say('correction')})" if entry.get("correction") else ""),
-                     f"{_when(entry.get('at'), zone)} · {views.short(str(entry.get('by') or '—'), 60)}")
+    history = [Field(status_name(entry.get("status"), speaker)
+                     + (f" ({speaker._('correction')})" if entry.get("correction") else ""),
+                     f"{speaker.moment(entry['at']) if entry.get('at') else ''} · "
+                     f"{views.short(str(entry.get('by') or '—'), 60)}")
                for entry in record.get("history", [])[-12:]]
     if history:
-        sections.append(Section(tuple(history), header=_say("history")))
+        sections.append(Section(tuple(history), header=speaker._("History")))
     accepted = (record.get("accepted") or {}).get("version")
     latest = record.get("estimates", [])[-10:]  # the latest versions: a card holds at most 100 widgets
     estimates: list = [Field(f"v{e['version']}" + (" ✓" if e["version"] == accepted else ""),
-                             _amount(e.get("total")) + ("" if links.is_link(e.get("link")) or not e.get("link")
+                             _amount(e.get("total"), speaker) + ("" if links.is_link(e.get("link")) or not e.get("link")
                                                         else f" · {views.short(e['link'], 200)}")) for e in latest]
     pdfs = links.fit([Button(f"v{e['version']}", url=e["link"]) for e in reversed(latest)
                       if links.is_link(e.get("link"))], budget // 3)
@@ -102,12 +96,15 @@ def show_case(runtime: Runtime, event, words: list[str]) -> Reply:
     if pdfs:
         estimates.append(Buttons(pdfs))
     if estimates:
-        sections.append(Section(tuple(estimates), header=_say("estimates")))
+        sections.append(Section(tuple(estimates), header=speaker._("Estimates")))
     issued = {d["number"]: d for d in record.get("issued", []) if isinstance(d, dict) and d.get("number")}
     latest_invoices = record.get("invoices", [])[-10:]
-    invoices: list = [Field(i["number"] or "…", f"{_amount(i.get('total'))} · {i.get('issued', '')}"
-                            + (" · " + _say("replaces", number=i["replaces"]) if i.get("replaces") else "")
-                            + (" · " + _say("replaced_by", number=i["replaced_by"].replace("~", "…"))
+    invoices: list = [Field(i["number"] or "…",
+                            f"{_amount(i.get('total'), speaker)} · {_day(i.get('issued'), speaker)}"
+                            + (" · " + speaker._("replaces {number}", number=i["replaces"])
+                               if i.get("replaces") else "")
+                            + (" · " + speaker._("replaced by {number}",
+                                                   number=i["replaced_by"].replace("~", "…"))
                                if i.get("replaced_by") else ""))
                       for i in latest_invoices]
     invoice_links = links.fit([Button(i["number"], url=issued[i["number"]]["link"]) for i in reversed(latest_invoices)
@@ -116,32 +113,37 @@ def show_case(runtime: Runtime, event, words: list[str]) -> Reply:
     if invoice_links:
         invoices.append(Buttons(invoice_links))
     if invoices:
-        sections.append(Section(tuple(invoices), header=_say("invoices")))
-    payments = [Field(str(p.get("on", "")), _amount(p.get("amount"))) for p in record.get("payments", [])[-10:]]
+        sections.append(Section(tuple(invoices), header=speaker._("Invoices")))
+    payments = [Field(_day(p.get("on"), speaker), _amount(p.get("amount"), speaker))
+                for p in record.get("payments", [])[-10:]]
     if payments:
-        sections.append(Section(tuple(payments), header=_say("payments")))
-    documents: list = [Text(f"{d['name']} ({d['bytes']:,} bytes)") for d in record.get("documents", [])[:20]]
+        sections.append(Section(tuple(payments), header=speaker._("Payments")))
+    documents: list = [Text(speaker.n_("{name} ({count} byte)", "{name} ({count} bytes)", d["bytes"], name=d["name"]))
+                       for d in record.get("documents", [])[:20]]
     document_links = links.fit([Button(d["name"][:80], url=d["link"]) for d in record.get("documents", [])
                                 if links.is_link(d.get("link"))], budget)
     if document_links:
         documents.append(Buttons(document_links))
     if documents:
-        sections.append(Section(tuple(documents), header=_say("documents")))
+        sections.append(Section(tuple(documents), header=speaker._("Documents")))
     jobs = []
     for job_id in record.get("jobs", [])[-10:]:
         try:
             job = runtime.store.get_job(job_id)
-            jobs.append(Field(job.id, f"{job.type} · {job.status.value}"))
+            job_type = runtime.registry.get(job.type) if job.type in runtime.registry else None
+            jobs.append(Field(job.id, f"{views.type_name(job_type, job.type, speaker)} · "
+                                      f"{views.status_label(job.status, speaker)}"))
         except JobNotFound:
-            jobs.append(Field(job_id, _say("expired")))
+            jobs.append(Field(job_id, speaker._("expired")))
     if jobs:
-        sections.append(Section(tuple(jobs), header=_say("jobs")))
-    return Reply(card=Card(f"case-{case}", _say("title", case=case), tuple(sections), subtitle=record.get("title", "")))
+        sections.append(Section(tuple(jobs), header=speaker._("Jobs")))
+    return Reply(card=Card(f"case-{case}", speaker._("Case {case}", case=case), tuple(sections),
+                           subtitle=record.get("title", "")))
 
 
-def _amount(value) -> str:
+def _amount(value, speaker: Speaker) -> str:
     if isinstance(value, int):
-        return yen(value)
+        return speaker.yen(value)
     return str(value or "")
 
 
@@ -151,7 +153,8 @@ def parse_filters(words: list[str]) -> dict[str, str]:
     for word in words:
         key, equals, value = word.partition("=")
         if not equals or key not in ("client", "status") or not value:
-            raise ValueError(_say("filter", statuses=statuses, word=word))
+            raise ValueError(L_("Write filters as client=NAME or status=STATUS (statuses: {statuses}); got “{word}”.",
+                                statuses=statuses, word=views.short(word, 40)))
         filters[key] = value
     return filters
 
@@ -175,17 +178,21 @@ def open_cases(docs, *, client: str | None = None, status: str | None = None, li
 
 
 def list_cases(runtime: Runtime, event, words: list[str]) -> Reply:
+    speaker = speaker_of(runtime, event)
     try:
         filters = parse_filters(words)
     except ValueError as exc:
-        return Reply(text=str(exc))
+        message = exc.args[0] if exc.args else exc
+        return Reply(text=message.render(speaker) if hasattr(message, "render") else str(message))
     found = open_cases(runtime.store.docs, **filters)
     if not found:
         where = "".join(f" ({k}={v})" for k, v in filters.items())
-        return Reply(text=_say("no_open", where=where))
+        return Reply(text=speaker._("No open cases{where}.", where=views.short(where, 80)))
     lines = [Text(f"{r['case']} · {views.short(r.get('client') or '', 20)} · {views.short(r.get('title') or '', 30)}"
-                  f" · {r.get('status') or '—'} · {r.get('due') or _say('no_due')}") for r in found[:MAX_LISTED]]
+                  f" · {status_name(r.get('status'), speaker)} · "
+                  f"{_day(r.get('due'), speaker) or speaker._('no due date')}") for r in found[:MAX_LISTED]]
     if len(found) > MAX_LISTED:
-        lines.append(Text(_say("more", count=len(found) - MAX_LISTED)))
-    return Reply(card=Card("cases", _say("open_title"), (Section(tuple(lines)),),
+        lines.append(Text(speaker.n_("… and {count} more; narrow with client= or status=.",
+                                     "… and {count} more; narrow with client= or status=.", len(found) - MAX_LISTED)))
+    return Reply(card=Card("cases", speaker._("Open cases"), (Section(tuple(lines)),),
                            subtitle=" ".join(f"{k}={v}" for k, v in filters.items())))

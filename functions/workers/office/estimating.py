@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from ackflow.errors import PermanentError, UsageError
+from ackflow.i18n import N_, Msg
 from ackflow.jobs.context import StepContext
 
 from .accounting import Document
@@ -24,27 +25,23 @@ from .money import Line, TaxRules, check_line, parse_line, read_quantity, read_y
 
 ESTIMATED = "見積提出"  # the stage an issued estimate brings a case to (cases.STAGES)
 
-TEXTS = {
-    "change_format": ('write --change "N=description:quantity:unit price", leaving a field empty to keep it '
-                      '(e.g. --change "2=::380000"), got {text!r}',
-                      '--change "行番号=品名:数量:単価" の形で書いてください。空欄はそのまま'
-                      '（例: --change "2=::380000"）。入力: {text!r}'),
-    "no_line": ("v{version} has no line {number} (it has {count}); write “case {case}” to see the lines",
-                "v{version} に {number} 行目はありません（{count} 行）。「case {case}」で明細を確認してください"),
-    "twice": ("line {number} is both changed and removed", "{number} 行目が変更と削除の両方に指定されています"),
-    "no_base": ("case {case} has no earlier estimate to change lines of; give the lines with --item",
-                "案件 {case} には変更元の見積がありません。--item で明細を指定してください"),
-    "empty": ("the new version would have no lines; keep at least one", "新しい版に明細が 1 行もありません"),
-    "validity": ("the validity date {date} is before the issue date {issued}",
-                 "有効期限 {date} が発行日 {issued} より前です"),
-    "issuing": ("issuing estimate v{version} ({service})", "見積 v{version} を発行しています（{service}）"),
-    "defaults": ("ACKFLOW_OFFICE_CLIENT_ITEMS is not valid JSON of [description, quantity, price] rows: {detail}",
-                 "ACKFLOW_OFFICE_CLIENT_ITEMS が [品名, 数量, 単価] の JSON になっていません: {detail}"),
+TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
+    "change_format": N_("write --change \"N=description:quantity:unit price\", leaving a field empty to "
+                        "keep it (e.g. --change \"2=::380000\"), got {text!r}"),
+    "no_line": N_("v{version} has no line {number} (it has {count}); write “case {case}” to see the lines"),
+    "twice": N_("line {number} is both changed and removed"),
+    "no_base": N_("case {case} has no earlier estimate to change lines of; give the lines with --item"),
+    "empty": N_("the new version would have no lines; keep at least one"),
+    "validity": N_("the validity date {date} is before the issue date {issued}"),
+    "issuing": N_("issuing estimate v{version} ({service})"),
+    "defaults": N_("ACKFLOW_OFFICE_CLIENT_ITEMS is not valid JSON of [description, quantity, price] "
+                   "rows: {detail}"),
 }
 
 
-def _say(key: str, **values) -> str:
-    return TEXTS[key][0].format(**values)
+def _say(key: str, **values) -> Msg:
+    """The text of ``key`` with ``values``, said later in the language of whoever it reaches."""
+    return Msg(TEXTS[key], **values)
 
 
 def rules_of(settings) -> TaxRules:

@@ -18,6 +18,7 @@ import calendar
 import datetime as dt
 
 from ackflow.errors import PermanentError, UsageError
+from ackflow.i18n import N_, Msg
 from ackflow.jobs.context import StepContext
 
 from . import ledger
@@ -29,33 +30,27 @@ from .money import yen
 
 INVOICED = "請求"  # the stage an issued invoice brings a case to (cases.STAGES; never back from 入金)
 
-TEXTS = {
-    "no_accepted": ("case {case} has no accepted estimate: mark the order first (“ordered {case}”, which accepts the "
-                    "latest version, or “ordered {case} --estimate N”), or give the lines with --item",
-                    "案件 {case} には受注済みの見積がありません。先に「ordered {case}」（最新版を受注）か "
-                    "「ordered {case} --estimate N」で受注を記録するか、--item で明細を指定してください"),
-    "second": ("case {case} already has invoice {numbers}; to issue another add --again, to correct one write "
-               "--replaces {last}", "案件 {case} には請求書 {numbers} があります。追加で発行するなら --again、"
-                                   "訂正なら --replaces {last} を付けてください"),
-    "unknown_replaced": ("{number} is not an invoice of case {case} (its invoices: {numbers})",
-                         "{number} は案件 {case} の請求書ではありません（請求書: {numbers}）"),
-    "already_replaced": ("{number} was already corrected by {by}; correct {by} instead",
-                         "{number} はすでに {by} で訂正されています。{by} を訂正してください"),
-    "being_issued": ("(being issued by job {job})", "（ジョブ {job} で発行中）"),
-    "zero": ("the invoice would total ¥0; nothing to bill", "請求金額が 0 円になります"),
-    "numbered": ("invoice number {number}", "請求書番号 {number}"),
-    "issuing": ("issuing {number} ({service})", "{number} を発行しています（{service}）"),
-    "not_in_ledger": ("invoice {number} is not in the ledger", "請求書 {number} が台帳にありません"),
-    "mismatch": ("{service} holds {number} with totals {theirs}, not {ours}; check it there",
-                 "{service} の {number} の合計が {theirs} で、Ackflow の {ours} と違います。"
-                 "{service} で確認してください"),
-    "due_before": ("the payment due date {due} is before the issue date {issued}",
-                   "お支払期限 {due} が発行日 {issued} より前です"),
+TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
+    "no_accepted": N_("case {case} has no accepted estimate: mark the order first (“ordered {case}”, "
+                      "which accepts the latest version, or “ordered {case} --estimate N”), or give "
+                      "the lines with --item"),
+    "second": N_("case {case} already has invoice {numbers}; to issue another add --again, to "
+                 "correct one write --replaces {last}"),
+    "unknown_replaced": N_("{number} is not an invoice of case {case} (its invoices: {numbers})"),
+    "already_replaced": N_("{number} was already corrected by {by}; correct {by} instead"),
+    "being_issued": N_("(being issued by job {job})"),
+    "zero": N_("the invoice would total ¥0; nothing to bill"),
+    "numbered": N_("invoice number {number}"),
+    "issuing": N_("issuing {number} ({service})"),
+    "not_in_ledger": N_("invoice {number} is not in the ledger"),
+    "mismatch": N_("{service} holds {number} with totals {theirs}, not {ours}; check it there"),
+    "due_before": N_("the payment due date {due} is before the issue date {issued}"),
 }
 
 
-def _say(key: str, **values) -> str:
-    return TEXTS[key][0].format(**values)
+def _say(key: str, **values) -> Msg:
+    """The text of ``key`` with ``values``, said later in the language of whoever it reaches."""
+    return Msg(TEXTS[key], **values)
 
 
 def payment_due(issued: dt.date, terms: str) -> dt.date:
@@ -95,17 +90,17 @@ def allocate(ctx: StepContext) -> dict:
 
     def make(record: dict, accepted: Document | None) -> Document:
         invoices = record.get("invoices", [])
-        numbers = [i["number"] or _say("being_issued", job=i["job"]) for i in invoices]
+        numbers = [i["number"] or _say("being_issued", job=i["job"]).render(ctx.speaker) for i in invoices]
         replaces = params["replaces"]
         if replaces:
             target = next((i for i in invoices if i["number"] == replaces), None)
             if target is None:
                 raise PermanentError(_say("unknown_replaced", number=replaces, case=case,
-                                          numbers=", ".join(numbers) or "none"))
+                                          numbers=", ".join(numbers) or "—"))
             if target.get("replaced_by"):
                 by = target["replaced_by"]
                 if by.startswith(ledger.PENDING):
-                    by = _say("being_issued", job=by[len(ledger.PENDING):])
+                    by = _say("being_issued", job=by[len(ledger.PENDING):]).render(ctx.speaker)
                 raise PermanentError(_say("already_replaced", number=replaces, by=by))
         elif invoices and not params["again"]:
             raise PermanentError(_say("second", case=case, numbers=", ".join(numbers), last=numbers[-1]))

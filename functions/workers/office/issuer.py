@@ -15,28 +15,27 @@ import re
 import unicodedata
 from dataclasses import asdict, dataclass
 
+from ackflow.i18n import N_, Joined, Msg
+
 DEFAULT_NAME = "設計事務所"  # the settings' placeholder: not anyone's name
 
-TEXTS = {
-    "format": ("the registration number must be T followed by 13 digits (e.g. T7123456789012), got {number!r}",
-               "登録番号は T と 13 桁の数字です（例: T7123456789012）。入力: {number!r}"),
-    "check": ("the registration number {number} is not valid: its first digit should be {expected} "
-              "(the check digit of the other twelve); check it on the National Tax Agency's site",
-              "登録番号 {number} は正しくありません。"
-              "先頭の数字は {expected}（残り 12 桁のチェックデジット）のはずです。"
-              "国税庁の公表サイトで確認してください"),
-    "missing": ("invoices cannot be issued until the office's own details are set: {missing} "
-                "(docs/office-workflow.md, “Invoices”)",
-                "事務所の情報が設定されるまで請求書は発行できません: {missing}（docs/ja/accounting.md）"),
-    "name": ("ACKFLOW_OFFICE_NAME (the issuer's name)", "ACKFLOW_OFFICE_NAME（発行者名）"),
-    "registration": ("ACKFLOW_OFFICE_REGISTRATION_NUMBER (T + 13 digits)",
-                     "ACKFLOW_OFFICE_REGISTRATION_NUMBER（T + 13 桁）"),
-    "bank": ("ACKFLOW_OFFICE_BANK_ACCOUNT (where clients pay)", "ACKFLOW_OFFICE_BANK_ACCOUNT（振込先）"),
+TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
+    "format": N_("the registration number must be T followed by 13 digits (e.g. T7123456789012), "
+                 "got {number!r}"),
+    "check": N_("the registration number {number} is not valid: its first digit should be "
+                "{expected} (the check digit of the other twelve); check it on the National Tax "
+                "Agency's site"),
+    "missing": N_("invoices cannot be issued until the office's own details are set: {missing} "
+                  "(docs/office-workflow.md, “Invoices”)"),
+    "name": N_("ACKFLOW_OFFICE_NAME (the issuer's name)"),
+    "registration": N_("ACKFLOW_OFFICE_REGISTRATION_NUMBER (T + 13 digits)"),
+    "bank": N_("ACKFLOW_OFFICE_BANK_ACCOUNT (where clients pay)"),
 }
 
 
-def say(key: str, **values) -> str:
-    return TEXTS[key][0].format(**values)
+def say(key: str, **values) -> Msg:
+    """The text of ``key`` with ``values``, said later in the language of whoever it reaches."""
+    return Msg(TEXTS[key], **values)
 
 
 def check_digit(twelve: str) -> int:
@@ -50,7 +49,7 @@ def normalize_registration(text: str) -> str:
     return re.sub(r"[\s\-‐ー－]", "", unicodedata.normalize("NFKC", text)).upper()
 
 
-def registration_problem(text: str) -> str | None:
+def registration_problem(text: str) -> Msg | None:
     """What is wrong with a registration number, or None when it is valid."""
     number = normalize_registration(text)
     if not re.fullmatch(r"T\d{13}", number):
@@ -88,7 +87,7 @@ class Issuer:
                    settings.bank_account)
 
 
-def invoice_problems(settings) -> str | None:
+def invoice_problems(settings) -> Msg | None:
     """Why invoices cannot be issued with these settings (None: they can)."""
     if settings.registration_number and (problem := registration_problem(settings.registration_number)):
         return problem
@@ -99,7 +98,7 @@ def invoice_problems(settings) -> str | None:
         missing.append(say("registration"))
     if not settings.bank_account.strip():
         missing.append(say("bank"))
-    return say("missing", missing="; ".join(missing)) if missing else None
+    return say("missing", missing=Joined(missing)) if missing else None
 
 
 # What `ackflow dev` runs with: an example office whose registration number is valid (made up: it

@@ -7,6 +7,7 @@ and then the case's row in the sheet. Run again, a step finds its change made an
 from __future__ import annotations
 
 from ackflow.errors import PermanentError
+from ackflow.i18n import N_, Msg
 from ackflow.jobs.context import StepContext
 
 from . import ledger
@@ -14,31 +15,27 @@ from .cases import CaseNotFound
 from .filing import case_row, job_date
 from .money import MAX_TOTAL, read_yen, yen
 
-TEXTS = {
-    "no_case": ("there is no case {case}; write “case {case}” to check the number",
-                "案件 {case} はありません。「case {case}」で番号を確認してください"),
-    "no_estimate": ("case {case} has no estimate v{version} (versions: {versions})",
-                    "案件 {case} に見積 v{version} はありません（版: {versions}）"),
-    "no_estimates": ("case {case} has no estimate yet; write “estimate {case} --item …” first",
-                     "案件 {case} にはまだ見積がありません。先に「estimate {case} --item …」を実行してください"),
-    "amount": ("the amount received must be a whole number of yen from 1 to ¥999,999,999,999, got {text!r}",
-               "入金額は 1 円以上 999,999,999,999 円以下の整数にしてください（入力: {text!r}）"),
-    "no_invoice": ("case {case} has no invoice to be paid; write “invoice {case}” first",
-                   "案件 {case} には請求書がありません。先に「invoice {case}」を実行してください"),
-    "admins_only": ("only an admin may correct a case's status (ACKFLOW_ADMINS)",
-                    "案件の状況を訂正できるのは管理者だけです（ACKFLOW_ADMINS）"),
+TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
+    "no_case": N_("there is no case {case}; write “case {case}” to check the number"),
+    "no_estimate": N_("case {case} has no estimate v{version} (versions: {versions})"),
+    "no_estimates": N_("case {case} has no estimate yet; write “estimate {case} --item …” first"),
+    "amount": N_("the amount received must be a whole number of yen from 1 to ¥999,999,999,999, got {text!r}"),
+    "no_invoice": N_("case {case} has no invoice to be paid; write “invoice {case}” first"),
+    "admins_only": N_("only an admin may correct a case's status (ACKFLOW_ADMINS)"),
 }
 
 
-def _say(key: str, **values) -> str:
-    return TEXTS[key][0].format(**values)
+def _say(key: str, **values) -> Msg:
+    """The text of ``key`` with ``values``, said later in the language of whoever it reaches."""
+    return Msg(TEXTS[key], **values)
 
 
-def read_amount(text: str) -> int:
+def read_amount(text: str | int) -> int:
+    """The amount received: the parameter as parsed (int), or as typed in older jobs (text)."""
     from ackflow.errors import UsageError
 
     try:
-        amount = read_yen(text)
+        amount = text if isinstance(text, int) else read_yen(text)
     except ValueError as exc:
         raise UsageError(_say("amount", text=text)) from exc
     if not 1 <= amount <= MAX_TOTAL:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 
 from ackflow.errors import UsageError
+from ackflow.i18n import N_, Msg
 
 ROUNDINGS = {"floor": ROUND_FLOOR, "round": ROUND_HALF_UP, "ceil": ROUND_CEILING}
 MAX_UNIT_PRICE = 9_999_999_999  # ¥10 billion less a yen: anything larger is a typo
@@ -26,27 +27,23 @@ MAX_TOTAL = 999_999_999_999  # per document
 MAX_LINES = 50
 
 # Person-facing texts of this module (English, Japanese): the catalog takes them from here.
-TEXTS = {
-    "format": ('write "description:quantity:unit price", e.g. "金型設計:1:350000" (add ":8%" for a reduced-rate line)',
-               '「品名:数量:単価」の形で書いてください（例: "金型設計:1:350000"、軽減税率の行は末尾に ":8%"）'),
-    "unreadable": ("cannot read the item {text!r}; {format}", "明細 {text!r} を読み取れません。{format}"),
-    "no_description": ("the item {text!r} has no description; {format}", "明細 {text!r} に品名がありません。{format}"),
-    "quantity": ("the quantity of {text!r} must be more than 0 and at most 99,999,999.999, with at most three "
-                 "decimals", "明細 {text!r} の数量は 0 より大きく 99,999,999.999 以下（小数は3桁まで）にしてください"),
-    "price": ("the unit price of {text!r} must be a whole number of yen from 1 to ¥9,999,999,999",
-              "明細 {text!r} の単価は 1 円以上 9,999,999,999 円以下の整数にしてください"),
-    "rate": ("the tax rate of {text!r} must be {standard}% or {reduced}% (reduced rate)",
-             "明細 {text!r} の税率は {standard}% か {reduced}%（軽減税率）にしてください"),
-    "too_many": ("at most {most} lines on one document", "1 枚の書類の明細は {most} 行までです"),
-    "too_large": ("the total {total} is larger than ¥999,999,999,999; check the quantities and prices",
-                  "合計 {total} が 999,999,999,999 円を超えています。数量と単価を確認してください"),
+TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
+    "format": N_("write \"description:quantity:unit price\", e.g. \"金型設計:1:350000\" (add \":8%\" for a "
+                 "reduced-rate line)"),
+    "unreadable": N_("cannot read the item {text!r}; {format}"),
+    "no_description": N_("the item {text!r} has no description; {format}"),
+    "quantity": N_("the quantity of {text!r} must be more than 0 and at most 99,999,999.999, with "
+                   "at most three decimals"),
+    "price": N_("the unit price of {text!r} must be a whole number of yen from 1 to ¥9,999,999,999"),
+    "rate": N_("the tax rate of {text!r} must be {standard}% or {reduced}% (reduced rate)"),
+    "too_many": N_("at most {most} lines on one document"),
+    "too_large": N_("the total {total} is larger than ¥999,999,999,999; check the quantities and prices"),
 }
 
 
-def say(key: str, **values) -> str:
-    """The English text (the catalog will choose the person's language)."""
-    english, _ = TEXTS[key]
-    return english.format(**values)
+def say(key: str, **values) -> Msg:
+    """The text of ``key`` with ``values``, said later in the language of whoever it reaches."""
+    return Msg(TEXTS[key], **values)
 
 
 @dataclass(frozen=True)
@@ -75,15 +72,14 @@ class Line:
 
 
 _RATE = re.compile(r":\s*(\d+(?:\.\d+)?)\s*%\s*$")
-_YEN = str.maketrans({",": "", "¥": "", "円": "", " ": ""})
 
 
 def read_yen(text: str) -> int:
-    """A whole number of yen as people type it: ``350000``, ``350,000``, ``¥350,000``, ``350000円``."""
-    cleaned = unicodedata.normalize("NFKC", text).translate(_YEN)
-    if not re.fullmatch(r"-?\d+", cleaned):
-        raise ValueError(text)
-    return int(cleaned)
+    """A whole number of yen as people type it: ``350000``, ``350,000``, ``¥350,000``, ``350000円``,
+    ``35万円``, full-width digits (the bounds are the caller's)."""
+    from ackflow.jobs.typed import parse_yen
+
+    return parse_yen(text, allow_zero=True)
 
 
 def read_quantity(text: str) -> Decimal:
@@ -97,14 +93,22 @@ def parse_line(text: str, *, standard: int = 10, reduced: int = 8) -> Line:
     """``description:quantity:unit price[:8%]`` (the description may itself contain colons)."""
     fmt = say("format")
     rate = None
-    body = unicodedata.normalize("NFKC", text)
+    from ackflow.jobs.normalize import normalize
+
+    body = normalize(text)
     found = _RATE.search(body)
     if found:
         rate = Decimal(found.group(1))
         body = body[:found.start()]
     try:
         description, quantity, price = body.rsplit(":", 2)
-        qty, unit = read_quantity(quantity), read_yen(price)
+        qty = read_quantity(quantity)
+        try:
+            unit = read_yen(price)
+        except ValueError as exc:
+            if str(exc) != "too large":
+                raise
+            unit = MAX_UNIT_PRICE + 1  # said below, with the range it must be in
     except (ValueError, InvalidOperation) as exc:
         raise UsageError(say("unreadable", text=text, format=fmt)) from exc
     description = description.strip()

@@ -23,6 +23,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 from ackflow.errors import PermanentError, TransientError
+from ackflow.i18n import ENGLISH, Speaker
 
 from .names import safe_component
 from .template import content_type
@@ -249,17 +250,18 @@ class PortalClient:
 
 
 def collect(client: PortalClient, username: str, password: str, order: str, storage, folder: str,
-            progress=lambda text: None) -> Fetched:
-    """Log in, find the order, file its attachments under ``folder`` (existing files are kept)."""
+            progress=lambda text: None, speaker: Speaker = ENGLISH) -> Fetched:
+    """Log in, find the order, file its attachments under ``folder`` (existing files are kept).
+    Progress is said in ``speaker``'s language (the job's)."""
     client.login(username, password)
-    progress(f"logged in; looking for order {order}")
+    progress(speaker._("logged in; looking for order {order}", order=order))
     order_url = client.find_order(order)
     result = Fetched(order)
     attachments = client.attachments(order_url)
     for number, (name, url) in enumerate(attachments, start=1):
         safe = safe_component(name, "attachment name")
         path = f"{folder}/{safe}"
-        progress(f"downloading {safe} ({number}/{len(attachments)})")
+        progress(speaker._("downloading {name} ({number}/{count})", name=safe, number=number, count=len(attachments)))
         if storage.exists(path):
             data = storage.read(path)
         else:

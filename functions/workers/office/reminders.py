@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from ackflow.i18n import N_, Msg
 from ackflow.jobs.context import StepContext
 
 from .commands import open_cases
@@ -20,16 +21,17 @@ DIGEST_SCHEDULE = "0 0 * * 1"  # Mondays 09:00 Asia/Tokyo
 REMINDER_SCHEDULE = "0 0 * * 1-5"  # weekdays 09:00 Asia/Tokyo
 MAX_LINES = 40
 
-TEXTS = {
-    "none_open": ("No open cases.", "進行中の案件はありません。"),
-    "none_due": ("Nothing is due by {date}.", "{date} までに納期を迎える案件はありません。"),
-    "more": ("… and {count} more (write “cases”).", "ほか {count} 件（「cases」で一覧）。"),
-    "no_due": ("no due date", "納期なし"),
+TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
+    "none_open": N_("No open cases."),
+    "none_due": N_("Nothing is due by {date}."),
+    "more": N_("… and {count} more (write “cases”)."),
+    "no_due": N_("no due date"),
 }
 
 
-def _say(key: str, **values) -> str:
-    return TEXTS[key][0].format(**values)
+def _say(key: str, **values) -> Msg:
+    """The text of ``key`` with ``values``, said later in the language of whoever it reaches."""
+    return Msg(TEXTS[key], **values)
 
 
 def slot_date(ctx: StepContext) -> dt.date:
@@ -49,22 +51,29 @@ def working_day_before(day: dt.date) -> dt.date:
     return day
 
 
-def _line(record: dict) -> str:
+def _line(record: dict, speaker) -> str:
+    from .commands import status_name
+
+    due = record.get("due")
+    try:
+        due_text = speaker.date(due) if due else _say("no_due").render(speaker)
+    except ValueError:
+        due_text = str(due)
     return (f"{record['case']} · {record.get('client') or ''} · {record.get('title') or ''} · "
-            f"{record.get('status') or '—'} · {record.get('due') or _say('no_due')}")
+            f"{status_name(record.get('status'), speaker)} · {due_text}")
 
 
-def _lines(records: list[dict]) -> str:
-    text = [_line(r) for r in records[:MAX_LINES]]
+def _lines(records: list[dict], speaker) -> str:
+    text = [_line(r, speaker) for r in records[:MAX_LINES]]
     if len(records) > MAX_LINES:
-        text.append(_say("more", count=len(records) - MAX_LINES))
+        text.append(_say("more", count=len(records) - MAX_LINES).render(speaker))
     return "\n".join(text)
 
 
 def digest(ctx: StepContext) -> dict:
     found = open_cases(ctx.services.store.docs)
     return {"week_of": slot_date(ctx).isoformat(), "open_cases": len(found),
-            "cases": _lines(found) if found else _say("none_open")}
+            "cases": _lines(found, ctx.speaker) if found else _say("none_open").render(ctx.speaker)}
 
 
 def reminder(ctx: StepContext) -> dict:
@@ -73,7 +82,8 @@ def reminder(ctx: StepContext) -> dict:
              if r.get("due") and working_day_before(dt.date.fromisoformat(r["due"])) == today]
     days = sorted({r["due"] for r in found})
     return {"date": today.isoformat(), "due_cases": len(found),
-            "cases": _lines(found) if found else _say("none_due", date=_next_working_day(today).isoformat()),
+            "cases": _lines(found, ctx.speaker) if found
+            else _say("none_due", date=ctx.speaker.date(_next_working_day(today))).render(ctx.speaker),
             "due": ", ".join(days)}
 
 

@@ -8,6 +8,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from ackflow.errors import PermanentError
+from ackflow.i18n import N_
 from ackflow.jobs.context import StepContext
 
 from .estimating import issue_estimate, split_list
@@ -36,7 +37,7 @@ def allocate_number(ctx: StepContext) -> dict:
     ctx.services.cases.update(case, ctx.job.id, client=params["client"], title=params["title"], due=params["due"],
                               requester=ctx.job.requester.label, opened_at=ctx.job.created_at,
                               status=RECEIVED_STATUS, by=ctx.job.requester.label)
-    ctx.progress(f"case number {case}")
+    ctx.progress(ctx._("case number {case}", case=case))
     return {"case": case}
 
 
@@ -57,7 +58,7 @@ def make_folder(ctx: StepContext) -> dict:
                    "title": safe_component(params["title"], "title"), "requester": "requester"}
     storage = ctx.services.case_storage
     settings = ctx.services.office_settings
-    ctx.progress(f"making the folder {folder}")
+    ctx.progress(ctx._("making the folder {folder}", folder=folder))
     template = settings.template_dir
     if settings.drive_template_folder:  # checked whole before anything is made
         template = storage.template(settings.drive_template_folder, settings.drive_template_max_bytes)
@@ -70,7 +71,7 @@ def make_folder(ctx: StepContext) -> dict:
 def register_row(ctx: StepContext) -> dict:
     case = _case(ctx)
     params = ctx.params
-    ctx.progress("writing the case sheet")
+    ctx.progress(ctx._("writing the case sheet"))
     row = case_row(ctx, case, {
         "client": params["client"], "title": params["title"], "status": RECEIVED_STATUS,
         "due": params["due"] or "", "folder": ctx.outputs["folder"]["folder_link"],
@@ -98,18 +99,19 @@ def collect_documents(ctx: StepContext) -> dict:
         settings = ctx.services.office_settings
         portal = load_portals(settings.portals).get(params["client"])
         if portal is None:
-            raise PermanentError(f"no portal is configured for {params['client']} (ACKFLOW_OFFICE_PORTALS)")
+            raise PermanentError(N_("no portal is configured for {client} (ACKFLOW_OFFICE_PORTALS)"),
+                                 client=params["client"])
         username, password = resolve_credentials(portal.credentials, settings.portal_password.get_secret_value(),
                                                  secrets_endpoint=settings.secrets_endpoint)
         client = PortalClient(portal.url, allowed_hosts=settings.portal_allowed_hosts, timeout=settings.portal_timeout,
                               max_bytes=settings.portal_max_bytes, max_pages=settings.portal_max_pages,
                               retries=settings.portal_retries)
         folder = f"{ctx.outputs['folder']['folder']}/{RECEIVED}/portal/{safe_component(params['portal'], 'order')}"
-        ctx.progress(f"logging in to the {params['client']} portal")
+        ctx.progress(ctx._("logging in to the {client} portal", client=params["client"]))
         fetched = collect(client, username, password, params["portal"], ctx.services.case_storage, folder,
-                          progress=ctx.progress)
+                          progress=ctx.progress, speaker=ctx.speaker)
         documents = [{"key": f["path"], **f, "order": params["portal"]} for f in fetched.files]
-        summary["documents"] = ", ".join(f["name"] for f in fetched.files) or "none"
+        summary["documents"] = ", ".join(f["name"] for f in fetched.files) or ctx._("none")
         summary["document_links"] = [{"name": f["name"], "link": f["link"]} for f in fetched.files[:10]]
         if fetched.skipped:
             summary["skipped"] = "; ".join(f"{s['name']}: {s['reason']}" for s in fetched.skipped)
@@ -126,9 +128,9 @@ def redraft_estimate(ctx: StepContext) -> dict:
     try:
         record = ctx.services.cases.get(case)
     except CaseNotFound as exc:
-        raise PermanentError(f"there is no case {case}; write “case {case}” to check the number") from exc
+        raise PermanentError(N_("there is no case {case}; write “case {case}” to check the number"), case=case) from exc
     if not record.get("folder"):
-        raise PermanentError(f"case {case} has no folder yet (its newcase job has not made it)")
+        raise PermanentError(N_("case {case} has no folder yet (its newcase job has not made it)"), case=case)
     result = issue_estimate(ctx, case, items=params["item"], change=split_list(params["change"], ";"),
                             remove=[int(n) for n in split_list(params["remove"], ",")],
                             recipient=params["to"], valid_until=params["valid_until"])

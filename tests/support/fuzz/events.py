@@ -294,5 +294,12 @@ def buttons(card: dict):
             yield from (widget.get("buttonList") or {}).get("buttons") or []
 
 
+def is_run(button: dict) -> bool:
+    """A Run button (実行 to a Japanese speaker): known by its action, whatever its label's language."""
+    action = (button.get("onClick") or {}).get("action") or {}
+    params = {p.get("key"): p.get("value") for p in action.get("parameters") or []}
+    return "run" in (action.get("function"), params.get("actionName"))
+
+
 def _dump(event: dict) -> bytes:
     return json.dumps(event, ensure_ascii=False).encode("utf-8", "surrogatepass")

@@ -23,7 +23,7 @@ import requests
 from ackflow_tools.devtools.stack import INVOKER, LocalStack
 from tests.support.markup import live_markup, message_of
 
-from .events import Case, EventFuzzer, buttons
+from .events import Case, EventFuzzer, buttons, is_run
 from .tasks import task_case
 from .tokens import invalid_tokens
 
@@ -176,7 +176,8 @@ class FuzzRun:
             return f"live markup in the answer: {live[:3]}"
         if len(json.dumps(message, ensure_ascii=False).encode()) > CHAT_MESSAGE_LIMIT:
             return "an answer larger than Chat accepts"
-        if case.legit_run and "Queued · job" not in response.text:
+        # the card became the queued one (in the requester's language) because the job exists
+        if case.legit_run and not self.store.get_confirmation(case.legit_run).job_id:
             return f"a valid Run by the requester made no job: {response.text[:200]!r}"
         return None
 
@@ -214,7 +215,7 @@ class FuzzRun:
             if why := self.check(case, response):
                 self._fail(index, target, case, authorization, response, why)
             body = _json_or_none(response) if response.status_code == 200 and target == "webhook" else None
-            if body and "Run" in response.text and authorization == self.valid and _asks(body):
+            if body and authorization == self.valid and _asks(body):
                 self.report.asked += 1
             if case.legit_run and response.status_code == 200:
                 self.report.legit_runs.add(case.legit_run)
@@ -261,7 +262,7 @@ def _json_or_none(response: requests.Response):
 
 def _asks(body: dict) -> bool:
     """Whether the answer is a confirmation card (a new one, with a Run button)."""
-    return any(card.get("cardId", "").startswith("confirm-") and any(b.get("text") == "Run" for b in buttons(card))
+    return any(card.get("cardId", "").startswith("confirm-") and any(is_run(b) for b in buttons(card))
                for card in message_of(body).get("cardsV2") or [])
 
 

@@ -8,6 +8,7 @@ printed comes from the ``Document`` alone, so printing it again gives the same t
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from ackflow.errors import PermanentError
@@ -58,7 +59,7 @@ def render(document: Document, font: str = "") -> bytes:
     pdf.cell(0, 14, title, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("jp", size=10)
     label = "見積番号" if document.kind == "quotation" else "請求書番号"
-    pdf.cell(0, 6, f"{label} {document.number}    発行日 {document.issued}", align="R",
+    pdf.cell(0, 6, f"{label} {document.number}    発行日 {jp_date(document.issued)}", align="R",
              new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     pdf.set_font("jp", size=14)
@@ -74,7 +75,7 @@ def render(document: Document, font: str = "") -> bytes:
     for label, value in (("納期", document.delivery), ("有効期限", document.valid_until),
                          ("取引年月日", document.transaction_date), ("お支払期限", document.payment_due)):
         if value:
-            pdf.cell(0, 6, f"{label}: {value}", new_x="LMARGIN", new_y="NEXT")
+            pdf.cell(0, 6, f"{label}: {jp_date(value)}", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     pdf.set_font("jp", size=13)
     headline = "御見積金額" if document.kind == "quotation" else "ご請求金額"
@@ -121,6 +122,13 @@ def render(document: Document, font: str = "") -> bytes:
 
 
 def _date_time(iso_date: str):
-    import datetime as dt
-
     return dt.datetime.fromisoformat(iso_date).replace(tzinfo=dt.UTC)
+
+
+def jp_date(value: str) -> str:
+    """A date as a Japanese document writes it (2026年12月1日); anything else as it is."""
+    try:
+        day = dt.date.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    return f"{day.year}年{day.month}月{day.day}日"

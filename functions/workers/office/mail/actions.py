@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from ackflow.app import views
 from ackflow.app.confirm import requester_of
+from ackflow.app.speech import speaker_of
 from ackflow.chat.replies import Reply
 from ackflow.errors import UsageError
 from ackflow.ids import new_confirmation_id, new_token
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 
 
 def _language(runtime: Runtime) -> str:
+    """The language of the mail's card, which the whole space reads (replies to a press are said in
+    the language of whoever pressed)."""
     return runtime.services.office_settings.mail_language
 
 
@@ -54,11 +57,11 @@ def open_case_form(runtime: Runtime, event: ChatEvent, record: dict, confirmatio
     """What "open a case" shows: today the ``newcase`` confirmation card, prefilled. The seam for
     a Chat dialog (client, title, due editable) that opens the same confirmation."""
     job_type = runtime.registry.get("newcase")
-    return views.confirmation_card(confirmation, job_type, runtime.settings.confirm_ttl)
+    return views.confirmation_card(confirmation, job_type, runtime.settings.confirm_ttl, speaker_of(runtime, event))
 
 
 def on_open(runtime: Runtime, event: ChatEvent) -> Reply:
-    language = _language(runtime)
+    language = speaker_of(runtime, event)
     records = MailRecords(runtime.store.docs)
     record = records.get(event.parameters.get("mail", "")[:100]) if event.parameters.get("mail") else None
     if record is None or record.get("kind") != "mail":
@@ -72,7 +75,8 @@ def on_open(runtime: Runtime, event: ChatEvent) -> Reply:
 
     def make(doc: dict) -> Confirmation:
         return Confirmation(id=new_confirmation_id(), token=new_token(), job_type="newcase", params=params,
-                            requester=requester_of(event), space=event.space, thread=event.thread, created_at=now,
+                            requester=requester_of(event, language), space=event.space, thread=event.thread,
+                            created_at=now,
                             expires_at=now + runtime.settings.confirm_ttl, event_format=event.format.value)
 
     binding, record, found = records.bind(record["id"], now, make)
@@ -86,7 +90,7 @@ def on_open(runtime: Runtime, event: ChatEvent) -> Reply:
 
 
 def on_ignore(runtime: Runtime, event: ChatEvent) -> Reply:
-    language = _language(runtime)
+    language = speaker_of(runtime, event)
     records = MailRecords(runtime.store.docs)
     rid = event.parameters.get("mail", "")[:100]
     record = records.get(rid) if rid else None
@@ -106,5 +110,5 @@ def on_ignore(runtime: Runtime, event: ChatEvent) -> Reply:
     if record["status"] == MailStatus.OPENED.value:
         return Reply(text=say("already_opened", language, case=record.get("case", "?"), job=record.get("job", "?")))
     settings = runtime.services.office_settings
-    reply = cards.mail_card(record, language, settings.timezone)
+    reply = cards.mail_card(record, _language(runtime), settings.timezone)
     return Reply(card=reply.card, update=True)

@@ -8,13 +8,11 @@ place; escaped text (``Markup``) passes through it unchanged, so this stays righ
 
 from __future__ import annotations
 
-import datetime as dt
-from zoneinfo import ZoneInfo
-
 from markupsafe import Markup, escape
 
 from ackflow.chat.cards import Button, Buttons, Card, Field, Section, Text
 from ackflow.chat.replies import Reply
+from ackflow.i18n import speaker_for
 
 from .texts import say
 
@@ -40,7 +38,7 @@ def mail_card(record: dict, language: str = "ja", timezone: str = "Asia/Tokyo") 
     sender = record.get("sender_address") or "?"
     if record.get("sender_name"):
         sender = f"{record['sender_name']} <{sender}>"
-    when = dt.datetime.fromtimestamp(record.get("received_at") or 0, ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+    when = speaker_for(language, timezone).moment(record.get("received_at") or 0)
     client = record.get("client_guess")
     fields = [Field(say("from", language), escape(sender)),
               Field(say("subject", language), escape(record.get("subject") or say("no_subject", language))),

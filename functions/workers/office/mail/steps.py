@@ -72,7 +72,7 @@ def save_mail(ctx: StepContext) -> dict:
         mail = None
         skipped.append(f"{EML_NAME}: deleted from the mailbox")
     if mail is not None:
-        ctx.progress("saving the mail")
+        ctx.progress(ctx._("saving the mail"))
         handles = {p.part_id: p.handle for p in mail.parts if p.handle}
         large = {a["part_id"] for a in record.get("attachments", []) if a["too_large"]}
         eml = EML_NAME if all(a["name"].lower() != EML_NAME.lower() for a in record.get("attachments", [])) \
@@ -121,7 +121,7 @@ def save_mail(ctx: StepContext) -> dict:
     except ChatUnavailable as exc:
         raise TransientError(f"the mail's card could not be updated: {exc}") from exc
     attachments = [name for name in saved if not name.endswith(".eml")]
-    summary["mail"] = say("saved", settings.mail_language, count=len(attachments))
+    summary["mail"] = say("saved", ctx.speaker, count=len(attachments))
     if skipped:
         summary["mail_skipped"] = "; ".join(skipped)
     return summary

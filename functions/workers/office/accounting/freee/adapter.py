@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from ackflow.i18n import N_, Msg
+
 from ...money import RateTotal, Totals
 from .. import Document, Issued, Partner, Template
 from .client import FreeeApi, FreeeRefused
@@ -19,18 +21,19 @@ from .client import FreeeApi, FreeeRefused
 FRACTIONS = {"floor": "omit", "round": "round", "ceil": "round_up"}  # ours → freee's
 NUMBER = {"quotation": "quotation_number", "invoice": "invoice_number"}
 # What the job was doing, in the errors it reports (English, Japanese)
-TEXTS = {
-    "templates": ("list the {kind} templates", "{kind}のテンプレート一覧の取得"),
-    "look_up": ("look up {kind} {number}", "{kind} {number} の検索"),
-    "read": ("read {kind} {number}", "{kind} {number} の取得"),
-    "create": ("create {kind} {number}", "{kind} {number} の作成"),
-    "create_partner": ("create the partner {name}", "取引先 {name} の作成"),
-    "look_up_partner": ("look up the partner {name}", "取引先 {name} の検索"),
+TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
+    "templates": N_("list the {kind} templates"),
+    "look_up": N_("look up {kind} {number}"),
+    "read": N_("read {kind} {number}"),
+    "create": N_("create {kind} {number}"),
+    "create_partner": N_("create the partner {name}"),
+    "look_up_partner": N_("look up the partner {name}"),
 }
 
 
-def _say(key: str, **values) -> str:
-    return TEXTS[key][0].format(**values)
+def _say(key: str, **values) -> Msg:
+    """The text of ``key`` with ``values``, said later in the language of whoever it reaches."""
+    return Msg(TEXTS[key], **values)
 
 
 class FreeeAccounting:

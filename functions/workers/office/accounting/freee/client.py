@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 
 from ackflow.errors import PermanentError, TransientError
+from ackflow.i18n import N_, Msg
 
 from .tokens import FreeeTokens, GrantMissing, say
 
@@ -24,22 +25,19 @@ MAX_WAIT = 5.0  # seconds of Retry-After waited inside a step; beyond that the q
 RATE_RETRIES = 2
 TIMEOUT = 20.0
 
-TEXTS = {
-    "forbidden": ("freee refused to {action}: the app or the person who authorized it lacks the permission "
-                  "(freee: {detail})",
-                  "freee が「{action}」を拒否しました。アプリか認可した人の権限が足りません（freee: {detail}）"),
-    "rate": ("freee's rate limit was reached while trying to {action}; the job will try again",
-             "freee の利用上限に達しました（{action}）。自動で再試行します"),
-    "down": ("freee could not {action} (HTTP {status}); the job will try again",
-             "freee で「{action}」ができませんでした（HTTP {status}）。自動で再試行します"),
-    "unreachable": ("freee did not answer while trying to {action} ({detail}); the job will try again",
-                    "freee が応答しません（{action}、{detail}）。自動で再試行します"),
-    "refused": ("freee refused to {action}: {detail}", "freee が「{action}」を受け付けませんでした: {detail}"),
+TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
+    "forbidden": N_("freee refused to {action}: the app or the person who authorized it lacks the "
+                    "permission (freee: {detail})"),
+    "rate": N_("freee's rate limit was reached while trying to {action}; the job will try again"),
+    "down": N_("freee could not {action} (HTTP {status}); the job will try again"),
+    "unreachable": N_("freee did not answer while trying to {action} ({detail}); the job will try again"),
+    "refused": N_("freee refused to {action}: {detail}"),
 }
 
 
-def _say(key: str, **values) -> str:
-    return TEXTS[key][0].format(**values)
+def _say(key: str, **values) -> Msg:
+    """The text of ``key`` with ``values``, said later in the language of whoever it reaches."""
+    return Msg(TEXTS[key], **values)
 
 
 class FreeeRefused(PermanentError):

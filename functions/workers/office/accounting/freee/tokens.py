@@ -24,6 +24,7 @@ from typing import Protocol
 from urllib.parse import urlencode
 
 from ackflow.errors import PermanentError, TransientError
+from ackflow.i18n import N_, Msg
 from ackflow.store.documents import Documents, Tx
 
 log = logging.getLogger(__name__)
@@ -36,43 +37,30 @@ EARLY = 300.0  # refresh this long before the access token expires
 WAIT = 25.0  # how long an instance waits for another's refresh
 HTTP_TIMEOUT = 10.0
 
-TEXTS = {
-    "not_connected": ("freee is not connected yet: an administrator runs `ackflow freee authorize` once "
-                      "(docs/office-workflow.md, “freee”)",
-                      "freee と接続されていません。管理者が `ackflow freee authorize` を一度実行してください"
-                      "（docs/ja/accounting.md）"),
-    "grant_gone": ("freee no longer accepts this app's authorization (it expired after 90 days unused, or was "
-                   "revoked in freee): an administrator runs `ackflow freee authorize` again, then retries the job",
-                   "freee の認可が切れました（90 日間未使用、または freee 側で連携解除）。"
-                   "管理者が `ackflow freee authorize` "
-                   "をもう一度実行し、ジョブを再実行してください"),
-    "client": ("freee refused the app's client id or secret (ACKFLOW_OFFICE_FREEE_CLIENT_ID / _SECRET): {detail}",
-               "freee がアプリのクライアント ID かシークレットを受け付けません"
-               "（ACKFLOW_OFFICE_FREEE_CLIENT_ID / _SECRET）: {detail}"),
-    "unreachable": ("freee's token endpoint did not answer ({detail}); the job will try again",
-                    "freee のトークン発行が応答しません（{detail}）。自動で再試行します"),
-    "busy": ("another worker is renewing the freee token; the job will try again",
-             "別のワーカーが freee のトークンを更新中です。自動で再試行します"),
-    "unsaved": ("freee gave a new refresh token that could not be saved ({detail}); the old one is used up, so an "
-                "administrator runs `ackflow freee authorize` again",
-                "freee の新しいリフレッシュトークンを保存できませんでした（{detail}）。"
-                "管理者が `ackflow freee authorize` "
-                "をもう一度実行してください"),
-    "may_not_read": ("the worker may not read {secret} (grant it roles/secretmanager.secretAccessor on that secret)",
-                     "worker が {secret} を読めません"
-                     "（そのシークレットに roles/secretmanager.secretAccessor を付けてください）"),
-    "may_not_add": ("the worker may not add versions to {secret} (grant it roles/secretmanager.secretVersionAdder "
-                    "on that secret)", "worker が {secret} に版を追加できません"
-                                      "（そのシークレットに roles/secretmanager.secretVersionAdder を付けてください）"),
-    "refused_code": ("freee refused the authorization code ({detail}); codes live 10 minutes and work once: "
-                     "open the URL again",
-                     "freee が認可コードを受け付けません（{detail}）。コードの有効期限は 10 分で一度だけ使えます。"
-                                          "URL を開き直してください"),
+TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
+    "not_connected": N_("freee is not connected yet: an administrator runs `ackflow freee authorize` "
+                        "once (docs/office-workflow.md, “freee”)"),
+    "grant_gone": N_("freee no longer accepts this app's authorization (it expired after 90 days "
+                     "unused, or was revoked in freee): an administrator runs `ackflow freee "
+                     "authorize` again, then retries the job"),
+    "client": N_("freee refused the app's client id or secret (ACKFLOW_OFFICE_FREEE_CLIENT_ID / "
+                 "_SECRET): {detail}"),
+    "unreachable": N_("freee's token endpoint did not answer ({detail}); the job will try again"),
+    "busy": N_("another worker is renewing the freee token; the job will try again"),
+    "unsaved": N_("freee gave a new refresh token that could not be saved ({detail}); the old one "
+                  "is used up, so an administrator runs `ackflow freee authorize` again"),
+    "may_not_read": N_("the worker may not read {secret} (grant it roles/secretmanager.secretAccessor "
+                       "on that secret)"),
+    "may_not_add": N_("the worker may not add versions to {secret} (grant it "
+                      "roles/secretmanager.secretVersionAdder on that secret)"),
+    "refused_code": N_("freee refused the authorization code ({detail}); codes live 10 minutes and work "
+                       "once: open the URL again"),
 }
 
 
-def say(key: str, **values) -> str:
-    return TEXTS[key][0].format(**values)
+def say(key: str, **values) -> Msg:
+    """The text of ``key`` with ``values``, said later in the language of whoever it reaches."""
+    return Msg(TEXTS[key], **values)
 
 
 class GrantMissing(PermanentError):

@@ -1,0 +1,173 @@
+"""Whose language, which time zone: from the event (both formats), else what is known of the person
+(kept in the store), else the deployment's; a job speaks as its requester was spoken to; every
+command has its Japanese name, and an unknown one gets the nearest."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+import pytest
+
+from ackflow.app import views
+from ackflow.app.runtime import Runtime
+from ackflow.app.speech import speaker_of, speaker_of_job, with_known_client
+from ackflow.app.webhook import Webhook
+from ackflow.chat.events import MalformedEvent, parse_event
+from ackflow.chat.replies import response_json
+from ackflow.errors import StoreUnavailable
+from ackflow.i18n import ENGLISH, L_, Msg, Speaker
+from ackflow.jobs.model import Job, Requester, StepState
+from ackflow.settings import Settings
+from workers.job_types import build_registry
+
+DATA = Path(__file__).parent.parent / "data" / "events"
+
+
+def load(name: str) -> dict:
+    return json.loads((DATA / name).read_text())
+
+
+@pytest.fixture
+def runtime(tmp_path):
+    settings = Settings(sqlite_path=str(tmp_path / "a.db"), language="ja", time_zone="Asia/Tokyo")
+    return Runtime(settings, registry=build_registry(settings))
+
+
+def classic(text: str, **common) -> dict:
+    event = load("classic/message.json")
+    event["message"]["text"] = event["message"]["argumentText"] = text
+    event["common"] = {**{k: v for k, v in event["common"].items() if k not in common}, **common}
+    event["common"] = {k: v for k, v in event["common"].items() if v is not None}
+    return event
+
+
+def addon(text: str, **common) -> dict:
+    event = load("addon/message.json")
+    event["chat"]["messagePayload"]["message"]["text"] = text
+    event["chat"]["messagePayload"]["message"]["argumentText"] = text
+    event["commonEventObject"].update(common)
+    event["commonEventObject"] = {k: v for k, v in event["commonEventObject"].items() if v is not None}
+    return event
+
+
+def said(runtime, body: dict) -> str:
+    event = parse_event(body)
+    answer = Webhook(runtime).answer(event)
+    return html.unescape(json.dumps(response_json(answer, event.format, "https://a/"), ensure_ascii=False))
+
+
+# -- the event says ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("build", [classic, addon], ids=["classic", "addon"])
+def test_both_formats_carry_the_persons_language_zone_and_platform(build):
+    event = parse_event(build("help", userLocale="en-GB", timeZone={"id": "Europe/London", "offset": 0},
+                              platform="ANDROID"))
+    assert (event.locale, event.time_zone, event.platform) == ("en-GB", "Europe/London", "ANDROID")
+
+
+@pytest.mark.parametrize("common", [{"userLocale": 3}, {"timeZone": {"id": ["Asia/Tokyo"]}}, {"platform": {}},
+                                    {"timeZone": 9}])
+def test_a_client_field_of_the_wrong_type_makes_the_event_malformed(common):
+    with pytest.raises(MalformedEvent):
+        parse_event(classic("help", **common))
+    with pytest.raises(MalformedEvent):
+        parse_event(addon("help", **common))
+
+
+def test_hostile_client_values_fall_back_and_never_reach_a_zone_lookup(runtime):
+    for locale, zone in (("x" * 10_000, "../../etc/passwd"), ("ja\u202e", "Asia/Tokyo\x00"), ("", "Not/AZone")):
+        event = parse_event(classic("help", userLocale=locale, timeZone={"id": zone}))
+        speaker = speaker_of(runtime, with_known_client(runtime, event))
+        assert speaker.time_zone == "Asia/Tokyo" and speaker.language in ("ja", "en")
+
+
+@pytest.mark.parametrize("build", [classic, addon], ids=["classic", "addon"])
+def test_help_in_japanese_and_in_english(runtime, build):
+    japanese = said(runtime, build("ヘルプ", userLocale="ja", timeZone={"id": "Asia/Tokyo"}))
+    assert "できること" in japanese and "新規案件 顧客 件名 [納期：日付]" in japanese
+    assert "What I can do" not in japanese
+    english = said(runtime, build("help", userLocale="en-US", timeZone={"id": "America/New_York"}))
+    assert "What I can do" in english and "newcase CLIENT TITLE [--due YYYY-MM-DD]" in english
+    assert "できること" not in english
+
+
+# -- else what is known of the person, else the deployment's ----------------------------------------
+def test_a_person_is_remembered_for_events_that_say_nothing(runtime):
+    said(runtime, classic("help", userLocale="en-US", timeZone={"id": "America/Chicago"}))
+    quiet = with_known_client(runtime, parse_event(classic("help", userLocale=None, timeZone=None)))
+    assert speaker_of(runtime, quiet) == Speaker("en", "America/Chicago", "WEB")
+    assert "What I can do" in said(runtime, classic("help", userLocale=None, timeZone=None))
+    # a stranger who says nothing gets the deployment's language and zone
+    stranger = classic("help", userLocale=None, timeZone=None)
+    stranger["user"]["name"] = "users/42"
+    known = with_known_client(runtime, parse_event(stranger))
+    assert speaker_of(runtime, known) == Speaker("ja", "Asia/Tokyo", "WEB")
+    # a part an event leaves out keeps its last value
+    said(runtime, classic("help", userLocale="ja", timeZone=None))
+    assert runtime.people.get(quiet.user.name).language == "ja"
+    assert runtime.people.get(quiet.user.name).time_zone == "America/Chicago"
+
+
+def test_remembering_writes_only_what_changed(runtime):
+    people, now = runtime.people, 1000.0
+    writes = []
+    transaction = people.docs.transaction
+    people.docs.transaction = lambda fn: writes.append(1) or transaction(fn)
+    for _ in range(3):
+        people.remember("users/7", "ja", "Asia/Tokyo", now)
+    people.remember("users/7", "en", "Asia/Tokyo", now)
+    assert len(writes) == 2
+    assert people.remember("not a user name", "ja", "Asia/Tokyo", now).language == ""
+    assert people.remember("users/../../x", "ja", "Asia/Tokyo", now).language == ""
+
+
+def test_a_store_that_does_not_answer_leaves_the_deployments_way(runtime, monkeypatch):
+    def down(*args, **kwargs):
+        raise StoreUnavailable("down")
+
+    monkeypatch.setattr(runtime.people, "get", down)
+    event = parse_event(classic("help", userLocale=None, timeZone=None))
+    assert speaker_of(runtime, with_known_client(runtime, event)).language == "ja"
+
+
+# -- jobs --------------------------------------------------------------------------------------------
+def test_a_job_speaks_as_its_requester_was_spoken_to(runtime):
+    def job(requester: Requester) -> Job:
+        return Job("j1", "echo", {"text": "x"}, requester, "spaces/s", None, "ackflow-default", (StepState("echo"),),
+                   0.0, 0.0)
+
+    assert speaker_of_job(runtime, job(Requester("users/1", language="en", time_zone="Europe/Paris"))) == \
+        Speaker("en", "Europe/Paris")
+    assert speaker_of_job(runtime, job(Requester("system"))) == Speaker("ja", "Asia/Tokyo")  # periodic jobs
+    stored = Requester("users/1", "a@b", "A", "en", "UTC")
+    assert Requester.from_dict(stored.to_dict()) == stored
+    assert Requester.from_dict({"name": "users/1"}) == Requester("users/1")  # stored before languages were kept
+
+
+def test_the_confirmation_keeps_the_language_the_person_was_answered_in(runtime):
+    said(runtime, classic("echo こんにちは", userLocale="ja", timeZone={"id": "Asia/Tokyo"}))
+    [confirmation] = runtime.store.docs.query("confirmations", [], "created_at", True, 10)
+    assert confirmation["requester"]["language"] == "ja" and confirmation["requester"]["time_zone"] == "Asia/Tokyo"
+
+
+# -- names -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("typed", "expected"), [
+    ("新規案", "「新規案件」のことですか？"), ("ヘルプ？", "「ヘルプ」のことですか？"),
+    ("見積もり", "「見積」のことですか？"),
+])
+def test_an_unknown_command_gets_the_nearest_names_in_the_persons_language(runtime, typed, expected):
+    assert expected in said(runtime, classic(typed))
+
+
+def test_an_unknown_command_in_english(runtime):
+    answer = said(runtime, classic("newcsae ACME x", userLocale="en"))
+    assert "I don't know the command “newcsae”. Did you mean “newcase”" in answer  # the nearest first
+
+
+def test_texts_said_later_and_sentences():
+    text = L_("{label} is empty", label=L_("client name"))
+    assert isinstance(text, Msg) and str(text) == "client name is empty"
+    assert text.render(Speaker("ja")) == "顧客名が空です"
+    assert Speaker("ja").sentences("一。", "二。") == "一。二。" and ENGLISH.sentences("One.", "Two.") == "One. Two."
+    assert views.builtin_name("retry", Speaker("ja")) == "再実行" and views.builtin_name("retry", ENGLISH) == "retry"

@@ -1,0 +1,78 @@
+"""The money commands as the office types them: by their Japanese names, with options by theirs
+and amounts as written (47万3000円), refused in the person's language."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from ackflow.errors import UsageError
+from ackflow.i18n import speaker_for
+from ackflow.jobs.params import split_words
+from ackflow.jobs.registry import Registry
+from ackflow.queues import load_queues
+from ackflow.settings import Settings
+from workers import office
+from workers.office.lifecycle import read_amount
+
+JA, EN = speaker_for("ja"), speaker_for("en")
+TODAY = dt.date(2026, 11, 28)
+
+
+@pytest.fixture(scope="module")
+def registry():
+    registry = Registry(load_queues(Settings().queues_file))
+    office.register(registry)
+    return registry
+
+
+def parsed(registry, text: str) -> tuple[str, dict]:
+    name, *words = split_words(text)
+    resolved = registry.resolve(name)
+    assert resolved is not None, name
+    return resolved, registry.get(resolved).parse(words, TODAY)
+
+
+@pytest.mark.parametrize(("japanese", "english"), [
+    ("受注 2026-001", "ordered 2026-001"),
+    ("受注 2026-001 見積版：2", "ordered 2026-001 --estimate 2"),
+    ("納品 2026-001 日付：12月1日", "delivered 2026-001 --date 2026-12-01"),
+    ("請求 2026-001 支払期限：2026/12/31", "invoice 2026-001 --due 2026-12-31"),
+    ("見積 ２０２６－００１ 明細：追加設計:1:5万円 宛先：株式会社ACME",
+     'estimate 2026-001 --item "追加設計:1:5万円" --to 株式会社ACME'),
+    ("入金 2026-001 金額：47万3000円 日付：12月25日", "paid 2026-001 --amount 473000 --date 2026-12-25"),
+    ("案件一覧", "cases"),
+])
+def test_money_commands_by_their_japanese_names(registry, japanese, english, monkeypatch):
+    monkeypatch.setenv("ACKFLOW_OFFICE_NAME", "山田金型設計事務所")  # invoices need the office's own details
+    monkeypatch.setenv("ACKFLOW_OFFICE_REGISTRATION_NUMBER", "T7000012050002")
+    monkeypatch.setenv("ACKFLOW_OFFICE_BANK_ACCOUNT", "みずほ銀行 蒲田支店 普通 1234567")
+    if registry.resolve(split_words(english)[0]) in registry.commands:  # answered at once, no parameters to read
+        assert registry.resolve(split_words(japanese)[0]) == registry.resolve(split_words(english)[0])
+        return
+    name, values = parsed(registry, japanese)
+    assert (name, values) == parsed(registry, english)
+    if name == "paid":
+        assert values["amount"] == 473_000
+
+
+def test_amounts_received_as_people_write_them():
+    for typed in ("473000", "473,000", "¥473,000", "47万3000円", "４７万３０００円"):
+        assert read_amount(typed) == 473_000, typed
+    for bad in ("四十七万", "0", "-5", "1.5", "1,2,,3"):
+        with pytest.raises(UsageError) as refused:
+            read_amount(bad)
+        assert refused.value.render(JA) != refused.value.render(EN)  # said in each language
+
+
+def test_a_bad_line_is_refused_in_each_language(registry):
+    with pytest.raises(UsageError) as refused:
+        parsed(registry, "見積 2026-001 明細：追加設計:一:5万円")
+    assert "追加設計" in refused.value.render(JA) and refused.value.render(JA) != refused.value.render(EN)
+
+
+def test_help_names_the_money_commands_in_japanese(registry):
+    names = {registry.get(n).native_name for n in ("ordered", "delivered", "invoice", "paid", "correct")}
+    assert names == {"受注", "納品", "請求", "入金", "訂正"}
+    assert registry.commands["cases"].native_name == "案件一覧"
