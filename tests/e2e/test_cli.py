@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -176,10 +177,20 @@ def test_following_with_the_chat_url_of_a_pipeline_the_cli_cannot_read_is_refuse
 
 # -- `ackflow dev` as a person runs it -----------------------------------------------------------
 
+def ephemeral_ports_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
+
 def free_offset() -> int:
-    """A --port-offset whose five ports are all free (other runs share this machine)."""
+    """A --port-offset whose ports are all free (other runs share this machine) and all below the
+    kernel's ephemeral range: there every other test's server (bound to port 0) and every outgoing
+    connection takes its port, and one took a port of a dev between its kill and the next start."""
+    top = ephemeral_ports_start() - max(DEFAULT_PORTS.values())
     for _ in range(200):
-        offset = random.randrange(20000, 40000, 10)
+        offset = random.randrange(10000, top, 10)
         if all(port_free("127.0.0.1", port + offset) for port in DEFAULT_PORTS.values()):
             return offset
     raise AssertionError("no free --port-offset")
