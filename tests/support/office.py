@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -142,8 +143,13 @@ def run_newcase(office, text: str, timeout: float = 60):
     return office.wait_job(office.start(text), JobStatus.SUCCEEDED, JobStatus.FAILED, timeout=timeout)
 
 
+# Two runs compared may straddle midnight in the office's time zone (CI at 15:00 UTC is 00:00 in
+# Tokyo), so the dates written into README.txt and the PDFs are replaced as the case number is.
+DATES = re.compile(r"\d{4}-\d{2}-\d{2}|\d{4}年\d{1,2}月\d{1,2}日")
+
+
 def snapshot(office, case: str) -> dict:
-    """Everything a case left behind, with its number replaced, to compare two runs."""
+    """Everything a case left behind, with its number and dates replaced, to compare two runs."""
     storage = storage_of(office)
     record = office.runtime.services.cases.get(case)
     folder = record["folder"]
@@ -154,9 +160,11 @@ def snapshot(office, case: str) -> dict:
         except PermanentError:  # a Google Docs file (on Drive) has no bytes to read
             data = b"<google docs file>"
         if ("/03_見積/" in path or "/05_請求/" in path) and path.endswith(".pdf"):
-            data = pypdf.PdfReader(io.BytesIO(data)).pages[0].extract_text().replace(case, "CASE")
+            data = DATES.sub("DATE", pypdf.PdfReader(io.BytesIO(data)).pages[0].extract_text().replace(case, "CASE"))
         else:
             data = data.replace(case.encode(), b"CASE")
+            if path.endswith(".txt"):
+                data = DATES.sub("DATE", data.decode()).encode()
         files[path[len(folder):].replace(case, "CASE")] = data
     rows = [r for r in office.runtime.store.docs.query("cases", [], "created_at", False, 1000)]
     sheet = sheet_of(office)
