@@ -135,27 +135,43 @@ def test_refusals_take_no_number_and_leave_nothing_half_made(office):
     assert invoices_counted(office) == before + 2
 
 
-def test_the_digest_and_the_reminder_fire_once_per_slot_in_tokyo_time(office):
+def test_the_digest_and_the_reminder_fire_once_per_slot_on_working_days(office):
     import datetime as dt
 
     from ackflow.app.sweep import sweep
 
+    # the test stacks' deployment time zone is UTC: the schedules' 09:00 is 09:00 UTC here (and 09:00
+    # in Tokyo where ACKFLOW_TIME_ZONE=Asia/Tokyo, tests/office/test_workdays.py); the office's dates
+    # are Tokyo's (18:00 there, the same day)
     office.send("help", space="spaces/office")  # the office's space, where periodic jobs report
     due_monday = run_newcase(office, 'newcase ACME "月曜納期" --due 2026-12-07 --item "設計:1:1000"').result["case"]
     due_friday = run_newcase(office, 'newcase ACME "金曜納期" --due 2026-12-04 --item "設計:1:1000"').result["case"]
-    # Friday 4 December 2026, 09:00 in Tokyo (00:00 UTC): the reminder for Monday's due date
-    friday = dt.datetime(2026, 12, 4, 0, 0, 30, tzinfo=dt.UTC).timestamp()
+    # 11 January 2027 is a Monday and a public holiday (成人の日): a case due on Tuesday the 12th is
+    # reminded on Friday the 8th, and Monday's run says the office is closed
+    after_holiday = run_newcase(office, 'newcase ACME "祝日明け" --due 2027-01-12 --item "設計:1:1"').result["case"]
+    # Friday 4 December 2026, 09:00: the reminder for Monday's due date
+    friday = dt.datetime(2026, 12, 4, 9, 0, 30, tzinfo=dt.UTC).timestamp()
     reports = [sweep(office.runtime, now=friday) for _ in range(2)]
-    assert [job_id for r in reports for job_id in r.started].count("reminder-202612040000") == 1
-    reminder = office.wait_job("reminder-202612040000", JobStatus.SUCCEEDED, timeout=60)
+    assert [job_id for r in reports for job_id in r.started].count("reminder-202612040900") == 1
+    reminder = office.wait_job("reminder-202612040900", JobStatus.SUCCEEDED, timeout=60)
     assert reminder.result["date"] == "2026-12-04" and due_monday in reminder.result["cases"]
     assert due_friday not in reminder.result["cases"]  # reminded on Thursday, the working day before it
+    assert after_holiday not in reminder.result["cases"]
     assert not any(job_id.startswith("digest-") for r in reports for job_id in r.started)  # Mondays only
-    # Monday 30 November 2026, 09:00 in Tokyo: the weekly digest of the open cases, by due date
-    monday = dt.datetime(2026, 11, 30, 0, 1, tzinfo=dt.UTC).timestamp()
-    assert "digest-202611300000" in sweep(office.runtime, now=monday).started
-    assert "digest-202611300000" not in sweep(office.runtime, now=monday + 60).started
-    digest = office.wait_job("digest-202611300000", JobStatus.SUCCEEDED, timeout=60)
+    before_holiday = dt.datetime(2027, 1, 8, 9, 0, 30, tzinfo=dt.UTC).timestamp()
+    assert "reminder-202701080900" in sweep(office.runtime, now=before_holiday).started
+    reminded = office.wait_job("reminder-202701080900", JobStatus.SUCCEEDED, timeout=60)
+    assert after_holiday in reminded.result["cases"] and reminded.result["due"] == "2027-01-12"
+    holiday = dt.datetime(2027, 1, 11, 9, 0, 30, tzinfo=dt.UTC).timestamp()
+    assert "reminder-202701110900" in sweep(office.runtime, now=holiday).started
+    closed = office.wait_job("reminder-202701110900", JobStatus.SUCCEEDED, timeout=60)
+    assert closed.result["due_cases"] == 0 and "not a working day" in closed.result["cases"]
+    assert "12 Jan 2027" in closed.result["cases"]  # the next working day
+    # Monday 30 November 2026, 09:00: the weekly digest of the open cases, by due date
+    monday = dt.datetime(2026, 11, 30, 9, 1, tzinfo=dt.UTC).timestamp()
+    assert "digest-202611300900" in sweep(office.runtime, now=monday).started
+    assert "digest-202611300900" not in sweep(office.runtime, now=monday + 60).started
+    digest = office.wait_job("digest-202611300900", JobStatus.SUCCEEDED, timeout=60)
     listed = digest.result["cases"]
     assert digest.result["week_of"] == "2026-11-30" and listed.index(due_friday) < listed.index(due_monday)
     posted = json.dumps(office.job_message(digest), ensure_ascii=False)

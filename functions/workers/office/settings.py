@@ -22,6 +22,8 @@ class OfficeSettings(BaseSettings):
     address: str = Field("", description="The office's address, under its name on estimates and invoices.")
     contact: str = Field("", description="Phone or email printed on estimates and invoices.")
     timezone: str = Field("Asia/Tokyo", description="Time zone of case numbers (the year), dates and estimates.")
+    holidays: str = Field("JP", description="Country whose public holidays are not working days (ISO code, the holidays library's calendar: JP has 祝日 and 振替休日); empty: only weekends.")
+    closed_days: CommaList = Field(default_factory=list, description="The office's own closed days, MM-DD every year or YYYY-MM-DD once, e.g. '12-29,12-30,12-31,01-02,01-03' (年末年始).")
 
     storage: Literal["local", "gcs", "drive"] = Field("local", description="Where case folders live: a local folder, Cloud Storage, or a Google Drive shared drive.")
     local_root: str = Field(".ackflow/cases", description="Root folder of case folders (storage=local).")
@@ -124,6 +126,25 @@ class OfficeSettings(BaseSettings):
     @property
     def reduced_percent(self) -> int:
         return round(self.reduced_tax_rate * 100)
+
+    @field_validator("holidays")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        import re
+
+        value = value.strip().upper()
+        if value and not re.fullmatch(r"[A-Z]{2}", value):
+            raise ValueError("must be a two-letter country code such as JP, or empty")
+        return value
+
+    @field_validator("closed_days", mode="before")
+    @classmethod
+    def _closed_days(cls, value):
+        from .workdays import parse_closed_days
+
+        days = split_commas(value)
+        parse_closed_days(days)
+        return days
 
     @field_validator("portal_allowed_hosts", mode="before")
     @classmethod
