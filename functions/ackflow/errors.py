@@ -99,6 +99,12 @@ class ChatUnavailable(Unavailable):
     pass
 
 
+class ChatBudgetSpent(ChatUnavailable):
+    """The space has no write budget (the app's own, or Chat's 429) for as long as a writer may wait.
+    A result is still owed (``message_due``): the sweep shows it when the space has budget, so the
+    worker answers the queue 2xx instead of keeping a delivery slot busy retrying it."""
+
+
 class ChatRateLimited(ChatUnavailable):
     """Chat answered 429 (a quota of the space or the project); ``retry_after`` if it said when."""
 

@@ -311,6 +311,23 @@ def test_queue_down_at_click_the_job_is_kept_and_sent_by_the_sweep(pipeline, kil
     assert pipeline.wait_job(job_id, JobStatus.SUCCEEDED).result == {"text": "despite the queue"}
 
 
+def test_a_sweep_sends_every_job_a_queue_outage_left_queued_not_a_page_of_them(pipeline):
+    """After an outage, every job asked for meanwhile is QUEUED without a task: one sweep sends them
+    all (it sent a hundred a sweep, and 1,000 jobs took three minutes to start)."""
+    from ackflow.jobs.model import Job, Requester, StepState
+
+    long_ago = time.time() - 120
+    ids = [f"j-outage-{n:03d}" for n in range(150)]
+    for job_id in ids:
+        pipeline.store.create_job(Job(id=job_id, type="echo", params={"text": job_id}, requester=Requester("users/1"),
+                                      space=None, thread=None, queue="ackflow-default", steps=(StepState("echo"),),
+                                      created_at=long_ago, updated_at=long_ago))
+    report = pipeline.stack.sweep_once()
+    assert set(ids) <= set(report["resent"])
+    for job_id in ids:
+        assert pipeline.wait_job(job_id, JobStatus.SUCCEEDED).result == {"text": job_id}
+
+
 def test_periodic_job_is_created_once_per_slot(pipeline):
     from ackflow.app.sweep import slot_of
 

@@ -19,6 +19,7 @@ from ..chat.cards import Card, fallback_text
 from ..chat.events import EventFormat
 from ..chat.replies import message_json, plain_text
 from ..errors import (
+    ChatBudgetSpent,
     ChatRateLimited,
     ChatRefused,
     ChatUnavailable,
@@ -41,6 +42,14 @@ log = logging.getLogger(__name__)
 ATTEMPT_TIMEOUT = 10.0  # seconds one write may take before it counts as failed
 LANDING_MARGIN = 5.0  # how long after its timeout a write may still land at Chat's end
 BACKOFF_FIRST, BACKOFF_MAX = 1.0, 16.0  # after a 429 that names no wait, or an outage
+# A result waits for the space's budget (its own bucket, or Chat's 429) at most BUDGET_WAIT at a
+# time and BUDGET_WAIT_TOTAL in all (an outage: the whole wait), then is left to the sweep. In a
+# queue delivery, one thread of a process waits per space and BUDGET_WAITERS in all; the others
+# leave their result to the sweep at once: under a burst bigger than the spaces' quota, waiting
+# writers held every delivery slot and the steps of other jobs waited behind them (1,000 jobs in
+# eight spaces finished at the spaces' write rate, 6 a second: benchmarks/chaos.py).
+BUDGET_WAIT, BUDGET_WAIT_TOTAL = 2.0, 5.0
+BUDGET_WAITERS = 2
 
 
 class SpaceHints:
@@ -53,6 +62,20 @@ class SpaceHints:
         self._until: dict[str, float] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
+        self._waiting: set[str] = set()
+
+    def start_waiting(self, space: str) -> bool:
+        """Whether a delivery may wait for the space's budget (no other of this process waits for
+        it, and fewer than BUDGET_WAITERS wait in all); if so, it must call done_waiting."""
+        with self._lock:
+            if space in self._waiting or len(self._waiting) >= BUDGET_WAITERS:
+                return False
+            self._waiting.add(space)
+            return True
+
+    def done_waiting(self, space: str) -> None:
+        with self._lock:
+            self._waiting.discard(space)
 
     def lock(self, space: str) -> threading.Lock:
         with self._lock:
@@ -75,7 +98,8 @@ class Notifier:
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
 
-    def show(self, job: Job, *, retry_delay: float | None = None, wait: float | None = None) -> bool:
+    def show(self, job: Job, *, retry_delay: float | None = None, wait: float | None = None,
+             delivery: bool = True) -> bool:
         """Show ``job`` (as the caller just read or wrote it; a retry reads it again, and a job older
         than what the message already shows is never written). A finished job's message must go
         out: this waits up to ``wait`` seconds (default ``chat_final_wait``) for budget, through
@@ -83,12 +107,13 @@ class Notifier:
         otherwise). A running job's state is best effort: skipped when the space has no budget, a
         failure logged. A refusal (the space is gone, the app was removed) is logged and dropped:
         the job's state is in the store either way. True when the message shows the job (or needs
-        nothing)."""
+        nothing). ``delivery``: the caller holds a queue delivery, which waits for the space's
+        budget only as BUDGET_WAITERS allows (the sweep waits its own way)."""
         if not job.space:
             return True
         wait = self.runtime.settings.chat_final_wait if wait is None else wait
         try:
-            return self._write(job, None, retry_delay, wait, fresh=True)
+            return self._write(job, None, retry_delay, wait, fresh=True, delivery=delivery)
         except ChatRefused as exc:
             log.error("cannot show the job in its space: %s", exc, extra={"job_id": job.id})
             return False
@@ -113,9 +138,33 @@ class Notifier:
             return False
 
     # -- one write, attempt by attempt -----------------------------------------------------------
-    def _write(self, job: Job, line: str | None, retry_delay: float | None, wait: float, fresh: bool = False) -> bool:
+    def _write(self, job: Job, line: str | None, retry_delay: float | None, wait: float, fresh: bool = False,
+               delivery: bool = False) -> bool:
+        if not delivery:
+            return self._write_once(job, line, retry_delay, wait, fresh, lambda: True)
+        hints, waiting = self.runtime.chat_hints, []
+
+        def may_wait() -> bool:
+            if not waiting:
+                waiting.append(hints.start_waiting(job.space))
+            return waiting[0]
+
+        try:
+            return self._write_once(job, line, retry_delay, wait, fresh, may_wait)
+        finally:
+            if waiting and waiting[0]:
+                hints.done_waiting(job.space)
+
+    def _write_once(self, job: Job, line: str | None, retry_delay: float | None, wait: float, fresh: bool,
+                    may_wait) -> bool:
         runtime = self.runtime
         give_up = time.monotonic() + wait
+        budget_waited = 0.0
+
+        def budget_spent(seconds: float) -> bool:
+            return seconds > BUDGET_WAIT or budget_waited + seconds > BUDGET_WAIT_TOTAL \
+                or time.monotonic() + seconds > give_up or not may_wait()
+
         previous: int | None = None
         attempt = 0
         final = line is None and job.status.finished  # a result: it must go out (as of the latest read)
@@ -127,9 +176,10 @@ class Notifier:
                 runtime.chat_hints.note(job.space, ahead)
                 if not final:
                     return False
-                if time.monotonic() + ahead > give_up:
-                    raise ChatUnavailable(f"no write budget in {job.space} for {wait:g} s; the result is shown later")
+                if budget_spent(ahead):
+                    raise ChatBudgetSpent(f"no write budget in {job.space} for {ahead:.1f} s; shown later")
                 time.sleep(ahead)
+                budget_waited += ahead
                 continue
             try:
                 with runtime.chat_hints.lock(job.space):
@@ -156,9 +206,10 @@ class Notifier:
                     log.info("%s: skipped a %s write", admission.reason, "progress" if line else "state",
                              extra={"job_id": job.id})
                     return False
-                if time.monotonic() + admission.wait > give_up:
-                    raise ChatUnavailable(f"{admission.reason} (space {job.space}); the result is shown later")
+                if budget_spent(admission.wait):
+                    raise ChatBudgetSpent(f"{admission.reason} (space {job.space}); the result is shown later")
                 time.sleep(admission.wait)
+                budget_waited += admission.wait
                 continue
             previous = admission.rev
             outcome, delay, error = self._attempt(current, line, retry_delay if current.version == job.version
@@ -179,6 +230,10 @@ class Notifier:
             if not final:
                 log.warning("could not write the job's message: %s", error, extra={"job_id": job.id})
                 return False
+            if outcome == Outcome.THROTTLED:
+                if budget_spent(delay):
+                    raise ChatBudgetSpent(str(error)) from error
+                budget_waited += delay
             if time.monotonic() + delay > give_up:
                 raise ChatUnavailable(str(error)) from error
             time.sleep(delay)

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..errors import ChatUnavailable, QueueUnavailable, StoreUnavailable
+from ..errors import ChatBudgetSpent, ChatUnavailable, QueueUnavailable, StoreUnavailable
 from ..jobs import lifecycle
 from ..jobs.model import SYSTEM, Job, JobStatus, StepState, StepStatus
 from ..jobs.registry import JobType
@@ -34,7 +35,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NAME_RESERVATION = 3600.0  # Cloud Tasks keeps a task name reserved for about an hour
-RESHOW_WAIT = 1.0  # seconds the sweep waits for a space's write budget per job (the rest: next sweep)
+RESEND_BATCH = 2000  # queued jobs sent again per sweep, oldest first
+RESEND_FOR = 60.0  # seconds a sweep spends sending them (the rest: next sweep)
+RESHOW_WAIT = 2.0  # seconds the sweep waits for a space's write budget per job (the rest: next sweep)
+RESHOW_BATCH = 500  # unshown results read per sweep, oldest first
+RESHOW_SPACES = 8  # spaces shown at once
+RESHOW_FOR = 20.0  # seconds a sweep spends showing the results of one space
 
 
 @dataclass
@@ -85,7 +91,14 @@ def _send(runtime: Runtime, job: Job, report: SweepReport, bucket: list[str]) ->
 
 
 def _resend_queued(runtime: Runtime, now: float, after: float, report: SweepReport) -> None:
-    for job in runtime.store.stale_jobs(JobStatus.QUEUED, now - after):
+    """Send again the jobs still QUEUED: their task was never created (the queue was down when Run
+    was pressed) or was lost. After a queue outage that may be every job asked for meanwhile, so a
+    sweep sends up to RESEND_BATCH of them (for up to RESEND_FOR), not a page: at a hundred a sweep,
+    1,000 jobs asked for during a 30-second outage took three minutes to start (benchmarks/chaos.py)."""
+    until = time.monotonic() + RESEND_FOR
+    for job in runtime.store.stale_jobs(JobStatus.QUEUED, now - after, limit=RESEND_BATCH):
+        if time.monotonic() > until:
+            return  # the rest: next sweep
         if now - job.updated_at > NAME_RESERVATION:
             job = runtime.store.update_job(
                 job.id, lambda j: lifecycle.resend(j, now) if j.status == JobStatus.QUEUED else None)
@@ -168,10 +181,30 @@ def _start_periodic(runtime: Runtime, now: float, catch_up: float, report: Sweep
 
 
 def _reshow_unshown(runtime: Runtime, now: float, after: float, report: SweepReport) -> None:
-    notifier = Notifier(runtime)
-    for job in runtime.store.unshown_jobs(now - after):
-        try:
-            if notifier.show(job, wait=RESHOW_WAIT):
-                report.reshown.append(job.id)
-        except (ChatUnavailable, StoreUnavailable) as exc:
-            report.errors.append(f"{job.id}: {exc}")
+    """Show the results nobody could: a worker died before writing, or left the result here because
+    the space had no write budget. Spaces at once, each at its budget's pace, for a bounded time."""
+    by_space: dict[str, list] = {}
+    for job in runtime.store.unshown_jobs(now - after, limit=RESHOW_BATCH):
+        by_space.setdefault(job.space or "", []).append(job)
+    if not by_space:
+        return
+
+    def show_space(jobs: list) -> None:
+        notifier = Notifier(runtime)
+        until = time.monotonic() + RESHOW_FOR
+        for job in jobs:
+            if time.monotonic() > until:
+                return  # the rest: next sweep
+            try:
+                if notifier.show(job, wait=RESHOW_WAIT, delivery=False):
+                    report.reshown.append(job.id)
+            except ChatBudgetSpent as exc:
+                report.errors.append(f"{job.id}: {exc}")
+                return  # the space has no budget: next sweep
+            except (ChatUnavailable, StoreUnavailable) as exc:
+                report.errors.append(f"{job.id}: {exc}")
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(min(RESHOW_SPACES, len(by_space))) as pool:
+        list(pool.map(show_space, by_space.values()))

@@ -22,6 +22,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from ..errors import (
+    ChatBudgetSpent,
     ChatUnavailable,
     Conflict,
     JobNotFound,
@@ -156,6 +157,8 @@ class Worker:
             else:
                 send_step(self.runtime, job, index + 1)
                 self.notifier.try_show(job)
+        except ChatBudgetSpent as exc:
+            return _left_to_the_sweep(job, exc)
         except (ChatUnavailable, QueueUnavailable) as exc:
             # The step is recorded; the queue's retry of this task will only re-drive what follows.
             log.warning("step done, follow-up failed: %s", exc, extra={"job_id": job.id})
@@ -170,6 +173,8 @@ class Worker:
                 send_step(self.runtime, job, index + 1)
             elif job.status.finished:
                 self.notifier.show(job)
+        except ChatBudgetSpent as exc:
+            return _left_to_the_sweep(job, exc)
         except (ChatUnavailable, QueueUnavailable) as exc:
             return _retry_later(str(exc))
         return HttpResponse(200, {"status": "duplicate", "claim": outcome.value, "job": job.status.value})
@@ -200,6 +205,8 @@ class Worker:
         if final:
             try:
                 self.notifier.show(job)
+            except ChatBudgetSpent as chat_exc:
+                return _left_to_the_sweep(job, chat_exc)
             except ChatUnavailable as chat_exc:
                 return _retry_later(str(chat_exc))  # the retry re-posts the failure card
             return HttpResponse(200, {"status": "FAILED", "job_id": job.id})
@@ -225,6 +232,13 @@ class Worker:
                 "the job type “{name}” is no longer available", name=job.type), self.runtime.clock())
             self.notifier.try_show(job)
         return HttpResponse(200, {"status": "FAILED", "reason": "unknown job type"})
+
+
+def _left_to_the_sweep(job: Job, exc: ChatBudgetSpent) -> HttpResponse:
+    """The job is finished and its result owed (``message_due``), but the space has no write budget
+    now: answered 2xx, the sweep shows it when there is (docs/reliability.md, Chat's write quota)."""
+    log.info("result left to the sweep: %s", exc, extra={"job_id": job.id})
+    return HttpResponse(200, {"status": job.status.value, "job_id": job.id, "shown": "later"})
 
 
 def _trace(exc: Exception) -> str | None:
