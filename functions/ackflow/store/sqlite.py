@@ -39,13 +39,30 @@ def _schema() -> str:
         f"CREATE INDEX IF NOT EXISTS docs_updated ON docs(collection, {_field('updated_at')})",
     ]
     declared = json.loads(INDEXES.read_text())
-    for collection, indexes in declared["collections"].items():
-        for number, index in enumerate(indexes):
-            columns = ", ".join(_field(name) for name, _ in index["fields"])
-            statements.append(
-                f"CREATE INDEX IF NOT EXISTS {collection}_{number} ON docs(collection, {columns})")
+    statements += [f"CREATE INDEX IF NOT EXISTS {name} {definition}" for name, definition in _declared_indexes()]
     statements += _count_triggers(declared.get("counted", {}))
     return ";\n".join(statements) + ";"
+
+
+def _declared_indexes() -> list[tuple[str, str]]:
+    """The indexes of ``indexes.json``, each partial to its collection: a write evaluates only the
+    expressions of its own collection's indexes (each json_extract parses the whole document), which
+    took a job's write transaction from 0.60 to 0.25 ms, the time the single write lock is held. A
+    query names its collection as a literal (_conditions), so the planner can use them."""
+    declared = json.loads(INDEXES.read_text())
+    indexes = []
+    for collection, entries in declared["collections"].items():
+        for number, index in enumerate(entries):
+            columns = ", ".join(_field(name) for name, _ in index["fields"])
+            indexes.append((f"{collection}_{number}",
+                            f"ON docs(collection, {columns}) WHERE collection = '{_name(collection)}'"))
+    return indexes
+
+
+def _name(collection: str) -> str:
+    if not FIELD_RE.match(collection):
+        raise ValueError(f"unsupported collection name {collection!r}")
+    return collection
 
 
 def _count_triggers(counted: dict[str, list[str]]) -> list[str]:
@@ -104,8 +121,8 @@ class _SqliteTx:
 
 
 def _conditions(collection: str, where: list[Where]) -> tuple[list[str], list]:
-    clauses = ["collection = ?"]
-    args: list = [collection]
+    clauses = [f"collection = '{_name(collection)}'"]  # a literal: the indexes are partial to it
+    args: list = []
     for name, op, value in where:
         if op not in OPERATORS:
             raise ValueError(f"unsupported operator {op}")
@@ -128,6 +145,10 @@ class SqliteDocuments:
         with self._lock:
             db = self._connect()
             fresh = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'counts'").fetchone() is None
+            for name, definition in _declared_indexes():  # one of an older shape (not partial): made again
+                row = db.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?", (name,)).fetchone()
+                if row and not row[0].endswith(definition):
+                    db.execute(f"DROP INDEX {name}")
             db.executescript(_schema())
             if fresh:  # a store made before counts were kept: count what is there once
                 for collection, fields in COUNTED.items():
