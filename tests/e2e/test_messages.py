@@ -129,15 +129,16 @@ def test_429s_from_another_apps_writes_are_honoured_and_no_result_is_lost(pipeli
 
 
 def test_results_beyond_the_spaces_budget_are_left_to_the_sweep_not_retried_by_the_queue(pipeline):
-    """Eight results at once in one space, whose budget is a burst of one: a delivery waits for the
-    budget only while no other of its process waits for that space; the rest answer the queue 2xx
-    and the sweep shows them. No delivery is retried for budget, and every result is shown once."""
+    """Sixteen results at once in one space, whose budget is a burst of one, two worker processes
+    of eight threads: a delivery waits for the budget only while fewer than four of its process
+    wait; the rest answer the queue 2xx and the sweep shows them. No delivery is retried for
+    budget, and every result is shown once."""
     space = f"spaces/crowd{pipeline.store.docs.__class__.__name__[:6].lower()}"
     requests.put(f"{pipeline.chat_url}/_emulator/{space}", json={}).raise_for_status()
     set_quota(pipeline.chat_url, **QUOTA)
     log = pipeline.stack.workdir / "logs" / "worker.log"
     before = log.read_text()
-    ids = start_together(pipeline, [f"echo crowded {n}" for n in range(8)], space)
+    ids = start_together(pipeline, [f"echo crowded {n}" for n in range(16)], space)
     jobs = all_shown(pipeline, ids)
     for job in jobs:
         assert shown_cards(pipeline.chat_url, job) == expected_cards(pipeline.runtime, job)

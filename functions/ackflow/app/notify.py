@@ -42,14 +42,13 @@ log = logging.getLogger(__name__)
 ATTEMPT_TIMEOUT = 10.0  # seconds one write may take before it counts as failed
 LANDING_MARGIN = 5.0  # how long after its timeout a write may still land at Chat's end
 BACKOFF_FIRST, BACKOFF_MAX = 1.0, 16.0  # after a 429 that names no wait, or an outage
-# A result waits for the space's budget (its own bucket, or Chat's 429) at most BUDGET_WAIT at a
-# time and BUDGET_WAIT_TOTAL in all (an outage: the whole wait), then is left to the sweep. In a
-# queue delivery, one thread of a process waits per space and BUDGET_WAITERS in all; the others
-# leave their result to the sweep at once: under a burst bigger than the spaces' quota, waiting
-# writers held every delivery slot and the steps of other jobs waited behind them (1,000 jobs in
-# eight spaces finished at the spaces' write rate, 6 a second: benchmarks/chaos.py).
-BUDGET_WAIT, BUDGET_WAIT_TOTAL = 2.0, 5.0
-BUDGET_WAITERS = 2
+# A result waits for the space's budget (its own bucket, or Chat's 429) up to the writer's wait, but
+# in a queue delivery only while fewer than BUDGET_WAITERS deliveries of its process wait for one;
+# the others leave their result to the sweep at once. Under a burst bigger than the spaces' quota,
+# waiting writers held every delivery slot and the steps of other jobs waited behind them (1,000
+# jobs in eight spaces finished at the spaces' write rate, 6 a second: benchmarks/chaos.py); a few
+# jobs at once still wait, and their results come at once, not with the next sweep.
+BUDGET_WAITERS = 4
 
 
 class SpaceHints:
@@ -62,20 +61,20 @@ class SpaceHints:
         self._until: dict[str, float] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
-        self._waiting: set[str] = set()
+        self._waiting = 0
 
-    def start_waiting(self, space: str) -> bool:
-        """Whether a delivery may wait for the space's budget (no other of this process waits for
-        it, and fewer than BUDGET_WAITERS wait in all); if so, it must call done_waiting."""
+    def start_waiting(self) -> bool:
+        """Whether a delivery may wait for a space's budget (fewer than BUDGET_WAITERS of this
+        process wait); if so, it must call done_waiting."""
         with self._lock:
-            if space in self._waiting or len(self._waiting) >= BUDGET_WAITERS:
+            if self._waiting >= BUDGET_WAITERS:
                 return False
-            self._waiting.add(space)
+            self._waiting += 1
             return True
 
-    def done_waiting(self, space: str) -> None:
+    def done_waiting(self) -> None:
         with self._lock:
-            self._waiting.discard(space)
+            self._waiting -= 1
 
     def lock(self, space: str) -> threading.Lock:
         with self._lock:
@@ -146,24 +145,22 @@ class Notifier:
 
         def may_wait() -> bool:
             if not waiting:
-                waiting.append(hints.start_waiting(job.space))
+                waiting.append(hints.start_waiting())
             return waiting[0]
 
         try:
             return self._write_once(job, line, retry_delay, wait, fresh, may_wait)
         finally:
             if waiting and waiting[0]:
-                hints.done_waiting(job.space)
+                hints.done_waiting()
 
     def _write_once(self, job: Job, line: str | None, retry_delay: float | None, wait: float, fresh: bool,
                     may_wait) -> bool:
         runtime = self.runtime
         give_up = time.monotonic() + wait
-        budget_waited = 0.0
 
         def budget_spent(seconds: float) -> bool:
-            return seconds > BUDGET_WAIT or budget_waited + seconds > BUDGET_WAIT_TOTAL \
-                or time.monotonic() + seconds > give_up or not may_wait()
+            return time.monotonic() + seconds > give_up or not may_wait()
 
         previous: int | None = None
         attempt = 0
@@ -179,7 +176,6 @@ class Notifier:
                 if budget_spent(ahead):
                     raise ChatBudgetSpent(f"no write budget in {job.space} for {ahead:.1f} s; shown later")
                 time.sleep(ahead)
-                budget_waited += ahead
                 continue
             try:
                 with runtime.chat_hints.lock(job.space):
@@ -209,7 +205,6 @@ class Notifier:
                 if budget_spent(admission.wait):
                     raise ChatBudgetSpent(f"{admission.reason} (space {job.space}); the result is shown later")
                 time.sleep(admission.wait)
-                budget_waited += admission.wait
                 continue
             previous = admission.rev
             outcome, delay, error = self._attempt(current, line, retry_delay if current.version == job.version
@@ -233,7 +228,6 @@ class Notifier:
             if outcome == Outcome.THROTTLED:
                 if budget_spent(delay):
                     raise ChatBudgetSpent(str(error)) from error
-                budget_waited += delay
             if time.monotonic() + delay > give_up:
                 raise ChatUnavailable(str(error)) from error
             time.sleep(delay)
