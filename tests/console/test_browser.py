@@ -1,6 +1,7 @@
 """The console and the browser chat in Debian's chromium (Playwright), against a whole local
 pipeline: the functions, the local Cloud Tasks and Chat services, the store. Screenshots at phone
-and desktop widths go to docs/console/ (shown in docs/console.md)."""
+and desktop widths go to .ackflow/screenshots/, or to docs/console/ (shown in docs/console.md) with
+ACKFLOW_UPDATE_DOC_SCREENSHOTS=1."""
 
 from __future__ import annotations
 

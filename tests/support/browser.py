@@ -18,7 +18,11 @@ ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--
         "--disable-dev-shm-usage", "--disable-default-apps", "--disable-extensions"]
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
+DOC_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
+# A test run writes its screenshots under .ackflow/screenshots (to look at; never committed);
+# ACKFLOW_UPDATE_DOC_SCREENSHOTS=1 writes them over docs/console/ for docs/console.md.
+SHOTS = DOC_SHOTS if os.environ.get("ACKFLOW_UPDATE_DOC_SCREENSHOTS") == "1" else \
+    Path(__file__).resolve().parents[2] / ".ackflow" / "screenshots"
 
 
 def require_chromium() -> str:
@@ -59,7 +63,7 @@ def browser():
 
 
 def shoot(page, name: str) -> Path:
-    """A screenshot for docs/console.md, at the page's current width."""
+    """A screenshot at the page's current width (for docs/console.md when asked: SHOTS)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=False)
