@@ -33,3 +33,17 @@ def test_filters_are_checked():
     for bad in (["ACME"], ["due=2026-12-01"], ["client="]):
         with pytest.raises(ValueError, match="client=NAME or status=STATUS"):
             parse_filters(bad)
+
+
+def test_a_status_filter_may_name_the_status_in_english_and_an_unknown_one_is_refused():
+    from ackflow.i18n import speaker_for
+
+    assert parse_filters(["status=ordered"]) == {"status": "受注"}
+    assert parse_filters(["status=In-Progress"]) == {"status": "作業中"}
+    assert parse_filters(["status=estimate_sent"]) == {"status": "見積提出"}
+    with pytest.raises(ValueError) as refused:
+        parse_filters(["status=shipped"])
+    said = refused.value.args[0]
+    english, japanese = said.render(speaker_for("en")), said.render(speaker_for("ja"))
+    assert "status=shipped" in english and "受注 (ordered)" in english
+    assert "status=shipped" in japanese and "受注 (ordered)" in japanese and japanese != english

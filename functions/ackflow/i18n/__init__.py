@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import gettext as _gettext
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -64,6 +65,16 @@ class Msg:
 def L_(message: str, **values) -> Msg:
     """Mark ``message`` for extraction and keep it, with ``values``, to be said later (a Msg)."""
     return Msg(message, **values)
+
+
+def texts(table: dict[str, str]) -> Callable[..., Msg]:
+    """A module's own ``say(key, **values)`` for its table of marked texts (``N_("…")`` by key):
+    the Msg of that text with those values, said later in the language of whoever it reaches."""
+
+    def say(key: str, **values) -> Msg:
+        return Msg(table[key], **values)
+
+    return say
 
 
 class Joined:

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 
 from ackflow.errors import NotFound, PermanentError
-from ackflow.i18n import N_, Msg
+from ackflow.i18n import N_, texts
 from ackflow.store.documents import Documents, Tx
 
 CASES = "cases"
@@ -45,9 +45,7 @@ TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
 }
 
 
-def _say(key: str, **values) -> Msg:
-    """The text of ``key`` with ``values``, said later in the language of whoever it reaches."""
-    return Msg(TEXTS[key], **values)
+_say = texts(TEXTS)
 
 
 def rank(status: str | None) -> int | None:

@@ -3,6 +3,7 @@ answered at once from the job store."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from ackflow.app import links, views
@@ -12,7 +13,7 @@ from ackflow.chat.replies import Reply
 from ackflow.errors import JobNotFound
 from ackflow.i18n import L_, N_, Speaker
 
-from .cases import ASIDE, CASES, OPEN, STAGES, rank
+from .cases import CASES, OPEN, STAGES, rank
 
 if TYPE_CHECKING:
     from ackflow.app.runtime import Runtime
@@ -147,14 +148,30 @@ def _amount(value, speaker: Speaker) -> str:
     return str(value or "")
 
 
+# A status filter may name a status in English too (status=ordered, status=in-progress).
+ENGLISH_STATUSES = {english.replace(" ", "-"): japanese for japanese, english in STATUS_NAMES.items()}
+
+
+def _status(value: str) -> str | None:
+    """The status (as kept, in Japanese) a filter names, in Japanese or in English; None if none."""
+    if value in STATUS_NAMES:
+        return value
+    return ENGLISH_STATUSES.get(re.sub(r"[\s_]+", "-", value.strip().lower()))
+
+
 def parse_filters(words: list[str]) -> dict[str, str]:
     filters = {}
-    statuses = ", ".join((*STAGES, *ASIDE))
+    statuses = ", ".join(f"{japanese} ({english.replace(' ', '-')})" for japanese, english in STATUS_NAMES.items())
     for word in words:
         key, equals, value = word.partition("=")
         if not equals or key not in ("client", "status") or not value:
             raise ValueError(L_("Write filters as client=NAME or status=STATUS (statuses: {statuses}); got “{word}”.",
                                 statuses=statuses, word=views.short(word, 40)))
+        if key == "status":
+            value = _status(value)
+            if value is None:
+                raise ValueError(L_("“{word}” names no status. Statuses: {statuses}.",
+                                    word=views.short(word, 40), statuses=statuses))
         filters[key] = value
     return filters
 

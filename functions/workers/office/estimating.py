@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from ackflow.errors import PermanentError, UsageError
-from ackflow.i18n import N_, Msg
+from ackflow.i18n import N_, texts
 from ackflow.jobs.context import StepContext
 
 from .accounting import Document
@@ -39,9 +39,7 @@ TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
 }
 
 
-def _say(key: str, **values) -> Msg:
-    """The text of ``key`` with ``values``, said later in the language of whoever it reaches."""
-    return Msg(TEXTS[key], **values)
+_say = texts(TEXTS)
 
 
 def rules_of(settings) -> TaxRules:

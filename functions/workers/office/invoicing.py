@@ -18,7 +18,7 @@ import calendar
 import datetime as dt
 
 from ackflow.errors import PermanentError, UsageError
-from ackflow.i18n import N_, Msg
+from ackflow.i18n import N_, texts
 from ackflow.jobs.context import StepContext
 
 from . import ledger
@@ -48,9 +48,7 @@ TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
 }
 
 
-def _say(key: str, **values) -> Msg:
-    """The text of ``key`` with ``values``, said later in the language of whoever it reaches."""
-    return Msg(TEXTS[key], **values)
+_say = texts(TEXTS)
 
 
 def payment_due(issued: dt.date, terms: str) -> dt.date:

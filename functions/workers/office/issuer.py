@@ -15,7 +15,7 @@ import re
 import unicodedata
 from dataclasses import asdict, dataclass
 
-from ackflow.i18n import N_, Joined, Msg
+from ackflow.i18n import N_, Joined, Msg, texts
 
 DEFAULT_NAME = "設計事務所"  # the settings' placeholder: not anyone's name
 
@@ -33,9 +33,7 @@ TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
 }
 
 
-def say(key: str, **values) -> Msg:
-    """The text of ``key`` with ``values``, said later in the language of whoever it reaches."""
-    return Msg(TEXTS[key], **values)
+say = texts(TEXTS)
 
 
 def check_digit(twelve: str) -> int:

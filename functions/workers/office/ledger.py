@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from ackflow.errors import PermanentError
-from ackflow.i18n import N_, Msg
+from ackflow.i18n import N_, texts
 from ackflow.store.documents import ALLOCATIONS, COUNTERS, Documents, Tx
 
 from .accounting import Document, Issued
@@ -33,9 +33,7 @@ TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
 }
 
 
-def _say(key: str, **values) -> Msg:
-    """The text of ``key`` with ``values``, said later in the language of whoever it reaches."""
-    return Msg(TEXTS[key], **values)
+_say = texts(TEXTS)
 
 
 def ledger_id(kind: str, number: str) -> str:

@@ -7,7 +7,7 @@ and then the case's row in the sheet. Run again, a step finds its change made an
 from __future__ import annotations
 
 from ackflow.errors import PermanentError
-from ackflow.i18n import N_, Msg
+from ackflow.i18n import N_, texts
 from ackflow.jobs.context import StepContext
 
 from . import ledger
@@ -25,9 +25,7 @@ TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
 }
 
 
-def _say(key: str, **values) -> Msg:
-    """The text of ``key`` with ``values``, said later in the language of whoever it reaches."""
-    return Msg(TEXTS[key], **values)
+_say = texts(TEXTS)
 
 
 def read_amount(text: str | int) -> int:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 
 from ackflow.errors import UsageError
-from ackflow.i18n import N_, Msg
+from ackflow.i18n import N_, texts
 
 ROUNDINGS = {"floor": ROUND_FLOOR, "round": ROUND_HALF_UP, "ceil": ROUND_CEILING}
 MAX_UNIT_PRICE = 9_999_999_999  # ¥10 billion less a yen: anything larger is a typo
@@ -41,9 +41,7 @@ TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
 }
 
 
-def say(key: str, **values) -> Msg:
-    """The text of ``key`` with ``values``, said later in the language of whoever it reaches."""
-    return Msg(TEXTS[key], **values)
+say = texts(TEXTS)
 
 
 @dataclass(frozen=True)

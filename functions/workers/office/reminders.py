@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from ackflow.i18n import N_, Msg
+from ackflow.i18n import N_, texts
 from ackflow.jobs.context import StepContext
 
 from .commands import open_cases
@@ -33,9 +33,7 @@ TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
 }
 
 
-def _say(key: str, **values) -> Msg:
-    """The text of ``key`` with ``values``, said later in the language of whoever it reaches."""
-    return Msg(TEXTS[key], **values)
+_say = texts(TEXTS)
 
 
 def slot_date(ctx: StepContext) -> dt.date:

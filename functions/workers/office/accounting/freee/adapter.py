@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ackflow.i18n import N_, Msg
+from ackflow.i18n import N_, texts
 
 from ...money import RateTotal, Totals
 from .. import Document, Issued, Partner, Template
@@ -31,9 +31,7 @@ TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
 }
 
 
-def _say(key: str, **values) -> Msg:
-    """The text of ``key`` with ``values``, said later in the language of whoever it reaches."""
-    return Msg(TEXTS[key], **values)
+_say = texts(TEXTS)
 
 
 class FreeeAccounting:

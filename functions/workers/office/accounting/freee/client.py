@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 
 from ackflow.errors import PermanentError, TransientError
-from ackflow.i18n import N_, Msg
+from ackflow.i18n import N_, texts
 
 from .tokens import FreeeTokens, GrantMissing, say
 
@@ -35,9 +35,7 @@ TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
 }
 
 
-def _say(key: str, **values) -> Msg:
-    """The text of ``key`` with ``values``, said later in the language of whoever it reaches."""
-    return Msg(TEXTS[key], **values)
+_say = texts(TEXTS)
 
 
 class FreeeRefused(PermanentError):

@@ -24,7 +24,7 @@ from typing import Protocol
 from urllib.parse import urlencode
 
 from ackflow.errors import PermanentError, TransientError
-from ackflow.i18n import N_, Msg
+from ackflow.i18n import N_, texts
 from ackflow.store.documents import Documents, Tx
 
 log = logging.getLogger(__name__)
@@ -58,9 +58,7 @@ TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
 }
 
 
-def say(key: str, **values) -> Msg:
-    """The text of ``key`` with ``values``, said later in the language of whoever it reaches."""
-    return Msg(TEXTS[key], **values)
+say = texts(TEXTS)
 
 
 class GrantMissing(PermanentError):
