@@ -135,7 +135,17 @@ resource "google_cloudfunctions2_function" "worker" {
     ingress_settings               = "ALLOW_INTERNAL_ONLY"
     all_traffic_on_latest_revision = true
     environment_variables          = local.environment
+
+    dynamic "secret_environment_variables" {
+      for_each = var.office.freee_client_secret == "" ? [] : [var.office.freee_client_secret]
+      content {
+        key        = "ACKFLOW_OFFICE_FREEE_CLIENT_SECRET"
+        project_id = var.project_id
+        secret     = secret_environment_variables.value
+        version    = "latest"
+      }
+    }
   }
 
-  depends_on = [google_project_service.apis]
+  depends_on = [google_project_service.apis, google_secret_manager_secret_iam_member.worker_freee_client_secret]
 }

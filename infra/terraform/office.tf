@@ -50,5 +50,49 @@ locals {
     var.office.name == "" ? {} : { ACKFLOW_OFFICE_NAME = var.office.name },
     var.office.portals == "" ? {} : { ACKFLOW_OFFICE_PORTALS = var.office.portals },
     length(var.office.portal_hosts) == 0 ? {} : { ACKFLOW_OFFICE_PORTAL_ALLOWED_HOSTS = join(",", var.office.portal_hosts) },
+    var.office.address == "" ? {} : { ACKFLOW_OFFICE_ADDRESS = var.office.address },
+    var.office.contact == "" ? {} : { ACKFLOW_OFFICE_CONTACT = var.office.contact },
+    var.office.registration_number == "" ? {} : { ACKFLOW_OFFICE_REGISTRATION_NUMBER = var.office.registration_number },
+    var.office.bank_account == "" ? {} : { ACKFLOW_OFFICE_BANK_ACCOUNT = var.office.bank_account },
+    {
+      ACKFLOW_OFFICE_PAYMENT_TERMS = var.office.payment_terms
+      ACKFLOW_OFFICE_HOLIDAYS      = var.office.holidays
+      ACKFLOW_OFFICE_CLOSED_DAYS   = join(",", var.office.closed_days)
+      ACKFLOW_OFFICE_ACCOUNTING    = var.office.accounting
+    },
+    var.office.accounting != "freee" ? {} : {
+      ACKFLOW_OFFICE_FREEE_CLIENT_ID   = var.office.freee_client_id
+      ACKFLOW_OFFICE_FREEE_COMPANY_ID  = tostring(var.office.freee_company_id)
+      ACKFLOW_OFFICE_FREEE_TOKEN_VAULT = var.office.freee_token_vault
+    },
   )
+  # The freee token vault's secret (secret:projects/P/secrets/NAME), if the refresh token lives there.
+  freee_vault_secret = startswith(var.office.freee_token_vault, "secret:") ? trimprefix(var.office.freee_token_vault, "secret:") : ""
+}
+
+# The freee app's client secret reaches the worker as a secret environment variable, never in the
+# plain settings; the refresh token, if kept in Secret Manager, is read, replaced (a new version)
+# and its used versions destroyed by the worker.
+resource "google_secret_manager_secret_iam_member" "worker_freee_client_secret" {
+  count = var.office.freee_client_secret == "" ? 0 : 1
+
+  secret_id = var.office.freee_client_secret
+  role      = "roles/secretmanager.secretAccessor"
+  member    = "serviceAccount:${google_service_account.worker.email}"
+}
+
+resource "google_secret_manager_secret_iam_member" "worker_freee_token_reader" {
+  count = local.freee_vault_secret == "" ? 0 : 1
+
+  secret_id = local.freee_vault_secret
+  role      = "roles/secretmanager.secretAccessor"
+  member    = "serviceAccount:${google_service_account.worker.email}"
+}
+
+resource "google_secret_manager_secret_iam_member" "worker_freee_token_writer" {
+  for_each = local.freee_vault_secret == "" ? toset([]) : toset(["roles/secretmanager.secretVersionAdder", "roles/secretmanager.secretVersionManager"])
+
+  secret_id = local.freee_vault_secret
+  role      = each.value
+  member    = "serviceAccount:${google_service_account.worker.email}"
 }

@@ -167,9 +167,56 @@ variable "office" {
     portals               = optional(string, "")
     portal_hosts          = optional(list(string), [])
     template_in_repo      = optional(bool, true)
+    address               = optional(string, "")
+    contact               = optional(string, "")
+    registration_number   = optional(string, "")
+    bank_account          = optional(string, "")
+    payment_terms         = optional(string, "next-month-end")
+    holidays              = optional(string, "JP")
+    closed_days           = optional(list(string), [])
+    accounting            = optional(string, "embedded")
+    freee_client_id       = optional(string, "")
+    freee_company_id      = optional(number, 0)
+    freee_client_secret   = optional(string, "")
+    freee_token_vault     = optional(string, "store")
   })
-  description = "Office workflow: where case folders live, either a bucket (created, the worker may write it) or a Google Drive folder in a shared drive (its id, and the id of a template folder to copy; add the worker's service account to the shared drive), the case sheet's id (share the sheet with the worker's service account), Secret Manager secrets with portal credentials the worker may read, the office name, the portals JSON and their hosts."
+  description = "Office workflow: where case folders live, either a bucket (created, the worker may write it) or a Google Drive folder in a shared drive (its id, and the id of a template folder to copy; add the worker's service account to the shared drive), the case sheet's id (share the sheet with the worker's service account), Secret Manager secrets with portal credentials the worker may read, the office name, the portals JSON and their hosts. The issuer printed on estimates and invoices (address, contact, the qualified-invoice registration number T+13 digits, the bank account, payment terms: next-month-end, month-end or 30d); working days (holidays: the country of public holidays, JP; closed_days: MM-DD or YYYY-MM-DD); accounting: embedded (PDFs) or freee, with the freee app's client id, company id, the Secret Manager secret holding its client secret, and where the refresh token is kept (store, or secret:projects/P/secrets/NAME)."
   default     = {}
+
+  validation {
+    condition     = can(regex("^(T[0-9]{13})?$", var.office.registration_number))
+    error_message = "office.registration_number is T and 13 digits (適格請求書発行事業者の登録番号), e.g. T7123456789012, or empty."
+  }
+
+  validation {
+    condition     = can(regex("^(next-month-end|month-end|[0-9]{1,3}d)$", var.office.payment_terms))
+    error_message = "office.payment_terms is next-month-end, month-end or a number of days such as 30d."
+  }
+
+  validation {
+    condition     = can(regex("^([A-Z]{2})?$", var.office.holidays))
+    error_message = "office.holidays is a two-letter country code such as JP, or empty for weekends only."
+  }
+
+  validation {
+    condition     = alltrue([for day in var.office.closed_days : can(regex("^([0-9]{4}-)?[0-9]{2}-[0-9]{2}$", day))])
+    error_message = "office.closed_days are MM-DD (every year) or YYYY-MM-DD (once), e.g. [\"12-29\", \"12-30\", \"12-31\"]."
+  }
+
+  validation {
+    condition     = contains(["embedded", "freee"], var.office.accounting)
+    error_message = "office.accounting is embedded (PDFs in the case folder) or freee."
+  }
+
+  validation {
+    condition     = var.office.accounting != "freee" || (var.office.freee_client_id != "" && var.office.freee_client_secret != "")
+    error_message = "office.accounting = \"freee\" needs office.freee_client_id and office.freee_client_secret (the Secret Manager secret that holds the client secret)."
+  }
+
+  validation {
+    condition     = var.office.freee_token_vault == "store" || can(regex("^secret:projects/[^/]+/secrets/[^/]+$", var.office.freee_token_vault))
+    error_message = "office.freee_token_vault is store or secret:projects/PROJECT/secrets/NAME."
+  }
 
   validation {
     condition     = var.office.cases_bucket == "" || var.office.drive_parent_folder == ""

@@ -166,3 +166,16 @@ def test_checkov_passes_and_every_skip_is_justified(tmp_path):
         for line in path.read_text().splitlines():
             if "checkov:skip" in line:
                 assert re.search(r"checkov:skip=CKV\w*_\d+:.{30,}", line), f"unjustified skip in {path}: {line}"
+
+
+def test_the_freee_client_secret_reaches_only_the_worker_and_only_as_a_secret(module):
+    functions = resources(module, "google_cloudfunctions2_function")
+    worker = json.dumps(functions[("google_cloudfunctions2_function", "worker")]["service_config"])
+    webhook = json.dumps(functions[("google_cloudfunctions2_function", "webhook")]["service_config"])
+    assert "secret_environment_variables" in worker and "ACKFLOW_OFFICE_FREEE_CLIENT_SECRET" in worker
+    assert "FREEE_CLIENT_SECRET" not in webhook
+    assert "FREEE_CLIENT_SECRET" not in json.dumps(locals_of(module))  # never a plain setting
+    members = resources(module, "google_secret_manager_secret_iam_member")
+    granted = {name: block["member"] for (_, name), block in members.items() if "freee" in name}
+    assert set(granted) == {"worker_freee_client_secret", "worker_freee_token_reader", "worker_freee_token_writer"}
+    assert all("google_service_account.worker.email" in member for member in granted.values())
