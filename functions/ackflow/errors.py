@@ -101,8 +101,13 @@ class ChatUnavailable(Unavailable):
 
 class ChatBudgetSpent(ChatUnavailable):
     """The space has no write budget (the app's own, or Chat's 429) for as long as a writer may wait.
-    A result is still owed (``message_due``): the sweep shows it when the space has budget, so the
-    worker answers the queue 2xx instead of keeping a delivery slot busy retrying it."""
+    A result is still owed (``message_due``): the worker asks the queue to deliver it again after
+    ``after`` seconds (the sweep is behind that) and answers 2xx, instead of keeping a delivery slot
+    busy waiting or retrying."""
+
+    def __init__(self, message: str, after: float = 0.0):
+        super().__init__(message)
+        self.after = after
 
 
 class ChatRateLimited(ChatUnavailable):

@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     confirm_ttl: float = Field(900.0, gt=0, description="Seconds a confirmation card stays valid.")
     chat_space_writes_per_minute: float = Field(50.0, ge=0, description="Chat API writes a minute the app allows itself in one space, shared by all its instances through the store (Chat allows 60, shared by every app in the space); 0: no shared budget.")
     chat_space_burst: int = Field(5, ge=1, description="Writes the app may make at once in a space before the per-minute rate applies (burst + rate ≤ Chat's 60).")
-    chat_final_wait: float = Field(10.0, ge=0, description="Seconds a worker keeps trying to show a finished job through Chat outages before it answers 503 and the queue retries (for the space's write budget too, unless four deliveries of the process wait already: then it leaves the result to the sweep).")
+    chat_final_wait: float = Field(10.0, ge=0, description="Seconds a worker keeps trying to show a finished job through Chat outages before it answers 503 and the queue retries (for the space's write budget too, unless four deliveries of the process wait already: then the queue delivers the result again a few seconds later).")
 
     # -- the worker's callers -------------------------------------------------------------------
     worker_audience: str = Field("", description="Audience of the queue's OIDC token; empty for worker_url.")

@@ -3,6 +3,8 @@ the same step twice creates one task; a new generation (retry, sweep) gets a fre
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from typing import TYPE_CHECKING
 
 from ..jobs.model import Job
@@ -27,3 +29,18 @@ def send_step(runtime: Runtime, job: Job, index: int | None = None, delay: float
     job_type = runtime.registry.get(job.type)
     step = job.current if index is None else index
     return runtime.queue.enqueue(step_task(job, step, job_type.timeout, delay))
+
+
+def send_show(runtime: Runtime, job: Job, delay: float) -> bool:
+    """Ask the queue to deliver the finished job's last step again in ``delay`` seconds: a delivery
+    of a finished job only shows its result, so this shows it then, when the space has write budget
+    again (the sweep stays behind it). Each hand-over gets a task of its own: a name shared by two
+    would be refused while Cloud Tasks keeps the first one's name reserved (about an hour), and the
+    result would wait for the sweep; two that meet at once only show the result once."""
+    return runtime.queue.enqueue(Task(
+        queue=job.queue,
+        name=hashlib.sha256(f"{job.id}:show:{secrets.token_hex(8)}".encode()).hexdigest()[:40],
+        payload={"job_id": job.id, "step": len(job.steps) - 1, "generation": job.generation},
+        deadline=60.0,
+        delay=delay,
+    ))

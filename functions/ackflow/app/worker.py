@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import random
 from typing import TYPE_CHECKING
 
 from ..errors import (
@@ -40,7 +41,7 @@ from ..jobs.lifecycle import Claim
 from ..jobs.model import Holder, Job, JobStatus, StepStatus
 from ..jobs.registry import JobType
 from ..logs import TRACE, trace_from
-from .dispatch import send_step
+from .dispatch import send_show, send_step
 from .http import MAX_BODY, BadBody, HttpRequest, HttpResponse, error, read_json
 from .notify import Notifier, ProgressReporter
 from .speech import speaker_of_job
@@ -158,7 +159,7 @@ class Worker:
                 send_step(self.runtime, job, index + 1)
                 self.notifier.try_show(job)
         except ChatBudgetSpent as exc:
-            return _left_to_the_sweep(job, exc)
+            return self._show_later(job, exc)
         except (ChatUnavailable, QueueUnavailable) as exc:
             # The step is recorded; the queue's retry of this task will only re-drive what follows.
             log.warning("step done, follow-up failed: %s", exc, extra={"job_id": job.id})
@@ -174,7 +175,7 @@ class Worker:
             elif job.status.finished:
                 self.notifier.show(job)
         except ChatBudgetSpent as exc:
-            return _left_to_the_sweep(job, exc)
+            return self._show_later(job, exc)
         except (ChatUnavailable, QueueUnavailable) as exc:
             return _retry_later(str(exc))
         return HttpResponse(200, {"status": "duplicate", "claim": outcome.value, "job": job.status.value})
@@ -206,12 +207,25 @@ class Worker:
             try:
                 self.notifier.show(job)
             except ChatBudgetSpent as chat_exc:
-                return _left_to_the_sweep(job, chat_exc)
+                return self._show_later(job, chat_exc)
             except ChatUnavailable as chat_exc:
                 return _retry_later(str(chat_exc))  # the retry re-posts the failure card
             return HttpResponse(200, {"status": "FAILED", "job_id": job.id})
         self.notifier.try_show(job, retry_delay=delay)
         return _retry_later(message)
+
+    def _show_later(self, job: Job, exc: ChatBudgetSpent) -> HttpResponse:
+        """The job is finished and its result owed (``message_due``), but the space has no write
+        budget now: the queue delivers it again once the space should have some (spread over a few
+        seconds, so a crowd of results does not come back at once), and this delivery ends 2xx. If
+        the queue cannot take that, the sweep shows it (docs/reliability.md, Chat's write quota)."""
+        delay = exc.after + random.uniform(1.0, 5.0)
+        try:
+            send_show(self.runtime, job, delay)
+            log.info("result shown in %.0f s: %s", delay, exc, extra={"job_id": job.id})
+        except QueueUnavailable as queue_exc:
+            log.warning("result left to the sweep: %s; the queue: %s", exc, queue_exc, extra={"job_id": job.id})
+        return HttpResponse(200, {"status": job.status.value, "job_id": job.id, "shown": "later"})
 
     def _drop(self, task: str, job_id: str | None, index: int | None, retry: int, reason: str) -> HttpResponse:
         """A task that can never run (no such job, no such step, not a task at all): answered 2xx
@@ -232,13 +246,6 @@ class Worker:
                 "the job type “{name}” is no longer available", name=job.type), self.runtime.clock())
             self.notifier.try_show(job)
         return HttpResponse(200, {"status": "FAILED", "reason": "unknown job type"})
-
-
-def _left_to_the_sweep(job: Job, exc: ChatBudgetSpent) -> HttpResponse:
-    """The job is finished and its result owed (``message_due``), but the space has no write budget
-    now: answered 2xx, the sweep shows it when there is (docs/reliability.md, Chat's write quota)."""
-    log.info("result left to the sweep: %s", exc, extra={"job_id": job.id})
-    return HttpResponse(200, {"status": job.status.value, "job_id": job.id, "shown": "later"})
 
 
 def _trace(exc: Exception) -> str | None:
