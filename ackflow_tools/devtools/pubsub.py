@@ -13,14 +13,12 @@ already trusts) and forwards to the worker's ``/mail``: the worker verifies exac
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import requests
 from werkzeug.wrappers import Request, Response
 
-from .procs import ManagedProcess, free_port
+from .gcloud_sdk import JavaEmulator, first_existing, sdk_roots
 
 TOPIC = "gmail"
 DEAD_TOPIC = "gmail-dead"
@@ -28,48 +26,24 @@ SUBSCRIPTION = "gmail-push"
 
 
 def find_jar() -> Path:
-    roots = ["/usr/lib/google-cloud-sdk", "/usr/share/google-cloud-sdk", "/opt/google-cloud-sdk"]
-    gcloud = shutil.which("gcloud")
-    if gcloud:
-        roots.insert(0, str(Path(gcloud).resolve().parent.parent))
-        try:
-            root = subprocess.run([gcloud, "info", "--format=value(installation.sdk_root)"], capture_output=True,
-                                  text=True, timeout=30).stdout.strip()
-            if root:
-                roots.insert(0, root)
-        except (OSError, subprocess.TimeoutExpired):
-            pass
     explicit = os.environ.get("ACKFLOW_PUBSUB_EMULATOR_JAR")
     candidates = [Path(explicit)] if explicit else []
-    for root in roots:
-        candidates += sorted((Path(root) / "platform" / "pubsub-emulator" / "lib").glob("cloud-pubsub-emulator-*.jar"))
-    for candidate in candidates:
-        if candidate.exists():
-            return candidate
-    raise RuntimeError("the Pub/Sub emulator is not installed: install the gcloud CLI's component "
-                       "(gcloud components install pubsub-emulator, or the Debian package "
-                       "google-cloud-cli-pubsub-emulator), or set ACKFLOW_PUBSUB_EMULATOR_JAR")
+    for root in sdk_roots():
+        candidates += sorted((root / "platform" / "pubsub-emulator" / "lib").glob("cloud-pubsub-emulator-*.jar"))
+    return first_existing(candidates, "the Pub/Sub emulator is not installed: install the gcloud CLI's component "
+                          "(gcloud components install pubsub-emulator, or the Debian package "
+                          "google-cloud-cli-pubsub-emulator), or set ACKFLOW_PUBSUB_EMULATOR_JAR")
 
 
-class PubSubEmulator:
-    def __init__(self, workdir: Path, port: int | None = None, project: str = "local-project"):
-        self.workdir = Path(workdir)
-        self.port = port or free_port()
-        self.project = project
-        self.proc: ManagedProcess | None = None
+class PubSubEmulator(JavaEmulator):
+    name = "pubsub-emulator"
+    needs = "java is not installed (the Pub/Sub emulator needs Java)"
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def argv(self, java: str) -> list[str]:
+        return [java, "-jar", str(find_jar()), "--host=127.0.0.1", f"--port={self.port}"]
 
-    def start(self, timeout: float = 90.0) -> PubSubEmulator:
-        java = shutil.which("java")
-        if java is None:
-            raise RuntimeError("java is not installed (the Pub/Sub emulator needs Java)")
-        argv = [java, "-jar", str(find_jar()), "--host=127.0.0.1", f"--port={self.port}"]
-        self.proc = ManagedProcess("pubsub-emulator", argv, ready_url=self.url + "/",
-                                   log_path=self.workdir / "logs" / "pubsub.log").start(timeout=timeout)
-        return self
+    def log_path(self) -> Path:
+        return self.workdir / "logs" / "pubsub.log"
 
     def topic(self, name: str) -> str:
         return f"projects/{self.project}/topics/{name}"
