@@ -81,7 +81,7 @@ def test_a_case_from_opening_to_payment(office):
     history = [h["status"] for h in office.runtime.services.cases.get(case)["history"]]
     assert history == ["受付", "見積提出", "受注", "納品", "請求", "入金"]
     card = shown(office, f"case {case}")
-    for expected in ("History", "受付", "受注", "納品", "請求", "入金", "Alice", "v2 ✓", number, "Payments"):
+    for expected in ("History", "受付", "受注", "納品", "請求", "入金", "Alice", "v2 ✓ accepted", number, "Payments"):
         assert expected in card, expected
     assert case not in shown(office, "cases")  # paid: no longer open
 
@@ -95,6 +95,8 @@ def test_a_case_from_opening_to_payment(office):
     last = office.runtime.services.cases.get(case)["history"][-1]
     assert (last["status"], last["by"], last["correction"]) == ("作業中", "Bob", True)
     assert "in progress (作業中) (correction)" in shown(office, f"case {case}")
+    in_japanese = json.dumps(office.send(f"案件 {case}", locale="ja")["reply"]["message"], ensure_ascii=False)
+    assert "作業中 (訂正)" in in_japanese and "v2 ✓ 採用" in in_japanese
     assert case in shown(office, "cases client=ACME")
 
 

@@ -79,16 +79,17 @@ def show_case(runtime: Runtime, event, words: list[str]) -> Reply:
     if opened:
         fields.append(Buttons(opened))
     sections = [Section(tuple(fields))]
-    history = [Field(status_name(entry.get("status"), speaker)
-                     + (f" ({speaker._('correction')})" if entry.get("correction") else ""),
+    correction = " (" + speaker._("correction") + ")"
+    history = [Field(status_name(entry.get("status"), speaker) + (correction if entry.get("correction") else ""),
                      f"{speaker.moment(entry['at']) if entry.get('at') else ''} · "
                      f"{views.short(str(entry.get('by') or '—'), 60)}")
                for entry in record.get("history", [])[-12:]]
     if history:
         sections.append(Section(tuple(history), header=speaker._("History")))
     accepted = (record.get("accepted") or {}).get("version")
+    accepted_mark = " ✓ " + speaker._("accepted")  # the version the client accepted (ordered)
     latest = record.get("estimates", [])[-10:]  # the latest versions: a card holds at most 100 widgets
-    estimates: list = [Field(f"v{e['version']}" + (" ✓" if e["version"] == accepted else ""),
+    estimates: list = [Field(f"v{e['version']}" + (accepted_mark if e["version"] == accepted else ""),
                              _amount(e.get("total"), speaker) + ("" if links.is_link(e.get("link")) or not e.get("link")
                                                         else f" · {views.short(e['link'], 200)}")) for e in latest]
     pdfs = links.fit([Button(f"v{e['version']}", url=e["link"]) for e in reversed(latest)
