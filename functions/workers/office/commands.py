@@ -206,9 +206,10 @@ def list_cases(runtime: Runtime, event, words: list[str]) -> Reply:
     if not found:
         where = "".join(f" ({k}={v})" for k, v in filters.items())
         return Reply(text=speaker._("No open cases{where}.", where=views.short(where, 80)))
+    no_due = speaker._("no due date")
     lines = [Text(f"{r['case']} · {views.short(r.get('client') or '', 20)} · {views.short(r.get('title') or '', 30)}"
-                  f" · {status_name(r.get('status'), speaker)} · "
-                  f"{_day(r.get('due'), speaker) or speaker._('no due date')}") for r in found[:MAX_LISTED]]
+                  f" · {status_name(r.get('status'), speaker)} · {_day(r.get('due'), speaker) or no_due}")
+             for r in found[:MAX_LISTED]]
     if len(found) > MAX_LISTED:
         lines.append(Text(speaker.n_("… and {count} more; narrow with client= or status=.",
                                      "… and {count} more; narrow with client= or status=.", len(found) - MAX_LISTED)))
