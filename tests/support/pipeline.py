@@ -109,9 +109,10 @@ class Pipeline:
                     latest[change["message"]["name"]] = change["message"]
         return latest
 
-    def job_message(self, job: Job, timeout: float = 10.0) -> dict:
+    def job_message(self, job: Job, timeout: float = 30.0) -> dict:
         """The job's own message once it shows the job's final state: the store confirms that write
-        (``message_due`` cleared) only after it landed, and later than any older write."""
+        (``message_due`` cleared) only after it landed, and later than any older write. (30 s: in a
+        test space whose Chat write budget earlier jobs spent, a result may wait its turn.)"""
         deadline = time.monotonic() + timeout
         while True:
             current = self.store.get_job(job.id)

@@ -216,10 +216,10 @@ class Worker:
 
     def _show_later(self, job: Job, exc: ChatBudgetSpent) -> HttpResponse:
         """The job is finished and its result owed (``message_due``), but the space has no write
-        budget now: the queue delivers it again once the space should have some (spread over a few
-        seconds, so a crowd of results does not come back at once), and this delivery ends 2xx. If
+        budget now: the queue delivers it again once the space should have some (spread over a
+        second or two, so a crowd of results does not come back at once), and this delivery ends 2xx. If
         the queue cannot take that, the sweep shows it (docs/reliability.md, Chat's write quota)."""
-        delay = exc.after + random.uniform(1.0, 5.0)
+        delay = exc.after + random.uniform(0.5, 2.0)
         try:
             send_show(self.runtime, job, delay)
             log.info("result shown in %.0f s: %s", delay, exc, extra={"job_id": job.id})
