@@ -6,6 +6,11 @@ JobStore's functions are written for that). Production Firestore is optimistic; 
 locks pessimistically (a conflicting transaction waits about two seconds), so transactions here
 stay short: one or two documents, no queries.
 
+The client runs a transaction again when its *commit* aborts, but not when Firestore aborts it
+during its reads (the emulator's "Transaction lock timeout", production's contention on a read):
+``transaction`` runs those again itself, a few times after a short random pause, then reports
+the store busy (a retryable error, never "already exists").
+
 ``expire_at`` is stored as a Timestamp so a Firestore TTL policy can delete finished jobs; every
 other time is seconds since the epoch, as in the other backends.
 """
@@ -13,7 +18,9 @@ other time is seconds since the epoch, as in the other backends.
 from __future__ import annotations
 
 import datetime as dt
+import random
 import threading
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -23,6 +30,8 @@ from .documents import OPERATORS, Cursor, Where
 T = TypeVar("T")
 TTL_FIELD = "expire_at"
 MAX_ATTEMPTS = 8
+READ_ABORT_ATTEMPTS = 4  # whole-transaction runs when Firestore aborts one during its reads
+READ_ABORT_PAUSE = (0.05, 0.4)  # seconds, random, between those runs
 
 
 def _to_firestore(doc: dict) -> dict:
@@ -88,6 +97,18 @@ class FirestoreDocuments:
 
     def transaction(self, fn: Callable[[_FirestoreTx], T]) -> T:
         from google.api_core import exceptions
+
+        for attempt in range(1, READ_ABORT_ATTEMPTS + 1):
+            try:
+                return self._transaction_once(fn)
+            except exceptions.Aborted as exc:
+                if attempt == READ_ABORT_ATTEMPTS:
+                    raise StoreUnavailable(f"Firestore is too busy: {exc.message}") from exc
+                time.sleep(random.uniform(*READ_ABORT_PAUSE))
+        raise AssertionError("unreachable")
+
+    def _transaction_once(self, fn: Callable[[_FirestoreTx], T]) -> T:
+        from google.api_core import exceptions
         from google.cloud import firestore
 
         client = self.client()
@@ -100,9 +121,11 @@ class FirestoreDocuments:
             return run(client.transaction(max_attempts=MAX_ATTEMPTS))
         except exceptions.AlreadyExists as exc:  # a create() found the document at commit time
             raise AlreadyExists(str(exc.message)) from exc
+        except exceptions.Aborted:
+            raise  # contention (Aborted is a Conflict too): transaction() runs it again
         except exceptions.Conflict as exc:
             raise AlreadyExists(str(exc.message)) from exc
-        except (exceptions.ServiceUnavailable, exceptions.DeadlineExceeded, exceptions.Aborted,
+        except (exceptions.ServiceUnavailable, exceptions.DeadlineExceeded,
                 exceptions.InternalServerError, exceptions.ResourceExhausted) as exc:
             raise StoreUnavailable(f"Firestore did not commit: {exc}") from exc
         except exceptions.GoogleAPICallError as exc:
