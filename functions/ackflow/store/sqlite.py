@@ -131,6 +131,21 @@ def _conditions(collection: str, where: list[Where]) -> tuple[list[str], list]:
     return clauses, args
 
 
+_WRITER_LOCKS: dict[str, threading.Lock] = {}
+_WRITER_LOCKS_GUARD = threading.Lock()
+
+
+def _writer_lock(path: str) -> threading.Lock:
+    """One lock per database file in this process, taken around each write transaction.
+
+    SQLite lets one writer in at a time; a connection that finds the file locked sleeps in its
+    busy handler (1, 2, 5, 10 … 100 ms), long after the lock is free again. The threads of one
+    process queue on this lock instead and are let in as soon as the writer before them commits;
+    only writers of other processes meet the busy handler."""
+    with _WRITER_LOCKS_GUARD:
+        return _WRITER_LOCKS.setdefault(path, threading.Lock())
+
+
 class SqliteDocuments:
     """Documents in one SQLite file, safe for several threads and processes."""
 
@@ -170,21 +185,22 @@ class SqliteDocuments:
 
     def transaction(self, fn: Callable[[_SqliteTx], T]) -> T:
         db = self._connect()
-        try:
-            db.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise StoreUnavailable(f"the SQLite store at {self.path} is busy: {exc}") from exc
-        try:
-            result = fn(_SqliteTx(db))
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        try:
-            db.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
-            db.execute("ROLLBACK")
-            raise StoreUnavailable(f"could not commit to {self.path}: {exc}") from exc
-        return result
+        with _writer_lock(self.path):
+            try:
+                db.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise StoreUnavailable(f"the SQLite store at {self.path} is busy: {exc}") from exc
+            try:
+                result = fn(_SqliteTx(db))
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            try:
+                db.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                db.execute("ROLLBACK")
+                raise StoreUnavailable(f"could not commit to {self.path}: {exc}") from exc
+            return result
 
     def get(self, collection: str, doc_id: str) -> dict | None:
         return _SqliteTx(self._connect()).get(collection, doc_id)
