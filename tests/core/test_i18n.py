@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib.machinery
 import importlib.util
+import json
 import shutil
 import subprocess
 import sys
@@ -97,3 +98,49 @@ def test_no_text_is_marked_inside_an_f_string():
                         and marked.search(token.string):
                     found.append(f"{path.relative_to(ROOT)}:{token.start[0]}: {token.string[:80]}")
     assert found == []
+
+
+def test_every_marked_text_is_in_the_japanese_catalog():
+    """Each literal marked in the code reaches the catalog in the form it is looked up: a plural
+    as a plural. Babel's extractor reads a call with a marked call inside it (``n_("…", "…", n,
+    error=_("…"))``) as the inner keyword's, so the outer text was stored as a singular, gettext's
+    plural lookup missed it, and every failed job's card was in English for Japanese readers."""
+    import ast
+
+    from ackflow.i18n import _catalog
+
+    japanese = _catalog("ja")._catalog  # the compiled catalog: msgid, or (msgid, n) for plurals
+    missing = []
+    for folder in ("functions", "ackflow_tools"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if not isinstance(node, ast.Call):
+                    continue
+                name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+                texts = [a.value for a in node.args[:2 if name == "n_" else 1]
+                         if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+                if name not in ("_", "N_", "L_", "n_") or not texts:
+                    continue
+                key = (texts[0], 0) if name == "n_" else texts[0]
+                if key not in japanese:
+                    missing.append(f"{path.relative_to(ROOT)}:{node.lineno}: {name}({texts[0][:60]!r})")
+    assert missing == []
+
+
+def test_a_failed_job_and_its_details_read_in_japanese():
+    from ackflow.app import views
+    from ackflow.jobs.model import Job, JobStatus, Requester, StepState, StepStatus
+    from ackflow.settings import Settings
+    from workers.job_types import build_registry
+
+    registry = build_registry(Settings())
+    job_type = registry.get("newcase")
+    steps = tuple(StepState(s.name, status=StepStatus.FAILED if i == 1 else StepStatus.SUCCEEDED, attempts=3)
+                  for i, s in enumerate(job_type.steps[:2]))
+    job = Job(id="j1", type="newcase", params={"client": "ACME", "title": "金型"}, requester=Requester("users/1"),
+              space="spaces/x", thread=None, queue=job_type.queue, steps=steps, created_at=0, updated_at=0,
+              status=JobStatus.FAILED, current=1, finished_at=5)
+    line = views.job_state_line(job, job_type, 10, JA)
+    assert "失敗" in line and "3 回" in line and "原因不明のエラー" in line and "Failed" not in line
+    details = json.dumps(views.job_details(job, job_type, 10, JA).card.sections, default=str, ensure_ascii=False)
+    assert "顧客: ACME" in details and "client: ACME" not in details

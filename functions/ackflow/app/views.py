@@ -167,11 +167,12 @@ def job_state_line(job: Job, job_type: JobType | None, now: float, speaker: Spea
     if job.status == JobStatus.FAILED:
         index = next((i for i, s in enumerate(job.steps) if s.status == StepStatus.FAILED), job.current)
         failed = job.steps[index] if index < len(job.steps) else None
+        error = job.last_error or speaker._("unknown error")  # not inside n_(): Babel would read n_ as _
         return speaker.n_("❌ Failed at step “{step}” after {count} attempt: {error}",
                           "❌ Failed at step “{step}” after {count} attempts: {error}",
                           failed.attempts if failed else 0,
                           step=step_title(job_type, index, failed.name, speaker) if failed else "-",
-                          error=short(job.last_error or speaker._("unknown error"), 500))
+                          error=short(error, 500))
     if job.status == JobStatus.CANCELLED:
         return speaker._("Cancelled.")
     if job.status == JobStatus.QUEUED or step is None:
@@ -231,7 +232,8 @@ def job_details(job: Job, job_type: JobType | None, now: float, speaker: Speaker
         rows.append(Field(speaker._("step {index}: {step}", index=index + 1,
                                     step=step_title(job_type, index, step.name, speaker)), detail))
     card = reply.card
-    shown = ", ".join(f"{k}: {shown_value(job_type, k, v, speaker)}" for k, v in job.params.items()
+    labels = {p.name: p.render(speaker) for p in job_type.params} if job_type else {}
+    shown = ", ".join(f"{labels.get(k, k)}: {shown_value(job_type, k, v, speaker)}" for k, v in job.params.items()
                       if v not in (None, False, [], ""))
     parameters = Section((Field(speaker._("parameters"), short(shown or "—")),), wide_only=True)  # long: not on a phone
     sections = card.sections[:1] + (Section(tuple(rows), header=speaker._("Details")), parameters) + card.sections[1:]
