@@ -3,7 +3,9 @@ real servers on the embedded default (SQLite, local Cloud Tasks and Chat service
 
 Passes when no request got a 5xx, a status its case does not allow, exception text or live
 markup; when the store holds only what was earned; and when the webhook's memory grew less than
-``--rss-growth`` MiB after the warm-up. Figures go to stdout as JSON (docs/reliability.md).
+``--rss-growth`` MiB after the warm-up and less than ``--late-growth`` bytes a request over the
+second half of the run (a leak shows as a steady slope there; the warm-up's growth does not).
+Figures go to stdout as JSON (docs/reliability.md).
 
     .venv/bin/python benchmarks/fuzz.py [--requests 20000] [--format classic|addon] [--seed N]
     .venv/bin/python benchmarks/fuzz.py --replay .ackflow/fuzz/fuzz-SEED-INDEX.json --format classic
@@ -36,6 +38,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=None, help="default: a random seed (printed)")
     parser.add_argument("--out", type=Path, default=ROOT / ".ackflow" / "fuzz", help="where failing requests go")
     parser.add_argument("--rss-growth", type=float, default=32.0, help="MiB the webhook may grow after warm-up")
+    parser.add_argument("--late-growth", type=float, default=400.0,
+                        help="bytes a request the webhook may grow over the second half of the run")
     parser.add_argument("--replay", type=Path, help="send one saved failing request again and show the answer")
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
@@ -55,12 +59,20 @@ def main() -> int:
                "machine": f"{platform.machine()}, {platform.system()}"}
     growth_mib = (report.rss_kib["after"] - report.rss_kib["before"]) / 1024
     summary["rss_growth_mib"] = round(growth_mib, 1)
+    late = late_growth(report.rss_samples, report.rss_kib["after"], args.requests)
+    summary["late_growth_bytes_per_request"] = round(late, 1)
     print(json.dumps(summary, indent=1))
     for path, why in report.failures[:50]:
         print(f"FAIL {why}  [{path}]", file=sys.stderr)
-    ok = not report.failures and growth_mib < args.rss_growth
+    ok = not report.failures and growth_mib < args.rss_growth and late < args.late_growth
     print(f"seed {seed}: {'PASS' if ok else 'FAIL'}", file=sys.stderr)
     return 0 if ok else 1
+
+
+def late_growth(samples: list, after_kib: int, requests: int) -> float:
+    """Bytes a request the webhook grew from the middle of the run to its end."""
+    middle = min(samples, key=lambda sample: abs(sample[0] - requests // 2))
+    return (after_kib - middle[1]) * 1024 / max(1, requests - middle[0])
 
 
 if __name__ == "__main__":

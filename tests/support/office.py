@@ -154,7 +154,9 @@ def snapshot(office, case: str) -> dict:
     record = office.runtime.services.cases.get(case)
     folder = record["folder"]
     files = {}
-    for path in storage.list(folder):
+    listed = storage.list(folder)
+    duplicates = sorted({path for path in listed if listed.count(path) > 1})  # Drive allows two of a name
+    for path in listed:
         try:
             data = storage.read(path)
         except PermanentError:  # a Google Docs file (on Drive) has no bytes to read
@@ -171,7 +173,7 @@ def snapshot(office, case: str) -> dict:
     row = sheet.find(case)
     sheet_values = {k: v for k, v in row.values.items()
                     if k not in ("case", "created", "updated", "folder", "estimate")}
-    return {"files": files, "sheet": sheet_values, "estimates": len(record["estimates"]),
+    return {"files": files, "duplicates": duplicates, "sheet": sheet_values, "estimates": len(record["estimates"]),
             "documents": sorted(d["name"] for d in record["documents"]), "cases": len(rows)}
 
 

@@ -85,6 +85,7 @@ class FuzzRun:
         self.log = log
         self.http = requests.Session()
         self.store = stack.runtime().store
+        self.periodic = {t.name for t in stack.runtime().registry if t.schedule}  # the sweep starts these
         self.events = EventFuzzer(self.rng, fmt, stack.webhook_url)
         self.chat = stack.chat_signer(fmt)
         self.valid = f"Bearer {self.chat.token(fmt)}"
@@ -239,7 +240,8 @@ class FuzzRun:
         jobs, confirmations = self._ids()
         new_jobs = {k: v for k, v in jobs.items() if k not in before_jobs and v.get("confirmation_id")}
         new_confirmations = {k: v for k, v in confirmations.items() if k not in before_confirmations}
-        problems = []
+        problems = [f"job {k} ({v.get('type')}) made from no confirmation" for k, v in jobs.items()
+                    if k not in before_jobs and not v.get("confirmation_id") and v.get("type") not in self.periodic]
         if len(new_confirmations) != self.report.asked:
             problems.append(f"{len(new_confirmations)} confirmations stored, {self.report.asked} asked for")
         made_from = Counter(job["confirmation_id"] for job in new_jobs.values())
