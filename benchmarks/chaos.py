@@ -63,6 +63,8 @@ class Plan:
     seed: int = 1
     kill_every: float = 6.0  # seconds between worker kills
     outage: float = 30.0  # seconds the queue is down
+    faults_after: float = 10.0  # seconds the kills, forced deliveries and Chat faults go on after it,
+    # while the jobs queued during the outage run (the window where a fault does the most harm)
     duplicate_clicks: float = 0.1  # share of cards whose Run is pressed 2–3 times at once
     forced: float = 0.3  # forced/duplicate task deliveries per job
     chat_429: float = 0.05  # share of the worker's Chat writes answered 429 during the faults
@@ -273,9 +275,10 @@ class Chaos:
         with ThreadPoolExecutor(plan.submitters) as pool:
             list(pool.map(self._ask_safely, range(plan.jobs)))
         submitted = time.time()
-        # faults last at least until the outage is over
+        # faults last until the outage is over, then go on while the queued jobs run
         while any(t.is_alive() for t in fault_threads[1:2]):
             time.sleep(0.2)
+        self._stop_faults.wait(plan.faults_after)
         self._stop_faults.set()
         for thread in fault_threads:
             thread.join(timeout=120)
@@ -465,10 +468,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--kill-every", type=float, default=6.0)
     parser.add_argument("--outage", type=float, default=30.0)
+    parser.add_argument("--faults-after", type=float, default=10.0,
+                        help="seconds the other faults go on after the queue is back")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--workdir", type=Path)
     args = parser.parse_args(argv)
     plan = Plan(jobs=args.jobs, seed=args.seed, kill_every=args.kill_every, outage=args.outage,
+                faults_after=args.faults_after,
                 workers=args.workers)
     report = run(plan, args.workdir)
     print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))

@@ -14,7 +14,8 @@ from benchmarks.chaos import Plan, run
 
 @pytest.mark.slow
 def test_no_job_is_lost_doubled_stuck_or_wrongly_shown_under_faults(tmp_path):
-    plan = Plan(jobs=60, seed=7, kill_every=4.0, outage=5.0, forced=0.5, chat_429=0.08, chat_5xx=0.05)
+    plan = Plan(jobs=60, seed=7, kill_every=4.0, outage=5.0, faults_after=3.0, forced=0.5, chat_429=0.08,
+                chat_5xx=0.05)
     report = run(plan, tmp_path, log=lambda line: None)
     faults = report.faults
     # the faults happened
