@@ -6,6 +6,7 @@ and the refusals, each leaving nothing half-made and no number taken."""
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
@@ -73,6 +74,10 @@ def test_a_case_from_opening_to_payment(office):
 
     row = sheet_of(office).find(case).values
     assert row["status"] == "入金" and row["invoice"]
+    # the row's 経緯 mirrors the history: every move, when, and who
+    moves = row["history"].splitlines()
+    assert [line.split(" ")[2].split("（")[0] for line in moves] == ["受付", "見積提出", "受注", "納品", "請求", "入金"]
+    assert all(line.endswith("（Alice）") and re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d ", line) for line in moves)
     tab = documents_tab(office)
     assert {f"{case}-v1", f"{case}-v2", number} <= set(tab)
     assert tab[number]["kind"] == "請求書" and tab[number]["client"] == "株式会社ACME"
@@ -92,6 +97,7 @@ def test_a_case_from_opening_to_payment(office):
 
     corrected = office.wait_job(office.start(f"correct {case} 作業中", user=BOB), JobStatus.SUCCEEDED)
     assert corrected.result["status"] == "作業中" and sheet_of(office).find(case).values["status"] == "作業中"
+    assert sheet_of(office).find(case).values["history"].splitlines()[-1].endswith(" 作業中（訂正）（Bob）")
     last = office.runtime.services.cases.get(case)["history"][-1]
     assert (last["status"], last["by"], last["correction"]) == ("作業中", "Bob", True)
     assert "in progress (作業中) (correction)" in shown(office, f"case {case}")

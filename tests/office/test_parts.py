@@ -140,7 +140,7 @@ def test_header_row_is_created_when_missing(sheets):
     row = sheet.upsert("2026-001", {"client": "ACME", "title": "金型", "status": "登録済"})
     values = service.get_values("book", "Cases!A1:L5")["values"]
     assert values[0] == ["案件番号", "顧客", "件名", "状況", "納期", "フォルダ", "見積", "依頼者", "作成日時",
-                         "更新日時", "請求書"]
+                         "更新日時", "請求書", "経緯"]
     assert values[1][:4] == ["2026-001", "ACME", "金型", "登録済"] and row.number == 2
 
 

@@ -173,6 +173,8 @@ def snapshot(office, case: str) -> dict:
     row = sheet.find(case)
     sheet_values = {k: v for k, v in row.values.items()
                     if k not in ("case", "created", "updated", "folder", "estimate")}
+    if "history" in sheet_values:  # the moves and who made them, not when
+        sheet_values["history"] = re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d", "WHEN", sheet_values["history"])
     return {"files": files, "duplicates": duplicates, "sheet": sheet_values, "estimates": len(record["estimates"]),
             "documents": sorted(d["name"] for d in record["documents"]), "cases": len(rows)}
 

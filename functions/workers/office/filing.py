@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from ackflow.jobs.context import StepContext
 
 from .accounting import NAMES, Document, Issued
-from .cases import advanced
+from .cases import CaseNotFound, advanced
 from .ledger import note_issued
 
 
@@ -25,12 +25,39 @@ def job_date(ctx: StepContext) -> dt.date:
     return dt.datetime.fromtimestamp(ctx.job.created_at, zone).date()
 
 
+HISTORY_SHOWN = 20  # the latest changes in the row's 経緯 cell (the case record keeps them all)
+
+
+def history_text(ctx: StepContext, case: str, wanted: str | None) -> str:
+    """The case's history as its row's 経緯 cell shows it: a change a line, oldest first, when (in
+    the office's time zone), the status, who. With the move this step is about to record
+    (``wanted``), when it moves the case on: the row is written before the record's history."""
+    try:
+        record = ctx.services.cases.get(case)
+    except CaseNotFound:
+        record = {}
+    entries = list(record.get("history", []))
+    current = record.get("status")
+    if wanted and advanced(current, wanted) != current:
+        entries.append({"status": wanted, "at": ctx.clock(), "by": ctx.job.requester.label})
+    zone = ZoneInfo(ctx.services.office_settings.timezone)
+    lines = []
+    for entry in entries[-HISTORY_SHOWN:]:
+        when = dt.datetime.fromtimestamp(entry["at"], zone).strftime("%Y-%m-%d %H:%M")
+        corrected = "（訂正）" if entry.get("correction") else ""
+        lines.append(f"{when} {entry['status']}{corrected}（{str(entry.get('by') or '-')[:60]}）")
+    return "\n".join(lines)
+
+
 def case_row(ctx: StepContext, case: str, values: dict, *, force: bool = False) -> dict:
     """Write the case's row; its status only moves forward there too, and one a person wrote stays
-    (``force``: a command's deliberate change, a correction included, is written as it is)."""
+    (``force``: a command's deliberate change, a correction included, is written as it is). A row
+    that gets a status gets the history with it (経緯: who moved the case, and when)."""
     sheet = ctx.services.case_sheet
     if sheet is None:
         return {}
+    if "status" in values:
+        values = {**values, "history": history_text(ctx, case, values["status"])}
     row = sheet.upsert(case, {**values, "updated": now(ctx).strftime("%Y-%m-%d %H:%M")},
                        merge=None if force else {"status": advanced})
     return {"sheet_row": row.number, "sheet_link": row.link}

@@ -29,6 +29,7 @@ COLUMNS = {
     "created": ("作成日時", {"作成日時", "作成", "created"}),
     "updated": ("更新日時", {"更新日時", "更新", "updated"}),
     "invoice": ("請求書", {"請求書", "invoice", "invoice link"}),
+    "history": ("経緯", {"経緯", "history"}),
 }
 
 # The documents tab: every issued estimate and invoice, by its number. Date, amount and client are
