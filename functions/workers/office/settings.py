@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ackflow.errors import ConfigError
@@ -126,6 +126,18 @@ class OfficeSettings(BaseSettings):
     @property
     def reduced_percent(self) -> int:
         return round(self.reduced_tax_rate * 100)
+
+    @field_validator("client_items")
+    @classmethod
+    def _client_items(cls, value: str, info: ValidationInfo) -> str:
+        """Every default line is checked as a typed one is (a ¥0 or negative price, a zero quantity, a
+        rate other than the two is refused here, when the settings load, not when an estimate is due)."""
+        from .estimating import read_client_items
+
+        standard, reduced = (round(info.data.get(name, default) * 100)
+                             for name, default in (("tax_rate", 0.10), ("reduced_tax_rate", 0.08)))
+        read_client_items(value, standard, reduced)
+        return value
 
     @field_validator("holidays")
     @classmethod
