@@ -66,7 +66,7 @@ class OfficeSettings(BaseSettings):
     freee_web_url: str = Field("https://invoice.secure.freee.co.jp", description="Where documents are opened in freee請求書 (links in the case).")
     freee_quotation_template: str = Field("", description="freee template id for quotations; empty: freee's first.")
     freee_invoice_template: str = Field("", description="freee template id for invoices; empty: freee's first.")
-    client_items: str = Field("", description='Default line items per client, JSON {"ACME": [["design", 1, 120000]]} or a path to such a file.')
+    client_items: str = Field("", description='Default line items per client, JSON {"ACME": [["design", 1, 120000]], "*": [...]} or a path to such a file; each row is checked on load (a price of at least ¥1). A client with none (and no "*") gets no estimate from newcase without --item.')
 
     portals: str = Field("", description='Client portals, JSON {"ACME": {"url": "https://portal.acme.example", "credentials": "env:ACME_PORTAL"}} or a path.')
     portal_allowed_hosts: CommaList = Field(default_factory=list, description="Hosts the portal fetcher may contact (required).")
