@@ -106,6 +106,32 @@ def test_a_case_from_opening_to_payment(office):
     assert case in shown(office, "cases client=ACME")
 
 
+def test_a_case_opened_without_lines_gets_no_estimate_until_they_are_given(office):
+    """B社 has no default lines (ACKFLOW_OFFICE_CLIENT_ITEMS): no ¥0 estimate is issued; the card says
+    so in the requester's language and how to issue v1, which `estimate --item` then does."""
+    docs = office.runtime.store.docs
+    opened = run(office, 'newcase B社 "明細なし E-5"')
+    case = opened.result["case"]
+    assert "estimate_link" not in opened.result
+    assert "none issued" in opened.result["no_estimate"] and f"estimate {case} --item" in opened.result["no_estimate"]
+    record = office.runtime.services.cases.get(case)
+    assert record["status"] == "受付" and record["estimates"] == []
+    assert ledger.get(docs, "quotation", f"{case}-v1") is None
+    assert not [p for p in storage_of(office).list(record["folder"]) if "/03_見積/" in p and p.endswith(".pdf")]
+    assert "none issued" in json.dumps(office.job_message(opened), ensure_ascii=False)
+
+    in_japanese = office.wait_job(office.start('新規案件 B社「明細なし E-6」', locale="ja"), JobStatus.SUCCEEDED)
+    note = in_japanese.result["no_estimate"]
+    assert "発行していません" in note and f"見積 {in_japanese.result['case']} 明細：" in note
+
+    refused = run(office, f"estimate {case}", JobStatus.FAILED)
+    assert f"case {case} has no estimate yet" in refused.last_error and "--item" in refused.last_error
+    assert ledger.get(docs, "quotation", f"{case}-v1") is None
+    issued = run(office, f'estimate {case} --item "設計:1:100000"')
+    assert issued.result["estimate_version"] == 1 and issued.result["total"] == "¥110,000"
+    assert office.runtime.services.cases.get(case)["status"] == "見積提出"
+
+
 def test_refusals_take_no_number_and_leave_nothing_half_made(office):
     case = run_newcase(office, 'newcase B社 "部品 D-4" --item "設計:1:100000"').result["case"]
     before = invoices_counted(office)

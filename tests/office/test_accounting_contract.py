@@ -87,6 +87,23 @@ def test_the_service_taxes_once_per_rate_as_we_do(service, rounding):
     assert [(r.rate, r.reduced) for r in issued.totals.by_rate] == [(10, False), (8, True)]
 
 
+# Three ¥105 lines at 10 % and three ¥110 lines at 8 %: taxed once per rate, 315 × 10 % = 31.5 and
+# 330 × 8 % = 26.4 are rounded once each; line by line, 10.5 × 3 and 8.8 × 3 would round to other sums
+# (floor: ¥30 and ¥24, round: ¥33 and ¥27, ceil: ¥33 and ¥27).
+FRACTIONAL = ("試作A:1:105", "試作B:1:105", "試作C:1:105", "弁当A:1:110:8%", "弁当B:1:110:8%", "弁当C:1:110:8%")
+
+
+@pytest.mark.parametrize("rounding, tax_10, tax_8", [("floor", 31, 26), ("round", 32, 26), ("ceil", 32, 27)])
+def test_the_tax_of_several_fractional_lines_is_rounded_once_per_rate_not_per_line(service, rounding, tax_10, tax_8):
+    wanted = document(number=f"INV-2026-01{len(rounding)}", rounding=rounding,
+                      lines=tuple(parse_line(t) for t in FRACTIONAL))
+    for totals in (wanted.totals, service.accounting.issue(wanted).totals,
+                   service.accounting.fetch("invoice", wanted.number).totals):
+        assert [(r.rate, r.reduced, r.subtotal, r.tax) for r in totals.by_rate] == [(10, False, 315, tax_10),
+                                                                                    (8, True, 330, tax_8)]
+        assert (totals.subtotal, totals.tax, totals.total) == (645, tax_10 + tax_8, 645 + tax_10 + tax_8)
+
+
 def test_issuing_again_creates_nothing_and_never_replaces_what_was_issued(service):
     first = service.accounting.issue(document())
     again = service.accounting.issue(document())

@@ -47,3 +47,53 @@ def test_a_status_filter_may_name_the_status_in_english_and_an_unknown_one_is_re
     english, japanese = said.render(speaker_for("en")), said.render(speaker_for("ja"))
     assert "status=shipped" in english and "受注 (ordered)" in english
     assert "status=shipped" in japanese and "受注 (ordered)" in japanese and japanese != english
+
+
+def test_cases_the_digest_and_the_reminder_read_every_page_of_cases(tmp_path, monkeypatch):
+    """With two cases a page, the open cases opened last (pages 3 and 4) are listed, reminded of, counted."""
+    from types import SimpleNamespace
+
+    from ackflow.chat.events import ChatEvent, ChatUser, EventFormat, EventKind
+    from ackflow.i18n import speaker_for
+    from ackflow.settings import Settings
+    from ackflow.store.jobstore import JobStore
+    from workers.office import commands, reminders
+    from workers.office.settings import OfficeSettings
+
+    monkeypatch.setattr(commands, "PAGE", 2)
+    clock = iter(range(1, 100))
+    store = JobStore(SqliteDocuments(tmp_path / "jobs.db"))
+    records = CaseRecords(store.docs, clock=lambda: float(next(clock)))
+    for number, status, due in ((1, "入金", "2026-11-01"), (2, "失注", None), (3, "受注", "2026-12-20"),
+                                (4, "入金", None), (5, "請求", "2026-12-24"), (6, "作業中", "2026-12-07"),
+                                (7, "受付", None)):  # the last page has one case
+        records.update(f"2026-00{number}", "j", client="ACME", title=f"件名{number}", due=due, status=status)
+    assert [r["case"] for r in open_cases(store.docs)] == ["2026-006", "2026-003", "2026-005", "2026-007"]
+
+    runtime = SimpleNamespace(store=store, settings=Settings())
+    event = ChatEvent(EventKind.MESSAGE, EventFormat.CLASSIC, ChatUser("users/1"), "spaces/s", locale="en")
+    listed = repr(commands.list_cases(runtime, event, []).card)
+    assert all(case in listed for case in ("2026-003", "2026-005", "2026-006", "2026-007"))
+    assert "2026-004" not in listed
+
+    friday = SimpleNamespace(slot="202612040000", created_at=0)  # 09:00 on Friday 4 December 2026 in Tokyo
+    ctx = SimpleNamespace(services=SimpleNamespace(store=store, office_settings=OfficeSettings()), job=friday,
+                          speaker=speaker_for("en"))
+    digest = reminders.digest(ctx)
+    assert digest["open_cases"] == 4 and "2026-007" in digest["cases"]
+    reminded = reminders.reminder(ctx)  # 2026-006 is due on Monday the 7th
+    assert reminded["due_cases"] == 1 and "2026-006" in reminded["cases"] and reminded["due"] == "2026-12-07"
+    store.close()
+
+
+def test_open_cases_beyond_the_first_thousand_are_found(tmp_path):
+    docs = SqliteDocuments(tmp_path / "cases.db")
+
+    def write(tx):
+        for number in range(1, 1202):
+            status = "受注" if number in (1, 1001, 1201) else "入金"
+            tx.set("cases", f"2026-{number:04d}", {"case": f"2026-{number:04d}", "status": status,
+                                                    "created_at": float(number), "client": "ACME"})
+
+    docs.transaction(write)
+    assert [r["case"] for r in open_cases(docs)] == ["2026-0001", "2026-1001", "2026-1201"]

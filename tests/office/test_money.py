@@ -171,6 +171,43 @@ def test_an_invoice_pdf_carries_every_item_a_qualified_invoice_requires():
         assert expected in text, expected
 
 
+def placed_text(data: bytes) -> list[tuple[str, float, float]]:
+    """Each piece of text on the first page with where it starts (x, y in mm from the bottom left)."""
+    pieces = []
+
+    def visit(text, cm, tm, font, size):
+        if text.strip():
+            pieces.append((text.strip(), tm[4] * 25.4 / 72, tm[5] * 25.4 / 72))
+
+    pypdf.PdfReader(io.BytesIO(data)).pages[0].extract_text(visitor_text=visit)
+    return pieces
+
+
+def test_a_long_description_wraps_within_its_column_and_is_printed_whole():
+    from fpdf import FPDF
+
+    from workers.office.accounting.pdf import WIDTHS, find_font
+
+    sixty = ("金型設計および製図一式" * 6)[:60]
+    longest = ("プレス金型の設計と製図、試作立会いと調整作業、図面の修正と納品前の確認一式" * 6)[:200]  # --item's limit
+    data = render(invoice(lines=lines(f"{sixty}:1:1000:8%", f"{longest}:2:350000")))
+    pieces = placed_text(data)
+    names = [text for text, _, _ in pieces]
+    table = pieces[names.index("金額") + 1:names.index("小計（税抜）")]
+    left = 10  # the page margin, mm
+    amounts_start = left + WIDTHS[0]
+    described = [(text, x) for text, x, _ in table if x < amounts_start]
+    assert "".join(text for text, _ in described).replace(" ", "") == f"{sixty}※{longest}"  # nothing cut
+    assert len(described) > 4  # wrapped onto several lines
+    measure = FPDF()
+    measure.add_font("jp", "", str(find_font()))
+    measure.set_font("jp", size=10)
+    for text, x in described:  # each line ends before the quantity column starts
+        assert x + measure.get_string_width(text) <= amounts_start, text
+    assert [text for text, x, _ in table if x >= amounts_start] == ["1", "¥1,000", "¥1,000", "2", "¥350,000",
+                                                                   "¥700,000"]
+
+
 def test_a_correction_names_the_invoice_it_replaces():
     text = pdf_text(render(invoice(number="INV-2026-0008", replaces="INV-2026-0007")))
     assert "INV-2026-0008" in text and "請求書番号 INV-2026-0007 を訂正する" in text

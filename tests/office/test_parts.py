@@ -90,6 +90,39 @@ def test_client_defaults_come_from_settings():
     assert default_lines("Other", config, TaxRules())[0].description == "設計一式"
     with pytest.raises(PermanentError, match="ACKFLOW_OFFICE_CLIENT_ITEMS"):
         default_lines("ACME", '{"ACME": [["no price"]]}', TaxRules())
+    assert default_lines("Other", json.dumps({"ACME": [["金型設計", 1, 350000]]}), TaxRules()) == []  # no ¥0 line
+    assert default_lines("ACME", "", TaxRules()) == []
+
+
+@pytest.mark.parametrize("rows, complaint", [
+    ({"ACME": [["設計", 1, 0]]}, "'ACME' row 1 .*the unit price of '設計:1:0' must be a whole number of yen from 1"),
+    ({"ACME": [["設計", 1, 100], ["弁当", 2, -800]]}, "'ACME' row 2 .*cannot read the item '弁当:2:-800'"),
+    ({"*": [["設計", 0, 100]]}, "'\\*' row 1 .*the quantity of '設計:0:100' must be more than 0"),
+    ({"ACME": [["弁当", 1, 800, "5%"]]}, "the tax rate of '弁当:1:800:5%' must be 10% or 8%"),
+    ({"ACME": [["設計", 1]]}, r"'ACME' row 1 .*a row is \[description, quantity, unit price"),
+    ({"ACME": []}, "'ACME': give a list of rows"),
+    ([["設計", 1, 100]], "write an object of clients"),
+])
+def test_default_lines_are_checked_when_the_settings_load(monkeypatch, rows, complaint):
+    from ackflow.errors import ConfigError
+    from workers.office.settings import load_office_settings
+
+    monkeypatch.setenv("ACKFLOW_OFFICE_CLIENT_ITEMS", json.dumps(rows, ensure_ascii=False))
+    with pytest.raises(ConfigError, match=f"ACKFLOW_OFFICE_CLIENT_ITEMS: .*{complaint}"):
+        load_office_settings()
+
+
+def test_default_lines_may_be_a_file_and_a_missing_one_is_refused(monkeypatch, tmp_path):
+    from ackflow.errors import ConfigError
+    from workers.office.settings import load_office_settings
+
+    items = tmp_path / "items.json"
+    items.write_text(json.dumps({"ACME": [["弁当", 2, "800円", "8%"], ["立会い", 1.5, 30000]]}))
+    monkeypatch.setenv("ACKFLOW_OFFICE_CLIENT_ITEMS", str(items))
+    assert load_office_settings().client_items == str(items)
+    monkeypatch.setenv("ACKFLOW_OFFICE_CLIENT_ITEMS", str(tmp_path / "missing.json"))
+    with pytest.raises(ConfigError, match="ACKFLOW_OFFICE_CLIENT_ITEMS: .*missing.json"):
+        load_office_settings()
 
 
 def test_estimate_pdf_has_japanese_text_tax_and_totals():

@@ -112,6 +112,7 @@ DATE = Param("date", kind="date", positional=False, required=False, metavar=N_("
 # what a person reads for each part of a result (the links are buttons with their own labels)
 RESULT_LABELS = {"case": N_("case"), "documents": N_("documents"), "skipped": N_("not collected"),
                  "mail": N_("mail"), "mail_skipped": N_("mail not saved"), "estimate_version": N_("estimate version"),
+                 "no_estimate": N_("estimate"),
                  "total": N_("total"), "invoice": N_("invoice"), "status": N_("status"),
                  "accepted": N_("accepted estimate"), "delivered_on": N_("delivered on"), "received": N_("received"),
                  "invoiced": N_("invoiced"), "outstanding": N_("outstanding"), "week_of": N_("week of"),
@@ -163,8 +164,8 @@ def register(registry: Registry) -> None:
         examples=('newcase ACME "プレス金型 A-12" --due 2026-12-01 --item "金型設計:1:350000"',
                   'newcase ACME "Die set" --portal PO-1042', '新規案件 ACME「プレス金型 A-12」 納期：12月1日'),
         slash_command_id=20,
-        result_fields=("case", "folder_link", "sheet_link", "estimate_link", "documents", "document_links", "skipped",
-                       "mail", "mail_skipped"),
+        result_fields=("case", "folder_link", "sheet_link", "estimate_link", "no_estimate", "documents",
+                       "document_links", "skipped", "mail", "mail_skipped"),
         result_labels=RESULT_LABELS,
         **OFFICE_EXTRA,
     ))

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from ackflow.app.runtime import Runtime
 
 MAX_LISTED = 30
+PAGE = 500  # cases read per query: every case is read, page after page (open_cases)
 
 # The case's status is kept as the office writes it (Japanese, also in the sheet); said in words in English.
 STATUS_NAMES = {"受付": N_("received"), "見積提出": N_("estimate sent"), "受注": N_("ordered"),
@@ -177,11 +178,23 @@ def parse_filters(words: list[str]) -> dict[str, str]:
     return filters
 
 
-def open_cases(docs, *, client: str | None = None, status: str | None = None, limit: int = 1000) -> list[dict]:
+def every_case(docs):
+    """Every case record, oldest first, read a page at a time (a cursor, never an offset). Open is
+    not one query condition (seven statuses, and any a person wrote in the sheet), so all are read:
+    an office opens a few hundred cases a year."""
+    after = None
+    while True:
+        rows = docs.query(CASES, [], "created_at", False, PAGE, start_after=after)
+        yield from rows
+        if len(rows) < PAGE:
+            return
+        after = (rows[-1]["created_at"], rows[-1]["case"])
+
+
+def open_cases(docs, *, client: str | None = None, status: str | None = None) -> list[dict]:
     """Open cases (not paid, not lost), by due date (those without one last), then number."""
-    rows = docs.query(CASES, [], "created_at", False, limit)
     found = []
-    for record in rows:
+    for record in every_case(docs):
         current = record.get("status") or ""
         is_open = current in OPEN or (rank(current) is not None and rank(current) < STAGES.index("入金"))
         if status is not None:

@@ -36,6 +36,10 @@ TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
     "issuing": N_("issuing estimate v{version} ({service})"),
     "defaults": N_("ACKFLOW_OFFICE_CLIENT_ITEMS is not valid JSON of [description, quantity, price] "
                    "rows: {detail}"),
+    "no_lines": N_("case {case} has no estimate yet and {client} has no default lines: give the lines with "
+                   "--item \"description:quantity:unit price\", e.g. estimate {case} --item \"設計:1:350000\""),
+    "not_issued": N_("none issued: no line items were given and {client} has no default lines. To issue v1, "
+                     "write: estimate {case} --item \"description:quantity:unit price\""),
 }
 
 
@@ -101,19 +105,46 @@ def edit_lines(base: tuple[Line, ...], *, add: list[Line], change: list[str], re
     return result
 
 
-def default_lines(client: str, config: str, rules: TaxRules) -> list[Line]:
-    """The client's default lines from ACKFLOW_OFFICE_CLIENT_ITEMS (JSON or a file of it); ``"*"``
-    is the default for clients without their own. A row is [description, quantity, price(, "8%")]."""
-    table: dict = {}
+def read_client_items(config: str, standard: int = 10, reduced: int = 8) -> dict[str, list[Line]]:
+    """ACKFLOW_OFFICE_CLIENT_ITEMS (JSON, or a path to a file of it): each client's default lines, a
+    row being [description, quantity, unit price(, "8%")]; ``"*"`` is for clients without their own.
+    A row is checked as a typed line is (a priced line, a known rate): ValueError says which is wrong."""
+    if not config.strip():
+        return {}
     try:
-        if config.strip():
-            text = Path(config).read_text() if not config.lstrip().startswith("{") else config
-            table = json.loads(text)
-        rows = table.get(client) or table.get("*") or [["設計一式", 1, 0]]
-        return [Line(str(row[0]), Decimal(str(row[1])), int(row[2]),
-                     len(row) > 3 and str(row[3]).rstrip("%") == str(rules.reduced)) for row in rows]
-    except (OSError, ValueError, TypeError, IndexError, KeyError) as exc:
+        text = config if config.lstrip()[:1] in ("{", "[") else Path(config).read_text()
+        table = json.loads(text)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot read it as JSON or as a JSON file: {exc}") from exc
+    if not isinstance(table, dict):
+        raise ValueError('write an object of clients, {"ACME": [["金型設計", 1, 350000]]}')
+    return {str(client): _client_rows(str(client), rows, standard, reduced) for client, rows in table.items()}
+
+
+def _client_rows(client: str, rows, standard: int, reduced: int) -> list[Line]:
+    if not isinstance(rows, list) or not rows:
+        raise ValueError(f"{client!r}: give a list of rows [description, quantity, unit price(, \"8%\")]")
+    lines = []
+    for number, row in enumerate(rows, 1):
+        where = f"{client!r} row {number} {json.dumps(row, ensure_ascii=False)[:80]}"
+        if not isinstance(row, list) or len(row) not in (3, 4) or not all(isinstance(v, (str, int, float))
+                                                                           and not isinstance(v, bool) for v in row):
+            raise ValueError(f"{where}: a row is [description, quantity, unit price(, \"8%\")]")
+        rate = f":{row[3]}" + ("" if str(row[3]).endswith("%") else "%") if len(row) == 4 else ""
+        try:
+            lines.append(parse_line(f"{row[0]}:{row[1]}:{row[2]}{rate}", standard=standard, reduced=reduced))
+        except UsageError as exc:
+            raise ValueError(f"{where}: {exc}") from exc
+    return lines
+
+
+def default_lines(client: str, config: str, rules: TaxRules) -> list[Line]:
+    """The client's default lines (or the ``"*"`` ones); none when neither is configured."""
+    try:
+        table = read_client_items(config, rules.standard, rules.reduced)
+    except ValueError as exc:
         raise PermanentError(_say("defaults", detail=exc)) from exc
+    return table.get(client) or table.get("*") or []
 
 
 def typed_lines(items: list[str], rules: TaxRules) -> list[Line]:
@@ -121,6 +152,16 @@ def typed_lines(items: list[str], rules: TaxRules) -> list[Line]:
         return [parse_line(text, standard=rules.standard, reduced=rules.reduced) for text in items]
     except UsageError as exc:
         raise PermanentError(str(exc)) from exc
+
+
+def first_estimate(ctx: StepContext, case: str, *, items: list[str], client: str) -> dict:
+    """newcase's estimate v1, from the typed lines or the client's default lines. With neither, none
+    is issued (an estimate of ¥0 is no estimate): the result says so, in the requester's language,
+    and how to issue v1; the case stays 受付."""
+    settings = ctx.services.office_settings
+    if not items and not default_lines(client, settings.client_items, rules_of(settings)):
+        return {"no_estimate": _say("not_issued", case=case, client=client).render(ctx.speaker)}
+    return issue_estimate(ctx, case, items=items)
 
 
 def issue_estimate(ctx: StepContext, case: str, *, items: list[str], change: list[str] | None = None,
@@ -139,6 +180,8 @@ def issue_estimate(ctx: StepContext, case: str, *, items: list[str], change: lis
             if change or remove:
                 raise PermanentError(_say("no_base", case=case))
             lines = tuple(added) or tuple(default_lines(record["client"], settings.client_items, rules))
+            if not lines:
+                raise PermanentError(_say("no_lines", case=case, client=record["client"]))
         else:
             try:
                 lines = edit_lines(previous.lines, add=added, change=change or [], remove=remove or [], rules=rules,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ackflow.errors import ConfigError
@@ -66,7 +66,7 @@ class OfficeSettings(BaseSettings):
     freee_web_url: str = Field("https://invoice.secure.freee.co.jp", description="Where documents are opened in freee請求書 (links in the case).")
     freee_quotation_template: str = Field("", description="freee template id for quotations; empty: freee's first.")
     freee_invoice_template: str = Field("", description="freee template id for invoices; empty: freee's first.")
-    client_items: str = Field("", description='Default line items per client, JSON {"ACME": [["design", 1, 120000]]} or a path to such a file.')
+    client_items: str = Field("", description='Default line items per client, JSON {"ACME": [["design", 1, 120000]], "*": [...]} or a path to such a file; each row is checked on load (a price of at least ¥1). A client with none (and no "*") gets no estimate from newcase without --item.')
 
     portals: str = Field("", description='Client portals, JSON {"ACME": {"url": "https://portal.acme.example", "credentials": "env:ACME_PORTAL"}} or a path.')
     portal_allowed_hosts: CommaList = Field(default_factory=list, description="Hosts the portal fetcher may contact (required).")
@@ -126,6 +126,18 @@ class OfficeSettings(BaseSettings):
     @property
     def reduced_percent(self) -> int:
         return round(self.reduced_tax_rate * 100)
+
+    @field_validator("client_items")
+    @classmethod
+    def _client_items(cls, value: str, info: ValidationInfo) -> str:
+        """Every default line is checked as a typed one is (a ¥0 or negative price, a zero quantity, a
+        rate other than the two is refused here, when the settings load, not when an estimate is due)."""
+        from .estimating import read_client_items
+
+        standard, reduced = (round(info.data.get(name, default) * 100)
+                             for name, default in (("tax_rate", 0.10), ("reduced_tax_rate", 0.08)))
+        read_client_items(value, standard, reduced)
+        return value
 
     @field_validator("holidays")
     @classmethod

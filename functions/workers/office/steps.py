@@ -11,7 +11,7 @@ from ackflow.errors import PermanentError
 from ackflow.i18n import N_
 from ackflow.jobs.context import StepContext
 
-from .estimating import issue_estimate, split_list
+from .estimating import first_estimate, issue_estimate, split_list
 from .filing import case_row
 from .names import safe_component
 from .portal import PortalClient, collect, load_portals, resolve_credentials
@@ -82,17 +82,19 @@ def register_row(ctx: StepContext) -> dict:
 
 
 def draft_estimate(ctx: StepContext) -> dict:
-    """Estimate v1 from the typed lines, or the client's default lines."""
+    """Estimate v1 from the typed lines, or the client's default lines (with neither: none)."""
     params = ctx.params
-    return issue_estimate(ctx, _case(ctx), items=params["item"])
+    return first_estimate(ctx, _case(ctx), items=params["item"], client=params["client"])
 
 
 def collect_documents(ctx: StepContext) -> dict:
     """Documents from the client's portal (with --portal): the last step of ``newcase``."""
     case = _case(ctx)
     params = ctx.params
+    estimate = ctx.outputs["estimate"]
     summary = {"case": case, "folder_link": ctx.outputs["folder"]["folder_link"],
-               "estimate_link": ctx.outputs["estimate"]["estimate_link"],
+               **({"estimate_link": estimate["estimate_link"]} if "estimate_link" in estimate
+                  else {"no_estimate": estimate["no_estimate"]}),
                "sheet_link": ctx.outputs["sheet"].get("sheet_link", "")}
     documents = []
     if params["portal"]:

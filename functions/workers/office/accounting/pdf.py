@@ -25,7 +25,9 @@ FONT_CANDIDATES = (
 ROUNDING_NAMES = {"floor": "切り捨て", "round": "四捨五入", "ceil": "切り上げ"}
 assert set(ROUNDING_NAMES) == set(ROUNDINGS)
 REDUCED_MARK = "※"
-WIDTHS = (95, 20, 35, 35)
+WIDTHS = (95, 20, 35, 35)  # mm: description, quantity, unit price, amount
+ROW = 8  # mm: the height of a one-line row
+LEADING = 5  # mm: a line of wrapped description text at 10 pt
 
 
 def find_font(configured: str = "") -> Path:
@@ -83,16 +85,9 @@ def render(document: Document, font: str = "") -> bytes:
     pdf.ln(4)
 
     pdf.set_font("jp", size=10)
-    for text, width in zip(("品名", "数量", "単価", "金額"), WIDTHS, strict=True):
-        pdf.cell(width, 8, text, border=1, align="C")
-    pdf.ln()
+    _item_heading(pdf)
     for line in document.lines:
-        mark = f" {REDUCED_MARK}" if line.reduced else ""
-        pdf.cell(WIDTHS[0], 8, line.description[:58] + mark, border=1)
-        pdf.cell(WIDTHS[1], 8, f"{line.quantity.normalize():f}", border=1, align="R")
-        pdf.cell(WIDTHS[2], 8, yen(line.unit_price), border=1, align="R")
-        pdf.cell(WIDTHS[3], 8, yen(line.amount(document.rules.line_rounding)), border=1, align="R")
-        pdf.ln()
+        _item_row(pdf, line, line.amount(document.rules.line_rounding))
     rows = [("小計（税抜）", totals.subtotal)]
     for rate in totals.by_rate:
         name = f"{rate.rate}%" + ("・軽減税率" if rate.reduced else "")
@@ -119,6 +114,33 @@ def render(document: Document, font: str = "") -> bytes:
         notes.append(document.note)
     pdf.multi_cell(0, 5, "\n".join(notes))
     return bytes(pdf.output())
+
+
+def _item_heading(pdf) -> None:
+    for text, width in zip(("品名", "数量", "単価", "金額"), WIDTHS, strict=True):
+        pdf.cell(width, ROW, text, border=1, align="C")
+    pdf.ln()
+
+
+def _item_row(pdf, line, amount: int) -> None:
+    """One line of the document: its description wrapped within its column (never cut, never over
+    the amounts), the row as tall as the wrapped text; a row that would not fit starts a new page,
+    under the heading again."""
+    text = line.description + (f" {REDUCED_MARK}" if line.reduced else "")
+    wrapped = pdf.multi_cell(WIDTHS[0], LEADING, text, align="L", dry_run=True, output="LINES")
+    height = max(ROW, len(wrapped) * LEADING + ROW - LEADING)
+    if pdf.will_page_break(height):
+        pdf.add_page()
+        _item_heading(pdf)
+    x, y = pdf.get_x(), pdf.get_y()
+    pdf.rect(x, y, WIDTHS[0], height)
+    pdf.set_xy(x, y + (ROW - LEADING) / 2)
+    pdf.multi_cell(WIDTHS[0], LEADING, text, align="L")
+    pdf.set_xy(x + WIDTHS[0], y)
+    pdf.cell(WIDTHS[1], height, f"{line.quantity.normalize():f}", border=1, align="R")
+    pdf.cell(WIDTHS[2], height, yen(line.unit_price), border=1, align="R")
+    pdf.cell(WIDTHS[3], height, yen(amount), border=1, align="R")
+    pdf.set_xy(x, y + height)
 
 
 def _date_time(iso_date: str):
