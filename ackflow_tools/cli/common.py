@@ -53,8 +53,8 @@ def _no_pipeline(what: str) -> str:
     if path.exists():
         stale = f" ({path} is left from an `ackflow dev` that is no longer running)"
     return (f"{what}: no `ackflow dev` is running here{stale or f' (no {path})'}. Start one with "
-            f"`ackflow dev`; if it runs with --workdir DIR, set ACKFLOW_DEV_DIR=DIR; for a deployed "
-            f"store, set its settings (e.g. ACKFLOW_STORE=firestore ACKFLOW_PROJECT=…)")
+            f"`ackflow dev`; if it runs with --workdir DIR, set ACKFLOW_DEV_DIR=DIR; for a "
+            f"deployment, load its settings: eval \"$(terraform -chdir=infra/terraform output -raw operator_env)\"")
 
 
 def cli_settings():

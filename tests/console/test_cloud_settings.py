@@ -107,3 +107,14 @@ def test_with_the_deployments_settings_a_retry_queues_a_task_for_its_worker_with
     assert task.http_request.url == WORKER_URL
     assert task.http_request.oidc_token.service_account_email == INVOKER
     assert task.http_request.oidc_token.audience == WORKER_URL
+
+
+def test_the_section_the_refusal_names_says_how_to_load_the_settings():
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    deploy = (docs / "deploy.md").read_text()
+    section = deploy.split("### Operating from a laptop\n", 1)[1].split("\n### ", 1)[0]
+    assert 'eval "$(terraform -chdir=infra/terraform output -raw operator_env)"' in section
+    console = (docs / "console.md").read_text()
+    assert "(deploy.md#operating-from-a-laptop)" in console and "cron, UTC" not in console
