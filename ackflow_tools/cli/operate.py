@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import getpass
 import socket
+from typing import TYPE_CHECKING
 
 import click
 
 from .common import acting_runtime, cli_runtime
+
+if TYPE_CHECKING:
+    from ackflow.app.runtime import Runtime
 
 
 def operator_name() -> str:
@@ -24,7 +28,7 @@ _BY = click.option("--by", envvar="ACKFLOW_OPERATOR", default=operator_name, sho
                    help="Who is acting, as recorded in the job's history.")
 
 
-def _act(runtime, action, job_id: str, by: str, verb: str) -> None:
+def _act(runtime: Runtime, action, job_id: str, by: str, verb: str) -> None:
     from ackflow.errors import InvalidTransition, JobNotFound
 
     try:
