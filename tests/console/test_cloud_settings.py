@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from ackflow.app.runtime import Runtime
 from ackflow.jobs.model import Job, JobStatus, Requester, StepState
 from ackflow.queues import load_queues
-from ackflow.settings import Settings, _default_queues_file
+from ackflow.settings import Settings
 from ackflow_tools.cli.main import cli
 
 LOCATION = "asia-northeast1"
@@ -30,7 +30,7 @@ def tasks_service(tmp_path_factory):
     from tests.support.services import start_tasks_emulator
 
     proc = start_tasks_emulator(tmp_path_factory.mktemp("cloud-settings-tasks"))
-    definitions = load_queues(_default_queues_file()).values()
+    definitions = load_queues(Settings().queues_file).values()
     yield proc, definitions, sync_cloud_tasks_queues
     proc.stop()
 
