@@ -3,9 +3,14 @@ the terminal, as a person with a language, a time zone and a phone or a desktop.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from .common import chat_url, check_same_pipeline, cli_runtime, store_label
+
+if TYPE_CHECKING:
+    from ackflow.app.runtime import Runtime
 
 DEFAULT_SPACE = "spaces/dev"
 
@@ -47,7 +52,7 @@ def _follow_runtime(explicit_chat_url: str | None):
     return cli_runtime()
 
 
-def _job_for(runtime, message: dict | None, label: str) -> str | None:
+def _job_for(runtime: Runtime, message: dict | None, label: str) -> str | None:
     """The job a pressed button started or concerns, from the button's own parameters. A job or
     confirmation the store does not know means the CLI reads another pipeline's store: an error."""
     from ackflow.errors import NotFound
@@ -68,7 +73,7 @@ def _job_for(runtime, message: dict | None, label: str) -> str | None:
     return None
 
 
-def _follow_job(terminal, runtime, job_id: str, timeout: float) -> None:
+def _follow_job(terminal, runtime: Runtime, job_id: str, timeout: float) -> None:
     """Print the thread until the job ends and its final message is shown; exit 1 if it failed."""
     import datetime as dt
 
@@ -97,7 +102,7 @@ def _follow_job(terminal, runtime, job_id: str, timeout: float) -> None:
         raise SystemExit(1)
 
 
-def _press_and_follow(terminal, label: str, timeout: float, runtime, message: dict | None = None) -> None:
+def _press_and_follow(terminal, label: str, timeout: float, runtime: Runtime, message: dict | None = None) -> None:
     """Press the button; with a runtime (run, retry), follow the job it starts."""
     exchange, message = terminal.press(label, message)
     if exchange.error:
@@ -136,7 +141,7 @@ def chat(text: str, yes: bool, space: str, user_email: str | None, mention: bool
     _offer_run(terminal, exchange.reply, yes, timeout, runtime)
 
 
-def _offer_run(terminal, message: dict | None, yes: bool, timeout: float, runtime) -> None:
+def _offer_run(terminal, message: dict | None, yes: bool, timeout: float, runtime: Runtime) -> None:
     from ..devtools.chatcli import button_for
 
     run = button_for(message, "run")

@@ -53,8 +53,8 @@ def _no_pipeline(what: str) -> str:
     if path.exists():
         stale = f" ({path} is left from an `ackflow dev` that is no longer running)"
     return (f"{what}: no `ackflow dev` is running here{stale or f' (no {path})'}. Start one with "
-            f"`ackflow dev`; if it runs with --workdir DIR, set ACKFLOW_DEV_DIR=DIR; for a deployed "
-            f"store, set its settings (e.g. ACKFLOW_STORE=firestore ACKFLOW_PROJECT=…)")
+            f"`ackflow dev`; if it runs with --workdir DIR, set ACKFLOW_DEV_DIR=DIR; for a "
+            f"deployment, load its settings: eval \"$(terraform -chdir=infra/terraform output -raw operator_env)\"")
 
 
 def cli_settings():
@@ -95,6 +95,52 @@ def cli_runtime():
                 f"this shell name: {', '.join(setting_variables())}); nothing was created")
         raise click.ClickException(_no_pipeline("no job store to read"))
     return Runtime(settings)
+
+
+def _loopback_url(url: str) -> bool:
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").strip("[]")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def deployment_gaps(settings) -> list[str]:
+    """What the settings lack to send work to a deployment's worker: empty unless they name a
+    cloud deployment (the Firestore store and Google's Cloud Tasks, not the local services). A
+    task queued for a loopback worker URL, or without the invoker's OIDC token, fails every
+    attempt in the cloud."""
+    if settings.store != "firestore" or settings.queue_backend != "cloudtasks" or settings.local_services:
+        return []
+    gaps = []
+    if _loopback_url(settings.worker_url):
+        gaps.append(f"ACKFLOW_WORKER_URL (is {settings.worker_url}, this machine: the queue would call nothing)")
+    if not settings.invoker_service_account:
+        gaps.append("ACKFLOW_INVOKER_SERVICE_ACCOUNT (not set: the worker refuses tasks without its OIDC token)")
+    return gaps
+
+
+def require_deployment_settings(settings, command: str) -> None:
+    """Refuse, before anything changes, to queue work for a deployment with settings that are not its own."""
+    gaps = deployment_gaps(settings)
+    if gaps:
+        raise click.ClickException(
+            f"{command} would queue work for the deployment in project {settings.project}, but these settings are "
+            f"not the deployment's: {'; '.join(gaps)}. Nothing was changed. Load the deployment's settings with "
+            f"`eval \"$(terraform -chdir=infra/terraform output -raw operator_env)\"` "
+            f"(docs/deploy.md, \"Operating from a laptop\")")
+
+
+def acting_runtime(command: str):
+    """``cli_runtime`` for a command that queues work: refused when it names a deployment without its settings."""
+    runtime = cli_runtime()
+    require_deployment_settings(runtime.settings, command)
+    return runtime
 
 
 def chat_url(explicit: str | None) -> str:

@@ -38,22 +38,36 @@ def console(host: str, port: int, auth_token: str, language: str, time_zone: str
     from ackflow.i18n import valid_time_zone
 
     from ..console.app import ConsoleConfig, ConsoleRefused, create_app
-    from .common import cli_runtime, dev_state
+    from .common import cli_runtime, dev_state, require_deployment_settings
     from .serving import run_until_stopped
 
     if not valid_time_zone(time_zone):
         raise click.BadParameter(f"{time_zone!r} is not a time zone (e.g. Asia/Tokyo)", param_hint="--time-zone")
     if project:
+        import os
+
+        from ackflow.errors import ConfigError
         from ackflow.settings import load_settings
 
+        exported = os.environ.get("ACKFLOW_PROJECT", project)
+        if exported != project:
+            raise click.ClickException(f"--project {project} but ACKFLOW_PROJECT={exported}: the other settings of "
+                                       "this shell are another deployment's")
         overrides = {"store": "firestore", "project": project}
         if location:
             overrides["location"] = location
         if queue_backend:
             overrides["queue_backend"] = queue_backend
-        runtime = Runtime(load_settings(**overrides))
+        try:
+            settings = load_settings(**overrides)
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from exc
+        runtime = Runtime(settings)
     else:
         runtime = cli_runtime()
+    # Retry and Run now queue tasks: with another deployment's (or no)
+    # worker URL and invoker they would fail every attempt, so the console refuses to start.
+    require_deployment_settings(runtime.settings, "ackflow console")
     if chat_url is None and not project:
         state = dev_state()
         chat_url = state["urls"].get("chat", "") if state else ""

@@ -7,7 +7,7 @@ import time
 
 import click
 
-from .common import cli_runtime
+from .common import acting_runtime, cli_runtime
 
 
 def _age(seconds: float) -> str:
@@ -99,5 +99,5 @@ def sweep() -> None:
     """Send lost work again and start due periodic jobs (what the scheduler calls every minute)."""
     from ackflow.app.sweep import sweep as run_sweep
 
-    report = run_sweep(cli_runtime())
+    report = run_sweep(acting_runtime("ackflow sweep"))
     click.echo(json.dumps(report.to_dict(), indent=2))

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import getpass
 import socket
+from typing import TYPE_CHECKING
 
 import click
 
-from .common import cli_runtime
+from .common import acting_runtime, cli_runtime
+
+if TYPE_CHECKING:
+    from ackflow.app.runtime import Runtime
 
 
 def operator_name() -> str:
@@ -24,10 +28,9 @@ _BY = click.option("--by", envvar="ACKFLOW_OPERATOR", default=operator_name, sho
                    help="Who is acting, as recorded in the job's history.")
 
 
-def _act(action, job_id: str, by: str, verb: str) -> None:
+def _act(runtime: Runtime, action, job_id: str, by: str, verb: str) -> None:
     from ackflow.errors import InvalidTransition, JobNotFound
 
-    runtime = cli_runtime()
     try:
         job = action(runtime, job_id, by, "cli")
     except JobNotFound as exc:
@@ -46,7 +49,7 @@ def retry(job_id: str, by: str) -> None:
     """Run a FAILED job again from the step that failed."""
     from ackflow.app.operations import retry_job
 
-    _act(retry_job, job_id, by, "retried")
+    _act(acting_runtime("ackflow retry"), retry_job, job_id, by, "retried")
 
 
 @click.command()
@@ -56,4 +59,4 @@ def cancel(job_id: str, by: str) -> None:
     """Cancel a job that has not finished."""
     from ackflow.app.operations import cancel_job
 
-    _act(cancel_job, job_id, by, "cancelled")
+    _act(cli_runtime(), cancel_job, job_id, by, "cancelled")  # queues nothing

@@ -8,12 +8,15 @@ import ipaddress
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from flask import Flask, abort, g, redirect, render_template, request, url_for
 from markupsafe import Markup
 
 from ackflow.i18n import LANGUAGES, Speaker, speaker_for
+
+if TYPE_CHECKING:
+    from ackflow.app.runtime import Runtime
 
 HERE = Path(__file__).resolve().parent
 CSRF_COOKIE = "ackflow_csrf"
@@ -36,7 +39,7 @@ def is_loopback(host: str) -> bool:
 
 @dataclass
 class ConsoleConfig:
-    runtime: Any  # ackflow.app.runtime.Runtime: the store, queue and registry the console uses
+    runtime: Runtime  # the store, queue and registry the console uses
     operator: str  # who acts, as the audit log records it
     host: str = "127.0.0.1"
     port: int = 8090

@@ -65,7 +65,8 @@ data "archive_file" "source" {
   type        = "zip"
   source_dir  = "${path.module}/../../functions"
   output_path = "${path.module}/.build/functions.zip"
-  excludes    = ["**/__pycache__/**", "**/*.pyc", "**/.pytest_cache/**"]
+  # the translation sources stay behind: only the compiled catalogs (.mo) are read at run time
+  excludes = ["**/__pycache__/**", "**/*.pyc", "**/.pytest_cache/**", "**/*.po", "**/*.pot"]
 }
 
 resource "google_storage_bucket_object" "source" {

@@ -40,3 +40,8 @@ output "gmail_delegation" {
     mailbox   = var.mail.mailbox
   }
 }
+
+output "operator_env" {
+  description = "The functions' own settings as shell lines, for the operator commands on a laptop (ackflow console --project, retry, sweep): eval \"$(terraform output -raw operator_env)\". docs/deploy.md, Operating from a laptop."
+  value       = join("\n", [for name, value in merge(local.environment, { ACKFLOW_LOG_FORMAT = "text" }) : "export ${name}='${replace(value, "'", "'\\''")}'"])
+}

@@ -20,6 +20,7 @@ DEV_ONLY = ("ackflow_tools/", "ackflow/emulators/", "ackflow/devtools/", "ackflo
             "benchmarks/")
 JUNK = ("__pycache__/", ".pyc", ".egg-info/", ".pytest_cache/", "pyvenv.cfg", "site-packages/",
         ".venv/", ".DS_Store", ".ackflow/")
+SOURCES_ONLY = (".po", ".pot")  # translation sources: only the compiled .mo catalogs are read at run time
 
 
 @dataclass(frozen=True)
@@ -83,5 +84,7 @@ def build_archive(spec: ArchiveSpec, output: Path) -> list[str]:
 
 
 def unwanted(files: list[str]) -> list[str]:
-    """Files that must not be deployed: developer-only code, caches, egg-info, virtualenvs."""
-    return [f for f in files if f.startswith(DEV_ONLY) or any(j in f"/{f}" or f.endswith(j) for j in JUNK)]
+    """Files that must not be deployed: developer-only code, caches, egg-info, virtualenvs, sources
+    of what is compiled."""
+    return [f for f in files if f.startswith(DEV_ONLY) or f.endswith(SOURCES_ONLY)
+            or any(j in f"/{f}" or f.endswith(j) for j in JUNK)]

@@ -18,7 +18,7 @@ import requests
 
 from ackflow_tools.devtools.procs import free_port
 from tests.deploy.archive import ArchiveSpec, archive_spec, build_archive, excluded, unwanted
-from tests.infra.hcl import GCP
+from tests.infra.hcl import GCP, ROOT
 
 # Every ACKFLOW_* variable infra/terraform gives the functions, with a value shaped like the cloud's.
 CLOUD_VALUES = {
@@ -65,6 +65,13 @@ CLOUD_VALUES = {
     "ACKFLOW_OFFICE_FREEE_CLIENT_ID": "",
     "ACKFLOW_OFFICE_FREEE_COMPANY_ID": "0",
     "ACKFLOW_OFFICE_FREEE_TOKEN_VAULT": "store",
+    # a secret environment variable of the worker (Secret Manager), set when freee's app is registered
+    "ACKFLOW_OFFICE_FREEE_CLIENT_SECRET": "3kP9xQ2vL8mN4rT6wY1zA5bC7dE0fG2h",
+    # mail.tf, when mail.mailbox is set (push: the topic)
+    "ACKFLOW_OFFICE_MAILBOX": "irai@acme-design.co.jp",
+    "ACKFLOW_OFFICE_GMAIL_SERVICE_ACCOUNT": "ackflow-worker@acme-design-ackflow.iam.gserviceaccount.com",
+    "ACKFLOW_OFFICE_MAIL_SPACE": "spaces/AAAAma1l",
+    "ACKFLOW_OFFICE_GMAIL_TOPIC": "projects/acme-design-ackflow/topics/ackflow-gmail",
 }
 
 
@@ -81,11 +88,15 @@ def wait_http(url: str, process: subprocess.Popen, timeout: float) -> None:
     raise AssertionError(f"nothing answered at {url} within {timeout} s")
 
 
-def terraform_environment_names() -> set[str]:
-    """The ACKFLOW_* names the module sets: local.environment (functions.tf) and the office's."""
+def terraform_environment_names(directory: Path = GCP) -> set[str]:
+    """The ACKFLOW_* names the module gives the functions, in any of its files: map keys
+    (``ACKFLOW_X = …``, local.environment and the maps merged into it) and secret environment
+    variables (``key = "ACKFLOW_X"``)."""
     names = set()
-    for tf in ("functions.tf", "office.tf"):
-        names.update(re.findall(r"\b(ACKFLOW_[A-Z0-9_]+)\s*=", (GCP / tf).read_text()))
+    for tf in sorted(directory.glob("*.tf")):
+        text = tf.read_text()
+        names.update(re.findall(r"\b(ACKFLOW_[A-Z0-9_]+)\s*=", text))
+        names.update(re.findall(r"\bkey\s*=\s*\"(ACKFLOW_[A-Z0-9_]+)\"", text))
     return names
 
 
@@ -111,20 +122,50 @@ def test_the_archive_holds_only_what_runs_in_the_cloud(archive):
             "ackflow/store/firestore.py", "ackflow/taskqueue/cloudtasks.py", "ackflow/chat/rest.py",
             "workers/office/steps.py"} <= set(files)
     assert any(f.startswith("workers/office/templates/") for f in files)
+    assert "ackflow/i18n/locale/ja/LC_MESSAGES/ackflow.mo" in files  # the Japanese catalog, compiled
     assert unwanted(files) == []
     with zipfile.ZipFile(output) as zipped:
         assert sorted(zipped.namelist()) == files
 
 
+FIGURES = re.compile(r"about\s+\*\*(\d+)\s+files,\s+(\d+)\s+kB\s+\((\d+)\s+kB\s+zipped\)\*\*")
+
+
+def test_deploy_md_states_the_archives_size_as_it_is(archive):
+    output, files = archive
+    source = archive_spec().source_dir
+    actual = (len(files), round(sum((source / f).stat().st_size for f in files) / 1000),
+              round(output.stat().st_size / 1000))
+    stated = FIGURES.findall((ROOT / "docs" / "deploy.md").read_text())
+    assert len(stated) == 1, "docs/deploy.md, What is deployed: say about **N files, X kB (Y kB zipped)**"
+    files_stated, size_stated, zipped_stated = (int(n) for n in stated[0])
+    close = files_stated == actual[0] and all(abs(s - a) <= max(2, a * 0.03) for s, a in
+                                              ((size_stated, actual[1]), (zipped_stated, actual[2])))
+    assert close, (f"docs/deploy.md says {files_stated} files, {size_stated} kB ({zipped_stated} kB zipped); "
+                   f"the archive is {actual[0]} files, {actual[1]} kB ({actual[2]} kB zipped)")
+
+
 def test_the_check_finds_what_must_not_ship(tmp_path):
     source = tmp_path / "functions"
     for name in ("main.py", "ackflow/__pycache__/x.cpython-311.pyc", "ackflow.egg-info/PKG-INFO",
-                 ".venv/pyvenv.cfg", "ackflow/emulators/chat.py"):
+                 ".venv/pyvenv.cfg", "ackflow/emulators/chat.py", "ackflow/i18n/locale/ja/LC_MESSAGES/ackflow.po",
+                 "ackflow/i18n/locale/ja/LC_MESSAGES/ackflow.mo", "ackflow/portal.py"):
         (source / name).parent.mkdir(parents=True, exist_ok=True)
         (source / name).write_text("")
     files = build_archive(ArchiveSpec(source, ("**/__pycache__/**",)), tmp_path / "a.zip")
     assert sorted(unwanted(files)) == [".venv/pyvenv.cfg", "ackflow.egg-info/PKG-INFO",
-                                       "ackflow/emulators/chat.py"]
+                                       "ackflow/emulators/chat.py", "ackflow/i18n/locale/ja/LC_MESSAGES/ackflow.po"]
+
+
+def test_the_settings_are_found_in_every_file_and_form(tmp_path):
+    (tmp_path / "a.tf").write_text('locals {\n  x = merge({\n    ACKFLOW_ONE = var.one\n  },\n'
+                                   '  { ACKFLOW_TWO = "2" })\n}\n')
+    (tmp_path / "b.tf").write_text('resource "r" "s" {\n  secret_environment_variables {\n'
+                                   '    key    = "ACKFLOW_THREE"\n    secret = "s"\n  }\n}\n')
+    assert terraform_environment_names(tmp_path) == {"ACKFLOW_ONE", "ACKFLOW_TWO", "ACKFLOW_THREE"}
+    found = terraform_environment_names()
+    assert {"ACKFLOW_WORKER_URL", "ACKFLOW_OFFICE_SHEET_ID", "ACKFLOW_OFFICE_MAILBOX",
+            "ACKFLOW_OFFICE_FREEE_CLIENT_SECRET"} <= found  # functions.tf, office.tf, mail.tf, a secret
 
 
 def test_every_terraform_setting_has_a_cloud_value_here():

@@ -179,3 +179,35 @@ def test_the_freee_client_secret_reaches_only_the_worker_and_only_as_a_secret(mo
     granted = {name: block["member"] for (_, name), block in members.items() if "freee" in name}
     assert set(granted) == {"worker_freee_client_secret", "worker_freee_token_reader", "worker_freee_token_writer"}
     assert all("google_service_account.worker.email" in member for member in granted.values())
+
+
+def test_operator_env_gives_the_operator_the_functions_own_settings_as_shell_lines(module, tmp_path):
+    """Terraform evaluates the output's expression (copied from outputs.tf) over settings with a
+    quote, JSON and commas; bash runs the lines; the operator's settings are the functions' own,
+    with logs for a terminal."""
+    output = blocks(module, "output")["operator_env"]
+    assert "merge(local.environment," in output["value"]  # every setting the functions get
+    expression = re.search(r'output "operator_env" \{.*?\n  value\s*=\s*(.+?)\n\}', (GCP / "outputs.tf").read_text(),
+                           re.S).group(1)
+    settings = {
+        "ACKFLOW_WORKER_URL": "https://asia-northeast1-p.cloudfunctions.net/ackflow-worker",
+        "ACKFLOW_INVOKER_SERVICE_ACCOUNT": "ackflow-invoker@p.iam.gserviceaccount.com",
+        "ACKFLOW_TIME_ZONE": "Asia/Tokyo", "ACKFLOW_PERIODIC_SPACE": "spaces/AAAA",
+        "ACKFLOW_OFFICE_NAME": "Studio O'Hara", "ACKFLOW_ALLOW_DOMAINS": "example.com,example.jp",
+        "ACKFLOW_COMMAND_ACCESS": '{"newcase":{"users":["a@example.com"]}}', "ACKFLOW_LOG_FORMAT": "json",
+    }
+    (tmp_path / "main.tf").write_text(f"locals {{\n  environment = {json.dumps(settings)}\n}}\n\n"
+                                      f'output "operator_env" {{\n  value = {expression}\n}}\n')
+    (tmp_path / "terraformrc").write_text('provider_installation {\n  direct {\n    exclude = ["*/*/*"]\n  }\n}\n')
+    env = {"PATH": "/usr/bin:/usr/local/bin:/bin", "TF_CLI_CONFIG_FILE": str(tmp_path / "terraformrc"),
+           "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1", "HOME": str(tmp_path)}
+    for args in (["init", "-input=false"], ["apply", "-auto-approve", "-input=false"]):
+        result = subprocess.run([terraform(), *args, "-no-color"], cwd=tmp_path, env=env, capture_output=True,
+                                text=True, timeout=120)
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    lines = subprocess.run([terraform(), "output", "-raw", "operator_env"], cwd=tmp_path, env=env, check=True,
+                           capture_output=True, text=True).stdout
+    assert all(line.startswith("export ACKFLOW_") for line in lines.splitlines())
+    shell = subprocess.run(["bash", "-c", f'{lines}\nenv -0'], env={}, check=True, capture_output=True, text=True)
+    exported = dict(item.split("=", 1) for item in shell.stdout.split("\0") if item.startswith("ACKFLOW_"))
+    assert exported == {**settings, "ACKFLOW_LOG_FORMAT": "text"}

@@ -5,6 +5,7 @@ it on (``correct`` for an admin); ``case`` and ``cases`` show them. See docs/off
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from ackflow.errors import UsageError
 from ackflow.i18n import L_, N_
@@ -17,6 +18,9 @@ from .commands import list_cases, show_case
 from .estimating import split_list
 from .money import parse_line
 from .names import safe_component
+
+if TYPE_CHECKING:
+    from ackflow.app.runtime import Runtime
 
 
 def _rates():
@@ -90,7 +94,7 @@ def _line_numbers(value: str) -> None:
             raise UsageError(L_("--remove takes line numbers from 1 to 50 (2,3), got “{value}”", value=number[:20]))
 
 
-def known_clients(runtime) -> list[str]:
+def known_clients(runtime: Runtime) -> list[str]:
     """The clients of the latest cases, most recent first (the form's client dropdown)."""
     from .cases import CASES
 

@@ -9,7 +9,12 @@ the ``mailbox`` service, the worker path ``/mail`` (Gmail's Pub/Sub push), the c
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ackflow.jobs.registry import Registry
+
+if TYPE_CHECKING:
+    from ackflow.app.runtime import Runtime
 
 
 def _mailbox(services):
@@ -25,25 +30,25 @@ def _mailbox(services):
                         service_account=settings.gmail_service_account)
 
 
-def _push(runtime, request):
+def _push(runtime: Runtime, request):
     from .push import handle_push
 
     return handle_push(runtime, request)
 
 
-def _open(runtime, event):
+def _open(runtime: Runtime, event):
     from .actions import on_open
 
     return on_open(runtime, event)
 
 
-def _ignore(runtime, event):
+def _ignore(runtime: Runtime, event):
     from .actions import on_ignore
 
     return on_ignore(runtime, event)
 
 
-def _sweep(runtime, now):
+def _sweep(runtime: Runtime, now: float):
     if not runtime.services.office_settings.mailbox:
         return None
     from .flow import mail_sweep
