@@ -36,7 +36,12 @@ def config(check: bool) -> None:
     invoices = _invoice_problem(office)
     if invoices:
         click.echo(f"note: {invoices}", err=True)
+    zones = _time_zone_problem(settings, office)
+    if zones and not check:
+        click.echo(f"note: {zones}", err=True)
     if check:
+        if zones:
+            raise click.ClickException(zones)
         try:
             settings.check()
         except ConfigError as exc:
@@ -48,6 +53,18 @@ def config(check: bool) -> None:
             if wrong:  # a wrong registration number is an error; missing details are a note
                 raise click.ClickException(str(wrong))
         click.echo("settings OK")
+
+
+def _time_zone_problem(settings, office) -> str | None:
+    """The office's dates (case numbers' year, estimates, due-date reminders) follow
+    ACKFLOW_OFFICE_TIMEZONE, the periodic jobs' cron schedules ACKFLOW_TIME_ZONE: a deployment
+    where they differ gets its Monday digest at another hour than it expects (Terraform sets both
+    from ``time_zone``)."""
+    if office is None or office.timezone == settings.time_zone:
+        return None
+    return (f"ACKFLOW_OFFICE_TIMEZONE ({office.timezone}) differs from ACKFLOW_TIME_ZONE ({settings.time_zone}): "
+            "the office's dates follow the first, the digest's and the reminders' schedules the second; "
+            "set both to the office's time zone")
 
 
 def _invoice_problem(office) -> str | None:

@@ -73,3 +73,22 @@ def test_every_office_setting_is_documented():
     missing = [f"ACKFLOW_OFFICE_{n.upper()}" for n in OfficeSettings.model_fields
                if f"`ACKFLOW_OFFICE_{n.upper()}`" not in doc]
     assert missing == []
+
+
+def test_config_check_refuses_a_wrong_registration_number_and_split_time_zones(monkeypatch, tmp_path):
+    from ackflow_tools.cli.main import cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ACKFLOW_PROJECT_NUMBER", "1")
+    monkeypatch.setenv("ACKFLOW_INVOKER_SERVICE_ACCOUNT", "inv@p.iam.gserviceaccount.com")
+    monkeypatch.setenv("ACKFLOW_TIME_ZONE", "UTC")
+    monkeypatch.setenv("ACKFLOW_OFFICE_TIMEZONE", "Asia/Tokyo")
+    noted = CliRunner().invoke(cli, ["config"])
+    assert noted.exit_code == 0 and "differs from ACKFLOW_TIME_ZONE" in noted.output
+    refused = CliRunner().invoke(cli, ["config", "--check"])
+    assert refused.exit_code == 1 and "set both to the office's time zone" in refused.output
+    monkeypatch.setenv("ACKFLOW_TIME_ZONE", "Asia/Tokyo")
+    assert CliRunner().invoke(cli, ["config", "--check"]).output.rstrip().endswith("settings OK")
+    monkeypatch.setenv("ACKFLOW_OFFICE_REGISTRATION_NUMBER", "T1234567890123")  # its check digit is wrong
+    wrong = CliRunner().invoke(cli, ["config", "--check"])
+    assert wrong.exit_code == 1 and "T1234567890123" in wrong.output
