@@ -11,6 +11,16 @@ import unicodedata
 
 TAG_RE = re.compile(r"<[^>]+>")
 ERROR_RE = re.compile(r"<font color=\"#b3261e\">", re.IGNORECASE)
+# what a value typed by anyone may carry that would steer the terminal rather than be shown: bidi
+# embeddings, overrides, isolates and marks (U+202E turns the rest of the line, border included,
+# around), and C0/C1 controls (escape sequences, backspace, carriage return)
+BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def shown(text: str) -> str:
+    """``text`` as a terminal may show it: tabs as a space, bidi and control characters gone."""
+    return "".join(" " if char == "\t" else char for char in text
+                   if char == "\t" or (char not in BIDI and unicodedata.category(char) != "Cc"))
 
 
 def cell_width(text: str) -> int:
@@ -24,7 +34,9 @@ def cell_width(text: str) -> int:
 
 
 def fit(text: str, width: int) -> str:
-    """``text`` cut to ``width`` columns (with … when cut) and padded to exactly ``width``."""
+    """``text`` cut to ``width`` columns (with … when cut) and padded to exactly ``width``; what
+    would steer the terminal (bidi overrides, controls) is dropped first (``shown``)."""
+    text = shown(text)
     if cell_width(text) > width:
         out, used = "", 0
         for char in text:

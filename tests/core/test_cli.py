@@ -129,3 +129,21 @@ def test_ackflow_chat_draws_japanese_cards_with_a_straight_right_edge():
         assert len(box) > 5 and {cell_width(line) for line in box} == {78}, drawn
         if speaker.language == "ja":
             assert "新規案件 顧客 件名" in drawn and "できること" in drawn
+
+
+def test_ackflow_dialog_drops_bidi_and_control_characters_from_values_so_the_box_stays_straight():
+    import unicodedata
+
+    from ackflow_tools.devtools.dialogcli import cell_width, render_dialog
+
+    steering = "\u202eevil\u202c \u2066iso\u2069 \u200f\x1b[31mred\x1b[0m\tback\x08\r\x9b"
+    card = {"header": {"title": "新規案件\u202e"}, "sections": [{"widgets": [
+        {"textInput": {"name": "title", "label": "件名\u202d", "value": steering}},
+        {"textParagraph": {"text": "ＡＣＭＥ\u2067「金型」"}}]}],
+        "fixedFooter": {"primaryButton": {"text": "次へ\x1b]0;owned\x07"}}}
+    drawn = render_dialog(card, width=60)
+    lines = drawn.splitlines()
+    assert {cell_width(line) for line in lines} == {60}, drawn
+    bidi = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+    assert not [c for c in drawn if c in bidi or (c != "\n" and unicodedata.category(c) == "Cc")], repr(drawn)
+    assert "件名 (title): evil iso [31mred[0m back" in drawn and "次へ]0;owned" in drawn

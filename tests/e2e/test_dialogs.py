@@ -123,30 +123,42 @@ def test_closing_the_dialog_starts_nothing(office):
     assert office.open_dialog("spaces/cancel") is None and counts(office) == before
 
 
-def test_a_submit_by_someone_else_or_with_forged_fields_is_refused_in_the_dialog(office):
+REFUSALS = {  # what the dialog says when a submit is refused, in each language
+    "ja": {"someone": "このフォームは別の方が開いたものなので、何も実行していません。",
+           "forged": "フォームにない項目が送られてきたため、何も実行していません。フォームを開き直してください。"},
+    "en": {"someone": "This form was opened by someone else; nothing was started.",
+           "forged": "The form sent fields it does not have; nothing was started."},
+}
+
+
+@pytest.mark.parametrize("client", [JA, EN], ids=["ja", "en"])
+def test_a_submit_by_someone_else_or_with_forged_fields_is_refused_in_the_dialog(office, client):
+    language = "ja" if client is JA else "en"
+    words, next_ = REFUSALS[language], WORDS[language]["next"]
+    space = f"spaces/forged{language}"
     before = counts(office)
-    dialog = office.send("/newcase ACME", space="spaces/forged", **EN)["reply"]["dialog"]
+    dialog = office.send("/newcase ACME", space=space, **client)["reply"]["dialog"]
     submit = dialog["fixedFooter"]["primaryButton"]["onClick"]["action"]
     good = form_inputs({"client": "ACME", "title": "ok"})
     # Bob replays Alice's form: refused, nothing made
-    response = office.http.post(f"{office.chat_url}/_emulator/spaces/forged:submitDialog", timeout=60,
-                                json={"action": submit, "formInputs": good, "user": BOB, **EN})
+    response = office.http.post(f"{office.chat_url}/_emulator/{space}:submitDialog", timeout=60,
+                                json={"action": submit, "formInputs": good, "user": BOB, **client})
     refused = response.json()["reply"]
     assert response.status_code == 200 and refused["action"] == "dialog"
-    assert "opened by someone else" in text(refused["dialog"])
+    assert words["someone"] in text(refused["dialog"]), text(refused["dialog"])
     # an input the dialog does not have
-    forged = office.submit_dialog("Next", {**good, **form_inputs({"owner": "admin"})}, space="spaces/forged", **EN)
-    assert "fields it does not have" in text(forged["reply"]["dialog"])
+    forged = office.submit_dialog(next_, {**good, **form_inputs({"owner": "admin"})}, space=space, **client)
+    assert words["forged"] in text(forged["reply"]["dialog"]), text(forged["reply"]["dialog"])
     # nothing sent at all: every required field is missing, said in the dialog
-    empty = office.submit_dialog("Next", {}, space="spaces/forged", **EN)
+    empty = office.submit_dialog(next_, {}, space=space, **client)
     assert set(errors_after(empty["reply"]["dialog"])) >= {"client.new", "title"} or \
         set(errors_after(empty["reply"]["dialog"])) >= {"client", "title"}
     # a job type that is not offered as a form (scheduled), and one that does not exist
     for name in ("tick", "nosuch"):
         action = {**submit, "parameters": [p if p["key"] != "form" else {"key": "form", "value": name}
                                            for p in submit["parameters"]]}
-        response = office.http.post(f"{office.chat_url}/_emulator/spaces/forged:submitDialog", timeout=60,
-                                    json={"action": action, "formInputs": good, "user": ALICE, **EN})
+        response = office.http.post(f"{office.chat_url}/_emulator/{space}:submitDialog", timeout=60,
+                                    json={"action": action, "formInputs": good, "user": ALICE, **client})
         assert response.status_code == 200 and response.json()["reply"]["action"] == "dialog"
     assert counts(office) == before
 

@@ -15,7 +15,7 @@ import pytest
 from ackflow.i18n import Speaker
 from ackflow.jobs.model import JobStatus
 from ackflow.jobs.typed import parse_date
-from ackflow_tools.emulators.chat.userside import find_button
+from ackflow_tools.emulators.chat.userside import find_button, iter_buttons
 from tests.support.office import running_office
 
 JA = {"locale": "ja", "timeZone": "Asia/Tokyo", "platform": "WEB"}
@@ -67,11 +67,30 @@ def test_a_new_case_typed_as_an_ime_types_it_runs_and_answers_in_japanese(office
 
     result = text(office.job_message(job))
     assert f"新規案件 · ジョブ {job.id}" in result and "✅ 完了" in result and "案件番号" in result
-    assert "フォルダーを開く" in result or "folder" not in job.result  # a link button, labelled in Japanese
+    labels = {b["text"] for b in iter_buttons(office.job_message(job)) if "openLink" in b.get("onClick", {})}
+    assert {"フォルダーを開く", "見積書を開く (PDF)", "案件シートの行を開く"} <= labels, labels  # in Japanese
+    assert not [label for label in labels if "Open" in label], labels
 
     details = text(reply_to(office, f"状況 {job.id}", space, JA))
     moment = TOKYO.moment(job.created_at)  # when it was asked, on Tokyo's clock (never UTC)
     assert moment in details and "手順 1: 案件番号" in details and "完了、1 回" in details
+
+
+def test_an_estimate_that_fails_says_why_in_japanese(office):
+    space = "spaces/estimate-ja"
+    card = reply_to(office, "新規案件 ACME 見積の失敗", space, JA)
+    office.click(card, "実行", space=space, **JA)
+    made = office.wait_job(office.job_of(card), JobStatus.SUCCEEDED, JobStatus.FAILED, timeout=90)
+    assert made.status == JobStatus.SUCCEEDED, made.last_error
+    case = made.result["case"]
+
+    card = reply_to(office, f"見積 {case} 変更：9=設計:1:100", space, JA)  # v1 has the default lines, not nine
+    office.click(card, "実行", space=space, **JA)
+    job = office.wait_job(office.job_of(card), JobStatus.SUCCEEDED, JobStatus.FAILED, timeout=60)
+    assert job.status == JobStatus.FAILED and job.steps[0].attempts == 1  # permanent: no retries
+    shown = text(office.job_message(job))
+    assert "v1 に 9 行目はありません（" in shown and f"行）。「case {case}」で明細を確認してください" in shown, shown
+    assert "has no line" not in shown
 
 
 def test_an_english_speaker_in_the_same_office_gets_english(office):

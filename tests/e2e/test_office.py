@@ -191,7 +191,11 @@ def test_a_wrong_portal_password_fails_at_once_with_a_clear_message(office, monk
     assert site is office.site
 
 
-def test_on_drive_a_worker_that_is_not_a_member_gets_a_card_saying_whom_to_add(office):
+JA = {"locale": "ja", "timeZone": "Asia/Tokyo", "platform": "WEB"}
+
+
+@pytest.mark.parametrize("client", [{}, JA], ids=["en", "ja"])
+def test_on_drive_a_worker_that_is_not_a_member_gets_a_card_saying_whom_to_add(office, client):
     if not office.kind.startswith("drive"):
         pytest.skip("Drive only")
     import requests
@@ -204,10 +208,15 @@ def test_on_drive_a_worker_that_is_not_a_member_gets_a_card_saying_whom_to_add(o
                                                                  "members": ["boss@design-office.example"]},
                  timeout=5).raise_for_status()
     try:
-        job = office.wait_job(office.start('newcase ACME "メンバー外"'), JobStatus.FAILED, timeout=60)
+        job = office.wait_job(office.start('newcase ACME "メンバー外"', **client), JobStatus.FAILED, timeout=60)
     finally:
         requests.put(f"{drive}/_emulator/drives/{SHARED_DRIVE}", json={"name": SHARED_DRIVE_NAME}, timeout=5)
     assert job.steps[1].attempts == 1  # permanent: no retries
     card = json.dumps(office.job_message(job), ensure_ascii=False)
-    assert WORKER_ACCOUNT in card and "member" in card and "ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER" in card
+    assert WORKER_ACCOUNT in card and "ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER" in card
+    if client is JA:  # said in the requester's language, the email and the setting as they are
+        assert f"{WORKER_ACCOUNT} を共有ドライブのメンバー（コンテンツ管理者）に追加し" in card, card
+        assert "Google ドライブで「" in card and "member" not in card and "could not" not in card, card
+    else:
+        assert f"Add {WORKER_ACCOUNT} to the shared drive as a member (Content manager)" in card, card
     assert drive_tree(office, job.outputs()["number"]["case"]) == {}  # nothing half-made

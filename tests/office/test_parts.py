@@ -12,6 +12,7 @@ import pytest
 
 from ackflow.auth.signing import LocalSigner
 from ackflow.errors import PermanentError, TransientError, UsageError
+from ackflow.i18n import Speaker
 from ackflow_tools.emulators.sheets import SheetsService, build_app
 from ackflow_tools.emulators.web import ServerThread
 from tests.support import portal as portal_site
@@ -291,8 +292,10 @@ def test_login_pages_and_downloads_the_orders_attachments(site, tmp_path):
 
 
 def test_a_wrong_password_is_a_permanent_failure(site):
-    with pytest.raises(PermanentError, match="could not log in"):
+    with pytest.raises(PermanentError, match="could not log in") as refused:
         fetcher(site).login(portal_site.USERNAME, "wrong")
+    said = refused.value.render(Speaker("ja"))  # on the card of a Japanese requester
+    assert said.startswith(f"ポータルに {portal_site.USERNAME} としてログインできませんでした。"), said
 
 
 def test_an_unknown_order_is_a_permanent_failure(site):
@@ -323,6 +326,9 @@ def test_files_over_the_size_limit_are_skipped_and_said_so(site, tmp_path):
     fetched = collect(fetcher(site), portal_site.USERNAME, portal_site.PASSWORD, "PO-2000", storage, "c")
     assert [f["name"] for f in fetched.files] == ["small.txt"]
     assert fetched.skipped[0]["name"] == "huge.bin" and "limit" in fetched.skipped[0]["reason"]
+    japanese = collect(fetcher(site), portal_site.USERNAME, portal_site.PASSWORD, "PO-2000", storage, "c",
+                       speaker=Speaker("ja"))
+    assert "バイトを超えています" in japanese.skipped[0]["reason"], japanese.skipped  # said in the job's language
 
 
 def test_only_allowed_hosts_are_contacted(site):

@@ -11,6 +11,8 @@ one; a file a person put at the same name is left alone too. Writes are never re
 Every call says ``supportsAllDrives=true``; rate limits (403 ``userRateLimitExceeded`` /
 ``rateLimitExceeded``, 429) and 5xx are retried with backoff, then left to the queue's retry;
 a parent folder the service account cannot see is a permanent failure that says what to fix.
+What fails is said to the person who asked, in their language: actions and reasons are marked for
+the catalog (``L_``/``N_`` with their values); the vendor's own words stay as a value.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import time
 from collections.abc import Callable
 
 from ackflow.errors import PermanentError, TransientError
+from ackflow.i18n import L_, N_, Msg
 
 from .names import safe_relative_path
 from .template import TemplateEntry
@@ -93,8 +96,9 @@ class DriveStorage:
 
                         self._credentials, _ = google.auth.default(scopes=SCOPES)
                 except (DefaultCredentialsError, ValueError, OSError) as exc:
-                    raise PermanentError(f"no usable Google credentials for Drive ({exc}); check ACKFLOW_OFFICE_"
-                                         "DRIVE_CREDENTIALS_FILE or the worker's service account") from exc
+                    raise PermanentError(N_("no usable Google credentials for Drive ({problem}); check "
+                                            "ACKFLOW_OFFICE_DRIVE_CREDENTIALS_FILE or the worker's service account"),
+                                         problem=str(exc)) from exc
             return self._credentials
 
     def _files(self):
@@ -119,16 +123,17 @@ class DriveStorage:
         return service.files()
 
     @property
-    def member(self) -> str:
-        """Who to add to the shared drive: the worker's service account."""
+    def member(self) -> str | Msg:
+        """Who to add to the shared drive: the worker's service account (its email when known)."""
         email = getattr(self._credentials, "service_account_email", "") or ""
-        return email if "@" in email else "the worker's service account"
+        return email if "@" in email else L_("the worker's service account")
 
     # -- calls -----------------------------------------------------------------------------------
-    def _call(self, action: str, request: Callable, *, retry_check: Callable | None = None):
+    def _call(self, action: Msg, request: Callable, *, retry_check: Callable | None = None):
         """Run ``request()`` (a googleapiclient request maker), retrying rate limits, 5xx and broken
         connections with backoff; errors become the step errors they are. For a write,
-        ``retry_check`` looks for what an answered-too-late attempt may have made before trying again."""
+        ``retry_check`` looks for what an answered-too-late attempt may have made before trying again.
+        ``action`` is what was being done, said later in the person's language (``L_``)."""
         from google.auth import exceptions as auth_exceptions
         from googleapiclient.errors import HttpError
 
@@ -143,8 +148,8 @@ class DriveStorage:
                 problem: Exception = exc
             except auth_exceptions.RefreshError as exc:
                 if not getattr(exc, "retryable", False):
-                    raise PermanentError(f"Drive: could not {action}: Google refused the worker's "
-                                         f"credentials ({exc})") from exc
+                    raise PermanentError(N_("Drive: could not {action}: Google refused the worker's credentials "
+                                            "({problem})"), action=action, problem=str(exc)) from exc
                 problem = exc
             except (OSError, auth_exceptions.TransportError) as exc:  # sockets, timeouts, httplib2
                 problem = exc
@@ -155,7 +160,8 @@ class DriveStorage:
                     raise
                 problem = exc
             if attempt == self.retries:
-                raise TransientError(f"Drive: could not {action}: {problem}") from problem
+                raise TransientError(N_("Drive: could not {action}: {problem}"), action=action,
+                                     problem=str(problem)) from problem
             time.sleep(self.backoff * (2 ** attempt) * (0.5 + random.random() / 2))
             if retry_check is not None:
                 found = retry_check()
@@ -163,19 +169,24 @@ class DriveStorage:
                     return found
         raise AssertionError("unreachable")
 
-    def _refusal(self, action: str, status: int, reason: str, exc) -> Exception:
-        where = f"the case folders' parent folder {self.parent_id} (ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER)"
+    def _refusal(self, action: Msg, status: int, reason: str, exc) -> Exception:
+        folder = self.parent_id
         if status == 404:
-            return PermanentError(f"Drive: could not {action}: not found, or {self.member} cannot see it. "
-                                  f"Add {self.member} to the shared drive as a member (Content manager) and "
-                                  f"check {where}")
+            return PermanentError(N_("Drive: could not {action}: not found, or {member} cannot see it. Add {member} "
+                                     "to the shared drive as a member (Content manager) and check the case folders' "
+                                     "parent folder {folder} (ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER)"),
+                                  action=action, member=self.member, folder=folder)
         if status == 403 and reason == "storageQuotaExceeded":
-            return PermanentError(f"Drive: could not {action}: a service account can store files only in a "
-                                  f"shared drive; put {where} in a shared drive")
+            return PermanentError(N_("Drive: could not {action}: a service account can store files only in a shared "
+                                     "drive; put the case folders' parent folder {folder} "
+                                     "(ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER) in a shared drive"),
+                                  action=action, folder=folder)
         if status in (401, 403):
-            return PermanentError(f"Drive: could not {action}: {self.member} may not ({reason or status}). "
-                                  "Make it a Content manager of the shared drive")
-        return PermanentError(f"Drive: could not {action}: HTTP {status} {reason}: {exc}")
+            return PermanentError(N_("Drive: could not {action}: {member} may not ({reason}). Make it a Content "
+                                     "manager of the shared drive"),
+                                  action=action, member=self.member, reason=reason or status)
+        return PermanentError(N_("Drive: could not {action}: HTTP {status} {reason}: {problem}"),
+                              action=action, status=status, reason=reason, problem=str(exc))
 
     # -- keys ------------------------------------------------------------------------------------
     def key(self, path: str) -> str:
@@ -188,7 +199,7 @@ class DriveStorage:
             properties["ackflowCase"] = case.group(1)
         return properties
 
-    def _list(self, action: str, q: str, fields: str = FIELDS) -> list[dict]:
+    def _list(self, action: Msg, q: str, fields: str = FIELDS) -> list[dict]:
         found, token = [], None
         while True:
             page = self._call(action, lambda t=token: self._files().list(
@@ -200,7 +211,7 @@ class DriveStorage:
                 return found
 
     def _by_key(self, path: str) -> dict | None:
-        found = self._list(f"look for {path}",
+        found = self._list(L_("look for {path}", path=path),
                            f"appProperties has {{ key='ackflowKey' and value={_quote(self.key(path))} }} "
                            "and trashed = false")
         return min(found, key=lambda f: (f.get("createdTime", ""), f["id"])) if found else None
@@ -209,21 +220,24 @@ class DriveStorage:
         query = f"{_quote(parent_id)} in parents and trashed = false"
         if "／" not in name and "＼" not in name and name != "_":  # the Drive name is the path name
             query += f" and name = {_quote(name)}"
-        found = self._list(f"look in folder {parent_id}", query)
+        found = self._list(L_("look in the folder {folder}", folder=parent_id), query)
         return next((f for f in found if path_name(f["name"]) == name), None)
 
     def _parent(self) -> dict:
         """The configured parent folder, checked: visible, a folder, in a shared drive, not trashed."""
-        item = self._call("open the case folders' parent folder", lambda: self._files().get(
+        item = self._call(L_("open the case folders' parent folder"), lambda: self._files().get(
             fileId=self.parent_id, fields=FIELDS, supportsAllDrives=True))
-        where = f"The case folders' parent folder {self.parent_id} (ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER)"
+        folder = self.parent_id
         if item["mimeType"] != FOLDER:
-            raise PermanentError(f"{where} is not a folder")
+            raise PermanentError(N_("The case folders' parent folder {folder} (ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER) "
+                                    "is not a folder"), folder=folder)
         if item.get("trashed"):
-            raise PermanentError(f"{where} is in the trash; restore it in Drive, or set another folder")
+            raise PermanentError(N_("The case folders' parent folder {folder} (ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER) "
+                                    "is in the trash; restore it in Drive, or set another folder"), folder=folder)
         if not item.get("driveId"):
-            raise PermanentError(f"{where} is not in a shared drive; a service account can store files only "
-                                 "in a shared drive")
+            raise PermanentError(N_("The case folders' parent folder {folder} (ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER) "
+                                    "is not in a shared drive; a service account can store files only in a shared "
+                                    "drive"), folder=folder)
         self._drive_id = item["driveId"]
         return item
 
@@ -260,7 +274,7 @@ class DriveStorage:
         if existing is not None and existing["mimeType"] == FOLDER:
             return existing
         body = {"name": name, "mimeType": FOLDER, "parents": [parent["id"]], "appProperties": self._properties(path)}
-        return self._call(f"make the folder {path}", lambda: self._files().create(
+        return self._call(L_("make the folder {path}", path=path), lambda: self._files().create(
             body=body, fields=FIELDS, supportsAllDrives=True), retry_check=lambda: self._by_key(path))
 
     def _place(self, path: str) -> tuple[str, str] | None:
@@ -287,7 +301,7 @@ class DriveStorage:
             media = MediaIoBaseUpload(io.BytesIO(data), mimetype=content_type, resumable=len(data) > MULTIPART_LIMIT)
             return self._files().create(body=body, media_body=media, fields=FIELDS, supportsAllDrives=True)
 
-        self._call(f"upload {path}", request, retry_check=lambda: self._by_key(path))
+        self._call(L_("upload {path}", path=path), request, retry_check=lambda: self._by_key(path))
         return True
 
     def copy(self, file_id: str, path: str) -> bool:
@@ -297,7 +311,7 @@ class DriveStorage:
         if place is None:
             return False
         body = {"name": place[1], "parents": [place[0]], "appProperties": self._properties(path)}
-        self._call(f"copy the template file to {path}", lambda: self._files().copy(
+        self._call(L_("copy the template file to {path}", path=path), lambda: self._files().copy(
             fileId=file_id, body=body, fields=FIELDS, supportsAllDrives=True), retry_check=lambda: self._by_key(path))
         return True
 
@@ -311,7 +325,8 @@ class DriveStorage:
         return self.download(item["id"], path)
 
     def download(self, file_id: str, what: str) -> bytes:
-        return self._call(f"read {what}", lambda: self._files().get_media(fileId=file_id, supportsAllDrives=True))
+        return self._call(L_("read {path}", path=what),
+                          lambda: self._files().get_media(fileId=file_id, supportsAllDrives=True))
 
     def list(self, prefix: str) -> list[str]:
         folder = self._find(prefix)
@@ -320,7 +335,7 @@ class DriveStorage:
         paths, pending = [], [(safe_relative_path(prefix), folder["id"])]
         while pending:
             base, folder_id = pending.pop()
-            for item in self._list(f"list {base}", f"{_quote(folder_id)} in parents and trashed = false"):
+            for item in self._list(L_("list {path}", path=base), f"{_quote(folder_id)} in parents and trashed = false"):
                 path = f"{base}/{path_name(item['name'])}"
                 if item["mimeType"] == FOLDER:
                     pending.append((path, item["id"]))
@@ -338,35 +353,42 @@ class DriveStorage:
     def template(self, folder_id: str, max_bytes: int) -> list[TemplateEntry]:
         """The boilerplate case folder kept in Drive, walked and checked before anything is made:
         shortcuts and files over ``max_bytes`` are refused with what to change."""
-        root = self._call("open the case template folder", lambda: self._files().get(
+        root = self._call(L_("open the case template folder"), lambda: self._files().get(
             fileId=folder_id, fields=FIELDS, supportsAllDrives=True))
-        where = f"the case template folder {root.get('name', folder_id)!r} (ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER)"
+        name = root.get("name", folder_id)
         if root["mimeType"] != FOLDER or root.get("trashed"):
-            raise PermanentError(f"{where} is not a folder, or is in the trash")
+            raise PermanentError(N_("The case template folder “{name}” (ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER) is not "
+                                    "a folder, or is in the trash"), name=name)
         entries: list[TemplateEntry] = []
         pending = [((), folder_id)]
         while pending:
             parts, current = pending.pop()
-            for item in self._list("read the case template", f"{_quote(current)} in parents and trashed = false"):
+            for item in self._list(L_("read the case template"), f"{_quote(current)} in parents and trashed = false"):
                 here = (*parts, path_name(item["name"]))
                 shown = "/".join(here)
                 if len(entries) >= TEMPLATE_MAX_ITEMS:
-                    raise PermanentError(f"{where} has more than {TEMPLATE_MAX_ITEMS} items")
+                    raise PermanentError(N_("The case template folder “{name}” (ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER) "
+                                            "has more than {limit:,} items"), name=name, limit=TEMPLATE_MAX_ITEMS)
                 if item["mimeType"] == FOLDER:
                     entries.append(TemplateEntry(here, folder=True))
                     pending.append((here, item["id"]))
                     continue
                 if item["mimeType"] == SHORTCUT:
-                    raise PermanentError(f"{where} holds a shortcut, {shown}: a case gets copies, and a shortcut "
-                                         "cannot be copied. Put the file itself in the template, or remove it")
+                    raise PermanentError(N_("The case template folder “{name}” (ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER) "
+                                            "holds a shortcut, {path}: a case gets copies, and a shortcut cannot be "
+                                            "copied. Put the file itself in the template, or remove it"),
+                                         name=name, path=shown)
                 size = int(item.get("size") or 0)
                 if size > max_bytes:
-                    raise PermanentError(f"{where} holds {shown} of {size:,} bytes, over the {max_bytes:,}-byte "
-                                         "limit (ACKFLOW_OFFICE_DRIVE_TEMPLATE_MAX_BYTES); keep large files "
-                                         "elsewhere and link to them")
+                    raise PermanentError(N_("The case template folder “{name}” (ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER) "
+                                            "holds {path} of {size:,} bytes, over the {limit:,}-byte limit "
+                                            "(ACKFLOW_OFFICE_DRIVE_TEMPLATE_MAX_BYTES); keep large files elsewhere "
+                                            "and link to them"), name=name, path=shown, size=size, limit=max_bytes)
                 entry = TemplateEntry(here, drive_id=item["id"], mime_type=item["mimeType"], size=size)
                 if entry.text and size > TEMPLATE_TEXT_LIMIT:
-                    raise PermanentError(f"{where} holds a text file {shown} over {TEMPLATE_TEXT_LIMIT:,} bytes")
+                    raise PermanentError(N_("The case template folder “{name}” (ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER) "
+                                            "holds a text file {path} over {limit:,} bytes"),
+                                         name=name, path=shown, limit=TEMPLATE_TEXT_LIMIT)
                 if entry.text:
                     entry = TemplateEntry(here, drive_id=item["id"], mime_type=item["mimeType"], size=size,
                                           reader=lambda i=item["id"], s=shown: self.download(i, s))

@@ -151,7 +151,7 @@ def typed_lines(items: list[str], rules: TaxRules) -> list[Line]:
     try:
         return [parse_line(text, standard=rules.standard, reduced=rules.reduced) for text in items]
     except UsageError as exc:
-        raise PermanentError(str(exc)) from exc
+        raise PermanentError(exc.text) from exc
 
 
 def first_estimate(ctx: StepContext, case: str, *, items: list[str], client: str) -> dict:
@@ -187,14 +187,14 @@ def issue_estimate(ctx: StepContext, case: str, *, items: list[str], change: lis
                 lines = edit_lines(previous.lines, add=added, change=change or [], remove=remove or [], rules=rules,
                                    version=previous.version or version - 1, case=case)
             except UsageError as exc:
-                raise PermanentError(str(exc)) from exc
+                raise PermanentError(exc.text) from exc
         until = valid_until or (issued_on + dt.timedelta(days=settings.estimate_validity_days)).isoformat()
         if until < issued_on.isoformat():
             raise PermanentError(_say("validity", date=until, issued=issued_on.isoformat()))
         try:
             rules.totals(lines)
         except UsageError as exc:
-            raise PermanentError(str(exc)) from exc
+            raise PermanentError(exc.text) from exc
         return Document(kind="quotation", number=estimate_number(case, version), case=case, folder=record["folder"],
                         recipient=recipient or (previous.recipient if previous else record["client"]),
                         title=record["title"], issued=issued_on.isoformat(), lines=lines, rules=rules,

@@ -80,7 +80,7 @@ def allocate(ctx: StepContext) -> dict:
     try:
         check_invoice_settings(settings)
     except UsageError as exc:
-        raise PermanentError(str(exc)) from exc
+        raise PermanentError(exc.text) from exc
     rules = rules_of(settings)
     given = typed_lines(params["item"], rules)
     issued_on = job_date(ctx)
@@ -111,7 +111,7 @@ def allocate(ctx: StepContext) -> dict:
         try:
             totals = rules.totals(lines)
         except UsageError as exc:
-            raise PermanentError(str(exc)) from exc
+            raise PermanentError(exc.text) from exc
         if totals.total <= 0:
             raise PermanentError(_say("zero"))
         due = params["due"] or payment_due(issued_on, settings.payment_terms).isoformat()

@@ -10,6 +10,9 @@ Portal markup it understands (docs/office-workflow.md says how to adapt it): a f
 password field; order links whose text is the order reference; a ``rel="next"`` (or "次へ"/"Next")
 link between list pages; attachments as links with a ``download`` attribute or inside an element
 whose class mentions "attach".
+
+What goes wrong is said to the person who asked, in their language (texts marked ``N_`` with their
+values); the portal's and the vendor's own words stay as values.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 from ackflow.errors import PermanentError, TransientError
-from ackflow.i18n import ENGLISH, Speaker
+from ackflow.i18n import ENGLISH, L_, N_, Msg, Speaker
 
 from .names import safe_component
 from .template import content_type
@@ -34,6 +37,14 @@ class PortalConfig:
     client: str
     url: str
     credentials: str  # env:NAME, file:/path, or secret:projects/…/secrets/…/versions/latest
+
+
+class TooLarge(ValueError):
+    """A download over the size limit: the file is skipped, and the reason said to the person."""
+
+    def __init__(self, text: Msg):
+        super().__init__(str(text))
+        self.text = text
 
 
 @dataclass
@@ -62,29 +73,32 @@ def resolve_credentials(reference: str, fallback_password: str = "", *,
     if kind == "env":
         raw = os.environ.get(where)
         if raw is None:
-            raise PermanentError(f"portal credentials: the environment variable {where} is not set")
+            raise PermanentError(N_("portal credentials: the environment variable {name} is not set"), name=where)
     elif kind == "file":
         try:
             raw = Path(where).read_text()
         except OSError as exc:
-            raise PermanentError(f"portal credentials: cannot read {where}: {exc}") from exc
+            raise PermanentError(N_("portal credentials: cannot read {path}: {problem}"), path=where,
+                                 problem=str(exc)) from exc
     elif kind == "secret":
         raw = read_secret(where, secrets_endpoint)
     else:
-        raise PermanentError(f"portal credentials {reference!r}: use env:NAME, file:PATH or secret:RESOURCE")
+        raise PermanentError(N_("portal credentials “{reference}”: use env:NAME, file:PATH or secret:RESOURCE"),
+                             reference=reference)
     try:
         data = json.loads(raw)
         return data["username"], data.get("password") or fallback_password
     except (ValueError, KeyError, TypeError) as exc:
-        raise PermanentError('portal credentials must be JSON {"username": ..., "password": ...}') from exc
+        raise PermanentError(N_("portal credentials must be JSON: {example}"),
+                             example='{"username": ..., "password": ...}') from exc
 
 
 def read_secret(name: str, endpoint: str = "") -> str:
     """One secret version's payload, through the official Secret Manager client. ``endpoint``:
     empty for Google's; a plain ``http://`` URL is a local stand-in, reached without credentials."""
     if not SECRET_VERSION.match(name):
-        raise PermanentError(f"portal credentials: {name!r} is not a secret version; write "
-                             "secret:projects/PROJECT/secrets/NAME/versions/latest")
+        raise PermanentError(N_("portal credentials: “{name}” is not a secret version; write "
+                                "secret:projects/PROJECT/secrets/NAME/versions/latest"), name=name)
     from google.api_core import exceptions, retry
     from google.cloud import secretmanager
 
@@ -95,24 +109,25 @@ def read_secret(name: str, endpoint: str = "") -> str:
         response = _secret_client(endpoint).access_secret_version(name=name, retry=policy,
                                                                   timeout=SECRET_DEADLINE)
     except exceptions.NotFound as exc:
-        raise PermanentError(f"portal credentials: secret {name} not found") from exc
+        raise PermanentError(N_("portal credentials: secret {name} not found"), name=name) from exc
     except (exceptions.Forbidden, exceptions.Unauthorized) as exc:  # 403/401 (over REST or gRPC)
-        raise PermanentError(f"portal credentials: the worker may not read {name} "
-                             "(grant roles/secretmanager.secretAccessor)") from exc
+        raise PermanentError(N_("portal credentials: the worker may not read {name} "
+                                "(grant roles/secretmanager.secretAccessor)"), name=name) from exc
     except (exceptions.GoogleAPICallError, exceptions.RetryError) as exc:
-        raise TransientError(f"Secret Manager: {exc}") from exc
+        raise TransientError(N_("Secret Manager: {problem}"), problem=str(exc)) from exc
     except Exception as exc:  # the transport's own errors (connection refused, timeouts)
-        raise TransientError(f"Secret Manager unreachable: {exc}") from exc
+        raise TransientError(N_("Secret Manager unreachable: {problem}"), problem=str(exc)) from exc
     payload: secretmanager.SecretPayload = response.payload
     if "data_crc32c" in payload:  # Google sends it; check it as Google advises
         import google_crc32c
 
         if google_crc32c.value(payload.data) != payload.data_crc32c:
-            raise TransientError(f"Secret Manager: the payload of {name} arrived corrupted (CRC32C mismatch)")
+            raise TransientError(N_("Secret Manager: the payload of {name} arrived corrupted (CRC32C mismatch)"),
+                                 name=name)
     try:
         return payload.data.decode()
     except UnicodeDecodeError as exc:
-        raise PermanentError(f"portal credentials: secret {name} is not UTF-8 text") from exc
+        raise PermanentError(N_("portal credentials: secret {name} is not UTF-8 text"), name=name) from exc
 
 
 def _secret_client(endpoint: str):
@@ -147,9 +162,10 @@ class PortalClient:
         host = (urlsplit(url).hostname or "").lower()
         port = urlsplit(url).port
         if host not in self.allowed_hosts and f"{host}:{port}" not in self.allowed_hosts:
-            raise PermanentError(f"{host} is not an allowed portal host (ACKFLOW_OFFICE_PORTAL_ALLOWED_HOSTS)")
+            raise PermanentError(N_("{host} is not an allowed portal host (ACKFLOW_OFFICE_PORTAL_ALLOWED_HOSTS)"),
+                                 host=host)
         if urlsplit(url).scheme not in ("http", "https"):
-            raise PermanentError(f"refusing a non-HTTP URL: {url}")
+            raise PermanentError(N_("refusing a non-HTTP URL: {url}"), url=url)
 
     def request(self, method: str, url: str, **kwargs):
         """One request; redirects are followed by hand so every hop's host is checked."""
@@ -160,16 +176,18 @@ class PortalClient:
             try:
                 response = self.http.request(method, url, timeout=self.timeout, allow_redirects=False, **kwargs)
             except requests.RequestException as exc:
-                raise TransientError(f"the portal did not answer {urlsplit(url).path}: {exc}") from exc
+                raise TransientError(N_("the portal did not answer {path}: {problem}"), path=urlsplit(url).path,
+                                     problem=str(exc)) from exc
             if response.status_code in (301, 302, 303, 307, 308) and "Location" in response.headers:
                 url = urljoin(url, response.headers["Location"])
                 if response.status_code in (301, 302, 303):
                     method, kwargs = "GET", {k: v for k, v in kwargs.items() if k not in ("data", "json")}
                 continue
             if response.status_code >= 500:
-                raise TransientError(f"the portal answered {response.status_code} for {urlsplit(url).path}")
+                raise TransientError(N_("the portal answered {status} for {path}"), status=response.status_code,
+                                     path=urlsplit(url).path)
             return response
-        raise PermanentError("the portal redirected too many times")
+        raise PermanentError(N_("the portal redirected too many times"))
 
     @staticmethod
     def soup(html: str):
@@ -183,7 +201,7 @@ class PortalClient:
         page = self.request("GET", login_url)
         form = next((f for f in self.soup(page.text).find_all("form") if f.find("input", {"type": "password"})), None)
         if form is None:
-            raise PermanentError(f"no login form at {login_url}")
+            raise PermanentError(N_("no login form at {url}"), url=login_url)
         data = {i.get("name"): i.get("value", "") for i in form.find_all("input") if i.get("name")}
         user_field = next((i.get("name") for i in form.find_all("input")
                            if i.get("type", "text") in ("text", "email") and i.get("name")), "username")
@@ -192,15 +210,15 @@ class PortalClient:
         answer = self.request("POST", urljoin(page.url, form.get("action") or login_url), data=data)
         still_form = any(f.find("input", {"type": "password"}) for f in self.soup(answer.text).find_all("form"))
         if answer.status_code in (401, 403) or still_form:
-            raise PermanentError(f"could not log in to the portal as {username}: the portal refused the "
-                                 "credentials (check them in the portal settings; no retry)")
+            raise PermanentError(N_("could not log in to the portal as {username}: the portal refused the "
+                                    "credentials (check them in the portal settings; no retry)"), username=username)
 
     def find_order(self, order: str) -> str:
         url = urljoin(self.base_url, "orders")
         for _ in range(self.max_pages):
             page = self.request("GET", url)
             if page.status_code != 200:
-                raise TransientError(f"the order list answered {page.status_code}")
+                raise TransientError(N_("the order list answered {status}"), status=page.status_code)
             soup = self.soup(page.text)
             link = next((a for a in soup.find_all("a", href=True) if a.get_text(strip=True) == order), None)
             if link:
@@ -211,7 +229,8 @@ class PortalClient:
             if following is None:
                 break
             url = urljoin(page.url, following["href"])
-        raise PermanentError(f"order {order} is not on the portal (searched {self.max_pages} pages at most)")
+        raise PermanentError(N_("order {order} is not on the portal (searched {pages} pages at most)"), order=order,
+                             pages=self.max_pages)
 
     def attachments(self, order_url: str) -> list[tuple[str, str]]:
         page = self.request("GET", order_url)
@@ -229,11 +248,13 @@ class PortalClient:
         self.check(url)
         response = self.request("GET", url, stream=True)
         if response.status_code != 200:
-            raise TransientError(f"download of {urlsplit(url).path} answered {response.status_code}")
+            raise TransientError(N_("download of {path} answered {status}"), path=urlsplit(url).path,
+                                 status=response.status_code)
         declared = int(response.headers.get("Content-Length") or 0)
         if declared > self.max_bytes:
             response.close()
-            raise ValueError(f"{declared} bytes is over the {self.max_bytes}-byte limit")
+            raise TooLarge(L_("{size:,} bytes is over the {limit:,}-byte limit", size=declared,
+                              limit=self.max_bytes))
         import requests
 
         chunks, size = [], 0
@@ -242,10 +263,11 @@ class PortalClient:
                 size += len(chunk)
                 if size > self.max_bytes:
                     response.close()
-                    raise ValueError(f"over the {self.max_bytes}-byte limit")
+                    raise TooLarge(L_("over the {limit:,}-byte limit", limit=self.max_bytes))
                 chunks.append(chunk)
         except requests.RequestException as exc:  # the connection broke mid-download
-            raise TransientError(f"download of {urlsplit(url).path} broke off: {exc}") from exc
+            raise TransientError(N_("download of {path} broke off: {problem}"), path=urlsplit(url).path,
+                                 problem=str(exc)) from exc
         return b"".join(chunks)
 
 
@@ -267,8 +289,8 @@ def collect(client: PortalClient, username: str, password: str, order: str, stor
         else:
             try:
                 data = client.download(url)
-            except ValueError as exc:  # too big: keep going, say so
-                result.skipped.append({"name": safe, "reason": str(exc)})
+            except TooLarge as exc:  # too big: keep going, say so (in the person's language)
+                result.skipped.append({"name": safe, "reason": exc.text.render(speaker)})
                 continue
             storage.create(path, data, content_type(safe))
         result.files.append({"name": safe, "path": path, "bytes": len(data), "link": storage.link(path),

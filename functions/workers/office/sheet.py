@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ackflow.errors import PermanentError, TransientError
+from ackflow.i18n import L_, N_, Msg
 
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
 
@@ -104,8 +105,9 @@ class CaseSheet:
 
                 credentials, _ = google.auth.default(scopes=SCOPES)
         except (DefaultCredentialsError, ValueError, OSError) as exc:
-            raise PermanentError(f"no usable Google credentials for the case sheet ({exc}); check "
-                                 "ACKFLOW_OFFICE_SHEETS_CREDENTIALS_FILE or the worker's service account") from exc
+            raise PermanentError(N_("no usable Google credentials for the case sheet ({problem}); check "
+                                    "ACKFLOW_OFFICE_SHEETS_CREDENTIALS_FILE or the worker's service account"),
+                                 problem=str(exc)) from exc
         return gspread.Client(credentials, http_client=http_client)
 
     def worksheet(self):
@@ -113,7 +115,7 @@ class CaseSheet:
 
         with self._lock:
             if self._worksheet is None:
-                with _calls("open the case sheet"):
+                with _calls(L_("open the case sheet")):
                     client = self._client or self._gspread()
                     spreadsheet = client.open_by_key(self.spreadsheet_id)
                     try:
@@ -126,7 +128,7 @@ class CaseSheet:
     def columns(self) -> dict[str, int]:
         """Where each known column is (1-based), adding the header row or missing headers."""
         sheet = self.worksheet()
-        with _calls("read the case sheet's header"):
+        with _calls(L_("read the case sheet's header")):
             header = sheet.row_values(1)
             found: dict[str, int] = {}
             for index, label in enumerate(header, start=1):
@@ -149,7 +151,7 @@ class CaseSheet:
     def find(self, case: str) -> SheetRow | None:
         columns = self.columns()
         sheet = self.worksheet()
-        with _calls("search the case sheet"):
+        with _calls(L_("search the case sheet")):
             cases = sheet.col_values(columns[self.key])
             if case not in cases[1:]:
                 return None
@@ -172,7 +174,7 @@ class CaseSheet:
             for key, rule in (merge or {}).items():
                 if key in values:
                     values[key] = rule(existing.values.get(key, ""), values[key])
-        with _calls("write the case sheet"):
+        with _calls(L_("write the case sheet")):
             if existing is None:
                 width = max(columns.values())
                 row = [""] * width
@@ -181,7 +183,7 @@ class CaseSheet:
                 sheet.append_row(row, value_input_option="RAW", table_range="A1")
                 existing = self.find(case)
                 if existing is None:
-                    raise TransientError(f"the case sheet did not show the new row for {case}")
+                    raise TransientError(N_("the case sheet did not show the new row for {case}"), case=case)
                 return existing
             updates = [{"range": f"{column_letter(columns[k])}{existing.number}", "values": [[v]]}
                        for k, v in values.items() if k != self.key]
@@ -198,25 +200,30 @@ class CaseSheet:
 
 
 @contextlib.contextmanager
-def _calls(action: str):
-    """gspread, google-auth and network errors as the step errors they are: worth a retry, or not."""
+def _calls(action: Msg):
+    """gspread, google-auth and network errors as the step errors they are: worth a retry, or not;
+    ``action`` (``L_``) is said in the language of the person who asked."""
     import gspread
     import requests
     from google.auth import exceptions as auth_exceptions
 
-    share = "share it with the worker's service account and check ACKFLOW_OFFICE_SHEET_ID"
+    retry = N_("could not {action}: {problem}")
     try:
         yield
     except gspread.exceptions.SpreadsheetNotFound as exc:
-        raise PermanentError(f"could not {action}: the case sheet was not found; {share}") from exc
+        raise PermanentError(N_("could not {action}: the case sheet was not found; share it with the worker's "
+                                "service account and check ACKFLOW_OFFICE_SHEET_ID"), action=action) from exc
     except gspread.exceptions.APIError as exc:
         status = getattr(getattr(exc, "response", None), "status_code", 0)
         if status in (401, 403, 404):
-            raise PermanentError(f"could not {action} (HTTP {status}); {share}") from exc
-        raise TransientError(f"could not {action}: {exc}") from exc
+            raise PermanentError(N_("could not {action} (HTTP {status}); share the case sheet with the worker's "
+                                    "service account and check ACKFLOW_OFFICE_SHEET_ID"),
+                                 action=action, status=status) from exc
+        raise TransientError(retry, action=action, problem=str(exc)) from exc
     except auth_exceptions.RefreshError as exc:
         if getattr(exc, "retryable", False):
-            raise TransientError(f"could not {action}: {exc}") from exc
-        raise PermanentError(f"could not {action}: Google refused the worker's credentials ({exc})") from exc
+            raise TransientError(retry, action=action, problem=str(exc)) from exc
+        raise PermanentError(N_("could not {action}: Google refused the worker's credentials ({problem})"),
+                             action=action, problem=str(exc)) from exc
     except (requests.RequestException, auth_exceptions.TransportError) as exc:
-        raise TransientError(f"could not {action}: {exc}") from exc
+        raise TransientError(retry, action=action, problem=str(exc)) from exc

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ackflow.errors import PermanentError, TransientError
+from ackflow.i18n import L_, N_, Msg
 
 from .names import safe_relative_path
 
@@ -121,19 +122,23 @@ class GcsStorage:
         return self.prefix + safe_relative_path(path)
 
     @contextlib.contextmanager
-    def _translated(self, action: str):
-        """Cloud Storage errors as the step errors they are: worth a retry, or not."""
+    def _translated(self, action: Msg):
+        """Cloud Storage errors as the step errors they are: worth a retry, or not; ``action``
+        (``L_``) is said in the language of the person who asked."""
         from google.api_core import exceptions
 
         try:
             yield
         except (exceptions.Forbidden, exceptions.Unauthorized) as exc:
-            raise PermanentError(f"the worker may not {action} in gs://{self.bucket_name} "
-                                 "(grant its service account roles/storage.objectAdmin on the bucket)") from exc
+            raise PermanentError(N_("Cloud Storage: the worker may not {action} in gs://{bucket} (grant its service "
+                                    "account roles/storage.objectAdmin on the bucket)"),
+                                 action=action, bucket=self.bucket_name) from exc
         except exceptions.NotFound as exc:
-            raise PermanentError(f"could not {action}: {exc.message} (check ACKFLOW_OFFICE_GCS_BUCKET)") from exc
+            raise PermanentError(N_("Cloud Storage: could not {action}: {problem} (check ACKFLOW_OFFICE_GCS_BUCKET)"),
+                                 action=action, problem=exc.message) from exc
         except (exceptions.GoogleAPICallError, exceptions.RetryError) as exc:
-            raise TransientError(f"Cloud Storage: could not {action}: {exc}") from exc
+            raise TransientError(N_("Cloud Storage: could not {action}: {problem}"), action=action,
+                                 problem=str(exc)) from exc
 
     def ensure_folder(self, path: str) -> str:
         return self._name(path)  # object names carry their folders
@@ -142,7 +147,7 @@ class GcsStorage:
         from google.api_core import exceptions
 
         blob = self._bucket().blob(self._name(path))
-        with self._translated(f"write {path}"):
+        with self._translated(L_("write {path}", path=path)):
             if blob.exists():
                 return False
             try:
@@ -152,16 +157,16 @@ class GcsStorage:
         return True
 
     def exists(self, path: str) -> bool:
-        with self._translated(f"look for {path}"):
+        with self._translated(L_("look for {path}", path=path)):
             return self._bucket().blob(self._name(path)).exists()
 
     def read(self, path: str) -> bytes:
-        with self._translated(f"read {path}"):
+        with self._translated(L_("read {path}", path=path)):
             return self._bucket().blob(self._name(path)).download_as_bytes()
 
     def list(self, prefix: str) -> list[str]:
         start = self._name(prefix)
-        with self._translated(f"list {prefix}"):
+        with self._translated(L_("list {path}", path=prefix)):
             blobs = self._bucket().client.list_blobs(self.bucket_name, prefix=start + "/")
             return sorted(b.name[len(self.prefix):] for b in blobs)
 

@@ -15,6 +15,7 @@ import contextlib
 import threading
 
 from ackflow.errors import PermanentError, TransientError
+from ackflow.i18n import L_, N_, Msg
 
 from .mailbox import AccessRefused, Changes, HistoryGone, Mail, MailGone, Part, Watch
 
@@ -60,7 +61,8 @@ class GmailMailbox:
             source.refresh(Request())
             email = getattr(source, "service_account_email", "")
         if not email:
-            raise PermanentError("Gmail: no service account to delegate from; set ACKFLOW_OFFICE_GMAIL_SERVICE_ACCOUNT")
+            raise PermanentError(N_("Gmail: no service account to delegate from; set "
+                                    "ACKFLOW_OFFICE_GMAIL_SERVICE_ACCOUNT"))
         signer = iam.Signer(Request(), source, email)
         return service_account.Credentials(signer, email, TOKEN_URI, scopes=[SCOPE], subject=self.address)
 
@@ -83,8 +85,9 @@ class GmailMailbox:
         return service.users()
 
     @contextlib.contextmanager
-    def _call(self, action: str, *, gone: type[Exception] | None = None):
-        """Gmail's errors as the step errors they are: worth a retry, or not."""
+    def _call(self, action: Msg, *, gone: type[Exception] | None = None):
+        """Gmail's errors as the step errors they are: worth a retry, or not; ``action`` (``L_``) is
+        said in the language of whoever reads the failure."""
         from google.auth import exceptions as auth_exceptions
         from googleapiclient import errors
 
@@ -95,26 +98,31 @@ class GmailMailbox:
             if status == 404 and gone is not None:
                 raise gone(f"Gmail: {action}: not found") from exc
             if status in (401, 403):
-                raise AccessRefused(f"Gmail refused to {action} for {self.address} ({status}): check the "
-                                     "domain-wide delegation of the service account (docs/deploy.md)") from exc
+                raise AccessRefused(N_("Gmail refused to {action} for {address} ({status}): check the domain-wide "
+                                       "delegation of the service account (docs/deploy.md)"),
+                                    action=action, address=self.address, status=status) from exc
             if status == 429 or status >= 500:
-                raise TransientError(f"Gmail: could not {action} ({status}); will try again") from exc
-            raise PermanentError(f"Gmail: could not {action} ({status}): {exc.reason}") from exc
+                raise TransientError(N_("Gmail: could not {action} ({status}); will try again"), action=action,
+                                     status=status) from exc
+            raise PermanentError(N_("Gmail: could not {action} ({status}): {problem}"), action=action, status=status,
+                                 problem=str(exc.reason)) from exc
         except auth_exceptions.RefreshError as exc:
-            raise AccessRefused(f"Gmail: no access to {self.address}: {exc}. Check the domain-wide delegation "
-                                 "in the Admin console (docs/deploy.md)") from exc
+            raise AccessRefused(N_("Gmail: no access to {address}: {problem}. Check the domain-wide delegation in "
+                                   "the Admin console (docs/deploy.md)"), address=self.address,
+                                problem=str(exc)) from exc
         except (auth_exceptions.TransportError, OSError, TimeoutError) as exc:
-            raise TransientError(f"Gmail unreachable ({action}): {exc}") from exc
+            raise TransientError(N_("Gmail unreachable ({action}): {problem}"), action=action,
+                                 problem=str(exc)) from exc
 
     # -- the port --------------------------------------------------------------------------------
     def watch(self, topic: str) -> Watch:
         body = {"topicName": topic, "labelIds": ["INBOX"], "labelFilterBehavior": "include"}
-        with self._call("watch the mailbox"):
+        with self._call(L_("watch the mailbox")):
             answer = self._api().watch(userId="me", body=body).execute()
         return Watch(str(answer["historyId"]), int(answer["expiration"]) / 1000)
 
     def current_history(self) -> str:
-        with self._call("read the mailbox profile"):
+        with self._call(L_("read the mailbox profile")):
             return str(self._api().getProfile(userId="me").execute()["historyId"])
 
     def changes(self, start: str, limit: int) -> Changes:
@@ -122,7 +130,7 @@ class GmailMailbox:
         seen: set[str] = set()
         token = None
         last = start
-        with self._call("read the mailbox history", gone=HistoryGone):
+        with self._call(L_("read the mailbox history"), gone=HistoryGone):
             while True:
                 page = self._api().history().list(userId="me", startHistoryId=start, historyTypes=["messageAdded"],
                                                   labelId="INBOX", maxResults=500, pageToken=token).execute()
@@ -141,7 +149,7 @@ class GmailMailbox:
     def recent(self, days: int, limit: int) -> list[str]:
         ids: list[str] = []
         token = None
-        with self._call("list recent mail"):
+        with self._call(L_("list recent mail")):
             while len(ids) < limit:
                 page = self._api().messages().list(userId="me", labelIds=["INBOX"], q=f"newer_than:{int(days)}d",
                                                    maxResults=min(500, limit - len(ids)), pageToken=token).execute()
@@ -152,7 +160,7 @@ class GmailMailbox:
         return list(reversed(ids[:limit]))  # Gmail lists newest first
 
     def get(self, mail_id: str) -> Mail:
-        with self._call(f"read mail {mail_id}", gone=MailGone):
+        with self._call(L_("read mail {mail}", mail=mail_id), gone=MailGone):
             message = self._api().messages().get(userId="me", id=mail_id, format="full").execute()
         parts: list[Part] = []
         truncated = _leaves(message.get("payload") or {}, parts, 0)
@@ -164,18 +172,18 @@ class GmailMailbox:
                     labels=tuple(message.get("labelIds") or ()), truncated=truncated)
 
     def raw(self, mail_id: str) -> bytes:
-        with self._call(f"read mail {mail_id}", gone=MailGone):
+        with self._call(L_("read mail {mail}", mail=mail_id), gone=MailGone):
             message = self._api().messages().get(userId="me", id=mail_id, format="raw").execute()
         return _bytes(message.get("raw"))
 
     def attachment(self, mail_id: str, handle: str) -> bytes:
-        with self._call(f"read an attachment of mail {mail_id}", gone=MailGone):
+        with self._call(L_("read an attachment of mail {mail}", mail=mail_id), gone=MailGone):
             answer = self._api().messages().attachments().get(userId="me", messageId=mail_id, id=handle).execute()
         return _bytes(answer.get("data"))
 
     def add_labels(self, mail_id: str, add: list[str], remove: list[str] = ()) -> None:
         body = {"addLabelIds": [self._label_id(n) for n in add], "removeLabelIds": [self._label_id(n) for n in remove]}
-        with self._call(f"label mail {mail_id}", gone=MailGone):
+        with self._call(L_("label mail {mail}", mail=mail_id), gone=MailGone):
             self._api().messages().modify(userId="me", id=mail_id, body=body).execute()
 
     def _label_id(self, name: str) -> str:
@@ -183,13 +191,13 @@ class GmailMailbox:
 
         if name in self._labels:
             return self._labels[name]
-        with self._call("list labels"):
+        with self._call(L_("list labels")):
             labels = self._api().labels().list(userId="me").execute().get("labels", [])
         found = {label["name"]: label["id"] for label in labels}
         if name not in found:
             body = {"name": name, "labelListVisibility": "labelShow", "messageListVisibility": "show"}
             try:
-                with self._call(f"create the label {name}"):
+                with self._call(L_("create the label {name}", name=name)):
                     try:
                         found[name] = self._api().labels().create(userId="me", body=body).execute()["id"]
                     except errors.HttpError as exc:
@@ -198,7 +206,7 @@ class GmailMailbox:
                         labels = self._api().labels().list(userId="me").execute().get("labels", [])
                         found = {label["name"]: label["id"] for label in labels}
             except KeyError as exc:
-                raise TransientError(f"Gmail: the label {name} vanished while it was made") from exc
+                raise TransientError(N_("Gmail: the label {name} vanished while it was made"), name=name) from exc
         self._labels.update(found)
         return self._labels[name]
 
