@@ -46,3 +46,15 @@ def test_only_the_requester_or_an_admin_decides():
     assert p.may_decide("Alice@example.com", "alice@example.com")
     assert not p.may_decide("bob@example.com", "alice@example.com")
     assert not p.may_decide("", "")
+
+
+def test_a_command_for_admins_only_is_refused_to_everyone_else_and_not_offered():
+    from ackflow.app.runtime import Runtime
+
+    runtime = Runtime(Settings(admins=["boss@example.com"], store="sqlite",
+                               job_types="workers.job_types:build_registry"))
+    assert runtime.registry.get("correct").admins_only
+    access = runtime.access
+    assert access.refused_by("correct", "alice@example.com", "spaces/office") == "admins"
+    assert access.refused_by("correct", "Boss@Example.com", "spaces/office") is None
+    assert access.refused_by("cases", "alice@example.com", "spaces/office") is None

@@ -90,8 +90,9 @@ def test_a_case_from_opening_to_payment(office):
         assert expected in card, expected
     assert case not in shown(office, "cases")  # paid: no longer open
 
-    refused = run(office, f"correct {case} 作業中", JobStatus.FAILED)  # Alice is no admin
-    assert "only an admin" in refused.last_error
+    refused = shown(office, f"correct {case} 作業中")  # Alice is no admin: refused at once, no card to run
+    assert "for admins only" in refused and "Run" not in refused
+    assert "correct" not in shown(office, "help")
     assert run(office, f"delivered {case}", JobStatus.FAILED).last_error.startswith(f"case {case} is 入金")
     from tests.support.pipeline import BOB
 

@@ -31,20 +31,22 @@ class Rule:
 
 
 class AccessPolicy:
-    def __init__(self, default: Rule, per_command: dict[str, Rule], admins: frozenset[str], contact: str):
+    def __init__(self, default: Rule, per_command: dict[str, Rule], admins: frozenset[str], contact: str,
+                 admins_only: frozenset[str] = frozenset()):
         self.default = default
         self.per_command = per_command
         self.admins = admins
         self.contact = contact
+        self.admins_only = admins_only  # commands only admins may use (a job type's ``admins_only``)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> AccessPolicy:
+    def from_settings(cls, settings: Settings, admins_only=frozenset()) -> AccessPolicy:
         default = Rule.of(settings.allow_users, settings.allow_domains, settings.allow_spaces)
         per_command = {name: Rule.of(rule.get("users", ()), rule.get("domains", ()), rule.get("spaces", ()))
                        for name, rule in settings.command_access.items()}
         admins = frozenset(a.lower() for a in settings.admins)
         contact = settings.access_contact or ", ".join(settings.admins)
-        return cls(default, per_command, admins, contact)
+        return cls(default, per_command, admins, contact, frozenset(admins_only))
 
     def is_admin(self, email: str) -> bool:
         return email.lower() in self.admins
@@ -54,9 +56,12 @@ class AccessPolicy:
 
     def refused_by(self, command: str, email: str, space: str) -> str | None:
         """Which rule refuses: ``"default"`` (the app's allow-lists), ``"command"`` (the command's
-        own, narrower rule), or None when the person may use the command there."""
+        own, narrower rule), ``"admins"`` (a command for admins only), or None when the person may
+        use the command there."""
         if self.is_admin(email):
             return None
+        if command in self.admins_only:
+            return "admins"
         if not self.default.allows(email, space):
             return "default"
         rule = self.per_command.get(command)

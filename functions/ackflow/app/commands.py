@@ -57,7 +57,9 @@ def allowed_commands(runtime: Runtime, event: ChatEvent) -> set[str]:
 
 
 def refusal(runtime: Runtime, command: str, speaker: Speaker, refused_by: str | None = "default") -> Reply:
-    if refused_by == "command":
+    if refused_by == "admins":
+        text = speaker._("Sorry, “{command}” is for admins only (ACKFLOW_ADMINS).", command=command)
+    elif refused_by == "command":
         text = speaker._("Sorry, “{command}” is limited to certain people or spaces, and you may not use it here "
                          "(your other commands are in “{help}”).", command=command,
                          help=views.builtin_name("help", speaker))

@@ -159,7 +159,7 @@ class Runtime:
     def access(self) -> AccessPolicy:
         from .access import AccessPolicy
 
-        return AccessPolicy.from_settings(self.settings)
+        return AccessPolicy.from_settings(self.settings, {jt.name for jt in self.registry if jt.admins_only})
 
     @lazy
     def certificates(self) -> CertificateCache:

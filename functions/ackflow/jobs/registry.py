@@ -76,6 +76,7 @@ class JobType:
     requires: tuple[str, ...] = ()  # modules the steps import (e.g. an extra's); checked, not imported
     requires_hint: str = ""  # how to get them, e.g. "install the office extra: pip install 'ackflow[office]'"
     aliases: tuple[str, ...] = ()  # other names a person may type, e.g. ("新規案件",)
+    admins_only: bool = False  # only ACKFLOW_ADMINS may ask for it: refused at the command, never offered
     result_labels: dict[str, str] = field(default_factory=dict, compare=False)  # result key → N_() label
 
     def __post_init__(self) -> None:

@@ -126,10 +126,10 @@ RESULT_LABELS = {"case": N_("case"), "documents": N_("documents"), "skipped": N_
 
 def _office_job(name: str, help: str, params: tuple, confirm: str, steps_: tuple, *, slash: int | None = None,
                 validate=_check_case, examples: tuple = (), result: tuple = (), timeout: float = 120,
-                aliases: tuple[str, ...] = ()) -> JobType:
+                aliases: tuple[str, ...] = (), admins_only: bool = False) -> JobType:
     return JobType(name=name, help=help, params=params, confirm=confirm, queue="ackflow-office", timeout=timeout,
                    steps=steps_, validate=validate, examples=examples, slash_command_id=slash, result_fields=result,
-                   result_labels=RESULT_LABELS, aliases=aliases, **OFFICE_EXTRA)
+                   result_labels=RESULT_LABELS, aliases=aliases, admins_only=admins_only, **OFFICE_EXTRA)
 
 
 def register(registry: Registry) -> None:
@@ -237,7 +237,7 @@ def register(registry: Registry) -> None:
         (CASE, Param("status", max_length=10, choices=("受付", "見積提出", "受注", "作業中", "納品", "請求", "入金",
                                                         "失注", "保留"), title=N_("Status"))),
         N_("Correct the status of case {case} to {status}"),
-        (Step("correct", lifecycle.correct, N_("status corrected")),), aliases=("訂正",),
+        (Step("correct", lifecycle.correct, N_("status corrected")),), aliases=("訂正",), admins_only=True,
         examples=("correct 2026-001 作業中",), result=("case", "status")))
     registry.add(JobType(
         name="digest",
