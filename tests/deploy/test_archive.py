@@ -139,8 +139,10 @@ def test_deploy_md_states_the_archives_size_as_it_is(archive):
     stated = FIGURES.findall((ROOT / "docs" / "deploy.md").read_text())
     assert len(stated) == 1, "docs/deploy.md, What is deployed: say about **N files, X kB (Y kB zipped)**"
     files_stated, size_stated, zipped_stated = (int(n) for n in stated[0])
-    close = files_stated == actual[0] and all(abs(s - a) <= max(2, a * 0.03) for s, a in
-                                              ((size_stated, actual[1]), (zipped_stated, actual[2])))
+    # about: a new module or a few translations must not fail the suite; a stale page (the archive
+    # twice what it says, as it once was) must
+    close = all(abs(s - a) <= max(3, a * 0.15) for s, a in
+                ((files_stated, actual[0]), (size_stated, actual[1]), (zipped_stated, actual[2])))
     assert close, (f"docs/deploy.md says {files_stated} files, {size_stated} kB ({zipped_stated} kB zipped); "
                    f"the archive is {actual[0]} files, {actual[1]} kB ({actual[2]} kB zipped)")
 
