@@ -13,8 +13,9 @@ ago. With the job store (``docs``), each key gets a Drive id reserved before its
 (``drive_ids.py``, ids from ``files.generateIds``); the item is created with that id, so a second
 create answers 409 instead of making a copy, and "was it made?" is a ``files.get`` by id, which is
 strongly consistent. Drive takes no pre-generated id for a copy of a native Google file (Docs,
-Sheets…) or an upload converted to one: those still go by the key search alone, as does every item
-without a store.
+Sheets…) or an upload converted to one: their id is recorded once Drive answers, so a later
+retry finds them by id, but after a lost answer only the key search can, and it may lag. Without a
+store every item goes by the key search alone.
 
 Every call says ``supportsAllDrives=true``; rate limits (403 ``userRateLimitExceeded`` /
 ``rateLimitExceeded``, 429) and 5xx are retried with backoff, then left to the queue's retry;
@@ -313,9 +314,12 @@ class DriveStorage:
         """Send ``request(body)``, a create or a copy, once in effect: with the id reserved for
         ``path`` when there is a store (a 409 then means an earlier attempt made it), else checked
         by a key search after a lost answer."""
-        if self._ids is None or not reserved:
-            return self._call(action, lambda: request(body), retry_check=lambda: self._by_key(path))
         key = self.key(path)
+        if self._ids is None or not reserved:
+            made = self._call(action, lambda: request(body), retry_check=lambda: self._by_key(path))
+            if self._ids is not None:  # found by its id from now on; only a lost answer relies on search
+                self._ids.record(key, path, made["id"])
+            return made
         file_id = self._ids.reserve(key, path)
         for _ in range(RENEWALS):
             made = self._call(action, lambda i=file_id: request({**body, "id": i}),

@@ -5,6 +5,7 @@ retry that the earlier attempt already made it. An id from ``files.generateIds``
 at most one file with it (a second create answers 409) and ``files.get`` by id is strongly
 consistent. The id for a key is chosen once, in a transaction (``drive_ids``/<key>: the id, the
 path, when), and every attempt of every worker uses it. Ids come from a small per-process pool.
+An item Drive takes no chosen id for (a copy of a Google Docs file) has its id noted once made.
 """
 
 from __future__ import annotations
@@ -39,6 +40,16 @@ class DriveIds:
         """A new id for ``key`` when ``spent`` is taken by something that no longer counts (trashed
         or deleted): Drive will never make another file with ``spent``, so no attempt in flight can."""
         return self._choose(key, path, spent=spent)
+
+    def record(self, key: str, path: str, file_id: str) -> None:
+        """Note the id Drive chose for ``key`` (an item made without a reserved id)."""
+        def apply(tx) -> None:
+            doc = tx.get(COLLECTION, key)
+            if doc is None or doc["id"] != file_id:
+                tx.set(COLLECTION, key, {"id": file_id, "path": path, "at": dt.datetime.now(dt.UTC).isoformat(),
+                                         "chosen_by": "drive"})
+
+        self.docs.transaction(apply)
 
     def _choose(self, key: str, path: str, spent: str | None) -> str:
         candidate = self._fresh()
