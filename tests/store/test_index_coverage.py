@@ -75,7 +75,8 @@ class Recording:
 
 @pytest.fixture
 def runtime(tmp_path):
-    runtime = Runtime(Settings(sqlite_path=str(tmp_path / "jobs.db"), job_types="tests.support.jobtypes:build_registry"))
+    runtime = Runtime(Settings(sqlite_path=str(tmp_path / "jobs.db"),
+                               job_types="tests.support.jobtypes:build_registry"))
     now = time.time()
     for n in range(3):
         runtime.store.create_job(Job(id=f"j{n:08d}", type="echo", params={"text": "x"},
