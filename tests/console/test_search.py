@@ -43,6 +43,13 @@ def client(runtime):
     return create_app(ConsoleConfig(runtime=runtime, operator="ops@example.com", language="en")).test_client()
 
 
+@pytest.fixture(autouse=True)
+def unhurried(monkeypatch):
+    """The time budget guards a slow store; here only the count of jobs read decides (a busy
+    machine must not change what a test sees). test_the_time_budget_stops_a_slow_search sets it."""
+    monkeypatch.setattr(console_jobs, "SEARCH_SECONDS", 60.0)
+
+
 def test_a_job_older_than_the_newest_500_is_found(runtime):
     fill(runtime, 800, {3})  # the fourth oldest of 800: 796 newer ones do not match
     page = client(runtime).get("/jobs", query_string={"q": "ひみつ"}).get_data(as_text=True)
@@ -76,3 +83,10 @@ def test_a_full_page_of_matches_pages_on_without_repeating_one(runtime):
         older = re.search(r'data-test="older" href="([^"]+)"', page)
         url = older.group(1).replace("&amp;", "&") if older else None
     assert seen == [f"j{n:08d}" for n in range(298, -1, -2)]
+
+
+def test_the_time_budget_stops_a_slow_search_after_its_first_read(runtime, monkeypatch):
+    monkeypatch.setattr(console_jobs, "SEARCH_SECONDS", 0.0)
+    fill(runtime, 800, {3})
+    page = client(runtime).get("/jobs", query_string={"q": "ひみつ"}).get_data(as_text=True)
+    assert rows(page) == [] and "Searched 100 jobs" in page and 'data-test="search-on"' in page
