@@ -8,6 +8,10 @@ again, "Next" validates with the parsers the typed command uses. Errors come bac
 next to their field; a valid submit closes it and posts the usual confirmation card (nothing is
 created before that card's Run). Closing the dialog (``CANCEL_DIALOG``) starts nothing.
 
+A job type may fill its form in from the store (``JobType.prefill``: the office's estimate opens
+with the case's latest lines), bind it to what opened it (``form_context``: a mail) and send it its
+own way (``form_submit``); see docs/job-types.md.
+
 Dialogs need synchronous answers, which the webhook gives. Who opened a dialog travels in its
 buttons; a submit by anyone else, a form for a job type that is no longer offered, or inputs the
 dialog does not have are refused in the dialog, with nothing created.

@@ -11,7 +11,9 @@ joined with ``:`` for the parser.
 Inputs are named after their parameter: ``client``, ``client.new`` (a value not in the list),
 ``item.2`` or ``item.2.1`` (line 2, part 1). What a dialog must remember between submits travels
 in its buttons' parameters (the job type, who opened it, the lines of each repeated parameter),
-so nothing is stored before the confirmation.
+so nothing is stored before the confirmation; so do the values of parameters the form shows no
+input for (``Param.in_form=False``, ``v.NAME``, given by a prefill hook) and what it was opened for
+(``JobType.form_context``, ``b.KEY``).
 """
 
 from __future__ import annotations
@@ -88,7 +90,7 @@ def known_values(runtime: Runtime, job_type: JobType) -> dict[str, list[str]]:
 # -- from values (a typed command's) to a form --------------------------------------------------
 def initial(job_type: JobType, values: dict[str, Any], known: dict[str, list[str]],
             bound: dict[str, str] | None = None) -> FormState:
-    state = FormState(job_type, bound=dict(bound or {}))
+    state = FormState(job_type, bound={k: v for k, v in (bound or {}).items() if k in job_type.form_context})
     for param in job_type.params:
         value = values.get(param.name)
         if not param.in_form:
