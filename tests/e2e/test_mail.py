@@ -167,6 +167,37 @@ def test_a_mail_with_two_attachments_becomes_one_card_then_one_case_with_the_mai
     assert office.counts() == jobs_before
 
 
+def test_a_second_open_a_case_form_replaces_the_first_confirmation_and_the_mail_still_makes_one_case(office):
+    mail_id = deliver(office, mail("二度開いたフォームのテスト"))
+    card = card_of(office, mail_id)
+    first = open_form_and_submit(office, card, "先方A")
+    second = open_form_and_submit(office, card, "先方B")
+    jobs_before = office.counts()[0]
+    stale = office.click(first, "Run", MAIL_SPACE)  # the first card's Run: replaced, nothing made
+    assert "error" not in stale and office.counts()[0] == jobs_before
+    assert "error" not in office.click(second, "Run", MAIL_SPACE)
+    job = office.wait_job(office.job_of(second), timeout=90)
+    assert job.status == JobStatus.SUCCEEDED, job.last_error
+    assert job.params["client"] == "先方B" and office.counts()[0] == jobs_before + 1
+    card_of(office, mail_id, containing=job.result["case"])
+    # once it became a case, a press on the old card (a phone that had not refreshed) says so in the
+    # dialog and opens no form
+    params, function = {"mail": record_id(MAILBOX, mail_id), "form": "newcase"}, "mail-open"
+    if office.fmt == "addon":
+        function, params = office.stack.webhook_url, {"actionName": "mail-open", **params}
+    again = office.stack.chat_signer()._deliver("CARD_CLICKED", MAIL_SPACE, ALICE, card, office.fmt,
+                                                function=function, parameters=params, dialog="REQUEST_DIALOG")["reply"]
+    assert again["action"] == "dialog" and job.result["case"] in json.dumps(again["dialog"], ensure_ascii=False)
+    assert "fixedFooter" not in again["dialog"]
+
+
+def open_form_and_submit(office, card: dict, client: str) -> dict:
+    """Open a case's form, give the client, Next: the confirmation card it answers with."""
+    dialog = office.click(card, "案件を作成", MAIL_SPACE)["reply"]["dialog"]
+    typed = {"client": "", "client.new": client} if "client.new" in inputs_of(dialog) else {"client": client}
+    return office.submit_dialog("Next", filled_in(dialog, typed), MAIL_SPACE)["reply"]["message"]
+
+
 def test_duplicated_and_overlapping_notifications_make_one_card(office):
     mail_id = deliver(office, mail("二重通知のテスト"))
     card_of(office, mail_id)
