@@ -46,8 +46,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from ackflow.app.notify import Notifier  # noqa: E402
 from ackflow.jobs.model import JobStatus  # noqa: E402
 from ackflow_tools.devtools.stack import INVOKER, LocalStack, StackConfig  # noqa: E402
+from ackflow_tools.emulators.chat.service import canonical_message  # noqa: E402
 from benchmarks.faultproxy import FaultProxy  # noqa: E402
 
 SPACES = [f"spaces/chaos{i}" for i in range(8)]
@@ -117,6 +119,7 @@ class Chaos:
         self.http = requests.Session()
         self._lock = threading.Lock()
         self._stop_faults = threading.Event()
+        self._notifier: Notifier | None = None
 
     # -- the pipeline -------------------------------------------------------------------------------
     def _queues_file(self) -> Path:
@@ -368,6 +371,12 @@ class Chaos:
                 by_client.setdefault(message["clientAssignedMessageId"], []).append(message)
         return by_client
 
+    def _as_stored(self, message: dict, job) -> bool:
+        """The message is exactly what the app renders for the job as the store holds it."""
+        if self._notifier is None:
+            self._notifier = Notifier(self.stack.runtime())
+        return message.get("cardsV2") == canonical_message(self._notifier.render(job)).get("cardsV2")
+
     def _runs(self) -> dict[tuple[str, int], list[dict]]:
         runs: dict[tuple[str, int], dict[str, dict]] = {}
         if self.run_log.exists():
@@ -438,7 +447,7 @@ class Chaos:
             if len(shown) > 1:
                 counts["doubled"] += 1
                 problems.append(f"doubled: {label} has {len(shown)} messages")
-            if not shown or not _shows(shown[-1], job.status):
+            if not shown or not _shows(shown[-1], job.status) or not self._as_stored(shown[-1], job):
                 counts["wrong"] += 1
                 text = json.dumps(shown[-1], ensure_ascii=False)[:300] if shown else "no message"
                 problems.append(f"wrong: {label} is {job.status.value}; its message: {text}")
@@ -447,6 +456,7 @@ class Chaos:
 
 
 def _shows(message: dict, status: JobStatus) -> bool:
+    """The message says the job's final state (a quick reading; ``_as_stored`` compares it all)."""
     text = json.dumps(message, ensure_ascii=False)
     return {JobStatus.SUCCEEDED: "✅", JobStatus.FAILED: "❌", JobStatus.CANCELLED: "Cancelled"}.get(
         status, "\u0000") in text and "Running ·" not in text and "Queued" not in text

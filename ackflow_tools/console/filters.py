@@ -12,7 +12,11 @@ from ackflow.jobs.model import JobStatus
 from ackflow.store.jobstore import JobFilter
 
 ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
-SEARCH_SCAN = 500  # jobs looked through for a parameter search (newest first, after the filters)
+# A parameter search reads the jobs that match the filters, newest first, from where the last one
+# stopped, until it has a page of matches, has read SEARCH_SCAN jobs or has taken SEARCH_SECONDS
+# (whichever comes first; at least one page is always read); the page then links to the rest.
+SEARCH_SCAN = 5000
+SEARCH_SECONDS = 0.15
 
 
 @dataclass

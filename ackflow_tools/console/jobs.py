@@ -14,7 +14,7 @@ from ackflow.jobs.model import JobStatus
 from ackflow.taskqueue.base import task_name
 
 from .app import console_config
-from .filters import ID_RE, SEARCH_SCAN, cursor_text, fold, parse
+from .filters import ID_RE, SEARCH_SCAN, SEARCH_SECONDS, cursor_text, fold, parse
 
 blueprint = Blueprint("jobs", __name__)
 COUNTS_TTL = 15.0  # seconds the per-status counts are reused (each is an aggregation query)
@@ -34,23 +34,35 @@ def forget_counts() -> None:
     _counts.clear()
 
 
+def _matches(job, wanted: str) -> bool:
+    haystack = " ".join([job.id, job.type, job.requester.label, job.requester.email,
+                         json.dumps(job.params, ensure_ascii=False)])
+    return wanted in fold(haystack)
+
+
 def _search(store, query, limit: int):
-    """Jobs whose id, type, requester or parameters contain the text, among the newest SEARCH_SCAN
-    that match the filters (a person's search, not an index: said on the page)."""
+    """Jobs whose id, type, requester or parameters contain the text: the filters' index is read
+    newest first from ``query.after`` (a person's search, not a text index), until a page of
+    matches is found or the scan budget is spent (SEARCH_SCAN jobs, SEARCH_SECONDS). Returns the
+    matches, how many jobs were read, and where to go on (the last job read) if any are left."""
     wanted = fold(query.search)
-    found, after, scanned = [], None, 0
-    while scanned < SEARCH_SCAN and len(found) < limit:
-        page = store.find_jobs(query.filters, limit=min(100, SEARCH_SCAN - scanned), after=after)
-        scanned += len(page.jobs)
-        for job in page.jobs:
-            haystack = " ".join([job.id, job.type, job.requester.label, job.requester.email,
-                                 json.dumps(job.params, ensure_ascii=False)])
-            if wanted in fold(haystack):
+    found, after, scanned = [], query.after, 0
+    started = time.monotonic()
+    size = 100  # the first read is small (a recent match shows at once), later ones larger
+    while True:
+        page = store.find_jobs(query.filters, limit=min(size, SEARCH_SCAN - scanned), after=after)
+        for number, job in enumerate(page.jobs, 1):
+            scanned, after = scanned + 1, (job.created_at, job.id)
+            if _matches(job, wanted):
                 found.append(job)
+            if len(found) == limit:
+                more = number < len(page.jobs) or page.next is not None
+                return found, scanned, after if more else None
         if page.next is None:
-            break
-        after = page.next
-    return found[:limit], scanned
+            return found, scanned, None  # read to the oldest
+        if scanned >= SEARCH_SCAN or time.monotonic() - started > SEARCH_SECONDS:
+            return found, scanned, after
+        size = 500
 
 
 @blueprint.route("/jobs")
@@ -69,7 +81,7 @@ def index():
         except JobNotFound:
             pass
     if query.search and not jobs:
-        jobs, scanned = _search(store, query, config.page_size)
+        jobs, scanned, next_cursor = _search(store, query, config.page_size)
     elif not query.search:
         page = store.find_jobs(query.filters, limit=config.page_size, after=query.after)
         jobs, next_cursor = page.jobs, page.next
@@ -79,8 +91,8 @@ def index():
                         "counts": status_counts})
     types = sorted(t.name for t in config.runtime.registry)
     context = dict(jobs=jobs, query=query, next_cursor=cursor_text(next_cursor), counts=status_counts,
-                   scanned=scanned, types=types, statuses=[s.value for s in JobStatus], now=time.time(),
-                   version=_latest(store))
+                   scanned=scanned, page_size=config.page_size, types=types, statuses=[s.value for s in JobStatus],
+                   now=time.time(), version=_latest(store))
     if request.args.get("partial"):
         return render_template("jobs_list.html", **context)
     return render_template("jobs.html", **context)

@@ -10,7 +10,7 @@ locals {
         key        = "${collection}-${number}"
         collection = "${local.collection_prefix}${collection}"
         fields     = index.fields
-      }
+      } if try(index.only, "firestore") == "firestore" # "only": "sqlite" ones are not Firestore's
     ]
   ])
 }

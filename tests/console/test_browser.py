@@ -213,3 +213,122 @@ def test_the_pages_speak_japanese_at_phone_width(pipeline, console, page):
     page.click("[data-periodic=tick] [data-test=run-now]")
     page.wait_for_url("**/jobs/tick-now-*")
     page.click("button[lang=en]")
+
+
+def _waiting_job(pipeline, job_id: str, **fields) -> Job:
+    """A job put in the store as a queued one, with no task behind it: only the test moves it."""
+    now = time.time()
+    job = Job(id=job_id, type="echo", params={"text": "waiting"},
+              requester=Requester("users/7", "kei@example.com", "Kei"), space="spaces/browser", thread=None,
+              queue="ackflow-default", steps=(StepState("echo"),), created_at=now, updated_at=now,
+              status=JobStatus.QUEUED, **fields)
+    return pipeline.store.create_job(job)
+
+
+def _asked(page) -> list[str]:
+    questions: list[str] = []
+    page.on("dialog", lambda dialog: questions.append(dialog.message))
+    return questions
+
+
+def test_the_jobs_list_shows_a_change_made_elsewhere_without_reloading(pipeline, console, page):
+    job = _waiting_job(pipeline, "jlive0000001")
+    page.set_viewport_size(DESKTOP)
+    page.goto(console + "/jobs")
+    row = page.locator("tr[data-job=jlive0000001]")
+    assert row.locator("[data-status]").get_attribute("data-status") == "QUEUED"
+    page.evaluate("window.__stillTheSamePage = true")
+    pipeline.store.cancel_job(job.id, time.time(), "someone at the command line")  # not through this page
+    page.locator("tr[data-job=jlive0000001] [data-status=CANCELLED]").wait_for(timeout=10000)
+    assert page.evaluate("window.__stillTheSamePage") is True  # the row was swapped in, the page not reloaded
+    shoot(page, "jobs-live-desktop")
+
+
+def test_cancel_from_the_console_asks_first_and_is_audited(pipeline, console, page):
+    questions = _asked(page)
+    _waiting_job(pipeline, "jcancel00001")
+    page.set_viewport_size(DESKTOP)
+    page.goto(console + "/jobs/jcancel00001")
+    assert page.locator("h1 [data-status]").get_attribute("data-status") == "QUEUED"
+    page.click("[data-test=cancel]")
+    page.locator("h1 [data-status=CANCELLED]").wait_for()
+    assert questions == ["Cancel job jcancel00001?"]
+    assert pipeline.store.get_job("jcancel00001").status == JobStatus.CANCELLED
+    assert "Job jcancel00001 is CANCELLED." in page.content()  # the flash after the redirect
+    assert page.locator("[data-test=cancel]").count() == 0  # a cancelled job offers no Cancel
+    shoot(page, "job-cancelled-desktop")
+    [entry] = pipeline.store.list_audit(job_id="jcancel00001")
+    assert (entry.actor, entry.action, entry.surface, entry.outcome) == (OPERATOR, "cancel", "console", "done")
+
+
+def test_discard_a_dead_letter_asks_first_is_audited_and_it_is_gone(pipeline, console, page):
+    questions = _asked(page)
+    letter = pipeline.store.record_dropped_task("projects/p/queues/q/tasks/browser-gone", "jgone0000001", 0,
+                                                "no such job", 3, time.time())
+    page.set_viewport_size(DESKTOP)
+    page.goto(console + "/dead")
+    button = page.locator(f"form[action$='/dead/{letter.id}/discard'] [data-test=discard]")
+    assert "browser-gone" in page.locator("[data-test=dead]").inner_text()
+    shoot(page, "dead-desktop")
+    button.click()
+    page.locator(".flash", has_text=letter.id).wait_for()
+    assert questions == [f"Discard dead letter {letter.id}? The job stays as it is."]
+    assert page.locator(f"form[action$='/dead/{letter.id}/discard']").count() == 0
+    assert letter.id not in [d.id for d in pipeline.store.list_dead_letters(limit=500)]
+    entry = next(e for e in pipeline.store.list_audit(limit=50) if e.target == letter.id)
+    assert (entry.actor, entry.action, entry.surface, entry.outcome) == (OPERATOR, "discard", "console", "done")
+
+
+def test_the_audit_page_lists_who_did_what(pipeline, console, page):
+    _waiting_job(pipeline, "jaudit000001")
+    letter = pipeline.store.record_dropped_task("projects/p/queues/q/tasks/audit-gone", "jaudit000001", 0,
+                                                "no such step", 1, time.time())
+    page.set_viewport_size(DESKTOP)
+    page.goto(console + "/jobs/jaudit000001")
+    page.click("[data-test=cancel]")
+    page.locator("h1 [data-status=CANCELLED]").wait_for()
+    page.click(f"form[action$='/dead/{letter.id}/discard'] [data-test=discard]")  # from the job's page
+    page.locator(".flash", has_text=letter.id).wait_for()
+    page.goto(console + "/audit")
+    rows = {}
+    for target in ("jaudit000001", letter.id):
+        row = page.locator("tr", has_text=target).first
+        rows[target] = [text.strip() for text in row.locator("td").all_inner_texts()][1:]
+        assert row.locator("a").get_attribute("href").endswith("/jobs/jaudit000001")
+    dropped = "done · (dropped task) step 0: no such step (task projects/p/queues/q/tasks/audit-gone)"
+    assert rows == {"jaudit000001": [OPERATOR, "cancel", "jaudit000001", "console", "done"],
+                    letter.id: [OPERATOR, "discard", letter.id, "console", dropped]}
+    shoot(page, "audit-desktop")
+
+
+def test_cases_list_and_case_page_show_markup_from_a_case_as_text(pipeline, console, page):
+    hostile_client = '<img src=x onerror="window.__pwned = 3">ACME <b>株式会社</b>'
+    hostile_title = '<script>window.__pwned = 4</script>金型 <i>A-12</i>'
+    now = time.time()
+    case = {"case": "C-9001", "client": hostile_client, "title": hostile_title, "status": "見積中",
+            "due": "2020-01-31", "requester": "<u>kei@example.com</u>", "folder": "案件/C-9001",
+            "folder_link": "javascript:alert(1)", "created_at": now, "updated_at": now, "jobs": ["jcancel00001"],
+            "estimates": [{"version": 1, "total": 385000, "path": "見積/C-9001-v1.pdf",
+                           "link": "https://drive.example/e1"}], "documents": []}
+    pipeline.store.docs.transaction(lambda tx: tx.set("cases", "C-9001", case))
+    page.set_viewport_size(DESKTOP)
+    page.goto(console + "/cases")
+    row = page.locator("[data-test=cases] tr", has_text="C-9001")
+    cells = row.locator("td").all_inner_texts()
+    assert cells[1] == hostile_client and cells[2] == hostile_title  # the markup, as text
+    assert row.locator("img, b, i, script").count() == 0
+    assert row.locator("td.error").count() == 1  # overdue: due in the past
+    shoot(page, "cases-desktop")
+    row.locator("a").click()
+    page.wait_for_url("**/cases/C-9001")
+    assert page.locator("h1").inner_text() == f"C-9001 {hostile_title}"
+    facts = page.locator(".facts")
+    assert hostile_client in facts.inner_text() and "<u>kei@example.com</u>" in facts.inner_text()
+    assert page.locator("main img, main script, .facts b, .facts u, h1 i").count() == 0
+    assert page.locator("a[href^='javascript']").count() == 0  # a link that is not http(s) is text
+    assert page.locator("a[href='https://drive.example/e1']").count() == 1
+    assert page.locator("a[href$='/jobs/jcancel00001']").count() == 1
+    assert page.evaluate("window.__pwned") is None
+    shoot(page, "case-desktop")
+    page.set_viewport_size(PHONE)
+    shoot(page, "case-phone")

@@ -131,18 +131,28 @@ def test_every_form_is_within_chats_limits_with_every_line_and_every_error(regis
 def test_the_case_card_and_the_mail_card_are_within_chats_limits(registry, tmp_path):
     from ackflow.app.runtime import Runtime
     from workers.office.cases import CASES
-    from workers.office.commands import show_case
+    from workers.office.commands import list_cases, show_case
     from workers.office.mail.card import mail_card
 
     runtime = Runtime(Settings(sqlite_path=str(tmp_path / "a.db")), registry=registry)
     record = {"case": "2026-001", "client": HOSTILE, "title": LONG[:200], "status": "受付完了", "due": "2026-12-01",
               "requester": HOSTILE, "folder_link": URL, "sheet_link": URL, "updated_at": NOW, "jobs": ["jx"] * 300,
               "estimates": [{"key": f"v{i:03d}", "version": i, "link": URL, "total": "¥1"} for i in range(300)],
-              "documents": [{"key": str(i), "name": HOSTILE, "bytes": 10**9, "link": URL} for i in range(300)]}
+              "documents": [{"key": str(i), "name": HOSTILE, "bytes": 10**9, "link": URL} for i in range(300)],
+              "history": [{"status": "受注", "from": "見積提出", "at": NOW + i, "by": HOSTILE, "job": "jx",
+                           "correction": i % 2 == 0} for i in range(300)],
+              "payments": [{"key": f"p{i}", "amount": 10**11, "on": "2026-12-01", "by": HOSTILE} for i in range(300)]}
     runtime.store.docs.transaction(lambda tx: tx.set(CASES, "2026-001", record))
+    for number in range(2, 122):  # the open cases' list, far past the 30 it shows
+        case = f"2026-{number:03d}"
+        runtime.store.docs.transaction(lambda tx, c=case: tx.set(CASES, c, {**record, "case": c, "created_at": NOW}))
     for speaker in SPEAKERS:
         reply = show_case(runtime, event(speaker), ["2026-001"])
         assert message_problems(message_json(reply, EventFormat.CLASSIC, "https://example.com/chat")) == []
+        for words in ([], ["client=" + HOSTILE[:30]], ["status=受付完了"]):
+            listed = list_cases(runtime, event(speaker), words)
+            assert listed.card is not None or words, words
+            assert message_problems(message_json(listed, EventFormat.ADDON, "https://example.com/chat")) == [], words
     assert message_problems(message_json(reply, EventFormat.CLASSIC, "https://example.com/chat")) == []
     # a mail as the mail flow records it at its largest (workers/office/mail/parse.py bounds each part)
     mail = {"id": "m" * 20, "status": "OPENED", "sender_address": LONG[:200], "sender_name": LONG[:200],

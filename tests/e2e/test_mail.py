@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import os
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -41,11 +42,14 @@ def office(request, tmp_path_factory):
         find_jar()
     except RuntimeError as exc:
         (pytest.fail if IN_CI else pytest.skip)(str(exc))
-    env = {"ACKFLOW_JOB_TYPES": "workers.job_types:build_registry", "ACKFLOW_OFFICE_MAIL_LEASE": "4",
-           "ACKFLOW_OFFICE_MAIL_MAX_ATTACHMENT_BYTES": "100000", "ACKFLOW_OFFICE_NAME": "山田金型設計事務所"}
     fmt, auth, store = request.param
-    pipeline = start_pipeline(tmp_path_factory.mktemp(f"mail-{fmt}-{store}"), fmt, auth, store, mail=True, **env)
-    office_env = {k: v for k, v in pipeline.stack.env().items() if k.startswith("ACKFLOW_OFFICE_")}
+    workdir = tmp_path_factory.mktemp(f"mail-{fmt}-{store}")
+    env = {"ACKFLOW_JOB_TYPES": "tests.support.jobtypes:mail_with_pause_points",
+           "ACKFLOW_TEST_PAUSE_FILE": str(workdir / "pause"), "ACKFLOW_OFFICE_MAIL_LEASE": "4",
+           "ACKFLOW_OFFICE_MAIL_MAX_ATTACHMENT_BYTES": "100000", "ACKFLOW_OFFICE_NAME": "山田金型設計事務所"}
+    pipeline = start_pipeline(workdir, fmt, auth, store, mail=True, **env)
+    office_env = {k: v for k, v in pipeline.stack.env().items()
+                  if k.startswith("ACKFLOW_OFFICE_") or k == "ACKFLOW_TEST_PAUSE_FILE"}
     saved = {k: os.environ.get(k) for k in office_env}
     os.environ.update(office_env)  # this process reads the same mailbox, storage and sheet
     pipeline.runtime = pipeline.stack.runtime()
@@ -256,6 +260,8 @@ def test_an_automatic_mail_gets_no_card_and_a_forged_sender_is_flagged(office):
     assert "spf=fail" in card and "dkim=fail" in card
     assert record(office, auto)["status"] == "SKIPPED"
     assert "client-" + record_id(MAILBOX, auto) not in cards(office)
+    looked_at = ["INBOX", "UNREAD", "Ackflow/自動"]  # the office sees Ackflow read it and showed no card
+    assert labels_of(office, auto, looked_at) == looked_at
 
 
 def test_hostile_attachments_stay_inside_the_case_folder_and_large_ones_are_not_saved(office):
@@ -297,3 +303,125 @@ def test_the_push_path_verifies_the_token_and_refuses_what_is_not_a_notification
         assert answer.status_code == 400, (body[:20], answer.text)
     other = {"message": {"data": base64.b64encode(b'{"emailAddress": "ceo@x.example", "historyId": "9"}').decode()}}
     assert requests.post(url, json=other, headers=token, timeout=10).json()["status"] == "ignored"
+
+
+def about(office, subject: str) -> list[dict]:
+    return [m for m in office.messages(MAIL_SPACE).values() if subject in json.dumps(m, ensure_ascii=False)]
+
+
+def test_a_worker_killed_after_posting_the_card_before_settling_leaves_one_card_a_label_and_one_case(office):
+    subject = "カードの直後に落ちるワーカー"
+    control = Path(office.stack.env()["ACKFLOW_TEST_PAUSE_FILE"])
+    reached = control.with_suffix(".reached")
+    reached.unlink(missing_ok=True)
+    control.write_text("mail:shown")
+    try:
+        mail_id = deliver(office, mail(subject))
+        deadline = time.monotonic() + 30
+        while not reached.exists():
+            assert time.monotonic() < deadline, office.stack.procs["worker"].log_tail(30)
+            time.sleep(0.05)
+        card_of(office, mail_id, timeout=5)  # the card is out; its record is not settled, the mail not labelled
+        assert record(office, mail_id)["status"] == "PROPOSING"
+        assert labels_of(office, mail_id) == ["INBOX", "UNREAD"]
+        office.stack.restart("worker")  # SIGKILL there
+    finally:
+        control.unlink(missing_ok=True)
+    # the killed delivery never answered: Pub/Sub delivers it again; the sweep is the safety net
+    started = time.monotonic()
+    while record(office, mail_id)["status"] == "PROPOSING":
+        assert time.monotonic() < started + 60, office.stack.procs["worker"].log_tail(30)
+        time.sleep(1)
+        if time.monotonic() > started + 10:
+            office.stack.sweep_once()
+    found = record(office, mail_id)
+    assert found["status"] == "PROPOSED" and found["attempts"] >= 2
+    pending = ["INBOX", "UNREAD", "Ackflow/確認待ち"]
+    assert labels_of(office, mail_id, pending) == pending
+    for _ in range(2):  # a duplicated notification and a sweep afterwards change nothing
+        requests.post(f"{office.gmail}/_emulator/users/{MAILBOX}:notify", timeout=10)
+    office.stack.sweep_once()
+    assert len(about(office, subject)) == 1
+    job = office.wait_job(open_case(office, card_of(office, mail_id)), timeout=90)
+    assert job.status == JobStatus.SUCCEEDED, job.last_error
+    cases = [c for c in office.store.docs.query("cases", [], "created_at", False, 1000)
+             if subject in json.dumps(c, ensure_ascii=False)]
+    assert [c["case"] for c in cases] == [job.result["case"]]
+    assert len([m for m in cards(office).values() if subject in json.dumps(m, ensure_ascii=False)]) == 1
+
+
+def test_a_card_chat_cannot_take_now_is_shown_later_once(office):
+    chat = office.stack.url("chat")
+    subject = "混雑中のチャット"
+    requests.post(f"{chat}/_emulator/{MAIL_SPACE}:throttle", json={"count": 2}, timeout=5)  # two 429s
+    mail_id = deliver(office, mail(subject))
+    started = time.monotonic()
+    while (record(office, mail_id) or {}).get("status") in (None, "PROPOSING"):
+        assert time.monotonic() < started + 60, office.stack.procs["worker"].log_tail(30)
+        time.sleep(1)
+        if time.monotonic() > started + 10:
+            office.stack.sweep_once()
+    found = record(office, mail_id)
+    assert found["status"] == "PROPOSED" and found["attempts"] >= 2  # refused at first, kept and shown later
+    assert len(about(office, subject)) == 1
+    pending = ["INBOX", "UNREAD", "Ackflow/確認待ち"]
+    assert labels_of(office, mail_id, pending) == pending
+
+
+def test_a_card_chat_refuses_for_good_is_recorded_unshown_labelled_and_not_retried(office):
+    from workers.office.mail.flow import MailFlow
+
+    subject = "消えたスペース宛ての依頼"
+    office.stack.procs["worker"].kill()  # this process handles the mail, for a space Chat does not know
+    try:
+        mail_id = deliver(office, mail(subject))
+        flow = MailFlow(office.runtime.services, time.time)
+        flow.settings = flow.settings.model_copy(update={"mail_space": "spaces/gone"})
+        report = flow.sync("test-gone")
+    finally:
+        office.stack.start_part("worker")
+    assert report.proposed == [] and report.skipped == [record_id(MAILBOX, mail_id)]
+    found = record(office, mail_id)
+    assert found["status"] == "UNSHOWN" and "spaces/gone" in found["reason"], found
+    unshown = ["INBOX", "UNREAD", "Ackflow/未表示"]
+    assert labels_of(office, mail_id, unshown) == unshown
+    office.stack.sweep_once()  # neither the sweep nor Pub/Sub's redelivery tries it again
+    requests.post(f"{office.gmail}/_emulator/users/{MAILBOX}:notify", timeout=10)
+    time.sleep(1)
+    assert record(office, mail_id)["attempts"] == 1 and record(office, mail_id)["status"] == "UNSHOWN"
+    assert about(office, subject) == []
+
+
+def test_the_sweep_renews_the_watch_once_a_day_and_not_before(office):
+    from workers.office.mail.flow import MailFlow
+
+    before = gmail_state(office)["watch"]
+    now = time.time()
+    assert "watch_expires_at" not in MailFlow(office.runtime.services, time.time).sweep(now)
+    assert gmail_state(office)["watch"]["renewed"] == before["renewed"]
+    later = now + 86400 + 60  # the clock a day ahead
+    out = MailFlow(office.runtime.services, lambda: later).sweep(later)
+    watch = gmail_state(office)["watch"]
+    assert watch["renewed"] == before["renewed"] + 1 and out["watch_expires_at"] == int(watch["expiration"]) / 1000
+    assert MailRecords(office.store.docs).mailbox(MAILBOX)["watched_at"] == later
+
+
+def test_without_a_topic_the_sweep_polls_the_mailbox_and_never_watches(tmp_path):
+    from tests.e2e.conftest import start_pipeline
+
+    pipeline = start_pipeline(tmp_path, "classic", "project-number", "sqlite", mail=True,
+                              ACKFLOW_JOB_TYPES="workers.job_types:build_registry", ACKFLOW_OFFICE_GMAIL_TOPIC="")
+    try:
+        pipeline.gmail = pipeline.stack.url("gmail")
+        pipeline.store = pipeline.stack.runtime().store
+        assert "error" not in pipeline.stack.sweep_once()  # notes where the mailbox's history is
+        subject = "ポーリングで届く依頼"
+        mail_id = deliver(pipeline, mail(subject))
+        time.sleep(2)
+        assert record(pipeline, mail_id) is None  # nobody was told
+        assert "error" not in pipeline.stack.sweep_once()
+        assert record(pipeline, mail_id)["status"] == "PROPOSED"
+        assert len(about(pipeline, subject)) == 1
+        assert gmail_state(pipeline)["watch"] is None
+    finally:
+        pipeline.stack.stop()

@@ -156,6 +156,14 @@ def test_refusals_take_no_number_and_leave_nothing_half_made(office):
     assert "replaced by" in shown(office, f"case {case}")
     assert invoices_counted(office) == before + 2
 
+    again = run(office, f'invoice {case} --again --item "追加設計:1:30000"').result["invoice"]  # a second invoice
+    numbers = [int(n.rsplit("-", 1)[1]) for n in (first, corrected.result["invoice"], again)]
+    assert numbers == list(range(numbers[0], numbers[0] + 3))  # consecutive, none skipped
+    invoices = office.runtime.services.cases.get(case)["invoices"]
+    assert [i["number"] for i in invoices if not i.get("replaced_by")] == [corrected.result["invoice"], again]
+    assert documents_tab(office)[again]["amount"] == "33000"
+    assert invoices_counted(office) == before + 3
+
     for text, complaint in ((f"paid {case} --amount -5", "--amount is not an amount I can read"),
                             (f"paid {case} --amount 12.5", "--amount is not an amount I can read"),
                             (f'invoice {case} --item "x:abc:100"', "cannot read"),
@@ -167,7 +175,7 @@ def test_refusals_take_no_number_and_leave_nothing_half_made(office):
         reply = office.send(text)["reply"]["message"]["text"]
         assert complaint in reply, (text, reply)
         assert office.counts() == before_counts
-    assert invoices_counted(office) == before + 2
+    assert invoices_counted(office) == before + 3
 
 
 def test_the_digest_and_the_reminder_fire_once_per_slot_on_working_days(office):

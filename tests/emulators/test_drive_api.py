@@ -95,3 +95,64 @@ def test_trashing_a_folder_trashes_what_is_inside_and_folders_are_not_copied(fil
     assert reason(refused.value) == "cannotCopyFile"
     files.update(fileId=folder["id"], body={"trashed": True}, supportsAllDrives=True).execute()
     assert files.get(fileId=inner["id"], supportsAllDrives=True, fields="trashed").execute() == {"trashed": True}
+
+
+def _upload(files, body: dict, data: bytes = b"x", resumable: bool = False):
+    media = MediaIoBaseUpload(io.BytesIO(data), mimetype="text/plain", resumable=resumable)
+    return files.create(body=body, media_body=media, supportsAllDrives=True, fields="id,name").execute()
+
+
+def test_generated_ids_make_at_most_one_file_each_and_a_second_create_is_409(files, drive):
+    generated = files.generateIds(count=3, space="drive", type="files").execute()
+    assert generated["kind"] == "drive#generatedIds" and generated["space"] == "drive"
+    folder_id, file_id, resumed_id = generated["ids"]
+    assert len(set(generated["ids"])) == 3
+    body = {"name": "予約済み", "mimeType": FOLDER, "parents": [seeding.PARENT_FOLDER], "id": folder_id}
+    assert files.create(body=body, supportsAllDrives=True, fields="id").execute() == {"id": folder_id}
+    with pytest.raises(HttpError) as again:
+        files.create(body=body, supportsAllDrives=True).execute()
+    assert again.value.resp.status == 409 and reason(again.value) == "fileIdInUse"
+    assert _upload(files, {"name": "a.txt", "parents": [folder_id], "id": file_id})["id"] == file_id
+    resumed = _upload(files, {"name": "b.txt", "parents": [folder_id], "id": resumed_id}, resumable=True)
+    assert resumed["id"] == resumed_id
+    files.delete(fileId=file_id, supportsAllDrives=True).execute()
+    with pytest.raises(HttpError) as deleted:  # a deleted file's id is not handed out again
+        _upload(files, {"name": "a.txt", "parents": [folder_id], "id": file_id})
+    assert deleted.value.resp.status == 409
+    assert [f["name"] for f in drive.files() if folder_id in f.get("parents", [])] == ["b.txt"]
+
+
+def test_an_id_drive_did_not_generate_or_one_for_a_google_docs_file_is_400(files):
+    with pytest.raises(HttpError) as made_up:
+        _upload(files, {"name": "a.txt", "parents": [seeding.PARENT_FOLDER], "id": "1madeUpByTheCaller"})
+    assert made_up.value.resp.status == 400 and reason(made_up.value) == "fileIdNotUsable"
+    doc_id, copy_id = files.generateIds(count=2).execute()["ids"]
+    with pytest.raises(HttpError) as native:
+        files.create(body={"name": "memo", "mimeType": "application/vnd.google-apps.document", "id": doc_id,
+                           "parents": [seeding.PARENT_FOLDER]}, supportsAllDrives=True).execute()
+    assert native.value.resp.status == 400 and reason(native.value) == "fileIdNotUsable"
+    memo = files.list(q="mimeType = 'application/vnd.google-apps.document' and trashed = false",
+                      corpora="drive", driveId=seeding.SHARED_DRIVE, includeItemsFromAllDrives=True,
+                      supportsAllDrives=True).execute()["files"][0]
+    with pytest.raises(HttpError) as native_copy:
+        files.copy(fileId=memo["id"], body={"parents": [seeding.PARENT_FOLDER], "id": copy_id},
+                   supportsAllDrives=True).execute()
+    assert native_copy.value.resp.status == 400 and reason(native_copy.value) == "fileIdNotUsable"
+    with pytest.raises(HttpError) as too_many:
+        files.generateIds(count=1001).execute()
+    assert too_many.value.resp.status == 400
+
+
+def test_with_search_lag_a_new_item_is_missing_from_list_but_get_by_id_finds_it(files, drive):
+    drive.search_lag(60)
+    try:
+        made = _upload(files, {"name": "lagging.txt", "parents": [seeding.PARENT_FOLDER]})
+        listed = files.list(q="name = 'lagging.txt'", corpora="drive", driveId=seeding.SHARED_DRIVE,
+                            includeItemsFromAllDrives=True, supportsAllDrives=True).execute()["files"]
+        assert listed == []
+        assert files.get(fileId=made["id"], supportsAllDrives=True).execute()["name"] == "lagging.txt"
+    finally:
+        drive.search_lag(0)
+    listed = files.list(q="name = 'lagging.txt'", corpora="drive", driveId=seeding.SHARED_DRIVE,
+                        includeItemsFromAllDrives=True, supportsAllDrives=True).execute()["files"]
+    assert [f["id"] for f in listed] == [made["id"]]

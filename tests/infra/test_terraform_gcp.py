@@ -211,3 +211,22 @@ def test_operator_env_gives_the_operator_the_functions_own_settings_as_shell_lin
     shell = subprocess.run(["bash", "-c", f'{lines}\nenv -0'], env={}, check=True, capture_output=True, text=True)
     exported = dict(item.split("=", 1) for item in shell.stdout.split("\0") if item.startswith("ACKFLOW_"))
     assert exported == {**settings, "ACKFLOW_LOG_FORMAT": "text"}
+
+
+def test_case_folders_in_drive_are_wired_from_the_office_variable(module):
+    """office.drive_parent_folder selects Drive: the Drive API is enabled, the worker is told the
+    storage and the folders, the output names whom to add to the shared drive, and the example
+    the office starts from chooses Drive."""
+    apis = json.dumps(locals_of(module)) + str(resources(module, "google_project_service"))
+    assert "drive.googleapis.com" in apis
+    office = locals_of(module)["office_environment"]  # the expression, as written
+    assert re.search(r'var\.office\.drive_parent_folder == "" \? \{\} : \{ACKFLOW_OFFICE_STORAGE = "drive", '
+                     r'ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER = var\.office\.drive_parent_folder\}', office), office
+    assert "ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER = var.office.drive_template_folder" in office
+    assert "local.office_environment" in json.dumps(locals_of(module)["environment"])
+    output = blocks(module, "output")["drive_member"]
+    assert "google_service_account.worker.email" in output["value"]
+    assert "var.office.drive_parent_folder" in output["value"]
+    example = (GCP / "terraform.tfvars.example").read_text()
+    assert re.search(r'^\s*drive_parent_folder\s*=\s*"[^"]+"', example, re.M)
+    assert not re.search(r'^\s*cases_bucket\s*=\s*"[^"]+"', example, re.M)  # one place for case folders

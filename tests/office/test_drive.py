@@ -27,6 +27,15 @@ def drive(tmp_path):
     stand_in.stop()
 
 
+@pytest.fixture
+def docs(tmp_path):
+    from ackflow.store.sqlite import SqliteDocuments
+
+    store = SqliteDocuments(tmp_path / "store.db")
+    yield store
+    store.close()
+
+
 def cases(drive) -> dict[str, list[dict]]:
     return tree(drive.url, seeding.PARENT_FOLDER)
 
@@ -157,3 +166,58 @@ def test_the_links_open_in_a_browser(drive):
     assert page.status_code == 200 and "03_見積" in page.text
     document = requests.get(storage.link(f"{CASE}/03_見積/見積書.pdf"), timeout=5)
     assert document.content == b"%PDF-1.4 estimate" and document.headers["Content-Type"] == "application/pdf"
+
+
+# Drive's search may lag its writes (the stand-in's search lag): a key search then misses what an
+# attempt made a moment ago. With the job store each key's id is reserved before the item is made.
+
+@pytest.mark.parametrize("store, copies", [(True, 1), (False, 2)])
+def test_with_search_lagging_a_write_whose_answer_is_lost_is_made_once_only_with_reserved_ids(drive, docs, store,
+                                                                                            copies):
+    drive.search_lag(60)
+    storage = drive.storage(timeout=1.0, docs=docs if store else None)
+    drive.faults({"match": "POST /upload", "stall": 3, "count": 1})  # done on Drive, answered too late
+    assert storage.create(f"{CASE}/a.txt", b"x") is True
+    time.sleep(2.5)
+    assert len(cases(drive)[f"{CASE}/a.txt"]) == copies  # without the store, the lag makes a duplicate
+
+
+@pytest.mark.parametrize("store", [True, False])
+def test_with_search_lagging_a_retried_template_step_makes_one_of_each_only_with_reserved_ids(drive, docs, store):
+    drive.search_lag(60)
+    storage = drive.storage(docs=docs if store else None)
+    first = render_tree(storage.template(seeding.TEMPLATE_FOLDER, 10**8), storage, CASE, NAMES, NAMES)
+    second = drive.storage(docs=docs if store else None)  # another worker retrying the step
+    again = render_tree(second.template(seeding.TEMPLATE_FOLDER, 10**8), second, CASE, NAMES, NAMES)
+    duplicated = {path for path, items in cases(drive).items() if len(items) > 1}
+    if store:
+        assert duplicated == set() and again["created"] == [] and sorted(again["kept"]) == sorted(first["created"])
+        assert storage.link(CASE) == cases(drive)[CASE][0]["webViewLink"]  # found by its id, not by search
+        memo = cases(drive)[f"{CASE}/02_設計/2026-001_打合せメモ"][0]
+        assert memo["mimeType"] == "application/vnd.google-apps.document"  # a native copy: no reserved id
+    else:
+        assert CASE in duplicated  # the lag bites: search alone cannot tell a retry what was made
+
+
+def test_reserved_ids_are_shared_by_workers_and_one_per_key(drive, docs):
+    one, two = drive.storage(docs=docs), drive.storage(docs=docs)
+    folder = one.ensure_folder(CASE)
+    assert two.ensure_folder(CASE)["id"] == folder["id"]
+    assert docs.get("drive_ids", one.key(CASE))["id"] == folder["id"]
+    assert docs.get("drive_ids", one.key(CASE))["path"] == CASE
+
+
+@pytest.mark.parametrize("removal", ["trash", "delete"])
+def test_an_item_trashed_or_deleted_since_is_made_again_with_a_new_id(drive, docs, removal):
+    storage = drive.storage(docs=docs)
+    storage.create(f"{CASE}/a.txt", b"first")
+    old = cases(drive)[f"{CASE}/a.txt"][0]["id"]
+    if removal == "trash":
+        drive.service.files[old]["trashed"] = True
+    else:
+        drive.service.delete(old, None, True)
+    assert storage.create(f"{CASE}/a.txt", b"second") is True
+    made = cases(drive)[f"{CASE}/a.txt"]
+    assert len(made) == 1 and made[0]["id"] != old and storage.read(f"{CASE}/a.txt") == b"second"
+    assert docs.get("drive_ids", storage.key(f"{CASE}/a.txt")) == {**docs.get("drive_ids", storage.key(
+        f"{CASE}/a.txt")), "id": made[0]["id"], "replaced": old}

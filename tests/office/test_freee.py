@@ -274,3 +274,27 @@ def test_the_invoice_command_is_refused_until_the_office_is_set_up(monkeypatch):
         invoice.parse(["2026-001"])
     monkeypatch.setenv("ACKFLOW_OFFICE_REGISTRATION_NUMBER", SAMPLE.registration)
     assert invoice.parse(["2026-001", "--item", "設計:1:1000"])["item"] == ["設計:1:1000"]
+
+
+def test_a_refresh_token_is_never_presented_when_the_lease_has_run_short(standin, tmp_path):
+    """A slow vault read (Secret Manager timing out and retrying) must not eat the lease: presented
+    after it ran out, another instance could take the lease and present the same refresh token,
+    which freee then refuses as used and the grant is gone."""
+    docs = SqliteDocuments(tmp_path / "store.db")
+    tokens = connected(standin, docs)
+    grant = docs.get(GRANTS, GRANT)
+    docs.transaction(lambda tx: tx.set(GRANTS, GRANT, {**grant, "expires_at": 0}))
+    now = [tokens.clock()]
+
+    class SlowVault(StoreVault):
+        def read(self):
+            now[0] += 45  # the lease is 90 s; 45 s left is less than a refresh needs
+            return super().read()
+
+    slow = standin.tokens(docs, SlowVault(docs), clock=lambda: now[0], sleep=lambda s: None)
+    with pytest.raises(TransientError, match="another worker is renewing"):
+        slow.access_token()
+    assert standin.service.state.refresh_uses == []
+    assert docs.get(GRANTS, GRANT).get("lease_holder") is None  # released for the next try
+    assert standin.tokens(docs).access_token()  # and the next try refreshes
+    assert len(standin.service.state.refresh_uses) == 1

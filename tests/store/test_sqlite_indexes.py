@@ -13,7 +13,7 @@ from ackflow.store.sqlite import INDEXES, SqliteDocuments, _conditions, _field
 
 DECLARED = [(collection, number, [name for name, _ in index["fields"]])
             for collection, indexes in json.loads(INDEXES.read_text())["collections"].items()
-            for number, index in enumerate(indexes)]
+            for number, index in enumerate(indexes) if index.get("only", "sqlite") == "sqlite"]
 
 
 def plan(db: sqlite3.Connection, collection: str, fields: list[str]) -> str:

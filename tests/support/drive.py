@@ -42,6 +42,10 @@ class LocalDrive:
     def faults(self, *faults: dict) -> None:
         requests.post(f"{self.url}/_emulator/faults", json={"faults": list(faults)}, timeout=5).raise_for_status()
 
+    def search_lag(self, seconds: float) -> None:
+        """Leave items made in the last ``seconds`` out of ``files.list`` (0: off)."""
+        requests.put(f"{self.url}/_emulator/search_lag", json={"seconds": seconds}, timeout=5).raise_for_status()
+
     def files(self) -> list[dict]:
         return all_files(self.url)
 

@@ -109,3 +109,31 @@ def office_with_pause_points(settings) -> Registry:
         original = registry.get(name)
         registry.replace(JobType(**{**original.__dict__, "steps": tuple(paused(s) for s in original.steps)}))
     return registry
+
+
+def mail_with_pause_points(settings) -> Registry:
+    """The deployment's job types, with the mail flow able to stop right after a mail's card is
+    posted (before its record is settled and the mail labelled) when the file
+    ACKFLOW_TEST_PAUSE_FILE (read when a card is shown: a test process may load this before it has
+    the variable) says ``mail:shown``: the test then kills the worker there, the moment a
+    redelivery could post a second card. Only the first claim of a mail pauses."""
+    import os
+    import time
+    from pathlib import Path
+
+    from workers.office.mail.flow import MailFlow
+
+    show = getattr(MailFlow.show, "__wrapped__", MailFlow.show)
+
+    def paused(self, record):
+        refused = show(self, record)
+        control = Path(os.environ.get("ACKFLOW_TEST_PAUSE_FILE") or "/nonexistent/pause")
+        wanted = control.read_text().strip() if control.exists() else ""
+        if wanted == "mail:shown" and record.get("attempts") == 1:
+            control.with_suffix(".reached").write_text(record["id"])
+            time.sleep(120)
+        return refused
+
+    paused.__wrapped__ = show
+    MailFlow.show = paused
+    return build_default(settings)

@@ -2,12 +2,13 @@
 
 ``files.get`` (metadata, ``alt=media``), ``files.list`` (``q`` per ``query.py``, ``corpora``,
 ``driveId``, paging), ``files.create`` (metadata only, and ``uploadType=media|multipart|resumable``),
-``files.copy``, ``files.update`` (metadata, parents), ``files.delete``; ``fields`` trims answers as
-Drive does (the default is ``kind,id,name,mimeType``). An OAuth token endpoint makes a
+``files.copy`` (both taking an ``id`` from ``files.generateIds``), ``files.update`` (metadata,
+parents), ``files.delete``; ``fields`` trims answers as Drive does (the default is
+``kind,id,name,mimeType``). An OAuth token endpoint makes a
 service-account key file whose ``token_uri`` points here work unchanged; the caller is the key's
 email. Test hooks under ``/_emulator/`` create shared drives, seed files, inject faults (an error,
-or a write that is done and then answered late), and list everything. ``browse.py`` serves the
-``webViewLink`` pages.
+or a write that is done and then answered late), make search lag behind writes, and list
+everything. ``browse.py`` serves the ``webViewLink`` pages.
 """
 
 from __future__ import annotations
@@ -180,6 +181,20 @@ def build_app(service: DriveService) -> Router:
         fields = parse_fields(request.args.get("fields") or default)
         return json_response(trim(body, fields))
 
+    def generate_ids(request: Request, who: str, all_drives: bool):
+        try:
+            count = int(request.args.get("count") or 10)
+        except ValueError:
+            count = 0
+        if not 1 <= count <= 1000:
+            raise DriveError("INVALID_ARGUMENT", "Invalid value for count: must be between 1 and 1000.", "invalid",
+                             location="count")
+        space = request.args.get("space") or "drive"
+        if space != "drive" or (request.args.get("type") or "files") != "files":
+            raise DriveError("INVALID_ARGUMENT", "The stand-in generates ids for files in the drive space only.",
+                             "invalid", location="space")
+        return json_response({"kind": "drive#generatedIds", "space": space, "ids": service.generate_ids(count)})
+
     def create(request: Request, who: str, all_drives: bool):
         metadata = {k: v for k, v in read_json(request).items() if not k.startswith("_")}
         return answer(request, service.create(metadata, None, "", who, all_drives))
@@ -285,6 +300,15 @@ def build_app(service: DriveService) -> Router:
         with faults.lock:
             return json_response({"faults": faults.pending, "stalled": faults.stalled})
 
+    def set_search_lag(request: Request):
+        """``{"seconds": N}``: items made in the last N seconds are left out of ``files.list`` (0: off)."""
+        seconds = read_json(request).get("seconds", 0)
+        if not isinstance(seconds, int | float) or seconds < 0:
+            raise GoogleError("INVALID_ARGUMENT", "seconds must be a number >= 0")
+        with service.lock:
+            service.search_lag = float(seconds)
+        return json_response({"seconds": service.search_lag})
+
     def clear_faults(request: Request):
         with faults.lock:
             faults.pending.clear()
@@ -295,6 +319,7 @@ def build_app(service: DriveService) -> Router:
     app.add("POST", r"/drive/v3/files", api(create))
     app.add("POST", r"/upload/drive/v3/files", api(upload))
     app.add("PUT", r"/upload/drive/v3/files", resume)
+    app.add("GET", r"/drive/v3/files/generateIds", api(generate_ids))
     app.add("GET", FILE, api(get))
     app.add("PATCH", FILE, api(update))
     app.add("DELETE", FILE, api(delete))
@@ -306,6 +331,8 @@ def build_app(service: DriveService) -> Router:
     app.add("POST", r"/_emulator/faults", set_faults)
     app.add("GET", r"/_emulator/faults", show_faults)
     app.add("DELETE", r"/_emulator/faults", clear_faults)
+    app.add("PUT", r"/_emulator/search_lag", set_search_lag)
+    app.add("GET", r"/_emulator/search_lag", lambda request: json_response({"seconds": service.search_lag}))
     app.add("GET", "/", lambda request: json_response({"status": "ok", "service": "drive"}))
     from .browse import add_pages
 

@@ -6,6 +6,12 @@ drive, is refused with ``storageQuotaExceeded`` as Google does); a drive may lis
 and an item of a drive the caller is not a member of is "not found", as Drive answers. Items of a
 shared drive are found only by requests that say ``supportsAllDrives=true``. State lives in
 memory and, when a folder is given, in ``drive.json`` and ``blobs/`` there.
+
+Ids may be chosen by the caller, as Drive allows: ``generate_ids`` hands out ids, and a create or
+copy that names one makes at most one file with it (a second is 409 ``fileIdInUse``, even after the
+file is deleted); an id it did not hand out, or one for a Google Docs-type file other than a
+folder, is 400 ``fileIdNotUsable``. ``search_lag`` (seconds) keeps items that new out of
+``list``, as Drive's search may lag its writes (seeded items excepted); ``get`` by id never lags.
 """
 
 from __future__ import annotations
@@ -70,9 +76,13 @@ class DriveService:
         self.files: dict[str, dict] = {}
         self.blobs: dict[str, bytes] = {}
         self.order = itertools.count()
+        self.generated: set[str] = set()  # handed out by generate_ids, not used yet
+        self.spent: set[str] = set()  # chosen ids once used (a deleted file's id stays spent)
+        self.search_lag = 0.0
         if self.folder and (self.folder / "drive.json").exists():
             state = json.loads((self.folder / "drive.json").read_text())
             self.drives, self.files = state["drives"], state["files"]
+            self.generated, self.spent = set(state.get("generated", [])), set(state.get("spent", []))
             self.order = itertools.count(max((f["_order"] for f in self.files.values()), default=0) + 1)
             for file_id in self.files:
                 blob = self.folder / "blobs" / file_id
@@ -86,7 +96,9 @@ class DriveService:
         if changed and changed in self.blobs:
             (self.folder / "blobs" / changed).write_bytes(self.blobs[changed])
         temporary = self.folder / "drive.json.partial"
-        temporary.write_text(json.dumps({"drives": self.drives, "files": self.files}, ensure_ascii=False))
+        state = {"drives": self.drives, "files": self.files, "generated": sorted(self.generated),
+                 "spent": sorted(self.spent)}
+        temporary.write_text(json.dumps(state, ensure_ascii=False))
         temporary.replace(self.folder / "drive.json")
 
     # -- shared drives ---------------------------------------------------------------------------
@@ -172,9 +184,31 @@ class DriveService:
                              "drives, or use OAuth delegation instead.", "storageQuotaExceeded", "usageLimits")
         return parent
 
+    def generate_ids(self, count: int) -> list[str]:
+        with self.lock:
+            ids = [new_id() for _ in range(count)]
+            self.generated.update(ids)
+            self.save()
+            return ids
+
+    def _chosen(self, file_id: str, mime: str) -> None:
+        """Check an id the caller chose (``id`` in the body), as Drive does."""
+        if file_id in self.spent or file_id in self.files:
+            raise DriveError("ALREADY_EXISTS", "A file already exists with the provided ID.", "fileIdInUse")
+        if file_id not in self.generated:
+            raise DriveError("INVALID_ARGUMENT", "The provided file ID is not usable.", "fileIdNotUsable",
+                             location="file.id")
+        if mime.startswith(NATIVE) and mime != FOLDER:
+            raise DriveError("INVALID_ARGUMENT", "Generated IDs are not supported for Google Docs Editors files.",
+                             "fileIdNotUsable", location="file.id")
+
     def create(self, metadata: dict, data: bytes | None, media_type: str, caller: str, all_drives: bool,
                file_id: str | None = None) -> dict:
         with self.lock:
+            chosen = "id" in metadata and file_id is None
+            if chosen:
+                file_id = str(metadata["id"])
+                self._chosen(file_id, metadata.get("mimeType") or media_type or "")
             parent = self._parent(metadata, caller, all_drives)
             properties = dict(metadata.get("appProperties") or {})
             self.check_properties(properties)
@@ -189,6 +223,8 @@ class DriveService:
                     "parents": [parent["id"]], "driveId": parent["driveId"], "trashed": False,
                     "appProperties": properties, "createdTime": now, "modifiedTime": now,
                     "_order": next(self.order)}
+            if caller is None:
+                item["_seeded"] = True  # the stand-in's own (a test's given state): never held back by search lag
             for key in ("description", "properties", "shortcutDetails"):
                 if key in metadata:
                     item[key] = metadata[key]
@@ -197,6 +233,9 @@ class DriveService:
             if item["id"] in self.files:
                 raise DriveError("ALREADY_EXISTS", "A file already exists with the provided ID.", "fileIdInUse")
             self.files[item["id"]] = item
+            if chosen:
+                self.generated.discard(item["id"])
+                self.spent.add(item["id"])
             if data is not None:
                 self.blobs[item["id"]] = data
             self.save(item["id"])
@@ -256,8 +295,11 @@ class DriveService:
 
     def list(self, predicate, caller: str, all_drives: bool, drive_id: str = "") -> list[dict]:
         with self.lock:
+            lag = self.search_lag and (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=self.search_lag)).isoformat(
+                timespec="milliseconds").replace("+00:00", "Z")
             found = [f for f in self.files.values()
                      if f["id"] not in self.drives and self.visible(f, caller, all_drives)
+                     and not (lag and not f.get("_seeded") and f["createdTime"] > lag)
                      and (not drive_id or f.get("driveId") == drive_id)
                      and predicate({**f, "trashed": self.trashed(f)})]
             return sorted(found, key=lambda f: f["_order"])

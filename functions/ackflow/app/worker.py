@@ -186,17 +186,19 @@ class Worker:
         now = runtime.clock()
         speaker = speaker_of_job(runtime, job)  # the error is shown to the person who asked, in their words
         message = f"{type(exc).__name__}: {exc}" if not isinstance(exc, StepFailed) else exc.render(speaker)
+        logged = exc.render(ENGLISH) if isinstance(exc, StepFailed) else message  # logs and the queue: English
         permanent = isinstance(exc, StepFailed) and exc.permanent
         if isinstance(exc, ImportError):  # the deployment lacks a module: no retry can fix that
             permanent = True
             message = missing_module_message(exc, job_type, speaker)
+            logged = missing_module_message(exc, job_type, ENGLISH)
         policy = runtime.registry.queue_of(job_type).retry
         policy = dataclasses.replace(policy, max_attempts=runtime.registry.max_attempts(job_type))
         first = job.steps[index].first_attempt_at or now
         final = permanent or policy.exhausted(holder.retry + 1, now - first)
         delay = None if final else policy.delay(holder.retry + 1)
         log_method = log.error if final else log.warning
-        log_method("step %s failed%s: %s", job.steps[index].name, " for good" if final else "", message,
+        log_method("step %s failed%s: %s", job.steps[index].name, " for good" if final else "", logged,
                    extra=extra, exc_info=not isinstance(exc, StepFailed))
         try:
             job = runtime.store.fail_step(job.id, index, holder, message, now, final=final,
@@ -212,7 +214,7 @@ class Worker:
                 return _retry_later(str(chat_exc))  # the retry re-posts the failure card
             return HttpResponse(200, {"status": "FAILED", "job_id": job.id})
         self.notifier.try_show(job, retry_delay=delay)
-        return _retry_later(message)
+        return _retry_later(logged)
 
     def _show_later(self, job: Job, exc: ChatBudgetSpent) -> HttpResponse:
         """The job is finished and its result owed (``message_due``), but the space has no write

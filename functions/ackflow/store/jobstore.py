@@ -44,7 +44,9 @@ class ConfirmOutcome(str, Enum):
 @dataclass(frozen=True)
 class JobFilter:
     """What an operator narrows the jobs list to. Each equality filter has its own index with
-    ``created_at`` (indexes.json); the date range is on ``created_at`` itself."""
+    ``created_at`` (indexes.json), which Firestore merges for several; with a date range (on
+    ``created_at`` itself) several need a composite index of their own, declared Firestore-only
+    (tests/store/test_index_coverage.py checks every combination)."""
 
     status: JobStatus | None = None
     type: str | None = None

@@ -53,6 +53,8 @@ def _declared_indexes() -> list[tuple[str, str]]:
     indexes = []
     for collection, entries in declared["collections"].items():
         for number, index in enumerate(entries):
+            if index.get("only", "sqlite") != "sqlite":
+                continue  # Firestore's alone (see indexes.json)
             columns = ", ".join(_field(name) for name, _ in index["fields"])
             indexes.append((f"{collection}_{number}",
                             f"ON docs(collection, {columns}) WHERE collection = '{_name(collection)}'"))

@@ -164,7 +164,7 @@ def _newcase_submit(runtime: Runtime, event, values: dict, bound: dict):
 
 def register(registry: Registry) -> None:
     registry.service("office_settings", lambda services: _settings())
-    registry.service("case_storage", lambda services: _storage(services.office_settings))
+    registry.service("case_storage", lambda services: _storage(services.office_settings, services.store.docs))
     registry.service("case_sheet", lambda services: _sheet(services.office_settings))
     registry.service("documents_sheet", lambda services: _documents_sheet(services.office_settings))
     registry.service("accounting", _accounting)
@@ -298,7 +298,8 @@ def _settings():
     return load_office_settings()
 
 
-def _storage(settings):
+def _storage(settings, docs=None):
+    """The CaseStorage the settings name; on Drive, ``docs`` (the job store) reserves each item's id."""
     from ackflow.errors import ConfigError
 
     if settings.drive_template_folder and settings.storage != "drive":
@@ -309,7 +310,7 @@ def _storage(settings):
         if not settings.drive_parent_folder:
             raise ConfigError("ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER is required with ACKFLOW_OFFICE_STORAGE=drive")
         return DriveStorage(settings.drive_parent_folder, endpoint=settings.drive_endpoint,
-                            credentials_file=settings.drive_credentials_file)
+                            credentials_file=settings.drive_credentials_file, docs=docs)
     if settings.storage == "gcs":
         from .storage import GcsStorage
 

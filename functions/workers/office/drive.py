@@ -6,7 +6,16 @@ goes by a key, not a name: every folder and file Ackflow makes carries ``appProp
 case number) and is looked up with a ``q`` on them. A retried step finds what an earlier attempt
 made (even renamed or moved within the shared drive) and never makes a second copy or overwrites
 one; a file a person put at the same name is left alone too. Writes are never retried blindly
-(a create whose answer was lost may have happened): every retry looks for the key first.
+(a create whose answer was lost may have happened): every retry looks for what it made first.
+
+Drive's search can lag its writes, so a key search alone may miss what an attempt made a moment
+ago. With the job store (``docs``), each key gets a Drive id reserved before its item is made
+(``drive_ids.py``, ids from ``files.generateIds``); the item is created with that id, so a second
+create answers 409 instead of making a copy, and "was it made?" is a ``files.get`` by id, which is
+strongly consistent. Drive takes no pre-generated id for a copy of a native Google file (Docs,
+Sheets…) or an upload converted to one: their id is recorded once Drive answers, so a later
+retry finds them by id, but after a lost answer only the key search can, and it may lag. Without a
+store every item goes by the key search alone.
 
 Every call says ``supportsAllDrives=true``; rate limits (403 ``userRateLimitExceeded`` /
 ``rateLimitExceeded``, 429) and 5xx are retried with backoff, then left to the queue's retry;
@@ -29,6 +38,7 @@ from collections.abc import Callable
 from ackflow.errors import PermanentError, TransientError
 from ackflow.i18n import L_, N_, Msg
 
+from .drive_ids import DriveIds
 from .names import safe_relative_path
 from .template import TemplateEntry
 
@@ -41,6 +51,7 @@ MULTIPART_LIMIT = 5 * 1024 * 1024  # Drive's limit for one-request uploads; larg
 TEMPLATE_TEXT_LIMIT = 5 * 1024 * 1024
 TEMPLATE_MAX_ITEMS = 500
 RATE_LIMITS = {"userRateLimitExceeded", "rateLimitExceeded"}
+RENEWALS = 3  # new ids tried for one key when its id is spent on a trashed or deleted item
 CASE = re.compile(r"^(\d{4}-\d{3,})_")
 
 
@@ -67,7 +78,7 @@ class DriveStorage:
     """The CaseStorage port on Drive: case folders under ``parent_id`` (a folder in a shared drive)."""
 
     def __init__(self, parent_id: str, *, endpoint: str = "", credentials_file: str = "", retries: int = 5,
-                 backoff: float = 0.5, timeout: float = 60.0, credentials=None):
+                 backoff: float = 0.5, timeout: float = 60.0, credentials=None, docs=None):
         self.parent_id = parent_id
         self.endpoint = endpoint.rstrip("/")
         self.credentials_file = credentials_file
@@ -78,6 +89,7 @@ class DriveStorage:
         self._drive_id = ""
         self._lock = threading.Lock()
         self._local = threading.local()  # httplib2 is not thread-safe: one client per thread
+        self._ids = DriveIds(docs, self._generate) if docs is not None else None  # None: key search only
 
     # -- connection ------------------------------------------------------------------------------
     def _creds(self):
@@ -129,11 +141,13 @@ class DriveStorage:
         return email if "@" in email else L_("the worker's service account")
 
     # -- calls -----------------------------------------------------------------------------------
-    def _call(self, action: Msg, request: Callable, *, retry_check: Callable | None = None):
+    def _call(self, action: Msg, request: Callable, *, retry_check: Callable | None = None,
+              quiet: tuple[int, ...] = ()):
         """Run ``request()`` (a googleapiclient request maker), retrying rate limits, 5xx and broken
-        connections with backoff; errors become the step errors they are. For a write,
-        ``retry_check`` looks for what an answered-too-late attempt may have made before trying again.
-        ``action`` is what was being done, said later in the person's language (``L_``)."""
+        connections with backoff; errors become the step errors they are, but an HTTP status in
+        ``quiet`` answers None. For a write, ``retry_check`` looks for what an answered-too-late
+        attempt may have made before trying again. ``action`` is what was being done, said later in
+        the person's language (``L_``)."""
         from google.auth import exceptions as auth_exceptions
         from googleapiclient.errors import HttpError
 
@@ -142,6 +156,8 @@ class DriveStorage:
                 return request().execute(num_retries=0)
             except HttpError as exc:
                 status, reason = exc.resp.status, _reason(exc)
+                if status in quiet:
+                    return None
                 retryable = status >= 500 or status == 429 or (status == 403 and reason in RATE_LIMITS)
                 if not retryable:
                     raise self._refusal(action, status, reason, exc) from exc
@@ -210,7 +226,23 @@ class DriveStorage:
             if not token:
                 return found
 
+    def _generate(self, count: int) -> list[str]:
+        return self._call(L_("reserve Drive ids"), lambda: self._files().generateIds(
+            count=count, space="drive", type="files"))["ids"]
+
+    def _live(self, file_id: str, path: str) -> dict | None:
+        """The item with this id unless it is gone or in the trash (``files.get``: no search lag)."""
+        item = self._call(L_("look for {path}", path=path), lambda: self._files().get(
+            fileId=file_id, fields=FIELDS, supportsAllDrives=True), quiet=(404,))
+        return item if item is not None and not item.get("trashed") else None
+
     def _by_key(self, path: str) -> dict | None:
+        """What Ackflow made at ``path``: by its reserved id, else by a key search."""
+        reserved = self._ids.known(self.key(path)) if self._ids is not None else None
+        if reserved is not None:
+            item = self._live(reserved, path)
+            if item is not None:
+                return item
         found = self._list(L_("look for {path}", path=path),
                            f"appProperties has {{ key='ackflowKey' and value={_quote(self.key(path))} }} "
                            "and trashed = false")
@@ -274,8 +306,30 @@ class DriveStorage:
         if existing is not None and existing["mimeType"] == FOLDER:
             return existing
         body = {"name": name, "mimeType": FOLDER, "parents": [parent["id"]], "appProperties": self._properties(path)}
-        return self._call(L_("make the folder {path}", path=path), lambda: self._files().create(
-            body=body, fields=FIELDS, supportsAllDrives=True), retry_check=lambda: self._by_key(path))
+        return self._make(L_("make the folder {path}", path=path), path, body, lambda b: self._files().create(
+            body=b, fields=FIELDS, supportsAllDrives=True))
+
+    def _make(self, action: Msg, path: str, body: dict, request: Callable[[dict], object],
+              reserved: bool = True) -> dict:
+        """Send ``request(body)``, a create or a copy, once in effect: with the id reserved for
+        ``path`` when there is a store (a 409 then means an earlier attempt made it), else checked
+        by a key search after a lost answer."""
+        key = self.key(path)
+        if self._ids is None or not reserved:
+            made = self._call(action, lambda: request(body), retry_check=lambda: self._by_key(path))
+            if self._ids is not None:  # found by its id from now on; only a lost answer relies on search
+                self._ids.record(key, path, made["id"])
+            return made
+        file_id = self._ids.reserve(key, path)
+        for _ in range(RENEWALS):
+            made = self._call(action, lambda i=file_id: request({**body, "id": i}),
+                              retry_check=lambda i=file_id: self._live(i, path), quiet=(409,))
+            if made is None:  # the id is taken: by an earlier attempt, or by an item since trashed or deleted
+                made = self._live(file_id, path)
+            if made is not None:
+                return made
+            file_id = self._ids.renew(key, path, file_id)
+        raise TransientError(N_("Drive: could not {action}: its reserved ids keep being taken"), action=action)
 
     def _place(self, path: str) -> tuple[str, str] | None:
         """(parent folder id, name) for a new file at ``path``; None when something is there."""
@@ -297,22 +351,28 @@ class DriveStorage:
         body = {"name": place[1], "parents": [place[0]], "mimeType": content_type,
                 "appProperties": self._properties(path)}
 
-        def request():
+        def request(sent: dict):
             media = MediaIoBaseUpload(io.BytesIO(data), mimetype=content_type, resumable=len(data) > MULTIPART_LIMIT)
-            return self._files().create(body=body, media_body=media, fields=FIELDS, supportsAllDrives=True)
+            return self._files().create(body=sent, media_body=media, fields=FIELDS, supportsAllDrives=True)
 
-        self._call(L_("upload {path}", path=path), request, retry_check=lambda: self._by_key(path))
+        converted = content_type.startswith(NATIVE)  # Drive takes no pre-generated id for a conversion
+        self._make(L_("upload {path}", path=path), path, body, request, reserved=not converted)
         return True
 
-    def copy(self, file_id: str, path: str) -> bool:
-        """Copy a Drive file (a Google Docs file stays one) to ``path`` if nothing is there."""
+    def copy(self, file_id: str, path: str, mime_type: str = "") -> bool:
+        """Copy a Drive file (a Google Docs file stays one) to ``path`` if nothing is there.
+        ``mime_type``: the source's, when known (else it is asked for)."""
         path = safe_relative_path(path)
         place = self._place(path)
         if place is None:
             return False
+        if not mime_type and self._ids is not None:
+            mime_type = self._call(L_("copy the template file to {path}", path=path), lambda: self._files().get(
+                fileId=file_id, fields="mimeType", supportsAllDrives=True))["mimeType"]
         body = {"name": place[1], "parents": [place[0]], "appProperties": self._properties(path)}
-        self._call(L_("copy the template file to {path}", path=path), lambda: self._files().copy(
-            fileId=file_id, body=body, fields=FIELDS, supportsAllDrives=True), retry_check=lambda: self._by_key(path))
+        native = mime_type.startswith(NATIVE) and mime_type != FOLDER  # Drive takes no pre-generated id for these
+        self._make(L_("copy the template file to {path}", path=path), path, body, lambda b: self._files().copy(
+            fileId=file_id, body=b, fields=FIELDS, supportsAllDrives=True), reserved=not native)
         return True
 
     def exists(self, path: str) -> bool:

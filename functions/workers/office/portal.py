@@ -281,7 +281,7 @@ def collect(client: PortalClient, username: str, password: str, order: str, stor
     result = Fetched(order)
     attachments = client.attachments(order_url)
     for number, (name, url) in enumerate(attachments, start=1):
-        safe = safe_component(name, "attachment name")
+        safe = safe_component(name, N_("attachment name"))
         path = f"{folder}/{safe}"
         progress(speaker._("downloading {name} ({number}/{count})", name=safe, number=number, count=len(attachments)))
         if storage.exists(path):

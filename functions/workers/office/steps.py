@@ -42,7 +42,8 @@ def allocate_number(ctx: StepContext) -> dict:
 
 
 def folder_name(case: str, client: str, title: str) -> str:
-    return safe_component(f"{case}_{safe_component(client, 'client name')}_{safe_component(title, 'title')}")
+    client, title = safe_component(client, N_("client name")), safe_component(title, N_("title"))
+    return safe_component(f"{case}_{client}_{title}")
 
 
 def make_folder(ctx: StepContext) -> dict:
@@ -54,8 +55,8 @@ def make_folder(ctx: StepContext) -> dict:
     now = _now(ctx)
     text_values = {"case": case, "client": params["client"], "title": params["title"], "due": params["due"] or "未定",
                    "date": now.date().isoformat(), "year": str(now.year), "requester": ctx.job.requester.label}
-    name_values = {**text_values, "client": safe_component(params["client"], "client name"),
-                   "title": safe_component(params["title"], "title"), "requester": "requester"}
+    name_values = {**text_values, "client": safe_component(params["client"], N_("client name")),
+                   "title": safe_component(params["title"], N_("title")), "requester": "requester"}
     storage = ctx.services.case_storage
     settings = ctx.services.office_settings
     ctx.progress(ctx._("making the folder {folder}", folder=folder))
@@ -108,7 +109,8 @@ def collect_documents(ctx: StepContext) -> dict:
         client = PortalClient(portal.url, allowed_hosts=settings.portal_allowed_hosts, timeout=settings.portal_timeout,
                               max_bytes=settings.portal_max_bytes, max_pages=settings.portal_max_pages,
                               retries=settings.portal_retries)
-        folder = f"{ctx.outputs['folder']['folder']}/{RECEIVED}/portal/{safe_component(params['portal'], 'order')}"
+        order = safe_component(params["portal"], N_("order"))
+        folder = f"{ctx.outputs['folder']['folder']}/{RECEIVED}/portal/{order}"
         ctx.progress(ctx._("logging in to the {client} portal", client=params["client"]))
         fetched = collect(client, username, password, params["portal"], ctx.services.case_storage, folder,
                           progress=ctx.progress, speaker=ctx.speaker)

@@ -80,7 +80,7 @@ def render_tree(template: str | Path | list[TemplateEntry], storage: CaseStorage
             continue
         copy = getattr(storage, "copy", None)
         if entry.drive_id and not entry.text and copy is not None:
-            made = copy(entry.drive_id, target)
+            made = copy(entry.drive_id, target, entry.mime_type)
         else:
             data = entry.reader() if entry.reader else b""
             if entry.text:

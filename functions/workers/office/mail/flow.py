@@ -25,13 +25,23 @@ from .clients import guess, known_clients
 from .mailbox import AccessRefused, HistoryGone, MailGone
 from .parse import Summary, clean, due_date, summarize
 from .records import Claim, MailRecords, MailStatus
-from .texts import LABEL_DONE, LABEL_PENDING
+from .texts import LABEL_AUTOMATIC, LABEL_DONE, LABEL_PENDING, LABEL_UNSHOWN
 
 if TYPE_CHECKING:
     from ackflow.app.runtime import Runtime
 
 log = logging.getLogger(__name__)
 MAX_READS = 5  # a mail Gmail fails to give this often is skipped (logged), so it never blocks the ones after it
+
+
+# the labels a mail's state puts on it in Gmail (added, removed)
+LABELS = {
+    MailStatus.PROPOSED.value: ([LABEL_PENDING], []),
+    MailStatus.OPENED.value: ([LABEL_DONE], [LABEL_PENDING]),
+    MailStatus.IGNORED.value: ([LABEL_DONE], [LABEL_PENDING]),
+    MailStatus.SKIPPED.value: ([LABEL_AUTOMATIC], []),  # only automatic mails are labelled (label_due)
+    MailStatus.UNSHOWN.value: ([LABEL_UNSHOWN], []),
+}
 
 
 @dataclass
@@ -131,12 +141,19 @@ class MailFlow:
                             authserv_id=self.settings.mail_authserv_id)
         if summary.automatic:
             log.info("mail %s skipped: an automatic mail (%s)", mail_id, summary.automatic)
-            self.records.settle(rid, holder, MailStatus.SKIPPED, self.clock(), reason=summary.automatic,
-                                sender_address=summary.sender_address)
+            settled = self.records.settle(rid, holder, MailStatus.SKIPPED, self.clock(), reason=summary.automatic,
+                                          sender_address=summary.sender_address, label_due=True)
+            self.label(settled)
             report.skipped.append(rid)
             return True
         fields = self._fields(summary, mail.truncated, mail.size)
-        self.show({**record, **fields, "status": MailStatus.PROPOSED.value})
+        refused = self.show({**record, **fields, "status": MailStatus.PROPOSED.value})
+        if refused:  # Chat will never take this card: say so on the record and in Gmail, do not retry
+            settled = self.records.settle(rid, holder, MailStatus.UNSHOWN, self.clock(), label_due=True,
+                                          space=self.space, reason=refused, **fields)
+            self.label(settled)
+            report.skipped.append(rid)
+            return True
         settled = self.records.settle(rid, holder, MailStatus.PROPOSED, self.clock(), label_due=True,
                                       space=self.space, message=cards.message_id(rid), **fields)
         self.label(settled)
@@ -164,26 +181,32 @@ class MailFlow:
                                  "part_id": a.part_id, "too_large": a.too_large} for a in summary.attachments]}
 
     # -- showing and labelling --------------------------------------------------------------------
-    def show(self, record: dict) -> None:
+    def show(self, record: dict) -> str:
         """Write the mail's card (create or replace, by its fixed message id). ChatUnavailable is
-        raised (worth a retry); a refusal (no such space, not a member) is logged."""
+        raised (a 429 or an outage: the record stays claimed, so Pub/Sub's redelivery or the
+        sweep's ``retry_stalled`` shows it later). A refusal that no retry can change (no such
+        space, the app removed from it, a message Chat rejects) is logged and returned as the
+        reason; "" when the card is shown."""
         if not self.space:
             log.error("mail %s: no space for mail cards (set ACKFLOW_OFFICE_MAIL_SPACE)", record["id"])
-            return
+            return "no space for mail cards (ACKFLOW_OFFICE_MAIL_SPACE)"
         reply = cards.mail_card(record, self.settings.mail_language, self.settings.timezone)
         message = message_json(reply, EventFormat(self.settings.mail_event_format), self.services.settings.webhook_url)
         try:
             self.services.chat.put_message(self.space, cards.message_id(record["id"]), message, None)
         except ChatRefused as exc:
             log.error("cannot show mail %s in %s: %s", record["id"], self.space, exc)
+            return str(exc)[:500]
+        return ""
 
     def label(self, record: dict) -> bool:
         """Bring the mail's Gmail labels in line with its state; best effort (the sweep retries
         what is still due)."""
         if not record or not record.get("label_due"):
             return True
-        done = record["status"] in (MailStatus.OPENED.value, MailStatus.IGNORED.value)
-        add, remove = ([LABEL_DONE], [LABEL_PENDING]) if done else ([LABEL_PENDING], [])
+        add, remove = LABELS.get(record["status"], ([], []))
+        if not add:
+            return True
         try:
             self.mailbox.add_labels(record["mail_id"], add, remove)
         except MailGone:

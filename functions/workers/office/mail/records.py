@@ -4,7 +4,8 @@
   only moves forward (a re-scan after Gmail forgot the id replaces it), and the watch's expiry.
 - One record per mail (``mail-<hash>``), created by the first delivery that claims it, with a
   lease like a job step's: PROPOSING (claimed; its card is being posted) → PROPOSED (card shown)
-  → OPENED (a case was made) or IGNORED; or SKIPPED (an automatic mail: no card). Every change is
+  → OPENED (a case was made) or IGNORED; or SKIPPED (an automatic mail: no card; a deleted or
+  unreadable one); or UNSHOWN (Chat refused the card for good, ``reason`` says why). Every change is
   a transaction, so duplicated notifications and overlapping history ranges find the record and
   do nothing: one card per mail.
 - The confirmation a mail's "open a case" is bound to, in the same transaction as the record, so
@@ -28,6 +29,7 @@ class MailStatus(str, Enum):
     PROPOSING = "PROPOSING"
     PROPOSED = "PROPOSED"
     SKIPPED = "SKIPPED"
+    UNSHOWN = "UNSHOWN"  # Chat refused the card for good (no such space, app removed): not retried
     IGNORED = "IGNORED"
     OPENED = "OPENED"
 
@@ -115,7 +117,7 @@ class MailRecords:
         return self.docs.transaction(apply)
 
     def settle(self, rid: str, holder: str, status: MailStatus, now: float, **fields) -> dict:
-        """End a claim: PROPOSED (card posted) or SKIPPED. A record that moved on meanwhile (a
+        """End a claim: PROPOSED (card posted), SKIPPED or UNSHOWN. A record that moved on meanwhile (a
         later holder, a click) is left as it is."""
 
         def apply(tx: Tx) -> dict:

@@ -52,3 +52,5 @@ def say(key: str, language: str | Speaker = "ja", **values) -> str:
 # Gmail labels (names people see in Gmail; nested under "Ackflow")
 LABEL_PENDING = "Ackflow/確認待ち"  # a card asks what to do with the mail
 LABEL_DONE = "Ackflow/処理済"  # a case was opened from it, or a person chose to ignore it
+LABEL_AUTOMATIC = "Ackflow/自動"  # an auto-reply or a list mail: Ackflow read it and showed no card
+LABEL_UNSHOWN = "Ackflow/未表示"  # Chat refused its card for good (the space gone, the app removed): read it in Gmail

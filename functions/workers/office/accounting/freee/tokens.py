@@ -32,7 +32,10 @@ log = logging.getLogger(__name__)
 GRANTS = "oauth_grants"
 GRANT = "freee"
 REFRESH_DOC = "freee-refresh"
-LEASE_SECONDS = 30.0  # longer than a refresh can take (HTTP timeout + saving the new token)
+LEASE_SECONDS = 90.0  # longer than a refresh can take: reading the vault, the token call, saving the new one
+PRESENT_MARGIN = 60.0  # a refresh token is presented only with this long left on the lease: the token call
+# (HTTP_TIMEOUT) and saving the new token (up to three vault writes) fit in it, so no other instance can
+# take the lease and present the same, used, refresh token (which would end the grant)
 EARLY = 300.0  # refresh this long before the access token expires
 WAIT = 25.0  # how long an instance waits for another's refresh
 HTTP_TIMEOUT = 10.0
@@ -238,8 +241,11 @@ class FreeeTokens:
         if not refresh_token:
             raise GrantMissing(say("not_connected"))
         fingerprint = hashlib.sha256(refresh_token.encode()).hexdigest()[:16]
-        if self.grant().get("dead_refresh") == fingerprint:  # refused before: never present it twice
+        grant = self.grant()
+        if grant.get("dead_refresh") == fingerprint:  # refused before: never present it twice
             raise GrantMissing(say("grant_gone"))
+        if grant.get("lease_holder") != self.holder or grant.get("lease_until", 0) - self.clock() < PRESENT_MARGIN:
+            raise TransientError(say("busy"))  # the lease ran short (a slow vault): another try, from the start
         try:
             answer = self._token_request({"grant_type": "refresh_token", "refresh_token": refresh_token},
                                          "grant_gone")

@@ -1,0 +1,76 @@
+"""Redrive from the console, over HTTP, against SQS in a moto server: the messages of a queue's
+dead-letter queue go back to the queue, once asked and confirmed, and the audit log says so."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import requests
+
+from ackflow.app.runtime import Runtime
+from ackflow.settings import Settings
+from ackflow_tools.console.app import ConsoleConfig, create_app
+from ackflow_tools.devtools.procs import start_moto
+from ackflow_tools.devtools.queues import sync_sqs_queues
+from ackflow_tools.emulators.web import ServerThread
+
+QUEUE = "ackflow-default"
+
+
+@pytest.fixture(scope="module")
+def moto(tmp_path_factory):
+    proc = start_moto(tmp_path_factory.mktemp("moto") / "moto.log")
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def sqs(moto, tmp_path, monkeypatch):
+    import boto3
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    runtime = Runtime(Settings(sqlite_path=str(tmp_path / "jobs.db"), queue_backend="sqs", sqs_endpoint=moto.url,
+                               job_types="tests.support.jobtypes:build_registry"))
+    client = boto3.client("sqs", endpoint_url=moto.url, region_name="ap-northeast-1")
+    urls = sync_sqs_queues(client, runtime.registry.queues.values())
+    dlq = client.get_queue_url(QueueName=f"{QUEUE}-dlq")["QueueUrl"]
+    for url in (urls[QUEUE], dlq):
+        client.purge_queue(QueueUrl=url)
+    server = ServerThread(create_app(ConsoleConfig(runtime=runtime, operator="ops@example.com", language="en"))).start()
+    yield server.url, client, urls[QUEUE], dlq, runtime
+    server.stop()
+    runtime.close()
+
+
+def _depth(client, url: str) -> int:
+    attributes = client.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+    return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+
+
+def test_redrive_moves_the_dead_letters_back_once_confirmed_and_is_audited(sqs):
+    console, client, queue_url, dlq, runtime = sqs
+    for n in range(2):
+        client.send_message(QueueUrl=dlq, MessageBody=f'{{"job_id": "jdead{n}", "step": 0}}')
+    browser = requests.Session()
+    page = browser.get(console + "/queues", timeout=10)
+    assert page.status_code == 200 and f'action="/queues/{QUEUE}/redrive"' in page.text
+    token = browser.cookies["ackflow_csrf"]
+    asked = browser.post(f"{console}/queues/{QUEUE}/redrive", data={"csrf_token": token}, timeout=10)
+    assert asked.status_code == 200 and 'name="confirmed" value="1"' in asked.text  # asks first
+    assert _depth(client, dlq) == 2 and runtime.store.list_audit() == []
+    done = browser.post(f"{console}/queues/{QUEUE}/redrive", data={"csrf_token": token, "confirmed": "1"},
+                        timeout=30)
+    assert done.status_code == 200 and done.url.endswith("/queues")  # back on the queues page
+    assert "2 message(s) moved back to ackflow-default." in done.text
+    assert _depth(client, dlq) == 0 and _depth(client, queue_url) == 2
+    bodies = sorted(m["Body"] for m in client.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
+                                                                 WaitTimeSeconds=1)["Messages"])
+    assert bodies == ['{"job_id": "jdead0", "step": 0}', '{"job_id": "jdead1", "step": 0}']
+    [entry] = runtime.store.list_audit()
+    assert (entry.actor, entry.action, entry.target, entry.surface, entry.outcome, entry.detail) == (
+        "ops@example.com", "redrive", QUEUE, "console", "done", "2 message(s) moved")
+    again = browser.post(f"{console}/queues/{QUEUE}/redrive", data={"csrf_token": token, "confirmed": "1"},
+                         timeout=30)
+    assert re.search(r"0 message\(s\) moved back", again.text)  # twice is safe: nothing left to move

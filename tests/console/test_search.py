@@ -1,0 +1,92 @@
+"""The jobs list's search by parameter text reaches jobs older than the newest few hundred: it
+reads on from where it stopped, page after page, and says how far it got."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from ackflow.app.runtime import Runtime
+from ackflow.jobs.model import Job, JobStatus, Requester, StepState
+from ackflow.settings import Settings
+from ackflow_tools.console import jobs as console_jobs
+from ackflow_tools.console.app import ConsoleConfig, create_app
+
+
+def _job(n: int, text: str, base: float) -> Job:
+    return Job(id=f"j{n:08d}", type="echo", params={"text": text}, requester=Requester("users/1", "a@example.com"),
+               space="spaces/s", thread=None, queue="ackflow-default", steps=(StepState("echo"),),
+               created_at=base + n, updated_at=base + n, status=JobStatus.SUCCEEDED)
+
+
+@pytest.fixture
+def runtime(tmp_path):
+    runtime = Runtime(Settings(sqlite_path=str(tmp_path / "jobs.db"),
+                               job_types="tests.support.jobtypes:build_registry"))
+    yield runtime
+    runtime.close()
+
+
+def fill(runtime, total: int, matching: set[int]) -> None:
+    base = time.time() - total
+    for n in range(total):
+        runtime.store.create_job(_job(n, f"図面 {n} ひみつの金型" if n in matching else f"図面 {n}", base))
+
+
+def rows(html: str) -> list[str]:
+    return re.findall(r'<tr data-job="([^"]+)">', html)
+
+
+def client(runtime):
+    return create_app(ConsoleConfig(runtime=runtime, operator="ops@example.com", language="en")).test_client()
+
+
+@pytest.fixture(autouse=True)
+def unhurried(monkeypatch):
+    """The time budget guards a slow store; here only the count of jobs read decides (a busy
+    machine must not change what a test sees). test_the_time_budget_stops_a_slow_search sets it."""
+    monkeypatch.setattr(console_jobs, "SEARCH_SECONDS", 60.0)
+
+
+def test_a_job_older_than_the_newest_500_is_found(runtime):
+    fill(runtime, 800, {3})  # the fourth oldest of 800: 796 newer ones do not match
+    page = client(runtime).get("/jobs", query_string={"q": "ひみつ"}).get_data(as_text=True)
+    assert rows(page) == ["j00000003"]
+    assert 'data-test="searched"' in page and "800 jobs" in page and "to the oldest" in page
+
+
+def test_when_the_budget_is_spent_the_page_says_so_and_links_on_to_the_rest(runtime, monkeypatch):
+    monkeypatch.setattr(console_jobs, "SEARCH_SCAN", 300)
+    fill(runtime, 800, {3, 650})
+    browser = client(runtime)
+    page = browser.get("/jobs?q=ひみつ").get_data(as_text=True)
+    assert rows(page) == ["j00000650"] and "300 jobs" in page and "stopped" in page
+    seen, link = rows(page), re.search(r'data-test="search-on" href="([^"]+)"', page)
+    hops = 0
+    while link:
+        page = browser.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True)
+        seen += rows(page)
+        link = re.search(r'data-test="search-on" href="([^"]+)"', page)
+        hops += 1
+    assert seen == ["j00000650", "j00000003"] and hops == 2 and "to the oldest" in page
+
+
+def test_a_full_page_of_matches_pages_on_without_repeating_one(runtime):
+    fill(runtime, 300, set(range(0, 300, 2)))  # 150 matches: three pages of 50
+    browser = client(runtime)
+    seen, url = [], "/jobs?q=ひみつ"
+    while url:
+        page = browser.get(url).get_data(as_text=True)
+        seen += rows(page)
+        older = re.search(r'data-test="older" href="([^"]+)"', page)
+        url = older.group(1).replace("&amp;", "&") if older else None
+    assert seen == [f"j{n:08d}" for n in range(298, -1, -2)]
+
+
+def test_the_time_budget_stops_a_slow_search_after_its_first_read(runtime, monkeypatch):
+    monkeypatch.setattr(console_jobs, "SEARCH_SECONDS", 0.0)
+    fill(runtime, 800, {3})
+    page = client(runtime).get("/jobs", query_string={"q": "ひみつ"}).get_data(as_text=True)
+    assert rows(page) == [] and "Searched 100 jobs" in page and 'data-test="search-on"' in page
