@@ -189,3 +189,36 @@ def test_a_failure_while_answering_a_dialog_is_said_in_the_dialog(runtime, monke
     monkeypatch.setattr(runtime.registry, "get", lambda name: (_ for _ in ()).throw(RuntimeError("bug")))
     failed = answer(runtime, opened)
     assert failed["actionResponse"]["type"] == "DIALOG"  # never a message where Chat waits for a dialog
+
+
+# -- prefill hooks, values carried in buttons ---------------------------------------------------------
+def test_a_value_the_form_shows_no_input_for_travels_in_its_buttons_and_is_read_as_typed(runtime):
+    estimate = runtime.registry.get("estimate")
+    state = formspec.initial(estimate, {"case": "2026-001", "item": ["設計:1:350000", "資料:2:1000:8%"],
+                                        "replace": True, "change": None}, {}, {"mail": "ignored"})
+    assert state.carried == {"replace": "true"} and state.bound == {}  # estimate binds nothing
+    assert state.inputs["item.2.3"] == "8%" and state.inputs["item.2.0"] == "資料"
+    card = formspec.build(state, EN, {}, "users/1")
+    names = {w.name for s in card.sections for w in s.widgets if hasattr(w, "name")}
+    assert not {"change", "remove", "replace"} & names  # no input for them
+    parameters = dict(card.footer.params)
+    assert parameters["v.replace"] == "true" and "b.mail" not in parameters
+    inputs = {name: FormInput((value,)) for name, value in state.inputs.items()}
+    inputs["item.2.3"] = FormInput(("８",))  # a rate typed without %, full-width
+    back = formspec.from_submit(estimate, inputs, parameters)
+    assert formspec.read(back, EN) == {"case": "2026-001", "item": ["設計:1:350000", "資料:2:1000:8%"],
+                                       "change": None, "remove": None, "replace": True, "to": None,
+                                       "valid_until": None}
+
+
+def test_a_form_bound_to_what_opened_it_keeps_it_and_a_prefill_refusal_is_said_in_the_dialog(runtime):
+    newcase = runtime.registry.get("newcase")
+    state = formspec.initial(newcase, {"client": "ACME"}, {}, {"mail": "mail-abc"})
+    assert formspec.build(state, EN, {}, "users/1").footer.params["b.mail"] == "mail-abc"
+    event = load("classic/card_clicked.json")
+    event["common"] = {"invokedFunction": "mail-open", "parameters": {"mail": "mail-nosuch", "form": "newcase"}}
+    event.update(isDialogEvent=True, dialogEventType="REQUEST_DIALOG")
+    body = answer(runtime, event)
+    card = body["actionResponse"]["dialogAction"]["dialog"]["body"]
+    assert "I no longer know the mail of this button." in json.dumps(card) and "fixedFooter" not in card
+    assert runtime.store.docs.query("confirmations", [], "created_at", True, 10) == []

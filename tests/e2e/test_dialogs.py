@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from decimal import Decimal
 
 import pytest
 import requests
 
 from ackflow.jobs.model import JobStatus
 from ackflow_tools.emulators.chat.userside import find_button, iter_buttons
-from tests.support.dialogs import errors_after, form_inputs, inputs_of, text, value_of
+from tests.support.dialogs import errors_after, filled_in, form_inputs, inputs_of, text, value_of
 from tests.support.office import running_office
 from tests.support.pipeline import ALICE, BOB
+from workers.office import ledger
+from workers.office.money import Line
 
 JA = {"locale": "ja", "timeZone": "Asia/Tokyo", "platform": "IOS"}
 EN = {"locale": "en-US", "timeZone": "America/New_York", "platform": "WEB"}
@@ -69,7 +72,7 @@ def test_a_form_with_an_error_then_fixed_makes_one_job_whose_result_links_open(o
     assert answer["reply"]["action"] == "dialog", answer
     errors = errors_after(answer["reply"]["dialog"])
     assert words["missing"] in errors["title"]
-    assert "abc" in errors["item.1.2"]  # the line's error follows the line's last input
+    assert "abc" in errors["item.1.3"]  # the line's error follows the line's last input (its rate)
     assert counts(office) == before  # nothing made yet
 
     # add a line: the dialog comes back with two lines and what was typed kept
@@ -177,3 +180,39 @@ def test_a_typed_command_with_a_problem_offers_the_form_filled_in(office):
     # typed commands keep working as they did
     card = office.send('newcase ACME "typed case"', space="spaces/typed", **EN)["reply"]["message"]
     assert find_button(card, "Run")
+
+
+def test_the_estimate_form_opens_with_the_latest_version_and_issues_exactly_the_lines_as_edited(office):
+    space = "spaces/estimateform"
+    first = office.wait_job(office.start('newcase ACME "フォームの見積" --item "金型設計:1:350000" '
+                                         '--item "資料:2:1000:8%"', space=space), JobStatus.SUCCEEDED, timeout=60)
+    case = first.result["case"]
+    v1 = ledger.get(office.store.docs, "quotation", f"{case}-v1")
+
+    opened = office.send(f"/estimate {case}", space=space, **EN)
+    dialog = opened["reply"]["dialog"]
+    fields = inputs_of(dialog)
+    rows = [[value_of(fields, f"item.{n}.{part}") for part in range(4)] for n in (1, 2)]
+    assert rows == [["金型設計", "1", "350000", ""], ["資料", "2", "1000", "8%"]]  # v1's lines, its reduced rate
+    assert "item.3.0" not in fields and "change" not in fields and "remove" not in fields
+    assert value_of(fields, "to") == "ACME"
+    shown_until = dt.datetime.fromtimestamp(int(fields["valid_until"]["valueMsEpoch"]) / 1000, dt.UTC).date()
+    assert shown_until.isoformat() == v1.valid_until
+
+    # remove line 1, then change line 2 (now line 1)'s price
+    removed = office.submit_dialog("Remove line 1", filled_in(dialog), space=space, **EN)["reply"]["dialog"]
+    left = inputs_of(removed)
+    assert value_of(left, "item.1.0") == "資料" and "item.2.0" not in left
+    before = counts(office)
+    closed = office.submit_dialog("Next", filled_in(removed, {"item.1.2": "1,200"}), space=space, **EN)
+    card = closed["reply"]["message"]
+    assert closed["reply"]["action"] == "created" and find_button(card, "Run"), closed
+    assert counts(office) == (before[0], before[1] + 1)  # a confirmation, no job before Run
+    assert "error" not in office.click(card, "Run", space=space)
+    job = office.wait_job(office.job_of(card), JobStatus.SUCCEEDED, JobStatus.FAILED, timeout=60)
+    assert job.status == JobStatus.SUCCEEDED, job.last_error
+    assert job.result["estimate_version"] == 2
+    v2 = ledger.get(office.store.docs, "quotation", f"{case}-v2")
+    assert v2.lines == (Line("資料", Decimal(2), 1200, reduced=True),)  # exactly the lines as edited
+    assert v2.recipient == "ACME" and v2.valid_until == v1.valid_until
+    assert ledger.get(office.store.docs, "quotation", f"{case}-v1").lines == v1.lines  # v1 kept as it was

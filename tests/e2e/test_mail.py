@@ -5,6 +5,7 @@ cases in a local folder and the local Sheets service."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import os
 import time
@@ -15,6 +16,7 @@ import requests
 
 from ackflow.jobs.model import JobStatus
 from ackflow_tools.devtools.stack import MAIL_SPACE, MAILBOX
+from tests.support.dialogs import filled_in, inputs_of, value_of
 from tests.support.mail import mail
 from tests.support.office import sheet_of, storage_of
 from tests.support.pipeline import ALICE
@@ -110,10 +112,13 @@ def record(office, mail_id: str) -> dict | None:
     return MailRecords(office.store.docs).get(record_id(MAILBOX, mail_id))
 
 
-def open_case(office, card: dict) -> str:
-    """Press "open a case" on the mail's card, then Run on the confirmation it answers with."""
-    answer = office.click(card, "案件を作成", MAIL_SPACE)
-    confirmation = answer["reply"]["message"]
+def open_case(office, card: dict, changes: dict | None = None) -> str:
+    """Press "open a case" on the mail's card: its form opens; Next (with ``changes`` typed over
+    what it shows), then Run on the confirmation it answers with."""
+    opened = office.click(card, "案件を作成", MAIL_SPACE)
+    assert opened["reply"]["action"] == "dialog", opened
+    closed = office.submit_dialog("Next", filled_in(opened["reply"]["dialog"], changes), MAIL_SPACE)
+    confirmation = closed["reply"]["message"]
     assert "error" not in office.click(confirmation, "Run", MAIL_SPACE)
     return office.job_of(confirmation)
 
@@ -128,10 +133,21 @@ def test_a_mail_with_two_attachments_becomes_one_card_then_one_case_with_the_mai
         assert expected in shown, expected
     pending = ["INBOX", "UNREAD", "Ackflow/確認待ち"]
     assert labels_of(office, mail_id, pending) == pending
-    job = office.wait_job(open_case(office, card), timeout=90)
+    # "open a case" opens the newcase form with the mail's guess: the sender's domain, the subject, the due date
+    dialog = office.click(card, "案件を作成", MAIL_SPACE)["reply"]["dialog"]
+    fields = inputs_of(dialog)
+    assert (value_of(fields, "client") or value_of(fields, "client.new")) == "acme.co.jp"
+    assert value_of(fields, "title") == "プレス金型 A-12 のお見積りのお願い"
+    assert dt.datetime.fromtimestamp(int(fields["due"]["valueMsEpoch"]) / 1000, dt.UTC).date() == dt.date(2026, 12, 1)
+    assert office.cancel_dialog(MAIL_SPACE)["reply"]["action"] == "dialog-closed"
+    # the person corrects the client (the sender is unknown); the case is opened under that name
+    typed = {"client": "", "client.new": "ACME精機"} if "client.new" in fields else {"client": "ACME精機"}
+    job = office.wait_job(open_case(office, card, typed), timeout=90)
     assert job.status == JobStatus.SUCCEEDED, job.last_error
     case = job.result["case"]
+    assert job.params["client"] == "ACME精機" and job.params["mail"] == record_id(MAILBOX, mail_id)
     assert job.params["title"] == "プレス金型 A-12 のお見積りのお願い" and job.params["due"] == "2026-12-01"
+    assert office.runtime.services.cases.get(case)["client"] == "ACME精機"
     storage = storage_of(office)
     folder = office.runtime.services.cases.get(case)["folder"]
     received = f"{folder}/01_受領資料/メール"
@@ -153,6 +169,37 @@ def test_a_mail_with_two_attachments_becomes_one_card_then_one_case_with_the_mai
     again = users._deliver("CARD_CLICKED", MAIL_SPACE, ALICE, card, office.fmt, function=function, parameters=params)
     assert case in again["reply"]["message"]["text"]
     assert office.counts() == jobs_before
+
+
+def test_a_second_open_a_case_form_replaces_the_first_confirmation_and_the_mail_still_makes_one_case(office):
+    mail_id = deliver(office, mail("二度開いたフォームのテスト"))
+    card = card_of(office, mail_id)
+    first = open_form_and_submit(office, card, "先方A")
+    second = open_form_and_submit(office, card, "先方B")
+    jobs_before = office.counts()[0]
+    stale = office.click(first, "Run", MAIL_SPACE)  # the first card's Run: replaced, nothing made
+    assert "error" not in stale and office.counts()[0] == jobs_before
+    assert "error" not in office.click(second, "Run", MAIL_SPACE)
+    job = office.wait_job(office.job_of(second), timeout=90)
+    assert job.status == JobStatus.SUCCEEDED, job.last_error
+    assert job.params["client"] == "先方B" and office.counts()[0] == jobs_before + 1
+    card_of(office, mail_id, containing=job.result["case"])
+    # once it became a case, a press on the old card (a phone that had not refreshed) says so in the
+    # dialog and opens no form
+    params, function = {"mail": record_id(MAILBOX, mail_id), "form": "newcase"}, "mail-open"
+    if office.fmt == "addon":
+        function, params = office.stack.webhook_url, {"actionName": "mail-open", **params}
+    again = office.stack.chat_signer()._deliver("CARD_CLICKED", MAIL_SPACE, ALICE, card, office.fmt,
+                                                function=function, parameters=params, dialog="REQUEST_DIALOG")["reply"]
+    assert again["action"] == "dialog" and job.result["case"] in json.dumps(again["dialog"], ensure_ascii=False)
+    assert "fixedFooter" not in again["dialog"]
+
+
+def open_form_and_submit(office, card: dict, client: str) -> dict:
+    """Open a case's form, give the client, Next: the confirmation card it answers with."""
+    dialog = office.click(card, "案件を作成", MAIL_SPACE)["reply"]["dialog"]
+    typed = {"client": "", "client.new": client} if "client.new" in inputs_of(dialog) else {"client": client}
+    return office.submit_dialog("Next", filled_in(dialog, typed), MAIL_SPACE)["reply"]["message"]
 
 
 def test_duplicated_and_overlapping_notifications_make_one_card(office):

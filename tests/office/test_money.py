@@ -16,7 +16,7 @@ from workers.office.accounting.pdf import render
 from workers.office.estimating import edit_lines, parse_change
 from workers.office.invoicing import payment_due
 from workers.office.issuer import Issuer, check_digit, invoice_problems, registration_problem, valid_registration
-from workers.office.money import Line, TaxRules, parse_line
+from workers.office.money import Line, TaxRules, join_item, parse_line, split_item
 
 RULES = TaxRules()
 
@@ -222,3 +222,16 @@ def test_a_document_survives_the_store_as_json():
 
     document = invoice(replaces="INV-2026-0001")
     assert Document.from_dict(json.loads(json.dumps(document.to_dict()))) == document
+
+
+@pytest.mark.parametrize("text, pieces", [
+    ("金型設計:1:350000", ["金型設計", "1", "350000", ""]),
+    ("資料: A:2:1,000:8%", ["資料: A", "2", "1,000", "8%"]),  # a description with a colon, a reduced line
+    ("設計", ["設計", "", "", ""]),
+])
+def test_a_line_splits_into_the_forms_inputs_and_joins_back_as_typed(text, pieces):
+    assert split_item(text) == pieces
+    if pieces[1]:
+        assert join_item(pieces) == text
+    assert join_item(["資料", "2", "1000", "8"]) == "資料:2:1000:8%"  # a rate typed without %
+    assert parse_line(join_item(["資料", "2", "1000", "8"])).reduced

@@ -68,3 +68,17 @@ def text(card: dict) -> str:
     import html
 
     return html.unescape(json.dumps(card, ensure_ascii=False))
+
+
+def filled_in(card: dict, changes: dict | None = None) -> dict:
+    """The ``formInputs`` a Chat client sends from this dialog: what each input shows, with
+    ``changes`` (``{"name": "text" | date}``) typed over it."""
+    values: dict = {}
+    for name, field in inputs_of(card).items():
+        if field["kind"] == "dateTimePicker":
+            if field.get("valueMsEpoch"):
+                values[name] = dt.datetime.fromtimestamp(int(field["valueMsEpoch"]) / 1000, dt.UTC).date()
+        else:
+            values[name] = value_of(inputs_of(card), name)
+    values.update(changes or {})
+    return form_inputs(values)

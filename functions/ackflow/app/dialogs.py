@@ -8,6 +8,10 @@ again, "Next" validates with the parsers the typed command uses. Errors come bac
 next to their field; a valid submit closes it and posts the usual confirmation card (nothing is
 created before that card's Run). Closing the dialog (``CANCEL_DIALOG``) starts nothing.
 
+A job type may fill its form in from the store (``JobType.prefill``: the office's estimate opens
+with the case's latest lines), bind it to what opened it (``form_context``: a mail) and send it its
+own way (``form_submit``); see docs/job-types.md.
+
 Dialogs need synchronous answers, which the webhook gives. Who opened a dialog travels in its
 buttons; a submit by anyone else, a form for a job type that is no longer offered, or inputs the
 dialog does not have are refused in the dialog, with nothing created.
@@ -88,8 +92,17 @@ def _open(runtime: Runtime, event: ChatEvent, speaker: Speaker) -> Answer:
     if job_type is None:
         return in_dialog(event, _typed(runtime, event, name))
     values, problem = prefill(job_type, text, speaker, speaker.today(runtime.clock()))
+    bound = {key: event.parameters[key] for key in job_type.form_context
+             if event.kind == EventKind.CLICK and event.parameters.get(key)}
+    if job_type.prefill is not None:
+        try:
+            values = job_type.prefill(runtime, values, bound)
+        except UsageError as exc:  # what the form would be for cannot be filled in: said instead of a form
+            return DialogReply(_notice(speaker, exc.render(speaker)))
+        except Exception:  # a prefill that fails leaves the form as typed; it still opens
+            log.exception("the %s form's prefill failed; it opens with what was typed", job_type.name)
     known = formspec.known_values(runtime, job_type)
-    state = formspec.initial(job_type, values, known)
+    state = formspec.initial(job_type, values, known, bound)
     if problem:
         state.errors[formspec.FORM] = problem
     log.info("opened the %s form", job_type.name, extra={"job_type": job_type.name, "space": event.space})
@@ -153,6 +166,8 @@ def _submit(runtime: Runtime, event: ChatEvent, speaker: Speaker) -> Answer:
     elif step == "submit" and not state.errors:
         values = formspec.read(state, speaker, speaker.today(runtime.clock()))
         if values is not None:
+            if job_type.form_submit is not None:
+                return DialogClose(message=job_type.form_submit(runtime, event, values, state.bound))
             return DialogClose(message=ask(runtime, event, job_type, values))
         log.info("the %s form came back with errors", name, extra={"job_type": name, "fields": sorted(state.errors)})
     return DialogReply(formspec.build(state, speaker, known, event.user.name), update=True)

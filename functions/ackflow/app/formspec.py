@@ -11,7 +11,9 @@ joined with ``:`` for the parser.
 Inputs are named after their parameter: ``client``, ``client.new`` (a value not in the list),
 ``item.2`` or ``item.2.1`` (line 2, part 1). What a dialog must remember between submits travels
 in its buttons' parameters (the job type, who opened it, the lines of each repeated parameter),
-so nothing is stored before the confirmation.
+so nothing is stored before the confirmation; so do the values of parameters the form shows no
+input for (``Param.in_form=False``, ``v.NAME``, given by a prefill hook) and what it was opened for
+(``JobType.form_context``, ``b.KEY``).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ MAX_LINES = 12  # lines of a repeated parameter: a dialog holds at most 100 widg
 MAX_KNOWN = 50  # known values offered in a dropdown
 MAX_ERROR = 200  # characters of an error shown in a form (it may quote what was typed)
 FORM = ""  # the key of an error about the whole form
+MAX_CARRIED = 200  # characters of a value the form carries in every button (a parameter it shows no input for)
 
 
 @dataclass
@@ -49,6 +52,8 @@ class FormState:
     inputs: dict[str, str] = field(default_factory=dict)  # input → what it holds (a date YYYY-MM-DD)
     lines: dict[str, int] = field(default_factory=dict)  # repeated parameter → lines shown
     errors: dict[str, str] = field(default_factory=dict)  # input or parameter ("" the form) → message
+    carried: dict[str, str] = field(default_factory=dict)  # a parameter not in the form (in_form=False) → value
+    bound: dict[str, str] = field(default_factory=dict)  # what the form was opened for (JobType.form_context)
 
     def count(self, param: Param) -> int:
         return min(MAX_LINES, max(1, self.lines.get(param.name, 1)))
@@ -83,17 +88,26 @@ def known_values(runtime: Runtime, job_type: JobType) -> dict[str, list[str]]:
 
 
 # -- from values (a typed command's) to a form --------------------------------------------------
-def initial(job_type: JobType, values: dict[str, Any], known: dict[str, list[str]]) -> FormState:
-    state = FormState(job_type)
+def initial(job_type: JobType, values: dict[str, Any], known: dict[str, list[str]],
+            bound: dict[str, str] | None = None) -> FormState:
+    state = FormState(job_type, bound={k: v for k, v in (bound or {}).items() if k in job_type.form_context})
     for param in job_type.params:
         value = values.get(param.name)
+        if not param.in_form:
+            if isinstance(value, list):  # a repeated parameter without inputs carries its first value
+                value = value[0] if value else None
+            text = "true" if value is True else "" if value in (None, "", False) else _text(value)
+            if len(text) > MAX_CARRIED:
+                state.errors[FORM] = "dropped"
+            elif text:
+                state.carried[param.name] = text
+            continue
         if param.repeated:
             items = [v for v in value or [] if v not in (None, "")][:MAX_LINES]
             state.lines[param.name] = max(1, len(items))
             for index, item in enumerate(items, start=1):
                 if param.parts:
-                    pieces = str(item).rsplit(":", len(param.parts) - 1)
-                    for part, piece in enumerate(pieces):
+                    for part, piece in enumerate(split_parts(param, str(item))):
                         state.inputs[f"{param.name}.{index}.{part}"] = piece
                 else:
                     state.inputs[f"{param.name}.{index}"] = _text(item)
@@ -108,6 +122,16 @@ def initial(job_type: JobType, values: dict[str, Any], known: dict[str, list[str
     return state
 
 
+def split_parts(param: Param, text: str) -> list[str]:
+    if param.split is not None:
+        return list(param.split(text))[: len(param.parts)]
+    return text.rsplit(":", len(param.parts) - 1)
+
+
+def join_parts(param: Param, pieces: list[str]) -> str:
+    return param.join(pieces) if param.join is not None else ":".join(pieces)
+
+
 def _text(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"
@@ -118,7 +142,12 @@ def _text(value: Any) -> str:
 def from_submit(job_type: JobType, form: dict[str, FormInput], parameters: dict[str, str]) -> FormState:
     """The state a submitted dialog describes; inputs it should not have are a form error."""
     state = FormState(job_type)
+    state.bound = {key: parameters[f"b.{key}"] for key in job_type.form_context if f"b.{key}" in parameters}
     for param in job_type.params:
+        if not param.in_form:
+            if f"v.{param.name}" in parameters:
+                state.carried[param.name] = parameters[f"v.{param.name}"]
+            continue
         if param.repeated:
             raw = parameters.get(f"n.{param.name}", "1")
             state.lines[param.name] = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 3 else 1
@@ -132,6 +161,8 @@ def from_submit(job_type: JobType, form: dict[str, FormInput], parameters: dict[
 def input_names(state: FormState) -> set[str]:
     names: set[str] = set()
     for param in state.job_type.params:
+        if not param.in_form:
+            continue
         if param.repeated:
             for index in range(1, state.count(param) + 1):
                 if param.parts:
@@ -172,7 +203,7 @@ def remove_line(state: FormState, name: str, line: str) -> None:
 
 
 def _repeated(state: FormState, name: str) -> Param | None:
-    return next((p for p in state.job_type.params if p.repeated and p.name == name), None)
+    return next((p for p in state.job_type.params if p.repeated and p.in_form and p.name == name), None)
 
 
 def read(state: FormState, speaker: Speaker, today: dt.date | None = None) -> dict[str, Any] | None:
@@ -180,6 +211,9 @@ def read(state: FormState, speaker: Speaker, today: dt.date | None = None) -> di
     ``speaker``'s language (``today``: in their time zone, for dates written without a year)."""
     values: dict[str, Any] = {}
     for param in state.job_type.params:
+        if not param.in_form:
+            _read_carried(state, param, values, speaker, today)
+            continue
         if param.repeated:
             values[param.name] = _read_lines(state, param, speaker, today)
             continue
@@ -205,6 +239,21 @@ def read(state: FormState, speaker: Speaker, today: dt.date | None = None) -> di
     return None if state.errors else values
 
 
+def _read_carried(state: FormState, param: Param, values: dict[str, Any], speaker: Speaker,
+                  today: dt.date | None) -> None:
+    """A value the form's prefill gave for a parameter it shows no input for, read as typed."""
+    raw = state.carried.get(param.name, "")
+    if param.kind == "flag":
+        values[param.name] = raw == "true"
+    elif not raw:
+        values[param.name] = [] if param.repeated else param.default
+    else:
+        try:
+            values[param.name] = [param.convert(raw, today)] if param.repeated else param.convert(raw, today)
+        except UsageError as exc:
+            state.errors[FORM] = exc.render(speaker)
+
+
 def _field(state: FormState, name: str, param: Param) -> str:
     text = normalize_field(state.inputs.get(name, ""))
     return " ".join(text.split()) if param.rest else text
@@ -217,11 +266,11 @@ def _read_lines(state: FormState, param: Param, speaker: Speaker, today: dt.date
             pieces = [_field(state, f"{param.name}.{index}.{part}", param) for part in range(len(param.parts))]
             if not any(pieces):
                 continue
-            if not all(pieces):
+            if not all(pieces[: len(pieces) - param.optional_parts]):
                 state.errors[f"{param.name}.{index}"] = speaker._(
                     "Line {n}: fill in {parts}.", n=index, parts=", ".join(part_labels(param, speaker)))
                 continue
-            raw = ":".join(pieces)
+            raw = join_parts(param, pieces)
         else:
             raw = _field(state, f"{param.name}.{index}", param)
             if not raw:
@@ -250,16 +299,21 @@ def _shown(state: FormState, name: str, param: Param) -> str:
 def build(state: FormState, speaker: Speaker, known: dict[str, list[str]], opener: str) -> Card:
     job_type = state.job_type
     base = {"form": job_type.name, "by": opener,
-            **{f"n.{p.name}": str(state.count(p)) for p in job_type.params if p.repeated}}
+            **{f"n.{p.name}": str(state.count(p)) for p in job_type.params if p.repeated and p.in_form},
+            **{f"v.{name}": value for name, value in state.carried.items()},
+            **{f"b.{key}": value for key, value in state.bound.items()}}
     sections: list[Section] = []
     if state.errors.get(FORM):
         problem = state.errors[FORM]
         if problem == "forged":
             problem = speaker._("The form sent fields it does not have; nothing was started. Open it again.")
+        elif problem == "dropped":
+            problem = speaker._("Part of what was typed is too long for the form and was left out; type the "
+                                "command instead to keep it.")
         sections.append(Section((error_text(problem),)))
     fields: list[Widget] = []
     for param in job_type.params:
-        if param.repeated:
+        if param.repeated or not param.in_form:
             continue
         fields.extend(_inputs(state, param, speaker, known))
         if param.name in state.errors:
@@ -267,7 +321,7 @@ def build(state: FormState, speaker: Speaker, known: dict[str, list[str]], opene
     if fields:
         sections.append(Section(tuple(fields)))
     for param in job_type.params:
-        if param.repeated:
+        if param.repeated and param.in_form:
             sections.append(_lines(state, param, speaker, base))
     footer = Button(speaker._("Next"), ACTION, {**base, "step": "submit"}, filled=True)
     title = (job_type.native_name if speaker.language == "ja" else None) or job_type.name

@@ -70,6 +70,12 @@ class Param:
     lookup: str | None = None
     check: Callable[[Any], None] | None = field(default=None, compare=False)  # raises UsageError
     aliases: tuple[str, ...] = ()  # other names of an option, e.g. 納期 for --due (:納期 VALUE, 納期:VALUE)
+    # A value of ``parts`` read into its parts and back (default: split and joined at ``:``, the
+    # description side keeping its colons); the last ``optional_parts`` parts may be left empty.
+    split: Callable[[str], list[str]] | None = field(default=None, compare=False)
+    join: Callable[[list[str]], str] | None = field(default=None, compare=False)
+    optional_parts: int = 0
+    in_form: bool = True  # False: no input in a form; a value the form's prefill gives travels in its buttons
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -78,6 +78,14 @@ class JobType:
     aliases: tuple[str, ...] = ()  # other names a person may type, e.g. ("新規案件",)
     admins_only: bool = False  # only ACKFLOW_ADMINS may ask for it: refused at the command, never offered
     result_labels: dict[str, str] = field(default_factory=dict, compare=False)  # result key → N_() label
+    # Forms (app/dialogs.py): ``prefill(runtime, values, bound)`` returns the values a form opens
+    # with, from what was typed (``values``) and the opening button's parameters named in
+    # ``form_context`` (``bound``, kept in the form's buttons); it may raise UsageError to answer
+    # with that instead of a form. ``form_submit(runtime, event, values, bound)`` makes the reply a
+    # valid submit closes the form with (default: the confirmation card, ``confirm.ask``).
+    prefill: Callable[..., dict] | None = field(default=None, compare=False)
+    form_submit: Callable[..., Any] | None = field(default=None, compare=False)
+    form_context: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not NAME_RE.match(self.name):

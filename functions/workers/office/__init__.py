@@ -16,7 +16,7 @@ from . import invoicing, lifecycle, mail, reminders, steps
 from .cases import CASE_RE
 from .commands import list_cases, show_case
 from .estimating import split_list
-from .money import parse_line
+from .money import join_item, parse_line, split_item
 from .names import safe_component
 
 if TYPE_CHECKING:
@@ -53,6 +53,10 @@ def _check_estimate(values: dict) -> None:
 
     _check_case(values)
     _check_items(values)
+    if values.get("replace") and (values["change"] or values["remove"]):
+        raise UsageError(L_("--replace gives every line of the new version: leave out --change and --remove"))
+    if values.get("replace") and not values["item"]:
+        raise UsageError(L_("--replace needs the lines of the new version (--item)"))
     if values["change"]:
         settings, _, _ = _rates()
         for text in split_list(values["change"], ";"):
@@ -108,8 +112,9 @@ OFFICE_EXTRA = {"requires": ("gspread", "fpdf", "bs4"),
 
 ITEM = Param("item", positional=False, required=False, repeated=True, metavar=N_('"DESC:QTY:PRICE[:8%]"'),
              max_length=200, help=N_("a line: description, quantity, unit price in yen (:8% for a reduced-rate line)"),
-             title=N_("Line items"), parts=(N_("Description"), N_("Quantity"), N_("Unit price")), check=_item,
-             aliases=("明細",))
+             title=N_("Line items"),
+             parts=(N_("Description"), N_("Quantity"), N_("Unit price"), N_("Tax rate (8% if reduced)")),
+             split=split_item, join=join_item, optional_parts=1, check=_item, aliases=("明細",))
 CASE = Param("case", metavar=N_("CASE_NUMBER"), max_length=20, title=N_("Case number"))
 DATE = Param("date", kind="date", positional=False, required=False, metavar=N_("YYYY-MM-DD"), title=N_("Date"),
              aliases=("日付",))
@@ -126,10 +131,35 @@ RESULT_LABELS = {"case": N_("case"), "documents": N_("documents"), "skipped": N_
 
 def _office_job(name: str, help: str, params: tuple, confirm: str, steps_: tuple, *, slash: int | None = None,
                 validate=_check_case, examples: tuple = (), result: tuple = (), timeout: float = 120,
-                aliases: tuple[str, ...] = (), admins_only: bool = False) -> JobType:
+                aliases: tuple[str, ...] = (), admins_only: bool = False, prefill=None) -> JobType:
     return JobType(name=name, help=help, params=params, confirm=confirm, queue="ackflow-office", timeout=timeout,
                    steps=steps_, validate=validate, examples=examples, slash_command_id=slash, result_fields=result,
-                   result_labels=RESULT_LABELS, aliases=aliases, admins_only=admins_only, **OFFICE_EXTRA)
+                   result_labels=RESULT_LABELS, aliases=aliases, admins_only=admins_only, prefill=prefill,
+                   **OFFICE_EXTRA)
+
+
+def _estimate_form(runtime: Runtime, values: dict, bound: dict) -> dict:
+    from .forms import estimate_form
+
+    return estimate_form(runtime, values, bound)
+
+
+def _newcase_form(runtime: Runtime, values: dict, bound: dict) -> dict:
+    if not bound.get("mail"):
+        return values
+    from .mail.actions import form_values
+
+    return form_values(runtime, bound["mail"], values)
+
+
+def _newcase_submit(runtime: Runtime, event, values: dict, bound: dict):
+    if bound.get("mail"):
+        from .mail.actions import ask_bound
+
+        return ask_bound(runtime, event, bound["mail"], values)
+    from ackflow.app.confirm import ask
+
+    return ask(runtime, event, runtime.registry.get("newcase"), values)
 
 
 def register(registry: Registry) -> None:
@@ -171,6 +201,7 @@ def register(registry: Registry) -> None:
         result_fields=("case", "folder_link", "sheet_link", "estimate_link", "no_estimate", "documents",
                        "document_links", "skipped", "mail", "mail_skipped"),
         result_labels=RESULT_LABELS,
+        prefill=_newcase_form, form_submit=_newcase_submit, form_context=("mail",),  # "open a case" of a mail
         **OFFICE_EXTRA,
     ))
     registry.add(_office_job(
@@ -178,16 +209,19 @@ def register(registry: Registry) -> None:
         (CASE, ITEM,
          Param("change", positional=False, required=False, metavar=N_('"N=DESC:QTY:PRICE[; …]"'), max_length=1000,
                help=N_("change line N of the previous version (empty fields are kept; several: separated by ;)"),
-               title=N_("Change lines"), aliases=("変更",)),
+               title=N_("Change lines"), aliases=("変更",), in_form=False),
          Param("remove", positional=False, required=False, max_length=200, metavar="N[,N…]",
                help=N_("remove these lines of the previous version"), check=_line_numbers, title=N_("Remove lines"),
-               aliases=("削除",)),
+               aliases=("削除",), in_form=False),
+         Param("replace", kind="flag", positional=False, required=False, in_form=False, title=N_("Replace the lines"),
+               help=N_("the lines given (--item) are the whole new version, in place of the previous version's"),
+               aliases=("置換",)),
          Param("to", positional=False, required=False, max_length=60, metavar=N_("RECIPIENT"),
                help=N_("the recipient (御中), when not the client's name"), title=N_("Recipient"), aliases=("宛先",)),
          Param("valid_until", kind="date", positional=False, required=False, metavar=N_("YYYY-MM-DD"),
                title=N_("Valid until"), aliases=("有効期限",))),
         N_("Issue a new estimate version for case {case}"), (Step("draft", steps.redraft_estimate, N_("estimate")),),
-        slash=22, validate=_check_estimate, aliases=("見積",),
+        slash=22, validate=_check_estimate, aliases=("見積",), prefill=_estimate_form,
         examples=('estimate 2026-001 --item "追加設計:1:50000"',
                   'estimate 2026-001 --change "1=::380000; 2=立会い::" --remove 3',
                   '見積 2026-001 明細：追加設計:1:5万円'),

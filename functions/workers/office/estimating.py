@@ -82,6 +82,15 @@ def edit_lines(base: tuple[Line, ...], *, add: list[Line], change: list[str], re
                rules: TaxRules, version: int, case: str) -> tuple[Line, ...]:
     """The previous version's lines with the changes and removals (numbered as in that version),
     then the added lines."""
+    result = kept_lines(base, change=change, remove=remove, rules=rules, version=version, case=case) + tuple(add)
+    if not result:
+        raise UsageError(_say("empty"))
+    return result
+
+
+def kept_lines(base: tuple[Line, ...], *, change: list[str], remove: list[int], rules: TaxRules, version: int,
+               case: str) -> tuple[Line, ...]:
+    """The previous version's lines with the changes and removals (perhaps none left)."""
     lines: list[Line | None] = list(base)
     changed = set()
     for text in change:
@@ -99,10 +108,13 @@ def edit_lines(base: tuple[Line, ...], *, add: list[Line], change: list[str], re
         if number in changed:
             raise UsageError(_say("twice", number=number))
         lines[number - 1] = None
-    result = tuple(line for line in lines if line is not None) + tuple(add)
-    if not result:
-        raise UsageError(_say("empty"))
-    return result
+    return tuple(line for line in lines if line is not None)
+
+
+def line_text(line: Line, rules: TaxRules) -> str:
+    """A line as it is typed (``parse_line`` reads it back), at the configured reduced rate."""
+    rate = f":{rules.reduced}%" if line.reduced else ""
+    return f"{line.description}:{line.quantity.normalize():f}:{line.unit_price}{rate}"
 
 
 def read_client_items(config: str, standard: int = 10, reduced: int = 8) -> dict[str, list[Line]]:
@@ -166,8 +178,9 @@ def first_estimate(ctx: StepContext, case: str, *, items: list[str], client: str
 
 def issue_estimate(ctx: StepContext, case: str, *, items: list[str], change: list[str] | None = None,
                    remove: list[int] | None = None, recipient: str | None = None, valid_until: str | None = None,
-                   delivery: str | None = None) -> dict:
-    """Decide the job's version in the ledger, issue it, file it; the same again on a retry."""
+                   delivery: str | None = None, replace: bool = False) -> dict:
+    """Decide the job's version in the ledger, issue it, file it; the same again on a retry.
+    ``replace``: ``items`` are the whole new version (the estimate form sends every line)."""
     services = ctx.services
     settings = services.office_settings
     rules = rules_of(settings)
@@ -182,6 +195,10 @@ def issue_estimate(ctx: StepContext, case: str, *, items: list[str], change: lis
             lines = tuple(added) or tuple(default_lines(record["client"], settings.client_items, rules))
             if not lines:
                 raise PermanentError(_say("no_lines", case=case, client=record["client"]))
+        elif replace:
+            lines = tuple(added)
+            if not lines:
+                raise PermanentError(_say("empty"))
         else:
             try:
                 lines = edit_lines(previous.lines, add=added, change=change or [], remove=remove or [], rules=rules,

@@ -72,6 +72,21 @@ class Line:
 _RATE = re.compile(r":\s*(\d+(?:\.\d+)?)\s*%\s*$")
 
 
+def split_item(text: str) -> list[str]:
+    """A typed line as a form's four inputs: description, quantity, unit price, rate ("8%" or empty)."""
+    found = _RATE.search(text)
+    body = text[:found.start()] if found else text
+    pieces = body.rsplit(":", 2)
+    return pieces + [""] * (3 - len(pieces)) + [f"{found.group(1)}%" if found else ""]
+
+
+def join_item(pieces: list[str]) -> str:
+    """A form's line back as typed: a rate written without % (8, ８) still reads as a rate."""
+    description, quantity, price, rate = (list(pieces) + ["", "", "", ""])[:4]
+    rate = rate.strip().rstrip("%％").strip()
+    return f"{description}:{quantity}:{price}" + (f":{rate}%" if rate else "")
+
+
 def read_yen(text: str) -> int:
     """A whole number of yen as people type it: ``350000``, ``350,000``, ``¥350,000``, ``350000円``,
     ``35万円``, full-width digits (the bounds are the caller's)."""

@@ -135,7 +135,8 @@ def redraft_estimate(ctx: StepContext) -> dict:
         raise PermanentError(N_("there is no case {case}; write “case {case}” to check the number"), case=case) from exc
     if not record.get("folder"):
         raise PermanentError(N_("case {case} has no folder yet (its newcase job has not made it)"), case=case)
-    result = issue_estimate(ctx, case, items=params["item"], change=split_list(params["change"], ";"),
+    result = issue_estimate(ctx, case, items=params["item"], replace=bool(params.get("replace")),
+                            change=split_list(params["change"], ";"),
                             remove=[int(n) for n in split_list(params["remove"], ",")],
                             recipient=params["to"], valid_until=params["valid_until"])
     return {"case": case, **result}

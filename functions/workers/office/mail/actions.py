@@ -1,9 +1,12 @@
 """The mail card's buttons, answered at once by the webhook (no mailbox call here).
 
-"Open a case" binds the mail to one ``newcase`` confirmation in the store (one transaction with
-the mail's record), so however often and by whom it is pressed, the mail becomes one job and so
-one case; once confirmed, a press says which job or case it became. "Ignore" marks the record
-and redraws the card; the label follows with the sweep.
+"Open a case" opens the ``newcase`` form filled in from the mail (client, title, due date) and
+bound to it (``form_values``); its Next binds the mail to one ``newcase`` confirmation in the
+store (``ask_bound``: one transaction with the mail's record; a later submit replaces a pending
+one), so however often and by whom it is pressed, the mail becomes one job and so one case; once
+confirmed, a press says which job or case it became. A card drawn before the form existed sends a
+plain press (``on_open``): the confirmation card, prefilled. "Ignore" marks the record and redraws
+the card; the label follows with the sweep.
 """
 
 from __future__ import annotations
@@ -17,11 +20,12 @@ from ackflow.app.speech import speaker_of
 from ackflow.chat.replies import Reply
 from ackflow.errors import UsageError
 from ackflow.ids import new_confirmation_id, new_token
-from ackflow.jobs.model import Confirmation
+from ackflow.jobs.model import Confirmation, ConfirmationStatus
+from ackflow.store.documents import CONFIRMATIONS
 
 from . import card as cards
 from .records import Binding, MailRecords, MailStatus
-from .texts import say
+from .texts import TEXTS, say
 
 if TYPE_CHECKING:
     from ackflow.app.runtime import Runtime
@@ -54,10 +58,70 @@ def case_params(record: dict) -> dict:
 
 
 def open_case_form(runtime: Runtime, event: ChatEvent, record: dict, confirmation: Confirmation) -> Reply:
-    """What "open a case" shows: today the ``newcase`` confirmation card, prefilled. The seam for
-    a Chat dialog (client, title, due editable) that opens the same confirmation."""
+    """The ``newcase`` confirmation card of a mail's case."""
     job_type = runtime.registry.get("newcase")
     return views.confirmation_card(confirmation, job_type, runtime.settings.confirm_ttl, speaker_of(runtime, event))
+
+
+FORM_FIELDS = ("client", "title", "due")  # what the form takes from the mail
+
+
+def _mail_record(records: MailRecords, rid: str) -> dict:
+    """The mail's record, or a UsageError saying why no case is opened from it."""
+    record = records.get(rid[:100]) if rid else None
+    if record is None or record.get("kind") != "mail":
+        raise UsageError(TEXTS["unknown_mail"])
+    if record.get("status") == MailStatus.OPENED.value:
+        raise UsageError(TEXTS["already_opened"], case=record.get("case", "?"), job=record.get("job", "?"))
+    return record
+
+
+def form_values(runtime: Runtime, rid: str, typed: dict) -> dict:
+    """The ``newcase`` form of "open a case": the mail's guess (or what an earlier submit for this
+    mail, still pending, said), for the person to correct."""
+    records = MailRecords(runtime.store.docs)
+    record = _mail_record(records, rid)
+    bound = runtime.store.docs.get(CONFIRMATIONS, record["confirmation"]) if record.get("confirmation") else None
+    if bound is not None and bound.get("status") == ConfirmationStatus.CONFIRMED.value:
+        raise UsageError(TEXTS["already_opening"], job=bound.get("job_id", "?"))
+    pending = bound is not None and bound.get("status") == ConfirmationStatus.PENDING.value \
+        and bound.get("expires_at", 0) > runtime.clock()
+    source = bound["params"] if pending else case_params(record)
+    return {**typed, **{key: source.get(key) for key in FORM_FIELDS}}
+
+
+def ask_bound(runtime: Runtime, event: ChatEvent, rid: str, values: dict) -> Reply:
+    """A valid "open a case" form: its values become the mail's one confirmation (replacing a
+    pending one), answered with the confirmation card; a mail that became a case says which."""
+    language = speaker_of(runtime, event)
+    records = MailRecords(runtime.store.docs)
+    try:
+        record = _mail_record(records, rid)
+    except UsageError as exc:
+        return Reply(text=exc.render(language))
+    if not runtime.access.allows("newcase", event.user.email, event.space):
+        return Reply(text=say("not_allowed", language))
+    now = runtime.clock()
+    params = {**values, "mail": record["id"]}
+
+    def make(doc: dict) -> Confirmation:
+        return Confirmation(id=new_confirmation_id(), token=new_token(), job_type="newcase", params=params,
+                            requester=requester_of(event, language), space=event.space, thread=event.thread,
+                            created_at=now, expires_at=now + runtime.settings.confirm_ttl,
+                            event_format=event.format.value)
+
+    binding, record, found = records.bind(record["id"], now, make, supersede=True)
+    if binding == Binding.OPENED:
+        return _became(found, language)
+    log.info("open a case from mail %s (form)", record["id"], extra={"space": event.space})
+    return open_case_form(runtime, event, record, Confirmation.from_dict(found))
+
+
+def _became(job: dict, language) -> Reply:
+    case = next((s.get("output", {}).get("case") for s in job.get("steps", []) if s.get("output")), None)
+    if case:
+        return Reply(text=say("already_opened", language, case=case, job=job["id"]))
+    return Reply(text=say("already_opening", language, job=job.get("id", "?")))
 
 
 def on_open(runtime: Runtime, event: ChatEvent) -> Reply:
@@ -81,10 +145,7 @@ def on_open(runtime: Runtime, event: ChatEvent) -> Reply:
 
     binding, record, found = records.bind(record["id"], now, make)
     if binding == Binding.OPENED:
-        case = next((s.get("output", {}).get("case") for s in found.get("steps", []) if s.get("output")), None)
-        if case:
-            return Reply(text=say("already_opened", language, case=case, job=found["id"]))
-        return Reply(text=say("already_opening", language, job=found.get("id", "?")))
+        return _became(found, language)
     log.info("open a case from mail %s (%s)", record["id"], binding.value, extra={"space": event.space})
     return open_case_form(runtime, event, record, Confirmation.from_dict(found))
 

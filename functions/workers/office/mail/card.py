@@ -75,6 +75,7 @@ def mail_card(record: dict, language: str = "ja", timezone: str = "Asia/Tokyo") 
 
 def _state(record: dict, rid: str, status: str, language: str) -> Section:
     params = {"mail": rid}
+    form = {"mail": rid, "form": "newcase"}  # "open a case" opens the newcase form, bound to the mail
     if status == "OPENED":
         widgets: list = [Text(escape(say("opened", language, case=record.get("case", "?"),
                                          who=record.get("opened_by", ""))))]
@@ -88,10 +89,10 @@ def _state(record: dict, rid: str, status: str, language: str) -> Section:
         return Section(tuple(widgets))
     if status == "IGNORED":
         return Section((Text(escape(say("ignored_by", language, who=record.get("ignored_by", "")))),
-                        Buttons((Button(say("open_anyway", language), "mail-open", params),))))
+                        Buttons((Button(say("open_anyway", language), "mail-open", form, open_dialog=True),))))
     widgets = []
     if record.get("job"):
         widgets.append(Text(escape(say("opening", language, who=record.get("opened_by", ""), job=record["job"]))))
-    widgets.append(Buttons((Button(say("open", language), "mail-open", params, filled=True),
+    widgets.append(Buttons((Button(say("open", language), "mail-open", form, filled=True, open_dialog=True),
                             Button(say("ignore", language), "mail-ignore", params))))
     return Section(tuple(widgets))

@@ -137,10 +137,12 @@ class MailRecords:
                                "updated_at", False, limit)
         return [r for r in rows if r.get("lease_until", 0) < now]
 
-    def bind(self, rid: str, now: float, make: Callable[[dict], Confirmation]) -> tuple[Binding, dict, dict | None]:
+    def bind(self, rid: str, now: float, make: Callable[[dict], Confirmation], *,
+             supersede: bool = False) -> tuple[Binding, dict, dict | None]:
         """The confirmation of "open a case" for this mail: the one an earlier click made while it
-        is open, else a new one (made by ``make`` and stored in the same transaction). When it was
-        confirmed already, the job (as a dict) comes back instead."""
+        is open (unless ``supersede``: a submitted form replaces it, and its card's Run then says
+        it was cancelled), else a new one (made by ``make`` and stored in the same transaction).
+        When it was confirmed already, the job (as a dict) comes back instead."""
 
         def apply(tx: Tx):
             doc = tx.get(MAIL, rid)
@@ -151,7 +153,10 @@ class MailRecords:
                 job = tx.get(JOBS, bound["job_id"]) if bound.get("job_id") else None
                 return Binding.OPENED, doc, job or {"id": bound.get("job_id")}
             if bound is not None and bound["status"] == ConfirmationStatus.PENDING.value and bound["expires_at"] > now:
-                return Binding.PENDING, doc, bound
+                if not supersede:
+                    return Binding.PENDING, doc, bound
+                tx.set(CONFIRMATIONS, doc["confirmation"], {**bound, "status": ConfirmationStatus.CANCELLED.value,
+                                                    "decided_at": now})
             confirmation = make(doc)
             tx.create(CONFIRMATIONS, confirmation.id, confirmation.to_dict())
             doc.update(confirmation=confirmation.id, updated_at=now)
