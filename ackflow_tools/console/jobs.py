@@ -8,8 +8,8 @@ import time
 
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 
-from ackflow.app import operations
-from ackflow.errors import JobNotFound
+from ackflow.app import operations, views
+from ackflow.errors import JobNotFound, NotCancellable
 from ackflow.jobs.model import JobStatus
 from ackflow.taskqueue.base import task_name
 
@@ -171,7 +171,13 @@ def cancel(job_id: str):
     asked = _confirmed(speaker._("Cancel"), speaker._("Cancel job {job}?", job=job_id), back)
     if asked:
         return asked
-    job = operations.cancel_job(config.runtime, job_id, config.operator, "console")
+    try:
+        job = operations.cancel_job(config.runtime, job_id, config.operator, "console")
+    except NotCancellable as exc:
+        job = config.runtime.store.get_job(job_id)
+        job_type = config.runtime.registry.get(job.type) if job.type in config.runtime.registry else None
+        flash(views.not_cancellable(job, job_type, exc.step, speaker))
+        return redirect(back)
     forget_counts()
     flash(speaker._("Job {job} is {status}.", job=job.id, status=job.status.value))
     return redirect(back)

@@ -75,6 +75,14 @@ class InvalidTransition(Conflict):
         self.wanted = wanted
 
 
+class NotCancellable(Conflict):
+    """The job holds what a finished step took (an invoice number): it must run to its end."""
+
+    def __init__(self, message: str, step: str):
+        super().__init__(message)
+        self.step = step
+
+
 class LeaseLost(Conflict):
     """Another attempt holds (or finished) the step this attempt worked on."""
 

@@ -129,3 +129,16 @@ def test_cancel_settles_the_running_step_and_the_holder_still_loses_its_lease():
 def test_cancel_of_a_queued_job_leaves_its_steps_pending():
     cancelled = lifecycle.cancel(job(), T0, 100, "alice")
     assert [s.status for s in cancelled.steps] == [StepStatus.PENDING, StepStatus.PENDING]
+
+
+def test_a_job_past_its_no_cancel_after_step_is_not_cancelled():
+    """An invoice job holds its number once the number step is done: it is issued, never dropped."""
+    from ackflow.errors import NotCancellable
+
+    _, claimed = lifecycle.claim(job(("number", "issue")), 0, A, T0, 60)
+    assert lifecycle.cancel(claimed, T0 + 1, 100, "alice", "number").status == JobStatus.CANCELLED  # not yet
+    numbered = lifecycle.complete(claimed, 0, A, {"number": "INV-1"}, T0 + 2, ttl=100)
+    with pytest.raises(NotCancellable) as refused:
+        lifecycle.cancel(numbered, T0 + 3, 100, "alice", "number")
+    assert refused.value.step == "number"
+    assert lifecycle.cancel(numbered, T0 + 3, 100, "alice").status == JobStatus.CANCELLED  # a type without the rule

@@ -198,3 +198,27 @@ def test_a_worker_killed_inside_an_invoice_step_leaves_the_same_invoice_as_an_un
     tab = documents_tab(office)
     assert tab[second]["amount"] == tab[first]["amount"] == "385000"
     assert sheet_of(office).find(killed_case.result["case"]).values["status"] == "請求"
+
+
+def test_an_invoice_job_that_took_its_number_is_not_cancelled_and_finishes(office):
+    if office.kind != "embedded":
+        pytest.skip("the rule is the job's, not the storage's")
+    control = Path(office.stack.env()["ACKFLOW_TEST_PAUSE_FILE"])
+    reached = control.with_suffix(".reached")
+    reached.unlink(missing_ok=True)
+    case = run_newcase(office, 'newcase ACME "取消不可" --item "金型設計:1:100000"').result["case"]
+    control.write_text("invoice:issue")  # the number is taken and recorded; the issue step holds
+    try:
+        job_id = office.start(f'invoice {case} --item "設計:1:100000"')
+        deadline = time.monotonic() + 30
+        while not reached.exists():
+            assert time.monotonic() < deadline, "the worker never reached the end of issue"
+            time.sleep(0.05)
+        refused = office.send(f"cancel {job_id}")["reply"]["message"]["text"]
+        assert "cannot be cancelled" in refused and "retry it" in refused, refused
+        assert office.runtime.store.get_job(job_id).status == JobStatus.RUNNING
+        office.stack.restart("worker")
+    finally:
+        control.unlink(missing_ok=True)
+    done = office.wait_job(job_id, JobStatus.SUCCEEDED, timeout=60)
+    assert done.result["invoice"] == done.steps[0].output["invoice"]  # the number it took, issued

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from ..chat.events import ChatEvent
 from ..chat.replies import Reply
-from ..errors import InvalidTransition, JobNotFound, UsageError
+from ..errors import InvalidTransition, JobNotFound, NotCancellable, UsageError
 from ..i18n import Speaker
 from ..jobs.model import Job, JobStatus
 from ..jobs.params import split_words
@@ -189,6 +189,9 @@ def _cancel(runtime: Runtime, event: ChatEvent, job: Job) -> Reply:
     except InvalidTransition as exc:
         return Reply(text=speaker._("Job {job_id} is already {status}; there is nothing to cancel.", job_id=job.id,
                                     status=views.status_label(exc.current, speaker)))
+    except NotCancellable as exc:
+        job_type = runtime.registry.get(job.type) if job.type in runtime.registry else None
+        return Reply(text=views.not_cancellable(job, job_type, exc.step, speaker))
     return Reply(text=speaker._("Job {job_id} is cancelled.", job_id=job.id))
 
 

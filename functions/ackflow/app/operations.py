@@ -27,9 +27,12 @@ SHOW_WAIT = 2.0  # seconds to wait for the write budget: a person (the webhook) 
 
 
 def cancel_job(runtime: Runtime, job_id: str, by: str, surface: str = "") -> Job:
-    """Cancel a job that has not finished. JobNotFound, or InvalidTransition if it has."""
+    """Cancel a job that has not finished. JobNotFound, InvalidTransition if it has, NotCancellable if
+    it is past its type's ``no_cancel_after`` step."""
     with recorded(runtime, "cancel", job_id, by, job_id=job_id, surface=surface):
-        job = runtime.store.cancel_job(job_id, runtime.clock(), by)
+        kind = runtime.store.get_job(job_id).type
+        keep = runtime.registry.get(kind).no_cancel_after if kind in runtime.registry else ""
+        job = runtime.store.cancel_job(job_id, runtime.clock(), by, keep)
     log.info("job %s cancelled by %s", job.id, by, extra={"job_id": job.id})
     Notifier(runtime).try_show(job, wait=SHOW_WAIT)
     return job

@@ -76,6 +76,8 @@ class JobType:
     requires: tuple[str, ...] = ()  # modules the steps import (e.g. an extra's); checked, not imported
     requires_hint: str = ""  # how to get them, e.g. "install the office extra: pip install 'ackflow[office]'"
     aliases: tuple[str, ...] = ()  # other names a person may type, e.g. ("新規案件",)
+    no_cancel_after: str = ""  # a step after whose success the job may not be cancelled (it holds what the step
+    # took, e.g. an invoice number, which must be issued: retried if it fails, never dropped)
     admins_only: bool = False  # only ACKFLOW_ADMINS may ask for it: refused at the command, never offered
     result_labels: dict[str, str] = field(default_factory=dict, compare=False)  # result key → N_() label
     # Forms (app/dialogs.py): ``prefill(runtime, values, bound)`` returns the values a form opens

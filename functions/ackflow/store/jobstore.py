@@ -192,8 +192,8 @@ class JobStore(ChatWrites):
         return self.update_job(job_id, lambda job: lifecycle.fail_outright(job, error, now, self.finished_ttl),
                                dead_letter=lambda job: _dead_letter(job, now))
 
-    def cancel_job(self, job_id: str, now: float, by: str) -> Job:
-        return self.update_job(job_id, lambda job: lifecycle.cancel(job, now, self.finished_ttl, by))
+    def cancel_job(self, job_id: str, now: float, by: str, no_cancel_after: str = "") -> Job:
+        return self.update_job(job_id, lambda job: lifecycle.cancel(job, now, self.finished_ttl, by, no_cancel_after))
 
     def retry_job(self, job_id: str, now: float, by: str) -> Job:
         return self.update_job(job_id, lambda job: lifecycle.retry(job, now, by))

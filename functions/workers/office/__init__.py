@@ -131,11 +131,12 @@ RESULT_LABELS = {"case": N_("case"), "documents": N_("documents"), "skipped": N_
 
 def _office_job(name: str, help: str, params: tuple, confirm: str, steps_: tuple, *, slash: int | None = None,
                 validate=_check_case, examples: tuple = (), result: tuple = (), timeout: float = 120,
-                aliases: tuple[str, ...] = (), admins_only: bool = False, prefill=None) -> JobType:
+                aliases: tuple[str, ...] = (), admins_only: bool = False, prefill=None,
+                no_cancel_after: str = "") -> JobType:
     return JobType(name=name, help=help, params=params, confirm=confirm, queue="ackflow-office", timeout=timeout,
                    steps=steps_, validate=validate, examples=examples, slash_command_id=slash, result_fields=result,
                    result_labels=RESULT_LABELS, aliases=aliases, admins_only=admins_only, prefill=prefill,
-                   **OFFICE_EXTRA)
+                   no_cancel_after=no_cancel_after, **OFFICE_EXTRA)
 
 
 def _estimate_form(runtime: Runtime, values: dict, bound: dict) -> dict:
@@ -241,7 +242,7 @@ def register(registry: Registry) -> None:
         N_("Issue an invoice for case {case}"),
         (Step("number", invoicing.allocate, N_("invoice number")), Step("issue", invoicing.issue, N_("invoice")),
          Step("file", invoicing.file, N_("case sheet"))),
-        slash=23, validate=_check_invoice, aliases=("請求",),
+        slash=23, validate=_check_invoice, aliases=("請求",), no_cancel_after="number",
         examples=("invoice 2026-001", 'invoice 2026-001 --replaces INV-2026-0001'),
         result=("case", "invoice", "total", "invoice_link", "sheet_link")))
     registry.add(_office_job(
