@@ -52,22 +52,32 @@ def test_twenty_concurrent_newcase_jobs_get_consecutive_numbers(office):
 STEPS = ["number", "folder", "sheet", "estimate", "portal"]
 
 
-@pytest.mark.parametrize("step", STEPS)
-def test_a_worker_killed_inside_a_step_leaves_the_same_case_as_an_undisturbed_run(office, step):
+def killed_at(office, where: str, command: str, before_kill=None) -> str:
+    """Start ``command`` with the worker set to stop at the end of the step ``where`` (``type:step``),
+    wait until it is there, call ``before_kill(job_id)`` if given, then SIGKILL the worker (after the
+    step's work, before its record). The job's id."""
     control = Path(office.stack.env()["ACKFLOW_TEST_PAUSE_FILE"])
     reached = control.with_suffix(".reached")
     reached.unlink(missing_ok=True)
-    calm = run_newcase(office, 'newcase ACME "Kill test" --portal PO-1042')
-    control.write_text(f"newcase:{step}")
+    control.write_text(where)
     try:
-        job_id = office.start('newcase ACME "Kill test" --portal PO-1042')
+        job_id = office.start(command)
         deadline = time.monotonic() + 30
         while not reached.exists():
-            assert time.monotonic() < deadline, f"the worker never reached the end of {step}"
+            assert time.monotonic() < deadline, f"the worker never reached the end of {where}"
             time.sleep(0.05)
-        office.stack.restart("worker")  # SIGKILL after the step's work, before its record
+        if before_kill is not None:
+            before_kill(job_id)
+        office.stack.restart("worker")
     finally:
         control.unlink(missing_ok=True)
+    return job_id
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_a_worker_killed_inside_a_step_leaves_the_same_case_as_an_undisturbed_run(office, step):
+    calm = run_newcase(office, 'newcase ACME "Kill test" --portal PO-1042')
+    job_id = killed_at(office, f"newcase:{step}", 'newcase ACME "Kill test" --portal PO-1042')
     killed = office.wait_job(job_id, JobStatus.SUCCEEDED, timeout=60)
     assert killed.steps[STEPS.index(step)].attempts == 2
     calm_case, killed_case = calm.result["case"], killed.result["case"]
@@ -162,22 +172,11 @@ INVOICE_STEPS = ["number", "issue", "file"]
 
 @pytest.mark.parametrize("step", INVOICE_STEPS)
 def test_a_worker_killed_inside_an_invoice_step_leaves_the_same_invoice_as_an_undisturbed_run(office, step):
-    control = Path(office.stack.env()["ACKFLOW_TEST_PAUSE_FILE"])
-    reached = control.with_suffix(".reached")
-    reached.unlink(missing_ok=True)
     calm_case = run_newcase(office, 'newcase ACME "請求 kill" --item "金型設計:1:350000" --item "弁当:2:800:8%"')
     killed_case = run_newcase(office, 'newcase ACME "請求 kill" --item "金型設計:1:350000" --item "弁当:2:800:8%"')
     calm = _invoice(office, f"invoice {calm_case.result['case']} --date 2026-11-30 --item \"設計:1:350000\"")
-    control.write_text(f"invoice:{step}")
-    try:
-        job_id = office.start(f"invoice {killed_case.result['case']} --date 2026-11-30 --item \"設計:1:350000\"")
-        deadline = time.monotonic() + 30
-        while not reached.exists():
-            assert time.monotonic() < deadline, f"the worker never reached the end of {step}"
-            time.sleep(0.05)
-        office.stack.restart("worker")  # SIGKILL after the step's work, before its record
-    finally:
-        control.unlink(missing_ok=True)
+    job_id = killed_at(office, f"invoice:{step}",
+                       f"invoice {killed_case.result['case']} --date 2026-11-30 --item \"設計:1:350000\"")
     killed = office.wait_job(job_id, JobStatus.SUCCEEDED, timeout=60)
     assert killed.steps[INVOICE_STEPS.index(step)].attempts == 2
     first, second = calm.result["invoice"], killed.result["invoice"]
@@ -203,22 +202,13 @@ def test_a_worker_killed_inside_an_invoice_step_leaves_the_same_invoice_as_an_un
 def test_an_invoice_job_that_took_its_number_is_not_cancelled_and_finishes(office):
     if office.kind != "embedded":
         pytest.skip("the rule is the job's, not the storage's")
-    control = Path(office.stack.env()["ACKFLOW_TEST_PAUSE_FILE"])
-    reached = control.with_suffix(".reached")
-    reached.unlink(missing_ok=True)
     case = run_newcase(office, 'newcase ACME "取消不可" --item "金型設計:1:100000"').result["case"]
-    control.write_text("invoice:issue")  # the number is taken and recorded; the issue step holds
-    try:
-        job_id = office.start(f'invoice {case} --item "設計:1:100000"')
-        deadline = time.monotonic() + 30
-        while not reached.exists():
-            assert time.monotonic() < deadline, "the worker never reached the end of issue"
-            time.sleep(0.05)
-        refused = office.send(f"cancel {job_id}")["reply"]["message"]["text"]
-        assert "cannot be cancelled" in refused and "retry it" in refused, refused
+
+    def refused(job_id: str) -> None:  # the number is taken and recorded; the issue step holds
+        answer = office.send(f"cancel {job_id}")["reply"]["message"]["text"]
+        assert "cannot be cancelled" in answer and "retry it" in answer, answer
         assert office.runtime.store.get_job(job_id).status == JobStatus.RUNNING
-        office.stack.restart("worker")
-    finally:
-        control.unlink(missing_ok=True)
+
+    job_id = killed_at(office, "invoice:issue", f'invoice {case} --item "設計:1:100000"', refused)
     done = office.wait_job(job_id, JobStatus.SUCCEEDED, timeout=60)
     assert done.result["invoice"] == done.steps[0].output["invoice"]  # the number it took, issued
