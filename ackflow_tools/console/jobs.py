@@ -17,16 +17,22 @@ from .app import console_config
 from .filters import ID_RE, SEARCH_SCAN, SEARCH_SECONDS, cursor_text, fold, parse
 
 blueprint = Blueprint("jobs", __name__)
-COUNTS_TTL = 15.0  # seconds the per-status counts are reused (each is an aggregation query)
+COUNTS_TTL = 15.0  # seconds the per-status counts are reused while no job changes (aggregation queries)
+COUNTS_FLOOR = 2.0  # …and at least this long however busy the jobs are
 _counts: dict = {}
 
 
-def counts(store) -> dict[str, int]:
+def counts(store, version: float | None = None) -> dict[str, int]:
+    """The jobs per status, counted again when a job has changed since (``version``: the newest
+    ``updated_at``, which the live pages poll anyway), at most every COUNTS_FLOOR seconds."""
     cached = _counts.get(id(store))
-    if cached and time.monotonic() - cached[0] < COUNTS_TTL:
-        return cached[1]
+    now = time.monotonic()
+    if cached:
+        age = now - cached[0]
+        if age < COUNTS_FLOOR or (age < COUNTS_TTL and (version is None or version == cached[2])):
+            return cached[1]
     values = {status.value: store.count_jobs(status) for status in JobStatus}
-    _counts[id(store)] = (time.monotonic(), values)
+    _counts[id(store)] = (now, values, version)
     return values
 
 
@@ -85,14 +91,15 @@ def index():
     elif not query.search:
         page = store.find_jobs(query.filters, limit=config.page_size, after=query.after)
         jobs, next_cursor = page.jobs, page.next
-    status_counts = counts(store)
+    version = _latest(store)
+    status_counts = counts(store, version)
     if request.path.endswith(".json"):
         return jsonify({"jobs": [j.to_dict() for j in jobs], "next": cursor_text(next_cursor),
                         "counts": status_counts})
     types = sorted(t.name for t in config.runtime.registry)
     context = dict(jobs=jobs, query=query, next_cursor=cursor_text(next_cursor), counts=status_counts,
                    scanned=scanned, page_size=config.page_size, types=types, statuses=[s.value for s in JobStatus],
-                   now=time.time(), version=_latest(store))
+                   now=time.time(), version=version)
     if request.args.get("partial"):
         return render_template("jobs_list.html", **context)
     return render_template("jobs.html", **context)

@@ -90,3 +90,15 @@ def test_the_time_budget_stops_a_slow_search_after_its_first_read(runtime, monke
     fill(runtime, 800, {3})
     page = client(runtime).get("/jobs", query_string={"q": "ひみつ"}).get_data(as_text=True)
     assert rows(page) == [] and "Searched 100 jobs" in page and 'data-test="search-on"' in page
+
+
+def test_the_counts_follow_a_change_of_any_job_without_waiting_out_their_cache(runtime, monkeypatch):
+    monkeypatch.setattr(console_jobs, "COUNTS_FLOOR", 0.0)
+    fill(runtime, 3, set())
+    web = client(runtime)
+    assert web.get("/jobs.json").get_json()["counts"]["SUCCEEDED"] == 3
+    job = runtime.store.get_job("j00000001")
+    runtime.store.docs.transaction(lambda tx: tx.set("jobs", job.id, {**job.to_dict(), "status": "FAILED",
+                                                                      "updated_at": time.time() + 5}))
+    counted = web.get("/jobs.json").get_json()["counts"]  # within the cache's 15 s
+    assert (counted["SUCCEEDED"], counted["FAILED"]) == (2, 1)

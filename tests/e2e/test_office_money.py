@@ -133,6 +133,18 @@ def test_a_case_opened_without_lines_gets_no_estimate_until_they_are_given(offic
     assert office.runtime.services.cases.get(case)["status"] == "見積提出"
 
 
+def test_an_estimate_edited_from_an_older_version_is_refused_not_issued_over_a_newer_one(office):
+    """The estimate form sends every line as the new version, with the version it showed (--base):
+    if someone issued another meanwhile, the submit is refused instead of dropping their lines."""
+    case = run_newcase(office, 'newcase ACME "版の競合" --item "設計:1:100000"').result["case"]
+    run(office, f'estimate {case} --item "追加:1:5000"')  # v2, issued while another form showed v1
+    stale = run(office, f'estimate {case} --replace --base 1 --item "設計:1:90000"', JobStatus.FAILED)
+    assert f"v2 of case {case} was issued while the form was open (it showed v1)" in stale.last_error
+    assert [e["version"] for e in office.runtime.services.cases.get(case)["estimates"]] == [1, 2]
+    fresh = run(office, f'estimate {case} --replace --base 2 --item "設計:1:90000"')
+    assert fresh.result["estimate_version"] == 3
+
+
 def test_refusals_take_no_number_and_leave_nothing_half_made(office):
     case = run_newcase(office, 'newcase B社 "部品 D-4" --item "設計:1:100000"').result["case"]
     before = invoices_counted(office)

@@ -214,6 +214,10 @@ def register(registry: Registry) -> None:
          Param("remove", positional=False, required=False, max_length=200, metavar="N[,N…]",
                help=N_("remove these lines of the previous version"), check=_line_numbers, title=N_("Remove lines"),
                aliases=("削除",), in_form=False),
+         Param("base", kind="int", positional=False, required=False, in_form=False, minimum=1,
+               title=N_("Edited from version"),
+               help=N_("the version the lines were edited from (the form sends it): "
+                       "refused if another was issued since")),
          Param("replace", kind="flag", positional=False, required=False, in_form=False, title=N_("Replace the lines"),
                help=N_("the lines given (--item) are the whole new version, in place of the previous version's"),
                aliases=("置換",)),

@@ -32,6 +32,8 @@ TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
     "twice": N_("line {number} is both changed and removed"),
     "no_base": N_("case {case} has no earlier estimate to change lines of; give the lines with --item"),
     "empty": N_("the new version would have no lines; keep at least one"),
+    "stale": N_("v{latest} of case {case} was issued while the form was open (it showed v{base}); open the "
+                "estimate form again to start from v{latest}"),
     "validity": N_("the validity date {date} is before the issue date {issued}"),
     "issuing": N_("issuing estimate v{version} ({service})"),
     "defaults": N_("ACKFLOW_OFFICE_CLIENT_ITEMS is not valid JSON of [description, quantity, price] "
@@ -178,9 +180,10 @@ def first_estimate(ctx: StepContext, case: str, *, items: list[str], client: str
 
 def issue_estimate(ctx: StepContext, case: str, *, items: list[str], change: list[str] | None = None,
                    remove: list[int] | None = None, recipient: str | None = None, valid_until: str | None = None,
-                   delivery: str | None = None, replace: bool = False) -> dict:
+                   delivery: str | None = None, replace: bool = False, base: int | None = None) -> dict:
     """Decide the job's version in the ledger, issue it, file it; the same again on a retry.
-    ``replace``: ``items`` are the whole new version (the estimate form sends every line)."""
+    ``replace``: ``items`` are the whole new version (the estimate form sends every line);
+    ``base``: the version they were edited from, refused when another has been issued since."""
     services = ctx.services
     settings = services.office_settings
     rules = rules_of(settings)
@@ -189,6 +192,9 @@ def issue_estimate(ctx: StepContext, case: str, *, items: list[str], change: lis
     services.accounting.check()
 
     def make(record: dict, previous: Document | None, version: int) -> Document:
+        latest = (previous.version or version - 1) if previous is not None else 0
+        if base is not None and latest != base:
+            raise PermanentError(_say("stale", case=case, base=base, latest=latest))
         if previous is None:
             if change or remove:
                 raise PermanentError(_say("no_base", case=case))

@@ -50,4 +50,5 @@ def estimate_form(runtime: Runtime, values: dict, bound: dict) -> dict:
     today = dt.datetime.fromtimestamp(runtime.clock(), ZoneInfo(settings.timezone)).date().isoformat()
     valid = previous.valid_until if previous.valid_until and previous.valid_until >= today else None
     return {**values, "item": items, "change": None, "remove": None, "replace": True,
+            "base": previous.version or max(versions),
             "to": values.get("to") or previous.recipient, "valid_until": values.get("valid_until") or valid}

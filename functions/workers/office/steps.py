@@ -136,6 +136,7 @@ def redraft_estimate(ctx: StepContext) -> dict:
     if not record.get("folder"):
         raise PermanentError(N_("case {case} has no folder yet (its newcase job has not made it)"), case=case)
     result = issue_estimate(ctx, case, items=params["item"], replace=bool(params.get("replace")),
+                            base=params.get("base"),
                             change=split_list(params["change"], ";"),
                             remove=[int(n) for n in split_list(params["remove"], ",")],
                             recipient=params["to"], valid_until=params["valid_until"])
