@@ -195,19 +195,19 @@ def test_a_failure_while_answering_a_dialog_is_said_in_the_dialog(runtime, monke
 def test_a_value_the_form_shows_no_input_for_travels_in_its_buttons_and_is_read_as_typed(runtime):
     estimate = runtime.registry.get("estimate")
     state = formspec.initial(estimate, {"case": "2026-001", "item": ["設計:1:350000", "資料:2:1000:8%"],
-                                        "replace": True, "change": None}, {}, {"mail": "ignored"})
-    assert state.carried == {"replace": "true"} and state.bound == {}  # estimate binds nothing
+                                        "replace": True, "change": None, "base": 1}, {}, {"mail": "ignored"})
+    assert state.carried == {"replace": "true", "base": "1"} and state.bound == {}  # estimate binds nothing
     assert state.inputs["item.2.3"] == "8%" and state.inputs["item.2.0"] == "資料"
     card = formspec.build(state, EN, {}, "users/1")
     names = {w.name for s in card.sections for w in s.widgets if hasattr(w, "name")}
-    assert not {"change", "remove", "replace"} & names  # no input for them
+    assert not {"change", "remove", "replace", "base"} & names  # no input for them
     parameters = dict(card.footer.params)
-    assert parameters["v.replace"] == "true" and "b.mail" not in parameters
+    assert parameters["v.replace"] == "true" and parameters["v.base"] == "1" and "b.mail" not in parameters
     inputs = {name: FormInput((value,)) for name, value in state.inputs.items()}
     inputs["item.2.3"] = FormInput(("８",))  # a rate typed without %, full-width
     back = formspec.from_submit(estimate, inputs, parameters)
     assert formspec.read(back, EN) == {"case": "2026-001", "item": ["設計:1:350000", "資料:2:1000:8%"],
-                                       "change": None, "remove": None, "replace": True, "to": None,
+                                       "change": None, "remove": None, "base": 1, "replace": True, "to": None,
                                        "valid_until": None}
 
 
