@@ -6,6 +6,7 @@ and, for a command that has one, that command's rule too. Admins pass every rule
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..settings import Settings
@@ -40,7 +41,7 @@ class AccessPolicy:
         self.admins_only = admins_only  # commands only admins may use (a job type's ``admins_only``)
 
     @classmethod
-    def from_settings(cls, settings: Settings, admins_only=frozenset()) -> AccessPolicy:
+    def from_settings(cls, settings: Settings, admins_only: Iterable[str] = ()) -> AccessPolicy:
         default = Rule.of(settings.allow_users, settings.allow_domains, settings.allow_spaces)
         per_command = {name: Rule.of(rule.get("users", ()), rule.get("domains", ()), rule.get("spaces", ()))
                        for name, rule in settings.command_access.items()}

@@ -14,12 +14,14 @@ import datetime as dt
 import threading
 from collections.abc import Callable
 
+from ackflow.store.documents import Documents
+
 COLLECTION = "drive_ids"
 BATCH = 20
 
 
 class DriveIds:
-    def __init__(self, docs, generate: Callable[[int], list[str]], batch: int = BATCH):
+    def __init__(self, docs: Documents, generate: Callable[[int], list[str]], batch: int = BATCH):
         self.docs = docs
         self.generate = generate  # count → fresh ids from files.generateIds
         self.batch = batch
@@ -59,10 +61,9 @@ class DriveIds:
             if doc is not None and doc["id"] != spent:
                 return doc["id"]  # another attempt chose first
             record = {"id": candidate, "path": path, "at": dt.datetime.now(dt.UTC).isoformat()}
-            if doc is None:
-                tx.create(COLLECTION, key, record)
-            else:
-                tx.set(COLLECTION, key, {**record, "replaced": spent})
+            # read in this transaction, so a set cannot overwrite another's choice (a create could
+            # only add an AlreadyExists for the same outcome)
+            tx.set(COLLECTION, key, record if doc is None else {**record, "replaced": spent})
             return candidate
 
         chosen = self.docs.transaction(apply)
