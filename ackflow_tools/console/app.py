@@ -70,6 +70,7 @@ def create_app(config: ConsoleConfig) -> Flask:
     app.extensions["ackflow_console"] = config
     app.jinja_env.autoescape = True  # every template, whatever its file name
     app.jinja_env.globals.update(json_pretty=_json_pretty)
+    from . import chat, jobs, mail, operate
 
     @app.before_request
     def guard():
@@ -101,7 +102,8 @@ def create_app(config: ConsoleConfig) -> Flask:
     def texts():
         speaker: Speaker = g.speaker
         return {"_": speaker._, "n_": speaker.n_, "speaker": speaker, "csrf_token": g.csrf, "config": config,
-                "chat_enabled": bool(config.chat_url), "languages": LANGUAGES}
+                "chat_enabled": bool(config.chat_url), "languages": LANGUAGES,
+                "mail_unshown": lambda: mail.unshown_count(config.runtime)}
 
     @app.route("/login", methods=["GET", "POST"])
     def login():
@@ -129,10 +131,9 @@ def create_app(config: ConsoleConfig) -> Flask:
     def home():
         return redirect(url_for("jobs.index"))
 
-    from . import chat, jobs, operate
-
     app.register_blueprint(jobs.blueprint)
     app.register_blueprint(operate.blueprint)
+    app.register_blueprint(mail.blueprint)
     app.register_blueprint(chat.blueprint)
     _errors(app)
     return app

@@ -93,6 +93,7 @@ class OfficeSettings(BaseSettings):
     mail_lease: float = Field(120.0, gt=0, description="Seconds one delivery holds a mail it is proposing; a dead holder's mail is taken over after it.")
     mail_authserv_id: str = Field("mx.google.com", description="Authentication-Results from this server (the receiving one) are trusted; others are ignored.")
     mail_watch_renew_after: float = Field(86400.0, gt=0, description="Seconds after which the sweep renews the Gmail watch (a watch lasts 7 days).")
+    mail_unshown_retries: int = Field(3, ge=0, le=30, description="Times the sweep tries again, a day apart, to show a mail whose card Chat refused for good (UNSHOWN); 0: only an operator shows it again (ackflow mail show-again, the console's Mail page).")
 
     @field_validator("tax_rate", "reduced_tax_rate")
     @classmethod

@@ -6,6 +6,12 @@ line: a mail is claimed in the store before its card is posted (the card's messa
 so posting twice shows one card), settled after, and the stored history id moves forward only
 when every mail before it is settled. A mail another live delivery holds stops the walk: the
 caller answers "retry later" and the history id stays where it was.
+
+A mail whose card Chat refused for good is UNSHOWN. An operator's "show again" (``ackflow mail
+show-again``, the console's Mail page: ``unshown.py``) puts it back to PROPOSING with no holder,
+and the sweep's ``retry_stalled`` shows it in the space configured now. The sweep also tries it
+again by itself, a day after each refusal, ``mail_unshown_retries`` times (a space fixed in the
+meantime gets the card; an app removed for good is not asked forever).
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from . import card as cards
 from .clients import guess, known_clients
 from .mailbox import AccessRefused, HistoryGone, MailGone
 from .parse import Summary, clean, due_date, summarize
-from .records import Claim, MailRecords, MailStatus
+from .records import Claim, MailRecords, MailStatus, Reopened
 from .texts import LABEL_AUTOMATIC, LABEL_DONE, LABEL_PENDING, LABEL_UNSHOWN
 
 if TYPE_CHECKING:
@@ -32,6 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MAX_READS = 5  # a mail Gmail fails to give this often is skipped (logged), so it never blocks the ones after it
+UNSHOWN_RETRY_AFTER = 86400.0  # the sweep tries an UNSHOWN mail again this long after Chat refused it
 
 
 # the labels a mail's state puts on it in Gmail (added, removed)
@@ -111,7 +118,29 @@ class MailFlow:
     def retry_stalled(self, holder: str) -> SyncReport:
         report = SyncReport()
         for record in self.records.stalled(self.clock()):
-            self._propose(record["mail_id"], holder, report)
+            if self._ours(record):
+                self._propose(record["mail_id"], holder, report)
+        return report
+
+    def _ours(self, record: dict) -> bool:
+        """A record of the mailbox read now (another's mail ids mean nothing here)."""
+        return record.get("address", self.address).lower() == self.address.lower()
+
+    def retry_unshown(self, now: float, holder: str) -> SyncReport:
+        """Try again the UNSHOWN mails whose last refusal is a day old and whose automatic tries are
+        not spent (``retry_due``, set when Chat refused): each is reopened, then claimed and shown
+        like any other, so a delivery that also took it meanwhile still makes one card."""
+        report = SyncReport()
+        if not self.settings.mail_unshown_retries:
+            return report
+        for record in self.records.retry_due(now - UNSHOWN_RETRY_AFTER):
+            if not self._ours(record):
+                continue
+            outcome, _ = self.records.reopen(record["id"], now, "sweep")
+            if outcome == Reopened.REOPENED:
+                log.info("mail %s: trying its card again (refused %d time(s))", record["mail_id"],
+                         record.get("refusals", 1))
+                self._propose(record["mail_id"], holder, report)
         return report
 
     def _propose(self, mail_id: str, holder: str, report: SyncReport) -> bool:
@@ -148,14 +177,16 @@ class MailFlow:
             return True
         fields = self._fields(summary, mail.truncated, mail.size)
         refused = self.show({**record, **fields, "status": MailStatus.PROPOSED.value})
-        if refused:  # Chat will never take this card: say so on the record and in Gmail, do not retry
+        if refused:  # Chat will not take this card: say so on the record and in Gmail; retried a day later, a few times
+            refusals = record.get("refusals", 0) + 1
             settled = self.records.settle(rid, holder, MailStatus.UNSHOWN, self.clock(), label_due=True,
-                                          space=self.space, reason=refused, **fields)
+                                          space=self.space, reason=refused, refusals=refusals,
+                                          retry_due=refusals <= self.settings.mail_unshown_retries, **fields)
             self.label(settled)
             report.skipped.append(rid)
             return True
         settled = self.records.settle(rid, holder, MailStatus.PROPOSED, self.clock(), label_due=True,
-                                      space=self.space, message=cards.message_id(rid), **fields)
+                                      space=self.space, message=cards.message_id(rid), retry_due=False, **fields)
         self.label(settled)
         log.info("mail %s proposed", mail_id, extra={"space": self.space})
         report.proposed.append(rid)
@@ -207,6 +238,8 @@ class MailFlow:
         add, remove = LABELS.get(record["status"], ([], []))
         if not add:
             return True
+        if record.get("refusals") and record["status"] != MailStatus.UNSHOWN.value:
+            remove = [*remove, LABEL_UNSHOWN]  # shown after all (only such mails: removing creates the label)
         try:
             self.mailbox.add_labels(record["mail_id"], add, remove)
         except MailGone:
@@ -234,6 +267,9 @@ class MailFlow:
         holder = f"sweep-{int(now)}"
         out["sync"] = self.sync(holder).to_dict()
         out["stalled"] = self.retry_stalled(holder).proposed
+        retried = self.retry_unshown(now, holder)
+        if retried.proposed or retried.skipped:
+            out["unshown_retried"] = {"shown": retried.proposed, "not_shown": retried.skipped}
         out["labelled"] = sum(1 for record in self.records.label_due() if self.label(record))
         return out
 

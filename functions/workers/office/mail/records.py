@@ -8,6 +8,10 @@
   unreadable one); or UNSHOWN (Chat refused the card for good, ``reason`` says why). Every change is
   a transaction, so duplicated notifications and overlapping history ranges find the record and
   do nothing: one card per mail.
+- An UNSHOWN mail is shown again by going back to PROPOSING with no holder (``reopen``: an
+  operator's "show again", or the sweep's bounded automatic retry while ``retry_due``): that is a
+  claim whose holder is gone, so the next delivery that claims it (the sweep's ``stalled``) posts
+  its card, by the same rules as any other; asking twice changes nothing more.
 - The confirmation a mail's "open a case" is bound to, in the same transaction as the record, so
   a mail becomes at most one job (and so one case) however often the button is pressed.
 - Client names learnt per sender domain when a case is opened from a mail.
@@ -38,6 +42,12 @@ class Claim(str, Enum):
     CLAIMED = "claimed"  # this delivery posts the card
     BUSY = "busy"  # another live delivery is posting it: do not move the history id past it
     DONE = "done"  # handled already
+
+
+class Reopened(str, Enum):
+    REOPENED = "reopened"  # UNSHOWN → PROPOSING: the next sweep shows it
+    WAITING = "waiting"  # asked already: it waits for (or is in) a delivery that shows it
+    SHOWN = "shown"  # not UNSHOWN any more (shown, opened, ignored, skipped): nothing to do
 
 
 class Binding(str, Enum):
@@ -136,6 +146,41 @@ class MailRecords:
         rows = self.docs.query(MAIL, [("status", "==", MailStatus.PROPOSING.value), ("updated_at", "<", now)],
                                "updated_at", False, limit)
         return [r for r in rows if r.get("lease_until", 0) < now]
+
+    def unshown(self, limit: int = 100, after: tuple[float, str] | None = None) -> list[dict]:
+        """UNSHOWN mails, the longest unshown first (``after``: the cursor of the last one read)."""
+        return self.docs.query(MAIL, [("status", "==", MailStatus.UNSHOWN.value)], "updated_at", False, limit,
+                               start_after=after)
+
+    def waiting(self, limit: int = 100) -> list[dict]:
+        """Mails asked to be shown again whose card is not yet posted, oldest first."""
+        rows = self.docs.query(MAIL, [("status", "==", MailStatus.PROPOSING.value)], "updated_at", False, limit)
+        return [r for r in rows if r.get("reshow_at")]
+
+    def retry_due(self, before: float, limit: int = 20) -> list[dict]:
+        """UNSHOWN mails the sweep may try again by itself (``retry_due``), last refused before ``before``."""
+        return self.docs.query(MAIL, [("retry_due", "==", True), ("updated_at", "<=", before)], "updated_at", False,
+                               limit)
+
+    def reopen(self, rid: str, now: float, by: str) -> tuple[Reopened, dict]:
+        """Ask for an UNSHOWN mail's card again: back to PROPOSING with no holder and no lease, so the
+        next claim takes it (KeyError when there is no such mail). Safe to repeat: a mail that is not
+        UNSHOWN is left as it is."""
+
+        def apply(tx: Tx):
+            doc = tx.get(MAIL, rid)
+            if doc is None or doc.get("kind") != "mail":
+                raise KeyError(rid)
+            if doc["status"] == MailStatus.PROPOSING.value:
+                return Reopened.WAITING, doc
+            if doc["status"] != MailStatus.UNSHOWN.value:
+                return Reopened.SHOWN, doc
+            doc.update(status=MailStatus.PROPOSING.value, holder="", lease_until=0, retry_due=False,
+                       reshow_by=by[:200], reshow_at=now, updated_at=now)
+            tx.set(MAIL, rid, doc)
+            return Reopened.REOPENED, doc
+
+        return self.docs.transaction(apply)
 
     def bind(self, rid: str, now: float, make: Callable[[dict], Confirmation], *,
              supersede: bool = False) -> tuple[Binding, dict, dict | None]:

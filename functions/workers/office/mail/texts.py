@@ -10,7 +10,7 @@ from ackflow.i18n import N_, Speaker, speaker_for
 
 TEXTS: dict[str, str] = {
     "card_title": N_("New request mail"),
-    "from": N_("From"),
+    "from": N_("Sender"),
     "subject": N_("Subject"),
     "received": N_("Received"),
     "client": N_("Client"),
