@@ -8,6 +8,8 @@ import base64
 import datetime as dt
 import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -129,7 +131,7 @@ def test_a_mail_with_two_attachments_becomes_one_card_then_one_case_with_the_mai
     card = card_of(office, mail_id)
     shown = json.dumps(card, ensure_ascii=False)
     for expected in ("yamada@acme.co.jp", "プレス金型 A-12 のお見積りのお願い", "図面 A-12.pdf", "仕様書.txt",
-                     "2026-12-01", "不明な差出人"):
+                     "2026-12-01", "不明な差出人", '"topLabel": "差出人"'):
         assert expected in shown, expected
     pending = ["INBOX", "UNREAD", "Ackflow/確認待ち"]
     assert labels_of(office, mail_id, pending) == pending
@@ -368,19 +370,31 @@ def test_a_card_chat_cannot_take_now_is_shown_later_once(office):
     assert labels_of(office, mail_id, pending) == pending
 
 
-def test_a_card_chat_refuses_for_good_is_recorded_unshown_labelled_and_not_retried(office):
+def flow_for(office, clock=time.time, **settings):
+    """The mail flow in this process, with these office settings changed (e.g. a space Chat does not know)."""
     from workers.office.mail.flow import MailFlow
 
-    subject = "消えたスペース宛ての依頼"
-    office.stack.procs["worker"].kill()  # this process handles the mail, for a space Chat does not know
+    flow = MailFlow(office.runtime.services, clock)
+    flow.settings = flow.settings.model_copy(update=settings)
+    return flow
+
+
+def unshown_mail(office, subject: str, **settings) -> str:
+    """A mail whose card Chat refused for good: this process handles it (the worker stopped), for a
+    space Chat does not know."""
+    office.stack.procs["worker"].kill()
     try:
         mail_id = deliver(office, mail(subject))
-        flow = MailFlow(office.runtime.services, time.time)
-        flow.settings = flow.settings.model_copy(update={"mail_space": "spaces/gone"})
-        report = flow.sync("test-gone")
+        report = flow_for(office, mail_space="spaces/gone", **settings).sync("test-gone")
     finally:
         office.stack.start_part("worker")
     assert report.proposed == [] and report.skipped == [record_id(MAILBOX, mail_id)]
+    return mail_id
+
+
+def test_a_card_chat_refuses_for_good_is_recorded_unshown_labelled_and_not_retried(office):
+    subject = "消えたスペース宛ての依頼"
+    mail_id = unshown_mail(office, subject)
     found = record(office, mail_id)
     assert found["status"] == "UNSHOWN" and "spaces/gone" in found["reason"], found
     unshown = ["INBOX", "UNREAD", "Ackflow/未表示"]
@@ -390,6 +404,85 @@ def test_a_card_chat_refuses_for_good_is_recorded_unshown_labelled_and_not_retri
     time.sleep(1)
     assert record(office, mail_id)["attempts"] == 1 and record(office, mail_id)["status"] == "UNSHOWN"
     assert about(office, subject) == []
+
+
+def ackflow(office, *args: str) -> subprocess.CompletedProcess:
+    """The CLI, as an operator runs it with the deployment's settings."""
+    env = {**os.environ, **office.stack.env(), "ACKFLOW_OPERATOR": "ops@example.com"}
+    done = subprocess.run([sys.executable, "-m", "ackflow_tools", *args], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def test_an_unshown_mail_is_listed_and_shown_again_once_from_the_cli_and_the_console(office):
+    from ackflow_tools.console.app import ConsoleConfig, create_app
+
+    subject = "スペースを直したあとの依頼"
+    mail_id = unshown_mail(office, subject)
+    rid = record_id(MAILBOX, mail_id)
+    # listed: the CLI (a table, and JSON with Chat's whole answer) and the console's Mail page
+    table = ackflow(office, "mail", "unshown").stdout
+    assert rid in table and subject in table and "yamada@acme.co.jp" in table
+    listed = {r["id"]: r for r in json.loads(ackflow(office, "mail", "unshown", "--json").stdout)["unshown"]}
+    assert "spaces/gone" in listed[rid]["reason"] and listed[rid]["subject"] == subject
+    console = create_app(ConsoleConfig(runtime=office.runtime, operator="console-ops@example.com",
+                                       language="ja")).test_client()
+    page = console.get("/mail").get_data(as_text=True)
+    assert f'<tr data-mail="{rid}">' in page and subject in page and "もう一度表示" in page
+    # the space is fixed (the deployment's own space exists); asked twice, from two places
+    assert f"{rid}: the next sweep shows its card" in ackflow(office, "mail", "show-again", rid).stdout
+    token = console.get_cookie("ackflow_csrf").value
+    again = console.post("/mail/show-again", data={"csrf_token": token, "mail": rid, "confirmed": "1"},
+                         follow_redirects=True).get_data(as_text=True)
+    assert "既にスイープ待ち" in again and f'<tr data-mail="{rid}">' in again  # listed as waiting
+    assert about(office, subject) == []  # the operator's side posts nothing: the worker's sweep does
+    for _ in range(2):
+        assert "error" not in office.stack.sweep_once()
+    found = record(office, mail_id)
+    assert found["status"] == "PROPOSED" and found["space"] == MAIL_SPACE and found["attempts"] == 2, found
+    assert len(about(office, subject)) == 1
+    card_of(office, mail_id)
+    pending = ["INBOX", "UNREAD", "Ackflow/確認待ち"]  # 未表示 taken off
+    assert labels_of(office, mail_id, pending) == pending
+    # asked once more, now that it is shown: nothing happens
+    assert "nothing to do" in ackflow(office, "mail", "show-again", rid).stdout
+    assert rid not in ackflow(office, "mail", "unshown").stdout
+    office.stack.sweep_once()
+    assert len(about(office, subject)) == 1 and record(office, mail_id)["attempts"] == 2
+    asked = [(e.actor, e.surface) for e in office.store.list_audit(limit=50)
+             if e.action == "show-mail-again" and rid in e.target]
+    assert sorted(asked) == [("console-ops@example.com", "console"), ("ops@example.com", "cli"),
+                             ("ops@example.com", "cli")]
+
+
+def test_the_sweep_tries_an_unshown_mail_again_a_day_later_a_bounded_number_of_times(office):
+    kept = "二度断られる依頼"
+    refused_twice = unshown_mail(office, kept, mail_unshown_retries=1)
+    office.stack.sweep_once()  # not before a day has passed
+    assert record(office, refused_twice)["attempts"] == 1
+    day = time.time() + 86400 + 60
+    # a day later, the space still gone: refused again, and its one automatic try is spent
+    # (no topic: the watch's renewal is not this test's, and its clock must not move ahead for the others)
+    out = flow_for(office, lambda: day, mail_space="spaces/gone", mail_unshown_retries=1, gmail_topic="").sweep(day)
+    assert record_id(MAILBOX, refused_twice) in out["unshown_retried"]["not_shown"]
+    found = record(office, refused_twice)
+    assert (found["status"], found["attempts"], found["refusals"], found["retry_due"]) == ("UNSHOWN", 2, 2, False)
+    unshown = ["INBOX", "UNREAD", "Ackflow/未表示"]
+    assert labels_of(office, refused_twice, unshown) == unshown
+    # a mail with tries left is shown once the space is fixed; the spent one waits for an operator
+    fixed = "翌日に表示される依頼"
+    shown_later = unshown_mail(office, fixed)
+    two_days = day + 86400 + 60
+    out = flow_for(office, lambda: two_days, gmail_topic="").sweep(two_days)
+    assert record_id(MAILBOX, shown_later) in out["unshown_retried"]["shown"]
+    assert record(office, shown_later)["status"] == "PROPOSED" and len(about(office, fixed)) == 1
+    pending = ["INBOX", "UNREAD", "Ackflow/確認待ち"]
+    assert labels_of(office, shown_later, pending) == pending
+    assert record(office, refused_twice)["attempts"] == 2 and about(office, kept) == []
+    week = two_days + 86400 * 5
+    flow_for(office, lambda: week, gmail_topic="").sweep(week)  # and never again by itself
+    assert record(office, refused_twice)["attempts"] == 2 and len(about(office, fixed)) == 1
 
 
 def test_the_sweep_renews_the_watch_once_a_day_and_not_before(office):
