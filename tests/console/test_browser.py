@@ -332,3 +332,40 @@ def test_cases_list_and_case_page_show_markup_from_a_case_as_text(pipeline, cons
     shoot(page, "case-desktop")
     page.set_viewport_size(PHONE)
     shoot(page, "case-phone")
+
+
+def test_unshown_mails_are_listed_as_text_and_shown_again_after_asking(pipeline, console, page):
+    from workers.office.mail.records import MailRecords, MailStatus
+
+    questions = _asked(page)
+    records = MailRecords(pipeline.store.docs)
+    now = time.time()
+    hostile = '<script>window.__pwned = 5</script>プレス金型 <b>A-12</b> のお見積り'
+    _, claimed = records.claim("irai@office.example", "browser-m1", "push-1", now, 60)
+    record = records.settle(claimed["id"], "push-1", MailStatus.UNSHOWN, now, space="spaces/gone", refusals=1,
+                            retry_due=True, reason="404 NOT_FOUND: Space spaces/gone not found",
+                            sender_name='<img src=x onerror="window.__pwned = 6">山田 太郎',
+                            sender_address="yamada@acme.co.jp", subject=hostile, received_at=now - 7200)
+    page.set_viewport_size(DESKTOP)
+    page.goto(console + "/jobs")
+    page.click("[data-test=mail-menu]")
+    page.wait_for_url("**/mail")
+    row = page.locator(f"tr[data-mail={record['id']}]")
+    cells = row.locator("td").all_inner_texts()
+    assert cells[1] == '<img src=x onerror="window.__pwned = 6">山田 太郎 <yamada@acme.co.jp>'
+    assert cells[2] == hostile and "spaces/gone" in cells[3]
+    assert page.locator("main img, main script, main b").count() == 0 and page.evaluate("window.__pwned") is None
+    shoot(page, "mail-desktop")
+    page.set_viewport_size(PHONE)
+    page.click("button[lang=ja]")
+    assert "チャットに表示されていないメール" in page.content()
+    shoot(page, "mail-ja-phone")
+    page.click("button[lang=en]")
+    page.set_viewport_size(DESKTOP)
+    row.locator("[data-test=show-again]").click()
+    page.locator(".flash", has_text="will be shown again by the next sweep").wait_for()
+    assert questions == [f"Show mail {record['id']} again? The next sweep posts its card in the office space."]
+    assert records.get(record["id"])["status"] == "PROPOSING"
+    assert page.locator(f"[data-test=waiting] tr[data-mail={record['id']}]").count() == 1
+    entry = next(e for e in pipeline.store.list_audit(limit=50) if e.action == "show-mail-again")
+    assert (entry.actor, entry.surface, entry.outcome) == (OPERATOR, "console", "done")
