@@ -6,6 +6,7 @@ the store only; the console never posts or labels itself)."""
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
@@ -14,11 +15,14 @@ from ackflow.errors import AckflowError
 from .app import console_config
 from .jobs import _confirmed
 
+if TYPE_CHECKING:
+    from ackflow.app.runtime import Runtime
+
 blueprint = Blueprint("mail", __name__)
 LIMIT = 200  # mails listed (the longest unshown first; "show all again" reaches 500)
 
 
-def unshown_count(runtime) -> int | None:
+def unshown_count(runtime: Runtime) -> int | None:
     """UNSHOWN mails, for the menu (one count; only when the job types register the mail flow,
     else None: no Mail page in the menu)."""
     if "mail" not in runtime.registry.sweep_tasks:
