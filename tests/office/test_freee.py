@@ -158,7 +158,7 @@ def test_a_short_rate_limit_is_waited_out_and_a_long_one_waited_for_as_long_as_f
     standin.faults({"status": 429, "path": "templates", "times": 2, "retry_after": 1})
     assert accounting.templates("invoice") and accounting.sleeps == [1.0, 1.0]
     standin.faults({"status": 429, "path": "templates", "retry_after": 60})
-    with pytest.raises(RetryLater, match="rate limit.*in 1 minutes") as waiting:
+    with pytest.raises(RetryLater, match="rate limit.*in 60 s") as waiting:
         accounting.templates("invoice")
     assert waiting.value.after == 60 and accounting.sleeps == [1.0, 1.0]  # not slept in the step
 
@@ -227,7 +227,7 @@ def test_a_403_while_freee_limits_the_app_waits_until_the_limit_may_have_lifted(
     with pytest.raises(RetryLater) as waiting:
         accounting.templates("invoice")
     assert (waiting.value.after, waiting.value.within) == (LIMIT_WAIT, LIMIT_FOR) and LIMIT_WAIT >= 600
-    assert "limiting this app's access" in str(waiting.value) and "in 11 minutes" in str(waiting.value)
+    assert "limiting this app's access" in str(waiting.value) and "in 11 min" in str(waiting.value)
     assert "一時的に制限" in waiting.value.render(JAPANESE) and "11 分後" in waiting.value.render(JAPANESE)
     assert "Retry" in str(waiting.value.gave_up) and "再実行" in waiting.value.gave_up.render(JAPANESE)
     control(standin, lock=0)  # freee takes the app again

@@ -34,9 +34,9 @@ TIMEOUT = 20.0
 TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
     "rate": N_("freee's rate limit was reached while trying to {action}; the job will try again"),
     "rate_later": N_("freee's rate limit was reached while trying to {action}; the job will try again in "
-                     "{minutes} minutes, when freee said it may"),
-    "rate_gave_up": N_("freee's rate limit was reached while trying to {action} and lifts only in {minutes} "
-                       "minutes; press Retry after that"),
+                     "{wait}, when freee said it may"),
+    "rate_gave_up": N_("freee's rate limit was reached while trying to {action} and lifts only in {wait}; "
+                       "press Retry after that"),
     "down": N_("freee could not {action} (HTTP {status}); the job will try again"),
     "unreachable": N_("freee did not answer while trying to {action} ({detail}); the job will try again"),
     "refused": N_("freee refused to {action}: {detail}"),
@@ -135,10 +135,9 @@ class FreeeApi:
                     continue
                 if wait is None or wait <= MAX_WAIT:
                     raise TransientError(_say("rate", action=action))
-                minutes = max(1, round(wait / 60))
-                raise RetryLater(_say("rate_later", action=action, minutes=minutes), after=wait,
+                raise RetryLater(_say("rate_later", action=action, wait=refusals.Wait(wait)), after=wait,
                                  within=refusals.LIMIT_FOR,
-                                 gave_up=_say("rate_gave_up", action=action, minutes=minutes))
+                                 gave_up=_say("rate_gave_up", action=action, wait=refusals.Wait(wait)))
             if status >= 500:
                 raise TransientError(_say("down", action=action, status=status))
             messages = _messages(response)

@@ -18,7 +18,7 @@ authorized the app (freee's "HTTPステータスコード400台エラー時の�
 from __future__ import annotations
 
 from ackflow.errors import PermanentError, RetryLater, StepFailed, TransientError
-from ackflow.i18n import N_, texts
+from ackflow.i18n import ENGLISH, N_, texts
 
 PROBE = "/api/1/users/me"
 LIMIT_WAIT = 660.0  # freee lifts the limit about ten minutes after it began, which was before our refusal
@@ -26,9 +26,9 @@ LIMIT_FOR = 3600.0  # how long a step keeps waiting for freee to take the app ag
 
 TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
     "limited": N_("freee is limiting this app's access for a while (it refused to {action}, and refused "
-                  "a check of the connection too); the job will try again in {minutes} minutes"),
-    "still_limited": N_("freee has kept limiting this app's access for over {minutes} minutes (it refused "
-                        "to {action}); wait until freee takes it again, then press Retry"),
+                  "a check of the connection too); the job will try again in {wait}"),
+    "still_limited": N_("freee has kept limiting this app's access for over {wait} (it refused to {action}); "
+                        "wait until freee takes it again, then press Retry"),
     "app_permission": N_("freee refused to {action}: the freee app lacks the permission to {access} "
                          "{resource}. An administrator allows it in the freee app store (アプリ管理 → the "
                          "app → 権限設定), runs `ackflow freee authorize` again, then presses Retry (freee: "
@@ -49,12 +49,25 @@ TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
 
 
 _say = texts(TEXTS)
+
+
+class Wait:
+    """A length of time, said in the words of whoever it reaches (11 min, 11 分)."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+
+    def render(self, speaker) -> str:
+        return speaker.duration(self.seconds)
+
+    def __str__(self) -> str:
+        return self.render(ENGLISH)
 RESOURCES = (("/iv/quotations", "quotations"), ("/iv/invoices", "invoices"), ("/api/1/partners", "partners"))
 
 
 def limited(action) -> RetryLater:
-    return RetryLater(_say("limited", action=action, minutes=round(LIMIT_WAIT / 60)), after=LIMIT_WAIT,
-                      within=LIMIT_FOR, gave_up=_say("still_limited", action=action, minutes=round(LIMIT_FOR / 60)))
+    return RetryLater(_say("limited", action=action, wait=Wait(LIMIT_WAIT)), after=LIMIT_WAIT, within=LIMIT_FOR,
+                      gave_up=_say("still_limited", action=action, wait=Wait(LIMIT_FOR)))
 
 
 def forbidden(probe: int | str, method: str, path: str, action, detail: str) -> StepFailed:
