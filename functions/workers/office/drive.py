@@ -13,11 +13,12 @@ ago. With the job store (``docs``), each key gets a Drive id reserved before its
 (``drive_ids.py``, ids from ``files.generateIds``); the item is created with that id, so a second
 create answers 409 instead of making a copy, and "was it made?" is a ``files.get`` by id, which is
 strongly consistent. Drive takes no pre-generated id for a Google Workspace file other than a folder
-(a copy of a Google Doc, Sheet…, or an upload converted to one): such an item is made in a holding
-folder of its own, made with a reserved id under the case folders' parent, then claimed for its
-key in the store (the first claim wins) and only then moved into place and given its key. A
-holding folder whose answer was lost is trashed with whatever was made in it, so no search is
-needed to know what an attempt made. Without a store every item goes by the key search alone.
+or a ``drive-sdk`` shortcut (a copy of a Google Doc, Sheet…, or an upload converted to one, as
+Google documents): such an item is made in a holding folder of its own, made with a reserved id
+under the case folders' parent, then claimed for its key in the store (the first claim wins) and
+only then moved into place and given its key. A holding folder whose answer was lost is trashed
+with whatever was made in it, so no search is needed to know what an attempt made. Without a
+store every item goes by the key search alone.
 
 Every call says ``supportsAllDrives=true``; rate limits (403 ``userRateLimitExceeded`` /
 ``rateLimitExceeded``, 429) and 5xx are retried with backoff, then left to the queue's retry;
