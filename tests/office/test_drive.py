@@ -274,7 +274,7 @@ def test_a_native_copy_claimed_but_not_moved_is_put_in_place_by_the_retry(drive,
 
 def test_two_workers_copying_one_native_file_at_once_leave_one_copy(drive, docs):
     drive.search_lag(60)
-    drive.faults({"match": "/copy", "stall": 1, "count": 2})  # both copies are on their way together
+    drive.faults({"match": "/copy", "stall": 2, "count": 2})  # both copies are on their way together
     source, results = template_doc(drive), []
     workers = [threading.Thread(target=lambda: results.append(drive.storage(docs=docs).copy(source, MEMO, DOC)))
                for _ in range(2)]
@@ -283,4 +283,6 @@ def test_two_workers_copying_one_native_file_at_once_leave_one_copy(drive, docs)
     for worker in workers:
         worker.join()
     assert results == [True, True]  # each was told the copy is there
-    assert_one_native_copy_in_place(drive, docs, drive.storage(docs=docs))
+    memo = assert_one_native_copy_in_place(drive, docs, drive.storage(docs=docs))
+    both = [f for f in drive.files() if f["mimeType"] == DOC and f["name"] == "打合せメモ"]
+    assert [f["trashed"] for f in both if f["id"] != memo["id"]] == [True]  # the second claim's copy: trashed
