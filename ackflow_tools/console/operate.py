@@ -107,7 +107,26 @@ def case(case: str):
     record = config.runtime.store.docs.get("cases", case)
     if record is None:
         abort(404, description=f"no case {case}")
-    return render_template("case.html", case=record)
+    return render_template("case.html", case=record, invoices=_invoices(config.runtime, record))
+
+
+def _invoices(runtime, record: dict) -> list[dict]:
+    """The case's invoices as its page lists them: each numbered one, issued (with its link) or not
+    (未発行, with the job whose retry issues it: the office workflow's own words for it)."""
+    from workers.office.commands import unissued_text
+
+    issued = {d["number"]: d for d in record.get("issued", []) if isinstance(d, dict) and d.get("number")}
+    shown = []
+    for entry in record.get("invoices", []):
+        number = entry.get("number")
+        if not number:
+            continue
+        done = issued.get(number)
+        shown.append({"number": number, "total": entry.get("total"), "issued": entry.get("issued"),
+                      "link": (done or {}).get("link", ""), "job": entry.get("job", ""),
+                      "replaced_by": entry.get("replaced_by", ""),
+                      "state": "" if done else unissued_text(runtime, entry.get("job") or "", g.speaker)})
+    return shown
 
 
 def _zone(name: str):

@@ -181,8 +181,8 @@ def snapshot(office, case: str) -> dict:
 
 
 
-def documents_tab(office) -> dict[str, dict]:
-    """The case sheet's documents tab, by document number."""
+def documents_rows(office) -> list[dict]:
+    """Every row of the case sheet's documents tab, in order (a number written twice shows twice)."""
     from workers.office.sheet import DOCUMENT_COLUMNS
 
     env = office.stack.env()
@@ -192,7 +192,12 @@ def documents_tab(office) -> dict[str, dict]:
     rows = sheet.worksheet().get_all_values()
     header = rows[0]
     labels = {label: key for key, (label, _) in DOCUMENT_COLUMNS.items()}
-    return {row[0]: {labels.get(h, h): v for h, v in zip(header, row, strict=False)} for row in rows[1:] if row}
+    return [{labels.get(h, h): v for h, v in zip(header, row, strict=False)} for row in rows[1:] if row]
+
+
+def documents_tab(office) -> dict[str, dict]:
+    """The case sheet's documents tab, by document number."""
+    return {row["number"]: row for row in documents_rows(office)}
 
 
 def pdf_text(data: bytes) -> str:
