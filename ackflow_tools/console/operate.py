@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
@@ -17,6 +18,9 @@ from ackflow.store.jobstore import JobFilter
 
 from .app import console_config
 from .jobs import _confirmed, forget_counts
+
+if TYPE_CHECKING:
+    from ackflow.app.runtime import Runtime
 
 blueprint = Blueprint("operate", __name__)
 KEY_RE = re.compile(r"^[a-z0-9]{6,20}$")
@@ -110,7 +114,7 @@ def case(case: str):
     return render_template("case.html", case=record, invoices=_invoices(config.runtime, record))
 
 
-def _invoices(runtime, record: dict) -> list[dict]:
+def _invoices(runtime: Runtime, record: dict) -> list[dict]:
     """The case's invoices as its page lists them: each numbered one, issued (with its link) or not
     (未発行, with the job whose retry issues it: the office workflow's own words for it)."""
     from workers.office.commands import unissued_text
