@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
@@ -17,6 +18,9 @@ from ackflow.store.jobstore import JobFilter
 
 from .app import console_config
 from .jobs import _confirmed, forget_counts
+
+if TYPE_CHECKING:
+    from ackflow.app.runtime import Runtime
 
 blueprint = Blueprint("operate", __name__)
 KEY_RE = re.compile(r"^[a-z0-9]{6,20}$")
@@ -107,7 +111,26 @@ def case(case: str):
     record = config.runtime.store.docs.get("cases", case)
     if record is None:
         abort(404, description=f"no case {case}")
-    return render_template("case.html", case=record)
+    return render_template("case.html", case=record, invoices=_invoices(config.runtime, record))
+
+
+def _invoices(runtime: Runtime, record: dict) -> list[dict]:
+    """The case's invoices as its page lists them: each numbered one, issued (with its link) or not
+    (未発行, with the job whose retry issues it: the office workflow's own words for it)."""
+    from workers.office.commands import unissued_text
+
+    issued = {d["number"]: d for d in record.get("issued", []) if isinstance(d, dict) and d.get("number")}
+    shown = []
+    for entry in record.get("invoices", []):
+        number = entry.get("number")
+        if not number:
+            continue
+        done = issued.get(number)
+        shown.append({"number": number, "total": entry.get("total"), "issued": entry.get("issued"),
+                      "link": (done or {}).get("link", ""), "job": entry.get("job", ""),
+                      "replaced_by": entry.get("replaced_by", ""),
+                      "state": "" if done else unissued_text(runtime, entry.get("job") or "", g.speaker)})
+    return shown
 
 
 def _zone(name: str):

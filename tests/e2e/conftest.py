@@ -18,7 +18,7 @@ COMBOS = [
 
 def start_pipeline(workdir, fmt: str, auth: str, store: str = "sqlite", queue_backend: str = "cloudtasks",
                    mail: bool = False, storage: str = "local", accounting: str = "embedded", workers: int = 1,
-                   **env) -> Pipeline:
+                   time_zone: str = "UTC", **env) -> Pipeline:
     extra = {
         "ACKFLOW_QUEUES_FILE": str(FAST_QUEUES),
         "ACKFLOW_JOB_TYPES": "tests.support.jobtypes:build_registry",
@@ -31,7 +31,8 @@ def start_pipeline(workdir, fmt: str, auth: str, store: str = "sqlite", queue_ba
     }
     stack = LocalStack(StackConfig(workdir=workdir, event_format=fmt, chat_auth=auth, sweep_interval=0,
                                    workers=workers, store=store, queue_backend=queue_backend, extra_env=extra,
-                                   min_dispatch_deadline=1, mail=mail, storage=storage, accounting=accounting))
+                                   min_dispatch_deadline=1, mail=mail, storage=storage, accounting=accounting,
+                                   time_zone=time_zone))
     stack.start()
     return Pipeline(stack, fmt)
 

@@ -269,6 +269,37 @@ def test_dev_with_addon_events_runs_a_job_end_to_end(tmp_path):
         end(proc)
 
 
+def test_dev_with_freee_issues_the_estimate_in_the_local_freee_stand_in(tmp_path):
+    offset = free_offset()
+    proc = start_dev(tmp_path / "dev", offset, "--accounting", "freee")
+    try:
+        started = read_until(proc, "Ctrl-C stops everything")
+        freee = f"http://127.0.0.1:{DEFAULT_PORTS['freee'] + offset}"
+        assert f"freee          {freee}" in started
+        done = subprocess.run([sys.executable, "-m", "ackflow_tools", "chat",
+                               'newcase ACME "金型 Z-1" --item "金型設計:1:350000"', "--yes"], cwd=tmp_path,
+                              env=no_settings_env(ACKFLOW_DEV_DIR=str(tmp_path / "dev")), capture_output=True,
+                              text=True, timeout=180)
+        assert done.returncode == 0, done.stdout + done.stderr
+        case = re.search(r"\b(\d{4}-\d{3})\b", done.stdout.split("SUCCEEDED")[0].split("✅")[-1]).group(1)
+        # the estimate v1 was issued in freee (authorized at start), under our number, for the client
+        state = requests.get(f"{freee}/_emulator/state", timeout=10).json()
+        [quotation] = [q for q in state["quotations"] if q["quotation_number"] == f"{case}-v1"]
+        assert quotation["amount_excluding_tax_10"] == 350000 and quotation["amount_tax_10"] == 35000
+        assert [p["name"] for p in state["partners"]] == ["ACME"]
+        from ackflow.app.runtime import Runtime
+        from ackflow.settings import Settings
+
+        runtime = Runtime(Settings(sqlite_path=str(tmp_path / "dev" / "ackflow.db")))  # the case, as dev keeps it
+        try:
+            [estimate] = runtime.store.docs.get("cases", case)["estimates"]
+        finally:
+            runtime.close()
+        assert estimate["link"] == f"{freee}/web/reports/quotations/{quotation['id']}"  # the card's link to it
+    finally:
+        end(proc)
+
+
 def test_children_of_a_dev_killed_during_start_up_or_stop_die_with_it(tmp_path):
     offset = free_offset()
     ports = [port + offset for port in DEFAULT_PORTS.values()]

@@ -223,13 +223,45 @@ def test_duplicated_and_overlapping_notifications_make_one_card(office):
     assert len([c for c in cards(office) if c == "client-" + record_id(MAILBOX, mail_id)]) == 1
 
 
-def test_a_forgotten_history_id_rescans_without_proposing_a_mail_twice(office):
+def test_a_forgotten_history_id_rescans_without_proposing_a_mail_twice_or_opening_its_case_twice(office):
+    from ackflow_tools.emulators.chat.userside import find_button
+
     earlier = deliver(office, mail("履歴切れ前のメール"))
     card_of(office, earlier)
     requests.post(f"{office.gmail}/_emulator/users/{MAILBOX}:expireHistory", timeout=10)
-    later = deliver(office, mail("履歴切れ後のメール"))
-    card_of(office, later)
+    subject = "履歴切れ後のメール"
+    later = deliver(office, mail(subject))
+    card = card_of(office, later)
     assert record(office, earlier)["attempts"] == 1 and record(office, later)["attempts"] == 1
+    # the case opened from that card; then the history id is forgotten again and the re-scan (seen
+    # done once a mail that only it can find has its card) reads the mail again
+    job = office.wait_job(open_case(office, card), timeout=90)
+    assert job.status == JobStatus.SUCCEEDED, job.last_error
+    case = job.result["case"]
+    card_of(office, later, containing=case)
+    requests.post(f"{office.gmail}/_emulator/users/{MAILBOX}:expireHistory", timeout=10)
+    requests.post(f"{office.gmail}/_emulator/users/{MAILBOX}:notify", timeout=10)  # Gmail notifying again
+    card_of(office, deliver(office, mail("再走査でだけ見つかるメール")))
+    found = record(office, later)
+    assert found["status"] == "OPENED" and found["attempts"] == 1
+    assert len([m for m in about(office, subject)
+                if m.get("clientAssignedMessageId", "").startswith("client-mail-")]) == 1  # one card
+    assert case in json.dumps(card_of(office, later), ensure_ascii=False)  # still linking the case
+    # "open a case" pressed again on the card as it was (a phone that had not refreshed): it says which
+    # case the mail became and starts nothing
+    jobs_before = office.counts()
+    action = find_button(card, "案件を作成")
+    params = {p["key"]: p["value"] for p in action.get("parameters", [])}
+    again = office.stack.chat_signer()._deliver(
+        "CARD_CLICKED", MAIL_SPACE, ALICE, card, office.fmt, function=action.get("function"), parameters=params,
+        dialog="REQUEST_DIALOG" if action.get("interaction") == "OPEN_DIALOG" else None)["reply"]
+    assert case in json.dumps(again, ensure_ascii=False)
+    assert office.counts() == jobs_before
+    rid = record_id(MAILBOX, later)
+    jobs = office.store.docs.query("jobs", [("type", "==", "newcase")], "created_at", True, 1000)
+    assert [j["id"] for j in jobs if j["params"].get("mail") == rid] == [job.id]  # one job
+    cases = office.store.docs.query("cases", [], "created_at", False, 1000)
+    assert [c["case"] for c in cases if c.get("title") == subject] == [case]  # one case
 
 
 def test_a_holder_that_died_is_taken_over_after_its_lease_and_the_card_is_posted_once(office):

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from ackflow.jobs.model import JobStatus
-from tests.support.office import documents_tab, run_newcase, running_office
+from tests.support.office import documents_rows, documents_tab, run_newcase, running_office
 
 pytestmark = pytest.mark.slow  # started first by scripts/test (tests/conftest.py)
 
@@ -155,3 +155,103 @@ def test_a_permission_the_freee_app_lacks_fails_the_invoice_at_once_and_retry_fi
     office.click(office.job_message(failed), "Retry")  # the administrator allowed it in freee
     done = office.wait_job(failed.id, JobStatus.SUCCEEDED, timeout=60)
     assert done.result["invoice"] == number  # the number it took is the one issued
+
+
+def refuse_next_invoice(office) -> None:
+    """freee refuses the next invoice created (a 400 with its own words): the job's ``issue`` step
+    fails for good, after the ``number`` step took the number."""
+    requests.put(f"{office.freee}/_emulator/faults", json=[{"status": 400, "method": "POST",
+                                                            "path": "^/iv/invoices$"}], timeout=10).raise_for_status()
+
+
+def row_of(office, number: str, state: str, timeout: float = 20) -> dict:
+    """The documents tab's row of ``number`` once it says ``state`` (the row follows the card)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = [row for row in documents_rows(office) if row["number"] == number]
+        if rows and rows[0].get("state") == state:
+            assert len(rows) == 1, rows
+            return rows[0]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {state} row for {number}: {rows}\n{office.stack.procs['worker'].log_tail(30)}")
+        time.sleep(0.1)
+
+
+def swept(office):
+    """What the worker's sweep (as Cloud Scheduler calls it) did for the numbers not issued."""
+    report = office.stack.sweep_once()
+    assert "error" not in report, report
+    return report["tasks"].get("unissued_invoices")
+
+
+def test_an_invoice_failing_after_its_number_shows_it_unissued_and_the_retry_issues_that_number(office):
+    from ackflow_tools.console.app import ConsoleConfig, create_app
+    case = run_newcase(office, 'newcase "佐藤工業" "型 H-3" --item "設計:1:120000"').result["case"]
+    run(office, f"ordered {case}")
+    year = time.localtime().tm_year
+    before = office.runtime.store.counter_value(f"invoice-{year}")
+    refuse_next_invoice(office)
+    failed = run(office, f"invoice {case}", JobStatus.FAILED)
+    number = failed.outputs()["number"]["invoice"]
+    assert number.endswith(f"-{before + 1:04d}") and failed.steps[1].attempts == 1  # permanent: not retried
+    # the number is not lost silently: the documents tab, the failure card, `case` and the console say so
+    row = row_of(office, number, "未発行")
+    assert (row["job"], row["case"], row["kind"], row["client"]) == (failed.id, case, "請求書", "佐藤工業")
+    assert row["amount"] == "" and row["date"] == "" and row["link"] == ""  # nothing was issued
+    card = json.dumps(office.job_message(failed), ensure_ascii=False)
+    assert f"Invoice number {number} is taken by this job and not issued" in card and "the same number" in card
+    assert "Retry" in card
+    shown = json.dumps(office.send(f"case {case}")["reply"]["message"], ensure_ascii=False)
+    assert number in shown and f"not issued (未発行): job {failed.id} failed; retry it" in shown
+    in_japanese = json.dumps(office.send(f"案件 {case}", locale="ja")["reply"]["message"], ensure_ascii=False)
+    assert f"未発行です。ジョブ {failed.id} が失敗しました" in in_japanese
+    console = create_app(ConsoleConfig(runtime=office.runtime, operator="ops@example.com", language="en"))
+    page = console.test_client().get(f"/cases/{case}").get_data(as_text=True)
+    assert f'data-invoice="{number}"' in page and "未発行" in page and failed.id in page
+    # the sweep finds it written for this failure: nothing to do, twice
+    assert swept(office) is None
+    assert swept(office) is None
+
+    office.click(office.job_message(failed), "Retry")
+    done = office.wait_job(failed.id, JobStatus.SUCCEEDED, timeout=60)
+    assert done.result["invoice"] == number  # the same number, none taken for it
+    assert office.runtime.store.counter_value(f"invoice-{year}") == before + 1
+    issued = row_of(office, number, "発行済")  # the same row, updated: no second one
+    assert issued["job"] == failed.id and issued["amount"] == "132000" and issued["date"] and issued["link"]
+    assert [i["invoice_number"] for i in freee_state(office)["invoices"]].count(number) == 1
+    shown = json.dumps(office.send(f"case {case}")["reply"]["message"], ensure_ascii=False)
+    assert "未発行" not in shown and number in shown
+    page = console.test_client().get(f"/cases/{case}").get_data(as_text=True)
+    assert "未発行" not in page
+    assert swept(office) is None
+
+
+def test_a_worker_killed_before_writing_the_unissued_row_leaves_it_to_the_sweep(office):
+    from pathlib import Path
+
+    case = run_newcase(office, 'newcase "佐藤工業" "型 H-4" --item "設計:1:50000"').result["case"]
+    run(office, f"ordered {case}")
+    control = Path(office.stack.env()["ACKFLOW_TEST_PAUSE_FILE"])
+    reached = control.with_suffix(".reached")
+    reached.unlink(missing_ok=True)
+    control.write_text("invoice:failed")  # the worker stops after the failure card, before the row
+    try:
+        refuse_next_invoice(office)
+        job_id = office.start(f"invoice {case}")
+        deadline = time.monotonic() + 30
+        while not reached.exists():
+            assert time.monotonic() < deadline, office.stack.procs["worker"].log_tail(30)
+            time.sleep(0.05)
+        office.stack.restart("worker")  # SIGKILL there
+    finally:
+        control.unlink(missing_ok=True)
+    failed = office.wait_job(job_id, JobStatus.FAILED)
+    number = failed.outputs()["number"]["invoice"]
+    assert number not in {row["number"] for row in documents_rows(office)}  # not written: the worker died
+    assert swept(office) == {"noted": [number], "errors": []}
+    assert row_of(office, number, "未発行", timeout=0)["job"] == job_id
+    assert swept(office) is None  # twice: once
+    assert [row["number"] for row in documents_rows(office)].count(number) == 1
+    office.click(office.job_message(failed), "Retry")
+    assert office.wait_job(job_id, JobStatus.SUCCEEDED, timeout=60).result["invoice"] == number
+    assert row_of(office, number, "発行済")["amount"] == "55000"

@@ -6,7 +6,10 @@ and the refusals, each leaving nothing half-made and no number taken."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import time
 
 import pytest
@@ -24,7 +27,10 @@ def office(request, tmp_path_factory):
         from tests.conftest import require_tool
 
         require_tool("java", "the Firestore emulator runs on Java")
-    with running_office(tmp_path_factory.mktemp(f"money-{request.param}"), request.param) as pipeline:
+    # the office's deployment: its cron schedules and its dates both in Tokyo (ACKFLOW_TIME_ZONE and
+    # ACKFLOW_OFFICE_TIMEZONE, as Terraform sets them from time_zone; `ackflow config --check` refuses a split)
+    with running_office(tmp_path_factory.mktemp(f"money-{request.param}"), request.param,
+                        time_zone="Asia/Tokyo") as pipeline:
         yield pipeline
 
 
@@ -191,42 +197,53 @@ def test_refusals_take_no_number_and_leave_nothing_half_made(office):
 
 
 def test_the_digest_and_the_reminder_fire_once_per_slot_on_working_days(office):
+    """In the office's time zone: 09:00 in Tokyo (00:00 UTC), never 09:00 UTC (18:00 in Tokyo)."""
     import datetime as dt
+    from zoneinfo import ZoneInfo
 
     from ackflow.app.sweep import sweep
 
-    # the test stacks' deployment time zone is UTC: the schedules' 09:00 is 09:00 UTC here (and 09:00
-    # in Tokyo where ACKFLOW_TIME_ZONE=Asia/Tokyo, tests/office/test_workdays.py); the office's dates
-    # are Tokyo's (18:00 there, the same day)
+    checked = subprocess.run([sys.executable, "-m", "ackflow_tools", "config", "--check"], capture_output=True,
+                             text=True, timeout=60, env={**os.environ, **office.stack.env()})
+    assert checked.returncode == 0 and "settings OK" in checked.stdout, checked.stderr
+    tokyo = ZoneInfo("Asia/Tokyo")
+
+    def started(*moment: int) -> list[str]:
+        """The digests and reminders a sweep at this Tokyo wall-clock time starts (the test registry's
+        every-minute ``tick`` aside)."""
+        report = sweep(office.runtime, now=dt.datetime(*moment, tzinfo=tokyo).timestamp())
+        return [job_id for job_id in report.started if job_id.startswith(("digest-", "reminder-"))]
+
     office.send("help", space="spaces/office")  # the office's space, where periodic jobs report
     due_monday = run_newcase(office, 'newcase ACME "月曜納期" --due 2026-12-07 --item "設計:1:1000"').result["case"]
     due_friday = run_newcase(office, 'newcase ACME "金曜納期" --due 2026-12-04 --item "設計:1:1000"').result["case"]
     # 11 January 2027 is a Monday and a public holiday (成人の日): a case due on Tuesday the 12th is
     # reminded on Friday the 8th, and Monday's run says the office is closed
     after_holiday = run_newcase(office, 'newcase ACME "祝日明け" --due 2027-01-12 --item "設計:1:1"').result["case"]
-    # Friday 4 December 2026, 09:00: the reminder for Monday's due date
-    friday = dt.datetime(2026, 12, 4, 9, 0, 30, tzinfo=dt.UTC).timestamp()
-    reports = [sweep(office.runtime, now=friday) for _ in range(2)]
-    assert [job_id for r in reports for job_id in r.started].count("reminder-202612040900") == 1
-    reminder = office.wait_job("reminder-202612040900", JobStatus.SUCCEEDED, timeout=60)
+    # Friday 4 December 2026: nothing before 09:00 in Tokyo; at 09:00 the reminder for Monday's due
+    # date, once however often the sweep runs; nothing more at 09:00 UTC (18:00 in Tokyo)
+    assert started(2026, 12, 4, 8, 59, 30) == []
+    reports = [started(2026, 12, 4, 9, 0, 30) for _ in range(2)]
+    slot = "reminder-202612040000"  # its slot's UTC minute: 09:00 in Tokyo
+    assert [job_id for r in reports for job_id in r] == [slot]
+    assert started(2026, 12, 4, 9, 5) == [] and started(2026, 12, 4, 18, 0, 30) == []
+    reminder = office.wait_job(slot, JobStatus.SUCCEEDED, timeout=60)
     assert reminder.result["date"] == "2026-12-04" and due_monday in reminder.result["cases"]
     assert due_friday not in reminder.result["cases"]  # reminded on Thursday, the working day before it
     assert after_holiday not in reminder.result["cases"]
-    assert not any(job_id.startswith("digest-") for r in reports for job_id in r.started)  # Mondays only
-    before_holiday = dt.datetime(2027, 1, 8, 9, 0, 30, tzinfo=dt.UTC).timestamp()
-    assert "reminder-202701080900" in sweep(office.runtime, now=before_holiday).started
-    reminded = office.wait_job("reminder-202701080900", JobStatus.SUCCEEDED, timeout=60)
+    assert started(2027, 1, 8, 9, 0, 30) == ["reminder-202701080000"]
+    reminded = office.wait_job("reminder-202701080000", JobStatus.SUCCEEDED, timeout=60)
     assert after_holiday in reminded.result["cases"] and reminded.result["due"] == "2027-01-12"
-    holiday = dt.datetime(2027, 1, 11, 9, 0, 30, tzinfo=dt.UTC).timestamp()
-    assert "reminder-202701110900" in sweep(office.runtime, now=holiday).started
-    closed = office.wait_job("reminder-202701110900", JobStatus.SUCCEEDED, timeout=60)
+    assert "reminder-202701110000" in started(2027, 1, 11, 9, 0, 30)  # a Monday: the digest too
+    closed = office.wait_job("reminder-202701110000", JobStatus.SUCCEEDED, timeout=60)
     assert closed.result["due_cases"] == 0 and "not a working day" in closed.result["cases"]
     assert "12 Jan 2027" in closed.result["cases"]  # the next working day
-    # Monday 30 November 2026, 09:00: the weekly digest of the open cases, by due date
-    monday = dt.datetime(2026, 11, 30, 9, 1, tzinfo=dt.UTC).timestamp()
-    assert "digest-202611300900" in sweep(office.runtime, now=monday).started
-    assert "digest-202611300900" not in sweep(office.runtime, now=monday + 60).started
-    digest = office.wait_job("digest-202611300900", JobStatus.SUCCEEDED, timeout=60)
+    # Monday 30 November 2026: the weekly digest of the open cases, by due date, at 09:00 in Tokyo
+    # (with that day's reminder), once; nothing at 09:00 UTC
+    assert started(2026, 11, 30, 8, 59) == []
+    assert sorted(started(2026, 11, 30, 9, 1)) == ["digest-202611300000", "reminder-202611300000"]
+    assert started(2026, 11, 30, 9, 2) == [] and started(2026, 11, 30, 18, 1) == []
+    digest = office.wait_job("digest-202611300000", JobStatus.SUCCEEDED, timeout=60)
     listed = digest.result["cases"]
     assert digest.result["week_of"] == "2026-11-30" and listed.index(due_friday) < listed.index(due_monday)
     posted = json.dumps(office.job_message(digest), ensure_ascii=False)

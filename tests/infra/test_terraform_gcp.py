@@ -230,3 +230,44 @@ def test_case_folders_in_drive_are_wired_from_the_office_variable(module):
     example = (GCP / "terraform.tfvars.example").read_text()
     assert re.search(r'^\s*drive_parent_folder\s*=\s*"[^"]+"', example, re.M)
     assert not re.search(r'^\s*cases_bucket\s*=\s*"[^"]+"', example, re.M)  # one place for case folders
+
+
+def test_the_mail_path_grants_gmail_and_pubsub_what_they_need_and_nothing_for_lack_of_it(module):
+    """Gmail's push service publishes to the topic; the push subscription reaches the worker with an
+    OIDC token the worker verifies like a task's (the invoker, for the worker's URL); what cannot be
+    delivered goes to the dead-letter topic, which Pub/Sub's service agent may publish to, and from
+    whose subscription it may take the message away (Google's dead-letter topics page: publisher on
+    the dead-letter topic, subscriber on the subscription), or the dead letters never arrive."""
+    found = resources(module)
+    agent = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+    assert locals_of(module)["pubsub_agent"] == agent
+
+    def member(value: str) -> str:
+        return agent if value == "${local.pubsub_agent}" else value
+
+    topic_grants = {(body["topic"], body["role"], member(body["member"]))
+                    for (rtype, _), body in found.items() if rtype == "google_pubsub_topic_iam_member"}
+    assert ("${google_pubsub_topic.gmail[0].name}", "roles/pubsub.publisher",
+            "serviceAccount:gmail-api-push@system.gserviceaccount.com") in topic_grants
+    push = found[("google_pubsub_subscription", "gmail_push")]
+    assert push["topic"] == "${google_pubsub_topic.gmail[0].id}"
+    config = push["push_config"][0]
+    assert config["push_endpoint"] == "${local.worker_url}/mail"
+    token = config["oidc_token"][0]
+    assert token["service_account_email"] == "${google_service_account.invoker.email}"
+    assert token["audience"] == "${local.worker_url}"  # what the worker verifies every caller against
+    invoker = found[("google_cloud_run_v2_service_iam_member", "worker_invoker")]
+    assert invoker["member"] == "serviceAccount:" + token["service_account_email"]  # may call the worker
+    dead = push["dead_letter_policy"][0]
+    assert dead["dead_letter_topic"] == "${google_pubsub_topic.gmail_dead[0].id}"
+    assert 5 <= dead["max_delivery_attempts"] <= 100  # Pub/Sub's range
+    assert ("${google_pubsub_topic.gmail_dead[0].name}", "roles/pubsub.publisher", agent) in topic_grants
+    subscription_grants = {(body["subscription"], body["role"], member(body["member"]))
+                           for (rtype, _), body in found.items() if rtype == "google_pubsub_subscription_iam_member"}
+    assert ("${google_pubsub_subscription.gmail_push[0].name}", "roles/pubsub.subscriber", agent) in subscription_grants
+    readers = [body for (rtype, _), body in found.items()
+               if rtype == "google_pubsub_subscription" and body["topic"] == "${google_pubsub_topic.gmail_dead[0].id}"]
+    assert readers, "a dead-letter topic without a subscription loses what it is sent"
+    minted = {(body["service_account_id"], body["role"], member(body["member"]))
+              for (rtype, _), body in found.items() if rtype == "google_service_account_iam_member"}
+    assert ("${google_service_account.invoker.name}", "roles/iam.serviceAccountTokenCreator", agent) in minted

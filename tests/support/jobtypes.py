@@ -84,7 +84,8 @@ def build_registry(settings) -> Registry:
 def office_with_pause_points(settings) -> Registry:
     """The deployment's job types, with each ``newcase`` and ``invoice`` step able to stop right after its
     work (before the store records it) when the file ACKFLOW_TEST_PAUSE_FILE names it (``step`` or
-    ``type:step``): the test then kills the worker there, the hardest moment for a retry."""
+    ``type:step``): the test then kills the worker there, the hardest moment for a retry. ``invoice:failed``
+    stops a failed invoice job after its failure card, before its ``on_failed`` follow-up."""
     import os
     import time
     from pathlib import Path
@@ -105,9 +106,22 @@ def office_with_pause_points(settings) -> Registry:
 
         return Step(step.name, run, step.title)
 
+    def paused_follow_up(on_failed):
+        def run(runtime, job):  # ``invoice:failed``: stop once the failure card is out, before the follow-up
+            wanted = control.read_text().strip() if control.exists() else ""
+            if wanted == f"{job.type}:failed":
+                control.with_suffix(".reached").write_text("failed")
+                time.sleep(120)
+            return on_failed(runtime, job)
+
+        return run
+
     for name in ("newcase", "invoice"):
         original = registry.get(name)
-        registry.replace(JobType(**{**original.__dict__, "steps": tuple(paused(s) for s in original.steps)}))
+        changed = {"steps": tuple(paused(s) for s in original.steps)}
+        if original.on_failed is not None:
+            changed["on_failed"] = paused_follow_up(original.on_failed)
+        registry.replace(JobType(**{**original.__dict__, **changed}))
     return registry
 
 

@@ -43,11 +43,14 @@ KINDS = {  # kind → (store, case storage)
 
 
 @contextlib.contextmanager
-def running_office(workdir: Path, kind: str, fmt: str = "classic", accounting: str = "embedded"):
+def running_office(workdir: Path, kind: str, fmt: str = "classic", accounting: str = "embedded",
+                   time_zone: str | None = None):
     """The office workflow on a running pipeline: ``embedded`` (SQLite, a local folder),
     ``emulators`` (Firestore, a Cloud Storage emulator), ``drive`` and ``drive-firestore`` (the local
     Drive stand-in, on each store); the local Sheets service and a test portal; estimates and
-    invoices as PDFs, or through the freee stand-in (``accounting="freee"``)."""
+    invoices as PDFs, or through the freee stand-in (``accounting="freee"``). ``time_zone``: the
+    deployment's and the office's (both, as Terraform sets them; otherwise the deployment's is UTC
+    and the office's its default, Asia/Tokyo)."""
     site = portal_site.Portal()
     env = {
         "ACKFLOW_JOB_TYPES": "tests.support.jobtypes:office_with_pause_points",
@@ -62,6 +65,8 @@ def running_office(workdir: Path, kind: str, fmt: str = "classic", accounting: s
         "ACKFLOW_OFFICE_PORTAL_MAX_BYTES": "100000",
         "ACKFLOW_OFFICE_CLIENT_ITEMS": json.dumps({"ACME": [["金型設計", 1, 350000], ["試作立会い", 2, 40000]]}),
     }
+    if time_zone:
+        env["ACKFLOW_OFFICE_TIMEZONE"] = time_zone
     gcs = None
     store, storage = KINDS[kind]
     if store == "firestore":
@@ -77,7 +82,8 @@ def running_office(workdir: Path, kind: str, fmt: str = "classic", accounting: s
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)  # this process loads the same job types and reads the same storage
     auth = "project-number" if fmt == "classic" else "endpoint-url"
-    pipeline = start_pipeline(workdir, fmt, auth, store, storage=storage, accounting=accounting, **env)
+    pipeline = start_pipeline(workdir, fmt, auth, store, storage=storage, accounting=accounting,
+                              time_zone=time_zone or "UTC", **env)
     pipeline.site = site
     pipeline.kind = kind
     try:
@@ -181,8 +187,8 @@ def snapshot(office, case: str) -> dict:
 
 
 
-def documents_tab(office) -> dict[str, dict]:
-    """The case sheet's documents tab, by document number."""
+def documents_rows(office) -> list[dict]:
+    """Every row of the case sheet's documents tab, in order (a number written twice shows twice)."""
     from workers.office.sheet import DOCUMENT_COLUMNS
 
     env = office.stack.env()
@@ -192,7 +198,12 @@ def documents_tab(office) -> dict[str, dict]:
     rows = sheet.worksheet().get_all_values()
     header = rows[0]
     labels = {label: key for key, (label, _) in DOCUMENT_COLUMNS.items()}
-    return {row[0]: {labels.get(h, h): v for h, v in zip(header, row, strict=False)} for row in rows[1:] if row}
+    return [{labels.get(h, h): v for h, v in zip(header, row, strict=False)} for row in rows[1:] if row]
+
+
+def documents_tab(office) -> dict[str, dict]:
+    """The case sheet's documents tab, by document number."""
+    return {row["number"]: row for row in documents_rows(office)}
 
 
 def pdf_text(data: bytes) -> str:

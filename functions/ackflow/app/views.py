@@ -7,6 +7,7 @@ from the catalog, dates, amounts and moments in the person's form, never UTC.
 from __future__ import annotations
 
 import json
+import logging
 import time
 
 from markupsafe import Markup
@@ -17,6 +18,8 @@ from ..i18n import N_, Speaker
 from ..jobs.model import Confirmation, Job, JobStatus, StepStatus
 from ..jobs.registry import BUILTIN_ALIASES, JobType, Registry
 from . import links
+
+log = logging.getLogger(__name__)
 
 MAX_VALUE = 300
 MAX_PROBLEM = 600
@@ -218,11 +221,23 @@ def job_message(job: Job, job_type: JobType | None, speaker: Speaker, *, progres
     if job.status == JobStatus.FAILED:
         hint = speaker._("Fix what is wrong, then press Retry (or write “{command} {job_id}”).",
                          command=builtin_name("retry", speaker), job_id=job.id)
-        sections.append(Section((Text(hint),
-                                 Buttons((Button(speaker._("Retry"), "retry", {"job": job.id}, filled=True),)))))
+        note = _failure_note(job, job_type, speaker)
+        sections.append(Section(((Text(short(note, 1000)),) if note else ()) + (
+            Text(hint), Buttons((Button(speaker._("Retry"), "retry", {"job": job.id}, filled=True),)))))
     subtitle = speaker._("for {who}", who=job.requester.label) if job.requester.name != "system" \
         else speaker._("scheduled")
     return Reply(card=Card(f"job-{job.id}", job_title(job, job_type, speaker), tuple(sections), subtitle=subtitle))
+
+
+def _failure_note(job: Job, job_type: JobType | None, speaker: Speaker) -> str | None:
+    """The job type's sentence for its failure card; its own error never keeps the card from showing."""
+    if job_type is None or job_type.failure_note is None:
+        return None
+    try:
+        return job_type.failure_note(job, speaker)
+    except Exception:
+        log.exception("the failure note of job %s failed", job.id)
+        return None
 
 
 def job_details(job: Job, job_type: JobType | None, now: float, speaker: Speaker) -> Reply:

@@ -224,6 +224,8 @@ class Worker:
                 return self._show_later(job, chat_exc)
             except ChatUnavailable as chat_exc:
                 return _retry_later(str(chat_exc))  # the retry re-posts the failure card
+            finally:
+                self._on_failed(job, job_type)
             return HttpResponse(200, {"status": "FAILED", "job_id": job.id})
         self.notifier.try_show(job, retry_delay=delay)
         return _retry_later(logged)
@@ -240,6 +242,16 @@ class Worker:
         log.info("step %s waits %.0f s: %s", job.steps[index].name, delay, reason[:500], extra={"job_id": job.id})
         self.notifier.try_show(job, retry_delay=delay)
         return HttpResponse(200, {"status": "waiting", "job_id": job.id, "retry_in": delay})
+
+    def _on_failed(self, job: Job, job_type: JobType) -> None:
+        """The job type's own follow-up of a job that failed for good (``JobType.on_failed``): once,
+        best effort; what must happen for sure is also done by a sweep task of the job type."""
+        if job_type.on_failed is None:
+            return
+        try:
+            job_type.on_failed(self.runtime, job)
+        except Exception:  # its own failure never changes the answer to the queue
+            log.exception("the follow-up of failed job %s failed", job.id, extra={"job_id": job.id})
 
     def _show_later(self, job: Job, exc: ChatBudgetSpent) -> HttpResponse:
         """The job is finished and its result owed (``message_due``), but the space has no write

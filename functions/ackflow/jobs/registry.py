@@ -88,6 +88,12 @@ class JobType:
     prefill: Callable[..., dict] | None = field(default=None, compare=False)
     form_submit: Callable[..., Any] | None = field(default=None, compare=False)
     form_context: tuple[str, ...] = ()
+    # A job that failed for good: ``on_failed(runtime, job)`` runs once its failure card is shown
+    # (best effort: an error is logged; run it again from a sweep task if it must happen), and
+    # ``failure_note(job, speaker)`` may add a sentence to the card (e.g. what the job holds and how
+    # to finish it), or None.
+    on_failed: Callable[..., Any] | None = field(default=None, compare=False)
+    failure_note: Callable[..., str | None] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not NAME_RE.match(self.name):

@@ -12,7 +12,7 @@ from ackflow.i18n import L_, N_
 from ackflow.jobs.params import Param
 from ackflow.jobs.registry import Command, JobType, Registry, Step
 
-from . import invoicing, lifecycle, mail, reminders, steps
+from . import invoicing, lifecycle, mail, reminders, steps, unissued
 from .cases import CASE_RE
 from .commands import list_cases, show_case
 from .estimating import split_list
@@ -132,11 +132,11 @@ RESULT_LABELS = {"case": N_("case"), "documents": N_("documents"), "skipped": N_
 def _office_job(name: str, help: str, params: tuple, confirm: str, steps_: tuple, *, slash: int | None = None,
                 validate=_check_case, examples: tuple = (), result: tuple = (), timeout: float = 120,
                 aliases: tuple[str, ...] = (), admins_only: bool = False, prefill=None,
-                no_cancel_after: str = "") -> JobType:
+                no_cancel_after: str = "", on_failed=None, failure_note=None) -> JobType:
     return JobType(name=name, help=help, params=params, confirm=confirm, queue="ackflow-office", timeout=timeout,
                    steps=steps_, validate=validate, examples=examples, slash_command_id=slash, result_fields=result,
                    result_labels=RESULT_LABELS, aliases=aliases, admins_only=admins_only, prefill=prefill,
-                   no_cancel_after=no_cancel_after, **OFFICE_EXTRA)
+                   no_cancel_after=no_cancel_after, on_failed=on_failed, failure_note=failure_note, **OFFICE_EXTRA)
 
 
 def _estimate_form(runtime: Runtime, values: dict, bound: dict) -> dict:
@@ -247,6 +247,7 @@ def register(registry: Registry) -> None:
         (Step("number", invoicing.allocate, N_("invoice number")), Step("issue", invoicing.issue, N_("invoice")),
          Step("file", invoicing.file, N_("case sheet"))),
         slash=23, validate=_check_invoice, aliases=("請求",), no_cancel_after="number",
+        on_failed=unissued.on_failed, failure_note=unissued.failure_note,  # a number taken is never lost silently
         examples=("invoice 2026-001", 'invoice 2026-001 --replaces INV-2026-0001'),
         result=("case", "invoice", "total", "invoice_link", "sheet_link")))
     registry.add(_office_job(
@@ -289,6 +290,7 @@ def register(registry: Registry) -> None:
         steps=(Step("reminder", reminders.reminder, N_("cases due")),), queue="ackflow-office", timeout=60,
         schedule=reminders.REMINDER_SCHEDULE, result_fields=("date", "due_cases", "due", "cases"),
         result_labels=RESULT_LABELS, **OFFICE_EXTRA))
+    registry.sweep_task("unissued_invoices", unissued.sweep)
     mail.register(registry)
     registry.command(Command("case", N_("Show a case: status and history, estimates, invoices, documents, jobs."),
                              "case CASE_NUMBER", show_case, slash_command_id=21, aliases=("案件",)))

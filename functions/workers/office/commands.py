@@ -12,6 +12,7 @@ from ackflow.chat.cards import Button, Buttons, Card, Field, Section, Text
 from ackflow.chat.replies import Reply
 from ackflow.errors import JobNotFound
 from ackflow.i18n import L_, N_, Speaker
+from ackflow.jobs.model import JobStatus
 
 from .cases import CASES, OPEN, STAGES, rank
 
@@ -108,7 +109,9 @@ def show_case(runtime: Runtime, event, words: list[str]) -> Reply:
                                if i.get("replaces") else "")
                             + (" · " + speaker._("replaced by {number}",
                                                    number=i["replaced_by"].replace("~", "…"))
-                               if i.get("replaced_by") else ""))
+                               if i.get("replaced_by") else "")
+                            + (" · " + unissued_text(runtime, i.get("job") or "", speaker)
+                               if i["number"] and i["number"] not in issued else ""))
                       for i in latest_invoices]
     invoice_links = links.fit([Button(i["number"], url=issued[i["number"]]["link"]) for i in reversed(latest_invoices)
                                if links.is_link(issued.get(i["number"], {}).get("link"))], budget // 2)
@@ -142,6 +145,22 @@ def show_case(runtime: Runtime, event, words: list[str]) -> Reply:
         sections.append(Section(tuple(jobs), header=speaker._("Jobs")))
     return Reply(card=Card(f"case-{case}", speaker._("Case {case}", case=case), tuple(sections),
                            subtitle=record.get("title", "")))
+
+
+def unissued_text(runtime: Runtime, job_id: str, speaker: Speaker) -> str:
+    """What a numbered invoice not yet issued says (``case``, the console): being issued, or 未発行
+    with the failed job whose retry issues it (unissued.py)."""
+    try:
+        job = runtime.store.get_job(job_id)
+    except JobNotFound:
+        job = None
+    if job is not None and job.status == JobStatus.FAILED:
+        command = views.builtin_name("retry", speaker)
+        return speaker._("not issued (未発行): job {job_id} failed; retry it (“{command} {job_id}”) to issue "
+                         "this number", job_id=job_id, command=command)
+    if job is not None and not job.status.finished:
+        return speaker._("being issued by job {job_id}", job_id=job_id)
+    return speaker._("not issued (未発行), job {job_id}", job_id=job_id or "—")
 
 
 def _amount(value, speaker: Speaker) -> str:

@@ -1,7 +1,9 @@
 """Filing an issued document: beside it in the ledger, in the case record, in the case sheet's
 documents tab (one row per document number: date, amount, client — the keys electronically issued
-documents must be searchable by) and, when asked, in the case's own row. Every write is keyed, so
-filing again changes nothing."""
+documents must be searchable by; its state, 発行済, and the job that issued it) and, when asked,
+in the case's own row. Every write is keyed, so filing again changes nothing. An invoice number
+whose job failed for good has a 未発行 row under the same number (``unissued.py``) until the
+retry files it here."""
 
 from __future__ import annotations
 
@@ -63,6 +65,25 @@ def case_row(ctx: StepContext, case: str, values: dict, *, force: bool = False) 
     return {"sheet_row": row.number, "sheet_link": row.link}
 
 
+ISSUED_STATE, UNISSUED_STATE = "発行済", "未発行"  # the documents tab's 状態 (the office's words, as 経緯)
+
+
+def issued_row(document: Document, issued: Issued, job_id: str) -> dict:
+    """The documents tab's row of an issued document."""
+    return {"kind": NAMES[document.kind], "date": document.issued, "client": document.recipient,
+            "amount": issued.totals.total, "tax": issued.totals.tax, "case": document.case,
+            "replaces": document.replaces or "", "service": issued.service, "link": issued.link,
+            "state": ISSUED_STATE, "job": job_id}
+
+
+def unissued_row(document: Document, job_id: str) -> dict:
+    """The documents tab's row of an invoice number a job took and could not issue: no date, amount
+    or link (nothing was issued), who holds the number (the job: its retry issues it)."""
+    return {"kind": NAMES[document.kind], "date": "", "client": document.recipient, "amount": "", "tax": "",
+            "case": document.case, "replaces": document.replaces or "", "service": "", "link": "",
+            "state": UNISSUED_STATE, "job": job_id}
+
+
 def file_issued(ctx: StepContext, document: Document, issued: Issued) -> dict:
     services = ctx.services
     note_issued(services.store.docs, document, issued)
@@ -71,10 +92,6 @@ def file_issued(ctx: StepContext, document: Document, issued: Issued) -> dict:
              "link": issued.link, "service": issued.service, "replaces": document.replaces}
     services.cases.update(document.case, ctx.job.id, issued=[entry])
     sheet = services.documents_sheet
-    if sheet is not None:
-        sheet.upsert(document.number, {"kind": NAMES[document.kind], "date": document.issued,
-                                       "client": document.recipient, "amount": issued.totals.total,
-                                       "tax": issued.totals.tax, "case": document.case,
-                                       "replaces": document.replaces or "", "service": issued.service,
-                                       "link": issued.link})
+    if sheet is not None:  # over a 未発行 row of the same number, if the job had failed before
+        sheet.upsert(document.number, issued_row(document, issued, ctx.job.id))
     return entry

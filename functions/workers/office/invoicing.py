@@ -124,7 +124,8 @@ def allocate(ctx: StepContext) -> dict:
                         transaction_date=params["date"] or record.get("delivered_on") or issued_on.isoformat(),
                         payment_due=due, replaces=replaces)
 
-    document = ledger.new_invoice(services.store, case, issued_on.year, settings.invoice_prefix, ctx.job.id, make)
+    document = ledger.new_invoice(services.store, case, issued_on.year, settings.invoice_prefix, ctx.job.id, make,
+                                  ctx.clock())
     ctx.progress(_say("numbered", number=document.number))
     return {"case": case, "invoice": document.number, "total": yen(document.totals.total)}
 

@@ -9,6 +9,10 @@ first and numbered after (``new_invoice``), so the year's counter, which every i
 for, is held by the shortest transaction. The document never changes afterwards; what
 the accounting service answered is added once, beside it (``issued``).
 
+An invoice numbered and not yet issued is also listed in ``unissued_invoices`` (by number, with
+its job), from the transaction that numbers it to the one that notes it issued: what
+``unissued.py`` reads to show a number whose job failed for good (未発行), never lost silently.
+
 Counters are the job store's (``counters`` / ``counter_allocations``), so ``estimate-<case>`` keeps
 counting the versions drafted before this module existed.
 """
@@ -26,6 +30,7 @@ from .accounting import Document, Issued
 from .cases import CASES
 
 LEDGER = "ledger"
+UNISSUED = "unissued_invoices"  # numbered, not yet issued: number -> {number, job, case, at, noted}
 
 TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
     "no_case": N_("there is no case {case}; write “case {case}” to check the number"),
@@ -105,7 +110,7 @@ MakeInvoice = Callable[[dict, Document | None], Document]
 PENDING = "~"  # the key prefix of an invoice being numbered on the case (sorts after the numbers)
 
 
-def new_invoice(store, case: str, year: int, prefix: str, job_id: str, make: MakeInvoice) -> Document:
+def new_invoice(store, case: str, year: int, prefix: str, job_id: str, make: MakeInvoice, now: float) -> Document:
     """The job's invoice for the case, in three short transactions, each safe to repeat:
 
     1. decide: ``make(case record, accepted estimate or None)`` builds it (or refuses: then nothing
@@ -113,9 +118,11 @@ def new_invoice(store, case: str, year: int, prefix: str, job_id: str, make: Mak
        invoice asked for at the same moment sees it;
     2. number: the next value of the year's counter for this job (``JobStore.allocate``), in a
        transaction that touches nothing else, the one every invoice contends for;
-    3. stamp: the numbered invoice in the ledger, its entry on the case instead of the pending one.
+    3. stamp: the numbered invoice in the ledger (and in ``unissued_invoices`` until it is issued),
+       its entry on the case instead of the pending one.
 
-    Nothing after the number can refuse, so a number taken is a number used."""
+    Nothing after the number can refuse, so a number taken is a number used; if issuing it fails
+    for good, the job keeps it for its retry (``unissued.py`` says so)."""
     docs = store.docs
     draft_id = f"draft:{job_id}"
 
@@ -148,6 +155,7 @@ def new_invoice(store, case: str, year: int, prefix: str, job_id: str, make: Mak
             return Document.from_dict(kept)
         document = replace(decided, number=number)
         tx.set(LEDGER, ledger_id("invoice", number), {**document.to_dict(), "job": job_id})
+        tx.set(UNISSUED, number, {"number": number, "job": job_id, "case": case, "at": now})
         invoices = {e["key"]: e for e in record.get("invoices", []) if e["key"] != PENDING + job_id}
         invoices[number] = {"key": number, "number": number, "total": document.totals.total,
                             "issued": document.issued, "replaces": document.replaces, "job": job_id}
@@ -160,7 +168,8 @@ def new_invoice(store, case: str, year: int, prefix: str, job_id: str, make: Mak
 
 
 def note_issued(docs: Documents, document: Document, issued: Issued) -> dict:
-    """Keep what the service answered beside the document, once (a retry finds it there)."""
+    """Keep what the service answered beside the document, once (a retry finds it there); an
+    invoice is no longer unissued."""
     doc_id = ledger_id(document.kind, document.number)
 
     def apply(tx: Tx) -> dict:
@@ -170,6 +179,8 @@ def note_issued(docs: Documents, document: Document, issued: Issued) -> dict:
         if not data.get("issued_by"):
             data = {**data, "issued_by": issued.to_dict()}
             tx.set(LEDGER, doc_id, data)
+        if document.kind == "invoice":
+            tx.delete(UNISSUED, document.number)
         return data
 
     return docs.transaction(apply)

@@ -46,6 +46,8 @@ DOCUMENT_COLUMNS = {
     "replaces": ("訂正対象", {"訂正対象", "replaces"}),
     "service": ("発行元", {"発行元", "service"}),
     "link": ("リンク", {"リンク", "link"}),
+    "state": ("状態", {"状態", "state"}),  # 発行済, or 未発行: a number taken by a job that failed (filing.py)
+    "job": ("ジョブ", {"ジョブ", "job", "job id"}),
 }
 
 

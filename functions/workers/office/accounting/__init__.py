@@ -96,6 +96,11 @@ class Issued:
         return {"kind": self.kind, "number": self.number, "service": self.service, "ref": self.ref,
                 "link": self.link, "totals": self.totals.to_dict(), "path": self.path}
 
+    @classmethod
+    def from_dict(cls, data: dict) -> Issued:
+        return cls(data["kind"], data["number"], data["service"], data["ref"], data["link"],
+                   Totals.from_dict(data["totals"]), data.get("path", ""))
+
 
 @dataclass(frozen=True)
 class Template:
