@@ -56,7 +56,13 @@ def authorize(code: str | None) -> None:
               help="JSON file the stand-in keeps its state in.")
 @click.option("--rate-limit", default=600, show_default=True, type=int, help="API calls allowed per window.")
 @click.option("--rate-window", default=60.0, show_default=True, type=float, help="Seconds of the rate window.")
-def freee_emulator(host: str, port: int, data_path: str, rate_limit: int, rate_window: float) -> None:
+@click.option("--access-limit", default=0, show_default=True, type=int,
+              help="API calls within --access-window after which every call answers 403 for --access-lockout "
+                   "seconds (freee's access limit; 0: none, as freee does not publish its threshold).")
+@click.option("--access-window", default=60.0, show_default=True, type=float)
+@click.option("--access-lockout", default=600.0, show_default=True, type=float)
+def freee_emulator(host: str, port: int, data_path: str, rate_limit: int, rate_window: float, access_limit: int,
+                   access_window: float, access_lockout: float) -> None:
     """Run the local freee stand-in (OAuth, 請求書 API, partners)."""
     from pathlib import Path
 
@@ -64,5 +70,6 @@ def freee_emulator(host: str, port: int, data_path: str, rate_limit: int, rate_w
     from ackflow_tools.emulators.freee.app import build_app
 
     Path(data_path).parent.mkdir(parents=True, exist_ok=True)
-    service = FreeeService(data_path, rate_limit=rate_limit, rate_window=rate_window)
+    service = FreeeService(data_path, rate_limit=rate_limit, rate_window=rate_window, access_limit=access_limit,
+                           access_window=access_window, access_lockout=access_lockout)
     run_until_stopped(build_app(service), host, port, "freee")

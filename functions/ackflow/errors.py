@@ -157,6 +157,21 @@ class TransientError(StepFailed):
     """Worth retrying: a timeout, a 5xx, a lock."""
 
 
+class RetryLater(TransientError):
+    """Worth retrying, but not before ``after`` seconds: a service that shuts us out for a while
+    (freee answers excessive access with 403 for about ten minutes). The queue's own retries come
+    too soon for that and would be spent in minutes, so the worker records the step as waiting and
+    sends it again under a new task, delayed by ``after``; the attempt is not one of the queue's.
+    ``within`` bounds the whole wait, counted from the step's first attempt: a wait that would end
+    later fails the job, with ``gave_up`` (a text said later) as its error when given."""
+
+    def __init__(self, message="", *, after: float, within: float, gave_up=None, **values):
+        super().__init__(message, **values)
+        self.after = after
+        self.within = within
+        self.gave_up = gave_up
+
+
 class PermanentError(StepFailed):
     """Retrying will not help: bad credentials, a missing order, invalid input."""
 

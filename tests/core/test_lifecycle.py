@@ -70,6 +70,17 @@ def test_transient_failure_keeps_the_job_running_and_the_step_claimable():
     assert lifecycle.claim(retrying, 0, Holder("task-a", 1), T0 + 5, 60)[0] == Claim.CLAIMED
 
 
+def test_a_step_that_must_wait_is_sent_again_under_a_new_task_name():
+    """RetryLater: the step waits for a task of its own (a new generation), sent delayed, so the
+    queue's quick retries of the old task are not what brings it back."""
+    _, claimed = lifecycle.claim(job(), 0, A, T0, 60)
+    waiting = lifecycle.fail(claimed, 0, A, "limited", T0 + 1, final=False, retry_at=T0 + 661, ttl=100,
+                             new_task=True)
+    assert waiting.status == JobStatus.RUNNING and waiting.generation == claimed.generation + 1
+    assert waiting.steps[0].status == StepStatus.PENDING and waiting.next_attempt_at == T0 + 661
+    assert lifecycle.claim(waiting, 0, Holder("task-b", 0), T0 + 661, 60)[0] == Claim.CLAIMED
+
+
 def test_final_failure_then_retry_resumes_at_the_failed_step():
     _, claimed = lifecycle.claim(job(), 0, A, T0, 60)
     moved = lifecycle.complete(claimed, 0, A, {"x": 1}, T0 + 1, ttl=100)

@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from ackflow.jobs.model import JobStatus
+from tests.support.drive import all_files
 from tests.support.office import (
     KINDS,
     documents_tab,
@@ -105,13 +106,17 @@ def assert_one_of_each(office, calm_case: str, killed_case: str) -> None:
     assert {p.replace(killed_case, "CASE") for p in killed} == {p.replace(calm_case, "CASE") for p in calm}
 
 
-# the write to hold on Drive, by step: an ASCII piece of the upload's metadata
-DRIVE_WRITES = {"folder": "README.txt", "estimate": "_v1.pdf", "portal": "drawing-A12"}
+# the write to hold on Drive: (step, a piece of "METHOD path", an ASCII piece of the request's body)
+DRIVE_WRITES = {"folder": ("folder", "POST /upload", "README.txt"),
+                # the template's Google Doc: copied into a holding folder (Drive takes no id for it)
+                "folder-native-copy": ("folder", "/copy", "ackflowHold"),
+                "estimate": ("estimate", "POST /upload", "_v1.pdf"),
+                "portal": ("portal", "POST /upload", "drawing-A12")}
 
 
 @pytest.mark.parametrize("lag", [0, 600], ids=["search-current", "search-lagging"])
-@pytest.mark.parametrize("step", list(DRIVE_WRITES))
-def test_on_drive_a_worker_killed_while_a_write_is_on_its_way_leaves_one_of_each(office, step, lag):
+@pytest.mark.parametrize("write", list(DRIVE_WRITES))
+def test_on_drive_a_worker_killed_while_a_write_is_on_its_way_leaves_one_of_each(office, write, lag):
     """With ``lag``, Drive's search shows nothing made in the test (as it may lag writes): the
     retry must know what the killed attempt made by the ids reserved in the job store."""
     if not office.kind.startswith("drive"):
@@ -119,21 +124,22 @@ def test_on_drive_a_worker_killed_while_a_write_is_on_its_way_leaves_one_of_each
     drive = office.stack.url("drive")
     requests.put(f"{drive}/_emulator/search_lag", json={"seconds": lag}, timeout=5).raise_for_status()
     try:
-        lost_answer(office, drive, step)
+        lost_answer(office, drive, write)
     finally:
         requests.put(f"{drive}/_emulator/search_lag", json={"seconds": 0}, timeout=5)
 
 
-def lost_answer(office, drive: str, step: str) -> None:
+def lost_answer(office, drive: str, write: str) -> None:
+    step, match, body = DRIVE_WRITES[write]
     calm = run_newcase(office, 'newcase ACME "Lost answer" --portal PO-1042')
     requests.delete(f"{drive}/_emulator/faults", timeout=5)
     requests.post(f"{drive}/_emulator/faults", json={"faults": [
-        {"match": "POST /upload", "body": DRIVE_WRITES[step], "stall": 60, "count": 1}]}, timeout=5)
+        {"match": match, "body": body, "stall": 60, "count": 1}]}, timeout=5)
     try:
         job_id = office.start('newcase ACME "Lost answer" --portal PO-1042')
         deadline = time.monotonic() + 30
         while requests.get(f"{drive}/_emulator/faults", timeout=5).json()["stalled"] < 1:
-            assert time.monotonic() < deadline, f"the worker never wrote {DRIVE_WRITES[step]} in {step}"
+            assert time.monotonic() < deadline, f"the worker never wrote {body} in {step}"
             time.sleep(0.05)
         office.stack.restart("worker")  # Drive has made the file; its answer never arrives
     finally:
@@ -142,6 +148,8 @@ def lost_answer(office, drive: str, step: str) -> None:
     assert killed.steps[STEPS.index(step)].attempts == 2
     assert_one_of_each(office, calm.result["case"], killed.result["case"])
     assert snapshot(office, killed.result["case"])["files"] == snapshot(office, calm.result["case"])["files"]
+    held = [f for f in all_files(drive) if "ackflowHold" in f.get("appProperties", {}) and not f["trashed"]]
+    assert held == []  # no holding folder left, and what the lost answer made is in the trash
 
 
 

@@ -78,3 +78,80 @@ def test_a_revoked_grant_fails_before_a_number_is_taken_and_retry_finishes_after
     assert done.result["invoice"].endswith(f"-{before + 1:04d}")
     uses = freee_state(office)["refresh_uses"]
     assert len(uses) == len(set(uses))  # no refresh token was ever presented twice
+
+
+def control(office, **settings) -> None:
+    requests.post(f"{office.freee}/_emulator/control", json=settings, timeout=10).raise_for_status()
+
+
+def cloud_tasks(office):
+    """The official Cloud Tasks client, on the local service the stack's worker is fed from."""
+    from google.cloud import tasks_v2
+
+    from ackflow.adapters.google_clients import client_settings
+
+    queue = office.runtime.queue
+    credentials, options = client_settings(queue.endpoint, queue.anonymous)
+    return tasks_v2.CloudTasksClient(transport="rest", credentials=credentials, client_options=options)
+
+
+def waiting(office, job_id: str, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        job = office.runtime.store.get_job(job_id)
+        if job.generation > 0 and job.next_attempt_at and job.steps[job.current].attempts:
+            return job
+        assert time.monotonic() < deadline and not job.status.finished, (job.status, job.last_error)
+        time.sleep(0.1)
+
+
+def test_freee_limiting_access_makes_the_invoice_wait_its_lockout_out_then_finish(office):
+    """freee answers 403 to every call for about ten minutes after too many: the job neither fails
+    nor spends the queue's quick retries; its step waits for a task of its own, sent 11 minutes
+    later, before any number is taken. Run early (Cloud Tasks' tasks.run) once freee takes the app
+    again, it issues the next number."""
+    from ackflow.taskqueue.base import task_name
+
+    case = run_newcase(office, 'newcase "株式会社ACME" "治具 L-4" --item "設計:1:90000"').result["case"]
+    run(office, f"ordered {case}")
+    year = time.localtime().tm_year
+    before = office.runtime.store.counter_value(f"invoice-{year}")
+    control(office, lock=120)  # freee starts limiting the app
+    try:
+        job = waiting(office, office.start(f"invoice {case}"))
+        asked = time.time()
+        assert job.status == JobStatus.RUNNING and job.current == 0 and job.steps[0].attempts == 1
+        assert "limiting this app's access" in job.last_error and "in 11 min" in job.last_error
+        assert 600 <= job.next_attempt_at - asked <= 661
+        assert office.runtime.store.counter_value(f"invoice-{year}") == before  # no number taken
+        client = cloud_tasks(office)
+        name = f"{office.runtime.queue.queue_path(job.queue)}/tasks/{task_name(job.id, 0, job.generation)}"
+        task = client.get_task(name=name)
+        assert task.schedule_time.timestamp() - asked >= 600  # the queue holds it until then
+        time.sleep(1)
+        assert office.runtime.store.get_job(job.id).steps[0].attempts == 1  # nothing retried it sooner
+    finally:
+        control(office, lock=0)  # freee takes the app again
+    client.run_task(name=name)
+    done = office.wait_job(job.id, JobStatus.SUCCEEDED, timeout=60)
+    assert done.result["invoice"].endswith(f"-{before + 1:04d}")
+    assert [i["invoice_number"] for i in freee_state(office)["invoices"]].count(done.result["invoice"]) == 1
+
+
+def test_a_permission_the_freee_app_lacks_fails_the_invoice_at_once_and_retry_finishes_it(office):
+    case = run_newcase(office, 'newcase "株式会社ACME" "治具 P-5" --item "設計:1:70000"').result["case"]
+    run(office, f"ordered {case}")
+    control(office, denials=[{"method": "POST", "path": "^/iv/invoices$"}])  # 請求書: read only
+    try:
+        failed = run(office, f"invoice {case}", JobStatus.FAILED)
+    finally:
+        control(office, denials=[])
+    assert failed.steps[1].attempts == 1  # not retried: no retry can fix it
+    assert "lacks the permission to write invoices (請求書) in freee請求書" in failed.last_error
+    assert "権限設定" in failed.last_error and "ackflow freee authorize" in failed.last_error
+    number = failed.steps[0].output["invoice"]
+    card = json.dumps(office.job_message(failed), ensure_ascii=False)
+    assert "権限設定" in card and "Retry" in card
+    office.click(office.job_message(failed), "Retry")  # the administrator allowed it in freee
+    done = office.wait_job(failed.id, JobStatus.SUCCEEDED, timeout=60)
+    assert done.result["invoice"] == number  # the number it took is the one issued

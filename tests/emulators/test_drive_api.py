@@ -112,6 +112,7 @@ def test_generated_ids_make_at_most_one_file_each_and_a_second_create_is_409(fil
     with pytest.raises(HttpError) as again:
         files.create(body=body, supportsAllDrives=True).execute()
     assert again.value.resp.status == 409 and reason(again.value) == "fileIdInUse"
+    assert "A file already exists with the provided ID." in str(again.value)
     assert _upload(files, {"name": "a.txt", "parents": [folder_id], "id": file_id})["id"] == file_id
     resumed = _upload(files, {"name": "b.txt", "parents": [folder_id], "id": resumed_id}, resumable=True)
     assert resumed["id"] == resumed_id
@@ -122,25 +123,56 @@ def test_generated_ids_make_at_most_one_file_each_and_a_second_create_is_409(fil
     assert [f["name"] for f in drive.files() if folder_id in f.get("parents", [])] == ["b.txt"]
 
 
-def test_an_id_drive_did_not_generate_or_one_for_a_google_docs_file_is_400(files):
+def test_an_id_drive_did_not_generate_or_of_the_wrong_type_is_400_and_a_google_docs_file_takes_none(files, drive):
     with pytest.raises(HttpError) as made_up:
         _upload(files, {"name": "a.txt", "parents": [seeding.PARENT_FOLDER], "id": "1madeUpByTheCaller"})
     assert made_up.value.resp.status == 400 and reason(made_up.value) == "fileIdNotUsable"
-    doc_id, copy_id = files.generateIds(count=2).execute()["ids"]
+    assert "The provided file ID is not usable." in str(made_up.value)
+    doc_id, copy_id, sdk_id, file_id = files.generateIds(count=4).execute()["ids"]
+    # documented: no generated id for a Google Workspace type but folders and drive-sdk shortcuts
     with pytest.raises(HttpError) as native:
         files.create(body={"name": "memo", "mimeType": "application/vnd.google-apps.document", "id": doc_id,
                            "parents": [seeding.PARENT_FOLDER]}, supportsAllDrives=True).execute()
-    assert native.value.resp.status == 400 and reason(native.value) == "fileIdNotUsable"
+    assert native.value.resp.status == 403 and reason(native.value) == "generatedIdNotSupported"
     memo = files.list(q="mimeType = 'application/vnd.google-apps.document' and trashed = false",
                       corpora="drive", driveId=seeding.SHARED_DRIVE, includeItemsFromAllDrives=True,
                       supportsAllDrives=True).execute()["files"][0]
-    with pytest.raises(HttpError) as native_copy:
+    with pytest.raises(HttpError) as native_copy:  # a copy of a Google Doc is one
         files.copy(fileId=memo["id"], body={"parents": [seeding.PARENT_FOLDER], "id": copy_id},
                    supportsAllDrives=True).execute()
-    assert native_copy.value.resp.status == 400 and reason(native_copy.value) == "fileIdNotUsable"
+    assert native_copy.value.resp.status == 403 and reason(native_copy.value) == "generatedIdNotSupported"
+    sdk = files.create(body={"name": "app file", "mimeType": "application/vnd.google-apps.drive-sdk", "id": sdk_id,
+                             "parents": [seeding.PARENT_FOLDER]}, supportsAllDrives=True, fields="id").execute()
+    assert sdk == {"id": sdk_id}
+    shortcut = {"name": "link", "mimeType": "application/vnd.google-apps.shortcut", "parents": [seeding.PARENT_FOLDER],
+                "shortcutDetails": {"targetId": memo["id"]}}
+    with pytest.raises(HttpError) as file_id_for_a_shortcut:
+        files.create(body={**shortcut, "id": file_id}, supportsAllDrives=True).execute()
+    assert file_id_for_a_shortcut.value.resp.status == 400
+    shortcut_id = files.generateIds(count=1, type="shortcuts").execute()["ids"][0]
+    assert files.create(body={**shortcut, "id": shortcut_id}, supportsAllDrives=True,
+                        fields="id").execute() == {"id": shortcut_id}
+    assert not {doc_id, copy_id} & {f["id"] for f in drive.files()}
     with pytest.raises(HttpError) as too_many:
         files.generateIds(count=1001).execute()
     assert too_many.value.resp.status == 400
+
+
+def test_a_copy_clears_the_app_properties_it_names_null_and_a_parent_is_not_added_twice(files):
+    source = _upload(files, {"name": "source.txt", "parents": [seeding.PARENT_FOLDER],
+                             "appProperties": {"ackflowKey": "k", "kept": "v"}})
+    folder = files.create(body={"name": "holding", "mimeType": FOLDER, "parents": [seeding.PARENT_FOLDER]},
+                          supportsAllDrives=True, fields="id").execute()
+    made = files.copy(fileId=source["id"], body={"parents": [folder["id"]], "appProperties": {"ackflowKey": None}},
+                      supportsAllDrives=True, fields="id,appProperties,parents").execute()
+    assert made["appProperties"] == {"kept": "v"} and made["parents"] == [folder["id"]]
+    moved = files.update(fileId=made["id"], addParents=seeding.PARENT_FOLDER, removeParents=folder["id"], body={},
+                         supportsAllDrives=True, fields="parents").execute()
+    assert moved["parents"] == [seeding.PARENT_FOLDER]
+    with pytest.raises(HttpError) as again:  # Drive: "a duplicate parent" is a 400 badRequest
+        files.update(fileId=made["id"], addParents=seeding.PARENT_FOLDER, removeParents=folder["id"], body={},
+                     supportsAllDrives=True).execute()
+    assert again.value.resp.status == 400 and reason(again.value) == "badRequest"
 
 
 def test_with_search_lag_a_new_item_is_missing_from_list_but_get_by_id_finds_it(files, drive):

@@ -5,6 +5,7 @@ to fix."""
 from __future__ import annotations
 
 import base64
+import threading
 import time
 
 import pytest
@@ -194,7 +195,7 @@ def test_with_search_lagging_a_retried_template_step_makes_one_of_each_only_with
         assert duplicated == set() and again["created"] == [] and sorted(again["kept"]) == sorted(first["created"])
         assert storage.link(CASE) == cases(drive)[CASE][0]["webViewLink"]  # found by its id, not by search
         memo = cases(drive)[f"{CASE}/02_設計/2026-001_打合せメモ"][0]
-        assert memo["mimeType"] == "application/vnd.google-apps.document"  # a native copy: no reserved id
+        assert memo["mimeType"] == "application/vnd.google-apps.document"  # a native copy: via a holding folder
     else:
         assert CASE in duplicated  # the lag bites: search alone cannot tell a retry what was made
 
@@ -221,3 +222,67 @@ def test_an_item_trashed_or_deleted_since_is_made_again_with_a_new_id(drive, doc
     assert len(made) == 1 and made[0]["id"] != old and storage.read(f"{CASE}/a.txt") == b"second"
     assert docs.get("drive_ids", storage.key(f"{CASE}/a.txt")) == {**docs.get("drive_ids", storage.key(
         f"{CASE}/a.txt")), "id": made[0]["id"], "replaced": old}
+
+
+# Drive takes no generated id for a Google Docs file (a copy of one included): such a copy is made in
+# a holding folder of its own, claimed in the store, then moved into place; a holding folder whose
+# answer was lost is trashed with what is in it. No search decides anything.
+
+DOC = "application/vnd.google-apps.document"
+MEMO = f"{CASE}/02_設計/打合せメモ"
+
+
+def template_doc(drive) -> str:
+    return next(f["id"] for f in drive.files() if f["mimeType"] == DOC)
+
+
+def assert_one_native_copy_in_place(drive, docs, storage) -> dict:
+    made = cases(drive)[MEMO]
+    assert len(made) == 1 and made[0]["mimeType"] == DOC
+    assert made[0]["appProperties"] == {"ackflowKey": storage.key(MEMO), "ackflowCase": "2026-001"}
+    live = [f for f in drive.files() if not f["trashed"]]
+    assert [f for f in live if "ackflowHold" in f.get("appProperties", {})] == []  # no holding folder left
+    assert [f["id"] for f in live if f["mimeType"] == DOC and f["name"] == "打合せメモ"] == [made[0]["id"]]
+    assert docs.get("drive_ids", storage.key(MEMO))["id"] == made[0]["id"]
+    assert "hold" not in docs.get("drive_ids", storage.key(MEMO)) and docs.get("drive_holds", storage.key(MEMO)) is None
+    return made[0]
+
+
+def test_with_search_lagging_a_native_copy_whose_answer_is_lost_is_made_once(drive, docs):
+    drive.search_lag(60)
+    storage = drive.storage(timeout=1.0, docs=docs)
+    drive.faults({"match": "/copy", "stall": 3, "count": 1})  # done on Drive, answered too late
+    assert storage.copy(template_doc(drive), MEMO, DOC) is True
+    time.sleep(2.5)
+    memo = assert_one_native_copy_in_place(drive, docs, storage)
+    lost = [f for f in drive.files() if f["mimeType"] == DOC and f["id"] != memo["id"] and f["name"] == "打合せメモ"]
+    assert len(lost) == 1 and lost[0]["trashed"]  # what the lost answer made went to the trash with its folder
+    assert storage.copy(template_doc(drive), MEMO, DOC) is False and storage.link(MEMO) == memo["webViewLink"]
+
+
+def test_a_native_copy_claimed_but_not_moved_is_put_in_place_by_the_retry(drive, docs):
+    drive.search_lag(60)
+    drive.faults({"match": "PATCH /drive/v3/files", "code": 503, "count": 100})  # the move never gets through
+    with pytest.raises(TransientError):
+        drive.storage(docs=docs, retries=1).copy(template_doc(drive), MEMO, DOC)
+    assert MEMO not in cases(drive) and "hold" in docs.get("drive_ids", drive.storage().key(MEMO))
+    requests.delete(f"{drive.url}/_emulator/faults", timeout=5)
+    retry = drive.storage(docs=docs)  # another worker retrying the step
+    assert retry.copy(template_doc(drive), MEMO, DOC) is False  # the claimed copy, moved into place
+    assert_one_native_copy_in_place(drive, docs, retry)
+
+
+def test_two_workers_copying_one_native_file_at_once_leave_one_copy(drive, docs):
+    drive.search_lag(60)
+    drive.faults({"match": "/copy", "stall": 2, "count": 2})  # both copies are on their way together
+    source, results = template_doc(drive), []
+    workers = [threading.Thread(target=lambda: results.append(drive.storage(docs=docs).copy(source, MEMO, DOC)))
+               for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert results == [True, True]  # each was told the copy is there
+    memo = assert_one_native_copy_in_place(drive, docs, drive.storage(docs=docs))
+    both = [f for f in drive.files() if f["mimeType"] == DOC and f["name"] == "打合せメモ"]
+    assert [f["trashed"] for f in both if f["id"] != memo["id"]] == [True]  # the second claim's copy: trashed

@@ -9,10 +9,12 @@ import threading
 import pytest
 import requests
 
-from ackflow.errors import PermanentError, TransientError
+from ackflow.errors import PermanentError, RetryLater, TransientError
+from ackflow.i18n import Speaker
 from ackflow.store.sqlite import SqliteDocuments
 from tests.support.freee import StandIn
 from workers.office.accounting.freee.client import FreeeRefused
+from workers.office.accounting.freee.refusals import LIMIT_FOR, LIMIT_WAIT
 from workers.office.accounting.freee.tokens import GRANT, GRANTS, GrantMissing, SecretVault, StoreVault
 from workers.office.issuer import Issuer
 from workers.office.money import TaxRules, parse_line
@@ -152,12 +154,13 @@ def accounting(standin, tmp_path):
     return service
 
 
-def test_a_short_rate_limit_is_waited_out_and_a_long_one_left_to_the_queue(standin, accounting):
+def test_a_short_rate_limit_is_waited_out_and_a_long_one_waited_for_as_long_as_freee_says(standin, accounting):
     standin.faults({"status": 429, "path": "templates", "times": 2, "retry_after": 1})
     assert accounting.templates("invoice") and accounting.sleeps == [1.0, 1.0]
     standin.faults({"status": 429, "path": "templates", "retry_after": 60})
-    with pytest.raises(TransientError, match="rate limit"):
+    with pytest.raises(RetryLater, match="rate limit.*in 60 s") as waiting:
         accounting.templates("invoice")
+    assert waiting.value.after == 60 and accounting.sleeps == [1.0, 1.0]  # not slept in the step
 
 
 def test_the_stand_in_limits_the_rate_itself(standin, accounting):
@@ -176,6 +179,105 @@ def test_freee_answers_become_the_projects_errors(standin, accounting, status, e
     standin.faults({"status": status, "path": "templates"})
     with pytest.raises(error, match=message):
         accounting.templates("invoice")
+
+
+# -- a 403: freee's access limit, or a permission the app lacks ------------------------------------
+JAPANESE = Speaker("ja")
+
+
+def control(standin, **settings) -> None:
+    requests.post(f"{standin.url}/_emulator/control", json=settings, timeout=10).raise_for_status()
+
+
+def an_invoice(number="INV-2026-0050"):
+    from workers.office.accounting import Document
+
+    return Document(kind="invoice", number=number, case="2026-001", folder="f", recipient="ACME", title="t",
+                    issued="2026-11-21", lines=(parse_line("設計:1:1000"),), rules=TaxRules(), issuer=Issuer("山田"),
+                    transaction_date="2026-11-21", payment_due="2026-12-31")
+
+
+def test_the_stand_in_limits_access_as_freee_documents_it(tmp_path):
+    """Too many calls within the window: every call answers 403 (the connection check too) for the
+    lockout, which calls meanwhile do not lengthen; then freee takes the app again."""
+    now = [1_000_000.0]
+    standin = StandIn(clock=lambda: now[0], access_limit=3, access_window=60, access_lockout=600)
+    try:
+        token = connected(standin, SqliteDocuments(tmp_path / "store.db")).access_token()
+
+        def call(path="/iv/invoices/templates"):
+            return requests.get(standin.url + path, params={"company_id": 1001}, timeout=10,
+                                headers={"Authorization": f"Bearer {token}"})
+
+        assert [call().status_code for _ in range(3)] == [200, 200, 200]
+        refused = call()
+        assert refused.status_code == 403 and refused.json()["status_code"] == 403
+        assert refused.json()["errors"][0]["messages"]
+        assert call("/api/1/users/me").status_code == 403
+        now[0] += 599
+        assert call("/api/1/partners").status_code == 403
+        now[0] += 1
+        assert call().status_code == 200 and call("/api/1/users/me").json()["user"]["email"]
+    finally:
+        standin.stop()
+
+
+def test_a_403_while_freee_limits_the_app_waits_until_the_limit_may_have_lifted(standin, accounting):
+    control(standin, lock=600)
+    with pytest.raises(RetryLater) as waiting:
+        accounting.templates("invoice")
+    assert (waiting.value.after, waiting.value.within) == (LIMIT_WAIT, LIMIT_FOR) and LIMIT_WAIT >= 600
+    assert "limiting this app's access" in str(waiting.value) and "in 11 min" in str(waiting.value)
+    assert "一時的に制限" in waiting.value.render(JAPANESE) and "11 分後" in waiting.value.render(JAPANESE)
+    assert "Retry" in str(waiting.value.gave_up) and "再実行" in waiting.value.gave_up.render(JAPANESE)
+    control(standin, lock=0)  # freee takes the app again
+    assert accounting.templates("invoice")
+
+
+@pytest.mark.parametrize("denial, call, needs", [
+    ({"method": "POST", "path": "^/iv/invoices$"}, lambda a: a.issue(an_invoice()),
+     ("write invoices (請求書) in freee請求書", "freee請求書の請求書の更新")),
+    ({"method": "GET", "path": "^/api/1/partners$"}, lambda a: a.partner("ACME"),
+     ("read partners (取引先) in freee会計", "freee会計の取引先の参照")),
+])
+def test_a_403_for_a_permission_the_app_lacks_says_which_and_fails_for_good(standin, accounting, denial, call,
+                                                                            needs):
+    control(standin, denials=[denial])
+    with pytest.raises(PermanentError) as refused:
+        call(accounting)
+    assert not isinstance(refused.value, TransientError)
+    english, japanese = str(refused.value), refused.value.render(JAPANESE)
+    assert needs[0] in english and "権限設定" in english and "ackflow freee authorize" in english
+    assert "このアプリケーションにはアクセス権限がないエンドポイントです" in english  # freee's own words
+    assert needs[1] in japanese and "権限設定" in japanese and "再実行" in japanese
+    assert standin.documents("invoices") == []
+
+
+def test_a_403_whose_connection_check_gets_no_answer_is_tried_again_soon(standin, accounting):
+    standin.faults({"status": 403, "path": "templates"}, {"status": 503, "path": "users/me"})
+    with pytest.raises(TransientError, match="could not be checked") as unsure:
+        accounting.templates("invoice")
+    assert not isinstance(unsure.value, RetryLater)
+
+
+def test_a_person_without_the_role_in_freee_is_named_and_the_grant_is_kept(standin, accounting):
+    control(standin, denials=[{"path": "^/iv/invoices$", "method": "POST", "who": "user"}])
+    uses = list(standin.service.state.refresh_uses)
+    with pytest.raises(PermanentError) as refused:
+        accounting.issue(an_invoice())
+    assert not isinstance(refused.value, GrantMissing)
+    assert "lacks the role" in str(refused.value) and "メンバー管理" in refused.value.render(JAPANESE)
+    assert standin.service.state.refresh_uses == uses  # no refresh was spent on it
+    assert accounting.templates("invoice")  # the grant still works for what the person may do
+
+
+def test_widened_app_permissions_ask_for_authorization_again(standin, accounting):
+    control(standin, widen_scope=True)
+    with pytest.raises(GrantMissing, match="authorized again.*ackflow freee authorize"):
+        accounting.check()
+    assert standin.service.state.refresh_uses == []
+    accounting.api.tokens.exchange(standin.approve())  # an administrator authorizes again
+    accounting.check()
 
 
 def test_freee_down_is_transient(accounting, standin):

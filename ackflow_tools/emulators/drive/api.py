@@ -2,9 +2,9 @@
 
 ``files.get`` (metadata, ``alt=media``), ``files.list`` (``q`` per ``query.py``, ``corpora``,
 ``driveId``, paging), ``files.create`` (metadata only, and ``uploadType=media|multipart|resumable``),
-``files.copy`` (both taking an ``id`` from ``files.generateIds``), ``files.update`` (metadata,
-parents), ``files.delete``; ``fields`` trims answers as Drive does (the default is
-``kind,id,name,mimeType``). An OAuth token endpoint makes a
+``files.copy`` (both taking an ``id`` from ``files.generateIds``, checked as ``service.py`` says),
+``files.update`` (metadata, parents), ``files.delete``; ``fields`` trims answers as Drive does (the
+default is ``kind,id,name,mimeType``). An OAuth token endpoint makes a
 service-account key file whose ``token_uri`` points here work unchanged; the caller is the key's
 email. Test hooks under ``/_emulator/`` create shared drives, seed files, inject faults (an error,
 or a write that is done and then answered late), make search lag behind writes, and list
@@ -189,11 +189,13 @@ def build_app(service: DriveService) -> Router:
         if not 1 <= count <= 1000:
             raise DriveError("INVALID_ARGUMENT", "Invalid value for count: must be between 1 and 1000.", "invalid",
                              location="count")
-        space = request.args.get("space") or "drive"
-        if space != "drive" or (request.args.get("type") or "files") != "files":
-            raise DriveError("INVALID_ARGUMENT", "The stand-in generates ids for files in the drive space only.",
+        space, kind = request.args.get("space") or "drive", request.args.get("type") or "files"
+        if space != "drive":
+            raise DriveError("INVALID_ARGUMENT", "The stand-in generates ids for the drive space only.",
                              "invalid", location="space")
-        return json_response({"kind": "drive#generatedIds", "space": space, "ids": service.generate_ids(count)})
+        if kind not in ("files", "shortcuts"):
+            raise DriveError("INVALID_ARGUMENT", f"Invalid value for type: {kind}.", "invalid", location="type")
+        return json_response({"kind": "drive#generatedIds", "space": space, "ids": service.generate_ids(count, kind)})
 
     def create(request: Request, who: str, all_drives: bool):
         metadata = {k: v for k, v in read_json(request).items() if not k.startswith("_")}

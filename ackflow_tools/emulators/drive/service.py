@@ -7,11 +7,18 @@ and an item of a drive the caller is not a member of is "not found", as Drive an
 shared drive are found only by requests that say ``supportsAllDrives=true``. State lives in
 memory and, when a folder is given, in ``drive.json`` and ``blobs/`` there.
 
-Ids may be chosen by the caller, as Drive allows: ``generate_ids`` hands out ids, and a create or
-copy that names one makes at most one file with it (a second is 409 ``fileIdInUse``, even after the
-file is deleted); an id it did not hand out, or one for a Google Docs-type file other than a
-folder, is 400 ``fileIdNotUsable``. ``search_lag`` (seconds) keeps items that new out of
-``list``, as Drive's search may lag its writes (seeded items excepted); ``get`` by id never lags.
+Ids may be chosen by the caller, as Drive documents (developers.google.com/workspace/drive/api/
+guides/create-file, "Generate IDs…"): ``generate_ids`` hands out ids for files or for shortcuts, and
+a create or copy that names one makes at most one file with it: a second is 409 ``fileIdInUse``
+("A file already exists with the provided ID.", the reason and words Drive gives), here also after
+the file is deleted (not documented either way). Drive documents that a Google Workspace type other
+than a folder or a ``drive-sdk`` shortcut takes no generated id (a copy of a Google Doc included):
+403 ``generatedIdNotSupported`` (the reason reported for a copy of a Slides file, the status and
+words reported for a create; neither is documented). An id it did not hand out, or one of the
+other type (a file id for a shortcut), is 400 with Drive's reported words "The provided file ID is
+not usable." (reason ``fileIdNotUsable``: the stand-in's name, Drive's is not known).
+``search_lag`` (seconds) keeps items that new out of ``list``, as Drive's search may lag its writes
+(seeded items excepted); ``get`` by id never lags.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from ..web import GoogleError
 
 FOLDER = "application/vnd.google-apps.folder"
 SHORTCUT = "application/vnd.google-apps.shortcut"
+DRIVE_SDK = "application/vnd.google-apps.drive-sdk"
 NATIVE = "application/vnd.google-apps."
 MAX_APP_PROPERTY_BYTES = 124  # key + value, UTF-8, as Drive documents
 EDITORS = {"application/vnd.google-apps.document": "document",
@@ -76,13 +84,15 @@ class DriveService:
         self.files: dict[str, dict] = {}
         self.blobs: dict[str, bytes] = {}
         self.order = itertools.count()
-        self.generated: set[str] = set()  # handed out by generate_ids, not used yet
+        self.generated: dict[str, str] = {}  # handed out by generate_ids, not used yet: id → files|shortcuts
         self.spent: set[str] = set()  # chosen ids once used (a deleted file's id stays spent)
         self.search_lag = 0.0
         if self.folder and (self.folder / "drive.json").exists():
             state = json.loads((self.folder / "drive.json").read_text())
             self.drives, self.files = state["drives"], state["files"]
-            self.generated, self.spent = set(state.get("generated", [])), set(state.get("spent", []))
+            generated = state.get("generated", {})  # a list before ids had a type
+            self.generated = generated if isinstance(generated, dict) else dict.fromkeys(generated, "files")
+            self.spent = set(state.get("spent", []))
             self.order = itertools.count(max((f["_order"] for f in self.files.values()), default=0) + 1)
             for file_id in self.files:
                 blob = self.folder / "blobs" / file_id
@@ -96,7 +106,7 @@ class DriveService:
         if changed and changed in self.blobs:
             (self.folder / "blobs" / changed).write_bytes(self.blobs[changed])
         temporary = self.folder / "drive.json.partial"
-        state = {"drives": self.drives, "files": self.files, "generated": sorted(self.generated),
+        state = {"drives": self.drives, "files": self.files, "generated": self.generated,
                  "spent": sorted(self.spent)}
         temporary.write_text(json.dumps(state, ensure_ascii=False))
         temporary.replace(self.folder / "drive.json")
@@ -184,10 +194,11 @@ class DriveService:
                              "drives, or use OAuth delegation instead.", "storageQuotaExceeded", "usageLimits")
         return parent
 
-    def generate_ids(self, count: int) -> list[str]:
+    def generate_ids(self, count: int, kind: str = "files") -> list[str]:
+        """``count`` ids a create or copy may name; ``kind``: ``files`` or ``shortcuts``."""
         with self.lock:
             ids = [new_id() for _ in range(count)]
-            self.generated.update(ids)
+            self.generated.update(dict.fromkeys(ids, kind))
             self.save()
             return ids
 
@@ -195,12 +206,13 @@ class DriveService:
         """Check an id the caller chose (``id`` in the body), as Drive does."""
         if file_id in self.spent or file_id in self.files:
             raise DriveError("ALREADY_EXISTS", "A file already exists with the provided ID.", "fileIdInUse")
-        if file_id not in self.generated:
+        kind = self.generated.get(file_id)
+        if kind != ("shortcuts" if mime == SHORTCUT else "files"):
             raise DriveError("INVALID_ARGUMENT", "The provided file ID is not usable.", "fileIdNotUsable",
                              location="file.id")
-        if mime.startswith(NATIVE) and mime != FOLDER:
-            raise DriveError("INVALID_ARGUMENT", "Generated IDs are not supported for Google Docs Editors files.",
-                             "fileIdNotUsable", location="file.id")
+        if mime.startswith(NATIVE) and mime not in (FOLDER, DRIVE_SDK, SHORTCUT):
+            raise DriveError("PERMISSION_DENIED", "Generated IDs are not supported for Docs Editors formats.",
+                             "generatedIdNotSupported", location="file.id")
 
     def create(self, metadata: dict, data: bytes | None, media_type: str, caller: str, all_drives: bool,
                file_id: str | None = None) -> dict:
@@ -234,7 +246,7 @@ class DriveService:
                 raise DriveError("ALREADY_EXISTS", "A file already exists with the provided ID.", "fileIdInUse")
             self.files[item["id"]] = item
             if chosen:
-                self.generated.discard(item["id"])
+                self.generated.pop(item["id"], None)
                 self.spent.add(item["id"])
             if data is not None:
                 self.blobs[item["id"]] = data
@@ -246,9 +258,10 @@ class DriveService:
             source = self.get(file_id, caller, all_drives)
             if source["mimeType"] == FOLDER:
                 raise DriveError("PERMISSION_DENIED", "This file cannot be copied by the user.", "cannotCopyFile")
+            properties = {**source.get("appProperties", {}), **(metadata.get("appProperties") or {})}
             merged = {"name": source["name"], "mimeType": source["mimeType"],
                       "parents": metadata.get("parents") or source["parents"],
-                      "appProperties": {**source.get("appProperties", {}), **(metadata.get("appProperties") or {})},
+                      "appProperties": {k: v for k, v in properties.items() if v is not None},  # null clears
                       **{k: v for k, v in metadata.items() if k not in ("parents", "appProperties")}}
             if "shortcutDetails" in source:
                 merged["shortcutDetails"] = source["shortcutDetails"]
@@ -269,6 +282,9 @@ class DriveService:
                 if key in metadata:
                     item[key] = metadata[key]
             if add_parents or remove_parents:
+                if set(add_parents.split(",")) & set(item["parents"]):
+                    raise DriveError("INVALID_ARGUMENT", "The file already has this parent.", "badRequest",
+                                     location="addParents")  # Drive: "a duplicate parent", a 400 badRequest
                 parents = [p for p in item["parents"] if p not in remove_parents.split(",")]
                 parents += [p for p in add_parents.split(",") if p]
                 self._parent({"parents": parents}, caller, all_drives)

@@ -9,8 +9,11 @@ accounting API's partners) that Ackflow uses, after freee's public API reference
   caller (the company's numbering is manual) and duplicates are accepted, as a lenient service
   would: not creating a second document is the caller's job.
 - ``/api/1/partners``: search by keyword, create (names are unique).
-- Rate limiting per company (429 with ``Retry-After`` and ``X-RateLimit-*``), and faults injected
-  through ``/_emulator/faults`` (a status for the next N matching requests).
+- ``/api/1/users/me``: the person who authorized the app (the adapter's connection check).
+- Rate limiting per company (429 with ``Retry-After`` and ``X-RateLimit-*``); freee's access limit
+  (403 to every call for a while after too many, ``limits.py``); permissions the app or the person
+  lacks (403, 401); and faults injected through ``/_emulator/faults`` (a status for the next N
+  matching requests).
 
 It keeps its state in memory (and in a JSON file when given one). It knows nothing of Ackflow.
 """

@@ -10,7 +10,9 @@ from urllib.parse import urlencode
 from werkzeug.wrappers import Request, Response
 
 from ..web import GoogleError, Router
-from .service import KINDS, Fault, FreeeError, FreeeService, OAuthError
+from .errors import FreeeError, OAuthError
+from .limits import Denial
+from .service import KINDS, Fault, FreeeService
 
 log = logging.getLogger(__name__)
 OOB = "urn:ietf:wg:oauth:2.0:oob"
@@ -29,6 +31,30 @@ def _body(request: Request) -> dict:
     if not isinstance(data, dict):
         raise FreeeError(400, "bad_request", "リクエストの形式が不正です。")
     return data
+
+
+def _control(service: FreeeService, body: dict) -> None:
+    """Settings a test or a developer changes while the stand-in runs (``POST /_emulator/control``)."""
+    if "auto_numbering" in body:
+        service.state.company["auto_numbering"] = bool(body["auto_numbering"])
+    if "rate_limit" in body:
+        service.rate_limit = int(body["rate_limit"])
+    if "rate_window" in body:
+        service.rate_window = float(body["rate_window"])
+    for key, name, kind in (("access_limit", "calls", int), ("access_window", "window", float),
+                            ("access_lockout", "lockout", float)):
+        if key in body:
+            setattr(service.access, name, kind(body[key]))
+    if "lock" in body:  # freee limits access from now on, for that many seconds (0 lifts it)
+        service.access.lock(service.clock(), float(body["lock"]))
+    if "denials" in body:
+        service.denials = [Denial(**item) for item in body["denials"]]
+    if body.get("widen_scope"):
+        service.widen_scope()
+    if body.get("expire_access_tokens"):
+        service.expire_access_tokens()
+    if body.get("revoke"):
+        service.revoke_all()
 
 
 def build_app(service: FreeeService):
@@ -57,17 +83,24 @@ def build_app(service: FreeeService):
         return _json({})
 
     # -- API -------------------------------------------------------------------------------------
-    def api(handler):
+    def api(handler, *, company_scoped: bool = True):
         def checked(request: Request, *groups):
             company = request.args.get("company_id")
             if company is None and request.method in ("POST", "PUT"):
                 company = _body(request).get("company_id")
-            service.check_call(request.method, request.path, request.headers.get("Authorization", ""), company)
+            service.check_call(request.method, request.path, request.headers.get("Authorization", ""), company,
+                               company=company_scoped)
             response = handler(request, *groups)
             service.fault(request.method, request.path, after=True)
             return response
 
         return checked
+
+    def me(request: Request):
+        user = service.me()
+        if "companies" not in request.args:  # only asked for, as freee answers
+            user.pop("companies")
+        return _json({"user": user})
 
     def partners(request: Request):
         limit = int(request.args.get("limit", 50))
@@ -104,18 +137,12 @@ def build_app(service: FreeeService):
 
     def control(request: Request):
         body = _body(request)
-        with service.lock:
-            if "auto_numbering" in body:
-                service.state.company["auto_numbering"] = bool(body["auto_numbering"])
-            if "rate_limit" in body:
-                service.rate_limit = int(body["rate_limit"])
-            if "rate_window" in body:
-                service.rate_window = float(body["rate_window"])
-            if body.get("expire_access_tokens"):
-                service.expire_access_tokens()
-            if body.get("revoke"):
-                service.revoke_all()
-            service.save()
+        try:
+            with service.lock:
+                _control(service, body)
+                service.save()
+        except (TypeError, ValueError) as exc:  # a control the stand-in cannot take: say which
+            raise FreeeError(400, "bad_request", f"control: {exc}") from exc
         return _json({"ok": True})
 
     def state(request: Request):
@@ -129,6 +156,7 @@ def build_app(service: FreeeService):
     router.add("GET", "/public_api/authorize", authorize)
     router.add("POST", "/public_api/token", token)
     router.add("POST", "/public_api/revoke", revoke)
+    router.add("GET", "/api/1/users/me", api(me, company_scoped=False))
     router.add("GET", "/api/1/partners", api(partners))
     router.add("POST", "/api/1/partners", api(create_partner))
     router.add("GET", rf"/iv/{kinds}/templates", api(templates))

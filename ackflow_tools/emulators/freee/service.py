@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
+from .errors import FreeeError, OAuthError
+from .limits import AccessLimit, Denial, reauthorize
+
 CODE_TTL = 600.0  # an authorization code: 10 minutes
 ACCESS_TTL = 6 * 3600.0  # an access token: 6 hours
 REFRESH_TTL = 90 * 86400.0  # a refresh token: 90 days
@@ -21,35 +24,6 @@ UNIT_PRICE = re.compile(r"^-?[0-9]{0,13}(\.[0-9]{1,3})?$")
 DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 KINDS = {"quotations": ("quotation", "quotation_number", "quotation_date"),
          "invoices": ("invoice", "invoice_number", "billing_date")}
-
-
-class FreeeError(Exception):
-    """An answer in freee's error shape: ``{"status_code": 400, "errors": [{"type", "messages"}]}``."""
-
-    def __init__(self, status: int, kind: str, message: str, *, code: str | None = None,
-                 headers: dict | None = None):
-        super().__init__(message)
-        self.status = status
-        self.kind = kind
-        self.message = message
-        self.code = code
-        self.headers = headers or {}
-
-    def body(self) -> dict:
-        body = {"status_code": self.status, "errors": [{"type": self.kind, "messages": [self.message]}]}
-        if self.code:
-            body["code"] = self.code
-        return body
-
-
-class OAuthError(Exception):
-    """An answer of the token endpoint: ``{"error": "invalid_grant", "error_description": …}``."""
-
-    def __init__(self, status: int, error: str, description: str):
-        super().__init__(description)
-        self.status = status
-        self.error = error
-        self.description = description
 
 
 @dataclass
@@ -78,13 +52,17 @@ class State:
 
 class FreeeService:
     def __init__(self, path: str | Path | None = None, *, clock: Callable[[], float] = time.time,
-                 rate_limit: int = 600, rate_window: float = 60.0):
+                 rate_limit: int = 600, rate_window: float = 60.0, access_limit: int = 0,
+                 access_window: float = 60.0, access_lockout: float = 600.0):
         self.path = Path(path) if path else None
         self.clock = clock
         self.lock = threading.RLock()
         self.state = State()
         self.rate_limit = rate_limit
         self.rate_window = rate_window
+        self.access = AccessLimit(access_limit, access_window, access_lockout)
+        self.denials: list[Denial] = []  # what the app, or the person who authorized it, may not do
+        self.scope_changed_at = 0.0  # grants made before it must be authorized again
         self.faults: list[Fault] = []
         self._calls: list[float] = []  # API calls in the current window
         if self.path and self.path.exists():
@@ -122,7 +100,7 @@ class FreeeService:
                     raise OAuthError(400, "invalid_grant", "The redirect uri does not match.")
                 code["used"] = True
                 grant = secrets.token_hex(8)
-                self.state.grants[grant] = {"revoked": False}
+                self.state.grants[grant] = {"revoked": False, "created_at": now}
             elif grant_type == "refresh_token":
                 presented = form.get("refresh_token", "")
                 self.state.refresh_uses.append(presented)
@@ -157,12 +135,19 @@ class FreeeService:
                 record["expires_at"] = 0
             self.save()
 
+    def widen_scope(self) -> None:
+        """The app's permissions were widened in the app store: its grants must be made again."""
+        with self.lock:
+            self.scope_changed_at = self.clock()
+
     # -- API calls -------------------------------------------------------------------------------
-    def check_call(self, method: str, path: str, authorization: str, company_id) -> None:
-        """Faults, the rate limit and the bearer token, in the order freee's front would apply them."""
+    def check_call(self, method: str, path: str, authorization: str, company_id, *, company: bool = True) -> None:
+        """Faults, the access limit, the rate limit, the bearer token, the company and permissions,
+        in the order freee's front would apply them (``company``: the call names one)."""
         with self.lock:
             self.fault(method, path, after=False)
             now = self.clock()
+            self.access.check(now)
             self._calls = [t for t in self._calls if t > now - self.rate_window]
             reset = int(self.rate_window - (now - self._calls[0])) + 1 if self._calls else int(self.rate_window)
             headers = {"X-RateLimit-Limit": str(self.rate_limit),
@@ -178,9 +163,21 @@ class FreeeService:
                 raise FreeeError(401, "unauthorized", "ログインをして下さい", code="invalid_access_token")
             if record["expires_at"] < now:
                 raise FreeeError(401, "unauthorized", "アクセスする権限がありません", code="expired_access_token")
-            if str(company_id) != str(self.state.company["id"]):
+            if self.state.grants[record["grant"]].get("created_at", 0) < self.scope_changed_at:
+                raise reauthorize()
+            if company and str(company_id) != str(self.state.company["id"]):
                 raise FreeeError(400, "bad_request", "存在しないかすでに削除された事業所です。",
                                  code="company_not_found")
+            for denial in self.denials:
+                if denial.matches(method, path):
+                    raise denial.refuse()
+
+    def me(self) -> dict:
+        """The person who authorized the app (``GET /api/1/users/me``), with the company."""
+        company = self.state.company
+        return {"id": 2001, "email": "office@example.com", "display_name": "事務所 管理者", "first_name": "管理者",
+                "last_name": "事務所", "companies": [{"id": company["id"], "display_name": company["name"],
+                                                    "role": "admin", "use_custom_role": False}]}
 
     def fault(self, method: str, path: str, *, after: bool) -> None:
         """Raise the first injected fault that matches (and count it down)."""

@@ -8,7 +8,8 @@ before the answer makes the queue deliver again; the claim makes the repeat harm
 
 Answers: 2xx = this task is done (including duplicates, final failures, and tasks that can never
 run — an unknown job, a malformed payload — which are logged and dead-lettered, since a queue
-retries every non-2xx answer); 503 = try again later (a transient failure within the retry
+retries every non-2xx answer; and a step that may only run again after a while, ``RetryLater``,
+which is sent again delayed under a new task); 503 = try again later (a transient failure within the retry
 budget; Chat or the queue unavailable after the work; the step held by another live attempt, so
 the queue keeps this task until that attempt ends or its lease runs out). 401 = the caller's
 token does not verify; 405 = not a POST.
@@ -29,12 +30,13 @@ from ..errors import (
     JobNotFound,
     LeaseLost,
     QueueUnavailable,
+    RetryLater,
     StepFailed,
     StoreUnavailable,
     UnknownJobType,
     VerificationError,
 )
-from ..i18n import ENGLISH, Speaker
+from ..i18n import ENGLISH, Speaker, said
 from ..ids import is_safe_id
 from ..jobs.context import StepContext
 from ..jobs.lifecycle import Claim
@@ -192,19 +194,29 @@ class Worker:
             permanent = True
             message = missing_module_message(exc, job_type, speaker)
             logged = missing_module_message(exc, job_type, ENGLISH)
-        policy = runtime.registry.queue_of(job_type).retry
-        policy = dataclasses.replace(policy, max_attempts=runtime.registry.max_attempts(job_type))
         first = job.steps[index].first_attempt_at or now
-        final = permanent or policy.exhausted(holder.retry + 1, now - first)
-        delay = None if final else policy.delay(holder.retry + 1)
+        later = isinstance(exc, RetryLater)
+        if later:  # not the queue's retry: a task of its own, once the service may take us again
+            final = now - first + exc.after > exc.within
+            delay = None if final else exc.after
+            if final and exc.gave_up is not None:
+                message, logged = said(exc.gave_up, speaker), said(exc.gave_up, ENGLISH)
+        else:
+            policy = runtime.registry.queue_of(job_type).retry
+            policy = dataclasses.replace(policy, max_attempts=runtime.registry.max_attempts(job_type))
+            final = permanent or policy.exhausted(holder.retry + 1, now - first)
+            delay = None if final else policy.delay(holder.retry + 1)
         log_method = log.error if final else log.warning
         log_method("step %s failed%s: %s", job.steps[index].name, " for good" if final else "", logged,
                    extra=extra, exc_info=not isinstance(exc, StepFailed))
         try:
             job = runtime.store.fail_step(job.id, index, holder, message, now, final=final,
-                                          retry_at=None if final else now + delay, trace=_trace(exc))
+                                          retry_at=None if final else now + delay, trace=_trace(exc),
+                                          new_task=later and not final)
         except LeaseLost:
             return HttpResponse(200, {"status": "duplicate", "claim": "lost"})
+        if later and not final:
+            return self._wait(job, index, delay, logged)
         if final:
             try:
                 self.notifier.show(job)
@@ -215,6 +227,19 @@ class Worker:
             return HttpResponse(200, {"status": "FAILED", "job_id": job.id})
         self.notifier.try_show(job, retry_delay=delay)
         return _retry_later(logged)
+
+    def _wait(self, job: Job, index: int, delay: float, reason: str) -> HttpResponse:
+        """A step that may run again only in ``delay`` seconds (``RetryLater``): its task of the new
+        generation is sent delayed and this delivery ends 2xx, so the queue does not retry it sooner.
+        If the queue cannot take the task now, the sweep sends the step once it is due (it is
+        PENDING with ``next_attempt_at``); a second task meanwhile only finds the step claimed."""
+        try:
+            send_step(self.runtime, job, index, delay=delay)
+        except QueueUnavailable as exc:
+            log.warning("step left to the sweep: %s", exc, extra={"job_id": job.id})
+        log.info("step %s waits %.0f s: %s", job.steps[index].name, delay, reason[:500], extra={"job_id": job.id})
+        self.notifier.try_show(job, retry_delay=delay)
+        return HttpResponse(200, {"status": "waiting", "job_id": job.id, "retry_in": delay})
 
     def _show_later(self, job: Job, exc: ChatBudgetSpent) -> HttpResponse:
         """The job is finished and its result owed (``message_due``), but the space has no write

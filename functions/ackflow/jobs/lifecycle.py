@@ -123,7 +123,10 @@ def complete(job: Job, index: int, holder: Holder, output: dict | None, now: flo
 
 
 def fail(job: Job, index: int, holder: Holder, error: str, now: float, *, final: bool,
-         retry_at: float | None, ttl: float, trace: str | None = None) -> Job:
+         retry_at: float | None, ttl: float, trace: str | None = None, new_task: bool = False) -> Job:
+    """The holder's attempt failed: for good (``final``), or the step waits for its next attempt at
+    ``retry_at``, by the queue's retry of the same task or (``new_task``) by a task of a new
+    generation that the worker sends delayed (``RetryLater``)."""
     _held(job, index, holder)
     runs = _ended(job.steps[index].runs, holder, now, "failed" if final else "retrying", error, trace)
     if final:
@@ -134,7 +137,7 @@ def fail(job: Job, index: int, holder: Holder, error: str, now: float, *, final:
     retrying = job.with_step(index, status=StepStatus.PENDING, error=error, holder=None, lease_until=None,
                              runs=runs)
     return transition(retrying, JobStatus.RUNNING, now, f"retry after: {error}", last_error=error,
-                      next_attempt_at=retry_at)
+                      next_attempt_at=retry_at, generation=job.generation + 1 if new_task else job.generation)
 
 
 def fail_outright(job: Job, error: str, now: float, ttl: float) -> Job:

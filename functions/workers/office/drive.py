@@ -12,9 +12,12 @@ Drive's search can lag its writes, so a key search alone may miss what an attemp
 ago. With the job store (``docs``), each key gets a Drive id reserved before its item is made
 (``drive_ids.py``, ids from ``files.generateIds``); the item is created with that id, so a second
 create answers 409 instead of making a copy, and "was it made?" is a ``files.get`` by id, which is
-strongly consistent. Drive takes no pre-generated id for a copy of a native Google file (Docs,
-Sheets…) or an upload converted to one: their id is recorded once Drive answers, so a later
-retry finds them by id, but after a lost answer only the key search can, and it may lag. Without a
+strongly consistent. Drive takes no pre-generated id for a Google Workspace file other than a folder
+or a ``drive-sdk`` shortcut (a copy of a Google Doc, Sheet…, or an upload converted to one, as
+Google documents): such an item is made in a holding folder of its own, made with a reserved id
+under the case folders' parent, then claimed for its key in the store (the first claim wins) and
+only then moved into place and given its key. A holding folder whose answer was lost is trashed
+with whatever was made in it, so no search is needed to know what an attempt made. Without a
 store every item goes by the key search alone.
 
 Every call says ``supportsAllDrives=true``; rate limits (403 ``userRateLimitExceeded`` /
@@ -46,6 +49,9 @@ SCOPES = ["https://www.googleapis.com/auth/drive"]
 FOLDER = "application/vnd.google-apps.folder"
 SHORTCUT = "application/vnd.google-apps.shortcut"
 NATIVE = "application/vnd.google-apps."
+DRIVE_SDK = "application/vnd.google-apps.drive-sdk"
+HOLD = "ackflowHold"  # appProperties of a holding folder and of what is made in it: the key it is for
+HOLD_NAME = ".ackflow-copying-"
 FIELDS = "id,name,mimeType,webViewLink,createdTime,size,parents,trashed,driveId"
 MULTIPART_LIMIT = 5 * 1024 * 1024  # Drive's limit for one-request uploads; larger ones are resumable
 TEMPLATE_TEXT_LIMIT = 5 * 1024 * 1024
@@ -64,6 +70,13 @@ def path_name(drive_name: str) -> str:
     """A Drive name as one path component: Drive allows "/" in names, a path does not."""
     name = drive_name.replace("/", "／").replace("\\", "＼")
     return name if name not in ("", ".", "..") else "_"
+
+
+def takes_chosen_id(mime_type: str) -> bool:
+    """Whether Drive makes a file of this type with an id from ``files.generateIds``: not for Google
+    Workspace types other than folders and third-party shortcuts (``drive-sdk``), as documented in
+    developers.google.com/workspace/drive/api/guides/create-file ("Generate IDs…")."""
+    return not mime_type.startswith(NATIVE) or mime_type in (FOLDER, DRIVE_SDK)
 
 
 def _reason(exc) -> str:
@@ -142,16 +155,18 @@ class DriveStorage:
 
     # -- calls -----------------------------------------------------------------------------------
     def _call(self, action: Msg, request: Callable, *, retry_check: Callable | None = None,
-              quiet: tuple[int, ...] = ()):
+              quiet: tuple[int, ...] = (), retries: int | None = None):
         """Run ``request()`` (a googleapiclient request maker), retrying rate limits, 5xx and broken
         connections with backoff; errors become the step errors they are, but an HTTP status in
         ``quiet`` answers None. For a write, ``retry_check`` looks for what an answered-too-late
         attempt may have made before trying again. ``action`` is what was being done, said later in
-        the person's language (``L_``)."""
+        the person's language (``L_``). ``retries``: other than the adapter's (0: a write that must not
+        be sent twice)."""
         from google.auth import exceptions as auth_exceptions
         from googleapiclient.errors import HttpError
 
-        for attempt in range(self.retries + 1):
+        retries = self.retries if retries is None else retries
+        for attempt in range(retries + 1):
             try:
                 return request().execute(num_retries=0)
             except HttpError as exc:
@@ -175,7 +190,7 @@ class DriveStorage:
                 if not isinstance(exc, httplib2.HttpLib2Error):
                     raise
                 problem = exc
-            if attempt == self.retries:
+            if attempt == retries:
                 raise TransientError(N_("Drive: could not {action}: {problem}"), action=action,
                                      problem=str(problem)) from problem
             time.sleep(self.backoff * (2 ** attempt) * (0.5 + random.random() / 2))
@@ -237,16 +252,24 @@ class DriveStorage:
         return item if item is not None and not item.get("trashed") else None
 
     def _by_key(self, path: str) -> dict | None:
-        """What Ackflow made at ``path``: by its reserved id, else by a key search."""
-        reserved = self._ids.known(self.key(path)) if self._ids is not None else None
-        if reserved is not None:
-            item = self._live(reserved, path)
+        """What Ackflow made at ``path``: by the id in the store, else by a key search."""
+        if self._ids is not None:
+            item = self._stored(path)
             if item is not None:
                 return item
         found = self._list(L_("look for {path}", path=path),
                            f"appProperties has {{ key='ackflowKey' and value={_quote(self.key(path))} }} "
                            "and trashed = false")
         return min(found, key=lambda f: (f.get("createdTime", ""), f["id"])) if found else None
+
+    def _stored(self, path: str) -> dict | None:
+        """The live item the store names for ``path``; one an attempt claimed but did not get to move
+        out of its holding folder is moved into place first."""
+        entry = self._ids.entry(self.key(path))
+        item = self._live(entry["id"], path) if entry is not None else None
+        if item is not None and "hold" in entry:
+            item = self._settle(path, entry, item)
+        return item
 
     def _by_name(self, parent_id: str, name: str) -> dict | None:
         query = f"{_quote(parent_id)} in parents and trashed = false"
@@ -312,14 +335,14 @@ class DriveStorage:
     def _make(self, action: Msg, path: str, body: dict, request: Callable[[dict], object],
               reserved: bool = True) -> dict:
         """Send ``request(body)``, a create or a copy, once in effect: with the id reserved for
-        ``path`` when there is a store (a 409 then means an earlier attempt made it), else checked
-        by a key search after a lost answer."""
+        ``path`` when there is a store (a 409 then means an earlier attempt made it), or through a
+        holding folder for an item Drive takes no chosen id for (``reserved=False``); without a
+        store, checked by a key search after a lost answer."""
         key = self.key(path)
-        if self._ids is None or not reserved:
-            made = self._call(action, lambda: request(body), retry_check=lambda: self._by_key(path))
-            if self._ids is not None:  # found by its id from now on; only a lost answer relies on search
-                self._ids.record(key, path, made["id"])
-            return made
+        if self._ids is None:
+            return self._call(action, lambda: request(body), retry_check=lambda: self._by_key(path))
+        if not reserved:
+            return self._make_held(action, path, body, request)
         file_id = self._ids.reserve(key, path)
         for _ in range(RENEWALS):
             made = self._call(action, lambda i=file_id: request({**body, "id": i}),
@@ -330,6 +353,105 @@ class DriveStorage:
                 return made
             file_id = self._ids.renew(key, path, file_id)
         raise TransientError(N_("Drive: could not {action}: its reserved ids keep being taken"), action=action)
+
+    # -- items Drive takes no chosen id for ------------------------------------------------------
+    def _make_held(self, action: Msg, path: str, body: dict, request: Callable[[dict], object]) -> dict:
+        """Make the item in a new holding folder (one with a reserved id, so making it twice is
+        harmless), claim the key for it, then move it into place. A request whose answer is lost is
+        not sent again into the same folder: that folder is trashed with whatever the request made,
+        and the next try uses a new one. Two attempts at once each make one; the first claim wins and
+        the other's is trashed with its folder. What was made is never looked for by a search."""
+        key = self.key(path)
+        entry = self._ids.entry(key)
+        spent = None
+        if entry is not None:
+            item = self._stored(path)
+            if item is not None:
+                return item  # another attempt made it since this one looked
+            spent = entry["id"]  # trashed or deleted since: may be replaced
+        # made with its key cleared (a copy keeps the source's appProperties) and the hold's instead
+        held_properties = {**{name: None for name in body["appProperties"]}, HOLD: key}
+        problem: Exception | None = None
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(self.backoff * (2 ** attempt) * (0.5 + random.random() / 2))
+            hold = self._hold(action, key, path)
+            try:
+                made = self._call(action, lambda h=hold: request(
+                    {**body, "parents": [h], "appProperties": held_properties}), retries=0)
+            except TransientError as exc:  # it may have been made: it goes with its holding folder
+                self._discard(action, key, hold)
+                problem = exc
+                continue
+            except Exception:
+                self._discard(action, key, hold)
+                raise
+            winner = self._ids.claim(key, path, made["id"], hold, body["parents"][0], spent)
+            if winner != made["id"]:
+                self._discard(action, key, hold)  # another attempt's claim came first
+            item = self._stored(path)
+            if item is not None:
+                return item
+            spent = winner  # the winner is gone already (removed by a person): try again
+        if isinstance(problem, TransientError):
+            raise problem
+        raise TransientError(N_("Drive: could not {action}: {problem}"), action=action,
+                             problem=f"{path} was removed while it was being made")
+
+    def _hold(self, action: Msg, key: str, path: str) -> str:
+        """A new holding folder for ``key`` under the case folders' parent: its id is listed in the
+        store before it is made, and made with that id (a 409: an earlier try made it)."""
+        hold = self._ids.hold(key, path)
+        body = {"name": HOLD_NAME + key[:12], "mimeType": FOLDER, "parents": [self.parent_id], "id": hold,
+                "appProperties": {HOLD: key}}
+        self._call(action, lambda: self._files().create(body=body, fields="id", supportsAllDrives=True),
+                   retry_check=lambda: self._live(hold, path), quiet=(409,))
+        return hold
+
+    def _settle(self, path: str, entry: dict, item: dict) -> dict:
+        """Move a claimed item out of its holding folder into place and give it its key (both in one
+        ``files.update``), then trash every holding folder listed for the key, with whatever an
+        attempt whose answer was lost made in it."""
+        key = self.key(path)
+        hold, parent = entry["hold"], entry["parent"]
+        action = L_("copy the template file to {path}", path=path)
+
+        def in_place() -> dict | None:
+            now = self._live(item["id"], path)
+            return now if now is not None and parent in now.get("parents", []) else None
+
+        if parent not in item.get("parents", []):
+            properties = {**self._properties(path), HOLD: None}
+            try:
+                item = self._call(action, lambda: self._files().update(
+                    fileId=item["id"], addParents=parent, removeParents=hold, body={"appProperties": properties},
+                    fields=FIELDS, supportsAllDrives=True), retry_check=in_place)
+            except PermanentError:
+                moved = in_place()  # another attempt moved it at the same moment (Drive: duplicate parent)
+                if moved is None:
+                    raise
+                item = moved
+        holds = self._ids.holds(key)
+        for folder in holds:
+            self._trash(action, folder)
+        self._ids.release(key, holds)
+        self._ids.placed(key, item["id"])
+        return item
+
+    def _trash(self, action: Msg, folder_id: str) -> None:
+        """Trash a holding folder and what is in it (a service account may trash in a shared drive,
+        not delete: that takes a Manager)."""
+        self._call(action, lambda: self._files().update(fileId=folder_id, body={"trashed": True}, fields="id",
+                                                        supportsAllDrives=True), quiet=(404,))
+
+    def _discard(self, action: Msg, key: str, hold: str) -> None:
+        """Trash this attempt's holding folder; if Drive will not now, it stays listed and goes when
+        the key's item is placed."""
+        try:
+            self._trash(action, hold)
+        except (TransientError, PermanentError):
+            return
+        self._ids.release(key, [hold])
 
     def _place(self, path: str) -> tuple[str, str] | None:
         """(parent folder id, name) for a new file at ``path``; None when something is there."""
@@ -355,8 +477,8 @@ class DriveStorage:
             media = MediaIoBaseUpload(io.BytesIO(data), mimetype=content_type, resumable=len(data) > MULTIPART_LIMIT)
             return self._files().create(body=sent, media_body=media, fields=FIELDS, supportsAllDrives=True)
 
-        converted = content_type.startswith(NATIVE)  # Drive takes no pre-generated id for a conversion
-        self._make(L_("upload {path}", path=path), path, body, request, reserved=not converted)
+        # an upload converted to a Google format takes no pre-generated id (Ackflow converts nothing)
+        self._make(L_("upload {path}", path=path), path, body, request, reserved=takes_chosen_id(content_type))
         return True
 
     def copy(self, file_id: str, path: str, mime_type: str = "") -> bool:
@@ -370,9 +492,8 @@ class DriveStorage:
             mime_type = self._call(L_("copy the template file to {path}", path=path), lambda: self._files().get(
                 fileId=file_id, fields="mimeType", supportsAllDrives=True))["mimeType"]
         body = {"name": place[1], "parents": [place[0]], "appProperties": self._properties(path)}
-        native = mime_type.startswith(NATIVE) and mime_type != FOLDER  # Drive takes no pre-generated id for these
         self._make(L_("copy the template file to {path}", path=path), path, body, lambda b: self._files().copy(
-            fileId=file_id, body=b, fields=FIELDS, supportsAllDrives=True), reserved=not native)
+            fileId=file_id, body=b, fields=FIELDS, supportsAllDrives=True), reserved=takes_chosen_id(mime_type))
         return True
 
     def exists(self, path: str) -> bool:

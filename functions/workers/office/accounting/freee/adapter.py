@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ackflow.i18n import N_, texts
+from ackflow.i18n import N_, Msg, texts
 
 from ...money import RateTotal, Totals
 from .. import Document, Issued, Partner, Template
@@ -31,7 +31,14 @@ TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
 }
 
 
-_say = texts(TEXTS)
+KIND_NAMES = {"quotation": N_("quotation"), "invoice": N_("invoice")}  # {kind} in those texts, translated
+_texts = texts(TEXTS)
+
+
+def _say(key: str, **values) -> Msg:
+    if "kind" in values:
+        values["kind"] = Msg(KIND_NAMES[values["kind"]])
+    return _texts(key, **values)
 
 
 class FreeeAccounting:

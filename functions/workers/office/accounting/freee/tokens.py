@@ -46,6 +46,8 @@ TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
     "grant_gone": N_("freee no longer accepts this app's authorization (it expired after 90 days "
                      "unused, or was revoked in freee): an administrator runs `ackflow freee "
                      "authorize` again, then retries the job"),
+    "reauthorize": N_("freee asks for this app to be authorized again (its permissions in the app store "
+                      "changed): an administrator runs `ackflow freee authorize` again, then retries the job"),
     "client": N_("freee refused the app's client id or secret (ACKFLOW_OFFICE_FREEE_CLIENT_ID / "
                  "_SECRET): {detail}"),
     "unreachable": N_("freee's token endpoint did not answer ({detail}); the job will try again"),
