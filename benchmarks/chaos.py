@@ -240,14 +240,15 @@ class Chaos:
                     json={"audience": self.stack.worker_url}, timeout=10).json()["token"]
                 minted = time.time()
             step = min(job.current, len(job.steps) - 1)
-            if self.random.random() < 0.5:
-                # a duplicate of the step's own task, as Cloud Tasks may deliver one ("in rare cases,
-                # more than once"): with the retry count of its attempt in flight, never a higher one
-                # while that attempt runs (Cloud Tasks retries a task only after its attempt ended,
-                # and a later retry of the holder's own task takes the step over: lifecycle.claim)
-                name = task_name(job.id, step, job.generation)
-                holder = job.steps[step].holder
-                retry = holder.retry if holder and holder.task == name else self.random.randint(0, 3)
+            name = task_name(job.id, step, job.generation)
+            holder = job.steps[step].holder
+            if self.random.random() < 0.5 and holder and holder.task == name:
+                # a duplicate of the attempt in flight, as Cloud Tasks may deliver one ("in rare
+                # cases, more than once"): its task name and retry count. Never a higher count of
+                # that task: Cloud Tasks retries a task only after its attempt ended, and a later
+                # retry takes the step over by design (lifecycle.claim). With no holder read, the
+                # attempt's count is unknown (one may be claiming right now): a forced delivery then.
+                retry = holder.retry
             else:
                 name, retry = f"forced-{self.random.getrandbits(40):x}", self.random.randint(0, 3)
             headers = {"Authorization": f"Bearer {token}", "X-CloudTasks-TaskName": name,

@@ -111,11 +111,15 @@ class ChatBudgetSpent(ChatUnavailable):
     """The space has no write budget (the app's own, or Chat's 429) for as long as a writer may wait.
     A result is still owed (``message_due``): the worker asks the queue to deliver it again after
     ``after`` seconds (the sweep is behind that) and answers 2xx, instead of keeping a delivery slot
-    busy waiting or retrying."""
+    busy waiting or retrying. ``slot``: ``"new"`` when this attempt reserved the result a slot in
+    the space's budget ``after`` seconds from now (jobs/messages.py), so it is handed over to come
+    back just then; ``"held"`` when an earlier attempt holds one (that one shows it); None after a
+    429 (no slot: come back once the space should have budget)."""
 
-    def __init__(self, message: str, after: float = 0.0):
+    def __init__(self, message: str, after: float = 0.0, slot: str | None = None):
         super().__init__(message)
         self.after = after
+        self.slot = slot
 
 
 class ChatRateLimited(ChatUnavailable):

@@ -149,3 +149,54 @@ def test_a_writer_with_a_copy_of_the_job_from_before_it_was_shown_writes_nothing
                                      deadline=now + 17, job=done)
     assert late.verdict == Verdict.SKIP and "already shown" in late.reason
     assert store.message_log("c1").writes == store.get_job("c1").chat_writes == 1
+
+
+def finished(store, job_id, now):
+    running(store, job_id, now)
+    return store.complete_step(job_id, 0, HOLDER, {}, now)
+
+
+def test_results_beyond_the_budget_reserve_slots_in_turn_and_ask_once(store):
+    """A crowd of results in one space: those past the burst each take a token on credit and are
+    given the moment the refill pays it back, one per second here (60 a minute), in the order they
+    asked. Asking again before the slot neither writes nor takes another token; at the slot the
+    result writes without taking one (without this, every result came back again and again to race
+    for the next token)."""
+    now = time.time()
+    for n in range(6):
+        finished(store, f"crowd{n}", now)
+    gates = [admit(store, f"crowd{n}", now) for n in range(6)]
+    assert [g.verdict for g in gates[:3]] == [Verdict.WRITE] * 3  # the burst
+    waits = [g for g in gates[3:]]
+    assert all(g.verdict == Verdict.WAIT and g.reserved for g in waits)
+    assert [round(g.wait, 3) for g in waits] == [1.0, 2.0, 3.0]
+    early = admit(store, "crowd4", now + 1.0)  # before its slot: wait for it, reserve nothing more
+    assert early.verdict == Verdict.WAIT and not early.reserved and early.wait == pytest.approx(1.0)
+    assert admit(store, "crowd3", now + 1.0).verdict == Verdict.WRITE  # its slot
+    assert admit(store, "crowd4", now + 2.0).verdict == Verdict.WRITE
+    # every token is accounted for: at the last slot the bucket is empty, a newcomer waits a second
+    finished(store, "late", now + 3.0)
+    assert admit(store, "crowd5", now + 3.0).verdict == Verdict.WRITE
+    late = admit(store, "late", now + 3.0)
+    assert late.verdict == Verdict.WAIT and late.reserved and late.wait == pytest.approx(1.0)
+    assert store.message_log("crowd4").writes == 1 and store.message_log("crowd4").reserved is None
+    progress_job = running(store, "busy", now + 3.0)  # progress and running states never take a slot
+    assert admit(store, "busy", now + 3.5, progress_of=progress_job.version).verdict == Verdict.WAIT
+    assert admit(store, "busy", now + 3.5).reserved is False
+
+
+def test_a_429_voids_the_slots_reserved_before_it(store):
+    now = time.time()
+    for n in range(5):
+        finished(store, f"void{n}", now)
+    gates = [admit(store, f"void{n}", now) for n in range(5)]
+    assert [g.verdict for g in gates] == [Verdict.WRITE] * 3 + [Verdict.WAIT] * 2
+    settle(store, gates[0], Outcome.THROTTLED, now + 0.5, budget=BUDGET, blocked_until=now + 10)
+    again = admit(store, "void3", now + 1.0)  # its slot was at +1 s, before Chat's 429
+    assert again.verdict == Verdict.WAIT and again.reserved  # a new slot, after the backoff
+    assert again.wait == pytest.approx(10.0)  # 429 until +10 s, then the first token a second later
+    later = admit(store, "void4", now + 2.0)
+    assert later.verdict == Verdict.WAIT and later.reserved and later.wait == pytest.approx(10.0)
+    assert admit(store, "void3", now + 11.0).verdict == Verdict.WRITE
+    assert admit(store, "void4", now + 11.0).verdict == Verdict.WAIT
+    assert admit(store, "void4", now + 12.0).verdict == Verdict.WRITE

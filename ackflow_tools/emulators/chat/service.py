@@ -7,6 +7,7 @@ refuse (an unknown field, a wrong type) is refused here too.
 
 from __future__ import annotations
 
+import base64
 import re
 import secrets
 import threading
@@ -32,8 +33,9 @@ REPLY_OPTIONS = {
 
 
 def new_id(length: int = 11) -> str:
-    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
-    return "".join(secrets.choice(alphabet) for _ in range(length))
+    """A random id in Chat's alphabet (A–Z a–z 0–9 _ -): URL-safe base64 of random bytes, one call
+    for the whole id (a ``secrets.choice`` per character cost a fifth of a message write)."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(length)).decode()[:length]
 
 
 def rfc3339(seconds: float) -> str:

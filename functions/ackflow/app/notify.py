@@ -168,15 +168,13 @@ class Notifier:
         fresh = line is None and fresh  # a state the caller has just written: no need to read it again
         while True:
             now = runtime.clock()
-            ahead = runtime.store.chat_budget_wait(job.space, runtime.chat_budget, progress=line is not None, now=now)
-            if ahead > 0:  # no token yet: wait (a result) or skip (the rest) without a transaction
+            # No token yet: skip (progress, a running state) without a transaction. A result always
+            # asks the gate, which reserves it a slot if need be.
+            ahead = 0.0 if final else runtime.store.chat_budget_wait(job.space, runtime.chat_budget,
+                                                                      progress=line is not None, now=now)
+            if ahead > 0:
                 runtime.chat_hints.note(job.space, ahead)
-                if not final:
-                    return False
-                if budget_spent(ahead):
-                    raise ChatBudgetSpent(f"no write budget in {job.space} for {ahead:.1f} s", after=ahead)
-                time.sleep(ahead)
-                continue
+                return False
             try:
                 with runtime.chat_hints.lock(job.space):
                     admission = runtime.store.admit_message_write(
@@ -203,7 +201,8 @@ class Notifier:
                              extra={"job_id": job.id})
                     return False
                 if budget_spent(admission.wait):
-                    raise ChatBudgetSpent(f"{admission.reason} (space {job.space})", after=admission.wait)
+                    raise ChatBudgetSpent(f"{admission.reason} (space {job.space})", after=admission.wait,
+                                          slot="new" if admission.reserved else "held")
                 time.sleep(admission.wait)
                 continue
             previous = admission.rev

@@ -25,7 +25,7 @@ from ..errors import ChatBudgetSpent, ChatUnavailable, QueueUnavailable, StoreUn
 from ..jobs import lifecycle
 from ..jobs.model import SYSTEM, Job, JobStatus, StepState, StepStatus
 from ..jobs.registry import JobType
-from .dispatch import send_step
+from .dispatch import send_show, send_step
 from .notify import Notifier
 
 if TYPE_CHECKING:
@@ -199,6 +199,15 @@ def _reshow_unshown(runtime: Runtime, now: float, after: float, report: SweepRep
                 if notifier.show(job, wait=RESHOW_WAIT, delivery=False):
                     report.reshown.append(job.id)
             except ChatBudgetSpent as exc:
+                if exc.slot == "held":
+                    continue  # an earlier attempt holds its slot and shows it (else: the next sweep)
+                if exc.slot == "new":  # it has a slot now: the queue brings it back then
+                    try:
+                        send_show(runtime, job, exc.after)
+                        continue
+                    except QueueUnavailable as queue_exc:
+                        report.errors.append(f"{job.id}: {queue_exc}")
+                        continue  # the next sweep finds its slot due
                 report.errors.append(f"{job.id}: {exc}")
                 return  # the space has no budget: next sweep
             except (ChatUnavailable, StoreUnavailable) as exc:
