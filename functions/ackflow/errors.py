@@ -38,6 +38,11 @@ class VerificationError(AckflowError):
     """A bearer token is missing or does not verify."""
 
 
+class CertificatesUnavailable(VerificationError):
+    """The signer's certificates cannot be fetched (and none are cached): the token may well be
+    valid, it cannot be checked now. The worker asks the queue to deliver again (503), not 401."""
+
+
 class NotFound(AckflowError):
     """The thing asked for does not exist."""
 

@@ -172,3 +172,19 @@ def test_certificates_are_fetched_once_per_process(deployment, signers):
     for _ in range(5):
         post(functions["project-number"].url, message_event("classic"), chat_token(chat.signer))
     assert chat.hits == before
+
+
+def test_a_worker_that_cannot_fetch_the_signers_certificates_asks_the_queue_to_deliver_again(tmp_path, signers):
+    """Google's certificate endpoint unreachable and nothing cached: a valid token cannot be checked
+    now, so the worker answers 503 (the queue delivers again) instead of 401; nothing is run."""
+    google, _ = signers
+    worker = Function(tmp_path, "worker", base_env(tmp_path, ACKFLOW_WORKER_URL="https://worker.example/",
+                                                   ACKFLOW_WORKER_CERTS_URL=f"http://127.0.0.1:{free_port()}/certs"))
+    try:
+        task = {"job_id": "jnothere", "step": 0, "generation": 0}
+        answer = post(worker.url, task, id_token(google.signer, "https://worker.example/", INVOKER))
+        assert answer.status_code == 503 and answer.json() == {"status": "retry"}
+        assert post(worker.url, task, "not-a-token").status_code == 401  # malformed: no fetch needed to refuse
+        assert post(worker.url, task, None).status_code == 401
+    finally:
+        worker.proc.stop()

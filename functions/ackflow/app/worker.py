@@ -11,8 +11,9 @@ run — an unknown job, a malformed payload — which are logged and dead-letter
 retries every non-2xx answer; and a step that may only run again after a while, ``RetryLater``,
 which is sent again delayed under a new task); 503 = try again later (a transient failure within the retry
 budget; Chat or the queue unavailable after the work; the step held by another live attempt, so
-the queue keeps this task until that attempt ends or its lease runs out). 401 = the caller's
-token does not verify; 405 = not a POST.
+the queue keeps this task until that attempt ends or its lease runs out; the token's signer
+certificates cannot be fetched, so it cannot be checked now). 401 = the caller's token does not
+verify; 405 = not a POST.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import random
 from typing import TYPE_CHECKING
 
 from ..errors import (
+    CertificatesUnavailable,
     ChatBudgetSpent,
     ChatUnavailable,
     Conflict,
@@ -76,6 +78,9 @@ class Worker:
             return error(413, f"a task is never larger than {MAX_BODY} bytes")
         try:
             self.runtime.worker_verifier.verify(request.header("authorization"))
+        except CertificatesUnavailable as exc:  # the token may be valid: deliver it again later
+            log.error("cannot check the delivery's token now: %s", exc)
+            return _retry_later("the token's signer certificates are unavailable")
         except VerificationError as exc:
             log.warning("rejected a delivery: %s", exc)
             return error(401, "the bearer token does not verify")

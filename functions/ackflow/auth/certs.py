@@ -10,7 +10,7 @@ import time
 
 import requests
 
-from ..errors import VerificationError
+from ..errors import CertificatesUnavailable, VerificationError
 
 MIN_REFRESH_INTERVAL = 60.0
 DEFAULT_MAX_AGE = 3600.0
@@ -60,7 +60,7 @@ class CertificateCache:
             stale = self._entries.get(url)
             if stale:  # better a cached certificate than a refused request
                 return stale[0]
-            raise VerificationError(f"cannot fetch signer certificates from {url}: {exc}") from exc
+            raise CertificatesUnavailable(f"cannot fetch signer certificates from {url}: {exc}") from exc
         if not isinstance(certs, dict) or "keys" in certs:
             raise VerificationError(f"{url} did not answer a key-id → certificate map")
         self.fetches += 1

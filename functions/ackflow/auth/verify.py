@@ -17,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from ..errors import VerificationError
+from ..errors import CertificatesUnavailable, VerificationError
 from .certs import CertificateCache
 
 GOOGLE_ISSUERS = ("https://accounts.google.com", "accounts.google.com")
@@ -137,13 +137,15 @@ class Verifier:
             raise VerificationError("malformed token header (key id)")
         if "crit" in header:
             raise VerificationError("the token header has critical extensions")
-        reasons = []
+        reasons, unchecked = [], False
         for policy in self.policies:
             try:
                 return self._check(policy, token, kid)
             except VerificationError as exc:
                 reasons.append(f"{policy.name}: {exc}")
-        raise VerificationError("; ".join(reasons))
+                unchecked = unchecked or isinstance(exc, CertificatesUnavailable)
+        # A policy whose certificates could not be fetched might have accepted it: say so
+        raise (CertificatesUnavailable if unchecked else VerificationError)("; ".join(reasons))
 
     def _check(self, policy: TokenPolicy, token: str, kid: str | None) -> dict:
         from google.auth import jwt
