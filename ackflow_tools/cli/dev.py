@@ -33,8 +33,9 @@ DEFAULT_PORTS = {"webhook": 8080, "worker": 8081, "tasks": 8123, "chat": 8124, "
               show_default=True, help="Cloud Tasks (local service) or SQS (moto server) with the relay.")
 @click.option("--sweep-interval", type=float, default=5.0, show_default=True,
               help="Seconds between calls of the sweep (0: never).")
-@click.option("--mail/--no-mail", default=True, show_default=True,
-              help="The request mailbox: the Gmail stand-in, the Pub/Sub emulator (needs Java) and the push relay.")
+@click.option("--mail/--no-mail", default=None,
+              help="The request mailbox: the Gmail stand-in, the Pub/Sub emulator (needs Java) and the push relay. "
+                   "Default: on when Java and the gcloud CLI's Pub/Sub emulator are installed.")
 @click.option("--storage", type=click.Choice(["local", "drive"]), default="local", show_default=True,
               help="Case folders in a local folder, or in a shared drive on the local Drive service.")
 @click.option("--language", type=click.Choice(["ja", "en"]), default="ja", show_default=True,
@@ -46,7 +47,7 @@ DEFAULT_PORTS = {"webhook": 8080, "worker": 8081, "tasks": 8123, "chat": 8124, "
               help="Issue estimates and invoices as PDFs here, or through the local freee stand-in "
                    "(authorized at start).")
 def dev(workdir: Path, reset: bool, port_offset: int, event_format: str, chat_auth: str | None, workers: int,
-        firestore: bool, queue_backend: str, sweep_interval: float, mail: bool, storage: str, language: str,
+        firestore: bool, queue_backend: str, sweep_interval: float, mail: bool | None, storage: str, language: str,
         time_zone: str, accounting: str) -> None:
     """Run the whole pipeline locally: both functions, the local Cloud Tasks and Chat services, state."""
     from ..devtools.drive import PARENT_FOLDER
@@ -59,6 +60,13 @@ def dev(workdir: Path, reset: bool, port_offset: int, event_format: str, chat_au
 
     if not valid_time_zone(time_zone):
         raise click.BadParameter(f"{time_zone!r} is not a time zone (e.g. Asia/Tokyo)", param_hint="--time-zone")
+    if mail is None:
+        from ..devtools.pubsub import missing
+
+        why = missing()
+        mail = why is None
+        if why:
+            click.echo(f"mail off: {why} (--no-mail to say so; the rest runs without it)", err=True)
     if reset and workdir.exists():
         shutil.rmtree(workdir)
     config = StackConfig(

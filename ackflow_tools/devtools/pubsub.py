@@ -13,12 +13,13 @@ already trusts) and forwards to the worker's ``/mail``: the worker verifies exac
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import requests
 from werkzeug.wrappers import Request, Response
 
-from .gcloud_sdk import JavaEmulator, first_existing, sdk_roots
+from .gcloud_sdk import EmulatorMissing, JavaEmulator, first_existing, sdk_roots
 
 TOPIC = "gmail"
 DEAD_TOPIC = "gmail-dead"
@@ -33,6 +34,17 @@ def find_jar() -> Path:
     return first_existing(candidates, "the Pub/Sub emulator is not installed: install the gcloud CLI's component "
                           "(gcloud components install pubsub-emulator, or the Debian package "
                           "google-cloud-cli-pubsub-emulator), or set ACKFLOW_PUBSUB_EMULATOR_JAR")
+
+
+def missing() -> str | None:
+    """Why the Pub/Sub emulator cannot run here (no Java, no emulator), or None if it can."""
+    if shutil.which("java") is None:
+        return PubSubEmulator.needs
+    try:
+        find_jar()
+    except EmulatorMissing as exc:
+        return str(exc)
+    return None
 
 
 class PubSubEmulator(JavaEmulator):

@@ -11,7 +11,9 @@ import pytest
 
 FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
 HEAVY = ["google.cloud.firestore", "google.cloud.tasks_v2", "google.apps.chat_v1", "gspread", "boto3",
-         "google.cloud.storage", "fpdf", "google.cloud.secretmanager", "googleapiclient", "httplib2"]
+         "google.cloud.storage", "fpdf", "google.cloud.secretmanager", "googleapiclient", "httplib2",
+         # the catalog's formats, the office's calendar, PDFs and portal pages: loaded when first used
+         "babel", "holidays", "pypdf", "bs4", "cronsim", "requests"]
 
 
 @pytest.mark.parametrize("module", ["chat_webhook.main", "workers.main", "main"])

@@ -6,6 +6,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -386,3 +387,35 @@ def test_dialog_adds_lines_for_a_repeated_parameter_and_chat_shows_an_opened_for
     boxes = _boxes(out.stdout)
     assert any("item.2.0" in line for line in boxes[-1])  # a second line was added before submitting
     assert "Issue a new estimate version for case 2026-001" in out.stdout
+
+
+def test_dev_on_a_machine_without_java_runs_without_mail_and_says_so(tmp_path):
+    """The README's quick start on a machine without Java: the mailbox (the Pub/Sub emulator needs
+    Java) is left out with a note, and the rest of the pipeline runs."""
+    bin_dir = tmp_path / "bin"  # the machine's programs, except java
+    bin_dir.mkdir()
+    system = [d for d in os.environ["PATH"].split(os.pathsep) if Path(d).resolve() == Path("/usr/bin")]
+    for directory in system:
+        for program in Path(directory).iterdir():
+            if program.name != "java" and not (bin_dir / program.name).exists():
+                (bin_dir / program.name).symlink_to(program)
+    path = os.pathsep.join([d for d in os.environ["PATH"].split(os.pathsep) if d not in system] + [str(bin_dir)])
+    assert shutil.which("java", path=path) is None
+    offset = free_offset()
+    proc = subprocess.Popen([sys.executable, "-m", "ackflow_tools", "dev", "--port-offset", str(offset),
+                             "--workdir", str(tmp_path / "dev"), "--sweep-interval", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=no_settings_env(PATH=path), start_new_session=True)
+    try:
+        out = read_until(proc, "Ctrl-C stops everything")
+        assert "mail off: java is not installed" in out
+        done = subprocess.run([sys.executable, "-m", "ackflow_tools", "chat", "echo no java", "--yes"], cwd=tmp_path,
+                              env=no_settings_env(ACKFLOW_DEV_DIR=str(tmp_path / "dev")), capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0 and re.search(r"job j\w+: SUCCEEDED", done.stdout), done.stdout + done.stderr
+    finally:
+        end(proc)
+    refused = subprocess.run([sys.executable, "-m", "ackflow_tools", "dev", "--mail", "--port-offset",
+                              str(free_offset()), "--workdir", str(tmp_path / "dev2")], env=no_settings_env(PATH=path),
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode != 0 and "java is not installed" in refused.stdout + refused.stderr
