@@ -135,7 +135,21 @@ def create_app(config: ConsoleConfig) -> Flask:
     app.register_blueprint(operate.blueprint)
     app.register_blueprint(chat.blueprint)
     _errors(app)
+    _warm(app, config)
     return app
+
+
+def _warm(app: Flask, config: ConsoleConfig) -> None:
+    """Compile every template, load the job types, the texts and the calendar and number data of
+    each language now: left to the first request, they took ~200 ms of the first jobs page a
+    person opened (benchmarks/console.py). Nothing here reads the store."""
+    _ = config.runtime.registry
+    for name in app.jinja_env.list_templates():
+        app.jinja_env.get_template(name)
+    for language in LANGUAGES:
+        speaker = speaker_for(language, config.time_zone, default_language=config.language,
+                              default_time_zone=config.time_zone)
+        speaker.moment(0.0), speaker.date("2026-01-01"), speaker.number(1000), speaker.duration(1.0)
 
 
 def console_config() -> ConsoleConfig:
