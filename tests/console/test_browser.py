@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from ackflow.jobs.model import Job, JobStatus, Requester, StepState
+from ackflow.taskqueue.base import task_name
 from ackflow_tools.console.app import ConsoleConfig, create_app
 from ackflow_tools.emulators.web import ServerThread
 from tests.e2e.conftest import start_pipeline
@@ -78,12 +79,48 @@ def test_filter_to_failed_open_retry_and_see_it_succeed_without_reloading(pipeli
     page.evaluate("window.__stillTheSamePage = true")
     page.locator("h1 [data-status=SUCCEEDED]").wait_for(timeout=20000)  # the live part swapped it in
     assert page.evaluate("window.__stillTheSamePage") is True
-    assert "retry" in page.locator("[data-test=audit]").inner_text() and OPERATOR in page.content()
+    job = pipeline.wait_job(job_id, JobStatus.SUCCEEDED)
+    _the_detail_shows_both_attempts_the_tasks_the_thread_and_the_retry(page, job)
     shoot(page, "job-desktop")
     page.set_viewport_size(PHONE)
     shoot(page, "job-phone")
+    page.locator("[data-test=thread] a").click()  # the thread: the job's own message, in the browser chat
+    page.locator(".gc-bot .gc-title", has_text=f"job {job.id}").first.wait_for()
     [entry] = pipeline.store.list_audit(job_id=job_id)
     assert (entry.actor, entry.action, entry.surface, entry.outcome) == (OPERATOR, "retry", "console", "done")
+
+
+def _the_detail_shows_both_attempts_the_tasks_the_thread_and_the_retry(page, job: Job) -> None:
+    """The step timeline after a failed attempt and its retry: two attempts, each with its start,
+    duration, outcome and task; the failed one with its error and a traceback excerpt; the step's
+    task now; the chat thread; the audit entry of the retry, with who did it."""
+    [step] = job.steps
+    assert [run["outcome"] for run in step.runs] == ["failed", "succeeded"]
+    runs = page.locator("[data-step=print] [data-test=runs] tr[data-run]")
+    assert runs.count() == 2
+    failed, succeeded = runs.nth(0), runs.nth(1)
+    assert (failed.get_attribute("data-outcome"), succeeded.get_attribute("data-outcome")) == ("failed", "succeeded")
+    for row, run in ((failed, step.runs[0]), (succeeded, step.runs[1])):
+        assert row.locator("[data-test=started] time").get_attribute("datetime") == str(run["started_at"])
+        assert row.locator("[data-test=duration]").inner_text().strip().endswith(("ms", "s"))
+        assert row.locator("[data-test=run-task]").inner_text() == run["task"]
+    assert step.runs[0]["task"] != step.runs[1]["task"]  # the retry ran under a new task name
+    assert failed.locator("[data-test=outcome]").inner_text().startswith("failed for good")
+    assert failed.locator("[data-test=run-error]").inner_text() == "OSError: the printer is out of paper"
+    trace = failed.locator("[data-test=trace]")
+    trace.locator("summary").click()  # the excerpt is folded until asked for
+    excerpt = trace.locator("pre").inner_text()
+    assert excerpt.startswith("Traceback (most recent call last)") and ", in flaky" in excerpt
+    assert excerpt.rstrip().endswith("OSError: the printer is out of paper")
+    assert succeeded.locator("[data-test=trace], [data-test=run-error]").count() == 0
+    assert page.locator("[data-step=print] [data-test=task]").inner_text() == task_name(job.id, 0, job.generation)
+    thread = page.locator("[data-test=thread]")
+    assert job.space and job.message_id and job.message_id in thread.inner_text()
+    assert thread.locator("a").inner_text() == job.space
+    assert thread.locator("a").get_attribute("href") == "/chat?space=" + job.space
+    retried = page.locator("[data-test=audit] li[data-audit=retry]")
+    assert retried.count() == 1
+    assert [part.strip() for part in retried.inner_text().split("·")][1:] == [OPERATOR, "retry", "console", "done"]
 
 
 def test_pause_a_queue_and_new_jobs_wait_until_it_resumes(pipeline, console, page):
