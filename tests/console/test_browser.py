@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from ackflow.jobs.model import Job, JobStatus, Requester, StepState
+from ackflow.store.jobstore import JobFilter
 from ackflow.taskqueue.base import task_name
 from ackflow_tools.console.app import ConsoleConfig, create_app
 from ackflow_tools.emulators.web import ServerThread
@@ -25,7 +26,9 @@ OPERATOR = "ops@example.com"
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
     require_chromium()
-    running = start_pipeline(tmp_path_factory.mktemp("console"), "classic", "project-number")
+    # The app's format is classic; its audience the endpoint URL, so that Chat's tokens for both
+    # formats verify and the browser chat can speak either (test_…_in_the_add_on_format).
+    running = start_pipeline(tmp_path_factory.mktemp("console"), "classic", "endpoint-url")
     yield running
     running.stack.stop()
 
@@ -175,6 +178,32 @@ def test_the_browser_chat_sends_a_command_opens_and_submits_a_dialog_runs_and_sh
     page.fill("[data-test=composer]", "/help")  # a slash command the app itself answers
     page.click("[data-test=send]")
     page.get_by_text("sleep SECONDS").first.wait_for(timeout=10000)
+
+
+def test_the_browser_chat_in_the_add_on_format_sends_a_command_submits_its_dialog_runs_and_shows_the_result(
+        pipeline, console, page):
+    page.set_viewport_size(PHONE)
+    page.goto(console + "/chat?space=spaces/browseraddon&format=addon")
+    assert page.locator("[data-test=format]").input_value() == "addon"
+    page.fill("[data-test=composer]", "/echo アドオンの金型")  # an APP_COMMAND event, asking for the form
+    page.click("[data-test=send]")
+    dialog = page.locator("#gc-dialog[open]")
+    dialog.wait_for()  # the add-on's pushCard
+    assert dialog.locator("[name=text]").input_value() == "アドオンの金型"
+    dialog.locator("button[data-dialog-submit]").last.click()
+    page.locator("#gc-dialog[open]").wait_for(state="detached")
+    run = page.locator("button[data-click=Run]").last
+    run.wait_for()
+    action = json.loads(run.get_attribute("data-action"))
+    assert action["function"].startswith("http") and {"key": "actionName", "value": "run"} in action["parameters"]
+    run.click()  # an add-on's buttonClickedPayload
+    result = page.locator(".gc-bot .gc-card", has_text="アドオンの金型").filter(has_text="Done in").last  # the result
+    result.wait_for(timeout=20000)
+    assert page.locator(".gc-unknown").count() == 0 and page.locator("[data-test=chat-error]").is_hidden()
+    shoot(page, "chat-addon-phone")
+    [job] = [j for j in pipeline.store.find_jobs(JobFilter(type="echo"), limit=20).jobs
+             if j.params.get("text") == "アドオンの金型"]
+    assert (job.status, job.event_format) == (JobStatus.SUCCEEDED, "addon")  # the events were the add-on's
 
 
 def test_the_browser_chat_fills_in_a_form_with_a_date_and_lines_and_closes_one(pipeline, console, page):
