@@ -22,6 +22,12 @@ HERE = Path(__file__).resolve().parent
 CSRF_COOKIE = "ackflow_csrf"
 LANG_COOKIE = "ackflow_lang"
 SESSION_COOKIE = "ackflow_console"
+# Nothing from another host, ever (an office laptop may have no internet, and a page must not
+# tell anyone what it shows): scripts and styles are the console's own files, no inline script
+# or style attribute; images only the console's or data: (a card's image from elsewhere is a link).
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+       "connect-src 'self'; object-src 'none'; frame-src 'none'; form-action 'self'; frame-ancestors 'none'; "
+       "base-uri 'none'")
 
 
 class ConsoleRefused(Exception):
@@ -88,10 +94,7 @@ def create_app(config: ConsoleConfig) -> Flask:
     def headers(response):
         if request.cookies.get(CSRF_COOKIE) != g.get("csrf"):
             response.set_cookie(CSRF_COOKIE, g.csrf, httponly=True, samesite="Strict")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data: http: https:; style-src 'self'; script-src 'self'; "
-            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+        response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")  # no-referrer makes Origin "null"
         response.headers.setdefault("Cache-Control", "no-store")

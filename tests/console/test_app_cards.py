@@ -164,3 +164,12 @@ def test_a_whole_message_with_a_card_is_drawn_in_both_formats(registry):
                    **message_json(reply, fmt, ENDPOINT)}
         html = str(message_html(message))
         assert "gc-unknown" not in html and 'class="gc-card"' in html and "gc-bot" in html
+
+
+def test_a_cards_image_is_a_link_to_it_not_a_load_from_another_host():
+    html = Renderer().card({"sections": [{"widgets": [
+        {"image": {"imageUrl": "https://images.example/図面.png", "altText": "図面 A-12"}},
+        {"image": {"imageUrl": "javascript:alert(1)"}}]}]})
+    assert "<img" not in html and "javascript" not in html
+    assert 'href="https://images.example/図面.png" target="_blank" rel="noopener noreferrer"' in html
+    assert "図面 A-12" in html
