@@ -1,6 +1,7 @@
 """Google Chat messages and Cards v2 as HTML, as Chat draws them: header, sections, text
-paragraphs in Chat's HTML subset, decorated text, buttons (actions and links), dividers, images,
-columns, and the inputs of dialogs (text, selection, date and time).
+paragraphs in Chat's HTML subset, decorated text, buttons (actions and links), dividers, images
+(as links: the page loads nothing from another host), columns, and the inputs of dialogs (text,
+selection, date and time).
 
 Everything that comes from a message is escaped; the few tags of Chat's card HTML subset are
 rebuilt from a parse (never passed through), links keep only http(s) and mailto targets.
@@ -154,9 +155,11 @@ class Renderer:
         if "divider" in widget:
             return '<hr class="gc-divider">'
         if "image" in widget:
+            # a link, not an <img>: the page loads nothing from another host (its CSP refuses it)
             url = safe_url(widget["image"].get("imageUrl"))
-            alt = escape(widget["image"].get("altText", ""))
-            return f'<div class="gc-image"><img src="{escape(url)}" alt="{alt}"></div>' if url else ""
+            alt = escape(widget["image"].get("altText") or "image")
+            return (f'<div class="gc-image"><a href="{escape(url)}" target="_blank" rel="noopener noreferrer">'
+                    f'🖼 {alt}</a></div>') if url else ""
         if "textInput" in widget:
             return self.text_input(widget["textInput"])
         if "selectionInput" in widget:

@@ -11,7 +11,9 @@ import time
 import pytest
 import requests
 
-from ackflow.jobs.model import Job, JobStatus, Requester, StepState
+from ackflow.jobs.model import Job, JobStatus, Requester, StepState, StepStatus
+from ackflow.store.jobstore import JobFilter
+from ackflow.taskqueue.base import task_name
 from ackflow_tools.console.app import ConsoleConfig, create_app
 from ackflow_tools.emulators.web import ServerThread
 from tests.e2e.conftest import start_pipeline
@@ -24,7 +26,9 @@ OPERATOR = "ops@example.com"
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
     require_chromium()
-    running = start_pipeline(tmp_path_factory.mktemp("console"), "classic", "project-number")
+    # The app's format is classic; its audience the endpoint URL, so that Chat's tokens for both
+    # formats verify and the browser chat can speak either (test_…_in_the_add_on_format).
+    running = start_pipeline(tmp_path_factory.mktemp("console"), "classic", "endpoint-url")
     yield running
     running.stack.stop()
 
@@ -78,12 +82,48 @@ def test_filter_to_failed_open_retry_and_see_it_succeed_without_reloading(pipeli
     page.evaluate("window.__stillTheSamePage = true")
     page.locator("h1 [data-status=SUCCEEDED]").wait_for(timeout=20000)  # the live part swapped it in
     assert page.evaluate("window.__stillTheSamePage") is True
-    assert "retry" in page.locator("[data-test=audit]").inner_text() and OPERATOR in page.content()
+    job = pipeline.wait_job(job_id, JobStatus.SUCCEEDED)
+    _the_detail_shows_both_attempts_the_tasks_the_thread_and_the_retry(page, job)
     shoot(page, "job-desktop")
     page.set_viewport_size(PHONE)
     shoot(page, "job-phone")
+    page.locator("[data-test=thread] a").click()  # the thread: the job's own message, in the browser chat
+    page.locator(".gc-bot .gc-title", has_text=f"job {job.id}").first.wait_for()
     [entry] = pipeline.store.list_audit(job_id=job_id)
     assert (entry.actor, entry.action, entry.surface, entry.outcome) == (OPERATOR, "retry", "console", "done")
+
+
+def _the_detail_shows_both_attempts_the_tasks_the_thread_and_the_retry(page, job: Job) -> None:
+    """The step timeline after a failed attempt and its retry: two attempts, each with its start,
+    duration, outcome and task; the failed one with its error and a traceback excerpt; the step's
+    task now; the chat thread; the audit entry of the retry, with who did it."""
+    [step] = job.steps
+    assert [run["outcome"] for run in step.runs] == ["failed", "succeeded"]
+    runs = page.locator("[data-step=print] [data-test=runs] tr[data-run]")
+    assert runs.count() == 2
+    failed, succeeded = runs.nth(0), runs.nth(1)
+    assert (failed.get_attribute("data-outcome"), succeeded.get_attribute("data-outcome")) == ("failed", "succeeded")
+    for row, run in ((failed, step.runs[0]), (succeeded, step.runs[1])):
+        assert row.locator("[data-test=started] time").get_attribute("datetime") == str(run["started_at"])
+        assert row.locator("[data-test=duration]").inner_text().strip().endswith(("ms", "s"))
+        assert row.locator("[data-test=run-task]").inner_text() == run["task"]
+    assert step.runs[0]["task"] != step.runs[1]["task"]  # the retry ran under a new task name
+    assert failed.locator("[data-test=outcome]").inner_text().startswith("failed for good")
+    assert failed.locator("[data-test=run-error]").inner_text() == "OSError: the printer is out of paper"
+    trace = failed.locator("[data-test=trace]")
+    trace.locator("summary").click()  # the excerpt is folded until asked for
+    excerpt = trace.locator("pre").inner_text()
+    assert excerpt.startswith("Traceback (most recent call last)") and ", in flaky" in excerpt
+    assert excerpt.rstrip().endswith("OSError: the printer is out of paper")
+    assert succeeded.locator("[data-test=trace], [data-test=run-error]").count() == 0
+    assert page.locator("[data-step=print] [data-test=task]").inner_text() == task_name(job.id, 0, job.generation)
+    thread = page.locator("[data-test=thread]")
+    assert job.space and job.message_id and job.message_id in thread.inner_text()
+    assert thread.locator("a").inner_text() == job.space
+    assert thread.locator("a").get_attribute("href") == "/chat?space=" + job.space
+    retried = page.locator("[data-test=audit] li[data-audit=retry]")
+    assert retried.count() == 1
+    assert [part.strip() for part in retried.inner_text().split("·")][1:] == [OPERATOR, "retry", "console", "done"]
 
 
 def test_pause_a_queue_and_new_jobs_wait_until_it_resumes(pipeline, console, page):
@@ -138,6 +178,32 @@ def test_the_browser_chat_sends_a_command_opens_and_submits_a_dialog_runs_and_sh
     page.fill("[data-test=composer]", "/help")  # a slash command the app itself answers
     page.click("[data-test=send]")
     page.get_by_text("sleep SECONDS").first.wait_for(timeout=10000)
+
+
+def test_the_browser_chat_in_the_add_on_format_sends_a_command_submits_its_dialog_runs_and_shows_the_result(
+        pipeline, console, page):
+    page.set_viewport_size(PHONE)
+    page.goto(console + "/chat?space=spaces/browseraddon&format=addon")
+    assert page.locator("[data-test=format]").input_value() == "addon"
+    page.fill("[data-test=composer]", "/echo アドオンの金型")  # an APP_COMMAND event, asking for the form
+    page.click("[data-test=send]")
+    dialog = page.locator("#gc-dialog[open]")
+    dialog.wait_for()  # the add-on's pushCard
+    assert dialog.locator("[name=text]").input_value() == "アドオンの金型"
+    dialog.locator("button[data-dialog-submit]").last.click()
+    page.locator("#gc-dialog[open]").wait_for(state="detached")
+    run = page.locator("button[data-click=Run]").last
+    run.wait_for()
+    action = json.loads(run.get_attribute("data-action"))
+    assert action["function"].startswith("http") and {"key": "actionName", "value": "run"} in action["parameters"]
+    run.click()  # an add-on's buttonClickedPayload
+    result = page.locator(".gc-bot .gc-card", has_text="アドオンの金型").filter(has_text="Done in").last  # the result
+    result.wait_for(timeout=20000)
+    assert page.locator(".gc-unknown").count() == 0 and page.locator("[data-test=chat-error]").is_hidden()
+    shoot(page, "chat-addon-phone")
+    [job] = [j for j in pipeline.store.find_jobs(JobFilter(type="echo"), limit=20).jobs
+             if j.params.get("text") == "アドオンの金型"]
+    assert (job.status, job.event_format) == (JobStatus.SUCCEEDED, "addon")  # the events were the add-on's
 
 
 def test_the_browser_chat_fills_in_a_form_with_a_date_and_lines_and_closes_one(pipeline, console, page):
@@ -369,3 +435,138 @@ def test_unshown_mails_are_listed_as_text_and_shown_again_after_asking(pipeline,
     assert page.locator(f"[data-test=waiting] tr[data-mail={record['id']}]").count() == 1
     entry = next(e for e in pipeline.store.list_audit(limit=50) if e.action == "show-mail-again")
     assert (entry.actor, entry.surface, entry.outcome) == (OPERATOR, "console", "done")
+
+
+# -- every page: nothing from another host, a policy that forbids it, a phone's width, Japanese --
+PAGES = {"jobs": "/jobs", "job": "/jobs/jpages000001", "dead": "/dead", "queues": "/queues", "periodic": "/periodic",
+         "cases": "/cases", "case": "/cases/C-9100", "audit": "/audit", "mail": "/mail",
+         "chat": "/chat?space=spaces/browserpages"}
+OUTBOUND = {"https://drive.example/cases/C-9100/見積書.pdf"}  # the case's own document: a link a person follows
+SOURCES_ALLOWED = {"'self'", "'none'"}
+
+
+def _seed_every_page(pipeline) -> None:
+    """A job whose step failed with a long traceback, ran again and is running (long task names, a
+    long Japanese parameter), a dead letter, a case with a document, a conversation with cards."""
+    now = time.time()
+    trace = "Traceback (most recent call last):\n" + "".join(
+        f'  File "/workspace/workers/office/見積/estimate_renderer_with_a_long_name.py", line {n}, in render\n'
+        for n in range(20)) + "OSError: プリンターの用紙がありません " + "x" * 300
+    long_task = "projects/ackflow-local/locations/asia-northeast1/queues/ackflow-default/tasks/" + "e" * 64
+    runs = ({"n": 1, "task": long_task, "retry": 0, "started_at": now - 60, "finished_at": now - 59,
+             "outcome": "retrying", "error": "OSError: プリンターの用紙がありません" * 10, "trace": trace},
+            {"n": 2, "task": long_task, "retry": 1, "started_at": now - 30})
+    step = StepState("print", status=StepStatus.RUNNING, attempts=2, runs=runs)
+    pipeline.store.create_job(Job(id="jpages000001", type="echo", params={"text": "プレス金型の図面" * 40},
+                                  requester=Requester("users/8", "hanako@example.com", "山田 花子"),
+                                  space="spaces/browserpages", thread="spaces/browserpages/threads/t" + "1" * 40,
+                                  queue="ackflow-default", steps=(step,), created_at=now, updated_at=now,
+                                  status=JobStatus.RUNNING, last_error="OSError: プリンターの用紙がありません"))
+    pipeline.store.record_dropped_task(long_task, "jpages000001", 0, "no such step " + "y" * 200, 3, now)
+    case = {"case": "C-9100", "client": "株式会社 サンプル金型製作所", "title": "プレス金型 A-12 の図面と見積",
+            "status": "見積中", "due": "2030-01-31", "requester": "hanako@example.com", "folder": "案件/C-9100",
+            "created_at": now, "updated_at": now, "jobs": ["jpages000001"],
+            "estimates": [], "documents": [{"name": "見積書.pdf", "key": "d1",
+                                            "link": "https://drive.example/cases/C-9100/見積書.pdf"}]}
+    pipeline.store.docs.transaction(lambda tx: tx.set("cases", "C-9100", case))
+    pipeline.send("help", "spaces/browserpages")  # a card with every kind of line the help has
+
+
+def _policy(header: str) -> dict[str, list[str]]:
+    directives = [part.split() for part in header.split(";") if part.strip()]
+    return {words[0]: words[1:] for words in directives}
+
+
+def _outbound(html: str, origin: str) -> tuple[set[str], set[str]]:
+    """What the page's HTML points at on another host: what it would load (src, srcset, a
+    stylesheet's or icon's href, a form's action…) and the links a person may follow (<a href>)."""
+    from html.parser import HTMLParser
+    from urllib.parse import urljoin, urlsplit
+
+    here = urlsplit(origin).netloc
+    loads, links = set(), set()
+
+    class Parser(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            for name, value in attrs:
+                if name not in ("src", "srcset", "href", "action", "formaction", "poster", "data") or not value:
+                    continue
+                url = urljoin(origin + "/", value.split()[0])
+                if url.startswith("data:") or urlsplit(url).netloc == here:
+                    continue
+                (links if tag == "a" and name == "href" else loads).add(url)
+
+    Parser().feed(html)
+    return loads, links
+
+
+def test_every_page_forbids_other_hosts_loads_nothing_from_one_fits_a_phone_and_renders_japanese(
+        pipeline, console, page):
+    _seed_every_page(pipeline)
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.add_init_script("window.__violations = [];"
+                         "document.addEventListener('securitypolicyviolation', (e) => "
+                         "window.__violations.push(e.violatedDirective + ' ' + e.blockedURI));")
+    page.set_viewport_size(PHONE)
+    _japanese(page, console)
+    try:
+        for name, path in PAGES.items():
+            response = page.goto(console + path)
+            assert response.ok, (path, response.status)
+            policy = _policy(response.headers["content-security-policy"])
+            assert policy["default-src"] == ["'self'"] and policy["script-src"] == ["'self'"], path
+            assert policy["base-uri"] == ["'none'"] and policy["frame-ancestors"] == ["'none'"], path
+            for directive, sources in policy.items():  # no host, scheme or wildcard anywhere but data: images
+                allowed = SOURCES_ALLOWED | ({"data:"} if directive == "img-src" else set())
+                assert set(sources) <= allowed, (path, directive, sources)
+            loads, links = _outbound(response.text(), console)
+            assert loads == set() and links <= OUTBOUND, (path, loads, links)
+            for link in page.locator("a[href^='http']").all():  # a link out opens apart, and tells nothing
+                assert link.get_attribute("target") == "_blank", path
+                assert {"noopener", "noreferrer"} <= set(link.get_attribute("rel").split()), path
+            if name == "chat":
+                page.locator(".gc-bot .gc-card").first.wait_for()
+            else:
+                page.wait_for_load_state("networkidle")
+            width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+            assert width[0] <= width[1], (path, width, _too_wide(page))  # no sideways scrolling on a phone
+            assert page.evaluate("window.__violations") == [], path  # the page's own script and styles all ran
+            japanese = {"job": "[data-test=params]", "chat": ".top nav a"}.get(name, "h1")
+            assert _cjk_font_draws(page, japanese), (path, japanese)
+            shoot(page, f"page-{name}-ja-phone")
+            if name == "job":  # the attempts, stacked at this width, with the traceback open
+                page.locator("[data-test=trace] summary").first.click()
+                page.locator("[data-test=runs]").first.scroll_into_view_if_needed()
+                assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), _too_wide(page)
+                shoot(page, "page-job-steps-ja-phone")
+        page.goto(console + PAGES["case"])
+        assert page.locator("li", has_text="見積書.pdf").locator("a").get_attribute("href") in OUTBOUND
+    finally:
+        page.goto(console + "/jobs")
+        page.click("button[lang=en]")
+    hosts = {url.split("/")[2] for url in requested if url.startswith("http")}
+    assert hosts == {console.split("/")[2]}, hosts  # the browser asked nothing of any other host
+
+
+def _too_wide(page) -> list[str]:
+    """The elements whose content reaches past the window's right edge (what a failure names)."""
+    return page.evaluate("""() => Array.from(document.querySelectorAll('body *')).filter((el) => {
+        const box = el.getBoundingClientRect();
+        return box.right > window.innerWidth + 0.5 || box.left + el.scrollWidth > window.innerWidth + 0.5;
+      }).slice(-5).map((el) => `${el.tagName}.${el.className} ${el.scrollWidth}px: ${el.textContent.slice(0, 40)}`)""")
+
+
+def _cjk_font_draws(page, selector: str) -> bool:
+    """Whether the element's Japanese text is drawn with a CJK font (Chromium's own account of the
+    fonts it used for the node), not with boxes of a font without those glyphs."""
+    session = page.context.new_cdp_session(page)
+    try:
+        session.send("DOM.enable")
+        session.send("CSS.enable")
+        root = session.send("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
+        node = session.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+        fonts = session.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+    finally:
+        session.detach()
+    return any("CJK" in font["familyName"] and font["glyphCount"] > 0 for font in fonts)

@@ -104,3 +104,14 @@ def test_dialogs_are_read_in_both_formats_and_inputs_render_as_fields():
     assert dialog_of(classic) == dialog_of(addon) == card
     html = Renderer("spaces/s/messages/m", dialog=True).card(card)
     assert 'name="t"' in html and "&lt;T&gt;" in html and "<select" in html and 'type="date"' in html
+
+
+@pytest.mark.parametrize("path", ["/jobs", "/jobs/jfailed23456", "/dead", "/queues", "/periodic", "/cases", "/audit",
+                                  "/login", "/jobs/nosuchjob1"])
+def test_every_page_sends_a_policy_that_lets_it_load_nothing_from_another_host(runtime, path):
+    answer = client(runtime).get(path)
+    policy = {words[0]: set(words[1:]) for words in (p.split() for p in answer.headers["Content-Security-Policy"]
+                                                       .split(";") if p.strip())}
+    assert policy["default-src"] == {"'self'"} and policy["script-src"] == {"'self'"}
+    for directive, sources in policy.items():  # no host, no scheme, no wildcard; data: images only
+        assert sources <= {"'self'", "'none'"} | ({"data:"} if directive == "img-src" else set()), directive

@@ -50,11 +50,10 @@ def chain_link(ctx) -> dict:
 
 
 def flaky(ctx) -> dict:
-    """Fails for good on its first run, succeeds once retried (a new generation)."""
-    from ackflow.errors import PermanentError
-
+    """Fails for good on its first run (an unexpected error: its attempt keeps a traceback; the
+    job type allows one attempt), succeeds once retried (a new generation)."""
     if ctx.job.generation == 0:
-        raise PermanentError("the printer is out of paper")
+        raise OSError("the printer is out of paper")
     ctx.sleep(2)  # long enough for a page to see it run
     return {"printed": ctx.params.get("text", "")}
 
@@ -74,7 +73,7 @@ def build_registry(settings) -> Registry:
                          schedule="* * * * *", timeout=30))
     registry.add(JobType(name="flaky", help="Fails the first time, succeeds when retried.",
                          params=(Param("text", rest=True, required=False),), steps=(Step("print", flaky),),
-                         timeout=15))
+                         timeout=15, max_attempts=1))
     registry.add(JobType(name="nap", help="Sleep with the shortest timeout a queue allows.",
                          params=(Param("seconds", kind="int", minimum=1, maximum=10),),
                          steps=(Step("nap", nap),), timeout=15))
