@@ -527,8 +527,9 @@ def test_every_page_forbids_other_hosts_loads_nothing_from_one_fits_a_phone_and_
                 assert {"noopener", "noreferrer"} <= set(link.get_attribute("rel").split()), path
             if name == "chat":
                 page.locator(".gc-bot .gc-card").first.wait_for()
-            else:
-                page.wait_for_load_state("networkidle")
+            else:  # (not "networkidle": the live pages poll every half second here, so it may never come)
+                page.wait_for_load_state("load")
+                page.evaluate("document.fonts.ready.then(() => true)")
             width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
             assert width[0] <= width[1], (path, width, _too_wide(page))  # no sideways scrolling on a phone
             assert page.evaluate("window.__violations") == [], path  # the page's own script and styles all ran
