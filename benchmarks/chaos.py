@@ -55,6 +55,7 @@ from benchmarks.faultproxy import FaultProxy  # noqa: E402
 SPACES = [f"spaces/chaos{i}" for i in range(8)]
 USER = {"name": "users/7001", "displayName": "Chaos", "email": "chaos@example.com"}
 MIX = [("echo chaos {n}", 40), ("chain {n}", 30), ("sleep 1", 15), ("fail --times 1", 15)]
+MIX_TYPES = ("echo", "chain", "sleep", "fail")
 SWEEP_INTERVAL = 2.0
 QUEUES = ROOT / "tests" / "support" / "fast_queues.json"
 
@@ -314,7 +315,7 @@ class Chaos:
         margin) plus one sweep interval and the sweep's grace for a stalled step. Without a type,
         the longest of the mix."""
         settings = self.stack.settings()
-        names = [job_type] if job_type else ["echo", "chain", "sleep", "fail"]
+        names = [job_type] if job_type else list(MIX_TYPES)
         lease = max(self.registry.get(name).timeout for name in names) + settings.lease_margin
         return lease + SWEEP_INTERVAL + settings.sweep_stalled_after
 
@@ -406,6 +407,7 @@ class Chaos:
             if row.get("confirmation_id"):
                 jobs_by_confirmation[row["confirmation_id"]] = jobs_by_confirmation.get(row["confirmation_id"], 0) + 1
         longest_wait = 0.0
+        by_type: dict[str, float] = {}  # the longest wait after the faults of each job type
         for asked in self.asked:
             counts["jobs"] += 1
             job_id = self._job_of(asked)
@@ -421,6 +423,7 @@ class Chaos:
                 problems.append(f"doubled: {label}: {jobs_by_confirmation[job.confirmation_id]} jobs for one card")
             waited = (job.finished_at or time.time()) - faults_ended
             longest_wait = max(longest_wait, waited)
+            by_type[job.type] = max(by_type.get(job.type, 0.0), waited)
             if not job.status.finished or waited > self._allowed_wait(job.type):
                 counts["stuck"] += 1
                 problems.append(f"stuck: {label} is {job.status.value} {waited:.0f} s after the faults ended "
@@ -453,6 +456,11 @@ class Chaos:
                 text = json.dumps(shown[-1], ensure_ascii=False)[:300] if shown else "no message"
                 problems.append(f"wrong: {label} is {job.status.value}; its message: {text}")
         counts["longest_wait_after_faults_s"] = round(longest_wait, 1)
+        # each type against what it is allowed (its lease differs: a job whose holder died is taken
+        # over when its lease ends, and `sleep`'s is five minutes)
+        counts["longest_wait_by_type_s"] = {
+            name: {"waited": round(wait, 1), "allowed": round(self._allowed_wait(name), 1)}
+            for name, wait in sorted(by_type.items()) if name in MIX_TYPES}
         return counts, problems
 
 
