@@ -157,11 +157,11 @@ def finished(store, job_id, now):
 
 
 def test_results_beyond_the_budget_reserve_slots_in_turn_and_ask_once(store):
-    """A crowd of results in one space: those past the burst each take a token on credit and are
-    given the moment the refill pays it back, one per second here (60 a minute), in the order they
-    asked. Asking again before the slot neither writes nor takes another token; at the slot the
-    result writes without taking one (without this, every result came back again and again to race
-    for the next token)."""
+    """A crowd of results in one space: those past the burst are each given a slot, the moment the
+    refill brings a token for it, one per second here (60 a minute), in the order they asked.
+    Asking again before the slot neither writes nor takes another slot; at its slot the result
+    finds its token (nobody else takes it while slots are ahead). Without slots, every result came
+    back again and again to race for the next token."""
     now = time.time()
     for n in range(6):
         finished(store, f"crowd{n}", now)
@@ -200,3 +200,19 @@ def test_a_429_voids_the_slots_reserved_before_it(store):
     assert admit(store, "void3", now + 11.0).verdict == Verdict.WRITE
     assert admit(store, "void4", now + 11.0).verdict == Verdict.WAIT
     assert admit(store, "void4", now + 12.0).verdict == Verdict.WRITE
+
+
+
+def test_holders_that_come_late_together_write_no_more_than_the_bucket_holds(store):
+    """Slots are only an order: a write still takes a real token. Five holders whose slots all
+    passed while the queue was slow, coming back at once, write as far as the bucket's burst (3)
+    allows, which bounds any window as Chat's quota needs; the other two get new slots behind."""
+    now = time.time()
+    for n in range(8):
+        finished(store, f"slow{n}", now)
+    gates = [admit(store, f"slow{n}", now) for n in range(8)]
+    assert [round(g.wait, 3) for g in gates[3:]] == [1.0, 2.0, 3.0, 4.0, 5.0]
+    late = [admit(store, f"slow{n}", now + 5.5) for n in range(3, 8)]
+    assert [g.verdict for g in late] == [Verdict.WRITE] * 3 + [Verdict.WAIT] * 2
+    assert [g.reserved for g in late[3:]] == [True, True]
+    assert [round(g.wait, 3) for g in late[3:]] == [1.0, 2.0]  # the bucket is empty: one a second again

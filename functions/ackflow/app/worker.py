@@ -260,15 +260,12 @@ class Worker:
 
     def _show_later(self, job: Job, exc: ChatBudgetSpent) -> HttpResponse:
         """The job is finished and its result owed (``message_due``), but the space has no write
-        budget now: the queue delivers it again when the slot this attempt reserved is due (or,
-        after a 429, once the space should have budget, spread over a second or two so a crowd
-        does not come back at once), and this delivery ends 2xx. A result whose slot an earlier
-        attempt holds is left to that one. If the queue cannot take it, the sweep shows it
-        (docs/reliability.md, Chat's write quota)."""
-        if exc.slot == "held":
-            log.info("result shown by the holder of its slot in %.1f s", exc.after, extra={"job_id": job.id})
-            return HttpResponse(200, {"status": job.status.value, "job_id": job.id, "shown": "later"})
-        delay = exc.after + (random.uniform(0.0, 0.1) if exc.slot == "new" else random.uniform(0.5, 2.0))
+        budget now: the queue delivers it again when its reserved slot is due (reserved by this
+        attempt or an earlier one: a delivery that comes before the slot is handed on to it; two
+        that meet there show it once), or, after a 429, once the space should have budget, spread
+        over a second or two so a crowd does not come back at once; this delivery ends 2xx. If the
+        queue cannot take it, the sweep shows it (docs/reliability.md, Chat's write quota)."""
+        delay = exc.after + (random.uniform(0.0, 0.1) if exc.slot else random.uniform(0.5, 2.0))
         try:
             send_show(self.runtime, job, delay)
             log.info("result shown in %.0f s: %s", delay, exc, extra={"job_id": job.id})

@@ -21,12 +21,16 @@ minute per project. One token bucket per space, kept in the store, is shared by 
 write takes a token; progress takes one only when more than a reserve is left, so state changes
 and results find budget; a 429 empties the bucket and blocks the space until its backoff ends.
 
-Reservations. A result (a finished job's final state) that finds no token takes one on credit:
-the bucket goes below zero and the result is given the moment the refill pays that token back
-(its *slot*, kept in the message's log). Results then go out one per slot, in the order they
-asked, and each asks once: without it, every result of a crowd came back again and again to race
-for the next token (1,000 results in eight spaces made 18,000 hand-overs in the chaos suite). A
-429 voids the reservations made before it (the bucket's ``epoch``): their holders ask again.
+Reservations. A result (a finished job's final state) that finds no token is given a *slot*:
+the moment the refill brings the token after the last slot given (the bucket's
+``reserved_until``; the result's slot is kept in the message's log). Until the last slot has
+passed, nobody else takes a token, so each holder finds its token at its slot, and results go
+out one per slot in the order they asked: without it, every result of a crowd came back again and
+again to race for the next token (1,000 results in eight spaces made 18,000 hand-overs in the
+chaos suite). A write still takes a real token, so the bucket's burst bounds any minute however
+late holders come; a holder that finds its token gone (it came late, another took it) asks for
+a new slot. A 429 voids the slots given before it (the bucket's ``epoch``): their holders ask
+again.
 """
 
 from __future__ import annotations
@@ -37,7 +41,6 @@ from enum import Enum
 from .model import Job, JobStatus
 
 PROGRESS_RESERVE = 2  # tokens progress leaves for state writes and results
-EARLY = 0.25  # seconds before its slot a reservation's holder may write (queues deliver a little early or late)
 
 
 @dataclass(frozen=True)
@@ -62,10 +65,11 @@ class Bucket:
     """A space's token bucket: ``tokens`` at time ``at``; nothing goes out before ``blocked_until``."""
 
     space: str
-    tokens: float  # below zero: tokens reserved on credit (results waiting for their slots)
+    tokens: float
     at: float
     blocked_until: float = 0.0
-    epoch: int = 0  # counts 429s: a reservation made in an earlier epoch is void
+    epoch: int = 0  # counts 429s: a slot given in an earlier epoch is void
+    reserved_until: float = 0.0  # the last slot given to a result: until then the tokens are theirs
 
     @staticmethod
     def doc_id(space: str) -> str:
@@ -81,23 +85,25 @@ class Bucket:
         """Chat answered 429: nothing goes out before ``until``, and then the budget refills from
         empty; the reservations made so far are void (their slots assumed a budget Chat refused)."""
         until = max(self.blocked_until, until, now)
-        return replace(self, tokens=0.0, at=until, blocked_until=until, epoch=self.epoch + 1)
+        return replace(self, tokens=0.0, at=until, blocked_until=until, epoch=self.epoch + 1, reserved_until=until)
 
     def slot(self, budget: Budget, now: float) -> float:
-        """When a token taken now on credit is paid back by the refill (the bucket as refilled to ``now``)."""
+        """The next slot to give (the bucket as refilled to ``now``): when the refill brings a
+        token after the tokens of the slots already given."""
+        interval = 60.0 / budget.per_minute
         start = max(now, self.at, self.blocked_until)
-        return start + max(0.0, 1.0 - self.tokens) * 60.0 / budget.per_minute
+        return max(start + max(0.0, 1.0 - self.tokens) * interval, self.reserved_until + interval)
 
     def to_dict(self) -> dict:
         return {"space": self.space, "tokens": self.tokens, "at": self.at, "blocked_until": self.blocked_until,
-                "epoch": self.epoch}
+                "epoch": self.epoch, "reserved_until": self.reserved_until}
 
     @classmethod
     def from_dict(cls, data: dict | None, space: str, budget: Budget, now: float) -> Bucket:
         if not data:
             return cls(space, float(budget.burst), now)
         return cls(space, float(data["tokens"]), float(data["at"]), float(data.get("blocked_until") or 0.0),
-                   int(data.get("epoch") or 0))
+                   int(data.get("epoch") or 0), float(data.get("reserved_until") or 0.0))
 
 
 @dataclass(frozen=True)
@@ -165,13 +171,15 @@ class Settled:
     throttled: int = 0
 
 
-def budget_wait(bucket: Bucket, budget: Budget, *, progress: bool, now: float) -> float:
-    """Seconds until the bucket has a token for a write (for progress: one above the reserve)."""
+def budget_wait(bucket: Bucket, budget: Budget, *, progress: bool, now: float, holder: bool = False) -> float:
+    """Seconds until the bucket has a token for a write (for progress: one above the reserve);
+    while slots given to results are ahead, their tokens are theirs (``holder``: this is one)."""
     current = bucket.refilled(budget, now)
     if current.blocked_until > now:
         return current.blocked_until - now
     need = 1 + (budget.reserve if progress else 0)
-    return max(0.0, (need - current.tokens) * 60.0 / budget.per_minute)
+    wait = max(0.0, (need - current.tokens) * 60.0 / budget.per_minute)
+    return wait if holder else max(wait, current.reserved_until - now)
 
 
 def admit(job: Job, log: MessageLog, bucket: Bucket | None, budget: Budget, *, progress_of: int | None,
@@ -188,28 +196,24 @@ def admit(job: Job, log: MessageLog, bucket: Bucket | None, budget: Budget, *, p
     if previous is None and job.status.finished and not job.message_due:
         return Admission(Verdict.SKIP, job, reason="the final message is already shown"), None, None
     taken = None
-    reserved = log.reserved
     if budget.enabled:
         current = (bucket or Bucket.from_dict(None, job.space or "", budget, now)).refilled(budget, now)
         result = progress_of is None and job.status.finished
-        if result and reserved and reserved.get("epoch") == current.epoch:
-            due = max(float(reserved["at"]), current.blocked_until)
-            if due - EARLY > now:
-                return Admission(Verdict.WAIT, job, wait=due - now, reason="waiting for its slot in the space's "
-                                 "write budget"), None, None
-            # its slot: the token was taken when it was reserved
-        else:
-            wait = budget_wait(current, budget, progress=progress_of is not None, now=now)
-            if wait > 0 and not result:
+        reserved = log.reserved if result and log.reserved and log.reserved.get("epoch") == current.epoch else None
+        if reserved and float(reserved["at"]) > now:  # never early: its token comes at its slot
+            return Admission(Verdict.WAIT, job, wait=float(reserved["at"]) - now,
+                             reason="waiting for its slot in the space's write budget"), None, None
+        wait = budget_wait(current, budget, progress=progress_of is not None, now=now, holder=reserved is not None)
+        if wait > 0:
+            if not result:
                 reason = "Chat answered 429 in this space" if current.blocked_until > now else \
                     "the space's write budget is spent"
                 return Admission(Verdict.WAIT, job, wait=wait, reason=reason), None, None
-            taken = replace(current, tokens=current.tokens - 1)
-            if wait > 0:  # a result: a token on credit, and a slot when it is paid back
-                at = current.slot(budget, now)
-                written = replace(log, reserved={"at": at, "epoch": current.epoch})
-                return Admission(Verdict.WAIT, job, wait=at - now, reason="the space's write budget is spent; "
-                                 "a slot is reserved", reserved=True), written, taken
+            at = current.slot(budget, now)  # a result: the next slot (again, if its token is gone)
+            written = replace(log, reserved={"at": at, "epoch": current.epoch})
+            return Admission(Verdict.WAIT, job, wait=at - now, reason="the space's write budget is spent; "
+                             "a slot is reserved", reserved=True), written, replace(current, reserved_until=at)
+        taken = replace(current, tokens=current.tokens - 1)
     rev = log.rev + 1
     inflight = log.live(now)
     inflight[str(rev)] = {"until": deadline, "state": job.version}
