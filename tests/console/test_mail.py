@@ -134,3 +134,16 @@ def test_bad_requests_are_refused_with_a_4xx_and_change_nothing(runtime):
     assert missing.status_code == 404 and b"no mail" in missing.data
     assert records.get(record["id"])["status"] == "UNSHOWN"
     assert [e.outcome[:8] for e in runtime.store.list_audit()] == ["refused:"]  # the unknown mail, recorded
+
+
+def test_the_audit_page_names_the_surface_of_an_action_in_japanese_not_as_a_start_date(runtime):
+    """The column of where an action came from (console, CLI, chat) had the date filter's "From"
+    (開始日, start date) as its Japanese heading."""
+    record = unshown(runtime, "m-1")
+    client = browser(runtime)
+    client.post("/mail/show-again", data={"csrf_token": csrf(client), "mail": record["id"], "confirmed": "1"})
+    client.set_cookie(LANG_COOKIE, "ja")
+    page = client.get("/audit").get_data(as_text=True)
+    heading = page[page.index("<thead>"):page.index("</thead>")]
+    assert "経由" in heading and "開始日" not in heading
+    assert 'data-label="経由">console<' in page
