@@ -14,6 +14,7 @@ thread) relies on the reaper alone.
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -112,7 +113,39 @@ class Reaper:
         self._send(f"-{pgid}\n")
 
 
+PORTS_BELOW_EPHEMERAL = 6000  # free_port's ports: this many just below the kernel's ephemeral range
+_handed_out: set[int] = set()
+_ports_lock = threading.Lock()
+_port_choice = random.Random()  # its own: a test that seeds the module's random must not align workers
+
+
+def ephemeral_ports_start() -> int:
+    """The first port of the kernel's ephemeral range (bind to port 0, outgoing connections)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
+
 def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on, for a child to listen on. Taken just below the kernel's ephemeral
+    range when there is room, not with a bind to port 0: that hands out ports of the ephemeral range,
+    which every outgoing connection also takes as its source port, so a port handed to a child could
+    be taken before the child bound it (seen once in a full run: a webhook's port was taken, and its
+    stack's ready check was answered by whatever held it). ``ackflow dev``'s test offsets stay
+    below this range."""
+    top = ephemeral_ports_start()
+    low = max(1024, top - PORTS_BELOW_EPHEMERAL)
+    if top - low >= 1000:
+        for _ in range(200):
+            port = _port_choice.randrange(low, top)
+            with _ports_lock:
+                if port in _handed_out:
+                    continue
+            if port_free(host, port):
+                with _ports_lock:
+                    _handed_out.add(port)
+                return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]

@@ -147,3 +147,14 @@ def test_ackflow_dialog_drops_bidi_and_control_characters_from_values_so_the_box
     bidi = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
     assert not [c for c in drawn if c in bidi or (c != "\n" and unicodedata.category(c) == "Cc")], repr(drawn)
     assert "件名 (title): evil iso [31mred[0m back" in drawn and "次へ]0;owned" in drawn
+
+
+def test_free_ports_are_handed_out_below_the_kernels_ephemeral_range_once_each():
+    """Outgoing connections take source ports from the ephemeral range (as does a bind to port 0):
+    a port handed to a child there could be taken before the child binds it."""
+    from ackflow_tools.devtools.procs import PORTS_BELOW_EPHEMERAL, ephemeral_ports_start, free_port, port_free
+
+    top = ephemeral_ports_start()
+    ports = [free_port() for _ in range(50)]
+    assert all(top - PORTS_BELOW_EPHEMERAL <= port < top for port in ports)
+    assert len(set(ports)) == len(ports) and all(port_free("127.0.0.1", port) for port in ports)

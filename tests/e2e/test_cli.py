@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from ackflow_tools.cli.dev import DEFAULT_PORTS
-from ackflow_tools.devtools.procs import port_free
+from ackflow_tools.devtools.procs import PORTS_BELOW_EPHEMERAL, ephemeral_ports_start, port_free
 from tests.e2e.conftest import start_pipeline
 
 pytestmark = pytest.mark.slow  # started first by scripts/test (tests/conftest.py)
@@ -178,18 +178,11 @@ def test_following_with_the_chat_url_of_a_pipeline_the_cli_cannot_read_is_refuse
 
 # -- `ackflow dev` as a person runs it -----------------------------------------------------------
 
-def ephemeral_ports_start() -> int:
-    try:
-        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 32768  # Linux's default
-
-
 def free_offset() -> int:
-    """A --port-offset whose ports are all free (other runs share this machine) and all below the
-    kernel's ephemeral range: there every other test's server (bound to port 0) and every outgoing
-    connection takes its port, and one took a port of a dev between its kill and the next start."""
-    top = ephemeral_ports_start() - max(DEFAULT_PORTS.values())
+    """A --port-offset whose ports are all free (other runs share this machine), below the kernel's
+    ephemeral range (where every outgoing connection takes its port; one took a port of a dev
+    between its kill and the next start) and below the ports free_port hands out to other tests."""
+    top = ephemeral_ports_start() - PORTS_BELOW_EPHEMERAL - max(DEFAULT_PORTS.values())
     for _ in range(200):
         offset = random.randrange(10000, top, 10)
         if all(port_free("127.0.0.1", port + offset) for port in DEFAULT_PORTS.values()):
