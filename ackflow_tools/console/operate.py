@@ -73,7 +73,7 @@ def periodic():
     for job_type in config.runtime.registry:
         if not job_type.schedule:
             continue
-        last_slot, next_slot = last_and_next(job_type, now, config.runtime.settings.time_zone)
+        last_slot, next_slot = last_and_next(job_type, now, config.runtime.settings.time_zone, config.runtime)
         latest = config.runtime.store.find_jobs(JobFilter(type=job_type.name), limit=1).jobs
         rows.append((job_type, last_slot, next_slot, latest[0] if latest else None))
     return render_template("periodic.html", rows=rows, key=new_id("", 10), now=now)

@@ -62,3 +62,30 @@ def test_tokyo_has_no_daylight_saving_and_weekdays_are_tokyos():
 def test_utc_is_the_default_as_before():
     slot = slot_of(nightly("0 0 * * *"), at(dt.UTC, 2026, 12, 1, 0, 0, 30))
     assert slot_stamp(slot) == "202612010000"
+
+
+def test_a_slot_rule_skips_slots_in_the_sweep_and_in_the_last_and_next_it_shows():
+    """``runs_on`` (e.g. the digest: the week's first working day) decides which slots of the cron
+    schedule start a job; the console's last and next slots are those; a rule that fails starts it."""
+    from types import SimpleNamespace
+
+    from ackflow.app.sweep import runs_on
+
+    tokyo = ZoneInfo("Asia/Tokyo")
+    odd_days = JobType(name="odd", help="", steps=(Step("s", lambda ctx: None),), schedule="0 9 * * *",
+                       runs_on=lambda runtime, slot: slot.astimezone(tokyo).day % 2 == 1)
+    runtime = SimpleNamespace()
+    now = dt.datetime(2026, 12, 2, 12, 0, tzinfo=tokyo).timestamp()  # the 2nd, after 09:00
+    assert slot_of(odd_days, now, "Asia/Tokyo").day == 2  # the cron's slot …
+    assert not runs_on(runtime, odd_days, slot_of(odd_days, now, "Asia/Tokyo"))  # … starts nothing
+    last, upcoming = last_and_next(odd_days, now, "Asia/Tokyo", runtime)
+    assert (last.day, upcoming.day) == (1, 3)
+    every = last_and_next(odd_days, now, "Asia/Tokyo")  # without a runtime: the cron's own slots
+    assert (every[0].day, every[1].day) == (2, 3)
+
+    def broken(runtime, slot):
+        raise KeyError("office settings")
+
+    failing = JobType(name="failing", help="", steps=(Step("s", lambda ctx: None),), schedule="0 9 * * *",
+                      runs_on=broken)
+    assert runs_on(runtime, failing, slot_of(failing, now, "Asia/Tokyo"))

@@ -234,10 +234,15 @@ def test_the_digest_and_the_reminder_fire_once_per_slot_on_working_days(office):
     assert started(2027, 1, 8, 9, 0, 30) == ["reminder-202701080000"]
     reminded = office.wait_job("reminder-202701080000", JobStatus.SUCCEEDED, timeout=60)
     assert after_holiday in reminded.result["cases"] and reminded.result["due"] == "2027-01-12"
-    assert "reminder-202701110000" in started(2027, 1, 11, 9, 0, 30)  # a Monday: the digest too
+    # a Monday, but a holiday: no digest; it comes on Tuesday, the week's first working day, once
+    assert started(2027, 1, 11, 9, 0, 30) == ["reminder-202701110000"]
     closed = office.wait_job("reminder-202701110000", JobStatus.SUCCEEDED, timeout=60)
     assert closed.result["due_cases"] == 0 and "not a working day" in closed.result["cases"]
     assert "12 Jan 2027" in closed.result["cases"]  # the next working day
+    assert sorted(started(2027, 1, 12, 9, 0, 30)) == ["digest-202701120000", "reminder-202701120000"]
+    assert started(2027, 1, 13, 9, 0, 30) == ["reminder-202701130000"]
+    moved = office.wait_job("digest-202701120000", JobStatus.SUCCEEDED, timeout=60)
+    assert moved.result["week_of"] == "2027-01-12"
     # Monday 30 November 2026: the weekly digest of the open cases, by due date, at 09:00 in Tokyo
     # (with that day's reminder), once; nothing at 09:00 UTC
     assert started(2026, 11, 30, 8, 59) == []

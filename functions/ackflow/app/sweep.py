@@ -41,6 +41,7 @@ RESHOW_WAIT = 2.0  # seconds the sweep waits for a space's write budget per job 
 RESHOW_BATCH = 500  # unshown results read per sweep, oldest first
 RESHOW_SPACES = 8  # spaces shown at once
 RESHOW_FOR = 20.0  # seconds a sweep spends showing the results of one space
+SLOTS_LOOKED_AT = 400  # slots of a schedule read to find the last and next that start a job
 
 
 @dataclass
@@ -157,12 +158,33 @@ def periodic_job(job_type: JobType, job_id: str, space: str | None, now: float, 
                updated_at=now, slot=slot, history=({"at": now, "status": "QUEUED", "note": note},))
 
 
-def last_and_next(job_type: JobType, now: float, zone: str = "UTC") -> tuple[dt.datetime | None, dt.datetime | None]:
-    """The schedule's latest slot at or before ``now`` and its next one after (aware, in ``zone``)."""
+def last_and_next(job_type: JobType, now: float, zone: str = "UTC",
+                  runtime: Runtime | None = None) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The schedule's latest slot at or before ``now`` and its next one after (aware, in ``zone``);
+    with ``runtime``, only slots that start a job (``JobType.runs_on``)."""
     from cronsim import CronSim
 
-    upcoming = next(CronSim(job_type.schedule, dt.datetime.fromtimestamp(now, _zone(zone))), None)
-    return slot_of(job_type, now, zone), upcoming
+    def first(slots) -> dt.datetime | None:
+        for _, slot in zip(range(SLOTS_LOOKED_AT), slots, strict=False):
+            if runtime is None or runs_on(runtime, job_type, slot):
+                return slot
+        return None
+
+    moment = dt.datetime.fromtimestamp(now, _zone(zone))
+    return (first(CronSim(job_type.schedule, dt.datetime.fromtimestamp(now + 1, _zone(zone)), reverse=True)),
+            first(CronSim(job_type.schedule, moment)))
+
+
+def runs_on(runtime: Runtime, job_type: JobType, slot: dt.datetime) -> bool:
+    """Whether this slot of the job type's schedule starts a job. A rule that fails starts it (the
+    job says what is wrong, where a skipped slot would say nothing)."""
+    if job_type.runs_on is None:
+        return True
+    try:
+        return bool(job_type.runs_on(runtime, slot))
+    except Exception:
+        log.exception("the slot rule of %s failed; starting its job", job_type.name)
+        return True
 
 
 def _start_periodic(runtime: Runtime, now: float, catch_up: float, report: SweepReport) -> None:
@@ -171,7 +193,7 @@ def _start_periodic(runtime: Runtime, now: float, catch_up: float, report: Sweep
         if not job_type.schedule:
             continue
         slot = slot_of(job_type, now, runtime.settings.time_zone)
-        if slot is None or now - slot.timestamp() > catch_up:
+        if slot is None or now - slot.timestamp() > catch_up or not runs_on(runtime, job_type, slot):
             continue
         stamp = slot_stamp(slot)
         job = periodic_job(job_type, f"{job_type.name}-{stamp}", space, now, stamp, f"schedule {stamp}")

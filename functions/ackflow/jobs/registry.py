@@ -69,6 +69,9 @@ class JobType:
     timeout: float = 60.0  # per step; becomes the task's dispatch deadline and the claim's lease
     max_attempts: int | None = None  # None: as many as the queue allows
     schedule: str | None = None  # cron, for periodic jobs
+    # periodic: whether a slot of the schedule starts a job, asked with the runtime and the slot (an
+    # aware datetime); None: every slot. E.g. only the first working day of a week.
+    runs_on: Callable[[Any, dt.datetime], bool] | None = None
     validate: Callable[[dict], None] | None = None  # cross-parameter rules; raise UsageError
     examples: tuple[str, ...] = ()
     slash_command_id: int | None = None

@@ -281,9 +281,11 @@ def register(registry: Registry) -> None:
         examples=("correct 2026-001 作業中",), result=("case", "status")))
     registry.add(JobType(
         name="digest",
-        help=N_("Mondays 09:00 (the office's time zone): the open cases by due date, to the office's space."),
+        help=N_("The first working day of each week, 09:00 (the office's time zone): the open cases by due "
+                "date, to the office's space."),
         steps=(Step("digest", reminders.digest, N_("open cases")),), queue="ackflow-office", timeout=60,
-        schedule=reminders.DIGEST_SCHEDULE, result_fields=("week_of", "open_cases", "cases"),
+        schedule=reminders.DIGEST_SCHEDULE, runs_on=reminders.first_working_day_of_its_week,
+        result_fields=("week_of", "open_cases", "cases"),
         result_labels=RESULT_LABELS, **OFFICE_EXTRA))
     registry.add(JobType(
         name="reminder", help=N_("Working days 09:00 (the office's time zone): the cases due on the next working day."),

@@ -1,12 +1,15 @@
-"""Periodic jobs of the office, reported to ACKFLOW_PERIODIC_SPACE: a Monday-morning digest of the
-open cases by due date, and on each working day a reminder of the cases due on the next one (the
-working day before a due date; weekends, the country's public holidays and the office's closed days
-are not working days: workdays.py).
+"""Periodic jobs of the office, reported to ACKFLOW_PERIODIC_SPACE: a digest of the open cases by
+due date on the morning of each week's first working day (Monday, unless it is a holiday), and
+on each working day a reminder of the cases due on the next one (the working day before a due
+date; weekends, the country's public holidays and the office's closed days are not working days:
+workdays.py).
 
 Their schedules are cron read in the deployment's time zone (ACKFLOW_TIME_ZONE, Asia/Tokyo for the
 office), as the sweep reads every schedule. A job's date is its slot's, in the office's time zone,
 so a late or repeated run reports the day it was meant for; the sweep starts one job per slot. The
-reminder's slot falls on every weekday; on a holiday it says so instead of listing cases.
+reminder's slot falls on every weekday; on a holiday it says so instead of listing cases. The
+digest's also does, and its rule (``runs_on``) lets the sweep start it on the week's first working
+day only.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from ackflow.jobs.context import StepContext
 from .commands import open_cases
 from .workdays import office_workdays
 
-DIGEST_SCHEDULE = "0 9 * * 1"  # Mondays 09:00 in the deployment's time zone
+DIGEST_SCHEDULE = "0 9 * * 1-5"  # weekdays 09:00 in the deployment's time zone; runs on the week's first working day
 REMINDER_SCHEDULE = "0 9 * * 1-5"  # weekdays 09:00 (a holiday's run says the office is closed)
 MAX_LINES = 40
 
@@ -34,6 +37,17 @@ TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
 
 
 _say = texts(TEXTS)
+
+
+def first_working_day_of_its_week(runtime, slot: dt.datetime) -> bool:
+    """The digest's rule (``JobType.runs_on``): its slot falls on the first working day of its week,
+    Monday unless that is a holiday or a closed day (then Tuesday, …); a week with none has none."""
+    settings = runtime.services.office_settings
+    day = slot.astimezone(ZoneInfo(settings.timezone)).date()
+    workdays = office_workdays(settings)
+    monday = day - dt.timedelta(days=day.weekday())
+    first = monday if workdays.is_working(monday) else workdays.after(monday)
+    return day == first
 
 
 def slot_date(ctx: StepContext) -> dt.date:
