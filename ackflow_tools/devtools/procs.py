@@ -114,9 +114,33 @@ class Reaper:
 
 
 PORTS_BELOW_EPHEMERAL = 6000  # free_port's ports: this many just below the kernel's ephemeral range
+PORT_CLAIM_TTL = 900.0  # seconds a port handed out stays claimed for every process of this user
 _handed_out: set[int] = set()
 _ports_lock = threading.Lock()
 _port_choice = random.Random()  # its own: a test that seeds the module's random must not align workers
+
+
+def _claim(port: int) -> bool:
+    """Claim ``port`` for this machine's processes of this user (a file created exclusively): two
+    processes (pytest-xdist workers) choosing at once never hand out the same port. A claim older
+    than PORT_CLAIM_TTL is dropped (its server has long bound the port, or never will)."""
+    import tempfile
+
+    claims = Path(tempfile.gettempdir()) / f"ackflow-ports-{os.getuid()}"
+    claims.mkdir(exist_ok=True)
+    path = claims / str(port)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        return True
+    except FileExistsError:
+        try:
+            if time.time() - path.stat().st_mtime > PORT_CLAIM_TTL:
+                path.unlink(missing_ok=True)
+        except OSError:
+            pass
+        return False
+    except OSError:
+        return True  # no claims directory to write: the other checks still apply
 
 
 def ephemeral_ports_start() -> int:
@@ -132,8 +156,9 @@ def free_port(host: str = "127.0.0.1") -> int:
     range when there is room, not with a bind to port 0: that hands out ports of the ephemeral range,
     which every outgoing connection also takes as its source port, so a port handed to a child could
     be taken before the child bound it (seen once in a full run: a webhook's port was taken, and its
-    stack's ready check was answered by whatever held it). ``ackflow dev``'s test offsets stay
-    below this range."""
+    stack's ready check was answered by whatever held it), and claimed across processes, so two
+    pytest-xdist workers never hand out the same one. ``ackflow dev``'s test offsets stay below
+    this range."""
     top = ephemeral_ports_start()
     low = max(1024, top - PORTS_BELOW_EPHEMERAL)
     if top - low >= 1000:
@@ -142,7 +167,7 @@ def free_port(host: str = "127.0.0.1") -> int:
             with _ports_lock:
                 if port in _handed_out:
                     continue
-            if port_free(host, port):
+            if port_free(host, port) and _claim(port):
                 with _ports_lock:
                     _handed_out.add(port)
                 return port

@@ -61,5 +61,15 @@ def test_the_shipped_digest_and_reminder_come_at_nine_in_tokyo():
     reminder = slot_of(registry.get("reminder"), friday_morning, "Asia/Tokyo")
     assert reminder == dt.datetime(2026, 12, 4, 9, 0, tzinfo=TOKYO)
     assert slot_of(registry.get("reminder"), friday_morning - 60, "Asia/Tokyo").date() == dt.date(2026, 12, 3)
-    digest = slot_of(registry.get("digest"), friday_morning, "Asia/Tokyo")
+    from types import SimpleNamespace
+
+    from ackflow.app.sweep import last_and_next
+
+    office = SimpleNamespace(services=SimpleNamespace(office_settings=SimpleNamespace(
+        timezone="Asia/Tokyo", holidays="JP", closed_days="")))
+    digest, upcoming = last_and_next(registry.get("digest"), friday_morning, "Asia/Tokyo", office)
     assert digest == dt.datetime(2026, 11, 30, 9, 0, tzinfo=TOKYO)  # Monday of that week, nine o'clock
+    assert upcoming == dt.datetime(2026, 12, 7, 9, 0, tzinfo=TOKYO)  # the next Monday
+    holiday_week = dt.datetime(2027, 1, 11, 12, 0, tzinfo=TOKYO).timestamp()  # 成人の日, a Monday
+    assert last_and_next(registry.get("digest"), holiday_week, "Asia/Tokyo", office)[1] == \
+        dt.datetime(2027, 1, 12, 9, 0, tzinfo=TOKYO)  # Tuesday, that week's first working day

@@ -15,6 +15,7 @@ day only.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from ackflow.i18n import N_, texts
@@ -22,6 +23,9 @@ from ackflow.jobs.context import StepContext
 
 from .commands import open_cases
 from .workdays import office_workdays
+
+if TYPE_CHECKING:
+    from ackflow.app.runtime import Runtime
 
 DIGEST_SCHEDULE = "0 9 * * 1-5"  # weekdays 09:00 in the deployment's time zone; runs on the week's first working day
 REMINDER_SCHEDULE = "0 9 * * 1-5"  # weekdays 09:00 (a holiday's run says the office is closed)
@@ -39,7 +43,7 @@ TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
 _say = texts(TEXTS)
 
 
-def first_working_day_of_its_week(runtime, slot: dt.datetime) -> bool:
+def first_working_day_of_its_week(runtime: Runtime, slot: dt.datetime) -> bool:
     """The digest's rule (``JobType.runs_on``): its slot falls on the first working day of its week,
     Monday unless that is a holiday or a closed day (then Tuesday, …); a week with none has none."""
     settings = runtime.services.office_settings
