@@ -107,8 +107,11 @@ def test_429s_from_another_apps_writes_are_honoured_and_no_result_is_lost(pipeli
     stop = threading.Event()
     other = {"written": 0, "refused": 0}
 
-    def another_app():  # four writes every three seconds in the same space, sharing its quota
-        while not stop.wait(0.75):
+    def another_app():
+        """Writes in the same space, sharing its quota: for the first five seconds more than the
+        whole quota (so this app's first writes certainly meet a 429), then four every three seconds."""
+        busy_until = time.monotonic() + 5
+        while not stop.wait(0.3 if time.monotonic() < busy_until else 0.75):
             response = requests.post(f"{pipeline.chat_url}/v1/{space}/messages", json={"text": "another app"})
             other["written" if response.ok else "refused"] += 1
 
