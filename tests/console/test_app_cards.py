@@ -19,7 +19,18 @@ from ackflow.chat.events import EventFormat
 from ackflow.chat.replies import message_json
 from ackflow.settings import Settings
 from ackflow_tools.console.cards import Renderer, message_html
-from tests.core.test_card_limits import FORMATS, HOSTILE, LONG, NOW, SPEAKERS, URL, event, longest, replies
+from tests.core.test_card_limits import (
+    FORMATS,
+    HOSTILE,
+    LONG,
+    NOW,
+    SPEAKERS,
+    URL,
+    event,
+    hostile_case,
+    longest,
+    replies,
+)
 from workers.job_types import build_registry
 
 ENDPOINT = "https://example.com/chat"
@@ -41,13 +52,7 @@ def office_replies(registry, tmp_path) -> list[tuple[str, object]]:
     from workers.office.mail.card import mail_card
 
     runtime = Runtime(Settings(sqlite_path=str(tmp_path / "cases.db")), registry=registry)
-    record = {"case": "2026-001", "client": HOSTILE, "title": LONG[:200], "status": "受付完了", "due": "2026-12-01",
-              "requester": HOSTILE, "folder_link": URL, "sheet_link": URL, "updated_at": NOW, "jobs": ["jx"] * 3,
-              "estimates": [{"key": f"v{i:03d}", "version": i, "link": URL, "total": "¥1"} for i in range(3)],
-              "documents": [{"key": str(i), "name": HOSTILE, "bytes": 10**9, "link": URL} for i in range(3)],
-              "history": [{"status": "受注", "from": "見積提出", "at": NOW + i, "by": HOSTILE, "job": "jx",
-                           "correction": i % 2 == 0} for i in range(3)],
-              "payments": [{"key": f"p{i}", "amount": 10**11, "on": "2026-12-01", "by": HOSTILE} for i in range(3)]}
+    record = hostile_case(3)
     for number in range(1, 5):
         case = f"2026-{number:03d}"
         runtime.store.docs.transaction(lambda tx, c=case: tx.set(CASES, c, {**record, "case": c, "created_at": NOW}))

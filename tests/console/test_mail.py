@@ -8,10 +8,6 @@ from __future__ import annotations
 import re
 import time
 
-import pytest
-
-from ackflow.app.runtime import Runtime
-from ackflow.settings import Settings
 from ackflow_tools.console.app import LANG_COOKIE, ConsoleConfig, create_app
 from workers.office.mail.records import MailRecords, MailStatus
 
@@ -19,14 +15,6 @@ MAILBOX = "irai@office.example"
 OPERATOR = "ops@example.com"
 HOSTILE_SUBJECT = '<script>alert("subject")</script> お見積りのお願い'
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
-
-
-@pytest.fixture
-def runtime(tmp_path):
-    runtime = Runtime(Settings(sqlite_path=str(tmp_path / "jobs.db"),
-                               job_types="tests.support.jobtypes:build_registry"))
-    yield runtime
-    runtime.close()
 
 
 def unshown(runtime, mail_id: str, subject: str = HOSTILE_SUBJECT, **fields) -> dict:

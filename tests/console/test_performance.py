@@ -9,24 +9,13 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from ackflow.app.runtime import Runtime
 from ackflow.jobs.model import Job, JobStatus, Requester, StepState
-from ackflow.settings import Settings
 from ackflow.store.jobstore import JobStore
 from ackflow_tools.console import jobs as console_jobs
 from ackflow_tools.console.app import ConsoleConfig, create_app
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def runtime(tmp_path):
-    runtime = Runtime(Settings(sqlite_path=str(tmp_path / "jobs.db"),
-                               job_types="tests.support.jobtypes:build_registry"))
-    yield runtime
-    runtime.close()
 
 
 def fill(store, total: int) -> None:

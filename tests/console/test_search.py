@@ -8,9 +8,7 @@ import time
 
 import pytest
 
-from ackflow.app.runtime import Runtime
 from ackflow.jobs.model import Job, JobStatus, Requester, StepState
-from ackflow.settings import Settings
 from ackflow_tools.console import jobs as console_jobs
 from ackflow_tools.console.app import ConsoleConfig, create_app
 
@@ -19,14 +17,6 @@ def _job(n: int, text: str, base: float) -> Job:
     return Job(id=f"j{n:08d}", type="echo", params={"text": text}, requester=Requester("users/1", "a@example.com"),
                space="spaces/s", thread=None, queue="ackflow-default", steps=(StepState("echo"),),
                created_at=base + n, updated_at=base + n, status=JobStatus.SUCCEEDED)
-
-
-@pytest.fixture
-def runtime(tmp_path):
-    runtime = Runtime(Settings(sqlite_path=str(tmp_path / "jobs.db"),
-                               job_types="tests.support.jobtypes:build_registry"))
-    yield runtime
-    runtime.close()
 
 
 def fill(runtime, total: int, matching: set[int]) -> None:

@@ -32,6 +32,19 @@ URL = "https://console.cloud.google.com/storage/browser/_details/office-cases/ca
 NOW = 1_790_000_000.0
 
 
+def hostile_case(entries: int) -> dict:
+    """A case record of hostile text with ``entries`` jobs, estimates, documents, history lines and
+    payments (its cards must stay within Chat's limits and escape all of it)."""
+    many = range(entries)
+    return {"case": "2026-001", "client": HOSTILE, "title": LONG[:200], "status": "受付完了", "due": "2026-12-01",
+            "requester": HOSTILE, "folder_link": URL, "sheet_link": URL, "updated_at": NOW, "jobs": ["jx"] * entries,
+            "estimates": [{"key": f"v{i:03d}", "version": i, "link": URL, "total": "¥1"} for i in many],
+            "documents": [{"key": str(i), "name": HOSTILE, "bytes": 10**9, "link": URL} for i in many],
+            "history": [{"status": "受注", "from": "見積提出", "at": NOW + i, "by": HOSTILE, "job": "jx",
+                         "correction": i % 2 == 0} for i in many],
+            "payments": [{"key": f"p{i}", "amount": 10**11, "on": "2026-12-01", "by": HOSTILE} for i in many]}
+
+
 @pytest.fixture(scope="module")
 def registry():
     return build_registry(Settings())
@@ -135,13 +148,7 @@ def test_the_case_card_and_the_mail_card_are_within_chats_limits(registry, tmp_p
     from workers.office.mail.card import mail_card
 
     runtime = Runtime(Settings(sqlite_path=str(tmp_path / "a.db")), registry=registry)
-    record = {"case": "2026-001", "client": HOSTILE, "title": LONG[:200], "status": "受付完了", "due": "2026-12-01",
-              "requester": HOSTILE, "folder_link": URL, "sheet_link": URL, "updated_at": NOW, "jobs": ["jx"] * 300,
-              "estimates": [{"key": f"v{i:03d}", "version": i, "link": URL, "total": "¥1"} for i in range(300)],
-              "documents": [{"key": str(i), "name": HOSTILE, "bytes": 10**9, "link": URL} for i in range(300)],
-              "history": [{"status": "受注", "from": "見積提出", "at": NOW + i, "by": HOSTILE, "job": "jx",
-                           "correction": i % 2 == 0} for i in range(300)],
-              "payments": [{"key": f"p{i}", "amount": 10**11, "on": "2026-12-01", "by": HOSTILE} for i in range(300)]}
+    record = hostile_case(300)
     runtime.store.docs.transaction(lambda tx: tx.set(CASES, "2026-001", record))
     for number in range(2, 122):  # the open cases' list, far past the 30 it shows
         case = f"2026-{number:03d}"
