@@ -212,6 +212,7 @@ def test_the_digest_and_the_reminder_fire_once_per_slot_on_working_days(office):
         """The digests and reminders a sweep at this Tokyo wall-clock time starts (the test registry's
         every-minute ``tick`` aside)."""
         report = sweep(office.runtime, now=dt.datetime(*moment, tzinfo=tokyo).timestamp())
+        print(moment, report.errors)  # shown if the test fails: a busy store, a queue refusing
         return [job_id for job_id in report.started if job_id.startswith(("digest-", "reminder-"))]
 
     office.send("help", space="spaces/office")  # the office's space, where periodic jobs report

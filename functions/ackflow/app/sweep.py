@@ -62,13 +62,15 @@ def sweep(runtime: Runtime, now: float | None = None) -> SweepReport:
     now = runtime.clock() if now is None else now
     report = SweepReport()
     settings = runtime.settings
-    try:
-        _resend_queued(runtime, now, settings.sweep_queued_after, report)
-        _release_stalled(runtime, now, settings.sweep_stalled_after, report)
-        _start_periodic(runtime, now, settings.sweep_catch_up, report)
-        _reshow_unshown(runtime, now, settings.sweep_unshown_after, report)
-    except StoreUnavailable as exc:
-        report.errors.append(f"store: {exc}")
+    phases = (("resend", lambda: _resend_queued(runtime, now, settings.sweep_queued_after, report)),
+              ("release", lambda: _release_stalled(runtime, now, settings.sweep_stalled_after, report)),
+              ("periodic", lambda: _start_periodic(runtime, now, settings.sweep_catch_up, report)),
+              ("reshow", lambda: _reshow_unshown(runtime, now, settings.sweep_unshown_after, report)))
+    for name, phase in phases:
+        try:  # each on its own: a busy store in one (contention on a job) never skips the others
+            phase()
+        except StoreUnavailable as exc:
+            report.errors.append(f"store ({name}): {exc}")
     for name, task in runtime.registry.sweep_tasks.items():
         try:
             summary = task(runtime, now)
@@ -198,7 +200,10 @@ def _start_periodic(runtime: Runtime, now: float, catch_up: float, report: Sweep
         stamp = slot_stamp(slot)
         job = periodic_job(job_type, f"{job_type.name}-{stamp}", space, now, stamp, f"schedule {stamp}")
         job, created = runtime.store.create_job_once(job)
-        if created:
+        if created or job.status == JobStatus.QUEUED:
+            # QUEUED and not new: an earlier sweep stored it and died (or its commit was retried)
+            # before sending; its task name makes sending twice harmless, and started lists it only
+            # if the queue took a new task
             _send(runtime, job, report, report.started)
 
 

@@ -1,0 +1,80 @@
+"""The sweep's phases stand on their own: a busy store in one never skips the next, and a periodic
+job that a sweep stored but could not send is sent by the next sweep of its slot (not left QUEUED
+until the resend rule minutes later). On a real SQLite store and the local Cloud Tasks service,
+its queue paused so the tasks stay where the test can count them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from ackflow.app.runtime import Runtime
+from ackflow.app.sweep import periodic_job, slot_of, slot_stamp, sweep
+from ackflow.errors import StoreUnavailable
+from ackflow.jobs.registry import JobType, Registry, Step
+from ackflow.queues import load_queues
+from ackflow.settings import Settings
+from ackflow.store.jobstore import JobStore
+from ackflow.store.sqlite import SqliteDocuments
+from ackflow_tools.emulators.cloudtasks import start_server
+
+PROJECT, LOCATION, QUEUE = "local-project", "asia-northeast1", "ackflow-default"
+NOW = dt.datetime(2026, 12, 4, 0, 0, 30, tzinfo=dt.UTC).timestamp()  # 09:00:30 in Tokyo
+
+
+class BusyWhenLookingForQueuedJobs(JobStore):
+    """Firestore answering Aborted past every retry, as it does under contention, in one query."""
+
+    def stale_jobs(self, *args, **kwargs):
+        raise StoreUnavailable("Firestore is too busy: contention")
+
+
+@pytest.fixture
+def tasks(tmp_path):
+    service, server = start_server(tmp_path / "tasks.db")
+    parent = f"projects/{PROJECT}/locations/{LOCATION}"
+    service.create_queue(parent, {"name": f"{parent}/queues/{QUEUE}"})
+    service.set_queue_state(f"{parent}/queues/{QUEUE}", 2)  # PAUSED: nothing is delivered
+    yield service, server, f"{parent}/queues/{QUEUE}"
+    server.stop()
+    service.stop()
+
+
+def runtime_on(tmp_path, tasks, store_class=JobStore) -> Runtime:
+    _, server, _ = tasks
+    settings = Settings(store="sqlite", sqlite_path=str(tmp_path / "jobs.db"), project=PROJECT, location=LOCATION,
+                        cloudtasks_endpoint=server.url, local_services=True, time_zone="Asia/Tokyo",
+                        worker_url="http://127.0.0.1:9/")
+    registry = Registry(load_queues(settings.queues_file))
+    registry.add(JobType("morning", "h", (Step("s", lambda ctx: None),), schedule="0 9 * * *"))
+    return Runtime(settings, registry=registry, store=store_class(SqliteDocuments(settings.sqlite_path)))
+
+
+def waiting(tasks) -> int:
+    service, _, queue = tasks
+    return len(service.list_tasks(queue))
+
+
+def test_a_busy_store_in_the_resend_phase_still_starts_the_periodic_job(tmp_path, tasks):
+    runtime = runtime_on(tmp_path, tasks, BusyWhenLookingForQueuedJobs)
+    report = sweep(runtime, now=NOW)
+    assert report.started == ["morning-202612040000"]
+    assert any(error.startswith("store (resend)") for error in report.errors), report.errors
+    assert waiting(tasks) == 1
+    runtime.close()
+
+
+def test_a_periodic_job_stored_but_never_sent_is_sent_by_the_next_sweep_once(tmp_path, tasks):
+    runtime = runtime_on(tmp_path, tasks)
+    job_type = runtime.registry.get("morning")
+    stamp = slot_stamp(slot_of(job_type, NOW, "Asia/Tokyo"))
+    # a sweep stored the slot's job and died before sending it (or its commit was retried)
+    runtime.store.create_job_once(periodic_job(job_type, f"morning-{stamp}", None, NOW, stamp, "schedule"))
+    assert waiting(tasks) == 0
+    assert sweep(runtime, now=NOW + 5).started == ["morning-202612040000"]
+    assert waiting(tasks) == 1
+    # another sweep of the same slot: the job is still QUEUED, its task exists: nothing new
+    assert sweep(runtime, now=NOW + 10).started == []
+    assert waiting(tasks) == 1
+    runtime.close()
