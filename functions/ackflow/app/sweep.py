@@ -200,10 +200,10 @@ def _start_periodic(runtime: Runtime, now: float, catch_up: float, report: Sweep
         stamp = slot_stamp(slot)
         job = periodic_job(job_type, f"{job_type.name}-{stamp}", space, now, stamp, f"schedule {stamp}")
         job, created = runtime.store.create_job_once(job)
-        if created or job.status == JobStatus.QUEUED:
+        if created or (job.status == JobStatus.QUEUED and runtime.queue.deduplicates):
             # QUEUED and not new: an earlier sweep stored it and died (or its commit was retried)
-            # before sending; its task name makes sending twice harmless, and started lists it only
-            # if the queue took a new task
+            # before sending; its task name makes sending again harmless, and started lists it only
+            # if the queue took a new task (a queue that cannot refuse by name, SQS: the resend rule)
             _send(runtime, job, report, report.started)
 
 
