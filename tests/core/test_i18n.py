@@ -144,3 +144,18 @@ def test_a_failed_job_and_its_details_read_in_japanese():
     assert "失敗" in line and "3 回" in line and "原因不明のエラー" in line and "Failed" not in line
     details = json.dumps(views.job_details(job, job_type, 10, JA).card.sections, default=str, ensure_ascii=False)
     assert "顧客: ACME" in details and "client: ACME" not in details
+
+
+def test_no_result_label_reads_in_japanese_as_a_cases_status():
+    # a 入金 card once said "受付: ¥420,592" for the amount received: 受付 is the status of a new case
+    from ackflow.settings import Settings
+    from workers.job_types import build_registry
+    from workers.office.cases import STAGES
+
+    speaker = Speaker("ja")
+    statuses = set(STAGES) | {"失注", "保留"}
+    registry = build_registry(Settings())
+    clashes = {(jt.name, key): jt.result_label(key, speaker) for jt in registry for key in jt.result_labels
+               if jt.result_label(key, speaker) in statuses}
+    assert clashes == {}
+    assert registry.get("paid").result_label("received", speaker) == "入金済み"
