@@ -7,7 +7,6 @@ checked next to the settings, in tests/core/test_settings.py.
 from __future__ import annotations
 
 import re
-import subprocess
 
 import click
 
@@ -25,8 +24,13 @@ ROOTS = ("functions/", "ackflow_tools/", "tests/", "scripts/", "benchmarks/", "i
 
 
 def tracked() -> list[str]:
-    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True)
-    return [name for name in listed.stdout.split("\0") if name]
+    """The project's own files (relative paths), from the folders the documents talk about."""
+    names = []
+    for top in ("functions", "ackflow_tools", "tests", "benchmarks", "scripts", "infra", "docs", ".ci"):
+        for path in (ROOT / top).rglob("*"):
+            if path.is_file() and "__pycache__" not in path.parts and ".terraform" not in path.parts:
+                names.append(path.relative_to(ROOT).as_posix())
+    return names
 
 
 def cli_option_variables(command: click.Command = cli, prefix: str = "ACKFLOW") -> set[str]:
