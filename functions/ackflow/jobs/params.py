@@ -102,7 +102,7 @@ class Param:
         return next((a for a in self.aliases if not a.isascii()), None)
 
     def usage(self, speaker: Speaker | None = None) -> str:
-        """``CLIENT``, ``[--due YYYY-MM-DD]``; for a Japanese speaker ``顧客``, ``[納期：日付]``."""
+        """``CLIENT``, ``[--due YYYY-MM-DD]``; for a Japanese speaker ``顧客``, ``[納期：日付]``, ``[置換：]``."""
         japanese = speaker is not None and speaker.language == "ja"
         if self.positional:
             label = self.shown_label(speaker)
@@ -111,7 +111,7 @@ class Param:
         alias = self.native_alias if japanese else None
         placeholder = self.placeholder(speaker)
         if alias:
-            text = alias if self.kind == "flag" else f"{alias}：{placeholder}"
+            text = f"{alias}：" if self.kind == "flag" else f"{alias}：{placeholder}"  # as the parser reads it
         else:
             text = self.option if self.kind == "flag" else f"{self.option} {placeholder}"
         if self.repeated:
