@@ -131,6 +131,11 @@ class Param:
             return speaker._(self.title)
         return speaker._(self.label)
 
+    def field_label(self, speaker: Speaker) -> str:
+        """How a card names this parameter beside its value: its title (Case number, 案件番号), else
+        as a complaint names it."""
+        return speaker._(self.title) if self.title else self.render(speaker)
+
     def render(self, speaker: Speaker) -> str:
         """How a complaint names this parameter: ``CLIENT`` / ``--due``; ``顧客`` / ``納期``."""
         if speaker.language == "ja":

@@ -238,15 +238,15 @@ class JobStore(ChatWrites):
 
         return self.docs.transaction(apply)
 
-    def cancel_confirmation(self, confirmation_id: str, token: str, now: float) -> Confirmation:
-        """Cancel a pending confirmation; a decided one is returned as it is."""
+    def cancel_confirmation(self, confirmation_id: str, token: str, now: float, by: str = "") -> Confirmation:
+        """Cancel a pending confirmation (``by``: who, as a label); a decided one is returned as it is."""
 
         def apply(tx: Tx) -> Confirmation:
             confirmation = self._confirmation_in(tx, confirmation_id, token)
             if confirmation.status != ConfirmationStatus.PENDING:
                 return confirmation
             cancelled = Confirmation.from_dict({**confirmation.to_dict(), "status": "CANCELLED",
-                                                "decided_at": now})
+                                                "decided_at": now, "decided_by": by})
             tx.set(CONFIRMATIONS, confirmation_id, cancelled.to_dict())
             return cancelled
 
