@@ -127,11 +127,13 @@ class Renderer:
         self.dialog = dialog
 
     def cards(self, cards_v2: list) -> Markup:
+        return Markup("".join(self._item(item) for item in cards_v2 or [] if item))
+
+    def _item(self, item: dict) -> str:
         try:
-            items = [(item.get("card") or {}, item.get("cardId", "")) for item in cards_v2 or [] if item]
+            return self.card(item.get("card") or {}, item.get("cardId", ""))
         except DRAW_ERRORS as exc:
-            return Markup(_broken("cardsV2", exc))
-        return Markup("".join(self.card(card, card_id) for card, card_id in items))
+            return _broken("cardsV2", exc)
 
     def card(self, card: dict, card_id: str = "") -> str:
         try:
