@@ -120,6 +120,22 @@ def test_the_query_string_never_becomes_url_fors_arguments(runtime, query):
     assert fragment.replace("&amp;", "&") in ("/jobs?partial=1&status=FAILED", "/jobs?status=FAILED&partial=1")
 
 
+def test_a_query_string_too_long_to_read_is_a_414_not_a_dropped_connection(runtime):
+    """The server the console runs on (ackflow_tools/emulators/web.py) logged the refused request
+    by a path it had not read yet: the log raised, and the browser got no answer at all."""
+    import requests
+
+    from ackflow_tools.emulators.web import ServerThread
+
+    server = ServerThread(create_app(ConsoleConfig(runtime=runtime, operator=OPERATOR, language="en"))).start()
+    try:
+        answer = requests.get(server.url + "/jobs", params={"q": "金" * 30000}, timeout=10)
+        assert answer.status_code == 414
+        assert requests.get(server.url + "/jobs", params={"q": "金" * 100}, timeout=10).status_code == 200
+    finally:
+        server.stop()
+
+
 def test_a_search_longer_than_its_field_is_refused_not_cut(runtime):
     """Cut to 200 characters, a longer text matched jobs that do not contain it."""
     runtime.store.create_job(job("j1234567890", JobStatus.SUCCEEDED, text="a" * 200 + " 見積"))
