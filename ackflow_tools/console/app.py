@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flask import Flask, abort, g, redirect, render_template, request, url_for
+from flask import Flask, Response, abort, g, redirect, render_template, request, url_for
 from markupsafe import Markup
 
 from ackflow.i18n import LANGUAGES, Speaker, speaker_for
@@ -83,6 +83,8 @@ def create_app(config: ConsoleConfig) -> Flask:
         g.speaker = _speaker(config)
         g.csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
         _check_host(config)
+        if not _asked_by_this_console():
+            return Response("refused: a page of another site asked for this", 403, mimetype="text/plain")
         if config.auth_token and request.endpoint not in ("login", "static") and not _signed_in(config):
             if request.method == "GET" and not request.path.startswith("/api/"):
                 return redirect(url_for("login", next=request.full_path))
@@ -96,6 +98,7 @@ def create_app(config: ConsoleConfig) -> Flask:
         if request.cookies.get(CSRF_COOKIE) != g.get("csrf"):
             response.set_cookie(CSRF_COOKIE, g.csrf, httponly=True, samesite="Strict")
         response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Frame-Options", "DENY")  # frame-ancestors, for browsers without it
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")  # no-referrer makes Origin "null"
         response.headers.setdefault("Cache-Control", "no-store")
@@ -117,15 +120,13 @@ def create_app(config: ConsoleConfig) -> Flask:
                 from flask import session
 
                 session["signed_in"] = True
-                target = request.args.get("next") or "/"
-                return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+                return redirect(local_path(request.args.get("next")))
             error = g.speaker._("That token is not the console's.")
         return render_template("login.html", error=error), 401 if error else 200
 
     @app.route("/lang/<language>", methods=["POST"])
     def language(language: str):
-        target = request.form.get("next") or "/"
-        response = redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+        response = redirect(local_path(request.form.get("next")))
         if language in LANGUAGES:
             response.set_cookie(LANG_COOKIE, language, samesite="Strict", max_age=365 * 86400)
         return response
@@ -174,6 +175,37 @@ def _signed_in(config: ConsoleConfig) -> bool:
         return True
     header = request.headers.get("Authorization", "")
     return header.startswith("Bearer ") and hmac.compare_digest(header[7:].encode(), config.auth_token.encode())
+
+
+def local_path(target: str | None, default: str = "/") -> str:
+    """``target`` if it is a path of this console, else ``default`` (where a form says to go next).
+    A browser reads ``/\\evil.example`` and ``/<tab>/evil.example`` as ``//evil.example``, another
+    host: it drops tabs and line breaks and takes a backslash for a slash, so neither is let through."""
+    target = target or ""
+    if not target.startswith("/") or target[1:2] == "/" \
+            or any(c == "\\" or c.isspace() or ord(c) < 32 or ord(c) == 127 for c in target):
+        return default
+    return target
+
+
+def actor_surface(config: ConsoleConfig) -> str:
+    """The surface the audit log records: the console, and beyond loopback (where anyone with the
+    token signs in as the console's operator) the address the request came from."""
+    return "console" if is_loopback(config.host) else f"console {request.remote_addr or '?'}"
+
+
+def _asked_by_this_console() -> bool:
+    """Whether the browser's request comes from the console's own pages, a person typing its
+    address or following a link (Fetch Metadata). A page of another site (or of another port of
+    this machine) can make the browser ask for any console URL; it cannot read the answer, but
+    the time it takes tells (``/jobs?requester=…`` answers faster when no job matches: a search
+    of the office's jobs from any web page), and each search costs up to SEARCH_SECONDS here.
+    Browsers that send no Fetch Metadata are left to the other checks."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site in (None, "same-origin", "none"):
+        return True
+    return (request.method == "GET" and request.headers.get("Sec-Fetch-Mode") == "navigate"
+            and request.headers.get("Sec-Fetch-Dest", "document") == "document")
 
 
 def _check_host(config: ConsoleConfig) -> None:
