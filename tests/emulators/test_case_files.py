@@ -1,0 +1,50 @@
+"""The local case-folder server behind `ackflow dev`'s link buttons: it serves the case folders and
+nothing else, and never lets a file from outside (a mail attachment, a portal download) run as a
+page on its origin. Over real HTTP."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from ackflow_tools.emulators.files import CaseFiles
+from ackflow_tools.emulators.web import ServerThread
+
+
+@pytest.fixture
+def served(tmp_path):
+    root = tmp_path / "cases"
+    folder = root / "2026-001_ACME_金型" / "01_受領資料"
+    folder.mkdir(parents=True)
+    (folder / "invite.html").write_text("<script>document.cookie='x=1'</script>", encoding="utf-8")
+    (folder / "logo.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>")
+    (folder / "見積書.pdf").write_bytes(b"%PDF-1.4\n%%EOF")
+    (tmp_path / "secret.txt").write_text("outside the cases")
+    (root / ".hidden").write_text("hidden")
+    server = ServerThread(CaseFiles(root)).start()
+    yield f"{server.url}/cases"
+    server.stop()
+
+
+@pytest.mark.parametrize("name", ["invite.html", "logo.svg"])
+def test_a_file_that_could_run_script_is_shown_as_text_in_a_sandbox(served, name):
+    opened = requests.get(f"{served}/2026-001_ACME_金型/01_受領資料/{name}", timeout=5)
+    assert opened.status_code == 200 and opened.headers["Content-Type"].startswith("text/plain")
+    assert opened.headers["X-Content-Type-Options"] == "nosniff"
+    assert opened.headers["Content-Security-Policy"].startswith("sandbox")
+
+
+def test_a_pdf_opens_as_a_pdf(served):
+    opened = requests.get(f"{served}/2026-001_ACME_金型/01_受領資料/見積書.pdf", timeout=5)
+    assert opened.status_code == 200 and opened.headers["Content-Type"] == "application/pdf"
+
+
+@pytest.mark.parametrize("path", ["/../secret.txt", "/%2e%2e/secret.txt", "/2026-001_ACME_金型/..%2F..%2Fsecret.txt",
+                                  "/.hidden", "/2026-001_ACME_金型\\..\\..\\secret.txt"])
+def test_nothing_outside_the_case_folders_or_hidden_is_served(served, path):
+    opened = requests.get(served + path, timeout=5)
+    assert opened.status_code == 404 and b"outside" not in opened.content and b"hidden" not in opened.content
+
+
+def test_it_is_read_only(served):
+    assert requests.put(f"{served}/2026-001_ACME_金型/x.txt", data=b"x", timeout=5).status_code == 405
