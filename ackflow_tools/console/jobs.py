@@ -87,7 +87,7 @@ def _search(store, query, limit: int):
 def index():
     config = console_config()
     store = config.runtime.store
-    query = parse(request.args, config.time_zone)
+    query = parse(request.args, config.time_zone, g.speaker)
     jobs, next_cursor, scanned = [], None, None
     if query.search and ID_RE.match(query.search):
         try:
@@ -222,7 +222,7 @@ def dead_letters():
         try:
             after = parse_cursor(request.args["after"][:200])
         except ValueError:
-            problems.append("the page link is damaged; showing the newest dead letters")
+            problems.append(g.speaker._("the page link is damaged; showing the newest dead letters"))
     letters, next_cursor = config.runtime.store.list_dead_letters_page(limit=config.page_size, after=after)
     return render_template("dead.html", letters=letters, next_cursor=cursor_text(next_cursor), now=time.time(),
                            problems=problems)

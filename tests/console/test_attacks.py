@@ -29,7 +29,8 @@ def job(job_id: str, status: JobStatus, *, kind: str = "echo", text: str = "x", 
 
 
 def console(runtime, **options):
-    client = create_app(ConsoleConfig(runtime=runtime, operator=OPERATOR, language="en", **options)).test_client()
+    options = {"language": "en", **options}
+    client = create_app(ConsoleConfig(runtime=runtime, operator=OPERATOR, **options)).test_client()
     client.get("/login" if options.get("auth_token") else "/jobs")  # the CSRF cookie
     return client
 
@@ -140,12 +141,21 @@ def test_a_search_longer_than_its_field_is_refused_not_cut(runtime):
     """Cut to 200 characters, a longer text matched jobs that do not contain it."""
     runtime.store.create_job(job("j1234567890", JobStatus.SUCCEEDED, text="a" * 200 + " 見積"))
     page = console(runtime).get("/jobs", query_string={"q": "a" * 200 + " 請求"}).get_data(as_text=True)
-    assert "q: longer than 200 characters; left out" in page
+    assert "Search: longer than 200 characters; left out" in page
 
 
 def test_dates_the_wrong_way_round_are_said_to_match_nothing(runtime):
     page = console(runtime).get("/jobs?from=2026-12-01&to=2026-11-01").get_data(as_text=True)
-    assert "from 2026-12-01 is after to 2026-11-01: no job can match" in page
+    assert "2026-12-01 is after 2026-11-01: no job can match" in page
+
+
+def test_what_the_filters_cannot_read_is_said_in_the_operators_language(runtime):
+    page = console(runtime, language="ja").get(
+        "/jobs?status=DONE&from=2026-13-01&type=a%20b&after=nan~x&q=" + "a" * 201).get_data(as_text=True)
+    for said in ("状態: 「DONE」は", "開始日: 「2026-13-01」は日付ではありません", "種別: 「a b」には",
+                 "ページのリンクが壊れています", "検索: 200 文字を超えているため"):
+        assert said in page, said
+    assert "is not a date" not in page and "left out" not in page
 
 
 @pytest.mark.parametrize("after", ["nan~j1234567890", "inf~j1234567890", "1~..", "1~__x__", "1~a%2Fb"])
