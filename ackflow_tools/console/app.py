@@ -15,6 +15,8 @@ from markupsafe import Markup
 
 from ackflow.i18n import LANGUAGES, Speaker, speaker_for
 
+from .signin import Guesses
+
 if TYPE_CHECKING:
     from ackflow.app.runtime import Runtime
 
@@ -78,6 +80,8 @@ def create_app(config: ConsoleConfig) -> Flask:
     app.jinja_env.globals.update(json_pretty=_json_pretty)
     from . import chat, jobs, mail, operate
 
+    guesses = Guesses()  # wrong tokens per client address (the sign-in form and Bearer headers alike)
+
     @app.before_request
     def guard():
         g.speaker = _speaker(config)
@@ -85,7 +89,7 @@ def create_app(config: ConsoleConfig) -> Flask:
         _check_host(config)
         if not _asked_by_this_console():
             return Response("refused: a page of another site asked for this", 403, mimetype="text/plain")
-        if config.auth_token and request.endpoint not in ("login", "static") and not _signed_in(config):
+        if config.auth_token and request.endpoint not in ("login", "static") and not _signed_in(config, guesses):
             if request.method == "GET" and not request.path.startswith("/api/"):
                 return redirect(url_for("login", next=request.full_path))
             abort(401)
@@ -113,16 +117,31 @@ def create_app(config: ConsoleConfig) -> Flask:
 
     @app.route("/login", methods=["GET", "POST"])
     def login():
-        error = ""
+        error, status = "", 200
         if request.method == "POST":
-            given = request.form.get("token", "")
-            if config.auth_token and hmac.compare_digest(given.encode(), config.auth_token.encode()):
+            address = request.remote_addr or ""
+            wait = guesses.wait(address)
+            if wait:
+                error, status = g.speaker._("Too many wrong tokens from this address: try again in {delay}.",
+                                            delay=g.speaker.duration(wait)), 429
+            elif config.auth_token and hmac.compare_digest(request.form.get("token", "").encode(),
+                                                           config.auth_token.encode()):
                 from flask import session
 
+                guesses.right(address)
                 session["signed_in"] = True
                 return redirect(local_path(request.args.get("next")))
-            error = g.speaker._("That token is not the console's.")
-        return render_template("login.html", error=error), 401 if error else 200
+            else:
+                guesses.wrong(address)
+                error, status = g.speaker._("That token is not the console's."), 401
+        return render_template("login.html", error=error), status
+
+    @app.route("/logout", methods=["POST"])
+    def logout():
+        from flask import session
+
+        session.clear()
+        return redirect(url_for("login") if config.auth_token else "/")
 
     @app.route("/lang/<language>", methods=["POST"])
     def language(language: str):
@@ -168,13 +187,21 @@ def _speaker(config: ConsoleConfig) -> Speaker:
                        default_language=config.language, default_time_zone=config.time_zone)
 
 
-def _signed_in(config: ConsoleConfig) -> bool:
+def _signed_in(config: ConsoleConfig, guesses: Guesses) -> bool:
     from flask import session
 
     if session.get("signed_in"):
         return True
     header = request.headers.get("Authorization", "")
-    return header.startswith("Bearer ") and hmac.compare_digest(header[7:].encode(), config.auth_token.encode())
+    if not header.startswith("Bearer "):
+        return False
+    address = request.remote_addr or ""
+    if guesses.wait(address):
+        abort(429)
+    if hmac.compare_digest(header[7:].encode(), config.auth_token.encode()):
+        return True
+    guesses.wrong(address)
+    return False
 
 
 def local_path(target: str | None, default: str = "/") -> str:

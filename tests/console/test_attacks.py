@@ -260,3 +260,54 @@ def test_a_card_of_the_wrong_shape_is_drawn_as_broken_and_the_rest_as_usual():
 def test_a_font_colour_is_a_colour_and_nothing_after_it():
     assert 'data-color="red"' in str(card_html('<font color="red">x</font>'))
     assert "data-color" not in str(card_html('<font color="red&#10;">x</font>'))
+
+
+# -- guessing the token -----------------------------------------------------------------------------
+def test_an_address_that_guesses_wrong_tokens_is_made_to_wait_and_others_are_not(runtime):
+    """Five wrong tokens in a minute from one address: that address waits (429), even with the
+    right token then; another address still signs in (a stranger never locks the operator out)."""
+    guesser = console(runtime, host="0.0.0.0", auth_token=TOKEN)
+    for _ in range(5):
+        wrong = guesser.post("/login", data={"csrf_token": csrf(guesser), "token": "guess"})
+        assert wrong.status_code == 401
+    waiting = guesser.post("/login", data={"csrf_token": csrf(guesser), "token": TOKEN})
+    assert waiting.status_code == 429 and "Too many wrong tokens" in waiting.get_data(as_text=True)
+    bearer = guesser.get("/jobs", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert bearer.status_code == 429  # the header is a guess too
+    operator = guesser.application.test_client()
+    operator.get("/login", environ_base={"REMOTE_ADDR": "10.0.0.7"})
+    signed = operator.post("/login", data={"csrf_token": csrf(operator), "token": TOKEN},
+                           environ_base={"REMOTE_ADDR": "10.0.0.7"})
+    assert signed.status_code == 302
+
+
+def test_wrong_bearer_tokens_count_as_guesses(runtime):
+    client = console(runtime, host="0.0.0.0", auth_token=TOKEN)
+    answers = [client.get("/api/changes", headers={"Authorization": "Bearer nope"}).status_code for _ in range(6)]
+    assert answers == [401] * 5 + [429]
+
+
+def test_signing_out_ends_the_session(runtime):
+    client = console(runtime, host="0.0.0.0", auth_token=TOKEN)
+    client.post("/login", data={"csrf_token": csrf(client), "token": TOKEN})
+    page = client.get("/jobs")
+    assert page.status_code == 200 and 'data-test="sign-out"' in page.get_data(as_text=True)
+    assert client.post("/logout", data={"csrf_token": csrf(client)}).status_code == 302
+    assert client.get("/jobs").status_code == 302  # to the sign-in page again
+
+
+def test_the_guess_count_forgets_old_guesses_and_stays_bounded():
+    from ackflow_tools.console import signin
+
+    now = [0.0]
+    guesses = signin.Guesses(guesses=2, window=60, clock=lambda: now[0])
+    guesses.wrong("a")
+    guesses.wrong("a")
+    assert guesses.wait("a") == 60
+    now[0] = 30
+    assert guesses.wait("a") == 30
+    now[0] = 61
+    assert guesses.wait("a") == 0
+    for n in range(signin.ADDRESSES + 50):
+        guesses.wrong(f"10.{n}")
+    assert len(guesses._wrong) == signin.ADDRESSES
