@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from flask import Flask, Response, abort, g, redirect, render_template, request, url_for
 from markupsafe import Markup
 
+from ackflow.app.views import shown_result
 from ackflow.i18n import LANGUAGES, Speaker, speaker_for
 
 from .signin import Guesses
@@ -112,6 +113,7 @@ def create_app(config: ConsoleConfig) -> Flask:
     def texts():
         speaker: Speaker = g.speaker
         return {"_": speaker._, "n_": speaker.n_, "speaker": speaker, "csrf_token": g.csrf, "config": config,
+                "shown_date": lambda value: shown_result(value, speaker),  # a damaged record's "date" as it is
                 "chat_enabled": bool(config.chat_url), "languages": LANGUAGES,
                 "mail_unshown": lambda: mail.unshown_count(config.runtime)}
 

@@ -311,3 +311,17 @@ def test_the_guess_count_forgets_old_guesses_and_stays_bounded():
     for n in range(signin.ADDRESSES + 50):
         guesses.wrong(f"10.{n}")
     assert len(guesses._wrong) == signin.ADDRESSES
+
+
+@pytest.mark.parametrize("due", ["next week", "2026-02-30", 20261201])
+def test_a_case_whose_due_date_is_damaged_is_still_listed_and_shown(runtime, due):
+    """The workflow stores ISO dates; a record damaged in the store (or written by hand) shows what
+    it holds instead of failing the page."""
+    now = time.time()
+    runtime.store.docs.transaction(lambda tx: tx.set("cases", "2026-001", {
+        "case": "2026-001", "client": "ACME", "title": "金型", "status": "受付", "due": due, "updated_at": now}))
+    client = console(runtime)
+    listed = client.get("/cases")
+    assert listed.status_code == 200 and str(due) in listed.get_data(as_text=True)
+    shown = client.get("/cases/2026-001")
+    assert shown.status_code == 200 and str(due) in shown.get_data(as_text=True)
