@@ -114,7 +114,7 @@ def index():
                        **({"after": cursor_text(query.after)} if query.after else {}))
     context = dict(jobs=jobs, query=query, next_cursor=cursor_text(next_cursor), counts=status_counts,
                    scanned=scanned, page_size=config.page_size, types=types, statuses=[s.value for s in JobStatus],
-                   now=time.time(), version=version, fragment=fragment)
+                   now=time.time(), version=version, fragment=fragment, rescan=bool(scanned is not None))
     if request.args.get("partial"):
         return render_template("jobs_list.html", **context)
     return render_template("jobs.html", **context)

@@ -310,6 +310,23 @@ def test_the_jobs_list_shows_a_change_made_elsewhere_without_reloading(pipeline,
     shoot(page, "jobs-live-desktop")
 
 
+def test_a_search_is_not_run_again_by_itself_but_offers_to_be(pipeline, console, page):
+    """A parameter search reads up to thousands of jobs (each billed on Firestore): when jobs change
+    it says so and searches again only when asked."""
+    job = _waiting_job(pipeline, "jsearch00001")
+    page.set_viewport_size(DESKTOP)
+    page.goto(console + "/jobs?q=waiting")
+    assert page.locator("tr[data-job=jsearch00001] [data-status]").get_attribute("data-status") == "QUEUED"
+    page.evaluate("window.__stillTheSamePage = true")
+    pipeline.store.cancel_job(job.id, time.time(), "someone at the command line")
+    page.locator("[data-test=search-stale]").wait_for(state="visible", timeout=10000)
+    page.wait_for_timeout(1500)  # several more polls: the list is left as it was searched
+    assert page.locator("tr[data-job=jsearch00001] [data-status]").get_attribute("data-status") == "QUEUED"
+    page.click("[data-test=search-again]")
+    page.locator("tr[data-job=jsearch00001] [data-status=CANCELLED]").wait_for(timeout=10000)
+    assert page.evaluate("window.__stillTheSamePage") is None  # searched again, as asked
+
+
 def test_cancel_from_the_console_asks_first_and_is_audited(pipeline, console, page):
     questions = _asked(page)
     _waiting_job(pipeline, "jcancel00001")

@@ -32,8 +32,13 @@
         if (answer.ok) {
           const body = await answer.json();
           if (String(body.v) !== String(version)) {
-            const fragment = await fetch(box.dataset.fragment);
-            if (fragment.ok) { box.innerHTML = await fragment.text(); version = body.v; box.dataset.version = body.v; }
+            if (box.dataset.ask) {  // a search: say it changed, and search again only when asked
+              const stale = document.getElementById("live-stale");
+              if (stale) stale.hidden = false;
+            } else {
+              const fragment = await fetch(box.dataset.fragment);
+              if (fragment.ok) { box.innerHTML = await fragment.text(); version = body.v; box.dataset.version = body.v; }
+            }
           }
         }
       } catch (e) { /* the console is restarting: try again at the next tick */ }
@@ -42,6 +47,9 @@
     setInterval(tick, pollMs);
   }
   document.querySelectorAll("[data-live]").forEach(live);
+  document.querySelectorAll("[data-test=search-again]").forEach((button) => {
+    button.addEventListener("click", () => window.location.reload());
+  });
 
   // -- browser chat ------------------------------------------------------------------------------------
   const conversation = document.getElementById("conversation");
