@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+import unicodedata
 from decimal import Decimal
 
 import pypdf
@@ -28,6 +29,9 @@ from workers.office.template import render_tree
     ("ACME", "ACME"), ("株式会社 山田製作所", "株式会社 山田製作所"), ("🚀 Rocket", "🚀 Rocket"),
     ("../../etc", "_.._etc"), ("/etc/passwd", "_etc_passwd"), ("a\\b:c*d?", "a_b_c_d_"), ("CON", "_CON"),
     ("  spaced   out  ", "spaced out"),
+    # Windows (Drive for desktop) drops a final dot or space and reads these as devices
+    ("report . .", "report"), ("CON .txt", "_CON .txt"), ("COM¹", "_COM¹"), ("conout$", "_conout$"),
+    ("lpt0.tar.gz", "_lpt0.tar.gz"), (unicodedata.normalize("NFD", "ガイド"), "ガイド"),
 ])
 def test_names_from_chat_become_safe_components(text, expected):
     assert safe_component(text) == expected
@@ -42,6 +46,16 @@ def test_unusable_names_get_a_clear_complaint(text):
 def test_long_names_are_cut_to_a_filesystem_safe_length():
     name = safe_component("金" * 500)
     assert len(name.encode()) <= 120 and name == "金" * 40
+    assert safe_component("x" * 119 + ".pdf") == "x" * 119  # cut after its dot: no dot left at the end
+
+
+@pytest.mark.parametrize("path", ["c/a\x00b", "c/a\nb.txt", "c/\u202eevil", "c/" + "あ" * 86,
+                                  "/".join(["d" * 200] * 5)])
+def test_paths_a_storage_would_take_differently_are_refused_for_good(path):
+    with pytest.raises(PermanentError, match="cannot be a path in the case folders") as refused:
+        safe_relative_path(path)
+    assert isinstance(refused.value, ValueError)
+    assert "\x00" not in str(refused.value) and "\u202e" not in str(refused.value)
 
 
 @pytest.mark.parametrize("path", ["../x", "/abs", "a/../b", "a//b", "a/./b"])

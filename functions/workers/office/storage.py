@@ -19,7 +19,7 @@ from typing import Protocol
 from ackflow.errors import PermanentError, TransientError
 from ackflow.i18n import L_, N_, Msg
 
-from .names import safe_relative_path
+from .names import UnsafePath, safe_relative_path
 
 
 class CaseStorage(Protocol):
@@ -51,8 +51,8 @@ class LocalStorage:
 
     def _path(self, path: str) -> Path:
         full = (self.root / safe_relative_path(path)).resolve()
-        if self.root not in full.parents and full != self.root:
-            raise ValueError(f"{path!r} is outside the case storage")
+        if self.root not in full.parents and full != self.root:  # a symlink out of it
+            raise UnsafePath(path, L_("it leads outside the case storage"))
         return full
 
     def ensure_folder(self, path: str) -> Path:
