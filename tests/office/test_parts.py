@@ -354,6 +354,26 @@ def test_only_allowed_hosts_are_contacted(site):
         client.request("GET", site.url + "/elsewhere")
 
 
+def test_a_hostile_order_page_files_what_it_may_under_safe_unique_names_and_skips_the_rest(site, tmp_path):
+    storage = LocalStorage(tmp_path)
+    fetched = collect(fetcher(site), portal_site.USERNAME, portal_site.PASSWORD, "PO-6666", storage, "c/PO-6666")
+    saved = {f["name"]: storage.read(f["path"]) for f in fetched.files}
+    long = next(name for name in saved if name.startswith("図"))
+    assert saved == {"evil.pdf": b"rlo", "_.._etc_passwd": b"path", "attachment-3": b"dots", "_CON.txt": b"device",
+                     long: b"long", "plan.pdf": b"plan-1", "Plan (2).PDF": b"plan-2",  # one file each, none lost
+                     "ガイド.pdf": b"nfc", "ガイド (2).pdf": b"nfd"}
+    assert long.endswith(".pdf") and len(long.encode()) <= 120  # cut, its extension kept
+    assert all(unicodedata.is_normalized("NFC", name) for name in saved)
+    skipped = {s["name"]: s["reason"] for s in fetched.skipped}
+    assert set(skipped) == {"off-site.pdf", "moved.pdf", "bad-port.pdf", "gone.pdf"}
+    assert "evil.example is not an allowed portal host" in skipped["off-site.pdf"]
+    assert "evil.example is not an allowed portal host" in skipped["moved.pdf"]  # the redirect's target
+    assert "not a readable URL" in skipped["bad-port.pdf"] and "404" in skipped["gone.pdf"]
+    assert sorted(storage.list("c")) == sorted(f"c/PO-6666/{name}" for name in saved)
+    again = collect(fetcher(site), portal_site.USERNAME, portal_site.PASSWORD, "PO-6666", storage, "c/PO-6666")
+    assert again.files == fetched.files and len(site.downloads) == len(saved)  # a retry fetches nothing again
+
+
 def test_credentials_from_env_and_file(monkeypatch, tmp_path):
     monkeypatch.setenv("ACME_PORTAL", json.dumps({"username": "u", "password": "p"}))
     assert resolve_credentials("env:ACME_PORTAL") == ("u", "p")

@@ -28,7 +28,7 @@ from urllib.parse import urljoin, urlsplit
 from ackflow.errors import PermanentError, TransientError
 from ackflow.i18n import ENGLISH, L_, N_, Msg, Speaker
 
-from .names import safe_component
+from .names import file_name
 from .template import content_type
 
 
@@ -39,12 +39,17 @@ class PortalConfig:
     credentials: str  # env:NAME, file:/path, or secret:projects/…/secrets/…/versions/latest
 
 
-class TooLarge(ValueError):
-    """A download over the size limit: the file is skipped, and the reason said to the person."""
+class Skipped(ValueError):
+    """An attachment that is not fetched (over the size limit, off the allowed hosts, gone): the
+    others still are, and the reason is said to the person."""
 
     def __init__(self, text: Msg):
         super().__init__(str(text))
         self.text = text
+
+
+class TooLarge(Skipped):
+    """A download over the size limit."""
 
 
 @dataclass
@@ -158,14 +163,24 @@ class PortalClient:
         self.http.mount("http://", adapter)
         self.http.mount("https://", adapter)
 
-    def check(self, url: str) -> None:
-        host = (urlsplit(url).hostname or "").lower()
-        port = urlsplit(url).port
+    def refusal(self, url: str) -> Msg | None:
+        """Why ``url`` may not be fetched (None: it may): not http(s), not on an allowed host, or not
+        a URL at all (a page's link may be anything)."""
+        try:
+            parts = urlsplit(url)
+            host, port = (parts.hostname or "").lower(), parts.port
+        except ValueError:  # a malformed address or port ("http://[::1", "http://host:99999")
+            return L_("“{url}” is not a readable URL", url=url[:200])
+        if parts.scheme not in ("http", "https"):
+            return L_("refusing a non-HTTP URL: {url}", url=url[:200])
         if host not in self.allowed_hosts and f"{host}:{port}" not in self.allowed_hosts:
-            raise PermanentError(N_("{host} is not an allowed portal host (ACKFLOW_OFFICE_PORTAL_ALLOWED_HOSTS)"),
-                                 host=host)
-        if urlsplit(url).scheme not in ("http", "https"):
-            raise PermanentError(N_("refusing a non-HTTP URL: {url}"), url=url)
+            return L_("{host} is not an allowed portal host (ACKFLOW_OFFICE_PORTAL_ALLOWED_HOSTS)", host=host)
+        return None
+
+    def check(self, url: str) -> None:
+        refusal = self.refusal(url)
+        if refusal is not None:
+            raise PermanentError(refusal)
 
     def request(self, method: str, url: str, **kwargs):
         """One request; redirects are followed by hand so every hop's host is checked."""
@@ -179,7 +194,7 @@ class PortalClient:
                 raise TransientError(N_("the portal did not answer {path}: {problem}"), path=urlsplit(url).path,
                                      problem=str(exc)) from exc
             if response.status_code in (301, 302, 303, 307, 308) and "Location" in response.headers:
-                url = urljoin(url, response.headers["Location"])
+                url = _join(url, response.headers["Location"])
                 if response.status_code in (301, 302, 303):
                     method, kwargs = "GET", {k: v for k, v in kwargs.items() if k not in ("data", "json")}
                 continue
@@ -207,7 +222,7 @@ class PortalClient:
                            if i.get("type", "text") in ("text", "email") and i.get("name")), "username")
         password_field = form.find("input", {"type": "password"}).get("name", "password")
         data[user_field], data[password_field] = username, password
-        answer = self.request("POST", urljoin(page.url, form.get("action") or login_url), data=data)
+        answer = self.request("POST", _join(page.url, form.get("action") or login_url), data=data)
         still_form = any(f.find("input", {"type": "password"}) for f in self.soup(answer.text).find_all("form"))
         if answer.status_code in (401, 403) or still_form:
             raise PermanentError(N_("could not log in to the portal as {username}: the portal refused the "
@@ -222,13 +237,13 @@ class PortalClient:
             soup = self.soup(page.text)
             link = next((a for a in soup.find_all("a", href=True) if a.get_text(strip=True) == order), None)
             if link:
-                return urljoin(page.url, link["href"])
+                return _join(page.url, link["href"])
             following = soup.find("a", rel="next") or next(
                 (a for a in soup.find_all("a", href=True)
                  if a.get_text(strip=True) in ("次へ", "Next", "›", "»")), None)
             if following is None:
                 break
-            url = urljoin(page.url, following["href"])
+            url = _join(page.url, following["href"])
         raise PermanentError(N_("order {order} is not on the portal (searched {pages} pages at most)"), order=order,
                              pages=self.max_pages)
 
@@ -241,12 +256,23 @@ class PortalClient:
                          if getattr(parent, "get", None))
             if link.has_attr("download") or inside:
                 name = link.get("download") or link.get_text(strip=True) or link["href"].rsplit("/", 1)[-1]
-                found.append((name, urljoin(page.url, link["href"])))
+                found.append((name, _join(page.url, link["href"])))
         return found
 
     def download(self, url: str) -> bytes:
-        self.check(url)
-        response = self.request("GET", url, stream=True)
+        """The file at ``url``; Skipped when it may not be fetched (off the allowed hosts, also after a
+        redirect), is gone (404, 410) or is over the size limit."""
+        refusal = self.refusal(url)
+        if refusal is not None:
+            raise Skipped(refusal)
+        try:
+            response = self.request("GET", url, stream=True)
+        except PermanentError as exc:  # redirected off the allowed hosts, or round in circles
+            raise Skipped(exc.text) from exc
+        if response.status_code in (404, 410):
+            response.close()
+            raise Skipped(L_("download of {path} answered {status}", path=urlsplit(url).path,
+                             status=response.status_code))
         if response.status_code != 200:
             raise TransientError(N_("download of {path} answered {status}"), path=urlsplit(url).path,
                                  status=response.status_code)
@@ -273,15 +299,18 @@ class PortalClient:
 
 def collect(client: PortalClient, username: str, password: str, order: str, storage, folder: str,
             progress=lambda text: None, speaker: Speaker = ENGLISH) -> Fetched:
-    """Log in, find the order, file its attachments under ``folder`` (existing files are kept).
-    Progress is said in ``speaker``'s language (the job's)."""
+    """Log in, find the order, file its attachments under ``folder`` (existing files are kept), each
+    under a safe name unique in the folder (``names.file_name``: the portal names them). One that may
+    not or cannot be fetched is skipped and said so; the others are still filed. Progress is said in
+    ``speaker``'s language (the job's)."""
     client.login(username, password)
     progress(speaker._("logged in; looking for order {order}", order=order))
     order_url = client.find_order(order)
     result = Fetched(order)
     attachments = client.attachments(order_url)
+    taken: set[str] = set()
     for number, (name, url) in enumerate(attachments, start=1):
-        safe = safe_component(name, N_("attachment name"))
+        safe = file_name(name, number, taken)
         path = f"{folder}/{safe}"
         progress(speaker._("downloading {name} ({number}/{count})", name=safe, number=number, count=len(attachments)))
         if storage.exists(path):
@@ -289,10 +318,18 @@ def collect(client: PortalClient, username: str, password: str, order: str, stor
         else:
             try:
                 data = client.download(url)
-            except TooLarge as exc:  # too big: keep going, say so (in the person's language)
+            except Skipped as exc:  # too big, or not to be fetched: keep going, say so (in the person's language)
                 result.skipped.append({"name": safe, "reason": exc.text.render(speaker)})
                 continue
             storage.create(path, data, content_type(safe))
         result.files.append({"name": safe, "path": path, "bytes": len(data), "link": storage.link(path),
                              "sha256": hashlib.sha256(data).hexdigest()})
     return result
+
+
+def _join(base: str, href: str) -> str:
+    """``href`` read against ``base``; as it is when it is not a URL at all (then ``refusal`` says so)."""
+    try:
+        return urljoin(base, href)
+    except ValueError:
+        return href
