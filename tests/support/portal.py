@@ -38,6 +38,11 @@ HOSTILE_LINKS = ("<li><a download='off-site.pdf' href='http://evil.example/x.pdf
                  "<li><a download='moved.pdf' href='/elsewhere'>moved.pdf</a></li>"
                  "<li><a download='bad-port.pdf' href='http://127.0.0.1:99999/x.pdf'>bad-port.pdf</a></li>"
                  "<li><a download='gone.pdf' href='/files/PO-6666/99'>gone.pdf</a></li>")
+# What the case keeps of it (each file once, under a safe name of its own), and what it skips.
+HOSTILE_SAVED = {"evil.pdf": b"rlo", "_.._etc_passwd": b"path", "attachment-3": b"dots", "_CON.txt": b"device",
+                 "図" * 38 + ".pdf": b"long", "plan.pdf": b"plan-1", "Plan (2).PDF": b"plan-2",
+                 "ガイド.pdf": b"nfc", "ガイド (2).pdf": b"nfd"}
+HOSTILE_SKIPPED = {"off-site.pdf", "moved.pdf", "bad-port.pdf", "gone.pdf"}
 
 
 def default_orders() -> list[Order]:
