@@ -94,6 +94,21 @@ def test_template_renders_names_and_text_and_keeps_edits(tmp_path):
     assert storage.read("2026-007_ACME/README.txt") == b"changed"
 
 
+def test_a_template_name_filled_in_with_a_long_client_and_title_is_cut_keeping_its_extension(tmp_path):
+    template = tmp_path / "template"
+    (template / "${title}").mkdir(parents=True)
+    (template / "${title}" / "${case}_${client}_${title}_見積依頼書.txt").write_text("${client}")
+    names = {"case": "2026-008", "client": safe_component("顧" * 60), "title": safe_component("件" * 200)}
+    storage = LocalStorage(tmp_path / "cases")
+    made = render_tree(template, storage, "2026-008_x", names, names)
+    [path] = made["created"]
+    name, whole = path.rpartition("/")[2], f"2026-008_{names['client']}_{names['title']}_見積依頼書.txt"
+    assert len(whole.encode()) > 255 >= len(name.encode())
+    assert name.endswith(".txt") and whole.startswith(name[:-len(".txt")])
+    assert storage.read(path) == names["client"].encode()
+    assert render_tree(template, storage, "2026-008_x", names, names)["kept"] == [path]  # the same name again
+
+
 # -- estimate ----------------------------------------------------------------------------------
 def test_client_defaults_come_from_settings():
     from workers.office.estimating import default_lines

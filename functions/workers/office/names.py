@@ -83,6 +83,19 @@ def file_name(original: str, index: int, taken: set[str]) -> str:
     return candidate
 
 
+def fit_name(name: str, limit: int = MAX_NAME_BYTES) -> str:
+    """``name`` cut to ``limit`` UTF-8 bytes if longer, its extension kept and no dot or space left at
+    the end (a template's name filled in with a long client and title)."""
+    if len(name.encode()) <= limit:
+        return name
+    stem, dot, extension = name.rpartition(".")
+    suffix = f".{extension}" if dot and stem and 0 < len(extension) <= 10 else ""
+    stem = name[: len(name) - len(suffix)]
+    while len((stem + suffix).encode()) > limit:
+        stem = stem[:-1]
+    return stem.rstrip(" .") + suffix
+
+
 class UnsafePath(PermanentError, ValueError):
     """A path no case storage takes: it would leave the case folders, or a name in it is empty,
     unprintable or too long. Every name made here is safe, so this is a template's name or a bug:
