@@ -412,6 +412,27 @@ def test_a_hostile_order_page_files_what_it_may_under_safe_unique_names_and_skip
     assert again.files == fetched.files and len(site.downloads) == len(saved)  # a retry fetches nothing again
 
 
+@pytest.mark.parametrize("length, outcome", [("2, 2", b"ok"), ("abc", b"ok"), ("200000, 200000", "skipped")])
+def test_a_content_length_as_a_portal_may_send_it_is_read_not_a_crash(length, outcome):
+    from workers.office.portal import Skipped
+
+    def app(environ, start_response):  # raw WSGI: the header exactly as written
+        start_response("200 OK", [("Content-Length", length), ("Content-Type", "application/pdf")])
+        return [b"ok"]
+
+    server = ServerThread(app).start()
+    try:
+        client = PortalClient(server.url, allowed_hosts=[f"127.0.0.1:{server.port}"], timeout=2, retries=0,
+                              max_bytes=100_000)
+        if outcome == "skipped":
+            with pytest.raises(Skipped, match="over the 100,000-byte limit"):
+                client.download(server.url + "/drawing.pdf")
+        else:
+            assert client.download(server.url + "/drawing.pdf") == outcome
+    finally:
+        server.stop()
+
+
 def test_credentials_from_env_and_file(monkeypatch, tmp_path):
     monkeypatch.setenv("ACME_PORTAL", json.dumps({"username": "u", "password": "p"}))
     assert resolve_credentials("env:ACME_PORTAL") == ("u", "p")

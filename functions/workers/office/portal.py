@@ -276,7 +276,7 @@ class PortalClient:
         if response.status_code != 200:
             raise TransientError(N_("download of {path} answered {status}"), path=urlsplit(url).path,
                                  status=response.status_code)
-        declared = int(response.headers.get("Content-Length") or 0)
+        declared = _length(response.headers.get("Content-Length", ""))
         if declared > self.max_bytes:
             response.close()
             raise TooLarge(L_("{size:,} bytes is over the {limit:,}-byte limit", size=declared,
@@ -325,6 +325,13 @@ def collect(client: PortalClient, username: str, password: str, order: str, stor
         result.files.append({"name": safe, "path": path, "bytes": len(data), "link": storage.link(path),
                              "sha256": hashlib.sha256(data).hexdigest()})
     return result
+
+
+def _length(header: str) -> int:
+    """A Content-Length as a portal may send it ("2, 2", or nonsense): the largest number in it, 0
+    when there is none (the download is measured as it comes anyway)."""
+    numbers = [int(part) for part in header.split(",") if part.strip().isdigit()]
+    return max(numbers, default=0)
 
 
 def _join(base: str, href: str) -> str:
