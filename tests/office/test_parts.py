@@ -433,6 +433,31 @@ def test_a_content_length_as_a_portal_may_send_it_is_read_not_a_crash(length, ou
         server.stop()
 
 
+def test_a_portal_page_that_never_ends_is_refused_not_read_into_memory():
+    from workers.office.portal import PAGE_MAX_BYTES
+
+    sent = []
+
+    def app(environ, start_response):  # a login page that goes on for ever
+        start_response("200 OK", [("Content-Type", "text/html")])
+
+        def body():
+            while True:
+                sent.append(1)
+                yield b"<p>" + b"x" * 65_536 + b"</p>"
+
+        return body()
+
+    server = ServerThread(app).start()
+    try:
+        client = PortalClient(server.url, allowed_hosts=[f"127.0.0.1:{server.port}"], timeout=2, retries=0)
+        with pytest.raises(PermanentError, match="is over 5,242,880 bytes"):
+            client.login("u", "p")
+        assert len(sent) * 65_543 < PAGE_MAX_BYTES * 3  # stopped reading soon after the limit
+    finally:
+        server.stop()
+
+
 def test_credentials_from_env_and_file(monkeypatch, tmp_path):
     monkeypatch.setenv("ACME_PORTAL", json.dumps({"username": "u", "password": "p"}))
     assert resolve_credentials("env:ACME_PORTAL") == ("u", "p")

@@ -67,6 +67,7 @@ def load_portals(config: str) -> dict[str, PortalConfig]:
             for client, body in json.loads(text).items()}
 
 
+PAGE_MAX_BYTES = 5 * 1024 * 1024  # an HTML page of the portal (login, order list, order): more is not one
 SECRET_DEADLINE = 10.0  # seconds of retries inside a step; after that the queue's retry takes over
 SECRET_VERSION = re.compile(r"^projects/[^/]+/(locations/[^/]+/)?secrets/[^/]+/versions/[^/]+$")
 
@@ -183,26 +184,51 @@ class PortalClient:
             raise PermanentError(refusal)
 
     def request(self, method: str, url: str, **kwargs):
-        """One request; redirects are followed by hand so every hop's host is checked."""
+        """One request, its body not read yet (``page`` reads a page, ``download`` a file); redirects
+        are followed by hand so every hop's host is checked."""
         import requests
 
         for _ in range(6):
             self.check(url)
             try:
-                response = self.http.request(method, url, timeout=self.timeout, allow_redirects=False, **kwargs)
+                response = self.http.request(method, url, timeout=self.timeout, allow_redirects=False, stream=True,
+                                             **kwargs)
             except requests.RequestException as exc:
                 raise TransientError(N_("the portal did not answer {path}: {problem}"), path=urlsplit(url).path,
                                      problem=str(exc)) from exc
             if response.status_code in (301, 302, 303, 307, 308) and "Location" in response.headers:
+                response.close()
                 url = _join(url, response.headers["Location"])
                 if response.status_code in (301, 302, 303):
                     method, kwargs = "GET", {k: v for k, v in kwargs.items() if k not in ("data", "json")}
                 continue
             if response.status_code >= 500:
+                response.close()
                 raise TransientError(N_("the portal answered {status} for {path}"), status=response.status_code,
                                      path=urlsplit(url).path)
             return response
         raise PermanentError(N_("the portal redirected too many times"))
+
+    def page(self, method: str, url: str, **kwargs):
+        """A page of the portal (its ``text`` read): at most PAGE_MAX_BYTES, so a page that never ends
+        is refused instead of filling the worker's memory (and failing every retry the same way)."""
+        import requests
+
+        response = self.request(method, url, **kwargs)
+        chunks, size = [], 0
+        try:
+            for chunk in response.iter_content(64 * 1024):
+                size += len(chunk)
+                if size > PAGE_MAX_BYTES:
+                    response.close()
+                    raise PermanentError(N_("the portal's page {path} is over {limit:,} bytes, too large to read"),
+                                         path=urlsplit(response.url).path, limit=PAGE_MAX_BYTES)
+                chunks.append(chunk)
+        except requests.RequestException as exc:
+            raise TransientError(N_("the portal did not answer {path}: {problem}"), path=urlsplit(url).path,
+                                 problem=str(exc)) from exc
+        response._content = b"".join(chunks)  # as requests keeps a body it read itself: .text decodes it
+        return response
 
     @staticmethod
     def soup(html: str):
@@ -213,7 +239,7 @@ class PortalClient:
     # -- steps -----------------------------------------------------------------------------------
     def login(self, username: str, password: str) -> None:
         login_url = urljoin(self.base_url, "login")
-        page = self.request("GET", login_url)
+        page = self.page("GET", login_url)
         form = next((f for f in self.soup(page.text).find_all("form") if f.find("input", {"type": "password"})), None)
         if form is None:
             raise PermanentError(N_("no login form at {url}"), url=login_url)
@@ -222,7 +248,7 @@ class PortalClient:
                            if i.get("type", "text") in ("text", "email") and i.get("name")), "username")
         password_field = form.find("input", {"type": "password"}).get("name", "password")
         data[user_field], data[password_field] = username, password
-        answer = self.request("POST", _join(page.url, form.get("action") or login_url), data=data)
+        answer = self.page("POST", _join(page.url, form.get("action") or login_url), data=data)
         still_form = any(f.find("input", {"type": "password"}) for f in self.soup(answer.text).find_all("form"))
         if answer.status_code in (401, 403) or still_form:
             raise PermanentError(N_("could not log in to the portal as {username}: the portal refused the "
@@ -231,7 +257,7 @@ class PortalClient:
     def find_order(self, order: str) -> str:
         url = urljoin(self.base_url, "orders")
         for _ in range(self.max_pages):
-            page = self.request("GET", url)
+            page = self.page("GET", url)
             if page.status_code != 200:
                 raise TransientError(N_("the order list answered {status}"), status=page.status_code)
             soup = self.soup(page.text)
@@ -248,7 +274,7 @@ class PortalClient:
                              pages=self.max_pages)
 
     def attachments(self, order_url: str) -> list[tuple[str, str]]:
-        page = self.request("GET", order_url)
+        page = self.page("GET", order_url)
         soup = self.soup(page.text)
         found = []
         for link in soup.find_all("a", href=True):
@@ -266,7 +292,7 @@ class PortalClient:
         if refusal is not None:
             raise Skipped(refusal)
         try:
-            response = self.request("GET", url, stream=True)
+            response = self.request("GET", url)
         except PermanentError as exc:  # redirected off the allowed hosts, or round in circles
             raise Skipped(exc.text) from exc
         if response.status_code in (404, 410):
