@@ -111,3 +111,14 @@ def test_a_name_is_one_file_however_its_text_is_composed(storage):
     assert storage.create(nfc, b"first") is True
     assert storage.exists(nfd) and storage.create(nfd, b"second") is False
     assert storage.read(nfd) == b"first" and storage.list(CASE) == [nfc]
+
+
+@pytest.mark.parametrize("content_type", ["application/vnd.google-apps.document", "application/vnd.google-apps.folder",
+                                          "application/vnd.google-apps.shortcut", "text/html\r\nX-Injected: 1", "",
+                                          "pdf", "x" * 500 + "/y", 'application/pdf; name="a\r\nb"'])
+def test_a_type_anyone_gave_stores_the_bytes_as_a_plain_file(storage, content_type):
+    """A mail part's Content-Type is the sender's: never a Google type Drive would convert, refuse or
+    make a folder of, never a header of its own."""
+    assert storage.create(f"{CASE}/01_受領資料/メール/添付.bin", b"%PDF data", content_type) is True
+    assert storage.read(f"{CASE}/01_受領資料/メール/添付.bin") == b"%PDF data"
+    assert storage.list(CASE) == [f"{CASE}/01_受領資料/メール/添付.bin"]

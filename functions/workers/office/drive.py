@@ -43,7 +43,7 @@ from ackflow.errors import PermanentError, TransientError
 from ackflow.i18n import L_, N_, Msg
 
 from .drive_ids import DriveIds
-from .names import safe_relative_path, unprintable
+from .names import safe_content_type, safe_relative_path, unprintable
 from .template import TemplateEntry
 
 SCOPES = ["https://www.googleapis.com/auth/drive"]
@@ -470,6 +470,7 @@ class DriveStorage:
         from googleapiclient.http import MediaIoBaseUpload
 
         path = safe_relative_path(path)
+        content_type = safe_content_type(content_type)  # never a Google type: Drive would convert the upload
         place = self._place(path)
         if place is None:
             return False

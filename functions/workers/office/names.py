@@ -96,6 +96,21 @@ def fit_name(name: str, limit: int = MAX_NAME_BYTES) -> str:
     return stem.rstrip(" .") + suffix
 
 
+MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
+OCTET_STREAM = "application/octet-stream"
+
+
+def safe_content_type(content_type: str) -> str:
+    """The type a file is stored with, from a type someone else gave (a mail part's Content-Type):
+    ``type/subtype`` in lower case, its parameters dropped; ``application/octet-stream`` for anything
+    else, and for a Google Workspace type (``application/vnd.google-apps.*``), which would have Drive
+    convert the upload, make it a folder, or refuse it."""
+    kind = content_type.partition(";")[0].strip().lower()
+    if not MEDIA_TYPE.fullmatch(kind) or kind.startswith("application/vnd.google-apps."):
+        return OCTET_STREAM
+    return kind
+
+
 class UnsafePath(PermanentError, ValueError):
     """A path no case storage takes: it would leave the case folders, or a name in it is empty,
     unprintable or too long. Every name made here is safe, so this is a template's name or a bug:
