@@ -74,11 +74,12 @@ def file_name(original: str, index: int, taken: set[str]) -> str:
     while len((stem + suffix).encode()) > MAX_COMPONENT_BYTES:
         stem = stem[:-1]
     stem = stem.rstrip(" .") or f"attachment-{index}"
-    candidate = stem + suffix
-    number = 2
+    candidate, number = stem + suffix, 2
     while candidate.casefold() in taken:
-        candidate = f"{stem} ({number}){suffix}"
-        number += 1
+        mark = f" ({number}){suffix}"
+        while len((stem + mark).encode()) > MAX_COMPONENT_BYTES:  # two long names cut alike: both fit
+            stem = stem[:-1]
+        candidate, number = stem.rstrip(" .") + mark, number + 1
     taken.add(candidate.casefold())
     return candidate
 
