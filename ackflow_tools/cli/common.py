@@ -1,11 +1,11 @@
 """What the CLI commands share: finding the local pipeline and the settings to talk to it.
 
 The settings come from one of two places, never a mix: the environment, when it sets any of
-the settings (``ACKFLOW_STORE``, ``ACKFLOW_SQLITE_PATH``… every name ``ackflow config`` lists);
-otherwise the running ``ackflow dev`` (its ``state.json`` in ``.ackflow/dev`` or
-``ACKFLOW_DEV_DIR``). Other ``ACKFLOW_*`` variables, such as a CLI option's own
-(``ACKFLOW_JOBS_LIMIT``, click's ``auto_envvar_prefix``), ``ACKFLOW_OPERATOR`` or
-``ACKFLOW_DEV_DIR``, choose nothing.
+the settings (``ACKFLOW_STORE``, ``ACKFLOW_SQLITE_PATH``… every name ``ackflow config`` lists, the
+office's ``ACKFLOW_OFFICE_*`` too); otherwise those of the running ``ackflow dev``, the office's
+too (its ``state.json`` in ``.ackflow/dev`` or ``ACKFLOW_DEV_DIR``). Other ``ACKFLOW_*``
+variables, such as a CLI option's own (``ACKFLOW_JOBS_LIMIT``, click's ``auto_envvar_prefix``),
+``ACKFLOW_OPERATOR`` or ``ACKFLOW_DEV_DIR``, choose nothing.
 """
 
 from __future__ import annotations
@@ -38,11 +38,21 @@ def dev_state(workdir: Path = DEV_DIR) -> dict | None:
     return state
 
 
-def setting_variables(environ=None) -> list[str]:
-    """The variables of the environment that are settings of the functions (not a CLI option's)."""
+def setting_names() -> set[str]:
+    """Every variable ``ackflow config`` lists: the functions' settings and the office workflow's."""
     from ackflow.settings import Settings
 
     names = {f"ACKFLOW_{name.upper()}" for name in Settings.model_fields}
+    try:
+        from workers.office.settings import OfficeSettings
+    except ImportError:
+        return names
+    return names | {f"ACKFLOW_OFFICE_{name.upper()}" for name in OfficeSettings.model_fields}
+
+
+def setting_variables(environ=None) -> list[str]:
+    """The variables of the environment that are settings of the functions (not a CLI option's)."""
+    names = setting_names()
     environ = os.environ if environ is None else environ
     return sorted(key for key in environ if key.upper() in names and key.upper() not in NOT_SETTINGS)
 
@@ -70,6 +80,9 @@ def cli_settings():
                          if k.startswith("ACKFLOW_")}
             if "FIRESTORE_EMULATOR_HOST" in state["env"]:  # `ackflow dev --firestore`
                 os.environ.setdefault("FIRESTORE_EMULATOR_HOST", state["env"]["FIRESTORE_EMULATOR_HOST"])
+            for key, value in state["env"].items():  # the office's settings, read from the environment
+                if key.startswith("ACKFLOW_OFFICE_"):  # where it loads them (config, freee, the console)
+                    os.environ.setdefault(key, value)
     try:
         return load_settings(**overrides)
     except ConfigError as exc:

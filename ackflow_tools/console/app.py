@@ -10,10 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flask import Flask, abort, g, redirect, render_template, request, url_for
+from flask import Flask, Response, abort, g, redirect, render_template, request, url_for
 from markupsafe import Markup
 
+from ackflow.app.views import shown_result
 from ackflow.i18n import LANGUAGES, Speaker, speaker_for
+
+from .signin import Guesses
 
 if TYPE_CHECKING:
     from ackflow.app.runtime import Runtime
@@ -78,12 +81,16 @@ def create_app(config: ConsoleConfig) -> Flask:
     app.jinja_env.globals.update(json_pretty=_json_pretty)
     from . import chat, jobs, mail, operate
 
+    guesses = Guesses()  # wrong tokens per client address (the sign-in form and Bearer headers alike)
+
     @app.before_request
     def guard():
         g.speaker = _speaker(config)
         g.csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
         _check_host(config)
-        if config.auth_token and request.endpoint not in ("login", "static") and not _signed_in(config):
+        if not _asked_by_this_console():
+            return Response("refused: a page of another site asked for this", 403, mimetype="text/plain")
+        if config.auth_token and request.endpoint not in ("login", "static") and not _signed_in(config, guesses):
             if request.method == "GET" and not request.path.startswith("/api/"):
                 return redirect(url_for("login", next=request.full_path))
             abort(401)
@@ -96,6 +103,7 @@ def create_app(config: ConsoleConfig) -> Flask:
         if request.cookies.get(CSRF_COOKIE) != g.get("csrf"):
             response.set_cookie(CSRF_COOKIE, g.csrf, httponly=True, samesite="Strict")
         response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Frame-Options", "DENY")  # frame-ancestors, for browsers without it
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")  # no-referrer makes Origin "null"
         response.headers.setdefault("Cache-Control", "no-store")
@@ -105,27 +113,41 @@ def create_app(config: ConsoleConfig) -> Flask:
     def texts():
         speaker: Speaker = g.speaker
         return {"_": speaker._, "n_": speaker.n_, "speaker": speaker, "csrf_token": g.csrf, "config": config,
+                "shown_date": lambda value: shown_result(value, speaker),  # a damaged record's "date" as it is
                 "chat_enabled": bool(config.chat_url), "languages": LANGUAGES,
                 "mail_unshown": lambda: mail.unshown_count(config.runtime)}
 
     @app.route("/login", methods=["GET", "POST"])
     def login():
-        error = ""
+        error, status = "", 200
         if request.method == "POST":
-            given = request.form.get("token", "")
-            if config.auth_token and hmac.compare_digest(given.encode(), config.auth_token.encode()):
+            address = request.remote_addr or ""
+            wait = guesses.wait(address)
+            if wait:
+                error, status = g.speaker._("Too many wrong tokens from this address: try again in {delay}.",
+                                            delay=g.speaker.duration(wait)), 429
+            elif config.auth_token and hmac.compare_digest(request.form.get("token", "").encode(),
+                                                           config.auth_token.encode()):
                 from flask import session
 
+                guesses.right(address)
                 session["signed_in"] = True
-                target = request.args.get("next") or "/"
-                return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
-            error = g.speaker._("That token is not the console's.")
-        return render_template("login.html", error=error), 401 if error else 200
+                return redirect(local_path(request.args.get("next")))
+            else:
+                guesses.wrong(address)
+                error, status = g.speaker._("That token is not the console's."), 401
+        return render_template("login.html", error=error), status
+
+    @app.route("/logout", methods=["POST"])
+    def logout():
+        from flask import session
+
+        session.clear()
+        return redirect(url_for("login") if config.auth_token else "/")
 
     @app.route("/lang/<language>", methods=["POST"])
     def language(language: str):
-        target = request.form.get("next") or "/"
-        response = redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+        response = redirect(local_path(request.form.get("next")))
         if language in LANGUAGES:
             response.set_cookie(LANG_COOKIE, language, samesite="Strict", max_age=365 * 86400)
         return response
@@ -167,13 +189,52 @@ def _speaker(config: ConsoleConfig) -> Speaker:
                        default_language=config.language, default_time_zone=config.time_zone)
 
 
-def _signed_in(config: ConsoleConfig) -> bool:
+def _signed_in(config: ConsoleConfig, guesses: Guesses) -> bool:
     from flask import session
 
     if session.get("signed_in"):
         return True
     header = request.headers.get("Authorization", "")
-    return header.startswith("Bearer ") and hmac.compare_digest(header[7:].encode(), config.auth_token.encode())
+    if not header.startswith("Bearer "):
+        return False
+    address = request.remote_addr or ""
+    if guesses.wait(address):
+        abort(429)
+    if hmac.compare_digest(header[7:].encode(), config.auth_token.encode()):
+        return True
+    guesses.wrong(address)
+    return False
+
+
+def local_path(target: str | None, default: str = "/") -> str:
+    """``target`` if it is a path of this console, else ``default`` (where a form says to go next).
+    A browser reads ``/\\evil.example`` and ``/<tab>/evil.example`` as ``//evil.example``, another
+    host: it drops tabs and line breaks and takes a backslash for a slash, so neither is let through."""
+    target = target or ""
+    if not target.startswith("/") or target[1:2] == "/" \
+            or any(c == "\\" or c.isspace() or ord(c) < 32 or ord(c) == 127 for c in target):
+        return default
+    return target
+
+
+def actor_surface(config: ConsoleConfig) -> str:
+    """The surface the audit log records: the console, and beyond loopback (where anyone with the
+    token signs in as the console's operator) the address the request came from."""
+    return "console" if is_loopback(config.host) else f"console {request.remote_addr or '?'}"
+
+
+def _asked_by_this_console() -> bool:
+    """Whether the browser's request comes from the console's own pages, a person typing its
+    address or following a link (Fetch Metadata). A page of another site (or of another port of
+    this machine) can make the browser ask for any console URL; it cannot read the answer, but
+    the time it takes tells (``/jobs?requester=…`` answers faster when no job matches: a search
+    of the office's jobs from any web page), and each search costs up to SEARCH_SECONDS here.
+    Browsers that send no Fetch Metadata are left to the other checks."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site in (None, "same-origin", "none"):
+        return True
+    return (request.method == "GET" and request.headers.get("Sec-Fetch-Mode") == "navigate"
+            and request.headers.get("Sec-Fetch-Dest", "document") == "document")
 
 
 def _check_host(config: ConsoleConfig) -> None:

@@ -16,7 +16,7 @@ from html.parser import HTMLParser
 from markupsafe import Markup, escape
 
 SAFE_SCHEMES = ("http://", "https://", "mailto:")
-COLOR_RE = re.compile(r"^#[0-9a-fA-F]{3,8}$|^[a-zA-Z]{3,20}$")
+COLOR_RE = re.compile(r"#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20}")  # fullmatch: a "$" lets a final newline in
 SIMPLE_TAGS = {"b": "b", "strong": "b", "i": "i", "em": "i", "u": "u", "s": "s", "strike": "s", "del": "s",
                "ul": "ul", "ol": "ol", "li": "li", "code": "code", "time": "time"}
 
@@ -40,7 +40,7 @@ class _Subset(HTMLParser):
             self.out.append("<br>")
         elif tag in SIMPLE_TAGS:
             self._open(SIMPLE_TAGS[tag], "")
-        elif tag == "font" and COLOR_RE.match(values.get("color") or ""):
+        elif tag == "font" and COLOR_RE.fullmatch(values.get("color") or ""):
             # the page's CSP refuses style attributes: console.js colours it (CSSOM is allowed)
             self._open("span", f' class="gc-color" data-color="{values["color"]}"')
         elif tag == "a" and safe_url(values.get("href")):
@@ -106,6 +106,18 @@ def _formatted(text: str) -> str:
 
 
 # -- cards ------------------------------------------------------------------------------------------
+# What a card of the wrong shape raises while drawn (a string where Chat wants an object, a date
+# that is not a number). The local Chat service stores what an app writes without Google's
+# checks, so one such message made every load of the browser chat a 500: it is drawn as a broken
+# part instead (gc-unknown, as tests/console/test_app_cards.py looks for), and the rest as usual.
+DRAW_ERRORS = (AttributeError, TypeError, ValueError, KeyError, IndexError, OverflowError, OSError)
+
+
+def _broken(what: object, exc: Exception) -> str:
+    return (f'<div class="gc-unknown" data-broken="{escape(str(what)[:40])}">'
+            f'{escape(str(what)[:40])}: {escape(type(exc).__name__)}</div>')
+
+
 class Renderer:
     """Cards v2 → HTML. ``message`` names the message a button belongs to (for its click); in a
     dialog, inputs become form fields and buttons submit the dialog."""
@@ -115,10 +127,21 @@ class Renderer:
         self.dialog = dialog
 
     def cards(self, cards_v2: list) -> Markup:
-        return Markup("".join(self.card((item or {}).get("card") or {}, (item or {}).get("cardId", ""))
-                              for item in cards_v2 or []))
+        return Markup("".join(self._item(item) for item in cards_v2 or [] if item))
+
+    def _item(self, item: dict) -> str:
+        try:
+            return self.card(item.get("card") or {}, item.get("cardId", ""))
+        except DRAW_ERRORS as exc:
+            return _broken("cardsV2", exc)
 
     def card(self, card: dict, card_id: str = "") -> str:
+        try:
+            return self._card(card, card_id)
+        except DRAW_ERRORS as exc:
+            return _broken("card", exc)
+
+    def _card(self, card: dict, card_id: str) -> str:
         parts = [f'<div class="gc-card" data-card-id="{escape(card_id)}">']
         header = card.get("header") or {}
         if header.get("title") or header.get("subtitle"):
@@ -146,6 +169,12 @@ class Renderer:
         return "".join(parts)
 
     def widget(self, widget: dict) -> str:
+        try:
+            return self._widget(widget)
+        except DRAW_ERRORS as exc:
+            return _broken(next(iter(widget), "widget") if isinstance(widget, dict) else "widget", exc)
+
+    def _widget(self, widget: dict) -> str:
         if "textParagraph" in widget:
             return f'<div class="gc-text">{card_html(widget["textParagraph"].get("text"))}</div>'
         if "decoratedText" in widget:
@@ -260,6 +289,14 @@ class Renderer:
 
 def message_html(message: dict) -> Markup:
     """One message as Chat shows it: who, when (edited), its text and its cards."""
+    try:
+        return _message_html(message)
+    except DRAW_ERRORS as exc:
+        name = str(message.get("name", "")) if isinstance(message, dict) else ""
+        return Markup(f'<div class="gc-message" data-name="{escape(name)}">{_broken("message", exc)}</div>')
+
+
+def _message_html(message: dict) -> Markup:
     sender = message.get("sender") or {}
     bot = sender.get("type") == "BOT"
     who = sender.get("displayName") or sender.get("name") or "?"

@@ -9,13 +9,13 @@ import time
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 
 from ackflow.app import operations, views
-from ackflow.errors import JobNotFound, NotCancellable
+from ackflow.errors import DeadLetterNotFound, InvalidTransition, JobNotFound, NotCancellable
 from ackflow.jobs.model import Job, JobStatus
 from ackflow.store.documents import JOBS
 from ackflow.taskqueue.base import task_name
 
-from .app import console_config
-from .filters import ID_RE, SEARCH_SCAN, SEARCH_SECONDS, cursor_text, fold, parse
+from .app import actor_surface, console_config, local_path
+from .filters import ID_RE, SEARCH_SCAN, SEARCH_SECONDS, cursor_text, fold, parse, parse_cursor
 
 blueprint = Blueprint("jobs", __name__)
 COUNTS_TTL = 15.0  # seconds the per-status counts are reused while no job changes (aggregation queries)
@@ -87,7 +87,7 @@ def _search(store, query, limit: int):
 def index():
     config = console_config()
     store = config.runtime.store
-    query = parse(request.args, config.time_zone)
+    query = parse(request.args, config.time_zone, g.speaker)
     jobs, next_cursor, scanned = [], None, None
     if query.search and ID_RE.match(query.search):
         try:
@@ -108,9 +108,13 @@ def index():
         return jsonify({"jobs": [j.to_dict() for j in jobs], "next": cursor_text(next_cursor),
                         "counts": status_counts})
     types = sorted(t.name for t in config.runtime.registry)
+    # the live list asks for this page again: from what was understood of the query, never the raw
+    # query string (its names would become url_for's own arguments: ?endpoint=x was a 500)
+    fragment = url_for("jobs.index", partial=1, **query.args,
+                       **({"after": cursor_text(query.after)} if query.after else {}))
     context = dict(jobs=jobs, query=query, next_cursor=cursor_text(next_cursor), counts=status_counts,
                    scanned=scanned, page_size=config.page_size, types=types, statuses=[s.value for s in JobStatus],
-                   now=time.time(), version=version)
+                   now=time.time(), version=version, fragment=fragment)
     if request.args.get("partial"):
         return render_template("jobs_list.html", **context)
     return render_template("jobs.html", **context)
@@ -175,7 +179,12 @@ def retry(job_id: str):
     asked = _confirmed(speaker._("Retry"), speaker._("Retry job {job} from the step that failed?", job=job_id), back)
     if asked:
         return asked
-    job = operations.retry_job(config.runtime, job_id, config.operator, "console")
+    try:
+        job = operations.retry_job(config.runtime, job_id, config.operator, actor_surface(config))
+    except InvalidTransition as exc:  # retried or cancelled meanwhile (another window, the chat)
+        flash(speaker._("Job {job_id} is {status}; only a FAILED job can be retried.", job_id=job_id,
+                        status=views.status_label(exc.current, speaker)))
+        return redirect(back)
     forget_counts()
     flash(speaker._("Job {job} was sent again: now {status}.", job=job.id, status=job.status.value))
     return redirect(back)
@@ -190,7 +199,11 @@ def cancel(job_id: str):
     if asked:
         return asked
     try:
-        job = operations.cancel_job(config.runtime, job_id, config.operator, "console")
+        job = operations.cancel_job(config.runtime, job_id, config.operator, actor_surface(config))
+    except InvalidTransition as exc:  # finished meanwhile, or cancelled from another window
+        flash(speaker._("Job {job_id} is already {status}; there is nothing to cancel.", job_id=job_id,
+                        status=views.status_label(exc.current, speaker)))
+        return redirect(back)
     except NotCancellable as exc:
         job = config.runtime.store.get_job(job_id)
         job_type = config.runtime.registry.get(job.type) if job.type in config.runtime.registry else None
@@ -204,29 +217,31 @@ def cancel(job_id: str):
 @blueprint.route("/dead")
 def dead_letters():
     config = console_config()
-    after = None
+    after, problems = None, []
     if request.args.get("after"):
-        stamp, _, letter = request.args["after"].partition("~")
         try:
-            after = (float(stamp), letter)
+            after = parse_cursor(request.args["after"][:200])
         except ValueError:
-            after = None
+            problems.append(g.speaker._("the page link is damaged; showing the newest dead letters"))
     letters, next_cursor = config.runtime.store.list_dead_letters_page(limit=config.page_size, after=after)
-    return render_template("dead.html", letters=letters, next_cursor=cursor_text(next_cursor), now=time.time())
+    return render_template("dead.html", letters=letters, next_cursor=cursor_text(next_cursor), now=time.time(),
+                           problems=problems)
 
 
 @blueprint.route("/dead/<letter_id>/discard", methods=["POST"])
 def discard(letter_id: str):
     config = console_config()
     speaker = g.speaker
-    back = request.form.get("back") or url_for("jobs.dead_letters")
-    if not back.startswith("/") or back.startswith("//"):
-        back = url_for("jobs.dead_letters")
+    back = local_path(request.form.get("back"), url_for("jobs.dead_letters"))
     asked = _confirmed(speaker._("Discard"), speaker._("Discard dead letter {letter}? The job stays as it is.",
                                                        letter=letter_id), back)
     if asked:
         return asked
-    letter = operations.discard_dead_letter(config.runtime, letter_id, config.operator, "console")
+    try:
+        letter = operations.discard_dead_letter(config.runtime, letter_id, config.operator, actor_surface(config))
+    except DeadLetterNotFound:  # discarded meanwhile (another window): nothing left to do
+        flash(speaker._("Dead letter {letter} is no longer there: it was discarded already.", letter=letter_id))
+        return redirect(back)
     flash(speaker._("Dead letter {letter} discarded.", letter=letter.id))
     return redirect(back)
 

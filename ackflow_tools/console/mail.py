@@ -12,7 +12,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 
 from ackflow.errors import AckflowError
 
-from .app import console_config
+from .app import actor_surface, console_config
 from .jobs import _confirmed
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ def show_again():
     asked = _confirmed(speaker._("Show again"), question, url_for("mail.index"))
     if asked:
         return asked
-    result = ask(config.runtime, None if every else [rid], config.operator, "console")
+    result = ask(config.runtime, None if every else [rid], config.operator, actor_surface(config))
     if result.reopened:
         flash(speaker.n_("{count} mail will be shown again by the next sweep.",
                          "{count} mails will be shown again by the next sweep.", len(result.reopened)))

@@ -16,7 +16,7 @@ from ackflow.errors import AckflowError
 from ackflow.ids import new_id
 from ackflow.store.jobstore import JobFilter
 
-from .app import console_config
+from .app import actor_surface, console_config
 from .jobs import _confirmed, forget_counts
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ def queue_action(name: str, verb: str):
     if asked:
         return asked
     queue = config.runtime.queue
-    with audit.recorded(config.runtime, verb, name, config.operator, surface="console") as notes:
+    with audit.recorded(config.runtime, verb, name, config.operator, surface=actor_surface(config)) as notes:
         if verb == "redrive":
             moved = queue.redrive(name)
             notes["detail"] = f"{moved} message(s) moved"
@@ -90,7 +90,7 @@ def run_now(name: str):
                        url_for("operate.periodic"))
     if asked:
         return asked
-    job = operations.run_periodic_now(config.runtime, name, config.operator, key, "console")
+    job = operations.run_periodic_now(config.runtime, name, config.operator, key, actor_surface(config))
     forget_counts()
     return redirect(url_for("jobs.detail", job_id=job.id))
 

@@ -18,6 +18,20 @@ from werkzeug.wrappers import Request, Response
 PREFIX = "/cases"
 ACTIVE = {"text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml", "text/javascript",
           "application/javascript"}
+# Files come from outside (mail attachments, portal downloads): whatever their type says, a browser
+# never runs them on this origin (Drive serves them from another domain; locally, a sandbox).
+UNTRUSTED_FILE_HEADERS = {"X-Content-Type-Options": "nosniff",
+                          "Content-Security-Policy": "sandbox; default-src 'none'; img-src data:; "
+                                                     "style-src 'unsafe-inline'"}
+
+
+def served_type(mimetype: str) -> str:
+    """The type a stored file is served as: a page or an image that could run script as its text."""
+    base = mimetype.split(";", 1)[0].strip().lower()
+    kind = "text/plain" if base in ACTIVE else (mimetype or "application/octet-stream")
+    if kind.startswith("text/") and "charset" not in kind:
+        kind += "; charset=utf-8"
+    return kind
 PAGE = """<!doctype html><html lang="ja"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
 <style>body{{font-family:sans-serif;margin:1.5em}} li{{margin:.4em 0}} small{{color:#666}}</style></head>
@@ -45,14 +59,10 @@ class CaseFiles:
             return _missing()
         if target.is_dir():
             return self._listing(target, relative)
-        kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-        if kind in ACTIVE:  # a page or an image that could run script is shown as its text
-            kind = "text/plain"
-        if kind.startswith("text/"):
-            kind += "; charset=utf-8"
+        kind = served_type(mimetypes.guess_type(target.name)[0] or "application/octet-stream")
         return Response(target.read_bytes(), content_type=kind,
                         headers={"Content-Disposition": f"inline; filename*=UTF-8''{quote(target.name)}",
-                                 "X-Content-Type-Options": "nosniff"})
+                                 **UNTRUSTED_FILE_HEADERS})
 
     def _resolve(self, relative: str) -> Path | None:
         parts = [p for p in relative.split("/") if p]

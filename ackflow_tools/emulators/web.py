@@ -129,7 +129,9 @@ class Router:
 
 class _QuietHandler(WSGIRequestHandler):
     def log_request(self, code="-", size="-"):
-        log.debug("%s %s -> %s", self.command, self.path, code)
+        # a request line too long to read (414) has no command or path yet: logging them raised,
+        # and the client got its connection closed instead of the 414
+        log.debug("%s %s -> %s", getattr(self, "command", "-"), getattr(self, "path", "-"), code)
 
 
 def serve(app, host: str, port: int) -> BaseWSGIServer:

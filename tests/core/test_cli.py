@@ -29,7 +29,7 @@ def ackflow(cwd, *args: str, **env: str) -> subprocess.CompletedProcess:
                           env={**clean, "PYTHONPATH": str(ROOT), **env}, timeout=60)
 
 
-def dev_state(workdir, *, pid: int, chat: str = "http://127.0.0.1:1/") -> None:
+def dev_state(workdir, *, pid: int, chat: str = "http://127.0.0.1:1/", **env: str) -> None:
     """A state file as `ackflow dev` writes it, with a SQLite store holding one job."""
     db = workdir / "ackflow.db"
     store = Runtime(Settings(sqlite_path=str(db))).store
@@ -39,7 +39,8 @@ def dev_state(workdir, *, pid: int, chat: str = "http://127.0.0.1:1/") -> None:
                          created_at=now, updated_at=now))
     store.close()
     (workdir / "state.json").write_text(json.dumps({
-        "urls": {"chat": chat}, "pid": pid, "env": {"ACKFLOW_SQLITE_PATH": str(db), "ACKFLOW_STORE": "sqlite"}}))
+        "urls": {"chat": chat}, "pid": pid,
+        "env": {"ACKFLOW_SQLITE_PATH": str(db), "ACKFLOW_STORE": "sqlite", **env}}))
 
 
 def _option_variables(command: click.Command, prefix: str):
@@ -53,6 +54,39 @@ def _option_variables(command: click.Command, prefix: str):
 def test_only_settings_choose_the_environment_over_the_running_dev():
     assert setting_variables({"ACKFLOW_JOBS_LIMIT": "5", "ACKFLOW_OPERATOR": "me", "ACKFLOW_DEV_DIR": "d"}) == []
     assert setting_variables({"ACKFLOW_STORE": "firestore", "ACKFLOW_JOBS_LIMIT": "5"}) == ["ACKFLOW_STORE"]
+
+
+def shown_settings(output: str) -> dict[str, str]:
+    """``ackflow config``'s settings: a variable and its value on a line, its description below."""
+    return {(line.split(None, 1) + [""])[0]: (line.split(None, 1) + [""])[1]
+            for line in output.splitlines() if line.startswith("ACKFLOW_")}
+
+
+def test_the_office_settings_are_settings_too():
+    assert setting_variables({"ACKFLOW_OFFICE_NAME": "x", "ACKFLOW_JOBS_LIMIT": "5"}) == ["ACKFLOW_OFFICE_NAME"]
+
+
+def test_config_shows_the_running_devs_office_settings_never_a_mix(tmp_path):
+    # docs/running.md: the settings of the shell, or else the running `ackflow dev`'s, never a mix; the
+    # office's were read from the shell, so `ackflow config` denied the sample issuer dev runs with
+    workdir = tmp_path / ".ackflow" / "dev"
+    workdir.mkdir(parents=True)
+    dev_state(workdir, pid=os.getpid(), ACKFLOW_OFFICE_NAME="サンプル設計事務所",
+              ACKFLOW_OFFICE_REGISTRATION_NUMBER="T7123456789012", ACKFLOW_OFFICE_BANK_ACCOUNT="見本銀行 普通 1",
+              ACKFLOW_OFFICE_LOCAL_ROOT=str(workdir / "cases"))
+    shown = ackflow(tmp_path, "config")
+    assert shown.returncode == 0, shown.stderr
+    settings = shown_settings(shown.stdout)
+    assert settings["ACKFLOW_SQLITE_PATH"] == str(workdir / "ackflow.db")
+    assert settings["ACKFLOW_OFFICE_NAME"] == "サンプル設計事務所"
+    assert settings["ACKFLOW_OFFICE_LOCAL_ROOT"] == str(workdir / "cases")
+    assert "invoices cannot be issued" not in shown.stderr
+    # an office setting in the shell is the shell's choice: all of its settings, none of dev's
+    own = ackflow(tmp_path, "config", ACKFLOW_OFFICE_NAME="山田金型設計事務所")
+    settings = shown_settings(own.stdout)
+    assert settings["ACKFLOW_OFFICE_NAME"] == "山田金型設計事務所"
+    assert settings["ACKFLOW_SQLITE_PATH"] == ".ackflow/ackflow.db"
+    assert settings["ACKFLOW_OFFICE_LOCAL_ROOT"] == ".ackflow/cases"
 
 
 def test_no_cli_option_reads_a_variable_that_is_a_setting():

@@ -127,6 +127,20 @@ def test_form_errors_are_kept_by_field_and_say_what_is_wrong(runtime):
     assert state.errors["item.2"].startswith("2行目")
 
 
+def test_a_line_missing_a_part_names_only_the_parts_left_empty(runtime):
+    # docs/ja/forms.md: a line with some of 品名・数量・単価 is told the missing ones; the tax rate is
+    # left empty on a standard-rate line, so it is never asked for
+    newcase = runtime.registry.get("newcase")
+    state = formspec.FormState(newcase, {"client": "ACME", "title": "金型", "item.1.0": "設計", "item.1.1": "1",
+                                         "item.2.1": "2"}, {"item": 2})
+    assert formspec.read(state, JA) is None
+    assert state.errors["item.1"] == "1行目: 単価を入力してください。"
+    assert state.errors["item.2"] == "2行目: 品名, 単価を入力してください。"
+    state = formspec.FormState(newcase, {"client": "ACME", "title": "金型", "item.1.2": "350000"}, {"item": 1})
+    formspec.read(state, EN)
+    assert state.errors["item.1"] == "Line 1: fill in Description, Quantity."
+
+
 def test_lines_are_added_and_removed_keeping_what_was_typed(runtime):
     newcase = runtime.registry.get("newcase")
     state = formspec.FormState(newcase, {f"item.{n}.0": f"line {n}" for n in (1, 2, 3)}, {"item": 3})

@@ -144,3 +144,35 @@ def test_a_failed_job_and_its_details_read_in_japanese():
     assert "失敗" in line and "3 回" in line and "原因不明のエラー" in line and "Failed" not in line
     details = json.dumps(views.job_details(job, job_type, 10, JA).card.sections, default=str, ensure_ascii=False)
     assert "顧客: ACME" in details and "client: ACME" not in details
+
+
+def test_no_result_label_reads_in_japanese_as_a_cases_status():
+    # a 入金 card once said "受付: ¥420,592" for the amount received: 受付 is the status of a new case
+    from ackflow.settings import Settings
+    from workers.job_types import build_registry
+    from workers.office.cases import STAGES
+
+    speaker = Speaker("ja")
+    statuses = set(STAGES) | {"失注", "保留"}
+    registry = build_registry(Settings())
+    clashes = {(jt.name, key): jt.result_label(key, speaker) for jt in registry for key in jt.result_labels
+               if jt.result_label(key, speaker) in statuses}
+    assert clashes == {}
+    assert registry.get("paid").result_label("received", speaker) == "入金済み"
+
+
+def test_a_confirmation_says_an_amount_once():
+    # 入金's card once read "案件 2026-001 の入金 ¥420,592 円を記録します" (and "¥420,592 yen")
+    import re
+
+    from ackflow.settings import Settings
+    from workers.job_types import build_registry
+
+    samples = {"str": "2026-001", "int": 1, "float": 1.0, "date": "2026-12-01", "yen": 420592, "flag": False}
+    said = []
+    for job_type in build_registry(Settings()):
+        if any(p.kind == "yen" for p in job_type.params):
+            values = {p.name: [] if p.repeated else samples[p.kind] for p in job_type.params}
+            said += [job_type.confirmation_text(values, speaker) for speaker in (JA, EN)]
+    assert said and all("¥420,592" in text for text in said)
+    assert [text for text in said if re.search(r"¥[\d,]+\s*(円|yen)", text)] == []

@@ -67,3 +67,15 @@ def test_rest_parameter_takes_every_remaining_word():
 def test_usage_lines():
     assert [p.usage() for p in NEWCASE] == [
         "CLIENT", "TITLE", "[--due DUE]", "[--count COUNT]", "[--urgent]", "[--item ITEM ...]"]
+
+
+def test_a_flag_is_shown_to_a_japanese_speaker_as_the_parser_reads_it():
+    # help once offered `[置換]` for estimate's --replace, and `置換` alone is refused as an unexpected word
+    from ackflow.i18n import Speaker
+
+    params = (Param("case"), Param("replace", kind="flag", positional=False, required=False, aliases=("置換",)))
+    shown = params[1].usage(Speaker("ja"))
+    assert shown == "[置換：]"
+    assert parse_params(params, split_words("2026-001 " + shown.strip("[]")))["replace"] is True
+    with pytest.raises(UsageError):
+        parse_params(params, split_words("2026-001 置換"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
+from pydantic import SecretStr
 
 from ackflow.errors import ConfigError
 from ackflow.settings import Settings, describe, load_settings
@@ -73,6 +74,59 @@ def test_every_office_setting_is_documented():
     missing = [f"ACKFLOW_OFFICE_{n.upper()}" for n in OfficeSettings.model_fields
                if f"`ACKFLOW_OFFICE_{n.upper()}`" not in doc]
     assert missing == []
+
+
+def documented_defaults() -> dict[str, str]:
+    """docs/configuration.md's tables: each variable and its default column, as written."""
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
+    rows = re.findall(r"^\| `(ACKFLOW_[A-Z0-9_]+)` \| ([^|]*) \|", doc, flags=re.M)
+    assert len(rows) == len({name for name, _ in rows}), "a setting listed twice"
+    return {name: default.strip() for name, default in rows}
+
+
+def shown_default(value) -> str:
+    """A default as configuration.md writes it: false, 30 (not 30.0), a list comma-separated, {}."""
+    import json
+    from pathlib import Path
+
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer() and value >= 1:
+        return str(int(value))
+    if isinstance(value, list):
+        return ",".join(value)
+    if isinstance(value, dict):
+        return json.dumps(value)
+    root = Path(__file__).resolve().parents[2]
+    if isinstance(value, str) and value.startswith(str(root) + "/"):  # a file of the source
+        return value[len(str(root)) + 1:]
+    return str(value)
+
+
+def test_every_documented_default_is_the_real_one():
+    from workers.office.settings import OfficeSettings
+
+    documented = documented_defaults()
+    real = {f"ACKFLOW_{n.upper()}": f.get_default(call_default_factory=True) for n, f in Settings.model_fields.items()}
+    real |= {f"ACKFLOW_OFFICE_{n.upper()}": f.get_default(call_default_factory=True)
+             for n, f in OfficeSettings.model_fields.items()}
+    assert sorted(set(documented) - set(real)) == []  # no row for a setting that does not exist
+    wrong = {}
+    for name, value in real.items():
+        cell = documented[name]
+        shown = shown_default(value)
+        if cell.startswith("*(empty"):
+            ok = shown == ""
+        else:
+            ok = cell == f"`{shown}`" or (isinstance(value, float) and cell == f"`{value}`")
+        if not ok:
+            wrong[name] = (cell, shown)
+    assert wrong == {}
 
 
 def test_config_check_refuses_a_wrong_registration_number_and_split_time_zones(monkeypatch, tmp_path):

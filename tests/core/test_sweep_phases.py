@@ -78,3 +78,25 @@ def test_a_periodic_job_stored_but_never_sent_is_sent_by_the_next_sweep_once(tmp
     assert sweep(runtime, now=NOW + 10).started == []
     assert waiting(tasks) == 1
     runtime.close()
+
+
+class BusyForOneJob(JobStore):
+    """Contention on one job (a worker holds it) past every retry of the store."""
+
+    def update_job(self, job_id, change):
+        if job_id == "held":
+            raise StoreUnavailable("Firestore is too busy: contention")
+        return super().update_job(job_id, change)
+
+
+def test_a_job_too_busy_to_update_never_stops_the_others_being_sent_again(tmp_path, tasks):
+    runtime = runtime_on(tmp_path, tasks, BusyForOneJob)
+    job_type = runtime.registry.get("morning")
+    long_ago = NOW - 7200  # past the task names' reservation: each gets a new generation first
+    for job_id in ("held", "free"):
+        runtime.store.create_job(periodic_job(job_type, job_id, None, long_ago, "x", "test"))
+    report = sweep(runtime, now=NOW)
+    assert report.resent == ["free"]
+    assert [error for error in report.errors if error.startswith("held")], report.errors
+    assert runtime.store.get_job("free").generation == 1
+    runtime.close()

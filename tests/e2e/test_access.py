@@ -8,6 +8,7 @@ import time
 import pytest
 
 from ackflow.jobs.model import JobStatus
+from ackflow_tools.emulators.chat.userside import iter_buttons
 from tests.e2e.conftest import start_pipeline
 from tests.support.pipeline import ALICE, BOB
 
@@ -72,4 +73,18 @@ def test_cancel_runs_nothing_and_updates_the_card(office):
     before = office.counts()[0]
     cancelled = office.click(card, "Cancel", user=ALICE)
     assert "Cancelled by Alice; nothing was run" in text_of(cancelled)
+    assert office.counts()[0] == before
+
+
+def test_a_run_after_someone_else_cancelled_names_who_cancelled_not_the_requester(office):
+    card = office.send("echo the boss decides", user=ALICE)["reply"]["message"]
+    before = office.counts()[0]
+    assert "Cancelled by Boss; nothing was run" in text_of(office.click(card, "Cancel", user=BOSS))
+    # Alice's phone still showed the card with its Run button: Chat delivers that press
+    run = next(b["onClick"]["action"] for b in iter_buttons(card) if b.get("text") == "Run")
+    late = text_of(office.stack.chat_signer(office.fmt)._deliver(
+        "CARD_CLICKED", "spaces/e2e", ALICE, card, office.fmt, function=run.get("function"),
+        parameters={p["key"]: p["value"] for p in run.get("parameters", [])}))
+    # (this press carries no locale: the answer is in the deployment's language, Japanese)
+    assert "Boss が取り消しました" in late and "Alice が取り消しました" not in late
     assert office.counts()[0] == before

@@ -181,6 +181,9 @@ def test_a_second_open_a_case_form_replaces_the_first_confirmation_and_the_mail_
     jobs_before = office.counts()[0]
     stale = office.click(first, "Run", MAIL_SPACE)  # the first card's Run: replaced, nothing made
     assert "error" not in stale and office.counts()[0] == jobs_before
+    said = json.dumps(stale["reply"], ensure_ascii=False)
+    assert "新しい依頼に置き換えられました" in said or "A newer request took the place" in said, said
+    assert "取り消しました" not in said and "Cancelled by" not in said  # nobody cancelled it
     assert "error" not in office.click(second, "Run", MAIL_SPACE)
     job = office.wait_job(office.job_of(second), timeout=90)
     assert job.status == JobStatus.SUCCEEDED, job.last_error

@@ -1,42 +1,71 @@
-"""ackflow dev's read-only server of the local case folders: only what is under the root, never a
-5xx for a path someone made up."""
+"""The local case-folder server behind `ackflow dev`'s link buttons: it serves the case folders and
+nothing else, and never lets a file from outside (a mail attachment, a portal download) run as a
+page on its origin. Over real HTTP."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
-from werkzeug.test import Client
+import requests
 
 from ackflow_tools.emulators.files import CaseFiles
+from ackflow_tools.emulators.web import ServerThread
 
 
 @pytest.fixture
-def files(tmp_path):
+def served(tmp_path):
     root = tmp_path / "cases"
-    (root / "2026-001_ACME").mkdir(parents=True)
-    (root / "2026-001_ACME" / "見積書.pdf").write_bytes(b"%PDF-1.4")
-    (root / "2026-001_ACME" / ".partial-x").write_bytes(b"half")
-    (tmp_path / "secret.txt").write_text("outside")
-    os.symlink(tmp_path / "secret.txt", root / "2026-001_ACME" / "link.txt")
-    return Client(CaseFiles(root))
+    folder = root / "2026-001_ACME_金型" / "01_受領資料"
+    folder.mkdir(parents=True)
+    (folder / "invite.html").write_text("<script>document.cookie='x=1'</script>", encoding="utf-8")
+    (folder / "logo.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>")
+    (folder / "見積書.pdf").write_bytes(b"%PDF-1.4\n%%EOF")
+    (tmp_path / "secret.txt").write_text("outside the cases")
+    (root / ".hidden").write_text("hidden")
+    server = ServerThread(CaseFiles(root)).start()
+    yield f"{server.url}/cases"
+    server.stop()
 
 
-def test_a_file_and_a_folder_are_served(files):
-    document = files.get("/cases/2026-001_ACME/%E8%A6%8B%E7%A9%8D%E6%9B%B8.pdf")
-    assert document.status_code == 200 and document.data == b"%PDF-1.4"
-    assert document.headers["Content-Type"] == "application/pdf"
-    listing = files.get("/cases/2026-001_ACME")
-    assert listing.status_code == 200 and "見積書.pdf" in listing.text and ".partial" not in listing.text
+@pytest.mark.parametrize("name", ["invite.html", "logo.svg"])
+def test_a_file_that_could_run_script_is_shown_as_text_in_a_sandbox(served, name):
+    opened = requests.get(f"{served}/2026-001_ACME_金型/01_受領資料/{name}", timeout=5)
+    assert opened.status_code == 200 and opened.headers["Content-Type"].startswith("text/plain")
+    assert opened.headers["X-Content-Type-Options"] == "nosniff"
+    assert opened.headers["Content-Security-Policy"].startswith("sandbox")
 
 
-HOSTILE = {"up": "/cases/../secret.txt", "encoded up": "/cases/2026-001_ACME/%2E%2E/%2E%2E/secret.txt",
-           "symlink out": "/cases/2026-001_ACME/link.txt", "half-written": "/cases/2026-001_ACME/.partial-x",
-           "nul": "/cases/%00", "backslash": "/cases/a%5C..%5Csecret.txt", "300 bytes": "/cases/" + "x" * 300,
-           "300 bytes of Japanese": "/cases/2026-001_ACME/" + "%E5%9B%B3" * 100, "deep": "/cases/" + "a/" * 3000}
+def test_a_pdf_opens_as_a_pdf(served):
+    opened = requests.get(f"{served}/2026-001_ACME_金型/01_受領資料/見積書.pdf", timeout=5)
+    assert opened.status_code == 200 and opened.headers["Content-Type"] == "application/pdf"
 
 
-@pytest.mark.parametrize("path", list(HOSTILE.values()), ids=list(HOSTILE))
-def test_what_is_not_a_file_under_the_root_is_not_found_never_an_error(files, path):
-    answer = files.get(path)
-    assert answer.status_code == 404 and b"outside" not in answer.data
+@pytest.mark.parametrize("path", ["/../secret.txt", "/%2e%2e/secret.txt", "/2026-001_ACME_金型/..%2F..%2Fsecret.txt",
+                                  "/.hidden", "/2026-001_ACME_金型\\..\\..\\secret.txt"])
+def test_nothing_outside_the_case_folders_or_hidden_is_served(served, path):
+    opened = requests.get(served + path, timeout=5)
+    assert opened.status_code == 404 and b"outside" not in opened.content and b"hidden" not in opened.content
+
+
+def test_it_is_read_only(served):
+    assert requests.put(f"{served}/2026-001_ACME_金型/x.txt", data=b"x", timeout=5).status_code == 405
+
+
+TOO_LONG = {"300 bytes": "/" + "x" * 300, "300 bytes of Japanese": "/2026-001_ACME_金型/" + "%E5%9B%B3" * 100,
+            "deep": "/" + "a/" * 3000}
+
+
+@pytest.mark.parametrize("path", list(TOO_LONG.values()), ids=list(TOO_LONG))
+def test_a_path_too_long_for_the_filesystem_is_not_found_never_an_error(tmp_path, path):
+    from werkzeug.test import Client
+
+    (tmp_path / "cases").mkdir()
+    answer = Client(CaseFiles(tmp_path / "cases")).get("/cases" + path)  # in-process: any length of URL
+    assert answer.status_code == 404
+
+
+def test_a_symlink_out_of_the_case_folders_is_not_followed(served, tmp_path):
+    import os
+
+    os.symlink(tmp_path / "secret.txt", tmp_path / "cases" / "2026-001_ACME_金型" / "link.txt")
+    opened = requests.get(f"{served}/2026-001_ACME_金型/link.txt", timeout=5)
+    assert opened.status_code == 404 and b"outside" not in opened.content

@@ -188,3 +188,31 @@ def test_with_search_lag_a_new_item_is_missing_from_list_but_get_by_id_finds_it(
     listed = files.list(q="name = 'lagging.txt'", corpora="drive", driveId=seeding.SHARED_DRIVE,
                         includeItemsFromAllDrives=True, supportsAllDrives=True).execute()["files"]
     assert [f["id"] for f in listed] == [made["id"]]
+
+
+@pytest.mark.parametrize(("name", "mimetype"), [("page.html", "text/html"), ("logo.svg", "image/svg+xml"),
+                                                ("x.xhtml", "application/xhtml+xml; charset=utf-8")])
+def test_a_file_that_could_run_script_opens_as_text_in_a_sandbox(drive, files, name, mimetype):
+    """A mail attachment or portal download opened from its link button never runs on the stand-in's
+    origin (Drive serves users' files from another domain)."""
+    import requests
+
+    media = MediaIoBaseUpload(io.BytesIO(b"<script>document.cookie='x=1'</script>"), mimetype=mimetype)
+    made = files.create(body={"name": name, "parents": [seeding.PARENT_FOLDER]}, media_body=media,
+                        supportsAllDrives=True, fields="id,webViewLink").execute()
+    opened = requests.get(made["webViewLink"], timeout=5)
+    assert opened.status_code == 200 and opened.content.startswith(b"<script>")
+    assert opened.headers["Content-Type"].startswith("text/plain")
+    assert opened.headers["X-Content-Type-Options"] == "nosniff"
+    assert opened.headers["Content-Security-Policy"].startswith("sandbox")
+
+
+def test_a_pdf_still_opens_as_a_pdf(drive, files):
+    import requests
+
+    media = MediaIoBaseUpload(io.BytesIO(b"%PDF-1.4\n%%EOF"), mimetype="application/pdf")
+    made = files.create(body={"name": "見積書.pdf", "parents": [seeding.PARENT_FOLDER]}, media_body=media,
+                        supportsAllDrives=True, fields="id,webViewLink").execute()
+    opened = requests.get(made["webViewLink"], timeout=5)
+    assert opened.headers["Content-Type"] == "application/pdf"
+    assert "sandbox" in opened.headers["Content-Security-Policy"]

@@ -1,5 +1,7 @@
 """The pages behind the stand-in's ``webViewLink`` s, so link buttons open in a browser: a folder's
-listing, a file's contents (served inline with its type), a placeholder for Google Docs files."""
+listing, a file's contents (served inline with its type, but never as a page that runs: a
+sandbox, and HTML or SVG as text, as Drive keeps users' files off its own origin), a placeholder
+for Google Docs files."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from urllib.parse import quote
 
 from werkzeug.wrappers import Request, Response
 
+from ..files import UNTRUSTED_FILE_HEADERS, served_type
 from .service import FOLDER, NATIVE, DriveService
 
 PAGE = """<!doctype html><html lang="ja"><head><meta charset="utf-8">
@@ -47,11 +50,9 @@ def add_pages(app, service: DriveService) -> None:
             return _page(item["name"], f"<p>{escape(item['mimeType'])}: a Google Workspace file (the stand-in "
                                        "keeps no contents for it).</p>")
         data = service.blobs.get(file_id, b"")
-        mimetype = item["mimeType"]
-        if mimetype.startswith("text/") and "charset" not in mimetype:
-            mimetype += "; charset=utf-8"
-        return Response(data, content_type=mimetype,
-                        headers={"Content-Disposition": f"inline; filename*=UTF-8''{quote(item['name'])}"})
+        return Response(data, content_type=served_type(item["mimeType"]),
+                        headers={"Content-Disposition": f"inline; filename*=UTF-8''{quote(item['name'])}",
+                                 **UNTRUSTED_FILE_HEADERS})
 
     app.add("GET", r"/drive/folders/([^/]+)", folder)
     app.add("GET", r"/file/d/([^/]+)/view", view)

@@ -15,7 +15,7 @@ from ..chat.replies import Reply
 from ..errors import ConfirmationNotFound, Conflict, QueueUnavailable, UnknownJobType
 from ..i18n import Speaker
 from ..ids import new_confirmation_id, new_job_id, new_token
-from ..jobs.model import Confirmation, Job, Requester, StepState
+from ..jobs.model import Confirmation, ConfirmationStatus, Job, Requester, StepState
 from ..jobs.registry import JobType
 from ..store.jobstore import ConfirmOutcome
 from . import views
@@ -104,8 +104,7 @@ def on_run(runtime: Runtime, event: ChatEvent) -> Reply:
         return views.decided_card(confirmation, speaker._("Request expired"), speaker._(
             "This request expired after {minutes} min; nothing was run. Send the command again.", minutes=minutes))
     if outcome == ConfirmOutcome.CANCELLED:
-        return views.decided_card(confirmation, speaker._("Cancelled"),
-                                  speaker._("Cancelled by {who}; nothing was run.", who=confirmation.requester.label))
+        return _cancelled(runtime, confirmation, speaker)
     if outcome == ConfirmOutcome.ALREADY:
         return views.queued_card(job, job_type, speaker) if job else _stale(speaker)
     extra = {"job_id": job.id, "job_type": job.type, "space": job.space}
@@ -126,12 +125,26 @@ def on_cancel(runtime: Runtime, event: ChatEvent) -> Reply:
     if refusal:
         return refusal
     try:
-        decided = runtime.store.cancel_confirmation(confirmation.id, confirmation.token, runtime.clock())
+        who = event.user.display_name or event.user.email or event.user.name
+        decided = runtime.store.cancel_confirmation(confirmation.id, confirmation.token, runtime.clock(), by=who)
     except (ConfirmationNotFound, Conflict):
         return _stale(speaker)
     if decided.job_id:  # Run won the race: the job exists; show it rather than pretend
         job = runtime.store.get_job(decided.job_id)
         return views.queued_card(job, runtime.registry.get(job.type), speaker)
-    who = event.user.display_name or event.user.email or confirmation.requester.label
-    return views.decided_card(confirmation, speaker._("Cancelled"),
-                              speaker._("Cancelled by {who}; nothing was run.", who=who))
+    return _cancelled(runtime, decided, speaker)
+
+
+def _cancelled(runtime: Runtime, confirmation: Confirmation, speaker: Speaker) -> Reply:
+    """The card of a cancelled request: who cancelled it, or that a newer request replaced it (never
+    the requester's name for what they did not do)."""
+    if confirmation.status != ConfirmationStatus.CANCELLED:  # read before it was cancelled: as it is now
+        confirmation = runtime.store.get_confirmation(confirmation.id)
+    if confirmation.replaced:
+        text = speaker._("A newer request took the place of this one; nothing was run from this card. "
+                         "Use the newest card.")
+    elif confirmation.decided_by:
+        text = speaker._("Cancelled by {who}; nothing was run.", who=confirmation.decided_by)
+    else:
+        text = speaker._("Cancelled; nothing was run.")
+    return views.decided_card(confirmation, speaker._("Cancelled"), text)

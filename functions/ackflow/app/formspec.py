@@ -266,9 +266,12 @@ def _read_lines(state: FormState, param: Param, speaker: Speaker, today: dt.date
             pieces = [_field(state, f"{param.name}.{index}.{part}", param) for part in range(len(param.parts))]
             if not any(pieces):
                 continue
-            if not all(pieces[: len(pieces) - param.optional_parts]):
+            needed = len(pieces) - param.optional_parts
+            missing = [name for name, piece in zip(part_labels(param, speaker)[:needed], pieces[:needed], strict=True)
+                       if not piece]
+            if missing:  # the parts left empty, never an optional one (a line's tax rate)
                 state.errors[f"{param.name}.{index}"] = speaker._(
-                    "Line {n}: fill in {parts}.", n=index, parts=", ".join(part_labels(param, speaker)))
+                    "Line {n}: fill in {parts}.", n=index, parts=", ".join(missing))
                 continue
             raw = join_parts(param, pieces)
         else:

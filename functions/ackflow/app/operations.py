@@ -41,8 +41,11 @@ def cancel_job(runtime: Runtime, job_id: str, by: str, surface: str = "") -> Job
 def retry_job(runtime: Runtime, job_id: str, by: str, surface: str = "") -> Job:
     """Send a FAILED job again from the step that failed, under new task names. JobNotFound, or
     InvalidTransition if it is not FAILED. A queue that is down leaves the job QUEUED for the
-    sweep (noted on the job), never lost."""
+    sweep (noted on the job), never lost. UnknownJobType, before anything changes, if this
+    deployment no longer has the job's type (else the job was left QUEUED with no task while the
+    retry was recorded as refused)."""
     with recorded(runtime, "retry", job_id, by, job_id=job_id, surface=surface) as notes:
+        runtime.registry.get(runtime.store.get_job(job_id).type)
         job = runtime.store.retry_job(job_id, runtime.clock(), by)
         try:
             send_step(runtime, job)

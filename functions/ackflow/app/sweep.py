@@ -41,6 +41,7 @@ RESHOW_WAIT = 2.0  # seconds the sweep waits for a space's write budget per job 
 RESHOW_BATCH = 500  # unshown results read per sweep, oldest first
 RESHOW_SPACES = 8  # spaces shown at once
 RESHOW_FOR = 20.0  # seconds a sweep spends showing the results of one space
+BUSY_IN_A_ROW = 5  # jobs in a row the store was too busy to update before a phase of the sweep stops
 SLOTS_LOOKED_AT = 400  # slots of a schedule read to find the last and next that start a job
 
 
@@ -93,19 +94,42 @@ def _send(runtime: Runtime, job: Job, report: SweepReport, bucket: list[str]) ->
         report.errors.append(f"{job.id}: {exc}")
 
 
+class _BusyJobs:
+    """Updates a phase's jobs one by one: a job the store is too busy to update (contention: a
+    worker holds it) is reported and skipped for this sweep, never a reason to stop the others;
+    BUSY_IN_A_ROW of them in a row mean the store itself is failing, and stop the phase."""
+
+    def __init__(self, runtime: Runtime, report: SweepReport):
+        self.runtime = runtime
+        self.report = report
+        self.in_a_row = 0
+
+    def update(self, job_id: str, change) -> Job | None:
+        try:
+            job = self.runtime.store.update_job(job_id, change)
+        except StoreUnavailable as exc:
+            self.in_a_row += 1
+            if self.in_a_row >= BUSY_IN_A_ROW:
+                raise
+            self.report.errors.append(f"{job_id}: {exc}")
+            return None
+        self.in_a_row = 0
+        return job
+
+
 def _resend_queued(runtime: Runtime, now: float, after: float, report: SweepReport) -> None:
     """Send again the jobs still QUEUED: their task was never created (the queue was down when Run
     was pressed) or was lost. After a queue outage that may be every job asked for meanwhile, so a
     sweep sends up to RESEND_BATCH of them (for up to RESEND_FOR), not a page: at a hundred a sweep,
     1,000 jobs asked for during a 30-second outage took three minutes to start (benchmarks/chaos.py)."""
     until = time.monotonic() + RESEND_FOR
+    busy = _BusyJobs(runtime, report)
     for job in runtime.store.stale_jobs(JobStatus.QUEUED, now - after, limit=RESEND_BATCH):
         if time.monotonic() > until:
             return  # the rest: next sweep
         if now - job.updated_at > NAME_RESERVATION:
-            job = runtime.store.update_job(
-                job.id, lambda j: lifecycle.resend(j, now) if j.status == JobStatus.QUEUED else None)
-            if job.status != JobStatus.QUEUED:
+            job = busy.update(job.id, lambda j: lifecycle.resend(j, now) if j.status == JobStatus.QUEUED else None)
+            if job is None or job.status != JobStatus.QUEUED:
                 continue
         _send(runtime, job, report, report.resent)
 
@@ -123,11 +147,12 @@ def _stalled(job: Job, now: float, grace: float) -> Job | None:
 
 
 def _release_stalled(runtime: Runtime, now: float, grace: float, report: SweepReport) -> None:
+    busy = _BusyJobs(runtime, report)
     for candidate in runtime.store.stale_jobs(JobStatus.RUNNING, now - grace):
         if _stalled(candidate, now, grace) is None:
             continue
-        job = runtime.store.update_job(candidate.id, lambda j: _stalled(j, now, grace))
-        if job.generation != candidate.generation:
+        job = busy.update(candidate.id, lambda j: _stalled(j, now, grace))
+        if job is not None and job.generation != candidate.generation:
             _send(runtime, job, report, report.released)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 
 from markupsafe import Markup
@@ -89,6 +90,20 @@ def shown_value(job_type: JobType | None, key: str, value, speaker: Speaker) -> 
     return short(value)
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def shown_result(value, speaker: Speaker) -> str:
+    """A value of a job's result as a person reads it: a date (results are JSON, so an ISO string)
+    as 2026年12月1日(火) / 1 Dec 2026, never 2026-12-01 in front of a person."""
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        try:
+            return speaker.date(value)
+        except ValueError:
+            pass
+    return short(value)
+
+
 _BR = Markup("<br>")
 
 
@@ -129,7 +144,8 @@ def usage_reply(problem: str, usage: str | None, speaker: Speaker) -> Reply:
 
 def confirmation_card(confirmation: Confirmation, job_type: JobType, ttl: float, speaker: Speaker) -> Reply:
     params = {"confirmation": confirmation.id, "token": confirmation.token}
-    fields = tuple(Field(p.render(speaker), shown_value(job_type, p.name, confirmation.params.get(p.name), speaker))
+    fields = tuple(Field(p.field_label(speaker),
+                         shown_value(job_type, p.name, confirmation.params.get(p.name), speaker))
                    for p in job_type.params
                    if confirmation.params.get(p.name) not in (None, False, [], ""))
     expiry = speaker._("Asked by {who}. This card expires in {minutes} min.", who=confirmation.requester.label,
@@ -212,7 +228,7 @@ def job_message(job: Job, job_type: JobType | None, speaker: Speaker, *, progres
     if job.status == JobStatus.SUCCEEDED and job.result:
         keys = job_type.result_fields if job_type and job_type.result_fields else tuple(job.result)
         shown = [k for k in keys if k in job.result]
-        widgets.extend(Field(job_type.result_label(k, speaker) if job_type else k, short(job.result[k]))
+        widgets.extend(Field(job_type.result_label(k, speaker) if job_type else k, shown_result(job.result[k], speaker))
                        for k in shown if not links.is_link(job.result[k]) and not links.is_link_list(job.result[k]))
         buttons = links.link_buttons(job.result, shown, speaker)
         if buttons:
@@ -255,7 +271,7 @@ def job_details(job: Job, job_type: JobType | None, now: float, speaker: Speaker
         rows.append(Field(speaker._("step {index}: {step}", index=index + 1,
                                     step=step_title(job_type, index, step.name, speaker)), detail))
     card = reply.card
-    labels = {p.name: p.render(speaker) for p in job_type.params} if job_type else {}
+    labels = {p.name: p.field_label(speaker) for p in job_type.params} if job_type else {}
     shown = ", ".join(f"{labels.get(k, k)}: {shown_value(job_type, k, v, speaker)}" for k, v in job.params.items()
                       if v not in (None, False, [], ""))
     parameters = Section((Field(speaker._("parameters"), short(shown or "—")),), wide_only=True)  # long: not on a phone

@@ -208,6 +208,8 @@ class Confirmation:
     status: ConfirmationStatus = ConfirmationStatus.PENDING
     job_id: str | None = None
     decided_at: float | None = None
+    decided_by: str = ""  # who cancelled it (a label), when a person did
+    replaced: bool = False  # cancelled because a newer request took its place (a mail's form sent again)
 
     def to_dict(self) -> dict:
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}

@@ -102,7 +102,7 @@ class Param:
         return next((a for a in self.aliases if not a.isascii()), None)
 
     def usage(self, speaker: Speaker | None = None) -> str:
-        """``CLIENT``, ``[--due YYYY-MM-DD]``; for a Japanese speaker ``顧客``, ``[納期：日付]``."""
+        """``CLIENT``, ``[--due YYYY-MM-DD]``; for a Japanese speaker ``顧客``, ``[納期：日付]``, ``[置換：]``."""
         japanese = speaker is not None and speaker.language == "ja"
         if self.positional:
             label = self.shown_label(speaker)
@@ -111,7 +111,7 @@ class Param:
         alias = self.native_alias if japanese else None
         placeholder = self.placeholder(speaker)
         if alias:
-            text = alias if self.kind == "flag" else f"{alias}：{placeholder}"
+            text = f"{alias}：" if self.kind == "flag" else f"{alias}：{placeholder}"  # as the parser reads it
         else:
             text = self.option if self.kind == "flag" else f"{self.option} {placeholder}"
         if self.repeated:
@@ -130,6 +130,11 @@ class Param:
         if speaker.language == "ja" and not self.metavar and self.title:
             return speaker._(self.title)
         return speaker._(self.label)
+
+    def field_label(self, speaker: Speaker) -> str:
+        """How a card names this parameter beside its value: its title (Case number, 案件番号), else
+        as a complaint names it."""
+        return speaker._(self.title) if self.title else self.render(speaker)
 
     def render(self, speaker: Speaker) -> str:
         """How a complaint names this parameter: ``CLIENT`` / ``--due``; ``顧客`` / ``納期``."""

@@ -140,7 +140,10 @@ class JobStore(ChatWrites):
 
     def update_job(self, job_id: str, change: Callable[[Job], Job | None], *,
                    dead_letter: Callable[[Job], DeadLetter | None] | None = None) -> Job:
-        """Apply ``change`` to the current job in one transaction; ``None`` means no change."""
+        """Apply ``change`` to the current job in one transaction; ``None`` means no change.
+        JobNotFound for an id we could not have made (as get_job: ``__x__`` was a Firestore 400)."""
+        if not is_safe_id(job_id):
+            raise JobNotFound(job_id)
 
         def apply(tx: Tx) -> Job:
             data = tx.get(JOBS, job_id)
@@ -238,15 +241,15 @@ class JobStore(ChatWrites):
 
         return self.docs.transaction(apply)
 
-    def cancel_confirmation(self, confirmation_id: str, token: str, now: float) -> Confirmation:
-        """Cancel a pending confirmation; a decided one is returned as it is."""
+    def cancel_confirmation(self, confirmation_id: str, token: str, now: float, by: str = "") -> Confirmation:
+        """Cancel a pending confirmation (``by``: who, as a label); a decided one is returned as it is."""
 
         def apply(tx: Tx) -> Confirmation:
             confirmation = self._confirmation_in(tx, confirmation_id, token)
             if confirmation.status != ConfirmationStatus.PENDING:
                 return confirmation
             cancelled = Confirmation.from_dict({**confirmation.to_dict(), "status": "CANCELLED",
-                                                "decided_at": now})
+                                                "decided_at": now, "decided_by": by})
             tx.set(CONFIRMATIONS, confirmation_id, cancelled.to_dict())
             return cancelled
 
@@ -275,7 +278,7 @@ class JobStore(ChatWrites):
         return letters, ((letters[-1].created_at, letters[-1].id) if more else None)
 
     def get_dead_letter(self, letter_id: str) -> DeadLetter:
-        data = self.docs.get(DEAD_LETTERS, letter_id)
+        data = self.docs.get(DEAD_LETTERS, letter_id) if is_safe_id(letter_id) else None
         if data is None:
             raise DeadLetterNotFound(f"no dead letter {letter_id}")
         return DeadLetter.from_dict(data)
@@ -287,6 +290,8 @@ class JobStore(ChatWrites):
     def discard_dead_letter(self, letter_id: str) -> DeadLetter:
         """Remove a dead letter a person has dealt with; DeadLetterNotFound if it is gone (a second
         discard). The job itself is not changed."""
+        if not is_safe_id(letter_id):
+            raise DeadLetterNotFound(f"no dead letter {letter_id[:100]}")
 
         def apply(tx: Tx) -> DeadLetter:
             data = tx.get(DEAD_LETTERS, letter_id)

@@ -267,7 +267,7 @@ def register(registry: Registry) -> None:
         (CASE, Param("amount", kind="yen", positional=False, max_length=30, minimum=1, metavar=N_("YEN"),
                      help=N_("the amount received"),
                      title=N_("Amount received"), aliases=("金額",)), DATE),
-        N_("Record a payment of {amount} yen received for case {case} (入金)"),
+        N_("Record a payment of {amount} received for case {case} (入金)"),
         (Step("paid", lifecycle.paid, N_("payment recorded")),),
         slash=26, validate=_check_paid, aliases=("入金",),
         examples=("paid 2026-001 --amount 473000 --date 2026-12-25", "入金 2026-001 金額：47万3000円"),

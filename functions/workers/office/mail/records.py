@@ -201,7 +201,7 @@ class MailRecords:
                 if not supersede:
                     return Binding.PENDING, doc, bound
                 tx.set(CONFIRMATIONS, doc["confirmation"], {**bound, "status": ConfirmationStatus.CANCELLED.value,
-                                                    "decided_at": now})
+                                                    "decided_at": now, "replaced": True})
             confirmation = make(doc)
             tx.create(CONFIRMATIONS, confirmation.id, confirmation.to_dict())
             doc.update(confirmation=confirmation.id, updated_at=now)

@@ -1,0 +1,327 @@
+"""The console under a hostile reviewer's requests, through Flask's client over a real store
+(SQLite; Firestore on its emulator where only Firestore shows the fault): links that lead away,
+pages of other sites asking for console URLs, query strings that name url_for's own arguments,
+damaged page links, actions on jobs that changed meanwhile, cards of the wrong shape. Each test
+failed before its fix (docs/console.md, "Safety")."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from ackflow.app.runtime import Runtime
+from ackflow.jobs.model import Job, JobStatus, Requester, StepState
+from ackflow.settings import Settings
+from ackflow_tools.console.app import LANG_COOKIE, ConsoleConfig, create_app
+from ackflow_tools.console.cards import card_html, message_html
+
+OPERATOR = "ops@example.com"
+TOKEN = "a-long-enough-secret"
+
+
+def job(job_id: str, status: JobStatus, *, kind: str = "echo", text: str = "x", at: float | None = None) -> Job:
+    at = time.time() if at is None else at
+    return Job(id=job_id, type=kind, params={"text": text}, requester=Requester("users/1", "a@example.com"),
+               space=None, thread=None, queue="ackflow-default", steps=(StepState("echo"),), created_at=at,
+               updated_at=at, status=status)
+
+
+def console(runtime, **options):
+    options = {"language": "en", **options}
+    client = create_app(ConsoleConfig(runtime=runtime, operator=OPERATOR, **options)).test_client()
+    client.get("/login" if options.get("auth_token") else "/jobs")  # the CSRF cookie
+    return client
+
+
+def csrf(client) -> str:
+    return client.get_cookie("ackflow_csrf").value
+
+
+def flashed(client, path: str) -> list[str]:
+    return re.findall(r'class="flash"[^>]*>([^<]*)<', client.get(path).get_data(as_text=True))
+
+
+# -- links that lead away ---------------------------------------------------------------------------
+ELSEWHERE = ["/\t/evil.example/", "/\n/evil.example/", "/\\evil.example/", "//evil.example/",
+             "https://evil.example/", " /jobs", "/\\/evil.example/"]
+
+
+@pytest.mark.parametrize("target", ELSEWHERE)
+def test_signing_in_never_leads_to_another_host(runtime, target):
+    """A link to the sign-in page whose next is ``/<tab>/evil.example`` led, once signed in, to
+    ``//evil.example``: a browser drops the tab (and reads ``\\`` as ``/``)."""
+    client = console(runtime, host="0.0.0.0", auth_token=TOKEN)
+    answer = client.post("/login", query_string={"next": target}, data={"csrf_token": csrf(client), "token": TOKEN})
+    assert answer.status_code == 302 and answer.headers["Location"] == "/"
+
+
+@pytest.mark.parametrize("target", ELSEWHERE)
+def test_the_language_switch_and_discard_never_lead_to_another_host(runtime, target):
+    client = console(runtime)
+    answer = client.post("/lang/ja", data={"csrf_token": csrf(client), "next": target})
+    assert answer.headers["Location"] == "/"
+    answer = client.post("/dead/gone12345/discard", data={"csrf_token": csrf(client), "confirmed": "1", "back": target})
+    assert answer.headers["Location"] == "/dead"
+
+
+def test_a_path_of_the_console_is_still_where_sign_in_leads(runtime):
+    client = console(runtime, host="0.0.0.0", auth_token=TOKEN)
+    answer = client.post("/login", query_string={"next": "/jobs?status=FAILED"},
+                         data={"csrf_token": csrf(client), "token": TOKEN})
+    assert answer.headers["Location"] == "/jobs?status=FAILED"
+
+
+# -- pages of other sites ------------------------------------------------------------------------------
+FROM_ANOTHER_PAGE = {"Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "image"}
+
+
+@pytest.mark.parametrize("site", ["cross-site", "same-site"])  # same-site: another port of this machine
+@pytest.mark.parametrize("path", ["/jobs?requester=a@example.com", "/jobs?q=secret", "/jobs.json", "/api/changes",
+                                  "/jobs/j1234567890", "/audit", "/chat?space=spaces/other"])
+def test_a_page_of_another_site_gets_nothing_from_the_console(runtime, site, path):
+    """A page anywhere on the web could have the operator's browser ask for console URLs: it reads
+    no answer, but the time tells (Chromium, best of 7: /jobs?requester=… 19.6 ms when that person
+    has jobs, 9.1 ms when not), and every search costs the console up to 0.12 s."""
+    runtime.store.create_job(job("j1234567890", JobStatus.SUCCEEDED))
+    answer = console(runtime).get(path, headers={"Sec-Fetch-Site": site, **FROM_ANOTHER_PAGE})
+    assert answer.status_code == 403 and b"another site" in answer.data
+    assert "j1234567890" not in answer.get_data(as_text=True)
+
+
+def test_the_consoles_own_pages_a_typed_address_and_a_followed_link_are_answered(runtime):
+    client = console(runtime)
+    assert client.get("/api/changes", headers={"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors",
+                                               "Sec-Fetch-Dest": "empty"}).status_code == 200
+    assert client.get("/jobs", headers={"Sec-Fetch-Site": "none", "Sec-Fetch-Mode": "navigate",
+                                        "Sec-Fetch-Dest": "document"}).status_code == 200
+    assert client.get("/jobs", headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate",
+                                        "Sec-Fetch-Dest": "document"}).status_code == 200
+    assert client.get("/jobs").status_code == 200  # a browser without Fetch Metadata, or curl
+    framed = client.get("/jobs", headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate",
+                                          "Sec-Fetch-Dest": "iframe"})
+    assert framed.status_code == 403
+
+
+def test_no_page_may_be_framed_even_by_a_browser_without_frame_ancestors(runtime):
+    for path in ("/jobs", "/login", "/jobs/nosuchjob1"):
+        assert console(runtime).get(path).headers["X-Frame-Options"] == "DENY"
+
+
+# -- the query string --------------------------------------------------------------------------------
+@pytest.mark.parametrize("query", ["endpoint=x", "_method=POST", "_external=1&_scheme=javascript", "_anchor=x",
+                                   "partial=&values=1"])
+def test_the_query_string_never_becomes_url_fors_arguments(runtime, query):
+    """The live list's own URL was built from the raw query string: ?endpoint=x and ?_method=POST
+    were 500s."""
+    page = console(runtime).get(f"/jobs?status=FAILED&{query}")
+    assert page.status_code == 200
+    fragment = re.search(r'data-fragment="([^"]*)"', page.get_data(as_text=True)).group(1)
+    assert fragment.replace("&amp;", "&") in ("/jobs?partial=1&status=FAILED", "/jobs?status=FAILED&partial=1")
+
+
+def test_a_query_string_too_long_to_read_is_a_414_not_a_dropped_connection(runtime):
+    """The server the console runs on (ackflow_tools/emulators/web.py) logged the refused request
+    by a path it had not read yet: the log raised, and the browser got no answer at all."""
+    import requests
+
+    from ackflow_tools.emulators.web import ServerThread
+
+    server = ServerThread(create_app(ConsoleConfig(runtime=runtime, operator=OPERATOR, language="en"))).start()
+    try:
+        answer = requests.get(server.url + "/jobs", params={"q": "金" * 30000}, timeout=10)
+        assert answer.status_code == 414
+        assert requests.get(server.url + "/jobs", params={"q": "金" * 100}, timeout=10).status_code == 200
+    finally:
+        server.stop()
+
+
+def test_a_search_longer_than_its_field_is_refused_not_cut(runtime):
+    """Cut to 200 characters, a longer text matched jobs that do not contain it."""
+    runtime.store.create_job(job("j1234567890", JobStatus.SUCCEEDED, text="a" * 200 + " 見積"))
+    page = console(runtime).get("/jobs", query_string={"q": "a" * 200 + " 請求"}).get_data(as_text=True)
+    assert "Search: longer than 200 characters; left out" in page
+
+
+def test_dates_the_wrong_way_round_are_said_to_match_nothing(runtime):
+    page = console(runtime).get("/jobs?from=2026-12-01&to=2026-11-01").get_data(as_text=True)
+    assert "2026-12-01 is after 2026-11-01: no job can match" in page
+
+
+def test_what_the_filters_cannot_read_is_said_in_the_operators_language(runtime):
+    page = console(runtime, language="ja").get(
+        "/jobs?status=DONE&from=2026-13-01&type=a%20b&after=nan~x&q=" + "a" * 201).get_data(as_text=True)
+    for said in ("状態: 「DONE」は", "開始日: 「2026-13-01」は日付ではありません", "種別: 「a b」には",
+                 "ページのリンクが壊れています", "検索: 200 文字を超えているため"):
+        assert said in page, said
+    assert "is not a date" not in page and "left out" not in page
+
+
+@pytest.mark.parametrize("after", ["nan~j1234567890", "inf~j1234567890", "1~..", "1~__x__", "1~a%2Fb"])
+def test_a_damaged_page_link_shows_the_newest_with_a_note(runtime, after):
+    client = console(runtime)
+    for path, noun in (("/jobs", "jobs"), ("/dead", "dead letters")):
+        page = client.get(f"{path}?after={after}")
+        assert page.status_code == 200 and f"the page link is damaged; showing the newest {noun}" in page.text
+
+
+@pytest.fixture
+def firestore_runtime(firestore_emulator, monkeypatch):
+    for name, value in firestore_emulator.env().items():
+        monkeypatch.setenv(name, value)
+    runtime = Runtime(Settings(store="firestore", project=firestore_emulator.project,
+                               job_types="tests.support.jobtypes:build_registry"))
+    yield runtime
+    runtime.close()
+
+
+@pytest.mark.firestore
+def test_on_firestore_a_page_link_or_an_id_that_names_no_document_is_not_a_server_error(firestore_runtime):
+    """A Firestore cursor names a document: ``a/b`` was a 500 (the client refused the path), ``..``
+    and ``__x__`` 503s (Firestore refused them: "try later"); Retry of ``__x__`` too."""
+    client = console(firestore_runtime)
+    for path in ("/dead?after=1~a%2Fb", "/dead?after=1~__x__", "/jobs?after=1~..", "/jobs?after=1~__x__"):
+        page = client.get(path)
+        assert page.status_code == 200 and "the page link is damaged" in page.text, path
+    retried = client.post("/jobs/__x__/retry", data={"csrf_token": csrf(client), "confirmed": "1"})
+    assert retried.status_code == 404
+    discarded = client.post("/dead/__x__/discard", data={"csrf_token": csrf(client), "confirmed": "1"})
+    assert discarded.status_code == 302
+
+
+# -- actions on jobs that changed meanwhile ---------------------------------------------------------------
+def test_acting_on_a_job_that_changed_meanwhile_says_so_in_the_persons_language(runtime):
+    """The page was opened when the job had failed; by the time the person confirms, the chat has
+    retried it, it succeeded, and its dead letter was discarded from another window. Each action
+    is refused (recorded so), nothing changes, and the job's page says why in Japanese (it was an
+    English 409 or 404 page)."""
+    runtime.store.create_job(job("j1234567890", JobStatus.FAILED))
+    client = console(runtime)
+    client.set_cookie(LANG_COOKIE, "ja")
+    runtime.store.update_job("j1234567890", lambda j: j.replace(status=JobStatus.SUCCEEDED))
+    form = {"csrf_token": csrf(client), "confirmed": "1"}
+    for action in ("retry", "cancel"):
+        answer = client.post(f"/jobs/j1234567890/{action}", data=form)
+        assert answer.status_code == 302 and answer.headers["Location"] == "/jobs/j1234567890"
+    answer = client.post("/dead/j1234567890-g0/discard", data={**form, "back": "/jobs/j1234567890"})
+    assert answer.headers["Location"] == "/jobs/j1234567890"
+    assert flashed(client, "/jobs/j1234567890") == [
+        "ジョブ j1234567890 は「完了」です。再実行できるのは失敗したジョブだけです。",
+        "ジョブ j1234567890 はすでに「完了」のため、取り消すものはありません。",
+        "失敗記録 j1234567890-g0 はもうありません(破棄済みです)。"]
+    assert runtime.store.get_job("j1234567890").status == JobStatus.SUCCEEDED
+    assert [(e.action, e.outcome.split(":")[0]) for e in reversed(runtime.store.list_audit())] == [
+        ("retry", "refused"), ("cancel", "refused"), ("discard", "refused")]
+
+
+def test_a_retry_of_a_job_whose_type_is_gone_changes_nothing(runtime):
+    """The store made the job QUEUED before the type was looked up: the person was told "unknown
+    job type", the audit said refused, and the job waited QUEUED with no task."""
+    runtime.store.create_job(job("j1234567890", JobStatus.FAILED, kind="retired"))
+    client = console(runtime)
+    answer = client.post("/jobs/j1234567890/retry", data={"csrf_token": csrf(client), "confirmed": "1"})
+    assert answer.status_code == 404 and "unknown job type" in answer.text
+    assert runtime.store.get_job("j1234567890").status == JobStatus.FAILED
+    [entry] = runtime.store.list_audit()
+    assert entry.outcome.startswith("refused: unknown job type")
+
+
+def test_beyond_loopback_the_audit_log_says_where_an_action_came_from(runtime):
+    """Anyone with the token signs in as the console's operator: the address tells them apart."""
+    runtime.store.create_job(job("j1234567890", JobStatus.QUEUED))
+    client = console(runtime, host="0.0.0.0", auth_token=TOKEN)
+    client.post("/login", data={"csrf_token": csrf(client), "token": TOKEN})
+    client.post("/jobs/j1234567890/cancel", data={"csrf_token": csrf(client), "confirmed": "1"},
+                environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    [entry] = runtime.store.list_audit()
+    assert (entry.actor, entry.surface, entry.outcome) == (OPERATOR, "console 192.0.2.7", "done")
+
+
+# -- cards of the wrong shape ----------------------------------------------------------------------------
+def test_a_card_of_the_wrong_shape_is_drawn_as_broken_and_the_rest_as_usual():
+    """The local Chat service keeps what an app writes, unchecked: one such message was a 500 on
+    every load of the browser chat."""
+    good = {"textParagraph": {"text": "<b>見積</b>"}}
+    message = {"name": "spaces/s/messages/m1", "sender": {"type": "BOT", "displayName": "Ackflow"},
+               "cardsV2": [{"cardId": "c", "card": {"sections": [{"widgets": [
+                   good, {"textParagraph": "not an object"}, {"dateTimePicker": {"name": "d", "valueMsEpoch": "soon"}},
+                   {"selectionInput": {"name": "s", "items": ["a"]}}, {"image": {"imageUrl": 5}}]}]}},
+                   "not a card"]}
+    html = str(message_html(message))
+    assert "<b>見積</b>" in html and 'data-name="spaces/s/messages/m1"' in html
+    assert re.findall(r'data-broken="([^"]*)"', html) == ["textParagraph", "dateTimePicker", "selectionInput",
+                                                          "image", "cardsV2"]
+    for odd in ({"name": "spaces/s/messages/m2", "text": 5}, {"name": "spaces/s/messages/m3", "sender": "x"},
+                {"name": "spaces/s/messages/m4", "cardsV2": [{"card": {"header": "x", "sections": ["y"]}}]}):
+        assert 'data-broken="' in str(message_html(odd))
+
+
+def test_a_font_colour_is_a_colour_and_nothing_after_it():
+    assert 'data-color="red"' in str(card_html('<font color="red">x</font>'))
+    assert "data-color" not in str(card_html('<font color="red&#10;">x</font>'))
+
+
+# -- guessing the token -----------------------------------------------------------------------------
+def test_an_address_that_guesses_wrong_tokens_is_made_to_wait_and_others_are_not(runtime):
+    """Five wrong tokens in a minute from one address: that address waits (429), even with the
+    right token then; another address still signs in (a stranger never locks the operator out)."""
+    guesser = console(runtime, host="0.0.0.0", auth_token=TOKEN)
+    for _ in range(5):
+        wrong = guesser.post("/login", data={"csrf_token": csrf(guesser), "token": "guess"})
+        assert wrong.status_code == 401
+    waiting = guesser.post("/login", data={"csrf_token": csrf(guesser), "token": TOKEN})
+    assert waiting.status_code == 429 and "Too many wrong tokens" in waiting.get_data(as_text=True)
+    bearer = guesser.get("/jobs", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert bearer.status_code == 429  # the header is a guess too
+    operator = guesser.application.test_client()
+    operator.get("/login", environ_base={"REMOTE_ADDR": "10.0.0.7"})
+    signed = operator.post("/login", data={"csrf_token": csrf(operator), "token": TOKEN},
+                           environ_base={"REMOTE_ADDR": "10.0.0.7"})
+    assert signed.status_code == 302
+
+
+def test_wrong_bearer_tokens_count_as_guesses(runtime):
+    client = console(runtime, host="0.0.0.0", auth_token=TOKEN)
+    answers = [client.get("/api/changes", headers={"Authorization": "Bearer nope"}).status_code for _ in range(6)]
+    assert answers == [401] * 5 + [429]
+
+
+def test_signing_out_ends_the_session(runtime):
+    client = console(runtime, host="0.0.0.0", auth_token=TOKEN)
+    client.post("/login", data={"csrf_token": csrf(client), "token": TOKEN})
+    page = client.get("/jobs")
+    assert page.status_code == 200 and 'data-test="sign-out"' in page.get_data(as_text=True)
+    assert client.post("/logout", data={"csrf_token": csrf(client)}).status_code == 302
+    assert client.get("/jobs").status_code == 302  # to the sign-in page again
+
+
+def test_the_guess_count_forgets_old_guesses_and_stays_bounded():
+    from ackflow_tools.console import signin
+
+    now = [0.0]
+    guesses = signin.Guesses(guesses=2, window=60, clock=lambda: now[0])
+    guesses.wrong("a")
+    guesses.wrong("a")
+    assert guesses.wait("a") == 60
+    now[0] = 30
+    assert guesses.wait("a") == 30
+    now[0] = 61
+    assert guesses.wait("a") == 0
+    for n in range(signin.ADDRESSES + 50):
+        guesses.wrong(f"10.{n}")
+    assert len(guesses._wrong) == signin.ADDRESSES
+
+
+@pytest.mark.parametrize("due", ["next week", "2026-02-30", 20261201])
+def test_a_case_whose_due_date_is_damaged_is_still_listed_and_shown(runtime, due):
+    """The workflow stores ISO dates; a record damaged in the store (or written by hand) shows what
+    it holds instead of failing the page."""
+    now = time.time()
+    runtime.store.docs.transaction(lambda tx: tx.set("cases", "2026-001", {
+        "case": "2026-001", "client": "ACME", "title": "金型", "status": "受付", "due": due, "updated_at": now}))
+    client = console(runtime)
+    listed = client.get("/cases")
+    assert listed.status_code == 200 and str(due) in listed.get_data(as_text=True)
+    shown = client.get("/cases/2026-001")
+    assert shown.status_code == 200 and str(due) in shown.get_data(as_text=True)
