@@ -68,10 +68,13 @@ class CaseFiles:
         parts = [p for p in relative.split("/") if p]
         if any(p in (".", "..") or p.startswith(".") or "\\" in p or "\0" in p for p in parts):
             return None
-        target = (self.root.joinpath(*parts)).resolve()
-        if target != self.root and self.root not in target.parents:
-            return None  # a symlink out of the root
-        return target if target.exists() else None
+        try:
+            target = (self.root.joinpath(*parts)).resolve()
+            if target != self.root and self.root not in target.parents:
+                return None  # a symlink out of the root
+            return target if target.exists() else None
+        except OSError:  # a name or path longer than the filesystem takes: no such file
+            return None
 
     def _listing(self, folder: Path, relative: str) -> Response:
         entries = sorted((p for p in folder.iterdir() if not p.name.startswith(".")),

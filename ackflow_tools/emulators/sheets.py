@@ -3,7 +3,8 @@
 Spreadsheets are grids of strings held in memory (and written to a JSON file when one is given).
 It implements spreadsheet metadata, ``values`` get / update / append / batchGet / batchUpdate,
 and the ``batchUpdate`` requests ``addSheet`` and ``appendDimension``; plus an OAuth token endpoint,
-so a service-account key file whose ``token_uri`` points here works unchanged. Formulas, formats
+so a service-account key file whose ``token_uri`` points here works unchanged. A cell takes at most
+50,000 characters and an append adds rows to a full grid, as in Sheets. Formulas, formats
 and every other request type are not implemented (and answered as such). It knows nothing of
 cases or jobs.
 
@@ -24,6 +25,7 @@ from werkzeug.wrappers import Request, Response
 from .web import GoogleError, Router, json_response, read_json
 
 CELL = re.compile(r"^([A-Z]*)(\d*)$")
+CELL_LIMIT = 50_000  # characters in one cell: Sheets refuses more
 
 
 def column_number(letters: str) -> int:
@@ -64,16 +66,24 @@ class Grid:
             return self.cells[row - 1][col - 1]
         return ""
 
-    def set(self, row: int, col: int, value) -> None:
+    def check(self, row: int, col: int, value) -> None:
+        """Refuse what Sheets refuses (before anything of the request is written)."""
+        if value is not None and len(str(value)) > CELL_LIMIT:
+            raise GoogleError("INVALID_ARGUMENT", f"Your input contains more than the maximum of {CELL_LIMIT} "
+                                                  "characters in a single cell.")
         if row > self.rows or col > self.cols:
             raise GoogleError("INVALID_ARGUMENT",
                               f"Range exceeds grid limits. Max rows: {self.rows}, max columns: {self.cols}")
+
+    def set(self, row: int, col: int, value) -> None:
+        self.check(row, col, value)
+        text = "" if value is None else str(value)
         while len(self.cells) < row:
             self.cells.append([])
         line = self.cells[row - 1]
         while len(line) < col:
             line.append("")
-        line[col - 1] = "" if value is None else str(value)
+        line[col - 1] = text
 
     def to_dict(self) -> dict:
         return {"sheetId": self.sheet_id, "title": self.title, "rows": self.rows, "cols": self.cols,
@@ -185,9 +195,10 @@ class SheetsService:
             grid, r1, c1, _, _ = self.resolve(book_id, a1)
             if major == "COLUMNS":
                 values = [list(column) for column in zip(*values, strict=False)]
-            for dr, line in enumerate(values):
-                for dc, value in enumerate(line):
-                    grid.set(r1 + dr, c1 + dc, value)
+            for step in (grid.check, grid.set):  # all of it, or nothing
+                for dr, line in enumerate(values):
+                    for dc, value in enumerate(line):
+                        step(r1 + dr, c1 + dc, value)
             self.save()
             rows = len(values)
             cols = max((len(line) for line in values), default=0)
@@ -196,9 +207,15 @@ class SheetsService:
                     "updatedRows": rows, "updatedColumns": cols, "updatedCells": sum(len(row) for row in values)}
 
     def append_values(self, book_id: str, a1: str, values: list[list]) -> dict:
+        """Appended after the table; rows are added to the grid when it is full, as Sheets does ("adding
+        data to the end of the sheet will still insert new rows or columns so the data can be written")."""
         with self.lock:
             grid, _, c1, _, _ = self.resolve(book_id, a1)
             start = grid.used_rows() + 1
+            for value in (value for line in values for value in line):
+                grid.check(1, 1, value)  # a refused cell grows nothing
+            grid.rows = max(grid.rows, start + len(values) - 1)
+            grid.cols = max(grid.cols, c1 + max((len(line) for line in values), default=1) - 1)
             table = self.label(grid, 1, c1, max(start - 1, 1), grid.cols)
             updates = self.update_values(book_id, self.label(grid, start, c1, start, c1), values)
             return {"spreadsheetId": book_id, "tableRange": table, "updates": updates}

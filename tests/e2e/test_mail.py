@@ -305,7 +305,10 @@ def test_hostile_attachments_stay_inside_the_case_folder_and_large_ones_are_not_
     big = b"B" * 200_000  # over the 100 kB limit of this pipeline
     mail_id = deliver(office, mail("添付の確認", attachments=(
         ("../../etc/passwd", b"root:x:0:0", "text/plain"), ("図面.pdf", b"%PDF-1", "application/pdf"),
-        ("図面.PDF", b"%PDF-2", "application/pdf"), ("big.bin", big, "application/octet-stream"))))
+        ("図面.PDF", b"%PDF-2", "application/pdf"), ("big.bin", big, "application/octet-stream"),
+        # the names the mail itself would take: attached files keep theirs, the mail takes another
+        ("受信メール.eml", b"attached-1", "application/octet-stream"),
+        ("受信メール (Ackflow).eml", b"attached-2", "application/octet-stream"))))
     card = card_of(office, mail_id)
     assert "大きすぎるため保存しません" in json.dumps(card, ensure_ascii=False)
     job = office.wait_job(open_case(office, card), timeout=90)
@@ -313,9 +316,14 @@ def test_hostile_attachments_stay_inside_the_case_folder_and_large_ones_are_not_
     storage = storage_of(office)
     folder = office.runtime.services.cases.get(job.result["case"])["folder"]
     files = {path.rpartition("/")[2]: path for path in storage.list(f"{folder}/01_受領資料/メール")}
-    assert set(files) == {"_.._etc_passwd", "図面.pdf", "図面 (2).PDF", "受信メール.eml"}
+    assert set(files) == {"_.._etc_passwd", "図面.pdf", "図面 (2).PDF", "受信メール.eml", "受信メール (Ackflow).eml",
+                          "受信メール (Ackflow 2).eml"}
     assert storage.read(files["図面 (2).PDF"]) == b"%PDF-2"
-    eml = storage.read(files["受信メール.eml"])
+    assert storage.read(files["受信メール.eml"]) == b"attached-1"
+    assert storage.read(files["受信メール (Ackflow).eml"]) == b"attached-2"
+    documents = office.runtime.services.cases.get(job.result["case"])["documents"]
+    assert len({d["path"] for d in documents}) == len(documents) == 6  # each names a file of its own
+    eml = storage.read(files["受信メール (Ackflow 2).eml"])
     assert len(eml) < len(big) and b"too large" in eml  # the big part replaced by a note
     assert "big.bin" in job.result["mail_skipped"]
     root = office.stack.workdir / "cases"

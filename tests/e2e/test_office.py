@@ -177,6 +177,22 @@ def test_hostile_names_stay_inside_the_case_folders(office):
         assert all(p.resolve().is_relative_to(root.resolve()) for p in root.rglob("*"))
 
 
+def test_a_hostile_portal_page_files_what_it_may_inside_the_case_at_the_first_attempt(office):
+    job = run_newcase(office, 'newcase ACME "hostile portal" --portal PO-6666')
+    assert job.status == JobStatus.SUCCEEDED, job.last_error
+    assert next(s for s in job.steps if s.name == "portal").attempts == 1  # nothing in it is retried
+    storage = storage_of(office)
+    folder = office.runtime.services.cases.get(job.result["case"])["folder"]
+    portal = f"{folder}/01_受領資料/portal/PO-6666"
+    listed = storage.list(portal)
+    assert {path.rpartition("/")[2]: storage.read(path) for path in listed} == portal_site.HOSTILE_SAVED
+    assert len(listed) == len(portal_site.HOSTILE_SAVED)  # on Drive too: one item per name
+    assert all(name in job.result["skipped"] for name in portal_site.HOSTILE_SKIPPED)
+    if office.kind == "embedded":
+        root = Path(office.stack.env()["ACKFLOW_OFFICE_LOCAL_ROOT"])
+        assert all(p.resolve().is_relative_to(root.resolve()) for p in root.rglob("*"))
+
+
 def test_a_wrong_portal_password_fails_at_once_with_a_clear_message(office, monkeypatch):
     site = office.site
     original = portal_site.PASSWORD

@@ -48,3 +48,24 @@ def test_nothing_outside_the_case_folders_or_hidden_is_served(served, path):
 
 def test_it_is_read_only(served):
     assert requests.put(f"{served}/2026-001_ACME_金型/x.txt", data=b"x", timeout=5).status_code == 405
+
+
+TOO_LONG = {"300 bytes": "/" + "x" * 300, "300 bytes of Japanese": "/2026-001_ACME_金型/" + "%E5%9B%B3" * 100,
+            "deep": "/" + "a/" * 3000}
+
+
+@pytest.mark.parametrize("path", list(TOO_LONG.values()), ids=list(TOO_LONG))
+def test_a_path_too_long_for_the_filesystem_is_not_found_never_an_error(tmp_path, path):
+    from werkzeug.test import Client
+
+    (tmp_path / "cases").mkdir()
+    answer = Client(CaseFiles(tmp_path / "cases")).get("/cases" + path)  # in-process: any length of URL
+    assert answer.status_code == 404
+
+
+def test_a_symlink_out_of_the_case_folders_is_not_followed(served, tmp_path):
+    import os
+
+    os.symlink(tmp_path / "secret.txt", tmp_path / "cases" / "2026-001_ACME_金型" / "link.txt")
+    opened = requests.get(f"{served}/2026-001_ACME_金型/link.txt", timeout=5)
+    assert opened.status_code == 404 and b"outside" not in opened.content

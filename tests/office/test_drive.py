@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import threading
 import time
+import unicodedata
 
 import pytest
 import requests
@@ -142,9 +143,15 @@ def test_names_drive_allows_but_a_path_does_not_become_safe_components(drive):
     storage = drive.storage()
     drive.seed(name="図面/改訂 A", parents=[seeding.TEMPLATE_FOLDER], mimeType="application/pdf",
                content_base64=base64.b64encode(b"%PDF").decode())
+    for name in ("\u202egnp.exe", unicodedata.normalize("NFD", "ガイド.pdf")):  # a bidi override, NFD
+        drive.seed(name=name, parents=[seeding.TEMPLATE_FOLDER], mimeType="application/pdf",
+                   content_base64=base64.b64encode(b"%PDF").decode())
     render_tree(storage.template(seeding.TEMPLATE_FOLDER, 10**8), storage, CASE, NAMES, NAMES)
-    assert f"{CASE}/図面／改訂 A" in storage.list(CASE)
+    listed = storage.list(CASE)
+    assert {f"{CASE}/図面／改訂 A", f"{CASE}/\ufffdgnp.exe", f"{CASE}/ガイド.pdf"} <= set(listed), listed
     assert cases(drive)[f"{CASE}/図面／改訂 A"][0]["mimeType"] == "application/pdf"  # named as listed
+    render_tree(storage.template(seeding.TEMPLATE_FOLDER, 10**8), storage, CASE, NAMES, NAMES)
+    assert storage.list(CASE) == listed  # found again by those names: nothing made twice
 
 
 @pytest.mark.parametrize("bad, complaint", [

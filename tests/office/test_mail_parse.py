@@ -55,11 +55,13 @@ def test_hostile_attachment_names_become_one_safe_component(name, expected):
 def test_a_300_character_name_is_cut_keeping_its_extension_and_colliding_names_get_numbers():
     long = "長" * 300 + ".pdf"
     summary = read(mail(attachments=((long, b"1", "application/pdf"), ("a.pdf", b"2", "application/pdf"),
-                                     ("A.pdf", b"3", "application/pdf"), ("a.pdf", b"4", "application/pdf"))))
+                                     ("A.pdf", b"3", "application/pdf"), ("a.pdf", b"4", "application/pdf"),
+                                     ("長" * 299 + "短.pdf", b"5", "application/pdf"))))  # cut, it is the first's
     names = [a.name for a in summary.attachments]
     assert names[0].endswith(".pdf") and len(names[0].encode()) <= 120
-    assert names[1:] == ["a.pdf", "A (2).pdf", "a (3).pdf"]  # names differing only in case collide too
-    assert len({n.lower() for n in names}) == 4
+    assert names[1:4] == ["a.pdf", "A (2).pdf", "a (3).pdf"]  # names differing only in case collide too
+    assert names[4].endswith(" (2).pdf") and len(names[4].encode()) <= 120  # numbered, still within 120 bytes
+    assert len({n.lower() for n in names}) == 5
 
 
 def test_an_attachment_over_the_limit_is_noted():

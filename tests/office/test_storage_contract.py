@@ -3,10 +3,12 @@ emulator) and Google Drive (the local stand-in, through the official client)."""
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 
 import pytest
 
+from ackflow.errors import PermanentError
 from tests.support.drive import FOLDER, LocalDrive
 from tests.support.office import GcsEmulator
 from workers.office.storage import GcsStorage, LocalStorage
@@ -85,8 +87,38 @@ def test_links_are_given_for_files(storage):
     assert link.startswith(("file://", "https://", "http://"))
 
 
-@pytest.mark.parametrize("path", ["../outside.txt", "/etc/passwd", f"{CASE}/../../x", "", f"{CASE}//x"])
+@pytest.mark.parametrize("path", ["../outside.txt", "/etc/passwd", f"{CASE}/../../x", "", f"{CASE}//x",
+                                  "..\\..\\x", f"{CASE}\\..\\..\\x"])
 def test_paths_that_would_leave_the_case_storage_are_refused_and_make_nothing(storage, path):
     with pytest.raises(ValueError):
         storage.create(path, b"x")
     assert storage.list(CASE) == []
+
+
+HOSTILE = {"nul": f"{CASE}/a\x00b.txt", "newline": f"{CASE}/a\nb.txt", "bidi": f"{CASE}/\u202etxt.exe",
+           "300 bytes": f"{CASE}/" + "図" * 100 + ".pdf", "deep": f"{CASE}/" + "/".join(["d" * 200] * 5) + "/f"}
+
+
+@pytest.mark.parametrize("path", list(HOSTILE.values()), ids=list(HOSTILE))
+def test_a_name_one_backend_would_refuse_or_mangle_is_refused_by_every_one_for_good(storage, path):
+    with pytest.raises(PermanentError, match="cannot be a path in the case folders"):
+        storage.create(path, b"x")
+    assert storage.list(CASE) == []
+
+
+def test_a_name_is_one_file_however_its_text_is_composed(storage):
+    nfc, nfd = (unicodedata.normalize(form, f"{CASE}/ガイド.pdf") for form in ("NFC", "NFD"))
+    assert storage.create(nfc, b"first") is True
+    assert storage.exists(nfd) and storage.create(nfd, b"second") is False
+    assert storage.read(nfd) == b"first" and storage.list(CASE) == [nfc]
+
+
+@pytest.mark.parametrize("content_type", ["application/vnd.google-apps.document", "application/vnd.google-apps.folder",
+                                          "application/vnd.google-apps.shortcut", "text/html\r\nX-Injected: 1", "",
+                                          "pdf", "x" * 500 + "/y", 'application/pdf; name="a\r\nb"'])
+def test_a_type_anyone_gave_stores_the_bytes_as_a_plain_file(storage, content_type):
+    """A mail part's Content-Type is the sender's: never a Google type Drive would convert, refuse or
+    make a folder of, never a header of its own."""
+    assert storage.create(f"{CASE}/01_受領資料/メール/添付.bin", b"%PDF data", content_type) is True
+    assert storage.read(f"{CASE}/01_受領資料/メール/添付.bin") == b"%PDF data"
+    assert storage.list(CASE) == [f"{CASE}/01_受領資料/メール/添付.bin"]

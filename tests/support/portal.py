@@ -7,6 +7,7 @@ import html
 import secrets
 import threading
 import time
+import unicodedata
 from dataclasses import dataclass, field
 
 from werkzeug.utils import redirect
@@ -24,12 +25,31 @@ class Order:
     ref: str
     title: str
     attachments: dict[str, bytes] = field(default_factory=dict)
+    links: str = ""  # more of the order page's attachment list, as written (links elsewhere, …)
+
+
+# An order page written to hurt: names with a right-to-left override, a path, nothing usable, a
+# device name, 300+ UTF-8 bytes; names that differ only in case or composition (NFC, NFD); links
+# to another host, through a redirect to one, with an unreadable port, and to a file that is gone.
+HOSTILE_FILES = {"\u202eevil.pdf": b"rlo", "../../etc/passwd": b"path", "..": b"dots", "CON.txt": b"device",
+                 "図" * 110 + ".pdf": b"long", "plan.pdf": b"plan-1", "Plan.PDF": b"plan-2",
+                 "ガイド.pdf": b"nfc", unicodedata.normalize("NFD", "ガイド.pdf"): b"nfd"}
+HOSTILE_LINKS = ("<li><a download='off-site.pdf' href='http://evil.example/x.pdf'>off-site.pdf</a></li>"
+                 "<li><a download='moved.pdf' href='/elsewhere'>moved.pdf</a></li>"
+                 "<li><a download='bad-port.pdf' href='http://127.0.0.1:99999/x.pdf'>bad-port.pdf</a></li>"
+                 "<li><a download='gone.pdf' href='/files/PO-6666/99'>gone.pdf</a></li>")
+# What the case keeps of it (each file once, under a safe name of its own), and what it skips.
+HOSTILE_SAVED = {"evil.pdf": b"rlo", "_.._etc_passwd": b"path", "attachment-3": b"dots", "_CON.txt": b"device",
+                 "図" * 38 + ".pdf": b"long", "plan.pdf": b"plan-1", "Plan (2).PDF": b"plan-2",
+                 "ガイド.pdf": b"nfc", "ガイド (2).pdf": b"nfd"}
+HOSTILE_SKIPPED = {"off-site.pdf", "moved.pdf", "bad-port.pdf", "gone.pdf"}
 
 
 def default_orders() -> list[Order]:
     orders = [Order(f"PO-10{n:02d}", f"部品 {n}") for n in range(30, 37)]
     orders.append(Order("PO-1042", "プレス金型 A-12", {"drawing-A12.pdf": DRAWING, "仕様書.txt": SPEC}))
     orders.append(Order("PO-2000", "big files", {"huge.bin": b"x" * 300_000, "small.txt": b"ok"}))
+    orders.append(Order("PO-6666", "hostile", dict(HOSTILE_FILES), HOSTILE_LINKS))
     return orders
 
 
@@ -91,10 +111,12 @@ class Portal:
         if request.path.startswith("/orders/"):
             return self.order_page(request.path.rsplit("/", 1)[1])
         if request.path.startswith("/files/"):
-            _, _, ref, name = request.path.split("/", 3)
+            _, _, ref, number = request.path.split("/", 3)
             order = next((o for o in self.orders if o.ref == ref), None)
-            if order is None or name not in order.attachments:
+            names = list(order.attachments) if order else []
+            if not number.isdigit() or not 0 < int(number) <= len(names):
                 return Response("not found", status=404)
+            name = names[int(number) - 1]  # by its place in the list: a name may be anything
             self.downloads.append(name)
             return Response(order.attachments[name], mimetype="application/octet-stream")
         if request.path == "/elsewhere":
@@ -136,7 +158,7 @@ class Portal:
         order = next((o for o in self.orders if o.ref == ref), None)
         if order is None:
             return Response("not found", status=404)
-        links = "".join(f"<li><a href='/files/{ref}/{name}' download='{name}'>{name}</a></li>"
-                        for name in order.attachments)
-        return self.page(f"<h1>{ref} {html.escape(order.title)}</h1><ul class='attachments'>{links}</ul>"
+        links = "".join(f"<li><a href='/files/{ref}/{number}' download='{html.escape(name)}'>"
+                        f"{html.escape(name)}</a></li>" for number, name in enumerate(order.attachments, start=1))
+        return self.page(f"<h1>{ref} {html.escape(order.title)}</h1><ul class='attachments'>{links}{order.links}</ul>"
                          "<a href='/orders'>一覧へ</a>")

@@ -36,13 +36,14 @@ import random
 import re
 import threading
 import time
+import unicodedata
 from collections.abc import Callable
 
 from ackflow.errors import PermanentError, TransientError
 from ackflow.i18n import L_, N_, Msg
 
 from .drive_ids import DriveIds
-from .names import safe_relative_path
+from .names import safe_content_type, safe_relative_path, unprintable
 from .template import TemplateEntry
 
 SCOPES = ["https://www.googleapis.com/auth/drive"]
@@ -67,8 +68,10 @@ def _quote(text: str) -> str:
 
 
 def path_name(drive_name: str) -> str:
-    """A Drive name as one path component: Drive allows "/" in names, a path does not."""
-    name = drive_name.replace("/", "／").replace("\\", "＼")
+    """A Drive name as one path component, NFC as every path is: Drive allows "/" and control
+    characters in names, a path does not (they become "／" and "\ufffd")."""
+    name = "".join("\ufffd" if unprintable(ch) else ch for ch in unicodedata.normalize("NFC", drive_name))
+    name = name.replace("/", "／").replace("\\", "＼")
     return name if name not in ("", ".", "..") else "_"
 
 
@@ -273,7 +276,7 @@ class DriveStorage:
 
     def _by_name(self, parent_id: str, name: str) -> dict | None:
         query = f"{_quote(parent_id)} in parents and trashed = false"
-        if "／" not in name and "＼" not in name and name != "_":  # the Drive name is the path name
+        if not {"／", "＼", "\ufffd"} & set(name) and name != "_":  # the Drive name is the path name
             query += f" and name = {_quote(name)}"
         found = self._list(L_("look in the folder {folder}", folder=parent_id), query)
         return next((f for f in found if path_name(f["name"]) == name), None)
@@ -467,6 +470,7 @@ class DriveStorage:
         from googleapiclient.http import MediaIoBaseUpload
 
         path = safe_relative_path(path)
+        content_type = safe_content_type(content_type)  # never a Google type: Drive would convert the upload
         place = self._place(path)
         if place is None:
             return False

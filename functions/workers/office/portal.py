@@ -28,7 +28,7 @@ from urllib.parse import urljoin, urlsplit
 from ackflow.errors import PermanentError, TransientError
 from ackflow.i18n import ENGLISH, L_, N_, Msg, Speaker
 
-from .names import safe_component
+from .names import file_name
 from .template import content_type
 
 
@@ -39,12 +39,17 @@ class PortalConfig:
     credentials: str  # env:NAME, file:/path, or secret:projects/…/secrets/…/versions/latest
 
 
-class TooLarge(ValueError):
-    """A download over the size limit: the file is skipped, and the reason said to the person."""
+class Skipped(ValueError):
+    """An attachment that is not fetched (over the size limit, off the allowed hosts, gone): the
+    others still are, and the reason is said to the person."""
 
     def __init__(self, text: Msg):
         super().__init__(str(text))
         self.text = text
+
+
+class TooLarge(Skipped):
+    """A download over the size limit."""
 
 
 @dataclass
@@ -62,6 +67,7 @@ def load_portals(config: str) -> dict[str, PortalConfig]:
             for client, body in json.loads(text).items()}
 
 
+PAGE_MAX_BYTES = 5 * 1024 * 1024  # an HTML page of the portal (login, order list, order): more is not one
 SECRET_DEADLINE = 10.0  # seconds of retries inside a step; after that the queue's retry takes over
 SECRET_VERSION = re.compile(r"^projects/[^/]+/(locations/[^/]+/)?secrets/[^/]+/versions/[^/]+$")
 
@@ -158,36 +164,71 @@ class PortalClient:
         self.http.mount("http://", adapter)
         self.http.mount("https://", adapter)
 
-    def check(self, url: str) -> None:
-        host = (urlsplit(url).hostname or "").lower()
-        port = urlsplit(url).port
+    def refusal(self, url: str) -> Msg | None:
+        """Why ``url`` may not be fetched (None: it may): not http(s), not on an allowed host, or not
+        a URL at all (a page's link may be anything)."""
+        try:
+            parts = urlsplit(url)
+            host, port = (parts.hostname or "").lower(), parts.port
+        except ValueError:  # a malformed address or port ("http://[::1", "http://host:99999")
+            return L_("“{url}” is not a readable URL", url=url[:200])
+        if parts.scheme not in ("http", "https"):
+            return L_("refusing a non-HTTP URL: {url}", url=url[:200])
         if host not in self.allowed_hosts and f"{host}:{port}" not in self.allowed_hosts:
-            raise PermanentError(N_("{host} is not an allowed portal host (ACKFLOW_OFFICE_PORTAL_ALLOWED_HOSTS)"),
-                                 host=host)
-        if urlsplit(url).scheme not in ("http", "https"):
-            raise PermanentError(N_("refusing a non-HTTP URL: {url}"), url=url)
+            return L_("{host} is not an allowed portal host (ACKFLOW_OFFICE_PORTAL_ALLOWED_HOSTS)", host=host)
+        return None
+
+    def check(self, url: str) -> None:
+        refusal = self.refusal(url)
+        if refusal is not None:
+            raise PermanentError(refusal)
 
     def request(self, method: str, url: str, **kwargs):
-        """One request; redirects are followed by hand so every hop's host is checked."""
+        """One request, its body not read yet (``page`` reads a page, ``download`` a file); redirects
+        are followed by hand so every hop's host is checked."""
         import requests
 
         for _ in range(6):
             self.check(url)
             try:
-                response = self.http.request(method, url, timeout=self.timeout, allow_redirects=False, **kwargs)
+                response = self.http.request(method, url, timeout=self.timeout, allow_redirects=False, stream=True,
+                                             **kwargs)
             except requests.RequestException as exc:
                 raise TransientError(N_("the portal did not answer {path}: {problem}"), path=urlsplit(url).path,
                                      problem=str(exc)) from exc
             if response.status_code in (301, 302, 303, 307, 308) and "Location" in response.headers:
-                url = urljoin(url, response.headers["Location"])
+                response.close()
+                url = _join(url, response.headers["Location"])
                 if response.status_code in (301, 302, 303):
                     method, kwargs = "GET", {k: v for k, v in kwargs.items() if k not in ("data", "json")}
                 continue
             if response.status_code >= 500:
+                response.close()
                 raise TransientError(N_("the portal answered {status} for {path}"), status=response.status_code,
                                      path=urlsplit(url).path)
             return response
         raise PermanentError(N_("the portal redirected too many times"))
+
+    def page(self, method: str, url: str, **kwargs):
+        """A page of the portal (its ``text`` read): at most PAGE_MAX_BYTES, so a page that never ends
+        is refused instead of filling the worker's memory (and failing every retry the same way)."""
+        import requests
+
+        response = self.request(method, url, **kwargs)
+        chunks, size = [], 0
+        try:
+            for chunk in response.iter_content(64 * 1024):
+                size += len(chunk)
+                if size > PAGE_MAX_BYTES:
+                    response.close()
+                    raise PermanentError(N_("the portal's page {path} is over {limit:,} bytes, too large to read"),
+                                         path=urlsplit(response.url).path, limit=PAGE_MAX_BYTES)
+                chunks.append(chunk)
+        except requests.RequestException as exc:
+            raise TransientError(N_("the portal did not answer {path}: {problem}"), path=urlsplit(url).path,
+                                 problem=str(exc)) from exc
+        response._content = b"".join(chunks)  # as requests keeps a body it read itself: .text decodes it
+        return response
 
     @staticmethod
     def soup(html: str):
@@ -198,7 +239,7 @@ class PortalClient:
     # -- steps -----------------------------------------------------------------------------------
     def login(self, username: str, password: str) -> None:
         login_url = urljoin(self.base_url, "login")
-        page = self.request("GET", login_url)
+        page = self.page("GET", login_url)
         form = next((f for f in self.soup(page.text).find_all("form") if f.find("input", {"type": "password"})), None)
         if form is None:
             raise PermanentError(N_("no login form at {url}"), url=login_url)
@@ -207,7 +248,7 @@ class PortalClient:
                            if i.get("type", "text") in ("text", "email") and i.get("name")), "username")
         password_field = form.find("input", {"type": "password"}).get("name", "password")
         data[user_field], data[password_field] = username, password
-        answer = self.request("POST", urljoin(page.url, form.get("action") or login_url), data=data)
+        answer = self.page("POST", _join(page.url, form.get("action") or login_url), data=data)
         still_form = any(f.find("input", {"type": "password"}) for f in self.soup(answer.text).find_all("form"))
         if answer.status_code in (401, 403) or still_form:
             raise PermanentError(N_("could not log in to the portal as {username}: the portal refused the "
@@ -216,24 +257,24 @@ class PortalClient:
     def find_order(self, order: str) -> str:
         url = urljoin(self.base_url, "orders")
         for _ in range(self.max_pages):
-            page = self.request("GET", url)
+            page = self.page("GET", url)
             if page.status_code != 200:
                 raise TransientError(N_("the order list answered {status}"), status=page.status_code)
             soup = self.soup(page.text)
             link = next((a for a in soup.find_all("a", href=True) if a.get_text(strip=True) == order), None)
             if link:
-                return urljoin(page.url, link["href"])
+                return _join(page.url, link["href"])
             following = soup.find("a", rel="next") or next(
                 (a for a in soup.find_all("a", href=True)
                  if a.get_text(strip=True) in ("次へ", "Next", "›", "»")), None)
             if following is None:
                 break
-            url = urljoin(page.url, following["href"])
+            url = _join(page.url, following["href"])
         raise PermanentError(N_("order {order} is not on the portal (searched {pages} pages at most)"), order=order,
                              pages=self.max_pages)
 
     def attachments(self, order_url: str) -> list[tuple[str, str]]:
-        page = self.request("GET", order_url)
+        page = self.page("GET", order_url)
         soup = self.soup(page.text)
         found = []
         for link in soup.find_all("a", href=True):
@@ -241,16 +282,27 @@ class PortalClient:
                          if getattr(parent, "get", None))
             if link.has_attr("download") or inside:
                 name = link.get("download") or link.get_text(strip=True) or link["href"].rsplit("/", 1)[-1]
-                found.append((name, urljoin(page.url, link["href"])))
+                found.append((name, _join(page.url, link["href"])))
         return found
 
     def download(self, url: str) -> bytes:
-        self.check(url)
-        response = self.request("GET", url, stream=True)
+        """The file at ``url``; Skipped when it may not be fetched (off the allowed hosts, also after a
+        redirect), is gone (404, 410) or is over the size limit."""
+        refusal = self.refusal(url)
+        if refusal is not None:
+            raise Skipped(refusal)
+        try:
+            response = self.request("GET", url)
+        except PermanentError as exc:  # redirected off the allowed hosts, or round in circles
+            raise Skipped(exc.text) from exc
+        if response.status_code in (404, 410):
+            response.close()
+            raise Skipped(L_("download of {path} answered {status}", path=urlsplit(url).path,
+                             status=response.status_code))
         if response.status_code != 200:
             raise TransientError(N_("download of {path} answered {status}"), path=urlsplit(url).path,
                                  status=response.status_code)
-        declared = int(response.headers.get("Content-Length") or 0)
+        declared = _length(response.headers.get("Content-Length", ""))
         if declared > self.max_bytes:
             response.close()
             raise TooLarge(L_("{size:,} bytes is over the {limit:,}-byte limit", size=declared,
@@ -273,15 +325,18 @@ class PortalClient:
 
 def collect(client: PortalClient, username: str, password: str, order: str, storage, folder: str,
             progress=lambda text: None, speaker: Speaker = ENGLISH) -> Fetched:
-    """Log in, find the order, file its attachments under ``folder`` (existing files are kept).
-    Progress is said in ``speaker``'s language (the job's)."""
+    """Log in, find the order, file its attachments under ``folder`` (existing files are kept), each
+    under a safe name unique in the folder (``names.file_name``: the portal names them). One that may
+    not or cannot be fetched is skipped and said so; the others are still filed. Progress is said in
+    ``speaker``'s language (the job's)."""
     client.login(username, password)
     progress(speaker._("logged in; looking for order {order}", order=order))
     order_url = client.find_order(order)
     result = Fetched(order)
     attachments = client.attachments(order_url)
+    taken: set[str] = set()
     for number, (name, url) in enumerate(attachments, start=1):
-        safe = safe_component(name, N_("attachment name"))
+        safe = file_name(name, number, taken)
         path = f"{folder}/{safe}"
         progress(speaker._("downloading {name} ({number}/{count})", name=safe, number=number, count=len(attachments)))
         if storage.exists(path):
@@ -289,10 +344,25 @@ def collect(client: PortalClient, username: str, password: str, order: str, stor
         else:
             try:
                 data = client.download(url)
-            except TooLarge as exc:  # too big: keep going, say so (in the person's language)
+            except Skipped as exc:  # too big, or not to be fetched: keep going, say so (in the person's language)
                 result.skipped.append({"name": safe, "reason": exc.text.render(speaker)})
                 continue
             storage.create(path, data, content_type(safe))
         result.files.append({"name": safe, "path": path, "bytes": len(data), "link": storage.link(path),
                              "sha256": hashlib.sha256(data).hexdigest()})
     return result
+
+
+def _length(header: str) -> int:
+    """A Content-Length as a portal may send it ("2, 2", or nonsense): the largest number in it, 0
+    when there is none (the download is measured as it comes anyway)."""
+    numbers = [int(part) for part in header.split(",") if part.strip().isdigit()]
+    return max(numbers, default=0)
+
+
+def _join(base: str, href: str) -> str:
+    """``href`` read against ``base``; as it is when it is not a URL at all (then ``refusal`` says so)."""
+    try:
+        return urljoin(base, href)
+    except ValueError:
+        return href

@@ -16,6 +16,7 @@ from ackflow.errors import PermanentError, TransientError
 from ackflow.i18n import L_, N_, Msg
 
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
+CELL_LIMIT = 50_000  # characters Sheets takes in one cell; a longer value is refused with a 400
 
 # key -> (label written in a new sheet, labels recognised in an existing one)
 COLUMNS = {
@@ -165,12 +166,12 @@ class CaseSheet:
     def upsert(self, case: str, values: dict[str, str],
                merge: dict[str, Callable[[str, str], str]] | None = None) -> SheetRow:
         """Create the case's row, or update only the given columns of it. Values are written as
-        they are (RAW): a client name starting with "=" stays text, never becomes a formula.
-        ``merge[key](in the sheet, given)`` says what to write in that column of an existing row
-        (e.g. a status that only moves forward)."""
+        they are (RAW): a client name starting with "=" stays text, never becomes a formula; one
+        longer than a cell takes is cut (``fit``). ``merge[key](in the sheet, given)`` says what to
+        write in that column of an existing row (e.g. a status that only moves forward)."""
         columns = self.columns()
         sheet = self.worksheet()
-        values = {**values, self.key: case}
+        values = {key: fit(value) for key, value in {**values, self.key: case}.items()}
         existing = self.find(case)
         if existing is not None:
             for key, rule in (merge or {}).items():
@@ -201,6 +202,13 @@ class CaseSheet:
         return f"{base}/spreadsheets/d/{self.spreadsheet_id}/edit#gid={sheet.id}&range=A{row}"
 
 
+def fit(value):
+    """A value as a cell takes it: text over 50,000 characters cut, with "…" at the end."""
+    if isinstance(value, str) and len(value) > CELL_LIMIT:
+        return value[:CELL_LIMIT - 1] + "…"
+    return value
+
+
 @contextlib.contextmanager
 def _calls(action: Msg):
     """gspread, google-auth and network errors as the step errors they are: worth a retry, or not;
@@ -221,6 +229,9 @@ def _calls(action: Msg):
             raise PermanentError(N_("could not {action} (HTTP {status}); share the case sheet with the worker's "
                                     "service account and check ACKFLOW_OFFICE_SHEET_ID"),
                                  action=action, status=status) from exc
+        if status == 400:  # what was sent is refused: sending it again would be too
+            raise PermanentError(N_("could not {action}: the case sheet refused it ({problem})"), action=action,
+                                 problem=str(exc)) from exc
         raise TransientError(retry, action=action, problem=str(exc)) from exc
     except auth_exceptions.RefreshError as exc:
         if getattr(exc, "retryable", False):

@@ -19,7 +19,7 @@ from typing import Protocol
 from ackflow.errors import PermanentError, TransientError
 from ackflow.i18n import L_, N_, Msg
 
-from .names import safe_relative_path
+from .names import UnsafePath, safe_content_type, safe_relative_path
 
 
 class CaseStorage(Protocol):
@@ -28,7 +28,8 @@ class CaseStorage(Protocol):
         has no folders: there it makes nothing.)"""
 
     def create(self, path: str, data: bytes, content_type: str = "application/octet-stream") -> bool:
-        """Write ``path`` if it does not exist; True if written, False if it was there."""
+        """Write ``path`` if it does not exist; True if written, False if it was there. ``content_type``
+        may come from anyone (a mail's part): adapters store it as ``names.safe_content_type`` says."""
 
     def exists(self, path: str) -> bool: ...
 
@@ -51,8 +52,8 @@ class LocalStorage:
 
     def _path(self, path: str) -> Path:
         full = (self.root / safe_relative_path(path)).resolve()
-        if self.root not in full.parents and full != self.root:
-            raise ValueError(f"{path!r} is outside the case storage")
+        if self.root not in full.parents and full != self.root:  # a symlink out of it
+            raise UnsafePath(path, L_("it leads outside the case storage"))
         return full
 
     def ensure_folder(self, path: str) -> Path:
@@ -151,7 +152,7 @@ class GcsStorage:
             if blob.exists():
                 return False
             try:
-                blob.upload_from_string(data, content_type=content_type, if_generation_match=0)
+                blob.upload_from_string(data, content_type=safe_content_type(content_type), if_generation_match=0)
             except exceptions.PreconditionFailed:
                 return False
         return True

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
+from ackflow.i18n import L_
+
+from .names import UnsafePath, fit_name
 from .storage import CaseStorage
 
 TEXT_SUFFIXES = {".txt", ".md", ".csv", ".json", ".html", ".xml", ".ini", ".yaml", ".yml", ".tsv"}
@@ -55,11 +58,13 @@ def local_template(root: str | Path) -> list[TemplateEntry]:
 
 
 def render_name(name: str, values: dict[str, str]) -> str:
-    """A template file or folder name with the values put in. The values are safe components
-    already (``names.safe_component``), so the result cannot leave its folder; checked anyway."""
-    rendered = Template(name).safe_substitute(values)
+    """A template file or folder name with the values put in, cut to what a filesystem takes (255
+    bytes, its extension kept: ``${client}_${title}_見積依頼書.docx`` with a long client and title).
+    The values are safe components already (``names.safe_component``), so the result cannot leave
+    its folder; checked anyway."""
+    rendered = fit_name(Template(name).safe_substitute(values))
     if "/" in rendered or "\\" in rendered or rendered in ("", ".", ".."):
-        raise ValueError(f"template name {name!r} renders to an unsafe name {rendered!r}")
+        raise UnsafePath(rendered, L_("a name in it is empty, “.” or “..”"))
     return rendered
 
 

@@ -3,7 +3,7 @@
 Everything here is bounded (header lengths, parts, lines) and never raises on a malformed mail: a
 part that cannot be read is noted, not fatal. Text is plain (control and bidi characters removed;
 HTML bodies turned into their text, never passed on as markup); attachment names become safe file
-names (``names.safe_component``), unique within the mail, extensions kept.
+names (``names.file_name``), unique within the mail, extensions kept.
 """
 
 from __future__ import annotations
@@ -15,9 +15,7 @@ from dataclasses import dataclass, field
 from email.header import decode_header, make_header
 from email.utils import getaddresses, parseaddr
 
-from ackflow.errors import UsageError
-
-from ..names import safe_component
+from ..names import file_name
 from .mailbox import Mail, Part
 
 MAX_LINES = 8
@@ -134,24 +132,7 @@ def preview(text: str) -> str:
 
 def attachment_name(original: str, index: int, taken: set[str]) -> str:
     """A safe, unique file name: no path, no control characters, at most 120 bytes, extension kept."""
-    name = clean(decode_words(original)).replace("/", "_").replace("\\", "_")
-    stem, dot, extension = name.rpartition(".")
-    if not dot or not 0 < len(extension) <= 10 or not extension.isalnum():
-        stem, extension = name, ""
-    try:
-        stem = safe_component(stem, "attachment name")
-    except UsageError:
-        stem = f"attachment-{index}"
-    suffix = f".{extension}" if extension else ""
-    while len((stem + suffix).encode()) > 120:
-        stem = stem[:-1]
-    candidate = stem + suffix
-    number = 2
-    while candidate.lower() in taken or candidate.upper().split(".")[0] in ("", "CON", "NUL"):
-        candidate = f"{stem} ({number}){suffix}"
-        number += 1
-    taken.add(candidate.lower())
-    return candidate
+    return file_name(decode_words(original), index, taken)
 
 
 def automatic(mail: Mail) -> str:

@@ -47,6 +47,14 @@ def without_parts(raw: bytes, part_ids: set[str], note: str) -> bytes:
     return out.getvalue()
 
 
+def eml_name(attachments: list[dict]) -> str:
+    """The mail's own file name, one that none of its attachments has (a mail may attach a
+    受信メール.eml, and a 受信メール (Ackflow).eml too): the same on every retry."""
+    taken = {a["name"].casefold() for a in attachments}
+    names = (EML_NAME, *(f"受信メール (Ackflow{f' {n}' if n > 1 else ''}).eml" for n in range(1, len(taken) + 2)))
+    return next(name for name in names if name.casefold() not in taken)
+
+
 def save_mail(ctx: StepContext) -> dict:
     summary = dict(ctx.outputs.get("portal") or {})
     rid = ctx.params.get("mail")
@@ -75,8 +83,7 @@ def save_mail(ctx: StepContext) -> dict:
         ctx.progress(ctx._("saving the mail"))
         handles = {p.part_id: p.handle for p in mail.parts if p.handle}
         large = {a["part_id"] for a in record.get("attachments", []) if a["too_large"]}
-        eml = EML_NAME if all(a["name"].lower() != EML_NAME.lower() for a in record.get("attachments", [])) \
-            else "受信メール (Ackflow).eml"
+        eml = eml_name(record.get("attachments", []))
         if mail.size <= settings.mail_max_bytes:
             raw = mailbox.raw(record["mail_id"])
             if large:
