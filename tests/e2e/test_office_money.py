@@ -194,6 +194,11 @@ def test_refusals_take_no_number_and_leave_nothing_half_made(office):
         assert complaint in reply, (text, reply)
         assert office.counts() == before_counts
     assert invoices_counted(office) == before + 3
+    # a recipient the PDF's font cannot print (IPA Gothic has no 𠮷): fpdf2 would have dropped it
+    # and addressed the invoice to 野家; refused at once, no number taken
+    unprintable = run(office, f'invoice {case} --again --to "𠮷野家" --item "追加:1:1000"', JobStatus.FAILED)
+    assert "cannot print 𠮷" in unprintable.last_error and unprintable.steps[0].attempts == 1
+    assert invoices_counted(office) == before + 3
 
 
 def test_the_digest_and_the_reminder_fire_once_per_slot_on_working_days(office):

@@ -182,6 +182,38 @@ def test_estimate_pdf_has_japanese_text_tax_and_totals():
                for f in fonts), "the font is embedded"
 
 
+def test_a_name_the_font_cannot_print_is_refused_and_elsewhere_it_shows_as_geta(tmp_path):
+    """fpdf2 drops a character its font lacks (with a log line): an invoice to 𠮷野家 printed 野家.
+    A name (the recipient, the issuer) is refused, saying which characters, before any number; an
+    emoji typed into a title or a line is printed as 〓, visibly, and the document issued."""
+    from io import BytesIO
+
+    from ackflow.errors import PermanentError
+    from ackflow.i18n import Speaker
+    from ackflow.store.sqlite import SqliteDocuments
+    from workers.office.accounting import Document
+    from workers.office.accounting.embedded import EmbeddedAccounting
+    from workers.office.accounting.pdf import missing_glyphs, render
+    from workers.office.issuer import Issuer
+    from workers.office.money import Line, TaxRules
+
+    document = Document(kind="invoice", number="INV-2026-0001", case="2026-001", folder="f", recipient="𠮷野家",
+                        title="プレス金型 🚀 A-12", issued="2026-11-21", lines=(Line("打合せ 🍱", Decimal(1), 1000),),
+                        rules=TaxRules(), issuer=Issuer("山田設計事務所", "東京都千代田区", "03-1234-5678"))
+    assert missing_glyphs(document) == ["𠮷"]  # the name only: the emoji are not names
+    accounting = EmbeddedAccounting(SqliteDocuments(str(tmp_path / "a.db")), storage=None)
+    accounting.check()
+    with pytest.raises(PermanentError) as refused:
+        accounting.check_document(document)
+    for speaker in (Speaker("ja", "Asia/Tokyo"), Speaker("en", "UTC")):
+        said = refused.value.render(speaker)
+        assert "𠮷" in said and "ACKFLOW_OFFICE_ESTIMATE_FONT" in said, said
+    fine = Document.from_dict({**document.to_dict(), "recipient": "吉野家"})
+    accounting.check_document(fine)  # the name printable: issued
+    text = pypdf.PdfReader(BytesIO(render(fine))).pages[0].extract_text()
+    assert "吉野家 御中" in text and "プレス金型 〓 A-12" in text and "打合せ 〓" in text
+
+
 # -- the case sheet ----------------------------------------------------------------------------
 @pytest.fixture
 def sheets(tmp_path):

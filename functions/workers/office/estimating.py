@@ -218,11 +218,14 @@ def issue_estimate(ctx: StepContext, case: str, *, items: list[str], change: lis
             rules.totals(lines)
         except UsageError as exc:
             raise PermanentError(exc.text) from exc
-        return Document(kind="quotation", number=estimate_number(case, version), case=case, folder=record["folder"],
-                        recipient=recipient or (previous.recipient if previous else record["client"]),
-                        title=record["title"], issued=issued_on.isoformat(), lines=lines, rules=rules,
-                        issuer=Issuer.from_settings(settings), version=version, valid_until=until,
-                        delivery=delivery if delivery is not None else record.get("due"))
+        document = Document(kind="quotation", number=estimate_number(case, version), case=case,
+                            folder=record["folder"],
+                            recipient=recipient or (previous.recipient if previous else record["client"]),
+                            title=record["title"], issued=issued_on.isoformat(), lines=lines, rules=rules,
+                            issuer=Issuer.from_settings(settings), version=version, valid_until=until,
+                            delivery=delivery if delivery is not None else record.get("due"))
+        services.accounting.check_document(document)  # e.g. a character the PDF cannot print: no version taken
+        return document
 
     document = new_estimate_version(services.store.docs, case, ctx.job.id, make)
     ctx.progress(_say("issuing", version=document.version, service=services.accounting.service))

@@ -118,11 +118,14 @@ def allocate(ctx: StepContext) -> dict:
         if due < issued_on.isoformat():
             raise PermanentError(_say("due_before", due=due, issued=issued_on.isoformat()))
         recipient = params["to"] or (accepted.recipient if accepted else record["client"])
-        return Document(kind="invoice", number="",  # numbered once decided (ledger.new_invoice)
-                        case=case, folder=record.get("folder") or case, recipient=recipient, title=record["title"],
-                        issued=issued_on.isoformat(), lines=lines, rules=rules, issuer=Issuer.from_settings(settings),
-                        transaction_date=params["date"] or record.get("delivered_on") or issued_on.isoformat(),
-                        payment_due=due, replaces=replaces)
+        document = Document(kind="invoice", number="",  # numbered once decided (ledger.new_invoice)
+                            case=case, folder=record.get("folder") or case, recipient=recipient,
+                            title=record["title"], issued=issued_on.isoformat(), lines=lines, rules=rules,
+                            issuer=Issuer.from_settings(settings),
+                            transaction_date=params["date"] or record.get("delivered_on") or issued_on.isoformat(),
+                            payment_due=due, replaces=replaces)
+        services.accounting.check_document(document)  # e.g. a character the PDF cannot print: no number taken
+        return document
 
     document = ledger.new_invoice(services.store, case, issued_on.year, settings.invoice_prefix, ctx.job.id, make,
                                   ctx.clock())

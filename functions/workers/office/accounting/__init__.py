@@ -122,6 +122,10 @@ class Accounting(Protocol):
         """Raise PermanentError (or TransientError) when documents cannot be issued now (no grant,
         no company): called before a number is taken, so a refusal costs no number."""
 
+    def check_document(self, document: Document) -> None:
+        """Raise PermanentError when this document cannot be issued as it is (the embedded PDF's
+        font lacks a character of it): called when the document is decided, before its number."""
+
     def issue(self, document: Document) -> Issued:
         """Create the document unless one of its kind with its number exists; return what the
         service holds. Idempotent: calling it again, or after a crash, creates nothing new."""

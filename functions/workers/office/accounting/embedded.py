@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 
+from ackflow.errors import PermanentError
+from ackflow.i18n import L_
 from ackflow.store.documents import Documents, Tx
 
 from ..money import Totals
@@ -31,9 +33,22 @@ class EmbeddedAccounting:
         self.font = font
 
     def check(self) -> None:
-        from .pdf import find_font
+        from .pdf import _cmap, find_font
 
-        find_font(self.font)  # the one thing that can be missing: say so before a number is taken
+        # the one thing that can be missing: say so before a number is taken (and read the font's
+        # characters now, not inside the transaction that decides the document)
+        _cmap(str(find_font(self.font)))
+
+    def check_document(self, document: Document) -> None:
+        from .pdf import missing_glyphs
+
+        missing = missing_glyphs(document, self.font)
+        if missing:
+            raise PermanentError(L_(
+                "The document’s font cannot print {chars} in a name (the recipient or the issuer): write it "
+                "another way (e.g. 吉 for 𠮷), or set ACKFLOW_OFFICE_ESTIMATE_FONT to a font that has it. "
+                "Nothing was numbered.",
+                chars=" ".join(missing[:10]) + (" …" if len(missing) > 10 else "")))
 
     def path_of(self, document: Document) -> str:
         return f"{document.folder}/{FOLDERS[document.kind]}/{document.file_name}"

@@ -8,7 +8,9 @@ printed comes from the ``Document`` alone, so printing it again gives the same t
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 from pathlib import Path
 
 from ackflow.errors import PermanentError
@@ -43,9 +45,48 @@ def find_font(configured: str = "") -> Path:
                          "or set ACKFLOW_OFFICE_ESTIMATE_FONT to a .ttf file")
 
 
+GETA = "〓"  # what Japanese print has long put in place of a character it cannot set
+
+
+def missing_glyphs(document: Document, font: str = "") -> list[str]:
+    """The characters of the document's names (the recipient, the issuer's details) that the font
+    cannot draw, in order of first use. fpdf2 leaves such a character out with a log line: an
+    invoice to 𠮷野家 would be addressed to 野家 (IPA Gothic has no 𠮷, nor emoji). A name must be
+    printed as it is, so such a document is refused, before it is numbered; elsewhere (the title,
+    a line) the character is printed as 〓 (``printable``)."""
+    cmap = _cmap(str(find_font(font)))
+    seen: dict[str, None] = {}
+    for text in (document.recipient, *document.issuer.to_dict().values()):
+        for char in text:
+            if char not in seen and not char.isspace() and ord(char) not in cmap:
+                seen[char] = None
+    return list(seen)
+
+
+def printable(document: Document, font: str = "") -> Document:
+    """The document as the font can print it: in its title and lines, a character the font lacks
+    (an emoji a person typed in Chat) becomes 〓, visibly, instead of vanishing."""
+    cmap = _cmap(str(find_font(font)))
+
+    def mark(text: str) -> str:
+        return "".join(c if c.isspace() or ord(c) in cmap else GETA for c in text)
+
+    return dataclasses.replace(document, title=mark(document.title), note=mark(document.note),
+                               lines=tuple(dataclasses.replace(line, description=mark(line.description))
+                                           for line in document.lines))
+
+
+@functools.lru_cache(maxsize=4)
+def _cmap(path: str) -> frozenset[int]:
+    from fontTools.ttLib import TTFont
+
+    return frozenset(TTFont(path, lazy=True).getBestCmap())
+
+
 def render(document: Document, font: str = "") -> bytes:
     from fpdf import FPDF
 
+    document = printable(document, font)
     title = TITLES[document.kind]
     totals = document.totals
     issuer = document.issuer

@@ -53,6 +53,9 @@ class FreeeAccounting:
     def check(self) -> None:
         self.templates("invoice")  # a token, the company and the permission to read 請求書, or a clear refusal
 
+    def check_document(self, document: Document) -> None:
+        """freee prints the document with its own fonts: nothing to refuse here."""
+
     def templates(self, kind: str) -> list[Template]:
         answer = self.api.get(f"/iv/{kind}s/templates", _say("templates", kind=kind))
         return [Template(str(t["id"]), t.get("name", "")) for t in answer.get("templates", [])]
