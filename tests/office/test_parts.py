@@ -142,6 +142,21 @@ def test_default_lines_are_checked_when_the_settings_load(monkeypatch, rows, com
         load_office_settings()
 
 
+@pytest.mark.parametrize("prefix", ["INV/", "../", "請求 ", "A:B", "x\ny"])
+def test_an_invoice_prefix_that_would_make_a_folder_or_a_bad_name_is_refused_when_the_settings_load(
+        monkeypatch, prefix):
+    """The number names the invoice's PDF: a / in the prefix made a folder inside 05_請求."""
+    from ackflow.errors import ConfigError
+    from workers.office.settings import load_office_settings
+
+    monkeypatch.setenv("ACKFLOW_OFFICE_INVOICE_PREFIX", prefix)
+    with pytest.raises(ConfigError, match="ACKFLOW_OFFICE_INVOICE_PREFIX: .*letters, digits"):
+        load_office_settings()
+    for fine in ("INV-", "", "YMD_2"):
+        monkeypatch.setenv("ACKFLOW_OFFICE_INVOICE_PREFIX", fine)
+        assert load_office_settings().invoice_prefix == fine
+
+
 def test_default_lines_may_be_a_file_and_a_missing_one_is_refused(monkeypatch, tmp_path):
     from ackflow.errors import ConfigError
     from workers.office.settings import load_office_settings

@@ -52,7 +52,7 @@ class OfficeSettings(BaseSettings):
     registration_number: str = Field("", description="The office's qualified invoice registration number (登録番号): T and 13 digits; required to issue invoices.")
     bank_account: str = Field("", description="Where clients pay, printed on invoices, e.g. 'みずほ銀行 蒲田支店 普通 1234567 ヤマダセッケイ'; required to issue invoices.")
     payment_terms: str = Field("next-month-end", description="Payment due date of an invoice: next-month-end (翌月末), month-end (当月末), or a number of days (30d).")
-    invoice_prefix: str = Field("INV-", max_length=10, description="Invoice numbers are PREFIX + year + '-' + a four-digit sequence, consecutive per year (INV-2026-0001).")
+    invoice_prefix: str = Field("INV-", max_length=10, description="Invoice numbers are PREFIX + year + '-' + a four-digit sequence, consecutive per year (INV-2026-0001); letters, digits, - and _ only.")
     documents_tab: str = Field("Documents", description="Worksheet (tab) of the case sheet listing every issued document: number, date, amount, client.")
 
     accounting: Literal["embedded", "freee"] = Field("embedded", description="Where estimates and invoices are issued: embedded (PDFs in the case folder) or freee (freee 請求書 API).")
@@ -109,6 +109,17 @@ class OfficeSettings(BaseSettings):
 
         if value not in ("next-month-end", "month-end") and not re.fullmatch(r"\d{1,3}d", value):
             raise ValueError("must be next-month-end, month-end or a number of days such as 30d")
+        return value
+
+    @field_validator("invoice_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        """The number names the invoice's file and its document in freee: letters, digits, - and _
+        only (a / made a folder inside 05_請求; a space or a colon is refused by some services)."""
+        import re
+
+        if not re.fullmatch(r"[A-Za-z0-9_-]*", value):
+            raise ValueError("may hold only letters, digits, - and _ (it begins every invoice number, e.g. INV-)")
         return value
 
     @field_validator("freee_token_vault")
