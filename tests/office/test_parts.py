@@ -578,3 +578,20 @@ def test_a_sheet_service_that_does_not_answer_is_a_transient_failure(tmp_path):
         CaseSheet("book", "Cases", endpoint=dead, credentials_file=str(credentials)).upsert("2026-001", {})
     with pytest.raises(PermanentError, match="no usable Google credentials"):
         CaseSheet("book", "Cases", endpoint=dead, credentials_file=str(tmp_path / "missing.json")).upsert("x", {})
+
+
+def test_cloud_storage_refusing_a_request_as_bad_is_not_retried():
+    """A 400 (an invalid bucket or object name) is refused again however often it is sent: the job
+    fails at once with what to check, instead of the queue retrying it to its limit."""
+    from google.api_core import exceptions
+
+    from ackflow.errors import PermanentError, TransientError
+    from ackflow.i18n import L_, Speaker
+    from workers.office.storage import GcsStorage
+
+    storage = GcsStorage("Bad Bucket!")
+    with pytest.raises(PermanentError) as refused, storage._translated(L_("create {path}", path="x")):
+        raise exceptions.BadRequest("Invalid bucket name: 'Bad Bucket!'")
+    assert "ACKFLOW_OFFICE_GCS_BUCKET" in refused.value.render(Speaker("en", "UTC"))
+    with pytest.raises(TransientError), storage._translated(L_("create {path}", path="x")):
+        raise exceptions.ServiceUnavailable("try again")

@@ -137,6 +137,9 @@ class GcsStorage:
         except exceptions.NotFound as exc:
             raise PermanentError(N_("Cloud Storage: could not {action}: {problem} (check ACKFLOW_OFFICE_GCS_BUCKET)"),
                                  action=action, problem=exc.message) from exc
+        except exceptions.BadRequest as exc:  # an invalid bucket or object name: the same again is refused again
+            raise PermanentError(N_("Cloud Storage refused to {action}: {problem} (check ACKFLOW_OFFICE_GCS_BUCKET "
+                                    "and ACKFLOW_OFFICE_GCS_PREFIX)"), action=action, problem=exc.message) from exc
         except (exceptions.GoogleAPICallError, exceptions.RetryError) as exc:
             raise TransientError(N_("Cloud Storage: could not {action}: {problem}"), action=action,
                                  problem=str(exc)) from exc
