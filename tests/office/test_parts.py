@@ -505,6 +505,38 @@ def test_a_portal_page_that_never_ends_is_refused_not_read_into_memory():
         server.stop()
 
 
+@pytest.mark.parametrize("what", ["page", "file"])
+def test_a_portal_that_sends_a_body_a_few_bytes_at_a_time_is_given_up_on_in_time(what):
+    """Each byte arrives within the request timeout, so the timeout alone never ends it: a body is
+    read within READ_TIMEOUTS timeouts, then the step is retried later (a transient failure)."""
+    import time as clock
+
+    from workers.office.portal import READ_TIMEOUTS
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/html" if what == "page" else "application/pdf")])
+
+        def body():
+            for _ in range(10_000):
+                clock.sleep(0.05)
+                yield b"x"
+
+        return body()
+
+    server = ServerThread(app).start()
+    try:
+        client = PortalClient(server.url, allowed_hosts=[f"127.0.0.1:{server.port}"], timeout=0.2, retries=0)
+        started = clock.monotonic()
+        with pytest.raises(TransientError, match="too slowly"):
+            if what == "page":
+                client.login("u", "p")
+            else:
+                client.download(server.url + "/order/1/drawing.pdf")
+        assert clock.monotonic() - started < 0.2 * READ_TIMEOUTS + 2
+    finally:
+        server.stop()
+
+
 def test_credentials_from_env_and_file(monkeypatch, tmp_path):
     monkeypatch.setenv("ACME_PORTAL", json.dumps({"username": "u", "password": "p"}))
     assert resolve_credentials("env:ACME_PORTAL") == ("u", "p")

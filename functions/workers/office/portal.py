@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -67,6 +68,7 @@ def load_portals(config: str) -> dict[str, PortalConfig]:
             for client, body in json.loads(text).items()}
 
 
+READ_TIMEOUTS = 6  # a body (page or file) is read within this many request timeouts (20 s: 2 min)
 PAGE_MAX_BYTES = 5 * 1024 * 1024  # an HTML page of the portal (login, order list, order): more is not one
 SECRET_DEADLINE = 10.0  # seconds of retries inside a step; after that the queue's retry takes over
 SECRET_VERSION = re.compile(r"^projects/[^/]+/(locations/[^/]+/)?secrets/[^/]+/versions/[^/]+$")
@@ -216,6 +218,7 @@ class PortalClient:
 
         response = self.request(method, url, **kwargs)
         chunks, size = [], 0
+        started = time.monotonic()
         try:
             for chunk in response.iter_content(64 * 1024):
                 size += len(chunk)
@@ -224,6 +227,7 @@ class PortalClient:
                     raise PermanentError(N_("the portal's page {path} is over {limit:,} bytes, too large to read"),
                                          path=urlsplit(response.url).path, limit=PAGE_MAX_BYTES)
                 chunks.append(chunk)
+                _in_time(response, started, self.timeout * READ_TIMEOUTS, url)
         except requests.RequestException as exc:
             raise TransientError(N_("the portal did not answer {path}: {problem}"), path=urlsplit(url).path,
                                  problem=str(exc)) from exc
@@ -310,6 +314,7 @@ class PortalClient:
         import requests
 
         chunks, size = [], 0
+        started = time.monotonic()
         try:
             for chunk in response.iter_content(64 * 1024):
                 size += len(chunk)
@@ -317,10 +322,20 @@ class PortalClient:
                     response.close()
                     raise TooLarge(L_("over the {limit:,}-byte limit", limit=self.max_bytes))
                 chunks.append(chunk)
+                _in_time(response, started, self.timeout * READ_TIMEOUTS, url)
         except requests.RequestException as exc:  # the connection broke mid-download
             raise TransientError(N_("download of {path} broke off: {problem}"), path=urlsplit(url).path,
                                  problem=str(exc)) from exc
         return b"".join(chunks)
+
+
+def _in_time(response, started: float, budget: float, url: str) -> None:
+    """The timeout bounds each wait for a byte, not a whole body: a portal that sends a few bytes
+    at a time never trips it. A body not read within ``budget`` seconds is a slow portal, worth a retry."""
+    if time.monotonic() - started > budget:
+        response.close()
+        raise TransientError(N_("the portal sent {path} too slowly (not read within {seconds:.0f} s)"),
+                             path=urlsplit(url).path, seconds=budget)
 
 
 def collect(client: PortalClient, username: str, password: str, order: str, storage, folder: str,
