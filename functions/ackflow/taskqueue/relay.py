@@ -15,6 +15,17 @@ Messages are delivered concurrently, as Cloud Tasks dispatches them: up to the q
 its answer comes. The long-poll loop receives only as many messages as it has free slots, so a
 received message never waits behind a slow one while its visibility timeout runs.
 
+While a delivery is under way the relay keeps extending the message's visibility (every third
+of the queue's visibility timeout), so a step longer than the visibility timeout is not received
+again by a second delivery that would take the step over (its receive count is higher, which the
+worker reads as "the earlier attempt ended"). Only if the relay itself dies does the message come
+back, as a Cloud Tasks task does when its connection breaks.
+
+A message is checked before it is delivered: one that is not an Ackflow task (not JSON, no task
+name or payload, header names or values that cannot be sent) goes to the dead-letter queue at once.
+A message whose ``not_before`` (set by ``SqsQueue.enqueue`` for a delay beyond SQS's 900 s) is
+still ahead is sent again with the rest of its delay, and the received copy deleted.
+
 The same ``deliver`` runs in ``ackflow sqs-relay`` (a long-poll loop) and in ``lambda_handler``
 (an SQS event source, reporting partial batch failures).
 """
@@ -23,6 +34,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +50,10 @@ log = logging.getLogger(__name__)
 
 TOKEN_LIFETIME = 3600
 MAX_IN_FLIGHT = 32  # deliveries at once per queue, whatever the queue allows (one thread each)
+MAX_DELAY = 900  # SQS's longest DelaySeconds
+MAX_DEADLINE = 3600.0  # the longest wait for a worker's answer a message may ask for
+_TASK_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,500}")
+_HEADER_NAME = re.compile(r"[A-Za-z0-9-]{1,100}")
 
 
 @dataclass
@@ -44,10 +61,70 @@ class RelayQueue:
     definition: QueueDefinition
     url: str
     dead_letter_url: str | None = None
+    visibility_timeout: int | None = None  # seconds, from the queue's attributes (looked up once)
+
+
+class NotATask(ValueError):
+    """A message that no delivery can ever make into a worker request."""
+
+
+def parse_message(text: str) -> dict:
+    """The task a message carries, checked so that building its request cannot fail; NotATask if not."""
+    try:
+        body = json.loads(text)
+    except (ValueError, TypeError, RecursionError):
+        raise NotATask("not JSON") from None
+    if not isinstance(body, dict):
+        raise NotATask("not a JSON object")
+    if not isinstance(body.get("task"), str) or not _TASK_NAME.fullmatch(body["task"]):
+        raise NotATask("no task name, or one with characters a header cannot carry")
+    if "payload" not in body:
+        raise NotATask("no payload")
+    headers = body.get("headers") or {}
+    if not isinstance(headers, dict) or not all(
+            isinstance(k, str) and _HEADER_NAME.fullmatch(k) and isinstance(v, str) and len(v) <= 8000
+            and v.isprintable() for k, v in headers.items()):
+        raise NotATask("headers that cannot be sent")
+    deadline = body.get("deadline", 60)
+    if isinstance(deadline, bool) or not isinstance(deadline, (int, float)) or not 0 < deadline <= MAX_DEADLINE:
+        raise NotATask("a deadline that is not a number of seconds")
+    not_before = body.get("not_before")
+    if not_before is not None and (isinstance(not_before, bool) or not isinstance(not_before, (int, float))
+                                   or not math.isfinite(not_before)):
+        raise NotATask("a not_before that is not a time")
+    return {**body, "headers": headers, "deadline": float(deadline)}
+
+
+class _Heartbeat:
+    """Keeps a received message invisible while its delivery runs (``with``), by extending its
+    visibility every third of the queue's visibility timeout."""
+
+    def __init__(self, sqs, url: str, receipt: str, visibility: int):
+        self.sqs, self.url, self.receipt = sqs, url, receipt
+        self.visibility = max(1, visibility)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True, name="relay-heartbeat")
+
+    def _beat(self) -> None:
+        while not self._stop.wait(max(0.5, self.visibility / 3)):
+            try:
+                self.sqs.change_message_visibility(QueueUrl=self.url, ReceiptHandle=self.receipt,
+                                                   VisibilityTimeout=self.visibility)
+            except Exception as exc:  # the message may come back; the worker's claim stays in charge
+                log.warning("could not extend a message's visibility: %s", exc)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 class Outcome:
     DONE = "done"  # 2xx: delete
+    POSTPONED = "postponed"  # its not_before is ahead: sent again with the rest of its delay, delete
     FAILED_FOR_GOOD = "failed"  # 2xx, but the job failed: dead-letter, then delete
     RETRY = "retry"  # anything else: let it come back after the backoff
 
@@ -126,14 +203,15 @@ class Relay:
     def deliver(self, queue: QueueDefinition, message_body: str, attributes: dict) -> str:
         """POST one message to the worker; an Outcome."""
         try:
-            body = json.loads(message_body)
-            payload = body["payload"]
-        except (ValueError, KeyError, TypeError):
-            log.error("not an Ackflow task: %.200s", message_body)
+            body = parse_message(message_body)
+        except NotATask as exc:
+            log.error("not an Ackflow task (%s): %.200r", exc, message_body)
             return Outcome.FAILED_FOR_GOOD  # nothing can ever handle it: keep it for a person
-        deadline = float(body.get("deadline", 60))
+        return self.post(queue, body, attributes)
+
+    def post(self, queue: QueueDefinition, body: dict, attributes: dict) -> str:
         try:
-            response = self.http.post(self.worker_url, data=json.dumps(payload), timeout=deadline,
+            response = self.http.post(self.worker_url, data=json.dumps(body["payload"]), timeout=body["deadline"],
                                       headers=self.headers(queue, body, attributes))
         except requests.RequestException as exc:
             log.warning("worker unreachable for %s: %s", body.get("task"), exc)
@@ -141,10 +219,40 @@ class Relay:
         if not 200 <= response.status_code < 300:
             return Outcome.RETRY
         try:
-            failed = response.json().get("status") == "FAILED"
+            answer = response.json()
+            failed = isinstance(answer, dict) and answer.get("status") == "FAILED"
         except ValueError:
             failed = False
         return Outcome.FAILED_FOR_GOOD if failed else Outcome.DONE
+
+    def postpone(self, relay_queue: RelayQueue, body: dict, text: str) -> bool:
+        """Send a message whose ``not_before`` is ahead again, delayed by the rest (at most 900 s a
+        hop); True if it was (the received copy is then deleted: a copy in both is harmless)."""
+        remaining = body.get("not_before", 0) - time.time()
+        if remaining <= 1:
+            return False
+        self.sqs.send_message(QueueUrl=relay_queue.url, MessageBody=text,
+                              DelaySeconds=min(MAX_DELAY, math.ceil(remaining)))
+        return True
+
+    def visibility(self, relay_queue: RelayQueue) -> int:
+        """The queue's visibility timeout (looked up once)."""
+        if relay_queue.visibility_timeout is None:
+            attributes = self.sqs.get_queue_attributes(QueueUrl=relay_queue.url, AttributeNames=["VisibilityTimeout"])
+            relay_queue.visibility_timeout = int(attributes.get("Attributes", {}).get("VisibilityTimeout", 30))
+        return relay_queue.visibility_timeout
+
+    def attempt(self, relay_queue: RelayQueue, text: str, receipt: str, attributes: dict) -> str:
+        """Check, postpone or deliver one received message (its visibility extended meanwhile)."""
+        try:
+            body = parse_message(text)
+        except NotATask as exc:
+            log.error("not an Ackflow task (%s): %.200r", exc, text)
+            return Outcome.FAILED_FOR_GOOD
+        if self.postpone(relay_queue, body, text):
+            return Outcome.POSTPONED
+        with _Heartbeat(self.sqs, relay_queue.url, receipt, self.visibility(relay_queue)):
+            return self.post(relay_queue.definition, body, attributes)
 
     def dead_letter_url(self, relay_queue: RelayQueue) -> str | None:
         """The queue's dead-letter queue, from its redrive policy (looked up once)."""
@@ -177,7 +285,7 @@ class Relay:
         """Deliver one received message and settle it by its outcome (delete only after a 2xx)."""
         attributes = message.get("Attributes", {})
         try:
-            outcome = self.deliver(relay_queue.definition, message["Body"], attributes)
+            outcome = self.attempt(relay_queue, message["Body"], message["ReceiptHandle"], attributes)
             self.settle(relay_queue, outcome, message["Body"], message["ReceiptHandle"], attributes)
         except Exception as exc:  # SQS keeps the message: it comes back when its visibility timeout ends
             log.error("relay of a message of %s failed: %s", relay_queue.definition.name, exc)
@@ -236,7 +344,7 @@ class Relay:
             if queue is None:
                 return False
             attributes = record.get("attributes", {})
-            outcome = self.deliver(queue.definition, record["body"], attributes)
+            outcome = self.attempt(queue, record["body"], record["receiptHandle"], attributes)
             if outcome == Outcome.RETRY:
                 try:
                     self.sqs.change_message_visibility(QueueUrl=queue.url, ReceiptHandle=record["receiptHandle"],

@@ -4,12 +4,17 @@ A standard queue per queue definition, each with a dead-letter queue (Terraform'
 ``infra/terraform/aws``). SQS standard queues cannot refuse a message by name, so this adapter
 does not de-duplicate (``deduplicates = False``): a task sent twice may be delivered twice, and
 the worker's claim makes the second delivery do nothing.
+
+SQS delays a message by at most 900 s. A longer delay (a ``RetryLater`` of an hour, a result owed
+to a space with no write budget) is sent with the 900 s and a ``not_before`` in the body; the relay
+sends it again with the rest of the delay until that time, so the step never runs early.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 
 from ..errors import NotSupported, QueueUnavailable
 from .base import QueueState, Task
@@ -60,6 +65,8 @@ class SqsQueue:
 
         body = {"task": task.name, "queue": task.queue, "payload": task.payload, "deadline": task.deadline,
                 "headers": task.headers}
+        if task.delay > MAX_DELAY:  # the relay holds it back the rest of the time
+            body["not_before"] = time.time() + task.delay
         try:
             self._sqs().send_message(QueueUrl=self.queue_url(task.queue), MessageBody=json.dumps(body),
                                      DelaySeconds=min(MAX_DELAY, max(0, int(task.delay))))

@@ -1,0 +1,164 @@
+"""The SQS relay against what SQS can hand it: messages that are not tasks, steps longer than the
+queue's visibility timeout, delays beyond SQS's 900 s. A moto server and a recording worker."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+
+import pytest
+
+from ackflow.auth.signing import LocalSigner
+from ackflow.queues import QueueDefinition
+from ackflow.retry import RetryConfig
+from ackflow.taskqueue.base import Task
+from ackflow_tools.devtools.procs import start_moto
+from tests.support.recorder import Recorder
+
+REGION = "ap-northeast-1"
+
+
+@pytest.fixture(scope="module")
+def moto(tmp_path_factory):
+    proc = start_moto(tmp_path_factory.mktemp("moto-relay") / "moto.log")
+    yield proc
+    proc.stop()
+
+
+class Setup:
+    def __init__(self, moto, visibility: int = 60):
+        import boto3
+
+        from ackflow.taskqueue.relay import Relay, RelayQueue
+        from ackflow_tools.devtools.queues import sync_sqs_queues
+
+        self.name = f"relay-{uuid.uuid4().hex[:8]}"
+        self.definition = QueueDefinition(
+            name=self.name, description="relay", max_dispatches_per_second=50, max_concurrent_dispatches=10,
+            max_step_timeout=60, retry=RetryConfig(max_attempts=3, min_backoff=1, max_backoff=2, max_doublings=1))
+        self.client = boto3.client("sqs", endpoint_url=moto.url, region_name=REGION)
+        self.url = sync_sqs_queues(self.client, [self.definition])[self.name]
+        self.client.set_queue_attributes(QueueUrl=self.url, Attributes={"VisibilityTimeout": str(visibility)})
+        self.dlq = self.client.get_queue_url(QueueName=f"{self.name}-dlq")["QueueUrl"]
+        self.worker = Recorder()
+        self.relay_queue = RelayQueue(self.definition, self.url)
+        self.relay = Relay(sqs=self.client, queues=[self.relay_queue], worker_url=self.worker.url + "/",
+                           signer=LocalSigner.generate("relay"), issuer="https://ackflow.invalid/sqs-relay",
+                           identity="relay@test")
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.relay.run, args=(self.stop, 1), daemon=True)
+
+    def count(self, url: str, attribute: str = "ApproximateNumberOfMessages") -> int:
+        return int(self.client.get_queue_attributes(QueueUrl=url, AttributeNames=[attribute])["Attributes"][attribute])
+
+    def close(self):
+        self.stop.set()
+        if self.thread.is_alive():
+            self.thread.join(timeout=10)
+        self.worker.stop()
+
+
+@pytest.fixture
+def setup(moto, monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    made = []
+
+    def make(**kwargs) -> Setup:
+        made.append(Setup(moto, **kwargs))
+        return made[-1]
+
+    yield make
+    for one in made:
+        one.close()
+
+
+def receive_one(s: Setup) -> dict:
+    [message] = s.client.receive_message(QueueUrl=s.url, MaxNumberOfMessages=1, WaitTimeSeconds=2,
+                                         AttributeNames=["ApproximateReceiveCount", "SentTimestamp"])["Messages"]
+    return message
+
+
+def test_a_step_longer_than_the_visibility_timeout_is_delivered_once(setup):
+    # Given a queue whose visibility timeout (2 s) is shorter than the step (5 s)
+    s = setup(visibility=2)
+    s.worker.behaviour = lambda n, r: (time.sleep(5), 200)[1]
+    s.client.send_message(QueueUrl=s.url, MessageBody=json.dumps(
+        {"task": "t1", "deadline": 30, "payload": {"job_id": "j1", "step": 0}}))
+    # When the relay delivers it
+    s.thread.start()
+    s.worker.wait_for(1, timeout=10)
+    time.sleep(6)
+    # Then the message never came back while the step ran (its visibility was extended), and it is gone
+    assert len(s.worker.received) == 1
+    assert s.count(s.url) == 0 and s.count(s.url, "ApproximateNumberOfMessagesNotVisible") == 0
+
+
+NOT_TASKS = [
+    "not json at all",
+    "[1, 2]",
+    json.dumps({"payload": {"job_id": "j1", "step": 0}}),  # no task name
+    json.dumps({"task": "t\r\nX-Injected: 1", "payload": {}}),  # a task name a header cannot carry
+    json.dumps({"task": "t", "payload": {}, "headers": ["not", "a", "dict"]}),
+    json.dumps({"task": "t", "payload": {}, "headers": {"X-A": "line\r\nbreak"}}),
+    json.dumps({"task": "t", "payload": {}, "deadline": "soon"}),
+    json.dumps({"task": "t", "payload": {}, "not_before": "tomorrow"}),
+    "x" * (256 * 1024 - 10),  # near SQS's largest message, not JSON
+]
+
+
+def test_messages_that_are_not_tasks_go_to_the_dead_letter_queue_on_their_first_receive(setup):
+    s = setup()
+    for text in NOT_TASKS:
+        s.client.send_message(QueueUrl=s.url, MessageBody=text)
+    s.thread.start()
+    deadline = time.monotonic() + 20
+    while s.count(s.dlq) < len(NOT_TASKS) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    # each is kept for a person at once (not received again until maxReceiveCount), none reached the worker
+    assert s.count(s.dlq) == len(NOT_TASKS)
+    assert s.count(s.url) == 0 and s.count(s.url, "ApproximateNumberOfMessagesNotVisible") == 0
+    assert s.worker.received == []
+
+
+def test_a_delay_beyond_900_seconds_is_carried_in_the_message(setup):
+    from ackflow.taskqueue.sqs import SqsQueue
+
+    s = setup()
+    sent = []
+
+    class Recording:
+        def __getattr__(self, name):
+            return getattr(s.client, name)
+
+        def send_message(self, **kwargs):
+            sent.append(kwargs)
+            return s.client.send_message(**kwargs)
+
+    queue = SqsQueue(endpoint=None, region=REGION, client=Recording())
+    before = time.time()
+    queue.enqueue(Task(queue=s.name, name="t-late", payload={"job_id": "j1", "step": 0}, delay=3600))
+    [call] = sent
+    assert call["DelaySeconds"] == 900
+    assert before + 3600 <= json.loads(call["MessageBody"])["not_before"] <= time.time() + 3600
+
+
+def test_a_message_received_before_its_not_before_is_sent_again_with_the_rest_of_its_delay(setup):
+    s = setup()
+    body = json.dumps({"task": "t-late", "deadline": 30, "payload": {"job_id": "j1", "step": 0},
+                       "not_before": time.time() + 2000})
+    s.client.send_message(QueueUrl=s.url, MessageBody=body)
+    message = receive_one(s)
+    # When the relay receives it 900 s after it was sent (SQS's longest delay), 1100 s early
+    assert s.relay.handle(s.relay_queue, message) == "postponed"
+    # Then the worker was not called, and a delayed copy is in the queue, the received one gone
+    assert s.worker.received == []
+    assert s.count(s.url, "ApproximateNumberOfMessagesDelayed") == 1
+    assert s.count(s.url, "ApproximateNumberOfMessagesNotVisible") == 0
+    # and once its time has come it is delivered
+    due = json.dumps({**json.loads(body), "not_before": time.time() - 1})
+    s.client.send_message(QueueUrl=s.url, MessageBody=due)
+    assert s.relay.handle(s.relay_queue, receive_one(s)) == "done"
+    assert len(s.worker.received) == 1
