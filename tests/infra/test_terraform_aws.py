@@ -89,21 +89,34 @@ def test_iam_policies_for_the_sender_and_the_relay(applied):
     iam = boto3.client("iam", endpoint_url=applied["moto"].url, region_name=REGION, aws_access_key_id="testing",
                        aws_secret_access_key="testing")
 
-    def actions(arn: str) -> set[str]:
+    def actions(arn: str, resource: str = "") -> set[str]:
         version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
         document = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
         document = json.loads(document) if isinstance(document, str) else document
         found = set()
         for statement in document["Statement"]:
+            resources = statement["Resource"]
+            resources = [resources] if isinstance(resources, str) else resources
+            if resource and resource not in resources:
+                continue
             listed = statement["Action"]
             found |= {listed} if isinstance(listed, str) else set(listed)
         return found
 
+    def arn(name: str) -> str:
+        url = applied["client"].get_queue_url(QueueName=PREFIX + name)["QueueUrl"]
+        return attributes(applied["client"], url)["QueueArn"]
+
     sender = actions(applied["outputs"]["sender_policy_arn"]["value"])
-    relay = actions(applied["outputs"]["relay_policy_arn"]["value"])
+    relay_arn = applied["outputs"]["relay_policy_arn"]["value"]
     assert "sqs:SendMessage" in sender and "sqs:DeleteMessage" not in sender
-    assert {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"} <= relay
-    assert "sqs:SendMessage" not in relay
+    for name in load_queues(QUEUES):
+        # receive, settle, and send again the rest of a delay beyond 900 s
+        assert {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
+                "sqs:SendMessage"} <= actions(relay_arn, arn(name))
+        # a job that failed for good: its message moved to the dead-letter queue by the relay
+        dead = actions(relay_arn, arn(name + "-dlq"))
+        assert {"sqs:SendMessage", "sqs:GetQueueUrl"} <= dead and "sqs:ReceiveMessage" not in dead
 
 
 def test_the_adapter_and_the_relay_use_the_queues_terraform_made(applied, monkeypatch):

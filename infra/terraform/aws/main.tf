@@ -47,8 +47,17 @@ data "aws_iam_policy_document" "relay" {
       "sqs:ChangeMessageVisibility",
       "sqs:GetQueueUrl",
       "sqs:GetQueueAttributes",
+      # a delay beyond SQS's 900 s: the relay sends the message again with the rest of it
+      "sqs:SendMessage",
     ]
     resources = [for queue in aws_sqs_queue.queues : queue.arn]
+  }
+
+  # a job that failed for good (the worker says FAILED): the relay moves its message to the DLQ
+  statement {
+    sid       = "DeadLetterFailedJobs"
+    actions   = ["sqs:SendMessage", "sqs:GetQueueUrl"]
+    resources = [for queue in aws_sqs_queue.dead_letters : queue.arn]
   }
 }
 
@@ -60,6 +69,6 @@ resource "aws_iam_policy" "sender" {
 
 resource "aws_iam_policy" "relay" {
   name        = "${var.queue_prefix}ackflow-sqs-relay"
-  description = "Receive, delete and delay Ackflow tasks on its SQS queues (the relay)."
+  description = "Receive, delete, delay and dead-letter Ackflow tasks on its SQS queues (the relay)."
   policy      = data.aws_iam_policy_document.relay.json
 }
