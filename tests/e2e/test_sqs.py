@@ -86,3 +86,26 @@ def test_lambda_handler_reports_partial_batch_failures(via_sqs, monkeypatch):
     ]}
     answer = relay_module.lambda_handler(event)
     assert answer == {"batchItemFailures": [{"itemIdentifier": "m-bad"}]}
+
+
+def test_redriving_the_message_of_a_job_that_already_succeeded_changes_nothing(via_sqs):
+    """An operator redrives a DLQ that holds a task of a finished job (a duplicate that ran out of
+    receives while the first delivery held the step): it is delivered, finds the job finished, and
+    neither runs a step again nor posts a second result."""
+    job = via_sqs.wait_job(via_sqs.start("echo redriven"), JobStatus.SUCCEEDED, timeout=30)
+    via_sqs.job_message(job)
+    client = boto3.client("sqs", endpoint_url=via_sqs.stack.url("moto"), region_name="ap-northeast-1",
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    dlq = client.get_queue_url(QueueName="ackflow-default-dlq")["QueueUrl"]
+    client.purge_queue(QueueUrl=dlq)
+    last = len(job.steps) - 1
+    client.send_message(QueueUrl=dlq, MessageBody=json.dumps(
+        {"task": "redriven-after-success", "queue": "ackflow-default", "deadline": 30, "headers": {},
+         "payload": {"job_id": job.id, "step": last, "generation": job.generation}}))
+    assert via_sqs.runtime.queue.redrive("ackflow-default") == 1
+    time.sleep(5)  # the relay long-polls with 1 s waits
+    again = via_sqs.store.get_job(job.id)
+    assert again.status == JobStatus.SUCCEEDED and [s.attempts for s in again.steps] == [s.attempts for s in job.steps]
+    mine = [m for m in via_sqs.messages().values() if m.get("clientAssignedMessageId") == job.message_id]
+    assert len(mine) == 1
+    assert via_sqs.runtime.queue.state("ackflow-default").dead == 0

@@ -162,3 +162,39 @@ def test_a_message_received_before_its_not_before_is_sent_again_with_the_rest_of
     s.client.send_message(QueueUrl=s.url, MessageBody=due)
     assert s.relay.handle(s.relay_queue, receive_one(s)) == "done"
     assert len(s.worker.received) == 1
+
+
+def test_the_worker_accepts_the_relays_token_and_nothing_near_it():
+    """The relay's policy as the worker builds it (runtime.worker_verifier): only the relay's key,
+    issuer, audience and identity, within the token's life."""
+    from ackflow.auth import verify
+    from ackflow.errors import VerificationError
+    from ackflow.taskqueue.relay import Relay
+    from ackflow_tools.emulators.web import Router, ServerThread, json_response
+
+    signer, stranger = LocalSigner.generate("relay"), LocalSigner.generate("relay")
+    app = Router()
+    app.add("GET", "/certs", lambda request: json_response(signer.x509_document()))
+    certs = ServerThread(app).start()
+    try:
+        worker, issuer, identity = "https://worker.invalid/", "https://ackflow.invalid/sqs-relay", "relay@test"
+        verifier = verify.Verifier([verify.TokenPolicy("SQS relay", (worker,), (issuer,), f"{certs.url}/certs",
+                                                       (identity,), require_email_verified=True)])
+        relay = Relay(sqs=None, queues=[], worker_url=worker, signer=signer, issuer=issuer, identity=identity)
+        assert verifier.verify(f"Bearer {relay.token()}")["email"] == identity
+        assert relay.token() == relay.token()  # reused, not signed per message
+        now = int(time.time())
+        refused = {
+            "expired": signer.id_token(issuer=issuer, audience=worker, email=identity,
+                                       extra={"iat": now - 7200, "exp": now - 3600}),
+            "wrong audience": signer.id_token(issuer=issuer, audience="https://other.invalid/", email=identity),
+            "wrong issuer": signer.id_token(issuer="https://accounts.google.com", audience=worker, email=identity),
+            "wrong identity": signer.id_token(issuer=issuer, audience=worker, email="someone@else"),
+            "another key": stranger.id_token(issuer=issuer, audience=worker, email=identity),
+        }
+        for what, token in refused.items():
+            with pytest.raises(VerificationError):
+                verifier.verify(f"Bearer {token}")
+                pytest.fail(what)
+    finally:
+        certs.stop()
