@@ -29,6 +29,24 @@ def dead_letters(pipeline, queue: str = "ackflow-default") -> list[dict]:
     return [json.loads(m["Body"]) for m in messages]
 
 
+def test_a_step_longer_than_the_queues_visibility_timeout_runs_once(via_sqs):
+    """First in this module: the relay reads a queue's visibility timeout on its first delivery.
+    A 6 s step on a queue whose messages become visible again after 2 s: SQS would hand the task
+    out again, with a higher receive count, and the worker would let that delivery take the step
+    over (a second run alongside the first) unless the relay keeps the message invisible."""
+    client = boto3.client("sqs", endpoint_url=via_sqs.stack.url("moto"), region_name="ap-northeast-1",
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    url = client.get_queue_url(QueueName="ackflow-default")["QueueUrl"]
+    before = client.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])["Attributes"]
+    client.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "2"})
+    try:
+        job = via_sqs.wait_job(via_sqs.start("sleep 6"), JobStatus.SUCCEEDED, timeout=40)
+    finally:
+        client.set_queue_attributes(QueueUrl=url, Attributes=before)
+    assert job.steps[0].attempts == 1, job.steps[0].runs
+    assert job.steps[0].output == {"slept": 6}
+
+
 def test_a_job_that_fails_twice_then_succeeds_succeeds_once(via_sqs):
     job = via_sqs.wait_job(via_sqs.start("fail --times 2"), JobStatus.SUCCEEDED, timeout=30)
     assert job.steps[0].attempts == 1 and job.steps[1].attempts == 3
