@@ -198,3 +198,24 @@ def test_the_worker_accepts_the_relays_token_and_nothing_near_it():
                 pytest.fail(what)
     finally:
         certs.stop()
+
+
+@pytest.mark.parametrize("answer", ["500", "404", "timeout", "refused", "failed"])
+def test_what_the_worker_answers_decides_the_message(setup, answer):
+    s = setup()
+    s.worker.behaviour = {"500": lambda n, r: 500, "404": lambda n, r: 404,
+                          "timeout": lambda n, r: (time.sleep(3), 200)[1],
+                          "failed": lambda n, r: (200, json.dumps({"status": "FAILED"}))}.get(answer)
+    if answer == "refused":
+        s.relay.worker_url = "http://127.0.0.1:9/"
+    s.client.send_message(QueueUrl=s.url, MessageBody=json.dumps(
+        {"task": "t-answer", "deadline": 1, "payload": {"job_id": "j1", "step": 0}}))
+    outcome = s.relay.handle(s.relay_queue, receive_one(s))
+    if answer == "failed":  # the job failed for good: kept in the dead-letter queue, gone from the queue
+        assert outcome == "failed" and s.count(s.dlq) == 1
+        assert s.count(s.url, "ApproximateNumberOfMessagesNotVisible") == 0
+    else:  # anything but a 2xx: the message stays, to come back after the queue's backoff (1 s here)
+        assert outcome == "retry" and s.count(s.dlq) == 0
+        time.sleep(1.5)
+        again = receive_one(s)
+        assert again["Attributes"]["ApproximateReceiveCount"] == "2"
