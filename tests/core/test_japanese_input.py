@@ -50,7 +50,10 @@ def test_amounts(typed, yen):
 
 
 @pytest.mark.parametrize("typed", ["", "abc", "1,2,,3", ",100", "100,", "1.5", "-100", "1e5", "35万万",
-                                   "¥", "円", "0", "10000000000000", "99999999999999999999999", "三十五万"])
+                                   "¥", "円", "0", "10000000000000", "99999999999999999999999", "三十五万",
+                                   # never a silently different number: a comma not between groups of three
+                                   # (a typo or a decimal comma) is refused, not dropped (1,5 was 15 yen)
+                                   "1,5", "350,00", "1,5万", "35,0000", "1,2345", "12万3,00", "3万50000"])
 def test_not_amounts(typed):
     with pytest.raises(ValueError):
         parse_yen(typed)
