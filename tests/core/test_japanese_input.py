@@ -193,3 +193,21 @@ def test_line_items_as_people_type_them():
         with pytest.raises(UsageError) as refused:
             parse_item(bad)
         assert "明細" in refused.value.render(JA)
+
+
+@pytest.mark.parametrize(("typed", "words"), [
+    ("ACME 「型「A」改」", ["ACME", "型「A」改"]),  # 「」 inside 「」 is text, not two words and a lost bracket
+    ("ACME「型『A-12』改」 x", ["ACME", "型『A-12』改", "x"]),
+    ("ACME 「彼は \"OK\" と」", ["ACME", '彼は "OK" と']),
+    ("ACME 「“見積”」", ["ACME", "“見積”"]),
+    ("ACME 「b 「c」 d」 e", ["ACME", "b 「c」 d", "e"]),
+    ("A\ue000CME 「x」", ["ACME", "x"]),  # a private-use character typed is dropped, never a quote
+])
+def test_quotes_nested_in_brackets_are_kept_as_typed(typed, words):
+    assert split_words(typed) == words
+
+
+@pytest.mark.parametrize("typed", ["ACME 「型「A」改", "ACME 「型」」", "ACME 『型「A』"])
+def test_a_bracket_left_open_is_said(typed):
+    with pytest.raises(UsageError, match="not closed"):
+        split_words(typed)

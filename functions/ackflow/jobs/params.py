@@ -217,15 +217,46 @@ def split_words(text: str) -> list[str]:
     if len(text) > MAX_COMMAND:
         raise UsageError(N_("the command is too long ({length} characters; at most {maximum})"),
                          length=f"{len(text):,}", maximum=f"{MAX_COMMAND:,}")
-    text = normalize(_CLOSING.sub(r"\1 ", _OPENING.sub(r" \1", text)))
+    text = normalize(_CLOSING.sub(r"\1 ", _OPENING.sub(r" \1", _shield_nested(text))))
     lexer = shlex.shlex(text, posix=True)
     lexer.whitespace_split = True
     lexer.commenters = ""
     lexer.escape = ""
     try:
-        return list(lexer)
+        return [word.translate(_UNSHIELD) for word in lexer]
     except ValueError as exc:
         raise UsageError(N_("a quotation mark is not closed")) from exc
+
+
+# Quotes inside a 「…」 or 『…』 are text: 「型「A」改」 is the one word 型「A」改, not 型 A 改. While it is
+# split they stand in as private-use characters (none of which a person types: they are dropped first).
+_BRACKETS = {"「": "」", "『": "』", "｢": "｣"}
+_NESTED = "「」『』｢｣\"'“”‘’„＂«»＇"
+_SHIELD = {ord(c): 0xE000 + i for i, c in enumerate(_NESTED)}
+_UNSHIELD = {0xE000 + i: c for i, c in enumerate(_NESTED)}
+_PRIVATE = re.compile("[\ue000-\uf8ff]")
+
+
+def _shield_nested(text: str) -> str:
+    text = _PRIVATE.sub("", text)
+    out: list[str] = []
+    stack: list[str] = []  # the closing brackets awaited, outermost first
+    start = 0
+    for i, ch in enumerate(text):
+        if stack and ch == stack[-1]:
+            stack.pop()
+            if not stack:  # the outermost closes: what was inside is shielded
+                out.append(text[start] + text[start + 1:i].translate(_SHIELD) + ch)
+                start = i + 1
+        elif ch in stack:  # 『型「A』: the 「 inside is still open
+            raise UsageError(N_("a quotation mark is not closed"))
+        elif ch in _BRACKETS:
+            if not stack:
+                out.append(text[start:i])
+                start = i
+            stack.append(_BRACKETS[ch])
+    out.append(text[start:])  # a bracket left open: as typed (the split says it is not closed)
+    return "".join(out)
 
 
 class _Options:
