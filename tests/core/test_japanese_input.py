@@ -211,3 +211,26 @@ def test_quotes_nested_in_brackets_are_kept_as_typed(typed, words):
 def test_a_bracket_left_open_is_said(typed):
     with pytest.raises(UsageError, match="not closed"):
         split_words(typed)
+
+
+COUNTS = (Param("count", kind="int", minimum=0, maximum=999, title="Count"),
+          Param("ratio", kind="float", positional=False, required=False, minimum=0, maximum=10))
+
+
+@pytest.mark.parametrize("typed", ["三", "十二", "1_000", "1_0", "٣", "nan", "1e1", "0x10", "１２個"])
+def test_a_number_is_digits_only_never_read_another_way(typed):
+    with pytest.raises(UsageError) as raised:
+        parse_params(COUNTS, split_words(typed))
+    assert "like 12" in raised.value.render(EN)
+    assert "12 のように数字で" in raised.value.render(JA)
+
+
+@pytest.mark.parametrize("typed", ["nan", "NaN", "inf", "-inf", "infinity", "1_0", "1e1", "٣"])
+def test_a_float_that_is_not_digits_is_refused_not_passed_through_the_range_check(typed):
+    with pytest.raises(UsageError, match="like 1.5"):
+        parse_params(COUNTS, split_words(f"1 --ratio {typed}"))
+
+
+@pytest.mark.parametrize(("typed", "count"), [("１２", 12), ("+5", 5), ("-0", 0), ("1\u200b2", 12), ("0012", 12)])
+def test_numbers_as_a_phone_types_them(typed, count):
+    assert parse_params(COUNTS, split_words(typed))["count"] == count

@@ -38,6 +38,8 @@ KINDS = ("str", "int", "float", "date", "yen", "flag")
 MAX_COMMAND = 32_000
 MAX_QUOTED = 60  # characters of what was typed quoted back in a complaint
 # 「」『』 always open and close a word, even typed against the word before or after: ACME「金型」
+_INT = re.compile(r"^[+-]?[0-9]+$")
+_FLOAT = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
 _OPENING = re.compile(r"(?<=\S)([「『｢])")
 _CLOSING = re.compile(r"([」』｣])(?=\S)")
 
@@ -185,12 +187,12 @@ class Param:
                                     "Write it like 350000, ¥350,000 or 35万円."),
                                  label=self, problem=_problem(exc), value=quoted(raw)) from exc
         else:
-            try:
-                number = int(raw) if self.kind == "int" else float(raw)
-            except ValueError as exc:
-                message = N_("{label} must be a whole number, not “{value}”") if self.kind == "int" \
-                    else N_("{label} must be a number, not “{value}”")
-                raise UsageError(message, label=self, value=quoted(raw)) from exc
+            # Digits only: int() and float() would also take 1_000, nan, inf and other scripts' digits.
+            if not (_INT if self.kind == "int" else _FLOAT).match(raw.strip()):
+                message = N_("{label} must be a whole number written in digits, like 12, not “{value}”") \
+                    if self.kind == "int" else N_("{label} must be a number written in digits, like 1.5, not “{value}”")
+                raise UsageError(message, label=self, value=quoted(raw))
+            number = int(raw) if self.kind == "int" else float(raw)
         if (self.minimum is not None and number < self.minimum) or (
                 self.maximum is not None and number > self.maximum):
             raise UsageError(N_("{label} must be from {minimum} to {maximum}, not {value}"), label=self,
