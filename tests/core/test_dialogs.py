@@ -177,6 +177,16 @@ def test_the_webhook_opens_the_form_prefilled_and_makes_nothing(runtime):
     assert runtime.store.docs.query("confirmations", [], "created_at", True, 10) == []
 
 
+@pytest.mark.parametrize("title", ["型「A」改", '彼は "OK" と', "型『A』 'B'"])
+def test_a_title_with_quotes_inside_opens_the_form_as_typed(runtime, title):
+    # what was typed travels to the form as text split again: 「」 inside a quoted title stay text
+    event = classic_request()
+    event["message"]["text"], event["message"]["argumentText"] = f"/newcase ACME 「{title}」", f" ACME 「{title}」"
+    card = answer(runtime, event)["actionResponse"]["dialogAction"]["dialog"]["body"]
+    values = [w["textInput"].get("value") for s in card["sections"] for w in s["widgets"] if "textInput" in w]
+    assert values[:2] == ["ACME", title]
+
+
 def test_a_valid_submit_closes_the_form_with_the_confirmation_card(runtime):
     inputs = {"seconds": {"stringInputs": {"value": ["３"]}}}
     params = {"form": "sleep", "by": "users/1102399485", "step": "submit"}

@@ -11,7 +11,7 @@ import pytest
 from ackflow.errors import UsageError
 from ackflow.i18n import Speaker
 from ackflow.jobs.normalize import has_bidi_or_controls, normalize
-from ackflow.jobs.params import Param, parse_params, split_words
+from ackflow.jobs.params import Param, join_words, parse_params, split_words
 from ackflow.jobs.typed import MAX_YEN, parse_date, parse_yen
 
 
@@ -234,3 +234,10 @@ def test_a_float_that_is_not_digits_is_refused_not_passed_through_the_range_chec
 @pytest.mark.parametrize(("typed", "count"), [("１２", 12), ("+5", 5), ("-0", 0), ("1\u200b2", 12), ("0012", 12)])
 def test_numbers_as_a_phone_types_them(typed, count):
     assert parse_params(COUNTS, split_words(typed))["count"] == count
+
+
+@pytest.mark.parametrize("typed", ["ACME 「型「A」改」 x", "a 「彼は \"OK\" と」", "a \"b c\" 'd'", "a 「」 b",
+                                   "x 「b\nc」", "a 「'x'」 --due 12/1", "「a』b」", "ACME「型『A』 'B'」"])
+def test_joined_words_split_back_to_the_same_words(typed):
+    words = split_words(typed)
+    assert split_words(join_words(words)) == words

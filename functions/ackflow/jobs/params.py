@@ -230,6 +230,13 @@ def split_words(text: str) -> list[str]:
         raise UsageError(N_("a quotation mark is not closed")) from exc
 
 
+def join_words(words: list[str]) -> str:
+    """``words`` as one text that ``split_words`` reads back as the same words (a Fill in button
+    carries what was typed so). A word with a space or a quote is put in 「」: inside them every
+    quote is text, where ``shlex.quote``'s '…' would have its 「」 read as quotes again."""
+    return " ".join(w if w and not any(c.isspace() or c in _NESTED for c in w) else f"「{w}」" for w in words)
+
+
 # Quotes inside a 「…」 or 『…』 are text: 「型「A」改」 is the one word 型「A」改, not 型 A 改. While it is
 # split they stand in as private-use characters (none of which a person types: they are dropped first).
 _BRACKETS = {"「": "」", "『": "』", "｢": "｣"}
