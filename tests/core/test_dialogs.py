@@ -162,6 +162,26 @@ def test_a_submit_with_inputs_the_form_does_not_have_is_refused(runtime):
     assert lines.lines["item"] == 1  # what is not a small number is one line
 
 
+@pytest.mark.parametrize("form", [
+    {"title": FormInput(("金型", "偽の件名"))},  # two values for a text input: never the first taken silently
+    {"title": FormInput((), ms=1796083200000)},  # a date picker's value for the title: never "2026-12-01"
+    {"due": FormInput((), time=(9, 0))},  # a time where the date is
+    {"due": FormInput(("12/1",), ms=1796083200000)},  # both a text and a date
+    {"item.1.1": FormInput((), ms=1796083200000)},  # a date for a line's quantity
+])
+def test_a_submit_with_an_input_of_the_wrong_kind_or_two_values_is_refused(runtime, form):
+    newcase = runtime.registry.get("newcase")
+    state = formspec.from_submit(newcase, {"client": FormInput(("ACME",)), **form}, {})
+    assert state.errors == {formspec.FORM: "forged"}
+
+
+def test_a_date_from_the_picker_or_typed_is_read(runtime):
+    newcase = runtime.registry.get("newcase")
+    picked = formspec.from_submit(newcase, {"due": FormInput((), ms=1796083200000)}, {})
+    typed = formspec.from_submit(newcase, {"due": FormInput(("2026-12-01",))}, {})
+    assert picked.errors == typed.errors == {} and picked.inputs == typed.inputs == {"due": "2026-12-01"}
+
+
 # -- the webhook --------------------------------------------------------------------------------------
 def answer(runtime, body: dict) -> dict:
     webhook = Webhook(runtime)
