@@ -241,3 +241,10 @@ def test_numbers_as_a_phone_types_them(typed, count):
 def test_joined_words_split_back_to_the_same_words(typed):
     words = split_words(typed)
     assert split_words(join_words(words)) == words
+
+
+def test_a_line_break_inside_quotes_is_said_plainly_with_the_value_on_one_line():
+    with pytest.raises(UsageError) as raised:
+        read("ACME 「プレス金型\nA-12」")
+    assert raised.value.render(JA) == "件名に改行かタブが入っています。「プレス金型 A-12」のように1行で書いてください"
+    assert "line break" in raised.value.render(EN)

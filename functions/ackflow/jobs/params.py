@@ -155,7 +155,11 @@ class Param:
         return value
 
     def _convert(self, raw: str, today: dt.date | None) -> Any:
-        if any(unicodedata.category(ch) == "Cc" for ch in raw):
+        controls = {ch for ch in raw if unicodedata.category(ch) == "Cc"}
+        if controls and controls <= set("\r\n\t"):  # typed inside quotes on a phone: said in its words
+            raise UsageError(N_("{label} has a line break or a tab; write it on one line, "
+                                "like “{example}”"), label=self, example=quoted(raw))
+        if controls:
             raise UsageError(N_("{label} contains control characters"), label=self)
         if self.kind == "str":
             value = raw.strip()
