@@ -42,7 +42,8 @@ def test_controls_and_bidi_are_seen():
 @pytest.mark.parametrize(("typed", "yen"), [
     ("350000", 350_000), ("350,000", 350_000), ("¥350,000", 350_000), ("￥350,000", 350_000),
     ("350000円", 350_000), ("350,000円", 350_000), ("35万", 350_000), ("35万円", 350_000),
-    ("１．５万", 15_000), ("12万3000円", 123_000), ("３５万円", 350_000), ("¥ 1,200", 1_200),
+    ("１．５万", 15_000), ("12万3000円", 123_000),
+    ("12万0300円", 120_300), ("1万2,000", 12_000), ("３５万円", 350_000), ("¥ 1,200", 1_200),
     ("\\4,500", 4_500), ("1,000,000,000,000", MAX_YEN),
 ])
 def test_amounts(typed, yen):
@@ -53,7 +54,8 @@ def test_amounts(typed, yen):
                                    "¥", "円", "0", "10000000000000", "99999999999999999999999", "三十五万",
                                    # never a silently different number: a comma not between groups of three
                                    # (a typo or a decimal comma) is refused, not dropped (1,5 was 15 yen)
-                                   "1,5", "350,00", "1,5万", "35,0000", "1,2345", "12万3,00", "3万50000"])
+                                   "1,5", "350,00", "1,5万", "35,0000", "1,2345", "12万3,00", "3万50000",
+                                   "3万5", "12万300"])  # 3万5 is said for 35,000: four digits after 万, or refused
 def test_not_amounts(typed):
     with pytest.raises(ValueError):
         parse_yen(typed)

@@ -42,8 +42,8 @@ def parse_yen(text: str, *, allow_zero: bool = False) -> int:
     try:
         if "万" in body:
             man, _, rest = body.partition("万")
-            if rest and Decimal(rest) >= 10_000:
-                raise ValueError(N_("not an amount"))  # 3万50000: more than a 万 after the 万
+            if rest and len(rest) != 4:  # 3万50000 is more than a 万 after it; 3万5 is said 35,000 but is 30,005
+                raise ValueError(N_("not an amount"))
             value = Decimal(man) * 10_000 + (Decimal(rest) if rest else 0)
         else:
             value = Decimal(body)
