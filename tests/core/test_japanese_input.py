@@ -250,3 +250,15 @@ def test_a_line_break_inside_quotes_is_said_plainly_with_the_value_on_one_line()
         read("ACME 「プレス金型\nA-12」")
     assert raised.value.render(JA) == "件名に改行かタブが入っています。「プレス金型 A-12」のように1行で書いてください"
     assert "line break" in raised.value.render(EN)
+
+
+@pytest.mark.parametrize("typed", ["ACME 金型 --item=「設計 A:1:5万円」", "ACME 金型 --明細=『設計 A:1:5万円』",
+                                   "ACME 金型 明細：「設計 A:1:5万円」", 'ACME 金型 --item="設計 A:1:5万円"'])
+def test_a_bracketed_value_right_after_the_equals_sign_is_the_options_value(typed):
+    assert read(typed)["item"] == ["設計 A:1:5万円"]  # was "--item is empty": 「 was split from --item=
+
+
+def test_an_option_with_an_equals_sign_and_nothing_after_it_needs_a_value():
+    with pytest.raises(UsageError) as raised:
+        read("ACME 金型 --due=")
+    assert raised.value.render(EN) == "--due needs a value"

@@ -40,7 +40,7 @@ MAX_QUOTED = 60  # characters of what was typed quoted back in a complaint
 # 「」『』 always open and close a word, even typed against the word before or after: ACME「金型」
 _INT = re.compile(r"^[+-]?[0-9]+$")
 _FLOAT = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
-_OPENING = re.compile(r"(?<=\S)([「『｢])")
+_OPENING = re.compile(r"(?<=[^\s=])([「『｢])")  # but --item=「設計 A:1:1」 stays one word
 _CLOSING = re.compile(r"([」』｣])(?=\S)")
 
 
@@ -289,7 +289,7 @@ class _Options:
                 known = sorted(self.by_option) + sorted(self.by_alias)
                 raise UsageError(N_("unknown option {name} (options: {known})"), name=quoted(name),
                                  known=", ".join(known) or "—")
-            return param, name, inline if has_value else None
+            return param, name, inline or None  # --due= then nothing: "needs a value", not "“” is not a date"
         if word.startswith(":") and len(word) > 1:  # :納期 12月1日, :納期12月1日
             for alias in sorted(self.by_alias, key=len, reverse=True):
                 if word[1:].startswith(alias):
