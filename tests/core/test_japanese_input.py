@@ -10,7 +10,7 @@ import pytest
 
 from ackflow.errors import UsageError
 from ackflow.i18n import Speaker
-from ackflow.jobs.normalize import has_bidi_or_controls, normalize
+from ackflow.jobs.normalize import has_bidi_or_controls, normalize, normalize_field
 from ackflow.jobs.params import Param, join_words, parse_params, split_words
 from ackflow.jobs.typed import MAX_YEN, parse_date, parse_yen
 
@@ -28,6 +28,9 @@ from ackflow.jobs.typed import MAX_YEN, parse_date, parse_yen
     ("A\u200bC\u202eME\u200f", "ACME"),  # zero-width and bidi characters removed
     ("コーヒー〜ケーキ", "コーヒー〜ケーキ"),  # long vowel marks and the wave dash are text
     ("A – B", "A – B"),  # a dash between words is text
+    # the minus key in kana mode types ー: between digits it is the hyphen of a case number or a date
+    ("案件 2026ー001", "案件 2026-001"), ("２０２６ー００１", "2026-001"), ("2026−12‐01", "2026-12-01"),
+    ("2026ｰ001", "2026-001"), ("データー 12ー", "データー 12ー"), ("ー1", "ー1"),
 ])
 def test_normalize(typed, plain):
     assert normalize(typed) == plain
@@ -262,3 +265,8 @@ def test_an_option_with_an_equals_sign_and_nothing_after_it_needs_a_value():
     with pytest.raises(UsageError) as raised:
         read("ACME 金型 --due=")
     assert raised.value.render(EN) == "--due needs a value"
+
+
+def test_a_dialog_field_reads_a_case_number_typed_in_kana_mode():
+    assert normalize_field(" ２０２６ー００１ ") == "2026-001"
+    assert normalize_field("プレス金型 A-12〜ー") == "プレス金型 A-12〜ー"
