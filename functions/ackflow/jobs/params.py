@@ -254,20 +254,22 @@ def _shield_nested(text: str) -> str:
     text = _PRIVATE.sub("", text)
     out: list[str] = []
     stack: list[str] = []  # the closing brackets awaited, outermost first
+    awaited = dict.fromkeys(_BRACKETS.values(), 0)  # how many of each are in the stack (no scan of it)
     start = 0
     for i, ch in enumerate(text):
         if stack and ch == stack[-1]:
-            stack.pop()
+            awaited[stack.pop()] -= 1
             if not stack:  # the outermost closes: what was inside is shielded
                 out.append(text[start] + text[start + 1:i].translate(_SHIELD) + ch)
                 start = i + 1
-        elif ch in stack:  # 『型「A』: the 「 inside is still open
+        elif awaited.get(ch):  # 『型「A』: the 「 inside is still open
             raise UsageError(N_("a quotation mark is not closed"))
         elif ch in _BRACKETS:
             if not stack:
                 out.append(text[start:i])
                 start = i
             stack.append(_BRACKETS[ch])
+            awaited[_BRACKETS[ch]] += 1
     out.append(text[start:])  # a bracket left open: as typed (the split says it is not closed)
     return "".join(out)
 
