@@ -266,3 +266,15 @@ def test_a_form_bound_to_what_opened_it_keeps_it_and_a_prefill_refusal_is_said_i
     card = body["actionResponse"]["dialogAction"]["dialog"]["body"]
     assert "I no longer know the mail of this button." in json.dumps(card) and "fixedFooter" not in card
     assert runtime.store.docs.query("confirmations", [], "created_at", True, 10) == []
+
+
+@pytest.mark.parametrize(("typed", "example"), [
+    ("sleep 三", "例: sleep 5"),
+    ("新規案件 ACME", "例: 新規案件 ACME「プレス金型 A-12」 納期：12月1日"),  # the example in the office's own words
+])
+def test_a_command_that_does_not_read_shows_a_whole_example_in_the_persons_words(runtime, typed, example):
+    event = load("classic/message.json")
+    event["message"]["text"] = event["message"]["argumentText"] = typed
+    event.setdefault("common", {})["userLocale"] = "ja"
+    text = answer(runtime, event)["text"]
+    assert text.startswith("読み取れませんでした") and text.splitlines()[-1] == example
