@@ -162,6 +162,26 @@ def test_a_submit_with_inputs_the_form_does_not_have_is_refused(runtime):
     assert lines.lines["item"] == 1  # what is not a small number is one line
 
 
+@pytest.mark.parametrize("form", [
+    {"title": FormInput(("金型", "偽の件名"))},  # two values for a text input: never the first taken silently
+    {"title": FormInput((), ms=1796083200000)},  # a date picker's value for the title: never "2026-12-01"
+    {"due": FormInput((), time=(9, 0))},  # a time where the date is
+    {"due": FormInput(("12/1",), ms=1796083200000)},  # both a text and a date
+    {"item.1.1": FormInput((), ms=1796083200000)},  # a date for a line's quantity
+])
+def test_a_submit_with_an_input_of_the_wrong_kind_or_two_values_is_refused(runtime, form):
+    newcase = runtime.registry.get("newcase")
+    state = formspec.from_submit(newcase, {"client": FormInput(("ACME",)), **form}, {})
+    assert state.errors == {formspec.FORM: "forged"}
+
+
+def test_a_date_from_the_picker_or_typed_is_read(runtime):
+    newcase = runtime.registry.get("newcase")
+    picked = formspec.from_submit(newcase, {"due": FormInput((), ms=1796083200000)}, {})
+    typed = formspec.from_submit(newcase, {"due": FormInput(("2026-12-01",))}, {})
+    assert picked.errors == typed.errors == {} and picked.inputs == typed.inputs == {"due": "2026-12-01"}
+
+
 # -- the webhook --------------------------------------------------------------------------------------
 def answer(runtime, body: dict) -> dict:
     webhook = Webhook(runtime)
@@ -175,6 +195,16 @@ def test_the_webhook_opens_the_form_prefilled_and_makes_nothing(runtime):
     assert card["fixedFooter"]["primaryButton"]["text"] == "次へ"
     assert card["sections"][0]["widgets"][0]["textInput"]["value"] == "ACME"
     assert runtime.store.docs.query("confirmations", [], "created_at", True, 10) == []
+
+
+@pytest.mark.parametrize("title", ["型「A」改", '彼は "OK" と', "型『A』 'B'"])
+def test_a_title_with_quotes_inside_opens_the_form_as_typed(runtime, title):
+    # what was typed travels to the form as text split again: 「」 inside a quoted title stay text
+    event = classic_request()
+    event["message"]["text"], event["message"]["argumentText"] = f"/newcase ACME 「{title}」", f" ACME 「{title}」"
+    card = answer(runtime, event)["actionResponse"]["dialogAction"]["dialog"]["body"]
+    values = [w["textInput"].get("value") for s in card["sections"] for w in s["widgets"] if "textInput" in w]
+    assert values[:2] == ["ACME", title]
 
 
 def test_a_valid_submit_closes_the_form_with_the_confirmation_card(runtime):
@@ -236,3 +266,15 @@ def test_a_form_bound_to_what_opened_it_keeps_it_and_a_prefill_refusal_is_said_i
     card = body["actionResponse"]["dialogAction"]["dialog"]["body"]
     assert "I no longer know the mail of this button." in json.dumps(card) and "fixedFooter" not in card
     assert runtime.store.docs.query("confirmations", [], "created_at", True, 10) == []
+
+
+@pytest.mark.parametrize(("typed", "example"), [
+    ("sleep 三", "例: sleep 5"),
+    ("新規案件 ACME", "例: 新規案件 ACME「プレス金型 A-12」 納期：12月1日"),  # the example in the office's own words
+])
+def test_a_command_that_does_not_read_shows_a_whole_example_in_the_persons_words(runtime, typed, example):
+    event = load("classic/message.json")
+    event["message"]["text"] = event["message"]["argumentText"] = typed
+    event.setdefault("common", {})["userLocale"] = "ja"
+    text = answer(runtime, event)["text"]
+    assert text.startswith("読み取れませんでした") and text.splitlines()[-1] == example

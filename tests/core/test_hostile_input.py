@@ -127,6 +127,17 @@ def test_the_longest_command_still_splits_fast():
     assert time.perf_counter() - started < 0.25
 
 
+@pytest.mark.parametrize("text", ["「" * 16_000 + "a" * 15_990, "「『" * 8_000 + "x" * 15_990,
+                                  "「" * 16_000 + "」" * 15_990, "「" * 8_000 + "』" * 8_000])
+def test_brackets_nested_as_deep_as_a_command_holds_still_split_fast(text):
+    started = time.perf_counter()
+    try:
+        split_words(text[:MAX_COMMAND])
+    except UsageError:
+        pass  # not closed: said, as long as it is said at once
+    assert time.perf_counter() - started < 0.5  # a scan of the open brackets per character took 5 s
+
+
 def test_a_response_holding_an_unpaired_surrogate_still_encodes():
     data, _ = HttpResponse(200, {"text": "job said \ud800"}).encoded()
     assert json.loads(data) == {"text": "job said \ud800"}

@@ -10,8 +10,8 @@ import pytest
 
 from ackflow.errors import UsageError
 from ackflow.i18n import Speaker
-from ackflow.jobs.normalize import has_bidi_or_controls, normalize
-from ackflow.jobs.params import Param, parse_params, split_words
+from ackflow.jobs.normalize import has_bidi_or_controls, normalize, normalize_field
+from ackflow.jobs.params import Param, join_words, parse_params, split_words
 from ackflow.jobs.typed import MAX_YEN, parse_date, parse_yen
 
 
@@ -28,6 +28,9 @@ from ackflow.jobs.typed import MAX_YEN, parse_date, parse_yen
     ("A\u200bC\u202eME\u200f", "ACME"),  # zero-width and bidi characters removed
     ("コーヒー〜ケーキ", "コーヒー〜ケーキ"),  # long vowel marks and the wave dash are text
     ("A – B", "A – B"),  # a dash between words is text
+    # the minus key in kana mode types ー: between digits it is the hyphen of a case number or a date
+    ("案件 2026ー001", "案件 2026-001"), ("２０２６ー００１", "2026-001"), ("2026−12‐01", "2026-12-01"),
+    ("2026ｰ001", "2026-001"), ("データー 12ー", "データー 12ー"), ("ー1", "ー1"),
 ])
 def test_normalize(typed, plain):
     assert normalize(typed) == plain
@@ -42,7 +45,8 @@ def test_controls_and_bidi_are_seen():
 @pytest.mark.parametrize(("typed", "yen"), [
     ("350000", 350_000), ("350,000", 350_000), ("¥350,000", 350_000), ("￥350,000", 350_000),
     ("350000円", 350_000), ("350,000円", 350_000), ("35万", 350_000), ("35万円", 350_000),
-    ("１．５万", 15_000), ("12万3000円", 123_000), ("３５万円", 350_000), ("¥ 1,200", 1_200),
+    ("１．５万", 15_000), ("12万3000円", 123_000),
+    ("12万0300円", 120_300), ("1万2,000", 12_000), ("３５万円", 350_000), ("¥ 1,200", 1_200),
     ("\\4,500", 4_500), ("1,000,000,000,000", MAX_YEN),
 ])
 def test_amounts(typed, yen):
@@ -50,7 +54,11 @@ def test_amounts(typed, yen):
 
 
 @pytest.mark.parametrize("typed", ["", "abc", "1,2,,3", ",100", "100,", "1.5", "-100", "1e5", "35万万",
-                                   "¥", "円", "0", "10000000000000", "99999999999999999999999", "三十五万"])
+                                   "¥", "円", "0", "10000000000000", "99999999999999999999999", "三十五万",
+                                   # never a silently different number: a comma not between groups of three
+                                   # (a typo or a decimal comma) is refused, not dropped (1,5 was 15 yen)
+                                   "1,5", "350,00", "1,5万", "35,0000", "1,2345", "12万3,00", "3万50000",
+                                   "3万5", "12万300"])  # 3万5 is said for 35,000: four digits after 万, or refused
 def test_not_amounts(typed):
     with pytest.raises(ValueError):
         parse_yen(typed)
@@ -190,3 +198,75 @@ def test_line_items_as_people_type_them():
         with pytest.raises(UsageError) as refused:
             parse_item(bad)
         assert "明細" in refused.value.render(JA)
+
+
+@pytest.mark.parametrize(("typed", "words"), [
+    ("ACME 「型「A」改」", ["ACME", "型「A」改"]),  # 「」 inside 「」 is text, not two words and a lost bracket
+    ("ACME「型『A-12』改」 x", ["ACME", "型『A-12』改", "x"]),
+    ("ACME 「彼は \"OK\" と」", ["ACME", '彼は "OK" と']),
+    ("ACME 「“見積”」", ["ACME", "“見積”"]),
+    ("ACME 「b 「c」 d」 e", ["ACME", "b 「c」 d", "e"]),
+    ("A\ue000CME 「x」", ["ACME", "x"]),  # a private-use character typed is dropped, never a quote
+])
+def test_quotes_nested_in_brackets_are_kept_as_typed(typed, words):
+    assert split_words(typed) == words
+
+
+@pytest.mark.parametrize("typed", ["ACME 「型「A」改", "ACME 「型」」", "ACME 『型「A』"])
+def test_a_bracket_left_open_is_said(typed):
+    with pytest.raises(UsageError, match="not closed"):
+        split_words(typed)
+
+
+COUNTS = (Param("count", kind="int", minimum=0, maximum=999, title="Count"),
+          Param("ratio", kind="float", positional=False, required=False, minimum=0, maximum=10))
+
+
+@pytest.mark.parametrize("typed", ["三", "十二", "1_000", "1_0", "٣", "nan", "1e1", "0x10", "１２個"])
+def test_a_number_is_digits_only_never_read_another_way(typed):
+    with pytest.raises(UsageError) as raised:
+        parse_params(COUNTS, split_words(typed))
+    assert "like 12" in raised.value.render(EN)
+    assert "12 のように数字で" in raised.value.render(JA)
+
+
+@pytest.mark.parametrize("typed", ["nan", "NaN", "inf", "-inf", "infinity", "1_0", "1e1", "٣"])
+def test_a_float_that_is_not_digits_is_refused_not_passed_through_the_range_check(typed):
+    with pytest.raises(UsageError, match="like 1.5"):
+        parse_params(COUNTS, split_words(f"1 --ratio {typed}"))
+
+
+@pytest.mark.parametrize(("typed", "count"), [("１２", 12), ("+5", 5), ("-0", 0), ("1\u200b2", 12), ("0012", 12)])
+def test_numbers_as_a_phone_types_them(typed, count):
+    assert parse_params(COUNTS, split_words(typed))["count"] == count
+
+
+@pytest.mark.parametrize("typed", ["ACME 「型「A」改」 x", "a 「彼は \"OK\" と」", "a \"b c\" 'd'", "a 「」 b",
+                                   "x 「b\nc」", "a 「'x'」 --due 12/1", "「a』b」", "ACME「型『A』 'B'」"])
+def test_joined_words_split_back_to_the_same_words(typed):
+    words = split_words(typed)
+    assert split_words(join_words(words)) == words
+
+
+def test_a_line_break_inside_quotes_is_said_plainly_with_the_value_on_one_line():
+    with pytest.raises(UsageError) as raised:
+        read("ACME 「プレス金型\nA-12」")
+    assert raised.value.render(JA) == "件名に改行かタブが入っています。「プレス金型 A-12」のように1行で書いてください"
+    assert "line break" in raised.value.render(EN)
+
+
+@pytest.mark.parametrize("typed", ["ACME 金型 --item=「設計 A:1:5万円」", "ACME 金型 --明細=『設計 A:1:5万円』",
+                                   "ACME 金型 明細：「設計 A:1:5万円」", 'ACME 金型 --item="設計 A:1:5万円"'])
+def test_a_bracketed_value_right_after_the_equals_sign_is_the_options_value(typed):
+    assert read(typed)["item"] == ["設計 A:1:5万円"]  # was "--item is empty": 「 was split from --item=
+
+
+def test_an_option_with_an_equals_sign_and_nothing_after_it_needs_a_value():
+    with pytest.raises(UsageError) as raised:
+        read("ACME 金型 --due=")
+    assert raised.value.render(EN) == "--due needs a value"
+
+
+def test_a_dialog_field_reads_a_case_number_typed_in_kana_mode():
+    assert normalize_field(" ２０２６ー００１ ") == "2026-001"
+    assert normalize_field("プレス金型 A-12〜ー") == "プレス金型 A-12〜ー"

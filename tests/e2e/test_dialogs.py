@@ -152,6 +152,11 @@ def test_a_submit_by_someone_else_or_with_forged_fields_is_refused_in_the_dialog
     # an input the dialog does not have
     forged = office.submit_dialog(next_, {**good, **form_inputs({"owner": "admin"})}, space=space, **client)
     assert words["forged"] in text(forged["reply"]["dialog"]), text(forged["reply"]["dialog"])
+    # an input of the wrong kind (a date picker's value as the title) or with two values: never read as one
+    for wrong in ({"title": {"dateInput": {"msSinceEpoch": "1796083200000"}}},
+                  {"title": {"stringInputs": {"value": ["ok", "偽"]}}}):
+        forged = office.submit_dialog(next_, {**good, **wrong}, space=space, **client)
+        assert words["forged"] in text(forged["reply"]["dialog"]), text(forged["reply"]["dialog"])
     # nothing sent at all: every required field is missing, said in the dialog
     empty = office.submit_dialog(next_, {}, space=space, **client)
     assert set(errors_after(empty["reply"]["dialog"])) >= {"client.new", "title"} or \

@@ -34,6 +34,7 @@ def test_lines_read_as_people_type_them():
     assert parse_line("設計：１：３５０，０００円") == Line("設計", Decimal(1), 350000)  # a Japanese IME's characters
     assert parse_line("図面:1:1000:10%").reduced is False
     assert parse_line("立会い:1.5:30001").amount("round") == 45002
+    assert parse_line("部品:1,200:15").quantity == Decimal(1200)
 
 
 @pytest.mark.parametrize("text, complaint", [
@@ -41,6 +42,9 @@ def test_lines_read_as_people_type_them():
     ("x:0:100", "quantity"), ("x:-1:100", "quantity"), ("x:1.0001:100", "quantity"), ("x:1e9:100", "cannot read"),
     ("x:1:0", "unit price"), ("x:1:-5", "unit price"), ("x:1:10000000000", "unit price"), ("x:1:12.5", "cannot read"),
     ("x:1:100:5%", "tax rate"),
+    # a comma not between groups of three is refused, never dropped (1,5 was a quantity of 15, 1,50 of 150)
+    ("x:1,5:100", "cannot read"), ("x:1,50:100", "cannot read"), ("x:2:1,5", "cannot read"),
+    ("x:1,5:1,5万", "cannot read"),
 ])
 def test_bad_lines_get_a_clear_complaint(text, complaint):
     with pytest.raises(UsageError, match=complaint):

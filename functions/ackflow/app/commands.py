@@ -131,7 +131,8 @@ def handle_text(runtime: Runtime, event: ChatEvent) -> Reply:
     except UsageError as exc:
         from .dialogs import with_fill_in  # the form, filled in with what was typed
 
-        reply = views.usage_reply(exc.render(speaker), job_type.usage_for(speaker), speaker)
+        reply = views.usage_reply(exc.render(speaker), job_type.usage_for(speaker), speaker,
+                                  job_type.example_for(speaker))
         return with_fill_in(reply, runtime, event, job_type, args)
     return ask(runtime, event, job_type, params)
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import shlex
 from typing import TYPE_CHECKING
 
 from ..chat.cards import Button, Buttons, Card, Section, Text
@@ -29,7 +28,7 @@ from ..chat.events import ChatEvent, EventKind
 from ..chat.replies import Answer, DialogClose, DialogReply, Reply
 from ..errors import UsageError
 from ..i18n import Speaker
-from ..jobs.params import parse_params, split_words
+from ..jobs.params import join_words, parse_params, split_words
 from . import commands, formspec
 from .confirm import ask
 from .speech import speaker_of
@@ -86,7 +85,7 @@ def _open(runtime: Runtime, event: ChatEvent, speaker: Speaker) -> Answer:
             words = split_words(commands.command_text(runtime, event))
         except UsageError:
             words = [event.command_name or ""]
-        name, text = (words[0].lstrip("/").lower() if words else ""), " ".join(shlex.quote(w) for w in words[1:])
+        name, text = (words[0].lstrip("/").lower() if words else ""), join_words(words[1:])
     name = runtime.registry.resolve(name) or name  # 新規案件 is newcase
     job_type = offered(runtime, event, name)
     if job_type is None:
@@ -181,7 +180,7 @@ def _notice(speaker: Speaker, text: str) -> Card:
 def with_fill_in(reply: Reply, runtime: Runtime, event: ChatEvent, job_type: JobType, args: list[str]) -> Reply:
     """A usage reply with a button that opens the job type's form, filled in with what was typed."""
     speaker = speaker_of(runtime, event)
-    text = " ".join(shlex.quote(a) for a in args)
+    text = join_words(args)
     params = {"form": job_type.name, **({"text": text} if len(text) <= MAX_PREFILL else {})}
     button = Button(speaker._("Fill in"), formspec.ACTION, params, filled=True, open_dialog=True)
     card = Card(f"usage-{job_type.name}", speaker._("Or fill in a form"), (Section((Buttons((button,)),)),),

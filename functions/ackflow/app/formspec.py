@@ -153,9 +153,19 @@ def from_submit(job_type: JobType, form: dict[str, FormInput], parameters: dict[
             state.lines[param.name] = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 3 else 1
     names = input_names(state)
     state.inputs = {name: first(form, name) or "" for name in names if name in form}
-    if set(form) - names:
+    if set(form) - names or any(not _fits(job_type, name, item) for name, item in form.items()):
         state.errors[FORM] = "forged"
     return state
+
+
+def _fits(job_type: JobType, name: str, item: FormInput) -> bool:
+    """Whether ``item`` is what the input ``name`` sends: one value (no input of a form has more),
+    a date only from a date's picker. Otherwise a title could be read from a date picker's value or
+    the first of two values be taken silently."""
+    param = next((p for p in job_type.params if p.name == name.partition(".")[0]), None)
+    picked = item.ms is not None or item.time is not None
+    return len(item.values) <= 1 and not (picked and item.values) and \
+        (not picked or (item.time is None and param is not None and param.kind == "date" and name == param.name))
 
 
 def input_names(state: FormState) -> set[str]:

@@ -133,12 +133,14 @@ def help_card(registry: Registry, allowed: set[str], speaker: Speaker, intro: st
     return Reply(card=Card("help", speaker._("What I can do"), tuple(sections)))
 
 
-def usage_reply(problem: str, usage: str | None, speaker: Speaker) -> Reply:
+def usage_reply(problem: str, usage: str | None, speaker: Speaker, example: str | None = None) -> Reply:
     # the problem may quote what was written, up to a whole message: cut, so the answer stays
     # far below the 32,000 bytes Chat accepts
     text = speaker._("I could not read that: {problem}.", problem=short(problem.rstrip("."), MAX_PROBLEM))
     if usage:
         text += "\n" + speaker._("Usage: {usage}", usage=usage)
+    if example:  # a whole command to copy: what a usage line's placeholders mean, shown
+        text += "\n" + speaker._("Example: {example}", example=example)
     return Reply(text=text)
 
 

@@ -38,7 +38,9 @@ KINDS = ("str", "int", "float", "date", "yen", "flag")
 MAX_COMMAND = 32_000
 MAX_QUOTED = 60  # characters of what was typed quoted back in a complaint
 # 「」『』 always open and close a word, even typed against the word before or after: ACME「金型」
-_OPENING = re.compile(r"(?<=\S)([「『｢])")
+_INT = re.compile(r"^[+-]?[0-9]+$")
+_FLOAT = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
+_OPENING = re.compile(r"(?<=[^\s=])([「『｢])")  # but --item=「設計 A:1:1」 stays one word
 _CLOSING = re.compile(r"([」』｣])(?=\S)")
 
 
@@ -153,7 +155,11 @@ class Param:
         return value
 
     def _convert(self, raw: str, today: dt.date | None) -> Any:
-        if any(unicodedata.category(ch) == "Cc" for ch in raw):
+        controls = {ch for ch in raw if unicodedata.category(ch) == "Cc"}
+        if controls and controls <= set("\r\n\t"):  # typed inside quotes on a phone: said in its words
+            raise UsageError(N_("{label} has a line break or a tab; write it on one line, "
+                                "like “{example}”"), label=self, example=quoted(raw))
+        if controls:
             raise UsageError(N_("{label} contains control characters"), label=self)
         if self.kind == "str":
             value = raw.strip()
@@ -185,12 +191,12 @@ class Param:
                                     "Write it like 350000, ¥350,000 or 35万円."),
                                  label=self, problem=_problem(exc), value=quoted(raw)) from exc
         else:
-            try:
-                number = int(raw) if self.kind == "int" else float(raw)
-            except ValueError as exc:
-                message = N_("{label} must be a whole number, not “{value}”") if self.kind == "int" \
-                    else N_("{label} must be a number, not “{value}”")
-                raise UsageError(message, label=self, value=quoted(raw)) from exc
+            # Digits only: int() and float() would also take 1_000, nan, inf and other scripts' digits.
+            if not (_INT if self.kind == "int" else _FLOAT).match(raw.strip()):
+                message = N_("{label} must be a whole number written in digits, like 12, not “{value}”") \
+                    if self.kind == "int" else N_("{label} must be a number written in digits, like 1.5, not “{value}”")
+                raise UsageError(message, label=self, value=quoted(raw))
+            number = int(raw) if self.kind == "int" else float(raw)
         if (self.minimum is not None and number < self.minimum) or (
                 self.maximum is not None and number > self.maximum):
             raise UsageError(N_("{label} must be from {minimum} to {maximum}, not {value}"), label=self,
@@ -217,15 +223,55 @@ def split_words(text: str) -> list[str]:
     if len(text) > MAX_COMMAND:
         raise UsageError(N_("the command is too long ({length} characters; at most {maximum})"),
                          length=f"{len(text):,}", maximum=f"{MAX_COMMAND:,}")
-    text = normalize(_CLOSING.sub(r"\1 ", _OPENING.sub(r" \1", text)))
+    text = normalize(_CLOSING.sub(r"\1 ", _OPENING.sub(r" \1", _shield_nested(text))))
     lexer = shlex.shlex(text, posix=True)
     lexer.whitespace_split = True
     lexer.commenters = ""
     lexer.escape = ""
     try:
-        return list(lexer)
+        return [word.translate(_UNSHIELD) for word in lexer]
     except ValueError as exc:
         raise UsageError(N_("a quotation mark is not closed")) from exc
+
+
+def join_words(words: list[str]) -> str:
+    """``words`` as one text that ``split_words`` reads back as the same words (a Fill in button
+    carries what was typed so). A word with a space or a quote is put in 「」: inside them every
+    quote is text, where ``shlex.quote``'s '…' would have its 「」 read as quotes again."""
+    return " ".join(w if w and not any(c.isspace() or c in _NESTED for c in w) else f"「{w}」" for w in words)
+
+
+# Quotes inside a 「…」 or 『…』 are text: 「型「A」改」 is the one word 型「A」改, not 型 A 改. While it is
+# split they stand in as private-use characters (none of which a person types: they are dropped first).
+_BRACKETS = {"「": "」", "『": "』", "｢": "｣"}
+_NESTED = "「」『』｢｣\"'“”‘’„＂«»＇"
+_SHIELD = {ord(c): 0xE000 + i for i, c in enumerate(_NESTED)}
+_UNSHIELD = {0xE000 + i: c for i, c in enumerate(_NESTED)}
+_PRIVATE = re.compile("[\ue000-\uf8ff]")
+
+
+def _shield_nested(text: str) -> str:
+    text = _PRIVATE.sub("", text)
+    out: list[str] = []
+    stack: list[str] = []  # the closing brackets awaited, outermost first
+    awaited = dict.fromkeys(_BRACKETS.values(), 0)  # how many of each are in the stack (no scan of it)
+    start = 0
+    for i, ch in enumerate(text):
+        if stack and ch == stack[-1]:
+            awaited[stack.pop()] -= 1
+            if not stack:  # the outermost closes: what was inside is shielded
+                out.append(text[start] + text[start + 1:i].translate(_SHIELD) + ch)
+                start = i + 1
+        elif awaited.get(ch):  # 『型「A』: the 「 inside is still open
+            raise UsageError(N_("a quotation mark is not closed"))
+        elif ch in _BRACKETS:
+            if not stack:
+                out.append(text[start:i])
+                start = i
+            stack.append(_BRACKETS[ch])
+            awaited[_BRACKETS[ch]] += 1
+    out.append(text[start:])  # a bracket left open: as typed (the split says it is not closed)
+    return "".join(out)
 
 
 class _Options:
@@ -245,7 +291,7 @@ class _Options:
                 known = sorted(self.by_option) + sorted(self.by_alias)
                 raise UsageError(N_("unknown option {name} (options: {known})"), name=quoted(name),
                                  known=", ".join(known) or "—")
-            return param, name, inline if has_value else None
+            return param, name, inline or None  # --due= then nothing: "needs a value", not "“” is not a date"
         if word.startswith(":") and len(word) > 1:  # :納期 12月1日, :納期12月1日
             for alias in sorted(self.by_alias, key=len, reverse=True):
                 if word[1:].startswith(alias):

@@ -142,6 +142,14 @@ class JobType:
         name = (self.native_name if speaker.language == "ja" else None) or self.name
         return " ".join([name, *(p.usage(speaker) for p in self.params)])
 
+    def example_for(self, speaker: Speaker) -> str | None:
+        """An example command as ``speaker`` types it: for a Japanese speaker one written with the
+        Japanese name (新規案件 ACME「…」 納期：12月1日) if there is one, else the first."""
+        japanese = [e for e in self.examples if e.split(" ", 1)[0] in self.aliases]
+        plain = [e for e in self.examples if e not in japanese]
+        ordered = japanese + plain if speaker.language == "ja" else plain + japanese
+        return ordered[0] if ordered else None
+
     def parse(self, words: list[str], today: dt.date | None = None) -> dict[str, Any]:
         """Typed values from the words after the command (``today``: in the person's time zone)."""
         try:

@@ -21,6 +21,7 @@ from .normalize import normalize
 MAX_YEN = 10**12  # a trillion yen: more than any estimate, less than any overflow downstream
 
 _AMOUNT = re.compile(r"^(?:[¥￥]\s*)?(?P<body>[0-9][0-9,]*(?:\.[0-9]+)?(?:万(?:[0-9][0-9,]*)?)?)\s*(?:円)?$")
+_GROUPED = re.compile(r"^[0-9]{1,3}(?:,[0-9]{3})+$")  # commas only between groups of three digits
 _ERAS = {"令和": 2018, "平成": 1988, "昭和": 1925}  # era year 1 = base + 1
 _ISO = re.compile(r"^(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})$")
 _MONTH_DAY = re.compile(r"^(?P<m>\d{1,2})/(?P<d>\d{1,2})$")
@@ -35,12 +36,14 @@ def parse_yen(text: str, *, allow_zero: bool = False) -> int:
     if not match:
         raise ValueError(N_("not an amount"))
     body = match.group("body")
-    if body.startswith(",") or ",," in body or body.endswith(","):
-        raise ValueError(N_("misplaced comma"))
+    if "," in body and not all(_GROUPED.match(part) for part in _commas_in(body)):
+        raise ValueError(N_("misplaced comma"))  # 1,5 or 350,00: a typo or a decimal comma, never 15
     body = body.replace(",", "")
     try:
         if "万" in body:
             man, _, rest = body.partition("万")
+            if rest and len(rest) != 4:  # 3万50000 is more than a 万 after it; 3万5 is said 35,000 but is 30,005
+                raise ValueError(N_("not an amount"))
             value = Decimal(man) * 10_000 + (Decimal(rest) if rest else 0)
         else:
             value = Decimal(body)
@@ -54,6 +57,11 @@ def parse_yen(text: str, *, allow_zero: bool = False) -> int:
     if yen == 0 and not allow_zero:
         raise ValueError(N_("zero"))
     return yen
+
+
+def _commas_in(body: str) -> list[str]:
+    """The whole-number parts of ``body`` that hold a comma (before a decimal point, either side of 万)."""
+    return [part.partition(".")[0] for part in body.split("万") if "," in part]
 
 
 def parse_date(text: str, today: dt.date) -> dt.date:

@@ -96,10 +96,12 @@ def read_yen(text: str) -> int:
 
 
 def read_quantity(text: str) -> Decimal:
-    cleaned = unicodedata.normalize("NFKC", text).replace(",", "").strip()
-    if not re.fullmatch(r"-?\d+(\.\d+)?", cleaned):
+    """A quantity: ``3``, ``1.5``, ``1,000``; a comma only between groups of three digits (``1,5``
+    is a decimal comma or a typo, never 15)."""
+    cleaned = unicodedata.normalize("NFKC", text).strip()
+    if not re.fullmatch(r"-?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(\.[0-9]+)?", cleaned):
         raise ValueError(text)
-    return Decimal(cleaned)
+    return Decimal(cleaned.replace(",", ""))
 
 
 def parse_line(text: str, *, standard: int = 10, reduced: int = 8) -> Line:
