@@ -58,3 +58,36 @@ def test_a_command_for_admins_only_is_refused_to_everyone_else_and_not_offered()
     assert access.refused_by("correct", "alice@example.com", "spaces/office") == "admins"
     assert access.refused_by("correct", "Boss@Example.com", "spaces/office") is None
     assert access.refused_by("cases", "alice@example.com", "spaces/office") is None
+
+
+def test_run_asks_again_whether_the_person_may_use_the_command(tmp_path):
+    """The card waited while access was narrowed (or Run came from a space the command is not
+    for): Run refuses, says why, and runs nothing; a person still allowed runs it."""
+    import time
+
+    from ackflow.app.confirm import on_run
+    from ackflow.app.runtime import Runtime
+    from ackflow.chat.events import ChatEvent, ChatUser, EventFormat, EventKind
+    from ackflow.jobs.model import Confirmation, Requester
+
+    db = str(tmp_path / "jobs.db")
+    now = time.time()
+    alice = Requester("users/1", "alice@example.com", "Alice")
+    Runtime(Settings(store="sqlite", sqlite_path=db)).store.create_confirmation(Confirmation(
+        id="cnarrowed1", token="t0k3n", job_type="fail", params={"times": 1}, requester=alice,
+        space="spaces/office", thread=None, created_at=now, expires_at=now + 600))
+    narrowed = Runtime(Settings(store="sqlite", sqlite_path=db, admins=["boss@example.com"],
+                                command_access={"fail": {"users": ["bob@example.com"]}}))
+
+    def run(email: str):
+        event = ChatEvent(kind=EventKind.CLICK, format=EventFormat.CLASSIC,
+                          user=ChatUser("users/1", "Alice", email), space="spaces/office",
+                          parameters={"confirmation": "cnarrowed1", "token": "t0k3n"}, action="run")
+        return on_run(narrowed, event)
+
+    refused = run("alice@example.com")
+    assert "limited to certain people or spaces" in (refused.text or "")
+    assert narrowed.store.list_jobs() == []  # nothing ran
+    assert narrowed.store.get_confirmation("cnarrowed1").status.value == "PENDING"
+    run("boss@example.com")  # an admin may still decide (and run) it
+    assert [job.type for job in narrowed.store.list_jobs()] == ["fail"]

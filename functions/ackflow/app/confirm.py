@@ -93,6 +93,15 @@ def on_run(runtime: Runtime, event: ChatEvent) -> Reply:
         job_type = runtime.registry.get(confirmation.job_type)
     except UnknownJobType:
         return _stale(speaker)
+    # asked again at Run: access narrowed while the card waited (or the card was pressed in a space
+    # the command is not for) runs nothing
+    refused_by = runtime.access.refused_by(job_type.name, event.user.email, event.space)
+    if refused_by:
+        from .commands import refusal
+
+        log.info("refused Run of %s (%s rule)", job_type.name, refused_by,
+                 extra={"user": event.user.email, "space": event.space})
+        return refusal(runtime, views.type_name(job_type, job_type.name, speaker), speaker, refused_by)
     now = runtime.clock()
     try:
         outcome, job = runtime.store.confirm(confirmation.id, confirmation.token, now,
