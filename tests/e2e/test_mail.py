@@ -207,6 +207,27 @@ def open_form_and_submit(office, card: dict, client: str) -> dict:
     return office.submit_dialog("Next", filled_in(dialog, typed), MAIL_SPACE)["reply"]["message"]
 
 
+def test_a_mail_cards_buttons_pressed_from_another_space_change_nothing(office):
+    """A mail id is in the card's buttons: someone who copies it into a press or a form in another
+    space (a forged event, validly signed by Chat) neither opens a case from that mail nor ignores it."""
+    mail_id = deliver(office, mail("よそのスペースからのテスト"))
+    card = card_of(office, mail_id)
+    rid = record_id(MAILBOX, mail_id)
+    signer = office.stack.chat_signer()
+    jobs_before = office.counts()
+    for action in ("mail-open", "mail-ignore"):
+        function, params = action, {"mail": rid}
+        if office.fmt == "addon":
+            function, params = office.stack.webhook_url, {"actionName": action, **params}
+        answer = signer._deliver("CARD_CLICKED", "spaces/elsewhere", ALICE, card, office.fmt, function=function,
+                                 parameters=params)["reply"]
+        said = json.dumps(answer, ensure_ascii=False)
+        assert "dialog" not in answer.get("action", "") and "newcase" not in said, said
+    assert record(office, mail_id)["status"] == "PROPOSED" and office.counts() == jobs_before
+    opened = open_form_and_submit(office, card, "先方C")  # from the mail space itself: as before
+    assert "error" not in opened
+
+
 def test_duplicated_and_overlapping_notifications_make_one_card(office):
     mail_id = deliver(office, mail("二重通知のテスト"))
     card_of(office, mail_id)

@@ -66,6 +66,14 @@ def open_case_form(runtime: Runtime, event: ChatEvent, record: dict, confirmatio
 FORM_FIELDS = ("client", "title", "due")  # what the form takes from the mail
 
 
+def _in_the_mail_space(runtime: Runtime, event: ChatEvent) -> bool:
+    """Mail cards are posted to one space (ACKFLOW_OFFICE_MAIL_SPACE, else the periodic space):
+    a press or a form about a mail from any other space is a forged one (a mail id in its
+    parameters), and must not tie that mail to a case or ignore it."""
+    office = runtime.services.office_settings
+    return event.space == (office.mail_space or runtime.settings.periodic_space)
+
+
 def _mail_record(records: MailRecords, rid: str) -> dict:
     """The mail's record, or a UsageError saying why no case is opened from it."""
     record = records.get(rid[:100]) if rid else None
@@ -95,6 +103,8 @@ def ask_bound(runtime: Runtime, event: ChatEvent, rid: str, values: dict) -> Rep
     pending one), answered with the confirmation card; a mail that became a case says which."""
     language = speaker_of(runtime, event)
     records = MailRecords(runtime.store.docs)
+    if not _in_the_mail_space(runtime, event):
+        return Reply(text=say("unknown_mail", language))
     try:
         record = _mail_record(records, rid)
     except UsageError as exc:
@@ -128,7 +138,7 @@ def on_open(runtime: Runtime, event: ChatEvent) -> Reply:
     language = speaker_of(runtime, event)
     records = MailRecords(runtime.store.docs)
     record = records.get(event.parameters.get("mail", "")[:100]) if event.parameters.get("mail") else None
-    if record is None or record.get("kind") != "mail":
+    if record is None or record.get("kind") != "mail" or not _in_the_mail_space(runtime, event):
         return Reply(text=say("unknown_mail", language))
     if not runtime.access.allows("newcase", event.user.email, event.space):
         return Reply(text=say("not_allowed", language))
@@ -155,7 +165,7 @@ def on_ignore(runtime: Runtime, event: ChatEvent) -> Reply:
     records = MailRecords(runtime.store.docs)
     rid = event.parameters.get("mail", "")[:100]
     record = records.get(rid) if rid else None
-    if record is None or record.get("kind") != "mail":
+    if record is None or record.get("kind") != "mail" or not _in_the_mail_space(runtime, event):
         return Reply(text=say("unknown_mail", language))
     if not runtime.access.allows("newcase", event.user.email, event.space):
         return Reply(text=say("not_allowed", language))
