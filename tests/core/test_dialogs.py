@@ -127,6 +127,18 @@ def test_form_errors_are_kept_by_field_and_say_what_is_wrong(runtime):
     assert state.errors["item.2"].startswith("2行目")
 
 
+def test_an_error_next_to_an_input_names_it_as_the_form_labels_it(runtime):
+    """Typed, ``sleep たくさん`` is told SECONDS must be a whole number (the usage line's word); in
+    the form, the error next to the Seconds input says Seconds, and --due is the Due date."""
+    state = formspec.FormState(runtime.registry.get("sleep"), {"seconds": "たくさん"}, {})
+    assert formspec.read(state, EN) is None
+    assert state.errors["seconds"].startswith("Seconds must be a whole number"), state.errors
+    state = formspec.FormState(runtime.registry.get("newcase"), {"client": "ACME", "title": "金型",
+                                                                 "due": "2026-02-30"}, {})
+    formspec.read(state, EN)
+    assert "--due" not in state.errors["due"] and "Due" in state.errors["due"], state.errors
+
+
 def test_a_line_missing_a_part_names_only_the_parts_left_empty(runtime):
     # docs/ja/forms.md: a line with some of 品名・数量・単価 is told the missing ones; the tax rate is
     # left empty on a standard-rate line, so it is never asked for

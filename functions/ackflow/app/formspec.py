@@ -18,6 +18,7 @@ input for (``Param.in_form=False``, ``v.NAME``, given by a prefill hook) and wha
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
@@ -61,6 +62,11 @@ class FormState:
 
 def label(param: Param, speaker: Speaker) -> str:
     return speaker._(param.title) if param.title else param.name.replace("_", " ").capitalize()
+
+
+def in_form(speaker: Speaker) -> Speaker:
+    """The speaker naming parameters as the form labels them (an error shown next to its input)."""
+    return dataclasses.replace(speaker, in_form=True)
 
 
 def part_labels(param: Param, speaker: Speaker) -> list[str]:
@@ -240,12 +246,12 @@ def read(state: FormState, speaker: Speaker, today: dt.date | None = None) -> di
         try:
             values[param.name] = param.convert(raw, today)
         except UsageError as exc:
-            state.errors[param.name] = exc.render(speaker)
+            state.errors[param.name] = exc.render(in_form(speaker))
     if not state.errors and state.job_type.validate:
         try:
             state.job_type.validate(values)
         except UsageError as exc:
-            state.errors[FORM] = exc.render(speaker)
+            state.errors[FORM] = exc.render(in_form(speaker))
     return None if state.errors else values
 
 
@@ -292,7 +298,7 @@ def _read_lines(state: FormState, param: Param, speaker: Speaker, today: dt.date
             collected.append(param.convert(raw, today))
         except UsageError as exc:
             state.errors[f"{param.name}.{index}"] = speaker._("Line {n}: {problem}", n=index,
-                                                              problem=exc.render(speaker))
+                                                              problem=exc.render(in_form(speaker)))
     if param.required and not collected and not any(k.startswith(f"{param.name}.") for k in state.errors):
         state.errors[param.name] = speaker._("Fill in {label}.", label=label(param, speaker))
     return collected

@@ -17,7 +17,7 @@ import datetime as dt
 import gettext as _gettext
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
 
@@ -144,6 +144,9 @@ class Speaker:
     language: str = DEFAULT_LANGUAGE
     time_zone: str = DEFAULT_TIME_ZONE
     platform: str = ""  # Chat's common.platform: IOS, ANDROID, WEB (empty: unknown)
+    # in a form: a parameter is named as its input is labelled (Seconds), not as a command names
+    # it (SECONDS, --due); see ``Param.render``
+    in_form: bool = field(default=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.language not in LANGUAGES:

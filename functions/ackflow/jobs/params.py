@@ -139,7 +139,10 @@ class Param:
         return speaker._(self.title) if self.title else self.render(speaker)
 
     def render(self, speaker: Speaker) -> str:
-        """How a complaint names this parameter: ``CLIENT`` / ``--due``; ``顧客`` / ``納期``."""
+        """How a complaint names this parameter: ``CLIENT`` / ``--due``; ``顧客`` / ``納期``; in a
+        form, as its input is labelled (``Seconds``, ``Due date``)."""
+        if speaker.in_form and self.title:
+            return speaker._(self.title)
         if speaker.language == "ja":
             if self.positional:
                 return self.shown_label(speaker)
