@@ -52,6 +52,16 @@ SHARED_SCOPES = ("module", "package", "class")
 GROUP_LOST = pytest.StashKey[bool]()
 
 
+@pytest.fixture(scope="module")
+def moto(tmp_path_factory):
+    """A moto server (SQS, IAM, …) of the module's own, on a free port (``proc.url``)."""
+    from ackflow_tools.devtools.procs import start_moto
+
+    proc = start_moto(tmp_path_factory.mktemp("moto") / "moto.log")
+    yield proc
+    proc.stop()
+
+
 def xdist_group_of(item: pytest.Item) -> str | None:
     """The group of the tests that share ``item``'s module-scoped fixtures (a running pipeline, an
     office stack, a Terraform apply), so that ``--dist loadgroup`` sends them to one worker and each

@@ -11,18 +11,10 @@ import requests
 from ackflow.app.runtime import Runtime
 from ackflow.settings import Settings
 from ackflow_tools.console.app import ConsoleConfig, create_app
-from ackflow_tools.devtools.procs import start_moto
 from ackflow_tools.devtools.queues import sync_sqs_queues
 from ackflow_tools.emulators.web import ServerThread
 
 QUEUE = "ackflow-default"
-
-
-@pytest.fixture(scope="module")
-def moto(tmp_path_factory):
-    proc = start_moto(tmp_path_factory.mktemp("moto") / "moto.log")
-    yield proc
-    proc.stop()
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from ackflow.auth import verify
 from ackflow.auth.signing import LocalSigner
 from ackflow.queues import load_queues
 from ackflow.taskqueue.base import Task
-from ackflow_tools.devtools.procs import start_moto
 from ackflow_tools.emulators.web import Router, ServerThread, json_response
 from tests.infra.hcl import AWS, ROOT
 from tests.infra.tools import cli_config, terraform, terraform_env
@@ -34,13 +33,6 @@ def run(args: list[str], cwd, env) -> subprocess.CompletedProcess:
     result = subprocess.run([terraform(), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, f"terraform {args[0]} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     return result
-
-
-@pytest.fixture(scope="module")
-def moto(tmp_path_factory):
-    proc = start_moto(tmp_path_factory.mktemp("moto-tf") / "moto.log")
-    yield proc
-    proc.stop()
 
 
 @pytest.fixture(scope="module")

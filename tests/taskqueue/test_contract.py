@@ -18,7 +18,6 @@ from ackflow.errors import QueueUnavailable
 from ackflow.queues import QueueDefinition
 from ackflow.retry import RetryConfig
 from ackflow.taskqueue.base import Task
-from ackflow_tools.devtools.procs import start_moto
 from ackflow_tools.emulators.web import Router, ServerThread, json_response
 from tests.support.recorder import Recorder
 
@@ -56,13 +55,6 @@ def tasks_service(tmp_path_factory):
     from tests.support.services import start_tasks_emulator
 
     proc = start_tasks_emulator(tmp_path_factory.mktemp("contract-tasks"))
-    yield proc
-    proc.stop()
-
-
-@pytest.fixture(scope="module")
-def moto(tmp_path_factory):
-    proc = start_moto(tmp_path_factory.mktemp("moto") / "moto.log")
     yield proc
     proc.stop()
 

@@ -14,17 +14,9 @@ from ackflow.auth.signing import LocalSigner
 from ackflow.queues import QueueDefinition
 from ackflow.retry import RetryConfig
 from ackflow.taskqueue.base import Task
-from ackflow_tools.devtools.procs import start_moto
 from tests.support.recorder import Recorder
 
 REGION = "ap-northeast-1"
-
-
-@pytest.fixture(scope="module")
-def moto(tmp_path_factory):
-    proc = start_moto(tmp_path_factory.mktemp("moto-relay") / "moto.log")
-    yield proc
-    proc.stop()
 
 
 class Setup:

@@ -33,11 +33,11 @@ class EmbeddedAccounting:
         self.font = font
 
     def check(self) -> None:
-        from .pdf import _cmap, find_font
+        from .pdf import font_characters
 
         # the one thing that can be missing: say so before a number is taken (and read the font's
         # characters now, not inside the transaction that decides the document)
-        _cmap(str(find_font(self.font)))
+        font_characters(self.font)
 
     def check_document(self, document: Document) -> None:
         from .pdf import missing_glyphs

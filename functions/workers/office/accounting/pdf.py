@@ -54,7 +54,7 @@ def missing_glyphs(document: Document, font: str = "") -> list[str]:
     invoice to 𠮷野家 would be addressed to 野家 (IPA Gothic has no 𠮷, nor emoji). A name must be
     printed as it is, so such a document is refused, before it is numbered; elsewhere (the title,
     a line) the character is printed as 〓 (``printable``)."""
-    cmap = _cmap(str(find_font(font)))
+    cmap = font_characters(font)
     seen: dict[str, None] = {}
     for text in (document.recipient, *document.issuer.to_dict().values()):
         for char in text:
@@ -66,7 +66,7 @@ def missing_glyphs(document: Document, font: str = "") -> list[str]:
 def printable(document: Document, font: str = "") -> Document:
     """The document as the font can print it: in its title and lines, a character the font lacks
     (an emoji a person typed in Chat) becomes 〓, visibly, instead of vanishing."""
-    cmap = _cmap(str(find_font(font)))
+    cmap = font_characters(font)
 
     def mark(text: str) -> str:
         return "".join(c if c.isspace() or ord(c) in cmap else GETA for c in text)
@@ -74,6 +74,11 @@ def printable(document: Document, font: str = "") -> Document:
     return dataclasses.replace(document, title=mark(document.title), note=mark(document.note),
                                lines=tuple(dataclasses.replace(line, description=mark(line.description))
                                            for line in document.lines))
+
+
+def font_characters(font: str = "") -> frozenset[int]:
+    """The code points the documents' font can draw (read once per font file)."""
+    return _cmap(str(find_font(font)))
 
 
 @functools.lru_cache(maxsize=4)
