@@ -176,6 +176,13 @@ class MailFlow:
             report.skipped.append(rid)
             return True
         fields = self._fields(summary, mail.truncated, mail.size)
+        described = self.records.describe(rid, holder, self.clock(), fields)  # what a press on the card reads
+        if described is None:  # our lease ran out while Gmail was read: the card is another delivery's to post
+            if (self.records.get(rid) or {}).get("status") == MailStatus.PROPOSING.value:
+                report.busy = True
+                return False
+            return True
+        record = described
         refused = self.show({**record, **fields, "status": MailStatus.PROPOSED.value})
         if refused:  # Chat will not take this card: say so on the record and in Gmail; retried a day later, a few times
             refusals = record.get("refusals", 0) + 1
