@@ -367,6 +367,30 @@ def test_a_malformed_mail_gets_a_card_and_never_a_retry_loop(office):
     assert record(office, mail_id)["attempts"] == 1
 
 
+def test_a_mail_whose_reading_fails_is_skipped_and_logged_and_the_next_mail_still_gets_its_card(office, monkeypatch):
+    """Whatever a mail makes the reading of it raise (a parser's bug), it is settled as skipped: an
+    exception there used to leave it claimed, so every delivery (a 5xx) and the sweep stopped at it."""
+    import workers.office.mail.flow as flow_module
+
+    office.stack.procs["worker"].kill()  # this process reads the mailbox (with the reading broken for one mail)
+    try:
+        bad, good = deliver(office, mail("読めないメール")), deliver(office, mail("その次のメール"))
+        real = flow_module.summarize
+
+        def summarize(message, **options):
+            if message.id == bad:
+                raise RecursionError("maximum recursion depth exceeded")
+            return real(message, **options)
+
+        monkeypatch.setattr(flow_module, "summarize", summarize)
+        report = flow_for(office).sync("test-unreadable")
+    finally:
+        office.stack.start_part("worker")
+    assert report.skipped == [record_id(MAILBOX, bad)] and report.proposed == [record_id(MAILBOX, good)]
+    assert record(office, bad)["status"] == "SKIPPED" and "RecursionError" in record(office, bad)["reason"]
+    card_of(office, good)
+
+
 def test_the_push_path_verifies_the_token_and_refuses_what_is_not_a_notification(office):
     url = office.stack.worker_url + "mail"
     envelope = {"message": {"data": base64.b64encode(b'{"emailAddress": "x", "historyId": "1"}').decode()}}

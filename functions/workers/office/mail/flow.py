@@ -166,8 +166,15 @@ class MailFlow:
             self.records.settle(rid, holder, MailStatus.SKIPPED, self.clock(), reason=f"unreadable: {exc}")
             report.skipped.append(rid)
             return True
-        summary = summarize(mail, max_attachment_bytes=self.settings.mail_max_attachment_bytes,
-                            authserv_id=self.settings.mail_authserv_id)
+        try:
+            summary = summarize(mail, max_attachment_bytes=self.settings.mail_max_attachment_bytes,
+                                authserv_id=self.settings.mail_authserv_id)
+        except Exception as exc:  # noqa: BLE001 - a mail we fail to read must not block every mail after it
+            log.exception("mail %s skipped: reading it failed", mail_id)
+            self.records.settle(rid, holder, MailStatus.SKIPPED, self.clock(),
+                                reason=f"unreadable: {type(exc).__name__}: {str(exc)[:200]}")
+            report.skipped.append(rid)
+            return True
         if summary.automatic:
             log.info("mail %s skipped: an automatic mail (%s)", mail_id, summary.automatic)
             settled = self.records.settle(rid, holder, MailStatus.SKIPPED, self.clock(), reason=summary.automatic,
