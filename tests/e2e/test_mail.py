@@ -367,28 +367,21 @@ def test_a_malformed_mail_gets_a_card_and_never_a_retry_loop(office):
     assert record(office, mail_id)["attempts"] == 1
 
 
-def test_a_mail_whose_reading_fails_is_skipped_and_logged_and_the_next_mail_still_gets_its_card(office, monkeypatch):
-    """Whatever a mail makes the reading of it raise (a parser's bug), it is settled as skipped: an
-    exception there used to leave it claimed, so every delivery (a 5xx) and the sweep stopped at it."""
-    import workers.office.mail.flow as flow_module
-
-    office.stack.procs["worker"].kill()  # this process reads the mailbox (with the reading broken for one mail)
+def test_a_mail_whose_reading_fails_is_skipped_and_logged_and_the_next_mail_still_gets_its_card(office):
+    """Whatever a mail makes the reading of it raise (a parser's bug: the worker of this pipeline
+    raises for one subject when the control file says ``mail:unreadable``), it is settled as skipped
+    and the push answered: an exception there used to leave it claimed, so every delivery (a 5xx)
+    and the sweep stopped at it and no later mail got a card."""
+    control = Path(office.stack.env()["ACKFLOW_TEST_PAUSE_FILE"])
+    control.write_text("mail:unreadable")
     try:
         bad, good = deliver(office, mail("読めないメール")), deliver(office, mail("その次のメール"))
-        real = flow_module.summarize
-
-        def summarize(message, **options):
-            if message.id == bad:
-                raise RecursionError("maximum recursion depth exceeded")
-            return real(message, **options)
-
-        monkeypatch.setattr(flow_module, "summarize", summarize)
-        report = flow_for(office).sync("test-unreadable")
+        card_of(office, good)
     finally:
-        office.stack.start_part("worker")
-    assert report.skipped == [record_id(MAILBOX, bad)] and report.proposed == [record_id(MAILBOX, good)]
-    assert record(office, bad)["status"] == "SKIPPED" and "RecursionError" in record(office, bad)["reason"]
-    card_of(office, good)
+        control.unlink(missing_ok=True)
+    found = record(office, bad)
+    assert found["status"] == "SKIPPED" and "RecursionError" in found["reason"] and found["attempts"] == 1
+    assert "client-" + record_id(MAILBOX, bad) not in cards(office)
 
 
 def test_the_push_path_verifies_the_token_and_refuses_what_is_not_a_notification(office):
@@ -424,12 +417,13 @@ def test_a_worker_killed_after_posting_the_card_before_settling_leaves_one_card_
         assert labels_of(office, mail_id) == ["INBOX", "UNREAD"]
         # pressed now, "open a case" offers the mail's own client and title (once, the form said 不明 and メール)
         fields = inputs_of(office.click(shown, "案件を作成", MAIL_SPACE)["reply"]["dialog"])
-        assert (value_of(fields, "client") or value_of(fields, "client.new")) == "acme.co.jp"
+        guessed = record(office, mail_id)["client_guess"] or "acme.co.jp"  # a client learnt for the domain, or it
+        assert (value_of(fields, "client") or value_of(fields, "client.new")) == guessed != "不明"
         assert value_of(fields, "title") == subject
         assert office.cancel_dialog(MAIL_SPACE)["reply"]["action"] == "dialog-closed"
-        office.stack.restart("worker")  # SIGKILL there
     finally:
         control.unlink(missing_ok=True)
+        office.stack.restart("worker")  # SIGKILL there (also when a check above failed: the next tests need it)
     # the killed delivery never answered: Pub/Sub delivers it again; the sweep is the safety net
     started = time.monotonic()
     while record(office, mail_id)["status"] == "PROPOSING":
