@@ -131,7 +131,7 @@ def test_a_mail_with_two_attachments_becomes_one_card_then_one_case_with_the_mai
     card = card_of(office, mail_id)
     shown = json.dumps(card, ensure_ascii=False)
     for expected in ("yamada@acme.co.jp", "プレス金型 A-12 のお見積りのお願い", "図面 A-12.pdf", "仕様書.txt",
-                     "2026-12-01", "不明な差出人", '"topLabel": "差出人"'):
+                     "2026年12月1日(火)", "不明な差出人", '"topLabel": "差出人"'):
         assert expected in shown, expected
     pending = ["INBOX", "UNREAD", "Ackflow/確認待ち"]
     assert labels_of(office, mail_id, pending) == pending

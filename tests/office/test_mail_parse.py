@@ -208,3 +208,10 @@ def test_a_name_that_decodes_to_an_address_never_becomes_the_sender(sender):
 ])
 def test_a_failed_dkim_signature_counts_unless_the_senders_own_domain_passed(results, flagged):
     assert read(mail(auth=f"mx.google.com; {results}")).auth_failure == flagged
+
+
+def test_the_due_date_the_mail_states_is_shown_as_people_read_dates():
+    summary = read(mail())
+    record = {"id": "mail-x", **summary.__dict__, "attachments": [], "due": "2026-12-01"}
+    assert "2026年12月1日(火)" in str(mail_card(record, "ja").card) and "2026-12-01" not in str(mail_card(record).card)
+    assert "1 Dec 2026" in str(mail_card(record, "en").card)
