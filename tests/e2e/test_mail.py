@@ -351,6 +351,32 @@ def test_hostile_attachments_stay_inside_the_case_folder_and_large_ones_are_not_
     assert all(p.resolve().is_relative_to(root.resolve()) for p in root.rglob("*"))
 
 
+def test_a_request_forwarded_as_an_attached_mail_is_listed_and_filed_as_one_mail(office):
+    import email.policy
+    from email import message_from_bytes
+    from email.message import EmailMessage
+
+    outer = EmailMessage()
+    outer["From"], outer["To"], outer["Subject"] = "b@acme.co.jp", MAILBOX, "Fwd: 転送された依頼"
+    outer.set_content("先方からの依頼を転送します")
+    forwarded = mail("転送元の依頼", attachments=(("in.pdf", b"%PDF-in", "application/pdf"),))
+    outer.add_attachment(message_from_bytes(forwarded), filename="依頼.eml")
+    big = mail("大きな転送元", attachments=(("big.bin", b"B" * 150_000, "application/octet-stream"),))
+    outer.add_attachment(message_from_bytes(big), filename="大きな依頼.eml")
+    mail_id = deliver(office, outer.as_bytes())
+    shown = json.dumps(card_of(office, mail_id), ensure_ascii=False)
+    assert "依頼.eml" in shown and "添付なし" not in shown and "大きすぎるため保存しません" in shown
+    job = office.wait_job(open_case(office, card_of(office, mail_id)), timeout=90)
+    assert job.status == JobStatus.SUCCEEDED, job.last_error
+    storage = storage_of(office)
+    folder = f"{office.runtime.services.cases.get(job.result['case'])['folder']}/01_受領資料/メール"
+    assert {p.rpartition("/")[2] for p in storage.list(folder)} == {"受信メール.eml", "依頼.eml"}
+    attached = message_from_bytes(storage.read(f"{folder}/依頼.eml"), policy=email.policy.default)
+    assert attached["Subject"] == "転送元の依頼" and attached.is_multipart()
+    eml = storage.read(f"{folder}/受信メール.eml")
+    assert b"too large" in eml and len(eml) < 150_000  # the big attached mail replaced by a note
+
+
 def test_a_malformed_mail_gets_a_card_and_never_a_retry_loop(office):
     raw = (b"Subject: =?x-unknown?B?!!!?=\r\nContent-Type: multipart/mixed; boundary=\"zz\"\r\n\r\n--zz\r\n"
            b"Content-Type: text/plain; charset=x-no-such-charset\r\n\r\n\xff\xfe broken\r\n")

@@ -215,3 +215,19 @@ def test_the_due_date_the_mail_states_is_shown_as_people_read_dates():
     record = {"id": "mail-x", **summary.__dict__, "attachments": [], "due": "2026-12-01"}
     assert "2026年12月1日(火)" in str(mail_card(record, "ja").card) and "2026-12-01" not in str(mail_card(record).card)
     assert "1 Dec 2026" in str(mail_card(record, "en").card)
+
+
+def test_a_mail_attached_to_the_mail_is_one_attachment_named_as_a_mail():
+    """A request forwarded as an attachment (message/rfc822): Gmail gives it as one attachment; its
+    own parts are neither the mail's text nor attachments of their own."""
+    from email.message import EmailMessage
+
+    inner = message_from_bytes(mail("転送元の依頼", attachments=(("in.pdf", b"%PDF", "application/pdf"),)))
+    for filename, expected in (("依頼.eml", "依頼.eml"), ("依頼", "依頼.eml"), (None, "attachment-1.eml")):
+        outer = EmailMessage()
+        outer["From"], outer["Subject"] = "b@acme.co.jp", "Fwd: 依頼"
+        outer.set_content("転送します")
+        outer.add_attachment(inner, **({"filename": filename} if filename else {}))
+        summary = read(outer.as_bytes())
+        assert [a.name for a in summary.attachments] == [expected] and summary.preview == "転送します"
+        assert summary.attachments[0].mime_type == "message/rfc822" and summary.attachments[0].handle

@@ -45,11 +45,27 @@ def _text(value) -> str:
         return value  # what Gmail cannot decode it shows as written
 
 
+def _attached_mail(part: Message) -> bool:
+    """A mail attached to the mail (``message/rfc822``: a request forwarded as an attachment), which
+    Gmail gives as one attachment, not as a tree of its own."""
+    return part.get_content_type() == "message/rfc822"
+
+
+def _part_bytes(part: Message) -> bytes:
+    if _attached_mail(part) and isinstance(part.get_payload(), list):
+        inner = part.get_payload()
+        return inner[0].as_bytes(policy=compat32) if inner else b""
+    return part.get_payload(decode=True) or b""
+
+
 def _payload(part: Message, part_id: str, message_id: str) -> dict:
     headers = [{"name": k, "value": _text(v)} for k, v in part.items()]
     body: dict = {"size": 0}
     node = {"partId": part_id, "mimeType": part.get_content_type(), "filename": _text(part.get_filename() or ""),
             "headers": headers, "body": body}
+    if _attached_mail(part):
+        body.update(size=len(_part_bytes(part)), attachmentId=_b64(f"{message_id}:{part_id}".encode()).rstrip("="))
+        return node
     if part.is_multipart():
         children = part.get_payload()
         node["parts"] = [_payload(child, f"{part_id}.{n}" if part_id else str(n), message_id)
@@ -67,7 +83,7 @@ def _payload(part: Message, part_id: str, message_id: str) -> dict:
 def _find_part(part: Message, part_id: str, wanted: str) -> Message | None:
     if part_id == wanted:
         return part
-    if part.is_multipart():
+    if part.is_multipart() and not _attached_mail(part):
         for n, child in enumerate(part.get_payload()):
             found = _find_part(child, f"{part_id}.{n}" if part_id else str(n), wanted)
             if found is not None:
@@ -178,9 +194,9 @@ def build_app(service: GmailService, *, granted_scopes: tuple[str, ...] = (SCOPE
             owner, part_id = "", ""
         parsed = message_from_bytes(base64.urlsafe_b64decode(stored["raw"]), policy=compat32)
         part = _find_part(parsed, "", part_id) if owner == message_id else None
-        if part is None or part.is_multipart():
+        if part is None or (part.is_multipart() and not _attached_mail(part)):
             raise GoogleError("INVALID_ARGUMENT", "Invalid attachment token")
-        data = part.get_payload(decode=True) or b""
+        data = _part_bytes(part)
         return json_response({"attachmentId": attachment_id, "size": len(data), "data": _b64(data)})
 
     def modify(request: Request, user_id, message_id):

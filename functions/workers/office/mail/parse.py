@@ -214,9 +214,12 @@ def summarize(mail: Mail, *, max_attachment_bytes: int, authserv_id: str = "mx.g
     taken: set[str] = set()
     attachments = []
     for index, part in enumerate((p for p in mail.parts if p.filename or p.handle), start=1):
+        given = part.filename or f"attachment-{index}"
+        if part.mime_type == "message/rfc822" and not given.lower().endswith(".eml"):
+            given += ".eml"  # an attached mail (a request forwarded as an attachment) opens as a mail
         attachments.append(Attachment(
-            name=attachment_name(part.filename or f"attachment-{index}", index, taken),
-            original=clean(decode_words(part.filename))[:300] or f"attachment-{index}", size=part.size,
+            name=attachment_name(given, index, taken),
+            original=clean(decode_words(part.filename))[:300] or given, size=part.size,
             mime_type=part.mime_type, handle=part.handle, part_id=part.part_id,
             too_large=part.size > max_attachment_bytes))
     return Summary(sender_name=clean(name)[:200].strip(), sender_address=address,
