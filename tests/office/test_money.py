@@ -110,6 +110,11 @@ def test_the_check_digit_follows_the_national_tax_agency_rule():
     assert "T followed by 13 digits" in str(registration_problem("T70000120500"))
     assert "13" in registration_problem("T70000120500").render(JA)
     assert registration_problem(valid_registration("123456789012")) is None
+    # digits of another script are no registration number (\d took them: T٧123456789012 was valid,
+    # and printed so on the invoice); full-width ones are, once read as ASCII
+    assert "T followed by 13 digits" in str(registration_problem("T\u0667123456789012"))
+    assert "T followed by 13 digits" in str(registration_problem("T7123456789\u0660\u0661\u0662"))
+    assert "should be 9" in str(registration_problem("Ｔ１２３４５６７８９０１２３"))  # typed full width
 
 
 class Office:
