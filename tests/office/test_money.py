@@ -51,6 +51,24 @@ def test_bad_lines_get_a_clear_complaint(text, complaint):
         parse_line(text)
 
 
+@pytest.mark.parametrize("text", ["設計:1:100000:8", "設計:1:100000:5", "設計::100000:10", "設計:1:100000:８"])
+def test_a_rate_typed_without_its_percent_is_refused_not_read_as_a_price(text):
+    # read as before, 設計:1:100000:8 was the line “設計:1”, 100,000 of them at ¥8
+    with pytest.raises(UsageError, match="without %.*tax rate.*unit price"):
+        parse_line(text)
+    for change in ("2=::800:8", "2=弁当:3:800:8"):  # an estimate's --change: line 2 was renamed “:” at ¥8
+        with pytest.raises(UsageError, match="without %"):
+            parse_change(change, RULES)
+
+
+def test_a_description_with_a_ratio_keeps_its_price_when_written_back():
+    line = parse_line("図面 縮尺1:100:2:¥50")  # with ¥ (or 円) a small price after a ratio is a price
+    assert (line.description, line.quantity, line.unit_price) == ("図面 縮尺1:100", Decimal(2), 50)
+    assert parse_line(line.text()) == line  # the text a form and a new version start from reads back
+    assert parse_line(join_item(["図面 縮尺1:100", "2", "50", ""])) == line  # a form's inputs
+    assert parse_line("図面 縮尺1:100:2:5000").unit_price == 5000  # a price no rate could be: read
+
+
 def test_an_astronomical_total_is_refused():
     with pytest.raises(UsageError, match="larger than"):
         RULES.totals(lines("a:99999999:9999999999"))
