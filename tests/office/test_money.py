@@ -235,6 +235,22 @@ def test_a_long_description_wraps_within_its_column_and_is_printed_whole():
                                                                    "¥700,000"]
 
 
+@pytest.mark.parametrize("recipient, printed, partner, title", [
+    ("株式会社ACME 御中", "株式会社ACME 御中", "株式会社ACME", "御中"),  # typed with its title: not 御中 御中
+    ("株式会社ACME御中", "株式会社ACME 御中", "株式会社ACME", "御中"),
+    ("山田太郎 様", "山田太郎 様", "山田太郎", "様"),  # a person: not 様 御中
+    ("株式会社ACME", "株式会社ACME 御中", "株式会社ACME", "御中"),
+])
+def test_a_recipient_typed_with_its_title_gets_no_second_one(recipient, printed, partner, title):
+    from workers.office.accounting import Partner
+    from workers.office.accounting.freee.adapter import body
+
+    text = pdf_text(render(invoice(recipient=recipient)))
+    assert printed in text and "御中 御中" not in text and "様 御中" not in text
+    sent = body(invoice(recipient=recipient), Partner("1", partner), "2")  # freee: the partner by its name
+    assert (sent["partner_display_name"], sent["partner_title"]) == (partner, title)
+
+
 def test_a_correction_names_the_invoice_it_replaces():
     text = pdf_text(render(invoice(number="INV-2026-0008", replaces="INV-2026-0007")))
     assert "INV-2026-0008" in text and "請求書番号 INV-2026-0007 を訂正する" in text
