@@ -446,3 +446,17 @@ def test_each_call_of_the_invoice_step_failing_ends_in_one_invoice_and_one_partn
     assert accounting.issue(document) == issued  # and again: found, nothing new
     uses = standin.service.state.refresh_uses
     assert len(uses) == len(set(uses))  # no refresh token presented twice
+
+
+def test_a_document_behind_a_page_of_others_is_found_by_its_number_not_made_again(standin, accounting):
+    """The lookup before a create asks freee to filter by our number; if freee listed without the
+    filter, the invoice could be behind the first 100 and the retried step made a second one."""
+    first = accounting.issue(an_invoice("INV-2026-0100"))
+    for n in range(101, 251):  # 150 more: INV-2026-0250 is listed on the second page
+        standin.service.create("invoices", {**standin.documents("invoices", "INV-2026-0100")[0],
+                                            "invoice_number": f"INV-2026-{n:04d}"})
+    control(standin, number_filter=False)  # freee lists without the filter
+    assert accounting.issue(an_invoice("INV-2026-0100")) == first
+    assert accounting.issue(an_invoice("INV-2026-0250")).number == "INV-2026-0250"
+    assert len(standin.documents("invoices", "INV-2026-0100")) == 1
+    assert len(standin.documents("invoices", "INV-2026-0250")) == 1

@@ -20,6 +20,7 @@ from .client import FreeeApi, FreeeRefused
 
 FRACTIONS = {"floor": "omit", "round": "round", "ceil": "round_up"}  # ours → freee's
 NUMBER = {"quotation": "quotation_number", "invoice": "invoice_number"}
+PAGE = 100  # the most freee lists at once
 FREEE_TITLES = {"御中": "御中", "様": "様", "殿": "(空白)"}  # freee offers 御中, 様 and none (殿 written in the name)
 # What the job was doing, in the errors it reports (English, Japanese)
 TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
@@ -62,9 +63,19 @@ class FreeeAccounting:
         return [Template(str(t["id"]), t.get("name", "")) for t in answer.get("templates", [])]
 
     def fetch(self, kind: str, number: str) -> Issued | None:
-        listed = self.api.get(f"/iv/{kind}s", _say("look_up", kind=kind, number=number),
-                              {NUMBER[kind]: number, "limit": 100})
-        matches = [d for d in listed.get(f"{kind}s", []) if d.get(NUMBER[kind]) == number]
+        """Found by our number: the listing is asked to filter by it, and read page by page until it
+        is found or the pages end, so a filter freee did not apply cannot hide it behind 100 others
+        (and a retried step create a second one)."""
+        matches: list[dict] = []
+        offset = 0
+        while not matches:
+            listed = self.api.get(f"/iv/{kind}s", _say("look_up", kind=kind, number=number),
+                                  {NUMBER[kind]: number, "limit": PAGE, "offset": offset})
+            page = listed.get(f"{kind}s", [])
+            matches = [d for d in page if d.get(NUMBER[kind]) == number]
+            if len(page) < PAGE:
+                break
+            offset += PAGE
         if not matches:
             return None
         found = self.api.get(f"/iv/{kind}s/{matches[0]['id']}", _say("read", kind=kind, number=number), missing_ok=True)
