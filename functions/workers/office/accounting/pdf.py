@@ -16,7 +16,7 @@ from pathlib import Path
 from ackflow.errors import PermanentError
 
 from ..money import ROUNDINGS, yen
-from . import TITLES, Document
+from . import TITLES, Document, addressed
 
 FONT_CANDIDATES = (
     Path(__file__).resolve().parent.parent / "fonts",  # a font vendored into the deployed source
@@ -118,7 +118,7 @@ def render(document: Document, font: str = "") -> bytes:
              new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     pdf.set_font("jp", size=14)
-    pdf.multi_cell(110, 8, f"{document.recipient} 御中", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(110, 8, " ".join(addressed(document.recipient)), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("jp", size=10)
     top = pdf.get_y()
     pdf.set_xy(120, top - 8)
