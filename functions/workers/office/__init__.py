@@ -285,12 +285,13 @@ def register(registry: Registry) -> None:
                 "date, to the office's space."),
         steps=(Step("digest", reminders.digest, N_("open cases")),), queue="ackflow-office", timeout=60,
         schedule=reminders.DIGEST_SCHEDULE, runs_on=reminders.first_working_day_of_its_week,
-        result_fields=("week_of", "open_cases", "cases"),
+        result_fields=("week_of", "open_cases", "cases"), long_results=("cases",),
         result_labels=RESULT_LABELS, **OFFICE_EXTRA))
     registry.add(JobType(
         name="reminder", help=N_("Working days 09:00 (the office's time zone): the cases due on the next working day."),
         steps=(Step("reminder", reminders.reminder, N_("cases due")),), queue="ackflow-office", timeout=60,
         schedule=reminders.REMINDER_SCHEDULE, result_fields=("date", "due_cases", "due", "cases"),
+        long_results=("cases",),
         result_labels=RESULT_LABELS, **OFFICE_EXTRA))
     registry.sweep_task("unissued_invoices", unissued.sweep)
     mail.register(registry)
