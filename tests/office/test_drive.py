@@ -123,6 +123,33 @@ def test_a_trashed_parent_folder_is_a_clear_permanent_failure(drive):
         drive.storage(parent["id"]).create("2026-002_ACME_x/a.txt", b"x")
 
 
+@pytest.mark.parametrize("with_store", [False, True], ids=["key-search", "reserved-ids"])
+@pytest.mark.parametrize("removal", ["trash", "delete"])
+def test_a_parent_folder_trashed_or_deleted_after_a_case_says_what_to_fix_and_makes_nothing(drive, docs, removal,
+                                                                                           with_store):
+    """The parent of earlier cases is trashed or deleted (with them) in Drive: the next case, and a
+    retry of the earlier one whose folder id the store still names, fail for good saying which
+    setting and whom to check, and make nothing anywhere in the shared drive."""
+    parent = drive.seed(name="cases", mimeType=FOLDER, parents=[seeding.SHARED_DRIVE])
+    options = {"docs": docs} if with_store else {}
+    drive.storage(parent["id"], **options).create(f"{CASE}/a.txt", b"x")
+    if removal == "trash":
+        drive.service.files[parent["id"]]["trashed"] = True
+    else:
+        drive.service.delete(parent["id"], None, True)
+    before = {f["id"] for f in drive.files()}
+    for path in ("2026-002_ACME_x/a.txt", f"{CASE}/a.txt", f"{CASE}/b.txt"):
+        with pytest.raises(PermanentError) as refused:
+            drive.storage(parent["id"], **options).create(path, b"y")
+        said = str(refused.value)
+        assert parent["id"] in said and "ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER" in said, said
+        if removal == "delete":  # gone, or never visible: Drive answers 404 to both
+            assert drive.member in said and "member" in said, said
+        else:
+            assert "in the trash" in said, said
+    assert {f["id"] for f in drive.files()} == before  # nothing half-made, in the trash or out of it
+
+
 def test_the_template_folder_is_copied_with_native_files_kept_native(drive):
     storage = drive.storage()
     template = storage.template(seeding.TEMPLATE_FOLDER, 10**8)
