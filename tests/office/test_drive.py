@@ -181,6 +181,33 @@ def test_names_drive_allows_but_a_path_does_not_become_safe_components(drive):
     assert storage.list(CASE) == listed  # found again by those names: nothing made twice
 
 
+def test_the_longest_client_and_title_make_names_every_filesystem_takes_once_each(drive, docs):
+    """A 200-character title and a 60-character client (the most a command takes: 600 and 180 bytes
+    in kanji) in the case folder's name and in the template's names (a Google Doc's and a text
+    file's): each name at most 255 bytes on Drive and as a path (the office syncs the shared drive
+    to Windows PCs), the case folder's 120; made once, however often the step runs."""
+    from workers.office.names import safe_component
+
+    client, title = safe_component("顧" * 60), safe_component("件" * 200)
+    drive.seed(name="${case}_${client}_${title}_見積依頼書.txt", parents=[seeding.TEMPLATE_FOLDER],
+               mimeType="text/plain", content_base64=base64.b64encode(b"${title}").decode())
+    drive.seed(name="${client}_${title}_打合せ", parents=[seeding.TEMPLATE_FOLDER],
+               mimeType="application/vnd.google-apps.document")
+    names = {**NAMES, "client": client, "title": title}
+    folder = safe_component(f"2026-001_{client}_{title}")
+    storage = drive.storage(docs=docs)
+    first = render_tree(storage.template(seeding.TEMPLATE_FOLDER, 10**8), storage, folder, names, names)
+    made = cases(drive)
+    assert len(folder.encode()) <= 120 and folder in made
+    assert all(len(item["name"].encode()) <= 255 for items in made.values() for item in items)
+    long_names = [p for p in made if p.count("/") == 1 and p.split("/")[-1].startswith(("2026-001_顧", "顧"))]
+    assert len(long_names) == 2, long_names  # the text file cut to 255 bytes keeping ".txt", the Google Doc
+    assert storage.read(next(p for p in long_names if p.endswith(".txt"))) == title.encode()
+    again = render_tree(storage.template(seeding.TEMPLATE_FOLDER, 10**8), storage, folder, names, names)
+    assert again["created"] == [] and sorted(again["kept"]) == sorted(first["created"])
+    assert all(len(items) == 1 for items in cases(drive).values())
+
+
 @pytest.mark.parametrize("bad, complaint", [
     ({"name": "ショートカット", "mimeType": "application/vnd.google-apps.shortcut",
       "shortcutDetails": {"targetId": "x", "targetMimeType": "application/pdf"}}, "shortcut"),
