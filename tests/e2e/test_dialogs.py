@@ -6,6 +6,7 @@ buttons that open in a browser. In Japanese (userLocale ja, Asia/Tokyo, on a pho
 from __future__ import annotations
 
 import datetime as dt
+import html
 import time
 from decimal import Decimal
 
@@ -168,6 +169,35 @@ def test_a_submit_by_someone_else_or_with_forged_fields_is_refused_in_the_dialog
         response = office.http.post(f"{office.chat_url}/_emulator/{space}:submitDialog", timeout=60,
                                     json={"action": action, "formInputs": good, "user": ALICE, **client})
         assert response.status_code == 200 and response.json()["reply"]["action"] == "dialog"
+    assert counts(office) == before
+
+
+HOSTILE_FORMS = {  # input → (what is typed in it, what the dialog says next to it in ja, in en)
+    "title": ("金" * 10_000, "件名が長すぎます（10,000 文字。最大 200 文字）",
+              "Title is too long (10,000 characters; at most 200)"),
+    "client": ("\u202e\u200b\u202c", "顧客を入力してください。", "Fill in Client."),  # bidi and zero-width marks only
+    "due": ("令和1年4月30日", "令和は 2019年5月1日", "令和 began on 2019-05-01"),  # typed into the date's text
+    "item.1.2": ("99999999999999999円", "9,999,999,999 円以下", "¥9,999,999,999"),
+}
+
+
+@pytest.mark.parametrize("client", [JA, EN], ids=["ja", "en"])
+def test_hostile_text_in_a_form_is_said_next_to_its_field_in_the_persons_language_and_makes_nothing(office, client):
+    """10 kB of text, a client of nothing but bidi and zero-width marks, a day outside its era and an
+    amount that overflows, with mixed-width garbage and emoji in the other inputs: each error next to
+    its input, in the person's language; never a 5xx, nothing stored."""
+    language = "ja" if client is JA else "en"
+    space = f"spaces/hostile-form-{language}"
+    before = counts(office)
+    assert office.send("/newcase", space=space, **client)["reply"]["action"] == "dialog"
+    typed = {"item.1.0": "ＡＣＭＥ１２３ｘｙ　漢字ｶﾀｶﾅ　🚀🎉", "item.1.1": "１",
+             **{name: value for name, (value, _, _) in HOSTILE_FORMS.items()}}
+    answer = office.submit_dialog(WORDS[language]["next"], form_inputs(typed), space=space, **client)
+    assert answer["reply"]["action"] == "dialog", answer
+    errors = {name: html.unescape(said) for name, said in errors_after(answer["reply"]["dialog"]).items()}
+    for name, (_, japanese, english) in HOSTILE_FORMS.items():
+        shown = next((said for key, said in errors.items() if key.startswith(name.rpartition(".")[0] or name)), "")
+        assert (japanese if client is JA else english) in shown, (name, errors)
     assert counts(office) == before
 
 
