@@ -88,6 +88,13 @@ def test_dates(typed, date):
     assert parse_date(typed, today) == date
 
 
+@pytest.mark.parametrize(("today", "expected"), [(dt.date(2026, 12, 1), dt.date(2026, 12, 1)),  # today itself
+                                                  (dt.date(2026, 12, 31), dt.date(2027, 12, 1))])  # passed: next year
+@pytest.mark.parametrize("typed", ["12/1", "12月1日", "１２／１", "１２月１日"])
+def test_a_day_without_a_year_is_today_or_the_next_one(typed, today, expected):
+    assert parse_date(typed, today) == expected
+
+
 @pytest.mark.parametrize("typed", ["2月30日", "2026-02-30", "13/1", "2026-13-01", "tomorrow", "12月", "元年1月1日",
                                    "", "2026/12", "0/1"])
 def test_not_dates(typed):
