@@ -36,10 +36,15 @@ def _check_case(values: dict) -> None:
 
 
 def _check_items(values: dict) -> None:
+    """Each typed line, and what they hold together: more lines than a document takes, or a total
+    past its limit, is refused here, before a confirmation (lines are never negative, so what the
+    typed lines alone give only grows with an earlier version's), not after a job took a number."""
     if values.get("item"):
-        _, standard, reduced = _rates()
-        for item in values["item"]:
-            parse_line(item, standard=standard, reduced=reduced)
+        from .estimating import rules_of
+
+        settings, standard, reduced = _rates()
+        lines = [parse_line(item, standard=standard, reduced=reduced) for item in values["item"]]
+        rules_of(settings).totals(lines)
 
 
 def _check_newcase(values: dict) -> None:
