@@ -347,3 +347,36 @@ def test_two_workers_copying_one_native_file_at_once_leave_one_copy(drive, docs)
     memo = assert_one_native_copy_in_place(drive, docs, drive.storage(docs=docs))
     both = [f for f in drive.files() if f["mimeType"] == DOC and f["name"] == "打合せメモ"]
     assert [f["trashed"] for f in both if f["id"] != memo["id"]] == [True]  # the second claim's copy: trashed
+
+
+def test_four_deliveries_of_the_folder_step_at_once_with_search_lagging_make_one_of_each(drive, tmp_path):
+    """Duplicated deliveries that all run the step (a lease that ran out while the first was still
+    at work): four workers, each with its own client and store connection, copy the whole template
+    into one case at the same moment while Drive's search shows none of it: one folder and one copy
+    of each file, no holding folder left."""
+    from ackflow.store.sqlite import SqliteDocuments
+
+    drive.search_lag(600)
+    template = drive.storage().template(seeding.TEMPLATE_FOLDER, 10**8)
+    start, failures = threading.Barrier(4), []
+
+    def deliver() -> None:
+        store = SqliteDocuments(tmp_path / "shared.db")
+        try:
+            start.wait()
+            render_tree(template, drive.storage(docs=store), CASE, NAMES, NAMES)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+        finally:
+            store.close()
+
+    workers = [threading.Thread(target=deliver) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert failures == []
+    made = cases(drive)
+    assert {path: len(items) for path, items in made.items() if len(items) > 1} == {}
+    assert f"{CASE}/02_設計/2026-001_打合せメモ" in made and f"{CASE}/README.txt" in made
+    assert [f for f in drive.files() if not f["trashed"] and "ackflowHold" in f.get("appProperties", {})] == []
