@@ -221,6 +221,20 @@ def test_a_template_with_a_shortcut_or_a_huge_file_is_refused_before_anything_is
     assert cases(drive) == {}
 
 
+def test_a_template_deeper_than_a_path_may_be_is_refused_before_anything_is_made(drive):
+    """Drive takes names of any length at any depth; a path in the case folders is at most 900 bytes
+    (Cloud Storage's object names, a Windows PC's sync). Four folders of 241 bytes each in the
+    template: refused whole, as a shortcut is, never after the first fifteen items are made."""
+    parent = seeding.TEMPLATE_FOLDER
+    for level in range(4):
+        parent = drive.seed(name=f"{level}" + "深" * 80, parents=[parent], mimeType=FOLDER)["id"]
+    drive.seed(name="x.txt", parents=[parent], mimeType="text/plain")
+    storage = drive.storage()
+    with pytest.raises(PermanentError, match="longer than 900 bytes"):
+        render_tree(storage.template(seeding.TEMPLATE_FOLDER, 10**8), storage, CASE, NAMES, NAMES)
+    assert cases(drive) == {}
+
+
 def test_the_links_open_in_a_browser(drive):
     storage = drive.storage()
     storage.create(f"{CASE}/03_見積/見積書.pdf", b"%PDF-1.4 estimate", "application/pdf")
