@@ -251,3 +251,26 @@ def test_the_estimate_form_opens_with_the_latest_version_and_issues_exactly_the_
     assert v2.lines == (Line("資料", Decimal(2), 1200, reduced=True),)  # exactly the lines as edited
     assert v2.recipient == "ACME" and v2.valid_until == v1.valid_until
     assert ledger.get(office.store.docs, "quotation", f"{case}-v1").lines == v1.lines  # v1 kept as it was
+
+
+def test_an_estimate_of_more_lines_than_a_form_holds_opens_the_form_to_add_and_drops_none(office):
+    """v1 has 13 lines, one more than a form shows: the form opens with none of them (not the first
+    twelve, which as a whole new version would drop the thirteenth), and what it adds is added."""
+    space = "spaces/estimate-long"
+    typed = " ".join(f'--item "設計{n}:1:{1000 + n}"' for n in range(1, 14))
+    first = office.wait_job(office.start(f'newcase ACME "長い見積" {typed}', space=space), JobStatus.SUCCEEDED,
+                            timeout=60)
+    case = first.result["case"]
+    assert len(ledger.get(office.store.docs, "quotation", f"{case}-v1").lines) == 13
+    dialog = office.send(f"/estimate {case}", space=space, **EN)["reply"]["dialog"]
+    fields = inputs_of(dialog)
+    assert value_of(fields, "item.1.0") == "" and "item.2.0" not in fields
+    closed = office.submit_dialog("Next", filled_in(dialog, {"item.1.0": "追加", "item.1.1": "1",
+                                                             "item.1.2": "500"}), space=space, **EN)
+    card = closed["reply"]["message"]
+    assert closed["reply"]["action"] == "created" and find_button(card, "Run"), closed
+    office.click(card, "Run", space=space)
+    job = office.wait_job(office.job_of(card), JobStatus.SUCCEEDED, JobStatus.FAILED, timeout=60)
+    assert job.status == JobStatus.SUCCEEDED, job.last_error
+    v2 = ledger.get(office.store.docs, "quotation", f"{case}-v2")
+    assert [line.description for line in v2.lines] == [f"設計{n}" for n in range(1, 14)] + ["追加"]
