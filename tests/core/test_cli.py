@@ -145,6 +145,23 @@ def test_a_chat_user_has_the_same_id_in_every_process(email):
     assert len(names) == 1 and names.pop().startswith("users/")
 
 
+def terminal_columns(text: str) -> int:
+    """Columns a terminal gives ``text`` (wcwidth's rules for what a card holds): East Asian wide and
+    full-width characters and emoji two, combining and format characters none, the rest one."""
+    import unicodedata
+
+    return sum(0 if unicodedata.category(c) in ("Mn", "Me", "Cf") else
+               2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text)
+
+
+@pytest.mark.parametrize(("text", "columns"), [("ACME", 4), ("金型", 4), ("ＡＣＭＥ", 8), ("ｶﾀｶﾅ", 4), ("🚀", 2),
+                                               ("か\u3099", 2), ("「」", 4), ("\u200b", 0)])
+def test_cell_width_counts_as_a_terminal_does(text, columns):
+    from ackflow_tools.devtools.dialogcli import cell_width
+
+    assert cell_width(text) == columns
+
+
 def test_ackflow_chat_draws_japanese_cards_with_a_straight_right_edge():
     from ackflow.app import views
     from ackflow.chat.events import EventFormat
@@ -161,6 +178,7 @@ def test_ackflow_chat_draws_japanese_cards_with_a_straight_right_edge():
         drawn = render_message(message_json(reply, EventFormat.CLASSIC, "https://a/"))
         box = [line for line in drawn.splitlines() if line.startswith("  ") and line.strip()[:1] in "┌│└"]
         assert len(box) > 5 and {cell_width(line) for line in box} == {78}, drawn
+        assert {terminal_columns(line) for line in box} == {78}, drawn  # as a terminal counts them, not as we do
         if speaker.language == "ja":
             assert "新規案件 顧客 件名" in drawn and "できること" in drawn
 
@@ -177,7 +195,7 @@ def test_ackflow_dialog_drops_bidi_and_control_characters_from_values_so_the_box
         "fixedFooter": {"primaryButton": {"text": "次へ\x1b]0;owned\x07"}}}
     drawn = render_dialog(card, width=60)
     lines = drawn.splitlines()
-    assert {cell_width(line) for line in lines} == {60}, drawn
+    assert {cell_width(line) for line in lines} == {terminal_columns(line) for line in lines} == {60}, drawn
     bidi = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
     assert not [c for c in drawn if c in bidi or (c != "\n" and unicodedata.category(c) == "Cc")], repr(drawn)
     assert "件名 (title): evil iso [31mred[0m back" in drawn and "次へ]0;owned" in drawn

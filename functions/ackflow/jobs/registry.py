@@ -76,6 +76,9 @@ class JobType:
     examples: tuple[str, ...] = ()
     slash_command_id: int | None = None
     result_fields: tuple[str, ...] = field(default=())  # output keys to show on the result card
+    # result keys whose text is a list of lines shown whole (a digest's cases), up to views.LONG_VALUE
+    # characters cut at a line; any other value is cut at views.MAX_VALUE
+    long_results: tuple[str, ...] = ()
     requires: tuple[str, ...] = ()  # modules the steps import (e.g. an extra's); checked, not imported
     requires_hint: str = ""  # how to get them, e.g. "install the office extra: pip install 'ackflow[office]'"
     aliases: tuple[str, ...] = ()  # other names a person may type, e.g. ("新規案件",)
