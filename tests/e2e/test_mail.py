@@ -223,6 +223,14 @@ def test_a_mail_cards_buttons_pressed_from_another_space_change_nothing(office):
                                  parameters=params)["reply"]
         said = json.dumps(answer, ensure_ascii=False)
         assert "dialog" not in answer.get("action", "") and "newcase" not in said, said
+    # the form of "open a case" opened from another space shows nothing of the mail
+    function, params = "mail-open", {"mail": rid, "form": "newcase"}
+    if office.fmt == "addon":
+        function, params = office.stack.webhook_url, {"actionName": "mail-open", **params}
+    form = signer._deliver("CARD_CLICKED", "spaces/elsewhere", ALICE, card, office.fmt, function=function,
+                           parameters=params, dialog="REQUEST_DIALOG")["reply"]
+    said = json.dumps(form, ensure_ascii=False)
+    assert "よそのスペースからのテスト" not in said and "acme.co.jp" not in said and "fixedFooter" not in said, said
     assert record(office, mail_id)["status"] == "PROPOSED" and office.counts() == jobs_before
     opened = open_form_and_submit(office, card, "先方C")  # from the mail space itself: as before
     assert "error" not in opened

@@ -201,6 +201,27 @@ def test_refusals_take_no_number_and_leave_nothing_half_made(office):
     assert invoices_counted(office) == before + 3
 
 
+def test_a_lost_case_is_not_invoiced_until_it_is_ordered_again(office):
+    """An invoice for a 失注 case was issued and left the case 失注: out of `cases` and the digest,
+    its money unseen. Refused before a number; marked ordered again, it is invoiced."""
+    from tests.support.pipeline import BOB
+
+    case = run_newcase(office, 'newcase ACME "失注 L-1" --item "設計:1:100000"').result["case"]
+    run(office, f"ordered {case}")
+    office.wait_job(office.start(f"correct {case} 失注", user=BOB), JobStatus.SUCCEEDED)  # the client went elsewhere
+    before = invoices_counted(office)
+    for command in (f"invoice {case}", f'invoice {case} --item "設計:1:100000"'):
+        failed = run(office, command, JobStatus.FAILED)
+        assert f"case {case} is lost (失注)" in failed.last_error and f"ordered {case}" in failed.last_error
+        assert failed.steps[0].attempts == 1
+    assert invoices_counted(office) == before
+    record = office.runtime.services.cases.get(case)
+    assert record["status"] == "失注" and record.get("invoices", []) == []
+    run(office, f"ordered {case}")  # the client came back after all
+    assert run(office, f"invoice {case}").result["total"] == "¥110,000"
+    assert office.runtime.services.cases.get(case)["status"] == "請求"
+
+
 def test_the_digest_and_the_reminder_fire_once_per_slot_on_working_days(office):
     """In the office's time zone: 09:00 in Tokyo (00:00 UTC), never 09:00 UTC (18:00 in Tokyo)."""
     import datetime as dt
