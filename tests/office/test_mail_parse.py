@@ -231,3 +231,23 @@ def test_a_mail_attached_to_the_mail_is_one_attachment_named_as_a_mail():
         summary = read(outer.as_bytes())
         assert [a.name for a in summary.attachments] == [expected] and summary.preview == "転送します"
         assert summary.attachments[0].mime_type == "message/rfc822" and summary.attachments[0].handle
+
+
+@pytest.mark.parametrize("charset, encode", [
+    ("Shift_JIS", lambda text: text.encode("cp932")),
+    ("ISO-2022-JP", lambda text: text.replace("㈱", "\x00").replace("①", "\x01").encode("iso2022_jp")
+     .replace(b"\x00", b"\x1b$B-j\x1b(B").replace(b"\x01", b"\x1b$B-!\x1b(B")),  # NEC ㈱ and ①, as Outlook writes
+    ("EUC-JP", lambda text: text.replace("㈱", "\x00").replace("①", "\x01").encode("euc_jp")
+     .replace(b"\x00", b"\xad\xea").replace(b"\x01", b"\xad\xa1")),
+])
+def test_japanese_mail_with_windows_characters_reads_as_written(charset, encode):
+    """㈱ and ① in mail labelled Shift_JIS, ISO-2022-JP or EUC-JP (Windows' characters, in most
+    Japanese business mail): Python's codecs of those names made each a "�" (and Shift_JIS the next
+    character with it: ㈱山田 read �且R田)."""
+    text = "㈱山田金型の山田です。\n①納期: 2026年12月1日\n"
+    subject = "=?" + charset + "?B?" + base64.b64encode(encode("㈱山田金型 ①のお見積り")).decode() + "?="
+    raw = (f"From: yamada@acme.co.jp\r\nSubject: {subject}\r\nMIME-Version: 1.0\r\n"
+           f"Content-Type: text/plain; charset={charset}\r\nContent-Transfer-Encoding: base64\r\n\r\n").encode()
+    summary = read(raw + base64.encodebytes(encode(text)))
+    assert summary.subject == "㈱山田金型 ①のお見積り"
+    assert summary.preview == "㈱山田金型の山田です。\n①納期: 2026年12月1日"

@@ -17,6 +17,7 @@ from email.header import decode_header, make_header
 from email.utils import getaddresses, parseaddr
 
 from ..names import file_name
+from .charsets import decode_text
 from .mailbox import Mail, Part
 
 MAX_LINES = 8
@@ -83,11 +84,20 @@ def clean(text: str, *, keep_newlines: bool = False) -> str:
 
 
 def decode_words(value: str) -> str:
-    """An RFC 2047 header (``=?ISO-2022-JP?B?…?=``) as text; undecodable pieces kept as written."""
+    """An RFC 2047 header (``=?ISO-2022-JP?B?…?=``) as text; words in a Japanese charset carrying
+    Windows' characters (①, ㈱) read as mail programs read them (``charsets``); undecodable pieces
+    kept as written."""
     try:
-        return str(make_header(decode_header(value)))
+        pieces = decode_header(value)
     except (LookupError, UnicodeError, ValueError, AssertionError, IndexError, MessageError):
-        return value  # MessageError: broken base64 in a word (HeaderParseError), an unnamable charset (CharsetError)
+        return value  # MessageError: broken base64 in a word (HeaderParseError)
+    try:
+        return str(make_header(pieces))
+    except (LookupError, UnicodeError, ValueError, AssertionError, IndexError, MessageError):
+        pass  # a charset Python reads strictly (Shift_JIS with ㈱), or one with no name (CharsetError)
+    if not any(charset for _, charset in pieces):
+        return value
+    return "".join(data if isinstance(data, str) else decode_text(data, charset or "utf-8") for data, charset in pieces)
 
 
 def sender(value: str) -> tuple[str, str]:
@@ -115,11 +125,7 @@ def _charset(part: Part) -> str:
 
 
 def part_text(part: Part) -> str:
-    data = (part.data or b"")[: TEXT_LIMIT * 4]
-    try:
-        return data.decode(_charset(part), "replace")
-    except LookupError:  # a charset Python does not know
-        return data.decode("utf-8", "replace")
+    return decode_text((part.data or b"")[: TEXT_LIMIT * 4], _charset(part))
 
 
 def html_text(html: str) -> str:
