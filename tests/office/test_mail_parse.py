@@ -15,7 +15,7 @@ from tests.support.mail import mail
 from workers.office.mail.card import mail_card
 from workers.office.mail.gmail import _headers, _leaves
 from workers.office.mail.mailbox import Mail
-from workers.office.mail.parse import due_date, summarize
+from workers.office.mail.parse import decode_words, due_date, summarize
 
 LIMIT = 1000
 
@@ -168,6 +168,11 @@ def test_due_dates_the_mail_states(text, expected):
 
 def encoded(text: str) -> str:
     return "=?utf-8?B?" + base64.b64encode(text.encode()).decode() + "?="
+
+
+@pytest.mark.parametrize("word", ["=?a\x00b?B?5bGx?=", "=?idna?B?5bGx?=", "=?base64?B?5bGx?=", "=?x-nope?B?5bGx?="])
+def test_an_encoded_word_in_a_charset_python_cannot_use_reads_as_utf8(word):
+    assert decode_words(word + " です") == "山 です"
 
 
 def test_broken_encoded_words_are_shown_as_written_never_raised():

@@ -58,10 +58,17 @@ def _part_bytes(part: Message) -> bytes:
     return part.get_payload(decode=True) or b""
 
 
+def _filename(part: Message) -> str:
+    try:
+        return _text(part.get_filename() or "")
+    except (LookupError, ValueError, TypeError):  # an RFC 2231 name in a charset Python chokes on
+        return ""
+
+
 def _payload(part: Message, part_id: str, message_id: str) -> dict:
     headers = [{"name": k, "value": _text(v)} for k, v in part.items()]
     body: dict = {"size": 0}
-    node = {"partId": part_id, "mimeType": part.get_content_type(), "filename": _text(part.get_filename() or ""),
+    node = {"partId": part_id, "mimeType": part.get_content_type(), "filename": _filename(part),
             "headers": headers, "body": body}
     if _attached_mail(part):
         body.update(size=len(_part_bytes(part)), attachmentId=_b64(f"{message_id}:{part_id}".encode()).rstrip("="))
@@ -93,7 +100,7 @@ def _find_part(part: Message, part_id: str, wanted: str) -> Message | None:
 
 def _snippet(parsed: Message) -> str:
     for part in parsed.walk():
-        if part.get_content_type() == "text/plain" and not part.get_filename():
+        if part.get_content_type() == "text/plain" and not _filename(part):
             data = part.get_payload(decode=True) or b""
             try:
                 text = data.decode(part.get_content_charset() or "utf-8", "replace")

@@ -65,5 +65,5 @@ def decode_text(data: bytes, charset: str) -> str:
             return data.decode("euc_jis_2004", "replace")
     try:
         return data.decode(name, "replace")
-    except LookupError:  # a charset Python does not know
-        return data.decode("utf-8", "replace")
+    except (LookupError, ValueError, TypeError):  # a charset Python does not know, or a name it chokes on
+        return data.decode("utf-8", "replace")  # (UnicodeError, a ValueError: idna takes no "replace")

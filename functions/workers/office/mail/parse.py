@@ -97,7 +97,9 @@ def decode_words(value: str) -> str:
         pass  # a charset Python reads strictly (Shift_JIS with ㈱), or one with no name (CharsetError)
     if not any(charset for _, charset in pieces):
         return value
-    return "".join(data if isinstance(data, str) else decode_text(data, charset or "utf-8") for data, charset in pieces)
+    return "".join(data if isinstance(data, str) else decode_text(data, charset) if charset
+                   else data.decode("raw-unicode-escape", "replace")  # (how decode_header gave plain text)
+                   for data, charset in pieces)
 
 
 def sender(value: str) -> tuple[str, str]:
