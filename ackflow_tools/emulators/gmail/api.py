@@ -104,7 +104,7 @@ def _snippet(parsed: Message) -> str:
             data = part.get_payload(decode=True) or b""
             try:
                 text = data.decode(part.get_content_charset() or "utf-8", "replace")
-            except LookupError:  # a charset nobody knows: Gmail still shows the mail
+            except (LookupError, ValueError, TypeError):  # a charset nobody knows: Gmail still shows the mail
                 text = data.decode("utf-8", "replace")
             return " ".join(text.split())[:200]
     return ""
