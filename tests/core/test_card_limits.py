@@ -190,3 +190,44 @@ def test_the_checker_finds_what_breaks_the_limits():
         assert expected in found
     assert "bytes" in " ".join(message_problems({"text": "字" * 11_000}))
     assert card_problems({}) == []
+
+
+@pytest.mark.parametrize("speaker", SPEAKERS, ids=lambda s: s.language)
+def test_a_digest_and_a_reminder_of_many_cases_show_every_line_they_list_within_chats_limits(registry, tmp_path,
+                                                                                             speaker):
+    """The periodic jobs' lists as the worker makes them (reminders.py) from 300 open cases of the
+    longest, most hostile client and title, shown whole: each listed case and the "… and N more"
+    line (a result value cut at 300 characters showed six cases of forty), within Chat's limits."""
+    from types import SimpleNamespace
+
+    from ackflow.store.jobstore import JobStore
+    from ackflow.store.sqlite import SqliteDocuments
+    from workers.office import reminders
+    from workers.office.cases import CASES
+    from workers.office.settings import OfficeSettings
+
+    store = JobStore(SqliteDocuments(tmp_path / "cases.db"))
+    cases = [f"2026-{number:03d}" for number in range(1, 301)]
+
+    def write(tx):
+        for number, case in enumerate(cases, start=1):
+            tx.set(CASES, case, {"case": case, "client": (HOSTILE * 3)[:60], "title": LONG[:200], "status": "受注",
+                                 "due": "2026-12-07", "created_at": NOW + number})
+
+    store.docs.transaction(write)
+    friday = SimpleNamespace(slot="202612040000", created_at=NOW)  # the reminder of Monday 7 December's cases
+    ctx = SimpleNamespace(services=SimpleNamespace(store=store, office_settings=OfficeSettings()), job=friday,
+                          speaker=speaker)
+    for name, step in (("digest", reminders.digest), ("reminder", reminders.reminder)):
+        job_type = registry.get(name)
+        made = Job(id="j" * 12, type=name, params={}, requester=Requester("system", "", "system"), space="spaces/x",
+                   thread=None, queue=job_type.queue, steps=(StepState(name),), created_at=NOW, updated_at=NOW,
+                   status=JobStatus.SUCCEEDED, result=step(ctx), finished_at=NOW + 1)
+        for fmt in FORMATS:
+            message = message_json(views.job_message(made, job_type, speaker, now=NOW), fmt, "https://example.com")
+            assert message_problems(message) == [], name
+            shown = json.dumps(message, ensure_ascii=False)
+            listed = [case for case in cases if case in shown]
+            assert listed == cases[:reminders.MAX_LINES], (name, len(listed))
+            assert str(len(cases) - reminders.MAX_LINES) in shown, name  # "… and 260 more"
+    store.close()

@@ -16,7 +16,7 @@ import click
 import pytest
 
 from ackflow.app.runtime import Runtime
-from ackflow.jobs.model import Job, Requester, StepState
+from ackflow.jobs.model import Job, JobStatus, Requester, StepState
 from ackflow.settings import Settings
 from ackflow_tools.cli.common import setting_variables
 from ackflow_tools.cli.main import cli
@@ -145,6 +145,23 @@ def test_a_chat_user_has_the_same_id_in_every_process(email):
     assert len(names) == 1 and names.pop().startswith("users/")
 
 
+def terminal_columns(text: str) -> int:
+    """Columns a terminal gives ``text`` (wcwidth's rules for what a card holds): East Asian wide and
+    full-width characters and emoji two, combining and format characters none, the rest one."""
+    import unicodedata
+
+    return sum(0 if unicodedata.category(c) in ("Mn", "Me", "Cf") else
+               2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text)
+
+
+@pytest.mark.parametrize(("text", "columns"), [("ACME", 4), ("金型", 4), ("ＡＣＭＥ", 8), ("ｶﾀｶﾅ", 4), ("🚀", 2),
+                                               ("か\u3099", 2), ("「」", 4), ("\u200b", 0)])
+def test_cell_width_counts_as_a_terminal_does(text, columns):
+    from ackflow_tools.devtools.dialogcli import cell_width
+
+    assert cell_width(text) == columns
+
+
 def test_ackflow_chat_draws_japanese_cards_with_a_straight_right_edge():
     from ackflow.app import views
     from ackflow.chat.events import EventFormat
@@ -161,6 +178,7 @@ def test_ackflow_chat_draws_japanese_cards_with_a_straight_right_edge():
         drawn = render_message(message_json(reply, EventFormat.CLASSIC, "https://a/"))
         box = [line for line in drawn.splitlines() if line.startswith("  ") and line.strip()[:1] in "┌│└"]
         assert len(box) > 5 and {cell_width(line) for line in box} == {78}, drawn
+        assert {terminal_columns(line) for line in box} == {78}, drawn  # as a terminal counts them, not as we do
         if speaker.language == "ja":
             assert "新規案件 顧客 件名" in drawn and "できること" in drawn
 
@@ -177,7 +195,7 @@ def test_ackflow_dialog_drops_bidi_and_control_characters_from_values_so_the_box
         "fixedFooter": {"primaryButton": {"text": "次へ\x1b]0;owned\x07"}}}
     drawn = render_dialog(card, width=60)
     lines = drawn.splitlines()
-    assert {cell_width(line) for line in lines} == {60}, drawn
+    assert {cell_width(line) for line in lines} == {terminal_columns(line) for line in lines} == {60}, drawn
     bidi = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
     assert not [c for c in drawn if c in bidi or (c != "\n" and unicodedata.category(c) == "Cc")], repr(drawn)
     assert "件名 (title): evil iso [31mred[0m back" in drawn and "次へ]0;owned" in drawn
@@ -192,3 +210,48 @@ def test_free_ports_are_handed_out_below_the_kernels_ephemeral_range_once_each()
     ports = [free_port() for _ in range(50)]
     assert all(top - PORTS_BELOW_EPHEMERAL <= port < top for port in ports)
     assert len(set(ports)) == len(ports) and all(port_free("127.0.0.1", port) for port in ports)
+
+
+class ScriptedThread:
+    """The terminal's view of a space, fed by a script: each step is one batch of changes."""
+
+    def __init__(self, steps):
+        self.steps, self.messages = list(steps), {}
+
+    def by_client_id(self, client_id):
+        return next((m for m in self.messages.values() if m.get("clientAssignedMessageId") == client_id), None)
+
+    def follow(self, done, timeout):
+        while True:
+            if done():
+                return True
+            if not self.steps:
+                return False
+            self.steps.pop(0)(self)
+
+
+def test_ackflow_chat_follows_a_job_until_its_result_is_written_not_a_late_progress_edit(tmp_path, capsys):
+    """A progress edit the space's budget let out after the job finished is written later than
+    the finish, yet is not the result: the terminal waits for the store to say the result is written."""
+    from ackflow_tools.cli.chat import _follow_job
+
+    store = Runtime(Settings(sqlite_path=str(tmp_path / "jobs.db"))).store
+    now = time.time()
+    store.create_job(Job(id="jlate1", type="echo", params={}, requester=Requester("users/1", "a@x.jp"),
+                         space="spaces/s", thread=None, queue="q", steps=(StepState("echo"),), created_at=now,
+                         updated_at=now))
+    store.update_job("jlate1", lambda job: job.replace(status=JobStatus.SUCCEEDED, finished_at=now, message_due=True))
+
+    def late_progress(thread):
+        thread.messages["m"] = {"clientAssignedMessageId": "client-jlate1", "text": "Running · step 1/1",
+                                "lastUpdateTime": "2999-01-01T00:00:00Z"}
+
+    def result(thread):
+        thread.messages["m"] = {"clientAssignedMessageId": "client-jlate1", "text": "Done"}
+        store.update_job("jlate1", lambda job: job.replace(message_due=False, message_shown_at=time.time()))
+
+    thread = ScriptedThread([late_progress, result])
+    runtime = type("R", (), {"store": store})()
+    _follow_job(thread, runtime, "jlate1", timeout=5)
+    assert thread.messages["m"]["text"] == "Done" and not thread.steps
+    assert "job jlate1: SUCCEEDED" in capsys.readouterr().out

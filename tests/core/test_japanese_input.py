@@ -80,10 +80,19 @@ TODAY = dt.date(2026, 11, 28)
     ("2027年1月5日", dt.date(2027, 1, 5)), ("令和8年12月1日", dt.date(2026, 12, 1)),
     ("令和元年5月1日", dt.date(2019, 5, 1)), ("平成31年4月30日", dt.date(2019, 4, 30)),
     ("2/29", dt.date(2028, 2, 29)),  # no 29 Feb in 2027: the next leap year's
+    ("令和1年5月1日", dt.date(2019, 5, 1)), ("平成元年1月8日", dt.date(1989, 1, 8)),  # each era's first day
+    ("昭和64年1月7日", dt.date(1989, 1, 7)),  # 昭和's last
 ])
 def test_dates(typed, date):
     today = dt.date(2026, 3, 1) if typed == "2/29" else TODAY
     assert parse_date(typed, today) == date
+
+
+@pytest.mark.parametrize(("today", "expected"), [(dt.date(2026, 12, 1), dt.date(2026, 12, 1)),  # today itself
+                                                  (dt.date(2026, 12, 31), dt.date(2027, 12, 1))])  # passed: next year
+@pytest.mark.parametrize("typed", ["12/1", "12月1日", "１２／１", "１２月１日"])
+def test_a_day_without_a_year_is_today_or_the_next_one(typed, today, expected):
+    assert parse_date(typed, today) == expected
 
 
 @pytest.mark.parametrize("typed", ["2月30日", "2026-02-30", "13/1", "2026-13-01", "tomorrow", "12月", "元年1月1日",
@@ -91,6 +100,22 @@ def test_dates(typed, date):
 def test_not_dates(typed):
     with pytest.raises(ValueError):
         parse_date(typed, TODAY)
+
+
+@pytest.mark.parametrize(("typed", "reason"), [
+    ("令和1年4月30日", "令和 began on 2019-05-01"), ("令和元年4月1日", "令和 began on 2019-05-01"),
+    ("令和0年12月1日", "令和 began on 2019-05-01"), ("平成31年5月1日", "平成 ran from 1989-01-08 to 2019-04-30"),
+    ("平成0年1月1日", "平成 ran from 1989-01-08 to 2019-04-30"), ("昭和64年1月8日", "昭和 ran from"),
+])
+def test_a_day_outside_its_era_is_refused_with_the_eras_days(typed, reason):
+    """An era names the days of its reign only: 平成31年5月1日 and 令和1年4月30日 were never written on
+    their day, and 令和0年 never was; read as the Western year they would name the other era's day."""
+    with pytest.raises(ValueError, match=reason):
+        parse_date(typed, TODAY)
+    with pytest.raises(UsageError) as refused:
+        read(f"ACME 金型 納期：{typed}")
+    assert reason.split(" ")[0] in refused.value.render(JA) and "began" not in refused.value.render(JA) \
+        and " ran " not in refused.value.render(JA)
 
 
 # -- a command as an IME types it: split, options by their Japanese names, typed values ---------------

@@ -6,6 +6,7 @@ buttons that open in a browser. In Japanese (userLocale ja, Asia/Tokyo, on a pho
 from __future__ import annotations
 
 import datetime as dt
+import html
 import time
 from decimal import Decimal
 
@@ -171,6 +172,35 @@ def test_a_submit_by_someone_else_or_with_forged_fields_is_refused_in_the_dialog
     assert counts(office) == before
 
 
+HOSTILE_FORMS = {  # input → (what is typed in it, what the dialog says next to it in ja, in en)
+    "title": ("金" * 10_000, "件名が長すぎます（10,000 文字。最大 200 文字）",
+              "Title is too long (10,000 characters; at most 200)"),
+    "client": ("\u202e\u200b\u202c", "顧客を入力してください。", "Fill in Client."),  # bidi and zero-width marks only
+    "due": ("令和1年4月30日", "令和は 2019年5月1日", "令和 began on 2019-05-01"),  # typed into the date's text
+    "item.1.2": ("99999999999999999円", "9,999,999,999 円以下", "¥9,999,999,999"),
+}
+
+
+@pytest.mark.parametrize("client", [JA, EN], ids=["ja", "en"])
+def test_hostile_text_in_a_form_is_said_next_to_its_field_in_the_persons_language_and_makes_nothing(office, client):
+    """10 kB of text, a client of nothing but bidi and zero-width marks, a day outside its era and an
+    amount that overflows, with mixed-width garbage and emoji in the other inputs: each error next to
+    its input, in the person's language; never a 5xx, nothing stored."""
+    language = "ja" if client is JA else "en"
+    space = f"spaces/hostile-form-{language}"
+    before = counts(office)
+    assert office.send("/newcase", space=space, **client)["reply"]["action"] == "dialog"
+    typed = {"item.1.0": "ＡＣＭＥ１２３ｘｙ　漢字ｶﾀｶﾅ　🚀🎉", "item.1.1": "１",
+             **{name: value for name, (value, _, _) in HOSTILE_FORMS.items()}}
+    answer = office.submit_dialog(WORDS[language]["next"], form_inputs(typed), space=space, **client)
+    assert answer["reply"]["action"] == "dialog", answer
+    errors = {name: html.unescape(said) for name, said in errors_after(answer["reply"]["dialog"]).items()}
+    for name, (_, japanese, english) in HOSTILE_FORMS.items():
+        shown = next((said for key, said in errors.items() if key.startswith(name.rpartition(".")[0] or name)), "")
+        assert (japanese if client is JA else english) in shown, (name, errors)
+    assert counts(office) == before
+
+
 def test_a_typed_command_with_a_problem_offers_the_form_filled_in(office):
     answer = office.send('newcase ACME --due 2026-13-40', space="spaces/typed", **EN)
     message = answer["reply"]["message"]
@@ -221,3 +251,26 @@ def test_the_estimate_form_opens_with_the_latest_version_and_issues_exactly_the_
     assert v2.lines == (Line("資料", Decimal(2), 1200, reduced=True),)  # exactly the lines as edited
     assert v2.recipient == "ACME" and v2.valid_until == v1.valid_until
     assert ledger.get(office.store.docs, "quotation", f"{case}-v1").lines == v1.lines  # v1 kept as it was
+
+
+def test_an_estimate_of_more_lines_than_a_form_holds_opens_the_form_to_add_and_drops_none(office):
+    """v1 has 13 lines, one more than a form shows: the form opens with none of them (not the first
+    twelve, which as a whole new version would drop the thirteenth), and what it adds is added."""
+    space = "spaces/estimate-long"
+    typed = " ".join(f'--item "設計{n}:1:{1000 + n}"' for n in range(1, 14))
+    first = office.wait_job(office.start(f'newcase ACME "長い見積" {typed}', space=space), JobStatus.SUCCEEDED,
+                            timeout=60)
+    case = first.result["case"]
+    assert len(ledger.get(office.store.docs, "quotation", f"{case}-v1").lines) == 13
+    dialog = office.send(f"/estimate {case}", space=space, **EN)["reply"]["dialog"]
+    fields = inputs_of(dialog)
+    assert value_of(fields, "item.1.0") == "" and "item.2.0" not in fields
+    closed = office.submit_dialog("Next", filled_in(dialog, {"item.1.0": "追加", "item.1.1": "1",
+                                                             "item.1.2": "500"}), space=space, **EN)
+    card = closed["reply"]["message"]
+    assert closed["reply"]["action"] == "created" and find_button(card, "Run"), closed
+    office.click(card, "Run", space=space)
+    job = office.wait_job(office.job_of(card), JobStatus.SUCCEEDED, JobStatus.FAILED, timeout=60)
+    assert job.status == JobStatus.SUCCEEDED, job.last_error
+    v2 = ledger.get(office.store.docs, "quotation", f"{case}-v2")
+    assert [line.description for line in v2.lines] == [f"設計{n}" for n in range(1, 14)] + ["追加"]

@@ -223,6 +223,14 @@ def test_a_mail_cards_buttons_pressed_from_another_space_change_nothing(office):
                                  parameters=params)["reply"]
         said = json.dumps(answer, ensure_ascii=False)
         assert "dialog" not in answer.get("action", "") and "newcase" not in said, said
+    # the form of "open a case" opened from another space shows nothing of the mail
+    function, params = "mail-open", {"mail": rid, "form": "newcase"}
+    if office.fmt == "addon":
+        function, params = office.stack.webhook_url, {"actionName": "mail-open", **params}
+    form = signer._deliver("CARD_CLICKED", "spaces/elsewhere", ALICE, card, office.fmt, function=function,
+                           parameters=params, dialog="REQUEST_DIALOG")["reply"]
+    said = json.dumps(form, ensure_ascii=False)
+    assert "よそのスペースからのテスト" not in said and "acme.co.jp" not in said and "fixedFooter" not in said, said
     assert record(office, mail_id)["status"] == "PROPOSED" and office.counts() == jobs_before
     opened = open_form_and_submit(office, card, "先方C")  # from the mail space itself: as before
     assert "error" not in opened
@@ -357,6 +365,38 @@ def test_a_malformed_mail_gets_a_card_and_never_a_retry_loop(office):
     mail_id = deliver(office, raw)
     card_of(office, mail_id)
     assert record(office, mail_id)["attempts"] == 1
+    # encoded words Python cannot decode (broken base64, a charset with no name): shown as written
+    raw = (b"From: =?utf-8?b?5bGx55SwIOWkqumDjg=\xd5?= <yamada@acme.co.jp>\r\nSubject: =?utf-8?b?44OX4^Os44K5?=\r\n"
+           b"Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nbody\r\n"
+           b"--b\r\nContent-Type: application/pdf\r\n"
+           b"Content-Disposition: attachment; filename=\"=?u\xc1f-8?b?5bGx?=.pdf\"\r\n\r\n%PDF\r\n--b--\r\n")
+    mail_id = deliver(office, raw)
+    assert "=?utf-8?b?44OX4^Os44K5?=" in json.dumps(card_of(office, mail_id), ensure_ascii=False)
+    assert record(office, mail_id)["attempts"] == 1
+
+
+def test_a_mail_whose_reading_fails_is_skipped_and_logged_and_the_next_mail_still_gets_its_card(office, monkeypatch):
+    """Whatever a mail makes the reading of it raise (a parser's bug), it is settled as skipped: an
+    exception there used to leave it claimed, so every delivery (a 5xx) and the sweep stopped at it."""
+    import workers.office.mail.flow as flow_module
+
+    office.stack.procs["worker"].kill()  # this process reads the mailbox (with the reading broken for one mail)
+    try:
+        bad, good = deliver(office, mail("読めないメール")), deliver(office, mail("その次のメール"))
+        real = flow_module.summarize
+
+        def summarize(message, **options):
+            if message.id == bad:
+                raise RecursionError("maximum recursion depth exceeded")
+            return real(message, **options)
+
+        monkeypatch.setattr(flow_module, "summarize", summarize)
+        report = flow_for(office).sync("test-unreadable")
+    finally:
+        office.stack.start_part("worker")
+    assert report.skipped == [record_id(MAILBOX, bad)] and report.proposed == [record_id(MAILBOX, good)]
+    assert record(office, bad)["status"] == "SKIPPED" and "RecursionError" in record(office, bad)["reason"]
+    card_of(office, good)
 
 
 def test_the_push_path_verifies_the_token_and_refuses_what_is_not_a_notification(office):
@@ -387,9 +427,14 @@ def test_a_worker_killed_after_posting_the_card_before_settling_leaves_one_card_
         while not reached.exists():
             assert time.monotonic() < deadline, office.stack.procs["worker"].log_tail(30)
             time.sleep(0.05)
-        card_of(office, mail_id, timeout=5)  # the card is out; its record is not settled, the mail not labelled
+        shown = card_of(office, mail_id, timeout=5)  # the card is out; its record is not settled, the mail not labelled
         assert record(office, mail_id)["status"] == "PROPOSING"
         assert labels_of(office, mail_id) == ["INBOX", "UNREAD"]
+        # pressed now, "open a case" offers the mail's own client and title (once, the form said 不明 and メール)
+        fields = inputs_of(office.click(shown, "案件を作成", MAIL_SPACE)["reply"]["dialog"])
+        assert (value_of(fields, "client") or value_of(fields, "client.new")) == "acme.co.jp"
+        assert value_of(fields, "title") == subject
+        assert office.cancel_dialog(MAIL_SPACE)["reply"]["action"] == "dialog-closed"
         office.stack.restart("worker")  # SIGKILL there
     finally:
         control.unlink(missing_ok=True)

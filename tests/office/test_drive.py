@@ -123,6 +123,33 @@ def test_a_trashed_parent_folder_is_a_clear_permanent_failure(drive):
         drive.storage(parent["id"]).create("2026-002_ACME_x/a.txt", b"x")
 
 
+@pytest.mark.parametrize("with_store", [False, True], ids=["key-search", "reserved-ids"])
+@pytest.mark.parametrize("removal", ["trash", "delete"])
+def test_a_parent_folder_trashed_or_deleted_after_a_case_says_what_to_fix_and_makes_nothing(drive, docs, removal,
+                                                                                           with_store):
+    """The parent of earlier cases is trashed or deleted (with them) in Drive: the next case, and a
+    retry of the earlier one whose folder id the store still names, fail for good saying which
+    setting and whom to check, and make nothing anywhere in the shared drive."""
+    parent = drive.seed(name="cases", mimeType=FOLDER, parents=[seeding.SHARED_DRIVE])
+    options = {"docs": docs} if with_store else {}
+    drive.storage(parent["id"], **options).create(f"{CASE}/a.txt", b"x")
+    if removal == "trash":
+        drive.service.files[parent["id"]]["trashed"] = True
+    else:
+        drive.service.delete(parent["id"], None, True)
+    before = {f["id"] for f in drive.files()}
+    for path in ("2026-002_ACME_x/a.txt", f"{CASE}/a.txt", f"{CASE}/b.txt"):
+        with pytest.raises(PermanentError) as refused:
+            drive.storage(parent["id"], **options).create(path, b"y")
+        said = str(refused.value)
+        assert parent["id"] in said and "ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER" in said, said
+        if removal == "delete":  # gone, or never visible: Drive answers 404 to both
+            assert drive.member in said and "member" in said, said
+        else:
+            assert "in the trash" in said, said
+    assert {f["id"] for f in drive.files()} == before  # nothing half-made, in the trash or out of it
+
+
 def test_the_template_folder_is_copied_with_native_files_kept_native(drive):
     storage = drive.storage()
     template = storage.template(seeding.TEMPLATE_FOLDER, 10**8)
@@ -154,6 +181,33 @@ def test_names_drive_allows_but_a_path_does_not_become_safe_components(drive):
     assert storage.list(CASE) == listed  # found again by those names: nothing made twice
 
 
+def test_the_longest_client_and_title_make_names_every_filesystem_takes_once_each(drive, docs):
+    """A 200-character title and a 60-character client (the most a command takes: 600 and 180 bytes
+    in kanji) in the case folder's name and in the template's names (a Google Doc's and a text
+    file's): each name at most 255 bytes on Drive and as a path (the office syncs the shared drive
+    to Windows PCs), the case folder's 120; made once, however often the step runs."""
+    from workers.office.names import safe_component
+
+    client, title = safe_component("顧" * 60), safe_component("件" * 200)
+    drive.seed(name="${case}_${client}_${title}_見積依頼書.txt", parents=[seeding.TEMPLATE_FOLDER],
+               mimeType="text/plain", content_base64=base64.b64encode(b"${title}").decode())
+    drive.seed(name="${client}_${title}_打合せ", parents=[seeding.TEMPLATE_FOLDER],
+               mimeType="application/vnd.google-apps.document")
+    names = {**NAMES, "client": client, "title": title}
+    folder = safe_component(f"2026-001_{client}_{title}")
+    storage = drive.storage(docs=docs)
+    first = render_tree(storage.template(seeding.TEMPLATE_FOLDER, 10**8), storage, folder, names, names)
+    made = cases(drive)
+    assert len(folder.encode()) <= 120 and folder in made
+    assert all(len(item["name"].encode()) <= 255 for items in made.values() for item in items)
+    long_names = [p for p in made if p.count("/") == 1 and p.split("/")[-1].startswith(("2026-001_顧", "顧"))]
+    assert len(long_names) == 2, long_names  # the text file cut to 255 bytes keeping ".txt", the Google Doc
+    assert storage.read(next(p for p in long_names if p.endswith(".txt"))) == title.encode()
+    again = render_tree(storage.template(seeding.TEMPLATE_FOLDER, 10**8), storage, folder, names, names)
+    assert again["created"] == [] and sorted(again["kept"]) == sorted(first["created"])
+    assert all(len(items) == 1 for items in cases(drive).values())
+
+
 @pytest.mark.parametrize("bad, complaint", [
     ({"name": "ショートカット", "mimeType": "application/vnd.google-apps.shortcut",
       "shortcutDetails": {"targetId": "x", "targetMimeType": "application/pdf"}}, "shortcut"),
@@ -164,6 +218,20 @@ def test_a_template_with_a_shortcut_or_a_huge_file_is_refused_before_anything_is
     storage = drive.storage()
     with pytest.raises(PermanentError, match=complaint):
         render_tree(storage.template(seeding.TEMPLATE_FOLDER, 100 * 1024**2), storage, CASE, NAMES, NAMES)
+    assert cases(drive) == {}
+
+
+def test_a_template_deeper_than_a_path_may_be_is_refused_before_anything_is_made(drive):
+    """Drive takes names of any length at any depth; a path in the case folders is at most 900 bytes
+    (Cloud Storage's object names, a Windows PC's sync). Four folders of 241 bytes each in the
+    template: refused whole, as a shortcut is, never after the first fifteen items are made."""
+    parent = seeding.TEMPLATE_FOLDER
+    for level in range(4):
+        parent = drive.seed(name=f"{level}" + "深" * 80, parents=[parent], mimeType=FOLDER)["id"]
+    drive.seed(name="x.txt", parents=[parent], mimeType="text/plain")
+    storage = drive.storage()
+    with pytest.raises(PermanentError, match="longer than 900 bytes"):
+        render_tree(storage.template(seeding.TEMPLATE_FOLDER, 10**8), storage, CASE, NAMES, NAMES)
     assert cases(drive) == {}
 
 
@@ -293,3 +361,36 @@ def test_two_workers_copying_one_native_file_at_once_leave_one_copy(drive, docs)
     memo = assert_one_native_copy_in_place(drive, docs, drive.storage(docs=docs))
     both = [f for f in drive.files() if f["mimeType"] == DOC and f["name"] == "打合せメモ"]
     assert [f["trashed"] for f in both if f["id"] != memo["id"]] == [True]  # the second claim's copy: trashed
+
+
+def test_four_deliveries_of_the_folder_step_at_once_with_search_lagging_make_one_of_each(drive, tmp_path):
+    """Duplicated deliveries that all run the step (a lease that ran out while the first was still
+    at work): four workers, each with its own client and store connection, copy the whole template
+    into one case at the same moment while Drive's search shows none of it: one folder and one copy
+    of each file, no holding folder left."""
+    from ackflow.store.sqlite import SqliteDocuments
+
+    drive.search_lag(600)
+    template = drive.storage().template(seeding.TEMPLATE_FOLDER, 10**8)
+    start, failures = threading.Barrier(4), []
+
+    def deliver() -> None:
+        store = SqliteDocuments(tmp_path / "shared.db")
+        try:
+            start.wait()
+            render_tree(template, drive.storage(docs=store), CASE, NAMES, NAMES)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+        finally:
+            store.close()
+
+    workers = [threading.Thread(target=deliver) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert failures == []
+    made = cases(drive)
+    assert {path: len(items) for path, items in made.items() if len(items) > 1} == {}
+    assert f"{CASE}/02_設計/2026-001_打合せメモ" in made and f"{CASE}/README.txt" in made
+    assert [f for f in drive.files() if not f["trashed"] and "ackflowHold" in f.get("appProperties", {})] == []

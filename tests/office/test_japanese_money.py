@@ -76,3 +76,50 @@ def test_help_names_the_money_commands_in_japanese(registry):
     names = {registry.get(n).native_name for n in ("ordered", "delivered", "invoice", "paid", "correct")}
     assert names == {"受注", "納品", "請求", "入金", "訂正"}
     assert registry.commands["cases"].native_name == "案件一覧"
+
+
+OVER = [("total", "設計:9999999:9999999999", "999,999,999,999"),  # a line of ¥99,999,989,990,000,001
+        ("total", "設計:99999:9999999999;設計B:99999:9999999999", "999,999,999,999"),  # lines that only add up to it
+        ("lines", ";".join(["設計:1:1000"] * 51), "50")]
+
+
+@pytest.mark.parametrize("fmt", ["classic", "addon"])
+@pytest.mark.parametrize(("kind", "lines", "said"), OVER, ids=["one-line", "two-lines", "51-lines"])
+@pytest.mark.parametrize("command", ["newcase ACME 金型", "estimate 2026-001 --replace", "estimate 2026-001",
+                                     "invoice 2026-001"])
+def test_lines_that_overflow_a_document_are_refused_at_the_command_and_nothing_is_made(tmp_path, monkeypatch, fmt,
+                                                                                      command, kind, lines, said):
+    """Typed lines whose total passes ¥999,999,999,999, or more lines than a document holds: no
+    confirmation (newcase would otherwise take a number, make the folder and the sheet row, and
+    only then fail at its estimate), refused in the person's language in both event formats."""
+    import json
+    from pathlib import Path
+
+    from ackflow.app.runtime import Runtime
+    from ackflow.app.webhook import Webhook
+    from ackflow.chat.events import parse_event
+    from ackflow.chat.replies import response_json
+    from workers.job_types import build_registry
+
+    monkeypatch.setenv("ACKFLOW_OFFICE_NAME", "山田金型設計事務所")
+    monkeypatch.setenv("ACKFLOW_OFFICE_REGISTRATION_NUMBER", "T7000012050002")
+    monkeypatch.setenv("ACKFLOW_OFFICE_BANK_ACCOUNT", "みずほ銀行 蒲田支店 普通 1234567")
+    settings = Settings(sqlite_path=str(tmp_path / "a.db"))
+    runtime = Runtime(settings, registry=build_registry(settings))
+    text = command + "".join(f' --item "{line}"' for line in lines.split(";"))
+    events = Path(__file__).parent.parent / "data" / "events"
+    for language, expected in (("ja", "明細" if kind == "lines" else "合計"), ("en", "lines" if kind == "lines"
+                                                                              else "total")):
+        event = json.loads((events / fmt / "message.json").read_text())
+        if fmt == "classic":
+            event["message"]["text"] = event["message"]["argumentText"] = text
+            event.setdefault("common", {})["userLocale"] = language
+        else:
+            event["chat"]["messagePayload"]["message"]["text"] = text
+            event["chat"]["messagePayload"]["message"]["argumentText"] = text
+            event["commonEventObject"]["userLocale"] = language
+        parsed_event = parse_event(event)
+        body = json.dumps(response_json(Webhook(runtime).answer(parsed_event), parsed_event.format, "https://a/"),
+                          ensure_ascii=False)
+        assert said in body and expected in body, (language, body[:600])
+    assert runtime.store.docs.query("confirmations", [], "created_at", True, 10) == []

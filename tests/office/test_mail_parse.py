@@ -3,6 +3,7 @@ Gmail's format=full gives, as the stand-in builds it from the raw mail), then su
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from email import message_from_bytes
 from email.policy import compat32
@@ -163,3 +164,47 @@ def test_deep_nesting_is_read_up_to_a_bound():
 ])
 def test_due_dates_the_mail_states(text, expected):
     assert due_date(text, dt.date(2026, 11, 28)) == expected
+
+
+def encoded(text: str) -> str:
+    return "=?utf-8?B?" + base64.b64encode(text.encode()).decode() + "?="
+
+
+def test_broken_encoded_words_are_shown_as_written_never_raised():
+    """A word whose base64 is broken (HeaderParseError) or whose charset has no name (CharsetError):
+    each used to raise from the mail's summary, so the mail was never settled and every delivery
+    (and the sweep) stopped at it."""
+    raw = (b"From: =?utf-8?b?5bGx55SwIOWkqumDjg=\xd5?= <yamada@acme.co.jp>\r\nSubject: =?utf-8?b?44OX4^Os44K5?=\r\n"
+           b"Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nbody\r\n"
+           b"--b\r\nContent-Type: application/pdf\r\n"
+           b"Content-Disposition: attachment; filename=\"=?u\xc1f-8?b?5bGx?=.pdf\"\r\n\r\n%PDF\r\n--b--\r\n")
+    summary = read(raw)
+    assert summary.subject == "=?utf-8?b?44OX4^Os44K5?=" and summary.sender_address == "yamada@acme.co.jp"
+    assert summary.preview == "body" and len(summary.attachments) == 1
+
+
+@pytest.mark.parametrize("sender", [
+    encoded("山田 <yamada@acme.co.jp>") + " <attacker@evil.example>",
+    encoded("yamada@acme.co.jp") + " <attacker@evil.example>",
+    encoded('"山田 <yamada@acme.co.jp>"') + " <attacker@evil.example>",
+    '"山田 <yamada@acme.co.jp>" <attacker@evil.example>',
+])
+def test_a_name_that_decodes_to_an_address_never_becomes_the_sender(sender):
+    """Gmail's API gives the From header decoded: the address is the one that ends it, so the card's
+    sender and its client guess (by domain) are the forger's, not the client the name imitates."""
+    summary = read(mail(sender=sender))
+    assert summary.sender_address == "attacker@evil.example" and summary.sender_domain == "evil.example"
+    assert "yamada@acme.co.jp" in summary.sender_name  # shown as the name it is
+
+
+@pytest.mark.parametrize("results, flagged", [
+    # a signature of the forger's own domain, listed first (the sender orders the signatures)
+    ("dkim=pass header.i=@evil.example; dkim=fail header.i=@acme.co.jp; spf=pass", "dkim=fail"),
+    ("dkim=pass header.d=evil.example; dkim=fail (bad signature) header.d=acme.co.jp", "dkim=fail"),
+    # a list's signature broken in passing, the sender's own one intact: nothing to say
+    ("dkim=fail header.d=lists.example; dkim=pass header.i=yamada@acme.co.jp; spf=pass", ""),
+    ("dkim=fail header.d=lists.example; dkim=pass header.d=mail.acme.co.jp", "dkim=fail"),  # not a parent
+    ("dkim=pass header.d=co.jp; dkim=fail header.d=acme.co.jp", ""),
+])
+def test_a_failed_dkim_signature_counts_unless_the_senders_own_domain_passed(results, flagged):
+    assert read(mail(auth=f"mx.google.com; {results}")).auth_failure == flagged

@@ -13,6 +13,7 @@ import json
 import secrets
 import time
 from email import message_from_bytes
+from email.errors import MessageError
 from email.header import decode_header, make_header
 from email.message import Message
 from email.policy import compat32
@@ -40,8 +41,8 @@ def _text(value) -> str:
     value = " ".join(str(value).split())
     try:
         return str(make_header(decode_header(value)))
-    except (LookupError, UnicodeError, ValueError, IndexError):
-        return value
+    except (LookupError, UnicodeError, ValueError, IndexError, MessageError):
+        return value  # what Gmail cannot decode it shows as written
 
 
 def _payload(part: Message, part_id: str, message_id: str) -> dict:

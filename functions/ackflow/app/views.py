@@ -23,6 +23,7 @@ from . import links
 log = logging.getLogger(__name__)
 
 MAX_VALUE = 300
+LONG_VALUE = 6_000  # a result a job type shows whole (JobType.long_results): 40 lines of a digest
 MAX_PROBLEM = 600
 
 # The app's own commands: (what follows the name, what it does), in the order help lists them.
@@ -93,15 +94,19 @@ def shown_value(job_type: JobType | None, key: str, value, speaker: Speaker) -> 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def shown_result(value, speaker: Speaker) -> str:
+def shown_result(value, speaker: Speaker, *, lines: bool = False) -> str:
     """A value of a job's result as a person reads it: a date (results are JSON, so an ISO string)
-    as 2026年12月1日(火) / 1 Dec 2026, never 2026-12-01 in front of a person."""
+    as 2026年12月1日(火) / 1 Dec 2026, never 2026-12-01 in front of a person. ``lines``: a list of
+    lines shown whole (``JobType.long_results``), up to ``LONG_VALUE`` characters cut at a line."""
     if isinstance(value, str) and _ISO_DATE.fullmatch(value):
         try:
             return speaker.date(value)
         except ValueError:
             pass
-    return short(value)
+    if lines and isinstance(value, str) and len(value) > LONG_VALUE:
+        kept = value[:LONG_VALUE - 1].rpartition("\n")[0] or value[:LONG_VALUE - 1]
+        return kept + "\n…"
+    return short(value, LONG_VALUE if lines else MAX_VALUE)
 
 
 _BR = Markup("<br>")
@@ -231,7 +236,9 @@ def job_message(job: Job, job_type: JobType | None, speaker: Speaker, *, progres
     if job.status == JobStatus.SUCCEEDED and job.result:
         keys = job_type.result_fields if job_type and job_type.result_fields else tuple(job.result)
         shown = [k for k in keys if k in job.result]
-        widgets.extend(Field(job_type.result_label(k, speaker) if job_type else k, shown_result(job.result[k], speaker))
+        whole = job_type.long_results if job_type else ()
+        widgets.extend(Field(job_type.result_label(k, speaker) if job_type else k,
+                             shown_result(job.result[k], speaker, lines=k in whole))
                        for k in shown if not links.is_link(job.result[k]) and not links.is_link_list(job.result[k]))
         buttons = links.link_buttons(job.result, shown, speaker)
         if buttons:

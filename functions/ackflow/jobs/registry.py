@@ -76,6 +76,9 @@ class JobType:
     examples: tuple[str, ...] = ()
     slash_command_id: int | None = None
     result_fields: tuple[str, ...] = field(default=())  # output keys to show on the result card
+    # result keys whose text is a list of lines shown whole (a digest's cases), up to views.LONG_VALUE
+    # characters cut at a line; any other value is cut at views.MAX_VALUE
+    long_results: tuple[str, ...] = ()
     requires: tuple[str, ...] = ()  # modules the steps import (e.g. an extra's); checked, not imported
     requires_hint: str = ""  # how to get them, e.g. "install the office extra: pip install 'ackflow[office]'"
     aliases: tuple[str, ...] = ()  # other names a person may type, e.g. ("新規案件",)
@@ -83,7 +86,7 @@ class JobType:
     # took, e.g. an invoice number, which must be issued: retried if it fails, never dropped)
     admins_only: bool = False  # only ACKFLOW_ADMINS may ask for it: refused at the command, never offered
     result_labels: dict[str, str] = field(default_factory=dict, compare=False)  # result key → N_() label
-    # Forms (app/dialogs.py): ``prefill(runtime, values, bound)`` returns the values a form opens
+    # Forms (app/dialogs.py): ``prefill(runtime, event, values, bound)`` returns the values a form opens
     # with, from what was typed (``values``) and the opening button's parameters named in
     # ``form_context`` (``bound``, kept in the form's buttons); it may raise UsageError to answer
     # with that instead of a form. ``form_submit(runtime, event, values, bound)`` makes the reply a

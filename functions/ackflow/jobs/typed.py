@@ -2,7 +2,8 @@
 
 Amounts: ``350000``, ``350,000``, ``¥350,000``, ``350000円``, ``35万``, ``35万円``, ``1.5万``,
 ``12万3000円`` → integer yen. Dates: ``2026-12-01``, ``2026/12/1``, ``12/1`` (the next such date),
-``12月1日``, ``2026年12月1日``, ``令和8年12月1日`` (and 平成, 元年) → ``datetime.date``.
+``12月1日``, ``2026年12月1日``, ``令和8年12月1日`` (and 平成, 昭和, 元年; a day outside its era's
+reign, such as 平成31年5月1日, is refused) → ``datetime.date``.
 
 Text is normalised first (:func:`ackflow.jobs.normalize.normalize`), so full-width digits and ``／``
 work too. Anything else raises ``ValueError`` with a short reason (English, marked for the catalog);
@@ -23,6 +24,10 @@ MAX_YEN = 10**12  # a trillion yen: more than any estimate, less than any overfl
 _AMOUNT = re.compile(r"^(?:[¥￥]\s*)?(?P<body>[0-9][0-9,]*(?:\.[0-9]+)?(?:万(?:[0-9][0-9,]*)?)?)\s*(?:円)?$")
 _GROUPED = re.compile(r"^[0-9]{1,3}(?:,[0-9]{3})+$")  # commas only between groups of three digits
 _ERAS = {"令和": 2018, "平成": 1988, "昭和": 1925}  # era year 1 = base + 1
+# the days of each era's reign, and what is said of a day outside them (平成31年5月1日 was 令和元年5月1日)
+_REIGNS = {"令和": (dt.date(2019, 5, 1), dt.date.max, N_("令和 began on 2019-05-01")),
+           "平成": (dt.date(1989, 1, 8), dt.date(2019, 4, 30), N_("平成 ran from 1989-01-08 to 2019-04-30")),
+           "昭和": (dt.date(1926, 12, 25), dt.date(1989, 1, 7), N_("昭和 ran from 1926-12-25 to 1989-01-07"))}
 _ISO = re.compile(r"^(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})$")
 _MONTH_DAY = re.compile(r"^(?P<m>\d{1,2})/(?P<d>\d{1,2})$")
 _JAPANESE = re.compile(r"^(?:(?P<era>令和|平成|昭和)?(?P<y>\d{1,4}|元)年)?(?P<m>\d{1,2})月(?P<d>\d{1,2})日$")
@@ -85,8 +90,12 @@ def parse_date(text: str, today: dt.date) -> dt.date:
     era = match.groupdict().get("era")
     year = 1 if year_text == "元" else int(year_text)
     if era:
-        year = _ERAS[era] + year
-    elif year_text == "元":
+        day_of = _date(_ERAS[era] + year, month, day) if year else None
+        first, last, reign = _REIGNS[era]
+        if day_of is None or not first <= day_of <= last:
+            raise ValueError(reign)
+        return day_of
+    if year_text == "元":
         raise ValueError(N_("元年 needs an era (令和元年)"))
     return _date(year, month, day)
 

@@ -36,10 +36,15 @@ def _check_case(values: dict) -> None:
 
 
 def _check_items(values: dict) -> None:
+    """Each typed line, and what they hold together: more lines than a document takes, or a total
+    past its limit, is refused here, before a confirmation (lines are never negative, so what the
+    typed lines alone give only grows with an earlier version's), not after a job took a number."""
     if values.get("item"):
-        _, standard, reduced = _rates()
-        for item in values["item"]:
-            parse_line(item, standard=standard, reduced=reduced)
+        from .estimating import rules_of
+
+        settings, standard, reduced = _rates()
+        lines = [parse_line(item, standard=standard, reduced=reduced) for item in values["item"]]
+        rules_of(settings).totals(lines)
 
 
 def _check_newcase(values: dict) -> None:
@@ -139,18 +144,18 @@ def _office_job(name: str, help: str, params: tuple, confirm: str, steps_: tuple
                    no_cancel_after=no_cancel_after, on_failed=on_failed, failure_note=failure_note, **OFFICE_EXTRA)
 
 
-def _estimate_form(runtime: Runtime, values: dict, bound: dict) -> dict:
+def _estimate_form(runtime: Runtime, event, values: dict, bound: dict) -> dict:
     from .forms import estimate_form
 
     return estimate_form(runtime, values, bound)
 
 
-def _newcase_form(runtime: Runtime, values: dict, bound: dict) -> dict:
+def _newcase_form(runtime: Runtime, event, values: dict, bound: dict) -> dict:
     if not bound.get("mail"):
         return values
     from .mail.actions import form_values
 
-    return form_values(runtime, bound["mail"], values)
+    return form_values(runtime, event, bound["mail"], values)
 
 
 def _newcase_submit(runtime: Runtime, event, values: dict, bound: dict):
@@ -285,12 +290,13 @@ def register(registry: Registry) -> None:
                 "date, to the office's space."),
         steps=(Step("digest", reminders.digest, N_("open cases")),), queue="ackflow-office", timeout=60,
         schedule=reminders.DIGEST_SCHEDULE, runs_on=reminders.first_working_day_of_its_week,
-        result_fields=("week_of", "open_cases", "cases"),
+        result_fields=("week_of", "open_cases", "cases"), long_results=("cases",),
         result_labels=RESULT_LABELS, **OFFICE_EXTRA))
     registry.add(JobType(
         name="reminder", help=N_("Working days 09:00 (the office's time zone): the cases due on the next working day."),
         steps=(Step("reminder", reminders.reminder, N_("cases due")),), queue="ackflow-office", timeout=60,
         schedule=reminders.REMINDER_SCHEDULE, result_fields=("date", "due_cases", "due", "cases"),
+        long_results=("cases",),
         result_labels=RESULT_LABELS, **OFFICE_EXTRA))
     registry.sweep_task("unissued_invoices", unissued.sweep)
     mail.register(registry)

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 DIGEST_SCHEDULE = "0 9 * * 1-5"  # weekdays 09:00 in the deployment's time zone; runs on the week's first working day
 REMINDER_SCHEDULE = "0 9 * * 1-5"  # weekdays 09:00 (a holiday's run says the office is closed)
 MAX_LINES = 40
+LINE_CLIENT, LINE_TITLE = 30, 60  # characters of a client and a title on a line: 40 lines fit one Chat message
 
 TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
     "none_open": N_("No open cases."),
@@ -72,8 +73,14 @@ def _line(record: dict, speaker) -> str:
         due_text = speaker.date(due) if due else _say("no_due").render(speaker)
     except ValueError:
         due_text = str(due)
-    return (f"{record['case']} · {record.get('client') or ''} · {record.get('title') or ''} · "
-            f"{status_name(record.get('status'), speaker)} · {due_text}")
+    status = status_name(record.get("status"), speaker)
+    return (f"{record['case']} · {_cut(record.get('client') or '', LINE_CLIENT)} · "
+            f"{_cut(record.get('title') or '', LINE_TITLE)} · {status} · {due_text}")
+
+
+def _cut(text: str, limit: int) -> str:
+    text = " ".join(str(text).split())  # one line, whatever the record holds
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _lines(records: list[dict], speaker) -> str:

@@ -17,7 +17,7 @@ from string import Template
 
 from ackflow.i18n import L_
 
-from .names import UnsafePath, fit_name
+from .names import UnsafePath, fit_name, safe_relative_path
 from .storage import CaseStorage
 
 TEXT_SUFFIXES = {".txt", ".md", ".csv", ".json", ".html", ".xml", ".ini", ".yaml", ".yml", ".tsv"}
@@ -77,6 +77,8 @@ def render_tree(template: str | Path | list[TemplateEntry], storage: CaseStorage
     entries = template if isinstance(template, list) else local_template(template)
     planned = [(entry, "/".join([folder, *(render_name(part, name_values) for part in entry.parts)]))
                for entry in entries]
+    for _, target in planned:  # a path too long (a deep Drive template) is refused before the first item
+        safe_relative_path(target)
     storage.ensure_folder(folder)
     created, kept = [], []
     for entry, target in planned:
