@@ -201,6 +201,22 @@ def test_refusals_take_no_number_and_leave_nothing_half_made(office):
     assert invoices_counted(office) == before + 3
 
 
+def test_ordering_another_version_of_an_ordered_case_accepts_that_version(office):
+    """`ordered CASE --estimate 1` on a case already ordered at v2 answered “accepted v1” and kept
+    v2: the invoice then billed the version the office had said was not the one."""
+    case = run_newcase(office, 'newcase ACME "版の選び直し" --item "設計:1:100000"').result["case"]
+    run(office, f'estimate {case} --change "1=::120000"')  # v2
+    assert run(office, f"ordered {case}").result["accepted"] == "v2 (¥132,000)"
+    again = run(office, f"ordered {case} --estimate 1")  # the client signed v1 after all
+    assert again.result["accepted"] == "v1 (¥110,000)" and again.result["status"] == "受注"
+    record = office.runtime.services.cases.get(case)
+    assert record["accepted"]["version"] == 1
+    assert [h["status"] for h in record["history"]][-2:] == ["受注", "受注"]  # who and when, both kept
+    assert run(office, f"ordered {case} --estimate 1").result["accepted"] == "v1 (¥110,000)"  # no change
+    assert len(office.runtime.services.cases.get(case)["history"]) == len(record["history"])
+    assert run(office, f"invoice {case}").result["total"] == "¥110,000"
+
+
 def test_a_lost_case_is_not_invoiced_until_it_is_ordered_again(office):
     """An invoice for a 失注 case was issued and left the case 失注: out of `cases` and the digest,
     its money unseen. Refused before a number; marked ordered again, it is invoiced."""
