@@ -238,6 +238,28 @@ def test_a_lost_case_is_not_invoiced_until_it_is_ordered_again(office):
     assert office.runtime.services.cases.get(case)["status"] == "請求"
 
 
+def test_a_paid_case_gets_no_further_invoice_until_an_admin_corrects_it(office):
+    """`invoice --again` on a 入金 case issued an unpaid invoice and left the case 入金 (a step never
+    moves a status back): out of `cases` and the digest, its money unseen. Refused before a number;
+    corrected to 請求 by an admin, it is issued."""
+    from tests.support.pipeline import BOB
+
+    case = run_newcase(office, 'newcase ACME "入金後 P-1" --item "設計:1:100000"').result["case"]
+    run(office, f"ordered {case}")
+    run(office, f"invoice {case}")
+    assert run(office, f"paid {case} --amount 110000").result["status"] == "入金"
+    before = invoices_counted(office)
+    for command in (f"invoice {case} --again", f'invoice {case} --again --item "追加:1:5000"'):
+        failed = run(office, command, JobStatus.FAILED)
+        assert f"case {case} is paid (入金)" in failed.last_error and f"correct {case} 請求" in failed.last_error
+        assert failed.steps[0].attempts == 1
+    assert invoices_counted(office) == before
+    assert office.runtime.services.cases.get(case)["status"] == "入金"
+    office.wait_job(office.start(f"correct {case} 請求", user=BOB), JobStatus.SUCCEEDED)  # an admin
+    assert run(office, f'invoice {case} --again --item "追加:1:5000"').result["total"] == "¥5,500"
+    assert office.runtime.services.cases.get(case)["status"] == "請求" and case in shown(office, "cases")
+
+
 def test_the_digest_and_the_reminder_fire_once_per_slot_on_working_days(office):
     """In the office's time zone: 09:00 in Tokyo (00:00 UTC), never 09:00 UTC (18:00 in Tokyo)."""
     import datetime as dt
