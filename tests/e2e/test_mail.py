@@ -481,6 +481,48 @@ def test_a_worker_killed_after_posting_the_card_before_settling_leaves_one_card_
     assert len([m for m in cards(office).values() if subject in json.dumps(m, ensure_ascii=False)]) == 1
 
 
+def test_ignore_pressed_as_soon_as_the_card_shows_is_kept_labelled_and_a_case_can_still_be_opened(office):
+    """Ignore, pressed on a card whose record its delivery has not settled yet (the worker paused
+    there, then killed): the mail is ignored (once, the press changed nothing and said nothing), the
+    delivery's repeat leaves it so, the sweep labels it, and "open a case anyway" still makes a case."""
+    subject = "すぐに無視される依頼"
+    control = Path(office.stack.env()["ACKFLOW_TEST_PAUSE_FILE"])
+    reached = control.with_suffix(".reached")
+    reached.unlink(missing_ok=True)
+    control.write_text("mail:shown")
+    try:
+        mail_id = deliver(office, mail(subject))
+        deadline = time.monotonic() + 30
+        while not reached.exists():
+            assert time.monotonic() < deadline, office.stack.procs["worker"].log_tail(30)
+            time.sleep(0.05)
+        shown = card_of(office, mail_id, timeout=5)
+        assert record(office, mail_id)["status"] == "PROPOSING"
+        answer = json.dumps(office.click(shown, "無視", MAIL_SPACE), ensure_ascii=False)
+        assert "が無視しました" in answer and subject in answer, answer
+        assert record(office, mail_id)["status"] == "IGNORED"
+    finally:
+        control.unlink(missing_ok=True)
+        office.stack.restart("worker")  # the paused delivery dies; Pub/Sub delivers it again
+    requests.post(f"{office.gmail}/_emulator/users/{MAILBOX}:notify", timeout=10)
+    office.stack.sweep_once()
+    done = ["INBOX", "UNREAD", "Ackflow/処理済"]
+    assert labels_of(office, mail_id, done) == done
+    found = record(office, mail_id)
+    assert found["status"] == "IGNORED" and found["attempts"] == 1
+    card = card_of(office, mail_id, containing="が無視しました")
+    assert len(about(office, subject)) == 1
+    opened = office.click(card, "やはり案件を作成", MAIL_SPACE)
+    assert opened["reply"]["action"] == "dialog", opened
+    closed = office.submit_dialog("Next", filled_in(opened["reply"]["dialog"], None), MAIL_SPACE)
+    confirmation = closed["reply"]["message"]
+    assert "error" not in office.click(confirmation, "Run", MAIL_SPACE)
+    job = office.wait_job(office.job_of(confirmation), timeout=90)
+    assert job.status == JobStatus.SUCCEEDED, job.last_error
+    assert record(office, mail_id)["status"] == "OPENED" and job.params["title"] == subject
+    card_of(office, mail_id, containing=job.result["case"])
+
+
 def test_a_card_chat_cannot_take_now_is_shown_later_once(office):
     chat = office.stack.url("chat")
     subject = "混雑中のチャット"

@@ -209,7 +209,6 @@ def test_a_name_that_decodes_to_an_address_never_becomes_the_sender(sender):
     # a list's signature broken in passing, the sender's own one intact: nothing to say
     ("dkim=fail header.d=lists.example; dkim=pass header.i=yamada@acme.co.jp; spf=pass", ""),
     ("dkim=fail header.d=lists.example; dkim=pass header.d=mail.acme.co.jp", "dkim=fail"),  # not a parent
-    ("dkim=pass header.d=co.jp; dkim=fail header.d=acme.co.jp", ""),
 ])
 def test_a_failed_dkim_signature_counts_unless_the_senders_own_domain_passed(results, flagged):
     assert read(mail(auth=f"mx.google.com; {results}")).auth_failure == flagged
@@ -256,3 +255,14 @@ def test_japanese_mail_with_windows_characters_reads_as_written(charset, encode)
     summary = read(raw + base64.encodebytes(encode(text)))
     assert summary.subject == "㈱山田金型 ①のお見積り"
     assert summary.preview == "㈱山田金型の山田です。\n①納期: 2026年12月1日"
+
+
+def test_html_a_mail_program_does_not_show_is_not_on_the_card():
+    """Text hidden by the mail's own HTML (a trick to put words before a person that they never saw
+    in Gmail) is dropped with the scripts and styles."""
+    html = ('<p>お見積りをお願いします</p><div style="display: none">至急 振込先変更</div>'
+            '<span hidden>secret</span><p style="font-size:0">zero</p><p style="font-size:0.9em">小さい字</p>'
+            '<div aria-hidden="true">aria</div><noscript>NS</noscript><iframe>IF</iframe>'
+            '<div style="visibility:hidden"><b>nested hidden</b></div>')
+    summary = read(mail(body=None, html=html))
+    assert summary.preview == "お見積りをお願いします\n小さい字"

@@ -176,7 +176,9 @@ def on_ignore(runtime: Runtime, event: ChatEvent) -> Reply:
     now = runtime.clock()
 
     def ignore(doc: dict) -> dict | None:
-        if doc["status"] not in (MailStatus.PROPOSED.value, MailStatus.IGNORED.value):
+        # PROPOSING too: its card is out (a press comes only from a card) and its delivery has not
+        # settled it yet, or died there; that delivery's settle then leaves it ignored
+        if doc["status"] not in (MailStatus.PROPOSED.value, MailStatus.IGNORED.value, MailStatus.PROPOSING.value):
             return None
         return {**doc, "status": MailStatus.IGNORED.value, "ignored_by": who, "label_due": True, "updated_at": now}
 

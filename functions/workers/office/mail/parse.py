@@ -26,6 +26,7 @@ MAX_TITLE = 200
 TEXT_LIMIT = 200_000  # characters of a body read at all
 REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|fw|aw|tr|転送|返信)\s*[:：]\s*)+", re.IGNORECASE)
 AUTO_PRECEDENCE = {"bulk", "list", "junk", "auto_reply"}
+HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?![.\d])", re.IGNORECASE)
 AUTH_FAILURES = {"spf": {"fail", "softfail", "permerror"}, "dkim": {"fail", "permerror"}, "dmarc": {"fail"}}
 ANGLE_ADDRESS = re.compile(r"<\s*([^<>\s]+@[^<>\s]+?)\s*>\s*$")  # the <address> that ends a From header
 
@@ -135,8 +136,11 @@ def html_text(html: str) -> str:
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(html[:TEXT_LIMIT], "html.parser")
-    for tag in soup(["script", "style", "head", "title", "template"]):
-        tag.decompose()
+    hidden = [*soup(["script", "style", "head", "title", "template", "noscript", "iframe", "object", "svg"]),
+              *soup(attrs={"hidden": True}), *soup(style=HIDDEN_STYLE), *soup(attrs={"aria-hidden": "true"})]
+    for tag in hidden:  # what a mail program does not show is not shown on the card either
+        if not tag.decomposed:
+            tag.decompose()
     for tag in soup.find_all(["br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4"]):
         tag.insert_after("\n")
     return soup.get_text()
