@@ -64,3 +64,15 @@ resource "google_firestore_field" "message_log_ttl" {
 
   index_config {}
 }
+
+# Jobs made uncancellable by a step before its step was recorded (ackflow.store.documents.HOLDS,
+# e.g. an invoice decided): a hold is needed only while its job lives; deleted 400 days after.
+resource "google_firestore_field" "job_hold_ttl" {
+  database   = google_firestore_database.jobs.name
+  collection = "${local.collection_prefix}job_holds"
+  field      = local.store_indexes.ttl_field
+
+  ttl_config {}
+
+  index_config {}
+}

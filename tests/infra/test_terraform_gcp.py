@@ -131,6 +131,14 @@ def test_the_chat_message_logs_expire_like_jobs(module):
     assert ttl["field"] == "${local.store_indexes.ttl_field}" and "ttl_config" in ttl
 
 
+def test_the_holds_of_jobs_expire(module):
+    from ackflow.store.documents import HOLDS
+
+    ttl = resources(module, "google_firestore_field")[("google_firestore_field", "job_hold_ttl")]
+    assert ttl["collection"] == "${local.collection_prefix}" + HOLDS
+    assert ttl["field"] == "${local.store_indexes.ttl_field}" and "ttl_config" in ttl
+
+
 def test_the_sweep_is_scheduled_with_an_oidc_token_for_the_invoker(module):
     job = resources(module, "google_cloud_scheduler_job")[("google_cloud_scheduler_job", "sweep")]
     target = job["http_target"][0]

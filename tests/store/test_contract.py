@@ -186,6 +186,11 @@ def test_a_job_held_by_its_step_is_not_cancelled_and_a_cancelled_one_is_not_held
         return store.docs.transaction(apply)
 
     assert decide("held")
+    from ackflow.store.documents import HOLDS
+    from ackflow.store.jobstore import HOLD_TTL
+
+    kept = store.docs.get(HOLDS, "held")  # deleted by Firestore's TTL policy long after its job
+    assert abs(kept["expire_at"] - (kept["at"] + HOLD_TTL)) < 1 and HOLD_TTL > 365 * 86400
     with pytest.raises(NotCancellable) as refused:
         store.cancel_job("held", time.time(), "alice")
     assert refused.value.step == "one" and store.get_job("held").status == JobStatus.RUNNING

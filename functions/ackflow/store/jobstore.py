@@ -33,6 +33,7 @@ from .documents import (
 )
 
 DEFAULT_TTL = 30 * 86400.0
+HOLD_TTL = 400 * 86400.0  # a hold outlives its job (deleted a job TTL after it ends); then Firestore's TTL deletes it
 
 
 class ConfirmOutcome(str, Enum):
@@ -376,7 +377,7 @@ def hold(tx: Tx, job_id: str, step: str, now: float) -> None:
     a step's point of no return (an invoice decided, about to take its number), written in the
     same transaction as what it decides, after ``not_cancelled`` said it still may. A cancel and
     a hold are serialized by the store: whichever commits first, the other sees it."""
-    tx.set(HOLDS, job_id, {"job": job_id, "step": step, "at": now})
+    tx.set(HOLDS, job_id, {"job": job_id, "step": step, "at": now, "expire_at": now + HOLD_TTL})
 
 
 def _dead_letter(job: Job, now: float) -> DeadLetter | None:
