@@ -235,6 +235,32 @@ def test_a_template_deeper_than_a_path_may_be_is_refused_before_anything_is_made
     assert cases(drive) == {}
 
 
+def test_a_template_folder_in_another_shared_drive_is_read_from_that_drive(drive):
+    """The office may keep its template in a shared drive of its own (the worker a member there too):
+    read from there, not searched for in the case folders' drive, where it would look empty and every
+    case would be made without it."""
+    drive.shared_drive("template-drive", "テンプレート")
+    template = drive.seed(name="案件テンプレート", mimeType=FOLDER, parents=["template-drive"])
+    drive.seed(name="README.txt", parents=[template["id"]], mimeType="text/plain",
+               content_base64=base64.b64encode(b"${case}").decode())
+    drive.seed(name="${case}_メモ", parents=[template["id"]], mimeType="application/vnd.google-apps.document")
+    storage = drive.storage()
+    render_tree(storage.template(template["id"], 10**8), storage, CASE, NAMES, NAMES)
+    assert storage.read(f"{CASE}/README.txt") == b"2026-001"
+    assert cases(drive)[f"{CASE}/2026-001_メモ"][0]["mimeType"] == "application/vnd.google-apps.document"
+
+
+def test_a_template_folder_the_service_account_cannot_see_names_the_template_setting(drive):
+    drive.shared_drive("template-drive", "テンプレート", members=["someone@example.com"])
+    hidden = drive.seed(name="案件テンプレート", mimeType=FOLDER, parents=["template-drive"])
+    with pytest.raises(PermanentError) as refused:
+        drive.storage().template(hidden["id"], 10**8)
+    said = str(refused.value)
+    assert drive.member in said and hidden["id"] in said and "ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER" in said, said
+    assert "ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER" not in said, said  # the parent folder is fine
+    assert cases(drive) == {}
+
+
 def test_the_links_open_in_a_browser(drive):
     storage = drive.storage()
     storage.create(f"{CASE}/03_見積/見積書.pdf", b"%PDF-1.4 estimate", "application/pdf")
@@ -372,10 +398,16 @@ def test_four_deliveries_of_the_folder_step_at_once_with_search_lagging_make_one
 
     drive.search_lag(600)
     template = drive.storage().template(seeding.TEMPLATE_FOLDER, 10**8)
-    start, failures = threading.Barrier(4), []
+    SqliteDocuments(tmp_path / "shared.db").close()  # its tables, made once before the workers open it
+    start, failures = threading.Barrier(4, timeout=60), []
 
     def deliver() -> None:
-        store = SqliteDocuments(tmp_path / "shared.db")
+        try:
+            store = SqliteDocuments(tmp_path / "shared.db")
+        except Exception as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+            start.abort()  # the others stop waiting for this one
+            return
         try:
             start.wait()
             render_tree(template, drive.storage(docs=store), CASE, NAMES, NAMES)
@@ -384,12 +416,13 @@ def test_four_deliveries_of_the_folder_step_at_once_with_search_lagging_make_one
         finally:
             store.close()
 
-    workers = [threading.Thread(target=deliver) for _ in range(4)]
+    workers = [threading.Thread(target=deliver, daemon=True) for _ in range(4)]
     for worker in workers:
         worker.start()
+    deadline = time.monotonic() + 200
     for worker in workers:
-        worker.join(timeout=120)
-    assert failures == []
+        worker.join(timeout=max(0.0, deadline - time.monotonic()))
+    assert not any(worker.is_alive() for worker in workers) and failures == [], failures
     made = cases(drive)
     assert {path: len(items) for path, items in made.items() if len(items) > 1} == {}
     assert f"{CASE}/02_設計/2026-001_打合せメモ" in made and f"{CASE}/README.txt" in made
