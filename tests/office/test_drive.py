@@ -261,6 +261,17 @@ def test_a_template_folder_the_service_account_cannot_see_names_the_template_set
     assert cases(drive) == {}
 
 
+def test_a_worker_removed_from_the_shared_drive_is_told_of_the_parent_folder_first(drive):
+    """The worker was a member (its client remembers the drive) and no longer is: the template is
+    the first thing it cannot see, but what to fix is the membership of the case folders' drive."""
+    storage = drive.storage()
+    storage.create(f"{CASE}/a.txt", b"x")
+    drive.shared_drive(seeding.SHARED_DRIVE, seeding.SHARED_DRIVE_NAME, members=["boss@example.com"])
+    with pytest.raises(PermanentError) as refused:
+        storage.template(seeding.TEMPLATE_FOLDER, 10**8)
+    assert "ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER" in str(refused.value) and drive.member in str(refused.value)
+
+
 def test_the_links_open_in_a_browser(drive):
     storage = drive.storage()
     storage.create(f"{CASE}/03_見積/見積書.pdf", b"%PDF-1.4 estimate", "application/pdf")
