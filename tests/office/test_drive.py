@@ -208,6 +208,25 @@ def test_the_longest_client_and_title_make_names_every_filesystem_takes_once_eac
     assert all(len(items) == 1 for items in cases(drive).values())
 
 
+def test_names_a_filesystem_takes_but_drives_query_language_quotes_are_found_again_not_made_twice(drive, docs):
+    """The reverse of the above: names fine on a disk that Drive's search must quote (', \\, "),
+    or that look like its query language, typed as a client and a title."""
+    from workers.office.steps import folder_name
+
+    storage = drive.storage(docs=docs)
+    for number, (client, title) in enumerate((("O'Reilly", "it's"), ("a\\b", "c\\'d"),
+                                              ("x' or name contains 'a", '"q" and trashed = true')), start=1):
+        folder = folder_name(f"2026-00{number}", client, title)
+        for _ in range(2):
+            storage.create(f"{folder}/a'b.txt", b"1")
+            storage.ensure_folder(f"{folder}/sub'folder")
+        assert storage.read(f"{folder}/a'b.txt") == b"1" and storage.exists(f"{folder}/a'b.txt")
+    first = folder_name("2026-001", "O'Reilly", "it's")
+    assert drive.storage().create(f"{first}/a'b.txt", b"2") is False  # a client without the store: by key
+    assert {path: len(items) for path, items in cases(drive).items() if len(items) > 1} == {}
+    assert len([p for p in cases(drive) if "/" not in p]) == 3
+
+
 @pytest.mark.parametrize("bad, complaint", [
     ({"name": "ショートカット", "mimeType": "application/vnd.google-apps.shortcut",
       "shortcutDetails": {"targetId": "x", "targetMimeType": "application/pdf"}}, "shortcut"),
