@@ -546,8 +546,12 @@ class DriveStorage:
     def template(self, folder_id: str, max_bytes: int) -> list[TemplateEntry]:
         """The boilerplate case folder kept in Drive, walked and checked before anything is made:
         shortcuts and files over ``max_bytes`` are refused with what to change."""
-        root = self._call(L_("open the case template folder"), lambda: self._files().get(
-            fileId=folder_id, fields=FIELDS, supportsAllDrives=True), template=folder_id)
+        try:
+            root = self._call(L_("open the case template folder"), lambda: self._files().get(
+                fileId=folder_id, fields=FIELDS, supportsAllDrives=True), template=folder_id)
+        except PermanentError:
+            self._parent()  # the case folders' parent unseen too (the worker in no shared drive): said first
+            raise
         name = root.get("name", folder_id)
         if root["mimeType"] != FOLDER or root.get("trashed"):
             raise PermanentError(N_("The case template folder “{name}” (ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER) is not "
