@@ -75,23 +75,19 @@ def _job_for(runtime: Runtime, message: dict | None, label: str) -> str | None:
 
 def _follow_job(terminal, runtime: Runtime, job_id: str, timeout: float) -> None:
     """Print the thread until the job ends and its final message is shown; exit 1 if it failed."""
-    import datetime as dt
-
     from ackflow.jobs.model import JobStatus
 
     state = {}
 
     def finished() -> bool:
+        # the store says when the final message is written (``message_due`` is set as the job
+        # finishes and cleared once the write is confirmed): a progress edit the budget let out
+        # after the finish is written later than it, yet is not the result
         job = runtime.store.get_job(job_id)
         state["job"] = job
-        if not job.status.finished:
+        if not job.status.finished or job.message_due:
             return False
-        shown = terminal.by_client_id(job.message_id)
-        if shown is None or not job.space:
-            return not job.space
-        stamp = shown.get("lastUpdateTime") or shown.get("createTime")
-        written = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
-        return written >= (job.finished_at or 0) - 0.001
+        return not job.space or terminal.by_client_id(job.message_id) is not None
 
     if not terminal.follow(finished, timeout):
         raise click.ClickException(f"job {job_id} did not finish within {timeout:g} s "

@@ -51,7 +51,7 @@ def dev(workdir: Path, reset: bool, port_offset: int, event_format: str, chat_au
         time_zone: str, accounting: str) -> None:
     """Run the whole pipeline locally: both functions, the local Cloud Tasks and Chat services, state."""
     from ..devtools.drive import PARENT_FOLDER
-    from ..devtools.stack import LocalStack, StackConfig
+    from ..devtools.stack import MAILBOX, LocalStack, StackConfig
 
     if event_format == "addon" and chat_auth == "project-number":
         raise click.UsageError("add-on events are signed for the endpoint URL, never for the project number: "
@@ -90,13 +90,18 @@ def dev(workdir: Path, reset: bool, port_offset: int, event_format: str, chat_au
            if queue_backend == "sqs" else "")
     freee = (f"\n  freee          {stack.url('freee')}   (local stand-in; estimates and invoices, authorized)"
              if accounting == "freee" else "")
+    mailbox = (f"\n  Gmail          {stack.url('gmail')}   (local service; the request mailbox {MAILBOX})"
+               f"\n  Pub/Sub        {stack.url('pubsub')}   (the gcloud emulator; Gmail's push to the worker)"
+               if mail else "")
+    try_mail = ("\n  ackflow mail receive --from yamada@acme.co.jp --subject 'プレス金型 A-12 のお見積り' --attach FILE"
+                if mail else "")
     click.echo(f"""
 Ackflow is running locally ({config.store} job state, {queue_backend}):
   chat_webhook   {stack.webhook_url}
   worker         {stack.worker_url}
   Cloud Tasks    {stack.url('tasks')}   (local service)
   Google Chat    {stack.url('chat')}   (local service)
-  Google Sheets  {stack.url('sheets')}   (local service; the case sheet){drive}{sqs}{freee}
+  Google Sheets  {stack.url('sheets')}   (local service; the case sheet){drive}{mailbox}{sqs}{freee}
   console        {stack.url('console')}/jobs   (and the browser chat: {stack.url('console')}/chat)
   state, logs    {workdir}/
 
@@ -106,7 +111,7 @@ Try, in another terminal:
   ackflow chat '新規案件 ACME「プレス金型 A-12」 納期：12月1日' --yes
   ackflow chat "help" --locale en --tz Europe/London
   ackflow chat 'newcase ACME "Die set A-12" --due 2026-12-01 --item "金型設計:1:350000"' --yes
-  ackflow chat 'ordered 2026-001' --yes     then   ackflow chat 'invoice 2026-001' --yes
+  ackflow chat 'ordered 2026-001' --yes     then   ackflow chat 'invoice 2026-001' --yes{try_mail}
   ackflow jobs
 
 Ctrl-C stops everything.""")

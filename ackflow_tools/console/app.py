@@ -59,6 +59,8 @@ class ConsoleConfig:
     chat_space: str = "spaces/console"
     page_size: int = 50
     poll_seconds: float = 2.0
+    chat_waits: int = 8  # browser chat: long polls held at once (each holds a thread up to chat_wait_seconds)
+    chat_wait_seconds: float = 20.0
     secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
 
     def check(self) -> ConsoleConfig:

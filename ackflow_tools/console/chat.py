@@ -9,15 +9,22 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 
 import requests
-from flask import Blueprint, abort, jsonify, render_template, request
+from flask import Blueprint, abort, current_app, jsonify, render_template, request
 from markupsafe import Markup
 
 from .app import console_config
 from .cards import Renderer, message_html
 
 blueprint = Blueprint("chat", __name__)
+WAITS = "ackflow.chat_waits"  # app.extensions key: the semaphore of the long polls held at once
+
+
+@blueprint.record_once
+def _bound_the_waits(state) -> None:
+    state.app.extensions[WAITS] = threading.BoundedSemaphore(max(1, state.app.extensions["ackflow_console"].chat_waits))
 SPACE_RE = re.compile(r"^spaces/[A-Za-z0-9_-]{1,64}$")
 FORMATS = ("classic", "addon")
 USER = {"name": "users/100000000000000000001", "displayName": "Dev User", "email": "dev@example.com"}
@@ -103,14 +110,26 @@ def messages():
 
 @blueprint.route("/api/chat/wait")
 def wait():
-    """Hold the request until something happens in the space (at most 20 s): the page then asks
-    for the conversation again."""
+    """Hold the request until something happens in the space (at most ``chat_wait_seconds``): the
+    page then asks for the conversation again. Each held request holds a thread of the console, so
+    only ``chat_waits`` are held at once; one more is told to come back (503, Retry-After), which
+    the page does after its poll interval."""
     space = _space()
     try:
         after = max(0, int(request.args.get("after", "0")))
     except ValueError:
         abort(400, description="after must be a whole number")
-    page = _call("GET", f"/_emulator/{space}/changes", params={"after": after, "wait": 20}, timeout=30)
+    _chat_url()
+    waits = current_app.extensions[WAITS]
+    if not waits.acquire(blocking=False):
+        answer = jsonify({"last": after, "changed": False, "error": "too many pages are waiting; try again"})
+        answer.status_code, answer.headers["Retry-After"] = 503, "2"
+        return answer
+    try:
+        held = console_config().chat_wait_seconds
+        page = _call("GET", f"/_emulator/{space}/changes", params={"after": after, "wait": held}, timeout=held + 10)
+    finally:
+        waits.release()
     return jsonify({"last": page.get("last", after), "changed": bool(page.get("changes"))})
 
 

@@ -325,3 +325,36 @@ def test_a_case_whose_due_date_is_damaged_is_still_listed_and_shown(runtime, due
     assert listed.status_code == 200 and str(due) in listed.get_data(as_text=True)
     shown = client.get("/cases/2026-001")
     assert shown.status_code == 200 and str(due) in shown.get_data(as_text=True)
+
+
+# -- the browser chat's long polls ----------------------------------------------------------------------
+def test_the_browser_chat_holds_only_so_many_long_polls_and_tells_one_more_to_come_back(runtime, tmp_path):
+    """Each held wait holds a thread of the console: pages left open (or a script) must not take
+    them all. The first ``chat_waits`` are held by the local Chat service; one more gets 503 at once."""
+    import concurrent.futures
+
+    from ackflow_tools.emulators.chat import start_server
+
+    _, _, chat = start_server(tmp_path / "chat.db")
+    try:
+        app = create_app(ConsoleConfig(runtime=runtime, operator=OPERATOR, language="en", chat_url=chat.url,
+                                       chat_waits=2, chat_wait_seconds=3))
+        app.test_client().get("/chat?space=spaces/waits")  # the space exists
+        url = "/api/chat/wait?space=spaces/waits&after=999"
+
+        def held():
+            started = time.monotonic()
+            answer = app.test_client().get(url)
+            return answer.status_code, time.monotonic() - started
+
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            waiting = [pool.submit(held) for _ in range(2)]
+            time.sleep(1)
+            started = time.monotonic()
+            refused = app.test_client().get(url)
+            assert refused.status_code == 503 and refused.headers["Retry-After"] == "2"
+            assert time.monotonic() - started < 1 and refused.get_json()["changed"] is False
+            assert [f.result()[0] for f in waiting] == [200, 200] and min(f.result()[1] for f in waiting) > 2.5
+        assert app.test_client().get(url).status_code == 200  # released: held again
+    finally:
+        chat.stop()

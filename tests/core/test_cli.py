@@ -16,7 +16,7 @@ import click
 import pytest
 
 from ackflow.app.runtime import Runtime
-from ackflow.jobs.model import Job, Requester, StepState
+from ackflow.jobs.model import Job, JobStatus, Requester, StepState
 from ackflow.settings import Settings
 from ackflow_tools.cli.common import setting_variables
 from ackflow_tools.cli.main import cli
@@ -210,3 +210,48 @@ def test_free_ports_are_handed_out_below_the_kernels_ephemeral_range_once_each()
     ports = [free_port() for _ in range(50)]
     assert all(top - PORTS_BELOW_EPHEMERAL <= port < top for port in ports)
     assert len(set(ports)) == len(ports) and all(port_free("127.0.0.1", port) for port in ports)
+
+
+class ScriptedThread:
+    """The terminal's view of a space, fed by a script: each step is one batch of changes."""
+
+    def __init__(self, steps):
+        self.steps, self.messages = list(steps), {}
+
+    def by_client_id(self, client_id):
+        return next((m for m in self.messages.values() if m.get("clientAssignedMessageId") == client_id), None)
+
+    def follow(self, done, timeout):
+        while True:
+            if done():
+                return True
+            if not self.steps:
+                return False
+            self.steps.pop(0)(self)
+
+
+def test_ackflow_chat_follows_a_job_until_its_result_is_written_not_a_late_progress_edit(tmp_path, capsys):
+    """A progress edit the space's budget let out after the job finished is written later than
+    the finish, yet is not the result: the terminal waits for the store to say the result is written."""
+    from ackflow_tools.cli.chat import _follow_job
+
+    store = Runtime(Settings(sqlite_path=str(tmp_path / "jobs.db"))).store
+    now = time.time()
+    store.create_job(Job(id="jlate1", type="echo", params={}, requester=Requester("users/1", "a@x.jp"),
+                         space="spaces/s", thread=None, queue="q", steps=(StepState("echo"),), created_at=now,
+                         updated_at=now))
+    store.update_job("jlate1", lambda job: job.replace(status=JobStatus.SUCCEEDED, finished_at=now, message_due=True))
+
+    def late_progress(thread):
+        thread.messages["m"] = {"clientAssignedMessageId": "client-jlate1", "text": "Running · step 1/1",
+                                "lastUpdateTime": "2999-01-01T00:00:00Z"}
+
+    def result(thread):
+        thread.messages["m"] = {"clientAssignedMessageId": "client-jlate1", "text": "Done"}
+        store.update_job("jlate1", lambda job: job.replace(message_due=False, message_shown_at=time.time()))
+
+    thread = ScriptedThread([late_progress, result])
+    runtime = type("R", (), {"store": store})()
+    _follow_job(thread, runtime, "jlate1", timeout=5)
+    assert thread.messages["m"]["text"] == "Done" and not thread.steps
+    assert "job jlate1: SUCCEEDED" in capsys.readouterr().out

@@ -100,3 +100,29 @@ def test_a_job_too_busy_to_update_never_stops_the_others_being_sent_again(tmp_pa
     assert [error for error in report.errors if error.startswith("held")], report.errors
     assert runtime.store.get_job("free").generation == 1
     runtime.close()
+
+
+def test_a_job_no_worker_has_taken_long_after_run_is_noted_once_and_still_sent(tmp_path, tasks, caplog):
+    """The queue cannot reach the worker (a wrong target or audience, the relay's key): the job
+    stays QUEUED while the sweep keeps sending it. After UNDELIVERED_AFTER it says so, once, on the
+    job and as an error line, and the sweep's own times are left as they were."""
+    from ackflow.app.sweep import UNDELIVERED_AFTER
+
+    runtime = runtime_on(tmp_path, tasks)
+    job_type = runtime.registry.get("morning")
+    runtime.store.create_job(periodic_job(job_type, "young", None, NOW - 120, "x", "test"))
+    runtime.store.create_job(periodic_job(job_type, "stuck", None, NOW - UNDELIVERED_AFTER - 60, "y", "test"))
+    with caplog.at_level("ERROR", logger="ackflow.app.sweep"):
+        report = sweep(runtime, now=NOW)
+    assert sorted(report.resent) == ["stuck", "young"]
+    stuck, young = runtime.store.get_job("stuck"), runtime.store.get_job("young")
+    assert stuck.last_error.startswith("not delivered: queued 16 min ago") and "ackflow-default" in stuck.last_error
+    assert young.last_error is None
+    assert stuck.updated_at == NOW - UNDELIVERED_AFTER - 60  # the resend rules read it: untouched
+    assert [r.message for r in caplog.records if "stuck" in r.message and "not delivered" in r.message]
+    caplog.clear()
+    with caplog.at_level("ERROR", logger="ackflow.app.sweep"):
+        sweep(runtime, now=NOW + 120)
+    assert not [r for r in caplog.records if "not delivered" in r.message]  # said once
+    assert runtime.store.get_job("stuck").last_error == stuck.last_error
+    runtime.close()

@@ -131,6 +131,12 @@ def test_dev_starts_everything_prints_where_and_stops_cleanly(tmp_path):
         # the console, reading this pipeline
         assert f"console        http://127.0.0.1:{port['console']}/jobs" in out
         assert requests.get(f"http://127.0.0.1:{port['console']}/jobs").status_code == 200
+        # the request mailbox, where a mail is dropped (it needs Java and the Pub/Sub emulator)
+        mail_on = "mail off:" not in out
+        assert mail_on or os.environ.get("CI") != "true", out
+        if mail_on:
+            assert f"Gmail          http://127.0.0.1:{port['gmail']}" in out and "irai@office.example" in out
+            assert f"Pub/Sub        http://127.0.0.1:{port['pubsub']}" in out and "ackflow mail receive" in out
         state = tmp_path / "dev" / "state.json"
         assert state.exists()
         os.killpg(proc.pid, signal.SIGINT)

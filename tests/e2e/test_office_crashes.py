@@ -220,3 +220,27 @@ def test_an_invoice_job_that_took_its_number_is_not_cancelled_and_finishes(offic
     job_id = killed_at(office, "invoice:issue", f'invoice {case} --item "設計:1:100000"', refused)
     done = office.wait_job(job_id, JobStatus.SUCCEEDED, timeout=60)
     assert done.result["invoice"] == done.steps[0].output["invoice"]  # the number it took, issued
+
+
+def test_an_invoice_job_is_not_cancelled_once_its_number_step_has_decided_the_invoice(office):
+    """Cancel while the number step runs (its number taken, the step not yet recorded): refused, as
+    after the step; a cancel that won would leave the number taken by a job no one can retry, a gap
+    in the year's invoices (and a case noting an invoice being issued by a cancelled job)."""
+    if office.kind != "embedded":
+        pytest.skip("the rule is the job's, not the storage's")
+    case = run_newcase(office, 'newcase ACME "取消不可 2" --item "金型設計:1:100000"').result["case"]
+    counter = f"invoice-{time.localtime().tm_year}"
+    before = office.runtime.store.counter_value(counter)
+
+    def refused(job_id: str) -> None:
+        assert office.runtime.store.counter_value(counter) == before + 1  # taken, the step not recorded yet
+        answer = office.send(f"cancel {job_id}")["reply"]["message"]["text"]
+        assert "cannot be cancelled" in answer, answer
+        assert office.runtime.store.get_job(job_id).status == JobStatus.RUNNING
+
+    job_id = killed_at(office, "invoice:number", f'invoice {case} --item "設計:1:100000"', refused)
+    done = office.wait_job(job_id, JobStatus.SUCCEEDED, timeout=60)
+    assert done.result["invoice"].endswith(f"-{before + 1:04d}")  # the number it took, issued
+    assert office.runtime.store.counter_value(counter) == before + 1
+    invoices = office.runtime.services.cases.get(case)["invoices"]
+    assert [i["number"] for i in invoices] == [done.result["invoice"]]  # nothing left pending

@@ -201,6 +201,65 @@ def test_refusals_take_no_number_and_leave_nothing_half_made(office):
     assert invoices_counted(office) == before + 3
 
 
+def test_ordering_another_version_of_an_ordered_case_accepts_that_version(office):
+    """`ordered CASE --estimate 1` on a case already ordered at v2 answered “accepted v1” and kept
+    v2: the invoice then billed the version the office had said was not the one."""
+    case = run_newcase(office, 'newcase ACME "版の選び直し" --item "設計:1:100000"').result["case"]
+    run(office, f'estimate {case} --change "1=::120000"')  # v2
+    assert run(office, f"ordered {case}").result["accepted"] == "v2 (¥132,000)"
+    again = run(office, f"ordered {case} --estimate 1")  # the client signed v1 after all
+    assert again.result["accepted"] == "v1 (¥110,000)" and again.result["status"] == "受注"
+    record = office.runtime.services.cases.get(case)
+    assert record["accepted"]["version"] == 1
+    assert [h["status"] for h in record["history"]][-2:] == ["受注", "受注"]  # who and when, both kept
+    assert run(office, f"ordered {case} --estimate 1").result["accepted"] == "v1 (¥110,000)"  # no change
+    assert len(office.runtime.services.cases.get(case)["history"]) == len(record["history"])
+    assert run(office, f"invoice {case}").result["total"] == "¥110,000"
+
+
+def test_a_lost_case_is_not_invoiced_until_it_is_ordered_again(office):
+    """An invoice for a 失注 case was issued and left the case 失注: out of `cases` and the digest,
+    its money unseen. Refused before a number; marked ordered again, it is invoiced."""
+    from tests.support.pipeline import BOB
+
+    case = run_newcase(office, 'newcase ACME "失注 L-1" --item "設計:1:100000"').result["case"]
+    run(office, f"ordered {case}")
+    office.wait_job(office.start(f"correct {case} 失注", user=BOB), JobStatus.SUCCEEDED)  # the client went elsewhere
+    before = invoices_counted(office)
+    for command in (f"invoice {case}", f'invoice {case} --item "設計:1:100000"'):
+        failed = run(office, command, JobStatus.FAILED)
+        assert f"case {case} is lost (失注)" in failed.last_error and f"ordered {case}" in failed.last_error
+        assert failed.steps[0].attempts == 1
+    assert invoices_counted(office) == before
+    record = office.runtime.services.cases.get(case)
+    assert record["status"] == "失注" and record.get("invoices", []) == []
+    run(office, f"ordered {case}")  # the client came back after all
+    assert run(office, f"invoice {case}").result["total"] == "¥110,000"
+    assert office.runtime.services.cases.get(case)["status"] == "請求"
+
+
+def test_a_paid_case_gets_no_further_invoice_until_an_admin_corrects_it(office):
+    """`invoice --again` on a 入金 case issued an unpaid invoice and left the case 入金 (a step never
+    moves a status back): out of `cases` and the digest, its money unseen. Refused before a number;
+    corrected to 請求 by an admin, it is issued."""
+    from tests.support.pipeline import BOB
+
+    case = run_newcase(office, 'newcase ACME "入金後 P-1" --item "設計:1:100000"').result["case"]
+    run(office, f"ordered {case}")
+    run(office, f"invoice {case}")
+    assert run(office, f"paid {case} --amount 110000").result["status"] == "入金"
+    before = invoices_counted(office)
+    for command in (f"invoice {case} --again", f'invoice {case} --again --item "追加:1:5000"'):
+        failed = run(office, command, JobStatus.FAILED)
+        assert f"case {case} is paid (入金)" in failed.last_error and f"correct {case} 請求" in failed.last_error
+        assert failed.steps[0].attempts == 1
+    assert invoices_counted(office) == before
+    assert office.runtime.services.cases.get(case)["status"] == "入金"
+    office.wait_job(office.start(f"correct {case} 請求", user=BOB), JobStatus.SUCCEEDED)  # an admin
+    assert run(office, f'invoice {case} --again --item "追加:1:5000"').result["total"] == "¥5,500"
+    assert office.runtime.services.cases.get(case)["status"] == "請求" and case in shown(office, "cases")
+
+
 def test_the_digest_and_the_reminder_fire_once_per_slot_on_working_days(office):
     """In the office's time zone: 09:00 in Tokyo (00:00 UTC), never 09:00 UTC (18:00 in Tokyo)."""
     import datetime as dt

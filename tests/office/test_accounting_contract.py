@@ -113,6 +113,34 @@ def test_issuing_again_creates_nothing_and_never_replaces_what_was_issued(servic
     assert service.held("invoice", "INV-2026-0001") == 1
 
 
+@pytest.mark.parametrize("kind, number", [("quotation", "2026-001-v1"), ("invoice", "INV-2026-0001")])
+def test_a_file_someone_put_at_the_documents_path_is_never_taken_as_issued_nor_replaced(tmp_path, kind, number):
+    """A person's own file (a draft of the same name) sits where the PDF goes: the step fails
+    saying what to move; once moved, the same number is issued. A PDF this adapter filed before a
+    crash (no index entry yet) is still taken as issued."""
+    from ackflow.errors import PermanentError
+    from ackflow.i18n import speaker_for
+
+    service = Embedded(tmp_path)
+    wanted = document(kind, number)
+    path = service.accounting.path_of(wanted)
+    draft = b"%PDF-1.4 a draft of the office's own"
+    service.storage.create(path, draft)
+    with pytest.raises(PermanentError) as refused:
+        service.accounting.issue(wanted)
+    said = refused.value.render(speaker_for("en"))
+    assert wanted.file_name in said and number in said and "Move or rename" in said
+    assert service.storage.read(path) == draft and service.accounting.fetch(kind, number) is None
+    moved = tmp_path / "cases" / path
+    moved.rename(moved.with_name("draft.pdf"))
+    issued = service.accounting.issue(wanted)
+    assert issued.path == path and service.storage.read(path) != draft
+    # filed before a crash: the index entry lost, the PDF in place
+    crashed = Embedded(tmp_path / "crashed")
+    crashed.storage.create(path, service.storage.read(path))
+    assert crashed.accounting.issue(wanted).path == path
+
+
 def test_templates_are_offered_for_both_kinds(service):
     for kind in ("quotation", "invoice"):
         templates = service.accounting.templates(kind)

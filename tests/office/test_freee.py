@@ -400,3 +400,63 @@ def test_a_refresh_token_is_never_presented_when_the_lease_has_run_short(standin
     assert docs.get(GRANTS, GRANT).get("lease_holder") is None  # released for the next try
     assert standin.tokens(docs).access_token()  # and the next try refreshes
     assert len(standin.service.state.refresh_uses) == 1
+
+
+# every call of the invoice step, each of freee's failures: the project's error, then one invoice
+ISSUE_CALLS = {  # what `issue` calls, in order, for a new client
+    "look up the invoice": {"method": "GET", "path": "^/iv/invoices$"},
+    "look up the partner": {"method": "GET", "path": "^/api/1/partners$"},
+    "create the partner": {"method": "POST", "path": "^/api/1/partners$"},
+    "list the templates": {"method": "GET", "path": "^/iv/invoices/templates$"},
+    "create the invoice": {"method": "POST", "path": "^/iv/invoices$"},
+}
+FAILURES = {  # freee's answer → what the step raises (a retry with the queue, or a clear refusal)
+    401: (GrantMissing, "ackflow freee authorize"),  # every 401, after one refresh: the grant is gone
+    403: (PermanentError, "lacks the permission"),  # the connection check answers: a permission
+    429: (TransientError, "rate limit"),  # a short Retry-After, waited out twice in the step, then the queue
+    500: (TransientError, "HTTP 500"),
+}
+
+
+CASES = [(call, status, False) for call in ISSUE_CALLS for status in sorted(FAILURES)] + [
+    (call, 500, True) for call, fault in ISSUE_CALLS.items() if fault["method"] == "POST"]  # done, the reply lost
+
+
+@pytest.mark.parametrize("call, status, after", CASES)
+def test_each_call_of_the_invoice_step_failing_ends_in_one_invoice_and_one_partner(standin, accounting, call,
+                                                                                   status, after):
+    """freee answers 401/403/429/500 at one call of ``issue`` (before doing it; for a create, also a
+    500 after doing it, the reply lost; freee refuses with 401, 403 and 429 before doing anything):
+    the step raises the project's error, and the step run again once freee answers makes exactly one
+    invoice and one partner, with our number and totals."""
+    document = an_invoice(f"INV-2026-{list(ISSUE_CALLS).index(call) + 60:04d}")
+    standin.faults({"status": status, **ISSUE_CALLS[call], "times": 10, "after": after})
+    error, message = FAILURES[status]
+    with pytest.raises(error, match=message) as raised:
+        accounting.issue(document)
+    if error is PermanentError:
+        assert not isinstance(raised.value, TransientError)
+    standin.faults()  # freee answers again (an administrator allowed it, the grant renewed, the limit lifted)
+    if status == 401:
+        accounting.api.tokens.exchange(standin.approve())  # `ackflow freee authorize`, as the card says
+    issued = accounting.issue(document)
+    assert issued.number == document.number and issued.totals == document.totals
+    assert len(standin.documents("invoices", document.number)) == 1
+    assert [p["name"] for p in standin.service.state.partners].count("ACME") == 1
+    assert accounting.issue(document) == issued  # and again: found, nothing new
+    uses = standin.service.state.refresh_uses
+    assert len(uses) == len(set(uses))  # no refresh token presented twice
+
+
+def test_a_document_behind_a_page_of_others_is_found_by_its_number_not_made_again(standin, accounting):
+    """The lookup before a create asks freee to filter by our number; if freee listed without the
+    filter, the invoice could be behind the first 100 and the retried step made a second one."""
+    first = accounting.issue(an_invoice("INV-2026-0100"))
+    for n in range(101, 251):  # 150 more: INV-2026-0250 is listed on the second page
+        standin.service.create("invoices", {**standin.documents("invoices", "INV-2026-0100")[0],
+                                            "invoice_number": f"INV-2026-{n:04d}"})
+    control(standin, number_filter=False)  # freee lists without the filter
+    assert accounting.issue(an_invoice("INV-2026-0100")) == first
+    assert accounting.issue(an_invoice("INV-2026-0250")).number == "INV-2026-0250"
+    assert len(standin.documents("invoices", "INV-2026-0100")) == 1
+    assert len(standin.documents("invoices", "INV-2026-0250")) == 1

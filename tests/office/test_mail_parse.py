@@ -3,6 +3,7 @@ Gmail's format=full gives, as the stand-in builds it from the raw mail), then su
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from email import message_from_bytes
 from email.policy import compat32
@@ -14,7 +15,7 @@ from tests.support.mail import mail
 from workers.office.mail.card import mail_card
 from workers.office.mail.gmail import _headers, _leaves
 from workers.office.mail.mailbox import Mail
-from workers.office.mail.parse import due_date, summarize
+from workers.office.mail.parse import decode_words, due_date, summarize
 
 LIMIT = 1000
 
@@ -163,3 +164,95 @@ def test_deep_nesting_is_read_up_to_a_bound():
 ])
 def test_due_dates_the_mail_states(text, expected):
     assert due_date(text, dt.date(2026, 11, 28)) == expected
+
+
+def encoded(text: str) -> str:
+    return "=?utf-8?B?" + base64.b64encode(text.encode()).decode() + "?="
+
+
+@pytest.mark.parametrize("word", ["=?a\x00b?B?5bGx?=", "=?idna?B?5bGx?=", "=?base64?B?5bGx?=", "=?x-nope?B?5bGx?="])
+def test_an_encoded_word_in_a_charset_python_cannot_use_reads_as_utf8(word):
+    assert decode_words(word + " です") == "山 です"
+
+
+def test_broken_encoded_words_are_shown_as_written_never_raised():
+    """A word whose base64 is broken (HeaderParseError) or whose charset has no name (CharsetError):
+    each used to raise from the mail's summary, so the mail was never settled and every delivery
+    (and the sweep) stopped at it."""
+    raw = (b"From: =?utf-8?b?5bGx55SwIOWkqumDjg=\xd5?= <yamada@acme.co.jp>\r\nSubject: =?utf-8?b?44OX4^Os44K5?=\r\n"
+           b"Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nbody\r\n"
+           b"--b\r\nContent-Type: application/pdf\r\n"
+           b"Content-Disposition: attachment; filename=\"=?u\xc1f-8?b?5bGx?=.pdf\"\r\n\r\n%PDF\r\n--b--\r\n")
+    summary = read(raw)
+    assert summary.subject == "=?utf-8?b?44OX4^Os44K5?=" and summary.sender_address == "yamada@acme.co.jp"
+    assert summary.preview == "body" and len(summary.attachments) == 1
+
+
+@pytest.mark.parametrize("sender", [
+    encoded("山田 <yamada@acme.co.jp>") + " <attacker@evil.example>",
+    encoded("yamada@acme.co.jp") + " <attacker@evil.example>",
+    encoded('"山田 <yamada@acme.co.jp>"') + " <attacker@evil.example>",
+    '"山田 <yamada@acme.co.jp>" <attacker@evil.example>',
+])
+def test_a_name_that_decodes_to_an_address_never_becomes_the_sender(sender):
+    """Gmail's API gives the From header decoded: the address is the one that ends it, so the card's
+    sender and its client guess (by domain) are the forger's, not the client the name imitates."""
+    summary = read(mail(sender=sender))
+    assert summary.sender_address == "attacker@evil.example" and summary.sender_domain == "evil.example"
+    assert "yamada@acme.co.jp" in summary.sender_name  # shown as the name it is
+
+
+@pytest.mark.parametrize("results, flagged", [
+    # a signature of the forger's own domain, listed first (the sender orders the signatures)
+    ("dkim=pass header.i=@evil.example; dkim=fail header.i=@acme.co.jp; spf=pass", "dkim=fail"),
+    ("dkim=pass header.d=evil.example; dkim=fail (bad signature) header.d=acme.co.jp", "dkim=fail"),
+    # a list's signature broken in passing, the sender's own one intact: nothing to say
+    ("dkim=fail header.d=lists.example; dkim=pass header.i=yamada@acme.co.jp; spf=pass", ""),
+    ("dkim=fail header.d=lists.example; dkim=pass header.d=mail.acme.co.jp", "dkim=fail"),  # not a parent
+    ("dkim=pass header.d=co.jp; dkim=fail header.d=acme.co.jp", ""),
+])
+def test_a_failed_dkim_signature_counts_unless_the_senders_own_domain_passed(results, flagged):
+    assert read(mail(auth=f"mx.google.com; {results}")).auth_failure == flagged
+
+
+def test_the_due_date_the_mail_states_is_shown_as_people_read_dates():
+    summary = read(mail())
+    record = {"id": "mail-x", **summary.__dict__, "attachments": [], "due": "2026-12-01"}
+    assert "2026年12月1日(火)" in str(mail_card(record, "ja").card) and "2026-12-01" not in str(mail_card(record).card)
+    assert "1 Dec 2026" in str(mail_card(record, "en").card)
+
+
+def test_a_mail_attached_to_the_mail_is_one_attachment_named_as_a_mail():
+    """A request forwarded as an attachment (message/rfc822): Gmail gives it as one attachment; its
+    own parts are neither the mail's text nor attachments of their own."""
+    from email.message import EmailMessage
+
+    inner = message_from_bytes(mail("転送元の依頼", attachments=(("in.pdf", b"%PDF", "application/pdf"),)))
+    for filename, expected in (("依頼.eml", "依頼.eml"), ("依頼", "依頼.eml"), (None, "attachment-1.eml")):
+        outer = EmailMessage()
+        outer["From"], outer["Subject"] = "b@acme.co.jp", "Fwd: 依頼"
+        outer.set_content("転送します")
+        outer.add_attachment(inner, **({"filename": filename} if filename else {}))
+        summary = read(outer.as_bytes())
+        assert [a.name for a in summary.attachments] == [expected] and summary.preview == "転送します"
+        assert summary.attachments[0].mime_type == "message/rfc822" and summary.attachments[0].handle
+
+
+@pytest.mark.parametrize("charset, encode", [
+    ("Shift_JIS", lambda text: text.encode("cp932")),
+    ("ISO-2022-JP", lambda text: text.replace("㈱", "\x00").replace("①", "\x01").encode("iso2022_jp")
+     .replace(b"\x00", b"\x1b$B-j\x1b(B").replace(b"\x01", b"\x1b$B-!\x1b(B")),  # NEC ㈱ and ①, as Outlook writes
+    ("EUC-JP", lambda text: text.replace("㈱", "\x00").replace("①", "\x01").encode("euc_jp")
+     .replace(b"\x00", b"\xad\xea").replace(b"\x01", b"\xad\xa1")),
+])
+def test_japanese_mail_with_windows_characters_reads_as_written(charset, encode):
+    """㈱ and ① in mail labelled Shift_JIS, ISO-2022-JP or EUC-JP (Windows' characters, in most
+    Japanese business mail): Python's codecs of those names made each a "�" (and Shift_JIS the next
+    character with it: ㈱山田 read �且R田)."""
+    text = "㈱山田金型の山田です。\n①納期: 2026年12月1日\n"
+    subject = "=?" + charset + "?B?" + base64.b64encode(encode("㈱山田金型 ①のお見積り")).decode() + "?="
+    raw = (f"From: yamada@acme.co.jp\r\nSubject: {subject}\r\nMIME-Version: 1.0\r\n"
+           f"Content-Type: text/plain; charset={charset}\r\nContent-Transfer-Encoding: base64\r\n\r\n").encode()
+    summary = read(raw + base64.encodebytes(encode(text)))
+    assert summary.subject == "㈱山田金型 ①のお見積り"
+    assert summary.preview == "㈱山田金型の山田です。\n①納期: 2026年12月1日"

@@ -51,6 +51,24 @@ def test_bad_lines_get_a_clear_complaint(text, complaint):
         parse_line(text)
 
 
+@pytest.mark.parametrize("text", ["設計:1:100000:8", "設計:1:100000:5", "設計::100000:10", "設計:1:100000:８"])
+def test_a_rate_typed_without_its_percent_is_refused_not_read_as_a_price(text):
+    # read as before, 設計:1:100000:8 was the line “設計:1”, 100,000 of them at ¥8
+    with pytest.raises(UsageError, match="without %.*tax rate.*unit price"):
+        parse_line(text)
+    for change in ("2=::800:8", "2=弁当:3:800:8"):  # an estimate's --change: line 2 was renamed “:” at ¥8
+        with pytest.raises(UsageError, match="without %"):
+            parse_change(change, RULES)
+
+
+def test_a_description_with_a_ratio_keeps_its_price_when_written_back():
+    line = parse_line("図面 縮尺1:100:2:¥50")  # with ¥ (or 円) a small price after a ratio is a price
+    assert (line.description, line.quantity, line.unit_price) == ("図面 縮尺1:100", Decimal(2), 50)
+    assert parse_line(line.text()) == line  # the text a form and a new version start from reads back
+    assert parse_line(join_item(["図面 縮尺1:100", "2", "50", ""])) == line  # a form's inputs
+    assert parse_line("図面 縮尺1:100:2:5000").unit_price == 5000  # a price no rate could be: read
+
+
 def test_an_astronomical_total_is_refused():
     with pytest.raises(UsageError, match="larger than"):
         RULES.totals(lines("a:99999999:9999999999"))
@@ -110,6 +128,11 @@ def test_the_check_digit_follows_the_national_tax_agency_rule():
     assert "T followed by 13 digits" in str(registration_problem("T70000120500"))
     assert "13" in registration_problem("T70000120500").render(JA)
     assert registration_problem(valid_registration("123456789012")) is None
+    # digits of another script are no registration number (\d took them: T٧123456789012 was valid,
+    # and printed so on the invoice); full-width ones are, once read as ASCII
+    assert "T followed by 13 digits" in str(registration_problem("T\u0667123456789012"))
+    assert "T followed by 13 digits" in str(registration_problem("T7123456789\u0660\u0661\u0662"))
+    assert "should be 9" in str(registration_problem("Ｔ１２３４５６７８９０１２３"))  # typed full width
 
 
 class Office:
@@ -210,6 +233,22 @@ def test_a_long_description_wraps_within_its_column_and_is_printed_whole():
         assert x + measure.get_string_width(text) <= amounts_start, text
     assert [text for text, x, _ in table if x >= amounts_start] == ["1", "¥1,000", "¥1,000", "2", "¥350,000",
                                                                    "¥700,000"]
+
+
+@pytest.mark.parametrize("recipient, printed, partner, title", [
+    ("株式会社ACME 御中", "株式会社ACME 御中", "株式会社ACME", "御中"),  # typed with its title: not 御中 御中
+    ("株式会社ACME御中", "株式会社ACME 御中", "株式会社ACME", "御中"),
+    ("山田太郎 様", "山田太郎 様", "山田太郎", "様"),  # a person: not 様 御中
+    ("株式会社ACME", "株式会社ACME 御中", "株式会社ACME", "御中"),
+])
+def test_a_recipient_typed_with_its_title_gets_no_second_one(recipient, printed, partner, title):
+    from workers.office.accounting import Partner
+    from workers.office.accounting.freee.adapter import body
+
+    text = pdf_text(render(invoice(recipient=recipient)))
+    assert printed in text and "御中 御中" not in text and "様 御中" not in text
+    sent = body(invoice(recipient=recipient), Partner("1", partner), "2")  # freee: the partner by its name
+    assert (sent["partner_display_name"], sent["partner_title"]) == (partner, title)
 
 
 def test_a_correction_names_the_invoice_it_replaces():

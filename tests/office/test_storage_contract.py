@@ -122,3 +122,22 @@ def test_a_type_anyone_gave_stores_the_bytes_as_a_plain_file(storage, content_ty
     assert storage.create(f"{CASE}/01_受領資料/メール/添付.bin", b"%PDF data", content_type) is True
     assert storage.read(f"{CASE}/01_受領資料/メール/添付.bin") == b"%PDF data"
     assert storage.list(CASE) == [f"{CASE}/01_受領資料/メール/添付.bin"]
+
+
+def test_a_partial_file_left_by_a_crash_is_removed_by_a_later_write_and_one_being_written_is_not(tmp_path):
+    """Local disk writes beside the file, then links it into place: a crash in between leaves a
+    ``.partial-`` file, which the next write in that folder removes once it is an hour old."""
+    import os
+    import time
+
+    storage = LocalStorage(tmp_path / "cases")
+    folder = tmp_path / "cases" / CASE / "03_見積"
+    folder.mkdir(parents=True)
+    left, writing = folder / ".partial-crashed", folder / ".partial-now"
+    left.write_bytes(b"half")
+    writing.write_bytes(b"being written")
+    old = time.time() - 2 * 3600
+    os.utime(left, (old, old))
+    assert storage.create(f"{CASE}/03_見積/見積書.pdf", b"%PDF") is True
+    assert not left.exists() and writing.exists()
+    assert sorted(p.name for p in folder.iterdir()) == [".partial-now", "見積書.pdf"]

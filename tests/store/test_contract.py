@@ -166,6 +166,33 @@ def test_transitions_are_checked(store):
         store.retry_job("x", time.time(), "alice")
 
 
+def test_a_job_held_by_its_step_is_not_cancelled_and_a_cancelled_one_is_not_held(store):
+    """A step's point of no return (an invoice decided, about to be numbered) and a cancel are
+    serialized by the store: whichever commits first, the other sees it."""
+    from ackflow.errors import NotCancellable
+    from ackflow.store.jobstore import hold, not_cancelled
+
+    for job_id in ("held", "free"):
+        store.create_job(make_job(job_id))
+        store.claim_step(job_id, 0, Holder("t", 0), time.time(), 60)
+
+    def decide(job_id: str) -> bool:
+        def apply(tx):
+            if not not_cancelled(tx, job_id):
+                return False
+            hold(tx, job_id, "one", time.time())
+            return True
+
+        return store.docs.transaction(apply)
+
+    assert decide("held")
+    with pytest.raises(NotCancellable) as refused:
+        store.cancel_job("held", time.time(), "alice")
+    assert refused.value.step == "one" and store.get_job("held").status == JobStatus.RUNNING
+    store.cancel_job("free", time.time(), "alice")
+    assert not decide("free")
+
+
 def test_retry_of_a_failed_job_requeues_it_with_a_new_generation(store):
     store.create_job(make_job("rf"))
     h = Holder("t", 0)

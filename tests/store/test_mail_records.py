@@ -90,3 +90,16 @@ def test_labels_due_and_clients_learnt_by_domain(store):
     assert records.client_for("acme.co.jp") is None
     records.learn_client("acme.co.jp", "ACME", now)
     assert records.client_for("ACME.co.jp") == "ACME"
+
+
+def test_what_the_card_shows_is_written_by_its_holder_only_before_the_card_is_posted(store):
+    records = MailRecords(store.docs)
+    now = time.time()
+    _, claimed = records.claim(BOX, "m-describe", "push-1", now, 4)
+    described = records.describe(claimed["id"], "push-1", now, {"title": "見積依頼", "client_guess": "ACME"})
+    assert described["status"] == MailStatus.PROPOSING.value and described["title"] == "見積依頼"
+    assert records.get(claimed["id"])["client_guess"] == "ACME"
+    # the lease ran out and another delivery took the mail: the first may not write, nor post
+    records.claim(BOX, "m-describe", "sweep-2", now + 10, 4)
+    assert records.describe(claimed["id"], "push-1", now + 11, {"title": "古い"}) is None
+    assert records.get(claimed["id"])["title"] == "見積依頼"

@@ -129,7 +129,8 @@ def mail_with_pause_points(settings) -> Registry:
     posted (before its record is settled and the mail labelled) when the file
     ACKFLOW_TEST_PAUSE_FILE (read when a card is shown: a test process may load this before it has
     the variable) says ``mail:shown``: the test then kills the worker there, the moment a
-    redelivery could post a second card. Only the first claim of a mail pauses."""
+    redelivery could post a second card. Only the first claim of a mail pauses. When it says
+    ``mail:unreadable``, reading the mail whose subject is 読めないメール raises."""
     import os
     import time
     from pathlib import Path
@@ -149,4 +150,18 @@ def mail_with_pause_points(settings) -> Registry:
 
     paused.__wrapped__ = show
     MailFlow.show = paused
+
+    from workers.office.mail import flow
+
+    summarize = getattr(flow.summarize, "__wrapped__", flow.summarize)
+
+    def unreadable(mail, **options):  # ``mail:unreadable``: reading the mail 読めないメール raises, as a bug would
+        control = Path(os.environ.get("ACKFLOW_TEST_PAUSE_FILE") or "/nonexistent/pause")
+        if "読めないメール" in mail.header("Subject") and control.exists() \
+                and control.read_text().strip() == "mail:unreadable":
+            raise RecursionError("maximum recursion depth exceeded")
+        return summarize(mail, **options)
+
+    unreadable.__wrapped__ = summarize
+    flow.summarize = unreadable
     return build_default(settings)

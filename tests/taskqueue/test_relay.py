@@ -211,3 +211,19 @@ def test_what_the_worker_answers_decides_the_message(setup, answer):
         time.sleep(1.5)
         again = receive_one(s)
         assert again["Attributes"]["ApproximateReceiveCount"] == "2"
+
+
+def test_a_changed_visibility_timeout_is_read_again_without_a_restart(setup, monkeypatch):
+    """An operator lengthens the queue's visibility timeout (for a longer step): the relay extends
+    messages by the new one after at most VISIBILITY_READ_EVERY seconds, not only after a restart."""
+    from ackflow.taskqueue import relay as relay_module
+
+    s = setup(visibility=30)
+    assert s.relay.visibility(s.relay_queue) == 30
+    s.client.set_queue_attributes(QueueUrl=s.url, Attributes={"VisibilityTimeout": "120"})
+    assert s.relay.visibility(s.relay_queue) == 30  # within the interval: the value read
+    monkeypatch.setattr(relay_module, "VISIBILITY_READ_EVERY", 0.0)
+    assert s.relay.visibility(s.relay_queue) == 120
+    # a read that fails keeps the last value known, never stops the relay
+    s.relay_queue.url = s.url + "-gone"
+    assert s.relay.visibility(s.relay_queue) == 120

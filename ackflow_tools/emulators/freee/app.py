@@ -55,6 +55,8 @@ def _control(service: FreeeService, body: dict) -> None:
         service.expire_access_tokens()
     if body.get("revoke"):
         service.revoke_all()
+    if "number_filter" in body:  # false: a listing ignores invoice_number / quotation_number
+        service.number_filter = bool(body["number_filter"])
 
 
 def build_app(service: FreeeService):
@@ -115,7 +117,8 @@ def build_app(service: FreeeService):
     def listing(request: Request, kinds: str):
         _, number_field, _ = KINDS[kinds]
         limit = min(int(request.args.get("limit", 20)), 100)
-        found = service.find(kinds, request.args.get(number_field), limit, int(request.args.get("offset", 0)))
+        number = request.args.get(number_field) if service.number_filter else None
+        found = service.find(kinds, number, limit, int(request.args.get("offset", 0)))
         return _json({kinds: [{k: v for k, v in d.items() if k != "lines"} for d in found]})
 
     def get(request: Request, kinds: str, document_id: str):

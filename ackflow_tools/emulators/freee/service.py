@@ -64,6 +64,7 @@ class FreeeService:
         self.denials: list[Denial] = []  # what the app, or the person who authorized it, may not do
         self.scope_changed_at = 0.0  # grants made before it must be authorized again
         self.faults: list[Fault] = []
+        self.number_filter = True  # listings filtered by our number (off: as if freee ignored the filter)
         self._calls: list[float] = []  # API calls in the current window
         if self.path and self.path.exists():
             self.state = State(**json.loads(self.path.read_text()))

@@ -13,6 +13,7 @@ import json
 import secrets
 import time
 from email import message_from_bytes
+from email.errors import MessageError
 from email.header import decode_header, make_header
 from email.message import Message
 from email.policy import compat32
@@ -40,15 +41,38 @@ def _text(value) -> str:
     value = " ".join(str(value).split())
     try:
         return str(make_header(decode_header(value)))
-    except (LookupError, UnicodeError, ValueError, IndexError):
-        return value
+    except (LookupError, UnicodeError, ValueError, IndexError, MessageError):
+        return value  # what Gmail cannot decode it shows as written
+
+
+def _attached_mail(part: Message) -> bool:
+    """A mail attached to the mail (``message/rfc822``: a request forwarded as an attachment), which
+    Gmail gives as one attachment, not as a tree of its own."""
+    return part.get_content_type() == "message/rfc822"
+
+
+def _part_bytes(part: Message) -> bytes:
+    if _attached_mail(part) and isinstance(part.get_payload(), list):
+        inner = part.get_payload()
+        return inner[0].as_bytes(policy=compat32) if inner else b""
+    return part.get_payload(decode=True) or b""
+
+
+def _filename(part: Message) -> str:
+    try:
+        return _text(part.get_filename() or "")
+    except (LookupError, ValueError, TypeError):  # an RFC 2231 name in a charset Python chokes on
+        return ""
 
 
 def _payload(part: Message, part_id: str, message_id: str) -> dict:
     headers = [{"name": k, "value": _text(v)} for k, v in part.items()]
     body: dict = {"size": 0}
-    node = {"partId": part_id, "mimeType": part.get_content_type(), "filename": _text(part.get_filename() or ""),
+    node = {"partId": part_id, "mimeType": part.get_content_type(), "filename": _filename(part),
             "headers": headers, "body": body}
+    if _attached_mail(part):
+        body.update(size=len(_part_bytes(part)), attachmentId=_b64(f"{message_id}:{part_id}".encode()).rstrip("="))
+        return node
     if part.is_multipart():
         children = part.get_payload()
         node["parts"] = [_payload(child, f"{part_id}.{n}" if part_id else str(n), message_id)
@@ -66,7 +90,7 @@ def _payload(part: Message, part_id: str, message_id: str) -> dict:
 def _find_part(part: Message, part_id: str, wanted: str) -> Message | None:
     if part_id == wanted:
         return part
-    if part.is_multipart():
+    if part.is_multipart() and not _attached_mail(part):
         for n, child in enumerate(part.get_payload()):
             found = _find_part(child, f"{part_id}.{n}" if part_id else str(n), wanted)
             if found is not None:
@@ -76,11 +100,11 @@ def _find_part(part: Message, part_id: str, wanted: str) -> Message | None:
 
 def _snippet(parsed: Message) -> str:
     for part in parsed.walk():
-        if part.get_content_type() == "text/plain" and not part.get_filename():
+        if part.get_content_type() == "text/plain" and not _filename(part):
             data = part.get_payload(decode=True) or b""
             try:
                 text = data.decode(part.get_content_charset() or "utf-8", "replace")
-            except LookupError:  # a charset nobody knows: Gmail still shows the mail
+            except (LookupError, ValueError, TypeError):  # a charset nobody knows: Gmail still shows the mail
                 text = data.decode("utf-8", "replace")
             return " ".join(text.split())[:200]
     return ""
@@ -177,9 +201,9 @@ def build_app(service: GmailService, *, granted_scopes: tuple[str, ...] = (SCOPE
             owner, part_id = "", ""
         parsed = message_from_bytes(base64.urlsafe_b64decode(stored["raw"]), policy=compat32)
         part = _find_part(parsed, "", part_id) if owner == message_id else None
-        if part is None or part.is_multipart():
+        if part is None or (part.is_multipart() and not _attached_mail(part)):
             raise GoogleError("INVALID_ARGUMENT", "Invalid attachment token")
-        data = part.get_payload(decode=True) or b""
+        data = _part_bytes(part)
         return json_response({"attachmentId": attachment_id, "size": len(data), "data": _b64(data)})
 
     def modify(request: Request, user_id, message_id):

@@ -95,7 +95,7 @@ def _open(runtime: Runtime, event: ChatEvent, speaker: Speaker) -> Answer:
              if event.kind == EventKind.CLICK and event.parameters.get(key)}
     if job_type.prefill is not None:
         try:
-            values = job_type.prefill(runtime, values, bound)
+            values = job_type.prefill(runtime, event, values, bound)
         except UsageError as exc:  # what the form would be for cannot be filled in: said instead of a form
             return DialogReply(_notice(speaker, exc.render(speaker)))
         except Exception:  # a prefill that fails leaves the form as typed; it still opens

@@ -41,6 +41,8 @@ RESHOW_WAIT = 2.0  # seconds the sweep waits for a space's write budget per job 
 RESHOW_BATCH = 500  # unshown results read per sweep, oldest first
 RESHOW_SPACES = 8  # spaces shown at once
 RESHOW_FOR = 20.0  # seconds a sweep spends showing the results of one space
+UNDELIVERED_AFTER = 900.0  # seconds QUEUED after which a job is noted as not delivered (once)
+UNDELIVERED = "not delivered"  # how that note begins (its last_error)
 BUSY_IN_A_ROW = 5  # jobs in a row the store was too busy to update before a phase of the sweep stops
 SLOTS_LOOKED_AT = 400  # slots of a schedule read to find the last and next that start a job
 
@@ -127,11 +129,37 @@ def _resend_queued(runtime: Runtime, now: float, after: float, report: SweepRepo
     for job in runtime.store.stale_jobs(JobStatus.QUEUED, now - after, limit=RESEND_BATCH):
         if time.monotonic() > until:
             return  # the rest: next sweep
+        if now - job.created_at > UNDELIVERED_AFTER and not (job.last_error or "").startswith(UNDELIVERED):
+            job = _note_undelivered(runtime, busy, job, now)
+            if job is None:
+                continue
         if now - job.updated_at > NAME_RESERVATION:
             job = busy.update(job.id, lambda j: lifecycle.resend(j, now) if j.status == JobStatus.QUEUED else None)
             if job is None or job.status != JobStatus.QUEUED:
                 continue
         _send(runtime, job, report, report.resent)
+
+
+def _note_undelivered(runtime: Runtime, busy: _BusyJobs, job: Job, now: float) -> Job | None:
+    """A job still QUEUED long after Run: its queue has not delivered it to a worker that took it
+    (the queue was down all along, or it cannot reach the worker: a wrong target URL or OIDC
+    audience, the SQS relay's key). The sweep keeps sending it; this says so once, as an error
+    log line for alerting and on the job (the console, ``ackflow jobs show``), without touching the
+    times the sweep's own rules read."""
+    minutes = round((now - job.created_at) / 60)
+    note = (f"{UNDELIVERED}: queued {minutes} min ago and sent {job.generation + 1} time(s), no worker has "
+            f"taken it; check that the queue {job.queue} runs and reaches the worker (its target URL and OIDC "
+            f"audience, or the SQS relay's key)")
+
+    def change(current: Job) -> Job | None:
+        if current.status != JobStatus.QUEUED or (current.last_error or "").startswith(UNDELIVERED):
+            return None
+        return current.replace(last_error=note)
+
+    noted = busy.update(job.id, change)
+    if noted is not None and noted.last_error == note:
+        log.error("job %s %s", job.id, note, extra={"job_id": job.id, "job_type": job.type, "space": job.space})
+    return noted if noted is not None and noted.status == JobStatus.QUEUED else None
 
 
 def _stalled(job: Job, now: float, grace: float) -> Job | None:

@@ -186,10 +186,11 @@ def decided_card(confirmation: Confirmation, title: str, text: str) -> Reply:
 
 
 def not_cancellable(job: Job, job_type: JobType | None, step: str, speaker: Speaker) -> str:
-    """Why a job past its ``no_cancel_after`` step is not cancelled (chat and the console)."""
+    """Why a job past its ``no_cancel_after`` step, or held by a step under way, is not cancelled
+    (chat and the console)."""
     index = next((i for i, s in enumerate(job.steps) if s.name == step), 0)
-    return speaker._("Job {job_id} cannot be cancelled: its step “{step}” is done, and what it took must be "
-                     "finished, never dropped (an invoice number is issued). If the job fails, retry it.",
+    return speaker._("Job {job_id} cannot be cancelled: its step “{step}” has taken what must be finished, "
+                     "never dropped (an invoice number is issued). If the job fails, retry it.",
                      job_id=job.id, step=step_title(job_type, index, step, speaker))
 
 

@@ -146,14 +146,17 @@ def fail_outright(job: Job, error: str, now: float, ttl: float) -> Job:
                       expire_at=now + ttl)
 
 
-def cancel(job: Job, now: float, ttl: float, by: str, no_cancel_after: str = "") -> Job:
+def cancel(job: Job, now: float, ttl: float, by: str, no_cancel_after: str = "", *, held: str = "") -> Job:
     """The job ends CANCELLED; the step under way (running, or between attempts) ends CANCELLED
     too, its lease released. The delivery still running it learns at its next ``complete`` or
     ``fail``, which raise LeaseLost because the job is no longer RUNNING. NotCancellable once the
-    step ``no_cancel_after`` has succeeded (the job holds what that step took)."""
+    step ``no_cancel_after`` has succeeded (the job holds what that step took), or once the step
+    ``held`` has held it (``JobStore.hold``: it took something before it was recorded)."""
     if no_cancel_after and not job.status.finished and any(
             s.name == no_cancel_after and s.status == StepStatus.SUCCEEDED for s in job.steps):
         raise NotCancellable(f"job {job.id} is past its step {no_cancel_after}", no_cancel_after)
+    if held and not job.status.finished:
+        raise NotCancellable(f"job {job.id} is held by its step {held}", held)
     step = job.step
     if step is not None and (step.status == StepStatus.RUNNING
                              or (step.status == StepStatus.PENDING and step.attempts > 0)):

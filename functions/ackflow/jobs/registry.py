@@ -86,7 +86,7 @@ class JobType:
     # took, e.g. an invoice number, which must be issued: retried if it fails, never dropped)
     admins_only: bool = False  # only ACKFLOW_ADMINS may ask for it: refused at the command, never offered
     result_labels: dict[str, str] = field(default_factory=dict, compare=False)  # result key → N_() label
-    # Forms (app/dialogs.py): ``prefill(runtime, values, bound)`` returns the values a form opens
+    # Forms (app/dialogs.py): ``prefill(runtime, event, values, bound)`` returns the values a form opens
     # with, from what was typed (``values``) and the opening button's parameters named in
     # ``form_context`` (``bound``, kept in the form's buttons); it may raise UsageError to answer
     # with that instead of a form. ``form_submit(runtime, event, values, bound)`` makes the reply a

@@ -19,6 +19,7 @@ ALLOCATIONS = "counter_allocations"
 AUDIT = "audit"
 CHAT_BUDGETS = "chat_budgets"  # one token bucket per Chat space (jobs/messages.py)
 MESSAGE_LOGS = "job_messages"  # the write log of each job's Chat message (jobs/messages.py)
+HOLDS = "job_holds"  # jobs a step made uncancellable before its step was recorded (jobstore.hold)
 
 # Fields the store filters or orders on; both adapters index exactly these (see indexes.json).
 Where = tuple[str, str, Any]  # (field, one of OPERATORS, value)

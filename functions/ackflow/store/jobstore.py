@@ -24,6 +24,7 @@ from .documents import (
     CONFIRMATIONS,
     COUNTERS,
     DEAD_LETTERS,
+    HOLDS,
     JOBS,
     Cursor,
     Documents,
@@ -197,7 +198,23 @@ class JobStore(ChatWrites):
                                dead_letter=lambda job: _dead_letter(job, now))
 
     def cancel_job(self, job_id: str, now: float, by: str, no_cancel_after: str = "") -> Job:
-        return self.update_job(job_id, lambda job: lifecycle.cancel(job, now, self.finished_ttl, by, no_cancel_after))
+        """Cancel the job unless it has finished, is past its ``no_cancel_after`` step, or a step
+        holds it (``hold``): the hold is read in the cancel's own transaction."""
+        if not is_safe_id(job_id):
+            raise JobNotFound(job_id)
+
+        def apply(tx: Tx) -> Job:
+            data = tx.get(JOBS, job_id)
+            if data is None:
+                raise JobNotFound(job_id)
+            held = tx.get(HOLDS, job_id)
+            job = Job.from_dict(data)
+            new = lifecycle.cancel(job, now, self.finished_ttl, by, no_cancel_after,
+                                   held=held["step"] if held else "").replace(version=job.version + 1)
+            tx.set(JOBS, job_id, new.to_dict())
+            return new
+
+        return self.docs.transaction(apply)
 
     def retry_job(self, job_id: str, now: float, by: str) -> Job:
         return self.update_job(job_id, lambda job: lifecycle.retry(job, now, by))
@@ -345,6 +362,21 @@ class JobStore(ChatWrites):
     def counter_value(self, counter: str) -> int:
         data = self.docs.get(COUNTERS, counter)
         return int(data["value"]) if data else 0
+
+
+def not_cancelled(tx: Tx, job_id: str) -> bool:
+    """Whether the job may still be held (``hold``): False once it is cancelled. A read: call it
+    with the transaction's other reads, before its writes."""
+    data = tx.get(JOBS, job_id)
+    return data is None or data.get("status") != JobStatus.CANCELLED.value
+
+
+def hold(tx: Tx, job_id: str, step: str, now: float) -> None:
+    """From this transaction on the job cannot be cancelled, though its step is not yet recorded:
+    a step's point of no return (an invoice decided, about to take its number), written in the
+    same transaction as what it decides, after ``not_cancelled`` said it still may. A cancel and
+    a hold are serialized by the store: whichever commits first, the other sees it."""
+    tx.set(HOLDS, job_id, {"job": job_id, "step": step, "at": now})
 
 
 def _dead_letter(job: Job, now: float) -> DeadLetter | None:

@@ -52,6 +52,7 @@ TOKEN_LIFETIME = 3600
 MAX_IN_FLIGHT = 32  # deliveries at once per queue, whatever the queue allows (one thread each)
 MAX_DELAY = 900  # SQS's longest DelaySeconds
 MAX_DEADLINE = 3600.0  # the longest wait for a worker's answer a message may ask for
+VISIBILITY_READ_EVERY = 300.0  # seconds between reads of a queue's visibility timeout
 _TASK_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,500}")
 _HEADER_NAME = re.compile(r"[A-Za-z0-9-]{1,100}")
 
@@ -61,7 +62,8 @@ class RelayQueue:
     definition: QueueDefinition
     url: str
     dead_letter_url: str | None = None
-    visibility_timeout: int | None = None  # seconds, from the queue's attributes (looked up once)
+    visibility_timeout: int | None = None  # seconds, from the queue's attributes (looked up again
+    visibility_read_at: float = 0.0  # every VISIBILITY_READ_EVERY seconds: a change applies without a restart)
 
 
 class NotATask(ValueError):
@@ -236,10 +238,20 @@ class Relay:
         return True
 
     def visibility(self, relay_queue: RelayQueue) -> int:
-        """The queue's visibility timeout (looked up once)."""
-        if relay_queue.visibility_timeout is None:
-            attributes = self.sqs.get_queue_attributes(QueueUrl=relay_queue.url, AttributeNames=["VisibilityTimeout"])
-            relay_queue.visibility_timeout = int(attributes.get("Attributes", {}).get("VisibilityTimeout", 30))
+        """The queue's visibility timeout, read again every VISIBILITY_READ_EVERY seconds (an
+        operator may change it, e.g. for a longer step; a failed read keeps the last one known)."""
+        now = time.monotonic()
+        if relay_queue.visibility_timeout is None or now - relay_queue.visibility_read_at >= VISIBILITY_READ_EVERY:
+            try:
+                attributes = self.sqs.get_queue_attributes(QueueUrl=relay_queue.url,
+                                                           AttributeNames=["VisibilityTimeout"])
+                relay_queue.visibility_timeout = int(attributes.get("Attributes", {}).get("VisibilityTimeout", 30))
+            except Exception as exc:
+                if relay_queue.visibility_timeout is None:
+                    raise
+                log.warning("could not read the visibility timeout of %s (keeping %s s): %s",
+                            relay_queue.definition.name, relay_queue.visibility_timeout, exc)
+            relay_queue.visibility_read_at = now
         return relay_queue.visibility_timeout
 
     def attempt(self, relay_queue: RelayQueue, text: str, receipt: str, attributes: dict) -> str:

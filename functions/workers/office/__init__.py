@@ -144,18 +144,18 @@ def _office_job(name: str, help: str, params: tuple, confirm: str, steps_: tuple
                    no_cancel_after=no_cancel_after, on_failed=on_failed, failure_note=failure_note, **OFFICE_EXTRA)
 
 
-def _estimate_form(runtime: Runtime, values: dict, bound: dict) -> dict:
+def _estimate_form(runtime: Runtime, event, values: dict, bound: dict) -> dict:
     from .forms import estimate_form
 
     return estimate_form(runtime, values, bound)
 
 
-def _newcase_form(runtime: Runtime, values: dict, bound: dict) -> dict:
+def _newcase_form(runtime: Runtime, event, values: dict, bound: dict) -> dict:
     if not bound.get("mail"):
         return values
     from .mail.actions import form_values
 
-    return form_values(runtime, bound["mail"], values)
+    return form_values(runtime, event, bound["mail"], values)
 
 
 def _newcase_submit(runtime: Runtime, event, values: dict, bound: dict):

@@ -105,9 +105,11 @@ class CaseRecords:
         return self.docs.transaction(apply)
 
     def transition(self, case: str, wanted: str, *, by: str, job_id: str, correction: bool = False,
-                   **fields) -> dict:
+                   renew: bool = False, **fields) -> dict:
         """A person moves the case (a command): forward only, or anywhere as a recorded correction.
-        The same job asking again finds its change made and changes nothing."""
+        ``renew``: the case may already be at ``wanted`` and ``fields`` change what it holds there
+        (another estimate version accepted), recorded as a move to the same status. The same job
+        asking again finds its change made and changes nothing."""
         if wanted not in STAGES and wanted not in ASIDE:
             raise PermanentError(_say("unknown", wanted=wanted, statuses=" → ".join(STAGES) + ", " + ", ".join(ASIDE)))
 
@@ -120,7 +122,7 @@ class CaseRecords:
                 return record  # this job did it already
             current = record.get("status")
             now, then = rank(current), rank(wanted)
-            if not correction and current == wanted:
+            if not correction and current == wanted and not renew:
                 return record
             if not correction and now is not None and then is not None and then < now:
                 raise PermanentError(_say("backwards", case=case, current=current, wanted=wanted))

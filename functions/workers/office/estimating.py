@@ -21,7 +21,18 @@ from .accounting import Document
 from .filing import case_row, file_issued, job_date
 from .issuer import Issuer
 from .ledger import estimate_number, new_estimate_version
-from .money import Line, TaxRules, check_line, parse_line, read_quantity, read_yen, say, yen
+from .money import (
+    Line,
+    TaxRules,
+    check_line,
+    check_unmarked_rate,
+    parse_line,
+    priced,
+    read_quantity,
+    read_yen,
+    say,
+    yen,
+)
 
 ESTIMATED = "見積提出"  # the stage an issued estimate brings a case to (cases.STAGES)
 
@@ -71,6 +82,8 @@ def parse_change(text: str, rules: TaxRules) -> tuple[int, str | None, Decimal |
         reduced = int(found.group(1)) == rules.reduced
         rest = rest[:found.start()]
     description, quantity, price = rest.rsplit(":", 2)
+    if not found:
+        check_unmarked_rate(text, description, price)
     try:
         qty = read_quantity(quantity) if quantity.strip() else None
         unit = read_yen(price) if price.strip() else None
@@ -116,7 +129,7 @@ def kept_lines(base: tuple[Line, ...], *, change: list[str], remove: list[int], 
 def line_text(line: Line, rules: TaxRules) -> str:
     """A line as it is typed (``parse_line`` reads it back), at the configured reduced rate."""
     rate = f":{rules.reduced}%" if line.reduced else ""
-    return f"{line.description}:{line.quantity.normalize():f}:{line.unit_price}{rate}"
+    return f"{line.description}:{line.quantity.normalize():f}:{priced(line.description, str(line.unit_price))}{rate}"
 
 
 def read_client_items(config: str, standard: int = 10, reduced: int = 8) -> dict[str, list[Line]]:
@@ -146,7 +159,8 @@ def _client_rows(client: str, rows, standard: int, reduced: int) -> list[Line]:
             raise ValueError(f"{where}: a row is [description, quantity, unit price(, \"8%\")]")
         rate = f":{row[3]}" + ("" if str(row[3]).endswith("%") else "%") if len(row) == 4 else ""
         try:
-            lines.append(parse_line(f"{row[0]}:{row[1]}:{row[2]}{rate}", standard=standard, reduced=reduced))
+            price = priced(str(row[0]), str(row[2])) if not rate else str(row[2])
+            lines.append(parse_line(f"{row[0]}:{row[1]}:{price}{rate}", standard=standard, reduced=reduced))
         except UsageError as exc:
             raise ValueError(f"{where}: {exc}") from exc
     return lines

@@ -2,8 +2,8 @@
 
 Three steps, each safe to run again:
 
-1. ``number``: refuse what must not be issued (the office's details missing or wrong, no accepted
-   estimate, a second invoice not asked for, a correction of an unknown invoice) before any number
+1. ``number``: refuse what must not be issued (the office's details missing or wrong, a lost or paid case,
+   no accepted estimate, a second invoice not asked for, a correction of an unknown invoice) before any number
    is taken; then the next number of the year (consecutive, allocated once per job) and the
    invoice itself, kept in the ledger and noted on the case (``ledger.new_invoice``);
 2. ``issue``: the Accounting port issues exactly that document (looked up by number first);
@@ -29,6 +29,8 @@ from .issuer import Issuer, invoice_problems
 from .money import yen
 
 INVOICED = "請求"  # the stage an issued invoice brings a case to (cases.STAGES; never back from 入金)
+LOST = "失注"  # cases.ASIDE: no invoice for a lost case
+PAID = "入金"  # the last stage: a further invoice would stay out of `cases` and the digest, unpaid unseen
 
 TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
     "no_accepted": N_("case {case} has no accepted estimate: mark the order first (“ordered {case}”, "
@@ -39,6 +41,10 @@ TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
     "unknown_replaced": N_("{number} is not an invoice of case {case} (its invoices: {numbers})"),
     "already_replaced": N_("{number} was already corrected by {by}; correct {by} instead"),
     "being_issued": N_("(being issued by job {job})"),
+    "lost": N_("case {case} is lost (失注): no invoice is issued for it; if the client ordered after all, "
+               "mark it “ordered {case}” first"),
+    "paid": N_("case {case} is paid (入金): an invoice issued now would leave it 入金, out of “cases” and the "
+               "digest while unpaid; an admin first corrects it (“correct {case} 請求”), then the invoice is issued"),
     "zero": N_("the invoice would total ¥0; nothing to bill"),
     "numbered": N_("invoice number {number}"),
     "issuing": N_("issuing {number} ({service})"),
@@ -87,6 +93,10 @@ def allocate(ctx: StepContext) -> dict:
     services.accounting.check()  # a missing grant or font refuses here, before a number is taken
 
     def make(record: dict, accepted: Document | None) -> Document:
+        if record.get("status") == LOST:  # it would stay 失注, out of `cases` and the digest, unpaid unseen
+            raise PermanentError(_say("lost", case=case))
+        if record.get("status") == PAID:  # a step never moves a status back: it would stay 入金
+            raise PermanentError(_say("paid", case=case))
         invoices = record.get("invoices", [])
         numbers = [i["number"] or _say("being_issued", job=i["job"]).render(ctx.speaker) for i in invoices]
         replaces = params["replaces"]

@@ -50,7 +50,7 @@ def normalize_registration(text: str) -> str:
 def registration_problem(text: str) -> Msg | None:
     """What is wrong with a registration number, or None when it is valid."""
     number = normalize_registration(text)
-    if not re.fullmatch(r"T\d{13}", number):
+    if not re.fullmatch(r"T[0-9]{13}", number):  # ASCII digits: \d would take ٧ (and print it)
         return say("format", number=text)
     expected = check_digit(number[2:])
     if int(number[1]) != expected:

@@ -25,6 +25,7 @@ from dataclasses import replace
 from ackflow.errors import PermanentError
 from ackflow.i18n import N_, texts
 from ackflow.store.documents import ALLOCATIONS, COUNTERS, Documents, Tx
+from ackflow.store.jobstore import hold, not_cancelled
 
 from .accounting import Document, Issued
 from .cases import CASES
@@ -35,6 +36,7 @@ UNISSUED = "unissued_invoices"  # numbered, not yet issued: number -> {number, j
 TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
     "no_case": N_("there is no case {case}; write “case {case}” to check the number"),
     "not_in_ledger": N_("{kind} {number} is not in the ledger"),
+    "cancelled": N_("the job was cancelled before the invoice was decided; nothing was numbered"),
 }
 
 
@@ -115,7 +117,8 @@ def new_invoice(store, case: str, year: int, prefix: str, job_id: str, make: Mak
 
     1. decide: ``make(case record, accepted estimate or None)`` builds it (or refuses: then nothing
        is written); it is kept as the job's draft and noted on the case as pending, so a second
-       invoice asked for at the same moment sees it;
+       invoice asked for at the same moment sees it; and the job is held (``jobstore.hold``): from
+       here it runs to its end, never cancelled (a job cancelled before decides nothing);
     2. number: the next value of the year's counter for this job (``JobStore.allocate``), in a
        transaction that touches nothing else, the one every invoice contends for;
     3. stamp: the numbered invoice in the ledger (and in ``unissued_invoices`` until it is issued),
@@ -133,6 +136,8 @@ def new_invoice(store, case: str, year: int, prefix: str, job_id: str, make: Mak
         draft = tx.get(LEDGER, draft_id)
         if draft is not None:
             return Document.from_dict(draft)
+        if not not_cancelled(tx, job_id):
+            raise PermanentError(_say("cancelled"))
         accepted = (record.get("accepted") or {}).get("version")
         estimate = tx.get(LEDGER, ledger_id("quotation", estimate_number(case, accepted))) if accepted else None
         document = make(record, Document.from_dict(estimate) if estimate else None)
@@ -143,6 +148,7 @@ def new_invoice(store, case: str, year: int, prefix: str, job_id: str, make: Mak
         if document.replaces in invoices:
             invoices[document.replaces] = {**invoices[document.replaces], "replaced_by": PENDING + job_id}
         tx.set(CASES, case, {**record, "invoices": sorted(invoices.values(), key=lambda e: e["key"])})
+        hold(tx, job_id, "number", now)
         return document
 
     decided = docs.transaction(decide)

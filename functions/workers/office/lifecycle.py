@@ -49,10 +49,10 @@ def _record(ctx: StepContext) -> dict:
         raise PermanentError(_say("no_case", case=case)) from exc
 
 
-def _move(ctx: StepContext, status: str, *, correction: bool = False, **fields) -> dict:
+def _move(ctx: StepContext, status: str, *, correction: bool = False, renew: bool = False, **fields) -> dict:
     case = ctx.params["case"]
     record = ctx.services.cases.transition(case, status, by=ctx.job.requester.label, job_id=ctx.job.id,
-                                           correction=correction, **fields)
+                                           correction=correction, renew=renew, **fields)
     row = case_row(ctx, case, {"status": record["status"]}, force=True)
     if row:
         ctx.services.cases.update(case, ctx.job.id, **row)
@@ -60,7 +60,8 @@ def _move(ctx: StepContext, status: str, *, correction: bool = False, **fields) 
 
 
 def ordered(ctx: StepContext) -> dict:
-    """受注: the client accepted an estimate version (the latest unless --estimate N)."""
+    """受注: the client accepted an estimate version (the latest unless --estimate N); on a case
+    ordered already, another version replaces the accepted one (until it is invoiced: 請求 is later)."""
     record = _record(ctx)
     case = ctx.params["case"]
     versions = [e["version"] for e in record.get("estimates", [])]
@@ -73,7 +74,9 @@ def ordered(ctx: StepContext) -> dict:
                                   versions=", ".join(f"v{v}" for v in versions)))
     accepted = {"version": version, "number": document.number, "total": document.totals.total,
                 "by": ctx.job.requester.label, "on": ctx.params["date"] or job_date(ctx).isoformat()}
-    result = _move(ctx, "受注", accepted=accepted)
+    # ordered already, another version: that one is accepted now (it was answered, and not kept)
+    other = record.get("status") == "受注" and (record.get("accepted") or {}).get("version") != version
+    result = _move(ctx, "受注", renew=other, accepted=accepted)
     return {**result, "accepted": f"v{version} ({yen(document.totals.total)})"}
 
 

@@ -36,6 +36,8 @@ TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
                    "at most three decimals"),
     "price": N_("the unit price of {text!r} must be a whole number of yen from 1 to ¥9,999,999,999"),
     "rate": N_("the tax rate of {text!r} must be {standard}% or {reduced}% (reduced rate)"),
+    "unmarked_rate": N_("the item {text!r} ends in {last} without %: if it is the tax rate, write “:{last}%”; "
+                        "if it is the unit price, write “¥{last}”"),
     "too_many": N_("at most {most} lines on one document"),
     "too_large": N_("the total {total} is larger than ¥999,999,999,999; check the quantities and prices"),
 }
@@ -66,7 +68,8 @@ class Line:
     def text(self) -> str:
         """The line as it is typed (what ``parse_line`` reads back)."""
         rate = ":8%" if self.reduced else ""
-        return f"{self.description}:{self.quantity.normalize():f}:{self.unit_price}{rate}"
+        price = priced(self.description, str(self.unit_price))
+        return f"{self.description}:{self.quantity.normalize():f}:{price}{rate}"
 
 
 _RATE = re.compile(r":\s*(\d+(?:\.\d+)?)\s*%\s*$")
@@ -84,7 +87,7 @@ def join_item(pieces: list[str]) -> str:
     """A form's line back as typed: a rate written without % (8, ８) still reads as a rate."""
     description, quantity, price, rate = (list(pieces) + ["", "", "", ""])[:4]
     rate = rate.strip().rstrip("%％").strip()
-    return f"{description}:{quantity}:{price}" + (f":{rate}%" if rate else "")
+    return f"{description}:{quantity}:{priced(description, price)}" + (f":{rate}%" if rate else "")
 
 
 def read_yen(text: str) -> int:
@@ -117,6 +120,8 @@ def parse_line(text: str, *, standard: int = 10, reduced: int = 8) -> Line:
         body = body[:found.start()]
     try:
         description, quantity, price = body.rsplit(":", 2)
+        if not found:
+            check_unmarked_rate(text, description, price)
         qty = read_quantity(quantity)
         try:
             unit = read_yen(price)
@@ -133,6 +138,27 @@ def parse_line(text: str, *, standard: int = 10, reduced: int = 8) -> Line:
     if rate is not None and rate not in (Decimal(standard), Decimal(reduced)):
         raise UsageError(say("rate", text=text, standard=standard, reduced=reduced))
     return Line(description, qty, unit, reduced=rate is not None and rate == Decimal(reduced) != Decimal(standard))
+
+
+_NUMBER_LEFT = re.compile(r":\s*[0-9,.]*\s*$")  # what a description ends in when a field too many was typed
+_BARE_RATE = re.compile(r"\s*[0-9]{1,3}(?:\.[0-9]+)?\s*")  # 8, 10, 8.0: no ¥, 円 or 万
+
+
+def check_unmarked_rate(text: str, description: str, price: str) -> None:
+    """A rate typed without its % (``設計:1:1000:8``) would be read as the unit price (¥8) and the
+    real quantity and price as the end of the description (``設計:1``): refused, saying both ways
+    to write it. Only a bare number of at most 100 after a description that ends in ``:number``
+    (or in ``:``) is refused; a price with ¥ or 円 is always a price."""
+    if _NUMBER_LEFT.search(description) and _BARE_RATE.fullmatch(price) and Decimal(price) <= 100:
+        raise UsageError(say("unmarked_rate", text=text, last=price.strip()))
+
+
+def priced(description: str, price: str) -> str:
+    """The unit price as written after ``description`` in a line's text: with ¥ where a bare number
+    would read as a rate without its % (``check_unmarked_rate``), e.g. after ``縮尺1:100:2``."""
+    if _NUMBER_LEFT.search(description) and _BARE_RATE.fullmatch(price):
+        return f"¥{price.strip()}"
+    return price
 
 
 def check_line(text: str, quantity: Decimal, unit_price: int) -> None:

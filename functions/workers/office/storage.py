@@ -13,6 +13,7 @@ import contextlib
 import os
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Protocol
 
@@ -66,6 +67,7 @@ class LocalStorage:
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists():
             return False
+        _remove_stale_partials(target.parent)
         # write beside it, then link into place: a crash never leaves half a file, and link()
         # refuses to replace a file that appeared meanwhile
         with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".partial-", delete=False) as handle:
@@ -98,6 +100,21 @@ class LocalStorage:
 
             return f"{self.link_base}/{quote(self._path(path).relative_to(self.root).as_posix())}"
         return self._path(path).as_uri()
+
+
+PARTIAL_STALE = 3600  # seconds: a .partial- file older than this was left by a crash, not being written
+
+
+def _remove_stale_partials(folder: Path) -> None:
+    """A crash between writing a file beside its place and linking it leaves a ``.partial-`` file;
+    the next write in that folder removes those older than an hour (one being written is younger)."""
+    now = time.time()
+    for leftover in folder.glob(".partial-*"):
+        try:
+            if now - leftover.stat().st_mtime > PARTIAL_STALE:
+                leftover.unlink()
+        except OSError:  # gone meanwhile (another worker removed it): nothing to do
+            pass
 
 
 class GcsStorage:

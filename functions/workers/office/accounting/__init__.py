@@ -26,6 +26,20 @@ TITLES = {"quotation": "御見積書", "invoice": "請求書"}  # the title on t
 NAMES = {"quotation": "見積書", "invoice": "請求書"}  # in file names, the sheet, lists
 
 
+TITLES_OF_RECIPIENTS = ("御中", "様", "殿")  # what a recipient may already end in, as people type names
+
+
+def addressed(recipient: str) -> tuple[str, str]:
+    """The recipient as a document addresses it: (name, title). A name typed with its title
+    (``株式会社ACME 御中``, ``山田太郎様``) keeps it, never gets a second (``… 御中 御中``); any other
+    name is a company's: 御中."""
+    name = recipient.strip()
+    for title in TITLES_OF_RECIPIENTS:
+        if name.endswith(title) and name[:-len(title)].strip():
+            return name[:-len(title)].strip(), title
+    return name, "御中"
+
+
 @dataclass(frozen=True)
 class Document:
     kind: str  # quotation | invoice

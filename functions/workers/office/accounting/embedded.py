@@ -58,8 +58,8 @@ class EmbeddedAccounting:
         if found is not None:
             return found
         path = self.path_of(document)
-        if not self.storage.exists(path):  # a PDF filed before a crash is kept as it is
-            self.storage.create(path, render(document, self.font), "application/pdf")
+        if not self.storage.create(path, render(document, self.font), "application/pdf"):
+            self._issued_here(document, path)  # a PDF filed before a crash is kept as it is
         issued = Issued(document.kind, document.number, self.service, ref=path, link=self.storage.link(path),
                         totals=document.totals, path=path)
 
@@ -71,6 +71,19 @@ class EmbeddedAccounting:
             return issued
 
         return self.docs.transaction(record)
+
+    def _issued_here(self, document: Document, path: str) -> None:
+        """The file already at ``path`` is this document filed before a crash, or else something a
+        person put there (a draft, a file of the same name from elsewhere): never taken as issued,
+        never replaced; the step fails saying what to move, and Retry issues it."""
+        from .pdf import marker
+
+        if marker(document) not in self.storage.read(path):
+            folder, _, name = path.rpartition("/")
+            raise PermanentError(L_(
+                "A file named {name} is already in {folder}, and it is not the document Ackflow issues as "
+                "{number}. Move or rename that file, then Retry: the document is issued with the same number.",
+                name=name, folder=folder, number=document.number))
 
     def fetch(self, kind: str, number: str) -> Issued | None:
         data = self.docs.get(INDEX, _index_id(kind, number))

@@ -16,7 +16,7 @@ from pathlib import Path
 from ackflow.errors import PermanentError
 
 from ..money import ROUNDINGS, yen
-from . import TITLES, Document
+from . import TITLES, Document, addressed
 
 FONT_CANDIDATES = (
     Path(__file__).resolve().parent.parent / "fonts",  # a font vendored into the deployed source
@@ -88,6 +88,12 @@ def _cmap(path: str) -> frozenset[int]:
     return frozenset(TTFont(path, lazy=True).getBestCmap())
 
 
+def marker(document: Document) -> bytes:
+    """What an issued PDF holds, as written (its Info's Keywords, an ASCII PDF string): the kind and
+    our number. A file at the document's path without it was not issued here."""
+    return f"ackflow-document:{document.kind}:{document.number}".encode("ascii", "replace")
+
+
 def render(document: Document, font: str = "") -> bytes:
     from fpdf import FPDF
 
@@ -102,6 +108,7 @@ def render(document: Document, font: str = "") -> bytes:
     pdf.set_title(f"{title} {document.number}")
     pdf.set_author(issuer.name)
     pdf.set_creation_date(_date_time(document.issued))  # the same bytes when printed again
+    pdf.set_keywords(marker(document).decode())  # tells this PDF from a file someone put at its path
 
     pdf.set_font("jp", size=20)
     pdf.cell(0, 14, title, align="C", new_x="LMARGIN", new_y="NEXT")
@@ -111,7 +118,7 @@ def render(document: Document, font: str = "") -> bytes:
              new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     pdf.set_font("jp", size=14)
-    pdf.multi_cell(110, 8, f"{document.recipient} 御中", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(110, 8, " ".join(addressed(document.recipient)), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("jp", size=10)
     top = pdf.get_y()
     pdf.set_xy(120, top - 8)

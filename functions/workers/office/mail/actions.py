@@ -84,9 +84,12 @@ def _mail_record(records: MailRecords, rid: str) -> dict:
     return record
 
 
-def form_values(runtime: Runtime, rid: str, typed: dict) -> dict:
+def form_values(runtime: Runtime, event: ChatEvent, rid: str, typed: dict) -> dict:
     """The ``newcase`` form of "open a case": the mail's guess (or what an earlier submit for this
-    mail, still pending, said), for the person to correct."""
+    mail, still pending, said), for the person to correct. Outside the mail space the mail's
+    sender, subject and due date are not shown: the form is refused as for an unknown mail."""
+    if not _in_the_mail_space(runtime, event):
+        raise UsageError(TEXTS["unknown_mail"])
     records = MailRecords(runtime.store.docs)
     record = _mail_record(records, rid)
     bound = runtime.store.docs.get(CONFIRMATIONS, record["confirmation"]) if record.get("confirmation") else None

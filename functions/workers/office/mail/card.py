@@ -38,7 +38,8 @@ def mail_card(record: dict, language: str = "ja", timezone: str = "Asia/Tokyo") 
     sender = record.get("sender_address") or "?"
     if record.get("sender_name"):
         sender = f"{record['sender_name']} <{sender}>"
-    when = speaker_for(language, timezone).moment(record.get("received_at") or 0)
+    speaker = speaker_for(language, timezone)
+    when = speaker.moment(record.get("received_at") or 0)
     client = record.get("client_guess")
     fields = [Field(say("from", language), escape(sender)),
               Field(say("subject", language), escape(record.get("subject") or say("no_subject", language))),
@@ -46,7 +47,7 @@ def mail_card(record: dict, language: str = "ja", timezone: str = "Asia/Tokyo") 
               Field(say("client", language), escape(say("client_guess", language, client=client)) if client
                     else say("client_unknown", language))]
     if record.get("due"):
-        fields.append(Field(say("due", language), record["due"]))
+        fields.append(Field(say("due", language), speaker.date(record["due"])))  # 2026年12月1日(火), never ISO
     warnings = []
     if record.get("auth_failure"):
         warnings.append(Text(escape(say("auth_failed", language, checks=record["auth_failure"]))))

@@ -166,8 +166,15 @@ class MailFlow:
             self.records.settle(rid, holder, MailStatus.SKIPPED, self.clock(), reason=f"unreadable: {exc}")
             report.skipped.append(rid)
             return True
-        summary = summarize(mail, max_attachment_bytes=self.settings.mail_max_attachment_bytes,
-                            authserv_id=self.settings.mail_authserv_id)
+        try:
+            summary = summarize(mail, max_attachment_bytes=self.settings.mail_max_attachment_bytes,
+                                authserv_id=self.settings.mail_authserv_id)
+        except Exception as exc:  # noqa: BLE001 - a mail we fail to read must not block every mail after it
+            log.exception("mail %s skipped: reading it failed", mail_id)
+            self.records.settle(rid, holder, MailStatus.SKIPPED, self.clock(),
+                                reason=f"unreadable: {type(exc).__name__}: {str(exc)[:200]}")
+            report.skipped.append(rid)
+            return True
         if summary.automatic:
             log.info("mail %s skipped: an automatic mail (%s)", mail_id, summary.automatic)
             settled = self.records.settle(rid, holder, MailStatus.SKIPPED, self.clock(), reason=summary.automatic,
@@ -176,6 +183,13 @@ class MailFlow:
             report.skipped.append(rid)
             return True
         fields = self._fields(summary, mail.truncated, mail.size)
+        described = self.records.describe(rid, holder, self.clock(), fields)  # what a press on the card reads
+        if described is None:  # our lease ran out while Gmail was read: the card is another delivery's to post
+            if (self.records.get(rid) or {}).get("status") == MailStatus.PROPOSING.value:
+                report.busy = True
+                return False
+            return True
+        record = described
         refused = self.show({**record, **fields, "status": MailStatus.PROPOSED.value})
         if refused:  # Chat will not take this card: say so on the record and in Gmail; retried a day later, a few times
             refusals = record.get("refusals", 0) + 1

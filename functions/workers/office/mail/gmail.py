@@ -224,7 +224,7 @@ def _leaves(node: dict, out: list[Part], depth: int) -> bool:
     if depth > MAX_DEPTH or len(out) >= MAX_PARTS:
         return True
     children = node.get("parts") or []
-    if children:
+    if children and str(node.get("mimeType", "")).lower() != "message/rfc822":  # an attached mail is one attachment
         truncated = False
         for child in children:
             truncated = _leaves(child, out, depth + 1) or truncated

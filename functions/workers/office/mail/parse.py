@@ -12,10 +12,12 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from email.errors import MessageError
 from email.header import decode_header, make_header
 from email.utils import getaddresses, parseaddr
 
 from ..names import file_name
+from .charsets import decode_text
 from .mailbox import Mail, Part
 
 MAX_LINES = 8
@@ -25,6 +27,7 @@ TEXT_LIMIT = 200_000  # characters of a body read at all
 REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|fw|aw|tr|転送|返信)\s*[:：]\s*)+", re.IGNORECASE)
 AUTO_PRECEDENCE = {"bulk", "list", "junk", "auto_reply"}
 AUTH_FAILURES = {"spf": {"fail", "softfail", "permerror"}, "dkim": {"fail", "permerror"}, "dmarc": {"fail"}}
+ANGLE_ADDRESS = re.compile(r"<\s*([^<>\s]+@[^<>\s]+?)\s*>\s*$")  # the <address> that ends a From header
 
 
 @dataclass(frozen=True)
@@ -81,11 +84,37 @@ def clean(text: str, *, keep_newlines: bool = False) -> str:
 
 
 def decode_words(value: str) -> str:
-    """An RFC 2047 header (``=?ISO-2022-JP?B?…?=``) as text; undecodable pieces kept as written."""
+    """An RFC 2047 header (``=?ISO-2022-JP?B?…?=``) as text; words in a Japanese charset carrying
+    Windows' characters (①, ㈱) read as mail programs read them (``charsets``); undecodable pieces
+    kept as written."""
     try:
-        return str(make_header(decode_header(value)))
-    except (LookupError, UnicodeError, ValueError, AssertionError, IndexError):
+        pieces = decode_header(value)
+    except (LookupError, UnicodeError, ValueError, AssertionError, IndexError, MessageError):
+        return value  # MessageError: broken base64 in a word (HeaderParseError)
+    try:
+        return str(make_header(pieces))
+    except (LookupError, UnicodeError, ValueError, AssertionError, IndexError, MessageError):
+        pass  # a charset Python reads strictly (Shift_JIS with ㈱), or one with no name (CharsetError)
+    if not any(charset for _, charset in pieces):
         return value
+    return "".join(data if isinstance(data, str) else decode_text(data, charset) if charset
+                   else data.decode("raw-unicode-escape", "replace")  # (how decode_header gave plain text)
+                   for data, charset in pieces)
+
+
+def sender(value: str) -> tuple[str, str]:
+    """(display name, address) of a From header. The address is the ``<…>`` that ends the header,
+    never text inside the name: Gmail's API gives headers with their encoded words decoded, and a
+    name such as ``=?UTF-8?B?…?=`` can decode to ``山田 <yamada@acme.co.jp>`` in front of the real
+    ``<someone@elsewhere.example>``."""
+    decoded = decode_words(value)
+    found = ANGLE_ADDRESS.search(decoded)
+    if found is None:
+        return parseaddr(decoded)
+    name = decoded[: found.start()].strip()
+    if len(name) >= 2 and name[0] == name[-1] == '"':
+        name = name[1:-1].replace('\\"', '"')
+    return name, found.group(1)
 
 
 def header_text(mail: Mail, name: str, limit: int = 1000) -> str:
@@ -98,11 +127,7 @@ def _charset(part: Part) -> str:
 
 
 def part_text(part: Part) -> str:
-    data = (part.data or b"")[: TEXT_LIMIT * 4]
-    try:
-        return data.decode(_charset(part), "replace")
-    except LookupError:  # a charset Python does not know
-        return data.decode("utf-8", "replace")
+    return decode_text((part.data or b"")[: TEXT_LIMIT * 4], _charset(part))
 
 
 def html_text(html: str) -> str:
@@ -147,24 +172,37 @@ def automatic(mail: Mail) -> str:
     return ""
 
 
-def auth_failure(mail: Mail, authserv_id: str) -> str:
+def _signed_for(properties: str, domain: str) -> bool:
+    """Whether a DKIM result's ``header.d``/``header.i`` is the sender's domain or a parent of it."""
+    match = re.search(r"\bheader\.[di]\s*=\s*(?:[^\s@;]*@)?([A-Za-z0-9.-]+)", properties, re.IGNORECASE)
+    signer = match.group(1).lower().strip(".") if match else ""
+    return bool(signer and domain) and (domain == signer or domain.endswith("." + signer))
+
+
+def auth_failure(mail: Mail, authserv_id: str, sender_domain: str = "") -> str:
     """The failed checks in the receiving server's own Authentication-Results (a sender can add
-    headers of that name too, so only the one from ``authserv_id`` counts)."""
+    headers of that name too, so only the one from ``authserv_id`` counts). A mail may carry several
+    DKIM signatures, in an order its sender chose: a failed one counts unless another passed for
+    the sender's own domain (a signature of the forger's domain passes, and may come first)."""
     for value in mail.all_headers("Authentication-Results"):
         server, _, results = value.partition(";")
         if server.strip().lower() != authserv_id.lower():
             continue
         failed = []
         for method, outcomes in AUTH_FAILURES.items():
-            match = re.search(rf"\b{method}\s*=\s*([a-z]+)", results, re.IGNORECASE)
-            if match and match.group(1).lower() in outcomes:
-                failed.append(f"{method}={match.group(1).lower()}")
+            found = [(m.group(1).lower(), m.group(2)) for m in
+                     re.finditer(rf"\b{method}\s*=\s*([a-z]+)([^;]*)", results, re.IGNORECASE)][:20]
+            if method != "dkim":
+                found = found[:1]
+            bad = next((outcome for outcome, _ in found if outcome in outcomes), "")
+            if bad and not any(outcome == "pass" and _signed_for(props, sender_domain) for outcome, props in found):
+                failed.append(f"{method}={bad}")
         return ", ".join(failed)
     return ""
 
 
 def summarize(mail: Mail, *, max_attachment_bytes: int, authserv_id: str = "mx.google.com") -> Summary:
-    name, address = parseaddr(decode_words(mail.header("From")[:2000]))
+    name, address = sender(mail.header("From")[:2000])
     address = clean(address)[:200]
     if "@" not in address:
         address = ""
@@ -184,16 +222,20 @@ def summarize(mail: Mail, *, max_attachment_bytes: int, authserv_id: str = "mx.g
     taken: set[str] = set()
     attachments = []
     for index, part in enumerate((p for p in mail.parts if p.filename or p.handle), start=1):
+        given = part.filename or f"attachment-{index}"
+        if part.mime_type == "message/rfc822" and not given.lower().endswith(".eml"):
+            given += ".eml"  # an attached mail (a request forwarded as an attachment) opens as a mail
         attachments.append(Attachment(
-            name=attachment_name(part.filename or f"attachment-{index}", index, taken),
-            original=clean(decode_words(part.filename))[:300] or f"attachment-{index}", size=part.size,
+            name=attachment_name(given, index, taken),
+            original=clean(decode_words(part.filename))[:300] or given, size=part.size,
             mime_type=part.mime_type, handle=part.handle, part_id=part.part_id,
             too_large=part.size > max_attachment_bytes))
     return Summary(sender_name=clean(name)[:200].strip(), sender_address=address,
                    subject=header_text(mail, "Subject", 500),
                    received_at=mail.received_at, preview=preview(body), recipients=recipients,
                    attachments=tuple(attachments), automatic=automatic(mail), html_only=html_only,
-                   auth_failure=auth_failure(mail, authserv_id), notes=tuple(notes))
+                   auth_failure=auth_failure(mail, authserv_id, address.rpartition("@")[2].lower()),
+                   notes=tuple(notes))
 
 
 DATE_KEYS = r"(?:納期|納品日|期限|締切|締め切り|希望日|due|deadline)"

@@ -141,6 +141,24 @@ class MailRecords:
 
         return self.docs.transaction(apply)
 
+    def describe(self, rid: str, holder: str, now: float, fields: dict) -> dict | None:
+        """Write what the mail's card shows (sender, title, client guess, …) into the record while
+        ``holder`` still holds it, before the card is posted: a press on the card in the moment
+        before ``settle`` (or after its holder died there) reads them for the form. None when the
+        record moved on (its lease ran out and another delivery took it, or it was settled): the
+        card is then not this holder's to post."""
+
+        def apply(tx: Tx) -> dict | None:
+            doc = tx.get(MAIL, rid)
+            if doc is None or doc["status"] != MailStatus.PROPOSING.value or doc.get("holder") != holder:
+                return None
+            doc.update(fields)
+            doc["updated_at"] = now
+            tx.set(MAIL, rid, doc)
+            return doc
+
+        return self.docs.transaction(apply)
+
     def stalled(self, now: float, limit: int = 20) -> list[dict]:
         """Records whose claim ended without a card (the holder died), oldest first."""
         rows = self.docs.query(MAIL, [("status", "==", MailStatus.PROPOSING.value), ("updated_at", "<", now)],

@@ -31,7 +31,7 @@ def without_parts(raw: bytes, part_ids: set[str], note: str) -> bytes:
     message = message_from_bytes(raw, policy=compat32)
 
     def walk(part, part_id: str) -> None:
-        if part.is_multipart():
+        if part_id not in part_ids and part.is_multipart():  # (a mail attached to it is one part, too)
             for n, child in enumerate(part.get_payload()):
                 walk(child, f"{part_id}.{n}" if part_id else str(n))
         elif part_id in part_ids:

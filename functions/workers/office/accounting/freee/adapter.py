@@ -15,11 +15,13 @@ from decimal import Decimal
 from ackflow.i18n import N_, Msg, texts
 
 from ...money import RateTotal, Totals
-from .. import Document, Issued, Partner, Template
+from .. import Document, Issued, Partner, Template, addressed
 from .client import FreeeApi, FreeeRefused
 
 FRACTIONS = {"floor": "omit", "round": "round", "ceil": "round_up"}  # ours → freee's
 NUMBER = {"quotation": "quotation_number", "invoice": "invoice_number"}
+PAGE = 100  # the most freee lists at once
+FREEE_TITLES = {"御中": "御中", "様": "様", "殿": "(空白)"}  # freee offers 御中, 様 and none (殿 written in the name)
 # What the job was doing, in the errors it reports (English, Japanese)
 TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
     "templates": N_("list the {kind} templates"),
@@ -61,9 +63,19 @@ class FreeeAccounting:
         return [Template(str(t["id"]), t.get("name", "")) for t in answer.get("templates", [])]
 
     def fetch(self, kind: str, number: str) -> Issued | None:
-        listed = self.api.get(f"/iv/{kind}s", _say("look_up", kind=kind, number=number),
-                              {NUMBER[kind]: number, "limit": 100})
-        matches = [d for d in listed.get(f"{kind}s", []) if d.get(NUMBER[kind]) == number]
+        """Found by our number: the listing is asked to filter by it, and read page by page until it
+        is found or the pages end, so a filter freee did not apply cannot hide it behind 100 others
+        (and a retried step create a second one)."""
+        matches: list[dict] = []
+        offset = 0
+        while not matches:
+            listed = self.api.get(f"/iv/{kind}s", _say("look_up", kind=kind, number=number),
+                                  {NUMBER[kind]: number, "limit": PAGE, "offset": offset})
+            page = listed.get(f"{kind}s", [])
+            matches = [d for d in page if d.get(NUMBER[kind]) == number]
+            if len(page) < PAGE:
+                break
+            offset += PAGE
         if not matches:
             return None
         found = self.api.get(f"/iv/{kind}s/{matches[0]['id']}", _say("read", kind=kind, number=number), missing_ok=True)
@@ -73,7 +85,7 @@ class FreeeAccounting:
         found = self.fetch(document.kind, document.number)
         if found is not None:
             return found
-        partner = self.partner(document.recipient)
+        partner = self.partner(addressed(document.recipient)[0])
         template = self.template_ids.get(document.kind) or self.templates(document.kind)[0].id
         created = self.api.post(f"/iv/{document.kind}s", _say("create", kind=document.kind, number=document.number),
                                 body(document, partner, template))
@@ -121,6 +133,8 @@ def _quantity(value: Decimal) -> int | float:
 def body(document: Document, partner: Partner, template: str) -> dict:
     """The create request for a document (its lines taxed by rate, nothing withheld)."""
     rules = document.rules
+    name, title = addressed(document.recipient)
+    shown = name if FREEE_TITLES[title] != "(空白)" else f"{name} {title}"
     lines = [{"type": "item", "description": line.description[:100], "quantity": _quantity(line.quantity),
               "unit_price": str(line.unit_price), "tax_rate": rules.rate_of(line), "reduced_tax_rate": line.reduced,
               **({"sales_date": document.transaction_date} if document.kind == "invoice" and document.transaction_date
@@ -129,8 +143,8 @@ def body(document: Document, partner: Partner, template: str) -> dict:
     common = {"template_id": int(template) if template.isdigit() else template, NUMBER[document.kind]: document.number,
               "subject": document.title, "tax_entry_method": "out", "tax_fraction": FRACTIONS[rules.rounding],
               "line_amount_fraction": FRACTIONS[rules.line_rounding], "withholding_tax_entry_method": "out",
-              "partner_id": int(partner.id) if partner.id.isdigit() else partner.id, "partner_title": "御中",
-              "partner_display_name": document.recipient, "company_name": document.issuer.name,
+              "partner_id": int(partner.id) if partner.id.isdigit() else partner.id,
+              "partner_title": FREEE_TITLES[title], "partner_display_name": shown, "company_name": document.issuer.name,
               "memo": f"Ackflow {document.case}", "lines": lines}
     if document.kind == "quotation":
         return {**common, "quotation_date": document.issued, "expiration_date": document.valid_until,
