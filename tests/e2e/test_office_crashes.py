@@ -175,6 +175,23 @@ def test_twenty_concurrent_invoice_jobs_get_twenty_consecutive_numbers(office):
         assert pdfs == [f"{record['folder']}/05_請求/請求書_{job.result['invoice']}.pdf"]
 
 
+def test_a_worker_killed_inside_an_estimate_leaves_one_version_and_one_pdf_of_it(office):
+    """``estimate`` issues v2 and files it (on Drive, an upload): killed after that, before the step
+    is recorded, the retry finds its version and its PDF, and makes neither again."""
+    case = run_newcase(office, 'newcase ACME "見積 kill" --item "金型設計:1:350000"').result["case"]
+    job_id = killed_at(office, "estimate:draft", f'estimate {case} --item "追加設計:1:50000"')
+    killed = office.wait_job(job_id, JobStatus.SUCCEEDED, timeout=60)
+    assert killed.steps[0].attempts == 2 and killed.result["estimate_version"] == 2
+    record = office.runtime.services.cases.get(case)
+    assert [e["version"] for e in record["estimates"]] == [1, 2]
+    pdfs = [p for p in storage_of(office).list(record["folder"]) if "/03_見積/" in p and p.endswith(".pdf")]
+    assert [p.rsplit("/", 1)[1] for p in pdfs] == [f"見積書_{case}_v1.pdf", f"見積書_{case}_v2.pdf"]
+    assert snapshot(office, case)["duplicates"] == []
+    if office.kind.startswith("drive"):  # Drive allows two files of one name: count them by listing
+        tree = drive_tree(office, case)
+        assert {path: len(items) for path, items in tree.items() if len(items) > 1} == {}
+
+
 INVOICE_STEPS = ["number", "issue", "file"]
 
 

@@ -208,6 +208,25 @@ def test_the_longest_client_and_title_make_names_every_filesystem_takes_once_eac
     assert all(len(items) == 1 for items in cases(drive).values())
 
 
+def test_names_a_filesystem_takes_but_drives_query_language_quotes_are_found_again_not_made_twice(drive, docs):
+    """The reverse of the above: names fine on a disk that Drive's search must quote (', \\, "),
+    or that look like its query language, typed as a client and a title."""
+    from workers.office.steps import folder_name
+
+    storage = drive.storage(docs=docs)
+    for number, (client, title) in enumerate((("O'Reilly", "it's"), ("a\\b", "c\\'d"),
+                                              ("x' or name contains 'a", '"q" and trashed = true')), start=1):
+        folder = folder_name(f"2026-00{number}", client, title)
+        for _ in range(2):
+            storage.create(f"{folder}/a'b.txt", b"1")
+            storage.ensure_folder(f"{folder}/sub'folder")
+        assert storage.read(f"{folder}/a'b.txt") == b"1" and storage.exists(f"{folder}/a'b.txt")
+    first = folder_name("2026-001", "O'Reilly", "it's")
+    assert drive.storage().create(f"{first}/a'b.txt", b"2") is False  # a client without the store: by key
+    assert {path: len(items) for path, items in cases(drive).items() if len(items) > 1} == {}
+    assert len([p for p in cases(drive) if "/" not in p]) == 3
+
+
 @pytest.mark.parametrize("bad, complaint", [
     ({"name": "ショートカット", "mimeType": "application/vnd.google-apps.shortcut",
       "shortcutDetails": {"targetId": "x", "targetMimeType": "application/pdf"}}, "shortcut"),
@@ -233,6 +252,43 @@ def test_a_template_deeper_than_a_path_may_be_is_refused_before_anything_is_made
     with pytest.raises(PermanentError, match="longer than 900 bytes"):
         render_tree(storage.template(seeding.TEMPLATE_FOLDER, 10**8), storage, CASE, NAMES, NAMES)
     assert cases(drive) == {}
+
+
+def test_a_template_folder_in_another_shared_drive_is_read_from_that_drive(drive):
+    """The office may keep its template in a shared drive of its own (the worker a member there too):
+    read from there, not searched for in the case folders' drive, where it would look empty and every
+    case would be made without it."""
+    drive.shared_drive("template-drive", "テンプレート")
+    template = drive.seed(name="案件テンプレート", mimeType=FOLDER, parents=["template-drive"])
+    drive.seed(name="README.txt", parents=[template["id"]], mimeType="text/plain",
+               content_base64=base64.b64encode(b"${case}").decode())
+    drive.seed(name="${case}_メモ", parents=[template["id"]], mimeType="application/vnd.google-apps.document")
+    storage = drive.storage()
+    render_tree(storage.template(template["id"], 10**8), storage, CASE, NAMES, NAMES)
+    assert storage.read(f"{CASE}/README.txt") == b"2026-001"
+    assert cases(drive)[f"{CASE}/2026-001_メモ"][0]["mimeType"] == "application/vnd.google-apps.document"
+
+
+def test_a_template_folder_the_service_account_cannot_see_names_the_template_setting(drive):
+    drive.shared_drive("template-drive", "テンプレート", members=["someone@example.com"])
+    hidden = drive.seed(name="案件テンプレート", mimeType=FOLDER, parents=["template-drive"])
+    with pytest.raises(PermanentError) as refused:
+        drive.storage().template(hidden["id"], 10**8)
+    said = str(refused.value)
+    assert drive.member in said and hidden["id"] in said and "ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER" in said, said
+    assert "ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER" not in said, said  # the parent folder is fine
+    assert cases(drive) == {}
+
+
+def test_a_worker_removed_from_the_shared_drive_is_told_of_the_parent_folder_first(drive):
+    """The worker was a member (its client remembers the drive) and no longer is: the template is
+    the first thing it cannot see, but what to fix is the membership of the case folders' drive."""
+    storage = drive.storage()
+    storage.create(f"{CASE}/a.txt", b"x")
+    drive.shared_drive(seeding.SHARED_DRIVE, seeding.SHARED_DRIVE_NAME, members=["boss@example.com"])
+    with pytest.raises(PermanentError) as refused:
+        storage.template(seeding.TEMPLATE_FOLDER, 10**8)
+    assert "ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER" in str(refused.value) and drive.member in str(refused.value)
 
 
 def test_the_links_open_in_a_browser(drive):
@@ -372,10 +428,16 @@ def test_four_deliveries_of_the_folder_step_at_once_with_search_lagging_make_one
 
     drive.search_lag(600)
     template = drive.storage().template(seeding.TEMPLATE_FOLDER, 10**8)
-    start, failures = threading.Barrier(4), []
+    SqliteDocuments(tmp_path / "shared.db").close()  # its tables, made once before the workers open it
+    start, failures = threading.Barrier(4, timeout=60), []
 
     def deliver() -> None:
-        store = SqliteDocuments(tmp_path / "shared.db")
+        try:
+            store = SqliteDocuments(tmp_path / "shared.db")
+        except Exception as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+            start.abort()  # the others stop waiting for this one
+            return
         try:
             start.wait()
             render_tree(template, drive.storage(docs=store), CASE, NAMES, NAMES)
@@ -384,12 +446,13 @@ def test_four_deliveries_of_the_folder_step_at_once_with_search_lagging_make_one
         finally:
             store.close()
 
-    workers = [threading.Thread(target=deliver) for _ in range(4)]
+    workers = [threading.Thread(target=deliver, daemon=True) for _ in range(4)]
     for worker in workers:
         worker.start()
+    deadline = time.monotonic() + 200
     for worker in workers:
-        worker.join(timeout=120)
-    assert failures == []
+        worker.join(timeout=max(0.0, deadline - time.monotonic()))
+    assert not any(worker.is_alive() for worker in workers) and failures == [], failures
     made = cases(drive)
     assert {path: len(items) for path, items in made.items() if len(items) > 1} == {}
     assert f"{CASE}/02_設計/2026-001_打合せメモ" in made and f"{CASE}/README.txt" in made

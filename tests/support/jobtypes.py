@@ -81,7 +81,7 @@ def build_registry(settings) -> Registry:
 
 
 def office_with_pause_points(settings) -> Registry:
-    """The deployment's job types, with each ``newcase`` and ``invoice`` step able to stop right after its
+    """The deployment's job types, with each ``newcase``, ``invoice`` and ``estimate`` step able to stop right after its
     work (before the store records it) when the file ACKFLOW_TEST_PAUSE_FILE names it (``step`` or
     ``type:step``): the test then kills the worker there, the hardest moment for a retry. ``invoice:failed``
     stops a failed invoice job after its failure card, before its ``on_failed`` follow-up."""
@@ -115,7 +115,7 @@ def office_with_pause_points(settings) -> Registry:
 
         return run
 
-    for name in ("newcase", "invoice"):
+    for name in ("newcase", "invoice", "estimate"):
         original = registry.get(name)
         changed = {"steps": tuple(paused(s) for s in original.steps)}
         if original.on_failed is not None:

@@ -158,13 +158,14 @@ class DriveStorage:
 
     # -- calls -----------------------------------------------------------------------------------
     def _call(self, action: Msg, request: Callable, *, retry_check: Callable | None = None,
-              quiet: tuple[int, ...] = (), retries: int | None = None):
+              quiet: tuple[int, ...] = (), retries: int | None = None, template: str = ""):
         """Run ``request()`` (a googleapiclient request maker), retrying rate limits, 5xx and broken
         connections with backoff; errors become the step errors they are, but an HTTP status in
         ``quiet`` answers None. For a write, ``retry_check`` looks for what an answered-too-late
         attempt may have made before trying again. ``action`` is what was being done, said later in
         the person's language (``L_``). ``retries``: other than the adapter's (0: a write that must not
-        be sent twice)."""
+        be sent twice). ``template``: the case template folder's id when reading it (a refusal names
+        it and its setting, not the case folders' parent)."""
         from google.auth import exceptions as auth_exceptions
         from googleapiclient.errors import HttpError
 
@@ -178,7 +179,7 @@ class DriveStorage:
                     return None
                 retryable = status >= 500 or status == 429 or (status == 403 and reason in RATE_LIMITS)
                 if not retryable:
-                    raise self._refusal(action, status, reason, exc) from exc
+                    raise self._refusal(action, status, reason, exc, template) from exc
                 problem: Exception = exc
             except auth_exceptions.RefreshError as exc:
                 if not getattr(exc, "retryable", False):
@@ -203,8 +204,13 @@ class DriveStorage:
                     return found
         raise AssertionError("unreachable")
 
-    def _refusal(self, action: Msg, status: int, reason: str, exc) -> Exception:
+    def _refusal(self, action: Msg, status: int, reason: str, exc, template: str = "") -> Exception:
         folder = self.parent_id
+        if status == 404 and template:
+            return PermanentError(N_("Drive: could not {action}: not found, or {member} cannot see it. Add {member} "
+                                     "to the shared drive that holds the case template folder {folder} "
+                                     "(ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER) as a member (Viewer is enough there), "
+                                     "or check that folder id"), action=action, member=self.member, folder=template)
         if status == 404:
             return PermanentError(N_("Drive: could not {action}: not found, or {member} cannot see it. Add {member} "
                                      "to the shared drive as a member (Content manager) and check the case folders' "
@@ -233,12 +239,14 @@ class DriveStorage:
             properties["ackflowCase"] = case.group(1)
         return properties
 
-    def _list(self, action: Msg, q: str, fields: str = FIELDS) -> list[dict]:
+    def _list(self, action: Msg, q: str, fields: str = FIELDS, *, drive_id: str = "", template: str = "") -> list[dict]:
+        """Every item ``q`` finds in the case folders' shared drive (or the shared drive ``drive_id``)."""
         found, token = [], None
+        drive_id = drive_id or self._drive()
         while True:
             page = self._call(action, lambda t=token: self._files().list(
-                q=q, corpora="drive", driveId=self._drive(), includeItemsFromAllDrives=True, supportsAllDrives=True,
-                fields=f"nextPageToken,files({fields})", pageSize=1000, pageToken=t))
+                q=q, corpora="drive", driveId=drive_id, includeItemsFromAllDrives=True, supportsAllDrives=True,
+                fields=f"nextPageToken,files({fields})", pageSize=1000, pageToken=t), template=template)
             found += page.get("files", [])
             token = page.get("nextPageToken")
             if not token:
@@ -538,17 +546,25 @@ class DriveStorage:
     def template(self, folder_id: str, max_bytes: int) -> list[TemplateEntry]:
         """The boilerplate case folder kept in Drive, walked and checked before anything is made:
         shortcuts and files over ``max_bytes`` are refused with what to change."""
-        root = self._call(L_("open the case template folder"), lambda: self._files().get(
-            fileId=folder_id, fields=FIELDS, supportsAllDrives=True))
+        try:
+            root = self._call(L_("open the case template folder"), lambda: self._files().get(
+                fileId=folder_id, fields=FIELDS, supportsAllDrives=True), template=folder_id)
+        except PermanentError:
+            self._parent()  # the case folders' parent unseen too (the worker in no shared drive): said first
+            raise
         name = root.get("name", folder_id)
         if root["mimeType"] != FOLDER or root.get("trashed"):
             raise PermanentError(N_("The case template folder “{name}” (ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER) is not "
                                     "a folder, or is in the trash"), name=name)
+        if not root.get("driveId"):  # listed by its drive: outside a shared drive it would look empty
+            raise PermanentError(N_("The case template folder “{name}” (ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER) is not "
+                                    "in a shared drive; move it into the office's shared drive"), name=name)
         entries: list[TemplateEntry] = []
         pending = [((), folder_id)]
         while pending:
             parts, current = pending.pop()
-            for item in self._list(L_("read the case template"), f"{_quote(current)} in parents and trashed = false"):
+            for item in self._list(L_("read the case template"), f"{_quote(current)} in parents and trashed = false",
+                                   drive_id=root["driveId"], template=folder_id):
                 here = (*parts, path_name(item["name"]))
                 shown = "/".join(here)
                 if len(entries) >= TEMPLATE_MAX_ITEMS:
