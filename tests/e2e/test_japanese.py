@@ -89,7 +89,7 @@ def test_an_estimate_that_fails_says_why_in_japanese(office):
     job = office.wait_job(office.job_of(card), JobStatus.SUCCEEDED, JobStatus.FAILED, timeout=60)
     assert job.status == JobStatus.FAILED and job.steps[0].attempts == 1  # permanent: no retries
     shown = text(office.job_message(job))
-    assert "v1 に 9 行目はありません（" in shown and f"行）。「case {case}」で明細を確認してください" in shown, shown
+    assert "v1 に 9 行目はありません（" in shown and f"行）。「案件 {case}」で明細を確認してください" in shown, shown
     assert "has no line" not in shown
     log = (office.stack.workdir / "logs" / "worker.log").read_text()  # logs are for developers: English
     assert "v1 has no line 9" in log and "行目はありません" not in log

@@ -193,9 +193,13 @@ class DriveStorage:
                 if not isinstance(exc, httplib2.HttpLib2Error):
                     raise
                 problem = exc
-            if attempt == retries:
-                raise TransientError(N_("Drive: could not {action}: {problem}"), action=action,
-                                     problem=str(problem)) from problem
+            if attempt == retries:  # the vendor's words (a URL, a repr) are for the log, through ``from``
+                if isinstance(problem, HttpError):
+                    raise TransientError(N_("Drive: could not {action}: Google Drive answered HTTP {status} "
+                                            "({reason})"), action=action,
+                                         status=problem.resp.status, reason=_reason(problem) or "-") from problem
+                raise TransientError(N_("Drive: could not {action}: Google Drive could not be reached "
+                                        "({problem})"), action=action, problem=type(problem).__name__) from problem
             time.sleep(self.backoff * (2 ** attempt) * (0.5 + random.random() / 2))
             if retry_check is not None:
                 found = retry_check()
