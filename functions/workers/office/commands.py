@@ -191,9 +191,14 @@ def filter_key(key: str, speaker: Speaker) -> str:
     return key
 
 
-def parse_filters(words: list[str]) -> dict[str, str]:
+def parse_filters(words: list[str], language: str = "en") -> dict[str, str]:
+    """The filters of ``cases``; a refusal lists the statuses, with their English names unless it is
+    said in Japanese (``language``), where the Japanese ones are the names to write."""
     filters = {}
-    statuses = ", ".join(f"{japanese} ({english.replace(' ', '-')})" for japanese, english in STATUS_NAMES.items())
+    if language == "ja":
+        statuses = "、".join(STATUS_NAMES)
+    else:
+        statuses = ", ".join(f"{japanese} ({english.replace(' ', '-')})" for japanese, english in STATUS_NAMES.items())
     for word in words:
         key, equals, value = word.partition("=")
         key = FILTER_NAMES.get(key, key)
@@ -242,7 +247,7 @@ def open_cases(docs, *, client: str | None = None, status: str | None = None) ->
 def list_cases(runtime: Runtime, event, words: list[str]) -> Reply:
     speaker = speaker_of(runtime, event)
     try:
-        filters = parse_filters(words)
+        filters = parse_filters(words, speaker.language)
     except ValueError as exc:
         message = exc.args[0] if exc.args else exc
         return Reply(text=message.render(speaker) if hasattr(message, "render") else str(message))
