@@ -224,7 +224,8 @@ class DriveStorage:
                                      "manager of the shared drive"),
                                   action=action, member=self.member, reason=reason or status)
         return PermanentError(N_("Drive: could not {action}: HTTP {status} {reason}: {problem}"),
-                              action=action, status=status, reason=reason, problem=str(exc))
+                              action=action, status=status, reason=reason,
+                              problem=str(getattr(exc, "reason", "") or ""))  # Drive's words, not the URL
 
     # -- keys ------------------------------------------------------------------------------------
     def key(self, path: str) -> str:
@@ -402,8 +403,8 @@ class DriveStorage:
             spent = winner  # the winner is gone already (removed by a person): try again
         if isinstance(problem, TransientError):
             raise problem
-        raise TransientError(N_("Drive: could not {action}: {problem}"), action=action,
-                             problem=f"{path} was removed while it was being made")
+        raise TransientError(N_("Drive: could not {action}: {path} was removed while it was being made"),
+                             action=action, path=path)
 
     def _hold(self, action: Msg, key: str, path: str) -> str:
         """A new holding folder for ``key`` under the case folders' parent: its id is listed in the
