@@ -133,6 +133,7 @@ ALLOWED = {
     "echo", "sleep", "fail",  # developer job types without Japanese names: the names a person types
     "times", "always",  # fail's options (--times N, --always), a developer's job type
     "ID", "j",  # ジョブID, as Japanese writes it; job ids start with j
+    "N",  # a number's placeholder: 削除：N[,N…], 見積版：N
 }
 
 
@@ -172,6 +173,12 @@ def test_a_japanese_conversation_meets_no_english(office):
                   "見積 2026-001 明細：設計:x:100", "案件一覧 取引先=ACME", "案件一覧 状況=受注", "案件一覧 色=赤",
                   "新規案"):
         say(words)
+    for form in ("/newcase", "/estimate 2026-001", "/invoice", "/paid"):  # each form: opened, then sent empty
+        assert say(form)["action"] == "dialog"
+        sent = office.submit_dialog("次へ", {}, space=space, **JA)["reply"]
+        assert sent["action"] == "dialog" and "<font color" in json.dumps(sent), sent  # with its errors
+        replies.append(sent)
+        office.cancel_dialog(space=space, **JA)
     opened = run("新規案件 ACME「英語なし」 納期：12月1日")
     assert opened.status == JobStatus.SUCCEEDED, opened.last_error
     case = opened.result["case"]
