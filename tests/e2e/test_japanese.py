@@ -25,7 +25,9 @@ TOKYO = Speaker("ja", "Asia/Tokyo")
 
 @pytest.fixture(scope="module", params=["classic", "addon"])
 def office(request, tmp_path_factory):
-    with running_office(tmp_path_factory.mktemp(f"japanese-{request.param}"), "embedded", request.param) as pipeline:
+    # the office's deployment speaks Japanese (ACKFLOW_LANGUAGE=ja, as it sets it): its periodic jobs do
+    with running_office(tmp_path_factory.mktemp(f"japanese-{request.param}"), "embedded", request.param,
+                        language="ja") as pipeline:
         yield pipeline
 
 
@@ -89,7 +91,7 @@ def test_an_estimate_that_fails_says_why_in_japanese(office):
     job = office.wait_job(office.job_of(card), JobStatus.SUCCEEDED, JobStatus.FAILED, timeout=60)
     assert job.status == JobStatus.FAILED and job.steps[0].attempts == 1  # permanent: no retries
     shown = text(office.job_message(job))
-    assert "v1 に 9 行目はありません（" in shown and f"行）。「case {case}」で明細を確認してください" in shown, shown
+    assert "v1 に 9 行目はありません（" in shown and f"行）。「案件 {case}」で明細を確認してください" in shown, shown
     assert "has no line" not in shown
     log = (office.stack.workdir / "logs" / "worker.log").read_text()  # logs are for developers: English
     assert "v1 has no line 9" in log and "行目はありません" not in log
@@ -120,3 +122,109 @@ def test_bad_input_gets_a_clear_reply_in_the_persons_language_and_creates_nothin
         assert answer.get("status") == 200 and "error" not in answer, answer  # never a 5xx
         assert expected in text(answer["reply"]["message"]), (client["locale"], text(answer["reply"]["message"]))
     assert office.counts() == before  # no confirmation, no job
+
+
+# ASCII words a Japanese reader may meet on purpose, each for a reason:
+ALLOWED = {
+    "ACME",  # the client's name, as typed
+    "Alice",  # the requester's display name
+    "Ackflow", "Google", "Chat", "PDF",  # product and format names
+    "newcase", "help",  # “英語の名前（newcase、help など）も使えます”: the English names, named as such
+    "echo", "sleep", "fail",  # developer job types without Japanese names: the names a person types
+    "times", "always",  # fail's options (--times N, --always), a developer's job type
+    "ID", "j",  # ジョブID, as Japanese writes it; job ids start with j
+    "N",  # a number's placeholder: 削除：N[,N…], 見積版：N
+}
+
+
+def test_a_japanese_conversation_meets_no_english(office):
+    """Commands, their Japanese names, refusals, usage replies, lists and jobs that fail for the office's
+    reasons: every text sent to the Japanese reader, replies and the space's messages, is Japanese but for
+    the words ALLOWED and ids, numbers, addresses and links (the test stack's own job types aside)."""
+    from ackflow.settings import Settings
+    from tests.support.words import WORD, english_words, shown_texts
+    from workers.job_types import build_registry
+
+    space = "spaces/no-english"
+    shipped = {jt.name for jt in build_registry(Settings())}
+    allowed = set(ALLOWED)
+    for job_type in office.runtime.registry:  # the test stack's own job types (chain, flaky, …) speak English
+        if job_type.name not in shipped:
+            allowed |= set(WORD.findall(f"{job_type.usage} {job_type.help}"))
+    replies = []
+
+    def say(words: str) -> dict:
+        allowed.update(WORD.findall(words))  # what the person typed, quoted back
+        answer = office.send(words, space=space, **JA)
+        assert answer.get("status") == 200 and "error" not in answer, answer
+        replies.append(answer["reply"])
+        return answer["reply"]
+
+    def run(words: str):
+        card = say(words)["message"]
+        clicked = office.click(card, "実行", space=space, **JA)
+        assert "error" not in clicked, clicked
+        replies.append(clicked["reply"])
+        return office.wait_job(office.job_of(card), JobStatus.SUCCEEDED, JobStatus.FAILED, timeout=60)
+
+    for words in ("ヘルプ", "新規案件", "見積", "受注", "納品", "請求", "入金", "訂正 2026-001 受注", "案件",
+                  "状況", "取消", "再実行", "一覧", "一覧 すべて", "状況 jnosuchjob", "案件 2099-999",
+                  "新規案件 ACME 金型 納期：2月30日", "入金 2026-001 金額：abc", "納品 2026-001 日付：13月40日",
+                  "見積 2026-001 明細：設計:x:100", "案件一覧 取引先=ACME", "案件一覧 状況=受注", "案件一覧 色=赤",
+                  "新規案"):
+        say(words)
+    for form in ("/newcase", "/estimate 2026-001", "/invoice", "/paid"):  # each form: opened, then sent empty
+        assert say(form)["action"] == "dialog"
+        sent = office.submit_dialog("次へ", {}, space=space, **JA)["reply"]
+        assert sent["action"] == "dialog" and "<font color" in json.dumps(sent), sent  # with its errors
+        replies.append(sent)
+        office.cancel_dialog(space=space, **JA)
+    opened = run("新規案件 ACME「英語なし」 納期：12月1日")
+    assert opened.status == JobStatus.SUCCEEDED, opened.last_error
+    case = opened.result["case"]
+    jobs = [opened]
+    jobs.append(run(f"見積 {case} 変更：9=設計:1:100"))  # v1 has no line 9: “案件 {case}” shows the lines
+    jobs.append(run(f"入金 {case} 金額：1000"))  # no invoice yet: “請求 {case}” first
+    jobs.append(run(f"請求 {case}"))  # not ordered: “受注 {case}” first
+    jobs.append(run(f"受注 {case}"))
+    jobs.append(run(f"請求 {case}"))
+    jobs.append(run(f"請求 {case}"))  # a second invoice: 追加発行： or 訂正元：
+    assert [j.status for j in jobs] == [JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.FAILED, JobStatus.FAILED,
+                                        JobStatus.SUCCEEDED, JobStatus.SUCCEEDED, JobStatus.FAILED], \
+        [(j.type, j.status, j.last_error) for j in jobs]
+    for words in (f"案件 {case}", "案件一覧", "案件一覧 状況=請求", f"状況 {jobs[-1].id}", "一覧",
+                  f"再実行 {jobs[-1].id}", f"取消 {opened.id}", f"受注 {case} 見積版：7"):
+        say(words)
+    for job in jobs:
+        office.job_message(job)  # each job's final message is in the space
+    from ackflow.app.operations import run_periodic_now
+
+    office.send("ヘルプ", space="spaces/office", **JA)  # the office's space, where periodic jobs report
+    periodic = [office.wait_job(run_periodic_now(office.runtime, name, "山田", "ja").id, timeout=60)
+                for name in ("digest", "reminder")]
+    assert [j.status for j in periodic] == [JobStatus.SUCCEEDED] * 2, [j.last_error for j in periodic]
+    replies += [office.job_message(job) for job in periodic]  # what the office's space reads (in Japanese)
+    ids = sorted((job.id for job in office.runtime.store.list_jobs(limit=1000)), key=len, reverse=True)
+
+    leaks = {}
+    said = [m for m in office.messages(space).values() if m.get("sender", {}).get("type") == "BOT"]
+    for message in [*replies, *said]:
+        for shown in shown_texts(message):
+            for job_id in ids:  # ids, with or without a digit (digest-now-ja), wherever they are quoted
+                shown = shown.replace(job_id, " ")
+            found = english_words(shown, allowed)
+            if found:
+                leaks[shown[:300]] = found
+    assert not leaks, "\n".join(f"{words}: {text}" for text, words in leaks.items())
+
+
+def test_an_english_reader_still_reads_the_english_names(office):
+    space = "spaces/english-names"
+    answer = office.send("cases client=Nobody status=ordered", space=space, **EN)
+    assert "No open cases (client=Nobody) (status=受注)." in text(answer["reply"]["message"])
+    usage = text(office.send("ordered", space=space, **EN)["reply"]["message"])
+    assert "Usage: ordered CASE_NUMBER [--estimate VERSION] [--date YYYY-MM-DD]" in usage
+    assert "Example: ordered 2026-001" in usage and "受注" not in usage
+    help_text = text(office.send("help", space=space, **EN)["reply"]["message"])
+    assert "cases [client=NAME] [status=STATUS]" in help_text and "取引先" not in help_text
+    assert "estimate CASE_NUMBER" in help_text and "[--base VERSION]" in help_text and "[--again]" in help_text

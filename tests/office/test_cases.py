@@ -47,6 +47,15 @@ def test_a_status_filter_may_name_the_status_in_english_and_an_unknown_one_is_re
     english, japanese = said.render(speaker_for("en")), said.render(speaker_for("ja"))
     assert "status=shipped" in english and "受注 (ordered)" in english
     assert "status=shipped" in japanese and "受注 (ordered)" in japanese and japanese != english
+    with pytest.raises(ValueError) as refused:
+        parse_filters(["状況=出荷"], "ja")
+    japanese = refused.value.args[0].render(speaker_for("ja"))  # said to a Japanese reader: the names to write
+    assert "受付、見積提出、受注" in japanese and "ordered" not in japanese
+
+
+def test_filters_have_japanese_names():
+    assert parse_filters(["取引先=ACME", "状況=受注"]) == {"client": "ACME", "status": "受注"}
+    assert parse_filters(["状況=ordered"]) == {"status": "受注"}
 
 
 def test_cases_the_digest_and_the_reminder_read_every_page_of_cases(tmp_path, monkeypatch):

@@ -90,6 +90,22 @@ def test_rate_limits_and_5xx_are_retried_and_make_one_file(drive):
     assert len(cases(drive)[f"{CASE}/a.txt"]) == 1
 
 
+def test_a_5xx_that_lasts_says_drives_status_not_the_clients_url_and_repr(drive):
+    """The card shows the failure in the requester's words: HTTP 500 and Drive's reason, never the
+    client's ``<HttpError 500 when requesting https://…>`` (a URL and a repr in front of a person)."""
+    from ackflow.i18n import speaker_for
+
+    storage = drive.storage()
+    drive.faults({"match": "/drive/v3/files", "code": 500, "reason": "backendError", "count": 50})
+    with pytest.raises(TransientError) as failed:
+        storage.create(f"{CASE}/a.txt", b"x")
+    japanese, english = failed.value.render(speaker_for("ja")), failed.value.render(speaker_for("en"))
+    assert "HTTP 500、backendError" in japanese and "Google ドライブ" in japanese
+    assert "Google Drive answered HTTP 500 (backendError)" in english
+    for said in (japanese, english):
+        assert "http" not in said and "HttpError" not in said and "requesting" not in said, said
+
+
 def test_a_write_whose_answer_is_lost_is_found_by_its_key_not_made_twice(drive):
     storage = drive.storage(timeout=1.0)
     drive.faults({"match": "POST /upload", "stall": 3, "count": 1})  # done on Drive, answered too late

@@ -44,13 +44,14 @@ KINDS = {  # kind → (store, case storage)
 
 @contextlib.contextmanager
 def running_office(workdir: Path, kind: str, fmt: str = "classic", accounting: str = "embedded",
-                   time_zone: str | None = None):
+                   time_zone: str | None = None, language: str | None = None):
     """The office workflow on a running pipeline: ``embedded`` (SQLite, a local folder),
     ``emulators`` (Firestore, a Cloud Storage emulator), ``drive`` and ``drive-firestore`` (the local
     Drive stand-in, on each store); the local Sheets service and a test portal; estimates and
     invoices as PDFs, or through the freee stand-in (``accounting="freee"``). ``time_zone``: the
     deployment's and the office's (both, as Terraform sets them; otherwise the deployment's is UTC
-    and the office's its default, Asia/Tokyo)."""
+    and the office's its default, Asia/Tokyo). ``language``: the deployment's (ACKFLOW_LANGUAGE; the
+    test stack's is English), which periodic jobs speak."""
     site = portal_site.Portal()
     env = {
         "ACKFLOW_JOB_TYPES": "tests.support.jobtypes:office_with_pause_points",
@@ -67,6 +68,8 @@ def running_office(workdir: Path, kind: str, fmt: str = "classic", accounting: s
     }
     if time_zone:
         env["ACKFLOW_OFFICE_TIMEZONE"] = time_zone
+    if language:
+        env["ACKFLOW_LANGUAGE"] = language
     gcs = None
     store, storage = KINDS[kind]
     if store == "firestore":

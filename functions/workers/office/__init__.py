@@ -168,6 +168,10 @@ def _newcase_submit(runtime: Runtime, event, values: dict, bound: dict):
     return ask(runtime, event, runtime.registry.get("newcase"), values)
 
 
+# the words of the cases command's usage line, translated where it is shown (Command.usage_for)
+CASES_USAGE = (N_("[client=NAME]"), N_("[status=STATUS]"))
+
+
 def register(registry: Registry) -> None:
     registry.service("office_settings", lambda services: _settings())
     registry.service("case_storage", lambda services: _storage(services.office_settings, services.store.docs))
@@ -220,7 +224,7 @@ def register(registry: Registry) -> None:
                help=N_("remove these lines of the previous version"), check=_line_numbers, title=N_("Remove lines"),
                aliases=("削除",), in_form=False),
          Param("base", kind="int", positional=False, required=False, in_form=False, minimum=1,
-               title=N_("Edited from version"),
+               title=N_("Edited from version"), metavar=N_("VERSION"), aliases=("元の版",),
                help=N_("the version the lines were edited from (the form sends it): "
                        "refused if another was issued since")),
          Param("replace", kind="flag", positional=False, required=False, in_form=False, title=N_("Replace the lines"),
@@ -245,7 +249,7 @@ def register(registry: Registry) -> None:
          Param("to", positional=False, required=False, max_length=60, metavar=N_("RECIPIENT"), title=N_("Recipient"),
                aliases=("宛先",)),
          Param("again", kind="flag", positional=False, required=False, help=N_("another invoice for the case"),
-               title=N_("Another invoice")),
+               title=N_("Another invoice"), aliases=("追加発行",)),
          Param("replaces", positional=False, required=False, max_length=30, metavar=N_("INVOICE_NUMBER"),
                help=N_("correct an issued invoice with a new one"), title=N_("Replaces"), aliases=("訂正元",))),
         N_("Issue an invoice for case {case}"),
@@ -253,19 +257,20 @@ def register(registry: Registry) -> None:
          Step("file", invoicing.file, N_("case sheet"))),
         slash=23, validate=_check_invoice, aliases=("請求",), no_cancel_after="number",
         on_failed=unissued.on_failed, failure_note=unissued.failure_note,  # a number taken is never lost silently
-        examples=("invoice 2026-001", 'invoice 2026-001 --replaces INV-2026-0001'),
+        examples=("invoice 2026-001", 'invoice 2026-001 --replaces INV-2026-0001', "請求 2026-001"),
         result=("case", "invoice", "total", "invoice_link", "sheet_link")))
     registry.add(_office_job(
         "ordered", N_("Mark a case ordered (受注): the client accepted an estimate (the latest unless --estimate N)."),
         (CASE, Param("estimate", kind="int", positional=False, required=False, minimum=1, maximum=999,
                      metavar=N_("VERSION"), title=N_("Estimate version"), aliases=("見積版",)), DATE),
         N_("Mark case {case} ordered (受注)"), (Step("ordered", lifecycle.ordered, N_("order recorded")),),
-        slash=24, aliases=("受注",), examples=("ordered 2026-001", "ordered 2026-001 --estimate 2"),
+        slash=24, aliases=("受注",), examples=("ordered 2026-001", "ordered 2026-001 --estimate 2",
+                                                  "受注 2026-001 見積版：2"),
         result=("case", "status", "accepted")))
     registry.add(_office_job(
         "delivered", N_("Mark a case delivered (納品)."), (CASE, DATE),
         N_("Mark case {case} delivered (納品)"), (Step("delivered", lifecycle.delivered, N_("delivery recorded")),),
-        slash=25, aliases=("納品",), examples=("delivered 2026-001 --date 2026-12-01",),
+        slash=25, aliases=("納品",), examples=("delivered 2026-001 --date 2026-12-01", "納品 2026-001 日付：12月1日"),
         result=("case", "status", "delivered_on")))
     registry.add(_office_job(
         "paid", N_("Record a payment received for a case (入金)."),
@@ -283,9 +288,9 @@ def register(registry: Registry) -> None:
                                                         "失注", "保留"), title=N_("Status"))),
         N_("Correct the status of case {case} to {status}"),
         (Step("correct", lifecycle.correct, N_("status corrected")),), aliases=("訂正",), admins_only=True,
-        examples=("correct 2026-001 作業中",), result=("case", "status")))
+        examples=("correct 2026-001 作業中", "訂正 2026-001 作業中"), result=("case", "status")))
     registry.add(JobType(
-        name="digest",
+        name="digest", aliases=("週次まとめ",),
         help=N_("The first working day of each week, 09:00 (the office's time zone): the open cases by due "
                 "date, to the office's space."),
         steps=(Step("digest", reminders.digest, N_("open cases")),), queue="ackflow-office", timeout=60,
@@ -293,7 +298,8 @@ def register(registry: Registry) -> None:
         result_fields=("week_of", "open_cases", "cases"), long_results=("cases",),
         result_labels=RESULT_LABELS, **OFFICE_EXTRA))
     registry.add(JobType(
-        name="reminder", help=N_("Working days 09:00 (the office's time zone): the cases due on the next working day."),
+        name="reminder", aliases=("納期リマインダー",),
+        help=N_("Working days 09:00 (the office's time zone): the cases due on the next working day."),
         steps=(Step("reminder", reminders.reminder, N_("cases due")),), queue="ackflow-office", timeout=60,
         schedule=reminders.REMINDER_SCHEDULE, result_fields=("date", "due_cases", "due", "cases"),
         long_results=("cases",),

@@ -180,11 +180,28 @@ def _status(value: str) -> str | None:
     return ENGLISH_STATUSES.get(re.sub(r"[\s_]+", "-", value.strip().lower()))
 
 
-def parse_filters(words: list[str]) -> dict[str, str]:
+# the filters' Japanese names (取引先=ACME 状況=受注), as the help shows them to a Japanese reader
+FILTER_NAMES = {"取引先": "client", "状況": "status"}
+
+
+def filter_key(key: str, speaker: Speaker) -> str:
+    """What a filter is called for ``speaker`` (取引先 for client in Japanese)."""
+    if speaker.language == "ja":
+        return next((japanese for japanese, english in FILTER_NAMES.items() if english == key), key)
+    return key
+
+
+def parse_filters(words: list[str], language: str = "en") -> dict[str, str]:
+    """The filters of ``cases``; a refusal lists the statuses, with their English names unless it is
+    said in Japanese (``language``), where the Japanese ones are the names to write."""
     filters = {}
-    statuses = ", ".join(f"{japanese} ({english.replace(' ', '-')})" for japanese, english in STATUS_NAMES.items())
+    if language == "ja":
+        statuses = "、".join(STATUS_NAMES)
+    else:
+        statuses = ", ".join(f"{japanese} ({english.replace(' ', '-')})" for japanese, english in STATUS_NAMES.items())
     for word in words:
         key, equals, value = word.partition("=")
+        key = FILTER_NAMES.get(key, key)
         if not equals or key not in ("client", "status") or not value:
             raise ValueError(L_("Write filters as client=NAME or status=STATUS (statuses: {statuses}); got “{word}”.",
                                 statuses=statuses, word=views.short(word, 40)))
@@ -230,13 +247,13 @@ def open_cases(docs, *, client: str | None = None, status: str | None = None) ->
 def list_cases(runtime: Runtime, event, words: list[str]) -> Reply:
     speaker = speaker_of(runtime, event)
     try:
-        filters = parse_filters(words)
+        filters = parse_filters(words, speaker.language)
     except ValueError as exc:
         message = exc.args[0] if exc.args else exc
         return Reply(text=message.render(speaker) if hasattr(message, "render") else str(message))
     found = open_cases(runtime.store.docs, **filters)
     if not found:
-        where = "".join(f" ({k}={v})" for k, v in filters.items())
+        where = "".join(f" ({filter_key(k, speaker)}={v})" for k, v in filters.items())
         return Reply(text=speaker._("No open cases{where}.", where=views.short(where, 80)))
     no_due = speaker._("no due date")
     lines = [Text(f"{r['case']} · {views.short(r.get('client') or '', 20)} · {views.short(r.get('title') or '', 30)}"
@@ -246,4 +263,4 @@ def list_cases(runtime: Runtime, event, words: list[str]) -> Reply:
         lines.append(Text(speaker.n_("… and {count} more; narrow with client= or status=.",
                                      "… and {count} more; narrow with client= or status=.", len(found) - MAX_LISTED)))
     return Reply(card=Card("cases", speaker._("Open cases"), (Section(tuple(lines)),),
-                           subtitle=" ".join(f"{k}={v}" for k, v in filters.items())))
+                           subtitle=" ".join(f"{filter_key(k, speaker)}={v}" for k, v in filters.items())))

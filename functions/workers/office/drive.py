@@ -194,9 +194,13 @@ class DriveStorage:
                 if not isinstance(exc, httplib2.HttpLib2Error):
                     raise
                 problem = exc
-            if attempt == retries:
-                raise TransientError(N_("Drive: could not {action}: {problem}"), action=action,
-                                     problem=str(problem)) from problem
+            if attempt == retries:  # the vendor's words (a URL, a repr) are for the log, through ``from``
+                if isinstance(problem, HttpError):
+                    raise TransientError(N_("Drive: could not {action}: Google Drive answered HTTP {status} "
+                                            "({reason})"), action=action,
+                                         status=problem.resp.status, reason=_reason(problem) or "-") from problem
+                raise TransientError(N_("Drive: could not {action}: Google Drive could not be reached "
+                                        "({problem})"), action=action, problem=type(problem).__name__) from problem
             time.sleep(self.backoff * (2 ** attempt) * (0.5 + random.random() / 2))
             if retry_check is not None:
                 found = retry_check()
@@ -226,7 +230,8 @@ class DriveStorage:
                                      "manager of the shared drive"),
                                   action=action, member=self.member, reason=reason or status)
         return PermanentError(N_("Drive: could not {action}: HTTP {status} {reason}: {problem}"),
-                              action=action, status=status, reason=reason, problem=str(exc))
+                              action=action, status=status, reason=reason,
+                              problem=str(getattr(exc, "reason", "") or ""))  # Drive's words, not the URL
 
     # -- keys ------------------------------------------------------------------------------------
     def key(self, path: str) -> str:
@@ -406,8 +411,8 @@ class DriveStorage:
             spent = winner  # the winner is gone already (removed by a person): try again
         if isinstance(problem, TransientError):
             raise problem
-        raise TransientError(N_("Drive: could not {action}: {problem}"), action=action,
-                             problem=f"{path} was removed while it was being made")
+        raise TransientError(N_("Drive: could not {action}: {path} was removed while it was being made"),
+                             action=action, path=path)
 
     def _hold(self, action: Msg, key: str, path: str) -> str:
         """A new holding folder for ``key`` under the case folders' parent: its id is listed in the

@@ -58,7 +58,7 @@ def first_working_day_of_its_week(runtime: Runtime, slot: dt.datetime) -> bool:
 def slot_date(ctx: StepContext) -> dt.date:
     """The office-time date the job is for: its slot's (or, run by hand, the job's creation)."""
     zone = ZoneInfo(ctx.services.office_settings.timezone)
-    if ctx.job.slot:
+    if ctx.job.slot and not ctx.job.slot.startswith("now-"):  # run now (console, operations): "now-<key>"
         moment = dt.datetime.strptime(ctx.job.slot, "%Y%m%d%H%M").replace(tzinfo=dt.UTC)
     else:
         moment = dt.datetime.fromtimestamp(ctx.job.created_at, dt.UTC)

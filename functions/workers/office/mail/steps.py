@@ -78,7 +78,7 @@ def save_mail(ctx: StepContext) -> dict:
         mail = mailbox.get(record["mail_id"])
     except MailGone:
         mail = None
-        skipped.append(f"{EML_NAME}: deleted from the mailbox")
+        skipped.append(say("skip_gone", ctx.speaker, name=EML_NAME))
     if mail is not None:
         ctx.progress(ctx._("saving the mail"))
         handles = {p.part_id: p.handle for p in mail.parts if p.handle}
@@ -92,14 +92,14 @@ def save_mail(ctx: StepContext) -> dict:
             saved.append(eml)
             documents.append({"key": f"{base}/{eml}", "name": eml, "path": f"{base}/{eml}", "bytes": len(raw)})
         else:
-            skipped.append(f"{eml}: {mail.size:,} bytes")
+            skipped.append(say("skip_large", ctx.speaker, name=eml, size=mail.size))
         for item in record.get("attachments", []):
             if item["too_large"]:
-                skipped.append(f"{item['name']}: {item['size']:,} bytes")
+                skipped.append(say("skip_large", ctx.speaker, name=item["name"], size=item["size"]))
                 continue
             handle = handles.get(item["part_id"])
             if not handle:
-                skipped.append(f"{item['name']}: not found in the mail")
+                skipped.append(say("skip_missing", ctx.speaker, name=item["name"]))
                 continue
             path = f"{base}/{item['name']}"
             if not storage.exists(path):

@@ -42,6 +42,10 @@ TEXTS: dict[str, str] = {
     "no_subject": N_("(no subject)"),
     "saved": N_("Saved the mail and {count} attachment(s) in 01_受領資料"),
     "not_saved": N_("Attachments not saved: {names}"),
+    # why a file of the mail is not in the case folder (the newcase result card's “mail not saved”)
+    "skip_gone": N_("{name}: deleted from the mailbox"),
+    "skip_large": N_("{name}: {size:,} bytes, too large to save"),
+    "skip_missing": N_("{name}: not found in the mail"),
 }
 
 
