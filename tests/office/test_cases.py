@@ -106,3 +106,17 @@ def test_open_cases_beyond_the_first_thousand_are_found(tmp_path):
 
     docs.transaction(write)
     assert [r["case"] for r in open_cases(docs)] == ["2026-0001", "2026-1001", "2026-1201"]
+
+
+def test_a_case_status_is_called_jokyo_wherever_a_japanese_reader_meets_it():
+    """The case's status is 状況 in `case`, `cases` and the sheet; the correction's form and card
+    called it 状態 (the console's word for a job's status) through a shared msgid."""
+    from ackflow.i18n import speaker_for
+    from ackflow.settings import Settings
+    from workers.job_types import build_registry
+
+    registry = build_registry(Settings())
+    japanese = speaker_for("ja")
+    [status] = [p for p in registry.get("correct").params if p.name == "status"]
+    assert japanese._(status.title) == "状況"
+    assert japanese._("Status") == "状態"  # a job's status, in the console

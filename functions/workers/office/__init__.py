@@ -285,7 +285,7 @@ def register(registry: Registry) -> None:
     registry.add(_office_job(
         "correct", N_("Correct a case's status (admins; recorded as a correction)."),
         (CASE, Param("status", max_length=10, choices=("受付", "見積提出", "受注", "作業中", "納品", "請求", "入金",
-                                                        "失注", "保留"), title=N_("Status"))),
+                                                        "失注", "保留"), title=N_("Case status"))),
         N_("Correct the status of case {case} to {status}"),
         (Step("correct", lifecycle.correct, N_("status corrected")),), aliases=("訂正",), admins_only=True,
         examples=("correct 2026-001 作業中", "訂正 2026-001 作業中"), result=("case", "status")))
