@@ -147,9 +147,9 @@ def _note_undelivered(runtime: Runtime, busy: _BusyJobs, job: Job, now: float) -
     log line for alerting and on the job (the console, ``ackflow jobs show``), without touching the
     times the sweep's own rules read."""
     minutes = round((now - job.created_at) / 60)
-    note = (f"{UNDELIVERED}: queued {minutes} min ago and sent {job.generation + 1} time(s), no worker has "
-            f"taken it; check that the queue {job.queue} runs and reaches the worker (its target URL and OIDC "
-            f"audience, or the SQS relay's key)")
+    note = (f"{UNDELIVERED}: queued {minutes} min ago and no worker has taken it (the sweep keeps sending it); "
+            f"check that the queue {job.queue} runs and reaches the worker (its target URL and OIDC audience, or "
+            f"the SQS relay's key)")
 
     def change(current: Job) -> Job | None:
         if current.status != JobStatus.QUEUED or (current.last_error or "").startswith(UNDELIVERED):
