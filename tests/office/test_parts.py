@@ -245,6 +245,34 @@ def sheets(tmp_path):
     server.stop()
 
 
+def test_workers_opening_a_missing_tab_at_once_all_get_it(sheets, tmp_path):
+    """Two worker processes opened the documents tab of a new sheet at once: one made it, the other's
+    add was refused (400, a tab of that name exists) and its job failed for good (seen in CI, five
+    newcase at once)."""
+    import threading
+
+    service, first = sheets
+    for round_ in range(3):
+        tab = f"Documents{round_}"
+        opened, problems = [], []
+        start = threading.Barrier(8)
+
+        def open_tab(tab=tab, start=start, opened=opened, problems=problems):
+            sheet = CaseSheet("book", tab, endpoint=first.endpoint, credentials_file=first.credentials_file)
+            start.wait()
+            try:
+                opened.append(sheet.worksheet().title)
+            except Exception as exc:  # the test reports whatever a worker met
+                problems.append(repr(exc))
+
+        threads = [threading.Thread(target=open_tab) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert problems == [] and opened == [tab] * 8
+
+
 def test_header_row_is_created_when_missing(sheets):
     service, sheet = sheets
     row = sheet.upsert("2026-001", {"client": "ACME", "title": "金型", "status": "登録済"})

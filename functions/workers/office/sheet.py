@@ -124,8 +124,21 @@ class CaseSheet:
                     try:
                         self._worksheet = spreadsheet.worksheet(self.tab)
                     except gspread.WorksheetNotFound:
-                        self._worksheet = spreadsheet.add_worksheet(self.tab, rows=1000, cols=len(self.column_spec))
+                        self._worksheet = self._add_tab(spreadsheet)
             return self._worksheet
+
+    def _add_tab(self, spreadsheet):
+        """The tab made, or the one another worker made meanwhile: Sheets refuses a second tab of a
+        name with a 400 ("A sheet with the name … already exists"), which is then no refusal at all."""
+        import gspread
+
+        try:
+            return spreadsheet.add_worksheet(self.tab, rows=1000, cols=len(self.column_spec))
+        except gspread.exceptions.APIError as refused:
+            try:
+                return spreadsheet.worksheet(self.tab)
+            except gspread.WorksheetNotFound:
+                raise refused from None
 
     # -- columns ---------------------------------------------------------------------------------
     def columns(self) -> dict[str, int]:
