@@ -435,18 +435,27 @@ def about(office, subject: str) -> list[dict]:
     return [m for m in office.messages(MAIL_SPACE).values() if subject in json.dumps(m, ensure_ascii=False)]
 
 
+def pause_after_the_card(office) -> Path:
+    """The worker will stop after posting a mail's card, before settling its record."""
+    control = Path(office.stack.env()["ACKFLOW_TEST_PAUSE_FILE"])
+    control.with_suffix(".reached").unlink(missing_ok=True)
+    control.write_text("mail:shown")
+    return control
+
+
+def wait_paused(office, control: Path) -> None:
+    deadline = time.monotonic() + 30
+    while not control.with_suffix(".reached").exists():
+        assert time.monotonic() < deadline, office.stack.procs["worker"].log_tail(30)
+        time.sleep(0.05)
+
+
 def test_a_worker_killed_after_posting_the_card_before_settling_leaves_one_card_a_label_and_one_case(office):
     subject = "カードの直後に落ちるワーカー"
-    control = Path(office.stack.env()["ACKFLOW_TEST_PAUSE_FILE"])
-    reached = control.with_suffix(".reached")
-    reached.unlink(missing_ok=True)
-    control.write_text("mail:shown")
+    control = pause_after_the_card(office)
     try:
         mail_id = deliver(office, mail(subject))
-        deadline = time.monotonic() + 30
-        while not reached.exists():
-            assert time.monotonic() < deadline, office.stack.procs["worker"].log_tail(30)
-            time.sleep(0.05)
+        wait_paused(office, control)
         shown = card_of(office, mail_id, timeout=5)  # the card is out; its record is not settled, the mail not labelled
         assert record(office, mail_id)["status"] == "PROPOSING"
         assert labels_of(office, mail_id) == ["INBOX", "UNREAD"]
@@ -487,16 +496,10 @@ def test_ignore_pressed_as_soon_as_the_card_shows_is_kept_labelled_and_a_case_ca
     there, then killed): the mail is ignored (once, the press changed nothing and said nothing), the
     delivery's repeat leaves it so, the sweep labels it, and "open a case anyway" still makes a case."""
     subject = "すぐに無視される依頼"
-    control = Path(office.stack.env()["ACKFLOW_TEST_PAUSE_FILE"])
-    reached = control.with_suffix(".reached")
-    reached.unlink(missing_ok=True)
-    control.write_text("mail:shown")
+    control = pause_after_the_card(office)
     try:
         mail_id = deliver(office, mail(subject))
-        deadline = time.monotonic() + 30
-        while not reached.exists():
-            assert time.monotonic() < deadline, office.stack.procs["worker"].log_tail(30)
-            time.sleep(0.05)
+        wait_paused(office, control)
         shown = card_of(office, mail_id, timeout=5)
         assert record(office, mail_id)["status"] == "PROPOSING"
         answer = json.dumps(office.click(shown, "無視", MAIL_SPACE), ensure_ascii=False)
