@@ -123,3 +123,12 @@ def test_lines_that_overflow_a_document_are_refused_at_the_command_and_nothing_i
                           ensure_ascii=False)
         assert said in body and expected in body, (language, body[:600])
     assert runtime.store.docs.query("confirmations", [], "created_at", True, 10) == []
+
+
+def test_a_description_too_long_for_a_document_is_refused_in_japanese(registry):
+    """Said before the job exists, in the person's language, with the limit and the fix."""
+    long = "プレス金型設計" * 15  # 105 characters
+    with pytest.raises(UsageError) as refused:
+        parsed(registry, f"見積 2026-001 明細：{long}:1:5万円")
+    said = refused.value.render(JA)
+    assert "105" in said and "100" in said and "短く" in said, said

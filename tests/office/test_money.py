@@ -16,7 +16,7 @@ from workers.office.accounting.pdf import render
 from workers.office.estimating import edit_lines, parse_change
 from workers.office.invoicing import payment_due
 from workers.office.issuer import Issuer, check_digit, invoice_problems, registration_problem, valid_registration
-from workers.office.money import Line, TaxRules, join_item, parse_line, split_item
+from workers.office.money import MAX_DESCRIPTION, Line, TaxRules, join_item, parse_line, split_item
 
 RULES = TaxRules()
 
@@ -59,6 +59,17 @@ def test_a_rate_typed_without_its_percent_is_refused_not_read_as_a_price(text):
     for change in ("2=::800:8", "2=弁当:3:800:8"):  # an estimate's --change: line 2 was renamed “:” at ¥8
         with pytest.raises(UsageError, match="without %"):
             parse_change(change, RULES)
+
+
+def test_a_description_longer_than_a_documents_line_is_refused_where_it_is_typed():
+    """freee's document and the PDF print the same lines: a description is never cut on the way
+    (the freee adapter cut it to 100 characters without a word)."""
+    assert parse_line("設" * MAX_DESCRIPTION + ":1:1000").description == "設" * MAX_DESCRIPTION
+    with pytest.raises(UsageError, match=f"has {MAX_DESCRIPTION + 1} characters; at most {MAX_DESCRIPTION}"):
+        parse_line("設" * (MAX_DESCRIPTION + 1) + ":1:1000")
+    with pytest.raises(UsageError, match=f"at most {MAX_DESCRIPTION}"):  # an estimate's --change too
+        parse_change("2=" + "x" * (MAX_DESCRIPTION + 1) + "::", RULES)
+    assert parse_change("2=" + "x" * MAX_DESCRIPTION + "::", RULES)[1] == "x" * MAX_DESCRIPTION
 
 
 def test_a_description_with_a_ratio_keeps_its_price_when_written_back():
@@ -216,7 +227,7 @@ def test_a_long_description_wraps_within_its_column_and_is_printed_whole():
     from workers.office.accounting.pdf import WIDTHS, find_font
 
     sixty = ("金型設計および製図一式" * 6)[:60]
-    longest = ("プレス金型の設計と製図、試作立会いと調整作業、図面の修正と納品前の確認一式" * 6)[:200]  # --item's limit
+    longest = ("プレス金型の設計と製図、試作立会いと調整作業、図面の修正と納品前の確認一式" * 6)[:MAX_DESCRIPTION]
     data = render(invoice(lines=lines(f"{sixty}:1:1000:8%", f"{longest}:2:350000")))
     pieces = placed_text(data)
     names = [text for text, _, _ in pieces]

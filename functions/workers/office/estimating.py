@@ -24,6 +24,7 @@ from .ledger import estimate_number, new_estimate_version
 from .money import (
     Line,
     TaxRules,
+    check_description,
     check_line,
     check_unmarked_rate,
     parse_line,
@@ -84,6 +85,7 @@ def parse_change(text: str, rules: TaxRules) -> tuple[int, str | None, Decimal |
     description, quantity, price = rest.rsplit(":", 2)
     if not found:
         check_unmarked_rate(text, description, price)
+    check_description(text, description.strip())
     try:
         qty = read_quantity(quantity) if quantity.strip() else None
         unit = read_yen(price) if price.strip() else None

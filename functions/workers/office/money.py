@@ -25,6 +25,10 @@ MAX_UNIT_PRICE = 9_999_999_999  # ¥10 billion less a yen: anything larger is a 
 MAX_QUANTITY = Decimal("99999999.999")  # what freee accepts: 8 integer and 3 decimal digits
 MAX_TOTAL = 999_999_999_999  # per document
 MAX_LINES = 50
+# A line's description, in characters. freee's reference gives no limit for it; 100 is what the
+# freee adapter used to cut it to, without a word. Refusing more where it is typed keeps the PDF, the
+# stored lines and freee's document the same, and the person knows before anything is issued.
+MAX_DESCRIPTION = 100
 
 # Person-facing texts of this module (English, Japanese): the catalog takes them from here.
 TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
@@ -32,6 +36,8 @@ TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
                  "reduced-rate line)"),
     "unreadable": N_("cannot read the item {text!r}; {format}"),
     "no_description": N_("the item {text!r} has no description; {format}"),
+    "long_description": N_("the description of the item {text!r} has {length} characters; at most {most} fit "
+                           "on a line of an estimate or invoice: shorten it"),
     "quantity": N_("the quantity of {text!r} must be more than 0 and at most 99,999,999.999, with "
                    "at most three decimals"),
     "price": N_("the unit price of {text!r} must be a whole number of yen from 1 to ¥9,999,999,999"),
@@ -134,10 +140,18 @@ def parse_line(text: str, *, standard: int = 10, reduced: int = 8) -> Line:
     description = description.strip()
     if not description:
         raise UsageError(say("no_description", text=text, format=fmt))
+    check_description(text, description)
     check_line(text, qty, unit)
     if rate is not None and rate not in (Decimal(standard), Decimal(reduced)):
         raise UsageError(say("rate", text=text, standard=standard, reduced=reduced))
     return Line(description, qty, unit, reduced=rate is not None and rate == Decimal(reduced) != Decimal(standard))
+
+
+def check_description(text: str, description: str) -> None:
+    """A line's description fits a line of a document (``MAX_DESCRIPTION`` characters)."""
+    if len(description) > MAX_DESCRIPTION:
+        raise UsageError(say("long_description", text=text[:40] + "…", length=len(description),
+                             most=MAX_DESCRIPTION))
 
 
 _NUMBER_LEFT = re.compile(r":\s*[0-9,.]*\s*$")  # what a description ends in when a field too many was typed

@@ -135,7 +135,7 @@ def body(document: Document, partner: Partner, template: str) -> dict:
     rules = document.rules
     name, title = addressed(document.recipient)
     shown = name if FREEE_TITLES[title] != "(空白)" else f"{name} {title}"
-    lines = [{"type": "item", "description": line.description[:100], "quantity": _quantity(line.quantity),
+    lines = [{"type": "item", "description": line.description, "quantity": _quantity(line.quantity),
               "unit_price": str(line.unit_price), "tax_rate": rules.rate_of(line), "reduced_tax_rate": line.reduced,
               **({"sales_date": document.transaction_date} if document.kind == "invoice" and document.transaction_date
                  else {})}
