@@ -155,10 +155,13 @@ def test_rate_limit_paces_dispatches(client, target):
     client.resume_queue(name=queue)
     received = target.wait_for(10, timeout=10)
     starts = sorted(r.at - received[0].at for r in received)
-    # a bucket of 5 tokens empties at once, then one token every 0.2 s
-    assert starts[4] < 0.15
+    # A bucket of 5 tokens empties at once, then one token every 0.2 s. Never faster than that is
+    # the contract, checked closely; later than that only by how busy the machine is (two cores
+    # shared by the suite's workers), checked loosely.
+    assert starts[4] < 0.4
     for k in range(5, 10):
-        assert starts[k] == pytest.approx((k - 4) * 0.2, abs=0.12)
+        assert (k - 4) * 0.2 - 0.08 <= starts[k] <= (k - 4) * 0.2 + 0.4, (k, starts)
+    assert starts[9] - starts[5] >= 0.8 - 0.12  # four more tokens took four intervals
 
 
 def test_max_concurrent_dispatches_is_respected(client, target):
