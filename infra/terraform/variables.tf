@@ -166,7 +166,6 @@ variable "office" {
     name                  = optional(string, "")
     portals               = optional(string, "")
     portal_hosts          = optional(list(string), [])
-    template_in_repo      = optional(bool, true)
     address               = optional(string, "")
     contact               = optional(string, "")
     registration_number   = optional(string, "")

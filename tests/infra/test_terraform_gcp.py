@@ -279,3 +279,29 @@ def test_the_mail_path_grants_gmail_and_pubsub_what_they_need_and_nothing_for_la
     minted = {(body["service_account_id"], body["role"], member(body["member"]))
               for (rtype, _), body in found.items() if rtype == "google_service_account_iam_member"}
     assert ("${google_service_account.invoker.name}", "roles/iam.serviceAccountTokenCreator", agent) in minted
+
+
+def _unread_inputs(directory) -> list[str]:
+    """Variables, and attributes of object variables, that no file but variables.tf reads: an input
+    an operator sets that changes nothing."""
+    used = "\n".join(path.read_text() for path in directory.glob("*.tf") if path.name != "variables.tf")
+    unread = []
+    for name, body in re.findall(r'^variable "(\w+)" \{(.*?)^\}', (directory / "variables.tf").read_text(), re.S | re.M):
+        if not re.search(rf"\bvar\.{name}\b", used):
+            unread.append(name)
+        shape = re.search(r"^  type\s*=\s*object\(\{(.*?)^  \}\)", body, re.S | re.M)
+        for attribute in re.findall(r"^\s+(\w+)\s*=", shape.group(1), re.M) if shape else ():
+            if not re.search(rf"\bvar\.{name}\.{attribute}\b", used):
+                unread.append(f"{name}.{attribute}")
+    return unread
+
+
+@pytest.mark.parametrize("directory", [GCP, GCP / "aws"], ids=["gcp", "aws"])
+def test_every_variable_and_every_attribute_of_one_is_read(directory, tmp_path):
+    assert _unread_inputs(directory) == []
+    # the check itself: an attribute nobody reads, and a variable nobody reads, are found
+    (tmp_path / "variables.tf").write_text('variable "office" {\n  type = object({\n    used   = optional(string, "")\n'
+                                           '    unused = optional(bool, true)\n  })\n}\n\nvariable "lost" {\n'
+                                           '  type = string\n}\n')
+    (tmp_path / "main.tf").write_text('locals {\n  x = var.office.used\n}\n')
+    assert _unread_inputs(tmp_path) == ["office.unused", "lost"]
