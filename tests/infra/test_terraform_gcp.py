@@ -305,3 +305,42 @@ def test_every_variable_and_every_attribute_of_one_is_read(directory, tmp_path):
                                            '  type = string\n}\n')
     (tmp_path / "main.tf").write_text('locals {\n  x = var.office.used\n}\n')
     assert _unread_inputs(tmp_path) == ["office.unused", "lost"]
+
+
+def _secret_settings() -> list[str]:
+    """The settings the code holds as secrets (SecretStr), by their environment variable."""
+    from pydantic import SecretStr
+
+    from ackflow.settings import Settings
+    from workers.office.settings import OfficeSettings
+
+    return sorted(f"{settings.model_config['env_prefix']}{name.upper()}"
+                  for settings in (Settings, OfficeSettings)
+                  for name, field in settings.model_fields.items() if field.annotation is SecretStr)
+
+
+def test_extra_env_refuses_a_secret_as_a_plain_setting(tmp_path):
+    """extra_env reaches both functions as plain environment variables (visible in the console, the
+    state and operator_env): Terraform refuses every setting the code holds as a secret there, so a
+    secret can only come from Secret Manager. Terraform evaluates the variable as written."""
+    secrets = _secret_settings()
+    assert "ACKFLOW_OFFICE_FREEE_CLIENT_SECRET" in secrets and "ACKFLOW_RELAY_SIGNING_KEY" in secrets
+    block = re.search(r'^variable "extra_env" \{.*?^\}', (GCP / "variables.tf").read_text(), re.S | re.M).group(0)
+    (tmp_path / "main.tf").write_text(block + '\n\noutput "names" {\n  value = keys(var.extra_env)\n}\n')
+    (tmp_path / "terraformrc").write_text('provider_installation {\n  direct {\n    exclude = ["*/*/*"]\n  }\n}\n')
+    env = {"PATH": "/usr/bin:/usr/local/bin:/bin", "TF_CLI_CONFIG_FILE": str(tmp_path / "terraformrc"),
+           "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1", "HOME": str(tmp_path)}
+
+    def plan(extra_env: dict) -> subprocess.CompletedProcess:
+        return subprocess.run([terraform(), "plan", "-input=false", "-no-color", "-var",
+                               f"extra_env={json.dumps(extra_env)}"], cwd=tmp_path, env=env, capture_output=True,
+                              text=True, timeout=120)
+
+    subprocess.run([terraform(), "init", "-input=false", "-no-color"], cwd=tmp_path, env=env, check=True,
+                   capture_output=True, timeout=120)
+    allowed = plan({"ACKFLOW_OFFICE_SHEET_TAB": "案件", "ACKFLOW_CONFIRM_TTL": "600"})
+    assert allowed.returncode == 0, allowed.stdout[-2000:] + allowed.stderr[-2000:]
+    for name in secrets:
+        refused = plan({"ACKFLOW_OFFICE_SHEET_TAB": "案件", name: "s3cr3t"})
+        assert refused.returncode != 0, f"extra_env accepted {name} as a plain setting"
+        assert "Secret Manager" in refused.stderr, refused.stderr[-2000:]
