@@ -286,7 +286,8 @@ def _unread_inputs(directory) -> list[str]:
     an operator sets that changes nothing."""
     used = "\n".join(path.read_text() for path in directory.glob("*.tf") if path.name != "variables.tf")
     unread = []
-    for name, body in re.findall(r'^variable "(\w+)" \{(.*?)^\}', (directory / "variables.tf").read_text(), re.S | re.M):
+    declared = (directory / "variables.tf").read_text()
+    for name, body in re.findall(r'^variable "(\w+)" \{(.*?)^\}', declared, re.S | re.M):
         if not re.search(rf"\bvar\.{name}\b", used):
             unread.append(name)
         shape = re.search(r"^  type\s*=\s*object\(\{(.*?)^  \}\)", body, re.S | re.M)
