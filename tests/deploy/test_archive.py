@@ -131,9 +131,16 @@ def test_the_archive_holds_only_what_runs_in_the_cloud(archive):
 FIGURES = re.compile(r"about\s+\*\*(\d+)\s+files,\s+(\d+)\s+kB\s+\((\d+)\s+kB\s+zipped\)\*\*")
 
 
-def test_deploy_md_states_the_archives_size_as_it_is(archive):
-    output, files = archive
-    source = archive_spec().source_dir
+VENDORED = "workers/office/fonts/"  # scripts/vendor-font's copy, not committed: the page gives its size apart
+
+
+def test_deploy_md_states_the_archives_size_as_it_is(archive, tmp_path):
+    _, files = archive
+    spec = archive_spec()
+    files = [f for f in files if not f.startswith(VENDORED)]
+    output = tmp_path / "committed.zip"
+    build_archive(ArchiveSpec(spec.source_dir, spec.excludes + (VENDORED + "**",)), output)
+    source = spec.source_dir
     actual = (len(files), round(sum((source / f).stat().st_size for f in files) / 1000),
               round(output.stat().st_size / 1000))
     stated = FIGURES.findall((ROOT / "docs" / "deploy.md").read_text())

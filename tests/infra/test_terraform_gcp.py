@@ -345,3 +345,35 @@ def test_extra_env_refuses_a_secret_as_a_plain_setting(tmp_path):
         refused = plan({"ACKFLOW_OFFICE_SHEET_TAB": "案件", name: "s3cr3t"})
         assert refused.returncode != 0, f"extra_env accepted {name} as a plain setting"
         assert "Secret Manager" in refused.stderr, refused.stderr[-2000:]
+
+
+def test_a_deployment_without_a_japanese_font_is_warned_at_plan(tmp_path):
+    """Cloud Functions has no font with Japanese glyphs and the font is not committed: without
+    scripts/vendor-font every embedded estimate and invoice fails. Terraform's check (copied from
+    office.tf, evaluated by terraform plan over the same folder layout) warns before it is deployed."""
+    check = re.search(r'^check "estimate_font" \{.*?^\}', (GCP / "office.tf").read_text(), re.S | re.M)
+    assert check, 'office.tf has no check "estimate_font"'
+    module = tmp_path / "infra" / "terraform"
+    module.mkdir(parents=True)
+    fonts = tmp_path / "functions" / "workers" / "office" / "fonts"
+    office = re.search(r'^variable "office" \{.*?^\}', (GCP / "variables.tf").read_text(), re.S | re.M).group(0)
+    extra = re.search(r'^variable "extra_env" \{.*?^\}', (GCP / "variables.tf").read_text(), re.S | re.M).group(0)
+    (module / "main.tf").write_text(f"{office}\n\n{extra}\n\n{check.group(0)}\n")
+    (tmp_path / "terraformrc").write_text('provider_installation {\n  direct {\n    exclude = ["*/*/*"]\n  }\n}\n')
+    env = {"PATH": "/usr/bin:/usr/local/bin:/bin", "TF_CLI_CONFIG_FILE": str(tmp_path / "terraformrc"),
+           "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1", "HOME": str(tmp_path)}
+    subprocess.run([terraform(), "init", "-input=false", "-no-color"], cwd=module, env=env, check=True,
+                   capture_output=True, timeout=120)
+
+    def warned(*variables: str) -> bool:
+        result = subprocess.run([terraform(), "plan", "-input=false", "-no-color", *variables], cwd=module, env=env,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+        return "scripts/vendor-font" in result.stdout + result.stderr
+
+    assert warned()  # embedded PDFs (the default), no font vendored
+    assert not warned("-var", 'office={accounting = "freee", freee_client_id = "1", freee_client_secret = "s"}')
+    assert not warned("-var", 'extra_env={ACKFLOW_OFFICE_ESTIMATE_FONT = "/workspace/fonts/ipag.ttf"}')
+    fonts.mkdir(parents=True)
+    (fonts / "ipag.ttf").write_bytes(b"\0\1\0\0")
+    assert not warned()
