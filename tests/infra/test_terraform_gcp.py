@@ -377,3 +377,12 @@ def test_a_deployment_without_a_japanese_font_is_warned_at_plan(tmp_path):
     fonts.mkdir(parents=True)
     (fonts / "ipag.ttf").write_bytes(b"\0\1\0\0")
     assert not warned()
+
+
+def test_deploy_md_names_every_api_terraform_enables():
+    """A newcomer's organization may have to allow each API first: the page lists what apis.tf enables."""
+    enabled = set(re.findall(r'"([a-z0-9]+\.googleapis\.com)"', (GCP / "apis.tf").read_text()))
+    page = (ROOT / "docs" / "deploy.md").read_text()
+    listed = re.search(r"`terraform apply` enables the APIs of `apis.tf` \((.*?)\)", page, re.S)
+    assert listed, "docs/deploy.md: say “`terraform apply` enables the APIs of `apis.tf` (…)”"
+    assert set(re.findall(r"`([a-z0-9]+\.googleapis\.com)`", listed.group(1))) == enabled
