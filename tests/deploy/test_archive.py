@@ -315,3 +315,21 @@ def test_each_function_starts_from_the_archive_with_terraforms_settings(installe
     assert not [line for line in logs if "Traceback" in line or '"severity": "ERROR"' in line
                 or line.startswith("ERROR")], "\n".join(logs)
     assert not [r for r in proxy.requests if "google" in r], proxy.requests
+
+
+def settings_read() -> set[str]:
+    """Every environment variable the deployed code reads as a setting (extra="ignore": a name it
+    does not know is dropped without a word)."""
+    from ackflow.settings import Settings
+    from workers.office.settings import OfficeSettings
+
+    return {f"{model.model_config['env_prefix']}{name.upper()}" for model in (Settings, OfficeSettings)
+            for name in model.model_fields}
+
+
+def test_every_setting_terraform_gives_is_one_the_code_reads(tmp_path):
+    unread = terraform_environment_names() - settings_read()
+    assert not unread, f"Terraform sets these and no setting reads them (misspelled or stale): {sorted(unread)}"
+    # a misspelling is caught
+    (tmp_path / "office.tf").write_text('locals {\n  x = { ACKFLOW_OFFICE_SHEETID = var.office.sheet_id }\n}\n')
+    assert terraform_environment_names(tmp_path) - settings_read() == {"ACKFLOW_OFFICE_SHEETID"}
