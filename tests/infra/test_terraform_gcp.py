@@ -386,3 +386,36 @@ def test_deploy_md_names_every_api_terraform_enables():
     listed = re.search(r"`terraform apply` enables the APIs of `apis.tf` \((.*?)\)", page, re.S)
     assert listed, "docs/deploy.md: say “`terraform apply` enables the APIs of `apis.tf` (…)”"
     assert set(re.findall(r"`([a-z0-9]+\.googleapis\.com)`", listed.group(1))) == enabled
+
+
+def test_a_worker_timeout_shorter_than_the_longest_step_is_warned_at_plan(tmp_path):
+    """Cloud Functions ends a request at the function's timeout: a step allowed longer by its queue
+    would be cut every attempt. The check (copied from functions.tf with the queues' locals, evaluated
+    by terraform plan over the real queue definitions) says so before it is deployed."""
+    check = re.search(r'^check "worker_timeout" \{.*?^\}', (GCP / "functions.tf").read_text(), re.S | re.M)
+    assert check, 'functions.tf has no check "worker_timeout"'
+    module = tmp_path / "infra" / "terraform"
+    module.mkdir(parents=True)
+    (tmp_path / "functions" / "workers").mkdir(parents=True)
+    (tmp_path / "functions" / "workers" / "queues.json").write_text(
+        (ROOT / "functions" / "workers" / "queues.json").read_text())
+    worker = re.search(r'^variable "worker" \{.*?^\}', (GCP / "variables.tf").read_text(), re.S | re.M).group(0)
+    queues = re.search(r"^locals \{.*?^\}", (GCP / "queues.tf").read_text(), re.S | re.M).group(0)
+    (module / "main.tf").write_text(f"{worker}\n\n{queues}\n\n{check.group(0)}\n")
+    (tmp_path / "terraformrc").write_text('provider_installation {\n  direct {\n    exclude = ["*/*/*"]\n  }\n}\n')
+    env = {"PATH": "/usr/bin:/usr/local/bin:/bin", "TF_CLI_CONFIG_FILE": str(tmp_path / "terraformrc"),
+           "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1", "HOME": str(tmp_path)}
+    subprocess.run([terraform(), "init", "-input=false", "-no-color"], cwd=module, env=env, check=True,
+                   capture_output=True, timeout=120)
+    longest = max(q.max_step_timeout for q in load_queues(ROOT / "functions" / "workers" / "queues.json").values())
+
+    def warned(timeout: int | None) -> bool:
+        variables = [] if timeout is None else ["-var", f"worker={{timeout = {timeout}}}"]
+        result = subprocess.run([terraform(), "plan", "-input=false", "-no-color", *variables], cwd=module, env=env,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+        return "max_step_timeout_seconds" in result.stdout + result.stderr
+
+    assert not warned(None)  # the default covers every queue's longest step
+    assert not warned(int(longest))
+    assert warned(int(longest) - 1)
