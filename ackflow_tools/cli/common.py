@@ -89,6 +89,27 @@ def cli_settings():
         raise click.ClickException(str(exc)) from exc
 
 
+# The cloud client each setting needs, and the extra that installs it (the operator's install, docs/deploy.md).
+CLOUD_CLIENTS = (("store", "firestore", "google.cloud.firestore", "gcp,office"),
+                 ("queue_backend", "sqs", "boto3", "aws"))
+
+
+def require_cloud_clients(settings) -> None:
+    """Refuse, before anything is read or changed, when a cloud client the settings need is not
+    installed (the CLI installed without its extras): say what to install, not a traceback."""
+    import importlib
+
+    for field, value, module, extras in CLOUD_CLIENTS:
+        if getattr(settings, field) != value:
+            continue
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise click.ClickException(
+                f"ACKFLOW_{field.upper()}={value} needs {module}, which is not installed here: "
+                f"pip install -e '.[{extras}]' in the checkout (docs/deploy.md, \"Operating from a laptop\")") from exc
+
+
 def store_label(settings) -> str:
     if settings.store == "sqlite":
         return f"SQLite {settings.sqlite_path}"
@@ -101,6 +122,7 @@ def cli_runtime():
     from ackflow.app.runtime import Runtime
 
     settings = cli_settings()
+    require_cloud_clients(settings)
     if settings.store == "sqlite" and not Path(settings.sqlite_path).exists():
         if setting_variables():
             raise click.ClickException(

@@ -38,7 +38,7 @@ def console(host: str, port: int, auth_token: str, language: str, time_zone: str
     from ackflow.i18n import valid_time_zone
 
     from ..console.app import ConsoleConfig, ConsoleRefused, create_app
-    from .common import cli_runtime, dev_state, require_deployment_settings
+    from .common import cli_runtime, dev_state, require_cloud_clients, require_deployment_settings
     from .serving import run_until_stopped
 
     if not valid_time_zone(time_zone):
@@ -62,6 +62,7 @@ def console(host: str, port: int, auth_token: str, language: str, time_zone: str
             settings = load_settings(**overrides)
         except ConfigError as exc:
             raise click.ClickException(str(exc)) from exc
+        require_cloud_clients(settings)
         runtime = Runtime(settings)
     else:
         runtime = cli_runtime()

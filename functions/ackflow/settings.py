@@ -155,6 +155,13 @@ class Settings(BaseSettings):
         if not self.effective_worker_signers:
             raise ConfigError("set ACKFLOW_INVOKER_SERVICE_ACCOUNT (or ACKFLOW_WORKER_SIGNERS): the service account "
                               "whose OIDC token the queue sends, e.g. ackflow-invoker@PROJECT.iam.gserviceaccount.com")
+        if self.queue_backend == "sqs":
+            import importlib.util
+
+            if importlib.util.find_spec("boto3") is None:  # found, not imported: the start stays light
+                raise ConfigError("ACKFLOW_QUEUE_BACKEND=sqs needs boto3, which is not installed here: for the "
+                                  "functions, add \"aws\" to [tool.ackflow.deploy] extras in pyproject.toml and run "
+                                  "scripts/gen-requirements; elsewhere pip install 'ackflow[aws]'")
         return self
 
 

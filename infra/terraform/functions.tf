@@ -150,3 +150,12 @@ resource "google_cloudfunctions2_function" "worker" {
 
   depends_on = [google_project_service.apis, google_secret_manager_secret_iam_member.worker_freee_client_secret]
 }
+
+# Cloud Functions ends a request at the function's timeout: a step its queue allows longer would
+# be cut on every attempt, and fail for good once the attempts are spent.
+check "worker_timeout" {
+  assert {
+    condition     = var.worker.timeout >= max([for queue in values(local.queues) : queue.max_step_timeout_seconds]...)
+    error_message = "worker.timeout is shorter than the longest step a queue allows (max_step_timeout_seconds in functions/workers/queues.json): raise worker.timeout, or shorten that queue's steps."
+  }
+}

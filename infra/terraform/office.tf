@@ -96,3 +96,14 @@ resource "google_secret_manager_secret_iam_member" "worker_freee_token_writer" {
   role      = each.value
   member    = "serviceAccount:${google_service_account.worker.email}"
 }
+
+# Embedded estimates and invoices embed a TrueType font with Japanese glyphs. Cloud Functions has
+# none and the font is not committed (.gitignore): scripts/vendor-font copies one
+# into the source before `terraform apply`. A warning, not an error: a deployment may issue nothing.
+check "estimate_font" {
+  assert {
+    condition = (var.office.accounting != "embedded" || contains(keys(var.extra_env), "ACKFLOW_OFFICE_ESTIMATE_FONT")
+    || length(fileset("${path.module}/../../functions/workers/office/fonts", "*.ttf")) > 0)
+    error_message = "No Japanese font in functions/workers/office/fonts: every estimate and invoice (office.accounting = \"embedded\") would fail. Run scripts/vendor-font, then terraform apply."
+  }
+}

@@ -135,8 +135,14 @@ variable "log_level" {
 
 variable "extra_env" {
   type        = map(string)
-  description = "More ACKFLOW_* settings for both functions (office workflow: sheet id, storage bucket, portal hosts)."
+  description = "More ACKFLOW_* settings for both functions (office workflow: sheet id, storage bucket, portal hosts). Plain values, visible in the console and the state: never a secret."
   default     = {}
+
+  # The settings the code holds as secrets (SecretStr); tests/infra/test_terraform_gcp.py keeps the list complete.
+  validation {
+    condition     = length(setintersection(keys(var.extra_env), ["ACKFLOW_OFFICE_FREEE_CLIENT_SECRET", "ACKFLOW_OFFICE_PORTAL_PASSWORD", "ACKFLOW_RELAY_SIGNING_KEY"])) == 0
+    error_message = "extra_env is plain text: keep secrets in Secret Manager (the freee client secret: office.freee_client_secret; portal passwords: secret: credentials in office.portals, readable through office.portal_secrets)."
+  }
 }
 
 variable "worker_roles" {
@@ -166,7 +172,6 @@ variable "office" {
     name                  = optional(string, "")
     portals               = optional(string, "")
     portal_hosts          = optional(list(string), [])
-    template_in_repo      = optional(bool, true)
     address               = optional(string, "")
     contact               = optional(string, "")
     registration_number   = optional(string, "")

@@ -146,3 +146,16 @@ def test_config_check_refuses_a_wrong_registration_number_and_split_time_zones(m
     monkeypatch.setenv("ACKFLOW_OFFICE_REGISTRATION_NUMBER", "T1234567890123")  # its check digit is wrong
     wrong = CliRunner().invoke(cli, ["config", "--check"])
     assert wrong.exit_code == 1 and "T1234567890123" in wrong.output
+
+
+def test_an_sqs_deployment_without_boto3_is_refused_at_start_saying_what_to_install(monkeypatch):
+    """functions/requirements.txt has no boto3 (the aws extra is not deployed by default): functions
+    set to SQS would fail their first enqueue with an ImportError; they refuse at start instead."""
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "boto3" else find_spec(name, *a))
+    base = {"project_number": "1", "invoker_service_account": "i@p.iam.gserviceaccount.com"}
+    Settings(**base).check()  # Cloud Tasks needs no boto3
+    with pytest.raises(ConfigError, match=r"ACKFLOW_QUEUE_BACKEND=sqs needs boto3.*\[tool\.ackflow\.deploy\].*aws"):
+        Settings(**base, queue_backend="sqs").check()

@@ -279,3 +279,143 @@ def test_the_mail_path_grants_gmail_and_pubsub_what_they_need_and_nothing_for_la
     minted = {(body["service_account_id"], body["role"], member(body["member"]))
               for (rtype, _), body in found.items() if rtype == "google_service_account_iam_member"}
     assert ("${google_service_account.invoker.name}", "roles/iam.serviceAccountTokenCreator", agent) in minted
+
+
+def _unread_inputs(directory) -> list[str]:
+    """Variables, and attributes of object variables, that no file but variables.tf reads: an input
+    an operator sets that changes nothing."""
+    used = "\n".join(path.read_text() for path in directory.glob("*.tf") if path.name != "variables.tf")
+    unread = []
+    declared = (directory / "variables.tf").read_text()
+    for name, body in re.findall(r'^variable "(\w+)" \{(.*?)^\}', declared, re.S | re.M):
+        if not re.search(rf"\bvar\.{name}\b", used):
+            unread.append(name)
+        shape = re.search(r"^  type\s*=\s*object\(\{(.*?)^  \}\)", body, re.S | re.M)
+        for attribute in re.findall(r"^\s+(\w+)\s*=", shape.group(1), re.M) if shape else ():
+            if not re.search(rf"\bvar\.{name}\.{attribute}\b", used):
+                unread.append(f"{name}.{attribute}")
+    return unread
+
+
+@pytest.mark.parametrize("directory", [GCP, GCP / "aws"], ids=["gcp", "aws"])
+def test_every_variable_and_every_attribute_of_one_is_read(directory, tmp_path):
+    assert _unread_inputs(directory) == []
+    # the check itself: an attribute nobody reads, and a variable nobody reads, are found
+    (tmp_path / "variables.tf").write_text('variable "office" {\n  type = object({\n    used   = optional(string, "")\n'
+                                           '    unused = optional(bool, true)\n  })\n}\n\nvariable "lost" {\n'
+                                           '  type = string\n}\n')
+    (tmp_path / "main.tf").write_text('locals {\n  x = var.office.used\n}\n')
+    assert _unread_inputs(tmp_path) == ["office.unused", "lost"]
+
+
+def _secret_settings() -> list[str]:
+    """The settings the code holds as secrets (SecretStr), by their environment variable."""
+    from pydantic import SecretStr
+
+    from ackflow.settings import Settings
+    from workers.office.settings import OfficeSettings
+
+    return sorted(f"{settings.model_config['env_prefix']}{name.upper()}"
+                  for settings in (Settings, OfficeSettings)
+                  for name, field in settings.model_fields.items() if field.annotation is SecretStr)
+
+
+def test_extra_env_refuses_a_secret_as_a_plain_setting(tmp_path):
+    """extra_env reaches both functions as plain environment variables (visible in the console, the
+    state and operator_env): Terraform refuses every setting the code holds as a secret there, so a
+    secret can only come from Secret Manager. Terraform evaluates the variable as written."""
+    secrets = _secret_settings()
+    assert "ACKFLOW_OFFICE_FREEE_CLIENT_SECRET" in secrets and "ACKFLOW_RELAY_SIGNING_KEY" in secrets
+    block = re.search(r'^variable "extra_env" \{.*?^\}', (GCP / "variables.tf").read_text(), re.S | re.M).group(0)
+    (tmp_path / "main.tf").write_text(block + '\n\noutput "names" {\n  value = keys(var.extra_env)\n}\n')
+    (tmp_path / "terraformrc").write_text('provider_installation {\n  direct {\n    exclude = ["*/*/*"]\n  }\n}\n')
+    env = {"PATH": "/usr/bin:/usr/local/bin:/bin", "TF_CLI_CONFIG_FILE": str(tmp_path / "terraformrc"),
+           "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1", "HOME": str(tmp_path)}
+
+    def plan(extra_env: dict) -> subprocess.CompletedProcess:
+        return subprocess.run([terraform(), "plan", "-input=false", "-no-color", "-var",
+                               f"extra_env={json.dumps(extra_env)}"], cwd=tmp_path, env=env, capture_output=True,
+                              text=True, timeout=120)
+
+    subprocess.run([terraform(), "init", "-input=false", "-no-color"], cwd=tmp_path, env=env, check=True,
+                   capture_output=True, timeout=120)
+    allowed = plan({"ACKFLOW_OFFICE_SHEET_TAB": "案件", "ACKFLOW_CONFIRM_TTL": "600"})
+    assert allowed.returncode == 0, allowed.stdout[-2000:] + allowed.stderr[-2000:]
+    for name in secrets:
+        refused = plan({"ACKFLOW_OFFICE_SHEET_TAB": "案件", name: "s3cr3t"})
+        assert refused.returncode != 0, f"extra_env accepted {name} as a plain setting"
+        assert "Secret Manager" in refused.stderr, refused.stderr[-2000:]
+
+
+def test_a_deployment_without_a_japanese_font_is_warned_at_plan(tmp_path):
+    """Cloud Functions has no font with Japanese glyphs and the font is not committed: without
+    scripts/vendor-font every embedded estimate and invoice fails. Terraform's check (copied from
+    office.tf, evaluated by terraform plan over the same folder layout) warns before it is deployed."""
+    check = re.search(r'^check "estimate_font" \{.*?^\}', (GCP / "office.tf").read_text(), re.S | re.M)
+    assert check, 'office.tf has no check "estimate_font"'
+    module = tmp_path / "infra" / "terraform"
+    module.mkdir(parents=True)
+    fonts = tmp_path / "functions" / "workers" / "office" / "fonts"
+    office = re.search(r'^variable "office" \{.*?^\}', (GCP / "variables.tf").read_text(), re.S | re.M).group(0)
+    extra = re.search(r'^variable "extra_env" \{.*?^\}', (GCP / "variables.tf").read_text(), re.S | re.M).group(0)
+    (module / "main.tf").write_text(f"{office}\n\n{extra}\n\n{check.group(0)}\n")
+    (tmp_path / "terraformrc").write_text('provider_installation {\n  direct {\n    exclude = ["*/*/*"]\n  }\n}\n')
+    env = {"PATH": "/usr/bin:/usr/local/bin:/bin", "TF_CLI_CONFIG_FILE": str(tmp_path / "terraformrc"),
+           "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1", "HOME": str(tmp_path)}
+    subprocess.run([terraform(), "init", "-input=false", "-no-color"], cwd=module, env=env, check=True,
+                   capture_output=True, timeout=120)
+
+    def warned(*variables: str) -> bool:
+        result = subprocess.run([terraform(), "plan", "-input=false", "-no-color", *variables], cwd=module, env=env,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+        return "scripts/vendor-font" in result.stdout + result.stderr
+
+    assert warned()  # embedded PDFs (the default), no font vendored
+    assert not warned("-var", 'office={accounting = "freee", freee_client_id = "1", freee_client_secret = "s"}')
+    assert not warned("-var", 'extra_env={ACKFLOW_OFFICE_ESTIMATE_FONT = "/workspace/fonts/ipag.ttf"}')
+    fonts.mkdir(parents=True)
+    (fonts / "ipag.ttf").write_bytes(b"\0\1\0\0")
+    assert not warned()
+
+
+def test_deploy_md_names_every_api_terraform_enables():
+    """A newcomer's organization may have to allow each API first: the page lists what apis.tf enables."""
+    enabled = set(re.findall(r'"([a-z0-9]+\.googleapis\.com)"', (GCP / "apis.tf").read_text()))
+    page = (ROOT / "docs" / "deploy.md").read_text()
+    listed = re.search(r"`terraform apply` enables the APIs of `apis.tf` \((.*?)\)", page, re.S)
+    assert listed, "docs/deploy.md: say “`terraform apply` enables the APIs of `apis.tf` (…)”"
+    assert set(re.findall(r"`([a-z0-9]+\.googleapis\.com)`", listed.group(1))) == enabled
+
+
+def test_a_worker_timeout_shorter_than_the_longest_step_is_warned_at_plan(tmp_path):
+    """Cloud Functions ends a request at the function's timeout: a step allowed longer by its queue
+    would be cut every attempt. The check (copied from functions.tf with the queues' locals, evaluated
+    by terraform plan over the real queue definitions) says so before it is deployed."""
+    check = re.search(r'^check "worker_timeout" \{.*?^\}', (GCP / "functions.tf").read_text(), re.S | re.M)
+    assert check, 'functions.tf has no check "worker_timeout"'
+    module = tmp_path / "infra" / "terraform"
+    module.mkdir(parents=True)
+    (tmp_path / "functions" / "workers").mkdir(parents=True)
+    (tmp_path / "functions" / "workers" / "queues.json").write_text(
+        (ROOT / "functions" / "workers" / "queues.json").read_text())
+    worker = re.search(r'^variable "worker" \{.*?^\}', (GCP / "variables.tf").read_text(), re.S | re.M).group(0)
+    queues = re.search(r"^locals \{.*?^\}", (GCP / "queues.tf").read_text(), re.S | re.M).group(0)
+    (module / "main.tf").write_text(f"{worker}\n\n{queues}\n\n{check.group(0)}\n")
+    (tmp_path / "terraformrc").write_text('provider_installation {\n  direct {\n    exclude = ["*/*/*"]\n  }\n}\n')
+    env = {"PATH": "/usr/bin:/usr/local/bin:/bin", "TF_CLI_CONFIG_FILE": str(tmp_path / "terraformrc"),
+           "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1", "HOME": str(tmp_path)}
+    subprocess.run([terraform(), "init", "-input=false", "-no-color"], cwd=module, env=env, check=True,
+                   capture_output=True, timeout=120)
+    longest = max(q.max_step_timeout for q in load_queues(ROOT / "functions" / "workers" / "queues.json").values())
+
+    def warned(timeout: int | None) -> bool:
+        variables = [] if timeout is None else ["-var", f"worker={{timeout = {timeout}}}"]
+        result = subprocess.run([terraform(), "plan", "-input=false", "-no-color", *variables], cwd=module, env=env,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+        return "max_step_timeout_seconds" in result.stdout + result.stderr
+
+    assert not warned(None)  # the default covers every queue's longest step
+    assert not warned(int(longest))
+    assert warned(int(longest) - 1)

@@ -7,6 +7,7 @@ import json
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -227,3 +228,28 @@ def test_a_changed_visibility_timeout_is_read_again_without_a_restart(setup, mon
     # a read that fails keeps the last value known, never stops the relay
     s.relay_queue.url = s.url + "-gone"
     assert s.relay.visibility(s.relay_queue) == 120
+
+
+def test_a_relay_without_a_key_names_the_command_that_makes_one(tmp_path):
+    """The refusal's advice works as written: the command it names makes a key the relay starts with."""
+    import re
+    import shlex
+    import subprocess
+    import sys
+
+    from ackflow.errors import ConfigError
+    from ackflow.settings import Settings
+    from ackflow.taskqueue.relay import relay_from_settings
+
+    with pytest.raises(ConfigError) as refused:
+        relay_from_settings(Settings(), sqs=object())
+    command = re.search(r"\((ackflow sqs-relay [^)]*?) makes one\)", str(refused.value))
+    assert command, str(refused.value)
+    args = shlex.split(command.group(1))[1:]
+    assert args[-1].endswith(".pem")
+    code = "import sys; from ackflow_tools.cli.main import cli; sys.argv = ['ackflow', *sys.argv[1:]]; cli()"
+    subprocess.run([sys.executable, "-c", code, *args], cwd=tmp_path, check=True, capture_output=True, timeout=60)
+    key = (tmp_path / args[-1]).read_text()
+    relay = relay_from_settings(Settings(relay_signing_key=key), sqs=object(), queue_urls={
+        name: f"https://sqs.invalid/{name}" for name in json.loads(Path(Settings().queues_file).read_text())["queues"]})
+    assert relay.queues

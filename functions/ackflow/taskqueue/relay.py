@@ -399,7 +399,7 @@ def relay_from_settings(settings, *, sqs=None, queue_urls: dict[str, str] | None
         from ..errors import ConfigError
 
         raise ConfigError("ACKFLOW_RELAY_SIGNING_KEY is required: the PEM RSA key the relay signs worker "
-                          "tokens with (ackflow sqs-relay new-key makes one)")
+                          "tokens with (ackflow sqs-relay --new-key relay-key.pem makes one)")
     queues = []
     for name, definition in load_queues(settings.queues_file).items():
         url = (queue_urls or {}).get(name) or sqs.get_queue_url(QueueName=settings.sqs_queue_prefix + name)["QueueUrl"]
