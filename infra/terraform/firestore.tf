@@ -76,3 +76,16 @@ resource "google_firestore_field" "job_hold_ttl" {
 
   index_config {}
 }
+
+# The confirmation cards' records (ackflow.store.documents.CONFIRMATIONS): one per "run this?"
+# card; kept 400 days after the card expired, past its job's own TTL
+# (ackflow.store.jobstore.CONFIRMATION_TTL), then deleted.
+resource "google_firestore_field" "confirmation_ttl" {
+  database   = google_firestore_database.jobs.name
+  collection = "${local.collection_prefix}confirmations"
+  field      = local.store_indexes.ttl_field
+
+  ttl_config {}
+
+  index_config {}
+}

@@ -139,6 +139,14 @@ def test_the_holds_of_jobs_expire(module):
     assert ttl["field"] == "${local.store_indexes.ttl_field}" and "ttl_config" in ttl
 
 
+def test_the_confirmations_expire(module):
+    from ackflow.store.documents import CONFIRMATIONS
+
+    ttl = resources(module, "google_firestore_field")[("google_firestore_field", "confirmation_ttl")]
+    assert ttl["collection"] == "${local.collection_prefix}" + CONFIRMATIONS
+    assert ttl["field"] == "${local.store_indexes.ttl_field}" and "ttl_config" in ttl
+
+
 def test_the_sweep_is_scheduled_with_an_oidc_token_for_the_invoker(module):
     job = resources(module, "google_cloud_scheduler_job")[("google_cloud_scheduler_job", "sweep")]
     target = job["http_target"][0]

@@ -224,6 +224,23 @@ def test_confirmation_turns_into_exactly_one_job(store):
     assert [j.id for j in store.list_jobs()] == [job.id]
 
 
+def test_a_confirmation_expires_long_after_its_card(store):
+    """One is stored per confirmation card: without a TTL the collection only grows. Its
+    ``expire_at`` (a Firestore TTL policy in infra/terraform/firestore.tf) outlives the card, and a
+    Run or Cancel keeps it."""
+    from ackflow.jobs.model import CONFIRMATION_TTL
+    from ackflow.store.documents import CONFIRMATIONS
+
+    made = store.create_confirmation(make_confirmation("ttl1"))
+    stored = store.docs.get(CONFIRMATIONS, "ttl1")
+    assert abs(stored["expire_at"] - (made.expires_at + CONFIRMATION_TTL)) < 1 and CONFIRMATION_TTL > 365 * 86400
+    store.confirm("ttl1", "tok-ttl1", time.time(), lambda c: make_job("job-ttl1"))
+    assert abs(store.get_confirmation("ttl1").expire_at - stored["expire_at"]) < 1
+    store.create_confirmation(make_confirmation("ttl2"))
+    store.cancel_confirmation("ttl2", "tok-ttl2", time.time())
+    assert store.docs.get(CONFIRMATIONS, "ttl2")["expire_at"] == pytest.approx(stored["expire_at"], abs=60)
+
+
 def test_concurrent_confirmations_make_one_job(store):
     store.create_confirmation(make_confirmation("c2"))
     results = []

@@ -191,6 +191,12 @@ class Job:
         return cls(**values)
 
 
+# One confirmation is stored per "run this?" card; without a TTL the collection would only grow.
+# Kept long after its card expired: it answers a late Run of that card, and a mail's card finds
+# through it the job it made (a failed job may be retried while it lives, a job TTL after it ends).
+CONFIRMATION_TTL = 400 * 86400.0
+
+
 @dataclass(frozen=True)
 class Confirmation:
     """A job that was asked for and awaits Run or Cancel on its card."""
@@ -210,6 +216,11 @@ class Confirmation:
     decided_at: float | None = None
     decided_by: str = ""  # who cancelled it (a label), when a person did
     replaced: bool = False  # cancelled because a newer request took its place (a mail's form sent again)
+    expire_at: float | None = None  # a TTL (CONFIRMATION_TTL after ``expires_at`` unless given)
+
+    def __post_init__(self) -> None:
+        if self.expire_at is None:
+            object.__setattr__(self, "expire_at", self.expires_at + CONFIRMATION_TTL)
 
     def to_dict(self) -> dict:
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
