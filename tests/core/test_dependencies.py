@@ -75,3 +75,30 @@ def test_every_declared_dependency_is_imported(extra):
         if not any(u == m or u.startswith(m + ".") for u in used for m in provided):
             unused.append(_name(requirement))
     assert not unused, f"declared but never imported: {unused}"
+
+
+def _declared() -> set[str]:
+    project = PYPROJECT["project"]
+    names = [_name(r) for r in project["dependencies"]]
+    names += [_name(r) for extra in project["optional-dependencies"].values() for r in extra]
+    return {n.lower().replace("_", "-") for n in names}
+
+
+def test_every_package_the_deployed_code_imports_is_declared():
+    """What functions/ imports itself is declared itself, never had only through another package
+    (which may stop bringing it): e.g. pydantic beside pydantic-settings, fontTools beside fpdf2."""
+    local = {path.name for path in (ROOT / "functions").iterdir()} | {"ackflow", "workers", "main"}
+    owners = metadata.packages_distributions()
+    declared = _declared()
+    undeclared = {}
+    for module in sorted(_imports(ROOT / "functions")):
+        top = module.split(".")[0]
+        if top in sys.stdlib_module_names or top in local or top.removesuffix(".py") in local or top not in owners:
+            continue
+        candidates = set(owners[top])
+        if len(candidates) > 1:  # a namespace (google.*): the distributions that install this module
+            candidates = {d for d in candidates
+                          if any(module == m or module.startswith(m + ".") for m in _provides(d))} or candidates
+        if not {d.lower().replace("_", "-") for d in candidates} & declared:
+            undeclared[module] = sorted(candidates)
+    assert not undeclared, f"imported by functions/ but declared only through other packages: {undeclared}"
