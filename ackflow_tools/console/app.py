@@ -14,7 +14,7 @@ from flask import Flask, Response, abort, g, redirect, render_template, request,
 from markupsafe import Markup
 
 from ackflow.app.views import shown_result
-from ackflow.i18n import LANGUAGES, Speaker, speaker_for
+from ackflow.i18n import LANGUAGES, N_, Speaker, speaker_for
 
 from .signin import Guesses
 
@@ -247,17 +247,17 @@ def _check_host(config: ConsoleConfig) -> None:
     host = (request.host or "").rsplit(":", 1)[0] if not (request.host or "").startswith("[") \
         else request.host.split("]")[0] + "]"
     if not is_loopback(host):
-        abort(400, description="the console answers requests to 127.0.0.1 or localhost only")
+        abort(400, description=g.speaker._("The console answers requests to 127.0.0.1 or localhost only."))
 
 
 def _check_csrf() -> None:
     sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
     cookie = request.cookies.get(CSRF_COOKIE) or ""
     if not cookie or not hmac.compare_digest(sent.encode(), cookie.encode()):
-        abort(403, description="the form's CSRF token is missing or stale: reload the page and try again")
+        abort(403, description=g.speaker._("The form's CSRF token is missing or stale: reload the page and try again."))
     origin = request.headers.get("Origin")
     if origin and origin != request.host_url.rstrip("/"):
-        abort(403, description="a form from another site was refused")
+        abort(403, description=g.speaker._("A form from another site was refused."))
 
 
 def _json_pretty(value) -> Markup:
@@ -268,10 +268,32 @@ def _json_pretty(value) -> Markup:
     return Markup(escape(json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True, default=str)))
 
 
+# What an error page says when nothing more precise was given (werkzeug's own descriptions are English)
+STATUS_TEXTS = {400: N_("The request could not be read."), 401: N_("Sign in first."), 403: N_("Refused."),
+                404: N_("There is no such page."), 405: N_("This address does not take that kind of request."),
+                413: N_("The request is too large."), 414: N_("The address is too long."),
+                429: N_("Too many requests: wait a minute and try again.")}
+
+
+DEPLOY_ROLES = "docs/deploy.md#the-console-from-an-operators-machine-nothing-deployed"
+
+
+def _denied_by_iam(exc: BaseException) -> bool:
+    """Whether Google (Firestore, Cloud Tasks) refused the call for the operator's credentials: the
+    adapters report it as unavailable (PERMISSION_DENIED over gRPC, 403 over REST), with Google's
+    error as the cause."""
+    seen = exc
+    while seen is not None:
+        if getattr(seen, "code", None) == 403 and type(seen).__module__.startswith("google.api_core"):
+            return True
+        seen = seen.__cause__
+    return False
+
+
 def _errors(app: Flask) -> None:
     from werkzeug.exceptions import HTTPException
 
-    from ackflow.errors import AckflowError, Conflict, NotFound, NotSupported, Unavailable
+    from ackflow.errors import AckflowError, Conflict, JobNotFound, NotFound, NotSupported, Unavailable
 
     def page(status: int, message: str):
         if request.path.startswith("/api/") or request.path.endswith(".json") \
@@ -279,16 +301,29 @@ def _errors(app: Flask) -> None:
             return {"error": message}, status
         return render_template("error.html", status=status, message=message), status
 
+    def speaker() -> Speaker:
+        return g.get("speaker") or _speaker(console_config())
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        return page(exc.code or 500, exc.description or exc.name)
+        code = exc.code or 500
+        message = exc.description
+        if not message or message == type(exc).description:  # werkzeug's own, in English
+            message = speaker()._(STATUS_TEXTS.get(code, "Error"))
+        return page(code, message)
 
     @app.errorhandler(AckflowError)
     def ackflow_error(exc: AckflowError):
+        said = speaker()
+        if isinstance(exc, JobNotFound):
+            return page(404, said._("There is no job {job}.", job=exc.job_id))
         if isinstance(exc, NotFound):
             return page(404, str(exc))
         if isinstance(exc, (Conflict, NotSupported)):
             return page(409, str(exc))
+        if _denied_by_iam(exc):  # a read-only operator's action: refused, not "try again later"
+            return page(403, said._("Google Cloud refused this to your account (its IAM roles). The roles an "
+                                    "operator needs: {doc}", doc=DEPLOY_ROLES))
         if isinstance(exc, Unavailable):
             return page(503, str(exc))
         return page(400, str(exc))
