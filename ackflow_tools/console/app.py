@@ -16,7 +16,7 @@ from markupsafe import Markup
 from ackflow.app.views import shown_result
 from ackflow.i18n import LANGUAGES, N_, Speaker, speaker_for
 
-from .signin import Guesses
+from .signin import Guesses, Sessions
 
 if TYPE_CHECKING:
     from ackflow.app.runtime import Runtime
@@ -84,6 +84,7 @@ def create_app(config: ConsoleConfig) -> Flask:
     from . import chat, jobs, mail, operate
 
     guesses = Guesses()  # wrong tokens per client address (the sign-in form and Bearer headers alike)
+    sessions = Sessions()  # who signed in and has not signed out
 
     @app.before_request
     def guard():
@@ -92,6 +93,7 @@ def create_app(config: ConsoleConfig) -> Flask:
         _check_host(config)
         if not _asked_by_this_console():
             return Response("refused: a page of another site asked for this", 403, mimetype="text/plain")
+        g.signed_in = bool(config.auth_token) and sessions.live(_session().get("sid"))
         if config.auth_token and request.endpoint not in ("login", "static") and not _signed_in(config, guesses):
             if request.method == "GET" and not request.path.startswith("/api/"):
                 return redirect(url_for("login", next=request.full_path))
@@ -133,7 +135,8 @@ def create_app(config: ConsoleConfig) -> Flask:
                 from flask import session
 
                 guesses.right(address)
-                session["signed_in"] = True
+                session.clear()  # a new id for each sign-in: one planted before it names nothing
+                session["sid"] = sessions.open()
                 return redirect(local_path(request.args.get("next")))
             else:
                 guesses.wrong(address)
@@ -144,6 +147,7 @@ def create_app(config: ConsoleConfig) -> Flask:
     def logout():
         from flask import session
 
+        sessions.close(session.get("sid"))
         session.clear()
         return redirect(url_for("login") if config.auth_token else "/")
 
@@ -191,10 +195,14 @@ def _speaker(config: ConsoleConfig) -> Speaker:
                        default_language=config.language, default_time_zone=config.time_zone)
 
 
-def _signed_in(config: ConsoleConfig, guesses: Guesses) -> bool:
+def _session():
     from flask import session
 
-    if session.get("signed_in"):
+    return session
+
+
+def _signed_in(config: ConsoleConfig, guesses: Guesses) -> bool:
+    if g.signed_in:
         return True
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):

@@ -296,6 +296,21 @@ def test_signing_out_ends_the_session(runtime):
     assert client.get("/jobs").status_code == 302  # to the sign-in page again
 
 
+def test_a_copy_of_the_session_cookie_no_longer_signs_in_once_its_person_signed_out(runtime):
+    """Flask's session is a signed cookie: clearing it in one browser left every copy of it valid
+    (for Flask's 31 days), so signing out of a shared laptop ended nothing for whoever kept it."""
+    client = console(runtime, host="0.0.0.0", auth_token=TOKEN)
+    client.post("/login", data={"csrf_token": csrf(client), "token": TOKEN})
+    kept = client.get_cookie("ackflow_console").value
+    assert client.post("/logout", data={"csrf_token": csrf(client)}).status_code == 302
+    client.set_cookie("ackflow_console", kept)
+    assert client.get("/jobs").status_code == 302  # to the sign-in page
+    assert client.get("/api/changes").status_code == 401
+    assert client.post("/lang/ja", data={"csrf_token": csrf(client)}).status_code == 401
+    client.post("/login", data={"csrf_token": csrf(client), "token": TOKEN})  # signing in again works
+    assert client.get_cookie("ackflow_console").value != kept and client.get("/jobs").status_code == 200
+
+
 def test_the_guess_count_forgets_old_guesses_and_stays_bounded():
     from ackflow_tools.console import signin
 
