@@ -311,6 +311,60 @@ def test_a_copy_of_the_session_cookie_no_longer_signs_in_once_its_person_signed_
     assert client.get_cookie("ackflow_console").value != kept and client.get("/jobs").status_code == 200
 
 
+def test_every_post_the_console_takes_is_refused_without_its_csrf_token(runtime, tmp_path):
+    """Every route that takes a POST (actions, the language switch, sign-in and sign-out, the
+    browser chat's send, click, dialog and close), found in the app's own URL map, so a route
+    added later is checked too: a POST without the token, or with another one, is a 403 and
+    reaches nothing (no audit entry, no language cookie, no sign-in, the chat service not asked)."""
+    runtime.store.create_job(job("jfailed00001", JobStatus.FAILED))
+    chat = ServerThreadRecording().start()
+    try:
+        client = console(runtime, host="0.0.0.0", auth_token=TOKEN, chat_url=chat.url)
+        client.post("/login", data={"csrf_token": csrf(client), "token": TOKEN})
+        values = {"job_id": "jfailed00001", "letter_id": "l1", "name": "ackflow-default", "verb": "pause",
+                  "language": "ja", "case": "C-1"}
+        posts = sorted({rule.rule for rule in client.application.url_map.iter_rules() if "POST" in rule.methods})
+        assert {"/login", "/logout", "/lang/<language>", "/chat/send", "/jobs/<job_id>/retry"} <= set(posts)
+        for rule in posts:
+            path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m.group(1)], rule)
+            form = {"confirmed": "1", "token": TOKEN, "text": "/help", "message": "spaces/console/messages/m",
+                    "button": "b", "key": "abcdef123456", "all": "1", "back": "/jobs"}
+            for sent in ({}, {"csrf_token": "guess"}):
+                answer = client.post(path, data={**form, **sent})
+                assert answer.status_code == 403, (rule, sent, answer.status_code)
+        assert client.get_cookie(LANG_COOKIE) is None and runtime.store.list_audit() == [] and chat.asked == []
+        assert runtime.store.get_job("jfailed00001").status == JobStatus.FAILED
+        assert client.get("/jobs").status_code == 200  # still signed in: the refused sign-out did nothing
+    finally:
+        chat.stop()
+
+
+class ServerThreadRecording:
+    """Stands where the local Chat service would be and notes every request that reaches it."""
+
+    def __init__(self):
+        from ackflow_tools.emulators.web import ServerThread
+
+        self.asked: list[str] = []
+        self.server = ServerThread(self._app)
+
+    def _app(self, environ, start_response):
+        self.asked.append(environ["PATH_INFO"])
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [b"{}"]
+
+    def start(self):
+        self.server.start()
+        return self
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
 def test_the_guess_count_forgets_old_guesses_and_stays_bounded():
     from ackflow_tools.console import signin
 
