@@ -16,6 +16,7 @@ from markupsafe import Markup
 from ackflow.app.views import shown_result
 from ackflow.i18n import LANGUAGES, N_, Speaker, speaker_for
 
+from .cards import visible_bidi
 from .signin import Guesses, Sessions
 
 if TYPE_CHECKING:
@@ -80,6 +81,7 @@ def create_app(config: ConsoleConfig) -> Flask:
                       SESSION_COOKIE_SAMESITE="Strict", MAX_CONTENT_LENGTH=256 * 1024)
     app.extensions["ackflow_console"] = config
     app.jinja_env.autoescape = True  # every template, whatever its file name
+    app.jinja_env.finalize = visible_bidi  # every value shown: bidi controls named, not obeyed
     app.jinja_env.globals.update(json_pretty=_json_pretty)
     from . import chat, jobs, mail, operate
 

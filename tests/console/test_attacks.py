@@ -365,6 +365,28 @@ class ServerThreadRecording:
         self.server.stop()
 
 
+def test_bidirectional_controls_from_a_job_a_person_a_case_or_a_card_are_shown_not_obeyed(runtime):
+    """U+202E turns the rest around: a parameter or a file name "請求書\u202efdp.exe" read as
+    "請求書exe.pdf". Each control is named where it stands."""
+    spoof = "請求書\u202efdp.exe\u2066"
+    now = time.time()
+    runtime.store.create_job(Job(id="jbidi0000001", type="echo", params={"text": spoof},
+                                 requester=Requester("users/1", "a@example.com", spoof), space=None, thread=None,
+                                 queue="ackflow-default", steps=(StepState("echo"),), created_at=now, updated_at=now,
+                                 status=JobStatus.FAILED, last_error=spoof))
+    runtime.store.docs.transaction(lambda tx: tx.set("cases", "C-1", {
+        "case": "C-1", "client": spoof, "title": spoof, "status": "受付", "updated_at": now, "jobs": [],
+        "documents": [{"name": spoof, "key": "d", "link": "https://drive.example/d"}]}))
+    client = console(runtime)
+    for path in ("/jobs", "/jobs/jbidi0000001", "/cases", "/cases/C-1", "/jobs?q=" + "請求書"):
+        page = client.get(path).get_data(as_text=True)
+        assert "\u202e" not in page and "\u2066" not in page, path
+        assert "請求書[U+202E]fdp.exe[U+2066]" in page, path
+    card = message_html({"name": "spaces/s/messages/m", "text": spoof, "cardsV2": [{"cardId": "c", "card": {
+        "header": {"title": spoof}, "sections": [{"widgets": [{"decoratedText": {"text": spoof}}]}]}}]})
+    assert "\u202e" not in card and card.count("請求書[U+202E]fdp.exe[U+2066]") == 3
+
+
 def test_the_guess_count_forgets_old_guesses_and_stays_bounded():
     from ackflow_tools.console import signin
 
