@@ -36,6 +36,12 @@ def sqs(moto, tmp_path, monkeypatch):
     runtime.close()
 
 
+def _shown(page: str, test: str) -> str:
+    """A fact of the queue's section on the queues page (data-test=waiting, dlq)."""
+    section = re.search(rf'data-queue="{QUEUE}">(.*?)</section>', page, re.S).group(1)
+    return re.search(rf'data-test="{test}">([^<]*)<', section).group(1).strip()
+
+
 def _depth(client, url: str) -> int:
     attributes = client.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
     return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
@@ -48,6 +54,7 @@ def test_redrive_moves_the_dead_letters_back_once_confirmed_and_is_audited(sqs):
     browser = requests.Session()
     page = browser.get(console + "/queues", timeout=10)
     assert page.status_code == 200 and f'action="/queues/{QUEUE}/redrive"' in page.text
+    assert _shown(page.text, "dlq") == "2" and _shown(page.text, "waiting") == "0"  # the DLQ's depth, as SQS says
     token = browser.cookies["ackflow_csrf"]
     asked = browser.post(f"{console}/queues/{QUEUE}/redrive", data={"csrf_token": token}, timeout=10)
     assert asked.status_code == 200 and 'name="confirmed" value="1"' in asked.text  # asks first
@@ -57,6 +64,8 @@ def test_redrive_moves_the_dead_letters_back_once_confirmed_and_is_audited(sqs):
     assert done.status_code == 200 and done.url.endswith("/queues")  # back on the queues page
     assert "2 message(s) moved back to ackflow-default." in done.text
     assert _depth(client, dlq) == 0 and _depth(client, queue_url) == 2
+    page = browser.get(console + "/queues", timeout=10).text
+    assert _shown(page, "dlq") == "0" and _shown(page, "waiting") == "2"
     bodies = sorted(m["Body"] for m in client.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
                                                                  WaitTimeSeconds=1)["Messages"])
     assert bodies == ['{"job_id": "jdead0", "step": 0}', '{"job_id": "jdead1", "step": 0}']
