@@ -14,6 +14,7 @@ import pytest
 from ackflow.app.runtime import Runtime
 from ackflow.jobs.model import Job, JobStatus, Requester, StepState
 from ackflow.settings import Settings
+from ackflow.store.jobstore import JobFilter
 from ackflow_tools.console.app import LANG_COOKIE, ConsoleConfig, create_app
 from ackflow_tools.console.cards import card_html, message_html
 
@@ -385,6 +386,29 @@ def test_bidirectional_controls_from_a_job_a_person_a_case_or_a_card_are_shown_n
     card = message_html({"name": "spaces/s/messages/m", "text": spoof, "cardsV2": [{"cardId": "c", "card": {
         "header": {"title": spoof}, "sections": [{"widgets": [{"decoratedText": {"text": spoof}}]}]}}]})
     assert "\u202e" not in card and card.count("請求書[U+202E]fdp.exe[U+2066]") == 3
+
+
+ACTIONS = ["/jobs/jfailed00001/retry", "/jobs/jqueued00001/cancel", "/dead/{letter}/discard",
+           "/queues/ackflow-default/pause", "/queues/ackflow-default/resume", "/periodic/tick/run",
+           "/mail/show-again"]
+
+
+@pytest.mark.parametrize("path", ACTIONS)
+def test_every_action_asks_first_and_changes_nothing_until_confirmed(runtime, path):
+    runtime.store.create_job(job("jfailed00001", JobStatus.FAILED))
+    runtime.store.create_job(job("jqueued00001", JobStatus.QUEUED))
+    letter = runtime.store.record_dropped_task("t", "jfailed00001", 0, "gone", 1, time.time())
+    client = console(runtime)
+    path = path.format(letter=letter.id)
+    asked = client.post(path, data={"csrf_token": csrf(client), "key": "abcdef123456", "all": "1"})
+    page = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and 'name="confirmed" value="1"' in page, (path, asked.status_code)
+    assert f'action="{path}"' in page  # the confirmation posts the same action again
+    assert runtime.store.list_audit() == [] and runtime.store.find_jobs(JobFilter(), limit=10).jobs[0].id in (
+        "jfailed00001", "jqueued00001")  # no job started
+    assert runtime.store.get_job("jfailed00001").status == JobStatus.FAILED
+    assert runtime.store.get_job("jqueued00001").status == JobStatus.QUEUED
+    assert [d.id for d in runtime.store.dead_letters_of("jfailed00001")] == [letter.id]
 
 
 def test_the_guess_count_forgets_old_guesses_and_stays_bounded():
