@@ -150,7 +150,7 @@ class Renderer:
 
     def card(self, card: dict, card_id: str = "") -> str:
         try:
-            return self._card(card, card_id)
+            return visible_bidi(self._card(card, card_id))  # a dialog is drawn from here alone
         except DRAW_ERRORS as exc:
             return _broken("card", exc)
 

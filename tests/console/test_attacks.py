@@ -16,7 +16,7 @@ from ackflow.jobs.model import Job, JobStatus, Requester, StepState
 from ackflow.settings import Settings
 from ackflow.store.jobstore import JobFilter
 from ackflow_tools.console.app import LANG_COOKIE, ConsoleConfig, create_app
-from ackflow_tools.console.cards import card_html, message_html
+from ackflow_tools.console.cards import Renderer, card_html, message_html
 
 OPERATOR = "ops@example.com"
 TOKEN = "a-long-enough-secret"
@@ -386,6 +386,9 @@ def test_bidirectional_controls_from_a_job_a_person_a_case_or_a_card_are_shown_n
     card = message_html({"name": "spaces/s/messages/m", "text": spoof, "cardsV2": [{"cardId": "c", "card": {
         "header": {"title": spoof}, "sections": [{"widgets": [{"decoratedText": {"text": spoof}}]}]}}]})
     assert "\u202e" not in card and card.count("請求書[U+202E]fdp.exe[U+2066]") == 3
+    dialog = Renderer(dialog=True).card({"sections": [{"widgets": [{"textInput": {"name": "n", "label": spoof,
+                                                                                "value": spoof}}]}]})
+    assert "\u202e" not in dialog and dialog.count("請求書[U+202E]fdp.exe[U+2066]") == 2
 
 
 ACTIONS = ["/jobs/jfailed00001/retry", "/jobs/jqueued00001/cancel", "/dead/{letter}/discard",
