@@ -107,6 +107,7 @@ def test_the_audit_logs_outcomes_are_in_the_persons_language(runtime):
         page = browser.get(path).get_data(as_text=True)
         assert JA._("done") != "done" and JA._("done") in visible(page), path
         assert not re.search(r"\bdone\b", visible(page)), path
+        assert JA._("console") in visible(page) and not re.search(r"\bconsole\b", visible(page)), path
 
 
 def test_the_periodic_jobs_and_the_queues_are_described_in_the_persons_language(runtime):
