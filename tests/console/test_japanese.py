@@ -174,3 +174,21 @@ def test_a_read_only_operator_sees_the_queues_and_is_told_plainly_that_pausing_i
     assert service.get_queue(queue).state == 1  # still RUNNING
     [entry] = runtime.store.list_audit()
     assert (entry.action, entry.actor) == ("pause", "ops@example.com") and entry.outcome.startswith("refused")
+
+
+def test_the_periodic_jobs_next_run_is_in_the_offices_time_zone_whatever_the_deployments(tmp_path):
+    """The schedules are cron in the deployment's zone (here UTC); the page gives times in the
+    office's (Asia/Tokyo): the digest's 09:00 UTC is 18:00 there."""
+    runtime = Runtime(Settings(sqlite_path=str(tmp_path / "jobs.db"), time_zone="UTC",
+                               job_types="tests.support.jobtypes:build_registry"))
+    try:
+        digest = next(t for t in runtime.registry if t.name == "digest")
+        assert digest.schedule.split()[:2] == ["0", "9"]
+        page = console(runtime).get("/periodic").get_data(as_text=True)
+        section = re.search(r'data-periodic="digest">(.*?)</section>', page, re.S).group(1)
+        shown = [html.unescape(re.sub(r"<[^>]+>", "", dd)) for dd in re.findall(r"<dd>(.*?)</dd>", section, re.S)]
+        last_slot, next_run = shown[1], shown[2]
+        assert last_slot.endswith(" 18:00") and next_run.endswith(" 18:00"), shown
+        assert "UTC" in visible(page)  # the page says in which zone the cron lines are read
+    finally:
+        runtime.close()
