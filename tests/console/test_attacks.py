@@ -414,6 +414,19 @@ def test_every_action_asks_first_and_changes_nothing_until_confirmed(runtime, pa
     assert [d.id for d in runtime.store.dead_letters_of("jfailed00001")] == [letter.id]
 
 
+def test_run_now_submitted_twice_from_one_form_starts_one_job(runtime):
+    """A double click, or the browser sending the form again: the form's key names the request."""
+    client = console(runtime)
+    form = {"csrf_token": csrf(client), "confirmed": "1", "key": "abcdef123456"}
+    first = client.post("/periodic/tick/run", data=form)
+    again = client.post("/periodic/tick/run", data=form)
+    assert first.status_code == again.status_code == 302 and first.headers["Location"] == again.headers["Location"]
+    assert len(runtime.store.find_jobs(JobFilter(type="tick"), limit=10).jobs) == 1
+    other = client.post("/periodic/tick/run", data={**form, "key": "ghijkl789012"})  # a new form: a new run
+    assert other.headers["Location"] != first.headers["Location"]
+    assert len(runtime.store.find_jobs(JobFilter(type="tick"), limit=10).jobs) == 2
+
+
 def test_the_guess_count_forgets_old_guesses_and_stays_bounded():
     from ackflow_tools.console import signin
 
