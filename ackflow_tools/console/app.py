@@ -289,12 +289,15 @@ DEPLOY_ROLES = "docs/deploy.md#the-console-from-an-operators-machine-nothing-dep
 
 
 def _denied_by_iam(exc: BaseException) -> bool:
-    """Whether Google (Firestore, Cloud Tasks) refused the call for the operator's credentials: the
-    adapters report it as unavailable (PERMISSION_DENIED over gRPC, 403 over REST), with Google's
-    error as the cause."""
+    """Whether the cloud refused the call for the operator's credentials: the adapters report it as
+    unavailable, with the vendor's error as the cause (Google's PERMISSION_DENIED over gRPC, 403
+    over REST; AWS's AccessDenied)."""
     seen = exc
     while seen is not None:
         if getattr(seen, "code", None) == 403 and type(seen).__module__.startswith("google.api_core"):
+            return True
+        error = (getattr(seen, "response", None) or {}) if type(seen).__module__.startswith("botocore") else {}
+        if str((error.get("Error") or {}).get("Code", "")).startswith("AccessDenied"):
             return True
         seen = seen.__cause__
     return False
@@ -332,7 +335,7 @@ def _errors(app: Flask) -> None:
         if isinstance(exc, (Conflict, NotSupported)):
             return page(409, str(exc))
         if _denied_by_iam(exc):  # a read-only operator's action: refused, not "try again later"
-            return page(403, said._("Google Cloud refused this to your account (its IAM roles). The roles an "
+            return page(403, said._("The cloud refused this to your account (its IAM roles). The roles an "
                                     "operator needs: {doc}", doc=DEPLOY_ROLES))
         if isinstance(exc, Unavailable):
             return page(503, str(exc))
