@@ -120,6 +120,8 @@ def create_app(config: ConsoleConfig) -> Flask:
         speaker: Speaker = g.speaker
         return {"_": speaker._, "n_": speaker.n_, "speaker": speaker, "csrf_token": g.csrf, "config": config,
                 "shown_date": lambda value: shown_result(value, speaker),  # a damaged record's "date" as it is
+                "type_label": lambda name: _type_label(config, name, speaker),
+                "step_label": lambda name, step: _step_label(config, name, step, speaker),
                 "chat_enabled": bool(config.chat_url), "languages": LANGUAGES,
                 "mail_unshown": lambda: mail.unshown_count(config.runtime)}
 
@@ -184,6 +186,21 @@ def _warm(app: Flask, config: ConsoleConfig) -> None:
         speaker = speaker_for(language, config.time_zone, default_language=config.language,
                               default_time_zone=config.time_zone)
         speaker.moment(0.0), speaker.date("2026-01-01"), speaker.number(1000), speaker.duration(1.0)
+
+
+def _type_label(config: ConsoleConfig, name: str, speaker: Speaker) -> str:
+    """A job type as the person calls it (新規案件 for newcase in Japanese), as the chat does."""
+    from ackflow.app.views import type_name
+
+    registry = config.runtime.registry
+    return type_name(registry.get(name) if name in registry else None, name, speaker)
+
+
+def _step_label(config: ConsoleConfig, name: str, step: str, speaker: Speaker) -> str:
+    """A step of a job type by its title in the person's language, else its name."""
+    registry = config.runtime.registry
+    declared = next((s for s in registry.get(name).steps if s.name == step), None) if name in registry else None
+    return speaker._(declared.title) if declared and declared.title else step
 
 
 def console_config() -> ConsoleConfig:

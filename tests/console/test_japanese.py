@@ -192,3 +192,34 @@ def test_the_periodic_jobs_next_run_is_in_the_offices_time_zone_whatever_the_dep
         assert "UTC" in visible(page)  # the page says in which zone the cron lines are read
     finally:
         runtime.close()
+
+
+def test_job_types_and_their_steps_are_named_as_the_person_calls_them(runtime):
+    """新規案件, not newcase; a step's title in Japanese (the chat says both so); the filter still
+    filters by the type's id."""
+    newcase = runtime.registry.get("newcase")
+    now = time.time()
+    runtime.store.create_job(Job(id="jnewcase0001", type="newcase", params={"client": "株式会社"},
+                                 requester=Requester("users/1", "hanako@example.com", "山田 花子"), space=None,
+                                 thread=None, queue=QUEUE, steps=tuple(StepState(s.name) for s in newcase.steps),
+                                 created_at=now, updated_at=now, status=JobStatus.QUEUED))
+    runtime.store.fail_job("jnewcase0001", "OSError: 紙", now)  # failed for good: a dead letter
+    runtime.store.record_dropped_task("t", "jnewcase0001", 0, "gone", 1, now)
+    browser = console(runtime)
+    native = newcase.native_name
+    assert native and native != "newcase"
+    listed = browser.get("/jobs").get_data(as_text=True)
+    assert f'title="newcase">{native}</td>' in listed and f'<option value="newcase">{native}</option>' in listed
+    filtered = browser.get("/jobs?type=newcase").get_data(as_text=True)
+    assert 'data-job="jnewcase0001"' in filtered
+    page = browser.get("/jobs/jnewcase0001").get_data(as_text=True)
+    assert f'<span title="newcase">{native}</span>' in page
+    titled = [s for s in newcase.steps if s.title]
+    assert titled and all(JA._(s.title) in page and JA._(s.title) != s.title for s in titled)
+    assert not any(re.search(rf"\b{re.escape(s.title)}\b", visible(page)) for s in titled)
+    dead = browser.get("/dead").get_data(as_text=True)
+    assert f'title="newcase">{native}</td>' in dead
+    assert f'title="{newcase.steps[0].name}">{JA._(newcase.steps[0].title)}</td>' in dead
+    assert JA._("(dropped task)") != "(dropped task)" and JA._("(dropped task)") in dead  # a task no job had
+    digest = runtime.registry.get("digest")
+    assert f'<h2 title="digest">{digest.native_name}</h2>' in browser.get("/periodic").get_data(as_text=True)
