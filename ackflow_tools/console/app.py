@@ -14,9 +14,10 @@ from flask import Flask, Response, abort, g, redirect, render_template, request,
 from markupsafe import Markup
 
 from ackflow.app.views import shown_result
-from ackflow.i18n import LANGUAGES, Speaker, speaker_for
+from ackflow.i18n import LANGUAGES, N_, Speaker, speaker_for
 
-from .signin import Guesses
+from .cards import visible_bidi
+from .signin import Guesses, Sessions
 
 if TYPE_CHECKING:
     from ackflow.app.runtime import Runtime
@@ -80,10 +81,12 @@ def create_app(config: ConsoleConfig) -> Flask:
                       SESSION_COOKIE_SAMESITE="Strict", MAX_CONTENT_LENGTH=256 * 1024)
     app.extensions["ackflow_console"] = config
     app.jinja_env.autoescape = True  # every template, whatever its file name
+    app.jinja_env.finalize = visible_bidi  # every value shown: bidi controls named, not obeyed
     app.jinja_env.globals.update(json_pretty=_json_pretty)
     from . import chat, jobs, mail, operate
 
     guesses = Guesses()  # wrong tokens per client address (the sign-in form and Bearer headers alike)
+    sessions = Sessions()  # who signed in and has not signed out
 
     @app.before_request
     def guard():
@@ -92,6 +95,7 @@ def create_app(config: ConsoleConfig) -> Flask:
         _check_host(config)
         if not _asked_by_this_console():
             return Response("refused: a page of another site asked for this", 403, mimetype="text/plain")
+        g.signed_in = bool(config.auth_token) and sessions.live(_session().get("sid"))
         if config.auth_token and request.endpoint not in ("login", "static") and not _signed_in(config, guesses):
             if request.method == "GET" and not request.path.startswith("/api/"):
                 return redirect(url_for("login", next=request.full_path))
@@ -116,6 +120,8 @@ def create_app(config: ConsoleConfig) -> Flask:
         speaker: Speaker = g.speaker
         return {"_": speaker._, "n_": speaker.n_, "speaker": speaker, "csrf_token": g.csrf, "config": config,
                 "shown_date": lambda value: shown_result(value, speaker),  # a damaged record's "date" as it is
+                "type_label": lambda name: _type_label(config, name, speaker),
+                "step_label": lambda name, step: _step_label(config, name, step, speaker),
                 "chat_enabled": bool(config.chat_url), "languages": LANGUAGES,
                 "mail_unshown": lambda: mail.unshown_count(config.runtime)}
 
@@ -133,7 +139,8 @@ def create_app(config: ConsoleConfig) -> Flask:
                 from flask import session
 
                 guesses.right(address)
-                session["signed_in"] = True
+                session.clear()  # a new id for each sign-in: one planted before it names nothing
+                session["sid"] = sessions.open()
                 return redirect(local_path(request.args.get("next")))
             else:
                 guesses.wrong(address)
@@ -144,6 +151,7 @@ def create_app(config: ConsoleConfig) -> Flask:
     def logout():
         from flask import session
 
+        sessions.close(session.get("sid"))
         session.clear()
         return redirect(url_for("login") if config.auth_token else "/")
 
@@ -180,6 +188,21 @@ def _warm(app: Flask, config: ConsoleConfig) -> None:
         speaker.moment(0.0), speaker.date("2026-01-01"), speaker.number(1000), speaker.duration(1.0)
 
 
+def _type_label(config: ConsoleConfig, name: str, speaker: Speaker) -> str:
+    """A job type as the person calls it (新規案件 for newcase in Japanese), as the chat does."""
+    from ackflow.app.views import type_name
+
+    registry = config.runtime.registry
+    return type_name(registry.get(name) if name in registry else None, name, speaker)
+
+
+def _step_label(config: ConsoleConfig, name: str, step: str, speaker: Speaker) -> str:
+    """A step of a job type by its title in the person's language, else its name."""
+    registry = config.runtime.registry
+    declared = next((s for s in registry.get(name).steps if s.name == step), None) if name in registry else None
+    return speaker._(declared.title) if declared and declared.title else step
+
+
 def console_config() -> ConsoleConfig:
     from flask import current_app
 
@@ -191,10 +214,14 @@ def _speaker(config: ConsoleConfig) -> Speaker:
                        default_language=config.language, default_time_zone=config.time_zone)
 
 
-def _signed_in(config: ConsoleConfig, guesses: Guesses) -> bool:
+def _session():
     from flask import session
 
-    if session.get("signed_in"):
+    return session
+
+
+def _signed_in(config: ConsoleConfig, guesses: Guesses) -> bool:
+    if g.signed_in:
         return True
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
@@ -247,17 +274,17 @@ def _check_host(config: ConsoleConfig) -> None:
     host = (request.host or "").rsplit(":", 1)[0] if not (request.host or "").startswith("[") \
         else request.host.split("]")[0] + "]"
     if not is_loopback(host):
-        abort(400, description="the console answers requests to 127.0.0.1 or localhost only")
+        abort(400, description=g.speaker._("The console answers requests to 127.0.0.1 or localhost only."))
 
 
 def _check_csrf() -> None:
     sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
     cookie = request.cookies.get(CSRF_COOKIE) or ""
     if not cookie or not hmac.compare_digest(sent.encode(), cookie.encode()):
-        abort(403, description="the form's CSRF token is missing or stale: reload the page and try again")
+        abort(403, description=g.speaker._("The form's CSRF token is missing or stale: reload the page and try again."))
     origin = request.headers.get("Origin")
     if origin and origin != request.host_url.rstrip("/"):
-        abort(403, description="a form from another site was refused")
+        abort(403, description=g.speaker._("A form from another site was refused."))
 
 
 def _json_pretty(value) -> Markup:
@@ -268,10 +295,35 @@ def _json_pretty(value) -> Markup:
     return Markup(escape(json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True, default=str)))
 
 
+# What an error page says when nothing more precise was given (werkzeug's own descriptions are English)
+STATUS_TEXTS = {400: N_("The request could not be read."), 401: N_("Sign in first."), 403: N_("Refused."),
+                404: N_("There is no such page."), 405: N_("This address does not take that kind of request."),
+                413: N_("The request is too large."), 414: N_("The address is too long."),
+                429: N_("Too many requests: wait a minute and try again.")}
+
+
+DEPLOY_ROLES = "docs/deploy.md#the-console-from-an-operators-machine-nothing-deployed"
+
+
+def _denied_by_iam(exc: BaseException) -> bool:
+    """Whether the cloud refused the call for the operator's credentials: the adapters report it as
+    unavailable, with the vendor's error as the cause (Google's PERMISSION_DENIED over gRPC, 403
+    over REST; AWS's AccessDenied)."""
+    seen = exc
+    while seen is not None:
+        if getattr(seen, "code", None) == 403 and type(seen).__module__.startswith("google.api_core"):
+            return True
+        error = (getattr(seen, "response", None) or {}) if type(seen).__module__.startswith("botocore") else {}
+        if str((error.get("Error") or {}).get("Code", "")).startswith("AccessDenied"):
+            return True
+        seen = seen.__cause__
+    return False
+
+
 def _errors(app: Flask) -> None:
     from werkzeug.exceptions import HTTPException
 
-    from ackflow.errors import AckflowError, Conflict, NotFound, NotSupported, Unavailable
+    from ackflow.errors import AckflowError, Conflict, JobNotFound, NotFound, NotSupported, Unavailable
 
     def page(status: int, message: str):
         if request.path.startswith("/api/") or request.path.endswith(".json") \
@@ -279,16 +331,29 @@ def _errors(app: Flask) -> None:
             return {"error": message}, status
         return render_template("error.html", status=status, message=message), status
 
+    def speaker() -> Speaker:
+        return g.get("speaker") or _speaker(console_config())
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        return page(exc.code or 500, exc.description or exc.name)
+        code = exc.code or 500
+        message = exc.description
+        if not message or message == type(exc).description:  # werkzeug's own, in English
+            message = speaker()._(STATUS_TEXTS.get(code, "Error"))
+        return page(code, message)
 
     @app.errorhandler(AckflowError)
     def ackflow_error(exc: AckflowError):
+        said = speaker()
+        if isinstance(exc, JobNotFound):
+            return page(404, said._("There is no job {job}.", job=exc.job_id))
         if isinstance(exc, NotFound):
             return page(404, str(exc))
         if isinstance(exc, (Conflict, NotSupported)):
             return page(409, str(exc))
+        if _denied_by_iam(exc):  # a read-only operator's action: refused, not "try again later"
+            return page(403, said._("The cloud refused this to your account (its IAM roles). The roles an "
+                                    "operator needs: {doc}", doc=DEPLOY_ROLES))
         if isinstance(exc, Unavailable):
             return page(503, str(exc))
         return page(400, str(exc))

@@ -21,6 +21,19 @@ SIMPLE_TAGS = {"b": "b", "strong": "b", "i": "i", "em": "i", "u": "u", "s": "s",
                "ul": "ul", "ol": "ol", "li": "li", "code": "code", "time": "time"}
 
 
+# Bidirectional controls (embeddings, overrides, isolates: CVE-2021-42574's "Trojan Source") turn
+# the text after them around: "請求書\u202efdp.exe" reads as "請求書exe.pdf". Whatever a job, a
+# person, a mail or a card says is shown with them named, not obeyed.
+BIDI_RE = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def visible_bidi(text):
+    """``text`` (a str or Markup) with each bidirectional control shown as its code point."""
+    if not isinstance(text, str) or not BIDI_RE.search(text):
+        return text
+    return type(text)(BIDI_RE.sub(lambda m: f"[U+{ord(m.group()):04X}]", text))
+
+
 def safe_url(url: str | None) -> str | None:
     url = (url or "").strip()
     return url if url.lower().startswith(SAFE_SCHEMES) else None
@@ -137,7 +150,7 @@ class Renderer:
 
     def card(self, card: dict, card_id: str = "") -> str:
         try:
-            return self._card(card, card_id)
+            return visible_bidi(self._card(card, card_id))  # a dialog is drawn from here alone
         except DRAW_ERRORS as exc:
             return _broken("card", exc)
 
@@ -309,7 +322,7 @@ def _message_html(message: dict) -> Markup:
         parts.append(f'<div class="gc-message-text">{text_html(message["text"])}</div>')
     parts.append(str(Renderer(name).cards(message.get("cardsV2") or [])))
     parts.append("</div>")
-    return Markup("".join(parts))
+    return Markup(visible_bidi("".join(parts)))
 
 
 def _dom_id(name: str) -> str:

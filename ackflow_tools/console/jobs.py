@@ -135,7 +135,7 @@ def changes():
 @blueprint.route("/jobs/<job_id>.json", endpoint="detail_json")
 def detail(job_id: str):
     if not ID_RE.match(job_id):
-        abort(404, description=f"no job {job_id!r}")
+        abort(404, description=g.speaker._("There is no job {job}.", job=job_id))
     config = console_config()
     store = config.runtime.store
     job = store.get_job(job_id)
@@ -186,7 +186,8 @@ def retry(job_id: str):
                         status=views.status_label(exc.current, speaker)))
         return redirect(back)
     forget_counts()
-    flash(speaker._("Job {job} was sent again: now {status}.", job=job.id, status=job.status.value))
+    flash(speaker._("Job {job} was sent again: now {status}.", job=job.id,
+                    status=views.status_label(job.status, speaker)))
     return redirect(back)
 
 
@@ -210,7 +211,7 @@ def cancel(job_id: str):
         flash(views.not_cancellable(job, job_type, exc.step, speaker))
         return redirect(back)
     forget_counts()
-    flash(speaker._("Job {job} is {status}.", job=job.id, status=job.status.value))
+    flash(speaker._("Job {job} is {status}.", job=job.id, status=views.status_label(job.status, speaker)))
     return redirect(back)
 
 

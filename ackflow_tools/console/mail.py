@@ -56,7 +56,7 @@ def show_again():
     rid = request.form.get("mail", "")
     every = request.form.get("all") == "1"
     if every == bool(rid) or (rid and not RID_RE.match(rid)):
-        abort(400, description="name one mail (mail) or all of them (all=1)")
+        abort(400, description=speaker._("Name one mail (mail) or all of them (all=1)."))
     question = (speaker._("Show every unshown mail again? The next sweep posts their cards in the office space.")
                 if every else speaker._("Show mail {mail} again? The next sweep posts its card in the office space.",
                                         mail=rid))

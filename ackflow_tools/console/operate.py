@@ -13,6 +13,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 
 from ackflow.app import audit, operations
 from ackflow.errors import AckflowError
+from ackflow.i18n import N_
 from ackflow.ids import new_id
 from ackflow.store.jobstore import JobFilter
 
@@ -25,6 +26,13 @@ if TYPE_CHECKING:
 blueprint = Blueprint("operate", __name__)
 KEY_RE = re.compile(r"^[a-z0-9]{6,20}$")
 CASE_RE = re.compile(r"^[0-9A-Za-z-]{1,40}$")
+# The queues' descriptions (functions/workers/queues.json, which Terraform reads too), for the
+# catalog: the queues page shows each in the person's language (tests/console/test_japanese.py)
+QUEUE_DESCRIPTIONS = (
+    N_("Short jobs: echo, sleep, status-like work. Fast retries."),
+    N_("Office workflow steps that touch outside services (Sheets, Storage, client portals): gentle rate, "
+       "patient retries."),
+)
 
 
 @blueprint.route("/queues")
@@ -44,7 +52,11 @@ def queue_action(name: str, verb: str):
     config = console_config()
     speaker = g.speaker
     if name not in config.runtime.registry.queues or verb not in ("pause", "resume", "redrive"):
-        abort(404, description=f"no queue {name!r} or action {verb!r}")
+        abort(404, description=speaker._("There is no queue {queue} or action {action}.", queue=name, action=verb))
+    backend = config.runtime.settings.queue_backend
+    if (verb == "redrive") != (backend == "sqs"):  # SQS cannot pause; Cloud Tasks has no dead-letter queue
+        abort(409, description=speaker._("Queues on {backend} cannot do this ({action}).", backend=backend,
+                                          action=verb))
     questions = {"pause": speaker._("Pause queue {queue}? Its tasks wait until it is resumed.", queue=name),
                  "resume": speaker._("Resume queue {queue}?", queue=name),
                  "redrive": speaker._("Move the dead letters of {queue} back to the queue?", queue=name)}
@@ -59,7 +71,8 @@ def queue_action(name: str, verb: str):
             flash(speaker._("{count} message(s) moved back to {queue}.", count=moved, queue=name))
         else:
             state = queue.pause(name) if verb == "pause" else queue.resume(name)
-            flash(speaker._("Queue {queue} is {state}.", queue=name, state=state.state))
+            shown = {"PAUSED": speaker._("Paused"), "RUNNING": speaker._("Running")}.get(state.state, state.state)
+            flash(speaker._("Queue {queue} is {state}.", queue=name, state=shown))
     return redirect(url_for("operate.queues"))
 
 
@@ -85,7 +98,9 @@ def run_now(name: str):
     speaker = g.speaker
     key = request.form.get("key", "")
     if not KEY_RE.match(key):
-        abort(400, description="the form has no valid request key: reload the page")
+        abort(400, description=speaker._("The form has no valid request key: reload the page."))
+    if name not in config.runtime.registry:
+        abort(404, description=speaker._("There is no job type {name}.", name=name))
     asked = _confirmed(speaker._("Run now"), speaker._("Run {name} now, outside its schedule?", name=name),
                        url_for("operate.periodic"))
     if asked:
@@ -106,11 +121,11 @@ def cases():
 @blueprint.route("/cases/<case>")
 def case(case: str):
     if not CASE_RE.match(case):
-        abort(404, description=f"no case {case!r}")
+        abort(404, description=g.speaker._("There is no case {case}.", case=case))
     config = console_config()
     record = config.runtime.store.docs.get("cases", case)
     if record is None:
-        abort(404, description=f"no case {case}")
+        abort(404, description=g.speaker._("There is no case {case}.", case=case))
     return render_template("case.html", case=record, invoices=_invoices(config.runtime, record))
 
 

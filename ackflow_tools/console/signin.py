@@ -46,3 +46,37 @@ class Guesses:
     def right(self, address: str) -> None:
         with self._lock:
             self._wrong.pop(address, None)
+
+
+SESSIONS = 1_000  # signed-in sessions remembered at once (the oldest signed out first)
+
+
+class Sessions:
+    """The signed-in sessions, by a random id the session cookie carries. Flask's session is a
+    signed cookie the server keeps nothing of: cleared at sign-out in that browser, a copy of it
+    (a shared laptop's profile, a proxy's log) went on signing in for Flask's 31 days. Sign-out
+    now forgets the id, so no copy of the cookie signs in again (in this console process)."""
+
+    def __init__(self, limit: int = SESSIONS):
+        self.limit = limit
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def open(self) -> str:
+        import secrets
+
+        session_id = secrets.token_urlsafe(24)
+        with self._lock:
+            self._ids[session_id] = None
+            while len(self._ids) > self.limit:
+                self._ids.popitem(last=False)
+        return session_id
+
+    def live(self, session_id: object) -> bool:
+        with self._lock:
+            return isinstance(session_id, str) and session_id in self._ids
+
+    def close(self, session_id: object) -> None:
+        with self._lock:
+            if isinstance(session_id, str):
+                self._ids.pop(session_id, None)

@@ -14,8 +14,9 @@ import pytest
 from ackflow.app.runtime import Runtime
 from ackflow.jobs.model import Job, JobStatus, Requester, StepState
 from ackflow.settings import Settings
+from ackflow.store.jobstore import JobFilter
 from ackflow_tools.console.app import LANG_COOKIE, ConsoleConfig, create_app
-from ackflow_tools.console.cards import card_html, message_html
+from ackflow_tools.console.cards import Renderer, card_html, message_html
 
 OPERATOR = "ops@example.com"
 TOKEN = "a-long-enough-secret"
@@ -294,6 +295,136 @@ def test_signing_out_ends_the_session(runtime):
     assert page.status_code == 200 and 'data-test="sign-out"' in page.get_data(as_text=True)
     assert client.post("/logout", data={"csrf_token": csrf(client)}).status_code == 302
     assert client.get("/jobs").status_code == 302  # to the sign-in page again
+
+
+def test_a_copy_of_the_session_cookie_no_longer_signs_in_once_its_person_signed_out(runtime):
+    """Flask's session is a signed cookie: clearing it in one browser left every copy of it valid
+    (for Flask's 31 days), so signing out of a shared laptop ended nothing for whoever kept it."""
+    client = console(runtime, host="0.0.0.0", auth_token=TOKEN)
+    client.post("/login", data={"csrf_token": csrf(client), "token": TOKEN})
+    kept = client.get_cookie("ackflow_console").value
+    assert client.post("/logout", data={"csrf_token": csrf(client)}).status_code == 302
+    client.set_cookie("ackflow_console", kept)
+    assert client.get("/jobs").status_code == 302  # to the sign-in page
+    assert client.get("/api/changes").status_code == 401
+    assert client.post("/lang/ja", data={"csrf_token": csrf(client)}).status_code == 401
+    client.post("/login", data={"csrf_token": csrf(client), "token": TOKEN})  # signing in again works
+    assert client.get_cookie("ackflow_console").value != kept and client.get("/jobs").status_code == 200
+
+
+def test_every_post_the_console_takes_is_refused_without_its_csrf_token(runtime, tmp_path):
+    """Every route that takes a POST (actions, the language switch, sign-in and sign-out, the
+    browser chat's send, click, dialog and close), found in the app's own URL map, so a route
+    added later is checked too: a POST without the token, or with another one, is a 403 and
+    reaches nothing (no audit entry, no language cookie, no sign-in, the chat service not asked)."""
+    runtime.store.create_job(job("jfailed00001", JobStatus.FAILED))
+    chat = ServerThreadRecording().start()
+    try:
+        client = console(runtime, host="0.0.0.0", auth_token=TOKEN, chat_url=chat.url)
+        client.post("/login", data={"csrf_token": csrf(client), "token": TOKEN})
+        values = {"job_id": "jfailed00001", "letter_id": "l1", "name": "ackflow-default", "verb": "pause",
+                  "language": "ja", "case": "C-1"}
+        posts = sorted({rule.rule for rule in client.application.url_map.iter_rules() if "POST" in rule.methods})
+        assert {"/login", "/logout", "/lang/<language>", "/chat/send", "/jobs/<job_id>/retry"} <= set(posts)
+        for rule in posts:
+            path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m.group(1)], rule)
+            form = {"confirmed": "1", "token": TOKEN, "text": "/help", "message": "spaces/console/messages/m",
+                    "button": "b", "key": "abcdef123456", "all": "1", "back": "/jobs"}
+            for sent in ({}, {"csrf_token": "guess"}):
+                answer = client.post(path, data={**form, **sent})
+                assert answer.status_code == 403, (rule, sent, answer.status_code)
+        assert client.get_cookie(LANG_COOKIE) is None and runtime.store.list_audit() == [] and chat.asked == []
+        assert runtime.store.get_job("jfailed00001").status == JobStatus.FAILED
+        assert client.get("/jobs").status_code == 200  # still signed in: the refused sign-out did nothing
+    finally:
+        chat.stop()
+
+
+class ServerThreadRecording:
+    """Stands where the local Chat service would be and notes every request that reaches it."""
+
+    def __init__(self):
+        from ackflow_tools.emulators.web import ServerThread
+
+        self.asked: list[str] = []
+        self.server = ServerThread(self._app)
+
+    def _app(self, environ, start_response):
+        self.asked.append(environ["PATH_INFO"])
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [b"{}"]
+
+    def start(self):
+        self.server.start()
+        return self
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def test_bidirectional_controls_from_a_job_a_person_a_case_or_a_card_are_shown_not_obeyed(runtime):
+    """U+202E turns the rest around: a parameter or a file name "請求書\u202efdp.exe" read as
+    "請求書exe.pdf". Each control is named where it stands."""
+    spoof = "請求書\u202efdp.exe\u2066"
+    now = time.time()
+    runtime.store.create_job(Job(id="jbidi0000001", type="echo", params={"text": spoof},
+                                 requester=Requester("users/1", "a@example.com", spoof), space=None, thread=None,
+                                 queue="ackflow-default", steps=(StepState("echo"),), created_at=now, updated_at=now,
+                                 status=JobStatus.FAILED, last_error=spoof))
+    runtime.store.docs.transaction(lambda tx: tx.set("cases", "C-1", {
+        "case": "C-1", "client": spoof, "title": spoof, "status": "受付", "updated_at": now, "jobs": [],
+        "documents": [{"name": spoof, "key": "d", "link": "https://drive.example/d"}]}))
+    client = console(runtime)
+    for path in ("/jobs", "/jobs/jbidi0000001", "/cases", "/cases/C-1", "/jobs?q=" + "請求書"):
+        page = client.get(path).get_data(as_text=True)
+        assert "\u202e" not in page and "\u2066" not in page, path
+        assert "請求書[U+202E]fdp.exe[U+2066]" in page, path
+    card = message_html({"name": "spaces/s/messages/m", "text": spoof, "cardsV2": [{"cardId": "c", "card": {
+        "header": {"title": spoof}, "sections": [{"widgets": [{"decoratedText": {"text": spoof}}]}]}}]})
+    assert "\u202e" not in card and card.count("請求書[U+202E]fdp.exe[U+2066]") == 3
+    dialog = Renderer(dialog=True).card({"sections": [{"widgets": [{"textInput": {"name": "n", "label": spoof,
+                                                                                "value": spoof}}]}]})
+    assert "\u202e" not in dialog and dialog.count("請求書[U+202E]fdp.exe[U+2066]") == 2
+
+
+ACTIONS = ["/jobs/jfailed00001/retry", "/jobs/jqueued00001/cancel", "/dead/{letter}/discard",
+           "/queues/ackflow-default/pause", "/queues/ackflow-default/resume", "/periodic/tick/run",
+           "/mail/show-again"]
+
+
+@pytest.mark.parametrize("path", ACTIONS)
+def test_every_action_asks_first_and_changes_nothing_until_confirmed(runtime, path):
+    runtime.store.create_job(job("jfailed00001", JobStatus.FAILED))
+    runtime.store.create_job(job("jqueued00001", JobStatus.QUEUED))
+    letter = runtime.store.record_dropped_task("t", "jfailed00001", 0, "gone", 1, time.time())
+    client = console(runtime)
+    path = path.format(letter=letter.id)
+    asked = client.post(path, data={"csrf_token": csrf(client), "key": "abcdef123456", "all": "1"})
+    page = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and 'name="confirmed" value="1"' in page, (path, asked.status_code)
+    assert f'action="{path}"' in page  # the confirmation posts the same action again
+    assert runtime.store.list_audit() == [] and runtime.store.find_jobs(JobFilter(), limit=10).jobs[0].id in (
+        "jfailed00001", "jqueued00001")  # no job started
+    assert runtime.store.get_job("jfailed00001").status == JobStatus.FAILED
+    assert runtime.store.get_job("jqueued00001").status == JobStatus.QUEUED
+    assert [d.id for d in runtime.store.dead_letters_of("jfailed00001")] == [letter.id]
+
+
+def test_run_now_submitted_twice_from_one_form_starts_one_job(runtime):
+    """A double click, or the browser sending the form again: the form's key names the request."""
+    client = console(runtime)
+    form = {"csrf_token": csrf(client), "confirmed": "1", "key": "abcdef123456"}
+    first = client.post("/periodic/tick/run", data=form)
+    again = client.post("/periodic/tick/run", data=form)
+    assert first.status_code == again.status_code == 302 and first.headers["Location"] == again.headers["Location"]
+    assert len(runtime.store.find_jobs(JobFilter(type="tick"), limit=10).jobs) == 1
+    other = client.post("/periodic/tick/run", data={**form, "key": "ghijkl789012"})  # a new form: a new run
+    assert other.headers["Location"] != first.headers["Location"]
+    assert len(runtime.store.find_jobs(JobFilter(type="tick"), limit=10).jobs) == 2
 
 
 def test_the_guess_count_forgets_old_guesses_and_stays_bounded():

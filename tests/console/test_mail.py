@@ -134,4 +134,4 @@ def test_the_audit_page_names_the_surface_of_an_action_in_japanese_not_as_a_star
     page = client.get("/audit").get_data(as_text=True)
     heading = page[page.index("<thead>"):page.index("</thead>")]
     assert "経由" in heading and "開始日" not in heading
-    assert 'data-label="経由">console<' in page
+    assert 'data-label="経由">コンソール<' in page  # the surface too, in Japanese

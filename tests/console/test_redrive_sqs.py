@@ -3,6 +3,7 @@ dead-letter queue go back to the queue, once asked and confirmed, and the audit 
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -36,6 +37,12 @@ def sqs(moto, tmp_path, monkeypatch):
     runtime.close()
 
 
+def _shown(page: str, test: str) -> str:
+    """A fact of the queue's section on the queues page (data-test=waiting, dlq)."""
+    section = re.search(rf'data-queue="{QUEUE}">(.*?)</section>', page, re.S).group(1)
+    return re.search(rf'data-test="{test}">([^<]*)<', section).group(1).strip()
+
+
 def _depth(client, url: str) -> int:
     attributes = client.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
     return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
@@ -48,6 +55,7 @@ def test_redrive_moves_the_dead_letters_back_once_confirmed_and_is_audited(sqs):
     browser = requests.Session()
     page = browser.get(console + "/queues", timeout=10)
     assert page.status_code == 200 and f'action="/queues/{QUEUE}/redrive"' in page.text
+    assert _shown(page.text, "dlq") == "2" and _shown(page.text, "waiting") == "0"  # the DLQ's depth, as SQS says
     token = browser.cookies["ackflow_csrf"]
     asked = browser.post(f"{console}/queues/{QUEUE}/redrive", data={"csrf_token": token}, timeout=10)
     assert asked.status_code == 200 and 'name="confirmed" value="1"' in asked.text  # asks first
@@ -57,6 +65,8 @@ def test_redrive_moves_the_dead_letters_back_once_confirmed_and_is_audited(sqs):
     assert done.status_code == 200 and done.url.endswith("/queues")  # back on the queues page
     assert "2 message(s) moved back to ackflow-default." in done.text
     assert _depth(client, dlq) == 0 and _depth(client, queue_url) == 2
+    page = browser.get(console + "/queues", timeout=10).text
+    assert _shown(page, "dlq") == "0" and _shown(page, "waiting") == "2"
     bodies = sorted(m["Body"] for m in client.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
                                                                  WaitTimeSeconds=1)["Messages"])
     assert bodies == ['{"job_id": "jdead0", "step": 0}', '{"job_id": "jdead1", "step": 0}']
@@ -66,3 +76,66 @@ def test_redrive_moves_the_dead_letters_back_once_confirmed_and_is_audited(sqs):
     again = browser.post(f"{console}/queues/{QUEUE}/redrive", data={"csrf_token": token, "confirmed": "1"},
                          timeout=30)
     assert re.search(r"0 message\(s\) moved back", again.text)  # twice is safe: nothing left to move
+
+
+class ReadOnlyAws:
+    """In front of the moto server: everything passes but receiving a message, which is answered as
+    AWS answers a principal without sqs:ReceiveMessage (AccessDenied)."""
+
+    def __init__(self, upstream: str):
+        from ackflow_tools.emulators.web import ServerThread
+
+        self.upstream = upstream
+        self.refused = 0
+        self.server = ServerThread(self._app).start()
+
+    def _app(self, environ, start_response):
+        from werkzeug.wrappers import Request, Response
+
+        request = Request(environ)
+        body = request.get_data()
+        if request.headers.get("X-Amz-Target", "").endswith(".ReceiveMessage") or b"Action=ReceiveMessage" in body:
+            self.refused += 1
+            denied = {"__type": "com.amazon.coral.service#AccessDeniedException",
+                      "message": "User: arn:aws:iam::123456789012:user/viewer is not authorized to perform: "
+                                 "sqs:receivemessage on resource: ackflow-default-dlq"}
+            return Response(json.dumps(denied), 400, content_type="application/x-amz-json-1.0",
+                            headers={"x-amzn-query-error": "AccessDenied;Sender"})(environ, start_response)
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
+        answer = requests.request(request.method, self.upstream + request.full_path.rstrip("?"), data=body,
+                                  headers=headers, timeout=10)
+        passed = {k: v for k, v in answer.headers.items()
+                  if k.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding")}
+        return Response(answer.content, answer.status_code, headers=passed)(environ, start_response)
+
+
+def test_a_redrive_aws_refuses_to_the_operator_is_a_403_that_says_so_and_moves_nothing(moto, tmp_path,
+                                                                                      monkeypatch):
+    import boto3
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    client = boto3.client("sqs", endpoint_url=moto.url, region_name="ap-northeast-1")
+    aws = ReadOnlyAws(moto.url)
+    runtime = Runtime(Settings(sqlite_path=str(tmp_path / "jobs.db"), queue_backend="sqs", sqs_endpoint=aws.server.url,
+                               job_types="tests.support.jobtypes:build_registry"))
+    try:
+        urls = sync_sqs_queues(client, runtime.registry.queues.values())
+        dlq = client.get_queue_url(QueueName=f"{QUEUE}-dlq")["QueueUrl"]
+        for url in (urls[QUEUE], dlq):  # emptied by hand: moto allows one purge of a queue a minute
+            while messages := client.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+                for message in messages:
+                    client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        client.send_message(QueueUrl=dlq, MessageBody='{"job_id": "jdead0", "step": 0}')
+        browser = create_app(ConsoleConfig(runtime=runtime, operator="ops@example.com", language="en")).test_client()
+        assert browser.get("/queues").status_code == 200  # reading is allowed
+        token = browser.get_cookie("ackflow_csrf").value
+        refused = browser.post(f"/queues/{QUEUE}/redrive", data={"csrf_token": token, "confirmed": "1"})
+        assert aws.refused and refused.status_code == 403, refused.status_code  # not 503: trying again won't help
+        assert "refused this to your account" in refused.get_data(as_text=True)
+        assert _depth(client, dlq) == 1 and _depth(client, urls[QUEUE]) == 0
+        [entry] = runtime.store.list_audit()
+        assert (entry.action, entry.outcome.split(":")[0]) == ("redrive", "refused")
+    finally:
+        runtime.close()
+        aws.server.stop()
