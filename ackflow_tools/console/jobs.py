@@ -144,11 +144,31 @@ def detail(job_id: str):
     audit = store.list_audit(job_id=job.id, limit=50)
     letters = store.dead_letters_of(job.id)
     tasks = [task_name(job.id, index, job.generation) for index in range(len(job.steps))]
-    context = dict(job=job, audit=audit, letters=letters, tasks=tasks, now=time.time(),
-                   job_type=_job_type(config, job.type))
+    job_type = _job_type(config, job.type)
+    context = dict(job=job, audit=audit, letters=letters, tasks=tasks, now=time.time(), job_type=job_type,
+                   param_rows=_param_rows(job_type, job.params, g.speaker),
+                   step_name=lambda index: _step_name(job_type, job, index, g.speaker))
     if request.args.get("partial"):
         return render_template("job_body.html", **context)
     return render_template("job.html", **context)
+
+
+def _param_rows(job_type, params: dict, speaker) -> list[tuple[str, str]]:
+    """The parameters as the confirmation card named them: each by its title in the person's
+    language (案件番号, not case), its value as they read it (2026年12月1日(火), ¥350,000)."""
+    declared = {p.name: p for p in job_type.params} if job_type else {}
+    rows = []
+    for key, value in params.items():
+        param = declared.get(key)
+        rows.append((param.field_label(speaker) if param is not None else key,
+                     views.shown_value(job_type, key, value, speaker)))
+    return rows
+
+
+def _step_name(job_type, job: Job, index, speaker) -> str:
+    if not isinstance(index, int) or not 0 <= index < len(job.steps):
+        return str(index)
+    return views.step_title(job_type, index, job.steps[index].name, speaker)
 
 
 def _job_type(config, name: str):

@@ -223,3 +223,61 @@ def test_job_types_and_their_steps_are_named_as_the_person_calls_them(runtime):
     assert JA._("(dropped task)") != "(dropped task)" and JA._("(dropped task)") in dead  # a task no job had
     digest = runtime.registry.get("digest")
     assert f'<h2 title="digest">{digest.native_name}</h2>' in browser.get("/periodic").get_data(as_text=True)
+
+
+# -- every page ------------------------------------------------------------------------------------
+def test_every_page_of_the_console_in_japanese_has_no_english_of_its_own(tmp_path):
+    """The pages an operator opens, with jobs of the shipped types in every state: what they say
+    themselves is Japanese; only the values they show (ids, names, parameters, queue names) may be
+    in another script."""
+    from ackflow.jobs.model import Holder, StepStatus
+
+    service, server = start_server(tmp_path / "tasks.db")
+    parent = f"projects/{PROJECT}/locations/{LOCATION}"
+    runtime = Runtime(Settings(sqlite_path=str(tmp_path / "jobs.db"), language="ja", time_zone="Asia/Tokyo",
+                               project=PROJECT, location=LOCATION, cloudtasks_endpoint=server.url,
+                               local_services=True, worker_url="http://127.0.0.1:9/",
+                               chat_endpoint="http://127.0.0.1:9"))
+    for queue in runtime.registry.queues:
+        service.create_queue(parent, {"name": f"{parent}/queues/{queue}"})
+    try:
+        now = time.time()
+        requester = Requester("users/1", "hanako@example.com", "山田 花子")
+        # values, not the page's words: addresses, ids, queue names, the zone's name, cron; and the
+        # developer's demo types (echo, sleep, fail), which have no Japanese name and no step titles
+        unnamed = [t.name for t in runtime.registry if t.native_name is None]
+        shown = ["hanako@example.com", "ops@example.com", "users/1", "spaces/office", "Asia/Tokyo", "cron",
+                 *runtime.registry.queues, *unnamed]
+        for number, (kind, status) in enumerate([("echo", JobStatus.QUEUED), ("sleep", JobStatus.RUNNING),
+                                                 ("echo", JobStatus.SUCCEEDED), ("sleep", JobStatus.FAILED),
+                                                 ("echo", JobStatus.CANCELLED)]):
+            job_id = f"jpage{number:07d}"
+            step = StepState(kind, status={JobStatus.SUCCEEDED: StepStatus.SUCCEEDED,
+                                           JobStatus.RUNNING: StepStatus.RUNNING,
+                                           JobStatus.FAILED: StepStatus.FAILED}.get(status, StepStatus.PENDING),
+                             holder=Holder("t", now + 60) if status == JobStatus.RUNNING else None)
+            params = {"text": "図面"} if kind == "echo" else {"seconds": 3}
+            runtime.store.create_job(Job(id=job_id, type=kind, params=params, requester=requester,
+                                         space="spaces/office", thread=None, queue=QUEUE, steps=(step,),
+                                         created_at=now - number, updated_at=now, status=status))
+            shown += [job_id, f"client-{job_id}"]
+        browser = console(runtime)
+        act = {"csrf_token": browser.get_cookie("ackflow_csrf").value, "confirmed": "1"}
+        browser.post("/jobs/jpage0000003/retry", data=act)  # an audit entry
+        browser.post("/jobs/jpage0000000/cancel", data=act)
+        pages = ["/jobs", "/jobs?status=FAILED", "/dead", "/audit", "/queues", "/periodic", "/cases"]
+        pages += [f"/jobs/jpage{number:07d}" for number in range(5)]
+        said = {}
+        for path in pages:
+            response = browser.get(path)
+            assert response.status_code == 200, path
+            page = re.sub(r'<details class="raw">.*?</details>', " ", response.get_data(as_text=True), flags=re.S)
+            text = re.sub(r"\b[0-9a-f]{40}\b", " ", visible(page))  # (the stored JSON and task names: data)
+            words = english(text, *sorted(shown, key=len, reverse=True))
+            if words:
+                said[path] = sorted(set(words))
+        assert not said, json.dumps(said, ensure_ascii=False, indent=0)
+    finally:
+        runtime.close()
+        server.stop()
+        service.stop()

@@ -45,7 +45,9 @@ def _ended(runs: tuple[dict, ...], holder: Holder, now: float, outcome: str, err
     return runs[:-1] + (entry,)
 
 
-def transition(job: Job, to: JobStatus, now: float, note: str = "", **changes) -> Job:
+def transition(job: Job, to: JobStatus, now: float, note: str = "", said: dict | None = None, **changes) -> Job:
+    """``note``: the history entry's words (English, for logs and the CLI); ``said``: what it is, as
+    fields a person's page says in their language (``{"event": "cancelled", "by": …}``)."""
     if to not in ALLOWED[job.status]:
         raise InvalidTransition(job.id, job.status.value, to.value)
     if to.finished != job.status.finished:
@@ -58,6 +60,8 @@ def transition(job: Job, to: JobStatus, now: float, note: str = "", **changes) -
         entry = {"at": now, "status": to.value}
         if note:
             entry["note"] = note[:300]
+        if said:
+            entry.update({key: value[:300] if isinstance(value, str) else value for key, value in said.items()})
         history = (job.history + (entry,))[-HISTORY_LIMIT:]
     return job.replace(status=to, updated_at=now, history=history, **changes)
 
@@ -100,7 +104,8 @@ def claim(job: Job, index: int, holder: Holder, now: float, lease_seconds: float
         runs=_runs(runs, {"n": step.attempts + 1, "task": holder.task, "retry": holder.retry, "started_at": now}),
     )
     note = f"step {step.name} attempt {step.attempts + 1}"
-    return Claim.CLAIMED, transition(claimed, JobStatus.RUNNING, now, note, next_attempt_at=None)
+    said = {"event": "attempt", "step": index, "attempt": step.attempts + 1}
+    return Claim.CLAIMED, transition(claimed, JobStatus.RUNNING, now, note, said, next_attempt_at=None)
 
 
 def _held(job: Job, index: int, holder: Holder) -> None:
@@ -136,8 +141,9 @@ def fail(job: Job, index: int, holder: Holder, error: str, now: float, *, final:
                           expire_at=now + ttl, next_attempt_at=None)
     retrying = job.with_step(index, status=StepStatus.PENDING, error=error, holder=None, lease_until=None,
                              runs=runs)
-    return transition(retrying, JobStatus.RUNNING, now, f"retry after: {error}", last_error=error,
-                      next_attempt_at=retry_at, generation=job.generation + 1 if new_task else job.generation)
+    return transition(retrying, JobStatus.RUNNING, now, f"retry after: {error}",
+                      {"event": "retry_after", "error": error}, last_error=error, next_attempt_at=retry_at,
+                      generation=job.generation + 1 if new_task else job.generation)
 
 
 def fail_outright(job: Job, error: str, now: float, ttl: float) -> Job:
@@ -163,7 +169,8 @@ def cancel(job: Job, now: float, ttl: float, by: str, no_cancel_after: str = "",
         runs = _ended(step.runs, step.holder, now, "cancelled") if step.holder else step.runs
         job = job.with_step(job.current, status=StepStatus.CANCELLED, holder=None, lease_until=None,
                             finished_at=now, runs=runs)
-    return transition(job, JobStatus.CANCELLED, now, f"cancelled by {by}", finished_at=now,
+    return transition(job, JobStatus.CANCELLED, now, f"cancelled by {by}", {"event": "cancelled", "by": by},
+                      finished_at=now,
                       expire_at=now + ttl, next_attempt_at=None)
 
 
@@ -174,7 +181,7 @@ def retry(job: Job, now: float, by: str) -> Job:
     index = next((i for i, s in enumerate(job.steps) if s.status != StepStatus.SUCCEEDED), job.current)
     reset = job.with_step(index, status=StepStatus.PENDING, holder=None, lease_until=None,
                           first_attempt_at=None)
-    return transition(reset, JobStatus.QUEUED, now, f"retried by {by}", current=index,
+    return transition(reset, JobStatus.QUEUED, now, f"retried by {by}", {"event": "retried", "by": by}, current=index,
                       generation=job.generation + 1, finished_at=None, expire_at=None,
                       next_attempt_at=None, result=None)
 
@@ -190,7 +197,7 @@ def release_expired_lease(job: Job, now: float, grace: float) -> Job | None:
     runs = _ended(step.runs, step.holder, now, "lost", error) if step.holder else step.runs
     released = job.with_step(job.current, status=StepStatus.PENDING, holder=None, lease_until=None,
                              error=error, runs=runs)
-    return transition(released, JobStatus.RUNNING, now, "lease expired; sent again",
+    return transition(released, JobStatus.RUNNING, now, "lease expired; sent again", {"event": "lease_expired"},
                       generation=job.generation + 1)
 
 
