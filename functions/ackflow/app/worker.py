@@ -10,10 +10,11 @@ Answers: 2xx = this task is done (including duplicates, final failures, and task
 run — an unknown job, a malformed payload — which are logged and dead-lettered, since a queue
 retries every non-2xx answer; and a step that may only run again after a while, ``RetryLater``,
 which is sent again delayed under a new task); 503 = try again later (a transient failure within the retry
-budget; Chat or the queue unavailable after the work; the step held by another live attempt, so
-the queue keeps this task until that attempt ends or its lease runs out; the token's signer
-certificates cannot be fetched, so it cannot be checked now). 401 = the caller's token does not
-verify; 405 = not a POST.
+budget; Chat or the queue unavailable after the work; the token's signer certificates cannot be
+fetched, so it cannot be checked now); 409 = the step is held by another live attempt, so the
+queue keeps this task until that attempt ends or its lease runs out (not 503: Cloud Tasks reads a
+503 or 429 as an overloaded worker and slows the whole queue down, and nothing is overloaded).
+401 = the caller's token does not verify; 405 = not a POST.
 """
 
 from __future__ import annotations
@@ -134,7 +135,7 @@ class Worker:
             step = job.steps[index]
             log.info("step held by %s until %.0f; the queue keeps this task", step.holder.task if step.holder
                      else "?", step.lease_until or 0, extra=extra)
-            return _retry_later("the step is held by another attempt")
+            return HttpResponse(409, {"status": "busy"})
         if outcome != Claim.CLAIMED:
             log.info("duplicate delivery (%s)", outcome.value, extra=extra)
             return self._follow_up(job, index, outcome)
