@@ -115,12 +115,14 @@ class Worker:
     def run(self, job_id: str, index: int, holder: Holder) -> HttpResponse:
         runtime = self.runtime
 
+        def deadline(job: Job) -> float:  # the task's dispatch deadline (dispatch.step_task)
+            return runtime.registry.get(job.type).timeout if job.type in runtime.registry else 60.0
+
         def lease(job: Job) -> float:
-            return (runtime.registry.get(job.type).timeout if job.type in runtime.registry
-                    else 60.0) + runtime.settings.lease_margin
+            return deadline(job) + runtime.settings.lease_margin
 
         try:
-            outcome, job = runtime.store.claim_step(job_id, index, holder, runtime.clock(), lease)
+            outcome, job = runtime.store.claim_step(job_id, index, holder, runtime.clock(), lease, deadline)
         except Conflict:
             return self._drop(holder.task, job_id, index, holder.retry, f"job {job_id} has no step {index}")
         extra = {"job_id": job_id, "job_type": job.type, "step": index, "attempt": holder.retry + 1,
