@@ -203,8 +203,9 @@ class Chaos:
     # -- faults ---------------------------------------------------------------------------------------
     def _kill_workers(self) -> None:
         while not self._stop_faults.wait(self.plan.kill_every * self.random.uniform(0.6, 1.4)):
+            self.stack.procs["worker"].kill()  # every worker process: a run cut short ended by now
             self.kills.append(time.time())
-            self.stack.restart("worker")
+            self.stack.start_part("worker")
             self.faults["worker_kills"] += 1
 
     def _queue_outage(self, at: float) -> None:
@@ -436,11 +437,9 @@ class Chaos:
                 counts["succeeded"] += 1
             for index in range(len(job.steps)):
                 step_runs = sorted(runs.get((job.id, index), []), key=lambda r: r.get("start", 0))
-                for first, second in zip(step_runs, step_runs[1:], strict=False):
-                    if second.get("start", 0) < first.get("end", float("inf")) and "end" in first:
-                        counts["doubled"] += 1
-                        problems.append(f"doubled: {label} step {index} ran twice at once")
-                        break
+                if ran_at_once(step_runs, self.kills):
+                    counts["doubled"] += 1
+                    problems.append(f"doubled: {label} step {index} ran twice at once")
                 ended = [r for r in step_runs if "end" in r]
                 finished = job.steps[index].finished_at or time.time()
                 unexplained = [r for r in ended[:-1] if not self._killed_before(r, finished)]
@@ -462,6 +461,25 @@ class Chaos:
             name: {"waited": round(wait, 1), "allowed": round(self._allowed_wait(name), 1)}
             for name, wait in sorted(by_type.items()) if name in MIX_TYPES}
         return counts, problems
+
+
+def ran_at_once(step_runs: list[dict], kills: list[float]) -> bool:
+    """Whether two runs of one step overlapped. A run that logged no end was cut short by the
+    first kill after its start (kill times are noted once the processes are dead), so it lasted
+    until then; one that no kill explains never ended, and overlaps every run after it."""
+
+    def end(run: dict) -> float:
+        if "end" in run:
+            return run["end"]
+        return min((kill for kill in kills if kill >= run.get("start", 0)), default=float("inf"))
+
+    ordered = sorted(step_runs, key=lambda r: r.get("start", 0))
+    latest = float("-inf")  # the latest end among the runs started so far
+    for run in ordered:
+        if run.get("start", 0) < latest:
+            return True
+        latest = max(latest, end(run))
+    return False
 
 
 def _shows(message: dict, status: JobStatus) -> bool:

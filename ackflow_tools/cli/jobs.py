@@ -77,7 +77,14 @@ def show(job_id: str, as_json: bool) -> None:
     if job.last_error and job.status.value == "FAILED":
         click.echo(f"  error       {job.last_error}")
     if job.space:
-        shown = "result not yet shown" if job.message_due else "result shown" if job.message_shown_at else "running"
+        if job.message_due:
+            shown = "result not yet shown"
+        elif job.message_shown_at:
+            shown = "result shown"
+        elif job.status.finished:  # Chat refused the space for good (the log says why)
+            shown = "result never shown: Chat refused it for good"
+        else:
+            shown = "running"
         click.echo(f"  message     {shown}; {job.chat_writes} Chat write(s), {job.chat_throttled} answered 429")
 
 

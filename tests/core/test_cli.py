@@ -255,3 +255,23 @@ def test_ackflow_chat_follows_a_job_until_its_result_is_written_not_a_late_progr
     _follow_job(thread, runtime, "jlate1", timeout=5)
     assert thread.messages["m"]["text"] == "Done" and not thread.steps
     assert "job jlate1: SUCCEEDED" in capsys.readouterr().out
+
+
+def test_jobs_show_says_when_chat_refused_a_finished_jobs_result_for_good(tmp_path):
+    """Chat refused the final write for good (the space is gone, the app removed): the job is no
+    longer owed a message and was never shown. The operator must read that, not "running"."""
+    db = tmp_path / "jobs.db"
+    store = Runtime(Settings(sqlite_path=str(db))).store
+    now = time.time()
+    for job_id, shown_at in (("jrefused1", None), ("jshown1", now)):
+        store.create_job(Job(id=job_id, type="echo", params={}, requester=Requester("users/1", "a@x.jp"),
+                             space="spaces/gone", thread=None, queue="q", steps=(StepState("echo"),),
+                             created_at=now, updated_at=now))
+        store.update_job(job_id, lambda job, at=shown_at: job.replace(
+            status=JobStatus.SUCCEEDED, finished_at=now, message_due=False, message_shown_at=at))
+    store.close()
+    refused = ackflow(tmp_path, "jobs", "show", "jrefused1", ACKFLOW_SQLITE_PATH=str(db))
+    line = next(x for x in refused.stdout.splitlines() if x.strip().startswith("message"))
+    assert "never shown" in line and "running" not in line, refused.stdout
+    shown = ackflow(tmp_path, "jobs", "show", "jshown1", ACKFLOW_SQLITE_PATH=str(db))
+    assert "result shown" in shown.stdout, shown.stdout

@@ -39,6 +39,20 @@ def test_a_later_retry_of_the_same_task_takes_over_a_live_lease():
     assert taken.steps[0].attempts == 2 and taken.steps[0].holder == Holder("task-a", 1)
 
 
+def test_a_later_retry_of_the_same_task_takes_over_only_before_the_attempts_dispatch_deadline():
+    """Cloud Tasks retries a task before the dispatch deadline only when its attempt ended (an
+    answer, or a connection that broke: the worker died). At the deadline it stops listening and
+    retries, but "whether the worker stops processing depends on the worker" (the API reference,
+    dispatchDeadline): a step that overran is still running, and its task's retry must wait for
+    the lease, which outlives the deadline by the margin for that."""
+    _, claimed = lifecycle.claim(job(), 0, A, T0, 45, deadline_seconds=15)
+    assert claimed.steps[0].deadline_at == T0 + 15
+    assert lifecycle.claim(claimed, 0, Holder("task-a", 1), T0 + 10, 45, deadline_seconds=15)[0] == Claim.CLAIMED
+    assert lifecycle.claim(claimed, 0, Holder("task-a", 1), T0 + 16, 45, deadline_seconds=15)[0] == Claim.BUSY
+    assert lifecycle.claim(claimed, 0, Holder("task-a", 2), T0 + 44, 45, deadline_seconds=15)[0] == Claim.BUSY
+    assert lifecycle.claim(claimed, 0, Holder("task-a", 2), T0 + 46, 45, deadline_seconds=15)[0] == Claim.CLAIMED
+
+
 def test_an_expired_lease_can_be_claimed_by_anyone():
     _, claimed = lifecycle.claim(job(), 0, A, T0, 60)
     assert lifecycle.claim(claimed, 0, Holder("other", 0), T0 + 61, 60)[0] == Claim.CLAIMED

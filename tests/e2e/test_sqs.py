@@ -83,7 +83,7 @@ def test_lambda_handler_reports_partial_batch_failures(via_sqs, monkeypatch):
     monkeypatch.setattr(relay_module, "_LAMBDA", {})
     job_id = via_sqs.start("echo through lambda")
     via_sqs.wait_job(job_id, JobStatus.SUCCEEDED)
-    # a job whose step another live attempt holds: the worker answers 503, so SQS must keep it
+    # a job whose step another live attempt holds: the worker answers 409, so SQS must keep it
     from ackflow.app.confirm import new_job
     from ackflow.jobs.model import Confirmation, Holder, Requester
 

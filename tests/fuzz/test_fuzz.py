@@ -1,7 +1,8 @@
 """The fuzz suite at CI scale: validly signed hostile events and invalid tokens of every kind against
 both functions running as real servers, in both event formats.
 
-Never a 5xx, never exception text in a body, no live markup in an answer, confirmations only for
+Never a 5xx, never exception text in a body, no live markup in an answer nor in a job's message
+written afterwards, confirmations only for
 job commands, jobs only from the requester's Run, and the webhook's memory bounded. The seed is
 printed (``ACKFLOW_FUZZ_SEED`` repeats a run); failing requests are saved as JSON for
 ``benchmarks/fuzz.py --replay``. Full scale: ``benchmarks/fuzz.py --requests 20000``.

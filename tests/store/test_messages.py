@@ -119,6 +119,35 @@ def test_the_final_write_waits_for_an_older_write_still_in_flight(store):
     assert store.get_job("o1").chat_writes == 3
 
 
+def test_an_older_write_answered_after_the_final_write_landed_is_written_over(store):
+    """The other order across two workers: Chat applied the final write, then a progress write it
+    had held; the progress's writer settles before the final one's. Its entry is gone by then, so
+    the final writer must learn from the log that an older state may lie over its own."""
+    now = time.time()
+    job = running(store, "o2", now)
+    progress = admit(store, "o2", now, progress_of=job.version)
+    store.complete_step("o2", 0, HOLDER, {}, now + 1)
+    final = admit(store, "o2", now + 1)
+    settle(store, progress, Outcome.WRITTEN, now + 1.5)  # answered after the final write was sent
+    settled = settle(store, final, Outcome.WRITTEN, now + 1.6)
+    assert not settled.confirm and settled.older_until  # write the final state again, last
+    assert store.get_job("o2").message_due
+    again = admit(store, "o2", now + 2, previous=final.rev)
+    assert again.verdict == Verdict.WRITE
+    assert settle(store, again, Outcome.WRITTEN, now + 2).confirm
+    assert not store.get_job("o2").message_due and store.get_job("o2").chat_writes == 3
+
+
+def test_an_older_write_answered_before_the_final_one_was_sent_costs_no_second_write(store):
+    now = time.time()
+    job = running(store, "o3", now)
+    progress = admit(store, "o3", now, progress_of=job.version)
+    settle(store, progress, Outcome.WRITTEN, now + 0.5)
+    store.complete_step("o3", 0, HOLDER, {}, now + 1)
+    final = admit(store, "o3", now + 1)
+    assert settle(store, final, Outcome.WRITTEN, now + 1.5).confirm
+
+
 def test_a_write_that_read_the_job_before_the_state_shown_is_read_again(store):
     now = time.time()
     job = running(store, "s1", now)

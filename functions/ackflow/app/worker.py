@@ -10,10 +10,11 @@ Answers: 2xx = this task is done (including duplicates, final failures, and task
 run — an unknown job, a malformed payload — which are logged and dead-lettered, since a queue
 retries every non-2xx answer; and a step that may only run again after a while, ``RetryLater``,
 which is sent again delayed under a new task); 503 = try again later (a transient failure within the retry
-budget; Chat or the queue unavailable after the work; the step held by another live attempt, so
-the queue keeps this task until that attempt ends or its lease runs out; the token's signer
-certificates cannot be fetched, so it cannot be checked now). 401 = the caller's token does not
-verify; 405 = not a POST.
+budget; Chat or the queue unavailable after the work; the token's signer certificates cannot be
+fetched, so it cannot be checked now); 409 = the step is held by another live attempt, so the
+queue keeps this task until that attempt ends or its lease runs out (not 503: Cloud Tasks reads a
+503 or 429 as an overloaded worker and slows the whole queue down, and nothing is overloaded).
+401 = the caller's token does not verify; 405 = not a POST.
 """
 
 from __future__ import annotations
@@ -114,12 +115,14 @@ class Worker:
     def run(self, job_id: str, index: int, holder: Holder) -> HttpResponse:
         runtime = self.runtime
 
+        def deadline(job: Job) -> float:  # the task's dispatch deadline (dispatch.step_task)
+            return runtime.registry.get(job.type).timeout if job.type in runtime.registry else 60.0
+
         def lease(job: Job) -> float:
-            return (runtime.registry.get(job.type).timeout if job.type in runtime.registry
-                    else 60.0) + runtime.settings.lease_margin
+            return deadline(job) + runtime.settings.lease_margin
 
         try:
-            outcome, job = runtime.store.claim_step(job_id, index, holder, runtime.clock(), lease)
+            outcome, job = runtime.store.claim_step(job_id, index, holder, runtime.clock(), lease, deadline)
         except Conflict:
             return self._drop(holder.task, job_id, index, holder.retry, f"job {job_id} has no step {index}")
         extra = {"job_id": job_id, "job_type": job.type, "step": index, "attempt": holder.retry + 1,
@@ -134,7 +137,7 @@ class Worker:
             step = job.steps[index]
             log.info("step held by %s until %.0f; the queue keeps this task", step.holder.task if step.holder
                      else "?", step.lease_until or 0, extra=extra)
-            return _retry_later("the step is held by another attempt")
+            return HttpResponse(409, {"status": "busy"})
         if outcome != Claim.CLAIMED:
             log.info("duplicate delivery (%s)", outcome.value, extra=extra)
             return self._follow_up(job, index, outcome)

@@ -7,6 +7,7 @@ credentials; locally its endpoint is the local Chat service and it sends no cred
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from email.utils import parsedate_to_datetime
@@ -14,6 +15,10 @@ from email.utils import parsedate_to_datetime
 from ..errors import ChatRateLimited, ChatRefused, ChatUnavailable
 
 CHAT_BOT_SCOPE = "https://www.googleapis.com/auth/chat.bot"
+# The longest wait a 429 may impose (it blocks the space's budget in every instance, and a result
+# is handed to the queue for that long): Chat's quotas are per minute, so more is a value no Chat
+# means; a longer real wait is met by the next 429.
+MAX_RETRY_AFTER = 3600.0
 
 
 class RestChatClient:
@@ -76,13 +81,22 @@ class RestChatClient:
 
 def retry_after(exc) -> float | None:
     """Seconds to wait that a 429 names: its ``Retry-After`` header (seconds or an HTTP date), or a
-    ``google.rpc.RetryInfo`` in its details. None when it names none (then back off)."""
+    ``google.rpc.RetryInfo`` in its details, at most MAX_RETRY_AFTER. None when it names none, or
+    nothing finite (then back off)."""
+    named = _named_wait(exc)
+    if named is None or not math.isfinite(named):
+        return None
+    return min(named, MAX_RETRY_AFTER)
+
+
+def _named_wait(exc) -> float | None:
     response = getattr(exc, "response", None)
     headers = getattr(response, "headers", None) or {}
     value = headers.get("Retry-After")
     if value:
         try:
-            return max(0.0, float(value))
+            seconds = float(value)
+            return None if math.isnan(seconds) else max(0.0, seconds)
         except ValueError:
             try:
                 return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())

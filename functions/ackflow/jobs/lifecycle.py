@@ -74,7 +74,10 @@ class Claim(str, Enum):
     NOT_CURRENT = "not-current"  # a step the job is not at
 
 
-def claim(job: Job, index: int, holder: Holder, now: float, lease_seconds: float) -> tuple[Claim, Job]:
+def claim(job: Job, index: int, holder: Holder, now: float, lease_seconds: float,
+          deadline_seconds: float | None = None) -> tuple[Claim, Job]:
+    """Claim the step for one delivery, leased for ``lease_seconds``; ``deadline_seconds``: the
+    delivery's dispatch deadline (the queue stops waiting for its answer then)."""
     if not 0 <= index < len(job.steps):
         raise Conflict(f"job {job.id} has no step {index}")
     step = job.steps[index]
@@ -85,9 +88,13 @@ def claim(job: Job, index: int, holder: Holder, now: float, lease_seconds: float
     if index != job.current:
         return Claim.NOT_CURRENT, job
     if step.status == StepStatus.RUNNING and step.lease_until and step.lease_until > now:
-        # Cloud Tasks retries a task only after its previous attempt ended (an answer, a broken
-        # connection or the deadline): a later retry of the holder's own task may take over.
-        taking_over = step.holder and step.holder.task == holder.task and holder.retry > step.holder.retry
+        # Cloud Tasks retries a task only after its previous attempt ended: an answer, a broken
+        # connection (the holder died), or its dispatch deadline. Before that deadline, a later
+        # retry of the holder's own task proves the holder gone, and takes over. After it, the
+        # holder may still be running (Cloud Tasks stops listening; the worker does not stop), so
+        # the retry waits for the lease, which outlives the deadline by the lease margin.
+        taking_over = step.holder and step.holder.task == holder.task and holder.retry > step.holder.retry \
+            and (step.deadline_at is None or now < step.deadline_at)
         if not taking_over:
             return Claim.BUSY, job
     runs = step.runs
@@ -99,6 +106,7 @@ def claim(job: Job, index: int, holder: Holder, now: float, lease_seconds: float
         attempts=step.attempts + 1,
         holder=holder,
         lease_until=now + lease_seconds,
+        deadline_at=now + deadline_seconds if deadline_seconds is not None else None,
         started_at=now,
         first_attempt_at=step.first_attempt_at or now,
         runs=_runs(runs, {"n": step.attempts + 1, "task": holder.task, "retry": holder.retry, "started_at": now}),
@@ -118,7 +126,7 @@ def _held(job: Job, index: int, holder: Holder) -> None:
 def complete(job: Job, index: int, holder: Holder, output: dict | None, now: float, ttl: float) -> Job:
     _held(job, index, holder)
     done = job.with_step(index, status=StepStatus.SUCCEEDED, output=output or {}, error=None,
-                         holder=None, lease_until=None, finished_at=now,
+                         holder=None, lease_until=None, deadline_at=None, finished_at=now,
                          runs=_ended(job.steps[index].runs, holder, now, "succeeded"))
     if index + 1 < len(job.steps):
         return done.replace(current=index + 1, updated_at=now, last_error=None)
@@ -136,11 +144,11 @@ def fail(job: Job, index: int, holder: Holder, error: str, now: float, *, final:
     runs = _ended(job.steps[index].runs, holder, now, "failed" if final else "retrying", error, trace)
     if final:
         failed = job.with_step(index, status=StepStatus.FAILED, error=error, holder=None,
-                               lease_until=None, finished_at=now, runs=runs)
+                               lease_until=None, deadline_at=None, finished_at=now, runs=runs)
         return transition(failed, JobStatus.FAILED, now, error, last_error=error, finished_at=now,
                           expire_at=now + ttl, next_attempt_at=None)
     retrying = job.with_step(index, status=StepStatus.PENDING, error=error, holder=None, lease_until=None,
-                             runs=runs)
+                             deadline_at=None, runs=runs)
     return transition(retrying, JobStatus.RUNNING, now, f"retry after: {error}",
                       {"event": "retry_after", "error": error}, last_error=error, next_attempt_at=retry_at,
                       generation=job.generation + 1 if new_task else job.generation)
@@ -167,7 +175,7 @@ def cancel(job: Job, now: float, ttl: float, by: str, no_cancel_after: str = "",
     if step is not None and (step.status == StepStatus.RUNNING
                              or (step.status == StepStatus.PENDING and step.attempts > 0)):
         runs = _ended(step.runs, step.holder, now, "cancelled") if step.holder else step.runs
-        job = job.with_step(job.current, status=StepStatus.CANCELLED, holder=None, lease_until=None,
+        job = job.with_step(job.current, status=StepStatus.CANCELLED, holder=None, lease_until=None, deadline_at=None,
                             finished_at=now, runs=runs)
     return transition(job, JobStatus.CANCELLED, now, f"cancelled by {by}", {"event": "cancelled", "by": by},
                       finished_at=now,
@@ -179,7 +187,7 @@ def retry(job: Job, now: float, by: str) -> Job:
     if job.status != JobStatus.FAILED:
         raise InvalidTransition(job.id, job.status.value, JobStatus.QUEUED.value)
     index = next((i for i, s in enumerate(job.steps) if s.status != StepStatus.SUCCEEDED), job.current)
-    reset = job.with_step(index, status=StepStatus.PENDING, holder=None, lease_until=None,
+    reset = job.with_step(index, status=StepStatus.PENDING, holder=None, lease_until=None, deadline_at=None,
                           first_attempt_at=None)
     return transition(reset, JobStatus.QUEUED, now, f"retried by {by}", {"event": "retried", "by": by}, current=index,
                       generation=job.generation + 1, finished_at=None, expire_at=None,
@@ -195,7 +203,7 @@ def release_expired_lease(job: Job, now: float, grace: float) -> Job | None:
         return None
     error = "the attempt stopped answering (lease expired)"
     runs = _ended(step.runs, step.holder, now, "lost", error) if step.holder else step.runs
-    released = job.with_step(job.current, status=StepStatus.PENDING, holder=None, lease_until=None,
+    released = job.with_step(job.current, status=StepStatus.PENDING, holder=None, lease_until=None, deadline_at=None,
                              error=error, runs=runs)
     return transition(released, JobStatus.RUNNING, now, "lease expired; sent again", {"event": "lease_expired"},
                       generation=job.generation + 1)

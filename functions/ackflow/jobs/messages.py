@@ -10,7 +10,11 @@ newest job ``version`` rendered, so a later revision never shows an older state.
 write was overtaken by a newer revision is dropped. A progress line passes only while the job is
 still at the version it was reported in. Each attempt that passes is noted as in flight until its
 deadline; the writer of a finished job's final state that finds an older write of another state
-still in flight waits for it to end and writes once more, so nothing older lands after it.
+still in flight waits for it to end and writes once more, so nothing older lands after it. An
+older write answered after a newer one was admitted may have landed over it (Chat applies writes
+in the order they reach it): the log keeps the newest revision that may lie under an older state
+(``landed_over``), and a final write at or below it is written once more too, even when that
+older write was settled before the final one was.
 
 Results always shown. Finishing sets ``message_due`` on the job; a confirmed write of the final
 state clears it and copies the write counts onto the job (so does Chat refusing the space for
@@ -118,6 +122,7 @@ class MessageLog:
     writes: int = 0
     throttled: int = 0
     reserved: dict | None = None  # a result's slot in its space's budget: {"at": time, "epoch": n}
+    landed_over: int = 0  # the newest revision an older write of another state may have landed over
 
     def live(self, now: float) -> dict[str, dict]:
         return {rev: entry for rev, entry in self.inflight.items() if entry["until"] > now}
@@ -129,14 +134,16 @@ class MessageLog:
 
     def to_dict(self) -> dict:
         return {"job_id": self.job_id, "rev": self.rev, "state": self.state, "inflight": self.inflight,
-                "writes": self.writes, "throttled": self.throttled, "reserved": self.reserved}
+                "writes": self.writes, "throttled": self.throttled, "reserved": self.reserved,
+                "landed_over": self.landed_over}
 
     @classmethod
     def from_dict(cls, data: dict | None, job_id: str) -> MessageLog:
         if not data:
             return cls(job_id)
         return cls(job_id, int(data["rev"]), int(data["state"]), dict(data.get("inflight") or {}),
-                   int(data.get("writes") or 0), int(data.get("throttled") or 0), data.get("reserved") or None)
+                   int(data.get("writes") or 0), int(data.get("throttled") or 0), data.get("reserved") or None,
+                   int(data.get("landed_over") or 0))
 
 
 class Verdict(str, Enum):
@@ -229,11 +236,16 @@ def settle(log: MessageLog, rev: int, outcome: Outcome, state: int, finished: bo
     if outcome != Outcome.FAILED:  # answered: it will not land later (a failed one may, until its deadline)
         inflight.pop(str(rev), None)
     log = replace(log, inflight=inflight, throttled=log.throttled + (outcome == Outcome.THROTTLED))
+    if outcome == Outcome.WRITTEN and log.rev > rev and log.state != state:
+        # newer writes were admitted while this one was on its way: it may have landed after them
+        log = replace(log, landed_over=max(log.landed_over, log.rev))
     settled = Settled()
     if finished and log.rev == rev and outcome in (Outcome.WRITTEN, Outcome.REFUSED):
         pending = log.older_until(rev, state, now)
         if outcome == Outcome.WRITTEN and pending:
             settled = Settled(older_until=pending)
+        elif outcome == Outcome.WRITTEN and log.landed_over >= rev:
+            settled = Settled(older_until=now)  # nothing still on its way: write again at once
         else:
             settled = Settled(confirm=True, writes=log.writes, throttled=log.throttled)
     return settled, log

@@ -90,6 +90,9 @@ class StepState:
     error: str | None = None
     holder: Holder | None = None
     lease_until: float | None = None
+    # the holder's dispatch deadline: a later retry of its task may take the step over only before
+    # it (lifecycle.claim); after it the holder may still be running, and only the lease ends it
+    deadline_at: float | None = None
     first_attempt_at: float | None = None
     started_at: float | None = None
     finished_at: float | None = None

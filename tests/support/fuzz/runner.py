@@ -1,7 +1,9 @@
 """Run the fuzz against a running pipeline (both functions as real servers) and check, for every
 request: no 5xx, a status the case allows, no exception text or traceback in a body, no live
 markup in an answer; and, for the whole run: confirmations only for job commands that were
-answered with one, jobs only from a Run click by the requester, and the webhook's memory bounded.
+answered with one, jobs only from a Run click by the requester, the webhook's memory bounded, and
+every message the app wrote into the spaces (the worker's job messages too, made from hostile
+arguments) free of live markup and within Chat's size.
 
 Seeded: the same seed sends the same requests (ids the app makes differ). A failing request is
 saved as JSON (its bytes in base64, its Authorization header, the answer) for ``replay``.
@@ -21,9 +23,9 @@ from pathlib import Path
 import requests
 
 from ackflow_tools.devtools.stack import INVOKER, LocalStack
-from tests.support.markup import live_markup, message_of
+from tests.support.markup import HOSTILE, live_markup, message_of
 
-from .events import Case, EventFuzzer, buttons, is_run
+from .events import ALICE, SPACES, Case, EventFuzzer, _dump, buttons, is_run
 from .tasks import task_case
 from .tokens import invalid_tokens
 
@@ -48,6 +50,7 @@ class Report:
     asked: int = 0  # answers that carried a confirmation card
     server_refusals: int = 0  # requests gunicorn refused before the app (oversized or invalid headers)
     legit_runs: set = field(default_factory=set)
+    app_messages: int = 0  # messages of the app in the spaces at the end (every change of each), checked
     failures: list = field(default_factory=list)  # (path of the saved request, why)
 
     def summary(self) -> dict:
@@ -56,6 +59,7 @@ class Report:
                 "rss_kib_samples": self.rss_samples,
                 "refused_by_the_http_server": self.server_refusals,
                 "confirmations_asked": self.asked, "jobs_run": len(self.legit_runs),
+                "app_messages_checked": self.app_messages,
                 "failures": len(self.failures)}
 
 
@@ -227,7 +231,9 @@ class FuzzRun:
         self.report.requests = total
         self.report.seconds = time.perf_counter() - started
         self.report.rss_kib["after"] = rss_kib(pid)
+        self._hostile_results(total)
         self._check_store(before_jobs, before_confirmations)
+        self._check_messages()
         return self.report
 
     def _ids(self) -> tuple[dict, dict]:
@@ -253,6 +259,68 @@ class FuzzRun:
                 problems.append(f"{confirmation_id}, clicked only by intruders, is {status}")
         for problem in problems:
             self.report.failures.append(("(store)", problem))
+
+
+    def _hostile_results(self, index: int) -> None:
+        """Echo jobs whose results are the review's hostile strings, asked for and run by their
+        requester: the random mix runs few jobs, so the messages the worker writes afterwards (what
+        a person reads in a shared space) would seldom hold hostile text otherwise."""
+        for number, text in enumerate(HOSTILE):
+            asked = Case("epilogue/echo", _dump(self.events._message_event(f"echo {text}", user=ALICE)),
+                         user=ALICE)
+            response = self.send("webhook", asked, self.valid)
+            body = _json_or_none(response) if response.status_code == 200 else None
+            if why := self.check(asked, response):
+                self._fail(index + number, "webhook", asked, self.valid, response, why)
+            if not body or not _asks(body):
+                self._fail(index + number, "webhook", asked, self.valid, response, "echo asked no confirmation")
+                continue
+            self.report.asked += 1
+            run = next(b for card in message_of(body)["cardsV2"] for b in buttons(card) if is_run(b))
+            action = run["onClick"]["action"]
+            params = {p["key"]: p["value"] for p in action["parameters"]}
+            click = Case("epilogue/run", _dump(self.events._event(
+                "CARD_CLICKED", user=ALICE, message=self.events._bot_message(), function=action["function"],
+                parameters=params)), user=ALICE, legit_run=params["confirmation"])
+            response = self.send("webhook", click, self.valid)
+            if why := self.check(click, response):
+                self._fail(index + number, "webhook", click, self.valid, response, why)
+            if response.status_code == 200:
+                self.report.legit_runs.add(params["confirmation"])
+
+    def _check_messages(self, settle: float = 30.0) -> None:
+        """What the app wrote into the spaces after its answers (the worker's job messages: results
+        made from hostile arguments) holds to the rules of an answer: no live markup, within Chat's
+        size. Waits up to ``settle`` seconds for the jobs of the run to finish first."""
+        job_ids = [self.store.get_confirmation(c).job_id for c in self.report.legit_runs]
+        deadline = time.monotonic() + settle
+        while time.monotonic() < deadline:
+            jobs = [self.store.get_job(j) for j in job_ids if j]
+            if all(job.status.finished and not job.message_due for job in jobs):
+                break
+            time.sleep(0.5)
+        chat = self.stack.url("chat")
+        for space in SPACES:
+            after = 0
+            while True:
+                page = self.http.get(f"{chat}/_emulator/{space}/changes", params={"after": after}, timeout=60).json()
+                if not page["changes"]:
+                    break
+                for change in page["changes"]:
+                    message = change.get("message") or {}
+                    if change.get("kind") == "deleted" or (message.get("sender") or {}).get("type") != "BOT":
+                        continue
+                    self.report.app_messages += 1
+                    why = []
+                    if live := live_markup(message):
+                        why.append(f"live markup: {live[:3]}")
+                    if len(json.dumps(message, ensure_ascii=False).encode()) > CHAT_MESSAGE_LIMIT:
+                        why.append("larger than Chat accepts")
+                    if why:
+                        self.report.failures.append(
+                            ("(chat)", f"{message.get('name')} ({message.get('clientAssignedMessageId')}): "
+                                       f"{'; '.join(why)}"))
+                after = page["last"]
 
 
 def _json_or_none(response: requests.Response):

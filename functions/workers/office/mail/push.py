@@ -37,7 +37,8 @@ def read_notification(body: bytes) -> tuple[str, str, str]:
         data = json.loads(base64.b64decode(message["data"], validate=True))
         address, history = data["emailAddress"], data["historyId"]
     except (ValueError, KeyError, TypeError, binascii.Error, RecursionError) as exc:
-        raise ValueError(f"not a Pub/Sub push of a Gmail notification ({type(exc).__name__})") from exc
+        # what Python said goes to the log (the cause), never into the answer
+        raise ValueError("not a Pub/Sub push of a Gmail notification") from exc
     if not isinstance(address, str) or not str(history).isdigit():
         raise ValueError("the notification has no mailbox address or history id")
     message_id = str(message.get("messageId") or message.get("message_id") or "")[:100]
@@ -50,8 +51,8 @@ def handle_push(runtime: Runtime, request: HttpRequest) -> HttpResponse:
     try:
         address, history, message_id = read_notification(request.body)
     except ValueError as exc:
-        log.error("mail push refused: %s", exc)
-        return error(400, str(exc))
+        log.error("mail push refused: %s (%r)", exc, exc.__cause__)
+        return error(400, str(exc))  # our own words (read_notification), never an exception's
     settings = runtime.services.office_settings
     if not settings.mailbox or address.lower() != settings.mailbox.lower():
         log.warning("a notification for %s, which is not the request mailbox; acknowledged", address[:200])
@@ -60,10 +61,10 @@ def handle_push(runtime: Runtime, request: HttpRequest) -> HttpResponse:
         report = MailFlow(runtime.services, runtime.clock).sync(f"push-{message_id or history}")
     except PermanentError as exc:  # a setting or the delegation is wrong: retrying cannot help
         log.error("mail not read: %s", exc)
-        return HttpResponse(200, {"status": "failed", "reason": str(exc)})
+        return HttpResponse(200, {"status": "failed"})  # the reason is in the log, never in a body
     except (StepFailed, ChatUnavailable, StoreUnavailable) as exc:
         log.warning("mail notification %s: %s; Pub/Sub will deliver it again", history, exc)
-        return HttpResponse(503, {"status": "retry", "reason": str(exc)})
+        return HttpResponse(503, {"status": "retry"})
     if report.busy:
         return HttpResponse(503, {"status": "retry", "reason": "a mail is held by another delivery"})
     return HttpResponse(200, {"status": "ok", **report.to_dict()})
