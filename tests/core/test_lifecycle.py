@@ -53,6 +53,16 @@ def test_a_later_retry_of_the_same_task_takes_over_only_before_the_attempts_disp
     assert lifecycle.claim(claimed, 0, Holder("task-a", 2), T0 + 46, 45, deadline_seconds=15)[0] == Claim.CLAIMED
 
 
+def test_without_takeover_a_later_receive_of_the_same_message_waits_for_the_lease():
+    """SQS: a message comes back (a higher receive count) whenever its visibility lapses, whether or
+    not the first delivery still runs; only the lease's end frees the step."""
+    _, claimed = lifecycle.claim(job(), 0, A, T0, 45, deadline_seconds=15, takeover=False)
+    assert lifecycle.claim(claimed, 0, Holder("task-a", 1), T0 + 2, 45, deadline_seconds=15,
+                           takeover=False)[0] == Claim.BUSY
+    assert lifecycle.claim(claimed, 0, Holder("task-a", 3), T0 + 46, 45, deadline_seconds=15,
+                           takeover=False)[0] == Claim.CLAIMED
+
+
 def test_an_expired_lease_can_be_claimed_by_anyone():
     _, claimed = lifecycle.claim(job(), 0, A, T0, 60)
     assert lifecycle.claim(claimed, 0, Holder("other", 0), T0 + 61, 60)[0] == Claim.CLAIMED

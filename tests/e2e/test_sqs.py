@@ -47,6 +47,30 @@ def test_a_step_longer_than_the_queues_visibility_timeout_runs_once(via_sqs):
     assert job.steps[0].output == {"slept": 6}
 
 
+def test_a_copy_received_again_while_the_first_delivery_runs_waits_for_it(via_sqs):
+    """SQS hands a message out again (its receive count one higher) when its visibility lapses, as
+    when a relay stopped extending it, while the worker still runs the first delivery. The copy is
+    answered 409 (kept, not run): a second run beside the first would do the step's work twice."""
+    import requests
+
+    from ackflow.auth.signing import LocalSigner
+
+    settings = via_sqs.runtime.settings
+    signer = LocalSigner.from_private_key((via_sqs.stack.workdir / "relay-key.pem").read_bytes(), "ackflow-sqs-relay")
+    token = signer.id_token(issuer=settings.relay_issuer, email=settings.invoker_service_account or "ackflow-sqs-relay",
+                            audience=settings.worker_audience or settings.worker_url)
+    job_id = via_sqs.start("sleep 4")
+    running = via_sqs.wait_job(job_id, JobStatus.RUNNING, timeout=20)
+    holder = running.steps[0].holder
+    copy = requests.post(via_sqs.stack.worker_url, json={"job_id": job_id, "step": 0, "generation": running.generation},
+                         headers={"Authorization": f"Bearer {token}", "X-CloudTasks-TaskName": holder.task,
+                                  "X-CloudTasks-TaskRetryCount": str(holder.retry + 1),
+                                  "X-CloudTasks-QueueName": "ackflow-default"}, timeout=30)
+    assert copy.status_code == 409 and copy.json()["status"] == "busy", copy.text
+    done = via_sqs.wait_job(job_id, JobStatus.SUCCEEDED, timeout=30)
+    assert done.steps[0].attempts == 1, done.steps[0].runs  # one run, never two at once
+
+
 def test_a_job_that_fails_twice_then_succeeds_succeeds_once(via_sqs):
     job = via_sqs.wait_job(via_sqs.start("fail --times 2"), JobStatus.SUCCEEDED, timeout=30)
     assert job.steps[0].attempts == 1 and job.steps[1].attempts == 3

@@ -122,7 +122,10 @@ class Worker:
             return deadline(job) + runtime.settings.lease_margin
 
         try:
-            outcome, job = runtime.store.claim_step(job_id, index, holder, runtime.clock(), lease, deadline)
+            # SQS hands a message out again when its visibility lapses (a relay that stopped
+            # extending it) while the first delivery still runs: no takeover by retry count there
+            outcome, job = runtime.store.claim_step(job_id, index, holder, runtime.clock(), lease, deadline,
+                                                    takeover=runtime.settings.queue_backend != "sqs")
         except Conflict:
             return self._drop(holder.task, job_id, index, holder.retry, f"job {job_id} has no step {index}")
         extra = {"job_id": job_id, "job_type": job.type, "step": index, "attempt": holder.retry + 1,

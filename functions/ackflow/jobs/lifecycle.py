@@ -75,9 +75,13 @@ class Claim(str, Enum):
 
 
 def claim(job: Job, index: int, holder: Holder, now: float, lease_seconds: float,
-          deadline_seconds: float | None = None) -> tuple[Claim, Job]:
+          deadline_seconds: float | None = None, *, takeover: bool = True) -> tuple[Claim, Job]:
     """Claim the step for one delivery, leased for ``lease_seconds``; ``deadline_seconds``: the
-    delivery's dispatch deadline (the queue stops waiting for its answer then)."""
+    delivery's dispatch deadline (the queue stops waiting for its answer then). ``takeover``: a
+    later retry of the holder's own task means the holder's attempt ended (Cloud Tasks retries
+    only then, or at the deadline); not so for SQS, which hands a message out again whenever its
+    visibility lapses, while the first delivery may still run: there only the lease's end frees
+    the step."""
     if not 0 <= index < len(job.steps):
         raise Conflict(f"job {job.id} has no step {index}")
     step = job.steps[index]
@@ -93,7 +97,8 @@ def claim(job: Job, index: int, holder: Holder, now: float, lease_seconds: float
         # retry of the holder's own task proves the holder gone, and takes over. After it, the
         # holder may still be running (Cloud Tasks stops listening; the worker does not stop), so
         # the retry waits for the lease, which outlives the deadline by the lease margin.
-        taking_over = step.holder and step.holder.task == holder.task and holder.retry > step.holder.retry \
+        taking_over = takeover and step.holder and step.holder.task == holder.task \
+            and holder.retry > step.holder.retry \
             and (step.deadline_at is None or now < step.deadline_at)
         if not taking_over:
             return Claim.BUSY, job
