@@ -367,11 +367,7 @@ def test_a_deployment_without_a_japanese_font_is_warned_at_plan(tmp_path):
     office = re.search(r'^variable "office" \{.*?^\}', (GCP / "variables.tf").read_text(), re.S | re.M).group(0)
     extra = re.search(r'^variable "extra_env" \{.*?^\}', (GCP / "variables.tf").read_text(), re.S | re.M).group(0)
     (module / "main.tf").write_text(f"{office}\n\n{extra}\n\n{check.group(0)}\n")
-    (tmp_path / "terraformrc").write_text('provider_installation {\n  direct {\n    exclude = ["*/*/*"]\n  }\n}\n')
-    env = {"PATH": "/usr/bin:/usr/local/bin:/bin", "TF_CLI_CONFIG_FILE": str(tmp_path / "terraformrc"),
-           "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1", "HOME": str(tmp_path)}
-    subprocess.run([terraform(), "init", "-input=false", "-no-color"], cwd=module, env=env, check=True,
-                   capture_output=True, timeout=120)
+    env = _offline_init(module, tmp_path)
 
     def warned(*variables: str) -> bool:
         result = subprocess.run([terraform(), "plan", "-input=false", "-no-color", *variables], cwd=module, env=env,
@@ -410,11 +406,7 @@ def test_a_worker_timeout_shorter_than_the_longest_step_is_warned_at_plan(tmp_pa
     worker = re.search(r'^variable "worker" \{.*?^\}', (GCP / "variables.tf").read_text(), re.S | re.M).group(0)
     queues = re.search(r"^locals \{.*?^\}", (GCP / "queues.tf").read_text(), re.S | re.M).group(0)
     (module / "main.tf").write_text(f"{worker}\n\n{queues}\n\n{check.group(0)}\n")
-    (tmp_path / "terraformrc").write_text('provider_installation {\n  direct {\n    exclude = ["*/*/*"]\n  }\n}\n')
-    env = {"PATH": "/usr/bin:/usr/local/bin:/bin", "TF_CLI_CONFIG_FILE": str(tmp_path / "terraformrc"),
-           "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1", "HOME": str(tmp_path)}
-    subprocess.run([terraform(), "init", "-input=false", "-no-color"], cwd=module, env=env, check=True,
-                   capture_output=True, timeout=120)
+    env = _offline_init(module, tmp_path)
     longest = max(q.max_step_timeout for q in load_queues(ROOT / "functions" / "workers" / "queues.json").values())
 
     def warned(timeout: int | None) -> bool:
@@ -427,3 +419,14 @@ def test_a_worker_timeout_shorter_than_the_longest_step_is_warned_at_plan(tmp_pa
     assert not warned(None)  # the default covers every queue's longest step
     assert not warned(int(longest))
     assert warned(int(longest) - 1)
+
+
+def _offline_init(module, tmp_path) -> dict:
+    """``terraform init`` of a module that needs no provider (its checks only), offline; the
+    environment for its ``terraform plan``."""
+    (tmp_path / "terraformrc").write_text('provider_installation {\n  direct {\n    exclude = ["*/*/*"]\n  }\n}\n')
+    env = {"PATH": "/usr/bin:/usr/local/bin:/bin", "TF_CLI_CONFIG_FILE": str(tmp_path / "terraformrc"),
+           "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1", "HOME": str(tmp_path)}
+    subprocess.run([terraform(), "init", "-input=false", "-no-color"], cwd=module, env=env, check=True,
+                   capture_output=True, timeout=120)
+    return env
