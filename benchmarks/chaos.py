@@ -49,6 +49,7 @@ if str(ROOT) not in sys.path:
 from ackflow.app.notify import Notifier  # noqa: E402
 from ackflow.jobs.model import JobStatus  # noqa: E402
 from ackflow_tools.devtools.stack import INVOKER, LocalStack, StackConfig  # noqa: E402
+from ackflow_tools.emulators.chat.feed import changes  # noqa: E402
 from ackflow_tools.emulators.chat.service import canonical_message  # noqa: E402
 from benchmarks.faultproxy import FaultProxy  # noqa: E402
 
@@ -358,16 +359,10 @@ class Chaos:
         chat = self.stack.url("chat")
         found: dict[str, dict] = {}
         for space in SPACES:
-            after = 0
-            while True:
-                page = self.http.get(f"{chat}/_emulator/{space}/changes", params={"after": after}, timeout=60).json()
-                if not page["changes"]:
-                    break
-                for change in page["changes"]:
-                    message = change.get("message")
-                    if message and change.get("kind") != "deleted":
-                        found[message["name"]] = message
-                after = page["last"]
+            for change in changes(self.http, chat, space):
+                message = change.get("message")
+                if message and change.get("kind") != "deleted":
+                    found[message["name"]] = message
         by_client: dict[str, list[dict]] = {}
         for message in found.values():
             if message.get("clientAssignedMessageId"):

@@ -89,14 +89,9 @@ class Pipeline:
 
     def messages_feed(self, space: str = "spaces/e2e") -> list[dict]:
         """Everything that happened in the space, in order (the local Chat service's change feed)."""
-        changes: list[dict] = []
-        after = 0
-        while True:
-            page = self.http.get(f"{self.chat_url}/_emulator/{space}/changes", params={"after": after}).json()
-            if not page["changes"]:
-                return changes
-            changes.extend(page["changes"])
-            after = page["last"]
+        from ackflow_tools.emulators.chat.feed import changes
+
+        return changes(self.http, self.chat_url, space)
 
     def messages(self, space: str = "spaces/e2e") -> dict[str, dict]:
         """The latest version of every message in the space, by name."""

@@ -23,6 +23,7 @@ from pathlib import Path
 import requests
 
 from ackflow_tools.devtools.stack import INVOKER, LocalStack
+from ackflow_tools.emulators.chat.feed import changes
 from tests.support.markup import HOSTILE, live_markup, message_of
 
 from .events import ALICE, SPACES, Case, EventFuzzer, _dump, buttons, is_run
@@ -301,26 +302,20 @@ class FuzzRun:
             time.sleep(0.5)
         chat = self.stack.url("chat")
         for space in SPACES:
-            after = 0
-            while True:
-                page = self.http.get(f"{chat}/_emulator/{space}/changes", params={"after": after}, timeout=60).json()
-                if not page["changes"]:
-                    break
-                for change in page["changes"]:
-                    message = change.get("message") or {}
-                    if change.get("kind") == "deleted" or (message.get("sender") or {}).get("type") != "BOT":
-                        continue
-                    self.report.app_messages += 1
-                    why = []
-                    if live := live_markup(message):
-                        why.append(f"live markup: {live[:3]}")
-                    if len(json.dumps(message, ensure_ascii=False).encode()) > CHAT_MESSAGE_LIMIT:
-                        why.append("larger than Chat accepts")
-                    if why:
-                        self.report.failures.append(
-                            ("(chat)", f"{message.get('name')} ({message.get('clientAssignedMessageId')}): "
-                                       f"{'; '.join(why)}"))
-                after = page["last"]
+            for change in changes(self.http, chat, space):
+                message = change.get("message") or {}
+                if change.get("kind") == "deleted" or (message.get("sender") or {}).get("type") != "BOT":
+                    continue
+                self.report.app_messages += 1
+                why = []
+                if live := live_markup(message):
+                    why.append(f"live markup: {live[:3]}")
+                if len(json.dumps(message, ensure_ascii=False).encode()) > CHAT_MESSAGE_LIMIT:
+                    why.append("larger than Chat accepts")
+                if why:
+                    self.report.failures.append(
+                        ("(chat)", f"{message.get('name')} ({message.get('clientAssignedMessageId')}): "
+                                   f"{'; '.join(why)}"))
 
 
 def _json_or_none(response: requests.Response):
