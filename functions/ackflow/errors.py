@@ -136,7 +136,13 @@ class ChatRateLimited(ChatUnavailable):
 
 
 class ChatRefused(AckflowError):
-    """The Chat API refused a write for good (no such space, app not a member, invalid message)."""
+    """The Chat API refused a write for good (no such space, app not a member, invalid message).
+    ``status``: the HTTP status Chat answered (400: Chat does not take this message as written;
+    403/404: the space or the app's membership), when known."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 class StepFailed(AckflowError):

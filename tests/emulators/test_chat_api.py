@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 import pytest
 import requests
 from google.api_core import exceptions as gexc
 from google.apps import chat_v1
+from google.oauth2.credentials import Credentials
 
 from tests.support.services import chat_client, start_chat_emulator
 
@@ -185,6 +187,58 @@ def test_the_adapter_tells_a_refusal_from_an_outage(emulator, space):
     with pytest.raises(ChatUnavailable):
         RestChatClient(f"http://127.0.0.1:{free_port()}", anonymous=True).put_message(
             space, "client-ok", {"text": "fine"}, None)
+
+
+def test_a_message_over_chats_32000_bytes_is_refused_on_create_and_update(client, space):
+    """Chat documents a message (text and cards) of at most 32,000 bytes."""
+    fits = create(client, space, text="あ" * 10_000, message_id="client-size")  # 30,000 bytes
+    with pytest.raises(gexc.BadRequest) as caught:
+        create(client, space, text="あ" * 10_700)  # 32,100 bytes
+    assert "32000" in caught.value.response.json()["error"]["message"]
+    with pytest.raises(gexc.BadRequest):
+        client.update_message(request=chat_v1.UpdateMessageRequest(
+            message=chat_v1.Message(name=fits.name, text="あ" * 10_700), update_mask={"paths": ["text"]}))
+    assert client.get_message(name=fits.name).text == "あ" * 10_000  # unchanged
+
+
+def test_refusals_of_the_next_writes_can_be_asked_for(emulator, space):
+    """The adapter's mapping: a 400 is a refusal of this message (status 400), a 401 (the app's
+    credentials) is worth a retry, not a refusal; ``cardsOnly`` refuses card writes only."""
+    from ackflow.chat.rest import RestChatClient
+    from ackflow.errors import ChatRefused, ChatUnavailable
+
+    adapter = RestChatClient(emulator.url, anonymous=True)
+    card = {"cardsV2": [{"cardId": "c", "card": {"header": {"title": "T"}}}]}
+    requests.post(f"{emulator.url}/_emulator/{space}:refuse",
+                  json={"status": "INVALID_ARGUMENT", "cardsOnly": True}).raise_for_status()
+    adapter.put_message(space, "client-r1", {"text": "plain passes"}, None)
+    with pytest.raises(ChatRefused) as refused:
+        adapter.put_message(space, "client-r1", card, None)
+    assert refused.value.status == 400
+    adapter.put_message(space, "client-r1", card, None)  # one refusal asked for, one given
+    # A 401: google-auth asks for a new token and tries once more; refused again, the credentials
+    # are wrong (a setting, a revoked key): worth a retry once fixed, not a refusal of the message.
+    renewed = []
+
+    def refresh(request, scopes):
+        renewed.append(scopes)
+        return "token-2", dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(hours=1)
+
+    credentials = Credentials(token="token-1", refresh_handler=refresh)
+    signed = RestChatClient(client=chat_v1.ChatServiceClient(
+        transport="rest", credentials=credentials, client_options={"api_endpoint": emulator.url}))
+    requests.post(f"{emulator.url}/_emulator/{space}:refuse",
+                  json={"status": "UNAUTHENTICATED", "count": 10}).raise_for_status()
+    with pytest.raises(ChatUnavailable, match="401"):
+        signed.put_message(space, "client-r1", {"text": "x"}, None)
+    assert renewed  # the client did ask for a new token before giving up
+    requests.post(f"{emulator.url}/_emulator/{space}:refuse", json={"count": 0}).raise_for_status()  # fixed
+    signed.put_message(space, "client-r1", {"text": "accepted again"}, None)
+    requests.post(f"{emulator.url}/_emulator/{space}:refuse", json={"status": "PERMISSION_DENIED"}).raise_for_status()
+    with pytest.raises(ChatRefused) as forbidden:
+        adapter.put_message(space, "client-r1", {"text": "x"}, None)
+    assert forbidden.value.status == 403
+    assert requests.post(f"{emulator.url}/_emulator/{space}:refuse", json={"status": "INTERNAL"}).status_code == 400
 
 
 @pytest.fixture

@@ -5,7 +5,9 @@ sends them). Certificates: where Google serves the Chat signer's and Google's ID
 ``/_emulator/...``: the user side (send a message, click a button, open, submit and close a
 dialog, add or remove the app, run an app command), app configuration, each person's client
 (language, time zone, platform), Chat's write quotas (and injected 429s or late writes), and a
-long-poll feed of what happens in a space.
+long-poll feed of what happens in a space; refusals of the next writes (`:refuse`: a 400 for a card
+Chat does not take, a 401 for the app's credentials, 403, 404), and messages over Chat's 32,000 bytes
+refused as Chat documents.
 
 Every user-side body may name the ``user`` and give ``locale``, ``timeZone`` and ``platform`` for
 that one action (else the person's, set with ``PUT /_emulator/users/{id}``, else the service's).
@@ -201,6 +203,15 @@ def build_app(service: ChatService, users: UserSide) -> Router:
         service.inject_429(space, _number(body.get("count", 1), "count"))
         return json_response({})
 
+    def refuse(request, space):
+        body = read_json(request)
+        status = body.get("status", "INVALID_ARGUMENT")
+        if status not in ("INVALID_ARGUMENT", "UNAUTHENTICATED", "PERMISSION_DENIED", "NOT_FOUND"):
+            raise GoogleError("INVALID_ARGUMENT", "status must be INVALID_ARGUMENT, UNAUTHENTICATED, "
+                              "PERMISSION_DENIED or NOT_FOUND.")
+        service.refuse(space, status, _number(body.get("count", 1), "count"), bool(body.get("cardsOnly", False)))
+        return json_response({})
+
     def hold(request, space):
         body = read_json(request)
         try:
@@ -251,6 +262,7 @@ def build_app(service: ChatService, users: UserSide) -> Router:
     app.add("POST", f"/_emulator/({SPACE}):appCommand", command)
     app.add("POST", f"/_emulator/({SPACE}):throttle", throttle)
     app.add("POST", f"/_emulator/({SPACE}):hold", hold)
+    app.add("POST", f"/_emulator/({SPACE}):refuse", refuse)
     app.add("GET", "/_emulator/quota", quota)
     app.add("PUT", "/_emulator/quota", quota)
     app.add("PUT", f"/_emulator/({SPACE})", ensure_space)

@@ -8,6 +8,7 @@ refuse (an unknown field, a wrong type) is refused here too.
 from __future__ import annotations
 
 import base64
+import json
 import re
 import secrets
 import threading
@@ -20,6 +21,9 @@ from google.protobuf import json_format
 from ..web import GoogleError
 from .quota import WriteQuotas
 from .storage import ChatStorage
+
+# Chat API: "The maximum message size (including any text or cards) is 32,000 bytes."
+MAX_MESSAGE_BYTES = 32_000
 
 MessagePb = chat_v1.Message.pb()
 
@@ -122,6 +126,7 @@ class ChatService:
         self.changed = threading.Condition(self.lock)
         self._holds: dict[str, list[float]] = {}
         self._holds_lock = threading.Lock()
+        self._refusals: dict[str, list[tuple[str, bool]]] = {}  # space -> (status, cards only), in turn
 
     # -- spaces and threads ----------------------------------------------------------------------
     def ensure_space(self, name: str, display_name: str | None = None, space_type: str = "SPACE") -> dict:
@@ -184,6 +189,34 @@ class ChatService:
         with self._holds_lock:
             self._holds.setdefault(space, []).extend([seconds] * count)
 
+    def refuse(self, space: str, status: str, count: int, cards_only: bool) -> None:
+        """The next ``count`` app writes to ``space`` (those carrying cards, if ``cards_only``) are
+        refused with ``status`` (e.g. INVALID_ARGUMENT: a card Chat does not take as written;
+        UNAUTHENTICATED: the app's credentials refused), for tests of what the app does then.
+        ``count`` 0 ends the refusals still pending."""
+        with self._holds_lock:
+            if count <= 0:  # none: the refusals still pending end
+                self._refusals.pop(space, None)
+            else:
+                self._refusals.setdefault(space, []).extend([(status, cards_only)] * count)
+
+    def _check_refusal(self, space: str, body: dict) -> None:
+        with self._holds_lock:
+            pending = self._refusals.get(space)
+            if not pending or (pending[0][1] and not (body.get("cardsV2") or body.get("cards"))):
+                return
+            status, _ = pending.pop(0)
+        raise GoogleError(status, "Invalid JSON payload received (refused by the local service's fault)."
+                          if status == "INVALID_ARGUMENT" else f"Request refused: {status} (a fault of the service).")
+
+    def _check_size(self, message: dict) -> None:
+        content = {key: message[key] for key in ("text", "cardsV2", "cards", "fallbackText", "accessoryWidgets")
+                   if key in message}
+        size = len(json.dumps(content, ensure_ascii=False).encode())
+        if size > MAX_MESSAGE_BYTES:
+            raise GoogleError("INVALID_ARGUMENT", f"Message is {size} bytes; the maximum message size, including "
+                              f"text and cards, is {MAX_MESSAGE_BYTES} bytes.")
+
     def _arrive(self, space: str) -> None:
         with self._holds_lock:
             held = self._holds.get(space)
@@ -199,6 +232,7 @@ class ChatService:
         with self.lock:
             space = self._space(parent)
             self._check_quota(parent)
+            self._check_refusal(parent, body)
             if request_id:
                 existing = self.storage.find_by_request_id(parent, request_id)
                 if existing:
@@ -215,6 +249,7 @@ class ChatService:
             message = canonical_message(body)
             if not message.get("text") and not message.get("cardsV2") and not message.get("cards"):
                 raise GoogleError("INVALID_ARGUMENT", "Message cannot be empty: set text or cardsV2.")
+            self._check_size(message)
             thread = self._choose_thread(space, body, option, thread_key)
             return self._insert(space, message, thread, self.app.as_user(), message_id, request_id)
 
@@ -279,6 +314,7 @@ class ChatService:
             space = self._space(space_name)
             if api_call:
                 self._check_quota(space_name)
+                self._check_refusal(space_name, body)
             try:
                 current = self._message(name)
             except GoogleError as exc:
@@ -288,6 +324,7 @@ class ChatService:
                     raise GoogleError(
                         "INVALID_ARGUMENT", "allowMissing needs a client-assigned message ID.") from exc
                 message = canonical_message(body)
+                self._check_size(message)
                 # The created message goes where the body asks, falling back to a new thread.
                 thread = self._choose_thread(space, body, 1, None)
                 return self._insert(space, message, thread, self.app.as_user(), message_id, None)
@@ -305,6 +342,7 @@ class ChatService:
                     current[json_key] = patch[json_key]
                 else:
                     current.pop(json_key, None)
+            self._check_size(current)
             current["lastUpdateTime"] = rfc3339(time.time())
             with self.storage.batch():
                 self.storage.update_message(current)

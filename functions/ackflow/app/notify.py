@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from ..chat.cards import Card, fallback_text
 from ..chat.events import EventFormat
+from ..chat.plain import put_message_or_text
 from ..chat.replies import message_json, plain_text
 from ..errors import (
     ChatBudgetSpent,
@@ -235,8 +236,9 @@ class Notifier:
     def _attempt(self, job: Job, line: str | None, retry_delay: float | None, attempt: int):
         """One write of ``job`` as it is now: (outcome, seconds to wait before another, error)."""
         try:
-            self.runtime.chat.put_message(job.space, job.message_id, self.render(job, line, retry_delay),
-                                          job.thread, timeout=ATTEMPT_TIMEOUT)
+            # a card Chat refuses (400) goes out as its text: the person hears back either way
+            put_message_or_text(self.runtime.chat, job.space, job.message_id, self.render(job, line, retry_delay),
+                                job.thread, timeout=ATTEMPT_TIMEOUT)
             return Outcome.WRITTEN, 0.0, None
         except ChatRateLimited as exc:
             return Outcome.THROTTLED, exc.retry_after if exc.retry_after is not None else backoff(attempt), exc

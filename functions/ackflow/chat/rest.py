@@ -70,9 +70,14 @@ class RestChatClient:
                                   retry_after=retry_after(exc)) from exc
         # Over REST a 403/401 arrives as Forbidden/Unauthorized (PermissionDenied and
         # Unauthenticated are their gRPC subclasses): catch the HTTP classes.
-        except (exceptions.NotFound, exceptions.Forbidden, exceptions.BadRequest,
-                exceptions.Unauthorized) as exc:
-            raise ChatRefused(f"Chat API refused to write {message_id} in {space}: {exc.message}") from exc
+        except exceptions.Unauthorized as exc:
+            # The app's own credentials were not accepted: nothing about this message is wrong, and
+            # fixed credentials (or a token Google has caught up with) write it: worth a retry.
+            raise ChatUnavailable(f"Chat API did not accept the app's credentials writing {message_id} in "
+                                  f"{space} (401): {exc.message}") from exc
+        except (exceptions.NotFound, exceptions.Forbidden, exceptions.BadRequest) as exc:
+            raise ChatRefused(f"Chat API refused to write {message_id} in {space}: {exc.message}",
+                              status=int(exc.code)) from exc
         except exceptions.GoogleAPICallError as exc:
             raise ChatUnavailable(f"Chat API: could not write {message_id} in {space}: {exc}") from exc
         except Exception as exc:  # transport errors (connection refused, timeouts) surface as requests errors

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from ackflow.chat.events import EventFormat
+from ackflow.chat.plain import put_message_or_text
 from ackflow.chat.replies import message_json
 from ackflow.errors import ChatRefused, ChatUnavailable, StepFailed
 
@@ -238,7 +239,7 @@ class MailFlow:
         reply = cards.mail_card(record, self.settings.mail_language, self.settings.timezone)
         message = message_json(reply, EventFormat(self.settings.mail_event_format), self.services.settings.webhook_url)
         try:
-            self.services.chat.put_message(self.space, cards.message_id(record["id"]), message, None)
+            put_message_or_text(self.services.chat, self.space, cards.message_id(record["id"]), message, None)
         except ChatRefused as exc:
             log.error("cannot show mail %s in %s: %s", record["id"], self.space, exc)
             return str(exc)[:500]
