@@ -120,6 +120,53 @@ def test_on_drive_duplicated_deliveries_of_every_step_change_nothing(office):
         {p: [i["id"] for i in items] for p, items in before.items()}
 
 
+def test_on_drive_deliveries_duplicated_while_the_job_runs_make_one_of_each(office):
+    """Copies of every step's task arrive while the job runs (a queue's duplicate deliveries, under
+    other task names): each finds its step held, not yet due or done; the case still has exactly
+    one folder and one copy of each file, and the job runs each step once."""
+    if not office.kind.startswith("drive"):
+        pytest.skip("Drive only")
+    import threading
+
+    import requests
+
+    token = office.worker_token()
+    job_id = office.start('newcase ACME "配送中の二重" --portal PO-1042')
+    stop = threading.Event()
+    answers: list[int] = []
+
+    def duplicate(copy: int) -> None:
+        number = 0
+        while not stop.is_set():
+            step = number % 5
+            number += 1
+            answer = requests.post(office.stack.worker_url, json={"job_id": job_id, "step": step, "generation": 0},
+                                   headers={"Authorization": f"Bearer {token}",
+                                            "X-CloudTasks-TaskName": f"copy-{copy}-{number}",
+                                            "X-CloudTasks-TaskRetryCount": "0"}, timeout=60)
+            answers.append(answer.status_code)
+            time.sleep(0.05)
+
+    copies = [threading.Thread(target=duplicate, args=(copy,)) for copy in range(3)]
+    for thread in copies:
+        thread.start()
+    try:
+        job = office.wait_job(job_id, JobStatus.SUCCEEDED, JobStatus.FAILED, timeout=120)
+    finally:
+        stop.set()
+        for thread in copies:
+            thread.join()
+    assert job.status == JobStatus.SUCCEEDED, job.last_error
+    assert answers and all(status < 500 for status in answers), sorted(set(answers))
+    assert 409 in answers, sorted(set(answers))  # copies did arrive while a step was held
+    assert [step.attempts for step in job.steps] == [1] * len(job.steps)  # no copy ran a step
+    made = drive_tree(office, job.result["case"])
+    assert all(len(items) == 1 for items in made.values()), {p: len(i) for p, i in made.items() if len(i) > 1}
+    folder = f"{job.result['case']}_ACME_配送中の二重"
+    assert {f"{folder}/03_見積/見積書_{job.result['case']}_v1.pdf",
+            f"{folder}/01_受領資料/portal/PO-1042/drawing-A12.pdf"} <= set(made)
+
+
 def test_case_command_and_a_second_estimate_version(office):
     job = run_newcase(office, 'newcase ACME "治具 B-7"')
     case = job.result["case"]
