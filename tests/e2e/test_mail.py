@@ -545,6 +545,23 @@ def test_a_card_chat_cannot_take_now_is_shown_later_once(office):
     assert labels_of(office, mail_id, pending) == pending
 
 
+def test_a_card_chat_will_not_take_as_written_is_shown_as_its_text(office):
+    """Chat answers 400 to the card (a field or limit it does not take): the same card goes out
+    as plain text, so the office still sees the mail (whom from, what about)."""
+    chat = office.stack.url("chat")
+    subject = "カードを受け付けないチャット"
+    requests.post(f"{chat}/_emulator/{MAIL_SPACE}:refuse", json={"status": "INVALID_ARGUMENT", "cardsOnly": True},
+                  timeout=5).raise_for_status()
+    mail_id = deliver(office, mail(subject))
+    started = time.monotonic()
+    while (record(office, mail_id) or {}).get("status") in (None, "PROPOSING"):
+        assert time.monotonic() < started + 60, office.stack.procs["worker"].log_tail(30)
+        time.sleep(0.2)
+    assert record(office, mail_id)["status"] == "PROPOSED"
+    [shown] = about(office, subject)
+    assert "cardsV2" not in shown and subject in shown["text"] and "yamada@acme.co.jp" in shown["text"]
+
+
 def flow_for(office, clock=time.time, **settings):
     """The mail flow in this process, with these office settings changed (e.g. a space Chat does not know)."""
     from workers.office.mail.flow import MailFlow
