@@ -23,6 +23,7 @@ store, the chain steps' run log and the Chat service:
 
     .venv/bin/python benchmarks/chaos.py                    # full scale: 1,000 jobs
     .venv/bin/python benchmarks/chaos.py --jobs 60 --outage 5 --kill-every 4   # a quick look
+    .venv/bin/python benchmarks/chaos.py --jobs 200 --store firestore      # on the Firestore emulator
 
 The test suite runs it at a small scale (tests/chaos/); docs/reliability.md has the figures.
 """
@@ -75,6 +76,7 @@ class Plan:
     chat_5xx: float = 0.03  # … answered 503
     submitters: int = 6
     workers: int = 2
+    store: str = "sqlite"  # or "firestore" (the gcloud CLI's emulator, Java)
 
 
 @dataclass
@@ -150,7 +152,7 @@ class Chaos:
         }
         self.stack = LocalStack(StackConfig(workdir=self.workdir / "stack", workers=self.plan.workers,
                                             sweep_interval=SWEEP_INTERVAL, extra_env=extra,
-                                            min_dispatch_deadline=1))
+                                            min_dispatch_deadline=1, store=self.plan.store))
         self.stack.start()
         self.proxy.upstream = self.stack.url("chat")
         self.store = self.stack.runtime().store
@@ -503,11 +505,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--faults-after", type=float, default=10.0,
                         help="seconds the other faults go on after the queue is back")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--store", choices=("sqlite", "firestore"), default="sqlite",
+                        help="the job store: SQLite (the default) or the Firestore emulator (needs Java)")
     parser.add_argument("--workdir", type=Path)
     args = parser.parse_args(argv)
     plan = Plan(jobs=args.jobs, seed=args.seed, kill_every=args.kill_every, outage=args.outage,
-                faults_after=args.faults_after,
-                workers=args.workers)
+                faults_after=args.faults_after, workers=args.workers, store=args.store)
     report = run(plan, args.workdir)
     print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     return 0 if report.clean else 1
