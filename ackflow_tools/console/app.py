@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING
 from flask import Flask, Response, abort, g, redirect, render_template, request, url_for
 from markupsafe import Markup
 
+from ackflow.app.audit import denied_by_iam
 from ackflow.app.views import shown_result
 from ackflow.i18n import LANGUAGES, N_, Speaker, speaker_for
 
+from . import recorded
 from .cards import visible_bidi
 from .signin import Guesses, Sessions
 
@@ -122,6 +124,9 @@ def create_app(config: ConsoleConfig) -> Flask:
                 "shown_date": lambda value: shown_result(value, speaker),  # a damaged record's "date" as it is
                 "type_label": lambda name: _type_label(config, name, speaker),
                 "step_label": lambda name, step: _step_label(config, name, step, speaker),
+                "audit_said": lambda entry: recorded.audit_said(entry, speaker),
+                "error_of": lambda text: recorded.recorded_error(text, speaker),  # a job's page: with its traces
+                "letter_error": lambda letter: recorded.letter_error(letter, speaker),
                 "chat_enabled": bool(config.chat_url), "languages": LANGUAGES,
                 "mail_unshown": lambda: mail.unshown_count(config.runtime)}
 
@@ -305,21 +310,6 @@ STATUS_TEXTS = {400: N_("The request could not be read."), 401: N_("Sign in firs
 DEPLOY_ROLES = "docs/deploy.md#the-console-from-an-operators-machine-nothing-deployed"
 
 
-def _denied_by_iam(exc: BaseException) -> bool:
-    """Whether the cloud refused the call for the operator's credentials: the adapters report it as
-    unavailable, with the vendor's error as the cause (Google's PERMISSION_DENIED over gRPC, 403
-    over REST; AWS's AccessDenied)."""
-    seen = exc
-    while seen is not None:
-        if getattr(seen, "code", None) == 403 and type(seen).__module__.startswith("google.api_core"):
-            return True
-        error = (getattr(seen, "response", None) or {}) if type(seen).__module__.startswith("botocore") else {}
-        if str((error.get("Error") or {}).get("Code", "")).startswith("AccessDenied"):
-            return True
-        seen = seen.__cause__
-    return False
-
-
 def _errors(app: Flask) -> None:
     from werkzeug.exceptions import HTTPException
 
@@ -351,7 +341,7 @@ def _errors(app: Flask) -> None:
             return page(404, str(exc))
         if isinstance(exc, (Conflict, NotSupported)):
             return page(409, str(exc))
-        if _denied_by_iam(exc):  # a read-only operator's action: refused, not "try again later"
+        if denied_by_iam(exc):  # a read-only operator's action: refused, not "try again later"
             return page(403, said._("The cloud refused this to your account (its IAM roles). The roles an "
                                     "operator needs: {doc}", doc=DEPLOY_ROLES))
         if isinstance(exc, Unavailable):

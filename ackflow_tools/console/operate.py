@@ -13,7 +13,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 
 from ackflow.app import audit, operations
 from ackflow.errors import AckflowError
-from ackflow.i18n import N_
+from ackflow.i18n import L_, N_
 from ackflow.ids import new_id
 from ackflow.store.jobstore import JobFilter
 
@@ -67,7 +67,7 @@ def queue_action(name: str, verb: str):
     with audit.recorded(config.runtime, verb, name, config.operator, surface=actor_surface(config)) as notes:
         if verb == "redrive":
             moved = queue.redrive(name)
-            notes["detail"] = f"{moved} message(s) moved"
+            notes["detail"] = L_("{count} message(s) moved", count=moved)
             flash(speaker._("{count} message(s) moved back to {queue}.", count=moved, queue=name))
         else:
             state = queue.pause(name) if verb == "pause" else queue.resume(name)

@@ -174,6 +174,9 @@ def test_a_read_only_operator_sees_the_queues_and_is_told_plainly_that_pausing_i
     assert service.get_queue(queue).state == 1  # still RUNNING
     [entry] = runtime.store.list_audit()
     assert (entry.action, entry.actor) == ("pause", "ops@example.com") and entry.outcome.startswith("refused")
+    logged = visible(browser.get("/audit").get_data(as_text=True))  # said so there too, Google's answer beside it
+    said = JA._("The cloud refused this to the account that asked (its IAM roles).")
+    assert f"{JA._('refused')}: {said} {JA._('Technical detail')}: " in logged and "lacks IAM permission" in logged
 
 
 def test_the_periodic_jobs_next_run_is_in_the_offices_time_zone_whatever_the_deployments(tmp_path):
@@ -226,10 +229,44 @@ def test_job_types_and_their_steps_are_named_as_the_person_calls_them(runtime):
 
 
 # -- every page ------------------------------------------------------------------------------------
+def fail_in_every_way(runtime: Runtime, job_id: str, requester: Requester, now: float) -> str:
+    """A job whose attempts recorded each kind of error, through the store as the worker and the
+    sweep record them: a lease that expired and an attempt a later delivery took over (the
+    lifecycle's own words), an exception of the job's code (its raw text and traceback), then a
+    message of the job's own, said to its requester in Japanese (the job fails for good: a dead
+    letter). Returns the exception's raw text."""
+    from ackflow.app.worker import _trace
+    from ackflow.jobs import lifecycle
+    from ackflow.jobs.model import Holder
+
+    store = runtime.store
+    store.create_job(Job(id=job_id, type="sleep", params={"seconds": 3}, requester=requester,
+                         space="spaces/office", thread=None, queue=QUEUE, steps=(StepState("sleep"),),
+                         created_at=now - 20, updated_at=now - 20))
+    store.claim_step(job_id, 0, Holder("t1", 0), now - 19, 1.0)
+    store.update_job(job_id, lambda job: lifecycle.release_expired_lease(job, now - 17, 0.0))
+    store.claim_step(job_id, 0, Holder("t2", 0), now - 16, 60.0, 30.0)
+    store.claim_step(job_id, 0, Holder("t2", 1), now - 15, 60.0, 30.0)  # its retry: the first is gone
+
+    def print_drawing():
+        raise OSError("the printer is out of paper")
+
+    try:
+        print_drawing()
+    except OSError as exc:  # as the worker records an exception of the job's code
+        raw, trace = f"{type(exc).__name__}: {exc}", _trace(exc)
+    store.fail_step(job_id, 0, Holder("t2", 1), raw, now - 14, final=False, retry_at=now - 12, trace=trace)
+    store.claim_step(job_id, 0, Holder("t2", 2), now - 12, 60.0, 30.0)
+    store.fail_step(job_id, 0, Holder("t2", 2), "図面が見つかりません", now - 11, final=True)
+    return raw
+
+
 def test_every_page_of_the_console_in_japanese_has_no_english_of_its_own(tmp_path):
     """The pages an operator opens, with jobs of the shipped types in every state: what they say
     themselves is Japanese; only the values they show (ids, names, parameters, queue names) may be
-    in another script."""
+    in another script, and an exception's raw text, under the label that says it is the technical
+    detail. The audit log has a refused action and one with a detail; a job's attempts recorded
+    every kind of error."""
     from ackflow.jobs.model import Holder, StepStatus
 
     service, server = start_server(tmp_path / "tasks.db")
@@ -261,17 +298,29 @@ def test_every_page_of_the_console_in_japanese_has_no_english_of_its_own(tmp_pat
                                          space="spaces/office", thread=None, queue=QUEUE, steps=(step,),
                                          created_at=now - number, updated_at=now, status=status))
             shown += [job_id, f"client-{job_id}"]
+        fail_in_every_way(runtime, "jpage0000005", requester, now)
+        fail_in_every_way(runtime, "jpage0000006", requester, now)  # its dead letter is discarded
+        shown += ["jpage0000005", "jpage0000006", "client-jpage0000005", "client-jpage0000006"]
         browser = console(runtime)
         act = {"csrf_token": browser.get_cookie("ackflow_csrf").value, "confirmed": "1"}
         browser.post("/jobs/jpage0000003/retry", data=act)  # an audit entry
         browser.post("/jobs/jpage0000000/cancel", data=act)
+        browser.post("/jobs/jpage0000002/cancel", data=act)  # refused: the job has succeeded
+        [letter] = runtime.store.dead_letters_of("jpage0000006")
+        browser.post(f"/dead/{letter.id}/discard", data=act)  # the detail: the letter's step and error
+        outcomes = [(e.action, e.outcome.split(":")[0], bool(e.detail)) for e in runtime.store.list_audit()]
+        assert ("cancel", "refused", False) in outcomes and ("discard", "done", True) in outcomes, outcomes
         pages = ["/jobs", "/jobs?status=FAILED", "/dead", "/audit", "/queues", "/periodic", "/cases"]
-        pages += [f"/jobs/jpage{number:07d}" for number in range(5)]
+        pages += [f"/jobs/jpage{number:07d}" for number in range(7)]
         said = {}
         for path in pages:
             response = browser.get(path)
             assert response.status_code == 200, path
             page = re.sub(r'<details class="raw">.*?</details>', " ", response.get_data(as_text=True), flags=re.S)
+            # data: an exception's raw text under its label, the traceback the label folds
+            page = re.sub(r'(<span class="technical-label">[^<]*</span>) <code[^>]*>.*?</code>', r"\1", page,
+                          flags=re.S)
+            page = re.sub(r"<pre>.*?</pre>", " ", page, flags=re.S)
             text = re.sub(r"\b[0-9a-f]{40}\b", " ", visible(page))  # (the stored JSON and task names: data)
             words = english(text, *sorted(shown, key=len, reverse=True))
             if words:

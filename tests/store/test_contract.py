@@ -425,3 +425,20 @@ def test_audit_entries_newest_first_all_or_of_one_job(store):
     assert [e.id for e in store.list_audit()] == ["a3", "a2", "a1"]
     assert [e.id for e in store.list_audit(job_id="j1")] == ["a3", "a1"]
     assert store.list_audit(job_id="j1")[0].outcome == "refused: SUCCEEDED"
+
+
+def test_what_an_audit_entry_says_is_kept_as_messages_and_values(store):
+    """``said`` (app/audit.py): nested maps of a message, its values of every kind kept (numbers,
+    texts, a message within, a text per language), as written; an entry without it reads as {}."""
+    from ackflow.jobs.model import AuditEntry
+
+    said = {"outcome": "refused", "technical": False,
+            "why": {"msgid": "Job {job_id} is {status}; only a FAILED job can be retried.",
+                    "values": {"job_id": "j1", "status": {"msgid": "SUCCEEDED", "values": {}}}},
+            "detail": {"msgid": "{job_type} step {step}: {error}",
+                       "values": {"job_type": {"texts": {"ja": "新規案件", "en": "newcase"}}, "step": "folder",
+                                  "error": "図面が見つかりません", "count": 3, "rate": 0.5, "none": None}}}
+    store.record_audit(AuditEntry("a1", 10.0, "ops@example.com", "retry", "j1", "refused: j1 is SUCCEEDED",
+                                  job_id="j1", said=said))
+    store.record_audit(AuditEntry("a0", 5.0, "ops@example.com", "retry", "j1", job_id="j1"))
+    assert [(e.id, e.said) for e in store.list_audit(job_id="j1")] == [("a1", said), ("a0", {})]

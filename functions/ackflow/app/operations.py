@@ -12,9 +12,9 @@ import logging
 from typing import TYPE_CHECKING
 
 from ..errors import QueueUnavailable, UsageError
-from ..i18n import N_
+from ..i18n import L_, N_
 from ..jobs.model import DeadLetter, Job
-from .audit import recorded
+from .audit import recorded, step_named, type_named
 from .dispatch import send_step
 from .notify import Notifier
 
@@ -51,7 +51,7 @@ def retry_job(runtime: Runtime, job_id: str, by: str, surface: str = "") -> Job:
             send_step(runtime, job)
         except QueueUnavailable as exc:
             job = runtime.store.note_error(job.id, f"queue unavailable: {exc}", runtime.clock())
-            notes["detail"] = "the queue was unavailable; the sweep sends it"
+            notes["detail"] = L_("the queue was unavailable; the sweep sends it")
     log.info("job %s retried by %s", job.id, by, extra={"job_id": job.id, "step": job.current})
     Notifier(runtime).try_show(job, wait=SHOW_WAIT)
     return job
@@ -63,7 +63,8 @@ def discard_dead_letter(runtime: Runtime, letter_id: str, by: str, surface: str 
     with recorded(runtime, "discard", letter_id, by, surface=surface) as notes:
         letter = runtime.store.discard_dead_letter(letter_id)
         notes["job_id"] = letter.job_id
-        notes["detail"] = f"{letter.job_type} step {letter.step}: {letter.error}"[:500]
+        notes["detail"] = L_("{job_type} step {step}: {error}", job_type=type_named(runtime, letter.job_type),
+                               step=step_named(runtime, letter.job_type, letter.step), error=letter.error)
     log.info("dead letter %s discarded by %s", letter_id, by, extra={"job_id": letter.job_id})
     return letter
 

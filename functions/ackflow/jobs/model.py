@@ -271,11 +271,19 @@ class AuditEntry:
     outcome: str = "done"  # done, or refused: why
     job_id: str = ""  # the job concerned, if any (for its detail page)
     surface: str = ""  # console, cli, chat
-    detail: str = ""
+    detail: str = ""  # in English (a text said later is also kept in ``said``)
+    # What the entry says, for a page in its reader's language (as a job's history does; see
+    # app/audit.py): {"outcome": "done" | "refused", "why": MESSAGE, "technical": bool,
+    # "detail": MESSAGE}, a MESSAGE being a catalog message with its values. Entries written
+    # before it have none: their outcome and detail are shown as stored.
+    said: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> AuditEntry:
-        return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data})
+        values = {f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data}
+        if not isinstance(values.get("said", {}), dict):
+            values["said"] = {}
+        return cls(**values)

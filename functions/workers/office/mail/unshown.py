@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from ackflow.app.audit import recorded
 from ackflow.errors import NotFound
+from ackflow.i18n import L_, Msg
 
 from .records import MailRecords, Reopened
 
@@ -44,9 +45,11 @@ class ShowAgain:
     def to_dict(self) -> dict:
         return {"reopened": self.reopened, "waiting": self.waiting, "shown": self.shown}
 
-    def summary(self) -> str:
-        return (f"{len(self.reopened)} to show again, {len(self.waiting)} already waiting, "
-                f"{len(self.shown)} no longer unshown")
+    def summary(self) -> Msg:
+        """What was done, said in the language of whoever reads it (the audit log's detail)."""
+        counts = L_("{reopened} to show again, {waiting} already waiting, {shown} no longer unshown",
+                    reopened=len(self.reopened), waiting=len(self.waiting), shown=len(self.shown))
+        return L_("{counts}: {mails}", counts=counts, mails=", ".join(self.reopened)) if self.reopened else counts
 
 
 def show_again(runtime: Runtime, rids: list[str] | None, by: str, surface: str = "") -> ShowAgain:
@@ -65,5 +68,5 @@ def show_again(runtime: Runtime, rids: list[str] | None, by: str, surface: str =
             outcome, _ = records.reopen(rid, runtime.clock(), by)
             {Reopened.REOPENED: result.reopened, Reopened.WAITING: result.waiting,
              Reopened.SHOWN: result.shown}[outcome].append(rid)
-        notes["detail"] = result.summary() + (f": {', '.join(result.reopened)}" if result.reopened else "")
+        notes["detail"] = result.summary()
     return result
