@@ -6,7 +6,8 @@ that have only their English texts: shown as stored.
 
 A job's recorded error (the job's, a step's, an attempt's, a dead letter's) is one of:
 - a message of the job's own (a ``StepFailed``): recorded as the worker said it to the person
-  who asked for the job, shown as it is;
+  who asked for the job, and beside it in its attempt as a catalog message with its values
+  (``said``): said in the reader's language (an attempt recorded before that: shown as it is);
 - one of Ackflow's own fixed texts (the lifecycle's, recorded in English): said in the reader's
   language from the catalog;
 - the raw text of an exception the job's code did not expect (``TypeName: text``, recorded with
@@ -53,11 +54,19 @@ def raised(trace: str) -> str:
     return head.rsplit(".", 1)[-1] if re.fullmatch(r"[A-Za-z_][\w.]*", head) else ""
 
 
-def recorded_error(text, speaker: Speaker, traces: Iterable[str] = ()) -> Shown:
+def recorded_error(text, speaker: Speaker, traces: Iterable[str] = (), messages: dict | None = None) -> Shown:
     """A job's recorded error as the reader is shown it; ``traces``: the tracebacks the job's
-    attempts recorded (they tell an exception's raw text from a message that looks like one)."""
+    attempts recorded (they tell an exception's raw text from a message that looks like one);
+    ``messages``: the job's own messages its attempts kept as catalog messages, by the text the
+    requester was told (``job_messages``): said in the reader's language."""
     if not isinstance(text, str) or not text:
         return Shown()
+    kept = (messages or {}).get(text)
+    if kept is not None:
+        try:
+            return Shown(kept.render(speaker))
+        except (KeyError, IndexError, ValueError, TypeError, AttributeError):
+            pass  # a message that does not format with the values kept: as it was said
     if text in LIFECYCLE_TEXTS:
         return Shown(speaker._(text))
     if text.startswith(QUEUE_DOWN):
@@ -74,6 +83,19 @@ def letter_error(letter, speaker: Speaker) -> Shown:
     if letter.job_type == DROPPED:
         return Shown(technical=letter.error)
     return recorded_error(letter.error, speaker)
+
+
+def job_messages(job) -> dict:
+    """The job's own messages (a ``StepFailed``'s) that its attempts kept as catalog messages
+    (``said``), by the text the requester was told."""
+    found = {}
+    for step in job.steps:
+        for run in step.runs:
+            if isinstance(run, dict) and isinstance(run.get("error"), str) and run.get("said"):
+                message = restored(run["said"])
+                if message is not None:
+                    found[run["error"]] = message
+    return found
 
 
 def job_traces(job) -> list[str]:

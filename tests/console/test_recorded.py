@@ -170,3 +170,30 @@ def test_a_message_kept_in_the_store_is_said_as_it_would_have_been_in_each_langu
     assert audit.restored({"msgid": "{0}", "values": {}}) is None  # only values by name
     assert audit.restored({"msgid": "{a[0]}", "values": {"a": "x"}}) is None
     assert audit.restored({"msgid": "{a}", "values": {"a": {"b": 1}}}) is None
+
+
+def test_a_jobs_own_message_is_said_in_the_readers_language_not_only_the_requesters(runtime):
+    """The worker tells the requester (Japanese) the job's own message in Japanese, and keeps it
+    as a catalog message beside: an English reader of the console reads it in English, a Japanese
+    one in Japanese. Through the worker's own handling of a failed step (the shipped ``fail``)."""
+    from ackflow.app.worker import Worker
+    from ackflow.jobs.model import Holder, Job, StepState, StepStatus
+
+    now = time.time()
+    runtime.store.create_job(Job(
+        id="jownmessage1", type="fail", params={"times": 1, "always": False},
+        requester=Requester("users/1", "hanako@example.com", "山田 花子", language="ja"), space=None, thread=None,
+        queue=QUEUE, steps=(StepState("prepare", status=StepStatus.SUCCEEDED, finished_at=now), StepState("flaky")),
+        created_at=now, updated_at=now, status=JobStatus.RUNNING, current=1))
+    answer = Worker(runtime).run("jownmessage1", 1, Holder("jownmessage1-1-0", 0))
+    assert answer.status == 503  # the queue tries again
+    job = runtime.store.get_job("jownmessage1")
+    told = JA._("failing on purpose (attempt {attempt})", attempt=1)
+    assert job.last_error == told  # as the requester was told it
+    browser = console(runtime)
+    for speaker in (ENGLISH, JA):
+        page = read(browser, "/jobs/jownmessage1", speaker.language)
+        said = escape(speaker._("failing on purpose (attempt {attempt})", attempt=1))
+        assert f'<span data-test="run-error">{said}</span>' in page
+        if speaker is ENGLISH:
+            assert told not in page

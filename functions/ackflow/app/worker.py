@@ -40,13 +40,14 @@ from ..errors import (
     UnknownJobType,
     VerificationError,
 )
-from ..i18n import ENGLISH, Speaker, said
+from ..i18n import ENGLISH, Msg, Speaker, said
 from ..ids import is_safe_id
 from ..jobs.context import StepContext
 from ..jobs.lifecycle import Claim
 from ..jobs.model import Holder, Job, JobStatus, StepStatus
 from ..jobs.registry import JobType
 from ..logs import TRACE, trace_from
+from .audit import stored
 from .dispatch import send_show, send_step
 from .http import MAX_BODY, BadBody, HttpRequest, HttpResponse, error, read_json
 from .notify import Notifier, ProgressReporter
@@ -201,11 +202,14 @@ class Worker:
         speaker = speaker_of_job(runtime, job)  # the error is shown to the person who asked, in their words
         message = f"{type(exc).__name__}: {exc}" if not isinstance(exc, StepFailed) else exc.render(speaker)
         logged = exc.render(ENGLISH) if isinstance(exc, StepFailed) else message  # logs and the queue: English
+        # what the message says, kept so that a page can say it in its reader's language (the console)
+        kept = stored(exc.text) if isinstance(exc, StepFailed) else None
         permanent = isinstance(exc, StepFailed) and exc.permanent
         if isinstance(exc, ImportError):  # the deployment lacks a module: no retry can fix that
             permanent = True
             message = missing_module_message(exc, job_type, speaker)
             logged = missing_module_message(exc, job_type, ENGLISH)
+            kept = None
         first = job.steps[index].first_attempt_at or now
         later = isinstance(exc, RetryLater)
         if later:  # not the queue's retry: a task of its own, once the service may take us again
@@ -213,6 +217,7 @@ class Worker:
             delay = None if final else exc.after
             if final and exc.gave_up is not None:
                 message, logged = said(exc.gave_up, speaker), said(exc.gave_up, ENGLISH)
+                kept = stored(exc.gave_up) if isinstance(exc.gave_up, Msg) else None
         else:
             policy = runtime.registry.queue_of(job_type).retry
             policy = dataclasses.replace(policy, max_attempts=runtime.registry.max_attempts(job_type))
@@ -224,7 +229,7 @@ class Worker:
         try:
             job = runtime.store.fail_step(job.id, index, holder, message, now, final=final,
                                           retry_at=None if final else now + delay, trace=_trace(exc),
-                                          new_task=later and not final)
+                                          new_task=later and not final, said=kept)
         except LeaseLost:
             return HttpResponse(200, {"status": "duplicate", "claim": "lost"})
         if later and not final:

@@ -33,8 +33,10 @@ def _runs(runs: tuple[dict, ...], entry: dict) -> tuple[dict, ...]:
 
 
 def _ended(runs: tuple[dict, ...], holder: Holder, now: float, outcome: str, error: str | None = None,
-           trace: str | None = None) -> tuple[dict, ...]:
-    """The attempt log with the holder's attempt marked ended (its entry is the newest one)."""
+           trace: str | None = None, said: dict | None = None) -> tuple[dict, ...]:
+    """The attempt log with the holder's attempt marked ended (its entry is the newest one).
+    ``said``: the error as a catalog message and its values (``app/audit.stored``), which a page
+    says in its reader's language (``error`` is as the requester was told it)."""
     if not runs or runs[-1].get("task") != holder.task or runs[-1].get("retry") != holder.retry:
         return runs
     entry = {**runs[-1], "finished_at": now, "outcome": outcome}
@@ -42,6 +44,8 @@ def _ended(runs: tuple[dict, ...], holder: Holder, now: float, outcome: str, err
         entry["error"] = error[:1000]
     if trace:
         entry["trace"] = trace[-TRACE_LIMIT:]
+    if said:
+        entry["said"] = said
     return runs[:-1] + (entry,)
 
 
@@ -141,12 +145,13 @@ def complete(job: Job, index: int, holder: Holder, output: dict | None, now: flo
 
 
 def fail(job: Job, index: int, holder: Holder, error: str, now: float, *, final: bool,
-         retry_at: float | None, ttl: float, trace: str | None = None, new_task: bool = False) -> Job:
+         retry_at: float | None, ttl: float, trace: str | None = None, new_task: bool = False,
+         said: dict | None = None) -> Job:
     """The holder's attempt failed: for good (``final``), or the step waits for its next attempt at
     ``retry_at``, by the queue's retry of the same task or (``new_task``) by a task of a new
     generation that the worker sends delayed (``RetryLater``)."""
     _held(job, index, holder)
-    runs = _ended(job.steps[index].runs, holder, now, "failed" if final else "retrying", error, trace)
+    runs = _ended(job.steps[index].runs, holder, now, "failed" if final else "retrying", error, trace, said)
     if final:
         failed = job.with_step(index, status=StepStatus.FAILED, error=error, holder=None,
                                lease_until=None, deadline_at=None, finished_at=now, runs=runs)

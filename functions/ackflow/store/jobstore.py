@@ -189,11 +189,11 @@ class JobStore(ChatWrites):
 
     def fail_step(self, job_id: str, index: int, holder: Holder, error: str, now: float, *,
                   final: bool, retry_at: float | None = None, trace: str | None = None,
-                  new_task: bool = False) -> Job:
+                  new_task: bool = False, said: dict | None = None) -> Job:
         return self.update_job(
             job_id,
             lambda job: lifecycle.fail(job, index, holder, error, now, final=final, retry_at=retry_at,
-                                       ttl=self.finished_ttl, trace=trace, new_task=new_task),
+                                       ttl=self.finished_ttl, trace=trace, new_task=new_task, said=said),
             dead_letter=(lambda job: _dead_letter(job, now)) if final else None,
         )
 
