@@ -1,5 +1,7 @@
-"""The fuzz suite at full scale: hostile events, tasks and tokens against both functions running as
-real servers on the embedded default (SQLite, local Cloud Tasks and Chat services).
+"""The fuzz suite at full scale: hostile events, tasks, Gmail notifications (``/mail``), sweeps and
+tokens against both functions running as real servers on the embedded default (SQLite, local Cloud
+Tasks and Chat services, the Gmail stand-in), then Cancel and Retry of real jobs by people who may
+not (tests/support/fuzz/).
 
 Passes when no request got a 5xx, a status its case does not allow, exception text or live
 markup; when the store holds only what was earned; and when the webhook's memory grew less than
@@ -15,18 +17,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import random
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.conftest import start_pipeline  # noqa: E402
-from tests.support.fuzz.events import SPACES  # noqa: E402
 from tests.support.fuzz.runner import FuzzRun, replay  # noqa: E402
+from tests.support.fuzz.stack import fuzz_pipeline  # noqa: E402
 
 AUTH = {"classic": "project-number", "addon": "endpoint-url"}
 
@@ -43,20 +46,18 @@ def main() -> int:
     parser.add_argument("--replay", type=Path, help="send one saved failing request again and show the answer")
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
-    with tempfile.TemporaryDirectory(prefix="ackflow-fuzz-") as workdir:
-        pipeline = start_pipeline(Path(workdir), args.format, AUTH[args.format])
-        try:
-            if args.replay:
-                answer = replay(pipeline.stack, args.replay, args.format)
-                print(f"{answer.status_code}\n{answer.text[:4000]}")
-                return 0
-            for space in SPACES:
-                pipeline.send("help", space=space)
-            report = FuzzRun(pipeline.stack, args.format, seed, args.out).run(args.requests)
-        finally:
-            pipeline.stack.stop()
+    with tempfile.TemporaryDirectory(prefix="ackflow-fuzz-") as workdir, \
+            fuzz_pipeline(Path(workdir), args.format, AUTH[args.format]) as pipeline:
+        if args.replay:
+            answer = replay(pipeline.stack, args.replay, args.format)
+            print(f"{answer.status_code}\n{answer.text[:4000]}")
+            return 0
+        started = time.perf_counter()
+        report = FuzzRun(pipeline.stack, args.format, seed, args.out, gmail_url=pipeline.gmail.url).run(args.requests)
+        whole = time.perf_counter() - started
     summary = {**report.summary(), "format": args.format, "python": platform.python_version(),
-               "machine": f"{platform.machine()}, {platform.system()}"}
+               "machine": f"{platform.machine()}, {platform.system()}, {os.cpu_count()} cores",
+               "seconds_with_epilogue_and_checks": round(whole, 1)}
     growth_mib = (report.rss_kib["after"] - report.rss_kib["before"]) / 1024
     summary["rss_growth_mib"] = round(growth_mib, 1)
     late = late_growth(report.rss_samples, report.rss_kib["after"], args.requests)

@@ -6,6 +6,10 @@ The fuzzer learns from the answers (``observe``): a confirmation card it got bac
 that later clicks use, some as the requester should (exactly these may make a job), others as an
 intruder would (these must never make one).
 
+Cancel and Retry of the jobs that Run clicks made (``job_action``): as the job's card renders
+its Retry button, typed, or as slash commands; by the requester (allowed), by someone else, with
+another person's job id, a forged id or a job parameter of the wrong type.
+
 Dialog events too: forms asked for (a slash command, a Fill in button), submitted with hostile or
 forged inputs and parameters (another person's form, a form that does not exist, lines by the
 thousand), closed. A valid submit may ask for a confirmation (and is counted as one); nothing else
@@ -17,6 +21,7 @@ from __future__ import annotations
 import copy
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ackflow_tools.emulators.chat.events import build_event
@@ -26,6 +31,8 @@ from .corpus import RAW, command_line, hostile_string, hostile_value
 
 ALICE = {"name": "users/2001", "displayName": "Alice", "email": "alice@example.com", "type": "HUMAN"}
 BOB = {"name": "users/2002", "displayName": "Bob", "email": "bob@example.com", "type": "HUMAN"}
+CAROL = {"name": "users/2003", "displayName": "Carol", "email": "carol@example.com", "type": "HUMAN"}  # an admin
+SLASH_IDS = {"cancel": "4", "retry": "5"}  # the built-in slash commands (ackflow.app.commands.BUILTIN_IDS)
 SPACES = ("spaces/fuzz", "spaces/fuzz-dm")
 
 
@@ -41,6 +48,7 @@ class Case:
     legit_run: str | None = None  # the confirmation this Run click is entitled to turn into a job
     path: str = ""
     headers: dict = field(default_factory=dict)
+    expect: Callable[[object], str | None] | None = None  # checks a 200's JSON: None, or what is wrong
 
 
 @dataclass
@@ -86,6 +94,7 @@ class EventFuzzer:
         self.pool: list[Pending] = []
         self.intruded: set[str] = set()  # confirmations only intruders clicked
         self.jobs: list[str] = []  # jobs made by legit runs (for hostile retry clicks)
+        self.owners: dict[str, dict] = {}  # job id → the person who asked for it (and pressed Run)
 
     # -- learning from answers -----------------------------------------------------------------
     def observe(self, case: Case, status: int, body: dict | None) -> None:
@@ -108,6 +117,8 @@ class EventFuzzer:
         roll = self.rng.random()
         if roll < 0.06 and self.pool:
             return self._pool_click()
+        if roll < 0.10 and self.jobs:
+            return self._job_case()
         if roll < 0.30:
             return self._message()
         if roll < 0.70:
@@ -228,6 +239,55 @@ class EventFuzzer:
         event = self._event("CARD_CLICKED", user=user, message=self._bot_message(), function=function,
                             parameters=params)
         return Case(f"click/{trick}", _dump(event), user=user)
+
+    # -- Cancel and Retry of jobs that exist ----------------------------------------------------
+    def job_action(self, action: str, how: str, job, user: dict, params: dict | None = None,
+                   function: str | None = None) -> Case:
+        """``action`` ("cancel" or "retry") of the job ``job`` (any JSON value in a click) by
+        ``user``: a click (with ``params`` and ``function`` as a job card renders its button, or
+        built as the app builds one), the command typed (``text``), or the slash command."""
+        if how == "click":
+            if params is None:
+                params = {"job": job, **({"actionName": action} if self.fmt == "addon" else {})}
+            function = function or (self.endpoint_url if self.fmt == "addon" else action)
+            event = self._event("CARD_CLICKED", user=user, message=self._bot_message(), function=function,
+                                parameters=params)
+        else:
+            text = f"{action} {job}" if how == "text" else f"/{action} {job}"
+            event = self._message_event(text, user=user)
+            if how == "slash":  # as Chat sends a slash command with arguments
+                holder = event if self.fmt == "classic" else event["chat"]["messagePayload"]
+                message = holder["message"]
+                message.update(argumentText=f" {job}", slashCommand={"commandId": SLASH_IDS[action]}, annotations=[{
+                    "type": "SLASH_COMMAND", "startIndex": 0, "length": len(action) + 1,
+                    "slashCommand": {"type": "INVOKE", "commandName": f"/{action}",
+                                     "commandId": SLASH_IDS[action]}}])
+        return Case(f"job/{action} {how}", _dump(event), user=user)
+
+    def _job_case(self) -> Case:
+        """Cancel or Retry of a real job: by its requester (allowed), by someone else, with another
+        person's job id, with a forged id, or with a job parameter of the wrong type."""
+        rng = self.rng
+        job = rng.choice(self.jobs)
+        owner = self.owners.get(job, ALICE)
+        other = BOB if owner["email"] == ALICE["email"] else ALICE
+        action, how = rng.choice(("retry", "retry", "cancel")), rng.choice(("click", "click", "text", "slash"))
+        trick = rng.choice(("own", "other-user", "other-user", "other-job", "forged", "wrong-type"))
+        user, target = owner, job
+        if trick == "other-user":
+            user = other
+        elif trick == "other-job":  # the requester of one job, with the id of someone else's
+            theirs = [j for j in self.jobs if self.owners.get(j, ALICE)["email"] != owner["email"]]
+            target = rng.choice(theirs) if theirs else _other_last(job)
+        elif trick == "forged":
+            target = rng.choice((_other_last(job), job.upper(), f"{job} ", f" {job}", f"{job}/../{job}", job[:-1],
+                                 job + job[-1], "j" + "z" * 10, f"{job}\u0000", hostile_string(rng)))
+        elif trick == "wrong-type":
+            how = "click"
+            target = rng.choice(([job], {"id": job}, {"job": job}, 7, 2**64, None, True, 1e308, [[job]]))
+        case = self.job_action(action, how, target, user)
+        case.name = f"job/{action} {how} {trick}"
+        return case
 
     # -- mutations ------------------------------------------------------------------------------
     def _mutated(self, event: dict, what: str) -> Case:

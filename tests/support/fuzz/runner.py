@@ -1,9 +1,11 @@
 """Run the fuzz against a running pipeline (both functions as real servers) and check, for every
 request: no 5xx, a status the case allows, no exception text or traceback in a body, no live
-markup in an answer; and, for the whole run: confirmations only for job commands that were
-answered with one, jobs only from a Run click by the requester, the webhook's memory bounded, and
-every message the app wrote into the spaces (the worker's job messages too, made from hostile
-arguments) free of live markup and within Chat's size.
+markup in an answer, and what a 200 from ``/mail`` or ``/sweep`` must say; and, for the whole run:
+confirmations only for job commands that were answered with one, jobs only from a Run click by the
+requester, no job cancelled or retried by anyone but its requester or an admin, every mail
+delivered during the run proposed by one card, the webhook's memory bounded, and every message the
+app wrote into the spaces (the worker's job messages and the mail cards too, made from hostile
+words) free of live markup and within Chat's size.
 
 Seeded: the same seed sends the same requests (ids the app makes differ). A failing request is
 saved as JSON (its bytes in base64, its Authorization header, the answer) for ``replay``.
@@ -12,6 +14,7 @@ saved as JSON (its bytes in base64, its Authorization header, the answer) for ``
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import random
 import re
@@ -22,13 +25,21 @@ from pathlib import Path
 
 import requests
 
-from ackflow_tools.devtools.stack import INVOKER, LocalStack
+from ackflow.jobs.model import Job, JobStatus
+from ackflow_tools.devtools.stack import INVOKER, MAIL_SPACE, MAILBOX, LocalStack
 from ackflow_tools.emulators.chat.feed import changes
+from tests.support.mail import mail
 from tests.support.markup import HOSTILE, live_markup, message_of
+from workers.office.mail.records import MailRecords, record_id
 
-from .events import ALICE, SPACES, Case, EventFuzzer, _dump, buttons, is_run
+from .events import ALICE, BOB, CAROL, SPACES, Case, EventFuzzer, _dump, _other_last, buttons, is_run
 from .tasks import task_case
 from .tokens import invalid_tokens
+from .worker_paths import PushFuzzer, status_is, sweep_case
+
+MAILS = 40  # most mails delivered during a run (one every 50 requests, up to this)
+MAIL_WORDS = ("見積のお願い", "\u202egnp.exe", "<users/all> 至急", "{text} %s ${7*7}", "ｅｃｈｏ １２", "a" * 300,
+              "=?utf-8?b?PGEgaHJlZj0iaHR0cHM6Ly9leGFtcGxlLm5ldCI+eDwvYT4=?=")  # an encoded <a href=…>
 
 EXCEPTION_TEXT = re.compile(
     r"Traceback|File \"|\b[A-Z][A-Za-z]*(Error|Exception)\b|Internal Server Error|<!doctype|<html|"
@@ -46,19 +57,24 @@ class Report:
     requests: int = 0
     seconds: float = 0.0
     statuses: Counter = field(default_factory=Counter)
+    kinds: dict = field(default_factory=dict)  # what was sent (webhook, task, mail, sweep, job, token) → statuses
     rss_kib: dict = field(default_factory=dict)  # "before" / "after": the webhook's serving process
     rss_samples: list = field(default_factory=list)  # (requests sent, KiB) every tenth of the run
     asked: int = 0  # answers that carried a confirmation card
     server_refusals: int = 0  # requests gunicorn refused before the app (oversized or invalid headers)
     legit_runs: set = field(default_factory=set)
     app_messages: int = 0  # messages of the app in the spaces at the end (every change of each), checked
+    epilogue_requests: int = 0  # sent after the random ones (the Cancel and Retry of real jobs, the last push)
+    mails: int = 0  # delivered to the request mailbox during the run, each checked proposed once
     failures: list = field(default_factory=list)  # (path of the saved request, why)
 
     def summary(self) -> dict:
         return {"seed": self.seed, "requests": self.requests, "seconds": round(self.seconds, 1),
-                "statuses": dict(sorted(self.statuses.items())), "rss_kib": self.rss_kib,
+                "statuses": dict(sorted(self.statuses.items())),
+                "by_kind": {k: dict(sorted(v.items())) for k, v in sorted(self.kinds.items())}, "rss_kib": self.rss_kib,
                 "rss_kib_samples": self.rss_samples,
                 "refused_by_the_http_server": self.server_refusals,
+                "epilogue_requests": self.epilogue_requests, "mails_delivered": self.mails,
                 "confirmations_asked": self.asked, "jobs_run": len(self.legit_runs),
                 "app_messages_checked": self.app_messages,
                 "failures": len(self.failures)}
@@ -81,7 +97,8 @@ def rss_kib(pid: int) -> int:
 
 
 class FuzzRun:
-    def __init__(self, stack: LocalStack, fmt: str, seed: int, failures_dir: Path, log=print):
+    def __init__(self, stack: LocalStack, fmt: str, seed: int, failures_dir: Path, log=print,
+                 gmail_url: str | None = None):
         self.stack = stack
         self.fmt = fmt
         self.seed = seed
@@ -91,7 +108,14 @@ class FuzzRun:
         self.http = requests.Session()
         self.store = stack.runtime().store
         self.periodic = {t.name for t in stack.runtime().registry if t.schedule}  # the sweep starts these
+        self.admins = {a.lower() for a in stack.settings().admins}
         self.events = EventFuzzer(self.rng, fmt, stack.webhook_url)
+        self.mailbox = stack.office_settings().mailbox
+        self.pushes = PushFuzzer(self.rng, self.mailbox or MAILBOX, configured=bool(self.mailbox))
+        self.gmail_url = gmail_url  # where mails are delivered during the run (None: none are)
+        self.mails: list[str] = []  # the ids of the mails delivered
+        self.job_actions: dict[str, list] = {}  # job → the (event, by) of its history the epilogue expects
+        self.mail_cards_before: set[str] = set()  # mail cards in the office space before the run
         self.chat = stack.chat_signer(fmt)
         self.valid = f"Bearer {self.chat.token(fmt)}"
         self.worker_valid = f"Bearer {self._worker_token(stack.worker_url)}"
@@ -137,12 +161,18 @@ class FuzzRun:
             case.name = f"token/{name}"
             case.user = case.legit_run = None
             return "webhook", case, self.webhook_tokens[name]
-        if roll < 0.09:
+        if roll < 0.08:  # to a task's path, /mail or /sweep: refused before anything is read or run
             name = self.rng.choice(sorted(self.worker_tokens))
-            return "worker", Case(f"token/{name}", b'{"job_id": "jzzzzzzzzzz", "step": 0}',
-                                  statuses=frozenset({400, 401, 431})), self.worker_tokens[name]
-        if roll < 0.16:
+            path, body = self.rng.choice((("", b'{"job_id": "jzzzzzzzzzz", "step": 0}'), ("mail", self.pushes.valid()),
+                                          ("sweep", b"")))
+            return "worker", Case(f"token/{name} /{path}", body, statuses=frozenset({400, 401, 431}), path=path), \
+                self.worker_tokens[name]
+        if roll < 0.13:
             return "worker", task_case(self.rng, self.events.jobs), self.worker_valid
+        if roll < 0.19:
+            return "worker", self.pushes.next_case(), self.worker_valid
+        if roll < 0.205:
+            return "worker", sweep_case(self.rng, self.events.jobs), self.worker_valid
         return "webhook", self.events.next_case(), self.valid
 
     def send(self, target: str, case: Case, authorization) -> requests.Response:
@@ -177,6 +207,11 @@ class FuzzRun:
             return "a traceback in the answer"
         if case.name.startswith("task/") and not (isinstance(body, dict) and body.get("status") == "dropped"):
             return f"a task no queue sends was not dropped: {response.text[:200]!r}"
+        if case.expect is not None:  # /mail, /sweep: what the answer must say
+            if why := case.expect(body):
+                return why
+            if EXCEPTION_TEXT.search(response.text):
+                return f"exception text in the answer: {response.text[:300]!r}"
         message = message_of(body) if isinstance(body, dict) else {}
         if live := live_markup(message):
             return f"live markup in the answer: {live[:3]}"
@@ -203,14 +238,20 @@ class FuzzRun:
     def run(self, total: int, warm_up: int | None = None) -> Report:
         self.log(f"fuzz: seed {self.seed}, {total} requests, {self.fmt} events")
         before_jobs, before_confirmations = self._ids()
+        self.mail_cards_before = {change["message"].get("clientAssignedMessageId")
+                                  for change in changes(self.http, self.stack.url("chat"), MAIL_SPACE)
+                                  if "message" in change}
         warm_up = warm_up if warm_up is not None else max(50, total // 10)
         pid = serving_pid(self.stack.procs["webhook"].proc.pid)
+        mails = min(MAILS, total // 50) if self.gmail_url else 0
         started = time.perf_counter()
         for index in range(total):
             if index == warm_up:
                 self.report.rss_kib["before"] = rss_kib(pid)
             if index % max(1, total // 10) == 0:
                 self.report.rss_samples.append((index, rss_kib(pid)))
+            if mails and index % (total // mails) == total // mails // 2:
+                self._deliver_mail()  # then a notification (or a sweep's poll) proposes it
             target, case, authorization = self._next()
             try:
                 response = self.send(target, case, authorization)
@@ -218,6 +259,7 @@ class FuzzRun:
                 self._fail(index, target, case, authorization, None, f"no answer: {type(exc).__name__}")
                 continue
             self.report.statuses[response.status_code] += 1
+            self.report.kinds.setdefault(_kind(target, case), Counter())[response.status_code] += 1
             if why := self.check(case, response):
                 self._fail(index, target, case, authorization, response, why)
             body = _json_or_none(response) if response.status_code == 200 and target == "webhook" else None
@@ -228,13 +270,18 @@ class FuzzRun:
                 job_id = self.store.get_confirmation(case.legit_run).job_id
                 if job_id:
                     self.events.jobs.append(job_id)
+                    self.events.owners[job_id] = case.user
             self.events.observe(case, response.status_code, body)
         self.report.requests = total
         self.report.seconds = time.perf_counter() - started
         self.report.rss_kib["after"] = rss_kib(pid)
-        self._hostile_results(total)
+        epilogue = itertools.count(total)  # numbers for the requests after the random ones
+        self._hostile_results(epilogue)
+        self._job_actions(epilogue)
         self._check_store(before_jobs, before_confirmations)
         self._check_messages()
+        self._check_job_actions()
+        self._check_mail(epilogue)
         return self.report
 
     def _ids(self) -> tuple[dict, dict]:
@@ -262,32 +309,205 @@ class FuzzRun:
             self.report.failures.append(("(store)", problem))
 
 
-    def _hostile_results(self, index: int) -> None:
+    def _ask_and_run(self, numbers, text: str, user: dict, label: str) -> tuple[str, dict] | None:
+        """Ask for a job as ``user`` and press Run on its card as they would: the job's id and the
+        card's Run parameters (None, and a failure, if no job was made)."""
+        index = next(numbers)
+        asked = Case(f"{label}/ask", _dump(self.events._message_event(text, user=user)), user=user)
+        response = self.send("webhook", asked, self.valid)
+        body = _json_or_none(response) if response.status_code == 200 else None
+        if why := self.check(asked, response):
+            self._fail(index, "webhook", asked, self.valid, response, why)
+        if not body or not _asks(body):
+            self._fail(index, "webhook", asked, self.valid, response, f"“{text[:40]}” asked no confirmation")
+            return None
+        self.report.asked += 1
+        run = next(b for card in message_of(body)["cardsV2"] for b in buttons(card) if is_run(b))
+        action = run["onClick"]["action"]
+        params = {p["key"]: p["value"] for p in action["parameters"]}
+        click = Case(f"{label}/run", _dump(self.events._event(
+            "CARD_CLICKED", user=user, message=self.events._bot_message(), function=action["function"],
+            parameters=params)), user=user, legit_run=params["confirmation"])
+        response = self.send("webhook", click, self.valid)
+        if why := self.check(click, response):
+            self._fail(index, "webhook", click, self.valid, response, why)
+        if response.status_code != 200:
+            return None
+        self.report.legit_runs.add(params["confirmation"])
+        job_id = self.store.get_confirmation(params["confirmation"]).job_id
+        return (job_id, params) if job_id else None
+
+    def _hostile_results(self, numbers) -> None:
         """Echo jobs whose results are the review's hostile strings, asked for and run by their
         requester: the random mix runs few jobs, so the messages the worker writes afterwards (what
         a person reads in a shared space) would seldom hold hostile text otherwise."""
-        for number, text in enumerate(HOSTILE):
-            asked = Case("epilogue/echo", _dump(self.events._message_event(f"echo {text}", user=ALICE)),
-                         user=ALICE)
-            response = self.send("webhook", asked, self.valid)
-            body = _json_or_none(response) if response.status_code == 200 else None
-            if why := self.check(asked, response):
-                self._fail(index + number, "webhook", asked, self.valid, response, why)
-            if not body or not _asks(body):
-                self._fail(index + number, "webhook", asked, self.valid, response, "echo asked no confirmation")
+        for text in HOSTILE:
+            self._ask_and_run(numbers, f"echo {text}", ALICE, "epilogue/echo")
+
+    # -- Cancel and Retry of jobs that exist -----------------------------------------------------
+    def _job_actions(self, numbers) -> None:
+        """Cancel and Retry of running and failed jobs by people the access rules do not allow (only
+        the requester and the admins may: ``AccessPolicy.may_decide``), as the app's own job cards
+        and commands offer them: Bob presses Retry on Alice's failed job's card, Alice on Bob's;
+        Alice's card with its job parameter changed to Bob's job, forged ids or values of the
+        wrong type; ``cancel``/``retry`` typed and as slash commands with another's job id;
+        Cancel clicks naming a job (no card of the app has one: a confirmation card's Cancel names
+        the confirmation), and Cancel on the confirmation card whose Run made Alice's job, by Bob.
+        Then the requester and an admin do the same, as they may. The effect is checked from the
+        store at the end (``_check_job_actions``): the random mix seldom finds a job running or
+        failed when its hostile click comes, so a Cancel or Retry that worked would seldom show."""
+        made = {}
+        for key, user, text in (("alice sleeps", ALICE, "sleep 60"), ("alice fails", ALICE, "fail --always"),
+                                ("bob sleeps", BOB, "sleep 60"), ("bob fails", BOB, "fail --always")):
+            made[key] = self._ask_and_run(numbers, text, user, "jobs")
+            if made[key] is None:
+                return
+        a_sleep, a_fail, b_sleep, b_fail = (made[k][0] for k in ("alice sleeps", "alice fails", "bob sleeps",
+                                                                  "bob fails"))
+        for job_id, user in ((a_sleep, ALICE), (a_fail, ALICE), (b_sleep, BOB), (b_fail, BOB)):
+            self.events.owners[job_id] = user
+        cards = {job_id: self._retry_button(job_id) for job_id in (a_fail, b_fail)}
+        if None in cards.values() or not self._running(a_sleep, b_sleep):
+            return
+        (a_function, a_params), (b_function, b_params) = cards[a_fail], cards[b_fail]
+        action = self.events.job_action
+        hostile = [
+            action("retry", "click", a_fail, BOB, params=a_params, function=a_function),
+            action("retry", "click", b_fail, ALICE, params=b_params, function=b_function),
+            *(action("retry", "click", job, who, params={**a_params, "job": job}, function=a_function)
+              for job, who in ((b_fail, ALICE), (_other_last(a_fail), ALICE), (a_fail.upper(), ALICE),
+                               (f"{a_fail} ", ALICE), (f"{b_fail}/../{a_fail}", BOB), (a_fail[:-1], ALICE),
+                               ([a_fail], BOB), ({"id": a_fail}, BOB), (7, BOB), (None, BOB), (True, ALICE),
+                               ([b_fail], ALICE))),
+            *(action(act, how, job, who) for act, job, who in (
+                ("retry", a_fail, BOB), ("cancel", a_sleep, BOB), ("retry", b_fail, ALICE), ("cancel", b_sleep, ALICE))
+              for how in ("text", "slash", "click")),
+            action("cancel", "click", None, BOB, function=None, params={
+                **made["alice sleeps"][1], **({"actionName": "cancel"} if self.fmt == "addon" else {})}),
+        ]
+        for case in hostile:
+            case.name = f"jobs/hostile {case.name}"
+            self._send_checked(next(numbers), case)
+        legit = [action("retry", "click", a_fail, ALICE, params=a_params, function=a_function),
+                 action("cancel", "text", a_sleep, ALICE),
+                 action("retry", "click", b_fail, CAROL, params=b_params, function=b_function),
+                 action("cancel", "slash", b_sleep, CAROL)]
+        for case in legit:
+            case.name = f"jobs/allowed {case.name}"
+            self._send_checked(next(numbers), case)
+        alice, carol = ALICE["email"], CAROL["email"]
+        self.job_actions = {a_fail: [("retried", alice)], a_sleep: [("cancelled", alice)],
+                            b_fail: [("retried", carol)], b_sleep: [("cancelled", carol)]}
+
+    def _send_checked(self, index: int, case: Case, target: str = "webhook", authorization=None):
+        authorization = authorization or (self.valid if target == "webhook" else self.worker_valid)
+        response = self.send(target, case, authorization)
+        self.report.epilogue_requests += 1
+        if why := self.check(case, response):
+            self._fail(index, target, case, authorization, response, why)
+        return response
+
+    def _retry_button(self, job_id: str, timeout: float = 30.0) -> tuple[str, dict] | None:
+        """The Retry button of a failed job's message in its space, as the worker rendered it:
+        (its action's function, its parameters)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            job = self.store.get_job(job_id)
+            if job.status.finished and not job.message_due:
+                break
+            time.sleep(0.2)
+        else:
+            self.report.failures.append(("(jobs)", f"job {job_id} is {job.status.value}, not FAILED and shown, "
+                                                   f"after {timeout:.0f} s"))
+            return None
+        shown = {}
+        for change in changes(self.http, self.stack.url("chat"), job.space):
+            message = change.get("message") or {}
+            if message.get("clientAssignedMessageId") == job.message_id:
+                shown = message
+        for card in shown.get("cardsV2") or []:
+            for button in buttons(card):
+                action = (button.get("onClick") or {}).get("action") or {}
+                params = {p["key"]: p["value"] for p in action.get("parameters") or []}
+                if "retry" in (action.get("function"), params.get("actionName")):
+                    return action["function"], params
+        self.report.failures.append(("(jobs)", f"no Retry button on the message of failed job {job_id}"))
+        return None
+
+    def _running(self, *job_ids: str, timeout: float = 20.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(self.store.get_job(j).status == JobStatus.RUNNING for j in job_ids):
+                return True
+            time.sleep(0.2)
+        self.report.failures.append(("(jobs)", f"jobs {job_ids} not all RUNNING after {timeout:.0f} s"))
+        return False
+
+    def _check_job_actions(self) -> None:
+        """From the store: no job was cancelled or retried by anyone but its requester or an admin
+        (its history says who; the audit log too), and the epilogue's jobs were cancelled and
+        retried exactly by whom it allowed."""
+        jobs, _ = self._ids()
+        for job_id, data in jobs.items():
+            job = Job.from_dict(data)
+            allowed = {job.requester.email.lower()} - {""} | self.admins
+            done = [(h.get("event"), h.get("by")) for h in job.history if h.get("event") in ("cancelled", "retried")]
+            for event, by in done:
+                if str(by).lower() not in allowed:
+                    self.report.failures.append(("(jobs)", f"job {job_id} of {job.requester.email or 'nobody'} "
+                                                           f"was {event} by {by}"))
+            if job_id in self.job_actions and done != self.job_actions[job_id]:
+                self.report.failures.append(("(jobs)", f"job {job_id}: {done or 'nothing done'}, expected "
+                                                       f"{self.job_actions[job_id]}"))
+        for entry in self.store.list_audit(limit=100_000):
+            if entry.action not in ("cancel", "retry") or entry.outcome != "done":
                 continue
-            self.report.asked += 1
-            run = next(b for card in message_of(body)["cardsV2"] for b in buttons(card) if is_run(b))
-            action = run["onClick"]["action"]
-            params = {p["key"]: p["value"] for p in action["parameters"]}
-            click = Case("epilogue/run", _dump(self.events._event(
-                "CARD_CLICKED", user=ALICE, message=self.events._bot_message(), function=action["function"],
-                parameters=params)), user=ALICE, legit_run=params["confirmation"])
-            response = self.send("webhook", click, self.valid)
-            if why := self.check(click, response):
-                self._fail(index + number, "webhook", click, self.valid, response, why)
-            if response.status_code == 200:
-                self.report.legit_runs.add(params["confirmation"])
+            data = jobs.get(entry.job_id or entry.target)
+            owner = Job.from_dict(data).requester.email.lower() if data else ""
+            if entry.actor.lower() not in ({owner} - {""}) | self.admins:
+                self.report.failures.append(("(audit)", f"{entry.action} of {entry.target} (of {owner or '?'}) "
+                                                         f"done by {entry.actor}"))
+
+    # -- the request mailbox ---------------------------------------------------------------------
+    def _deliver_mail(self) -> None:
+        """A mail with hostile words into the request mailbox of the Gmail stand-in (no push: the
+        fuzz's own notifications and sweeps find it)."""
+        number = len(self.mails)
+        subject = f"{HOSTILE[number % len(HOSTILE)]} {self.rng.choice(MAIL_WORDS)}"
+        raw = mail(subject, body=f"{self.rng.choice(HOSTILE)}\n{self.rng.choice(MAIL_WORDS)}",
+                   html=self.rng.choice((None, f"<p>{HOSTILE[(number + 1) % len(HOSTILE)]}</p>")))
+        response = self.http.post(f"{self.gmail_url}/_emulator/users/{self.mailbox}/messages", data=raw,
+                                  headers={"Content-Type": "message/rfc822"}, timeout=10)
+        response.raise_for_status()
+        self.mails.append(response.json()["id"])
+        self.pushes.mail_waiting = True
+
+    def _check_mail(self, numbers) -> None:
+        """After one more notification (as Gmail sends after the last mail), every mail delivered
+        is proposed, by one card and one claim, whatever the hostile pushes and sweeps did; no card
+        for a mail that was not delivered."""
+        if not self.gmail_url:
+            return
+        last = Case("mail/the last notification", self.pushes.valid(), statuses=frozenset({200}), path="mail",
+                    expect=status_is("ok"))
+        self._send_checked(next(numbers), last, "worker")
+        records = MailRecords(self.store.docs)
+        created = Counter(change["message"].get("clientAssignedMessageId")
+                          for change in changes(self.http, self.stack.url("chat"), MAIL_SPACE)
+                          if change.get("kind") == "created" and "message" in change)
+        wanted = set()
+        for mail_id in self.mails:
+            rid = record_id(self.mailbox, mail_id)
+            wanted.add(f"client-{rid}")
+            record = records.get(rid) or {}
+            if record.get("status") != "PROPOSED" or record.get("attempts") != 1:
+                self.report.failures.append(("(mail)", f"mail {mail_id}: {record.get('status')} after "
+                                                       f"{record.get('attempts')} claims, not PROPOSED after one"))
+            if created[f"client-{rid}"] != 1:
+                self.report.failures.append(("(mail)", f"mail {mail_id}: {created[f'client-{rid}']} cards"))
+        if extra := {k for k in created if str(k).startswith("client-mail-")} - wanted - self.mail_cards_before:
+            self.report.failures.append(("(mail)", f"cards of mails never delivered: {sorted(extra)[:5]}"))
+        self.report.mails = len(self.mails)
 
     def _check_messages(self, settle: float = 30.0) -> None:
         """What the app wrote into the spaces after its answers (the worker's job messages: results
@@ -301,7 +521,7 @@ class FuzzRun:
                 break
             time.sleep(0.5)
         chat = self.stack.url("chat")
-        for space in SPACES:
+        for space in (*SPACES, MAIL_SPACE):  # the mail cards hold the mails' words
             for change in changes(self.http, chat, space):
                 message = change.get("message") or {}
                 if change.get("kind") == "deleted" or (message.get("sender") or {}).get("type") != "BOT":
@@ -316,6 +536,17 @@ class FuzzRun:
                     self.report.failures.append(
                         ("(chat)", f"{message.get('name')} ({message.get('clientAssignedMessageId')}): "
                                    f"{'; '.join(why)}"))
+
+
+def _kind(target: str, case: Case) -> str:
+    """What a request was, for the figures: a token's target, a job's Cancel or Retry, a task, a
+    push, a sweep, or another event."""
+    if case.name.startswith("token/"):
+        return f"invalid token → {target if target == 'webhook' else '/' + (case.path or 'task')}"
+    prefix = case.name.split("/", 1)[0]
+    if target == "worker":
+        return {"task": "task", "mail": "/mail", "sweep": "/sweep"}.get(prefix, prefix)
+    return "job cancel/retry" if prefix == "job" else "event"
 
 
 def _json_or_none(response: requests.Response):

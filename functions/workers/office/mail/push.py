@@ -15,6 +15,7 @@ import base64
 import binascii
 import json
 import logging
+import re
 from typing import TYPE_CHECKING
 
 from ackflow.app.http import HttpRequest, HttpResponse, error
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MAX_ENVELOPE = 64 * 1024
+MESSAGE_ID = re.compile(r"[A-Za-z0-9._-]{1,100}")
 
 
 def read_notification(body: bytes) -> tuple[str, str, str]:
@@ -41,7 +43,12 @@ def read_notification(body: bytes) -> tuple[str, str, str]:
         raise ValueError("not a Pub/Sub push of a Gmail notification") from exc
     if not isinstance(address, str) or not str(history).isdigit():
         raise ValueError("the notification has no mailbox address or history id")
-    message_id = str(message.get("messageId") or message.get("message_id") or "")[:100]
+    # The message id names this delivery's claims in the store (``push-<id>``). Pub/Sub's are
+    # digits; anything else is no id of Pub/Sub's (an unpaired surrogate, which no store can
+    # encode, made a 500 here): the delivery is then named by the history id.
+    message_id = message.get("messageId") or message.get("message_id")
+    if not isinstance(message_id, str) or not MESSAGE_ID.fullmatch(message_id):
+        message_id = ""
     return address, str(history), message_id
 
 
@@ -58,7 +65,7 @@ def handle_push(runtime: Runtime, request: HttpRequest) -> HttpResponse:
         log.warning("a notification for %s, which is not the request mailbox; acknowledged", address[:200])
         return HttpResponse(200, {"status": "ignored", "reason": "not the request mailbox"})
     try:
-        report = MailFlow(runtime.services, runtime.clock).sync(f"push-{message_id or history}")
+        report = MailFlow(runtime.services, runtime.clock).sync(f"push-{message_id or history[:40]}")
     except PermanentError as exc:  # a setting or the delegation is wrong: retrying cannot help
         log.error("mail not read: %s", exc)
         return HttpResponse(200, {"status": "failed"})  # the reason is in the log, never in a body
