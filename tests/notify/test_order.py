@@ -99,3 +99,21 @@ def test_the_notification_text_never_shows_a_state_the_job_left(runtime, chat):
     assert final["fallbackText"] == first["fallbackText"]
     assert "echo" in final["fallbackText"] and job.id in final["fallbackText"]
     assert "Running" not in final["fallbackText"] and "working" not in final["fallbackText"]
+
+
+def test_a_slow_progress_write_never_holds_the_steps_code(runtime, chat):
+    """Chat (or the store's message gate) taking its time over a progress write is the reporter's
+    wait, not the step's: ``report`` returns at once, the write lands behind it, and ``finish``
+    waits for the write on its way (a delivery does not end with one admitted and unsent)."""
+    job = running_job(runtime, "jslowprogress")
+    reporter = ProgressReporter(runtime, Notifier(runtime), job, 0, HOLDER, interval=0)
+    requests.post(f"{chat.url}/_emulator/{SPACE}:hold", json={"seconds": 2.0}).raise_for_status()
+    started = time.monotonic()
+    reporter.report("step 1/1: working")
+    reporter.report("step 1/1: still working")  # waits behind the first write
+    assert time.monotonic() - started < 0.5  # the step goes on meanwhile
+    time.sleep(0.3)
+    assert "cardsV2" not in message_of(chat, job)  # the first write is still held at Chat
+    reporter.finish(wait=10)
+    assert time.monotonic() - started >= 2.0  # finish waited for the write on its way
+    assert "working" in str(message_of(chat, job)["cardsV2"])

@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 ATTEMPT_TIMEOUT = 10.0  # seconds one write may take before it counts as failed
 LANDING_MARGIN = 5.0  # how long after its timeout a write may still land at Chat's end
+FINISH_WAIT = ATTEMPT_TIMEOUT + LANDING_MARGIN  # a delivery's wait at its end for its progress write
 BACKOFF_FIRST, BACKOFF_MAX = 1.0, 16.0  # after a 429 that names no wait, or an outage
 # A result waits for the space's budget (its own bucket, or Chat's 429) up to the writer's wait, but
 # in a queue delivery only while fewer than BUDGET_WAITERS deliveries of its process wait for one;
@@ -280,7 +281,14 @@ def bar(fraction: float, width: int = 10) -> str:
 class ProgressReporter:
     """Throttled progress for one running step: at most one write per ``interval`` from this
     attempt, and only while the job is in the state this attempt claimed (the gate checks it), so
-    a stale attempt never overwrites a newer state."""
+    a stale attempt never overwrites a newer state.
+
+    A write goes out on a thread of its own: the step's code never waits for the store's message
+    gate or for Chat (a progress write once held a chain step for 62 s while the Firestore emulator
+    kept a killed worker's lock on the space's budget). One write at a time; a line reported while
+    one is on its way waits for it, replacing any line waiting before it. ``finish`` waits, at
+    most FINISH_WAIT, for the write on its way, so that a delivery does not end (and an instance
+    go idle, its CPU throttled) with a write admitted and not yet sent."""
 
     def __init__(self, runtime: Runtime, notifier: Notifier, job: Job, index: int, holder: Holder,
                  interval: float):
@@ -294,6 +302,8 @@ class ProgressReporter:
         self._lock = threading.Lock()
         self._cancelled = False
         self._checked = 0.0
+        self._waiting: str | None = None  # a line reported while a write was on its way
+        self._writer: threading.Thread | None = None
 
     def _current(self) -> Job | None:
         try:
@@ -307,8 +317,33 @@ class ProgressReporter:
             if now - self._last < self.interval:
                 return
             self._last = now
-        line = f"{text}\n{bar(fraction)}" if fraction is not None else text
-        self.notifier.progress(self.job, line)
+            line = f"{text}\n{bar(fraction)}" if fraction is not None else text
+            if self._writer is not None:
+                self._waiting = line
+                return
+            self._writer = threading.Thread(target=self._write, args=(line,), daemon=True,
+                                            name=f"progress-{self.job.id}")
+            self._writer.start()
+
+    def _write(self, line: str | None) -> None:
+        while line is not None:
+            try:
+                self.notifier.progress(self.job, line)
+            except Exception:  # best effort, never raised (progress logs what it can)
+                log.exception("progress write failed", extra={"job_id": self.job.id})
+            with self._lock:
+                line, self._waiting = self._waiting, None
+                if line is None:
+                    self._writer = None
+
+    def finish(self, wait: float | None = None) -> None:
+        """The step is over: no line waits any longer; the write on its way, if any, is given at
+        most ``wait`` seconds (default FINISH_WAIT) to end."""
+        with self._lock:
+            self._waiting = None
+            writer = self._writer
+        if writer is not None:
+            writer.join(FINISH_WAIT if wait is None else wait)
 
     def cancelled(self) -> bool:
         now = time.monotonic()

@@ -151,6 +151,14 @@ class Worker:
                                     runtime.settings.progress_interval)
         context = StepContext(job, index, holder.retry + 1, runtime.services, report=reporter.report,
                               cancelled=reporter.cancelled, clock=runtime.clock, speaker=speaker_of_job(runtime, job))
+        try:
+            return self._run_claimed(job, job_type, index, holder, context, extra)
+        finally:
+            reporter.finish()
+
+    def _run_claimed(self, job: Job, job_type: JobType, index: int, holder: Holder, context: StepContext,
+                     extra: dict) -> HttpResponse:
+        runtime = self.runtime
         step = job_type.steps[index]
         try:
             output = step.run(context)
@@ -159,10 +167,10 @@ class Worker:
         if output is not None and not isinstance(output, dict):
             output = {"result": output}
         try:
-            job = runtime.store.complete_step(job_id, index, holder, _jsonable(output), runtime.clock())
+            job = runtime.store.complete_step(job.id, index, holder, _jsonable(output), runtime.clock())
         except LeaseLost as exc:
             log.warning("finished, but the step is no longer ours: %s", exc, extra=extra)
-            return self._follow_up(runtime.store.get_job(job_id), index, Claim.FINISHED)
+            return self._follow_up(runtime.store.get_job(job.id), index, Claim.FINISHED)
         log.info("step %s succeeded", step.name, extra=extra)
         return self._after_success(job, index)
 
