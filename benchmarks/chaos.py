@@ -250,7 +250,11 @@ class Chaos:
             step = min(job.current, len(job.steps) - 1)
             name = task_name(job.id, step, job.generation)
             holder = job.steps[step].holder
-            if self.random.random() < 0.5 and holder and holder.task == name:
+            # an attempt in flight: one whose lease has not ended (a holder whose lease ended is
+            # dead; the sweep releases its step, and a "duplicate" of it would be a delivery of an
+            # attempt long over, which a slow read of the store once sent: see docs/reliability.md)
+            in_flight = holder is not None and (job.steps[step].lease_until or 0) > time.time() + 1
+            if self.random.random() < 0.5 and in_flight and holder.task == name:
                 # a duplicate of the attempt in flight, as Cloud Tasks may deliver one ("in rare
                 # cases, more than once"): its task name and retry count. Never a higher count of
                 # that task: Cloud Tasks retries a task only after its attempt ended, and a later
