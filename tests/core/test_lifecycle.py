@@ -177,3 +177,16 @@ def test_a_job_past_its_no_cancel_after_step_is_not_cancelled():
         lifecycle.cancel(numbered, T0 + 3, 100, "alice", "number")
     assert refused.value.step == "number"
     assert lifecycle.cancel(numbered, T0 + 3, 100, "alice").status == JobStatus.CANCELLED  # a type without the rule
+
+
+def test_the_dispatch_deadline_counts_from_when_the_queue_sent_the_delivery_not_from_the_claim():
+    """A claim read late (the worker's threads all busy: the request waited in the server's queue)
+    must not push the deadline past the queue's: counted from the claim, the queue's retry after
+    its deadline found the holder "before its deadline" and took over a live attempt."""
+    _, claimed = lifecycle.claim(job(), 0, A, T0 + 12, 45, deadline_seconds=15, dispatched_at=T0)
+    assert claimed.steps[0].deadline_at == T0 + 15  # the queue's deadline, not T0 + 12 + 15
+    # the queue's retry after its deadline (T0 + 15): the holder may still run
+    assert lifecycle.claim(claimed, 0, Holder("task-a", 1), T0 + 15.2, 45, deadline_seconds=15)[0] == Claim.BUSY
+    # a time after the claim is not taken for the dispatch
+    _, claimed = lifecycle.claim(job(), 0, A, T0, 45, deadline_seconds=15, dispatched_at=T0 + 5)
+    assert claimed.steps[0].deadline_at == T0 + 15

@@ -92,6 +92,42 @@ def test_a_duplicate_that_finds_the_step_held_keeps_its_task_until_the_holder_is
     assert done.steps[0].attempts == 2 and done.result == {"napped": 10}
 
 
+def test_a_retry_after_the_queues_deadline_does_not_take_over_a_claim_read_late(pipeline):
+    """The queue sent the first attempt at its ETA; the worker got to it 12 s later (its threads
+    busy). The queue's deadline counts from the send, so its retry 14 s after the ETA with the 10 s
+    deadline passed finds the holder maybe still running: busy (409), not a takeover."""
+    import threading
+
+    import requests
+
+    from ackflow.app.confirm import new_job
+    from ackflow.jobs.model import Confirmation, Requester
+
+    now = time.time()
+    confirmation = Confirmation("clateread", "t", "nap", {"seconds": 6}, Requester("users/1", "alice@example.com"),
+                                None, None, now, now + 60)
+    job = pipeline.store.create_job(new_job(pipeline.runtime, confirmation, pipeline.runtime.registry.get("nap"), now))
+    token = pipeline.worker_token()
+    deadline = pipeline.runtime.registry.get("nap").timeout
+    eta = time.time() - deadline - 2  # sent that long ago: the queue's deadline has passed
+
+    def deliver(retry: int):
+        return requests.post(pipeline.stack.worker_url, json={"job_id": job.id, "step": 0, "generation": 0},
+                             headers={"Authorization": f"Bearer {token}", "X-CloudTasks-TaskName": "lateread",
+                                      "X-CloudTasks-TaskRetryCount": str(retry), "X-CloudTasks-TaskETA": f"{eta:.6f}"},
+                             timeout=60)
+
+    first = threading.Thread(target=lambda: _ignore_errors(lambda: deliver(0)), daemon=True)
+    first.start()
+    held = pipeline.wait_job(job.id, JobStatus.RUNNING, timeout=10)
+    assert held.steps[0].deadline_at == pytest.approx(eta + deadline, abs=0.01)  # from the send, not the claim
+    retried = deliver(1)  # the queue's retry after its deadline: the first may still run
+    assert retried.status_code == 409 and retried.json()["status"] == "busy", retried.text
+    first.join(30)
+    done = pipeline.wait_job(job.id, JobStatus.SUCCEEDED, timeout=30)
+    assert done.steps[0].attempts == 1  # run once
+
+
 def _ignore_errors(fn):
     try:
         fn()

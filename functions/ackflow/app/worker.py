@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 import random
 from typing import TYPE_CHECKING
 
@@ -74,6 +75,7 @@ class Worker:
 
     # -- HTTP ------------------------------------------------------------------------------------
     def handle(self, request: HttpRequest) -> HttpResponse:
+        arrived = self.runtime.clock()
         TRACE.set(trace_from(request.header("x-cloud-trace-context")))
         if request.method != "POST":
             return error(405, "POST tasks here")
@@ -105,7 +107,7 @@ class Worker:
         generation = payload.get("generation", 0)
         holder = Holder(task_header or f"{job_id}-{index}-{generation}", retry)
         try:
-            return self.run(job_id, index, holder)
+            return self.run(job_id, index, holder, _dispatched_at(request, arrived))
         except JobNotFound:
             # a safe id (checked by _task), never raw input
             return self._drop(holder.task, job_id, index, retry, f"no job {job_id} in the store")
@@ -114,7 +116,9 @@ class Worker:
             return _retry_later("job store unavailable")
 
     # -- one delivery ----------------------------------------------------------------------------
-    def run(self, job_id: str, index: int, holder: Holder) -> HttpResponse:
+    def run(self, job_id: str, index: int, holder: Holder, dispatched_at: float | None = None) -> HttpResponse:
+        """``dispatched_at``: no later than the queue sent this delivery (its dispatch deadline
+        counts from then)."""
         runtime = self.runtime
 
         def deadline(job: Job) -> float:  # the task's dispatch deadline (dispatch.step_task)
@@ -127,7 +131,8 @@ class Worker:
             # SQS hands a message out again when its visibility lapses (a relay that stopped
             # extending it) while the first delivery still runs: no takeover by retry count there
             outcome, job = runtime.store.claim_step(job_id, index, holder, runtime.clock(), lease, deadline,
-                                                    takeover=runtime.settings.queue_backend != "sqs")
+                                                    takeover=runtime.settings.queue_backend != "sqs",
+                                                    dispatched_at=dispatched_at)
         except Conflict:
             return self._drop(holder.task, job_id, index, holder.retry, f"job {job_id} has no step {index}")
         extra = {"job_id": job_id, "job_type": job.type, "step": index, "attempt": holder.retry + 1,
@@ -340,6 +345,17 @@ def _task(body: bytes) -> tuple[dict, str, int]:
     if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < 1000:
         raise BadBody("step is not a step index")
     return payload, job_id, index
+
+
+def _dispatched_at(request: HttpRequest, arrived: float) -> float:
+    """No later than the queue sent this delivery: Cloud Tasks' ``X-CloudTasks-TaskETA`` (the
+    attempt's schedule time, seconds since the epoch; it dispatches at or after it) when it is a
+    plausible time, else when the request reached the handler."""
+    try:
+        eta = float(request.header("x-cloudtasks-tasketa") or "nan")
+    except ValueError:
+        return arrived
+    return eta if math.isfinite(eta) and arrived - 86_400 < eta < arrived else arrived
 
 
 def _int(value: str | None) -> int:

@@ -79,9 +79,15 @@ class Claim(str, Enum):
 
 
 def claim(job: Job, index: int, holder: Holder, now: float, lease_seconds: float,
-          deadline_seconds: float | None = None, *, takeover: bool = True) -> tuple[Claim, Job]:
+          deadline_seconds: float | None = None, *, takeover: bool = True,
+          dispatched_at: float | None = None) -> tuple[Claim, Job]:
     """Claim the step for one delivery, leased for ``lease_seconds``; ``deadline_seconds``: the
-    delivery's dispatch deadline (the queue stops waiting for its answer then). ``takeover``: a
+    delivery's dispatch deadline (the queue stops waiting for its answer then), counted from
+    ``dispatched_at`` (no later than the queue sent it: its schedule time, else ``now``). The
+    queue's clock starts when it sends, not when a busy worker gets to the request: counted from
+    ``now``, a claim read seconds late (every thread of the process waiting on the store) recorded
+    a deadline past the queue's, and the queue's retry after its deadline took over the live
+    attempt (a chaos run on the Firestore emulator: a step ran twice at once). ``takeover``: a
     later retry of the holder's own task means the holder's attempt ended (Cloud Tasks retries
     only then, or at the deadline); not so for SQS, which hands a message out again whenever its
     visibility lapses, while the first delivery may still run: there only the lease's end frees
@@ -115,7 +121,8 @@ def claim(job: Job, index: int, holder: Holder, now: float, lease_seconds: float
         attempts=step.attempts + 1,
         holder=holder,
         lease_until=now + lease_seconds,
-        deadline_at=now + deadline_seconds if deadline_seconds is not None else None,
+        deadline_at=min(now, dispatched_at if dispatched_at is not None else now) + deadline_seconds
+        if deadline_seconds is not None else None,
         started_at=now,
         first_attempt_at=step.first_attempt_at or now,
         runs=_runs(runs, {"n": step.attempts + 1, "task": holder.task, "retry": holder.retry, "started_at": now}),

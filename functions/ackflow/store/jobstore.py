@@ -167,7 +167,7 @@ class JobStore(ChatWrites):
     def claim_step(self, job_id: str, index: int, holder: Holder, now: float,
                    lease_seconds: float | Callable[[Job], float],
                    deadline_seconds: float | Callable[[Job], float] | None = None, *,
-                   takeover: bool = True) -> tuple[Claim, Job]:
+                   takeover: bool = True, dispatched_at: float | None = None) -> tuple[Claim, Job]:
         """Claim a step for one delivery; the lease and the delivery's dispatch deadline may depend
         on the job (its type's timeout)."""
         outcome: dict = {}
@@ -175,7 +175,8 @@ class JobStore(ChatWrites):
         def change(job: Job) -> Job | None:
             lease = lease_seconds(job) if callable(lease_seconds) else lease_seconds
             deadline = deadline_seconds(job) if callable(deadline_seconds) else deadline_seconds
-            result, new = lifecycle.claim(job, index, holder, now, lease, deadline, takeover=takeover)
+            result, new = lifecycle.claim(job, index, holder, now, lease, deadline, takeover=takeover,
+                                          dispatched_at=dispatched_at)
             outcome["claim"] = result
             return new if result == Claim.CLAIMED else None
 
