@@ -53,8 +53,12 @@ class WriteQuotas:
         self._lock = threading.Lock()
 
     def inject(self, space: str, count: int) -> None:
+        """The next ``count`` writes to ``space`` answer 429; ``count`` 0 ends those still pending."""
         with self._lock:
-            self._injected[space] = self._injected.get(space, 0) + count
+            if count <= 0:
+                self._injected.pop(space, None)
+            else:
+                self._injected[space] = self._injected.get(space, 0) + count
 
     def admit(self, space: str, now: float | None = None) -> None:
         """Count one write to ``space``, or raise the 429 Chat would answer."""
