@@ -650,10 +650,14 @@ def test_an_unshown_mail_is_listed_and_shown_again_once_from_the_cli_and_the_con
                          follow_redirects=True).get_data(as_text=True)
     assert "既にスイープ待ち" in again and f'<tr data-mail="{rid}">' in again  # listed as waiting
     assert about(office, subject) == []  # the operator's side posts nothing: the worker's sweep does
-    for _ in range(2):
+    # the sweep shows it (on Firestore a sweep soon after the worker was killed may meet the
+    # emulator's held locks and leave it to the next: seen once in CI, so sweep until it is shown)
+    started = time.monotonic()
+    while (record(office, mail_id) or {}).get("status") != "PROPOSED":
+        assert time.monotonic() < started + 90, record(office, mail_id)
         assert "error" not in office.stack.sweep_once()
     found = record(office, mail_id)
-    assert found["status"] == "PROPOSED" and found["space"] == MAIL_SPACE and found["attempts"] == 2, found
+    assert found["status"] == "PROPOSED" and found["space"] == MAIL_SPACE and found["attempts"] >= 2, found
     assert len(about(office, subject)) == 1
     card_of(office, mail_id)
     pending = ["INBOX", "UNREAD", "Ackflow/確認待ち"]  # 未表示 taken off
@@ -662,7 +666,7 @@ def test_an_unshown_mail_is_listed_and_shown_again_once_from_the_cli_and_the_con
     assert "nothing to do" in ackflow(office, "mail", "show-again", rid).stdout
     assert rid not in ackflow(office, "mail", "unshown").stdout
     office.stack.sweep_once()
-    assert len(about(office, subject)) == 1 and record(office, mail_id)["attempts"] == 2
+    assert len(about(office, subject)) == 1 and record(office, mail_id)["attempts"] == found["attempts"]
     asked = [(e.actor, e.surface) for e in office.store.list_audit(limit=50)
              if e.action == "show-mail-again" and rid in e.target]
     assert sorted(asked) == [("console-ops@example.com", "console"), ("ops@example.com", "cli"),
