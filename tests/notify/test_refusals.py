@@ -4,6 +4,7 @@ a retry (the result stays due, and the sweep shows it once Chat takes writes aga
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -11,6 +12,7 @@ import requests
 
 from ackflow.app.notify import Notifier
 from ackflow.app.sweep import sweep
+from ackflow.chat.plain import put_message_or_text
 from ackflow.errors import ChatUnavailable
 from tests.notify.conftest import SPACE, message_of
 from tests.notify.test_order import HOLDER, running_job, shows
@@ -37,6 +39,21 @@ def test_a_result_whose_card_chat_refuses_goes_out_as_its_text(runtime, chat):
     assert "<a" not in text and "＜a href" in text and "&amp;" not in text  # shown as written, never obeyed
     stored = runtime.store.get_job(done.id)
     assert not stored.message_due and stored.message_shown_at  # shown: the sweep has nothing to do
+
+
+@pytest.mark.parametrize("unit", ["𠮷", "\x01", "<"])
+def test_a_card_refused_for_its_size_goes_out_as_text_that_fits(runtime, chat, unit):
+    """A card past Chat's 32,000 bytes is refused (400) and written again as its text, which is
+    cut by bytes, not by a count of characters: a 4-byte character (𠮷), a control character
+    (6 bytes as JSON) and ``<`` (written as the 3-byte ＜) are each more bytes than characters."""
+    paragraph = {"textParagraph": {"text": unit * 3_000}}
+    card = {"cardId": "big", "card": {"header": {"title": "The result"},
+                                      "sections": [{"widgets": [paragraph] * 20}]}}
+    written = put_message_or_text(runtime.chat, SPACE, "client-largest", {"cardsV2": [card]}, None)
+    assert not written  # the card was refused, the text taken (the stand-in refuses past 32,000 bytes)
+    text = requests.get(f"{chat.url}/v1/{SPACE}/messages/client-largest").json()["text"]
+    assert text.startswith("The result") and text.endswith("…")
+    assert len(json.dumps(text, ensure_ascii=False).encode()) > 25_000  # cut near the limit, not far below
 
 
 def test_a_later_write_of_the_same_job_is_a_card_again(runtime, chat):

@@ -10,6 +10,7 @@ from the card model) so that every card the app sends, a job's or a mail's, has 
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 
@@ -22,7 +23,10 @@ from .replies import plain_text
 log = logging.getLogger(__name__)
 
 _BREAK = re.compile(r"<br\s*/?>|\n", re.IGNORECASE)
-MAX_TEXT = 8_000  # characters: up to 4 bytes each, well within the 32,000 bytes of a message
+# Chat takes at most 32,000 bytes of a message (its JSON, as ``limits`` counts it); the text keeps
+# a margin for the rest of the body. Counted in bytes after escaping: a character is up to 4 bytes
+# in UTF-8 and a control character up to 6 in JSON, so no count of characters is safe.
+MAX_TEXT_BYTES = 30_000
 
 
 def text_of_cards(message: dict) -> str:
@@ -37,8 +41,7 @@ def text_of_cards(message: dict) -> str:
                 lines.append(_html(section["header"]))
             for widget in section.get("widgets") or []:
                 lines += _widget_lines(widget)
-    text = "\n".join(line for line in lines if line.strip())
-    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
+    return "\n".join(line for line in lines if line.strip())
 
 
 def _widget_lines(widget: dict) -> list[str]:
@@ -67,8 +70,23 @@ def _plain(text) -> str:
 
 
 def text_message(message: dict) -> dict:
-    """``message`` with its cards replaced by their text."""
-    return {"text": plain_text(text_of_cards(message) or " ")}
+    """``message`` with its cards replaced by their text, cut to fit Chat's size limit."""
+    return {"text": fit(plain_text(text_of_cards(message) or " "))}
+
+
+def fit(text: str, limit: int = MAX_TEXT_BYTES) -> str:
+    """``text``, or its longest head that with "…" is at most ``limit`` bytes as JSON."""
+    if _size(text) <= limit:
+        return text
+    low, high = 0, len(text)  # the head of ``low`` characters fits; that of ``high`` does not
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if _size(text[:middle] + "…") <= limit else (low, middle)
+    return text[:low] + "…"
+
+
+def _size(text: str) -> int:
+    return len(json.dumps(text, ensure_ascii=False).encode())
 
 
 def put_message_or_text(chat: ChatClient, space: str, message_id: str, message: dict, thread: str | None, *,
