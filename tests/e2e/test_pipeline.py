@@ -411,7 +411,8 @@ def test_a_task_that_can_never_run_is_answered_2xx_and_dead_lettered_not_retried
     cases = [({"job_id": "jnosuchjob", "step": 0, "generation": 0}, "no job jnosuchjob"),
              ({"job_id": known.id, "step": 7, "generation": 0}, "has no step 7"),
              (b"{not json", "not a task"), ({"job_id": ["a"], "step": "0"}, "not a task"),
-             ({"job_id": "j1", "step": 10**30}, "not a task"), ("[" * 100_000, "not a task")]
+             ({"job_id": "j1", "step": 10**30}, "not a task"), ("[" * 100_000, "not a task"),
+             ({"job_id": known.id, "step": 0, "generation": "x" * 100_000}, "not a task")]
     for number, (payload, reason) in enumerate(cases):
         # When the worker gets each, twice (a queue retries what is not 2xx)
         for _ in range(2):

@@ -344,6 +344,9 @@ def _task(body: bytes) -> tuple[dict, str, int]:
         raise BadBody("job_id is not a job id")
     if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < 1000:
         raise BadBody("step is not a step index")
+    generation = payload.get("generation", 0)
+    if isinstance(generation, bool) or not isinstance(generation, int) or not 0 <= generation < 10**9:
+        raise BadBody("generation is not a generation number")
     return payload, job_id, index
 
 
