@@ -26,8 +26,8 @@ HOSTILE = "<b>太字?</b>\u202eevil\u202c 🚀 ＡＣＭＥ「金型」" + "x" *
 LONG = HOSTILE * 300  # ~20,000 characters
 FORMATS = [EventFormat.CLASSIC, EventFormat.ADDON]
 SPEAKERS = [Speaker("ja", "Asia/Tokyo", "IOS"), Speaker("en", "America/New_York", "WEB")]
-# a Cloud Storage console link to the longest folder name a case can have, percent-encoded
-URL = "https://console.cloud.google.com/storage/browser/_details/office-cases/cases/" + quote(
+# a Cloud Storage link to a file under the longest folder name a case can have, percent-encoded
+URL = "https://storage.cloud.google.com/office-cases/cases/" + quote(
     "2026-001_" + "顧" * 60 + "_" + "案" * 200 + "/03_見積/見積書_2026-001_v1.pdf")
 NOW = 1_790_000_000.0
 

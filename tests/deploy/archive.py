@@ -20,6 +20,8 @@ DEV_ONLY = ("ackflow_tools/", "ackflow/emulators/", "ackflow/devtools/", "ackflo
             "benchmarks/")
 JUNK = ("__pycache__/", ".pyc", ".egg-info/", ".pytest_cache/", "pyvenv.cfg", "site-packages/",
         ".venv/", ".DS_Store", ".ackflow/")
+# a developer's settings, keys and local databases dropped into functions/ must never ship
+PRIVATE = (".env", ".pem", ".key", ".p12", ".db", ".sqlite", ".sqlite3", "-journal", "-wal")
 SOURCES_ONLY = (".po", ".pot")  # translation sources: only the compiled .mo catalogs are read at run time
 
 
@@ -87,4 +89,5 @@ def unwanted(files: list[str]) -> list[str]:
     """Files that must not be deployed: developer-only code, caches, egg-info, virtualenvs, sources
     of what is compiled."""
     return [f for f in files if f.startswith(DEV_ONLY) or f.endswith(SOURCES_ONLY)
-            or any(j in f"/{f}" or f.endswith(j) for j in JUNK)]
+            or any(j in f"/{f}" or f.endswith(j) for j in JUNK)
+            or f.rsplit("/", 1)[-1].startswith(".env") or f.endswith(PRIVATE)]

@@ -158,12 +158,14 @@ def test_the_check_finds_what_must_not_ship(tmp_path):
     source = tmp_path / "functions"
     for name in ("main.py", "ackflow/__pycache__/x.cpython-311.pyc", "ackflow.egg-info/PKG-INFO",
                  ".venv/pyvenv.cfg", "ackflow/emulators/chat.py", "ackflow/i18n/locale/ja/LC_MESSAGES/ackflow.po",
-                 "ackflow/i18n/locale/ja/LC_MESSAGES/ackflow.mo", "ackflow/portal.py"):
+                 "ackflow/i18n/locale/ja/LC_MESSAGES/ackflow.mo", "ackflow/portal.py", ".env", "workers/.env.local",
+                 "sa-key.pem", "ackflow/jobs.db", "ackflow/keyboard.py", "ackflow/dbutils.py"):
         (source / name).parent.mkdir(parents=True, exist_ok=True)
         (source / name).write_text("")
     files = build_archive(ArchiveSpec(source, ("**/__pycache__/**",)), tmp_path / "a.zip")
-    assert sorted(unwanted(files)) == [".venv/pyvenv.cfg", "ackflow.egg-info/PKG-INFO",
-                                       "ackflow/emulators/chat.py", "ackflow/i18n/locale/ja/LC_MESSAGES/ackflow.po"]
+    assert sorted(unwanted(files)) == [".env", ".venv/pyvenv.cfg", "ackflow.egg-info/PKG-INFO",
+                                       "ackflow/emulators/chat.py", "ackflow/i18n/locale/ja/LC_MESSAGES/ackflow.po",
+                                       "ackflow/jobs.db", "sa-key.pem", "workers/.env.local"]
 
 
 def test_the_settings_are_found_in_every_file_and_form(tmp_path):

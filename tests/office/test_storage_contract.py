@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
+from urllib.parse import quote
 
 import pytest
 
@@ -33,16 +34,19 @@ def storage(request, tmp_path, monkeypatch):
     if request.param == "local":
         return LocalStorage(tmp_path / "cases")
     if request.param == "gcs":
-        emulator = request.getfixturevalue("gcs")
-        from google.auth.credentials import AnonymousCredentials
-        from google.cloud import storage as gcs_client
-
-        client = gcs_client.Client(project="local-project", credentials=AnonymousCredentials(),
-                                   client_options={"api_endpoint": emulator.url})
-        return GcsStorage("office-cases", f"t-{uuid.uuid4().hex[:8]}/", client=client)
+        return gcs_storage(request.getfixturevalue("gcs"))
     stand_in = request.getfixturevalue("drive")
     parent = stand_in.seed(name=f"cases {uuid.uuid4().hex[:8]}", mimeType=FOLDER, parents=["local-shared-drive"])
     return stand_in.storage(parent["id"])
+
+
+def gcs_storage(emulator) -> GcsStorage:
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import storage as gcs_client
+
+    client = gcs_client.Client(project="local-project", credentials=AnonymousCredentials(),
+                               client_options={"api_endpoint": emulator.url})
+    return GcsStorage("office-cases", f"t-{uuid.uuid4().hex[:8]}/", client=client)
 
 
 CASE = "2026-001_ACME_プレス金型 A-12 🚀"
@@ -85,6 +89,18 @@ def test_links_are_given_for_files(storage):
     storage.create(f"{CASE}/README.txt", b"x")
     link = storage.link(f"{CASE}/README.txt")
     assert link.startswith(("file://", "https://", "http://"))
+
+
+def test_a_gcs_link_opens_the_file_itself_and_a_folder_as_a_folder(gcs):
+    """Cloud Storage: a file's link is its authenticated browser URL (the PDF opens on a phone),
+    a folder's the console's browser of its prefix, never one object's ``_details`` page."""
+    storage = gcs_storage(gcs)
+    storage.create(f"{CASE}/01_受領資料/図面 1.pdf", b"%PDF-1.4")
+    name = f"{storage.prefix}{CASE}/01_受領資料/図面 1.pdf"
+    assert storage.link(f"{CASE}/01_受領資料/図面 1.pdf") == f"https://storage.cloud.google.com/office-cases/{quote(name)}"
+    assert "%20" in quote(name) and "/" in quote(name)  # the name quoted, its slashes kept
+    assert storage.link(CASE) == (
+        f"https://console.cloud.google.com/storage/browser/office-cases/{quote(storage.prefix + CASE)}/")
 
 
 @pytest.mark.parametrize("path", ["../outside.txt", "/etc/passwd", f"{CASE}/../../x", "", f"{CASE}//x",

@@ -192,6 +192,13 @@ class GcsStorage:
             return sorted(b.name[len(self.prefix):] for b in blobs)
 
     def link(self, path: str) -> str:
+        """A file: its authenticated browser URL, which opens the file itself for a person with
+        access (on a phone too); a folder (a prefix, no object): the Cloud console's browser of
+        the prefix. The console's ``_details`` page would show one object's metadata, not a folder
+        nor the file's content."""
         from urllib.parse import quote
 
-        return f"https://console.cloud.google.com/storage/browser/_details/{self.bucket_name}/{quote(self._name(path))}"
+        name = self._name(path)
+        if self.exists(path):
+            return f"https://storage.cloud.google.com/{self.bucket_name}/{quote(name)}"
+        return f"https://console.cloud.google.com/storage/browser/{self.bucket_name}/{quote(name)}/"
