@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ackflow.i18n import Speaker, language_of, speaker_for
+from ackflow.i18n import Day, Speaker, language_of, speaker_for
 
 ROOT = Path(__file__).resolve().parents[2]
 JA = Speaker("ja", "Asia/Tokyo")
@@ -176,3 +176,20 @@ def test_a_confirmation_says_an_amount_once():
             said += [job_type.confirmation_text(values, speaker) for speaker in (JA, EN)]
     assert said and all("¥420,592" in text for text in said)
     assert [text for text in said if re.search(r"¥[\d,]+\s*(円|yen)", text)] == []
+
+
+def test_a_date_in_a_failure_kept_for_later_reads_as_each_reader_writes_dates():
+    """The office's refusals inside a job (an estimate valid until before its issue date, an
+    invoice due before it) name dates; kept in the job's record, they are read later in each
+    reader's language: 2026年12月1日(火), 1 Dec 2026, never 2026-12-01."""
+    from ackflow.app.audit import restored, stored
+    from workers.office.estimating import _say as estimate_says
+    from workers.office.invoicing import _say as invoice_says
+
+    for failure in (estimate_says("validity", date=Day("2026-11-30"), issued=Day(dt.date(2026, 12, 1))),
+                    invoice_says("due_before", due=Day("2026-11-30"), issued=Day(dt.date(2026, 12, 1)))):
+        kept = restored(json.loads(json.dumps(stored(failure))))
+        japanese, english = kept.render(speaker_for("ja")), kept.render(speaker_for("en"))
+        assert "2026年11月30日(月)" in japanese and "2026年12月1日(火)" in japanese, japanese
+        assert "30 Nov 2026" in english and "1 Dec 2026" in english, english
+        assert "2026-1" not in japanese + english

@@ -93,6 +93,24 @@ class Joined:
         return self.render(ENGLISH)
 
 
+class Day:
+    """A date as a value of a text said later: 2026年12月1日(火) or 1 Dec 2026, as each reader writes it."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: dt.date | str):
+        self.value = value
+
+    def render(self, speaker: Speaker) -> str:
+        return speaker.date(self.value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Day) and str(self.value) == str(other.value)
+
+    def __hash__(self) -> int:
+        return hash(str(self.value))
+
+
 def said(value, speaker: Speaker):
     """``value`` as ``speaker`` says it: a Msg (or anything with ``render``) rendered, else as it is."""
     render = getattr(value, "render", None)

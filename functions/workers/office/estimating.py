@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from ackflow.errors import PermanentError, UsageError
-from ackflow.i18n import N_, texts
+from ackflow.i18n import N_, Day, texts
 from ackflow.jobs.context import StepContext
 
 from .accounting import Document
@@ -229,7 +229,7 @@ def issue_estimate(ctx: StepContext, case: str, *, items: list[str], change: lis
                 raise PermanentError(exc.text) from exc
         until = valid_until or (issued_on + dt.timedelta(days=settings.estimate_validity_days)).isoformat()
         if until < issued_on.isoformat():
-            raise PermanentError(_say("validity", date=until, issued=issued_on.isoformat()))
+            raise PermanentError(_say("validity", date=Day(until), issued=Day(issued_on)))
         try:
             rules.totals(lines)
         except UsageError as exc:

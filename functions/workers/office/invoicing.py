@@ -18,7 +18,7 @@ import calendar
 import datetime as dt
 
 from ackflow.errors import PermanentError, UsageError
-from ackflow.i18n import N_, texts
+from ackflow.i18n import N_, Day, texts
 from ackflow.jobs.context import StepContext
 
 from . import ledger
@@ -126,7 +126,7 @@ def allocate(ctx: StepContext) -> dict:
             raise PermanentError(_say("zero"))
         due = params["due"] or payment_due(issued_on, settings.payment_terms).isoformat()
         if due < issued_on.isoformat():
-            raise PermanentError(_say("due_before", due=due, issued=issued_on.isoformat()))
+            raise PermanentError(_say("due_before", due=Day(due), issued=Day(issued_on)))
         recipient = params["to"] or (accepted.recipient if accepted else record["client"])
         document = Document(kind="invoice", number="",  # numbered once decided (ledger.new_invoice)
                             case=case, folder=record.get("folder") or case, recipient=recipient,
