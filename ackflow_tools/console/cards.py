@@ -300,20 +300,21 @@ class Renderer:
         return f'<div class="gc-input">{self._label(name, item.get("label"))}{field}</div>'
 
 
-def message_html(message: dict) -> Markup:
-    """One message as Chat shows it: who, when (edited), its text and its cards."""
+def message_html(message: dict, edited: str = "edited") -> Markup:
+    """One message as Chat shows it: who, when (edited: the word for it in the reader's
+    language), its text and its cards."""
     try:
-        return _message_html(message)
+        return _message_html(message, edited)
     except DRAW_ERRORS as exc:
         name = str(message.get("name", "")) if isinstance(message, dict) else ""
         return Markup(f'<div class="gc-message" data-name="{escape(name)}">{_broken("message", exc)}</div>')
 
 
-def _message_html(message: dict) -> Markup:
+def _message_html(message: dict, edited_label: str) -> Markup:
     sender = message.get("sender") or {}
     bot = sender.get("type") == "BOT"
     who = sender.get("displayName") or sender.get("name") or "?"
-    edited = " · edited" if message.get("lastUpdateTime") else ""
+    edited = f" · {edited_label}" if message.get("lastUpdateTime") else ""
     name = message.get("name", "")
     parts = [f'<div class="gc-message{" gc-bot" if bot else " gc-human"}" id="m-{escape(_dom_id(name))}" '
              f'data-name="{escape(name)}">',

@@ -8,16 +8,18 @@ side (``/_emulator/...``), which signs events and POSTs them to the app as Chat 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 
 import requests
-from flask import Blueprint, abort, current_app, jsonify, render_template, request
+from flask import Blueprint, abort, current_app, g, jsonify, render_template, request
 from markupsafe import Markup
 
 from .app import console_config
 from .cards import Renderer, message_html
 
+log = logging.getLogger(__name__)
 blueprint = Blueprint("chat", __name__)
 WAITS = "ackflow.chat_waits"  # app.extensions key: the semaphore of the long polls held at once
 
@@ -33,29 +35,47 @@ USER = {"name": "users/100000000000000000001", "displayName": "Dev User", "email
 def _chat_url() -> str:
     url = console_config().chat_url
     if not url:
-        abort(404, description="the browser chat needs the local Chat service: run `ackflow dev` (or pass --chat-url)")
+        abort(404, description=g.speaker._("The browser chat needs the local Chat service: run {command} (or pass "
+                                           "{option}).", command="`ackflow dev`", option="--chat-url"))
     return url.rstrip("/")
 
 
 def _space() -> str:
     space = (request.values.get("space") or console_config().chat_space).strip()
     if not SPACE_RE.match(space):
-        abort(400, description=f"{space!r} is not a space name like spaces/console")
+        abort(400, description=g.speaker._("\"{space}\" is not a space name (a name is like {example}).",
+                                           space=_quoted(space), example="spaces/console"))
     return space
+
+
+def _quoted(value: str) -> str:
+    """A value a person sent, as an error quotes it: short, its controls shown as escapes."""
+    shown = value if len(value) <= 80 else value[:80] + "…"
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in shown)
+
+
+def _edited() -> str:
+    return g.speaker._("edited")
 
 
 def _format() -> str | None:
     fmt = request.values.get("format") or None
     if fmt is not None and fmt not in FORMATS:
-        abort(400, description="format must be classic or addon")
+        abort(400, description=g.speaker._("The format must be {classic} or {addon}.", classic="classic",
+                                           addon="addon"))
     return fmt
 
 
 def _call(method: str, path: str, **kwargs) -> dict:
+    url = _chat_url()
     try:
-        response = requests.request(method, _chat_url() + path, timeout=kwargs.pop("timeout", 60), **kwargs)
+        response = requests.request(method, url + path, timeout=kwargs.pop("timeout", 60), **kwargs)
     except requests.RequestException as exc:
-        abort(502, description=f"the local Chat service did not answer: {exc}")
+        # the person is told what failed, not the service's address or the connection's internals
+        # (the log has them)
+        log.warning("the local Chat service at %s did not answer %s %s: %s", url, method, path, exc)
+        abort(502, description=g.speaker._("The local Chat service did not answer ({error}).",
+                                           error=type(exc).__name__))
     try:
         body = response.json()
     except ValueError:
@@ -97,15 +117,18 @@ def page():
     space = _space()
     _call("PUT", f"/_emulator/{space}", json={})
     messages, last, errors = conversation(space)
-    return render_template("chat.html", space=space, messages=[message_html(m) for m in messages], last=last,
-                           errors=errors, fmt=_format() or "")
+    edited = _edited()
+    return render_template("chat.html", space=space, messages=[message_html(m, edited) for m in messages],
+                           last=last, errors=errors, fmt=_format() or "")
 
 
 @blueprint.route("/chat/messages")
 def messages():
     space = _space()
     found, last, errors = conversation(space)
-    return jsonify({"html": str(Markup("").join(message_html(m) for m in found)), "last": last, "errors": errors})
+    edited = _edited()
+    return jsonify({"html": str(Markup("").join(message_html(m, edited) for m in found)), "last": last,
+                    "errors": errors})
 
 
 @blueprint.route("/api/chat/wait")
@@ -118,11 +141,12 @@ def wait():
     try:
         after = max(0, int(request.args.get("after", "0")))
     except ValueError:
-        abort(400, description="after must be a whole number")
+        abort(400, description=g.speaker._("{name} must be a whole number.", name="after"))
     _chat_url()
     waits = current_app.extensions[WAITS]
     if not waits.acquire(blocking=False):
-        answer = jsonify({"last": after, "changed": False, "error": "too many pages are waiting; try again"})
+        answer = jsonify({"last": after, "changed": False,
+                          "error": g.speaker._("Too many pages are waiting; this one asks again shortly.")})
         answer.status_code, answer.headers["Retry-After"] = 503, "2"
         return answer
     try:
@@ -153,7 +177,7 @@ def _answer(result: dict, message: str) -> dict:
     if reply.get("action") == "dialog":
         out["dialog"] = Renderer(message, dialog=True).card(reply.get("dialog") or {})
     elif reply.get("action") == "dialog-error":
-        out["error"] = reply.get("notice") or "the app refused the dialog's submit"
+        out["error"] = reply.get("notice") or g.speaker._("The app refused the dialog's submit.")
     elif reply.get("action") in ("dialog-closed", "created", "updated"):
         out["closed"] = True
         if reply.get("notice"):
@@ -166,7 +190,7 @@ def send():
     space = _space()
     text = (request.form.get("text") or "").strip()
     if not text:
-        abort(400, description="type a message first")
+        abort(400, description=g.speaker._("Type a message first."))
     body = {"text": text[:4096], "user": USER}
     if _format():
         body["format"] = _format()
@@ -179,7 +203,7 @@ def click():
     space = _space()
     message, button = request.form.get("message", ""), request.form.get("button", "")
     if not button or (request.form.get("dialog") != "1" and not message.startswith(space + "/messages/")):
-        abort(400, description="a click names the message and the button")
+        abort(400, description=g.speaker._("A click names the message and the button."))
     body: dict = {"message": message, "button": button, "user": USER}
     if _format():
         body["format"] = _format()
@@ -187,9 +211,9 @@ def click():
         try:
             inputs = json.loads(request.form.get("formInputs") or "{}")
         except ValueError:
-            abort(400, description="the dialog's inputs are not JSON")
+            abort(400, description=g.speaker._("The dialog's inputs are not JSON."))
         if not isinstance(inputs, dict):
-            abort(400, description="the dialog's inputs must be an object")
+            abort(400, description=g.speaker._("The dialog's inputs must be a JSON object."))
         body = {"button": button, "formInputs": inputs, "user": USER, **({"format": _format()} if _format() else {})}
         return jsonify(_answer(_call("POST", f"/_emulator/{space}:submitDialog", json=body), message))
     return jsonify(_answer(_call("POST", f"/_emulator/{space}:click", json=body), message))

@@ -239,15 +239,21 @@ def cancel(job_id: str):
     return redirect(back)
 
 
+def page_after(damaged: str) -> tuple[tuple[float, str] | None, list[str]]:
+    """Where a page of a newest-first list starts: its link's ``after`` cursor, or the newest with
+    ``damaged`` (what the page says of a link that is not one) among the page's problems."""
+    if not request.args.get("after"):
+        return None, []
+    try:
+        return parse_cursor(request.args["after"][:200]), []
+    except ValueError:
+        return None, [damaged]
+
+
 @blueprint.route("/dead")
 def dead_letters():
     config = console_config()
-    after, problems = None, []
-    if request.args.get("after"):
-        try:
-            after = parse_cursor(request.args["after"][:200])
-        except ValueError:
-            problems.append(g.speaker._("the page link is damaged; showing the newest dead letters"))
+    after, problems = page_after(g.speaker._("the page link is damaged; showing the newest dead letters"))
     letters, next_cursor = config.runtime.store.list_dead_letters_page(limit=config.page_size, after=after)
     return render_template("dead.html", letters=letters, next_cursor=cursor_text(next_cursor), now=time.time(),
                            problems=problems)
@@ -273,5 +279,7 @@ def discard(letter_id: str):
 
 @blueprint.route("/audit")
 def audit():
-    entries = console_config().runtime.store.list_audit(limit=200)
-    return render_template("audit.html", entries=entries)
+    config = console_config()
+    after, problems = page_after(g.speaker._("the page link is damaged; showing the newest audit entries"))
+    entries, next_cursor = config.runtime.store.list_audit_page(limit=config.page_size, after=after)
+    return render_template("audit.html", entries=entries, next_cursor=cursor_text(next_cursor), problems=problems)

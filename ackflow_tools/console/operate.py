@@ -18,7 +18,8 @@ from ackflow.ids import new_id
 from ackflow.store.jobstore import JobFilter
 
 from .app import actor_surface, console_config
-from .jobs import _confirmed, forget_counts
+from .filters import cursor_text
+from .jobs import _confirmed, forget_counts, page_after
 
 if TYPE_CHECKING:
     from ackflow.app.runtime import Runtime
@@ -113,9 +114,13 @@ def run_now(name: str):
 @blueprint.route("/cases")
 def cases():
     config = console_config()
-    rows = config.runtime.store.docs.query("cases", [], "updated_at", True, 200)
+    after, problems = page_after(g.speaker._("the page link is damaged; showing the newest cases"))
+    # the latest changed first; a case's document id is its number
+    rows, next_cursor = config.runtime.store.newest_page("cases", "updated_at", "case", limit=config.page_size,
+                                                         after=after)
     today = dt.datetime.now(dt.UTC).astimezone(_zone(config.time_zone)).date().isoformat()
-    return render_template("cases.html", cases=rows, today=today)
+    return render_template("cases.html", cases=rows, today=today, next_cursor=cursor_text(next_cursor),
+                           problems=problems)
 
 
 @blueprint.route("/cases/<case>")

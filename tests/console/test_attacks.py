@@ -162,7 +162,7 @@ def test_what_the_filters_cannot_read_is_said_in_the_operators_language(runtime)
 @pytest.mark.parametrize("after", ["nan~j1234567890", "inf~j1234567890", "1~..", "1~__x__", "1~a%2Fb"])
 def test_a_damaged_page_link_shows_the_newest_with_a_note(runtime, after):
     client = console(runtime)
-    for path, noun in (("/jobs", "jobs"), ("/dead", "dead letters")):
+    for path, noun in (("/jobs", "jobs"), ("/dead", "dead letters"), ("/audit", "audit entries"), ("/cases", "cases")):
         page = client.get(f"{path}?after={after}")
         assert page.status_code == 200 and f"the page link is damaged; showing the newest {noun}" in page.text
 
@@ -182,7 +182,8 @@ def test_on_firestore_a_page_link_or_an_id_that_names_no_document_is_not_a_serve
     """A Firestore cursor names a document: ``a/b`` was a 500 (the client refused the path), ``..``
     and ``__x__`` 503s (Firestore refused them: "try later"); Retry of ``__x__`` too."""
     client = console(firestore_runtime)
-    for path in ("/dead?after=1~a%2Fb", "/dead?after=1~__x__", "/jobs?after=1~..", "/jobs?after=1~__x__"):
+    for path in ("/dead?after=1~a%2Fb", "/dead?after=1~__x__", "/jobs?after=1~..", "/jobs?after=1~__x__",
+                 "/audit?after=1~__x__", "/cases?after=1~a%2Fb"):
         page = client.get(path)
         assert page.status_code == 200 and "the page link is damaged" in page.text, path
     retried = client.post("/jobs/__x__/retry", data={"csrf_token": csrf(client), "confirmed": "1"})

@@ -21,8 +21,10 @@ from ackflow.i18n import speaker_for
 from ackflow.jobs.model import Job, JobStatus, Requester, StepState
 from ackflow.settings import Settings
 from ackflow_tools.console.app import DEPLOY_ROLES, ConsoleConfig, create_app
+from ackflow_tools.devtools.procs import free_port
 from ackflow_tools.emulators.cloudtasks import start_server
 from ackflow_tools.emulators.web import ServerThread
+from tests.support.services import start_chat_emulator
 
 JA = speaker_for("ja", "Asia/Tokyo")
 PROJECT, LOCATION, QUEUE = "local-project", "asia-northeast1", "ackflow-default"
@@ -119,6 +121,96 @@ def test_the_periodic_jobs_and_the_queues_are_described_in_the_persons_language(
     for definition in runtime.registry.queues.values():
         assert JA._(definition.description) != definition.description, definition.name  # in the catalog
         assert JA._(definition.description) in queues and definition.description not in queues
+
+
+# -- the browser chat ------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def chat_service(tmp_path_factory):
+    """The local Chat service, as ``ackflow dev`` runs it (a process of its own)."""
+    proc = start_chat_emulator(tmp_path_factory.mktemp("chat-ja"))
+    yield proc
+    proc.stop()
+
+
+def chat_console(runtime, chat_url: str):
+    client = create_app(ConsoleConfig(runtime=runtime, operator="ops@example.com", language="ja",
+                                      chat_url=chat_url)).test_client()
+    client.get("/jobs")  # the CSRF cookie
+    return client
+
+
+def test_the_browser_chat_and_its_refusals_are_in_the_persons_language(runtime, chat_service):
+    """The page shows the app's message edited since (as a job's progress is edited into its
+    message) marked so in Japanese; what the console refuses (a space that is no space name, an
+    empty message, an unknown format, a damaged wait or dialog) is said in Japanese too."""
+    space = "spaces/japanese"
+    requests.put(f"{chat_service.url}/_emulator/{space}", json={}, timeout=10).raise_for_status()
+    posted = requests.post(f"{chat_service.url}/v1/{space}/messages", json={"text": "図面を受け付けました"}, timeout=10)
+    posted.raise_for_status()
+    requests.patch(f"{chat_service.url}/v1/{posted.json()['name']}", params={"updateMask": "text"},
+                   json={"text": "図面を発行しました"}, timeout=10).raise_for_status()
+    browser = chat_console(runtime, chat_service.url)
+    token = browser.get_cookie("ackflow_csrf").value
+    page = browser.get(f"/chat?space={space}")
+    assert page.status_code == 200
+    said = visible(page.get_data(as_text=True))
+    sender = posted.json().get("sender", {}).get("displayName", "")
+    assert "図面を発行しました" in said and f"· {JA._('edited')}" in said, said
+    # the space's name, the app's name and the formats' own names (classic, add-on) are values
+    assert not english(said, space, *([sender] if sender else []), "classic", "add-on"), said
+    refused = {
+        "a space that is no space name": (browser.get("/chat?space=bad"), ["bad", "spaces/console"]),
+        "a space name with a control": (browser.get("/chat", query_string={"space": "x\u202ey"}),
+                                        ["U+202E", "spaces/console"]),
+        "an empty message": (browser.post("/chat/send", data={"csrf_token": token, "space": space, "text": " "}),
+                             []),
+        "an unknown format": (browser.post("/chat/send", data={"csrf_token": token, "space": space, "text": "hi",
+                                                               "format": "x"}), ["classic", "addon"]),
+        "a click that names no button": (browser.post("/chat/click", data={"csrf_token": token, "space": space}),
+                                         []),
+        "a dialog's inputs that are no JSON": (
+            browser.post("/chat/click", data={"csrf_token": token, "space": space, "dialog": "1", "button": "b",
+                                              "formInputs": "{"}), ["JSON"]),
+        "a dialog's inputs that are no object": (
+            browser.post("/chat/click", data={"csrf_token": token, "space": space, "dialog": "1", "button": "b",
+                                              "formInputs": "[1]"}), ["JSON"]),
+    }
+    for what, (response, data) in refused.items():
+        assert response.status_code == 400, what
+        message = error_of(response)
+        assert re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", message) and not english(message, *data), (what, message)
+    waited = browser.get(f"/api/chat/wait?space={space}&after=x")
+    assert waited.status_code == 400
+    message = waited.get_json()["error"]
+    assert re.search(r"[\u3040-\u30ff]", message) and not english(message, "after"), message
+
+
+def test_an_unreachable_chat_service_is_named_in_the_persons_language_its_details_only_logged(runtime, caplog):
+    """Nothing listens where the console looks for the Chat service: the page and a send say so in
+    Japanese, naming only what failed (the exception's type); the address and the connection's
+    internals go to the log, not to the person (they were the page's whole text)."""
+    port = free_port()
+    browser = chat_console(runtime, f"http://127.0.0.1:{port}")
+    token = browser.get_cookie("ackflow_csrf").value
+    with caplog.at_level("WARNING", logger="ackflow_tools.console.chat"):
+        page = browser.get("/chat")
+        sent = browser.post("/chat/send", data={"csrf_token": token, "text": "こんにちは"})
+        waited = browser.get("/api/chat/wait?after=0")
+    for response, message in ((page, None), (sent, None), (waited, waited.get_json()["error"])):
+        assert response.status_code == 502
+        message = message or error_of(response)
+        assert message == JA._("The local Chat service did not answer ({error}).", error="ConnectionError"), message
+        body = response.get_data(as_text=True)
+        assert str(port) not in body and "Max retries" not in body and "HTTPConnection" not in body
+    logged = [r.getMessage() for r in caplog.records if r.name == "ackflow_tools.console.chat"]
+    assert len(logged) == 3 and all(f"127.0.0.1:{port}" in line and "refused" in line for line in logged), logged
+    unset = create_app(ConsoleConfig(runtime=runtime, operator="ops@example.com", language="ja")).test_client()
+    missing = unset.get("/chat")
+    assert missing.status_code == 404
+    message = error_of(missing)
+    # (Chat: Google's product, named so in Japanese too)
+    assert re.search(r"[\u3040-\u30ff]", message), message
+    assert not english(message, "`ackflow dev`", "--chat-url", "Chat"), message
 
 
 # -- a read-only operator ---------------------------------------------------------------------------

@@ -216,3 +216,192 @@ def test_a_pdf_still_opens_as_a_pdf(drive, files):
     opened = requests.get(made["webViewLink"], timeout=5)
     assert opened.headers["Content-Type"] == "application/pdf"
     assert "sandbox" in opened.headers["Content-Security-Policy"]
+
+
+# -- bad input: Drive's 400, never a 500 ------------------------------------------------------------
+def _bearer(drive) -> dict:
+    """The service account's token, from the stand-in's token endpoint (as the client gets it)."""
+    import google.auth.transport.requests
+
+    credentials = drive.storage()._creds()
+    credentials.refresh(google.auth.transport.requests.Request())
+    return {"Authorization": f"Bearer {credentials.token}"}
+
+
+def _refused(response, status: int = 400, reason_: str | None = None, location: str | None = None) -> dict:
+    """Drive's error shape: ``error`` with ``code``, ``message`` and ``errors`` whose first names the
+    reason (and the parameter it is about)."""
+    assert response.status_code == status, (response.status_code, response.text[:300])
+    error = response.json()["error"]
+    assert error["code"] == status and error["message"] and error["errors"], error
+    first = error["errors"][0]
+    assert first["domain"] and first["message"], first
+    if reason_ is not None:
+        assert first["reason"] == reason_, first
+    if location is not None:
+        assert (first.get("locationType"), first.get("location")) == ("parameter", location), first
+    return first
+
+
+@pytest.fixture
+def scratch(tmp_path):
+    """A stand-in of the test's own (the fuzz below changes what it may)."""
+    stand_in = LocalDrive(tmp_path)
+    yield stand_in
+    stand_in.stop()
+
+
+LISTED = {"supportsAllDrives": "true", "includeItemsFromAllDrives": "true", "corpora": "drive",
+          "driveId": seeding.SHARED_DRIVE}
+
+
+@pytest.mark.parametrize(("params", "location"), [
+    ({"pageSize": "abc"}, "pageSize"), ({"pageSize": "-5"}, "pageSize"), ({"pageSize": "0"}, "pageSize"),
+    ({"pageSize": "1.5"}, "pageSize"), ({"pageSize": "9" * 40}, "pageSize"),
+    ({"pageToken": "zz"}, "pageToken"), ({"pageToken": "-1"}, "pageToken"),
+    ({"fields": "files(((("}, "fields"), ({"fields": "files(id"}, "fields"), ({"fields": "files(id))"}, "fields"),
+    ({"fields": "a,,b"}, "fields"), ({"fields": "(" * 5000}, "fields"), ({"corpora": "everything"}, "corpora"),
+])
+def test_a_list_parameter_drive_cannot_read_is_400_invalid_naming_it(scratch, params, location):
+    import requests
+
+    listed = requests.get(f"{scratch.url}/drive/v3/files", params={**LISTED, **params}, headers=_bearer(scratch),
+                          timeout=10)
+    _refused(listed, 400, "invalid", location)
+
+
+def test_page_size_above_1000_is_read_as_1000_and_page_tokens_it_handed_out_go_on(files):
+    for number in range(3):
+        files.create(body={"name": f"paged-{number}", "mimeType": FOLDER, "parents": [seeding.PARENT_FOLDER]},
+                     supportsAllDrives=True).execute()
+    ask = dict(q="name != 'x' and trashed = false", corpora="drive", driveId=seeding.SHARED_DRIVE,
+               includeItemsFromAllDrives=True, supportsAllDrives=True, fields="nextPageToken,files(id)")
+    everything = files.list(pageSize=5000, **ask).execute()
+    assert "nextPageToken" not in everything and len(everything["files"]) >= 3
+    seen, token = [], None
+    while True:
+        page = files.list(pageSize=2, pageToken=token, **ask).execute()
+        assert len(page["files"]) <= 2
+        seen += [f["id"] for f in page["files"]]
+        token = page.get("nextPageToken")
+        if not token:
+            break
+    assert seen == [f["id"] for f in everything["files"]]
+
+
+def test_metadata_of_the_wrong_type_is_400_bad_request_and_changes_nothing(scratch):
+    """``{"appProperties": "x"}`` was a TypeError (500) after the update had begun; ``parents`` as a
+    string was read letter by letter (a 403 about two parents)."""
+    import requests
+
+    headers = _bearer(scratch)
+    files_url = f"{scratch.url}/drive/v3/files"
+    made = requests.post(files_url, params={"supportsAllDrives": "true", "fields": "id,name,appProperties"},
+                         json={"name": "kept", "parents": [seeding.PARENT_FOLDER], "appProperties": {"k": "v"}},
+                         headers=headers, timeout=10).json()
+    before = scratch.files()
+    for body in ({"appProperties": "x"}, {"appProperties": {"k": 1}}, {"name": 5}, {"trashed": "yes"},
+                 {"name": "renamed", "appProperties": ["k"]}, [1, 2], "x"):
+        patched = requests.patch(f"{files_url}/{made['id']}", params={"supportsAllDrives": "true"}, json=body,
+                                 headers=headers, timeout=10)
+        _refused(patched, 400, "badRequest")
+    for body in ({"name": "x", "parents": "notalist"}, {"name": "x", "parents": [seeding.PARENT_FOLDER],
+                                                         "appProperties": "x"}, [1, 2]):
+        created = requests.post(files_url, params={"supportsAllDrives": "true"}, json=body, headers=headers,
+                                timeout=10)
+        _refused(created, 400, "badRequest")
+    unreadable = requests.post(files_url, params={"supportsAllDrives": "true"}, data=b"{not json",
+                               headers={**headers, "Content-Type": "application/json"}, timeout=10)
+    _refused(unreadable, 400, "parseError")
+    assert scratch.files() == before  # nothing made, nothing changed
+    # a bad ``fields`` is refused before the write, not after it (a retried create made two)
+    refused = requests.post(files_url, params={"supportsAllDrives": "true", "fields": "id(("},
+                            json={"name": "once", "parents": [seeding.PARENT_FOLDER]}, headers=headers, timeout=10)
+    _refused(refused, 400, "invalid", "fields")
+    assert scratch.files() == before
+
+
+FUZZ_VALUES = (None, True, 0, -1, 1.5, "", "x", "\x00", "'", "((", "a" * 300, [], ["x"], [1], [None], {}, {"a": 1},
+               {"a": None}, {"a": [1]})
+FILE_FIELDS = ("name", "mimeType", "parents", "appProperties", "properties", "description", "trashed", "id",
+               "shortcutDetails")
+PARAM_VALUES = ("", "abc", "-1", "0", "1", "1001", "9" * 30, "files((((", ")", "(", ",", "'", "\x00", "%", "a" * 300,
+                "files(id", "true", "drive", "*")
+
+
+def test_no_bad_input_makes_the_stand_in_answer_a_500(scratch):
+    """Every endpoint with wrong types in every metadata field, garbage in every parameter, and
+    broken uploads, tokens and test-hook bodies: refused with a 4xx (Drive's shape on Drive's
+    endpoints), or done; never an internal error."""
+    import base64
+    import json
+
+    import requests
+
+    session = requests.Session()
+    headers = _bearer(scratch)
+    base = scratch.url
+    made = session.post(f"{base}/drive/v3/files", params={"supportsAllDrives": "true"}, headers=headers,
+                        json={"name": "target.txt", "parents": [seeding.PARENT_FOLDER]}, timeout=10).json()["id"]
+    bodies = [value for value in FUZZ_VALUES] + [{field: value} for field in FILE_FIELDS for value in FUZZ_VALUES]
+    bodies += [{"name": "n", "parents": [seeding.PARENT_FOLDER], field: value}
+               for field in FILE_FIELDS if field != "parents" for value in FUZZ_VALUES]
+    answers: list[tuple[str, requests.Response]] = []
+
+    def call(method: str, path: str, **kwargs) -> None:
+        kwargs.setdefault("headers", headers)
+        answers.append((f"{method} {path} {kwargs.get('params')} {str(kwargs.get('json', kwargs.get('data')))[:80]}",
+                        session.request(method, base + path, timeout=10, **kwargs)))
+
+    all_drives = {"supportsAllDrives": "true"}
+    for body in bodies:
+        call("POST", "/drive/v3/files", params=all_drives, json=body)
+        call("PATCH", f"/drive/v3/files/{made}", params=all_drives, json=body)
+        call("POST", f"/drive/v3/files/{made}/copy", params=all_drives, json=body)
+        call("POST", "/upload/drive/v3/files", params={**all_drives, "uploadType": "resumable"}, json=body)
+        related = (b"--b\r\nContent-Type: application/json\r\n\r\n" + json.dumps(body).encode()
+                   + b"\r\n--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n--b--")
+        call("POST", "/upload/drive/v3/files", params={**all_drives, "uploadType": "multipart"}, data=related,
+             headers={**headers, "Content-Type": "multipart/related; boundary=b"})
+        call("POST", "/_emulator/files", json=body)
+        call("PUT", "/_emulator/drives/fuzz", json=body)
+        call("POST", "/_emulator/faults", json={"faults": body})
+        call("POST", "/_emulator/faults", json={"faults": [body]})
+        call("PUT", "/_emulator/search_lag", json={"seconds": body})
+    for value in PARAM_VALUES:
+        for name in ("pageSize", "pageToken", "fields", "q", "corpora", "driveId", "includeItemsFromAllDrives",
+                     "supportsAllDrives", "orderBy"):
+            call("GET", "/drive/v3/files", params={**LISTED, name: value})
+        for name in ("fields", "alt", "supportsAllDrives"):
+            call("GET", f"/drive/v3/files/{made}", params={**all_drives, name: value})
+        for name in ("count", "space", "type"):
+            call("GET", "/drive/v3/files/generateIds", params={name: value})
+        for name in ("addParents", "removeParents", "fields"):
+            call("PATCH", f"/drive/v3/files/{made}", params={**all_drives, name: value}, json={})
+        call("POST", "/upload/drive/v3/files", params={**all_drives, "uploadType": value}, data=b"x")
+        call("PUT", "/upload/drive/v3/files", params={"upload_id": value}, data=b"x",
+             headers={"Content-Range": f"bytes {value}"})
+        call("GET", f"/drive/v3/files/{value or 'x'}", params=all_drives)
+        call("DELETE", f"/drive/v3/files/{value or 'x'}-gone", params=all_drives)
+        for token in (value, "drive-local." + value, "drive-local.%%%", "drive-local.gA"):
+            call("GET", "/drive/v3/files", params=LISTED, headers={"Authorization": f"Bearer {token}"})
+        assertion = "x." + base64.urlsafe_b64encode(value.encode()).decode() + ".y"
+        call("POST", "/token", data={"assertion": assertion}, headers={})
+    for payload in ([1], {"iss": 5}, {"iss": None}, "x"):
+        assertion = "x." + base64.urlsafe_b64encode(json.dumps(payload).encode()).decode() + ".y"
+        call("POST", "/token", data={"assertion": assertion}, headers={})
+    for garbage in (b"", b"--b--", b"--b\r\n\r\n--b\r\n\r\n--b--", b"--b\r\nX: y\r\n\r\n[1]\r\n--b\r\n\r\nz\r\n--b--",
+                    b"\xff\xfe", b"--b\r\n\r\n\xff\r\n--b\r\n\r\nz\r\n--b--"):
+        for content_type in ("multipart/related; boundary=b", "multipart/related", "text/plain"):
+            call("POST", "/upload/drive/v3/files", params={**all_drives, "uploadType": "multipart"}, data=garbage,
+                 headers={**headers, "Content-Type": content_type})
+    call("POST", "/drive/v3/files", params=all_drives, data=b"\xff\xfe",
+         headers={**headers, "Content-Type": "application/json"})
+    failed = [(what, response.status_code, response.text[:200]) for what, response in answers
+              if response.status_code >= 500]
+    assert not failed, failed[:10]
+    for what, response in answers:
+        path = what.split()[1]
+        if response.status_code >= 400 and path.startswith(("/drive/", "/upload/")):
+            assert response.json()["error"]["errors"][0]["reason"], what  # Drive's shape
+    assert len(answers) > 1000

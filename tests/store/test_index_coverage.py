@@ -125,6 +125,7 @@ def test_every_query_the_console_sends_has_its_indexes(runtime):
                                                 "created_to": 2e10 if "to" in args else None}.items()})
         runtime.store.find_jobs(page, limit=1, after=(2e10, "j"))
     for path in ("/api/changes", "/jobs/j00000000", "/api/jobs/j00000000", "/dead", "/audit", "/cases", "/cases/C-1",
+                 "/dead?after=9999999999.0~a1", "/audit?after=9999999999.0~a1", "/cases?after=9999999999.0~C-1",
                  "/mail", "/periodic", "/jobs.json", "/jobs/j00000000?partial=1"):
         assert browser.get(path).status_code == 200, path
     indexes = declared()

@@ -9,6 +9,14 @@ service-account key file whose ``token_uri`` points here work unchanged; the cal
 email. Test hooks under ``/_emulator/`` create shared drives, seed files, inject faults (an error,
 or a write that is done and then answered late), make search lag behind writes, and list
 everything. ``browse.py`` serves the ``webViewLink`` pages.
+
+Bad input is a 400 in Drive's error shape, never a 500, and is refused before anything is written:
+a query parameter Drive cannot read (``pageSize`` not a whole number or below 1, a ``pageToken``
+it did not hand out, a ``fields`` selector that does not parse) is reason ``invalid`` with the
+parameter as its location; a body that is not JSON is ``parseError``; a metadata field of the wrong
+type (``appProperties`` that is no object of strings, ``parents`` that is no list of ids…) is
+``badRequest`` (Drive's documented reasons: developers.google.com/workspace/drive/api/guides/
+handle-errors). ``pageSize`` above 1,000 is read as 1,000, as Drive's discovery document says.
 """
 
 from __future__ import annotations
@@ -28,24 +36,49 @@ from .service import DriveError, DriveService, new_id
 
 FILE = r"/drive/v3/files/([^/:]+)"
 DEFAULT_FIELDS = "kind,id,name,mimeType"
+CORPORA = ("user", "drive", "domain", "allDrives")
+
+
+FIELD_PATH = re.compile(r"\s*([A-Za-z_*][A-Za-z0-9_]*(?:/[A-Za-z_*][A-Za-z0-9_]*)*)\s*")
+FIELDS_DEPTH = 8  # nesting a selector may have (Drive's resources are shallower)
 
 
 def parse_fields(text: str) -> dict:
-    """``files(id,name),nextPageToken`` → {"files": {"id": {}, "name": {}}, "nextPageToken": {}}."""
-    tree: dict = {}
-    stack = [tree]
-    name = ""
-    for char in text + ",":
-        if char in ",()":
-            if name.strip():
-                stack[-1].setdefault(name.strip().split("/")[0], {})
-            if char == "(":
-                stack.append(stack[-1][name.strip()])
-            elif char == ")":
-                stack.pop()
-            name = ""
-        else:
-            name += char
+    """``files(id,name),nextPageToken`` → {"files": {"id": {}, "name": {}}, "nextPageToken": {}}.
+    A selector that does not parse (``files((((``, ``a,,b``, an unclosed parenthesis) is Drive's
+    400 ``invalid`` on ``fields``."""
+    position = 0
+
+    def refuse() -> DriveError:
+        return DriveError("INVALID_ARGUMENT", f"Invalid field selection {text[:200]}", "invalid",
+                          location="fields")
+
+    def selector(depth: int) -> dict:
+        nonlocal position
+        if depth > FIELDS_DEPTH:
+            raise refuse()
+        tree: dict = {}
+        while True:
+            match = FIELD_PATH.match(text, position)
+            if not match:
+                raise refuse()
+            position = match.end()
+            sub = tree.setdefault(match.group(1).split("/")[0], {})
+            if text.startswith("(", position):
+                position += 1
+                sub.update(selector(depth + 1))
+                if not text.startswith(")", position):
+                    raise refuse()
+                position += 1
+                while text.startswith(" ", position):
+                    position += 1
+            if not text.startswith(",", position):
+                return tree
+            position += 1
+
+    tree = selector(0)
+    if position != len(text):
+        raise refuse()
     return tree
 
 
@@ -66,6 +99,77 @@ def trim(resource: dict, fields: dict) -> dict:
 
 def _flag(request: Request, name: str) -> bool:
     return request.args.get(name, "").lower() == "true"
+
+
+def page_size(request: Request) -> int:
+    """``pageSize``: a whole number from 1 (Drive: 400 ``invalid`` otherwise); above 1,000 read as
+    1,000, as Drive's discovery document says; 100 when not given."""
+    text = request.args.get("pageSize", "")
+    if not text:
+        return 100
+    if not re.fullmatch(r"-?[0-9]{1,10}", text):
+        raise DriveError("INVALID_ARGUMENT", f"Invalid value '{text[:100]}'. Values must be whole numbers.",
+                         "invalid", location="pageSize")
+    if int(text) < 1:
+        raise DriveError("INVALID_ARGUMENT", f"Invalid value '{text}'. Values must be within the range: [1, 1000]",
+                         "invalid", location="pageSize")
+    return min(int(text), 1000)
+
+
+def page_start(request: Request) -> int:
+    """Where a ``pageToken`` the stand-in handed out (``nextPageToken``) goes on; anything else is
+    Drive's 400 ``invalid`` on ``pageToken``."""
+    text = request.args.get("pageToken", "")
+    if not text:
+        return 0
+    if not re.fullmatch(r"[0-9]{1,12}", text):
+        raise DriveError("INVALID_ARGUMENT", "Invalid Value", "invalid", location="pageToken")
+    return int(text)
+
+
+def body_json(request: Request):
+    """The request's JSON body (``{}`` when empty); a body that is not JSON is Drive's 400."""
+    raw = request.get_data()
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw)
+    except ValueError as exc:  # UnicodeDecodeError included
+        raise DriveError("INVALID_ARGUMENT", f"Invalid JSON payload received. {exc}", "parseError") from exc
+
+
+def _bad_value(field: str, expected: str) -> DriveError:
+    return DriveError("INVALID_ARGUMENT", f"Invalid value for {field}: it must be {expected}.", "badRequest")
+
+
+def checked_metadata(metadata) -> dict:
+    """A file resource as a request body sends it, its fields of the types Drive's File has (the
+    ones the stand-in reads); keys starting with ``_`` (the stand-in's own) are dropped. Any other
+    shape is Drive's 400 ``badRequest``, before anything is written."""
+    if not isinstance(metadata, dict):
+        raise DriveError("INVALID_ARGUMENT", "Invalid JSON payload received. Expected an object (a File).",
+                         "badRequest")
+    metadata = {k: v for k, v in metadata.items() if not k.startswith("_")}
+    for field in ("name", "mimeType", "id", "parents", "trashed", "shortcutDetails"):
+        if field in metadata and metadata[field] is None:  # null: not given (a description's clears it)
+            del metadata[field]
+    for field in ("name", "mimeType", "description", "id"):
+        if field in metadata and metadata[field] is not None and not isinstance(metadata[field], str):
+            raise _bad_value(field, "a string")
+    if "trashed" in metadata and not isinstance(metadata["trashed"], bool):
+        raise _bad_value("trashed", "true or false")
+    parents = metadata.get("parents")
+    if parents is not None and not (isinstance(parents, list) and all(isinstance(p, str) and p for p in parents)):
+        raise _bad_value("parents", "a list of folder ids")
+    for field in ("appProperties", "properties"):
+        value = metadata.get(field)
+        if value is not None and not (isinstance(value, dict) and all(
+                isinstance(v, str) or v is None for v in value.values())):
+            raise _bad_value(field, "an object whose values are strings (or null, to clear one)")
+    details = metadata.get("shortcutDetails")
+    if details is not None and not (isinstance(details, dict) and isinstance(details.get("targetId", ""), str)):
+        raise _bad_value("shortcutDetails", "an object with a targetId")
+    return metadata
 
 
 def split_multipart(body: bytes, content_type: str) -> tuple[dict, bytes, str]:
@@ -91,7 +195,21 @@ def split_multipart(body: bytes, content_type: str) -> tuple[dict, bytes, str]:
         metadata = json.loads(parts[0][1] or b"{}")
     except ValueError as exc:
         raise DriveError("INVALID_ARGUMENT", f"Invalid metadata: {exc}", "parseError") from exc
-    return metadata, parts[1][1], parts[1][0].get("content-type", "application/octet-stream")
+    return checked_metadata(metadata), parts[1][1], parts[1][0].get("content-type", "application/octet-stream")
+
+
+def _fault_ok(fault) -> bool:
+    """A fault the API calls can apply: an error with a code they answer, or a stall."""
+    if not isinstance(fault, dict):
+        return False
+    if not all(isinstance(fault.get(k, ""), str) for k in ("match", "body", "message", "reason")):
+        return False
+    if not isinstance(fault.get("count", 1), int) or isinstance(fault.get("count", 1), bool):
+        return False
+    if "stall" in fault:
+        stall = fault["stall"]
+        return isinstance(stall, int | float) and not isinstance(stall, bool) and 0 <= stall <= 600
+    return fault.get("code") in (403, 429, 500, 503) and not isinstance(fault.get("code"), bool)
 
 
 class Faults:
@@ -125,13 +243,18 @@ def build_app(service: DriveService) -> Router:
                              "authError", location="Authorization")
         token = header[len("Bearer "):]
         if token.startswith("drive-local."):
-            return base64.urlsafe_b64decode(token[len("drive-local."):] + "==").decode()
+            try:
+                return base64.urlsafe_b64decode(token[len("drive-local."):] + "==").decode()
+            except ValueError as exc:  # binascii.Error and UnicodeDecodeError: not a token it handed out
+                raise DriveError("UNAUTHENTICATED", "Request had invalid authentication credentials.",
+                                 "authError", location="Authorization") from exc
         return "anonymous"
 
     def api(handler):
         """An API call: authenticated, and subject to injected faults."""
         def run(request: Request, *args):
             who = caller(request)
+            parse_fields(request.args.get("fields") or DEFAULT_FIELDS)  # a bad one refused before any write
             fault = faults.take(f"{request.method} {request.path}?{request.query_string.decode()}",
                                 request.get_data().decode("latin-1"))
             if fault and "stall" not in fault:
@@ -163,6 +286,9 @@ def build_app(service: DriveService) -> Router:
                              "supportsAllDrives is also set to true.", "invalid", location="includeItemsFromAllDrives")
         corpora = request.args.get("corpora", "user")
         drive_id = request.args.get("driveId", "")
+        if corpora not in CORPORA:
+            raise DriveError("INVALID_ARGUMENT", f"Invalid value for corpora: {corpora[:100]}", "invalid",
+                             location="corpora")
         if corpora == "drive" and not drive_id:
             raise DriveError("INVALID_ARGUMENT", "The driveId parameter must be specified if and only if corpora "
                              "is set to drive.", "invalid", location="driveId")
@@ -170,9 +296,8 @@ def build_app(service: DriveService) -> Router:
             predicate = compile_query(request.args.get("q", ""))
         except QueryError as exc:
             raise DriveError("INVALID_ARGUMENT", f"Invalid Value: {exc}", "invalid", location="q") from exc
+        size, start = page_size(request), page_start(request)
         found = service.list(predicate, who, _flag(request, "includeItemsFromAllDrives"), drive_id)
-        size = max(1, min(int(request.args.get("pageSize") or 100), 1000))
-        start = int(request.args.get("pageToken") or 0)
         body = {"kind": "drive#fileList", "incompleteSearch": False,
                 "files": [service.resource(f) for f in found[start:start + size]]}
         if start + size < len(found):
@@ -198,7 +323,7 @@ def build_app(service: DriveService) -> Router:
         return json_response({"kind": "drive#generatedIds", "space": space, "ids": service.generate_ids(count, kind)})
 
     def create(request: Request, who: str, all_drives: bool):
-        metadata = {k: v for k, v in read_json(request).items() if not k.startswith("_")}
+        metadata = checked_metadata(body_json(request))
         return answer(request, service.create(metadata, None, "", who, all_drives))
 
     def upload(request: Request, who: str, all_drives: bool):
@@ -207,11 +332,10 @@ def build_app(service: DriveService) -> Router:
             item = service.create({}, request.get_data(), request.mimetype, who, all_drives)
         elif kind == "multipart":
             metadata, data, media_type = split_multipart(request.get_data(), request.headers.get("Content-Type", ""))
-            metadata = {k: v for k, v in metadata.items() if not k.startswith("_")}
             item = service.create(metadata, data, media_type, who, all_drives)
         elif kind == "resumable":
             upload_id = new_id()
-            metadata = {k: v for k, v in read_json(request).items() if not k.startswith("_")}
+            metadata = checked_metadata(body_json(request))
             uploads[upload_id] = {"metadata": metadata, "who": who, "all_drives": all_drives,
                                   "type": request.headers.get("X-Upload-Content-Type", ""), "data": b"",
                                   "fields": request.args.get("fields", "")}
@@ -245,11 +369,11 @@ def build_app(service: DriveService) -> Router:
         return json_response(trim(service.resource(item), fields))
 
     def copy(request: Request, who: str, all_drives: bool, file_id: str):
-        metadata = {k: v for k, v in read_json(request).items() if not k.startswith("_")}
+        metadata = checked_metadata(body_json(request))
         return answer(request, service.copy(file_id, metadata, who, all_drives))
 
     def update(request: Request, who: str, all_drives: bool, file_id: str):
-        return answer(request, service.update(file_id, read_json(request), who, all_drives,
+        return answer(request, service.update(file_id, checked_metadata(body_json(request)), who, all_drives,
                                               request.args.get("addParents", ""),
                                               request.args.get("removeParents", "")))
 
@@ -263,7 +387,9 @@ def build_app(service: DriveService) -> Router:
         try:
             payload = json.loads(base64.urlsafe_b64decode(assertion.split(".")[1] + "=="))
             email = payload["iss"]
-        except (IndexError, ValueError, KeyError) as exc:
+            if not isinstance(email, str):
+                raise TypeError("iss")
+        except (IndexError, ValueError, KeyError, TypeError) as exc:
             raise GoogleError("INVALID_ARGUMENT", "invalid_grant: a signed JWT assertion is required") from exc
         access = "drive-local." + base64.urlsafe_b64encode(email.encode()).decode().rstrip("=")
         return json_response({"access_token": access, "expires_in": 3600, "token_type": "Bearer"})
@@ -271,14 +397,25 @@ def build_app(service: DriveService) -> Router:
     # -- test hooks --------------------------------------------------------------------------------
     def put_drive(request: Request, drive_id: str):
         body = read_json(request)
-        return json_response(service.put_drive(drive_id, body.get("name", drive_id), body.get("members")))
+        name, members = body.get("name", drive_id), body.get("members")
+        if not isinstance(name, str) or not (members is None or (
+                isinstance(members, list) and all(isinstance(m, str) for m in members))):
+            raise GoogleError("INVALID_ARGUMENT", "name must be a string, members a list of emails (or null: anyone)")
+        return json_response(service.put_drive(drive_id, name, members))
 
     def seed(request: Request):
         body = read_json(request)
-        data = base64.b64decode(body.pop("content_base64")) if "content_base64" in body else None
+        try:
+            data = base64.b64decode(body.pop("content_base64"), validate=True) if "content_base64" in body else None
+        except (TypeError, ValueError) as exc:
+            raise GoogleError("INVALID_ARGUMENT", "content_base64 must be base64") from exc
         file_id = body.pop("id", None)
         declared = body.pop("size", None)  # a size to report without holding the bytes (a 2 GB file)
-        body.pop("_size", None)
+        if file_id is not None and not (isinstance(file_id, str) and file_id):
+            raise GoogleError("INVALID_ARGUMENT", "id must be a string")
+        if declared is not None and (not isinstance(declared, int) or isinstance(declared, bool) or declared < 0):
+            raise GoogleError("INVALID_ARGUMENT", "size must be a whole number of bytes")
+        body = checked_metadata(body)
         with service.lock:
             if file_id in service.files:
                 return json_response(service.resource(service.files[file_id]))
@@ -294,8 +431,12 @@ def build_app(service: DriveService) -> Router:
                                             sorted(service.files.values(), key=lambda f: f["_order"])]})
 
     def set_faults(request: Request):
+        given = read_json(request).get("faults", [])
+        if not isinstance(given, list) or not all(_fault_ok(f) for f in given):
+            raise GoogleError("INVALID_ARGUMENT", "faults: a list of {match, body, count, and code (403, 429, 500 "
+                                                  "or 503) or stall (seconds)}")
         with faults.lock:
-            faults.pending.extend(read_json(request).get("faults", []))
+            faults.pending.extend(given)
         return json_response({"faults": faults.pending})
 
     def show_faults(request: Request):

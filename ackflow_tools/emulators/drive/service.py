@@ -272,15 +272,13 @@ class DriveService:
 
     def update(self, file_id: str, metadata: dict, caller: str, all_drives: bool, add_parents: str = "",
                remove_parents: str = "") -> dict:
-        with self.lock:
+        with self.lock:  # everything is checked before anything changes: a refused update changes nothing
             item = self.get(file_id, caller, all_drives)
-            if "appProperties" in metadata:
+            changes = {key: metadata[key] for key in ("name", "trashed", "description") if key in metadata}
+            if metadata.get("appProperties") is not None:
                 merged = {**item.get("appProperties", {}), **metadata["appProperties"]}
                 self.check_properties(merged)
-                item["appProperties"] = {k: v for k, v in merged.items() if v is not None}
-            for key in ("name", "trashed", "description"):
-                if key in metadata:
-                    item[key] = metadata[key]
+                changes["appProperties"] = {k: v for k, v in merged.items() if v is not None}
             if add_parents or remove_parents:
                 if set(add_parents.split(",")) & set(item["parents"]):
                     raise DriveError("INVALID_ARGUMENT", "The file already has this parent.", "badRequest",
@@ -288,7 +286,8 @@ class DriveService:
                 parents = [p for p in item["parents"] if p not in remove_parents.split(",")]
                 parents += [p for p in add_parents.split(",") if p]
                 self._parent({"parents": parents}, caller, all_drives)
-                item["parents"] = parents
+                changes["parents"] = parents
+            item.update(changes)
             item["modifiedTime"] = _now()
             self.save()
             return item

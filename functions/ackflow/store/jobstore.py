@@ -295,10 +295,23 @@ class JobStore(ChatWrites):
 
     def list_dead_letters_page(self, *, limit: int = 50, after: Cursor | None = None
                                ) -> tuple[list[DeadLetter], Cursor | None]:
-        rows = self.docs.query(DEAD_LETTERS, [], "created_at", True, limit + 1, start_after=after)
-        letters = [DeadLetter.from_dict(r) for r in rows[:limit]]
-        more = len(rows) > limit and letters
-        return letters, ((letters[-1].created_at, letters[-1].id) if more else None)
+        rows, next_cursor = self.newest_page(DEAD_LETTERS, "created_at", "id", limit=limit, after=after)
+        return [DeadLetter.from_dict(r) for r in rows], next_cursor
+
+    def newest_page(self, collection: str, order_by: str, id_field: str, *, limit: int = 50,
+                    after: Cursor | None = None) -> tuple[list[dict], Cursor | None]:
+        """One page of a collection, newest first by ``order_by`` (a time), from ``after``; and the
+        cursor of the next (older) page: the last row's time and document id (``id_field`` holds
+        it), None on the last page. Paging by cursor, never by offset: a row is on exactly one page
+        however many share its time, and page 1,000 costs what page 1 costs."""
+        rows = self.docs.query(collection, [], order_by, True, limit + 1, start_after=after)
+        shown = rows[:limit]
+        if len(rows) <= limit or not shown:
+            return shown, None
+        stamp, doc_id = shown[-1].get(order_by), shown[-1].get(id_field)
+        if isinstance(stamp, bool) or not isinstance(stamp, int | float) or not is_safe_id(doc_id):
+            return shown, None  # a damaged record: nothing to go on from (never a cursor a link cannot carry)
+        return shown, (float(stamp), doc_id)
 
     def get_dead_letter(self, letter_id: str) -> DeadLetter:
         data = self.docs.get(DEAD_LETTERS, letter_id) if is_safe_id(letter_id) else None
@@ -346,6 +359,12 @@ class JobStore(ChatWrites):
         """Newest first; of one job, or all."""
         rows = self.docs.query(AUDIT, [("job_id", "==", job_id)] if job_id else [], "at", True, limit)
         return [AuditEntry.from_dict(r) for r in rows]
+
+    def list_audit_page(self, *, limit: int = 50, after: Cursor | None = None
+                        ) -> tuple[list[AuditEntry], Cursor | None]:
+        """All entries, newest first, a page at a time (the console's audit log)."""
+        rows, next_cursor = self.newest_page(AUDIT, "at", "id", limit=limit, after=after)
+        return [AuditEntry.from_dict(r) for r in rows], next_cursor
 
     # -- counters --------------------------------------------------------------------------------
     def allocate(self, counter: str, key: str) -> int:
