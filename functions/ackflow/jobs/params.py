@@ -23,7 +23,7 @@ import datetime as dt
 import re
 import shlex
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -77,7 +77,16 @@ class Param:
     split: Callable[[str], list[str]] | None = field(default=None, compare=False)
     join: Callable[[list[str]], str] | None = field(default=None, compare=False)
     optional_parts: int = 0
+    # A form reads each part on its own first, so that a part's error is shown under its input
+    # (``数量: 「abc」は数として読めません``): one rule per part of ``parts`` (None: no rule of its
+    # own), each raising UsageError said without the part's name (the form puts its label first).
+    part_checks: tuple[Callable[[str], Any] | None, ...] = field(default=(), compare=False)
     in_form: bool = True  # False: no input in a form; a value the form's prefill gives travels in its buttons
+    # How a card shows the value to a person (the whole value: a repeated parameter's list):
+    # ``show(value, speaker)`` gives its lines in the speaker's language, e.g. line items as
+    # ``設計 × 1 @ ¥350,000`` and their subtotal; None (or an error) and the value is shown as typed.
+    # The value the job gets is never changed.
+    show: Callable[[Any, Speaker], Sequence[str] | None] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -89,6 +98,8 @@ class Param:
         for alias in self.aliases:
             if not alias or alias != normalize(alias) or any(c.isspace() or c in ":=\"'" for c in alias):
                 raise ValueError(f"parameter {self.name}: alias {alias!r} must be one plain word")
+        if self.part_checks and len(self.part_checks) != len(self.parts):
+            raise ValueError(f"parameter {self.name}: part_checks must have one rule (or None) per part")
 
     @property
     def label(self) -> str:
