@@ -285,6 +285,21 @@ def test_a_title_with_quotes_inside_opens_the_form_as_typed(runtime, title):
     assert values[:2] == ["ACME", title]
 
 
+@pytest.mark.parametrize(("typed", "language", "said"), [
+    ("ACME「x", "ja", "コマンドの後に書かれた内容を読み取れなかったため（引用符が閉じていません）、"
+                      "空のフォームを開きました。"),
+    ("ACME 'x", "en", "What was typed after the command could not be read (a quotation mark is not closed), so "
+                      "the form opens empty: fill it in."),
+])
+def test_a_slash_command_whose_text_does_not_read_opens_the_form_saying_so(runtime, typed, language, said):
+    event = classic_request()
+    event["message"]["text"], event["message"]["argumentText"] = f"/newcase {typed}", f" {typed}"
+    event["common"]["userLocale"] = language
+    card = answer(runtime, event)["actionResponse"]["dialogAction"]["dialog"]["body"]
+    assert card["header"]["title"] == ("新規案件" if language == "ja" else "newcase")
+    assert said in html.unescape(json.dumps(card, ensure_ascii=False))
+
+
 def test_a_valid_submit_closes_the_form_with_the_confirmation_card(runtime):
     inputs = {"seconds": {"stringInputs": {"value": ["３"]}}}
     params = {"form": "sleep", "by": "users/1102399485", "step": "submit"}

@@ -54,7 +54,7 @@ def test_a_new_case_typed_as_an_ime_types_it_runs_and_answers_in_japanese(office
     card = reply_to(office, "新規案件 ACME「プレス金型 A-12」 ：納期 １２月１日", space, JA)
     due = parse_date("12月1日", TOKYO.today(time.time()))
     shown = text(card)
-    assert "新規案件 を実行しますか？" in shown and "ACME の新しい案件を作成します: 「プレス金型 A-12」" in shown
+    assert "新規案件を実行しますか？" in shown and "ACME の新しい案件を作成します: 「プレス金型 A-12」" in shown
     assert f'"topLabel": "納期", "text": "{TOKYO.date(due)}"' in shown  # 2026年12月1日(火)
     assert find_button(card, "実行") and find_button(card, "中止")
 

@@ -64,6 +64,12 @@ def builtin_name(name: str, speaker: Speaker) -> str:
     return name
 
 
+def builtin_usage(name: str, speaker: Speaker) -> str:
+    """How the app's own command is written, for ``speaker``: 状況 ジョブID / status JOB_ID."""
+    rest = BUILTIN_HELP[name][0]
+    return " ".join(w for w in (builtin_name(name, speaker), speaker._(rest) if rest else "") if w)
+
+
 def type_name(job_type: JobType | None, name: str, speaker: Speaker) -> str:
     """What a job type is called for ``speaker`` (新規案件 for newcase in Japanese)."""
     if job_type is not None and speaker.language == "ja":
@@ -141,10 +147,9 @@ def _usage_line(usage: str, help_text: str) -> Markup:
 
 def help_card(registry: Registry, allowed: set[str], speaker: Speaker, intro: str = "") -> Reply:
     lines = []
-    for name, (rest, help_text) in BUILTIN_HELP.items():
+    for name, (_rest, help_text) in BUILTIN_HELP.items():
         if name in allowed:
-            usage = " ".join(w for w in (builtin_name(name, speaker), speaker._(rest) if rest else "") if w)
-            lines.append(_usage_line(usage, speaker._(help_text)))
+            lines.append(_usage_line(builtin_usage(name, speaker), speaker._(help_text)))
     commands = [_usage_line(jt.usage_for(speaker), speaker._(jt.help))
                 for jt in registry if jt.name in allowed and not jt.schedule]
     commands += [_usage_line(c.usage_for(speaker), speaker._(c.help))

@@ -248,6 +248,21 @@ def split_words(text: str) -> list[str]:
         raise UsageError(N_("a quotation mark is not closed")) from exc
 
 
+MAX_NAME = 100  # characters of a command's name read by ``first_word``
+
+
+def first_word(text: str) -> tuple[str, str]:
+    """The first word of a command (its name, normalised as ``split_words`` would) and the text
+    after it as typed, read without splitting the rest: a command that does not split (a quote left
+    open, a text too long) still names what it is for. The word ends at a space or a quote
+    (``新規案件「x``); ("", text) when there is none."""
+    start = len(text) - len(text.lstrip())
+    end = start
+    while end < len(text) and end - start < MAX_NAME and not text[end].isspace() and text[end] not in _QUOTES:
+        end += 1
+    return normalize(_PRIVATE.sub("", text[start:end])), text[end:]
+
+
 def join_words(words: list[str]) -> str:
     """``words`` as one text that ``split_words`` reads back as the same words (a Fill in button
     carries what was typed so). A word with a space or a quote is put in 「」: inside them every
@@ -262,6 +277,7 @@ _NESTED = "「」『』｢｣\"'“”‘’„＂«»＇"
 _SHIELD = {ord(c): 0xE000 + i for i, c in enumerate(_NESTED)}
 _UNSHIELD = {0xE000 + i: c for i, c in enumerate(_NESTED)}
 _PRIVATE = re.compile("[\ue000-\uf8ff]")
+_QUOTES = frozenset(_NESTED) | frozenset(_BRACKETS)
 
 
 def _shield_nested(text: str) -> str:
