@@ -87,6 +87,7 @@ class Settings(BaseSettings):
 
     # -- jobs -----------------------------------------------------------------------------------
     job_types: str = Field("workers.job_types:build_registry", description="module:function that returns the job type Registry.")
+    dev_job_types: bool = Field(True, description="Offer the job types for trying the pipeline (echo, sleep, fail) beside the deployment's own; Terraform turns them off (its dev_job_types variable).")
     periodic_space: str = Field("", description="Space where periodic jobs report (empty: they report nowhere).")
     sweep_queued_after: float = Field(60.0, gt=0, description="Seconds after which a QUEUED job is sent again by the sweep.")
     sweep_stalled_after: float = Field(300.0, gt=0, description="Seconds past its lease (or retry time) after which a RUNNING step is sent again.")

@@ -34,6 +34,7 @@ locals {
     ACKFLOW_OFFICE_MAIL_LANGUAGE    = var.language
     ACKFLOW_LOG_FORMAT              = "json"
     ACKFLOW_LOG_LEVEL               = var.log_level
+    ACKFLOW_DEV_JOB_TYPES           = tostring(var.dev_job_types)
   }, local.office_environment, local.mail_environment, var.extra_env)
 }
 

@@ -122,6 +122,12 @@ variable "job_ttl_days" {
   default     = 30
 }
 
+variable "dev_job_types" {
+  type        = bool
+  description = "Offer the job types for trying the pipeline (echo, sleep, fail) beside the office's; off, so that the office's help lists only its own commands."
+  default     = false
+}
+
 variable "log_level" {
   type        = string
   description = "Lowest level the functions log."

@@ -5,7 +5,9 @@ typed command's parsers. The whole flow against the local Chat service is tests/
 from __future__ import annotations
 
 import copy
+import html
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -13,12 +15,13 @@ import pytest
 from ackflow.app import formspec
 from ackflow.app.runtime import Runtime
 from ackflow.app.webhook import Webhook
-from ackflow.chat.cards import Card, Section, Text
+from ackflow.chat.cards import Card, Section, Text, card_body
 from ackflow.chat.events import EventFormat, FormInput, MalformedEvent, parse_event
 from ackflow.chat.replies import DialogClose, DialogReply, Reply, response_json
 from ackflow.errors import StoreUnavailable
 from ackflow.i18n import Speaker
 from ackflow.settings import Settings
+from tests.support.dialogs import errors_after
 from workers.job_types import build_registry
 
 DATA = Path(__file__).parent.parent / "data" / "events"
@@ -124,7 +127,9 @@ def test_form_errors_are_kept_by_field_and_say_what_is_wrong(runtime):
     assert state.errors["title"] == "件名を入力してください。"
     assert "2026-02-30" in state.errors["due"]
     assert state.errors["item.1"].startswith("1行目") and "数量" in state.errors["item.1"]
-    assert state.errors["item.2"].startswith("2行目")
+    assert "item.2" not in state.errors  # a part that does not read is said at its own input
+    assert state.errors["item.2.1"] == ("数量: 「-1」ではなく、0 より大きく 99,999,999.999 以下"
+                                        "（小数は3桁まで）にしてください")
 
 
 def test_an_error_next_to_an_input_names_it_as_the_form_labels_it(runtime):
@@ -151,6 +156,67 @@ def test_a_line_missing_a_part_names_only_the_parts_left_empty(runtime):
     state = formspec.FormState(newcase, {"client": "ACME", "title": "金型", "item.1.2": "350000"}, {"item": 1})
     formspec.read(state, EN)
     assert state.errors["item.1"] == "Line 1: fill in Description, Quantity."
+
+
+PART_ERRORS = {  # (quantity, unit price, rate) typed → input → what the form says under it, in ja and en
+    ("abc", "350000", ""): {"item.1.1": ("数量: 「abc」は数として読めません（例: 1、1.5）",
+                                         "Quantity: “abc” is not a number I can read (e.g. 1 or 1.5)")},
+    ("1", "35万円也", ""): {"item.1.2": ("単価: 「35万円也」は金額として読めません"
+                                       "（金額ではありません。例: 350000、¥350,000、35万円）",
+                                       "Unit price: “35万円也” is not an amount of yen I can read (not an amount; "
+                                       "e.g. 350000, ¥350,000 or 35万円)")},
+    ("1", "0", ""): {"item.1.2": ("単価: 「0」ではなく、1 円以上 9,999,999,999 円以下の整数にしてください",
+                                  "Unit price: “0” must be a whole number of yen from 1 to ¥9,999,999,999")},
+    ("1", "1000", "5%"): {"item.1.3": ("税率（軽減税率なら 8%）: 「5%」ではなく、"
+                                       "10% か 8%（軽減税率）にしてください（空欄なら 10%）",
+                                       "Tax rate (8% if reduced): “5%” must be 10% or 8% (reduced rate), or left "
+                                       "empty for 10%")},
+}
+
+
+@pytest.mark.parametrize("typed", list(PART_ERRORS), ids=lambda t: "-".join(t))
+@pytest.mark.parametrize("speaker", [JA, EN], ids=["ja", "en"])
+def test_each_part_of_a_line_is_read_on_its_own_and_its_error_is_under_its_input(runtime, typed, speaker):
+    """Not 「品名:数量:単価」の形で書いてください on the line's last input: the form has an input per
+    part, so the part that does not read is said under it, in its own words, values in 「」."""
+    newcase = runtime.registry.get("newcase")
+    quantity, price, rate = typed
+    state = formspec.FormState(newcase, {"client": "ACME", "title": "金型", "item.1.0": "金型設計",
+                                         "item.1.1": quantity, "item.1.2": price, "item.1.3": rate}, {"item": 1})
+    assert formspec.read(state, speaker) is None
+    expected = {name: said[0 if speaker is JA else 1] for name, said in PART_ERRORS[typed].items()}
+    assert state.errors == expected
+    card = card_body(formspec.build(state, speaker, {}, "users/1"), EventFormat.CLASSIC, "https://a/")
+    shown = {name: html.unescape(re.sub("<[^>]+>", "", text)) for name, text in errors_after(card).items()}
+    assert shown == expected  # right under the input it is about
+    assert not any(word in json.dumps(card, ensure_ascii=False) for word in ("品名:数量:単価", "DESC:QTY"))
+
+
+def test_a_description_too_long_for_a_document_is_said_under_it(runtime):
+    state = formspec.FormState(runtime.registry.get("newcase"),
+                               {"client": "ACME", "title": "金型", "item.1.0": "設" * 101, "item.1.1": "1",
+                                "item.1.2": "1000"}, {"item": 1})
+    assert formspec.read(state, JA) is None
+    assert state.errors == {"item.1.0": "品名: 101 文字です。見積書・請求書の1行に入るのは 100 文字までです。"
+                                        "短くしてください"}
+
+
+def test_two_parts_that_do_not_read_are_said_together_under_the_first(runtime):
+    state = formspec.FormState(runtime.registry.get("newcase"),
+                               {"client": "ACME", "title": "金型", "item.1.0": "設計", "item.1.1": "abc",
+                                "item.1.2": "x"}, {"item": 1})
+    assert formspec.read(state, JA) is None and set(state.errors) == {"item.1.1", "item.1.2"}
+    card = card_body(formspec.build(state, JA, {}, "users/1"), EventFormat.CLASSIC, "https://a/")
+    [(name, text)] = errors_after(card).items()  # one widget for the line: a dialog holds at most 100
+    assert name == "item.1.1" and "数量: 「abc」" in text and "単価: 「x」" in text
+
+
+def test_a_line_whose_parts_read_is_still_checked_whole(runtime):
+    state = formspec.FormState(runtime.registry.get("newcase"),
+                               {"client": "ACME", "title": "金型", "item.1.0": "縮尺1:100", "item.1.1": "1",
+                                "item.1.2": "50"}, {"item": 1})
+    assert formspec.read(state, EN) == {"client": "ACME", "title": "金型", "due": None, "portal": None,
+                                        "item": ["縮尺1:100:1:¥50"]}  # joined so that it reads back as typed
 
 
 def test_lines_are_added_and_removed_keeping_what_was_typed(runtime):
@@ -217,6 +283,21 @@ def test_a_title_with_quotes_inside_opens_the_form_as_typed(runtime, title):
     card = answer(runtime, event)["actionResponse"]["dialogAction"]["dialog"]["body"]
     values = [w["textInput"].get("value") for s in card["sections"] for w in s["widgets"] if "textInput" in w]
     assert values[:2] == ["ACME", title]
+
+
+@pytest.mark.parametrize(("typed", "language", "said"), [
+    ("ACME「x", "ja", "コマンドの後に書かれた内容を読み取れなかったため（引用符が閉じていません）、"
+                      "空のフォームを開きました。"),
+    ("ACME 'x", "en", "What was typed after the command could not be read (a quotation mark is not closed), so "
+                      "the form opens empty: fill it in."),
+])
+def test_a_slash_command_whose_text_does_not_read_opens_the_form_saying_so(runtime, typed, language, said):
+    event = classic_request()
+    event["message"]["text"], event["message"]["argumentText"] = f"/newcase {typed}", f" {typed}"
+    event["common"]["userLocale"] = language
+    card = answer(runtime, event)["actionResponse"]["dialogAction"]["dialog"]["body"]
+    assert card["header"]["title"] == ("新規案件" if language == "ja" else "newcase")
+    assert said in html.unescape(json.dumps(card, ensure_ascii=False))
 
 
 def test_a_valid_submit_closes_the_form_with_the_confirmation_card(runtime):

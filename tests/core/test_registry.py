@@ -149,3 +149,18 @@ def test_the_office_speaks_japanese_names():
         "newcase", "estimate", "case", "status", "jobs", "cancel", "retry", "help"}
     newcase = registry.get("newcase")
     assert [p.native_alias for p in newcase.params if not p.positional] == ["納期", "ポータル", "明細"]
+
+
+def test_the_job_types_for_trying_the_pipeline_are_offered_only_when_the_setting_says_so(monkeypatch):
+    from ackflow.app import views
+    from ackflow.i18n import Speaker
+
+    trying = ("echo", "sleep", "fail")
+    assert all(name in build_registry(Settings()) for name in trying)  # ackflow dev and the tests: on
+    monkeypatch.setenv("ACKFLOW_DEV_JOB_TYPES", "false")  # as Terraform sets it for the office
+    office = build_registry(Settings())
+    assert not any(name in office for name in trying) and "newcase" in office
+    assert office.resolve("echo") is None
+    help_text = str(views.help_card(office, {jt.name for jt in office} | set(views.BUILTIN_HELP),
+                                    Speaker("ja")).card)
+    assert "新規案件" in help_text and not any(f"{name} " in help_text for name in trying), help_text

@@ -165,6 +165,74 @@ def test_an_unknown_command_in_english(runtime):
     assert "I don't know the command “newcsae”. Did you mean “newcase”" in answer  # the nearest first
 
 
+@pytest.mark.parametrize(("typed", "expected"), [
+    # an English name typed by a Japanese reader: the Japanese name first, the English one beside it
+    ("newcas", "「新規案件」（newcase）、「案件」（case）、「案件一覧」（cases）のことですか？"),
+    ("hepl", "「ヘルプ」（help）のことですか？"),
+    # hiragana typed before the IME converted it: read as katakana
+    ("へるぷ", "「ヘルプ」のことですか？"),
+])
+def test_a_japanese_reader_is_suggested_the_japanese_names(runtime, typed, expected):
+    answer = said(runtime, classic(typed, userLocale="ja"))
+    assert expected in answer, answer
+
+
+def test_an_english_reader_is_suggested_the_english_names_even_for_a_japanese_word(runtime):
+    answer = said(runtime, classic("へるぷ", userLocale="en"))
+    assert "Did you mean “help”?" in answer and "ヘルプ" not in answer.split("Did you mean")[1].split("?")[0]
+
+
+def test_the_confirmation_title_has_no_space_before_wo(runtime):
+    answer = said(runtime, classic("新規案件 ACME 金型", userLocale="ja"))
+    assert "新規案件を実行しますか？" in answer and "新規案件 を" not in answer
+
+
+# -- a command that does not split -------------------------------------------------------------------
+def reply_of(runtime, body: dict) -> dict:
+    event = parse_event(body)
+    return response_json(Webhook(runtime).answer(event), event.format, "https://a/")
+
+
+@pytest.mark.parametrize("typed", ["新規案件 ACME「x", "新規案件「x", "newcase ACME 'x", "ｎｅｗｃａｓｅ ACME「x"])
+def test_an_unclosed_quote_after_a_job_type_gets_its_usage_example_and_form(runtime, typed):
+    reply = reply_of(runtime, classic(typed, userLocale="ja"))
+    lines = reply["text"].splitlines()
+    assert lines[0] == "読み取れませんでした: 引用符が閉じていません。"
+    assert lines[1].startswith("使い方: 新規案件 顧客 件名") and lines[2].startswith("例: 新規案件 ")
+    [button] = [b for c in reply["cardsV2"] for s in c["card"]["sections"] for w in s["widgets"]
+                for b in w.get("buttonList", {}).get("buttons", [])]
+    assert button["text"] == "フォームで入力" and button["onClick"]["action"]["interaction"] == "OPEN_DIALOG"
+    parameters = {p["key"]: p["value"] for p in button["onClick"]["action"]["parameters"]}
+    assert parameters["form"] == "newcase"
+
+
+def test_a_command_too_long_to_read_names_its_usage_in_english_too(runtime):
+    reply = reply_of(runtime, classic("sleep " + "x" * 40_000, userLocale="en"))
+    lines = reply["text"].splitlines()
+    assert lines[0].startswith("I could not read that: the command is too long (40,006 characters")
+    assert lines[1:] == ["Usage: sleep SECONDS", "Example: sleep 5"] and reply["cardsV2"]
+
+
+def test_an_unclosed_quote_after_an_own_command_gives_its_usage(runtime):
+    reply = reply_of(runtime, classic("状況 「j", userLocale="ja"))
+    assert reply["text"] == "読み取れませんでした: 引用符が閉じていません。\n使い方: 状況 ジョブID"
+
+
+@pytest.mark.parametrize("typed", ["nosuch「x", "「x", "ヘルプ「"])
+def test_an_unclosed_quote_without_a_known_command_gets_the_help_card(runtime, typed):
+    answer = said(runtime, classic(typed, userLocale="ja"))
+    assert "読み取れませんでした: 引用符が閉じていません。" in answer and "できること" in answer
+    assert "新規案件 顧客 件名" in answer  # what can be written, with its words
+
+
+def test_an_unclosed_quote_gives_no_usage_of_a_command_the_person_may_not_use(tmp_path):
+    settings = Settings(sqlite_path=str(tmp_path / "a.db"), language="ja",
+                        command_access={"newcase": {"users": ["someone.else@example.com"]}})
+    runtime = Runtime(settings, registry=build_registry(settings))
+    answer = said(runtime, classic("新規案件 ACME「x", userLocale="ja"))
+    assert "引用符が閉じていません" in answer and "使い方" not in answer and "フォームで入力" not in answer
+
+
 def test_texts_said_later_and_sentences():
     text = L_("{label} is empty", label=L_("client name"))
     assert isinstance(text, Msg) and str(text) == "client name is empty"

@@ -24,8 +24,12 @@ from workers.office.money import Line
 JA = {"locale": "ja", "timeZone": "Asia/Tokyo", "platform": "IOS"}
 EN = {"locale": "en-US", "timeZone": "America/New_York", "platform": "WEB"}
 WORDS = {  # what each language's dialog says
-    "ja": {"title": "件名", "next": "次へ", "add": "行を追加", "missing": "件名を入力してください。", "run": "実行"},
-    "en": {"title": "Title", "next": "Next", "add": "Add a line", "missing": "Fill in Title.", "run": "Run"},
+    "ja": {"title": "件名", "next": "次へ", "add": "行を追加", "missing": "件名を入力してください。", "run": "実行",
+           "quantity": "数量: 「abc」は数として読めません（例: 1、1.5）",
+           "items": "金型設計 × 1 @ ¥350,000<br>試作立会い × 2 @ ¥40,000 = ¥80,000<br>小計（税抜）: ¥430,000"},
+    "en": {"title": "Title", "next": "Next", "add": "Add a line", "missing": "Fill in Title.", "run": "Run",
+           "quantity": "Quantity: “abc” is not a number I can read (e.g. 1 or 1.5)",
+           "items": "金型設計 × 1 @ ¥350,000<br>試作立会い × 2 @ ¥40,000 = ¥80,000<br>Subtotal before tax: ¥430,000"},
 }
 
 
@@ -73,7 +77,10 @@ def test_a_form_with_an_error_then_fixed_makes_one_job_whose_result_links_open(o
     assert answer["reply"]["action"] == "dialog", answer
     errors = errors_after(answer["reply"]["dialog"])
     assert words["missing"] in errors["title"]
-    assert "abc" in errors["item.1.3"]  # the line's error follows the line's last input (its rate)
+    # the quantity's error is under the quantity's input, in its own words: not the colon syntax of a
+    # typed line after the line's last input
+    assert html.unescape(errors["item.1.1"]).endswith(words["quantity"] + "</font>"), errors
+    assert set(errors) == {"title", "item.1.1"} and "品名:数量:単価" not in errors["item.1.1"]
     assert counts(office) == before  # nothing made yet
 
     # add a line: the dialog comes back with two lines and what was typed kept
@@ -89,6 +96,7 @@ def test_a_form_with_an_error_then_fixed_makes_one_job_whose_result_links_open(o
     assert reply["action"] == "created" and reply["dialogClosed"], closed
     card = reply["message"]
     assert "プレス金型 A-12" in text(card) and reply["message"].get("fallbackText")
+    assert words["items"] in text(card)  # the lines as money, checked before Run
     assert office.open_dialog(space) is None
     assert counts(office) == (before[0], before[1] + 1)  # one confirmation, no job yet
 

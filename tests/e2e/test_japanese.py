@@ -54,7 +54,7 @@ def test_a_new_case_typed_as_an_ime_types_it_runs_and_answers_in_japanese(office
     card = reply_to(office, "新規案件 ACME「プレス金型 A-12」 ：納期 １２月１日", space, JA)
     due = parse_date("12月1日", TOKYO.today(time.time()))
     shown = text(card)
-    assert "新規案件 を実行しますか？" in shown and "ACME の新しい案件を作成します: 「プレス金型 A-12」" in shown
+    assert "新規案件を実行しますか？" in shown and "ACME の新しい案件を作成します: 「プレス金型 A-12」" in shown
     assert f'"topLabel": "納期", "text": "{TOKYO.date(due)}"' in shown  # 2026年12月1日(火)
     assert find_button(card, "実行") and find_button(card, "中止")
 
@@ -95,6 +95,20 @@ def test_an_estimate_that_fails_says_why_in_japanese(office):
     assert "has no line" not in shown
     log = (office.stack.workdir / "logs" / "worker.log").read_text()  # logs are for developers: English
     assert "v1 has no line 9" in log and "行目はありません" not in log
+
+
+@pytest.mark.parametrize(("client", "row"), [
+    (JA, '"topLabel": "明細", "text": "設計 × 1 @ ¥350,000<br>部品 A × 2 @ ¥1,200 = ¥2,400（8%・軽減税率）<br>'
+         '小計（税抜）: ¥352,400"'),
+    (EN, '"topLabel": "Line items", "text": "設計 × 1 @ ¥350,000<br>部品 A × 2 @ ¥1,200 = ¥2,400 (8%, reduced rate)<br>'
+         'Subtotal before tax: ¥352,400"'),
+], ids=["ja", "en"])
+def test_line_items_are_shown_as_money_before_run(office, client, row):
+    card = reply_to(office, "新規案件 ACME 金型 納期:12/1 明細:設計:1:35万円 明細:「部品 A:2:¥1,200:8%」",
+                    f"spaces/items-{client['locale'][:2]}", client)
+    shown = text(card)
+    assert row in shown and "35万円" not in shown, shown
+    assert "設計 × 1 @ ¥350,000" in card["fallbackText"]
 
 
 def test_an_english_speaker_in_the_same_office_gets_english(office):

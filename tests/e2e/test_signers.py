@@ -113,7 +113,7 @@ def test_project_number_audience(deployment, signers):
         assert post(url, message_event("classic"), token).status_code == 401, why
     assert stored(store) == before
     accepted = post(url, message_event("classic"), chat_token(chat.signer))
-    assert accepted.status_code == 200 and "echo を実行しますか？" in accepted.text  # the event says userLocale ja
+    assert accepted.status_code == 200 and "echoを実行しますか？" in accepted.text  # the event says userLocale ja
     assert stored(store) == before + 1
 
 

@@ -167,6 +167,12 @@ def test_functions_read_their_settings_from_terraform(module):
     assert webhook["service_config"][0]["min_instance_count"] == "${var.webhook.min_instances}"
 
 
+def test_the_office_is_deployed_without_the_job_types_for_trying_the_pipeline(module):
+    # echo, sleep and fail (English names, English options) stay out of the office's help unless asked for
+    assert "ACKFLOW_DEV_JOB_TYPES = tostring(var.dev_job_types)" in locals_of(module)["environment"]
+    assert blocks(module, "variable")["dev_job_types"]["default"] is False
+
+
 def test_checkov_passes_and_every_skip_is_justified(tmp_path):
     result = subprocess.run([checkov(), "-d", str(GCP.parent), "--framework", "terraform", "--quiet",
                              "--skip-download", "--output", "json", "--output-file-path", str(tmp_path)],

@@ -16,7 +16,7 @@ from ..chat.replies import Reply
 from ..errors import InvalidTransition, JobNotFound, NotCancellable, UsageError
 from ..i18n import Speaker
 from ..jobs.model import Job, JobStatus
-from ..jobs.params import split_words
+from ..jobs.params import first_word, split_words
 from . import operations, views
 from .confirm import ask
 from .speech import speaker_of
@@ -70,12 +70,48 @@ def refusal(runtime: Runtime, command: str, speaker: Speaker, refused_by: str | 
                                         else speaker._("Ask the person who set up this app for access.")))
 
 
+_HIRAGANA = {code: code + 0x60 for code in range(0x3041, 0x3097)}  # ぁ..ゖ → ァ..ヶ
+
+
+def katakana(text: str) -> str:
+    """``text`` with its hiragana as katakana: へるぷ, typed before the IME converts it, is ヘルプ."""
+    return text.translate(_HIRAGANA)
+
+
 def suggestions(runtime: Runtime, event: ChatEvent, typed: str) -> list[str]:
-    """The known names nearest to ``typed`` that this person may use (a name or an alias)."""
+    """The commands nearest to ``typed`` that this person may use (by their names or aliases, and
+    with hiragana read as katakana), nearest first: each command once, by its name."""
     allowed = allowed_commands(runtime, event)
     offered = {n: target for n, target in runtime.registry.names().items()
                if target in allowed and not (target in runtime.registry and runtime.registry.get(target).schedule)}
-    return difflib.get_close_matches(typed.lower(), list(offered), n=MAX_SUGGESTIONS, cutoff=0.5)
+    forms = list(dict.fromkeys((typed.lower(), katakana(typed.lower()))))
+    matcher = difflib.SequenceMatcher()
+    scored: dict[str, float] = {}
+    for name, target in offered.items():
+        matcher.set_seq2(name)
+        best = 0.0
+        for form in forms:
+            matcher.set_seq1(form)
+            if matcher.real_quick_ratio() >= 0.5 and matcher.quick_ratio() >= 0.5:
+                best = max(best, matcher.ratio())
+        if best >= 0.5 and best > scored.get(target, 0.0):
+            scored[target] = best
+    return sorted(scored, key=lambda t: (-scored[t], t))[:MAX_SUGGESTIONS]
+
+
+def shown_name(runtime: Runtime, name: str, speaker: Speaker, english: bool = True) -> str:
+    """A command as a suggestion names it: for a Japanese reader by its Japanese name, with the
+    English one after it when they wrote in Latin letters (「新規案件」（newcase）); for others by its name."""
+    if name in views.BUILTIN_HELP:
+        native = views.builtin_name(name, speaker)
+    elif name in runtime.registry:
+        native = views.type_name(runtime.registry.get(name), name, speaker)
+    elif name in runtime.registry.commands:
+        native = (runtime.registry.commands[name].native_name if speaker.language == "ja" else None) or name
+    else:
+        native = name
+    quoted = speaker._("“{name}”", name=native)
+    return speaker._("{name} ({english})", name=quoted, english=name) if native != name and english else quoted
 
 
 def unknown_command(runtime: Runtime, event: ChatEvent, typed: str, speaker: Speaker) -> Reply:
@@ -83,9 +119,31 @@ def unknown_command(runtime: Runtime, event: ChatEvent, typed: str, speaker: Spe
     text = speaker._("I don't know the command “{name}”.", name=shown)
     near = suggestions(runtime, event, typed[:100])
     if near:
-        names = speaker._(", ").join(speaker._("“{name}”", name=n) for n in near)
+        names = speaker._(", ").join(shown_name(runtime, n, speaker, typed.isascii()) for n in near)
         text = speaker.sentences(text, speaker._("Did you mean {names}?", names=names))
     return views.help_card(runtime.registry, allowed_commands(runtime, event), speaker, text)
+
+
+def unreadable(runtime: Runtime, event: ChatEvent, problem: str, speaker: Speaker) -> Reply:
+    """A command that does not split (a quote left open, a text too long): what was wrong, and,
+    when its first word names a command this person may use, how to write it, an example and
+    (a job type) the Fill in button; otherwise the help card under what was wrong."""
+    from .dialogs import with_fill_in
+
+    typed, _ = first_word(command_text(runtime, event))
+    name = runtime.registry.resolve(typed.lstrip("/")) if typed.lstrip("/") else None
+    allowed = allowed_commands(runtime, event)
+    if name is None or name not in allowed or name == "help":
+        return views.help_card(runtime.registry, allowed, speaker, views.usage_reply(problem, None, speaker).text)
+    if name in runtime.registry:
+        job_type = runtime.registry.get(name)
+        if job_type.schedule:
+            return views.help_card(runtime.registry, allowed, speaker, views.usage_reply(problem, None, speaker).text)
+        reply = views.usage_reply(problem, job_type.usage_for(speaker), speaker, job_type.example_for(speaker))
+        return with_fill_in(reply, runtime, event, job_type, [])
+    if name in runtime.registry.commands:
+        return views.usage_reply(problem, runtime.registry.commands[name].usage_for(speaker), speaker)
+    return views.usage_reply(problem, views.builtin_usage(name, speaker), speaker)
 
 
 def handle_text(runtime: Runtime, event: ChatEvent) -> Reply:
@@ -93,7 +151,7 @@ def handle_text(runtime: Runtime, event: ChatEvent) -> Reply:
     try:
         words = split_words(command_text(runtime, event))
     except UsageError as exc:
-        return views.usage_reply(exc.render(speaker), None, speaker)
+        return unreadable(runtime, event, exc.render(speaker), speaker)
     if not words:
         return views.help_card(runtime.registry, allowed_commands(runtime, event), speaker,
                                speaker._("Write a command; here is what I can do."))

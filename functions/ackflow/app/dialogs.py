@@ -28,7 +28,7 @@ from ..chat.events import ChatEvent, EventKind
 from ..chat.replies import Answer, DialogClose, DialogReply, Reply
 from ..errors import UsageError
 from ..i18n import Speaker
-from ..jobs.params import join_words, parse_params, split_words
+from ..jobs.params import first_word, join_words, parse_params, split_words
 from . import commands, formspec
 from .confirm import ask
 from .speech import speaker_of
@@ -81,11 +81,13 @@ def _open(runtime: Runtime, event: ChatEvent, speaker: Speaker) -> Answer:
     if event.kind == EventKind.CLICK:  # the Fill in button of a usage reply
         name, text = event.parameters.get("form", ""), event.parameters.get("text", "")
     else:  # a slash command that opens a dialog; what was typed after it fills the form in
+        typed = commands.command_text(runtime, event)
         try:
-            words = split_words(commands.command_text(runtime, event))
-        except UsageError:
-            words = [event.command_name or ""]
-        name, text = (words[0].lstrip("/").lower() if words else ""), join_words(words[1:])
+            words = split_words(typed)
+            name, text = (words[0].lstrip("/").lower() if words else ""), join_words(words[1:])
+        except UsageError:  # the rest as typed: the form opens empty and says why at its top (prefill)
+            name, text = first_word(typed)
+            name = name.lstrip("/").lower()
     name = runtime.registry.resolve(name) or name  # 新規案件 is newcase
     job_type = offered(runtime, event, name)
     if job_type is None:
@@ -118,6 +120,10 @@ def prefill(job_type: JobType, text: str, speaker: Speaker, today=None) -> tuple
         p, kind="str", required=False, check=None, choices=None, max_length=MAX_PREFILL) for p in job_type.params)
     try:
         words = split_words(text)
+    except UsageError as exc:  # nothing of it is read: the form says so, rather than open as if nothing was typed
+        return {}, speaker._("What was typed after the command could not be read ({problem}), so the form "
+                             "opens empty: fill it in.", problem=exc.render(speaker))
+    try:
         values = parse_params(as_written, words, today)
     except UsageError as exc:
         return {}, exc.render(speaker)

@@ -43,6 +43,7 @@ ACTION = "form"  # the action of every button of a form
 MAX_LINES = 12  # lines of a repeated parameter: a dialog holds at most 100 widgets
 MAX_KNOWN = 50  # known values offered in a dropdown
 MAX_ERROR = 200  # characters of an error shown in a form (it may quote what was typed)
+MAX_PART_ERROR = 50  # at least, of each error of a line's parts said together (at most MAX_ERROR in all)
 FORM = ""  # the key of an error about the whole form
 MAX_CARRIED = 200  # characters of a value the form carries in every button (a parameter it shows no input for)
 
@@ -289,6 +290,8 @@ def _read_lines(state: FormState, param: Param, speaker: Speaker, today: dt.date
                 state.errors[f"{param.name}.{index}"] = speaker._(
                     "Line {n}: fill in {parts}.", n=index, parts=", ".join(missing))
                 continue
+            if _part_errors(state, param, index, pieces, speaker):
+                continue
             raw = join_parts(param, pieces)
         else:
             raw = _field(state, f"{param.name}.{index}", param)
@@ -304,9 +307,29 @@ def _read_lines(state: FormState, param: Param, speaker: Speaker, today: dt.date
     return collected
 
 
+def _part_errors(state: FormState, param: Param, index: int, pieces: list[str], speaker: Speaker) -> bool:
+    """Each filled-in part of line ``index`` read with its own rule (``Param.part_checks``); an
+    error is kept under its input (``item.1.1``), named as the input is labelled. True if any."""
+    found = False
+    for part, (check, label, piece) in enumerate(zip(param.part_checks, part_labels(param, speaker), pieces,
+                                                     strict=False)):
+        if check is None or not piece:
+            continue
+        try:
+            check(piece)
+        except UsageError as exc:
+            state.errors[f"{param.name}.{index}.{part}"] = speaker._("{label}: {problem}", label=label,
+                                                                     problem=exc.render(in_form(speaker)))
+            found = True
+    return found
+
+
 # -- the dialog -----------------------------------------------------------------------------------
-def error_text(message: str):
-    return _error_text(message if len(message) <= MAX_ERROR else message[: MAX_ERROR - 1] + "…")
+def error_text(*messages: str):
+    """Errors in one widget, cut so that together they stay near ``MAX_ERROR`` characters (a
+    dialog of twelve lines, each with errors, stays within Chat's 32,000 bytes)."""
+    most = max(MAX_ERROR // max(1, len(messages)), MAX_PART_ERROR)
+    return _error_text(*(m if len(m) <= most else m[: most - 1] + "…" for m in messages))
 
 
 def _shown(state: FormState, name: str, param: Param) -> str:
@@ -383,17 +406,22 @@ def _lines(state: FormState, param: Param, speaker: Speaker, base: dict[str, str
     parts = part_labels(param, speaker)
     rows: list[Widget] = []
     for index in range(1, count + 1):
+        failed = [part for part in range(len(parts)) if f"{name}.{index}.{part}" in state.errors]
         if parts:
-            inputs = [TextInput(f"{name}.{index}.{part}", text, _shown(state, f"{name}.{index}.{part}", param))
+            # a part's error (Param.part_checks) under its input; a line's errors stay one widget
+            # (a dialog holds at most 100), so a second part's is said under the first one's input
+            inputs = [(TextInput(f"{name}.{index}.{part}", text, _shown(state, f"{name}.{index}.{part}", param)),)
+                      + ((error_text(*(state.errors[f"{name}.{index}.{p}"] for p in failed)),)
+                         if failed and part == failed[0] else ())
                       for part, text in enumerate(parts)]
-            rows.append(inputs[0])
-            rows.extend(Columns((a,), (b,)) for a, b in zip(inputs[1::2], inputs[2::2], strict=False))
+            rows.extend(inputs[0])
+            rows.extend(Columns(a, b) for a, b in zip(inputs[1::2], inputs[2::2], strict=False))
             if len(inputs) % 2 == 0:
-                rows.append(inputs[-1])
+                rows.extend(inputs[-1])
         else:
             rows.append(TextInput(f"{name}.{index}", speaker._("Line {n}", n=index),
                                   _shown(state, f"{name}.{index}", param)))
-        if f"{name}.{index}" in state.errors:
+        if f"{name}.{index}" in state.errors and not failed:
             rows.append(error_text(state.errors[f"{name}.{index}"]))
         if count > 1:
             rows.append(Buttons((Button(speaker._("Remove line {n}", n=index), ACTION,

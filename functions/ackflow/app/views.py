@@ -13,7 +13,7 @@ import time
 
 from markupsafe import Markup
 
-from ..chat.cards import Button, Buttons, Card, Field, Section, Text
+from ..chat.cards import Button, Buttons, Card, Field, Html, Section, Text
 from ..chat.replies import Reply
 from ..i18n import N_, Speaker
 from ..jobs.model import Confirmation, Job, JobStatus, StepStatus
@@ -23,6 +23,7 @@ from . import links
 log = logging.getLogger(__name__)
 
 MAX_VALUE = 300
+MAX_SHOWN_LINES = 30  # lines of a value a job type shows (Param.show) on a card
 LONG_VALUE = 6_000  # a result a job type shows whole (JobType.long_results): 40 lines of a digest
 MAX_PROBLEM = 600
 
@@ -63,6 +64,12 @@ def builtin_name(name: str, speaker: Speaker) -> str:
     return name
 
 
+def builtin_usage(name: str, speaker: Speaker) -> str:
+    """How the app's own command is written, for ``speaker``: 状況 ジョブID / status JOB_ID."""
+    rest = BUILTIN_HELP[name][0]
+    return " ".join(w for w in (builtin_name(name, speaker), speaker._(rest) if rest else "") if w)
+
+
 def type_name(job_type: JobType | None, name: str, speaker: Speaker) -> str:
     """What a job type is called for ``speaker`` (新規案件 for newcase in Japanese)."""
     if job_type is not None and speaker.language == "ja":
@@ -76,9 +83,31 @@ def step_title(job_type: JobType | None, index: int, name: str, speaker: Speaker
     return name
 
 
-def shown_value(job_type: JobType | None, key: str, value, speaker: Speaker) -> str:
-    """A parameter's value as a person reads it: a date as 2026年12月1日(火), yen as ¥350,000."""
+def shown_lines(job_type: JobType | None, key: str, value, speaker: Speaker) -> list[str] | None:
+    """A parameter's value as the job type shows it (``Param.show``: line items as
+    ``設計 × 1 @ ¥350,000`` and their subtotal), in lines of at most ``MAX_VALUE`` characters, at
+    most ``MAX_SHOWN_LINES`` of them; None where the job type declares no way (or its way fails:
+    logged, and the value is shown as typed)."""
     param = next((p for p in job_type.params if p.name == key), None) if job_type else None
+    if param is None or param.show is None or value in (None, "", []):
+        return None
+    try:
+        lines = param.show(value, speaker)
+    except Exception:
+        log.exception("showing parameter %s of %s failed; it is shown as typed", key, job_type.name)
+        return None
+    if not lines or not all(isinstance(line, str) for line in lines):
+        return None
+    return [short(line) for line in list(lines)[:MAX_SHOWN_LINES]]
+
+
+def shown_value(job_type: JobType | None, key: str, value, speaker: Speaker) -> str:
+    """A parameter's value as a person reads it on one line: a date as 2026年12月1日(火), yen as
+    ¥350,000, as the job type shows it (``shown_lines``) joined with "; "."""
+    param = next((p for p in job_type.params if p.name == key), None) if job_type else None
+    lines = shown_lines(job_type, key, value, speaker)
+    if lines is not None:
+        return short("; ".join(lines), LONG_VALUE)
     try:
         if param is not None and param.kind == "date" and isinstance(value, str):
             return speaker.date(value)
@@ -118,10 +147,9 @@ def _usage_line(usage: str, help_text: str) -> Markup:
 
 def help_card(registry: Registry, allowed: set[str], speaker: Speaker, intro: str = "") -> Reply:
     lines = []
-    for name, (rest, help_text) in BUILTIN_HELP.items():
+    for name, (_rest, help_text) in BUILTIN_HELP.items():
         if name in allowed:
-            usage = " ".join(w for w in (builtin_name(name, speaker), speaker._(rest) if rest else "") if w)
-            lines.append(_usage_line(usage, speaker._(help_text)))
+            lines.append(_usage_line(builtin_usage(name, speaker), speaker._(help_text)))
     commands = [_usage_line(jt.usage_for(speaker), speaker._(jt.help))
                 for jt in registry if jt.name in allowed and not jt.schedule]
     commands += [_usage_line(c.usage_for(speaker), speaker._(c.help))
@@ -151,8 +179,7 @@ def usage_reply(problem: str, usage: str | None, speaker: Speaker, example: str 
 
 def confirmation_card(confirmation: Confirmation, job_type: JobType, ttl: float, speaker: Speaker) -> Reply:
     params = {"confirmation": confirmation.id, "token": confirmation.token}
-    fields = tuple(Field(p.field_label(speaker),
-                         shown_value(job_type, p.name, confirmation.params.get(p.name), speaker))
+    fields = tuple(Field(p.field_label(speaker), _field_value(job_type, p.name, confirmation.params[p.name], speaker))
                    for p in job_type.params
                    if confirmation.params.get(p.name) not in (None, False, [], ""))
     expiry = speaker._("Asked by {who}. This card expires in {minutes} min.", who=confirmation.requester.label,
@@ -166,6 +193,15 @@ def confirmation_card(confirmation: Confirmation, job_type: JobType, ttl: float,
     title = speaker._("Run {name}?", name=type_name(job_type, job_type.name, speaker))
     card = Card(f"confirm-{confirmation.id}", title, sections, subtitle=speaker._(job_type.help))
     return Reply(card=card)
+
+
+def _field_value(job_type: JobType, key: str, value, speaker: Speaker) -> Html:
+    """A parameter's value on a card: the lines the job type shows it in (one under another), or
+    as ``shown_value`` reads it."""
+    lines = shown_lines(job_type, key, value, speaker)
+    if lines is not None:
+        return _BR.join(lines)  # each line escaped: what a person typed is shown, never obeyed
+    return shown_value(job_type, key, value, speaker)
 
 
 def queued_card(job: Job, job_type: JobType, speaker: Speaker, queue_down: bool = False) -> Reply:

@@ -79,9 +79,10 @@ class Columns:
             for column in (self.left, self.right)]}}
 
 
-def error_text(message: str) -> Text:
-    """An error shown next to the field it is about (Chat has no error state for inputs)."""
-    return Text(Markup('<font color="{}">{}</font>').format(ERROR_COLOR, message))
+def error_text(*messages: str) -> Text:
+    """An error shown next to the field it is about (Chat has no error state for inputs); several
+    are shown one under another in the one widget."""
+    return Text(Markup('<font color="{}">{}</font>').format(ERROR_COLOR, Markup("<br>").join(messages)))
 
 
 def date_ms(value: dt.date) -> int:

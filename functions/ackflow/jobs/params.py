@@ -23,7 +23,7 @@ import datetime as dt
 import re
 import shlex
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -77,7 +77,16 @@ class Param:
     split: Callable[[str], list[str]] | None = field(default=None, compare=False)
     join: Callable[[list[str]], str] | None = field(default=None, compare=False)
     optional_parts: int = 0
+    # A form reads each part on its own first, so that a part's error is shown under its input
+    # (``数量: 「abc」は数として読めません``): one rule per part of ``parts`` (None: no rule of its
+    # own), each raising UsageError said without the part's name (the form puts its label first).
+    part_checks: tuple[Callable[[str], Any] | None, ...] = field(default=(), compare=False)
     in_form: bool = True  # False: no input in a form; a value the form's prefill gives travels in its buttons
+    # How a card shows the value to a person (the whole value: a repeated parameter's list):
+    # ``show(value, speaker)`` gives its lines in the speaker's language, e.g. line items as
+    # ``設計 × 1 @ ¥350,000`` and their subtotal; None (or an error) and the value is shown as typed.
+    # The value the job gets is never changed.
+    show: Callable[[Any, Speaker], Sequence[str] | None] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -89,6 +98,8 @@ class Param:
         for alias in self.aliases:
             if not alias or alias != normalize(alias) or any(c.isspace() or c in ":=\"'" for c in alias):
                 raise ValueError(f"parameter {self.name}: alias {alias!r} must be one plain word")
+        if self.part_checks and len(self.part_checks) != len(self.parts):
+            raise ValueError(f"parameter {self.name}: part_checks must have one rule (or None) per part")
 
     @property
     def label(self) -> str:
@@ -237,6 +248,21 @@ def split_words(text: str) -> list[str]:
         raise UsageError(N_("a quotation mark is not closed")) from exc
 
 
+MAX_NAME = 100  # characters of a command's name read by ``first_word``
+
+
+def first_word(text: str) -> tuple[str, str]:
+    """The first word of a command (its name, normalised as ``split_words`` would) and the text
+    after it as typed, read without splitting the rest: a command that does not split (a quote left
+    open, a text too long) still names what it is for. The word ends at a space or a quote
+    (``新規案件「x``); ("", text) when there is none."""
+    start = len(text) - len(text.lstrip())
+    end = start
+    while end < len(text) and end - start < MAX_NAME and not text[end].isspace() and text[end] not in _QUOTES:
+        end += 1
+    return normalize(_PRIVATE.sub("", text[start:end])), text[end:]
+
+
 def join_words(words: list[str]) -> str:
     """``words`` as one text that ``split_words`` reads back as the same words (a Fill in button
     carries what was typed so). A word with a space or a quote is put in 「」: inside them every
@@ -251,6 +277,7 @@ _NESTED = "「」『』｢｣\"'“”‘’„＂«»＇"
 _SHIELD = {ord(c): 0xE000 + i for i, c in enumerate(_NESTED)}
 _UNSHIELD = {0xE000 + i: c for i, c in enumerate(_NESTED)}
 _PRIVATE = re.compile("[\ue000-\uf8ff]")
+_QUOTES = frozenset(_NESTED) | frozenset(_BRACKETS)
 
 
 def _shield_nested(text: str) -> str:

@@ -16,7 +16,7 @@ from . import invoicing, lifecycle, mail, reminders, steps, unissued
 from .cases import CASE_RE
 from .commands import list_cases, show_case
 from .estimating import split_list
-from .money import join_item, parse_line, split_item
+from .money import PART_CHECKS, join_item, parse_line, show_items, split_item
 from .names import safe_component
 
 if TYPE_CHECKING:
@@ -119,7 +119,8 @@ ITEM = Param("item", positional=False, required=False, repeated=True, metavar=N_
              max_length=200, help=N_("a line: description, quantity, unit price in yen (:8% for a reduced-rate line)"),
              title=N_("Line items"),
              parts=(N_("Description"), N_("Quantity"), N_("Unit price"), N_("Tax rate (8% if reduced)")),
-             split=split_item, join=join_item, optional_parts=1, check=_item, aliases=("明細",))
+             split=split_item, join=join_item, optional_parts=1, check=_item, aliases=("明細",),
+             part_checks=PART_CHECKS, show=show_items)
 CASE = Param("case", metavar=N_("CASE_NUMBER"), max_length=20, title=N_("Case number"))
 DATE = Param("date", kind="date", positional=False, required=False, metavar=N_("YYYY-MM-DD"), title=N_("Date"),
              aliases=("日付",))

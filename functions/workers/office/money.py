@@ -45,6 +45,18 @@ TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
     "unmarked_rate": N_("the item {text!r} ends in {last} without %: if it is the tax rate, write “:{last}%”; "
                         "if it is the unit price, write “¥{last}”"),
     "too_many": N_("at most {most} lines on one document"),
+    # a form's line, each input read on its own (the form puts the input's label first: 数量: …)
+    "part_quantity": N_("“{value}” is not a number I can read (e.g. 1 or 1.5)"),
+    "part_quantity_range": N_("“{value}” must be more than 0 and at most 99,999,999.999, with at most three "
+                              "decimals"),
+    "part_price": N_("“{value}” is not an amount of yen I can read ({problem}; e.g. 350000, ¥350,000 or 35万円)"),
+    "part_price_range": N_("“{value}” must be a whole number of yen from 1 to ¥9,999,999,999"),
+    "part_rate": N_("“{value}” must be {standard}% or {reduced}% (reduced rate), or left empty for {standard}%"),
+    "part_description": N_("{length} characters; at most {most} fit on a line of an estimate or invoice: "
+                           "shorten it"),
+    # how a card shows the lines typed (Param.show), before the job is run
+    "shown_reduced": N_("{line} ({rate}%, reduced rate)"),
+    "shown_subtotal": N_("Subtotal before tax: {amount}"),
     "too_large": N_("the total {total} is larger than ¥999,999,999,999; check the quantities and prices"),
 }
 
@@ -274,3 +286,109 @@ def yen(amount: int) -> str:
 def rate_label(rate: RateTotal) -> str:
     """``10%対象`` / ``8%対象（軽減税率）``: how a qualified invoice names a rate."""
     return f"{rate.rate}%対象" + ("（軽減税率）" if rate.reduced else "")
+
+
+# -- a form's line, part by part; the lines as a card shows them ---------------------------------
+MAX_SHOWN = 20  # lines of a card that shows typed lines (the subtotal counts every line)
+MAX_SHOWN_DESCRIPTION = 40  # characters of a description on such a card
+
+
+def office_rules() -> TaxRules:
+    """The office's configured rates and rounding (ACKFLOW_OFFICE_*); the standard ones if they do
+    not read (the job's own check says why, before any card)."""
+    try:
+        from .estimating import rules_of
+        from .settings import load_office_settings
+
+        return rules_of(load_office_settings())
+    except Exception:
+        return TaxRules()
+
+
+def _value(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def check_description_part(text: str) -> None:
+    description = text.strip()
+    if len(description) > MAX_DESCRIPTION:
+        raise UsageError(say("part_description", length=len(description), most=MAX_DESCRIPTION))
+
+
+def check_quantity_part(text: str) -> Decimal:
+    try:
+        quantity = read_quantity(text)
+    except (ValueError, InvalidOperation) as exc:
+        raise UsageError(say("part_quantity", value=_value(text))) from exc
+    if not (0 < quantity <= MAX_QUANTITY) or quantity.as_tuple().exponent < -3:
+        raise UsageError(say("part_quantity_range", value=_value(text)))
+    return quantity
+
+
+def check_price_part(text: str) -> int:
+    from ackflow.i18n import L_
+
+    try:
+        unit = read_yen(text)
+    except ValueError as exc:
+        if str(exc) != "too large":
+            raise UsageError(say("part_price", value=_value(text), problem=L_(str(exc)))) from exc
+        unit = MAX_UNIT_PRICE + 1
+    if not 1 <= unit <= MAX_UNIT_PRICE:
+        raise UsageError(say("part_price_range", value=_value(text)))
+    return unit
+
+
+def check_rate_part(text: str) -> None:
+    """A line's rate as a form's input holds it: empty (the standard rate), or one of the office's
+    rates, with or without % (``8``, ``８％``)."""
+    cleaned = unicodedata.normalize("NFKC", text).strip().rstrip("%").strip()
+    if not cleaned:
+        return
+    rules = office_rules()
+    try:
+        rate = Decimal(cleaned)
+    except InvalidOperation:
+        rate = None
+    if rate is None or rate not in (Decimal(rules.standard), Decimal(rules.reduced)):
+        raise UsageError(say("part_rate", value=_value(text), standard=rules.standard, reduced=rules.reduced))
+
+
+# one rule per input of a form's line (description, quantity, unit price, rate): Param.part_checks
+PART_CHECKS = (check_description_part, check_quantity_part, check_price_part, check_rate_part)
+
+
+def shown_lines(lines: list[Line], rules: TaxRules, speaker) -> list[str]:
+    """Lines as a person checks them before a job runs, in their language: ``設計 × 1 @ ¥350,000``,
+    ``部品 A × 2 @ ¥1,200 = ¥2,400 (8%, reduced rate)``, then the subtotal before tax of them all."""
+    shown = []
+    for line in lines[:MAX_SHOWN]:
+        description = " ".join(line.description.split())
+        if len(description) > MAX_SHOWN_DESCRIPTION:
+            description = description[:MAX_SHOWN_DESCRIPTION - 1] + "…"
+        amount = line.amount(rules.line_rounding)
+        text = f"{description} × {speaker.number(line.quantity)} @ {speaker.yen(line.unit_price)}"
+        if line.quantity != 1:
+            text += f" = {speaker.yen(amount)}"
+        if line.reduced:
+            text = say("shown_reduced", line=text, rate=rules.reduced).render(speaker)
+        shown.append(text)
+    if len(lines) > MAX_SHOWN:
+        shown.append(speaker.n_("… and {count} more line", "… and {count} more lines", len(lines) - MAX_SHOWN))
+    subtotal = sum(line.amount(rules.line_rounding) for line in lines)
+    shown.append(say("shown_subtotal", amount=speaker.yen(subtotal)).render(speaker))
+    return shown
+
+
+def show_items(items, speaker) -> list[str] | None:
+    """``Param.show`` of typed lines (``--item``/``明細``): each read as the job reads it, at the
+    office's rates. None when one does not read (the card shows them as typed)."""
+    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+        return None
+    rules = office_rules()
+    try:
+        lines = [parse_line(item, standard=rules.standard, reduced=rules.reduced) for item in items]
+    except UsageError:
+        return None
+    return shown_lines(lines, rules, speaker)
