@@ -473,3 +473,22 @@ def test_four_deliveries_of_the_folder_step_at_once_with_search_lagging_make_one
     assert {path: len(items) for path, items in made.items() if len(items) > 1} == {}
     assert f"{CASE}/02_設計/2026-001_打合せメモ" in made and f"{CASE}/README.txt" in made
     assert [f for f in drive.files() if not f["trashed"] and "ackflowHold" in f.get("appProperties", {})] == []
+
+
+def test_the_check_before_a_case_number_reads_only_and_refuses_what_making_the_folder_would(drive):
+    """``check`` (run before ``newcase`` takes a number) passes on a usable parent folder and refuses,
+    as the folder step would, one the worker cannot see, one in the trash, and a shared drive the
+    worker was removed from; it makes and changes nothing in Drive."""
+    before = drive.files()
+    drive.storage().check()
+    with pytest.raises(PermanentError) as unseen:
+        drive.storage("no-such-folder").check()
+    assert "ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER" in str(unseen.value) and drive.member in str(unseen.value)
+    trashed = drive.seed(name="cases", mimeType=FOLDER, parents=[seeding.SHARED_DRIVE])
+    drive.service.files[trashed["id"]]["trashed"] = True
+    with pytest.raises(PermanentError, match="in the trash"):
+        drive.storage(trashed["id"]).check()
+    drive.shared_drive(seeding.SHARED_DRIVE, seeding.SHARED_DRIVE_NAME, members=["boss@example.com"])
+    with pytest.raises(PermanentError, match="ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER"):
+        drive.storage().check()
+    assert [f for f in drive.files() if f["id"] != trashed["id"]] == before

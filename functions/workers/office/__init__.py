@@ -205,6 +205,7 @@ def register(registry: Registry) -> None:
                Step("portal", steps.collect_documents, N_("portal documents")),
                Step("mail", mail.save_mail, N_("received mail"))),
         validate=_check_newcase,
+        failure_note=steps.unopened_note,  # a number taken and no folder: the retry opens the case under it
         examples=('newcase ACME "プレス金型 A-12" --due 2026-12-01 --item "金型設計:1:350000"',
                   'newcase ACME "Die set" --portal PO-1042', '新規案件 ACME「プレス金型 A-12」 納期：12月1日'),
         slash_command_id=20,

@@ -312,6 +312,11 @@ class DriveStorage:
         self._drive_id = item["driveId"]
         return item
 
+    def check(self) -> None:
+        """Read-only, before a case number is taken: the case folders' parent folder is there, a
+        folder, in a shared drive, not in the trash, and the worker can see it (a member)."""
+        self._parent()
+
     def _drive(self) -> str:
         if not self._drive_id:
             self._parent()
