@@ -83,6 +83,14 @@ def test_on_drive_the_case_is_a_folder_tree_with_links_that_open(office):
     assert made[f"{folder}/03_見積/見積書_{case}_v1.pdf"][0]["mimeType"] == "application/pdf"
     assert made[f"{folder}/01_受領資料/portal/PO-1042/drawing-A12.pdf"][0]["mimeType"] == "application/pdf"
     assert all(item["appProperties"]["ackflowCase"] == case for items in made.values() for item in items)
+    marks = {path: {k: v for k, v in items[0]["appProperties"].items() if k in ("ackflowStep", "ackflowDocument")}
+             for path, items in made.items()}  # which step made each item, and which issued document it is
+    assert marks[folder] == marks[f"{folder}/README.txt"] == {"ackflowStep": "folder"}
+    assert marks[f"{folder}/02_設計/{case}_打合せメモ"] == {"ackflowStep": "folder"}  # a native copy, via a hold
+    assert marks[f"{folder}/03_見積/見積書_{case}_v1.pdf"] == {"ackflowStep": "estimate",
+                                                            "ackflowDocument": f"quotation:{case}-v1"}
+    portal = f"{folder}/01_受領資料/portal/PO-1042"
+    assert marks[portal] == marks[f"{portal}/drawing-A12.pdf"] == {"ackflowStep": "portal"}
     assert job.result["folder_link"] == made[folder][0]["webViewLink"]
     assert job.result["estimate_link"] == made[f"{folder}/03_見積/見積書_{case}_v1.pdf"][0]["webViewLink"]
     pdf = requests.get(job.result["estimate_link"], timeout=5)

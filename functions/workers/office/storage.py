@@ -14,6 +14,8 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Protocol
 
@@ -21,6 +23,25 @@ from ackflow.errors import PermanentError, TransientError
 from ackflow.i18n import L_, N_, Msg
 
 from .names import UnsafePath, safe_content_type, safe_relative_path
+
+# What the writes of a step are marked with where the storage keeps marks (Drive's appProperties):
+# the step that makes them (``step``) and the issued document they are (``document``).
+_MARKS: ContextVar[dict[str, str]] = ContextVar("ackflow_case_storage_marks")
+
+
+@contextlib.contextmanager
+def marked(**marks: str) -> Iterator[None]:
+    """Within it, what is made is marked with ``marks`` too (``step=``, ``document=``) on an adapter
+    that keeps marks; empty values are left out. Nested marks add to the outer ones."""
+    token = _MARKS.set({**_MARKS.get({}), **{name: value for name, value in marks.items() if value}})
+    try:
+        yield
+    finally:
+        _MARKS.reset(token)
+
+
+def current_marks() -> dict[str, str]:
+    return dict(_MARKS.get({}))
 
 
 class CaseStorage(Protocol):
