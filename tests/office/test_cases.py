@@ -130,6 +130,8 @@ def test_a_case_whose_newcase_has_not_made_its_folder_is_not_open_until_it_has(c
     assert "2026-007" not in [r["case"] for r in open_cases(cases.docs, status="受付")]
     cases.update("2026-007", "j7", folder="2026-007_ACME_作成中", opening=None)
     assert [r["case"] for r in open_cases(cases.docs)][0] == "2026-007"
+    cases.update("2026-007", "j7", opening="j7")  # the number step of a delivery that ran late, after the folder
+    assert [r["case"] for r in open_cases(cases.docs)][0] == "2026-007"
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from ackflow.errors import JobNotFound
 from ackflow.i18n import L_, N_, Speaker
 from ackflow.jobs.model import JobStatus
 
-from .cases import CASES, OPEN, STAGES, rank
+from .cases import CASES, OPEN, STAGES, opening_job, rank
 
 if TYPE_CHECKING:
     from ackflow.app.runtime import Runtime
@@ -80,8 +80,8 @@ def show_case(runtime: Runtime, event, words: list[str]) -> Reply:
     budget -= sum(len(b.url) for b in opened)
     if opened:
         fields.append(Buttons(opened))
-    if record.get("opening"):  # its newcase job has not made its folder (steps.allocate_number)
-        fields.insert(0, Text(unopened_text(runtime, record["opening"], speaker)))
+    if opening_job(record):  # its newcase job has not made its folder (steps.allocate_number)
+        fields.insert(0, Text(unopened_text(runtime, opening_job(record), speaker)))
     sections = [Section(tuple(fields))]
     correction = " (" + speaker._("correction") + ")"
     history = [Field(status_name(entry.get("status"), speaker) + (correction if entry.get("correction") else ""),
@@ -251,7 +251,7 @@ def open_cases(docs, *, client: str | None = None, status: str | None = None) ->
     whose ``newcase`` job has not made its folder (``opening``) is not opened yet."""
     found = []
     for record in every_case(docs):
-        if record.get("opening"):  # taken by a newcase job that has not made its folder: not opened
+        if opening_job(record):  # taken by a newcase job that has not made its folder: not opened
             continue
         current = record.get("status") or ""
         is_open = current in OPEN or (rank(current) is not None and rank(current) < STAGES.index("入金"))
