@@ -83,6 +83,14 @@ def test_on_drive_the_case_is_a_folder_tree_with_links_that_open(office):
     assert made[f"{folder}/03_見積/見積書_{case}_v1.pdf"][0]["mimeType"] == "application/pdf"
     assert made[f"{folder}/01_受領資料/portal/PO-1042/drawing-A12.pdf"][0]["mimeType"] == "application/pdf"
     assert all(item["appProperties"]["ackflowCase"] == case for items in made.values() for item in items)
+    marks = {path: {k: v for k, v in items[0]["appProperties"].items() if k in ("ackflowStep", "ackflowDocument")}
+             for path, items in made.items()}  # which step made each item, and which issued document it is
+    assert marks[folder] == marks[f"{folder}/README.txt"] == {"ackflowStep": "folder"}
+    assert marks[f"{folder}/02_設計/{case}_打合せメモ"] == {"ackflowStep": "folder"}  # a native copy, via a hold
+    assert marks[f"{folder}/03_見積/見積書_{case}_v1.pdf"] == {"ackflowStep": "estimate",
+                                                            "ackflowDocument": f"quotation:{case}-v1"}
+    portal = f"{folder}/01_受領資料/portal/PO-1042"
+    assert marks[portal] == marks[f"{portal}/drawing-A12.pdf"] == {"ackflowStep": "portal"}
     assert job.result["folder_link"] == made[folder][0]["webViewLink"]
     assert job.result["estimate_link"] == made[f"{folder}/03_見積/見積書_{case}_v1.pdf"][0]["webViewLink"]
     pdf = requests.get(job.result["estimate_link"], timeout=5)
@@ -257,6 +265,37 @@ def test_a_wrong_portal_password_fails_at_once_with_a_clear_message(office, monk
 JA = {"locale": "ja", "timeZone": "Asia/Tokyo", "platform": "WEB"}
 
 
+def case_year(office) -> int:
+    """The year case numbers are counted in now (the office's time zone)."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    return dt.datetime.now(ZoneInfo(office.runtime.services.office_settings.timezone)).year
+
+
+def assert_refused_before_a_number(office, job, title: str, year: int, taken: int) -> None:
+    """The job failed in its first step, for good, before taking a number: no case counted, none
+    recorded, none among the open cases, nothing in the case folders; the next newcase gets the
+    number this one did not take."""
+    from workers.office.commands import every_case, open_cases
+
+    assert job.steps[0].status.value == "FAILED" and job.steps[0].attempts == 1, job.steps  # permanent
+    assert "number" not in job.outputs()
+    assert office.runtime.store.counter_value(f"case-{year}") == taken
+    docs = office.runtime.store.docs
+    assert [c["case"] for c in every_case(docs) if c.get("title") == title] == []
+    assert [c["case"] for c in open_cases(docs) if c.get("title") == title] == []
+    if office.kind.startswith("drive"):
+        from ackflow_tools.devtools.drive import PARENT_FOLDER
+        from tests.support.drive import tree
+
+        made = tree(office.stack.url("drive"), PARENT_FOLDER)
+        assert [path for path in made if path.split("/")[0].endswith(f"_{title}")] == []
+    after = run_newcase(office, f'newcase ACME "{title}の次"')
+    assert after.status == JobStatus.SUCCEEDED, after.last_error
+    assert after.result["case"] == f"{year}-{taken + 1:03d}"  # the number the refused job did not take
+
+
 @pytest.mark.parametrize("client", [{}, JA], ids=["en", "ja"])
 def test_on_drive_a_worker_that_is_not_a_member_gets_a_card_saying_whom_to_add(office, client):
     if not office.kind.startswith("drive"):
@@ -267,6 +306,8 @@ def test_on_drive_a_worker_that_is_not_a_member_gets_a_card_saying_whom_to_add(o
     from ackflow_tools.devtools.stack import WORKER_ACCOUNT
 
     drive = office.stack.url("drive")
+    year = case_year(office)
+    taken = office.runtime.store.counter_value(f"case-{year}")
     requests.put(f"{drive}/_emulator/drives/{SHARED_DRIVE}", json={"name": SHARED_DRIVE_NAME,
                                                                  "members": ["boss@design-office.example"]},
                  timeout=5).raise_for_status()
@@ -274,7 +315,6 @@ def test_on_drive_a_worker_that_is_not_a_member_gets_a_card_saying_whom_to_add(o
         job = office.wait_job(office.start('newcase ACME "メンバー外"', **client), JobStatus.FAILED, timeout=60)
     finally:
         requests.put(f"{drive}/_emulator/drives/{SHARED_DRIVE}", json={"name": SHARED_DRIVE_NAME}, timeout=5)
-    assert job.steps[1].attempts == 1  # permanent: no retries
     card = json.dumps(office.job_message(job), ensure_ascii=False)
     assert WORKER_ACCOUNT in card and "ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER" in card
     if client is JA:  # said in the requester's language, the email and the setting as they are
@@ -282,4 +322,66 @@ def test_on_drive_a_worker_that_is_not_a_member_gets_a_card_saying_whom_to_add(o
         assert "Google ドライブで「" in card and "member" not in card and "could not" not in card, card
     else:
         assert f"Add {WORKER_ACCOUNT} to the shared drive as a member (Content manager)" in card, card
-    assert drive_tree(office, job.outputs()["number"]["case"]) == {}  # nothing half-made
+    assert_refused_before_a_number(office, job, "メンバー外", year, taken)  # nothing half-made
+
+
+@pytest.mark.parametrize("bad, complaint", [
+    ({"name": "図面へのショートカット", "mimeType": "application/vnd.google-apps.shortcut",
+      "shortcutDetails": {"targetId": "x", "targetMimeType": "application/pdf"}}, "shortcut"),
+    ({"name": "scan.tiff", "mimeType": "image/tiff", "size": 2 * 1024**3}, "2,147,483,648 bytes"),
+], ids=["shortcut", "2GB"])
+def test_on_drive_a_template_that_cannot_be_copied_is_refused_before_a_number_is_taken(office, bad, complaint):
+    if not office.kind.startswith("drive"):
+        pytest.skip("Drive only")
+    import requests
+
+    from ackflow_tools.devtools.drive import TEMPLATE_FOLDER
+
+    drive = office.stack.url("drive")
+    year = case_year(office)
+    taken = office.runtime.store.counter_value(f"case-{year}")
+    response = requests.post(f"{drive}/_emulator/files", json={**bad, "parents": [TEMPLATE_FOLDER]}, timeout=5)
+    response.raise_for_status()
+    try:
+        job = office.wait_job(office.start('newcase ACME "テンプレート不備"'), JobStatus.FAILED, timeout=60)
+    finally:  # out of the template again (in the trash), for the next case and the next test
+        storage_of(office)._files().update(fileId=response.json()["id"], body={"trashed": True},
+                                           supportsAllDrives=True).execute()
+    card = json.dumps(office.job_message(job), ensure_ascii=False)
+    assert complaint in card and "ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER" in card, card
+    assert_refused_before_a_number(office, job, "テンプレート不備", year, taken)
+
+
+def test_on_drive_a_refusal_after_the_number_leaves_the_case_unopened_until_the_retry_opens_it(office):
+    """What the check before the number cannot see (it only reads: a worker made a Viewer passes it)
+    refuses the folder step for good after the number is taken: the number is kept for the job, not
+    given to another case, and the case is not opened (not among the open cases), said on the
+    failure card and by ``case``; the retry opens it under that number."""
+    if not office.kind.startswith("drive"):
+        pytest.skip("Drive only")
+    import requests
+
+    from workers.office.commands import open_cases
+
+    drive = office.stack.url("drive")
+    docs = office.runtime.store.docs
+    year = case_year(office)
+    taken = office.runtime.store.counter_value(f"case-{year}")
+    requests.post(f"{drive}/_emulator/faults", json={"faults": [  # the case folder's create, refused
+        {"match": "POST /drive/v3/files", "code": 403, "reason": "insufficientFilePermissions", "count": 1}]},
+                  timeout=5).raise_for_status()
+    job = office.wait_job(office.start('newcase ACME "権限不足"'), JobStatus.FAILED, timeout=60)
+    case = job.outputs()["number"]["case"]
+    assert case == f"{year}-{taken + 1:03d}" and job.steps[1].attempts == 1  # permanent: no retries
+    card = json.dumps(office.job_message(job), ensure_ascii=False)
+    assert f"Case number {case} is taken by this job, but the case is not opened" in card, card
+    assert office.runtime.services.cases.get(case)["opening"] == job.id
+    assert case not in [c["case"] for c in open_cases(docs)]
+    shown = office.card_text(office.send(f"case {case}")["reply"]["message"])
+    assert f"Not opened: job {job.id} failed before it made the case folder" in shown, shown
+    office.send(f"retry {job.id}")
+    done = office.wait_job(job.id, JobStatus.SUCCEEDED, timeout=60)
+    assert done.result["case"] == case and office.runtime.services.cases.get(case)["opening"] is None
+    assert case in [c["case"] for c in open_cases(docs)]
+    assert len(drive_tree(office, case)) > 1  # the folder and the template's copies
+    assert "Not opened" not in office.card_text(office.send(f"case {case}")["reply"]["message"])

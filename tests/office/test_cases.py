@@ -120,3 +120,63 @@ def test_a_case_status_is_called_jokyo_wherever_a_japanese_reader_meets_it():
     [status] = [p for p in registry.get("correct").params if p.name == "status"]
     assert japanese._(status.title) == "状況"
     assert japanese._("Status") == "状態"  # a job's status, in the console
+
+
+def test_a_case_whose_newcase_has_not_made_its_folder_is_not_open_until_it_has(cases):
+    """``newcase`` records the case with its number (``opening``: its job) and clears that when the
+    folder is made; a job that failed in between leaves a case that is not opened, never listed."""
+    cases.update("2026-007", "j7", client="ACME", title="作成中", due="2026-11-30", status="受付", opening="j7")
+    assert "2026-007" not in [r["case"] for r in open_cases(cases.docs)]
+    assert "2026-007" not in [r["case"] for r in open_cases(cases.docs, status="受付")]
+    cases.update("2026-007", "j7", folder="2026-007_ACME_作成中", opening=None)
+    assert [r["case"] for r in open_cases(cases.docs)][0] == "2026-007"
+    cases.update("2026-007", "j7", opening="j7")  # the number step of a delivery that ran late, after the folder
+    assert [r["case"] for r in open_cases(cases.docs)][0] == "2026-007"
+
+
+@pytest.fixture
+def office_runtime(tmp_path, monkeypatch):
+    from ackflow.app.runtime import Runtime
+    from ackflow.settings import Settings
+    from workers.job_types import build_registry
+
+    monkeypatch.setenv("ACKFLOW_OFFICE_LOCAL_ROOT", str(tmp_path / "cases"))
+    monkeypatch.setenv("ACKFLOW_OFFICE_TEMPLATE_DIR", str(tmp_path / "no-template"))
+    settings = Settings(sqlite_path=str(tmp_path / "jobs.db"))
+    runtime = Runtime(settings, registry=build_registry(settings))
+    yield runtime
+    runtime.close()
+
+
+def newcase_step(runtime, name: str, job):
+    import time
+
+    from ackflow.jobs.context import StepContext
+
+    index = [s.name for s in job.steps].index(name)
+    context = StepContext(job, index, 1, runtime.services, report=lambda text, fraction=None: None,
+                          cancelled=lambda: False, clock=time.time)
+    return runtime.registry.get("newcase").steps[index].run(context)
+
+
+def test_a_missing_template_folder_refuses_the_case_for_good_before_a_number_is_taken(office_runtime, tmp_path):
+    """A local (or Cloud Storage) deployment without its template folder: no retry brings it back,
+    so the first step fails for good, saying which setting, and no number is taken: nothing
+    counted, no case recorded, nothing made."""
+    import time
+
+    from ackflow.errors import PermanentError
+    from ackflow.jobs.model import Job, Requester, StepState
+
+    now = time.time()
+    job = Job(id="jmissing", type="newcase", requester=Requester("users/1", "a@example.com", "Alice"),
+              params={"client": "ACME", "title": "金型", "due": None, "portal": None, "item": []},
+              space="spaces/s", thread=None, queue="ackflow-office", created_at=now, updated_at=now,
+              steps=tuple(StepState(s.name) for s in office_runtime.registry.get("newcase").steps))
+    with pytest.raises(PermanentError, match="ACKFLOW_OFFICE_TEMPLATE_DIR") as refused:
+        newcase_step(office_runtime, "number", job)
+    assert str(tmp_path / "no-template") in str(refused.value)
+    store = office_runtime.store
+    assert [store.counter_value(f"case-{year}") for year in range(2025, 2031)] == [0] * 6
+    assert store.docs.query("cases", [], "created_at", False, 10) == []
+    assert not (tmp_path / "cases").exists() or list((tmp_path / "cases").iterdir()) == []

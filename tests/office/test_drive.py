@@ -473,3 +473,53 @@ def test_four_deliveries_of_the_folder_step_at_once_with_search_lagging_make_one
     assert {path: len(items) for path, items in made.items() if len(items) > 1} == {}
     assert f"{CASE}/02_設計/2026-001_打合せメモ" in made and f"{CASE}/README.txt" in made
     assert [f for f in drive.files() if not f["trashed"] and "ackflowHold" in f.get("appProperties", {})] == []
+
+
+def test_every_item_is_marked_with_the_step_that_made_it_and_a_document_with_its_id(drive, docs):
+    """Besides its key and case, an item carries the step that made it (``ackflowStep``) and, for an
+    issued document, its id (``ackflowDocument``; not on a folder made on the way to it), also a
+    native copy that went through a holding folder; lookups stay by key alone."""
+    from workers.office.storage import marked
+
+    storage = drive.storage(docs=docs)
+    pdf = f"{CASE}/03_見積/見積書_2026-001_v1.pdf"
+    with marked(step="estimate"), marked(document="quotation:2026-001-v1"):
+        assert storage.create(pdf, b"%PDF-1.4", "application/pdf") is True
+    with marked(step="folder"):
+        assert storage.copy(template_doc(drive), MEMO, DOC) is True  # Drive takes no chosen id: held first
+    with marked(step="portal", document="x" * 200):  # cut to what Drive takes (124 bytes, key and value)
+        storage.create(f"{CASE}/01_受領資料/a.txt", b"a")
+    made = cases(drive)
+    keys = {path: {"ackflowKey": storage.key(path), "ackflowCase": "2026-001"} for path in made}
+    assert made[pdf][0]["appProperties"] == {**keys[pdf], "ackflowStep": "estimate",
+                                             "ackflowDocument": "quotation:2026-001-v1"}
+    for folder in (CASE, f"{CASE}/03_見積"):  # made on the way to the document: no document id
+        assert made[folder][0]["appProperties"] == {**keys[folder], "ackflowStep": "estimate"}
+    assert made[MEMO][0]["appProperties"] == {**keys[MEMO], "ackflowStep": "folder"}
+    assert [f for f in drive.files() if not f["trashed"] and "ackflowHold" in f.get("appProperties", {})] == []
+    cut = made[f"{CASE}/01_受領資料/a.txt"][0]["appProperties"]["ackflowDocument"]
+    assert cut == "x" * (124 - len("ackflowDocument"))
+    assert made[f"{CASE}/01_受領資料"][0]["appProperties"] == {**keys[f"{CASE}/01_受領資料"], "ackflowStep": "portal"}
+    for again in (storage, drive.storage()):  # by the reserved id, and by the key search alone
+        assert again.create(pdf, b"%PDF-1.4 other", "application/pdf") is False
+        assert again.link(pdf) == made[pdf][0]["webViewLink"] and again.read(pdf) == b"%PDF-1.4"
+    assert {path: len(items) for path, items in cases(drive).items()} == {path: 1 for path in made}
+
+
+def test_the_check_before_a_case_number_reads_only_and_refuses_what_making_the_folder_would(drive):
+    """``check`` (run before ``newcase`` takes a number) passes on a usable parent folder and refuses,
+    as the folder step would, one the worker cannot see, one in the trash, and a shared drive the
+    worker was removed from; it makes and changes nothing in Drive."""
+    before = drive.files()
+    drive.storage().check()
+    with pytest.raises(PermanentError) as unseen:
+        drive.storage("no-such-folder").check()
+    assert "ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER" in str(unseen.value) and drive.member in str(unseen.value)
+    trashed = drive.seed(name="cases", mimeType=FOLDER, parents=[seeding.SHARED_DRIVE])
+    drive.service.files[trashed["id"]]["trashed"] = True
+    with pytest.raises(PermanentError, match="in the trash"):
+        drive.storage(trashed["id"]).check()
+    drive.shared_drive(seeding.SHARED_DRIVE, seeding.SHARED_DRIVE_NAME, members=["boss@example.com"])
+    with pytest.raises(PermanentError, match="ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER"):
+        drive.storage().check()
+    assert [f for f in drive.files() if f["id"] != trashed["id"]] == before

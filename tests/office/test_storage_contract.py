@@ -157,3 +157,28 @@ def test_a_partial_file_left_by_a_crash_is_removed_by_a_later_write_and_one_bein
     assert storage.create(f"{CASE}/03_見積/見積書.pdf", b"%PDF") is True
     assert not left.exists() and writing.exists()
     assert sorted(p.name for p in folder.iterdir()) == [".partial-now", "見積書.pdf"]
+
+
+def test_the_check_before_a_case_number_passes_and_makes_nothing(storage):
+    storage.check()
+    storage.check()  # a retried step runs it again
+    assert storage.list(CASE) == [] and storage.exists(CASE) is False
+
+
+@pytest.mark.parametrize("kind", ["gcs", "drive"])
+def test_a_place_for_case_folders_that_is_not_there_is_refused_by_the_check_for_good(request, kind):
+    """A bucket or a parent folder that is not there (a wrong setting): refused before a case
+    number is taken, naming the setting to check."""
+    if kind == "gcs":
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import storage as gcs_client
+
+        emulator = request.getfixturevalue("gcs")
+        client = gcs_client.Client(project="local-project", credentials=AnonymousCredentials(),
+                                   client_options={"api_endpoint": emulator.url})
+        missing, setting = GcsStorage("no-such-bucket", "cases/", client=client), "ACKFLOW_OFFICE_GCS_BUCKET"
+    else:
+        missing, setting = request.getfixturevalue("drive").storage("no-such-folder"), \
+            "ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER"
+    with pytest.raises(PermanentError, match=setting):
+        missing.check()

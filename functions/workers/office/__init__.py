@@ -135,12 +135,31 @@ RESULT_LABELS = {"case": N_("case"), "documents": N_("documents"), "skipped": N_
                  "due": N_("due")}
 
 
+def _marking(*steps_: Step) -> tuple[Step, ...]:
+    """The steps, each running with its name as the mark of what it makes in the case folders
+    (``storage.marked``: Drive's ``ackflowStep``)."""
+    from functools import wraps
+
+    def marked_run(step: Step):
+        @wraps(step.run)
+        def run(ctx):
+            from .storage import marked
+
+            with marked(step=step.name):
+                return step.run(ctx)
+
+        return run
+
+    return tuple(Step(step.name, marked_run(step), step.title) for step in steps_)
+
+
 def _office_job(name: str, help: str, params: tuple, confirm: str, steps_: tuple, *, slash: int | None = None,
                 validate=_check_case, examples: tuple = (), result: tuple = (), timeout: float = 120,
                 aliases: tuple[str, ...] = (), admins_only: bool = False, prefill=None,
                 no_cancel_after: str = "", on_failed=None, failure_note=None) -> JobType:
     return JobType(name=name, help=help, params=params, confirm=confirm, queue="ackflow-office", timeout=timeout,
-                   steps=steps_, validate=validate, examples=examples, slash_command_id=slash, result_fields=result,
+                   steps=_marking(*steps_), validate=validate, examples=examples, slash_command_id=slash,
+                   result_fields=result,
                    result_labels=RESULT_LABELS, aliases=aliases, admins_only=admins_only, prefill=prefill,
                    no_cancel_after=no_cancel_after, on_failed=on_failed, failure_note=failure_note, **OFFICE_EXTRA)
 
@@ -199,13 +218,14 @@ def register(registry: Registry) -> None:
         confirm=N_("Open a new case for {client}: “{title}”"),
         queue="ackflow-office",
         timeout=600,
-        steps=(Step("number", steps.allocate_number, N_("case number")),
-               Step("folder", steps.make_folder, N_("project folder")),
-               Step("sheet", steps.register_row, N_("case sheet")),
-               Step("estimate", steps.draft_estimate, N_("estimate v1")),
-               Step("portal", steps.collect_documents, N_("portal documents")),
-               Step("mail", mail.save_mail, N_("received mail"))),
+        steps=_marking(Step("number", steps.allocate_number, N_("case number")),
+                       Step("folder", steps.make_folder, N_("project folder")),
+                       Step("sheet", steps.register_row, N_("case sheet")),
+                       Step("estimate", steps.draft_estimate, N_("estimate v1")),
+                       Step("portal", steps.collect_documents, N_("portal documents")),
+                       Step("mail", mail.save_mail, N_("received mail"))),
         validate=_check_newcase,
+        failure_note=steps.unopened_note,  # a number taken and no folder: the retry opens the case under it
         examples=('newcase ACME "プレス金型 A-12" --due 2026-12-01 --item "金型設計:1:350000"',
                   'newcase ACME "Die set" --portal PO-1042', '新規案件 ACME「プレス金型 A-12」 納期：12月1日'),
         slash_command_id=20,

@@ -48,6 +48,13 @@ TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
 _say = texts(TEXTS)
 
 
+def opening_job(record: dict) -> str | None:
+    """The ``newcase`` job that took this case's number and has not made its folder (the case is
+    not opened: not among the open cases), or None. A record with a folder is opened whatever it
+    says: a number step that ran late, after its job had gone on, may have written ``opening``."""
+    return None if record.get("folder") else record.get("opening") or None
+
+
 def rank(status: str | None) -> int | None:
     """The position of a status among the stages (older names read as their stage); None aside."""
     stage = LEGACY.get(status or "", status)

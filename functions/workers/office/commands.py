@@ -14,7 +14,7 @@ from ackflow.errors import JobNotFound
 from ackflow.i18n import L_, N_, Speaker
 from ackflow.jobs.model import JobStatus
 
-from .cases import CASES, OPEN, STAGES, rank
+from .cases import CASES, OPEN, STAGES, opening_job, rank
 
 if TYPE_CHECKING:
     from ackflow.app.runtime import Runtime
@@ -80,6 +80,8 @@ def show_case(runtime: Runtime, event, words: list[str]) -> Reply:
     budget -= sum(len(b.url) for b in opened)
     if opened:
         fields.append(Buttons(opened))
+    if opening_job(record):  # its newcase job has not made its folder (steps.allocate_number)
+        fields.insert(0, Text(unopened_text(runtime, opening_job(record), speaker)))
     sections = [Section(tuple(fields))]
     correction = " (" + speaker._("correction") + ")"
     history = [Field(status_name(entry.get("status"), speaker) + (correction if entry.get("correction") else ""),
@@ -163,6 +165,23 @@ def unissued_text(runtime: Runtime, job_id: str, speaker: Speaker) -> str:
     return speaker._("not issued (未発行), job {job_id}", job_id=job_id or "—")
 
 
+def unopened_text(runtime: Runtime, job_id: str, speaker: Speaker) -> str:
+    """What a case whose folder its ``newcase`` job has not made says: being opened, or not opened
+    with the failed job whose retry opens it under this number."""
+    try:
+        job = runtime.store.get_job(job_id)
+    except JobNotFound:
+        job = None
+    if job is not None and job.status == JobStatus.FAILED:
+        command = views.builtin_name("retry", speaker)
+        return speaker._("Not opened: job {job_id} failed before it made the case folder, so the case is not among "
+                         "the open cases. Retry it (“{command} {job_id}”) to open the case under this number.",
+                         job_id=job_id, command=command)
+    if job is not None and not job.status.finished:
+        return speaker._("Being opened by job {job_id}.", job_id=job_id)
+    return speaker._("Not opened (no case folder), job {job_id}.", job_id=job_id)
+
+
 def _amount(value, speaker: Speaker) -> str:
     if isinstance(value, int):
         return speaker.yen(value)
@@ -228,9 +247,12 @@ def every_case(docs):
 
 
 def open_cases(docs, *, client: str | None = None, status: str | None = None) -> list[dict]:
-    """Open cases (not paid, not lost), by due date (those without one last), then number."""
+    """Open cases (not paid, not lost), by due date (those without one last), then number; a case
+    whose ``newcase`` job has not made its folder (``opening``) is not opened yet."""
     found = []
     for record in every_case(docs):
+        if opening_job(record):  # taken by a newcase job that has not made its folder: not opened
+            continue
         current = record.get("status") or ""
         is_open = current in OPEN or (rank(current) is not None and rank(current) < STAGES.index("入金"))
         if status is not None:

@@ -3,7 +3,10 @@
 Drive has no paths and lets one folder hold two files of the same name, so "find before create"
 goes by a key, not a name: every folder and file Ackflow makes carries ``appProperties``
 (``ackflowKey``: a hash of the parent folder's id and the case-relative path; ``ackflowCase``: the
-case number) and is looked up with a ``q`` on them. A retried step finds what an earlier attempt
+case number) and is looked up with a ``q`` on the key. It is also marked with what made it
+(``storage.marked``): ``ackflowStep``, the step, and on an issued estimate or invoice
+``ackflowDocument``, its id (``quotation:2026-001-v1``); these are for people and audits, never
+searched. A retried step finds what an earlier attempt
 made (even renamed or moved within the shared drive) and never makes a second copy or overwrites
 one; a file a person put at the same name is left alone too. Writes are never retried blindly
 (a create whose answer was lost may have happened): every retry looks for what it made first.
@@ -80,6 +83,22 @@ def takes_chosen_id(mime_type: str) -> bool:
     Workspace types other than folders and third-party shortcuts (``drive-sdk``), as documented in
     developers.google.com/workspace/drive/api/guides/create-file ("Generate IDs…")."""
     return not mime_type.startswith(NATIVE) or mime_type in (FOLDER, DRIVE_SDK)
+
+
+MARKS = {"step": "ackflowStep", "document": "ackflowDocument"}  # storage.marked → appProperties
+PROPERTY_BYTES = 124  # Drive's most for one appProperty, its key and value together (UTF-8)
+
+
+def _marks() -> dict[str, str]:
+    """The marks in force (``storage.marked``) as appProperties, each cut to what Drive takes."""
+    from .storage import current_marks
+
+    properties = {}
+    for name, value in current_marks().items():
+        if name in MARKS:
+            room = PROPERTY_BYTES - len(MARKS[name])
+            properties[MARKS[name]] = value.encode()[:room].decode(errors="ignore")
+    return properties
 
 
 def _reason(exc) -> str:
@@ -237,12 +256,22 @@ class DriveStorage:
     def key(self, path: str) -> str:
         return hashlib.sha256(f"{self.parent_id}\n{path}".encode()).hexdigest()
 
-    def _properties(self, path: str) -> dict:
+    def _keys(self, path: str) -> dict:
+        """The appProperties an item is found by: its key, and its case."""
         properties = {"ackflowKey": self.key(path)}
         case = CASE.match(path)
         if case:
             properties["ackflowCase"] = case.group(1)
         return properties
+
+    def _properties(self, path: str, folder: bool = False) -> dict:
+        """Every appProperty of an item made at ``path``: its keys, and the marks of what is making it
+        (``storage.marked``): the step (``ackflowStep``) and, for a file, the issued document it is
+        (``ackflowDocument``; a folder made on the way to it is not that document)."""
+        marks = _marks()
+        if folder:
+            marks.pop(MARKS["document"], None)
+        return {**self._keys(path), **marks}
 
     def _list(self, action: Msg, q: str, fields: str = FIELDS, *, drive_id: str = "", template: str = "") -> list[dict]:
         """Every item ``q`` finds in the case folders' shared drive (or the shared drive ``drive_id``)."""
@@ -312,6 +341,11 @@ class DriveStorage:
         self._drive_id = item["driveId"]
         return item
 
+    def check(self) -> None:
+        """Read-only, before a case number is taken: the case folders' parent folder is there, a
+        folder, in a shared drive, not in the trash, and the worker can see it (a member)."""
+        self._parent()
+
     def _drive(self) -> str:
         if not self._drive_id:
             self._parent()
@@ -344,7 +378,8 @@ class DriveStorage:
         existing = self._by_name(parent["id"], name)
         if existing is not None and existing["mimeType"] == FOLDER:
             return existing
-        body = {"name": name, "mimeType": FOLDER, "parents": [parent["id"]], "appProperties": self._properties(path)}
+        body = {"name": name, "mimeType": FOLDER, "parents": [parent["id"]],
+                "appProperties": self._properties(path, folder=True)}
         return self._make(L_("make the folder {path}", path=path), path, body, lambda b: self._files().create(
             body=b, fields=FIELDS, supportsAllDrives=True))
 
@@ -385,8 +420,10 @@ class DriveStorage:
             if item is not None:
                 return item  # another attempt made it since this one looked
             spent = entry["id"]  # trashed or deleted since: may be replaced
-        # made with its key cleared (a copy keeps the source's appProperties) and the hold's instead
-        held_properties = {**{name: None for name in body["appProperties"]}, HOLD: key}
+        # made with its keys cleared (a copy keeps the source's appProperties) and the hold's instead;
+        # the marks of what made it are its own from the start, whoever later moves it into place
+        keys = self._keys(path)
+        held_properties = {**body["appProperties"], **{name: None for name in keys}, HOLD: key}
         problem: Exception | None = None
         for attempt in range(self.retries + 1):
             if attempt:
@@ -437,7 +474,7 @@ class DriveStorage:
             return now if now is not None and parent in now.get("parents", []) else None
 
         if parent not in item.get("parents", []):
-            properties = {**self._properties(path), HOLD: None}
+            properties = {**self._keys(path), HOLD: None}
             try:
                 item = self._call(action, lambda: self._files().update(
                     fileId=item["id"], addParents=parent, removeParents=hold, body={"appProperties": properties},

@@ -8,8 +8,9 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from ackflow.errors import PermanentError
-from ackflow.i18n import N_
+from ackflow.i18n import N_, Speaker, texts
 from ackflow.jobs.context import StepContext
+from ackflow.jobs.model import Job
 
 from .estimating import first_estimate, issue_estimate, split_list
 from .filing import case_row
@@ -18,6 +19,15 @@ from .portal import PortalClient, collect, load_portals, resolve_credentials
 
 RECEIVED_STATUS = "受付"  # a case's first stage (cases.STAGES)
 RECEIVED = "01_受領資料"
+
+TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
+    "unopened": N_("Case number {case} is taken by this job, but the case is not opened: no folder was made, and "
+                   "it is not among the open cases. The retry opens it under the same number; left as it is, the "
+                   "number stays unused."),
+}
+
+
+_say = texts(TEXTS)
 
 
 def _now(ctx: StepContext) -> dt.datetime:
@@ -29,16 +39,46 @@ def _case(ctx: StepContext) -> str:
 
 
 def allocate_number(ctx: StepContext) -> dict:
-    """The next case number of the year, once per job (a retry gets the same number)."""
+    """The next case number of the year, once per job (a retry gets the same number). What would
+    refuse the case folder for good is checked first (``check_storage``), so such a refusal takes
+    no number. The case is recorded as being opened by this job (``opening``) until its folder is
+    made: until then it is not one of the open cases (``commands.open_cases``)."""
     created = dt.datetime.fromtimestamp(ctx.job.created_at, ZoneInfo(ctx.services.office_settings.timezone))
-    number = ctx.services.store.allocate(f"case-{created.year}", ctx.job.id)
+    counter = f"case-{created.year}"
+    check_storage(ctx, f"{created.year}-{ctx.services.store.counter_value(counter) + 1:03d}")
+    number = ctx.services.store.allocate(counter, ctx.job.id)
     case = f"{created.year}-{number:03d}"
     params = ctx.params
     ctx.services.cases.update(case, ctx.job.id, client=params["client"], title=params["title"], due=params["due"],
                               requester=ctx.job.requester.label, opened_at=ctx.job.created_at,
-                              status=RECEIVED_STATUS, by=ctx.job.requester.label)
+                              status=RECEIVED_STATUS, by=ctx.job.requester.label, opening=ctx.job.id)
     ctx.progress(ctx._("case number {case}", case=case))
     return {"case": case}
+
+
+def check_storage(ctx: StepContext, case: str) -> None:
+    """Before a case number is taken, what the ``folder`` step would be refused for good: the place
+    of the case folders (on Drive: the parent folder, seen by the worker, in a shared drive, not in
+    the trash), the template (there, readable, no shortcut, no file too large, not too many items)
+    and the paths it makes for this client and title (``case``: the number the job will most likely
+    get; only its length matters). Read-only, so a retried step may run it again; a Drive that does
+    not answer is a transient failure as anywhere, retried before any number is taken. What changes
+    between this and the folder step fails that step as before (the case is then not opened: see
+    ``opening``)."""
+    storage = ctx.services.case_storage
+    ctx.progress(ctx._("checking the case folders and the template"))
+    storage.check()
+    _, name_values, _ = _folder_values(ctx, case)
+    from .template import plan_tree
+
+    plan_tree(_template(ctx), folder_name(case, ctx.params["client"], ctx.params["title"]), name_values)
+
+
+def unopened_note(job: Job, speaker: Speaker) -> str | None:
+    """What the failure card of a ``newcase`` job adds when it took a number and made no folder."""
+    outputs = job.outputs()
+    case = (outputs.get("number") or {}).get("case")
+    return _say("unopened", case=case).render(speaker) if case and "folder" not in outputs else None
 
 
 def folder_name(case: str, client: str, title: str) -> str:
@@ -46,26 +86,35 @@ def folder_name(case: str, client: str, title: str) -> str:
     return safe_component(f"{case}_{client}_{title}")
 
 
-def make_folder(ctx: StepContext) -> dict:
-    from .template import render_tree
-
-    case = _case(ctx)
+def _folder_values(ctx: StepContext, case: str) -> tuple[str, dict[str, str], dict[str, str]]:
+    """The case folder's name, and the values put into the template's names and its text files."""
     params = ctx.params
-    folder = folder_name(case, params["client"], params["title"])
     now = _now(ctx)
     text_values = {"case": case, "client": params["client"], "title": params["title"], "due": params["due"] or "未定",
                    "date": now.date().isoformat(), "year": str(now.year), "requester": ctx.job.requester.label}
     name_values = {**text_values, "client": safe_component(params["client"], N_("client name")),
                    "title": safe_component(params["title"], N_("title")), "requester": "requester"}
-    storage = ctx.services.case_storage
+    return folder_name(case, params["client"], params["title"]), name_values, text_values
+
+
+def _template(ctx: StepContext):
+    """The template: the Drive folder (walked and checked whole) or the local folder's path."""
     settings = ctx.services.office_settings
+    if settings.drive_template_folder:
+        return ctx.services.case_storage.template(settings.drive_template_folder, settings.drive_template_max_bytes)
+    return settings.template_dir
+
+
+def make_folder(ctx: StepContext) -> dict:
+    from .template import render_tree
+
+    case = _case(ctx)
+    folder, name_values, text_values = _folder_values(ctx, case)
+    storage = ctx.services.case_storage
     ctx.progress(ctx._("making the folder {folder}", folder=folder))
-    template = settings.template_dir
-    if settings.drive_template_folder:  # checked whole before anything is made
-        template = storage.template(settings.drive_template_folder, settings.drive_template_max_bytes)
-    made = render_tree(template, storage, folder, name_values, text_values)
+    made = render_tree(_template(ctx), storage, folder, name_values, text_values)  # checked whole first
     link = storage.link(folder)
-    ctx.services.cases.update(case, ctx.job.id, folder=folder, folder_link=link)
+    ctx.services.cases.update(case, ctx.job.id, folder=folder, folder_link=link, opening=None)
     return {"folder": folder, "folder_link": link, "created": len(made["created"]), "kept": len(made["kept"])}
 
 

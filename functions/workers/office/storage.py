@@ -14,6 +14,8 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Protocol
 
@@ -22,8 +24,32 @@ from ackflow.i18n import L_, N_, Msg
 
 from .names import UnsafePath, safe_content_type, safe_relative_path
 
+# What the writes of a step are marked with where the storage keeps marks (Drive's appProperties):
+# the step that makes them (``step``) and the issued document they are (``document``).
+_MARKS: ContextVar[dict[str, str]] = ContextVar("ackflow_case_storage_marks")
+
+
+@contextlib.contextmanager
+def marked(**marks: str) -> Iterator[None]:
+    """Within it, what is made is marked with ``marks`` too (``step=``, ``document=``) on an adapter
+    that keeps marks; empty values are left out. Nested marks add to the outer ones."""
+    token = _MARKS.set({**_MARKS.get({}), **{name: value for name, value in marks.items() if value}})
+    try:
+        yield
+    finally:
+        _MARKS.reset(token)
+
+
+def current_marks() -> dict[str, str]:
+    return dict(_MARKS.get({}))
+
 
 class CaseStorage(Protocol):
+    def check(self) -> None:
+        """Read-only: raise the step error a write would meet for a reason no retry fixes (the place
+        where case folders go is missing or unreachable), before a case number is taken. Safe to
+        call any number of times; it makes and changes nothing."""
+
     def ensure_folder(self, path: str) -> object:
         """Make the folder ``path`` (and its parents) if missing; safe to call again. (Cloud Storage
         has no folders: there it makes nothing.)"""
@@ -50,6 +76,9 @@ class LocalStorage:
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
         self.link_base = link_base.rstrip("/")
+
+    def check(self) -> None:
+        """Nothing to ask: the root is made when the storage is opened, and folders with the files."""
 
     def _path(self, path: str) -> Path:
         full = (self.root / safe_relative_path(path)).resolve()
@@ -160,6 +189,13 @@ class GcsStorage:
         except (exceptions.GoogleAPICallError, exceptions.RetryError) as exc:
             raise TransientError(N_("Cloud Storage: could not {action}: {problem}"), action=action,
                                  problem=str(exc)) from exc
+
+    def check(self) -> None:
+        """One object name listed under the prefix (``storage.objects.list``, which the worker's
+        role has; ``buckets.get`` it has not): a missing bucket or a refused worker is said now."""
+        with self._translated(L_("list the case folders")):
+            for _ in self._bucket().client.list_blobs(self.bucket_name, prefix=self.prefix, max_results=1):
+                break
 
     def ensure_folder(self, path: str) -> str:
         return self._name(path)  # object names carry their folders

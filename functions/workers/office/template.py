@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
-from ackflow.i18n import L_
+from ackflow.errors import PermanentError
+from ackflow.i18n import L_, N_
 
 from .names import UnsafePath, fit_name, safe_relative_path
 from .storage import CaseStorage
@@ -49,9 +50,13 @@ class TemplateEntry:
 
 
 def local_template(root: str | Path) -> list[TemplateEntry]:
+    """The template folder of the deployed source, walked. A missing one is a permanent failure:
+    no retry brings it back, a deployment does."""
     root = Path(root)
     if not root.is_dir():
-        raise FileNotFoundError(f"the case template {root} does not exist")
+        raise PermanentError(N_("The case template folder {folder} (ACKFLOW_OFFICE_TEMPLATE_DIR) is not in the "
+                                "deployed source; deploy it, or set ACKFLOW_OFFICE_TEMPLATE_DIR to the folder"),
+                             folder=str(root))
     return [TemplateEntry(p.relative_to(root).parts, folder=p.is_dir(),
                           reader=None if p.is_dir() else p.read_bytes, size=0 if p.is_dir() else p.stat().st_size)
             for p in sorted(root.rglob("*"))]
@@ -68,17 +73,26 @@ def render_name(name: str, values: dict[str, str]) -> str:
     return rendered
 
 
+def plan_tree(template: str | Path | list[TemplateEntry], folder: str,
+              name_values: dict[str, str]) -> list[tuple[TemplateEntry, str]]:
+    """Each entry of the template with the path it gets in ``folder``, every one checked as the
+    storage adapters check a path (a path too long, as a deep Drive template makes, is refused
+    here). Makes nothing: ``newcase`` runs it before it takes a case number too."""
+    entries = template if isinstance(template, list) else local_template(template)
+    planned = [(entry, "/".join([folder, *(render_name(part, name_values) for part in entry.parts)]))
+               for entry in entries]
+    for target in [folder, *(target for _, target in planned)]:
+        safe_relative_path(target)
+    return planned
+
+
 def render_tree(template: str | Path | list[TemplateEntry], storage: CaseStorage, folder: str,
                 name_values: dict[str, str], text_values: dict[str, str]) -> dict[str, list[str]]:
     """Copy the template into ``folder``: new files are written, existing ones are left alone.
     ``name_values`` go into file and folder names and must be safe path components
     (``names.safe_component``); ``text_values`` go into the text files as written. Every name is
     rendered before anything is made, so a bad template makes nothing."""
-    entries = template if isinstance(template, list) else local_template(template)
-    planned = [(entry, "/".join([folder, *(render_name(part, name_values) for part in entry.parts)]))
-               for entry in entries]
-    for _, target in planned:  # a path too long (a deep Drive template) is refused before the first item
-        safe_relative_path(target)
+    planned = plan_tree(template, folder, name_values)
     storage.ensure_folder(folder)
     created, kept = [], []
     for entry, target in planned:

@@ -14,6 +14,7 @@ from ackflow.i18n import L_
 from ackflow.store.documents import Documents, Tx
 
 from ..money import Totals
+from ..storage import marked
 from . import Document, Issued, Partner, Template
 from .pdf import render
 
@@ -58,7 +59,9 @@ class EmbeddedAccounting:
         if found is not None:
             return found
         path = self.path_of(document)
-        if not self.storage.create(path, render(document, self.font), "application/pdf"):
+        with marked(document=_index_id(document.kind, document.number)):  # Drive: ackflowDocument
+            created = self.storage.create(path, render(document, self.font), "application/pdf")
+        if not created:
             self._issued_here(document, path)  # a PDF filed before a crash is kept as it is
         issued = Issued(document.kind, document.number, self.service, ref=path, link=self.storage.link(path),
                         totals=document.totals, path=path)
