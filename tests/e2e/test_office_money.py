@@ -5,12 +5,14 @@ and the refusals, each leaving nothing half-made and no number taken."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
 import subprocess
 import sys
 import time
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -61,20 +63,24 @@ def test_a_case_from_opening_to_payment(office):
     assert estimate.recipient == "株式会社ACME" and estimate.valid_until and estimate.version == 2
 
     assert run(office, f"ordered {case}").result["status"] == "受注"
-    assert run(office, f"delivered {case} --date 2026-11-30").result["status"] == "納品"
+    # delivered tomorrow (in the office's time zone; at most a week ahead is taken): not the invoice's own
+    # date, so its transaction date shows to be the delivery's
+    delivered_on = dt.datetime.now(ZoneInfo("Asia/Tokyo")).date() + dt.timedelta(days=1)
+    assert run(office, f"delivered {case} --date {delivered_on}").result["status"] == "納品"
     issued = run(office, f"invoice {case}")
     number = issued.result["invoice"]
     assert number.startswith(f"INV-{time.localtime().tm_year}-") and issued.result["total"] == "¥508,592"
     invoice = ledger.get(docs, "invoice", number)
-    assert invoice.lines == estimate.lines and invoice.transaction_date == "2026-11-30"
+    assert invoice.lines == estimate.lines and invoice.transaction_date == delivered_on.isoformat()
     folder = office.runtime.services.cases.get(case)["folder"]
     text = pdf_text(storage_of(office).read(f"{folder}/05_請求/請求書_{number}.pdf"))
+    transaction = f"取引年月日: {delivered_on.year}年{delivered_on.month}月{delivered_on.day}日"
     for expected in ("請求書", number, "株式会社ACME 御中", "山田金型設計事務所", "登録番号 T",
-                     "取引年月日: 2026年11月30日", "弁当 ※", "10%対象 税抜", "¥460,000", "¥46,000",
+                     transaction, "弁当 ※", "10%対象 税抜", "¥460,000", "¥46,000",
                      "8%対象（軽減税率） 税抜", "¥2,400", "¥192", "合計（税込）", "¥508,592", "お振込先"):
         assert expected in text, expected
 
-    partly = run(office, f"paid {case} --amount 300,000 --date 2026-12-20")
+    partly = run(office, f"paid {case} --amount 300,000 --date {delivered_on}")
     assert partly.result["status"] == "請求" and partly.result["outstanding"] == "¥208,592"
     assert run(office, f"paid {case} --amount ¥208,592").result["status"] == "入金"
 
