@@ -244,6 +244,51 @@ def test_a_lost_case_is_not_invoiced_until_it_is_ordered_again(office):
     assert office.runtime.services.cases.get(case)["status"] == "請求"
 
 
+def test_work_started_lost_on_hold_and_resumed_are_moves_anyone_makes_never_corrections(office):
+    """作業中, 失注 and 保留 could only be set by an admin's `correct`, recorded as 訂正 (a correction).
+    Each is now a command confirmed on a card, a move with who and when in the history and the
+    sheet; resume takes a held case back to where it was; a move back is refused, in the
+    requester's language."""
+    case = run_newcase(office, 'newcase ACME "着手 S-1" --item "設計:1:100000"').result["case"]
+    run(office, f"ordered {case}")
+    card = shown(office, f"started {case}")
+    assert f"Mark case {case} started (作業中)" in card and "Run" in card  # asked before it is done
+    assert run(office, f"started {case}").result["status"] == "作業中"
+    held = office.wait_job(office.start(f"保留 {case}", locale="ja"), JobStatus.SUCCEEDED)
+    assert held.result["status"] == "保留" and sheet_of(office).find(case).values["status"] == "保留"
+    assert case in shown(office, "cases status=保留")  # a held case is still open
+    # held at 作業中: marking it ordered would take it back; refused in Japanese, nothing changed
+    back = office.wait_job(office.start(f"受注 {case}", locale="ja"), JobStatus.SUCCEEDED, JobStatus.FAILED)
+    assert back.status == JobStatus.FAILED and back.steps[0].attempts == 1  # permanent: not retried
+    assert f"案件 {case} は作業中の段階で保留になっています" in back.last_error, back.last_error
+    assert "受注には戻せません" in back.last_error
+    assert office.runtime.services.cases.get(case)["status"] == "保留"
+    assert run(office, f"resume {case}").result["status"] == "作業中"
+    assert run(office, f"delivered {case}").result["status"] == "納品"
+    refused = run(office, f"started {case}", JobStatus.FAILED)
+    assert refused.last_error.startswith(f"case {case} is 納品; a status only moves forward, so it cannot become "
+                                         "作業中"), refused.last_error
+    not_lost = office.wait_job(office.start(f"失注 {case}", locale="ja"), JobStatus.SUCCEEDED, JobStatus.FAILED)
+    assert not_lost.status == JobStatus.FAILED and "納品・請求・入金済みの案件は失注にできません" in not_lost.last_error
+    record = office.runtime.services.cases.get(case)
+    moves = [(h["status"], h["by"], bool(h.get("correction"))) for h in record["history"]]
+    assert moves[-5:] == [("受注", "Alice", False), ("作業中", "Alice", False), ("保留", "Alice", False),
+                          ("作業中", "Alice", False), ("納品", "Alice", False)]
+    lines = sheet_of(office).find(case).values["history"].splitlines()
+    assert [line.split(" ")[2] for line in lines[-4:]] == ["作業中（Alice）", "保留（Alice）", "作業中（Alice）",
+                                                           "納品（Alice）"]  # no （訂正）
+
+    other = run_newcase(office, 'newcase ACME "失注 S-2" --item "設計:1:100000"').result["case"]
+    assert run(office, f"lost {other}").result["status"] == "失注"
+    last = office.runtime.services.cases.get(other)["history"][-1]
+    assert (last["status"], last["by"], last.get("correction")) == ("失注", "Alice", None)
+    assert sheet_of(office).find(other).values["status"] == "失注" and other not in shown(office, "cases")
+    not_held = run(office, f"hold {other}", JobStatus.FAILED)
+    assert "only an open case can be put on hold" in not_held.last_error
+    not_resumed = run(office, f"resume {other}", JobStatus.FAILED)
+    assert f"case {other} is 失注, not on hold" in not_resumed.last_error
+
+
 def test_a_paid_case_gets_no_further_invoice_until_an_admin_corrects_it(office):
     """`invoice --again` on a 入金 case issued an unpaid invoice and left the case 入金 (a step never
     moves a status back): out of `cases` and the digest, its money unseen. Refused before a number;

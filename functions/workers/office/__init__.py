@@ -1,6 +1,7 @@
 """The office workflow: ``newcase`` opens a case (number, folder, sheet row, estimate, portal
-documents, the request mail); ``estimate`` issues a new version; ``ordered``, ``delivered``, ``invoice``, ``paid`` move
-it on (``correct`` for an admin); ``case`` and ``cases`` show them. See docs/office-workflow.md."""
+documents, the request mail); ``estimate`` issues a new version; ``ordered``, ``started``, ``delivered``,
+``invoice``, ``paid`` move it on, ``lost`` and ``hold`` set it aside, ``resume`` takes a held case back
+(``correct`` for an admin); ``case`` and ``cases`` show them. See docs/office-workflow.md."""
 
 from __future__ import annotations
 
@@ -293,6 +294,10 @@ def register(registry: Registry) -> None:
         examples=("ordered 2026-001", "ordered 2026-001 --estimate 2", "受注 2026-001 見積版：2"),
         result=("case", "status", "accepted")))
     registry.add(_office_job(
+        "started", N_("Mark a case started (作業中): the work began."), (CASE,),
+        N_("Mark case {case} started (作業中)"), (Step("started", lifecycle.started, N_("work start recorded")),),
+        slash=28, aliases=("着手",), examples=("started 2026-001", "着手 2026-001"), result=("case", "status")))
+    registry.add(_office_job(
         "delivered", N_("Mark a case delivered (納品)."), (CASE, DATE),
         N_("Mark case {case} delivered (納品)"), (Step("delivered", lifecycle.delivered, N_("delivery recorded")),),
         slash=25, aliases=("納品",), validate_at=_dates_of_event,
@@ -306,8 +311,20 @@ def register(registry: Registry) -> None:
         N_("Record a payment of {amount} received for case {case} (入金)"),
         (Step("paid", lifecycle.paid, N_("payment recorded")),),
         slash=26, validate=_check_paid, validate_at=_dates_of_event, aliases=("入金",),
-        examples=("paid 2026-001 --amount 473000 --date 2026-12-25", "入金 2026-001 金額：47万3000円"),
+        examples=("paid 2026-001 --amount 473000 --date 2026-11-25", "入金 2026-001 金額：47万3000円"),
         result=("case", "status", "received", "invoiced", "outstanding")))
+    registry.add(_office_job(
+        "lost", N_("Mark a case lost (失注): the client went elsewhere (before delivery)."), (CASE,),
+        N_("Mark case {case} lost (失注)"), (Step("lost", lifecycle.lost, N_("loss recorded")),),
+        slash=29, aliases=("失注",), examples=("lost 2026-001", "失注 2026-001"), result=("case", "status")))
+    registry.add(_office_job(
+        "hold", N_("Put a case on hold (保留); “resume” takes it back to the stage it was at."), (CASE,),
+        N_("Put case {case} on hold (保留)"), (Step("hold", lifecycle.hold, N_("hold recorded")),),
+        slash=30, aliases=("保留",), examples=("hold 2026-001", "保留 2026-001"), result=("case", "status")))
+    registry.add(_office_job(
+        "resume", N_("Take a case on hold (保留) back to the stage it was held at."), (CASE,),
+        N_("Resume case {case} from hold (保留)"), (Step("resume", lifecycle.resume, N_("resumed")),),
+        slash=31, aliases=("再開",), examples=("resume 2026-001", "再開 2026-001"), result=("case", "status")))
     registry.add(_office_job(
         "correct", N_("Correct a case's status (admins; recorded as a correction)."),
         (CASE, Param("status", max_length=10, choices=("受付", "見積提出", "受注", "作業中", "納品", "請求", "入金",
