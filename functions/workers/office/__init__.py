@@ -92,18 +92,21 @@ def _today(now: float):
 
 
 def _dates_of_estimate(values: dict, now: float) -> None:
-    dates.check_deadline(values, VALID_UNTIL, _today(now))
+    if values.get("valid_until"):  # the office's settings are read only when there is a date to check
+        dates.check_deadline(values, VALID_UNTIL, _today(now))
 
 
 def _dates_of_invoice(values: dict, now: float) -> None:
-    today = _today(now)
-    dates.check_happened(values, DATE, today)
-    dates.check_deadline(values, INVOICE_DUE, today)
+    if values.get("date") or values.get("due"):
+        today = _today(now)
+        dates.check_happened(values, DATE, today)
+        dates.check_deadline(values, INVOICE_DUE, today)
 
 
 def _dates_of_event(values: dict, now: float) -> None:
     """ordered, delivered, paid: the day it happened."""
-    dates.check_happened(values, DATE, _today(now))
+    if values.get("date"):
+        dates.check_happened(values, DATE, _today(now))
 
 
 def _client_name(value: str) -> None:
