@@ -33,26 +33,41 @@ def config(check: bool) -> None:
             if description:
                 click.echo(f"{'':<{width}}    {description}")
         click.echo()
-    invoices = _invoice_problem(office)
+    wrong = _registration_problem(office)
+    invoices = _invoice_problem(office) if not wrong else None
     if invoices:
         click.echo(f"note: {invoices}", err=True)
     zones = _time_zone_problem(settings, office)
     if zones and not check:
         click.echo(f"note: {zones}", err=True)
+    errors = []
     if check:
         if zones:
-            raise click.ClickException(zones)
+            errors.append(zones)
         try:
             settings.check()
         except ConfigError as exc:
-            raise click.ClickException(str(exc)) from exc
-        if office is not None and office.registration_number:
-            from workers.office.issuer import registration_problem
-
-            wrong = registration_problem(office.registration_number)
-            if wrong:  # a wrong registration number is an error; missing details are a note
-                raise click.ClickException(str(wrong))
+            errors.append(str(exc))
+    if wrong:  # an error with or without --check: every invoice would be refused, or print a false number
+        errors.append(wrong)
+    if errors:  # every one of them, not the first only: each is a setting to fix
+        for error in errors:
+            click.echo(f"Error: {error}", err=True)
+        raise click.exceptions.Exit(1)
+    if check:
         click.echo("settings OK")
+
+
+def _registration_problem(office) -> str | None:
+    """What is wrong with ACKFLOW_OFFICE_REGISTRATION_NUMBER when it is set (a number whose check
+    digit fails would print on every invoice, and every ``invoice`` would be refused); None when it
+    is valid, not set (a note says what invoices need) or the office workflow is not installed."""
+    if office is None or not office.registration_number:
+        return None
+    from workers.office.issuer import registration_problem
+
+    wrong = registration_problem(office.registration_number)
+    return f"ACKFLOW_OFFICE_REGISTRATION_NUMBER: {wrong}" if wrong else None
 
 
 def _time_zone_problem(settings, office) -> str | None:

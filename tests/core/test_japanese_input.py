@@ -95,6 +95,18 @@ def test_a_day_without_a_year_is_today_or_the_next_one(typed, today, expected):
     assert parse_date(typed, today) == expected
 
 
+@pytest.mark.parametrize(("typed", "expected"), [
+    ("11/25", dt.date(2026, 11, 25)),  # three days ago: this year's, not next year's
+    ("11月28日", dt.date(2026, 11, 28)), ("12/5", dt.date(2026, 12, 5)),  # today; a week ahead
+    ("12/6", dt.date(2025, 12, 6)), ("12月25日", dt.date(2025, 12, 25)),  # further ahead: last year's
+    ("2/29", dt.date(2024, 2, 29)),  # the last leap year's
+    ("2027-01-05", dt.date(2027, 1, 5)),  # a year written is kept (the job type's rules judge it)
+])
+def test_a_day_that_happened_without_a_year_is_the_latest_such_day(typed, expected):
+    """A payment typed 日付：11月25日 on 28 November was read as next year's 25 November."""
+    assert parse_date(typed, TODAY, recent=7) == expected
+
+
 @pytest.mark.parametrize("typed", ["2月30日", "2026-02-30", "13/1", "2026-13-01", "tomorrow", "12月", "元年1月1日",
                                    "", "2026/12", "0/1"])
 def test_not_dates(typed):

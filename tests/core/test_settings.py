@@ -148,6 +148,29 @@ def test_config_check_refuses_a_wrong_registration_number_and_split_time_zones(m
     assert wrong.exit_code == 1 and "T1234567890123" in wrong.output
 
 
+def test_config_refuses_a_wrong_registration_number_without_check_and_beside_other_errors(monkeypatch, tmp_path):
+    """`ackflow config` printed a note and exited 0 for a number whose check digit fails, and under
+    --check the first general error hid it: a wrong number is an error either way, said with the
+    others."""
+    from ackflow_tools.cli.main import cli
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("ACKFLOW_PROJECT_NUMBER", "ACKFLOW_INVOKER_SERVICE_ACCOUNT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ACKFLOW_OFFICE_REGISTRATION_NUMBER", "T1234567890123")  # its check digit is wrong
+    plain = CliRunner().invoke(cli, ["config"])
+    assert plain.exit_code == 1, plain.output
+    assert "ACKFLOW_OFFICE_REGISTRATION_NUMBER" in plain.output and "T1234567890123" in plain.output
+    assert "its first digit should be 9" in plain.output  # what to check, not only that it is wrong
+    assert "ACKFLOW_OFFICE_NAME" in plain.output  # the settings are still listed
+    checked = CliRunner().invoke(cli, ["config", "--check"])  # no project number: a general error too
+    assert checked.exit_code == 1
+    assert "ACKFLOW_PROJECT_NUMBER" in checked.output and "T1234567890123" in checked.output
+    assert "settings OK" not in checked.output
+    monkeypatch.setenv("ACKFLOW_OFFICE_REGISTRATION_NUMBER", "T7123456789012")  # a valid one
+    assert CliRunner().invoke(cli, ["config"]).exit_code == 0
+
+
 def test_an_sqs_deployment_without_boto3_is_refused_at_start_saying_what_to_install(monkeypatch):
     """functions/requirements.txt has no boto3 (the aws extra is not deployed by default): functions
     set to SQS would fail their first enqueue with an ImportError; they refuse at start instead."""

@@ -5,8 +5,10 @@ the worker never hears of it), with Drive's search current and lagging."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -203,9 +205,10 @@ INVOICE_STEPS = ["number", "issue", "file"]
 def test_a_worker_killed_inside_an_invoice_step_leaves_the_same_invoice_as_an_undisturbed_run(office, step):
     calm_case = run_newcase(office, 'newcase ACME "請求 kill" --item "金型設計:1:350000" --item "弁当:2:800:8%"')
     killed_case = run_newcase(office, 'newcase ACME "請求 kill" --item "金型設計:1:350000" --item "弁当:2:800:8%"')
-    calm = _invoice(office, f"invoice {calm_case.result['case']} --date 2026-11-30 --item \"設計:1:350000\"")
+    day = dt.datetime.now(ZoneInfo("Asia/Tokyo")).date()  # the office's today: a transaction date it takes
+    calm = _invoice(office, f"invoice {calm_case.result['case']} --date {day} --item \"設計:1:350000\"")
     job_id = killed_at(office, f"invoice:{step}",
-                       f"invoice {killed_case.result['case']} --date 2026-11-30 --item \"設計:1:350000\"")
+                       f"invoice {killed_case.result['case']} --date {day} --item \"設計:1:350000\"")
     killed = office.wait_job(job_id, JobStatus.SUCCEEDED, timeout=AFTER_A_KILL)
     assert killed.steps[INVOICE_STEPS.index(step)].attempts == 2
     first, second = calm.result["invoice"], killed.result["invoice"]

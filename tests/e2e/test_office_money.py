@@ -5,12 +5,14 @@ and the refusals, each leaving nothing half-made and no number taken."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
 import subprocess
 import sys
 import time
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -61,20 +63,24 @@ def test_a_case_from_opening_to_payment(office):
     assert estimate.recipient == "株式会社ACME" and estimate.valid_until and estimate.version == 2
 
     assert run(office, f"ordered {case}").result["status"] == "受注"
-    assert run(office, f"delivered {case} --date 2026-11-30").result["status"] == "納品"
+    # delivered tomorrow (in the office's time zone; at most a week ahead is taken): not the invoice's own
+    # date, so its transaction date shows to be the delivery's
+    delivered_on = dt.datetime.now(ZoneInfo("Asia/Tokyo")).date() + dt.timedelta(days=1)
+    assert run(office, f"delivered {case} --date {delivered_on}").result["status"] == "納品"
     issued = run(office, f"invoice {case}")
     number = issued.result["invoice"]
     assert number.startswith(f"INV-{time.localtime().tm_year}-") and issued.result["total"] == "¥508,592"
     invoice = ledger.get(docs, "invoice", number)
-    assert invoice.lines == estimate.lines and invoice.transaction_date == "2026-11-30"
+    assert invoice.lines == estimate.lines and invoice.transaction_date == delivered_on.isoformat()
     folder = office.runtime.services.cases.get(case)["folder"]
     text = pdf_text(storage_of(office).read(f"{folder}/05_請求/請求書_{number}.pdf"))
+    transaction = f"取引年月日: {delivered_on.year}年{delivered_on.month}月{delivered_on.day}日"
     for expected in ("請求書", number, "株式会社ACME 御中", "山田金型設計事務所", "登録番号 T",
-                     "取引年月日: 2026年11月30日", "弁当 ※", "10%対象 税抜", "¥460,000", "¥46,000",
+                     transaction, "弁当 ※", "10%対象 税抜", "¥460,000", "¥46,000",
                      "8%対象（軽減税率） 税抜", "¥2,400", "¥192", "合計（税込）", "¥508,592", "お振込先"):
         assert expected in text, expected
 
-    partly = run(office, f"paid {case} --amount 300,000 --date 2026-12-20")
+    partly = run(office, f"paid {case} --amount 300,000 --date {delivered_on}")
     assert partly.result["status"] == "請求" and partly.result["outstanding"] == "¥208,592"
     assert run(office, f"paid {case} --amount ¥208,592").result["status"] == "入金"
 
@@ -236,6 +242,51 @@ def test_a_lost_case_is_not_invoiced_until_it_is_ordered_again(office):
     run(office, f"ordered {case}")  # the client came back after all
     assert run(office, f"invoice {case}").result["total"] == "¥110,000"
     assert office.runtime.services.cases.get(case)["status"] == "請求"
+
+
+def test_work_started_lost_on_hold_and_resumed_are_moves_anyone_makes_never_corrections(office):
+    """作業中, 失注 and 保留 could only be set by an admin's `correct`, recorded as 訂正 (a correction).
+    Each is now a command confirmed on a card, a move with who and when in the history and the
+    sheet; resume takes a held case back to where it was; a move back is refused, in the
+    requester's language."""
+    case = run_newcase(office, 'newcase ACME "着手 S-1" --item "設計:1:100000"').result["case"]
+    run(office, f"ordered {case}")
+    card = shown(office, f"started {case}")
+    assert f"Mark case {case} started (作業中)" in card and "Run" in card  # asked before it is done
+    assert run(office, f"started {case}").result["status"] == "作業中"
+    held = office.wait_job(office.start(f"保留 {case}", locale="ja"), JobStatus.SUCCEEDED)
+    assert held.result["status"] == "保留" and sheet_of(office).find(case).values["status"] == "保留"
+    assert case in shown(office, "cases status=保留")  # a held case is still open
+    # held at 作業中: marking it ordered would take it back; refused in Japanese, nothing changed
+    back = office.wait_job(office.start(f"受注 {case}", locale="ja"), JobStatus.SUCCEEDED, JobStatus.FAILED)
+    assert back.status == JobStatus.FAILED and back.steps[0].attempts == 1  # permanent: not retried
+    assert f"案件 {case} は作業中の段階で保留になっています" in back.last_error, back.last_error
+    assert "受注には戻せません" in back.last_error
+    assert office.runtime.services.cases.get(case)["status"] == "保留"
+    assert run(office, f"resume {case}").result["status"] == "作業中"
+    assert run(office, f"delivered {case}").result["status"] == "納品"
+    refused = run(office, f"started {case}", JobStatus.FAILED)
+    assert refused.last_error.startswith(f"case {case} is 納品; a status only moves forward, so it cannot become "
+                                         "作業中"), refused.last_error
+    not_lost = office.wait_job(office.start(f"失注 {case}", locale="ja"), JobStatus.SUCCEEDED, JobStatus.FAILED)
+    assert not_lost.status == JobStatus.FAILED and "納品・請求・入金済みの案件は失注にできません" in not_lost.last_error
+    record = office.runtime.services.cases.get(case)
+    moves = [(h["status"], h["by"], bool(h.get("correction"))) for h in record["history"]]
+    assert moves[-5:] == [("受注", "Alice", False), ("作業中", "Alice", False), ("保留", "Alice", False),
+                          ("作業中", "Alice", False), ("納品", "Alice", False)]
+    lines = sheet_of(office).find(case).values["history"].splitlines()
+    assert [line.split(" ")[2] for line in lines[-4:]] == ["作業中（Alice）", "保留（Alice）", "作業中（Alice）",
+                                                           "納品（Alice）"]  # no （訂正）
+
+    other = run_newcase(office, 'newcase ACME "失注 S-2" --item "設計:1:100000"').result["case"]
+    assert run(office, f"lost {other}").result["status"] == "失注"
+    last = office.runtime.services.cases.get(other)["history"][-1]
+    assert (last["status"], last["by"], last.get("correction")) == ("失注", "Alice", None)
+    assert sheet_of(office).find(other).values["status"] == "失注" and other not in shown(office, "cases")
+    not_held = run(office, f"hold {other}", JobStatus.FAILED)
+    assert "only an open case can be put on hold" in not_held.last_error
+    not_resumed = run(office, f"resume {other}", JobStatus.FAILED)
+    assert f"case {other} is 失注, not on hold" in not_resumed.last_error
 
 
 def test_a_paid_case_gets_no_further_invoice_until_an_admin_corrects_it(office):

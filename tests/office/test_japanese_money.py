@@ -41,7 +41,7 @@ def parsed(registry, text: str) -> tuple[str, dict]:
     ("請求 2026-001 支払期限：2026/12/31", "invoice 2026-001 --due 2026-12-31"),
     ("見積 ２０２６－００１ 明細：追加設計:1:5万円 宛先：株式会社ACME",
      'estimate 2026-001 --item "追加設計:1:5万円" --to 株式会社ACME'),
-    ("入金 2026-001 金額：47万3000円 日付：12月25日", "paid 2026-001 --amount 473000 --date 2026-12-25"),
+    ("入金 2026-001 金額：47万3000円 日付：11月25日", "paid 2026-001 --amount 473000 --date 2026-11-25"),
     ("案件一覧", "cases"),
 ])
 def test_money_commands_by_their_japanese_names(registry, japanese, english, monkeypatch):

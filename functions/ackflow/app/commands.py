@@ -185,7 +185,8 @@ def handle_text(runtime: Runtime, event: ChatEvent) -> Reply:
         return Reply(text=speaker._("“{name}” cannot run in this deployment: a part it needs is not installed "
                                     "({hint}). Nothing was started.", name=typed, hint=hint))
     try:
-        params = job_type.parse(args, speaker.today(runtime.clock()))
+        now = runtime.clock()
+        params = job_type.parse(args, speaker.today(now), now)
     except UsageError as exc:
         from .dialogs import with_fill_in  # the form, filled in with what was typed
 

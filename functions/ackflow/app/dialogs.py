@@ -169,7 +169,8 @@ def _submit(runtime: Runtime, event: ChatEvent, speaker: Speaker) -> Answer:
     elif step == "remove" and not state.errors:
         formspec.remove_line(state, params.get("param", ""), params.get("line", ""))
     elif step == "submit" and not state.errors:
-        values = formspec.read(state, speaker, speaker.today(runtime.clock()))
+        now = runtime.clock()
+        values = formspec.read(state, speaker, speaker.today(now), now)
         if values is not None:
             if job_type.form_submit is not None:
                 return DialogClose(message=job_type.form_submit(runtime, event, values, state.bound))

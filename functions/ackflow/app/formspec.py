@@ -223,9 +223,11 @@ def _repeated(state: FormState, name: str) -> Param | None:
     return next((p for p in state.job_type.params if p.repeated and p.in_form and p.name == name), None)
 
 
-def read(state: FormState, speaker: Speaker, today: dt.date | None = None) -> dict[str, Any] | None:
+def read(state: FormState, speaker: Speaker, today: dt.date | None = None,
+         now: float | None = None) -> dict[str, Any] | None:
     """The parameters the form gives, or None with ``state.errors`` saying what is wrong where, in
-    ``speaker``'s language (``today``: in their time zone, for dates written without a year)."""
+    ``speaker``'s language (``today``: in their time zone, for dates written without a year;
+    ``now``: the runtime's clock, for the job type's rules that depend on the day)."""
     values: dict[str, Any] = {}
     for param in state.job_type.params:
         if not param.in_form:
@@ -248,9 +250,9 @@ def read(state: FormState, speaker: Speaker, today: dt.date | None = None) -> di
             values[param.name] = param.convert(raw, today)
         except UsageError as exc:
             state.errors[param.name] = exc.render(in_form(speaker))
-    if not state.errors and state.job_type.validate:
+    if not state.errors:
         try:
-            state.job_type.validate(values)
+            state.job_type.check(values, today, now)
         except UsageError as exc:
             state.errors[FORM] = exc.render(in_form(speaker))
     return None if state.errors else values

@@ -87,6 +87,9 @@ class Param:
     # ``設計 × 1 @ ¥350,000`` and their subtotal; None (or an error) and the value is shown as typed.
     # The value the job gets is never changed.
     show: Callable[[Any, Speaker], Sequence[str] | None] | None = field(default=None, compare=False)
+    # a date: one written without its year (12月1日) is the next such day from today; with ``recent``
+    # (the day something happened: a delivery, a payment), the latest such day at most ``recent`` days ahead
+    recent: int | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -189,7 +192,7 @@ class Param:
             from .typed import parse_date
 
             try:
-                day = parse_date(raw, today or dt.datetime.now(dt.UTC).date())
+                day = parse_date(raw, today or dt.datetime.now(dt.UTC).date(), self.recent)
             except ValueError as exc:
                 raise UsageError(N_("{label} is not a date I can read ({problem}): “{value}”. "
                                     "Write it like 2026-12-01, 12/1 or 12月1日."),

@@ -73,6 +73,9 @@ class JobType:
     # aware datetime); None: every slot. E.g. only the first working day of a week.
     runs_on: Callable[[Any, dt.datetime], bool] | None = None
     validate: Callable[[dict], None] | None = None  # cross-parameter rules; raise UsageError
+    # rules that depend on the day (a due date not in the past): ``validate_at(values, now)``, ``now``
+    # the runtime's clock (seconds since the epoch), so that tests set it; raise UsageError
+    validate_at: Callable[[dict, float], None] | None = None
     examples: tuple[str, ...] = ()
     slash_command_id: int | None = None
     result_fields: tuple[str, ...] = field(default=())  # output keys to show on the result card
@@ -153,16 +156,25 @@ class JobType:
         ordered = japanese + plain if speaker.language == "ja" else plain + japanese
         return ordered[0] if ordered else None
 
-    def parse(self, words: list[str], today: dt.date | None = None) -> dict[str, Any]:
-        """Typed values from the words after the command (``today``: in the person's time zone)."""
+    def parse(self, words: list[str], today: dt.date | None = None, now: float | None = None) -> dict[str, Any]:
+        """Typed values from the words after the command (``today``: in the person's time zone;
+        ``now``: the runtime's clock, for ``validate_at``)."""
         try:
             values = parse_params(self.params, words, today)
-            if self.validate:
-                self.validate(values)
+            self.check(values, today, now)
         except UsageError as exc:
             exc.usage = self.usage
             raise
         return values
+
+    def check(self, values: dict[str, Any], today: dt.date | None = None, now: float | None = None) -> None:
+        """The job type's own rules on parsed values (``validate``, then ``validate_at`` with ``now``;
+        without it, noon UTC of ``today``, which is ``today`` in every office's time zone, or else
+        the wall clock)."""
+        if self.validate:
+            self.validate(values)
+        if self.validate_at:
+            self.validate_at(values, moment(now, today))
 
     def confirmation_text(self, params: dict, speaker: Speaker | None = None) -> str:
         """The confirmation wording in ``speaker``'s language, filled in with the parameters as
@@ -187,6 +199,18 @@ class JobType:
     def result_label(self, key: str, speaker: Speaker) -> str:
         label = self.result_labels.get(key)
         return speaker._(label) if label else key
+
+
+def moment(now: float | None, today: dt.date | None = None) -> float:
+    """``now``, else noon UTC of ``today`` (a day in every time zone within 12 hours of UTC), else
+    the wall clock."""
+    if now is not None:
+        return now
+    if today is not None:
+        return dt.datetime(today.year, today.month, today.day, 12, tzinfo=dt.UTC).timestamp()
+    import time
+
+    return time.time()
 
 
 def check_schedule(name: str, schedule: str) -> None:

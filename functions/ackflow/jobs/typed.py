@@ -69,9 +69,10 @@ def _commas_in(body: str) -> list[str]:
     return [part.partition(".")[0] for part in body.split("万") if "," in part]
 
 
-def parse_date(text: str, today: dt.date) -> dt.date:
+def parse_date(text: str, today: dt.date, recent: int | None = None) -> dt.date:
     """A date from how people write it; ``today`` (in the person's time zone) resolves 12/1 and
-    12月1日 to the next such date. ValueError if it is not a date or does not exist (2月30日)."""
+    12月1日 to the next such date, or with ``recent`` (a day that happened) to the latest such date
+    at most ``recent`` days after today. ValueError if it is not a date or does not exist (2月30日)."""
     raw = normalize(text).replace(" ", "")
     match = _ISO.match(raw)
     if match:
@@ -81,6 +82,13 @@ def parse_date(text: str, today: dt.date) -> dt.date:
         raise ValueError(N_("not a date"))
     month, day = int(match["m"]), int(match["d"])
     year_text = match.groupdict().get("y")
+    if year_text is None and recent is not None:
+        until = today + dt.timedelta(days=recent)
+        for year in range(until.year, until.year - 9, -1):  # 2/29 may be up to eight years back
+            candidate = _date(year, month, day, leap_ok=True)
+            if candidate is not None and candidate <= until:
+                return candidate
+        raise ValueError(N_("that day does not exist"))
     if year_text is None:
         for year in range(today.year, today.year + 9):  # 2/29 may be up to eight years away
             candidate = _date(year, month, day, leap_ok=True)

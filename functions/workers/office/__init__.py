@@ -1,6 +1,7 @@
 """The office workflow: ``newcase`` opens a case (number, folder, sheet row, estimate, portal
-documents, the request mail); ``estimate`` issues a new version; ``ordered``, ``delivered``, ``invoice``, ``paid`` move
-it on (``correct`` for an admin); ``case`` and ``cases`` show them. See docs/office-workflow.md."""
+documents, the request mail); ``estimate`` issues a new version; ``ordered``, ``started``, ``delivered``,
+``invoice``, ``paid`` move it on, ``lost`` and ``hold`` set it aside, ``resume`` takes a held case back
+(``correct`` for an admin); ``case`` and ``cases`` show them. See docs/office-workflow.md."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from ackflow.i18n import L_, N_
 from ackflow.jobs.params import Param
 from ackflow.jobs.registry import Command, JobType, Registry, Step
 
-from . import invoicing, lifecycle, mail, reminders, steps, unissued
+from . import dates, invoicing, lifecycle, mail, reminders, steps, unissued
 from .cases import CASE_RE
 from .commands import list_cases, show_case
 from .estimating import split_list
@@ -85,6 +86,29 @@ def _check_paid(values: dict) -> None:
     lifecycle.read_amount(values["amount"])
 
 
+def _today(now: float):
+    """Today in the office's time zone (ACKFLOW_OFFICE_TIMEZONE), at the runtime's clock's ``now``."""
+    return dates.office_today(now, _settings().timezone)
+
+
+def _dates_of_estimate(values: dict, now: float) -> None:
+    if values.get("valid_until"):  # the office's settings are read only when there is a date to check
+        dates.check_deadline(values, VALID_UNTIL, _today(now))
+
+
+def _dates_of_invoice(values: dict, now: float) -> None:
+    if values.get("date") or values.get("due"):
+        today = _today(now)
+        dates.check_happened(values, DATE, today)
+        dates.check_deadline(values, INVOICE_DUE, today)
+
+
+def _dates_of_event(values: dict, now: float) -> None:
+    """ordered, delivered, paid: the day it happened."""
+    if values.get("date"):
+        dates.check_happened(values, DATE, _today(now))
+
+
 def _client_name(value: str) -> None:
     safe_component(value, N_("client name"))
 
@@ -122,8 +146,15 @@ ITEM = Param("item", positional=False, required=False, repeated=True, metavar=N_
              split=split_item, join=join_item, optional_parts=1, check=_item, aliases=("明細",),
              part_checks=PART_CHECKS, show=show_items)
 CASE = Param("case", metavar=N_("CASE_NUMBER"), max_length=20, title=N_("Case number"))
+# the day something happened: 12月1日 is the latest such day (a payment typed 11月25日 on 28 November is
+# this year's, not next year's), at most a week ahead
 DATE = Param("date", kind="date", positional=False, required=False, metavar=N_("YYYY-MM-DD"), title=N_("Date"),
-             aliases=("日付",))
+             aliases=("日付",), recent=dates.FUTURE_DAYS)
+VALID_UNTIL = Param("valid_until", kind="date", positional=False, required=False, metavar=N_("YYYY-MM-DD"),
+                    title=N_("Valid until"), aliases=("有効期限",))
+INVOICE_DUE = Param("due", kind="date", positional=False, required=False, metavar=N_("YYYY-MM-DD"),
+                    help=N_("payment due date (default: from the payment terms)"), title=N_("Payment due"),
+                    aliases=("支払期限",))
 # what a person reads for each part of a result (the links are buttons with their own labels)
 RESULT_LABELS = {"case": N_("case"), "documents": N_("documents"), "skipped": N_("not collected"),
                  "mail": N_("mail"), "mail_skipped": N_("mail not saved"), "estimate_version": N_("estimate version"),
@@ -154,12 +185,13 @@ def _marking(*steps_: Step) -> tuple[Step, ...]:
 
 
 def _office_job(name: str, help: str, params: tuple, confirm: str, steps_: tuple, *, slash: int | None = None,
-                validate=_check_case, examples: tuple = (), result: tuple = (), timeout: float = 120,
+                validate=_check_case, validate_at=None, examples: tuple = (), result: tuple = (),
+                timeout: float = 120,
                 aliases: tuple[str, ...] = (), admins_only: bool = False, prefill=None,
                 no_cancel_after: str = "", on_failed=None, failure_note=None) -> JobType:
     return JobType(name=name, help=help, params=params, confirm=confirm, queue="ackflow-office", timeout=timeout,
-                   steps=_marking(*steps_), validate=validate, examples=examples, slash_command_id=slash,
-                   result_fields=result,
+                   steps=_marking(*steps_), validate=validate, validate_at=validate_at, examples=examples,
+                   slash_command_id=slash, result_fields=result,
                    result_labels=RESULT_LABELS, aliases=aliases, admins_only=admins_only, prefill=prefill,
                    no_cancel_after=no_cancel_after, on_failed=on_failed, failure_note=failure_note, **OFFICE_EXTRA)
 
@@ -253,20 +285,16 @@ def register(registry: Registry) -> None:
                aliases=("置換",)),
          Param("to", positional=False, required=False, max_length=60, metavar=N_("RECIPIENT"),
                help=N_("the recipient (御中), when not the client's name"), title=N_("Recipient"), aliases=("宛先",)),
-         Param("valid_until", kind="date", positional=False, required=False, metavar=N_("YYYY-MM-DD"),
-               title=N_("Valid until"), aliases=("有効期限",))),
+         VALID_UNTIL),
         N_("Issue a new estimate version for case {case}"), (Step("draft", steps.redraft_estimate, N_("estimate")),),
-        slash=22, validate=_check_estimate, aliases=("見積",), prefill=_estimate_form,
+        slash=22, validate=_check_estimate, validate_at=_dates_of_estimate, aliases=("見積",), prefill=_estimate_form,
         examples=('estimate 2026-001 --item "追加設計:1:50000"',
                   'estimate 2026-001 --change "1=::380000; 2=立会い::" --remove 3',
                   '見積 2026-001 明細：追加設計:1:5万円'),
         result=("case", "estimate_link", "estimate_version", "total")))
     registry.add(_office_job(
         "invoice", N_("Issue a qualified invoice (適格請求書) for a case, from its accepted estimate or given lines."),
-        (CASE, ITEM, DATE,
-         Param("due", kind="date", positional=False, required=False, metavar=N_("YYYY-MM-DD"),
-               help=N_("payment due date (default: from the payment terms)"), title=N_("Payment due"),
-               aliases=("支払期限",)),
+        (CASE, ITEM, DATE, INVOICE_DUE,
          Param("to", positional=False, required=False, max_length=60, metavar=N_("RECIPIENT"), title=N_("Recipient"),
                aliases=("宛先",)),
          Param("again", kind="flag", positional=False, required=False, help=N_("another invoice for the case"),
@@ -276,7 +304,7 @@ def register(registry: Registry) -> None:
         N_("Issue an invoice for case {case}"),
         (Step("number", invoicing.allocate, N_("invoice number")), Step("issue", invoicing.issue, N_("invoice")),
          Step("file", invoicing.file, N_("case sheet"))),
-        slash=23, validate=_check_invoice, aliases=("請求",), no_cancel_after="number",
+        slash=23, validate=_check_invoice, validate_at=_dates_of_invoice, aliases=("請求",), no_cancel_after="number",
         on_failed=unissued.on_failed, failure_note=unissued.failure_note,  # a number taken is never lost silently
         examples=("invoice 2026-001", 'invoice 2026-001 --replaces INV-2026-0001', "請求 2026-001"),
         result=("case", "invoice", "total", "invoice_link", "sheet_link")))
@@ -285,13 +313,18 @@ def register(registry: Registry) -> None:
         (CASE, Param("estimate", kind="int", positional=False, required=False, minimum=1, maximum=999,
                      metavar=N_("VERSION"), title=N_("Estimate version"), aliases=("見積版",)), DATE),
         N_("Mark case {case} ordered (受注)"), (Step("ordered", lifecycle.ordered, N_("order recorded")),),
-        slash=24, aliases=("受注",), examples=("ordered 2026-001", "ordered 2026-001 --estimate 2",
-                                                  "受注 2026-001 見積版：2"),
+        slash=24, aliases=("受注",), validate_at=_dates_of_event,
+        examples=("ordered 2026-001", "ordered 2026-001 --estimate 2", "受注 2026-001 見積版：2"),
         result=("case", "status", "accepted")))
+    registry.add(_office_job(
+        "started", N_("Mark a case started (作業中): the work began."), (CASE,),
+        N_("Mark case {case} started (作業中)"), (Step("started", lifecycle.started, N_("work start recorded")),),
+        slash=28, aliases=("着手",), examples=("started 2026-001", "着手 2026-001"), result=("case", "status")))
     registry.add(_office_job(
         "delivered", N_("Mark a case delivered (納品)."), (CASE, DATE),
         N_("Mark case {case} delivered (納品)"), (Step("delivered", lifecycle.delivered, N_("delivery recorded")),),
-        slash=25, aliases=("納品",), examples=("delivered 2026-001 --date 2026-12-01", "納品 2026-001 日付：12月1日"),
+        slash=25, aliases=("納品",), validate_at=_dates_of_event,
+        examples=("delivered 2026-001 --date 2026-12-01", "納品 2026-001 日付：12月1日"),
         result=("case", "status", "delivered_on")))
     registry.add(_office_job(
         "paid", N_("Record a payment received for a case (入金)."),
@@ -300,9 +333,21 @@ def register(registry: Registry) -> None:
                      title=N_("Amount received"), aliases=("金額",)), DATE),
         N_("Record a payment of {amount} received for case {case} (入金)"),
         (Step("paid", lifecycle.paid, N_("payment recorded")),),
-        slash=26, validate=_check_paid, aliases=("入金",),
-        examples=("paid 2026-001 --amount 473000 --date 2026-12-25", "入金 2026-001 金額：47万3000円"),
+        slash=26, validate=_check_paid, validate_at=_dates_of_event, aliases=("入金",),
+        examples=("paid 2026-001 --amount 473000 --date 2026-11-25", "入金 2026-001 金額：47万3000円"),
         result=("case", "status", "received", "invoiced", "outstanding")))
+    registry.add(_office_job(
+        "lost", N_("Mark a case lost (失注): the client went elsewhere (before delivery)."), (CASE,),
+        N_("Mark case {case} lost (失注)"), (Step("lost", lifecycle.lost, N_("loss recorded")),),
+        slash=29, aliases=("失注",), examples=("lost 2026-001", "失注 2026-001"), result=("case", "status")))
+    registry.add(_office_job(
+        "hold", N_("Put a case on hold (保留); “resume” takes it back to the stage it was at."), (CASE,),
+        N_("Put case {case} on hold (保留)"), (Step("hold", lifecycle.hold, N_("hold recorded")),),
+        slash=30, aliases=("保留",), examples=("hold 2026-001", "保留 2026-001"), result=("case", "status")))
+    registry.add(_office_job(
+        "resume", N_("Take a case on hold (保留) back to the stage it was held at."), (CASE,),
+        N_("Resume case {case} from hold (保留)"), (Step("resume", lifecycle.resume, N_("resumed")),),
+        slash=31, aliases=("再開",), examples=("resume 2026-001", "再開 2026-001"), result=("case", "status")))
     registry.add(_office_job(
         "correct", N_("Correct a case's status (admins; recorded as a correction)."),
         (CASE, Param("status", max_length=10, choices=("受付", "見積提出", "受注", "作業中", "納品", "請求", "入金",

@@ -11,6 +11,13 @@ sheet) is left alone by steps. Commands move a case on purpose (``transition``),
 an admin's correction may go back, and is recorded as one. Every change is in ``history`` with who,
 when and which job. The statuses of the first version (登録済, 見積作成済, 資料取得済, 受付完了) are read
 as the stages they belonged to.
+
+A case set aside still stands at the stage it was set aside from (``standing``, from its history):
+forward only is judged from there, so a case held at 作業中 may be delivered (which ends the hold) but
+not marked ordered, and ``resume`` takes a held case back to exactly that stage. Only a case not yet
+delivered can be lost (失注: the order did not come, or was withdrawn); a lost case comes back by a
+later stage's command (“ordered” if the client ordered after all), never by ``resume``. A lost or
+paid case cannot be put on hold. An admin's correction may still set anything.
 """
 
 from __future__ import annotations
@@ -34,6 +41,8 @@ class CaseNotFound(NotFound):
 
 STAGES = ("受付", "見積提出", "受注", "作業中", "納品", "請求", "入金")  # received … paid
 ASIDE = ("失注", "保留")  # lost, on hold
+LOST, HOLD = ASIDE
+DELIVERED, PAID = "納品", "入金"
 LEGACY = {"登録済": "受付", "資料取得済": "受付", "受付完了": "受付", "見積作成済": "見積提出"}
 STATUSES = STAGES
 OPEN = tuple(s for s in STAGES if s != "入金") + ("保留",)  # what `cases` lists
@@ -42,6 +51,15 @@ TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
     "backwards": N_("case {case} is {current}; a status only moves forward, so it cannot become "
                     "{wanted} (an admin may correct it: “correct {case} {wanted}”)"),
     "unknown": N_("{wanted!r} is not a case status; the statuses are {statuses}"),
+    "aside_backwards": N_("case {case} is {current}, set aside at {stage}; a status only moves forward, so it "
+                          "cannot become {wanted} (an admin may correct it: “correct {case} {wanted}”)"),
+    "not_lost": N_("case {case} is {current}: a case delivered, invoiced or paid is not lost (an admin may "
+                   "correct it: “correct {case} 失注”)"),
+    "not_held": N_("case {case} is {current}: only an open case can be put on hold (an admin may correct it: "
+                   "“correct {case} 保留”)"),
+    "not_on_hold": N_("case {case} is {current}, not on hold (保留): there is nothing to resume"),
+    "hold_unknown": N_("case {case} is on hold, and its history does not say at which stage it was held; an "
+                       "admin sets the stage: “correct {case} STATUS”"),
 }
 
 
@@ -59,6 +77,19 @@ def rank(status: str | None) -> int | None:
     """The position of a status among the stages (older names read as their stage); None aside."""
     stage = LEGACY.get(status or "", status)
     return STAGES.index(stage) if stage in STAGES else None
+
+
+def standing(record: dict) -> str | None:
+    """The stage a case stands at: its status (older names read as their stage), or for a case set
+    aside (失注, 保留) the stage it was set aside from, by its history; None when not known (a status
+    a person wrote in the sheet, a case set aside with no record of it)."""
+    status = record.get("status")
+    for entry in reversed(record.get("history", [])):
+        if rank(status) is not None or status not in ASIDE:
+            break
+        if entry.get("status") == status:
+            status = entry.get("from")
+    return LEGACY.get(status or "", status) if rank(status) is not None else None
 
 
 def advanced(current: str | None, new: str) -> str:
@@ -128,13 +159,37 @@ class CaseRecords:
             if any(entry.get("job") == job_id and entry["status"] == wanted for entry in history):
                 return record  # this job did it already
             current = record.get("status")
-            now, then = rank(current), rank(wanted)
-            if not correction and current == wanted and not renew:
-                return record
-            if not correction and now is not None and then is not None and then < now:
-                raise PermanentError(_say("backwards", case=case, current=current, wanted=wanted))
+            if not correction:
+                if current == wanted and not renew:
+                    return record
+                _check_move(case, record, wanted)
             record = {**record, **fields}
             self._move(record, wanted, by, job_id, correction=correction, force=True)
+            record["jobs"] = [*record.get("jobs", []), *([job_id] if job_id not in record.get("jobs", []) else [])]
+            record["updated_at"] = self.clock()
+            tx.set(CASES, case, record)
+            return record
+
+        return self.docs.transaction(apply)
+
+    def resume(self, case: str, *, by: str, job_id: str) -> dict:
+        """A case on hold (保留) back at the stage it was held at (``standing``), as a move (not a
+        correction). The same job asking again finds its change made and changes nothing."""
+
+        def apply(tx: Tx) -> dict:
+            record = tx.get(CASES, case)
+            if record is None:
+                raise CaseNotFound(f"case {case} not found")
+            if any(entry.get("job") == job_id for entry in record.get("history", [])):
+                return record  # this job did it already
+            current = record.get("status")
+            if current != HOLD:
+                raise PermanentError(_say("not_on_hold", case=case, current=current or "—"))
+            stage = standing(record)
+            if stage is None:
+                raise PermanentError(_say("hold_unknown", case=case))
+            record = dict(record)
+            self._move(record, stage, by, job_id, force=True)
             record["jobs"] = [*record.get("jobs", []), *([job_id] if job_id not in record.get("jobs", []) else [])]
             record["updated_at"] = self.clock()
             tx.set(CASES, case, record)
@@ -152,3 +207,19 @@ class CaseRecords:
         if correction:
             entry["correction"] = True
         record["history"] = [*record.get("history", []), entry]
+
+
+def _check_move(case: str, record: dict, wanted: str) -> None:
+    """A person's move (not a correction): forward only from where the case stands, a case lost only
+    before it is delivered, put on hold only while it is open. PermanentError says why not."""
+    current = record.get("status")
+    stage = standing(record)
+    now, then = rank(stage), rank(wanted)
+    if wanted == LOST and now is not None and now >= STAGES.index(DELIVERED):
+        raise PermanentError(_say("not_lost", case=case, current=current))
+    if wanted == HOLD and (current == LOST or stage == PAID):
+        raise PermanentError(_say("not_held", case=case, current=current))
+    if now is not None and then is not None and then < now:
+        if current in ASIDE:
+            raise PermanentError(_say("aside_backwards", case=case, current=current, stage=stage, wanted=wanted))
+        raise PermanentError(_say("backwards", case=case, current=current, wanted=wanted))

@@ -3,7 +3,8 @@
 A qualified invoice (適格請求書) must carry the issuer's registration number (登録番号): ``T``
 and 13 digits, the first of which is the check digit of the other twelve:
 9 − (Σ Pₙ × Qₙ mod 9), Pₙ the n-th digit counted from the right, Qₙ 1 for odd n and 2 for even n.
-A wrong number is refused by ``ackflow config --check``, by the ``invoice`` command and by its step.
+A wrong number is refused by ``ackflow config`` (an error, with or without ``--check``), by the
+``invoice`` command and by its step.
 
 ``ackflow dev`` ships a sample issuer (``SAMPLE``) so invoices work on a fresh machine; a deployed
 worker refuses to issue invoices until the office's own details are set.

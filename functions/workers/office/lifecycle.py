@@ -1,7 +1,9 @@
-"""Moving a case on: ``ordered`` (受注, the estimate accepted), ``delivered`` (納品), ``paid`` (入金),
-and an admin's ``correct`` (any status, recorded as a correction). Each is a job confirmed on a
-card; each step is one transaction on the case record (forward only, who and when in its history)
-and then the case's row in the sheet. Run again, a step finds its change made and does nothing.
+"""Moving a case on: ``ordered`` (受注, the estimate accepted), ``started`` (作業中), ``delivered``
+(納品), ``paid`` (入金); aside: ``lost`` (失注), ``hold`` (保留) and ``resume`` (back to the stage it
+was held at); and an admin's ``correct`` (any status, recorded as a correction). Each is a job
+confirmed on a card; each step is one transaction on the case record (forward only, who and when in
+its history; the rules are ``cases.transition``'s) and then the case's row in the sheet. Run again, a
+step finds its change made and does nothing.
 """
 
 from __future__ import annotations
@@ -53,6 +55,12 @@ def _move(ctx: StepContext, status: str, *, correction: bool = False, renew: boo
     case = ctx.params["case"]
     record = ctx.services.cases.transition(case, status, by=ctx.job.requester.label, job_id=ctx.job.id,
                                            correction=correction, renew=renew, **fields)
+    return _mirror(ctx, record)
+
+
+def _mirror(ctx: StepContext, record: dict) -> dict:
+    """The case's row in the sheet gets the status the record has now, with its history."""
+    case = ctx.params["case"]
     row = case_row(ctx, case, {"status": record["status"]}, force=True)
     if row:
         ctx.services.cases.update(case, ctx.job.id, **row)
@@ -105,6 +113,31 @@ def paid(ctx: StepContext) -> dict:
     if received < invoiced:
         return {**summary, "status": record.get("status", ""), "outstanding": yen(invoiced - received)}
     return {**summary, **_move(ctx, "入金", paid_on=on)}
+
+
+def started(ctx: StepContext) -> dict:
+    """作業中: the work began (forward only: not for a case delivered already)."""
+    _record(ctx)
+    return _move(ctx, "作業中")
+
+
+def lost(ctx: StepContext) -> dict:
+    """失注: the client went elsewhere (only before the case is delivered)."""
+    _record(ctx)
+    return _move(ctx, "失注")
+
+
+def hold(ctx: StepContext) -> dict:
+    """保留: the case waits (an open case only); ``resume`` takes it back to this stage."""
+    _record(ctx)
+    return _move(ctx, "保留")
+
+
+def resume(ctx: StepContext) -> dict:
+    """A case on hold back at the stage it was held at."""
+    _record(ctx)
+    record = ctx.services.cases.resume(ctx.params["case"], by=ctx.job.requester.label, job_id=ctx.job.id)
+    return _mirror(ctx, record)
 
 
 def correct(ctx: StepContext) -> dict:

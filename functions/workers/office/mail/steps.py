@@ -17,7 +17,7 @@ from ackflow.jobs.context import StepContext
 
 from .mailbox import MailGone
 from .records import MailRecords, MailStatus
-from .texts import say
+from .texts import TEXTS, say
 
 log = logging.getLogger(__name__)
 RECEIVED = "01_受領資料"
@@ -65,9 +65,9 @@ def save_mail(ctx: StepContext) -> dict:
     records = MailRecords(services.store.docs)
     record = records.get(rid)
     if record is None or record.get("kind") != "mail":
-        raise PermanentError("the mail this case comes from is no longer known")
+        raise PermanentError(TEXTS["mail_unknown"])
     if record.get("confirmation") != ctx.job.confirmation_id:
-        raise PermanentError("this job was not confirmed from the mail's own card")
+        raise PermanentError(TEXTS["not_from_card"])
     case = ctx.outputs["number"]["case"]
     folder, folder_link = ctx.outputs["folder"]["folder"], ctx.outputs["folder"]["folder_link"]
     base = f"{folder}/{RECEIVED}/{SUBFOLDER}"
@@ -126,7 +126,7 @@ def save_mail(ctx: StepContext) -> dict:
     try:
         flow.show(record)
     except ChatUnavailable as exc:
-        raise TransientError(f"the mail's card could not be updated: {exc}") from exc
+        raise TransientError(TEXTS["card_not_updated"], error=str(exc)) from exc
     attachments = [name for name in saved if not name.endswith(".eml")]
     summary["mail"] = say("saved", ctx.speaker, count=len(attachments))
     if skipped:
