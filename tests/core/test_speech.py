@@ -168,7 +168,7 @@ def test_an_unknown_command_in_english(runtime):
 @pytest.mark.parametrize(("typed", "expected"), [
     # an English name typed by a Japanese reader: the Japanese name first, the English one beside it
     ("newcas", "「新規案件」（newcase）、「案件」（case）、「案件一覧」（cases）のことですか？"),
-    ("hepl", "「ヘルプ」（help）のことですか？"),
+    ("hepl", "ありません。「ヘルプ」（help）"),  # the nearest first (hold may follow)
     # hiragana typed before the IME converted it: read as katakana
     ("へるぷ", "「ヘルプ」のことですか？"),
 ])
