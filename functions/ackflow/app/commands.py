@@ -17,7 +17,7 @@ from ..errors import InvalidTransition, JobNotFound, NotCancellable, UsageError
 from ..i18n import Speaker
 from ..jobs.model import Job, JobStatus
 from ..jobs.params import first_word, split_words
-from . import operations, views
+from . import operations, precheck, views
 from .confirm import ask
 from .speech import speaker_of
 
@@ -193,6 +193,9 @@ def handle_text(runtime: Runtime, event: ChatEvent) -> Reply:
         reply = views.usage_reply(exc.render(speaker), job_type.usage_for(speaker), speaker,
                                   job_type.example_for(speaker))
         return with_fill_in(reply, runtime, event, job_type, args)
+    refused = precheck.refusal(runtime, job_type, params)  # what the store holds now: said at once, no card
+    if refused is not None:
+        return precheck.refused_reply(job_type, refused, speaker)
     return ask(runtime, event, job_type, params)
 
 

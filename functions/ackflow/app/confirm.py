@@ -18,7 +18,7 @@ from ..ids import new_confirmation_id, new_job_id, new_token
 from ..jobs.model import Confirmation, ConfirmationStatus, Job, Requester, StepState
 from ..jobs.registry import JobType
 from ..store.jobstore import ConfirmOutcome
-from . import views
+from . import precheck, views
 from .dispatch import send_step
 from .speech import speaker_of
 
@@ -103,6 +103,13 @@ def on_run(runtime: Runtime, event: ChatEvent) -> Reply:
                  extra={"user": event.user.email, "space": event.space})
         return refusal(runtime, views.type_name(job_type, job_type.name, speaker), speaker, refused_by)
     now = runtime.clock()
+    if confirmation.status == ConfirmationStatus.PENDING and confirmation.expires_at > now:
+        # asked again at Run (the state may have changed while the card waited): refused, the card
+        # says why and the request is closed, no job recorded. Only a pending request: a Run
+        # delivered again after its job ran shows that job, whatever the case has become since.
+        refused = precheck.refusal(runtime, job_type, confirmation.params)
+        if refused is not None:
+            return _refused(runtime, confirmation, job_type, refused, speaker)
     try:
         outcome, job = runtime.store.confirm(confirmation.id, confirmation.token, now,
                                              lambda c: new_job(runtime, c, job_type, now, event.thread))
@@ -142,6 +149,19 @@ def on_cancel(runtime: Runtime, event: ChatEvent) -> Reply:
         job = runtime.store.get_job(decided.job_id)
         return views.queued_card(job, runtime.registry.get(job.type), speaker)
     return _cancelled(runtime, decided, speaker)
+
+
+def _refused(runtime: Runtime, confirmation: Confirmation, job_type: JobType, refused, speaker: Speaker) -> Reply:
+    """Run pressed on a request the store's state now refuses: the request is closed (a Run delivered
+    again runs nothing) and the card says why, in the presser's language."""
+    try:
+        decided = runtime.store.cancel_confirmation(confirmation.id, confirmation.token, runtime.clock())
+    except (ConfirmationNotFound, Conflict):
+        return _stale(speaker)
+    if decided.job_id:  # another Run won the race: its job exists; show it
+        job = runtime.store.get_job(decided.job_id)
+        return views.queued_card(job, job_type, speaker)
+    return views.decided_card(confirmation, speaker._("Not run"), precheck.refused_text(job_type, refused, speaker))
 
 
 def _cancelled(runtime: Runtime, confirmation: Confirmation, speaker: Speaker) -> Reply:

@@ -29,7 +29,7 @@ from ..chat.replies import Answer, DialogClose, DialogReply, Reply
 from ..errors import UsageError
 from ..i18n import Speaker
 from ..jobs.params import first_word, join_words, parse_params, split_words
-from . import commands, formspec
+from . import commands, formspec, precheck
 from .confirm import ask
 from .speech import speaker_of
 
@@ -171,6 +171,10 @@ def _submit(runtime: Runtime, event: ChatEvent, speaker: Speaker) -> Answer:
     elif step == "submit" and not state.errors:
         now = runtime.clock()
         values = formspec.read(state, speaker, speaker.today(now), now)
+        refused = precheck.refusal(runtime, job_type, values) if values is not None else None
+        if refused is not None:  # what the store holds now refuses it: said in the form, nothing asked
+            state.errors[formspec.FORM] = refused.render(formspec.in_form(speaker))  # the form names its command
+            values = None
         if values is not None:
             if job_type.form_submit is not None:
                 return DialogClose(message=job_type.form_submit(runtime, event, values, state.bound))

@@ -43,6 +43,7 @@ ACTION = "form"  # the action of every button of a form
 MAX_LINES = 12  # lines of a repeated parameter: a dialog holds at most 100 widgets
 MAX_KNOWN = 50  # known values offered in a dropdown
 MAX_ERROR = 200  # characters of an error shown in a form (it may quote what was typed)
+MAX_FORM_ERROR = 600  # of the one error above every input (why the form cannot be sent, and what to do instead)
 MAX_PART_ERROR = 50  # at least, of each error of a line's parts said together (at most MAX_ERROR in all)
 FORM = ""  # the key of an error about the whole form
 MAX_CARRIED = 200  # characters of a value the form carries in every button (a parameter it shows no input for)
@@ -327,10 +328,10 @@ def _part_errors(state: FormState, param: Param, index: int, pieces: list[str], 
 
 
 # -- the dialog -----------------------------------------------------------------------------------
-def error_text(*messages: str):
-    """Errors in one widget, cut so that together they stay near ``MAX_ERROR`` characters (a
-    dialog of twelve lines, each with errors, stays within Chat's 32,000 bytes)."""
-    most = max(MAX_ERROR // max(1, len(messages)), MAX_PART_ERROR)
+def error_text(*messages: str, limit: int = MAX_ERROR):
+    """Errors in one widget, cut so that together they stay near ``limit`` characters (a dialog of
+    twelve lines, each with errors, stays within Chat's 32,000 bytes)."""
+    most = max(limit // max(1, len(messages)), MAX_PART_ERROR)
     return _error_text(*(m if len(m) <= most else m[: most - 1] + "…" for m in messages))
 
 
@@ -354,7 +355,7 @@ def build(state: FormState, speaker: Speaker, known: dict[str, list[str]], opene
         elif problem == "dropped":
             problem = speaker._("Part of what was typed is too long for the form and was left out; type the "
                                 "command instead to keep it.")
-        sections.append(Section((error_text(problem),)))
+        sections.append(Section((error_text(problem, limit=MAX_FORM_ERROR),)))
     fields: list[Widget] = []
     for param in job_type.params:
         if param.repeated or not param.in_form:

@@ -17,7 +17,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import UnknownJobType, UsageError
 from ..queues import QueueDefinition
@@ -45,6 +45,13 @@ def check_aliases(owner: str, aliases: tuple[str, ...]) -> None:
 MIN_TIMEOUT, MAX_TIMEOUT = 15.0, 1800.0  # Cloud Tasks' dispatch deadline range
 
 StepFn = Callable[["StepContext"], "dict | None"]
+
+
+class Reads(Protocol):
+    """What a job type's ``precheck`` may do with the job store: read one document by its collection
+    and id (None when there is none). Nothing else: no query, no write."""
+
+    def get(self, collection: str, doc_id: str) -> dict | None: ...
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,13 @@ class JobType:
     # rules that depend on the day (a due date not in the past): ``validate_at(values, now)``, ``now``
     # the runtime's clock (seconds since the epoch), so that tests set it; raise UsageError
     validate_at: Callable[[dict, float], None] | None = None
+    # rules that depend on what the store holds now (a case already delivered is not started):
+    # ``precheck(values, reads)`` reads at most a document or two through ``reads`` (``Reads``) and
+    # raises UsageError to refuse, saying why and what to do instead. Asked where the card would be
+    # shown (a typed command, a form's submit) and again at Run, before the job is recorded; a store
+    # that does not answer shows the card all the same, so the steps must refuse on their own too
+    # (the state may change between the card and the run). Reads only, quickly: Chat waits.
+    precheck: Callable[[dict, Reads], None] | None = field(default=None, compare=False)
     examples: tuple[str, ...] = ()
     slash_command_id: int | None = None
     result_fields: tuple[str, ...] = field(default=())  # output keys to show on the result card
