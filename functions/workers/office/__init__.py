@@ -13,7 +13,7 @@ from ackflow.i18n import L_, N_
 from ackflow.jobs.params import Param
 from ackflow.jobs.registry import Command, JobType, Registry, Step
 
-from . import dates, invoicing, lifecycle, mail, reminders, steps, unissued
+from . import dates, invoicing, lifecycle, mail, precheck, reminders, steps, unissued
 from .cases import CASE_RE
 from .commands import list_cases, show_case
 from .estimating import split_list
@@ -91,6 +91,12 @@ def _today(now: float):
     return dates.office_today(now, _settings().timezone)
 
 
+def _dates_of_newcase(values: dict, now: float) -> None:
+    """newcase: the case's due date (納期) is a deadline, as an invoice's payment due date is."""
+    if values.get("due"):
+        dates.check_deadline(values, CASE_DUE, _today(now))
+
+
 def _dates_of_estimate(values: dict, now: float) -> None:
     if values.get("valid_until"):  # the office's settings are read only when there is a date to check
         dates.check_deadline(values, VALID_UNTIL, _today(now))
@@ -150,6 +156,8 @@ CASE = Param("case", metavar=N_("CASE_NUMBER"), max_length=20, title=N_("Case nu
 # this year's, not next year's), at most a week ahead
 DATE = Param("date", kind="date", positional=False, required=False, metavar=N_("YYYY-MM-DD"), title=N_("Date"),
              aliases=("日付",), recent=dates.FUTURE_DAYS)
+CASE_DUE = Param("due", kind="date", positional=False, required=False, metavar=N_("YYYY-MM-DD"), title=N_("Due date"),
+                 aliases=("納期",))
 VALID_UNTIL = Param("valid_until", kind="date", positional=False, required=False, metavar=N_("YYYY-MM-DD"),
                     title=N_("Valid until"), aliases=("有効期限",))
 INVOICE_DUE = Param("due", kind="date", positional=False, required=False, metavar=N_("YYYY-MM-DD"),
@@ -188,9 +196,10 @@ def _office_job(name: str, help: str, params: tuple, confirm: str, steps_: tuple
                 validate=_check_case, validate_at=None, examples: tuple = (), result: tuple = (),
                 timeout: float = 120,
                 aliases: tuple[str, ...] = (), admins_only: bool = False, prefill=None,
-                no_cancel_after: str = "", on_failed=None, failure_note=None) -> JobType:
+                no_cancel_after: str = "", on_failed=None, failure_note=None, precheck=None) -> JobType:
     return JobType(name=name, help=help, params=params, confirm=confirm, queue="ackflow-office", timeout=timeout,
-                   steps=_marking(*steps_), validate=validate, validate_at=validate_at, examples=examples,
+                   steps=_marking(*steps_), validate=validate, validate_at=validate_at, precheck=precheck,
+                   examples=examples,
                    slash_command_id=slash, result_fields=result,
                    result_labels=RESULT_LABELS, aliases=aliases, admins_only=admins_only, prefill=prefill,
                    no_cancel_after=no_cancel_after, on_failed=on_failed, failure_note=failure_note, **OFFICE_EXTRA)
@@ -240,8 +249,7 @@ def register(registry: Registry) -> None:
             Param("client", max_length=60, help=N_("client company"), title=N_("Client"), lookup="clients",
                   check=_client_name),
             Param("title", max_length=200, help=N_("what the case is about"), title=N_("Title"), check=_title),
-            Param("due", kind="date", positional=False, required=False, metavar=N_("YYYY-MM-DD"), title=N_("Due date"),
-                  aliases=("納期",)),
+            CASE_DUE,
             Param("portal", positional=False, required=False, metavar=N_("ORDER_REF"), max_length=60,
                   title=N_("Portal order"), help=N_("the order on the client's portal, to collect its documents"),
                   aliases=("ポータル",)),
@@ -256,7 +264,7 @@ def register(registry: Registry) -> None:
                        Step("estimate", steps.draft_estimate, N_("estimate v1")),
                        Step("portal", steps.collect_documents, N_("portal documents")),
                        Step("mail", mail.save_mail, N_("received mail"))),
-        validate=_check_newcase,
+        validate=_check_newcase, validate_at=_dates_of_newcase,
         failure_note=steps.unopened_note,  # a number taken and no folder: the retry opens the case under it
         examples=('newcase ACME "プレス金型 A-12" --due 2026-12-01 --item "金型設計:1:350000"',
                   'newcase ACME "Die set" --portal PO-1042', '新規案件 ACME「プレス金型 A-12」 納期：12月1日'),
@@ -287,7 +295,8 @@ def register(registry: Registry) -> None:
                help=N_("the recipient (御中), when not the client's name"), title=N_("Recipient"), aliases=("宛先",)),
          VALID_UNTIL),
         N_("Issue a new estimate version for case {case}"), (Step("draft", steps.redraft_estimate, N_("estimate")),),
-        slash=22, validate=_check_estimate, validate_at=_dates_of_estimate, aliases=("見積",), prefill=_estimate_form,
+        slash=22, validate=_check_estimate, validate_at=_dates_of_estimate, precheck=precheck.estimate,
+        aliases=("見積",), prefill=_estimate_form,
         examples=('estimate 2026-001 --item "追加設計:1:50000"',
                   'estimate 2026-001 --change "1=::380000; 2=立会い::" --remove 3',
                   '見積 2026-001 明細：追加設計:1:5万円'),
@@ -304,7 +313,8 @@ def register(registry: Registry) -> None:
         N_("Issue an invoice for case {case}"),
         (Step("number", invoicing.allocate, N_("invoice number")), Step("issue", invoicing.issue, N_("invoice")),
          Step("file", invoicing.file, N_("case sheet"))),
-        slash=23, validate=_check_invoice, validate_at=_dates_of_invoice, aliases=("請求",), no_cancel_after="number",
+        slash=23, validate=_check_invoice, validate_at=_dates_of_invoice, precheck=precheck.invoice,
+        aliases=("請求",), no_cancel_after="number",
         on_failed=unissued.on_failed, failure_note=unissued.failure_note,  # a number taken is never lost silently
         examples=("invoice 2026-001", 'invoice 2026-001 --replaces INV-2026-0001', "請求 2026-001"),
         result=("case", "invoice", "total", "invoice_link", "sheet_link")))
@@ -313,17 +323,18 @@ def register(registry: Registry) -> None:
         (CASE, Param("estimate", kind="int", positional=False, required=False, minimum=1, maximum=999,
                      metavar=N_("VERSION"), title=N_("Estimate version"), aliases=("見積版",)), DATE),
         N_("Mark case {case} ordered (受注)"), (Step("ordered", lifecycle.ordered, N_("order recorded")),),
-        slash=24, aliases=("受注",), validate_at=_dates_of_event,
+        slash=24, aliases=("受注",), validate_at=_dates_of_event, precheck=precheck.ordered,
         examples=("ordered 2026-001", "ordered 2026-001 --estimate 2", "受注 2026-001 見積版：2"),
         result=("case", "status", "accepted")))
     registry.add(_office_job(
         "started", N_("Mark a case started (作業中): the work began."), (CASE,),
         N_("Mark case {case} started (作業中)"), (Step("started", lifecycle.started, N_("work start recorded")),),
-        slash=28, aliases=("着手",), examples=("started 2026-001", "着手 2026-001"), result=("case", "status")))
+        slash=28, aliases=("着手",), precheck=precheck.moving_to("作業中"),
+        examples=("started 2026-001", "着手 2026-001"), result=("case", "status")))
     registry.add(_office_job(
         "delivered", N_("Mark a case delivered (納品)."), (CASE, DATE),
         N_("Mark case {case} delivered (納品)"), (Step("delivered", lifecycle.delivered, N_("delivery recorded")),),
-        slash=25, aliases=("納品",), validate_at=_dates_of_event,
+        slash=25, aliases=("納品",), validate_at=_dates_of_event, precheck=precheck.moving_to("納品"),
         examples=("delivered 2026-001 --date 2026-12-01", "納品 2026-001 日付：12月1日"),
         result=("case", "status", "delivered_on")))
     registry.add(_office_job(
@@ -333,27 +344,31 @@ def register(registry: Registry) -> None:
                      title=N_("Amount received"), aliases=("金額",)), DATE),
         N_("Record a payment of {amount} received for case {case} (入金)"),
         (Step("paid", lifecycle.paid, N_("payment recorded")),),
-        slash=26, validate=_check_paid, validate_at=_dates_of_event, aliases=("入金",),
+        slash=26, validate=_check_paid, validate_at=_dates_of_event, precheck=precheck.paid, aliases=("入金",),
         examples=("paid 2026-001 --amount 473000 --date 2026-11-25", "入金 2026-001 金額：47万3000円"),
         result=("case", "status", "received", "invoiced", "outstanding")))
     registry.add(_office_job(
         "lost", N_("Mark a case lost (失注): the client went elsewhere (before delivery)."), (CASE,),
         N_("Mark case {case} lost (失注)"), (Step("lost", lifecycle.lost, N_("loss recorded")),),
-        slash=29, aliases=("失注",), examples=("lost 2026-001", "失注 2026-001"), result=("case", "status")))
+        slash=29, aliases=("失注",), precheck=precheck.moving_to("失注"),
+        examples=("lost 2026-001", "失注 2026-001"), result=("case", "status")))
     registry.add(_office_job(
         "hold", N_("Put a case on hold (保留); “resume” takes it back to the stage it was at."), (CASE,),
         N_("Put case {case} on hold (保留)"), (Step("hold", lifecycle.hold, N_("hold recorded")),),
-        slash=30, aliases=("保留",), examples=("hold 2026-001", "保留 2026-001"), result=("case", "status")))
+        slash=30, aliases=("保留",), precheck=precheck.moving_to("保留"),
+        examples=("hold 2026-001", "保留 2026-001"), result=("case", "status")))
     registry.add(_office_job(
         "resume", N_("Take a case on hold (保留) back to the stage it was held at."), (CASE,),
         N_("Resume case {case} from hold (保留)"), (Step("resume", lifecycle.resume, N_("resumed")),),
-        slash=31, aliases=("再開",), examples=("resume 2026-001", "再開 2026-001"), result=("case", "status")))
+        slash=31, aliases=("再開",), precheck=precheck.resume,
+        examples=("resume 2026-001", "再開 2026-001"), result=("case", "status")))
     registry.add(_office_job(
         "correct", N_("Correct a case's status (admins; recorded as a correction)."),
         (CASE, Param("status", max_length=10, choices=("受付", "見積提出", "受注", "作業中", "納品", "請求", "入金",
                                                         "失注", "保留"), title=N_("Case status"))),
         N_("Correct the status of case {case} to {status}"),
         (Step("correct", lifecycle.correct, N_("status corrected")),), aliases=("訂正",), admins_only=True,
+        precheck=precheck.exists,
         examples=("correct 2026-001 作業中", "訂正 2026-001 作業中"), result=("case", "status")))
     registry.add(JobType(
         name="digest", aliases=("週次まとめ",),

@@ -182,12 +182,7 @@ class CaseRecords:
                 raise CaseNotFound(f"case {case} not found")
             if any(entry.get("job") == job_id for entry in record.get("history", [])):
                 return record  # this job did it already
-            current = record.get("status")
-            if current != HOLD:
-                raise PermanentError(_say("not_on_hold", case=case, current=current or "—"))
-            stage = standing(record)
-            if stage is None:
-                raise PermanentError(_say("hold_unknown", case=case))
+            stage = resume_stage(case, record)
             record = dict(record)
             self._move(record, stage, by, job_id, force=True)
             record["jobs"] = [*record.get("jobs", []), *([job_id] if job_id not in record.get("jobs", []) else [])]
@@ -207,6 +202,26 @@ class CaseRecords:
         if correction:
             entry["correction"] = True
         record["history"] = [*record.get("history", []), entry]
+
+
+def check_command(case: str, record: dict, wanted: str) -> None:
+    """What ``transition`` refuses a person's move (not a correction) to ``wanted`` for, read from
+    the record as it is (the command's check before its card: ``precheck.py``): nothing when the
+    case is at ``wanted`` already (the move changes nothing, or renews what it holds there)."""
+    if record.get("status") != wanted:
+        _check_move(case, record, wanted)
+
+
+def resume_stage(case: str, record: dict) -> str:
+    """The stage a case on hold goes back to (``standing``); PermanentError when it is not on hold,
+    or its history does not say."""
+    current = record.get("status")
+    if current != HOLD:
+        raise PermanentError(_say("not_on_hold", case=case, current=current or "—"))
+    stage = standing(record)
+    if stage is None:
+        raise PermanentError(_say("hold_unknown", case=case))
+    return stage
 
 
 def _check_move(case: str, record: dict, wanted: str) -> None:

@@ -178,7 +178,8 @@ def unopened_text(runtime: Runtime, job_id: str, speaker: Speaker) -> str:
                          "the open cases. Retry it (“{command} {job_id}”) to open the case under this number.",
                          job_id=job_id, command=command)
     if job is not None and not job.status.finished:
-        return speaker._("Being opened by job {job_id}.", job_id=job_id)
+        return speaker._("Being opened by job {job_id}: the case is among the open cases once the job has made "
+                         "its folder.", job_id=job_id)
     return speaker._("Not opened (no case folder), job {job_id}.", job_id=job_id)
 
 

@@ -18,7 +18,7 @@ import calendar
 import datetime as dt
 
 from ackflow.errors import PermanentError, UsageError
-from ackflow.i18n import N_, Day, texts
+from ackflow.i18n import N_, Day, Joined, texts
 from ackflow.jobs.context import StepContext
 
 from . import ledger
@@ -74,6 +74,34 @@ def check_invoice_settings(settings) -> None:
         raise UsageError(problem)
 
 
+def check_case(case: str, record: dict, params: dict, accepted: bool) -> None:
+    """What the case refuses an invoice for (PermanentError), before anything is decided: a lost or
+    paid case, a correction of an invoice it does not have (or one corrected already), a second
+    invoice not asked for, no lines given and no accepted estimate (``accepted``: the case has one).
+    The ``number`` step asks it inside its transaction; the command, before its card (``precheck``)."""
+    if record.get("status") == LOST:  # it would stay 失注, out of `cases` and the digest, unpaid unseen
+        raise PermanentError(_say("lost", case=case))
+    if record.get("status") == PAID:  # a step never moves a status back: it would stay 入金
+        raise PermanentError(_say("paid", case=case))
+    invoices = record.get("invoices", [])
+    numbers = [i["number"] or _say("being_issued", job=i["job"]) for i in invoices]
+    replaces = params.get("replaces")
+    if replaces:
+        target = next((i for i in invoices if i["number"] == replaces), None)
+        if target is None:
+            raise PermanentError(_say("unknown_replaced", number=replaces, case=case,
+                                      numbers=Joined(numbers, ", ") if numbers else "—"))
+        if target.get("replaced_by"):
+            by = target["replaced_by"]
+            if by.startswith(ledger.PENDING):
+                by = _say("being_issued", job=by[len(ledger.PENDING):])
+            raise PermanentError(_say("already_replaced", number=replaces, by=by))
+    elif invoices and not params.get("again"):
+        raise PermanentError(_say("second", case=case, numbers=Joined(numbers, ", "), last=numbers[-1]))
+    if not params.get("item") and not accepted:
+        raise PermanentError(_say("no_accepted", case=case))
+
+
 def _number(ctx: StepContext) -> str:
     return ctx.outputs["number"]["invoice"]
 
@@ -93,31 +121,9 @@ def allocate(ctx: StepContext) -> dict:
     services.accounting.check()  # a missing grant or font refuses here, before a number is taken
 
     def make(record: dict, accepted: Document | None) -> Document:
-        if record.get("status") == LOST:  # it would stay 失注, out of `cases` and the digest, unpaid unseen
-            raise PermanentError(_say("lost", case=case))
-        if record.get("status") == PAID:  # a step never moves a status back: it would stay 入金
-            raise PermanentError(_say("paid", case=case))
-        invoices = record.get("invoices", [])
-        numbers = [i["number"] or _say("being_issued", job=i["job"]).render(ctx.speaker) for i in invoices]
+        check_case(case, record, params, accepted is not None)
+        lines = tuple(given) if given else accepted.lines
         replaces = params["replaces"]
-        if replaces:
-            target = next((i for i in invoices if i["number"] == replaces), None)
-            if target is None:
-                raise PermanentError(_say("unknown_replaced", number=replaces, case=case,
-                                          numbers=", ".join(numbers) or "—"))
-            if target.get("replaced_by"):
-                by = target["replaced_by"]
-                if by.startswith(ledger.PENDING):
-                    by = _say("being_issued", job=by[len(ledger.PENDING):]).render(ctx.speaker)
-                raise PermanentError(_say("already_replaced", number=replaces, by=by))
-        elif invoices and not params["again"]:
-            raise PermanentError(_say("second", case=case, numbers=", ".join(numbers), last=numbers[-1]))
-        if given:
-            lines = tuple(given)
-        elif accepted is not None:
-            lines = accepted.lines
-        else:
-            raise PermanentError(_say("no_accepted", case=case))
         try:
             totals = rules.totals(lines)
         except UsageError as exc:

@@ -67,19 +67,40 @@ def _mirror(ctx: StepContext, record: dict) -> dict:
     return {"case": case, "status": record["status"], "sheet_link": row.get("sheet_link", "")}
 
 
+def accepted_version(case: str, record: dict, wanted: int | None) -> int:
+    """The estimate version ``ordered`` accepts: ``wanted``, else the latest; PermanentError when the
+    case has no estimate, or not that version."""
+    versions = [e["version"] for e in record.get("estimates", [])]
+    if not versions:
+        raise PermanentError(_say("no_estimates", case=case))
+    version = wanted or max(versions)
+    if version not in versions:
+        raise _no_version(case, version, versions)
+    return version
+
+
+def _no_version(case: str, version: int, versions: list[int]) -> PermanentError:
+    return PermanentError(_say("no_estimate", case=case, version=version,
+                               versions=", ".join(f"v{v}" for v in versions)))
+
+
+def payable_invoices(case: str, record: dict) -> list[dict]:
+    """The invoices a payment is for (issued, not replaced by a correction); PermanentError when none."""
+    invoices = [i for i in record.get("invoices", []) if not i.get("replaced_by") and not i.get("pending")]
+    if not invoices:
+        raise PermanentError(_say("no_invoice", case=case))
+    return invoices
+
+
 def ordered(ctx: StepContext) -> dict:
     """受注: the client accepted an estimate version (the latest unless --estimate N); on a case
     ordered already, another version replaces the accepted one (until it is invoiced: 請求 is later)."""
     record = _record(ctx)
     case = ctx.params["case"]
-    versions = [e["version"] for e in record.get("estimates", [])]
-    if not versions:
-        raise PermanentError(_say("no_estimates", case=case))
-    version = ctx.params["estimate"] or max(versions)
+    version = accepted_version(case, record, ctx.params["estimate"])
     document = ledger.get(ctx.services.store.docs, "quotation", ledger.estimate_number(case, version))
-    if version not in versions or document is None:
-        raise PermanentError(_say("no_estimate", case=case, version=version,
-                                  versions=", ".join(f"v{v}" for v in versions)))
+    if document is None:
+        raise _no_version(case, version, [e["version"] for e in record.get("estimates", [])])
     accepted = {"version": version, "number": document.number, "total": document.totals.total,
                 "by": ctx.job.requester.label, "on": ctx.params["date"] or job_date(ctx).isoformat()}
     # ordered already, another version: that one is accepted now (it was answered, and not kept)
@@ -100,9 +121,7 @@ def paid(ctx: StepContext) -> dict:
     invoices not replaced by a correction); until then the payment is recorded and the status kept."""
     record = _record(ctx)
     case = ctx.params["case"]
-    invoices = [i for i in record.get("invoices", []) if not i.get("replaced_by") and not i.get("pending")]
-    if not invoices:
-        raise PermanentError(_say("no_invoice", case=case))
+    invoices = payable_invoices(case, record)
     amount = read_amount(ctx.params["amount"])
     on = ctx.params["date"] or job_date(ctx).isoformat()
     payment = {"key": ctx.job.id, "amount": amount, "on": on, "by": ctx.job.requester.label}
