@@ -131,7 +131,21 @@ def case(case: str):
     record = config.runtime.store.docs.get("cases", case)
     if record is None:
         abort(404, description=g.speaker._("There is no case {case}.", case=case))
-    return render_template("case.html", case=record, invoices=_invoices(config.runtime, record))
+    return render_template("case.html", case=record, invoices=_invoices(config.runtime, record),
+                           opening=_opening(config.runtime, record))
+
+
+def _opening(runtime: Runtime, record: dict) -> dict | None:
+    """A case being opened: its ``newcase`` job took the number and has not made the case folder
+    (``opening``), so the case is not among the open cases yet; what the chat's ``case`` says of
+    it (being opened, or not opened with the retry that opens it), and the job to follow."""
+    from workers.office.cases import opening_job
+    from workers.office.commands import unopened_text
+
+    job_id = opening_job(record)
+    if not isinstance(job_id, str) or not job_id:
+        return None
+    return {"job": job_id, "text": unopened_text(runtime, job_id, g.speaker)}
 
 
 def _invoices(runtime: Runtime, record: dict) -> list[dict]:
