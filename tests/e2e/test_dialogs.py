@@ -16,6 +16,7 @@ import requests
 from ackflow.jobs.model import JobStatus
 from ackflow_tools.emulators.chat.userside import find_button, iter_buttons
 from tests.support.dialogs import errors_after, filled_in, form_inputs, inputs_of, text, value_of
+from tests.support.mail import request_due
 from tests.support.office import running_office
 from tests.support.pipeline import ALICE, BOB
 from workers.office import ledger
@@ -71,7 +72,8 @@ def test_a_form_with_an_error_then_fixed_makes_one_job_whose_result_links_open(o
     assert {"item.1.0", "item.1.1", "item.1.2"} <= set(fields)
 
     # a submit with the title missing and a quantity that is not a number: errors next to them
-    bad = {"client": "ACME", "title": "", "due": dt.date(2026, 12, 1),
+    due = request_due()  # a month ahead: a case's due date is never in the past
+    bad = {"client": "ACME", "title": "", "due": due,
            "item.1.0": "金型設計", "item.1.1": "abc", "item.1.2": "350000"}
     answer = office.submit_dialog(words["next"], form_inputs(bad), space=space, **client)
     assert answer["reply"]["action"] == "dialog", answer
@@ -104,7 +106,7 @@ def test_a_form_with_an_error_then_fixed_makes_one_job_whose_result_links_open(o
     assert "error" not in clicked, clicked
     job = office.wait_job(office.job_of(card), JobStatus.SUCCEEDED, JobStatus.FAILED, timeout=60)
     assert job.status == JobStatus.SUCCEEDED, job.last_error
-    assert job.params["title"] == "プレス金型 A-12" and job.params["due"] == "2026-12-01"
+    assert job.params["title"] == "プレス金型 A-12" and job.params["due"] == due.isoformat()
     assert job.params["item"] == ["金型設計:1:350000", "試作立会い:2:40,000"]
     assert job.thread  # the job reports in the thread of its card
 

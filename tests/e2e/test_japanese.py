@@ -12,10 +12,11 @@ import time
 
 import pytest
 
-from ackflow.i18n import Speaker
+from ackflow.i18n import Speaker, speaker_for
 from ackflow.jobs.model import JobStatus
 from ackflow.jobs.typed import parse_date
 from ackflow_tools.emulators.chat.userside import find_button, iter_buttons
+from tests.support.mail import request_due
 from tests.support.office import running_office
 
 JA = {"locale": "ja", "timeZone": "Asia/Tokyo", "platform": "WEB"}
@@ -112,9 +113,11 @@ def test_line_items_are_shown_as_money_before_run(office, client, row):
 
 
 def test_an_english_speaker_in_the_same_office_gets_english(office):
-    card = reply_to(office, 'newcase ACME "Die set" --due 2026-12-01', "spaces/english", EN)
+    due = request_due()  # a month ahead: a case's due date is never in the past
+    card = reply_to(office, f'newcase ACME "Die set" --due {due}', "spaces/english", EN)
     shown = text(card)
-    assert "Run newcase?" in shown and "Open a new case for ACME: “Die set”" in shown and "1 Dec 2026" in shown
+    assert "Run newcase?" in shown and "Open a new case for ACME: “Die set”" in shown
+    assert speaker_for("en").date(due) in shown  # 1 Dec 2026
     assert find_button(card, "Run") and not find_button(card, "実行")
 
 
@@ -198,14 +201,15 @@ def test_a_japanese_conversation_meets_no_english(office):
     case = opened.result["case"]
     jobs = [opened]
     jobs.append(run(f"見積 {case} 変更：9=設計:1:100"))  # v1 has no line 9: “案件 {case}” shows the lines
-    jobs.append(run(f"入金 {case} 金額：1000"))  # no invoice yet: “請求 {case}” first
-    jobs.append(run(f"請求 {case}"))  # not ordered: “受注 {case}” first
+    # refused at once, in place of the card (said in Japanese, with what to do instead)
+    for words in (f"入金 {case} 金額：1000",  # no invoice yet: “請求 {case}” first
+                  f"請求 {case}"):  # not ordered: “受注 {case}” first
+        assert "cardsV2" not in say(words)["message"]
     jobs.append(run(f"受注 {case}"))
     jobs.append(run(f"請求 {case}"))
-    jobs.append(run(f"請求 {case}"))  # a second invoice: 追加発行： or 訂正元：
-    assert [j.status for j in jobs] == [JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.FAILED, JobStatus.FAILED,
-                                        JobStatus.SUCCEEDED, JobStatus.SUCCEEDED, JobStatus.FAILED], \
-        [(j.type, j.status, j.last_error) for j in jobs]
+    assert "cardsV2" not in say(f"請求 {case}")["message"]  # a second invoice: 追加発行： or 訂正元：
+    assert [j.status for j in jobs] == [JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.SUCCEEDED,
+                                        JobStatus.SUCCEEDED], [(j.type, j.status, j.last_error) for j in jobs]
     for words in (f"案件 {case}", "案件一覧", "案件一覧 状況=請求", f"状況 {jobs[-1].id}", "一覧",
                   f"再実行 {jobs[-1].id}", f"取消 {opened.id}", f"受注 {case} 見積版：7"):
         say(words)

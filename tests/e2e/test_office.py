@@ -15,6 +15,7 @@ import pytest
 
 from ackflow.jobs.model import JobStatus
 from tests.support import portal as portal_site
+from tests.support.mail import request_due
 from tests.support.office import KINDS, drive_tree, run_newcase, running_office, sheet_of, storage_of
 
 pytestmark = pytest.mark.slow  # started first by scripts/test (tests/conftest.py)
@@ -38,7 +39,8 @@ def links_to(office, link: str, path: str) -> bool:
 
 
 def test_newcase_through_the_whole_pipeline(office):
-    job = run_newcase(office, 'newcase ACME "プレス金型 A-12 🚀" --due 2026-12-01 --portal PO-1042')
+    due = request_due()  # a month ahead: a case's due date is never in the past
+    job = run_newcase(office, f'newcase ACME "プレス金型 A-12 🚀" --due {due} --portal PO-1042')
     assert job.status == JobStatus.SUCCEEDED, job.last_error
     case = job.result["case"]
     year = time.localtime(job.created_at).tm_year
@@ -53,12 +55,13 @@ def test_newcase_through_the_whole_pipeline(office):
     assert f"案件 {case}" in storage.read(f"{folder}/README.txt").decode()
     assert storage.read(f"{folder}/01_受領資料/portal/PO-1042/drawing-A12.pdf") == portal_site.DRAWING
     pdf = pypdf.PdfReader(io.BytesIO(storage.read(f"{folder}/03_見積/見積書_{case}_v1.pdf"))).pages[0].extract_text()
-    for expected in ("御見積書", "ACME 御中", "山田金型設計事務所", "金型設計", "試作立会い", "納期: 2026年12月1日",
+    for expected in ("御見積書", "ACME 御中", "山田金型設計事務所", "金型設計", "試作立会い",
+                     f"納期: {due.year}年{due.month}月{due.day}日",
                      "¥430,000", "¥43,000", "¥473,000"):
         assert expected in pdf, expected
     row = sheet_of(office).find(case)
     assert row.values["client"] == "ACME" and row.values["title"] == "プレス金型 A-12 🚀"
-    assert row.values["status"] == "見積提出" and row.values["due"] == "2026-12-01"
+    assert row.values["status"] == "見積提出" and row.values["due"] == due.isoformat()
     assert row.values["requester"] == "Alice"
     assert links_to(office, row.values["estimate"], f"{folder}/03_見積/見積書_{case}_v1.pdf")
     assert row.values["folder"] == storage.link(folder) == job.result["folder_link"]
@@ -196,8 +199,10 @@ def test_case_command_and_a_second_estimate_version(office):
     for expected in (f"案件 {case}", "治具 B-7", "見積提出", "受付", "¥"):
         assert expected in shown, expected
     assert "There is no case" in json.dumps(office.send("case 1999-001")["reply"]["message"], ensure_ascii=False)
-    failed = office.wait_job(office.start("estimate 1999-001"), JobStatus.FAILED)
-    assert "there is no case 1999-001" in failed.last_error
+    before = office.counts()  # refused at once, in place of the card: no request, no job
+    refused = office.send("estimate 1999-001")["reply"]["message"]
+    assert "there is no case 1999-001" in refused["text"] and "cardsV2" not in refused
+    assert office.counts() == before
 
 
 @pytest.mark.parametrize("text, complaint", [

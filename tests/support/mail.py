@@ -49,6 +49,19 @@ class GmailStandIn:
         self.server.stop()
 
 
+def request_due() -> dt.date:
+    """A due date a request may state for a case opened from it today: a month ahead, in Tokyo (a
+    case's due date may not be in the past)."""
+    from zoneinfo import ZoneInfo
+
+    return dt.datetime.now(ZoneInfo("Asia/Tokyo")).date() + dt.timedelta(days=30)
+
+
+def request_body(due: dt.date) -> str:
+    """The body of a request that states ``due`` as its due date (納期), as a client writes it."""
+    return f"いつもお世話になっております。\n納期: {due.year}年{due.month}月{due.day}日\nよろしくお願いいたします。"
+
+
 def mail(subject: str = "プレス金型 A-12 のお見積りのお願い", *, sender: str = "山田 太郎 <yamada@acme.co.jp>",
          body: str | None = "いつもお世話になっております。\n納期: 2026年12月1日\nよろしくお願いいたします。",
          html: str | None = None, attachments: tuple[tuple[str, bytes, str], ...] = (), headers: dict | None = None,
