@@ -1,8 +1,10 @@
 """The dates a person gives the office's commands, checked against today in the office's time zone
 (ACKFLOW_OFFICE_TIMEZONE) at the command, before a card, never first inside a job:
 
-- a deadline (an invoice's payment due date ``--due``, an estimate's validity ``--valid-until``)
-  is today or later, and at most ``AHEAD_DAYS`` ahead (2062 typed for 2026 is a typo, not terms);
+- a deadline (a case's due date ``newcase --due``, an invoice's payment due date ``invoice --due``,
+  an estimate's validity ``--valid-until``) is today or later, and at most ``AHEAD_DAYS`` ahead
+  (2062 typed for 2026 is a typo, not terms; a case due in the past was mistyped, or its mail is
+  old: the form says so, to correct or clear);
 - the day something happened (a delivery ``delivered --date``, a payment ``paid --date``, an
   order ``ordered --date``, an invoice's transaction date ``invoice --date``) is at most
   ``FUTURE_DAYS`` ahead (a delivery due on Monday recorded on Friday; a payment is recorded when
