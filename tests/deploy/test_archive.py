@@ -42,6 +42,7 @@ CLOUD_VALUES = {
     "ACKFLOW_PERIODIC_SPACE": "spaces/AAAAo1ce",
     "ACKFLOW_LOG_FORMAT": "json",
     "ACKFLOW_LOG_LEVEL": "INFO",
+    "ACKFLOW_DEV_JOB_TYPES": "false",  # Terraform's default: the office's help lists its own commands only
     "ACKFLOW_LANGUAGE": "ja",  # the office's
     "ACKFLOW_TIME_ZONE": "Asia/Tokyo",
     "ACKFLOW_OFFICE_TIMEZONE": "Asia/Tokyo",
