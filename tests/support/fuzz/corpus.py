@@ -62,7 +62,7 @@ def command_line(rng: random.Random) -> str:
     if roll < 0.25:
         return f"echo {hostile_string(rng)}"
     if roll < 0.35:
-        return rng.choice(("sleep 3", "fail --times 1", "fail --always", 'newcase ACME "金型 A-12" --due 2026-12-01',
+        return rng.choice(("sleep 3", "fail --times 1", "fail --always", 'newcase ACME "金型 A-12" --due 12/1',
                            'estimate 2026-001 --item "設計:1:350000"', 'newcase ACME A-12 --item "a:1e999999:1"',
                            'estimate 2026-001 --item "a:NaN:1"', "help", "jobs", "jobs all"))
     words = [rng.choice(COMMANDS)]
