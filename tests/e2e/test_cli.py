@@ -380,12 +380,14 @@ def test_dialog_fills_in_a_form_in_japanese_on_a_phone_and_a_wrong_value_comes_b
 def test_dialog_adds_lines_for_a_repeated_parameter_and_chat_shows_an_opened_form(running):
     shown = ackflow(running, "chat", "/echo", "--locale", "en", "--chat-url", running.chat_url, "--space", "spaces/clf")
     assert shown.returncode == 0 and "ackflow dialog" in shown.stdout and _boxes(shown.stdout)
-    out = ackflow(running, "dialog", "estimate", "2026-001", "--line", "設計:1:350000", "--line", "立会い:2:40000",
-                  "--locale", "en", "--chat-url", running.chat_url, "--space", "spaces/cll")
+    # newcase: a form with repeated lines that needs no case to exist (an estimate's form refuses a
+    # case number the store does not know before its card)
+    out = ackflow(running, "dialog", "newcase", "ACME", "金型 A-12", "--line", "設計:1:350000", "--line",
+                  "立会い:2:40000", "--locale", "en", "--chat-url", running.chat_url, "--space", "spaces/cll")
     assert out.returncode == 0, out.stderr + out.stdout
     boxes = _boxes(out.stdout)
     assert any("item.2.0" in line for line in boxes[-1])  # a second line was added before submitting
-    assert "Issue a new estimate version for case 2026-001" in out.stdout
+    assert "Open a new case for ACME: “金型 A-12”" in out.stdout
 
 
 def test_dev_on_a_machine_without_java_runs_without_mail_and_says_so(tmp_path):

@@ -577,8 +577,10 @@ def test_a_card_chat_will_not_take_as_written_is_shown_as_its_text(office):
                   timeout=5).raise_for_status()
     mail_id = deliver(office, mail(subject))
     started = time.monotonic()
+    # up to three minutes: the module's earlier tests may have spent the space's write quota for
+    # this minute, and Pub/Sub delivers again after its backoff (a CI run once needed more than 60 s)
     while (record(office, mail_id) or {}).get("status") in (None, "PROPOSING"):
-        assert time.monotonic() < started + 60, office.stack.procs["worker"].log_tail(30)
+        assert time.monotonic() < started + 180, office.stack.procs["worker"].log_tail(30)
         time.sleep(0.2)
     assert record(office, mail_id)["status"] == "PROPOSED"
     [shown] = about(office, subject)
@@ -612,7 +614,9 @@ def unshown_mail(office, subject: str, **settings) -> str:
                 time.sleep(2)
     finally:
         office.stack.start_part("worker")
-    assert report.proposed == [] and report.skipped == [record_id(MAILBOX, mail_id)]
+    # this mail is refused; another test's mail still waiting for its Pub/Sub redelivery may be
+    # handled by the same sync (it reads the mailbox's whole history since the last one)
+    assert report.proposed == [] and record_id(MAILBOX, mail_id) in report.skipped, report
     return mail_id
 
 
