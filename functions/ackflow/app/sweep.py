@@ -71,8 +71,9 @@ def sweep(runtime: Runtime, now: float | None = None) -> SweepReport:
     now = runtime.clock() if now is None else now
     report = SweepReport()
     settings = runtime.settings
-    phases = (("resend", lambda: _resend_queued(runtime, now, settings.sweep_queued_after, report)),
-              ("release", lambda: _release_stalled(runtime, now, settings.sweep_stalled_after, report)),
+    backlogs = _Backlogs(runtime, report)  # read once per queue for both phases that send again
+    phases = (("resend", lambda: _resend_queued(runtime, now, settings.sweep_queued_after, report, backlogs)),
+              ("release", lambda: _release_stalled(runtime, now, settings.sweep_stalled_after, report, backlogs)),
               ("periodic", lambda: _start_periodic(runtime, now, settings.sweep_catch_up, report)),
               ("reshow", lambda: _reshow_unshown(runtime, now, settings.sweep_unshown_after, report)))
     for name, phase in phases:
@@ -154,14 +155,13 @@ class _BusyJobs:
         return job
 
 
-def _resend_queued(runtime: Runtime, now: float, after: float, report: SweepReport) -> None:
+def _resend_queued(runtime: Runtime, now: float, after: float, report: SweepReport, backlogs: _Backlogs) -> None:
     """Send again the jobs still QUEUED: their task was never created (the queue was down when Run
     was pressed) or was lost. After a queue outage that may be every job asked for meanwhile, so a
     sweep sends up to RESEND_BATCH of them (for up to RESEND_FOR), not a page: at a hundred a sweep,
     1,000 jobs asked for during a 30-second outage took three minutes to start (benchmarks/chaos.py)."""
     until = time.monotonic() + RESEND_FOR
     busy = _BusyJobs(runtime, report)
-    backlogs = _Backlogs(runtime, report)
     for job in runtime.store.stale_jobs(JobStatus.QUEUED, now - after, limit=RESEND_BATCH):
         if time.monotonic() > until:
             return  # the rest: next sweep
@@ -212,9 +212,8 @@ def _stalled(job: Job, now: float, grace: float) -> Job | None:
     return None
 
 
-def _release_stalled(runtime: Runtime, now: float, grace: float, report: SweepReport) -> None:
+def _release_stalled(runtime: Runtime, now: float, grace: float, report: SweepReport, backlogs: _Backlogs) -> None:
     busy = _BusyJobs(runtime, report)
-    backlogs = _Backlogs(runtime, report)
     for candidate in runtime.store.stale_jobs(JobStatus.RUNNING, now - grace):
         if _stalled(candidate, now, grace) is None or backlogs.hold(candidate, now):
             continue
