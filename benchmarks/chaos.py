@@ -10,6 +10,16 @@ while the suite:
 - delivers real tasks again, as duplicates and as forced deliveries with other names and counts;
 - answers some of the worker's Chat writes with 429 or 503 (a fault proxy in front of Chat).
 
+With ``--queue sqs`` the tasks go through SQS (a moto server) and the relay (``ackflow sqs-relay``),
+and the faults fit it: the worker kills and Chat faults as above; the relay, not the queue, is
+killed (SIGKILL) and started again after the outage (SQS keeps what is sent meanwhile; clicks
+continue); half the extra deliveries are copies of real messages sent to SQS again (the body the
+functions send: the relay delivers each under the same task name, as SQS's at-least-once delivery
+may hand a message out twice), the other half as on Cloud Tasks (the attempt in flight delivered
+again under its name and count, or forced deliveries), signed as the relay signs. The
+report then says what SQS holds at the end and whether the relay still runs (a relay that exited
+or logged a failure of its own is a problem).
+
 When the faults end, it waits for every job to settle (finished, and its result confirmed shown:
 results wait for the space's write budget, docs/reliability.md) and gives each a verdict from the
 store, the chain steps' run log and the Chat service:
@@ -17,13 +27,15 @@ store, the chain steps' run log and the Chat service:
 - **lost**: Run was pressed and answered, and no job exists for that card;
 - **doubled**: two jobs for one card; a step that ran twice at once, or twice to its end when the
   first run was not cut short by a kill; or two messages for one job;
-- **stuck**: not finished within its lease plus one sweep interval after the faults ended;
+- **stuck**: not finished within its lease plus one sweep interval after the faults ended (on SQS a
+  killed holder's step always waits out its lease: no delivery takes it over before);
 - **wrong**: its message in the thread does not show its final state (or is missing);
 - **failed**: a job that should have succeeded ended otherwise.
 
     .venv/bin/python benchmarks/chaos.py                    # full scale: 1,000 jobs
     .venv/bin/python benchmarks/chaos.py --jobs 60 --outage 5 --kill-every 4   # a quick look
     .venv/bin/python benchmarks/chaos.py --jobs 200 --store firestore      # on the Firestore emulator
+    .venv/bin/python benchmarks/chaos.py --jobs 200 --queue sqs            # on SQS with the relay
 
 The test suite runs it at a small scale (tests/chaos/); docs/reliability.md has the figures.
 """
