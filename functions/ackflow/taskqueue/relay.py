@@ -16,16 +16,17 @@ its answer comes. The long-poll loop receives only as many messages as it has fr
 received message never waits behind a slow one while its visibility timeout runs.
 
 While a delivery is under way the relay keeps extending the message's visibility (every third
-of its hold, below), so a step longer than the visibility timeout is not received
-again by a second delivery that would take the step over (its receive count is higher, which the
-worker reads as "the earlier attempt ended"). Only if the relay itself dies does the message come
-back, as a Cloud Tasks task does when its connection breaks.
+of its hold, below), so a step longer than the visibility timeout is not received again by a
+second delivery (which would find the step held and be answered 409 until the first ends: on SQS
+the worker takes no step over by a higher receive count). Only if the relay itself dies does the
+message come back, as a Cloud Tasks task does when its connection breaks.
 
 It holds a message for at most ``RECEIVE_HOLD`` seconds at a time (or the queue's visibility
-timeout, if shorter): it receives with that visibility and extends by it. So the messages of a
-relay that dies (those it was delivering, and those its last long poll took as it died) come back
-within that time, not after the queue's visibility timeout (a step's timeout plus a minute: 11
-minutes on the default queue), which a job whose task it held used to wait out, or the sweep.
+timeout, if shorter): it receives with that visibility and extends by it (a Lambda's event source
+receives with the queue's; the first extension brings it to the hold). So the messages of a relay
+that dies (those it was delivering, and those its last long poll took as it died) come back within
+that time, not after the queue's visibility timeout (a step's timeout plus a minute: 11 minutes on
+the default queue), which a job whose task it held used to wait out, or the sweep.
 
 A message is checked before it is delivered: one that is not an Ackflow task (not JSON, no task
 name or payload, header names or values that cannot be sent) goes to the dead-letter queue at once.
