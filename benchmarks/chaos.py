@@ -10,6 +10,16 @@ while the suite:
 - delivers real tasks again, as duplicates and as forced deliveries with other names and counts;
 - answers some of the worker's Chat writes with 429 or 503 (a fault proxy in front of Chat).
 
+With ``--queue sqs`` the tasks go through SQS (a moto server) and the relay (``ackflow sqs-relay``),
+and the faults fit it: the worker kills and Chat faults as above; the relay, not the queue, is
+killed (SIGKILL) and started again after the outage (SQS keeps what is sent meanwhile; clicks
+continue); half the extra deliveries are copies of real messages sent to SQS again (the body the
+functions send: the relay delivers each under the same task name, as SQS's at-least-once delivery
+may hand a message out twice), the other half as on Cloud Tasks (the attempt in flight delivered
+again under its name and count, or forced deliveries), signed as the relay signs. The
+report then says what SQS holds at the end and whether the relay still runs (a relay that exited
+or logged a failure of its own is a problem).
+
 When the faults end, it waits for every job to settle (finished, and its result confirmed shown:
 results wait for the space's write budget, docs/reliability.md) and gives each a verdict from the
 store, the chain steps' run log and the Chat service:
@@ -17,13 +27,15 @@ store, the chain steps' run log and the Chat service:
 - **lost**: Run was pressed and answered, and no job exists for that card;
 - **doubled**: two jobs for one card; a step that ran twice at once, or twice to its end when the
   first run was not cut short by a kill; or two messages for one job;
-- **stuck**: not finished within its lease plus one sweep interval after the faults ended;
+- **stuck**: not finished within its lease plus one sweep interval after the faults ended (on SQS a
+  killed holder's step always waits out its lease: no delivery takes it over before);
 - **wrong**: its message in the thread does not show its final state (or is missing);
 - **failed**: a job that should have succeeded ended otherwise.
 
     .venv/bin/python benchmarks/chaos.py                    # full scale: 1,000 jobs
     .venv/bin/python benchmarks/chaos.py --jobs 60 --outage 5 --kill-every 4   # a quick look
     .venv/bin/python benchmarks/chaos.py --jobs 200 --store firestore      # on the Firestore emulator
+    .venv/bin/python benchmarks/chaos.py --jobs 200 --queue sqs            # on SQS with the relay
 
 The test suite runs it at a small scale (tests/chaos/); docs/reliability.md has the figures.
 """
@@ -32,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import tempfile
@@ -77,6 +90,10 @@ class Plan:
     submitters: int = 6
     workers: int = 2
     store: str = "sqlite"  # or "firestore" (the gcloud CLI's emulator, Java)
+    queue: str = "cloudtasks"  # or "sqs" (a moto server, with the relay calling the worker)
+    # what is asked for, with weights (on SQS a killed `sleep`'s holder is waited out for its lease,
+    # five minutes: the test suite's SQS case leaves it out to stay short)
+    mix: list = field(default_factory=lambda: list(MIX))
 
 
 @dataclass
@@ -114,8 +131,9 @@ class Chaos:
         self.log = log
         self.random = random.Random(plan.seed)
         self.asked: list[Asked] = []
-        self.faults = {"worker_kills": 0, "queue_down_s": 0.0, "duplicate_clicks": 0, "forced_deliveries": 0,
-                       "chat_429": 0, "chat_5xx": 0}
+        outage = "relay_down_s" if plan.queue == "sqs" else "queue_down_s"
+        self.faults = {"worker_kills": 0, outage: 0.0, "duplicate_clicks": 0, "forced_deliveries": 0,
+                       "duplicates": 0, "chat_429": 0, "chat_5xx": 0}
         self.kills: list[float] = []
         self.run_log = workdir / "chain-runs.jsonl"
         self.proxy = FaultProxy(seed=plan.seed)
@@ -148,15 +166,39 @@ class Chaos:
             "ACKFLOW_LEASE_MARGIN": "2",
             "ACKFLOW_CHAT_ENDPOINT": self.proxy.url,  # the worker's writes go through the faults
             "ACKFLOW_CHAOS_LOG": str(self.run_log),
-            "PYTHONPATH": str(ROOT),
+            # the checkout's own package first: an editable install may point at another checkout
+            "PYTHONPATH": os.pathsep.join((str(ROOT / "functions"), str(ROOT))),
         }
         self.stack = LocalStack(StackConfig(workdir=self.workdir / "stack", workers=self.plan.workers,
                                             sweep_interval=SWEEP_INTERVAL, extra_env=extra,
-                                            min_dispatch_deadline=1, store=self.plan.store))
+                                            min_dispatch_deadline=1, store=self.plan.store,
+                                            queue_backend=self.plan.queue))
         self.stack.start()
         self.proxy.upstream = self.stack.url("chat")
         self.store = self.stack.runtime().store
         self.registry = self.stack.runtime().registry
+        if self.plan.queue == "sqs":
+            self._start_sqs_side()
+
+    def _start_sqs_side(self) -> None:
+        """What the suite needs to act as SQS and the relay do: a client of the moto server (copies
+        of real messages go to the queue itself) and the relay's key (forced deliveries are signed
+        as the relay signs them, so they need no relay running)."""
+        import boto3
+
+        from ackflow.auth.signing import LocalSigner
+        from ackflow.taskqueue.sqs import SqsQueue
+
+        env = self.stack.env()
+        self.sqs = boto3.client("sqs", endpoint_url=self.stack.url("moto"), region_name=env["AWS_DEFAULT_REGION"],
+                                aws_access_key_id="testing", aws_secret_access_key="testing")
+        self.sqs_queue = SqsQueue(endpoint=self.stack.url("moto"), region=env["AWS_DEFAULT_REGION"], client=self.sqs)
+        settings = self.stack.settings()
+        signer = LocalSigner.from_private_key((self.stack.workdir / "relay-key.pem").read_bytes(),
+                                              "ackflow-sqs-relay")
+        self.relay_token = signer.id_token(issuer=settings.relay_issuer,
+                                           email=settings.invoker_service_account or "ackflow-sqs-relay",
+                                           audience=settings.worker_audience or settings.worker_url, lifetime=7200)
 
     def stop(self) -> None:
         if self.stack:
@@ -195,13 +237,13 @@ class Chaos:
 
     def random_choice(self, number: int) -> str:
         rng = random.Random(self.plan.seed * 1_000_003 + number)
-        total = sum(weight for _, weight in MIX)
+        total = sum(weight for _, weight in self.plan.mix)
         pick = rng.uniform(0, total)
-        for text, weight in MIX:
+        for text, weight in self.plan.mix:
             pick -= weight
             if pick <= 0:
                 return text
-        return MIX[0][0]
+        return self.plan.mix[0][0]
 
     # -- faults ---------------------------------------------------------------------------------------
     def _kill_workers(self) -> None:
@@ -212,20 +254,25 @@ class Chaos:
             self.faults["worker_kills"] += 1
 
     def _queue_outage(self, at: float) -> None:
+        """The queue (the local Cloud Tasks service) down for a while; on SQS, the relay: SQS itself
+        keeps the messages sent meanwhile (the functions still send to it), and those the relay had
+        received when it died come back when their visibility timeout ends."""
         if self._stop_faults.wait(at) or self.plan.outage <= 0:
             return
-        self.log(f"queue down for {self.plan.outage:g} s")
+        part, what = ("relay", "relay") if self.plan.queue == "sqs" else ("tasks", "queue")
+        self.log(f"{what} down for {self.plan.outage:g} s")
         down = time.time()
-        self.stack.procs["tasks"].kill()
+        self.stack.procs[part].kill()
         self._stop_faults.wait(self.plan.outage)
-        self.stack.start_part("tasks")
-        self.faults["queue_down_s"] = round(time.time() - down, 1)
-        self.log("queue back")
+        self.stack.start_part(part)
+        self.faults[f"{what}_down_s"] = round(time.time() - down, 1)
+        self.log(f"{what} back")
 
     def _forced_deliveries(self) -> None:
         from ackflow.taskqueue.base import task_name
 
-        token, minted = None, 0.0
+        sqs = self.plan.queue == "sqs"
+        token, minted = (self.relay_token, time.time()) if sqs else (None, 0.0)
         while not self._stop_faults.wait(0.05):
             with self._lock:
                 candidates = [a for a in self.asked if a.answered]
@@ -239,7 +286,7 @@ class Chaos:
                 job = self.store.get_job(job_id)
             except Exception:
                 continue
-            if time.time() - minted > 600:
+            if not sqs and time.time() - minted > 600:
                 try:  # the local token service is the Cloud Tasks service's: down with the queue
                     token = self.http.post(
                         f"{self.stack.url('tasks')}/v1/projects/-/serviceAccounts/{INVOKER}:generateIdToken",
@@ -250,6 +297,12 @@ class Chaos:
             step = min(job.current, len(job.steps) - 1)
             name = task_name(job.id, step, job.generation)
             holder = job.steps[step].holder
+            if sqs and self.random.random() < 0.5:
+                if not self._copy_to_queue(job, step):
+                    continue
+                if self._forced_enough():
+                    return
+                continue
             # an attempt in flight: one whose lease has not ended (a holder whose lease ended is
             # dead; the sweep releases its step, and a "duplicate" of it would be a delivery of an
             # attempt long over, which a slow read of the store once sent: see docs/reliability.md)
@@ -265,6 +318,8 @@ class Chaos:
                 name, retry = f"forced-{self.random.getrandbits(40):x}", self.random.randint(0, 3)
             headers = {"Authorization": f"Bearer {token}", "X-CloudTasks-TaskName": name,
                        "X-CloudTasks-TaskRetryCount": str(retry)}
+            if sqs:  # what the relay adds
+                headers.update({"X-CloudTasks-QueueName": job.queue, "User-Agent": "ackflow-sqs-relay"})
             try:
                 answer = self.http.post(self.stack.worker_url, timeout=60, headers=headers,
                                         json={"job_id": job.id, "step": step, "generation": job.generation})
@@ -272,11 +327,32 @@ class Chaos:
                 continue  # the worker was being killed
             with self._lock:
                 self.faults["forced_deliveries"] += 1
+                if not name.startswith("forced-"):
+                    self.faults["duplicates"] += 1
             if answer.status_code >= 500 and answer.status_code != 503:
                 self.log(f"a forced delivery got {answer.status_code}: {answer.text[:200]}")
-            budget = self.plan.forced * self.plan.jobs
-            if self.faults["forced_deliveries"] >= budget:
+            if self._forced_enough():
                 return
+
+    def _forced_enough(self) -> bool:
+        return self.faults["forced_deliveries"] >= self.plan.forced * self.plan.jobs
+
+    def _copy_to_queue(self, job, step: int) -> bool:
+        """A copy of the step's real message sent to SQS again, as SQS's at-least-once delivery may
+        hand a message out twice: the body the functions send (the same ``SqsQueue.enqueue``), so
+        the relay delivers it under the same task name with a receive count of its own (a copy
+        received once is attempt 0, as the original's first delivery was)."""
+        from ackflow.app.dispatch import step_task
+
+        try:
+            self.sqs_queue.enqueue(step_task(job, step, self.registry.get(job.type).timeout))
+        except Exception as exc:
+            self.log(f"a copy to the queue failed: {exc}")
+            return False
+        with self._lock:
+            self.faults["forced_deliveries"] += 1
+            self.faults["duplicates"] += 1
+        return True
 
     # -- the run ----------------------------------------------------------------------------------------
     def run(self) -> Report:
@@ -305,6 +381,8 @@ class Chaos:
         deadline = faults_ended + self._allowed_wait() + 60
         settled_at = self._settle(deadline)
         verdicts, problems = self._judge(faults_ended)
+        if plan.queue == "sqs":
+            verdicts["sqs"] = self._sqs_state(problems)
         return Report(
             plan=plan.__dict__, faults=self.faults, verdicts=verdicts, problems=problems,
             seconds={"submitting": round(submitted - started, 1), "faults": round(faults_ended - started, 1),
@@ -363,6 +441,34 @@ class Chaos:
         return time.time()
 
     # -- verdicts -------------------------------------------------------------------------------------
+    def _sqs_state(self, problems: list[str]) -> dict:
+        """What SQS and the relay were left with: messages still in each queue and in its
+        dead-letter queue (a dead letter of a job that succeeded is only a copy that was answered
+        409 until SQS's maxReceiveCount), and whether the relay still runs. A relay that exited by
+        itself, or logged a failure of its own, is a problem: its jobs would wait for the sweep."""
+        state: dict = {"queues": {}}
+        for name in self.registry.queues:
+            counts = {}
+            for label, queue in (("waiting", name), ("dead_letters", f"{name}-dlq")):
+                url = self.sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+                attributes = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+                counts[label] = int(attributes.get("ApproximateNumberOfMessages", 0))
+                if label == "waiting":
+                    counts["in_flight"] = int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0))
+                    counts["delayed"] = int(attributes.get("ApproximateNumberOfMessagesDelayed", 0))
+            state["queues"][name] = counts
+        relay = self.stack.procs["relay"]
+        state["relay_running"] = relay.running
+        log_path = relay.log_path
+        failures = [line for line in (log_path.read_text(errors="replace").splitlines() if log_path.exists() else [])
+                    if "Traceback" in line or "relay of" in line and "failed" in line]
+        state["relay_failures_logged"] = len(failures)
+        if not relay.running:
+            problems.append(f"relay: exited by itself ({relay.proc.returncode}):\n{relay.log_tail(20)}")
+        for line in failures[:5]:
+            problems.append(f"relay: {line[:300]}")
+        return state
+
     def _messages(self) -> dict[str, list[dict]]:
         """Every message of the app in the chaos spaces, by client-assigned id."""
         chat = self.stack.url("chat")
@@ -393,7 +499,8 @@ class Chaos:
                 except ValueError:
                     continue  # a line cut short by a kill
                 key = (entry["job"], entry["step"])
-                run_id = f"{entry['pid']}:{entry['task']}"
+                # each run logs an id of its own (two copies of an SQS message share a task name)
+                run_id = entry.get("run") or f"{entry['pid']}:{entry['task']}"
                 run = runs.setdefault(key, {}).setdefault(run_id, {"pid": entry["pid"]})
                 run[entry["event"]] = entry["at"]
         return {key: list(value.values()) for key, value in runs.items()}
@@ -514,10 +621,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--store", choices=("sqlite", "firestore"), default="sqlite",
                         help="the job store: SQLite (the default) or the Firestore emulator (needs Java)")
+    parser.add_argument("--queue", choices=("cloudtasks", "sqs"), default="cloudtasks",
+                        help="the task queue: the local Cloud Tasks service (the default) or SQS on a moto "
+                             "server with the relay (its outage is then the relay's)")
     parser.add_argument("--workdir", type=Path)
     args = parser.parse_args(argv)
     plan = Plan(jobs=args.jobs, seed=args.seed, kill_every=args.kill_every, outage=args.outage,
-                faults_after=args.faults_after, workers=args.workers, store=args.store)
+                faults_after=args.faults_after, workers=args.workers, store=args.store, queue=args.queue)
     report = run(plan, args.workdir)
     print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     return 0 if report.clean else 1

@@ -431,9 +431,11 @@ class LocalStack:
     def start_part(self, name: str) -> None:
         """Start a part that was stopped (or crashed) again, on the same port, with the same data."""
         proc = self.procs[name]
+        # with the part's own environment: the relay's (its signing key, the queues' endpoint)
+        # is not this process's
         fresh = self._function(name, "chat_webhook" if name == "webhook" else "worker") \
             if name in ("webhook", "worker") else ManagedProcess(proc.name, proc.argv, ready_url=proc.ready_url,
-                                                                 log_path=proc.log_path)
+                                                                 env=proc.env, log_path=proc.log_path, cwd=proc.cwd)
         self.procs[name] = fresh.start(timeout=60)
 
     def chat_signer(self, event_format: str | None = None):

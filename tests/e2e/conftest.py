@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from ackflow_tools.devtools.stack import LocalStack, StackConfig
@@ -26,7 +28,9 @@ def start_pipeline(workdir, fmt: str, auth: str, store: str = "sqlite", queue_ba
         "ACKFLOW_SWEEP_STALLED_AFTER": "1",
         "ACKFLOW_SWEEP_UNSHOWN_AFTER": "1",
         "ACKFLOW_LEASE_MARGIN": "1",
-        "PYTHONPATH": str(ROOT),
+        # the checkout's own package first: an editable install may point at another checkout
+        # (a git worktree's relay ran the main checkout's ackflow)
+        "PYTHONPATH": os.pathsep.join((str(ROOT / "functions"), str(ROOT))),
         **env,
     }
     stack = LocalStack(StackConfig(workdir=workdir, event_format=fmt, chat_auth=auth, sweep_interval=0,

@@ -158,3 +158,22 @@ def test_redriving_the_message_of_a_job_that_already_succeeded_changes_nothing(v
     mine = [m for m in via_sqs.messages().values() if m.get("clientAssignedMessageId") == job.message_id]
     assert len(mine) == 1
     assert operator.state("ackflow-default").dead == 0
+
+
+def test_a_relay_killed_and_started_again_delivers_what_was_sent_while_it_was_down(via_sqs):
+    """Last in this module: it kills the relay. The functions send to SQS, not to the relay, so a
+    job confirmed while the relay is down waits in SQS; the relay started again (on its port, with
+    its own key and settings, not this process's environment) delivers it."""
+    via_sqs.stack.procs["relay"].kill()  # SIGKILL, as a crash
+    # a receive of the dead relay that was waiting (its long poll, 1 s here) still takes a message
+    # sent meanwhile, which SQS then keeps invisible for the queue's visibility timeout (as SQS does
+    # for a receive whose connection dropped): send after it
+    time.sleep(1.5)
+    try:
+        job_id = via_sqs.start("echo while the relay was down")
+        time.sleep(2)  # the relay long-polls every second: it would have delivered it by now
+        assert via_sqs.store.get_job(job_id).status == JobStatus.QUEUED
+    finally:
+        via_sqs.stack.start_part("relay")
+    job = via_sqs.wait_job(job_id, JobStatus.SUCCEEDED, timeout=30)
+    assert job.steps[0].attempts == 1

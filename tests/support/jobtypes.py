@@ -30,14 +30,17 @@ def chain_link(ctx) -> dict:
     import os
     import random
     import time
+    import uuid
 
     path = os.environ.get("ACKFLOW_CHAOS_LOG")
     holder = ctx.job.steps[ctx.index].holder
+    run = uuid.uuid4().hex  # one per run: two copies of an SQS message carry the same task name and count
 
     def log(event: str) -> None:
         if path:
             line = json.dumps({"job": ctx.job.id, "step": ctx.index, "event": event, "pid": os.getpid(),
-                               "task": holder.task if holder else "", "at": time.time()})
+                               "task": holder.task if holder else "", "retry": holder.retry if holder else None,
+                               "run": run, "at": time.time()})
             with open(path, "a") as handle:
                 handle.write(line + "\n")
 

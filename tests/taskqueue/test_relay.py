@@ -253,3 +253,38 @@ def test_a_relay_without_a_key_names_the_command_that_makes_one(tmp_path):
     relay = relay_from_settings(Settings(relay_signing_key=key), sqs=object(), queue_urls={
         name: f"https://sqs.invalid/{name}" for name in json.loads(Path(Settings().queues_file).read_text())["queues"]})
     assert relay.queues
+
+
+def test_the_messages_of_a_relay_that_died_come_back_after_its_hold_not_the_queues_visibility_timeout(
+        setup, monkeypatch):
+    """A relay killed while it holds messages (delivering them, or just taken by its last long poll)
+    never settles them. SQS hands them out again when their visibility ends: received with the
+    queue's visibility timeout (a step's timeout plus a minute: 11 minutes on the default queue),
+    their jobs waited that long, or for the sweep (the chaos suite on SQS: a relay outage left
+    jobs waiting for their next step's task)."""
+    from ackflow.taskqueue import relay as relay_module
+
+    monkeypatch.setattr(relay_module, "RECEIVE_HOLD", 2)
+    s = setup(visibility=60)
+    s.client.send_message(QueueUrl=s.url, MessageBody=json.dumps(
+        {"task": "t-held", "deadline": 30, "payload": {"job_id": "j1", "step": 0}}))
+    [message] = s.relay.receive(s.relay_queue, 1, 2)  # and the relay dies before settling it
+    assert json.loads(message["Body"])["task"] == "t-held"
+    time.sleep(3)
+    again = receive_one(s)  # back after the hold
+    assert json.loads(again["Body"])["task"] == "t-held" and again["Attributes"]["ApproximateReceiveCount"] == "2"
+
+
+def test_a_delivery_longer_than_the_hold_is_kept_invisible_until_it_ends(setup, monkeypatch):
+    from ackflow.taskqueue import relay as relay_module
+
+    monkeypatch.setattr(relay_module, "RECEIVE_HOLD", 2)
+    s = setup(visibility=60)
+    s.worker.behaviour = lambda n, r: (time.sleep(5), 200)[1]
+    s.client.send_message(QueueUrl=s.url, MessageBody=json.dumps(
+        {"task": "t-long", "deadline": 30, "payload": {"job_id": "j1", "step": 0}}))
+    s.thread.start()
+    s.worker.wait_for(1, timeout=10)
+    time.sleep(6)
+    assert len(s.worker.received) == 1  # the hold was extended while the worker ran (5 s > 2 s)
+    assert s.count(s.url) == 0 and s.count(s.url, "ApproximateNumberOfMessagesNotVisible") == 0

@@ -8,6 +8,10 @@ names, and a periodic job's id contains its slot.
   (harmless if its task exists). After the name-reservation window it gets a new generation.
 - A RUNNING job whose step lease ended (or whose retry was due) more than ``sweep_stalled_after``
   seconds ago is sent again under a new generation; the claim keeps the step from running twice.
+- On a queue that cannot refuse a second task of a name (SQS), every send is one more message:
+  while the queue holds messages nobody has received (the relay is down, or behind), the first two
+  rules send nothing to it (a job waiting there is not lost, and a copy would only wait behind it),
+  except for a job that has waited ``BACKLOG_PATIENCE`` (its task may never have been sent).
 - A finished job whose final message was not confirmed written ``sweep_unshown_after`` seconds
   after it finished (its worker died before writing, or Chat was down or out of quota for longer
   than the queue retried) is shown again: same message id, so never twice.
@@ -45,6 +49,7 @@ UNDELIVERED_AFTER = 900.0  # seconds QUEUED after which a job is noted as not de
 UNDELIVERED = "not delivered"  # how that note begins (its last_error)
 BUSY_IN_A_ROW = 5  # jobs in a row the store was too busy to update before a phase of the sweep stops
 SLOTS_LOOKED_AT = 400  # slots of a schedule read to find the last and next that start a job
+BACKLOG_PATIENCE = 900.0  # seconds a job waits on a backlogged SQS queue before it is sent again anyway
 
 
 @dataclass
@@ -55,18 +60,20 @@ class SweepReport:
     reshown: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     tasks: dict[str, object] = field(default_factory=dict)  # the registry's sweep tasks' summaries
+    backlogged: list[str] = field(default_factory=list)  # queues whose waiting messages held sends back
 
     def to_dict(self) -> dict:
         return {"resent": self.resent, "released": self.released, "started": self.started,
-                "reshown": self.reshown, "errors": self.errors, "tasks": self.tasks}
+                "reshown": self.reshown, "errors": self.errors, "tasks": self.tasks, "backlogged": self.backlogged}
 
 
 def sweep(runtime: Runtime, now: float | None = None) -> SweepReport:
     now = runtime.clock() if now is None else now
     report = SweepReport()
     settings = runtime.settings
-    phases = (("resend", lambda: _resend_queued(runtime, now, settings.sweep_queued_after, report)),
-              ("release", lambda: _release_stalled(runtime, now, settings.sweep_stalled_after, report)),
+    backlogs = _Backlogs(runtime, report)  # read once per queue for both phases that send again
+    phases = (("resend", lambda: _resend_queued(runtime, now, settings.sweep_queued_after, report, backlogs)),
+              ("release", lambda: _release_stalled(runtime, now, settings.sweep_stalled_after, report, backlogs)),
               ("periodic", lambda: _start_periodic(runtime, now, settings.sweep_catch_up, report)),
               ("reshow", lambda: _reshow_unshown(runtime, now, settings.sweep_unshown_after, report)))
     for name, phase in phases:
@@ -83,7 +90,7 @@ def sweep(runtime: Runtime, now: float | None = None) -> SweepReport:
             continue
         if summary is not None:
             report.tasks[name] = summary
-    if report.resent or report.released or report.started or report.reshown or report.errors:
+    if report.resent or report.released or report.started or report.reshown or report.errors or report.backlogged:
         log.info("sweep: %s", report.to_dict())
     return report
 
@@ -94,6 +101,35 @@ def _send(runtime: Runtime, job: Job, report: SweepReport, bucket: list[str]) ->
             bucket.append(job.id)
     except QueueUnavailable as exc:
         report.errors.append(f"{job.id}: {exc}")
+
+
+class _Backlogs:
+    """Whether a queue that cannot refuse a second task of a name (SQS: ``deduplicates`` False) has
+    messages waiting that nobody has received: its consumer (the relay) is down or behind, so a
+    job sent to it is most likely still there. Read once per queue per sweep; a queue that refuses
+    duplicates by name never counts (sending again costs nothing there), nor one that cannot be
+    read (the sends will say what is wrong)."""
+
+    def __init__(self, runtime: Runtime, report: SweepReport):
+        self.runtime = runtime
+        self.report = report
+        self.known: dict[str, bool] = {}
+
+    def hold(self, job: Job, now: float) -> bool:
+        """True if the job is not to be sent again now: its queue has a backlog, and the job has
+        waited less than BACKLOG_PATIENCE since it last changed."""
+        if self.runtime.queue.deduplicates or now - job.updated_at >= BACKLOG_PATIENCE:
+            return False
+        if job.queue not in self.known:
+            try:
+                waiting = self.runtime.queue.state(job.queue).waiting
+            except Exception as exc:  # QueueUnavailable, NotSupported, a backend's own error
+                log.warning("could not read the backlog of %s: %s", job.queue, exc)
+                waiting = None
+            self.known[job.queue] = bool(waiting)
+            if waiting:
+                self.report.backlogged.append(job.queue)
+        return self.known[job.queue]
 
 
 class _BusyJobs:
@@ -119,7 +155,7 @@ class _BusyJobs:
         return job
 
 
-def _resend_queued(runtime: Runtime, now: float, after: float, report: SweepReport) -> None:
+def _resend_queued(runtime: Runtime, now: float, after: float, report: SweepReport, backlogs: _Backlogs) -> None:
     """Send again the jobs still QUEUED: their task was never created (the queue was down when Run
     was pressed) or was lost. After a queue outage that may be every job asked for meanwhile, so a
     sweep sends up to RESEND_BATCH of them (for up to RESEND_FOR), not a page: at a hundred a sweep,
@@ -129,6 +165,8 @@ def _resend_queued(runtime: Runtime, now: float, after: float, report: SweepRepo
     for job in runtime.store.stale_jobs(JobStatus.QUEUED, now - after, limit=RESEND_BATCH):
         if time.monotonic() > until:
             return  # the rest: next sweep
+        if backlogs.hold(job, now):
+            continue
         if now - job.created_at > UNDELIVERED_AFTER and not (job.last_error or "").startswith(UNDELIVERED):
             job = _note_undelivered(runtime, busy, job, now)
             if job is None:
@@ -174,10 +212,10 @@ def _stalled(job: Job, now: float, grace: float) -> Job | None:
     return None
 
 
-def _release_stalled(runtime: Runtime, now: float, grace: float, report: SweepReport) -> None:
+def _release_stalled(runtime: Runtime, now: float, grace: float, report: SweepReport, backlogs: _Backlogs) -> None:
     busy = _BusyJobs(runtime, report)
     for candidate in runtime.store.stale_jobs(JobStatus.RUNNING, now - grace):
-        if _stalled(candidate, now, grace) is None:
+        if _stalled(candidate, now, grace) is None or backlogs.hold(candidate, now):
             continue
         job = busy.update(candidate.id, lambda j: _stalled(j, now, grace))
         if job is not None and job.generation != candidate.generation:

@@ -16,10 +16,17 @@ its answer comes. The long-poll loop receives only as many messages as it has fr
 received message never waits behind a slow one while its visibility timeout runs.
 
 While a delivery is under way the relay keeps extending the message's visibility (every third
-of the queue's visibility timeout), so a step longer than the visibility timeout is not received
-again by a second delivery that would take the step over (its receive count is higher, which the
-worker reads as "the earlier attempt ended"). Only if the relay itself dies does the message come
-back, as a Cloud Tasks task does when its connection breaks.
+of its hold, below), so a step longer than the visibility timeout is not received again by a
+second delivery (which would find the step held and be answered 409 until the first ends: on SQS
+the worker takes no step over by a higher receive count). Only if the relay itself dies does the
+message come back, as a Cloud Tasks task does when its connection breaks.
+
+It holds a message for at most ``RECEIVE_HOLD`` seconds at a time (or the queue's visibility
+timeout, if shorter): it receives with that visibility and extends by it (a Lambda's event source
+receives with the queue's; the first extension brings it to the hold). So the messages of a relay
+that dies (those it was delivering, and those its last long poll took as it died) come back within
+that time, not after the queue's visibility timeout (a step's timeout plus a minute: 11 minutes on
+the default queue), which a job whose task it held used to wait out, or the sweep.
 
 A message is checked before it is delivered: one that is not an Ackflow task (not JSON, no task
 name or payload, header names or values that cannot be sent) goes to the dead-letter queue at once.
@@ -53,6 +60,7 @@ MAX_IN_FLIGHT = 32  # deliveries at once per queue, whatever the queue allows (o
 MAX_DELAY = 900  # SQS's longest DelaySeconds
 MAX_DEADLINE = 3600.0  # the longest wait for a worker's answer a message may ask for
 VISIBILITY_READ_EVERY = 300.0  # seconds between reads of a queue's visibility timeout
+RECEIVE_HOLD = 30  # seconds a received message is kept invisible at a time (extended while delivered)
 _TASK_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,500}")
 _HEADER_NAME = re.compile(r"[A-Za-z0-9-]{1,100}")
 
@@ -99,7 +107,7 @@ def parse_message(text: str) -> dict:
 
 class _Heartbeat:
     """Keeps a received message invisible while its delivery runs (``with``), by extending its
-    visibility every third of the queue's visibility timeout."""
+    visibility by ``visibility`` seconds (the relay's hold) every third of it."""
 
     def __init__(self, sqs, url: str, receipt: str, visibility: int):
         self.sqs, self.url, self.receipt = sqs, url, receipt
@@ -263,8 +271,13 @@ class Relay:
             return Outcome.FAILED_FOR_GOOD
         if self.postpone(relay_queue, body, text):
             return Outcome.POSTPONED
-        with _Heartbeat(self.sqs, relay_queue.url, receipt, self.visibility(relay_queue)):
+        with _Heartbeat(self.sqs, relay_queue.url, receipt, self.hold(relay_queue)):
             return self.post(relay_queue.definition, body, attributes)
+
+    def hold(self, relay_queue: RelayQueue) -> int:
+        """Seconds a received message is kept invisible at a time: RECEIVE_HOLD, or the queue's
+        visibility timeout if shorter. A message whose relay died comes back after it."""
+        return max(1, min(RECEIVE_HOLD, self.visibility(relay_queue)))
 
     def dead_letter_url(self, relay_queue: RelayQueue) -> str | None:
         """The queue's dead-letter queue, from its redrive policy (looked up once)."""
@@ -306,7 +319,7 @@ class Relay:
 
     def receive(self, relay_queue: RelayQueue, count: int, wait: int) -> list[dict]:
         answer = self.sqs.receive_message(QueueUrl=relay_queue.url, MaxNumberOfMessages=max(1, min(10, count)),
-                                          WaitTimeSeconds=wait,
+                                          WaitTimeSeconds=wait, VisibilityTimeout=self.hold(relay_queue),
                                           AttributeNames=["ApproximateReceiveCount", "SentTimestamp"])
         return answer.get("Messages", [])
 

@@ -31,7 +31,7 @@ from .events import Case
 
 RAW_IDS = ('"\\ud800"', '"x\\udfffy"', '"\\udc00\\ud800"', '{"id": "\\ud800"}', '["\\udbff"]', "NaN", "1e999",
            *RAW)  # raw message ids: mostly unpaired surrogates (the store cannot encode them)
-SWEEP_REPORT = frozenset({"resent", "released", "started", "reshown", "errors", "tasks"})
+SWEEP_REPORT = frozenset({"resent", "released", "started", "reshown", "errors", "tasks", "backlogged"})
 TRACE_HEADERS = ("", "/", "x" * 7000, "abc/def;o=1", "0" * 32 + "/" + "9" * 40 + ";o=1", "ä/ö", "\u202e/1",
                  "%s%n/1", "../../x")
 CONTENT_TYPES = ("application/json", "text/plain", "application/x-www-form-urlencoded",
