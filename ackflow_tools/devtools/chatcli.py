@@ -223,9 +223,12 @@ class ChatTerminal:
 
 
 def button_params(message: dict | None, label: str) -> dict:
+    """The parameters of the message's button ``label``: its text, or the action it runs (``run``
+    is 実行 on a Japanese card, as ``ChatTerminal.press`` reads it)."""
     if not message:
         return {}
-    action = find_button(message, label) or {}
+    text = label if find_button(message, label) else button_for(message, label)
+    action = (find_button(message, text) if text else None) or {}
     return {p["key"]: p["value"] for p in action.get("parameters", [])}
 
 

@@ -275,3 +275,25 @@ def test_jobs_show_says_when_chat_refused_a_finished_jobs_result_for_good(tmp_pa
     assert "never shown" in line and "running" not in line, refused.stdout
     shown = ackflow(tmp_path, "jobs", "show", "jshown1", ACKFLOW_SQLITE_PATH=str(db))
     assert "result shown" in shown.stdout, shown.stdout
+
+
+def test_ackflow_click_run_finds_the_job_of_a_japanese_card_so_it_follows_it():
+    """``ackflow click run`` presses 実行 on a Japanese card; the job it follows is read from that
+    same button (it printed the queued card and stopped, without the job's result, before)."""
+    from ackflow.app import views
+    from ackflow.chat.events import EventFormat
+    from ackflow.chat.replies import message_json
+    from ackflow.i18n import Speaker
+    from ackflow.jobs.model import Confirmation
+    from ackflow_tools.devtools.chatcli import button_params
+    from workers.job_types import build_registry
+
+    job_type = build_registry(Settings()).get("echo")
+    confirmation = Confirmation("c1", "t1", "echo", {"text": "こんにちは"}, Requester("users/1"), "spaces/a", None,
+                                0.0, 900.0)
+    for language, label in (("ja", "実行"), ("en", "Run")):
+        card = views.confirmation_card(confirmation, job_type, 900, Speaker(language, "Asia/Tokyo"))
+        message = message_json(card, EventFormat.CLASSIC, "https://a/")
+        assert button_params(message, label)["confirmation"] == "c1"
+        assert button_params(message, "run") == {"confirmation": "c1", "token": "t1"}, language
+    assert button_params(message, "nope") == {}
