@@ -132,3 +132,17 @@ def test_a_description_too_long_for_a_document_is_refused_in_japanese(registry):
         parsed(registry, f"見積 2026-001 明細：{long}:1:5万円")
     said = refused.value.render(JA)
     assert "105" in said and "100" in said and "短く" in said, said
+
+
+def test_the_progress_of_an_issue_names_the_service_as_a_person_reads_it():
+    """見積 v2 を発行しています（embedded）: the progress line showed the service's id, an English word
+    the office does not know; the embedded service is said as what it makes, freee by its name."""
+    from workers.office import estimating, invoicing
+    from workers.office.accounting import service_name
+
+    shown = [estimating._say("issuing", version=2, service=service_name("embedded")).render(JA),
+             invoicing._say("issuing", number="INV-2026-0001", service=service_name("embedded")).render(JA)]
+    assert shown == ["見積 v2 を発行しています（案件フォルダーに PDF で）",
+                     "INV-2026-0001 を発行しています（案件フォルダーに PDF で）"]
+    assert "freee" in estimating._say("issuing", version=2, service=service_name("freee")).render(JA)
+    assert "PDF in the case folder" in str(service_name("embedded"))

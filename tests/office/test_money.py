@@ -51,6 +51,23 @@ def test_bad_lines_get_a_clear_complaint(text, complaint):
         parse_line(text)
 
 
+@pytest.mark.parametrize("text, said", [
+    ("設計：一：３５万円", "明細「設計：一：３５万円」を読み取れません: 数量の「一」は数として読めません（数字"),
+    ("設計:1,5:350000", "数量の「1,5」は数として読めません"),
+    ("設計:1:1,5", "単価の「1,5」は金額として読めません（カンマの位置が正しくありません。例: 350000、"),
+    ("設計:1:12.5", "単価の「12.5」は金額として読めません（円に小数はありません。例:"),
+    ("設計:1:三十五万円", "単価の「三十五万円」は金額として読めません（例: 350000、¥350,000、35万円）"),
+    ("設計 1 350000", "明細「設計 1 350000」を読み取れません。「品名:数量:単価」の形で書いてください（例: 金型"),
+])
+def test_an_unreadable_line_says_which_field_and_why_in_japanese(text, said):
+    # it said only “明細「設計:1:1,5」を読み取れません” and the format, whatever was wrong in the line
+    with pytest.raises(UsageError) as caught:
+        parse_line(text)
+    shown = caught.value.render(JA)
+    assert said in shown, shown
+    assert '"' not in shown  # Japanese text quotes with 「」, not ASCII quotes
+
+
 @pytest.mark.parametrize("text", ["設計:1:100000:8", "設計:1:100000:5", "設計::100000:10", "設計:1:100000:８"])
 def test_a_rate_typed_without_its_percent_is_refused_not_read_as_a_price(text):
     # read as before, 設計:1:100000:8 was the line “設計:1”, 100,000 of them at ¥8

@@ -17,7 +17,7 @@ from ackflow.errors import PermanentError, UsageError
 from ackflow.i18n import N_, Day, texts
 from ackflow.jobs.context import StepContext
 
-from .accounting import Document
+from .accounting import Document, service_name
 from .filing import case_row, file_issued, job_date
 from .issuer import Issuer
 from .ledger import estimate_number, new_estimate_version
@@ -244,7 +244,7 @@ def issue_estimate(ctx: StepContext, case: str, *, items: list[str], change: lis
         return document
 
     document = new_estimate_version(services.store.docs, case, ctx.job.id, make)
-    ctx.progress(_say("issuing", version=document.version, service=services.accounting.service))
+    ctx.progress(_say("issuing", version=document.version, service=service_name(services.accounting.service)))
     issued = services.accounting.issue(document)
     file_issued(ctx, document, issued)
     row = case_row(ctx, case, {"estimate": issued.link, "status": ESTIMATED})

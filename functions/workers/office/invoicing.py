@@ -22,7 +22,7 @@ from ackflow.i18n import N_, Day, Joined, texts
 from ackflow.jobs.context import StepContext
 
 from . import ledger
-from .accounting import Document
+from .accounting import Document, service_name
 from .estimating import rules_of, typed_lines
 from .filing import case_row, file_issued, job_date
 from .issuer import Issuer, invoice_problems
@@ -154,7 +154,7 @@ def issue(ctx: StepContext) -> dict:
     document = ledger.get(services.store.docs, "invoice", _number(ctx))
     if document is None:
         raise PermanentError(_say("not_in_ledger", number=_number(ctx)))
-    ctx.progress(_say("issuing", number=document.number, service=services.accounting.service))
+    ctx.progress(_say("issuing", number=document.number, service=service_name(services.accounting.service)))
     issued = services.accounting.issue(document)
     if issued.totals != document.totals:  # freee computed other totals: say so, never hide it
         raise PermanentError(_say("mismatch", service=services.accounting.service, number=document.number,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 
 from ackflow.errors import UsageError
-from ackflow.i18n import N_, texts
+from ackflow.i18n import N_, Msg, texts
 
 ROUNDINGS = {"floor": ROUND_FLOOR, "round": ROUND_HALF_UP, "ceil": ROUND_CEILING}
 MAX_UNIT_PRICE = 9_999_999_999  # ¥10 billion less a yen: anything larger is a typo
@@ -35,6 +35,12 @@ TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
     "format": N_("write \"description:quantity:unit price\", e.g. \"金型設計:1:350000\" (add \":8%\" for a "
                  "reduced-rate line)"),
     "unreadable": N_("cannot read the item {text!r}; {format}"),
+    "unreadable_quantity": N_("cannot read the item {text!r}: its quantity “{value}” is not a number (write "
+                              "digits, e.g. 1 or 1.5); {format}"),
+    "unreadable_price": N_("cannot read the item {text!r}: its unit price “{value}” is not an amount of yen "
+                           "(e.g. 350000, ¥350,000 or 35万円)"),
+    "unreadable_price_why": N_("cannot read the item {text!r}: its unit price “{value}” is not an amount of "
+                               "yen ({problem}; e.g. 350000, ¥350,000 or 35万円)"),
     "no_description": N_("the item {text!r} has no description; {format}"),
     "long_description": N_("the description of the item {text!r} has {length} characters; at most {most} fit "
                            "on a line of an estimate or invoice: shorten it"),
@@ -138,17 +144,23 @@ def parse_line(text: str, *, standard: int = 10, reduced: int = 8) -> Line:
         body = body[:found.start()]
     try:
         description, quantity, price = body.rsplit(":", 2)
-        if not found:
-            check_unmarked_rate(text, description, price)
-        qty = read_quantity(quantity)
-        try:
-            unit = read_yen(price)
-        except ValueError as exc:
-            if str(exc) != "too large":
-                raise
-            unit = MAX_UNIT_PRICE + 1  # said below, with the range it must be in
-    except (ValueError, InvalidOperation) as exc:
+    except ValueError as exc:
         raise UsageError(say("unreadable", text=text, format=fmt)) from exc
+    if not found:
+        check_unmarked_rate(text, description, price)
+    try:
+        qty = read_quantity(quantity)
+    except (ValueError, InvalidOperation) as exc:  # which field, and why: 三 for 3, 1,5 for 1.5
+        raise UsageError(say("unreadable_quantity", text=text, value=_value(quantity), format=fmt)) from exc
+    try:
+        unit = read_yen(price)
+    except ValueError as exc:
+        if str(exc) != "too large":
+            problem = str(exc)
+            said = (say("unreadable_price", text=text, value=_value(price)) if problem == "not an amount" else
+                    say("unreadable_price_why", text=text, value=_value(price), problem=Msg(problem)))
+            raise UsageError(said) from exc
+        unit = MAX_UNIT_PRICE + 1  # said below, with the range it must be in
     description = description.strip()
     if not description:
         raise UsageError(say("no_description", text=text, format=fmt))

@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from ackflow.i18n import N_, Msg
+
 from ..issuer import Issuer
 from ..money import Line, TaxRules, Totals
 
@@ -127,6 +129,15 @@ class Partner:
     id: str
     name: str
     extra: dict = field(default_factory=dict, compare=False)
+
+
+# how a person reads the service a document is issued in (a job's progress line): freee by its
+# name, the embedded one by what it makes (not the word "embedded")
+SERVICE_NAMES = {"embedded": N_("a PDF in the case folder")}
+
+
+def service_name(service: str) -> Msg | str:
+    return Msg(SERVICE_NAMES[service]) if service in SERVICE_NAMES else service
 
 
 class Accounting(Protocol):
