@@ -146,6 +146,31 @@ def test_a_failed_job_and_its_details_read_in_japanese():
     assert "顧客: ACME" in details and "client: ACME" not in details
 
 
+def test_the_jobs_list_counts_retries_not_the_steps_a_job_ran():
+    """一覧: a new case of six steps run once each said “完了 · … · 6 回”, which reads as six tries;
+    it says nothing of attempts unless a step was tried again, and then how many times."""
+    from ackflow.app import views
+    from ackflow.jobs.model import Job, JobStatus, Requester, StepState, StepStatus
+    from ackflow.settings import Settings
+    from workers.job_types import build_registry
+
+    registry = build_registry(Settings())
+    job_type = registry.get("newcase")
+
+    def listed(*attempts: int) -> str:
+        steps = tuple(StepState(s.name, status=StepStatus.SUCCEEDED, attempts=n)
+                      for s, n in zip(job_type.steps, attempts, strict=True))
+        job = Job(id="j1", type="newcase", params={}, requester=Requester("users/1", display_name="山田"),
+                  space="spaces/x", thread=None, queue=job_type.queue, steps=steps, created_at=0, updated_at=0,
+                  status=JobStatus.SUCCEEDED, current=len(steps), finished_at=5)
+        return {language: views.jobs_list([job], "", 60, speaker_for(language), registry).card.sections[0]
+                .widgets[0].value for language in ("ja", "en")}
+
+    assert listed(1, 1, 1, 1, 1, 1) == {"ja": "完了 · 60 秒前 · 山田", "en": "SUCCEEDED · 60 s ago · 山田"}
+    assert listed(1, 3, 1, 2, 1, 1) == {"ja": "完了 · 60 秒前 · 山田 · 再試行 3 回",
+                                        "en": "SUCCEEDED · 60 s ago · 山田 · 3 retries"}
+
+
 def test_no_result_label_reads_in_japanese_as_a_cases_status():
     # a 入金 card once said "受付: ¥420,592" for the amount received: 受付 is the status of a new case
     from ackflow.settings import Settings

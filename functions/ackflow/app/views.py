@@ -332,10 +332,14 @@ def jobs_list(jobs: list[Job], title: str, now: float, speaker: Speaker, registr
     def job_type(name: str) -> JobType | None:
         return registry.get(name) if registry is not None and name in registry else None
 
-    rows = tuple(Field(f"{job.id} · {type_name(job_type(job.type), job.type, speaker)}",
-                       speaker.n_("{status} · {ago} ago · {who} · {count} attempt",
-                                  "{status} · {ago} ago · {who} · {count} attempts", job.attempts,
-                                  status=status_label(job.status, speaker), ago=speaker.duration(now - job.created_at),
-                                  who=job.requester.label))
-                 for job in jobs)
+    def line(job: Job) -> str:
+        # the attempts beyond each step's first: a job of six steps that ran once each said “6 attempts”
+        said = speaker._("{status} · {ago} ago · {who}", status=status_label(job.status, speaker),
+                         ago=speaker.duration(now - job.created_at), who=job.requester.label)
+        retries = sum(max(0, step.attempts - 1) for step in job.steps)
+        if retries:
+            said += " · " + speaker.n_("{count} retry", "{count} retries", retries)
+        return said
+
+    rows = tuple(Field(f"{job.id} · {type_name(job_type(job.type), job.type, speaker)}", line(job)) for job in jobs)
     return Reply(card=Card("jobs", title, (Section(rows),)))
