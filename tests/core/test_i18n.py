@@ -171,6 +171,12 @@ def test_the_jobs_list_counts_retries_not_the_steps_a_job_ran():
                                         "en": "SUCCEEDED · 60 s ago · 山田 · 3 retries"}
 
 
+def test_a_retry_is_said_as_japanese_writes_a_delay():
+    # “約 8.0 秒 後に”: a space between the duration and 後
+    assert JA._("Attempt {attempt} failed: {error}\nTrying again in about {delay}.", attempt=2, error="x",
+                delay=JA.duration(8)).endswith("約 8.0 秒後にもう一度試します。")
+
+
 def test_no_result_label_reads_in_japanese_as_a_cases_status():
     # a 入金 card once said "受付: ¥420,592" for the amount received: 受付 is the status of a new case
     from ackflow.settings import Settings

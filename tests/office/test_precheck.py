@@ -29,7 +29,8 @@ DELIVERED, ESTIMATED, ORDERED = "2026-001", "2026-002", "2026-003"
 USER = "users/112233445566778899001"  # who the events' person is
 
 STARTED_REFUSED = {  # started on a delivered case: why, and the correction an admin may make instead
-    "ja": ("「着手」は実行しませんでした", f"案件 {DELIVERED} は納品です。状況は先へ進むだけなので作業中には戻せません",
+    "ja": ("「着手」は実行しませんでした",
+           f"案件 {DELIVERED} の状況は「納品」です。状況は先へ進むだけなので作業中には戻せません",
            f"「訂正 {DELIVERED} 作業中」"),
     "en": ("“started” was not started", f"case {DELIVERED} is 納品; a status only moves forward, so it cannot "
            "become 作業中", f"“correct {DELIVERED} 作業中”"),
