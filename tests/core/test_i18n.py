@@ -174,7 +174,7 @@ def test_the_jobs_list_counts_retries_not_the_steps_a_job_ran():
 def test_a_retry_is_said_as_japanese_writes_a_delay():
     # “約 8.0 秒 後に”: a space between the duration and 後
     assert JA._("Attempt {attempt} failed: {error}\nTrying again in about {delay}.", attempt=2, error="x",
-                delay=JA.duration(8)).endswith("約 8.0 秒後にもう一度試します。")
+                delay=JA.duration(8)).endswith("約 8 秒後にもう一度試します。")
 
 
 def test_no_result_label_reads_in_japanese_as_a_cases_status():
