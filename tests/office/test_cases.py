@@ -45,12 +45,13 @@ def test_a_status_filter_may_name_the_status_in_english_and_an_unknown_one_is_re
         parse_filters(["status=shipped"])
     said = refused.value.args[0]
     english, japanese = said.render(speaker_for("en")), said.render(speaker_for("ja"))
-    assert "status=shipped" in english and "受注 (ordered)" in english
-    assert "status=shipped" in japanese and "受注 (ordered)" in japanese and japanese != english
+    assert "“shipped” names no status" in english and "受注 (ordered)" in english
+    assert "「shipped」という状況はありません" in japanese and "受注 (ordered)" in japanese and japanese != english
     with pytest.raises(ValueError) as refused:
         parse_filters(["状況=出荷"], "ja")
     japanese = refused.value.args[0].render(speaker_for("ja"))  # said to a Japanese reader: the names to write
     assert "受付、見積提出、受注" in japanese and "ordered" not in japanese
+    assert japanese.startswith("「出荷」という状況はありません。")  # the status, not 「状況=出荷」
 
 
 def test_filters_have_japanese_names():

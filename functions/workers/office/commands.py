@@ -226,10 +226,10 @@ def parse_filters(words: list[str], language: str = "en") -> dict[str, str]:
             raise ValueError(L_("Write filters as client=NAME or status=STATUS (statuses: {statuses}); got “{word}”.",
                                 statuses=statuses, word=views.short(word, 40)))
         if key == "status":
-            value = _status(value)
-            if value is None:
+            named, value = value, _status(value)
+            if value is None:  # the status written, not the whole filter: 「出荷」という状況はありません
                 raise ValueError(L_("“{word}” names no status. Statuses: {statuses}.",
-                                    word=views.short(word, 40), statuses=statuses))
+                                    word=views.short(named, 40), statuses=statuses))
         filters[key] = value
     return filters
 
