@@ -131,3 +131,13 @@ def test_a_value_that_does_not_read_or_a_show_that_fails_is_shown_as_typed(regis
                   params=(Param("text", show=broken), Param("more", show=lambda v, s: [1, 2])))
     assert views.shown_value(odd, "text", "as typed", EN) == "as typed"
     assert views.shown_value(odd, "more", "as typed", EN) == "as typed"  # lines that are not texts
+
+
+def test_an_estimates_lines_are_shown_without_a_subtotal_that_would_read_as_the_new_versions(registry):
+    """``見積 2026-001 明細：試作立会い：2：4万円`` adds a line to v1's: a subtotal of ¥80,000 on its
+    card would read as the new version's (which keeps v1's lines too). newcase's lines are the
+    whole estimate: their subtotal stays."""
+    added = views.shown_lines(registry.get("estimate"), "item", ["試作立会い:2:4万円"], JA)
+    assert added == ["試作立会い × 2 @ ¥40,000 = ¥80,000"]
+    whole = views.shown_lines(registry.get("newcase"), "item", ["試作立会い:2:4万円"], JA)
+    assert whole[-1] == "小計（税抜）: ¥80,000"

@@ -5,6 +5,7 @@ documents, the request mail); ``estimate`` issues a new version; ``ordered``, ``
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import TYPE_CHECKING
 
@@ -17,7 +18,7 @@ from . import dates, invoicing, lifecycle, mail, precheck, reminders, steps, uni
 from .cases import CASE_RE
 from .commands import list_cases, show_case
 from .estimating import split_list
-from .money import PART_CHECKS, join_item, parse_line, show_items, split_item
+from .money import PART_CHECKS, join_item, parse_line, show_added_items, show_items, split_item
 from .names import safe_component
 
 if TYPE_CHECKING:
@@ -151,6 +152,8 @@ ITEM = Param("item", positional=False, required=False, repeated=True, metavar=N_
              parts=(N_("Description"), N_("Quantity"), N_("Unit price"), N_("Tax rate (8% if reduced)")),
              split=split_item, join=join_item, optional_parts=1, check=_item, aliases=("明細",),
              part_checks=PART_CHECKS, show=show_items)
+# an estimate's lines are added to the previous version's: shown without a subtotal of their own
+ESTIMATE_ITEM = dataclasses.replace(ITEM, show=show_added_items)
 CASE = Param("case", metavar=N_("CASE_NUMBER"), max_length=20, title=N_("Case number"))
 # the day something happened: 12月1日 is the latest such day (a payment typed 11月25日 on 28 November is
 # this year's, not next year's), at most a week ahead
@@ -277,7 +280,7 @@ def register(registry: Registry) -> None:
     ))
     registry.add(_office_job(
         "estimate", N_("Issue a new version of a case's estimate, from the previous version's lines."),
-        (CASE, ITEM,
+        (CASE, ESTIMATE_ITEM,
          Param("change", positional=False, required=False, metavar=N_('"N=DESC:QTY:PRICE[; …]"'), max_length=1000,
                help=N_("change line N of the previous version (empty fields are kept; several: separated by ;)"),
                title=N_("Change lines"), aliases=("変更",), in_form=False),

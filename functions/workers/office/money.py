@@ -371,9 +371,10 @@ def check_rate_part(text: str) -> None:
 PART_CHECKS = (check_description_part, check_quantity_part, check_price_part, check_rate_part)
 
 
-def shown_lines(lines: list[Line], rules: TaxRules, speaker) -> list[str]:
+def shown_lines(lines: list[Line], rules: TaxRules, speaker, subtotal: bool = True) -> list[str]:
     """Lines as a person checks them before a job runs, in their language: ``設計 × 1 @ ¥350,000``,
-    ``部品 A × 2 @ ¥1,200 = ¥2,400 (8%, reduced rate)``, then the subtotal before tax of them all."""
+    ``部品 A × 2 @ ¥1,200 = ¥2,400 (8%, reduced rate)``, then (``subtotal``) the subtotal before
+    tax of them all."""
     shown = []
     for line in lines[:MAX_SHOWN]:
         description = " ".join(line.description.split())
@@ -388,12 +389,13 @@ def shown_lines(lines: list[Line], rules: TaxRules, speaker) -> list[str]:
         shown.append(text)
     if len(lines) > MAX_SHOWN:
         shown.append(speaker.n_("… and {count} more line", "… and {count} more lines", len(lines) - MAX_SHOWN))
-    subtotal = sum(line.amount(rules.line_rounding) for line in lines)
-    shown.append(say("shown_subtotal", amount=speaker.yen(subtotal)).render(speaker))
+    if subtotal:
+        amount = sum(line.amount(rules.line_rounding) for line in lines)
+        shown.append(say("shown_subtotal", amount=speaker.yen(amount)).render(speaker))
     return shown
 
 
-def show_items(items, speaker) -> list[str] | None:
+def show_items(items, speaker, subtotal: bool = True) -> list[str] | None:
     """``Param.show`` of typed lines (``--item``/``明細``): each read as the job reads it, at the
     office's rates. None when one does not read (the card shows them as typed)."""
     if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
@@ -403,4 +405,11 @@ def show_items(items, speaker) -> list[str] | None:
         lines = [parse_line(item, standard=rules.standard, reduced=rules.reduced) for item in items]
     except UsageError:
         return None
-    return shown_lines(lines, rules, speaker)
+    return shown_lines(lines, rules, speaker, subtotal)
+
+
+def show_added_items(items, speaker) -> list[str] | None:
+    """``Param.show`` of an estimate's lines: typed, they are added to the previous version's; from
+    the form, they are the whole version. The card cannot tell which, and a subtotal of added lines
+    would read as the new version's: the lines only."""
+    return show_items(items, speaker, subtotal=False)
