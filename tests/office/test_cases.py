@@ -85,6 +85,10 @@ def test_cases_the_digest_and_the_reminder_read_every_page_of_cases(tmp_path, mo
     listed = repr(commands.list_cases(runtime, event, []).card)
     assert all(case in listed for case in ("2026-003", "2026-005", "2026-006", "2026-007"))
     assert "2026-004" not in listed
+    assert "due 20 Dec 2026" in listed and "no due date" in listed  # the date says what it is
+    event = ChatEvent(EventKind.MESSAGE, EventFormat.CLASSIC, ChatUser("users/1"), "spaces/s", locale="ja")
+    listed = repr(commands.list_cases(runtime, event, []).card)
+    assert "納期 2026年12月20日(日)" in listed, listed
 
     friday = SimpleNamespace(slot="202612040000", created_at=0)  # 09:00 on Friday 4 December 2026 in Tokyo
     ctx = SimpleNamespace(services=SimpleNamespace(store=store, office_settings=OfficeSettings()), job=friday,

@@ -279,8 +279,13 @@ def list_cases(runtime: Runtime, event, words: list[str]) -> Reply:
         where = "".join(f" ({filter_key(k, speaker)}={v})" for k, v in filters.items())
         return Reply(text=speaker._("No open cases{where}.", where=views.short(where, 80)))
     no_due = speaker._("no due date")
+
+    def due(record: dict) -> str:
+        day = _day(record.get("due"), speaker)
+        return speaker._("due {date}", date=day) if day else no_due
+
     lines = [Text(f"{r['case']} · {views.short(r.get('client') or '', 20)} · {views.short(r.get('title') or '', 30)}"
-                  f" · {status_name(r.get('status'), speaker)} · {_day(r.get('due'), speaker) or no_due}")
+                  f" · {status_name(r.get('status'), speaker)} · {due(r)}")
              for r in found[:MAX_LISTED]]
     if len(found) > MAX_LISTED:
         lines.append(Text(speaker.n_("… and {count} more; narrow with client= or status=.",
