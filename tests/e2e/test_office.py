@@ -168,7 +168,12 @@ def test_on_drive_deliveries_duplicated_while_the_job_runs_make_one_of_each(offi
         for thread in copies:
             thread.join()
     assert job.status == JobStatus.SUCCEEDED, job.last_error
-    assert answers and all(status < 500 for status in answers), sorted(set(answers))
+    # no 5xx but one: on the Firestore emulator (which locks pessimistically) four copies and the
+    # worker claiming one job's document at once may find the store too busy, and a 503 asks the
+    # queue to deliver that copy later, which is the right answer (a CI run met one)
+    worker_log = office.stack.procs["worker"].log_path.read_text(errors="replace")
+    busy = office.kind.endswith("firestore") and "asking the queue to retry: job store unavailable" in worker_log
+    assert answers and all(status < 500 or (status == 503 and busy) for status in answers), sorted(set(answers))
     assert 409 in answers, sorted(set(answers))  # copies did arrive while a step was held
     assert [step.attempts for step in job.steps] == [1] * len(job.steps)  # no copy ran a step
     made = drive_tree(office, job.result["case"])
