@@ -149,13 +149,17 @@ def show_case(runtime: Runtime, event, words: list[str]) -> Reply:
                            subtitle=record.get("title", "")))
 
 
+def _job_or_none(runtime: Runtime, job_id: str):
+    try:
+        return runtime.store.get_job(job_id)
+    except JobNotFound:
+        return None
+
+
 def unissued_text(runtime: Runtime, job_id: str, speaker: Speaker) -> str:
     """What a numbered invoice not yet issued says (``case``, the console): being issued, or 未発行
     with the failed job whose retry issues it (unissued.py)."""
-    try:
-        job = runtime.store.get_job(job_id)
-    except JobNotFound:
-        job = None
+    job = _job_or_none(runtime, job_id)
     if job is not None and job.status == JobStatus.FAILED:
         command = views.builtin_name("retry", speaker)
         return speaker._("not issued (未発行): job {job_id} failed; retry it (“{command} {job_id}”) to issue "
@@ -168,10 +172,7 @@ def unissued_text(runtime: Runtime, job_id: str, speaker: Speaker) -> str:
 def unopened_text(runtime: Runtime, job_id: str, speaker: Speaker) -> str:
     """What a case whose folder its ``newcase`` job has not made says: being opened, or not opened
     with the failed job whose retry opens it under this number."""
-    try:
-        job = runtime.store.get_job(job_id)
-    except JobNotFound:
-        job = None
+    job = _job_or_none(runtime, job_id)
     if job is not None and job.status == JobStatus.FAILED:
         command = views.builtin_name("retry", speaker)
         return speaker._("Not opened: job {job_id} failed before it made the case folder, so the case is not among "
