@@ -90,10 +90,11 @@ def test_claim_complete_and_duplicates(store):
 
 
 def delivered_again_while_unavailable(call, number: int):
-    """``call()``, again while the store is unavailable, as the queue delivers a task again after the
-    worker's 503. The Firestore emulator has no deadlock detection: transactions that meet on one
-    document wait out its 2 s lock timeout, and on a loaded machine one can run out of attempts
-    ("too busy"). Bounded; the callers' pauses differ so that they do not meet again."""
+    """``call()``, again while the store is unavailable, as the queue delivers a task again after
+    the worker's 503 (or a person clicks Run again after "try again"). The Firestore emulator has
+    no deadlock detection: transactions that meet on one document wait out its 2 s lock timeout,
+    and on a loaded machine one can run out of attempts ("too busy"). Bounded; the callers'
+    pauses differ so that they do not meet again."""
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -246,10 +247,12 @@ def test_concurrent_confirmations_make_one_job(store):
     results = []
     counter = iter(range(100))
 
-    def confirm():
-        results.append(store.confirm("c2", "tok-c2", time.time(), lambda c: make_job(f"jc-{next(counter)}")))
+    def confirm(number):
+        # A click that meets an unavailable store is told to try again, and the person clicks Run again.
+        results.append(delivered_again_while_unavailable(
+            lambda: store.confirm("c2", "tok-c2", time.time(), lambda c: make_job(f"jc-{next(counter)}")), number))
 
-    threads = [threading.Thread(target=confirm) for _ in range(3)]
+    threads = [threading.Thread(target=confirm, args=(n,)) for n in range(3)]
     for t in threads:
         t.start()
     for t in threads:
