@@ -193,10 +193,10 @@ def handle_text(runtime: Runtime, event: ChatEvent) -> Reply:
         reply = views.usage_reply(exc.render(speaker), job_type.usage_for(speaker), speaker,
                                   job_type.example_for(speaker))
         return with_fill_in(reply, runtime, event, job_type, args)
-    refused = precheck.refusal(runtime, job_type, params)  # what the store holds now: said at once, no card
-    if refused is not None:
-        return precheck.refused_reply(job_type, refused, speaker)
-    return ask(runtime, event, job_type, params)
+    checked = precheck.check(runtime, job_type, params)  # what the store holds now: a refusal said at once
+    if checked.refused is not None:
+        return precheck.refused_reply(job_type, checked.refused, speaker)
+    return ask(runtime, event, job_type, params, checked)
 
 
 def _need_job_id(command: str, speaker: Speaker) -> Reply:

@@ -34,18 +34,25 @@ def requester_of(event: ChatEvent, speaker: Speaker) -> Requester:
     return Requester(event.user.name, event.user.email, event.user.display_name, speaker.language, speaker.time_zone)
 
 
-def ask(runtime: Runtime, event: ChatEvent, job_type: JobType, params: dict) -> Reply:
+def ask(runtime: Runtime, event: ChatEvent, job_type: JobType, params: dict,
+        checked: precheck.Checked | None = None) -> Reply:
+    """The "run this?" card, its request kept; ``checked``: the precheck already asked of these
+    values (its notes are shown and kept), else it is asked here."""
     now = runtime.clock()
+    if checked is None:
+        checked = precheck.check(runtime, job_type, params)
+    if checked.refused is not None:
+        return precheck.refused_reply(job_type, checked.refused, speaker_of(runtime, event))
     ttl = runtime.settings.confirm_ttl
     speaker = speaker_of(runtime, event)
     confirmation = Confirmation(
         id=new_confirmation_id(), token=new_token(), job_type=job_type.name, params=params,
         requester=requester_of(event, speaker), space=event.space, thread=event.thread, created_at=now,
-        expires_at=now + ttl, event_format=event.format.value,
+        expires_at=now + ttl, event_format=event.format.value, notes=checked.kept() if checked.answered else None,
     )
     runtime.store.create_confirmation(confirmation)
     log.info("asked to confirm %s", job_type.name, extra={"job_type": job_type.name, "space": event.space})
-    return views.confirmation_card(confirmation, job_type, ttl, speaker)
+    return views.confirmation_card(confirmation, job_type, ttl, speaker, checked.notes)
 
 
 def new_job(runtime: Runtime, confirmation: Confirmation, job_type: JobType, now: float,
@@ -107,7 +114,10 @@ def on_run(runtime: Runtime, event: ChatEvent) -> Reply:
         # asked again at Run (the state may have changed while the card waited): refused, the card
         # says why and the request is closed, no job recorded. Only a pending request: a Run
         # delivered again after its job ran shows that job, whatever the case has become since.
-        refused = precheck.refusal(runtime, job_type, confirmation.params)
+        if confirmation.notes is None:
+            refused = precheck.refusal(runtime, job_type, confirmation.params)
+        else:
+            refused = precheck.at_run(runtime, job_type, confirmation.params, confirmation.notes)
         if refused is not None:
             return _refused(runtime, confirmation, job_type, refused, speaker)
     try:

@@ -171,14 +171,14 @@ def _submit(runtime: Runtime, event: ChatEvent, speaker: Speaker) -> Answer:
     elif step == "submit" and not state.errors:
         now = runtime.clock()
         values = formspec.read(state, speaker, speaker.today(now), now)
-        refused = precheck.refusal(runtime, job_type, values) if values is not None else None
-        if refused is not None:  # what the store holds now refuses it: said in the form, nothing asked
-            state.errors[formspec.FORM] = refused.render(formspec.in_form(speaker))  # the form names its command
+        checked = precheck.check(runtime, job_type, values) if values is not None else None
+        if checked is not None and checked.refused is not None:  # the store's state refuses it: said in the form
+            state.errors[formspec.FORM] = checked.refused.render(formspec.in_form(speaker))  # it names its command
             values = None
         if values is not None:
             if job_type.form_submit is not None:
                 return DialogClose(message=job_type.form_submit(runtime, event, values, state.bound))
-            return DialogClose(message=ask(runtime, event, job_type, values))
+            return DialogClose(message=ask(runtime, event, job_type, values, checked))
         log.info("the %s form came back with errors", name, extra={"job_type": name, "fields": sorted(state.errors)})
     return DialogReply(formspec.build(state, speaker, known, event.user.name), update=True)
 

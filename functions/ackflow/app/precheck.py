@@ -1,5 +1,11 @@
 """A job type's ``precheck``: what the store holds now may refuse a command at once, in place of its
-card, instead of as a failed job after Run (a case already delivered is not started again).
+card, instead of as a failed job after Run (a case already delivered is not started again), and
+may say on the card what the job will do with it (``notes``: the estimate version an order
+accepts, with its amount; the version an estimate becomes; the invoice's amount).
+
+Notes are what the person confirms: they are kept with the request (in English) and worked out
+again at Run; when they differ (another estimate was issued while the card waited), Run records
+no job and says what changed, so that what runs is what was shown.
 
 Asked where the card would be shown (a typed command, a form's submit) and again when Run is
 pressed, before the job is recorded. The check reads through ``Reads``: one document at a time, at
@@ -11,11 +17,12 @@ forbids when they run (it may have changed between the card and the run).
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..chat.replies import Reply
 from ..errors import Unavailable, UsageError
-from ..i18n import Speaker
+from ..i18n import ENGLISH, N_, Joined, Speaker, said
 from . import views
 
 if TYPE_CHECKING:
@@ -48,22 +55,61 @@ class _Reads:
         return self._docs.get(collection, doc_id)
 
 
-def refusal(runtime: Runtime, job_type: JobType, values: dict) -> UsageError | None:
-    """Why the store's state refuses this command now, or None (no check, nothing against it, or the
-    store did not answer: then the card is shown and the job checks for itself)."""
+MAX_NOTES = 4  # lines a precheck adds to a card; more are dropped (a card is read on a phone)
+CHANGED = N_("what its card said is no longer so (now: {now}); nothing was run, send the command again")
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What the precheck found: a refusal, or the notes for the card. ``answered``: the check ran to
+    its end (a store that did not answer, or a check that failed, gives neither: the card is shown
+    as it is, and the job checks for itself)."""
+
+    refused: UsageError | None = None
+    notes: tuple = ()  # Msgs (or plain texts), said in the reader's language
+    answered: bool = False
+
+    def kept(self) -> tuple[str, ...]:
+        """The notes as the request keeps them, to be compared at Run (English: one spelling)."""
+        return tuple(str(said(note, ENGLISH)) for note in self.notes)
+
+
+def check(runtime: Runtime, job_type: JobType, values: dict) -> Checked:
+    """Ask ``job_type``'s precheck about ``values`` with what the store holds now."""
     if job_type.precheck is None:
-        return None
+        return Checked(answered=True)
     extra = {"job_type": job_type.name}
     try:
-        job_type.precheck(values, _Reads(runtime.store.docs))
+        notes = job_type.precheck(values, _Reads(runtime.store.docs))
     except UsageError as exc:
         log.info("refused %s before its card: %s", job_type.name, exc, extra=extra)
-        return exc
+        return Checked(refused=exc, answered=True)
     except Unavailable as exc:
         log.warning("the %s precheck could not read the store (%s); the card is shown", job_type.name, exc,
                     extra=extra)
+        return Checked()
     except Exception:
         log.exception("the %s precheck failed; the card is shown", job_type.name, extra=extra)
+        return Checked()
+    return Checked(notes=tuple(notes or ())[:MAX_NOTES], answered=True)
+
+
+def refusal(runtime: Runtime, job_type: JobType, values: dict) -> UsageError | None:
+    """Why the store's state refuses this command now, or None (no check, nothing against it, or the
+    store did not answer: then the card is shown and the job checks for itself)."""
+    return check(runtime, job_type, values).refused
+
+
+def at_run(runtime: Runtime, job_type: JobType, values: dict, shown: tuple[str, ...]) -> UsageError | None:
+    """Asked again at Run: the refusal of what the store holds now, or, when the card's notes
+    (``shown``) are no longer what the check says, a refusal that says what they are now. A check
+    that did not answer refuses nothing: the steps keep their own checks."""
+    checked = check(runtime, job_type, values)
+    if checked.refused is not None:
+        return checked.refused
+    if checked.answered and checked.kept() != tuple(shown):
+        log.info("refused Run of %s: its card's notes changed", job_type.name, extra={"job_type": job_type.name})
+        return UsageError(CHANGED, now=Joined(checked.notes or ("—",)))
     return None
 
 

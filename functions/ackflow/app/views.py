@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from ..chat.cards import Button, Buttons, Card, Field, Html, Section, Text
 from ..chat.replies import Reply
-from ..i18n import N_, Speaker
+from ..i18n import N_, Speaker, said
 from ..jobs.model import Confirmation, Job, JobStatus, StepStatus
 from ..jobs.registry import BUILTIN_ALIASES, JobType, Registry
 from . import links
@@ -177,11 +177,15 @@ def usage_reply(problem: str, usage: str | None, speaker: Speaker, example: str 
     return Reply(text=text)
 
 
-def confirmation_card(confirmation: Confirmation, job_type: JobType, ttl: float, speaker: Speaker) -> Reply:
+def confirmation_card(confirmation: Confirmation, job_type: JobType, ttl: float, speaker: Speaker,
+                      notes: tuple = ()) -> Reply:
+    """"Run this?": what was asked, its parameters, what the job will do with the store's state
+    (``notes`` of its precheck), and Run and Cancel."""
     params = {"confirmation": confirmation.id, "token": confirmation.token}
     fields = tuple(Field(p.field_label(speaker), _field_value(job_type, p.name, confirmation.params[p.name], speaker))
                    for p in job_type.params
                    if confirmation.params.get(p.name) not in (None, False, [], ""))
+    fields += tuple(Text(short(str(said(note, speaker)), MAX_PROBLEM)) for note in notes)
     expiry = speaker._("Asked by {who}. This card expires in {minutes} min.", who=confirmation.requester.label,
                        minutes=max(1, round(ttl / 60)))
     sections = (

@@ -111,6 +111,24 @@ class Day:
         return hash(str(self.value))
 
 
+class Yen:
+    """An amount of integer yen as a value of a text said later: ¥430,000 (the reader's digits)."""
+
+    __slots__ = ("amount",)
+
+    def __init__(self, amount: int):
+        self.amount = int(amount)
+
+    def render(self, speaker: Speaker) -> str:
+        return speaker.yen(self.amount)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Yen) and self.amount == other.amount
+
+    def __hash__(self) -> int:
+        return hash(self.amount)
+
+
 def said(value, speaker: Speaker):
     """``value`` as ``speaker`` says it: a Msg (or anything with ``render``) rendered, else as it is."""
     render = getattr(value, "render", None)

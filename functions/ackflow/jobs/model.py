@@ -220,10 +220,15 @@ class Confirmation:
     decided_by: str = ""  # who cancelled it (a label), when a person did
     replaced: bool = False  # cancelled because a newer request took its place (a mail's form sent again)
     expire_at: float | None = None  # a TTL (CONFIRMATION_TTL after ``expires_at`` unless given)
+    # what the card said the job will do, beside its parameters (``app/precheck.py``), in English:
+    # compared at Run with what the store says then; None: kept by no check (asked before notes were)
+    notes: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.expire_at is None:
             object.__setattr__(self, "expire_at", self.expires_at + CONFIRMATION_TTL)
+        if self.notes is not None and not isinstance(self.notes, tuple):
+            object.__setattr__(self, "notes", tuple(self.notes))
 
     def to_dict(self) -> dict:
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}

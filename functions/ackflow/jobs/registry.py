@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -85,11 +85,13 @@ class JobType:
     validate_at: Callable[[dict, float], None] | None = None
     # rules that depend on what the store holds now (a case already delivered is not started):
     # ``precheck(values, reads)`` reads at most a document or two through ``reads`` (``Reads``) and
-    # raises UsageError to refuse, saying why and what to do instead. Asked where the card would be
-    # shown (a typed command, a form's submit) and again at Run, before the job is recorded; a store
+    # raises UsageError to refuse, saying why and what to do instead; it may return notes for the
+    # card (Msgs: what the job will do with that state, e.g. which estimate version and amount an
+    # order accepts). Asked where the card would be shown (a typed command, a form's submit) and
+    # again at Run, before the job is recorded: notes that changed meanwhile refuse the Run. A store
     # that does not answer shows the card all the same, so the steps must refuse on their own too
     # (the state may change between the card and the run). Reads only, quickly: Chat waits.
-    precheck: Callable[[dict, Reads], None] | None = field(default=None, compare=False)
+    precheck: Callable[[dict, Reads], Iterable | None] | None = field(default=None, compare=False)
     examples: tuple[str, ...] = ()
     slash_command_id: int | None = None
     result_fields: tuple[str, ...] = field(default=())  # output keys to show on the result card

@@ -3,21 +3,25 @@ number that does not exist, a move the case's status forbids (``started`` on a d
 ``resume`` on a case not on hold), ``ordered`` with no estimate, ``paid`` with no invoice,
 ``invoice`` with no accepted estimate and no lines, ``estimate`` of a case whose folder is not made.
 
-Each check reads the case record, one document, and asks the very rules the job's step asks when it
-runs (``cases.check_command``, ``cases.resume_stage``, ``lifecycle.accepted_version``,
+Each check reads the case record (and at most one document of the ledger) and asks the very rules
+the job's step asks when it runs (``cases.check_command``, ``cases.resume_stage``, ``lifecycle.accepted_version``,
 ``lifecycle.payable_invoices``, ``invoicing.check_case``): the same refusal, in the same words,
 said before the card instead of as a failed job after Run. The steps keep their own checks (the
-case may change between the card and the run); what needs more than the record (the estimate
-document in the ledger, the accounting service) is left to them.
+case may change between the card and the run); what needs the accounting service is left to them.
+
+A check also returns the card's notes: what the job will do with the case as it stands (the
+estimate version an order accepts and its amount, the version and total a new estimate makes, an
+invoice's total and where its lines come from, what a payment leaves outstanding, the stage a held
+case goes back to). Run refuses when they are no longer so (``ackflow.app.precheck``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
 
 from ackflow.errors import PermanentError, UsageError
-from ackflow.i18n import N_
+from ackflow.i18n import N_, Joined, Msg, Yen, texts
 from ackflow.jobs.registry import Reads
 
 from . import invoicing, lifecycle
@@ -27,7 +31,27 @@ from .estimating import split_list
 
 NO_FOLDER = N_("case {case} has no folder yet (its newcase job has not made it)")  # as steps.redraft_estimate says
 
-Rule = Callable[[str, dict, dict], None]  # (case, record, values); raises PermanentError as the step does
+NOTES = {  # what a card says the job will do (English, marked for the catalog)
+    "accepts": N_("Accepts estimate v{version}: {total} including tax."),
+    "accepted_before": N_("It takes the place of v{version}, accepted before."),
+    "new_version": N_("Makes estimate v{version}: {total} including tax (v{base}: {before})."),
+    "first_version": N_("Makes estimate v{version}: {total} including tax."),
+    "first_default": N_("Makes estimate v{version}, from the client's usual lines."),
+    "invoice_from_estimate": N_("Invoice total {total} including tax, from the accepted estimate v{version}."),
+    "invoice_from_lines": N_("Invoice total {total} including tax, from the lines given."),
+    "corrects": N_("Corrects invoice {number} ({total}); it stays on record as corrected."),
+    "issued_before": N_("Issued before for this case: {numbers}."),
+    "outstanding": N_("Invoiced {invoiced}, received so far {received}: {outstanding} still to come after this."),
+    "settles": N_("Invoiced {invoiced}, received so far {received}: this settles it, the case becomes 入金."),
+    "over": N_("Invoiced {invoiced}, received so far {received}: this is {over} more than what is owed; "
+               "the case becomes 入金."),
+    "back_to": N_("The case goes back to {stage}."),
+}
+_note = texts(NOTES)
+
+Notes = Iterable[Msg] | None
+# (case, record, values, reads) -> the card's notes; raises PermanentError as the step does
+Rule = Callable[[str, dict, dict, Reads], Notes]
 
 
 def case_record(values: dict, reads: Reads) -> dict:
@@ -39,16 +63,16 @@ def case_record(values: dict, reads: Reads) -> dict:
     return record
 
 
-def on_the_case(rule: Rule | None = None) -> Callable[[dict, Reads], None]:
+def on_the_case(rule: Rule | None = None) -> Callable[[dict, Reads], Notes]:
     """A precheck that reads the case and asks ``rule`` of it, its PermanentError said as a UsageError
-    (the same text); without a rule, only that the case exists."""
+    (the same text), its notes shown on the card; without a rule, only that the case exists."""
 
-    def check(values: dict, reads: Reads) -> None:
+    def check(values: dict, reads: Reads) -> Notes:
         record = case_record(values, reads)
         if rule is None:
-            return
+            return None
         try:
-            rule(values["case"], record, values)
+            return rule(values["case"], record, values, reads)
         except PermanentError as exc:
             raise UsageError(exc.text) from exc
 
@@ -57,44 +81,125 @@ def on_the_case(rule: Rule | None = None) -> Callable[[dict, Reads], None]:
     return check
 
 
-def moving_to(status: str) -> Callable[[dict, Reads], None]:
+def moving_to(status: str) -> Callable[[dict, Reads], Notes]:
     """``started``, ``delivered``, ``lost``, ``hold``: the move ``transition`` would make."""
 
-    def rule(case: str, record: dict, values: dict) -> None:
+    def rule(case: str, record: dict, values: dict, reads: Reads) -> Notes:
         check_command(case, record, status)
+        return None
 
     return on_the_case(rule)
 
 
-def _ordered(case: str, record: dict, values: dict) -> None:
-    lifecycle.accepted_version(case, record, values.get("estimate"))
+def _estimates(record: dict) -> dict[int, dict]:
+    return {e["version"]: e for e in record.get("estimates", []) if isinstance(e.get("version"), int)}
+
+
+def _ordered(case: str, record: dict, values: dict, reads: Reads) -> Notes:
+    version = lifecycle.accepted_version(case, record, values.get("estimate"))
     check_command(case, record, "受注")
+    total = _estimates(record)[version].get("total")
+    notes = [_note("accepts", version=version, total=Yen(total))] if isinstance(total, int) else []
+    before = (record.get("accepted") or {}).get("version")
+    if record.get("status") == "受注" and before and before != version:
+        notes.append(_note("accepted_before", version=before))
+    return notes
 
 
-def _paid(case: str, record: dict, values: dict) -> None:
-    lifecycle.payable_invoices(case, record)
+def _paid(case: str, record: dict, values: dict, reads: Reads) -> Notes:
+    invoices = lifecycle.payable_invoices(case, record)
+    amount = values.get("amount")
+    if not isinstance(amount, int):
+        return None
+    invoiced = sum(int(i.get("total") or 0) for i in invoices)
+    received = sum(int(p.get("amount") or 0) for p in record.get("payments", []))
+    owed = invoiced - received - amount
+    said = {"invoiced": Yen(invoiced), "received": Yen(received)}
+    if owed > 0:
+        return [_note("outstanding", outstanding=Yen(owed), **said)]
+    if owed < 0:
+        return [_note("over", over=Yen(-owed), **said)]
+    return [_note("settles", **said)]
 
 
-def _resume(case: str, record: dict, values: dict) -> None:
-    resume_stage(case, record)
+def _resume(case: str, record: dict, values: dict, reads: Reads) -> Notes:
+    return [_note("back_to", stage=resume_stage(case, record))]
 
 
-def _estimate(case: str, record: dict, values: dict) -> None:
+def _estimate(case: str, record: dict, values: dict, reads: Reads) -> Notes:
     """The case's folder is made (not a case being opened); lines to change need an earlier version;
-    a form edited from version N is refused once another was issued (as ``issue_estimate`` does)."""
+    a form edited from version N is refused once another was issued (as ``issue_estimate`` does).
+    Notes: the version it makes and its total, worked out from the previous version's lines as the
+    step does (a line to change that it does not have is refused here, in the step's words)."""
     if not record.get("folder"):
         raise PermanentError(NO_FOLDER, case=case)
-    versions = [e.get("version") for e in record.get("estimates", []) if isinstance(e.get("version"), int)]
-    latest = max(versions, default=0)
+    estimates = _estimates(record)
+    latest = max(estimates, default=0)
     base = values.get("base")
     if base is not None and latest != base:
         raise PermanentError(ESTIMATE_TEXTS["stale"], case=case, base=base, latest=latest)
-    if not versions and (split_list(values.get("change"), ";") or split_list(values.get("remove"), ",")):
+    change, remove = split_list(values.get("change"), ";"), split_list(values.get("remove"), ",")
+    if not estimates and (change or remove):
         raise PermanentError(ESTIMATE_TEXTS["no_base"], case=case)
+    from .estimating import edit_lines, typed_lines
+    from .money import office_rules
+
+    rules = office_rules()
+    added = typed_lines(values.get("item") or [], rules)
+    if not estimates:
+        if not added:
+            return [_note("first_default", version=1)]
+        return [_note("first_version", version=1, total=Yen(rules.totals(added).total))]
+    if values.get("replace"):
+        lines = tuple(added)
+    else:
+        previous = _document(reads, "quotation", estimates[latest].get("number"))
+        if previous is None:
+            return None
+        try:
+            lines = edit_lines(previous.lines, add=added, change=change, remove=[int(n) for n in remove],
+                               rules=rules, version=latest, case=case)
+        except UsageError as exc:
+            raise PermanentError(exc.text) from exc
+    if not lines:
+        return None
+    before = estimates[latest].get("total")
+    return [_note("new_version", version=latest + 1, base=latest, total=Yen(rules.totals(lines).total),
+                  before=Yen(before) if isinstance(before, int) else "—")]
 
 
-def _invoice(case: str, record: dict, values: dict) -> None:
-    invoicing.check_case(case, record, values, bool((record.get("accepted") or {}).get("version")))
+def _document(reads: Reads, kind: str, number: str | None):
+    """A document of the ledger (the second read), or None."""
+    from .accounting import Document
+    from .ledger import LEDGER, ledger_id
+
+    data = reads.get(LEDGER, ledger_id(kind, number)) if number else None
+    return Document.from_dict(data) if data else None
+
+
+def _invoice(case: str, record: dict, values: dict, reads: Reads) -> Notes:
+    accepted = (record.get("accepted") or {})
+    invoicing.check_case(case, record, values, bool(accepted.get("version")))
+    from .estimating import typed_lines
+    from .money import office_rules
+
+    rules = office_rules()
+    notes = []
+    if values.get("item"):
+        notes.append(_note("invoice_from_lines", total=Yen(rules.totals(typed_lines(values["item"], rules)).total)))
+    else:
+        estimate = _document(reads, "quotation", accepted.get("number"))
+        if estimate is not None:
+            notes.append(_note("invoice_from_estimate", version=accepted["version"],
+                               total=Yen(rules.totals(estimate.lines).total)))
+    invoices = record.get("invoices", [])
+    replaces = values.get("replaces")
+    if replaces:
+        target = next((i for i in invoices if i.get("number") == replaces), {})
+        notes.append(_note("corrects", number=replaces, total=Yen(int(target.get("total") or 0))))
+    elif invoices:
+        notes.append(_note("issued_before", numbers=Joined([i.get("number") or "…" for i in invoices], ", ")))
+    return notes
 
 
 ordered = on_the_case(_ordered)

@@ -1,0 +1,206 @@
+"""A case command's "run this?" card says what the job will do with the case as it stands: the
+estimate version an order accepts and its amount, the version and total a new estimate makes, an
+invoice's total and where its lines come from, what a payment leaves outstanding, the stage a held
+case goes back to. In the person's language. Run refuses, with no job made, when that is no longer
+so (another version was issued, a payment recorded while the card waited), and runs when it is.
+
+Through the webhook's real handler over a real SQLite store and the deployment's job types; the
+estimates are real ledger documents, their totals worked out by the office's tax rules."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from ackflow.app.runtime import Runtime
+from ackflow.settings import Settings
+from tests.office.test_precheck import NOW, answer, card_asked, run_pressed, shown, stored, typed
+from workers.job_types import build_registry
+from workers.office.accounting import Document
+from workers.office.cases import CaseRecords
+from workers.office.issuer import Issuer, valid_registration
+from workers.office.ledger import LEDGER, estimate_number, ledger_id
+from workers.office.money import Line, TaxRules
+
+ESTIMATED, ORDERED, INVOICED, HELD = "2026-002", "2026-003", "2026-004", "2026-005"
+DESIGN, VISIT = Line("金型設計", Decimal(1), 100000), Line("立会い", Decimal(2), 25000)
+
+
+def estimate(case: str, version: int, *lines: Line) -> Document:
+    return Document(kind="quotation", number=estimate_number(case, version), case=case, folder=f"{case}_ACME",
+                    recipient="ACME", title="金型", issued="2026-11-10", lines=lines, rules=TaxRules(),
+                    issuer=Issuer("山田金型設計事務所", "東京都大田区", "03-0000-0000"), version=version)
+
+
+def put(runtime: Runtime, collection: str, doc_id: str, doc: dict) -> None:
+    runtime.store.docs.transaction(lambda tx: tx.set(collection, doc_id, doc))
+
+
+def issue(runtime: Runtime, cases: CaseRecords, document: Document) -> None:
+    """An estimate version as ``new_estimate_version`` leaves it: in the ledger, and on its case."""
+    put(runtime, LEDGER, ledger_id("quotation", document.number), {**document.to_dict(), "job": "j"})
+    cases.update(document.case, "j", estimates=[{"key": f"v{document.version:03d}", "version": document.version,
+                                                 "number": document.number, "total": document.totals.total}])
+
+
+@pytest.fixture
+def runtime(tmp_path, monkeypatch):
+    monkeypatch.setenv("ACKFLOW_OFFICE_NAME", "山田金型設計事務所")
+    monkeypatch.setenv("ACKFLOW_OFFICE_REGISTRATION_NUMBER", valid_registration("123456789012"))
+    monkeypatch.setenv("ACKFLOW_OFFICE_BANK_ACCOUNT", "サンプル銀行 本店 普通 1234567 ヤマダ")
+    settings = Settings(sqlite_path=str(tmp_path / "jobs.db"))
+    runtime = Runtime(settings, registry=build_registry(settings), clock=lambda: NOW)
+    cases = CaseRecords(runtime.store.docs, clock=lambda: NOW)
+    for case in (ESTIMATED, ORDERED, INVOICED, HELD):
+        cases.update(case, "jnew", client="ACME", title="金型", folder=f"{case}_ACME_金型", status="見積提出",
+                     by="Alice")
+        issue(runtime, cases, estimate(case, 1, DESIGN))  # ¥110,000 including tax
+    for case in (ORDERED, INVOICED, HELD):
+        issue(runtime, cases, estimate(case, 2, DESIGN, VISIT))  # ¥165,000
+        cases.transition(case, "受注", by="Alice", job_id="jordered",
+                         accepted={"version": 1, "number": estimate_number(case, 1), "total": 110000})
+    cases.transition(HELD, "保留", by="Alice", job_id="jhold")
+    cases.update(INVOICED, "jinvoice", invoices=[{"key": "INV-2026-0001", "number": "INV-2026-0001",
+                                                  "total": 110000}])
+    cases.update(INVOICED, "jpaid", payments=[{"key": "jpaid", "amount": 10000, "on": "2026-11-15"}])
+    runtime.cases = cases
+    yield runtime
+    runtime.close()
+
+
+def card_text(runtime: Runtime, text: str, language: str) -> str:
+    reply = answer(runtime, typed(text, language))
+    assert "cardsV2" in reply, reply  # a card to run, not a refusal
+    return shown(reply)
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    (f"ordered {ESTIMATED}", {"en": ["Accepts estimate v1: ¥110,000 including tax."],
+                              "ja": ["見積 v1 を受注します：¥110,000（税込）。"]}),
+    (f"ordered {ORDERED} --estimate 2", {"en": ["Accepts estimate v2: ¥165,000 including tax.",
+                                               "It takes the place of v1, accepted before."],
+                                        "ja": ["見積 v2 を受注します：¥165,000（税込）。",
+                                               "先に受注した v1 に代わります。"]}),
+    (f'estimate {ORDERED} --change "1=::120000" --remove 2',
+     {"en": ["Makes estimate v3: ¥132,000 including tax (v2: ¥165,000)."],
+      "ja": ["見積 v3 を作ります：¥132,000（税込）（v2：¥165,000）。"]}),
+    (f'estimate {ORDERED} --item "図面修正:1:10000"',  # added to v2's lines
+     {"en": ["Makes estimate v3: ¥176,000 including tax (v2: ¥165,000)."], "ja": ["見積 v3 を作ります：¥176,000"]}),
+    (f"invoice {ORDERED}", {"en": ["Invoice total ¥110,000 including tax, from the accepted estimate v1."],
+                            "ja": ["請求金額 ¥110,000（税込）。受注した見積 v1 の明細から作ります。"]}),
+    (f'invoice {ORDERED} --item "設計:1:200000"',
+     {"en": ["Invoice total ¥220,000 including tax, from the lines given."],
+      "ja": ["請求金額 ¥220,000（税込）。入力した明細から作ります。"]}),
+    (f"invoice {INVOICED} --replaces INV-2026-0001",
+     {"en": ["Corrects invoice INV-2026-0001 (¥110,000); it stays on record as corrected."],
+      "ja": ["請求書 INV-2026-0001（¥110,000）を訂正します。"]}),
+    (f"invoice {INVOICED} --again", {"en": ["Issued before for this case: INV-2026-0001."],
+                                     "ja": ["この案件で発行済みの請求書：INV-2026-0001。"]}),
+    (f"paid {INVOICED} --amount 50000",
+     {"en": ["Invoiced ¥110,000, received so far ¥10,000: ¥50,000 still to come"],
+      "ja": ["請求額 ¥110,000、入金済み ¥10,000：この入金のあと、残り ¥50,000 です。"]}),
+    (f"paid {INVOICED} --amount 100000", {"en": ["this settles it, the case becomes 入金."],
+                                          "ja": ["この入金で全額となり、案件は「入金」になります。"]}),
+    (f"paid {INVOICED} --amount 120000", {"en": ["this is ¥20,000 more than what is owed"],
+                                          "ja": ["この入金は残額より ¥20,000 多く"]}),
+    (f"resume {HELD}", {"en": ["The case goes back to 受注."], "ja": ["案件は「受注」に戻ります。"]}),
+])
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_the_card_says_what_the_job_will_do_with_the_case(runtime, text, said, language):
+    card = card_text(runtime, text, language)
+    for expected in said[language]:
+        assert expected in card, (expected, card)
+
+
+def test_a_line_the_previous_version_does_not_have_is_refused_before_the_card(runtime):
+    reply = answer(runtime, typed(f'estimate {ORDERED} --change "5=::1"', "en"))
+    assert set(reply) == {"text"} and "v2" in reply["text"] and "5" in reply["text"], reply
+    assert stored(runtime, "confirmations") == []
+
+
+def test_commands_with_nothing_to_work_out_have_no_notes(runtime):
+    card = card_text(runtime, f"started {ORDERED}", "en")
+    assert "including tax" not in card and "goes back" not in card
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_run_after_another_version_was_issued_is_refused_saying_what_it_is_now(runtime, language):
+    """The card said "accepts v1, ¥110,000"; v2 was issued while it waited: an order of the latest
+    version now means v2, which the person never saw. No job; the card says what it would be now."""
+    confirmation = card_asked(runtime, f"ordered {ESTIMATED}", language)
+    assert confirmation["notes"] == ["Accepts estimate v1: ¥110,000 including tax."]
+    issue(runtime, runtime.cases, estimate(ESTIMATED, 2, DESIGN, VISIT))
+    body = answer(runtime, run_pressed(confirmation, language))
+    text = shown(body)
+    assert body["actionResponse"]["type"] == "UPDATE_MESSAGE" and '"buttonList"' not in text
+    if language == "ja":
+        assert "確認カードの内容が変わりました（現在：見積 v2 を受注します：¥165,000（税込）。）" in text, text
+    else:
+        assert "no longer so (now: Accepts estimate v2: ¥165,000 including tax.)" in text, text
+    assert stored(runtime, "jobs") == []
+    [closed] = stored(runtime, "confirmations")
+    assert closed["status"] == "CANCELLED"
+
+
+def test_run_after_a_payment_was_recorded_is_refused(runtime):
+    """Two people record the same transfer from two cards: the second Run sees what it would leave."""
+    confirmation = card_asked(runtime, f"paid {INVOICED} --amount 100000", "en")
+    runtime.cases.update(INVOICED, "jother", payments=[{"key": "jother", "amount": 100000, "on": "2026-11-20"}])
+    text = shown(answer(runtime, run_pressed(confirmation, "en")))
+    assert "this is ¥100,000 more than what is owed" in text, text
+    assert stored(runtime, "jobs") == []
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_run_as_the_card_said_makes_the_job(runtime, language):
+    confirmation = card_asked(runtime, f"ordered {ORDERED} --estimate 2", language)
+    body = answer(runtime, run_pressed(confirmation, language))
+    [job] = stored(runtime, "jobs")
+    assert job["type"] == "ordered" and job["params"]["estimate"] == 2
+    assert job["id"] in shown(body)
+
+
+def test_a_request_kept_before_cards_had_notes_is_run_on_its_refusals_alone(runtime):
+    """A card shown by the version before this one (its request has no notes) is not refused for
+    notes it never showed."""
+    confirmation = card_asked(runtime, f"ordered {ESTIMATED}", "en")
+    put(runtime, "confirmations", confirmation["id"], {**confirmation, "notes": None})
+    issue(runtime, runtime.cases, estimate(ESTIMATED, 2, DESIGN, VISIT))
+    answer(runtime, run_pressed({**confirmation, "notes": None}, "en"))
+    [job] = stored(runtime, "jobs")
+    assert job["type"] == "ordered"
+
+
+def test_the_notes_read_at_most_two_documents(runtime, monkeypatch):
+    from ackflow.app import precheck
+
+    docs = runtime.store.docs
+    read, seen = docs.get, []
+    monkeypatch.setattr(docs, "get", lambda collection, doc_id: seen.append(collection) or read(collection, doc_id))
+    checked = precheck.check(runtime, runtime.registry.get("estimate"),
+                             {"case": ORDERED, "item": [], "change": "1=::120000", "remove": None, "base": None,
+                              "replace": False, "to": None, "valid_until": None})
+    assert checked.refused is None and [str(n) for n in checked.notes] == [
+        "Makes estimate v3: ¥187,000 including tax (v2: ¥165,000)."]  # v2 with line 1 at ¥120,000
+    assert seen == ["cases", LEDGER]
+
+
+def test_a_card_shown_without_its_notes_when_the_store_did_not_answer(runtime, monkeypatch):
+    """The check could not read: the card is shown as it is (no notes), and Run checks again."""
+    from ackflow.errors import StoreUnavailable
+
+    docs = runtime.store.docs
+    read = docs.get
+
+    def down(collection, doc_id):
+        if collection == "cases":
+            raise StoreUnavailable("deadline exceeded")
+        return read(collection, doc_id)
+
+    monkeypatch.setattr(docs, "get", down)
+    confirmation = card_asked(runtime, f"ordered {ESTIMATED}", "en")
+    assert confirmation["notes"] is None
+    monkeypatch.setattr(docs, "get", read)
+    answer(runtime, run_pressed(confirmation, "en"))
+    assert [job["type"] for job in stored(runtime, "jobs")] == ["ordered"]
