@@ -50,7 +50,7 @@ OPEN = tuple(s for s in STAGES if s != "入金") + ("保留",)  # what `cases` l
 TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
     "backwards": N_("case {case} is {current}; a status only moves forward, so it cannot become "
                     "{wanted} (an admin may correct it: “correct {case} {wanted}”)"),
-    "unknown": N_("{wanted!r} is not a case status; the statuses are {statuses}"),
+    "unknown": N_("“{wanted}” is not a case status; the statuses are {statuses}"),
     "aside_backwards": N_("case {case} is {current}, set aside at {stage}; a status only moves forward, so it "
                           "cannot become {wanted} (an admin may correct it: “correct {case} {wanted}”)"),
     "not_lost": N_("case {case} is {current}: a case delivered, invoiced or paid is not lost (an admin may "

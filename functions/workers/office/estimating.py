@@ -39,7 +39,7 @@ ESTIMATED = "見積提出"  # the stage an issued estimate brings a case to (cas
 
 TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
     "change_format": N_("write --change \"N=description:quantity:unit price\", leaving a field empty to "
-                        "keep it (e.g. --change \"2=::380000\"), got {text!r}"),
+                        "keep it (e.g. --change \"2=::380000\"), got “{text}”"),
     "no_line": N_("v{version} has no line {number} (it has {count}); write “case {case}” to see the lines"),
     "twice": N_("line {number} is both changed and removed"),
     "no_base": N_("case {case} has no earlier estimate to change lines of; give the lines with --item"),

@@ -22,7 +22,7 @@ DEFAULT_NAME = "設計事務所"  # the settings' placeholder: not anyone's name
 
 TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
     "format": N_("the registration number must be T followed by 13 digits (e.g. T7123456789012), "
-                 "got {number!r}"),
+                 "got “{number}”"),
     "check": N_("the registration number {number} is not valid: its first digit should be "
                 "{expected} (the check digit of the other twelve); check it on the National Tax "
                 "Agency's site"),

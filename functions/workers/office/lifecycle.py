@@ -21,7 +21,7 @@ TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
     "no_case": N_("there is no case {case}; write “case {case}” to check the number"),
     "no_estimate": N_("case {case} has no estimate v{version} (versions: {versions})"),
     "no_estimates": N_("case {case} has no estimate yet; write “estimate {case} --item …” first"),
-    "amount": N_("the amount received must be a whole number of yen from 1 to ¥999,999,999,999, got {text!r}"),
+    "amount": N_("the amount received must be a whole number of yen from 1 to ¥999,999,999,999, got “{text}”"),
     "no_invoice": N_("case {case} has no invoice to be paid; write “invoice {case}” first"),
     "admins_only": N_("only an admin may correct a case's status (ACKFLOW_ADMINS)"),
 }

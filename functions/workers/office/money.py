@@ -34,21 +34,21 @@ MAX_DESCRIPTION = 100
 TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
     "format": N_("write \"description:quantity:unit price\", e.g. \"金型設計:1:350000\" (add \":8%\" for a "
                  "reduced-rate line)"),
-    "unreadable": N_("cannot read the item {text!r}; {format}"),
-    "unreadable_quantity": N_("cannot read the item {text!r}: its quantity “{value}” is not a number (write "
+    "unreadable": N_("cannot read the item “{text}”; {format}"),
+    "unreadable_quantity": N_("cannot read the item “{text}”: its quantity “{value}” is not a number (write "
                               "digits, e.g. 1 or 1.5); {format}"),
-    "unreadable_price": N_("cannot read the item {text!r}: its unit price “{value}” is not an amount of yen "
+    "unreadable_price": N_("cannot read the item “{text}”: its unit price “{value}” is not an amount of yen "
                            "(e.g. 350000, ¥350,000 or 35万円)"),
-    "unreadable_price_why": N_("cannot read the item {text!r}: its unit price “{value}” is not an amount of "
+    "unreadable_price_why": N_("cannot read the item “{text}”: its unit price “{value}” is not an amount of "
                                "yen ({problem}; e.g. 350000, ¥350,000 or 35万円)"),
-    "no_description": N_("the item {text!r} has no description; {format}"),
-    "long_description": N_("the description of the item {text!r} has {length} characters; at most {most} fit "
+    "no_description": N_("the item “{text}” has no description; {format}"),
+    "long_description": N_("the description of the item “{text}” has {length} characters; at most {most} fit "
                            "on a line of an estimate or invoice: shorten it"),
-    "quantity": N_("the quantity of {text!r} must be more than 0 and at most 99,999,999.999, with "
+    "quantity": N_("the quantity of “{text}” must be more than 0 and at most 99,999,999.999, with "
                    "at most three decimals"),
-    "price": N_("the unit price of {text!r} must be a whole number of yen from 1 to ¥9,999,999,999"),
-    "rate": N_("the tax rate of {text!r} must be {standard}% or {reduced}% (reduced rate)"),
-    "unmarked_rate": N_("the item {text!r} ends in {last} without %: if it is the tax rate, write “:{last}%”; "
+    "price": N_("the unit price of “{text}” must be a whole number of yen from 1 to ¥9,999,999,999"),
+    "rate": N_("the tax rate of “{text}” must be {standard}% or {reduced}% (reduced rate)"),
+    "unmarked_rate": N_("the item “{text}” ends in {last} without %: if it is the tax rate, write “:{last}%”; "
                         "if it is the unit price, write “¥{last}”"),
     "too_many": N_("at most {most} lines on one document"),
     # a form's line, each input read on its own (the form puts the input's label first: 数量: …)
