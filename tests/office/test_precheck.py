@@ -216,3 +216,21 @@ def test_a_newcase_due_date_in_the_past_is_refused_before_its_card(runtime):
     assert "--due 19 Nov 2026 is in the past (today is 20 Nov 2026)" in reply["text"], reply
     assert "cardsV2" in answer(runtime, typed('newcase ACME "Die set" --due 2026-11-20', "en"))  # today: fine
     assert "more than a year ahead" in answer(runtime, typed('newcase ACME "Die set" --due 2062-11-20', "en"))["text"]
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_run_pressed_after_midnight_on_a_due_date_of_yesterday_is_refused(runtime, language):
+    """The card was asked at 23:55 in Tokyo with 納期 today; Run is pressed at 00:05: the due date is
+    now in the past, as it would be refused if typed now. No job."""
+    tokyo = dt.timezone(dt.timedelta(hours=9))
+    runtime.clock = lambda: dt.datetime(2026, 11, 20, 23, 55, tzinfo=tokyo).timestamp()
+    confirmation = card_asked(runtime, 'newcase ACME "Die set" --due 2026-11-20', language)
+    runtime.clock = lambda: dt.datetime(2026, 11, 21, 0, 5, tzinfo=tokyo).timestamp()
+    text = shown(answer(runtime, run_pressed(confirmation, language)))
+    said = "過去の日付です" if language == "ja" else "is in the past (today is 21 Nov 2026)"
+    assert said in text and '"buttonList"' not in text, text
+    assert stored(runtime, "jobs") == []
+    runtime.clock = lambda: dt.datetime(2026, 11, 20, 23, 56, tzinfo=tokyo).timestamp()  # before midnight: runs
+    confirmation = card_asked(runtime, 'newcase ACME "Die set" --due 2026-11-20', language)
+    answer(runtime, run_pressed(confirmation, language))
+    assert [job["type"] for job in stored(runtime, "jobs")] == ["newcase"]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from ..chat.events import ChatEvent
 from ..chat.replies import Reply
-from ..errors import ConfirmationNotFound, Conflict, QueueUnavailable, UnknownJobType
+from ..errors import ConfirmationNotFound, Conflict, QueueUnavailable, UnknownJobType, UsageError
 from ..i18n import Speaker
 from ..ids import new_confirmation_id, new_job_id, new_token
 from ..jobs.model import Confirmation, ConfirmationStatus, Job, Requester, StepState
@@ -114,9 +114,10 @@ def on_run(runtime: Runtime, event: ChatEvent) -> Reply:
         # asked again at Run (the state may have changed while the card waited): refused, the card
         # says why and the request is closed, no job recorded. Only a pending request: a Run
         # delivered again after its job ran shows that job, whatever the case has become since.
-        if confirmation.notes is None:
+        refused = _dates_refused(job_type, confirmation.params, now)  # a card run after midnight
+        if refused is None and confirmation.notes is None:
             refused = precheck.refusal(runtime, job_type, confirmation.params)
-        else:
+        elif refused is None:
             refused = precheck.at_run(runtime, job_type, confirmation.params, confirmation.notes)
         if refused is not None:
             return _refused(runtime, confirmation, job_type, refused, speaker)
@@ -159,6 +160,18 @@ def on_cancel(runtime: Runtime, event: ChatEvent) -> Reply:
         job = runtime.store.get_job(decided.job_id)
         return views.queued_card(job, runtime.registry.get(job.type), speaker)
     return _cancelled(runtime, decided, speaker)
+
+
+def _dates_refused(job_type: JobType, params: dict, now: float) -> UsageError | None:
+    """The job type's date rules asked again at Run: a due date of "today" on a card shown before
+    midnight is in the past after it."""
+    if job_type.validate_at is None:
+        return None
+    try:
+        job_type.validate_at(params, now)
+    except UsageError as exc:
+        return exc
+    return None
 
 
 def _refused(runtime: Runtime, confirmation: Confirmation, job_type: JobType, refused, speaker: Speaker) -> Reply:
