@@ -328,7 +328,7 @@ def register(registry: Registry) -> None:
         N_("Mark case {case} ordered (受注)"), (Step("ordered", lifecycle.ordered, N_("order recorded")),),
         slash=24, aliases=("受注",), validate_at=_dates_of_event, precheck=precheck.ordered,
         examples=("ordered 2026-001", "ordered 2026-001 --estimate 2", "受注 2026-001 見積版：2"),
-        result=("case", "status", "accepted")))
+        result=("case", "status", "accepted", "total")))
     registry.add(_office_job(
         "started", N_("Mark a case started (作業中): the work began."), (CASE,),
         N_("Mark case {case} started (作業中)"), (Step("started", lifecycle.started, N_("work start recorded")),),

@@ -106,7 +106,7 @@ def ordered(ctx: StepContext) -> dict:
     # ordered already, another version: that one is accepted now (it was answered, and not kept)
     other = record.get("status") == "受注" and (record.get("accepted") or {}).get("version") != version
     result = _move(ctx, "受注", renew=other, accepted=accepted)
-    return {**result, "accepted": f"v{version} ({yen(document.totals.total)})"}
+    return {**result, "accepted": f"v{version}", "total": yen(document.totals.total)}
 
 
 def delivered(ctx: StepContext) -> dict:
