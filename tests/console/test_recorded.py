@@ -197,3 +197,23 @@ def test_a_jobs_own_message_is_said_in_the_readers_language_not_only_the_request
         assert f'<span data-test="run-error">{said}</span>' in page
         if speaker is ENGLISH:
             assert told not in page
+
+
+def test_a_step_with_nothing_to_do_is_shown_as_not_needed(runtime):
+    """A job page said “Succeeded” for a step that had nothing to do (no portal order, no mail)."""
+    from ackflow.jobs.context import nothing_to_do
+    from ackflow.jobs.model import Job, StepState, StepStatus
+    from tests.console.test_japanese import QUEUE
+
+    now = time.time()
+    steps = (StepState("echo", status=StepStatus.SUCCEEDED, attempts=1, output={"text": "図面"}),
+             StepState("mail", status=StepStatus.SUCCEEDED, attempts=1, output=nothing_to_do({"text": "図面"})))
+    runtime.store.create_job(Job(id="jnothing0001", type="echo", params={"text": "図面"}, requester=HANAKO,
+                                 space=None, thread=None, queue=QUEUE, steps=steps, created_at=now, updated_at=now,
+                                 status=JobStatus.SUCCEEDED, current=2, finished_at=now))
+    browser = console(runtime)
+    for speaker in (JA, ENGLISH):
+        page = read(browser, "/jobs/jnothing0001", speaker.language)
+        done, mail = (re.search(rf'data-step="{name}">.*?</div>', page, re.S).group(0) for name in ("echo", "mail"))
+        assert 'data-status="SUCCEEDED"' in done and "NOT_NEEDED" not in done
+        assert f'data-status="NOT_NEEDED">{speaker._("Not needed")}</span>' in mail and "SUCCEEDED" not in mail

@@ -224,3 +224,28 @@ def test_a_date_in_a_failure_kept_for_later_reads_as_each_reader_writes_dates():
         assert "2026年11月30日(月)" in japanese and "2026年12月1日(火)" in japanese, japanese
         assert "30 Nov 2026" in english and "1 Dec 2026" in english, english
         assert "2026-1" not in japanese + english
+
+
+def test_a_step_with_nothing_to_do_is_shown_as_not_needed_not_as_done():
+    """状況 of a case opened without a portal order or a mail said the portal and mail steps were
+    完了 (done), though nothing was fetched or saved."""
+    from ackflow.app import views
+    from ackflow.jobs.context import nothing_to_do
+    from ackflow.jobs.model import Job, JobStatus, Requester, StepState, StepStatus
+    from ackflow.settings import Settings
+    from workers.job_types import build_registry
+
+    job_type = build_registry(Settings()).get("newcase")
+    outputs = [{"case": "2026-001"}] * 4 + [nothing_to_do({"case": "2026-001"})] * 2
+    steps = tuple(StepState(s.name, status=StepStatus.SUCCEEDED, attempts=1, output=o)
+                  for s, o in zip(job_type.steps, outputs, strict=True))
+    assert [s.had_nothing_to_do for s in steps] == [False] * 4 + [True] * 2
+    job = Job(id="j1", type="newcase", params={}, requester=Requester("users/1"), space="spaces/x", thread=None,
+              queue=job_type.queue, steps=steps, created_at=0, updated_at=5, status=JobStatus.SUCCEEDED,
+              current=len(steps), finished_at=5)
+    for speaker, done, not_needed in ((JA, "完了", "不要"), (speaker_for("en"), "SUCCEEDED", "not needed")):
+        fields = [w for section in views.job_details(job, job_type, 10, speaker).card.sections
+                  for w in section.widgets if getattr(w, "label", "").startswith(("手順", "step "))]
+        shown = [f.value for f in fields]
+        assert len(shown) == 6 and all(done in v for v in shown[:4]), shown
+        assert all(not_needed in v and done not in v for v in shown[4:]), shown

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import AckflowError
 from ..i18n import ENGLISH, Speaker
-from .model import Job
+from .model import NOTHING_TO_DO, Job
 
 
 class Services:
@@ -39,6 +39,12 @@ class Services:
         if name.startswith("_"):
             raise AttributeError(name)
         return self.get(name)
+
+
+def nothing_to_do(output: dict | None = None) -> dict:
+    """A step's output saying it had nothing to do for these parameters (shown as not needed, not
+    as done); ``output`` is passed on to the later steps as usual."""
+    return {**(output or {}), NOTHING_TO_DO: True}
 
 
 class StepContext:

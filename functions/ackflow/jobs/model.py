@@ -81,6 +81,11 @@ class Holder:
         return cls(data["task"], int(data["retry"])) if data else None
 
 
+# A step's output key: the step had nothing to do for its job's parameters (a case opened without
+# a portal order has no portal documents to collect). Its output is passed on as any other.
+NOTHING_TO_DO = "nothing_to_do"
+
+
 @dataclass(frozen=True)
 class StepState:
     name: str
@@ -99,6 +104,12 @@ class StepState:
     # the latest attempts, oldest first: {"n", "task", "retry", "started_at", and once it ended
     # "finished_at", "outcome" (succeeded / retrying / failed / lost), "error", "trace"}
     runs: tuple[dict, ...] = ()
+
+    @property
+    def had_nothing_to_do(self) -> bool:
+        """It succeeded without work to do for its job's parameters (``NOTHING_TO_DO`` in its
+        output): shown as not needed, not as done."""
+        return self.status == StepStatus.SUCCEEDED and bool((self.output or {}).get(NOTHING_TO_DO))
 
     def to_dict(self) -> dict:
         data = dataclasses.asdict(self)

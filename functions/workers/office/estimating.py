@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ackflow.errors import PermanentError, UsageError
 from ackflow.i18n import N_, Day, texts
-from ackflow.jobs.context import StepContext
+from ackflow.jobs.context import StepContext, nothing_to_do
 
 from .accounting import Document, service_name
 from .filing import case_row, file_issued, job_date
@@ -190,7 +190,7 @@ def first_estimate(ctx: StepContext, case: str, *, items: list[str], client: str
     and how to issue v1; the case stays 受付."""
     settings = ctx.services.office_settings
     if not items and not default_lines(client, settings.client_items, rules_of(settings)):
-        return {"no_estimate": _say("not_issued", case=case, client=client).render(ctx.speaker)}
+        return nothing_to_do({"no_estimate": _say("not_issued", case=case, client=client).render(ctx.speaker)})
     return issue_estimate(ctx, case, items=items)
 
 

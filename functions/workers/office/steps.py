@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from ackflow.errors import PermanentError
 from ackflow.i18n import N_, Speaker, texts
-from ackflow.jobs.context import StepContext
+from ackflow.jobs.context import StepContext, nothing_to_do
 from ackflow.jobs.model import Job
 
 from .estimating import first_estimate, issue_estimate, split_list
@@ -128,7 +128,7 @@ def register_row(ctx: StepContext) -> dict:
         "requester": ctx.job.requester.label, "created": _now(ctx).strftime("%Y-%m-%d %H:%M")})
     if row:
         ctx.services.cases.update(case, ctx.job.id, **row)
-    return row or {"sheet": "not configured"}
+    return row or nothing_to_do({"sheet": "not configured"})
 
 
 def draft_estimate(ctx: StepContext) -> dict:
@@ -169,7 +169,7 @@ def collect_documents(ctx: StepContext) -> dict:
         if fetched.skipped:
             summary["skipped"] = "; ".join(f"{s['name']}: {s['reason']}" for s in fetched.skipped)
     ctx.services.cases.update(case, ctx.job.id, documents=documents, documents_collected=bool(params["portal"]))
-    return summary
+    return summary if params["portal"] else nothing_to_do(summary)
 
 
 def redraft_estimate(ctx: StepContext) -> dict:

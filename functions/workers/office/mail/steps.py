@@ -13,7 +13,8 @@ from email.policy import compat32
 from io import BytesIO
 
 from ackflow.errors import ChatUnavailable, PermanentError, TransientError
-from ackflow.jobs.context import StepContext
+from ackflow.jobs.context import StepContext, nothing_to_do
+from ackflow.jobs.model import NOTHING_TO_DO
 
 from .mailbox import MailGone
 from .records import MailRecords, MailStatus
@@ -56,10 +57,10 @@ def eml_name(attachments: list[dict]) -> str:
 
 
 def save_mail(ctx: StepContext) -> dict:
-    summary = dict(ctx.outputs.get("portal") or {})
+    summary = {k: v for k, v in (ctx.outputs.get("portal") or {}).items() if k != NOTHING_TO_DO}
     rid = ctx.params.get("mail")
     if not rid:
-        return summary
+        return nothing_to_do(summary)
     services = ctx.services
     settings = services.office_settings
     records = MailRecords(services.store.docs)
