@@ -82,8 +82,20 @@ def _call(method: str, path: str, **kwargs) -> dict:
         body = {}
     if response.status_code != 200:
         message = (body.get("error") or {}).get("message") or response.text[:300]
-        return {"error": message}
+        return {"error": g.speaker._("The local Chat service refused it: {error}", error=_detail(message)),
+                "refused": True}
     return body
+
+
+def _detail(text: str) -> str:
+    """The Chat service's own words (English, as Google's are), quoted in the reader's sentence."""
+    return " ".join(str(text).split())[:300]
+
+
+def _app_error(text: str) -> str:
+    """What Chat reported of the app (no answer in time, an answer it refuses), in the reader's
+    language; the service's details quoted."""
+    return g.speaker._("Google Chat would not show the app's answer: {error}", error=_detail(text))
 
 
 def conversation(space: str) -> tuple[list[dict], int, list[str]]:
@@ -98,7 +110,7 @@ def conversation(space: str) -> tuple[list[dict], int, list[str]]:
             break
         for change in page.get("changes", []):
             if change.get("kind") == "app-error":
-                errors.append(change.get("error", ""))
+                errors.append(_app_error(change.get("error", "")))
             message = change.get("message")
             if message and change.get("kind") == "deleted":
                 messages.pop(message["name"], None)
@@ -173,7 +185,7 @@ def _answer(result: dict, message: str) -> dict:
     out: dict = {}
     reply = result.get("reply") or {}
     if result.get("error") and reply.get("action") not in ("dialog", "dialog-closed"):
-        out["error"] = result["error"]
+        out["error"] = result["error"] if result.get("refused") else _app_error(result["error"])
     if reply.get("action") == "dialog":
         out["dialog"] = Renderer(message, dialog=True).card(reply.get("dialog") or {})
     elif reply.get("action") == "dialog-error":

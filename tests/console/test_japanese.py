@@ -185,6 +185,30 @@ def test_the_browser_chat_and_its_refusals_are_in_the_persons_language(runtime, 
     assert re.search(r"[\u3040-\u30ff]", message) and not english(message, "after"), message
 
 
+def test_what_chat_reports_of_the_app_is_said_in_the_persons_language(runtime, chat_service):
+    """The app did not answer (nothing listens at its URL): the local Chat service reports it in
+    English, as Google's own words are; the browser chat said only that. Now the reader's sentence
+    says what happened, the service's words quoted in it, on a send and on the page."""
+    config = requests.get(f"{chat_service.url}/_emulator/app", timeout=10).json()
+    space = "spaces/noanswer"
+    requests.put(f"{chat_service.url}/_emulator/{space}", json={}, timeout=10).raise_for_status()
+    requests.put(f"{chat_service.url}/_emulator/app", json={"url": f"http://127.0.0.1:{free_port()}/"},
+                 timeout=10).raise_for_status()
+    try:
+        browser = chat_console(runtime, chat_service.url)
+        token = browser.get_cookie("ackflow_csrf").value
+        sent = browser.post("/chat/send", data={"csrf_token": token, "space": space, "text": "ヘルプ"})
+        page = browser.get(f"/chat?space={space}")
+    finally:
+        requests.put(f"{chat_service.url}/_emulator/app", json={"url": config.get("url", "")},
+                     timeout=10).raise_for_status()
+    prefix = "Google Chat はアプリの応答を表示しません："
+    error = sent.get_json()["error"]
+    assert error.startswith(prefix) and len(error) > len(prefix), error
+    shown = html.unescape(re.search(r'data-test="chat-error">(.*?)</p>', page.get_data(as_text=True), re.S).group(1))
+    assert shown.startswith(prefix), shown
+
+
 def test_an_unreachable_chat_service_is_named_in_the_persons_language_its_details_only_logged(runtime, caplog):
     """Nothing listens where the console looks for the Chat service: the page and a send say so in
     Japanese, naming only what failed (the exception's type); the address and the connection's
