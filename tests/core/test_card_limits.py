@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import pytest
 
-from ackflow.app import formspec, views
+from ackflow.app import formspec, precheck, views
 from ackflow.app.dialogs import info_card, with_fill_in
 from ackflow.app.runtime import Runtime
 from ackflow.chat.cards import card_body
@@ -95,8 +95,9 @@ def replies(registry, speaker: Speaker = SPEAKERS[1]) -> list[tuple[str, Reply]]
            ("jobs", views.jobs_list([job(registry.get("echo"), JobStatus.FAILED)] * 15, HOSTILE, NOW, speaker,
                                     registry))]
     for job_type in registry:
+        notes = (HOSTILE, LONG) * precheck.MAX_NOTES  # the most a precheck may add (more are dropped)
         out.append((f"confirm {job_type.name}", views.confirmation_card(confirmation(job_type), job_type, 900,
-                                                                        speaker)))
+                                                                        speaker, notes[:precheck.MAX_NOTES])))
         out.append((f"queued {job_type.name}", views.queued_card(job(job_type, JobStatus.QUEUED), job_type, speaker)))
         out.append((f"decided {job_type.name}", views.decided_card(confirmation(job_type), HOSTILE, LONG[:600])))
         for status in JobStatus:
