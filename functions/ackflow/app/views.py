@@ -185,7 +185,9 @@ def confirmation_card(confirmation: Confirmation, job_type: JobType, ttl: float,
     fields = tuple(Field(p.field_label(speaker), _field_value(job_type, p.name, confirmation.params[p.name], speaker))
                    for p in job_type.params
                    if confirmation.params.get(p.name) not in (None, False, [], ""))
-    fields += tuple(Text(short(str(said(note, speaker)), MAX_PROBLEM)) for note in notes)
+    if notes:  # one field under the parameters, a line each (escaped: a record's values are shown, never obeyed)
+        fields += (Field(speaker._("When run"), _BR.join(short(str(said(note, speaker)), MAX_PROBLEM)
+                                                        for note in notes)),)
     expiry = speaker._("Asked by {who}. This card expires in {minutes} min.", who=confirmation.requester.label,
                        minutes=max(1, round(ttl / 60)))
     sections = (
