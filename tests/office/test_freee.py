@@ -5,11 +5,12 @@ project's errors, a reply lost after a create, and the refresh token kept in Sec
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 import requests
 
-from ackflow.errors import PermanentError, RetryLater, TransientError
+from ackflow.errors import PermanentError, RetryLater, TransientError, Unavailable
 from ackflow.i18n import Speaker
 from ackflow.store.sqlite import SqliteDocuments
 from tests.support.freee import StandIn
@@ -84,16 +85,25 @@ def test_two_workers_refreshing_at_the_same_moment_both_succeed_with_one_refresh
 
     def work(worker):
         start.wait()
-        try:
-            got.append(standin.accounting(worker).templates("invoice") and worker.access_token())
-        except Exception as exc:  # noqa: BLE001 (reported below)
-            errors.append(exc)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                got.append(standin.accounting(worker).templates("invoice") and worker.access_token())
+                return
+            except (Unavailable, TransientError) as exc:  # the queue would deliver the step again
+                if time.monotonic() > deadline:
+                    errors.append(exc)
+                    return
+                time.sleep(0.2)
+            except Exception as exc:  # noqa: BLE001 (reported below)
+                errors.append(exc)
+                return
 
     threads = [threading.Thread(target=work, args=(w,)) for w in workers]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(30)
+        thread.join(90)
     assert not errors, errors
     assert len(got) == 2 and got[0] == got[1]  # both use the one new access token
     uses = standin.service.state.refresh_uses
