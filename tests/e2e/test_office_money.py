@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from ackflow.i18n import ENGLISH
 from ackflow.jobs.model import JobStatus
 from tests.support.mail import request_due
 from tests.support.office import documents_tab, pdf_text, run_newcase, running_office, sheet_of, storage_of
@@ -102,14 +103,18 @@ def test_a_case_from_opening_to_payment(office):
     moves = row["history"].splitlines()
     assert [line.split(" ")[2].split("（")[0] for line in moves] == ["受付", "見積提出", "受注", "納品", "請求", "入金"]
     assert all(line.endswith("（Alice）") and re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d ", line) for line in moves)
+    # the delivery was recorded today for tomorrow's date: the day it happened beside the moment recorded
+    assert [line for line in moves if " 納品" in line][0].endswith(f" 納品（{delivered_on} 付）（Alice）")
     tab = documents_tab(office)
     assert {f"{case}-v1", f"{case}-v2", number} <= set(tab)
     assert tab[number]["kind"] == "請求書" and tab[number]["client"] == "株式会社ACME"
     assert tab[number]["amount"] == "508592" and tab[number]["date"] == invoice.issued
     assert tab[f"{case}-v1"]["kind"] == "見積書"
-    history = [h["status"] for h in office.runtime.services.cases.get(case)["history"]]
-    assert history == ["受付", "見積提出", "受注", "納品", "請求", "入金"]
+    entries = office.runtime.services.cases.get(case)["history"]
+    assert [h["status"] for h in entries] == ["受付", "見積提出", "受注", "納品", "請求", "入金"]
+    assert [h.get("on") for h in entries] == [None, None, None, delivered_on.isoformat(), None, None]
     card = shown(office, f"case {case}")
+    assert f"{ENGLISH.date(delivered_on)} (recorded " in card
     for expected in ("History", "受付", "受注", "納品", "請求", "入金", "Alice", "v2 ✓ accepted", number, "Payments"):
         assert expected in card, expected
     assert case not in shown(office, "cases")  # paid: no longer open

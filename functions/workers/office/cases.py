@@ -143,11 +143,13 @@ class CaseRecords:
         return self.docs.transaction(apply)
 
     def transition(self, case: str, wanted: str, *, by: str, job_id: str, correction: bool = False,
-                   renew: bool = False, **fields) -> dict:
+                   renew: bool = False, on: str | None = None, **fields) -> dict:
         """A person moves the case (a command): forward only, or anywhere as a recorded correction.
         ``renew``: the case may already be at ``wanted`` and ``fields`` change what it holds there
-        (another estimate version accepted), recorded as a move to the same status. The same job
-        asking again finds its change made and changes nothing."""
+        (another estimate version accepted), recorded as a move to the same status. ``on``: the day
+        it happened, when a person gave one (delivered on the 25th, recorded on the 29th), kept in
+        the history entry beside the moment it was recorded. The same job asking again finds its
+        change made and changes nothing."""
         if wanted not in STAGES and wanted not in ASIDE:
             raise PermanentError(_say("unknown", wanted=wanted, statuses=" → ".join(STAGES) + ", " + ", ".join(ASIDE)))
 
@@ -164,7 +166,7 @@ class CaseRecords:
                     return record
                 _check_move(case, record, wanted)
             record = {**record, **fields}
-            self._move(record, wanted, by, job_id, correction=correction, force=True)
+            self._move(record, wanted, by, job_id, correction=correction, force=True, on=on)
             record["jobs"] = [*record.get("jobs", []), *([job_id] if job_id not in record.get("jobs", []) else [])]
             record["updated_at"] = self.clock()
             tx.set(CASES, case, record)
@@ -193,7 +195,7 @@ class CaseRecords:
         return self.docs.transaction(apply)
 
     def _move(self, record: dict, status: str, by: str, job_id: str, *, correction: bool = False,
-              force: bool = False) -> None:
+              force: bool = False, on: str | None = None) -> None:
         previous = record.get("status")
         if status == previous and not force:
             return
@@ -201,6 +203,8 @@ class CaseRecords:
         entry = {"status": status, "from": previous, "at": self.clock(), "by": by, "job": job_id}
         if correction:
             entry["correction"] = True
+        if on:
+            entry["on"] = on
         record["history"] = [*record.get("history", []), entry]
 
 

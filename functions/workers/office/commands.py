@@ -59,6 +59,16 @@ def _day(value, speaker: Speaker) -> str:
         return views.short(str(value), 20)
 
 
+def _when(entry: dict, speaker: Speaker) -> str:
+    """When a history entry happened: the moment it was recorded, and the day a person gave for it
+    (delivered on the 25th, recorded on the 29th) before it."""
+    recorded = speaker.moment(entry["at"]) if entry.get("at") else ""
+    on = entry.get("on")
+    if not on:
+        return recorded
+    return speaker._("{day} (recorded {moment})", day=_day(str(on)[:10], speaker), moment=recorded)
+
+
 def show_case(runtime: Runtime, event, words: list[str]) -> Reply:
     from .cases import CaseNotFound, CaseRecords
 
@@ -85,8 +95,7 @@ def show_case(runtime: Runtime, event, words: list[str]) -> Reply:
     sections = [Section(tuple(fields))]
     correction = " (" + speaker._("correction") + ")"
     history = [Field(status_name(entry.get("status"), speaker) + (correction if entry.get("correction") else ""),
-                     f"{speaker.moment(entry['at']) if entry.get('at') else ''} · "
-                     f"{views.short(str(entry.get('by') or '—'), 60)}")
+                     f"{_when(entry, speaker)} · {views.short(str(entry.get('by') or '—'), 60)}")
                for entry in record.get("history", [])[-12:]]
     if history:
         sections.append(Section(tuple(history), header=speaker._("History")))

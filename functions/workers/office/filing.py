@@ -47,7 +47,8 @@ def history_text(ctx: StepContext, case: str, wanted: str | None) -> str:
     for entry in entries[-HISTORY_SHOWN:]:
         when = dt.datetime.fromtimestamp(entry["at"], zone).strftime("%Y-%m-%d %H:%M")
         corrected = "（訂正）" if entry.get("correction") else ""
-        lines.append(f"{when} {entry['status']}{corrected}（{str(entry.get('by') or '-')[:60]}）")
+        on = f"（{str(entry['on'])[:10]} 付）" if entry.get("on") else ""  # the day it happened, when given
+        lines.append(f"{when} {entry['status']}{on}{corrected}（{str(entry.get('by') or '-')[:60]}）")
     return "\n".join(lines)
 
 

@@ -54,7 +54,8 @@ def _record(ctx: StepContext) -> dict:
 def _move(ctx: StepContext, status: str, *, correction: bool = False, renew: bool = False, **fields) -> dict:
     case = ctx.params["case"]
     record = ctx.services.cases.transition(case, status, by=ctx.job.requester.label, job_id=ctx.job.id,
-                                           correction=correction, renew=renew, **fields)
+                                           correction=correction, renew=renew, on=ctx.params.get("date"),
+                                           **fields)
     return _mirror(ctx, record)
 
 
