@@ -109,6 +109,48 @@ def test_a_person_is_remembered_for_events_that_say_nothing(runtime):
     assert runtime.people.get(quiet.user.name).time_zone == "America/Chicago"
 
 
+def test_an_event_that_says_language_and_zone_is_answered_without_waiting_for_the_store(runtime):
+    """Keeping what the event said needs nothing read back: the answer does not wait for the store
+    (a fresh Firestore instance's first help paid for opening the store). A later look-up of the
+    person in this process waits for it and finds it."""
+    import threading
+
+    docs = runtime.store.docs
+    read, release, reading = docs.get, threading.Event(), threading.Event()
+
+    def slow(collection, doc_id):
+        if collection == "people":
+            reading.set()
+            release.wait(60)
+        return read(collection, doc_id)
+
+    docs.get = slow
+    answers: list[str] = []
+    asking = threading.Thread(target=lambda: answers.append(
+        said(runtime, classic("help", userLocale="en-US", timeZone={"id": "America/Chicago"}))))
+    try:
+        asking.start()
+        asking.join(20)
+        assert answers and "What I can do" in answers[0]  # answered while the store is still being read
+        assert reading.wait(10) and not release.is_set()
+    finally:
+        release.set()
+        docs.get = read
+    quiet = with_known_client(runtime, parse_event(classic("help", userLocale=None, timeZone=None)))
+    assert speaker_of(runtime, quiet) == Speaker("en", "America/Chicago", "WEB")
+
+
+def test_a_store_that_fails_while_keeping_a_language_in_the_background_is_only_logged(runtime, caplog):
+    def down(fn):
+        raise StoreUnavailable("deadline exceeded")
+
+    runtime.people.docs.transaction = down
+    with caplog.at_level("WARNING", logger="ackflow.store.people"):
+        assert "What I can do" in said(runtime, classic("help", userLocale="en-US", timeZone={"id": "UTC"}))
+        assert runtime.people.get("users/112233445566778899001").language == ""  # waits for the attempt
+    assert any("could not keep the person's language" in r.getMessage() for r in caplog.records)
+
+
 def test_remembering_writes_only_what_changed(runtime):
     people, now = runtime.people, 1000.0
     writes = []

@@ -33,8 +33,8 @@ def with_known_client(runtime: Runtime, event: ChatEvent) -> ChatEvent:
     if not event.user.name:
         return event
     try:
-        if language and zone:
-            runtime.people.remember(event.user.name, language, zone, runtime.clock())
+        if language and zone:  # nothing to read back: kept without making the answer wait
+            runtime.people.remember_soon(event.user.name, language, zone, runtime.clock())
             return event
         if language or zone:
             known = runtime.people.remember(event.user.name, language, zone, runtime.clock())

@@ -4,10 +4,17 @@ sent, so an event that carries neither (not every one does) is still answered in
 One small document per Chat user (collection ``people``), on whichever store backend runs; a
 process keeps what it read or wrote for ten minutes, so a busy person costs no extra read, a
 person new to the process one read, and only a change of language or zone a write.
+
+An event that says both the language and the zone needs nothing read back, so the webhook keeps
+them on a thread of its own (``remember_soon``): its answer never waits for the store (the first
+``help`` of a fresh instance does not open the store at all). A later ``get`` of that person in the
+same process waits for it; other instances read it once it is written. Best effort, as all of
+this: a write lost with its instance is made again by the person's next event.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -20,6 +27,10 @@ PEOPLE = "people"
 USER_NAME = re.compile(r"users/([A-Za-z0-9_-]{1,64})")  # what Chat names a person; anything else is not kept
 CACHE_SIZE = 2048
 CACHE_SECONDS = 600.0  # a language is rarely changed; an event that says it is remembered at once
+PENDING_MOST = 32  # people being remembered on threads at once; beyond it, remembered on the caller's
+PENDING_WAIT = 5.0  # seconds a get waits for that person's pending remember (then reads the store)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -33,6 +44,7 @@ class People:
         self.docs = docs
         self.clock = clock
         self._seen: OrderedDict[str, tuple[float, Known]] = OrderedDict()
+        self._pending: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
 
     @staticmethod
@@ -60,6 +72,13 @@ class People:
         doc_id = self.doc_id(user_name)
         if doc_id is None:
             return Known()
+        with self._lock:
+            pending = self._pending.get(doc_id)
+        if pending is not None:  # what an event said of them is being kept: read it once it is
+            pending.wait(PENDING_WAIT)
+        return self._known(doc_id)
+
+    def _known(self, doc_id: str) -> Known:
         known = self._cached(doc_id)
         if known is None:
             doc = self.docs.get(PEOPLE, doc_id) or {}
@@ -73,7 +92,7 @@ class People:
         doc_id = self.doc_id(user_name)
         if doc_id is None or not (language or time_zone):
             return Known()
-        known = self._cached(doc_id) or self.get(user_name)  # a plain read: no transaction when unchanged
+        known = self._known(doc_id)  # a plain read: no transaction when unchanged
         if (language or known.language, time_zone or known.time_zone) == (known.language, known.time_zone):
             return known
 
@@ -87,3 +106,34 @@ class People:
         known = self.docs.transaction(apply)
         self._keep(doc_id, known)
         return known
+
+    def remember_soon(self, user_name: str, language: str, time_zone: str, now: float) -> None:
+        """``remember`` on a thread of its own, for an event that says both language and zone (the
+        caller needs nothing back). Nothing when this process knows it already."""
+        doc_id = self.doc_id(user_name)
+        if doc_id is None or not (language or time_zone):
+            return
+        known = self._cached(doc_id)
+        if known is not None and (language or known.language, time_zone or known.time_zone) == (
+                known.language, known.time_zone):
+            return
+        done = threading.Event()
+        with self._lock:
+            crowded = len(self._pending) >= PENDING_MOST or doc_id in self._pending
+            if not crowded:
+                self._pending[doc_id] = done
+        if crowded:  # many people new to this process at once (or this one twice): no more threads
+            self.remember(user_name, language, time_zone, now)
+            return
+
+        def work() -> None:
+            try:
+                self.remember(user_name, language, time_zone, now)
+            except Exception as exc:  # noqa: BLE001 - best effort; the next event tries again
+                log.warning("could not keep the person's language: %s", exc)
+            finally:
+                with self._lock:
+                    self._pending.pop(doc_id, None)
+                done.set()
+
+        threading.Thread(target=work, name="ackflow-remember", daemon=True).start()
