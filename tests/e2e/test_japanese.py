@@ -87,15 +87,22 @@ def test_an_estimate_that_fails_says_why_in_japanese(office):
     assert made.status == JobStatus.SUCCEEDED, made.last_error
     case = made.result["case"]
 
-    card = reply_to(office, f"見積 {case} 変更：9=設計:1:100", space, JA)  # v1 has the default lines, not nine
+    # v1 has the default lines, not nine: refused at once, in place of the card (the previous
+    # version's lines are read before the card), in Japanese, no job
+    refused = text(reply_to(office, f"見積 {case} 変更：9=設計:1:100", space, JA))
+    assert "「見積」は実行しませんでした" in refused and "v1 に 9 行目はありません（" in refused, refused
+    assert f"行）。「案件 {case}」で明細を確認してください" in refused and "has no line" not in refused
+
+    # what only the job can find (the PDF's font has no 𠮷): the job fails at once and says why
+    card = reply_to(office, f"見積 {case} 明細：追加:1:100 宛先：𠮷野家", space, JA)
     office.click(card, "実行", space=space, **JA)
     job = office.wait_job(office.job_of(card), JobStatus.SUCCEEDED, JobStatus.FAILED, timeout=60)
     assert job.status == JobStatus.FAILED and job.steps[0].attempts == 1  # permanent: no retries
     shown = text(office.job_message(job))
-    assert "v1 に 9 行目はありません（" in shown and f"行）。「案件 {case}」で明細を確認してください" in shown, shown
-    assert "has no line" not in shown
+    assert "書類のフォントでは、名前（宛名または発行者）の 𠮷 を印字できません" in shown, shown
+    assert "cannot print" not in shown
     log = (office.stack.workdir / "logs" / "worker.log").read_text()  # logs are for developers: English
-    assert "v1 has no line 9" in log and "行目はありません" not in log
+    assert "cannot print 𠮷" in log and "印字できません" not in log
 
 
 @pytest.mark.parametrize(("client", "row"), [
@@ -200,10 +207,11 @@ def test_a_japanese_conversation_meets_no_english(office):
     assert opened.status == JobStatus.SUCCEEDED, opened.last_error
     case = opened.result["case"]
     jobs = [opened]
-    jobs.append(run(f"見積 {case} 変更：9=設計:1:100"))  # v1 has no line 9: “案件 {case}” shows the lines
+    jobs.append(run(f"見積 {case} 明細：追加:1:100 宛先：𠮷野家"))  # the PDF's font has no 𠮷: the job says so
     # refused at once, in place of the card (said in Japanese, with what to do instead)
     for words in (f"入金 {case} 金額：1000",  # no invoice yet: “請求 {case}” first
-                  f"請求 {case}"):  # not ordered: “受注 {case}” first
+                  f"請求 {case}",  # not ordered: “受注 {case}” first
+                  f"見積 {case} 変更：9=設計:1:100"):  # v1 has no line 9: “案件 {case}” shows the lines
         assert "cardsV2" not in say(words)["message"]
     jobs.append(run(f"受注 {case}"))
     jobs.append(run(f"請求 {case}"))
