@@ -337,6 +337,40 @@ def test_on_drive_a_worker_that_is_not_a_member_gets_a_card_saying_whom_to_add(o
     assert_refused_before_a_number(office, job, "メンバー外", year, taken)  # nothing half-made
 
 
+@pytest.mark.parametrize("client", [{}, JA], ids=["en", "ja"])
+def test_on_drive_a_worker_that_is_only_a_viewer_fails_at_once_saying_which_role_to_give(office, client):
+    """The worker sees the case folders (a member) but may only read: the check before the number
+    asks Drive for its capabilities on the parent folder and refuses at the first attempt, saying to
+    make it a Content manager, before a number is taken and before anything is made."""
+    if not office.kind.startswith("drive"):
+        pytest.skip("Drive only")
+    import requests
+
+    from ackflow_tools.devtools.drive import SHARED_DRIVE, SHARED_DRIVE_NAME
+    from ackflow_tools.devtools.stack import WORKER_ACCOUNT
+    from tests.support.drive import all_files
+
+    drive = office.stack.url("drive")
+    year = case_year(office)
+    taken = office.runtime.store.counter_value(f"case-{year}")
+    before = {(f["id"], f["trashed"]) for f in all_files(drive)}
+    requests.put(f"{drive}/_emulator/drives/{SHARED_DRIVE}", json={"name": SHARED_DRIVE_NAME, "members": {
+        WORKER_ACCOUNT: "reader", "boss@design-office.example": "organizer"}}, timeout=5).raise_for_status()
+    try:
+        job = office.wait_job(office.start('newcase ACME "閲覧者のみ"', **client), JobStatus.FAILED, timeout=60)
+    finally:
+        requests.put(f"{drive}/_emulator/drives/{SHARED_DRIVE}", json={"name": SHARED_DRIVE_NAME}, timeout=5)
+    assert {(f["id"], f["trashed"]) for f in all_files(drive)} == before  # nothing made, moved or trashed
+    card = json.dumps(office.job_message(job), ensure_ascii=False)
+    assert WORKER_ACCOUNT in card and "ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER" in card, card
+    if client is JA:
+        assert f"{WORKER_ACCOUNT} の役割を「コンテンツ管理者」にしてください" in card, card
+        assert "「閲覧者」か「閲覧者（コメント可）」" in card and "Viewer" not in card, card
+    else:
+        assert f"give {WORKER_ACCOUNT} the Content manager role" in card and "is a Viewer or Commenter" in card, card
+    assert_refused_before_a_number(office, job, "閲覧者のみ", year, taken)  # one attempt, no number, nothing made
+
+
 @pytest.mark.parametrize("bad, complaint", [
     ({"name": "図面へのショートカット", "mimeType": "application/vnd.google-apps.shortcut",
       "shortcutDetails": {"targetId": "x", "targetMimeType": "application/pdf"}}, "shortcut"),
@@ -365,8 +399,9 @@ def test_on_drive_a_template_that_cannot_be_copied_is_refused_before_a_number_is
 
 
 def test_on_drive_a_refusal_after_the_number_leaves_the_case_unopened_until_the_retry_opens_it(office):
-    """What the check before the number cannot see (it only reads: a worker made a Viewer passes it)
-    refuses the folder step for good after the number is taken: the number is kept for the job, not
+    """What the check before the number cannot see (it only reads: Drive refusing the write itself,
+    as when the worker's role is lowered between the two steps) refuses the folder step for good
+    after the number is taken: the number is kept for the job, not
     given to another case, and the case is not opened (not among the open cases), said on the
     failure card and by ``case``; the retry opens it under that number."""
     if not office.kind.startswith("drive"):

@@ -3,9 +3,11 @@ shapes and refusals the Drive adapter relies on, as Drive has them."""
 
 from __future__ import annotations
 
+import base64
 import io
 
 import pytest
+import requests
 from googleapiclient.errors import HttpError
 from googleapiclient.http import MediaIoBaseUpload
 
@@ -405,3 +407,132 @@ def test_no_bad_input_makes_the_stand_in_answer_a_500(scratch):
         if response.status_code >= 400 and path.startswith(("/drive/", "/upload/")):
             assert response.json()["error"]["errors"][0]["reason"], what  # Drive's shape
     assert len(answers) > 1000
+
+
+# -- members' roles: a Viewer reads, a Contributor adds, a Content manager trashes and moves --------
+ROLES = ("reader", "commenter", "writer", "fileOrganizer", "organizer")
+READS = {"get", "list", "download", "copy out"}
+ALLOWED = {  # Drive's roles (developers.google.com/workspace/drive/api/guides/ref-roles)
+    "reader": READS, "commenter": READS,
+    "writer": READS | {"make a folder", "upload", "copy in", "rename"},
+    "fileOrganizer": READS | {"make a folder", "upload", "copy in", "rename", "trash", "move"},
+    "organizer": READS | {"make a folder", "upload", "copy in", "rename", "trash", "move", "delete"},
+}
+
+
+def _roles_drive(stand_in, role) -> dict[str, str]:
+    """A shared drive where the worker has ``role`` (a {email: role} mapping, or a list), with a
+    folder, a sub-folder and three files in it, seeded by the stand-in itself."""
+    stand_in.shared_drive("roles-drive", "役割", members=role if isinstance(role, list) else {
+        stand_in.member: role, "boss@example.com": "organizer"})
+    folder = stand_in.seed(name="案件", mimeType=FOLDER, parents=["roles-drive"])["id"]
+    made = {"drive": "roles-drive", "folder": folder,
+            "sub": stand_in.seed(name="sub", mimeType=FOLDER, parents=[folder])["id"]}
+    for name in ("doc", "victim", "doomed"):
+        made[name] = stand_in.seed(name=f"{name}.txt", mimeType="text/plain", parents=[folder],
+                                   content_base64=base64.b64encode(name.encode()).decode())["id"]
+    return made
+
+
+def _attempts(files, made: dict[str, str]) -> dict:
+    """Every call the role rules cover, each made by the worker (the official client)."""
+    listed = dict(corpora="drive", driveId=made["drive"], includeItemsFromAllDrives=True, supportsAllDrives=True)
+    return {
+        "get": lambda: files.get(fileId=made["doc"], supportsAllDrives=True),
+        "list": lambda: files.list(q=f"'{made['folder']}' in parents and trashed = false", **listed),
+        "download": lambda: files.get_media(fileId=made["doc"], supportsAllDrives=True),
+        "copy out": lambda: files.copy(fileId=made["doc"], body={"parents": [seeding.PARENT_FOLDER]},
+                                       supportsAllDrives=True),
+        "make a folder": lambda: files.create(body={"name": "new", "mimeType": FOLDER, "parents": [made["folder"]]},
+                                              supportsAllDrives=True),
+        "upload": lambda: files.create(body={"name": "up.txt", "parents": [made["folder"]]}, supportsAllDrives=True,
+                                       media_body=MediaIoBaseUpload(io.BytesIO(b"x"), mimetype="text/plain")),
+        "copy in": lambda: files.copy(fileId=_template_file(files),
+                                      body={"parents": [made["folder"]]}, supportsAllDrives=True),
+        "rename": lambda: files.update(fileId=made["doc"], body={"name": "renamed.txt"}, supportsAllDrives=True),
+        "trash": lambda: files.update(fileId=made["victim"], body={"trashed": True}, supportsAllDrives=True),
+        "move": lambda: files.update(fileId=made["doc"], addParents=made["sub"], removeParents=made["folder"],
+                                     body={}, supportsAllDrives=True),
+        "delete": lambda: files.delete(fileId=made["doomed"], supportsAllDrives=True),
+    }
+
+
+def _template_file(files) -> str:
+    """A file of the seeded template (in a drive open to anyone)."""
+    found = files.list(q=f"'{seeding.TEMPLATE_FOLDER}' in parents and name = 'README.txt' and trashed = false",
+                       corpora="drive", driveId=seeding.SHARED_DRIVE, includeItemsFromAllDrives=True,
+                       supportsAllDrives=True).execute()
+    return found["files"][0]["id"]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_may_do_what_drive_lets_it_and_a_refusal_is_403_insufficient_file_permissions(scratch, role):
+    files = scratch.storage()._files()
+    made = _roles_drive(scratch, role)
+    allowed = set()
+    for what, call in _attempts(files, made).items():
+        before = scratch.files()
+        try:
+            call().execute()
+        except HttpError as exc:
+            assert (exc.resp.status, reason(exc)) == (403, "insufficientFilePermissions"), (role, what, exc)
+            named = made["folder"] if what in ("make a folder", "upload", "copy in") else (
+                made["victim"] if what == "trash" else made["doomed"] if what == "delete" else made["doc"])
+            assert f"The user does not have sufficient permissions for file {named}." in str(exc), (what, exc)
+            assert scratch.files() == before, (role, what)  # a refused write changes nothing
+        else:
+            allowed.add(what)
+    assert allowed == ALLOWED[role]
+
+
+def test_members_given_as_a_list_are_content_managers_and_another_role_name_is_400(scratch):
+    files = scratch.storage()._files()
+    made = _roles_drive(scratch, [scratch.member])
+    allowed = set()
+    for what, call in _attempts(files, made).items():
+        try:
+            call().execute()
+            allowed.add(what)
+        except HttpError as exc:
+            assert reason(exc) == "insufficientFilePermissions", (what, exc)
+    assert allowed == ALLOWED["fileOrganizer"]
+    for members in ({scratch.member: "owner"}, {scratch.member: "viewer"}, {scratch.member: "Content manager"},
+                    {scratch.member: None}, {scratch.member: 1}, "x", [1]):
+        refused = requests.put(f"{scratch.url}/_emulator/drives/roles-drive", json={"name": "役割", "members": members},
+                               timeout=5)
+        assert refused.status_code == 400 and refused.json()["error"]["status"] == "INVALID_ARGUMENT", members
+    assert scratch.service.drives["roles-drive"]["members"] == {scratch.member: "fileOrganizer"}  # unchanged
+
+
+def test_a_viewers_refusal_has_drives_json_shape_and_a_resumable_upload_is_refused_at_its_start(scratch):
+    made = _roles_drive(scratch, "reader")
+    headers = _bearer(scratch)
+    created = requests.post(f"{scratch.url}/drive/v3/files", params={"supportsAllDrives": "true"}, headers=headers,
+                            json={"name": "x", "mimeType": FOLDER, "parents": [made["folder"]]}, timeout=5)
+    words = f"The user does not have sufficient permissions for file {made['folder']}."
+    assert created.status_code == 403
+    assert created.json() == {"error": {"code": 403, "message": words, "status": "PERMISSION_DENIED", "errors": [
+        {"domain": "global", "reason": "insufficientFilePermissions", "message": words}]}}
+    started = requests.post(f"{scratch.url}/upload/drive/v3/files", headers=headers,
+                            params={"supportsAllDrives": "true", "uploadType": "resumable"},
+                            json={"name": "big.bin", "parents": [made["folder"]]}, timeout=5)
+    _refused(started, 403, "insufficientFilePermissions")
+    assert "Location" not in started.headers
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_capabilities_say_what_the_callers_role_allows(scratch, role):
+    files = scratch.storage()._files()
+    made = _roles_drive(scratch, role)
+    asked = "capabilities(canAddChildren,canListChildren,canEdit,canTrashChildren,canMoveChildrenWithinDrive," \
+            "canDeleteChildren,canDownload)"
+    folder = files.get(fileId=made["folder"], fields=asked, supportsAllDrives=True).execute()["capabilities"]
+    allowed = ALLOWED[role]
+    assert folder == {"canAddChildren": "make a folder" in allowed, "canListChildren": True,
+                      "canEdit": "rename" in allowed, "canTrashChildren": "trash" in allowed,
+                      "canMoveChildrenWithinDrive": "move" in allowed, "canDeleteChildren": "delete" in allowed,
+                      "canDownload": True}
+    doc = files.get(fileId=made["doc"], fields="capabilities(canAddChildren,canEdit,canTrash)",
+                    supportsAllDrives=True).execute()["capabilities"]
+    assert doc == {"canAddChildren": False, "canEdit": "rename" in allowed, "canTrash": "trash" in allowed}
+    assert "capabilities" not in files.get(fileId=made["doc"], supportsAllDrives=True).execute()  # only when asked

@@ -523,3 +523,62 @@ def test_the_check_before_a_case_number_reads_only_and_refuses_what_making_the_f
     with pytest.raises(PermanentError, match="ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER"):
         drive.storage().check()
     assert [f for f in drive.files() if f["id"] != trashed["id"]] == before
+
+
+# -- the worker's role in the shared drive: a Content manager makes cases; a Viewer only reads -------
+@pytest.mark.parametrize(("role", "said"), [
+    ("reader", "is a Viewer or Commenter"), ("commenter", "is a Viewer or Commenter"), ("writer", "is a Contributor"),
+    ("fileOrganizer", None), ("organizer", None), ("a list of emails", None)])
+def test_the_check_before_a_case_number_refuses_a_role_below_content_manager_naming_the_role_to_give(
+        drive, role, said):
+    """Drive's ``capabilities`` of the parent folder for the worker (one read) tell a Viewer,
+    Commenter or Contributor from a Content manager; a list of emails is Content managers."""
+    members = [drive.member] if role == "a list of emails" else {drive.member: role}
+    drive.shared_drive(seeding.SHARED_DRIVE, seeding.SHARED_DRIVE_NAME, members=members)
+    before = drive.files()
+    if said is None:
+        drive.storage().check()
+    else:
+        with pytest.raises(PermanentError) as refused:
+            drive.storage().check()
+        text = str(refused.value)
+        assert said in text and drive.member in text and "ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER" in text, text
+        assert "give ackflow-worker@" in text and "the Content manager role" in text, text
+    assert drive.files() == before
+
+
+def test_a_viewer_that_writes_anyway_is_refused_at_once_saying_to_make_it_a_content_manager(drive):
+    """Past the check (the role changed since): the create is Drive's 403, a permanent failure at
+    the first refusal (no retries, no backoff), and nothing is made; reading still works."""
+    drive.storage().create(f"{CASE}/README.txt", b"made before")
+    drive.shared_drive(seeding.SHARED_DRIVE, seeding.SHARED_DRIVE_NAME, members={drive.member: "reader"})
+    storage = drive.storage(backoff=10)  # a retry would take seconds
+    assert storage.read(f"{CASE}/README.txt") == b"made before" and storage.list(CASE) == [f"{CASE}/README.txt"]
+    before = drive.files()
+    started = time.monotonic()
+    with pytest.raises(PermanentError) as refused:
+        storage.create(f"{CASE}/01_受領資料/a.txt", b"x")
+    assert time.monotonic() - started < 5
+    text = str(refused.value)
+    assert "insufficientFilePermissions" in text and "Make it a Content manager of the shared drive" in text, text
+    assert drive.member in text, text
+    assert drive.files() == before
+
+
+def test_a_template_in_a_drive_where_the_worker_is_a_viewer_is_copied_into_the_case_folders(drive, docs):
+    """Reading the template takes only a Viewer of its drive; copies go into the case folders' drive
+    (a native Google Docs file too: made in a holding folder, moved into place)."""
+    drive.shared_drive("template-drive", "テンプレート", members={drive.member: "reader"})
+    template = drive.seed(name="案件テンプレート", mimeType=FOLDER, parents=["template-drive"])
+    drive.seed(name="README.txt", parents=[template["id"]], mimeType="text/plain",
+               content_base64=base64.b64encode(b"${case}").decode())
+    drive.seed(name="図面.pdf", parents=[template["id"]], mimeType="application/pdf",
+               content_base64=base64.b64encode(b"%PDF-1.4").decode())
+    drive.seed(name="${case}_メモ", parents=[template["id"]], mimeType="application/vnd.google-apps.document")
+    storage = drive.storage(docs=docs)
+    storage.check()
+    render_tree(storage.template(template["id"], 10**8), storage, CASE, NAMES, NAMES)
+    made = cases(drive)
+    assert storage.read(f"{CASE}/README.txt") == b"2026-001" and storage.read(f"{CASE}/図面.pdf") == b"%PDF-1.4"
+    assert made[f"{CASE}/2026-001_メモ"][0]["mimeType"] == "application/vnd.google-apps.document"
+    assert len(tree(drive.url, template["id"])) == 3  # the template as it was

@@ -28,14 +28,17 @@ class LocalDrive:
         self.member = WORKER_ACCOUNT
 
     def storage(self, parent: str = seeding.PARENT_FOLDER, **kwargs) -> DriveStorage:
-        return DriveStorage(parent, endpoint=self.url, credentials_file=str(self.key_file), backoff=0.01, **kwargs)
+        kwargs.setdefault("backoff", 0.01)
+        return DriveStorage(parent, endpoint=self.url, credentials_file=str(self.key_file), **kwargs)
 
     def seed(self, **body) -> dict:
         response = requests.post(f"{self.url}/_emulator/files", json=body, timeout=5)
         response.raise_for_status()
         return response.json()
 
-    def shared_drive(self, drive_id: str, name: str, members: list[str] | None = None) -> None:
+    def shared_drive(self, drive_id: str, name: str, members: list[str] | dict[str, str] | None = None) -> None:
+        """Make or change a shared drive; ``members``: emails (Content managers), {email: Drive role},
+        or None (anyone)."""
         requests.put(f"{self.url}/_emulator/drives/{drive_id}", json={"name": name, "members": members},
                      timeout=5).raise_for_status()
 

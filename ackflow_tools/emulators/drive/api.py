@@ -4,9 +4,13 @@
 ``driveId``, paging), ``files.create`` (metadata only, and ``uploadType=media|multipart|resumable``),
 ``files.copy`` (both taking an ``id`` from ``files.generateIds``, checked as ``service.py`` says),
 ``files.update`` (metadata, parents), ``files.delete``; ``fields`` trims answers as Drive does (the
-default is ``kind,id,name,mimeType``). An OAuth token endpoint makes a
+default is ``kind,id,name,mimeType``; ``capabilities`` are the caller's). What each member role
+may do is ``service.py``'s (a Viewer reads, a Contributor adds and edits, a Content manager also
+trashes and moves, a Manager deletes), refused with Drive's 403 ``insufficientFilePermissions``.
+An OAuth token endpoint makes a
 service-account key file whose ``token_uri`` points here work unchanged; the caller is the key's
-email. Test hooks under ``/_emulator/`` create shared drives, seed files, inject faults (an error,
+email (from the token it hands out, or from the self-signed JWT google-auth sends instead for a key
+outside Google's universe). Test hooks under ``/_emulator/`` create shared drives, seed files, inject faults (an error,
 or a write that is done and then answered late), make search lag behind writes, and list
 everything. ``browse.py`` serves the ``webViewLink`` pages.
 
@@ -32,7 +36,7 @@ from werkzeug.wrappers import Request, Response
 
 from ..web import GoogleError, Router, json_response, read_json
 from .query import QueryError, compile_query
-from .service import DriveError, DriveService, new_id
+from .service import DriveError, DriveService, bad_members, new_id
 
 FILE = r"/drive/v3/files/([^/:]+)"
 DEFAULT_FIELDS = "kind,id,name,mimeType"
@@ -231,6 +235,23 @@ class Faults:
         return None
 
 
+def signed_by(token: str) -> str:
+    """The email a self-signed JWT access token names (``sub``, else ``iss``), as google-auth sends
+    for a service-account key outside Google's universe instead of asking the token endpoint; ""
+    when the token is no such JWT. The signature is not checked: the stand-in trusts its callers."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return ""
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:  # binascii.Error and UnicodeDecodeError included
+        return ""
+    if not isinstance(claims, dict):
+        return ""
+    email = claims.get("sub") or claims.get("iss")
+    return email if isinstance(email, str) and "@" in email else ""
+
+
 def build_app(service: DriveService) -> Router:
     app = Router()
     faults = Faults()
@@ -248,7 +269,7 @@ def build_app(service: DriveService) -> Router:
             except ValueError as exc:  # binascii.Error and UnicodeDecodeError: not a token it handed out
                 raise DriveError("UNAUTHENTICATED", "Request had invalid authentication credentials.",
                                  "authError", location="Authorization") from exc
-        return "anonymous"
+        return signed_by(token) or "anonymous"
 
     def api(handler):
         """An API call: authenticated, and subject to injected faults."""
@@ -270,15 +291,16 @@ def build_app(service: DriveService) -> Router:
             return response
         return run
 
-    def answer(request: Request, item: dict, status: int = 200) -> Response:
+    def answer(request: Request, who: str, item: dict, status: int = 200) -> Response:
+        """``item`` trimmed to the request's ``fields``, its ``capabilities`` those of ``who``."""
         fields = parse_fields(request.args.get("fields") or DEFAULT_FIELDS)
-        return json_response(trim(service.resource(item), fields), status)
+        return json_response(trim(service.resource(item, who), fields), status)
 
     def get(request: Request, who: str, all_drives: bool, file_id: str):
         if request.args.get("alt") == "media":
             item, data = service.content(file_id, who, all_drives)
             return Response(data, mimetype=item["mimeType"])
-        return answer(request, service.get(file_id, who, all_drives))
+        return answer(request, who, service.get(file_id, who, all_drives))
 
     def list_files(request: Request, who: str, all_drives: bool):
         if _flag(request, "includeItemsFromAllDrives") and not all_drives:
@@ -299,7 +321,7 @@ def build_app(service: DriveService) -> Router:
         size, start = page_size(request), page_start(request)
         found = service.list(predicate, who, _flag(request, "includeItemsFromAllDrives"), drive_id)
         body = {"kind": "drive#fileList", "incompleteSearch": False,
-                "files": [service.resource(f) for f in found[start:start + size]]}
+                "files": [service.resource(f, who) for f in found[start:start + size]]}
         if start + size < len(found):
             body["nextPageToken"] = str(start + size)
         default = f"kind,incompleteSearch,nextPageToken,files({DEFAULT_FIELDS})"
@@ -324,7 +346,7 @@ def build_app(service: DriveService) -> Router:
 
     def create(request: Request, who: str, all_drives: bool):
         metadata = checked_metadata(body_json(request))
-        return answer(request, service.create(metadata, None, "", who, all_drives))
+        return answer(request, who, service.create(metadata, None, "", who, all_drives))
 
     def upload(request: Request, who: str, all_drives: bool):
         kind = request.args.get("uploadType", "")
@@ -336,6 +358,7 @@ def build_app(service: DriveService) -> Router:
         elif kind == "resumable":
             upload_id = new_id()
             metadata = checked_metadata(body_json(request))
+            service.check_place(metadata, who, all_drives)  # when the session starts, not at its end
             uploads[upload_id] = {"metadata": metadata, "who": who, "all_drives": all_drives,
                                   "type": request.headers.get("X-Upload-Content-Type", ""), "data": b"",
                                   "fields": request.args.get("fields", "")}
@@ -344,7 +367,7 @@ def build_app(service: DriveService) -> Router:
                                                              f"{urlencode(query)}"})
         else:
             raise DriveError("INVALID_ARGUMENT", f"Invalid uploadType {kind!r}.", "invalid", location="uploadType")
-        return answer(request, item)
+        return answer(request, who, item)
 
     def resume(request: Request):
         session = uploads.get(request.args.get("upload_id", ""))
@@ -366,16 +389,16 @@ def build_app(service: DriveService) -> Router:
         item = service.create(session["metadata"], session["data"], session["type"], session["who"],
                               session["all_drives"])
         fields = parse_fields(session["fields"] or DEFAULT_FIELDS)
-        return json_response(trim(service.resource(item), fields))
+        return json_response(trim(service.resource(item, session["who"]), fields))
 
     def copy(request: Request, who: str, all_drives: bool, file_id: str):
         metadata = checked_metadata(body_json(request))
-        return answer(request, service.copy(file_id, metadata, who, all_drives))
+        return answer(request, who, service.copy(file_id, metadata, who, all_drives))
 
     def update(request: Request, who: str, all_drives: bool, file_id: str):
-        return answer(request, service.update(file_id, checked_metadata(body_json(request)), who, all_drives,
-                                              request.args.get("addParents", ""),
-                                              request.args.get("removeParents", "")))
+        return answer(request, who, service.update(file_id, checked_metadata(body_json(request)), who, all_drives,
+                                                   request.args.get("addParents", ""),
+                                                   request.args.get("removeParents", "")))
 
     def delete(request: Request, who: str, all_drives: bool, file_id: str):
         service.delete(file_id, who, all_drives)
@@ -398,9 +421,11 @@ def build_app(service: DriveService) -> Router:
     def put_drive(request: Request, drive_id: str):
         body = read_json(request)
         name, members = body.get("name", drive_id), body.get("members")
-        if not isinstance(name, str) or not (members is None or (
-                isinstance(members, list) and all(isinstance(m, str) for m in members))):
-            raise GoogleError("INVALID_ARGUMENT", "name must be a string, members a list of emails (or null: anyone)")
+        if not isinstance(name, str):
+            raise GoogleError("INVALID_ARGUMENT", "name must be a string")
+        problem = bad_members(members)  # a list of emails (Content managers), {email: role}, or null: anyone
+        if problem:
+            raise GoogleError("INVALID_ARGUMENT", problem)
         return json_response(service.put_drive(drive_id, name, members))
 
     def seed(request: Request):

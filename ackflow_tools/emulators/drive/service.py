@@ -37,6 +37,9 @@ FOLDER = "application/vnd.google-apps.folder"
 SHORTCUT = "application/vnd.google-apps.shortcut"
 DRIVE_SDK = "application/vnd.google-apps.drive-sdk"
 NATIVE = "application/vnd.google-apps."
+ROLES = ("reader", "commenter", "writer", "fileOrganizer", "organizer")  # Drive's, least to most
+RANK = {role: rank for rank, role in enumerate(ROLES)}
+LISTED_MEMBER = "fileOrganizer"  # a member given in a list of emails (a Content manager)
 MAX_APP_PROPERTY_BYTES = 124  # key + value, UTF-8, as Drive documents
 EDITORS = {"application/vnd.google-apps.document": "document",
            "application/vnd.google-apps.spreadsheet": "spreadsheets",
@@ -65,6 +68,37 @@ class DriveError(GoogleError):
 
 def not_found(file_id: str, location: str = "fileId") -> DriveError:
     return DriveError("NOT_FOUND", f"File not found: {file_id}.", "notFound", location=location)
+
+
+def insufficient(file_id: str) -> DriveError:
+    """Drive's refusal of a write the caller's role does not allow (its documented reason and words)."""
+    return DriveError("PERMISSION_DENIED", f"The user does not have sufficient permissions for file {file_id}.",
+                      "insufficientFilePermissions")
+
+
+def members_by_role(members) -> dict[str, str] | None:
+    """A drive's ``members`` as email → role: None (anyone) stays None, a list of emails makes each
+    a ``fileOrganizer``; a mapping is taken as it is (checked by the caller: ``bad_members``)."""
+    if members is None:
+        return None
+    if isinstance(members, list):
+        return dict.fromkeys(members, LISTED_MEMBER)
+    return dict(members)
+
+
+def bad_members(members) -> str:
+    """What is wrong with ``members`` as a test gives it ("" when it is usable)."""
+    if members is None:
+        return ""
+    if isinstance(members, list):
+        return "" if all(isinstance(m, str) for m in members) else "members: every email must be a string"
+    if not isinstance(members, dict):
+        return "members: a list of emails, a mapping of email to role, or null (anyone)"
+    for email, role in members.items():
+        if not isinstance(role, str) or role not in RANK:
+            return (f"members: the role of {email[:100]} must be one of {', '.join(ROLES)} "
+                    f"(got {str(role)[:40]})")
+    return ""
 
 
 def _now() -> str:
@@ -112,11 +146,15 @@ class DriveService:
         temporary.replace(self.folder / "drive.json")
 
     # -- shared drives ---------------------------------------------------------------------------
-    def put_drive(self, drive_id: str, name: str, members: list[str] | None = None) -> dict:
-        """A shared drive (its root folder has the drive's id). ``members``: who may see it; None:
-        anyone (the stand-in's default)."""
+    def put_drive(self, drive_id: str, name: str, members: list[str] | dict[str, str] | None = None) -> dict:
+        """A shared drive (its root folder has the drive's id). ``members``: who may see it, and with
+        which role (a list of emails: each a ``fileOrganizer``); None: anyone, as ``organizer`` (the
+        stand-in's default)."""
+        problem = bad_members(members)
+        if problem:
+            raise ValueError(problem)
         with self.lock:
-            self.drives[drive_id] = {"id": drive_id, "name": name, "members": members}
+            self.drives[drive_id] = {"id": drive_id, "name": name, "members": members_by_role(members)}
             self.files.setdefault(drive_id, {"id": drive_id, "name": name, "mimeType": FOLDER, "parents": [],
                                              "driveId": drive_id, "trashed": False, "createdTime": _now(),
                                              "modifiedTime": _now(), "_order": next(self.order)})
@@ -124,6 +162,16 @@ class DriveService:
             return self.drives[drive_id]
 
     # -- access ----------------------------------------------------------------------------------
+    def role(self, drive_id: str, caller: str | None) -> str | None:
+        """``caller``'s role in the shared drive ``drive_id``; None: not a member. The stand-in itself
+        (``caller`` None), anyone in a drive open to anyone, and anyone outside a shared drive act
+        as ``organizer``."""
+        drive = self.drives.get(drive_id or "")
+        if drive is None or caller is None:
+            return "organizer"
+        members = members_by_role(drive["members"])  # a list in state saved before roles
+        return "organizer" if members is None else members.get(caller)
+
     def visible(self, item: dict, caller: str | None, all_drives: bool) -> bool:
         """Whether ``caller`` sees ``item`` (None: the stand-in itself, which sees everything)."""
         drive = self.drives.get(item.get("driveId", ""))
@@ -131,7 +179,28 @@ class DriveService:
             return True
         if not all_drives:
             return False
-        return drive["members"] is None or caller in drive["members"]
+        return self.role(item["driveId"], caller) is not None
+
+    def require(self, item: dict, caller: str | None, needed: str) -> None:
+        """Refuse, as Drive does (403 ``insufficientFilePermissions`` naming ``item``), a caller whose
+        role in ``item``'s drive is below ``needed``."""
+        role = self.role(item.get("driveId", ""), caller)
+        if role is None or RANK[role] < RANK[needed]:
+            raise insufficient(item["id"])
+
+    def capabilities_for(self, item: dict, caller: str | None) -> dict:
+        """What ``caller`` may do with ``item``, as Drive's ``capabilities`` says it (the ones the
+        stand-in enforces, and reading); none where it is not a member."""
+        rank = RANK.get(self.role(item.get("driveId", ""), caller) or "", -1)
+        folder = item["mimeType"] == FOLDER
+        writer, content_manager = rank >= RANK["writer"], rank >= RANK["fileOrganizer"]
+        manager = rank >= RANK["organizer"]
+        return {"canAddChildren": folder and writer, "canListChildren": folder and rank >= 0,
+                "canDownload": rank >= 0, "canCopy": rank >= 0, "canComment": rank >= RANK["commenter"],
+                "canEdit": writer, "canRename": writer, "canModifyContent": writer,
+                "canTrash": content_manager, "canTrashChildren": folder and content_manager,
+                "canMoveItemWithinDrive": content_manager, "canMoveChildrenWithinDrive": folder and content_manager,
+                "canDelete": manager, "canDeleteChildren": folder and manager}
 
     def get(self, file_id: str, caller: str, all_drives: bool, location: str = "fileId") -> dict:
         item = self.files.get(file_id)
@@ -140,9 +209,12 @@ class DriveService:
         return item
 
     # -- resources -------------------------------------------------------------------------------
-    def resource(self, item: dict) -> dict:
-        """Every field of a file as Drive shows it (the API layer trims it to ``fields``)."""
+    def resource(self, item: dict, caller: str | None = None) -> dict:
+        """Every field of a file as Drive shows it (the API layer trims it to ``fields``), with its
+        ``capabilities`` for ``caller`` when one is given (an API call; the test hooks give none)."""
         shown = {k: v for k, v in item.items() if not k.startswith("_")}
+        if caller is not None:
+            shown["capabilities"] = self.capabilities_for(item, caller)
         shown["kind"] = "drive#file"
         file_id = item["id"]
         if item["mimeType"] == FOLDER:
@@ -192,7 +264,13 @@ class DriveService:
         if parent.get("driveId") not in self.drives:
             raise DriveError("PERMISSION_DENIED", "Service Accounts do not have storage quota. Leverage shared "
                              "drives, or use OAuth delegation instead.", "storageQuotaExceeded", "usageLimits")
+        self.require(parent, caller, "writer")  # adding to a folder: a Contributor or more of its drive
         return parent
+
+    def check_place(self, metadata: dict, caller: str, all_drives: bool) -> None:
+        """Refuse, before any bytes come, an upload session for a place the caller may not write to."""
+        with self.lock:
+            self._parent(metadata, caller, all_drives)
 
     def generate_ids(self, count: int, kind: str = "files") -> list[str]:
         """``count`` ids a create or copy may name; ``kind``: ``files`` or ``shortcuts``."""
@@ -274,6 +352,9 @@ class DriveService:
                remove_parents: str = "") -> dict:
         with self.lock:  # everything is checked before anything changes: a refused update changes nothing
             item = self.get(file_id, caller, all_drives)
+            # trashing and moving take a Content manager, any other change a Contributor (a restore too)
+            moving = bool(add_parents or remove_parents) or metadata.get("trashed") is True
+            self.require(item, caller, "fileOrganizer" if moving else "writer")
             changes = {key: metadata[key] for key in ("name", "trashed", "description") if key in metadata}
             if metadata.get("appProperties") is not None:
                 merged = {**item.get("appProperties", {}), **metadata["appProperties"]}
@@ -294,7 +375,8 @@ class DriveService:
 
     def delete(self, file_id: str, caller: str, all_drives: bool) -> None:
         with self.lock:
-            self.get(file_id, caller, all_drives)
+            item = self.get(file_id, caller, all_drives)
+            self.require(item, caller, "organizer")  # deleting for good in a shared drive: a Manager
             doomed = {file_id}
             while True:
                 more = {i for i, f in self.files.items() if set(f.get("parents", [])) & doomed} - doomed

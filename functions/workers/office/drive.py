@@ -25,7 +25,8 @@ store every item goes by the key search alone.
 
 Every call says ``supportsAllDrives=true``; rate limits (403 ``userRateLimitExceeded`` /
 ``rateLimitExceeded``, 429) and 5xx are retried with backoff, then left to the queue's retry;
-a parent folder the service account cannot see is a permanent failure that says what to fix.
+a parent folder the service account cannot see, or may not write to (``check``: its role there
+is less than Content manager), is a permanent failure that says what to fix.
 What fails is said to the person who asked, in their language: actions and reasons are marked for
 the catalog (``L_``/``N_`` with their values); the vendor's own words stay as a value.
 """
@@ -61,6 +62,7 @@ MULTIPART_LIMIT = 5 * 1024 * 1024  # Drive's limit for one-request uploads; larg
 TEMPLATE_TEXT_LIMIT = 5 * 1024 * 1024
 TEMPLATE_MAX_ITEMS = 500
 RATE_LIMITS = {"userRateLimitExceeded", "rateLimitExceeded"}
+NEEDED = ("canAddChildren", "canMoveChildrenWithinDrive", "canTrashChildren")  # of the parent folder: a Content manager
 RENEWALS = 3  # new ids tried for one key when its id is spent on a trashed or deleted item
 CASE = re.compile(r"^(\d{4}-\d{3,})_")
 
@@ -324,9 +326,10 @@ class DriveStorage:
         return next((f for f in found if path_name(f["name"]) == name), None)
 
     def _parent(self) -> dict:
-        """The configured parent folder, checked: visible, a folder, in a shared drive, not trashed."""
+        """The configured parent folder, checked: visible, a folder, in a shared drive, not trashed
+        (with the worker's ``capabilities`` there, which ``check`` reads)."""
         item = self._call(L_("open the case folders' parent folder"), lambda: self._files().get(
-            fileId=self.parent_id, fields=FIELDS, supportsAllDrives=True))
+            fileId=self.parent_id, fields=f"{FIELDS},capabilities({','.join(NEEDED)})", supportsAllDrives=True))
         folder = self.parent_id
         if item["mimeType"] != FOLDER:
             raise PermanentError(N_("The case folders' parent folder {folder} (ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER) "
@@ -343,8 +346,26 @@ class DriveStorage:
 
     def check(self) -> None:
         """Read-only, before a case number is taken: the case folders' parent folder is there, a
-        folder, in a shared drive, not in the trash, and the worker can see it (a member)."""
-        self._parent()
+        folder, in a shared drive, not in the trash, and the worker can see it (a member) and is a
+        Content manager there: Drive's ``capabilities`` of the folder for the worker say whether it
+        may add to it (a Viewer or Commenter may not) and move and trash in it (a Contributor may
+        not; copying a Google Docs file of the template does both). A capability Drive leaves out
+        is not held against it."""
+        capabilities = self._parent().get("capabilities") or {}
+        folder = self.parent_id
+        if capabilities.get("canAddChildren") is False:
+            raise PermanentError(N_("Drive: {member} may only view the shared drive that holds the case folders' "
+                                    "parent folder {folder} (ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER), so it cannot make "
+                                    "case folders there: it is a Viewer or Commenter. In the shared drive's Manage "
+                                    "members, give {member} the Content manager role"),
+                                 member=self.member, folder=folder)
+        if False in (capabilities.get("canMoveChildrenWithinDrive"), capabilities.get("canTrashChildren")):
+            raise PermanentError(N_("Drive: {member} may add files to the shared drive that holds the case folders' "
+                                    "parent folder {folder} (ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER) but not move them or "
+                                    "put them in the trash, as Ackflow does when it copies Google Docs files: it is "
+                                    "a Contributor. In the shared drive's Manage members, give {member} the Content "
+                                    "manager role"),
+                                 member=self.member, folder=folder)
 
     def _drive(self) -> str:
         if not self._drive_id:
