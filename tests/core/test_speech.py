@@ -151,6 +151,37 @@ def test_a_store_that_fails_while_keeping_a_language_in_the_background_is_only_l
     assert any("could not keep the person's language" in r.getMessage() for r in caplog.records)
 
 
+def test_closing_the_runtime_waits_for_a_language_still_being_kept(tmp_path):
+    """The webhook keeps a person's language on a thread of its own; closing the runtime (a test's
+    teardown, a process's end) while that write is under way closed the SQLite connection in use
+    and crashed the process. Close waits for it, and the write lands."""
+    import threading
+
+    settings = Settings(sqlite_path=str(tmp_path / "a.db"), language="ja", time_zone="Asia/Tokyo")
+    runtime = Runtime(settings, registry=build_registry(settings))
+    docs = runtime.store.docs
+    transaction, writing, release = docs.transaction, threading.Event(), threading.Event()
+
+    def slow(fn):
+        writing.set()
+        release.wait(30)
+        return transaction(fn)
+
+    docs.transaction = slow
+    with_known_client(runtime, parse_event(classic("help", userLocale="en-US", timeZone={"id": "America/Chicago"})))
+    assert writing.wait(10)
+    closing = threading.Thread(target=runtime.close)
+    closing.start()
+    closing.join(1)
+    assert closing.is_alive()  # waiting for the write, not closing under it
+    release.set()
+    closing.join(20)
+    assert not closing.is_alive()
+    again = Runtime(settings, registry=build_registry(settings))
+    assert again.people.get("users/112233445566778899001").language == "en"
+    again.close()
+
+
 def test_remembering_writes_only_what_changed(runtime):
     people, now = runtime.people, 1000.0
     writes = []

@@ -202,6 +202,9 @@ class Runtime:
         return Services(factories)
 
     def close(self) -> None:
+        people = self.__dict__.get("people")
+        if people is not None:  # what an event said of a person, still being kept on its thread
+            people.settle()
         store = self.__dict__.get("store")
         if store is not None:
             store.close()

@@ -107,6 +107,15 @@ class People:
         self._keep(doc_id, known)
         return known
 
+    def settle(self, timeout: float = PENDING_WAIT) -> None:
+        """Wait (at most ``timeout`` in all) for what is being remembered on threads: before the
+        store is closed under them."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            pending = list(self._pending.values())
+        for done in pending:
+            done.wait(max(0.0, deadline - time.monotonic()))
+
     def remember_soon(self, user_name: str, language: str, time_zone: str, now: float) -> None:
         """``remember`` on a thread of its own, for an event that says both language and zone (the
         caller needs nothing back). Nothing when this process knows it already."""

@@ -137,6 +137,9 @@ _WRITER_LOCKS: dict[str, threading.Lock] = {}
 _WRITER_LOCKS_GUARD = threading.Lock()
 
 
+CLOSE_WAIT = 10.0  # seconds a close waits for a write transaction of another thread to end
+
+
 def _writer_lock(path: str) -> threading.Lock:
     """One lock per database file in this process, taken around each write transaction.
 
@@ -235,11 +238,19 @@ class SqliteDocuments:
         return self._connect().execute(f"SELECT COUNT(*) FROM docs WHERE {' AND '.join(clauses)}", args).fetchone()[0]
 
     def close(self) -> None:
-        with self._lock:
-            for db in self._all:
-                try:
-                    db.close()
-                except sqlite3.ProgrammingError:
-                    pass
-            self._all.clear()
-            self._local = threading.local()
+        # not while another thread of this process is in a write transaction: closing a connection
+        # in use crashes the process (bounded, so a close from inside a transaction cannot hang)
+        writer = _writer_lock(self.path)
+        waited = writer.acquire(timeout=CLOSE_WAIT)
+        try:
+            with self._lock:
+                for db in self._all:
+                    try:
+                        db.close()
+                    except sqlite3.ProgrammingError:
+                        pass
+                self._all.clear()
+                self._local = threading.local()
+        finally:
+            if waited:
+                writer.release()
