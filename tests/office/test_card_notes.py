@@ -85,10 +85,19 @@ def card_text(runtime: Runtime, text: str, language: str) -> str:
     (f'estimate {ORDERED} --change "1=::120000" --remove 2',
      {"en": ["Makes estimate v3: ¥132,000 including tax (v2: ¥165,000)."],
       "ja": ["見積 v3 を作ります：¥132,000（税込）（v2：¥165,000）。"]}),
-    (f'estimate {ORDERED} --item "図面修正:1:10000"',  # added to v2's lines
-     {"en": ["Makes estimate v3: ¥176,000 including tax (v2: ¥165,000)."], "ja": ["見積 v3 を作ります：¥176,000"]}),
-    (f"invoice {ORDERED}", {"en": ["Invoice total ¥110,000 including tax, from the accepted estimate v1."],
-                            "ja": ["請求金額 ¥110,000（税込）。受注した見積 v1 の明細から作ります。"]}),
+    (f'estimate {ORDERED} --item "図面修正:1:10000"',  # added to v2's lines; valid for the office's 30 days
+     {"en": ["Makes estimate v3: ¥176,000 including tax (v2: ¥165,000).", "Valid until 20 Dec 2026."],
+      "ja": ["見積 v3 を作ります：¥176,000", "有効期限 2026年12月20日(日)。"]}),
+    (f"invoice {ORDERED}", {"en": ["Invoice total ¥110,000 including tax, from the accepted estimate v1.",
+                                   # today (20 Nov, in Tokyo), due at the next month's end (the default terms)
+                                   "Transaction date 20 Nov 2026, payment due 31 Dec 2026."],
+                            "ja": ["請求金額 ¥110,000（税込）。受注した見積 v1 の明細から作ります。",
+                                   "取引年月日 2026年11月20日(金)、支払期限 2026年12月31日(木)。"]}),
+    (f"invoice {ORDERED} --date 2026-11-18 --due 2026-12-10",
+     {"en": ["Transaction date 18 Nov 2026, payment due 10 Dec 2026."],
+      "ja": ["取引年月日 2026年11月18日(水)、支払期限 2026年12月10日(木)。"]}),
+    (f'estimate {ORDERED} --item "図面修正:1:10000" --valid-until 2026-12-05',
+     {"en": ["Valid until 5 Dec 2026."], "ja": ["有効期限 2026年12月5日(土)。"]}),
     (f'invoice {ORDERED} --item "設計:1:200000"',
      {"en": ["Invoice total ¥220,000 including tax, from the lines given."],
       "ja": ["請求金額 ¥220,000（税込）。入力した明細から作ります。"]}),
@@ -111,6 +120,15 @@ def test_the_card_says_what_the_job_will_do_with_the_case(runtime, text, said, l
     card = card_text(runtime, text, language)
     for expected in said[language]:
         assert expected in card, (expected, card)
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_an_invoice_of_a_delivered_case_is_dated_the_delivery(runtime, language):
+    runtime.cases.update(ORDERED, "jdelivered", delivered_on="2026-11-18")
+    card = card_text(runtime, f"invoice {ORDERED}", language)
+    said = {"ja": "取引年月日 2026年11月18日(水)（納品日）、支払期限 2026年12月31日(木)。",
+            "en": "Transaction date 18 Nov 2026 (the delivery), payment due 31 Dec 2026."}[language]
+    assert said in card, card
 
 
 def test_a_line_the_previous_version_does_not_have_is_refused_before_the_card(runtime):
@@ -182,7 +200,8 @@ def test_the_notes_read_at_most_two_documents(runtime, monkeypatch):
                              {"case": ORDERED, "item": [], "change": "1=::120000", "remove": None, "base": None,
                               "replace": False, "to": None, "valid_until": None})
     assert checked.refused is None and [str(n) for n in checked.notes] == [
-        "Makes estimate v3: ¥187,000 including tax (v2: ¥165,000)."]  # v2 with line 1 at ¥120,000
+        "Makes estimate v3: ¥187,000 including tax (v2: ¥165,000).",  # v2 with line 1 at ¥120,000
+        "Valid until 20 Dec 2026."]
     assert seen == ["cases", LEDGER]
 
 

@@ -40,13 +40,15 @@ class TooManyReads(RuntimeError):
 
 
 class _Reads:
-    """The job store as a precheck sees it: ``get`` only, counted."""
+    """The job store as a precheck sees it: ``get`` only, counted; and the runtime's clock
+    (``now``, for what depends on the day: an invoice's payment due date)."""
 
-    __slots__ = ("_docs", "count")
+    __slots__ = ("_docs", "count", "now")
 
-    def __init__(self, docs: Documents):
+    def __init__(self, docs: Documents, now: float):
         self._docs = docs
         self.count = 0
+        self.now = now
 
     def get(self, collection: str, doc_id: str) -> dict | None:
         if self.count >= MAX_READS:
@@ -80,7 +82,7 @@ def check(runtime: Runtime, job_type: JobType, values: dict) -> Checked:
         return Checked(answered=True)
     extra = {"job_type": job_type.name}
     try:
-        notes = job_type.precheck(values, _Reads(runtime.store.docs))
+        notes = job_type.precheck(values, _Reads(runtime.store.docs, runtime.clock()))
     except UsageError as exc:
         log.info("refused %s before its card: %s", job_type.name, exc, extra=extra)
         return Checked(refused=exc, answered=True)

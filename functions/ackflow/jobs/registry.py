@@ -49,7 +49,10 @@ StepFn = Callable[["StepContext"], "dict | None"]
 
 class Reads(Protocol):
     """What a job type's ``precheck`` may do with the job store: read one document by its collection
-    and id (None when there is none). Nothing else: no query, no write."""
+    and id (None when there is none). Nothing else: no query, no write. ``now``: the runtime's
+    clock (seconds since the epoch), for what depends on the day."""
+
+    now: float
 
     def get(self, collection: str, doc_id: str) -> dict | None: ...
 

@@ -17,11 +17,13 @@ case goes back to). Run refuses when they are no longer so (``ackflow.app.preche
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable
 from functools import wraps
+from zoneinfo import ZoneInfo
 
 from ackflow.errors import PermanentError, UsageError
-from ackflow.i18n import N_, Joined, Msg, Yen, texts
+from ackflow.i18n import N_, Day, Joined, Msg, Yen, texts
 from ackflow.jobs.registry import Reads
 
 from . import invoicing, lifecycle
@@ -46,6 +48,9 @@ NOTES = {  # what a card says the job will do (English, marked for the catalog)
     "over": N_("Invoiced {invoiced}, received so far {received}: this is {over} more than what is owed; "
                "the case becomes 入金."),
     "back_to": N_("The case goes back to {stage}."),
+    "invoice_dates": N_("Transaction date {date}, payment due {due}."),
+    "invoice_dates_delivered": N_("Transaction date {date} (the delivery), payment due {due}."),
+    "valid_until": N_("Valid until {date}."),
 }
 _note = texts(NOTES)
 
@@ -148,8 +153,8 @@ def _estimate(case: str, record: dict, values: dict, reads: Reads) -> Notes:
     added = typed_lines(values.get("item") or [], rules)
     if not estimates:
         if not added:
-            return [_note("first_default", version=1)]
-        return [_note("first_version", version=1, total=Yen(rules.totals(added).total))]
+            return [_note("first_default", version=1), *_validity(values, reads)]
+        return [_note("first_version", version=1, total=Yen(rules.totals(added).total)), *_validity(values, reads)]
     if values.get("replace"):
         lines = tuple(added)
     else:
@@ -165,7 +170,44 @@ def _estimate(case: str, record: dict, values: dict, reads: Reads) -> Notes:
         return None
     before = estimates[latest].get("total")
     return [_note("new_version", version=latest + 1, base=latest, total=Yen(rules.totals(lines).total),
-                  before=Yen(before) if isinstance(before, int) else "—")]
+                  before=Yen(before) if isinstance(before, int) else "—"), *_validity(values, reads)]
+
+
+def _office():
+    """The office's settings, or None when they do not read (the job's own check says why)."""
+    try:
+        from .settings import load_office_settings
+
+        return load_office_settings()
+    except Exception:  # noqa: BLE001 - a note is a courtesy
+        return None
+
+
+def _today(settings, reads: Reads) -> dt.date:
+    return dt.datetime.fromtimestamp(reads.now, ZoneInfo(settings.timezone)).date()
+
+
+def _validity(values: dict, reads: Reads) -> list[Msg]:
+    """An estimate's validity date: as given, else the office's days from today (as the step)."""
+    settings = _office()
+    if settings is None:
+        return []
+    until = values.get("valid_until") or (
+        _today(settings, reads) + dt.timedelta(days=settings.estimate_validity_days)).isoformat()
+    return [_note("valid_until", date=Day(until))]
+
+
+def _invoice_dates(values: dict, record: dict, reads: Reads) -> list[Msg]:
+    """The transaction date and the payment due date the invoice will print, as the step decides
+    them (``invoicing.allocate``): the date given, else the delivery's, else today."""
+    settings = _office()
+    if settings is None:
+        return []
+    today = _today(settings, reads)
+    due = values.get("due") or invoicing.payment_due(today, settings.payment_terms).isoformat()
+    if values.get("date") or not record.get("delivered_on"):
+        return [_note("invoice_dates", date=Day(values.get("date") or today.isoformat()), due=Day(due))]
+    return [_note("invoice_dates_delivered", date=Day(record["delivered_on"]), due=Day(due))]
 
 
 def _document(reads: Reads, kind: str, number: str | None):
@@ -199,7 +241,7 @@ def _invoice(case: str, record: dict, values: dict, reads: Reads) -> Notes:
         notes.append(_note("corrects", number=replaces, total=Yen(int(target.get("total") or 0))))
     elif invoices:
         notes.append(_note("issued_before", numbers=Joined([i.get("number") or "…" for i in invoices], ", ")))
-    return notes
+    return notes + _invoice_dates(values, record, reads)
 
 
 ordered = on_the_case(_ordered)
