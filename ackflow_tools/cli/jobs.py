@@ -67,7 +67,8 @@ def show(job_id: str, as_json: bool) -> None:
     click.echo(f"  parameters  {json.dumps(job.params, ensure_ascii=False)}")
     for number, step in enumerate(job.steps, start=1):
         marker = "→" if number - 1 == job.current and not job.status.finished else " "
-        click.echo(f"  {marker} step {number} {step.name}: {step.status.value}, {step.attempts} attempt(s)")
+        state = "not needed" if step.had_nothing_to_do else step.status.value
+        click.echo(f"  {marker} step {number} {step.name}: {state}, {step.attempts} attempt(s)")
         if step.output:
             click.echo(f"      output  {json.dumps(step.output, ensure_ascii=False)}")
         if step.error:

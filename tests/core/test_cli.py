@@ -277,6 +277,23 @@ def test_jobs_show_says_when_chat_refused_a_finished_jobs_result_for_good(tmp_pa
     assert "result shown" in shown.stdout, shown.stdout
 
 
+def test_jobs_show_says_a_step_with_nothing_to_do_was_not_needed(tmp_path):
+    from ackflow.jobs.context import nothing_to_do
+    from ackflow.jobs.model import StepStatus
+
+    db = tmp_path / "jobs.db"
+    store = Runtime(Settings(sqlite_path=str(db))).store
+    now = time.time()
+    steps = (StepState("echo", status=StepStatus.SUCCEEDED, attempts=1, output={"text": "x"}),
+             StepState("mail", status=StepStatus.SUCCEEDED, attempts=1, output=nothing_to_do({"text": "x"})))
+    store.create_job(Job(id="jnone0000001", type="echo", params={}, requester=Requester("users/1", "a@x.jp"),
+                         space=None, thread=None, queue="q", steps=steps, created_at=now, updated_at=now,
+                         status=JobStatus.SUCCEEDED, current=2, finished_at=now))
+    store.close()
+    shown = ackflow(tmp_path, "jobs", "show", "jnone0000001", ACKFLOW_SQLITE_PATH=str(db)).stdout
+    assert "step 1 echo: SUCCEEDED, 1 attempt(s)" in shown and "step 2 mail: not needed, 1 attempt(s)" in shown, shown
+
+
 def test_ackflow_click_run_finds_the_job_of_a_japanese_card_so_it_follows_it():
     """``ackflow click run`` presses 実行 on a Japanese card; the job it follows is read from that
     same button (it printed the queued card and stopped, without the job's result, before)."""

@@ -114,6 +114,11 @@ def card_text(runtime: Runtime, text: str, language: str) -> str:
     (f"paid {INVOICED} --amount 120000", {"en": ["this is ¥20,000 more than what is owed"],
                                           "ja": ["この入金は残額より ¥20,000 多く"]}),
     (f"resume {HELD}", {"en": ["The case goes back to 受注."], "ja": ["案件は「受注」に戻ります。"]}),
+    # a held case that a later stage's command moves on is no longer held; its accepted v1 is replaced
+    (f"started {HELD}", {"en": ["The case comes off hold (保留)."], "ja": ["案件の保留は終わります。"]}),
+    (f"ordered {HELD} --estimate 2", {"en": ["It takes the place of v1, accepted before.",
+                                            "The case comes off hold (保留)."],
+                                     "ja": ["先に受注した v1 に代わります。", "案件の保留は終わります。"]}),
 ])
 @pytest.mark.parametrize("language", ["ja", "en"])
 def test_the_card_says_what_the_job_will_do_with_the_case(runtime, text, said, language):
@@ -129,6 +134,33 @@ def test_an_invoice_of_a_delivered_case_is_dated_the_delivery(runtime, language)
     said = {"ja": "取引年月日 2026年11月18日(水)（納品日）、支払期限 2026年12月31日(木)。",
             "en": "Transaction date 18 Nov 2026 (the delivery), payment due 31 Dec 2026."}[language]
     assert said in card, card
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_invoices_issued_before_are_listed_as_each_reader_lists(runtime, language):
+    runtime.cases.update(INVOICED, "jinvoice2", invoices=[{"key": "INV-2026-0002", "number": "INV-2026-0002",
+                                                          "total": 5000}])
+    card = card_text(runtime, f"invoice {INVOICED} --again", language)
+    said = {"ja": "この案件で発行済みの請求書：INV-2026-0001、INV-2026-0002。",
+            "en": "Issued before for this case: INV-2026-0001, INV-2026-0002."}[language]
+    assert said in card, card
+
+
+def test_a_first_estimate_of_a_client_without_usual_lines_is_refused_before_the_card(runtime):
+    """The card said "makes v1 from the client's usual lines" for a client that has none, and the
+    job then failed: refused at once now, in the step's words (give the lines)."""
+    runtime.cases.update("2026-009", "jnew", client="NODEFAULTS", title="金型", folder="2026-009_x", status="受付",
+                         by="Alice")
+    reply = answer(runtime, typed("estimate 2026-009", "en"))
+    assert set(reply) == {"text"} and "NODEFAULTS has no default lines" in reply["text"], reply
+    assert stored(runtime, "confirmations") == []
+
+
+def test_a_first_estimate_from_the_clients_usual_lines_shows_their_total(runtime, monkeypatch):
+    monkeypatch.setenv("ACKFLOW_OFFICE_CLIENT_ITEMS", '{"USUAL": [["設計一式", 1, 200000]]}')
+    runtime.cases.update("2026-010", "jnew", client="USUAL", title="金型", folder="2026-010_x", status="受付",
+                         by="Alice")
+    assert "Makes estimate v1: ¥220,000 including tax." in card_text(runtime, "estimate 2026-010", "en")
 
 
 def test_a_line_the_previous_version_does_not_have_is_refused_before_the_card(runtime):
@@ -154,6 +186,7 @@ def test_run_after_another_version_was_issued_is_refused_saying_what_it_is_now(r
     assert body["actionResponse"]["type"] == "UPDATE_MESSAGE" and '"buttonList"' not in text
     if language == "ja":
         assert "確認カードの内容が変わりました（現在：見積 v2 を受注します：¥165,000（税込）。）" in text, text
+        assert "。;" not in text
     else:
         assert "no longer so (now: Accepts estimate v2: ¥165,000 including tax.)" in text, text
     assert stored(runtime, "jobs") == []

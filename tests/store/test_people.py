@@ -29,3 +29,52 @@ def test_a_confirmation_keeps_its_requesters_language(store):
     requester = Requester("users/1", "a@example.com", "A", "ja", "Asia/Tokyo")
     store.create_confirmation(Confirmation("c1", "t", "echo", {}, requester, "spaces/s", None, 1.0, 1000.0))
     assert store.get_confirmation("c1").requester == requester
+
+
+def test_an_earlier_events_write_never_replaces_a_later_ones(store):
+    """Two instances keep the same person's language (or one instance's thread lands late): the
+    event of the later moment stands, whichever write lands last."""
+    People(store.docs).remember("users/3", "en", "UTC", 30.0)
+    People(store.docs).remember("users/3", "ja", "Asia/Tokyo", 20.0)  # an older event, written late
+    assert (People(store.docs).get("users/3").language, People(store.docs).get("users/3").time_zone) == (
+        "en", "UTC")
+
+
+def test_two_events_of_one_person_kept_in_the_background_land_in_order(store):
+    import threading
+
+    people = People(store.docs)
+    transaction, release = store.docs.transaction, threading.Event()
+
+    def slow(fn):  # the first event's write is slow: the second waits for it, then lands
+        release.wait(2)
+        return transaction(fn)
+
+    store.docs.transaction = slow
+    people.remember_soon("users/4", "ja", "Asia/Tokyo", 40.0)
+    threading.Timer(0.3, release.set).start()
+    people.remember_soon("users/4", "en", "UTC", 41.0)
+    people.settle()
+    store.docs.transaction = transaction
+    assert People(store.docs).get("users/4").language == "en"
+
+
+def test_threads_that_kept_a_language_leave_no_connection_open(tmp_path):
+    from ackflow.store.sqlite import SqliteDocuments
+
+    docs = SqliteDocuments(tmp_path / "people.db")
+    people = People(docs)
+    for n in range(20):
+        people.remember_soon(f"users/{n}", "ja", "Asia/Tokyo", 1.0)
+        people.settle()
+    assert len(docs._all) <= 1  # each thread's connection closed as it ended (at most this one's)
+    assert People(docs).get("users/19").language == "ja"
+    docs.close()
+
+
+def test_a_request_kept_by_a_later_version_is_read(store):
+    """A confirmation written by a version with more fields is read by this one (a rollback)."""
+    from ackflow.jobs.model import Confirmation
+
+    data = Confirmation("c9", "t", "echo", {}, Requester("users/1"), "spaces/s", None, 1.0, 1000.0).to_dict()
+    assert Confirmation.from_dict({**data, "a_later_field": 1}).id == "c9"

@@ -111,7 +111,7 @@ def at_run(runtime: Runtime, job_type: JobType, values: dict, shown: tuple[str, 
         return checked.refused
     if checked.answered and checked.kept() != tuple(shown):
         log.info("refused Run of %s: its card's notes changed", job_type.name, extra={"job_type": job_type.name})
-        return UsageError(CHANGED, now=Joined(checked.notes or ("—",)))
+        return UsageError(CHANGED, now=Joined(checked.notes or ("—",), " "))  # each note ends its sentence
     return None
 
 

@@ -93,6 +93,19 @@ class Joined:
         return self.render(ENGLISH)
 
 
+class Listed(Joined):
+    """Values listed as each reader lists them: “a、b” in Japanese, “a, b” in English."""
+
+    __slots__ = ()
+
+    def __init__(self, parts):
+        super().__init__(parts, ", ")
+
+    def render(self, speaker: Speaker) -> str:
+        separator = "、" if speaker.language == "ja" else ", "
+        return separator.join(str(said(part, speaker)) for part in self.parts)
+
+
 class Day:
     """A date as a value of a text said later: 2026年12月1日(火) or 1 Dec 2026, as each reader writes it."""
 

@@ -249,7 +249,9 @@ class Confirmation:
 
     @classmethod
     def from_dict(cls, data: dict) -> Confirmation:
-        values = dict(data)
+        # fields a later version added are left out (a request kept by it, read by this one)
+        names = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in names}
         values["status"] = ConfirmationStatus(values["status"])
         values["requester"] = Requester.from_dict(values["requester"])
         return cls(**values)

@@ -98,7 +98,10 @@ class People:
 
         def apply(tx: Tx) -> Known:
             doc = tx.get(PEOPLE, doc_id) or {}
-            known = Known(language or str(doc.get("language") or ""), time_zone or str(doc.get("time_zone") or ""))
+            stored = Known(str(doc.get("language") or ""), str(doc.get("time_zone") or ""))
+            if float(doc.get("updated_at") or 0) > now:  # a later event's write landed first: it stands
+                return stored
+            known = Known(language or stored.language, time_zone or stored.time_zone)
             if (known.language, known.time_zone) != (doc.get("language"), doc.get("time_zone")):
                 tx.set(PEOPLE, doc_id, {"language": known.language, "time_zone": known.time_zone, "updated_at": now})
             return known
@@ -132,6 +135,10 @@ class People:
             if not crowded:
                 self._pending[doc_id] = done
         if crowded:  # many people new to this process at once (or this one twice): no more threads
+            with self._lock:
+                earlier = self._pending.get(doc_id)
+            if earlier is not None:  # this person's earlier event first, so that this one lands last
+                earlier.wait(PENDING_WAIT)
             self.remember(user_name, language, time_zone, now)
             return
 
@@ -144,5 +151,8 @@ class People:
                 with self._lock:
                     self._pending.pop(doc_id, None)
                 done.set()
+                release = getattr(self.docs, "release_thread", None)
+                if release is not None:  # SQLite: this thread's connection, not kept for a thread that ends
+                    release()
 
         threading.Thread(target=work, name="ackflow-remember", daemon=True).start()

@@ -237,6 +237,17 @@ class SqliteDocuments:
         clauses, args = _conditions(collection, where)
         return self._connect().execute(f"SELECT COUNT(*) FROM docs WHERE {' AND '.join(clauses)}", args).fetchone()[0]
 
+    def release_thread(self) -> None:
+        """Close the calling thread's connection (a thread that ends: its connection is not kept)."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            return
+        with self._lock:
+            if db in self._all:
+                self._all.remove(db)
+        self._local.db = None
+        db.close()
+
     def close(self) -> None:
         # not while another thread of this process is in a write transaction: closing a connection
         # in use crashes the process (bounded, so a close from inside a transaction cannot hang)

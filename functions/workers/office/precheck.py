@@ -23,11 +23,11 @@ from functools import wraps
 from zoneinfo import ZoneInfo
 
 from ackflow.errors import PermanentError, UsageError
-from ackflow.i18n import N_, Day, Joined, Msg, Yen, texts
+from ackflow.i18n import N_, Day, Listed, Msg, Yen, texts
 from ackflow.jobs.registry import Reads
 
 from . import invoicing, lifecycle
-from .cases import CASE_RE, CASES, check_command, resume_stage
+from .cases import CASE_RE, CASES, HOLD, LOST, check_command, resume_stage
 from .estimating import TEXTS as ESTIMATE_TEXTS
 from .estimating import split_list
 
@@ -48,6 +48,7 @@ NOTES = {  # what a card says the job will do (English, marked for the catalog)
     "over": N_("Invoiced {invoiced}, received so far {received}: this is {over} more than what is owed; "
                "the case becomes 入金."),
     "back_to": N_("The case goes back to {stage}."),
+    "off_hold": N_("The case comes off hold (保留)."),
     "invoice_dates": N_("Transaction date {date}, payment due {due}."),
     "invoice_dates_delivered": N_("Transaction date {date} (the delivery), payment due {due}."),
     "valid_until": N_("Valid until {date}."),
@@ -91,9 +92,14 @@ def moving_to(status: str) -> Callable[[dict, Reads], Notes]:
 
     def rule(case: str, record: dict, values: dict, reads: Reads) -> Notes:
         check_command(case, record, status)
-        return None
+        return _off_hold(record, status)
 
     return on_the_case(rule)
+
+
+def _off_hold(record: dict, status: str) -> list[Msg]:
+    """A case on hold that a later stage's command moves on is no longer held (``transition``)."""
+    return [_note("off_hold")] if record.get("status") == HOLD and status not in (HOLD, LOST) else []
 
 
 def _estimates(record: dict) -> dict[int, dict]:
@@ -106,9 +112,9 @@ def _ordered(case: str, record: dict, values: dict, reads: Reads) -> Notes:
     total = _estimates(record)[version].get("total")
     notes = [_note("accepts", version=version, total=Yen(total))] if isinstance(total, int) else []
     before = (record.get("accepted") or {}).get("version")
-    if record.get("status") == "受注" and before and before != version:
+    if record.get("status") in ("受注", HOLD) and before and before != version:  # the step replaces it
         notes.append(_note("accepted_before", version=before))
-    return notes
+    return notes + _off_hold(record, "受注")
 
 
 def _paid(case: str, record: dict, values: dict, reads: Reads) -> Notes:
@@ -146,14 +152,19 @@ def _estimate(case: str, record: dict, values: dict, reads: Reads) -> Notes:
     change, remove = split_list(values.get("change"), ";"), split_list(values.get("remove"), ",")
     if not estimates and (change or remove):
         raise PermanentError(ESTIMATE_TEXTS["no_base"], case=case)
-    from .estimating import edit_lines, typed_lines
+    from .estimating import default_lines, edit_lines, typed_lines
     from .money import office_rules
 
     rules = office_rules()
     added = typed_lines(values.get("item") or [], rules)
     if not estimates:
-        if not added:
-            return [_note("first_default", version=1), *_validity(values, reads)]
+        if not added:  # the client's usual lines (as the step reads them), or a refusal in its words
+            settings = _office()
+            if settings is None:
+                return [_note("first_default", version=1), *_validity(values, reads)]
+            added = default_lines(record["client"], settings.client_items, rules)
+            if not added:
+                raise PermanentError(ESTIMATE_TEXTS["no_lines"], case=case, client=record["client"])
         return [_note("first_version", version=1, total=Yen(rules.totals(added).total)), *_validity(values, reads)]
     if values.get("replace"):
         lines = tuple(added)
@@ -240,7 +251,7 @@ def _invoice(case: str, record: dict, values: dict, reads: Reads) -> Notes:
         target = next((i for i in invoices if i.get("number") == replaces), {})
         notes.append(_note("corrects", number=replaces, total=Yen(int(target.get("total") or 0))))
     elif invoices:
-        notes.append(_note("issued_before", numbers=Joined([i.get("number") or "…" for i in invoices], ", ")))
+        notes.append(_note("issued_before", numbers=Listed([i.get("number") or "…" for i in invoices])))
     return notes + _invoice_dates(values, record, reads)
 
 
