@@ -154,8 +154,8 @@ def test_a_case_opened_without_lines_gets_no_estimate_until_they_are_given(offic
     note = in_japanese.result["no_estimate"]
     assert "発行していません" in note and f"見積 {in_japanese.result['case']} 明細：" in note
 
-    refused = run(office, f"estimate {case}", JobStatus.FAILED)
-    assert f"case {case} has no estimate yet" in refused.last_error and "--item" in refused.last_error
+    said = refused(office, f"estimate {case}")  # at once, in place of the card: no job, nothing issued
+    assert f"case {case} has no estimate yet" in said and "--item" in said, said
     assert ledger.get(docs, "quotation", f"{case}-v1") is None
     issued = run(office, f'estimate {case} --item "設計:1:100000"')
     assert issued.result["estimate_version"] == 1 and issued.result["total"] == "¥110,000"
