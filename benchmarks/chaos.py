@@ -85,6 +85,9 @@ class Plan:
     # while the jobs queued during the outage run (the window where a fault does the most harm)
     duplicate_clicks: float = 0.1  # share of cards whose Run is pressed 2–3 times at once
     forced: float = 0.3  # forced/duplicate task deliveries per job
+    # the faults go on past ``faults_after`` (at most a minute more) until at least this many were
+    # delivered: each waits for the worker's answer, so a loaded machine makes fewer in the window
+    min_forced: int = 0
     chat_429: float = 0.05  # share of the worker's Chat writes answered 429 during the faults
     chat_5xx: float = 0.03  # … answered 503
     submitters: int = 6
@@ -371,6 +374,9 @@ class Chaos:
         while any(t.is_alive() for t in fault_threads[1:2]):
             time.sleep(0.2)
         self._stop_faults.wait(plan.faults_after)
+        longest = time.time() + 60
+        while self.faults["forced_deliveries"] < plan.min_forced and time.time() < longest:
+            time.sleep(0.2)
         self._stop_faults.set()
         for thread in fault_threads:
             thread.join(timeout=120)

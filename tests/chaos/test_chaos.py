@@ -17,7 +17,7 @@ from tests.conftest import IN_CI
 @pytest.mark.slow
 def test_no_job_is_lost_doubled_stuck_or_wrongly_shown_under_faults(tmp_path):
     plan = Plan(jobs=60, seed=7, kill_every=4.0, outage=5.0, faults_after=3.0, forced=0.5, chat_429=0.08,
-                chat_5xx=0.05)
+                chat_5xx=0.05, min_forced=10)
     report = run(plan, tmp_path, log=lambda line: None)
     faults = report.faults
     # the faults happened
@@ -49,7 +49,8 @@ def test_on_sqs_no_job_is_lost_doubled_stuck_or_wrongly_shown_when_the_relay_die
     (no takeover by a higher receive count), five minutes for `sleep`."""
     require_moto()
     plan = Plan(jobs=40, seed=7, kill_every=4.0, outage=5.0, faults_after=3.0, forced=0.5, chat_429=0.08,
-                chat_5xx=0.05, queue="sqs", mix=[(text, weight) for text, weight in MIX if text != "sleep 1"])
+                chat_5xx=0.05, min_forced=10, queue="sqs",
+                mix=[(text, weight) for text, weight in MIX if text != "sleep 1"])
     report = run(plan, tmp_path, log=lambda line: None)
     faults = report.faults
     assert faults["worker_kills"] >= 1 and faults["relay_down_s"] >= 5 and faults["duplicate_clicks"] >= 1
