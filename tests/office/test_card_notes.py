@@ -15,7 +15,7 @@ import pytest
 
 from ackflow.app.runtime import Runtime
 from ackflow.settings import Settings
-from tests.office.test_precheck import NOW, answer, card_asked, run_pressed, shown, stored, typed
+from tests.office.test_precheck import NOW, answer, card_asked, cases_unreadable, run_pressed, shown, stored, typed
 from workers.job_types import build_registry
 from workers.office.accounting import Document
 from workers.office.cases import CaseRecords
@@ -240,19 +240,9 @@ def test_the_notes_read_at_most_two_documents(runtime, monkeypatch):
 
 def test_a_card_shown_without_its_notes_when_the_store_did_not_answer(runtime, monkeypatch):
     """The check could not read: the card is shown as it is (no notes), and Run checks again."""
-    from ackflow.errors import StoreUnavailable
-
-    docs = runtime.store.docs
-    read = docs.get
-
-    def down(collection, doc_id):
-        if collection == "cases":
-            raise StoreUnavailable("deadline exceeded")
-        return read(collection, doc_id)
-
-    monkeypatch.setattr(docs, "get", down)
+    answering = cases_unreadable(runtime, monkeypatch)
     confirmation = card_asked(runtime, f"ordered {ESTIMATED}", "en")
     assert confirmation["notes"] is None
-    monkeypatch.setattr(docs, "get", read)
+    answering()
     answer(runtime, run_pressed(confirmation, "en"))
     assert [job["type"] for job in stored(runtime, "jobs")] == ["ordered"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -93,6 +94,21 @@ def run_pressed(confirmation: dict, language: str) -> dict:
     return event
 
 
+def cases_unreadable(runtime: Runtime, monkeypatch) -> Callable[[], None]:
+    """The store stops answering reads of the cases (Firestore past its deadline); what it returns
+    makes it answer again."""
+    docs = runtime.store.docs
+    read = docs.get
+
+    def down(collection, doc_id):
+        if collection == "cases":
+            raise StoreUnavailable("Firestore did not answer: deadline exceeded")
+        return read(collection, doc_id)
+
+    monkeypatch.setattr(docs, "get", down)
+    return lambda: monkeypatch.setattr(docs, "get", read)
+
+
 def stored(runtime: Runtime, collection: str) -> list[dict]:
     return runtime.store.docs.query(collection, [], "created_at", True, 100)
 
@@ -158,17 +174,9 @@ def test_run_pressed_after_the_case_moved_on_is_refused_and_makes_no_job(runtime
 def test_a_card_shown_while_the_store_did_not_answer_is_refused_at_run(runtime, monkeypatch, language):
     """The check before the card could not read the case: the card is shown all the same (the job
     would refuse when it runs); Run asks again and refuses, with no job made."""
-    docs = runtime.store.docs
-    read = docs.get
-
-    def down(collection, doc_id):
-        if collection == "cases":
-            raise StoreUnavailable("Firestore did not answer: deadline exceeded")
-        return read(collection, doc_id)
-
-    monkeypatch.setattr(docs, "get", down)
+    answering = cases_unreadable(runtime, monkeypatch)
     confirmation = card_asked(runtime, f"invoice {ESTIMATED}", language)  # shown: the check fell back
-    monkeypatch.setattr(docs, "get", read)
+    answering()
     body = answer(runtime, run_pressed(confirmation, language))
     text = shown(body)
     for expected in INVOICE_REFUSED[language][1:]:
@@ -205,7 +213,7 @@ def test_the_check_reads_one_document(runtime, monkeypatch):
                         or read(collection, doc_id))
     from ackflow.app import precheck
 
-    assert precheck.refusal(runtime, runtime.registry.get("invoice"), {"case": ESTIMATED, "item": []}) is not None
+    assert precheck.check(runtime, runtime.registry.get("invoice"), {"case": ESTIMATED, "item": []}).refused
     assert seen == [("cases", ESTIMATED)]
 
 

@@ -39,12 +39,12 @@ def ask(runtime: Runtime, event: ChatEvent, job_type: JobType, params: dict,
     """The "run this?" card, its request kept; ``checked``: the precheck already asked of these
     values (its notes are shown and kept), else it is asked here."""
     now = runtime.clock()
+    speaker = speaker_of(runtime, event)
     if checked is None:
         checked = precheck.check(runtime, job_type, params)
     if checked.refused is not None:
-        return precheck.refused_reply(job_type, checked.refused, speaker_of(runtime, event))
+        return precheck.refused_reply(job_type, checked.refused, speaker)
     ttl = runtime.settings.confirm_ttl
-    speaker = speaker_of(runtime, event)
     confirmation = Confirmation(
         id=new_confirmation_id(), token=new_token(), job_type=job_type.name, params=params,
         requester=requester_of(event, speaker), space=event.space, thread=event.thread, created_at=now,
@@ -114,11 +114,8 @@ def on_run(runtime: Runtime, event: ChatEvent) -> Reply:
         # asked again at Run (the state may have changed while the card waited): refused, the card
         # says why and the request is closed, no job recorded. Only a pending request: a Run
         # delivered again after its job ran shows that job, whatever the case has become since.
-        refused = _dates_refused(job_type, confirmation.params, now)  # a card run after midnight
-        if refused is None and confirmation.notes is None:
-            refused = precheck.refusal(runtime, job_type, confirmation.params)
-        elif refused is None:
-            refused = precheck.at_run(runtime, job_type, confirmation.params, confirmation.notes)
+        refused = _dates_refused(job_type, confirmation.params, now) or precheck.at_run(  # after midnight, or
+            runtime, job_type, confirmation.params, confirmation.notes)  # the store's state now
         if refused is not None:
             return _refused(runtime, confirmation, job_type, refused, speaker)
     try:

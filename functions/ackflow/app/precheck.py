@@ -96,20 +96,15 @@ def check(runtime: Runtime, job_type: JobType, values: dict) -> Checked:
     return Checked(notes=tuple(notes or ())[:MAX_NOTES], answered=True)
 
 
-def refusal(runtime: Runtime, job_type: JobType, values: dict) -> UsageError | None:
-    """Why the store's state refuses this command now, or None (no check, nothing against it, or the
-    store did not answer: then the card is shown and the job checks for itself)."""
-    return check(runtime, job_type, values).refused
-
-
-def at_run(runtime: Runtime, job_type: JobType, values: dict, shown: tuple[str, ...]) -> UsageError | None:
+def at_run(runtime: Runtime, job_type: JobType, values: dict, shown: tuple[str, ...] | None) -> UsageError | None:
     """Asked again at Run: the refusal of what the store holds now, or, when the card's notes
-    (``shown``) are no longer what the check says, a refusal that says what they are now. A check
-    that did not answer refuses nothing: the steps keep their own checks."""
+    (``shown``; None: a request that kept none) are no longer what the check says, a refusal that
+    says what they are now. A check that did not answer refuses nothing: the steps keep their own
+    checks."""
     checked = check(runtime, job_type, values)
     if checked.refused is not None:
         return checked.refused
-    if checked.answered and checked.kept() != tuple(shown):
+    if shown is not None and checked.answered and checked.kept() != tuple(shown):
         log.info("refused Run of %s: its card's notes changed", job_type.name, extra={"job_type": job_type.name})
         return UsageError(CHANGED, now=Joined(checked.notes or ("—",), " "))  # each note ends its sentence
     return None

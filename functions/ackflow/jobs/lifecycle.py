@@ -14,7 +14,7 @@ from __future__ import annotations
 from enum import Enum
 
 from ..errors import Conflict, InvalidTransition, LeaseLost, NotCancellable
-from .model import NOTHING_TO_DO, Holder, Job, JobStatus, StepStatus
+from .model import Holder, Job, JobStatus, StepStatus, without_marker
 
 ALLOWED = {
     JobStatus.QUEUED: {JobStatus.RUNNING, JobStatus.CANCELLED, JobStatus.FAILED},
@@ -146,7 +146,7 @@ def complete(job: Job, index: int, holder: Holder, output: dict | None, now: flo
                          runs=_ended(job.steps[index].runs, holder, now, "succeeded"))
     if index + 1 < len(job.steps):
         return done.replace(current=index + 1, updated_at=now, last_error=None)
-    result = {k: v for k, v in (output or {}).items() if k != NOTHING_TO_DO}  # the step's marker, not a result
+    result = without_marker(output)  # the step's marker is not part of the job's result
     return transition(done, JobStatus.SUCCEEDED, now, current=len(job.steps), result=result,
                       finished_at=now, expire_at=now + ttl, last_error=None)
 

@@ -86,6 +86,11 @@ class Holder:
 NOTHING_TO_DO = "nothing_to_do"
 
 
+def without_marker(output: dict | None) -> dict:
+    """A step's output as a later step or the job's result reads it: without ``NOTHING_TO_DO``."""
+    return {k: v for k, v in (output or {}).items() if k != NOTHING_TO_DO}
+
+
 @dataclass(frozen=True)
 class StepState:
     name: str

@@ -153,19 +153,18 @@ def _estimate(case: str, record: dict, values: dict, reads: Reads) -> Notes:
     if not estimates and (change or remove):
         raise PermanentError(ESTIMATE_TEXTS["no_base"], case=case)
     from .estimating import default_lines, edit_lines, typed_lines
-    from .money import office_rules
 
-    rules = office_rules()
+    settings, rules = _office()
     added = typed_lines(values.get("item") or [], rules)
+    validity = _validity(values, settings, reads)
     if not estimates:
         if not added:  # the client's usual lines (as the step reads them), or a refusal in its words
-            settings = _office()
             if settings is None:
-                return [_note("first_default", version=1), *_validity(values, reads)]
+                return [_note("first_default", version=1), *validity]
             added = default_lines(record["client"], settings.client_items, rules)
             if not added:
                 raise PermanentError(ESTIMATE_TEXTS["no_lines"], case=case, client=record["client"])
-        return [_note("first_version", version=1, total=Yen(rules.totals(added).total)), *_validity(values, reads)]
+        return [_note("first_version", version=1, total=Yen(rules.totals(added).total)), *validity]
     if values.get("replace"):
         lines = tuple(added)
     else:
@@ -181,26 +180,30 @@ def _estimate(case: str, record: dict, values: dict, reads: Reads) -> Notes:
         return None
     before = estimates[latest].get("total")
     return [_note("new_version", version=latest + 1, base=latest, total=Yen(rules.totals(lines).total),
-                  before=Yen(before) if isinstance(before, int) else "—"), *_validity(values, reads)]
+                  before=Yen(before) if isinstance(before, int) else "—"), *validity]
 
 
-def _office():
-    """The office's settings, or None when they do not read (the job's own check says why)."""
+def _office() -> tuple:
+    """The office's settings and tax rules, read once per check; (None, the standard rules) when the
+    settings do not read (the job's own check says why)."""
+    from .estimating import rules_of
+    from .money import TaxRules
+
     try:
         from .settings import load_office_settings
 
-        return load_office_settings()
+        settings = load_office_settings()
     except Exception:  # noqa: BLE001 - a note is a courtesy
-        return None
+        return None, TaxRules()
+    return settings, rules_of(settings)
 
 
 def _today(settings, reads: Reads) -> dt.date:
     return dt.datetime.fromtimestamp(reads.now, ZoneInfo(settings.timezone)).date()
 
 
-def _validity(values: dict, reads: Reads) -> list[Msg]:
+def _validity(values: dict, settings, reads: Reads) -> list[Msg]:
     """An estimate's validity date: as given, else the office's days from today (as the step)."""
-    settings = _office()
     if settings is None:
         return []
     until = values.get("valid_until") or (
@@ -208,10 +211,9 @@ def _validity(values: dict, reads: Reads) -> list[Msg]:
     return [_note("valid_until", date=Day(until))]
 
 
-def _invoice_dates(values: dict, record: dict, reads: Reads) -> list[Msg]:
+def _invoice_dates(values: dict, record: dict, settings, reads: Reads) -> list[Msg]:
     """The transaction date and the payment due date the invoice will print, as the step decides
     them (``invoicing.allocate``): the date given, else the delivery's, else today."""
-    settings = _office()
     if settings is None:
         return []
     today = _today(settings, reads)
@@ -231,12 +233,11 @@ def _document(reads: Reads, kind: str, number: str | None):
 
 
 def _invoice(case: str, record: dict, values: dict, reads: Reads) -> Notes:
-    accepted = (record.get("accepted") or {})
+    accepted = record.get("accepted") or {}
     invoicing.check_case(case, record, values, bool(accepted.get("version")))
     from .estimating import typed_lines
-    from .money import office_rules
 
-    rules = office_rules()
+    settings, rules = _office()
     notes = []
     if values.get("item"):
         notes.append(_note("invoice_from_lines", total=Yen(rules.totals(typed_lines(values["item"], rules)).total)))
@@ -252,7 +253,7 @@ def _invoice(case: str, record: dict, values: dict, reads: Reads) -> Notes:
         notes.append(_note("corrects", number=replaces, total=Yen(int(target.get("total") or 0))))
     elif invoices:
         notes.append(_note("issued_before", numbers=Listed([i.get("number") or "…" for i in invoices])))
-    return notes + _invoice_dates(values, record, reads)
+    return notes + _invoice_dates(values, record, settings, reads)
 
 
 ordered = on_the_case(_ordered)

@@ -14,7 +14,7 @@ from io import BytesIO
 
 from ackflow.errors import ChatUnavailable, PermanentError, TransientError
 from ackflow.jobs.context import StepContext, nothing_to_do
-from ackflow.jobs.model import NOTHING_TO_DO
+from ackflow.jobs.model import without_marker
 
 from .mailbox import MailGone
 from .records import MailRecords, MailStatus
@@ -57,7 +57,7 @@ def eml_name(attachments: list[dict]) -> str:
 
 
 def save_mail(ctx: StepContext) -> dict:
-    summary = {k: v for k, v in (ctx.outputs.get("portal") or {}).items() if k != NOTHING_TO_DO}
+    summary = without_marker(ctx.outputs.get("portal"))
     rid = ctx.params.get("mail")
     if not rid:
         return nothing_to_do(summary)
