@@ -164,6 +164,42 @@ def newcase_step(runtime, name: str, job):
     return runtime.registry.get("newcase").steps[index].run(context)
 
 
+def newcase_job(runtime, job_id: str, title: str):
+    import time
+
+    from ackflow.jobs.model import Job, Requester, StepState
+
+    now = time.time()
+    return Job(id=job_id, type="newcase", requester=Requester("users/1", "a@example.com", "Alice"),
+               params={"client": "ACME", "title": title, "due": None, "portal": None, "item": []},
+               space="spaces/s", thread=None, queue="ackflow-office", created_at=now, updated_at=now,
+               steps=tuple(StepState(s.name) for s in runtime.registry.get("newcase").steps))
+
+
+def test_a_template_too_deep_for_the_case_folders_names_the_setting_and_its_entry_before_a_number(
+        office_runtime, tmp_path):
+    """Four nested folders of 241 bytes each: every name is fine, the whole path in the case folder
+    is over 900 bytes. The office must fix the template, so the refusal names its setting and the
+    template's entry (not only the case's path), in the person's language; no number is taken."""
+    from ackflow.errors import PermanentError
+    from ackflow.i18n import speaker_for
+
+    deep = tmp_path / "no-template"
+    for level in range(4):
+        deep = deep / (f"{level}" + "深" * 80)
+    deep.mkdir(parents=True)
+    (deep / "x.txt").write_text("x")
+    with pytest.raises(PermanentError) as refused:
+        newcase_step(office_runtime, "number", newcase_job(office_runtime, "jdeep", "深い"))
+    said = str(refused.value)
+    assert "ACKFLOW_OFFICE_TEMPLATE_DIR" in said and "longer than 900 bytes" in said, said
+    assert "holds “0" + "深" * 80 + "/1" in said, said  # the template's entry, not only the case's path
+    japanese = refused.value.render(speaker_for("ja"))
+    assert "ACKFLOW_OFFICE_TEMPLATE_DIR" in japanese and "テンプレート" in japanese and "900" in japanese, japanese
+    assert [office_runtime.store.counter_value(f"case-{year}") for year in range(2025, 2031)] == [0] * 6
+    assert not (tmp_path / "cases").exists() or list((tmp_path / "cases").iterdir()) == []
+
+
 def test_a_missing_template_folder_refuses_the_case_for_good_before_a_number_is_taken(office_runtime, tmp_path):
     """A local (or Cloud Storage) deployment without its template folder: no retry brings it back,
     so the first step fails for good, saying which setting, and no number is taken: nothing

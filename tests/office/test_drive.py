@@ -15,7 +15,7 @@ import requests
 from ackflow.errors import PermanentError, TransientError
 from ackflow_tools.devtools import drive as seeding
 from tests.support.drive import FOLDER, LocalDrive, tree
-from workers.office.template import render_tree
+from workers.office.template import DRIVE_TEMPLATE_SETTING, render_tree
 
 CASE = "2026-001_ACME_金型"
 NAMES = {"case": "2026-001", "client": "ACME", "title": "金型", "due": "未定", "date": "2026-05-01",
@@ -265,8 +265,11 @@ def test_a_template_deeper_than_a_path_may_be_is_refused_before_anything_is_made
         parent = drive.seed(name=f"{level}" + "深" * 80, parents=[parent], mimeType=FOLDER)["id"]
     drive.seed(name="x.txt", parents=[parent], mimeType="text/plain")
     storage = drive.storage()
-    with pytest.raises(PermanentError, match="longer than 900 bytes"):
-        render_tree(storage.template(seeding.TEMPLATE_FOLDER, 10**8), storage, CASE, NAMES, NAMES)
+    with pytest.raises(PermanentError, match="longer than 900 bytes") as refused:
+        render_tree(storage.template(seeding.TEMPLATE_FOLDER, 10**8), storage, CASE, NAMES, NAMES,
+                    DRIVE_TEMPLATE_SETTING)
+    said = str(refused.value)
+    assert "(ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER) holds “0" + "深" * 80 + "/" in said, said  # what to fix, where
     assert cases(drive) == {}
 
 

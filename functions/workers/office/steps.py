@@ -71,7 +71,8 @@ def check_storage(ctx: StepContext, case: str) -> None:
     _, name_values, _ = _folder_values(ctx, case)
     from .template import plan_tree
 
-    plan_tree(_template(ctx), folder_name(case, ctx.params["client"], ctx.params["title"]), name_values)
+    plan_tree(_template(ctx), folder_name(case, ctx.params["client"], ctx.params["title"]), name_values,
+              _template_setting(ctx))
 
 
 def unopened_note(job: Job, speaker: Speaker) -> str | None:
@@ -105,6 +106,13 @@ def _template(ctx: StepContext):
     return settings.template_dir
 
 
+def _template_setting(ctx: StepContext) -> str:
+    """The setting that names the template, for a refusal of what is in it."""
+    from .template import DRIVE_TEMPLATE_SETTING, LOCAL_TEMPLATE_SETTING
+
+    return DRIVE_TEMPLATE_SETTING if ctx.services.office_settings.drive_template_folder else LOCAL_TEMPLATE_SETTING
+
+
 def make_folder(ctx: StepContext) -> dict:
     from .template import render_tree
 
@@ -112,7 +120,8 @@ def make_folder(ctx: StepContext) -> dict:
     folder, name_values, text_values = _folder_values(ctx, case)
     storage = ctx.services.case_storage
     ctx.progress(ctx._("making the folder {folder}", folder=folder))
-    made = render_tree(_template(ctx), storage, folder, name_values, text_values)  # checked whole first
+    made = render_tree(_template(ctx), storage, folder, name_values, text_values,  # checked whole first
+                       _template_setting(ctx))
     link = storage.link(folder)
     ctx.services.cases.update(case, ctx.job.id, folder=folder, folder_link=link, opening=None)
     return {"folder": folder, "folder_link": link, "created": len(made["created"]), "kept": len(made["kept"])}

@@ -73,26 +73,42 @@ def render_name(name: str, values: dict[str, str]) -> str:
     return rendered
 
 
-def plan_tree(template: str | Path | list[TemplateEntry], folder: str,
-              name_values: dict[str, str]) -> list[tuple[TemplateEntry, str]]:
+LOCAL_TEMPLATE_SETTING = "ACKFLOW_OFFICE_TEMPLATE_DIR"
+DRIVE_TEMPLATE_SETTING = "ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER"
+
+
+def plan_tree(template: str | Path | list[TemplateEntry], folder: str, name_values: dict[str, str],
+              setting: str = LOCAL_TEMPLATE_SETTING) -> list[tuple[TemplateEntry, str]]:
     """Each entry of the template with the path it gets in ``folder``, every one checked as the
-    storage adapters check a path (a path too long, as a deep Drive template makes, is refused
-    here). Makes nothing: ``newcase`` runs it before it takes a case number too."""
+    storage adapters check a path. Makes nothing: ``newcase`` runs it before it takes a case number
+    too. A path too long, as a deep Drive template makes, is refused naming the template's entry and
+    its ``setting``: the office fixes the template, not the case."""
     entries = template if isinstance(template, list) else local_template(template)
     planned = [(entry, "/".join([folder, *(render_name(part, name_values) for part in entry.parts)]))
                for entry in entries]
-    for target in [folder, *(target for _, target in planned)]:
-        safe_relative_path(target)
+    safe_relative_path(folder)  # the case folder's own name: the client's and the title's
+    for entry, target in planned:
+        try:
+            safe_relative_path(target)
+        except UnsafePath as refused:
+            shown = "/".join(entry.parts)
+            raise PermanentError(
+                N_("The case template ({setting}) holds “{entry}”, which cannot be made in the case folder "
+                   "“{folder}”: {reason}. Shorten the names in the template or nest its folders less deeply "
+                   "(a shorter client name or title also helps)."),
+                setting=setting, entry=shown if len(shown) <= 200 else shown[:199] + "…",
+                folder=folder, reason=refused.text.values["reason"]) from refused
     return planned
 
 
 def render_tree(template: str | Path | list[TemplateEntry], storage: CaseStorage, folder: str,
-                name_values: dict[str, str], text_values: dict[str, str]) -> dict[str, list[str]]:
+                name_values: dict[str, str], text_values: dict[str, str],
+                setting: str = LOCAL_TEMPLATE_SETTING) -> dict[str, list[str]]:
     """Copy the template into ``folder``: new files are written, existing ones are left alone.
     ``name_values`` go into file and folder names and must be safe path components
     (``names.safe_component``); ``text_values`` go into the text files as written. Every name is
     rendered before anything is made, so a bad template makes nothing."""
-    planned = plan_tree(template, folder, name_values)
+    planned = plan_tree(template, folder, name_values, setting)
     storage.ensure_folder(folder)
     created, kept = [], []
     for entry, target in planned:
