@@ -750,3 +750,56 @@ def test_without_a_topic_the_sweep_polls_the_mailbox_and_never_watches(tmp_path)
         assert gmail_state(pipeline)["watch"] is None
     finally:
         pipeline.stack.stop()
+
+
+def killed_in_the_mail_step(office, subject: str) -> tuple[str, str]:
+    """A mail with two attachments (one of them named as the mail's own .eml is), its case opened with
+    the worker set to stop at the end of ``newcase``'s ``mail`` step (everything filed, the mail
+    labelled and its card updated, the step not recorded), then SIGKILLed. The mail's id and the
+    job's; the queue delivers the step again to the restarted worker."""
+    mail_id = deliver(office, mail(subject, attachments=(("図面 A-12.pdf", DRAWING, "application/pdf"),
+                                                         ("受信メール.eml", SPEC, "application/octet-stream"))))
+    card = card_of(office, mail_id)
+    control = Path(office.stack.env()["ACKFLOW_TEST_PAUSE_FILE"])
+    reached = control.with_suffix(".reached")
+    reached.unlink(missing_ok=True)
+    control.write_text("newcase:mail")
+    try:
+        job_id = open_case(office, card)
+        deadline = time.monotonic() + 60
+        while not reached.exists():
+            assert time.monotonic() < deadline, office.stack.procs["worker"].log_tail(30)
+            time.sleep(0.05)
+        office.stack.restart("worker")
+    finally:
+        control.unlink(missing_ok=True)
+    return mail_id, job_id
+
+
+def assert_filed_once(office, mail_id: str, job_id: str) -> list[str]:
+    """The killed job finished on its second attempt of the ``mail`` step, with the mail and each
+    attachment filed once, the case's documents listed once, the mail labelled handled and its one
+    card linking the case. The received folder's files."""
+    job = office.wait_job(job_id, JobStatus.SUCCEEDED, timeout=150)
+    assert [s.attempts for s in job.steps if s.name == "mail"] == [2], job.steps
+    case = job.result["case"]
+    folder = office.runtime.services.cases.get(case)["folder"]
+    received = f"{folder}/01_受領資料/メール"
+    storage = storage_of(office)
+    filed = sorted(path.rsplit("/", 1)[-1] for path in storage.list(received))
+    assert len(filed) == 3 and "図面 A-12.pdf" in filed and "受信メール.eml" in filed, filed
+    (eml,) = [name for name in filed if name not in ("図面 A-12.pdf", "受信メール.eml")]  # the mail, named apart
+    assert eml.endswith(".eml") and b"Subject:" in storage.read(f"{received}/{eml}")
+    assert storage.read(f"{received}/受信メール.eml") == SPEC and storage.read(f"{received}/図面 A-12.pdf") == DRAWING
+    paths = [d["path"] for d in office.runtime.services.cases.get(case)["documents"] if d["path"].startswith(received)]
+    assert len(paths) == len(set(paths)) == 3, paths
+    done = ["INBOX", "UNREAD", "Ackflow/処理済"]
+    assert labels_of(office, mail_id, done) == done
+    assert f"案件 {case}" in json.dumps(card_of(office, mail_id, containing=case), ensure_ascii=False)
+    assert record(office, mail_id)["case"] == case
+    return filed
+
+
+def test_a_worker_killed_at_the_end_of_the_mail_step_files_the_mail_and_each_attachment_once(office):
+    mail_id, job_id = killed_in_the_mail_step(office, "停止試験 メール保存")
+    assert_filed_once(office, mail_id, job_id)

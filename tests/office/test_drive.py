@@ -585,3 +585,14 @@ def test_a_template_in_a_drive_where_the_worker_is_a_viewer_is_copied_into_the_c
     assert storage.read(f"{CASE}/README.txt") == b"2026-001" and storage.read(f"{CASE}/図面.pdf") == b"%PDF-1.4"
     assert made[f"{CASE}/2026-001_メモ"][0]["mimeType"] == "application/vnd.google-apps.document"
     assert len(tree(drive.url, template["id"])) == 3  # the template as it was
+
+
+def test_a_saved_mail_keeps_its_type_though_its_bytes_go_up_as_octet_stream(drive):
+    """The client's multipart upload cannot carry a ``message/rfc822`` part of 8-bit bytes (its MIME
+    generator fails), so the media goes as octet-stream; the file's type is the metadata's."""
+    raw = "Subject: 見積\r\nContent-Transfer-Encoding: 8bit\r\n\r\nお願いします\r\n".encode()
+    storage = drive.storage()
+    assert storage.create(f"{CASE}/01_受領資料/メール/受信メール.eml", raw, "message/rfc822") is True
+    (made,) = cases(drive)[f"{CASE}/01_受領資料/メール/受信メール.eml"]
+    assert made["mimeType"] == "message/rfc822"
+    assert storage.read(f"{CASE}/01_受領資料/メール/受信メール.eml") == raw

@@ -88,18 +88,22 @@ def office_with_pause_points(settings) -> Registry:
     work (before the store records it) when the file ACKFLOW_TEST_PAUSE_FILE names it (``step`` or
     ``type:step``): the test then kills the worker there, the hardest moment for a retry. ``invoice:failed``
     stops a failed invoice job after its failure card, before its ``on_failed`` follow-up."""
+    return with_step_pauses(build_registry(settings))
+
+
+def with_step_pauses(registry: Registry) -> Registry:
+    """``registry`` with the pause points of ``office_with_pause_points``."""
     import os
     import time
     from pathlib import Path
 
-    from ackflow.jobs.registry import JobType
-
-    registry = build_registry(settings)
-    control = Path(os.environ["ACKFLOW_TEST_PAUSE_FILE"])
+    def pause_file() -> Path:  # read when a step ends: a test process may build this before it has the variable
+        return Path(os.environ.get("ACKFLOW_TEST_PAUSE_FILE") or "/nonexistent/pause")
 
     def paused(step):
         def run(ctx):
             output = step.run(ctx)
+            control = pause_file()
             wanted = control.read_text().strip() if control.exists() else ""
             if wanted in (step.name, f"{ctx.job.type}:{step.name}") and ctx.job.steps[ctx.index].attempts == 1:
                 control.with_suffix(".reached").write_text(step.name)
@@ -110,6 +114,7 @@ def office_with_pause_points(settings) -> Registry:
 
     def paused_follow_up(on_failed):
         def run(runtime, job):  # ``invoice:failed``: stop once the failure card is out, before the follow-up
+            control = pause_file()
             wanted = control.read_text().strip() if control.exists() else ""
             if wanted == f"{job.type}:failed":
                 control.with_suffix(".reached").write_text("failed")
@@ -167,4 +172,4 @@ def mail_with_pause_points(settings) -> Registry:
 
     unreadable.__wrapped__ = summarize
     flow.summarize = unreadable
-    return build_default(settings)
+    return with_step_pauses(build_default(settings))  # ``newcase:mail`` too: the mail filed, not recorded

@@ -59,6 +59,15 @@ HOLD = "ackflowHold"  # appProperties of a holding folder and of what is made in
 HOLD_NAME = ".ackflow-copying-"
 FIELDS = "id,name,mimeType,webViewLink,createdTime,size,parents,trashed,driveId"
 MULTIPART_LIMIT = 5 * 1024 * 1024  # Drive's limit for one-request uploads; larger ones are resumable
+
+
+def media_type(content_type: str) -> str:
+    """The type the upload's media part is sent as. The client builds a multipart upload with the
+    standard library's MIME generator, which reads a ``message/*`` or ``multipart/*`` part as a mail
+    to serialize and fails on its 8-bit bytes (a saved .eml, a forwarded mail): those go as
+    octet-stream, and the file keeps its type from the metadata's ``mimeType``, which Drive takes
+    before the media's."""
+    return "application/octet-stream" if content_type.startswith(("message/", "multipart/")) else content_type
 TEMPLATE_TEXT_LIMIT = 5 * 1024 * 1024
 TEMPLATE_MAX_ITEMS = 500
 RATE_LIMITS = {"userRateLimitExceeded", "rateLimitExceeded"}
@@ -549,7 +558,8 @@ class DriveStorage:
                 "appProperties": self._properties(path)}
 
         def request(sent: dict):
-            media = MediaIoBaseUpload(io.BytesIO(data), mimetype=content_type, resumable=len(data) > MULTIPART_LIMIT)
+            media = MediaIoBaseUpload(io.BytesIO(data), mimetype=media_type(content_type),
+                                      resumable=len(data) > MULTIPART_LIMIT)
             return self._files().create(body=sent, media_body=media, fields=FIELDS, supportsAllDrives=True)
 
         # an upload converted to a Google format takes no pre-generated id (Ackflow converts nothing)
