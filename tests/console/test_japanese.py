@@ -179,6 +179,10 @@ def test_the_browser_chat_and_its_refusals_are_in_the_persons_language(runtime, 
         assert response.status_code == 400, what
         message = error_of(response)
         assert re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", message) and not english(message, *data), (what, message)
+    absent = browser.get("/chat?space=spaces/notyet")  # offered to be made (a GET makes nothing)
+    said = visible(absent.get_data(as_text=True))
+    assert absent.status_code == 200 and JA._("Make the space") in said, said
+    assert not english(said, "spaces/notyet", "classic", "add-on"), said
     waited = browser.get(f"/api/chat/wait?space={space}&after=x")
     assert waited.status_code == 400
     message = waited.get_json()["error"]
