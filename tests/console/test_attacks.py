@@ -497,18 +497,14 @@ def test_opening_the_browser_chat_of_an_unknown_space_makes_nothing_until_asked_
     link or an image elsewhere would make spaces). The page says it is not there and offers to
     make it: a POST, refused without the console's CSRF token."""
     from ackflow_tools.emulators.chat import start_server
-    from ackflow_tools.emulators.web import GoogleError
 
     chat_service, _, chat = start_server(tmp_path / "chat.db")
     try:
         client = console(runtime, chat_url=chat.url)
 
         def exists() -> bool:
-            try:
-                chat_service.get_space("spaces/fresh")
-                return True
-            except GoogleError:
-                return False
+            with chat_service.lock:
+                return chat_service.storage.get_space("spaces/fresh") is not None
 
         page = client.get("/chat?space=spaces/fresh&format=addon")
         assert page.status_code == 200 and not exists()
