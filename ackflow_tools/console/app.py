@@ -125,6 +125,7 @@ def create_app(config: ConsoleConfig) -> Flask:
                 "type_label": lambda name: _type_label(config, name, speaker),
                 "step_label": lambda name, step: _step_label(config, name, step, speaker),
                 "audit_said": lambda entry: recorded.audit_said(entry, speaker),
+                "audit_target": lambda entry: recorded.audit_target(entry, speaker),
                 "error_of": lambda text: recorded.recorded_error(text, speaker),  # a job's page: with its traces
                 "letter_error": lambda letter: recorded.letter_error(letter, speaker),
                 "chat_enabled": bool(config.chat_url), "languages": LANGUAGES,

@@ -13,7 +13,7 @@ import re
 import threading
 
 import requests
-from flask import Blueprint, abort, current_app, g, jsonify, render_template, request
+from flask import Blueprint, abort, current_app, g, jsonify, redirect, render_template, request, url_for
 from markupsafe import Markup
 
 from .app import console_config
@@ -83,7 +83,7 @@ def _call(method: str, path: str, **kwargs) -> dict:
     if response.status_code != 200:
         message = (body.get("error") or {}).get("message") or response.text[:300]
         return {"error": g.speaker._("The local Chat service refused it: {error}", error=_detail(message)),
-                "refused": True}
+                "refused": True, "status": response.status_code}
     return body
 
 
@@ -126,12 +126,31 @@ def conversation(space: str) -> tuple[list[dict], int, list[str]]:
 
 @blueprint.route("/chat")
 def page():
+    """The space's conversation. A GET changes nothing: a space the local Chat service does not
+    have is not made here (a link or a typed name would make one); the page says so and offers to
+    make it (a POST, with the console's CSRF token), and a message sent there makes it, as a
+    person's first message does."""
     space = _space()
-    _call("PUT", f"/_emulator/{space}", json={})
-    messages, last, errors = conversation(space)
+    fmt = _format() or ""
+    known = _call("GET", f"/_emulator/{space}")
+    missing = known.get("status") == 404
+    messages, last, errors = ([], 0, []) if missing else conversation(space)
+    if known.get("refused") and not missing:
+        errors = [known["error"], *errors][-3:]
     edited = _edited()
     return render_template("chat.html", space=space, messages=[message_html(m, edited) for m in messages],
-                           last=last, errors=errors, fmt=_format() or "")
+                           last=last, errors=errors, fmt=fmt, missing=missing)
+
+
+@blueprint.route("/chat/space", methods=["POST"])
+def create_space():
+    """Make the space in the local Chat service (what the page of a space it lacks offers)."""
+    space = _space()
+    fmt = _format()
+    made = _call("PUT", f"/_emulator/{space}", json={})
+    if made.get("refused"):
+        abort(502, description=made["error"])
+    return redirect(url_for("chat.page", space=space, **({"format": fmt} if fmt else {})))
 
 
 @blueprint.route("/chat/messages")

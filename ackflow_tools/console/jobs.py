@@ -16,7 +16,7 @@ from ackflow.taskqueue.base import task_name
 
 from .app import actor_surface, console_config, local_path
 from .filters import ID_RE, SEARCH_SCAN, SEARCH_SECONDS, cursor_text, fold, parse, parse_cursor
-from .recorded import job_messages, job_traces, recorded_error
+from .recorded import job_messages, job_traces, letter_error, recorded_error
 
 blueprint = Blueprint("jobs", __name__)
 COUNTS_TTL = 15.0  # seconds the per-status counts are reused while no job changes (aggregation queries)
@@ -151,7 +151,8 @@ def detail(job_id: str):
     context = dict(job=job, audit=audit, letters=letters, tasks=tasks, now=time.time(), job_type=job_type,
                    param_rows=_param_rows(job_type, job.params, g.speaker),
                    step_name=lambda index: _step_name(job_type, job, index, g.speaker),
-                   error_of=lambda text: recorded_error(text, g.speaker, traces, messages))
+                   error_of=lambda text: recorded_error(text, g.speaker, traces, messages),
+                   letter_error=lambda letter: letter_error(letter, g.speaker, traces, messages))
     if request.args.get("partial"):
         return render_template("job_body.html", **context)
     return render_template("job.html", **context)

@@ -20,6 +20,7 @@ from ackflow.store.jobstore import JobFilter
 from .app import actor_surface, console_config
 from .filters import cursor_text
 from .jobs import _confirmed, forget_counts, page_after
+from .recorded import Shown
 
 if TYPE_CHECKING:
     from ackflow.app.runtime import Runtime
@@ -44,8 +45,21 @@ def queues():
         try:
             rows.append((definition, config.runtime.queue.state(definition.name), ""))
         except AckflowError as exc:
-            rows.append((definition, None, str(exc)))
+            rows.append((definition, None, _unread(exc, g.speaker)))
     return render_template("queues.html", rows=rows, backend=config.runtime.settings.queue_backend)
+
+
+def _unread(exc: AckflowError, speaker) -> Shown:
+    """A queue the service did not describe: said in the reader's words, the service's own
+    (English) answer under the "Technical detail" label."""
+    from .app import DEPLOY_ROLES
+
+    if audit.denied_by_iam(exc):
+        said = speaker._("The cloud refused this to your account (its IAM roles). The roles an operator needs: "
+                         "{doc}", doc=DEPLOY_ROLES)
+    else:
+        said = speaker._("The queue service did not say how this queue is: its state and tasks are unknown for now.")
+    return Shown(said, str(exc))
 
 
 @blueprint.route("/queues/<name>/<verb>", methods=["POST"])

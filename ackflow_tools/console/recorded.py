@@ -17,20 +17,25 @@ A job's recorded error (the job's, a step's, an attempt's, a dead letter's) is o
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ackflow.app.audit import restored
-from ackflow.i18n import N_, Speaker, said
+from ackflow.i18n import N_, Msg, Speaker, said
 from ackflow.jobs.model import AuditEntry
 
 # What the job's lifecycle records in English (functions/ackflow/jobs/lifecycle.py: an attempt a
 # later delivery took over, a lease that expired): the same texts, marked for the catalog here.
 LIFECYCLE_TEXTS = frozenset((N_("a later delivery of its task took the step over"),
                              N_("the attempt stopped answering (lease expired)")))
+# What an audit entry names as its target in English words, not by an id or a name: said in the
+# reader's language (workers/office/mail/unshown.py: show-mail-again of every unshown mail)
+TARGET_WORDS = frozenset((N_("every unshown mail"),))
 QUEUE_DOWN = "queue unavailable: "  # a job the queue did not take (JobStore.note_error), then the queue's answer
 DROPPED = "(dropped task)"  # a dead letter no job had: its error is the worker's reason, in English
+STEP_OF_TYPE = N_("{job_type} step {step}")  # a discard's detail when the letter's error is only technical
 # The worker records an exception of the job's code as f"{type(exc).__name__}: {exc}"
 RAW = re.compile(r"([A-Za-z_][A-Za-z0-9_]*): ")
 # …a name the traceback recorded beside it confirms, or that only an exception would have
@@ -78,16 +83,30 @@ def recorded_error(text, speaker: Speaker, traces: Iterable[str] = (), messages:
     return Shown(text)
 
 
-def letter_error(letter, speaker: Speaker) -> Shown:
-    """A dead letter's error: a dropped task's is the worker's own reason (technical)."""
+def letter_error(letter, speaker: Speaker, traces: Iterable[str] = (), messages: dict | None = None) -> Shown:
+    """A dead letter's error: the catalog message it kept (its job's ``last_said``) said in the
+    reader's language; a dropped task's is the worker's own reason (technical); a letter recorded
+    before letters kept one, as ``recorded_error`` shows its text (``messages``: its job's, on the
+    job's page)."""
     if letter.job_type == DROPPED:
         return Shown(technical=letter.error)
-    return recorded_error(letter.error, speaker)
+    shown = _kept(getattr(letter, "said", None), speaker)
+    return Shown(shown) if shown else recorded_error(letter.error, speaker, traces, messages)
+
+
+def _kept(data, speaker: Speaker) -> str:
+    message = restored(data)
+    if message is None:
+        return ""
+    try:
+        return str(message.render(speaker))
+    except (KeyError, IndexError, ValueError, TypeError, AttributeError):
+        return ""  # a message that does not format with the values kept: its text as it was said
 
 
 def job_messages(job) -> dict:
-    """The job's own messages (a ``StepFailed``'s) that its attempts kept as catalog messages
-    (``said``), by the text the requester was told."""
+    """The job's own messages (a ``StepFailed``'s, the worker's own) that its attempts and the job
+    itself (``last_said``) kept as catalog messages, by the text the requester was told."""
     found = {}
     for step in job.steps:
         for run in step.runs:
@@ -95,6 +114,10 @@ def job_messages(job) -> dict:
                 message = restored(run["said"])
                 if message is not None:
                     found[run["error"]] = message
+    if isinstance(job.last_error, str) and job.last_said:
+        message = restored(job.last_said)
+        if message is not None:
+            found[job.last_error] = message
     return found
 
 
@@ -111,12 +134,38 @@ class AuditSaid:
     outcome: str  # done / refused, in the reader's language (or as stored)
     why: Shown  # a refusal's reason, and the error's own text as its technical detail
     detail: str
+    detail_technical: str = ""  # what the detail quotes that is an exception's or a service's own text
 
 
 def audit_said(entry: AuditEntry, speaker: Speaker) -> AuditSaid:
     kept = entry.said if isinstance(entry.said, dict) else {}
-    detail = _said(kept.get("detail"), speaker)
+    detail, technical = _detail(entry, kept.get("detail"), speaker)
     detail = entry.detail if detail is None else detail
+    return dataclasses.replace(_told(entry, kept, detail, speaker), detail_technical=technical)
+
+
+def _detail(entry: AuditEntry, data, speaker: Speaker) -> tuple[str | None, str]:
+    """The entry's detail in the reader's language. A discard's quotes the dead letter's error: a
+    catalog message said as such, or the text the letter recorded, shown as a job's page shows a
+    recorded error (an exception's raw text, a dropped task's reason: the technical detail)."""
+    message = restored(data) if entry.action == "discard" else None
+    error = message.values.get("error") if message is not None else None
+    if not isinstance(error, str):
+        return _said(data, speaker), ""
+    job_type = message.values.get("job_type")
+    dropped = isinstance(job_type, Msg) and job_type.msgid == DROPPED
+    shown = Shown(technical=error) if dropped else recorded_error(error, speaker)
+    if shown.message:
+        message = Msg(message.msgid, **{**message.values, "error": shown.message})
+    else:
+        message = Msg(STEP_OF_TYPE, **{k: v for k, v in message.values.items() if k != "error"})
+    try:
+        return str(said(message, speaker)), shown.technical
+    except (KeyError, IndexError, ValueError, TypeError, AttributeError):
+        return None, ""
+
+
+def _told(entry: AuditEntry, kept: dict, detail: str, speaker: Speaker) -> AuditSaid:
     code = kept.get("outcome")
     if code == "done" or (code is None and entry.outcome == "done"):
         return AuditSaid(speaker._("done"), Shown(), detail)
@@ -129,6 +178,12 @@ def audit_said(entry: AuditEntry, speaker: Speaker) -> AuditSaid:
     if entry.outcome.startswith("refused: "):  # written before ``said``: as stored
         return AuditSaid(speaker._("refused"), Shown(entry.outcome[len("refused: "):]), detail)
     return AuditSaid(entry.outcome, Shown(), detail)
+
+
+def audit_target(entry: AuditEntry, speaker: Speaker) -> str:
+    """What an entry acted on: an id or a name as it is, words of Ackflow's own in the reader's
+    language."""
+    return speaker._(entry.target) if entry.target in TARGET_WORDS else entry.target
 
 
 def _said(data, speaker: Speaker) -> str | None:

@@ -467,11 +467,11 @@ def test_the_browser_chat_holds_only_so_many_long_polls_and_tells_one_more_to_co
 
     from ackflow_tools.emulators.chat import start_server
 
-    _, _, chat = start_server(tmp_path / "chat.db")
+    chat_service, _, chat = start_server(tmp_path / "chat.db")
     try:
         app = create_app(ConsoleConfig(runtime=runtime, operator=OPERATOR, language="en", chat_url=chat.url,
                                        chat_waits=2, chat_wait_seconds=3))
-        app.test_client().get("/chat?space=spaces/waits")  # the space exists
+        chat_service.ensure_space("spaces/waits")
         url = "/api/chat/wait?space=spaces/waits&after=999"
 
         def held():
@@ -488,5 +488,37 @@ def test_the_browser_chat_holds_only_so_many_long_polls_and_tells_one_more_to_co
             assert time.monotonic() - started < 1 and refused.get_json()["changed"] is False
             assert [f.result()[0] for f in waiting] == [200, 200] and min(f.result()[1] for f in waiting) > 2.5
         assert app.test_client().get(url).status_code == 200  # released: held again
+    finally:
+        chat.stop()
+
+
+def test_opening_the_browser_chat_of_an_unknown_space_makes_nothing_until_asked_with_a_form(runtime, tmp_path):
+    """A GET changes nothing: ``/chat?space=…`` of a space the local Chat service lacks made it (a
+    link or an image elsewhere would make spaces). The page says it is not there and offers to
+    make it: a POST, refused without the console's CSRF token."""
+    from ackflow_tools.emulators.chat import start_server
+
+    chat_service, _, chat = start_server(tmp_path / "chat.db")
+    try:
+        client = console(runtime, chat_url=chat.url)
+
+        def exists() -> bool:
+            with chat_service.lock:
+                return chat_service.storage.get_space("spaces/fresh") is not None
+
+        page = client.get("/chat?space=spaces/fresh&format=addon")
+        assert page.status_code == 200 and not exists()
+        shown = page.get_data(as_text=True)
+        assert 'data-test="no-space"' in shown and 'data-test="create-space"' in shown
+        assert "spaces/fresh" in shown and 'name="format" value="addon"' in shown
+        assert client.get("/chat/messages?space=spaces/fresh").status_code == 200 and not exists()
+        refused = client.post("/chat/space", data={"space": "spaces/fresh", "csrf_token": "stale"})
+        assert refused.status_code == 403 and not exists()
+        made = client.post("/chat/space", data={"space": "spaces/fresh", "format": "addon", "csrf_token": csrf(client)})
+        assert made.status_code == 302 and made.headers["Location"] == "/chat?space=spaces/fresh&format=addon"
+        assert exists()
+        again = client.get("/chat?space=spaces/fresh").get_data(as_text=True)
+        assert 'data-test="no-space"' not in again and 'data-test="composer"' in again
+        assert client.post("/chat/space", data={"space": "nospace", "csrf_token": csrf(client)}).status_code == 400
     finally:
         chat.stop()

@@ -47,3 +47,23 @@ def test_the_queues_rate_limits_and_retry_config_are_the_services_not_the_defini
     page = client.get("/queues").get_data(as_text=True)
     assert fact(page, QUEUE, "rates") == "7.0/s, 3 at once"
     assert fact(page, QUEUE, "retries") == "9 attempts, backoff 2.0–90.0 s, doubling 4 times"
+
+
+def test_a_queue_the_service_does_not_describe_is_said_in_the_readers_words_its_answer_the_detail(tasks):
+    """The service's own answer (English, naming the project) was the queue's whole message."""
+    from ackflow.i18n import ENGLISH, speaker_for
+
+    missing = next(name for name in tasks.registry.queues if name != QUEUE)  # the service does not have it
+    client = create_app(ConsoleConfig(runtime=tasks, operator="ops@example.com", language="ja")).test_client()
+    for speaker in (speaker_for("ja", "Asia/Tokyo"), ENGLISH):
+        client.set_cookie("ackflow_lang", speaker.language)
+        page = client.get("/queues").get_data(as_text=True)
+        section = re.search(rf'data-queue="{missing}">(.*?)</section>', page, re.S).group(1)
+        problem = re.search(r'data-test="queue-problem">(.*?)</p>', section, re.S).group(1)
+        said = speaker._("The queue service did not say how this queue is: its state and tasks are unknown for now.")
+        assert problem.startswith(f"<span>{html.escape(said)}</span> ")
+        answer = re.search(r'<span class="technical-label">(.*?):</span> <code>(.*?)</code>', problem, re.S)
+        assert answer.group(1) == speaker._("Technical detail")
+        assert html.unescape(answer.group(2)) == f"queue {missing} does not exist in {PROJECT}/{LOCATION}"
+        assert 'data-test="queue-problem"' not in re.search(rf'data-queue="{QUEUE}">(.*?)</section>', page,
+                                                             re.S).group(1)

@@ -217,3 +217,77 @@ def test_a_step_with_nothing_to_do_is_shown_as_not_needed(runtime):
         done, mail = (re.search(rf'data-step="{name}">.*?</div>', page, re.S).group(0) for name in ("echo", "mail"))
         assert 'data-status="SUCCEEDED"' in done and "NOT_NEEDED" not in done
         assert f'data-status="NOT_NEEDED">{speaker._("Not needed")}</span>' in mail and "SUCCEEDED" not in mail
+
+
+def _failed_for_good(runtime, job_id: str, job_type: str = "fail") -> None:
+    """A job of a Japanese requester failed for good through the worker's own handling: the
+    shipped ``fail`` (its ``StepFailed``: its attempts spent), or a type this deployment lacks."""
+    from ackflow.app.worker import Worker
+    from ackflow.jobs.model import Holder, Job, StepState, StepStatus
+
+    now = time.time()
+    runtime.store.create_job(Job(
+        id=job_id, type=job_type, params={"times": None, "always": True},
+        requester=Requester("users/1", "hanako@example.com", "山田 花子", language="ja"), space=None, thread=None,
+        queue=QUEUE, steps=(StepState("prepare", status=StepStatus.SUCCEEDED, finished_at=now), StepState("flaky")),
+        created_at=now, updated_at=now, status=JobStatus.RUNNING, current=1))
+    Worker(runtime).run(job_id, 1, Holder(f"{job_id}-1-0", 99))  # the last retry the queue allows
+    assert runtime.store.get_job(job_id).status == JobStatus.FAILED
+
+
+def test_a_dead_letter_and_its_discard_say_the_jobs_own_message_in_the_readers_language(runtime):
+    """The dead letter kept the error as the requester (Japanese) was told it: an English reader
+    read Japanese on the dead letters, on the job's page and in the discard's audit detail. The
+    letter keeps the catalog message too (the job's ``last_said``)."""
+    _failed_for_good(runtime, "jdeadletter1")
+    _failed_for_good(runtime, "jtypegone001", "gone")  # the worker's own words: no such type here
+    told = JA._("failing on purpose (attempt {attempt})", attempt=1)
+    gone_told = JA._("the job type “{name}” is no longer available", name="gone")
+    [letter] = runtime.store.dead_letters_of("jdeadletter1")
+    assert letter.error == told and letter.said  # as the requester was told it, and the message kept
+    assert runtime.store.dead_letters_of("jtypegone001")[0].error == gone_told
+    browser = console(runtime)
+    for speaker in (ENGLISH, JA):
+        said = str(escape(speaker._("failing on purpose (attempt {attempt})", attempt=1)))
+        gone = str(escape(speaker._("the job type “{name}” is no longer available", name="gone")))
+        dead = read(browser, "/dead", speaker.language)
+        assert f"<span>{said}</span>" in dead and f"<span>{gone}</span>" in dead
+        job = read(browser, "/jobs/jdeadletter1", speaker.language)
+        letters = re.search(r'<ul class="letters">(.*?)</ul>', job, re.S).group(1)
+        assert said in letters
+        page = read(browser, "/jobs/jtypegone001", speaker.language)
+        assert f'data-test="last-error"><span>{gone}</span>' in page
+        if speaker is ENGLISH:
+            assert told not in dead + job and gone_told not in dead + page
+    act = {"csrf_token": browser.get_cookie("ackflow_csrf").value, "confirmed": "1"}
+    browser.post(f"/dead/{letter.id}/discard", data=act)
+    [entry] = [e for e in runtime.store.list_audit() if e.action == "discard"]
+    assert entry.detail == "fail step flaky step: failing on purpose (attempt 1)"  # logs, the command line: English
+    for speaker in (ENGLISH, JA):
+        page = visible(read(browser, "/audit", speaker.language))
+        assert speaker._("{job_type} step {step}: {error}", job_type="fail", step=speaker._("flaky step"),
+                         error=speaker._("failing on purpose (attempt {attempt})", attempt=1)) in page, page
+        if speaker is ENGLISH:
+            assert told not in page
+
+
+def test_a_discards_detail_shows_an_exceptions_raw_text_and_a_dropped_tasks_reason_as_technical_detail(runtime):
+    raw = "OSError: the printer is out of paper"
+    seed(runtime, "jraw00000001", JobStatus.RUNNING)
+    runtime.store.fail_job("jraw00000001", raw, time.time())
+    dropped = runtime.store.record_dropped_task("t-never", "jraw00000001", 7, "job jraw00000001 has no step 7", 3,
+                                                time.time())
+    browser = console(runtime)
+    act = {"csrf_token": browser.get_cookie("ackflow_csrf").value, "confirmed": "1"}
+    for letter in runtime.store.list_dead_letters_page(limit=10)[0]:
+        browser.post(f"/dead/{letter.id}/discard", data=act)
+    assert len([e for e in runtime.store.list_audit() if e.action == "discard"]) == 2
+    for speaker in (JA, ENGLISH):
+        page = read(browser, "/audit", speaker.language)
+        label = f'<span class="technical-label">{speaker._("Technical detail")}:</span>'
+        step = escape(speaker._("{job_type} step {step}", job_type="echo", step="echo"))
+        assert f"{step} <span class=\"technical\" data-test=\"technical\">{label} <code>{raw}</code>" in page
+        assert f"{label} <code>{escape(dropped.error)}</code>" in page
+        assert escape(speaker._("{job_type} step {step}", job_type=speaker._("(dropped task)"), step="7")) in page
+        shown = visible(re.sub(r'<span class="technical".*?</code></span>', " ", page, flags=re.S))
+        assert raw not in shown and "has no step" not in shown

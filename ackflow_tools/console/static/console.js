@@ -80,6 +80,8 @@
     const atBottom = conversation.scrollHeight - conversation.scrollTop - conversation.clientHeight < 40;
     conversation.innerHTML = body.html;
     colour(conversation);
+    const absent = document.querySelector("[data-test=no-space]");  // a first message made the space
+    if (absent && body.html) absent.remove();
     if (atBottom) conversation.scrollTop = conversation.scrollHeight;
     if (body.errors && body.errors.length) showError(body.errors[body.errors.length - 1]);
   }

@@ -243,6 +243,9 @@ def build_app(service: ChatService, users: UserSide) -> Router:
             latest = service.storage.last_seq(space)
         return json_response({"changes": found, "last": last, "latest": latest})
 
+    def space_of(request, space):  # what a client reads before it offers to create one (never creates)
+        return json_response(service.get_space(space))
+
     def ensure_space(request, space):
         body = read_json(request)
         return json_response(service.ensure_space(space, body.get("displayName"),
@@ -265,6 +268,7 @@ def build_app(service: ChatService, users: UserSide) -> Router:
     app.add("POST", f"/_emulator/({SPACE}):refuse", refuse)
     app.add("GET", "/_emulator/quota", quota)
     app.add("PUT", "/_emulator/quota", quota)
+    app.add("GET", f"/_emulator/({SPACE})", space_of)
     app.add("PUT", f"/_emulator/({SPACE})", ensure_space)
     app.add("GET", f"/_emulator/({SPACE})/changes", changes)
     app.add("GET", "/", lambda r: json_response({"status": "ok", "service": "chat"}))

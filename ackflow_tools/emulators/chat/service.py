@@ -145,6 +145,11 @@ class ChatService:
                 self.storage.put_space(space)
             return space
 
+    def get_space(self, name: str) -> dict:
+        """The space (NOT_FOUND if there is none): reading it creates nothing."""
+        with self.lock:
+            return self._space(name)
+
     def _space(self, name: str) -> dict:
         space = self.storage.get_space(name)
         if space is None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from ..errors import QueueUnavailable, UsageError
 from ..i18n import L_, N_
 from ..jobs.model import DeadLetter, Job
-from .audit import recorded, step_named, type_named
+from .audit import recorded, restored, step_named, type_named
 from .dispatch import send_step
 from .notify import Notifier
 
@@ -63,8 +63,12 @@ def discard_dead_letter(runtime: Runtime, letter_id: str, by: str, surface: str 
     with recorded(runtime, "discard", letter_id, by, surface=surface) as notes:
         letter = runtime.store.discard_dead_letter(letter_id)
         notes["job_id"] = letter.job_id
+        # the letter's error as the catalog message it kept (said in each reader's language), else
+        # its text as recorded (the console tells a message from an exception's raw text)
+        error = restored(letter.said) if letter.said else None
         notes["detail"] = L_("{job_type} step {step}: {error}", job_type=type_named(runtime, letter.job_type),
-                               step=step_named(runtime, letter.job_type, letter.step), error=letter.error)
+                               step=step_named(runtime, letter.job_type, letter.step),
+                               error=letter.error if error is None else error)
     log.info("dead letter %s discarded by %s", letter_id, by, extra={"job_id": letter.job_id})
     return letter
 

@@ -184,15 +184,20 @@ def _note_undelivered(runtime: Runtime, busy: _BusyJobs, job: Job, now: float) -
     audience, the SQS relay's key). The sweep keeps sending it; this says so once, as an error
     log line for alerting and on the job (the console, ``ackflow jobs show``), without touching the
     times the sweep's own rules read."""
+    from ..i18n import ENGLISH, L_
+    from .audit import stored
+
     minutes = round((now - job.created_at) / 60)
-    note = (f"{UNDELIVERED}: queued {minutes} min ago and no worker has taken it (the sweep keeps sending it); "
-            f"check that the queue {job.queue} runs and reaches the worker (its target URL and OIDC audience, or "
-            f"the SQS relay's key)")
+    text = L_("not delivered: queued {minutes} min ago and no worker has taken it (the sweep keeps sending it); "
+              "check that the queue {queue} runs and reaches the worker (its target URL and OIDC audience, or "
+              "the SQS relay's key)", minutes=minutes, queue=job.queue)
+    note = text.render(ENGLISH)  # (begins with UNDELIVERED) …and kept to be said in a reader's language
+    said = stored(text)
 
     def change(current: Job) -> Job | None:
         if current.status != JobStatus.QUEUED or (current.last_error or "").startswith(UNDELIVERED):
             return None
-        return current.replace(last_error=note)
+        return current.replace(last_error=note, last_said=said)
 
     noted = busy.update(job.id, change)
     if noted is not None and noted.last_error == note:

@@ -41,7 +41,7 @@ from ..errors import (
     UnknownJobType,
     VerificationError,
 )
-from ..i18n import ENGLISH, Msg, Speaker, said
+from ..i18n import ENGLISH, L_, Msg, Speaker, said
 from ..ids import is_safe_id
 from ..jobs.context import StepContext
 from ..jobs.lifecycle import Claim
@@ -222,7 +222,7 @@ class Worker:
             permanent = True
             message = missing_module_message(exc, job_type, speaker)
             logged = missing_module_message(exc, job_type, ENGLISH)
-            kept = None
+            kept = stored(missing_module(exc, job_type))
         first = job.steps[index].first_attempt_at or now
         later = isinstance(exc, RetryLater)
         if later:  # not the queue's retry: a task of its own, once the service may take us again
@@ -313,8 +313,9 @@ class Worker:
     def _unrunnable(self, job: Job, index: int, holder: Holder, extra: dict) -> HttpResponse:
         log.error("job type %s is not registered; failing the job", job.type, extra=extra)
         if not job.status.finished:
-            job = self.runtime.store.fail_job(job.id, speaker_of_job(self.runtime, job)._(
-                "the job type “{name}” is no longer available", name=job.type), self.runtime.clock())
+            gone = L_("the job type “{name}” is no longer available", name=job.type)
+            job = self.runtime.store.fail_job(job.id, said(gone, speaker_of_job(self.runtime, job)),
+                                              self.runtime.clock(), said=stored(gone))
             self.notifier.try_show(job)
         return HttpResponse(200, {"status": "FAILED", "reason": "unknown job type"})
 
@@ -328,10 +329,13 @@ def _trace(exc: Exception) -> str | None:
     return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))[-2000:]
 
 
+def missing_module(exc: ImportError, job_type: JobType) -> Msg:
+    hint = Msg(job_type.requires_hint) if job_type.requires_hint else L_("install the package that provides it")
+    return L_("this deployment lacks the module {module}: {hint}", module=exc.name or str(exc), hint=hint)
+
+
 def missing_module_message(exc: ImportError, job_type: JobType, speaker: Speaker = ENGLISH) -> str:
-    hint = speaker._(job_type.requires_hint) if job_type.requires_hint else \
-        speaker._("install the package that provides it")
-    return speaker._("this deployment lacks the module {module}: {hint}", module=exc.name or str(exc), hint=hint)
+    return missing_module(exc, job_type).render(speaker)
 
 
 def _task(body: bytes) -> tuple[dict, str, int]:

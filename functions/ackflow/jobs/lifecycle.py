@@ -145,10 +145,10 @@ def complete(job: Job, index: int, holder: Holder, output: dict | None, now: flo
                          holder=None, lease_until=None, deadline_at=None, finished_at=now,
                          runs=_ended(job.steps[index].runs, holder, now, "succeeded"))
     if index + 1 < len(job.steps):
-        return done.replace(current=index + 1, updated_at=now, last_error=None)
+        return done.replace(current=index + 1, updated_at=now, last_error=None, last_said=None)
     result = without_marker(output)  # the step's marker is not part of the job's result
     return transition(done, JobStatus.SUCCEEDED, now, current=len(job.steps), result=result,
-                      finished_at=now, expire_at=now + ttl, last_error=None)
+                      finished_at=now, expire_at=now + ttl, last_error=None, last_said=None)
 
 
 def fail(job: Job, index: int, holder: Holder, error: str, now: float, *, final: bool,
@@ -162,18 +162,20 @@ def fail(job: Job, index: int, holder: Holder, error: str, now: float, *, final:
     if final:
         failed = job.with_step(index, status=StepStatus.FAILED, error=error, holder=None,
                                lease_until=None, deadline_at=None, finished_at=now, runs=runs)
-        return transition(failed, JobStatus.FAILED, now, error, last_error=error, finished_at=now,
+        return transition(failed, JobStatus.FAILED, now, error, last_error=error, last_said=said, finished_at=now,
                           expire_at=now + ttl, next_attempt_at=None)
     retrying = job.with_step(index, status=StepStatus.PENDING, error=error, holder=None, lease_until=None,
                              deadline_at=None, runs=runs)
     return transition(retrying, JobStatus.RUNNING, now, f"retry after: {error}",
-                      {"event": "retry_after", "error": error}, last_error=error, next_attempt_at=retry_at,
+                      {"event": "retry_after", "error": error}, last_error=error, last_said=said,
+                      next_attempt_at=retry_at,
                       generation=job.generation + 1 if new_task else job.generation)
 
 
-def fail_outright(job: Job, error: str, now: float, ttl: float) -> Job:
-    """A job that can never run (its type is gone, its queue refuses it for good)."""
-    return transition(job, JobStatus.FAILED, now, error, last_error=error, finished_at=now,
+def fail_outright(job: Job, error: str, now: float, ttl: float, said: dict | None = None) -> Job:
+    """A job that can never run (its type is gone, its queue refuses it for good); ``said``: the
+    error as a catalog message with its values, as ``fail`` keeps it."""
+    return transition(job, JobStatus.FAILED, now, error, last_error=error, last_said=said, finished_at=now,
                       expire_at=now + ttl)
 
 

@@ -147,7 +147,10 @@ class Job:
     status: JobStatus = JobStatus.QUEUED
     current: int = 0  # index of the step to run next
     generation: int = 0  # bumped when the job is re-sent under new task names (retry, sweep)
-    last_error: str | None = None
+    last_error: str | None = None  # as the person who asked was told it (their language)
+    # …and as a catalog message with its values when it is one (``app/audit.stored``), which a page
+    # says in its reader's language; None for an exception's raw text or a service's answer
+    last_said: dict | None = None
     next_attempt_at: float | None = None
     result: dict | None = None
     finished_at: float | None = None
@@ -273,6 +276,7 @@ class DeadLetter:
     error: str
     attempts: int
     created_at: float
+    said: dict | None = None  # the error as a catalog message with its values (the job's ``last_said``)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -198,9 +198,9 @@ class JobStore(ChatWrites):
             dead_letter=(lambda job: _dead_letter(job, now)) if final else None,
         )
 
-    def fail_job(self, job_id: str, error: str, now: float) -> Job:
+    def fail_job(self, job_id: str, error: str, now: float, said: dict | None = None) -> Job:
         """Fail a queued or running job outright (its type is gone, its queue refuses it)."""
-        return self.update_job(job_id, lambda job: lifecycle.fail_outright(job, error, now, self.finished_ttl),
+        return self.update_job(job_id, lambda job: lifecycle.fail_outright(job, error, now, self.finished_ttl, said),
                                dead_letter=lambda job: _dead_letter(job, now))
 
     def cancel_job(self, job_id: str, now: float, by: str, no_cancel_after: str = "") -> Job:
@@ -225,9 +225,9 @@ class JobStore(ChatWrites):
     def retry_job(self, job_id: str, now: float, by: str) -> Job:
         return self.update_job(job_id, lambda job: lifecycle.retry(job, now, by))
 
-    def note_error(self, job_id: str, error: str, now: float) -> Job:
+    def note_error(self, job_id: str, error: str, now: float, said: dict | None = None) -> Job:
         """Record a problem that did not change the job's state (e.g. its queue was down)."""
-        return self.update_job(job_id, lambda job: job.replace(last_error=error, updated_at=now))
+        return self.update_job(job_id, lambda job: job.replace(last_error=error, last_said=said, updated_at=now))
 
     # -- confirmations ---------------------------------------------------------------------------
     def create_confirmation(self, confirmation: Confirmation) -> Confirmation:
@@ -410,4 +410,5 @@ def _dead_letter(job: Job, now: float) -> DeadLetter | None:
     step = job.step
     return DeadLetter(id=f"{job.id}-g{job.generation}", job_id=job.id, job_type=job.type,
                       step=step.name if step else "-", error=job.last_error or "",
-                      attempts=step.attempts if step else job.attempts, created_at=now)  # the failed step's
+                      attempts=step.attempts if step else job.attempts, created_at=now,  # the failed step's
+                      said=job.last_said)

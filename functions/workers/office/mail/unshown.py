@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from ackflow.app.audit import recorded
 from ackflow.errors import NotFound
-from ackflow.i18n import L_, Msg
+from ackflow.i18n import L_, N_, Msg
 
 from .records import MailRecords, Reopened
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 RID_RE = re.compile(r"^mail-[0-9a-f]{20}$")
 ALL_LIMIT = 500  # mails "show all again" reopens at once (the rest: ask again)
 ACTION = "show-mail-again"  # its name in the audit log
+EVERY = N_("every unshown mail")  # its target when it names no mail (the console says it in the reader's words)
 
 
 class MailNotFound(NotFound):
@@ -56,7 +57,7 @@ def show_again(runtime: Runtime, rids: list[str] | None, by: str, surface: str =
     """Ask for the cards of these mails (record ids; None: every UNSHOWN mail, up to ALL_LIMIT)
     again. An unknown id refuses the whole request before anything changes (MailNotFound)."""
     records = MailRecords(runtime.store.docs)
-    target = ", ".join(rids)[:200] if rids else "every unshown mail"
+    target = ", ".join(rids)[:200] if rids else EVERY
     with recorded(runtime, ACTION, target, by, surface=surface) as notes:
         if rids is None:
             rids = [record["id"] for record in records.unshown(limit=ALL_LIMIT)]
