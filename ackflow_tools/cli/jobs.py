@@ -60,6 +60,7 @@ def show(job_id: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(job.to_dict(), indent=2, ensure_ascii=False))
         return
+    told = _in_english(job)
     now = time.time()
     click.echo(f"job {job.id}  {job.type}  {job.status.value}")
     click.echo(f"  requested by {job.requester.label} {_age(now - job.created_at)} ago"
@@ -72,11 +73,11 @@ def show(job_id: str, as_json: bool) -> None:
         if step.output:
             click.echo(f"      output  {json.dumps(step.output, ensure_ascii=False)}")
         if step.error:
-            click.echo(f"      error   {step.error}")
+            click.echo(f"      error   {told(step.error)}")
     if job.result is not None:
         click.echo(f"  result      {json.dumps(job.result, ensure_ascii=False)}")
     if job.last_error and job.status.value == "FAILED":
-        click.echo(f"  error       {job.last_error}")
+        click.echo(f"  error       {told(job.last_error)}")
     if job.space:
         if job.message_due:
             shown = "result not yet shown"
@@ -109,3 +110,25 @@ def sweep() -> None:
 
     report = run_sweep(acting_runtime("ackflow sweep"))
     click.echo(json.dumps(report.to_dict(), indent=2))
+
+
+def _in_english(job):
+    """An error as the operator reads it: the job's own messages (kept as catalog messages) in
+    English, with the words the requester was told after them when those differ (a Japanese
+    requester's); a text kept only as told, as told."""
+    from ackflow.i18n import ENGLISH
+    from ackflow_tools.console.recorded import job_messages
+
+    messages = job_messages(job)
+
+    def told(text: str) -> str:
+        message = messages.get(text)
+        if message is None:
+            return text
+        try:
+            english = str(message.render(ENGLISH))
+        except (KeyError, IndexError, ValueError, TypeError, AttributeError):
+            return text
+        return english if english == text else f"{english}  (told: {text})"
+
+    return told

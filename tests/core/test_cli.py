@@ -294,6 +294,29 @@ def test_jobs_show_says_a_step_with_nothing_to_do_was_not_needed(tmp_path):
     assert "step 1 echo: SUCCEEDED, 1 attempt(s)" in shown and "step 2 mail: not needed, 1 attempt(s)" in shown, shown
 
 
+def test_jobs_show_says_a_japanese_requesters_error_in_english_with_what_they_were_told(tmp_path):
+    from ackflow.app.audit import stored
+    from ackflow.i18n import N_, Msg, speaker_for
+    from ackflow.jobs.model import StepStatus
+
+    db = tmp_path / "jobs.db"
+    store = Runtime(Settings(sqlite_path=str(db))).store
+    now = time.time()
+    message = Msg(N_("there is no case {case}; write “case {case}” to check the number"), case="2026-099")
+    japanese = message.render(speaker_for("ja"))
+    assert japanese != str(message)
+    run = {"attempt": 1, "error": japanese, "said": stored(message)}
+    steps = (StepState("ordered", status=StepStatus.FAILED, attempts=1, error=japanese, runs=(run,)),)
+    store.create_job(Job(id="jjapanese001", type="ordered", params={}, requester=Requester("users/1", "a@x.jp"),
+                         space=None, thread=None, queue="q", steps=steps, created_at=now, updated_at=now,
+                         status=JobStatus.FAILED, finished_at=now, last_error=japanese,
+                         last_said=stored(message)))
+    store.close()
+    shown = ackflow(tmp_path, "jobs", "show", "jjapanese001", ACKFLOW_SQLITE_PATH=str(db)).stdout
+    english = f"there is no case 2026-099; write “case 2026-099” to check the number  (told: {japanese})"
+    assert f"  error       {english}" in shown and f"      error   {english}" in shown, shown  # the job's, the step's
+
+
 def test_ackflow_click_run_finds_the_job_of_a_japanese_card_so_it_follows_it():
     """``ackflow click run`` presses 実行 on a Japanese card; the job it follows is read from that
     same button (it printed the queued card and stopped, without the job's result, before)."""
