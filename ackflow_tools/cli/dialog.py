@@ -15,7 +15,8 @@ from .chat import DEFAULT_SPACE, _client, _follow_runtime, _offer_run, _terminal
               help="Fill an input, by name or label (a date as YYYY-MM-DD); repeatable.")
 @click.option("--line", "lines", multiple=True, metavar="[PARAM=]VALUE",
               help='A line of a repeated parameter, e.g. --line "金型設計:1:350000" (lines are added as needed).')
-@click.option("--show", is_flag=True, help="Open the form and print it; submit nothing (it stays open).")
+@click.option("--show", is_flag=True, help="Open the form (or, without COMMAND, the one open) and print it; "
+                                           "submit nothing (it stays open).")
 @click.option("--cancel", is_flag=True, help="Close the open form with its close icon (COMMAND is ignored).")
 @click.option("--yes", "-y", is_flag=True, help="Press Run on the confirmation card and follow the job.")
 @click.option("--space", default=DEFAULT_SPACE, show_default=True)
@@ -30,7 +31,9 @@ def dialog(command: str | None, args: tuple[str, ...], values: tuple[str, ...], 
     """Open COMMAND's form as `/COMMAND ARGS` would, fill it in, submit it, and show what comes back:
     the form again with its errors (exit 1), or the confirmation card (with --yes, run it and follow
     the job). E.g. ackflow dialog newcase ACME --set title="プレス金型 A-12" --set due=2026-12-01
-    --line "金型設計:1:350000" --locale ja --tz Asia/Tokyo --platform IOS"""
+    --line "金型設計:1:350000" --locale ja --tz Asia/Tokyo --platform IOS. Without COMMAND, the form
+    a button opened for you in the space (ackflow click 案件を作成 --space spaces/office, then ackflow
+    dialog --space spaces/office --set client=ACME精機 --yes)."""
     import shlex
 
     from ..devtools.chatcli import dialog_opener
@@ -42,8 +45,18 @@ def dialog(command: str | None, args: tuple[str, ...], values: tuple[str, ...], 
         if exchange.error:
             raise click.ClickException(exchange.error)
         return
-    if not command:
-        raise click.UsageError("which command's form? e.g. ackflow dialog newcase")
+    if not command:  # the form a button opened (a mail card's 案件を作成, a usage reply's Fill in)
+        opened = terminal.open_dialog()
+        if opened is None:
+            raise click.UsageError(f"no form is open for you in {space}: name a command (ackflow dialog newcase), "
+                                   f"or press a button that opens one first (ackflow click 案件を作成 --space {space})")
+        if show:
+            from ..devtools.chatcli import render_dialog
+
+            click.echo(render_dialog(opened))
+            return
+        _fill_and_submit(terminal, opened, values, lines, yes, timeout, runtime)
+        return
     text = " ".join(["/" + command.lstrip("/"), *(shlex.quote(a) for a in args)])
     click.echo(f"you: {text}")
     exchange = terminal.send(text)
@@ -59,7 +72,12 @@ def dialog(command: str | None, args: tuple[str, ...], values: tuple[str, ...], 
             raise click.ClickException(exchange.error or "the Fill in button opened no form")
     if show:
         return
-    card = _with_lines(terminal, exchange.dialog, lines)
+    _fill_and_submit(terminal, exchange.dialog, values, lines, yes, timeout, runtime)
+
+
+def _fill_and_submit(terminal, card: dict, values: tuple[str, ...], lines: tuple[str, ...], yes: bool,
+                     timeout: float, runtime) -> None:
+    card = _with_lines(terminal, card, lines)
     exchange = _submit(terminal, card, values, lines)
     if exchange.dialog is not None:
         raise click.ClickException("the form came back with errors (marked !); fix them and submit again")

@@ -156,6 +156,13 @@ class ChatTerminal:
         """Press ``button`` in the open dialog with these ``formInputs``."""
         return self._shown(self._post("submitDialog", {"button": button, "formInputs": inputs}))
 
+    def open_dialog(self) -> dict | None:
+        """The dialog open for this person in the space (one a button opened: a mail card's 案件を作成),
+        None when none is."""
+        params = {"user": self.user["name"]} if self.user.get("name") else {}
+        response = self.http.get(f"{self.chat_url}/_emulator/{self.space}/dialog", params=params, timeout=10)
+        return response.json().get("dialog") if response.status_code == 200 else None
+
     def cancel_dialog(self) -> Exchange:
         return self._shown(self._post("cancelDialog", {}))
 

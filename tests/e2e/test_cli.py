@@ -420,3 +420,21 @@ def test_dev_on_a_machine_without_java_runs_without_mail_and_says_so(tmp_path):
                               str(free_offset()), "--workdir", str(tmp_path / "dev2")], env=no_settings_env(PATH=path),
                              capture_output=True, text=True, timeout=120)
     assert refused.returncode != 0 and "java is not installed" in refused.stdout + refused.stderr
+
+
+def test_dialog_without_a_command_fills_in_the_form_a_button_opened(running):
+    """A form a button opened (a usage reply's Fill in here; a mail card's 案件を作成 in the office) is
+    filled in and submitted by ``ackflow dialog`` without a command; with none open it says how to
+    open one, and starts nothing."""
+    where = ("--locale", "en", "--chat-url", running.chat_url, "--space", "spaces/clibtn")
+    none = ackflow(running, "dialog", "--set", "seconds=1", *where)
+    assert none.returncode == 2 and "no form is open for you in spaces/clibtn" in none.stderr, none.stderr
+    usage = ackflow(running, "chat", "sleep", *where)
+    assert usage.returncode == 0 and "Fill in" in usage.stdout, usage.stdout
+    opened = ackflow(running, "click", "Fill in", "--no-follow", *where)
+    assert opened.returncode == 0 and _boxes(opened.stdout), opened.stdout + opened.stderr
+    shown = ackflow(running, "dialog", "--show", *where)
+    assert shown.returncode == 0 and _boxes(shown.stdout)[-1] == _boxes(opened.stdout)[-1]
+    done = ackflow(running, "dialog", "--set", "seconds=1", "--yes", *where)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.search(r"job j\w+: SUCCEEDED", done.stdout), done.stdout
