@@ -1,11 +1,13 @@
 """The fuzz suite at CI scale: validly signed hostile events, tasks, Gmail notifications (``/mail``)
 and sweeps, and invalid tokens of every kind against both functions running as real servers, in
-both event formats; Cancel and Retry of real jobs by people who may not.
+both event formats; Cancel and Retry of real jobs by people who may not; presses on the mail
+cards' buttons and the open-a-case form (forged, foreign, by others, hostile inputs).
 
-Never a 5xx, never exception text in a body, no live markup in an answer nor in a job's message or
-a mail card written afterwards, confirmations only for job commands, jobs only from the requester's
-Run, no job cancelled or retried but by its requester or an admin, every mail proposed once, and
-the webhook's memory bounded. The seed is
+Never a 5xx, never exception text in a body nor the webhook's fallback apology, no live markup in
+an answer nor in a job's message or a mail card written afterwards, confirmations only for job
+commands, jobs only from the requester's Run, no job cancelled or retried but by its requester or
+an admin, every mail proposed once, a mail's record changed only by a press that may, at most one
+case a mail, and the webhook's memory bounded. The seed is
 printed (``ACKFLOW_FUZZ_SEED`` repeats a run); failing requests are saved as JSON for
 ``benchmarks/fuzz.py --replay``. Full scale: ``benchmarks/fuzz.py --requests 20000``.
 """
@@ -13,6 +15,7 @@ printed (``ACKFLOW_FUZZ_SEED`` repeats a run); failing requests are saved as JSO
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 import os
 import time
@@ -30,6 +33,7 @@ from workers.office.mail.records import record_id
 
 SEED = int(os.environ.get("ACKFLOW_FUZZ_SEED", "20260611"))
 REQUESTS = int(os.environ.get("ACKFLOW_FUZZ_REQUESTS", "800"))  # per event format
+MAIL_PRESSES = int(os.environ.get("ACKFLOW_FUZZ_MAIL_PRESSES", "100"))  # on two fresh mail cards, after those
 RSS_GROWTH_KIB = 24 * 1024
 
 

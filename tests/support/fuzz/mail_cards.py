@@ -265,6 +265,9 @@ class MailCardFuzzer:
         if roll < 0.08:
             params.pop(rid_key, None)
             trick = f" without {rid_key}"
+        elif roll < 0.11:  # a parameter's value is a string in both formats: 400
+            params[rid_key] = self.rng.choice(([rid], {"id": rid}, 7, None, True, 1e308))
+            trick = f" {rid_key} typed"
         elif roll < 0.14:
             key = self.rng.choice(harmless)
             params[key] = hostile_string(self.rng)
