@@ -66,6 +66,7 @@ class Report:
     asked: int = 0  # answers that carried a confirmation card
     server_refusals: int = 0  # requests gunicorn refused before the app (oversized or invalid headers)
     legit_runs: set = field(default_factory=set)
+    refused_runs: set = field(default_factory=set)  # a requester's Run the store's state now refuses (said)
     app_messages: int = 0  # messages of the app in the spaces at the end (every change of each), checked
     epilogue_requests: int = 0  # sent after the random ones (the Cancel and Retry of real jobs, the last push)
     mails: int = 0  # delivered to the request mailbox during the run, each checked proposed once
@@ -82,6 +83,7 @@ class Report:
                 "epilogue_requests": self.epilogue_requests, "mails_delivered": self.mails,
                 "mail_presses": dict(sorted(self.mail_presses.items())), **self.mail_effects,
                 "confirmations_asked": self.asked, "jobs_run": len(self.legit_runs),
+                "runs_refused_at_run": len(self.refused_runs),
                 "app_messages_checked": self.app_messages,
                 "failures": len(self.failures)}
 
@@ -233,7 +235,8 @@ class FuzzRun:
         if len(json.dumps(message, ensure_ascii=False).encode()) > CHAT_MESSAGE_LIMIT:
             return "an answer larger than Chat accepts"
         # the card became the queued one (in the requester's language) because the job exists
-        if case.legit_run and not self.store.get_confirmation(case.legit_run).job_id:
+        if case.legit_run and not self.store.get_confirmation(case.legit_run).job_id and \
+                not _refused_at_run(self.store.get_confirmation(case.legit_run)):
             return f"a valid Run by the requester made no job: {response.text[:200]!r}"
         return None
 
@@ -284,8 +287,8 @@ class FuzzRun:
             if body and authorization == self.valid:
                 self._count_asked(body)
             if case.legit_run and response.status_code == 200:
-                self.report.legit_runs.add(case.legit_run)
                 job_id = self.store.get_confirmation(case.legit_run).job_id
+                (self.report.legit_runs if job_id else self.report.refused_runs).add(case.legit_run)
                 if job_id:
                     self.events.jobs.append(job_id)
                     self.events.owners[job_id] = case.user
@@ -385,7 +388,7 @@ class FuzzRun:
         made_from = Counter(job["confirmation_id"] for job in new_jobs.values())
         if set(made_from) != self.report.legit_runs or any(n != 1 for n in made_from.values()):
             problems.append(f"jobs from confirmations {sorted(made_from)}, valid Runs {sorted(self.report.legit_runs)}")
-        for confirmation_id in self.events.intruded - self.report.legit_runs:
+        for confirmation_id in self.events.intruded - self.report.legit_runs - self.report.refused_runs:
             if confirmation_id in confirmations and confirmations[confirmation_id]["status"] != "PENDING":
                 status = confirmations[confirmation_id]["status"]
                 problems.append(f"{confirmation_id}, clicked only by intruders, is {status}")
@@ -638,6 +641,13 @@ def _kind(target: str, case: Case) -> str:
     if target == "worker":
         return {"task": "task", "mail": "/mail", "sweep": "/sweep"}.get(prefix, prefix)
     return "job cancel/retry" if prefix == "job" else "event"
+
+
+def _refused_at_run(confirmation) -> bool:
+    """Closed by its Run because the store's state now refuses it (another Run issued the estimate
+    version this card was to make, …): the card said why (``confirm._refused``); nobody cancelled
+    it and no newer request replaced it."""
+    return confirmation.status.value == "CANCELLED" and not confirmation.decided_by and not confirmation.replaced
 
 
 def _json_or_none(response: requests.Response):
