@@ -1,7 +1,8 @@
 """The fuzz suite at full scale: hostile events, tasks, Gmail notifications (``/mail``), sweeps and
 tokens against both functions running as real servers on the embedded default (SQLite, local Cloud
 Tasks and Chat services, the Gmail stand-in), then Cancel and Retry of real jobs by people who may
-not (tests/support/fuzz/).
+not, then presses on two fresh mail cards' buttons and open-a-case form (a script through every
+state, then ``--mail-presses`` random ones; presses are in the random mix too) (tests/support/fuzz/).
 
 Passes when no request got a 5xx, a status its case does not allow, exception text or live
 markup; when the store holds only what was earned; and when the webhook's memory grew less than
@@ -9,7 +10,7 @@ markup; when the store holds only what was earned; and when the webhook's memory
 second half of the run (a leak shows as a steady slope there; the warm-up's growth does not).
 Figures go to stdout as JSON (docs/reliability.md).
 
-    .venv/bin/python benchmarks/fuzz.py [--requests 20000] [--format classic|addon] [--seed N]
+    .venv/bin/python benchmarks/fuzz.py [--requests 20000] [--format classic|addon] [--seed N] [--mail-presses N]
     .venv/bin/python benchmarks/fuzz.py --replay .ackflow/fuzz/fuzz-SEED-INDEX.json --format classic
 """
 
@@ -39,6 +40,8 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--format", choices=sorted(AUTH), default="classic")
     parser.add_argument("--seed", type=int, default=None, help="default: a random seed (printed)")
+    parser.add_argument("--mail-presses", type=int, default=None,
+                        help="random presses on the mail cards after the script (default: a tenth of --requests)")
     parser.add_argument("--out", type=Path, default=ROOT / ".ackflow" / "fuzz", help="where failing requests go")
     parser.add_argument("--rss-growth", type=float, default=32.0, help="MiB the webhook may grow after warm-up")
     parser.add_argument("--late-growth", type=float, default=400.0,
@@ -53,7 +56,9 @@ def main() -> int:
             print(f"{answer.status_code}\n{answer.text[:4000]}")
             return 0
         started = time.perf_counter()
-        report = FuzzRun(pipeline.stack, args.format, seed, args.out, gmail_url=pipeline.gmail.url).run(args.requests)
+        presses = args.mail_presses if args.mail_presses is not None else max(100, args.requests // 10)
+        report = FuzzRun(pipeline.stack, args.format, seed, args.out, gmail_url=pipeline.gmail.url,
+                         mail_presses=presses).run(args.requests)
         whole = time.perf_counter() - started
     summary = {**report.summary(), "format": args.format, "python": platform.python_version(),
                "machine": f"{platform.machine()}, {platform.system()}, {os.cpu_count()} cores",

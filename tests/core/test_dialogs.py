@@ -349,6 +349,19 @@ def test_a_value_the_form_shows_no_input_for_travels_in_its_buttons_and_is_read_
                                        "valid_until": None}
 
 
+def test_a_forged_binding_of_any_length_is_carried_cut_and_the_dialog_stays_within_chats_size(runtime):
+    """A submit whose ``b.mail`` was 12,000 characters drew the form again with it in every button:
+    a dialog of over 32,000 bytes, which Chat does not show (found by the fuzz of the mail cards)."""
+    newcase = runtime.registry.get("newcase")
+    forged = "あ" * 12_000
+    for state in (formspec.from_submit(newcase, {}, {"form": "newcase", "by": "users/1", "b.mail": forged}),
+                  formspec.initial(newcase, {}, {}, {"mail": forged})):
+        card = formspec.build(state, EN, {}, "users/1")
+        assert card.footer.params["b.mail"] == forged[:formspec.MAX_CARRIED]  # still bound: an unknown mail
+        assert len(json.dumps(card_body(card, EventFormat.ADDON, "https://x.example/"), ensure_ascii=False)
+                   .encode()) < 32_000
+
+
 def test_a_form_bound_to_what_opened_it_keeps_it_and_a_prefill_refusal_is_said_in_the_dialog(runtime):
     newcase = runtime.registry.get("newcase")
     state = formspec.initial(newcase, {"client": "ACME"}, {}, {"mail": "mail-abc"})

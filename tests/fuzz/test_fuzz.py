@@ -1,11 +1,13 @@
 """The fuzz suite at CI scale: validly signed hostile events, tasks, Gmail notifications (``/mail``)
 and sweeps, and invalid tokens of every kind against both functions running as real servers, in
-both event formats; Cancel and Retry of real jobs by people who may not.
+both event formats; Cancel and Retry of real jobs by people who may not; presses on the mail
+cards' buttons and the open-a-case form (forged, foreign, by others, hostile inputs).
 
-Never a 5xx, never exception text in a body, no live markup in an answer nor in a job's message or
-a mail card written afterwards, confirmations only for job commands, jobs only from the requester's
-Run, no job cancelled or retried but by its requester or an admin, every mail proposed once, and
-the webhook's memory bounded. The seed is
+Never a 5xx, never exception text in a body nor the webhook's fallback apology, no live markup in
+an answer nor in a job's message or a mail card written afterwards, confirmations only for job
+commands, jobs only from the requester's Run, no job cancelled or retried but by its requester or
+an admin, every mail proposed once, a mail's record changed only by a press that may, at most one
+case a mail, and the webhook's memory bounded. The seed is
 printed (``ACKFLOW_FUZZ_SEED`` repeats a run); failing requests are saved as JSON for
 ``benchmarks/fuzz.py --replay``. Full scale: ``benchmarks/fuzz.py --requests 20000``.
 """
@@ -13,6 +15,7 @@ printed (``ACKFLOW_FUZZ_SEED`` repeats a run); failing requests are saved as JSO
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 import os
 import time
@@ -30,6 +33,7 @@ from workers.office.mail.records import record_id
 
 SEED = int(os.environ.get("ACKFLOW_FUZZ_SEED", "20260611"))
 REQUESTS = int(os.environ.get("ACKFLOW_FUZZ_REQUESTS", "800"))  # per event format
+MAIL_PRESSES = int(os.environ.get("ACKFLOW_FUZZ_MAIL_PRESSES", "100"))  # on two fresh mail cards, after those
 RSS_GROWTH_KIB = 24 * 1024
 
 
@@ -44,7 +48,8 @@ def pipeline(request, tmp_path_factory):
 @pytest.mark.slow
 def test_hostile_requests_get_no_5xx_and_earn_nothing(pipeline, tmp_path_factory):
     failures_dir = tmp_path_factory.mktemp(f"fuzz-failures-{pipeline.fmt}")
-    report = FuzzRun(pipeline.stack, pipeline.fmt, SEED, failures_dir, gmail_url=pipeline.gmail.url).run(REQUESTS)
+    report = FuzzRun(pipeline.stack, pipeline.fmt, SEED, failures_dir, gmail_url=pipeline.gmail.url,
+                     mail_presses=MAIL_PRESSES).run(REQUESTS)
     print(json.dumps(report.summary()))
     listed = "\n".join(f"  {why}  [{path}]" for path, why in report.failures[:25])
     assert not report.failures, (f"seed {SEED} ({pipeline.fmt}): {len(report.failures)} failing requests, "
@@ -128,3 +133,64 @@ def test_a_notification_whose_message_id_no_store_can_encode_still_proposes_the_
         answer = requests.post(pipeline.stack.worker_url + "mail", data=body, headers=token, timeout=30)
         assert answer.status_code == 200, (message_id, answer.text)
         assert answer.json()["proposed"] == [record_id(MAILBOX, delivered.json()["id"])], message_id
+
+
+def _press(pipeline, user: dict, function: str, params: dict, dialog: str | None = None, inputs=None) -> dict:
+    from ackflow_tools.devtools.stack import MAIL_SPACE
+    from ackflow_tools.emulators.chat.events import build_event
+
+    event = build_event("CARD_CLICKED", pipeline.fmt, user=user, space={"name": MAIL_SPACE, "spaceType": "SPACE"},
+                        message={"name": f"{MAIL_SPACE}/messages/m1", "sender": {"type": "BOT"}}, function=function,
+                        parameters=params, form_inputs=inputs, dialog=dialog)
+    answer = post_event(pipeline, event, chat_signer_for(pipeline).token(pipeline.fmt))
+    assert answer.status_code == 200 and not EXCEPTION_TEXT.search(answer.text), answer.text[:300]
+    return answer.json()
+
+
+def test_ignore_pressed_after_run_leaves_the_mail_being_opened_and_says_so(pipeline):
+    """Ignore pressed on a mail's card after Run of its case (the job queued or running) marked the
+    mail ignored, redrew its card "ignored by" with "open a case anyway", and queued its Gmail label,
+    while the case was being opened from it (found by the fuzz of the mail cards)."""
+    from tests.support.fuzz.events import BOB
+    from tests.support.fuzz.mail_cards import confirmation_of, dialog_buttons, dialog_of
+    from tests.support.mail import request_due
+    from workers.office.mail.records import MailRecords
+
+    addon = pipeline.fmt == "addon"
+    url = pipeline.stack.webhook_url
+
+    def button(name: str, params: dict) -> tuple[str, dict]:
+        return (url, {**params, "actionName": name}) if addon else (name, params)
+
+    delivered = requests.post(f"{pipeline.gmail.url}/_emulator/users/{MAILBOX}/messages", timeout=10,
+                              data=mail("金型 A-12 のお見積り"), headers={"Content-Type": "message/rfc822"})
+    data = base64.b64encode(json.dumps({"emailAddress": MAILBOX, "historyId": "7"}).encode()).decode()
+    pushed = requests.post(pipeline.stack.worker_url + "mail", json={"message": {"data": data, "messageId": "9"}},
+                           headers={"Authorization": f"Bearer {pipeline.worker_token()}"}, timeout=30)
+    rid = record_id(MAILBOX, delivered.json()["id"])
+    assert rid in pushed.json()["proposed"], pushed.text
+    form = dialog_of(_press(pipeline, ALICE, *button("mail-open", {"mail": rid, "form": "newcase"}),
+                            dialog="REQUEST_DIALOG"))
+    footer = next(b for b in dialog_buttons(form) if "b.mail" in json.dumps(b))["onClick"]["action"]
+    due = request_due()
+    ms = int(datetime.datetime(due.year, due.month, due.day, tzinfo=datetime.UTC).timestamp() * 1000)
+    asked = confirmation_of(_press(pipeline, ALICE, footer["function"],
+                                   {p["key"]: p["value"] for p in footer["parameters"]}, dialog="SUBMIT_DIALOG",
+                                   inputs={"client": ["ACME"], "title": ["金型 A-12"],
+                                           "due": {"dateInput": {"msSinceEpoch": str(ms)}}}))
+    assert asked, "the form asked no confirmation"
+    queue = pipeline.runtime.queue
+    queue.pause("ackflow-office")  # the job waits: its last step (the mail's) cannot come first
+    try:
+        _press(pipeline, ALICE, asked[2], asked[3])  # Run
+        job = pipeline.store.get_confirmation(asked[0]).job_id
+        assert job
+
+        answer = _press(pipeline, BOB, *button("mail-ignore", {"mail": rid}))
+
+        record = MailRecords(pipeline.store.docs).get(rid)
+        assert record["status"] == "PROPOSED" and "ignored_by" not in record and not record.get("label_due"), record
+        said = json.dumps(answer, ensure_ascii=False)
+        assert job in said and ("案件" in said or "case" in said), said[:300]
+    finally:
+        queue.resume("ackflow-office")

@@ -98,7 +98,8 @@ def known_values(runtime: Runtime, job_type: JobType) -> dict[str, list[str]]:
 # -- from values (a typed command's) to a form --------------------------------------------------
 def initial(job_type: JobType, values: dict[str, Any], known: dict[str, list[str]],
             bound: dict[str, str] | None = None) -> FormState:
-    state = FormState(job_type, bound={k: v for k, v in (bound or {}).items() if k in job_type.form_context})
+    state = FormState(job_type, bound={k: v[:MAX_CARRIED] for k, v in (bound or {}).items()
+                                       if k in job_type.form_context})
     for param in job_type.params:
         value = values.get(param.name)
         if not param.in_form:
@@ -150,7 +151,10 @@ def _text(value: Any) -> str:
 def from_submit(job_type: JobType, form: dict[str, FormInput], parameters: dict[str, str]) -> FormState:
     """The state a submitted dialog describes; inputs it should not have are a form error."""
     state = FormState(job_type)
-    state.bound = {key: parameters[f"b.{key}"] for key in job_type.form_context if f"b.{key}" in parameters}
+    # what it was opened for, cut as a carried value is: the form carries it in every button, and a
+    # forged one of any length would make a dialog larger than Chat shows (a real one is an id)
+    state.bound = {key: parameters[f"b.{key}"][:MAX_CARRIED] for key in job_type.form_context
+                   if f"b.{key}" in parameters}
     for param in job_type.params:
         if not param.in_form:
             if f"v.{param.name}" in parameters:

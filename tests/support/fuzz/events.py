@@ -49,6 +49,7 @@ class Case:
     path: str = ""
     headers: dict = field(default_factory=dict)
     expect: Callable[[object], str | None] | None = None  # checks a 200's JSON: None, or what is wrong
+    mail: object = None  # a press on a mail card (``mail_cards.Press``): its effect on the store is checked
 
 
 @dataclass

@@ -1,6 +1,8 @@
 """Run the fuzz against a running pipeline (both functions as real servers) and check, for every
-request: no 5xx, a status the case allows, no exception text or traceback in a body, no live
-markup in an answer, and what a 200 from ``/mail`` or ``/sweep`` must say; and, for the whole run:
+request: no 5xx, a status the case allows, no exception text or traceback in a body nor the
+fallback apology of a handler that raised, no live markup in an answer, what a 200 from ``/mail``
+or ``/sweep`` must say, and for a press on a mail card what it may change in the store
+(``mail_cards``); and, for the whole run:
 confirmations only for job commands that were answered with one, jobs only from a Run click by the
 requester, no job cancelled or retried by anyone but its requester or an admin, every mail
 delivered during the run proposed by one card, the webhook's memory bounded, and every message the
@@ -33,6 +35,7 @@ from tests.support.markup import HOSTILE, live_markup, message_of
 from workers.office.mail.records import MailRecords, record_id
 
 from .events import ALICE, BOB, CAROL, SPACES, Case, EventFuzzer, _dump, _other_last, buttons, is_run
+from .mail_cards import FALLBACK, MailCardFuzzer
 from .tasks import task_case
 from .tokens import invalid_tokens
 from .worker_paths import PushFuzzer, status_is, sweep_case
@@ -63,9 +66,12 @@ class Report:
     asked: int = 0  # answers that carried a confirmation card
     server_refusals: int = 0  # requests gunicorn refused before the app (oversized or invalid headers)
     legit_runs: set = field(default_factory=set)
+    refused_runs: set = field(default_factory=set)  # a requester's Run the store's state now refuses (said)
     app_messages: int = 0  # messages of the app in the spaces at the end (every change of each), checked
     epilogue_requests: int = 0  # sent after the random ones (the Cancel and Retry of real jobs, the last push)
     mails: int = 0  # delivered to the request mailbox during the run, each checked proposed once
+    mail_presses: Counter = field(default_factory=Counter)  # presses on the mail cards' buttons and form, by kind
+    mail_effects: dict = field(default_factory=dict)  # what they were allowed to do: mails ignored, bound, opened
     failures: list = field(default_factory=list)  # (path of the saved request, why)
 
     def summary(self) -> dict:
@@ -75,7 +81,9 @@ class Report:
                 "rss_kib_samples": self.rss_samples,
                 "refused_by_the_http_server": self.server_refusals,
                 "epilogue_requests": self.epilogue_requests, "mails_delivered": self.mails,
+                "mail_presses": dict(sorted(self.mail_presses.items())), **self.mail_effects,
                 "confirmations_asked": self.asked, "jobs_run": len(self.legit_runs),
+                "runs_refused_at_run": len(self.refused_runs),
                 "app_messages_checked": self.app_messages,
                 "failures": len(self.failures)}
 
@@ -98,7 +106,7 @@ def rss_kib(pid: int) -> int:
 
 class FuzzRun:
     def __init__(self, stack: LocalStack, fmt: str, seed: int, failures_dir: Path, log=print,
-                 gmail_url: str | None = None):
+                 gmail_url: str | None = None, mail_presses: int = 100):
         self.stack = stack
         self.fmt = fmt
         self.seed = seed
@@ -106,7 +114,8 @@ class FuzzRun:
         self.failures_dir = Path(failures_dir)
         self.log = log
         self.http = requests.Session()
-        self.store = stack.runtime().store
+        runtime = stack.runtime()
+        self.store = runtime.store
         self.periodic = {t.name for t in stack.runtime().registry if t.schedule}  # the sweep starts these
         self.admins = {a.lower() for a in stack.settings().admins}
         self.events = EventFuzzer(self.rng, fmt, stack.webhook_url)
@@ -116,6 +125,10 @@ class FuzzRun:
         self.mails: list[str] = []  # the ids of the mails delivered
         self.job_actions: dict[str, list] = {}  # job → the (event, by) of its history the epilogue expects
         self.mail_cards_before: set[str] = set()  # mail cards in the office space before the run
+        self.mail_cards = MailCardFuzzer(self.rng, fmt, stack.webhook_url, runtime, stack.url("chat"), self.http) \
+            if self.mailbox else None  # presses on the cards' buttons and the open-a-case form
+        self.mail_presses = mail_presses  # after the random requests, on two fresh mails' cards
+        self.asked_ids: set[str] = set()  # the confirmations answers showed (a mail's pending one again)
         self.chat = stack.chat_signer(fmt)
         self.valid = f"Bearer {self.chat.token(fmt)}"
         self.worker_valid = f"Bearer {self._worker_token(stack.worker_url)}"
@@ -173,6 +186,8 @@ class FuzzRun:
             return "worker", self.pushes.next_case(), self.worker_valid
         if roll < 0.205:
             return "worker", sweep_case(self.rng, self.events.jobs), self.worker_valid
+        if roll < 0.245 and self.mail_cards is not None:
+            return "webhook", self.mail_cards.next_case(), self.valid
         return "webhook", self.events.next_case(), self.valid
 
     def send(self, target: str, case: Case, authorization) -> requests.Response:
@@ -213,12 +228,15 @@ class FuzzRun:
             if EXCEPTION_TEXT.search(response.text):
                 return f"exception text in the answer: {response.text[:300]!r}"
         message = message_of(body) if isinstance(body, dict) else {}
+        if any(words in response.text for words in FALLBACK):
+            return "the fallback apology: a handler raised (the webhook's log has the traceback)"
         if live := live_markup(message):
             return f"live markup in the answer: {live[:3]}"
         if len(json.dumps(message, ensure_ascii=False).encode()) > CHAT_MESSAGE_LIMIT:
             return "an answer larger than Chat accepts"
         # the card became the queued one (in the requester's language) because the job exists
-        if case.legit_run and not self.store.get_confirmation(case.legit_run).job_id:
+        if case.legit_run and not self.store.get_confirmation(case.legit_run).job_id and \
+                not _refused_at_run(self.store.get_confirmation(case.legit_run)):
             return f"a valid Run by the requester made no job: {response.text[:200]!r}"
         return None
 
@@ -253,6 +271,9 @@ class FuzzRun:
             if mails and index % (total // mails) == total // mails // 2:
                 self._deliver_mail()  # then a notification (or a sweep's poll) proposes it
             target, case, authorization = self._next()
+            if case.mail is not None and authorization == self.valid:
+                self._press(index, case)
+                continue
             try:
                 response = self.send(target, case, authorization)
             except requests.RequestException as exc:
@@ -263,11 +284,11 @@ class FuzzRun:
             if why := self.check(case, response):
                 self._fail(index, target, case, authorization, response, why)
             body = _json_or_none(response) if response.status_code == 200 and target == "webhook" else None
-            if body and authorization == self.valid and _asks(body):
-                self.report.asked += 1
+            if body and authorization == self.valid:
+                self._count_asked(body)
             if case.legit_run and response.status_code == 200:
-                self.report.legit_runs.add(case.legit_run)
                 job_id = self.store.get_confirmation(case.legit_run).job_id
+                (self.report.legit_runs if job_id else self.report.refused_runs).add(case.legit_run)
                 if job_id:
                     self.events.jobs.append(job_id)
                     self.events.owners[job_id] = case.user
@@ -278,11 +299,77 @@ class FuzzRun:
         epilogue = itertools.count(total)  # numbers for the requests after the random ones
         self._hostile_results(epilogue)
         self._job_actions(epilogue)
+        self._mail_epilogue(epilogue)
         self._check_store(before_jobs, before_confirmations)
         self._check_messages()
         self._check_job_actions()
         self._check_mail(epilogue)
         return self.report
+
+    def _count_asked(self, body: dict) -> None:
+        """Count the confirmations an answer shows that no answer showed before (a mail's "open a
+        case" pressed again shows its pending confirmation again: one confirmation, one card)."""
+        for confirmation in _asks(body) - self.asked_ids:
+            self.asked_ids.add(confirmation)
+            self.report.asked += 1
+
+    # -- the mail cards' buttons and form --------------------------------------------------------
+    def _press(self, index: int, case: Case) -> tuple[int, dict | None]:
+        """Send a press on a mail card (``mail_cards``) and check it like any request, and its
+        effect on the store against the store before it: (status, JSON answer)."""
+        fuzzer = self.mail_cards
+        before, newest_job = fuzzer.snapshot(), fuzzer.newest_job()
+        try:
+            response = self.send("webhook", case, self.valid)
+        except requests.RequestException as exc:
+            self._fail(index, "webhook", case, self.valid, None, f"no answer: {type(exc).__name__}")
+            return 0, None
+        status = response.status_code
+        self.report.statuses[status] += 1
+        self.report.kinds.setdefault("mail card press", Counter())[status] += 1
+        self.report.mail_presses[case.mail.kind.split(" ")[0]] += 1
+        problems = [why] if (why := self.check(case, response)) else []
+        body = _json_or_none(response) if status == 200 else None
+        if body:
+            self._count_asked(body)
+        jobs = sum(fuzzer.jobs.values())
+        problems += fuzzer.check(case, status, body, before, newest_job)
+        if sum(fuzzer.jobs.values()) > jobs:  # a Run of the mail's confirmation by whom it may
+            self.report.legit_runs.add(case.mail.confirmation)
+        if problems:
+            self._fail(index, "webhook", case, self.valid, response, "; ".join(problems))
+        fuzzer.observe(case, status, body)
+        return status, body
+
+    def _mail_epilogue(self, numbers) -> None:
+        """Two fresh mails' cards, pressed as the office would and as it must not be able to (the
+        script of ``MailCardFuzzer.script``), then ``mail_presses`` random presses on them and the rest."""
+        if self.mail_cards is None or not self.gmail_url:
+            return
+        fresh = []
+        for _ in range(2):
+            self._deliver_mail()
+            fresh.append(record_id(self.mailbox, self.mails[-1]))
+        self.pushes.mail_waiting = False
+        self._send_checked(next(numbers), Case("mail/a notification of the mails to press", self.pushes.valid(),
+                                               statuses=frozenset({200}), path="mail", expect=status_is("ok")),
+                           "worker")
+        script = self.mail_cards.script(*fresh)
+        try:
+            case = next(script)
+            while True:
+                self.report.epilogue_requests += 1
+                case = script.send(self._press(next(numbers), case))
+        except StopIteration:
+            pass
+        for why in self.mail_cards.script_failures:
+            self.report.failures.append(("(mail script)", why))
+        for _ in range(self.mail_presses):
+            self.report.epilogue_requests += 1
+            self._press(next(numbers), self.mail_cards.next_case())
+        fuzzer = self.mail_cards
+        self.report.mail_effects = {"mails_ignored": len(fuzzer.ignored), "mail_confirmations": len(fuzzer.bound),
+                                    "mail_jobs": sum(fuzzer.jobs.values())}
 
     def _ids(self) -> tuple[dict, dict]:
         docs = self.store.docs
@@ -301,7 +388,7 @@ class FuzzRun:
         made_from = Counter(job["confirmation_id"] for job in new_jobs.values())
         if set(made_from) != self.report.legit_runs or any(n != 1 for n in made_from.values()):
             problems.append(f"jobs from confirmations {sorted(made_from)}, valid Runs {sorted(self.report.legit_runs)}")
-        for confirmation_id in self.events.intruded - self.report.legit_runs:
+        for confirmation_id in self.events.intruded - self.report.legit_runs - self.report.refused_runs:
             if confirmation_id in confirmations and confirmations[confirmation_id]["status"] != "PENDING":
                 status = confirmations[confirmation_id]["status"]
                 problems.append(f"{confirmation_id}, clicked only by intruders, is {status}")
@@ -321,7 +408,7 @@ class FuzzRun:
         if not body or not _asks(body):
             self._fail(index, "webhook", asked, self.valid, response, f"“{text[:40]}” asked no confirmation")
             return None
-        self.report.asked += 1
+        self._count_asked(body)
         run = next(b for card in message_of(body)["cardsV2"] for b in buttons(card) if is_run(b))
         action = run["onClick"]["action"]
         params = {p["key"]: p["value"] for p in action["parameters"]}
@@ -492,6 +579,7 @@ class FuzzRun:
                     expect=status_is("ok"))
         self._send_checked(next(numbers), last, "worker")
         records = MailRecords(self.store.docs)
+        allowed = self.mail_cards.expected_status if self.mail_cards is not None else lambda rid: {"PROPOSED"}
         created = Counter(change["message"].get("clientAssignedMessageId")
                           for change in changes(self.http, self.stack.url("chat"), MAIL_SPACE)
                           if change.get("kind") == "created" and "message" in change)
@@ -500,13 +588,19 @@ class FuzzRun:
             rid = record_id(self.mailbox, mail_id)
             wanted.add(f"client-{rid}")
             record = records.get(rid) or {}
-            if record.get("status") != "PROPOSED" or record.get("attempts") != 1:
+            if record.get("status") not in allowed(rid) or record.get("attempts") != 1:
                 self.report.failures.append(("(mail)", f"mail {mail_id}: {record.get('status')} after "
-                                                       f"{record.get('attempts')} claims, not PROPOSED after one"))
+                                                       f"{record.get('attempts')} claims, not "
+                                                       f"{' or '.join(sorted(allowed(rid)))} after one"))
             if created[f"client-{rid}"] != 1:
                 self.report.failures.append(("(mail)", f"mail {mail_id}: {created[f'client-{rid}']} cards"))
         if extra := {k for k in created if str(k).startswith("client-mail-")} - wanted - self.mail_cards_before:
             self.report.failures.append(("(mail)", f"cards of mails never delivered: {sorted(extra)[:5]}"))
+        jobs, _ = self._ids()  # a mail becomes one case at most, whatever was pressed
+        for rid, count in Counter(j["params"].get("mail") for j in jobs.values() if j.get("type") == "newcase"
+                                  and (j.get("params") or {}).get("mail")).items():
+            if count > 1:
+                self.report.failures.append(("(mail)", f"mail {rid} became {count} newcase jobs"))
         self.report.mails = len(self.mails)
 
     def _check_messages(self, settle: float = 30.0) -> None:
@@ -549,6 +643,13 @@ def _kind(target: str, case: Case) -> str:
     return "job cancel/retry" if prefix == "job" else "event"
 
 
+def _refused_at_run(confirmation) -> bool:
+    """Closed by its Run because the store's state now refuses it (another Run issued the estimate
+    version this card was to make, …): the card said why (``confirm._refused``); nobody cancelled
+    it and no newer request replaced it."""
+    return confirmation.status.value == "CANCELLED" and not confirmation.decided_by and not confirmation.replaced
+
+
 def _json_or_none(response: requests.Response):
     try:
         return response.json()
@@ -556,10 +657,15 @@ def _json_or_none(response: requests.Response):
         return None
 
 
-def _asks(body: dict) -> bool:
-    """Whether the answer is a confirmation card (a new one, with a Run button)."""
-    return any(card.get("cardId", "").startswith("confirm-") and any(is_run(b) for b in buttons(card))
-               for card in message_of(body).get("cardsV2") or [])
+def _asks(body: dict) -> set[str]:
+    """The confirmations whose cards (with a Run button) the answer shows."""
+    return {_pairs(b).get("confirmation", "") for card in message_of(body).get("cardsV2") or []
+            if card.get("cardId", "").startswith("confirm-") for b in buttons(card) if is_run(b)}
+
+
+def _pairs(button: dict) -> dict:
+    return {p.get("key"): p.get("value") for p in ((button.get("onClick") or {}).get("action") or {}).get(
+        "parameters") or []}
 
 
 def replay(stack: LocalStack, path: Path, fmt: str) -> requests.Response:

@@ -1,7 +1,11 @@
 """The pipeline the fuzz runs against: both functions as real servers on the embedded default
 (SQLite, the local Cloud Tasks and Chat services), with an admin (Carol) and the request mailbox:
 the Gmail stand-in on a thread of this process, without Pub/Sub (the fuzz posts the pushes to
-``/mail`` itself, one at a time, so no real notification races them; no Java needed)."""
+``/mail`` itself, one at a time, so no real notification races them; no Java needed). Chat's write
+quotas are off, in the local Chat service and in the app's own budget: the cases the presses on
+the mail cards open write their messages in the office space, and a new mail's card meeting a
+spent budget rightly gets a 503 (Chat cannot take it now), then every push after it until the
+mail's lease ends; quotas are benchmarks/chat_quota.py's and tests/notify's."""
 
 from __future__ import annotations
 
@@ -26,7 +30,8 @@ def fuzz_pipeline(workdir: Path, fmt: str, auth: str) -> Iterator:
     gmail = GmailStandIn(workdir / "gmail")
     env = {"ACKFLOW_ADMINS": CAROL["email"], "ACKFLOW_OFFICE_MAILBOX": MAILBOX,
            "ACKFLOW_OFFICE_MAIL_SPACE": MAIL_SPACE, "ACKFLOW_OFFICE_MAIL_EVENT_FORMAT": fmt,
-           "ACKFLOW_OFFICE_GMAIL_ENDPOINT": gmail.url, "ACKFLOW_OFFICE_GMAIL_CREDENTIALS_FILE": str(gmail.key)}
+           "ACKFLOW_OFFICE_GMAIL_ENDPOINT": gmail.url, "ACKFLOW_OFFICE_GMAIL_CREDENTIALS_FILE": str(gmail.key),
+           "ACKFLOW_CHAT_SPACE_WRITES_PER_MINUTE": "0"}
     try:
         pipeline = start_pipeline(workdir / "stack", fmt, auth, **env)
     except BaseException:
@@ -34,6 +39,8 @@ def fuzz_pipeline(workdir: Path, fmt: str, auth: str) -> Iterator:
         raise
     try:
         pipeline.gmail = gmail
+        requests.put(f"{pipeline.stack.url('chat')}/_emulator/quota", json={"spaceWriteLimit": 0},
+                     timeout=10).raise_for_status()
         requests.put(f"{pipeline.stack.url('chat')}/_emulator/{MAIL_SPACE}", json={"displayName": "事務所"},
                      timeout=10).raise_for_status()  # the office space, the app a member of it
         for space in SPACES:  # the spaces exist in the local Chat service, so job messages land

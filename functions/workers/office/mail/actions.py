@@ -173,16 +173,12 @@ def on_ignore(runtime: Runtime, event: ChatEvent) -> Reply:
     if not runtime.access.allows("newcase", event.user.email, event.space):
         return Reply(text=say("not_allowed", language))
     who = event.user.display_name or event.user.email or event.user.name
-    now = runtime.clock()
-
-    def ignore(doc: dict) -> dict | None:
-        # PROPOSING too: its card is out (a press comes only from a card) and its delivery has not
-        # settled it yet, or died there; that delivery's settle then leaves it ignored
-        if doc["status"] not in (MailStatus.PROPOSED.value, MailStatus.IGNORED.value, MailStatus.PROPOSING.value):
-            return None
-        return {**doc, "status": MailStatus.IGNORED.value, "ignored_by": who, "label_due": True, "updated_at": now}
-
-    record = records.update(rid, ignore)
+    # PROPOSING too: its card is out (a press comes only from a card) and its delivery has not
+    # settled it yet, or died there; that delivery's settle then leaves it ignored. Not once Run
+    # was pressed on its case: the job opens the case and files the mail; the press says which job
+    record, job = records.ignore(rid, {"ignored_by": who, "label_due": True, "updated_at": runtime.clock()})
+    if job is not None:
+        return _became(job, language)
     if record["status"] == MailStatus.OPENED.value:
         return Reply(text=say("already_opened", language, case=record.get("case", "?"), job=record.get("job", "?")))
     settings = runtime.services.office_settings

@@ -228,6 +228,29 @@ class MailRecords:
 
         return self.docs.transaction(apply)
 
+    def ignore(self, rid: str, fields: dict) -> tuple[dict, dict | None]:
+        """Mark the mail IGNORED with ``fields`` (from PROPOSED, PROPOSING or IGNORED), unless a case
+        is being opened from it: its confirmation was confirmed and the job was not cancelled. Then
+        the record is left as it is and that job (as a dict) comes back too, in the same transaction
+        as the read of the record (a Run a moment before cannot slip between them)."""
+
+        def apply(tx: Tx):
+            doc = tx.get(MAIL, rid)
+            if doc is None:
+                raise KeyError(rid)
+            bound = tx.get(CONFIRMATIONS, doc["confirmation"]) if doc.get("confirmation") else None
+            if bound is not None and bound["status"] == ConfirmationStatus.CONFIRMED.value:
+                job = (tx.get(JOBS, bound["job_id"]) if bound.get("job_id") else None) or {"id": bound.get("job_id")}
+                if job.get("status") != "CANCELLED":
+                    return doc, job
+            if doc["status"] not in (MailStatus.PROPOSED.value, MailStatus.IGNORED.value, MailStatus.PROPOSING.value):
+                return doc, None
+            doc = {**doc, **fields, "status": MailStatus.IGNORED.value}
+            tx.set(MAIL, rid, doc)
+            return doc, None
+
+        return self.docs.transaction(apply)
+
     def update(self, rid: str, change: Callable[[dict], dict | None]) -> dict:
         def apply(tx: Tx) -> dict:
             doc = tx.get(MAIL, rid)
