@@ -803,3 +803,24 @@ def assert_filed_once(office, mail_id: str, job_id: str) -> list[str]:
 def test_a_worker_killed_at_the_end_of_the_mail_step_files_the_mail_and_each_attachment_once(office):
     mail_id, job_id = killed_in_the_mail_step(office, "停止試験 メール保存")
     assert_filed_once(office, mail_id, job_id)
+
+
+def test_a_case_whose_job_was_cancelled_can_be_opened_from_the_mail_again(office):
+    """Run pressed on the mail's case, then the job cancelled before it ran: the mail is not being
+    opened any more. 案件を作成 opens its form again (it said “a case is being opened” for good), and
+    the new job opens the one case and files the mail."""
+    mail_id = deliver(office, mail("取消後に再作成"))
+    card = card_of(office, mail_id)
+    office.runtime.queue.pause("ackflow-office")  # the first job waits, to be cancelled
+    try:
+        first = open_case(office, card)
+        cancelled = office.send(f"cancel {first}", MAIL_SPACE)["reply"]["message"]
+        assert office.runtime.store.get_job(first).status == JobStatus.CANCELLED, cancelled
+    finally:
+        office.runtime.queue.resume("ackflow-office")
+    second = open_case(office, card)  # the form opens again, its confirmation is Run
+    assert second != first
+    job = office.wait_job(second, timeout=90)
+    assert job.status == JobStatus.SUCCEEDED, job.last_error
+    assert record(office, mail_id)["case"] == job.result["case"] and record(office, mail_id)["job"] == second
+    assert office.wait_job(first).status == JobStatus.CANCELLED and not office.runtime.store.get_job(first).result

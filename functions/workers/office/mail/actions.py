@@ -24,7 +24,7 @@ from ackflow.jobs.model import Confirmation, ConfirmationStatus
 from ackflow.store.documents import CONFIRMATIONS
 
 from . import card as cards
-from .records import Binding, MailRecords, MailStatus
+from .records import Binding, MailRecords, MailStatus, opening_job
 from .texts import TEXTS, say
 
 if TYPE_CHECKING:
@@ -93,8 +93,9 @@ def form_values(runtime: Runtime, event: ChatEvent, rid: str, typed: dict) -> di
     records = MailRecords(runtime.store.docs)
     record = _mail_record(records, rid)
     bound = runtime.store.docs.get(CONFIRMATIONS, record["confirmation"]) if record.get("confirmation") else None
-    if bound is not None and bound.get("status") == ConfirmationStatus.CONFIRMED.value:
-        raise UsageError(TEXTS["already_opening"], job=bound.get("job_id", "?"))
+    opening = opening_job(runtime.store.docs.get, bound)
+    if opening is not None:
+        raise UsageError(TEXTS["already_opening"], job=opening.get("id") or "?")
     pending = bound is not None and bound.get("status") == ConfirmationStatus.PENDING.value \
         and bound.get("expires_at", 0) > runtime.clock()
     source = bound["params"] if pending else case_params(record)

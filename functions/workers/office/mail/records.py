@@ -68,6 +68,16 @@ def box_id(address: str) -> str:
     return f"box-{_hash(address)}"
 
 
+def opening_job(get: Callable[[str, str], dict | None], bound: dict | None) -> dict | None:
+    """The job opening a case from a mail whose confirmation is ``bound`` (as a dict; ``get`` reads
+    a document, in a transaction or not): the confirmed one's, unless that job was cancelled, when
+    the mail may be opened again (a failed one is retried instead: it may have taken its number)."""
+    if bound is None or bound.get("status") != ConfirmationStatus.CONFIRMED.value:
+        return None
+    job = (get(JOBS, bound["job_id"]) if bound.get("job_id") else None) or {"id": bound.get("job_id")}
+    return None if job.get("status") == "CANCELLED" else job
+
+
 class MailRecords:
     def __init__(self, docs: Documents):
         self.docs = docs
@@ -205,16 +215,17 @@ class MailRecords:
         """The confirmation of "open a case" for this mail: the one an earlier click made while it
         is open (unless ``supersede``: a submitted form replaces it, and its card's Run then says
         it was cancelled), else a new one (made by ``make`` and stored in the same transaction).
-        When it was confirmed already, the job (as a dict) comes back instead."""
+        When it was confirmed already, the job (as a dict) comes back instead, unless that job was
+        cancelled: then the mail is as if never confirmed (``opening_job``)."""
 
         def apply(tx: Tx):
             doc = tx.get(MAIL, rid)
             if doc is None:
                 raise KeyError(rid)
             bound = tx.get(CONFIRMATIONS, doc["confirmation"]) if doc.get("confirmation") else None
-            if bound is not None and bound["status"] == ConfirmationStatus.CONFIRMED.value:
-                job = tx.get(JOBS, bound["job_id"]) if bound.get("job_id") else None
-                return Binding.OPENED, doc, job or {"id": bound.get("job_id")}
+            job = opening_job(tx.get, bound)
+            if job is not None:
+                return Binding.OPENED, doc, job
             if bound is not None and bound["status"] == ConfirmationStatus.PENDING.value and bound["expires_at"] > now:
                 if not supersede:
                     return Binding.PENDING, doc, bound
@@ -238,11 +249,9 @@ class MailRecords:
             doc = tx.get(MAIL, rid)
             if doc is None:
                 raise KeyError(rid)
-            bound = tx.get(CONFIRMATIONS, doc["confirmation"]) if doc.get("confirmation") else None
-            if bound is not None and bound["status"] == ConfirmationStatus.CONFIRMED.value:
-                job = (tx.get(JOBS, bound["job_id"]) if bound.get("job_id") else None) or {"id": bound.get("job_id")}
-                if job.get("status") != "CANCELLED":
-                    return doc, job
+            job = opening_job(tx.get, tx.get(CONFIRMATIONS, doc["confirmation"]) if doc.get("confirmation") else None)
+            if job is not None:
+                return doc, job
             if doc["status"] not in (MailStatus.PROPOSED.value, MailStatus.IGNORED.value, MailStatus.PROPOSING.value):
                 return doc, None
             doc = {**doc, **fields, "status": MailStatus.IGNORED.value}
