@@ -472,17 +472,18 @@ class MailCardFuzzer:
                  "item.1.0": ["金型設計"], "item.1.1": ["1"], "item.1.2": ["350000"]}
         status, body = yield press("open", a, alice)
         if a not in self.forms:
-            fail(f"“open a case” of mail {a} opened no form bound to it: {said(body)[:300]}")
+            fail(f"“open a case” of mail {a} opened no form bound to it: {status} {said(body)[:300]} {str(body)[:300]}")
             return
         yield submit(a, bob, alice, valid)  # Alice's form, sent by Bob
         yield submit(a, alice, alice, {**valid, "title": ["金" * 60_000]})
         yield submit(a, alice, alice, {**valid, "client": ["\u202eEMCA\u2066\x00\x07"]})
         status, body = yield submit(a, alice, alice, valid)
-        first = confirmation_of(body)
+        first, first_said = confirmation_of(body), f"{status} {said(body)[:300]} {str(body)[:300]}"
         status, body = yield submit(a, alice, alice, {**valid, "title": ["金型 A-12 改"]})
         second = confirmation_of(body)
         if not first or not second or first[0] == second[0]:
-            fail(f"two valid submits of mail {a}'s form asked {first and first[0]}, then {second and second[0]}")
+            fail(f"two valid submits of mail {a}'s form asked {first and first[0]}, then {second and second[0]}: "
+                 f"{first_said} / {status} {said(body)[:300]} {str(body)[:300]}")
             return
         one, two = (next(x for x in self.bound if x.confirmation == c[0]) for c in (first, second))
         yield run(two, bob)  # not his
@@ -490,7 +491,7 @@ class MailCardFuzzer:
         yield press("press", a, bob)  # an old card's plain press: the pending one, not a new one
         status, body = yield run(two, alice)
         if not self.jobs[a]:
-            fail(f"Alice's Run of mail {a}'s confirmation made no job: {said(body)[:300]}")
+            fail(f"Alice's Run of mail {a}'s confirmation made no job: {status} {said(body)[:300]} {str(body)[:600]}")
         yield press("ignore", a, bob)  # a case is being opened from it
         yield press("open", a, bob)
         yield press("press", a, alice)
@@ -501,7 +502,7 @@ class MailCardFuzzer:
         yield press("ignore", b, alice)
         status, body = yield press("open", b, alice)  # "open a case anyway"
         if b not in self.forms:
-            fail(f"“open a case” of ignored mail {b} opened no form: {said(body)[:300]}")
+            fail(f"“open a case” of ignored mail {b} opened no form: {status} {said(body)[:300]} {str(body)[:300]}")
         yield submit(b, alice, alice, valid)
         yield press("open", b, alice, space="spaces/fuzz-dm")
         yield press("open", b, alice, mail=a)  # b's button with a's id: a's form, "already opening"

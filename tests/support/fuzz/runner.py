@@ -62,7 +62,7 @@ class Report:
     statuses: Counter = field(default_factory=Counter)
     kinds: dict = field(default_factory=dict)  # what was sent (webhook, task, mail, sweep, job, token) → statuses
     rss_kib: dict = field(default_factory=dict)  # "before" / "after": the webhook's serving process
-    rss_samples: list = field(default_factory=list)  # (requests sent, KiB) every tenth of the run
+    rss_samples: list = field(default_factory=list)  # (requests sent, KiB) every fortieth of the run
     asked: int = 0  # answers that carried a confirmation card
     server_refusals: int = 0  # requests gunicorn refused before the app (oversized or invalid headers)
     legit_runs: set = field(default_factory=set)
@@ -266,7 +266,7 @@ class FuzzRun:
         for index in range(total):
             if index == warm_up:
                 self.report.rss_kib["before"] = rss_kib(pid)
-            if index % max(1, total // 10) == 0:
+            if index % max(1, total // 40) == 0:
                 self.report.rss_samples.append((index, rss_kib(pid)))
             if mails and index % (total // mails) == total // mails // 2:
                 self._deliver_mail()  # then a notification (or a sweep's poll) proposes it
