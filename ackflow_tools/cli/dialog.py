@@ -3,9 +3,14 @@ and see what comes back, as a person on a phone or a desktop would in Chat."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from .chat import DEFAULT_SPACE, _client, _follow_runtime, _offer_run, _terminal, client_options
+
+if TYPE_CHECKING:
+    from ackflow.app.runtime import Runtime
 
 
 @click.command("dialog")
@@ -76,7 +81,7 @@ def dialog(command: str | None, args: tuple[str, ...], values: tuple[str, ...], 
 
 
 def _fill_and_submit(terminal, card: dict, values: tuple[str, ...], lines: tuple[str, ...], yes: bool,
-                     timeout: float, runtime) -> None:
+                     timeout: float, runtime: Runtime | None) -> None:
     card = _with_lines(terminal, card, lines)
     exchange = _submit(terminal, card, values, lines)
     if exchange.dialog is not None:
