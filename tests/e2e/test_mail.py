@@ -766,7 +766,7 @@ def killed_in_the_mail_step(office, subject: str) -> tuple[str, str]:
     control.write_text("newcase:mail")
     try:
         job_id = open_case(office, card)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 150  # the step may wait for the office space's write quota
         while not reached.exists():
             assert time.monotonic() < deadline, office.stack.procs["worker"].log_tail(30)
             time.sleep(0.05)
@@ -824,3 +824,48 @@ def test_a_case_whose_job_was_cancelled_can_be_opened_from_the_mail_again(office
     assert job.status == JobStatus.SUCCEEDED, job.last_error
     assert record(office, mail_id)["case"] == job.result["case"] and record(office, mail_id)["job"] == second
     assert office.wait_job(first).status == JobStatus.CANCELLED and not office.runtime.store.get_job(first).result
+
+
+def test_a_mail_step_chat_throttles_waits_for_the_quota_instead_of_spending_the_queues_retries(office):
+    """Chat answers 429 to the mail card's update (the office space's write quota, shared with every
+    card and result there): the step waits under a task of its own (RetryLater) instead of spending
+    the queue's quick retries, which in a busy minute failed the job of a case already opened; once
+    Chat takes writes again, it finishes."""
+    chat = office.stack.url("chat")
+    mail_id = deliver(office, mail("混雑中の案件作成"))
+    card = card_of(office, mail_id)
+    control = Path(office.stack.env()["ACKFLOW_TEST_PAUSE_FILE"])
+    control.write_text("newcase:portal")  # the steps before the mail's run, then wait here
+    reached = control.with_suffix(".reached")
+    reached.unlink(missing_ok=True)
+    try:
+        job_id = open_case(office, card)
+        deadline = time.monotonic() + 150
+        while not reached.exists():
+            assert time.monotonic() < deadline, office.stack.procs["worker"].log_tail(30)
+            time.sleep(0.05)
+        requests.post(f"{chat}/_emulator/{MAIL_SPACE}:throttle", json={"count": 10_000},
+                      timeout=5).raise_for_status()
+        office.stack.restart("worker")  # the portal step again, then the mail's meets the 429s
+        deadline = time.monotonic() + 150
+        while True:
+            job = office.runtime.store.get_job(job_id)
+            mail_step = job.steps[-1]
+            if mail_step.attempts and job.next_attempt_at:
+                break
+            assert time.monotonic() < deadline and not job.status.finished, (job.status, job.last_error)
+            time.sleep(0.2)
+        assert job.status == JobStatus.RUNNING and mail_step.attempts == 1, job  # waiting, not retried at once
+        assert job.next_attempt_at - time.time() >= 10
+    finally:
+        control.unlink(missing_ok=True)
+        requests.post(f"{chat}/_emulator/{MAIL_SPACE}:throttle", json={"count": 0}, timeout=5).raise_for_status()
+    from ackflow.taskqueue.base import task_name
+    from tests.e2e.test_office_freee import cloud_tasks, task_once_sent
+
+    client = cloud_tasks(office)  # the waiting task, run now as Cloud Tasks' tasks.run does
+    name = f"{office.runtime.queue.queue_path(job.queue)}/tasks/{task_name(job.id, job.current, job.generation)}"
+    task_once_sent(client, name)
+    client.run_task(name=name)
+    done = office.wait_job(job_id, JobStatus.SUCCEEDED, timeout=150)
+    assert done.steps[-1].status.value == "SUCCEEDED"

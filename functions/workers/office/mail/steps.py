@@ -12,7 +12,7 @@ from email.generator import BytesGenerator
 from email.policy import compat32
 from io import BytesIO
 
-from ackflow.errors import ChatUnavailable, PermanentError, TransientError
+from ackflow.errors import ChatRateLimited, ChatUnavailable, PermanentError, RetryLater, TransientError
 from ackflow.jobs.context import StepContext, nothing_to_do
 from ackflow.jobs.model import without_marker
 
@@ -54,6 +54,14 @@ def eml_name(attachments: list[dict]) -> str:
     taken = {a["name"].casefold() for a in attachments}
     names = (EML_NAME, *(f"受信メール (Ackflow{f' {n}' if n > 1 else ''}).eml" for n in range(1, len(taken) + 2)))
     return next(name for name in names if name.casefold() not in taken)
+
+
+# Chat's per-space write quota is per minute: a card update it refused with 429 (and no
+# Retry-After) is tried again half a minute later under a task of its own, for up to an hour, so the
+# queue's quick retries (seconds apart) are not spent on it and fail a case that was opened
+QUOTA_WAIT = 30.0
+MAX_QUOTA_WAIT = 300.0
+CARD_WITHIN = 3600.0
 
 
 def save_mail(ctx: StepContext) -> dict:
@@ -126,6 +134,9 @@ def save_mail(ctx: StepContext) -> dict:
     flow.label(record)
     try:
         flow.show(record)
+    except ChatRateLimited as exc:  # the space's write quota (a minute's): a wait, not the queue's quick retries
+        after = min(max(exc.retry_after or QUOTA_WAIT, 1.0), MAX_QUOTA_WAIT)
+        raise RetryLater(TEXTS["card_not_updated"], after=after, within=CARD_WITHIN, error=str(exc)) from exc
     except ChatUnavailable as exc:
         raise TransientError(TEXTS["card_not_updated"], error=str(exc)) from exc
     attachments = [name for name in saved if not name.endswith(".eml")]
