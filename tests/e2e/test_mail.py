@@ -781,7 +781,8 @@ def assert_filed_once(office, mail_id: str, job_id: str) -> list[str]:
     attachment filed once, the case's documents listed once, the mail labelled handled and its one
     card linking the case. The received folder's files."""
     job = office.wait_job(job_id, JobStatus.SUCCEEDED, timeout=150)
-    assert [s.attempts for s in job.steps if s.name == "mail"] == [2], job.steps
+    (mail_step,) = [s for s in job.steps if s.name == "mail"]
+    assert mail_step.attempts >= 2, job.steps  # killed once (and perhaps waited for Chat's quota first)
     case = job.result["case"]
     folder = office.runtime.services.cases.get(case)["folder"]
     received = f"{folder}/01_受領資料/メール"

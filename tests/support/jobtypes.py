@@ -105,8 +105,11 @@ def with_step_pauses(registry: Registry) -> Registry:
             output = step.run(ctx)
             control = pause_file()
             wanted = control.read_text().strip() if control.exists() else ""
-            if wanted in (step.name, f"{ctx.job.type}:{step.name}") and ctx.job.steps[ctx.index].attempts == 1:
-                control.with_suffix(".reached").write_text(step.name)
+            reached = control.with_suffix(".reached")
+            # the first run of the step that gets here, once per pause asked (a test removes the
+            # .reached file first): not "attempt 1", which a step that waited (RetryLater) is not
+            if wanted in (step.name, f"{ctx.job.type}:{step.name}") and not reached.exists():
+                reached.write_text(step.name)
                 time.sleep(120)
             return output
 
