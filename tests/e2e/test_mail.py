@@ -5,6 +5,7 @@ cases in a local folder and the local Sheets service."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import json
 import os
@@ -38,35 +39,32 @@ DRAWING = b"%PDF-1.4 drawing A-12\n" + bytes(range(256)) * 64
 SPEC = "仕様書\n寸法: 120 x 80 mm\n".encode()
 
 
-@pytest.fixture(scope="module", ids=["classic-sqlite", "addon-firestore"],
-                params=[("classic", "project-number", "sqlite"), ("addon", "endpoint-url", "firestore")])
-def office(request, tmp_path_factory):
-    from tests.conftest import require_tool
+@contextlib.contextmanager
+def mail_office(workdir: Path, fmt: str, auth: str, store: str, storage: str = "local"):
+    """A running pipeline with the request mailbox (the Pub/Sub emulator, the Gmail stand-in) and
+    the mail flow's pause points; this process reads the same mailbox, storage and sheet."""
+    from ackflow_tools.devtools.pubsub import find_jar
+    from tests.conftest import IN_CI, require_tool
     from tests.e2e.conftest import start_pipeline
 
     require_tool("java", "the Pub/Sub emulator runs on Java")
-    from ackflow_tools.devtools.pubsub import find_jar
-    from tests.conftest import IN_CI
-
     try:
         find_jar()
     except RuntimeError as exc:
         (pytest.fail if IN_CI else pytest.skip)(str(exc))
-    fmt, auth, store = request.param
-    workdir = tmp_path_factory.mktemp(f"mail-{fmt}-{store}")
     env = {"ACKFLOW_JOB_TYPES": "tests.support.jobtypes:mail_with_pause_points",
            "ACKFLOW_TEST_PAUSE_FILE": str(workdir / "pause"), "ACKFLOW_OFFICE_MAIL_LEASE": "4",
            "ACKFLOW_OFFICE_MAIL_MAX_ATTACHMENT_BYTES": "100000", "ACKFLOW_OFFICE_NAME": "山田金型設計事務所"}
-    pipeline = start_pipeline(workdir, fmt, auth, store, mail=True, **env)
+    pipeline = start_pipeline(workdir, fmt, auth, store, mail=True, storage=storage, **env)
     office_env = {k: v for k, v in pipeline.stack.env().items()
                   if k.startswith("ACKFLOW_OFFICE_") or k == "ACKFLOW_TEST_PAUSE_FILE"}
     saved = {k: os.environ.get(k) for k in office_env}
-    os.environ.update(office_env)  # this process reads the same mailbox, storage and sheet
-    pipeline.runtime = pipeline.stack.runtime()
-    pipeline.store = pipeline.runtime.store
-    pipeline.gmail = pipeline.stack.url("gmail")
-    assert "error" not in pipeline.stack.sweep_once()  # the sweep watches the mailbox
+    os.environ.update(office_env)
     try:
+        pipeline.runtime = pipeline.stack.runtime()
+        pipeline.store = pipeline.runtime.store
+        pipeline.gmail = pipeline.stack.url("gmail")
+        assert "error" not in pipeline.stack.sweep_once()  # the sweep watches the mailbox
         yield pipeline
     finally:
         pipeline.stack.stop()
@@ -75,6 +73,14 @@ def office(request, tmp_path_factory):
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+@pytest.fixture(scope="module", ids=["classic-sqlite", "addon-firestore"],
+                params=[("classic", "project-number", "sqlite"), ("addon", "endpoint-url", "firestore")])
+def office(request, tmp_path_factory):
+    fmt, auth, store = request.param
+    with mail_office(tmp_path_factory.mktemp(f"mail-{fmt}-{store}"), fmt, auth, store) as pipeline:
+        yield pipeline
 
 
 def deliver(office, raw: bytes) -> str:
