@@ -83,6 +83,21 @@ def test_an_html_only_body_is_shown_as_its_text_never_as_markup():
     assert "<script" not in card and "<a href" not in card
 
 
+@pytest.mark.parametrize("tag", ["div", "p", "li"])
+def test_an_html_body_nested_as_deep_as_it_is_long_is_read_in_a_moment(tag):
+    """200,000 characters of ``<div><div>…`` (as much HTML as is read at all) cost minutes when each
+    block's line break was inserted into the tree (each insert walks the block's subtree): longer
+    than the mail's lease and Pub/Sub's ack deadline (120 s), so every delivery was taken over
+    before it ended and the mail, and every mail after it, waited forever."""
+    import time
+
+    html = f"<{tag}>" * (199_000 // (len(tag) + 2)) + "お見積りをお願いします"
+    started = time.monotonic()
+    summary = read(mail(body=None, html=html))
+    assert time.monotonic() - started < 15
+    assert summary.html_only and summary.preview == "お見積りをお願いします"
+
+
 def test_a_card_escapes_what_the_mail_says():
     summary = read(mail('<a href="https://evil.example">請求書</a>', sender='"<b>Boss</b>" <boss@evil.example>',
                         body="<script>alert(1)</script>"))
