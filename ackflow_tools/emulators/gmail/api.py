@@ -225,7 +225,8 @@ def build_app(service: GmailService, *, granted_scopes: tuple[str, ...] = (SCOPE
         raw = request.get_data()
         if request.content_type and request.content_type.startswith("application/json"):
             raw = base64.urlsafe_b64decode(read_json(request).get("raw", ""))
-        message = service.deliver(address, raw)
+        message = service.deliver(address, raw, internal_date_source=request.args.get("internalDateSource",
+                                                                                      "receivedTime"))
         return json_response(GmailService.stub(message) | {"historyId": message["historyId"]})
 
     def expire(request: Request, address):

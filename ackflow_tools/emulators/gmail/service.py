@@ -101,10 +101,16 @@ class GmailService:
         return box.history_id
 
     # -- mail arriving ---------------------------------------------------------------------------
-    def deliver(self, address: str, raw: bytes, label_ids: tuple[str, ...] = ("INBOX", "UNREAD")) -> dict:
-        """A mail arrives in ``address``: stored, a history record made, the watch notified."""
+    def deliver(self, address: str, raw: bytes, label_ids: tuple[str, ...] = ("INBOX", "UNREAD"),
+                internal_date_source: str = "receivedTime") -> dict:
+        """A mail arrives in ``address``: stored, a history record made, the watch notified. Its
+        ``internalDate`` is the time it arrived, as Gmail's is for a mail received by SMTP (the
+        sender's ``Date`` header says what the sender likes); ``dateHeader`` takes the header when
+        valid, as Gmail's ``messages.import`` may (``internalDateSource``)."""
         if len(raw) > self.max_message_bytes:
             raise GoogleError("INVALID_ARGUMENT", f"Message too large ({len(raw)} bytes).")
+        if internal_date_source not in ("receivedTime", "dateHeader"):
+            raise GoogleError("INVALID_ARGUMENT", f"Invalid value for internalDateSource: {internal_date_source}")
         with self.lock:
             box = self.ensure(address)
             number = len(box.order) + 1
@@ -112,12 +118,12 @@ class GmailService:
             internal = int(time.time() * 1000)
             parsed = message_from_bytes(raw, policy=compat32)
             date = parsed.get("Date")
-            if date:
+            if date and internal_date_source == "dateHeader":
                 try:
                     from email.utils import parsedate_to_datetime
 
                     internal = int(parsedate_to_datetime(str(date)).timestamp() * 1000)
-                except (TypeError, ValueError, IndexError):
+                except (TypeError, ValueError, IndexError, OverflowError):
                     pass
             message = {"id": message_id, "threadId": message_id, "labelIds": list(label_ids),
                        "raw": base64.urlsafe_b64encode(raw).decode(), "internalDate": str(internal),

@@ -170,6 +170,7 @@ class MailFlow:
         try:
             summary = summarize(mail, max_attachment_bytes=self.settings.mail_max_attachment_bytes,
                                 authserv_id=self.settings.mail_authserv_id)
+            fields = None if summary.automatic else self._fields(summary, mail.truncated, mail.size)
         except Exception as exc:  # noqa: BLE001 - a mail we fail to read must not block every mail after it
             log.exception("mail %s skipped: reading it failed", mail_id)
             self.records.settle(rid, holder, MailStatus.SKIPPED, self.clock(),
@@ -183,7 +184,6 @@ class MailFlow:
             self.label(settled)
             report.skipped.append(rid)
             return True
-        fields = self._fields(summary, mail.truncated, mail.size)
         described = self.records.describe(rid, holder, self.clock(), fields)  # what a press on the card reads
         if described is None:  # our lease ran out while Gmail was read: the card is another delivery's to post
             if (self.records.get(rid) or {}).get("status") == MailStatus.PROPOSING.value:
@@ -215,11 +215,15 @@ class MailFlow:
             sheet = None
         client = guess(summary.sender_domain, summary.sender_name, known_clients(docs, sheet),
                        self.records.client_for(summary.sender_domain) if summary.sender_domain else None)
-        received = dt.datetime.fromtimestamp(summary.received_at or self.clock(),
-                                             ZoneInfo(self.settings.timezone)).date()
+        received_at = summary.received_at or self.clock()
+        try:
+            received = dt.datetime.fromtimestamp(received_at, ZoneInfo(self.settings.timezone)).date()
+        except (ValueError, OverflowError, OSError):  # a time no calendar holds (an imported mail's Date)
+            received_at = self.clock()
+            received = dt.datetime.fromtimestamp(received_at, ZoneInfo(self.settings.timezone)).date()
         return {"sender_name": summary.sender_name, "sender_address": summary.sender_address,
                 "sender_domain": summary.sender_domain, "subject": summary.subject, "title": summary.title,
-                "received_at": summary.received_at, "preview": summary.preview, "recipients": summary.recipients,
+                "received_at": received_at, "preview": summary.preview, "recipients": summary.recipients,
                 "html_only": summary.html_only, "auth_failure": summary.auth_failure, "truncated": truncated,
                 "size": size, "client_guess": client,
                 "due": due_date(clean(summary.subject) + "\n" + summary.preview, received),

@@ -1,0 +1,88 @@
+"""The mail flow in this process, on real parts: a SQLite store, the local Chat service and the
+Gmail stand-in (read through the official client), without Pub/Sub: ``MailFlow.sync`` is what a
+push runs. For outcomes that need no push: what a mail the flow cannot read does to the mails
+after it, and what Gmail's labels do when people change them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import pytest
+import requests
+
+from ackflow.app.runtime import Runtime
+from ackflow.settings import Settings
+from ackflow_tools.emulators.chat import start_server
+from tests.support.mail import MAILBOX, GmailStandIn, mail
+from workers.office.mail.flow import MailFlow
+from workers.office.mail.records import MailRecords, record_id
+
+SPACE = "spaces/mail"
+LAST_SECOND = dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.timezone(dt.timedelta(hours=-12)))
+
+
+@pytest.fixture
+def gmail(tmp_path):
+    stand_in = GmailStandIn(tmp_path)
+    yield stand_in
+    stand_in.stop()
+
+
+@pytest.fixture
+def runtime(tmp_path, gmail, monkeypatch):
+    _, _, chat = start_server(tmp_path / "chat.db")
+    requests.put(f"{chat.url}/_emulator/{SPACE}", json={}, timeout=10).raise_for_status()
+    for key, value in {"MAILBOX": MAILBOX, "GMAIL_ENDPOINT": gmail.url, "GMAIL_CREDENTIALS_FILE": str(gmail.key),
+                       "MAIL_SPACE": SPACE, "LOCAL_ROOT": str(tmp_path / "cases")}.items():
+        monkeypatch.setenv(f"ACKFLOW_OFFICE_{key}", value)
+    runtime = Runtime(Settings(store="sqlite", sqlite_path=str(tmp_path / "jobs.db"), chat_endpoint=chat.url,
+                               local_services=True, log_format="text"))
+    runtime.chat_url = chat.url
+    yield runtime
+    runtime.close()
+    chat.stop()
+
+
+def flow(runtime) -> MailFlow:
+    return MailFlow(runtime.services, runtime.clock)
+
+
+def status(runtime, mail_id: str) -> str | None:
+    return (MailRecords(runtime.store.docs).get(record_id(MAILBOX, mail_id)) or {}).get("status")
+
+
+def card_ids(runtime) -> list[str]:
+    messages = requests.get(f"{runtime.chat_url}/v1/{SPACE}/messages", timeout=10).json().get("messages", [])
+    return sorted(m.get("clientAssignedMessageId", "") for m in messages)
+
+
+def test_a_mail_dated_past_the_calendar_gets_its_card_dated_when_it_was_read(runtime, gmail):
+    """A mail's time as Gmail gives it (``internalDate``) is read into the card's date in the
+    office's time zone: 9999-12-31 23:59:59 in UTC-12 is in year 10000 in Tokyo, which Python
+    refuses (ValueError). Raised from the flow, it was a 500 to every delivery (Pub/Sub's, the
+    sweep's), and the history id never moved past the mail, so no mail after it got a card. (Gmail
+    dates a mail it received by SMTP itself; an imported one may carry its Date header, as here.)"""
+    sync = flow(runtime)
+    sync.sync("push-0")  # the first sync starts from now
+    odd = gmail.service.deliver(MAILBOX, mail("年の外", date=LAST_SECOND),
+                                internal_date_source="dateHeader")
+    fine = gmail.deliver(mail("次のメール"))
+    before = runtime.clock()
+    report = sync.sync("push-1")
+    assert report.proposed == [record_id(MAILBOX, odd["id"]), record_id(MAILBOX, fine["id"])]
+    odd_record = MailRecords(runtime.store.docs).get(record_id(MAILBOX, odd["id"]))
+    assert before <= odd_record["received_at"] <= runtime.clock()
+    assert sorted(card_ids(runtime)) == sorted(f"client-{rid}" for rid in report.proposed)
+
+
+def test_a_mail_arriving_by_smtp_is_dated_by_its_arrival_not_by_what_its_date_header_says(gmail):
+    """Gmail's ``internalDate`` of a mail received by SMTP is when Google accepted it (the Date
+    header is the sender's to write); the stand-in used the header, so a mail back-dated by its
+    sender fell out of the re-scan's ``newer_than:`` there while Gmail would list it."""
+    from workers.office.mail.gmail import GmailMailbox
+
+    box = GmailMailbox(MAILBOX, endpoint=gmail.url, credentials_file=str(gmail.key))
+    sent = gmail.deliver(mail("古い日付", date=dt.datetime(2001, 1, 1, tzinfo=dt.UTC)))
+    assert abs(box.get(sent["id"]).received_at - time.time()) < 60
+    assert box.recent(3, 10) == [sent["id"]]
