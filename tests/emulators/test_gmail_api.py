@@ -65,6 +65,45 @@ def test_labels_are_made_once_and_put_on_the_mail(gmail):
     assert names.count("Ackflow/処理済") == 1 and names.count("Ackflow/確認待ち") == 1
 
 
+def test_a_label_deleted_in_gmail_is_made_again_by_a_client_that_knew_it(gmail):
+    """Someone deletes Ackflow's label in Gmail: the worker's client (one per process, its label ids
+    kept) was answered 400 "Invalid label" for every mail after, until the process restarted; the
+    labels stayed due and the sweep tried again forever."""
+    from googleapiclient.discovery import build
+
+    box = mailbox(gmail)
+    first, second = gmail.deliver(mail()), gmail.deliver(mail("二件目"))
+    box.add_labels(first["id"], ["Ackflow/処理済"])
+    people = build("gmail", "v1", http=_authorized(gmail), static_discovery=True, cache_discovery=False,
+                   client_options={"api_endpoint": gmail.url})  # a person, in Gmail, through the same API
+    label = next(x for x in people.users().labels().list(userId="me").execute()["labels"]
+                 if x["name"] == "Ackflow/処理済")
+    people.users().labels().delete(userId="me", id=label["id"]).execute()
+    assert gmail.labels_of(first["id"]) == ["INBOX", "UNREAD"]  # gone from its mails too, as in Gmail
+    box.add_labels(second["id"], ["Ackflow/処理済"])
+    assert gmail.labels_of(second["id"]) == ["INBOX", "UNREAD", "Ackflow/処理済"]
+
+
+def test_a_label_a_person_made_in_other_letter_case_is_used_not_made_again(gmail):
+    """Gmail's label names conflict whatever their case: creating ``Ackflow/処理済`` beside a
+    person's ``ackflow/処理済`` is a 409, and the name read back was looked up as written, never
+    found ("vanished"), so no mail was ever labelled."""
+    gmail.service.create_label(gmail.service.boxes[MAILBOX], {"name": "ackflow/処理済"})
+    sent = gmail.deliver(mail())
+    mailbox(gmail).add_labels(sent["id"], ["Ackflow/処理済"])
+    assert gmail.labels_of(sent["id"]) == ["INBOX", "UNREAD", "ackflow/処理済"]
+
+
+def _authorized(gmail):
+    import google_auth_httplib2
+    import httplib2
+    from google.oauth2 import service_account
+
+    credentials = service_account.Credentials.from_service_account_file(
+        str(gmail.key), scopes=["https://www.googleapis.com/auth/gmail.modify"], subject=MAILBOX)
+    return google_auth_httplib2.AuthorizedHttp(credentials, http=httplib2.Http(timeout=10))
+
+
 def test_delegation_without_the_modify_scope_cannot_label(tmp_path):
     stand_in = GmailStandIn(tmp_path, scopes=("https://www.googleapis.com/auth/gmail.readonly",))
     try:

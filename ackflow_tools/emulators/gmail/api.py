@@ -220,6 +220,10 @@ def build_app(service: GmailService, *, granted_scopes: tuple[str, ...] = (SCOPE
     def create_label(request: Request, user_id):
         return json_response(service.create_label(box(request, user_id, LABELS), read_json(request)))
 
+    def delete_label(request: Request, user_id, label_id):
+        service.delete_label(box(request, user_id, LABELS), label_id)
+        return json_response({}, 204)
+
     # -- the stand-in's own side: mail arrives, history is forgotten ------------------------------
     def deliver(request: Request, address):
         raw = request.get_data()
@@ -253,6 +257,7 @@ def build_app(service: GmailService, *, granted_scopes: tuple[str, ...] = (SCOPE
     app.add("POST", USER + "/messages/([^/]+)/modify", modify)
     app.add("GET", USER + "/labels", labels)
     app.add("POST", USER + "/labels", create_label)
+    app.add("DELETE", USER + "/labels/([^/]+)", delete_label)
     app.add("POST", r"/_emulator/users/([^/:]+)/messages", deliver)
     app.add("POST", r"/_emulator/users/([^/:]+):expireHistory", expire)
     app.add("POST", r"/_emulator/users/([^/:]+):notify", notify)

@@ -305,6 +305,20 @@ class GmailService:
             self.save()
             return label
 
+    def delete_label(self, box: Mailbox, label_id: str) -> None:
+        """Delete a user label, and take it off every mail that has it, as Gmail does."""
+        with self.lock:
+            label = box.labels.get(label_id)
+            if label is None:
+                raise GoogleError("NOT_FOUND", "Requested entity was not found.")
+            if label["type"] == "system":
+                raise GoogleError("INVALID_ARGUMENT", f"Invalid delete request for system label: {label_id}")
+            del box.labels[label_id]
+            for message in box.messages.values():
+                if label_id in message["labelIds"]:
+                    message["labelIds"] = [x for x in message["labelIds"] if x != label_id]
+            self.save()
+
     def expire_history(self, address: str) -> int:
         """Forget every history record (as Gmail does after about a week): older start ids get 404."""
         with self.lock:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import logging
 import threading
 
 from ackflow.errors import PermanentError, TransientError
@@ -19,6 +20,7 @@ from ackflow.i18n import L_, N_, Msg
 
 from .mailbox import AccessRefused, Changes, HistoryGone, Mail, MailGone, Part, Watch
 
+log = logging.getLogger(__name__)
 SCOPE = "https://www.googleapis.com/auth/gmail.modify"
 TOKEN_URI = "https://oauth2.googleapis.com/token"
 MAX_PARTS = 300
@@ -182,33 +184,46 @@ class GmailMailbox:
         return _bytes(answer.get("data"))
 
     def add_labels(self, mail_id: str, add: list[str], remove: list[str] = ()) -> None:
-        body = {"addLabelIds": [self._label_id(n) for n in add], "removeLabelIds": [self._label_id(n) for n in remove]}
-        with self._call(L_("label mail {mail}", mail=mail_id), gone=MailGone):
-            self._api().messages().modify(userId="me", id=mail_id, body=body).execute()
+        for last in (False, True):
+            body = {"addLabelIds": [self._label_id(n) for n in add],
+                    "removeLabelIds": [self._label_id(n) for n in remove]}
+            try:
+                with self._call(L_("label mail {mail}", mail=mail_id), gone=MailGone):
+                    self._api().messages().modify(userId="me", id=mail_id, body=body).execute()
+                return
+            except PermanentError as exc:
+                # 400 "Invalid label": a label someone deleted in Gmail since this client read its id;
+                # read the labels again (making it anew) once
+                if last or isinstance(exc, AccessRefused):
+                    raise
+                log.info("Gmail refused to label mail %s (%s); reading the labels again", mail_id, exc)
+                self._labels.clear()
 
     def _label_id(self, name: str) -> str:
+        """The id of the label ``name``, made if the mailbox has none of that name (Gmail's names
+        conflict whatever their letter case: a person's ``ackflow/処理済`` is the one used)."""
         from googleapiclient import errors
 
-        if name in self._labels:
-            return self._labels[name]
+        key = name.casefold()
+        if key in self._labels:
+            return self._labels[key]
         with self._call(L_("list labels")):
             labels = self._api().labels().list(userId="me").execute().get("labels", [])
-        found = {label["name"]: label["id"] for label in labels}
-        if name not in found:
+        found = {label["name"].casefold(): label["id"] for label in labels}
+        if key not in found:
             body = {"name": name, "labelListVisibility": "labelShow", "messageListVisibility": "show"}
-            try:
-                with self._call(L_("create the label {name}", name=name)):
-                    try:
-                        found[name] = self._api().labels().create(userId="me", body=body).execute()["id"]
-                    except errors.HttpError as exc:
-                        if exc.resp.status != 409:  # made meanwhile by another worker: read it back
-                            raise
-                        labels = self._api().labels().list(userId="me").execute().get("labels", [])
-                        found = {label["name"]: label["id"] for label in labels}
-            except KeyError as exc:
-                raise TransientError(N_("Gmail: the label {name} vanished while it was made"), name=name) from exc
+            with self._call(L_("create the label {name}", name=name)):
+                try:
+                    found[key] = self._api().labels().create(userId="me", body=body).execute()["id"]
+                except errors.HttpError as exc:
+                    if exc.resp.status != 409:  # made meanwhile by another worker: read it back
+                        raise
+                    labels = self._api().labels().list(userId="me").execute().get("labels", [])
+                    found = {label["name"].casefold(): label["id"] for label in labels}
+            if key not in found:
+                raise TransientError(N_("Gmail: the label {name} vanished while it was made"), name=name)
         self._labels.update(found)
-        return self._labels[name]
+        return self._labels[key]
 
 
 def _headers(items) -> tuple[tuple[str, str], ...]:
