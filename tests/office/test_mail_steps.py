@@ -49,3 +49,27 @@ def test_a_job_not_confirmed_from_the_mails_card_is_said_in_japanese(store):
     assert "card" in failed.value.render(ENGLISH)
     said = failed.value.render(JAPANESE)
     assert "カード" in said and "card" not in said, said
+
+
+def _nested(depth: int) -> bytes:
+    """A mail whose first part is an attachment and whose second is nested ``depth`` multiparts deep."""
+    inner = b"Content-Type: text/plain\r\n\r\nhello\r\n"
+    for level in range(depth):
+        boundary = f"b{level}".encode()
+        inner = (b'Content-Type: multipart/mixed; boundary="' + boundary + b'"\r\n\r\n--' + boundary + b"\r\n"
+                 + inner + b"\r\n--" + boundary + b"--\r\n")
+    return (b'From: a@b.example\r\nSubject: deep\r\nContent-Type: multipart/mixed; boundary="top"\r\n\r\n--top\r\n'
+            b'Content-Type: application/pdf; name="big.pdf"\r\nContent-Disposition: attachment; filename="big.pdf"'
+            b"\r\n\r\n%PDF big drawing\r\n--top\r\n" + inner + b"\r\n--top--\r\n")
+
+
+def test_a_mail_too_deep_to_write_again_is_filed_as_received():
+    """The mail is filed without its too-large attachments by parsing and writing it again; a mail
+    nested 400 multiparts deep (small: the attachment is what is large) made Python's writer
+    recurse past its limit, a RecursionError that failed the case's mail step on every retry."""
+    from workers.office.mail.steps import mail_to_file
+
+    shallow = mail_to_file(_nested(3), {"0"}, "[too large]")
+    assert b"%PDF big drawing" not in shallow and b"[too large]" in shallow and b"hello" in shallow
+    deep = _nested(400)
+    assert mail_to_file(deep, {"0"}, "[too large]") == deep

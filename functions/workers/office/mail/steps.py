@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from email import message_from_bytes
+from email.errors import MessageError
 from email.generator import BytesGenerator
 from email.policy import compat32
 from io import BytesIO
@@ -46,6 +47,20 @@ def without_parts(raw: bytes, part_ids: set[str], note: str) -> bytes:
     out = BytesIO()
     BytesGenerator(out, mangle_from_=False, policy=compat32).flatten(message)
     return out.getvalue()
+
+
+def mail_to_file(raw: bytes, large: set[str], note: str) -> bytes:
+    """The mail as filed: without its too-large attachments (``without_parts``) when it has some,
+    else, or when it cannot be written again (a structure nested deeper than Python's writer
+    recurses), as received: a mail no larger than ``mail_max_bytes`` is filed whole."""
+    if not large:
+        return raw
+    try:
+        return without_parts(raw, large, note)
+    except (RecursionError, LookupError, UnicodeError, ValueError, TypeError, AttributeError, MessageError) as exc:
+        log.warning("the mail is filed as received: it could not be written without its large attachments "
+                    "(%s: %s)", type(exc).__name__, str(exc)[:200])
+        return raw
 
 
 def eml_name(attachments: list[dict]) -> str:
@@ -94,9 +109,7 @@ def save_mail(ctx: StepContext) -> dict:
         large = {a["part_id"] for a in record.get("attachments", []) if a["too_large"]}
         eml = eml_name(record.get("attachments", []))
         if mail.size <= settings.mail_max_bytes:
-            raw = mailbox.raw(record["mail_id"])
-            if large:
-                raw = without_parts(raw, large, "[Ackflow: " + say("too_large", "en") + "]")
+            raw = mail_to_file(mailbox.raw(record["mail_id"]), large, "[Ackflow: " + say("too_large", "en") + "]")
             storage.create(f"{base}/{eml}", raw, "message/rfc822")
             saved.append(eml)
             documents.append({"key": f"{base}/{eml}", "name": eml, "path": f"{base}/{eml}", "bytes": len(raw)})
