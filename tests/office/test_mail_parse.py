@@ -118,6 +118,20 @@ def test_thousands_of_recipients_are_counted_not_listed():
     assert "5,000" in card and "user4999@example.com" not in card
 
 
+@pytest.mark.parametrize("header", ["From", "To", "Cc"])
+def test_an_address_header_nested_past_pythons_parser_still_makes_a_card(header):
+    """2,000 nested comments ``((((…`` in an address header made Python's address parser recurse
+    past its limit: the whole mail was skipped as unreadable (no card, no label, a line in a log)."""
+    headers = {"From": "yamada@acme.co.jp", "To": "irai@office.example", "Cc": "sato@acme.co.jp",
+               header: "(" * 2000 + "x@acme.co.jp"}
+    raw = "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "Subject: mitsumori\r\n\r\nplease\r\n"
+    summary = read(raw.encode())
+    assert summary.subject == "mitsumori" and summary.preview == "please"
+    assert summary.recipients >= 1
+    if header != "From":
+        assert summary.sender_address == "yamada@acme.co.jp"
+
+
 @pytest.mark.parametrize("headers, why", [
     ({"Auto-Submitted": "auto-replied"}, "Auto-Submitted: auto-replied"),
     ({"List-Id": "<news.acme.co.jp>"}, "List-Id"),

@@ -111,7 +111,10 @@ def sender(value: str) -> tuple[str, str]:
     decoded = decode_words(value)
     found = ANGLE_ADDRESS.search(decoded)
     if found is None:
-        return parseaddr(decoded)
+        try:
+            return parseaddr(decoded)
+        except RecursionError:  # comments nested past what Python's parser recurses through
+            return "", ""
     name = decoded[: found.start()].strip()
     if len(name) >= 2 and name[0] == name[-1] == '"':
         name = name[1:-1].replace('\\"', '"')
@@ -230,12 +233,21 @@ def auth_failure(mail: Mail, authserv_id: str, sender_domain: str = "") -> str:
     return ""
 
 
+def count_recipients(values: list[str]) -> int:
+    """How many addresses the headers name; for headers Python's parser cannot take (comments
+    nested past what it recurses through), how many ``@`` they hold."""
+    try:
+        return sum(1 for _, a in getaddresses(values) if "@" in a)
+    except RecursionError:
+        return sum(value.count("@") for value in values)
+
+
 def summarize(mail: Mail, *, max_attachment_bytes: int, authserv_id: str = "mx.google.com") -> Summary:
     name, address = sender(mail.header("From")[:2000])
     address = clean(address)[:200]
     if "@" not in address:
         address = ""
-    recipients = sum(1 for _, a in getaddresses([*mail.all_headers("To"), *mail.all_headers("Cc")]) if "@" in a)
+    recipients = count_recipients([*mail.all_headers("To"), *mail.all_headers("Cc")])
     texts = [p for p in mail.parts if not p.filename and not p.handle and p.mime_type in ("text/plain", "text/html")]
     plain = next((p for p in texts if p.mime_type == "text/plain"), None)
     notes = ["the mail's structure was deeper or wider than read"] if mail.truncated else []
