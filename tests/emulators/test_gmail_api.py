@@ -43,6 +43,20 @@ def test_history_lists_new_mail_once_and_messages_read_as_full_raw_and_attachmen
     assert box.recent(3, 10) == [first["id"], second["id"]]
 
 
+def test_headers_and_file_names_written_in_utf8_read_as_written(gmail):
+    """A header in UTF-8 as it is (RFC 6532; many mail programs send a Subject or a file name so,
+    without encoded words) is text Gmail shows as written; the stand-in showed it as U+FFFD."""
+    raw = ("From: 山田 <yamada@acme.co.jp>\r\nTo: irai@office.example\r\nSubject: 見積依頼 A-12\r\n"
+           'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n'
+           "Content-Type: text/plain; charset=utf-8\r\n\r\nお願いします\r\n--b\r\n"
+           'Content-Type: application/pdf\r\nContent-Disposition: attachment; filename="図面.pdf"\r\n\r\n'
+           "%PDF\r\n--b--\r\n").encode()
+    box = mailbox(gmail)
+    got = box.get(gmail.deliver(raw)["id"])
+    assert got.header("Subject") == "見積依頼 A-12" and got.header("From") == "山田 <yamada@acme.co.jp>"
+    assert [p.filename for p in got.parts if p.filename] == ["図面.pdf"]
+
+
 def test_a_forgotten_history_id_is_history_gone_and_a_deleted_mail_mail_gone(gmail):
     box = mailbox(gmail)
     start = box.current_history()

@@ -6,11 +6,10 @@ from __future__ import annotations
 import base64
 import datetime as dt
 from email import message_from_bytes
-from email.policy import compat32
 
 import pytest
 
-from ackflow_tools.emulators.gmail.api import _payload
+from ackflow_tools.emulators.gmail.api import READ_POLICY, _payload
 from tests.support.mail import mail
 from workers.office.mail.card import mail_card
 from workers.office.mail.gmail import _headers, _leaves
@@ -21,7 +20,7 @@ LIMIT = 1000
 
 
 def read(raw: bytes):
-    payload = _payload(message_from_bytes(raw, policy=compat32), "", "m1")
+    payload = _payload(message_from_bytes(raw, policy=READ_POLICY), "", "m1")
     parts: list = []
     truncated = _leaves(payload, parts, 0)
     parsed = Mail(id="m1", history_id="1", size=len(raw), received_at=0, headers=_headers(payload["headers"]),

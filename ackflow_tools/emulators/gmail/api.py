@@ -16,7 +16,7 @@ from email import message_from_bytes
 from email.errors import MessageError
 from email.header import decode_header, make_header
 from email.message import Message
-from email.policy import compat32
+from email.policy import Compat32, compat32
 
 from werkzeug.wrappers import Request
 
@@ -30,6 +30,24 @@ METADATA = (*READ, SCOPE + "gmail.metadata")
 MODIFY = (FULL, SCOPE + "gmail.modify")
 LABELS = (FULL, SCOPE + "gmail.modify", SCOPE + "gmail.labels")
 USER = r"/gmail/v1/users/([^/]+)"
+
+
+class _Headers8Bit(Compat32):
+    """Python's compat32 parsing, but a header written in UTF-8 as it is (RFC 6532: many mail
+    programs send a Subject or a file name so) reads as that text, as Gmail shows it; compat32
+    made it a Header of unknown-8bit bytes, shown as U+FFFD. Bytes that are not UTF-8 are left
+    to compat32."""
+
+    def header_fetch_parse(self, name, value):
+        if isinstance(value, str):
+            try:
+                return value.encode("ascii", "surrogateescape").decode("utf-8")
+            except UnicodeError:
+                pass
+        return super().header_fetch_parse(name, value)
+
+
+READ_POLICY = _Headers8Bit()
 
 
 def _b64(data: bytes) -> str:
@@ -176,7 +194,7 @@ def build_app(service: GmailService, *, granted_scopes: tuple[str, ...] = (SCOPE
         with service.lock:
             stored = dict(service.message(mailbox, message_id))
         raw = base64.urlsafe_b64decode(stored["raw"])
-        parsed = message_from_bytes(raw, policy=compat32)
+        parsed = message_from_bytes(raw, policy=READ_POLICY)
         body = {k: stored[k] for k in ("id", "threadId", "labelIds", "historyId", "internalDate", "sizeEstimate")}
         body["snippet"] = _snippet(parsed)
         if fmt == "raw":
@@ -199,7 +217,7 @@ def build_app(service: GmailService, *, granted_scopes: tuple[str, ...] = (SCOPE
             owner, _, part_id = base64.urlsafe_b64decode(attachment_id + "==").decode().partition(":")
         except (ValueError, UnicodeDecodeError):
             owner, part_id = "", ""
-        parsed = message_from_bytes(base64.urlsafe_b64decode(stored["raw"]), policy=compat32)
+        parsed = message_from_bytes(base64.urlsafe_b64decode(stored["raw"]), policy=READ_POLICY)
         part = _find_part(parsed, "", part_id) if owner == message_id else None
         if part is None or (part.is_multipart() and not _attached_mail(part)):
             raise GoogleError("INVALID_ARGUMENT", "Invalid attachment token")
