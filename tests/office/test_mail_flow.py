@@ -86,3 +86,23 @@ def test_a_mail_arriving_by_smtp_is_dated_by_its_arrival_not_by_what_its_date_he
     sent = gmail.deliver(mail("古い日付", date=dt.datetime(2001, 1, 1, tzinfo=dt.UTC)))
     assert abs(box.get(sent["id"]).received_at - time.time()) < 60
     assert box.recent(3, 10) == [sent["id"]]
+
+
+def test_a_request_a_person_takes_out_of_spam_gets_its_card_once(runtime, gmail):
+    """A client's first mail caught by Gmail's spam filter, then marked "not spam" by a person: it
+    enters the inbox by a label added (INBOX), not as a message added, and the flow read only
+    messages added; the request never got a card. Ackflow's own labels, added to the mails it
+    shows, are label changes too: they make no second card."""
+    from workers.office.mail.gmail import GmailMailbox
+
+    sync = flow(runtime)
+    sync.sync("push-0")
+    caught = gmail.service.deliver(MAILBOX, mail("はじめてのご依頼"), label_ids=("SPAM", "UNREAD"))
+    assert sync.sync("push-1").proposed == []  # in spam: not a request yet
+    box = GmailMailbox(MAILBOX, endpoint=gmail.url, credentials_file=str(gmail.key))
+    box._api().messages().modify(userId="me", id=caught["id"],
+                                 body={"addLabelIds": ["INBOX"], "removeLabelIds": ["SPAM"]}).execute()
+    assert sync.sync("push-2").proposed == [record_id(MAILBOX, caught["id"])]
+    assert sync.sync("push-3").proposed == []  # Ackflow's label on it since: nothing more
+    assert card_ids(runtime) == [f"client-{record_id(MAILBOX, caught['id'])}"]
+    assert gmail.labels_of(caught["id"]) == ["UNREAD", "INBOX", "Ackflow/確認待ち"]

@@ -134,11 +134,11 @@ class GmailMailbox:
         last = start
         with self._call(L_("read the mailbox history"), gone=HistoryGone):
             while True:
-                page = self._api().history().list(userId="me", startHistoryId=start, historyTypes=["messageAdded"],
-                                                  labelId="INBOX", maxResults=500, pageToken=token).execute()
+                page = self._api().history().list(userId="me", startHistoryId=start, labelId="INBOX",
+                                                  historyTypes=["messageAdded", "labelAdded"], maxResults=500,
+                                                  pageToken=token).execute()
                 for record in page.get("history", []):
-                    fresh = [item["message"]["id"] for item in record.get("messagesAdded", [])
-                             if item["message"]["id"] not in seen]
+                    fresh = [mail_id for mail_id in dict.fromkeys(_entered(record)) if mail_id not in seen]
                     if len(added) + len(fresh) > limit:
                         return Changes(tuple(added), last, complete=False)
                     added += fresh
@@ -224,6 +224,14 @@ class GmailMailbox:
                 raise TransientError(N_("Gmail: the label {name} vanished while it was made"), name=name)
         self._labels.update(found)
         return self._labels[key]
+
+
+def _entered(record: dict) -> list[str]:
+    """The mails a history record brings into the inbox: those that arrived there, and those a
+    label INBOX was added to (a request a person took out of spam, or back from the archive)."""
+    arrived = [item["message"]["id"] for item in record.get("messagesAdded", [])]
+    moved = [item["message"]["id"] for item in record.get("labelsAdded", []) if "INBOX" in item.get("labelIds", [])]
+    return arrived + moved
 
 
 def _headers(items) -> tuple[tuple[str, str], ...]:
