@@ -106,3 +106,23 @@ def test_a_request_a_person_takes_out_of_spam_gets_its_card_once(runtime, gmail)
     assert sync.sync("push-3").proposed == []  # Ackflow's label on it since: nothing more
     assert card_ids(runtime) == [f"client-{record_id(MAILBOX, caught['id'])}"]
     assert gmail.labels_of(caught["id"]) == ["UNREAD", "INBOX", "Ackflow/確認待ち"]
+
+
+def test_more_mails_in_one_history_record_than_a_batch_are_all_proposed(runtime, gmail, monkeypatch):
+    """One history record may name several mails (Gmail's ``messages`` is a list: a person selects
+    the requests caught in spam and marks them all "not spam", one ``batchModify``). A record with
+    more mails than ``ACKFLOW_OFFICE_MAIL_BATCH`` was never taken: the sync stopped before it with
+    nothing done and the same id to continue from, every time, so no mail after it got a card."""
+    from workers.office.mail.gmail import GmailMailbox
+
+    monkeypatch.setenv("ACKFLOW_OFFICE_MAIL_BATCH", "1")
+    sync = flow(runtime)
+    assert sync.settings.mail_batch == 1
+    sync.sync("push-0")
+    caught = [gmail.service.deliver(MAILBOX, mail(f"依頼 {n}"), label_ids=("SPAM",))["id"] for n in range(3)]
+    box = GmailMailbox(MAILBOX, endpoint=gmail.url, credentials_file=str(gmail.key))
+    box._api().messages().batchModify(userId="me", body={"ids": caught, "addLabelIds": ["INBOX"],
+                                                        "removeLabelIds": ["SPAM"]}).execute()
+    later = gmail.deliver(mail("その後のメール"))["id"]
+    proposed = sync.sync("push-1").proposed + sync.sync("push-2").proposed
+    assert proposed == [record_id(MAILBOX, i) for i in (*caught, later)]

@@ -230,6 +230,13 @@ def build_app(service: GmailService, *, granted_scopes: tuple[str, ...] = (SCOPE
         return json_response(service.modify(mailbox, message_id, list(body.get("addLabelIds") or []),
                                             list(body.get("removeLabelIds") or [])))
 
+    def batch_modify(request: Request, user_id):
+        mailbox = box(request, user_id, MODIFY)
+        body = read_json(request)
+        service.batch_modify(mailbox, [str(i) for i in body.get("ids") or []], list(body.get("addLabelIds") or []),
+                             list(body.get("removeLabelIds") or []))
+        return json_response({}, 204)
+
     def labels(request: Request, user_id):
         mailbox = box(request, user_id, METADATA + (SCOPE + "gmail.labels",))
         with service.lock:
@@ -272,6 +279,7 @@ def build_app(service: GmailService, *, granted_scopes: tuple[str, ...] = (SCOPE
     app.add("GET", USER + "/messages", list_messages)
     app.add("GET", USER + "/messages/([^/]+)", get_message)
     app.add("GET", USER + "/messages/([^/]+)/attachments/([^/]+)", attachment)
+    app.add("POST", USER + "/messages/batchModify", batch_modify)
     app.add("POST", USER + "/messages/([^/]+)/modify", modify)
     app.add("GET", USER + "/labels", labels)
     app.add("POST", USER + "/labels", create_label)

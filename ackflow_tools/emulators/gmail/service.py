@@ -264,30 +264,44 @@ class GmailService:
         return message
 
     def modify(self, box: Mailbox, message_id: str, add: list[str], remove: list[str]) -> dict:
+        self.batch_modify(box, [message_id], add, remove)
         with self.lock:
-            message = self.message(box, message_id)
+            return self.stub(self.message(box, message_id))
+
+    def batch_modify(self, box: Mailbox, message_ids: list[str], add: list[str], remove: list[str]) -> None:
+        """Change the labels of one or more mails (``messages.batchModify``: at most 1,000): one
+        history record for the whole change, listing each mail changed."""
+        if not message_ids or len(message_ids) > 1000:
+            raise GoogleError("INVALID_ARGUMENT", "ids must name 1 to 1000 messages")
+        with self.lock:
+            messages = [self.message(box, message_id) for message_id in dict.fromkeys(message_ids)]
             for label in [*add, *remove]:
                 if label not in box.labels:
                     raise GoogleError("INVALID_ARGUMENT", f"Invalid label: {label}")
-            before = set(message["labelIds"])
-            labels = [x for x in message["labelIds"] if x not in remove]
-            labels += [x for x in add if x not in labels]
-            message["labelIds"] = labels
-            added, removed = set(labels) - before, before - set(labels)
-            change: dict = {}
-            if added:
-                change["labelsAdded"] = [{"message": self.stub(message), "labelIds": sorted(added)}]
-            if removed:
-                change["labelsRemoved"] = [{"message": self.stub(message), "labelIds": sorted(removed)}]
+            change: dict = {"labelsAdded": [], "labelsRemoved": []}
+            changed = []
+            for message in messages:
+                before = set(message["labelIds"])
+                labels = [x for x in message["labelIds"] if x not in remove]
+                labels += [x for x in add if x not in labels]
+                message["labelIds"] = labels
+                added, removed = set(labels) - before, before - set(labels)
+                if added:
+                    change["labelsAdded"].append({"message": self.stub(message), "labelIds": sorted(added)})
+                if removed:
+                    change["labelsRemoved"].append({"message": self.stub(message), "labelIds": sorted(removed)})
+                if added or removed:
+                    changed.append(message)
+            change = {kind: items for kind, items in change.items() if items}
             if change:
-                message["historyId"] = str(self._record(box, messages=[{"id": message_id,
-                                                                         "threadId": message["threadId"]}],
-                                                        **change))
+                history_id = str(self._record(box, messages=[{"id": m["id"], "threadId": m["threadId"]}
+                                                             for m in changed], **change))
+                for message in changed:
+                    message["historyId"] = history_id
             self.save()
-            watched = change and self._watched(box, labels)
+            watched = any(self._watched(box, m["labelIds"]) for m in changed)
         if watched:
             self.notify(box.address)
-        return self.stub(message)
 
     def create_label(self, box: Mailbox, body: dict) -> dict:
         name = (body.get("name") or "").strip()

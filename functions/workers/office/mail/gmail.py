@@ -139,8 +139,8 @@ class GmailMailbox:
                                                   pageToken=token).execute()
                 for record in page.get("history", []):
                     fresh = [mail_id for mail_id in dict.fromkeys(_entered(record)) if mail_id not in seen]
-                    if len(added) + len(fresh) > limit:
-                        return Changes(tuple(added), last, complete=False)
+                    if added and len(added) + len(fresh) > limit:  # (a record is taken whole, even past the
+                        return Changes(tuple(added), last, complete=False)  # limit: else it is never taken)
                     added += fresh
                     seen.update(fresh)
                     last = str(record["id"])
