@@ -137,8 +137,11 @@ def files_server(host: str, port: int, root: str) -> None:
               help="Seconds a history record is kept; a start id older than that is answered 404.")
 @click.option("--granted-scope", "granted", multiple=True, metavar="SCOPE",
               help="Scopes domain-wide delegation grants (default: gmail.modify).")
+@click.option("--user-rate-limit", default=15_000, show_default=True, type=click.IntRange(min=0),
+              help="Quota units a mailbox may spend a minute, as Gmail's per-user limit (0: none); past it, "
+                   "403 userRateLimitExceeded.")
 def gmail_emulator(host: str, port: int, data_path: str, mailboxes: tuple[str, ...], pubsub_url: str,
-                   history_retention: float, granted: tuple[str, ...]) -> None:
+                   history_retention: float, granted: tuple[str, ...], user_rate_limit: int) -> None:
     """Run the local Gmail v1 REST service (watch, history, messages, labels)."""
     from pathlib import Path
 
@@ -146,7 +149,8 @@ def gmail_emulator(host: str, port: int, data_path: str, mailboxes: tuple[str, .
     from ackflow_tools.emulators.gmail.service import GmailService
 
     Path(data_path).parent.mkdir(parents=True, exist_ok=True)
-    service = GmailService(data_path, pubsub_url=pubsub_url, history_retention=history_retention)
+    service = GmailService(data_path, pubsub_url=pubsub_url, history_retention=history_retention,
+                           user_rate_limit=user_rate_limit)
     for address in mailboxes:
         service.ensure(address)
     scopes = tuple(s if s.startswith("https://") else SCOPE + s for s in granted) or (SCOPE + "gmail.modify",)

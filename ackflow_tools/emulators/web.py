@@ -40,16 +40,20 @@ class GoogleError(Exception):
     """An error answered in Google's JSON shape: ``{"error": {code, message, status}}``."""
 
     def __init__(self, status: str, message: str, *, details: list[dict] | None = None,
-                 headers: dict[str, str] | None = None):
+                 headers: dict[str, str] | None = None, errors: list[dict] | None = None,
+                 code: int | None = None):
         super().__init__(message)
         self.status = status
-        self.code = HTTP_STATUS[status]
+        self.code = code or HTTP_STATUS[status]
         self.message = message
         self.details = details or []
+        self.errors = errors or []  # the older APIs' {"domain", "reason", "message"} list (Gmail's)
         self.headers = headers or {}
 
     def response(self) -> Response:
         body = {"error": {"code": self.code, "message": self.message, "status": self.status}}
+        if self.errors:
+            body["error"]["errors"] = self.errors
         if self.details:
             body["error"]["details"] = self.details
         return json_response(body, self.code, headers=self.headers or None)

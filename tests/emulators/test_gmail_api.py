@@ -128,6 +128,27 @@ def test_delegation_without_the_modify_scope_cannot_label(tmp_path):
         stand_in.stop()
 
 
+def test_gmails_per_user_rate_limit_is_a_wait_not_a_delegation_to_fix(tmp_path):
+    """Gmail answers its per-user rate limit (15,000 quota units a minute; messages.get costs 5)
+    with a 403 whose reason is ``userRateLimitExceeded``, to be retried with backoff. Every 403 was
+    read as refused delegation, a PermanentError: the mail step of a case opened in a burst failed
+    for good, telling people to check the domain-wide delegation."""
+    from ackflow.errors import TransientError
+    from workers.office.mail.mailbox import AccessRefused
+
+    stand_in = GmailStandIn(tmp_path, user_rate_limit=10, rate_window=3600)  # two reads of a mail an hour
+    try:
+        sent = stand_in.deliver(mail())
+        box = mailbox(stand_in)
+        box.get(sent["id"])
+        box.get(sent["id"])
+        with pytest.raises(TransientError) as limited:
+            box.get(sent["id"])
+        assert not isinstance(limited.value, AccessRefused)
+    finally:
+        stand_in.stop()
+
+
 def test_ackflow_mail_receive_drops_a_mail_with_its_attachments(gmail, tmp_path):
     from click.testing import CliRunner
 

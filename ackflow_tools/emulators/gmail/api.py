@@ -141,8 +141,10 @@ def build_app(service: GmailService, *, granted_scopes: tuple[str, ...] = (SCOPE
             raise GoogleError("PERMISSION_DENIED", "Request had insufficient authentication scopes.")
         return grant["subject"]
 
-    def box(request: Request, user_id: str, scopes: tuple[str, ...]):
-        return service.box(user_id, authorized(request, scopes))
+    def box(request: Request, user_id: str, scopes: tuple[str, ...], method: str = ""):
+        mailbox = service.box(user_id, authorized(request, scopes))
+        service.charge(mailbox, method)
+        return mailbox
 
     def token(request: Request):
         """OAuth 2.0 token endpoint: a service account's signed JWT (RFC 7523), with ``sub``."""
@@ -164,33 +166,33 @@ def build_app(service: GmailService, *, granted_scopes: tuple[str, ...] = (SCOPE
         return json_response({"access_token": value, "expires_in": 3600, "token_type": "Bearer"})
 
     def watch(request: Request, user_id):
-        return json_response(service.watch(box(request, user_id, METADATA), read_json(request)))
+        return json_response(service.watch(box(request, user_id, METADATA, "watch"), read_json(request)))
 
     def stop(request: Request, user_id):
-        service.stop(box(request, user_id, METADATA))
+        service.stop(box(request, user_id, METADATA, "stop"))
         return json_response({}, 204)
 
     def profile(request: Request, user_id):
-        mailbox = box(request, user_id, METADATA)
+        mailbox = box(request, user_id, METADATA, "getProfile")
         return json_response({"emailAddress": mailbox.address, "messagesTotal": len(mailbox.messages),
                               "threadsTotal": len(mailbox.messages), "historyId": str(mailbox.history_id)})
 
     def history(request: Request, user_id):
-        mailbox = box(request, user_id, METADATA)
+        mailbox = box(request, user_id, METADATA, "history.list")
         size = min(max(int(request.args.get("maxResults", 100) or 100), 1), 500)
         return json_response(service.history(mailbox, request.args.get("startHistoryId"),
                                              request.args.get("labelId"), request.args.getlist("historyTypes"),
                                              size, request.args.get("pageToken")))
 
     def list_messages(request: Request, user_id):
-        mailbox = box(request, user_id, METADATA)
+        mailbox = box(request, user_id, METADATA, "messages.list")
         size = min(max(int(request.args.get("maxResults", 100) or 100), 1), 500)
         return json_response(service.list_messages(mailbox, request.args.getlist("labelIds"),
                                                    request.args.get("q", ""), size, request.args.get("pageToken")))
 
     def get_message(request: Request, user_id, message_id):
         fmt = request.args.get("format", "full")
-        mailbox = box(request, user_id, METADATA if fmt in ("minimal", "metadata") else READ)
+        mailbox = box(request, user_id, METADATA if fmt in ("minimal", "metadata") else READ, "messages.get")
         with service.lock:
             stored = dict(service.message(mailbox, message_id))
         raw = base64.urlsafe_b64decode(stored["raw"])
@@ -210,7 +212,7 @@ def build_app(service: GmailService, *, granted_scopes: tuple[str, ...] = (SCOPE
         return json_response(body)
 
     def attachment(request: Request, user_id, message_id, attachment_id):
-        mailbox = box(request, user_id, READ)
+        mailbox = box(request, user_id, READ, "messages.attachments.get")
         with service.lock:
             stored = service.message(mailbox, message_id)
         try:
@@ -225,28 +227,28 @@ def build_app(service: GmailService, *, granted_scopes: tuple[str, ...] = (SCOPE
         return json_response({"attachmentId": attachment_id, "size": len(data), "data": _b64(data)})
 
     def modify(request: Request, user_id, message_id):
-        mailbox = box(request, user_id, MODIFY)
+        mailbox = box(request, user_id, MODIFY, "messages.modify")
         body = read_json(request)
         return json_response(service.modify(mailbox, message_id, list(body.get("addLabelIds") or []),
                                             list(body.get("removeLabelIds") or [])))
 
     def batch_modify(request: Request, user_id):
-        mailbox = box(request, user_id, MODIFY)
+        mailbox = box(request, user_id, MODIFY, "messages.batchModify")
         body = read_json(request)
         service.batch_modify(mailbox, [str(i) for i in body.get("ids") or []], list(body.get("addLabelIds") or []),
                              list(body.get("removeLabelIds") or []))
         return json_response({}, 204)
 
     def labels(request: Request, user_id):
-        mailbox = box(request, user_id, METADATA + (SCOPE + "gmail.labels",))
+        mailbox = box(request, user_id, METADATA + (SCOPE + "gmail.labels",), "labels.list")
         with service.lock:
             return json_response({"labels": list(mailbox.labels.values())})
 
     def create_label(request: Request, user_id):
-        return json_response(service.create_label(box(request, user_id, LABELS), read_json(request)))
+        return json_response(service.create_label(box(request, user_id, LABELS, "labels.create"), read_json(request)))
 
     def delete_label(request: Request, user_id, label_id):
-        service.delete_label(box(request, user_id, LABELS), label_id)
+        service.delete_label(box(request, user_id, LABELS, "labels.delete"), label_id)
         return json_response({}, 204)
 
     # -- the stand-in's own side: mail arrives, history is forgotten ------------------------------

@@ -14,6 +14,7 @@ import json
 import logging
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.policy import compat32
@@ -28,6 +29,12 @@ log = logging.getLogger(__name__)
 SYSTEM_LABELS = ("INBOX", "UNREAD", "SENT", "DRAFT", "SPAM", "TRASH", "STARRED", "IMPORTANT",
                  "CATEGORY_PERSONAL", "CATEGORY_UPDATES")
 WATCH_DAYS = 7
+# Gmail's usage limits (developers.google.com/workspace/gmail/api/reference/quota): a mailbox may
+# spend 15,000 quota units a minute, each method its own number of units
+USER_RATE_LIMIT = 15_000
+UNITS = {"getProfile": 1, "history.list": 2, "labels.list": 1, "labels.create": 5, "labels.delete": 5,
+         "messages.list": 5, "messages.get": 5, "messages.attachments.get": 5, "messages.modify": 5,
+         "messages.batchModify": 50, "watch": 100, "stop": 50}
 
 
 @dataclass
@@ -49,11 +56,15 @@ class Mailbox:
 
 class GmailService:
     def __init__(self, path: str | Path | None = None, *, pubsub_url: str = "", history_retention: float = 7 * 86400,
-                 max_message_bytes: int = 36 * 1024 * 1024):
+                 max_message_bytes: int = 36 * 1024 * 1024, user_rate_limit: int = USER_RATE_LIMIT,
+                 rate_window: float = 60.0):
         self.path = Path(path) if path else None
         self.pubsub_url = pubsub_url.rstrip("/")
         self.history_retention = history_retention
         self.max_message_bytes = max_message_bytes
+        self.user_rate_limit = user_rate_limit  # quota units per window per mailbox (0: no limit)
+        self.rate_window = rate_window
+        self.spent: dict[str, deque] = {}  # address -> (time, units) within the window
         self.lock = threading.RLock()
         self.boxes: dict[str, Mailbox] = {}
         self.published: list[dict] = []  # notifications sent (or that failed), for inspection
@@ -91,6 +102,24 @@ class GmailService:
         if authorized and authorized.lower() != box.address:
             raise GoogleError("PERMISSION_DENIED", "Delegation denied for " + authorized)
         return box
+
+    def charge(self, box: Mailbox, method: str) -> None:
+        """Spend the units ``method`` costs from the mailbox's quota, or answer as Gmail answers a
+        mailbox over its rate: 403, reason ``userRateLimitExceeded`` (retry with backoff)."""
+        if not self.user_rate_limit:
+            return
+        now = time.monotonic()
+        with self.lock:
+            spent = self.spent.setdefault(box.address, deque())
+            while spent and spent[0][0] <= now - self.rate_window:
+                spent.popleft()
+            units = UNITS.get(method, 5)
+            if sum(u for _, u in spent) + units > self.user_rate_limit:
+                message = ("User-rate limit exceeded. Rate of requests for user exceed configured project quota. "
+                           "Retry after a while.")
+                raise GoogleError("PERMISSION_DENIED", message, errors=[
+                    {"domain": "usageLimits", "reason": "userRateLimitExceeded", "message": message}])
+            spent.append((now, units))
 
     def _record(self, box: Mailbox, **change) -> int:
         box.history_id += 1

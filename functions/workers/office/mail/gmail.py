@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import logging
 import threading
 
@@ -99,6 +100,9 @@ class GmailMailbox:
             status = exc.resp.status
             if status == 404 and gone is not None:
                 raise gone(f"Gmail: {action}: not found") from exc
+            if status == 403 and _rate_limited(exc):  # Gmail's usage limits: a wait, not a setting to fix
+                raise TransientError(N_("Gmail: could not {action} ({status}); will try again"), action=action,
+                                     status=status) from exc
             if status in (401, 403):
                 raise AccessRefused(N_("Gmail refused to {action} for {address} ({status}): check the domain-wide "
                                        "delegation of the service account (docs/deploy.md)"),
@@ -224,6 +228,25 @@ class GmailMailbox:
                 raise TransientError(N_("Gmail: the label {name} vanished while it was made"), name=name)
         self._labels.update(found)
         return self._labels[key]
+
+
+RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "dailyLimitExceeded", "quotaExceeded",
+                "RATE_LIMIT_EXCEEDED"}
+
+
+def _rate_limited(exc) -> bool:
+    """Whether Gmail's 403 is one of its usage limits (reason ``userRateLimitExceeded`` and the
+    like, or the status RESOURCE_EXHAUSTED), which Gmail says to retry with backoff, rather than
+    access refused."""
+    try:
+        error = json.loads(exc.content).get("error") or {}
+    except (ValueError, TypeError, AttributeError):
+        return False
+    if not isinstance(error, dict):
+        return False
+    items = [*(error.get("errors") or []), *(error.get("details") or [])]
+    reasons = {str(item.get("reason")) for item in items if isinstance(item, dict)}
+    return bool(reasons & RATE_REASONS) or error.get("status") == "RESOURCE_EXHAUSTED"
 
 
 def _entered(record: dict) -> list[str]:
