@@ -29,7 +29,7 @@ from ackflow.errors import ChatRefused, ChatUnavailable, StepFailed
 
 from . import card as cards
 from .clients import guess, known_clients
-from .mailbox import AccessRefused, HistoryGone, MailGone
+from .mailbox import AccessRefused, HistoryGone, MailboxThrottled, MailGone
 from .parse import Summary, clean, due_date, summarize
 from .records import Claim, MailRecords, MailStatus, Reopened
 from .texts import LABEL_AUTOMATIC, LABEL_DONE, LABEL_PENDING, LABEL_UNSHOWN
@@ -38,7 +38,8 @@ if TYPE_CHECKING:
     from ackflow.app.runtime import Runtime
 
 log = logging.getLogger(__name__)
-MAX_READS = 5  # a mail Gmail fails to give this often is skipped (logged), so it never blocks the ones after it
+MAX_READS = 5  # a mail Gmail fails to give this often (its usage limits aside) is skipped (logged), so it never
+# blocks the ones after it
 UNSHOWN_RETRY_AFTER = 86400.0  # the sweep tries an UNSHOWN mail again this long after Chat refused it
 
 
@@ -161,7 +162,7 @@ class MailFlow:
             report.skipped.append(rid)
             return True
         except StepFailed as exc:
-            if isinstance(exc, AccessRefused) or record.get("attempts", 1) < MAX_READS:
+            if isinstance(exc, (AccessRefused, MailboxThrottled)) or record.get("attempts", 1) < MAX_READS:
                 raise
             log.error("mail %s skipped: it could not be read after %d attempts: %s", mail_id, record["attempts"], exc)
             self.records.settle(rid, holder, MailStatus.SKIPPED, self.clock(), reason=f"unreadable: {exc}")

@@ -19,7 +19,7 @@ import threading
 from ackflow.errors import PermanentError, TransientError
 from ackflow.i18n import L_, N_, Msg
 
-from .mailbox import AccessRefused, Changes, HistoryGone, Mail, MailGone, Part, Watch
+from .mailbox import AccessRefused, Changes, HistoryGone, Mail, MailboxThrottled, MailGone, Part, Watch
 
 log = logging.getLogger(__name__)
 SCOPE = "https://www.googleapis.com/auth/gmail.modify"
@@ -100,14 +100,14 @@ class GmailMailbox:
             status = exc.resp.status
             if status == 404 and gone is not None:
                 raise gone(f"Gmail: {action}: not found") from exc
-            if status == 403 and _rate_limited(exc):  # Gmail's usage limits: a wait, not a setting to fix
-                raise TransientError(N_("Gmail: could not {action} ({status}); will try again"), action=action,
+            if status == 429 or (status == 403 and _rate_limited(exc)):  # usage limits: a wait, not a setting
+                raise MailboxThrottled(N_("Gmail: could not {action} ({status}); will try again"), action=action,
                                      status=status) from exc
             if status in (401, 403):
                 raise AccessRefused(N_("Gmail refused to {action} for {address} ({status}): check the domain-wide "
                                        "delegation of the service account (docs/deploy.md)"),
                                     action=action, address=self.address, status=status) from exc
-            if status == 429 or status >= 500:
+            if status >= 500:
                 raise TransientError(N_("Gmail: could not {action} ({status}); will try again"), action=action,
                                      status=status) from exc
             raise PermanentError(N_("Gmail: could not {action} ({status}): {problem}"), action=action, status=status,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ackflow.errors import AckflowError, PermanentError
+from ackflow.errors import AckflowError, PermanentError, TransientError
 
 
 class HistoryGone(AckflowError):
@@ -21,6 +21,11 @@ class HistoryGone(AckflowError):
 
 class AccessRefused(PermanentError):
     """The mailbox refuses us (delegation, scopes): a setting to fix, never a reason to skip a mail."""
+
+
+class MailboxThrottled(TransientError):
+    """The mailbox's usage limits (Gmail's 403 ``userRateLimitExceeded``, 429): a wait, never a
+    reason to give a mail up as unreadable."""
 
 
 class MailGone(AckflowError):
