@@ -107,7 +107,7 @@ def test_a_day_that_happened_without_a_year_is_the_latest_such_day(typed, expect
     assert parse_date(typed, TODAY, recent=7) == expected
 
 
-@pytest.mark.parametrize("typed", ["2月30日", "2026-02-30", "13/1", "2026-13-01", "tomorrow", "12月", "元年1月1日",
+@pytest.mark.parametrize("typed", ["2月30日", "2026-02-30", "13/1", "2026-13-01", "soon", "12月", "元年1月1日",
                                    "", "2026/12", "0/1"])
 def test_not_dates(typed):
     with pytest.raises(ValueError):
@@ -176,7 +176,7 @@ def test_a_backslash_is_text_as_the_yen_key_types_it():
 @pytest.mark.parametrize(("typed", "english", "japanese"), [
     ("ACME 金型 納期：2月30日", "--due is not a date I can read (that day does not exist): “2月30日”",
      "納期の「2月30日」を日付として読み取れません（その日付は存在しません）"),
-    ("ACME 金型 --due tomorrow", "--due is not a date I can read (not a date)", "日付ではありません"),
+    ("ACME 金型 --due soon", "--due is not a date I can read (not a date)", "日付ではありません"),
     ("ACME 金型 金額：99999999999999999999円", "--fee is not an amount I can read (too large)", "大きすぎます"),
     ("ACME 金型 金額：1.5円", "(yen has no fractions)", "円に小数はありません"),
     ("ACME", "TITLE is missing", "件名がありません"),  # the parameter's title, from the catalog
@@ -307,3 +307,58 @@ def test_an_option_with_an_equals_sign_and_nothing_after_it_needs_a_value():
 def test_a_dialog_field_reads_a_case_number_typed_in_kana_mode():
     assert normalize_field(" ２０２６ー００１ ") == "2026-001"
     assert normalize_field("プレス金型 A-12〜ー") == "プレス金型 A-12〜ー"
+
+
+# -- dates as the office writes them beyond the ISO and 年月日 forms (found by the office audit) -------
+
+@pytest.mark.parametrize(("typed", "date"), [
+    # the era's initial, as forms and stamps abbreviate it: R8.12.1, R8/12/1, Ｒ８．１２．１, H31.4.30
+    ("R8.12.1", dt.date(2026, 12, 1)), ("R8/12/1", dt.date(2026, 12, 1)), ("r8-12-01", dt.date(2026, 12, 1)),
+    ("Ｒ８．１２．１", dt.date(2026, 12, 1)), ("R08.12.01", dt.date(2026, 12, 1)), ("R元.5.1", dt.date(2019, 5, 1)),
+    ("令和8.12.1", dt.date(2026, 12, 1)), ("令和8/12/1", dt.date(2026, 12, 1)), ("R8年12月1日", dt.date(2026, 12, 1)),
+    ("H31.4.30", dt.date(2019, 4, 30)), ("S64.1.7", dt.date(1989, 1, 7)),
+    # a date copied from a card, which shows it with its day of the week: 2026年12月1日(火)
+    ("2026年12月1日(火)", dt.date(2026, 12, 1)), ("12月1日（火）", dt.date(2026, 12, 1)),
+    ("2026年12月1日(火曜日)", dt.date(2026, 12, 1)), ("2026/12/1(火)", dt.date(2026, 12, 1)),
+    ("12/1 (火)", dt.date(2026, 12, 1)), ("令和8年12月1日（火）", dt.date(2026, 12, 1)),
+    ("2026-12-01 (Tue)", dt.date(2026, 12, 1)),
+    # today and the days either side, as people say them (in the person's time zone: ``today``)
+    ("今日", TODAY), ("本日", TODAY), ("きょう", TODAY), ("today", TODAY), ("Today", TODAY),
+    ("明日", TODAY + dt.timedelta(days=1)), ("あした", TODAY + dt.timedelta(days=1)),
+    ("あす", TODAY + dt.timedelta(days=1)), ("tomorrow", TODAY + dt.timedelta(days=1)),
+    ("明後日", TODAY + dt.timedelta(days=2)), ("あさって", TODAY + dt.timedelta(days=2)),
+    ("昨日", TODAY - dt.timedelta(days=1)), ("きのう", TODAY - dt.timedelta(days=1)),
+    ("yesterday", TODAY - dt.timedelta(days=1)), ("一昨日", TODAY - dt.timedelta(days=2)),
+])
+def test_dates_the_office_writes_too(typed, date):
+    assert parse_date(typed, TODAY) == date
+    assert parse_date(typed, TODAY, recent=7) == date
+
+
+@pytest.mark.parametrize("typed", ["2026年12月1日(水)", "12/1(月)", "2026-12-01 (Wed)", "12月1日(火曜)x"])
+def test_a_day_of_the_week_that_does_not_match_its_date_is_refused(typed):
+    """2026年12月1日 is a Tuesday: (水) says one of the two was mistyped, and which one is unknown."""
+    with pytest.raises(ValueError):
+        parse_date(typed, TODAY)
+
+
+def test_the_mismatched_day_of_the_week_is_said():
+    with pytest.raises(UsageError) as refused:
+        read("ACME 金型 納期：2026年12月1日(水)")
+    assert "曜日" in refused.value.render(JA) and "day of the week" in refused.value.render(EN)
+
+
+@pytest.mark.parametrize("typed", ["26年12月1日", "8年12月1日", "026年12月1日", "R.12.1", "R8.12", "X8.12.1",
+                                   "R100.1.1"])
+def test_a_year_that_is_not_written_in_full_is_refused_never_read_as_the_year_26(typed):
+    """26年12月1日 was read as 1 December of the year 26 (and refused as “past” with the year 26 on
+    the card); 8年12月1日 may be 令和8年: neither is guessed."""
+    with pytest.raises(ValueError):
+        parse_date(typed, TODAY)
+
+
+def test_a_short_year_is_said_with_how_to_write_it():
+    with pytest.raises(UsageError) as refused:
+        read("ACME 金型 納期：26年12月1日")
+    assert "2026年" in refused.value.render(JA) and "令和8年" in refused.value.render(JA)
+    assert "2026年" in refused.value.render(EN)

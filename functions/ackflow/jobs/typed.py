@@ -3,7 +3,11 @@
 Amounts: ``350000``, ``350,000``, ``¥350,000``, ``350000円``, ``35万``, ``35万円``, ``1.5万``,
 ``12万3000円`` → integer yen. Dates: ``2026-12-01``, ``2026/12/1``, ``12/1`` (the next such date),
 ``12月1日``, ``2026年12月1日``, ``令和8年12月1日`` (and 平成, 昭和, 元年; a day outside its era's
-reign, such as 平成31年5月1日, is refused) → ``datetime.date``.
+reign, such as 平成31年5月1日, is refused), the era by its initial as forms abbreviate it
+(``R8.12.1``, ``R8/12/1``, ``H31.4.30``), a date copied from a card with its day of the week
+(``2026年12月1日(火)``: the day must match), and 今日, 明日, 明後日, 昨日, 一昨日 (today, tomorrow,
+yesterday) → ``datetime.date``. A year written short without its era (``26年12月1日``, ``8年…``:
+2026, or 令和8年?) is refused, never read as the year 26.
 
 Text is normalised first (:func:`ackflow.jobs.normalize.normalize`), so full-width digits and ``／``
 work too. Anything else raises ``ValueError`` with a short reason (English, marked for the catalog);
@@ -31,6 +35,18 @@ _REIGNS = {"令和": (dt.date(2019, 5, 1), dt.date.max, N_("令和 began on 2019
 _ISO = re.compile(r"^(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})$")
 _MONTH_DAY = re.compile(r"^(?P<m>\d{1,2})/(?P<d>\d{1,2})$")
 _JAPANESE = re.compile(r"^(?:(?P<era>令和|平成|昭和)?(?P<y>\d{1,4}|元)年)?(?P<m>\d{1,2})月(?P<d>\d{1,2})日$")
+# R8.12.1, R8/12/1, 令和8.12.1: an era (its initial made its name first) and its year, then month and day
+_ERA_DOTTED = re.compile(r"^(?P<era>令和|平成|昭和)(?P<y>\d{1,2}|元)(?P<sep>[-/.])(?P<m>\d{1,2})(?P=sep)"
+                         r"(?P<d>\d{1,2})$")
+_INITIAL = re.compile(r"^[RHS](?=\d|元)", re.IGNORECASE)  # R8.12.1, H31年4月30日: the era's initial
+_INITIALS = {"R": "令和", "H": "平成", "S": "昭和"}
+# the day of the week a card writes after a date (2026年12月1日(火)), in either language
+_WEEKDAY = re.compile(r"\((?P<day>[月火水木金土日](?:曜日?)?|mon|tue|wed|thu|fri|sat|sun)\)$", re.IGNORECASE)
+_WEEKDAYS = {**{d: i for i, d in enumerate("月火水木金土日")},
+             **{d: i for i, d in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))}}
+# today and the days either side, as people say them: days from today
+_RELATIVE = {"今日": 0, "本日": 0, "きょう": 0, "today": 0, "明日": 1, "あした": 1, "あす": 1, "tomorrow": 1,
+             "明後日": 2, "あさって": 2, "昨日": -1, "きのう": -1, "yesterday": -1, "一昨日": -2, "おととい": -2}
 
 
 def parse_yen(text: str, *, allow_zero: bool = False) -> int:
@@ -74,10 +90,26 @@ def parse_date(text: str, today: dt.date, recent: int | None = None) -> dt.date:
     12月1日 to the next such date, or with ``recent`` (a day that happened) to the latest such date
     at most ``recent`` days after today. ValueError if it is not a date or does not exist (2月30日)."""
     raw = normalize(text).replace(" ", "")
+    if raw.lower() in _RELATIVE:
+        return today + dt.timedelta(days=_RELATIVE[raw.lower()])
+    weekday = _WEEKDAY.search(raw)
+    if weekday is None:
+        return _day(raw, today, recent)
+    day_of = _day(raw[:weekday.start()], today, recent)
+    said = weekday["day"]
+    if day_of.weekday() != _WEEKDAYS[said[:3].lower() if said.isascii() else said[0]]:
+        raise ValueError(N_("the day of the week does not match the date"))
+    return day_of
+
+
+def _day(raw: str, today: dt.date, recent: int | None) -> dt.date:
+    """``parse_date`` of a normalised text without its day of the week."""
+    if _INITIAL.match(raw):
+        raw = _INITIALS[raw[0].upper()] + raw[1:]
     match = _ISO.match(raw)
     if match:
         return _date(int(match["y"]), int(match["m"]), int(match["d"]))
-    match = _MONTH_DAY.match(raw) or _JAPANESE.match(raw)
+    match = _ERA_DOTTED.match(raw) or _MONTH_DAY.match(raw) or _JAPANESE.match(raw)
     if not match:
         raise ValueError(N_("not a date"))
     month, day = int(match["m"]), int(match["d"])
@@ -105,6 +137,8 @@ def parse_date(text: str, today: dt.date, recent: int | None = None) -> dt.date:
         return day_of
     if year_text == "元":
         raise ValueError(N_("元年 needs an era (令和元年)"))
+    if len(year_text) < 4:  # 26年: 2026, or 令和26年? 8年: 令和8年? never the year 26
+        raise ValueError(N_("write the year in full (2026年) or with its era (令和8年)"))
     return _date(year, month, day)
 
 
