@@ -153,7 +153,7 @@ def test_a_line_missing_a_part_names_only_the_parts_left_empty(runtime):
                                          "item.2.1": "2"}, {"item": 2})
     assert formspec.read(state, JA) is None
     assert state.errors["item.1"] == "1行目: 単価を入力してください。"
-    assert state.errors["item.2"] == "2行目: 品名, 単価を入力してください。"
+    assert state.errors["item.2"] == "2行目: 品名、単価を入力してください。"  # listed as Japanese lists
     state = formspec.FormState(newcase, {"client": "ACME", "title": "金型", "item.1.2": "350000"}, {"item": 1})
     formspec.read(state, EN)
     assert state.errors["item.1"] == "Line 1: fill in Description, Quantity."

@@ -29,6 +29,7 @@ from ..chat.events import FormInput
 from ..chat.forms import Choice, Columns, DateInput, TextInput, first
 from ..chat.forms import error_text as _error_text
 from ..errors import UsageError
+from ..i18n import Listed
 from ..jobs.normalize import normalize_field
 from ..jobs.params import Param
 
@@ -295,7 +296,7 @@ def _read_lines(state: FormState, param: Param, speaker: Speaker, today: dt.date
                        if not piece]
             if missing:  # the parts left empty, never an optional one (a line's tax rate)
                 state.errors[f"{param.name}.{index}"] = speaker._(
-                    "Line {n}: fill in {parts}.", n=index, parts=", ".join(missing))
+                    "Line {n}: fill in {parts}.", n=index, parts=Listed(missing).render(speaker))
                 continue
             if _part_errors(state, param, index, pieces, speaker):
                 continue
