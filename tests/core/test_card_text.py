@@ -135,3 +135,13 @@ def test_a_usage_reply_quoting_a_whole_message_stays_within_what_chat_accepts(re
     message = rendered(views.usage_reply(refused.value.render(EN), refused.value.usage, EN))
     assert len(json.dumps(message, ensure_ascii=False).encode()) < 4_000
     assert message["text"].endswith("Usage: fail [--times N] [--always]")
+
+
+@pytest.mark.parametrize(("problem", "speaker", "said"), [
+    ("「納品:12月1日」は余分です。「納期：」のことですか？", JA, "のことですか？\n"),
+    ("unexpected “x:1”; did you mean “--due”?", EN, "did you mean “--due”?\n"),
+    ("その日付は存在しません。", JA, "存在しません。\n"),
+])
+def test_a_problem_that_ends_in_a_question_gets_no_full_stop_after_it(problem, speaker, said):
+    """「…のことですか？。」: the reply put its own full stop after the question."""
+    assert said in views.usage_reply(problem, "newcase CLIENT TITLE", speaker).text

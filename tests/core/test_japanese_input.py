@@ -362,3 +362,22 @@ def test_a_short_year_is_said_with_how_to_write_it():
         read("ACME 金型 納期：26年12月1日")
     assert "2026年" in refused.value.render(JA) and "令和8年" in refused.value.render(JA)
     assert "2026年" in refused.value.render(EN)
+
+
+@pytest.mark.parametrize(("typed", "english", "japanese"), [
+    # 納品 (delivered) typed for 納期 (due): the word was “extra”, with no word of the option meant
+    ("ACME 金型 納品：12月1日", "unexpected “納品:12月1日”; did you mean “納期：”?",
+     "「納品:12月1日」は余分です。「納期：」のことですか？"),
+    ("ACME 金型 明記:設計:1:1000", "did you mean “明細：”?", "「明細：」のことですか？"),
+    ("ACME 金型 due:12/1", "did you mean “--due”?", "「--due」のことですか？"),
+])
+def test_an_option_name_mistyped_before_its_colon_is_named(typed, english, japanese):
+    with pytest.raises(UsageError) as refused:
+        read(typed)
+    assert english in refused.value.render(EN) and japanese in refused.value.render(JA)
+
+
+def test_a_loose_word_with_a_colon_and_nothing_near_is_only_extra():
+    with pytest.raises(UsageError) as refused:
+        read("ACME 金型 縮尺:1:100")
+    assert "did you mean" not in refused.value.render(EN) and "のことですか" not in refused.value.render(JA)

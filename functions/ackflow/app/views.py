@@ -169,7 +169,11 @@ def help_card(registry: Registry, allowed: set[str], speaker: Speaker, intro: st
 def usage_reply(problem: str, usage: str | None, speaker: Speaker, example: str | None = None) -> Reply:
     # the problem may quote what was written, up to a whole message: cut, so the answer stays
     # far below the 32,000 bytes Chat accepts
-    text = speaker._("I could not read that: {problem}.", problem=short(problem.rstrip("."), MAX_PROBLEM))
+    problem = short(problem.rstrip(".。"), MAX_PROBLEM)
+    if problem.endswith(("?", "？", "!", "！")):  # 「…のことですか？」: no full stop after it
+        text = speaker._("I could not read that: {problem}", problem=problem)
+    else:
+        text = speaker._("I could not read that: {problem}.", problem=problem)
     if usage:
         text += "\n" + speaker._("Usage: {usage}", usage=usage)
     if example:  # a whole command to copy: what a usage line's placeholders mean, shown

@@ -20,6 +20,7 @@ sends at most 32,000 bytes in a message, so the bound refuses no real message (a
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 import shlex
 import unicodedata
@@ -314,6 +315,18 @@ class _Options:
         self.by_option = {p.option: p for p in params if not p.positional}
         self.by_alias = {a: p for p in params if not p.positional for a in p.aliases}
 
+    def near(self, words: list[str]) -> str | None:
+        """The option a word left over most likely meant, as it is written (``納期：``, ``--due``),
+        when the word is a name and a colon (``納品:12月1日``) and the name is near an option's."""
+        names = {**{a: f"{a}：" for a in self.by_alias}, **{o[2:]: o for o in self.by_option}}
+        for word in words:
+            head, colon, _ = word.partition(":")
+            if colon and head and len(head) <= MAX_NAME:
+                found = difflib.get_close_matches(head.lower(), names, n=1, cutoff=0.5)
+                if found:
+                    return names[found[0]]
+        return None
+
     def match(self, word: str) -> tuple[Param, str, str | None] | None:
         """(the option, the name it was written as, its value if written in the same word), or None
         when ``word`` is not an option at all. UsageError for ``--name`` that names nothing."""
@@ -382,6 +395,10 @@ def parse_params(params: tuple[Param, ...], words: list[str], today: dt.date | N
         elif loose:
             values[param.name] = param.convert(loose.pop(0), today)
     if loose:
+        meant = options.near(loose)
+        if meant:  # 納品：12月1日 typed for 納期：12月1日
+            raise UsageError(N_("unexpected “{words}”; did you mean “{option}”?"), words=quoted(" ".join(loose)),
+                             option=meant)
         raise UsageError(N_("unexpected “{words}”"), words=quoted(" ".join(loose)))
     for param in params:
         if param.name not in values:
