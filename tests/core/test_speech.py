@@ -250,6 +250,20 @@ def test_a_japanese_reader_is_suggested_the_japanese_names(runtime, typed, expec
     assert expected in answer, answer
 
 
+@pytest.mark.parametrize(("typed", "expected"), [
+    # a command's reading sent before the IME converted it to its kanji: 見積 typed as みつもり (the
+    # nearest first; a reading near another's, じゅちゅう and しっちゅう, names both)
+    ("みつもり", "ありません。「見積」のことですか？"), ("せいきゅう", "ありません。「請求」のことですか？"),
+    ("しんきあんけん", "ありません。「新規案件」"), ("にゅうきん", "ありません。「入金」のことですか？"),
+    ("じゅちゅう", "ありません。「受注」"), ("のうひん", "ありません。「納品」のことですか？"),
+    ("あんけんいちらん", "ありません。「案件一覧」"), ("とりけし", "ありません。「取消」のことですか？"),
+    ("さいじっこう", "ありません。「再実行」のことですか？"), ("じょうきょう", "ありません。「状況」のことですか？"),
+])
+def test_a_command_typed_by_its_reading_is_suggested_by_its_name(runtime, typed, expected):
+    answer = said(runtime, classic(typed, userLocale="ja"))
+    assert expected in answer, answer
+
+
 def test_an_english_reader_is_suggested_the_english_names_even_for_a_japanese_word(runtime):
     answer = said(runtime, classic("へるぷ", userLocale="en"))
     assert "Did you mean “help”?" in answer and "ヘルプ" not in answer.split("Did you mean")[1].split("?")[0]

@@ -80,14 +80,19 @@ def katakana(text: str) -> str:
 
 def suggestions(runtime: Runtime, event: ChatEvent, typed: str) -> list[str]:
     """The commands nearest to ``typed`` that this person may use (by their names or aliases, and
-    with hiragana read as katakana), nearest first: each command once, by its name."""
+    with hiragana read as katakana; or by their names' readings in hiragana, みつもり for 見積),
+    nearest first: each command once, by its name."""
     allowed = allowed_commands(runtime, event)
-    offered = {n: target for n, target in runtime.registry.names().items()
-               if target in allowed and not (target in runtime.registry and runtime.registry.get(target).schedule)}
+
+    def offered(target: str) -> bool:
+        return target in allowed and not (target in runtime.registry and runtime.registry.get(target).schedule)
+
+    candidates = [(n, target) for n, target in runtime.registry.names().items() if offered(target)]
+    candidates += [(reading, target) for reading, target in runtime.registry.readings() if offered(target)]
     forms = list(dict.fromkeys((typed.lower(), katakana(typed.lower()))))
     matcher = difflib.SequenceMatcher()
     scored: dict[str, float] = {}
-    for name, target in offered.items():
+    for name, target in candidates:
         matcher.set_seq2(name)
         best = 0.0
         for form in forms:

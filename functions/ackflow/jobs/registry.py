@@ -35,6 +35,12 @@ BUILTIN_ALIASES: dict[str, tuple[str, ...]] = {
     "help": ("ヘルプ", "使い方"), "status": ("状況",), "jobs": ("一覧",), "cancel": ("取消", "取り消し"),
     "retry": ("再実行",),
 }
+# The readings of the builtins' names, in hiragana (as a phone sends them when the IME's conversion
+# was skipped): suggestions only, never names (とりけし gets “did you mean 取消?”, not a cancel).
+BUILTIN_READINGS: dict[str, tuple[str, ...]] = {
+    "help": ("へるぷ", "つかいかた"), "status": ("じょうきょう",), "jobs": ("いちらん",),
+    "cancel": ("とりけし",), "retry": ("さいじっこう",),
+}
 
 
 def check_aliases(owner: str, aliases: tuple[str, ...]) -> None:
@@ -104,6 +110,7 @@ class JobType:
     requires: tuple[str, ...] = ()  # modules the steps import (e.g. an extra's); checked, not imported
     requires_hint: str = ""  # how to get them, e.g. "install the office extra: pip install 'ackflow[office]'"
     aliases: tuple[str, ...] = ()  # other names a person may type, e.g. ("新規案件",)
+    readings: tuple[str, ...] = ()  # the names' readings in hiragana, for suggestions only: ("しんきあんけん",)
     no_cancel_after: str = ""  # a step after whose success the job may not be cancelled (it holds what the step
     # took, e.g. an invoice number, which must be issued: retried if it fails, never dropped)
     admins_only: bool = False  # only ACKFLOW_ADMINS may ask for it: refused at the command, never offered
@@ -127,6 +134,7 @@ class JobType:
         if not NAME_RE.match(self.name):
             raise ValueError(f"job type name {self.name!r}: lowercase letters, digits, hyphens")
         check_aliases(f"job type {self.name}", self.aliases)
+        check_aliases(f"job type {self.name}", self.readings)
         if not self.steps:
             raise ValueError(f"job type {self.name} has no steps")
         names = [s.name for s in self.steps]
@@ -254,9 +262,11 @@ class Command:
     handler: Callable[..., Any]
     slash_command_id: int | None = None
     aliases: tuple[str, ...] = ()  # other names a person may type, e.g. ("案件",)
+    readings: tuple[str, ...] = ()  # the names' readings in hiragana, for suggestions only: ("あんけん",)
 
     def __post_init__(self) -> None:
         check_aliases(f"command {self.name}", self.aliases)
+        check_aliases(f"command {self.name}", self.readings)
 
     @property
     def native_name(self) -> str | None:
@@ -284,14 +294,26 @@ class Registry:
         # every name a person may type → the command or job type it names (builtins included)
         self._names: dict[str, str] = {name: name for name in BUILTIN_ALIASES}
         self._names.update({alias: name for name, aliases in BUILTIN_ALIASES.items() for alias in aliases})
+        # readings → what they name, for suggestions only (``suggestions``); a reading two share names both
+        self._readings: dict[str, set[str]] = {}
+        for name, readings in BUILTIN_READINGS.items():
+            self._add_readings(name, readings)
 
-    def _claim_names(self, name: str, aliases: tuple[str, ...], replacing: bool = False) -> None:
+    def _claim_names(self, name: str, aliases: tuple[str, ...], replacing: bool = False,
+                     readings: tuple[str, ...] = ()) -> None:
         taken = [n for n in (name, *aliases) if n in self._names and not (replacing and self._names[n] == name)]
         if taken:
             raise ValueError(f"{name!r}: the name {taken[0]!r} is already taken (by {self._names[taken[0]]!r})")
         if replacing:
             self._names = {k: v for k, v in self._names.items() if v != name}
+            for named in self._readings.values():
+                named.discard(name)
         self._names.update({n: name for n in (name, *aliases)})
+        self._add_readings(name, readings)
+
+    def _add_readings(self, name: str, readings: tuple[str, ...]) -> None:
+        for reading in readings:
+            self._readings.setdefault(reading, set()).add(name)
 
     def resolve(self, word: str) -> str | None:
         """The command or job type that ``word`` (a name or an alias, any case) names, or None."""
@@ -300,6 +322,10 @@ class Registry:
     def names(self) -> dict[str, str]:
         """Every name and alias → what it names (for suggestions)."""
         return dict(self._names)
+
+    def readings(self) -> list[tuple[str, str]]:
+        """Every reading of a name in hiragana and what it names (for suggestions only)."""
+        return [(reading, name) for reading, named in self._readings.items() for name in sorted(named)]
 
     def service(self, name: str, factory: Callable[[Any], Any]) -> None:
         """Offer steps a service (``ctx.services.<name>``), created on first use by
@@ -315,7 +341,7 @@ class Registry:
             raise ValueError(f"command {command.name!r} is already registered")
         if not NAME_RE.match(command.name):
             raise ValueError(f"command name {command.name!r}: lowercase letters, digits, hyphens")
-        self._claim_names(command.name, command.aliases)
+        self._claim_names(command.name, command.aliases, readings=command.readings)
         self.commands[command.name] = command
         return command
 
@@ -352,7 +378,7 @@ class Registry:
         if job_type.name in self._types or job_type.name in self.commands:
             raise ValueError(f"job type {job_type.name!r} is already registered")
         self._check_queue(job_type)
-        self._claim_names(job_type.name, job_type.aliases)
+        self._claim_names(job_type.name, job_type.aliases, readings=job_type.readings)
         self._types[job_type.name] = job_type
         self._missing.pop(job_type.name, None)  # the replacement may need other modules
         return job_type
@@ -363,7 +389,7 @@ class Registry:
         if job_type.name not in self._types:
             raise UnknownJobType(f"unknown job type {job_type.name!r}")
         self._check_queue(job_type)
-        self._claim_names(job_type.name, job_type.aliases, replacing=True)
+        self._claim_names(job_type.name, job_type.aliases, replacing=True, readings=job_type.readings)
         self._types[job_type.name] = job_type
         self._missing.pop(job_type.name, None)  # the replacement may need other modules
         return job_type

@@ -198,13 +198,14 @@ def _marking(*steps_: Step) -> tuple[Step, ...]:
 def _office_job(name: str, help: str, params: tuple, confirm: str, steps_: tuple, *, slash: int | None = None,
                 validate=_check_case, validate_at=None, examples: tuple = (), result: tuple = (),
                 timeout: float = 120,
-                aliases: tuple[str, ...] = (), admins_only: bool = False, prefill=None,
+                aliases: tuple[str, ...] = (), readings: tuple[str, ...] = (), admins_only: bool = False, prefill=None,
                 no_cancel_after: str = "", on_failed=None, failure_note=None, precheck=None) -> JobType:
     return JobType(name=name, help=help, params=params, confirm=confirm, queue="ackflow-office", timeout=timeout,
                    steps=_marking(*steps_), validate=validate, validate_at=validate_at, precheck=precheck,
                    examples=examples,
                    slash_command_id=slash, result_fields=result,
-                   result_labels=RESULT_LABELS, aliases=aliases, admins_only=admins_only, prefill=prefill,
+                   result_labels=RESULT_LABELS, aliases=aliases, readings=readings, admins_only=admins_only,
+                   prefill=prefill,
                    no_cancel_after=no_cancel_after, on_failed=on_failed, failure_note=failure_note, **OFFICE_EXTRA)
 
 
@@ -247,7 +248,7 @@ def register(registry: Registry) -> None:
     registry.add(JobType(
         name="newcase",
         help=N_("Open a case: number, folder, sheet row, estimate v1 (and portal documents)."),
-        aliases=("新規案件",),
+        aliases=("新規案件",), readings=("しんきあんけん",),
         params=(
             Param("client", max_length=60, help=N_("client company"), title=N_("Client"), lookup="clients",
                   check=_client_name),
@@ -299,7 +300,7 @@ def register(registry: Registry) -> None:
          VALID_UNTIL),
         N_("Issue a new estimate version for case {case}"), (Step("draft", steps.redraft_estimate, N_("estimate")),),
         slash=22, validate=_check_estimate, validate_at=_dates_of_estimate, precheck=precheck.estimate,
-        aliases=("見積",), prefill=_estimate_form,
+        aliases=("見積",), readings=("みつもり",), prefill=_estimate_form,
         examples=('estimate 2026-001 --item "追加設計:1:50000"',
                   'estimate 2026-001 --change "1=::380000; 2=立会い::" --remove 3',
                   '見積 2026-001 明細：追加設計:1:5万円'),
@@ -317,7 +318,7 @@ def register(registry: Registry) -> None:
         (Step("number", invoicing.allocate, N_("invoice number")), Step("issue", invoicing.issue, N_("invoice")),
          Step("file", invoicing.file, N_("case sheet"))),
         slash=23, validate=_check_invoice, validate_at=_dates_of_invoice, precheck=precheck.invoice,
-        aliases=("請求",), no_cancel_after="number",
+        aliases=("請求",), readings=("せいきゅう",), no_cancel_after="number",
         on_failed=unissued.on_failed, failure_note=unissued.failure_note,  # a number taken is never lost silently
         examples=("invoice 2026-001", 'invoice 2026-001 --replaces INV-2026-0001', "請求 2026-001"),
         result=("case", "invoice", "total", "invoice_link", "sheet_link")))
@@ -326,18 +327,19 @@ def register(registry: Registry) -> None:
         (CASE, Param("estimate", kind="int", positional=False, required=False, minimum=1, maximum=999,
                      metavar=N_("VERSION"), title=N_("Estimate version"), aliases=("見積版",)), DATE),
         N_("Mark case {case} ordered (受注)"), (Step("ordered", lifecycle.ordered, N_("order recorded")),),
-        slash=24, aliases=("受注",), validate_at=_dates_of_event, precheck=precheck.ordered,
+        slash=24, aliases=("受注",), readings=("じゅちゅう",), validate_at=_dates_of_event, precheck=precheck.ordered,
         examples=("ordered 2026-001", "ordered 2026-001 --estimate 2", "受注 2026-001 見積版：2"),
         result=("case", "status", "accepted", "total")))
     registry.add(_office_job(
         "started", N_("Mark a case started (作業中): the work began."), (CASE,),
         N_("Mark case {case} started (作業中)"), (Step("started", lifecycle.started, N_("work start recorded")),),
-        slash=28, aliases=("着手",), precheck=precheck.moving_to("作業中"),
+        slash=28, aliases=("着手",), readings=("ちゃくしゅ",), precheck=precheck.moving_to("作業中"),
         examples=("started 2026-001", "着手 2026-001"), result=("case", "status")))
     registry.add(_office_job(
         "delivered", N_("Mark a case delivered (納品)."), (CASE, DATE),
         N_("Mark case {case} delivered (納品)"), (Step("delivered", lifecycle.delivered, N_("delivery recorded")),),
-        slash=25, aliases=("納品",), validate_at=_dates_of_event, precheck=precheck.moving_to("納品"),
+        slash=25, aliases=("納品",), readings=("のうひん",), validate_at=_dates_of_event,
+        precheck=precheck.moving_to("納品"),
         examples=("delivered 2026-001 --date 2026-12-01", "納品 2026-001 日付：12月1日"),
         result=("case", "status", "delivered_on")))
     registry.add(_office_job(
@@ -348,29 +350,31 @@ def register(registry: Registry) -> None:
         N_("Record a payment of {amount} received for case {case} (入金)"),
         (Step("paid", lifecycle.paid, N_("payment recorded")),),
         slash=26, validate=_check_paid, validate_at=_dates_of_event, precheck=precheck.paid, aliases=("入金",),
+        readings=("にゅうきん",),
         examples=("paid 2026-001 --amount 473000 --date 2026-11-25", "入金 2026-001 金額：47万3000円"),
         result=("case", "status", "received", "invoiced", "outstanding")))
     registry.add(_office_job(
         "lost", N_("Mark a case lost (失注): the client went elsewhere (before delivery)."), (CASE,),
         N_("Mark case {case} lost (失注)"), (Step("lost", lifecycle.lost, N_("loss recorded")),),
-        slash=29, aliases=("失注",), precheck=precheck.moving_to("失注"),
+        slash=29, aliases=("失注",), readings=("しっちゅう",), precheck=precheck.moving_to("失注"),
         examples=("lost 2026-001", "失注 2026-001"), result=("case", "status")))
     registry.add(_office_job(
         "hold", N_("Put a case on hold (保留); “resume” takes it back to the stage it was at."), (CASE,),
         N_("Put case {case} on hold (保留)"), (Step("hold", lifecycle.hold, N_("hold recorded")),),
-        slash=30, aliases=("保留",), precheck=precheck.moving_to("保留"),
+        slash=30, aliases=("保留",), readings=("ほりゅう",), precheck=precheck.moving_to("保留"),
         examples=("hold 2026-001", "保留 2026-001"), result=("case", "status")))
     registry.add(_office_job(
         "resume", N_("Take a case on hold (保留) back to the stage it was held at."), (CASE,),
         N_("Resume case {case} from hold (保留)"), (Step("resume", lifecycle.resume, N_("resumed")),),
-        slash=31, aliases=("再開",), precheck=precheck.resume,
+        slash=31, aliases=("再開",), readings=("さいかい",), precheck=precheck.resume,
         examples=("resume 2026-001", "再開 2026-001"), result=("case", "status")))
     registry.add(_office_job(
         "correct", N_("Correct a case's status (admins; recorded as a correction)."),
         (CASE, Param("status", max_length=10, choices=("受付", "見積提出", "受注", "作業中", "納品", "請求", "入金",
                                                         "失注", "保留"), title=N_("Case status"))),
         N_("Correct the status of case {case} to {status}"),
-        (Step("correct", lifecycle.correct, N_("status corrected")),), aliases=("訂正",), admins_only=True,
+        (Step("correct", lifecycle.correct, N_("status corrected")),), aliases=("訂正",), readings=("ていせい",),
+        admins_only=True,
         precheck=precheck.exists,
         examples=("correct 2026-001 作業中", "訂正 2026-001 作業中"), result=("case", "status")))
     registry.add(JobType(
@@ -391,10 +395,11 @@ def register(registry: Registry) -> None:
     registry.sweep_task("unissued_invoices", unissued.sweep)
     mail.register(registry)
     registry.command(Command("case", N_("Show a case: status and history, estimates, invoices, documents, jobs."),
-                             "case CASE_NUMBER", show_case, slash_command_id=21, aliases=("案件",)))
+                             "case CASE_NUMBER", show_case, slash_command_id=21, aliases=("案件",),
+                             readings=("あんけん",)))
     registry.command(Command("cases", N_("List open cases by due date (filter: client=NAME status=STATUS)."),
                              "cases [client=NAME] [status=STATUS]", list_cases, slash_command_id=27,
-                             aliases=("案件一覧",)))
+                             aliases=("案件一覧",), readings=("あんけんいちらん",)))
 
 
 def _settings():
