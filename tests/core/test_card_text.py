@@ -145,3 +145,15 @@ def test_a_usage_reply_quoting_a_whole_message_stays_within_what_chat_accepts(re
 def test_a_problem_that_ends_in_a_question_gets_no_full_stop_after_it(problem, speaker, said):
     """「…のことですか？。」: the reply put its own full stop after the question."""
     assert said in views.usage_reply(problem, "newcase CLIENT TITLE", speaker).text
+
+
+@pytest.mark.parametrize(("value", "speaker", "shown"), [
+    # the reminder on a Friday names the days due over the weekend and on Monday: each a date as the
+    # reader writes dates, never ISO in front of a person
+    ("2026-12-05, 2026-12-07", JA, "2026年12月5日(土)、2026年12月7日(月)"),
+    ("2026-12-05, 2026-12-07", EN, "5 Dec 2026, 7 Dec 2026"),
+    ("2026-12-01", JA, "2026年12月1日(火)"),
+    ("2026-12-05, not a date", JA, "2026-12-05, not a date"),  # text that only starts like dates is text
+])
+def test_a_result_of_several_dates_shows_each_as_a_date(value, speaker, shown):
+    assert views.shown_result(value, speaker) == shown

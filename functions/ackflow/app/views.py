@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from ..chat.cards import Button, Buttons, Card, Field, Html, Section, Text
 from ..chat.replies import Reply
-from ..i18n import N_, Speaker, said
+from ..i18n import N_, Listed, Speaker, said
 from ..jobs.model import Confirmation, Job, JobStatus, StepStatus
 from ..jobs.registry import BUILTIN_ALIASES, JobType, Registry
 from . import links
@@ -121,6 +121,7 @@ def shown_value(job_type: JobType | None, key: str, value, speaker: Speaker) -> 
 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATES = re.compile(r"\d{4}-\d{2}-\d{2}(?:, \d{4}-\d{2}-\d{2})+")  # a reminder's days due: "…-05, …-07"
 
 
 def shown_result(value, speaker: Speaker, *, lines: bool = False) -> str:
@@ -130,6 +131,11 @@ def shown_result(value, speaker: Speaker, *, lines: bool = False) -> str:
     if isinstance(value, str) and _ISO_DATE.fullmatch(value):
         try:
             return speaker.date(value)
+        except ValueError:
+            pass
+    if isinstance(value, str) and len(value) <= MAX_VALUE and _ISO_DATES.fullmatch(value):
+        try:
+            return str(Listed([speaker.date(day) for day in value.split(", ")]).render(speaker))
         except ValueError:
             pass
     if lines and isinstance(value, str) and len(value) > LONG_VALUE:
