@@ -306,3 +306,19 @@ def test_a_line_splits_into_the_forms_inputs_and_joins_back_as_typed(text, piece
         assert join_item(pieces) == text
     assert join_item(["資料", "2", "1000", "8"]) == "資料:2:1000:8%"  # a rate typed without %
     assert parse_line(join_item(["資料", "2", "1000", "8"])).reduced
+
+
+@pytest.mark.parametrize(("line_rounding", "amount", "said"), [
+    ("round", "¥167", "四捨五入"), ("floor", "¥166", "切り捨て"), ("ceil", "¥167", "切り上げ")])
+def test_a_line_whose_amount_was_rounded_says_how_on_the_document(line_rounding, amount, said):
+    """0.5 × ¥333 is ¥166.5: the line's amount is rounded by its own rule (money.py: "that rule is
+    written on the document as well"), which the PDF did not say: only the tax's rounding was."""
+    rules = TaxRules(line_rounding=line_rounding)
+    text = pdf_text(render(invoice(lines=lines("設計:0.5:333", "部品:2:100"), rules=rules)))
+    assert f"設計 0.5 ¥333 {amount}" in text
+    assert f"明細の金額（数量 × 単価）の1円未満の端数は{said}です。" in text, text
+
+
+def test_lines_of_whole_amounts_say_nothing_of_line_rounding():
+    text = pdf_text(render(invoice(lines=lines("設計:1.5:1000", "部品:2:100"))))  # ¥1,500: nothing rounded
+    assert "明細の金額" not in text

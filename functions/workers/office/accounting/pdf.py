@@ -157,6 +157,8 @@ def render(document: Document, font: str = "") -> bytes:
     if any(line.reduced for line in document.lines):
         notes.append(f"{REDUCED_MARK} は軽減税率（{document.rules.reduced}%）対象です。")
     notes.append(f"消費税は税率ごとに合計して計算し、端数は{ROUNDING_NAMES[document.rules.rounding]}です。")
+    if any(line.quantity * line.unit_price != line.amount(document.rules.line_rounding) for line in document.lines):
+        notes.append(f"明細の金額（数量 × 単価）の1円未満の端数は{ROUNDING_NAMES[document.rules.line_rounding]}です。")
     if document.kind == "invoice":
         if issuer.bank_account:
             notes.append(f"お振込先: {issuer.bank_account}")
