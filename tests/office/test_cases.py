@@ -54,6 +54,21 @@ def test_a_status_filter_may_name_the_status_in_english_and_an_unknown_one_is_re
     assert japanese.startswith("「出荷」という状況はありません。")  # the status, not 「状況=出荷」
 
 
+def test_a_filter_may_be_written_with_a_colon_as_every_option_is():
+    """取引先：ACME, as the office writes 納期：12月1日 (the IME's ： is read as :), was refused."""
+    assert parse_filters(["取引先:ACME", "状況:受注"]) == {"client": "ACME", "status": "受注"}
+    assert parse_filters(["client:ACME"]) == {"client": "ACME"}
+    assert parse_filters(["client=A:B"]) == {"client": "A:B"}  # the first = or : ends the name
+
+
+def test_a_client_filter_matches_whatever_the_case_and_width(cases):
+    """取引先=acme (or ａｃｍｅ, read as acme) found no case of ACME."""
+    cases.update("2026-007", "j", client="ＡＣＭＥ精機", title="x", due=None, status="受注")  # as a sheet holds it
+    for typed in ("acme", "Acme", "ACME"):
+        assert [r["case"] for r in open_cases(cases.docs, client=typed)] == ["2026-004", "2026-006", "2026-001",
+                                                                            "2026-007"]
+
+
 def test_filters_have_japanese_names():
     assert parse_filters(["取引先=ACME", "状況=受注"]) == {"client": "ACME", "status": "受注"}
     assert parse_filters(["状況=ordered"]) == {"status": "受注"}
@@ -221,3 +236,20 @@ def test_a_missing_template_folder_refuses_the_case_for_good_before_a_number_is_
     assert [store.counter_value(f"case-{year}") for year in range(2025, 2031)] == [0] * 6
     assert store.docs.query("cases", [], "created_at", False, 10) == []
     assert not (tmp_path / "cases").exists() or list((tmp_path / "cases").iterdir()) == []
+
+
+def test_no_open_cases_names_the_filters_as_each_reader_writes_them(cases):
+    """「進行中の案件はありません (取引先=ACME) (状況=受注)。」: English brackets and spaces in Japanese."""
+    from types import SimpleNamespace
+
+    from ackflow.chat.events import ChatEvent, ChatUser, EventFormat, EventKind
+    from ackflow.settings import Settings
+    from workers.office import commands
+
+    runtime = SimpleNamespace(store=SimpleNamespace(docs=cases.docs), settings=Settings())
+    said = {}
+    for language in ("ja", "en"):
+        event = ChatEvent(EventKind.MESSAGE, EventFormat.CLASSIC, ChatUser("users/1"), "spaces/s", locale=language)
+        said[language] = commands.list_cases(runtime, event, ["取引先=B社", "状況=受注"]).text
+    assert said["ja"] == "進行中の案件はありません（取引先=B社、状況=受注）。", said
+    assert said["en"] == "No open cases (client=B社, status=受注).", said

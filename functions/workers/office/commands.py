@@ -4,6 +4,7 @@ answered at once from the job store."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import TYPE_CHECKING
 
 from ackflow.app import links, views
@@ -11,7 +12,7 @@ from ackflow.app.speech import speaker_of
 from ackflow.chat.cards import Button, Buttons, Card, Field, Section, Text
 from ackflow.chat.replies import Reply
 from ackflow.errors import JobNotFound
-from ackflow.i18n import L_, N_, Speaker
+from ackflow.i18n import L_, N_, Listed, Speaker
 from ackflow.jobs.model import JobStatus
 
 from .cases import CASES, OPEN, STAGES, opening_job, rank
@@ -230,7 +231,8 @@ def parse_filters(words: list[str], language: str = "en") -> dict[str, str]:
     else:
         statuses = ", ".join(f"{japanese} ({english.replace(' ', '-')})" for japanese, english in STATUS_NAMES.items())
     for word in words:
-        key, equals, value = word.partition("=")
+        named = re.match(r"([^=:]*)([=:])(.*)", word, re.DOTALL)  # 取引先=ACME, or 取引先：ACME as options are written
+        key, equals, value = named.groups() if named else (word, "", "")
         key = FILTER_NAMES.get(key, key)
         if not equals or key not in ("client", "status") or not value:
             raise ValueError(L_("Write filters as client=NAME or status=STATUS (statuses: {statuses}); got “{word}”.",
@@ -271,10 +273,16 @@ def open_cases(docs, *, client: str | None = None, status: str | None = None) ->
                 continue
         elif not is_open:
             continue
-        if client is not None and client not in (record.get("client") or ""):
+        if client is not None and _folded(client) not in _folded(record.get("client") or ""):
             continue
         found.append(record)
     return sorted(found, key=lambda r: (r.get("due") or "9999-99-99", r.get("case", "")))
+
+
+def _folded(text: str) -> str:
+    """A client's name as a filter compares it: full-width letters as typed in a sheet made plain,
+    any case (取引先=acme finds ACME精機 and ＡＣＭＥ精機)."""
+    return unicodedata.normalize("NFKC", text).casefold()
 
 
 def list_cases(runtime: Runtime, event, words: list[str]) -> Reply:
@@ -286,8 +294,11 @@ def list_cases(runtime: Runtime, event, words: list[str]) -> Reply:
         return Reply(text=message.render(speaker) if hasattr(message, "render") else str(message))
     found = open_cases(runtime.store.docs, **filters)
     if not found:
-        where = "".join(f" ({filter_key(k, speaker)}={v})" for k, v in filters.items())
-        return Reply(text=speaker._("No open cases{where}.", where=views.short(where, 80)))
+        where = views.short(str(Listed([f"{filter_key(k, speaker)}={v}" for k, v in filters.items()])
+                                .render(speaker)), 80)
+        if not where:
+            return Reply(text=speaker._("No open cases."))
+        return Reply(text=speaker._("No open cases ({filters}).", filters=where))
     no_due = speaker._("no due date")
 
     def due(record: dict) -> str:
