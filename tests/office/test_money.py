@@ -322,3 +322,29 @@ def test_a_line_whose_amount_was_rounded_says_how_on_the_document(line_rounding,
 def test_lines_of_whole_amounts_say_nothing_of_line_rounding():
     text = pdf_text(render(invoice(lines=lines("設計:1.5:1000", "部品:2:100"))))  # ¥1,500: nothing rounded
     assert "明細の金額" not in text
+
+
+@pytest.mark.parametrize("text", ["値引:1:-5000", "値引:1:−5,000", "出精値引:1:▲5000", "値引:1:△5,000円",
+                                  "値引:1:-¥5,000"])
+def test_a_discount_line_with_a_negative_price_is_refused_saying_so(text):
+    """A discount (値引, written -5000 or ▲5000 as Japanese accounts write a negative) was refused as
+    “not an amount of yen”: it is one, and the person needs to know discounts cannot be a line."""
+    with pytest.raises(UsageError) as refused:
+        parse_line(text)
+    said = refused.value.render(speaker_for("ja"))
+    assert "マイナス" in said and "値引" in said, said
+    assert "negative" in refused.value.render(speaker_for("en"))
+
+
+def test_a_negative_price_in_a_forms_line_is_said_too():
+    from workers.office.money import check_price_part
+
+    with pytest.raises(UsageError) as refused:
+        check_price_part("▲5000")
+    assert "マイナス" in refused.value.render(speaker_for("ja"))
+
+
+def test_a_change_to_a_negative_price_is_refused_saying_so():
+    with pytest.raises(UsageError) as refused:
+        parse_change("1=::▲5000", RULES)
+    assert "マイナス" in refused.value.render(speaker_for("ja"))

@@ -27,6 +27,7 @@ from .money import (
     check_description,
     check_line,
     check_unmarked_rate,
+    is_negative,
     parse_line,
     priced,
     read_quantity,
@@ -86,6 +87,8 @@ def parse_change(text: str, rules: TaxRules) -> tuple[int, str | None, Decimal |
     if not found:
         check_unmarked_rate(text, description, price)
     check_description(text, description.strip())
+    if is_negative(price):
+        raise UsageError(say("negative_price", text=text))
     try:
         qty = read_quantity(quantity) if quantity.strip() else None
         unit = read_yen(price) if price.strip() else None

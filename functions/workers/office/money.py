@@ -41,6 +41,10 @@ TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
                            "(e.g. 350000, ¥350,000 or 35万円)"),
     "unreadable_price_why": N_("cannot read the item “{text}”: its unit price “{value}” is not an amount of "
                                "yen ({problem}; e.g. 350000, ¥350,000 or 35万円)"),
+    "negative_price": N_("the unit price of “{text}” is negative: a discount cannot be a line of its own; "
+                         "lower the unit price of the line it applies to instead (e.g. 金型設計:1:330000)"),
+    "part_negative_price": N_("“{value}” is negative: a discount cannot be a line of its own; lower the unit "
+                              "price of the line it applies to instead"),
     "no_description": N_("the item “{text}” has no description; {format}"),
     "long_description": N_("the description of the item “{text}” has {length} characters; at most {most} fit "
                            "on a line of an estimate or invoice: shorten it"),
@@ -114,6 +118,15 @@ def join_item(pieces: list[str]) -> str:
     return f"{description}:{quantity}:{priced(description, price)}" + (f":{rate}%" if rate else "")
 
 
+# a negative amount as typed: -5000, −5,000 (the IME's minus), ▲5000 and △5000 (as Japanese accounts write one)
+_NEGATIVE = re.compile(r"^\s*(?:[-−‐▲△]\s*[¥￥\\]?|[¥￥\\]\s*[-−▲△])\s*[0-9０-９]")
+
+
+def is_negative(text: str) -> bool:
+    """Whether ``text`` is a negative amount (a discount typed as a line)."""
+    return bool(_NEGATIVE.match(text))
+
+
 def read_yen(text: str) -> int:
     """A whole number of yen as people type it: ``350000``, ``350,000``, ``¥350,000``, ``350000円``,
     ``35万円``, full-width digits (the bounds are the caller's)."""
@@ -152,6 +165,8 @@ def parse_line(text: str, *, standard: int = 10, reduced: int = 8) -> Line:
         qty = read_quantity(quantity)
     except (ValueError, InvalidOperation) as exc:  # which field, and why: 三 for 3, 1,5 for 1.5
         raise UsageError(say("unreadable_quantity", text=text, value=_value(quantity), format=fmt)) from exc
+    if is_negative(price):
+        raise UsageError(say("negative_price", text=text))
     try:
         unit = read_yen(price)
     except ValueError as exc:
@@ -341,6 +356,8 @@ def check_quantity_part(text: str) -> Decimal:
 def check_price_part(text: str) -> int:
     from ackflow.i18n import L_
 
+    if is_negative(text):
+        raise UsageError(say("part_negative_price", value=_value(text)))
     try:
         unit = read_yen(text)
     except ValueError as exc:
