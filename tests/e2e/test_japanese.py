@@ -247,7 +247,7 @@ def test_a_japanese_conversation_meets_no_english(office):
 def test_an_english_reader_still_reads_the_english_names(office):
     space = "spaces/english-names"
     answer = office.send("cases client=Nobody status=ordered", space=space, **EN)
-    assert "No open cases (client=Nobody) (status=受注)." in text(answer["reply"]["message"])
+    assert "No open cases (client=Nobody, status=受注)." in text(answer["reply"]["message"])
     usage = text(office.send("ordered", space=space, **EN)["reply"]["message"])
     assert "Usage: ordered CASE_NUMBER [--estimate VERSION] [--date YYYY-MM-DD]" in usage
     assert "Example: ordered 2026-001" in usage and "受注" not in usage
