@@ -126,7 +126,7 @@ def test_client_defaults_come_from_settings():
 
 @pytest.mark.parametrize("rows, complaint", [
     ({"ACME": [["設計", 1, 0]]}, "'ACME' row 1 .*the unit price of “設計:1:0” must be a whole number of yen from 1"),
-    ({"ACME": [["設計", 1, 100], ["弁当", 2, -800]]}, "'ACME' row 2 .*cannot read the item “弁当:2:-800”"),
+    ({"ACME": [["設計", 1, 100], ["弁当", 2, -800]]}, "'ACME' row 2 .*the unit price of “弁当:2:-800” is negative"),
     ({"*": [["設計", 0, 100]]}, "'\\*' row 1 .*the quantity of “設計:0:100” must be more than 0"),
     ({"ACME": [["弁当", 1, 800, "5%"]]}, "the tax rate of “弁当:1:800:5%” must be 10% or 8%"),
     ({"ACME": [["設計", 1]]}, r"'ACME' row 1 .*a row is \[description, quantity, unit price"),
