@@ -189,6 +189,9 @@ def test_deep_nesting_is_read_up_to_a_bound():
     ("deadline: 2/1", "2027-02-01"),
     ("12月1日に打ち合わせ", None),  # a date without a word that makes it a due date
     ("納期: 2026年13月40日", None),
+    # the era, as business mail in Japan often writes the year (read as None: the form's due was empty)
+    ("納期: 令和8年12月1日", "2026-12-01"), ("納期：令和９年１月５日（火）", "2027-01-05"),
+    ("納期 R8.12.1", "2026-12-01"), ("締切: R9/1/5", "2027-01-05"), ("納期: 令和元年5月1日", "2019-05-01"),
 ])
 def test_due_dates_the_mail_states(text, expected):
     assert due_date(text, dt.date(2026, 11, 28)) == expected

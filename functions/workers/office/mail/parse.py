@@ -287,10 +287,25 @@ DATE_FORMS = [
 ]
 
 
+# the year in 令和 as business mail often writes it (令和8年, R8.12.1): the Western year, before the dates are read
+_REIWA = re.compile(r"令和\s*(\d{1,2}|元)\s*年")
+_REIWA_INITIAL = re.compile(r"(?<![A-Za-z0-9])[RＲ]\s*(\d{1,2}|元)\s*([./／．])(?=\s*\d)")
+
+
+def _western_years(text: str) -> str:
+    def year(found: re.Match) -> int:
+        return 2018 + (1 if found.group(1) == "元" else int(found.group(1)))
+
+    text = _REIWA.sub(lambda found: f"{year(found)}年", text)
+    return _REIWA_INITIAL.sub(lambda found: f"{year(found)}/", text)
+
+
 def due_date(text: str, received: dt.date) -> str | None:
-    """A due date the mail states (``納期: 2026年12月1日``, ``due 12/1``), as YYYY-MM-DD, or None.
-    Only dates next to a word that says so; a month and day without a year is the next such date."""
-    for match in re.finditer(DATE_KEYS + r"[^\n\d]{0,12}", text[:20_000], re.IGNORECASE):
+    """A due date the mail states (``納期: 2026年12月1日``, ``納期: 令和8年12月1日``, ``due 12/1``), as
+    YYYY-MM-DD, or None. Only dates next to a word that says so; a month and day without a year is the
+    next such date."""
+    text = _western_years(text[:20_000])
+    for match in re.finditer(DATE_KEYS + r"[^\n\d]{0,12}", text, re.IGNORECASE):
         window = text[match.end(): match.end() + 20]
         for pattern, fields in DATE_FORMS:
             found = pattern.match(window)
