@@ -95,7 +95,8 @@ def test_help_keeps_its_own_bold_and_line_breaks_but_escapes_the_unknown_command
     jobs = sections[1]["widgets"][0]["textParagraph"]["text"]
     assert jobs == "<b>echo TEXT...</b> — Say TEXT back (try the pipeline)."
     assert sections[2]["widgets"][0]["textParagraph"]["text"] == (
-        "<b>help</b> — Show this list.<br><b>status JOB_ID</b> — Show a job: its steps, result or error.")
+        "<b>help [COMMAND]</b> — Show this list, or one command with an example.<br>"
+        "<b>status JOB_ID</b> — Show a job: its steps, result or error.")
 
 
 def test_usage_reply_echoing_the_input_is_neutralised():

@@ -326,3 +326,19 @@ def test_texts_said_later_and_sentences():
     assert text.render(Speaker("ja")) == "顧客名が空です"
     assert Speaker("ja").sentences("一。", "二。") == "一。二。" and ENGLISH.sentences("One.", "Two.") == "One. Two."
     assert views.builtin_name("retry", Speaker("ja")) == "再実行" and views.builtin_name("retry", ENGLISH) == "retry"
+
+
+@pytest.mark.parametrize("build", [classic, addon], ids=["classic", "addon"])
+def test_help_with_a_command_shows_that_one_with_an_example_in_the_readers_language(runtime, build):
+    """On a phone the whole list is long: ヘルプ 請求 (by any of its names) shows how to write 請求,
+    what it does, an example and its form's button; an unknown one gets the nearest names."""
+    japanese = said(runtime, build("ヘルプ　請求", userLocale="ja", timeZone={"id": "Asia/Tokyo"}))
+    assert "使い方: 請求 案件番号" in japanese and "例: 請求 2026-" in japanese and "OPEN_DIALOG" in japanese
+    assert "できること" not in japanese and "新規案件 顧客 件名" not in japanese  # not the whole list
+    english = said(runtime, build("help invoice", userLocale="en-US"))
+    assert "Usage: invoice CASE" in english and "Example: invoice " in english and "What I can do" not in english
+    builtin = said(runtime, build("ヘルプ 状況", userLocale="ja"))
+    assert "使い方: 状況 ジョブID" in builtin and "できること" not in builtin
+    unknown = said(runtime, build("ヘルプ せいきゅ", userLocale="ja"))
+    assert "請求" in unknown and "できること" in unknown
+    assert "できること" in said(runtime, build("ヘルプ ヘルプ", userLocale="ja"))

@@ -170,6 +170,8 @@ def handle_text(runtime: Runtime, event: ChatEvent) -> Reply:
         log.info("refused %s (%s rule)", name, refused_by, extra={"user": event.user.email, "space": event.space})
         return refusal(runtime, views.short(typed, 40), speaker, refused_by)
     if name == "help":
+        if args:
+            return _help_for(runtime, event, args[0].lstrip("/"), speaker)
         return views.help_card(runtime.registry, allowed_commands(runtime, event), speaker)
     if name == "status":
         return _status(runtime, args, speaker)
@@ -202,6 +204,31 @@ def handle_text(runtime: Runtime, event: ChatEvent) -> Reply:
     if checked.refused is not None:
         return precheck.refused_reply(job_type, checked.refused, speaker)
     return ask(runtime, event, job_type, params, checked)
+
+
+def _help_for(runtime: Runtime, event: ChatEvent, typed: str, speaker: Speaker) -> Reply:
+    """``help COMMAND`` (ヘルプ 請求): that command alone, as a phone shows it without scrolling
+    through the whole list: how to write it, what it does, an example and (a job type) Fill in."""
+    name = runtime.registry.resolve(typed)
+    if name is None or (name in runtime.registry and runtime.registry.get(name).schedule):
+        return unknown_command(runtime, event, typed, speaker)
+    if name == "help":
+        return views.help_card(runtime.registry, allowed_commands(runtime, event), speaker)
+    refused_by = runtime.access.refused_by(name, event.user.email, event.space)
+    if refused_by:
+        return refusal(runtime, views.short(typed, 40), speaker, refused_by)
+    if name in views.BUILTIN_HELP:
+        return views.command_help(views.builtin_usage(name, speaker), speaker._(views.BUILTIN_HELP[name][1]),
+                                  speaker)
+    if name in runtime.registry.commands:
+        command = runtime.registry.commands[name]
+        return views.command_help(command.usage_for(speaker), speaker._(command.help), speaker)
+    from .dialogs import with_fill_in
+
+    job_type = runtime.registry.get(name)
+    reply = views.command_help(job_type.usage_for(speaker), speaker._(job_type.help), speaker,
+                               job_type.example_for(speaker))
+    return with_fill_in(reply, runtime, event, job_type, []) if job_type.params else reply
 
 
 def _need_job_id(command: str, speaker: Speaker) -> Reply:

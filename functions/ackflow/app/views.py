@@ -29,7 +29,7 @@ MAX_PROBLEM = 600
 
 # The app's own commands: (what follows the name, what it does), in the order help lists them.
 BUILTIN_HELP = {
-    "help": ("", N_("Show this list.")),
+    "help": (N_("[COMMAND]"), N_("Show this list, or one command with an example.")),
     "status": (N_("JOB_ID"), N_("Show a job: its steps, result or error.")),
     "jobs": (N_("[all]"), N_("Your recent jobs (all: everyone's).")),
     "cancel": (N_("JOB_ID"), N_("Stop a job that has not finished.")),
@@ -170,6 +170,14 @@ def help_card(registry: Registry, allowed: set[str], speaker: Speaker, intro: st
     if intro:
         sections.insert(0, Section((Text(intro),)))
     return Reply(card=Card("help", speaker._("What I can do"), tuple(sections)))
+
+
+def command_help(usage: str, help_text: str, speaker: Speaker, example: str | None = None) -> Reply:
+    """One command's help (``help COMMAND``): what it does, how to write it, an example."""
+    text = help_text + "\n" + speaker._("Usage: {usage}", usage=usage)
+    if example:
+        text += "\n" + speaker._("Example: {example}", example=example)
+    return Reply(text=text)
 
 
 def usage_reply(problem: str, usage: str | None, speaker: Speaker, example: str | None = None) -> Reply:
