@@ -260,6 +260,54 @@ def test_the_browser_chat_fills_in_a_form_with_a_date_and_lines_and_closes_one(p
     assert opened.status_code == 404 and pipeline.counts() == (before[0], before[1] + 1)
 
 
+def _in_view(page, locator) -> bool:
+    """Whether the element is drawn wholly inside the window (not scrolled away, not cut off)."""
+    box = locator.bounding_box()
+    size = page.viewport_size
+    return box is not None and box["y"] >= 0 and box["x"] >= 0 and box["y"] + box["height"] <= size["height"] \
+        and box["x"] + box["width"] <= size["width"]
+
+
+@pytest.mark.parametrize("size", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_a_long_dialog_keeps_its_close_icon_at_the_top_and_its_fixed_footer_in_view(pipeline, console, page, size):
+    """Google Chat draws a dialog's ``fixedFooter`` as "a persistent (sticky) footer that appears at
+    the bottom of the card", and its close icon (CANCEL_DIALOG) "in the top right corner of the
+    dialog": a long form scrolls between them, both always within reach. (They scrolled away with
+    the form: at phone width neither Next nor Close could be seen until the end was reached.)"""
+    page.set_viewport_size(size)
+    page.goto(console + "/chat?space=spaces/browserlong")
+    page.fill("[data-test=composer]", "/newcase")  # the longest form: the case, its dates, its lines
+    page.click("[data-test=send]")
+    dialog = page.locator("#gc-dialog[open]")
+    dialog.wait_for()
+    dialog.locator("button[data-dialog-submit='Add a line']").click()  # longer still
+    dialog.locator("input[name='item.2.0']").wait_for()
+    body = page.locator("#gc-dialog-body")
+    assert body.evaluate("(el) => el.scrollHeight") > size["height"], "the form should be longer than the window"
+    footer = dialog.locator(".gc-footer button[data-dialog-submit=Next]")
+    close = page.locator("[data-test=dialog-close]")
+    title = dialog.locator(".gc-title")
+    for where in ("top", "middle", "bottom"):
+        for scrolled in (dialog, body):  # whichever of them scrolls
+            scrolled.evaluate("(el, where) => { el.scrollTop = {top: 0, middle: el.scrollHeight / 2, "
+                              "bottom: el.scrollHeight}[where]; }", where)
+        page.wait_for_timeout(100)
+        assert _in_view(page, footer), (where, footer.bounding_box())
+        assert _in_view(page, close), (where, close.bounding_box())
+        frame = dialog.bounding_box()
+        shut = close.bounding_box()
+        assert shut["y"] - frame["y"] < 60 and frame["x"] + frame["width"] - (shut["x"] + shut["width"]) < 60, \
+            (where, frame, shut)  # the top right corner of the dialog
+        if where == "top":  # the icon does not cover the dialog's title
+            named = title.bounding_box()
+            assert named["x"] + named["width"] <= shut["x"] or named["y"] >= shut["y"] + shut["height"], (named, shut)
+    shoot(page, "chat-long-dialog-" + ("phone" if size is PHONE else "desktop"))
+    with page.expect_response(lambda response: response.url.endswith("/chat/cancel")) as cancelled:
+        close.click()
+    assert cancelled.value.ok
+    page.locator("#gc-dialog[open]").wait_for(state="detached")
+
+
 def test_markup_in_parameters_and_messages_is_shown_as_text(pipeline, console, page):
     hostile = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2"><b>bold?</b>'
     now = time.time()

@@ -128,13 +128,18 @@
     if (inDialog && body.closed) dialog.close();
   }
 
-  // The dialog's close button is Chat's close icon: the app hears CANCEL_DIALOG.
+  // The dialog's close button is Chat's close icon: the dialog closes at once and the app hears
+  // CANCEL_DIALOG. (Escape closes it too, and, as in Chat, tells the app nothing.)
   const closeButton = document.querySelector("[data-test=dialog-close]");
   if (closeButton) {
     closeButton.addEventListener("click", async () => {
-      if (dialog.open) handle(await post(conversation.dataset.cancel, {}), false);
+      if (!dialog.open) return;
+      dialog.close();
+      handle(await post(conversation.dataset.cancel, {}), false);
     });
   }
+  // Enter in a field of the dialog neither submits nor closes it: only its buttons act.
+  document.getElementById("gc-dialog-form").addEventListener("submit", (event) => event.preventDefault());
 
   document.getElementById("composer").addEventListener("submit", async (event) => {
     event.preventDefault();
