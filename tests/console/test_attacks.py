@@ -426,6 +426,18 @@ def test_run_now_submitted_twice_from_one_form_starts_one_job(runtime):
     other = client.post("/periodic/tick/run", data={**form, "key": "ghijkl789012"})  # a new form: a new run
     assert other.headers["Location"] != first.headers["Location"]
     assert len(runtime.store.find_jobs(JobFilter(type="tick"), limit=10).jobs) == 2
+    # The audit log says what happened: two runs, and the form sent again started nothing (it said
+    # three runs "done", alike: a reader counted three runs by the operator)
+    replayed = first.headers["Location"].rsplit("/", 1)[1]
+    entries = sorted(runtime.store.list_audit(), key=lambda e: e.at)
+    assert [(e.action, e.outcome, e.job_id) for e in entries] == [
+        ("run-now", "done", replayed), ("run-now", "done", replayed), ("run-now", "done", other.headers[
+            "Location"].rsplit("/", 1)[1])]
+    assert [bool(e.detail) for e in entries] == [False, True, False]
+    for language, words in (("en", "already started"), ("ja", "開始済み")):
+        client.set_cookie(LANG_COOKIE, language)
+        page = client.get("/audit").get_data(as_text=True)
+        assert page.count(words) == 1 and replayed in page, language
 
 
 def test_the_guess_count_forgets_old_guesses_and_stays_bounded():

@@ -88,6 +88,9 @@ def run_periodic_now(runtime: Runtime, job_type_name: str, by: str, key: str, su
                            now, f"now-{key}", f"run now by {by}", requester=Requester("operator", "", by))
         job, created = runtime.store.create_job_once(job)
         notes["job_id"] = job.id
+        if not created:  # the same form sent again (a double click, two tabs): the log says no new run
+            notes["detail"] = L_("the same request again: job {job} was already started by it; nothing new was run",
+                                 job=job.id)
         if created or job.status.value == "QUEUED":
             try:
                 send_step(runtime, job)
