@@ -332,6 +332,34 @@ def test_markup_in_parameters_and_messages_is_shown_as_text(pipeline, console, p
     assert page.locator(".conversation b").filter(has_text="bold?").count() == 0
 
 
+def _cut_placeholders(page) -> list[str]:
+    """The fields whose placeholder is wider than the field: the end of what it says is cut off."""
+    return page.evaluate("""() => {
+      const canvas = document.createElement('canvas').getContext('2d');
+      return Array.from(document.querySelectorAll('input[placeholder]')).filter((el) => {
+        const style = getComputedStyle(el);
+        canvas.font = style.font;
+        const room = el.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+        return canvas.measureText(el.placeholder).width > room + 0.5;
+      }).map((el) => `${el.name}: ${el.placeholder}`);
+    }""")
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_every_placeholder_is_read_whole_at_phone_width(pipeline, console, page, language):
+    """A field's hint is what a person reads before typing: at phone width the browser chat's
+    composer said 「アプリへのメッセージ、または /コマン」, its end cut off."""
+    page.set_viewport_size(PHONE)
+    page.goto(console + "/jobs")
+    page.context.add_cookies([{"name": "ackflow_lang", "value": language, "url": console}])
+    for path in ("/jobs", "/chat?space=spaces/browser"):
+        page.goto(console + path)
+        page.evaluate("document.fonts.ready.then(() => true)")
+        assert page.locator("html").get_attribute("lang") == language
+        assert _cut_placeholders(page) == [], (language, path)
+    page.context.clear_cookies(name="ackflow_lang")
+
+
 def test_the_pages_speak_japanese_at_phone_width(pipeline, console, page):
     page.set_viewport_size(PHONE)
     _japanese(page, console)
