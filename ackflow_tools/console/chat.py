@@ -58,6 +58,14 @@ def _edited() -> str:
     return g.speaker._("edited")
 
 
+def _person() -> dict:
+    """Who acts in the browser chat, and their Chat client: the person reading the page, so the
+    client's language (``userLocale``) and time zone are the page's, and the app answers them as
+    it would answer that person in Google Chat."""
+    speaker = g.speaker
+    return {"user": USER, "locale": speaker.language, "timeZone": speaker.time_zone}
+
+
 def _format() -> str | None:
     fmt = request.values.get("format") or None
     if fmt is not None and fmt not in FORMATS:
@@ -222,7 +230,7 @@ def send():
     text = (request.form.get("text") or "").strip()
     if not text:
         abort(400, description=g.speaker._("Type a message first."))
-    body = {"text": text[:4096], "user": USER}
+    body = {"text": text[:4096], **_person()}
     if _format():
         body["format"] = _format()
     result = _call("POST", f"/_emulator/{space}:send", json=body)
@@ -235,7 +243,7 @@ def click():
     message, button = request.form.get("message", ""), request.form.get("button", "")
     if not button or (request.form.get("dialog") != "1" and not message.startswith(space + "/messages/")):
         abort(400, description=g.speaker._("A click names the message and the button."))
-    body: dict = {"message": message, "button": button, "user": USER}
+    body: dict = {"message": message, "button": button, **_person()}
     if _format():
         body["format"] = _format()
     if request.form.get("dialog") == "1":  # a button of the open dialog: submitted with its inputs
@@ -245,7 +253,7 @@ def click():
             abort(400, description=g.speaker._("The dialog's inputs are not JSON."))
         if not isinstance(inputs, dict):
             abort(400, description=g.speaker._("The dialog's inputs must be a JSON object."))
-        body = {"button": button, "formInputs": inputs, "user": USER, **({"format": _format()} if _format() else {})}
+        body = {"button": button, "formInputs": inputs, **_person(), **({"format": _format()} if _format() else {})}
         return jsonify(_answer(_call("POST", f"/_emulator/{space}:submitDialog", json=body), message))
     return jsonify(_answer(_call("POST", f"/_emulator/{space}:click", json=body), message))
 
@@ -254,5 +262,5 @@ def click():
 def cancel():
     """The dialog's close icon: the app hears CANCEL_DIALOG (nothing open is not an error here)."""
     space = _space()
-    result = _call("POST", f"/_emulator/{space}:cancelDialog", json={"user": USER})
+    result = _call("POST", f"/_emulator/{space}:cancelDialog", json=_person())
     return jsonify({"closed": True, **({"notice": result["reply"].get("notice")} if result.get("reply") else {})})

@@ -332,6 +332,29 @@ def test_markup_in_parameters_and_messages_is_shown_as_text(pipeline, console, p
     assert page.locator(".conversation b").filter(has_text="bold?").count() == 0
 
 
+@pytest.mark.parametrize(("language", "title", "label"),
+                         [("ja", "できること", "秒数"), ("en", "What I can do", "Seconds")])
+def test_the_browser_chats_person_reads_the_pages_language(pipeline, console, page, language, title, label):
+    """The person in the browser chat is the one reading the page: their Chat client's language
+    (``userLocale``) is the page's, so the app answers as it would answer them. (It was the local
+    Chat service's default whatever the page: a Japanese page showed the app speaking English.)"""
+    page.set_viewport_size(PHONE)
+    page.goto(console + "/jobs")
+    page.context.add_cookies([{"name": "ackflow_lang", "value": language, "url": console}])
+    try:
+        page.goto(console + f"/chat?space=spaces/browserlang{language}")
+        page.fill("[data-test=composer]", "help")
+        page.click("[data-test=send]")
+        page.locator(".gc-bot .gc-title", has_text=title).first.wait_for(timeout=10000)
+        page.fill("[data-test=composer]", "/sleep")  # a dialog, in the same language
+        page.click("[data-test=send]")
+        page.locator("#gc-dialog[open] .gc-label", has_text=label).first.wait_for()
+        with page.expect_response(lambda response: response.url.endswith("/chat/cancel")):
+            page.click("[data-test=dialog-close]")
+    finally:
+        page.context.clear_cookies(name="ackflow_lang")
+
+
 def _cut_placeholders(page) -> list[str]:
     """The fields whose placeholder is wider than the field: the end of what it says is cut off."""
     return page.evaluate("""() => {
