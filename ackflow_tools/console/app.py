@@ -14,7 +14,7 @@ from flask import Flask, Response, abort, g, redirect, render_template, request,
 from markupsafe import Markup
 
 from ackflow.app.audit import denied_by_iam
-from ackflow.app.views import shown_result
+from ackflow.app.views import requester_label, shown_result
 from ackflow.i18n import LANGUAGES, N_, Speaker, speaker_for
 
 from . import recorded
@@ -125,9 +125,12 @@ def create_app(config: ConsoleConfig) -> Flask:
                 "type_label": lambda name: _type_label(config, name, speaker),
                 "step_label": lambda name, step: _step_label(config, name, step, speaker),
                 "audit_said": lambda entry: recorded.audit_said(entry, speaker),
-                "audit_target": lambda entry: recorded.audit_target(entry, speaker),
+                "audit_target": lambda entry: _type_label(config, entry.target, speaker) if entry.action == "run-now"
+                else recorded.audit_target(entry, speaker),  # run now: a job type, as the person calls it
                 "error_of": lambda text: recorded.recorded_error(text, speaker),  # a job's page: with its traces
                 "letter_error": lambda letter: recorded.letter_error(letter, speaker),
+                "requester_label": lambda requester: requester_label(requester, speaker),
+                "began": recorded.began, "slot_moment": recorded.slot_moment,
                 "chat_enabled": bool(config.chat_url), "languages": LANGUAGES,
                 "mail_unshown": lambda: mail.unshown_count(config.runtime)}
 

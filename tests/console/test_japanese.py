@@ -7,6 +7,7 @@ service behind a proxy that answers changes as Google answers a read-only accoun
 
 from __future__ import annotations
 
+import datetime
 import html
 import json
 import re
@@ -421,6 +422,26 @@ def test_every_page_of_the_console_in_japanese_has_no_english_of_its_own(tmp_pat
                                          space="spaces/office", thread=None, queue=QUEUE, steps=(step,),
                                          created_at=now - number, updated_at=now, status=status))
             shown += [job_id, f"client-{job_id}"]
+        # how each job began, in its history: confirmed in the chat, started by its schedule, run
+        # now by an operator; as written now (through the code that writes them) and as stored
+        # before each entry said what it is (its English note alone)
+        from ackflow.app.confirm import new_job
+        from ackflow.app.sweep import scheduled_job
+        from ackflow.jobs.model import Confirmation
+
+        asked = Confirmation(id="c" * 12, token="t" * 12, job_type="echo", params={"text": "図面"}, requester=requester,
+                             space="spaces/office", thread=None, created_at=now, expires_at=now + 600)
+        runtime.store.create_job(new_job(runtime, asked, runtime.registry.get("echo"), now).replace(id="jbegan000001"))
+        slot = datetime.datetime.fromtimestamp(now - 3600, datetime.UTC).replace(second=0, microsecond=0)
+        runtime.store.create_job(scheduled_job(runtime.registry.get("digest"), slot, None, now))
+        began = ["jbegan000001", f"digest-{slot:%Y%m%d%H%M}"]
+        for number, note in enumerate(["confirmed", "run now by ops@example.com", "schedule 202611300000"], 2):
+            runtime.store.create_job(Job(id=f"jbegan{number:06d}", type="echo", params={"text": "図面"},
+                                         requester=requester, space=None, thread=None, queue=QUEUE,
+                                         steps=(StepState("echo"),), created_at=now, updated_at=now,
+                                         history=({"at": now, "status": "QUEUED", "note": note},)))
+            began.append(f"jbegan{number:06d}")
+        shown += began + [f"client-{job_id}" for job_id in began]
         fail_in_every_way(runtime, "jpage0000005", requester, now)
         fail_in_every_way(runtime, "jpage0000006", requester, now)  # its dead letter is discarded
         shown += ["jpage0000005", "jpage0000006", "client-jpage0000005", "client-jpage0000006"]
@@ -431,13 +452,16 @@ def test_every_page_of_the_console_in_japanese_has_no_english_of_its_own(tmp_pat
         browser.post("/jobs/jpage0000002/cancel", data=act)  # refused: the job has succeeded
         [letter] = runtime.store.dead_letters_of("jpage0000006")
         browser.post(f"/dead/{letter.id}/discard", data=act)  # the detail: the letter's step and error
+        ran = browser.post("/periodic/reminder/run", data={**act, "key": "abcdef123456"})  # its job's history
+        began.append(ran.headers["Location"].rsplit("/", 1)[1])
+        shown.append(began[-1])
         from workers.office.mail.unshown import show_again
 
         show_again(runtime, None, "ops@example.com", "console")  # its target: every unshown mail (in words)
         outcomes = [(e.action, e.outcome.split(":")[0], bool(e.detail)) for e in runtime.store.list_audit()]
         assert ("cancel", "refused", False) in outcomes and ("discard", "done", True) in outcomes, outcomes
         pages = ["/jobs", "/jobs?status=FAILED", "/dead", "/audit", "/queues", "/periodic", "/cases"]
-        pages += [f"/jobs/jpage{number:07d}" for number in range(7)]
+        pages += [f"/jobs/jpage{number:07d}" for number in range(7)] + [f"/jobs/{job_id}" for job_id in began]
         said = {}
         for path in pages:
             response = browser.get(path)

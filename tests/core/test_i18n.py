@@ -171,6 +171,22 @@ def test_the_jobs_list_counts_retries_not_the_steps_a_job_ran():
                                         "en": "SUCCEEDED · 60 s ago · 山田 · 3 retries"}
 
 
+def test_the_jobs_list_names_a_job_its_schedule_started_in_the_readers_language():
+    """一覧: a periodic job's requester is stored as ``scheduler``, which the list said as it is in
+    a Japanese chat; it says 定期実行 (as the job's own card does)."""
+    from ackflow.app import views
+    from ackflow.app.sweep import scheduled_job
+    from ackflow.settings import Settings
+    from workers.job_types import build_registry
+
+    registry = build_registry(Settings())
+    slot = dt.datetime(2026, 11, 30, 0, 0, tzinfo=dt.UTC)
+    job = scheduled_job(registry.get("reminder"), slot, None, 0)
+    said = {language: views.jobs_list([job], "", 60, speaker_for(language), registry).card.sections[0]
+            .widgets[0].value for language in ("ja", "en")}
+    assert said == {"ja": "待機中 · 60 秒前 · 定期実行", "en": "QUEUED · 60 s ago · scheduled"}, said
+
+
 def test_a_retry_is_said_as_japanese_writes_a_delay():
     # “約 8.0 秒 後に”: a space between the duration and 後
     assert JA._("Attempt {attempt} failed: {error}\nTrying again in about {delay}.", attempt=2, error="x",
