@@ -442,6 +442,11 @@ def test_every_page_of_the_console_in_japanese_has_no_english_of_its_own(tmp_pat
                                          history=({"at": now, "status": "QUEUED", "note": note},)))
             began.append(f"jbegan{number:06d}")
         shown += began + [f"client-{job_id}" for job_id in began]
+        runtime.store.create_job(Job(id="jflags000001", type="fail", params={"times": None, "always": True},
+                                     requester=requester, space=None, thread=None, queue=QUEUE,
+                                     steps=(StepState("flaky"),), created_at=now, updated_at=now))
+        began.append("jflags000001")  # a flag and a parameter left out: in words, not JSON's true and null
+        shown += ["jflags000001", "client-jflags000001"]
         fail_in_every_way(runtime, "jpage0000005", requester, now)
         fail_in_every_way(runtime, "jpage0000006", requester, now)  # its dead letter is discarded
         shown += ["jpage0000005", "jpage0000006", "client-jpage0000005", "client-jpage0000006"]

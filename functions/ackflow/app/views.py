@@ -114,6 +114,10 @@ def shown_value(job_type: JobType | None, key: str, value, speaker: Speaker) -> 
     lines = shown_lines(job_type, key, value, speaker)
     if lines is not None:
         return short("; ".join(lines), LONG_VALUE)
+    if value is None:  # not given (an optional parameter left out): JSON's null is no word for a person
+        return "—"
+    if isinstance(value, bool):  # a flag (--again, --replace): yes or no in the person's words, not true
+        return speaker._("Yes") if value else speaker._("No")
     try:
         if param is not None and param.kind == "date" and isinstance(value, str):
             return speaker.date(value)
