@@ -445,6 +445,60 @@ def test_a_search_is_not_run_again_by_itself_but_offers_to_be(pipeline, console,
     assert page.evaluate("window.__stillTheSamePage") is None  # searched again, as asked
 
 
+def _lines(locator) -> int:
+    """The most lines any one text of the element is drawn on (a word broken across lines: 2)."""
+    return locator.evaluate("""(el) => {
+      const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+      let most = 0;
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        if (!node.textContent.trim()) continue;
+        const range = document.createRange();
+        range.selectNodeContents(node);
+        const tops = Array.from(range.getClientRects()).filter((r) => r.width > 0).map((r) => Math.round(r.top));
+        most = Math.max(most, new Set(tops).size);
+      }
+      return most;
+    }""")
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_a_long_value_in_one_column_does_not_break_the_others_words_at_desktop_width(pipeline, console, page,
+                                                                                     language):
+    """A table at desktop width gave its long column (a requester's long name, an audit entry's
+    outcome) all the room and squeezed the others until their words broke: job ids as
+    jfail00000/02, echo as ech/o, ops@examp/le.com, コンソ/ール, 一時停/止."""
+    from ackflow.app import audit
+
+    now = time.time()
+    long_name = "株式会社サンプル金型製作所 御中 プレス金型図面見積依頼書 第二版改訂 " * 3
+    pipeline.store.create_job_once(Job(id="jwide0000001", type="echo", params={"text": "x"},
+                                       requester=Requester("users/7", "wide@example.com", long_name), space=None,
+                                       thread=None, queue="ackflow-default", steps=(StepState("echo"),),
+                                       created_at=now, updated_at=now, status=JobStatus.FAILED, last_error="x"))
+    audit.record(pipeline.stack.runtime(), "pause", "ackflow-default", OPERATOR, surface="console",
+                 detail="プレス金型の図面と見積の依頼を一時停止した理由の長い説明 " * 4)
+    page.set_viewport_size(DESKTOP)
+    page.goto(console + "/jobs")
+    page.context.add_cookies([{"name": "ackflow_lang", "value": language, "url": console}])
+    try:
+        page.goto(console + "/jobs?status=FAILED")
+        row = page.locator("tr[data-job=jwide0000001]")
+        columns = ("Job", "Type", "Status", "Steps", "Requester", "Created", "Attempts")
+        for index, column in enumerate(columns, 1):
+            if column != "Requester":  # the long one wraps; the others keep their words whole
+                cell = row.locator(f"td:nth-child({index})")
+                assert _lines(cell) == 1, (language, column, cell.inner_text())
+        page.goto(console + "/audit")
+        row = page.locator("tbody tr").first
+        for index, column in enumerate(("When", "Who", "Action", "On", "Via"), 1):
+            cell = row.locator(f"td:nth-child({index})")
+            assert _lines(cell) == 1, (language, column, cell.inner_text())
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), _too_wide(page)
+        shoot(page, f"audit-long-{language}-desktop")
+    finally:
+        page.context.clear_cookies(name="ackflow_lang")
+
+
 def test_cancel_from_the_console_asks_first_and_is_audited(pipeline, console, page):
     questions = _asked(page)
     _waiting_job(pipeline, "jcancel00001")
