@@ -6,6 +6,7 @@ failed before its fix (docs/console.md, "Safety")."""
 
 from __future__ import annotations
 
+import html
 import re
 import time
 
@@ -65,6 +66,23 @@ def test_the_language_switch_and_discard_never_lead_to_another_host(runtime, tar
     assert answer.headers["Location"] == "/"
     answer = client.post("/dead/gone12345/discard", data={"csrf_token": csrf(client), "confirmed": "1", "back": target})
     assert answer.headers["Location"] == "/dead"
+
+
+def test_switching_language_on_a_page_a_form_answered_leads_to_a_page_not_a_405(runtime):
+    """The confirmation page and a refused form's page answer a POST: their language switch led
+    back to the POST's address, which a browser then asked for with a GET (405: the switch looked
+    broken). It leads to where the page's No leads, else the jobs."""
+    runtime.store.create_job(job("jfailed00001", JobStatus.FAILED))
+    client = console(runtime)
+    pages = {"the confirmation": client.post("/jobs/jfailed00001/retry", data={"csrf_token": csrf(client)}),
+             "a stale form": client.post("/jobs/jfailed00001/retry", data={"csrf_token": "stale"})}
+    for name, page in pages.items():
+        text = page.get_data(as_text=True)
+        [after] = set(re.findall(r'name="next" value="([^"]*)"', text))
+        switched = client.post("/lang/ja", data={"csrf_token": csrf(client), "next": html.unescape(after)})
+        landed = client.get(switched.headers["Location"])
+        assert landed.status_code in (200, 302), (name, after, landed.status_code)
+    assert runtime.store.get_job("jfailed00001").status == JobStatus.FAILED  # nothing was retried on the way
 
 
 def test_a_path_of_the_console_is_still_where_sign_in_leads(runtime):
