@@ -132,6 +132,7 @@ def create_app(config: ConsoleConfig) -> Flask:
                 "requester_label": lambda requester: requester_label(requester, speaker),
                 "began": recorded.began, "slot_moment": recorded.slot_moment,
                 "chat_enabled": bool(config.chat_url), "languages": LANGUAGES,
+                "chat_space": lambda space: bool(chat.SPACE_RE.match(space or "")),  # one the browser chat opens
                 "mail_unshown": lambda: mail.unshown_count(config.runtime)}
 
     @app.route("/login", methods=["GET", "POST"])

@@ -85,6 +85,21 @@ def test_switching_language_on_a_page_a_form_answered_leads_to_a_page_not_a_405(
     assert runtime.store.get_job("jfailed00001").status == JobStatus.FAILED  # nothing was retried on the way
 
 
+def test_a_jobs_thread_links_to_the_browser_chat_only_when_its_space_is_a_space_name(runtime):
+    """A job's space is what the event said; one that is no space name (a damaged record, another
+    chat's id) was a link to the browser chat that answered 400."""
+    now = time.time()
+    for job_id, space in (("jspace000001", "spaces/AAAA-1_b"), ("jspace000002", 'spaces/<b>x</b>"')):
+        runtime.store.create_job(job(job_id, JobStatus.QUEUED, at=now).replace(space=space))
+    client = console(runtime, chat_url="http://127.0.0.1:9")
+    for job_id, linked in (("jspace000001", True), ("jspace000002", False)):
+        page = client.get(f"/jobs/{job_id}").get_data(as_text=True)
+        thread = re.search(r'data-test="thread">(.*?)</dd>', page, re.S).group(1)
+        assert ("<a href=" in thread) is linked, thread
+        for link in re.findall(r'href="([^"]*)"', thread):
+            assert client.get(html.unescape(link)).status_code != 400, link
+
+
 def test_a_path_of_the_console_is_still_where_sign_in_leads(runtime):
     client = console(runtime, host="0.0.0.0", auth_token=TOKEN)
     answer = client.post("/login", query_string={"next": "/jobs?status=FAILED"},
