@@ -318,13 +318,26 @@ DEPLOY_ROLES = "docs/deploy.md#the-console-from-an-operators-machine-nothing-dep
 def _errors(app: Flask) -> None:
     from werkzeug.exceptions import HTTPException
 
-    from ackflow.errors import AckflowError, Conflict, JobNotFound, NotFound, NotSupported, Unavailable
+    from ackflow.errors import (
+        AckflowError,
+        ChatUnavailable,
+        Conflict,
+        JobNotFound,
+        NotFound,
+        NotSupported,
+        QueueUnavailable,
+        StoreUnavailable,
+        Unavailable,
+        UsageError,
+    )
 
-    def page(status: int, message: str):
+    def page(status: int, message: str, detail: str = ""):
+        """``detail``: an error's own text (English, a vendor's answer) shown under the "Technical
+        detail" label, never as the message."""
         if request.path.startswith("/api/") or request.path.endswith(".json") \
                 or request.accept_mimetypes.best == "application/json":
-            return {"error": message}, status
-        return render_template("error.html", status=status, message=message), status
+            return {"error": message, **({"detail": detail} if detail else {})}, status
+        return render_template("error.html", status=status, message=message, detail=detail), status
 
     def speaker() -> Speaker:
         return g.get("speaker") or _speaker(console_config())
@@ -342,13 +355,23 @@ def _errors(app: Flask) -> None:
         said = speaker()
         if isinstance(exc, JobNotFound):
             return page(404, said._("There is no job {job}.", job=exc.job_id))
+        if isinstance(exc, UsageError):  # a person-facing message of its own
+            return page(400, exc.render(said))
         if isinstance(exc, NotFound):
-            return page(404, str(exc))
+            return page(404, said._("What this page acts on is not there (any more)."), str(exc))
         if isinstance(exc, (Conflict, NotSupported)):
-            return page(409, str(exc))
+            return page(409, said._("This cannot be done now."), str(exc))
         if denied_by_iam(exc):  # a read-only operator's action: refused, not "try again later"
             return page(403, said._("The cloud refused this to your account (its IAM roles). The roles an "
                                     "operator needs: {doc}", doc=DEPLOY_ROLES))
-        if isinstance(exc, Unavailable):
-            return page(503, str(exc))
-        return page(400, str(exc))
+        if isinstance(exc, Unavailable):  # the service's own answer is the detail: the person is told what to do
+            if isinstance(exc, StoreUnavailable):
+                message = said._("The job store did not answer just now: try again in a moment.")
+            elif isinstance(exc, QueueUnavailable):
+                message = said._("The queue service did not answer just now: try again in a moment.")
+            elif isinstance(exc, ChatUnavailable):
+                message = said._("Google Chat did not answer just now: try again in a moment.")
+            else:
+                message = said._("A service did not answer just now: try again in a moment.")
+            return page(503, message, str(exc))
+        return page(400, said._("This could not be done."), str(exc))

@@ -485,3 +485,44 @@ def test_every_page_of_the_console_in_japanese_has_no_english_of_its_own(tmp_pat
         runtime.close()
         server.stop()
         service.stop()
+
+
+class UnavailableService(ReadOnlyAccount):
+    """In front of the local Cloud Tasks service: reads pass, every change is answered as Google
+    answers when the service cannot take it now (503 UNAVAILABLE, Google's error shape)."""
+
+    def _app(self, environ, start_response):
+        request = Request(environ)
+        if request.method != "GET":
+            self.refused.append(request.path)
+            body = json.dumps({"error": {"code": 503, "status": "UNAVAILABLE",
+                                         "message": "The service is currently unavailable."}})
+            return Response(body, 503, content_type="application/json")(environ, start_response)
+        return super()._app(environ, start_response)
+
+
+def test_a_queue_service_that_cannot_act_now_is_said_in_the_persons_language_its_answer_the_detail(tmp_path):
+    """A pause Cloud Tasks could not take now (503) showed the service's English answer as the
+    whole message of a Japanese page."""
+    service, server = start_server(tmp_path / "tasks.db")
+    parent = f"projects/{PROJECT}/locations/{LOCATION}"
+    service.create_queue(parent, {"name": f"{parent}/queues/{QUEUE}"})
+    down = UnavailableService(server.url)
+    runtime = Runtime(Settings(sqlite_path=str(tmp_path / "jobs.db"), project=PROJECT, location=LOCATION,
+                               cloudtasks_endpoint=down.server.url, local_services=True,
+                               worker_url="http://127.0.0.1:9/", job_types="tests.support.jobtypes:build_registry"))
+    try:
+        browser = console(runtime)
+        act = {"csrf_token": browser.get_cookie("ackflow_csrf").value, "confirmed": "1"}
+        answer = browser.post(f"/queues/{QUEUE}/pause", data=act)
+        assert down.refused and answer.status_code == 503  # try again later: it is not refused for good
+        page = answer.get_data(as_text=True)
+        said = html.unescape(re.search(r'data-test="error">(.*?)</p>', page, re.S).group(1))
+        own = re.sub(r'<span class="technical-label">.*?</code>', " ", said, flags=re.S)
+        assert re.search(r"[\u3040-\u30ff]", own) and not english(re.sub(r"<[^>]+>", " ", own), QUEUE), said
+        assert JA._("Technical detail") in said and "currently unavailable" in said, said
+    finally:
+        runtime.close()
+        down.server.stop()
+        server.stop()
+        service.stop()
