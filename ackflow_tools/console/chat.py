@@ -29,6 +29,7 @@ def _bound_the_waits(state) -> None:
     state.app.extensions[WAITS] = threading.BoundedSemaphore(max(1, state.app.extensions["ackflow_console"].chat_waits))
 SPACE_RE = re.compile(r"^spaces/[A-Za-z0-9_-]{1,64}$")
 FORMATS = ("classic", "addon")
+CLIENTS = ("WEB", "IOS", "ANDROID")  # common.platform
 USER = {"name": "users/100000000000000000001", "displayName": "Dev User", "email": "dev@example.com"}
 
 
@@ -63,7 +64,17 @@ def _person() -> dict:
     client's language (``userLocale``) and time zone are the page's, and the app answers them as
     it would answer that person in Google Chat."""
     speaker = g.speaker
-    return {"user": USER, "locale": speaker.language, "timeZone": speaker.time_zone}
+    return {"user": USER, "locale": speaker.language, "timeZone": speaker.time_zone, "platform": _client() or "WEB"}
+
+
+def _client() -> str:
+    """The person's Chat client as the page's header chose it: "" (the web), IOS or ANDROID (a
+    phone: the app's answers are the ones a phone gets)."""
+    client = request.values.get("client") or ""
+    if client and client not in CLIENTS:
+        abort(400, description=g.speaker._("The client must be {web}, {ios} or {android}.", web="WEB", ios="IOS",
+                                           android="ANDROID"))
+    return "" if client == "WEB" else client
 
 
 def _format() -> str | None:
@@ -147,7 +158,7 @@ def page():
         errors = [known["error"], *errors][-3:]
     edited = _edited()
     return render_template("chat.html", space=space, messages=[message_html(m, edited) for m in messages],
-                           last=last, errors=errors, fmt=fmt, missing=missing)
+                           last=last, errors=errors, fmt=fmt, client=_client(), missing=missing)
 
 
 @blueprint.route("/chat/space", methods=["POST"])
@@ -158,7 +169,9 @@ def create_space():
     made = _call("PUT", f"/_emulator/{space}", json={})
     if made.get("refused"):
         abort(502, description=made["error"])
-    return redirect(url_for("chat.page", space=space, **({"format": fmt} if fmt else {})))
+    client = _client()
+    return redirect(url_for("chat.page", space=space, **({"format": fmt} if fmt else {}),
+                            **({"client": client} if client else {})))
 
 
 @blueprint.route("/chat/messages")

@@ -355,6 +355,28 @@ def test_the_browser_chats_person_reads_the_pages_language(pipeline, console, pa
         page.context.clear_cookies(name="ackflow_lang")
 
 
+def test_the_browser_chat_can_be_a_phone_and_shows_the_cards_a_phone_gets(pipeline, console, page):
+    """The browser chat is a phone-width column, but its person's client said WEB: the app's
+    answers were the desktop's (a phone's leave out what only a wide screen needs, e.g. the help's
+    last section). The client is chosen in the page's header, as the format is, and kept."""
+    footer = "Write a command as a message"
+    page.set_viewport_size(PHONE)
+    for client, shown in (("", True), ("IOS", False), ("ANDROID", False)):
+        space = f"spaces/browserclient{client.lower() or 'web'}"
+        page.goto(console + f"/chat?space={space}")
+        if client:
+            with page.expect_navigation():
+                page.select_option("[data-test=client]", client)
+            assert page.locator("[data-test=client]").input_value() == client and f"client={client}" in page.url
+        page.fill("[data-test=composer]", "help")
+        page.click("[data-test=send]")
+        card = page.locator(".gc-bot .gc-card", has_text="What I can do").last
+        card.wait_for(timeout=10000)
+        assert (footer in card.inner_text()) is shown, (client, card.inner_text())
+        if client:
+            assert page.locator("[data-test=format]").input_value() == ""  # the other choice kept as it was
+
+
 def _cut_placeholders(page) -> list[str]:
     """The fields whose placeholder is wider than the field: the end of what it says is cut off."""
     return page.evaluate("""() => {

@@ -157,8 +157,9 @@ def test_the_browser_chat_and_its_refusals_are_in_the_persons_language(runtime, 
     said = visible(page.get_data(as_text=True))
     sender = posted.json().get("sender", {}).get("displayName", "")
     assert "図面を発行しました" in said and f"· {JA._('edited')}" in said, said
-    # the space's name, the app's name and the formats' own names (classic, add-on) are values
-    assert not english(said, space, *([sender] if sender else []), "classic", "add-on"), said
+    # the space's name, the app's name, the formats' own names (classic, add-on) and the phones'
+    # (iPhone, Android: products, named so in Japanese too) are values
+    assert not english(said, space, *([sender] if sender else []), "classic", "add-on", "iPhone", "Android"), said
     refused = {
         "a space that is no space name": (browser.get("/chat?space=bad"), ["bad", "spaces/console"]),
         "a space name with a control": (browser.get("/chat", query_string={"space": "x\u202ey"}),
@@ -167,6 +168,8 @@ def test_the_browser_chat_and_its_refusals_are_in_the_persons_language(runtime, 
                              []),
         "an unknown format": (browser.post("/chat/send", data={"csrf_token": token, "space": space, "text": "hi",
                                                                "format": "x"}), ["classic", "addon"]),
+        "an unknown client": (browser.post("/chat/send", data={"csrf_token": token, "space": space, "text": "hi",
+                                                               "client": "PDA"}), ["WEB", "IOS", "ANDROID"]),
         "a click that names no button": (browser.post("/chat/click", data={"csrf_token": token, "space": space}),
                                          []),
         "a dialog's inputs that are no JSON": (
@@ -183,7 +186,7 @@ def test_the_browser_chat_and_its_refusals_are_in_the_persons_language(runtime, 
     absent = browser.get("/chat?space=spaces/notyet")  # offered to be made (a GET makes nothing)
     said = visible(absent.get_data(as_text=True))
     assert absent.status_code == 200 and JA._("Make the space") in said, said
-    assert not english(said, "spaces/notyet", "classic", "add-on", "Chat"), said  # (Chat: Google's product)
+    assert not english(said, "spaces/notyet", "classic", "add-on", "iPhone", "Android", "Chat"), said  # products
     waited = browser.get(f"/api/chat/wait?space={space}&after=x")
     assert waited.status_code == 400
     message = waited.get_json()["error"]

@@ -59,8 +59,9 @@
   const dialogBody = document.getElementById("gc-dialog-body");
   const dialogError = document.getElementById("gc-dialog-error");
   let last = parseInt(conversation.dataset.last || "0", 10);
-  const formatSelect = document.querySelector("select[name=format]");
-  if (formatSelect) formatSelect.addEventListener("change", () => formatSelect.form.submit());
+  document.querySelectorAll(".chat-choices select").forEach((select) => {
+    select.addEventListener("change", () => select.form.submit());  // the format, the person's client
+  });
 
   // Chat's <font color> in cards: the CSP refuses style attributes, so colours are set here.
   function colour(root) {
@@ -105,6 +106,7 @@
   async function post(url, fields) {
     const data = new URLSearchParams({ csrf_token: csrf, space: conversation.dataset.space, ...fields });
     if (conversation.dataset.format) data.set("format", conversation.dataset.format);
+    if (conversation.dataset.client) data.set("client", conversation.dataset.client);
     const answer = await fetch(url, { method: "POST", body: data, headers: { "X-CSRF-Token": csrf } });
     let body = {};
     try { body = await answer.json(); } catch (e) { body = { error: "HTTP " + answer.status }; }
