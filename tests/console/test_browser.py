@@ -298,6 +298,7 @@ def test_a_long_dialog_keeps_its_close_icon_at_the_top_and_its_fixed_footer_in_v
         shut = close.bounding_box()
         assert shut["y"] - frame["y"] < 60 and frame["x"] + frame["width"] - (shut["x"] + shut["width"]) < 60, \
             (where, frame, shut)  # the top right corner of the dialog
+        assert shut["y"] + shut["height"] <= body.bounding_box()["y"] + 1, where  # above what scrolls: covers none
         if where == "top":  # the icon does not cover the dialog's title
             named = title.bounding_box()
             assert named["x"] + named["width"] <= shut["x"] or named["y"] >= shut["y"] + shut["height"], (named, shut)

@@ -58,6 +58,7 @@
   const dialog = document.getElementById("gc-dialog");
   const dialogBody = document.getElementById("gc-dialog-body");
   const dialogError = document.getElementById("gc-dialog-error");
+  const dialogTitle = document.getElementById("gc-dialog-title");
   let last = parseInt(conversation.dataset.last || "0", 10);
   document.querySelectorAll(".chat-choices select").forEach((select) => {
     select.addEventListener("change", () => select.form.submit());  // the format, the person's client
@@ -118,6 +119,9 @@
     if (body.dialog) {
       dialogBody.innerHTML = body.dialog;
       colour(dialogBody);
+      // the card's header stays at the top beside the close icon; the rest scrolls under it
+      const head = dialogBody.querySelector(".gc-card > .gc-card-header");
+      dialogTitle.replaceChildren(...(head ? [head] : []));
       dialogError.hidden = true;
       if (!dialog.open) dialog.showModal();
       return;
