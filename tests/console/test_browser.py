@@ -307,6 +307,15 @@ def test_a_long_dialog_keeps_its_close_icon_at_the_top_and_its_fixed_footer_in_v
         close.click()
     assert cancelled.value.ok
     page.locator("#gc-dialog[open]").wait_for(state="detached")
+    # A click outside the dialog closes it too and, as in Chat, tells the app nothing
+    cancels: list[str] = []
+    page.on("request", lambda request: cancels.append(request.url) if request.url.endswith("/chat/cancel") else None)
+    page.fill("[data-test=composer]", "/echo")
+    page.click("[data-test=send]")
+    dialog.wait_for()
+    page.mouse.click(3, 3)
+    page.locator("#gc-dialog[open]").wait_for(state="detached")
+    assert cancels == []
 
 
 def test_markup_in_parameters_and_messages_is_shown_as_text(pipeline, console, page):

@@ -144,6 +144,8 @@
       handle(await post(conversation.dataset.cancel, {}), false);
     });
   }
+  // A click outside the dialog (on its backdrop) closes it and, as in Chat, tells the app nothing.
+  dialog.addEventListener("click", (event) => { if (event.target === dialog) dialog.close(); });
   // Enter in a field of the dialog neither submits nor closes it: only its buttons act.
   document.getElementById("gc-dialog-form").addEventListener("submit", (event) => event.preventDefault());
 
