@@ -387,6 +387,27 @@ def test_the_browser_chat_can_be_a_phone_and_shows_the_cards_a_phone_gets(pipeli
             assert page.locator("[data-test=format]").input_value() == ""  # the other choice kept as it was
 
 
+@pytest.mark.parametrize(("size", "client", "side_by_side"), [
+    (DESKTOP, "", True), (PHONE, "", False), (PHONE, "IOS", True), (PHONE, "ANDROID", True),
+    ({"width": 300, "height": 700}, "IOS", False), ({"width": 320, "height": 700}, "ANDROID", False)],
+    ids=["web-desktop", "web-phone", "iphone", "android", "iphone-narrow", "android-narrow"])
+def test_columns_wrap_where_chat_wraps_them(pipeline, console, page, size, client, side_by_side):
+    """Cards v2 ``columns``: "if the user's screen width is too narrow, the second column wraps
+    below the first": on web at 480 px or less, on iOS at 300 pt, on Android at 320 dp. The
+    browser chat wrapped them by its inputs' widths (always, in a dialog, even at desktop width)."""
+    page.set_viewport_size(size)
+    page.goto(console + "/chat?space=spaces/browsercolumns" + (f"&client={client}" if client else ""))
+    page.fill("[data-test=composer]", "/newcase")
+    page.click("[data-test=send]")
+    columns = page.locator("#gc-dialog[open] .gc-columns").first
+    columns.wait_for()
+    first, second = (columns.locator(".gc-column").nth(n).bounding_box() for n in (0, 1))
+    beside = abs(first["y"] - second["y"]) < 2 and second["x"] >= first["x"] + first["width"]
+    assert beside is side_by_side, (first, second)
+    with page.expect_response(lambda response: response.url.endswith("/chat/cancel")):
+        page.click("[data-test=dialog-close]")
+
+
 def _cut_placeholders(page) -> list[str]:
     """The fields whose placeholder is wider than the field: the end of what it says is cut off."""
     return page.evaluate("""() => {
