@@ -14,7 +14,7 @@ from flask import Flask, Response, abort, g, redirect, render_template, request,
 from markupsafe import Markup
 
 from ackflow.app.audit import denied_by_iam
-from ackflow.app.views import shown_result
+from ackflow.app.views import requester_label, shown_result
 from ackflow.i18n import LANGUAGES, N_, Speaker, speaker_for
 
 from . import recorded
@@ -125,10 +125,14 @@ def create_app(config: ConsoleConfig) -> Flask:
                 "type_label": lambda name: _type_label(config, name, speaker),
                 "step_label": lambda name, step: _step_label(config, name, step, speaker),
                 "audit_said": lambda entry: recorded.audit_said(entry, speaker),
-                "audit_target": lambda entry: recorded.audit_target(entry, speaker),
+                "audit_target": lambda entry: _type_label(config, entry.target, speaker) if entry.action == "run-now"
+                else recorded.audit_target(entry, speaker),  # run now: a job type, as the person calls it
                 "error_of": lambda text: recorded.recorded_error(text, speaker),  # a job's page: with its traces
                 "letter_error": lambda letter: recorded.letter_error(letter, speaker),
+                "requester_label": lambda requester: requester_label(requester, speaker),
+                "began": recorded.began, "slot_moment": recorded.slot_moment,
                 "chat_enabled": bool(config.chat_url), "languages": LANGUAGES,
+                "chat_space": lambda space: bool(chat.SPACE_RE.match(space or "")),  # one the browser chat opens
                 "mail_unshown": lambda: mail.unshown_count(config.runtime)}
 
     @app.route("/login", methods=["GET", "POST"])
@@ -314,13 +318,26 @@ DEPLOY_ROLES = "docs/deploy.md#the-console-from-an-operators-machine-nothing-dep
 def _errors(app: Flask) -> None:
     from werkzeug.exceptions import HTTPException
 
-    from ackflow.errors import AckflowError, Conflict, JobNotFound, NotFound, NotSupported, Unavailable
+    from ackflow.errors import (
+        AckflowError,
+        ChatUnavailable,
+        Conflict,
+        JobNotFound,
+        NotFound,
+        NotSupported,
+        QueueUnavailable,
+        StoreUnavailable,
+        Unavailable,
+        UsageError,
+    )
 
-    def page(status: int, message: str):
+    def page(status: int, message: str, detail: str = ""):
+        """``detail``: an error's own text (English, a vendor's answer) shown under the "Technical
+        detail" label, never as the message."""
         if request.path.startswith("/api/") or request.path.endswith(".json") \
                 or request.accept_mimetypes.best == "application/json":
-            return {"error": message}, status
-        return render_template("error.html", status=status, message=message), status
+            return {"error": message, **({"detail": detail} if detail else {})}, status
+        return render_template("error.html", status=status, message=message, detail=detail), status
 
     def speaker() -> Speaker:
         return g.get("speaker") or _speaker(console_config())
@@ -338,13 +355,23 @@ def _errors(app: Flask) -> None:
         said = speaker()
         if isinstance(exc, JobNotFound):
             return page(404, said._("There is no job {job}.", job=exc.job_id))
+        if isinstance(exc, UsageError):  # a person-facing message of its own
+            return page(400, exc.render(said))
         if isinstance(exc, NotFound):
-            return page(404, str(exc))
+            return page(404, said._("What this page acts on is not there (any more)."), str(exc))
         if isinstance(exc, (Conflict, NotSupported)):
-            return page(409, str(exc))
+            return page(409, said._("This cannot be done now."), str(exc))
         if denied_by_iam(exc):  # a read-only operator's action: refused, not "try again later"
             return page(403, said._("The cloud refused this to your account (its IAM roles). The roles an "
                                     "operator needs: {doc}", doc=DEPLOY_ROLES))
-        if isinstance(exc, Unavailable):
-            return page(503, str(exc))
-        return page(400, str(exc))
+        if isinstance(exc, Unavailable):  # the service's own answer is the detail: the person is told what to do
+            if isinstance(exc, StoreUnavailable):
+                message = said._("The job store did not answer just now: try again in a moment.")
+            elif isinstance(exc, QueueUnavailable):
+                message = said._("The queue service did not answer just now: try again in a moment.")
+            elif isinstance(exc, ChatUnavailable):
+                message = said._("Google Chat did not answer just now: try again in a moment.")
+            else:
+                message = said._("A service did not answer just now: try again in a moment.")
+            return page(503, message, str(exc))
+        return page(400, said._("This could not be done."), str(exc))

@@ -237,7 +237,10 @@ class Renderer:
 
     def button(self, button: dict, filled: bool = False) -> str:
         label = button.get("text") or button.get("label") or "?"
-        style = "gc-button" + (" gc-filled" if filled or button.get("type") == "FILLED" else "")
+        # Chat's button types (OUTLINED unless told); "if the color field is set, the type is forced to FILLED"
+        kind = "FILLED" if filled or button.get("color") else button.get("type")
+        style = "gc-button" + {"FILLED": " gc-filled", "FILLED_TONAL": " gc-tonal",
+                               "BORDERLESS": " gc-borderless"}.get(kind, "")
         disabled = " disabled" if button.get("disabled") else ""
         on_click = button.get("onClick") or {}
         link = safe_url((on_click.get("openLink") or {}).get("url"))

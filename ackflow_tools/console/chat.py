@@ -29,6 +29,7 @@ def _bound_the_waits(state) -> None:
     state.app.extensions[WAITS] = threading.BoundedSemaphore(max(1, state.app.extensions["ackflow_console"].chat_waits))
 SPACE_RE = re.compile(r"^spaces/[A-Za-z0-9_-]{1,64}$")
 FORMATS = ("classic", "addon")
+CLIENTS = ("WEB", "IOS", "ANDROID")  # common.platform
 USER = {"name": "users/100000000000000000001", "displayName": "Dev User", "email": "dev@example.com"}
 
 
@@ -56,6 +57,24 @@ def _quoted(value: str) -> str:
 
 def _edited() -> str:
     return g.speaker._("edited")
+
+
+def _person() -> dict:
+    """Who acts in the browser chat, and their Chat client: the person reading the page, so the
+    client's language (``userLocale``) and time zone are the page's, and the app answers them as
+    it would answer that person in Google Chat."""
+    speaker = g.speaker
+    return {"user": USER, "locale": speaker.language, "timeZone": speaker.time_zone, "platform": _client() or "WEB"}
+
+
+def _client() -> str:
+    """The person's Chat client as the page's header chose it: "" (the web), IOS or ANDROID (a
+    phone: the app's answers are the ones a phone gets)."""
+    client = request.values.get("client") or ""
+    if client and client not in CLIENTS:
+        abort(400, description=g.speaker._("The client must be {web}, {ios} or {android}.", web="WEB", ios="IOS",
+                                           android="ANDROID"))
+    return "" if client == "WEB" else client
 
 
 def _format() -> str | None:
@@ -139,7 +158,7 @@ def page():
         errors = [known["error"], *errors][-3:]
     edited = _edited()
     return render_template("chat.html", space=space, messages=[message_html(m, edited) for m in messages],
-                           last=last, errors=errors, fmt=fmt, missing=missing)
+                           last=last, errors=errors, fmt=fmt, client=_client(), missing=missing)
 
 
 @blueprint.route("/chat/space", methods=["POST"])
@@ -150,7 +169,9 @@ def create_space():
     made = _call("PUT", f"/_emulator/{space}", json={})
     if made.get("refused"):
         abort(502, description=made["error"])
-    return redirect(url_for("chat.page", space=space, **({"format": fmt} if fmt else {})))
+    client = _client()
+    return redirect(url_for("chat.page", space=space, **({"format": fmt} if fmt else {}),
+                            **({"client": client} if client else {})))
 
 
 @blueprint.route("/chat/messages")
@@ -222,7 +243,7 @@ def send():
     text = (request.form.get("text") or "").strip()
     if not text:
         abort(400, description=g.speaker._("Type a message first."))
-    body = {"text": text[:4096], "user": USER}
+    body = {"text": text[:4096], **_person()}
     if _format():
         body["format"] = _format()
     result = _call("POST", f"/_emulator/{space}:send", json=body)
@@ -235,7 +256,7 @@ def click():
     message, button = request.form.get("message", ""), request.form.get("button", "")
     if not button or (request.form.get("dialog") != "1" and not message.startswith(space + "/messages/")):
         abort(400, description=g.speaker._("A click names the message and the button."))
-    body: dict = {"message": message, "button": button, "user": USER}
+    body: dict = {"message": message, "button": button, **_person()}
     if _format():
         body["format"] = _format()
     if request.form.get("dialog") == "1":  # a button of the open dialog: submitted with its inputs
@@ -245,7 +266,7 @@ def click():
             abort(400, description=g.speaker._("The dialog's inputs are not JSON."))
         if not isinstance(inputs, dict):
             abort(400, description=g.speaker._("The dialog's inputs must be a JSON object."))
-        body = {"button": button, "formInputs": inputs, "user": USER, **({"format": _format()} if _format() else {})}
+        body = {"button": button, "formInputs": inputs, **_person(), **({"format": _format()} if _format() else {})}
         return jsonify(_answer(_call("POST", f"/_emulator/{space}:submitDialog", json=body), message))
     return jsonify(_answer(_call("POST", f"/_emulator/{space}:click", json=body), message))
 
@@ -254,5 +275,5 @@ def click():
 def cancel():
     """The dialog's close icon: the app hears CANCEL_DIALOG (nothing open is not an error here)."""
     space = _space()
-    result = _call("POST", f"/_emulator/{space}:cancelDialog", json={"user": USER})
+    result = _call("POST", f"/_emulator/{space}:cancelDialog", json=_person())
     return jsonify({"closed": True, **({"notice": result["reply"].get("notice")} if result.get("reply") else {})})

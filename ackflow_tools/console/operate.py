@@ -85,10 +85,23 @@ def queue_action(name: str, verb: str):
             notes["detail"] = L_("{count} message(s) moved", count=moved)
             flash(speaker._("{count} message(s) moved back to {queue}.", count=moved, queue=name))
         else:
+            before = _state_now(queue, name)
             state = queue.pause(name) if verb == "pause" else queue.resume(name)
+            if before == {"pause": "PAUSED", "resume": "RUNNING"}[verb]:  # two tabs, a form sent twice
+                notes["detail"] = L_("queue {queue} was already paused; nothing changed", queue=name) \
+                    if verb == "pause" else L_("queue {queue} was already running; nothing changed", queue=name)
             shown = {"PAUSED": speaker._("Paused"), "RUNNING": speaker._("Running")}.get(state.state, state.state)
             flash(speaker._("Queue {queue} is {state}.", queue=name, state=shown))
     return redirect(url_for("operate.queues"))
+
+
+def _state_now(queue, name: str) -> str | None:
+    """The queue's state before an action (what the audit log says of a pause of a paused queue);
+    None if the service does not say (the action goes ahead all the same)."""
+    try:
+        return queue.state(name).state
+    except AckflowError:
+        return None
 
 
 @blueprint.route("/periodic")

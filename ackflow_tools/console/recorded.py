@@ -196,3 +196,32 @@ def _said(data, speaker: Speaker) -> str | None:
         return str(said(text, speaker))
     except (KeyError, IndexError, ValueError, TypeError, AttributeError):
         return None
+
+
+# -- how a job began (the first entry of its history) -------------------------------------------------
+def began(entry: dict) -> dict:
+    """What a history entry says of how its job began, as fields (``event``: confirmed, scheduled
+    with its ``slot``, run_now ``by`` whom), for entries written before they said so: their
+    English note read back ("confirmed", "schedule 202611300000", "run now by ops@example.com").
+    Any other entry as it is."""
+    if entry.get("event") or not isinstance(entry.get("note"), str):
+        return entry
+    note = entry["note"]
+    if note == "confirmed":
+        return {**entry, "event": "confirmed"}
+    if note.startswith("schedule "):
+        return {**entry, "event": "scheduled", "slot": note[len("schedule "):]}
+    if note.startswith("run now by "):
+        return {**entry, "event": "run_now", "by": note[len("run now by "):]}
+    return entry
+
+
+def slot_moment(slot) -> float | None:
+    """A schedule's slot as its job's history names it (its UTC minute, ``202611300000``), as a
+    moment to show in the reader's time zone; None if it is not one."""
+    import datetime as dt
+
+    try:
+        return dt.datetime.strptime(str(slot), "%Y%m%d%H%M").replace(tzinfo=dt.UTC).timestamp()
+    except ValueError:
+        return None

@@ -178,3 +178,22 @@ def test_a_cards_image_is_a_link_to_it_not_a_load_from_another_host():
     assert "<img" not in html and "javascript" not in html
     assert 'href="https://images.example/図面.png" target="_blank" rel="noopener noreferrer"' in html
     assert "図面 A-12" in html
+
+
+def test_a_buttons_type_and_colour_are_drawn_as_chat_draws_them():
+    """Cards v2 ``Button``: OUTLINED when no type is given, FILLED, FILLED_TONAL, BORDERLESS; and
+    "if the color field is set, the type is forced to FILLED" (a fixed footer's buttons are text
+    buttons with a colour). A coloured button was drawn outlined, the tonal and borderless ones
+    like any other."""
+    def drawn(button: dict) -> set[str]:
+        html = Renderer(dialog=True).card({"sections": [{"widgets": [{"buttonList": {"buttons": [
+            {"text": "Go", "onClick": {"action": {"function": "go"}}, **button}]}}]}]})
+        return set(re.search(r'<button[^>]* class="([^"]*)"', html).group(1).split())
+
+    assert drawn({}) == {"gc-button"}
+    assert drawn({"type": "OUTLINED"}) == {"gc-button"}
+    assert drawn({"type": "FILLED"}) == {"gc-button", "gc-filled"}
+    assert drawn({"color": {"red": 0.1, "green": 0.4, "blue": 0.8}}) == {"gc-button", "gc-filled"}
+    assert drawn({"type": "BORDERLESS", "color": {"red": 1}}) == {"gc-button", "gc-filled"}
+    assert drawn({"type": "FILLED_TONAL"}) == {"gc-button", "gc-tonal"}
+    assert drawn({"type": "BORDERLESS"}) == {"gc-button", "gc-borderless"}

@@ -6,6 +6,7 @@ failed before its fix (docs/console.md, "Safety")."""
 
 from __future__ import annotations
 
+import html
 import re
 import time
 
@@ -65,6 +66,38 @@ def test_the_language_switch_and_discard_never_lead_to_another_host(runtime, tar
     assert answer.headers["Location"] == "/"
     answer = client.post("/dead/gone12345/discard", data={"csrf_token": csrf(client), "confirmed": "1", "back": target})
     assert answer.headers["Location"] == "/dead"
+
+
+def test_switching_language_on_a_page_a_form_answered_leads_to_a_page_not_a_405(runtime):
+    """The confirmation page and a refused form's page answer a POST: their language switch led
+    back to the POST's address, which a browser then asked for with a GET (405: the switch looked
+    broken). It leads to where the page's No leads, else the jobs."""
+    runtime.store.create_job(job("jfailed00001", JobStatus.FAILED))
+    client = console(runtime)
+    pages = {"the confirmation": client.post("/jobs/jfailed00001/retry", data={"csrf_token": csrf(client)}),
+             "a stale form": client.post("/jobs/jfailed00001/retry", data={"csrf_token": "stale"})}
+    for name, page in pages.items():
+        text = page.get_data(as_text=True)
+        [after] = set(re.findall(r'name="next" value="([^"]*)"', text))
+        switched = client.post("/lang/ja", data={"csrf_token": csrf(client), "next": html.unescape(after)})
+        landed = client.get(switched.headers["Location"])
+        assert landed.status_code in (200, 302), (name, after, landed.status_code)
+    assert runtime.store.get_job("jfailed00001").status == JobStatus.FAILED  # nothing was retried on the way
+
+
+def test_a_jobs_thread_links_to_the_browser_chat_only_when_its_space_is_a_space_name(runtime):
+    """A job's space is what the event said; one that is no space name (a damaged record, another
+    chat's id) was a link to the browser chat that answered 400."""
+    now = time.time()
+    for job_id, space in (("jspace000001", "spaces/AAAA-1_b"), ("jspace000002", 'spaces/<b>x</b>"')):
+        runtime.store.create_job(job(job_id, JobStatus.QUEUED, at=now).replace(space=space))
+    client = console(runtime, chat_url="http://127.0.0.1:9")
+    for job_id, linked in (("jspace000001", True), ("jspace000002", False)):
+        page = client.get(f"/jobs/{job_id}").get_data(as_text=True)
+        thread = re.search(r'data-test="thread">(.*?)</dd>', page, re.S).group(1)
+        assert ("<a href=" in thread) is linked, thread
+        for link in re.findall(r'href="([^"]*)"', thread):
+            assert client.get(html.unescape(link)).status_code != 400, link
 
 
 def test_a_path_of_the_console_is_still_where_sign_in_leads(runtime):
@@ -426,6 +459,18 @@ def test_run_now_submitted_twice_from_one_form_starts_one_job(runtime):
     other = client.post("/periodic/tick/run", data={**form, "key": "ghijkl789012"})  # a new form: a new run
     assert other.headers["Location"] != first.headers["Location"]
     assert len(runtime.store.find_jobs(JobFilter(type="tick"), limit=10).jobs) == 2
+    # The audit log says what happened: two runs, and the form sent again started nothing (it said
+    # three runs "done", alike: a reader counted three runs by the operator)
+    replayed = first.headers["Location"].rsplit("/", 1)[1]
+    entries = sorted(runtime.store.list_audit(), key=lambda e: e.at)
+    assert [(e.action, e.outcome, e.job_id) for e in entries] == [
+        ("run-now", "done", replayed), ("run-now", "done", replayed), ("run-now", "done", other.headers[
+            "Location"].rsplit("/", 1)[1])]
+    assert [bool(e.detail) for e in entries] == [False, True, False]
+    for language, words in (("en", "already started"), ("ja", "開始済み")):
+        client.set_cookie(LANG_COOKIE, language)
+        page = client.get("/audit").get_data(as_text=True)
+        assert page.count(words) == 1 and replayed in page, language
 
 
 def test_the_guess_count_forgets_old_guesses_and_stays_bounded():

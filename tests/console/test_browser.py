@@ -260,6 +260,64 @@ def test_the_browser_chat_fills_in_a_form_with_a_date_and_lines_and_closes_one(p
     assert opened.status_code == 404 and pipeline.counts() == (before[0], before[1] + 1)
 
 
+def _in_view(page, locator) -> bool:
+    """Whether the element is drawn wholly inside the window (not scrolled away, not cut off)."""
+    box = locator.bounding_box()
+    size = page.viewport_size
+    return box is not None and box["y"] >= 0 and box["x"] >= 0 and box["y"] + box["height"] <= size["height"] \
+        and box["x"] + box["width"] <= size["width"]
+
+
+@pytest.mark.parametrize("size", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_a_long_dialog_keeps_its_close_icon_at_the_top_and_its_fixed_footer_in_view(pipeline, console, page, size):
+    """Google Chat draws a dialog's ``fixedFooter`` as "a persistent (sticky) footer that appears at
+    the bottom of the card", and its close icon (CANCEL_DIALOG) "in the top right corner of the
+    dialog": a long form scrolls between them, both always within reach. (They scrolled away with
+    the form: at phone width neither Next nor Close could be seen until the end was reached.)"""
+    page.set_viewport_size(size)
+    page.goto(console + "/chat?space=spaces/browserlong")
+    page.fill("[data-test=composer]", "/newcase")  # the longest form: the case, its dates, its lines
+    page.click("[data-test=send]")
+    dialog = page.locator("#gc-dialog[open]")
+    dialog.wait_for()
+    dialog.locator("button[data-dialog-submit='Add a line']").click()  # longer still
+    dialog.locator("input[name='item.2.0']").wait_for()
+    body = page.locator("#gc-dialog-body")
+    assert body.evaluate("(el) => el.scrollHeight") > size["height"], "the form should be longer than the window"
+    footer = dialog.locator(".gc-footer button[data-dialog-submit=Next]")
+    close = page.locator("[data-test=dialog-close]")
+    title = dialog.locator(".gc-title")
+    for where in ("top", "middle", "bottom"):
+        for scrolled in (dialog, body):  # whichever of them scrolls
+            scrolled.evaluate("(el, where) => { el.scrollTop = {top: 0, middle: el.scrollHeight / 2, "
+                              "bottom: el.scrollHeight}[where]; }", where)
+        page.wait_for_timeout(100)
+        assert _in_view(page, footer), (where, footer.bounding_box())
+        assert _in_view(page, close), (where, close.bounding_box())
+        frame = dialog.bounding_box()
+        shut = close.bounding_box()
+        assert shut["y"] - frame["y"] < 60 and frame["x"] + frame["width"] - (shut["x"] + shut["width"]) < 60, \
+            (where, frame, shut)  # the top right corner of the dialog
+        assert shut["y"] + shut["height"] <= body.bounding_box()["y"] + 1, where  # above what scrolls: covers none
+        if where == "top":  # the icon does not cover the dialog's title
+            named = title.bounding_box()
+            assert named["x"] + named["width"] <= shut["x"] or named["y"] >= shut["y"] + shut["height"], (named, shut)
+    shoot(page, "chat-long-dialog-" + ("phone" if size is PHONE else "desktop"))
+    with page.expect_response(lambda response: response.url.endswith("/chat/cancel")) as cancelled:
+        close.click()
+    assert cancelled.value.ok
+    page.locator("#gc-dialog[open]").wait_for(state="detached")
+    # A click outside the dialog closes it too and, as in Chat, tells the app nothing
+    cancels: list[str] = []
+    page.on("request", lambda request: cancels.append(request.url) if request.url.endswith("/chat/cancel") else None)
+    page.fill("[data-test=composer]", "/echo")
+    page.click("[data-test=send]")
+    dialog.wait_for()
+    page.mouse.click(3, 3)
+    page.locator("#gc-dialog[open]").wait_for(state="detached")
+    assert cancels == []
+
+
 def test_markup_in_parameters_and_messages_is_shown_as_text(pipeline, console, page):
     hostile = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2"><b>bold?</b>'
     now = time.time()
@@ -282,6 +340,100 @@ def test_markup_in_parameters_and_messages_is_shown_as_text(pipeline, console, p
     page.get_by_text("window.__pwned = 1").first.wait_for()
     assert page.evaluate("window.__pwned") is None
     assert page.locator(".conversation b").filter(has_text="bold?").count() == 0
+
+
+@pytest.mark.parametrize(("language", "title", "label"),
+                         [("ja", "できること", "秒数"), ("en", "What I can do", "Seconds")])
+def test_the_browser_chats_person_reads_the_pages_language(pipeline, console, page, language, title, label):
+    """The person in the browser chat is the one reading the page: their Chat client's language
+    (``userLocale``) is the page's, so the app answers as it would answer them. (It was the local
+    Chat service's default whatever the page: a Japanese page showed the app speaking English.)"""
+    page.set_viewport_size(PHONE)
+    page.goto(console + "/jobs")
+    page.context.add_cookies([{"name": "ackflow_lang", "value": language, "url": console}])
+    try:
+        page.goto(console + f"/chat?space=spaces/browserlang{language}")
+        page.fill("[data-test=composer]", "help")
+        page.click("[data-test=send]")
+        page.locator(".gc-bot .gc-title", has_text=title).first.wait_for(timeout=10000)
+        page.fill("[data-test=composer]", "/sleep")  # a dialog, in the same language
+        page.click("[data-test=send]")
+        page.locator("#gc-dialog[open] .gc-label", has_text=label).first.wait_for()
+        with page.expect_response(lambda response: response.url.endswith("/chat/cancel")):
+            page.click("[data-test=dialog-close]")
+    finally:
+        page.context.clear_cookies(name="ackflow_lang")
+
+
+def test_the_browser_chat_can_be_a_phone_and_shows_the_cards_a_phone_gets(pipeline, console, page):
+    """The browser chat is a phone-width column, but its person's client said WEB: the app's
+    answers were the desktop's (a phone's leave out what only a wide screen needs, e.g. the help's
+    last section). The client is chosen in the page's header, as the format is, and kept."""
+    footer = "Write a command as a message"
+    page.set_viewport_size(PHONE)
+    for client, shown in (("", True), ("IOS", False), ("ANDROID", False)):
+        space = f"spaces/browserclient{client.lower() or 'web'}"
+        page.goto(console + f"/chat?space={space}")
+        if client:
+            with page.expect_navigation():
+                page.select_option("[data-test=client]", client)
+            assert page.locator("[data-test=client]").input_value() == client and f"client={client}" in page.url
+        page.fill("[data-test=composer]", "help")
+        page.click("[data-test=send]")
+        card = page.locator(".gc-bot .gc-card", has_text="What I can do").last
+        card.wait_for(timeout=10000)
+        assert (footer in card.inner_text()) is shown, (client, card.inner_text())
+        if client:
+            assert page.locator("[data-test=format]").input_value() == ""  # the other choice kept as it was
+
+
+@pytest.mark.parametrize(("size", "client", "side_by_side"), [
+    (DESKTOP, "", True), (PHONE, "", False), (PHONE, "IOS", True), (PHONE, "ANDROID", True),
+    ({"width": 300, "height": 700}, "IOS", False), ({"width": 320, "height": 700}, "ANDROID", False)],
+    ids=["web-desktop", "web-phone", "iphone", "android", "iphone-narrow", "android-narrow"])
+def test_columns_wrap_where_chat_wraps_them(pipeline, console, page, size, client, side_by_side):
+    """Cards v2 ``columns``: "if the user's screen width is too narrow, the second column wraps
+    below the first": on web at 480 px or less, on iOS at 300 pt, on Android at 320 dp. The
+    browser chat wrapped them by its inputs' widths (always, in a dialog, even at desktop width)."""
+    page.set_viewport_size(size)
+    page.goto(console + "/chat?space=spaces/browsercolumns" + (f"&client={client}" if client else ""))
+    page.fill("[data-test=composer]", "/newcase")
+    page.click("[data-test=send]")
+    columns = page.locator("#gc-dialog[open] .gc-columns").first
+    columns.wait_for()
+    first, second = (columns.locator(".gc-column").nth(n).bounding_box() for n in (0, 1))
+    beside = abs(first["y"] - second["y"]) < 2 and second["x"] >= first["x"] + first["width"]
+    assert beside is side_by_side, (first, second)
+    with page.expect_response(lambda response: response.url.endswith("/chat/cancel")):
+        page.click("[data-test=dialog-close]")
+
+
+def _cut_placeholders(page) -> list[str]:
+    """The fields whose placeholder is wider than the field: the end of what it says is cut off."""
+    return page.evaluate("""() => {
+      const canvas = document.createElement('canvas').getContext('2d');
+      return Array.from(document.querySelectorAll('input[placeholder]')).filter((el) => {
+        const style = getComputedStyle(el);
+        canvas.font = style.font;
+        const room = el.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+        return canvas.measureText(el.placeholder).width > room + 0.5;
+      }).map((el) => `${el.name}: ${el.placeholder}`);
+    }""")
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_every_placeholder_is_read_whole_at_phone_width(pipeline, console, page, language):
+    """A field's hint is what a person reads before typing: at phone width the browser chat's
+    composer said 「アプリへのメッセージ、または /コマン」, its end cut off."""
+    page.set_viewport_size(PHONE)
+    page.goto(console + "/jobs")
+    page.context.add_cookies([{"name": "ackflow_lang", "value": language, "url": console}])
+    for path in ("/jobs", "/chat?space=spaces/browser"):
+        page.goto(console + path)
+        page.evaluate("document.fonts.ready.then(() => true)")
+        assert page.locator("html").get_attribute("lang") == language
+        assert _cut_placeholders(page) == [], (language, path)
+    page.context.clear_cookies(name="ackflow_lang")
 
 
 def test_the_pages_speak_japanese_at_phone_width(pipeline, console, page):
@@ -344,6 +496,60 @@ def test_a_search_is_not_run_again_by_itself_but_offers_to_be(pipeline, console,
     page.click("[data-test=search-again]")
     page.locator("tr[data-job=jsearch00001] [data-status=CANCELLED]").wait_for(timeout=10000)
     assert page.evaluate("window.__stillTheSamePage") is None  # searched again, as asked
+
+
+def _lines(locator) -> int:
+    """The most lines any one text of the element is drawn on (a word broken across lines: 2)."""
+    return locator.evaluate("""(el) => {
+      const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+      let most = 0;
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        if (!node.textContent.trim()) continue;
+        const range = document.createRange();
+        range.selectNodeContents(node);
+        const tops = Array.from(range.getClientRects()).filter((r) => r.width > 0).map((r) => Math.round(r.top));
+        most = Math.max(most, new Set(tops).size);
+      }
+      return most;
+    }""")
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_a_long_value_in_one_column_does_not_break_the_others_words_at_desktop_width(pipeline, console, page,
+                                                                                     language):
+    """A table at desktop width gave its long column (a requester's long name, an audit entry's
+    outcome) all the room and squeezed the others until their words broke: job ids as
+    jfail00000/02, echo as ech/o, ops@examp/le.com, コンソ/ール, 一時停/止."""
+    from ackflow.app import audit
+
+    now = time.time()
+    long_name = "株式会社サンプル金型製作所 御中 プレス金型図面見積依頼書 第二版改訂 " * 3
+    pipeline.store.create_job_once(Job(id="jwide0000001", type="echo", params={"text": "x"},
+                                       requester=Requester("users/7", "wide@example.com", long_name), space=None,
+                                       thread=None, queue="ackflow-default", steps=(StepState("echo"),),
+                                       created_at=now, updated_at=now, status=JobStatus.FAILED, last_error="x"))
+    audit.record(pipeline.stack.runtime(), "pause", "ackflow-default", OPERATOR, surface="console",
+                 detail="プレス金型の図面と見積の依頼を一時停止した理由の長い説明 " * 4)
+    page.set_viewport_size(DESKTOP)
+    page.goto(console + "/jobs")
+    page.context.add_cookies([{"name": "ackflow_lang", "value": language, "url": console}])
+    try:
+        page.goto(console + "/jobs?status=FAILED")
+        row = page.locator("tr[data-job=jwide0000001]")
+        columns = ("Job", "Type", "Status", "Steps", "Requester", "Created", "Attempts")
+        for index, column in enumerate(columns, 1):
+            if column != "Requester":  # the long one wraps; the others keep their words whole
+                cell = row.locator(f"td:nth-child({index})")
+                assert _lines(cell) == 1, (language, column, cell.inner_text())
+        page.goto(console + "/audit")
+        row = page.locator("tbody tr").first
+        for index, column in enumerate(("When", "Who", "Action", "On", "Via"), 1):
+            cell = row.locator(f"td:nth-child({index})")
+            assert _lines(cell) == 1, (language, column, cell.inner_text())
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), _too_wide(page)
+        shoot(page, f"audit-long-{language}-desktop")
+    finally:
+        page.context.clear_cookies(name="ackflow_lang")
 
 
 def test_cancel_from_the_console_asks_first_and_is_audited(pipeline, console, page):

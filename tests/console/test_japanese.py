@@ -7,6 +7,7 @@ service behind a proxy that answers changes as Google answers a read-only accoun
 
 from __future__ import annotations
 
+import datetime
 import html
 import json
 import re
@@ -156,8 +157,9 @@ def test_the_browser_chat_and_its_refusals_are_in_the_persons_language(runtime, 
     said = visible(page.get_data(as_text=True))
     sender = posted.json().get("sender", {}).get("displayName", "")
     assert "図面を発行しました" in said and f"· {JA._('edited')}" in said, said
-    # the space's name, the app's name and the formats' own names (classic, add-on) are values
-    assert not english(said, space, *([sender] if sender else []), "classic", "add-on"), said
+    # the space's name, the app's name, the formats' own names (classic, add-on) and the phones'
+    # (iPhone, Android: products, named so in Japanese too) are values
+    assert not english(said, space, *([sender] if sender else []), "classic", "add-on", "iPhone", "Android"), said
     refused = {
         "a space that is no space name": (browser.get("/chat?space=bad"), ["bad", "spaces/console"]),
         "a space name with a control": (browser.get("/chat", query_string={"space": "x\u202ey"}),
@@ -166,6 +168,8 @@ def test_the_browser_chat_and_its_refusals_are_in_the_persons_language(runtime, 
                              []),
         "an unknown format": (browser.post("/chat/send", data={"csrf_token": token, "space": space, "text": "hi",
                                                                "format": "x"}), ["classic", "addon"]),
+        "an unknown client": (browser.post("/chat/send", data={"csrf_token": token, "space": space, "text": "hi",
+                                                               "client": "PDA"}), ["WEB", "IOS", "ANDROID"]),
         "a click that names no button": (browser.post("/chat/click", data={"csrf_token": token, "space": space}),
                                          []),
         "a dialog's inputs that are no JSON": (
@@ -182,7 +186,7 @@ def test_the_browser_chat_and_its_refusals_are_in_the_persons_language(runtime, 
     absent = browser.get("/chat?space=spaces/notyet")  # offered to be made (a GET makes nothing)
     said = visible(absent.get_data(as_text=True))
     assert absent.status_code == 200 and JA._("Make the space") in said, said
-    assert not english(said, "spaces/notyet", "classic", "add-on", "Chat"), said  # (Chat: Google's product)
+    assert not english(said, "spaces/notyet", "classic", "add-on", "iPhone", "Android", "Chat"), said  # products
     waited = browser.get(f"/api/chat/wait?space={space}&after=x")
     assert waited.status_code == 400
     message = waited.get_json()["error"]
@@ -421,6 +425,31 @@ def test_every_page_of_the_console_in_japanese_has_no_english_of_its_own(tmp_pat
                                          space="spaces/office", thread=None, queue=QUEUE, steps=(step,),
                                          created_at=now - number, updated_at=now, status=status))
             shown += [job_id, f"client-{job_id}"]
+        # how each job began, in its history: confirmed in the chat, started by its schedule, run
+        # now by an operator; as written now (through the code that writes them) and as stored
+        # before each entry said what it is (its English note alone)
+        from ackflow.app.confirm import new_job
+        from ackflow.app.sweep import scheduled_job
+        from ackflow.jobs.model import Confirmation
+
+        asked = Confirmation(id="c" * 12, token="t" * 12, job_type="echo", params={"text": "図面"}, requester=requester,
+                             space="spaces/office", thread=None, created_at=now, expires_at=now + 600)
+        runtime.store.create_job(new_job(runtime, asked, runtime.registry.get("echo"), now).replace(id="jbegan000001"))
+        slot = datetime.datetime.fromtimestamp(now - 3600, datetime.UTC).replace(second=0, microsecond=0)
+        runtime.store.create_job(scheduled_job(runtime.registry.get("digest"), slot, None, now))
+        began = ["jbegan000001", f"digest-{slot:%Y%m%d%H%M}"]
+        for number, note in enumerate(["confirmed", "run now by ops@example.com", "schedule 202611300000"], 2):
+            runtime.store.create_job(Job(id=f"jbegan{number:06d}", type="echo", params={"text": "図面"},
+                                         requester=requester, space=None, thread=None, queue=QUEUE,
+                                         steps=(StepState("echo"),), created_at=now, updated_at=now,
+                                         history=({"at": now, "status": "QUEUED", "note": note},)))
+            began.append(f"jbegan{number:06d}")
+        shown += began + [f"client-{job_id}" for job_id in began]
+        runtime.store.create_job(Job(id="jflags000001", type="fail", params={"times": None, "always": True},
+                                     requester=requester, space=None, thread=None, queue=QUEUE,
+                                     steps=(StepState("flaky"),), created_at=now, updated_at=now))
+        began.append("jflags000001")  # a flag and a parameter left out: in words, not JSON's true and null
+        shown += ["jflags000001", "client-jflags000001"]
         fail_in_every_way(runtime, "jpage0000005", requester, now)
         fail_in_every_way(runtime, "jpage0000006", requester, now)  # its dead letter is discarded
         shown += ["jpage0000005", "jpage0000006", "client-jpage0000005", "client-jpage0000006"]
@@ -431,13 +460,16 @@ def test_every_page_of_the_console_in_japanese_has_no_english_of_its_own(tmp_pat
         browser.post("/jobs/jpage0000002/cancel", data=act)  # refused: the job has succeeded
         [letter] = runtime.store.dead_letters_of("jpage0000006")
         browser.post(f"/dead/{letter.id}/discard", data=act)  # the detail: the letter's step and error
+        ran = browser.post("/periodic/reminder/run", data={**act, "key": "abcdef123456"})  # its job's history
+        began.append(ran.headers["Location"].rsplit("/", 1)[1])
+        shown.append(began[-1])
         from workers.office.mail.unshown import show_again
 
         show_again(runtime, None, "ops@example.com", "console")  # its target: every unshown mail (in words)
         outcomes = [(e.action, e.outcome.split(":")[0], bool(e.detail)) for e in runtime.store.list_audit()]
         assert ("cancel", "refused", False) in outcomes and ("discard", "done", True) in outcomes, outcomes
         pages = ["/jobs", "/jobs?status=FAILED", "/dead", "/audit", "/queues", "/periodic", "/cases"]
-        pages += [f"/jobs/jpage{number:07d}" for number in range(7)]
+        pages += [f"/jobs/jpage{number:07d}" for number in range(7)] + [f"/jobs/{job_id}" for job_id in began]
         said = {}
         for path in pages:
             response = browser.get(path)
@@ -454,5 +486,46 @@ def test_every_page_of_the_console_in_japanese_has_no_english_of_its_own(tmp_pat
         assert not said, json.dumps(said, ensure_ascii=False, indent=0)
     finally:
         runtime.close()
+        server.stop()
+        service.stop()
+
+
+class UnavailableService(ReadOnlyAccount):
+    """In front of the local Cloud Tasks service: reads pass, every change is answered as Google
+    answers when the service cannot take it now (503 UNAVAILABLE, Google's error shape)."""
+
+    def _app(self, environ, start_response):
+        request = Request(environ)
+        if request.method != "GET":
+            self.refused.append(request.path)
+            body = json.dumps({"error": {"code": 503, "status": "UNAVAILABLE",
+                                         "message": "The service is currently unavailable."}})
+            return Response(body, 503, content_type="application/json")(environ, start_response)
+        return super()._app(environ, start_response)
+
+
+def test_a_queue_service_that_cannot_act_now_is_said_in_the_persons_language_its_answer_the_detail(tmp_path):
+    """A pause Cloud Tasks could not take now (503) showed the service's English answer as the
+    whole message of a Japanese page."""
+    service, server = start_server(tmp_path / "tasks.db")
+    parent = f"projects/{PROJECT}/locations/{LOCATION}"
+    service.create_queue(parent, {"name": f"{parent}/queues/{QUEUE}"})
+    down = UnavailableService(server.url)
+    runtime = Runtime(Settings(sqlite_path=str(tmp_path / "jobs.db"), project=PROJECT, location=LOCATION,
+                               cloudtasks_endpoint=down.server.url, local_services=True,
+                               worker_url="http://127.0.0.1:9/", job_types="tests.support.jobtypes:build_registry"))
+    try:
+        browser = console(runtime)
+        act = {"csrf_token": browser.get_cookie("ackflow_csrf").value, "confirmed": "1"}
+        answer = browser.post(f"/queues/{QUEUE}/pause", data=act)
+        assert down.refused and answer.status_code == 503  # try again later: it is not refused for good
+        page = answer.get_data(as_text=True)
+        said = html.unescape(re.search(r'data-test="error">(.*?)</p>', page, re.S).group(1))
+        own = re.sub(r'<span class="technical-label">.*?</code>', " ", said, flags=re.S)
+        assert re.search(r"[\u3040-\u30ff]", own) and not english(re.sub(r"<[^>]+>", " ", own), QUEUE), said
+        assert JA._("Technical detail") in said and "currently unavailable" in said, said
+    finally:
+        runtime.close()
+        down.server.stop()
         server.stop()
         service.stop()

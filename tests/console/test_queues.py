@@ -67,3 +67,22 @@ def test_a_queue_the_service_does_not_describe_is_said_in_the_readers_words_its_
         assert html.unescape(answer.group(2)) == f"queue {missing} does not exist in {PROJECT}/{LOCATION}"
         assert 'data-test="queue-problem"' not in re.search(rf'data-queue="{QUEUE}">(.*?)</section>', page,
                                                              re.S).group(1)
+
+
+def test_pausing_a_paused_queue_again_is_audited_as_nothing_changed(tasks):
+    """Two tabs, or a form sent twice: the queue is paused once, and the audit log said "pause,
+    done" for each as though each had paused it. The second says the queue was paused already,
+    in the reader's language; so does a resume of a running queue."""
+    client = create_app(ConsoleConfig(runtime=tasks, operator="ops@example.com", language="en")).test_client()
+    client.get("/queues")
+    form = {"csrf_token": client.get_cookie("ackflow_csrf").value, "confirmed": "1"}
+    for verb in ("pause", "pause", "resume", "resume"):
+        assert client.post(f"/queues/{QUEUE}/{verb}", data=form).status_code == 302
+    assert tasks.queue.state(QUEUE).state == "RUNNING"
+    entries = sorted(tasks.store.list_audit(), key=lambda e: e.at)
+    assert [(e.action, e.outcome, bool(e.detail)) for e in entries] == [
+        ("pause", "done", False), ("pause", "done", True), ("resume", "done", False), ("resume", "done", True)]
+    for language, words in (("en", ("already paused", "already running")), ("ja", ("一時停止中", "実行中"))):
+        client.set_cookie("ackflow_lang", language)
+        page = client.get("/audit").get_data(as_text=True)
+        assert all(page.count(w) == 1 for w in words), (language, words)

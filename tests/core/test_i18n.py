@@ -171,6 +171,43 @@ def test_the_jobs_list_counts_retries_not_the_steps_a_job_ran():
                                         "en": "SUCCEEDED · 60 s ago · 山田 · 3 retries"}
 
 
+def test_the_jobs_list_names_a_job_its_schedule_started_in_the_readers_language():
+    """一覧: a periodic job's requester is stored as ``scheduler``, which the list said as it is in
+    a Japanese chat; it says 定期実行 (as the job's own card does)."""
+    from ackflow.app import views
+    from ackflow.app.sweep import scheduled_job
+    from ackflow.settings import Settings
+    from workers.job_types import build_registry
+
+    registry = build_registry(Settings())
+    slot = dt.datetime(2026, 11, 30, 0, 0, tzinfo=dt.UTC)
+    job = scheduled_job(registry.get("reminder"), slot, None, 0)
+    said = {language: views.jobs_list([job], "", 60, speaker_for(language), registry).card.sections[0]
+            .widgets[0].value for language in ("ja", "en")}
+    assert said == {"ja": "待機中 · 60 秒前 · 定期実行", "en": "QUEUED · 60 s ago · scheduled"}, said
+
+
+def test_a_flag_and_a_parameter_left_out_are_said_in_words_not_json():
+    """「追加の請求書: true」: the confirmation card of ``invoice C --again`` showed the flag as JSON
+    (and the console a parameter left out as ``null``)."""
+    from ackflow.app import views
+    from ackflow.jobs.model import Confirmation, Requester
+    from ackflow.settings import Settings
+    from workers.job_types import build_registry
+
+    registry = build_registry(Settings())
+    invoice = registry.get("invoice")
+    asked = Confirmation(id="c1", token="t1", job_type="invoice", params={"case": "2026-001", "again": True},
+                         requester=Requester("users/1"), space="spaces/x", thread=None, created_at=0, expires_at=60)
+    for language, yes, no in (("ja", "はい", "いいえ"), ("en", "Yes", "No")):
+        speaker = speaker_for(language)
+        card = json.dumps(views.confirmation_card(asked, invoice, 60, speaker).card.sections, default=str,
+                          ensure_ascii=False)
+        assert "true" not in card and yes in card, (language, card)
+        assert views.shown_value(invoice, "again", False, speaker) == no
+        assert views.shown_value(registry.get("fail"), "times", None, speaker) == "—"
+
+
 def test_a_retry_is_said_as_japanese_writes_a_delay():
     # “約 8.0 秒 後に”: a space between the duration and 後
     assert JA._("Attempt {attempt} failed: {error}\nTrying again in about {delay}.", attempt=2, error="x",

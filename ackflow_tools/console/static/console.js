@@ -58,9 +58,11 @@
   const dialog = document.getElementById("gc-dialog");
   const dialogBody = document.getElementById("gc-dialog-body");
   const dialogError = document.getElementById("gc-dialog-error");
+  const dialogTitle = document.getElementById("gc-dialog-title");
   let last = parseInt(conversation.dataset.last || "0", 10);
-  const formatSelect = document.querySelector("select[name=format]");
-  if (formatSelect) formatSelect.addEventListener("change", () => formatSelect.form.submit());
+  document.querySelectorAll(".chat-choices select").forEach((select) => {
+    select.addEventListener("change", () => select.form.submit());  // the format, the person's client
+  });
 
   // Chat's <font color> in cards: the CSP refuses style attributes, so colours are set here.
   function colour(root) {
@@ -105,6 +107,7 @@
   async function post(url, fields) {
     const data = new URLSearchParams({ csrf_token: csrf, space: conversation.dataset.space, ...fields });
     if (conversation.dataset.format) data.set("format", conversation.dataset.format);
+    if (conversation.dataset.client) data.set("client", conversation.dataset.client);
     const answer = await fetch(url, { method: "POST", body: data, headers: { "X-CSRF-Token": csrf } });
     let body = {};
     try { body = await answer.json(); } catch (e) { body = { error: "HTTP " + answer.status }; }
@@ -116,6 +119,9 @@
     if (body.dialog) {
       dialogBody.innerHTML = body.dialog;
       colour(dialogBody);
+      // the card's header stays at the top beside the close icon; the rest scrolls under it
+      const head = dialogBody.querySelector(".gc-card > .gc-card-header");
+      dialogTitle.replaceChildren(...(head ? [head] : []));
       dialogError.hidden = true;
       if (!dialog.open) dialog.showModal();
       return;
@@ -128,13 +134,20 @@
     if (inDialog && body.closed) dialog.close();
   }
 
-  // The dialog's close button is Chat's close icon: the app hears CANCEL_DIALOG.
+  // The dialog's close button is Chat's close icon: the dialog closes at once and the app hears
+  // CANCEL_DIALOG. (Escape closes it too, and, as in Chat, tells the app nothing.)
   const closeButton = document.querySelector("[data-test=dialog-close]");
   if (closeButton) {
     closeButton.addEventListener("click", async () => {
-      if (dialog.open) handle(await post(conversation.dataset.cancel, {}), false);
+      if (!dialog.open) return;
+      dialog.close();
+      handle(await post(conversation.dataset.cancel, {}), false);
     });
   }
+  // A click outside the dialog (on its backdrop) closes it and, as in Chat, tells the app nothing.
+  dialog.addEventListener("click", (event) => { if (event.target === dialog) dialog.close(); });
+  // Enter in a field of the dialog neither submits nor closes it: only its buttons act.
+  document.getElementById("gc-dialog-form").addEventListener("submit", (event) => event.preventDefault());
 
   document.getElementById("composer").addEventListener("submit", async (event) => {
     event.preventDefault();

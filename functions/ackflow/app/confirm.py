@@ -64,7 +64,7 @@ def new_job(runtime: Runtime, confirmation: Confirmation, job_type: JobType, now
         space=confirmation.space, thread=confirmation.thread or thread, queue=job_type.queue,
         steps=tuple(StepState(s.name) for s in job_type.steps), created_at=now, updated_at=now,
         event_format=confirmation.event_format, confirmation_id=confirmation.id,
-        history=({"at": now, "status": "QUEUED", "note": "confirmed"},),
+        history=({"at": now, "status": "QUEUED", "note": "confirmed", "event": "confirmed"},),
     )
 
 

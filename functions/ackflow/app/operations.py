@@ -85,9 +85,13 @@ def run_periodic_now(runtime: Runtime, job_type_name: str, by: str, key: str, su
             raise UsageError(N_("{name} is not a periodic job"), name=job_type_name)
         now = runtime.clock()
         job = periodic_job(job_type, f"{job_type.name}-now-{key}"[:120], runtime.settings.periodic_space or None,
-                           now, f"now-{key}", f"run now by {by}", requester=Requester("operator", "", by))
+                           now, f"now-{key}", f"run now by {by}", requester=Requester("operator", "", by),
+                           said={"event": "run_now", "by": by})
         job, created = runtime.store.create_job_once(job)
         notes["job_id"] = job.id
+        if not created:  # the same form sent again (a double click, two tabs): the log says no new run
+            notes["detail"] = L_("the same request again: job {job} was already started by it; nothing new was run",
+                                 job=job.id)
         if created or job.status.value == "QUEUED":
             try:
                 send_step(runtime, job)

@@ -250,10 +250,19 @@ def _zone(name: str):
 
 
 def periodic_job(job_type: JobType, job_id: str, space: str | None, now: float, slot: str, note: str,
-                 requester=SYSTEM) -> Job:
+                 requester=SYSTEM, said: dict | None = None) -> Job:
+    """``note``: how the job began, in English (logs, the command line); ``said``: the same as
+    fields a page says in its reader's language (``{"event": "scheduled", "slot": …}``)."""
     return Job(id=job_id, type=job_type.name, params={}, requester=requester, space=space, thread=None,
                queue=job_type.queue, steps=tuple(StepState(s.name) for s in job_type.steps), created_at=now,
-               updated_at=now, slot=slot, history=({"at": now, "status": "QUEUED", "note": note},))
+               updated_at=now, slot=slot, history=({"at": now, "status": "QUEUED", "note": note, **(said or {})},))
+
+
+def scheduled_job(job_type: JobType, slot: dt.datetime, space: str | None, now: float) -> Job:
+    """The job a slot of the job type's schedule starts (one per slot: the slot names it)."""
+    stamp = slot_stamp(slot)
+    return periodic_job(job_type, f"{job_type.name}-{stamp}", space, now, stamp, f"schedule {stamp}",
+                        said={"event": "scheduled", "slot": stamp})
 
 
 def last_and_next(job_type: JobType, now: float, zone: str = "UTC",
@@ -293,8 +302,7 @@ def _start_periodic(runtime: Runtime, now: float, catch_up: float, report: Sweep
         slot = slot_of(job_type, now, runtime.settings.time_zone)
         if slot is None or now - slot.timestamp() > catch_up or not runs_on(runtime, job_type, slot):
             continue
-        stamp = slot_stamp(slot)
-        job = periodic_job(job_type, f"{job_type.name}-{stamp}", space, now, stamp, f"schedule {stamp}")
+        job = scheduled_job(job_type, slot, space, now)
         job, created = runtime.store.create_job_once(job)
         if created or (job.status == JobStatus.QUEUED and runtime.queue.deduplicates):
             # QUEUED and not new: an earlier sweep stored it and died (or its commit was retried)

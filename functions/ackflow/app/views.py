@@ -16,7 +16,7 @@ from markupsafe import Markup
 from ..chat.cards import Button, Buttons, Card, Field, Html, Section, Text
 from ..chat.replies import Reply
 from ..i18n import N_, Listed, Speaker, said
-from ..jobs.model import Confirmation, Job, JobStatus, StepStatus
+from ..jobs.model import SYSTEM, Confirmation, Job, JobStatus, StepStatus
 from ..jobs.registry import BUILTIN_ALIASES, JobType, Registry
 from . import links
 
@@ -48,6 +48,12 @@ STEP_LABELS = {StepStatus.PENDING: N_("PENDING"), StepStatus.RUNNING: N_("RUNNIN
 def short(value, limit: int = MAX_VALUE) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def requester_label(requester, speaker: Speaker) -> str:
+    """Who asked for a job, as a person reads it: a person by their name; a job its schedule
+    started by the word for that in the reader's language (its stored name is ``scheduler``)."""
+    return speaker._("scheduled") if requester.name == SYSTEM.name else requester.label
 
 
 def status_label(status: JobStatus | str, speaker: Speaker) -> str:
@@ -108,6 +114,10 @@ def shown_value(job_type: JobType | None, key: str, value, speaker: Speaker) -> 
     lines = shown_lines(job_type, key, value, speaker)
     if lines is not None:
         return short("; ".join(lines), LONG_VALUE)
+    if value is None:  # not given (an optional parameter left out): JSON's null is no word for a person
+        return "—"
+    if isinstance(value, bool):  # a flag (--again, --replace): yes or no in the person's words, not true
+        return speaker._("Yes") if value else speaker._("No")
     try:
         if param is not None and param.kind == "date" and isinstance(value, str):
             return speaker.date(value)
@@ -310,7 +320,7 @@ def job_message(job: Job, job_type: JobType | None, speaker: Speaker, *, progres
         note = _failure_note(job, job_type, speaker)
         sections.append(Section(((Text(short(note, 1000)),) if note else ()) + (
             Text(hint), Buttons((Button(speaker._("Retry"), "retry", {"job": job.id}, filled=True),)))))
-    subtitle = speaker._("for {who}", who=job.requester.label) if job.requester.name != "system" \
+    subtitle = speaker._("for {who}", who=job.requester.label) if job.requester.name != SYSTEM.name \
         else speaker._("scheduled")
     return Reply(card=Card(f"job-{job.id}", job_title(job, job_type, speaker), tuple(sections), subtitle=subtitle))
 
@@ -360,7 +370,7 @@ def jobs_list(jobs: list[Job], title: str, now: float, speaker: Speaker, registr
     def line(job: Job) -> str:
         # the attempts beyond each step's first: a job of six steps that ran once each said “6 attempts”
         said = speaker._("{status} · {ago} ago · {who}", status=status_label(job.status, speaker),
-                         ago=speaker.duration(now - job.created_at), who=job.requester.label)
+                         ago=speaker.duration(now - job.created_at), who=requester_label(job.requester, speaker))
         retries = sum(max(0, step.attempts - 1) for step in job.steps)
         if retries:
             said += " · " + speaker.n_("{count} retry", "{count} retries", retries)
