@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
-from ..i18n import N_
+from ..i18n import ENGLISH, N_
 from .normalize import normalize
 
 if TYPE_CHECKING:
@@ -308,6 +308,24 @@ def _shield_nested(text: str) -> str:
     return "".join(out)
 
 
+class _OptionNames:
+    """A command's options as each reader writes them, in their declared order: 納期：、明細： in
+    Japanese (by their first alias; an option without one as ``--name``), --due, --item in English."""
+
+    __slots__ = ("params",)
+
+    def __init__(self, params):
+        self.params = tuple(params)
+
+    def render(self, speaker) -> str:
+        if speaker.language == "ja":
+            return "、".join(f"{p.aliases[0]}：" if p.aliases else p.option for p in self.params) or "—"
+        return ", ".join(p.option for p in self.params) or "—"
+
+    def __str__(self) -> str:
+        return self.render(ENGLISH)
+
+
 class _Options:
     """The options of a command by every name they may be written with."""
 
@@ -334,9 +352,8 @@ class _Options:
             name, has_value, inline = word.partition("=")
             param = self.by_option.get(name) or self.by_alias.get(name[2:])
             if param is None:
-                known = sorted(self.by_option) + sorted(self.by_alias)
                 raise UsageError(N_("unknown option {name} (options: {known})"), name=quoted(name),
-                                 known=", ".join(known) or "—")
+                                 known=_OptionNames(self.by_option.values()))
             return param, name, inline or None  # --due= then nothing: "needs a value", not "“” is not a date"
         if word.startswith(":") and len(word) > 1:  # :納期 12月1日, :納期12月1日
             for alias in sorted(self.by_alias, key=len, reverse=True):
