@@ -596,3 +596,23 @@ def test_a_saved_mail_keeps_its_type_though_its_bytes_go_up_as_octet_stream(driv
     (made,) = cases(drive)[f"{CASE}/01_受領資料/メール/受信メール.eml"]
     assert made["mimeType"] == "message/rfc822"
     assert storage.read(f"{CASE}/01_受領資料/メール/受信メール.eml") == raw
+
+
+@pytest.mark.parametrize("with_store", [False, True], ids=["key-search", "reserved-ids"])
+def test_a_name_a_person_gave_in_decomposed_form_is_the_same_name_not_a_second_item(drive, docs, with_store):
+    """A Mac (Drive for desktop, an old HFS+ disk) names files in NFD: "ガイド" as カ+゛. Paths are
+    NFC, and ``list`` shows that file at its NFC path; ``exists``, ``read`` and "is something there
+    already" must find it there too, not search Drive for the NFC spelling only and make a second
+    folder or file beside the person's."""
+    storage = drive.storage(**({"docs": docs} if with_store else {}))
+    decomposed = drive.seed(name=unicodedata.normalize("NFD", "2026-002_ガス工業_配管"), mimeType=FOLDER,
+                            parents=[seeding.PARENT_FOLDER])
+    drive.seed(name=unicodedata.normalize("NFD", "図面ガイド.pdf"), parents=[decomposed["id"]],
+               mimeType="application/pdf", content_base64=base64.b64encode(b"by a person").decode())
+    folder = "2026-002_ガス工業_配管"  # NFC, as every path is
+    assert storage.list(folder) == [f"{folder}/図面ガイド.pdf"]
+    assert storage.exists(f"{folder}/図面ガイド.pdf") and storage.read(f"{folder}/図面ガイド.pdf") == b"by a person"
+    assert storage.ensure_folder(folder)["id"] == decomposed["id"]
+    assert storage.create(f"{folder}/図面ガイド.pdf", b"by Ackflow", "application/pdf") is False
+    assert storage.link(folder) == f"{drive.url}/drive/folders/{decomposed['id']}"
+    assert [len(items) for items in cases(drive).values()] == [1, 1], cases(drive)

@@ -328,9 +328,13 @@ class DriveStorage:
         return item
 
     def _by_name(self, parent_id: str, name: str) -> dict | None:
+        """The item in the folder whose Drive name is ``name`` as a path name (``path_name``). Drive
+        compares names as they are written, and a Mac (Drive for desktop) writes them decomposed
+        (NFD) where paths are NFC: both spellings are searched for."""
         query = f"{_quote(parent_id)} in parents and trashed = false"
         if not {"／", "＼", "\ufffd"} & set(name) and name != "_":  # the Drive name is the path name
-            query += f" and name = {_quote(name)}"
+            spellings = dict.fromkeys((name, unicodedata.normalize("NFD", name)))
+            query += " and (" + " or ".join(f"name = {_quote(s)}" for s in spellings) + ")"
         found = self._list(L_("look in the folder {folder}", folder=parent_id), query)
         return next((f for f in found if path_name(f["name"]) == name), None)
 
