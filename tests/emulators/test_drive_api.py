@@ -48,6 +48,18 @@ def test_fields_trim_answers_and_webviewlink_only_when_asked(files):
     assert set(listed["files"][0]) == {"id", "name", "webViewLink"}
 
 
+def test_fields_select_within_a_field_by_a_path_as_by_parentheses(files):
+    """Google's partial responses take ``a/b`` for b within a, as ``a(b)``; ``a,a/b`` is all of a."""
+    common = {"q": f"'{seeding.TEMPLATE_FOLDER}' in parents and name = 'README.txt'", "corpora": "drive",
+              "driveId": seeding.SHARED_DRIVE, "includeItemsFromAllDrives": True, "supportsAllDrives": True}
+    by_path = files.list(fields="files/id,files/capabilities/canCopy", **common).execute()
+    by_parentheses = files.list(fields="files(id,capabilities(canCopy))", **common).execute()
+    assert by_path == by_parentheses and set(by_path["files"][0]) == {"id", "capabilities"}
+    assert list(by_path["files"][0]["capabilities"]) == ["canCopy"]
+    whole = files.list(fields="files,files/id", **common).execute()["files"][0]
+    assert {"id", "name", "mimeType", "webViewLink", "capabilities"} <= set(whole)
+
+
 @pytest.mark.parametrize("q", ["name contains 'x'", "not trashed", "'x' in", "name = 'a' or", "(name = 'a'",
                                "name = 'a')", "name = 'a' name = 'b'", "not", "()", "name = 'a' and or name = 'b'",
                                "(" * 200 + "name = 'a'" + ")" * 200, "not " * 200 + "name = 'a'",

@@ -48,9 +48,10 @@ FIELDS_DEPTH = 8  # nesting a selector may have (Drive's resources are shallower
 
 
 def parse_fields(text: str) -> dict:
-    """``files(id,name),nextPageToken`` → {"files": {"id": {}, "name": {}}, "nextPageToken": {}}.
-    A selector that does not parse (``files((((``, ``a,,b``, an unclosed parenthesis) is Drive's
-    400 ``invalid`` on ``fields``."""
+    """``files(id,name),nextPageToken``, or ``files/id,files/name,nextPageToken`` (Google's partial
+    response syntax: ``a/b`` is b within a) → {"files": {"id": {"*": {}}, "name": {"*": {}}},
+    "nextPageToken": {"*": {}}}, where ``*`` is all of a field. A selector that does not parse
+    (``files((((``, ``a,,b``, an unclosed parenthesis) is Drive's 400 ``invalid`` on ``fields``."""
     position = 0
 
     def refuse() -> DriveError:
@@ -67,15 +68,23 @@ def parse_fields(text: str) -> dict:
             if not match:
                 raise refuse()
             position = match.end()
-            sub = tree.setdefault(match.group(1).split("/")[0], {})
+            segments = match.group(1).split("/")  # ``a/b``: b within a, as ``a(b)``
+            if len(segments) + depth > FIELDS_DEPTH:
+                raise refuse()
+            sub = tree
+            for segment in segments:
+                sub = sub.setdefault(segment, {})
             if text.startswith("(", position):
                 position += 1
-                sub.update(selector(depth + 1))
+                for name, inner in selector(depth + len(segments)).items():
+                    sub.setdefault(name, {}).update(inner)
                 if not text.startswith(")", position):
                     raise refuse()
                 position += 1
                 while text.startswith(" ", position):
                     position += 1
+            else:
+                sub["*"] = {}  # all of it (``files,files/id`` is all of files)
             if not text.startswith(",", position):
                 return tree
             position += 1
