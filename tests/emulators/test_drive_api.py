@@ -583,3 +583,38 @@ def test_capabilities_say_what_the_callers_role_allows(scratch, role):
                     supportsAllDrives=True).execute()["capabilities"]
     assert doc == {"canAddChildren": False, "canEdit": "rename" in allowed, "canTrash": "trash" in allowed}
     assert "capabilities" not in files.get(fileId=made["doc"], supportsAllDrives=True).execute()  # only when asked
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("where", ["file", "drive"])
+def test_copy_requires_writer_permission_keeps_readers_and_commenters_from_copying_and_downloading(
+        scratch, role, where):
+    """``copyRequiresWriterPermission`` (a file's, or a shared drive's restriction, which overrides
+    the files'): "the options to copy, print, or download" disabled for readers and commenters;
+    their ``capabilities`` say so, and a copy or a download is refused."""
+    files = scratch.storage()._files()
+    made = _roles_drive(scratch, role)
+    if where == "drive":
+        requests.put(f"{scratch.url}/_emulator/drives/roles-drive", json={
+            "name": "役割", "members": {scratch.member: role}, "restrictions": {"copyRequiresWriterPermission": True}},
+            timeout=5).raise_for_status()
+    else:
+        requests.post(f"{scratch.url}/_emulator/files", json={"name": "restricted.txt", "id": "restricted",
+                                                               "mimeType": "text/plain", "parents": [made["folder"]],
+                                                               "copyRequiresWriterPermission": True},
+                      timeout=5).raise_for_status()
+    target = made["doc"] if where == "drive" else "restricted"
+    may = role not in ("reader", "commenter")
+    capabilities = files.get(fileId=target, fields="capabilities(canCopy,canDownload)",
+                             supportsAllDrives=True).execute()["capabilities"]
+    assert capabilities == {"canCopy": may, "canDownload": may}
+    for what, call, refusal in (
+            ("copy", lambda: files.copy(fileId=target, body={"parents": [seeding.PARENT_FOLDER]},
+                                        supportsAllDrives=True), "cannotCopyFile"),
+            ("download", lambda: files.get_media(fileId=target, supportsAllDrives=True), "cannotDownloadFile")):
+        if may:
+            call().execute()
+            continue
+        with pytest.raises(HttpError) as refused:
+            call().execute()
+        assert (refused.value.resp.status, reason(refused.value)) == (403, refusal), what

@@ -616,3 +616,41 @@ def test_a_name_a_person_gave_in_decomposed_form_is_the_same_name_not_a_second_i
     assert storage.create(f"{folder}/図面ガイド.pdf", b"by Ackflow", "application/pdf") is False
     assert storage.link(folder) == f"{drive.url}/drive/folders/{decomposed['id']}"
     assert [len(items) for items in cases(drive).values()] == [1, 1], cases(drive)
+
+
+@pytest.mark.parametrize("restricted", ["a Google Doc", "a PDF", "a text file", "the shared drive"])
+def test_a_template_file_a_viewer_may_not_copy_is_refused_before_anything_is_made(drive, docs, restricted):
+    """The template's shared drive lets the worker view (as the docs say is enough), but a file in it,
+    or the whole drive, has "viewers and commenters may not download, print or copy"
+    (``copyRequiresWriterPermission``): Drive would refuse the copy, or the text file's download,
+    after the case folder and the files before it were made. Refused up front instead, naming the
+    file and what to change; nothing made."""
+    from ackflow.i18n import speaker_for
+
+    drive.shared_drive("template-drive", "テンプレート", members={drive.member: "reader"})
+    if restricted == "the shared drive":
+        requests.put(f"{drive.url}/_emulator/drives/template-drive", json={
+            "name": "テンプレート", "members": {drive.member: "reader"},
+            "restrictions": {"copyRequiresWriterPermission": True}}, timeout=5).raise_for_status()
+    template = drive.seed(name="案件テンプレート", mimeType=FOLDER, parents=["template-drive"])
+    drive.seed(name="00_はじめに.pdf", parents=[template["id"]], mimeType="application/pdf",
+               content_base64=base64.b64encode(b"%PDF-1.4").decode())
+    kind = {"a Google Doc": ("打合せメモ", "application/vnd.google-apps.document"),
+            "a PDF": ("図面.pdf", "application/pdf"), "a text file": ("README.txt", "text/plain"),
+            "the shared drive": ("図面.pdf", "application/pdf")}[restricted]
+    content = {} if kind[1].startswith("application/vnd.google-apps.") else {
+        "content_base64": base64.b64encode(b"x").decode()}
+    drive.seed(name=kind[0], parents=[template["id"]], mimeType=kind[1], **content,
+               copyRequiresWriterPermission=restricted != "the shared drive")
+    storage = drive.storage(docs=docs)
+    with pytest.raises(PermanentError) as refused:
+        render_tree(storage.template(template["id"], 10**8), storage, CASE, NAMES, NAMES, DRIVE_TEMPLATE_SETTING)
+    said = str(refused.value)
+    first = "00_はじめに.pdf" if restricted == "the shared drive" else kind[0]  # every file restricted: the first
+    assert first in said and drive.member in said and "ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER" in said, said
+    japanese = refused.value.render(speaker_for("ja"))
+    assert "コピーできません" in japanese and first in japanese and drive.member in japanese, japanese
+    assert cases(drive) == {}
+    drive.shared_drive("template-drive", "テンプレート", members={drive.member: "writer"})  # a Contributor there
+    render_tree(storage.template(template["id"], 10**8), storage, CASE, NAMES, NAMES, DRIVE_TEMPLATE_SETTING)
+    assert f"{CASE}/{kind[0]}" in cases(drive)

@@ -163,14 +163,15 @@ def checked_metadata(metadata) -> dict:
         raise DriveError("INVALID_ARGUMENT", "Invalid JSON payload received. Expected an object (a File).",
                          "badRequest")
     metadata = {k: v for k, v in metadata.items() if not k.startswith("_")}
-    for field in ("name", "mimeType", "id", "parents", "trashed", "shortcutDetails"):
+    for field in ("name", "mimeType", "id", "parents", "trashed", "shortcutDetails", "copyRequiresWriterPermission"):
         if field in metadata and metadata[field] is None:  # null: not given (a description's clears it)
             del metadata[field]
     for field in ("name", "mimeType", "description", "id"):
         if field in metadata and metadata[field] is not None and not isinstance(metadata[field], str):
             raise _bad_value(field, "a string")
-    if "trashed" in metadata and not isinstance(metadata["trashed"], bool):
-        raise _bad_value("trashed", "true or false")
+    for field in ("trashed", "copyRequiresWriterPermission"):
+        if field in metadata and not isinstance(metadata[field], bool):
+            raise _bad_value(field, "true or false")
     parents = metadata.get("parents")
     if parents is not None and not (isinstance(parents, list) and all(isinstance(p, str) and p for p in parents)):
         raise _bad_value("parents", "a list of folder ids")
@@ -429,13 +430,16 @@ def build_app(service: DriveService) -> Router:
     # -- test hooks --------------------------------------------------------------------------------
     def put_drive(request: Request, drive_id: str):
         body = read_json(request)
-        name, members = body.get("name", drive_id), body.get("members")
+        name, members, restrictions = body.get("name", drive_id), body.get("members"), body.get("restrictions")
         if not isinstance(name, str):
             raise GoogleError("INVALID_ARGUMENT", "name must be a string")
         problem = bad_members(members)  # a list of emails (Content managers), {email: role}, or null: anyone
         if problem:
             raise GoogleError("INVALID_ARGUMENT", problem)
-        return json_response(service.put_drive(drive_id, name, members))
+        if restrictions is not None and not (isinstance(restrictions, dict)
+                                             and all(isinstance(v, bool) for v in restrictions.values())):
+            raise GoogleError("INVALID_ARGUMENT", "restrictions: an object of true or false")
+        return json_response(service.put_drive(drive_id, name, members, restrictions))
 
     def seed(request: Request):
         body = read_json(request)

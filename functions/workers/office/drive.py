@@ -622,7 +622,9 @@ class DriveStorage:
     # -- the template ----------------------------------------------------------------------------
     def template(self, folder_id: str, max_bytes: int) -> list[TemplateEntry]:
         """The boilerplate case folder kept in Drive, walked and checked before anything is made:
-        shortcuts and files over ``max_bytes`` are refused with what to change."""
+        shortcuts, files over ``max_bytes`` and files the worker may not copy (its ``capabilities``:
+        a Viewer of a drive where viewers may not copy, ``copyRequiresWriterPermission``) are
+        refused with what to change."""
         try:
             root = self._call(L_("open the case template folder"), lambda: self._files().get(
                 fileId=folder_id, fields=FIELDS, supportsAllDrives=True), template=folder_id)
@@ -641,7 +643,8 @@ class DriveStorage:
         while pending:
             parts, current = pending.pop()
             for item in self._list(L_("read the case template"), f"{_quote(current)} in parents and trashed = false",
-                                   drive_id=root["driveId"], template=folder_id):
+                                   f"{FIELDS},capabilities(canCopy,canDownload)", drive_id=root["driveId"],
+                                   template=folder_id):
                 here = (*parts, path_name(item["name"]))
                 shown = "/".join(here)
                 if len(entries) >= TEMPLATE_MAX_ITEMS:
@@ -663,6 +666,14 @@ class DriveStorage:
                                             "(ACKFLOW_OFFICE_DRIVE_TEMPLATE_MAX_BYTES); keep large files elsewhere "
                                             "and link to them"), name=name, path=shown, size=size, limit=max_bytes)
                 entry = TemplateEntry(here, drive_id=item["id"], mime_type=item["mimeType"], size=size)
+                capabilities = item.get("capabilities") or {}
+                if capabilities.get("canDownload" if entry.text else "canCopy") is False:
+                    raise PermanentError(N_("The case template folder “{name}” (ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER) "
+                                            "holds {path}, which {member} may not copy: the file, or its shared "
+                                            "drive, keeps viewers and commenters from downloading, printing and "
+                                            "copying it. Turn that setting off, or make {member} a Contributor of "
+                                            "the template's shared drive"),
+                                         name=name, path=shown, member=self.member)
                 if entry.text and size > TEMPLATE_TEXT_LIMIT:
                     raise PermanentError(N_("The case template folder “{name}” (ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER) "
                                             "holds a text file {path} over {limit:,} bytes"),
