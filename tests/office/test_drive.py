@@ -82,12 +82,19 @@ def test_a_file_a_person_put_at_the_same_name_is_left_alone(drive):
 
 
 def test_rate_limits_and_5xx_are_retried_and_make_one_file(drive):
+    """Drive's 403 rate limits, the 429 its backend may answer instead (developers.google.com/
+    workspace/drive/api/guides/limits), and 5xx: each retried."""
     storage = drive.storage()
     drive.faults({"match": "GET /drive/v3/files", "code": 403, "reason": "userRateLimitExceeded", "count": 2},
+                 {"match": "GET /drive/v3/files", "code": 429, "reason": "rateLimitExceeded", "count": 1},
                  {"match": "POST /upload", "code": 403, "reason": "rateLimitExceeded", "count": 1},
+                 {"match": "POST /upload", "code": 429, "reason": "rateLimitExceeded", "count": 1},
+                 {"match": "POST /upload", "code": 500, "reason": "internalError", "count": 1},
                  {"match": "POST /upload", "code": 503, "reason": "backendError", "count": 1})
     assert storage.create(f"{CASE}/a.txt", b"x") is True
     assert len(cases(drive)[f"{CASE}/a.txt"]) == 1
+    faults = requests.get(f"{drive.url}/_emulator/faults", timeout=5).json()["faults"]
+    assert [fault["count"] for fault in faults] == [0] * 6  # every one met
 
 
 def test_a_5xx_that_lasts_says_drives_status_not_the_clients_url_and_repr(drive):

@@ -292,7 +292,7 @@ def build_app(service: DriveService) -> Router:
                 raise DriveError("PERMISSION_DENIED" if fault["code"] == 403 else
                                  {429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}[fault["code"]],
                                  fault.get("message", "Injected fault."), fault.get("reason", "backendError"),
-                                 domain="usageLimits" if "RateLimit" in fault.get("reason", "") else "global")
+                                 domain="usageLimits" if "ratelimit" in fault.get("reason", "").lower() else "global")
             response = handler(request, who, _flag(request, "supportsAllDrives"), *args)
             if fault:
                 with faults.lock:
