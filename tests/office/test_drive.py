@@ -661,3 +661,19 @@ def test_a_template_file_a_viewer_may_not_copy_is_refused_before_anything_is_mad
     drive.shared_drive("template-drive", "テンプレート", members={drive.member: "writer"})  # a Contributor there
     render_tree(storage.template(template["id"], 10**8), storage, CASE, NAMES, NAMES, DRIVE_TEMPLATE_SETTING)
     assert f"{CASE}/{kind[0]}" in cases(drive)
+
+
+def test_a_folder_of_more_than_a_page_is_read_to_its_last_page(drive):
+    """Drive answers at most 1,000 items a page: the adapter follows ``nextPageToken`` to the end,
+    in a listing and in a name search (a name Drive cannot be asked for, "/" in it, lists the folder)."""
+    storage = drive.storage()
+    folder = storage.ensure_folder(CASE)
+    for number in range(1000):
+        drive.service.create({"name": f"scan-{number:04}.pdf", "parents": [folder["id"]]}, b"x", "application/pdf",
+                             None, True)
+    drive.service.create({"name": "図面/改訂 B.pdf", "parents": [folder["id"]]}, b"by a person", "application/pdf",
+                         None, True)  # the 1,001st: on the second page
+    listed = storage.list(CASE)
+    assert len(listed) == 1001 and listed[-1] == f"{CASE}/図面／改訂 B.pdf"
+    assert storage.create(f"{CASE}/図面／改訂 B.pdf", b"by Ackflow") is False
+    assert storage.read(f"{CASE}/図面／改訂 B.pdf") == b"by a person"
