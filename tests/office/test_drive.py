@@ -677,3 +677,30 @@ def test_a_folder_of_more_than_a_page_is_read_to_its_last_page(drive):
     assert len(listed) == 1001 and listed[-1] == f"{CASE}/図面／改訂 B.pdf"
     assert storage.create(f"{CASE}/図面／改訂 B.pdf", b"by Ackflow") is False
     assert storage.read(f"{CASE}/図面／改訂 B.pdf") == b"by a person"
+
+
+@pytest.mark.parametrize("reason, said_en, said_ja", [
+    ("storageQuotaExceeded", "organization that owns the shared drive is full", "保存容量がいっぱい"),
+    ("teamDriveFileLimitExceeded", "as many items as Google Drive allows", "上限まで"),
+    ("numChildrenInNonRootLimitExceeded", "as many items as Google Drive allows", "上限まで"),
+])
+def test_a_full_shared_drive_says_so_not_to_move_the_folder_or_change_the_role(drive, reason, said_en, said_ja):
+    """Drive's documented 403s for a full organization's storage (``storageQuotaExceeded``, the
+    reason a service account's own My Drive also gets) and for a shared drive or folder holding as
+    many items as Drive allows: the parent folder is in a shared drive and the worker is a Content
+    manager there, so saying to move the folder into one or to change the role would be wrong.
+    Said for good (no retry frees space), in the person's language; nothing made."""
+    from ackflow.i18n import speaker_for
+
+    storage = drive.storage()
+    folder = storage.ensure_folder(CASE)
+    drive.faults({"match": "POST /upload", "code": 403, "reason": reason, "count": 1,
+                  "message": "The user's Drive storage quota has been exceeded."})
+    with pytest.raises(PermanentError) as refused:
+        storage.create(f"{CASE}/a.pdf", b"%PDF", "application/pdf")
+    english, japanese = refused.value.render(speaker_for("en")), refused.value.render(speaker_for("ja"))
+    assert said_en in english and said_ja in japanese, (english, japanese)
+    for said in (english, japanese):
+        assert "Content manager" not in said and "コンテンツ管理者" not in said, said
+        assert "put the case folders' parent folder" not in said, said
+    assert [item["id"] for item in drive.files() if folder["id"] in item.get("parents", [])] == []

@@ -26,7 +26,8 @@ store every item goes by the key search alone.
 Every call says ``supportsAllDrives=true``; rate limits (403 ``userRateLimitExceeded`` /
 ``rateLimitExceeded``, 429) and 5xx are retried with backoff, then left to the queue's retry;
 a parent folder the service account cannot see, or may not write to (``check``: its role there
-is less than Content manager), is a permanent failure that says what to fix.
+is less than Content manager), is a permanent failure that says what to fix, as is a full shared
+drive (the organization's storage, or as many items as Drive allows).
 What fails is said to the person who asked, in their language: actions and reasons are marked for
 the catalog (``L_``/``N_`` with their values); the vendor's own words stay as a value.
 """
@@ -71,6 +72,8 @@ def media_type(content_type: str) -> str:
 TEMPLATE_TEXT_LIMIT = 5 * 1024 * 1024
 TEMPLATE_MAX_ITEMS = 500
 RATE_LIMITS = {"userRateLimitExceeded", "rateLimitExceeded"}
+# a shared drive, or a folder in it, as full of items (or as deep) as Drive allows: its documented 403s
+ITEM_LIMITS = {"teamDriveFileLimitExceeded", "numChildrenInNonRootLimitExceeded", "teamDriveHierarchyTooDeep"}
 NEEDED = ("canAddChildren", "canMoveChildrenWithinDrive", "canTrashChildren")  # of the parent folder: a Content manager
 RENEWALS = 3  # new ids tried for one key when its id is spent on a trashed or deleted item
 CASE = re.compile(r"^(\d{4}-\d{3,})_")
@@ -250,6 +253,16 @@ class DriveStorage:
                                      "to the shared drive as a member (Content manager) and check the case folders' "
                                      "parent folder {folder} (ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER)"),
                                   action=action, member=self.member, folder=folder)
+        if status == 403 and reason == "storageQuotaExceeded" and self._drive_id:
+            # the parent is in a shared drive (``_parent`` checked it): the organization's storage is full
+            return PermanentError(N_("Drive: could not {action}: the Google storage of the organization that owns "
+                                     "the shared drive is full. Free space in Google Drive, or add storage to the "
+                                     "Google Workspace account"), action=action)
+        if status == 403 and reason in ITEM_LIMITS:
+            return PermanentError(N_("Drive: could not {action}: the shared drive, or a folder in it, holds as many "
+                                     "items as Google Drive allows ({reason}). Move finished case folders to another "
+                                     "shared drive, or set a parent folder in another one "
+                                     "(ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER)"), action=action, reason=reason)
         if status == 403 and reason == "storageQuotaExceeded":
             return PermanentError(N_("Drive: could not {action}: a service account can store files only in a shared "
                                      "drive; put the case folders' parent folder {folder} "
