@@ -704,3 +704,21 @@ def test_a_full_shared_drive_says_so_not_to_move_the_folder_or_change_the_role(d
         assert "Content manager" not in said and "コンテンツ管理者" not in said, said
         assert "put the case folders' parent folder" not in said, said
     assert [item["id"] for item in drive.files() if folder["id"] in item.get("parents", [])] == []
+
+
+def test_a_google_doc_named_as_a_folder_is_not_taken_for_it_nor_a_second_folder_made(drive):
+    """A Google Doc has no extension: a person may name one "03_見積", as a folder of the template is
+    named, in a case folder that also has their folder of that name (Drive allows both). The folder
+    is the folder: found, not made again; a file in it found through it."""
+    storage = drive.storage()
+    case = storage.ensure_folder(CASE)
+    drive.seed(name="03_見積", parents=[case["id"]], mimeType="application/vnd.google-apps.document")
+    folder = drive.seed(name="03_見積", parents=[case["id"]], mimeType=FOLDER)
+    drive.seed(name="見積書.pdf", parents=[folder["id"]], mimeType="application/pdf",
+               content_base64=base64.b64encode(b"by a person").decode())
+    assert storage.ensure_folder(f"{CASE}/03_見積")["id"] == folder["id"]
+    assert storage.exists(f"{CASE}/03_見積/見積書.pdf") and storage.read(f"{CASE}/03_見積/見積書.pdf") == b"by a person"
+    assert storage.create(f"{CASE}/03_見積/見積書.pdf", b"by Ackflow") is False
+    assert storage.create(f"{CASE}/03_見積/別紙.pdf", b"by Ackflow") is True
+    assert cases(drive)[f"{CASE}/03_見積/別紙.pdf"][0]["parents"] == [folder["id"]]
+    assert len([i for i in cases(drive)[f"{CASE}/03_見積"] if i["mimeType"] == FOLDER]) == 1

@@ -340,11 +340,14 @@ class DriveStorage:
             item = self._settle(path, entry, item)
         return item
 
-    def _by_name(self, parent_id: str, name: str) -> dict | None:
-        """The item in the folder whose Drive name is ``name`` as a path name (``path_name``). Drive
-        compares names as they are written, and a Mac (Drive for desktop) writes them decomposed
-        (NFD) where paths are NFC: both spellings are searched for."""
+    def _by_name(self, parent_id: str, name: str, folder: bool = False) -> dict | None:
+        """The item in the folder whose Drive name is ``name`` as a path name (``path_name``); with
+        ``folder``, the folder of that name (Drive lets a Google Doc, which has no extension, share
+        a folder's name). Drive compares names as they are written, and a Mac (Drive for desktop)
+        writes them decomposed (NFD) where paths are NFC: both spellings are searched for."""
         query = f"{_quote(parent_id)} in parents and trashed = false"
+        if folder:
+            query += f" and mimeType = {_quote(FOLDER)}"
         if not {"／", "＼", "\ufffd"} & set(name) and name != "_":  # the Drive name is the path name
             spellings = dict.fromkeys((name, unicodedata.normalize("NFD", name)))
             query += " and (" + " or ".join(f"name = {_quote(s)}" for s in spellings) + ")"
@@ -406,8 +409,9 @@ class DriveStorage:
             return found
         folder_id = self.parent_id
         item = None
-        for part in path.split("/"):
-            item = self._by_name(folder_id, part)
+        parts = path.split("/")
+        for depth, part in enumerate(parts, start=1):
+            item = self._by_name(folder_id, part, folder=depth < len(parts))
             if item is None:
                 return None
             folder_id = item["id"]
@@ -422,8 +426,8 @@ class DriveStorage:
             return found
         parent_path, _, name = path.rpartition("/")
         parent = self.ensure_folder(parent_path) if parent_path else self._parent()
-        existing = self._by_name(parent["id"], name)
-        if existing is not None and existing["mimeType"] == FOLDER:
+        existing = self._by_name(parent["id"], name, folder=True)
+        if existing is not None:
             return existing
         body = {"name": name, "mimeType": FOLDER, "parents": [parent["id"]],
                 "appProperties": self._properties(path, folder=True)}
