@@ -722,3 +722,23 @@ def test_a_google_doc_named_as_a_folder_is_not_taken_for_it_nor_a_second_folder_
     assert storage.create(f"{CASE}/03_見積/別紙.pdf", b"by Ackflow") is True
     assert cases(drive)[f"{CASE}/03_見積/別紙.pdf"][0]["parents"] == [folder["id"]]
     assert len([i for i in cases(drive)[f"{CASE}/03_見積"] if i["mimeType"] == FOLDER]) == 1
+
+
+def test_a_template_text_file_not_in_utf8_is_copied_as_it_is_not_left_half_made(drive, docs):
+    """A CSV saved by Excel in Japan is Shift_JIS (what Excel opens without a byte-order mark): its
+    ``${…}`` cannot be filled in as UTF-8 text, and failing there left the case folder half made and
+    the step failing with a Python decode error on every retry. Copied as it is instead, byte for
+    byte, the rest of the template made."""
+    data = "案件番号,${case}\r\n顧客,${client}\r\n".encode("cp932")
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("utf-8")
+    drive.seed(name="00_台帳.csv", parents=[seeding.TEMPLATE_FOLDER], mimeType="text/csv",
+               content_base64=base64.b64encode(data).decode())
+    storage = drive.storage(docs=docs)
+    made = render_tree(storage.template(seeding.TEMPLATE_FOLDER, 10**8), storage, CASE, NAMES, NAMES,
+                       DRIVE_TEMPLATE_SETTING)
+    assert f"{CASE}/00_台帳.csv" in made["created"] and storage.read(f"{CASE}/00_台帳.csv") == data
+    assert storage.read(f"{CASE}/README.txt").startswith("案件 2026-001".encode())  # UTF-8 text filled in
+    again = render_tree(storage.template(seeding.TEMPLATE_FOLDER, 10**8), storage, CASE, NAMES, NAMES,
+                        DRIVE_TEMPLATE_SETTING)
+    assert again["created"] == [] and all(len(items) == 1 for items in cases(drive).values())

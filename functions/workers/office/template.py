@@ -1,6 +1,7 @@
 """The boilerplate case folder: a tree whose folder and file names, and the contents of its text
 files, are templates (``${case}``, ``${client}``, ``${title}``, ``${due}``, ``${date}``, ``${year}``,
-``${requester}``). Binary files (CAD templates, images) are copied as they are.
+``${requester}``). Binary files (CAD templates, images), and text files that are not UTF-8, are
+copied as they are.
 
 The template is a local folder (the default, shipped with the functions) or a Drive folder
 (``DriveStorage.template``): there its files are copied with ``files.copy``, so Google Docs and
@@ -73,6 +74,17 @@ def render_name(name: str, values: dict[str, str]) -> str:
     return rendered
 
 
+def fill_in(data: bytes, values: dict[str, str]) -> bytes:
+    """A template text file with the values put in. One that is not UTF-8 (a CSV Excel saved as
+    Shift_JIS, as it does in Japan) cannot be read as text: it is copied as it is, its ``${…}``
+    left, rather than failing the case folder half made."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data
+    return Template(text).safe_substitute(values).encode("utf-8")
+
+
 LOCAL_TEMPLATE_SETTING = "ACKFLOW_OFFICE_TEMPLATE_DIR"
 DRIVE_TEMPLATE_SETTING = "ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER"
 
@@ -121,7 +133,7 @@ def render_tree(template: str | Path | list[TemplateEntry], storage: CaseStorage
         else:
             data = entry.reader() if entry.reader else b""
             if entry.text:
-                data = Template(data.decode("utf-8")).safe_substitute(text_values).encode("utf-8")
+                data = fill_in(data, text_values)
             made = storage.create(target, data, content_type(target))
         (created if made else kept).append(target)
     return {"created": created, "kept": kept}
