@@ -742,3 +742,26 @@ def test_a_template_text_file_not_in_utf8_is_copied_as_it_is_not_left_half_made(
     again = render_tree(storage.template(seeding.TEMPLATE_FOLDER, 10**8), storage, CASE, NAMES, NAMES,
                         DRIVE_TEMPLATE_SETTING)
     assert again["created"] == [] and all(len(items) == 1 for items in cases(drive).values())
+
+
+@pytest.mark.parametrize("mistake", ["the same folder", "the parent inside the template"])
+def test_a_template_folder_that_is_or_holds_the_case_folders_parent_is_refused(drive, mistake):
+    """The two folder ids set alike (a copy-paste slip), or the case folders kept inside the template:
+    every case would copy the cases before it into itself. Refused before anything is made, saying
+    which settings to tell apart."""
+    from ackflow.i18n import speaker_for
+
+    if mistake == "the same folder":
+        template, storage = seeding.PARENT_FOLDER, drive.storage()
+        drive.storage().create("2026-000_old_case/a.txt", b"x")
+    else:
+        template = seeding.TEMPLATE_FOLDER
+        inside = drive.seed(name="案件", mimeType=FOLDER, parents=[seeding.TEMPLATE_FOLDER])
+        storage = drive.storage(inside["id"])
+    before = {f["id"] for f in drive.files()}
+    with pytest.raises(PermanentError) as refused:
+        render_tree(storage.template(template, 10**8), storage, CASE, NAMES, NAMES, DRIVE_TEMPLATE_SETTING)
+    said = str(refused.value)
+    assert "ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER" in said and "ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER" in said, said
+    assert "ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER" in refused.value.render(speaker_for("ja"))
+    assert {f["id"] for f in drive.files()} == before

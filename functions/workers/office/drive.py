@@ -649,6 +649,16 @@ class DriveStorage:
             self._parent()  # the case folders' parent unseen too (the worker in no shared drive): said first
             raise
         name = root.get("name", folder_id)
+
+        def holds_the_parent() -> PermanentError:  # every case would copy the cases before it into itself
+            return PermanentError(N_("The case template folder “{name}” (ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER) is, "
+                                     "or holds, the case folders' parent folder {folder} "
+                                     "(ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER): each case would get a copy of the "
+                                     "cases before it. Keep the template in a folder of its own, and set the two "
+                                     "folder ids apart"), name=name, folder=self.parent_id)
+
+        if folder_id == self.parent_id:
+            raise holds_the_parent()
         if root["mimeType"] != FOLDER or root.get("trashed"):
             raise PermanentError(N_("The case template folder “{name}” (ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER) is not "
                                     "a folder, or is in the trash"), name=name)
@@ -667,6 +677,8 @@ class DriveStorage:
                 if len(entries) >= TEMPLATE_MAX_ITEMS:
                     raise PermanentError(N_("The case template folder “{name}” (ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER) "
                                             "has more than {limit:,} items"), name=name, limit=TEMPLATE_MAX_ITEMS)
+                if item["id"] == self.parent_id:
+                    raise holds_the_parent()
                 if item["mimeType"] == FOLDER:
                     entries.append(TemplateEntry(here, folder=True))
                     pending.append((here, item["id"]))
