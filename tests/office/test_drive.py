@@ -765,3 +765,36 @@ def test_a_template_folder_that_is_or_holds_the_case_folders_parent_is_refused(d
     assert "ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER" in said and "ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER" in said, said
     assert "ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER" in refused.value.render(speaker_for("ja"))
     assert {f["id"] for f in drive.files()} == before
+
+
+@pytest.mark.parametrize("twin, mime_type", [("README.txt", "text/plain"), ("図面.pdf", "application/pdf"),
+                                             ("02_設計", "application/pdf")],
+                         ids=["a second README.txt", "two PDFs of one name", "a file named as a folder"])
+def test_two_template_items_that_would_be_one_path_are_refused_not_one_dropped(drive, twin, mime_type):
+    """Drive lets one folder hold two items of one name (README.txt uploaded twice, or a file named
+    as a folder is): one would be dropped in silence, or a folder's contents left out. Refused
+    before anything is made, naming it; two folders of one name are one folder (below)."""
+    from ackflow.i18n import speaker_for
+
+    for content in ((b"%PDF a", b"%PDF b") if twin == "図面.pdf" else (b"second",)):
+        drive.seed(name=twin, parents=[seeding.TEMPLATE_FOLDER], mimeType=mime_type,
+                   content_base64=base64.b64encode(content).decode())
+    storage = drive.storage()
+    with pytest.raises(PermanentError) as refused:
+        render_tree(storage.template(seeding.TEMPLATE_FOLDER, 10**8), storage, CASE, NAMES, NAMES,
+                    DRIVE_TEMPLATE_SETTING)
+    said = str(refused.value)
+    assert twin in said and "ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER" in said, said
+    japanese = refused.value.render(speaker_for("ja"))
+    assert twin in japanese and "二つあります" in japanese, japanese
+    assert cases(drive) == {}
+
+
+def test_two_template_folders_of_one_name_are_one_folder_with_both_contents(drive):
+    second = drive.seed(name="02_設計", parents=[seeding.TEMPLATE_FOLDER], mimeType=FOLDER)
+    drive.seed(name="追加.txt", parents=[second["id"]], mimeType="text/plain",
+               content_base64=base64.b64encode(b"${case}").decode())
+    storage = drive.storage()
+    render_tree(storage.template(seeding.TEMPLATE_FOLDER, 10**8), storage, CASE, NAMES, NAMES, DRIVE_TEMPLATE_SETTING)
+    assert storage.read(f"{CASE}/02_設計/追加.txt") == b"2026-001"
+    assert len(cases(drive)[f"{CASE}/02_設計"]) == 1

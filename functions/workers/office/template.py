@@ -94,14 +94,17 @@ def plan_tree(template: str | Path | list[TemplateEntry], folder: str, name_valu
     """Each entry of the template with the path it gets in ``folder``, every one checked as the
     storage adapters check a path. Makes nothing: ``newcase`` runs it before it takes a case number
     too. A path too long, as a deep Drive template makes, is refused naming the template's entry and
-    its ``setting``: the office fixes the template, not the case."""
+    its ``setting``: the office fixes the template, not the case. So are two entries that would be
+    one path (Drive allows two items of one name, and names are filled in and cut), unless both are
+    folders, which become one."""
     entries = template if isinstance(template, list) else local_template(template)
     planned = [(entry, "/".join([folder, *(render_name(part, name_values) for part in entry.parts)]))
                for entry in entries]
     safe_relative_path(folder)  # the case folder's own name: the client's and the title's
+    folders: dict[str, bool] = {}  # each target path: whether a folder is made there
     for entry, target in planned:
         try:
-            safe_relative_path(target)
+            target = safe_relative_path(target)
         except UnsafePath as refused:
             shown = "/".join(entry.parts)
             raise PermanentError(
@@ -110,6 +113,13 @@ def plan_tree(template: str | Path | list[TemplateEntry], folder: str, name_valu
                    "(a shorter client name or title also helps)."),
                 setting=setting, entry=shown if len(shown) <= 200 else shown[:199] + "…",
                 folder=folder, reason=refused.text.values["reason"]) from refused
+        if target in folders and not (folders[target] and entry.folder):  # two folders of a name: one folder
+            shown = target.partition("/")[2]
+            raise PermanentError(
+                N_("The case template ({setting}) holds two items that would both be “{entry}” in the case "
+                   "folder (Drive lets one folder hold two items of one name): one would be left out. Rename or "
+                   "remove one of them"), setting=setting, entry=shown if len(shown) <= 200 else shown[:199] + "…")
+        folders[target] = entry.folder
     return planned
 
 
