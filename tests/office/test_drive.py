@@ -130,10 +130,15 @@ def test_a_drive_that_keeps_failing_is_a_transient_failure(drive):
 def test_a_parent_folder_the_service_account_cannot_see_says_whom_to_add(drive):
     drive.shared_drive("other-drive", "経理", members=["someone@example.com"])
     hidden = drive.seed(name="cases", mimeType=FOLDER, parents=["other-drive"])
+    from ackflow.i18n import speaker_for
+
     with pytest.raises(PermanentError) as refused:
         drive.storage(hidden["id"]).create(f"{CASE}/a.txt", b"x")
     assert drive.member in str(refused.value) and "member" in str(refused.value)
     assert "ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER" in str(refused.value)
+    japanese = refused.value.render(speaker_for("ja"))  # said to the person who asked, in Japanese
+    assert f"{drive.member} を共有ドライブのメンバー（コンテンツ管理者）に追加" in japanese, japanese
+    assert hidden["id"] in japanese and "ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER" in japanese, japanese
     assert tree(drive.url, hidden["id"]) == {}
 
 
