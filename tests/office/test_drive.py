@@ -803,3 +803,25 @@ def test_two_template_folders_of_one_name_are_one_folder_with_both_contents(driv
     render_tree(storage.template(seeding.TEMPLATE_FOLDER, 10**8), storage, CASE, NAMES, NAMES, DRIVE_TEMPLATE_SETTING)
     assert storage.read(f"{CASE}/02_設計/追加.txt") == b"2026-001"
     assert len(cases(drive)[f"{CASE}/02_設計"]) == 1
+
+
+def test_two_template_names_cut_alike_for_a_long_client_and_title_are_both_made_once(drive, docs):
+    """Names filled in with the longest client and title are cut to 255 bytes, their ends first:
+    two that differ only at the end would be one name. Both are made, the later numbered, the same
+    on every run; neither is dropped, and the case is not refused for a title it was given."""
+    from workers.office.names import safe_component
+
+    client, title = safe_component("顧" * 60), safe_component("件" * 200)
+    for tail in ("見積依頼書", "図面リスト"):
+        drive.seed(name=f"${{case}}_${{client}}_${{title}}_{tail}.txt", parents=[seeding.TEMPLATE_FOLDER],
+                   mimeType="text/plain", content_base64=base64.b64encode(tail.encode()).decode())
+    names = {**NAMES, "client": client, "title": title}
+    folder = safe_component(f"2026-001_{client}_{title}")
+    storage = drive.storage(docs=docs)
+    first = render_tree(storage.template(seeding.TEMPLATE_FOLDER, 10**8), storage, folder, names, names)
+    made = sorted(p for p in first["created"] if p.endswith(".txt") and "顧" in p.split("/")[-1])
+    assert len(made) == 2 and all(len(p.split("/")[-1].encode()) <= 255 for p in made), made
+    assert sorted(storage.read(p) for p in made) == sorted(t.encode() for t in ("見積依頼書", "図面リスト"))
+    assert any(p.endswith(" (2).txt") for p in made), made
+    again = render_tree(storage.template(seeding.TEMPLATE_FOLDER, 10**8), storage, folder, names, names)
+    assert again["created"] == [] and all(len(items) == 1 for items in cases(drive).values())

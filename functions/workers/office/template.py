@@ -11,6 +11,7 @@ Sheets in it stay native, and only its text files are read and filled in.
 from __future__ import annotations
 
 import mimetypes
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from string import Template
 from ackflow.errors import PermanentError
 from ackflow.i18n import L_, N_
 
-from .names import UnsafePath, fit_name, safe_relative_path
+from .names import MAX_NAME_BYTES, UnsafePath, fit_name, safe_relative_path
 from .storage import CaseStorage
 
 TEXT_SUFFIXES = {".txt", ".md", ".csv", ".json", ".html", ".xml", ".ini", ".yaml", ".yml", ".tsv"}
@@ -74,6 +75,19 @@ def render_name(name: str, values: dict[str, str]) -> str:
     return rendered
 
 
+def numbered(target: str, number: int) -> str:
+    """``target`` with `` (number)`` before its extension, its name cut to fit (a name cut alike
+    with another's: ``…_件件件 (2).txt``)."""
+    parent, _, name = target.rpartition("/")
+    stem, dot, extension = name.rpartition(".")
+    suffix = f".{extension}" if dot and stem and 0 < len(extension) <= 10 else ""
+    stem = name[: len(name) - len(suffix)]
+    mark = f" ({number}){suffix}"
+    while len((stem + mark).encode()) > MAX_NAME_BYTES:
+        stem = stem[:-1]
+    return f"{parent}/{stem.rstrip(' .')}{mark}" if parent else f"{stem.rstrip(' .')}{mark}"
+
+
 def fill_in(data: bytes, values: dict[str, str]) -> bytes:
     """A template text file with the values put in. One that is not UTF-8 (a CSV Excel saved as
     Shift_JIS, as it does in Japan) cannot be read as text: it is copied as it is, its ``${…}``
@@ -95,16 +109,24 @@ def plan_tree(template: str | Path | list[TemplateEntry], folder: str, name_valu
     storage adapters check a path. Makes nothing: ``newcase`` runs it before it takes a case number
     too. A path too long, as a deep Drive template makes, is refused naming the template's entry and
     its ``setting``: the office fixes the template, not the case. So are two entries that would be
-    one path (Drive allows two items of one name, and names are filled in and cut), unless both are
-    folders, which become one."""
+    one path (Drive allows two items of one name), unless both are folders, which become one; two
+    files whose names differ but are cut alike (a long client and title filled in) are both made,
+    the later numbered (``… (2).txt``), the same on every run."""
     entries = template if isinstance(template, list) else local_template(template)
     planned = [(entry, "/".join([folder, *(render_name(part, name_values) for part in entry.parts)]))
                for entry in entries]
     safe_relative_path(folder)  # the case folder's own name: the client's and the title's
     folders: dict[str, bool] = {}  # each target path: whether a folder is made there
-    for entry, target in planned:
+    filled: dict[str, str] = {}  # each target path: its entry's names filled in, before cutting
+    for index, (entry, target) in enumerate(planned):
+        whole = unicodedata.normalize("NFC", "/".join(Template(part).safe_substitute(name_values)
+                                                      for part in entry.parts))
         try:
             target = safe_relative_path(target)
+            number = 2
+            while not entry.folder and target in filled and filled[target] != whole:  # cut alike: numbered
+                target = safe_relative_path(numbered(planned[index][1], number))
+                number += 1
         except UnsafePath as refused:
             shown = "/".join(entry.parts)
             raise PermanentError(
@@ -119,7 +141,8 @@ def plan_tree(template: str | Path | list[TemplateEntry], folder: str, name_valu
                 N_("The case template ({setting}) holds two items that would both be “{entry}” in the case "
                    "folder (Drive lets one folder hold two items of one name): one would be left out. Rename or "
                    "remove one of them"), setting=setting, entry=shown if len(shown) <= 200 else shown[:199] + "…")
-        folders[target] = entry.folder
+        folders[target], filled[target] = entry.folder, whole
+        planned[index] = (entry, target)
     return planned
 
 
