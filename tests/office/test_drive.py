@@ -82,12 +82,19 @@ def test_a_file_a_person_put_at_the_same_name_is_left_alone(drive):
 
 
 def test_rate_limits_and_5xx_are_retried_and_make_one_file(drive):
+    """Drive's 403 rate limits, the 429 its backend may answer instead (developers.google.com/
+    workspace/drive/api/guides/limits), and 5xx: each retried."""
     storage = drive.storage()
     drive.faults({"match": "GET /drive/v3/files", "code": 403, "reason": "userRateLimitExceeded", "count": 2},
+                 {"match": "GET /drive/v3/files", "code": 429, "reason": "rateLimitExceeded", "count": 1},
                  {"match": "POST /upload", "code": 403, "reason": "rateLimitExceeded", "count": 1},
+                 {"match": "POST /upload", "code": 429, "reason": "rateLimitExceeded", "count": 1},
+                 {"match": "POST /upload", "code": 500, "reason": "internalError", "count": 1},
                  {"match": "POST /upload", "code": 503, "reason": "backendError", "count": 1})
     assert storage.create(f"{CASE}/a.txt", b"x") is True
     assert len(cases(drive)[f"{CASE}/a.txt"]) == 1
+    faults = requests.get(f"{drive.url}/_emulator/faults", timeout=5).json()["faults"]
+    assert [fault["count"] for fault in faults] == [0] * 6  # every one met
 
 
 def test_a_5xx_that_lasts_says_drives_status_not_the_clients_url_and_repr(drive):
@@ -123,10 +130,15 @@ def test_a_drive_that_keeps_failing_is_a_transient_failure(drive):
 def test_a_parent_folder_the_service_account_cannot_see_says_whom_to_add(drive):
     drive.shared_drive("other-drive", "経理", members=["someone@example.com"])
     hidden = drive.seed(name="cases", mimeType=FOLDER, parents=["other-drive"])
+    from ackflow.i18n import speaker_for
+
     with pytest.raises(PermanentError) as refused:
         drive.storage(hidden["id"]).create(f"{CASE}/a.txt", b"x")
     assert drive.member in str(refused.value) and "member" in str(refused.value)
     assert "ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER" in str(refused.value)
+    japanese = refused.value.render(speaker_for("ja"))  # said to the person who asked, in Japanese
+    assert f"{drive.member} を共有ドライブのメンバー（コンテンツ管理者）に追加" in japanese, japanese
+    assert hidden["id"] in japanese and "ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER" in japanese, japanese
     assert tree(drive.url, hidden["id"]) == {}
 
 
@@ -596,3 +608,220 @@ def test_a_saved_mail_keeps_its_type_though_its_bytes_go_up_as_octet_stream(driv
     (made,) = cases(drive)[f"{CASE}/01_受領資料/メール/受信メール.eml"]
     assert made["mimeType"] == "message/rfc822"
     assert storage.read(f"{CASE}/01_受領資料/メール/受信メール.eml") == raw
+
+
+@pytest.mark.parametrize("with_store", [False, True], ids=["key-search", "reserved-ids"])
+def test_a_name_a_person_gave_in_decomposed_form_is_the_same_name_not_a_second_item(drive, docs, with_store):
+    """A Mac (Drive for desktop, an old HFS+ disk) names files in NFD: "ガイド" as カ+゛. Paths are
+    NFC, and ``list`` shows that file at its NFC path; ``exists``, ``read`` and "is something there
+    already" must find it there too, not search Drive for the NFC spelling only and make a second
+    folder or file beside the person's."""
+    storage = drive.storage(**({"docs": docs} if with_store else {}))
+    decomposed = drive.seed(name=unicodedata.normalize("NFD", "2026-002_ガス工業_配管"), mimeType=FOLDER,
+                            parents=[seeding.PARENT_FOLDER])
+    drive.seed(name=unicodedata.normalize("NFD", "図面ガイド.pdf"), parents=[decomposed["id"]],
+               mimeType="application/pdf", content_base64=base64.b64encode(b"by a person").decode())
+    folder = "2026-002_ガス工業_配管"  # NFC, as every path is
+    assert storage.list(folder) == [f"{folder}/図面ガイド.pdf"]
+    assert storage.exists(f"{folder}/図面ガイド.pdf") and storage.read(f"{folder}/図面ガイド.pdf") == b"by a person"
+    assert storage.ensure_folder(folder)["id"] == decomposed["id"]
+    assert storage.create(f"{folder}/図面ガイド.pdf", b"by Ackflow", "application/pdf") is False
+    assert storage.link(folder) == f"{drive.url}/drive/folders/{decomposed['id']}"
+    assert [len(items) for items in cases(drive).values()] == [1, 1], cases(drive)
+
+
+@pytest.mark.parametrize("restricted", ["a Google Doc", "a PDF", "a text file", "the shared drive"])
+def test_a_template_file_a_viewer_may_not_copy_is_refused_before_anything_is_made(drive, docs, restricted):
+    """The template's shared drive lets the worker view (as the docs say is enough), but a file in it,
+    or the whole drive, has "viewers and commenters may not download, print or copy"
+    (``copyRequiresWriterPermission``): Drive would refuse the copy, or the text file's download,
+    after the case folder and the files before it were made. Refused up front instead, naming the
+    file and what to change; nothing made."""
+    from ackflow.i18n import speaker_for
+
+    drive.shared_drive("template-drive", "テンプレート", members={drive.member: "reader"})
+    if restricted == "the shared drive":
+        requests.put(f"{drive.url}/_emulator/drives/template-drive", json={
+            "name": "テンプレート", "members": {drive.member: "reader"},
+            "restrictions": {"copyRequiresWriterPermission": True}}, timeout=5).raise_for_status()
+    template = drive.seed(name="案件テンプレート", mimeType=FOLDER, parents=["template-drive"])
+    drive.seed(name="00_はじめに.pdf", parents=[template["id"]], mimeType="application/pdf",
+               content_base64=base64.b64encode(b"%PDF-1.4").decode())
+    kind = {"a Google Doc": ("打合せメモ", "application/vnd.google-apps.document"),
+            "a PDF": ("図面.pdf", "application/pdf"), "a text file": ("README.txt", "text/plain"),
+            "the shared drive": ("図面.pdf", "application/pdf")}[restricted]
+    content = {} if kind[1].startswith("application/vnd.google-apps.") else {
+        "content_base64": base64.b64encode(b"x").decode()}
+    drive.seed(name=kind[0], parents=[template["id"]], mimeType=kind[1], **content,
+               copyRequiresWriterPermission=restricted != "the shared drive")
+    storage = drive.storage(docs=docs)
+    with pytest.raises(PermanentError) as refused:
+        render_tree(storage.template(template["id"], 10**8), storage, CASE, NAMES, NAMES, DRIVE_TEMPLATE_SETTING)
+    said = str(refused.value)
+    first = "00_はじめに.pdf" if restricted == "the shared drive" else kind[0]  # every file restricted: the first
+    assert first in said and drive.member in said and "ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER" in said, said
+    japanese = refused.value.render(speaker_for("ja"))
+    assert "コピーできません" in japanese and first in japanese and drive.member in japanese, japanese
+    assert cases(drive) == {}
+    drive.shared_drive("template-drive", "テンプレート", members={drive.member: "writer"})  # a Contributor there
+    render_tree(storage.template(template["id"], 10**8), storage, CASE, NAMES, NAMES, DRIVE_TEMPLATE_SETTING)
+    assert f"{CASE}/{kind[0]}" in cases(drive)
+
+
+def test_a_folder_of_more_than_a_page_is_read_to_its_last_page(drive):
+    """Drive answers at most 1,000 items a page: the adapter follows ``nextPageToken`` to the end,
+    in a listing and in a name search (a name Drive cannot be asked for, "/" in it, lists the folder)."""
+    storage = drive.storage()
+    folder = storage.ensure_folder(CASE)
+    for number in range(1000):
+        drive.service.create({"name": f"scan-{number:04}.pdf", "parents": [folder["id"]]}, b"x", "application/pdf",
+                             None, True)
+    drive.service.create({"name": "図面/改訂 B.pdf", "parents": [folder["id"]]}, b"by a person", "application/pdf",
+                         None, True)  # the 1,001st: on the second page
+    listed = storage.list(CASE)
+    assert len(listed) == 1001 and listed[-1] == f"{CASE}/図面／改訂 B.pdf"
+    assert storage.create(f"{CASE}/図面／改訂 B.pdf", b"by Ackflow") is False
+    assert storage.read(f"{CASE}/図面／改訂 B.pdf") == b"by a person"
+
+
+@pytest.mark.parametrize("reason, said_en, said_ja", [
+    ("storageQuotaExceeded", "organization that owns the shared drive is full", "保存容量がいっぱい"),
+    ("teamDriveFileLimitExceeded", "as many items as Google Drive allows", "上限まで"),
+    ("numChildrenInNonRootLimitExceeded", "as many items as Google Drive allows", "上限まで"),
+])
+def test_a_full_shared_drive_says_so_not_to_move_the_folder_or_change_the_role(drive, reason, said_en, said_ja):
+    """Drive's documented 403s for a full organization's storage (``storageQuotaExceeded``, the
+    reason a service account's own My Drive also gets) and for a shared drive or folder holding as
+    many items as Drive allows: the parent folder is in a shared drive and the worker is a Content
+    manager there, so saying to move the folder into one or to change the role would be wrong.
+    Said for good (no retry frees space), in the person's language; nothing made."""
+    from ackflow.i18n import speaker_for
+
+    storage = drive.storage()
+    folder = storage.ensure_folder(CASE)
+    drive.faults({"match": "POST /upload", "code": 403, "reason": reason, "count": 1,
+                  "message": "The user's Drive storage quota has been exceeded."})
+    with pytest.raises(PermanentError) as refused:
+        storage.create(f"{CASE}/a.pdf", b"%PDF", "application/pdf")
+    english, japanese = refused.value.render(speaker_for("en")), refused.value.render(speaker_for("ja"))
+    assert said_en in english and said_ja in japanese, (english, japanese)
+    for said in (english, japanese):
+        assert "Content manager" not in said and "コンテンツ管理者" not in said, said
+        assert "put the case folders' parent folder" not in said, said
+    assert [item["id"] for item in drive.files() if folder["id"] in item.get("parents", [])] == []
+
+
+def test_a_google_doc_named_as_a_folder_is_not_taken_for_it_nor_a_second_folder_made(drive):
+    """A Google Doc has no extension: a person may name one "03_見積", as a folder of the template is
+    named, in a case folder that also has their folder of that name (Drive allows both). The folder
+    is the folder: found, not made again; a file in it found through it."""
+    storage = drive.storage()
+    case = storage.ensure_folder(CASE)
+    drive.seed(name="03_見積", parents=[case["id"]], mimeType="application/vnd.google-apps.document")
+    folder = drive.seed(name="03_見積", parents=[case["id"]], mimeType=FOLDER)
+    drive.seed(name="見積書.pdf", parents=[folder["id"]], mimeType="application/pdf",
+               content_base64=base64.b64encode(b"by a person").decode())
+    assert storage.ensure_folder(f"{CASE}/03_見積")["id"] == folder["id"]
+    assert storage.exists(f"{CASE}/03_見積/見積書.pdf") and storage.read(f"{CASE}/03_見積/見積書.pdf") == b"by a person"
+    assert storage.create(f"{CASE}/03_見積/見積書.pdf", b"by Ackflow") is False
+    assert storage.create(f"{CASE}/03_見積/別紙.pdf", b"by Ackflow") is True
+    assert cases(drive)[f"{CASE}/03_見積/別紙.pdf"][0]["parents"] == [folder["id"]]
+    assert len([i for i in cases(drive)[f"{CASE}/03_見積"] if i["mimeType"] == FOLDER]) == 1
+
+
+def test_a_template_text_file_not_in_utf8_is_copied_as_it_is_not_left_half_made(drive, docs):
+    """A CSV saved by Excel in Japan is Shift_JIS (what Excel opens without a byte-order mark): its
+    ``${…}`` cannot be filled in as UTF-8 text, and failing there left the case folder half made and
+    the step failing with a Python decode error on every retry. Copied as it is instead, byte for
+    byte, the rest of the template made."""
+    data = "案件番号,${case}\r\n顧客,${client}\r\n".encode("cp932")
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("utf-8")
+    drive.seed(name="00_台帳.csv", parents=[seeding.TEMPLATE_FOLDER], mimeType="text/csv",
+               content_base64=base64.b64encode(data).decode())
+    storage = drive.storage(docs=docs)
+    made = render_tree(storage.template(seeding.TEMPLATE_FOLDER, 10**8), storage, CASE, NAMES, NAMES,
+                       DRIVE_TEMPLATE_SETTING)
+    assert f"{CASE}/00_台帳.csv" in made["created"] and storage.read(f"{CASE}/00_台帳.csv") == data
+    assert storage.read(f"{CASE}/README.txt").startswith("案件 2026-001".encode())  # UTF-8 text filled in
+    again = render_tree(storage.template(seeding.TEMPLATE_FOLDER, 10**8), storage, CASE, NAMES, NAMES,
+                        DRIVE_TEMPLATE_SETTING)
+    assert again["created"] == [] and all(len(items) == 1 for items in cases(drive).values())
+
+
+@pytest.mark.parametrize("mistake", ["the same folder", "the parent inside the template"])
+def test_a_template_folder_that_is_or_holds_the_case_folders_parent_is_refused(drive, mistake):
+    """The two folder ids set alike (a copy-paste slip), or the case folders kept inside the template:
+    every case would copy the cases before it into itself. Refused before anything is made, saying
+    which settings to tell apart."""
+    from ackflow.i18n import speaker_for
+
+    if mistake == "the same folder":
+        template, storage = seeding.PARENT_FOLDER, drive.storage()
+        drive.storage().create("2026-000_old_case/a.txt", b"x")
+    else:
+        template = seeding.TEMPLATE_FOLDER
+        inside = drive.seed(name="案件", mimeType=FOLDER, parents=[seeding.TEMPLATE_FOLDER])
+        storage = drive.storage(inside["id"])
+    before = {f["id"] for f in drive.files()}
+    with pytest.raises(PermanentError) as refused:
+        render_tree(storage.template(template, 10**8), storage, CASE, NAMES, NAMES, DRIVE_TEMPLATE_SETTING)
+    said = str(refused.value)
+    assert "ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER" in said and "ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER" in said, said
+    assert "ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER" in refused.value.render(speaker_for("ja"))
+    assert {f["id"] for f in drive.files()} == before
+
+
+@pytest.mark.parametrize("twin, mime_type", [("README.txt", "text/plain"), ("図面.pdf", "application/pdf"),
+                                             ("02_設計", "application/pdf")],
+                         ids=["a second README.txt", "two PDFs of one name", "a file named as a folder"])
+def test_two_template_items_that_would_be_one_path_are_refused_not_one_dropped(drive, twin, mime_type):
+    """Drive lets one folder hold two items of one name (README.txt uploaded twice, or a file named
+    as a folder is): one would be dropped in silence, or a folder's contents left out. Refused
+    before anything is made, naming it; two folders of one name are one folder (below)."""
+    from ackflow.i18n import speaker_for
+
+    for content in ((b"%PDF a", b"%PDF b") if twin == "図面.pdf" else (b"second",)):
+        drive.seed(name=twin, parents=[seeding.TEMPLATE_FOLDER], mimeType=mime_type,
+                   content_base64=base64.b64encode(content).decode())
+    storage = drive.storage()
+    with pytest.raises(PermanentError) as refused:
+        render_tree(storage.template(seeding.TEMPLATE_FOLDER, 10**8), storage, CASE, NAMES, NAMES,
+                    DRIVE_TEMPLATE_SETTING)
+    said = str(refused.value)
+    assert twin in said and "ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER" in said, said
+    japanese = refused.value.render(speaker_for("ja"))
+    assert twin in japanese and "二つあります" in japanese, japanese
+    assert cases(drive) == {}
+
+
+def test_two_template_folders_of_one_name_are_one_folder_with_both_contents(drive):
+    second = drive.seed(name="02_設計", parents=[seeding.TEMPLATE_FOLDER], mimeType=FOLDER)
+    drive.seed(name="追加.txt", parents=[second["id"]], mimeType="text/plain",
+               content_base64=base64.b64encode(b"${case}").decode())
+    storage = drive.storage()
+    render_tree(storage.template(seeding.TEMPLATE_FOLDER, 10**8), storage, CASE, NAMES, NAMES, DRIVE_TEMPLATE_SETTING)
+    assert storage.read(f"{CASE}/02_設計/追加.txt") == b"2026-001"
+    assert len(cases(drive)[f"{CASE}/02_設計"]) == 1
+
+
+def test_two_template_names_cut_alike_for_a_long_client_and_title_are_both_made_once(drive, docs):
+    """Names filled in with the longest client and title are cut to 255 bytes, their ends first:
+    two that differ only at the end would be one name. Both are made, the later numbered, the same
+    on every run; neither is dropped, and the case is not refused for a title it was given."""
+    from workers.office.names import safe_component
+
+    client, title = safe_component("顧" * 60), safe_component("件" * 200)
+    for tail in ("見積依頼書", "図面リスト"):
+        drive.seed(name=f"${{case}}_${{client}}_${{title}}_{tail}.txt", parents=[seeding.TEMPLATE_FOLDER],
+                   mimeType="text/plain", content_base64=base64.b64encode(tail.encode()).decode())
+    names = {**NAMES, "client": client, "title": title}
+    folder = safe_component(f"2026-001_{client}_{title}")
+    storage = drive.storage(docs=docs)
+    first = render_tree(storage.template(seeding.TEMPLATE_FOLDER, 10**8), storage, folder, names, names)
+    made = sorted(p for p in first["created"] if p.endswith(".txt") and "顧" in p.split("/")[-1])
+    assert len(made) == 2 and all(len(p.split("/")[-1].encode()) <= 255 for p in made), made
+    assert sorted(storage.read(p) for p in made) == sorted(t.encode() for t in ("見積依頼書", "図面リスト"))
+    assert any(p.endswith(" (2).txt") for p in made), made
+    again = render_tree(storage.template(seeding.TEMPLATE_FOLDER, 10**8), storage, folder, names, names)
+    assert again["created"] == [] and all(len(items) == 1 for items in cases(drive).values())

@@ -48,9 +48,10 @@ FIELDS_DEPTH = 8  # nesting a selector may have (Drive's resources are shallower
 
 
 def parse_fields(text: str) -> dict:
-    """``files(id,name),nextPageToken`` → {"files": {"id": {}, "name": {}}, "nextPageToken": {}}.
-    A selector that does not parse (``files((((``, ``a,,b``, an unclosed parenthesis) is Drive's
-    400 ``invalid`` on ``fields``."""
+    """``files(id,name),nextPageToken``, or ``files/id,files/name,nextPageToken`` (Google's partial
+    response syntax: ``a/b`` is b within a) → {"files": {"id": {"*": {}}, "name": {"*": {}}},
+    "nextPageToken": {"*": {}}}, where ``*`` is all of a field. A selector that does not parse
+    (``files((((``, ``a,,b``, an unclosed parenthesis) is Drive's 400 ``invalid`` on ``fields``."""
     position = 0
 
     def refuse() -> DriveError:
@@ -67,15 +68,23 @@ def parse_fields(text: str) -> dict:
             if not match:
                 raise refuse()
             position = match.end()
-            sub = tree.setdefault(match.group(1).split("/")[0], {})
+            segments = match.group(1).split("/")  # ``a/b``: b within a, as ``a(b)``
+            if len(segments) + depth > FIELDS_DEPTH:
+                raise refuse()
+            sub = tree
+            for segment in segments:
+                sub = sub.setdefault(segment, {})
             if text.startswith("(", position):
                 position += 1
-                sub.update(selector(depth + 1))
+                for name, inner in selector(depth + len(segments)).items():
+                    sub.setdefault(name, {}).update(inner)
                 if not text.startswith(")", position):
                     raise refuse()
                 position += 1
                 while text.startswith(" ", position):
                     position += 1
+            else:
+                sub["*"] = {}  # all of it (``files,files/id`` is all of files)
             if not text.startswith(",", position):
                 return tree
             position += 1
@@ -154,14 +163,15 @@ def checked_metadata(metadata) -> dict:
         raise DriveError("INVALID_ARGUMENT", "Invalid JSON payload received. Expected an object (a File).",
                          "badRequest")
     metadata = {k: v for k, v in metadata.items() if not k.startswith("_")}
-    for field in ("name", "mimeType", "id", "parents", "trashed", "shortcutDetails"):
+    for field in ("name", "mimeType", "id", "parents", "trashed", "shortcutDetails", "copyRequiresWriterPermission"):
         if field in metadata and metadata[field] is None:  # null: not given (a description's clears it)
             del metadata[field]
     for field in ("name", "mimeType", "description", "id"):
         if field in metadata and metadata[field] is not None and not isinstance(metadata[field], str):
             raise _bad_value(field, "a string")
-    if "trashed" in metadata and not isinstance(metadata["trashed"], bool):
-        raise _bad_value("trashed", "true or false")
+    for field in ("trashed", "copyRequiresWriterPermission"):
+        if field in metadata and not isinstance(metadata[field], bool):
+            raise _bad_value(field, "true or false")
     parents = metadata.get("parents")
     if parents is not None and not (isinstance(parents, list) and all(isinstance(p, str) and p for p in parents)):
         raise _bad_value("parents", "a list of folder ids")
@@ -282,7 +292,7 @@ def build_app(service: DriveService) -> Router:
                 raise DriveError("PERMISSION_DENIED" if fault["code"] == 403 else
                                  {429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}[fault["code"]],
                                  fault.get("message", "Injected fault."), fault.get("reason", "backendError"),
-                                 domain="usageLimits" if "RateLimit" in fault.get("reason", "") else "global")
+                                 domain="usageLimits" if "ratelimit" in fault.get("reason", "").lower() else "global")
             response = handler(request, who, _flag(request, "supportsAllDrives"), *args)
             if fault:
                 with faults.lock:
@@ -420,13 +430,16 @@ def build_app(service: DriveService) -> Router:
     # -- test hooks --------------------------------------------------------------------------------
     def put_drive(request: Request, drive_id: str):
         body = read_json(request)
-        name, members = body.get("name", drive_id), body.get("members")
+        name, members, restrictions = body.get("name", drive_id), body.get("members"), body.get("restrictions")
         if not isinstance(name, str):
             raise GoogleError("INVALID_ARGUMENT", "name must be a string")
         problem = bad_members(members)  # a list of emails (Content managers), {email: role}, or null: anyone
         if problem:
             raise GoogleError("INVALID_ARGUMENT", problem)
-        return json_response(service.put_drive(drive_id, name, members))
+        if restrictions is not None and not (isinstance(restrictions, dict)
+                                             and all(isinstance(v, bool) for v in restrictions.values())):
+            raise GoogleError("INVALID_ARGUMENT", "restrictions: an object of true or false")
+        return json_response(service.put_drive(drive_id, name, members, restrictions))
 
     def seed(request: Request):
         body = read_json(request)

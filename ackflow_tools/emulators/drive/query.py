@@ -1,12 +1,15 @@
 """The subset of Drive's search language (``files.list`` ``q``) the stand-in understands.
 
-Terms joined by ``and`` (``or`` and ``not`` are refused, as is anything else, with Drive's own
-"Invalid Value" answer, so a query the stand-in cannot judge never silently matches):
+These terms, joined by ``and``, ``or`` and ``not`` and grouped by parentheses, as Drive documents
+(developers.google.com/workspace/drive/api/guides/ref-search-terms; it does not document their
+precedence: here ``not`` binds tightest, then ``and``, then ``or``); anything else is refused with
+Drive's own "Invalid Value" answer, so a query the stand-in cannot judge never silently matches:
 
     '<id>' in parents          name = '…'  name != '…'      mimeType = '…'  mimeType != '…'
-    trashed = true|false       appProperties has { key='…' and value='…' }
+    trashed = true|false       appProperties has { key='…' and value='…' }   (and ``properties``)
 
-Strings are single-quoted with ``\\'`` and ``\\\\`` escapes, as Drive documents.
+Strings are single-quoted, a quote in one written ``\\'`` as Drive documents, a backslash
+``\\\\``; a value is compared as it is (no case folding, no Unicode normalization).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-TOKEN = re.compile(r"\s*(?:(?P<string>'(?:[^'\\]|\\.)*')|(?P<op>!=|=|\{|\})|(?P<word>[A-Za-z]+))")
+TOKEN = re.compile(r"\s*(?:(?P<string>'(?:[^'\\]|\\[\s\S])*')|(?P<op>!=|=|\{|\}|\(|\))|(?P<word>[A-Za-z]+))")
 
 
 class QueryError(ValueError):
@@ -31,19 +34,21 @@ def _tokens(text: str) -> list[tuple[str, str]]:
         kind = match.lastgroup
         value = match.group(kind)
         if kind == "string":
-            value = re.sub(r"\\(.)", r"\1", value[1:-1])
+            value = re.sub(r"\\(.)", r"\1", value[1:-1], flags=re.DOTALL)
         tokens.append((kind, value))
         position = match.end()
     return tokens
 
 
 Predicate = Callable[[dict], bool]
+DEPTH = 50  # parentheses and ``not`` nested deeper are refused (Python's recursion has a limit)
 
 
 class _Parser:
     def __init__(self, text: str):
         self.tokens = _tokens(text)
         self.at = 0
+        self.depth = 0
 
     def take(self, kind: str, value: str | None = None) -> str:
         if self.at >= len(self.tokens):
@@ -57,12 +62,45 @@ class _Parser:
     def peek(self) -> tuple[str, str] | None:
         return self.tokens[self.at] if self.at < len(self.tokens) else None
 
-    def parse(self) -> list[Predicate]:
-        terms = [self.term()]
-        while self.peek() is not None:
+    def parse(self) -> Predicate:
+        predicate = self.either()
+        if self.peek() is not None:
+            raise QueryError(f"Invalid query: unexpected {self.peek()[1]!r}")
+        return predicate
+
+    def either(self) -> Predicate:
+        """Terms joined by ``or`` (each one terms joined by ``and``)."""
+        terms = [self.both()]
+        while self.peek() == ("word", "or"):
+            self.take("word", "or")
+            terms.append(self.both())
+        return terms[0] if len(terms) == 1 else (lambda f: any(term(f) for term in terms))
+
+    def both(self) -> Predicate:
+        terms = [self.unary()]
+        while self.peek() == ("word", "and"):
             self.take("word", "and")
-            terms.append(self.term())
-        return terms
+            terms.append(self.unary())
+        return terms[0] if len(terms) == 1 else (lambda f: all(term(f) for term in terms))
+
+    def unary(self) -> Predicate:
+        """``not`` a term, a parenthesized query, or a term (nested at most ``DEPTH`` deep)."""
+        self.depth += 1
+        if self.depth > DEPTH:
+            raise QueryError("Invalid query: nested too deeply")
+        try:
+            if self.peek() == ("word", "not"):
+                self.take("word", "not")
+                negated = self.unary()
+                return lambda f: not negated(f)
+            if self.peek() == ("op", "("):
+                self.take("op", "(")
+                inner = self.either()
+                self.take("op", ")")
+                return inner
+            return self.term()
+        finally:
+            self.depth -= 1
 
     def term(self) -> Predicate:
         token = self.peek()
@@ -105,5 +143,4 @@ def compile_query(text: str) -> Predicate:
     """A predicate over a file's resource for ``q``; QueryError when it cannot be read."""
     if not text.strip():
         return lambda f: True
-    terms = _Parser(text).parse()
-    return lambda f: all(term(f) for term in terms)
+    return _Parser(text).parse()

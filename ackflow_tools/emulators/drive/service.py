@@ -17,6 +17,10 @@ than a folder or a ``drive-sdk`` shortcut takes no generated id (a copy of a Goo
 words reported for a create; neither is documented). An id it did not hand out, or one of the
 other type (a file id for a shortcut), is 400 with Drive's reported words "The provided file ID is
 not usable." (reason ``fileIdNotUsable``: the stand-in's name, Drive's is not known).
+``copyRequiresWriterPermission``, of a file or in a shared drive's ``restrictions`` (which overrides
+the files'), keeps readers and commenters from copying and downloading it, as Drive documents: their
+``capabilities`` say ``canCopy``/``canDownload`` false, a copy is 403 ``cannotCopyFile`` (the reason
+Drive gives a folder's copy) and a download 403 ``cannotDownloadFile``.
 ``search_lag`` (seconds) keeps items that new out of ``list``, as Drive's search may lag its writes
 (seeded items excepted); ``get`` by id never lags.
 """
@@ -146,15 +150,18 @@ class DriveService:
         temporary.replace(self.folder / "drive.json")
 
     # -- shared drives ---------------------------------------------------------------------------
-    def put_drive(self, drive_id: str, name: str, members: list[str] | dict[str, str] | None = None) -> dict:
+    def put_drive(self, drive_id: str, name: str, members: list[str] | dict[str, str] | None = None,
+                  restrictions: dict | None = None) -> dict:
         """A shared drive (its root folder has the drive's id). ``members``: who may see it, and with
         which role (a list of emails: each a ``fileOrganizer``); None: anyone, as ``organizer`` (the
-        stand-in's default)."""
+        stand-in's default). ``restrictions``: Drive's, of which ``copyRequiresWriterPermission``
+        is enforced (it overrides the field of that name of every file in the drive)."""
         problem = bad_members(members)
         if problem:
             raise ValueError(problem)
         with self.lock:
-            self.drives[drive_id] = {"id": drive_id, "name": name, "members": members_by_role(members)}
+            self.drives[drive_id] = {"id": drive_id, "name": name, "members": members_by_role(members),
+                                     "restrictions": dict(restrictions or {})}
             self.files.setdefault(drive_id, {"id": drive_id, "name": name, "mimeType": FOLDER, "parents": [],
                                              "driveId": drive_id, "trashed": False, "createdTime": _now(),
                                              "modifiedTime": _now(), "_order": next(self.order)})
@@ -188,6 +195,13 @@ class DriveService:
         if role is None or RANK[role] < RANK[needed]:
             raise insufficient(item["id"])
 
+    def copy_restricted(self, item: dict) -> bool:
+        """``copyRequiresWriterPermission`` of the item, or of its shared drive (which overrides the
+        item's): readers and commenters may not copy or download it."""
+        drive = self.drives.get(item.get("driveId", "")) or {}
+        return bool(item.get("copyRequiresWriterPermission")
+                    or (drive.get("restrictions") or {}).get("copyRequiresWriterPermission"))
+
     def capabilities_for(self, item: dict, caller: str | None) -> dict:
         """What ``caller`` may do with ``item``, as Drive's ``capabilities`` says it (the ones the
         stand-in enforces, and reading); none where it is not a member."""
@@ -195,8 +209,9 @@ class DriveService:
         folder = item["mimeType"] == FOLDER
         writer, content_manager = rank >= RANK["writer"], rank >= RANK["fileOrganizer"]
         manager = rank >= RANK["organizer"]
+        copies = rank >= 0 and (writer or not self.copy_restricted(item))
         return {"canAddChildren": folder and writer, "canListChildren": folder and rank >= 0,
-                "canDownload": rank >= 0, "canCopy": rank >= 0, "canComment": rank >= RANK["commenter"],
+                "canDownload": copies, "canCopy": copies, "canComment": rank >= RANK["commenter"],
                 "canEdit": writer, "canRename": writer, "canModifyContent": writer,
                 "canTrash": content_manager, "canTrashChildren": folder and content_manager,
                 "canMoveItemWithinDrive": content_manager, "canMoveChildrenWithinDrive": folder and content_manager,
@@ -315,7 +330,7 @@ class DriveService:
                     "_order": next(self.order)}
             if caller is None:
                 item["_seeded"] = True  # the stand-in's own (a test's given state): never held back by search lag
-            for key in ("description", "properties", "shortcutDetails"):
+            for key in ("description", "properties", "shortcutDetails", "copyRequiresWriterPermission"):
                 if key in metadata:
                     item[key] = metadata[key]
             if "_size" in metadata:  # only from copy() of a seeded file with a declared size
@@ -334,7 +349,7 @@ class DriveService:
     def copy(self, file_id: str, metadata: dict, caller: str, all_drives: bool) -> dict:
         with self.lock:
             source = self.get(file_id, caller, all_drives)
-            if source["mimeType"] == FOLDER:
+            if source["mimeType"] == FOLDER or not self.capabilities_for(source, caller)["canCopy"]:
                 raise DriveError("PERMISSION_DENIED", "This file cannot be copied by the user.", "cannotCopyFile")
             properties = {**source.get("appProperties", {}), **(metadata.get("appProperties") or {})}
             merged = {"name": source["name"], "mimeType": source["mimeType"],
@@ -355,7 +370,8 @@ class DriveService:
             # trashing and moving take a Content manager, any other change a Contributor (a restore too)
             moving = bool(add_parents or remove_parents) or metadata.get("trashed") is True
             self.require(item, caller, "fileOrganizer" if moving else "writer")
-            changes = {key: metadata[key] for key in ("name", "trashed", "description") if key in metadata}
+            changes = {key: metadata[key] for key in ("name", "trashed", "description", "copyRequiresWriterPermission")
+                       if key in metadata}
             if metadata.get("appProperties") is not None:
                 merged = {**item.get("appProperties", {}), **metadata["appProperties"]}
                 self.check_properties(merged)
@@ -403,6 +419,9 @@ class DriveService:
 
     def content(self, file_id: str, caller: str, all_drives: bool) -> tuple[dict, bytes]:
         item = self.get(file_id, caller, all_drives)
+        if not self.capabilities_for(item, caller)["canDownload"]:
+            raise DriveError("PERMISSION_DENIED", "The user does not have permission to download this file.",
+                             "cannotDownloadFile")
         if item["mimeType"].startswith(NATIVE):
             raise DriveError("PERMISSION_DENIED", "Only files with binary content can be downloaded. Use Export "
                              "with Docs Editors files.", "fileNotDownloadable", location="alt")

@@ -26,7 +26,8 @@ store every item goes by the key search alone.
 Every call says ``supportsAllDrives=true``; rate limits (403 ``userRateLimitExceeded`` /
 ``rateLimitExceeded``, 429) and 5xx are retried with backoff, then left to the queue's retry;
 a parent folder the service account cannot see, or may not write to (``check``: its role there
-is less than Content manager), is a permanent failure that says what to fix.
+is less than Content manager), is a permanent failure that says what to fix, as is a full shared
+drive (the organization's storage, or as many items as Drive allows).
 What fails is said to the person who asked, in their language: actions and reasons are marked for
 the catalog (``L_``/``N_`` with their values); the vendor's own words stay as a value.
 """
@@ -71,6 +72,8 @@ def media_type(content_type: str) -> str:
 TEMPLATE_TEXT_LIMIT = 5 * 1024 * 1024
 TEMPLATE_MAX_ITEMS = 500
 RATE_LIMITS = {"userRateLimitExceeded", "rateLimitExceeded"}
+# a shared drive, or a folder in it, as full of items (or as deep) as Drive allows: its documented 403s
+ITEM_LIMITS = {"teamDriveFileLimitExceeded", "numChildrenInNonRootLimitExceeded", "teamDriveHierarchyTooDeep"}
 NEEDED = ("canAddChildren", "canMoveChildrenWithinDrive", "canTrashChildren")  # of the parent folder: a Content manager
 RENEWALS = 3  # new ids tried for one key when its id is spent on a trashed or deleted item
 CASE = re.compile(r"^(\d{4}-\d{3,})_")
@@ -250,6 +253,16 @@ class DriveStorage:
                                      "to the shared drive as a member (Content manager) and check the case folders' "
                                      "parent folder {folder} (ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER)"),
                                   action=action, member=self.member, folder=folder)
+        if status == 403 and reason == "storageQuotaExceeded" and self._drive_id:
+            # the parent is in a shared drive (``_parent`` checked it): the organization's storage is full
+            return PermanentError(N_("Drive: could not {action}: the Google storage of the organization that owns "
+                                     "the shared drive is full. Free space in Google Drive, or add storage to the "
+                                     "Google Workspace account"), action=action)
+        if status == 403 and reason in ITEM_LIMITS:
+            return PermanentError(N_("Drive: could not {action}: the shared drive, or a folder in it, holds as many "
+                                     "items as Google Drive allows ({reason}). Move finished case folders to another "
+                                     "shared drive, or set a parent folder in another one "
+                                     "(ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER)"), action=action, reason=reason)
         if status == 403 and reason == "storageQuotaExceeded":
             return PermanentError(N_("Drive: could not {action}: a service account can store files only in a shared "
                                      "drive; put the case folders' parent folder {folder} "
@@ -327,10 +340,17 @@ class DriveStorage:
             item = self._settle(path, entry, item)
         return item
 
-    def _by_name(self, parent_id: str, name: str) -> dict | None:
+    def _by_name(self, parent_id: str, name: str, folder: bool = False) -> dict | None:
+        """The item in the folder whose Drive name is ``name`` as a path name (``path_name``); with
+        ``folder``, the folder of that name (Drive lets a Google Doc, which has no extension, share
+        a folder's name). Drive compares names as they are written, and a Mac (Drive for desktop)
+        writes them decomposed (NFD) where paths are NFC: both spellings are searched for."""
         query = f"{_quote(parent_id)} in parents and trashed = false"
+        if folder:
+            query += f" and mimeType = {_quote(FOLDER)}"
         if not {"／", "＼", "\ufffd"} & set(name) and name != "_":  # the Drive name is the path name
-            query += f" and name = {_quote(name)}"
+            spellings = dict.fromkeys((name, unicodedata.normalize("NFD", name)))
+            query += " and (" + " or ".join(f"name = {_quote(s)}" for s in spellings) + ")"
         found = self._list(L_("look in the folder {folder}", folder=parent_id), query)
         return next((f for f in found if path_name(f["name"]) == name), None)
 
@@ -389,8 +409,9 @@ class DriveStorage:
             return found
         folder_id = self.parent_id
         item = None
-        for part in path.split("/"):
-            item = self._by_name(folder_id, part)
+        parts = path.split("/")
+        for depth, part in enumerate(parts, start=1):
+            item = self._by_name(folder_id, part, folder=depth < len(parts))
             if item is None:
                 return None
             folder_id = item["id"]
@@ -405,8 +426,8 @@ class DriveStorage:
             return found
         parent_path, _, name = path.rpartition("/")
         parent = self.ensure_folder(parent_path) if parent_path else self._parent()
-        existing = self._by_name(parent["id"], name)
-        if existing is not None and existing["mimeType"] == FOLDER:
+        existing = self._by_name(parent["id"], name, folder=True)
+        if existing is not None:
             return existing
         body = {"name": name, "mimeType": FOLDER, "parents": [parent["id"]],
                 "appProperties": self._properties(path, folder=True)}
@@ -618,7 +639,9 @@ class DriveStorage:
     # -- the template ----------------------------------------------------------------------------
     def template(self, folder_id: str, max_bytes: int) -> list[TemplateEntry]:
         """The boilerplate case folder kept in Drive, walked and checked before anything is made:
-        shortcuts and files over ``max_bytes`` are refused with what to change."""
+        shortcuts, files over ``max_bytes`` and files the worker may not copy (its ``capabilities``:
+        a Viewer of a drive where viewers may not copy, ``copyRequiresWriterPermission``) are
+        refused with what to change."""
         try:
             root = self._call(L_("open the case template folder"), lambda: self._files().get(
                 fileId=folder_id, fields=FIELDS, supportsAllDrives=True), template=folder_id)
@@ -626,6 +649,16 @@ class DriveStorage:
             self._parent()  # the case folders' parent unseen too (the worker in no shared drive): said first
             raise
         name = root.get("name", folder_id)
+
+        def holds_the_parent() -> PermanentError:  # every case would copy the cases before it into itself
+            return PermanentError(N_("The case template folder “{name}” (ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER) is, "
+                                     "or holds, the case folders' parent folder {folder} "
+                                     "(ACKFLOW_OFFICE_DRIVE_PARENT_FOLDER): each case would get a copy of the "
+                                     "cases before it. Keep the template in a folder of its own, and set the two "
+                                     "folder ids apart"), name=name, folder=self.parent_id)
+
+        if folder_id == self.parent_id:
+            raise holds_the_parent()
         if root["mimeType"] != FOLDER or root.get("trashed"):
             raise PermanentError(N_("The case template folder “{name}” (ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER) is not "
                                     "a folder, or is in the trash"), name=name)
@@ -637,12 +670,15 @@ class DriveStorage:
         while pending:
             parts, current = pending.pop()
             for item in self._list(L_("read the case template"), f"{_quote(current)} in parents and trashed = false",
-                                   drive_id=root["driveId"], template=folder_id):
+                                   f"{FIELDS},capabilities(canCopy,canDownload)", drive_id=root["driveId"],
+                                   template=folder_id):
                 here = (*parts, path_name(item["name"]))
                 shown = "/".join(here)
                 if len(entries) >= TEMPLATE_MAX_ITEMS:
                     raise PermanentError(N_("The case template folder “{name}” (ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER) "
                                             "has more than {limit:,} items"), name=name, limit=TEMPLATE_MAX_ITEMS)
+                if item["id"] == self.parent_id:
+                    raise holds_the_parent()
                 if item["mimeType"] == FOLDER:
                     entries.append(TemplateEntry(here, folder=True))
                     pending.append((here, item["id"]))
@@ -659,6 +695,14 @@ class DriveStorage:
                                             "(ACKFLOW_OFFICE_DRIVE_TEMPLATE_MAX_BYTES); keep large files elsewhere "
                                             "and link to them"), name=name, path=shown, size=size, limit=max_bytes)
                 entry = TemplateEntry(here, drive_id=item["id"], mime_type=item["mimeType"], size=size)
+                capabilities = item.get("capabilities") or {}
+                if capabilities.get("canDownload" if entry.text else "canCopy") is False:
+                    raise PermanentError(N_("The case template folder “{name}” (ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER) "
+                                            "holds {path}, which {member} may not copy: the file, or its shared "
+                                            "drive, keeps viewers and commenters from downloading, printing and "
+                                            "copying it. Turn that setting off, or make {member} a Contributor of "
+                                            "the template's shared drive"),
+                                         name=name, path=shown, member=self.member)
                 if entry.text and size > TEMPLATE_TEXT_LIMIT:
                     raise PermanentError(N_("The case template folder “{name}” (ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER) "
                                             "holds a text file {path} over {limit:,} bytes"),

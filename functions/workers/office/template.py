@@ -1,6 +1,7 @@
 """The boilerplate case folder: a tree whose folder and file names, and the contents of its text
 files, are templates (``${case}``, ``${client}``, ``${title}``, ``${due}``, ``${date}``, ``${year}``,
-``${requester}``). Binary files (CAD templates, images) are copied as they are.
+``${requester}``). Binary files (CAD templates, images), and text files that are not UTF-8, are
+copied as they are.
 
 The template is a local folder (the default, shipped with the functions) or a Drive folder
 (``DriveStorage.template``): there its files are copied with ``files.copy``, so Google Docs and
@@ -10,6 +11,7 @@ Sheets in it stay native, and only its text files are read and filled in.
 from __future__ import annotations
 
 import mimetypes
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +20,7 @@ from string import Template
 from ackflow.errors import PermanentError
 from ackflow.i18n import L_, N_
 
-from .names import UnsafePath, fit_name, safe_relative_path
+from .names import MAX_NAME_BYTES, UnsafePath, fit_name, safe_relative_path
 from .storage import CaseStorage
 
 TEXT_SUFFIXES = {".txt", ".md", ".csv", ".json", ".html", ".xml", ".ini", ".yaml", ".yml", ".tsv"}
@@ -73,6 +75,30 @@ def render_name(name: str, values: dict[str, str]) -> str:
     return rendered
 
 
+def numbered(target: str, number: int) -> str:
+    """``target`` with `` (number)`` before its extension, its name cut to fit (a name cut alike
+    with another's: ``…_件件件 (2).txt``)."""
+    parent, _, name = target.rpartition("/")
+    stem, dot, extension = name.rpartition(".")
+    suffix = f".{extension}" if dot and stem and 0 < len(extension) <= 10 else ""
+    stem = name[: len(name) - len(suffix)]
+    mark = f" ({number}){suffix}"
+    while len((stem + mark).encode()) > MAX_NAME_BYTES:
+        stem = stem[:-1]
+    return f"{parent}/{stem.rstrip(' .')}{mark}" if parent else f"{stem.rstrip(' .')}{mark}"
+
+
+def fill_in(data: bytes, values: dict[str, str]) -> bytes:
+    """A template text file with the values put in. One that is not UTF-8 (a CSV Excel saved as
+    Shift_JIS, as it does in Japan) cannot be read as text: it is copied as it is, its ``${…}``
+    left, rather than failing the case folder half made."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data
+    return Template(text).safe_substitute(values).encode("utf-8")
+
+
 LOCAL_TEMPLATE_SETTING = "ACKFLOW_OFFICE_TEMPLATE_DIR"
 DRIVE_TEMPLATE_SETTING = "ACKFLOW_OFFICE_DRIVE_TEMPLATE_FOLDER"
 
@@ -82,14 +108,25 @@ def plan_tree(template: str | Path | list[TemplateEntry], folder: str, name_valu
     """Each entry of the template with the path it gets in ``folder``, every one checked as the
     storage adapters check a path. Makes nothing: ``newcase`` runs it before it takes a case number
     too. A path too long, as a deep Drive template makes, is refused naming the template's entry and
-    its ``setting``: the office fixes the template, not the case."""
+    its ``setting``: the office fixes the template, not the case. So are two entries that would be
+    one path (Drive allows two items of one name), unless both are folders, which become one; two
+    files whose names differ but are cut alike (a long client and title filled in) are both made,
+    the later numbered (``… (2).txt``), the same on every run."""
     entries = template if isinstance(template, list) else local_template(template)
     planned = [(entry, "/".join([folder, *(render_name(part, name_values) for part in entry.parts)]))
                for entry in entries]
     safe_relative_path(folder)  # the case folder's own name: the client's and the title's
-    for entry, target in planned:
+    folders: dict[str, bool] = {}  # each target path: whether a folder is made there
+    filled: dict[str, str] = {}  # each target path: its entry's names filled in, before cutting
+    for index, (entry, target) in enumerate(planned):
+        whole = unicodedata.normalize("NFC", "/".join(Template(part).safe_substitute(name_values)
+                                                      for part in entry.parts))
         try:
-            safe_relative_path(target)
+            target = safe_relative_path(target)
+            number = 2
+            while not entry.folder and target in filled and filled[target] != whole:  # cut alike: numbered
+                target = safe_relative_path(numbered(planned[index][1], number))
+                number += 1
         except UnsafePath as refused:
             shown = "/".join(entry.parts)
             raise PermanentError(
@@ -98,6 +135,14 @@ def plan_tree(template: str | Path | list[TemplateEntry], folder: str, name_valu
                    "(a shorter client name or title also helps)."),
                 setting=setting, entry=shown if len(shown) <= 200 else shown[:199] + "…",
                 folder=folder, reason=refused.text.values["reason"]) from refused
+        if target in folders and not (folders[target] and entry.folder):  # two folders of a name: one folder
+            shown = target.partition("/")[2]
+            raise PermanentError(
+                N_("The case template ({setting}) holds two items that would both be “{entry}” in the case "
+                   "folder (Drive lets one folder hold two items of one name): one would be left out. Rename or "
+                   "remove one of them"), setting=setting, entry=shown if len(shown) <= 200 else shown[:199] + "…")
+        folders[target], filled[target] = entry.folder, whole
+        planned[index] = (entry, target)
     return planned
 
 
@@ -121,7 +166,7 @@ def render_tree(template: str | Path | list[TemplateEntry], storage: CaseStorage
         else:
             data = entry.reader() if entry.reader else b""
             if entry.text:
-                data = Template(data.decode("utf-8")).safe_substitute(text_values).encode("utf-8")
+                data = fill_in(data, text_values)
             made = storage.create(target, data, content_type(target))
         (created if made else kept).append(target)
     return {"created": created, "kept": kept}
