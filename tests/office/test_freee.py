@@ -470,3 +470,112 @@ def test_a_document_behind_a_page_of_others_is_found_by_its_number_not_made_agai
     assert accounting.issue(an_invoice("INV-2026-0250")).number == "INV-2026-0250"
     assert len(standin.documents("invoices", "INV-2026-0100")) == 1
     assert len(standin.documents("invoices", "INV-2026-0250")) == 1
+
+
+# -- fidelity to freee 請求書 API's reference (github.com/freee/freee-api-schema, iv/open-api-3) -----
+def a_quotation(number="2026-001-v1", delivery=None, valid_until="2026-12-21"):
+    from workers.office.accounting import Document
+
+    return Document(kind="quotation", number=number, case="2026-001", folder="f", recipient="ACME", title="t",
+                    issued="2026-11-21", lines=(parse_line("設計:1:1000"),), rules=TaxRules(), issuer=Issuer("山田"),
+                    version=1, valid_until=valid_until, delivery=delivery)
+
+
+def test_the_stand_in_refuses_what_freees_schema_refuses(standin, accounting):
+    """QuotationRequest: delivery_deadline, subject and memo have minLength 1; a line's description
+    has maxLength 255; dates are not nullable. freee answers 400 to each."""
+    base = {"company_id": 1001, "quotation_number": "Q-1", "quotation_date": "2026-11-21",
+            "tax_entry_method": "out", "tax_fraction": "omit", "withholding_tax_entry_method": "out",
+            "partner_title": "御中", "partner_id": int(accounting.partner("ACME").id),
+            "lines": [{"type": "item", "description": "設計", "quantity": 1, "unit_price": "1000", "tax_rate": 10}]}
+    assert standin.service.create("quotations", base)["quotation_number"] == "Q-1"
+    from ackflow_tools.emulators.freee.errors import FreeeError
+
+    for change in ({"delivery_deadline": ""}, {"subject": ""}, {"memo": ""}, {"expiration_date": None},
+                   {"lines": [{**base["lines"][0], "description": "設" * 256}]}):
+        with pytest.raises(FreeeError) as refused:
+            standin.service.create("quotations", {**base, **change, "quotation_number": "Q-2"})
+        assert refused.value.status == 400, change
+
+
+def test_a_quotation_without_a_delivery_date_is_accepted_by_freee(standin, accounting):
+    """A case typed without a due date has no 納期: freee's delivery_deadline must then be left out
+    (it refuses an empty one), not sent as ""."""
+    issued = accounting.issue(a_quotation(delivery=None))
+    assert issued.number == "2026-001-v1"
+    assert "delivery_deadline" not in standin.documents("quotations", "2026-001-v1")[0]
+    dated = accounting.issue(a_quotation("2026-001-v2", delivery="2027-01-31"))
+    assert standin.documents("quotations", dated.number)[0]["delivery_deadline"] == "2027-01-31"
+
+
+def test_the_link_on_the_card_is_the_report_url_freee_answers(standin, accounting):
+    """freee answers each document's page as ``report_url`` (required in InvoiceResponse): the link
+    is that, not a URL pieced together from ACKFLOW_OFFICE_FREEE_WEB_URL."""
+    from workers.office.accounting.freee import FreeeAccounting
+
+    elsewhere = FreeeAccounting(accounting.api, web_url="https://guessed.example")
+    issued = elsewhere.issue(an_invoice("INV-2026-0070"))
+    listed = requests.get(f"{standin.url}/iv/invoices", params={"company_id": 1001, "invoice_number": issued.number},
+                          headers={"Authorization": f"Bearer {accounting.api.tokens.access_token()}"}).json()
+    assert issued.link == listed["invoices"][0]["report_url"] and issued.link.startswith(standin.url)
+    assert elsewhere.fetch("invoice", issued.number).link == issued.link
+
+
+def test_a_429_with_only_freees_rate_limit_headers_waits_until_the_limit_resets(standin, accounting):
+    """freee names no Retry-After: its 429 carries X-Ratelimit-Remaining-Minute and
+    X-Ratelimit-Reset-Minute (an ISO time), and the same for the hour and the day. The step waits
+    until the exhausted limit resets, not the queue's few seconds of backoff."""
+    import datetime as dt
+
+    def at(seconds: float) -> str:
+        moment = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    standin.faults({"status": 429, "path": "templates", "times": 5, "retry_after": None,
+                    "headers": {"X-Ratelimit-Limit-Minute": "30", "X-Ratelimit-Remaining-Minute": "0",
+                                "X-Ratelimit-Reset-Minute": at(40), "X-RateLimit-Limit": "1500",
+                                "X-RateLimit-Remaining": "1200", "X-RateLimit-Reset": at(3000)}})
+    with pytest.raises(RetryLater, match="rate limit") as waiting:
+        accounting.templates("invoice")
+    assert 35 <= waiting.value.after <= 41 and accounting.sleeps == []
+    standin.faults({"status": 429, "path": "templates", "retry_after": None,
+                    "headers": {"X-RateLimit-Limit-Day": "3000", "X-RateLimit-Remaining-Day": "0",
+                                "X-RateLimit-Reset-Day": at(5 * 3600)}})
+    with pytest.raises(RetryLater) as waiting:
+        accounting.templates("invoice")
+    assert waiting.value.after > LIMIT_FOR  # past what a step waits for: the job fails, saying when to retry
+    standin.faults()
+    control(standin, rate_limit=1, rate_window=60)  # the stand-in's own limit answers as freee does
+    accounting.templates("invoice")
+    with pytest.raises(RetryLater) as waiting:
+        accounting.templates("invoice")
+    assert 50 <= waiting.value.after <= 61
+
+
+def test_a_refresh_freee_answered_but_whose_answer_was_lost_asks_for_authorization_saying_so(standin, tmp_path):
+    """freee renewed the token (the refresh token is used up) but the answer never arrived: the
+    step is tried again (nothing is known yet), the retry's refusal says what happened and what to
+    do, and the used refresh token is never presented a third time."""
+    docs = SqliteDocuments(tmp_path / "store.db")
+    connected(standin, docs)
+    grant = docs.get(GRANTS, GRANT)
+    docs.transaction(lambda tx: tx.set(GRANTS, GRANT, {**grant, "expires_at": 0}))
+
+    class Lost(requests.Session):
+        def post(self, *args, **kwargs):
+            super().post(*args, **kwargs)  # freee renews the token...
+            raise requests.ReadTimeout("read timed out")  # ...and the answer is lost
+
+    lost = standin.tokens(docs, session=Lost(), sleep=lambda s: None)
+    with pytest.raises(TransientError, match="did not answer"):
+        lost.access_token()
+    assert docs.get(GRANTS, GRANT).get("lease_holder") is None
+    retried = standin.tokens(docs, sleep=lambda s: None)
+    with pytest.raises(GrantMissing, match="answer was lost.*ackflow freee authorize") as refused:
+        retried.access_token()
+    assert "90 days" not in str(refused.value)  # not the words for an expired grant
+    with pytest.raises(GrantMissing, match="answer was lost"):
+        standin.tokens(docs).access_token()
+    assert len(standin.service.state.refresh_uses) == 2  # the one lost, and the retry's; never a third
+    retried.exchange(standin.approve())  # `ackflow freee authorize`
+    assert standin.accounting(retried).templates("invoice")

@@ -114,18 +114,23 @@ def build_app(service: FreeeService):
     def templates(request: Request, kinds: str):
         return _json({"templates": service.templates(kinds)})
 
+    def reported(request: Request, kinds: str, document: dict) -> dict:
+        """A document as freee answers it: with ``report_url``, its page in the web app (required in
+        the reference's responses; the stand-in's page is under /web)."""
+        return {**document, "report_url": f"{request.host_url}web/reports/{kinds}/{document['id']}"}
+
     def listing(request: Request, kinds: str):
         _, number_field, _ = KINDS[kinds]
         limit = min(int(request.args.get("limit", 20)), 100)
         number = request.args.get(number_field) if service.number_filter else None
         found = service.find(kinds, number, limit, int(request.args.get("offset", 0)))
-        return _json({kinds: [{k: v for k, v in d.items() if k != "lines"} for d in found]})
+        return _json({kinds: [reported(request, kinds, {k: v for k, v in d.items() if k != "lines"}) for d in found]})
 
     def get(request: Request, kinds: str, document_id: str):
-        return _json({KINDS[kinds][0]: service.get(kinds, int(document_id))})
+        return _json({KINDS[kinds][0]: reported(request, kinds, service.get(kinds, int(document_id)))})
 
     def create(request: Request, kinds: str):
-        return _json({KINDS[kinds][0]: service.create(kinds, _body(request))}, 201)
+        return _json({KINDS[kinds][0]: reported(request, kinds, service.create(kinds, _body(request)))}, 201)
 
     # -- test and dev controls -------------------------------------------------------------------
     def approve(request: Request):

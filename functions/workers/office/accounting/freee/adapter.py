@@ -112,8 +112,10 @@ class FreeeAccounting:
         return Partner(str(exact[0]["id"]), exact[0]["name"]) if exact else None
 
     def _issued(self, kind: str, data: dict) -> Issued:
-        return Issued(kind, data[NUMBER[kind]], self.service, ref=str(data["id"]),
-                      link=f"{self.web_url}/reports/{kind}s/{data['id']}", totals=totals_of(data))
+        """freee answers the document's page as ``report_url`` (required in its responses); the web
+        URL only stands in for it if an answer lacks it."""
+        link = data.get("report_url") or f"{self.web_url}/reports/{kind}s/{data['id']}"
+        return Issued(kind, data[NUMBER[kind]], self.service, ref=str(data["id"]), link=link, totals=totals_of(data))
 
 
 def totals_of(data: dict) -> Totals:
@@ -147,11 +149,23 @@ def body(document: Document, partner: Partner, template: str) -> dict:
               "partner_title": FREEE_TITLES[title], "partner_display_name": shown, "company_name": document.issuer.name,
               "memo": f"Ackflow {document.case}", "lines": lines}
     if document.kind == "quotation":
-        return {**common, "quotation_date": document.issued, "expiration_date": document.valid_until,
-                "delivery_deadline": document.delivery or "", "quotation_note": document.note}
+        return _given({**common, "quotation_date": document.issued, "expiration_date": document.valid_until,
+                       "delivery_deadline": document.delivery, "quotation_note": document.note})
     note = document.note
     if document.replaces:
         note = f"本請求書は請求書番号 {document.replaces} を訂正するものです。" + (f"\n{note}" if note else "")
-    return {**common, "billing_date": document.issued, "issue_date": document.transaction_date or document.issued,
-            "payment_date": document.payment_due, "payment_type": "transfer",
-            "bank_account_to_transfer": document.issuer.bank_account, "invoice_note": note}
+    return _given({**common, "billing_date": document.issued,
+                   "issue_date": document.transaction_date or document.issued, "payment_date": document.payment_due,
+                   "payment_type": "transfer", "bank_account_to_transfer": document.issuer.bank_account,
+                   "invoice_note": note})
+
+
+# Optional fields freee refuses empty or null (minLength 1, or a date that is not nullable, in
+# QuotationRequest / InvoiceRequest): left out when there is nothing to say, so freee uses its default
+_LEFT_OUT_EMPTY = ("delivery_deadline", "expiration_date", "payment_date", "issue_date", "subject", "memo",
+                   "bank_account_to_transfer", "company_name")
+
+
+def _given(request: dict) -> dict:
+    return {key: value for key, value in request.items()
+            if value is not None and not (key in _LEFT_OUT_EMPTY and value == "")}

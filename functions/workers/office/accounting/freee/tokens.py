@@ -48,6 +48,9 @@ TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
                      "authorize` again, then retries the job"),
     "reauthorize": N_("freee asks for this app to be authorized again (its permissions in the app store "
                       "changed): an administrator runs `ackflow freee authorize` again, then retries the job"),
+    "renewal_lost": N_("freee did not answer when this app renewed its token, and now refuses the refresh "
+                       "token kept here: freee most likely renewed it and the answer was lost, which used that "
+                       "token up. An administrator runs `ackflow freee authorize` again, then retries the job"),
     "client": N_("freee refused the app's client id or secret (ACKFLOW_OFFICE_FREEE_CLIENT_ID / "
                  "_SECRET): {detail}"),
     "unreachable": N_("freee's token endpoint did not answer ({detail}); the job will try again"),
@@ -68,6 +71,11 @@ say = texts(TEXTS)
 
 class GrantMissing(PermanentError):
     """No usable authorization: a person must run ``ackflow freee authorize``."""
+
+
+class Unanswered(TransientError):
+    """The token endpoint gave no answer to a request it may have received (a read timeout, a
+    connection dropped, a 5xx): freee may have renewed the token, using up the refresh token sent."""
 
 
 @dataclass(frozen=True)
@@ -244,16 +252,23 @@ class FreeeTokens:
             raise GrantMissing(say("not_connected"))
         fingerprint = hashlib.sha256(refresh_token.encode()).hexdigest()[:16]
         grant = self.grant()
+        gone = "renewal_lost" if grant.get("unanswered_refresh") == fingerprint else "grant_gone"
         if grant.get("dead_refresh") == fingerprint:  # refused before: never present it twice
-            raise GrantMissing(say("grant_gone"))
+            raise GrantMissing(say(gone))
         if grant.get("lease_holder") != self.holder or grant.get("lease_until", 0) - self.clock() < PRESENT_MARGIN:
             raise TransientError(say("busy"))  # the lease ran short (a slow vault): another try, from the start
         try:
             answer = self._token_request({"grant_type": "refresh_token", "refresh_token": refresh_token},
                                          "grant_gone")
-        except GrantMissing:
+        except Unanswered:  # freee may have used it up: if it refuses it next, say why
+            self.docs.transaction(lambda tx: tx.set(GRANTS, GRANT, {**(tx.get(GRANTS, GRANT) or {}),
+                                                                    "unanswered_refresh": fingerprint}))
+            raise
+        except GrantMissing as exc:
             self.docs.transaction(lambda tx: tx.set(GRANTS, GRANT, {**(tx.get(GRANTS, GRANT) or {}),
                                                                     "dead_refresh": fingerprint}))
+            if gone == "renewal_lost":
+                raise GrantMissing(say(gone)) from exc
             raise
         self._keep(answer)
         log.info("freee access token refreshed")
@@ -265,10 +280,12 @@ class FreeeTokens:
         body = {**form, "client_id": self.app.client_id, "client_secret": self.app.client_secret}
         try:
             response = self.session.post(self.app.token_url, data=body, timeout=HTTP_TIMEOUT)
-        except requests.RequestException as exc:
+        except requests.ConnectTimeout as exc:  # never reached freee: nothing was used
             raise TransientError(say("unreachable", detail=type(exc).__name__)) from exc
+        except requests.RequestException as exc:
+            raise Unanswered(say("unreachable", detail=type(exc).__name__)) from exc
         if response.status_code >= 500:
-            raise TransientError(say("unreachable", detail=f"HTTP {response.status_code}"))
+            raise Unanswered(say("unreachable", detail=f"HTTP {response.status_code}"))
         try:
             answer = response.json()
         except ValueError:
