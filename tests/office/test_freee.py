@@ -579,3 +579,26 @@ def test_a_refresh_freee_answered_but_whose_answer_was_lost_asks_for_authorizati
     assert len(standin.service.state.refresh_uses) == 2  # the one lost, and the retry's; never a third
     retried.exchange(standin.approve())  # `ackflow freee authorize`
     assert standin.accounting(retried).templates("invoice")
+
+
+def test_what_freee_would_refuse_is_refused_before_a_number_is_taken(standin, accounting):
+    """freee takes at most 255 characters for the issuer's name (company_name), the bank account
+    (bank_account_to_transfer), the recipient and the subject, and tax rates 0, 8 and 10 only
+    (InvoiceRequest): ``check_document``, called before the number, refuses the rest, so no number is
+    taken for an invoice freee would refuse after it."""
+    import dataclasses
+
+    too_long = {"issuer": Issuer("山" * 256), "title": "t" * 256, "recipient": "A" * 256}
+    for field_name, value in too_long.items():
+        invoice = dataclasses.replace(an_invoice(), **{field_name: value})
+        with pytest.raises(PermanentError, match="at most 255 characters") as refused:
+            accounting.check_document(invoice)
+        assert not isinstance(refused.value, TransientError)
+    banked = dataclasses.replace(an_invoice(), issuer=Issuer("山田", bank_account="銀" * 256))
+    with pytest.raises(PermanentError, match="at most 255 characters"):
+        accounting.check_document(banked)
+    odd_rate = dataclasses.replace(an_invoice(), rules=TaxRules(standard=9))
+    with pytest.raises(PermanentError, match="9 %"):
+        accounting.check_document(odd_rate)
+    accounting.check_document(an_invoice())  # as the office issues them: nothing to refuse
+    assert standin.documents("invoices") == []

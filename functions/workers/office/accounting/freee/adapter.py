@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from ackflow.errors import PermanentError
 from ackflow.i18n import N_, Msg, texts
 
 from ...money import RateTotal, Totals
@@ -30,7 +31,17 @@ TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
     "create": N_("create {kind} {number}"),
     "create_partner": N_("create the partner {name}"),
     "look_up_partner": N_("look up the partner {name}"),
+    "too_long": N_("freee takes at most {most} characters for {field}, and this {kind} has {length}: shorten it, "
+                   "then issue it again (no number was taken)"),
+    "field_issuer": N_("the issuer's name (ACKFLOW_OFFICE_NAME)"),
+    "field_bank": N_("the bank account (ACKFLOW_OFFICE_BANK_ACCOUNT)"),
+    "field_recipient": N_("the recipient"),
+    "field_subject": N_("the title of the case"),
+    "rate": N_("freee issues documents at tax rates of {rates} only, not {rate} %: check "
+               "ACKFLOW_OFFICE_TAX_RATE and ACKFLOW_OFFICE_REDUCED_TAX_RATE (no number was taken)"),
 }
+MOST = 255  # the longest text freee's request schema takes for a name, a subject or a bank account
+FREEE_RATES = (0, 8, 10)  # a line's tax_rate in freee's request schema
 
 
 KIND_NAMES = {"quotation": N_("quotation"), "invoice": N_("invoice")}  # {kind} in those texts, translated
@@ -56,7 +67,21 @@ class FreeeAccounting:
         self.templates("invoice")  # a token, the company and the permission to read 請求書, or a clear refusal
 
     def check_document(self, document: Document) -> None:
-        """freee prints the document with its own fonts: nothing to refuse here."""
+        """What freee would refuse after our number was taken (its fonts print any character): a
+        text longer than its request schema takes (QuotationRequest / InvoiceRequest, 255 characters),
+        or a tax rate other than 0, 8 and 10 % (its lines' ``tax_rate``)."""
+        name, _ = addressed(document.recipient)
+        texts = (("field_issuer", document.issuer.name), ("field_recipient", name), ("field_subject", document.title))
+        if document.kind == "invoice":
+            texts += (("field_bank", document.issuer.bank_account),)
+        for key, text in texts:
+            if len(text) > MOST:
+                raise PermanentError(_say("too_long", field=_say(key), kind=document.kind,
+                                          length=len(text), most=MOST))
+        for line in document.lines:
+            if document.rules.rate_of(line) not in FREEE_RATES:
+                raise PermanentError(_say("rate", rate=document.rules.rate_of(line),
+                                          rates=", ".join(f"{r} %" for r in FREEE_RATES)))
 
     def templates(self, kind: str) -> list[Template]:
         answer = self.api.get(f"/iv/{kind}s/templates", _say("templates", kind=kind))
