@@ -50,6 +50,7 @@ def test_the_stand_in_rotates_refresh_tokens_and_refuses_a_used_one(standin):
                                          data={"client_id": "local-client", "client_secret": "local-secret", **form})
     first = token(grant_type="authorization_code", code=standin.approve(), redirect_uri=standin.app.redirect_uri)
     assert first.status_code == 200 and first.json()["expires_in"] == 6 * 3600
+    assert first.json()["company_id"] == "1001"  # a string in freee's reference; the API takes an integer
     second = token(grant_type="refresh_token", refresh_token=first.json()["refresh_token"])
     assert second.status_code == 200 and second.json()["refresh_token"] != first.json()["refresh_token"]
     again = token(grant_type="refresh_token", refresh_token=first.json()["refresh_token"])

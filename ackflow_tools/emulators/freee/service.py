@@ -145,7 +145,7 @@ class FreeeService:
             self.save()
             return {"access_token": access, "token_type": "bearer", "expires_in": int(ACCESS_TTL),
                     "refresh_token": refresh, "scope": "read write", "created_at": int(now),
-                    "company_id": self.state.company["id"]}
+                    "company_id": str(self.state.company["id"])}  # a string, as freee's reference shows it
 
     def revoke_all(self) -> None:
         """The office disconnects the app in freee: every grant stops working."""
@@ -290,7 +290,7 @@ class FreeeService:
     def _validate(self, kinds: str, body: dict) -> list[str]:
         _, number_field, date_field = KINDS[kinds]
         problems = []
-        if str(body.get("company_id")) != str(self.state.company["id"]):
+        if type(body.get("company_id")) is not int or body["company_id"] != self.state.company["id"]:  # int64
             problems.append("company_id が不正です")
         if not DATE.match(str(body.get(date_field) or "")):
             problems.append(f"{date_field} は必須です（yyyy-mm-dd）")
