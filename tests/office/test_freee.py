@@ -497,6 +497,10 @@ def test_the_stand_in_refuses_what_freees_schema_refuses(standin, accounting):
         with pytest.raises(FreeeError) as refused:
             standin.service.create("quotations", {**base, **change, "quotation_number": "Q-2"})
         assert refused.value.status == 400, change
+    auth = {"Authorization": f"Bearer {accounting.api.tokens.access_token()}"}
+    for path, limit in (("/iv/quotations", 101), ("/api/1/partners", 3001), ("/iv/invoices", 0)):
+        listed = requests.get(standin.url + path, params={"company_id": 1001, "limit": limit}, headers=auth)
+        assert listed.status_code == 400, path  # limit is 1–100 (請求書 API), 1–3000 (partners): not clamped
 
 
 def test_a_quotation_without_a_delivery_date_is_accepted_by_freee(standin, accounting):

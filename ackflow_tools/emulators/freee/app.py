@@ -33,6 +33,19 @@ def _body(request: Request) -> dict:
     return data
 
 
+def _page(request: Request, default: int, most: int) -> tuple[int, int]:
+    """``limit`` (1 to ``most``: 100 for 請求書 API's lists, 3000 for partners) and ``offset`` (0 or
+    more), as freee's reference bounds them: outside them, freee answers 400 rather than clamping."""
+    try:
+        limit = int(request.args.get("limit", default))
+        offset = int(request.args.get("offset", 0))
+    except ValueError as exc:
+        raise FreeeError(400, "bad_request", "limit と offset は整数で指定してください") from exc
+    if not 1 <= limit <= most or offset < 0:
+        raise FreeeError(400, "bad_request", f"limit は 1 以上 {most} 以下、offset は 0 以上で指定してください")
+    return limit, offset
+
+
 def _control(service: FreeeService, body: dict) -> None:
     """Settings a test or a developer changes while the stand-in runs (``POST /_emulator/control``)."""
     if "auto_numbering" in body:
@@ -105,8 +118,8 @@ def build_app(service: FreeeService):
         return _json({"user": user})
 
     def partners(request: Request):
-        limit = int(request.args.get("limit", 50))
-        return _json({"partners": service.partners(request.args.get("keyword", ""))[:limit]})
+        limit, offset = _page(request, 50, 3000)
+        return _json({"partners": service.partners(request.args.get("keyword", ""))[offset:offset + limit]})
 
     def create_partner(request: Request):
         return _json({"partner": service.create_partner(_body(request))}, 201)
@@ -121,9 +134,9 @@ def build_app(service: FreeeService):
 
     def listing(request: Request, kinds: str):
         _, number_field, _ = KINDS[kinds]
-        limit = min(int(request.args.get("limit", 20)), 100)
+        limit, offset = _page(request, 20, 100)
         number = request.args.get(number_field) if service.number_filter else None
-        found = service.find(kinds, number, limit, int(request.args.get("offset", 0)))
+        found = service.find(kinds, number, limit, offset)
         return _json({kinds: [reported(request, kinds, {k: v for k, v in d.items() if k != "lines"}) for d in found]})
 
     def get(request: Request, kinds: str, document_id: str):
