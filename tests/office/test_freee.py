@@ -557,10 +557,13 @@ def test_a_429_with_only_freees_rate_limit_headers_waits_until_the_limit_resets(
     assert 50 <= waiting.value.after <= 61
 
 
-def test_a_refresh_freee_answered_but_whose_answer_was_lost_asks_for_authorization_saying_so(standin, tmp_path):
-    """freee renewed the token (the refresh token is used up) but the answer never arrived: the
-    step is tried again (nothing is known yet), the retry's refusal says what happened and what to
-    do, and the used refresh token is never presented a third time."""
+@pytest.mark.parametrize("lost_by", ["timeout", "502"])
+def test_a_refresh_freee_answered_but_whose_answer_was_lost_asks_for_authorization_saying_so(standin, tmp_path,
+                                                                                             lost_by):
+    """freee renewed the token (the refresh token is used up) but the answer never arrived (a read
+    timeout, or a gateway's 502 after freee did it): the step is tried again (nothing is known yet),
+    the retry's refusal says what happened and what to do, and the used refresh token is never
+    presented a third time."""
     docs = SqliteDocuments(tmp_path / "store.db")
     connected(standin, docs)
     grant = docs.get(GRANTS, GRANT)
@@ -571,7 +574,9 @@ def test_a_refresh_freee_answered_but_whose_answer_was_lost_asks_for_authorizati
             super().post(*args, **kwargs)  # freee renews the token...
             raise requests.ReadTimeout("read timed out")  # ...and the answer is lost
 
-    lost = standin.tokens(docs, session=Lost(), sleep=lambda s: None)
+    if lost_by == "502":
+        standin.faults({"status": 502, "method": "POST", "path": "^/public_api/token$", "after": True})
+    lost = standin.tokens(docs, session=Lost() if lost_by == "timeout" else None, sleep=lambda s: None)
     with pytest.raises(TransientError, match="did not answer"):
         lost.access_token()
     assert docs.get(GRANTS, GRANT).get("lease_holder") is None

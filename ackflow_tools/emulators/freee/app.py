@@ -91,7 +91,12 @@ def build_app(service: FreeeService):
         return Response(status=302, headers={"Location": f"{redirect_uri}?{urlencode(query)}"})
 
     def token(request: Request):
-        return _json(service.token(request.form.to_dict()))
+        """Injected faults apply here too: ``after`` answers the fault once the tokens are renewed
+        (freee renewed them, the answer is lost)."""
+        service.fault(request.method, request.path, after=False)
+        answer = service.token(request.form.to_dict())
+        service.fault(request.method, request.path, after=True)
+        return _json(answer)
 
     def revoke(request: Request):
         service.revoke_all()
