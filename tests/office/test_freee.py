@@ -418,7 +418,6 @@ ISSUE_CALLS = {  # what `issue` calls, in order, for a new client
     "look up the invoice": {"method": "GET", "path": "^/iv/invoices$"},
     "look up the partner": {"method": "GET", "path": "^/api/1/partners$"},
     "create the partner": {"method": "POST", "path": "^/api/1/partners$"},
-    "list the templates": {"method": "GET", "path": "^/iv/invoices/templates$"},
     "create the invoice": {"method": "POST", "path": "^/iv/invoices$"},
 }
 FAILURES = {  # freee's answer → what the step raises (a retry with the queue, or a clear refusal)
@@ -612,3 +611,20 @@ def test_what_freee_would_refuse_is_refused_before_a_number_is_taken(standin, ac
         accounting.check_document(odd_rate)
     accounting.check_document(an_invoice())  # as the office issues them: nothing to refuse
     assert standin.documents("invoices") == []
+
+
+def test_without_a_template_set_freee_uses_the_companys_default_not_the_first_listed(standin, accounting):
+    """InvoiceRequest.template_id: "指定しない場合、事業所の既定のテンプレートが指定されます". The
+    office's default layout need not be the first freee lists, so none is sent unless one is set
+    (ACKFLOW_OFFICE_FREEE_*_TEMPLATE), and issuing costs no call to list them."""
+    from ackflow_tools.emulators.freee.service import DEFAULT_TEMPLATES
+    from workers.office.accounting.freee import FreeeAccounting
+
+    assert [t.id for t in accounting.templates("invoice")][0] != str(DEFAULT_TEMPLATES["invoices"])
+    accounting.issue(an_invoice("INV-2026-0080"))
+    accounting.issue(a_quotation("2026-001-v1"))
+    assert standin.documents("invoices", "INV-2026-0080")[0]["template_id"] == DEFAULT_TEMPLATES["invoices"]
+    assert standin.documents("quotations", "2026-001-v1")[0]["template_id"] == DEFAULT_TEMPLATES["quotations"]
+    chosen = FreeeAccounting(accounting.api, template_ids={"invoice": "2"})
+    chosen.issue(an_invoice("INV-2026-0081"))
+    assert standin.documents("invoices", "INV-2026-0081")[0]["template_id"] == 2

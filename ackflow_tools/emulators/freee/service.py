@@ -21,6 +21,7 @@ REFRESH_TTL = 90 * 86400.0  # a refresh token: 90 days
 FRACTIONS = {"omit": ROUND_FLOOR, "round": ROUND_HALF_UP, "round_up": ROUND_CEILING}
 TITLES = ("御中", "様", "(空白)", "（空白）")
 UNIT_PRICE = re.compile(r"^-?[0-9]{0,13}(\.[0-9]{1,3})?$")
+DEFAULT_TEMPLATES = {"quotations": 11, "invoices": 12}  # the company's default (既定) layout of each kind
 TOO_MANY = "リクエスト数が上限を超えました。しばらくしてから再度お試しください。"  # the stand-in's words
 DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 KINDS = {"quotations": ("quotation", "quotation_number", "quotation_date"),
@@ -241,8 +242,11 @@ class FreeeService:
 
     # -- quotations and invoices -----------------------------------------------------------------
     def templates(self, kinds: str) -> list[dict]:
+        """freee's standard layout, then the office's own, which the office made its default (既定):
+        the default is not the first listed."""
         name = "見積書" if kinds == "quotations" else "請求書"
-        return [{"id": 1 if kinds == "quotations" else 2, "name": f"標準の{name}テンプレート"}]
+        return [{"id": 1 if kinds == "quotations" else 2, "name": f"標準の{name}テンプレート"},
+                {"id": DEFAULT_TEMPLATES[kinds], "name": f"事務所の{name}"}]
 
     def find(self, kinds: str, number: str | None, limit: int = 20, offset: int = 0) -> list[dict]:
         _, number_field, _ = KINDS[kinds]
@@ -268,6 +272,11 @@ class FreeeService:
                                                                      and p["code"] == body.get("partner_code"))), None)
             if partner is None:
                 raise FreeeError(400, "validation", "取引先が見つかりません")
+            # "指定しない場合、事業所の既定のテンプレートが指定されます" (template_id, in the reference)
+            wanted = body.get("template_id", DEFAULT_TEMPLATES[kinds])
+            template = next((t for t in self.templates(kinds) if t["id"] == wanted), None)
+            if template is None:
+                raise FreeeError(400, "validation", "帳票テンプレートが見つかりません")
             lines, totals = self._compute(body)
             document = {key: value for key, value in body.items() if key != "lines"}
             document.update({"id": self._id(), "company_id": self.state.company["id"], "partner_id": partner["id"],
@@ -275,7 +284,7 @@ class FreeeService:
                              "partner_display_name": body.get("partner_display_name") or partner["name"],
                              "subject": body.get("subject") or "", "memo": body.get("memo") or "",
                              "sending_status": "unsent", "cancel_status": "uncanceled", "lines": lines,
-                             "template_name": next(t["name"] for t in self.templates(kinds)),
+                             "template_id": template["id"], "template_name": template["name"],
                              "created_at": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(self.clock())),
                              **totals})
             if kind == "invoice":

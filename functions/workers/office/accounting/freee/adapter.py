@@ -111,7 +111,7 @@ class FreeeAccounting:
         if found is not None:
             return found
         partner = self.partner(addressed(document.recipient)[0])
-        template = self.template_ids.get(document.kind) or self.templates(document.kind)[0].id
+        template = self.template_ids.get(document.kind)  # none: freee uses the company's default (既定)
         created = self.api.post(f"/iv/{document.kind}s", _say("create", kind=document.kind, number=document.number),
                                 body(document, partner, template))
         return self._issued(document.kind, created[document.kind])
@@ -157,7 +157,7 @@ def _quantity(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def body(document: Document, partner: Partner, template: str) -> dict:
+def body(document: Document, partner: Partner, template: str | None) -> dict:
     """The create request for a document (its lines taxed by rate, nothing withheld)."""
     rules = document.rules
     name, title = addressed(document.recipient)
@@ -167,7 +167,8 @@ def body(document: Document, partner: Partner, template: str) -> dict:
               **({"sales_date": document.transaction_date} if document.kind == "invoice" and document.transaction_date
                  else {})}
              for line in document.lines]
-    common = {"template_id": int(template) if template.isdigit() else template, NUMBER[document.kind]: document.number,
+    common = {"template_id": (int(template) if template.isdigit() else template) if template else None,
+              NUMBER[document.kind]: document.number,
               "subject": document.title, "tax_entry_method": "out", "tax_fraction": FRACTIONS[rules.rounding],
               "line_amount_fraction": FRACTIONS[rules.line_rounding], "withholding_tax_entry_method": "out",
               "partner_id": int(partner.id) if partner.id.isdigit() else partner.id,
