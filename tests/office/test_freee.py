@@ -628,3 +628,21 @@ def test_without_a_template_set_freee_uses_the_companys_default_not_the_first_li
     chosen = FreeeAccounting(accounting.api, template_ids={"invoice": "2"})
     chosen.issue(an_invoice("INV-2026-0081"))
     assert standin.documents("invoices", "INV-2026-0081")[0]["template_id"] == 2
+
+
+@pytest.mark.parametrize("status", [429, 403])
+def test_a_token_endpoint_that_is_only_busy_never_ends_the_grant(standin, tmp_path, status):
+    """Only ``invalid_grant`` (or freee's bare 401 for a refused refresh, per its FAQ on token
+    lifetimes) means the refresh token is dead. A 429 or a 403 from the token endpoint is freee
+    refusing to work just now: the step is tried again later, the refresh token is kept and
+    presented again, and no one has to authorize again."""
+    docs = SqliteDocuments(tmp_path / "store.db")
+    connected(standin, docs)
+    grant = docs.get(GRANTS, GRANT)
+    docs.transaction(lambda tx: tx.set(GRANTS, GRANT, {**grant, "expires_at": 0}))
+    standin.faults({"status": status, "method": "POST", "path": "^/public_api/token$", "retry_after": 30})
+    with pytest.raises(TransientError) as busy:
+        standin.tokens(docs, sleep=lambda s: None).access_token()
+    assert not isinstance(busy.value, PermanentError)
+    assert standin.tokens(docs).access_token()  # the same refresh token, presented again, works
+    assert len(standin.service.state.refresh_uses) == 1

@@ -39,6 +39,10 @@ PRESENT_MARGIN = 60.0  # a refresh token is presented only with this long left o
 EARLY = 300.0  # refresh this long before the access token expires
 WAIT = 25.0  # how long an instance waits for another's refresh
 HTTP_TIMEOUT = 10.0
+# What the token endpoint answers when it will not work just now (rate-limited, or freee limiting
+# access): the refresh token was not used, so it is presented again later. Only ``invalid_grant``,
+# or freee's 401 for a refused refresh (its FAQ on token lifetimes), ends the grant.
+BUSY = (429, 403)
 
 TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
     "not_connected": N_("freee is not connected yet: an administrator runs `ackflow freee authorize` "
@@ -54,6 +58,8 @@ TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
     "client": N_("freee refused the app's client id or secret (ACKFLOW_OFFICE_FREEE_CLIENT_ID / "
                  "_SECRET): {detail}"),
     "unreachable": N_("freee's token endpoint did not answer ({detail}); the job will try again"),
+    "endpoint_busy": N_("freee's token endpoint would not renew the token just now (HTTP {status}); the job "
+                        "will try again"),
     "busy": N_("another worker is renewing the freee token; the job will try again"),
     "unsaved": N_("freee gave a new refresh token that could not be saved ({detail}); the old one "
                   "is used up, so an administrator runs `ackflow freee authorize` again"),
@@ -296,6 +302,8 @@ class FreeeTokens:
         detail = f"{error}: {answer.get('error_description', '')}".strip(": ")
         if error == "invalid_client":
             raise PermanentError(say("client", detail=detail))
+        if response.status_code in BUSY and error != "invalid_grant":  # not processed: the token still works
+            raise TransientError(say("endpoint_busy", status=response.status_code))
         if refused == "grant_gone":
             raise GrantMissing(say("grant_gone"))
         raise PermanentError(say(refused, detail=detail))
