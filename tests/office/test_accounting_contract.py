@@ -166,3 +166,22 @@ def test_an_embedded_invoice_is_a_pdf_in_the_case_folder(tmp_path):
     (tmp_path / "cases" / issued.path).write_bytes(b"a person's copy")  # never overwritten
     service.accounting.issue(document())
     assert service.storage.read(issued.path) == b"a person's copy"
+
+
+# Fractional quantities: each line's amount is rounded once by the line rule (freee's
+# line_amount_fraction), the rate's sum of those taxed once (tax_fraction). 1.5 × ¥333 = 499.5,
+# 0.125 × ¥1,001 = 125.125, 2.5 × ¥107 = 267.5 (8 %, reduced).
+FRACTIONAL_QUANTITIES = ("図面修正:1.5:333", "検図:0.125:1001", "弁当:2.5:107:8%")
+
+
+@pytest.mark.parametrize("line_rounding, subtotal_10, subtotal_8", [
+    ("floor", 499 + 125, 267), ("round", 500 + 125, 268), ("ceil", 500 + 126, 268)])
+def test_fractional_quantities_are_rounded_per_line_by_the_line_rule_then_taxed_per_rate(
+        service, line_rounding, subtotal_10, subtotal_8):
+    wanted = document(number=f"INV-2026-02{len(line_rounding)}", lines=tuple(parse_line(t) for t in
+                                                                              FRACTIONAL_QUANTITIES),
+                      rules=TaxRules(rounding="floor", line_rounding=line_rounding))
+    expected = [(10, False, subtotal_10, subtotal_10 * 10 // 100), (8, True, subtotal_8, subtotal_8 * 8 // 100)]
+    for totals in (wanted.totals, service.accounting.issue(wanted).totals,
+                   service.accounting.fetch("invoice", wanted.number).totals):
+        assert [(r.rate, r.reduced, r.subtotal, r.tax) for r in totals.by_rate] == expected

@@ -50,6 +50,7 @@ def test_the_stand_in_rotates_refresh_tokens_and_refuses_a_used_one(standin):
                                          data={"client_id": "local-client", "client_secret": "local-secret", **form})
     first = token(grant_type="authorization_code", code=standin.approve(), redirect_uri=standin.app.redirect_uri)
     assert first.status_code == 200 and first.json()["expires_in"] == 6 * 3600
+    assert first.json()["company_id"] == "1001"  # a string in freee's reference; the API takes an integer
     second = token(grant_type="refresh_token", refresh_token=first.json()["refresh_token"])
     assert second.status_code == 200 and second.json()["refresh_token"] != first.json()["refresh_token"]
     again = token(grant_type="refresh_token", refresh_token=first.json()["refresh_token"])
@@ -417,7 +418,6 @@ ISSUE_CALLS = {  # what `issue` calls, in order, for a new client
     "look up the invoice": {"method": "GET", "path": "^/iv/invoices$"},
     "look up the partner": {"method": "GET", "path": "^/api/1/partners$"},
     "create the partner": {"method": "POST", "path": "^/api/1/partners$"},
-    "list the templates": {"method": "GET", "path": "^/iv/invoices/templates$"},
     "create the invoice": {"method": "POST", "path": "^/iv/invoices$"},
 }
 FAILURES = {  # freee's answer → what the step raises (a retry with the queue, or a clear refusal)
@@ -470,3 +470,179 @@ def test_a_document_behind_a_page_of_others_is_found_by_its_number_not_made_agai
     assert accounting.issue(an_invoice("INV-2026-0250")).number == "INV-2026-0250"
     assert len(standin.documents("invoices", "INV-2026-0100")) == 1
     assert len(standin.documents("invoices", "INV-2026-0250")) == 1
+
+
+# -- fidelity to freee 請求書 API's reference (github.com/freee/freee-api-schema, iv/open-api-3) -----
+def a_quotation(number="2026-001-v1", delivery=None, valid_until="2026-12-21"):
+    from workers.office.accounting import Document
+
+    return Document(kind="quotation", number=number, case="2026-001", folder="f", recipient="ACME", title="t",
+                    issued="2026-11-21", lines=(parse_line("設計:1:1000"),), rules=TaxRules(), issuer=Issuer("山田"),
+                    version=1, valid_until=valid_until, delivery=delivery)
+
+
+def test_the_stand_in_refuses_what_freees_schema_refuses(standin, accounting):
+    """QuotationRequest: delivery_deadline, subject and memo have minLength 1; a line's description
+    has maxLength 255; dates are not nullable. freee answers 400 to each."""
+    base = {"company_id": 1001, "quotation_number": "Q-1", "quotation_date": "2026-11-21",
+            "tax_entry_method": "out", "tax_fraction": "omit", "withholding_tax_entry_method": "out",
+            "partner_title": "御中", "partner_id": int(accounting.partner("ACME").id),
+            "lines": [{"type": "item", "description": "設計", "quantity": 1, "unit_price": "1000", "tax_rate": 10}]}
+    assert standin.service.create("quotations", base)["quotation_number"] == "Q-1"
+    from ackflow_tools.emulators.freee.errors import FreeeError
+
+    for change in ({"delivery_deadline": ""}, {"subject": ""}, {"memo": ""}, {"expiration_date": None},
+                   {"lines": [{**base["lines"][0], "description": "設" * 256}]}):
+        with pytest.raises(FreeeError) as refused:
+            standin.service.create("quotations", {**base, **change, "quotation_number": "Q-2"})
+        assert refused.value.status == 400, change
+    auth = {"Authorization": f"Bearer {accounting.api.tokens.access_token()}"}
+    for path, limit in (("/iv/quotations", 101), ("/api/1/partners", 3001), ("/iv/invoices", 0)):
+        listed = requests.get(standin.url + path, params={"company_id": 1001, "limit": limit}, headers=auth)
+        assert listed.status_code == 400, path  # limit is 1–100 (請求書 API), 1–3000 (partners): not clamped
+
+
+def test_a_quotation_without_a_delivery_date_is_accepted_by_freee(standin, accounting):
+    """A case typed without a due date has no 納期: freee's delivery_deadline must then be left out
+    (it refuses an empty one), not sent as ""."""
+    issued = accounting.issue(a_quotation(delivery=None))
+    assert issued.number == "2026-001-v1"
+    assert "delivery_deadline" not in standin.documents("quotations", "2026-001-v1")[0]
+    dated = accounting.issue(a_quotation("2026-001-v2", delivery="2027-01-31"))
+    assert standin.documents("quotations", dated.number)[0]["delivery_deadline"] == "2027-01-31"
+
+
+def test_the_link_on_the_card_is_the_report_url_freee_answers(standin, accounting):
+    """freee answers each document's page as ``report_url`` (required in InvoiceResponse): the link
+    is that, not a URL pieced together from ACKFLOW_OFFICE_FREEE_WEB_URL."""
+    from workers.office.accounting.freee import FreeeAccounting
+
+    elsewhere = FreeeAccounting(accounting.api, web_url="https://guessed.example")
+    issued = elsewhere.issue(an_invoice("INV-2026-0070"))
+    listed = requests.get(f"{standin.url}/iv/invoices", params={"company_id": 1001, "invoice_number": issued.number},
+                          headers={"Authorization": f"Bearer {accounting.api.tokens.access_token()}"}).json()
+    assert issued.link == listed["invoices"][0]["report_url"] and issued.link.startswith(standin.url)
+    assert elsewhere.fetch("invoice", issued.number).link == issued.link
+
+
+def test_a_429_with_only_freees_rate_limit_headers_waits_until_the_limit_resets(standin, accounting):
+    """freee names no Retry-After: its 429 carries X-Ratelimit-Remaining-Minute and
+    X-Ratelimit-Reset-Minute (an ISO time), and the same for the hour and the day. The step waits
+    until the exhausted limit resets, not the queue's few seconds of backoff."""
+    import datetime as dt
+
+    def at(seconds: float) -> str:
+        moment = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    standin.faults({"status": 429, "path": "templates", "times": 5, "retry_after": None,
+                    "headers": {"X-Ratelimit-Limit-Minute": "30", "X-Ratelimit-Remaining-Minute": "0",
+                                "X-Ratelimit-Reset-Minute": at(40), "X-RateLimit-Limit": "1500",
+                                "X-RateLimit-Remaining": "1200", "X-RateLimit-Reset": at(3000)}})
+    with pytest.raises(RetryLater, match="rate limit") as waiting:
+        accounting.templates("invoice")
+    assert 35 <= waiting.value.after <= 41 and accounting.sleeps == []
+    standin.faults({"status": 429, "path": "templates", "retry_after": None,
+                    "headers": {"X-RateLimit-Limit-Day": "3000", "X-RateLimit-Remaining-Day": "0",
+                                "X-RateLimit-Reset-Day": at(5 * 3600)}})
+    with pytest.raises(RetryLater) as waiting:
+        accounting.templates("invoice")
+    assert waiting.value.after > LIMIT_FOR  # past what a step waits for: the job fails, saying when to retry
+    standin.faults()
+    control(standin, rate_limit=1, rate_window=60)  # the stand-in's own limit answers as freee does
+    accounting.templates("invoice")
+    with pytest.raises(RetryLater) as waiting:
+        accounting.templates("invoice")
+    assert 50 <= waiting.value.after <= 61
+
+
+@pytest.mark.parametrize("lost_by", ["timeout", "502"])
+def test_a_refresh_freee_answered_but_whose_answer_was_lost_asks_for_authorization_saying_so(standin, tmp_path,
+                                                                                             lost_by):
+    """freee renewed the token (the refresh token is used up) but the answer never arrived (a read
+    timeout, or a gateway's 502 after freee did it): the step is tried again (nothing is known yet),
+    the retry's refusal says what happened and what to do, and the used refresh token is never
+    presented a third time."""
+    docs = SqliteDocuments(tmp_path / "store.db")
+    connected(standin, docs)
+    grant = docs.get(GRANTS, GRANT)
+    docs.transaction(lambda tx: tx.set(GRANTS, GRANT, {**grant, "expires_at": 0}))
+
+    class Lost(requests.Session):
+        def post(self, *args, **kwargs):
+            super().post(*args, **kwargs)  # freee renews the token...
+            raise requests.ReadTimeout("read timed out")  # ...and the answer is lost
+
+    if lost_by == "502":
+        standin.faults({"status": 502, "method": "POST", "path": "^/public_api/token$", "after": True})
+    lost = standin.tokens(docs, session=Lost() if lost_by == "timeout" else None, sleep=lambda s: None)
+    with pytest.raises(TransientError, match="did not answer"):
+        lost.access_token()
+    assert docs.get(GRANTS, GRANT).get("lease_holder") is None
+    retried = standin.tokens(docs, sleep=lambda s: None)
+    with pytest.raises(GrantMissing, match="answer was lost.*ackflow freee authorize") as refused:
+        retried.access_token()
+    assert "90 days" not in str(refused.value)  # not the words for an expired grant
+    with pytest.raises(GrantMissing, match="answer was lost"):
+        standin.tokens(docs).access_token()
+    assert len(standin.service.state.refresh_uses) == 2  # the one lost, and the retry's; never a third
+    retried.exchange(standin.approve())  # `ackflow freee authorize`
+    assert standin.accounting(retried).templates("invoice")
+
+
+def test_what_freee_would_refuse_is_refused_before_a_number_is_taken(standin, accounting):
+    """freee takes at most 255 characters for the issuer's name (company_name), the bank account
+    (bank_account_to_transfer), the recipient and the subject, and tax rates 0, 8 and 10 only
+    (InvoiceRequest): ``check_document``, called before the number, refuses the rest, so no number is
+    taken for an invoice freee would refuse after it."""
+    import dataclasses
+
+    too_long = {"issuer": Issuer("山" * 256), "title": "t" * 256, "recipient": "A" * 256}
+    for field_name, value in too_long.items():
+        invoice = dataclasses.replace(an_invoice(), **{field_name: value})
+        with pytest.raises(PermanentError, match="at most 255 characters") as refused:
+            accounting.check_document(invoice)
+        assert not isinstance(refused.value, TransientError)
+    banked = dataclasses.replace(an_invoice(), issuer=Issuer("山田", bank_account="銀" * 256))
+    with pytest.raises(PermanentError, match="at most 255 characters"):
+        accounting.check_document(banked)
+    odd_rate = dataclasses.replace(an_invoice(), rules=TaxRules(standard=9))
+    with pytest.raises(PermanentError, match="9 %"):
+        accounting.check_document(odd_rate)
+    accounting.check_document(an_invoice())  # as the office issues them: nothing to refuse
+    assert standin.documents("invoices") == []
+
+
+def test_without_a_template_set_freee_uses_the_companys_default_not_the_first_listed(standin, accounting):
+    """InvoiceRequest.template_id: "指定しない場合、事業所の既定のテンプレートが指定されます". The
+    office's default layout need not be the first freee lists, so none is sent unless one is set
+    (ACKFLOW_OFFICE_FREEE_*_TEMPLATE), and issuing costs no call to list them."""
+    from ackflow_tools.emulators.freee.service import DEFAULT_TEMPLATES
+    from workers.office.accounting.freee import FreeeAccounting
+
+    assert [t.id for t in accounting.templates("invoice")][0] != str(DEFAULT_TEMPLATES["invoices"])
+    accounting.issue(an_invoice("INV-2026-0080"))
+    accounting.issue(a_quotation("2026-001-v1"))
+    assert standin.documents("invoices", "INV-2026-0080")[0]["template_id"] == DEFAULT_TEMPLATES["invoices"]
+    assert standin.documents("quotations", "2026-001-v1")[0]["template_id"] == DEFAULT_TEMPLATES["quotations"]
+    chosen = FreeeAccounting(accounting.api, template_ids={"invoice": "2"})
+    chosen.issue(an_invoice("INV-2026-0081"))
+    assert standin.documents("invoices", "INV-2026-0081")[0]["template_id"] == 2
+
+
+@pytest.mark.parametrize("status", [429, 403])
+def test_a_token_endpoint_that_is_only_busy_never_ends_the_grant(standin, tmp_path, status):
+    """Only ``invalid_grant`` (or freee's bare 401 for a refused refresh, per its FAQ on token
+    lifetimes) means the refresh token is dead. A 429 or a 403 from the token endpoint is freee
+    refusing to work just now: the step is tried again later, the refresh token is kept and
+    presented again, and no one has to authorize again."""
+    docs = SqliteDocuments(tmp_path / "store.db")
+    connected(standin, docs)
+    grant = docs.get(GRANTS, GRANT)
+    docs.transaction(lambda tx: tx.set(GRANTS, GRANT, {**grant, "expires_at": 0}))
+    standin.faults({"status": status, "method": "POST", "path": "^/public_api/token$", "retry_after": 30})
+    with pytest.raises(TransientError) as busy:
+        standin.tokens(docs, sleep=lambda s: None).access_token()
+    assert not isinstance(busy.value, PermanentError)
+    assert standin.tokens(docs).access_token()  # the same refresh token, presented again, works
+    assert len(standin.service.state.refresh_uses) == 1

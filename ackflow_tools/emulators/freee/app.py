@@ -33,6 +33,19 @@ def _body(request: Request) -> dict:
     return data
 
 
+def _page(request: Request, default: int, most: int) -> tuple[int, int]:
+    """``limit`` (1 to ``most``: 100 for 請求書 API's lists, 3000 for partners) and ``offset`` (0 or
+    more), as freee's reference bounds them: outside them, freee answers 400 rather than clamping."""
+    try:
+        limit = int(request.args.get("limit", default))
+        offset = int(request.args.get("offset", 0))
+    except ValueError as exc:
+        raise FreeeError(400, "bad_request", "limit と offset は整数で指定してください") from exc
+    if not 1 <= limit <= most or offset < 0:
+        raise FreeeError(400, "bad_request", f"limit は 1 以上 {most} 以下、offset は 0 以上で指定してください")
+    return limit, offset
+
+
 def _control(service: FreeeService, body: dict) -> None:
     """Settings a test or a developer changes while the stand-in runs (``POST /_emulator/control``)."""
     if "auto_numbering" in body:
@@ -78,7 +91,12 @@ def build_app(service: FreeeService):
         return Response(status=302, headers={"Location": f"{redirect_uri}?{urlencode(query)}"})
 
     def token(request: Request):
-        return _json(service.token(request.form.to_dict()))
+        """Injected faults apply here too: ``after`` answers the fault once the tokens are renewed
+        (freee renewed them, the answer is lost)."""
+        service.fault(request.method, request.path, after=False)
+        answer = service.token(request.form.to_dict())
+        service.fault(request.method, request.path, after=True)
+        return _json(answer)
 
     def revoke(request: Request):
         service.revoke_all()
@@ -105,8 +123,8 @@ def build_app(service: FreeeService):
         return _json({"user": user})
 
     def partners(request: Request):
-        limit = int(request.args.get("limit", 50))
-        return _json({"partners": service.partners(request.args.get("keyword", ""))[:limit]})
+        limit, offset = _page(request, 50, 3000)
+        return _json({"partners": service.partners(request.args.get("keyword", ""))[offset:offset + limit]})
 
     def create_partner(request: Request):
         return _json({"partner": service.create_partner(_body(request))}, 201)
@@ -114,18 +132,23 @@ def build_app(service: FreeeService):
     def templates(request: Request, kinds: str):
         return _json({"templates": service.templates(kinds)})
 
+    def reported(request: Request, kinds: str, document: dict) -> dict:
+        """A document as freee answers it: with ``report_url``, its page in the web app (required in
+        the reference's responses; the stand-in's page is under /web)."""
+        return {**document, "report_url": f"{request.host_url}web/reports/{kinds}/{document['id']}"}
+
     def listing(request: Request, kinds: str):
         _, number_field, _ = KINDS[kinds]
-        limit = min(int(request.args.get("limit", 20)), 100)
+        limit, offset = _page(request, 20, 100)
         number = request.args.get(number_field) if service.number_filter else None
-        found = service.find(kinds, number, limit, int(request.args.get("offset", 0)))
-        return _json({kinds: [{k: v for k, v in d.items() if k != "lines"} for d in found]})
+        found = service.find(kinds, number, limit, offset)
+        return _json({kinds: [reported(request, kinds, {k: v for k, v in d.items() if k != "lines"}) for d in found]})
 
     def get(request: Request, kinds: str, document_id: str):
-        return _json({KINDS[kinds][0]: service.get(kinds, int(document_id))})
+        return _json({KINDS[kinds][0]: reported(request, kinds, service.get(kinds, int(document_id)))})
 
     def create(request: Request, kinds: str):
-        return _json({KINDS[kinds][0]: service.create(kinds, _body(request))}, 201)
+        return _json({KINDS[kinds][0]: reported(request, kinds, service.create(kinds, _body(request)))}, 201)
 
     # -- test and dev controls -------------------------------------------------------------------
     def approve(request: Request):

@@ -21,9 +21,33 @@ REFRESH_TTL = 90 * 86400.0  # a refresh token: 90 days
 FRACTIONS = {"omit": ROUND_FLOOR, "round": ROUND_HALF_UP, "round_up": ROUND_CEILING}
 TITLES = ("御中", "様", "(空白)", "（空白）")
 UNIT_PRICE = re.compile(r"^-?[0-9]{0,13}(\.[0-9]{1,3})?$")
+DEFAULT_TEMPLATES = {"quotations": 11, "invoices": 12}  # the company's default (既定) layout of each kind
+TOO_MANY = "リクエスト数が上限を超えました。しばらくしてから再度お試しください。"  # the stand-in's words
 DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 KINDS = {"quotations": ("quotation", "quotation_number", "quotation_date"),
          "invoices": ("invoice", "invoice_number", "billing_date")}
+# The string bounds of the request fields (minLength, maxLength) and its optional dates, as freee
+# 請求書 API's reference gives them (QuotationRequest, InvoiceRequest and their lines; iv/open-api-3 in
+# github.com/freee/freee-api-schema): freee answers 400 to a string outside them, "" included.
+_COMMON = {"subject": (1, 255), "memo": (1, 2000), "partner_display_name": (0, 255), "company_name": (0, 255),
+           "company_contact_name": (0, 255), "company_description": (0, 255)}
+LENGTHS = {"quotations": {**_COMMON, "quotation_number": (0, 255), "delivery_deadline": (1, 255),
+                          "delivery_location": (1, 255), "quotation_note": (0, 4000)},
+           "invoices": {**_COMMON, "invoice_number": (0, 255), "invoice_note": (0, 4000),
+                        "bank_account_to_transfer": (0, 255)}}
+LINE_LENGTHS = {"description": (1, 255), "unit": (1, 255)}
+DATES = {"quotations": ("expiration_date",), "invoices": ("issue_date", "payment_date")}
+
+
+def _lengths(body: dict, bounds: dict) -> list[str]:
+    problems = []
+    for name, (least, most) in bounds.items():
+        if name not in body:
+            continue
+        value = body[name]
+        if not isinstance(value, str) or not least <= len(value) <= most:
+            problems.append(f"{name} は{least}文字以上{most}文字以内の文字列で入力してください")
+    return problems
 
 
 @dataclass
@@ -32,8 +56,9 @@ class Fault:
     method: str = ""  # empty: any
     path: str = ""  # a regular expression searched in the path; empty: any
     times: int = 1
-    retry_after: int = 1
+    retry_after: int | None = 1  # a 429's Retry-After (freee names none; None: left out)
     after: bool = False  # answer the fault after doing the work (a reply lost on the way back)
+    headers: dict = field(default_factory=dict)  # more headers of the answer (freee's X-RateLimit-*)
 
 
 @dataclass
@@ -121,7 +146,7 @@ class FreeeService:
             self.save()
             return {"access_token": access, "token_type": "bearer", "expires_in": int(ACCESS_TTL),
                     "refresh_token": refresh, "scope": "read write", "created_at": int(now),
-                    "company_id": self.state.company["id"]}
+                    "company_id": str(self.state.company["id"])}  # a string, as freee's reference shows it
 
     def revoke_all(self) -> None:
         """The office disconnects the app in freee: every grant stops working."""
@@ -150,18 +175,21 @@ class FreeeService:
             now = self.clock()
             self.access.check(now)
             self._calls = [t for t in self._calls if t > now - self.rate_window]
-            reset = int(self.rate_window - (now - self._calls[0])) + 1 if self._calls else int(self.rate_window)
-            headers = {"X-RateLimit-Limit": str(self.rate_limit),
-                       "X-RateLimit-Remaining": str(max(self.rate_limit - len(self._calls) - 1, 0))}
+            # freee's headers for its per-minute limit (the stand-in's window stands for it): the
+            # limit, what is left and when the window resets, an ISO time; freee names no Retry-After
+            reset = (self._calls[0] if self._calls else now) + self.rate_window
+            headers = {"X-Ratelimit-Limit-Minute": str(self.rate_limit),
+                       "X-Ratelimit-Remaining-Minute": str(max(self.rate_limit - len(self._calls), 0)),
+                       "X-Ratelimit-Reset-Minute": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(reset))
+                       + f".{int(reset % 1 * 1e6):06d}Z"}
             if len(self._calls) >= self.rate_limit:
-                raise FreeeError(429, "too_many_requests",
-                                 "リクエスト数が上限を超えました。しばらくしてから再度お試しください。",
-                                 headers={**headers, "Retry-After": str(reset)})
+                raise FreeeError(429, "too_many_requests", TOO_MANY, headers=headers)
             self._calls.append(now)
             token = authorization[7:] if authorization.startswith("Bearer ") else ""
             record = self.state.access.get(token)
             if record is None or self.state.grants[record["grant"]]["revoked"]:
-                raise FreeeError(401, "unauthorized", "ログインをして下さい", code="invalid_access_token")
+                # freee merged invalid_access_token into expired_access_token (developer.freee.co.jp/news/7180)
+                raise FreeeError(401, "unauthorized", "ログインをして下さい", code="expired_access_token")
             if record["expires_at"] < now:
                 raise FreeeError(401, "unauthorized", "アクセスする権限がありません", code="expired_access_token")
             if self.state.grants[record["grant"]].get("created_at", 0) < self.scope_changed_at:
@@ -187,8 +215,10 @@ class FreeeService:
                 if fault.times > 0 and fault.after == after and (not fault.method or fault.method == method) \
                         and re.search(fault.path, path):
                     fault.times -= 1
+                    wait = {"Retry-After": str(fault.retry_after)} if fault.status == 429 and \
+                        fault.retry_after is not None else {}
                     raise FreeeError(fault.status, "fault", f"injected {fault.status}",
-                                     headers={"Retry-After": str(fault.retry_after)} if fault.status == 429 else {})
+                                     headers={**wait, **fault.headers})
 
     # -- partners --------------------------------------------------------------------------------
     def partners(self, keyword: str = "") -> list[dict]:
@@ -212,8 +242,11 @@ class FreeeService:
 
     # -- quotations and invoices -----------------------------------------------------------------
     def templates(self, kinds: str) -> list[dict]:
+        """freee's standard layout, then the office's own, which the office made its default (既定):
+        the default is not the first listed."""
         name = "見積書" if kinds == "quotations" else "請求書"
-        return [{"id": 1 if kinds == "quotations" else 2, "name": f"標準の{name}テンプレート"}]
+        return [{"id": 1 if kinds == "quotations" else 2, "name": f"標準の{name}テンプレート"},
+                {"id": DEFAULT_TEMPLATES[kinds], "name": f"事務所の{name}"}]
 
     def find(self, kinds: str, number: str | None, limit: int = 20, offset: int = 0) -> list[dict]:
         _, number_field, _ = KINDS[kinds]
@@ -239,6 +272,11 @@ class FreeeService:
                                                                      and p["code"] == body.get("partner_code"))), None)
             if partner is None:
                 raise FreeeError(400, "validation", "取引先が見つかりません")
+            # "指定しない場合、事業所の既定のテンプレートが指定されます" (template_id, in the reference)
+            wanted = body.get("template_id", DEFAULT_TEMPLATES[kinds])
+            template = next((t for t in self.templates(kinds) if t["id"] == wanted), None)
+            if template is None:
+                raise FreeeError(400, "validation", "帳票テンプレートが見つかりません")
             lines, totals = self._compute(body)
             document = {key: value for key, value in body.items() if key != "lines"}
             document.update({"id": self._id(), "company_id": self.state.company["id"], "partner_id": partner["id"],
@@ -246,7 +284,7 @@ class FreeeService:
                              "partner_display_name": body.get("partner_display_name") or partner["name"],
                              "subject": body.get("subject") or "", "memo": body.get("memo") or "",
                              "sending_status": "unsent", "cancel_status": "uncanceled", "lines": lines,
-                             "template_name": next(t["name"] for t in self.templates(kinds)),
+                             "template_id": template["id"], "template_name": template["name"],
                              "created_at": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(self.clock())),
                              **totals})
             if kind == "invoice":
@@ -261,7 +299,7 @@ class FreeeService:
     def _validate(self, kinds: str, body: dict) -> list[str]:
         _, number_field, date_field = KINDS[kinds]
         problems = []
-        if str(body.get("company_id")) != str(self.state.company["id"]):
+        if type(body.get("company_id")) is not int or body["company_id"] != self.state.company["id"]:  # int64
             problems.append("company_id が不正です")
         if not DATE.match(str(body.get(date_field) or "")):
             problems.append(f"{date_field} は必須です（yyyy-mm-dd）")
@@ -277,11 +315,16 @@ class FreeeService:
             problems.append("line_amount_fraction が不正です")
         if not body.get("partner_id") and not body.get("partner_code"):
             problems.append("取引先IDか取引先コードを指定してください")
+        problems += _lengths(body, LENGTHS[kinds])
+        for name in DATES[kinds]:  # optional dates: a date when given (null is not one)
+            if name in body and not DATE.match(str(body[name] or "")):
+                problems.append(f"{name} の形式が不正です（yyyy-mm-dd）")
         lines = body.get("lines")
         if not isinstance(lines, list) or not lines:
             problems.append("明細行は必須です")
             return problems
         for number, line in enumerate(lines, start=1):
+            problems += [f"{number}行目: {problem}" for problem in _lengths(line, LINE_LENGTHS)]
             if line.get("type", "item") == "text":
                 continue
             if line.get("tax_rate") not in (0, 8, 10) or line.get("quantity") is None:

@@ -63,9 +63,9 @@ class OfficeSettings(BaseSettings):
     freee_token_vault: str = Field("store", description="Where freee's refresh token is kept: store (the job store) or secret:projects/PROJECT/secrets/NAME (Secret Manager).")
     freee_api_url: str = Field("https://api.freee.co.jp", description="freee API base URL; a local stand-in's in dev and tests.")
     freee_accounts_url: str = Field("https://accounts.secure.freee.co.jp", description="freee's OAuth server (authorize and token URLs).")
-    freee_web_url: str = Field("https://invoice.secure.freee.co.jp", description="Where documents are opened in freee請求書 (links in the case).")
-    freee_quotation_template: str = Field("", description="freee template id for quotations; empty: freee's first.")
-    freee_invoice_template: str = Field("", description="freee template id for invoices; empty: freee's first.")
+    freee_web_url: str = Field("https://invoice.secure.freee.co.jp", description="Where documents are opened in freee請求書 when freee's answer lacks their report_url (links in the case).")
+    freee_quotation_template: str = Field("", description="freee template id for quotations; empty: the company's default (既定) in freee.")
+    freee_invoice_template: str = Field("", description="freee template id for invoices; empty: the company's default (既定) in freee.")
     client_items: str = Field("", description='Default line items per client, JSON {"ACME": [["design", 1, 120000]], "*": [...]} or a path to such a file; each row is checked on load (a price of at least ¥1). A client with none (and no "*") gets no estimate from newcase without --item.')
 
     portals: str = Field("", description='Client portals, JSON {"ACME": {"url": "https://portal.acme.example", "credentials": "env:ACME_PORTAL"}} or a path.')

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from ackflow.errors import PermanentError
 from ackflow.i18n import N_, Msg, texts
 
 from ...money import RateTotal, Totals
@@ -30,7 +31,17 @@ TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
     "create": N_("create {kind} {number}"),
     "create_partner": N_("create the partner {name}"),
     "look_up_partner": N_("look up the partner {name}"),
+    "too_long": N_("freee takes at most {most} characters for {field}, and this {kind} has {length}: shorten it, "
+                   "then issue it again (no number was taken)"),
+    "field_issuer": N_("the issuer's name (ACKFLOW_OFFICE_NAME)"),
+    "field_bank": N_("the bank account (ACKFLOW_OFFICE_BANK_ACCOUNT)"),
+    "field_recipient": N_("the recipient"),
+    "field_subject": N_("the title of the case"),
+    "rate": N_("freee issues documents at tax rates of {rates} only, not {rate} %: check "
+               "ACKFLOW_OFFICE_TAX_RATE and ACKFLOW_OFFICE_REDUCED_TAX_RATE (no number was taken)"),
 }
+MOST = 255  # the longest text freee's request schema takes for a name, a subject or a bank account
+FREEE_RATES = (0, 8, 10)  # a line's tax_rate in freee's request schema
 
 
 KIND_NAMES = {"quotation": N_("quotation"), "invoice": N_("invoice")}  # {kind} in those texts, translated
@@ -56,7 +67,21 @@ class FreeeAccounting:
         self.templates("invoice")  # a token, the company and the permission to read 請求書, or a clear refusal
 
     def check_document(self, document: Document) -> None:
-        """freee prints the document with its own fonts: nothing to refuse here."""
+        """What freee would refuse after our number was taken (its fonts print any character): a
+        text longer than its request schema takes (QuotationRequest / InvoiceRequest, 255 characters),
+        or a tax rate other than 0, 8 and 10 % (its lines' ``tax_rate``)."""
+        name, _ = addressed(document.recipient)
+        texts = (("field_issuer", document.issuer.name), ("field_recipient", name), ("field_subject", document.title))
+        if document.kind == "invoice":
+            texts += (("field_bank", document.issuer.bank_account),)
+        for key, text in texts:
+            if len(text) > MOST:
+                raise PermanentError(_say("too_long", field=_say(key), kind=document.kind,
+                                          length=len(text), most=MOST))
+        for line in document.lines:
+            if document.rules.rate_of(line) not in FREEE_RATES:
+                raise PermanentError(_say("rate", rate=document.rules.rate_of(line),
+                                          rates=", ".join(f"{r} %" for r in FREEE_RATES)))
 
     def templates(self, kind: str) -> list[Template]:
         answer = self.api.get(f"/iv/{kind}s/templates", _say("templates", kind=kind))
@@ -86,7 +111,7 @@ class FreeeAccounting:
         if found is not None:
             return found
         partner = self.partner(addressed(document.recipient)[0])
-        template = self.template_ids.get(document.kind) or self.templates(document.kind)[0].id
+        template = self.template_ids.get(document.kind)  # none: freee uses the company's default (既定)
         created = self.api.post(f"/iv/{document.kind}s", _say("create", kind=document.kind, number=document.number),
                                 body(document, partner, template))
         return self._issued(document.kind, created[document.kind])
@@ -112,8 +137,10 @@ class FreeeAccounting:
         return Partner(str(exact[0]["id"]), exact[0]["name"]) if exact else None
 
     def _issued(self, kind: str, data: dict) -> Issued:
-        return Issued(kind, data[NUMBER[kind]], self.service, ref=str(data["id"]),
-                      link=f"{self.web_url}/reports/{kind}s/{data['id']}", totals=totals_of(data))
+        """freee answers the document's page as ``report_url`` (required in its responses); the web
+        URL only stands in for it if an answer lacks it."""
+        link = data.get("report_url") or f"{self.web_url}/reports/{kind}s/{data['id']}"
+        return Issued(kind, data[NUMBER[kind]], self.service, ref=str(data["id"]), link=link, totals=totals_of(data))
 
 
 def totals_of(data: dict) -> Totals:
@@ -130,7 +157,7 @@ def _quantity(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def body(document: Document, partner: Partner, template: str) -> dict:
+def body(document: Document, partner: Partner, template: str | None) -> dict:
     """The create request for a document (its lines taxed by rate, nothing withheld)."""
     rules = document.rules
     name, title = addressed(document.recipient)
@@ -140,18 +167,31 @@ def body(document: Document, partner: Partner, template: str) -> dict:
               **({"sales_date": document.transaction_date} if document.kind == "invoice" and document.transaction_date
                  else {})}
              for line in document.lines]
-    common = {"template_id": int(template) if template.isdigit() else template, NUMBER[document.kind]: document.number,
+    common = {"template_id": (int(template) if template.isdigit() else template) if template else None,
+              NUMBER[document.kind]: document.number,
               "subject": document.title, "tax_entry_method": "out", "tax_fraction": FRACTIONS[rules.rounding],
               "line_amount_fraction": FRACTIONS[rules.line_rounding], "withholding_tax_entry_method": "out",
               "partner_id": int(partner.id) if partner.id.isdigit() else partner.id,
               "partner_title": FREEE_TITLES[title], "partner_display_name": shown, "company_name": document.issuer.name,
               "memo": f"Ackflow {document.case}", "lines": lines}
     if document.kind == "quotation":
-        return {**common, "quotation_date": document.issued, "expiration_date": document.valid_until,
-                "delivery_deadline": document.delivery or "", "quotation_note": document.note}
+        return _given({**common, "quotation_date": document.issued, "expiration_date": document.valid_until,
+                       "delivery_deadline": document.delivery, "quotation_note": document.note})
     note = document.note
     if document.replaces:
         note = f"本請求書は請求書番号 {document.replaces} を訂正するものです。" + (f"\n{note}" if note else "")
-    return {**common, "billing_date": document.issued, "issue_date": document.transaction_date or document.issued,
-            "payment_date": document.payment_due, "payment_type": "transfer",
-            "bank_account_to_transfer": document.issuer.bank_account, "invoice_note": note}
+    return _given({**common, "billing_date": document.issued,
+                   "issue_date": document.transaction_date or document.issued, "payment_date": document.payment_due,
+                   "payment_type": "transfer", "bank_account_to_transfer": document.issuer.bank_account,
+                   "invoice_note": note})
+
+
+# Optional fields freee refuses empty or null (minLength 1, or a date that is not nullable, in
+# QuotationRequest / InvoiceRequest): left out when there is nothing to say, so freee uses its default
+_LEFT_OUT_EMPTY = ("delivery_deadline", "expiration_date", "payment_date", "issue_date", "subject", "memo",
+                   "bank_account_to_transfer", "company_name")
+
+
+def _given(request: dict) -> dict:
+    return {key: value for key, value in request.items()
+            if value is not None and not (key in _LEFT_OUT_EMPTY and value == "")}

@@ -9,14 +9,16 @@
 | 403 | asked again with a connection check (``refusals``): refused too, freee's access limit, ``RetryLater`` \
 (about ten minutes); answered, a permission the app lacks, ``PermanentError`` naming it |
 | 404 on a lookup | ``None`` |
-| 429 | waited out in the step when freee asks for a few seconds (``Retry-After``); a longer ``Retry-After`` \
-is a ``RetryLater`` of that long; without one, ``TransientError`` (the queue's backoff) |
+| 429 | waited out in the step when freee asks for a few seconds (``Retry-After``, or the reset time of the \
+``X-RateLimit-*`` limit used up, which is what freee documents); a longer wait is a ``RetryLater`` of that long; \
+without either, ``TransientError`` (the queue's backoff) |
 | 5xx, a timeout, no connection | ``TransientError``: the queue retries (a create is looked up by number first) |
 | other 4xx | ``FreeeRefused`` (a ``PermanentError``) with freee's own messages |
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
 from email.utils import parsedate_to_datetime
@@ -30,6 +32,7 @@ from .tokens import FreeeTokens, GrantMissing, say
 MAX_WAIT = 5.0  # seconds of Retry-After waited inside a step; beyond that the queue's backoff takes over
 RATE_RETRIES = 2
 TIMEOUT = 20.0
+RATE_LIMITS = ("-minute", "", "-day")  # freee's X-RateLimit-* headers: per minute, per hour, per day
 
 TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
     "rate": N_("freee's rate limit was reached while trying to {action}; the job will try again"),
@@ -166,10 +169,11 @@ class FreeeApi:
             return type(exc).__name__
 
     def _retry_after(self, response) -> float | None:
-        """Seconds ``Retry-After`` asks for (a number, or an HTTP date), or None without one."""
+        """Seconds until freee takes calls again: ``Retry-After`` (a number, or an HTTP date) when
+        given, else when the limit it exhausted resets (``_rate_reset``), or None when it says neither."""
         value = response.headers.get("Retry-After")
         if value is None:
-            return None
+            return self._rate_reset(response)
         try:
             return max(float(value), 0.0)
         except ValueError:
@@ -178,3 +182,22 @@ class FreeeApi:
             return max(parsedate_to_datetime(value).timestamp() - self.clock(), 0.0)
         except (TypeError, ValueError):
             return None
+
+    def _rate_reset(self, response) -> float | None:
+        """freee's 429 names no Retry-After; its headers say, per limit (a minute, an hour, a day),
+        what is left (``X-Ratelimit-Remaining-Minute``…) and when it resets, an ISO time
+        (``X-Ratelimit-Reset-Minute: 2018-01-01T12:00:00.000000Z``; 請求書 API reference, "API使用制限").
+        The wait is until the latest reset of the limits used up (header names in any case)."""
+        headers = {key.lower(): value for key, value in response.headers.items()}
+        resets = []
+        for suffix in RATE_LIMITS:
+            if headers.get(f"x-ratelimit-remaining{suffix}", "").strip() != "0":
+                continue
+            try:
+                reset = dt.datetime.fromisoformat(headers.get(f"x-ratelimit-reset{suffix}", "").strip())
+            except ValueError:
+                continue
+            if reset.tzinfo is None:
+                reset = reset.replace(tzinfo=dt.UTC)
+            resets.append(max(reset.timestamp() - self.clock(), 0.0))
+        return max(resets) if resets else None

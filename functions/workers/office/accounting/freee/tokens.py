@@ -39,6 +39,10 @@ PRESENT_MARGIN = 60.0  # a refresh token is presented only with this long left o
 EARLY = 300.0  # refresh this long before the access token expires
 WAIT = 25.0  # how long an instance waits for another's refresh
 HTTP_TIMEOUT = 10.0
+# What the token endpoint answers when it will not work just now (rate-limited, or freee limiting
+# access): the refresh token was not used, so it is presented again later. Only ``invalid_grant``,
+# or freee's 401 for a refused refresh (its FAQ on token lifetimes), ends the grant.
+BUSY = (429, 403)
 
 TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
     "not_connected": N_("freee is not connected yet: an administrator runs `ackflow freee authorize` "
@@ -48,9 +52,14 @@ TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
                      "authorize` again, then retries the job"),
     "reauthorize": N_("freee asks for this app to be authorized again (its permissions in the app store "
                       "changed): an administrator runs `ackflow freee authorize` again, then retries the job"),
+    "renewal_lost": N_("freee did not answer when this app renewed its token, and now refuses the refresh "
+                       "token kept here: freee most likely renewed it and the answer was lost, which used that "
+                       "token up. An administrator runs `ackflow freee authorize` again, then retries the job"),
     "client": N_("freee refused the app's client id or secret (ACKFLOW_OFFICE_FREEE_CLIENT_ID / "
                  "_SECRET): {detail}"),
     "unreachable": N_("freee's token endpoint did not answer ({detail}); the job will try again"),
+    "endpoint_busy": N_("freee's token endpoint would not renew the token just now (HTTP {status}); the job "
+                        "will try again"),
     "busy": N_("another worker is renewing the freee token; the job will try again"),
     "unsaved": N_("freee gave a new refresh token that could not be saved ({detail}); the old one "
                   "is used up, so an administrator runs `ackflow freee authorize` again"),
@@ -68,6 +77,11 @@ say = texts(TEXTS)
 
 class GrantMissing(PermanentError):
     """No usable authorization: a person must run ``ackflow freee authorize``."""
+
+
+class Unanswered(TransientError):
+    """The token endpoint gave no answer to a request it may have received (a read timeout, a
+    connection dropped, a 5xx): freee may have renewed the token, using up the refresh token sent."""
 
 
 @dataclass(frozen=True)
@@ -244,16 +258,23 @@ class FreeeTokens:
             raise GrantMissing(say("not_connected"))
         fingerprint = hashlib.sha256(refresh_token.encode()).hexdigest()[:16]
         grant = self.grant()
+        gone = "renewal_lost" if grant.get("unanswered_refresh") == fingerprint else "grant_gone"
         if grant.get("dead_refresh") == fingerprint:  # refused before: never present it twice
-            raise GrantMissing(say("grant_gone"))
+            raise GrantMissing(say(gone))
         if grant.get("lease_holder") != self.holder or grant.get("lease_until", 0) - self.clock() < PRESENT_MARGIN:
             raise TransientError(say("busy"))  # the lease ran short (a slow vault): another try, from the start
         try:
             answer = self._token_request({"grant_type": "refresh_token", "refresh_token": refresh_token},
                                          "grant_gone")
-        except GrantMissing:
+        except Unanswered:  # freee may have used it up: if it refuses it next, say why
+            self.docs.transaction(lambda tx: tx.set(GRANTS, GRANT, {**(tx.get(GRANTS, GRANT) or {}),
+                                                                    "unanswered_refresh": fingerprint}))
+            raise
+        except GrantMissing as exc:
             self.docs.transaction(lambda tx: tx.set(GRANTS, GRANT, {**(tx.get(GRANTS, GRANT) or {}),
                                                                     "dead_refresh": fingerprint}))
+            if gone == "renewal_lost":
+                raise GrantMissing(say(gone)) from exc
             raise
         self._keep(answer)
         log.info("freee access token refreshed")
@@ -265,10 +286,12 @@ class FreeeTokens:
         body = {**form, "client_id": self.app.client_id, "client_secret": self.app.client_secret}
         try:
             response = self.session.post(self.app.token_url, data=body, timeout=HTTP_TIMEOUT)
-        except requests.RequestException as exc:
+        except requests.ConnectTimeout as exc:  # never reached freee: nothing was used
             raise TransientError(say("unreachable", detail=type(exc).__name__)) from exc
+        except requests.RequestException as exc:
+            raise Unanswered(say("unreachable", detail=type(exc).__name__)) from exc
         if response.status_code >= 500:
-            raise TransientError(say("unreachable", detail=f"HTTP {response.status_code}"))
+            raise Unanswered(say("unreachable", detail=f"HTTP {response.status_code}"))
         try:
             answer = response.json()
         except ValueError:
@@ -279,6 +302,8 @@ class FreeeTokens:
         detail = f"{error}: {answer.get('error_description', '')}".strip(": ")
         if error == "invalid_client":
             raise PermanentError(say("client", detail=detail))
+        if response.status_code in BUSY and error != "invalid_grant":  # not processed: the token still works
+            raise TransientError(say("endpoint_busy", status=response.status_code))
         if refused == "grant_gone":
             raise GrantMissing(say("grant_gone"))
         raise PermanentError(say(refused, detail=detail))
