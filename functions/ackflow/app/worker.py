@@ -147,7 +147,10 @@ class Worker:
             step = job.steps[index]
             log.info("step held by %s until %.0f; the queue keeps this task", step.holder.task if step.holder
                      else "?", step.lease_until or 0, extra=extra)
-            return HttpResponse(409, {"status": "busy"})
+            # when the lease ends, the earliest a later delivery may take the step over (the SQS
+            # relay keeps its message invisible until then; Cloud Tasks reads no body)
+            retry_in = max(1, math.ceil((step.lease_until or 0) - runtime.clock()))
+            return HttpResponse(409, {"status": "busy", "retry_in": retry_in})
         if outcome != Claim.CLAIMED:
             log.info("duplicate delivery (%s)", outcome.value, extra=extra)
             return self._follow_up(job, index, outcome)

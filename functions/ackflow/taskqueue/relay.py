@@ -28,6 +28,12 @@ that dies (those it was delivering, and those its last long poll took as it died
 that time, not after the queue's visibility timeout (a step's timeout plus a minute: 11 minutes on
 the default queue), which a job whose task it held used to wait out, or the sweep.
 
+A 4xx that says the request itself is wrong (400, 404, 405, 410, 413, 422 …: ``PERMANENT_ANSWERS``)
+would be answered the same on every retry: the message goes to the dead-letter queue at once. A 409
+(the step is held by another delivery) keeps the message invisible until the holder's lease ends,
+as the worker's answer says (``retry_in``), not on the queue's backoff: on SQS only the lease's end
+frees a step, and each early receive brought the copy nearer ``maxReceiveCount`` and the DLQ.
+
 A message is checked before it is delivered: one that is not an Ackflow task (not JSON, no task
 name or payload, header names or values that cannot be sent) goes to the dead-letter queue at once.
 A message whose ``not_before`` (set by ``SqsQueue.enqueue`` for a delay beyond SQS's 900 s) is
@@ -135,8 +141,28 @@ class _Heartbeat:
 class Outcome:
     DONE = "done"  # 2xx: delete
     POSTPONED = "postponed"  # its not_before is ahead: sent again with the rest of its delay, delete
-    FAILED_FOR_GOOD = "failed"  # 2xx, but the job failed: dead-letter, then delete
+    FAILED_FOR_GOOD = "failed"  # 2xx, but the job failed; or a 4xx no retry changes: dead-letter, then delete
     RETRY = "retry"  # anything else: let it come back after the backoff
+
+
+class Retry(str):
+    """``Outcome.RETRY`` with the seconds the worker asked the message to wait (a busy step: until
+    its holder's lease ends), or None for the queue's backoff."""
+
+    after: float | None
+
+    def __new__(cls, after: float | None = None):
+        retry = super().__new__(cls, Outcome.RETRY)
+        retry.after = after
+        return retry
+
+
+# 4xx answers that say the request itself is wrong (malformed, no such path, not a POST, gone, too
+# large, unprocessable): every retry gets the same answer, so the message goes to the dead-letter
+# queue at once. Others are retried: 401/403 (the relay's key or identity, which a person fixes and
+# the next attempt then passes), 408, 409 (the step is held), 425, 429.
+PERMANENT_ANSWERS = frozenset({400, 404, 405, 406, 410, 411, 413, 414, 415, 422, 501})
+MAX_VISIBILITY = 43200  # SQS's longest visibility timeout (12 hours)
 
 
 class _Slots:
@@ -225,9 +251,15 @@ class Relay:
                                       headers=self.headers(queue, body, attributes))
         except requests.RequestException as exc:
             log.warning("worker unreachable for %s: %s", body.get("task"), exc)
-            return Outcome.RETRY
+            return Retry()
+        if response.status_code in PERMANENT_ANSWERS:
+            log.error("the worker refused %s for good (HTTP %s): kept in the dead-letter queue",
+                      body.get("task"), response.status_code)
+            return Outcome.FAILED_FOR_GOOD
+        if response.status_code == 409:
+            return Retry(_busy_for(response))
         if not 200 <= response.status_code < 300:
-            return Outcome.RETRY
+            return Retry()
         try:
             answer = response.json()
             failed = isinstance(answer, dict) and answer.get("status") == "FAILED"
@@ -292,8 +324,9 @@ class Relay:
 
     def settle(self, relay_queue: RelayQueue, outcome: str, body: str, receipt: str, attributes: dict) -> None:
         if outcome == Outcome.RETRY:
-            self.sqs.change_message_visibility(QueueUrl=relay_queue.url, ReceiptHandle=receipt,
-                                               VisibilityTimeout=self.retry_delay(relay_queue.definition, attributes))
+            self.sqs.change_message_visibility(
+                QueueUrl=relay_queue.url, ReceiptHandle=receipt,
+                VisibilityTimeout=self.retry_delay(relay_queue.definition, attributes, getattr(outcome, "after", None)))
             return
         if outcome == Outcome.FAILED_FOR_GOOD:
             dead_letters = self.dead_letter_url(relay_queue)
@@ -301,10 +334,15 @@ class Relay:
                 self.sqs.send_message(QueueUrl=dead_letters, MessageBody=body)
         self.sqs.delete_message(QueueUrl=relay_queue.url, ReceiptHandle=receipt)
 
-    def retry_delay(self, queue: QueueDefinition, attributes: dict) -> int:
-        """Seconds until the next attempt: the queue's backoff, as Cloud Tasks would apply it."""
+    def retry_delay(self, queue: QueueDefinition, attributes: dict, after: float | None = None) -> int:
+        """Seconds until the next attempt: the queue's backoff, as Cloud Tasks would apply it, or
+        what the worker asked for (``after``: a busy step's copy waits for the holder's lease to
+        end; on the backoff each 409 cost a receive, and the copy reached ``maxReceiveCount`` and
+        the dead-letter queue while the step still ran, or before a killed holder's lease ended)."""
+        if after is not None:
+            return max(1, min(MAX_VISIBILITY, math.ceil(after)))
         received = int(attributes.get("ApproximateReceiveCount", "1"))
-        return max(0, min(43200, round(queue.retry.delay(received))))
+        return max(0, min(MAX_VISIBILITY, round(queue.retry.delay(received))))
 
     def handle(self, relay_queue: RelayQueue, message: dict) -> str:
         """Deliver one received message and settle it by its outcome (delete only after a 2xx)."""
@@ -372,8 +410,9 @@ class Relay:
             outcome = self.attempt(queue, record["body"], record["receiptHandle"], attributes)
             if outcome == Outcome.RETRY:
                 try:
-                    self.sqs.change_message_visibility(QueueUrl=queue.url, ReceiptHandle=record["receiptHandle"],
-                                                       VisibilityTimeout=self.retry_delay(queue.definition, attributes))
+                    self.sqs.change_message_visibility(
+                        QueueUrl=queue.url, ReceiptHandle=record["receiptHandle"],
+                        VisibilityTimeout=self.retry_delay(queue.definition, attributes, getattr(outcome, "after", None)))
                 except Exception as exc:  # the visibility timeout still brings it back
                     log.warning("could not shorten the visibility of %s: %s", record["messageId"], exc)
                 return False
@@ -395,6 +434,17 @@ class Relay:
         with ThreadPoolExecutor(min(len(records), self.max_in_flight)) as pool:
             done = list(pool.map(safe, records))
         return [{"itemIdentifier": record["messageId"]} for record, ok in zip(records, done, strict=True) if not ok]
+
+
+def _busy_for(response) -> float | None:
+    """The seconds a 409 ("busy": the step is held) says its holder's lease still runs, if it says."""
+    try:
+        after = response.json().get("retry_in")
+    except (ValueError, AttributeError):
+        return None
+    if isinstance(after, bool) or not isinstance(after, (int, float)) or not math.isfinite(after) or after <= 0:
+        return None
+    return float(after)
 
 
 def relay_from_settings(settings, *, sqs=None, queue_urls: dict[str, str] | None = None) -> Relay:
