@@ -410,9 +410,9 @@ class Relay:
             outcome = self.attempt(queue, record["body"], record["receiptHandle"], attributes)
             if outcome == Outcome.RETRY:
                 try:
-                    self.sqs.change_message_visibility(
-                        QueueUrl=queue.url, ReceiptHandle=record["receiptHandle"],
-                        VisibilityTimeout=self.retry_delay(queue.definition, attributes, getattr(outcome, "after", None)))
+                    delay = self.retry_delay(queue.definition, attributes, getattr(outcome, "after", None))
+                    self.sqs.change_message_visibility(QueueUrl=queue.url, ReceiptHandle=record["receiptHandle"],
+                                                       VisibilityTimeout=delay)
                 except Exception as exc:  # the visibility timeout still brings it back
                     log.warning("could not shorten the visibility of %s: %s", record["messageId"], exc)
                 return False
