@@ -11,8 +11,10 @@ attempt, or a permanent error), the relay moves the message to the queue's dead-
 itself, so every failed job's task ends there, not only the ones the worker never answered.
 
 Messages are delivered concurrently, as Cloud Tasks dispatches them: up to the queue's
-``max_concurrent_dispatches`` at a time (at most ``max_in_flight``), each settled on its own as
-its answer comes. The long-poll loop receives only as many messages as it has free slots, so a
+``max_concurrent_dispatches`` at a time (at most ``max_in_flight``), no faster than its
+``max_dispatches_per_second`` (a token bucket with Cloud Tasks' burst, ``ceil(rate)``; each relay
+process keeps its own: two relays on one queue may dispatch twice the rate), each settled on its
+own as its answer comes. The long-poll loop receives only as many messages as it has free slots, so a
 received message never waits behind a slow one while its visibility timeout runs.
 
 While a delivery is under way the relay keeps extending the message's visibility (every third
@@ -187,6 +189,46 @@ class _Slots:
         with self._changed:
             self.free += 1
             self._changed.notify_all()
+
+
+class _Rate:
+    """A token bucket of a queue's ``max_dispatches_per_second``, with a burst of ``ceil(rate)``
+    (as Cloud Tasks derives ``max_burst_size``), full at the start."""
+
+    def __init__(self, rate: float, clock=time.monotonic):
+        self.rate = rate if math.isfinite(rate) and rate > 0 else math.inf  # none given: no limit
+        self.burst = max(1, math.ceil(rate)) if math.isfinite(self.rate) else 10**9
+        self.tokens = float(self.burst)
+        self.clock = clock
+        self.at = clock()
+        self._lock = threading.Lock()
+
+    def _refill(self) -> None:
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+
+    def take(self, most: int, stop: threading.Event) -> int:
+        """Wait for a token, then take as many as are there, up to ``most`` (0 if ``stop`` is set)."""
+        if math.isinf(self.rate):
+            return 0 if stop.is_set() else most
+        while not stop.is_set():
+            with self._lock:
+                self._refill()
+                if self.tokens >= 1:
+                    taken = min(most, int(self.tokens))
+                    self.tokens -= taken
+                    return taken
+                wait = (1 - self.tokens) / self.rate
+            stop.wait(min(wait, 0.5))
+        return 0
+
+    def give_back(self, count: int) -> None:
+        """Tokens taken for messages a receive did not bring."""
+        if count > 0 and not math.isinf(self.rate):
+            with self._lock:
+                self._refill()
+                self.tokens = min(self.burst, self.tokens + count)
 
 
 class Relay:
@@ -368,6 +410,7 @@ class Relay:
         def loop(relay_queue: RelayQueue) -> None:
             limit = self.concurrency(relay_queue.definition)
             slots = _Slots(limit)
+            rate = _Rate(relay_queue.definition.max_dispatches_per_second)
 
             def deliver(message: dict) -> None:
                 try:
@@ -378,14 +421,19 @@ class Relay:
             with ThreadPoolExecutor(limit, thread_name_prefix=f"relay-{relay_queue.definition.name}") as pool:
                 while True:
                     free = slots.wait_free(stop)
-                    if not free:
+                    # no more than the queue's rate allows now: a message received is delivered at once
+                    # (one received to wait for a token would wait out its hold, then come back)
+                    allowed = rate.take(min(free, 10), stop) if free else 0
+                    if not allowed:
                         return
                     try:
-                        messages = self.receive(relay_queue, free, wait)
+                        messages = self.receive(relay_queue, allowed, wait)
                     except Exception as exc:  # keep relaying; SQS keeps the messages
                         log.error("relay of %s failed: %s", relay_queue.definition.name, exc)
+                        rate.give_back(allowed)
                         stop.wait(1)
                         continue
+                    rate.give_back(allowed - len(messages))
                     for message in messages:
                         slots.take()
                         pool.submit(deliver, message)
