@@ -12,7 +12,8 @@ retries every non-2xx answer; and a step that may only run again after a while, 
 which is sent again delayed under a new task); 503 = try again later (a transient failure within the retry
 budget; Chat or the queue unavailable after the work; the token's signer certificates cannot be
 fetched, so it cannot be checked now); 409 = the step is held by another live attempt, so the
-queue keeps this task until that attempt ends or its lease runs out (not a 5xx: for an HTTP target
+queue keeps this task until that attempt ends or its lease runs out (its body's ``retry_in``: the
+seconds until then, which the SQS relay waits; not a 5xx: for an HTTP target
 Cloud Tasks reads a 429 or any 5xx as an overloaded worker and slows the whole queue down, and
 nothing is overloaded).
 401 = the caller's token does not verify; 405 = not a POST.
