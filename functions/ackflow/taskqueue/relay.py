@@ -13,8 +13,8 @@ itself, so every failed job's task ends there, not only the ones the worker neve
 Messages are delivered concurrently, as Cloud Tasks dispatches them: up to the queue's
 ``max_concurrent_dispatches`` at a time (at most ``max_in_flight``), no faster than its
 ``max_dispatches_per_second`` (a token bucket with Cloud Tasks' burst, ``ceil(rate)``; each relay
-process keeps its own: two relays on one queue may dispatch twice the rate), each settled on its
-own as its answer comes. The long-poll loop receives only as many messages as it has free slots, so a
+process keeps its own, as it keeps its own concurrency: two relays on one queue may dispatch up to
+twice each), each settled on its own as its answer comes. The long-poll loop receives only as many messages as it has free slots, so a
 received message never waits behind a slow one while its visibility timeout runs.
 
 While a delivery is under way the relay keeps extending the message's visibility (every third
