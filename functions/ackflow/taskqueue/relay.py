@@ -14,8 +14,9 @@ Messages are delivered concurrently, as Cloud Tasks dispatches them: up to the q
 ``max_concurrent_dispatches`` at a time (at most ``max_in_flight``), no faster than its
 ``max_dispatches_per_second`` (a token bucket with Cloud Tasks' burst, ``ceil(rate)``; each relay
 process keeps its own, as it keeps its own concurrency: two relays on one queue may dispatch up to
-twice each), each settled on its own as its answer comes. The long-poll loop receives only as many messages as it has free slots, so a
-received message never waits behind a slow one while its visibility timeout runs.
+twice each), each settled on its own as its answer comes. The long-poll loop receives only as
+many messages as it has free slots (and tokens), so a received message never waits behind a slow
+one while its visibility timeout runs.
 
 While a delivery is under way the relay keeps extending the message's visibility (every third
 of its hold, below), so a step longer than the visibility timeout is not received again by a
