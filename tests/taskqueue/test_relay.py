@@ -320,6 +320,34 @@ def test_a_relay_without_a_key_names_the_command_that_makes_one(tmp_path):
     assert relay.queues
 
 
+def test_a_relay_whose_queues_do_not_exist_says_which_and_why(moto, monkeypatch, tmp_path):
+    """A prefix that names no queue (Terraform not applied, a typo in ACKFLOW_SQS_QUEUE_PREFIX) or
+    an endpoint that does not answer stopped ``ackflow sqs-relay`` with botocore's traceback; it
+    says which queue it looked for and what to check, as the relay's other refusals do."""
+    import boto3
+
+    from ackflow.errors import ConfigError
+    from ackflow.settings import Settings
+    from ackflow.taskqueue.relay import relay_from_settings
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    key = LocalSigner.generate("relay").key_pem.decode()
+    settings = Settings(relay_signing_key=key, sqs_queue_prefix="nosuch-", sqs_endpoint=moto.url)
+    client = boto3.client("sqs", endpoint_url=moto.url, region_name=REGION)
+    with pytest.raises(ConfigError) as refused:
+        relay_from_settings(settings, sqs=client)
+    assert "nosuch-ackflow-" in str(refused.value) and "ACKFLOW_SQS_QUEUE_PREFIX" in str(refused.value)
+    from botocore.config import Config
+
+    settings = settings.model_copy(update={"sqs_endpoint": "http://127.0.0.1:9"})
+    unreachable = boto3.client("sqs", endpoint_url=settings.sqs_endpoint, region_name=REGION,
+                               config=Config(retries={"max_attempts": 1}))
+    with pytest.raises(ConfigError) as unanswered:
+        relay_from_settings(settings, sqs=unreachable)
+    assert "http://127.0.0.1:9" in str(unanswered.value) and "ACKFLOW_SQS_ENDPOINT" in str(unanswered.value)
+
+
 def test_the_messages_of_a_relay_that_died_come_back_after_its_hold_not_the_queues_visibility_timeout(
         setup, monkeypatch):
     """A relay killed while it holds messages (delivering them, or just taken by its last long poll)

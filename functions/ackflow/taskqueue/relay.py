@@ -514,12 +514,32 @@ def relay_from_settings(settings, *, sqs=None, queue_urls: dict[str, str] | None
                           "tokens with (ackflow sqs-relay --new-key relay-key.pem makes one)")
     queues = []
     for name, definition in load_queues(settings.queues_file).items():
-        url = (queue_urls or {}).get(name) or sqs.get_queue_url(QueueName=settings.sqs_queue_prefix + name)["QueueUrl"]
+        url = (queue_urls or {}).get(name) or _queue_url(sqs, settings, settings.sqs_queue_prefix + name)
         queues.append(RelayQueue(definition, url))
     return Relay(sqs=sqs, queues=queues, worker_url=settings.worker_url,
                  signer=LocalSigner.from_private_key(key, "ackflow-sqs-relay"), issuer=settings.relay_issuer,
                  identity=settings.invoker_service_account or "ackflow-sqs-relay",
                  audience=settings.worker_audience or settings.worker_url)
+
+
+def _queue_url(sqs, settings, name: str) -> str:
+    """The queue's URL, or a ConfigError that says which queue and what to check."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from ..errors import ConfigError
+
+    try:
+        return sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if "NonExistentQueue" in code or "QueueDoesNotExist" in code:
+            raise ConfigError(f"no SQS queue {name} in {settings.sqs_region}: check ACKFLOW_SQS_QUEUE_PREFIX "
+                              f"({settings.sqs_queue_prefix!r}) and ACKFLOW_SQS_REGION, and that "
+                              "infra/terraform/aws was applied with the same queue_prefix") from None
+        raise ConfigError(f"SQS refused to look up the queue {name}: {code or exc}") from None
+    except BotoCoreError as exc:
+        raise ConfigError(f"SQS did not answer at {settings.sqs_endpoint or 'its AWS endpoint'} "
+                          f"(ACKFLOW_SQS_ENDPOINT, ACKFLOW_SQS_REGION): {exc}") from None
 
 
 def lambda_handler(event: dict, context=None) -> dict:
