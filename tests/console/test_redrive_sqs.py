@@ -30,11 +30,18 @@ def sqs(moto, tmp_path, monkeypatch):
     urls = sync_sqs_queues(client, runtime.registry.queues.values())
     dlq = client.get_queue_url(QueueName=f"{QUEUE}-dlq")["QueueUrl"]
     for url in (urls[QUEUE], dlq):
-        client.purge_queue(QueueUrl=url)
+        _drain(client, url)
     server = ServerThread(create_app(ConsoleConfig(runtime=runtime, operator="ops@example.com", language="en"))).start()
     yield server.url, client, urls[QUEUE], dlq, runtime
     server.stop()
     runtime.close()
+
+
+def _drain(client, url: str) -> None:
+    """Empty a queue by hand: moto allows one purge of a queue a minute (a second test failed)."""
+    while messages := client.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+        for message in messages:
+            client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
 
 def _shown(page: str, test: str) -> str:
@@ -122,10 +129,8 @@ def test_a_redrive_aws_refuses_to_the_operator_is_a_403_that_says_so_and_moves_n
     try:
         urls = sync_sqs_queues(client, runtime.registry.queues.values())
         dlq = client.get_queue_url(QueueName=f"{QUEUE}-dlq")["QueueUrl"]
-        for url in (urls[QUEUE], dlq):  # emptied by hand: moto allows one purge of a queue a minute
-            while messages := client.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
-                for message in messages:
-                    client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        for url in (urls[QUEUE], dlq):
+            _drain(client, url)
         client.send_message(QueueUrl=dlq, MessageBody='{"job_id": "jdead0", "step": 0}')
         browser = create_app(ConsoleConfig(runtime=runtime, operator="ops@example.com", language="en")).test_client()
         assert browser.get("/queues").status_code == 200  # reading is allowed
@@ -139,3 +144,39 @@ def test_a_redrive_aws_refuses_to_the_operator_is_a_403_that_says_so_and_moves_n
     finally:
         runtime.close()
         aws.server.stop()
+
+
+class ShortPollSampling:
+    """An SQS client that answers as AWS may answer a short poll of a queue holding few messages.
+
+    AWS samples a subset of its servers for a ``ReceiveMessage`` with ``WaitTimeSeconds`` 0 and
+    documents "false empty responses (when messages are available but aren't included in a
+    response)"; long polling (a wait of 1 s or more) queries all of them. moto always answers from
+    every message, so this stands in for the sampling: a short poll finds nothing."""
+
+    def __init__(self, client):
+        self.client = client
+        self.short_polls = 0
+
+    def receive_message(self, **kwargs):
+        if not kwargs.get("WaitTimeSeconds"):
+            self.short_polls += 1
+            return {}
+        return self.client.receive_message(**kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+
+def test_redrive_moves_every_dead_letter_even_where_a_short_poll_finds_none(sqs):
+    """A redrive that stops at the first empty answer of a short poll moved nothing from a DLQ
+    holding three messages ("moved 0" to the operator): it long-polls, as AWS advises."""
+    from ackflow.taskqueue.sqs import SqsQueue
+
+    _console, client, queue_url, dlq, runtime = sqs
+    for n in range(3):
+        client.send_message(QueueUrl=dlq, MessageBody=f'{{"job_id": "jdead{n}", "step": 0}}')
+    sampling = ShortPollSampling(client)
+    queue = SqsQueue(endpoint=None, region="ap-northeast-1", client=sampling)
+    assert queue.redrive(QUEUE) == 3
+    assert _depth(client, dlq) == 0 and _depth(client, queue_url) == 3

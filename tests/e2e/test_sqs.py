@@ -67,6 +67,8 @@ def test_a_copy_received_again_while_the_first_delivery_runs_waits_for_it(via_sq
                                   "X-CloudTasks-TaskRetryCount": str(holder.retry + 1),
                                   "X-CloudTasks-QueueName": "ackflow-default"}, timeout=30)
     assert copy.status_code == 409 and copy.json()["status"] == "busy", copy.text
+    # when the holder's lease ends (the relay keeps the copy invisible until then, not its backoff)
+    assert 0 < copy.json()["retry_in"] <= running.steps[0].lease_until - running.steps[0].started_at + 1
     done = via_sqs.wait_job(job_id, JobStatus.SUCCEEDED, timeout=30)
     assert done.steps[0].attempts == 1, done.steps[0].runs  # one run, never two at once
 

@@ -27,6 +27,7 @@ pytestmark = pytest.mark.slow  # started first by scripts/test (tests/conftest.p
 QUEUES = ROOT / "functions" / "workers" / "queues.json"
 PREFIX = "test-"
 REGION = "ap-northeast-1"
+RETENTION = 4 * 86400  # a queue's retention shorter than SQS's longest (14 days)
 
 
 def run(args: list[str], cwd, env) -> subprocess.CompletedProcess:
@@ -43,7 +44,8 @@ def applied(tmp_path_factory, moto):
     cli_config(workdir)
     env = terraform_env(workdir, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
                         AWS_DEFAULT_REGION=REGION)
-    variables = ["-var", f"aws_endpoint={moto.url}", "-var", f"queues_file={QUEUES}", "-var", f"queue_prefix={PREFIX}"]
+    variables = ["-var", f"aws_endpoint={moto.url}", "-var", f"queues_file={QUEUES}", "-var", f"queue_prefix={PREFIX}",
+                 "-var", f"message_retention_seconds={RETENTION}"]
     run(["init", "-input=false", "-no-color"], module, env)
     run(["validate", "-no-color"], module, env)
     run(["apply", "-auto-approve", "-input=false", "-no-color", *variables], module, env)
@@ -74,6 +76,11 @@ def test_queues_dead_letter_queues_and_redrive_policies_exist_as_declared(applie
         assert int(redrive["maxReceiveCount"]) == definition.retry.max_attempts
         assert int(main["VisibilityTimeout"]) > definition.max_step_timeout
         assert main.get("SqsManagedSseEnabled") == "true" and dlq.get("SqsManagedSseEnabled") == "true"
+        # A message SQS moves to a standard DLQ keeps its first enqueue time, and expires by the DLQ's
+        # retention counted from then: AWS advises a DLQ retention longer than the queue's. With the
+        # same retention, a message that waited in the queue expired early from the DLQ, unseen.
+        assert int(main["MessageRetentionPeriod"]) == RETENTION
+        assert int(dlq["MessageRetentionPeriod"]) == 14 * 86400
     assert applied["outputs"]["dead_letter_queue_arns"]["value"].keys() == definitions.keys()
 
 

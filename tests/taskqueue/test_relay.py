@@ -21,7 +21,7 @@ REGION = "ap-northeast-1"
 
 
 class Setup:
-    def __init__(self, moto, visibility: int = 60):
+    def __init__(self, moto, visibility: int = 60, rate: float = 50):
         import boto3
 
         from ackflow.taskqueue.relay import Relay, RelayQueue
@@ -29,7 +29,7 @@ class Setup:
 
         self.name = f"relay-{uuid.uuid4().hex[:8]}"
         self.definition = QueueDefinition(
-            name=self.name, description="relay", max_dispatches_per_second=50, max_concurrent_dispatches=10,
+            name=self.name, description="relay", max_dispatches_per_second=rate, max_concurrent_dispatches=10,
             max_step_timeout=60, retry=RetryConfig(max_attempts=3, min_backoff=1, max_backoff=2, max_doublings=1))
         self.client = boto3.client("sqs", endpoint_url=moto.url, region_name=REGION)
         self.url = sync_sqs_queues(self.client, [self.definition])[self.name]
@@ -193,12 +193,12 @@ def test_the_worker_accepts_the_relays_token_and_nothing_near_it():
         certs.stop()
 
 
-@pytest.mark.parametrize("answer", ["500", "404", "timeout", "refused", "failed"])
+@pytest.mark.parametrize("answer", ["500", "503", "401", "403", "429", "timeout", "refused", "failed"])
 def test_what_the_worker_answers_decides_the_message(setup, answer):
     s = setup()
-    s.worker.behaviour = {"500": lambda n, r: 500, "404": lambda n, r: 404,
-                          "timeout": lambda n, r: (time.sleep(3), 200)[1],
-                          "failed": lambda n, r: (200, json.dumps({"status": "FAILED"}))}.get(answer)
+    s.worker.behaviour = {"timeout": lambda n, r: (time.sleep(3), 200)[1],
+                          "failed": lambda n, r: (200, json.dumps({"status": "FAILED"}))}.get(
+        answer, lambda n, r: int(answer))
     if answer == "refused":
         s.relay.worker_url = "http://127.0.0.1:9/"
     s.client.send_message(QueueUrl=s.url, MessageBody=json.dumps(
@@ -212,6 +212,71 @@ def test_what_the_worker_answers_decides_the_message(setup, answer):
         time.sleep(1.5)
         again = receive_one(s)
         assert again["Attributes"]["ApproximateReceiveCount"] == "2"
+
+
+@pytest.mark.parametrize("status", [400, 404, 405, 410, 413, 422])
+def test_an_answer_that_no_retry_can_change_dead_letters_the_message_at_once(setup, status):
+    """A 4xx that says the request itself is wrong (malformed, no such path, too large, gone) is
+    answered the same on every retry: the relay keeps the message for a person in the dead-letter
+    queue on its first answer, instead of retrying it until ``maxReceiveCount`` (5 receives over
+    half a minute on the default queue, each one more request the worker refuses)."""
+    s = setup()
+    s.worker.behaviour = lambda n, r: status
+    s.client.send_message(QueueUrl=s.url, MessageBody=json.dumps(
+        {"task": "t-never", "deadline": 5, "payload": {"job_id": "j1", "step": 0}}))
+    outcome = s.relay.handle(s.relay_queue, receive_one(s))
+    assert outcome == "failed"
+    assert s.count(s.dlq) == 1
+    assert s.count(s.url) == 0 and s.count(s.url, "ApproximateNumberOfMessagesNotVisible") == 0
+    assert len(s.worker.received) == 1
+
+
+def test_a_busy_answer_parks_the_message_until_the_holders_lease_ends_not_the_backoff(setup):
+    """On SQS a copy of a running step is answered 409 until the holder's lease ends (no takeover
+    by receive count). Retried on the queue's backoff (1, 2, 4, 8, 16 s on the default queue), each
+    answer cost a receive: a copy met a step of a few minutes, or one whose holder was killed, and
+    SQS moved it to the dead-letter queue long before the lease ended (the chaos suite on SQS: 37
+    receives in 81 s, dead letters of jobs that all succeeded). The worker says when the lease
+    ends (``retry_in``), and the relay keeps the message invisible until then: one receive."""
+    s = setup()
+    s.worker.behaviour = lambda n, r: (409, json.dumps({"status": "busy", "retry_in": 4}))
+    s.client.send_message(QueueUrl=s.url, MessageBody=json.dumps(
+        {"task": "t-busy", "deadline": 5, "payload": {"job_id": "j1", "step": 0}}))
+    outcome = s.relay.handle(s.relay_queue, receive_one(s))
+    assert outcome == "retry" and s.count(s.dlq) == 0
+    # not back after the queue's backoff (1 s here) ...
+    assert s.client.receive_message(QueueUrl=s.url, WaitTimeSeconds=2).get("Messages", []) == []
+    time.sleep(2.5)
+    # ... but once the lease has ended, with one receive more
+    again = receive_one(s)
+    assert again["Attributes"]["ApproximateReceiveCount"] == "2"
+
+
+def test_a_busy_answer_without_a_time_is_retried_on_the_queues_backoff(setup):
+    s = setup()
+    s.worker.behaviour = lambda n, r: (409, json.dumps({"status": "busy", "retry_in": "soon"}))
+    s.client.send_message(QueueUrl=s.url, MessageBody=json.dumps(
+        {"task": "t-busy", "deadline": 5, "payload": {"job_id": "j1", "step": 0}}))
+    assert s.relay.handle(s.relay_queue, receive_one(s)) == "retry"
+    time.sleep(1.5)
+    assert receive_one(s)["Attributes"]["ApproximateReceiveCount"] == "2"
+
+
+def test_deliveries_keep_to_the_queues_dispatch_rate(setup):
+    """A queue's ``max_dispatches_per_second`` (the office queue's 5/s spares client portals and
+    Google's APIs) holds on SQS as on Cloud Tasks: a token bucket of that rate, with a burst of
+    ``ceil(rate)`` as Cloud Tasks derives ``max_burst_size``. The relay used to honour only the
+    concurrency: eight quick tasks on a 2/s queue all went within a fraction of a second."""
+    s = setup(rate=2)
+    for n in range(8):
+        s.client.send_message(QueueUrl=s.url, MessageBody=json.dumps(
+            {"task": f"t-rate-{n}", "deadline": 5, "payload": {"job_id": f"j{n}", "step": 0}}))
+    s.thread.start()
+    received = s.worker.wait_for(8, timeout=30)
+    times = sorted(r.at for r in received)
+    # a burst of 2, then 2 a second: the 8th no sooner than 3 s after the first
+    assert times[-1] - times[0] >= 2.7, [round(t - times[0], 2) for t in times]
+    assert all(times[i + 4] - times[i] >= 1.3 for i in range(len(times) - 4))  # never 5 within 1.3 s
 
 
 def test_a_changed_visibility_timeout_is_read_again_without_a_restart(setup, monkeypatch):
@@ -253,6 +318,34 @@ def test_a_relay_without_a_key_names_the_command_that_makes_one(tmp_path):
     relay = relay_from_settings(Settings(relay_signing_key=key), sqs=object(), queue_urls={
         name: f"https://sqs.invalid/{name}" for name in json.loads(Path(Settings().queues_file).read_text())["queues"]})
     assert relay.queues
+
+
+def test_a_relay_whose_queues_do_not_exist_says_which_and_why(moto, monkeypatch, tmp_path):
+    """A prefix that names no queue (Terraform not applied, a typo in ACKFLOW_SQS_QUEUE_PREFIX) or
+    an endpoint that does not answer stopped ``ackflow sqs-relay`` with botocore's traceback; it
+    says which queue it looked for and what to check, as the relay's other refusals do."""
+    import boto3
+
+    from ackflow.errors import ConfigError
+    from ackflow.settings import Settings
+    from ackflow.taskqueue.relay import relay_from_settings
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    key = LocalSigner.generate("relay").key_pem.decode()
+    settings = Settings(relay_signing_key=key, sqs_queue_prefix="nosuch-", sqs_endpoint=moto.url)
+    client = boto3.client("sqs", endpoint_url=moto.url, region_name=REGION)
+    with pytest.raises(ConfigError) as refused:
+        relay_from_settings(settings, sqs=client)
+    assert "nosuch-ackflow-" in str(refused.value) and "ACKFLOW_SQS_QUEUE_PREFIX" in str(refused.value)
+    from botocore.config import Config
+
+    settings = settings.model_copy(update={"sqs_endpoint": "http://127.0.0.1:9"})
+    unreachable = boto3.client("sqs", endpoint_url=settings.sqs_endpoint, region_name=REGION,
+                               config=Config(retries={"max_attempts": 1}))
+    with pytest.raises(ConfigError) as unanswered:
+        relay_from_settings(settings, sqs=unreachable)
+    assert "http://127.0.0.1:9" in str(unanswered.value) and "ACKFLOW_SQS_ENDPOINT" in str(unanswered.value)
 
 
 def test_the_messages_of_a_relay_that_died_come_back_after_its_hold_not_the_queues_visibility_timeout(

@@ -12,7 +12,8 @@ retries every non-2xx answer; and a step that may only run again after a while, 
 which is sent again delayed under a new task); 503 = try again later (a transient failure within the retry
 budget; Chat or the queue unavailable after the work; the token's signer certificates cannot be
 fetched, so it cannot be checked now); 409 = the step is held by another live attempt, so the
-queue keeps this task until that attempt ends or its lease runs out (not a 5xx: for an HTTP target
+queue keeps this task until that attempt ends or its lease runs out (its body's ``retry_in``: the
+seconds until then, which the SQS relay waits; not a 5xx: for an HTTP target
 Cloud Tasks reads a 429 or any 5xx as an overloaded worker and slows the whole queue down, and
 nothing is overloaded).
 401 = the caller's token does not verify; 405 = not a POST.
@@ -147,7 +148,10 @@ class Worker:
             step = job.steps[index]
             log.info("step held by %s until %.0f; the queue keeps this task", step.holder.task if step.holder
                      else "?", step.lease_until or 0, extra=extra)
-            return HttpResponse(409, {"status": "busy"})
+            # when the lease ends, the earliest a later delivery may take the step over (the SQS
+            # relay keeps its message invisible until then; Cloud Tasks reads no body)
+            retry_in = max(1, math.ceil((step.lease_until or 0) - runtime.clock()))
+            return HttpResponse(409, {"status": "busy", "retry_in": retry_in})
         if outcome != Claim.CLAIMED:
             log.info("duplicate delivery (%s)", outcome.value, extra=extra)
             return self._follow_up(job, index, outcome)

@@ -11,9 +11,12 @@ attempt, or a permanent error), the relay moves the message to the queue's dead-
 itself, so every failed job's task ends there, not only the ones the worker never answered.
 
 Messages are delivered concurrently, as Cloud Tasks dispatches them: up to the queue's
-``max_concurrent_dispatches`` at a time (at most ``max_in_flight``), each settled on its own as
-its answer comes. The long-poll loop receives only as many messages as it has free slots, so a
-received message never waits behind a slow one while its visibility timeout runs.
+``max_concurrent_dispatches`` at a time (at most ``max_in_flight``), no faster than its
+``max_dispatches_per_second`` (a token bucket with Cloud Tasks' burst, ``ceil(rate)``; each relay
+process keeps its own, as it keeps its own concurrency: two relays on one queue may dispatch up to
+twice each), each settled on its own as its answer comes. The long-poll loop receives only as
+many messages as it has free slots (and tokens), so a received message never waits behind a slow
+one while its visibility timeout runs.
 
 While a delivery is under way the relay keeps extending the message's visibility (every third
 of its hold, below), so a step longer than the visibility timeout is not received again by a
@@ -27,6 +30,12 @@ receives with the queue's; the first extension brings it to the hold). So the me
 that dies (those it was delivering, and those its last long poll took as it died) come back within
 that time, not after the queue's visibility timeout (a step's timeout plus a minute: 11 minutes on
 the default queue), which a job whose task it held used to wait out, or the sweep.
+
+A 4xx that says the request itself is wrong (400, 404, 405, 410, 413, 422 …: ``PERMANENT_ANSWERS``)
+would be answered the same on every retry: the message goes to the dead-letter queue at once. A 409
+(the step is held by another delivery) keeps the message invisible until the holder's lease ends,
+as the worker's answer says (``retry_in``), not on the queue's backoff: on SQS only the lease's end
+frees a step, and each early receive brought the copy nearer ``maxReceiveCount`` and the DLQ.
 
 A message is checked before it is delivered: one that is not an Ackflow task (not JSON, no task
 name or payload, header names or values that cannot be sent) goes to the dead-letter queue at once.
@@ -135,8 +144,28 @@ class _Heartbeat:
 class Outcome:
     DONE = "done"  # 2xx: delete
     POSTPONED = "postponed"  # its not_before is ahead: sent again with the rest of its delay, delete
-    FAILED_FOR_GOOD = "failed"  # 2xx, but the job failed: dead-letter, then delete
+    FAILED_FOR_GOOD = "failed"  # 2xx, but the job failed; or a 4xx no retry changes: dead-letter, then delete
     RETRY = "retry"  # anything else: let it come back after the backoff
+
+
+class Retry(str):
+    """``Outcome.RETRY`` with the seconds the worker asked the message to wait (a busy step: until
+    its holder's lease ends), or None for the queue's backoff."""
+
+    after: float | None
+
+    def __new__(cls, after: float | None = None):
+        retry = super().__new__(cls, Outcome.RETRY)
+        retry.after = after
+        return retry
+
+
+# 4xx answers that say the request itself is wrong (malformed, no such path, not a POST, gone, too
+# large, unprocessable): every retry gets the same answer, so the message goes to the dead-letter
+# queue at once. Others are retried: 401/403 (the relay's key or identity, which a person fixes and
+# the next attempt then passes), 408, 409 (the step is held), 425, 429.
+PERMANENT_ANSWERS = frozenset({400, 404, 405, 406, 410, 411, 413, 414, 415, 422, 501})
+MAX_VISIBILITY = 43200  # SQS's longest visibility timeout (12 hours)
 
 
 class _Slots:
@@ -161,6 +190,46 @@ class _Slots:
         with self._changed:
             self.free += 1
             self._changed.notify_all()
+
+
+class _Rate:
+    """A token bucket of a queue's ``max_dispatches_per_second``, with a burst of ``ceil(rate)``
+    (as Cloud Tasks derives ``max_burst_size``), full at the start."""
+
+    def __init__(self, rate: float, clock=time.monotonic):
+        self.rate = rate if math.isfinite(rate) and rate > 0 else math.inf  # none given: no limit
+        self.burst = max(1, math.ceil(rate)) if math.isfinite(self.rate) else 10**9
+        self.tokens = float(self.burst)
+        self.clock = clock
+        self.at = clock()
+        self._lock = threading.Lock()
+
+    def _refill(self) -> None:
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+
+    def take(self, most: int, stop: threading.Event) -> int:
+        """Wait for a token, then take as many as are there, up to ``most`` (0 if ``stop`` is set)."""
+        if math.isinf(self.rate):
+            return 0 if stop.is_set() else most
+        while not stop.is_set():
+            with self._lock:
+                self._refill()
+                if self.tokens >= 1:
+                    taken = min(most, int(self.tokens))
+                    self.tokens -= taken
+                    return taken
+                wait = (1 - self.tokens) / self.rate
+            stop.wait(min(wait, 0.5))
+        return 0
+
+    def give_back(self, count: int) -> None:
+        """Tokens taken for messages a receive did not bring."""
+        if count > 0 and not math.isinf(self.rate):
+            with self._lock:
+                self._refill()
+                self.tokens = min(self.burst, self.tokens + count)
 
 
 class Relay:
@@ -225,9 +294,15 @@ class Relay:
                                       headers=self.headers(queue, body, attributes))
         except requests.RequestException as exc:
             log.warning("worker unreachable for %s: %s", body.get("task"), exc)
-            return Outcome.RETRY
+            return Retry()
+        if response.status_code in PERMANENT_ANSWERS:
+            log.error("the worker refused %s for good (HTTP %s): kept in the dead-letter queue",
+                      body.get("task"), response.status_code)
+            return Outcome.FAILED_FOR_GOOD
+        if response.status_code == 409:
+            return Retry(_busy_for(response))
         if not 200 <= response.status_code < 300:
-            return Outcome.RETRY
+            return Retry()
         try:
             answer = response.json()
             failed = isinstance(answer, dict) and answer.get("status") == "FAILED"
@@ -292,8 +367,9 @@ class Relay:
 
     def settle(self, relay_queue: RelayQueue, outcome: str, body: str, receipt: str, attributes: dict) -> None:
         if outcome == Outcome.RETRY:
-            self.sqs.change_message_visibility(QueueUrl=relay_queue.url, ReceiptHandle=receipt,
-                                               VisibilityTimeout=self.retry_delay(relay_queue.definition, attributes))
+            self.sqs.change_message_visibility(
+                QueueUrl=relay_queue.url, ReceiptHandle=receipt,
+                VisibilityTimeout=self.retry_delay(relay_queue.definition, attributes, getattr(outcome, "after", None)))
             return
         if outcome == Outcome.FAILED_FOR_GOOD:
             dead_letters = self.dead_letter_url(relay_queue)
@@ -301,10 +377,15 @@ class Relay:
                 self.sqs.send_message(QueueUrl=dead_letters, MessageBody=body)
         self.sqs.delete_message(QueueUrl=relay_queue.url, ReceiptHandle=receipt)
 
-    def retry_delay(self, queue: QueueDefinition, attributes: dict) -> int:
-        """Seconds until the next attempt: the queue's backoff, as Cloud Tasks would apply it."""
+    def retry_delay(self, queue: QueueDefinition, attributes: dict, after: float | None = None) -> int:
+        """Seconds until the next attempt: the queue's backoff, as Cloud Tasks would apply it, or
+        what the worker asked for (``after``: a busy step's copy waits for the holder's lease to
+        end; on the backoff each 409 cost a receive, and the copy reached ``maxReceiveCount`` and
+        the dead-letter queue while the step still ran, or before a killed holder's lease ended)."""
+        if after is not None:
+            return max(1, min(MAX_VISIBILITY, math.ceil(after)))
         received = int(attributes.get("ApproximateReceiveCount", "1"))
-        return max(0, min(43200, round(queue.retry.delay(received))))
+        return max(0, min(MAX_VISIBILITY, round(queue.retry.delay(received))))
 
     def handle(self, relay_queue: RelayQueue, message: dict) -> str:
         """Deliver one received message and settle it by its outcome (delete only after a 2xx)."""
@@ -330,6 +411,7 @@ class Relay:
         def loop(relay_queue: RelayQueue) -> None:
             limit = self.concurrency(relay_queue.definition)
             slots = _Slots(limit)
+            rate = _Rate(relay_queue.definition.max_dispatches_per_second)
 
             def deliver(message: dict) -> None:
                 try:
@@ -340,14 +422,19 @@ class Relay:
             with ThreadPoolExecutor(limit, thread_name_prefix=f"relay-{relay_queue.definition.name}") as pool:
                 while True:
                     free = slots.wait_free(stop)
-                    if not free:
+                    # no more than the queue's rate allows now: a message received is delivered at once
+                    # (one received to wait for a token would wait out its hold, then come back)
+                    allowed = rate.take(min(free, 10), stop) if free else 0
+                    if not allowed:
                         return
                     try:
-                        messages = self.receive(relay_queue, free, wait)
+                        messages = self.receive(relay_queue, allowed, wait)
                     except Exception as exc:  # keep relaying; SQS keeps the messages
                         log.error("relay of %s failed: %s", relay_queue.definition.name, exc)
+                        rate.give_back(allowed)
                         stop.wait(1)
                         continue
+                    rate.give_back(allowed - len(messages))
                     for message in messages:
                         slots.take()
                         pool.submit(deliver, message)
@@ -372,8 +459,9 @@ class Relay:
             outcome = self.attempt(queue, record["body"], record["receiptHandle"], attributes)
             if outcome == Outcome.RETRY:
                 try:
+                    delay = self.retry_delay(queue.definition, attributes, getattr(outcome, "after", None))
                     self.sqs.change_message_visibility(QueueUrl=queue.url, ReceiptHandle=record["receiptHandle"],
-                                                       VisibilityTimeout=self.retry_delay(queue.definition, attributes))
+                                                       VisibilityTimeout=delay)
                 except Exception as exc:  # the visibility timeout still brings it back
                     log.warning("could not shorten the visibility of %s: %s", record["messageId"], exc)
                 return False
@@ -397,6 +485,17 @@ class Relay:
         return [{"itemIdentifier": record["messageId"]} for record, ok in zip(records, done, strict=True) if not ok]
 
 
+def _busy_for(response) -> float | None:
+    """The seconds a 409 ("busy": the step is held) says its holder's lease still runs, if it says."""
+    try:
+        after = response.json().get("retry_in")
+    except (ValueError, AttributeError):
+        return None
+    if isinstance(after, bool) or not isinstance(after, (int, float)) or not math.isfinite(after) or after <= 0:
+        return None
+    return float(after)
+
+
 def relay_from_settings(settings, *, sqs=None, queue_urls: dict[str, str] | None = None) -> Relay:
     """A Relay for every queue of the definitions, configured from ACKFLOW_* settings."""
     from ..queues import load_queues
@@ -415,12 +514,32 @@ def relay_from_settings(settings, *, sqs=None, queue_urls: dict[str, str] | None
                           "tokens with (ackflow sqs-relay --new-key relay-key.pem makes one)")
     queues = []
     for name, definition in load_queues(settings.queues_file).items():
-        url = (queue_urls or {}).get(name) or sqs.get_queue_url(QueueName=settings.sqs_queue_prefix + name)["QueueUrl"]
+        url = (queue_urls or {}).get(name) or _queue_url(sqs, settings, settings.sqs_queue_prefix + name)
         queues.append(RelayQueue(definition, url))
     return Relay(sqs=sqs, queues=queues, worker_url=settings.worker_url,
                  signer=LocalSigner.from_private_key(key, "ackflow-sqs-relay"), issuer=settings.relay_issuer,
                  identity=settings.invoker_service_account or "ackflow-sqs-relay",
                  audience=settings.worker_audience or settings.worker_url)
+
+
+def _queue_url(sqs, settings, name: str) -> str:
+    """The queue's URL, or a ConfigError that says which queue and what to check."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from ..errors import ConfigError
+
+    try:
+        return sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if "NonExistentQueue" in code or "QueueDoesNotExist" in code:
+            raise ConfigError(f"no SQS queue {name} in {settings.sqs_region}: check ACKFLOW_SQS_QUEUE_PREFIX "
+                              f"({settings.sqs_queue_prefix!r}) and ACKFLOW_SQS_REGION, and that "
+                              "infra/terraform/aws was applied with the same queue_prefix") from None
+        raise ConfigError(f"SQS refused to look up the queue {name}: {code or exc}") from None
+    except BotoCoreError as exc:
+        raise ConfigError(f"SQS did not answer at {settings.sqs_endpoint or 'its AWS endpoint'} "
+                          f"(ACKFLOW_SQS_ENDPOINT, ACKFLOW_SQS_REGION): {exc}") from None
 
 
 def lambda_handler(event: dict, context=None) -> dict:

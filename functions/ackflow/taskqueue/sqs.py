@@ -114,7 +114,8 @@ class SqsQueue:
         the worker's claim makes the second delivery harmless (as for any duplicate)."""
         from botocore.exceptions import BotoCoreError, ClientError
 
-        moved = 0
+        moved = 0  # long polls (a wait of 1 s): a short poll samples some of SQS's servers and may
+        # answer empty while the DLQ holds messages (AWS: "false empty responses"), which ended the redrive
         try:
             url = self.queue_url(queue)
             dlq = self._dlq_url(self._attributes(url))
@@ -122,7 +123,7 @@ class SqsQueue:
                 raise NotSupported(f"{self.prefix + queue} has no dead-letter queue")
             while moved < limit:
                 batch = self._sqs().receive_message(QueueUrl=dlq, MaxNumberOfMessages=min(10, limit - moved),
-                                                    VisibilityTimeout=60, WaitTimeSeconds=0).get("Messages", [])
+                                                    VisibilityTimeout=60, WaitTimeSeconds=1).get("Messages", [])
                 if not batch:
                     break
                 for message in batch:

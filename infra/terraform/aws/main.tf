@@ -9,8 +9,10 @@ locals {
 resource "aws_sqs_queue" "dead_letters" {
   for_each = local.queues
 
-  name                      = "${var.queue_prefix}${each.key}-dlq"
-  message_retention_seconds = var.message_retention_seconds
+  name = "${var.queue_prefix}${each.key}-dlq"
+  # SQS's longest. A message SQS moves here keeps its first enqueue time and expires by this
+  # retention counted from then: AWS advises a DLQ retention longer than its queue's.
+  message_retention_seconds = 1209600
   sqs_managed_sse_enabled   = true
 }
 

@@ -40,6 +40,11 @@ variable "visibility_margin_seconds" {
 
 variable "message_retention_seconds" {
   type        = number
-  description = "How long a message (and a dead letter) is kept."
+  description = "How long a message is kept in a queue (60 to 1209600 seconds); its dead-letter queue always keeps 14 days, SQS's longest."
   default     = 1209600
+
+  validation {
+    condition     = var.message_retention_seconds >= 60 && var.message_retention_seconds <= 1209600
+    error_message = "SQS keeps a message from 60 seconds to 14 days (1209600 seconds)."
+  }
 }
