@@ -825,3 +825,27 @@ def test_two_template_names_cut_alike_for_a_long_client_and_title_are_both_made_
     assert any(p.endswith(" (2).txt") for p in made), made
     again = render_tree(storage.template(seeding.TEMPLATE_FOLDER, 10**8), storage, folder, names, names)
     assert again["created"] == [] and all(len(items) == 1 for items in cases(drive).values())
+
+
+def test_a_template_file_deleted_while_the_case_is_made_is_a_retry_that_reads_the_template_again(drive, docs):
+    """The step reads the template, then copies its files: a file a person deletes in between made
+    the copy's 404 a permanent failure telling the office to check the case folders' parent folder
+    and the service account's membership, neither of which was wrong. Now a retry, whose new read
+    of the template no longer has the file; everything else is made once."""
+    doomed = drive.seed(name="古い見積雛形.pdf", parents=[seeding.TEMPLATE_FOLDER], mimeType="application/pdf",
+                        content_base64=base64.b64encode(b"%PDF").decode())
+    storage = drive.storage(docs=docs)
+    template = storage.template(seeding.TEMPLATE_FOLDER, 10**8)
+    session = requests.Session()
+    token = session.post(f"{drive.url}/token", data={"assertion": "x." + base64.urlsafe_b64encode(
+        b'{"iss": "person@example.com"}').decode() + ".y"}).json()["access_token"]
+    session.delete(f"{drive.url}/drive/v3/files/{doomed['id']}?supportsAllDrives=true",
+                   headers={"Authorization": f"Bearer {token}"}).raise_for_status()
+    with pytest.raises(TransientError) as gone:
+        render_tree(template, storage, CASE, NAMES, NAMES, DRIVE_TEMPLATE_SETTING)
+    assert "古い見積雛形.pdf" in str(gone.value) and "PARENT_FOLDER" not in str(gone.value)
+    made = render_tree(storage.template(seeding.TEMPLATE_FOLDER, 10**8), storage, CASE, NAMES, NAMES,
+                       DRIVE_TEMPLATE_SETTING)
+    assert f"{CASE}/README.txt" in made["created"] + made["kept"]
+    assert f"{CASE}/古い見積雛形.pdf" not in cases(drive)
+    assert all(len(items) == 1 for items in cases(drive).values())

@@ -598,8 +598,20 @@ class DriveStorage:
             mime_type = self._call(L_("copy the template file to {path}", path=path), lambda: self._files().get(
                 fileId=file_id, fields="mimeType", supportsAllDrives=True))["mimeType"]
         body = {"name": place[1], "parents": [place[0]], "appProperties": self._properties(path)}
-        self._make(L_("copy the template file to {path}", path=path), path, body, lambda b: self._files().copy(
-            fileId=file_id, body=b, fields=FIELDS, supportsAllDrives=True), reserved=takes_chosen_id(mime_type))
+        try:
+            self._make(L_("copy the template file to {path}", path=path), path, body, lambda b: self._files().copy(
+                fileId=file_id, body=b, fields=FIELDS, supportsAllDrives=True), reserved=takes_chosen_id(mime_type))
+        except PermanentError as exc:
+            cause = exc.__cause__
+            if getattr(getattr(cause, "resp", None), "status", None) != 404 or self._call(
+                    L_("copy the template file to {path}", path=path), lambda: self._files().get(
+                        fileId=file_id, fields="id", supportsAllDrives=True), quiet=(404,)) is not None:
+                raise
+            # the file was in the template when the step read it, and is gone now (a person removed or
+            # moved it meanwhile): the step's next attempt reads the template again, without it
+            raise TransientError(N_("Drive: the template file for {path} was removed from the case template while "
+                                    "the case folder was being made; the step will read the template again"),
+                                 path=path) from exc
         return True
 
     def exists(self, path: str) -> bool:
