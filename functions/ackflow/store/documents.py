@@ -6,6 +6,7 @@ Collections hold JSON documents by id. Every write the JobStore makes goes throu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
@@ -25,6 +26,32 @@ HOLDS = "job_holds"  # jobs a step made uncancellable before its step was record
 Where = tuple[str, str, Any]  # (field, one of OPERATORS, value)
 OPERATORS = ("==", "<", "<=", ">", ">=")
 Cursor = tuple[Any, str]  # (value of the order field, document id) of the last document of a page
+
+MAX_ID_BYTES = 1500  # Firestore's limit on a document id (UTF-8)
+_RESERVED_ID = re.compile(r"__.*__", re.DOTALL)
+
+
+def storable_id(doc_id: object) -> bool:
+    """Whether a document can have this id on every backend: Firestore's rules for a document id
+    (UTF-8, at most 1,500 bytes, no ``/``, not ``.`` nor ``..``, not ``__.*__``), non-empty.
+    Firestore names a document by its path, so an id with a ``/`` would name another document (or
+    none); the others it refuses with INVALID_ARGUMENT. A backend reads such an id as a document
+    that does not exist and refuses to write one (ValueError), SQLite too, so that what only
+    Firestore would refuse is found on the embedded store as well."""
+    if not isinstance(doc_id, str) or not doc_id or "/" in doc_id or doc_id in (".", "..") \
+            or _RESERVED_ID.fullmatch(doc_id):
+        return False
+    try:
+        return len(doc_id.encode("utf-8")) <= MAX_ID_BYTES
+    except UnicodeEncodeError:  # an unpaired surrogate
+        return False
+
+
+def refuse_unstorable(collection: str, doc_id: object) -> None:
+    """Raise ValueError for an id no document can have (``storable_id``): a write of one is a bug
+    of its caller, which must make ids or check what it was given."""
+    if not storable_id(doc_id):
+        raise ValueError(f"{str(doc_id)[:80]!r} is not a document id any store takes ({collection})")
 
 
 class Tx(Protocol):
