@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from ackflow.errors import DocumentRefused, StoreUnavailable
 from ackflow.store.documents import storable_id
 from workers.office.mail.records import MailRecords
 
@@ -42,3 +43,41 @@ def test_writing_an_id_no_document_can_have_is_refused_before_anything_is_sent(s
         with pytest.raises(ValueError, match="not a document id"):
             store.docs.transaction(lambda tx, i=doc_id: getattr(tx, write)("mail", i, {"n": 1}))
     assert store.docs.query("mail", [], "n", False, 10) == []
+
+
+def _nested(depth: int):
+    value: object = "x"
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+REFUSED = {  # what Firestore (the emulator too) refuses in a document, and SQLite took
+    "over 1 MiB": {"text": "あ" * 360_000},
+    "maps nested past 20": {"params": _nested(21)},
+    "an array in an array": {"params": {"rows": [["a", "b"], ["c", "d"]]}},
+    "an empty field name": {"params": {"": "x"}},
+    "a reserved field name": {"params": {"__x__": "x"}},
+    "a field name over 1,500 bytes": {"params": {"é" * 751: "x"}},
+    "a field path over 1,500 bytes": {"params": {"a" * 1499: "x"}},  # params.aaa…
+    "an integer beyond 64 bits": {"n": 2**63},
+}
+TAKEN = {"params": {"text": "あ" * 340_000, "rows": [{"a": ["b"]}], "a" * 1400: "x", "_x_": 1, "n": 2**63 - 1},
+         "a" * 1498: "x", "deep": _nested(20)}
+
+
+@pytest.mark.parametrize("what", sorted(REFUSED))
+def test_a_document_firestore_refuses_is_refused_for_good_on_every_backend_never_as_the_store_unavailable(
+        store, what):
+    """Firestore's INVALID_ARGUMENT was read as the store unavailable (a 503: the queue retries for
+    ever); what the client library refuses itself (an empty field name, deep nesting) escaped as
+    its own ValueError or a protobuf DecodeError. SQLite took it all, so nothing found it there."""
+    docs = store.docs
+    with pytest.raises(DocumentRefused) as refused:
+        docs.transaction(lambda tx: tx.set("jobs", "j1", REFUSED[what]))
+    assert not isinstance(refused.value, StoreUnavailable)
+    with pytest.raises(DocumentRefused):
+        docs.transaction(lambda tx: tx.create("jobs", "j1", REFUSED[what]))
+    assert docs.get("jobs", "j1") is None
+    docs.transaction(lambda tx: tx.set("jobs", "j1", TAKEN))  # just within every limit: taken
+    assert docs.get("jobs", "j1") == TAKEN

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from ..errors import AlreadyExists, ConfigError, StoreUnavailable
+from ..errors import AlreadyExists, ConfigError, DocumentRefused, StoreUnavailable
 from .documents import OPERATORS, Cursor, Where, refuse_unstorable, storable_id
 
 T = TypeVar("T")
@@ -63,11 +63,11 @@ class _FirestoreTx:
         return _from_firestore(snapshot.to_dict()) if snapshot.exists else None
 
     def create(self, collection: str, doc_id: str, doc: dict) -> None:
-        refuse_unstorable(collection, doc_id)
+        refuse_unstorable(collection, doc_id, doc)
         self.transaction.create(self.documents.ref(collection, doc_id), _to_firestore(doc))
 
     def set(self, collection: str, doc_id: str, doc: dict) -> None:
-        refuse_unstorable(collection, doc_id)
+        refuse_unstorable(collection, doc_id, doc)
         self.transaction.set(self.documents.ref(collection, doc_id), _to_firestore(doc))
 
     def delete(self, collection: str, doc_id: str) -> None:
@@ -130,6 +130,8 @@ class FirestoreDocuments:
             raise  # contention (Aborted is a Conflict too): transaction() runs it again
         except exceptions.Conflict as exc:
             raise AlreadyExists(str(exc.message)) from exc
+        except exceptions.InvalidArgument as exc:  # the documents as written: no attempt will commit them
+            raise DocumentRefused(f"Firestore refused the documents as written: {exc.message}") from exc
         except (exceptions.ServiceUnavailable, exceptions.DeadlineExceeded,
                 exceptions.InternalServerError, exceptions.ResourceExhausted) as exc:
             raise StoreUnavailable(f"Firestore did not commit: {exc}") from exc

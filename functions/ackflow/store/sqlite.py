@@ -108,7 +108,7 @@ class _SqliteTx:
         return json.loads(row[0]) if row else None
 
     def create(self, collection: str, doc_id: str, doc: dict) -> None:
-        refuse_unstorable(collection, doc_id)  # what Firestore refuses, refused here too
+        refuse_unstorable(collection, doc_id, doc)  # what Firestore refuses, refused here too
         try:
             self.db.execute("INSERT INTO docs(collection, id, doc) VALUES (?, ?, ?)",
                             (collection, doc_id, json.dumps(doc, ensure_ascii=False)))
@@ -116,7 +116,7 @@ class _SqliteTx:
             raise AlreadyExists(f"{collection}/{doc_id} already exists") from exc
 
     def set(self, collection: str, doc_id: str, doc: dict) -> None:
-        refuse_unstorable(collection, doc_id)
+        refuse_unstorable(collection, doc_id, doc)
         self.db.execute(
             "INSERT INTO docs(collection, id, doc) VALUES (?, ?, ?) "
             "ON CONFLICT(collection, id) DO UPDATE SET doc = excluded.doc",
