@@ -11,6 +11,7 @@ second half of the run (a leak shows as a steady slope there; the warm-up's grow
 Figures go to stdout as JSON (docs/reliability.md).
 
     .venv/bin/python benchmarks/fuzz.py [--requests 20000] [--format classic|addon] [--seed N] [--mail-presses N]
+    .venv/bin/python benchmarks/fuzz.py --store firestore --requests 3000   # on the Firestore emulator (Java)
     .venv/bin/python benchmarks/fuzz.py --replay .ackflow/fuzz/fuzz-SEED-INDEX.json --format classic
 """
 
@@ -46,11 +47,13 @@ def main() -> int:
     parser.add_argument("--rss-growth", type=float, default=32.0, help="MiB the webhook may grow after warm-up")
     parser.add_argument("--late-growth", type=float, default=400.0,
                         help="bytes a request the webhook may grow over the second half of the run")
+    parser.add_argument("--store", choices=("sqlite", "firestore"), default="sqlite",
+                        help="the store: SQLite (the default) or the Firestore emulator (needs Java)")
     parser.add_argument("--replay", type=Path, help="send one saved failing request again and show the answer")
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
     with tempfile.TemporaryDirectory(prefix="ackflow-fuzz-") as workdir, \
-            fuzz_pipeline(Path(workdir), args.format, AUTH[args.format]) as pipeline:
+            fuzz_pipeline(Path(workdir), args.format, AUTH[args.format], args.store) as pipeline:
         if args.replay:
             answer = replay(pipeline.stack, args.replay, args.format)
             print(f"{answer.status_code}\n{answer.text[:4000]}")
@@ -60,7 +63,7 @@ def main() -> int:
         report = FuzzRun(pipeline.stack, args.format, seed, args.out, gmail_url=pipeline.gmail.url,
                          mail_presses=presses).run(args.requests)
         whole = time.perf_counter() - started
-    summary = {**report.summary(), "format": args.format, "python": platform.python_version(),
+    summary = {**report.summary(), "format": args.format, "store": args.store, "python": platform.python_version(),
                "machine": f"{platform.machine()}, {platform.system()}, {os.cpu_count()} cores",
                "seconds_with_epilogue_and_checks": round(whole, 1)}
     growth_mib = (report.rss_kib["after"] - report.rss_kib["before"]) / 1024

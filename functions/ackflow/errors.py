@@ -100,6 +100,13 @@ class StoreUnavailable(Unavailable):
     pass
 
 
+class DocumentRefused(AckflowError, ValueError):
+    """The store takes no document as written: over Firestore's 1 MiB, maps or arrays nested past
+    20, a field name empty, reserved (``__x__``) or over 1,500 bytes, an array in an array, an id
+    no document can have. Writing it again cannot succeed, so this is never ``StoreUnavailable``
+    (which asks the queue to try again); both backends refuse the same (``store.documents``)."""
+
+
 class QueueUnavailable(Unavailable):
     pass
 

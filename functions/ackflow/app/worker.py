@@ -33,8 +33,10 @@ from ..errors import (
     ChatBudgetSpent,
     ChatUnavailable,
     Conflict,
+    DocumentRefused,
     JobNotFound,
     LeaseLost,
+    PermanentError,
     QueueUnavailable,
     RetryLater,
     StepFailed,
@@ -42,7 +44,7 @@ from ..errors import (
     UnknownJobType,
     VerificationError,
 )
-from ..i18n import ENGLISH, L_, Msg, Speaker, said
+from ..i18n import ENGLISH, L_, N_, Msg, Speaker, said
 from ..ids import is_safe_id
 from ..jobs.context import StepContext
 from ..jobs.lifecycle import Claim
@@ -180,6 +182,11 @@ class Worker:
         except LeaseLost as exc:
             log.warning("finished, but the step is no longer ours: %s", exc, extra=extra)
             return self._follow_up(runtime.store.get_job(job.id), index, Claim.FINISHED)
+        except DocumentRefused as exc:  # the same result again would be refused again: no retry
+            log.error("step %s finished, but its result is not kept: %s", step.name, exc, extra=extra)
+            return self._failed(job, job_type, index, holder, PermanentError(N_(
+                "the step finished, but the job store cannot keep its result (too large or nested too deeply)")),
+                extra)
         log.info("step %s succeeded", step.name, extra=extra)
         return self._after_success(job, index)
 

@@ -24,8 +24,8 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from ..errors import AlreadyExists, ConfigError, StoreUnavailable
-from .documents import OPERATORS, Cursor, Where
+from ..errors import AlreadyExists, ConfigError, DocumentRefused, StoreUnavailable
+from .documents import OPERATORS, Cursor, Where, refuse_unstorable, storable_id
 
 T = TypeVar("T")
 TTL_FIELD = "expire_at"
@@ -57,17 +57,22 @@ class _FirestoreTx:
         self.transaction = transaction
 
     def get(self, collection: str, doc_id: str) -> dict | None:
+        if not storable_id(doc_id):  # no document has it (a "/" would name another one)
+            return None
         snapshot = self.documents.ref(collection, doc_id).get(transaction=self.transaction)
         return _from_firestore(snapshot.to_dict()) if snapshot.exists else None
 
     def create(self, collection: str, doc_id: str, doc: dict) -> None:
+        refuse_unstorable(collection, doc_id, doc)
         self.transaction.create(self.documents.ref(collection, doc_id), _to_firestore(doc))
 
     def set(self, collection: str, doc_id: str, doc: dict) -> None:
+        refuse_unstorable(collection, doc_id, doc)
         self.transaction.set(self.documents.ref(collection, doc_id), _to_firestore(doc))
 
     def delete(self, collection: str, doc_id: str) -> None:
-        self.transaction.delete(self.documents.ref(collection, doc_id))
+        if storable_id(doc_id):
+            self.transaction.delete(self.documents.ref(collection, doc_id))
 
 
 class FirestoreDocuments:
@@ -125,6 +130,8 @@ class FirestoreDocuments:
             raise  # contention (Aborted is a Conflict too): transaction() runs it again
         except exceptions.Conflict as exc:
             raise AlreadyExists(str(exc.message)) from exc
+        except exceptions.InvalidArgument as exc:  # the documents as written: no attempt will commit them
+            raise DocumentRefused(f"Firestore refused the documents as written: {exc.message}") from exc
         except (exceptions.ServiceUnavailable, exceptions.DeadlineExceeded,
                 exceptions.InternalServerError, exceptions.ResourceExhausted) as exc:
             raise StoreUnavailable(f"Firestore did not commit: {exc}") from exc
@@ -138,6 +145,8 @@ class FirestoreDocuments:
     def get(self, collection: str, doc_id: str) -> dict | None:
         from google.api_core import exceptions
 
+        if not storable_id(doc_id):
+            return None
         try:
             snapshot = self.ref(collection, doc_id).get()
         except exceptions.GoogleAPICallError as exc:

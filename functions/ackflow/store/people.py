@@ -21,7 +21,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from .documents import Documents, Tx
+from .documents import Documents, Tx, storable_id
 
 PEOPLE = "people"
 USER_NAME = re.compile(r"users/([A-Za-z0-9_-]{1,64})")  # what Chat names a person; anything else is not kept
@@ -50,7 +50,8 @@ class People:
     @staticmethod
     def doc_id(user_name: str) -> str | None:
         match = USER_NAME.fullmatch(user_name or "")
-        return match.group(1) if match else None
+        # users/__x__ is none of Chat's (its ids are digits) and no id Firestore takes (reserved)
+        return match.group(1) if match and storable_id(match.group(1)) else None
 
     def _cached(self, doc_id: str) -> Known | None:
         with self._lock:

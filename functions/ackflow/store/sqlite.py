@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from ..errors import AlreadyExists, StoreUnavailable
-from .documents import OPERATORS, Cursor, Where
+from .documents import OPERATORS, Cursor, Where, refuse_unstorable, storable_id
 
 T = TypeVar("T")
 INDEXES = Path(__file__).with_name("indexes.json")
@@ -101,11 +101,14 @@ class _SqliteTx:
         self.db = db
 
     def get(self, collection: str, doc_id: str) -> dict | None:
+        if not storable_id(doc_id):  # as on Firestore: no document has it
+            return None
         row = self.db.execute("SELECT doc FROM docs WHERE collection = ? AND id = ?",
                               (collection, doc_id)).fetchone()
         return json.loads(row[0]) if row else None
 
     def create(self, collection: str, doc_id: str, doc: dict) -> None:
+        refuse_unstorable(collection, doc_id, doc)  # what Firestore refuses, refused here too
         try:
             self.db.execute("INSERT INTO docs(collection, id, doc) VALUES (?, ?, ?)",
                             (collection, doc_id, json.dumps(doc, ensure_ascii=False)))
@@ -113,6 +116,7 @@ class _SqliteTx:
             raise AlreadyExists(f"{collection}/{doc_id} already exists") from exc
 
     def set(self, collection: str, doc_id: str, doc: dict) -> None:
+        refuse_unstorable(collection, doc_id, doc)
         self.db.execute(
             "INSERT INTO docs(collection, id, doc) VALUES (?, ?, ?) "
             "ON CONFLICT(collection, id) DO UPDATE SET doc = excluded.doc",

@@ -18,11 +18,18 @@ STRINGS = (
     "=HYPERLINK(\"https://example.net\")", "users/all", "spaces/AAAA", "client-jzzz", "jzzzzzzzzzz",
     "c" + "z" * 12, "null", "true", "[]", "{}", "NaN", "1e999", "-0", "99999999999999999999999999", "0x10",
     "A" * 5000, "あ" * 3000,
+    # what Firestore names no document by or refuses in a field's name: a path of two parts, a
+    # reserved name, more than 1,500 bytes
+    "a/b", "users/x/y", "____", "__x__", "é" * 800,
 )
 
 VALUES = (None, True, False, 0, -1, 1, 2**31, 2**63, 2**64 + 1, -(2**63) - 1, 10**40, 1.5, -0.0, 1e308, 5e-324,
           "", "x", [], {}, [None], [1, "a", {}], {"": None}, {"a": {"b": {"c": []}}}, ["x"] * 200,
-          {"name": "spaces/x"}, {"key": "confirmation", "value": "c1"})
+          {"name": "spaces/x"}, {"key": "confirmation", "value": "c1"},
+          # what Firestore refuses in a document: a reserved or too long field name, an array in an
+          # array, maps nested deeper than 20
+          {"__x__": 1}, {"k" * 1600: 1}, [[1]], {"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {"i": {"j": {"k": {
+              "l": {"m": {"n": {"o": {"p": {"q": {"r": {"s": {"t": {"u": {"v": 1}}}}}}}}}}}}}}}}}}}}}})
 
 # Raw JSON text spliced in where a value was: the json module raises something other than a
 # ValueError on some of these (RecursionError), or accepts what no Chat event holds (NaN, 1e999).

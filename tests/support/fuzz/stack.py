@@ -22,8 +22,9 @@ from .events import CAROL, SPACES
 
 
 @contextmanager
-def fuzz_pipeline(workdir: Path, fmt: str, auth: str) -> Iterator:
-    """A running pipeline (``tests.support.pipeline.Pipeline``) with ``gmail``, the stand-in."""
+def fuzz_pipeline(workdir: Path, fmt: str, auth: str, store: str = "sqlite") -> Iterator:
+    """A running pipeline (``tests.support.pipeline.Pipeline``) with ``gmail``, the stand-in; its
+    store the embedded SQLite or (``store="firestore"``) the Firestore emulator (Java)."""
     from tests.e2e.conftest import start_pipeline
 
     (workdir / "gmail").mkdir(parents=True, exist_ok=True)
@@ -37,7 +38,7 @@ def fuzz_pipeline(workdir: Path, fmt: str, auth: str) -> Iterator:
            # a leak (docs/reliability.md); two arenas leave the check to what the requests keep
            "MALLOC_ARENA_MAX": "2"}
     try:
-        pipeline = start_pipeline(workdir / "stack", fmt, auth, **env)
+        pipeline = start_pipeline(workdir / "stack", fmt, auth, store, **env)
     except BaseException:
         gmail.stop()
         raise

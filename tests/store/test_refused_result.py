@@ -1,0 +1,48 @@
+"""A step whose result the store will not keep (over Firestore's 1 MiB, nested too deeply, …) fails
+for good, in the requester's words, with its dead letter: the refusal was read as the store
+unavailable (Firestore's INVALID_ARGUMENT: a 503, the queue ran the step again and again with the
+same result), or escaped the worker (a 500, retried the same). On both backends: SQLite refuses
+what Firestore would (``store.documents``)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from ackflow.app.runtime import Runtime
+from ackflow.app.worker import Worker
+from ackflow.i18n import Speaker
+from ackflow.jobs.model import Holder, Job, JobStatus, Requester, StepState
+from ackflow.settings import Settings
+
+JOB_TYPES = "tests.support.jobtypes:build_registry"
+HANAKO = Requester("users/1", "hanako@example.com", "山田 花子", language="ja")
+
+
+@pytest.fixture(params=["sqlite", "firestore"])
+def runtime(request, tmp_path):
+    if request.param == "firestore":
+        emulator = request.getfixturevalue("firestore_emulator")
+        settings = Settings(store="firestore", project=emulator.project, job_types=JOB_TYPES)
+        emulator.documents()  # points the client at the emulator
+    else:
+        settings = Settings(sqlite_path=str(tmp_path / "jobs.db"), job_types=JOB_TYPES)
+    runtime = Runtime(settings)
+    yield runtime
+    runtime.close()
+
+
+def test_a_step_whose_result_the_store_will_not_keep_fails_for_good_and_is_never_retried(runtime):
+    now = time.time()
+    text = "図" * 200_000  # 600 kB: the job holds it, and the echo step's result says it again
+    runtime.store.create_job(Job(id="jtoolarge001", type="echo", params={"text": text}, requester=HANAKO,
+                                 space=None, thread=None, queue="ackflow-default", steps=(StepState("echo"),),
+                                 created_at=now, updated_at=now))
+    answer = Worker(runtime).run("jtoolarge001", 0, Holder("jtoolarge001-0-0", 0))  # its first attempt
+    assert answer.status < 500, answer.body
+    job = runtime.store.get_job("jtoolarge001")
+    assert job.status == JobStatus.FAILED and job.steps[0].output is None
+    assert job.last_error == Speaker("ja")._(
+        "the step finished, but the job store cannot keep its result (too large or nested too deeply)")
+    assert [letter.job_id for letter in runtime.store.list_dead_letters()] == ["jtoolarge001"]
