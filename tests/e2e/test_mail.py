@@ -111,7 +111,10 @@ def cards(office) -> dict[str, dict]:
             if m.get("clientAssignedMessageId", "").startswith("client-mail-")}
 
 
-def card_of(office, mail_id: str, timeout: float = 30, containing: str = "") -> dict:
+def card_of(office, mail_id: str, timeout: float = 180, containing: str = "") -> dict:
+    """The mail's card, once shown: up to three minutes by default, since the module's tests share
+    the office space, whose write quota (60 a minute) the earlier ones may have spent, and a card
+    Chat refused for it waits for Pub/Sub's next delivery."""
     wanted = "client-" + record_id(MAILBOX, mail_id)
     deadline = time.monotonic() + timeout
     while True:
