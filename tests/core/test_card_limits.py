@@ -149,7 +149,7 @@ def test_the_case_card_and_the_mail_card_are_within_chats_limits(registry, tmp_p
     from workers.office.mail.card import mail_card
 
     runtime = Runtime(Settings(sqlite_path=str(tmp_path / "a.db")), registry=registry)
-    record = hostile_case(300)
+    record = hostile_case(150)  # far past what a card shows, and within the 1 MiB a Firestore document may be
     runtime.store.docs.transaction(lambda tx: tx.set(CASES, "2026-001", record))
     for number in range(2, 122):  # the open cases' list, far past the 30 it shows
         case = f"2026-{number:03d}"
