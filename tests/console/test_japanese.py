@@ -7,6 +7,7 @@ service behind a proxy that answers changes as Google answers a read-only accoun
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import html
 import json
@@ -268,20 +269,30 @@ class ReadOnlyAccount:
                         content_type=answer.headers.get("Content-Type"))(environ, start_response)
 
 
-@pytest.fixture
-def read_only(tmp_path):
+@contextlib.contextmanager
+def queues_behind(tmp_path, proxy: type[ReadOnlyAccount]):
+    """The local Cloud Tasks service with one queue, reached by the console through ``proxy``:
+    (runtime, service, proxy, queue name)."""
     service, server = start_server(tmp_path / "tasks.db")
     parent = f"projects/{PROJECT}/locations/{LOCATION}"
     service.create_queue(parent, {"name": f"{parent}/queues/{QUEUE}"})
-    account = ReadOnlyAccount(server.url)
+    account = proxy(server.url)
     runtime = Runtime(Settings(sqlite_path=str(tmp_path / "jobs.db"), project=PROJECT, location=LOCATION,
                                cloudtasks_endpoint=account.server.url, local_services=True,
                                worker_url="http://127.0.0.1:9/", job_types="tests.support.jobtypes:build_registry"))
-    yield runtime, service, account, f"{parent}/queues/{QUEUE}"
-    runtime.close()
-    account.server.stop()
-    server.stop()
-    service.stop()
+    try:
+        yield runtime, service, account, f"{parent}/queues/{QUEUE}"
+    finally:
+        runtime.close()
+        account.server.stop()
+        server.stop()
+        service.stop()
+
+
+@pytest.fixture
+def read_only(tmp_path):
+    with queues_behind(tmp_path, ReadOnlyAccount) as parts:
+        yield parts
 
 
 def test_a_read_only_operator_sees_the_queues_and_is_told_plainly_that_pausing_is_refused(read_only):
@@ -507,14 +518,7 @@ class UnavailableService(ReadOnlyAccount):
 def test_a_queue_service_that_cannot_act_now_is_said_in_the_persons_language_its_answer_the_detail(tmp_path):
     """A pause Cloud Tasks could not take now (503) showed the service's English answer as the
     whole message of a Japanese page."""
-    service, server = start_server(tmp_path / "tasks.db")
-    parent = f"projects/{PROJECT}/locations/{LOCATION}"
-    service.create_queue(parent, {"name": f"{parent}/queues/{QUEUE}"})
-    down = UnavailableService(server.url)
-    runtime = Runtime(Settings(sqlite_path=str(tmp_path / "jobs.db"), project=PROJECT, location=LOCATION,
-                               cloudtasks_endpoint=down.server.url, local_services=True,
-                               worker_url="http://127.0.0.1:9/", job_types="tests.support.jobtypes:build_registry"))
-    try:
+    with queues_behind(tmp_path, UnavailableService) as (runtime, _, down, _):
         browser = console(runtime)
         act = {"csrf_token": browser.get_cookie("ackflow_csrf").value, "confirmed": "1"}
         answer = browser.post(f"/queues/{QUEUE}/pause", data=act)
@@ -524,8 +528,3 @@ def test_a_queue_service_that_cannot_act_now_is_said_in_the_persons_language_its
         own = re.sub(r'<span class="technical-label">.*?</code>', " ", said, flags=re.S)
         assert re.search(r"[\u3040-\u30ff]", own) and not english(re.sub(r"<[^>]+>", " ", own), QUEUE), said
         assert JA._("Technical detail") in said and "currently unavailable" in said, said
-    finally:
-        runtime.close()
-        down.server.stop()
-        server.stop()
-        service.stop()
