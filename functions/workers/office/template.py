@@ -10,6 +10,10 @@ Sheets in it stay native, and only its text files are read and filled in.
 
 from __future__ import annotations
 
+import csv
+import html
+import io
+import json
 import mimetypes
 import unicodedata
 from collections.abc import Callable
@@ -88,15 +92,55 @@ def numbered(target: str, number: int) -> str:
     return f"{parent}/{stem.rstrip(' .')}{mark}" if parent else f"{stem.rstrip(' .')}{mark}"
 
 
-def fill_in(data: bytes, values: dict[str, str]) -> bytes:
-    """A template text file with the values put in. One that is not UTF-8 (a CSV Excel saved as
-    Shift_JIS, as it does in Japan) cannot be read as text: it is copied as it is, its ``${…}``
-    left, rather than failing the case folder half made."""
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what Excel and Sheets read as the start of a formula
+
+
+def fill_in(data: bytes, values: dict[str, str], name: str = "") -> bytes:
+    """A template text file with the values put in, each written as the file's kind reads text: in a
+    CSV or TSV a cell of its own that is never a formula (a client ``=HYPERLINK(…),1`` is one cell,
+    shown as written), escaped in HTML and XML, inside a string in JSON. The values come from Chat
+    and mails. One that is not UTF-8 (a CSV Excel saved as Shift_JIS, as it does in Japan) cannot be
+    read as text: it is copied as it is, its ``${…}`` left, rather than failing the case folder half
+    made."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return data
+    if Template(text).safe_substitute(values) == text:  # nothing to fill in: the file as it is
+        return data
+    suffix = Path(name).suffix.lower()
+    if suffix in (".csv", ".tsv"):
+        return _fill_table(text, values, "," if suffix == ".csv" else "\t").encode("utf-8")
+    if suffix in (".html", ".xml"):
+        values = {key: html.escape(str(value)) for key, value in values.items()}
+    elif suffix == ".json":
+        values = {key: json.dumps(str(value), ensure_ascii=False)[1:-1] for key, value in values.items()}
     return Template(text).safe_substitute(values).encode("utf-8")
+
+
+def _fill_table(text: str, values: dict[str, str], delimiter: str) -> str:
+    """A CSV (or TSV) template filled in cell by cell and written again as one: a value with the
+    delimiter, a quote or a line break stays in its cell; one a spreadsheet would run as a formula
+    (``=``, ``+``, ``-``, ``@``, a tab or CR first) gets a ``'`` before it, as OWASP advises. In a
+    cell the template itself made a formula, a value's quotes are doubled (text inside its string)."""
+    bom = "\ufeff" if text.startswith("\ufeff") else ""  # Excel's UTF-8 CSV: kept before everything
+    body = text[len(bom):]
+    newline = "\r\n" if "\r\n" in body else "\n"
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=delimiter, lineterminator=newline)
+    for row in csv.reader(io.StringIO(body, newline=""), delimiter=delimiter):
+        cells = []
+        for cell in row:
+            if cell.startswith(FORMULA_START):  # the template's own formula: values inside its strings
+                cells.append(Template(cell).safe_substitute({k: str(v).replace('"', '""') for k, v in values.items()}))
+                continue
+            filled = Template(cell).safe_substitute(values)
+            cells.append("'" + filled if filled.startswith(FORMULA_START) else filled)
+        writer.writerow(cells)
+    filled = out.getvalue()
+    if not body.endswith(("\n", "\r")):
+        filled = filled.removesuffix(newline)
+    return bom + filled
 
 
 LOCAL_TEMPLATE_SETTING = "ACKFLOW_OFFICE_TEMPLATE_DIR"
@@ -166,7 +210,7 @@ def render_tree(template: str | Path | list[TemplateEntry], storage: CaseStorage
         else:
             data = entry.reader() if entry.reader else b""
             if entry.text:
-                data = fill_in(data, text_values)
+                data = fill_in(data, text_values, target)
             made = storage.create(target, data, content_type(target))
         (created if made else kept).append(target)
     return {"created": created, "kept": kept}
