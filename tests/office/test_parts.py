@@ -288,6 +288,28 @@ def test_a_name_the_font_cannot_print_is_refused_and_elsewhere_it_shows_as_geta(
     assert "吉野家 御中" in text and "プレス金型 〓 A-12" in text and "打合せ 〓" in text
 
 
+@pytest.mark.parametrize("space", ["\u2028", "\u2029", "\t", "\x1c", "\x85"])
+def test_a_space_the_font_lacks_is_printed_as_a_space_not_dropped(space):
+    """A line separator (U+2028) passes Chat's and a mail's checks (it is no control character) and
+    the folder's name makes it a space; fpdf2 dropped it (the font has no glyph), so ACME\u2028Corp
+    was addressed as ACMECorp on the estimate, and a title or line lost its word break."""
+    from io import BytesIO
+
+    from workers.office.accounting import Document
+    from workers.office.accounting.pdf import missing_glyphs, render
+    from workers.office.issuer import Issuer
+    from workers.office.money import Line, TaxRules
+
+    document = Document(kind="quotation", number="2026-001-v1", case="2026-001", folder="f",
+                        recipient=f"ACME{space}Corp", title=f"Press{space}die", issued="2026-11-21",
+                        lines=(Line(f"Design{space}work", Decimal(1), 1000),), rules=TaxRules(),
+                        issuer=Issuer(f"Yamada{space}Design", "Tokyo"), version=1)
+    assert missing_glyphs(document) == []
+    text = pypdf.PdfReader(BytesIO(render(document))).pages[0].extract_text()
+    for printed in ("ACME Corp 御中", "Yamada Design", "件名: Press die", "Design work"):
+        assert printed in text, (printed, text)
+
+
 # -- the case sheet ----------------------------------------------------------------------------
 @pytest.fixture
 def sheets(tmp_path):

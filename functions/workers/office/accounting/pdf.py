@@ -65,13 +65,22 @@ def missing_glyphs(document: Document, font: str = "") -> list[str]:
 
 def printable(document: Document, font: str = "") -> Document:
     """The document as the font can print it: in its title and lines, a character the font lacks
-    (an emoji a person typed in Chat) becomes 〓, visibly, instead of vanishing."""
+    (an emoji a person typed in Chat) becomes 〓, visibly, instead of vanishing. A space the font
+    lacks (a line or paragraph separator, U+2028/U+2029, from a mail or a phone's keyboard; a tab)
+    is printed as a space, in the names too: fpdf2 would drop it, and ``ACME\u2028Corp`` would be
+    addressed as ``ACMECorp``, where the folder, the sheet and Chat say ``ACME Corp``."""
     cmap = font_characters(font)
 
-    def mark(text: str) -> str:
-        return "".join(c if c.isspace() or ord(c) in cmap else GETA for c in text)
+    def spaced(text: str) -> str:
+        return "".join(" " if c.isspace() and c != "\n" and ord(c) not in cmap else c for c in text)
 
-    return dataclasses.replace(document, title=mark(document.title), note=mark(document.note),
+    def mark(text: str) -> str:
+        return "".join(c if c.isspace() or ord(c) in cmap else GETA for c in spaced(text))
+
+    issuer = dataclasses.replace(document.issuer, **{key: spaced(value) for key, value in
+                                                     document.issuer.to_dict().items() if isinstance(value, str)})
+    return dataclasses.replace(document, recipient=spaced(document.recipient), issuer=issuer,
+                               title=mark(document.title), note=mark(document.note),
                                lines=tuple(dataclasses.replace(line, description=mark(line.description))
                                            for line in document.lines))
 
