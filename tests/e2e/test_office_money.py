@@ -223,6 +223,29 @@ def test_refusals_take_no_number_and_leave_nothing_half_made(office):
     assert invoices_counted(office) == before + 3
 
 
+@pytest.mark.parametrize("client", ["𠮷野家", "ACME 🚀"])
+def test_a_client_whose_name_the_estimate_cannot_print_takes_no_case_number(office, client):
+    """A client name the PDF's font lacks a character of (𠮷, an emoji) passes every check of the
+    card; its estimate v1 was refused at the estimate step, after the case had its number, folder and
+    sheet row: a case half made under a number, which no retry could finish. Now the job fails at
+    its first step, at the first attempt, saying what to change; no number, case or folder."""
+    counter = f"case-{dt.datetime.fromtimestamp(time.time(), ZoneInfo('Asia/Tokyo')).year}"
+    before, cases_before = office.runtime.store.counter_value(counter), office.counts()
+    job = run(office, f'newcase "{client}" "印字できない宛名" --item "設計:1:100000"', JobStatus.FAILED)
+    assert "cannot print" in job.last_error and "Nothing was numbered" in job.last_error, job.last_error
+    assert (job.steps[0].name, job.steps[0].attempts) == ("number", 1)
+    assert office.runtime.store.counter_value(counter) == before
+    assert not any(record.get("client") == client
+                   for record in office.runtime.store.docs.query("cases", [], "created_at", False, 1000))
+    assert "number" not in job.outputs()  # nor any folder or sheet row: those steps come after
+    assert office.counts()[0] == cases_before[0] + 1  # the one job, failed
+    # without lines no estimate is made (first_estimate): the case opens, its name as written
+    opened = run_newcase(office, f'newcase "{client}" "明細なし"')
+    assert opened.status == JobStatus.SUCCEEDED, opened.last_error
+    assert "no_estimate" in opened.result
+    assert office.runtime.services.cases.get(opened.result["case"])["client"] == client
+
+
 def test_ordering_another_version_of_an_ordered_case_accepts_that_version(office):
     """`ordered CASE --estimate 1` on a case already ordered at v2 answered “accepted v1” and kept
     v2: the invoice then billed the version the office had said was not the one."""

@@ -12,7 +12,7 @@ from ackflow.i18n import N_, Speaker, texts
 from ackflow.jobs.context import StepContext, nothing_to_do
 from ackflow.jobs.model import Job
 
-from .estimating import first_estimate, issue_estimate, split_list
+from .estimating import check_first_estimate, first_estimate, issue_estimate, split_list
 from .filing import case_row
 from .names import safe_component
 from .portal import PortalClient, collect, load_portals, resolve_credentials
@@ -40,12 +40,15 @@ def _case(ctx: StepContext) -> str:
 
 def allocate_number(ctx: StepContext) -> dict:
     """The next case number of the year, once per job (a retry gets the same number). What would
-    refuse the case folder for good is checked first (``check_storage``), so such a refusal takes
-    no number. The case is recorded as being opened by this job (``opening``) until its folder is
+    refuse the case folder for good is checked first (``check_storage``), and what would refuse its
+    estimate v1 (``check_first_estimate``: a client's name the PDF cannot print), so such a refusal
+    takes no number. The case is recorded as being opened by this job (``opening``) until its folder is
     made: until then it is not one of the open cases (``commands.open_cases``)."""
     created = dt.datetime.fromtimestamp(ctx.job.created_at, ZoneInfo(ctx.services.office_settings.timezone))
     counter = f"case-{created.year}"
-    check_storage(ctx, f"{created.year}-{ctx.services.store.counter_value(counter) + 1:03d}")
+    likely = f"{created.year}-{ctx.services.store.counter_value(counter) + 1:03d}"
+    check_storage(ctx, likely)
+    check_first_estimate(ctx, likely, items=ctx.params["item"], client=ctx.params["client"])
     number = ctx.services.store.allocate(counter, ctx.job.id)
     case = f"{created.year}-{number:03d}"
     params = ctx.params
