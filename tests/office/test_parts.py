@@ -568,6 +568,34 @@ def test_a_hostile_order_page_files_what_it_may_under_safe_unique_names_and_skip
     assert again.files == fetched.files and len(site.downloads) == len(saved)  # a retry fetches nothing again
 
 
+def test_an_order_page_of_thousands_of_links_files_a_bounded_number_and_says_the_rest(tmp_path):
+    """2,000 attachment links on an order page were all downloaded, then the case record listing
+    them was refused by the store (1.6 MB; Firestore takes 1 MiB): the step failed after every
+    download, on each of the queue's attempts. At most MAX_FILES are fetched now; the rest is one
+    skipped entry, in the person's language, and the record is kept."""
+    from ackflow.store.sqlite import SqliteDocuments
+    from workers.office.cases import CaseRecords
+    from workers.office.portal import MAX_FILES
+
+    many = {f"図面-{n:05d}-" + "あ" * 20 + ".pdf": b"x" for n in range(2000)}
+    portal = portal_site.Portal([portal_site.Order("PO-9999", "図面一式", many)])
+    try:
+        storage = LocalStorage(tmp_path / "cases", link_base="http://127.0.0.1:1/cases")
+        folder = "2026-001_ACME_" + "金型" * 20 + "/01_受領資料/portal/PO-9999"
+        fetched = collect(fetcher(portal), portal_site.USERNAME, portal_site.PASSWORD, "PO-9999", storage, folder,
+                          speaker=Speaker("ja", "Asia/Tokyo"))
+        assert len(fetched.files) == len(portal.downloads) == MAX_FILES
+        assert [s["name"] for s in fetched.skipped] == ["…"]
+        assert "1,800" in fetched.skipped[0]["reason"] and "200" in fetched.skipped[0]["reason"]
+        assert "残りの 1,800 件は取得しません" in fetched.skipped[0]["reason"]  # said in the person's language
+        records = CaseRecords(SqliteDocuments(str(tmp_path / "store.db")))
+        records.update("2026-001", "job-1", documents=[{"key": f["path"], **f, "order": "PO-9999"}
+                                                        for f in fetched.files])
+        assert len(records.get("2026-001")["documents"]) == MAX_FILES
+    finally:
+        portal.stop()
+
+
 @pytest.mark.parametrize("length, outcome", [("2, 2", b"ok"), ("abc", b"ok"), ("200000, 200000", "skipped")])
 def test_a_content_length_as_a_portal_may_send_it_is_read_not_a_crash(length, outcome):
     from workers.office.portal import Skipped

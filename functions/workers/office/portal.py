@@ -68,6 +68,7 @@ def load_portals(config: str) -> dict[str, PortalConfig]:
             for client, body in json.loads(text).items()}
 
 
+MAX_FILES = 200  # attachments fetched from one order page; the case record lists each (Firestore: 1 MiB a record)
 READ_TIMEOUTS = 6  # a body (page or file) is read within this many request timeouts (20 s: 2 min)
 PAGE_MAX_BYTES = 5 * 1024 * 1024  # an HTML page of the portal (login, order list, order): more is not one
 SECRET_DEADLINE = 10.0  # seconds of retries inside a step; after that the queue's retry takes over
@@ -342,13 +343,17 @@ def collect(client: PortalClient, username: str, password: str, order: str, stor
             progress=lambda text: None, speaker: Speaker = ENGLISH) -> Fetched:
     """Log in, find the order, file its attachments under ``folder`` (existing files are kept), each
     under a safe name unique in the folder (``names.file_name``: the portal names them). One that may
-    not or cannot be fetched is skipped and said so; the others are still filed. Progress is said in
+    not or cannot be fetched is skipped and said so; the others are still filed. At most
+    ``MAX_FILES`` are fetched; the links after them are said as one skipped entry (2,000 links made a
+    case record Firestore refuses, and failed the step after every download). Progress is said in
     ``speaker``'s language (the job's)."""
     client.login(username, password)
     progress(speaker._("logged in; looking for order {order}", order=order))
     order_url = client.find_order(order)
     result = Fetched(order)
     attachments = client.attachments(order_url)
+    left_out = len(attachments) - MAX_FILES  # a page of thousands of links: the case record keeps every file it lists
+    attachments = attachments[:MAX_FILES]
     taken: set[str] = set()
     for number, (name, url) in enumerate(attachments, start=1):
         safe = file_name(name, number, taken)
@@ -365,6 +370,11 @@ def collect(client: PortalClient, username: str, password: str, order: str, stor
             storage.create(path, data, content_type(safe))
         result.files.append({"name": safe, "path": path, "bytes": len(data), "link": storage.link(path),
                              "sha256": hashlib.sha256(data).hexdigest()})
+    if left_out > 0:
+        result.skipped.append({"name": "…", "reason": speaker.n_(
+            "{count} more link to a file on the order page is not followed: at most {limit} files are fetched "
+            "from one order", "{count} more links to files on the order page are not followed: at most {limit} "
+            "files are fetched from one order", left_out, limit=speaker.number(MAX_FILES))})
     return result
 
 
