@@ -46,3 +46,32 @@ def test_a_step_whose_result_the_store_will_not_keep_fails_for_good_and_is_never
     assert job.last_error == Speaker("ja")._(
         "the step finished, but the job store cannot keep its result (too large or nested too deeply)")
     assert [letter.job_id for letter in runtime.store.list_dead_letters()] == ["jtoolarge001"]
+
+
+def _records_too_much(ctx) -> dict:
+    ctx.services.store.docs.transaction(  # 1.2 MB: over Firestore's 1 MiB
+        lambda tx: tx.set("notes", ctx.job.id, {"text": "図" * 400_000}))
+    return {"recorded": True}
+
+
+def test_a_step_whose_own_write_the_store_refuses_fails_for_good_in_the_requesters_words(runtime):
+    """A step's own write refused as written (a case record grown past 1 MiB: 2,000 portal files
+    listed) was read as any exception: retried on every attempt the queue allows, the card saying
+    “DocumentRefused: cases/… would be 1,591,174 bytes: …” in English. Now it fails at once, said in
+    the requester's language, with its dead letter."""
+    from ackflow.jobs.registry import JobType, Step
+
+    runtime.registry.add(JobType(name="recorder", help="Records too much.", steps=(Step("record", _records_too_much),),
+                                 timeout=15))
+    now = time.time()
+    runtime.store.create_job(Job(id="jrefused0001", type="recorder", params={}, requester=HANAKO, space=None,
+                                 thread=None, queue="ackflow-default", steps=(StepState("record"),),
+                                 created_at=now, updated_at=now))
+    answer = Worker(runtime).run("jrefused0001", 0, Holder("jrefused0001-0-0", 0))  # its first attempt
+    assert answer.status < 500, answer.body
+    job = runtime.store.get_job("jrefused0001")
+    assert job.status == JobStatus.FAILED, (job.status, job.last_error)
+    assert job.last_error == Speaker("ja")._("the job store refused what this step records (too large or nested "
+                                             "too deeply); trying again would not change that")
+    assert "DocumentRefused" not in job.last_error
+    assert [letter.job_id for letter in runtime.store.list_dead_letters()] == ["jrefused0001"]

@@ -223,6 +223,12 @@ class Worker:
                 extra: dict) -> HttpResponse:
         runtime = self.runtime
         now = runtime.clock()
+        if isinstance(exc, DocumentRefused):  # a write of the step's own, refused as written: again would be too
+            log.error("step %s: the job store refused a write: %s", job.steps[index].name, exc, extra=extra)
+            refused = PermanentError(N_("the job store refused what this step records (too large or nested too "
+                                        "deeply); trying again would not change that"))
+            refused.__cause__ = exc
+            exc = refused
         speaker = speaker_of_job(runtime, job)  # the error is shown to the person who asked, in their words
         message = f"{type(exc).__name__}: {exc}" if not isinstance(exc, StepFailed) else exc.render(speaker)
         logged = exc.render(ENGLISH) if isinstance(exc, StepFailed) else message  # logs and the queue: English
