@@ -159,9 +159,10 @@ class Renderer:
         header = card.get("header") or {}
         if header.get("title") or header.get("subtitle"):
             parts.append('<div class="gc-card-header">')
-            parts.append(f'<div class="gc-title">{card_html(header.get("title"))}</div>')
+            # plain text in Chat (not its HTML subset): a case's title is its card's subtitle, as written
+            parts.append(f'<div class="gc-title">{escape(str(header.get("title") or ""))}</div>')
             if header.get("subtitle"):
-                parts.append(f'<div class="gc-subtitle">{card_html(header["subtitle"])}</div>')
+                parts.append(f'<div class="gc-subtitle">{escape(str(header["subtitle"]))}</div>')
             parts.append("</div>")
         for section in card.get("sections") or []:
             parts.append(self.section(section))

@@ -197,3 +197,28 @@ def test_a_buttons_type_and_colour_are_drawn_as_chat_draws_them():
     assert drawn({"type": "BORDERLESS", "color": {"red": 1}}) == {"gc-button", "gc-filled"}
     assert drawn({"type": "FILLED_TONAL"}) == {"gc-button", "gc-tonal"}
     assert drawn({"type": "BORDERLESS"}) == {"gc-button", "gc-borderless"}
+
+
+def test_a_cards_header_is_drawn_as_the_plain_text_chat_shows_it(registry, tmp_path):
+    """Chat shows a card header's title and subtitle as plain text, and the app sends them as they
+    are (a case's title is the subtitle of its card): the browser chat read them as Chat's HTML
+    subset, so a case titled <a href="https://evil.example">…</a> was a live link there, which
+    Chat shows as the text it is, and <b>, &amp; were not what the office would see."""
+    from workers.office.cases import CASES
+    from workers.office.commands import show_case
+
+    title = '<a href="https://evil.example/login">Verify your account</a> <b>急ぎ</b> &amp; 金型'
+    runtime = Runtime(Settings(sqlite_path=str(tmp_path / "cases.db")), registry=registry)
+    try:
+        runtime.store.docs.transaction(lambda tx: tx.set(CASES, "2026-001", {
+            "case": "2026-001", "client": "ACME", "title": title, "status": "受付", "created_at": NOW}))
+        reply = show_case(runtime, event(SPEAKERS[0]), ["2026-001"])
+    finally:
+        runtime.close()
+    for fmt in FORMATS:
+        [item] = message_json(reply, fmt, ENDPOINT)["cardsV2"]
+        assert item["card"]["header"]["subtitle"] == title  # sent as it is: plain text in Chat
+        html = Renderer().card(item["card"])
+        header = re.search(r'<div class="gc-card-header">(.*?)</div></div>', html).group(1)
+        assert "<a " not in header and "<b>" not in header, header
+        assert "&lt;a href=&#34;https://evil.example/login&#34;&gt;" in header and "&amp;amp; 金型" in header, header
