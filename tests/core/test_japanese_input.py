@@ -292,6 +292,17 @@ def test_a_line_break_inside_quotes_is_said_plainly_with_the_value_on_one_line()
     assert "line break" in raised.value.render(EN)
 
 
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029"])
+def test_a_line_or_paragraph_separator_is_a_line_break_too(separator):
+    """U+2028/U+2029 are no control characters, so a client or title holding one was taken: the sheet
+    and the cards showed it on two lines, the folder's name with a space, the PDF without either."""
+    for typed in (f"ACME 「プレス金型{separator}A-12」", f"ACME{separator}Corp 金型"):
+        with pytest.raises(UsageError) as raised:
+            read(typed)
+        assert "line break" in raised.value.render(EN), typed
+        assert separator not in raised.value.render(JA)
+
+
 @pytest.mark.parametrize("typed", ["ACME 金型 --item=「設計 A:1:5万円」", "ACME 金型 --明細=『設計 A:1:5万円』",
                                    "ACME 金型 明細：「設計 A:1:5万円」", 'ACME 金型 --item="設計 A:1:5万円"'])
 def test_a_bracketed_value_right_after_the_equals_sign_is_the_options_value(typed):

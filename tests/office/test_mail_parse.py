@@ -36,6 +36,25 @@ def test_a_plain_request_is_read_as_written():
     assert "納期: 2026年12月1日" in summary.preview
 
 
+def test_a_line_separator_in_a_subject_or_a_name_reads_as_a_space():
+    """U+2028/U+2029 are no control characters: kept, a subject's line separator made the title the
+    form is filled in with one that the form then refused (a line break), and a client's name two
+    lines in the sheet and the cards."""
+    from ackflow.jobs.params import Param
+    from workers.office.mail.actions import case_params
+
+    def encoded(text: str) -> str:  # as a mail carries it: Python's writer refuses such a header unencoded
+        return f"=?utf-8?b?{base64.b64encode(text.encode()).decode()}?="
+
+    summary = read(mail(encoded("プレス金型\u2028A-12\u2029のお見積り"),
+                        sender=encoded("山田\u2028工業") + " <yamada@acme.co.jp>", body="納期\u20282026年12月1日"))
+    assert summary.subject == "プレス金型 A-12 のお見積り" and summary.sender_name == "山田 工業"
+    assert "\u2028" not in summary.preview
+    params = case_params({"id": "m1", "title": summary.title, "sender_name": summary.sender_name})
+    assert Param("title", max_length=200).convert(params["title"]) == "プレス金型 A-12 のお見積り"
+    assert Param("client", max_length=60).convert(params["client"]) == "山田 工業"
+
+
 @pytest.mark.parametrize("name, expected", [
     ("../../etc/passwd", "_.._etc_passwd"),
     ("..\\..\\boot.ini", "_.._boot.ini"),

@@ -173,8 +173,11 @@ class Param:
         return value
 
     def _convert(self, raw: str, today: dt.date | None) -> Any:
-        controls = {ch for ch in raw if unicodedata.category(ch) == "Cc"}
-        if controls and controls <= set("\r\n\t"):  # typed inside quotes on a phone: said in its words
+        # U+2028/U+2029 are line breaks too (a phone's keyboard, text pasted from a document): no
+        # control characters, they passed, and broke the client's name into lines in the case sheet,
+        # the cards and a YAML template, where its folder made them a space
+        controls = {ch for ch in raw if unicodedata.category(ch) in ("Cc", "Zl", "Zp")}
+        if controls and controls <= set("\r\n\t\u2028\u2029"):  # typed inside quotes on a phone: said in its words
             raise UsageError(N_("{label} has a line break or a tab; write it on one line, "
                                 "like “{example}”"), label=self, example=quoted(raw))
         if controls:

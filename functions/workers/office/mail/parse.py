@@ -73,9 +73,9 @@ def clean(text: str, *, keep_newlines: bool = False) -> str:
     kept = []
     for ch in text:
         category = unicodedata.category(ch)
-        if ch == "\n" and keep_newlines:
-            kept.append(ch)
-        elif ch in "\t\r\n":
+        if ch in "\n\u2028\u2029" and keep_newlines:
+            kept.append("\n")
+        elif ch in "\t\r\n\u2028\u2029":  # line and paragraph separators too: a name or subject is one line
             kept.append(" ")
         elif category in ("Cc", "Cf", "Cs", "Co") and ch not in "\u200d\ufe0f":
             continue
