@@ -173,6 +173,26 @@ def test_the_case_card_and_the_mail_card_are_within_chats_limits(registry, tmp_p
         assert message_problems(message_json(built, EventFormat.ADDON, "https://example.com/chat")) == [], status
 
 
+@pytest.mark.parametrize("unit", ['"', "&", "<", "🚀"])
+def test_a_mail_card_of_text_that_grows_when_escaped_is_within_chats_limits(unit):
+    """Each part of a mail at the length the mail flow keeps (parse.py), made of characters that grow
+    when escaped (" is &#34;, five bytes) or take four bytes: 20 shown attachments named with 300 of
+    them made a card of 42 kB, which Chat refuses; the flow then wrote its text alone, without the
+    buttons that open a case from the mail or ignore it."""
+    from workers.office.mail.card import mail_card
+
+    mail = {"id": "m" * 20, "sender_address": "a@" + "b" * 190 + ".jp", "sender_name": unit * 200,
+            "subject": unit * 500, "preview": "\n".join([unit * 70] * 8)[:600], "received_at": NOW, "due": "2026-12-01",
+            "attachments": [{"original": unit * 300, "size": 10**9, "too_large": True}] * 300, "recipients": 5000,
+            "truncated": True, "auth_failure": "spf=fail, dkim=fail, dmarc=fail", "folder_link": URL,
+            "folder": "2026-001_" + unit * 60, "case": "2026-001", "opened_by": unit * 100, "ignored_by": unit * 100,
+            "job": "j" * 12, "client_guess": unit * 60}
+    for status in ("PROPOSED", "OPENED", "IGNORED"):
+        for fmt in FORMATS:
+            built = message_json(mail_card({**mail, "status": status}), fmt, "https://example.com/chat")
+            assert message_problems(built) == [], (status, fmt)
+
+
 def test_info_dialogs_are_within_chats_limits(registry):
     for name, reply in replies(registry)[:3]:
         body = card_body(info_card(reply), EventFormat.CLASSIC, "https://example.com/chat")
