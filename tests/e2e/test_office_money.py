@@ -246,6 +246,25 @@ def test_a_client_whose_name_the_estimate_cannot_print_takes_no_case_number(offi
     assert office.runtime.services.cases.get(opened.result["case"])["client"] == client
 
 
+def test_a_portal_order_that_can_make_no_folder_or_a_client_without_a_portal_takes_no_case_number(office):
+    """``--portal ..`` (or ///) was taken at the card, and the job failed at its last step, after the
+    case was made, retried on every attempt and said as “UsageError: …” in English; ``--portal`` for
+    a client without a portal failed there too, after the case was made. Now the first is refused
+    in place of the card, in the person's language, and the second at the job's first step, at once."""
+    for ref in ("..", "///"):
+        before = office.counts()
+        reply = office.send(f'newcase ACME "ポータル" --portal "{ref}"', locale="ja", timeZone="Asia/Tokyo")
+        said = reply["reply"]["message"]["text"]
+        assert "注文番号にフォルダー名に使える文字がありません" in said and "UsageError" not in said, said
+        assert office.counts() == before  # no request kept, no job
+    counter = f"case-{dt.datetime.fromtimestamp(time.time(), ZoneInfo('Asia/Tokyo')).year}"
+    before = office.runtime.store.counter_value(counter)
+    job = run(office, 'newcase "ポータルのない顧客" "図面" --portal PO-1042 --item "設計:1:1000"', JobStatus.FAILED)
+    assert "no portal is configured for ポータルのない顧客" in job.last_error, job.last_error
+    assert (job.steps[0].name, job.steps[0].attempts) == ("number", 1) and "number" not in job.outputs()
+    assert office.runtime.store.counter_value(counter) == before
+
+
 def test_ordering_another_version_of_an_ordered_case_accepts_that_version(office):
     """`ordered CASE --estimate 1` on a case already ordered at v2 answered “accepted v1” and kept
     v2: the invoice then billed the version the office had said was not the one."""

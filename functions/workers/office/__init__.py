@@ -124,6 +124,12 @@ def _title(value: str) -> None:
     safe_component(value, N_("title"))
 
 
+def _order(value: str) -> None:
+    """The portal's order reference names the folder its documents go in: checked before the card,
+    not at the job's last step (``--portal ..`` failed it after the case was made, retried, in English)."""
+    safe_component(value, N_("order"))
+
+
 def _item(value: str) -> None:
     parse_line(value)  # the standard rates; the job's own check reads the configured ones
 
@@ -256,7 +262,7 @@ def register(registry: Registry) -> None:
             CASE_DUE,
             Param("portal", positional=False, required=False, metavar=N_("ORDER_REF"), max_length=60,
                   title=N_("Portal order"), help=N_("the order on the client's portal, to collect its documents"),
-                  aliases=("ポータル",)),
+                  aliases=("ポータル",), check=_order),
             ITEM,
         ),
         confirm=N_("Open a new case for {client}: “{title}”"),

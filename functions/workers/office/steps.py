@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from ackflow.errors import PermanentError
+from ackflow.errors import PermanentError, UsageError
 from ackflow.i18n import N_, Speaker, texts
 from ackflow.jobs.context import StepContext, nothing_to_do
 from ackflow.jobs.model import Job
@@ -49,6 +49,7 @@ def allocate_number(ctx: StepContext) -> dict:
     likely = f"{created.year}-{ctx.services.store.counter_value(counter) + 1:03d}"
     check_storage(ctx, likely)
     check_first_estimate(ctx, likely, items=ctx.params["item"], client=ctx.params["client"])
+    check_portal(ctx)
     number = ctx.services.store.allocate(counter, ctx.job.id)
     case = f"{created.year}-{number:03d}"
     params = ctx.params
@@ -57,6 +58,22 @@ def allocate_number(ctx: StepContext) -> dict:
                               status=RECEIVED_STATUS, by=ctx.job.requester.label, opening=ctx.job.id)
     ctx.progress(ctx._("case number {case}", case=case))
     return {"case": case}
+
+
+def check_portal(ctx: StepContext) -> None:
+    """Before a case number is taken: ``--portal`` for a client with no portal configured fails as
+    the portal step would, which comes last, after the case was made. A configuration that does not
+    read is left to that step (it says what is wrong with it)."""
+    params = ctx.params
+    if not params.get("portal"):
+        return
+    try:
+        portals = load_portals(ctx.services.office_settings.portals)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return
+    if params["client"] not in portals:
+        raise PermanentError(N_("no portal is configured for {client} (ACKFLOW_OFFICE_PORTALS)"),
+                             client=params["client"])
 
 
 def check_storage(ctx: StepContext, case: str) -> None:
@@ -170,7 +187,10 @@ def collect_documents(ctx: StepContext) -> dict:
         client = PortalClient(portal.url, allowed_hosts=settings.portal_allowed_hosts, timeout=settings.portal_timeout,
                               max_bytes=settings.portal_max_bytes, max_pages=settings.portal_max_pages,
                               retries=settings.portal_retries)
-        order = safe_component(params["portal"], N_("order"))
+        try:
+            order = safe_component(params["portal"], N_("order"))
+        except UsageError as exc:  # a request made before the card checked it
+            raise PermanentError(exc.text) from exc
         folder = f"{ctx.outputs['folder']['folder']}/{RECEIVED}/portal/{order}"
         ctx.progress(ctx._("logging in to the {client} portal", client=params["client"]))
         fetched = collect(client, username, password, params["portal"], ctx.services.case_storage, folder,
