@@ -1,5 +1,5 @@
-"""A step whose result the store will not keep (over Firestore's 1 MiB, nested too deeply, …) fails
-for good, in the requester's words, with its dead letter: the refusal was read as the store
+"""A step whose result the store will not keep (over Firestore's 1 MiB, nested too deeply, …), or
+whose own write it refuses, or which finds what was asked unusable (a UsageError), fails for good, in the requester's words, with its dead letter: the refusal was read as the store
 unavailable (Firestore's INVALID_ARGUMENT: a 503, the queue ran the step again and again with the
 same result), or escaped the worker (a 500, retried the same). On both backends: SQLite refuses
 what Firestore would (``store.documents``)."""
@@ -75,3 +75,30 @@ def test_a_step_whose_own_write_the_store_refuses_fails_for_good_in_the_requeste
                                              "too deeply); trying again would not change that")
     assert "DocumentRefused" not in job.last_error
     assert [letter.job_id for letter in runtime.store.list_dead_letters()] == ["jrefused0001"]
+
+
+def _asks_the_impossible(ctx) -> dict:
+    from ackflow.errors import UsageError
+    from ackflow.i18n import N_
+
+    raise UsageError(N_("{label} is empty"), label="x")  # a check inside a step, its input unusable
+
+
+def test_a_usage_error_a_step_raises_fails_for_good_in_the_requesters_words(runtime):
+    """A step's own check of what was asked (``--portal ..``: no folder can be named so) raised a
+    UsageError, read as any exception: 503, retried on every attempt the queue allows, the card
+    saying “UsageError: …” in English. Now it fails at once, in the requester's words."""
+    from ackflow.jobs.registry import JobType, Step
+
+    runtime.registry.add(JobType(name="asker", help="Asks the impossible.", steps=(Step("ask", _asks_the_impossible),),
+                                 timeout=15))
+    now = time.time()
+    runtime.store.create_job(Job(id="jusage000001", type="asker", params={}, requester=HANAKO, space=None,
+                                 thread=None, queue="ackflow-default", steps=(StepState("ask"),),
+                                 created_at=now, updated_at=now))
+    answer = Worker(runtime).run("jusage000001", 0, Holder("jusage000001-0-0", 0))  # its first attempt
+    assert answer.status < 500, answer.body
+    job = runtime.store.get_job("jusage000001")
+    assert job.status == JobStatus.FAILED, (job.status, job.last_error)
+    assert job.last_error == Speaker("ja")._("{label} is empty", label="x")
+    assert "UsageError" not in job.last_error

@@ -42,6 +42,7 @@ from ..errors import (
     StepFailed,
     StoreUnavailable,
     UnknownJobType,
+    UsageError,
     VerificationError,
 )
 from ..i18n import ENGLISH, L_, N_, Msg, Speaker, said
@@ -227,6 +228,10 @@ class Worker:
             log.error("step %s: the job store refused a write: %s", job.steps[index].name, exc, extra=extra)
             refused = PermanentError(N_("the job store refused what this step records (too large or nested too "
                                         "deeply); trying again would not change that"))
+            refused.__cause__ = exc
+            exc = refused
+        if isinstance(exc, UsageError):  # a step's own check of what was asked: said as it is, never retried
+            refused = PermanentError(exc.text)
             refused.__cause__ = exc
             exc = refused
         speaker = speaker_of_job(runtime, job)  # the error is shown to the person who asked, in their words
