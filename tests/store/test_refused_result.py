@@ -1,8 +1,9 @@
 """A step whose result the store will not keep (over Firestore's 1 MiB, nested too deeply, …), or
-whose own write it refuses, or which finds what was asked unusable (a UsageError), fails for good, in the requester's words, with its dead letter: the refusal was read as the store
-unavailable (Firestore's INVALID_ARGUMENT: a 503, the queue ran the step again and again with the
-same result), or escaped the worker (a 500, retried the same). On both backends: SQLite refuses
-what Firestore would (``store.documents``)."""
+whose own write it refuses, or which finds what was asked unusable (a UsageError), fails for good,
+in the requester's words, with its dead letter: the refusal was read as the store unavailable
+(Firestore's INVALID_ARGUMENT: a 503, the queue ran the step again and again with the same
+result), or escaped the worker (a 500, retried the same). On both backends: SQLite refuses what
+Firestore would (``store.documents``)."""
 
 from __future__ import annotations
 
