@@ -470,6 +470,31 @@ def test_a_value_longer_than_a_cell_takes_is_cut_and_one_refused_is_never_retrie
     assert service.get_values("book", "Cases!Z9").get("values") is None
 
 
+def test_a_client_cell_longer_than_a_client_name_is_never_a_mails_guess(sheets, tmp_path):
+    """A person may write anything in the sheet's client cell: a note of 50,000 characters mentioning
+    ACME became the client guessed for every mail from acme.co.jp, and the mail's card (which shows
+    the guess) was larger than Chat takes, written as text without its buttons."""
+    from ackflow.store.sqlite import SqliteDocuments
+    from workers.office.mail.card import mail_card
+    from workers.office.mail.clients import guess, known_clients
+
+    _, sheet = sheets
+    note = "ACME 様 " + "（担当者の覚え書き）" * 6_000
+    sheet.upsert("2026-001", {"client": note, "title": "t"})
+    sheet.upsert("2026-002", {"client": "山田製作所", "title": "t"})
+    from ackflow.chat.events import EventFormat
+    from ackflow.chat.limits import message_problems
+    from ackflow.chat.replies import message_json
+
+    docs = SqliteDocuments(str(tmp_path / "store.db"))
+    known = known_clients(docs, sheet)
+    client = guess("acme.co.jp", "ACME 営業部", known, None)
+    record = {"id": "m1", "status": "PROPOSED", "sender_address": "eigyo@acme.co.jp", "sender_name": "ACME 営業部",
+              "subject": "見積依頼", "received_at": 0, "client_guess": client}
+    assert message_problems(message_json(mail_card(record), EventFormat.CLASSIC, "https://x")) == []
+    assert known == ["山田製作所"] and client is None
+
+
 def test_column_letters():
     assert [column_letter(n) for n in (1, 26, 27, 52, 703)] == ["A", "Z", "AA", "AZ", "AAA"]
 

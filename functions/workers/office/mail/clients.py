@@ -40,18 +40,24 @@ def guess(domain: str, display_name: str, known: list[str], learnt: str | None) 
     return None
 
 
+MAX_CLIENT = 60  # newcase's client (its form's limit): a longer name is no client a case can be opened for
+
+
 def known_clients(docs, sheet=None, limit: int = 500) -> list[str]:
-    """Clients of the case records (newest first), then any only the sheet has (best effort)."""
+    """Clients of the case records (newest first), then any only the sheet has (best effort). Only
+    names a case can have (``MAX_CLIENT`` characters): a person may write anything in the sheet's
+    cell, and a note of thousands of characters mentioning ACME became a mail's guess, its card
+    larger than Chat takes and its form refused."""
     names: list[str] = []
     for record in docs.query("cases", [], "created_at", True, limit):
         client = record.get("client")
-        if client and client not in names:
+        if isinstance(client, str) and client and len(client) <= MAX_CLIENT and client not in names:
             names.append(client)
     if sheet is not None:
         try:
             column = sheet.columns()["client"]
             for client in sheet.worksheet().col_values(column)[1:limit]:
-                if client and client not in names:
+                if client and len(client) <= MAX_CLIENT and client not in names:
                     names.append(client)
         except Exception:  # noqa: BLE001 - the sheet only adds to the guess; it must not stop a mail
             pass
