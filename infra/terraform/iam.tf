@@ -5,18 +5,24 @@ resource "google_service_account" "webhook" {
   account_id   = "${var.name_prefix}-webhook"
   display_name = "Ackflow chat_webhook"
   description  = "Runs the chat_webhook function: reads and writes job state, enqueues tasks."
+
+  depends_on = [google_project_service.apis] # made through the IAM API, off in a new project
 }
 
 resource "google_service_account" "worker" {
   account_id   = "${var.name_prefix}-worker"
   display_name = "Ackflow worker"
   description  = "Runs the worker function: job state, the next step's task, and Chat as the app."
+
+  depends_on = [google_project_service.apis] # made through the IAM API, off in a new project
 }
 
 resource "google_service_account" "invoker" {
   account_id   = "${var.name_prefix}-invoker"
   display_name = "Ackflow invoker"
   description  = "Identity in the OIDC tokens Cloud Tasks and Cloud Scheduler send to the worker."
+
+  depends_on = [google_project_service.apis] # made through the IAM API, off in a new project
 }
 
 # Job state in Firestore, for both functions.
