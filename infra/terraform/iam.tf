@@ -25,6 +25,26 @@ resource "google_service_account" "invoker" {
   depends_on = [google_project_service.apis] # made through the IAM API, off in a new project
 }
 
+# Cloud Build builds both functions' images from the source archive as this account
+# (build_config.service_account). Without one, a project made since July 2024 builds as the Compute
+# Engine default service account, which there has no role (or does not exist: the Compute Engine
+# API is off), and the first apply fails at the build.
+resource "google_service_account" "build" {
+  account_id   = "${var.name_prefix}-build"
+  display_name = "Ackflow build"
+  description  = "Cloud Build builds the functions from the source archive as this account."
+
+  depends_on = [google_project_service.apis]
+}
+
+# What Google's own build account has: the build logs, the images in Artifact Registry, the source.
+resource "google_project_iam_member" "build" {
+  #checkov:skip=CKV_GCP_49:The account only builds this module's functions; Google names this role as the fix for a new project's build account, and no person or function acts as it.
+  project = var.project_id
+  role    = "roles/cloudbuild.builds.builder"
+  member  = "serviceAccount:${google_service_account.build.email}"
+}
+
 # Job state in Firestore, for both functions.
 resource "google_project_iam_member" "firestore_users" {
   for_each = {

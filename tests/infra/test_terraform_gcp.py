@@ -477,3 +477,20 @@ def test_every_resource_waits_for_the_api_it_is_made_through(module):
     assert not missing_api, f"apis.tf does not enable {missing_api}"
     early = sorted(f"{rtype}.{name}" for rtype, name in found if rtype in API_OF and not waits((rtype, name)))
     assert not early, f"made without waiting for the APIs (depends_on = [google_project_service.apis]): {early}"
+
+
+def test_both_functions_are_built_as_an_account_of_the_module_that_may_build(module):
+    """Since July 2024 a new project builds Cloud Functions as the Compute Engine default service
+    account, which has no role there, and does not even exist while the Compute Engine API is off
+    (apis.tf does not enable it): the first apply failed at the build. Each function names its
+    build account, made here with the role of Google's own build account, and waits for that grant."""
+    accounts = resources(module, "google_service_account")
+    granted = resources(module, "google_project_iam_member")
+    for name, function in resources(module, "google_cloudfunctions2_function").items():
+        build = function["build_config"][0] if isinstance(function["build_config"], list) else function["build_config"]
+        used = re.fullmatch(r"\$\{google_service_account\.(\w+)\.id\}", build.get("service_account", ""))
+        assert used and ("google_service_account", used.group(1)) in accounts, (name, build.get("service_account"))
+        grants = [key for key, body in granted.items() if body["role"] == "roles/cloudbuild.builds.builder"
+                  and f"google_service_account.{used.group(1)}.email" in body["member"]]
+        assert grants, f"{used.group(1)} may not build"
+        assert all(f"google_project_iam_member.{grant[1]}" in json.dumps(function["depends_on"]) for grant in grants)
