@@ -53,10 +53,12 @@ NO_CREDENTIALS = {**{k: v for k, v in DEPLOYMENT.items() if k != "FIRESTORE_EMUL
 
 
 @pytest.mark.parametrize("args", [["jobs"], ["jobs", "show", "j7jffsi4y43"], ["sweep"], ["retry", "j7jffsi4y43"],
-                                  ["cancel", "j7jffsi4y43"]])
+                                  ["cancel", "j7jffsi4y43"],
+                                  ["console", "--project", "acme-design-ackflow", "--port", "0"]])
 def test_without_credentials_the_command_says_how_to_get_them(args, tmp_path):
     """docs/deploy.md's operator commands on a laptop with no Application Default Credentials: the
-    command ends with exit status 1 and says the one command that fixes it, not a traceback."""
+    command ends with exit status 1 and says the one command that fixes it, not a traceback (the
+    console before it serves: else each of its pages said it, as a failed operation)."""
     code = f"import sys; sys.argv = ['ackflow', *{args!r}]; from ackflow_tools.cli.main import cli; cli()"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
                             env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **NO_CREDENTIALS,
