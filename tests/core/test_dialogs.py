@@ -202,14 +202,39 @@ def test_a_description_too_long_for_a_document_is_said_under_it(runtime):
                                         "短くしてください"}
 
 
-def test_two_parts_that_do_not_read_are_said_together_under_the_first(runtime):
+def _in_columns(card: dict) -> list[str]:
+    """The texts of the widgets drawn inside a column (half the width, beside another)."""
+    return [w.get("textParagraph", {}).get("text", "") for section in card.get("sections", [])
+            for row in section.get("widgets", []) for column in row.get("columns", {}).get("columnItems", [])
+            for w in column.get("widgets", [])]
+
+
+def test_two_parts_that_do_not_read_are_said_together_under_both(runtime):
+    """数量 and 単価 sit side by side (columns); with both wrong, their one error widget (a dialog holds
+    at most 100) was in 数量's column, so 単価's error was said under 数量, squeezed to half the
+    width (seen in the browser chat at 390 px). It goes under the row, across it."""
     state = formspec.FormState(runtime.registry.get("newcase"),
-                               {"client": "ACME", "title": "金型", "item.1.0": "設計", "item.1.1": "abc",
-                                "item.1.2": "x"}, {"item": 1})
+                               {"client": "ACME", "title": "金型", "item.1.0": "設計", "item.1.1": "一",
+                                "item.1.2": "3万8千円"}, {"item": 1})
     assert formspec.read(state, JA) is None and set(state.errors) == {"item.1.1", "item.1.2"}
     card = card_body(formspec.build(state, JA, {}, "users/1"), EventFormat.CLASSIC, "https://a/")
-    [(name, text)] = errors_after(card).items()  # one widget for the line: a dialog holds at most 100
-    assert name == "item.1.1" and "数量: 「abc」" in text and "単価: 「x」" in text
+    [(name, text)] = errors_after(card).items()  # one widget for the line
+    assert name == "item.1.2" and "数量: 「一」" in text and "単価: 「3万8千円」" in text
+    assert not any("<font color" in t for t in _in_columns(card))
+    # one part wrong: under its own input, in its column
+    state = formspec.FormState(runtime.registry.get("newcase"),
+                               {"client": "ACME", "title": "金型", "item.1.0": "設計", "item.1.1": "1",
+                                "item.1.2": "3万8千円"}, {"item": 1})
+    assert formspec.read(state, JA) is None
+    card = card_body(formspec.build(state, JA, {}, "users/1"), EventFormat.CLASSIC, "https://a/")
+    assert list(errors_after(card)) == ["item.1.2"] and any("単価: 「3万8千円」" in t for t in _in_columns(card))
+    # 品名 and 税率 (a row each): said once, under 税率, the last of them
+    state = formspec.FormState(runtime.registry.get("newcase"),
+                               {"client": "ACME", "title": "金型", "item.1.0": "設" * 101, "item.1.1": "1",
+                                "item.1.2": "1000", "item.1.3": "5%"}, {"item": 1})
+    assert formspec.read(state, JA) is None and set(state.errors) == {"item.1.0", "item.1.3"}
+    card = card_body(formspec.build(state, JA, {}, "users/1"), EventFormat.CLASSIC, "https://a/")
+    assert list(errors_after(card)) == ["item.1.3"]
 
 
 def test_a_line_whose_parts_read_is_still_checked_whole(runtime):

@@ -409,6 +409,31 @@ def _inputs(state: FormState, param: Param, speaker: Speaker, known: dict[str, l
     return [TextInput(name, text, value, hint, multiline=param.rest)]
 
 
+def _line_inputs(state: FormState, param: Param, index: int, parts: list[str], failed: list[int]) -> list[Widget]:
+    """A line's inputs: the first alone, the rest two by two in columns (a last odd one alone).
+
+    A part's error (Param.part_checks) is said under its input. A line's errors stay one widget (a
+    dialog holds at most 100), so when several parts fail it goes under the row of the last of them,
+    across the whole width: inside a column, 単価's error was said under 数量 (the column's input)."""
+    name = param.name
+    cells = [[TextInput(f"{name}.{index}.{part}", text, _shown(state, f"{name}.{index}.{part}", param))]
+             for part, text in enumerate(parts)]
+    error = error_text(*(state.errors[f"{name}.{index}.{p}"] for p in failed)) if failed else None
+    if error is not None and len(failed) == 1:
+        cells[failed[0]].append(error)
+    count = len(cells)
+    groups = [(0,)] + [(a, a + 1) for a in range(1, count - 1, 2)] + ([(count - 1,)] if count % 2 == 0 else [])
+    widgets: list[Widget] = []
+    for group in groups:
+        if len(group) == 1:
+            widgets.extend(cells[group[0]])
+        else:
+            widgets.append(Columns(tuple(cells[group[0]]), tuple(cells[group[1]])))
+        if error is not None and len(failed) > 1 and max(failed) in group:
+            widgets.append(error)
+    return widgets
+
+
 def _lines(state: FormState, param: Param, speaker: Speaker, base: dict[str, str]) -> Section:
     count, name = state.count(param), param.name
     parts = part_labels(param, speaker)
@@ -416,16 +441,7 @@ def _lines(state: FormState, param: Param, speaker: Speaker, base: dict[str, str
     for index in range(1, count + 1):
         failed = [part for part in range(len(parts)) if f"{name}.{index}.{part}" in state.errors]
         if parts:
-            # a part's error (Param.part_checks) under its input; a line's errors stay one widget
-            # (a dialog holds at most 100), so a second part's is said under the first one's input
-            inputs = [(TextInput(f"{name}.{index}.{part}", text, _shown(state, f"{name}.{index}.{part}", param)),)
-                      + ((error_text(*(state.errors[f"{name}.{index}.{p}"] for p in failed)),)
-                         if failed and part == failed[0] else ())
-                      for part, text in enumerate(parts)]
-            rows.extend(inputs[0])
-            rows.extend(Columns(a, b) for a, b in zip(inputs[1::2], inputs[2::2], strict=False))
-            if len(inputs) % 2 == 0:
-                rows.extend(inputs[-1])
+            rows.extend(_line_inputs(state, param, index, parts, failed))
         else:
             rows.append(TextInput(f"{name}.{index}", speaker._("Line {n}", n=index),
                                   _shown(state, f"{name}.{index}", param)))
