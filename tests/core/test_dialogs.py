@@ -410,3 +410,20 @@ def test_a_command_that_does_not_read_shows_a_whole_example_in_the_persons_words
     event.setdefault("common", {})["userLocale"] = "ja"
     text = answer(runtime, event)["text"]
     assert text.startswith("読み取れませんでした") and text.splitlines()[-1] == example
+
+
+def test_a_past_due_date_is_said_under_the_date_and_with_the_other_errors(runtime):
+    """A 納期 in the past (the job type's rule of the day) was said at the top of the form, and only
+    once every other field read: fix the title, press 次へ, and only then hear of the date."""
+    newcase = runtime.registry.get("newcase")
+    today = dt.date(2026, 11, 30)
+    state = formspec.FormState(newcase, {"client": "ACME", "title": "", "due": "2026-11-01"}, {})
+    assert formspec.read(state, JA, today) is None
+    assert set(state.errors) == {"title", "due"}, state.errors
+    assert state.errors["due"].startswith("納期の 2026年11月1日(日) は過去の日付です")
+    card = card_body(formspec.build(state, JA, {}, "users/1"), EventFormat.CLASSIC, "https://a/")
+    assert set(errors_after(card)) == {"title", "due"}  # each under its input, none at the top
+    state = formspec.FormState(newcase, {"client": "ACME", "title": "金型", "due": "2026-11-01"}, {})
+    assert formspec.read(state, JA, today) is None and list(state.errors) == ["due"]
+    state = formspec.FormState(newcase, {"client": "ACME", "title": "金型", "due": "2026-12-01"}, {})
+    assert formspec.read(state, JA, today)["due"] == "2026-12-01"

@@ -32,6 +32,7 @@ from ..errors import UsageError
 from ..i18n import Listed
 from ..jobs.normalize import normalize_field
 from ..jobs.params import Param
+from ..jobs.registry import moment
 
 if TYPE_CHECKING:
     from ..i18n import Speaker
@@ -260,8 +261,27 @@ def read(state: FormState, speaker: Speaker, today: dt.date | None = None,
         try:
             state.job_type.check(values, today, now)
         except UsageError as exc:
-            state.errors[FORM] = exc.render(in_form(speaker))
+            state.errors[_about(state, exc)] = exc.render(in_form(speaker))
+    elif state.job_type.validate_at:
+        # the day's rules on the fields that did read (a past 納期) are said with the other errors,
+        # not in a second round once those are fixed
+        try:
+            state.job_type.validate_at(values, moment(now, today))
+        except UsageError as exc:
+            where = _about(state, exc)
+            if where != FORM and where not in state.errors:
+                state.errors[where] = exc.render(in_form(speaker))
     return None if state.errors else values
+
+
+def _about(state: FormState, exc: UsageError) -> str:
+    """Where a job type's rule is said: under the input of the parameter it names (a date's rule
+    names its date: 納期の 2026年11月1日(日) は過去の日付です), else at the top of the form."""
+    about = exc.text.values.get("param")
+    if isinstance(about, Param) and about.in_form and not about.repeated and \
+            any(p.name == about.name for p in state.job_type.params):
+        return about.name
+    return FORM
 
 
 def _read_carried(state: FormState, param: Param, values: dict[str, Any], speaker: Speaker,
