@@ -22,7 +22,7 @@ from ackflow.chat.replies import DialogClose, DialogReply, Reply, response_json
 from ackflow.errors import StoreUnavailable
 from ackflow.i18n import Speaker
 from ackflow.settings import Settings
-from tests.support.dialogs import errors_after
+from tests.support.dialogs import errors_after, inputs_of
 from workers.job_types import build_registry
 
 DATA = Path(__file__).parent.parent / "data" / "events"
@@ -427,3 +427,18 @@ def test_a_past_due_date_is_said_under_the_date_and_with_the_other_errors(runtim
     assert formspec.read(state, JA, today) is None and list(state.errors) == ["due"]
     state = formspec.FormState(newcase, {"client": "ACME", "title": "金型", "due": "2026-12-01"}, {})
     assert formspec.read(state, JA, today)["due"] == "2026-12-01"
+
+
+@pytest.mark.parametrize("speaker", [JA, EN], ids=["ja", "en"])
+def test_no_input_of_a_form_has_a_hint_that_only_repeats_its_label(runtime, speaker):
+    """入金's form said 入金額 above its input and 入金額 again under it (its help was "the amount
+    received"): a hint says something the label does not, or is left out."""
+    for job_type in runtime.registry:
+        if not job_type.params or not any(p.in_form for p in job_type.params):
+            continue
+        card = card_body(formspec.build(formspec.FormState(job_type, {}, {}), speaker, {}, "users/1"),
+                         EventFormat.CLASSIC, "https://a/")
+        for name, field in inputs_of(card).items():
+            hint = field.get("hintText", "")
+            assert not hint or hint.strip().rstrip("。.").lower() != field.get("label", "").lower(), \
+                (job_type.name, name, hint)

@@ -345,7 +345,7 @@ def register(registry: Registry) -> None:
     registry.add(_office_job(
         "paid", N_("Record a payment received for a case (入金)."),
         (CASE, Param("amount", kind="yen", positional=False, max_length=30, minimum=1, metavar=N_("YEN"),
-                     help=N_("the amount received"),
+                     help=N_("as written: 47万3000円, ¥473,000 or 473000"),
                      title=N_("Amount received"), aliases=("金額",)), DATE),
         N_("Record a payment of {amount} received for case {case} (入金)"),
         (Step("paid", lifecycle.paid, N_("payment recorded")),),
