@@ -37,6 +37,8 @@ def parsed(registry, text: str) -> tuple[str, dict]:
 @pytest.mark.parametrize(("japanese", "english"), [
     ("受注 2026-001", "ordered 2026-001"),
     ("受注 2026-001 見積版：2", "ordered 2026-001 --estimate 2"),
+    ("受注 2026-001 見積版：v2", "ordered 2026-001 --estimate 2"),  # as the cards write it (見積 v2 を受注します)
+    ("受注 2026-001 見積版：Ｖ２", "ordered 2026-001 --estimate V2"),
     ("納品 2026-001 日付：12月1日", "delivered 2026-001 --date 2026-12-01"),
     ("請求 2026-001 支払期限：2026/12/31", "invoice 2026-001 --due 2026-12-31"),
     ("見積 ２０２６－００１ 明細：追加設計:1:5万円 宛先：株式会社ACME",
