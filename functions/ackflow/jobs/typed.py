@@ -26,6 +26,7 @@ from .normalize import normalize
 MAX_YEN = 10**12  # a trillion yen: more than any estimate, less than any overflow downstream
 
 _AMOUNT = re.compile(r"^(?:[¥￥]\s*)?(?P<body>[0-9][0-9,]*(?:\.[0-9]+)?(?:万(?:[0-9][0-9,]*)?)?)\s*(?:円)?$")
+_KANJI_DIGITS = re.compile(r"[〇一二三四五六七八九十百千]")  # a number written in kanji, wholly or in part
 _GROUPED = re.compile(r"^[0-9]{1,3}(?:,[0-9]{3})+$")  # commas only between groups of three digits
 _ERAS = {"令和": 2018, "平成": 1988, "昭和": 1925}  # era year 1 = base + 1
 # the days of each era's reign, and what is said of a day outside them (平成31年5月1日 was 令和元年5月1日)
@@ -55,6 +56,8 @@ def parse_yen(text: str, *, allow_zero: bool = False) -> int:
     raw = raw.replace("\\", "¥")  # a Japanese keyboard's yen key often types a backslash
     match = _AMOUNT.match(raw)
     if not match:
+        if _KANJI_DIGITS.search(raw):  # 3万8千円, 三十五万: said how to write it in digits
+            raise ValueError(N_("write the number in digits: 3万8000円, not 3万8千円"))
         raise ValueError(N_("not an amount"))
     body = match.group("body")
     if "," in body and not all(_GROUPED.match(part) for part in _commas_in(body)):
@@ -64,7 +67,7 @@ def parse_yen(text: str, *, allow_zero: bool = False) -> int:
         if "万" in body:
             man, _, rest = body.partition("万")
             if rest and len(rest) != 4:  # 3万50000 is more than a 万 after it; 3万5 is said 35,000 but is 30,005
-                raise ValueError(N_("not an amount"))
+                raise ValueError(N_("write four digits after 万: 51万0400円 or 510400"))
             value = Decimal(man) * 10_000 + (Decimal(rest) if rest else 0)
         else:
             value = Decimal(body)
