@@ -237,7 +237,7 @@ def _problem(exc: ValueError):
     """A parser's reason (an English text marked for the catalog) as a text said later."""
     from ..i18n import L_
 
-    return L_(str(exc))
+    return L_(str(exc), **getattr(exc, "values", {}))
 
 
 def split_words(text: str) -> list[str]:

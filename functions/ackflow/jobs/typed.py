@@ -20,7 +20,7 @@ import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
 
-from ..i18n import N_
+from ..i18n import N_, Day, Msg
 from .normalize import normalize
 
 MAX_YEN = 10**12  # a trillion yen: more than any estimate, less than any overflow downstream
@@ -45,9 +45,20 @@ _INITIALS = {"R": "令和", "H": "平成", "S": "昭和"}
 _WEEKDAY = re.compile(r"\((?P<day>[月火水木金土日](?:曜日?)?|mon|tue|wed|thu|fri|sat|sun)\)$", re.IGNORECASE)
 _WEEKDAYS = {**{d: i for i, d in enumerate("月火水木金土日")},
              **{d: i for i, d in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))}}
+WEEKDAY_NAMES = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"), N_("Saturday"),
+                 N_("Sunday"))
 # today and the days either side, as people say them: days from today
 _RELATIVE = {"今日": 0, "本日": 0, "きょう": 0, "today": 0, "明日": 1, "あした": 1, "あす": 1, "tomorrow": 1,
              "明後日": 2, "あさって": 2, "昨日": -1, "きのう": -1, "yesterday": -1, "一昨日": -2, "おととい": -2}
+
+
+class Unreadable(ValueError):
+    """A parser's reason that names values (the date's real day of the week), said later in the
+    reader's language (``values`` as a Msg's)."""
+
+    def __init__(self, text: str, **values):
+        super().__init__(text)
+        self.values = values
 
 
 def parse_yen(text: str, *, allow_zero: bool = False) -> int:
@@ -101,7 +112,8 @@ def parse_date(text: str, today: dt.date, recent: int | None = None) -> dt.date:
     day_of = _day(raw[:weekday.start()], today, recent)
     said = weekday["day"]
     if day_of.weekday() != _WEEKDAYS[said[:3].lower() if said.isascii() else said[0]]:
-        raise ValueError(N_("the day of the week does not match the date"))
+        raise Unreadable(N_("the day of the week does not match: {day} is a {weekday}"), day=Day(day_of),
+                         weekday=Msg(WEEKDAY_NAMES[day_of.weekday()]))
     return day_of
 
 
