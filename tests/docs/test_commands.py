@@ -259,3 +259,27 @@ def test_deploy_lists_every_slash_command_and_which_open_a_form(registry):
 
 def test_documents_are_found():
     assert ROOT / "docs" / "ja" / "README.md" in DOCS and len(GUIDE) >= 5
+
+
+def test_running_md_lists_every_command_with_its_options_and_japanese_names(registry):
+    # docs/running.md, "Commands in Chat": the developers' list of what a person may write, each
+    # command with its Japanese name (in brackets) and every option of a job type in its usage
+    page = (ROOT / "docs" / "running.md").read_text()
+    table = page[page.index("## Commands in Chat"):page.index("Every job command answers")]
+    usages: dict[str, tuple[str, str]] = {}  # command → (its usage as written, the row's first cell)
+    for cell in (line.split(" | ")[0] for line in table.splitlines() if line.startswith("| `")):
+        for usage in re.findall(r"`([a-z][^`]*)`", cell):
+            usages.setdefault(usage.split()[0], (usage, cell))
+    offered = {jt.name for jt in registry if not jt.schedule} | set(registry.commands)
+    offered |= {"help", "status", "jobs", "cancel", "retry"}
+    assert sorted(offered - set(usages)) == []
+    wrong = []
+    for job_type in (registry.get(name) for name in offered if name in registry):
+        usage, cell = usages[job_type.name]
+        brackets = " ".join(re.findall(r"\(([^)`]*)\)", cell)).replace("/", " ").split()
+        if job_type.native_name and job_type.native_name not in brackets:
+            wrong.append(f"{job_type.name}: its Japanese name {job_type.native_name} is not given")
+        written = set(re.findall(r"--[a-z][a-z0-9-]*", usage))
+        wrong += [f"{job_type.name}: {p.option} is not in its usage" for p in job_type.params
+                  if not p.positional and p.option not in written]
+    assert wrong == []
