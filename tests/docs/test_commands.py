@@ -283,3 +283,19 @@ def test_running_md_lists_every_command_with_its_options_and_japanese_names(regi
         wrong += [f"{job_type.name}: {p.option} is not in its usage" for p in job_type.params
                   if not p.positional and p.option not in written]
     assert wrong == []
+
+
+def benchmark_options():
+    """Each ``benchmarks/NAME.py --option`` the documents show: (where, the script, the option)."""
+    for piece in code():
+        for match in re.finditer(r"benchmarks/(\w+)\.py((?:\s+(?!#)\S+)*)", piece.text):
+            for option in re.findall(r"(?<!\S)(--[a-z][a-z0-9-]*)", match.group(2)):
+                yield piece, match.group(1), option
+
+
+def test_every_documented_benchmark_option_exists():
+    seen = list(benchmark_options())
+    assert len(seen) > 15
+    sources = {name: (ROOT / "benchmarks" / f"{name}.py").read_text(encoding="utf-8") for _, name, _ in seen}
+    assert [f"{piece}: benchmarks/{name}.py has no {option}" for piece, name, option in seen
+            if not re.search(rf"add_argument\(\s*\"{option}\"", sources[name])] == []
