@@ -102,3 +102,31 @@ def test_the_module_map_names_every_package():
     rows = [f"{package}/" for package in packages if package.startswith("ackflow_tools/")]
     rows += ["functions/ackflow/", "functions/workers/", "functions/chat_webhook/"]
     assert [row for row in rows if f"| `{row}`" not in architecture and f", `{row}`" not in architecture] == []
+
+
+def heading_anchors(path) -> set[str]:
+    """The anchors GitHub gives a document's headings (lower case, punctuation dropped, spaces as -)."""
+    prose = re.sub(r"^```.*?^```", "", path.read_text(encoding="utf-8"), flags=re.S | re.M)
+    return {re.sub(r"[^\w\- ]", "", title.strip().lower()).replace(" ", "-")
+            for title in re.findall(r"^#+\s+(.*)$", prose, re.M)}
+
+
+def test_every_link_between_the_documents_reaches_its_file_and_heading():
+    from tests.docs.support import DOCS
+
+    links, broken = 0, []
+    for path in DOCS:
+        prose = re.sub(r"^```.*?^```", "", path.read_text(encoding="utf-8"), flags=re.S | re.M)
+        prose = re.sub(r"`[^`\n]*`", "", prose)
+        for target in re.findall(r"\]\(([^)\s]+)\)", prose):
+            if target.startswith(("http://", "https://", "mailto:")):
+                continue
+            links += 1
+            name, _, anchor = target.partition("#")
+            linked = (path.parent / name).resolve() if name else path
+            if not linked.exists():
+                broken.append(f"{path.relative_to(ROOT)}: {target}: no such file")
+            elif anchor and linked.suffix == ".md" and anchor not in heading_anchors(linked):
+                broken.append(f"{path.relative_to(ROOT)}: {target}: no such heading")
+    assert links > 40
+    assert broken == []
