@@ -145,3 +145,37 @@ def test_every_test_the_documents_cite_exists():
                 missing.append(f"{piece}: {path}::{name}")
     assert cited > 15
     assert missing == []
+
+
+def test_the_local_column_of_configuration_md_is_what_ackflow_dev_sets():
+    # docs/configuration.md's "local (`ackflow dev`)" column, where it gives a value, against the
+    # settings `ackflow dev` gives the functions with its default options (or the setting's default)
+    import json
+    from pathlib import Path
+
+    from ackflow_tools.cli.common import DEV_DIR
+    from ackflow_tools.cli.dev import DEFAULT_PORTS
+    from ackflow_tools.devtools.stack import LocalStack, StackConfig
+
+    stack = LocalStack(StackConfig(workdir=Path(DEV_DIR), ports=dict(DEFAULT_PORTS), console=True, language="ja",
+                                   time_zone="Asia/Tokyo"))
+    settings = stack.settings()
+
+    def shown(value) -> str:
+        value = value.get_secret_value() if hasattr(value, "get_secret_value") else value
+        if isinstance(value, bool):
+            return str(value).lower()
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return json.dumps(value) if isinstance(value, list | dict | tuple) else str(value)
+
+    checked, wrong = 0, []
+    for line in (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8").splitlines():
+        row = re.match(r"^\| `ACKFLOW_([A-Z0-9_]+)` \| [^|]* \| [^|]* \| `([^`]*)`", line)
+        if row and hasattr(settings, row.group(1).lower()):
+            checked += 1
+            actual = shown(getattr(settings, row.group(1).lower()))
+            if actual != row.group(2):
+                wrong.append(f"ACKFLOW_{row.group(1)}: the page says {row.group(2)!r}, ackflow dev sets {actual!r}")
+    assert checked > 20
+    assert wrong == []
