@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .common import chat_url, check_same_pipeline, cli_runtime, store_label
+from .common import chat_url, check_same_pipeline, cli_runtime, store_label, typed_ackflow
 
 if TYPE_CHECKING:
     from ackflow.app.runtime import Runtime
@@ -144,7 +144,8 @@ def _offer_run(terminal, message: dict | None, yes: bool, timeout: float, runtim
     if run is None:
         return
     if not yes:
-        click.echo("(press a button with: ackflow click run   or   ackflow click cancel)")
+        me = typed_ackflow()
+        click.echo(f"(press a button with: {me} click run   or   {me} click cancel)")
         return
     _press_and_follow(terminal, run, timeout, runtime, message)
 

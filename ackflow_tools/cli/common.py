@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import shutil
+import sys
 from pathlib import Path
 
 import click
@@ -36,6 +39,25 @@ def dev_state(workdir: Path = DEV_DIR) -> dict | None:
     if "pid" in state and not process_alive(int(state["pid"])):
         return None
     return state
+
+
+def typed_ackflow(workdir: Path | None = None) -> str:
+    """``ackflow`` as a person types it in another terminal to reach this pipeline: the bare name
+    when the shell's PATH finds this same program, else its path (``.venv/bin/ackflow`` after
+    ``./scripts/dev``, whose virtualenv is not activated); with ``ACKFLOW_DEV_DIR`` when
+    ``workdir`` (an ``ackflow dev``'s) is not the default one, where the other commands look."""
+    program = Path(sys.executable).parent / "ackflow"
+    found = shutil.which("ackflow")
+    if found and program.exists() and Path(found).resolve() == program.resolve():
+        typed = "ackflow"
+    elif program.exists():
+        inside = program.resolve().is_relative_to(Path.cwd().resolve())
+        typed = shlex.quote(os.path.relpath(program) if inside else str(program))
+    else:
+        typed = f"{shlex.quote(sys.executable)} -m ackflow_tools"
+    if workdir is not None and workdir.resolve() != DEV_DIR.resolve():
+        typed = f"ACKFLOW_DEV_DIR={shlex.quote(str(workdir.resolve()))} {typed}"
+    return typed
 
 
 def setting_names() -> set[str]:

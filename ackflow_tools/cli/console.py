@@ -69,6 +69,8 @@ def console(host: str, port: int, auth_token: str, language: str, time_zone: str
     # Retry and Run now queue tasks: with another deployment's (or no)
     # worker URL and invoker they would fail every attempt, so the console refuses to start.
     require_deployment_settings(runtime.settings, "ackflow console")
+    if runtime.settings.store == "firestore":
+        runtime.store.docs.client()  # no Google credentials here: say so now, not on every page it serves
     if chat_url is None and not project:
         state = dev_state()
         chat_url = state["urls"].get("chat", "") if state else ""

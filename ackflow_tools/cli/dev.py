@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import signal
 import threading
+import time
 from pathlib import Path
 
 import click
 
-from .common import DEV_DIR
+from .chat import DEFAULT_SPACE
+from .common import DEV_DIR, typed_ackflow
 
 DEFAULT_PORTS = {"webhook": 8080, "worker": 8081, "tasks": 8123, "chat": 8124, "sheets": 8125, "drive": 8126,
                  "pushsign": 8127, "gmail": 8128, "files": 8129, "freee": 8130, "pubsub": 8085, "console": 8090}
@@ -50,8 +53,7 @@ def dev(workdir: Path, reset: bool, port_offset: int, event_format: str, chat_au
         firestore: bool, queue_backend: str, sweep_interval: float, mail: bool | None, storage: str, language: str,
         time_zone: str, accounting: str) -> None:
     """Run the whole pipeline locally: both functions, the local Cloud Tasks and Chat services, state."""
-    from ..devtools.drive import PARENT_FOLDER
-    from ..devtools.stack import MAILBOX, LocalStack, StackConfig
+    from ..devtools.stack import LocalStack, StackConfig
 
     if event_format == "addon" and chat_auth == "project-number":
         raise click.UsageError("add-on events are signed for the endpoint URL, never for the project number: "
@@ -84,38 +86,12 @@ def dev(workdir: Path, reset: bool, port_offset: int, event_format: str, chat_au
         stack.start()
     except Exception as exc:
         raise click.ClickException(f"could not start the local pipeline: {exc}") from exc
-    drive = (f"\n  Google Drive   {stack.url('drive')}/drive/folders/{PARENT_FOLDER}   (local service; case folders)"
-             if storage == "drive" else f"\n  case folders   {stack.url('files')}/cases   (served for link buttons)")
-    sqs = (f"\n  SQS (moto)     {stack.url('moto')}\n  SQS relay      {stack.url('relay')}/certs   (its certificates)"
-           if queue_backend == "sqs" else "")
-    freee = (f"\n  freee          {stack.url('freee')}   (local stand-in; estimates and invoices, authorized)"
-             if accounting == "freee" else "")
-    mailbox = (f"\n  Gmail          {stack.url('gmail')}   (local service; the request mailbox {MAILBOX})"
-               f"\n  Pub/Sub        {stack.url('pubsub')}   (the gcloud emulator; Gmail's push to the worker)"
-               if mail else "")
-    try_mail = ("\n  ackflow mail receive --from yamada@acme.co.jp --subject 'プレス金型 A-12 のお見積り' --attach FILE"
-                if mail else "")
-    click.echo(f"""
-Ackflow is running locally ({config.store} job state, {queue_backend}):
-  chat_webhook   {stack.webhook_url}
-  worker         {stack.worker_url}
-  Cloud Tasks    {stack.url('tasks')}   (local service)
-  Google Chat    {stack.url('chat')}   (local service)
-  Google Sheets  {stack.url('sheets')}   (local service; the case sheet){drive}{mailbox}{sqs}{freee}
-  console        {stack.url('console')}/jobs   (and the browser chat: {stack.url('console')}/chat)
-  state, logs    {workdir}/
-
-Try, in another terminal:
-  ackflow chat "echo hello" --yes
-  ackflow chat "sleep 3"      then   ackflow click run
-  ackflow chat '新規案件 ACME「プレス金型 A-12」 納期：12月1日' --yes
-  ackflow chat "help" --locale en --tz Europe/London
-  ackflow chat 'newcase ACME "Die set A-12" --due 2026-12-01 --item "金型設計:1:350000"' --yes
-  ackflow chat 'ordered 2026-001' --yes     then   ackflow chat 'invoice 2026-001' --yes{try_mail}
-  ackflow jobs
-
-Ctrl-C stops everything.""")
     try:
+        try:
+            first_job(stack)
+        except Exception as exc:  # the pipeline runs on; the person sees why the first job did not
+            click.echo(f"  ! the first job could not be run: {exc}; see the logs in {workdir}/", err=True)
+        click.echo(banner(stack, workdir, time_zone))
         while not stopping.wait(0.5):
             for name, proc in stack.procs.items():
                 if not proc.running:
@@ -127,3 +103,103 @@ Ctrl-C stops everything.""")
         click.echo("stopping…", err=True)
         stack.stop()
         click.echo("stopped.", err=True)
+
+
+def banner(stack, workdir: Path, time_zone: str) -> str:
+    """Where each part answers, and what to type next: commands that work as printed, in order."""
+    from ..devtools.drive import PARENT_FOLDER
+    from ..devtools.stack import MAILBOX
+
+    config = stack.config
+    drive = (f"\n  Google Drive   {stack.url('drive')}/drive/folders/{PARENT_FOLDER}   (local service; case folders)"
+             if config.storage == "drive"
+             else f"\n  case folders   {stack.url('files')}/cases   (served for link buttons)")
+    sqs = (f"\n  SQS (moto)     {stack.url('moto')}\n  SQS relay      {stack.url('relay')}/certs   (its certificates)"
+           if config.queue_backend == "sqs" else "")
+    freee = (f"\n  freee          {stack.url('freee')}   (local stand-in; estimates and invoices, authorized)"
+             if config.accounting == "freee" else "")
+    mailbox = (f"\n  Gmail          {stack.url('gmail')}   (local service; the request mailbox {MAILBOX})"
+               f"\n  Pub/Sub        {stack.url('pubsub')}   (the gcloud emulator; Gmail's push to the worker)"
+               if config.mail else "")
+    me = typed_ackflow(workdir)
+    year = today_in(time_zone).year
+    case = f"{year}-{next_case_number(stack, year):03d}"  # what the newcase below makes
+    try_mail = (f"\n  {me} mail receive --from yamada@acme.co.jp --subject 'プレス金型 A-12 のお見積り'"
+                if config.mail else "")
+    return f"""
+Ackflow is running locally ({config.store} job state, {config.queue_backend}):
+  chat_webhook   {stack.webhook_url}
+  worker         {stack.worker_url}
+  Cloud Tasks    {stack.url('tasks')}   (local service)
+  Google Chat    {stack.url('chat')}   (local service)
+  Google Sheets  {stack.url('sheets')}   (local service; the case sheet){drive}{mailbox}{sqs}{freee}
+  console        {stack.url('console')}/jobs   (and the browser chat: {stack.url('console')}/chat)
+  state, logs    {workdir}/
+
+Try, in another terminal, in this order:
+  {me} chat "echo hello" --yes
+  {me} chat "sleep 3"      then   {me} click run
+  {me} chat '新規案件 ACME「プレス金型 A-12」 納期：12月1日 明細：金型設計:1:350000' --yes
+  {me} chat '受注 {case}' --yes     then   {me} chat '請求 {case}' --yes
+  {me} chat 'case {case}' --locale en --tz Europe/London{try_mail}
+  {me} jobs
+
+Ctrl-C stops everything."""
+
+
+def today_in(time_zone: str) -> dt.date:
+    from zoneinfo import ZoneInfo
+
+    return dt.datetime.now(ZoneInfo(time_zone)).date()
+
+
+def next_case_number(stack, year: int) -> int:
+    """The number the next ``newcase`` takes this year (the office workflow's counter)."""
+    runtime = stack.runtime()
+    try:
+        return runtime.store.counter_value(f"case-{year}") + 1
+    finally:
+        runtime.store.close()
+
+
+def first_job(stack, timeout: float = 60.0) -> bool:
+    """Run one job through the whole pipeline as a person in Chat would, and show it: ``echo`` sent
+    to the local Chat service, the confirmation card from ``chat_webhook``, Run pressed, the task
+    through the queue to the worker, its result in the thread. Says so when it does not finish."""
+    from ackflow.jobs.model import JobStatus
+
+    from ..devtools.chatcli import ChatTerminal, button_for, button_params
+
+    click.echo("\nA first job, as someone in Chat runs it (you write, press Run, the worker answers in the thread):")
+    terminal = ChatTerminal(stack.url("chat"), DEFAULT_SPACE, out=lambda text: click.echo(_indented(text)))
+    started = time.monotonic()
+    card = terminal.send("echo hello").reply
+    run = button_for(card, "run")
+    confirmation = button_params(card, run).get("confirmation") if run else None
+    if confirmation is None:
+        click.echo(f"  ! no confirmation card came back; see the logs in {stack.workdir}/", err=True)
+        return False
+    terminal.press(run, card)
+    runtime = stack.runtime()
+    try:
+        job_id = runtime.store.get_confirmation(confirmation).job_id
+
+        def shown() -> bool:
+            job = runtime.store.get_job(job_id)
+            return job.status.finished and not job.message_due and terminal.by_client_id(job.message_id) is not None
+
+        done = terminal.follow(shown, timeout)
+        job = runtime.store.get_job(job_id)
+    finally:
+        runtime.store.close()
+    if done and job.status == JobStatus.SUCCEEDED:
+        click.echo(f"  job {job.id}: {job.status.value} in {time.monotonic() - started:.1f} s "
+                   f"(chat_webhook → {stack.config.queue_backend} → worker → Chat)")
+        return True
+    click.echo(f"  ! job {job_id} is {job.status.value} after {timeout:g} s; see the logs in {stack.workdir}/",
+               err=True)
+    return False
+
+
+def _indented(text: str) -> str:
+    return "\n".join(f"  {line}" for line in text.splitlines())

@@ -9,6 +9,14 @@ import click
 
 from .serving import run_until_stopped
 
+# A deployment gives the client secret to the worker only, from Secret Manager: the settings that
+# `terraform output operator_env` prints leave it out (docs/deploy.md).
+NO_CLIENT_SECRET = (
+    "ACKFLOW_OFFICE_FREEE_CLIENT_SECRET is not set in this shell. A deployment keeps it in Secret Manager (the "
+    "secret that Terraform's office.freee_client_secret names) and gives it to the worker only, so the "
+    "operator_env lines leave it out: export ACKFLOW_OFFICE_FREEE_CLIENT_SECRET=\"$(gcloud secrets versions "
+    "access latest --secret=SECRET)\" and run ackflow freee authorize again")
+
 
 @click.group()
 def freee() -> None:
@@ -32,6 +40,8 @@ def authorize(code: str | None) -> None:
 
     try:
         settings = load_office_settings()
+        if settings.freee_client_id and not settings.freee_client_secret.get_secret_value():
+            raise click.ClickException(NO_CLIENT_SECRET)
         runtime = cli_runtime()
         tokens = freee_tokens(settings, runtime.store.docs)
     except AckflowError as exc:

@@ -7,7 +7,21 @@ import click
 from .emulators import chat_emulator, drive_emulator, files_server, gmail_emulator, sheets_emulator, tasks_emulator
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "ACKFLOW"})
+class _Cli(click.Group):
+    """The ``ackflow`` group: a setting the operator must fix (no Google credentials on this machine,
+    say) or a backing service that refused or did not answer ends the command with its message and
+    exit status 1, as click's own errors do, not with a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        from ackflow.errors import ConfigError, Unavailable
+
+        try:
+            return super().invoke(ctx)
+        except (ConfigError, Unavailable) as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "ACKFLOW"})
 @click.version_option(package_name="ackflow")
 def cli() -> None:
     """Ackflow: ChatOps on serverless task queues."""

@@ -9,6 +9,7 @@ locals {
     "drive.googleapis.com",
     "firestore.googleapis.com",
     "gmail.googleapis.com",
+    "iam.googleapis.com",
     "iamcredentials.googleapis.com",
     "logging.googleapis.com",
     "pubsub.googleapis.com",

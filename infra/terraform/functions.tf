@@ -83,8 +83,9 @@ resource "google_cloudfunctions2_function" "webhook" {
   description = "Google Chat events: verify, answer at once, confirm, enqueue."
 
   build_config {
-    runtime     = "python311"
-    entry_point = "chat_webhook"
+    runtime         = "python311"
+    entry_point     = "chat_webhook"
+    service_account = google_service_account.build.id
     source {
       storage_source {
         bucket = google_storage_bucket.source.name
@@ -106,7 +107,7 @@ resource "google_cloudfunctions2_function" "webhook" {
     environment_variables            = local.environment
   }
 
-  depends_on = [google_project_service.apis]
+  depends_on = [google_project_service.apis, google_project_iam_member.build]
 }
 
 resource "google_cloudfunctions2_function" "worker" {
@@ -115,8 +116,9 @@ resource "google_cloudfunctions2_function" "worker" {
   description = "Runs job steps for Cloud Tasks; the sweep for Cloud Scheduler. Not public."
 
   build_config {
-    runtime     = "python311"
-    entry_point = "worker"
+    runtime         = "python311"
+    entry_point     = "worker"
+    service_account = google_service_account.build.id
     source {
       storage_source {
         bucket = google_storage_bucket.source.name
@@ -149,7 +151,7 @@ resource "google_cloudfunctions2_function" "worker" {
     }
   }
 
-  depends_on = [google_project_service.apis, google_secret_manager_secret_iam_member.worker_freee_client_secret]
+  depends_on = [google_project_service.apis, google_project_iam_member.build, google_secret_manager_secret_iam_member.worker_freee_client_secret]
 }
 
 # Cloud Functions ends a request at the function's timeout: a step its queue allows longer would

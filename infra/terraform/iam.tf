@@ -5,18 +5,44 @@ resource "google_service_account" "webhook" {
   account_id   = "${var.name_prefix}-webhook"
   display_name = "Ackflow chat_webhook"
   description  = "Runs the chat_webhook function: reads and writes job state, enqueues tasks."
+
+  depends_on = [google_project_service.apis] # made through the IAM API, off in a new project
 }
 
 resource "google_service_account" "worker" {
   account_id   = "${var.name_prefix}-worker"
   display_name = "Ackflow worker"
   description  = "Runs the worker function: job state, the next step's task, and Chat as the app."
+
+  depends_on = [google_project_service.apis] # made through the IAM API, off in a new project
 }
 
 resource "google_service_account" "invoker" {
   account_id   = "${var.name_prefix}-invoker"
   display_name = "Ackflow invoker"
   description  = "Identity in the OIDC tokens Cloud Tasks and Cloud Scheduler send to the worker."
+
+  depends_on = [google_project_service.apis] # made through the IAM API, off in a new project
+}
+
+# Cloud Build builds both functions' images from the source archive as this account
+# (build_config.service_account). Without one, a project made since July 2024 builds as the Compute
+# Engine default service account, which there has no role (or does not exist: the Compute Engine
+# API is off), and the first apply fails at the build.
+resource "google_service_account" "build" {
+  account_id   = "${var.name_prefix}-build"
+  display_name = "Ackflow build"
+  description  = "Cloud Build builds the functions from the source archive as this account."
+
+  depends_on = [google_project_service.apis]
+}
+
+# What Google's own build account has: the build logs, the images in Artifact Registry, the source.
+resource "google_project_iam_member" "build" {
+  #checkov:skip=CKV_GCP_49:The account only builds this module's functions; Google names this role as the fix for a new project's build account, and no person or function acts as it.
+  project = var.project_id
+  role    = "roles/cloudbuild.builds.builder"
+  member  = "serviceAccount:${google_service_account.build.email}"
 }
 
 # Job state in Firestore, for both functions.

@@ -814,3 +814,47 @@ def _cjk_font_draws(page, selector: str) -> bool:
     finally:
         session.detach()
     return any("CJK" in font["familyName"] and font["glyphCount"] > 0 for font in fonts)
+
+
+def test_a_sent_message_is_shown_after_scrolling_up_and_a_new_dialog_opens_at_its_top(pipeline, console, page):
+    """At 390 px, a person who had scrolled up the conversation (to read a mail's card) and sent a
+    command saw neither their message nor the answer: the conversation stayed where it was, and
+    they thought nothing had happened; in Chat, sending shows the end of the conversation. And a
+    dialog opened after a long one kept its scroll: the estimate's form opened with 案件番号 out of
+    sight above."""
+    page.set_viewport_size(PHONE)
+    page.goto(console + "/chat?space=spaces/browserscroll")
+    conversation = page.locator("#conversation")
+    for sent in range(1, 3):  # two long answers: more than a phone's height
+        page.fill("[data-test=composer]", "help")
+        page.click("[data-test=send]")
+        page.wait_for_function("(n) => document.querySelectorAll('#conversation .gc-message').length >= n",
+                               arg=sent * 2)
+    assert conversation.evaluate("(c) => c.scrollHeight > 2 * c.clientHeight")
+    conversation.evaluate("(c) => { c.scrollTop = 0; }")
+    page.fill("[data-test=composer]", "status jnosuchjob1")
+    page.click("[data-test=send]")
+    page.wait_for_function("() => document.querySelectorAll('#conversation .gc-message').length >= 6")
+    page.wait_for_timeout(300)
+    sent = page.locator("#conversation .gc-message", has_text="status jnosuchjob1").last
+    answer = page.locator("#conversation .gc-message").last
+    assert _in_view(page, sent) and _in_view(page, answer), (sent.bounding_box(), answer.bounding_box())
+    page.set_viewport_size({"width": 375, "height": 667})  # a smaller phone: even a one-line form scrolls
+    page.fill("[data-test=composer]", "/newcase ACME 金型")  # a long form, filled in to its end and sent
+    page.click("[data-test=send]")
+    dialog = page.locator("#gc-dialog[open]")
+    dialog.wait_for()
+    dialog.locator("button[data-dialog-submit='Add a line']").click()  # longer than the window
+    dialog.locator("input[name='item.2.0']").wait_for()
+    for line in (1, 2):
+        dialog.locator(f"input[name='item.{line}.0']").fill("設計")
+        dialog.locator(f"input[name='item.{line}.1']").fill("1")
+        dialog.locator(f"input[name='item.{line}.2']").fill("1000")
+    assert not _in_view(page, dialog.locator("select[name=client], input[name=client]").first)  # scrolled down
+    dialog.locator("button[data-dialog-submit=Next]").click()
+    page.locator("#gc-dialog[open]").wait_for(state="detached")
+    page.fill("[data-test=composer]", "/newcase ACME")
+    page.click("[data-test=send]")
+    dialog.wait_for()
+    assert page.locator("#gc-dialog-body").evaluate("(el) => el.scrollHeight > el.clientHeight")  # it could scroll
+    assert _in_view(page, dialog.locator("select[name=client], input[name=client]").first)  # its first input

@@ -62,3 +62,14 @@ def test_the_note_is_gone_once_the_folder_is_made(runtime):
     CaseRecords(runtime.store.docs).update(CASE, JOB, folder=f"{CASE}_ACME_金型", opening=None)
     shown = page(runtime, "en")
     assert 'class="opening"' not in shown and "Being opened" not in shown
+
+
+def test_a_cases_status_is_called_as_the_chat_calls_it_on_both_case_pages(runtime):
+    """The chat and the office guide say 状況 for a case's state (案件一覧 状況=…); the console's case
+    pages said 状態, the word its jobs pages use for a job's."""
+    opening(runtime, JobStatus.RUNNING)
+    client = create_app(ConsoleConfig(runtime=runtime, operator="ops@example.com", language="ja")).test_client()
+    for path in (f"/cases/{CASE}", "/cases"):
+        shown = visible(client.get(path).get_data(as_text=True))
+        assert "状況" in shown and "状態" not in shown, (path, shown)
+    assert "状態" in visible(client.get("/jobs").get_data(as_text=True))  # a job's state stays 状態

@@ -302,7 +302,8 @@ def test_jobs_show_says_a_japanese_requesters_error_in_english_with_what_they_we
     db = tmp_path / "jobs.db"
     store = Runtime(Settings(sqlite_path=str(db))).store
     now = time.time()
-    message = Msg(N_("there is no case {case}; write “case {case}” to check the number"), case="2026-099")
+    message = Msg(N_("there is no case {case}; write “cases” to see the open cases and their numbers"),
+                  case="2026-099")
     japanese = message.render(speaker_for("ja"))
     assert japanese != str(message)
     run = {"attempt": 1, "error": japanese, "said": stored(message)}
@@ -313,7 +314,7 @@ def test_jobs_show_says_a_japanese_requesters_error_in_english_with_what_they_we
                          last_said=stored(message)))
     store.close()
     shown = ackflow(tmp_path, "jobs", "show", "jjapanese001", ACKFLOW_SQLITE_PATH=str(db)).stdout
-    english = f"there is no case 2026-099; write “case 2026-099” to check the number  (told: {japanese})"
+    english = f"there is no case 2026-099; write “cases” to see the open cases and their numbers  (told: {japanese})"
     assert f"  error       {english}" in shown and f"      error   {english}" in shown, shown  # the job's, the step's
 
 

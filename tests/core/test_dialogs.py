@@ -22,7 +22,7 @@ from ackflow.chat.replies import DialogClose, DialogReply, Reply, response_json
 from ackflow.errors import StoreUnavailable
 from ackflow.i18n import Speaker
 from ackflow.settings import Settings
-from tests.support.dialogs import errors_after
+from tests.support.dialogs import errors_after, inputs_of
 from workers.job_types import build_registry
 
 DATA = Path(__file__).parent.parent / "data" / "events"
@@ -202,14 +202,39 @@ def test_a_description_too_long_for_a_document_is_said_under_it(runtime):
                                         "短くしてください"}
 
 
-def test_two_parts_that_do_not_read_are_said_together_under_the_first(runtime):
+def _in_columns(card: dict) -> list[str]:
+    """The texts of the widgets drawn inside a column (half the width, beside another)."""
+    return [w.get("textParagraph", {}).get("text", "") for section in card.get("sections", [])
+            for row in section.get("widgets", []) for column in row.get("columns", {}).get("columnItems", [])
+            for w in column.get("widgets", [])]
+
+
+def test_two_parts_that_do_not_read_are_said_together_under_both(runtime):
+    """数量 and 単価 sit side by side (columns); with both wrong, their one error widget (a dialog holds
+    at most 100) was in 数量's column, so 単価's error was said under 数量, squeezed to half the
+    width (seen in the browser chat at 390 px). It goes under the row, across it."""
     state = formspec.FormState(runtime.registry.get("newcase"),
-                               {"client": "ACME", "title": "金型", "item.1.0": "設計", "item.1.1": "abc",
-                                "item.1.2": "x"}, {"item": 1})
+                               {"client": "ACME", "title": "金型", "item.1.0": "設計", "item.1.1": "一",
+                                "item.1.2": "3万8千円"}, {"item": 1})
     assert formspec.read(state, JA) is None and set(state.errors) == {"item.1.1", "item.1.2"}
     card = card_body(formspec.build(state, JA, {}, "users/1"), EventFormat.CLASSIC, "https://a/")
-    [(name, text)] = errors_after(card).items()  # one widget for the line: a dialog holds at most 100
-    assert name == "item.1.1" and "数量: 「abc」" in text and "単価: 「x」" in text
+    [(name, text)] = errors_after(card).items()  # one widget for the line
+    assert name == "item.1.2" and "数量: 「一」" in text and "単価: 「3万8千円」" in text
+    assert not any("<font color" in t for t in _in_columns(card))
+    # one part wrong: under its own input, in its column
+    state = formspec.FormState(runtime.registry.get("newcase"),
+                               {"client": "ACME", "title": "金型", "item.1.0": "設計", "item.1.1": "1",
+                                "item.1.2": "3万8千円"}, {"item": 1})
+    assert formspec.read(state, JA) is None
+    card = card_body(formspec.build(state, JA, {}, "users/1"), EventFormat.CLASSIC, "https://a/")
+    assert list(errors_after(card)) == ["item.1.2"] and any("単価: 「3万8千円」" in t for t in _in_columns(card))
+    # 品名 and 税率 (a row each): said once, under 税率, the last of them
+    state = formspec.FormState(runtime.registry.get("newcase"),
+                               {"client": "ACME", "title": "金型", "item.1.0": "設" * 101, "item.1.1": "1",
+                                "item.1.2": "1000", "item.1.3": "5%"}, {"item": 1})
+    assert formspec.read(state, JA) is None and set(state.errors) == {"item.1.0", "item.1.3"}
+    card = card_body(formspec.build(state, JA, {}, "users/1"), EventFormat.CLASSIC, "https://a/")
+    assert list(errors_after(card)) == ["item.1.3"]
 
 
 def test_a_line_whose_parts_read_is_still_checked_whole(runtime):
@@ -385,3 +410,35 @@ def test_a_command_that_does_not_read_shows_a_whole_example_in_the_persons_words
     event.setdefault("common", {})["userLocale"] = "ja"
     text = answer(runtime, event)["text"]
     assert text.startswith("読み取れませんでした") and text.splitlines()[-1] == example
+
+
+def test_a_past_due_date_is_said_under_the_date_and_with_the_other_errors(runtime):
+    """A 納期 in the past (the job type's rule of the day) was said at the top of the form, and only
+    once every other field read: fix the title, press 次へ, and only then hear of the date."""
+    newcase = runtime.registry.get("newcase")
+    today = dt.date(2026, 11, 30)
+    state = formspec.FormState(newcase, {"client": "ACME", "title": "", "due": "2026-11-01"}, {})
+    assert formspec.read(state, JA, today) is None
+    assert set(state.errors) == {"title", "due"}, state.errors
+    assert state.errors["due"].startswith("納期の 2026年11月1日(日) は過去の日付です")
+    card = card_body(formspec.build(state, JA, {}, "users/1"), EventFormat.CLASSIC, "https://a/")
+    assert set(errors_after(card)) == {"title", "due"}  # each under its input, none at the top
+    state = formspec.FormState(newcase, {"client": "ACME", "title": "金型", "due": "2026-11-01"}, {})
+    assert formspec.read(state, JA, today) is None and list(state.errors) == ["due"]
+    state = formspec.FormState(newcase, {"client": "ACME", "title": "金型", "due": "2026-12-01"}, {})
+    assert formspec.read(state, JA, today)["due"] == "2026-12-01"
+
+
+@pytest.mark.parametrize("speaker", [JA, EN], ids=["ja", "en"])
+def test_no_input_of_a_form_has_a_hint_that_only_repeats_its_label(runtime, speaker):
+    """入金's form said 入金額 above its input and 入金額 again under it (its help was "the amount
+    received"): a hint says something the label does not, or is left out."""
+    for job_type in runtime.registry:
+        if not job_type.params or not any(p.in_form for p in job_type.params):
+            continue
+        card = card_body(formspec.build(formspec.FormState(job_type, {}, {}), speaker, {}, "users/1"),
+                         EventFormat.CLASSIC, "https://a/")
+        for name, field in inputs_of(card).items():
+            hint = field.get("hintText", "")
+            assert not hint or hint.strip().rstrip("。.").lower() != field.get("label", "").lower(), \
+                (job_type.name, name, hint)

@@ -6,6 +6,7 @@ import datetime as dt
 import importlib.machinery
 import importlib.util
 import json
+import shlex
 import shutil
 import subprocess
 import sys
@@ -64,6 +65,24 @@ def test_the_catalog_is_extracted_translated_and_compiled():
     result = subprocess.run([sys.executable, str(ROOT / "scripts" / "catalog"), "check"],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_catalog_tool_runs_as_development_md_writes_it_from_a_shell_without_the_virtualenv(tmp_path):
+    # `scripts/catalog check` after ./scripts/dev: its shebang's python3 is the system's, without
+    # Babel (here: this Python without site-packages, -S); it runs again with the checkout's .venv
+    checkout = tmp_path / "checkout"
+    (checkout / "scripts").mkdir(parents=True)
+    shutil.copy(ROOT / "scripts" / "catalog", checkout / "scripts" / "catalog")
+    without_babel = [sys.executable, "-S", str(checkout / "scripts" / "catalog"), "help"]
+    refused = subprocess.run(without_babel, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert "needs Babel" in refused.stderr and "dev extra" in refused.stderr  # no .venv: what to do
+    venv_python = checkout / ".venv" / "bin" / "python"
+    venv_python.parent.mkdir(parents=True)
+    venv_python.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} "$@"\n')
+    venv_python.chmod(0o755)
+    ran = subprocess.run(without_babel, capture_output=True, text=True, timeout=60)
+    assert ran.returncode == 2 and "scripts/catalog extract" in ran.stderr, ran.stderr  # its usage: it ran
 
 
 @pytest.mark.parametrize(("change", "complaint"), [

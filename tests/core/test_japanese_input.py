@@ -357,6 +357,9 @@ def test_the_mismatched_day_of_the_week_is_said():
     with pytest.raises(UsageError) as refused:
         read("ACME 金型 納期：2026年12月1日(水)")
     assert "曜日" in refused.value.render(JA) and "day of the week" in refused.value.render(EN)
+    # and which day it is, so the person sees which of the two they mistyped
+    assert "2026年12月1日(火)は火曜日です" in refused.value.render(JA), refused.value.render(JA)
+    assert "1 Dec 2026 is a Tuesday" in refused.value.render(EN), refused.value.render(EN)
 
 
 @pytest.mark.parametrize("typed", ["26年12月1日", "8年12月1日", "026年12月1日", "R.12.1", "R8.12", "X8.12.1",

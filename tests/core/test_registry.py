@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ackflow.errors import UnknownJobType, UsageError
-from ackflow.jobs.registry import JobType, Registry, Step
+from ackflow.jobs.registry import Command, JobType, Registry, Step
 from ackflow.queues import load_queues
 from ackflow.settings import Settings
 from workers.job_types import build_registry
@@ -70,6 +70,28 @@ def test_bad_arguments_carry_the_usage_line():
         registry.get("fail").parse(["--times", "2", "--always"])
     assert "either --times N or --always" in str(caught.value)
     assert caught.value.usage == "fail [--times N] [--always]"
+
+
+def test_a_slash_command_id_names_one_command(registry):
+    # Chat sends only the id of a slash command: two commands with one id would run the wrong one
+    registry.add(JobType("report", "help", (Step("s", noop),), slash_command_id=40))
+    for taken, holder in ((40, "report"), (1, "help"), (5, "retry")):
+        with pytest.raises(ValueError, match=f"slash command id {taken} is already /{holder}'s"):
+            registry.add(JobType("other", "help", (Step("s", noop),), slash_command_id=taken))
+    with pytest.raises(ValueError, match="already /report's"):
+        registry.command(Command("lookup", "help", "lookup", lambda *_: None, slash_command_id=40))
+    with pytest.raises(ValueError, match="1–1000"):
+        registry.add(JobType("other", "help", (Step("s", noop),), slash_command_id=1001))
+    assert "other" not in registry and registry.resolve("other") is None  # a refusal leaves nothing behind
+    registry.replace(JobType("report", "help", (Step("s", noop),), slash_command_id=41))  # its own id may change
+    registry.add(JobType("other", "help", (Step("s", noop),), slash_command_id=40))  # and the old one is free
+
+
+def test_the_deployments_slash_command_ids_are_each_one_commands():
+    registry = build_registry(Settings())
+    ids = [jt.slash_command_id for jt in registry if jt.slash_command_id]
+    ids += [c.slash_command_id for c in registry.commands.values() if c.slash_command_id]
+    assert len(ids) == len(set(ids)) > 10
 
 
 def test_a_job_type_can_be_replaced_by_name_only(registry):

@@ -56,3 +56,21 @@ def fences(path: Path) -> Iterator[list[tuple[int, str]]]:
 
 def text(paths=DOCS) -> str:
     return "\n".join(path.read_text(encoding="utf-8") for path in paths)
+
+
+def job_type_example() -> tuple[str, str]:
+    """docs/job-types.md's example module: the path its first line names, and its code."""
+    found = re.search(r"```python\n(# (functions/\S+\.py)\n.*?)```",
+                      (ROOT / "docs" / "job-types.md").read_text(encoding="utf-8"), re.S)
+    assert found, "docs/job-types.md has no example module"
+    return found.group(2), found.group(1)
+
+
+def register_the_example(registry) -> None:
+    """Add docs/job-types.md's example job type to ``registry``, as adding it to MODULES does."""
+    import types
+
+    module = types.ModuleType("doc_example_report")
+    exec(compile(job_type_example()[1], "docs/job-types.md", "exec"), module.__dict__)
+    if "report" not in registry:  # a checkout where someone has added it, as the page says
+        module.register(registry)

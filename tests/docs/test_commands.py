@@ -21,7 +21,7 @@ from ackflow.jobs.normalize import normalize
 from ackflow.jobs.params import split_words
 from ackflow.settings import Settings
 from ackflow_tools.cli.main import cli
-from tests.docs.support import DOCS, GUIDE, ROOT, code, fences, text
+from tests.docs.support import DOCS, GUIDE, ROOT, code, fences, register_the_example, text
 from workers.job_types import build_registry
 from workers.office.issuer import SAMPLE
 
@@ -32,6 +32,15 @@ SHELL_STOPS = {"|", "||", "&&", ";", "&", ">", ">>", "2>&1", "\\"}
 @pytest.fixture(scope="module")
 def registry():
     return build_registry(Settings())
+
+
+@pytest.fixture(scope="module")
+def with_the_example():
+    """The deployment's job types and docs/job-types.md's example (``report``), which that page
+    tells people to try once they have added it."""
+    registry = build_registry(Settings())
+    register_the_example(registry)
+    return registry
 
 
 @pytest.fixture
@@ -136,7 +145,8 @@ def job_type_of(registry, line: str):
     return registry.get(name) if name in registry else None
 
 
-def test_every_option_and_japanese_name_written_after_a_command_exists(registry):
+def test_every_option_and_japanese_name_written_after_a_command_exists(with_the_example):
+    registry = with_the_example
     wrong = []
     checked = 0
     for piece, line in chat_lines():
@@ -202,7 +212,8 @@ def test_the_guides_examples_are_read_as_it_says(registry):
 
 
 @pytest.mark.usefixtures("office_with_an_issuer")
-def test_every_quoted_chat_example_is_read(registry):
+def test_every_quoted_chat_example_is_read(with_the_example):
+    registry = with_the_example
     wrong = []
     for piece in code():
         for single, double in re.findall(r"ackflow chat (?:'([^']*)'|\"([^\"]*)\")", piece.text):
@@ -248,3 +259,43 @@ def test_deploy_lists_every_slash_command_and_which_open_a_form(registry):
 
 def test_documents_are_found():
     assert ROOT / "docs" / "ja" / "README.md" in DOCS and len(GUIDE) >= 5
+
+
+def test_running_md_lists_every_command_with_its_options_and_japanese_names(registry):
+    # docs/running.md, "Commands in Chat": the developers' list of what a person may write, each
+    # command with its Japanese name (in brackets) and every option of a job type in its usage
+    page = (ROOT / "docs" / "running.md").read_text()
+    table = page[page.index("## Commands in Chat"):page.index("Every job command answers")]
+    usages: dict[str, tuple[str, str]] = {}  # command → (its usage as written, the row's first cell)
+    for cell in (line.split(" | ")[0] for line in table.splitlines() if line.startswith("| `")):
+        for usage in re.findall(r"`([a-z][^`]*)`", cell):
+            usages.setdefault(usage.split()[0], (usage, cell))
+    offered = {jt.name for jt in registry if not jt.schedule} | set(registry.commands)
+    offered |= {"help", "status", "jobs", "cancel", "retry"}
+    assert sorted(offered - set(usages)) == []
+    wrong = []
+    for job_type in (registry.get(name) for name in offered if name in registry):
+        usage, cell = usages[job_type.name]
+        brackets = " ".join(re.findall(r"\(([^)`]*)\)", cell)).replace("/", " ").split()
+        if job_type.native_name and job_type.native_name not in brackets:
+            wrong.append(f"{job_type.name}: its Japanese name {job_type.native_name} is not given")
+        written = set(re.findall(r"--[a-z][a-z0-9-]*", usage))
+        wrong += [f"{job_type.name}: {p.option} is not in its usage" for p in job_type.params
+                  if not p.positional and p.option not in written]
+    assert wrong == []
+
+
+def benchmark_options():
+    """Each ``benchmarks/NAME.py --option`` the documents show: (where, the script, the option)."""
+    for piece in code():
+        for match in re.finditer(r"benchmarks/(\w+)\.py((?:\s+(?!#)\S+)*)", piece.text):
+            for option in re.findall(r"(?<!\S)(--[a-z][a-z0-9-]*)", match.group(2)):
+                yield piece, match.group(1), option
+
+
+def test_every_documented_benchmark_option_exists():
+    seen = list(benchmark_options())
+    assert len(seen) > 15
+    sources = {name: (ROOT / "benchmarks" / f"{name}.py").read_text(encoding="utf-8") for _, name, _ in seen}
+    assert [f"{piece}: benchmarks/{name}.py has no {option}" for piece, name, option in seen
+            if not re.search(rf"add_argument\(\s*\"{option}\"", sources[name])] == []

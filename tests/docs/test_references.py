@@ -102,3 +102,80 @@ def test_the_module_map_names_every_package():
     rows = [f"{package}/" for package in packages if package.startswith("ackflow_tools/")]
     rows += ["functions/ackflow/", "functions/workers/", "functions/chat_webhook/"]
     assert [row for row in rows if f"| `{row}`" not in architecture and f", `{row}`" not in architecture] == []
+
+
+def heading_anchors(path) -> set[str]:
+    """The anchors GitHub gives a document's headings (lower case, punctuation dropped, spaces as -)."""
+    prose = re.sub(r"^```.*?^```", "", path.read_text(encoding="utf-8"), flags=re.S | re.M)
+    return {re.sub(r"[^\w\- ]", "", title.strip().lower()).replace(" ", "-")
+            for title in re.findall(r"^#+\s+(.*)$", prose, re.M)}
+
+
+def test_every_link_between_the_documents_reaches_its_file_and_heading():
+    from tests.docs.support import DOCS
+
+    links, broken = 0, []
+    for path in DOCS:
+        prose = re.sub(r"^```.*?^```", "", path.read_text(encoding="utf-8"), flags=re.S | re.M)
+        prose = re.sub(r"`[^`\n]*`", "", prose)
+        for target in re.findall(r"\]\(([^)\s]+)\)", prose):
+            if target.startswith(("http://", "https://", "mailto:")):
+                continue
+            links += 1
+            name, _, anchor = target.partition("#")
+            linked = (path.parent / name).resolve() if name else path
+            if not linked.exists():
+                broken.append(f"{path.relative_to(ROOT)}: {target}: no such file")
+            elif anchor and linked.suffix == ".md" and anchor not in heading_anchors(linked):
+                broken.append(f"{path.relative_to(ROOT)}: {target}: no such heading")
+    assert links > 40
+    assert broken == []
+
+
+def test_every_test_the_documents_cite_exists():
+    # `tests/e2e/test_lease.py::test_a_retry_…` (… stands for the words left out): a test renamed or
+    # removed leaves a claim with no evidence
+    cited, missing = 0, []
+    for piece in code():
+        for path, name in re.findall(r"((?:tests|benchmarks)/[\w/]+\.py)::([\w…]+)", piece.text):
+            cited += 1
+            source = (ROOT / path).read_text(encoding="utf-8") if (ROOT / path).is_file() else ""
+            words = [word for word in name.split("…") if word]
+            if not any(all(word in test for word in words) for test in re.findall(r"def (test_\w+)", source)):
+                missing.append(f"{piece}: {path}::{name}")
+    assert cited > 15
+    assert missing == []
+
+
+def test_the_local_column_of_configuration_md_is_what_ackflow_dev_sets():
+    # docs/configuration.md's "local (`ackflow dev`)" column, where it gives a value, against the
+    # settings `ackflow dev` gives the functions with its default options (or the setting's default)
+    import json
+    from pathlib import Path
+
+    from ackflow_tools.cli.common import DEV_DIR
+    from ackflow_tools.cli.dev import DEFAULT_PORTS
+    from ackflow_tools.devtools.stack import LocalStack, StackConfig
+
+    stack = LocalStack(StackConfig(workdir=Path(DEV_DIR), ports=dict(DEFAULT_PORTS), console=True, language="ja",
+                                   time_zone="Asia/Tokyo"))
+    settings = stack.settings()
+
+    def shown(value) -> str:
+        value = value.get_secret_value() if hasattr(value, "get_secret_value") else value
+        if isinstance(value, bool):
+            return str(value).lower()
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return json.dumps(value) if isinstance(value, list | dict | tuple) else str(value)
+
+    checked, wrong = 0, []
+    for line in (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8").splitlines():
+        row = re.match(r"^\| `ACKFLOW_([A-Z0-9_]+)` \| [^|]* \| [^|]* \| `([^`]*)`", line)
+        if row and hasattr(settings, row.group(1).lower()):
+            checked += 1
+            actual = shown(getattr(settings, row.group(1).lower()))
+            if actual != row.group(2):
+                wrong.append(f"ACKFLOW_{row.group(1)}: the page says {row.group(2)!r}, ackflow dev sets {actual!r}")
+    assert checked > 20
+    assert wrong == []

@@ -109,7 +109,10 @@ def test_sweep_command(running):
 
 
 def test_dev_starts_everything_prints_where_and_stops_cleanly(tmp_path):
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # a fresh machine's shell after ./scripts/dev: the virtualenv is not on PATH, no setting is set
+    venv_bin = str(Path(sys.executable).parent)
+    path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if p != venv_bin)
+    env = no_settings_env(PATH=path)
     offset = free_offset()
     port = {name: number + offset for name, number in DEFAULT_PORTS.items()}
     proc = subprocess.Popen([sys.executable, "-m", "ackflow_tools", "dev", "--port-offset", str(offset),
@@ -137,6 +140,16 @@ def test_dev_starts_everything_prints_where_and_stops_cleanly(tmp_path):
         if mail_on:
             assert f"Gmail          http://127.0.0.1:{port['gmail']}" in out and "irai@office.example" in out
             assert f"Pub/Sub        http://127.0.0.1:{port['pubsub']}" in out and "ackflow mail receive" in out
+        # it shows a first job going through the whole pipeline, then says what to type next
+        assert "Dev User:\n    echo hello" in out and re.search(r"job j\w+: SUCCEEDED in [\d.]+ s", out), out
+        tried = try_lines(out)
+        assert len(tried) >= 6 and all("ACKFLOW_DEV_DIR=" in command for command in tried)
+        for command in tried:  # each works as printed, in the order printed
+            done = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True,
+                                  timeout=150)
+            assert done.returncode == 0, f"{command}\n{done.stdout}{done.stderr}"
+            if "chat '請求 " in command:  # the invoice of the case the newcase above made
+                assert "請求書: INV-" in done.stdout, done.stdout
         state = tmp_path / "dev" / "state.json"
         assert state.exists()
         os.killpg(proc.pid, signal.SIGINT)
@@ -148,6 +161,12 @@ def test_dev_starts_everything_prints_where_and_stops_cleanly(tmp_path):
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+def try_lines(banner: str) -> list[str]:
+    """The commands of the banner's "Try, in another terminal" (``A   then   B``: two commands)."""
+    block = banner.split("Try, in another terminal", 1)[1].split("\n\n", 1)[0]
+    return [command.strip() for line in block.splitlines()[1:] for command in line.split("   then   ")]
 
 
 def test_a_user_of_ackflow_chat_is_the_same_chat_user_on_every_run(running):

@@ -179,6 +179,10 @@ def test_a_mail_with_two_attachments_becomes_one_card_then_one_case_with_the_mai
     assert sheet_of(office).find(case) is not None
     updated = json.dumps(card_of(office, mail_id, containing=case), ensure_ascii=False)
     assert f"案件 {case}" in updated and "案件を作成" not in updated
+    # the case's client, not the guess it was opened from ("unknown sender" read as if nobody knew);
+    # on the card (a message's fallbackText stays as created: Chat's updates cannot change it)
+    drawn = json.dumps(card_of(office, mail_id, containing=case)["cardsV2"], ensure_ascii=False)
+    assert "ACME精機" in drawn and "不明な差出人" not in drawn, drawn
     done = ["INBOX", "UNREAD", "Ackflow/処理済"]
     assert labels_of(office, mail_id, done) == done
     # a press on the old card (a phone that had not refreshed) says which case it became, starts nothing

@@ -119,7 +119,7 @@ def test_the_form_refuses_a_past_due_date_too(registry):
     """The invoice form's Next reads the fields through the same rules, with the runtime's clock."""
     state = formspec.FormState(registry.get("invoice"), {"case": "2026-001", "due": "2026-01-31"}, {})
     assert formspec.read(state, JA, dt.date(2026, 11, 28), NOW) is None
-    said = state.errors[formspec.FORM]
+    said = state.errors["due"]  # under the date's input
     assert "2026年1月31日" in said and "2026-12-28" in said and "支払期限：" not in said, said  # the field is named
     state = formspec.FormState(registry.get("invoice"), {"case": "2026-001", "due": "2026-12-31"}, {})
     assert formspec.read(state, JA, dt.date(2026, 11, 28), NOW)["due"] == "2026-12-31"

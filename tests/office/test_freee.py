@@ -646,3 +646,24 @@ def test_a_token_endpoint_that_is_only_busy_never_ends_the_grant(standin, tmp_pa
     assert not isinstance(busy.value, PermanentError)
     assert standin.tokens(docs).access_token()  # the same refresh token, presented again, works
     assert len(standin.service.state.refresh_uses) == 1
+
+
+def test_ackflow_freee_authorize_with_a_deployments_settings_says_where_the_client_secret_is(tmp_path, monkeypatch):
+    """docs/ja/accounting.md step 5 on a deployment: the operator loads operator_env, which holds the
+    freee client id but not the secret (the worker gets it from Secret Manager). The command says
+    how to fetch it, before it reads or changes anything."""
+    from click.testing import CliRunner
+
+    from ackflow_tools.cli.main import cli
+
+    store = tmp_path / "store.db"
+    SqliteDocuments(store).close()
+    monkeypatch.delenv("ACKFLOW_OFFICE_FREEE_CLIENT_SECRET", raising=False)
+    for name, value in {"ACKFLOW_STORE": "sqlite", "ACKFLOW_SQLITE_PATH": str(store),
+                        "ACKFLOW_OFFICE_ACCOUNTING": "freee", "ACKFLOW_OFFICE_FREEE_CLIENT_ID": "1234567890",
+                        "ACKFLOW_OFFICE_FREEE_TOKEN_VAULT": "store"}.items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(cli, ["freee", "authorize", "--code", "abc"])
+    assert result.exit_code == 1, result.output
+    assert "ACKFLOW_OFFICE_FREEE_CLIENT_SECRET is not set" in result.output
+    assert "gcloud secrets versions access latest --secret=" in result.output

@@ -37,6 +37,8 @@ def parsed(registry, text: str) -> tuple[str, dict]:
 @pytest.mark.parametrize(("japanese", "english"), [
     ("受注 2026-001", "ordered 2026-001"),
     ("受注 2026-001 見積版：2", "ordered 2026-001 --estimate 2"),
+    ("受注 2026-001 見積版：v2", "ordered 2026-001 --estimate 2"),  # as the cards write it (見積 v2 を受注します)
+    ("受注 2026-001 見積版：Ｖ２", "ordered 2026-001 --estimate V2"),
     ("納品 2026-001 日付：12月1日", "delivered 2026-001 --date 2026-12-01"),
     ("請求 2026-001 支払期限：2026/12/31", "invoice 2026-001 --due 2026-12-31"),
     ("見積 ２０２６－００１ 明細：追加設計:1:5万円 宛先：株式会社ACME",
@@ -146,3 +148,23 @@ def test_the_progress_of_an_issue_names_the_service_as_a_person_reads_it():
                      "INV-2026-0001 を発行しています（案件フォルダーに PDF で）"]
     assert "freee" in estimating._say("issuing", version=2, service=service_name("freee")).render(JA)
     assert "PDF in the case folder" in str(service_name("embedded"))
+
+
+@pytest.mark.parametrize(("typed", "japanese", "english"), [
+    # the paid command's own example is 47万3000円; 51万400円 (510,400) was refused as "not an amount"
+    ("入金 2026-001 金額：51万400円", "万のあとは 4 桁で書いてください: 51万0400円 か 510400",
+     "write four digits after 万: 51万0400円 or 510400"),
+    ("入金 2026-001 金額：3万8千円", "数字で書いてください: 3万8千円 は 3万8000円",
+     "write the number in digits: 3万8000円, not 3万8千円"),
+    ("見積 2026-001 明細：試作立会い:3:3万8千円", "数字で書いてください: 3万8千円 は 3万8000円",
+     "write the number in digits: 3万8000円, not 3万8千円"),
+    ("見積 2026-001 明細：試作立会い:3:3万800円", "万のあとは 4 桁で書いてください",
+     "write four digits after 万"),
+])
+def test_an_amount_refused_says_how_to_write_it(registry, typed, japanese, english):
+    """An amount as people say it but the parser does not take says what to write instead; the
+    reason was "（金額ではありません）" ("not an amount"), which told nothing."""
+    with pytest.raises(UsageError) as refused:
+        parsed(registry, typed)
+    assert japanese in refused.value.render(JA) and "金額ではありません" not in refused.value.render(JA)
+    assert english in refused.value.render(EN)

@@ -316,3 +316,20 @@ def test_html_a_mail_program_does_not_show_is_not_on_the_card():
             '<div style="visibility:hidden"><b>nested hidden</b></div>')
     summary = read(mail(body=None, html=html))
     assert summary.preview == "お見積りをお願いします\n小さい字"
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_a_card_that_became_a_case_names_the_cases_client_not_the_guess(language):
+    """Once opened, the card said 「不明な差出人」 (no guess from the sheet) beside 「案件 2026-001 になりました」,
+    though the person had just named the client; it names the case's client, escaped."""
+    summary = read(mail("見積のお願い"))
+    record = {"id": "mail-x", **summary.__dict__, "attachments": [], "client_guess": None, "status": "OPENED",
+              "case": "2026-001", "case_client": "<b>ACME</b>精機", "opened_by": "山田"}
+    shown = str(mail_card(record, language).card)
+    unknown = "不明な差出人" if language == "ja" else "Unknown sender"
+    assert unknown not in shown and "&lt;b&gt;ACME&lt;/b&gt;精機" in shown, shown
+    assert "(guessed)" not in shown and "推定" not in shown
+    record["client_guess"] = "ACME"  # a guess that was right or wrong: the case's client is what counts
+    record["case_client"] = "ACME精機"
+    shown = str(mail_card(record, language).card)
+    assert "ACME精機" in shown and "(guessed)" not in shown and "推定" not in shown

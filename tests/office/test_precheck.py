@@ -194,7 +194,7 @@ def test_a_card_shown_while_the_store_did_not_answer_is_refused_at_run(runtime, 
     (f'estimate {ESTIMATED} --change "1=::120000"', None),
     (f"delivered {ORDERED}", None),
     (f"invoice {ORDERED}", None),
-    ("started 2026-404", "there is no case 2026-404; write “case 2026-404” to check the number"),
+    ("started 2026-404", "there is no case 2026-404; write “cases” to see the open cases and their numbers"),
     ("estimate 2026-404", "there is no case 2026-404"),
 ])
 def test_each_case_command_is_checked_against_the_case_as_its_step_would(runtime, text, said):
@@ -242,3 +242,18 @@ def test_run_pressed_after_midnight_on_a_due_date_of_yesterday_is_refused(runtim
     confirmation = card_asked(runtime, 'newcase ACME "Die set" --due 2026-11-20', language)
     answer(runtime, run_pressed(confirmation, language))
     assert [job["type"] for job in stored(runtime, "jobs")] == ["newcase"]
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_a_case_that_is_not_there_points_to_the_list_of_cases_not_round_in_a_circle(runtime, language):
+    """受注 2026-009 said 「案件 2026-009」と書いて番号を確かめてください, and 案件 2026-009 said only
+    that there is no such case and that numbers look like 2026-001, which it did (seen in the
+    browser chat): each now points to 案件一覧, which lists the open cases and their numbers."""
+    refused = answer(runtime, typed("受注 2026-009", language))["text"]
+    shown = answer(runtime, typed("案件 2026-009", language))["text"]
+    if language == "ja":
+        assert "「案件一覧」" in refused and "「案件 2026-009」" not in refused, refused
+        assert "「案件一覧」" in shown and "のような形" not in shown, shown
+        assert "のような形" in answer(runtime, typed("案件 26-001", language))["text"]  # not a number: its shape
+    else:
+        assert "“cases”" in refused and "“cases”" in shown and "look like" not in shown, shown

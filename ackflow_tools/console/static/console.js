@@ -123,7 +123,12 @@
       const head = dialogBody.querySelector(".gc-card > .gc-card-header");
       dialogTitle.replaceChildren(...(head ? [head] : []));
       dialogError.hidden = true;
-      if (!dialog.open) dialog.showModal();
+      if (!dialog.open) {
+        dialog.showModal();
+        // a new dialog opens at its top (the body kept the last dialog's scroll: its first inputs hidden)
+        dialog.scrollTop = 0;
+        dialogBody.scrollTop = 0;
+      }
       return;
     }
     if (body.error) {
@@ -157,6 +162,8 @@
     input.value = "";
     handle(await post(conversation.dataset.send, { text }), false);
     await refresh();
+    // as in Chat, what a person sends is shown, and what answers it after: even if they had scrolled up
+    conversation.scrollTop = conversation.scrollHeight;
   });
 
   // What a dialog's inputs say, in Chat's formInputs shape.

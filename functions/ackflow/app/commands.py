@@ -17,6 +17,7 @@ from ..errors import InvalidTransition, JobNotFound, NotCancellable, UsageError
 from ..i18n import Speaker
 from ..jobs.model import Job, JobStatus
 from ..jobs.params import first_word, split_words
+from ..jobs.registry import BUILTIN_SLASH_IDS
 from . import operations, precheck, views
 from .confirm import ask
 from .speech import speaker_of
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-BUILTIN_IDS = {1: "help", 2: "status", 3: "jobs", 4: "cancel", 5: "retry"}
+BUILTIN_IDS = BUILTIN_SLASH_IDS  # the slash command ids of the builtins (the registry keeps them taken)
 EVERYONE = ("all", "全部", "すべて", "全員")  # jobs all
 MAX_SUGGESTIONS = 3
 

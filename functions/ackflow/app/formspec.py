@@ -32,6 +32,7 @@ from ..errors import UsageError
 from ..i18n import Listed
 from ..jobs.normalize import normalize_field
 from ..jobs.params import Param
+from ..jobs.registry import moment
 
 if TYPE_CHECKING:
     from ..i18n import Speaker
@@ -260,8 +261,27 @@ def read(state: FormState, speaker: Speaker, today: dt.date | None = None,
         try:
             state.job_type.check(values, today, now)
         except UsageError as exc:
-            state.errors[FORM] = exc.render(in_form(speaker))
+            state.errors[_about(state, exc)] = exc.render(in_form(speaker))
+    elif state.job_type.validate_at:
+        # the day's rules on the fields that did read (a past 納期) are said with the other errors,
+        # not in a second round once those are fixed
+        try:
+            state.job_type.validate_at(values, moment(now, today))
+        except UsageError as exc:
+            where = _about(state, exc)
+            if where != FORM and where not in state.errors:
+                state.errors[where] = exc.render(in_form(speaker))
     return None if state.errors else values
+
+
+def _about(state: FormState, exc: UsageError) -> str:
+    """Where a job type's rule is said: under the input of the parameter it names (a date's rule
+    names its date: 納期の 2026年11月1日(日) は過去の日付です), else at the top of the form."""
+    about = exc.text.values.get("param")
+    if isinstance(about, Param) and about.in_form and not about.repeated and \
+            any(p.name == about.name for p in state.job_type.params):
+        return about.name
+    return FORM
 
 
 def _read_carried(state: FormState, param: Param, values: dict[str, Any], speaker: Speaker,
@@ -409,6 +429,31 @@ def _inputs(state: FormState, param: Param, speaker: Speaker, known: dict[str, l
     return [TextInput(name, text, value, hint, multiline=param.rest)]
 
 
+def _line_inputs(state: FormState, param: Param, index: int, parts: list[str], failed: list[int]) -> list[Widget]:
+    """A line's inputs: the first alone, the rest two by two in columns (a last odd one alone).
+
+    A part's error (Param.part_checks) is said under its input. A line's errors stay one widget (a
+    dialog holds at most 100), so when several parts fail it goes under the row of the last of them,
+    across the whole width: inside a column, 単価's error was said under 数量 (the column's input)."""
+    name = param.name
+    cells = [[TextInput(f"{name}.{index}.{part}", text, _shown(state, f"{name}.{index}.{part}", param))]
+             for part, text in enumerate(parts)]
+    error = error_text(*(state.errors[f"{name}.{index}.{p}"] for p in failed)) if failed else None
+    if error is not None and len(failed) == 1:
+        cells[failed[0]].append(error)
+    count = len(cells)
+    groups = [(0,)] + [(a, a + 1) for a in range(1, count - 1, 2)] + ([(count - 1,)] if count % 2 == 0 else [])
+    widgets: list[Widget] = []
+    for group in groups:
+        if len(group) == 1:
+            widgets.extend(cells[group[0]])
+        else:
+            widgets.append(Columns(tuple(cells[group[0]]), tuple(cells[group[1]])))
+        if error is not None and len(failed) > 1 and max(failed) in group:
+            widgets.append(error)
+    return widgets
+
+
 def _lines(state: FormState, param: Param, speaker: Speaker, base: dict[str, str]) -> Section:
     count, name = state.count(param), param.name
     parts = part_labels(param, speaker)
@@ -416,16 +461,7 @@ def _lines(state: FormState, param: Param, speaker: Speaker, base: dict[str, str
     for index in range(1, count + 1):
         failed = [part for part in range(len(parts)) if f"{name}.{index}.{part}" in state.errors]
         if parts:
-            # a part's error (Param.part_checks) under its input; a line's errors stay one widget
-            # (a dialog holds at most 100), so a second part's is said under the first one's input
-            inputs = [(TextInput(f"{name}.{index}.{part}", text, _shown(state, f"{name}.{index}.{part}", param)),)
-                      + ((error_text(*(state.errors[f"{name}.{index}.{p}"] for p in failed)),)
-                         if failed and part == failed[0] else ())
-                      for part, text in enumerate(parts)]
-            rows.extend(inputs[0])
-            rows.extend(Columns(a, b) for a, b in zip(inputs[1::2], inputs[2::2], strict=False))
-            if len(inputs) % 2 == 0:
-                rows.extend(inputs[-1])
+            rows.extend(_line_inputs(state, param, index, parts, failed))
         else:
             rows.append(TextInput(f"{name}.{index}", speaker._("Line {n}", n=index),
                                   _shown(state, f"{name}.{index}", param)))

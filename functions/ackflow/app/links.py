@@ -6,6 +6,8 @@ PDF, on a phone as on a desktop. A result value that is an http(s) URL is a link
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from ..chat.cards import Button
 from ..chat.limits import MAX_URL
 from ..i18n import N_, Speaker
@@ -26,21 +28,27 @@ def is_link_list(value: object) -> bool:
         isinstance(item, dict) and is_link(item.get("link")) for item in value)
 
 
-def label_of(key: str, speaker: Speaker) -> str:
+def label_of(key: str, speaker: Speaker, labels: Mapping[str, str] | None = None) -> str:
+    """A link button's label, in the speaker's language: the job type's own (``result_labels``,
+    declared with N_()), else the office's, else the key as words."""
+    if labels and labels.get(key):
+        return speaker._(labels[key])
     if key in LABELS:
         return speaker._(LABELS[key])
     return key.removesuffix("_link").replace("_", " ").capitalize()
 
 
-def link_buttons(result: dict, keys: tuple[str, ...] | list[str], speaker: Speaker) -> tuple[Button, ...]:
-    """The link buttons of ``result`` (in the order of ``keys``), as many as ``fit``."""
+def link_buttons(result: dict, keys: tuple[str, ...] | list[str], speaker: Speaker,
+                 labels: Mapping[str, str] | None = None) -> tuple[Button, ...]:
+    """The link buttons of ``result`` (in the order of ``keys``), as many as ``fit``; ``labels``: the
+    job type's ``result_labels``."""
     buttons: list[Button] = []
     for key in keys:
         value = result.get(key)
         if is_link(value):
-            buttons.append(Button(label_of(key, speaker), url=value))
+            buttons.append(Button(label_of(key, speaker, labels), url=value))
         elif is_link_list(value):
-            buttons.extend(Button(str(item.get("name") or label_of(key, speaker))[:80], url=item["link"])
+            buttons.extend(Button(str(item.get("name") or label_of(key, speaker, labels))[:80], url=item["link"])
                            for item in value)
     return fit(buttons)
 

@@ -310,7 +310,7 @@ def job_message(job: Job, job_type: JobType | None, speaker: Speaker, *, progres
         widgets.extend(Field(job_type.result_label(k, speaker) if job_type else k,
                              shown_result(job.result[k], speaker, lines=k in whole))
                        for k in shown if not links.is_link(job.result[k]) and not links.is_link_list(job.result[k]))
-        buttons = links.link_buttons(job.result, shown, speaker)
+        buttons = links.link_buttons(job.result, shown, speaker, job_type.result_labels if job_type else None)
         if buttons:
             widgets.append(Buttons(buttons))
     sections = [Section(tuple(widgets))]

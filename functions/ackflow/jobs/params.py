@@ -91,6 +91,8 @@ class Param:
     # a date: one written without its year (12月1日) is the next such day from today; with ``recent``
     # (the day something happened: a delivery, a payment), the latest such day at most ``recent`` days ahead
     recent: int | None = None
+    # a number the cards write after a letter (a version: v2), read with that letter too: 見積版：v2
+    prefix: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -212,12 +214,15 @@ class Param:
                                     "Write it like 350000, ¥350,000 or 35万円."),
                                  label=self, problem=_problem(exc), value=quoted(raw)) from exc
         else:
+            digits = raw.strip()
+            if self.prefix and digits[:len(self.prefix)].lower() == self.prefix.lower():
+                digits = digits[len(self.prefix):]  # v2 as a card writes it
             # Digits only: int() and float() would also take 1_000, nan, inf and other scripts' digits.
-            if not (_INT if self.kind == "int" else _FLOAT).match(raw.strip()):
+            if not (_INT if self.kind == "int" else _FLOAT).match(digits):
                 message = N_("{label} must be a whole number written in digits, like 12, not “{value}”") \
                     if self.kind == "int" else N_("{label} must be a number written in digits, like 1.5, not “{value}”")
                 raise UsageError(message, label=self, value=quoted(raw))
-            number = int(raw) if self.kind == "int" else float(raw)
+            number = int(digits) if self.kind == "int" else float(digits)
         if (self.minimum is not None and number < self.minimum) or (
                 self.maximum is not None and number > self.maximum):
             raise UsageError(N_("{label} must be from {minimum} to {maximum}, not {value}"), label=self,
@@ -235,7 +240,7 @@ def _problem(exc: ValueError):
     """A parser's reason (an English text marked for the catalog) as a text said later."""
     from ..i18n import L_
 
-    return L_(str(exc))
+    return L_(str(exc), **getattr(exc, "values", {}))
 
 
 def split_words(text: str) -> list[str]:

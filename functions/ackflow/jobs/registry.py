@@ -35,6 +35,10 @@ BUILTIN_ALIASES: dict[str, tuple[str, ...]] = {
     "help": ("ヘルプ", "使い方"), "status": ("状況",), "jobs": ("一覧",), "cancel": ("取消", "取り消し"),
     "retry": ("再実行",),
 }
+# The slash command ids of the commands every deployment has (the Chat app's configuration gives
+# each command an id; deploy.md lists them all). Chat accepts ids 1–1000.
+BUILTIN_SLASH_IDS: dict[int, str] = {1: "help", 2: "status", 3: "jobs", 4: "cancel", 5: "retry"}
+MAX_SLASH_ID = 1000
 # The readings of the builtins' names, in hiragana (as a phone sends them when the IME's conversion
 # was skipped): suggestions only, never names (とりけし gets “did you mean 取消?”, not a cancel).
 BUILTIN_READINGS: dict[str, tuple[str, ...]] = {
@@ -298,6 +302,22 @@ class Registry:
         self._readings: dict[str, set[str]] = {}
         for name, readings in BUILTIN_READINGS.items():
             self._add_readings(name, readings)
+        self._slash_ids: dict[int, str] = dict(BUILTIN_SLASH_IDS)  # slash command id → what it runs
+
+    def _check_slash_id(self, name: str, number: int | None) -> None:
+        """One slash command id names one command: a second would make Chat's /command run another."""
+        if number is None:
+            return
+        if not 1 <= number <= MAX_SLASH_ID:
+            raise ValueError(f"{name!r}: slash command id {number} is not one Chat accepts (1–{MAX_SLASH_ID})")
+        holder = self._slash_ids.get(number)
+        if holder is not None and holder != name:
+            raise ValueError(f"{name!r}: slash command id {number} is already /{holder}'s")
+
+    def _record_slash_id(self, name: str, number: int | None) -> None:
+        self._slash_ids = {k: v for k, v in self._slash_ids.items() if v != name}  # a replacement's old id
+        if number is not None:
+            self._slash_ids[number] = name
 
     def _claim_names(self, name: str, aliases: tuple[str, ...], replacing: bool = False,
                      readings: tuple[str, ...] = ()) -> None:
@@ -341,7 +361,9 @@ class Registry:
             raise ValueError(f"command {command.name!r} is already registered")
         if not NAME_RE.match(command.name):
             raise ValueError(f"command name {command.name!r}: lowercase letters, digits, hyphens")
+        self._check_slash_id(command.name, command.slash_command_id)
         self._claim_names(command.name, command.aliases, readings=command.readings)
+        self._record_slash_id(command.name, command.slash_command_id)
         self.commands[command.name] = command
         return command
 
@@ -378,7 +400,9 @@ class Registry:
         if job_type.name in self._types or job_type.name in self.commands:
             raise ValueError(f"job type {job_type.name!r} is already registered")
         self._check_queue(job_type)
+        self._check_slash_id(job_type.name, job_type.slash_command_id)
         self._claim_names(job_type.name, job_type.aliases, readings=job_type.readings)
+        self._record_slash_id(job_type.name, job_type.slash_command_id)
         self._types[job_type.name] = job_type
         self._missing.pop(job_type.name, None)  # the replacement may need other modules
         return job_type
@@ -389,7 +413,9 @@ class Registry:
         if job_type.name not in self._types:
             raise UnknownJobType(f"unknown job type {job_type.name!r}")
         self._check_queue(job_type)
+        self._check_slash_id(job_type.name, job_type.slash_command_id)
         self._claim_names(job_type.name, job_type.aliases, replacing=True, readings=job_type.readings)
+        self._record_slash_id(job_type.name, job_type.slash_command_id)
         self._types[job_type.name] = job_type
         self._missing.pop(job_type.name, None)  # the replacement may need other modules
         return job_type

@@ -20,12 +20,13 @@ import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
 
-from ..i18n import N_
+from ..i18n import N_, Day, Msg
 from .normalize import normalize
 
 MAX_YEN = 10**12  # a trillion yen: more than any estimate, less than any overflow downstream
 
 _AMOUNT = re.compile(r"^(?:[¥￥]\s*)?(?P<body>[0-9][0-9,]*(?:\.[0-9]+)?(?:万(?:[0-9][0-9,]*)?)?)\s*(?:円)?$")
+_KANJI_DIGITS = re.compile(r"[〇一二三四五六七八九十百千]")  # a number written in kanji, wholly or in part
 _GROUPED = re.compile(r"^[0-9]{1,3}(?:,[0-9]{3})+$")  # commas only between groups of three digits
 _ERAS = {"令和": 2018, "平成": 1988, "昭和": 1925}  # era year 1 = base + 1
 # the days of each era's reign, and what is said of a day outside them (平成31年5月1日 was 令和元年5月1日)
@@ -44,9 +45,20 @@ _INITIALS = {"R": "令和", "H": "平成", "S": "昭和"}
 _WEEKDAY = re.compile(r"\((?P<day>[月火水木金土日](?:曜日?)?|mon|tue|wed|thu|fri|sat|sun)\)$", re.IGNORECASE)
 _WEEKDAYS = {**{d: i for i, d in enumerate("月火水木金土日")},
              **{d: i for i, d in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))}}
+WEEKDAY_NAMES = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"), N_("Saturday"),
+                 N_("Sunday"))
 # today and the days either side, as people say them: days from today
 _RELATIVE = {"今日": 0, "本日": 0, "きょう": 0, "today": 0, "明日": 1, "あした": 1, "あす": 1, "tomorrow": 1,
              "明後日": 2, "あさって": 2, "昨日": -1, "きのう": -1, "yesterday": -1, "一昨日": -2, "おととい": -2}
+
+
+class Unreadable(ValueError):
+    """A parser's reason that names values (the date's real day of the week), said later in the
+    reader's language (``values`` as a Msg's)."""
+
+    def __init__(self, text: str, **values):
+        super().__init__(text)
+        self.values = values
 
 
 def parse_yen(text: str, *, allow_zero: bool = False) -> int:
@@ -55,6 +67,8 @@ def parse_yen(text: str, *, allow_zero: bool = False) -> int:
     raw = raw.replace("\\", "¥")  # a Japanese keyboard's yen key often types a backslash
     match = _AMOUNT.match(raw)
     if not match:
+        if _KANJI_DIGITS.search(raw):  # 3万8千円, 三十五万: said how to write it in digits
+            raise ValueError(N_("write the number in digits: 3万8000円, not 3万8千円"))
         raise ValueError(N_("not an amount"))
     body = match.group("body")
     if "," in body and not all(_GROUPED.match(part) for part in _commas_in(body)):
@@ -64,7 +78,7 @@ def parse_yen(text: str, *, allow_zero: bool = False) -> int:
         if "万" in body:
             man, _, rest = body.partition("万")
             if rest and len(rest) != 4:  # 3万50000 is more than a 万 after it; 3万5 is said 35,000 but is 30,005
-                raise ValueError(N_("not an amount"))
+                raise ValueError(N_("write four digits after 万: 51万0400円 or 510400"))
             value = Decimal(man) * 10_000 + (Decimal(rest) if rest else 0)
         else:
             value = Decimal(body)
@@ -98,7 +112,8 @@ def parse_date(text: str, today: dt.date, recent: int | None = None) -> dt.date:
     day_of = _day(raw[:weekday.start()], today, recent)
     said = weekday["day"]
     if day_of.weekday() != _WEEKDAYS[said[:3].lower() if said.isascii() else said[0]]:
-        raise ValueError(N_("the day of the week does not match the date"))
+        raise Unreadable(N_("the day of the week does not match: {day} is a {weekday}"), day=Day(day_of),
+                         weekday=Msg(WEEKDAY_NAMES[day_of.weekday()]))
     return day_of
 
 

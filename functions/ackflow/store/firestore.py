@@ -93,8 +93,10 @@ class FirestoreDocuments:
                     self._client = firestore.Client(project=self.project, database=self.database)
                 except DefaultCredentialsError as exc:
                     raise ConfigError(
-                        "Firestore needs Google credentials: run on Google Cloud, or set "
-                        "GOOGLE_APPLICATION_CREDENTIALS; for the emulator set FIRESTORE_EMULATOR_HOST") from exc
+                        "Firestore needs Google credentials and found none: on an operator's machine run "
+                        "`gcloud auth application-default login` (or set GOOGLE_APPLICATION_CREDENTIALS); "
+                        "on Google Cloud the function's service account gives them; for the emulator set "
+                        "FIRESTORE_EMULATOR_HOST") from exc
             return self._client
 
     def ref(self, collection: str, doc_id: str):

@@ -295,7 +295,7 @@ def register(registry: Registry) -> None:
                help=N_("remove these lines of the previous version"), check=_line_numbers, title=N_("Remove lines"),
                aliases=("削除",), in_form=False),
          Param("base", kind="int", positional=False, required=False, in_form=False, minimum=1,
-               title=N_("Edited from version"), metavar=N_("VERSION"), aliases=("元の版",),
+               title=N_("Edited from version"), metavar=N_("VERSION"), aliases=("元の版",), prefix="v",
                help=N_("the version the lines were edited from (the form sends it): "
                        "refused if another was issued since")),
          Param("replace", kind="flag", positional=False, required=False, in_form=False, title=N_("Replace the lines"),
@@ -331,7 +331,8 @@ def register(registry: Registry) -> None:
     registry.add(_office_job(
         "ordered", N_("Mark a case ordered (受注): the client accepted an estimate (the latest unless --estimate N)."),
         (CASE, Param("estimate", kind="int", positional=False, required=False, minimum=1, maximum=999,
-                     metavar=N_("VERSION"), title=N_("Estimate version"), aliases=("見積版",)), DATE),
+                     metavar=N_("VERSION"), title=N_("Estimate version"), aliases=("見積版",), prefix="v"),
+               DATE),
         N_("Mark case {case} ordered (受注)"), (Step("ordered", lifecycle.ordered, N_("order recorded")),),
         slash=24, aliases=("受注",), readings=("じゅちゅう",), validate_at=_dates_of_event, precheck=precheck.ordered,
         examples=("ordered 2026-001", "ordered 2026-001 --estimate 2", "受注 2026-001 見積版：2"),
@@ -351,7 +352,7 @@ def register(registry: Registry) -> None:
     registry.add(_office_job(
         "paid", N_("Record a payment received for a case (入金)."),
         (CASE, Param("amount", kind="yen", positional=False, max_length=30, minimum=1, metavar=N_("YEN"),
-                     help=N_("the amount received"),
+                     help=N_("as written: 47万3000円, ¥473,000 or 473000"),
                      title=N_("Amount received"), aliases=("金額",)), DATE),
         N_("Record a payment of {amount} received for case {case} (入金)"),
         (Step("paid", lifecycle.paid, N_("payment recorded")),),

@@ -15,7 +15,7 @@ from ackflow.errors import JobNotFound
 from ackflow.i18n import L_, N_, Listed, Speaker
 from ackflow.jobs.model import JobStatus
 
-from .cases import CASES, OPEN, STAGES, opening_job, rank
+from .cases import CASE_RE, CASES, OPEN, STAGES, opening_job, rank
 
 if TYPE_CHECKING:
     from ackflow.app.runtime import Runtime
@@ -81,6 +81,9 @@ def show_case(runtime: Runtime, event, words: list[str]) -> Reply:
     try:
         record = CaseRecords(runtime.store.docs).get(case)
     except CaseNotFound:
+        if CASE_RE.fullmatch(case):  # a number of the right shape: which numbers there are, not their shape
+            return Reply(text=speaker._("There is no case {case}. Write “cases” to see the open cases and their "
+                                        "numbers.", case=case))
         return Reply(text=speaker._("There is no case “{case}”. Case numbers look like 2026-001.",
                                     case=views.short(case, 30)))
     fields: list = [Field(speaker._(label), _shown(key, record.get(key), speaker)) for label, key in FIELDS

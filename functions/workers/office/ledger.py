@@ -34,7 +34,7 @@ LEDGER = "ledger"
 UNISSUED = "unissued_invoices"  # numbered, not yet issued: number -> {number, job, case, at, noted}
 
 TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
-    "no_case": N_("there is no case {case}; write “case {case}” to check the number"),
+    "no_case": N_("there is no case {case}; write “cases” to see the open cases and their numbers"),
     "not_in_ledger": N_("{kind} {number} is not in the ledger"),
     "cancelled": N_("the job was cancelled before the invoice was decided; nothing was numbered"),
 }

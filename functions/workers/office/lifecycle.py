@@ -18,7 +18,7 @@ from .filing import case_row, job_date
 from .money import MAX_TOTAL, read_yen, yen
 
 TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
-    "no_case": N_("there is no case {case}; write “case {case}” to check the number"),
+    "no_case": N_("there is no case {case}; write “cases” to see the open cases and their numbers"),
     "no_estimate": N_("case {case} has no estimate v{version} (versions: {versions})"),
     "no_estimates": N_("case {case} has no estimate yet; write “estimate {case} --item …” first"),
     "amount": N_("the amount received must be a whole number of yen from 1 to ¥999,999,999,999, got “{text}”"),

@@ -213,7 +213,8 @@ def redraft_estimate(ctx: StepContext) -> dict:
     try:
         record = ctx.services.cases.get(case)
     except CaseNotFound as exc:
-        raise PermanentError(N_("there is no case {case}; write “case {case}” to check the number"), case=case) from exc
+        raise PermanentError(N_("there is no case {case}; write “cases” to see the open cases and their numbers"),
+                             case=case) from exc
     if not record.get("folder"):
         raise PermanentError(N_("case {case} has no folder yet (its newcase job has not made it)"), case=case)
     result = issue_estimate(ctx, case, items=params["item"], replace=bool(params.get("replace")),

@@ -43,11 +43,16 @@ def mail_card(record: dict, language: str = "ja", timezone: str = "Asia/Tokyo") 
     speaker = speaker_for(language, timezone)
     when = speaker.moment(record.get("received_at") or 0)
     client = record.get("client_guess")
+    if status == "OPENED" and record.get("case_client"):  # the person named it: no guess any more
+        named = escape(record["case_client"])
+    elif client:
+        named = escape(say("client_guess", language, client=client))
+    else:
+        named = say("client_unknown", language)
     fields = [Field(say("from", language), escape(sender)),
               Field(say("subject", language), escape(record.get("subject") or say("no_subject", language))),
               Field(say("received", language), when),
-              Field(say("client", language), escape(say("client_guess", language, client=client)) if client
-                    else say("client_unknown", language))]
+              Field(say("client", language), named)]
     if record.get("due"):
         fields.append(Field(say("due", language), speaker.date(record["due"])))  # 2026年12月1日(火), never ISO
     warnings = []

@@ -135,8 +135,9 @@ def save_mail(ctx: StepContext) -> dict:
 
     def opened(doc: dict) -> dict:
         return {**doc, "status": MailStatus.OPENED.value, "case": case, "job": ctx.job.id, "folder": folder,
-                "folder_link": folder_link, "opened_by": who, "label_due": doc.get("label_due", False)
-                or doc.get("status") != MailStatus.OPENED.value, "updated_at": now}
+                "folder_link": folder_link, "opened_by": who, "case_client": ctx.params["client"],
+                "label_due": doc.get("label_due", False) or doc.get("status") != MailStatus.OPENED.value,
+                "updated_at": now}
 
     record = records.update(rid, opened)
     if record.get("sender_domain"):
