@@ -333,3 +333,17 @@ def test_a_card_that_became_a_case_names_the_cases_client_not_the_guess(language
     record["case_client"] = "ACME精機"
     shown = str(mail_card(record, language).card)
     assert "ACME精機" in shown and "(guessed)" not in shown and "推定" not in shown
+
+
+def test_a_subject_that_grows_when_normalized_fills_the_form_with_a_title_the_form_takes():
+    """The form reads a value as NFKC, where ㍿ is 株式会社: a subject of 100 such characters was
+    cut to 200 as written, then read as 400 and refused as too long in a form nobody had typed in."""
+    from ackflow.jobs.normalize import normalize_field
+    from ackflow.jobs.params import Param
+    from workers.office.mail.actions import case_params
+
+    params = case_params({"id": "m1", "title": "㍿" * 100 + "のご依頼", "sender_name": "㈱" * 40})
+    title, client = Param("title", max_length=200), Param("client", max_length=60)
+    # as the form reads what it shows (normalize_field, then the parameter's rules)
+    assert title.convert(normalize_field(params["title"])).startswith("株式会社株式会社")
+    assert client.convert(normalize_field(params["client"])).startswith("(株)(株)")

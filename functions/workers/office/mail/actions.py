@@ -43,12 +43,19 @@ def _language(runtime: Runtime) -> str:
 def case_params(record: dict) -> dict:
     """``newcase`` parameters prefilled from the mail: the client guess (else the sender's domain
     or name), the subject as title, the due date the mail states."""
+    from ackflow.jobs.normalize import normalize_field
+
     from ..names import safe_component
     from .parse import clean
 
+    def shown(text: str, limit: int) -> str:
+        # as the form will read it (NFKC: ㍿ is 株式会社), then cut: a value cut as written could be
+        # read longer than its limit, and the form would refuse what nobody typed
+        return normalize_field(clean(text))[:limit].strip()
+
     client = record.get("client_guess") or record.get("sender_domain") or record.get("sender_name") or "不明"
-    title = clean(record.get("title") or record.get("subject") or "")[:200]
-    values = {"client": clean(client)[:60], "title": title, "due": record.get("due"), "portal": None, "item": []}
+    title = shown(record.get("title") or record.get("subject") or "", 200)
+    values = {"client": shown(client, 60), "title": title, "due": record.get("due"), "portal": None, "item": []}
     for key, what in (("client", "client name"), ("title", "title")):
         try:
             safe_component(values[key], what)
