@@ -190,6 +190,9 @@ def test_client_defaults_come_from_settings():
     ({"ACME": [["弁当", 1, 800, "5%"]]}, "the tax rate of “弁当:1:800:5%” must be 10% or 8%"),
     ({"ACME": [["設計", 1]]}, r"'ACME' row 1 .*a row is \[description, quantity, unit price"),
     ({"ACME": []}, "'ACME': give a list of rows"),
+    # more lines than a document may have: every estimate v1 of that client would fail after the
+    # case took its number
+    ({"ACME": [[f"作業{n}", 1, 100] for n in range(51)]}, "'ACME': 51 rows; a document has at most 50 lines"),
     ([["設計", 1, 100]], "write an object of clients"),
 ])
 def test_default_lines_are_checked_when_the_settings_load(monkeypatch, rows, complaint):

@@ -22,6 +22,7 @@ from .filing import case_row, file_issued, job_date
 from .issuer import Issuer
 from .ledger import estimate_number, new_estimate_version
 from .money import (
+    MAX_LINES,
     Line,
     TaxRules,
     check_description,
@@ -156,6 +157,8 @@ def read_client_items(config: str, standard: int = 10, reduced: int = 8) -> dict
 def _client_rows(client: str, rows, standard: int, reduced: int) -> list[Line]:
     if not isinstance(rows, list) or not rows:
         raise ValueError(f"{client!r}: give a list of rows [description, quantity, unit price(, \"8%\")]")
+    if len(rows) > MAX_LINES:  # every estimate v1 of the client would fail, after its case took a number
+        raise ValueError(f"{client!r}: {len(rows)} rows; a document has at most {MAX_LINES} lines")
     lines = []
     for number, row in enumerate(rows, 1):
         where = f"{client!r} row {number} {json.dumps(row, ensure_ascii=False)[:80]}"
