@@ -136,7 +136,7 @@ Ackflow is running locally ({config.store} job state, {config.queue_backend}):
   console        {stack.url('console')}/jobs   (and the browser chat: {stack.url('console')}/chat)
   state, logs    {workdir}/
 
-Try, in another terminal, in this order:
+Try, in another terminal in this folder, in this order:
   {me} chat "echo hello" --yes
   {me} chat "sleep 3"      then   {me} click run
   {me} chat '新規案件 ACME「プレス金型 A-12」 納期：12月1日 明細：金型設計:1:350000' --yes

@@ -145,7 +145,9 @@ def test_dev_starts_everything_prints_where_and_stops_cleanly(tmp_path):
         tried = try_lines(out)
         assert len(tried) >= 6 and all("ACKFLOW_DEV_DIR=" in command for command in tried)
         for command in tried:  # each works as printed, in the order printed
-            done = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True,
+            # "in this folder": the one ackflow dev was started in, where .venv/bin/ackflow is when the
+            # virtualenv is the clone's own (as after ./scripts/dev)
+            done = subprocess.run(["bash", "-c", command], cwd=Path.cwd(), env=env, capture_output=True, text=True,
                                   timeout=150)
             assert done.returncode == 0, f"{command}\n{done.stdout}{done.stderr}"
             if "chat '請求 " in command:  # the invoice of the case the newcase above made
