@@ -35,6 +35,22 @@ def test_the_check_fails_on_a_hand_edit(tmp_path):
     assert result.returncode == 1 and "stale" in result.stderr
 
 
+@pytest.mark.parametrize("args", [["--help"], ["--chek"]])
+def test_help_or_a_mistyped_option_writes_nothing(tmp_path, args):
+    """``--help`` (and a mistyped ``--check``) rewrote the file: anything but ``--check`` wrote."""
+    copy = tmp_path / "repo"
+    (copy / "scripts").mkdir(parents=True)
+    (copy / "functions").mkdir()
+    (copy / "scripts" / "gen-requirements").write_text((ROOT / "scripts" / "gen-requirements").read_text())
+    (copy / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text())
+    (copy / "functions" / "requirements.txt").write_text("hand-edited\n")
+    result = subprocess.run([sys.executable, str(copy / "scripts" / "gen-requirements"), *args],
+                            capture_output=True, text=True)
+    assert (copy / "functions" / "requirements.txt").read_text() == "hand-edited\n"
+    assert (result.returncode, "usage:" in result.stdout + result.stderr) == ((0, True) if args == ["--help"]
+                                                                             else (2, True))
+
+
 def _imports(folder: Path) -> set[str]:
     names: set[str] = set()
     for path in folder.rglob("*.py"):
