@@ -65,6 +65,12 @@ def mail_office(workdir: Path, fmt: str, auth: str, store: str, storage: str = "
         pipeline.store = pipeline.runtime.store
         pipeline.gmail = pipeline.stack.url("gmail")
         assert "error" not in pipeline.stack.sweep_once()  # the sweep watches the mailbox
+        # Chat's per-space write quota off: this module's tests share the office space, and in a
+        # loaded CI run a mail's card once met "quota exceeded" for three minutes on end (cause not
+        # found: docs/development.md); the quota and the app's budget are tested in tests/notify and
+        # benchmarks/chat_quota.py, and the tests here that need Chat's 429 inject them (:throttle)
+        requests.put(f"{pipeline.stack.url('chat')}/_emulator/quota", json={"spaceWriteLimit": 0},
+                     timeout=5).raise_for_status()
         yield pipeline
     finally:
         pipeline.stack.stop()
@@ -122,8 +128,9 @@ def card_of(office, mail_id: str, timeout: float = 180, containing: str = "") ->
         if found and containing in json.dumps(found, ensure_ascii=False):
             return found
         if time.monotonic() > deadline:
-            raise AssertionError(f"no card for mail {mail_id} (containing {containing!r}): "
-                                 f"{office.stack.procs['worker'].log_tail(30)}")
+            quota = requests.get(f"{office.stack.url('chat')}/_emulator/quota", timeout=5).json()
+            raise AssertionError(f"no card for mail {mail_id} (containing {containing!r}); Chat's quotas "
+                                 f"{json.dumps(quota)}: {office.stack.procs['worker'].log_tail(30)}")
         time.sleep(0.1)
 
 

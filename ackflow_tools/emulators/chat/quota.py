@@ -109,4 +109,5 @@ class WriteQuotas:
             config = asdict(self.config)
             return {"spaceWriteLimit": config["space_limit"], "projectWriteLimit": config["project_limit"],
                     "window": config["window"], "retryAfter": config["retry_after"],
-                    "spaces": {space: dict(stats) for space, stats in self._stats.items()}}
+                    "spaces": {space: dict(stats) for space, stats in self._stats.items()},
+                    "injected": {space: count for space, count in self._injected.items() if count > 0}}
