@@ -108,7 +108,7 @@ class Runtime:
             from ..store.firestore import FirestoreDocuments
 
             docs = FirestoreDocuments(project=settings.project, database=settings.firestore_database,
-                                      prefix=settings.firestore_prefix, timeout=settings.store_timeout)
+                                      prefix=settings.firestore_prefix)
         else:
             from ..store.sqlite import SqliteDocuments
 
