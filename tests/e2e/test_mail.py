@@ -118,9 +118,8 @@ def cards(office) -> dict[str, dict]:
 
 
 def card_of(office, mail_id: str, timeout: float = 180, containing: str = "") -> dict:
-    """The mail's card, once shown: up to three minutes by default, since the module's tests share
-    the office space, whose write quota (60 a minute) the earlier ones may have spent, and a card
-    Chat refused for it waits for Pub/Sub's next delivery."""
+    """The mail's card, once shown: up to three minutes by default (a card Chat refused, with a
+    429 a test injected, waits for Pub/Sub's next delivery, seconds to a minute apart)."""
     wanted = "client-" + record_id(MAILBOX, mail_id)
     deadline = time.monotonic() + timeout
     while True:
