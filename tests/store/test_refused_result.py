@@ -34,15 +34,26 @@ def runtime(request, tmp_path):
     runtime.close()
 
 
-def test_a_step_whose_result_the_store_will_not_keep_fails_for_good_and_is_never_retried(runtime):
+def _first_attempt(runtime, job_id: str, type_name: str, step: str, *, params: dict | None = None,
+                   run=None) -> Job:
+    """Creates a one-step job (of a job type registered here when ``run`` is given), runs its first
+    attempt, checks the worker did not ask the queue to retry (no 5xx), and returns the job as stored."""
+    if run is not None:
+        from ackflow.jobs.registry import JobType, Step
+
+        runtime.registry.add(JobType(name=type_name, help="A test's step.", steps=(Step(step, run),), timeout=15))
     now = time.time()
-    text = "図" * 200_000  # 600 kB: the job holds it, and the echo step's result says it again
-    runtime.store.create_job(Job(id="jtoolarge001", type="echo", params={"text": text}, requester=HANAKO,
-                                 space=None, thread=None, queue="ackflow-default", steps=(StepState("echo"),),
+    runtime.store.create_job(Job(id=job_id, type=type_name, params=params or {}, requester=HANAKO, space=None,
+                                 thread=None, queue="ackflow-default", steps=(StepState(step),),
                                  created_at=now, updated_at=now))
-    answer = Worker(runtime).run("jtoolarge001", 0, Holder("jtoolarge001-0-0", 0))  # its first attempt
+    answer = Worker(runtime).run(job_id, 0, Holder(f"{job_id}-0-0", 0))
     assert answer.status < 500, answer.body
-    job = runtime.store.get_job("jtoolarge001")
+    return runtime.store.get_job(job_id)
+
+
+def test_a_step_whose_result_the_store_will_not_keep_fails_for_good_and_is_never_retried(runtime):
+    text = "図" * 200_000  # 600 kB: the job holds it, and the echo step's result says it again
+    job = _first_attempt(runtime, "jtoolarge001", "echo", "echo", params={"text": text})
     assert job.status == JobStatus.FAILED and job.steps[0].output is None
     assert job.last_error == Speaker("ja")._(
         "the step finished, but the job store cannot keep its result (too large or nested too deeply)")
@@ -60,17 +71,7 @@ def test_a_step_whose_own_write_the_store_refuses_fails_for_good_in_the_requeste
     listed) was read as any exception: retried on every attempt the queue allows, the card saying
     “DocumentRefused: cases/… would be 1,591,174 bytes: …” in English. Now it fails at once, said in
     the requester's language, with its dead letter."""
-    from ackflow.jobs.registry import JobType, Step
-
-    runtime.registry.add(JobType(name="recorder", help="Records too much.", steps=(Step("record", _records_too_much),),
-                                 timeout=15))
-    now = time.time()
-    runtime.store.create_job(Job(id="jrefused0001", type="recorder", params={}, requester=HANAKO, space=None,
-                                 thread=None, queue="ackflow-default", steps=(StepState("record"),),
-                                 created_at=now, updated_at=now))
-    answer = Worker(runtime).run("jrefused0001", 0, Holder("jrefused0001-0-0", 0))  # its first attempt
-    assert answer.status < 500, answer.body
-    job = runtime.store.get_job("jrefused0001")
+    job = _first_attempt(runtime, "jrefused0001", "recorder", "record", run=_records_too_much)
     assert job.status == JobStatus.FAILED, (job.status, job.last_error)
     assert job.last_error == Speaker("ja")._("the job store refused what this step records (too large or nested "
                                              "too deeply); trying again would not change that")
@@ -89,17 +90,8 @@ def test_a_usage_error_a_step_raises_fails_for_good_in_the_requesters_words(runt
     """A step's own check of what was asked (``--portal ..``: no folder can be named so) raised a
     UsageError, read as any exception: 503, retried on every attempt the queue allows, the card
     saying “UsageError: …” in English. Now it fails at once, in the requester's words."""
-    from ackflow.jobs.registry import JobType, Step
-
-    runtime.registry.add(JobType(name="asker", help="Asks the impossible.", steps=(Step("ask", _asks_the_impossible),),
-                                 timeout=15))
-    now = time.time()
-    runtime.store.create_job(Job(id="jusage000001", type="asker", params={}, requester=HANAKO, space=None,
-                                 thread=None, queue="ackflow-default", steps=(StepState("ask"),),
-                                 created_at=now, updated_at=now))
-    answer = Worker(runtime).run("jusage000001", 0, Holder("jusage000001-0-0", 0))  # its first attempt
-    assert answer.status < 500, answer.body
-    job = runtime.store.get_job("jusage000001")
+    job = _first_attempt(runtime, "jusage000001", "asker", "ask", run=_asks_the_impossible)
     assert job.status == JobStatus.FAILED, (job.status, job.last_error)
     assert job.last_error == Speaker("ja")._("{label} is empty", label="x")
     assert "UsageError" not in job.last_error
+    assert [letter.job_id for letter in runtime.store.list_dead_letters()] == ["jusage000001"]

@@ -279,6 +279,42 @@ def test_deliveries_keep_to_the_queues_dispatch_rate(setup):
     assert all(times[i + 4] - times[i] >= 1.3 for i in range(len(times) - 4))  # never 5 within 1.3 s
 
 
+def test_tokens_earned_during_a_slow_receive_do_not_stretch_the_burst():
+    """The bucket is taken from when a receive starts; a receive that took 0.4 s (moto under load
+    in CI) earned 0.8 token that used to count on top of the burst just delivered: a 2/s queue
+    delivered three within 0.12 s. After a receive the bucket is what it would be had the
+    messages left when they did."""
+    from ackflow.taskqueue.relay import _Rate
+
+    now = [100.0]
+    rate = _Rate(2, clock=lambda: now[0])
+    stop = threading.Event()
+    assert rate.take(10, stop) == 2          # the burst
+    now[0] += 0.4                            # a slow receive
+    rate.settle(2, 2)                        # both came
+    now[0] += 0.12
+
+    class Clockwork:
+        """A stop event whose waits move the fake clock on."""
+        def is_set(self):
+            return False
+
+        def wait(self, seconds):
+            now[0] += seconds
+    assert rate.take(10, Clockwork()) == 1
+    assert now[0] - 100.4 >= 0.5 - 1e-9, "the third left sooner than 1/rate after the burst"
+
+
+def test_tokens_a_receive_did_not_use_go_back():
+    from ackflow.taskqueue.relay import _Rate
+
+    now = [0.0]
+    rate = _Rate(3, clock=lambda: now[0])
+    assert rate.take(10, threading.Event()) == 3
+    rate.settle(3, 1)                        # one message came: two tokens go back
+    assert rate.take(10, threading.Event()) == 2
+
+
 def test_a_changed_visibility_timeout_is_read_again_without_a_restart(setup, monkeypatch):
     """An operator lengthens the queue's visibility timeout (for a longer step): the relay extends
     messages by the new one after at most VISIBILITY_READ_EVERY seconds, not only after a restart."""

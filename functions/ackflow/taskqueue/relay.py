@@ -224,12 +224,17 @@ class _Rate:
             stop.wait(min(wait, 0.5))
         return 0
 
-    def give_back(self, count: int) -> None:
-        """Tokens taken for messages a receive did not bring."""
-        if count > 0 and not math.isinf(self.rate):
-            with self._lock:
-                self._refill()
-                self.tokens = min(self.burst, self.tokens + count)
+    def settle(self, taken: int, received: int) -> None:
+        """After a receive: tokens taken for messages it did not bring go back, and the bucket is
+        what it would be had the ``received`` messages left now. Tokens are taken when the receive
+        starts; without this, tokens earned while a slow receive was under way (moto or SQS under
+        load: 0.4 s) counted on top of a full burst, and a third delivery followed a burst of two
+        0.1 s later on a 2/s queue."""
+        if math.isinf(self.rate):
+            return
+        with self._lock:
+            self._refill()
+            self.tokens = min(self.tokens + max(0, taken - received), self.burst - received)
 
 
 class Relay:
@@ -431,10 +436,10 @@ class Relay:
                         messages = self.receive(relay_queue, allowed, wait)
                     except Exception as exc:  # keep relaying; SQS keeps the messages
                         log.error("relay of %s failed: %s", relay_queue.definition.name, exc)
-                        rate.give_back(allowed)
+                        rate.settle(allowed, 0)
                         stop.wait(1)
                         continue
-                    rate.give_back(allowed - len(messages))
+                    rate.settle(allowed, len(messages))
                     for message in messages:
                         slots.take()
                         pool.submit(deliver, message)
