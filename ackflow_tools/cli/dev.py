@@ -53,7 +53,7 @@ def dev(workdir: Path, reset: bool, port_offset: int, event_format: str, chat_au
         firestore: bool, queue_backend: str, sweep_interval: float, mail: bool | None, storage: str, language: str,
         time_zone: str, accounting: str) -> None:
     """Run the whole pipeline locally: both functions, the local Cloud Tasks and Chat services, state."""
-    from ..devtools.stack import LocalStack, StackConfig
+    from ..devtools.stack import MAIL_SPACE, LocalStack, StackConfig
 
     if event_format == "addon" and chat_auth == "project-number":
         raise click.UsageError("add-on events are signed for the endpoint URL, never for the project number: "
@@ -75,7 +75,7 @@ def dev(workdir: Path, reset: bool, port_offset: int, event_format: str, chat_au
         workdir=workdir, ports={k: v + port_offset for k, v in DEFAULT_PORTS.items()},
         workers=workers, event_format=event_format, chat_auth=chat_auth, sweep_interval=sweep_interval,
         store="firestore" if firestore else "sqlite", queue_backend=queue_backend, mail=mail, storage=storage,
-        console=True, language=language, time_zone=time_zone, accounting=accounting,
+        console=True, language=language, time_zone=time_zone, accounting=accounting, periodic_space=MAIL_SPACE,
     )
     stack = LocalStack(config)
     stopping = threading.Event()
@@ -108,7 +108,7 @@ def dev(workdir: Path, reset: bool, port_offset: int, event_format: str, chat_au
 def banner(stack, workdir: Path, time_zone: str) -> str:
     """Where each part answers, and what to type next: commands that work as printed, in order."""
     from ..devtools.drive import PARENT_FOLDER
-    from ..devtools.stack import MAILBOX
+    from ..devtools.stack import MAIL_SPACE, MAILBOX
 
     config = stack.config
     drive = (f"\n  Google Drive   {stack.url('drive')}/drive/folders/{PARENT_FOLDER}   (local service; case folders)"
@@ -126,6 +126,8 @@ def banner(stack, workdir: Path, time_zone: str) -> str:
     case = f"{year}-{next_case_number(stack, year):03d}"  # what the newcase below makes
     try_mail = (f"\n  {me} mail receive --from yamada@acme.co.jp --subject 'プレス金型 A-12 のお見積り'"
                 if config.mail else "")
+    office_space = (("mail cards, " if config.mail else "")
+                    + f"the Monday digest, due-date reminders; run one now: {stack.url('console')}/periodic")
     return f"""
 Ackflow is running locally ({config.store} job state, {config.queue_backend}):
   chat_webhook   {stack.webhook_url}
@@ -134,6 +136,7 @@ Ackflow is running locally ({config.store} job state, {config.queue_backend}):
   Google Chat    {stack.url('chat')}   (local service)
   Google Sheets  {stack.url('sheets')}   (local service; the case sheet){drive}{mailbox}{sqs}{freee}
   console        {stack.url('console')}/jobs   (and the browser chat: {stack.url('console')}/chat)
+  office space   {stack.url('console')}/chat?space={MAIL_SPACE}   ({office_space})
   state, logs    {workdir}/
 
 Try, in another terminal in this folder, in this order:

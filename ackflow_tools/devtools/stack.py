@@ -77,6 +77,10 @@ class StackConfig:
     language: str = "en"
     time_zone: str = "UTC"
     accounting: str = "embedded"  # or "freee": the local freee stand-in, authorized at start
+    # where periodic jobs (the office's Monday digest, due-date reminders) report: a space made in the
+    # local Chat service at start, set as ACKFLOW_PERIODIC_SPACE ("": they report nowhere, as a
+    # deployment without the setting). ackflow dev: the office space, beside the mail cards.
+    periodic_space: str = ""
 
 
 class LocalStack:
@@ -176,6 +180,8 @@ class LocalStack:
             })
         if self.firestore is not None:
             env.update(self.firestore.env())
+        if self.config.periodic_space:
+            env["ACKFLOW_PERIODIC_SPACE"] = self.config.periodic_space
         if self.config.mail:
             from .pubsub import TOPIC
 
@@ -309,8 +315,16 @@ class LocalStack:
             from .drive import seed
 
             seed(self.url("drive"), DEFAULT_TEMPLATE)
+        if self.config.periodic_space:
+            self._make_space(self.config.periodic_space)
         if self.config.mail:
             self._start_mail()
+
+    def _make_space(self, space: str) -> None:
+        """A space in the local Chat service with the app a member, as the office adds the app to its
+        space in Google Chat (Chat answers NOT_FOUND to an app writing where it is not a member)."""
+        name = {MAIL_SPACE: "事務所"}.get(space, space.split("/", 1)[-1])
+        requests.put(f"{self.url('chat')}/_emulator/{space}", json={"displayName": name}, timeout=10).raise_for_status()
 
     def _start_mail(self) -> None:
         """The request mailbox: the Pub/Sub emulator with Gmail's topic and push subscription, the
@@ -323,8 +337,7 @@ class LocalStack:
                                                      self.worker_url + "mail"),
                                        self.config.host, self.ports["pushsign"]).start()
         self.pubsub.create(self.url("pushsign") + "/", INVOKER, self.worker_url)
-        requests.put(f"{self.url('chat')}/_emulator/{MAIL_SPACE}", json={"displayName": "事務所"},
-                     timeout=10).raise_for_status()  # the office space, the app a member of it
+        self._make_space(MAIL_SPACE)  # the office space, where the mail cards appear
         self._write_gmail_key()
         self.procs["gmail"] = ManagedProcess(
             "gmail", self._argv("gmail-emulator", "--host", self.config.host, "--port", str(self.ports["gmail"]),

@@ -152,6 +152,10 @@ def test_dev_starts_everything_prints_where_and_stops_cleanly(tmp_path):
             assert done.returncode == 0, f"{command}\n{done.stdout}{done.stderr}"
             if "chat '請求 " in command:  # the invoice of the case the newcase above made
                 assert "請求書: INV-" in done.stdout, done.stdout
+        # the office space, where the Monday digest reports: run now from the console, as the banner says
+        console = f"http://127.0.0.1:{port['console']}"
+        assert f"office space   {console}/chat?space=spaces/office" in out and f"{console}/periodic" in out
+        assert digest_in_the_office_space(console, f"http://127.0.0.1:{port['chat']}", case_in(tried))
         state = tmp_path / "dev" / "state.json"
         assert state.exists()
         os.killpg(proc.pid, signal.SIGINT)
@@ -163,6 +167,31 @@ def test_dev_starts_everything_prints_where_and_stops_cleanly(tmp_path):
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+def case_in(commands: list[str]) -> str:
+    """The case number the banner's commands use (``受注 2026-001``)."""
+    return next(re.search(r"受注 (\d{4}-\d{3})", c).group(1) for c in commands if "受注 " in c)
+
+
+def digest_in_the_office_space(console: str, chat: str, case: str, timeout: float = 60) -> str:
+    """Run the digest now from the console's periodic page (its form and confirmation, as a person
+    does) and return the digest's text once it is in the office space, naming ``case``."""
+    from ackflow_tools.emulators.chat.feed import changes
+
+    http = requests.Session()
+    page = http.get(f"{console}/periodic").text
+    form = {name: re.search(rf'name="{name}" value="([^"]+)"', page).group(1) for name in ("csrf_token", "key")}
+    ran = http.post(f"{console}/periodic/digest/run", data={**form, "confirmed": "1"}, timeout=30)
+    assert ran.status_code == 200 and "/jobs/digest-now-" in ran.url, (ran.status_code, ran.url)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        said = [json.dumps(c["message"], ensure_ascii=False) for c in changes(http, chat, "spaces/office")
+                if "message" in c and case in json.dumps(c["message"], ensure_ascii=False)]
+        if said:
+            return said[-1]
+        time.sleep(0.5)
+    raise AssertionError(f"no digest naming {case} in spaces/office")
 
 
 def try_lines(banner: str) -> list[str]:
