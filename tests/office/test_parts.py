@@ -168,6 +168,57 @@ def test_values_from_chat_are_filled_into_a_templates_text_files_as_text_of_that
     assert read("README.txt") == client  # plain text: as written
 
 
+MARKUP_TEXTS = {"case": "2026-010", "due": "2026-12-01",
+                "client": "[ログインして確認](https://evil.example/login) <img src=x onerror=alert(1)> | 偽",
+                "title": "a: b # 金型\u2028admin: true\nrole: [owner]", "requester": "1. 山田 'Hana' \"子\" *強調* - x"}
+
+
+def test_values_from_chat_are_text_in_a_templates_markdown_yaml_and_ini_files(tmp_path):
+    """A value is text in Markdown (no link, image, HTML or table cell it made), its own string in
+    YAML wherever the template placed it (bare, in double or single quotes; no key it added), and on
+    its line in an INI file (no key or section it started)."""
+    import configparser
+    import html
+
+    import yaml
+    from markdown_it import MarkdownIt
+
+    template = tmp_path / "template"
+    template.mkdir()
+    (template / "受領資料一覧.md").write_text("# ${case} ${title}\n\n| 顧客 | 依頼者 |\n|---|---|\n"
+                                           "| ${client} | ${requester} |\n\n${requester}\n")
+    (template / "case.yaml").write_text("case: ${case}\ndue: ${due}\nclient: ${client}\ntitle: \"${title}\"\n"
+                                        "by: '${requester}'\nline: ${case} 受付 # ${title}\n")
+    (template / "case.ini").write_text("[case]\nclient = ${client}\ntitle = ${title}\n")
+    storage = LocalStorage(tmp_path / "cases")
+    render_tree(template, storage, "2026-010_c_t", {**MARKUP_TEXTS, "client": "c", "title": "t"}, MARKUP_TEXTS)
+
+    def read(name: str) -> str:
+        return storage.read(f"2026-010_c_t/{name}").decode()
+
+    one_line = {key: " ".join(value.replace("\u2028", "\n").splitlines()) for key, value in MARKUP_TEXTS.items()}
+    tokens = MarkdownIt().enable("table").parse(read("受領資料一覧.md"))
+    inline = [child for token in tokens if token.type == "inline" for child in token.children]
+    assert {child.type for child in inline} == {"text"}, [(c.type, c.content) for c in inline if c.type != "text"]
+    cells = [token.content for token in tokens if token.type == "inline"]
+    rendered = [MarkdownIt().renderInline(cell) for cell in cells]
+    assert not any("<" in cell for cell in rendered), rendered  # no tag of its own: the values' are escaped
+    shown = [html.unescape(cell) for cell in rendered]
+    assert shown == ["2026-010 " + one_line["title"], "顧客", "依頼者", one_line["client"], one_line["requester"],
+                     one_line["requester"]]
+    assert [token.type for token in tokens if token.type.endswith("_open")][-1] == "paragraph_open"  # not a list
+    assert read("受領資料一覧.md").startswith("# 2026-010 a: b \\# 金型")  # what needs no backslash has none
+
+    assert yaml.safe_load(read("case.yaml")) == {
+        "case": "2026-010", "due": __import__("datetime").date(2026, 12, 1), "client": one_line["client"],
+        "title": one_line["title"], "by": one_line["requester"], "line": "2026-010 受付"}
+
+    ini = configparser.ConfigParser(interpolation=None)
+    ini.read_string(read("case.ini"))
+    assert ini.sections() == ["case"]
+    assert dict(ini["case"]) == {"client": one_line["client"], "title": one_line["title"]}
+
+
 # -- estimate ----------------------------------------------------------------------------------
 def test_client_defaults_come_from_settings():
     from workers.office.estimating import default_lines

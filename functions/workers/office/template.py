@@ -15,6 +15,7 @@ import html
 import io
 import json
 import mimetypes
+import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -95,13 +96,24 @@ def numbered(target: str, number: int) -> str:
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what Excel and Sheets read as the start of a formula
 
 
+LINE_BREAKS = re.compile(r"\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")  # str.splitlines' breaks
+# Markdown: what makes markup anywhere in a line (links, images, HTML, emphasis, code, entities,
+# table cells, a heading's closing #), and what does only at a line's start (a list, quote, heading,
+# rule, setext underline, ``1.``); CommonMark lets any ASCII punctuation be backslash-escaped
+MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]<>|~&#])")
+MARKDOWN_LINE_START = re.compile(r"^(\d{1,9}(?=[.)])|(?=[-+=>]))")
+YAML_PLAIN_UNSAFE = set(":#,[]{}&*!|>'\"%@`\\")  # what can end, start or change a YAML plain scalar
+
+
 def fill_in(data: bytes, values: dict[str, str], name: str = "") -> bytes:
     """A template text file with the values put in, each written as the file's kind reads text: in a
     CSV or TSV a cell of its own that is never a formula (a client ``=HYPERLINK(…),1`` is one cell,
-    shown as written), escaped in HTML and XML, inside a string in JSON. The values come from Chat
-    and mails. One that is not UTF-8 (a CSV Excel saved as Shift_JIS, as it does in Japan) cannot be
-    read as text: it is copied as it is, its ``${…}`` left, rather than failing the case folder half
-    made."""
+    shown as written), escaped in HTML and XML, inside a string in JSON, backslash-escaped in
+    Markdown (a title ``[確認](https://…)`` is not a link), quoted as its place in YAML needs, and
+    on one line in every other kind (no value starts a line of an INI's keys or sections). The values
+    come from Chat and mails. One that is not UTF-8 (a CSV Excel saved as Shift_JIS, as it does in
+    Japan) cannot be read as text: it is copied as it is, its ``${…}`` left, rather than failing the
+    case folder half made."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -115,7 +127,81 @@ def fill_in(data: bytes, values: dict[str, str], name: str = "") -> bytes:
         values = {key: html.escape(str(value)) for key, value in values.items()}
     elif suffix == ".json":
         values = {key: json.dumps(str(value), ensure_ascii=False)[1:-1] for key, value in values.items()}
+    else:
+        values = {key: LINE_BREAKS.sub(" ", str(value)) for key, value in values.items()}
+        if suffix == ".md":
+            values = {key: _markdown_text(value) for key, value in values.items()}
+        elif suffix in (".yaml", ".yml"):
+            return _fill_yaml(text, values).encode("utf-8")
     return Template(text).safe_substitute(values).encode("utf-8")
+
+
+def _markdown_text(value: str) -> str:
+    """A value as Markdown text: shown as written, never markup, wherever it stands in a line; no more
+    backslashes than that needs (``2026-001``, ``ACME精機 (株)`` stay as they are, as a person
+    reading the file as text sees it)."""
+    return MARKDOWN_LINE_START.sub(r"\1\\", MARKDOWN_INLINE.sub(r"\\\1", value), count=1)
+
+
+def _fill_yaml(text: str, values: dict[str, str]) -> str:
+    """A YAML template filled in as each place reads a value: inside a double-quoted scalar escaped
+    as JSON escapes a string (YAML's double quotes take the same escapes), inside a single-quoted
+    one its quotes doubled, in a comment as written, and elsewhere (``title: ${title}``) as written
+    when it is a plain scalar's safe text, else as a double-quoted string (a title ``a: b`` or
+    ``x # y`` stays the title). A place is read from its line: a template's quoted scalars are
+    expected to start and end on one line."""
+
+    def line_filled(line: str) -> str:
+        out, at, quote = [], 0, ""
+        for match in Template.pattern.finditer(line):
+            quote = _yaml_quote_state(line[at:match.start()], quote)
+            out.append(line[at:match.start()])
+            at = match.end()
+            key = match.group("named") or match.group("braced")
+            if key not in values:  # $$, a name not given, or a stray $: as safe_substitute leaves them
+                out.append(match.group(0) if not match.group("escaped") else "$")
+                continue
+            value = values[key]
+            if quote == '"':
+                out.append(json.dumps(value, ensure_ascii=False)[1:-1])
+            elif quote == "'":
+                out.append(value.replace("'", "''"))
+            elif quote == "#" or (value and value == value.strip() and not YAML_PLAIN_UNSAFE & set(value)
+                                  and value[0] not in "-?"):
+                out.append(value)
+            else:
+                out.append(json.dumps(value, ensure_ascii=False))
+        out.append(line[at:])
+        return "".join(out)
+
+    return "".join(line_filled(line) for line in text.splitlines(keepends=True))
+
+
+def _yaml_quote_state(text: str, quote: str) -> str:
+    """Where a line stands after ``text``, starting in ``quote``: inside ``"`` or ``'``, in a
+    comment (``#``), or outside both ("")."""
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if quote == "#":
+            return "#"
+        if quote == '"':
+            if char == "\\":
+                index += 1
+            elif char == '"':
+                quote = ""
+        elif quote == "'":
+            if char == "'":
+                if text[index + 1:index + 2] == "'":
+                    index += 1
+                else:
+                    quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char == "#" and (index == 0 or text[index - 1] in " \t"):
+            quote = "#"
+        index += 1
+    return quote
 
 
 def _fill_table(text: str, values: dict[str, str], delimiter: str) -> str:
