@@ -128,6 +128,20 @@ def test_the_card_says_what_the_job_will_do_with_the_case(runtime, text, said, l
 
 
 @pytest.mark.parametrize("language", ["ja", "en"])
+def test_a_new_version_with_the_previous_versions_lines_says_so(runtime, language):
+    """The estimate form sends every line again (``--replace``): sent as it came, the card says the
+    lines are v2's, so a version that changes nothing is not issued unnoticed. Changed, it says nothing."""
+    same = {"en": "Its lines are the same as v2's.", "ja": "明細は v2 と同じです。"}[language]
+    unchanged = card_text(runtime, f'estimate {ORDERED} --replace --item "金型設計:1:100000" --item "立会い:2:25000"',
+                          language)
+    assert same in unchanged, unchanged
+    changed = card_text(runtime, f'estimate {ORDERED} --replace --item "金型設計:1:100000" --item "立会い:1:25000"',
+                        language)
+    assert same not in changed and "v3" in changed, changed
+    assert same not in card_text(runtime, f'estimate {ORDERED} --item "図面修正:1:10000"', language)
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
 def test_an_invoice_of_a_delivered_case_is_dated_the_delivery(runtime, language):
     runtime.cases.update(ORDERED, "jdelivered", delivered_on="2026-11-18")
     card = card_text(runtime, f"invoice {ORDERED}", language)

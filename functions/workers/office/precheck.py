@@ -37,6 +37,7 @@ NOTES = {  # what a card says the job will do (English, marked for the catalog)
     "accepts": N_("Accepts estimate v{version}: {total} including tax."),
     "accepted_before": N_("It takes the place of v{version}, accepted before."),
     "new_version": N_("Makes estimate v{version}: {total} including tax (v{base}: {before})."),
+    "same_lines": N_("Its lines are the same as v{base}'s."),
     "first_version": N_("Makes estimate v{version}: {total} including tax."),
     "first_default": N_("Makes estimate v{version}, from the client's usual lines."),
     "invoice_from_estimate": N_("Invoice total {total} including tax, from the accepted estimate v{version}."),
@@ -165,10 +166,10 @@ def _estimate(case: str, record: dict, values: dict, reads: Reads) -> Notes:
             if not added:
                 raise PermanentError(ESTIMATE_TEXTS["no_lines"], case=case, client=record["client"])
         return [_note("first_version", version=1, total=Yen(rules.totals(added).total)), *validity]
+    previous = _document(reads, "quotation", estimates[latest].get("number"))
     if values.get("replace"):
         lines = tuple(added)
     else:
-        previous = _document(reads, "quotation", estimates[latest].get("number"))
         if previous is None:
             return None
         try:
@@ -179,8 +180,10 @@ def _estimate(case: str, record: dict, values: dict, reads: Reads) -> Notes:
     if not lines:
         return None
     before = estimates[latest].get("total")
+    # the form sends every line again: one sent as it came (a second thought, a double submit) says so
+    same = [_note("same_lines", base=latest)] if previous is not None and tuple(lines) == tuple(previous.lines) else []
     return [_note("new_version", version=latest + 1, base=latest, total=Yen(rules.totals(lines).total),
-                  before=Yen(before) if isinstance(before, int) else "—"), *validity]
+                  before=Yen(before) if isinstance(before, int) else "—"), *same, *validity]
 
 
 def _office() -> tuple:
