@@ -117,14 +117,14 @@ def test_a_one_word_megabyte_is_refused_at_once():
     started = time.perf_counter()
     with pytest.raises(UsageError, match="too long"):
         split_words("echo " + "a" * 1_000_000)
-    assert time.perf_counter() - started < 0.1  # shlex took over 20 s on it
+    assert time.perf_counter() - started < 1  # shlex took over 20 s on it (a wide margin: CI is loaded)
 
 
 def test_the_longest_command_still_splits_fast():
     started = time.perf_counter()
     word = "a" * (MAX_COMMAND - 5)
     assert split_words("echo " + word) == ["echo", word]
-    assert time.perf_counter() - started < 0.25
+    assert time.perf_counter() - started < 1  # microseconds; a wide margin for a loaded CI
 
 
 @pytest.mark.parametrize("text", ["「" * 16_000 + "a" * 15_990, "「『" * 8_000 + "x" * 15_990,
@@ -135,7 +135,7 @@ def test_brackets_nested_as_deep_as_a_command_holds_still_split_fast(text):
         split_words(text[:MAX_COMMAND])
     except UsageError:
         pass  # not closed: said, as long as it is said at once
-    assert time.perf_counter() - started < 0.5  # a scan of the open brackets per character took 5 s
+    assert time.perf_counter() - started < 2  # a scan of the open brackets per character took 5 s
 
 
 def test_a_response_holding_an_unpaired_surrogate_still_encodes():
