@@ -387,6 +387,35 @@ def test_a_forged_binding_of_any_length_is_carried_cut_and_the_dialog_stays_with
                    .encode()) < 32_000
 
 
+@pytest.mark.parametrize("hostile", ["あ" * 300, "<&" * 150, "\"'" * 150, "\\u0000" * 50],
+                         ids=["japanese", "markup", "quotes", "escapes"])
+def test_every_form_sent_back_full_of_hostile_text_stays_within_chats_size(runtime, hostile):
+    """Every input of every form, twelve lines of every part included, filled with 300 characters
+    that are refused, quoted in the errors or escaped: the dialog drawn again stays within Chat's
+    32,000 bytes in both formats and languages. Each part of a line was shown up to the whole
+    line's length: 12 lines of four 200-character parts in Japanese made a dialog of 38,000 bytes."""
+    forms = [job_type for job_type in runtime.registry if any(p.in_form for p in job_type.params)]
+    assert {"newcase", "estimate", "invoice"} <= {job_type.name for job_type in forms}
+    for job_type in forms:
+        inputs, parameters = {}, {"form": job_type.name, "by": "users/1"}
+        for param in job_type.params:
+            if param.repeated:
+                parameters[f"n.{param.name}"] = str(formspec.MAX_LINES)
+                names = [f"{param.name}.{n}.{part}" if param.parts else f"{param.name}.{n}"
+                         for n in range(1, formspec.MAX_LINES + 1) for part in range(max(1, len(param.parts)))]
+            else:
+                names = [param.name]
+            inputs.update({name: FormInput((hostile,)) for name in names})
+        for speaker in (EN, JA):
+            state = formspec.from_submit(job_type, inputs, parameters)
+            formspec.read(state, speaker)  # what it refuses is drawn with its error (echo takes it all)
+            card = formspec.build(state, speaker, {}, "users/1")
+            for event_format in EventFormat:
+                size = len(json.dumps(card_body(card, event_format, "https://x.example/"), ensure_ascii=False)
+                           .encode())
+                assert size < 32_000, (job_type.name, speaker.language, event_format, size)
+
+
 def test_a_form_bound_to_what_opened_it_keeps_it_and_a_prefill_refusal_is_said_in_the_dialog(runtime):
     newcase = runtime.registry.get("newcase")
     state = formspec.initial(newcase, {"client": "ACME"}, {}, {"mail": "mail-abc"})

@@ -366,6 +366,18 @@ def _shown(state: FormState, name: str, param: Param) -> str:
     return state.inputs.get(name, "")[: param.max_length + 1]
 
 
+def _shown_parts(state: FormState, param: Param, index: int, count: int) -> list[str]:
+    """What a line's inputs show: together cut just past what the whole line takes (each part shown
+    up to the line's length, twelve lines of four parts of 200 Japanese characters made a dialog of
+    38,000 bytes, past what Chat shows); a line cut so is still longer than the line takes."""
+    left, shown = param.max_length + 1, []
+    for part in range(count):
+        value = state.inputs.get(f"{param.name}.{index}.{part}", "")[:left]
+        left -= len(value)
+        shown.append(value)
+    return shown
+
+
 def build(state: FormState, speaker: Speaker, known: dict[str, list[str]], opener: str) -> Card:
     job_type = state.job_type
     base = {"form": job_type.name, "by": opener,
@@ -436,8 +448,9 @@ def _line_inputs(state: FormState, param: Param, index: int, parts: list[str], f
     dialog holds at most 100), so when several parts fail it goes under the row of the last of them,
     across the whole width: inside a column, 単価's error was said under 数量 (the column's input)."""
     name = param.name
-    cells = [[TextInput(f"{name}.{index}.{part}", text, _shown(state, f"{name}.{index}.{part}", param))]
-             for part, text in enumerate(parts)]
+    cells = [[TextInput(f"{name}.{index}.{part}", text, shown)]
+             for part, (text, shown) in enumerate(zip(parts, _shown_parts(state, param, index, len(parts)),
+                                                      strict=True))]
     error = error_text(*(state.errors[f"{name}.{index}.{p}"] for p in failed)) if failed else None
     if error is not None and len(failed) == 1:
         cells[failed[0]].append(error)
