@@ -151,7 +151,7 @@ def cli_runtime():
                 f"no job store at {settings.sqlite_path} (the SQLite file the ACKFLOW_* variables of "
                 f"this shell name: {', '.join(setting_variables())}); nothing was created")
         raise click.ClickException(_no_pipeline("no job store to read"))
-    return Runtime(settings)
+    return Runtime(settings, store_timeout=settings.store_timeout)  # an operator waits: an error, not silence
 
 
 def _loopback_url(url: str) -> bool:

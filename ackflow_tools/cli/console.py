@@ -63,7 +63,7 @@ def console(host: str, port: int, auth_token: str, language: str, time_zone: str
         except ConfigError as exc:
             raise click.ClickException(str(exc)) from exc
         require_cloud_clients(settings)
-        runtime = Runtime(settings)
+        runtime = Runtime(settings, store_timeout=settings.store_timeout)
     else:
         runtime = cli_runtime()
     # Retry and Run now queue tasks: with another deployment's (or no)

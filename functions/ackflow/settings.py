@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     sqlite_path: str = Field(".ackflow/ackflow.db", description="SQLite file of the embedded store.")
     firestore_database: str = Field("(default)", description="Firestore database id.")
     firestore_prefix: str = Field("ackflow_", description="Prefix of the Firestore collection names.")
+    store_timeout: float = Field(6.0, gt=0, description="Seconds one Firestore request of the webhook or an operator command may take before the store counts as unavailable (the webhook then answers 'try again' well inside Chat's 30 s, the CLI an error); the worker's requests keep the client's own deadlines.")
     job_ttl_days: float = Field(30.0, gt=0, description="Days a finished job is kept (expire_at, a Firestore TTL).")
 
     # -- queues ---------------------------------------------------------------------------------

@@ -33,7 +33,9 @@ def runtime():
 
             settings = load_settings().check()
             logs.configure(settings.log_format, settings.log_level, settings.project)
-            _runtime = Runtime(settings)
+            # the webhook's store bounded (a person waits, Chat for 30 s); the worker's is not
+            webhook = os.environ.get("FUNCTION_TARGET") == "chat_webhook"
+            _runtime = Runtime(settings, store_timeout=settings.store_timeout if webhook else None)
         return _runtime
 
 

@@ -86,8 +86,14 @@ class Runtime:
 
     def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.time,
                  registry: Registry | None = None, store: JobStore | None = None,
-                 queue: TaskQueue | None = None, chat: ChatClient | None = None):
+                 queue: TaskQueue | None = None, chat: ChatClient | None = None,
+                 store_timeout: float | None = None):
         self.settings = settings
+        # seconds each Firestore request may take (None: the client's own deadlines): given where a
+        # person waits on the store (the webhook, Chat's 30 s; the operator's commands), not in the
+        # worker, whose contended transactions a loaded emulator can hold past any such bound and
+        # whose queue has a dispatch deadline of its own
+        self.store_timeout = store_timeout
         self.clock = clock
         self._lazy_lock = threading.Lock()
         self._lazy_locks: dict[str, threading.RLock] = {}
@@ -108,7 +114,7 @@ class Runtime:
             from ..store.firestore import FirestoreDocuments
 
             docs = FirestoreDocuments(project=settings.project, database=settings.firestore_database,
-                                      prefix=settings.firestore_prefix)
+                                      prefix=settings.firestore_prefix, timeout=self.store_timeout)
         else:
             from ..store.sqlite import SqliteDocuments
 
