@@ -188,7 +188,8 @@ def test_values_from_chat_are_text_in_a_templates_markdown_yaml_and_ini_files(tm
     (template / "受領資料一覧.md").write_text("# ${case} ${title}\n\n| 顧客 | 依頼者 |\n|---|---|\n"
                                            "| ${client} | ${requester} |\n\n${requester}\n")
     (template / "case.yaml").write_text("case: ${case}\ndue: ${due}\nclient: ${client}\ntitle: \"${title}\"\n"
-                                        "by: '${requester}'\nline: ${case} 受付 # ${title}\n")
+                                        "by: '${requester}'\nline: ${case} 受付 # ${title}\n"
+                                        "notes: |\n  ${title}\n  by ${requester}\nafter: ${client}\n")
     (template / "case.ini").write_text("[case]\nclient = ${client}\ntitle = ${title}\n")
     storage = LocalStorage(tmp_path / "cases")
     render_tree(template, storage, "2026-010_c_t", {**MARKUP_TEXTS, "client": "c", "title": "t"}, MARKUP_TEXTS)
@@ -211,7 +212,8 @@ def test_values_from_chat_are_text_in_a_templates_markdown_yaml_and_ini_files(tm
 
     assert yaml.safe_load(read("case.yaml")) == {
         "case": "2026-010", "due": __import__("datetime").date(2026, 12, 1), "client": one_line["client"],
-        "title": one_line["title"], "by": one_line["requester"], "line": "2026-010 受付"}
+        "title": one_line["title"], "by": one_line["requester"], "line": "2026-010 受付",
+        "notes": f"{one_line['title']}\nby {one_line['requester']}\n", "after": one_line["client"]}
 
     ini = configparser.ConfigParser(interpolation=None)
     ini.read_string(read("case.ini"))

@@ -102,6 +102,8 @@ LINE_BREAKS = re.compile(r"\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")  # str.spl
 # rule, setext underline, ``1.``); CommonMark lets any ASCII punctuation be backslash-escaped
 MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]<>|~&#])")
 MARKDOWN_LINE_START = re.compile(r"^(\d{1,9}(?=[.)])|(?=[-+=>]))")
+# a line that starts a block scalar (``notes: |``, ``- >-``): the lines below it, deeper, are its text
+YAML_BLOCK_START = re.compile(r"^( *)(?:- +)?(?:[^#'\"\s][^#'\"]*?: +)?[|>][-+0-9]* *(?:#.*)?$")
 YAML_PLAIN_UNSAFE = set(":#,[]{}&*!|>'\"%@`\\")  # what can end, start or change a YAML plain scalar
 
 
@@ -148,8 +150,9 @@ def _fill_yaml(text: str, values: dict[str, str]) -> str:
     as JSON escapes a string (YAML's double quotes take the same escapes), inside a single-quoted
     one its quotes doubled, in a comment as written, and elsewhere (``title: ${title}``) as written
     when it is a plain scalar's safe text, else as a double-quoted string (a title ``a: b`` or
-    ``x # y`` stays the title). A place is read from its line: a template's quoted scalars are
-    expected to start and end on one line."""
+    ``x # y`` stays the title), and in a block scalar (``notes: |``) as written, its text being
+    literal. A place is read from its line: a template's quoted scalars are expected to start and
+    end on one line."""
 
     def line_filled(line: str) -> str:
         out, at, quote = [], 0, ""
@@ -174,7 +177,15 @@ def _fill_yaml(text: str, values: dict[str, str]) -> str:
         out.append(line[at:])
         return "".join(out)
 
-    return "".join(line_filled(line) for line in text.splitlines(keepends=True))
+    filled, block = [], None  # block: the indentation a block scalar's lines are deeper than
+    for line in text.splitlines(keepends=True):
+        if block is not None and (not line.strip() or len(line) - len(line.lstrip(" ")) > block):
+            filled.append(Template(line).safe_substitute(values))  # a block scalar's text: literal
+            continue
+        started = YAML_BLOCK_START.match(line.rstrip("\r\n"))
+        block = len(started.group(1)) if started else None
+        filled.append(line_filled(line))
+    return "".join(filled)
 
 
 def _yaml_quote_state(text: str, quote: str) -> str:
