@@ -260,6 +260,15 @@ def test_a_value_is_text_wherever_a_yaml_template_puts_it(template, value, read)
     assert yaml.safe_load(filled) == read, filled
 
 
+def test_a_yaml_value_that_needs_no_quotes_gets_none():
+    from workers.office.template import fill_in
+
+    template = "case: ${case}\ndue: ${due}\nyear: ${year}\nclient: ${client}\nline: ${case} ${client} 様\n"
+    values = {"case": "2026-010", "due": "2026-12-01", "year": "2026", "client": "ACME精機 (株)"}
+    assert fill_in(template.encode(), values, "case.yaml").decode() == (
+        "case: 2026-010\ndue: 2026-12-01\nyear: 2026\nclient: ACME精機 (株)\nline: 2026-010 ACME精機 (株) 様\n")
+
+
 @pytest.mark.parametrize("value", [" - x", "    x", "\tx", " ---", " 1. x", "x  "])
 def test_a_display_name_with_spaces_around_it_makes_no_markdown_block(value):
     """A display name from Chat is not stripped: its spaces at a line's start would make a list, a

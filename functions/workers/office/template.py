@@ -113,7 +113,8 @@ YAML_NON_PRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U
 # a plain scalar a YAML 1.1 or 1.2 reader takes for something other than text (a bool, null, a
 # number, a date, a merge key), unless it reads back as the same text (below)
 YAML_NOT_TEXT = re.compile(r"(?i:y|n|yes|no|true|false|on|off|null|~|<<|=|[-+]?\.(?:inf|nan))"
-                           r"|[-+]?\.?[0-9][0-9A-Za-z_.:+-]*")
+                           r"|[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)(?:[eE][-+]?[0-9]+)?"  # 1_000, 1.10, 1e3
+                           r"|[-+]?0[boxBOX][0-9a-fA-F_]+|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}")  # 0x1F, 0o17; 2026-1-1
 YAML_SAME_TEXT = re.compile(r"0|[1-9][0-9]{0,17}|[0-9]{4}-[0-9]{2}-[0-9]{2}")  # 2026, 2026-12-01: read as written
 
 
