@@ -211,7 +211,7 @@ def test_values_from_chat_are_text_in_a_templates_markdown_yaml_and_ini_files(tm
     assert read("受領資料一覧.md").startswith("# 2026-010 a: b \\# 金型")  # what needs no backslash has none
 
     assert yaml.safe_load(read("case.yaml")) == {
-        "case": "2026-010", "due": __import__("datetime").date(2026, 12, 1), "client": one_line["client"],
+        "case": "2026-010", "due": "2026-12-01", "client": one_line["client"],
         "title": one_line["title"], "by": one_line["requester"], "line": "2026-010 受付",
         "notes": f"{one_line['title']}\nby {one_line['requester']}\n", "after": one_line["client"]}
 
@@ -245,6 +245,9 @@ YAML_PLACES = [  # (template, value, what it reads as): a value where a reasonab
     ('d: "Case ${case} for\n  ${v}"\n', 'say "hi"', {"d": 'Case 2026-010 for say "hi"'}),  # over two lines
     ("tags: [${v}, x]\n", "a, b", {"tags": ["a, b", "x"]}),
     ("tags: [${v}]\n", "${v}", {"tags": ["${v}"]}),  # a value that is its own placeholder: still filled in
+    ("a: $$x ${v}\n", "a: b", {"a": "$x a: b"}),  # $$ is a $, as in every template
+    ("${v}: 1\n", "\ufeffx", {"\ufeffx": 1}),  # a BOM first in a value, first in the file: kept
+    ("year: ${v}\n", "2026", {"year": "2026"}),  # a value is text, never the number it looks like
 ]
 
 
@@ -260,13 +263,15 @@ def test_a_value_is_text_wherever_a_yaml_template_puts_it(template, value, read)
     assert yaml.safe_load(filled) == read, filled
 
 
-def test_a_yaml_value_that_needs_no_quotes_gets_none():
+def test_a_yaml_value_is_quoted_only_when_it_would_not_read_as_its_text():
+    """Text that reads as itself is written as it is; a value YAML would read as a number or a date
+    (the year, the due date) is quoted: every value is text."""
     from workers.office.template import fill_in
 
     template = "case: ${case}\ndue: ${due}\nyear: ${year}\nclient: ${client}\nline: ${case} ${client} 様\n"
     values = {"case": "2026-010", "due": "2026-12-01", "year": "2026", "client": "ACME精機 (株)"}
     assert fill_in(template.encode(), values, "case.yaml").decode() == (
-        "case: 2026-010\ndue: 2026-12-01\nyear: 2026\nclient: ACME精機 (株)\nline: 2026-010 ACME精機 (株) 様\n")
+        'case: 2026-010\ndue: "2026-12-01"\nyear: "2026"\nclient: ACME精機 (株)\nline: 2026-010 ACME精機 (株) 様\n')
 
 
 @pytest.mark.parametrize("value", [" - x", "    x", "\tx", " ---", " 1. x", "x  "])

@@ -11,7 +11,6 @@ Sheets in it stay native, and only its text files are read and filled in.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import html
 import io
 import json
@@ -103,19 +102,6 @@ LINE_BREAKS = re.compile(r"\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")  # str.spl
 # rule, setext underline, ``1.``); CommonMark lets any ASCII punctuation be backslash-escaped
 MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]<>|~&#])")
 MARKDOWN_LINE_START = re.compile(r"^(\d{1,9}(?=[.)])|(?=[-+=>]))")
-# a line that starts a block scalar (``notes: |``, ``- >-``, ``- key: |``): the lines below it, deeper
-# than its key (or its ``-`` when it has none), are its text
-YAML_BLOCK_START = re.compile(r"^( *)(- +)?((?:\"(?:[^\"\\]|\\.)*\"|'(?:[^']|'')*'|[^#'\"\s][^#'\"]*?): +)?"
-                              r"(?:[!&]\S* +)*[|>][-+0-9]* *(?:#.*)?$")
-YAML_PLAIN_UNSAFE = set(":#,[]{}&*!|>'\"%@`\\\t")  # what can end, start or change a YAML plain scalar
-# what a YAML stream may not hold as it is (PyYAML refuses the file): escaped in "…", else replaced
-YAML_NON_PRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-# a plain scalar a YAML 1.1 or 1.2 reader takes for something other than text (a bool, null, a
-# number, a date, a merge key), unless it reads back as the same text (below)
-YAML_NOT_TEXT = re.compile(r"(?i:y|n|yes|no|true|false|on|off|null|~|<<|=|[-+]?\.(?:inf|nan))"
-                           r"|[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)(?:[eE][-+]?[0-9]+)?"  # 1_000, 1.10, 1e3
-                           r"|[-+]?0[boxBOX][0-9a-fA-F_]+|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}")  # 0x1F, 0o17; 2026-1-1
-YAML_SAME_TEXT = re.compile(r"0|[1-9][0-9]{0,17}|[0-9]{4}-[0-9]{2}-[0-9]{2}")  # 2026, 2026-12-01: read as written
 
 
 def fill_in(data: bytes, values: dict[str, str], name: str = "") -> bytes:
@@ -146,7 +132,9 @@ def fill_in(data: bytes, values: dict[str, str], name: str = "") -> bytes:
         if suffix == ".md":
             values = {key: _markdown_text(value) for key, value in values.items()}
         elif suffix in (".yaml", ".yml"):
-            return _fill_yaml(text, values).encode("utf-8")
+            from .yaml_fill import fill_yaml
+
+            return fill_yaml(text, values).encode("utf-8")
     return Template(text).safe_substitute(values).encode("utf-8")
 
 
@@ -158,173 +146,6 @@ def _markdown_text(value: str) -> str:
     escape (`` - x``, ``    x``), at its end make a line break (``x  ``); Markdown shows none."""
     value = value.strip(" \t")
     return MARKDOWN_LINE_START.sub(r"\1\\", MARKDOWN_INLINE.sub(r"\\\1", value), count=1)
-
-
-def _fill_yaml(text: str, values: dict[str, str]) -> str:
-    """A YAML template filled in as each place reads a value: inside a double-quoted scalar escaped
-    as JSON escapes a string (YAML's double quotes take the same escapes), inside a single-quoted
-    one its quotes doubled, in a comment as written, in a block scalar (``notes: |``) as written,
-    its text being literal, and in a plain scalar (``title: ${title}``, ``line: ${case} 受付``,
-    ``${client}: x``, ``[${client}]``) as written when the scalar filled in is still plain text that
-    reads as itself, else that whole scalar as a double-quoted string (a title ``a: b``, ``x # y``,
-    ``yes`` or ``010`` stays the title). A place is read from the template: a quote opens a quoted
-    scalar only where a scalar starts (``Bob's ${title}`` is plain), and a quoted scalar may span
-    lines; a plain one is read line by line. What YAML cannot hold as a character (a control
-    character in a display name) is escaped in double quotes and replaced with U+FFFD elsewhere."""
-    filled, block, state = [], None, ("", 0)  # block: the indentation a block scalar's lines are deeper than
-    for line in text.splitlines(keepends=True):
-        body = line.rstrip("\r\n")
-        ending = line[len(body):]
-        if block is not None and (not body.strip() or len(body) - len(body.lstrip(" ")) > block):
-            filled.append(_yaml_block_line(body, values) + ending)  # a block scalar's text: literal
-            continue
-        block = None
-        started = YAML_BLOCK_START.match(body) if state == ("", 0) else None
-        if started:
-            block = len(started.group(1)) + (len(started.group(2) or "") if started.group(3) else 0)
-        body, state = _yaml_line(body, values, state)
-        filled.append(body + ending)
-    return "".join(filled)
-
-
-def _yaml_printable(value: str) -> str:
-    return YAML_NON_PRINTABLE.sub("\ufffd", value)
-
-
-def _yaml_double(value: str) -> str:
-    """``value`` as a YAML double-quoted scalar (without its quotes)."""
-    return YAML_NON_PRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}" if ord(m.group()) <= 0xFFFF
-                                  else f"\\U{ord(m.group()):08x}", json.dumps(value, ensure_ascii=False)[1:-1])
-
-
-def _yaml_block_line(line: str, values: dict[str, str]) -> str:
-    """A line of a block scalar filled in: its values as written, one at the line's start without
-    the spaces it starts with (they would be the block's indentation)."""
-    out, at = [], 0
-    for match in Template.pattern.finditer(line):
-        out.append(line[at:match.start()])
-        at = match.end()
-        key = match.group("named") or match.group("braced")
-        if key not in values:
-            out.append(match.group(0) if not match.group("escaped") else "$")
-            continue
-        value = _yaml_printable(values[key])
-        out.append(value.lstrip(" ") if not "".join(out).strip(" ") else value)
-    out.append(line[at:])
-    return "".join(out)
-
-
-def _yaml_plain_text(filled: str, values: list[str]) -> bool:
-    """Whether a plain scalar filled in with ``values`` is read back as the text it is."""
-    return bool(filled) and filled == filled.strip() and filled[0] not in YAML_PLAIN_UNSAFE | set("-?") \
-        and not filled.startswith("...") and not any(YAML_PLAIN_UNSAFE & set(value) for value in values) \
-        and not any(YAML_NON_PRINTABLE.search(value) for value in values) \
-        and (not YAML_NOT_TEXT.fullmatch(filled) or _yaml_same_text(filled))
-
-
-def _yaml_same_text(scalar: str) -> bool:
-    if not YAML_SAME_TEXT.fullmatch(scalar):
-        return False
-    if "-" in scalar:
-        try:
-            dt.date.fromisoformat(scalar)
-        except ValueError:  # 2026-99-99: no date, and PyYAML refuses the file
-            return False
-    return True
-
-
-def _yaml_line(line: str, values: dict[str, str], state: tuple[str, int]) -> tuple[str, tuple[str, int]]:
-    """One line (without its line break) filled in, starting in ``state``: inside ``"`` or ``'``
-    (a quoted scalar from the line before) or not (""), and the depth of the flow collections
-    (``[``, ``{``) open; returns the state it ends in."""
-    atoms: list = []  # the line's characters, and its placeholders with a value (re.Match)
-    at = 0
-    for match in Template.pattern.finditer(line):
-        atoms.extend(line[at:match.start()])
-        key = match.group("named") or match.group("braced")
-        if key in values:
-            atoms.append(match)
-        else:  # $$, a name not given, or a stray $: as safe_substitute leaves them
-            atoms.extend(match.group(0) if not match.group("escaped") else "$")
-        at = match.end()
-    atoms.extend(line[at:])
-
-    def char(index: int) -> str:  # a placeholder reads as a letter of a plain scalar
-        if index < 0 or index >= len(atoms):
-            return ""
-        return atoms[index] if isinstance(atoms[index], str) else "x"
-
-    def value(atom) -> str:
-        return values[atom.group("named") or atom.group("braced")]
-
-    quote, flow = state
-    out: list[str] = []
-    index = 0
-    while index < len(atoms):
-        atom, c = atoms[index], char(index)
-        if quote == '"':
-            if not isinstance(atom, str):
-                out.append(_yaml_double(value(atom)))
-            elif c == "\\" and index + 1 < len(atoms) and isinstance(atoms[index + 1], str):
-                out.append(c + atoms[index + 1])
-                index += 1
-            else:
-                out.append(c)
-                quote = "" if c == '"' else quote
-        elif quote == "'":
-            if not isinstance(atom, str):
-                out.append(_yaml_printable(value(atom)).replace("'", "''"))
-            elif c == "'" and char(index + 1) == "'":
-                out.append("''")
-                index += 1
-            else:
-                out.append(c)
-                quote = "" if c == "'" else quote
-        elif quote == "#":
-            out.append(_yaml_printable(value(atom)) if not isinstance(atom, str) else atom)
-        elif c in (" ", "\t"):
-            out.append(c)
-        elif c == "#" and char(index - 1) in ("", " ", "\t"):
-            quote = "#"
-            out.append(c)
-        elif c in "\"'":
-            quote = c
-            out.append(c)
-        elif c in "[{" and isinstance(atom, str):
-            flow += 1
-            out.append(c)
-        elif c in "]}" and isinstance(atom, str):
-            flow = max(0, flow - 1)
-            out.append(c)
-        elif c == "," and flow:
-            out.append(c)
-        elif c in "-?:" and isinstance(atom, str) and (char(index + 1) in ("", " ", "\t")
-                                                        or (flow and char(index + 1) in ",[]{}")):
-            out.append(c)  # an indicator: a sequence's entry, a key, a value
-        elif c in "&*!|>%" and isinstance(atom, str):  # an anchor, alias, tag, block or directive: as it is
-            while index < len(atoms) and char(index) not in (" ", "\t"):
-                out.append(atoms[index] if isinstance(atoms[index], str) else _yaml_printable(value(atoms[index])))
-                index += 1
-            continue
-        else:  # a plain scalar: to a ": ", a " #", the line's end or (in a flow) a flow indicator
-            end = index
-            while end < len(atoms):
-                c = char(end)
-                if isinstance(atoms[end], str) and (
-                        (c == ":" and (char(end + 1) in ("", " ", "\t") or (flow and char(end + 1) in ",[]{}")))
-                        or (c == "#" and char(end - 1) in (" ", "\t")) or (flow and c in ",[]{}")):
-                    break
-                end += 1
-            while end > index and char(end - 1) in (" ", "\t"):
-                end -= 1
-            scalar = atoms[index:end]
-            placed = [value(atom) for atom in scalar if not isinstance(atom, str)]
-            text = "".join(atom if isinstance(atom, str) else value(atom) for atom in scalar)
-            out.append(text if not placed or _yaml_plain_text(text, placed) else f'"{_yaml_double(text)}"')
-            index = end
-            continue
-        index += 1
-    return "".join(out), ("" if quote == "#" else quote, flow)
 
 
 def _fill_table(text: str, values: dict[str, str], delimiter: str) -> str:
