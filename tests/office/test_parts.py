@@ -211,7 +211,7 @@ def test_values_from_chat_are_text_in_a_templates_markdown_yaml_and_ini_files(tm
     assert read("受領資料一覧.md").startswith("# 2026-010 a: b \\# 金型")  # what needs no backslash has none
 
     assert yaml.safe_load(read("case.yaml")) == {
-        "case": "2026-010", "due": __import__("datetime").date(2026, 12, 1), "client": one_line["client"],
+        "case": "2026-010", "due": "2026-12-01", "client": one_line["client"],
         "title": one_line["title"], "by": one_line["requester"], "line": "2026-010 受付",
         "notes": f"{one_line['title']}\nby {one_line['requester']}\n", "after": one_line["client"]}
 
@@ -219,6 +219,75 @@ def test_values_from_chat_are_text_in_a_templates_markdown_yaml_and_ini_files(tm
     ini.read_string(read("case.ini"))
     assert ini.sections() == ["case"]
     assert dict(ini["case"]) == {"client": one_line["client"], "title": one_line["title"]}
+
+
+YAML_PLACES = [  # (template, value, what it reads as): a value where a reasonable template puts it
+    ("line: ${case} 受付 ${v}\n", "a: b", {"line": "2026-010 受付 a: b"}),  # inside a plain scalar
+    ("folder: ${case}_${v}\n", "x # y", {"folder": "2026-010_x # y"}),
+    ("ref: ${case}#${v}\n", "a: b", {"ref": "2026-010#a: b"}),  # a # with no space before: no comment
+    ("summary: Bob's ${v}\n", "a: b", {"summary": "Bob's a: b"}),  # a ' inside a plain scalar: no quote
+    ("summary: ${case}'s ${v}\n", "O'Brien", {"summary": "2026-010's O'Brien"}),
+    ("s: ${v}'s\n", "", {"s": "'s"}),
+    ("client: ${v}\n", "yes", {"client": "yes"}),  # text, not a bool, a null, a number or a bad date
+    ("client: ${v}\n", "null", {"client": "null"}),
+    ("client: ${v}\n", "010", {"client": "010"}),
+    ("client: ${v}\n", "1.10", {"client": "1.10"}),
+    ("client: ${v}\n", "2026-99-99", {"client": "2026-99-99"}),
+    ("client: ${v}\n", "=", {"client": "="}),
+    ("${v}: 1\n", "true", {"true": 1}),
+    ("by: ${v}\n", "山田\x07", {"by": "山田\x07"}),  # a control character in a display name: escaped
+    ('by: "${v}"\n', "山田\x7f\x9b", {"by": "山田\x7f\x9b"}),
+    ("by: '${v}'\n", "山田\x1b", {"by": "山田\ufffd"}),  # where YAML has no escape: replaced
+    ("# ${v}\nby: 1\n", "\x00", {"by": 1}),
+    ("- notes: |\n    ${case}\n  client: ${v}\n", "a: b", [{"notes": "2026-010\n", "client": "a: b"}]),
+    ("notes: |\n  ${v}\n  by x\n", "  山田", {"notes": "山田\nby x\n"}),  # its spaces: no indentation
+    ('"notes": |\n  ${v}\n', "a: b", {"notes": "a: b\n"}),
+    ('d: "Case ${case} for\n  ${v}"\n', 'say "hi"', {"d": 'Case 2026-010 for say "hi"'}),  # over two lines
+    ("tags: [${v}, x]\n", "a, b", {"tags": ["a, b", "x"]}),
+    ("tags: [${v}]\n", "${v}", {"tags": ["${v}"]}),  # a value that is its own placeholder: still filled in
+    ("a: $$x ${v}\n", "a: b", {"a": "$x a: b"}),  # $$ is a $, as in every template
+    ("${v}: 1\n", "\ufeffx", {"\ufeffx": 1}),  # a BOM first in a value, first in the file: kept
+    ("year: ${v}\n", "2026", {"year": "2026"}),  # a value is text, never the number it looks like
+]
+
+
+@pytest.mark.parametrize(("template", "value", "read"), YAML_PLACES)
+def test_a_value_is_text_wherever_a_yaml_template_puts_it(template, value, read):
+    """Wherever the template puts it, a value reads back as the text it is (or a U+FFFD for a
+    character YAML cannot hold there), and the file as the template's structure."""
+    import yaml
+
+    from workers.office.template import fill_in
+
+    filled = fill_in(template.encode(), {"case": "2026-010", "v": value}, "case.yaml").decode()
+    assert yaml.safe_load(filled) == read, filled
+
+
+def test_a_yaml_value_is_quoted_only_when_it_would_not_read_as_its_text():
+    """Text that reads as itself is written as it is; a value YAML would read as a number or a date
+    (the year, the due date) is quoted: every value is text."""
+    from workers.office.template import fill_in
+
+    template = "case: ${case}\ndue: ${due}\nyear: ${year}\nclient: ${client}\nline: ${case} ${client} 様\n"
+    values = {"case": "2026-010", "due": "2026-12-01", "year": "2026", "client": "ACME精機 (株)"}
+    assert fill_in(template.encode(), values, "case.yaml").decode() == (
+        'case: 2026-010\ndue: "2026-12-01"\nyear: "2026"\nclient: ACME精機 (株)\nline: 2026-010 ACME精機 (株) 様\n')
+
+
+@pytest.mark.parametrize("value", [" - x", "    x", "\tx", " ---", " 1. x", "x  "])
+def test_a_display_name_with_spaces_around_it_makes_no_markdown_block(value):
+    """A display name from Chat is not stripped: its spaces at a line's start would make a list, a
+    code block, a rule or a heading's underline, at its end a line break."""
+    from markdown_it import MarkdownIt
+
+    from workers.office.template import fill_in
+
+    filled = fill_in("前の行\n${requester}\n次の行\n\n${requester}\n".encode(), {"requester": value},
+                     "受領資料一覧.md").decode()
+    tokens = MarkdownIt().parse(filled)
+    assert [token.type for token in tokens] == ["paragraph_open", "inline", "paragraph_close"] * 2, filled
+    inline = {child.type for token in tokens if token.type == "inline" for child in token.children}
+    assert inline <= {"text", "softbreak"}, filled
 
 
 # -- estimate ----------------------------------------------------------------------------------

@@ -66,11 +66,16 @@ class _UntilDeadline:
 
 
 class _Bound:
-    """The time of one Firestore request: its deadline, shared by the attempts of its retry."""
+    """The time of one Firestore request: its deadline, shared by the attempts of its retry. A
+    commit is not tried again on an internal error: Firestore may have applied it (the client's
+    own retry of a commit leaves that error out too), and the same transaction committed again is
+    refused, which would read as documents refused, or as "already exists", for a write made."""
 
-    def __init__(self, seconds: float):
+    def __init__(self, seconds: float, idempotent: bool = True):
         self.seconds = seconds
         self.deadline = time.monotonic() + seconds
+        self.refusals: tuple[str, ...] = ("ServiceUnavailable", "ResourceExhausted") + \
+            (("InternalServerError",) if idempotent else ())
 
     def _transient(self, exc: BaseException) -> bool:
         """Worth another attempt: a transient refusal, while time is left. Never a deadline
@@ -78,8 +83,8 @@ class _Bound:
         query's broken stream again whenever the retry's predicate says so, however long it took."""
         from google.api_core import exceptions
 
-        return isinstance(exc, (exceptions.ServiceUnavailable, exceptions.InternalServerError,
-                                exceptions.ResourceExhausted)) and time.monotonic() < self.deadline - 0.05
+        return isinstance(exc, tuple(getattr(exceptions, name) for name in self.refusals)) \
+            and time.monotonic() < self.deadline - 0.05
 
     def options(self) -> dict:
         """``retry=`` and ``timeout=`` for the request."""
@@ -105,7 +110,7 @@ class _BoundedApi:
 
         @functools.wraps(attr)
         def bounded(*args, **kwargs):
-            for key, value in self._documents.request_options().items():
+            for key, value in self._documents.request_options(idempotent=name != "commit").items():
                 kwargs.setdefault(key, value)
             return attr(*args, **kwargs)
 
@@ -164,9 +169,9 @@ class FirestoreDocuments:
         self._client = client
         self._lock = threading.Lock()
 
-    def request_options(self) -> dict:
+    def request_options(self, idempotent: bool = True) -> dict:
         """``retry=`` and ``timeout=`` of one request: its own bound, or nothing (the client's)."""
-        return _Bound(self.timeout).options() if self.timeout else {}
+        return _Bound(self.timeout, idempotent).options() if self.timeout else {}
 
     def where(self) -> str:
         """Which Firestore, for a person who must find out why it does not answer."""
@@ -181,11 +186,13 @@ class FirestoreDocuments:
         if isinstance(exc, exceptions.RetryError):  # refused until the bound ran out (connection refused)
             exc = exc.cause or exc
         if isinstance(exc, (exceptions.DeadlineExceeded, exceptions.ServiceUnavailable, exceptions.RetryError)):
+            # the wait is ACKFLOW_STORE_TIMEOUT only where it bounds the store (not the worker's)
             waited = f"within {self.timeout:g} s" if self.timeout else "in time"
+            setting = "; ACKFLOW_STORE_TIMEOUT sets the wait" if self.timeout else ""
             return StoreUnavailable(
                 f"{self.where()} did not answer {waited} ({doing}): check that it is reachable "
-                f"from here (network, firewall, the emulator running) and that the project is right; "
-                f"ACKFLOW_STORE_TIMEOUT sets the wait ({type(exc).__name__}: {getattr(exc, 'message', exc)})")
+                f"from here (network, firewall, the emulator running) and that the project is right"
+                f"{setting} ({type(exc).__name__}: {getattr(exc, 'message', exc)})")
         return StoreUnavailable(f"{self.where()} did not answer ({doing}): {exc}")
 
     def client(self):

@@ -102,9 +102,6 @@ LINE_BREAKS = re.compile(r"\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")  # str.spl
 # rule, setext underline, ``1.``); CommonMark lets any ASCII punctuation be backslash-escaped
 MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]<>|~&#])")
 MARKDOWN_LINE_START = re.compile(r"^(\d{1,9}(?=[.)])|(?=[-+=>]))")
-# a line that starts a block scalar (``notes: |``, ``- >-``): the lines below it, deeper, are its text
-YAML_BLOCK_START = re.compile(r"^( *)(?:- +)?(?:[^#'\"\s][^#'\"]*?: +)?[|>][-+0-9]* *(?:#.*)?$")
-YAML_PLAIN_UNSAFE = set(":#,[]{}&*!|>'\"%@`\\")  # what can end, start or change a YAML plain scalar
 
 
 def fill_in(data: bytes, values: dict[str, str], name: str = "") -> bytes:
@@ -120,7 +117,8 @@ def fill_in(data: bytes, values: dict[str, str], name: str = "") -> bytes:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return data
-    if Template(text).safe_substitute(values) == text:  # nothing to fill in: the file as it is
+    if not any(match.group("escaped") or (match.group("named") or match.group("braced")) in values
+               for match in Template.pattern.finditer(text)):  # nothing to fill in: the file as it is
         return data
     suffix = Path(name).suffix.lower()
     if suffix in (".csv", ".tsv"):
@@ -134,85 +132,20 @@ def fill_in(data: bytes, values: dict[str, str], name: str = "") -> bytes:
         if suffix == ".md":
             values = {key: _markdown_text(value) for key, value in values.items()}
         elif suffix in (".yaml", ".yml"):
-            return _fill_yaml(text, values).encode("utf-8")
+            from .yaml_fill import fill_yaml
+
+            return fill_yaml(text, values).encode("utf-8")
     return Template(text).safe_substitute(values).encode("utf-8")
 
 
 def _markdown_text(value: str) -> str:
     """A value as Markdown text: shown as written, never markup, wherever it stands in a line; no more
     backslashes than that needs (``2026-001``, ``ACME精機 (株)`` stay as they are, as a person
-    reading the file as text sees it)."""
+    reading the file as text sees it). The spaces and tabs it starts or ends with are left out: at a
+    line's start they would indent it into a list item or a code block, or move a ``-`` past the
+    escape (`` - x``, ``    x``), at its end make a line break (``x  ``); Markdown shows none."""
+    value = value.strip(" \t")
     return MARKDOWN_LINE_START.sub(r"\1\\", MARKDOWN_INLINE.sub(r"\\\1", value), count=1)
-
-
-def _fill_yaml(text: str, values: dict[str, str]) -> str:
-    """A YAML template filled in as each place reads a value: inside a double-quoted scalar escaped
-    as JSON escapes a string (YAML's double quotes take the same escapes), inside a single-quoted
-    one its quotes doubled, in a comment as written, and elsewhere (``title: ${title}``) as written
-    when it is a plain scalar's safe text, else as a double-quoted string (a title ``a: b`` or
-    ``x # y`` stays the title), and in a block scalar (``notes: |``) as written, its text being
-    literal. A place is read from its line: a template's quoted scalars are expected to start and
-    end on one line."""
-
-    def line_filled(line: str) -> str:
-        out, at, quote = [], 0, ""
-        for match in Template.pattern.finditer(line):
-            quote = _yaml_quote_state(line[at:match.start()], quote)
-            out.append(line[at:match.start()])
-            at = match.end()
-            key = match.group("named") or match.group("braced")
-            if key not in values:  # $$, a name not given, or a stray $: as safe_substitute leaves them
-                out.append(match.group(0) if not match.group("escaped") else "$")
-                continue
-            value = values[key]
-            if quote == '"':
-                out.append(json.dumps(value, ensure_ascii=False)[1:-1])
-            elif quote == "'":
-                out.append(value.replace("'", "''"))
-            elif quote == "#" or (value and value == value.strip() and not YAML_PLAIN_UNSAFE & set(value)
-                                  and value[0] not in "-?"):
-                out.append(value)
-            else:
-                out.append(json.dumps(value, ensure_ascii=False))
-        out.append(line[at:])
-        return "".join(out)
-
-    filled, block = [], None  # block: the indentation a block scalar's lines are deeper than
-    for line in text.splitlines(keepends=True):
-        if block is not None and (not line.strip() or len(line) - len(line.lstrip(" ")) > block):
-            filled.append(Template(line).safe_substitute(values))  # a block scalar's text: literal
-            continue
-        started = YAML_BLOCK_START.match(line.rstrip("\r\n"))
-        block = len(started.group(1)) if started else None
-        filled.append(line_filled(line))
-    return "".join(filled)
-
-
-def _yaml_quote_state(text: str, quote: str) -> str:
-    """Where a line stands after ``text``, starting in ``quote``: inside ``"`` or ``'``, in a
-    comment (``#``), or outside both ("")."""
-    index = 0
-    while index < len(text):
-        char = text[index]
-        if quote == "#":
-            return "#"
-        if quote == '"':
-            if char == "\\":
-                index += 1
-            elif char == '"':
-                quote = ""
-        elif quote == "'":
-            if char == "'":
-                if text[index + 1:index + 2] == "'":
-                    index += 1
-                else:
-                    quote = ""
-        elif char in "\"'":
-            quote = char
-        elif char == "#" and (index == 0 or text[index - 1] in " \t"):
-            quote = "#"
-        index += 1
-    return quote
 
 
 def _fill_table(text: str, values: dict[str, str], delimiter: str) -> str:
