@@ -132,9 +132,11 @@ def test_a_new_version_with_the_previous_versions_lines_says_so(runtime, languag
     """The estimate form sends every line again (``--replace``): sent as it came, the card says the
     lines are v2's, so a version that changes nothing is not issued unnoticed. Changed, it says nothing."""
     same = {"en": "Its lines are the same as v2's.", "ja": "明細は v2 と同じです。"}[language]
-    unchanged = card_text(runtime, f'estimate {ORDERED} --replace --item "金型設計:1:100000" --item "立会い:2:25000"',
-                          language)
+    unchanged = card_text(runtime, f'estimate {ORDERED} --replace --item "金型設計:1:100000" --item "立会い:2:25000" '
+                                   "--base 2", language)
     assert same in unchanged, unchanged
+    edited_from = {"en": "Edited from version", "ja": "元の版"}[language]  # as cards write versions
+    assert f'"topLabel": "{edited_from}", "text": "v2"' in unchanged, unchanged
     changed = card_text(runtime, f'estimate {ORDERED} --replace --item "金型設計:1:100000" --item "立会い:1:25000"',
                         language)
     assert same not in changed and "v3" in changed, changed

@@ -109,7 +109,8 @@ def shown_lines(job_type: JobType | None, key: str, value, speaker: Speaker) -> 
 
 def shown_value(job_type: JobType | None, key: str, value, speaker: Speaker) -> str:
     """A parameter's value as a person reads it on one line: a date as 2026年12月1日(火), yen as
-    ¥350,000, as the job type shows it (``shown_lines``) joined with "; "."""
+    ¥350,000, a number with its ``prefix`` as v2, as the job type shows it (``shown_lines``)
+    joined with "; "."""
     param = next((p for p in job_type.params if p.name == key), None) if job_type else None
     lines = shown_lines(job_type, key, value, speaker)
     if lines is not None:
@@ -123,6 +124,8 @@ def shown_value(job_type: JobType | None, key: str, value, speaker: Speaker) -> 
             return speaker.date(value)
         if param is not None and param.kind == "yen" and isinstance(value, int):
             return speaker.yen(value)
+        if param is not None and param.prefix and isinstance(value, int):  # a version as cards write it: v2
+            return f"{param.prefix}{value}"
     except ValueError:
         pass
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
