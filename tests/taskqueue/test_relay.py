@@ -274,9 +274,12 @@ def test_deliveries_keep_to_the_queues_dispatch_rate(setup):
     s.thread.start()
     received = s.worker.wait_for(8, timeout=30)
     times = sorted(r.at for r in received)
-    # a burst of 2, then 2 a second: the 8th no sooner than 3 s after the first
-    assert times[-1] - times[0] >= 2.7, [round(t - times[0], 2) for t in times]
-    assert all(times[i + 4] - times[i] >= 1.3 for i in range(len(times) - 4))  # never 5 within 1.3 s
+    # a burst of 2, then 2 a second: the 8th 3 s after the first, and any 5 over 1.5 s, at the relay;
+    # the worker sees them up to a few tenths later each (a thread's start, the HTTP request, a
+    # loaded CI), so the margins: without the rate all 8 came within 0.1 s
+    shown = [round(t - times[0], 2) for t in times]
+    assert times[-1] - times[0] >= 2.5, shown
+    assert all(times[i + 4] - times[i] >= 1.0 for i in range(len(times) - 4)), shown  # never 5 within 1 s
 
 
 def test_tokens_earned_during_a_slow_receive_do_not_stretch_the_burst():
