@@ -416,6 +416,19 @@ def test_every_form_sent_back_full_of_hostile_text_stays_within_chats_size(runti
                 assert size < 32_000, (job_type.name, speaker.language, event_format, size)
 
 
+def test_a_part_padded_with_spaces_leaves_the_other_parts_of_its_line_shown(runtime):
+    """A line's parts share the line's length when the form is drawn again; a 品名 padded with 300
+    spaces took all of it, and the 数量 and 単価 typed beside it came back empty."""
+    estimate = runtime.registry.get("estimate")
+    inputs = {"case": FormInput(("2026-001",)), "item.1.0": FormInput((" " * 300 + "設計",)),
+              "item.1.1": FormInput(("1",)), "item.1.2": FormInput(("abc",))}  # a price that does not read
+    state = formspec.from_submit(estimate, inputs, {"form": "estimate", "by": "users/1", "n.item": "1"})
+    assert formspec.read(state, EN) is None
+    card = card_body(formspec.build(state, EN, {}, "users/1"), EventFormat.CLASSIC, "https://x.example/")
+    shown = {name: field.get("value", "") for name, field in inputs_of(card).items()}
+    assert (shown["item.1.0"], shown["item.1.1"], shown["item.1.2"]) == ("設計", "1", "abc"), shown
+
+
 def test_a_form_bound_to_what_opened_it_keeps_it_and_a_prefill_refusal_is_said_in_the_dialog(runtime):
     newcase = runtime.registry.get("newcase")
     state = formspec.initial(newcase, {"client": "ACME"}, {}, {"mail": "mail-abc"})

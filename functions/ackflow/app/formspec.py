@@ -369,10 +369,12 @@ def _shown(state: FormState, name: str, param: Param) -> str:
 def _shown_parts(state: FormState, param: Param, index: int, count: int) -> list[str]:
     """What a line's inputs show: together cut just past what the whole line takes (each part shown
     up to the line's length, twelve lines of four parts of 200 Japanese characters made a dialog of
-    38,000 bytes, past what Chat shows); a line cut so is still longer than the line takes."""
+    38,000 bytes, past what Chat shows); a line cut so is still longer than the line takes. Each
+    part as it is read, without the spaces around it: a 品名 padded with 300 spaces left nothing of
+    the line's budget for its 数量 and 単価, which then came back empty."""
     left, shown = param.max_length + 1, []
     for part in range(count):
-        value = state.inputs.get(f"{param.name}.{index}.{part}", "")[:left]
+        value = state.inputs.get(f"{param.name}.{index}.{part}", "").strip()[:left]
         left -= len(value)
         shown.append(value)
     return shown
