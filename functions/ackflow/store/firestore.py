@@ -74,8 +74,7 @@ class _Bound:
     def __init__(self, seconds: float, idempotent: bool = True):
         self.seconds = seconds
         self.deadline = time.monotonic() + seconds
-        self.refusals: tuple[str, ...] = ("ServiceUnavailable", "ResourceExhausted") + \
-            (("InternalServerError",) if idempotent else ())
+        self.idempotent = idempotent
 
     def _transient(self, exc: BaseException) -> bool:
         """Worth another attempt: a transient refusal, while time is left. Never a deadline
@@ -83,8 +82,9 @@ class _Bound:
         query's broken stream again whenever the retry's predicate says so, however long it took."""
         from google.api_core import exceptions
 
-        return isinstance(exc, tuple(getattr(exceptions, name) for name in self.refusals)) \
-            and time.monotonic() < self.deadline - 0.05
+        transient = (exceptions.ServiceUnavailable, exceptions.ResourceExhausted) + \
+            ((exceptions.InternalServerError,) if self.idempotent else ())
+        return isinstance(exc, transient) and time.monotonic() < self.deadline - 0.05
 
     def options(self) -> dict:
         """``retry=`` and ``timeout=`` for the request."""

@@ -21,7 +21,7 @@ from string import Template
 # what a YAML stream may not hold as it is (PyYAML refuses the file), besides line breaks, and a BOM
 # (a value starting the file with one would lose it to the reader)
 NON_PRINTABLE = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
-MARKER_CHARS = ("\ue000", "\ue001", "\ue002", "\ue003", "\U000f0000", "\U000f0001")
+MARKER_PLANE = range(0xF0000, 0xFFFFE)  # private use: markers are two of these the template does not hold
 
 
 def fill_yaml(text: str, values: dict[str, str]) -> str:
@@ -30,10 +30,8 @@ def fill_yaml(text: str, values: dict[str, str]) -> str:
 
     bom = "\ufeff" if text.startswith("\ufeff") else ""
     text = text[len(bom):]
-    free = [c for c in MARKER_CHARS if c not in text]
-    if len(free) < 2:  # the template uses every marker we have: values as a text file gets them
-        return bom + Template(text).safe_substitute({k: _printable(v) for k, v in values.items()})
-    opening, closing = free[:2]
+    free = (chr(code) for code in MARKER_PLANE if chr(code) not in text)
+    opening, closing = next(free), next(free)
     placed: list[str] = []
 
     def mark(match: re.Match) -> str:
@@ -48,7 +46,7 @@ def fill_yaml(text: str, values: dict[str, str]) -> str:
     marked = Template.pattern.sub(mark, text)
     marker = re.compile(f"{opening}([0-9]+){closing}")
 
-    def unmarked(part: str, write=lambda value: _printable(value)) -> str:
+    def unmarked(part: str, write=_printable) -> str:
         return marker.sub(lambda m: write(placed[int(m.group(1))]), part)
 
     try:
@@ -68,7 +66,7 @@ def fill_yaml(text: str, values: dict[str, str]) -> str:
                 continue
             out.append(unmarked(marked[at:start]))  # what lies between: comments, indicators
             if token.style == '"':
-                out.append(unmarked(raw, lambda value: _double(value)))
+                out.append(unmarked(raw, _double))
             elif token.style == "'":
                 out.append(unmarked(raw, lambda value: _printable(value).replace("'", "''")))
             elif token.style in ("|", ">"):
