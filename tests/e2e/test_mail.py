@@ -570,6 +570,7 @@ def test_ignore_pressed_as_soon_as_the_card_shows_is_kept_labelled_and_a_case_ca
     opened = office.click(card, "やはり案件を作成", MAIL_SPACE)
     assert opened["reply"]["action"] == "dialog", opened
     closed = office.submit_dialog("Next", filled_in(opened["reply"]["dialog"], None), MAIL_SPACE)
+    assert "message" in closed["reply"], json.dumps(closed, ensure_ascii=False)[:2000]  # the answer, if not a card
     confirmation = closed["reply"]["message"]
     assert "error" not in office.click(confirmation, "Run", MAIL_SPACE)
     job = office.wait_job(office.job_of(confirmation), timeout=90)
