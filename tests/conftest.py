@@ -11,15 +11,20 @@ import pytest
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
+def missing(message: str):
+    """A part the test needs is not on this machine: a skip locally, a failure in CI (CI=true),
+    where scripts/test installs every tool, font and emulator and the machine image has the rest."""
+    if IN_CI:
+        pytest.fail(message + "; CI=true requires it")
+    pytest.skip(message)
+
+
 def require_tool(name: str, why: str) -> str:
     """The path of ``name``; a skip locally when missing, a failure in CI (CI=true)."""
     path = shutil.which(name)
     if path:
         return path
-    message = f"{name} is not installed ({why})"
-    if IN_CI:
-        pytest.fail(message + "; CI=true requires it")
-    pytest.skip(message)
+    missing(f"{name} is not installed ({why})")
 
 
 @pytest.fixture(scope="session")
