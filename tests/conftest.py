@@ -11,15 +11,20 @@ import pytest
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
+def missing(message: str):
+    """A part the test needs is not on this machine: a skip locally, a failure in CI (CI=true),
+    where scripts/test installs every tool, font and emulator and the machine image has the rest."""
+    if IN_CI:
+        pytest.fail(message + "; CI=true requires it")
+    pytest.skip(message)
+
+
 def require_tool(name: str, why: str) -> str:
     """The path of ``name``; a skip locally when missing, a failure in CI (CI=true)."""
     path = shutil.which(name)
     if path:
         return path
-    message = f"{name} is not installed ({why})"
-    if IN_CI:
-        pytest.fail(message + "; CI=true requires it")
-    pytest.skip(message)
+    missing(f"{name} is not installed ({why})")
 
 
 @pytest.fixture(scope="session")
@@ -86,12 +91,45 @@ def xdist_group_of(item: pytest.Item) -> str | None:
     return ":".join([item.nodeid.split("::", 1)[0], *sorted(params)])
 
 
+def deselect_what_does_not_apply(config, items) -> None:
+    """``@pytest.mark.only_for(office=("drive", "drive-firestore"))``: of a test's parameters (a
+    parametrized fixture's, or its own), only those listed make a test; the others are deselected at
+    collection, never skipped, so a skip in a run is always something missing (a failure in CI)."""
+    kept, dropped = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        applies = True
+        for mark in item.iter_markers("only_for"):
+            for name, values in mark.kwargs.items():
+                if callspec is None or name not in callspec.params:
+                    raise pytest.UsageError(f"{item.nodeid}: only_for names {name!r}, which is not a parameter of it")
+                applies = applies and callspec.params[name] in values
+        (kept if applies else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """With CI=true nothing is skipped: every tool, font and emulator is there (scripts/test installs
+    them, the machine image has the rest), and a test that does not apply to a parameter is not
+    collected (``only_for``). A skip there, whatever raised it, fails the test with its reason."""
+    report = yield
+    if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped with CI=true, where every test must run: {reason}"
+    return report
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_collection_modifyitems(config, items):
     """Mark each test's xdist group before any other hook reads the marks (``xdist_group_of``);
     once every hook has run, check that xdist took the groups, and move the tests marked ``slow`` to
     the front (keeping the order otherwise): xdist hands out groups in collection order (with
     ``--no-loadscope-reorder``), so the longest start first instead of after the others finished."""
+    deselect_what_does_not_apply(config, items)
     for item in items:
         group = xdist_group_of(item)
         if group:

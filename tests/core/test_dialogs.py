@@ -475,6 +475,7 @@ def test_a_past_due_date_is_said_under_the_date_and_with_the_other_errors(runtim
 def test_no_input_of_a_form_has_a_hint_that_only_repeats_its_label(runtime, speaker):
     """入金's form said 入金額 above its input and 入金額 again under it (its help was "the amount
     received"): a hint says something the label does not, or is left out."""
+    hints = 0
     for job_type in runtime.registry:
         if not job_type.params or not any(p.in_form for p in job_type.params):
             continue
@@ -484,3 +485,5 @@ def test_no_input_of_a_form_has_a_hint_that_only_repeats_its_label(runtime, spea
             hint = field.get("hintText", "")
             assert not hint or hint.strip().rstrip("。.").lower() != field.get("label", "").lower(), \
                 (job_type.name, name, hint)
+            hints += bool(hint)
+    assert hints, "no input with a hint was read: the loop checked nothing"

@@ -20,6 +20,8 @@ from tests.support.office import KINDS, drive_tree, run_newcase, running_office,
 
 pytestmark = pytest.mark.slow  # started first by scripts/test (tests/conftest.py)
 
+ON_DRIVE = pytest.mark.only_for(office=[kind for kind in KINDS if kind.startswith("drive")])
+
 
 @pytest.fixture(scope="module", params=list(KINDS))
 def office(request, tmp_path_factory):
@@ -73,9 +75,8 @@ def test_newcase_through_the_whole_pipeline(office):
     assert job.result["folder_link"] in message and job.result["estimate_link"] in message
 
 
+@ON_DRIVE
 def test_on_drive_the_case_is_a_folder_tree_with_links_that_open(office):
-    if not office.kind.startswith("drive"):
-        pytest.skip("Drive only")
     import requests
 
     job = run_newcase(office, 'newcase ACME "ドライブ案件" --portal PO-1042')
@@ -107,9 +108,8 @@ def test_on_drive_the_case_is_a_folder_tree_with_links_that_open(office):
         made[f"{folder}/01_受領資料/portal/PO-1042/drawing-A12.pdf"][0]["webViewLink"]
 
 
+@ON_DRIVE
 def test_on_drive_duplicated_deliveries_of_every_step_change_nothing(office):
-    if not office.kind.startswith("drive"):
-        pytest.skip("Drive only")
     import threading
 
     import requests
@@ -134,12 +134,11 @@ def test_on_drive_duplicated_deliveries_of_every_step_change_nothing(office):
         {p: [i["id"] for i in items] for p, items in before.items()}
 
 
+@ON_DRIVE
 def test_on_drive_deliveries_duplicated_while_the_job_runs_make_one_of_each(office):
     """Copies of every step's task arrive while the job runs (a queue's duplicate deliveries, under
     other task names): each finds its step held, not yet due or done; the case still has exactly
     one folder and one copy of each file, and the job runs each step once."""
-    if not office.kind.startswith("drive"):
-        pytest.skip("Drive only")
     import threading
 
     import requests
@@ -309,10 +308,9 @@ def assert_refused_before_a_number(office, job, title: str, year: int, taken: in
     assert after.result["case"] == f"{year}-{taken + 1:03d}"  # the number the refused job did not take
 
 
+@ON_DRIVE
 @pytest.mark.parametrize("client", [{}, JA], ids=["en", "ja"])
 def test_on_drive_a_worker_that_is_not_a_member_gets_a_card_saying_whom_to_add(office, client):
-    if not office.kind.startswith("drive"):
-        pytest.skip("Drive only")
     import requests
 
     from ackflow_tools.devtools.drive import SHARED_DRIVE, SHARED_DRIVE_NAME
@@ -338,13 +336,12 @@ def test_on_drive_a_worker_that_is_not_a_member_gets_a_card_saying_whom_to_add(o
     assert_refused_before_a_number(office, job, "メンバー外", year, taken)  # nothing half-made
 
 
+@ON_DRIVE
 @pytest.mark.parametrize("client", [{}, JA], ids=["en", "ja"])
 def test_on_drive_a_worker_that_is_only_a_viewer_fails_at_once_saying_which_role_to_give(office, client):
     """The worker sees the case folders (a member) but may only read: the check before the number
     asks Drive for its capabilities on the parent folder and refuses at the first attempt, saying to
     make it a Content manager, before a number is taken and before anything is made."""
-    if not office.kind.startswith("drive"):
-        pytest.skip("Drive only")
     import requests
 
     from ackflow_tools.devtools.drive import SHARED_DRIVE, SHARED_DRIVE_NAME
@@ -372,14 +369,13 @@ def test_on_drive_a_worker_that_is_only_a_viewer_fails_at_once_saying_which_role
     assert_refused_before_a_number(office, job, "閲覧者のみ", year, taken)  # one attempt, no number, nothing made
 
 
+@ON_DRIVE
 @pytest.mark.parametrize("bad, complaint", [
     ({"name": "図面へのショートカット", "mimeType": "application/vnd.google-apps.shortcut",
       "shortcutDetails": {"targetId": "x", "targetMimeType": "application/pdf"}}, "shortcut"),
     ({"name": "scan.tiff", "mimeType": "image/tiff", "size": 2 * 1024**3}, "2,147,483,648 bytes"),
 ], ids=["shortcut", "2GB"])
 def test_on_drive_a_template_that_cannot_be_copied_is_refused_before_a_number_is_taken(office, bad, complaint):
-    if not office.kind.startswith("drive"):
-        pytest.skip("Drive only")
     import requests
 
     from ackflow_tools.devtools.drive import TEMPLATE_FOLDER
@@ -399,14 +395,13 @@ def test_on_drive_a_template_that_cannot_be_copied_is_refused_before_a_number_is
     assert_refused_before_a_number(office, job, "テンプレート不備", year, taken)
 
 
+@ON_DRIVE
 def test_on_drive_a_refusal_after_the_number_leaves_the_case_unopened_until_the_retry_opens_it(office):
     """What the check before the number cannot see (it only reads: Drive refusing the write itself,
     as when the worker's role is lowered between the two steps) refuses the folder step for good
     after the number is taken: the number is kept for the job, not
     given to another case, and the case is not opened (not among the open cases), said on the
     failure card and by ``case``; the retry opens it under that number."""
-    if not office.kind.startswith("drive"):
-        pytest.skip("Drive only")
     import requests
 
     from workers.office.commands import open_cases

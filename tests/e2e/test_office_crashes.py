@@ -120,13 +120,12 @@ DRIVE_WRITES = {"folder": ("folder", "POST /upload", "README.txt"),
                 "portal": ("portal", "POST /upload", "drawing-A12")}
 
 
+@pytest.mark.only_for(office=("drive", "drive-firestore"))
 @pytest.mark.parametrize("lag", [0, 600], ids=["search-current", "search-lagging"])
 @pytest.mark.parametrize("write", list(DRIVE_WRITES))
 def test_on_drive_a_worker_killed_while_a_write_is_on_its_way_leaves_one_of_each(office, write, lag):
     """With ``lag``, Drive's search shows nothing made in the test (as it may lag writes): the
     retry must know what the killed attempt made by the ids reserved in the job store."""
-    if not office.kind.startswith("drive"):
-        pytest.skip("Drive only")
     drive = office.stack.url("drive")
     requests.put(f"{drive}/_emulator/search_lag", json={"seconds": lag}, timeout=5).raise_for_status()
     try:
@@ -231,9 +230,8 @@ def test_a_worker_killed_inside_an_invoice_step_leaves_the_same_invoice_as_an_un
     assert sheet_of(office).find(killed_case.result["case"]).values["status"] == "請求"
 
 
+@pytest.mark.only_for(office=("embedded",))  # the rule is the job's, not the storage's
 def test_an_invoice_job_that_took_its_number_is_not_cancelled_and_finishes(office):
-    if office.kind != "embedded":
-        pytest.skip("the rule is the job's, not the storage's")
     case = run_newcase(office, 'newcase ACME "取消不可" --item "金型設計:1:100000"').result["case"]
 
     def refused(job_id: str) -> None:  # the number is taken and recorded; the issue step holds
@@ -246,12 +244,11 @@ def test_an_invoice_job_that_took_its_number_is_not_cancelled_and_finishes(offic
     assert done.result["invoice"] == done.steps[0].output["invoice"]  # the number it took, issued
 
 
+@pytest.mark.only_for(office=("embedded",))  # the rule is the job's, not the storage's
 def test_an_invoice_job_is_not_cancelled_once_its_number_step_has_decided_the_invoice(office):
     """Cancel while the number step runs (its number taken, the step not yet recorded): refused, as
     after the step; a cancel that won would leave the number taken by a job no one can retry, a gap
     in the year's invoices (and a case noting an invoice being issued by a cancelled job)."""
-    if office.kind != "embedded":
-        pytest.skip("the rule is the job's, not the storage's")
     case = run_newcase(office, 'newcase ACME "取消不可 2" --item "金型設計:1:100000"').result["case"]
     counter = f"invoice-{time.localtime().tm_year}"
     before = office.runtime.store.counter_value(counter)

@@ -486,7 +486,9 @@ def test_both_functions_are_built_as_an_account_of_the_module_that_may_build(mod
     build account, made here with the role of Google's own build account, and waits for that grant."""
     accounts = resources(module, "google_service_account")
     granted = resources(module, "google_project_iam_member")
-    for name, function in resources(module, "google_cloudfunctions2_function").items():
+    functions = resources(module, "google_cloudfunctions2_function")
+    assert {name for _, name in functions} == {"webhook", "worker"}, list(functions)  # both are checked
+    for name, function in functions.items():
         build = function["build_config"][0] if isinstance(function["build_config"], list) else function["build_config"]
         used = re.fullmatch(r"\$\{google_service_account\.(\w+)\.id\}", build.get("service_account", ""))
         assert used and ("google_service_account", used.group(1)) in accounts, (name, build.get("service_account"))

@@ -169,10 +169,6 @@ def test_a_mail_or_a_multipart_file_of_eight_bit_bytes_is_stored_as_given(storag
     """The saved .eml of a request mail, a forwarded mail, a part the sender typed ``multipart/…``:
     raw 8-bit bytes that Drive's client once failed to send (its MIME generator read them as a mail
     to serialize), failing the ``mail`` step of every case opened from a Japanese mail in UTF-8."""
-    if isinstance(storage, GcsStorage):
-        pytest.skip("the Cloud Storage emulator (gcp-storage-emulator) reads a message/* or multipart/* part "
-                    "of a multipart upload as a nested mail and fails with a TypeError; Cloud Storage takes any "
-                    "type, and its client writes the bytes as given (docs/emulators.md)")
     path = f"{CASE}/01_受領資料/メール/受信メール.eml"
     assert storage.create(path, EIGHT_BIT_MAIL, content_type) is True
     assert storage.read(path) == EIGHT_BIT_MAIL and storage.list(CASE) == [path]

@@ -25,7 +25,7 @@ class GcsEmulator:
     def __init__(self, workdir: Path):
         self.port = free_port()
         self.proc = ManagedProcess(
-            "gcs", [sys.executable, "-m", "gcp_storage_emulator", "start", "--host", "127.0.0.1",
+            "gcs", [sys.executable, str(Path(__file__).with_name("gcs_emulator.py")), "start", "--host", "127.0.0.1",
                     "--port", str(self.port), "--in-memory", "--default-bucket", "office-cases"],
             ready_url=f"http://127.0.0.1:{self.port}/", log_path=workdir / "gcs.log").start()
         self.url = f"http://127.0.0.1:{self.port}"
