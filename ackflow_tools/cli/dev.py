@@ -23,8 +23,9 @@ DEFAULT_PORTS = {"webhook": 8080, "worker": 8081, "tasks": 8123, "chat": 8124, "
               help="Where the SQLite files and logs go.")
 @click.option("--reset", is_flag=True, help="Start from empty state (delete the workdir first).")
 @click.option("--port-offset", type=int, default=0, show_default=True,
-              help="Add this to every default port (8080 webhook, 8081 worker, 8123 Cloud Tasks, "
-                   "8124 Chat, 8125 Sheets, 8126 Drive, 8130 freee, 8090 console).")
+              help="Add this to every default port (8080 webhook, 8081 worker, 8085 Pub/Sub, 8090 console, "
+                   "8123 Cloud Tasks, 8124 Chat, 8125 Sheets, 8126 Drive, 8127 push relay, 8128 Gmail, "
+                   "8129 case folders, 8130 freee).")
 @click.option("--format", "event_format", type=click.Choice(["classic", "addon"]), default="classic",
               show_default=True, help="Event format the local Chat service sends.")
 @click.option("--chat-auth", type=click.Choice(["project-number", "endpoint-url"]),

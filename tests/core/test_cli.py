@@ -338,3 +338,14 @@ def test_ackflow_click_run_finds_the_job_of_a_japanese_card_so_it_follows_it():
         assert button_params(message, label)["confirmation"] == "c1"
         assert button_params(message, "run") == {"confirmation": "c1", "token": "t1"}, language
     assert button_params(message, "nope") == {}
+
+
+def test_dev_help_names_every_port_the_offset_moves():
+    """Someone picking a free --port-offset from ``ackflow dev --help`` checks the ports it names:
+    the case folders' server (always on) and Pub/Sub, its relay and Gmail (with mail) were not."""
+    from click.testing import CliRunner
+
+    from ackflow_tools.cli.dev import DEFAULT_PORTS
+
+    shown = " ".join(CliRunner().invoke(cli, ["dev", "--help"], terminal_width=400).output.split())
+    assert [name for name, port in DEFAULT_PORTS.items() if str(port) not in shown] == []

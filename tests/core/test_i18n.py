@@ -143,7 +143,8 @@ def test_every_marked_text_is_in_the_japanese_catalog():
                 key = (texts[0], 0) if name == "n_" else texts[0]
                 if key not in japanese:
                     missing.append(f"{path.relative_to(ROOT)}:{node.lineno}: {name}({texts[0][:60]!r})")
-    assert missing == []
+    assert missing == [], ("not in the compiled Japanese catalog: scripts/catalog extract, update, translate "
+                           "the new msgids in ja/ackflow.po, compile (docs/development.md, Translations)")
 
 
 def test_a_failed_job_and_its_details_read_in_japanese():
@@ -305,3 +306,39 @@ def test_a_step_with_nothing_to_do_is_shown_as_not_needed_not_as_done():
         shown = [f.value for f in fields]
         assert len(shown) == 6 and all(done in v for v in shown[:4]), shown
         assert all(not_needed in v and done not in v for v in shown[4:]), shown
+
+
+@pytest.mark.parametrize("say", [
+    lambda: EN._("no data for {month}", folder="x"),
+    lambda: JA.n_("{count} file in {month}", "{count} files in {month}", 2, folder="x"),
+    lambda: str(__import__("ackflow.errors", fromlist=["PermanentError"]).PermanentError(
+        "no data for {month}", folder="x")),
+])
+def test_a_text_whose_placeholder_is_not_given_says_which_text_and_which_values(say):
+    """A step's ``PermanentError(N_("no data for {month}"), folder=…)`` failed with a bare
+    ``KeyError: 'month'``, which reads like ``ctx.params["month"]`` and names no text."""
+    with pytest.raises(KeyError) as raised:  # still a KeyError, for the callers that fall back on one
+        say()
+    said = f"{type(raised.value).__name__}: {raised.value}"  # as a failed step's card shows it
+    assert "for {month}'" in said or "in {month}'" in said, said  # the text
+    assert "{month}" in said and "folder" in said, said  # what it lacks, and what it was given
+
+
+def untitled_inputs(registry) -> list[str]:
+    """The form inputs a job type declares without a ``title``: labelled with the parameter's
+    English name (Mode), in a Japanese reader's form too, and nothing says so."""
+    return [f"{job_type.name}: Param({param.name!r}) has no title=N_(...)" for job_type in registry
+            if not job_type.schedule for param in job_type.params if param.in_form and not param.title]
+
+
+def test_every_input_of_a_form_has_a_title_to_translate():
+    from ackflow.jobs.params import Param
+    from ackflow.jobs.registry import JobType, Registry, Step
+    from ackflow.queues import load_queues
+    from ackflow.settings import Settings
+    from workers.job_types import build_registry
+
+    assert untitled_inputs(build_registry(Settings())) == []
+    untitled = Registry(load_queues(Settings().queues_file))
+    untitled.add(JobType("archive", "h", (Step("s", lambda ctx: {}),), params=(Param("mode"),)))
+    assert untitled_inputs(untitled) == ["archive: Param('mode') has no title=N_(...)"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ackflow.errors import UnknownJobType, UsageError
+from ackflow.jobs.params import Param
 from ackflow.jobs.registry import Command, JobType, Registry, Step
 from ackflow.queues import load_queues
 from ackflow.settings import Settings
@@ -44,6 +45,21 @@ def test_job_type_declarations_are_checked(bad):
     fields.update(bad)
     with pytest.raises(ValueError):
         JobType(**fields)
+
+
+@pytest.mark.parametrize(("bad", "said"), [
+    # the card would show "Archive {fodler}" to everyone, silently
+    (dict(confirm="Archive {fodler}"), "confirm names {fodler}, which is not one of its parameters (folder)"),
+    # a typo would let a cancel through after the step that must not be dropped
+    (dict(no_cancel_after="uplaod"), "no_cancel_after names 'uplaod', which is not one of its steps (gather, upload)"),
+])
+def test_a_declaration_naming_what_the_job_type_does_not_have_is_refused_saying_what_it_has(bad, said):
+    fields = dict(name="archive", help="h", steps=(Step("gather", noop), Step("upload", noop)),
+                  params=(Param("folder"),), confirm="Archive {folder}")
+    JobType(**fields)
+    with pytest.raises(ValueError) as refused:
+        JobType(**{**fields, **bad})
+    assert str(refused.value) == f"job type archive: {said}"
 
 
 def test_every_builtin_job_type_uses_a_defined_queue_and_parses_its_examples(monkeypatch):
@@ -186,3 +202,16 @@ def test_the_job_types_for_trying_the_pipeline_are_offered_only_when_the_setting
     help_text = str(views.help_card(office, {jt.name for jt in office} | set(views.BUILTIN_HELP),
                                     Speaker("ja")).card)
     assert "新規案件" in help_text and not any(f"{name} " in help_text for name in trying), help_text
+
+
+def test_a_module_listed_without_a_register_function_is_named_with_what_it_lacks(monkeypatch):
+    import types
+
+    import workers.job_types as job_types
+
+    module = types.ModuleType("workers.job_types.archive")
+    module.setup = lambda registry: None  # a register() by another name
+    monkeypatch.setattr(job_types, "MODULES", (*job_types.MODULES, module))
+    with pytest.raises(ValueError, match=r"workers\.job_types\.archive is listed in MODULES .* has no "
+                                         r"register\(registry\) function"):
+        build_registry(Settings())

@@ -66,6 +66,14 @@ def job_type_example() -> tuple[str, str]:
     return found.group(2), found.group(1)
 
 
+def job_type_example_tests() -> tuple[str, str]:
+    """docs/job-types.md's tests of its example (section 7): the path its first line names, and its code."""
+    found = re.search(r"```python\n(# (tests/\S+\.py)\n.*?)```",
+                      (ROOT / "docs" / "job-types.md").read_text(encoding="utf-8"), re.S)
+    assert found, "docs/job-types.md has no tests of its example"
+    return found.group(2), found.group(1)
+
+
 def register_the_example(registry) -> None:
     """Add docs/job-types.md's example job type to ``registry``, as adding it to MODULES does."""
     import types

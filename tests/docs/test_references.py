@@ -18,6 +18,7 @@ from workers.office.settings import OfficeSettings
 # paths the documents name that are not in the repository, on purpose
 NOT_IN_THE_REPOSITORY = {
     "functions/workers/job_types/report.py": "docs/job-types.md's example of a job type to write",
+    "tests/e2e/test_report.py": "docs/job-types.md's tests of that example",
     "functions/workers/office/fonts/": "made by scripts/vendor-font before a deployment",
 }
 ROOTS = ("functions/", "ackflow_tools/", "tests/", "scripts/", "benchmarks/", "infra/", "docs/", ".ci/")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -59,32 +58,10 @@ def test_twenty_concurrent_newcase_jobs_get_consecutive_numbers(office):
 STEPS = ["number", "folder", "sheet", "estimate", "portal"]
 
 
-def killed_at(office, where: str, command: str, before_kill=None) -> str:
-    """Start ``command`` with the worker set to stop at the end of the step ``where`` (``type:step``),
-    wait until it is there, call ``before_kill(job_id)`` if given, then SIGKILL the worker (after the
-    step's work, before its record). The job's id."""
-    control = Path(office.stack.env()["ACKFLOW_TEST_PAUSE_FILE"])
-    reached = control.with_suffix(".reached")
-    reached.unlink(missing_ok=True)
-    control.write_text(where)
-    try:
-        job_id = office.start(command)
-        deadline = time.monotonic() + 30
-        while not reached.exists():
-            assert time.monotonic() < deadline, f"the worker never reached the end of {where}"
-            time.sleep(0.05)
-        if before_kill is not None:
-            before_kill(job_id)
-        office.stack.restart("worker")
-    finally:
-        control.unlink(missing_ok=True)
-    return job_id
-
-
 @pytest.mark.parametrize("step", STEPS)
 def test_a_worker_killed_inside_a_step_leaves_the_same_case_as_an_undisturbed_run(office, step):
     calm = run_newcase(office, 'newcase ACME "Kill test" --portal PO-1042')
-    job_id = killed_at(office, f"newcase:{step}", 'newcase ACME "Kill test" --portal PO-1042')
+    job_id = office.killed_at(f"newcase:{step}", 'newcase ACME "Kill test" --portal PO-1042')
     killed = office.wait_job(job_id, JobStatus.SUCCEEDED, timeout=AFTER_A_KILL)
     assert killed.steps[STEPS.index(step)].attempts == 2
     calm_case, killed_case = calm.result["case"], killed.result["case"]
@@ -184,7 +161,7 @@ def test_a_worker_killed_inside_an_estimate_leaves_one_version_and_one_pdf_of_it
     """``estimate`` issues v2 and files it (on Drive, an upload): killed after that, before the step
     is recorded, the retry finds its version and its PDF, and makes neither again."""
     case = run_newcase(office, 'newcase ACME "見積 kill" --item "金型設計:1:350000"').result["case"]
-    job_id = killed_at(office, "estimate:draft", f'estimate {case} --item "追加設計:1:50000"')
+    job_id = office.killed_at("estimate:draft", f'estimate {case} --item "追加設計:1:50000"')
     killed = office.wait_job(job_id, JobStatus.SUCCEEDED, timeout=AFTER_A_KILL)
     assert killed.steps[0].attempts == 2 and killed.result["estimate_version"] == 2
     record = office.runtime.services.cases.get(case)
@@ -206,7 +183,7 @@ def test_a_worker_killed_inside_an_invoice_step_leaves_the_same_invoice_as_an_un
     killed_case = run_newcase(office, 'newcase ACME "請求 kill" --item "金型設計:1:350000" --item "弁当:2:800:8%"')
     day = dt.datetime.now(ZoneInfo("Asia/Tokyo")).date()  # the office's today: a transaction date it takes
     calm = _invoice(office, f"invoice {calm_case.result['case']} --date {day} --item \"設計:1:350000\"")
-    job_id = killed_at(office, f"invoice:{step}",
+    job_id = office.killed_at(f"invoice:{step}",
                        f"invoice {killed_case.result['case']} --date {day} --item \"設計:1:350000\"")
     killed = office.wait_job(job_id, JobStatus.SUCCEEDED, timeout=AFTER_A_KILL)
     assert killed.steps[INVOICE_STEPS.index(step)].attempts == 2
@@ -239,7 +216,7 @@ def test_an_invoice_job_that_took_its_number_is_not_cancelled_and_finishes(offic
         assert "cannot be cancelled" in answer and "retry it" in answer, answer
         assert office.runtime.store.get_job(job_id).status == JobStatus.RUNNING
 
-    job_id = killed_at(office, "invoice:issue", f'invoice {case} --item "設計:1:100000"', refused)
+    job_id = office.killed_at("invoice:issue", f'invoice {case} --item "設計:1:100000"', refused)
     done = office.wait_job(job_id, JobStatus.SUCCEEDED, timeout=AFTER_A_KILL)
     assert done.result["invoice"] == done.steps[0].output["invoice"]  # the number it took, issued
 
@@ -259,7 +236,7 @@ def test_an_invoice_job_is_not_cancelled_once_its_number_step_has_decided_the_in
         assert "cannot be cancelled" in answer, answer
         assert office.runtime.store.get_job(job_id).status == JobStatus.RUNNING
 
-    job_id = killed_at(office, "invoice:number", f'invoice {case} --item "設計:1:100000"', refused)
+    job_id = office.killed_at("invoice:number", f'invoice {case} --item "設計:1:100000"', refused)
     done = office.wait_job(job_id, JobStatus.SUCCEEDED, timeout=AFTER_A_KILL)
     assert done.result["invoice"].endswith(f"-{before + 1:04d}")  # the number it took, issued
     assert office.runtime.store.counter_value(counter) == before + 1

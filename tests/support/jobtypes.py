@@ -91,8 +91,16 @@ def office_with_pause_points(settings) -> Registry:
     return with_step_pauses(build_registry(settings))
 
 
-def with_step_pauses(registry: Registry) -> Registry:
-    """``registry`` with the pause points of ``office_with_pause_points``."""
+def with_pause_points(settings) -> Registry:
+    """The job types of ``build_registry`` (the deployment's and the tests'), each step of each able
+    to stop right after its work when ACKFLOW_TEST_PAUSE_FILE names it (``type:step``): for a test
+    of a job type of one's own that kills the worker inside each step (``Pipeline.killed_at``)."""
+    registry = build_registry(settings)
+    return with_step_pauses(registry, names=tuple(jt.name for jt in registry if not jt.schedule))
+
+
+def with_step_pauses(registry: Registry, names: tuple[str, ...] = ("newcase", "invoice", "estimate")) -> Registry:
+    """``registry`` with the pause points of ``office_with_pause_points``, on the job types ``names``."""
     import os
     import time
     from pathlib import Path
@@ -126,7 +134,7 @@ def with_step_pauses(registry: Registry) -> Registry:
 
         return run
 
-    for name in ("newcase", "invoice", "estimate"):
+    for name in names:
         original = registry.get(name)
         changed = {"steps": tuple(paused(s) for s in original.steps)}
         if original.on_failed is not None:

@@ -129,6 +129,40 @@ class Pipeline:
             json={"audience": self.stack.worker_url})
         return response.json()["token"]
 
+    # -- as the queue ------------------------------------------------------------------------------
+    def deliver(self, job_id: str, step: int, generation: int = 0, task: str = "replayed",
+                retry: int = 0) -> requests.Response:
+        """Deliver the task of the job's ``step`` to the worker again, as a queue that delivers at
+        least once does (signed as the queue signs it). A step already done is answered
+        ``{"status": "duplicate"}`` and not run again."""
+        headers = {"Authorization": f"Bearer {self.worker_token()}", "X-CloudTasks-TaskName": task,
+                   "X-CloudTasks-TaskRetryCount": str(retry)}
+        return requests.post(self.stack.worker_url, json={"job_id": job_id, "step": step, "generation": generation},
+                             headers=headers, timeout=30)
+
+    def killed_at(self, where: str, command: str, before_kill=None) -> str:
+        """Start ``command`` with the worker set to stop at the end of the step ``where``
+        (``type:step``), wait until it is there, call ``before_kill(job_id)`` if given, then SIGKILL
+        the worker (after the step's work, before its record: the hardest moment for a retry) and
+        start a fresh one. The job's id. Needs a stack whose job types have pause points
+        (``tests.support.jobtypes:with_pause_points``, ``ACKFLOW_TEST_PAUSE_FILE`` set)."""
+        control = Path(self.stack.env()["ACKFLOW_TEST_PAUSE_FILE"])
+        reached = control.with_suffix(".reached")
+        reached.unlink(missing_ok=True)
+        control.write_text(where)
+        try:
+            job_id = self.start(command)
+            deadline = time.monotonic() + 30
+            while not reached.exists():
+                assert time.monotonic() < deadline, f"the worker never reached the end of {where}"
+                time.sleep(0.05)
+            if before_kill is not None:
+                before_kill(job_id)
+            self.stack.restart("worker")
+        finally:
+            control.unlink(missing_ok=True)
+        return job_id
+
     def counts(self) -> tuple[int, int]:
         docs = self.store.docs
         jobs = len(docs.query("jobs", [], "created_at", True, 10_000))

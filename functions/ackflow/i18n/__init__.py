@@ -30,6 +30,28 @@ DEFAULT_TIME_ZONE = "UTC"  # a deployment sets its own (ACKFLOW_TIME_ZONE; the o
 _lock = threading.Lock()
 
 
+class MissingValue(KeyError):
+    """A text names a ``{placeholder}`` its values do not give (``N_("no data for {month}")``
+    raised with ``folder=``): a bug in the code that says it, named with the text and the values,
+    since a bare ``KeyError: 'month'`` reads like a missing parameter. A KeyError still, for the
+    callers that fall back on one."""
+
+    def __init__(self, message: str, name: str, given) -> None:
+        super().__init__(name)
+        self.message, self.name, self.given = message, name, tuple(given)
+
+    def __str__(self) -> str:
+        return (f"the text {self.message!r} names {{{self.name}}}, which it was not given "
+                f"(given: {', '.join(self.given) or 'no values'})")
+
+
+def _filled(message: str, text: str, values: dict) -> str:
+    try:
+        return text.format(**values)
+    except KeyError as exc:
+        raise MissingValue(message, str(exc.args[0]), values) from None
+
+
 def N_(message: str) -> str:
     """Mark ``message`` for extraction without translating it (declarations, constants)."""
     return message
@@ -207,13 +229,13 @@ class Speaker:
     def _(self, message: str, **values) -> str:
         """``message`` in this language, formatted with ``values`` (str.format names)."""
         text = _catalog(self.language).gettext(message)
-        return text.format(**{k: said(v, self) for k, v in values.items()}) if values else text
+        return _filled(message, text, {k: said(v, self) for k, v in values.items()}) if values else text
 
     def n_(self, singular: str, plural: str, count: int, **values) -> str:
         """The plural form for ``count`` (Japanese has one form; English two); ``{count}`` is
         formatted with the language's digit grouping."""
         text = _catalog(self.language).ngettext(singular, plural, count)
-        return text.format(count=self.number(count), **{k: said(v, self) for k, v in values.items()})
+        return _filled(singular, text, {"count": self.number(count), **{k: said(v, self) for k, v in values.items()}})
 
     def sentences(self, *parts: str) -> str:
         """Sentences one after another (Japanese puts no space after 。)."""

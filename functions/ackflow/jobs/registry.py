@@ -148,6 +148,18 @@ class JobType:
             raise ValueError(f"job type {self.name}: timeout must be {MIN_TIMEOUT:g}–{MAX_TIMEOUT:g} s")
         if sum(1 for p in self.params if p.rest) > 1:
             raise ValueError(f"job type {self.name}: at most one parameter may take the rest")
+        params = [p.name for p in self.params]
+        try:
+            named_in_confirm = placeholders(self.confirm)
+        except ValueError as exc:
+            raise ValueError(f"job type {self.name}: confirm {exc}") from None
+        for named in named_in_confirm:
+            if named not in params:  # the card would show the braces to everyone
+                raise ValueError(f"job type {self.name}: confirm names {{{named}}}, which is not one of its "
+                                 f"parameters ({', '.join(params) or 'it has none'})")
+        if self.no_cancel_after and self.no_cancel_after not in names:  # else a cancel would never be refused
+            raise ValueError(f"job type {self.name}: no_cancel_after names {self.no_cancel_after!r}, which is "
+                             f"not one of its steps ({', '.join(names)})")
         if self.schedule is not None:
             check_schedule(self.name, self.schedule)
 
@@ -230,6 +242,17 @@ class JobType:
     def result_label(self, key: str, speaker: Speaker) -> str:
         label = self.result_labels.get(key)
         return speaker._(label) if label else key
+
+
+def placeholders(text: str) -> list[str]:
+    """The names a text's ``{placeholders}`` fill in (``{due}``, ``{item[0]}`` → ``due``, ``item``)."""
+    import string
+
+    try:
+        fields = [field for _, field, _, _ in string.Formatter().parse(text) if field is not None]
+    except ValueError as exc:  # an unmatched brace
+        raise ValueError(f"{text!r} is not a text its values can fill in: {exc}") from None
+    return [re.split(r"[.\[]", field, maxsplit=1)[0] for field in fields]
 
 
 def moment(now: float | None, today: dt.date | None = None) -> float:

@@ -22,5 +22,9 @@ def build_registry(settings: Settings) -> Registry:
     for module in MODULES:
         if module in DEV_MODULES and not settings.dev_job_types:
             continue
-        module.register(registry)
+        register = getattr(module, "register", None)
+        if not callable(register):
+            raise ValueError(f"{module.__name__} is listed in MODULES (workers/job_types/__init__.py) but has no "
+                             f"register(registry) function to add its job types (docs/job-types.md)")
+        register(registry)
     return registry
