@@ -163,8 +163,23 @@ def click_button(button: str, space: str, user_email: str | None, fmt: str | Non
                  no_follow: bool, chat_url: str | None, locale: str | None, time_zone: str | None,
                  platform: str | None) -> None:
     """Press BUTTON (e.g. run, cancel, retry) on the latest card that has it."""
-    follows = not no_follow and button.lower() in ("run", "retry")
-    runtime = _follow_runtime(chat_url) if follows else None
     terminal = _terminal(chat_url, space, user_email, fmt, _client(locale, time_zone, platform))
-    _press_and_follow(terminal, button, timeout, runtime)
+    message = terminal.latest_with_button(button)
+    follows = not no_follow and _starts_a_job(message, button)
+    runtime = _follow_runtime(chat_url) if follows else None
+    _press_and_follow(terminal, button, timeout, runtime, message)
+
+
+def _starts_a_job(message: dict | None, label: str) -> bool:
+    """Whether the button ``label`` runs or retries a job: ``run`` and ``retry``, or the label the
+    card gives those buttons in its reader's language (実行, 再実行), which a person types as shown."""
+    from ..devtools.chatcli import button_for
+
+    wanted = label.strip().lower()
+    if wanted in _FOLLOWED:
+        return True
+    return any((button_for(message, action) or "").strip().lower() == wanted for action in _FOLLOWED)
+
+
+_FOLLOWED = ("run", "retry")  # the actions whose job `ackflow click` follows
 

@@ -244,7 +244,7 @@ def test_acting_on_a_job_that_changed_meanwhile_says_so_in_the_persons_language(
     assert flashed(client, "/jobs/j1234567890") == [
         "ジョブ j1234567890 は「完了」です。再実行できるのは失敗したジョブだけです。",
         "ジョブ j1234567890 はすでに「完了」のため、取り消すものはありません。",
-        "失敗記録 j1234567890-g0 はもうありません(破棄済みです)。"]
+        "失敗記録 j1234567890-g0 はもうありません（破棄済みです）。"]
     assert runtime.store.get_job("j1234567890").status == JobStatus.SUCCEEDED
     assert [(e.action, e.outcome.split(":")[0]) for e in reversed(runtime.store.list_audit())] == [
         ("retry", "refused"), ("cancel", "refused"), ("discard", "refused")]

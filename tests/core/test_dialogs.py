@@ -162,10 +162,15 @@ def test_a_line_missing_a_part_names_only_the_parts_left_empty(runtime):
 PART_ERRORS = {  # (quantity, unit price, rate) typed → input → what the form says under it, in ja and en
     ("abc", "350000", ""): {"item.1.1": ("数量: 「abc」は数として読めません（例: 1、1.5）",
                                          "Quantity: “abc” is not a number I can read (e.g. 1 or 1.5)")},
+    # not “（金額ではありません。…）”: a reason that said again what the message says
     ("1", "35万円也", ""): {"item.1.2": ("単価: 「35万円也」は金額として読めません"
-                                       "（金額ではありません。例: 350000、¥350,000、35万円）",
-                                       "Unit price: “35万円也” is not an amount of yen I can read (not an amount; "
-                                       "e.g. 350000, ¥350,000 or 35万円)")},
+                                       "（例: 350000、¥350,000、35万円）",
+                                       "Unit price: “35万円也” is not an amount of yen I can read "
+                                       "(e.g. 350000, ¥350,000 or 35万円)")},
+    ("1", "3万5", ""): {"item.1.2": ("単価: 「3万5」は金額として読めません（万のあとは 4 桁で書いてください: "
+                                   "3万0005円（¥30,005）か 3万5000円（¥35,000）。例: 350000、¥350,000、35万円）",
+                                   "Unit price: “3万5” is not an amount of yen I can read (write four digits after "
+                                   "万: 3万0005円 (¥30,005) or 3万5000円 (¥35,000); e.g. 350000, ¥350,000 or 35万円)")},
     ("1", "0", ""): {"item.1.2": ("単価: 「0」ではなく、1 円以上 9,999,999,999 円以下の整数にしてください",
                                   "Unit price: “0” must be a whole number of yen from 1 to ¥9,999,999,999")},
     ("1", "1000", "5%"): {"item.1.3": ("税率（軽減税率なら 8%）: 「5%」ではなく、"

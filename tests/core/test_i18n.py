@@ -147,6 +147,23 @@ def test_every_marked_text_is_in_the_japanese_catalog():
                            "the new msgids in ja/ackflow.po, compile (docs/development.md, Translations)")
 
 
+def test_japanese_texts_write_parentheses_and_option_names_as_japanese_text_does():
+    """Full-width （） beside Japanese (the form's 「顧客(一覧にない場合)」 sat next to 「税率（軽減税率なら
+    8%）」), and an option named inside a sentence in 「」 as the person types it (「明細：」で, not
+    明細：で, which reads as a broken sentence)."""
+    import re
+
+    from ackflow.i18n import _catalog
+
+    kana_kanji = "\u3040-\u30ff\u4e00-\u9fff"
+    halfwidth = re.compile(rf"[{kana_kanji}]\(|\)[{kana_kanji}]")
+    options = "明細|変更|削除|置換|日付|金額|納期|宛先|見積版|追加発行|訂正元"
+    bare_option = re.compile(rf"(?<![「『])({options})：[でをにがは]")
+    wrong = [text for text in _catalog("ja")._catalog.values()
+             if isinstance(text, str) and (halfwidth.search(text) or bare_option.search(text))]
+    assert wrong == []
+
+
 def test_a_failed_job_and_its_details_read_in_japanese():
     from ackflow.app import views
     from ackflow.jobs.model import Job, JobStatus, Requester, StepState, StepStatus
@@ -189,6 +206,21 @@ def test_the_jobs_list_counts_retries_not_the_steps_a_job_ran():
     assert listed(1, 1, 1, 1, 1, 1) == {"ja": "完了 · 60 秒前 · 山田", "en": "SUCCEEDED · 60 s ago · 山田"}
     assert listed(1, 3, 1, 2, 1, 1) == {"ja": "完了 · 60 秒前 · 山田 · 再試行 3 回",
                                         "en": "SUCCEEDED · 60 s ago · 山田 · 3 retries"}
+
+
+def test_how_long_ago_a_job_was_asked_for_is_said_in_whole_seconds():
+    """状況 and 一覧 said “（9.8 秒前）” and “120 ミリ秒前”: a stopwatch's reading where a clock's is meant."""
+    from ackflow.app import views
+    from ackflow.jobs.model import Job, JobStatus, Requester
+
+    job = Job(id="j1", type="echo", params={}, requester=Requester("users/1", display_name="山田"),
+              space="spaces/x", thread=None, queue="default", steps=(), created_at=0, updated_at=0,
+              status=JobStatus.RUNNING, current=0)
+    details = json.dumps(views.job_details(job, None, 9.8, JA).card.sections, default=str, ensure_ascii=False)
+    assert "（10 秒前）" in details and "9.8" not in details
+    listed = views.jobs_list([job], "", 0.12, JA).card.sections[0].widgets[0].value
+    assert listed.endswith("· 1 秒前 · 山田"), listed
+    assert JA.ago(600) == JA.duration(600) == "10 分"
 
 
 def test_the_jobs_list_names_a_job_its_schedule_started_in_the_readers_language():

@@ -176,7 +176,9 @@ def test_a_backslash_is_text_as_the_yen_key_types_it():
 @pytest.mark.parametrize(("typed", "english", "japanese"), [
     ("ACME 金型 納期：2月30日", "--due is not a date I can read (that day does not exist): “2月30日”",
      "納期の「2月30日」を日付として読み取れません（その日付は存在しません）"),
-    ("ACME 金型 --due soon", "--due is not a date I can read (not a date)", "日付ではありません"),
+    # no reason when it would only say again what the message says (（日付ではありません）)
+    ("ACME 金型 --due soon", "--due is not a date I can read: “soon”", "納期の「soon」を日付として読み取れません。"),
+    ("ACME 金型 金額：abc", "--fee is not an amount I can read: “abc”", "金額の「abc」を金額として読み取れません。"),
     ("ACME 金型 金額：99999999999999999999円", "--fee is not an amount I can read (too large)", "大きすぎます"),
     ("ACME 金型 金額：1.5円", "(yen has no fractions)", "円に小数はありません"),
     ("ACME", "TITLE is missing", "件名がありません"),  # the parameter's title, from the catalog

@@ -42,7 +42,7 @@ def test_phone_punctuation_is_understood():
 @pytest.mark.parametrize("text, complaint", [
     ("ACME", "TITLE is missing"),
     ('ACME "open quote', "quotation mark is not closed"),
-    ("ACME t --due someday", "--due is not a date I can read (not a date): “someday”. Write it like 2026-12-01"),
+    ("ACME t --due someday", "--due is not a date I can read: “someday”. Write it like 2026-12-01"),
     ("ACME t --count x", "--count must be a whole number"),
     ("ACME t --count 9", "--count must be from 1 to 5, not 9"),
     ("ACME t --colour red", "unknown option --colour"),

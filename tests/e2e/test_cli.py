@@ -54,6 +54,17 @@ def test_chat_then_click_run_and_a_failing_job_exits_nonzero(running):
     assert "❌ Failed" in pressed.stdout and "FAILED" in pressed.stdout
 
 
+def test_click_on_the_japanese_label_of_run_follows_the_job_as_click_run_does(running):
+    """The office types the button as its card shows it (実行): the job is followed to its result, as
+    with `click run` (the label once pressed the button and returned before the job had run)."""
+    where = ("--chat-url", running.chat_url, "--space", "spaces/cli-ja", "--locale", "ja")
+    shown = ackflow(running, "chat", "echo 実行ボタン", *where)
+    assert shown.returncode == 0 and "[ 実行 ]" in shown.stdout, shown.stdout
+    pressed = ackflow(running, "click", "実行", *where)
+    assert pressed.returncode == 0, pressed.stderr
+    assert "✅ 完了" in pressed.stdout and re.search(r"job j\w+: SUCCEEDED", pressed.stdout), pressed.stdout
+
+
 def test_jobs_list_and_show(running):
     listed = ackflow(running, "jobs")
     assert listed.returncode == 0

@@ -152,8 +152,16 @@ def test_the_progress_of_an_issue_names_the_service_as_a_person_reads_it():
 
 @pytest.mark.parametrize(("typed", "japanese", "english"), [
     # the paid command's own example is 47万3000円; 51万400円 (510,400) was refused as "not an amount"
-    ("入金 2026-001 金額：51万400円", "万のあとは 4 桁で書いてください: 51万0400円 か 510400",
-     "write four digits after 万: 51万0400円 or 510400"),
+    ("入金 2026-001 金額：51万400円",
+     "万のあとは 4 桁で書いてください: 51万0400円（¥510,400）か 51万4000円（¥514,000）",
+     "write four digits after 万: 51万0400円 (¥510,400) or 51万4000円 (¥514,000)"),
+    # the person's own number, both ways it may be meant: the fixed example (51万0400円 か 510400)
+    # answered 3万5 with a number that had nothing to do with it
+    ("入金 2026-001 金額：3万5", "万のあとは 4 桁で書いてください: 3万0005円（¥30,005）か 3万5000円（¥35,000）",
+     "write four digits after 万: 3万0005円 (¥30,005) or 3万5000円 (¥35,000)"),
+    ("見積 2026-001 明細：試作立会い:3:3万5", "3万0005円（¥30,005）か 3万5000円（¥35,000）",
+     "3万0005円 (¥30,005) or 3万5000円 (¥35,000)"),
+    ("入金 2026-001 金額：3万50000", "万のあとは 4 桁で書いてください", "write four digits after 万"),
     ("入金 2026-001 金額：3万8千円", "数字で書いてください: 3万8千円 は 3万8000円",
      "write the number in digits: 3万8000円, not 3万8千円"),
     ("見積 2026-001 明細：試作立会い:3:3万8千円", "数字で書いてください: 3万8千円 は 3万8000円",

@@ -344,7 +344,7 @@ def job_details(job: Job, job_type: JobType | None, now: float, speaker: Speaker
     reply = job_message(job, job_type, speaker, now=now)
     rows = [Field(speaker._("requested"), speaker._("{moment} ({ago} ago) by {who}",
                                                    moment=speaker.moment(job.created_at),
-                                                   ago=speaker.duration(now - job.created_at),
+                                                   ago=speaker.ago(now - job.created_at),
                                                    who=job.requester.label))]
     for index, step in enumerate(job.steps):
         label = N_("not needed") if step.had_nothing_to_do else STEP_LABELS[step.status]
@@ -373,7 +373,7 @@ def jobs_list(jobs: list[Job], title: str, now: float, speaker: Speaker, registr
     def line(job: Job) -> str:
         # the attempts beyond each step's first: a job of six steps that ran once each said “6 attempts”
         said = speaker._("{status} · {ago} ago · {who}", status=status_label(job.status, speaker),
-                         ago=speaker.duration(now - job.created_at), who=requester_label(job.requester, speaker))
+                         ago=speaker.ago(now - job.created_at), who=requester_label(job.requester, speaker))
         retries = sum(max(0, step.attempts - 1) for step in job.steps)
         if retries:
             said += " · " + speaker.n_("{count} retry", "{count} retries", retries)

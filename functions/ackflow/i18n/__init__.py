@@ -286,6 +286,14 @@ class Speaker:
             return self._("{n} min", n=round(seconds / 60))
         return self._("{n} h", n=round(seconds / 3600, 1))
 
+    def ago(self, seconds: float) -> str:
+        """How long ago something was, for “… ago”: whole seconds, as a clock says it (9.8 秒前 and
+        120 ミリ秒前 are a stopwatch's), then as ``duration``."""
+        seconds = max(0.0, seconds)
+        if seconds < 90:
+            return self._("{n} s", n=max(1, round(seconds)))
+        return self.duration(seconds)
+
 
 ENGLISH = Speaker("en", "UTC")
 

@@ -200,6 +200,10 @@ class Param:
             try:
                 day = parse_date(raw, today or dt.datetime.now(dt.UTC).date(), self.recent)
             except ValueError as exc:
+                if str(exc) == "not a date":  # its reason would only say again what the message says
+                    raise UsageError(N_("{label} is not a date I can read: “{value}”. "
+                                        "Write it like 2026-12-01, 12/1 or 12月1日."),
+                                     label=self, value=quoted(raw)) from exc
                 raise UsageError(N_("{label} is not a date I can read ({problem}): “{value}”. "
                                     "Write it like 2026-12-01, 12/1 or 12月1日."),
                                  label=self, problem=_problem(exc), value=quoted(raw)) from exc
@@ -210,6 +214,10 @@ class Param:
             try:
                 number = parse_yen(raw, allow_zero=self.minimum is not None and self.minimum <= 0)
             except ValueError as exc:
+                if str(exc) == "not an amount":  # its reason would only say again what the message says
+                    raise UsageError(N_("{label} is not an amount I can read: “{value}”. "
+                                        "Write it like 350000, ¥350,000 or 35万円."),
+                                     label=self, value=quoted(raw)) from exc
                 raise UsageError(N_("{label} is not an amount I can read ({problem}): “{value}”. "
                                     "Write it like 350000, ¥350,000 or 35万円."),
                                  label=self, problem=_problem(exc), value=quoted(raw)) from exc

@@ -20,7 +20,7 @@ import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
 
-from ..i18n import N_, Day, Msg
+from ..i18n import N_, Day, Msg, Yen
 from .normalize import normalize
 
 MAX_YEN = 10**12  # a trillion yen: more than any estimate, less than any overflow downstream
@@ -78,7 +78,7 @@ def parse_yen(text: str, *, allow_zero: bool = False) -> int:
         if "万" in body:
             man, _, rest = body.partition("万")
             if rest and len(rest) != 4:  # 3万50000 is more than a 万 after it; 3万5 is said 35,000 but is 30,005
-                raise ValueError(N_("write four digits after 万: 51万0400円 or 510400"))
+                raise _four_digits_after_man(man, rest)
             value = Decimal(man) * 10_000 + (Decimal(rest) if rest else 0)
         else:
             value = Decimal(body)
@@ -92,6 +92,17 @@ def parse_yen(text: str, *, allow_zero: bool = False) -> int:
     if yen == 0 and not allow_zero:
         raise ValueError(N_("zero"))
     return yen
+
+
+def _four_digits_after_man(man: str, rest: str) -> ValueError:
+    """The refusal of 3万5 or 51万400: both amounts it may have meant, in the person's own number
+    (3万0005円, ¥30,005, as written; 3万5000円, ¥35,000, as said), not a fixed example."""
+    if len(rest) > 4 or not man.isdigit():
+        return ValueError(N_("write four digits after 万: 51万0400円 or 510400"))
+    written, said = rest.zfill(4), rest.ljust(4, "0")
+    return Unreadable(N_("write four digits after 万: {written} ({written_yen}) or {said} ({said_yen})"),
+                      written=f"{man}万{written}円", written_yen=Yen(int(man + written)),
+                      said=f"{man}万{said}円", said_yen=Yen(int(man + said)))
 
 
 def _commas_in(body: str) -> list[str]:

@@ -60,6 +60,7 @@ TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
     "part_quantity_range": N_("“{value}” must be more than 0 and at most 99,999,999.999, with at most three "
                               "decimals"),
     "part_price": N_("“{value}” is not an amount of yen I can read ({problem}; e.g. 350000, ¥350,000 or 35万円)"),
+    "part_price_plain": N_("“{value}” is not an amount of yen I can read (e.g. 350000, ¥350,000 or 35万円)"),
     "part_price_range": N_("“{value}” must be a whole number of yen from 1 to ¥9,999,999,999"),
     "part_rate": N_("“{value}” must be {standard}% or {reduced}% (reduced rate), or left empty for {standard}%"),
     "part_description": N_("{length} characters; at most {most} fit on a line of an estimate or invoice: "
@@ -173,7 +174,8 @@ def parse_line(text: str, *, standard: int = 10, reduced: int = 8) -> Line:
         if str(exc) != "too large":
             problem = str(exc)
             said = (say("unreadable_price", text=text, value=_value(price)) if problem == "not an amount" else
-                    say("unreadable_price_why", text=text, value=_value(price), problem=Msg(problem)))
+                    say("unreadable_price_why", text=text, value=_value(price),
+                        problem=Msg(problem, **getattr(exc, "values", {}))))
             raise UsageError(said) from exc
         unit = MAX_UNIT_PRICE + 1  # said below, with the range it must be in
     description = description.strip()
@@ -361,8 +363,11 @@ def check_price_part(text: str) -> int:
     try:
         unit = read_yen(text)
     except ValueError as exc:
+        if str(exc) == "not an amount":  # its reason would only say again what the message says
+            raise UsageError(say("part_price_plain", value=_value(text))) from exc
         if str(exc) != "too large":
-            raise UsageError(say("part_price", value=_value(text), problem=L_(str(exc)))) from exc
+            raise UsageError(say("part_price", value=_value(text),
+                                 problem=L_(str(exc), **getattr(exc, "values", {})))) from exc
         unit = MAX_UNIT_PRICE + 1
     if not 1 <= unit <= MAX_UNIT_PRICE:
         raise UsageError(say("part_price_range", value=_value(text)))
