@@ -347,9 +347,11 @@ def job_details(job: Job, job_type: JobType | None, now: float, speaker: Speaker
                                                    ago=speaker.ago(now - job.created_at),
                                                    who=job.requester.label))]
     for index, step in enumerate(job.steps):
-        label = N_("not needed") if step.had_nothing_to_do else STEP_LABELS[step.status]
-        detail = speaker.n_("{status}, {count} attempt", "{status}, {count} attempts", step.attempts,
-                            status=speaker._(label))
+        if step.had_nothing_to_do:  # it looked and found nothing to do: how often it looked says nothing
+            detail = speaker._("not needed")
+        else:
+            detail = speaker.n_("{status}, {count} attempt", "{status}, {count} attempts", step.attempts,
+                                status=speaker._(STEP_LABELS[step.status]))
         if step.error and step.status != StepStatus.SUCCEEDED:
             detail += f": {short(step.error, 200)}"
         rows.append(Field(speaker._("step {index}: {step}", index=index + 1,
