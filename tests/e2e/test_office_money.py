@@ -132,7 +132,7 @@ def test_a_case_from_opening_to_payment(office):
     assert (last["status"], last["by"], last["correction"]) == ("作業中", "Bob", True)
     assert "in progress (作業中) (correction)" in shown(office, f"case {case}")
     in_japanese = json.dumps(office.send(f"案件 {case}", locale="ja")["reply"]["message"], ensure_ascii=False)
-    assert "作業中 (訂正)" in in_japanese and "v2 ✓ 採用" in in_japanese
+    assert "作業中 (訂正)" in in_japanese and "v2 ✓ 受注" in in_japanese
     assert case in shown(office, "cases client=ACME")
 
 
