@@ -38,7 +38,9 @@ as the worker's answer says (``retry_in``), not on the queue's backoff: on SQS o
 frees a step, and each early receive brought the copy nearer ``maxReceiveCount`` and the DLQ.
 
 A message is checked before it is delivered: one that is not an Ackflow task (not JSON, no task
-name or payload, header names or values that cannot be sent) goes to the dead-letter queue at once.
+name or payload, header names or values that cannot be sent, headers only the relay may set, a
+``not_before`` more than 14 days ahead) goes to the dead-letter queue at once; so does a task the
+worker answers ``dropped`` (it can never run).
 A message whose ``not_before`` (set by ``SqsQueue.enqueue`` for a delay beyond SQS's 900 s) is
 still ahead is sent again with the rest of its delay, and the received copy deleted.
 
