@@ -36,8 +36,13 @@ def sqs_relay(wait: int, certs_host: str, certs_port: int, print_certs: bool, ne
             raise click.ClickException("ACKFLOW_RELAY_SIGNING_KEY is not set")
         click.echo(json.dumps(LocalSigner.from_private_key(key).x509_document(), indent=2))
         return
+    from ackflow import logs
     from ackflow.errors import ConfigError
     from ackflow.taskqueue.relay import relay_from_settings
+
+    # as the functions log (ACKFLOW_LOG_FORMAT, ACKFLOW_LOG_LEVEL): without it Python printed only
+    # the relay's warnings and errors, bare, and none of its lines could be read as Cloud Logging's
+    logs.configure(settings.log_format, settings.log_level, settings.project)
 
     try:
         relay = relay_from_settings(settings)

@@ -6,72 +6,13 @@ from __future__ import annotations
 import json
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 
 from ackflow.auth.signing import LocalSigner
-from ackflow.queues import QueueDefinition
-from ackflow.retry import RetryConfig
 from ackflow.taskqueue.base import Task
-from tests.support.recorder import Recorder
-
-REGION = "ap-northeast-1"
-
-
-class Setup:
-    def __init__(self, moto, visibility: int = 60, rate: float = 50):
-        import boto3
-
-        from ackflow.taskqueue.relay import Relay, RelayQueue
-        from ackflow_tools.devtools.queues import sync_sqs_queues
-
-        self.name = f"relay-{uuid.uuid4().hex[:8]}"
-        self.definition = QueueDefinition(
-            name=self.name, description="relay", max_dispatches_per_second=rate, max_concurrent_dispatches=10,
-            max_step_timeout=60, retry=RetryConfig(max_attempts=3, min_backoff=1, max_backoff=2, max_doublings=1))
-        self.client = boto3.client("sqs", endpoint_url=moto.url, region_name=REGION)
-        self.url = sync_sqs_queues(self.client, [self.definition])[self.name]
-        self.client.set_queue_attributes(QueueUrl=self.url, Attributes={"VisibilityTimeout": str(visibility)})
-        self.dlq = self.client.get_queue_url(QueueName=f"{self.name}-dlq")["QueueUrl"]
-        self.worker = Recorder()
-        self.relay_queue = RelayQueue(self.definition, self.url)
-        self.relay = Relay(sqs=self.client, queues=[self.relay_queue], worker_url=self.worker.url + "/",
-                           signer=LocalSigner.generate("relay"), issuer="https://ackflow.invalid/sqs-relay",
-                           identity="relay@test")
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.relay.run, args=(self.stop, 1), daemon=True)
-
-    def count(self, url: str, attribute: str = "ApproximateNumberOfMessages") -> int:
-        return int(self.client.get_queue_attributes(QueueUrl=url, AttributeNames=[attribute])["Attributes"][attribute])
-
-    def close(self):
-        self.stop.set()
-        if self.thread.is_alive():
-            self.thread.join(timeout=10)
-        self.worker.stop()
-
-
-@pytest.fixture
-def setup(moto, monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    made = []
-
-    def make(**kwargs) -> Setup:
-        made.append(Setup(moto, **kwargs))
-        return made[-1]
-
-    yield make
-    for one in made:
-        one.close()
-
-
-def receive_one(s: Setup) -> dict:
-    [message] = s.client.receive_message(QueueUrl=s.url, MaxNumberOfMessages=1, WaitTimeSeconds=2,
-                                         AttributeNames=["ApproximateReceiveCount", "SentTimestamp"])["Messages"]
-    return message
+from tests.support.sqsrelay import REGION, receive_one
 
 
 def test_a_step_longer_than_the_visibility_timeout_is_delivered_once(setup):

@@ -38,7 +38,9 @@ as the worker's answer says (``retry_in``), not on the queue's backoff: on SQS o
 frees a step, and each early receive brought the copy nearer ``maxReceiveCount`` and the DLQ.
 
 A message is checked before it is delivered: one that is not an Ackflow task (not JSON, no task
-name or payload, header names or values that cannot be sent) goes to the dead-letter queue at once.
+name or payload, header names or values that cannot be sent, headers only the relay may set, a
+``not_before`` more than 14 days ahead) goes to the dead-letter queue at once; so does a task the
+worker answers ``dropped`` (it can never run).
 A message whose ``not_before`` (set by ``SqsQueue.enqueue`` for a delay beyond SQS's 900 s) is
 still ahead is sent again with the rest of its delay, and the received copy deleted.
 
@@ -70,8 +72,19 @@ MAX_DELAY = 900  # SQS's longest DelaySeconds
 MAX_DEADLINE = 3600.0  # the longest wait for a worker's answer a message may ask for
 VISIBILITY_READ_EVERY = 300.0  # seconds between reads of a queue's visibility timeout
 RECEIVE_HOLD = 30  # seconds a received message is kept invisible at a time (extended while delivered)
+MAX_AHEAD = 14 * 86400  # the furthest not_before a message may carry (SQS's longest retention)
+MAX_HEADERS = 30  # headers a message may ask for (an app sends none; gunicorn takes 100 in all)
 _TASK_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,500}")
 _HEADER_NAME = re.compile(r"[A-Za-z0-9-]{1,100}")
+# Headers a message may not set, as Cloud Tasks overrides or refuses them in a task: those the relay
+# sets, those that route the request (a forged Host sent the relay's bearer token to whatever service
+# that host names behind the same front end) and those that frame it (Transfer-Encoding beside the
+# relay's Content-Length: a second request smuggled in the body).
+_RESERVED_HEADERS = frozenset({
+    "host", "authorization", "proxy-authorization", "content-length", "content-type", "content-encoding",
+    "transfer-encoding", "connection", "keep-alive", "te", "trailer", "upgrade", "expect", "user-agent",
+    "cookie", "forwarded"})
+_RESERVED_PREFIXES = ("x-cloudtasks-", "x-google-", "x-appengine-", "x-forwarded-", "proxy-")
 
 
 @dataclass
@@ -100,10 +113,12 @@ def parse_message(text: str) -> dict:
     if "payload" not in body:
         raise NotATask("no payload")
     headers = body.get("headers") or {}
-    if not isinstance(headers, dict) or not all(
+    if not isinstance(headers, dict) or len(headers) > MAX_HEADERS or not all(
             isinstance(k, str) and _HEADER_NAME.fullmatch(k) and isinstance(v, str) and len(v) <= 8000
-            and v.isprintable() for k, v in headers.items()):
+            and v.isprintable() and _latin1(v) for k, v in headers.items()):
         raise NotATask("headers that cannot be sent")
+    if any(k.lower() in _RESERVED_HEADERS or k.lower().startswith(_RESERVED_PREFIXES) for k in headers):
+        raise NotATask("headers only the relay may set (Host, Authorization, Content-*, X-CloudTasks-* …)")
     deadline = body.get("deadline", 60)
     if isinstance(deadline, bool) or not isinstance(deadline, (int, float)) or not 0 < deadline <= MAX_DEADLINE:
         raise NotATask("a deadline that is not a number of seconds")
@@ -111,7 +126,29 @@ def parse_message(text: str) -> dict:
     if not_before is not None and (isinstance(not_before, bool) or not isinstance(not_before, (int, float))
                                    or not math.isfinite(not_before)):
         raise NotATask("a not_before that is not a time")
+    if not_before is not None and not_before > time.time() + MAX_AHEAD:
+        # sent again every 900 s until then: a time that never comes kept it out of the DLQ for ever
+        raise NotATask("a not_before more than 14 days ahead")
     return {**body, "headers": headers, "deadline": float(deadline)}
+
+
+def _latin1(value: str) -> bool:
+    """Whether http.client can send ``value`` in a header (it encodes them as Latin-1; anything else
+    raised UnicodeEncodeError inside the delivery, which retried the message until maxReceiveCount)."""
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _count(value, default: int) -> int:
+    """A system attribute that should hold a whole number (SQS sets them; a Lambda test event, a
+    bug may not): ``default`` when it is not one, else within 0 … 10**6."""
+    try:
+        return max(0, min(int(value), 10**6))
+    except (TypeError, ValueError):
+        return default
 
 
 class _Heartbeat:
@@ -161,10 +198,10 @@ class Retry(str):
 
 
 # 4xx answers that say the request itself is wrong (malformed, no such path, not a POST, gone, too
-# large, unprocessable): every retry gets the same answer, so the message goes to the dead-letter
+# large, headers too large, unprocessable): every retry gets the same answer, so the message goes to the dead-letter
 # queue at once. Others are retried: 401/403 (the relay's key or identity, which a person fixes and
 # the next attempt then passes), 408, 409 (the step is held), 425, 429.
-PERMANENT_ANSWERS = frozenset({400, 404, 405, 406, 410, 411, 413, 414, 415, 422, 501})
+PERMANENT_ANSWERS = frozenset({400, 404, 405, 406, 410, 411, 413, 414, 415, 422, 431, 501})
 MAX_VISIBILITY = 43200  # SQS's longest visibility timeout (12 hours)
 
 
@@ -270,8 +307,14 @@ class Relay:
             return self._token[0]
 
     def headers(self, queue: QueueDefinition, body: dict, attributes: dict) -> dict[str, str]:
-        received = int(attributes.get("ApproximateReceiveCount", "1"))
-        sent = int(attributes.get("SentTimestamp", str(int(time.time() * 1000)))) / 1000
+        received = max(1, _count(attributes.get("ApproximateReceiveCount"), 1))
+        now = time.time()
+        try:
+            sent = float(attributes.get("SentTimestamp")) / 1000
+        except (TypeError, ValueError):
+            sent = now
+        if not (0 < sent <= now):  # the worker reads it as the dispatch time: never one in the future
+            sent = now
         return {
             **body.get("headers", {}),
             "Content-Type": "application/json",
@@ -307,13 +350,21 @@ class Relay:
         if response.status_code == 409:
             return Retry(_busy_for(response))
         if not 200 <= response.status_code < 300:
+            # the worker's own log says why; this says that the queue will bring it back
+            log.warning("the worker answered HTTP %s to %s: it is delivered again after the queue's backoff",
+                        response.status_code, body.get("task"))
             return Retry()
         try:
             answer = response.json()
-            failed = isinstance(answer, dict) and answer.get("status") == "FAILED"
         except ValueError:
-            failed = False
-        return Outcome.FAILED_FOR_GOOD if failed else Outcome.DONE
+            answer = None
+        status = answer.get("status") if isinstance(answer, dict) else None
+        if status == "dropped":  # a task that can never run (no such job or step, a payload that is
+            # not a task), answered 2xx so that Cloud Tasks stops retrying it: kept for a person here
+            log.warning("the worker dropped %s (%.200s): kept in the dead-letter queue", body.get("task"),
+                        answer.get("reason"))
+            return Outcome.FAILED_FOR_GOOD
+        return Outcome.FAILED_FOR_GOOD if status == "FAILED" else Outcome.DONE
 
     def postpone(self, relay_queue: RelayQueue, body: dict, text: str) -> bool:
         """Send a message whose ``not_before`` is ahead again, delayed by the rest (at most 900 s a
@@ -389,7 +440,7 @@ class Relay:
         the dead-letter queue while the step still ran, or before a killed holder's lease ended)."""
         if after is not None:
             return max(1, min(MAX_VISIBILITY, math.ceil(after)))
-        received = int(attributes.get("ApproximateReceiveCount", "1"))
+        received = max(1, _count(attributes.get("ApproximateReceiveCount"), 1))
         return max(0, min(MAX_VISIBILITY, round(queue.retry.delay(received))))
 
     def handle(self, relay_queue: RelayQueue, message: dict) -> str:

@@ -20,6 +20,7 @@ from ..errors import NotSupported, QueueUnavailable
 from .base import QueueState, Task
 
 MAX_DELAY = 900  # SQS's longest DelaySeconds
+REDRIVE_HOLD = 300  # seconds a redrive keeps the dead letters it received invisible until it moves them
 
 
 class SqsQueue:
@@ -111,7 +112,12 @@ class SqsQueue:
     def redrive(self, queue: str, limit: int = 100) -> int:
         """Move up to ``limit`` messages from the dead-letter queue back to the queue: each is sent
         to the queue, then deleted from the DLQ. A crash between the two leaves a copy in both;
-        the worker's claim makes the second delivery harmless (as for any duplicate)."""
+        the worker's claim makes the second delivery harmless (as for any duplicate).
+
+        It moves what the DLQ held when it began: it receives those first (kept invisible meanwhile),
+        then moves them. Moving each as it was received, a task the worker refuses for good (a 4xx,
+        a task that can never run), which the running relay puts back in the DLQ a moment after it
+        was moved, was received and moved again, up to ``limit`` deliveries of one refused task."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         moved = 0  # long polls (a wait of 1 s): a short poll samples some of SQS's servers and may
@@ -121,15 +127,18 @@ class SqsQueue:
             dlq = self._dlq_url(self._attributes(url))
             if dlq is None:
                 raise NotSupported(f"{self.prefix + queue} has no dead-letter queue")
-            while moved < limit:
-                batch = self._sqs().receive_message(QueueUrl=dlq, MaxNumberOfMessages=min(10, limit - moved),
-                                                    VisibilityTimeout=60, WaitTimeSeconds=1).get("Messages", [])
+            held: list[dict] = []
+            while len(held) < limit:
+                batch = self._sqs().receive_message(QueueUrl=dlq, MaxNumberOfMessages=min(10, limit - len(held)),
+                                                    VisibilityTimeout=REDRIVE_HOLD, WaitTimeSeconds=1
+                                                    ).get("Messages", [])
                 if not batch:
                     break
-                for message in batch:
-                    self._sqs().send_message(QueueUrl=url, MessageBody=message["Body"])
-                    self._sqs().delete_message(QueueUrl=dlq, ReceiptHandle=message["ReceiptHandle"])
-                    moved += 1
+                held.extend(batch)
+            for message in held:
+                self._sqs().send_message(QueueUrl=url, MessageBody=message["Body"])
+                self._sqs().delete_message(QueueUrl=dlq, ReceiptHandle=message["ReceiptHandle"])
+                moved += 1
         except (ClientError, BotoCoreError) as exc:
             raise QueueUnavailable(f"SQS redrive of {self.prefix + queue} stopped after {moved}: {exc}") from exc
         return moved
