@@ -163,10 +163,12 @@ def click_button(button: str, space: str, user_email: str | None, fmt: str | Non
                  no_follow: bool, chat_url: str | None, locale: str | None, time_zone: str | None,
                  platform: str | None) -> None:
     """Press BUTTON (e.g. run, cancel, retry) on the latest card that has it."""
+    named = not no_follow and button.strip().lower() in _FOLLOWED
+    runtime = _follow_runtime(chat_url) if named else None  # a pipeline it cannot follow: refused before a read
     terminal = _terminal(chat_url, space, user_email, fmt, _client(locale, time_zone, platform))
     message = terminal.latest_with_button(button)
-    follows = not no_follow and _starts_a_job(message, button)
-    runtime = _follow_runtime(chat_url) if follows else None
+    if runtime is None and not no_follow and _starts_a_job(message, button):  # 実行, 再実行: the card's label
+        runtime = _follow_runtime(chat_url)
     _press_and_follow(terminal, button, timeout, runtime, message)
 
 

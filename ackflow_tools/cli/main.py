@@ -19,6 +19,22 @@ class _Cli(click.Group):
             return super().invoke(ctx)
         except (ConfigError, Unavailable) as exc:
             raise click.ClickException(str(exc)) from exc
+        except OSError as exc:  # requests' errors are OSErrors: imported only when one is raised
+            import requests
+
+            if not isinstance(exc, requests.ConnectionError):
+                raise
+            raise click.ClickException(f"nothing answers at {_origin(exc)}: is `ackflow dev` running, "
+                                       f"and is the URL right (--chat-url)?") from exc
+
+
+def _origin(exc) -> str:
+    """scheme://host:port of the request that found no one to answer it."""
+    from urllib.parse import urlsplit
+
+    url = getattr(getattr(exc, "request", None), "url", None) or ""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else "the service's address"
 
 
 @click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "ACKFLOW"})

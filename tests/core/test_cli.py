@@ -137,6 +137,13 @@ def test_following_a_job_of_another_pipelines_chat_service_is_refused_before_any
     assert pressed.returncode == 1 and "cannot follow" in pressed.stderr, pressed.stderr
 
 
+@pytest.mark.parametrize("args", [("click", "cancel"), ("click", "run", "--no-follow"), ("chat", "echo hi")])
+def test_a_chat_service_that_does_not_answer_is_named_not_a_traceback(tmp_path, args):
+    done = ackflow(tmp_path, *args, "--chat-url", "http://127.0.0.1:2")
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "nothing answers at http://127.0.0.1:2: is `ackflow dev` running" in done.stderr, done.stderr
+
+
 @pytest.mark.parametrize("email", ["bob@example.com", "山田@example.jp"])
 def test_a_chat_user_has_the_same_id_in_every_process(email):
     code = f"from ackflow_tools.cli.chat import chat_user; print(chat_user({email!r})['name'])"

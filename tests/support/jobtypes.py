@@ -170,6 +170,28 @@ def mail_with_pause_points(settings) -> Registry:
     paused.__wrapped__ = show
     MailFlow.show = paused
 
+    from workers.office.mail.records import Claim, MailRecords, record_id
+
+    claim = getattr(MailRecords.claim, "__wrapped__", MailRecords.claim)
+
+    def held(self, address, mail_id, holder, now, lease):
+        """While the test holds a delivery at its mail's card, that delivery is alive: another claim
+        of the mail finds it busy, as it would a live holder. The tests' lease is 4 s, and on a loaded
+        machine a redelivery took the mail over before the test had pressed the card (CI, twice)."""
+        control = Path(os.environ.get("ACKFLOW_TEST_PAUSE_FILE") or "/nonexistent/pause")
+        reached = control.with_suffix(".reached")
+        try:
+            holding = control.read_text().strip() == "mail:shown" and \
+                reached.read_text().strip() == record_id(address, mail_id)
+        except FileNotFoundError:
+            holding = False
+        if holding:
+            return Claim.BUSY, self.get(record_id(address, mail_id)) or {}
+        return claim(self, address, mail_id, holder, now, lease)
+
+    held.__wrapped__ = claim
+    MailRecords.claim = held
+
     from workers.office.mail import flow
 
     summarize = getattr(flow.summarize, "__wrapped__", flow.summarize)
