@@ -48,6 +48,10 @@ def test_controls_and_bidi_are_seen():
     ("１．５万", 15_000), ("12万3000円", 123_000),
     ("12万0300円", 120_300), ("1万2,000", 12_000), ("３５万円", 350_000), ("¥ 1,200", 1_200),
     ("\\4,500", 4_500), ("1,000,000,000,000", MAX_YEN),
+    # 千 and 百 with digits, as people write amounts (one reading only)
+    ("3万8千円", 38_000), ("８千円", 8_000), ("千円", 1_000), ("1千2百円", 1_200), ("2千500円", 2_500),
+    ("12万3千4百円", 123_400), ("3万5千", 35_000), ("百万円", 1_000_000), ("5千万円", 50_000_000),
+    ("¥5千", 5_000), ("3万百", 30_100),
 ])
 def test_amounts(typed, yen):
     assert parse_yen(typed) == yen
@@ -58,7 +62,9 @@ def test_amounts(typed, yen):
                                    # never a silently different number: a comma not between groups of three
                                    # (a typo or a decimal comma) is refused, not dropped (1,5 was 15 yen)
                                    "1,5", "350,00", "1,5万", "35,0000", "1,2345", "12万3,00", "3万50000",
-                                   "3万5", "12万300"])  # 3万5 is said for 35,000: four digits after 万, or refused
+                                   "3万5", "12万300",  # 3万5 is said for 35,000: four digits after 万, or refused
+                                   # 8千5 is said for 8,500 but reads 8,005: three digits after 千, two after 百
+                                   "8千5", "3百5", "3万8千5", "千千", "1.5千", "三万", "万千"])
 def test_not_amounts(typed):
     with pytest.raises(ValueError):
         parse_yen(typed)

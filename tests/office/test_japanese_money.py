@@ -60,12 +60,19 @@ def test_money_commands_by_their_japanese_names(registry, japanese, english, mon
 
 
 def test_amounts_received_as_people_write_them():
-    for typed in ("473000", "473,000", "¥473,000", "47万3000円", "４７万３０００円"):
+    for typed in ("473000", "473,000", "¥473,000", "47万3000円", "４７万３０００円", "47万3千円", "４７万３千円"):
         assert read_amount(typed) == 473_000, typed
     for bad in ("四十七万", "0", "-5", "1.5", "1,2,,3"):
         with pytest.raises(UsageError) as refused:
             read_amount(bad)
         assert refused.value.render(JA) != refused.value.render(EN)  # said in each language
+
+
+def test_a_line_priced_as_people_write_it_with_sen():
+    from workers.office.money import parse_line
+
+    assert parse_line("試作立会い:3:3万8千円").unit_price == 38_000
+    assert parse_line("図面修正：2：8千円").unit_price == 8_000
 
 
 def test_a_bad_line_is_refused_in_each_language(registry):
@@ -162,10 +169,13 @@ def test_the_progress_of_an_issue_names_the_service_as_a_person_reads_it():
     ("見積 2026-001 明細：試作立会い:3:3万5", "3万0005円（¥30,005）か 3万5000円（¥35,000）",
      "3万0005円 (¥30,005) or 3万5000円 (¥35,000)"),
     ("入金 2026-001 金額：3万50000", "万のあとは 4 桁で書いてください", "write four digits after 万"),
-    ("入金 2026-001 金額：3万8千円", "数字で書いてください: 3万8千円 は 3万8000円",
-     "write the number in digits: 3万8000円, not 3万8千円"),
-    ("見積 2026-001 明細：試作立会い:3:3万8千円", "数字で書いてください: 3万8千円 は 3万8000円",
-     "write the number in digits: 3万8000円, not 3万8千円"),
+    ("入金 2026-001 金額：三万八千円", "数字で書いてください: 三十五万円 は 35万円",
+     "write the number in digits: 35万円, not 三十五万円"),
+    # 3万8千円 reads one way (38,000); 3万8千5 two (38,005 as written, 38,500 as said)
+    ("入金 2026-001 金額：3万8千5", "千のあとは 3 桁、百のあとは 2 桁で書いてください: 8千5 ではなく 8千500円 か 8500",
+     "write three digits after 千 and two after 百: 8千500円 or 8500, not 8千5"),
+    ("見積 2026-001 明細：試作立会い:3:8千5円", "千のあとは 3 桁、百のあとは 2 桁で書いてください",
+     "write three digits after 千 and two after 百"),
     ("見積 2026-001 明細：試作立会い:3:3万800円", "万のあとは 4 桁で書いてください",
      "write four digits after 万"),
 ])

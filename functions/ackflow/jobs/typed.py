@@ -27,6 +27,9 @@ MAX_YEN = 10**12  # a trillion yen: more than any estimate, less than any overfl
 
 _AMOUNT = re.compile(r"^(?:[¥￥]\s*)?(?P<body>[0-9][0-9,]*(?:\.[0-9]+)?(?:万(?:[0-9][0-9,]*)?)?)\s*(?:円)?$")
 _KANJI_DIGITS = re.compile(r"[〇一二三四五六七八九十百千]")  # a number written in kanji, wholly or in part
+# digits with 千 and 百 as people write amounts: 3万8千円, 5千円, 千円, 1千2百円, 2千500円; after
+# 千 a 百 or three digits, after 百 two digits (8千5 is said 8,500 but reads 8,005: refused, as 3万5 is)
+_UNITS = re.compile(r"(?:(?P<k>[1-9]?)千)?(?:(?P<h>[1-9]?)百)?(?P<rest>[0-9]*)")
 _GROUPED = re.compile(r"^[0-9]{1,3}(?:,[0-9]{3})+$")  # commas only between groups of three digits
 _ERAS = {"令和": 2018, "平成": 1988, "昭和": 1925}  # era year 1 = base + 1
 # the days of each era's reign, and what is said of a day outside them (平成31年5月1日 was 令和元年5月1日)
@@ -65,10 +68,13 @@ def parse_yen(text: str, *, allow_zero: bool = False) -> int:
     """Integer yen from how people write amounts; ValueError if it is not one."""
     raw = normalize(text).replace(" ", "")
     raw = raw.replace("\\", "¥")  # a Japanese keyboard's yen key often types a backslash
+    raw = _with_units_in_digits(raw)
     match = _AMOUNT.match(raw)
     if not match:
-        if _KANJI_DIGITS.search(raw):  # 3万8千円, 三十五万: said how to write it in digits
-            raise ValueError(N_("write the number in digits: 3万8000円, not 3万8千円"))
+        if re.search(r"[〇一二三四五六七八九十]", raw):  # 三十五万: said how to write it in digits
+            raise ValueError(N_("write the number in digits: 35万円, not 三十五万円"))
+        if _KANJI_DIGITS.search(raw):  # 8千5: read two ways, or 千 where it cannot be
+            raise ValueError(N_("write three digits after 千 and two after 百: 8千500円 or 8500, not 8千5"))
         raise ValueError(N_("not an amount"))
     body = match.group("body")
     if "," in body and not all(_GROUPED.match(part) for part in _commas_in(body)):
@@ -92,6 +98,41 @@ def parse_yen(text: str, *, allow_zero: bool = False) -> int:
     if yen == 0 and not allow_zero:
         raise ValueError(N_("zero"))
     return yen
+
+
+def _with_units_in_digits(raw: str) -> str:
+    """``raw`` with 千 and 百 written out in digits (3万8千円 → 3万8000円, 千円 → 1000円), when they
+    read one way only; anything else as it was (then refused, saying to write digits)."""
+    if "千" not in raw and "百" not in raw:
+        return raw
+    head, yen, tail = re.match(r"^([¥￥]?)(.*?)(円?)$", raw).groups()
+    sections = yen.split("万")
+    if len(sections) > 2:
+        return raw
+    written = []
+    for index, section in enumerate(sections):
+        digits = _section_digits(section)
+        if digits is None:
+            return raw
+        written.append(digits.zfill(4) if index == 1 and digits != section else digits)
+    return head + "万".join(written) + tail
+
+
+def _section_digits(section: str) -> str | None:
+    """A section of an amount (before or after 万) in digits: 8千 → 8000, 1千2百 → 1200, 2千500 →
+    2500, 百 → 100; digits alone as they are; None when it does not read one way."""
+    if "千" not in section and "百" not in section:
+        return section
+    match = _UNITS.fullmatch(section)
+    if match is None:
+        return None
+    k, h, rest = match["k"], match["h"], match["rest"]
+    if (match["h"] is not None and rest and len(rest) != 2) or \
+            (match["h"] is None and match["k"] is not None and rest and len(rest) != 3):
+        return None  # 8千5, 3百5: said 8,500 and 350, written 8,005 and 305
+    value = (int(k or 1) * 1000 if k is not None else 0) + (int(h or 1) * 100 if h is not None else 0) + \
+        int(rest or 0)
+    return str(value)
 
 
 def _four_digits_after_man(man: str, rest: str) -> ValueError:
