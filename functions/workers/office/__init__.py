@@ -347,7 +347,7 @@ def register(registry: Registry) -> None:
         N_("Mark case {case} delivered (納品)"), (Step("delivered", lifecycle.delivered, N_("delivery recorded")),),
         slash=25, aliases=("納品",), readings=("のうひん",), validate_at=_dates_of_event,
         precheck=precheck.moving_to("納品"),
-        examples=("delivered 2026-001 --date 2026-12-01", "納品 2026-001 日付：12月1日"),
+        examples=("delivered 2026-001 --date 2026-12-01", "納品 2026-001 日付：昨日"),
         result=("case", "status", "delivered_on")))
     registry.add(_office_job(
         "paid", N_("Record a payment received for a case (入金)."),
