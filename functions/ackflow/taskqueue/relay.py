@@ -113,9 +113,11 @@ def parse_message(text: str) -> dict:
     if "payload" not in body:
         raise NotATask("no payload")
     headers = body.get("headers") or {}
+    # a value must also not start with white space: requests refuses it (InvalidHeader, which the
+    # relay took for an unreachable worker, retrying the message until maxReceiveCount)
     if not isinstance(headers, dict) or len(headers) > MAX_HEADERS or not all(
             isinstance(k, str) and _HEADER_NAME.fullmatch(k) and isinstance(v, str) and len(v) <= 8000
-            and v.isprintable() and _latin1(v) for k, v in headers.items()):
+            and v.isprintable() and not v[:1].isspace() and _latin1(v) for k, v in headers.items()):
         raise NotATask("headers that cannot be sent")
     if any(k.lower() in _RESERVED_HEADERS or k.lower().startswith(_RESERVED_PREFIXES) for k in headers):
         raise NotATask("headers only the relay may set (Host, Authorization, Content-*, X-CloudTasks-* …)")
