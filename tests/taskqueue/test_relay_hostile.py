@@ -272,3 +272,37 @@ def test_a_record_the_lambda_handler_cannot_read_fails_alone(setup, caplog):
     assert s.relay.handle_batch(records) == [{"itemIdentifier": "m-nobody"}, {"itemIdentifier": "m-stranger"}]
     assert [json.loads(r.body)["job_id"] for r in s.worker.received] == ["jgood1"]
     no_traceback(caplog)
+
+
+def test_a_redrive_stopped_by_an_error_leaves_the_dead_letters_it_did_not_move_where_they_can_be_seen(setup):
+    """The redrive receives up to 100 dead letters (each kept invisible 5 minutes) before it moves
+    them. SQS refusing a send halfway (an operator's role without sqs:SendMessage on the queue, a
+    throttle) ended it with those still invisible: the console counted an empty DLQ, and a second
+    Redrive found nothing, for 5 minutes. What it did not move is visible again at once."""
+    from botocore.exceptions import ClientError
+
+    from ackflow.errors import QueueUnavailable
+    from ackflow.taskqueue.sqs import SqsQueue
+
+    s = setup()
+    for n in range(15):
+        s.client.send_message(QueueUrl=s.dlq, MessageBody=good(n))
+
+    class Refusing:  # SQS, refusing the third send to the queue
+        sends = 0
+
+        def __getattr__(self, name):
+            return getattr(s.client, name)
+
+        def send_message(self, **kwargs):
+            Refusing.sends += 1
+            if Refusing.sends == 3:
+                raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not allowed"}}, "SendMessage")
+            return s.client.send_message(**kwargs)
+
+    operator = SqsQueue(endpoint=None, region=s.client.meta.region_name, client=Refusing())
+    with pytest.raises(QueueUnavailable, match="stopped after 2"):
+        operator.redrive(s.name)
+    assert s.count(s.url) == 2  # moved before the refusal
+    assert s.count(s.dlq) == 13 and s.count(s.dlq, "ApproximateNumberOfMessagesNotVisible") == 0
+    assert operator.state(s.name).dead == 13
