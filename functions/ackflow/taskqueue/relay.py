@@ -76,10 +76,12 @@ MAX_AHEAD = 14 * 86400  # the furthest not_before a message may carry (SQS's lon
 MAX_HEADERS = 30  # headers a message may ask for (an app sends none; gunicorn takes 100 in all)
 _TASK_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,500}")
 _HEADER_NAME = re.compile(r"[A-Za-z0-9-]{1,100}")
-# Headers a message may not set, as Cloud Tasks overrides or refuses them in a task: those the relay
-# sets, those that route the request (a forged Host sent the relay's bearer token to whatever service
-# that host names behind the same front end) and those that frame it (Transfer-Encoding beside the
-# relay's Content-Length: a second request smuggled in the body).
+# Headers a message may not set (stricter than Cloud Tasks, which replaces Host, Content-Length,
+# User-Agent, X-CloudTasks-*, X-Google-* and X-AppEngine-* but lets a task set Content-Type, Cookie
+# and the others; the app sets none): those the relay sets, those that route the request (a forged
+# Host sent the relay's bearer token to whatever service that host names behind the same front end)
+# and those that frame it (Transfer-Encoding beside the relay's Content-Length: a second request
+# smuggled in the body).
 _RESERVED_HEADERS = frozenset({
     "host", "authorization", "proxy-authorization", "content-length", "content-type", "content-encoding",
     "transfer-encoding", "connection", "keep-alive", "te", "trailer", "upgrade", "expect", "user-agent",
