@@ -101,6 +101,10 @@ def deselect_what_does_not_apply(config, items) -> None:
         applies = True
         for mark in item.iter_markers("only_for"):
             for name, values in mark.kwargs.items():
+                if isinstance(values, str) or not isinstance(values, (tuple, list, set, frozenset)):
+                    # only_for(office="drive") read "drive" in "drive-firestore" as a match
+                    raise pytest.UsageError(f"{item.nodeid}: only_for({name}=…) takes a tuple of values, "
+                                            f"not {values!r}")
                 if callspec is None or name not in callspec.params:
                     raise pytest.UsageError(f"{item.nodeid}: only_for names {name!r}, which is not a parameter of it")
                 applies = applies and callspec.params[name] in values
@@ -121,6 +125,31 @@ def pytest_runtest_makereport(item, call):
         report.outcome = "failed"
         report.longrepr = f"skipped with CI=true, where every test must run: {reason}"
     return report
+
+
+SKIPPED_MODULES: list[str] = []  # with CI=true, the collections that skipped (pytest_collectreport)
+
+
+def pytest_collectreport(report):
+    """A module that skips itself (``pytest.skip(allow_module_level=True)``, ``importorskip``) is no
+    test report, so the hook above never sees it: with CI=true it is kept, and fails the run at its
+    end (a collection error would stop the whole run before any test). With xdist, the controller
+    gets the workers' skipped collections here too."""
+    if IN_CI and report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        SKIPPED_MODULES.append(f"{report.nodeid}: {reason}")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if SKIPPED_MODULES and not hasattr(session.config, "workerinput") and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter):
+    if SKIPPED_MODULES and not hasattr(terminalreporter.config, "workerinput"):
+        terminalreporter.section("skipped with CI=true, where every test must run", red=True)
+        for line in dict.fromkeys(SKIPPED_MODULES):
+            terminalreporter.line(line, red=True)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -15,6 +15,8 @@ class _Cli(click.Group):
     def invoke(self, ctx: click.Context):
         from ackflow.errors import ConfigError, Unavailable
 
+        # the command line, which the group's invoke consumes (click 9: all in ``args``)
+        words = [*getattr(ctx, "_protected_args", ()), *ctx.args]
         try:
             return super().invoke(ctx)
         except (ConfigError, Unavailable) as exc:
@@ -24,8 +26,20 @@ class _Cli(click.Group):
 
             if not isinstance(exc, requests.ConnectionError):
                 raise
-            raise click.ClickException(f"nothing answers at {_origin(exc)}: is `ackflow dev` running, "
-                                       f"and is the URL right (--chat-url)?") from exc
+            options = _url_options(ctx, words)  # the command's own: --chat-url, --gmail-url …
+            right = f", and is the URL right ({', '.join(options)})" if options else ""
+            raise click.ClickException(f"nothing answers at {_origin(exc)}: is `ackflow dev` running{right}?") from exc
+
+
+def _url_options(ctx: click.Context, words: list[str]) -> list[str]:
+    """The ``--…-url`` options of the (sub)command ``words`` name."""
+    command = ctx.command
+    while isinstance(command, click.Group) and words:
+        command, words = command.get_command(ctx, words[0]), words[1:]
+    if command is None:
+        return []
+    return [name for param in command.params if isinstance(param, click.Option)
+            for name in param.opts if name.endswith("-url")]
 
 
 def _origin(exc) -> str:

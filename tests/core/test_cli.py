@@ -144,6 +144,16 @@ def test_a_chat_service_that_does_not_answer_is_named_not_a_traceback(tmp_path, 
     assert "nothing answers at http://127.0.0.1:2: is `ackflow dev` running" in done.stderr, done.stderr
 
 
+def test_a_service_that_does_not_answer_is_named_with_the_option_of_the_command_that_sets_it(tmp_path):
+    """`ackflow mail receive` reaches the Gmail stand-in (--gmail-url): the answer named --chat-url,
+    an option the command does not have."""
+    done = ackflow(tmp_path, "mail", "receive", "--from", "a@acme.example", "--subject", "s",
+                   "--gmail-url", "http://127.0.0.1:2", "--to", "office@example.com")
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "nothing answers at http://127.0.0.1:2: is `ackflow dev` running, and is the URL right " \
+           "(--gmail-url)?" in done.stderr, done.stderr
+
+
 @pytest.mark.parametrize("email", ["bob@example.com", "山田@example.jp"])
 def test_a_chat_user_has_the_same_id_in_every_process(email):
     code = f"from ackflow_tools.cli.chat import chat_user; print(chat_user({email!r})['name'])"

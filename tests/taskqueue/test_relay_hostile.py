@@ -36,6 +36,9 @@ NEVER_TASKS = {
     # http.client encodes header values as Latin-1: a UnicodeEncodeError, not a RequestException,
     # which the relay retried (its visibility ran out, 30 s a time) until maxReceiveCount
     "a header value outside Latin-1": task(headers={"X-Note": "日本語"}),
+    # requests refuses a value that starts with white space (InvalidHeader, a RequestException):
+    # the relay logged "worker unreachable" and retried it until maxReceiveCount
+    "a header value with leading white space": task(headers={"X-Note": " padded"}),
     # headers the relay sets, or that route or frame the request: a forged Host sends the relay's
     # bearer token (valid for the worker an hour) to whatever service that host names behind the
     # same front end; Transfer-Encoding beside Content-Length is a smuggled request
@@ -70,9 +73,10 @@ def no_traceback(caplog) -> None:
 def test_messages_no_delivery_can_change_are_dead_lettered_at_once_and_good_ones_flow_around_them(setup, caplog):
     caplog.set_level(logging.INFO, logger="ackflow")
     s = setup()
+    hostile_ids = set()
     for n, text in enumerate(NEVER_TASKS.values()):
         s.client.send_message(QueueUrl=s.url, MessageBody=good(n))
-        s.client.send_message(QueueUrl=s.url, MessageBody=text)
+        hostile_ids.add(s.client.send_message(QueueUrl=s.url, MessageBody=text)["MessageId"])
     s.thread.start()
     # all within one receive each: the queue's backoff (1–2 s) and the relay's hold (30 s) would
     # bring a retried one back later, and SQS would move it only after its third receive
@@ -85,6 +89,14 @@ def test_messages_no_delivery_can_change_are_dead_lettered_at_once_and_good_ones
     assert s.count(s.url, "ApproximateNumberOfMessagesDelayed") == 0  # none sent again to wait
     assert not [r for r in caplog.records if r.getMessage().startswith("relay of a message")], \
         "a message broke its delivery instead of being judged"
+    # each judged on its first receive: the DLQ holds copies the relay sent, not the messages SQS
+    # moves after maxReceiveCount (the backoff of 1–2 s brings a retried one there within the wait)
+    assert not [r.getMessage() for r in caplog.records if r.getMessage().startswith("worker unreachable")]
+    letters = []
+    while batch := s.client.receive_message(QueueUrl=s.dlq, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                                            VisibilityTimeout=60).get("Messages"):
+        letters += batch
+    assert len(letters) == len(NEVER_TASKS) and not hostile_ids & {m["MessageId"] for m in letters}
     no_traceback(caplog)
 
 
@@ -260,3 +272,37 @@ def test_a_record_the_lambda_handler_cannot_read_fails_alone(setup, caplog):
     assert s.relay.handle_batch(records) == [{"itemIdentifier": "m-nobody"}, {"itemIdentifier": "m-stranger"}]
     assert [json.loads(r.body)["job_id"] for r in s.worker.received] == ["jgood1"]
     no_traceback(caplog)
+
+
+def test_a_redrive_stopped_by_an_error_leaves_the_dead_letters_it_did_not_move_where_they_can_be_seen(setup):
+    """The redrive receives up to 100 dead letters (each kept invisible 5 minutes) before it moves
+    them. SQS refusing a send halfway (an operator's role without sqs:SendMessage on the queue, a
+    throttle) ended it with those still invisible: the console counted an empty DLQ, and a second
+    Redrive found nothing, for 5 minutes. What it did not move is visible again at once."""
+    from botocore.exceptions import ClientError
+
+    from ackflow.errors import QueueUnavailable
+    from ackflow.taskqueue.sqs import SqsQueue
+
+    s = setup()
+    for n in range(15):
+        s.client.send_message(QueueUrl=s.dlq, MessageBody=good(n))
+
+    class Refusing:  # SQS, refusing the third send to the queue
+        sends = 0
+
+        def __getattr__(self, name):
+            return getattr(s.client, name)
+
+        def send_message(self, **kwargs):
+            Refusing.sends += 1
+            if Refusing.sends == 3:
+                raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not allowed"}}, "SendMessage")
+            return s.client.send_message(**kwargs)
+
+    operator = SqsQueue(endpoint=None, region=s.client.meta.region_name, client=Refusing())
+    with pytest.raises(QueueUnavailable, match="stopped after 2"):
+        operator.redrive(s.name)
+    assert s.count(s.url) == 2  # moved before the refusal
+    assert s.count(s.dlq) == 13 and s.count(s.dlq, "ApproximateNumberOfMessagesNotVisible") == 0
+    assert operator.state(s.name).dead == 13

@@ -76,10 +76,12 @@ MAX_AHEAD = 14 * 86400  # the furthest not_before a message may carry (SQS's lon
 MAX_HEADERS = 30  # headers a message may ask for (an app sends none; gunicorn takes 100 in all)
 _TASK_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,500}")
 _HEADER_NAME = re.compile(r"[A-Za-z0-9-]{1,100}")
-# Headers a message may not set, as Cloud Tasks overrides or refuses them in a task: those the relay
-# sets, those that route the request (a forged Host sent the relay's bearer token to whatever service
-# that host names behind the same front end) and those that frame it (Transfer-Encoding beside the
-# relay's Content-Length: a second request smuggled in the body).
+# Headers a message may not set (stricter than Cloud Tasks, which replaces Host, Content-Length,
+# User-Agent, X-CloudTasks-*, X-Google-* and X-AppEngine-* but lets a task set Content-Type, Cookie
+# and the others; the app sets none): those the relay sets, those that route the request (a forged
+# Host sent the relay's bearer token to whatever service that host names behind the same front end)
+# and those that frame it (Transfer-Encoding beside the relay's Content-Length: a second request
+# smuggled in the body).
 _RESERVED_HEADERS = frozenset({
     "host", "authorization", "proxy-authorization", "content-length", "content-type", "content-encoding",
     "transfer-encoding", "connection", "keep-alive", "te", "trailer", "upgrade", "expect", "user-agent",
@@ -113,9 +115,11 @@ def parse_message(text: str) -> dict:
     if "payload" not in body:
         raise NotATask("no payload")
     headers = body.get("headers") or {}
+    # a value must also not start with white space: requests refuses it (InvalidHeader, which the
+    # relay took for an unreachable worker, retrying the message until maxReceiveCount)
     if not isinstance(headers, dict) or len(headers) > MAX_HEADERS or not all(
             isinstance(k, str) and _HEADER_NAME.fullmatch(k) and isinstance(v, str) and len(v) <= 8000
-            and v.isprintable() and _latin1(v) for k, v in headers.items()):
+            and v.isprintable() and not v[:1].isspace() and _latin1(v) for k, v in headers.items()):
         raise NotATask("headers that cannot be sent")
     if any(k.lower() in _RESERVED_HEADERS or k.lower().startswith(_RESERVED_PREFIXES) for k in headers):
         raise NotATask("headers only the relay may set (Host, Authorization, Content-*, X-CloudTasks-* …)")

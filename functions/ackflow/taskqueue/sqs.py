@@ -117,17 +117,18 @@ class SqsQueue:
         It moves what the DLQ held when it began: it receives those first (kept invisible meanwhile),
         then moves them. Moving each as it was received, a task the worker refuses for good (a 4xx,
         a task that can never run), which the running relay puts back in the DLQ a moment after it
-        was moved, was received and moved again, up to ``limit`` deliveries of one refused task."""
+        was moved, was received and moved again, up to ``limit`` deliveries of one refused task.
+        Stopped by an error, it makes those it did not move visible again at once."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         moved = 0  # long polls (a wait of 1 s): a short poll samples some of SQS's servers and may
         # answer empty while the DLQ holds messages (AWS: "false empty responses"), which ended the redrive
+        dlq, held = None, []  # held: received from the DLQ, not yet moved (from index ``moved``)
         try:
             url = self.queue_url(queue)
             dlq = self._dlq_url(self._attributes(url))
             if dlq is None:
                 raise NotSupported(f"{self.prefix + queue} has no dead-letter queue")
-            held: list[dict] = []
             while len(held) < limit:
                 batch = self._sqs().receive_message(QueueUrl=dlq, MaxNumberOfMessages=min(10, limit - len(held)),
                                                     VisibilityTimeout=REDRIVE_HOLD, WaitTimeSeconds=1
@@ -140,5 +141,20 @@ class SqsQueue:
                 self._sqs().delete_message(QueueUrl=dlq, ReceiptHandle=message["ReceiptHandle"])
                 moved += 1
         except (ClientError, BotoCoreError) as exc:
+            self._release(dlq, held[moved:])
             raise QueueUnavailable(f"SQS redrive of {self.prefix + queue} stopped after {moved}: {exc}") from exc
         return moved
+
+    def _release(self, dlq: str | None, messages: list[dict]) -> None:
+        """Make the dead letters a stopped redrive received but did not move visible again at once
+        (best effort): held for REDRIVE_HOLD, the console counted none and a second redrive found
+        none until then."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        for start in range(0, len(messages), 10):
+            entries = [{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                       for n, m in enumerate(messages[start:start + 10])]
+            try:
+                self._sqs().change_message_visibility_batch(QueueUrl=dlq, Entries=entries)
+            except (ClientError, BotoCoreError):  # they come back after REDRIVE_HOLD all the same
+                return
