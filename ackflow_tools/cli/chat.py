@@ -106,8 +106,9 @@ def _press_and_follow(terminal, label: str, timeout: float, runtime: Runtime, me
     if runtime is None:
         return
     job_id = _job_for(runtime, message, label)
-    if job_id:
-        _follow_job(terminal, runtime, job_id, timeout)
+    if not job_id:  # refused (another person's request, an expired card): nothing ran, so not a success
+        raise click.ClickException(f"{label} was pressed, but no job started: the app's answer is above")
+    _follow_job(terminal, runtime, job_id, timeout)
 
 
 @click.command()
@@ -134,10 +135,27 @@ def chat(text: str, yes: bool, space: str, user_email: str | None, mention: bool
         click.echo("(a form is open: fill it in and submit it with `ackflow dialog`, or close it with "
                    "`ackflow dialog --cancel`)")
         return
-    _offer_run(terminal, exchange.reply, yes, timeout, runtime)
+    again = same_person(space, user_email, fmt, chat_url, locale, time_zone, platform)
+    _offer_run(terminal, exchange.reply, yes, timeout, runtime, again)
 
 
-def _offer_run(terminal, message: dict | None, yes: bool, timeout: float, runtime: Runtime) -> None:
+def same_person(space: str, user_email: str | None, fmt: str | None, chat_url: str | None,
+                locale: str | None, time_zone: str | None, platform: str | None) -> str:
+    """The options of ``ackflow click`` that press as the same person, in the same space and
+    service, as the command that showed the card (without them, `click run` presses the default
+    user's latest card in spaces/dev: someone else's, or none)."""
+    import shlex
+
+    options = []
+    for name, value in (("--space", None if space == DEFAULT_SPACE else space), ("--user", user_email),
+                        ("--format", fmt), ("--chat-url", chat_url), ("--locale", locale), ("--tz", time_zone),
+                        ("--platform", platform)):
+        if value:
+            options += [name, shlex.quote(value)]
+    return "".join(f" {option}" for option in options)
+
+
+def _offer_run(terminal, message: dict | None, yes: bool, timeout: float, runtime: Runtime, again: str = "") -> None:
     from ..devtools.chatcli import button_for
 
     run = button_for(message, "run")
@@ -145,7 +163,7 @@ def _offer_run(terminal, message: dict | None, yes: bool, timeout: float, runtim
         return
     if not yes:
         me = typed_ackflow()
-        click.echo(f"(press a button with: {me} click run   or   {me} click cancel)")
+        click.echo(f"(press a button with: {me} click run{again}   or   {me} click cancel{again})")
         return
     _press_and_follow(terminal, run, timeout, runtime, message)
 

@@ -79,14 +79,19 @@ def setting_variables(environ=None) -> list[str]:
     return sorted(key for key in environ if key.upper() in names and key.upper() not in NOT_SETTINGS)
 
 
-def _no_pipeline(what: str) -> str:
+def _no_pipeline(what: str, *, deployment: bool = True) -> str:
+    """``deployment``: whether a deployment's settings would do instead (a store to read, not the
+    local Chat service, which only ``ackflow dev`` runs)."""
     path = dev_dir() / "state.json"
     stale = ""
     if path.exists():
         stale = f" ({path} is left from an `ackflow dev` that is no longer running)"
-    return (f"{what}: no `ackflow dev` is running here{stale or f' (no {path})'}. Start one with "
-            f"`ackflow dev`; if it runs with --workdir DIR, set ACKFLOW_DEV_DIR=DIR; for a "
-            f"deployment, load its settings: eval \"$(terraform -chdir=infra/terraform output -raw operator_env)\"")
+    said = (f"{what}: no `ackflow dev` is running here{stale or f' (no {path})'}. Start one with "
+            f"`ackflow dev`; if it runs with --workdir DIR, set ACKFLOW_DEV_DIR=DIR")
+    if deployment:
+        said += ("; for a deployment, load its settings: "
+                 "eval \"$(terraform -chdir=infra/terraform output -raw operator_env)\"")
+    return said
 
 
 def cli_settings():
@@ -205,7 +210,8 @@ def chat_url(explicit: str | None) -> str:
         return explicit
     state = dev_state()
     if not state:
-        raise click.ClickException(_no_pipeline("no Chat service to talk to") + " (or pass --chat-url)")
+        raise click.ClickException(_no_pipeline("no Chat service to talk to", deployment=False)
+                                   + " (or pass --chat-url)")
     return state["urls"]["chat"]
 
 

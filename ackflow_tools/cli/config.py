@@ -44,10 +44,7 @@ def config(check: bool) -> None:
     if check:
         if zones:
             errors.append(zones)
-        try:
-            settings.check()
-        except ConfigError as exc:
-            errors.append(str(exc))
+        errors.extend(settings.problems())
     if wrong:  # an error with or without --check: every invoice would be refused, or print a false number
         errors.append(wrong)
     if errors:  # every one of them, not the first only: each is a setting to fix

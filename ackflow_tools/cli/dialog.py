@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .chat import DEFAULT_SPACE, _client, _follow_runtime, _offer_run, _terminal, client_options
+from .chat import DEFAULT_SPACE, _client, _follow_runtime, _offer_run, _terminal, client_options, same_person
 
 if TYPE_CHECKING:
     from ackflow.app.runtime import Runtime
@@ -45,6 +45,7 @@ def dialog(command: str | None, args: tuple[str, ...], values: tuple[str, ...], 
 
     runtime = _follow_runtime(chat_url) if yes else None
     terminal = _terminal(chat_url, space, user_email, fmt, _client(locale, time_zone, platform))
+    again = same_person(space, user_email, fmt, chat_url, locale, time_zone, platform)
     if cancel:
         exchange = terminal.cancel_dialog()
         if exchange.error:
@@ -60,7 +61,7 @@ def dialog(command: str | None, args: tuple[str, ...], values: tuple[str, ...], 
 
             click.echo(render_dialog(opened))
             return
-        _fill_and_submit(terminal, opened, values, lines, yes, timeout, runtime)
+        _fill_and_submit(terminal, opened, values, lines, yes, timeout, runtime, again)
         return
     text = " ".join(["/" + command.lstrip("/"), *(shlex.quote(a) for a in args)])
     click.echo(f"you: {text}")
@@ -70,23 +71,23 @@ def dialog(command: str | None, args: tuple[str, ...], values: tuple[str, ...], 
     if exchange.dialog is None:  # not a slash command set to open a form here: its Fill in button
         opener = dialog_opener(exchange.reply)
         if opener is None:
-            _offer_run(terminal, exchange.reply, yes, timeout, runtime)
+            _offer_run(terminal, exchange.reply, yes, timeout, runtime, again)
             return
         exchange, _ = terminal.press(opener, exchange.reply)
         if exchange.error or exchange.dialog is None:
             raise click.ClickException(exchange.error or "the Fill in button opened no form")
     if show:
         return
-    _fill_and_submit(terminal, exchange.dialog, values, lines, yes, timeout, runtime)
+    _fill_and_submit(terminal, exchange.dialog, values, lines, yes, timeout, runtime, again)
 
 
 def _fill_and_submit(terminal, card: dict, values: tuple[str, ...], lines: tuple[str, ...], yes: bool,
-                     timeout: float, runtime: Runtime | None) -> None:
+                     timeout: float, runtime: Runtime | None, again: str = "") -> None:
     card = _with_lines(terminal, card, lines)
     exchange = _submit(terminal, card, values, lines)
     if exchange.dialog is not None:
         raise click.ClickException("the form came back with errors (marked !); fix them and submit again")
-    _offer_run(terminal, exchange.reply, yes, timeout, runtime)
+    _offer_run(terminal, exchange.reply, yes, timeout, runtime, again)
 
 
 def _footer(card: dict) -> str:

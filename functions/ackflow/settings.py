@@ -150,21 +150,29 @@ class Settings(BaseSettings):
         return tuple(self.worker_signers or ([self.invoker_service_account] if self.invoker_service_account else []))
 
     def check(self) -> Settings:
-        """Rules across settings, checked when the app starts."""
+        """Rules across settings, checked when the app starts: ConfigError saying every one broken."""
+        problems = self.problems()
+        if problems:
+            raise ConfigError("\n".join(problems))
+        return self
+
+    def problems(self) -> list[str]:
+        """What the start-up check refuses, every rule broken (each is a setting to fix)."""
+        problems = []
         if self.chat_auth == "project-number" and not self.project_number:
-            raise ConfigError("ACKFLOW_PROJECT_NUMBER is required when ACKFLOW_CHAT_AUTH=project-number "
-                              "(the Chat app's tokens are issued for it), e.g. ACKFLOW_PROJECT_NUMBER=123456789012")
+            problems.append("ACKFLOW_PROJECT_NUMBER is required when ACKFLOW_CHAT_AUTH=project-number "
+                            "(the Chat app's tokens are issued for it), e.g. ACKFLOW_PROJECT_NUMBER=123456789012")
         if not self.effective_worker_signers:
-            raise ConfigError("set ACKFLOW_INVOKER_SERVICE_ACCOUNT (or ACKFLOW_WORKER_SIGNERS): the service account "
-                              "whose OIDC token the queue sends, e.g. ackflow-invoker@PROJECT.iam.gserviceaccount.com")
+            problems.append("set ACKFLOW_INVOKER_SERVICE_ACCOUNT (or ACKFLOW_WORKER_SIGNERS): the service account "
+                            "whose OIDC token the queue sends, e.g. ackflow-invoker@PROJECT.iam.gserviceaccount.com")
         if self.queue_backend == "sqs":
             import importlib.util
 
             if importlib.util.find_spec("boto3") is None:  # found, not imported: the start stays light
-                raise ConfigError("ACKFLOW_QUEUE_BACKEND=sqs needs boto3, which is not installed here: for the "
-                                  "functions, add \"aws\" to [tool.ackflow.deploy] extras in pyproject.toml and run "
-                                  "scripts/gen-requirements; elsewhere pip install 'ackflow[aws]'")
-        return self
+                problems.append("ACKFLOW_QUEUE_BACKEND=sqs needs boto3, which is not installed here: for the "
+                                "functions, add \"aws\" to [tool.ackflow.deploy] extras in pyproject.toml and run "
+                                "scripts/gen-requirements; elsewhere pip install 'ackflow[aws]'")
+        return problems
 
 
 def load_settings(**overrides) -> Settings:

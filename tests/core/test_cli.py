@@ -366,3 +366,88 @@ def test_dev_help_names_every_port_the_offset_moves():
 
     shown = " ".join(CliRunner().invoke(cli, ["dev", "--help"], terminal_width=400).output.split())
     assert [name for name, port in DEFAULT_PORTS.items() if str(port) not in shown] == []
+
+
+class _Terminal:
+    """The Chat service as `ackflow chat` and `click` see it: one confirmation card in the space;
+    pressing its Run button answers as the app answers someone it refuses (a text, no job)."""
+
+    def __init__(self, card: dict):
+        from ackflow_tools.devtools.chatcli import Exchange
+
+        self.card, self.exchange = card, Exchange
+        self.pressed: list[str] = []
+
+    def send(self, text: str, mention: bool = False):
+        return self.exchange({"reply": {"message": self.card}})
+
+    def latest_with_button(self, button: str) -> dict:
+        return self.card
+
+    def press(self, button: str, message: dict | None = None):
+        self.pressed.append(button)
+        return self.exchange({"reply": {"message": {"text": "Only bob or an admin may decide this request."}}}), \
+            self.card
+
+
+def _confirmation_card(store=None) -> dict:
+    from ackflow.app import views
+    from ackflow.chat.events import EventFormat
+    from ackflow.chat.replies import message_json
+    from ackflow.i18n import Speaker
+    from ackflow.jobs.model import Confirmation
+    from workers.job_types import build_registry
+
+    confirmation = Confirmation("c1", "t1", "echo", {"text": "hi"}, Requester("users/2", "bob@example.com"),
+                                "spaces/team", None, time.time(), time.time() + 900)
+    if store is not None:
+        store.create_confirmation(confirmation)
+    card = views.confirmation_card(confirmation, build_registry(Settings()).get("echo"), 900, Speaker("en", "UTC"))
+    return {**message_json(card, EventFormat.CLASSIC, "https://a/"), "name": "spaces/team/messages/m1"}
+
+
+def test_the_click_ackflow_chat_suggests_presses_as_the_same_person_in_the_same_space(monkeypatch):
+    """`ackflow chat TEXT --user bob@… --space spaces/team` printed `ackflow click run` alone, which
+    presses as dev@example.com in spaces/dev: another card, or bob's refused (the app: only bob)."""
+    from click.testing import CliRunner
+
+    from ackflow_tools.cli import chat as chat_cli
+
+    opened = []
+    monkeypatch.setattr(chat_cli, "_terminal", lambda *args: opened.append(args) or _Terminal(_confirmation_card()))
+    done = CliRunner().invoke(cli, ["chat", "echo hi", "--user", "bob@example.com", "--space", "spaces/team",
+                                    "--chat-url", "http://127.0.0.1:2", "--locale", "en-US", "--tz", "Europe/London"])
+    assert done.exit_code == 0, done.output
+    options = ("--space spaces/team --user bob@example.com --chat-url http://127.0.0.1:2 "
+               "--locale en-US --tz Europe/London")
+    assert f"click run {options}   or   " in done.output and f"click cancel {options})" in done.output, done.output
+    default = CliRunner().invoke(cli, ["chat", "echo hi", "--chat-url", "http://127.0.0.1:2"])
+    assert "click run --chat-url http://127.0.0.1:2   or   " in default.output, default.output  # spaces/dev: no --space
+
+
+def test_ackflow_click_run_that_starts_no_job_exits_nonzero(monkeypatch, tmp_path):
+    """Run pressed on someone else's request (or an expired card) is refused by the app and starts
+    nothing: `ackflow click run` printed the refusal and exited 0, as if the job had run."""
+    from click.testing import CliRunner
+
+    from ackflow_tools.cli import chat as chat_cli
+
+    runtime = Runtime(Settings(sqlite_path=str(tmp_path / "a.db")))
+    card = _confirmation_card(runtime.store)  # stored, never confirmed: no job
+    terminal = _Terminal(card)
+    monkeypatch.setattr(chat_cli, "_terminal", lambda *args: terminal)
+    monkeypatch.setattr(chat_cli, "_follow_runtime", lambda explicit: runtime)
+    done = CliRunner().invoke(cli, ["click", "run", "--space", "spaces/team"])
+    runtime.store.close()
+    assert terminal.pressed == ["run"]
+    assert done.exit_code == 1, done.output
+    assert "run was pressed, but no job started: the app's answer is above" in done.output, done.output
+
+
+def test_ackflow_chat_with_no_dev_running_does_not_send_you_to_a_deployments_settings(tmp_path):
+    """The local Chat service exists only under `ackflow dev`: loading a deployment's settings
+    (which the error of `jobs` rightly offers) gives `ackflow chat` nothing to talk to."""
+    said = ackflow(tmp_path, "chat", "echo hi")
+    assert said.returncode == 1 and "no `ackflow dev` is running here" in said.stderr, said.stderr
+    assert "operator_env" not in said.stderr and "--chat-url" in said.stderr, said.stderr
+    assert "operator_env" in ackflow(tmp_path, "jobs").stderr

@@ -39,6 +39,26 @@ def test_start_up_checks_say_what_is_missing():
     Settings(project_number="1", invoker_service_account="inv@p.iam.gserviceaccount.com").check()
 
 
+
+def test_the_start_up_check_says_every_missing_setting_not_the_first_only(monkeypatch, tmp_path):
+    """With the defaults both the project number and the invoker are missing: the check named the
+    first, so the next start (or `ackflow config --check`, which says it reports every error) failed
+    on the second."""
+    from ackflow_tools.cli.main import cli
+
+    with pytest.raises(ConfigError) as caught:
+        Settings(chat_auth="project-number", project_number="").check()
+    assert "ACKFLOW_PROJECT_NUMBER is required" in str(caught.value)
+    assert "ACKFLOW_INVOKER_SERVICE_ACCOUNT" in str(caught.value)
+    monkeypatch.chdir(tmp_path)
+    for name in ("ACKFLOW_PROJECT_NUMBER", "ACKFLOW_INVOKER_SERVICE_ACCOUNT", "ACKFLOW_WORKER_SIGNERS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ACKFLOW_TIME_ZONE", "Asia/Tokyo")
+    checked = CliRunner().invoke(cli, ["config", "--check"])
+    assert checked.exit_code == 1
+    assert "Error: ACKFLOW_PROJECT_NUMBER is required" in checked.output, checked.output
+    assert "Error: set ACKFLOW_INVOKER_SERVICE_ACCOUNT" in checked.output, checked.output
+
 def test_config_command_masks_secrets(monkeypatch, tmp_path):
     from ackflow_tools.cli.main import cli
 
