@@ -42,10 +42,10 @@ def page(runtime, language: str) -> str:
 
 @pytest.mark.parametrize(("language", "status", "said"), [
     ("ja", JobStatus.RUNNING, f"ジョブ {JOB} が案件を開いているところです。"
-                              "案件フォルダーができると、進行中の案件一覧に載ります。"),
+                              "案件フォルダができると、進行中の案件一覧に載ります。"),
     ("en", JobStatus.QUEUED, f"Being opened by job {JOB}: the case is among the open cases once the job has made "
                              "its folder."),
-    ("ja", JobStatus.FAILED, f"案件は開かれていません。ジョブ {JOB} が案件フォルダーを作る前に失敗したため"),
+    ("ja", JobStatus.FAILED, f"案件は開かれていません。ジョブ {JOB} が案件フォルダを作る前に失敗したため"),
     ("en", JobStatus.FAILED, f"Not opened: job {JOB} failed before it made the case folder"),
 ])
 def test_a_case_being_opened_says_so_with_a_link_to_its_job(runtime, language, status, said):

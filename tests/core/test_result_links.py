@@ -32,9 +32,9 @@ def buttons(job: Job, speaker: Speaker) -> list[tuple[str, str]]:
 def test_a_link_button_is_named_by_the_job_types_label_in_the_readers_language():
     job = done({"link": "https://reports.example.com/2026-11.pdf"})
     assert buttons(job, Speaker("en", "UTC")) == [("Open the folder", "https://reports.example.com/2026-11.pdf")]
-    assert buttons(job, Speaker("ja", "Asia/Tokyo")) == [("フォルダーを開く", "https://reports.example.com/2026-11.pdf")]
+    assert buttons(job, Speaker("ja", "Asia/Tokyo")) == [("フォルダを開く", "https://reports.example.com/2026-11.pdf")]
 
 
 def test_links_without_names_in_a_list_take_the_label_too():
     job = done({"link": [{"link": "https://reports.example.com/a.pdf"}]})
-    assert buttons(job, Speaker("ja", "Asia/Tokyo")) == [("フォルダーを開く", "https://reports.example.com/a.pdf")]
+    assert buttons(job, Speaker("ja", "Asia/Tokyo")) == [("フォルダを開く", "https://reports.example.com/a.pdf")]

@@ -255,7 +255,7 @@ def test_a_portal_order_that_can_make_no_folder_or_a_client_without_a_portal_tak
         before = office.counts()
         reply = office.send(f'newcase ACME "ポータル" --portal "{ref}"', locale="ja", timeZone="Asia/Tokyo")
         said = reply["reply"]["message"]["text"]
-        assert "注文番号にフォルダー名に使える文字がありません" in said and "UsageError" not in said, said
+        assert "注文番号にフォルダ名に使える文字がありません" in said and "UsageError" not in said, said
         assert office.counts() == before  # no request kept, no job
     counter = f"case-{dt.datetime.fromtimestamp(time.time(), ZoneInfo('Asia/Tokyo')).year}"
     before = office.runtime.store.counter_value(counter)

@@ -151,8 +151,8 @@ def test_the_progress_of_an_issue_names_the_service_as_a_person_reads_it():
 
     shown = [estimating._say("issuing", version=2, service=service_name("embedded")).render(JA),
              invoicing._say("issuing", number="INV-2026-0001", service=service_name("embedded")).render(JA)]
-    assert shown == ["見積 v2 を発行しています（案件フォルダーに PDF で）",
-                     "INV-2026-0001 を発行しています（案件フォルダーに PDF で）"]
+    assert shown == ["見積 v2 を発行しています（案件フォルダに PDF で）",
+                     "INV-2026-0001 を発行しています（案件フォルダに PDF で）"]
     assert "freee" in estimating._say("issuing", version=2, service=service_name("freee")).render(JA)
     assert "PDF in the case folder" in str(service_name("embedded"))
 
