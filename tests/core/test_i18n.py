@@ -340,6 +340,29 @@ def test_a_step_with_nothing_to_do_is_shown_as_not_needed_not_as_done():
         assert shown[4:] == [not_needed, not_needed], shown  # not “不要、1 回”: the attempt only looked
 
 
+def test_a_jobs_parameters_are_listed_as_each_reader_lists_them():
+    """状況's parameters were joined with “, ” in Japanese too, beside a line's values joined with “; ”."""
+    from ackflow.app import views
+    from ackflow.jobs.model import Job, JobStatus, Requester, StepState
+    from ackflow.settings import Settings
+    from workers.job_types import build_registry
+
+    job_type = build_registry(Settings()).get("estimate")
+    params = {"case": "2026-001", "item": ["設計:1:1000", "試作:2:500"], "to": "ACME"}
+    job = Job(id="j1", type="estimate", params=params,
+              requester=Requester("users/1"), space="spaces/x", thread=None, queue=job_type.queue,
+              steps=tuple(StepState(s.name) for s in job_type.steps), created_at=0, updated_at=0,
+              status=JobStatus.QUEUED)
+
+    def parameters(speaker) -> str:
+        return next(w.value for section in views.job_details(job, job_type, 10, speaker).card.sections
+                    for w in section.widgets if getattr(w, "label", "") in ("パラメーター", "parameters"))
+
+    japanese, english = parameters(JA), parameters(speaker_for("en"))
+    assert "2026-001、" in japanese and "; " in japanese and ", " not in japanese, japanese
+    assert "2026-001, " in english and "、" not in english, english
+
+
 @pytest.mark.parametrize("say", [
     lambda: EN._("no data for {month}", folder="x"),
     lambda: JA.n_("{count} file in {month}", "{count} files in {month}", 2, folder="x"),

@@ -358,8 +358,8 @@ def job_details(job: Job, job_type: JobType | None, now: float, speaker: Speaker
                                     step=step_title(job_type, index, step.name, speaker)), detail))
     card = reply.card
     labels = {p.name: p.field_label(speaker) for p in job_type.params} if job_type else {}
-    shown = ", ".join(f"{labels.get(k, k)}: {shown_value(job_type, k, v, speaker)}" for k, v in job.params.items()
-                      if v not in (None, False, [], ""))
+    shown = Listed(f"{labels.get(k, k)}: {shown_value(job_type, k, v, speaker)}" for k, v in job.params.items()
+                   if v not in (None, False, [], "")).render(speaker)  # 案件番号: 2026-001、明細: …
     parameters = Section((Field(speaker._("parameters"), short(shown or "—")),), wide_only=True)  # long: not on a phone
     sections = card.sections[:1] + (Section(tuple(rows), header=speaker._("Details")), parameters) + card.sections[1:]
     return Reply(card=Card(card.card_id, card.title, sections, subtitle=card.subtitle))
