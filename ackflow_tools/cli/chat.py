@@ -191,13 +191,11 @@ def click_button(button: str, space: str, user_email: str | None, fmt: str | Non
 
 
 def _starts_a_job(message: dict | None, label: str) -> bool:
-    """Whether the button ``label`` runs or retries a job: ``run`` and ``retry``, or the label the
-    card gives those buttons in its reader's language (実行, 再実行), which a person types as shown."""
+    """Whether the button ``label`` is the card's label of run or retry in its reader's language
+    (実行, 再実行), which a person types as shown (``run`` and ``retry`` themselves are checked first)."""
     from ..devtools.chatcli import button_for
 
     wanted = label.strip().lower()
-    if wanted in _FOLLOWED:
-        return True
     return any((button_for(message, action) or "").strip().lower() == wanted for action in _FOLLOWED)
 
 
