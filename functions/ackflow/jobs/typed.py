@@ -26,7 +26,8 @@ from .normalize import normalize
 MAX_YEN = 10**12  # a trillion yen: more than any estimate, less than any overflow downstream
 
 _AMOUNT = re.compile(r"^(?:[¥￥]\s*)?(?P<body>[0-9][0-9,]*(?:\.[0-9]+)?(?:万(?:[0-9][0-9,]*)?)?)\s*(?:円)?$")
-_KANJI_DIGITS = re.compile(r"[〇一二三四五六七八九十百千]")  # a number written in kanji, wholly or in part
+_KANJI_NUMERALS = re.compile(r"[〇一二三四五六七八九十]")  # 三十五万: a number written in kanji numerals
+_KANJI_DIGITS = re.compile(r"[〇一二三四五六七八九十百千]")  # …or with 千 and 百 too (8千5)
 # digits with 千 and 百 as people write amounts: 3万8千円, 5千円, 千円, 1千2百円, 2千500円; after
 # 千 a 百 or three digits, after 百 two digits (8千5 is said 8,500 but reads 8,005: refused, as 3万5 is)
 _UNITS = re.compile(r"(?:(?P<k>[1-9]?)千)?(?:(?P<h>[1-9]?)百)?(?P<rest>[0-9]*)")
@@ -71,7 +72,7 @@ def parse_yen(text: str, *, allow_zero: bool = False) -> int:
     raw = _with_units_in_digits(raw)
     match = _AMOUNT.match(raw)
     if not match:
-        if re.search(r"[〇一二三四五六七八九十]", raw):  # 三十五万: said how to write it in digits
+        if _KANJI_NUMERALS.search(raw):  # 三十五万: said how to write it in digits
             raise ValueError(N_("write the number in digits: 35万円, not 三十五万円"))
         if _KANJI_DIGITS.search(raw):  # 8千5: read two ways, or 千 where it cannot be
             raise ValueError(N_("write three digits after 千 and two after 百: 8千500円 or 8500, not 8千5"))
