@@ -267,6 +267,34 @@ def test_a_pdf_still_opens_as_a_pdf(drive, files):
     assert "sandbox" in opened.headers["Content-Security-Policy"]
 
 
+
+ATTR_CHAR = r"(?:[A-Za-z0-9!#$&+.^_`|~-]|%[0-9A-F]{2})+"  # RFC 8187: what ``filename*`` may hold unescaped
+
+
+@pytest.mark.parametrize("name", ["../x", "a/b\\c.html", "inv\u202egpj.exe", "tab\tnew\r\nline.txt", "\u200f\u2067.."])
+def test_a_hostile_name_is_saved_by_no_path_nor_shown_reversed(drive, files, name):
+    """Drive allows "/", control and bidi characters in a name (a file a person or another app put
+    in the shared drive): the link's page offers it under a name with none of them, encoded as
+    RFC 8187 says, and the folder's page shows no character that turns the text around."""
+    import re
+    from urllib.parse import unquote
+
+    media = MediaIoBaseUpload(io.BytesIO(b"x"), mimetype="text/plain")
+    folder = files.create(body={"name": f"hostile {name}", "mimeType": FOLDER, "parents": [seeding.PARENT_FOLDER]},
+                          supportsAllDrives=True, fields="id,webViewLink").execute()
+    made = files.create(body={"name": name, "parents": [folder["id"]]}, media_body=media,
+                        supportsAllDrives=True, fields="id,webViewLink").execute()
+    opened = requests.get(made["webViewLink"], timeout=5)
+    disposition = opened.headers["Content-Disposition"]
+    match = re.fullmatch(rf"inline; filename\*=UTF-8''({ATTR_CHAR})", disposition)
+    assert match, disposition
+    saved = unquote(match.group(1))
+    assert not {"/", "\\"} & set(saved) and saved not in (".", "..")
+    assert all(unicodedata.category(ch) not in ("Cc", "Cf") for ch in saved), ascii(saved)
+    page = requests.get(folder["webViewLink"], timeout=5).text
+    assert all(unicodedata.category(ch) not in ("Cc", "Cf") for ch in page.replace("\n", "")), ascii(page)
+
+
 # -- bad input: Drive's 400, never a 500 ------------------------------------------------------------
 def _bearer(drive) -> dict:
     """The service account's token, from the stand-in's token endpoint (as the client gets it)."""
