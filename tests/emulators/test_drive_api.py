@@ -146,6 +146,29 @@ def test_trashing_a_folder_trashes_what_is_inside_and_folders_are_not_copied(fil
     assert files.get(fileId=inner["id"], supportsAllDrives=True, fields="trashed").execute() == {"trashed": True}
 
 
+def test_a_folder_moved_to_another_shared_drive_is_in_that_drive_with_what_it_holds(files, drive):
+    """Drive's ``driveId`` is the drive an item is in now: a case folder a person moved to an archive
+    shared drive (as docs/deploy.md advises for a full drive) is listed there, with its contents,
+    and no longer in the drive it left."""
+    drive.shared_drive("archive-drive", "Archive")
+    drive.seed(id="archive-folder", name="完了案件", mimeType=FOLDER, parents=["archive-drive"])
+    folder = files.create(body={"name": "2025-001_ACME_x", "mimeType": FOLDER, "parents": [seeding.PARENT_FOLDER]},
+                          supportsAllDrives=True, fields="id").execute()
+    inner = _upload(files, {"name": "見積書.pdf", "parents": [folder["id"]]})
+    moved = files.update(fileId=folder["id"], addParents="archive-folder", removeParents=seeding.PARENT_FOLDER,
+                         body={}, supportsAllDrives=True, fields="driveId,parents").execute()
+    assert moved == {"driveId": "archive-drive", "parents": ["archive-folder"]}
+    assert files.get(fileId=inner["id"], supportsAllDrives=True, fields="driveId").execute() == {
+        "driveId": "archive-drive"}
+
+    def listed(drive_id: str) -> set[str]:
+        return {f["id"] for f in files.list(q="trashed = false", corpora="drive", driveId=drive_id,
+                                            includeItemsFromAllDrives=True, supportsAllDrives=True,
+                                            pageSize=1000).execute()["files"]}
+
+    assert {folder["id"], inner["id"]} <= listed("archive-drive")
+    assert not {folder["id"], inner["id"]} & listed(seeding.SHARED_DRIVE)
+
 def _upload(files, body: dict, data: bytes = b"x", resumable: bool = False):
     media = MediaIoBaseUpload(io.BytesIO(data), mimetype="text/plain", resumable=resumable)
     return files.create(body=body, media_body=media, supportsAllDrives=True, fields="id,name").execute()
