@@ -9,6 +9,7 @@ is under the root is served: no ``..``, no symlink out of it, no hidden or half-
 from __future__ import annotations
 
 import mimetypes
+import unicodedata
 from html import escape
 from pathlib import Path
 from urllib.parse import quote, unquote
@@ -32,6 +33,27 @@ def served_type(mimetype: str) -> str:
     if kind.startswith("text/") and "charset" not in kind:
         kind += "; charset=utf-8"
     return kind
+
+
+def shown(name: str) -> str:
+    """A file's name as a page shows it: a control or format character (a bidi override that would
+    show ``invoice\u202egpj.exe`` as ``invoiceexe.jpg``, a zero-width one) as U+FFFD, the emoji
+    joiner and variation selector kept, as the office's own names keep them."""
+    return "".join("\ufffd" if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co") and ch not in "\u200d\ufe0f"
+                   else ch for ch in name)
+
+
+def disposition(name: str) -> str:
+    """``Content-Disposition`` for a stored file opened in a browser, under a name a browser may
+    save it by: no path separators (Drive allows "/" in names), control, bidi or zero-width
+    characters, never "." or "..", and encoded as RFC 8187 says (every byte outside its
+    ``attr-char`` %-escaped, "/" included)."""
+    saved = shown(name).replace("\ufffd", "").replace("/", "_").replace("\\", "_").strip()
+    if saved in ("", ".", ".."):
+        saved = "file"
+    return f"inline; filename*=UTF-8''{quote(saved, safe='')}"
+
+
 PAGE = """<!doctype html><html lang="ja"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
 <style>body{{font-family:sans-serif;margin:1.5em}} li{{margin:.4em 0}} small{{color:#666}}</style></head>
@@ -61,7 +83,7 @@ class CaseFiles:
             return self._listing(target, relative)
         kind = served_type(mimetypes.guess_type(target.name)[0] or "application/octet-stream")
         return Response(target.read_bytes(), content_type=kind,
-                        headers={"Content-Disposition": f"inline; filename*=UTF-8''{quote(target.name)}",
+                        headers={"Content-Disposition": disposition(target.name),
                                  **UNTRUSTED_FILE_HEADERS})
 
     def _resolve(self, relative: str) -> Path | None:
@@ -81,14 +103,14 @@ class CaseFiles:
                          key=lambda p: (not p.is_dir(), p.name))
         base = f"{self.prefix}/{quote(relative)}".rstrip("/")
         rows = "".join(f'<li><a href="{escape(base)}/{escape(quote(p.name))}">{"📁 " if p.is_dir() else ""}'
-                       f"{escape(p.name)}</a></li>" for p in entries)
+                       f"{escape(shown(p.name))}</a></li>" for p in entries)
         up = ""
         if relative:
             parent = relative.rsplit("/", 1)[0] if "/" in relative else ""
             up = f'<p><a href="{escape(self.prefix)}/{escape(quote(parent))}">↑</a></p>'
         title = relative.rsplit("/", 1)[-1] or "cases"
         body = f"{up}<ul>{rows or '<li><small>(empty)</small></li>'}</ul>"
-        return Response(PAGE.format(title=escape(title), body=body), mimetype="text/html")
+        return Response(PAGE.format(title=escape(shown(title)), body=body), mimetype="text/html")
 
 
 def _missing() -> Response:

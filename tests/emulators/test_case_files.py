@@ -69,3 +69,29 @@ def test_a_symlink_out_of_the_case_folders_is_not_followed(served, tmp_path):
     os.symlink(tmp_path / "secret.txt", tmp_path / "cases" / "2026-001_ACME_金型" / "link.txt")
     opened = requests.get(f"{served}/2026-001_ACME_金型/link.txt", timeout=5)
     assert opened.status_code == 404 and b"outside" not in opened.content
+
+
+def test_a_name_with_bidi_or_control_characters_is_neither_shown_nor_saved_turned_around(tmp_path):
+    """A file a person put in the case folder (the local stand-in of the shared drive) named to look
+    like a PDF (``invoice\u202efdp.exe`` shows as ``invoiceexe.pdf``): the listing shows the
+    override as U+FFFD and the file is offered under a name without it, encoded as RFC 8187 says."""
+    import re
+    import unicodedata
+    from urllib.parse import unquote
+
+    folder = tmp_path / "cases" / "2026-001_ACME_金型"
+    folder.mkdir(parents=True)
+    (folder / "invoice\u202efdp.exe").write_bytes(b"MZ")
+    (folder / "tab\there; x.txt").write_bytes(b"x")
+    server = ServerThread(CaseFiles(tmp_path / "cases")).start()
+    try:
+        page = requests.get(f"{server.url}/cases/2026-001_ACME_金型", timeout=5).text
+        assert "invoice\ufffdfdp.exe" in page
+        assert all(unicodedata.category(ch) not in ("Cc", "Cf") for ch in page.replace("\n", "")), ascii(page)
+        for name, saved in (("invoice\u202efdp.exe", "invoicefdp.exe"), ("tab\there; x.txt", "tabhere; x.txt")):
+            opened = requests.get(f"{server.url}/cases/2026-001_ACME_金型/{name}", timeout=5)
+            match = re.fullmatch(r"inline; filename\*=UTF-8''((?:[A-Za-z0-9!#$&+.^_`|~-]|%[0-9A-F]{2})+)",
+                                 opened.headers["Content-Disposition"])
+            assert match and unquote(match.group(1)) == saved, opened.headers["Content-Disposition"]
+    finally:
+        server.stop()

@@ -146,6 +146,29 @@ def test_trashing_a_folder_trashes_what_is_inside_and_folders_are_not_copied(fil
     assert files.get(fileId=inner["id"], supportsAllDrives=True, fields="trashed").execute() == {"trashed": True}
 
 
+def test_a_folder_moved_to_another_shared_drive_is_in_that_drive_with_what_it_holds(files, drive):
+    """Drive's ``driveId`` is the drive an item is in now: a case folder a person moved to an archive
+    shared drive (as docs/deploy.md advises for a full drive) is listed there, with its contents,
+    and no longer in the drive it left."""
+    drive.shared_drive("archive-drive", "Archive")
+    drive.seed(id="archive-folder", name="完了案件", mimeType=FOLDER, parents=["archive-drive"])
+    folder = files.create(body={"name": "2025-001_ACME_x", "mimeType": FOLDER, "parents": [seeding.PARENT_FOLDER]},
+                          supportsAllDrives=True, fields="id").execute()
+    inner = _upload(files, {"name": "見積書.pdf", "parents": [folder["id"]]})
+    moved = files.update(fileId=folder["id"], addParents="archive-folder", removeParents=seeding.PARENT_FOLDER,
+                         body={}, supportsAllDrives=True, fields="driveId,parents").execute()
+    assert moved == {"driveId": "archive-drive", "parents": ["archive-folder"]}
+    assert files.get(fileId=inner["id"], supportsAllDrives=True, fields="driveId").execute() == {
+        "driveId": "archive-drive"}
+
+    def listed(drive_id: str) -> set[str]:
+        return {f["id"] for f in files.list(q="trashed = false", corpora="drive", driveId=drive_id,
+                                            includeItemsFromAllDrives=True, supportsAllDrives=True,
+                                            pageSize=1000).execute()["files"]}
+
+    assert {folder["id"], inner["id"]} <= listed("archive-drive")
+    assert not {folder["id"], inner["id"]} & listed(seeding.SHARED_DRIVE)
+
 def _upload(files, body: dict, data: bytes = b"x", resumable: bool = False):
     media = MediaIoBaseUpload(io.BytesIO(data), mimetype="text/plain", resumable=resumable)
     return files.create(body=body, media_body=media, supportsAllDrives=True, fields="id,name").execute()
@@ -265,6 +288,34 @@ def test_a_pdf_still_opens_as_a_pdf(drive, files):
     opened = requests.get(made["webViewLink"], timeout=5)
     assert opened.headers["Content-Type"] == "application/pdf"
     assert "sandbox" in opened.headers["Content-Security-Policy"]
+
+
+
+ATTR_CHAR = r"(?:[A-Za-z0-9!#$&+.^_`|~-]|%[0-9A-F]{2})+"  # RFC 8187: what ``filename*`` may hold unescaped
+
+
+@pytest.mark.parametrize("name", ["../x", "a/b\\c.html", "inv\u202egpj.exe", "tab\tnew\r\nline.txt", "\u200f\u2067.."])
+def test_a_hostile_name_is_saved_by_no_path_nor_shown_reversed(drive, files, name):
+    """Drive allows "/", control and bidi characters in a name (a file a person or another app put
+    in the shared drive): the link's page offers it under a name with none of them, encoded as
+    RFC 8187 says, and the folder's page shows no character that turns the text around."""
+    import re
+    from urllib.parse import unquote
+
+    media = MediaIoBaseUpload(io.BytesIO(b"x"), mimetype="text/plain")
+    folder = files.create(body={"name": f"hostile {name}", "mimeType": FOLDER, "parents": [seeding.PARENT_FOLDER]},
+                          supportsAllDrives=True, fields="id,webViewLink").execute()
+    made = files.create(body={"name": name, "parents": [folder["id"]]}, media_body=media,
+                        supportsAllDrives=True, fields="id,webViewLink").execute()
+    opened = requests.get(made["webViewLink"], timeout=5)
+    disposition = opened.headers["Content-Disposition"]
+    match = re.fullmatch(rf"inline; filename\*=UTF-8''({ATTR_CHAR})", disposition)
+    assert match, disposition
+    saved = unquote(match.group(1))
+    assert not {"/", "\\"} & set(saved) and saved not in (".", "..")
+    assert all(unicodedata.category(ch) not in ("Cc", "Cf") for ch in saved), ascii(saved)
+    page = requests.get(folder["webViewLink"], timeout=5).text
+    assert all(unicodedata.category(ch) not in ("Cc", "Cf") for ch in page.replace("\n", "")), ascii(page)
 
 
 # -- bad input: Drive's 400, never a 500 ------------------------------------------------------------

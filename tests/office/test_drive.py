@@ -81,6 +81,34 @@ def test_a_file_a_person_put_at_the_same_name_is_left_alone(drive):
     assert storage.read(f"{CASE}/README.txt") == b"by a person"
 
 
+def test_a_case_folder_moved_to_another_shared_drive_is_read_listed_and_added_to_once(drive, docs):
+    """A full shared drive's card says to move finished case folders to another shared drive: the
+    case is still Ackflow's there (found by the ids the job store keeps). A file a person put in it
+    is left alone, what a step adds goes into it once, and the folder is listed whole: Drive lists
+    a folder's children only in the shared drive they are in."""
+    storage = drive.storage(docs=docs)
+    storage.create(f"{CASE}/03_見積/見積書_v1.pdf", b"%PDF v1", "application/pdf")
+    folder = storage.ensure_folder(f"{CASE}/05_請求")
+    drive.shared_drive("archive-drive", "完了案件")
+    drive.seed(id="archive-folder", name="2026", mimeType=FOLDER, parents=["archive-drive"])
+    case = cases(drive)[CASE][0]
+    storage._files().update(fileId=case["id"], addParents="archive-folder", removeParents=seeding.PARENT_FOLDER,
+                            body={}, supportsAllDrives=True).execute()
+    drive.seed(name="請求書_INV-2026-0001.pdf", parents=[folder["id"]], mimeType="application/pdf",
+               content_base64=base64.b64encode(b"%PDF by a person").decode())
+    storage = drive.storage(docs=docs)  # a later step, another worker
+    assert storage.create(f"{CASE}/05_請求/請求書_INV-2026-0001.pdf", b"%PDF by Ackflow", "application/pdf") is False
+    assert storage.read(f"{CASE}/05_請求/請求書_INV-2026-0001.pdf") == b"%PDF by a person"
+    assert storage.create(f"{CASE}/05_請求/納品書.pdf", b"%PDF", "application/pdf") is True
+    assert drive.storage(docs=docs).create(f"{CASE}/05_請求/納品書.pdf", b"%PDF", "application/pdf") is False
+    assert storage.list(CASE) == [f"{CASE}/03_見積/見積書_v1.pdf", f"{CASE}/05_請求/納品書.pdf",
+                                  f"{CASE}/05_請求/請求書_INV-2026-0001.pdf"]
+    moved = tree(drive.url, "archive-folder")
+    assert {path: len(items) for path, items in moved.items() if "/05_請求/" in path} == {
+        f"{CASE}/05_請求/請求書_INV-2026-0001.pdf": 1, f"{CASE}/05_請求/納品書.pdf": 1}
+    assert cases(drive) == {}
+
+
 def test_rate_limits_and_5xx_are_retried_and_make_one_file(drive):
     """Drive's 403 rate limits, the 429 its backend may answer instead (developers.google.com/
     workspace/drive/api/guides/limits), and 5xx: each retried."""

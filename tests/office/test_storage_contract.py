@@ -29,15 +29,23 @@ def drive(tmp_path_factory):
     stand_in.stop()
 
 
-@pytest.fixture(params=["local", "gcs", "drive"])
+@pytest.fixture(params=["local", "gcs", "drive", "drive-store"])
 def storage(request, tmp_path, monkeypatch):
+    """Each adapter; Drive both by key search alone and as the worker runs it, with the job store
+    reserving each item's id (``drive-store``)."""
     if request.param == "local":
         return LocalStorage(tmp_path / "cases")
     if request.param == "gcs":
         return gcs_storage(request.getfixturevalue("gcs"))
     stand_in = request.getfixturevalue("drive")
     parent = stand_in.seed(name=f"cases {uuid.uuid4().hex[:8]}", mimeType=FOLDER, parents=["local-shared-drive"])
-    return stand_in.storage(parent["id"])
+    if request.param == "drive":
+        return stand_in.storage(parent["id"])
+    from ackflow.store.sqlite import SqliteDocuments
+
+    docs = SqliteDocuments(tmp_path / "store.db")
+    request.addfinalizer(docs.close)
+    return stand_in.storage(parent["id"], docs=docs)
 
 
 def gcs_storage(emulator) -> GcsStorage:

@@ -6,11 +6,10 @@ for Google Docs files."""
 from __future__ import annotations
 
 from html import escape
-from urllib.parse import quote
 
 from werkzeug.wrappers import Request, Response
 
-from ..files import UNTRUSTED_FILE_HEADERS, served_type
+from ..files import UNTRUSTED_FILE_HEADERS, disposition, served_type, shown
 from .service import FOLDER, NATIVE, DriveService
 
 PAGE = """<!doctype html><html lang="ja"><head><meta charset="utf-8">
@@ -20,7 +19,7 @@ PAGE = """<!doctype html><html lang="ja"><head><meta charset="utf-8">
 
 
 def _page(title: str, body: str, status: int = 200) -> Response:
-    return Response(PAGE.format(title=escape(title), body=body), status=status, mimetype="text/html")
+    return Response(PAGE.format(title=escape(shown(title)), body=body), status=status, mimetype="text/html")
 
 
 def add_pages(app, service: DriveService) -> None:
@@ -37,7 +36,7 @@ def add_pages(app, service: DriveService) -> None:
                                and not f.get("trashed")), key=lambda f: (f["mimeType"] != FOLDER, f["name"]))
             links = [(service.resource(f)["webViewLink"], f) for f in children]
         rows = "".join(f'<li><a href="{escape(link)}">{"📁 " if f["mimeType"] == FOLDER else ""}'
-                       f'{escape(f["name"])}</a></li>' for link, f in links)
+                       f'{escape(shown(f["name"]))}</a></li>' for link, f in links)
         parents = item.get("parents") or []
         up = f'<p><a href="/drive/folders/{escape(parents[0])}">↑</a></p>' if parents else ""
         return _page(item["name"], f"{up}<ul>{rows or '<li><small>(empty)</small></li>'}</ul>")
@@ -51,7 +50,7 @@ def add_pages(app, service: DriveService) -> None:
                                        "keeps no contents for it).</p>")
         data = service.blobs.get(file_id, b"")
         return Response(data, content_type=served_type(item["mimeType"]),
-                        headers={"Content-Disposition": f"inline; filename*=UTF-8''{quote(item['name'])}",
+                        headers={"Content-Disposition": disposition(item["name"]),
                                  **UNTRUSTED_FILE_HEADERS})
 
     app.add("GET", r"/drive/folders/([^/]+)", folder)

@@ -382,24 +382,30 @@ class DriveService:
                                      location="addParents")  # Drive: "a duplicate parent", a 400 badRequest
                 parents = [p for p in item["parents"] if p not in remove_parents.split(",")]
                 parents += [p for p in add_parents.split(",") if p]
-                self._parent({"parents": parents}, caller, all_drives)
+                destination = self._parent({"parents": parents}, caller, all_drives)
                 changes["parents"] = parents
+                if destination["driveId"] != item.get("driveId"):  # into another shared drive, with its contents
+                    for moved in self._within(file_id):
+                        self.files[moved]["driveId"] = destination["driveId"]
             item.update(changes)
             item["modifiedTime"] = _now()
             self.save()
             return item
 
+    def _within(self, file_id: str) -> set[str]:
+        """The item and everything under it."""
+        found = {file_id}
+        while True:
+            more = {i for i, f in self.files.items() if set(f.get("parents", [])) & found} - found
+            if not more:
+                return found
+            found |= more
+
     def delete(self, file_id: str, caller: str, all_drives: bool) -> None:
         with self.lock:
             item = self.get(file_id, caller, all_drives)
             self.require(item, caller, "organizer")  # deleting for good in a shared drive: a Manager
-            doomed = {file_id}
-            while True:
-                more = {i for i, f in self.files.items() if set(f.get("parents", [])) & doomed} - doomed
-                if not more:
-                    break
-                doomed |= more
-            for gone in doomed:
+            for gone in self._within(file_id):
                 self.files.pop(gone, None)
                 self.blobs.pop(gone, None)
                 if self.folder:

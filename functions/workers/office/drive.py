@@ -340,18 +340,22 @@ class DriveStorage:
             item = self._settle(path, entry, item)
         return item
 
-    def _by_name(self, parent_id: str, name: str, folder: bool = False) -> dict | None:
-        """The item in the folder whose Drive name is ``name`` as a path name (``path_name``); with
-        ``folder``, the folder of that name (Drive lets a Google Doc, which has no extension, share
-        a folder's name). Drive compares names as they are written, and a Mac (Drive for desktop)
-        writes them decomposed (NFD) where paths are NFC: both spellings are searched for."""
+    def _by_name(self, parent: dict, name: str, folder: bool = False) -> dict | None:
+        """The item in the folder ``parent`` whose Drive name is ``name`` as a path name
+        (``path_name``); with ``folder``, the folder of that name (Drive lets a Google Doc, which has
+        no extension, share a folder's name). Drive compares names as they are written, and a Mac
+        (Drive for desktop) writes them decomposed (NFD) where paths are NFC: both spellings are
+        searched for. Searched in the shared drive the folder is in: a case folder a person moved
+        to another one (as the card for a full drive advises) holds its files there."""
+        parent_id = parent["id"]
         query = f"{_quote(parent_id)} in parents and trashed = false"
         if folder:
             query += f" and mimeType = {_quote(FOLDER)}"
         if not {"／", "＼", "\ufffd"} & set(name) and name != "_":  # the Drive name is the path name
             spellings = dict.fromkeys((name, unicodedata.normalize("NFD", name)))
             query += " and (" + " or ".join(f"name = {_quote(s)}" for s in spellings) + ")"
-        found = self._list(L_("look in the folder {folder}", folder=parent_id), query)
+        found = self._list(L_("look in the folder {folder}", folder=parent_id), query,
+                           drive_id=parent.get("driveId", ""))
         return next((f for f in found if path_name(f["name"]) == name), None)
 
     def _parent(self) -> dict:
@@ -402,19 +406,24 @@ class DriveStorage:
         return self._drive_id
 
     def _find(self, path: str) -> dict | None:
-        """The item at ``path``: by its key (what Ackflow made), else by names (what a person made)."""
+        """The item at ``path``: by its key (what Ackflow made), else by names (what a person made)
+        from the nearest folder Ackflow made on the way, which its key finds wherever it is now (a
+        case folder moved to another shared drive), else from the case folders' parent."""
         path = safe_relative_path(path)
         found = self._by_key(path)
         if found is not None:
             return found
-        folder_id = self.parent_id
-        item = None
         parts = path.split("/")
-        for depth, part in enumerate(parts, start=1):
-            item = self._by_name(folder_id, part, folder=depth < len(parts))
+        start, item = 0, {"id": self.parent_id}
+        for depth in range(len(parts) - 1, 0, -1):
+            folder = self._by_key("/".join(parts[:depth]))
+            if folder is not None:
+                start, item = depth, folder
+                break
+        for depth in range(start + 1, len(parts) + 1):
+            item = self._by_name(item, parts[depth - 1], folder=depth < len(parts))
             if item is None:
                 return None
-            folder_id = item["id"]
         return item
 
     # -- the port --------------------------------------------------------------------------------
@@ -426,7 +435,7 @@ class DriveStorage:
             return found
         parent_path, _, name = path.rpartition("/")
         parent = self.ensure_folder(parent_path) if parent_path else self._parent()
-        existing = self._by_name(parent["id"], name, folder=True)
+        existing = self._by_name(parent, name, folder=True)
         if existing is not None:
             return existing
         body = {"name": name, "mimeType": FOLDER, "parents": [parent["id"]],
@@ -563,7 +572,7 @@ class DriveStorage:
             return None
         parent_path, _, name = path.rpartition("/")
         parent = self.ensure_folder(parent_path) if parent_path else self._parent()
-        if self._by_name(parent["id"], name) is not None:
+        if self._by_name(parent, name) is not None:
             return None
         return parent["id"], name
 
@@ -634,7 +643,8 @@ class DriveStorage:
         paths, pending = [], [(safe_relative_path(prefix), folder["id"])]
         while pending:
             base, folder_id = pending.pop()
-            for item in self._list(L_("list {path}", path=base), f"{_quote(folder_id)} in parents and trashed = false"):
+            for item in self._list(L_("list {path}", path=base), f"{_quote(folder_id)} in parents and trashed = false",
+                                   drive_id=folder.get("driveId", "")):  # in the drive it is in, if moved
                 path = f"{base}/{path_name(item['name'])}"
                 if item["mimeType"] == FOLDER:
                     pending.append((path, item["id"]))
