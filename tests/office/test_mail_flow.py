@@ -160,3 +160,26 @@ def test_a_mail_read_while_gmail_throttles_is_never_given_up_as_unreadable(runti
     assert report.proposed == [record_id(MAILBOX, sent["id"])]
     assert status(runtime, sent["id"]) != "SKIPPED"
     assert card_ids(runtime) == [f"client-{record_id(MAILBOX, sent['id'])}"]
+
+
+def test_a_watch_gmail_refuses_never_stops_the_sweep_from_polling_for_new_mail(runtime, gmail, monkeypatch):
+    """The sweep renews Gmail's watch, then polls the history: the safety net under push. A watch
+    Gmail refuses (the Pub/Sub topic deleted, its publish right for Gmail taken away, Gmail
+    unavailable at the renewal) raised out of the sweep before the poll, on every sweep, so no mail
+    got a card until someone read the log and fixed the topic: the net failed with what it is for."""
+    from ackflow_tools.emulators.web import Router, ServerThread
+
+    pubsub = ServerThread(Router()).start()  # a Pub/Sub without the topic: Gmail's watch answers 404
+    try:
+        gmail.service.pubsub_url = pubsub.url
+        monkeypatch.setenv("ACKFLOW_OFFICE_GMAIL_TOPIC", "projects/local-project/topics/gmail")
+        now = time.time()
+        first = flow(runtime).sweep(now)
+        assert "watch_expires_at" not in first and "404" in first["watch_error"]
+        sent = gmail.deliver(mail("トピックが消えた日の依頼"))
+        second = flow(runtime).sweep(now + 60)
+        assert "error" not in second and "404" in second["watch_error"]
+        assert status(runtime, sent["id"]) == "PROPOSED"
+        assert card_ids(runtime) == [f"client-{record_id(MAILBOX, sent['id'])}"]
+    finally:
+        pubsub.stop()
