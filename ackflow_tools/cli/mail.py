@@ -75,7 +75,11 @@ def receive(sender: str, subject: str, body: str, html: bool, attachments: tuple
     if not gmail_url or not mailbox:
         raise click.ClickException("no local mailbox: start `ackflow dev` (with mail, the default), or give "
                                    "--gmail-url and --to")
-    raw = build_mail(sender, subject, body, to=mailbox, html=html, attachments=attachments, headers=headers, spf=spf)
+    try:
+        raw = build_mail(sender, subject, body, to=mailbox, html=html, attachments=attachments, headers=headers,
+                         spf=spf)
+    except ValueError as exc:  # a second Subject, a line break in a header: no mail Python writes
+        raise click.ClickException(f"no mail written: {exc}") from exc
     response = requests.post(f"{gmail_url.rstrip('/')}/_emulator/users/{mailbox}/messages", data=raw,
                              headers={"Content-Type": "message/rfc822"}, timeout=30)
     if not response.ok:

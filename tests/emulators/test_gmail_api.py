@@ -165,3 +165,20 @@ def test_ackflow_mail_receive_drops_a_mail_with_its_attachments(gmail, tmp_path)
     assert got.header("Subject") == "見積依頼" and "spf=fail" in got.header("Authentication-Results")
     attachment = next(p for p in got.parts if p.filename == "図面.pdf")
     assert box.attachment(got.id, attachment.handle) == DRAWING
+
+
+@pytest.mark.parametrize("args", [["--subject", "見積依頼", "--header", "Subject: 二つ目"],
+                                  ["--subject", "見積依頼\nBcc: everyone@example.com"],
+                                  ["--subject", "見積依頼", "--header", "X-Note: 一行目\r\n二行目"]])
+def test_ackflow_mail_receive_refuses_a_mail_it_cannot_write_in_a_sentence_never_a_traceback(gmail, args):
+    """A second Subject (``--header``) or a line break in a header is no mail Python writes: the
+    command ended in a ValueError's traceback, and nothing said which option was wrong."""
+    from click.testing import CliRunner
+
+    from ackflow_tools.cli.main import cli
+
+    result = CliRunner().invoke(cli, ["mail", "receive", "--from", "山田 <yamada@acme.co.jp>", *args,
+                                      "--gmail-url", gmail.url, "--to", MAILBOX])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Error: " in result.output and "Traceback" not in result.output, result.output
+    assert mailbox(gmail).recent(1, 10) == []  # nothing delivered

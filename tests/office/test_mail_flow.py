@@ -160,3 +160,73 @@ def test_a_mail_read_while_gmail_throttles_is_never_given_up_as_unreadable(runti
     assert report.proposed == [record_id(MAILBOX, sent["id"])]
     assert status(runtime, sent["id"]) != "SKIPPED"
     assert card_ids(runtime) == [f"client-{record_id(MAILBOX, sent['id'])}"]
+
+
+def test_a_watch_gmail_refuses_never_stops_the_sweep_from_polling_for_new_mail(runtime, gmail, monkeypatch):
+    """The sweep renews Gmail's watch, then polls the history: the safety net under push. A watch
+    Gmail refuses (the Pub/Sub topic deleted, its publish right for Gmail taken away, Gmail
+    unavailable at the renewal) raised out of the sweep before the poll, on every sweep, so no mail
+    got a card until someone read the log and fixed the topic: the net failed with what it is for."""
+    from ackflow_tools.emulators.web import Router, ServerThread
+
+    pubsub = ServerThread(Router()).start()  # a Pub/Sub without the topic: Gmail's watch answers 404
+    try:
+        gmail.service.pubsub_url = pubsub.url
+        monkeypatch.setenv("ACKFLOW_OFFICE_GMAIL_TOPIC", "projects/local-project/topics/gmail")
+        now = time.time()
+        first = flow(runtime).sweep(now)
+        assert "watch_expires_at" not in first and "404" in first["watch_error"]
+        sent = gmail.deliver(mail("トピックが消えた日の依頼"))
+        second = flow(runtime).sweep(now + 60)
+        assert "error" not in second and "404" in second["watch_error"]
+        assert status(runtime, sent["id"]) == "PROPOSED"
+        assert card_ids(runtime) == [f"client-{record_id(MAILBOX, sent['id'])}"]
+    finally:
+        pubsub.stop()
+
+
+def test_a_mail_too_large_to_file_whole_is_filed_with_its_text_and_a_line_for_each_attachment(runtime, gmail,
+                                                                                               monkeypatch):
+    """A client's mail with one drawing over the attachment limit is, with it, over the limit of a
+    mail filed whole (``ACKFLOW_OFFICE_MAIL_MAX_BYTES``; Gmail takes mails of up to 50 MB). Opening
+    its case saved neither the drawing (too large) nor the mail: nothing of the request (its text,
+    its due date, who sent it) was in the case folder. The mail is now filed as Gmail read it
+    (headers and text, nothing more downloaded), each attachment named where it is."""
+    from email import message_from_bytes, policy
+
+    from ackflow.i18n import ENGLISH
+    from ackflow.jobs.context import StepContext
+    from ackflow.jobs.model import Job, Requester, StepState, StepStatus
+    from workers.office.mail.steps import save_mail
+
+    monkeypatch.setenv("ACKFLOW_OFFICE_MAIL_MAX_BYTES", "100000")
+    monkeypatch.setenv("ACKFLOW_OFFICE_MAIL_MAX_ATTACHMENT_BYTES", "60000")
+    sync = flow(runtime)
+    sync.sync("push-0")
+    sent = gmail.deliver(mail("大きな図面のご依頼", body="図面をお送りします。\n納期: 2026年12月1日",
+                              attachments=(("図面.dwg", b"D" * 90_000, "application/octet-stream"),
+                                           ("仕様.txt", "仕様です".encode(), "text/plain"))))
+    rid = record_id(MAILBOX, sent["id"])
+    assert sync.sync("push-1").proposed == [rid]
+    MailRecords(runtime.store.docs).update(rid, lambda doc: {**doc, "confirmation": "c-mail"})  # Run on its card
+    folder = "2026-001_ACME_大きな図面のご依頼"
+    steps = (StepState("number", StepStatus.SUCCEEDED, output={"case": "2026-001"}),
+             StepState("folder", StepStatus.SUCCEEDED, output={"folder": folder, "folder_link": "https://x/"}),
+             StepState("mail"))
+    job = Job(id="j-big", type="newcase", params={"client": "ACME", "title": "大きな図面のご依頼", "mail": rid},
+              requester=Requester("users/1", "yamada@office.example", "山田", language="en"), space=SPACE,
+              thread=None, queue="ackflow-office", steps=steps, created_at=1.0, updated_at=1.0,
+              confirmation_id="c-mail")
+    result = save_mail(StepContext(job, 2, 1, runtime.services, report=lambda *_: None, cancelled=lambda: False,
+                                   speaker=ENGLISH))
+    storage = runtime.services.case_storage
+    received = f"{folder}/01_受領資料/メール"
+    assert sorted(p.rpartition("/")[2] for p in storage.list(received)) == ["仕様.txt", "受信メール.eml"]
+    filed = storage.read(f"{received}/受信メール.eml")
+    assert len(filed) < 10_000
+    eml = message_from_bytes(filed, policy=policy.default)
+    assert eml["Subject"] == "大きな図面のご依頼" and eml["From"] == "山田 太郎 <yamada@acme.co.jp>"
+    assert "納期: 2026年12月1日" in eml.get_body(("plain",)).get_content()
+    text = filed.decode()
+    assert "図面.dwg (90,000 bytes): not saved: too large" in text and "仕様.txt" in text
+    assert "受信メール.eml" in result["mail_skipped"] and "without its attachments" in result["mail_skipped"]

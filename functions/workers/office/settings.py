@@ -86,7 +86,7 @@ class OfficeSettings(BaseSettings):
     gmail_credentials_file: str = Field("", description="Service-account key file with domain-wide delegation; empty: keyless (signJwt by the function's account).")
     gmail_service_account: str = Field("", description="Service account whose domain-wide delegation reads the mailbox (keyless); empty: the function's own.")
     mail_max_attachment_bytes: int = Field(20 * 1024 * 1024, gt=0, description="Largest attachment saved into a case (larger: listed on the card, not saved).")
-    mail_max_bytes: int = Field(30 * 1024 * 1024, gt=0, description="Largest mail saved whole as .eml (larger: attachments only).")
+    mail_max_bytes: int = Field(30 * 1024 * 1024, gt=0, description="Largest mail saved whole as .eml (larger: its headers and text as Gmail read them, and its attachments within their limit).")
     mail_rescan_days: int = Field(3, gt=0, description="Days of mail re-read when Gmail no longer knows the stored history id.")
     mail_rescan_max: int = Field(50, gt=0, description="Most mails re-read in such a re-scan.")
     mail_batch: int = Field(50, gt=0, description="Most new mails handled per notification or sweep (the rest follow).")

@@ -274,16 +274,23 @@ class MailFlow:
     # -- the sweep --------------------------------------------------------------------------------
     def sweep(self, now: float) -> dict:
         """Renew the watch when due, poll for new mail (the safety net under push), take over mails
-        whose holder died, and apply labels still due."""
+        whose holder died, and apply labels still due. A watch Gmail refuses (its topic deleted, its
+        publish right taken away, Gmail unavailable) is logged and tried again next sweep; the poll
+        still runs, so new mail gets its cards without push."""
         out: dict = {}
         topic = self.settings.gmail_topic
         box = self.records.mailbox(self.address)
         renew = self.settings.mail_watch_renew_after
         if topic and (box.get("watch_topic") != topic or now - box.get("watched_at", 0) >= renew
                       or box.get("watch_expires_at", 0) - now < 2 * 86400):
-            watch = self.mailbox.watch(topic)
-            self.records.note_watch(self.address, topic, watch.expires_at, watch.history_id, now)
-            out["watch_expires_at"] = watch.expires_at
+            try:
+                watch = self.mailbox.watch(topic)
+            except StepFailed as exc:
+                log.error("mail sweep: the Gmail watch on %s was not renewed (polling instead): %s", topic, exc)
+                out["watch_error"] = str(exc)[:500]
+            else:
+                self.records.note_watch(self.address, topic, watch.expires_at, watch.history_id, now)
+                out["watch_expires_at"] = watch.expires_at
         holder = f"sweep-{int(now)}"
         out["sync"] = self.sync(holder).to_dict()
         out["stalled"] = self.retry_stalled(holder).proposed

@@ -7,6 +7,7 @@ created only if absent, records merge, the card is replaced by its fixed id.
 from __future__ import annotations
 
 import logging
+import re
 from email import message_from_bytes
 from email.errors import MessageError
 from email.generator import BytesGenerator
@@ -17,7 +18,7 @@ from ackflow.errors import ChatRateLimited, ChatUnavailable, PermanentError, Ret
 from ackflow.jobs.context import StepContext, nothing_to_do
 from ackflow.jobs.model import without_marker
 
-from .mailbox import MailGone
+from .mailbox import Mail, MailGone
 from .records import MailRecords, MailStatus
 from .texts import TEXTS, say
 
@@ -25,6 +26,8 @@ log = logging.getLogger(__name__)
 RECEIVED = "01_受領資料"
 SUBFOLDER = "メール"
 EML_NAME = "受信メール.eml"
+HEADER_NAME = re.compile(r"[!-9;-~]{1,76}")  # printable ASCII but the colon (RFC 5322)
+MAX_REBUILT_HEADER = 16_000  # characters of one header written into a mail rebuilt from its parts
 
 
 def without_parts(raw: bytes, part_ids: set[str], note: str) -> bytes:
@@ -61,6 +64,50 @@ def mail_to_file(raw: bytes, large: set[str], note: str) -> bytes:
         log.warning("the mail is filed as received: it could not be written without its large attachments "
                     "(%s: %s)", type(exc).__name__, str(exc)[:200])
         return raw
+
+
+def mail_from_parts(mail: Mail, attachments: list[dict], handles: dict[str, str]) -> bytes:
+    """The mail rebuilt from what Gmail gave of it (``messages.get``, format full), for a mail too
+    large to download whole (over ``mail_max_bytes``): its headers and its text as received, and
+    in place of each attachment a line naming it and where it is (saved beside this file under
+    its safe name, or not: too large). Small whatever the mail's size: Gmail gives text parts
+    inline, attachments by id, and none is fetched here."""
+    from email.message import EmailMessage
+    from email.policy import SMTP
+
+    message = EmailMessage(policy=SMTP)
+    omitted = []
+    for name, value in mail.headers:
+        lowered = name.lower()
+        if lowered.startswith("content-") or lowered == "mime-version" or not HEADER_NAME.fullmatch(name):
+            continue
+        if len(value) > MAX_REBUILT_HEADER:  # thousands of recipients: Python's writer takes seconds per kB
+            omitted.append(f"{name} ({len(value):,} characters)")
+            continue
+        try:
+            message[name] = " ".join(value.split())  # Gmail's value: unfolded, its encoded words decoded
+        except (ValueError, TypeError, IndexError, AttributeError, MessageError, RecursionError):
+            omitted.append(name)  # a header Python will not write again (Gmail keeps the mail as received)
+    if omitted:
+        message["X-Ackflow-Omitted"] = ", ".join(omitted)[:MAX_REBUILT_HEADER]
+    message["X-Ackflow-Note"] = "the mail was too large to file whole: its attachments are not in this file"
+    message.make_mixed()
+    for part in mail.parts:
+        if part.data is not None and not part.handle and not part.filename and part.mime_type.startswith("text/"):
+            text = EmailMessage(policy=SMTP)
+            main, _, sub = part.mime_type.partition("/")
+            text.set_content(part.data, maintype=main, subtype=sub or "plain")
+            charset = re.search(r'charset\s*=\s*"?([A-Za-z0-9_.:-]{1,40})', part.header("Content-Type"))
+            if charset:
+                text.set_param("charset", charset.group(1))
+            message.attach(text)
+    for item in attachments:
+        where = ("not saved: too large" if item.get("too_large") else "saved beside this file"
+                 if handles.get(item["part_id"]) else "not saved: not found in the mail")
+        note = EmailMessage(policy=SMTP)
+        note.set_content(f"[Ackflow: attachment {item['name']} ({item['size']:,} bytes): {where}]\n")
+        message.attach(note)
+    return message.as_bytes()
 
 
 def eml_name(attachments: list[dict]) -> str:
@@ -110,11 +157,12 @@ def save_mail(ctx: StepContext) -> dict:
         eml = eml_name(record.get("attachments", []))
         if mail.size <= settings.mail_max_bytes:
             raw = mail_to_file(mailbox.raw(record["mail_id"]), large, "[Ackflow: " + say("too_large", "en") + "]")
-            storage.create(f"{base}/{eml}", raw, "message/rfc822")
-            saved.append(eml)
-            documents.append({"key": f"{base}/{eml}", "name": eml, "path": f"{base}/{eml}", "bytes": len(raw)})
-        else:
-            skipped.append(say("skip_large", ctx.speaker, name=eml, size=mail.size))
+        else:  # too large to download whole: its headers and text, with a line for each attachment
+            raw = mail_from_parts(mail, record.get("attachments", []), handles)
+            skipped.append(say("filed_without_attachments", ctx.speaker, name=eml, size=mail.size))
+        storage.create(f"{base}/{eml}", raw, "message/rfc822")
+        saved.append(eml)
+        documents.append({"key": f"{base}/{eml}", "name": eml, "path": f"{base}/{eml}", "bytes": len(raw)})
         for item in record.get("attachments", []):
             if item["too_large"]:
                 skipped.append(say("skip_large", ctx.speaker, name=item["name"], size=item["size"]))

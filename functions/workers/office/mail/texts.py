@@ -46,6 +46,8 @@ TEXTS: dict[str, str] = {
     "skip_gone": N_("{name}: deleted from the mailbox"),
     "skip_large": N_("{name}: {size:,} bytes, too large to save"),
     "skip_missing": N_("{name}: not found in the mail"),
+    "filed_without_attachments": N_("{name}: the mail is {size:,} bytes, too large to file whole; filed "
+                                    "without its attachments"),
     # why the mail's step of newcase failed (the job's failure card, in the requester's language)
     "mail_unknown": N_("the mail this case comes from is no longer known"),
     "not_from_card": N_("this job was not confirmed from the mail's own card"),
