@@ -270,3 +270,29 @@ def test_a_worker_killed_before_writing_the_unissued_row_leaves_it_to_the_sweep(
     office.click(office.job_message(failed), "Retry")
     assert office.wait_job(job_id, JobStatus.SUCCEEDED, timeout=60).result["invoice"] == number
     assert row_of(office, number, "発行済")["amount"] == "55000"
+
+
+def test_an_invoice_freee_already_holds_with_other_totals_is_said_in_yen(office):
+    """Someone made the next number by hand in freee, for other amounts: the job finds it by number,
+    refuses to take it for ours, and says both totals as amounts of yen (it said Python's dicts:
+    ``{'by_rate': [{'rate': 10, …}]…}``), in the requester's language."""
+    case = run_newcase(office, 'newcase "高橋製作所" "型 K-2" --item "設計:1:100000"').result["case"]
+    run(office, f"ordered {case}")
+    year = time.localtime().tm_year
+    number = f"INV-{year}-{office.runtime.store.counter_value(f'invoice-{year}') + 1:04d}"
+    token = office.runtime.store.docs.get("oauth_grants", "freee")["access_token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    partner = requests.post(f"{office.freee}/api/1/partners", headers=auth, timeout=10,
+                            json={"company_id": 1001, "name": "手入力の取引先"}).json()["partner"]
+    requests.post(f"{office.freee}/iv/invoices", headers=auth, timeout=10, json={
+        "company_id": 1001, "invoice_number": number, "billing_date": f"{year}-11-01", "tax_entry_method": "out",
+        "tax_fraction": "omit", "withholding_tax_entry_method": "out", "partner_title": "御中",
+        "partner_id": partner["id"],
+        "lines": [{"type": "item", "description": "手入力", "quantity": 1, "unit_price": "5000", "tax_rate": 10}],
+    }).raise_for_status()
+    failed = run(office, f"invoice {case}", JobStatus.FAILED)
+    said = failed.last_error
+    assert "by_rate" not in said and "{" not in said, said
+    assert "¥5,500" in said and "¥110,000" in said and number in said, said
+    card = json.dumps(office.job_message(failed), ensure_ascii=False)
+    assert "by_rate" not in card and "¥5,500" in card and "¥110,000" in card

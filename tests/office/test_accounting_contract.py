@@ -39,6 +39,7 @@ class Freee:
         self.standin = StandIn()
         tokens = self.standin.tokens(SqliteDocuments(tmp_path / "store.db"))
         tokens.exchange(self.standin.approve())
+        self.standin.service.state.company["invoice_registration_number"] = ISSUER.registration  # its template's
         self.accounting = self.standin.accounting(tokens)
 
     def held(self, kind: str, number: str) -> int:

@@ -667,3 +667,55 @@ def test_ackflow_freee_authorize_with_a_deployments_settings_says_where_the_clie
     assert result.exit_code == 1, result.output
     assert "ACKFLOW_OFFICE_FREEE_CLIENT_SECRET is not set" in result.output
     assert "gcloud secrets versions access latest --secret=" in result.output
+
+
+def test_an_invoice_freee_prints_without_the_offices_registration_number_is_not_reported_issued(standin, accounting):
+    """freee prints the registration number (登録番号) of its invoice template: InvoiceResponse's
+    ``template.invoice_registration_number``; the API cannot set it per invoice. An invoice printed
+    with another number, or none, is no qualified invoice of this office: the step says so, and once
+    the template is put right in freee, the retry issues that same invoice (never a second one)."""
+    import dataclasses
+
+    from workers.office.issuer import SAMPLE, valid_registration
+
+    ours = valid_registration("987654321098")
+    invoice = dataclasses.replace(an_invoice("INV-2026-0080"), issuer=Issuer("山田", registration=ours))
+    control = f"{standin.url}/_emulator/control"
+    with pytest.raises(PermanentError) as refused:
+        accounting.issue(invoice)
+    said = str(refused.value)
+    assert SAMPLE.registration in said and ours in said and "INV-2026-0080" in said
+    created = standin.service.get("invoices", standin.documents("invoices", "INV-2026-0080")[0]["id"])
+    assert created["sending_status"] == "unsent"  # made, never sent: put right before anyone sees it
+    requests.post(control, json={"template_registration": ours}).raise_for_status()
+    assert accounting.issue(invoice).number == "INV-2026-0080"
+    assert len(standin.documents("invoices", "INV-2026-0080")) == 1
+
+    requests.post(control, json={"template_registration": ""}).raise_for_status()
+    with pytest.raises(PermanentError, match="without a registration number"):
+        accounting.issue(dataclasses.replace(invoice, number="INV-2026-0081"))
+    ja = Speaker("ja")
+    with pytest.raises(PermanentError) as refused:
+        accounting.issue(dataclasses.replace(invoice, number="INV-2026-0081"))
+    assert "適格請求書になりません" in refused.value.render(ja) and "INV-2026-0081" in refused.value.render(ja)
+    # a quotation needs no registration number: issued whatever the template says
+    assert accounting.issue(a_quotation("2026-001-v9")).number == "2026-001-v9"
+
+
+def test_the_stand_in_answers_a_documents_template_as_freee_does(standin, accounting):
+    """InvoiceResponse and InvoiceShowResponse carry ``template`` (title, invoice_registration_number,
+    company_name, …); the listing (InvoiceIndexResponse) does not."""
+    from workers.office.issuer import SAMPLE
+
+    issued = accounting.issue(dataclasses_replace_registration(an_invoice("INV-2026-0082"), SAMPLE.registration))
+    auth = {"Authorization": f"Bearer {accounting.api.tokens.access_token()}"}
+    shown = requests.get(f"{standin.url}/iv/invoices/{issued.ref}", params={"company_id": 1001}, headers=auth).json()
+    assert shown["invoice"]["template"]["invoice_registration_number"] == SAMPLE.registration
+    listed = requests.get(f"{standin.url}/iv/invoices", params={"company_id": 1001}, headers=auth).json()
+    assert "template" not in listed["invoices"][0]
+
+
+def dataclasses_replace_registration(document, registration: str):
+    import dataclasses
+
+    return dataclasses.replace(document, issuer=Issuer("山田", registration=registration))

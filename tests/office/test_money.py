@@ -348,3 +348,21 @@ def test_a_change_to_a_negative_price_is_refused_saying_so():
     with pytest.raises(UsageError) as refused:
         parse_change("1=::▲5000", RULES)
     assert "マイナス" in refused.value.render(speaker_for("ja"))
+
+
+@pytest.mark.parametrize("kind, number, label", [("invoice", "INV-2026-0009", "請求書番号"),
+                                                 ("quotation", "2026-001-v3", "見積番号")])
+def test_every_page_of_a_long_document_says_which_document_and_which_page(kind, number, label):
+    """A document of 45 lines runs to several pages. Printed and handed over, a page on its own (the
+    last holds the totals and the tax per rate) must still say which document it belongs to: each
+    page after the first repeats the number, and every page says its number of the whole."""
+    many = lines(*(f"図面修正 第{n}版 詳細設計および構造計算の見直し、関係各所との調整を含む作業一式:1:3333"
+                   for n in range(1, 46)))
+    extra = {"version": 3, "valid_until": "2026-12-21"} if kind == "quotation" else {}
+    data = render(invoice(kind=kind, number=number, lines=many, **extra))
+    pages = [page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages]
+    assert len(pages) >= 3
+    for at, text in enumerate(pages, start=1):
+        assert f"{label} {number}" in text, at
+        assert f"{at} / {len(pages)}" in text, at
+    assert "合計（税込）" in pages[-1] and "合計（税込）" not in pages[0]

@@ -68,6 +68,8 @@ def _control(service: FreeeService, body: dict) -> None:
         service.expire_access_tokens()
     if body.get("revoke"):
         service.revoke_all()
+    if "template_registration" in body:  # the 登録番号 the templates print ("" for none)
+        service.state.company["invoice_registration_number"] = str(body["template_registration"])
     if "number_filter" in body:  # false: a listing ignores invoice_number / quotation_number
         service.number_filter = bool(body["number_filter"])
 
@@ -132,17 +134,22 @@ def build_app(service: FreeeService):
     def templates(request: Request, kinds: str):
         return _json({"templates": service.templates(kinds)})
 
-    def reported(request: Request, kinds: str, document: dict) -> dict:
+    def reported(request: Request, kinds: str, document: dict, *, whole: bool = True) -> dict:
         """A document as freee answers it: with ``report_url``, its page in the web app (required in
-        the reference's responses; the stand-in's page is under /web)."""
-        return {**document, "report_url": f"{request.host_url}web/reports/{kinds}/{document['id']}"}
+        the reference's responses; the stand-in's page is under /web); shown or created (``whole``),
+        with its ``template`` too, which the listing leaves out."""
+        shown = {**document, "report_url": f"{request.host_url}web/reports/{kinds}/{document['id']}"}
+        if whole:
+            shown["template"] = service.template_of(kinds, document)
+        return shown
 
     def listing(request: Request, kinds: str):
         _, number_field, _ = KINDS[kinds]
         limit, offset = _page(request, 20, 100)
         number = request.args.get(number_field) if service.number_filter else None
         found = service.find(kinds, number, limit, offset)
-        return _json({kinds: [reported(request, kinds, {k: v for k, v in d.items() if k != "lines"}) for d in found]})
+        return _json({kinds: [reported(request, kinds, {k: v for k, v in d.items() if k != "lines"}, whole=False)
+                              for d in found]})
 
     def get(request: Request, kinds: str, document_id: str):
         return _json({KINDS[kinds][0]: reported(request, kinds, service.get(kinds, int(document_id)))})

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
+from workers.office.issuer import SAMPLE
+
 from .errors import FreeeError, OAuthError
 from .limits import AccessLimit, Denial, reauthorize
 
@@ -63,7 +65,9 @@ class Fault:
 
 @dataclass
 class State:
-    company: dict = field(default_factory=lambda: {"id": 1001, "name": "サンプル設計事務所", "auto_numbering": False})
+    # the company, and the registration number (登録番号) its templates print: ``ackflow dev``'s sample office's
+    company: dict = field(default_factory=lambda: {"id": 1001, "name": SAMPLE.name, "auto_numbering": False,
+                                                   "invoice_registration_number": SAMPLE.registration})
     clients: dict = field(default_factory=lambda: {"local-client": "local-secret"})
     codes: dict = field(default_factory=dict)  # code -> {client_id, redirect_uri, expires_at, used}
     access: dict = field(default_factory=dict)  # token -> {expires_at, grant, revoked}
@@ -93,6 +97,8 @@ class FreeeService:
         self._calls: list[float] = []  # API calls in the current window
         if self.path and self.path.exists():
             self.state = State(**json.loads(self.path.read_text()))
+            # a state kept before templates printed a registration number: the sample office's
+            self.state.company.setdefault("invoice_registration_number", SAMPLE.registration)
 
     def save(self) -> None:
         if self.path:
@@ -247,6 +253,19 @@ class FreeeService:
         name = "見積書" if kinds == "quotations" else "請求書"
         return [{"id": 1 if kinds == "quotations" else 2, "name": f"標準の{name}テンプレート"},
                 {"id": DEFAULT_TEMPLATES[kinds], "name": f"事務所の{name}"}]
+
+    def template_of(self, kinds: str, document: dict) -> dict:
+        """A document's ``template`` as InvoiceResponse / QuotationResponse give it: what its template
+        prints, as the template is set now. freee prints the registration number (登録番号) of the
+        template; the API cannot set one per document (the stand-in's templates share the company's,
+        which ``/_emulator/control``'s ``template_registration`` changes)."""
+        company = self.state.company
+        title = {"quotations": "御見積書", "invoices": "請求書"}[kinds]
+        shown = {"title": title, "invoice_registration_number": company.get("invoice_registration_number") or "",
+                 "company_name": company["name"], "company_description": "", "message": ""}
+        if kinds == "invoices":
+            shown["bank_account_to_transfer"] = ""
+        return shown
 
     def find(self, kinds: str, number: str | None, limit: int = 20, offset: int = 0) -> list[dict]:
         _, number_field, _ = KINDS[kinds]

@@ -18,7 +18,7 @@ import calendar
 import datetime as dt
 
 from ackflow.errors import PermanentError, UsageError
-from ackflow.i18n import N_, Day, Joined, texts
+from ackflow.i18n import N_, Day, Joined, Yen, texts
 from ackflow.jobs.context import StepContext
 
 from . import ledger
@@ -49,7 +49,8 @@ TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
     "numbered": N_("invoice number {number}"),
     "issuing": N_("issuing {number} ({service})"),
     "not_in_ledger": N_("invoice {number} is not in the ledger"),
-    "mismatch": N_("{service} holds {number} with totals {theirs}, not {ours}; check it there"),
+    "mismatch": N_("{service} holds {number} with a total of {theirs} (tax {theirs_tax}), not this invoice's "
+                   "{ours} (tax {ours_tax}); check it there"),
     "due_before": N_("the payment due date {due} is before the issue date {issued}"),
 }
 
@@ -158,7 +159,8 @@ def issue(ctx: StepContext) -> dict:
     issued = services.accounting.issue(document)
     if issued.totals != document.totals:  # freee computed other totals: say so, never hide it
         raise PermanentError(_say("mismatch", service=services.accounting.service, number=document.number,
-                                  theirs=issued.totals.to_dict(), ours=document.totals.to_dict()))
+                                  theirs=Yen(issued.totals.total), theirs_tax=Yen(issued.totals.tax),
+                                  ours=Yen(document.totals.total), ours_tax=Yen(document.totals.tax)))
     file_issued(ctx, document, issued)
     return {"invoice_link": issued.link}
 

@@ -103,17 +103,38 @@ def marker(document: Document) -> bytes:
     return f"ackflow-document:{document.kind}:{document.number}".encode("ascii", "replace")
 
 
-def render(document: Document, font: str = "") -> bytes:
+def _paged(title: str, numbered: str):
+    """An A4 FPDF whose pages each say where they belong: a page after the first repeats the
+    document and its number at its top (a page handed over on its own, the totals' page above all,
+    still names its document), and every page says its number of the whole at its foot."""
     from fpdf import FPDF
 
+    class Paged(FPDF):
+        def header(self) -> None:
+            if self.page_no() > 1:
+                self.set_font("jp", size=9)
+                self.cell(0, 6, f"{title}　{numbered}（続き）", align="R", new_x="LMARGIN", new_y="NEXT")
+                self.ln(2)
+                self.set_font("jp", size=10)
+
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font("jp", size=9)
+            self.cell(0, 6, f"{self.page_no()} / {{nb}}", align="C")
+
+    return Paged(format="A4")
+
+
+def render(document: Document, font: str = "") -> bytes:
     document = printable(document, font)
     title = TITLES[document.kind]
     totals = document.totals
     issuer = document.issuer
-    pdf = FPDF(format="A4")
+    label = "見積番号" if document.kind == "quotation" else "請求書番号"
+    pdf = _paged(title, f"{label} {document.number}")
     pdf.set_auto_page_break(auto=True, margin=15)
-    pdf.add_page()
     pdf.add_font("jp", "", str(find_font(font)))
+    pdf.add_page()
     pdf.set_title(f"{title} {document.number}")
     pdf.set_author(issuer.name)
     pdf.set_creation_date(_date_time(document.issued))  # the same bytes when printed again
@@ -122,7 +143,6 @@ def render(document: Document, font: str = "") -> bytes:
     pdf.set_font("jp", size=20)
     pdf.cell(0, 14, title, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("jp", size=10)
-    label = "見積番号" if document.kind == "quotation" else "請求書番号"
     pdf.cell(0, 6, f"{label} {document.number}    発行日 {jp_date(document.issued)}", align="R",
              new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)

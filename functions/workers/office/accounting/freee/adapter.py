@@ -15,6 +15,7 @@ from decimal import Decimal
 from ackflow.errors import PermanentError
 from ackflow.i18n import N_, Msg, texts
 
+from ...issuer import normalize_registration
 from ...money import RateTotal, Totals
 from .. import Document, Issued, Partner, Template, addressed
 from .client import FreeeApi, FreeeRefused
@@ -39,6 +40,15 @@ TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
     "field_subject": N_("the title of the case"),
     "rate": N_("freee issues documents at tax rates of {rates} only, not {rate} %: check "
                "ACKFLOW_OFFICE_TAX_RATE and ACKFLOW_OFFICE_REDUCED_TAX_RATE (no number was taken)"),
+    "registration_other": N_("freee printed invoice {number} with the registration number (登録番号) {theirs} of "
+                             "its invoice template, not the office's {ours}: it is not a qualified invoice of "
+                             "this office. Put {ours} on the invoice template in freee請求書 (or correct "
+                             "ACKFLOW_OFFICE_REGISTRATION_NUMBER), then retry the job: it issues this same "
+                             "invoice, still unsent in freee"),
+    "registration_none": N_("freee printed invoice {number} without a registration number (登録番号): its invoice "
+                            "template has none, so it is not a qualified invoice. Put the office's {ours} on the "
+                            "invoice template in freee請求書, then retry the job: it issues this same invoice, "
+                            "still unsent in freee"),
 }
 MOST = 255  # the longest text freee's request schema takes for a name, a subject or a bank account
 FREEE_RATES = (0, 8, 10)  # a line's tax_rate in freee's request schema
@@ -88,9 +98,13 @@ class FreeeAccounting:
         return [Template(str(t["id"]), t.get("name", "")) for t in answer.get("templates", [])]
 
     def fetch(self, kind: str, number: str) -> Issued | None:
+        found = self._fetched(kind, number)
+        return self._issued(kind, found) if found else None
+
+    def _fetched(self, kind: str, number: str) -> dict | None:
         """Found by our number: the listing is asked to filter by it, and read page by page until it
         is found or the pages end, so a filter freee did not apply cannot hide it behind 100 others
-        (and a retried step create a second one)."""
+        (and a retried step create a second one). The document as freee shows it, or None."""
         matches: list[dict] = []
         offset = 0
         while not matches:
@@ -104,17 +118,20 @@ class FreeeAccounting:
         if not matches:
             return None
         found = self.api.get(f"/iv/{kind}s/{matches[0]['id']}", _say("read", kind=kind, number=number), missing_ok=True)
-        return self._issued(kind, found[kind]) if found else None
+        return found[kind] if found else None
 
     def issue(self, document: Document) -> Issued:
-        found = self.fetch(document.kind, document.number)
-        if found is not None:
-            return found
-        partner = self.partner(addressed(document.recipient)[0])
-        template = self.template_ids.get(document.kind)  # none: freee uses the company's default (既定)
-        created = self.api.post(f"/iv/{document.kind}s", _say("create", kind=document.kind, number=document.number),
-                                body(document, partner, template))
-        return self._issued(document.kind, created[document.kind])
+        data = self._fetched(document.kind, document.number)
+        if data is None:
+            partner = self.partner(addressed(document.recipient)[0])
+            template = self.template_ids.get(document.kind)  # none: freee uses the company's default (既定)
+            created = self.api.post(f"/iv/{document.kind}s",
+                                    _say("create", kind=document.kind, number=document.number),
+                                    body(document, partner, template))
+            data = created[document.kind]
+        if document.kind == "invoice":
+            check_registration(document, data)
+        return self._issued(document.kind, data)
 
     def partner(self, name: str) -> Partner:
         found = self._find_partner(name)
@@ -141,6 +158,24 @@ class FreeeAccounting:
         URL only stands in for it if an answer lacks it."""
         link = data.get("report_url") or f"{self.web_url}/reports/{kind}s/{data['id']}"
         return Issued(kind, data[NUMBER[kind]], self.service, ref=str(data["id"]), link=link, totals=totals_of(data))
+
+
+def check_registration(document: Document, data: dict) -> None:
+    """A qualified invoice carries the issuer's registration number (登録番号). freee prints its
+    invoice template's (``template.invoice_registration_number`` in InvoiceResponse), which its API
+    cannot set per invoice: an invoice printed with another number, or none, is refused as issued
+    (it stays unsent in freee; the retry, once the template is put right, finds it by number). An
+    answer without ``template`` (not required in freee's reference) is not judged."""
+    ours = document.issuer.registration
+    template = data.get("template")
+    if not ours or not isinstance(template, dict):
+        return
+    theirs = normalize_registration(str(template.get("invoice_registration_number") or ""))
+    if theirs == ours:
+        return
+    if not theirs:
+        raise PermanentError(_say("registration_none", number=document.number, ours=ours))
+    raise PermanentError(_say("registration_other", number=document.number, theirs=theirs, ours=ours))
 
 
 def totals_of(data: dict) -> Totals:
