@@ -43,10 +43,11 @@ DEFAULT_PORTS = {"webhook": 8080, "worker": 8081, "tasks": 8123, "chat": 8124, "
 @click.option("--storage", type=click.Choice(["local", "drive"]), default="local", show_default=True,
               help="Case folders in a local folder, or in a shared drive on the local Drive service.")
 @click.option("--language", type=click.Choice(["ja", "en"]), default="ja", show_default=True,
-              help="The deployment's language (ACKFLOW_LANGUAGE), and every person's Chat client's unless set "
-                   "for them (ackflow chat --locale).")
+              help="The deployment's language (ACKFLOW_LANGUAGE), the console's, and every person's Chat client's "
+                   "unless set for them (ackflow chat --locale).")
 @click.option("--time-zone", default="Asia/Tokyo", show_default=True,
-              help="The deployment's time zone (ACKFLOW_TIME_ZONE), and every person's unless set (--tz).")
+              help="The deployment's and the office's time zone (ACKFLOW_TIME_ZONE, ACKFLOW_OFFICE_TIMEZONE), the "
+                   "console's, and every person's unless set (--tz).")
 @click.option("--accounting", type=click.Choice(["embedded", "freee"]), default="embedded", show_default=True,
               help="Issue estimates and invoices as PDFs here, or through the local freee stand-in "
                    "(authorized at start).")
@@ -77,6 +78,8 @@ def dev(workdir: Path, reset: bool, port_offset: int, event_format: str, chat_au
         workers=workers, event_format=event_format, chat_auth=chat_auth, sweep_interval=sweep_interval,
         store="firestore" if firestore else "sqlite", queue_backend=queue_backend, mail=mail, storage=storage,
         console=True, language=language, time_zone=time_zone, accounting=accounting, periodic_space=MAIL_SPACE,
+        # one zone, the office's: its dates, the periodic jobs' schedules and the console's times
+        extra_env={"ACKFLOW_OFFICE_TIMEZONE": time_zone},
     )
     stack = LocalStack(config)
     stopping = threading.Event()

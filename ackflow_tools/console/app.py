@@ -124,6 +124,7 @@ def create_app(config: ConsoleConfig) -> Flask:
                 "shown_date": lambda value: shown_result(value, speaker),  # a damaged record's "date" as it is
                 "type_label": lambda name: _type_label(config, name, speaker),
                 "step_label": lambda name, step: _step_label(config, name, step, speaker),
+                "case_status": lambda value: _case_status(value, speaker),
                 "audit_said": lambda entry: recorded.audit_said(entry, speaker),
                 "audit_target": lambda entry: _type_label(config, entry.target, speaker) if entry.action == "run-now"
                 else recorded.audit_target(entry, speaker),  # run now: a job type, as the person calls it
@@ -204,6 +205,14 @@ def _type_label(config: ConsoleConfig, name: str, speaker: Speaker) -> str:
 
     registry = config.runtime.registry
     return type_name(registry.get(name) if name in registry else None, name, speaker)
+
+
+def _case_status(value, speaker: Speaker) -> str:
+    """A case's status as the chat's ``case`` says it: as the office writes it (受付), with its word
+    in English for an English reader (“received (受付)”)."""
+    from workers.office.commands import status_name
+
+    return status_name(value, speaker)
 
 
 def _step_label(config: ConsoleConfig, name: str, step: str, speaker: Speaker) -> str:

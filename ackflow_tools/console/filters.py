@@ -34,12 +34,17 @@ class ListQuery:
     args: dict[str, str] = field(default_factory=dict)  # what was given, to fill the form again
 
 
-def _day(value: str, zone: str, problems: list[str], label: str, speaker: Speaker) -> float | None:
+def _day(value: str, zone: str, problems: list[str], label: str, speaker: Speaker, *,
+         after: bool = False) -> float | None:
+    """The midnight that begins the day named, in the office's zone; ``after``: the one that ends it
+    (a day is 23 or 25 hours long where the clocks change)."""
     if not value:
         return None
     try:
         day = dt.date.fromisoformat(value)
-    except ValueError:
+        if after:
+            day += dt.timedelta(days=1)
+    except (ValueError, OverflowError):  # OverflowError: no day after 9999-12-31
         problems.append(speaker._("{field}: “{value}” is not a date (YYYY-MM-DD)", field=speaker._(FIELDS[label]),
                                   value=value))
         return None
@@ -71,9 +76,7 @@ def parse(args, zone: str, speaker: Speaker = ENGLISH) -> ListQuery:
                                       field=speaker._(FIELDS[name]), value=given[name]))
             given[name] = ""
     created_from = _day(given["from"], zone, problems, "from", speaker)
-    created_to = _day(given["to"], zone, problems, "to", speaker)
-    if created_to is not None:
-        created_to += 86400  # the whole day named
+    created_to = _day(given["to"], zone, problems, "to", speaker, after=True)  # the whole day named
     if created_from is not None and created_to is not None and created_from >= created_to:
         problems.append(speaker._("{start} is after {end}: no job can match", start=given["from"],
                                   end=given["to"]))

@@ -434,9 +434,13 @@ class LocalStack:
         for name in ("webhook", "worker"):
             self.procs[name].start(timeout=60)
         if self.config.console:
+            # the console speaks the deployment's language and shows the office's time (its own default,
+            # Asia/Tokyo, is the office workflow's too, unless ACKFLOW_OFFICE_TIMEZONE says otherwise)
+            office_zone = self.env().get("ACKFLOW_OFFICE_TIMEZONE")
             self.procs["console"] = ManagedProcess(
                 "console", self._argv("console", "--host", self.config.host, "--port", str(self.ports["console"]),
-                                      "--chat-url", self.url("chat")),
+                                      "--chat-url", self.url("chat"), "--language", self.config.language,
+                                      *(("--time-zone", office_zone) if office_zone else ())),
                 env=self.env(), ready_url=self.url("console") + "/static/console.css",
                 log_path=self.workdir / "logs" / "console.log").start(timeout=60)
 

@@ -858,3 +858,17 @@ def test_a_sent_message_is_shown_after_scrolling_up_and_a_new_dialog_opens_at_it
     dialog.wait_for()
     assert page.locator("#gc-dialog-body").evaluate("(el) => el.scrollHeight > el.clientHeight")  # it could scroll
     assert _in_view(page, dialog.locator("select[name=client], input[name=client]").first)  # its first input
+
+
+@pytest.mark.parametrize("size", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_a_space_not_made_yet_is_said_inside_the_phone_with_its_margins(pipeline, console, page, size):
+    """The note that the space is not made yet, and its button, sit inside the phone's column with the
+    margins its messages have: the text ran against the column's left border."""
+    page.set_viewport_size(size)
+    page.goto(console + f"/chat?space=spaces/unmade{size['width']}")
+    phone = page.locator(".phone").bounding_box()
+    for part in ("[data-test=no-space] p", "[data-test=create-space]"):
+        box = page.locator(part).bounding_box()
+        assert box["x"] - phone["x"] >= 10, (part, box, phone)
+        assert phone["x"] + phone["width"] - (box["x"] + box["width"]) >= 10, (part, box, phone)
+    shoot(page, f"chat-unmade-{'phone' if size is PHONE else 'desktop'}")

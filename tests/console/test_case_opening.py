@@ -73,3 +73,18 @@ def test_a_cases_status_is_called_as_the_chat_calls_it_on_both_case_pages(runtim
         shown = visible(client.get(path).get_data(as_text=True))
         assert "状況" in shown and "状態" not in shown, (path, shown)
     assert "状態" in visible(client.get("/jobs").get_data(as_text=True))  # a job's state stays 状態
+
+
+
+@pytest.mark.parametrize(("language", "said"), [("ja", "受付"), ("en", "received (受付)")])
+def test_a_cases_status_is_said_in_the_readers_language_on_the_list_and_its_page(runtime, language, said):
+    """The status is kept as the office writes it (受付); an English reader of the console is told
+    what it means, as the chat's ``case`` tells them (“received (受付)”), on the list and the page."""
+    opening(runtime, JobStatus.RUNNING)
+    client = create_app(ConsoleConfig(runtime=runtime, operator="ops@example.com", language=language)).test_client()
+    listed = client.get("/cases").get_data(as_text=True)
+    row = re.search(rf'<tr data-case="{CASE}">(.*?)</tr>', listed, re.S).group(1)
+    cells = [html.unescape(cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+    assert cells[3] == said, cells
+    facts = dict(re.findall(r"<dt>([^<]*)</dt><dd>([^<]*)</dd>", page(runtime, language)))
+    assert html.unescape(facts["状況" if language == "ja" else "Case status"]) == said, facts

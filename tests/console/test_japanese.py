@@ -528,3 +528,25 @@ def test_a_queue_service_that_cannot_act_now_is_said_in_the_persons_language_its
         own = re.sub(r'<span class="technical-label">.*?</code>', " ", said, flags=re.S)
         assert re.search(r"[\u3040-\u30ff]", own) and not english(re.sub(r"<[^>]+>", " ", own), QUEUE), said
         assert JA._("Technical detail") in said and "currently unavailable" in said, said
+
+
+def test_a_jobs_dead_letters_name_the_step_as_the_dead_letters_page_does(runtime):
+    """The job's page lists its dead letters with the step's title in the person's language (不安定な
+    手順), as /dead does: not the step's id (flaky), which a Japanese operator met there alone."""
+    fail = runtime.registry.get("fail")
+    now = time.time()
+    runtime.store.create_job(Job(id="jfail0000001", type="fail", params={"always": True},
+                                 requester=Requester("users/1", "hanako@example.com", "山田 花子"), space=None,
+                                 thread=None, queue=QUEUE, steps=tuple(StepState(s.name) for s in fail.steps),
+                                 created_at=now, updated_at=now, status=JobStatus.QUEUED))
+    runtime.store.fail_job("jfail0000001", "わざと失敗しています", now)
+    browser = console(runtime)
+    letter = runtime.store.list_dead_letters()[0]
+    step = next(s for s in fail.steps if s.name == letter.step)
+    assert step.title and JA._(step.title) != step.name
+    dead = browser.get("/dead").get_data(as_text=True)
+    assert f'title="{step.name}">{JA._(step.title)}</td>' in dead
+    page = browser.get("/jobs/jfail0000001").get_data(as_text=True)
+    letters = re.search(r'<ul class="letters">(.*?)</ul>', page, re.S).group(1)
+    assert JA._(step.title) in letters
+    assert not re.search(rf"·\s*{re.escape(step.name)}\s*·", letters)

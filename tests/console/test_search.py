@@ -92,3 +92,29 @@ def test_the_counts_follow_a_change_of_any_job_without_waiting_out_their_cache(r
                                                                       "updated_at": time.time() + 5}))
     counted = web.get("/jobs.json").get_json()["counts"]  # within the cache's 15 s
     assert (counted["SUCCEEDED"], counted["FAILED"]) == (2, 1)
+
+
+@pytest.mark.parametrize(("day", "hours"), [("2026-10-25", 25), ("2026-03-29", 23), ("2026-11-30", 24)])
+def test_a_date_range_is_the_whole_of_each_day_in_the_offices_time_zone_also_when_the_clocks_change(day, hours):
+    """`to` names a whole day of the office's calendar: up to the next midnight there, which on the
+    day the clocks go back in London is 25 hours after the first (it was the first plus 86,400 s:
+    a job at 23:30 that day was left out, and on the day they go forward one of the next day's
+    first hour let in)."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from ackflow_tools.console.filters import parse
+
+    query = parse({"from": day, "to": day}, "Europe/London")
+    assert query.problems == []
+    start = dt.datetime.fromisoformat(day).replace(tzinfo=ZoneInfo("Europe/London"))
+    assert query.filters.created_from == start.timestamp()
+    assert query.filters.created_to - query.filters.created_from == hours * 3600
+
+
+def test_the_last_day_a_date_can_name_is_a_problem_said_not_an_error(runtime):
+    """9999-12-31 has no next midnight to end it: the page says the date cannot be read."""
+    browser = create_app(ConsoleConfig(runtime=runtime, operator="ops@example.com", language="en")).test_client()
+    answer = browser.get("/jobs?to=9999-12-31")
+    assert answer.status_code == 200
+    assert "is not a date" in answer.get_data(as_text=True)

@@ -397,3 +397,22 @@ def test_every_input_of_a_form_has_a_title_to_translate():
     untitled = Registry(load_queues(Settings().queues_file))
     untitled.add(JobType("archive", "h", (Step("s", lambda ctx: {}),), params=(Param("mode"),)))
     assert untitled_inputs(untitled) == ["archive: Param('mode') has no title=N_(...)"]
+
+
+def test_japanese_texts_ask_with_a_full_width_question_mark_and_parenthesise_after_a_space_too():
+    """The console's confirmations asked 「ジョブ … を再実行しますか?」 with an ASCII ?, where the chat
+    asks 「…のことですか？」; and 「失敗 (再試行)」, 「再送しました (現在 …)」 slipped past the check
+    above by a space before the half-width parenthesis. A state put into a sentence is quoted in
+    「」 as the chat quotes it (「キュー … は 一時停止中 です。」 read as a broken sentence)."""
+    import re
+
+    from ackflow.i18n import _catalog
+
+    kana_kanji = "\u3040-\u30ff\u4e00-\u9fff"
+    ascii_question = re.compile(rf"[{kana_kanji}」）]\?")
+    spaced_parenthesis = re.compile(rf"[{kana_kanji}」]\s+\(")
+    bare_state = re.compile(r"は \{(state|status)\} です")
+    wrong = [text for text in _catalog("ja")._catalog.values()
+             if isinstance(text, str) and (ascii_question.search(text) or spaced_parenthesis.search(text)
+                                          or bare_state.search(text))]
+    assert wrong == []

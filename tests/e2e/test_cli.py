@@ -499,3 +499,28 @@ def test_dialog_without_a_command_fills_in_the_form_a_button_opened(running):
     done = ackflow(running, "dialog", "--set", "seconds=1", "--yes", *where)
     assert done.returncode == 0, done.stdout + done.stderr
     assert re.search(r"job j\w+: SUCCEEDED", done.stdout), done.stdout
+
+
+def test_dev_in_another_language_and_time_zone_has_its_console_and_office_in_them(tmp_path):
+    """`ackflow dev --language en --time-zone Europe/London`: the console it starts speaks English
+    and shows London's times (it showed Japanese and Asia/Tokyo, the digest's “09:00 (the office's
+    time zone)” beside a next run at 18:00), and the office's dates follow that zone too
+    (ACKFLOW_OFFICE_TIMEZONE; `ackflow config` noted the two zones differed)."""
+    offset = free_offset()
+    proc = start_dev(tmp_path / "dev", offset, "--language", "en", "--time-zone", "Europe/London", "--no-mail")
+    try:
+        read_until(proc, "Ctrl-C stops everything")
+        page = requests.get(f"http://127.0.0.1:{DEFAULT_PORTS['console'] + offset}/periodic", timeout=10).text
+        assert '<html lang="en">' in page
+        footer = re.search(r'<footer class="foot">(.*?)</footer>', page, re.S).group(1)
+        assert footer.rstrip().endswith("Europe/London") and "Asia/Tokyo" not in footer, footer
+        runs = re.findall(r"<dt>Next run</dt><dd><time[^>]*>([^<]*)</time></dd>", page)
+        assert runs and all(run.endswith(", 9:00") for run in runs), runs
+        config = subprocess.run([sys.executable, "-m", "ackflow_tools", "config"], cwd=tmp_path,
+                                env=no_settings_env(ACKFLOW_DEV_DIR=str(tmp_path / "dev")), capture_output=True,
+                                text=True, timeout=60)
+        assert config.returncode == 0, config.stdout + config.stderr
+        assert re.search(r"ACKFLOW_OFFICE_TIMEZONE\s+Europe/London", config.stdout), config.stdout
+        assert "differs from ACKFLOW_TIME_ZONE" not in config.stdout + config.stderr
+    finally:
+        end(proc)

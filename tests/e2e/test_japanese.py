@@ -71,7 +71,7 @@ def test_a_new_case_typed_as_an_ime_types_it_runs_and_answers_in_japanese(office
     result = text(office.job_message(job))
     assert f"新規案件 · ジョブ {job.id}" in result and "✅ 完了" in result and "案件番号" in result
     labels = {b["text"] for b in iter_buttons(office.job_message(job)) if "openLink" in b.get("onClick", {})}
-    assert {"フォルダを開く", "見積書を開く (PDF)", "案件シートの行を開く"} <= labels, labels  # in Japanese
+    assert {"フォルダを開く", "見積書を開く（PDF）", "案件シートの行を開く"} <= labels, labels  # in Japanese
     assert not [label for label in labels if "Open" in label], labels
 
     details = text(reply_to(office, f"状況 {job.id}", space, JA))
