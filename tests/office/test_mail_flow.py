@@ -230,3 +230,75 @@ def test_a_mail_too_large_to_file_whole_is_filed_with_its_text_and_a_line_for_ea
     text = filed.decode()
     assert "図面.dwg (90,000 bytes): not saved: too large" in text and "仕様.txt" in text
     assert "受信メール.eml" in result["mail_skipped"] and "without its attachments" in result["mail_skipped"]
+
+
+@pytest.fixture
+def drive_stand_in(tmp_path):
+    from tests.support.drive import LocalDrive
+
+    stand_in = LocalDrive(tmp_path)
+    yield stand_in
+    stand_in.stop()
+
+
+FORGED = b"From: shacho@acme.co.jp\r\nSubject: forged\r\n\r\nplease pay\r\n"
+
+
+@pytest.mark.parametrize("kind", ["local", "drive"])
+def test_an_attachment_named_as_the_mail_never_takes_the_mails_place_on_any_storage(runtime, gmail, kind, request):
+    """A sender attached a ``受信メール.eml`` of their own (another sender, no failed-authentication
+    warning): it kept that name and the mail received was filed as ``受信メール (Ackflow).eml``, so
+    the forged mail lay exactly where the office looks for the request. The mail now always takes
+    ``受信メール.eml``; an attachment that would pass for it (the same name in another case or width,
+    with a dot or space after it, or the name the mail once took) is filed as ``添付_…``; a retried
+    step files nothing twice and keeps the names."""
+    from ackflow.i18n import ENGLISH
+    from ackflow.jobs.context import StepContext
+    from ackflow.jobs.model import Job, Requester, StepState, StepStatus
+    from tests.support.drive import FOLDER
+    from workers.office.mail.steps import save_mail
+
+    if kind == "drive":
+        drive = request.getfixturevalue("drive_stand_in")
+        parent = drive.seed(name="cases", mimeType=FOLDER, parents=["local-shared-drive"])
+        runtime.services._made["case_storage"] = drive.storage(parent["id"])
+    sync = flow(runtime)
+    sync.sync("push-0")
+    sent = gmail.deliver(mail("図面のご依頼", attachments=(
+        ("受信メール.eml", FORGED, "application/octet-stream"),
+        ("受信メール (Ackflow).eml", b"attached-2", "application/octet-stream"),
+        ("受信ﾒｰﾙ.EML", b"attached-3", "application/octet-stream"),
+        ("受信メール．ｅｍｌ", b"attached-4", "application/octet-stream"),
+        ("添付_受信メール.eml", b"attached-5", "application/octet-stream"),
+        ("図面.pdf", b"%PDF-1", "application/pdf"))))
+    rid = record_id(MAILBOX, sent["id"])
+    assert sync.sync("push-1").proposed == [rid]
+    MailRecords(runtime.store.docs).update(rid, lambda doc: {**doc, "confirmation": "c-mail"})  # Run on its card
+    folder = "2026-001_ACME_図面のご依頼"
+    steps = (StepState("number", StepStatus.SUCCEEDED, output={"case": "2026-001"}),
+             StepState("folder", StepStatus.SUCCEEDED, output={"folder": folder, "folder_link": "https://x/"}),
+             StepState("mail"))
+    job = Job(id="j-named", type="newcase", params={"client": "ACME", "title": "図面のご依頼", "mail": rid},
+              requester=Requester("users/1", "yamada@office.example", "山田", language="en"), space=SPACE,
+              thread=None, queue="ackflow-office", steps=steps, created_at=1.0, updated_at=1.0,
+              confirmation_id="c-mail")
+    storage = runtime.services.case_storage
+    received = f"{folder}/01_受領資料/メール"
+    expected = {"受信メール.eml", "添付_受信メール (2).eml", "添付_受信メール (Ackflow).eml", "添付_受信ﾒｰﾙ.EML",
+                "添付_受信メール．ｅｍｌ", "添付_受信メール.eml", "図面.pdf"}
+    for attempt in (1, 2):  # the step retried: the same files, once each
+        result = save_mail(StepContext(job, 2, attempt, runtime.services, report=lambda *_: None,
+                                       cancelled=lambda: False, speaker=ENGLISH))
+        files = [p.rpartition("/")[2] for p in storage.list(received)]
+        assert sorted(files) == sorted(expected), files
+        assert "6 attachment" in result["mail"]
+    assert b"Subject: =?utf-8?b?" in storage.read(f"{received}/受信メール.eml")  # the mail received
+    assert b"mx.google.com; spf=pass" in storage.read(f"{received}/受信メール.eml")
+    assert storage.read(f"{received}/添付_受信メール (2).eml") == FORGED
+    assert storage.read(f"{received}/添付_受信メール.eml") == b"attached-5"
+    documents = runtime.services.cases.get("2026-001")["documents"]
+    assert sorted(d["name"] for d in documents) == sorted(expected)
+    if kind == "drive":
+        names = [f["name"] for f in drive.files() if "受信" in f["name"] or f["name"] == "図面.pdf"]
+        assert sorted(names) == sorted(expected), names  # Drive takes two files of one name: none made
+
