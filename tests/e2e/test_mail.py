@@ -373,8 +373,12 @@ def test_a_holder_that_died_is_taken_over_after_its_lease_and_the_card_is_posted
 def test_an_automatic_mail_gets_no_card_and_a_forged_sender_is_flagged(office):
     auto = deliver(office, mail("自動応答: 不在です", headers={"Auto-Submitted": "auto-replied"}))
     forged = deliver(office, mail("至急のお願い", auth="mx.google.com; spf=fail smtp.mailfrom=acme.co.jp; dkim=fail"))
-    card = json.dumps(card_of(office, forged), ensure_ascii=False)
+    shown = card_of(office, forged)
+    card = json.dumps(shown, ensure_ascii=False)
     assert "spf=fail" in card and "dkim=fail" in card
+    assert "推定しません" in card and "（推定）" not in card  # the sender is not verified: no client guessed
+    fields = inputs_of(office.click(shown, "案件を作成", MAIL_SPACE)["reply"]["dialog"])
+    assert all(value_of(fields, name) == "" for name in ("client", "client.new") if name in fields), fields
     assert record(office, auto)["status"] == "SKIPPED"
     assert "client-" + record_id(MAILBOX, auto) not in cards(office)
     looked_at = ["INBOX", "UNREAD", "Ackflow/自動"]  # the office sees Ackflow read it and showed no card

@@ -302,3 +302,71 @@ def test_an_attachment_named_as_the_mail_never_takes_the_mails_place_on_any_stor
         names = [f["name"] for f in drive.files() if "受信" in f["name"] or f["name"] == "図面.pdf"]
         assert sorted(names) == sorted(expected), names  # Drive takes two files of one name: none made
 
+
+
+def card_text(runtime, rid: str) -> str:
+    import json
+
+    messages = requests.get(f"{runtime.chat_url}/v1/{SPACE}/messages", timeout=10).json().get("messages", [])
+    (found,) = [m for m in messages if m.get("clientAssignedMessageId") == f"client-{rid}"]
+    return json.dumps(found, ensure_ascii=False)
+
+
+def test_a_sender_who_failed_authentication_gets_no_client_guessed_from_the_domain_they_wrote(runtime, gmail):
+    """A forged ceo@acme.co.jp (SPF and DKIM failed at Gmail) showed ACME精機（推定） beside the
+    warning that it may be forged, and its form was filled in with ACME精機: the forger chose the
+    client. The card now says the sender is not verified and guesses none; the form's client is
+    empty, for the person to type; the case opened from it teaches nothing about acme.co.jp. A mail
+    from the domain that passed, and one without the receiving server's Authentication-Results,
+    are guessed as before."""
+    from workers.office.mail.actions import case_params
+
+    records = MailRecords(runtime.store.docs)
+    records.learn_client("acme.co.jp", "ACME精機", runtime.clock())  # a case was opened from acme.co.jp before
+    sync = flow(runtime)
+    sync.sync("push-0")
+    forged = gmail.deliver(mail("至急お振込みのお願い", sender="社長 <ceo@acme.co.jp>",
+                                auth="mx.google.com; spf=fail smtp.mailfrom=acme.co.jp; dkim=fail header.d=acme.co.jp"))
+    genuine = gmail.deliver(mail("図面のご依頼"))
+    unchecked = gmail.deliver(mail("社内から転送", auth=None))
+    sync.sync("push-1")
+    rid = record_id(MAILBOX, forged["id"])
+    record = records.get(rid)
+    assert record["auth_failure"] == "spf=fail, dkim=fail" and record["client_guess"] is None
+    shown = card_text(runtime, rid)
+    assert "ACME精機" not in shown and "推定しません" in shown and "spf=fail" in shown, shown
+    assert case_params(record)["client"] is None
+    for other in (genuine, unchecked):
+        assert records.get(record_id(MAILBOX, other["id"]))["client_guess"] == "ACME精機"
+        assert "ACME精機（推定）" in card_text(runtime, record_id(MAILBOX, other["id"]))
+    # a record kept before (its guess made from the forged domain) is shown and filled in alike
+    records.update(rid, lambda doc: {**doc, "client_guess": "ACME精機"})
+    assert case_params(records.get(rid))["client"] is None
+    from workers.office.mail.card import mail_card
+
+    assert "ACME精機" not in str(mail_card(records.get(rid)).card)
+    # the case a person opens from it, for the client they typed, teaches nothing about acme.co.jp
+    records.learn_client("acme.co.jp", "", 0)
+    records.update(rid, lambda doc: {**doc, "confirmation": "c-forged"})
+    run_mail_step(runtime, rid, "至急お振込みのお願い", "ACME精機", "c-forged")
+    assert not records.client_for("acme.co.jp")
+
+
+def run_mail_step(runtime, rid: str, title: str, client: str, confirmation: str) -> dict:
+    """``newcase``'s ``mail`` step for the mail's case (2026-001), as Run on its card runs it."""
+    from ackflow.i18n import ENGLISH
+    from ackflow.jobs.context import StepContext
+    from ackflow.jobs.model import Job, Requester, StepState, StepStatus
+    from workers.office.mail.steps import save_mail
+
+    folder = f"2026-001_{client}_{title}"
+    steps = (StepState("number", StepStatus.SUCCEEDED, output={"case": "2026-001"}),
+             StepState("folder", StepStatus.SUCCEEDED, output={"folder": folder, "folder_link": "https://x/"}),
+             StepState("mail"))
+    job = Job(id=f"j-{confirmation}", type="newcase", params={"client": client, "title": title, "mail": rid},
+              requester=Requester("users/1", "yamada@office.example", "山田", language="en"), space=SPACE,
+              thread=None, queue="ackflow-office", steps=steps, created_at=1.0, updated_at=1.0,
+              confirmation_id=confirmation)
+    return save_mail(StepContext(job, 2, 1, runtime.services, report=lambda *_: None, cancelled=lambda: False,
+                                 speaker=ENGLISH))
+

@@ -214,8 +214,10 @@ class MailFlow:
             sheet = self.services.case_sheet
         except Exception:  # noqa: BLE001 - no sheet configured or reachable: the records suffice
             sheet = None
-        client = guess(summary.sender_domain, summary.sender_name, known_clients(docs, sheet),
-                       self.records.client_for(summary.sender_domain) if summary.sender_domain else None)
+        client = None  # a sender who failed authentication may be anyone: no client is guessed from their From
+        if not summary.auth_failure:
+            client = guess(summary.sender_domain, summary.sender_name, known_clients(docs, sheet),
+                           self.records.client_for(summary.sender_domain) if summary.sender_domain else None)
         received_at = summary.received_at or self.clock()
         try:
             received = dt.datetime.fromtimestamp(received_at, ZoneInfo(self.settings.timezone)).date()

@@ -189,7 +189,7 @@ def save_mail(ctx: StepContext) -> dict:
                 "updated_at": now}
 
     record = records.update(rid, opened)
-    if record.get("sender_domain"):
+    if record.get("sender_domain") and not record.get("auth_failure"):  # a forged From teaches nothing
         records.learn_client(record["sender_domain"], ctx.params["client"], now)
     from .flow import MailFlow
 
