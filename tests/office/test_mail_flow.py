@@ -370,3 +370,31 @@ def run_mail_step(runtime, rid: str, title: str, client: str, confirmation: str)
     return save_mail(StepContext(job, 2, 1, runtime.services, report=lambda *_: None, cancelled=lambda: False,
                                  speaker=ENGLISH))
 
+
+def test_a_rescan_after_a_forgotten_history_id_never_proposes_mail_from_before_the_first_watch(runtime, gmail):
+    """Gmail forgot the stored history id (404): the re-scan read the last 3 days of the inbox and
+    proposed every mail in it it had not seen, mails that were there before Ackflow first watched
+    the mailbox too (a week of old requests, already answered by hand, each a new card), while the
+    docs say such mail is never proposed. Mail from before the first watch is now neither listed
+    (Gmail's ``after:``) nor, if listed, proposed; mail since is, once."""
+    old = gmail.deliver(mail("監視を始める前のメール"))
+    time.sleep(1.1)  # Gmail's after: takes whole seconds: the first watch a second later
+    sync = flow(runtime)
+    sync.sync("push-0")  # the first sync starts from now
+    new = gmail.deliver(mail("監視を始めた後のメール"))
+    gmail.service.expire_history(MAILBOX)
+    report = sync.sync("push-1")
+    assert report.rescanned and report.proposed == [record_id(MAILBOX, new["id"])]
+    assert MailRecords(runtime.store.docs).started_at(MAILBOX) >= int(old["internalDate"]) / 1000
+    assert status(runtime, old["id"]) is None and card_ids(runtime) == [f"client-{record_id(MAILBOX, new['id'])}"]
+    # one Gmail lists anyway (after: is in whole seconds; it came within the first watch's second): not proposed
+    from workers.office.mail.records import MAIL, box_id
+
+    near = gmail.deliver(mail("監視開始と同じ秒のメール"))
+    box = MailRecords(runtime.store.docs).mailbox(MAILBOX)
+    moved = {**box, "started_at": int(near["internalDate"]) / 1000 + 0.0005}
+    runtime.store.docs.transaction(lambda tx: tx.set(MAIL, box_id(MAILBOX), moved))
+    gmail.service.expire_history(MAILBOX)
+    report = sync.sync("push-2")
+    assert report.rescanned and report.proposed == [] and status(runtime, near["id"]) == "SKIPPED"
+    assert gmail.labels_of(near["id"]) == ["INBOX", "UNREAD"]  # no card, no label: as though never seen
