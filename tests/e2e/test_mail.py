@@ -373,8 +373,12 @@ def test_a_holder_that_died_is_taken_over_after_its_lease_and_the_card_is_posted
 def test_an_automatic_mail_gets_no_card_and_a_forged_sender_is_flagged(office):
     auto = deliver(office, mail("自動応答: 不在です", headers={"Auto-Submitted": "auto-replied"}))
     forged = deliver(office, mail("至急のお願い", auth="mx.google.com; spf=fail smtp.mailfrom=acme.co.jp; dkim=fail"))
-    card = json.dumps(card_of(office, forged), ensure_ascii=False)
+    shown = card_of(office, forged)
+    card = json.dumps(shown, ensure_ascii=False)
     assert "spf=fail" in card and "dkim=fail" in card
+    assert "推定しません" in card and "（推定）" not in card  # the sender is not verified: no client guessed
+    fields = inputs_of(office.click(shown, "案件を作成", MAIL_SPACE)["reply"]["dialog"])
+    assert all(value_of(fields, name) == "" for name in ("client", "client.new") if name in fields), fields
     assert record(office, auto)["status"] == "SKIPPED"
     assert "client-" + record_id(MAILBOX, auto) not in cards(office)
     looked_at = ["INBOX", "UNREAD", "Ackflow/自動"]  # the office sees Ackflow read it and showed no card
@@ -386,7 +390,7 @@ def test_hostile_attachments_stay_inside_the_case_folder_and_large_ones_are_not_
     mail_id = deliver(office, mail("添付の確認", attachments=(
         ("../../etc/passwd", b"root:x:0:0", "text/plain"), ("図面.pdf", b"%PDF-1", "application/pdf"),
         ("図面.PDF", b"%PDF-2", "application/pdf"), ("big.bin", big, "application/octet-stream"),
-        # the names the mail itself would take: attached files keep theirs, the mail takes another
+        # names that would pass for the mail's own file: the mail keeps it, the attached files are named apart
         ("受信メール.eml", b"attached-1", "application/octet-stream"),
         ("受信メール (Ackflow).eml", b"attached-2", "application/octet-stream"))))
     card = card_of(office, mail_id)
@@ -396,14 +400,14 @@ def test_hostile_attachments_stay_inside_the_case_folder_and_large_ones_are_not_
     storage = storage_of(office)
     folder = office.runtime.services.cases.get(job.result["case"])["folder"]
     files = {path.rpartition("/")[2]: path for path in storage.list(f"{folder}/01_受領資料/メール")}
-    assert set(files) == {"_.._etc_passwd", "図面.pdf", "図面 (2).PDF", "受信メール.eml", "受信メール (Ackflow).eml",
-                          "受信メール (Ackflow 2).eml"}
+    assert set(files) == {"_.._etc_passwd", "図面.pdf", "図面 (2).PDF", "受信メール.eml", "添付_受信メール.eml",
+                          "添付_受信メール (Ackflow).eml"}
     assert storage.read(files["図面 (2).PDF"]) == b"%PDF-2"
-    assert storage.read(files["受信メール.eml"]) == b"attached-1"
-    assert storage.read(files["受信メール (Ackflow).eml"]) == b"attached-2"
+    assert storage.read(files["添付_受信メール.eml"]) == b"attached-1"
+    assert storage.read(files["添付_受信メール (Ackflow).eml"]) == b"attached-2"
     documents = office.runtime.services.cases.get(job.result["case"])["documents"]
     assert len({d["path"] for d in documents}) == len(documents) == 6  # each names a file of its own
-    eml = storage.read(files["受信メール (Ackflow 2).eml"])
+    eml = storage.read(files["受信メール.eml"])
     assert len(eml) < len(big) and b"too large" in eml  # the big part replaced by a note
     # why, in the requester's words (English here; the catalog's Japanese for a Japanese requester)
     assert "big.bin: 200,000 bytes, too large to save" in job.result["mail_skipped"]
@@ -794,7 +798,7 @@ def test_without_a_topic_the_sweep_polls_the_mailbox_and_never_watches(tmp_path)
 
 
 def killed_in_the_mail_step(office, subject: str) -> tuple[str, str]:
-    """A mail with two attachments (one of them named as the mail's own .eml is), its case opened with
+    """A mail with two attachments (one of them named as the mail's own .eml is: filed apart), its case opened with
     the worker set to stop at the end of ``newcase``'s ``mail`` step (everything filed, the mail
     labelled and its card updated, the step not recorded), then SIGKILLed. The mail's id and the
     job's; the queue delivers the step again to the restarted worker."""
@@ -829,10 +833,10 @@ def assert_filed_once(office, mail_id: str, job_id: str) -> list[str]:
     received = f"{folder}/01_受領資料/メール"
     storage = storage_of(office)
     filed = sorted(path.rsplit("/", 1)[-1] for path in storage.list(received))
-    assert len(filed) == 3 and "図面 A-12.pdf" in filed and "受信メール.eml" in filed, filed
-    (eml,) = [name for name in filed if name not in ("図面 A-12.pdf", "受信メール.eml")]  # the mail, named apart
-    assert eml.endswith(".eml") and b"Subject:" in storage.read(f"{received}/{eml}")
-    assert storage.read(f"{received}/受信メール.eml") == SPEC and storage.read(f"{received}/図面 A-12.pdf") == DRAWING
+    assert filed == ["受信メール.eml", "図面 A-12.pdf", "添付_受信メール.eml"], filed  # the mail keeps its name
+    assert b"Subject:" in storage.read(f"{received}/受信メール.eml")
+    assert storage.read(f"{received}/添付_受信メール.eml") == SPEC
+    assert storage.read(f"{received}/図面 A-12.pdf") == DRAWING
     paths = [d["path"] for d in office.runtime.services.cases.get(case)["documents"] if d["path"].startswith(received)]
     assert len(paths) == len(set(paths)) == 3, paths
     done = ["INBOX", "UNREAD", "Ackflow/処理済"]

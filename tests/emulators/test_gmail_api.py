@@ -68,6 +68,20 @@ def test_a_forgotten_history_id_is_history_gone_and_a_deleted_mail_mail_gone(gma
         box.get("0000000000000000")
 
 
+def test_recent_mail_is_listed_from_a_moment_when_asked(gmail):
+    """The re-scan after a forgotten history id lists mail from the mailbox's first watch on
+    (``after:``, whole epoch seconds, as Gmail's search takes it), never mail from before it."""
+    import time
+
+    box = mailbox(gmail)
+    before = gmail.deliver(mail("前"))
+    time.sleep(1.1)
+    since = time.time()
+    after = gmail.deliver(mail("後"))
+    assert box.recent(3, 10) == [before["id"], after["id"]]
+    assert box.recent(3, 10, after=since) == [after["id"]]
+
+
 def test_labels_are_made_once_and_put_on_the_mail(gmail):
     box = mailbox(gmail)
     sent = gmail.deliver(mail())

@@ -230,3 +230,171 @@ def test_a_mail_too_large_to_file_whole_is_filed_with_its_text_and_a_line_for_ea
     text = filed.decode()
     assert "図面.dwg (90,000 bytes): not saved: too large" in text and "仕様.txt" in text
     assert "受信メール.eml" in result["mail_skipped"] and "without its attachments" in result["mail_skipped"]
+
+
+@pytest.fixture
+def drive_stand_in(tmp_path):
+    from tests.support.drive import LocalDrive
+
+    stand_in = LocalDrive(tmp_path)
+    yield stand_in
+    stand_in.stop()
+
+
+FORGED = b"From: shacho@acme.co.jp\r\nSubject: forged\r\n\r\nplease pay\r\n"
+
+
+@pytest.mark.parametrize("kind", ["local", "drive"])
+def test_an_attachment_named_as_the_mail_never_takes_the_mails_place_on_any_storage(runtime, gmail, kind, request):
+    """A sender attached a ``受信メール.eml`` of their own (another sender, no failed-authentication
+    warning): it kept that name and the mail received was filed as ``受信メール (Ackflow).eml``, so
+    the forged mail lay exactly where the office looks for the request. The mail now always takes
+    ``受信メール.eml``; an attachment that would pass for it (the same name in another case or width,
+    with a dot or space after it, or the name the mail once took) is filed as ``添付_…``; a retried
+    step files nothing twice and keeps the names."""
+    from ackflow.i18n import ENGLISH
+    from ackflow.jobs.context import StepContext
+    from ackflow.jobs.model import Job, Requester, StepState, StepStatus
+    from tests.support.drive import FOLDER
+    from workers.office.mail.steps import save_mail
+
+    if kind == "drive":
+        drive = request.getfixturevalue("drive_stand_in")
+        parent = drive.seed(name="cases", mimeType=FOLDER, parents=["local-shared-drive"])
+        runtime.services._made["case_storage"] = drive.storage(parent["id"])
+    sync = flow(runtime)
+    sync.sync("push-0")
+    sent = gmail.deliver(mail("図面のご依頼", attachments=(
+        ("受信メール.eml", FORGED, "application/octet-stream"),
+        ("受信メール (Ackflow).eml", b"attached-2", "application/octet-stream"),
+        ("受信ﾒｰﾙ.EML", b"attached-3", "application/octet-stream"),
+        ("受信メール．ｅｍｌ", b"attached-4", "application/octet-stream"),
+        ("添付_受信メール.eml", b"attached-5", "application/octet-stream"),
+        ("図面.pdf", b"%PDF-1", "application/pdf"))))
+    rid = record_id(MAILBOX, sent["id"])
+    assert sync.sync("push-1").proposed == [rid]
+    MailRecords(runtime.store.docs).update(rid, lambda doc: {**doc, "confirmation": "c-mail"})  # Run on its card
+    folder = "2026-001_ACME_図面のご依頼"
+    steps = (StepState("number", StepStatus.SUCCEEDED, output={"case": "2026-001"}),
+             StepState("folder", StepStatus.SUCCEEDED, output={"folder": folder, "folder_link": "https://x/"}),
+             StepState("mail"))
+    job = Job(id="j-named", type="newcase", params={"client": "ACME", "title": "図面のご依頼", "mail": rid},
+              requester=Requester("users/1", "yamada@office.example", "山田", language="en"), space=SPACE,
+              thread=None, queue="ackflow-office", steps=steps, created_at=1.0, updated_at=1.0,
+              confirmation_id="c-mail")
+    storage = runtime.services.case_storage
+    received = f"{folder}/01_受領資料/メール"
+    expected = {"受信メール.eml", "添付_受信メール (2).eml", "添付_受信メール (Ackflow).eml", "添付_受信ﾒｰﾙ.EML",
+                "添付_受信メール．ｅｍｌ", "添付_受信メール.eml", "図面.pdf"}
+    for attempt in (1, 2):  # the step retried: the same files, once each
+        result = save_mail(StepContext(job, 2, attempt, runtime.services, report=lambda *_: None,
+                                       cancelled=lambda: False, speaker=ENGLISH))
+        files = [p.rpartition("/")[2] for p in storage.list(received)]
+        assert sorted(files) == sorted(expected), files
+        assert "6 attachment" in result["mail"]
+    assert b"Subject: =?utf-8?b?" in storage.read(f"{received}/受信メール.eml")  # the mail received
+    assert b"mx.google.com; spf=pass" in storage.read(f"{received}/受信メール.eml")
+    assert storage.read(f"{received}/添付_受信メール (2).eml") == FORGED
+    assert storage.read(f"{received}/添付_受信メール.eml") == b"attached-5"
+    documents = runtime.services.cases.get("2026-001")["documents"]
+    assert sorted(d["name"] for d in documents) == sorted(expected)
+    if kind == "drive":
+        names = [f["name"] for f in drive.files() if "受信" in f["name"] or f["name"] == "図面.pdf"]
+        assert sorted(names) == sorted(expected), names  # Drive takes two files of one name: none made
+
+
+
+def card_text(runtime, rid: str) -> str:
+    import json
+
+    messages = requests.get(f"{runtime.chat_url}/v1/{SPACE}/messages", timeout=10).json().get("messages", [])
+    (found,) = [m for m in messages if m.get("clientAssignedMessageId") == f"client-{rid}"]
+    return json.dumps(found, ensure_ascii=False)
+
+
+def test_a_sender_who_failed_authentication_gets_no_client_guessed_from_the_domain_they_wrote(runtime, gmail):
+    """A forged ceo@acme.co.jp (SPF and DKIM failed at Gmail) showed ACME精機（推定） beside the
+    warning that it may be forged, and its form was filled in with ACME精機: the forger chose the
+    client. The card now says the sender is not verified and guesses none; the form's client is
+    empty, for the person to type; the case opened from it teaches nothing about acme.co.jp. A mail
+    from the domain that passed, and one without the receiving server's Authentication-Results,
+    are guessed as before."""
+    from workers.office.mail.actions import case_params
+
+    records = MailRecords(runtime.store.docs)
+    records.learn_client("acme.co.jp", "ACME精機", runtime.clock())  # a case was opened from acme.co.jp before
+    sync = flow(runtime)
+    sync.sync("push-0")
+    forged = gmail.deliver(mail("至急お振込みのお願い", sender="社長 <ceo@acme.co.jp>",
+                                auth="mx.google.com; spf=fail smtp.mailfrom=acme.co.jp; dkim=fail header.d=acme.co.jp"))
+    genuine = gmail.deliver(mail("図面のご依頼"))
+    unchecked = gmail.deliver(mail("社内から転送", auth=None))
+    sync.sync("push-1")
+    rid = record_id(MAILBOX, forged["id"])
+    record = records.get(rid)
+    assert record["auth_failure"] == "spf=fail, dkim=fail" and record["client_guess"] is None
+    shown = card_text(runtime, rid)
+    assert "ACME精機" not in shown and "推定しません" in shown and "spf=fail" in shown, shown
+    assert case_params(record)["client"] is None
+    for other in (genuine, unchecked):
+        assert records.get(record_id(MAILBOX, other["id"]))["client_guess"] == "ACME精機"
+        assert "ACME精機（推定）" in card_text(runtime, record_id(MAILBOX, other["id"]))
+    # a record kept before (its guess made from the forged domain) is shown and filled in alike
+    records.update(rid, lambda doc: {**doc, "client_guess": "ACME精機"})
+    assert case_params(records.get(rid))["client"] is None
+    from workers.office.mail.card import mail_card
+
+    assert "ACME精機" not in str(mail_card(records.get(rid)).card)
+    # the case a person opens from it, for the client they typed, teaches nothing about acme.co.jp
+    records.learn_client("acme.co.jp", "", 0)
+    records.update(rid, lambda doc: {**doc, "confirmation": "c-forged"})
+    run_mail_step(runtime, rid, "至急お振込みのお願い", "ACME精機", "c-forged")
+    assert not records.client_for("acme.co.jp")
+
+
+def run_mail_step(runtime, rid: str, title: str, client: str, confirmation: str) -> dict:
+    """``newcase``'s ``mail`` step for the mail's case (2026-001), as Run on its card runs it."""
+    from ackflow.i18n import ENGLISH
+    from ackflow.jobs.context import StepContext
+    from ackflow.jobs.model import Job, Requester, StepState, StepStatus
+    from workers.office.mail.steps import save_mail
+
+    folder = f"2026-001_{client}_{title}"
+    steps = (StepState("number", StepStatus.SUCCEEDED, output={"case": "2026-001"}),
+             StepState("folder", StepStatus.SUCCEEDED, output={"folder": folder, "folder_link": "https://x/"}),
+             StepState("mail"))
+    job = Job(id=f"j-{confirmation}", type="newcase", params={"client": client, "title": title, "mail": rid},
+              requester=Requester("users/1", "yamada@office.example", "山田", language="en"), space=SPACE,
+              thread=None, queue="ackflow-office", steps=steps, created_at=1.0, updated_at=1.0,
+              confirmation_id=confirmation)
+    return save_mail(StepContext(job, 2, 1, runtime.services, report=lambda *_: None, cancelled=lambda: False,
+                                 speaker=ENGLISH))
+
+
+def test_a_rescan_after_a_forgotten_history_id_never_proposes_mail_from_before_the_first_watch(runtime, gmail):
+    """Gmail forgot the stored history id (404): the re-scan read the last 3 days of the inbox and
+    proposed every mail in it it had not seen, mails that were there before Ackflow first watched
+    the mailbox too (a week of old requests, already answered by hand, each a new card), while the
+    docs say such mail is never proposed. Mail from before the first watch is now neither listed
+    (Gmail's ``after:``) nor, if listed, proposed; mail since is, once."""
+    old = gmail.deliver(mail("監視を始める前のメール"))
+    time.sleep(1.1)  # Gmail's after: takes whole seconds: the first watch a second later
+    sync = flow(runtime)
+    sync.sync("push-0")  # the first sync starts from now
+    new = gmail.deliver(mail("監視を始めた後のメール"))
+    gmail.service.expire_history(MAILBOX)
+    report = sync.sync("push-1")
+    assert report.rescanned and report.proposed == [record_id(MAILBOX, new["id"])]
+    assert MailRecords(runtime.store.docs).started_at(MAILBOX) >= int(old["internalDate"]) / 1000
+    assert status(runtime, old["id"]) is None and card_ids(runtime) == [f"client-{record_id(MAILBOX, new['id'])}"]
+    # one Gmail lists anyway (after: is in whole seconds; it came within the first watch's second): not proposed
+    from workers.office.mail.records import MAIL, box_id
+
+    near = gmail.deliver(mail("監視開始と同じ秒のメール"))
+    box = MailRecords(runtime.store.docs).mailbox(MAILBOX)
+    moved = {**box, "started_at": int(near["internalDate"]) / 1000 + 0.0005}
+    runtime.store.docs.transaction(lambda tx: tx.set(MAIL, box_id(MAILBOX), moved))
+    gmail.service.expire_history(MAILBOX)
+    report = sync.sync("push-2")
+    assert report.rescanned and report.proposed == [] and status(runtime, near["id"]) == "SKIPPED"
+    assert gmail.labels_of(near["id"]) == ["INBOX", "UNREAD"]  # no card, no label: as though never seen

@@ -347,3 +347,33 @@ def test_a_subject_that_grows_when_normalized_fills_the_form_with_a_title_the_fo
     # as the form reads what it shows (normalize_field, then the parameter's rules)
     assert title.convert(normalize_field(params["title"])).startswith("株式会社株式会社")
     assert client.convert(normalize_field(params["client"])).startswith("(株)(株)")
+
+
+@pytest.mark.parametrize("given, filed", [
+    ("受信メール.eml", "添付_受信メール.eml"),
+    ("受信メール.EML", "添付_受信メール.EML"),  # one file where a filesystem folds case (Drive for desktop)
+    ("受信ﾒｰﾙ.eml", "添付_受信ﾒｰﾙ.eml"),  # half-width katakana: the same name read as a person reads it
+    ("受信メール．ｅｍｌ", "添付_受信メール．ｅｍｌ"),  # full width
+    ("受信メール.eml.", "添付_受信メール.eml"),  # Windows drops a trailing dot or space
+    ("受信メール .eml", "添付_受信メール.eml"),
+    ("受信メール (Ackflow).eml", "添付_受信メール (Ackflow).eml"),  # the name the mail once took beside such a file
+    ("受信メール（2）.eml", "添付_受信メール（2）.eml"),
+    ("受信メール一覧.eml", "受信メール一覧.eml"),  # another name: kept
+    ("受信メール.eml.pdf", "受信メール.eml.pdf"),
+])
+def test_an_attachment_that_would_pass_for_the_mails_own_file_is_filed_under_another_name(given, filed):
+    """The mail is filed as 受信メール.eml; a sender's attachment of that name kept it and pushed the
+    mail received to 受信メール (Ackflow).eml, so a forged mail lay where the office looks for it."""
+    summary = read(mail(attachments=((given, b"forged", "application/octet-stream"),)))
+    assert [a.name for a in summary.attachments] == [filed]
+
+
+def test_the_names_attachments_are_filed_under_are_the_same_however_often_asked():
+    """A retried step, and a record read before these names were given (its attachment still named
+    受信メール.eml), file each attachment once under one name; another's name stays its own."""
+    from workers.office.mail.parse import filed_names
+
+    given = ["受信メール.eml", "添付_受信メール.eml", "受信メール (2).eml", "図面.pdf"]
+    once = filed_names(given)
+    assert once == ["添付_受信メール (2).eml", "添付_受信メール.eml", "添付_受信メール (2) (2).eml", "図面.pdf"]
+    assert filed_names(once) == once and len({name.casefold() for name in once}) == 4

@@ -42,7 +42,9 @@ def _language(runtime: Runtime) -> str:
 
 def case_params(record: dict) -> dict:
     """``newcase`` parameters prefilled from the mail: the client guess (else the sender's domain
-    or name), the subject as title, the due date the mail states."""
+    or name), the subject as title, the due date the mail states. A sender who failed
+    authentication gives no client (None: the person types it in the form): their domain and name
+    are whatever they wrote."""
     from ackflow.jobs.normalize import normalize_field
 
     from ..names import safe_component
@@ -55,8 +57,11 @@ def case_params(record: dict) -> dict:
 
     client = record.get("client_guess") or record.get("sender_domain") or record.get("sender_name") or "不明"
     title = shown(record.get("title") or record.get("subject") or "", 200)
-    values = {"client": shown(client, 60), "title": title, "due": record.get("due"), "portal": None, "item": []}
+    values = {"client": None if record.get("auth_failure") else shown(client, 60), "title": title,
+              "due": record.get("due"), "portal": None, "item": []}
     for key, what in (("client", "client name"), ("title", "title")):
+        if values[key] is None:
+            continue
         try:
             safe_component(values[key], what)
         except UsageError:
@@ -157,6 +162,8 @@ def on_open(runtime: Runtime, event: ChatEvent) -> Reply:
         return Reply(text=say("already_opened", language, case=record.get("case", "?"), job=record.get("job", "?")))
     now = runtime.clock()
     params = case_params(record)
+    if params["client"] is None:  # a card from before the form: its confirmation names no client it cannot know
+        params["client"] = "不明"
 
     def make(doc: dict) -> Confirmation:
         return Confirmation(id=new_confirmation_id(), token=new_token(), job_type="newcase", params=params,

@@ -45,6 +45,8 @@ def mail_card(record: dict, language: str = "ja", timezone: str = "Asia/Tokyo") 
     client = record.get("client_guess")
     if status == "OPENED" and record.get("case_client"):  # the person named it: no guess any more
         named = escape(record["case_client"])
+    elif record.get("auth_failure"):  # a forged From: its domain says nothing of the client (a guess kept before)
+        named = say("client_unverified", language)
     elif client:
         named = escape(say("client_guess", language, client=client))
     else:

@@ -106,13 +106,17 @@ class MailFlow:
 
     def rescan(self, holder: str, report: SyncReport) -> SyncReport:
         """Gmail forgot our history id: read the last days of mail (bounded); mails already
-        proposed are found in the store and skipped, so none is proposed twice."""
+        proposed are found in the store and skipped, so none is proposed twice. Mail received
+        before the mailbox was first watched is not listed (Gmail's ``after:``) and, should Gmail
+        list it anyway, not proposed: it was in the inbox before Ackflow, like any such mail."""
         log.warning("the mailbox history id is no longer known; re-scanning the last %d days",
                     self.settings.mail_rescan_days)
         report.rescanned = True
+        started = self.records.started_at(self.address)
         current = self.mailbox.current_history()  # before listing: nothing between is lost
-        for mail_id in self.mailbox.recent(self.settings.mail_rescan_days, self.settings.mail_rescan_max):
-            if not self._propose(mail_id, holder, report):
+        for mail_id in self.mailbox.recent(self.settings.mail_rescan_days, self.settings.mail_rescan_max,
+                                           after=started):
+            if not self._propose(mail_id, holder, report, not_before=started):
                 return report
         report.history_id = self.records.advance(self.address, current, self.clock(), replace=True)
         return report
@@ -145,8 +149,9 @@ class MailFlow:
                 self._propose(record["mail_id"], holder, report)
         return report
 
-    def _propose(self, mail_id: str, holder: str, report: SyncReport) -> bool:
-        """One mail: False when another delivery holds it (stop the walk there)."""
+    def _propose(self, mail_id: str, holder: str, report: SyncReport, not_before: float = 0) -> bool:
+        """One mail: False when another delivery holds it (stop the walk there). A mail received
+        before ``not_before`` (the re-scan's first watch) is settled SKIPPED, with no card and no label."""
         now = self.clock()
         outcome, record = self.records.claim(self.address, mail_id, holder, now, self.settings.mail_lease)
         if outcome == Claim.BUSY:
@@ -166,6 +171,11 @@ class MailFlow:
                 raise
             log.error("mail %s skipped: it could not be read after %d attempts: %s", mail_id, record["attempts"], exc)
             self.records.settle(rid, holder, MailStatus.SKIPPED, self.clock(), reason=f"unreadable: {exc}")
+            report.skipped.append(rid)
+            return True
+        if not_before and 0 < mail.received_at < not_before:
+            log.info("mail %s not proposed: it was in the inbox before the mailbox was first watched", mail_id)
+            self.records.settle(rid, holder, MailStatus.SKIPPED, self.clock(), reason="before the first watch")
             report.skipped.append(rid)
             return True
         try:
@@ -214,8 +224,10 @@ class MailFlow:
             sheet = self.services.case_sheet
         except Exception:  # noqa: BLE001 - no sheet configured or reachable: the records suffice
             sheet = None
-        client = guess(summary.sender_domain, summary.sender_name, known_clients(docs, sheet),
-                       self.records.client_for(summary.sender_domain) if summary.sender_domain else None)
+        client = None  # a sender who failed authentication may be anyone: no client is guessed from their From
+        if not summary.auth_failure:
+            client = guess(summary.sender_domain, summary.sender_name, known_clients(docs, sheet),
+                           self.records.client_for(summary.sender_domain) if summary.sender_domain else None)
         received_at = summary.received_at or self.clock()
         try:
             received = dt.datetime.fromtimestamp(received_at, ZoneInfo(self.settings.timezone)).date()

@@ -152,12 +152,13 @@ class GmailMailbox:
                 if not token:
                     return Changes(tuple(added), str(page.get("historyId") or last))
 
-    def recent(self, days: int, limit: int) -> list[str]:
+    def recent(self, days: int, limit: int, after: float = 0) -> list[str]:
         ids: list[str] = []
         token = None
+        query = f"newer_than:{int(days)}d" + (f" after:{int(after)}" if after > 0 else "")  # after: epoch seconds
         with self._call(L_("list recent mail")):
             while len(ids) < limit:
-                page = self._api().messages().list(userId="me", labelIds=["INBOX"], q=f"newer_than:{int(days)}d",
+                page = self._api().messages().list(userId="me", labelIds=["INBOX"], q=query,
                                                    maxResults=min(500, limit - len(ids)), pageToken=token).execute()
                 ids += [m["id"] for m in page.get("messages", [])]
                 token = page.get("nextPageToken")

@@ -94,8 +94,9 @@ class Mailbox(Protocol):
         """Mails added to the inbox after ``start``, at most ``limit``; HistoryGone if ``start`` is
         no longer known."""
 
-    def recent(self, days: int, limit: int) -> list[str]:
-        """Ids of inbox mails of the last ``days`` days, oldest first, at most ``limit`` (newest kept)."""
+    def recent(self, days: int, limit: int, after: float = 0) -> list[str]:
+        """Ids of inbox mails of the last ``days`` days (and received at or after ``after``, epoch
+        seconds, when given), oldest first, at most ``limit`` (newest kept)."""
 
     def get(self, mail_id: str) -> Mail:
         """The mail's headers, text and attachment sizes (no attachment data). MailGone if deleted."""

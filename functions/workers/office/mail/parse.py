@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.errors import MessageError
 from email.header import decode_header, make_header
 from email.utils import getaddresses, parseaddr
@@ -192,6 +192,38 @@ def attachment_name(original: str, index: int, taken: set[str]) -> str:
     return file_name(decode_words(original), index, taken)
 
 
+MAIL_FILE = "受信メール.eml"  # the mail's own file in the case's 01_受領資料/メール; never an attachment's
+ATTACHED_PREFIX = "添付_"  # put before an attachment's name that would pass for the mail's own file
+MAIL_FILE_LIKE = re.compile(r"受信メール\s*(\(.*\))?")  # 受信メール, 受信メール (Ackflow), 受信メール (2), …
+
+
+def passes_for_the_mail(name: str) -> bool:
+    """Whether an attachment's name would pass for the mail's own file (``MAIL_FILE``) in the case
+    folder: the same name, or one that reads the same to a person or to a filesystem that folds
+    case or width (Windows and macOS through Drive for desktop): ``受信メール.EML``, full-width
+    ``受信メール．ｅｍｌ``, half-width ``受信ﾒｰﾙ.eml``, trailing dots or spaces, and the names the mail
+    itself once took beside such an attachment (``受信メール (Ackflow).eml``)."""
+    key = unicodedata.normalize("NFKC", name).casefold().strip().rstrip(". ")
+    stem, dot, extension = key.rpartition(".")
+    return bool(dot) and extension.strip() == "eml" and bool(MAIL_FILE_LIKE.fullmatch(stem.strip().rstrip(". ")))
+
+
+def filed_names(names: list[str]) -> list[str]:
+    """The names the mail's attachments are filed under beside ``MAIL_FILE``: each as given, but
+    one that would pass for the mail's own file (``passes_for_the_mail``) takes ``添付_`` before it
+    (``添付_受信メール.eml``), numbered if another attachment has that name. The mail always keeps
+    ``MAIL_FILE``, so a sender cannot put a mail of their own where the office looks for the one
+    received. The same names for the same list, however often asked (a retried step files nothing
+    twice), and names already given stay as they are."""
+    taken = {name.casefold() for name in names if not passes_for_the_mail(name)}
+    out = []
+    for index, name in enumerate(names, start=1):
+        if passes_for_the_mail(name):
+            name = file_name(ATTACHED_PREFIX + name, index, taken)
+        out.append(name)
+    return out
+
+
 def automatic(mail: Mail) -> str:
     auto = mail.header("Auto-Submitted").strip().lower()
     if auto and auto != "no":
@@ -271,6 +303,8 @@ def summarize(mail: Mail, *, max_attachment_bytes: int, authserv_id: str = "mx.g
             original=clean(decode_words(part.filename))[:300] or given, size=part.size,
             mime_type=part.mime_type, handle=part.handle, part_id=part.part_id,
             too_large=part.size > max_attachment_bytes))
+    names = filed_names([a.name for a in attachments])
+    attachments = [replace(a, name=name) for a, name in zip(attachments, names, strict=True)]
     return Summary(sender_name=clean(name)[:200].strip(), sender_address=address,
                    subject=header_text(mail, "Subject", 500),
                    received_at=mail.received_at, preview=preview(body), recipients=recipients,

@@ -86,6 +86,13 @@ class MailRecords:
     def mailbox(self, address: str) -> dict:
         return self.docs.get(MAIL, box_id(address)) or {}
 
+    def started_at(self, address: str) -> float:
+        """When Ackflow first watched or read the mailbox (0: never): mail that was in it before is
+        not a request for Ackflow. A mailbox noted before this was kept has its record's ``created_at``,
+        written at that same moment."""
+        doc = self.mailbox(address)
+        return float(doc.get("started_at") or doc.get("created_at") or 0)
+
     def advance(self, address: str, history_id: str, now: float, *, replace: bool = False) -> str:
         """Move the stored history id forward to ``history_id`` (never back, unless ``replace``:
         after a re-scan the old id is useless). Returns the stored id."""
@@ -94,6 +101,8 @@ class MailRecords:
             doc = tx.get(MAIL, box_id(address)) or {"id": box_id(address), "address": address, "kind": "mailbox",
                                                     "created_at": now}
             current = doc.get("history_id")
+            if not current:  # the mailbox's first sync: mail before now is never proposed (a re-scan too)
+                doc.setdefault("started_at", now)
             if replace or not current or int(history_id) > int(current):
                 doc.update(history_id=str(history_id), updated_at=now)
             doc["synced_at"] = now
@@ -109,6 +118,8 @@ class MailRecords:
             doc = tx.get(MAIL, box_id(address)) or {"id": box_id(address), "address": address, "kind": "mailbox",
                                                     "created_at": now}
             doc.update(watch_topic=topic, watch_expires_at=expires_at, watched_at=now, updated_at=now)
+            if not doc.get("history_id"):  # the first watch: mail before now is never proposed (a re-scan too)
+                doc.setdefault("started_at", now)
             doc.setdefault("history_id", str(history_id))
             tx.set(MAIL, doc["id"], doc)
             return doc

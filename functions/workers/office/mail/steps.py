@@ -19,13 +19,14 @@ from ackflow.jobs.context import StepContext, nothing_to_do
 from ackflow.jobs.model import without_marker
 
 from .mailbox import Mail, MailGone
+from .parse import MAIL_FILE, filed_names
 from .records import MailRecords, MailStatus
 from .texts import TEXTS, say
 
 log = logging.getLogger(__name__)
 RECEIVED = "01_受領資料"
 SUBFOLDER = "メール"
-EML_NAME = "受信メール.eml"
+EML_NAME = MAIL_FILE  # the mail itself, whatever its attachments are called
 HEADER_NAME = re.compile(r"[!-9;-~]{1,76}")  # printable ASCII but the colon (RFC 5322)
 MAX_REBUILT_HEADER = 16_000  # characters of one header written into a mail rebuilt from its parts
 
@@ -110,12 +111,11 @@ def mail_from_parts(mail: Mail, attachments: list[dict], handles: dict[str, str]
     return message.as_bytes()
 
 
-def eml_name(attachments: list[dict]) -> str:
-    """The mail's own file name, one that none of its attachments has (a mail may attach a
-    受信メール.eml, and a 受信メール (Ackflow).eml too): the same on every retry."""
-    taken = {a["name"].casefold() for a in attachments}
-    names = (EML_NAME, *(f"受信メール (Ackflow{f' {n}' if n > 1 else ''}).eml" for n in range(1, len(taken) + 2)))
-    return next(name for name in names if name.casefold() not in taken)
+def filed_attachments(attachments: list[dict]) -> list[dict]:
+    """The record's attachments under the names they are filed by (``parse.filed_names``): a
+    record read before those names were given may hold an attachment named as the mail's own file."""
+    names = filed_names([a["name"] for a in attachments])
+    return [{**a, "name": name} for a, name in zip(attachments, names, strict=True)]
 
 
 # Chat's per-space write quota is per minute: a card update it refused with 429 (and no
@@ -153,17 +153,18 @@ def save_mail(ctx: StepContext) -> dict:
     if mail is not None:
         ctx.progress(ctx._("saving the mail"))
         handles = {p.part_id: p.handle for p in mail.parts if p.handle}
-        large = {a["part_id"] for a in record.get("attachments", []) if a["too_large"]}
-        eml = eml_name(record.get("attachments", []))
+        attachments = filed_attachments(record.get("attachments", []))
+        large = {a["part_id"] for a in attachments if a["too_large"]}
+        eml = EML_NAME
         if mail.size <= settings.mail_max_bytes:
             raw = mail_to_file(mailbox.raw(record["mail_id"]), large, "[Ackflow: " + say("too_large", "en") + "]")
         else:  # too large to download whole: its headers and text, with a line for each attachment
-            raw = mail_from_parts(mail, record.get("attachments", []), handles)
+            raw = mail_from_parts(mail, attachments, handles)
             skipped.append(say("filed_without_attachments", ctx.speaker, name=eml, size=mail.size))
         storage.create(f"{base}/{eml}", raw, "message/rfc822")
         saved.append(eml)
         documents.append({"key": f"{base}/{eml}", "name": eml, "path": f"{base}/{eml}", "bytes": len(raw)})
-        for item in record.get("attachments", []):
+        for item in attachments:
             if item["too_large"]:
                 skipped.append(say("skip_large", ctx.speaker, name=item["name"], size=item["size"]))
                 continue
@@ -188,7 +189,7 @@ def save_mail(ctx: StepContext) -> dict:
                 "updated_at": now}
 
     record = records.update(rid, opened)
-    if record.get("sender_domain"):
+    if record.get("sender_domain") and not record.get("auth_failure"):  # a forged From teaches nothing
         records.learn_client(record["sender_domain"], ctx.params["client"], now)
     from .flow import MailFlow
 
@@ -201,8 +202,7 @@ def save_mail(ctx: StepContext) -> dict:
         raise RetryLater(TEXTS["card_not_updated"], after=after, within=CARD_WITHIN, error=str(exc)) from exc
     except ChatUnavailable as exc:
         raise TransientError(TEXTS["card_not_updated"], error=str(exc)) from exc
-    attachments = [name for name in saved if not name.endswith(".eml")]
-    summary["mail"] = say("saved", ctx.speaker, count=len(attachments))
+    summary["mail"] = say("saved", ctx.speaker, count=len(saved[1:]))  # the mail's file first, then its attachments
     if skipped:
         summary["mail_skipped"] = "; ".join(skipped)
     return summary

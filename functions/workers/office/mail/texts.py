@@ -16,6 +16,7 @@ TEXTS: dict[str, str] = {
     "client": N_("Client"),
     "client_guess": N_("{client} (guessed)"),
     "client_unknown": N_("Unknown sender (no client in the case sheet matches)"),
+    "client_unverified": N_("Not guessed: the sender is not verified (type the client in the form)"),
     "due": N_("Due (from the mail)"),
     "body": N_("Body (first lines)"),
     "html_only": N_("HTML-only mail (shown as text)"),
