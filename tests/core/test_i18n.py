@@ -416,3 +416,34 @@ def test_japanese_texts_ask_with_a_full_width_question_mark_and_parenthesise_aft
              if isinstance(text, str) and (ascii_question.search(text) or spaced_parenthesis.search(text)
                                           or bare_state.search(text))]
     assert wrong == []
+
+
+def test_every_step_has_a_title_to_translate():
+    """A step without a title was shown by its name: “実行中 · 手順 1/1: sleep” on a Japanese card."""
+    from ackflow.settings import Settings
+    from workers.job_types import build_registry
+
+    untitled = [f"{job_type.name}: Step({step.name!r})" for job_type in build_registry(Settings())
+                for step in job_type.steps if not step.title]
+    assert untitled == []
+
+
+def test_japanese_usage_lines_quote_values_as_the_office_types_them():
+    """明細：「品名:数量:単価」 but 変更："行番号=品名:…" in the same help line: one value in 「」, the next in
+    ASCII quotes. Both are read; help writes them the one way a Japanese IME types them."""
+    from ackflow.settings import Settings
+    from workers.job_types import build_registry
+
+    ja = Speaker("ja", "Asia/Tokyo")
+    quoted = [job_type.usage_for(ja) for job_type in build_registry(Settings()) if '"' in job_type.usage_for(ja)]
+    assert quoted == []
+
+
+def test_a_parameter_and_its_result_are_named_alike():
+    """echo's card said “テキスト: hello” and its result “文字: hello”, the same text named two ways."""
+    from ackflow.settings import Settings
+    from workers.job_types import build_registry
+
+    ja = Speaker("ja", "Asia/Tokyo")
+    echo = build_registry(Settings()).get("echo")
+    assert ja._(echo.params[0].title) == ja._(echo.result_labels["text"])
