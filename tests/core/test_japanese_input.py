@@ -70,6 +70,22 @@ def test_not_amounts(typed):
         parse_yen(typed)
 
 
+@pytest.mark.parametrize(("typed", "yen"), [
+    # as an estimate or a receipt prints an amount, and a person copies it: ¥350,000- (the dash closes
+    # the figure so nothing is added after it), 金350,000円也
+    ("¥350,000-", 350_000), ("￥３５０，０００－", 350_000), ("¥350,000―", 350_000), ("350,000円也", 350_000),
+    ("¥350,000ー", 350_000), ("35万円-", 350_000),
+])
+def test_an_amount_written_as_a_document_prints_it(typed, yen):
+    assert parse_yen(typed) == yen
+
+
+@pytest.mark.parametrize("typed", ["-", "¥-", "350,000--", "-350,000-", "350-000"])
+def test_a_closing_dash_alone_or_twice_is_not_an_amount(typed):
+    with pytest.raises(ValueError):
+        parse_yen(typed)
+
+
 def test_zero_when_allowed():
     assert parse_yen("0円", allow_zero=True) == 0
 
