@@ -447,3 +447,20 @@ def test_a_parameter_and_its_result_are_named_alike():
     ja = Speaker("ja", "Asia/Tokyo")
     echo = build_registry(Settings()).get("echo")
     assert ja._(echo.params[0].title) == ja._(echo.result_labels["text"])
+
+
+def test_a_jobs_details_list_its_parameters_in_the_order_its_card_asked_them():
+    """状況 showed “パラメーター: 納期: …、顧客: ACME、件名: 金型”, in the order the store kept them,
+    where the confirmation card asked 顧客, 件名, 納期."""
+    from ackflow.app import views
+    from ackflow.jobs.model import Job, JobStatus, Requester, StepState, StepStatus
+    from ackflow.settings import Settings
+    from workers.job_types import build_registry
+
+    job_type = build_registry(Settings()).get("newcase")
+    job = Job(id="j1", type="newcase", params={"due": "2026-12-01", "item": [], "client": "ACME", "title": "金型"},
+              requester=Requester("users/1"), space="spaces/x", thread=None, queue=job_type.queue,
+              steps=tuple(StepState(s.name, status=StepStatus.SUCCEEDED) for s in job_type.steps), created_at=0,
+              updated_at=0, status=JobStatus.SUCCEEDED, current=len(job_type.steps), finished_at=5)
+    details = json.dumps(views.job_details(job, job_type, 10, JA).card.sections, default=str, ensure_ascii=False)
+    assert "顧客: ACME、件名: 金型、納期: 2026年12月1日(火)" in details, details
