@@ -464,3 +464,11 @@ def test_a_jobs_details_list_its_parameters_in_the_order_its_card_asked_them():
               updated_at=0, status=JobStatus.SUCCEEDED, current=len(job_type.steps), finished_at=5)
     details = json.dumps(views.job_details(job, job_type, 10, JA).card.sections, default=str, ensure_ascii=False)
     assert "顧客: ACME、件名: 金型、納期: 2026年12月1日(火)" in details, details
+
+
+@pytest.mark.parametrize("message", ["Cancelled by {who}; nothing was run.", "Ignored by {who}",
+                                     "{who} asked for a case (job {job})"])
+def test_a_colleague_is_named_with_san_where_the_space_reads_what_they_did(message):
+    """“Dev User が取り消しました” on a card the whole space reads, beside “依頼した Dev User さんか管理者
+    だけです” from the same app: a colleague is named with さん in Chat, as the office names them."""
+    assert "{who} さんが" in JA._(message)
