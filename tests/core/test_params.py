@@ -70,12 +70,27 @@ def test_usage_lines():
 
 
 def test_a_flag_is_shown_to_a_japanese_speaker_as_the_parser_reads_it():
-    # help once offered `[置換]` for estimate's --replace, and `置換` alone is refused as an unexpected word
+    # help once offered `[置換]` for estimate's --replace while `置換` alone was refused as an unexpected
+    # word; then `[置換：]`. A flag's name alone is the flag now, and help shows that simplest form.
     from ackflow.i18n import Speaker
 
     params = (Param("case"), Param("replace", kind="flag", positional=False, required=False, aliases=("置換",)))
     shown = params[1].usage(Speaker("ja"))
-    assert shown == "[置換：]"
+    assert shown == "[置換]"
     assert parse_params(params, split_words("2026-001 " + shown.strip("[]")))["replace"] is True
-    with pytest.raises(UsageError):
-        parse_params(params, split_words("2026-001 置換"))
+
+
+@pytest.mark.parametrize("typed", ["2026-001 追加発行", "追加発行 2026-001", "2026-001 追加発行：",
+                                   "2026-001 ：追加発行", "2026-001 追加発行:", "2026-001 --again"])
+def test_a_flag_written_by_its_japanese_name_alone_is_the_flag(typed):
+    # `請求 2026-001 追加発行` was refused as "「追加発行」は余分です", with no hint of the ： it wanted
+    params = (Param("case"), Param("again", kind="flag", positional=False, required=False, aliases=("追加発行",)))
+    assert parse_params(params, split_words(typed)) == {"case": "2026-001", "again": True}
+
+
+def test_a_flag_name_inside_free_text_stays_text():
+    # a command taking free text (a title): the word may be part of it, so only 置換： is the flag
+    params = (Param("title", rest=True), Param("replace", kind="flag", positional=False, required=False,
+                                               aliases=("置換",)))
+    assert parse_params(params, split_words("部品 置換 治具")) == {"title": "部品 置換 治具", "replace": False}
+    assert parse_params(params, split_words("部品 治具 置換："))["replace"] is True

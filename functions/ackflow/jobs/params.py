@@ -121,7 +121,8 @@ class Param:
         return next((a for a in self.aliases if not a.isascii()), None)
 
     def usage(self, speaker: Speaker | None = None) -> str:
-        """``CLIENT``, ``[--due YYYY-MM-DD]``; for a Japanese speaker ``顧客``, ``[納期：日付]``, ``[置換：]``."""
+        """``CLIENT``, ``[--due YYYY-MM-DD]``; for a Japanese speaker ``顧客``, ``[納期：日付]``, ``[置換]``
+        (a flag's name alone, as the parser reads it)."""
         japanese = speaker is not None and speaker.language == "ja"
         if self.positional:
             label = self.shown_label(speaker)
@@ -130,7 +131,7 @@ class Param:
         alias = self.native_alias if japanese else None
         placeholder = self.placeholder(speaker)
         if alias:
-            text = f"{alias}：" if self.kind == "flag" else f"{alias}：{placeholder}"  # as the parser reads it
+            text = alias if self.kind == "flag" else f"{alias}：{placeholder}"  # as the parser reads it
         else:
             text = self.option if self.kind == "flag" else f"{self.option} {placeholder}"
         if self.repeated:
@@ -324,6 +325,11 @@ def _shield_nested(text: str) -> str:
     return "".join(out)
 
 
+def _alias_written(param: Param) -> str:
+    """An option by its first alias as it is written: ``納期：`` (then a value), a flag alone (``置換``)."""
+    return param.aliases[0] if param.kind == "flag" else f"{param.aliases[0]}："
+
+
 class _OptionNames:
     """A command's options as each reader writes them, in their declared order: 納期：、明細： in
     Japanese (by their first alias; an option without one as ``--name``), --due, --item in English."""
@@ -335,7 +341,7 @@ class _OptionNames:
 
     def render(self, speaker) -> str:
         if speaker.language == "ja":
-            return "、".join(f"{p.aliases[0]}：" if p.aliases else p.option for p in self.params) or "—"
+            return "、".join(_alias_written(p) if p.aliases else p.option for p in self.params) or "—"
         return ", ".join(p.option for p in self.params) or "—"
 
     def __str__(self) -> str:
@@ -348,11 +354,15 @@ class _Options:
     def __init__(self, params: tuple[Param, ...]):
         self.by_option = {p.option: p for p in params if not p.positional}
         self.by_alias = {a: p for p in params if not p.positional for a in p.aliases}
+        # a flag's alias written alone (追加発行 for --again, as 追加発行： is): the flag, unless the
+        # command takes free text (a title), where the same word may be part of that text
+        free_text = any(p.positional and p.rest for p in params)
+        self.bare_flags = {} if free_text else {a: p for a, p in self.by_alias.items() if p.kind == "flag"}
 
     def near(self, words: list[str]) -> str | None:
         """The option a word left over most likely meant, as it is written (``納期：``, ``--due``),
         when the word is a name and a colon (``納品:12月1日``) and the name is near an option's."""
-        names = {**{a: f"{a}：" for a in self.by_alias}, **{o[2:]: o for o in self.by_option}}
+        names = {**{a: _alias_written(p) for a, p in self.by_alias.items()}, **{o[2:]: o for o in self.by_option}}
         for word in words:
             head, colon, _ = word.partition(":")
             if colon and head and len(head) <= MAX_NAME:
@@ -377,6 +387,8 @@ class _Options:
                     rest = word[1 + len(alias):].lstrip(":")
                     return self.by_alias[alias], alias, rest or None
             return None
+        if word in self.bare_flags:  # 追加発行 alone: a flag takes no value, so its name is enough
+            return self.bare_flags[word], word, None
         head, colon, tail = word.partition(":")
         if colon and head in self.by_alias:  # 納期:12月1日 (or 納期: then the value)
             return self.by_alias[head], head, tail or None
