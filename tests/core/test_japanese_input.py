@@ -192,7 +192,7 @@ def test_a_backslash_is_text_as_the_yen_key_types_it():
     ("ACME 金型 納期：12/1 納期：12/2", "納期 is given twice", "納期 が 2 回指定されています"),
     ("ACME 金型 --colour red",
      "unknown option --colour (options: --due, --fee, --item, --urgent)",  # as each reader writes them
-     "--colour というオプションはありません（使えるオプション: 納期：、金額：、明細：、至急：）"),
+     "--colour というオプションはありません（使えるオプション: 納期：、金額：、明細：、至急）"),
     ("ACME 金型 余分", "unexpected “余分”", "「余分」は余分です"),
 ])
 def test_every_problem_is_said_in_the_persons_language(typed, english, japanese):

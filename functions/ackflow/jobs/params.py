@@ -215,6 +215,12 @@ class Param:
             try:
                 number = parse_yen(raw, allow_zero=self.minimum is not None and self.minimum <= 0)
             except ValueError as exc:
+                if str(exc) == "negative":  # -5000: said as what it is, with the least amount taken
+                    least = N_("{label} is negative: “{value}”. An amount here is more than ¥0: write it without "
+                               "a minus sign, like 350000.") if self.minimum is None or self.minimum > 0 else \
+                        N_("{label} is negative: “{value}”. An amount here is ¥0 or more: write it without a minus "
+                           "sign, like 350000.")
+                    raise UsageError(least, label=self, value=quoted(raw)) from exc
                 if str(exc) == "not an amount":  # its reason would only say again what the message says
                     raise UsageError(N_("{label} is not an amount I can read: “{value}”. "
                                         "Write it like 350000, ¥350,000 or 35万円."),

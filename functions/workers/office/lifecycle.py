@@ -22,6 +22,8 @@ TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
     "no_estimate": N_("case {case} has no estimate v{version} (versions: {versions})"),
     "no_estimates": N_("case {case} has no estimate yet; write “estimate {case} --item …” first"),
     "amount": N_("the amount received must be a whole number of yen from 1 to ¥999,999,999,999, got “{text}”"),
+    "negative": N_("the amount received is negative (“{text}”): an amount received is more than ¥0; write it "
+                   "without a minus sign"),
     "no_invoice": N_("case {case} has no invoice to be paid; write “invoice {case}” first"),
     "admins_only": N_("only an admin may correct a case's status (ACKFLOW_ADMINS)"),
 }
@@ -37,7 +39,9 @@ def read_amount(text: str | int) -> int:
     try:
         amount = text if isinstance(text, int) else read_yen(text)
     except ValueError as exc:
-        raise UsageError(_say("amount", text=text)) from exc
+        raise UsageError(_say("negative" if str(exc) == "negative" else "amount", text=text)) from exc
+    if amount < 0:
+        raise UsageError(_say("negative", text=text))
     if not 1 <= amount <= MAX_TOTAL:
         raise UsageError(_say("amount", text=text))
     return amount
