@@ -276,9 +276,10 @@ def issue_estimate(ctx: StepContext, case: str, *, items: list[str], change: lis
     ctx.progress(_say("issuing", version=document.version, service=service_name(services.accounting.service)))
     issued = services.accounting.issue(document)
     file_issued(ctx, document, issued)
-    row = case_row(ctx, case, {"estimate": issued.link, "status": ESTIMATED})
     entry = {"key": f"v{document.version:03d}", "version": document.version, "link": issued.link,
-             "path": issued.path, "total": issued.totals.total}
+             "path": issued.path, "total": issued.totals.total, "at": ctx.clock(), "by": ctx.job.requester.label,
+             "job": ctx.job.id}
+    row = case_row(ctx, case, {"estimate": issued.link, "status": ESTIMATED}, estimate=entry)
     services.cases.update(case, ctx.job.id, estimates=[entry], status=ESTIMATED, by=ctx.job.requester.label, **row)
     return {"estimate": issued.path or issued.ref, link_key(issued): issued.link, "estimate_version": document.version,
             "total": yen(issued.totals.total)}
