@@ -208,7 +208,7 @@ def test_refusals_take_no_number_and_leave_nothing_half_made(office):
     assert documents_tab(office)[again]["amount"] == "33000"
     assert invoices_counted(office) == before + 3
 
-    for text, complaint in ((f"paid {case} --amount -5", "--amount is not an amount I can read"),
+    for text, complaint in ((f"paid {case} --amount -5", "--amount is negative: “-5”. An amount here is more than ¥0"),
                             (f"paid {case} --amount 12.5", "--amount is not an amount I can read"),
                             (f'invoice {case} --item "x:abc:100"', "cannot read"),
                             (f'invoice {case} --item "x:1:99999999999"', "unit price"),
