@@ -216,6 +216,12 @@ class Param:
             try:
                 number = parse_yen(raw, allow_zero=self.minimum is not None and self.minimum <= 0)
             except ValueError as exc:
+                if str(exc) == "negative":  # -5000: said as what it is, with the least amount taken
+                    least = N_("{label} is negative: “{value}”. An amount here is more than ¥0: write it without "
+                               "a minus sign, like 350000.") if self.minimum is None or self.minimum > 0 else \
+                        N_("{label} is negative: “{value}”. An amount here is ¥0 or more: write it without a minus "
+                           "sign, like 350000.")
+                    raise UsageError(least, label=self, value=quoted(raw)) from exc
                 if str(exc) == "not an amount":  # its reason would only say again what the message says
                     raise UsageError(N_("{label} is not an amount I can read: “{value}”. "
                                         "Write it like 350000, ¥350,000 or 35万円."),
@@ -352,6 +358,10 @@ class _Options:
     def __init__(self, params: tuple[Param, ...]):
         self.by_option = {p.option: p for p in params if not p.positional}
         self.by_alias = {a: p for p in params if not p.positional for a in p.aliases}
+        # a flag's alias written alone (追加発行 for --again, as 追加発行： is): the flag, unless the
+        # command takes free text (a title), where the same word may be part of that text
+        free_text = any(p.positional and p.rest for p in params)
+        self.bare_flags = {} if free_text else {a: p for a, p in self.by_alias.items() if p.kind == "flag"}
 
     def near(self, words: list[str]) -> str | None:
         """The option a word left over most likely meant, as it is written (``納期：``, ``--due``),
@@ -386,11 +396,11 @@ class _Options:
                     rest = word[1 + len(alias):].lstrip(":")
                     return self.by_alias[alias], alias, rest or None
             return None
+        if word in self.bare_flags:  # 追加発行 alone: a flag takes no value, so its name is enough
+            return self.bare_flags[word], word, None
         head, colon, tail = word.partition(":")
         if colon and head in self.by_alias:  # 納期:12月1日 (or 納期: then the value)
             return self.by_alias[head], head, tail or None
-        if word in self.by_alias and self.by_alias[word].kind == "flag":  # 置換: a flag takes no value
-            return self.by_alias[word], word, None
         return None
 
 
