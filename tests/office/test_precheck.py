@@ -297,3 +297,56 @@ def test_the_step_refuses_a_payment_dated_before_the_first_invoice_too():
     with pytest.raises(PermanentError) as refused:
         check_payment_date("2026-001", record, "2026-11-19")
     assert "INV-2026-0001" in str(refused.value)
+
+
+PAID_ESTIMATE = {  # a new estimate for a case paid in full: where it belongs instead
+    "ja": ("「見積」は実行しませんでした", f"案件 {ORDERED} は入金済み", "「新規案件」", f"「訂正 {ORDERED} 受注」"),
+    "en": ("“estimate” was not started", f"case {ORDERED} is paid (入金): its work is done", "“newcase”",
+           f"“correct {ORDERED} 受注”"),
+}
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_a_new_estimate_for_a_paid_case_is_refused_before_its_card_and_at_run(runtime, language):
+    """見積 on a case already 入金 offered v2 (a version its step would file on a closed case, which
+    a status never moves back from): refused with where a new estimate goes instead; and a card shown
+    before the payment is refused when Run is pressed after it."""
+    text = {"ja": f"見積 {ORDERED} 明細：追加設計:1:5万円",
+            "en": f'estimate {ORDERED} --item "追加設計:1:50000"'}[language]
+    confirmation = card_asked(runtime, text, language)  # 受注: a new version is offered
+    cases = CaseRecords(runtime.store.docs, clock=lambda: NOW)
+    for status, job in (("納品", "jd"), ("請求", "ji"), ("入金", "jp")):
+        cases.transition(ORDERED, status, by="Alice", job_id=job)
+    reply = answer(runtime, typed(text, language))
+    assert set(reply) == {"text"}, reply
+    for expected in PAID_ESTIMATE[language]:
+        assert expected in reply["text"], (expected, reply["text"])
+    text_at_run = shown(answer(runtime, run_pressed(confirmation, language)))
+    assert PAID_ESTIMATE[language][1] in text_at_run and '"buttonList"' not in text_at_run
+    assert stored(runtime, "jobs") == []
+
+
+def test_the_estimate_step_refuses_a_case_paid_while_its_job_waited(runtime, tmp_path, monkeypatch):
+    """The payment recorded between Run and the step: no version is decided (no number, no PDF)."""
+    import time
+
+    from ackflow.errors import PermanentError
+    from ackflow.jobs.context import StepContext
+    from ackflow.jobs.model import Job, Requester, StepState
+
+    cases = CaseRecords(runtime.store.docs, clock=lambda: NOW)
+    for status, job in (("納品", "jd"), ("請求", "ji"), ("入金", "jp")):
+        cases.transition(ORDERED, status, by="Alice", job_id=job)
+    job_type = runtime.registry.get("estimate")
+    job = Job(id="jlate", type="estimate", requester=Requester("users/1", "a@example.com", "Alice"),
+              params={"case": ORDERED, "item": ["追加設計:1:50000"], "change": None, "remove": None, "base": None,
+                      "replace": False, "to": None, "valid_until": None},
+              space="spaces/s", thread=None, queue="ackflow-office", created_at=NOW, updated_at=NOW,
+              steps=tuple(StepState(s.name) for s in job_type.steps))
+    context = StepContext(job, 0, 1, runtime.services, report=lambda text, fraction=None: None,
+                          cancelled=lambda: False, clock=time.time)
+    with pytest.raises(PermanentError) as refused:
+        job_type.steps[0].run(context)
+    assert f"case {ORDERED} is paid (入金)" in str(refused.value)
+    record = runtime.store.docs.get("cases", ORDERED)
+    assert [e["version"] for e in record["estimates"]] == [1]  # no v2 decided

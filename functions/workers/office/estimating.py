@@ -38,6 +38,7 @@ from .money import (
 )
 
 ESTIMATED = "見積提出"  # the stage an issued estimate brings a case to (cases.STAGES)
+PAID = "入金"  # the last stage (cases.PAID): its work is done, and a step never moves a status back
 
 TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
     "change_format": N_("write --change \"N=description:quantity:unit price\", leaving a field empty to "
@@ -54,6 +55,8 @@ TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
                    "rows: {detail}"),
     "no_lines": N_("case {case} has no estimate yet and {client} has no default lines: give the lines with "
                    "--item \"description:quantity:unit price\", e.g. estimate {case} --item \"設計:1:350000\""),
+    "paid": N_("case {case} is paid (入金): its work is done. A new estimate belongs to a new case "
+               "(“newcase”); to go on with this one, an admin first corrects it (“correct {case} 受注”)"),
     "not_issued": N_("none issued: no line items were given and {client} has no default lines. To issue v1, "
                      "write: estimate {case} --item \"description:quantity:unit price\""),
 }
@@ -238,6 +241,8 @@ def issue_estimate(ctx: StepContext, case: str, *, items: list[str], change: lis
 
     def make(record: dict, previous: Document | None, version: int) -> Document:
         latest = (previous.version or version - 1) if previous is not None else 0
+        if record.get("status") == PAID:  # decided in the version's transaction: a payment may come first
+            raise PermanentError(_say("paid", case=case))
         if base is not None and latest != base:
             raise PermanentError(_say("stale", case=case, base=base, latest=latest))
         if previous is None:

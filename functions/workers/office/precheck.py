@@ -28,7 +28,7 @@ from ackflow.i18n import N_, Day, Listed, Msg, Yen, texts
 from ackflow.jobs.registry import Reads
 
 from . import invoicing, lifecycle
-from .cases import CASE_RE, CASES, HOLD, LOST, check_command, resume_stage
+from .cases import CASE_RE, CASES, HOLD, LOST, PAID, check_command, resume_stage
 from .estimating import TEXTS as ESTIMATE_TEXTS
 from .estimating import split_list
 
@@ -148,6 +148,8 @@ def _estimate(case: str, record: dict, values: dict, reads: Reads) -> Notes:
     step does (a line to change that it does not have is refused here, in the step's words)."""
     if not record.get("folder"):
         raise PermanentError(NO_FOLDER, case=case)
+    if record.get("status") == PAID:  # as issue_estimate refuses it
+        raise PermanentError(ESTIMATE_TEXTS["paid"], case=case)
     estimates = _estimates(record)
     latest = max(estimates, default=0)
     base = values.get("base")
