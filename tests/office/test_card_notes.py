@@ -262,3 +262,17 @@ def test_a_card_shown_without_its_notes_when_the_store_did_not_answer(runtime, m
     answering()
     answer(runtime, run_pressed(confirmation, "en"))
     assert [job["type"] for job in stored(runtime, "jobs")] == ["ordered"]
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_a_payment_on_a_case_paid_in_full_says_so_not_that_it_becomes_paid(runtime, language):
+    """A second payment after the case was settled said “this is ¥5,000 more than what is owed; the
+    case becomes 入金” of a case 入金 already: the card says it is paid in full and what this adds."""
+    cases = runtime.cases
+    cases.update(INVOICED, "jpaid2", payments=[{"key": "jpaid2", "amount": 100000, "on": "2026-11-18"}])
+    cases.transition(INVOICED, "入金", by="Alice", job_id="jpaid2")
+    card = card_text(runtime, f"paid {INVOICED} --amount 5000", language)
+    said = {"en": "the case is paid in full already (入金); this records ¥5,000 more, beyond what was owed.",
+            "ja": "案件はすでに全額入金済み（入金）です。この入金は、残額を超えて ¥5,000 を記録します。"}[language]
+    assert said in card, card
+    assert ("becomes 入金" if language == "en" else "「入金」になります") not in card

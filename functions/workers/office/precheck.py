@@ -49,6 +49,8 @@ NOTES = {  # what a card says the job will do (English, marked for the catalog)
     "settles": N_("Invoiced {invoiced}, received so far {received}: this settles it, the case becomes 入金."),
     "over": N_("Invoiced {invoiced}, received so far {received}: this is {over} more than what is owed; "
                "the case becomes 入金."),
+    "already_paid": N_("Invoiced {invoiced}, received so far {received}: the case is paid in full already (入金); "
+                       "this records {amount} more, beyond what was owed."),
     "back_to": N_("The case goes back to {stage}."),
     "off_hold": N_("The case comes off hold (保留)."),
     "invoice_dates": N_("Transaction date {date}, payment due {due}."),
@@ -130,6 +132,8 @@ def _paid(case: str, record: dict, values: dict, reads: Reads) -> Notes:
     received = sum(int(p.get("amount") or 0) for p in record.get("payments", []))
     owed = invoiced - received - amount
     said = {"invoiced": Yen(invoiced), "received": Yen(received)}
+    if received >= invoiced and record.get("status") == PAID:  # a second payment: it becomes 入金 no more
+        return [_note("already_paid", amount=Yen(amount), **said)]
     if owed > 0:
         return [_note("outstanding", outstanding=Yen(owed), **said)]
     if owed < 0:
