@@ -9,7 +9,8 @@ before the answer makes the queue deliver again; the claim makes the repeat harm
 Answers: 2xx = this task is done (including duplicates, final failures, and tasks that can never
 run — an unknown job, a malformed payload — which are logged and dead-lettered, since a queue
 retries every non-2xx answer; and a step that may only run again after a while, ``RetryLater``,
-which is sent again delayed under a new task); 503 = try again later (a transient failure within the retry
+which is sent again delayed under a new task, as is a young job of a type this worker does not
+know yet: a deploy under way, ``UNKNOWN_TYPE_PATIENCE``); 503 = try again later (a transient failure within the retry
 budget; Chat or the queue unavailable after the work; the token's signer certificates cannot be
 fetched, so it cannot be checked now); 409 = the step is held by another live attempt, so the
 queue keeps this task until that attempt ends or its lease runs out (its body's ``retry_in``: the
@@ -41,7 +42,6 @@ from ..errors import (
     RetryLater,
     StepFailed,
     StoreUnavailable,
-    UnknownJobType,
     UsageError,
     VerificationError,
 )
@@ -53,7 +53,7 @@ from ..jobs.model import Holder, Job, JobStatus, StepStatus
 from ..jobs.registry import JobType
 from ..logs import TRACE, trace_from
 from .audit import stored
-from .dispatch import send_show, send_step
+from .dispatch import send_show, send_step, step_deadline
 from .http import MAX_BODY, BadBody, HttpRequest, HttpResponse, error, read_json
 from .notify import Notifier, ProgressReporter
 from .speech import speaker_of_job
@@ -126,7 +126,7 @@ class Worker:
         runtime = self.runtime
 
         def deadline(job: Job) -> float:  # the task's dispatch deadline (dispatch.step_task)
-            return runtime.registry.get(job.type).timeout if job.type in runtime.registry else 60.0
+            return step_deadline(runtime, job)
 
         def lease(job: Job) -> float:
             return deadline(job) + runtime.settings.lease_margin
@@ -141,10 +141,12 @@ class Worker:
             return self._drop(holder.task, job_id, index, holder.retry, f"job {job_id} has no step {index}")
         extra = {"job_id": job_id, "job_type": job.type, "step": index, "attempt": holder.retry + 1,
                  "task": holder.task}
-        try:
-            job_type = runtime.registry.get(job.type)
-        except UnknownJobType:
-            return self._unrunnable(job, index, holder, extra)
+        job_type = runtime.registry.get(job.type) if job.type in runtime.registry else None
+        if job_type is None:
+            if not _may_arrive(job, runtime.clock()):
+                return self._unrunnable(job, index, holder, extra)
+            if outcome == Claim.CLAIMED:
+                return self._not_here_yet(job, index, holder, extra)
         if outcome == Claim.BUSY:
             # Another attempt holds the step. Keep this task in the queue (a non-2xx answer): if the
             # holder dies, a later delivery takes the step over once its lease has ended.
@@ -332,6 +334,30 @@ class Worker:
             return _retry_later("job store unavailable")
         return HttpResponse(200, {"status": "dropped", "reason": reason})
 
+    def _not_here_yet(self, job: Job, index: int, holder: Holder, extra: dict) -> HttpResponse:
+        """A young job of a type this worker does not know: a deploy that adds the type updates the
+        webhook and the worker side by side, and the webhook (new) may take jobs the worker (old)
+        cannot run yet. The step waits, as for ``RetryLater``: a task of a new generation sent
+        delayed (growing, at most a minute), this delivery 2xx; after ``UNKNOWN_TYPE_PATIENCE`` the
+        job fails for good (``_unrunnable``). Failed at once, it was lost for good, and the queue
+        dropped a task the new worker would have run a minute later."""
+        runtime = self.runtime
+        now = runtime.clock()
+        delay = min(60.0, 5.0 * 2 ** min(max(job.steps[index].attempts - 1, 0), 4))
+        reason = f"job type {job.type} is not registered in this worker (a deploy under way?); asked again in " \
+                 f"{delay:.0f} s"
+        log.warning("%s", reason, extra=extra)
+        try:
+            job = runtime.store.fail_step(job.id, index, holder, reason, now, final=False, retry_at=now + delay,
+                                          new_task=True)
+        except LeaseLost:
+            return HttpResponse(200, {"status": "duplicate", "claim": "lost"})
+        try:
+            send_step(runtime, job, index, delay=delay)
+        except QueueUnavailable as exc:  # the step is PENDING with its time: the sweep sends it
+            log.warning("step left to the sweep: %s", exc, extra={"job_id": job.id})
+        return HttpResponse(200, {"status": "waiting", "job_id": job.id, "retry_in": delay})
+
     def _unrunnable(self, job: Job, index: int, holder: Holder, extra: dict) -> HttpResponse:
         log.error("job type %s is not registered; failing the job", job.type, extra=extra)
         if not job.status.finished:
@@ -340,6 +366,16 @@ class Worker:
                                               self.runtime.clock(), said=stored(gone))
             self.notifier.try_show(job)
         return HttpResponse(200, {"status": "FAILED", "reason": "unknown job type"})
+
+
+# how long a job of a type this worker does not know waits for a worker that does (a rolling deploy
+# of both functions takes minutes); an older one is failed for good
+UNKNOWN_TYPE_PATIENCE = 900.0
+
+
+def _may_arrive(job: Job, now: float) -> bool:
+    """Whether a worker that knows the job's type may still come (see ``Worker._not_here_yet``)."""
+    return not job.status.finished and now - job.created_at < UNKNOWN_TYPE_PATIENCE
 
 
 def _trace(exc: Exception) -> str | None:
