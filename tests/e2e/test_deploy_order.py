@@ -71,3 +71,35 @@ def test_a_queued_job_of_an_unknown_type_does_not_stop_the_sweep(pipeline):
         client.resume_queue(name=queue)
     pipeline.stack.restart("worker")
     assert pipeline.wait_job(job_id, timeout=40).status == JobStatus.SUCCEEDED
+
+
+def test_a_job_retried_after_a_deploy_changed_its_steps_runs_its_own_steps_by_name(pipeline):
+    """Before: the worker ran the registry's step at the job's index. A failed ``fail`` job (steps
+    prepare, flaky) retried after a deploy that inserted a step (prepare, notify, flaky) ran
+    ``notify`` and recorded it as ``flaky``: the job SUCCEEDED and its failed step never ran."""
+    job = pipeline.wait_job(pipeline.start("fail --times 6"), JobStatus.FAILED, timeout=30)
+    assert [s.name for s in job.steps] == ["prepare", "flaky"]
+    _worker_with(pipeline, {"ACKFLOW_JOB_TYPES": "tests.support.jobtypes:with_fail_reshaped"})
+    try:
+        assert f"Retrying job {job.id}" in str(pipeline.send(f"retry {job.id}")["reply"])
+        done = pipeline.wait_job(job.id, timeout=30)
+        assert done.status == JobStatus.SUCCEEDED, done.last_error
+        assert done.steps[1].output == {"succeeded_on_attempt": 7}
+    finally:
+        pipeline.stack.restart("worker")
+
+
+def test_a_job_whose_step_a_deploy_removed_fails_for_good_saying_so(pipeline):
+    """Before: the index past the registry's steps raised IndexError outside the step's own error
+    handling: 500 on every delivery, the step left held, and the sweep sent it again for ever."""
+    job = pipeline.wait_job(pipeline.start("fail --times 6"), JobStatus.FAILED, timeout=30)
+    _worker_with(pipeline, {"ACKFLOW_JOB_TYPES": "tests.support.jobtypes:without_fail_step"})
+    try:
+        # a job older than a deploy's rollout: no worker that has the step is coming
+        pipeline.store.update_job(job.id, lambda j: j.replace(created_at=j.created_at - 3600))
+        pipeline.send(f"retry {job.id}")
+        failed = pipeline.wait_job(job.id, JobStatus.FAILED, timeout=30)
+        assert failed.generation == 1 and "flaky" in failed.last_error, failed.last_error
+        assert failed.steps[1].attempts == 7  # one more attempt: no retries of what cannot run
+    finally:
+        pipeline.stack.restart("worker")
