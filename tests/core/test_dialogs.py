@@ -163,9 +163,9 @@ PART_ERRORS = {  # (quantity, unit price, rate) typed → input → what the for
     ("abc", "350000", ""): {"item.1.1": ("数量: 「abc」は数として読めません（例: 1、1.5）",
                                          "Quantity: “abc” is not a number I can read (e.g. 1 or 1.5)")},
     # not “（金額ではありません。…）”: a reason that said again what the message says
-    ("1", "35万円也", ""): {"item.1.2": ("単価: 「35万円也」は金額として読めません"
+    ("1", "35万円くらい", ""): {"item.1.2": ("単価: 「35万円くらい」は金額として読めません"
                                        "（例: 350000、¥350,000、35万円）",
-                                       "Unit price: “35万円也” is not an amount of yen I can read "
+                                       "Unit price: “35万円くらい” is not an amount of yen I can read "
                                        "(e.g. 350000, ¥350,000 or 35万円)")},
     ("1", "3万5", ""): {"item.1.2": ("単価: 「3万5」は金額として読めません（万のあとは 4 桁で書いてください: "
                                    "3万0005円（¥30,005）か 3万5000円（¥35,000）。例: 350000、¥350,000、35万円）",

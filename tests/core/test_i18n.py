@@ -416,3 +416,59 @@ def test_japanese_texts_ask_with_a_full_width_question_mark_and_parenthesise_aft
              if isinstance(text, str) and (ascii_question.search(text) or spaced_parenthesis.search(text)
                                           or bare_state.search(text))]
     assert wrong == []
+
+
+def test_every_step_has_a_title_to_translate():
+    """A step without a title was shown by its name: “実行中 · 手順 1/1: sleep” on a Japanese card."""
+    from ackflow.settings import Settings
+    from workers.job_types import build_registry
+
+    untitled = [f"{job_type.name}: Step({step.name!r})" for job_type in build_registry(Settings())
+                for step in job_type.steps if not step.title]
+    assert untitled == []
+
+
+def test_japanese_usage_lines_quote_values_as_the_office_types_them():
+    """明細：「品名:数量:単価」 but 変更："行番号=品名:…" in the same help line: one value in 「」, the next in
+    ASCII quotes. Both are read; help writes them the one way a Japanese IME types them."""
+    from ackflow.settings import Settings
+    from workers.job_types import build_registry
+
+    ja = Speaker("ja", "Asia/Tokyo")
+    quoted = [job_type.usage_for(ja) for job_type in build_registry(Settings()) if '"' in job_type.usage_for(ja)]
+    assert quoted == []
+
+
+def test_a_parameter_and_its_result_are_named_alike():
+    """echo's card said “テキスト: hello” and its result “文字: hello”, the same text named two ways."""
+    from ackflow.settings import Settings
+    from workers.job_types import build_registry
+
+    ja = Speaker("ja", "Asia/Tokyo")
+    echo = build_registry(Settings()).get("echo")
+    assert ja._(echo.params[0].title) == ja._(echo.result_labels["text"])
+
+
+def test_a_jobs_details_list_its_parameters_in_the_order_its_card_asked_them():
+    """状況 showed “パラメーター: 納期: …、顧客: ACME、件名: 金型”, in the order the store kept them,
+    where the confirmation card asked 顧客, 件名, 納期."""
+    from ackflow.app import views
+    from ackflow.jobs.model import Job, JobStatus, Requester, StepState, StepStatus
+    from ackflow.settings import Settings
+    from workers.job_types import build_registry
+
+    job_type = build_registry(Settings()).get("newcase")
+    job = Job(id="j1", type="newcase", params={"due": "2026-12-01", "item": [], "client": "ACME", "title": "金型"},
+              requester=Requester("users/1"), space="spaces/x", thread=None, queue=job_type.queue,
+              steps=tuple(StepState(s.name, status=StepStatus.SUCCEEDED) for s in job_type.steps), created_at=0,
+              updated_at=0, status=JobStatus.SUCCEEDED, current=len(job_type.steps), finished_at=5)
+    details = json.dumps(views.job_details(job, job_type, 10, JA).card.sections, default=str, ensure_ascii=False)
+    assert "顧客: ACME、件名: 金型、納期: 2026年12月1日(火)" in details, details
+
+
+@pytest.mark.parametrize("message", ["Cancelled by {who}; nothing was run.", "Ignored by {who}",
+                                     "{who} asked for a case (job {job})"])
+def test_a_colleague_is_named_with_san_where_the_space_reads_what_they_did(message):
+    """“Dev User が取り消しました” on a card the whole space reads, beside “依頼した Dev User さんか管理者
+    だけです” from the same app: a colleague is named with さん in Chat, as the office names them."""
+    assert "{who} さんが" in JA._(message)

@@ -70,6 +70,22 @@ def test_not_amounts(typed):
         parse_yen(typed)
 
 
+@pytest.mark.parametrize(("typed", "yen"), [
+    # as an estimate or a receipt prints an amount, and a person copies it: ¥350,000- (the dash closes
+    # the figure so nothing is added after it), 金350,000円也
+    ("¥350,000-", 350_000), ("￥３５０，０００－", 350_000), ("¥350,000―", 350_000), ("350,000円也", 350_000),
+    ("¥350,000ー", 350_000), ("35万円-", 350_000),
+])
+def test_an_amount_written_as_a_document_prints_it(typed, yen):
+    assert parse_yen(typed) == yen
+
+
+@pytest.mark.parametrize("typed", ["-", "¥-", "350,000--", "-350,000-", "350-000"])
+def test_a_closing_dash_alone_or_twice_is_not_an_amount(typed):
+    with pytest.raises(ValueError):
+        parse_yen(typed)
+
+
 def test_zero_when_allowed():
     assert parse_yen("0円", allow_zero=True) == 0
 
@@ -192,7 +208,7 @@ def test_a_backslash_is_text_as_the_yen_key_types_it():
     ("ACME 金型 納期：12/1 納期：12/2", "納期 is given twice", "納期 が 2 回指定されています"),
     ("ACME 金型 --colour red",
      "unknown option --colour (options: --due, --fee, --item, --urgent)",  # as each reader writes them
-     "--colour というオプションはありません（使えるオプション: 納期：、金額：、明細：、至急：）"),
+     "--colour というオプションはありません（使えるオプション: 納期：、金額：、明細：、至急）"),
     ("ACME 金型 余分", "unexpected “余分”", "「余分」は余分です"),
 ])
 def test_every_problem_is_said_in_the_persons_language(typed, english, japanese):
@@ -403,3 +419,31 @@ def test_a_loose_word_with_a_colon_and_nothing_near_is_only_extra():
     with pytest.raises(UsageError) as refused:
         read("ACME 金型 縮尺:1:100")
     assert "did you mean" not in refused.value.render(EN) and "のことですか" not in refused.value.render(JA)
+
+
+@pytest.mark.parametrize("typed", ["ACME 金型 至急", "ACME 金型 至急：", "ACME 金型 ：至急", "ACME 金型 --urgent"])
+def test_a_flag_is_written_by_its_japanese_name_alone(typed):
+    """A flag takes no value: 置換 or 追加発行 alone is how a person writes it. It was refused as
+    “「置換」は余分です” (the option's own name called extra), and help showed ``[置換：]``, a colon
+    with nothing after it, which reads as a value left out."""
+    assert read(typed)["urgent"] is True
+
+
+def test_a_flag_is_shown_to_a_japanese_reader_by_its_name_alone():
+    assert NEWCASE[-1].usage(JA) == "[至急]" and NEWCASE[-1].usage(EN) == "[--urgent]"
+    with pytest.raises(UsageError) as refused:
+        read("ACME 金型 --colour red")
+    assert "（使えるオプション: 納期：、金額：、明細：、至急）" in refused.value.render(JA)
+
+
+@pytest.mark.parametrize(("typed", "english", "japanese"), [
+    # the name then a space, as one writes 納期 12月1日 in a note; or = as 案件一覧's filters are written
+    ("ACME 金型 納期 12月1日", "did you mean “納期：”?", "「納期 12月1日」は余分です。「納期：」のことですか？"),
+    ("ACME 金型 納期=12月1日", "did you mean “納期：”?", "「納期=12月1日」は余分です。「納期：」のことですか？"),
+    ("ACME 金型 金額 35万円", "did you mean “金額：”?", "「金額：」のことですか？"),
+    ("ACME 金型 due=12/1", "did you mean “--due”?", "「--due」のことですか？"),
+])
+def test_an_option_name_written_without_its_colon_is_named(typed, english, japanese):
+    with pytest.raises(UsageError) as refused:
+        read(typed)
+    assert english in refused.value.render(EN) and japanese in refused.value.render(JA)

@@ -264,6 +264,19 @@ def test_a_command_typed_by_its_reading_is_suggested_by_its_name(runtime, typed,
     assert expected in answer, answer
 
 
+@pytest.mark.parametrize(("typed", "expected"), [
+    # the everyday words for what a builtin does (キャンセル is what the office says, 中止 is the card's
+    # own button): they got “no such command” and nothing else, and やり直し (redo) got 取消 (cancel)
+    ("キャンセル", "「取消」のことですか？"), ("きゃんせる", "「取消」のことですか？"),
+    ("中止", "「取消」のことですか？"),
+    ("ステータス", "「状況」のことですか？"), ("リトライ", "「再実行」のことですか？"),
+    ("やり直し", "「再実行」のことですか？"), ("？", "「ヘルプ」（help）のことですか？"),
+])
+def test_an_everyday_word_for_a_command_is_suggested_that_command_alone(runtime, typed, expected):
+    answer = said(runtime, classic(typed, userLocale="ja"))
+    assert expected in answer, answer
+
+
 def test_an_english_reader_is_suggested_the_english_names_even_for_a_japanese_word(runtime):
     answer = said(runtime, classic("へるぷ", userLocale="en"))
     assert "Did you mean “help”?" in answer and "ヘルプ" not in answer.split("Did you mean")[1].split("?")[0]

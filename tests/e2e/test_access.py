@@ -86,5 +86,5 @@ def test_a_run_after_someone_else_cancelled_names_who_cancelled_not_the_requeste
         "CARD_CLICKED", "spaces/e2e", ALICE, card, office.fmt, function=run.get("function"),
         parameters={p["key"]: p["value"] for p in run.get("parameters", [])}))
     # (this press carries no locale: the answer is in the deployment's language, Japanese)
-    assert "Boss が取り消しました" in late and "Alice が取り消しました" not in late
+    assert "Boss さんが取り消しました" in late and "Alice さんが取り消しました" not in late
     assert office.counts()[0] == before

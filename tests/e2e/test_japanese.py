@@ -215,7 +215,7 @@ def test_a_japanese_conversation_meets_no_english(office):
         assert "cardsV2" not in say(words)["message"]
     jobs.append(run(f"受注 {case}"))
     jobs.append(run(f"請求 {case}"))
-    assert "cardsV2" not in say(f"請求 {case}")["message"]  # a second invoice: 追加発行： or 訂正元：
+    assert "cardsV2" not in say(f"請求 {case}")["message"]  # a second invoice: 追加発行 or 訂正元：
     assert [j.status for j in jobs] == [JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.SUCCEEDED,
                                         JobStatus.SUCCEEDED], [(j.type, j.status, j.last_error) for j in jobs]
     for words in (f"案件 {case}", "案件一覧", "案件一覧 状況=請求", f"状況 {jobs[-1].id}", "一覧",

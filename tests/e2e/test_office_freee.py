@@ -53,10 +53,35 @@ def test_estimates_and_invoices_are_issued_in_freee(office):
     assert freee_invoice["tax_fraction"] == "omit" and freee_invoice["partner_title"] == "御中"
     assert freee_invoice["bank_account_to_transfer"] and freee_invoice["payment_type"] == "transfer"
     assert [p["name"] for p in state["partners"]].count("株式会社ACME") == 1
-    link = invoice.result["invoice_link"]
+    link = invoice.result["freee_invoice_link"]  # freee's page of the invoice, not a PDF
     assert link == f"{office.freee}/web/reports/invoices/{freee_invoice['id']}"
+    assert "invoice_link" not in invoice.result
+    # each button says what it opens: freee's page ("Open the invoice (PDF)" opened no PDF)
+    for job, page, label in ((opened, "quotations", "Open the estimate in freee"),
+                             (invoice, "invoices", "Open the invoice in freee")):
+        said = buttons_of(office.job_message(job))
+        assert [text for text, url in said if f"/web/reports/{page}/" in url] == [label], said
+        assert not any("PDF" in text for text, _ in said), said
     assert documents_tab(office)[number]["service"] == "freee"
     assert office.runtime.services.cases.get(case)["status"] == "請求"
+
+
+def buttons_of(message: dict) -> list[tuple[str, str]]:
+    """The link buttons of a message: (label, URL)."""
+    found: list[tuple[str, str]] = []
+
+    def walk(value):
+        if isinstance(value, dict):
+            if "text" in value and "openLink" in (value.get("onClick") or {}):
+                found.append((value["text"], value["onClick"]["openLink"]["url"]))
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(message)
+    return found
 
 
 def test_a_revoked_grant_fails_before_a_number_is_taken_and_retry_finishes_after_authorizing(office):

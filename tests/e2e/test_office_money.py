@@ -99,9 +99,13 @@ def test_a_case_from_opening_to_payment(office):
 
     row = sheet_of(office).find(case).values
     assert row["status"] == "入金" and row["invoice"]
-    # the row's 経緯 mirrors the history: every move, when, and who
+    # the row's 経緯 mirrors the history: every move and every estimate version (v2 left the status at
+    # 見積提出, and the cell did not show it), when, and who
     moves = row["history"].splitlines()
-    assert [line.split(" ")[2].split("（")[0] for line in moves] == ["受付", "見積提出", "受注", "納品", "請求", "入金"]
+    assert [line.split(" ")[2].split("（")[0] for line in moves] == ["受付", "見積提出", "見積", "見積", "受注", "納品",
+                                                                   "請求", "入金"]
+    assert [line.split(" ", 2)[2] for line in moves[2:4]] == ["見積 v1（¥473,000）（Alice）",
+                                                               "見積 v2（¥508,592）（Alice）"]
     assert all(line.endswith("（Alice）") and re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d ", line) for line in moves)
     # the delivery was recorded today for tomorrow's date: the day it happened beside the moment recorded
     assert [line for line in moves if " 納品" in line][0].endswith(f" 納品（{delivered_on} 付）（Alice）")
@@ -204,7 +208,7 @@ def test_refusals_take_no_number_and_leave_nothing_half_made(office):
     assert documents_tab(office)[again]["amount"] == "33000"
     assert invoices_counted(office) == before + 3
 
-    for text, complaint in ((f"paid {case} --amount -5", "--amount is not an amount I can read"),
+    for text, complaint in ((f"paid {case} --amount -5", "--amount is negative: “-5”. An amount here is more than ¥0"),
                             (f"paid {case} --amount 12.5", "--amount is not an amount I can read"),
                             (f'invoice {case} --item "x:abc:100"', "cannot read"),
                             (f'invoice {case} --item "x:1:99999999999"', "unit price"),

@@ -186,3 +186,23 @@ def test_an_amount_refused_says_how_to_write_it(registry, typed, japanese, engli
         parsed(registry, typed)
     assert japanese in refused.value.render(JA) and "金額ではありません" not in refused.value.render(JA)
     assert english in refused.value.render(EN)
+
+
+@pytest.mark.parametrize("typed", ["入金 2026-001 金額：-5000", "paid 2026-001 --amount -5000",
+                                   "入金 2026-001 金額：−5,000", "入金 2026-001 金額：▲5000",
+                                   "入金 2026-001 金額：ー5000円", "paid 2026-001 --amount ¥-5000"])
+def test_a_negative_amount_received_is_said_to_be_negative(registry, typed):
+    """-5000 was refused as an amount not read (金額の「-5000」を金額として読み取れません), never saying that
+    it is negative nor what an amount received must be."""
+    with pytest.raises(UsageError) as refused:
+        parsed(registry, typed)
+    japanese, english = refused.value.render(JA), refused.value.render(EN)
+    assert "マイナス" in japanese and "0 円より大きい" in japanese and "読み取れません" not in japanese, japanese
+    assert "is negative" in english and "more than ¥0" in english, english
+
+
+def test_a_negative_amount_in_an_older_job_is_said_to_be_negative():
+    for typed in ("-5", "▲5,000", -5):
+        with pytest.raises(UsageError) as refused:
+            read_amount(typed)
+        assert "マイナス" in refused.value.render(JA) and "more than ¥0" in refused.value.render(EN)

@@ -368,6 +368,33 @@ def test_every_page_of_a_long_document_says_which_document_and_which_page(kind, 
     assert "合計（税込）" in pages[-1] and "合計（税込）" not in pages[0]
 
 
+def test_the_number_and_date_lines_end_where_the_table_does():
+    """The first page's number and issue date and a later page's heading (its document and number,
+    続き) were set flush right to the page margin, running past the table's right edge: they end
+    at the table's edge now, as the issuer's block does."""
+    from fpdf import FPDF
+
+    from workers.office.accounting.pdf import WIDTHS, find_font
+
+    many = lines(*(f"図面修正 第{n}版 詳細設計および構造計算の見直し:1:3333" for n in range(1, 46)))
+    reader = pypdf.PdfReader(io.BytesIO(render(invoice(lines=many))))
+    measure = FPDF()
+    measure.add_font("jp", "", str(find_font()))
+    edge = 10 + sum(WIDTHS)  # the left margin and the table, mm
+    for page, start, size in ((0, "請求書番号", 10), (1, "請求書", 9)):
+        pieces = []
+
+        def visit(text, cm, tm, font, font_size, pieces=pieces):
+            if text.strip():
+                pieces.append((text.strip(), tm[4] * 25.4 / 72))
+
+        reader.pages[page].extract_text(visitor_text=visit)
+        text, x = next((t, x) for t, x in pieces if t.startswith(start))
+        measure.set_font("jp", size=size)
+        end = x + measure.get_string_width(text)
+        assert edge - 3 < end <= edge, (page, text, end, edge)
+
+
 def test_a_title_or_line_that_says_nb_is_printed_as_typed_not_as_the_page_count():
     """fpdf2 replaces its page-count alias (``{nb}`` by default) wherever it appears on a page, not
     only in the footer that means it: a title ``図面 {nb} 式`` or a line typed with it in Chat was

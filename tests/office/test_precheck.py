@@ -257,3 +257,43 @@ def test_a_case_that_is_not_there_points_to_the_list_of_cases_not_round_in_a_cir
         assert "のような形" in answer(runtime, typed("案件 26-001", language))["text"]  # not a number: its shape
     else:
         assert "“cases”" in refused and "“cases”" in shown and "look like" not in shown, shown
+
+
+PAID_EARLY = {  # a payment dated before the invoice it pays: the dates named, what to check
+    "ja": ("「入金」は実行しませんでした", "入金日 2026年11月17日", "請求書 INV-2026-0001 の発行日（2026年11月18日",
+           "日付："),
+    "en": ("“paid” was not started", "the payment date 17 Nov 2026 is before invoice INV-2026-0001 was issued "
+           "(18 Nov 2026", "--date"),
+}
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_a_payment_dated_before_the_invoice_is_refused_in_place_of_its_card(runtime, language):
+    """入金 11/17 for an invoice of 11/18 was recorded, and the case's history showed 入金 before
+    請求: the project has no prepayment (paid needs an invoice), so the date is a typo."""
+    invoice = {"key": "INV-2026-0001", "number": "INV-2026-0001", "total": 110000, "issued": "2026-11-18",
+               "job": "jinvoice"}
+    CaseRecords(runtime.store.docs, clock=lambda: NOW).update(DELIVERED, "jinvoice", invoices=[invoice])
+    text = {"ja": f"入金 {DELIVERED} 金額：11万円 日付：11月17日",
+            "en": f"paid {DELIVERED} --amount 110000 --date 2026-11-17"}[language]
+    reply = answer(runtime, typed(text, language))
+    assert set(reply) == {"text"}, reply
+    for expected in PAID_EARLY[language]:
+        assert expected in reply["text"], (expected, reply["text"])
+    assert stored(runtime, "confirmations") == [] and stored(runtime, "jobs") == []
+    on_the_day = text.replace("11月17日", "11月18日").replace("2026-11-17", "2026-11-18")
+    assert "cardsV2" in answer(runtime, typed(on_the_day, language))  # paid on the invoice's day: a card
+
+
+def test_the_step_refuses_a_payment_dated_before_the_first_invoice_too():
+    from ackflow.errors import PermanentError
+    from workers.office.lifecycle import check_payment_date
+
+    record = {"invoices": [{"number": "INV-2026-0002", "issued": "2026-11-30", "total": 1},
+                           {"number": "INV-2026-0001", "issued": "2026-11-20", "total": 1,
+                            "replaced_by": "INV-2026-0002"},
+                           {"number": "", "pending": True, "job": "j3"}]}
+    check_payment_date("2026-001", record, "2026-11-25")  # for the first invoice, corrected since
+    with pytest.raises(PermanentError) as refused:
+        check_payment_date("2026-001", record, "2026-11-19")
+    assert "INV-2026-0001" in str(refused.value)

@@ -82,7 +82,8 @@ def katakana(text: str) -> str:
 def suggestions(runtime: Runtime, event: ChatEvent, typed: str) -> list[str]:
     """The commands nearest to ``typed`` that this person may use (by their names or aliases, and
     with hiragana read as katakana; or by their names' readings in hiragana, みつもり for 見積),
-    nearest first: each command once, by its name."""
+    nearest first: each command once, by its name. A word that is a command's reading or everyday
+    word exactly (リトライ) names that command alone: やり直し (redo) is not also near 取り消し."""
     allowed = allowed_commands(runtime, event)
 
     def offered(target: str) -> bool:
@@ -102,7 +103,8 @@ def suggestions(runtime: Runtime, event: ChatEvent, typed: str) -> list[str]:
                 best = max(best, matcher.ratio())
         if best >= 0.5 and best > scored.get(target, 0.0):
             scored[target] = best
-    return sorted(scored, key=lambda t: (-scored[t], t))[:MAX_SUGGESTIONS]
+    exact = [t for t, score in scored.items() if score == 1.0]
+    return sorted(exact) if exact else sorted(scored, key=lambda t: (-scored[t], t))[:MAX_SUGGESTIONS]
 
 
 def shown_name(runtime: Runtime, name: str, speaker: Speaker, english: bool = True) -> str:

@@ -358,7 +358,9 @@ def job_details(job: Job, job_type: JobType | None, now: float, speaker: Speaker
                                     step=step_title(job_type, index, step.name, speaker)), detail))
     card = reply.card
     labels = {p.name: p.field_label(speaker) for p in job_type.params} if job_type else {}
-    shown = Listed(f"{labels.get(k, k)}: {shown_value(job_type, k, v, speaker)}" for k, v in job.params.items()
+    order = list(labels)  # as the job type declares them, as its confirmation card asked them
+    params = sorted(job.params.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order))
+    shown = Listed(f"{labels.get(k, k)}: {shown_value(job_type, k, v, speaker)}" for k, v in params
                    if v not in (None, False, [], "")).render(speaker)  # 案件番号: 2026-001、明細: …
     parameters = Section((Field(speaker._("parameters"), short(shown or "—")),), wide_only=True)  # long: not on a phone
     sections = card.sections[:1] + (Section(tuple(rows), header=speaker._("Details")), parameters) + card.sections[1:]

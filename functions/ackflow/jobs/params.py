@@ -5,6 +5,7 @@ IME, 「」 quotes, ``：`` for ``:``, an em dash where ``--`` was typed. It is 
 (``jobs/normalize.py``) before it is split, so ``新規案件 ACME「プレス金型 A-12」 ：納期 １２月１日``
 parses like ``newcase ACME "プレス金型 A-12" --due 12/1``. An option is ``--name VALUE``,
 ``--name=VALUE``, or by one of its aliases: ``:納期 VALUE`` or ``納期:VALUE`` (``：`` is ``:``).
+A flag is written by its alias alone too (``置換``: it takes no value).
 
 Dates read as people write them (``2026-12-01``, ``12/1``, ``12月1日``, ``令和8年12月1日``; a date
 without a year is the next such day from today in the person's time zone), amounts of yen too
@@ -121,7 +122,8 @@ class Param:
         return next((a for a in self.aliases if not a.isascii()), None)
 
     def usage(self, speaker: Speaker | None = None) -> str:
-        """``CLIENT``, ``[--due YYYY-MM-DD]``; for a Japanese speaker ``顧客``, ``[納期：日付]``, ``[置換：]``."""
+        """``CLIENT``, ``[--due YYYY-MM-DD]``; for a Japanese speaker ``顧客``, ``[納期：日付]``, ``[置換]``
+        (a flag by its name alone: a colon with nothing after it reads as a value left out)."""
         japanese = speaker is not None and speaker.language == "ja"
         if self.positional:
             label = self.shown_label(speaker)
@@ -130,7 +132,7 @@ class Param:
         alias = self.native_alias if japanese else None
         placeholder = self.placeholder(speaker)
         if alias:
-            text = f"{alias}：" if self.kind == "flag" else f"{alias}：{placeholder}"  # as the parser reads it
+            text = alias if self.kind == "flag" else f"{alias}：{placeholder}"  # as the parser reads it
         else:
             text = self.option if self.kind == "flag" else f"{self.option} {placeholder}"
         if self.repeated:
@@ -214,6 +216,12 @@ class Param:
             try:
                 number = parse_yen(raw, allow_zero=self.minimum is not None and self.minimum <= 0)
             except ValueError as exc:
+                if str(exc) == "negative":  # -5000: said as what it is, with the least amount taken
+                    least = N_("{label} is negative: “{value}”. An amount here is more than ¥0: write it without "
+                               "a minus sign, like 350000.") if self.minimum is None or self.minimum > 0 else \
+                        N_("{label} is negative: “{value}”. An amount here is ¥0 or more: write it without a minus "
+                           "sign, like 350000.")
+                    raise UsageError(least, label=self, value=quoted(raw)) from exc
                 if str(exc) == "not an amount":  # its reason would only say again what the message says
                     raise UsageError(N_("{label} is not an amount I can read: “{value}”. "
                                         "Write it like 350000, ¥350,000 or 35万円."),
@@ -325,8 +333,9 @@ def _shield_nested(text: str) -> str:
 
 
 class _OptionNames:
-    """A command's options as each reader writes them, in their declared order: 納期：、明細： in
-    Japanese (by their first alias; an option without one as ``--name``), --due, --item in English."""
+    """A command's options as each reader writes them, in their declared order: 納期：、明細：、置換 in
+    Japanese (by their first alias, a flag without a colon; an option without one as ``--name``),
+    --due, --item in English."""
 
     __slots__ = ("params",)
 
@@ -335,7 +344,8 @@ class _OptionNames:
 
     def render(self, speaker) -> str:
         if speaker.language == "ja":
-            return "、".join(f"{p.aliases[0]}：" if p.aliases else p.option for p in self.params) or "—"
+            return "、".join((p.aliases[0] if p.kind == "flag" else f"{p.aliases[0]}：") if p.aliases else p.option
+                            for p in self.params) or "—"
         return ", ".join(p.option for p in self.params) or "—"
 
     def __str__(self) -> str:
@@ -348,13 +358,22 @@ class _Options:
     def __init__(self, params: tuple[Param, ...]):
         self.by_option = {p.option: p for p in params if not p.positional}
         self.by_alias = {a: p for p in params if not p.positional for a in p.aliases}
+        # a flag's alias written alone (追加発行 for --again, as 追加発行： is): the flag, unless the
+        # command takes free text (a title), where the same word may be part of that text
+        free_text = any(p.positional and p.rest for p in params)
+        self.bare_flags = {} if free_text else {a: p for a, p in self.by_alias.items() if p.kind == "flag"}
 
     def near(self, words: list[str]) -> str | None:
         """The option a word left over most likely meant, as it is written (``納期：``, ``--due``),
-        when the word is a name and a colon (``納品:12月1日``) and the name is near an option's."""
-        names = {**{a: f"{a}：" for a in self.by_alias}, **{o[2:]: o for o in self.by_option}}
+        when the word is a name and a colon or ``=`` (``納品:12月1日``, ``納期=12月1日``, as 案件一覧's
+        filters are written) and the name is near an option's, or the word is an option's name
+        written alone (``納期 12月1日``: its value came as the next word)."""
+        names = {**{a: f"{a}：" for a in self.by_alias if self.by_alias[a].kind != "flag"},
+                 **{o[2:]: o for o, p in self.by_option.items() if p.kind != "flag"}}
         for word in words:
-            head, colon, _ = word.partition(":")
+            if word.lower() in names:
+                return names[word.lower()]
+            head, colon, _ = word.replace("=", ":", 1).partition(":")
             if colon and head and len(head) <= MAX_NAME:
                 found = difflib.get_close_matches(head.lower(), names, n=1, cutoff=0.5)
                 if found:
@@ -377,6 +396,8 @@ class _Options:
                     rest = word[1 + len(alias):].lstrip(":")
                     return self.by_alias[alias], alias, rest or None
             return None
+        if word in self.bare_flags:  # 追加発行 alone: a flag takes no value, so its name is enough
+            return self.bare_flags[word], word, None
         head, colon, tail = word.partition(":")
         if colon and head in self.by_alias:  # 納期:12月1日 (or 納期: then the value)
             return self.by_alias[head], head, tail or None

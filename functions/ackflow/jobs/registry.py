@@ -40,10 +40,11 @@ BUILTIN_ALIASES: dict[str, tuple[str, ...]] = {
 BUILTIN_SLASH_IDS: dict[int, str] = {1: "help", 2: "status", 3: "jobs", 4: "cancel", 5: "retry"}
 MAX_SLASH_ID = 1000
 # The readings of the builtins' names, in hiragana (as a phone sends them when the IME's conversion
-# was skipped): suggestions only, never names (とりけし gets “did you mean 取消?”, not a cancel).
+# was skipped), and the everyday words for what they do (キャンセル, リトライ; 中止 is the card's own
+# Cancel button): suggestions only, never names (とりけし gets “did you mean 取消?”, not a cancel).
 BUILTIN_READINGS: dict[str, tuple[str, ...]] = {
-    "help": ("へるぷ", "つかいかた"), "status": ("じょうきょう",), "jobs": ("いちらん",),
-    "cancel": ("とりけし",), "retry": ("さいじっこう",),
+    "help": ("へるぷ", "つかいかた", "?"), "status": ("じょうきょう", "ステータス"), "jobs": ("いちらん",),
+    "cancel": ("とりけし", "キャンセル", "中止"), "retry": ("さいじっこう", "リトライ", "やり直し"),
 }
 
 

@@ -1,7 +1,8 @@
 """Amounts and dates as people type them, in Japanese or English, read into plain values.
 
 Amounts: ``350000``, ``350,000``, ``¥350,000``, ``350000円``, ``35万``, ``35万円``, ``1.5万``,
-``12万3000円`` → integer yen. Dates: ``2026-12-01``, ``2026/12/1``, ``12/1`` (the next such date),
+``12万3000円``, and as documents print them, ``¥350,000-`` and ``350,000円也`` → integer yen.
+Dates: ``2026-12-01``, ``2026/12/1``, ``12/1`` (the next such date),
 ``12月1日``, ``2026年12月1日``, ``令和8年12月1日`` (and 平成, 昭和, 元年; a day outside its era's
 reign, such as 平成31年5月1日, is refused), the era by its initial as forms abbreviate it
 (``R8.12.1``, ``R8/12/1``, ``H31.4.30``), a date copied from a card with its day of the week
@@ -25,12 +26,17 @@ from .normalize import normalize
 
 MAX_YEN = 10**12  # a trillion yen: more than any estimate, less than any overflow downstream
 
-_AMOUNT = re.compile(r"^(?:[¥￥]\s*)?(?P<body>[0-9][0-9,]*(?:\.[0-9]+)?(?:万(?:[0-9][0-9,]*)?)?)\s*(?:円)?$")
+# after the figure, as documents print it: ¥350,000- (a dash that closes it), 350,000円也
+_AMOUNT = re.compile(r"^(?:[¥￥]\s*)?(?P<body>[0-9][0-9,]*(?:\.[0-9]+)?(?:万(?:[0-9][0-9,]*)?)?)\s*(?:円)?"
+                     r"(?:[-−‐―ー]|(?<=円)也)?$")
 _KANJI_NUMERALS = re.compile(r"[〇一二三四五六七八九十]")  # 三十五万: a number written in kanji numerals
 _KANJI_DIGITS = re.compile(r"[〇一二三四五六七八九十百千]")  # …or with 千 and 百 too (8千5)
 # digits with 千 and 百 as people write amounts: 3万8千円, 5千円, 千円, 1千2百円, 2千500円; after
 # 千 a 百 or three digits, after 百 two digits (8千5 is said 8,500 but reads 8,005: refused, as 3万5 is)
 _UNITS = re.compile(r"(?:(?P<k>[1-9]?)千)?(?:(?P<h>[1-9]?)百)?(?P<rest>[0-9]*)")
+# a negative amount as people type one: -5000, −5,000 (the IME's minus), ▲5000 and △5000 (as Japanese
+# accounts write one), ¥-5000; said as negative, not as "not an amount"
+_NEGATIVE = re.compile(r"^(?:[¥￥]\s*)?[-−‐ー▲△]\s*(?:[¥￥]\s*)?[0-9]")
 _GROUPED = re.compile(r"^[0-9]{1,3}(?:,[0-9]{3})+$")  # commas only between groups of three digits
 _ERAS = {"令和": 2018, "平成": 1988, "昭和": 1925}  # era year 1 = base + 1
 # the days of each era's reign, and what is said of a day outside them (平成31年5月1日 was 令和元年5月1日)
@@ -69,6 +75,8 @@ def parse_yen(text: str, *, allow_zero: bool = False) -> int:
     """Integer yen from how people write amounts; ValueError if it is not one."""
     raw = normalize(text).replace(" ", "")
     raw = raw.replace("\\", "¥")  # a Japanese keyboard's yen key often types a backslash
+    if _NEGATIVE.match(raw):
+        raise ValueError(N_("negative"))
     raw = _with_units_in_digits(raw)
     match = _AMOUNT.match(raw)
     if not match:

@@ -18,7 +18,7 @@ def register(registry: Registry) -> None:
         help=N_("Say TEXT back (try the pipeline)."),
         params=(Param("text", help=N_("what to say"), rest=True, max_length=2000, title=N_("Text")),),
         confirm=N_("Echo “{text}”"),
-        steps=(Step("echo", echo),),
+        steps=(Step("echo", echo, N_("saying it back")),),
         timeout=30,
         examples=("echo hello",),
         slash_command_id=10,

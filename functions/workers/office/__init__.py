@@ -180,7 +180,10 @@ RESULT_LABELS = {"case": N_("case"), "documents": N_("documents"), "skipped": N_
                  "accepted": N_("accepted estimate"), "delivered_on": N_("delivered on"), "received": N_("received"),
                  "invoiced": N_("invoiced"), "outstanding": N_("outstanding"), "week_of": N_("week of"),
                  "open_cases": N_("open cases"), "cases": N_("cases"), "date": N_("date"), "due_cases": N_("cases due"),
-                 "due": N_("due")}
+                 "due": N_("due"),
+                 # a link to freee's page of the document, not to a PDF (the embedded service's: links.LABELS)
+                 "freee_estimate_link": N_("Open the estimate in freee"),
+                 "freee_invoice_link": N_("Open the invoice in freee")}
 
 
 def _marking(*steps_: Step) -> tuple[Step, ...]:
@@ -279,7 +282,8 @@ def register(registry: Registry) -> None:
         examples=('newcase ACME "プレス金型 A-12" --due 2026-12-01 --item "金型設計:1:350000"',
                   'newcase ACME "Die set" --portal PO-1042', '新規案件 ACME「プレス金型 A-12」 納期：12月1日'),
         slash_command_id=20,
-        result_fields=("case", "folder_link", "sheet_link", "estimate_link", "no_estimate", "documents",
+        result_fields=("case", "folder_link", "sheet_link", "estimate_link", "freee_estimate_link", "no_estimate",
+                       "documents",
                        "document_links", "skipped", "mail", "mail_skipped"),
         result_labels=RESULT_LABELS,
         prefill=_newcase_form, form_submit=_newcase_submit, form_context=("mail",),  # "open a case" of a mail
@@ -310,7 +314,7 @@ def register(registry: Registry) -> None:
         examples=('estimate 2026-001 --item "追加設計:1:50000"',
                   'estimate 2026-001 --change "1=::380000; 2=立会い::" --remove 3',
                   '見積 2026-001 明細：追加設計:1:5万円'),
-        result=("case", "estimate_link", "estimate_version", "total")))
+        result=("case", "estimate_link", "freee_estimate_link", "estimate_version", "total")))
     registry.add(_office_job(
         "invoice", N_("Issue a qualified invoice (適格請求書) for a case, from its accepted estimate or given lines."),
         (CASE, ITEM, DATE, INVOICE_DUE,
@@ -327,7 +331,7 @@ def register(registry: Registry) -> None:
         aliases=("請求",), readings=("せいきゅう",), no_cancel_after="number",
         on_failed=unissued.on_failed, failure_note=unissued.failure_note,  # a number taken is never lost silently
         examples=("invoice 2026-001", 'invoice 2026-001 --replaces INV-2026-0001', "請求 2026-001"),
-        result=("case", "invoice", "total", "invoice_link", "sheet_link")))
+        result=("case", "invoice", "total", "invoice_link", "freee_invoice_link", "sheet_link")))
     registry.add(_office_job(
         "ordered", N_("Mark a case ordered (受注): the client accepted an estimate (the latest unless --estimate N)."),
         (CASE, Param("estimate", kind="int", positional=False, required=False, minimum=1, maximum=999,

@@ -17,7 +17,7 @@ from ackflow.errors import PermanentError, UsageError
 from ackflow.i18n import N_, Day, texts
 from ackflow.jobs.context import StepContext, nothing_to_do
 
-from .accounting import Document, service_name
+from .accounting import Document, link_key, service_name
 from .filing import case_row, file_issued, job_date
 from .issuer import Issuer
 from .ledger import estimate_number, new_estimate_version
@@ -183,6 +183,10 @@ def default_lines(client: str, config: str, rules: TaxRules) -> list[Line]:
     return table.get(client) or table.get("*") or []
 
 
+# the keys an issued estimate's link is under: its PDF, or freee's page of it (accounting.link_key)
+ESTIMATE_LINKS = ("estimate_link", "freee_estimate_link")
+
+
 def typed_lines(items: list[str], rules: TaxRules) -> list[Line]:
     try:
         return [parse_line(text, standard=rules.standard, reduced=rules.reduced) for text in items]
@@ -272,9 +276,10 @@ def issue_estimate(ctx: StepContext, case: str, *, items: list[str], change: lis
     ctx.progress(_say("issuing", version=document.version, service=service_name(services.accounting.service)))
     issued = services.accounting.issue(document)
     file_issued(ctx, document, issued)
-    row = case_row(ctx, case, {"estimate": issued.link, "status": ESTIMATED})
     entry = {"key": f"v{document.version:03d}", "version": document.version, "link": issued.link,
-             "path": issued.path, "total": issued.totals.total}
+             "path": issued.path, "total": issued.totals.total, "at": ctx.clock(), "by": ctx.job.requester.label,
+             "job": ctx.job.id}
+    row = case_row(ctx, case, {"estimate": issued.link, "status": ESTIMATED}, estimate=entry)
     services.cases.update(case, ctx.job.id, estimates=[entry], status=ESTIMATED, by=ctx.job.requester.label, **row)
-    return {"estimate": issued.path or issued.ref, "estimate_link": issued.link, "estimate_version": document.version,
+    return {"estimate": issued.path or issued.ref, link_key(issued): issued.link, "estimate_version": document.version,
             "total": yen(issued.totals.total)}

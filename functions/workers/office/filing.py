@@ -30,37 +30,55 @@ def job_date(ctx: StepContext) -> dt.date:
 HISTORY_SHOWN = 20  # the latest changes in the row's 経緯 cell (the case record keeps them all)
 
 
-def history_text(ctx: StepContext, case: str, wanted: str | None) -> str:
+def history_text(ctx: StepContext, case: str, wanted: str | None, estimate: dict | None = None) -> str:
     """The case's history as its row's 経緯 cell shows it: a change a line, oldest first, when (in
-    the office's time zone), the status, who. With the move this step is about to record
-    (``wanted``), when it moves the case on: the row is written before the record's history."""
+    the office's time zone), the status, who; and each estimate version issued (``見積 v2（¥165,000）``:
+    a new version is news to the office even when the status stays). With the move this step is
+    about to record (``wanted``), when it moves the case on, and the version it issues
+    (``estimate``, the case record's entry): the row is written before the record."""
     try:
         record = ctx.services.cases.get(case)
     except CaseNotFound:
         record = {}
-    entries = list(record.get("history", []))
+    moves = list(record.get("history", []))
     current = record.get("status")
     if wanted and advanced(current, wanted) != current:
-        entries.append({"status": wanted, "at": ctx.clock(), "by": ctx.job.requester.label})
+        moves.append({"status": wanted, "at": ctx.clock(), "by": ctx.job.requester.label, "job": ctx.job.id})
+    versions = {e.get("key"): e for e in record.get("estimates", [])}
+    if estimate is not None:
+        versions[estimate["key"]] = estimate
+    # a version right after the move its job made (見積提出, then 見積 v1), else at its time; versions
+    # issued before they were dated here (no "at") have no place in time: left out
+    moved = {m.get("job"): m["at"] for m in moves if m.get("job")}
+    entries = sorted([(m["at"], 0, m) for m in moves] + [(moved.get(e.get("job"), e["at"]), 1, e)
+                                                         for e in versions.values() if e.get("at")],
+                     key=lambda item: item[:2])
     zone = ZoneInfo(ctx.services.office_settings.timezone)
     lines = []
-    for entry in entries[-HISTORY_SHOWN:]:
+    for _, kind, entry in entries[-HISTORY_SHOWN:]:
         when = dt.datetime.fromtimestamp(entry["at"], zone).strftime("%Y-%m-%d %H:%M")
+        who = f"（{str(entry.get('by') or '-')[:60]}）"
+        if kind:  # an estimate version
+            total = f"（¥{entry['total']:,}）" if isinstance(entry.get("total"), int) else ""
+            lines.append(f"{when} 見積 v{entry['version']}{total}{who}")
+            continue
         corrected = "（訂正）" if entry.get("correction") else ""
         on = f"（{str(entry['on'])[:10]} 付）" if entry.get("on") else ""  # the day it happened, when given
-        lines.append(f"{when} {entry['status']}{on}{corrected}（{str(entry.get('by') or '-')[:60]}）")
+        lines.append(f"{when} {entry['status']}{on}{corrected}{who}")
     return "\n".join(lines)
 
 
-def case_row(ctx: StepContext, case: str, values: dict, *, force: bool = False) -> dict:
+def case_row(ctx: StepContext, case: str, values: dict, *, force: bool = False,
+             estimate: dict | None = None) -> dict:
     """Write the case's row; its status only moves forward there too, and one a person wrote stays
     (``force``: a command's deliberate change, a correction included, is written as it is). A row
-    that gets a status gets the history with it (経緯: who moved the case, and when)."""
+    that gets a status gets the history with it (経緯: who moved the case, and when; ``estimate``:
+    the version this step issues, in it too)."""
     sheet = ctx.services.case_sheet
     if sheet is None:
         return {}
     if "status" in values:
-        values = {**values, "history": history_text(ctx, case, values["status"])}
+        values = {**values, "history": history_text(ctx, case, values["status"], estimate)}
     row = sheet.upsert(case, {**values, "updated": now(ctx).strftime("%Y-%m-%d %H:%M")},
                        merge=None if force else {"status": advanced})
     return {"sheet_row": row.number, "sheet_link": row.link}

@@ -22,7 +22,7 @@ from ackflow.i18n import N_, Day, Joined, Yen, texts
 from ackflow.jobs.context import StepContext
 
 from . import ledger
-from .accounting import Document, service_name
+from .accounting import Document, link_key, service_name
 from .estimating import rules_of, typed_lines
 from .filing import case_row, file_issued, job_date
 from .issuer import Issuer, invoice_problems
@@ -162,7 +162,7 @@ def issue(ctx: StepContext) -> dict:
                                   theirs=Yen(issued.totals.total), theirs_tax=Yen(issued.totals.tax),
                                   ours=Yen(document.totals.total), ours_tax=Yen(document.totals.tax)))
     file_issued(ctx, document, issued)
-    return {"invoice_link": issued.link}
+    return {"invoice_link": issued.link, "link_key": link_key(issued)}
 
 
 def file(ctx: StepContext) -> dict:
@@ -173,5 +173,6 @@ def file(ctx: StepContext) -> dict:
     row = case_row(ctx, case, {"invoice": link, "status": INVOICED})
     services.cases.update(case, ctx.job.id, invoice=number, invoice_link=link, status=INVOICED,
                           by=ctx.job.requester.label, **row)
-    return {"case": case, "invoice": number, "invoice_link": link, "total": ctx.outputs["number"]["total"],
+    key = ctx.outputs["issue"].get("link_key", "invoice_link")  # freee's page, or the PDF
+    return {"case": case, "invoice": number, key: link, "total": ctx.outputs["number"]["total"],
             "sheet_link": row.get("sheet_link", "")}

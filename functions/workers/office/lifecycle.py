@@ -9,7 +9,7 @@ step finds its change made and does nothing.
 from __future__ import annotations
 
 from ackflow.errors import PermanentError
-from ackflow.i18n import N_, texts
+from ackflow.i18n import N_, Day, texts
 from ackflow.jobs.context import StepContext
 
 from . import ledger
@@ -22,7 +22,11 @@ TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
     "no_estimate": N_("case {case} has no estimate v{version} (versions: {versions})"),
     "no_estimates": N_("case {case} has no estimate yet; write “estimate {case} --item …” first"),
     "amount": N_("the amount received must be a whole number of yen from 1 to ¥999,999,999,999, got “{text}”"),
+    "negative": N_("the amount received is negative (“{text}”): an amount received is more than ¥0; write it "
+                   "without a minus sign"),
     "no_invoice": N_("case {case} has no invoice to be paid; write “invoice {case}” first"),
+    "before_invoice": N_("the payment date {date} is before invoice {number} was issued ({issued}): a payment for "
+                         "the case is received on that day or later; check the date (--date)"),
     "admins_only": N_("only an admin may correct a case's status (ACKFLOW_ADMINS)"),
 }
 
@@ -37,7 +41,9 @@ def read_amount(text: str | int) -> int:
     try:
         amount = text if isinstance(text, int) else read_yen(text)
     except ValueError as exc:
-        raise UsageError(_say("amount", text=text)) from exc
+        raise UsageError(_say("negative" if str(exc) == "negative" else "amount", text=text)) from exc
+    if amount < 0:
+        raise UsageError(_say("negative", text=text))
     if not 1 <= amount <= MAX_TOTAL:
         raise UsageError(_say("amount", text=text))
     return amount
@@ -93,6 +99,18 @@ def payable_invoices(case: str, record: dict) -> list[dict]:
     return invoices
 
 
+def check_payment_date(case: str, record: dict, on: str) -> None:
+    """A payment is received on the day the case's first invoice was issued or later (the project has
+    no prepayment: ``paid`` needs an invoice): one dated before it is a typo (11/29 for an invoice of
+    11/30), and would put 入金 before 請求 in the case's history. PermanentError naming the invoice."""
+    issued = [i for i in record.get("invoices", []) if i.get("number") and i.get("issued")]
+    if not issued:
+        return
+    first = min(issued, key=lambda i: i["issued"])
+    if on < first["issued"]:
+        raise PermanentError(_say("before_invoice", date=Day(on), number=first["number"], issued=Day(first["issued"])))
+
+
 def ordered(ctx: StepContext) -> dict:
     """受注: the client accepted an estimate version (the latest unless --estimate N); on a case
     ordered already, another version replaces the accepted one (until it is invoiced: 請求 is later)."""
@@ -125,6 +143,7 @@ def paid(ctx: StepContext) -> dict:
     invoices = payable_invoices(case, record)
     amount = read_amount(ctx.params["amount"])
     on = ctx.params["date"] or job_date(ctx).isoformat()
+    check_payment_date(case, record, on)
     payment = {"key": ctx.job.id, "amount": amount, "on": on, "by": ctx.job.requester.label}
     record = ctx.services.cases.update(case, ctx.job.id, payments=[payment])
     received = sum(p["amount"] for p in record.get("payments", []))

@@ -1,7 +1,8 @@
 """The office's case commands refused at once, in place of their card (``JobType.precheck``): a case
 number that does not exist, a move the case's status forbids (``started`` on a delivered case,
-``resume`` on a case not on hold), ``ordered`` with no estimate, ``paid`` with no invoice,
-``invoice`` with no accepted estimate and no lines, ``estimate`` of a case whose folder is not made.
+``resume`` on a case not on hold), ``ordered`` with no estimate, ``paid`` with no invoice (or dated
+before its first one), ``invoice`` with no accepted estimate and no lines, ``estimate`` of a case
+whose folder is not made.
 
 Each check reads the case record (and at most one document of the ledger) and asks the very rules
 the job's step asks when it runs (``cases.check_command``, ``cases.resume_stage``, ``lifecycle.accepted_version``,
@@ -120,6 +121,8 @@ def _ordered(case: str, record: dict, values: dict, reads: Reads) -> Notes:
 
 def _paid(case: str, record: dict, values: dict, reads: Reads) -> Notes:
     invoices = lifecycle.payable_invoices(case, record)
+    if values.get("date"):  # without one the payment is today's: on or after any invoice's day
+        lifecycle.check_payment_date(case, record, values["date"])
     amount = values.get("amount")
     if not isinstance(amount, int):
         return None

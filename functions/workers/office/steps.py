@@ -12,7 +12,7 @@ from ackflow.i18n import N_, Speaker, texts
 from ackflow.jobs.context import StepContext, nothing_to_do
 from ackflow.jobs.model import Job
 
-from .estimating import check_first_estimate, first_estimate, issue_estimate, split_list
+from .estimating import ESTIMATE_LINKS, check_first_estimate, first_estimate, issue_estimate, split_list
 from .filing import case_row
 from .names import safe_component
 from .portal import PortalClient, collect, load_portals, resolve_credentials
@@ -172,8 +172,8 @@ def collect_documents(ctx: StepContext) -> dict:
     params = ctx.params
     estimate = ctx.outputs["estimate"]
     summary = {"case": case, "folder_link": ctx.outputs["folder"]["folder_link"],
-               **({"estimate_link": estimate["estimate_link"]} if "estimate_link" in estimate
-                  else {"no_estimate": estimate["no_estimate"]}),
+               **({key: estimate[key] for key in ESTIMATE_LINKS if key in estimate}
+                  or {"no_estimate": estimate["no_estimate"]}),
                "sheet_link": ctx.outputs["sheet"].get("sheet_link", "")}
     documents = []
     if params["portal"]:

@@ -136,6 +136,18 @@ class Partner:
 SERVICE_NAMES = {"embedded": N_("a PDF in the case folder")}
 
 
+# what a document's link button opens, by the key a job's result holds it under: the PDF (the embedded
+# service files one: ``estimate_link``, ``invoice_link``), or the service's own page of the document
+# (freee's ``report_url``: ``freee_estimate_link``, labelled “Open the estimate in freee”)
+LINK_NAMES = {"quotation": "estimate", "invoice": "invoice"}
+
+
+def link_key(issued: Issued) -> str:
+    """The result key of ``issued``'s link, which says what its button opens (``RESULT_LABELS``)."""
+    name = f"{LINK_NAMES[issued.kind]}_link"
+    return name if issued.path else f"{issued.service}_{name}"
+
+
 def service_name(service: str) -> Msg | str:
     return Msg(SERVICE_NAMES[service]) if service in SERVICE_NAMES else service
 

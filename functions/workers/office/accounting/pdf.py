@@ -28,6 +28,7 @@ ROUNDING_NAMES = {"floor": "切り捨て", "round": "四捨五入", "ceil": "切
 assert set(ROUNDING_NAMES) == set(ROUNDINGS)
 REDUCED_MARK = "※"
 WIDTHS = (95, 20, 35, 35)  # mm: description, quantity, unit price, amount
+TABLE = sum(WIDTHS)  # mm from the left margin: what is set flush right ends where the table does
 ROW = 8  # mm: the height of a one-line row
 LEADING = 5  # mm: a line of wrapped description text at 10 pt
 
@@ -126,7 +127,7 @@ def _paged(title: str, numbered: str, alias: str = "{nb}"):
         def header(self) -> None:
             if self.page_no() > 1:
                 self.set_font("jp", size=9)
-                self.cell(0, 6, f"{title}　{numbered}（続き）", align="R", new_x="LMARGIN", new_y="NEXT")
+                self.cell(TABLE, 6, f"{title}　{numbered}（続き）", align="R", new_x="LMARGIN", new_y="NEXT")
                 self.ln(2)
                 self.set_font("jp", size=10)
 
@@ -158,7 +159,7 @@ def render(document: Document, font: str = "") -> bytes:
     pdf.set_font("jp", size=20)
     pdf.cell(0, 14, title, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("jp", size=10)
-    pdf.cell(0, 6, f"{label} {document.number}    発行日 {jp_date(document.issued)}", align="R",
+    pdf.cell(TABLE, 6, f"{label} {document.number}    発行日 {jp_date(document.issued)}", align="R",
              new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     pdf.set_font("jp", size=14)
@@ -178,7 +179,7 @@ def render(document: Document, font: str = "") -> bytes:
     pdf.ln(2)
     pdf.set_font("jp", size=13)
     headline = "御見積金額" if document.kind == "quotation" else "ご請求金額"
-    pdf.cell(0, 9, f"{headline} {yen(totals.total)}（税込）", border="B", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(TABLE, 9, f"{headline} {yen(totals.total)}（税込）", border="B", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
 
     pdf.set_font("jp", size=10)
