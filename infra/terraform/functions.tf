@@ -66,8 +66,16 @@ data "archive_file" "source" {
   type        = "zip"
   source_dir  = "${path.module}/../../functions"
   output_path = "${path.module}/.build/functions.zip"
-  # the translation sources stay behind: only the compiled catalogs (.mo) are read at run time
-  excludes = ["**/__pycache__/**", "**/*.pyc", "**/.pytest_cache/**", "**/*.po", "**/*.pot"]
+  # the translation sources stay behind: only the compiled catalogs (.mo) are read at run time; so
+  # does whatever a developer's machine leaves in functions/ (this zips the working tree of whoever
+  # applies): settings and keys, local databases, virtualenvs, egg-info, tool caches
+  excludes = [
+    "**/__pycache__/**", "**/*.pyc", "**/.pytest_cache/**", "**/.mypy_cache/**", "**/.ruff_cache/**",
+    "**/*.po", "**/*.pot",
+    "**/.env*", "**/*.pem", "**/*.key", "**/*.p12",
+    "**/*.db", "**/*.sqlite", "**/*.sqlite3", "**/*-journal", "**/*-wal",
+    "**/.venv/**", "**/*.egg-info/**", "**/.DS_Store", "**/.ackflow/**",
+  ]
 }
 
 resource "google_storage_bucket_object" "source" {

@@ -222,10 +222,12 @@ def test_a_step_with_nothing_to_do_is_shown_as_not_needed(runtime):
 def _failed_for_good(runtime, job_id: str, job_type: str = "fail") -> None:
     """A job of a Japanese requester failed for good through the worker's own handling: the
     shipped ``fail`` (its ``StepFailed``: its attempts spent), or a type this deployment lacks."""
-    from ackflow.app.worker import Worker
+    from ackflow.app.worker import UNKNOWN_TYPE_PATIENCE, Worker
     from ackflow.jobs.model import Holder, Job, StepState, StepStatus
 
     now = time.time()
+    if job_type not in runtime.registry:  # a young one waits for a worker that knows it (a deploy under way)
+        now -= UNKNOWN_TYPE_PATIENCE + 60
     runtime.store.create_job(Job(
         id=job_id, type=job_type, params={"times": None, "always": True},
         requester=Requester("users/1", "hanako@example.com", "山田 花子", language="ja"), space=None, thread=None,

@@ -18,8 +18,8 @@ from tests.infra.hcl import GCP, load_module
 
 DEV_ONLY = ("ackflow_tools/", "ackflow/emulators/", "ackflow/devtools/", "ackflow/cli/", "tests/",
             "benchmarks/")
-JUNK = ("__pycache__/", ".pyc", ".egg-info/", ".pytest_cache/", "pyvenv.cfg", "site-packages/",
-        ".venv/", ".DS_Store", ".ackflow/")
+JUNK = ("__pycache__/", ".pyc", ".egg-info/", ".pytest_cache/", ".mypy_cache/", ".ruff_cache/", "pyvenv.cfg",
+        "site-packages/", ".venv/", ".DS_Store", ".ackflow/")
 # a developer's settings, keys and local databases dropped into functions/ must never ship
 PRIVATE = (".env", ".pem", ".key", ".p12", ".db", ".sqlite", ".sqlite3", "-journal", "-wal")
 SOURCES_ONLY = (".po", ".pot")  # translation sources: only the compiled .mo catalogs are read at run time

@@ -338,3 +338,21 @@ def test_every_setting_terraform_gives_is_one_the_code_reads(tmp_path):
     # a misspelling is caught
     (tmp_path / "office.tf").write_text('locals {\n  x = { ACKFLOW_OFFICE_SHEETID = var.office.sheet_id }\n}\n')
     assert terraform_environment_names(tmp_path) - settings_read() == {"ACKFLOW_OFFICE_SHEETID"}
+
+
+def test_terraforms_own_excludes_keep_a_developers_keys_settings_and_caches_out(tmp_path):
+    """What ``terraform apply`` zips is the operator's working tree, not CI's clean checkout: a
+    ``.env``, a key, a local database, a virtualenv or an editable install's egg-info left in
+    ``functions/`` went into the uploaded archive (Terraform excluded only caches and translation
+    sources; ``unwanted`` noticed them only where the tests ran on that same tree). Terraform's
+    excludes, read from the HCL, must leave them out wherever it runs."""
+    source = tmp_path / "functions"
+    planted = (".env", "workers/.env.local", "sa-key.pem", "ackflow/tls.key", "ackflow/cert.p12", "ackflow/jobs.db",
+               "jobs.sqlite3", "jobs.db-journal", "jobs.db-wal", ".venv/pyvenv.cfg", ".venv/lib/site-packages/x.py",
+               "ackflow.egg-info/PKG-INFO", ".mypy_cache/3.11/x.json", ".ruff_cache/0.17/x", "ackflow/.DS_Store",
+               ".ackflow/state.json")
+    for name in ("main.py", *planted):
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        (source / name).write_text("")
+    files = build_archive(ArchiveSpec(source, archive_spec().excludes), tmp_path / "a.zip")
+    assert files == ["main.py"]

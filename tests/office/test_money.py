@@ -393,3 +393,14 @@ def test_the_number_and_date_lines_end_where_the_table_does():
         measure.set_font("jp", size=size)
         end = x + measure.get_string_width(text)
         assert edge - 3 < end <= edge, (page, text, end, edge)
+
+
+def test_a_title_or_line_that_says_nb_is_printed_as_typed_not_as_the_page_count():
+    """fpdf2 replaces its page-count alias (``{nb}`` by default) wherever it appears on a page, not
+    only in the footer that means it: a title ``図面 {nb} 式`` or a line typed with it in Chat was
+    printed as ``図面 1 式`` on the client's invoice (what was typed changed, silently)."""
+    data = render(invoice(title="型番 {nb} 改修", lines=lines("部品 {nb} 加工:1:1000")))
+    text = pdf_text(data)
+    assert "型番 {nb} 改修" in text
+    assert "部品 {nb} 加工" in text
+    assert "1 / 1" in text  # the footer still counts the pages

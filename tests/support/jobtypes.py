@@ -83,6 +83,29 @@ def build_registry(settings) -> Registry:
     return registry
 
 
+def notify(ctx) -> dict:
+    return {"notified": True}
+
+
+def with_fail_reshaped(settings) -> Registry:
+    """``build_registry`` as a later version might have it: ``fail`` with a step inserted before
+    its ``flaky`` one (a deploy that changed a job type's steps while jobs of it were failed or under
+    way: a job runs the steps it was made with, by name, never another step at the same index)."""
+    registry = build_registry(settings)
+    original = registry.get("fail")
+    prepare, flaky_step = original.steps
+    registry.replace(JobType(**{**original.__dict__, "steps": (prepare, Step("notify", notify), flaky_step)}))
+    return registry
+
+
+def without_fail_step(settings) -> Registry:
+    """``build_registry`` with ``fail`` reduced to its first step: its ``flaky`` step removed."""
+    registry = build_registry(settings)
+    original = registry.get("fail")
+    registry.replace(JobType(**{**original.__dict__, "steps": original.steps[:1]}))
+    return registry
+
+
 def office_with_pause_points(settings) -> Registry:
     """The deployment's job types, with each ``newcase``, ``invoice`` and ``estimate`` step able to stop right after its
     work (before the store records it) when the file ACKFLOW_TEST_PAUSE_FILE names it (``step`` or

@@ -24,11 +24,20 @@ def step_task(job: Job, index: int, deadline: float, delay: float = 0.0) -> Task
     )
 
 
+UNKNOWN_TYPE_DEADLINE = 60.0  # a job whose type this deployment lacks: the worker only decides its fate
+
+
+def step_deadline(runtime: Runtime, job: Job) -> float:
+    """The dispatch deadline of the job's steps: its type's timeout; for a type this process does not
+    know (a deploy under way: the webhook is newer than this worker, or a type was removed), a
+    short one, since the worker that gets it only makes it wait or fails it (``Worker.run``)."""
+    return runtime.registry.get(job.type).timeout if job.type in runtime.registry else UNKNOWN_TYPE_DEADLINE
+
+
 def send_step(runtime: Runtime, job: Job, index: int | None = None, delay: float = 0.0) -> bool:
     """Enqueue the job's step (its current one by default); False if that task already exists."""
-    job_type = runtime.registry.get(job.type)
     step = job.current if index is None else index
-    return runtime.queue.enqueue(step_task(job, step, job_type.timeout, delay))
+    return runtime.queue.enqueue(step_task(job, step, step_deadline(runtime, job), delay))
 
 
 def send_show(runtime: Runtime, job: Job, delay: float) -> bool:

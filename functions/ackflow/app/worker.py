@@ -9,7 +9,8 @@ before the answer makes the queue deliver again; the claim makes the repeat harm
 Answers: 2xx = this task is done (including duplicates, final failures, and tasks that can never
 run — an unknown job, a malformed payload — which are logged and dead-lettered, since a queue
 retries every non-2xx answer; and a step that may only run again after a while, ``RetryLater``,
-which is sent again delayed under a new task); 503 = try again later (a transient failure within the retry
+which is sent again delayed under a new task, as is a young job of a type this worker does not
+know yet: a deploy under way, ``UNKNOWN_TYPE_PATIENCE``); 503 = try again later (a transient failure within the retry
 budget; Chat or the queue unavailable after the work; the token's signer certificates cannot be
 fetched, so it cannot be checked now); 409 = the step is held by another live attempt, so the
 queue keeps this task until that attempt ends or its lease runs out (its body's ``retry_in``: the
@@ -41,7 +42,6 @@ from ..errors import (
     RetryLater,
     StepFailed,
     StoreUnavailable,
-    UnknownJobType,
     UsageError,
     VerificationError,
 )
@@ -50,10 +50,10 @@ from ..ids import is_safe_id
 from ..jobs.context import StepContext
 from ..jobs.lifecycle import Claim
 from ..jobs.model import Holder, Job, JobStatus, StepStatus
-from ..jobs.registry import JobType
+from ..jobs.registry import JobType, Step
 from ..logs import TRACE, trace_from
 from .audit import stored
-from .dispatch import send_show, send_step
+from .dispatch import send_show, send_step, step_deadline
 from .http import MAX_BODY, BadBody, HttpRequest, HttpResponse, error, read_json
 from .notify import Notifier, ProgressReporter
 from .speech import speaker_of_job
@@ -126,7 +126,7 @@ class Worker:
         runtime = self.runtime
 
         def deadline(job: Job) -> float:  # the task's dispatch deadline (dispatch.step_task)
-            return runtime.registry.get(job.type).timeout if job.type in runtime.registry else 60.0
+            return step_deadline(runtime, job)
 
         def lease(job: Job) -> float:
             return deadline(job) + runtime.settings.lease_margin
@@ -141,10 +141,12 @@ class Worker:
             return self._drop(holder.task, job_id, index, holder.retry, f"job {job_id} has no step {index}")
         extra = {"job_id": job_id, "job_type": job.type, "step": index, "attempt": holder.retry + 1,
                  "task": holder.task}
-        try:
-            job_type = runtime.registry.get(job.type)
-        except UnknownJobType:
-            return self._unrunnable(job, index, holder, extra)
+        job_type = runtime.registry.get(job.type) if job.type in runtime.registry else None
+        if job_type is None:
+            if not _may_arrive(job, runtime.clock()):
+                return self._unrunnable(job, index, holder, extra)
+            if outcome == Claim.CLAIMED:
+                return self._not_here_yet(job, index, holder, extra)
         if outcome == Claim.BUSY:
             # Another attempt holds the step. Keep this task in the queue (a non-2xx answer): if the
             # holder dies, a later delivery takes the step over once its lease has ended.
@@ -158,20 +160,27 @@ class Worker:
         if outcome != Claim.CLAIMED:
             log.info("duplicate delivery (%s)", outcome.value, extra=extra)
             return self._follow_up(job, index, outcome)
+        step = _step_named(job_type, job.steps[index].name, index)
+        if step is None:  # a deploy changed the job type's steps: never run another step in its place
+            if _may_arrive(job, runtime.clock()):  # (or this worker is the older one of a deploy under way)
+                return self._not_here_yet(job, index, holder, extra)
+            gone = PermanentError(N_("the job type “{name}” has no step “{step}” any more (its steps changed since "
+                                     "this job was made); start the job again"), name=job.type,
+                                  step=job.steps[index].name)
+            return self._failed(job, job_type, index, holder, gone, extra)
         log.info("running step %s", job.steps[index].name, extra=extra)
         reporter = ProgressReporter(runtime, self.notifier, job, index, holder,
                                     runtime.settings.progress_interval)
         context = StepContext(job, index, holder.retry + 1, runtime.services, report=reporter.report,
                               cancelled=reporter.cancelled, clock=runtime.clock, speaker=speaker_of_job(runtime, job))
         try:
-            return self._run_claimed(job, job_type, index, holder, context, extra)
+            return self._run_claimed(job, job_type, step, index, holder, context, extra)
         finally:
             reporter.finish()
 
-    def _run_claimed(self, job: Job, job_type: JobType, index: int, holder: Holder, context: StepContext,
-                     extra: dict) -> HttpResponse:
+    def _run_claimed(self, job: Job, job_type: JobType, step: Step, index: int, holder: Holder,
+                     context: StepContext, extra: dict) -> HttpResponse:
         runtime = self.runtime
-        step = job_type.steps[index]
         try:
             output = step.run(context)
         except Exception as exc:  # the job's own code failed: retry or give up
@@ -332,6 +341,31 @@ class Worker:
             return _retry_later("job store unavailable")
         return HttpResponse(200, {"status": "dropped", "reason": reason})
 
+    def _not_here_yet(self, job: Job, index: int, holder: Holder, extra: dict) -> HttpResponse:
+        """A young job of a type (or with a step) this worker does not know: a deploy that adds the
+        type updates the webhook and the worker side by side, and the webhook (new) may take jobs
+        the worker (old) cannot run yet. The step waits, as for ``RetryLater``: a task of a new generation sent
+        delayed (growing, at most a minute), this delivery 2xx; after ``UNKNOWN_TYPE_PATIENCE`` the
+        job fails for good (``_unrunnable``). Failed at once, it was lost for good, and the queue
+        dropped a task the new worker would have run a minute later."""
+        runtime = self.runtime
+        now = runtime.clock()
+        delay = min(60.0, 5.0 * 2 ** min(max(job.steps[index].attempts - 1, 0), 4))
+        what = f"step {job.steps[index].name} of job type {job.type}" if job.type in runtime.registry \
+            else f"job type {job.type}"
+        reason = f"{what} is not registered in this worker (a deploy under way?); asked again in {delay:.0f} s"
+        log.warning("%s", reason, extra=extra)
+        try:
+            job = runtime.store.fail_step(job.id, index, holder, reason, now, final=False, retry_at=now + delay,
+                                          new_task=True)
+        except LeaseLost:
+            return HttpResponse(200, {"status": "duplicate", "claim": "lost"})
+        try:
+            send_step(runtime, job, index, delay=delay)
+        except QueueUnavailable as exc:  # the step is PENDING with its time: the sweep sends it
+            log.warning("step left to the sweep: %s", exc, extra={"job_id": job.id})
+        return HttpResponse(200, {"status": "waiting", "job_id": job.id, "retry_in": delay})
+
     def _unrunnable(self, job: Job, index: int, holder: Holder, extra: dict) -> HttpResponse:
         log.error("job type %s is not registered; failing the job", job.type, extra=extra)
         if not job.status.finished:
@@ -340,6 +374,25 @@ class Worker:
                                               self.runtime.clock(), said=stored(gone))
             self.notifier.try_show(job)
         return HttpResponse(200, {"status": "FAILED", "reason": "unknown job type"})
+
+
+# how long a job of a type this worker does not know waits for a worker that does (a rolling deploy
+# of both functions takes minutes); an older one is failed for good
+UNKNOWN_TYPE_PATIENCE = 900.0
+
+
+def _may_arrive(job: Job, now: float) -> bool:
+    """Whether a worker that knows the job's type may still come (see ``Worker._not_here_yet``)."""
+    return not job.status.finished and now - job.created_at < UNKNOWN_TYPE_PATIENCE
+
+
+def _step_named(job_type: JobType, name: str, index: int) -> Step | None:
+    """The job type's step that the job recorded as ``name`` at ``index``: a job runs the steps it
+    was made with, by name (a deploy may have added, removed or moved steps since), never the step
+    that now stands at its index; None if the type has no step of that name."""
+    if index < len(job_type.steps) and job_type.steps[index].name == name:
+        return job_type.steps[index]
+    return next((step for step in job_type.steps if step.name == name), None)
 
 
 def _trace(exc: Exception) -> str | None:

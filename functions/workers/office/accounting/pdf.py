@@ -104,10 +104,23 @@ def marker(document: Document) -> bytes:
     return f"ackflow-document:{document.kind}:{document.number}".encode("ascii", "replace")
 
 
-def _paged(title: str, numbered: str):
+def page_count_alias(document: Document) -> str:
+    """The text fpdf2 replaces with the number of pages. It replaces it wherever it stands on a page,
+    not only in the footer that means it, so it must be text the document does not hold: ``{nb}``
+    (fpdf2's own) unless a title, a line or a name says it (a title typed ``型番 {nb} 改修`` was
+    printed ``型番 1 改修``). Chosen from the document alone: printing it again gives the same bytes."""
+    held = repr(document)
+    alias = "{nb}"
+    while alias in held:
+        alias = alias[:-1] + "#}"
+    return alias
+
+
+def _paged(title: str, numbered: str, alias: str = "{nb}"):
     """An A4 FPDF whose pages each say where they belong: a page after the first repeats the
     document and its number at its top (a page handed over on its own, the totals' page above all,
-    still names its document), and every page says its number of the whole at its foot."""
+    still names its document), and every page says its number of the whole at its foot
+    (``alias``: ``page_count_alias``)."""
     from fpdf import FPDF
 
     class Paged(FPDF):
@@ -121,9 +134,11 @@ def _paged(title: str, numbered: str):
         def footer(self) -> None:
             self.set_y(-12)
             self.set_font("jp", size=9)
-            self.cell(0, 6, f"{self.page_no()} / {{nb}}", align="C")
+            self.cell(0, 6, f"{self.page_no()} / {alias}", align="C")
 
-    return Paged(format="A4")
+    pdf = Paged(format="A4")
+    pdf.alias_nb_pages(alias)
+    return pdf
 
 
 def render(document: Document, font: str = "") -> bytes:
@@ -132,7 +147,7 @@ def render(document: Document, font: str = "") -> bytes:
     totals = document.totals
     issuer = document.issuer
     label = "見積番号" if document.kind == "quotation" else "請求書番号"
-    pdf = _paged(title, f"{label} {document.number}")
+    pdf = _paged(title, f"{label} {document.number}", page_count_alias(document))
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_font("jp", "", str(find_font(font)))
     pdf.add_page()

@@ -1,0 +1,105 @@
+"""A deploy that adds a job type: Terraform updates the webhook and the worker side by side, and for a
+minute or two the webhook (new) offers a type the worker (old) does not know yet. A job of it must
+wait for the new worker, not fail for good; and a job of a type no worker knows must not stop the
+sweep from recovering every other job."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from ackflow.jobs.model import JobStatus
+from tests.e2e.conftest import start_pipeline
+from tests.support.services import tasks_client
+
+pytestmark = pytest.mark.slow  # started first by scripts/test (tests/conftest.py)
+
+OLD_WORKER = {"ACKFLOW_JOB_TYPES": "workers.job_types:build_registry"}  # no `chain`: the version before it
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    running = start_pipeline(tmp_path_factory.mktemp("deploy-order"), "classic", "project-number", "sqlite")
+    yield running
+    running.stack.stop()
+
+
+def _worker_with(pipeline, env: dict[str, str]) -> None:
+    """The worker replaced by one of another version (another registry), on the same port."""
+    saved = dict(pipeline.stack.config.extra_env)
+    pipeline.stack.config.extra_env.update(env)
+    try:
+        pipeline.stack.restart("worker")
+    finally:
+        pipeline.stack.config.extra_env.clear()
+        pipeline.stack.config.extra_env.update(saved)
+
+
+def test_a_job_of_a_type_the_worker_does_not_know_yet_waits_for_the_new_worker(pipeline):
+    """Before: the old worker failed the job at once, for good ("the job type is no longer
+    available"), and answered 2xx, so the queue dropped a task the new worker would have run."""
+    _worker_with(pipeline, OLD_WORKER)
+    job_id = pipeline.start("chain 7")
+    time.sleep(3)  # the old worker has had the task (and the queue its retries)
+    job = pipeline.store.get_job(job_id)
+    assert job.status != JobStatus.FAILED, job.last_error
+    pipeline.stack.restart("worker")  # the new version is rolled out
+    done = pipeline.wait_job(job_id, timeout=40)
+    assert done.status == JobStatus.SUCCEEDED, done.last_error
+    assert [s.status.value for s in done.steps] == ["SUCCEEDED"] * 3
+
+
+def test_a_queued_job_of_an_unknown_type_does_not_stop_the_sweep(pipeline):
+    """Before: the sweep's resend raised UnknownJobType for it, the worker answered /sweep 500, and
+    the phases after it (stalled leases, unshown results, periodic jobs) never ran, on every sweep."""
+    queue = "projects/local-project/locations/local/queues/ackflow-default"
+    client = tasks_client(pipeline.stack.url("tasks"))
+    _worker_with(pipeline, OLD_WORKER)
+    pipeline.stack.procs["tasks"].kill()  # a queue outage: Run records the job, the sweep sends it
+    try:
+        job_id = pipeline.start("chain 8")
+    finally:
+        pipeline.stack.restart("tasks")
+    client.pause_queue(name=queue)  # what the sweep sends stays in the queue
+    try:
+        time.sleep(1.5)  # past ACKFLOW_SWEEP_QUEUED_AFTER
+        report = pipeline.stack.sweep_once()
+        assert "error" not in report, report
+        assert job_id in report["resent"], report
+    finally:
+        client.resume_queue(name=queue)
+    pipeline.stack.restart("worker")
+    assert pipeline.wait_job(job_id, timeout=40).status == JobStatus.SUCCEEDED
+
+
+def test_a_job_retried_after_a_deploy_changed_its_steps_runs_its_own_steps_by_name(pipeline):
+    """Before: the worker ran the registry's step at the job's index. A failed ``fail`` job (steps
+    prepare, flaky) retried after a deploy that inserted a step (prepare, notify, flaky) ran
+    ``notify`` and recorded it as ``flaky``: the job SUCCEEDED and its failed step never ran."""
+    job = pipeline.wait_job(pipeline.start("fail --times 6"), JobStatus.FAILED, timeout=30)
+    assert [s.name for s in job.steps] == ["prepare", "flaky"]
+    _worker_with(pipeline, {"ACKFLOW_JOB_TYPES": "tests.support.jobtypes:with_fail_reshaped"})
+    try:
+        assert f"Retrying job {job.id}" in str(pipeline.send(f"retry {job.id}")["reply"])
+        done = pipeline.wait_job(job.id, timeout=30)
+        assert done.status == JobStatus.SUCCEEDED, done.last_error
+        assert done.steps[1].output == {"succeeded_on_attempt": 7}
+    finally:
+        pipeline.stack.restart("worker")
+
+
+def test_a_job_whose_step_a_deploy_removed_fails_for_good_saying_so(pipeline):
+    """Before: the index past the registry's steps raised IndexError outside the step's own error
+    handling: 500 on every delivery, the step left held, and the sweep sent it again for ever."""
+    job = pipeline.wait_job(pipeline.start("fail --times 6"), JobStatus.FAILED, timeout=30)
+    _worker_with(pipeline, {"ACKFLOW_JOB_TYPES": "tests.support.jobtypes:without_fail_step"})
+    try:
+        # a job older than a deploy's rollout: no worker that has the step is coming
+        pipeline.store.update_job(job.id, lambda j: j.replace(created_at=j.created_at - 3600))
+        pipeline.send(f"retry {job.id}")
+        failed = pipeline.wait_job(job.id, JobStatus.FAILED, timeout=30)
+        assert failed.generation == 1 and "flaky" in failed.last_error, failed.last_error
+        assert failed.steps[1].attempts == 7  # one more attempt: no retries of what cannot run
+    finally:
+        pipeline.stack.restart("worker")
