@@ -105,6 +105,21 @@ def test_a_step_that_must_wait_is_sent_again_under_a_new_task_name():
     assert lifecycle.claim(waiting, 0, Holder("task-b", 0), T0 + 661, 60)[0] == Claim.CLAIMED
 
 
+def test_the_old_tasks_copy_delivered_while_the_step_waits_runs_nothing():
+    """At least once: the queue may deliver the old generation's task again while the step waits
+    for its newer one (freee's ten-minute lockout): it ran the step at once, into the lockout again.
+    The newer task may come early (a forced run), and after the wait the old one runs it as before
+    (the newer task was never made: the sweep's case)."""
+    _, claimed = lifecycle.claim(job(), 0, A, T0, 60)
+    waiting = lifecycle.fail(claimed, 0, A, "limited", T0 + 1, final=False, retry_at=T0 + 661, ttl=100,
+                             new_task=True)
+    old, new = waiting.generation - 1, waiting.generation
+    assert lifecycle.claim(waiting, 0, Holder("task-a", 1), T0 + 5, 60, generation=old) == (Claim.EARLY, waiting)
+    assert lifecycle.claim(waiting, 0, Holder("task-b", 0), T0 + 5, 60, generation=new)[0] == Claim.CLAIMED
+    assert lifecycle.claim(waiting, 0, Holder("task-a", 2), T0 + 661, 60, generation=old)[0] == Claim.CLAIMED
+    assert lifecycle.claim(waiting, 0, Holder("task-a", 1), T0 + 5, 60)[0] == Claim.CLAIMED  # generation unknown
+
+
 def test_final_failure_then_retry_resumes_at_the_failed_step():
     _, claimed = lifecycle.claim(job(), 0, A, T0, 60)
     moved = lifecycle.complete(claimed, 0, A, {"x": 1}, T0 + 1, ttl=100)

@@ -103,3 +103,32 @@ def test_a_job_whose_step_a_deploy_removed_fails_for_good_saying_so(pipeline):
         assert failed.steps[1].attempts == 7  # one more attempt: no retries of what cannot run
     finally:
         pipeline.stack.restart("worker")
+
+
+def test_the_old_task_delivered_again_while_a_step_waits_runs_nothing(pipeline):
+    """A step that waits (here for the new worker; freee's lockout alike) is brought back by a task
+    of a new generation, sent delayed. The queue delivers at least once: a copy of the old
+    generation's task came in the wait and ran the step at once (for freee: into the lockout again;
+    here: another wait, and another generation). It is now answered 2xx (``early``) and runs nothing."""
+    _worker_with(pipeline, OLD_WORKER)
+    try:
+        job_id = pipeline.start("chain 9")
+        deadline = time.monotonic() + 20
+        while (job := pipeline.store.get_job(job_id)).generation < 1 or job.next_attempt_at is None:
+            assert time.monotonic() < deadline, "the step never waited"
+            time.sleep(0.05)
+        answer = pipeline.deliver(job_id, 0, generation=job.generation - 1, task="an-old-copy", retry=2)
+        assert answer.status_code == 200 and answer.json()["claim"] == "early", answer.text
+        after = pipeline.store.get_job(job_id)
+        assert (after.generation, after.steps[0].attempts) == (job.generation, job.steps[0].attempts)
+    finally:
+        pipeline.stack.restart("worker")
+    # the newer task, due 5 s after the wait began, may have spent its quick retries on the worker
+    # being restarted (a loaded machine): the sweep sends a step whose time has come, as in production
+    deadline = time.monotonic() + 60
+    while (done := pipeline.store.get_job(job_id)).status == JobStatus.RUNNING:
+        assert time.monotonic() < deadline, done.last_error
+        if done.next_attempt_at is not None and time.time() > done.next_attempt_at + 10:
+            pipeline.stack.sweep_once()
+        time.sleep(0.2)
+    assert done.status == JobStatus.SUCCEEDED, done.last_error

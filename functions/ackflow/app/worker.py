@@ -111,7 +111,7 @@ class Worker:
         generation = payload.get("generation", 0)
         holder = Holder(task_header or f"{job_id}-{index}-{generation}", retry)
         try:
-            return self.run(job_id, index, holder, _dispatched_at(request, arrived))
+            return self.run(job_id, index, holder, _dispatched_at(request, arrived), generation=generation)
         except JobNotFound:
             # a safe id (checked by _task), never raw input
             return self._drop(holder.task, job_id, index, retry, f"no job {job_id} in the store")
@@ -120,9 +120,10 @@ class Worker:
             return _retry_later("job store unavailable")
 
     # -- one delivery ----------------------------------------------------------------------------
-    def run(self, job_id: str, index: int, holder: Holder, dispatched_at: float | None = None) -> HttpResponse:
+    def run(self, job_id: str, index: int, holder: Holder, dispatched_at: float | None = None, *,
+            generation: int | None = None) -> HttpResponse:
         """``dispatched_at``: no later than the queue sent this delivery (its dispatch deadline
-        counts from then)."""
+        counts from then); ``generation``: the task's (``None``: not known, as for a test's call)."""
         runtime = self.runtime
 
         def deadline(job: Job) -> float:  # the task's dispatch deadline (dispatch.step_task)
@@ -136,7 +137,7 @@ class Worker:
             # extending it) while the first delivery still runs: no takeover by retry count there
             outcome, job = runtime.store.claim_step(job_id, index, holder, runtime.clock(), lease, deadline,
                                                     takeover=runtime.settings.queue_backend != "sqs",
-                                                    dispatched_at=dispatched_at)
+                                                    dispatched_at=dispatched_at, generation=generation)
         except Conflict:
             return self._drop(holder.task, job_id, index, holder.retry, f"job {job_id} has no step {index}")
         extra = {"job_id": job_id, "job_type": job.type, "step": index, "attempt": holder.retry + 1,

@@ -76,11 +76,12 @@ class Claim(str, Enum):
     BUSY = "busy"  # another live delivery holds it
     FINISHED = "finished"  # the job is over (succeeded, failed, cancelled)
     NOT_CURRENT = "not-current"  # a step the job is not at
+    EARLY = "early"  # an older generation's task while the step waits for its newer one (RetryLater)
 
 
 def claim(job: Job, index: int, holder: Holder, now: float, lease_seconds: float,
           deadline_seconds: float | None = None, *, takeover: bool = True,
-          dispatched_at: float | None = None) -> tuple[Claim, Job]:
+          dispatched_at: float | None = None, generation: int | None = None) -> tuple[Claim, Job]:
     """Claim the step for one delivery, leased for ``lease_seconds``; ``deadline_seconds``: the
     delivery's dispatch deadline (the queue stops waiting for its answer then), counted from
     ``dispatched_at`` (no later than the queue sent it: its schedule time, else ``now``). The
@@ -91,7 +92,10 @@ def claim(job: Job, index: int, holder: Holder, now: float, lease_seconds: float
     later retry of the holder's own task means the holder's attempt ended (Cloud Tasks retries
     only then, or at the deadline); not so for SQS, which hands a message out again whenever its
     visibility lapses, while the first delivery may still run: there only the lease's end frees
-    the step."""
+    the step. ``generation``: the delivered task's; a task of an older generation than the job's,
+    delivered again (at least once) while the step waits for the newer task sent delayed
+    (``RetryLater``: freee's lockout, a deploy under way), is ``EARLY`` and runs nothing: the wait
+    is the point, and the newer task (or the sweep, once it is due) runs the step."""
     if not 0 <= index < len(job.steps):
         raise Conflict(f"job {job.id} has no step {index}")
     step = job.steps[index]
@@ -101,6 +105,9 @@ def claim(job: Job, index: int, holder: Holder, now: float, lease_seconds: float
         return Claim.FINISHED, job
     if index != job.current:
         return Claim.NOT_CURRENT, job
+    if generation is not None and generation < job.generation and step.status == StepStatus.PENDING \
+            and job.next_attempt_at is not None and now < job.next_attempt_at:
+        return Claim.EARLY, job
     if step.status == StepStatus.RUNNING and step.lease_until and step.lease_until > now:
         # Cloud Tasks retries a task only after its previous attempt ended: an answer, a broken
         # connection (the holder died), or its dispatch deadline. Before that deadline, a later

@@ -167,16 +167,17 @@ class JobStore(ChatWrites):
     def claim_step(self, job_id: str, index: int, holder: Holder, now: float,
                    lease_seconds: float | Callable[[Job], float],
                    deadline_seconds: float | Callable[[Job], float] | None = None, *,
-                   takeover: bool = True, dispatched_at: float | None = None) -> tuple[Claim, Job]:
-        """Claim a step for one delivery; the lease and the delivery's dispatch deadline may depend
-        on the job (its type's timeout)."""
+                   takeover: bool = True, dispatched_at: float | None = None,
+                   generation: int | None = None) -> tuple[Claim, Job]:
+        """Claim a step for one delivery (of a task of ``generation``); the lease and the delivery's
+        dispatch deadline may depend on the job (its type's timeout)."""
         outcome: dict = {}
 
         def change(job: Job) -> Job | None:
             lease = lease_seconds(job) if callable(lease_seconds) else lease_seconds
             deadline = deadline_seconds(job) if callable(deadline_seconds) else deadline_seconds
             result, new = lifecycle.claim(job, index, holder, now, lease, deadline, takeover=takeover,
-                                          dispatched_at=dispatched_at)
+                                          dispatched_at=dispatched_at, generation=generation)
             outcome["claim"] = result
             return new if result == Claim.CLAIMED else None
 
