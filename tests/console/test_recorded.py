@@ -46,14 +46,15 @@ def test_a_refused_action_and_a_detail_are_said_in_each_readers_language(runtime
     entries = {e.action: e for e in runtime.store.list_audit()}
     # the English texts are kept as they were (logs, the command line, what older readers read)
     assert entries["cancel"].outcome == "refused: job jdone0000001 is SUCCEEDED; it cannot become CANCELLED"
-    assert entries["discard"].detail == "sleep step sleep: 図面が見つかりません"
+    assert entries["discard"].detail == "sleep step sleeping: 図面が見つかりません"
     assert entries["cancel"].said["outcome"] == "refused" and entries["discard"].said["outcome"] == "done"
 
     cancel_ja = JA._("Job {job_id} is already {status}; there is nothing to cancel.", job_id="jdone0000001",
                      status=JA._("SUCCEEDED"))
     gone_ja = JA._("There is no job {job}.", job="jgone0000001")
     periodic_ja = JA._("{name} is not a periodic job", name="echo")
-    detail_ja = JA._("{job_type} step {step}: {error}", job_type="sleep", step="sleep", error="図面が見つかりません")
+    detail_ja = JA._("{job_type} step {step}: {error}", job_type="sleep", step=JA._("sleeping"),
+                     error="図面が見つかりません")
     for path in ("/audit", "/jobs/jdone0000001"):
         page = visible(read(browser, path, "ja"))
         assert f"{JA._('refused')}: {cancel_ja}" in page, page
@@ -66,7 +67,7 @@ def test_a_refused_action_and_a_detail_are_said_in_each_readers_language(runtime
     page = visible(read(browser, "/audit", "en"))
     assert "refused: Job jdone0000001 is already SUCCEEDED; there is nothing to cancel." in page
     assert "refused: There is no job jgone0000001." in page and "refused: echo is not a periodic job" in page
-    assert "done · sleep step sleep: 図面が見つかりません" in page
+    assert "done · sleep step sleeping: 図面が見つかりません" in page
     assert not re.search(r"[\u3040-\u30ff]", page.replace("図面が見つかりません", ""))  # no Japanese of its own
 
 
@@ -287,7 +288,7 @@ def test_a_discards_detail_shows_an_exceptions_raw_text_and_a_dropped_tasks_reas
     for speaker in (JA, ENGLISH):
         page = read(browser, "/audit", speaker.language)
         label = f'<span class="technical-label">{speaker._("Technical detail")}:</span>'
-        step = escape(speaker._("{job_type} step {step}", job_type="echo", step="echo"))
+        step = escape(speaker._("{job_type} step {step}", job_type="echo", step=speaker._("saying it back")))
         assert f"{step} <span class=\"technical\" data-test=\"technical\">{label} <code>{raw}</code>" in page
         assert f"{label} <code>{escape(dropped.error)}</code>" in page
         assert escape(speaker._("{job_type} step {step}", job_type=speaker._("(dropped task)"), step="7")) in page

@@ -268,7 +268,7 @@ def test_cancel_a_running_job_settles_its_step(pipeline):
 def test_status_and_jobs_from_chat(pipeline):
     job = pipeline.wait_job(pipeline.start("echo status please"), JobStatus.SUCCEEDED)
     status = text_of(pipeline.send(f"status {job.id}")["reply"]["message"])
-    assert "step 1: echo" in status and "SUCCEEDED" in status
+    assert "step 1: saying it back" in status and "SUCCEEDED" in status
     assert "There is no job “jnope”" in text_of(pipeline.send("status jnope")["reply"]["message"])
     mine = text_of(pipeline.send("jobs")["reply"]["message"])
     assert job.id in mine

@@ -26,7 +26,7 @@ def register(registry: Registry) -> None:
         params=(Param("seconds", kind="int", minimum=1, maximum=MAX_SECONDS, help=N_("how long"),
                       title=N_("Seconds")),),
         confirm=N_("Sleep for {seconds} s"),
-        steps=(Step("sleep", sleep, N_("waiting")),),
+        steps=(Step("sleep", sleep, N_("sleeping")),),
         timeout=MAX_SECONDS + 30,
         result_labels={"slept": N_("seconds slept"), "cancelled": N_("cancelled")},
         examples=("sleep 5",),
