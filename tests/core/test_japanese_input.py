@@ -71,6 +71,29 @@ def test_not_amounts(typed):
 
 
 @pytest.mark.parametrize(("typed", "yen"), [
+    # in thousands of yen, as Japanese estimates and budgets write amounts (350千円 = ¥350,000): they
+    # were refused as "three digits after 千", which they never meant
+    ("350千円", 350_000), ("３５０千円", 350_000), ("1,200千円", 1_200_000), ("¥350千", 350_000), ("12千円", 12_000),
+    # 億: not read at all before
+    ("1億円", 100_000_000), ("1億2000万円", 120_000_000), ("1億2千万円", 120_000_000),
+    ("１億２０００万円", 120_000_000), ("1.5億円", 150_000_000), ("1億2000万5000円", 120_005_000),
+    ("¥1億-", 100_000_000), ("10000億円", MAX_YEN),
+])
+def test_thousands_of_yen_and_oku_as_estimates_write_them(typed, yen):
+    assert parse_yen(typed) == yen
+
+
+@pytest.mark.parametrize(("typed", "reason"), [
+    ("8千5", "three digits after 千"), ("350千5", "three digits after 千"),  # still read two ways
+    ("1億2", "after 億"), ("1億5000円", "after 億"), ("1億20000万円", "after 億"), ("1.5億2000万円", "after 億"),
+    ("10001億円", "too large"), ("1,2億", "misplaced comma"), ("億円", "not an amount"),
+])
+def test_thousands_and_oku_that_do_not_read_one_way_are_refused(typed, reason):
+    with pytest.raises(ValueError, match=reason):
+        parse_yen(typed)
+
+
+@pytest.mark.parametrize(("typed", "yen"), [
     # as an estimate or a receipt prints an amount, and a person copies it: ¥350,000- (the dash closes
     # the figure so nothing is added after it), 金350,000円也
     ("¥350,000-", 350_000), ("￥３５０，０００－", 350_000), ("¥350,000―", 350_000), ("350,000円也", 350_000),
@@ -203,6 +226,7 @@ def test_a_backslash_is_text_as_the_yen_key_types_it():
     ("ACME 金型 金額：abc", "--fee is not an amount I can read: “abc”", "金額の「abc」を金額として読み取れません。"),
     ("ACME 金型 金額：99999999999999999999円", "--fee is not an amount I can read (too large)", "大きすぎます"),
     ("ACME 金型 金額：1.5円", "(yen has no fractions)", "円に小数はありません"),
+    ("ACME 金型 金額：1億2", "(after 億, write the rest in 万", "億のあとは万までを 4 桁以内で"),
     ("ACME", "TITLE is missing", "件名がありません"),  # the parameter's title, from the catalog
     ("ACME 金型 ：至急：はい", "至急 takes no value", "至急 には値を付けません"),
     ("ACME 金型 納期：12/1 納期：12/2", "納期 is given twice", "納期 が 2 回指定されています"),

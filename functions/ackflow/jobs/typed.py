@@ -1,7 +1,9 @@
 """Amounts and dates as people type them, in Japanese or English, read into plain values.
 
 Amounts: ``350000``, ``350,000``, ``¥350,000``, ``350000円``, ``35万``, ``35万円``, ``1.5万``,
-``12万3000円``, and as documents print them, ``¥350,000-`` and ``350,000円也`` → integer yen.
+``12万3000円``, in thousands of yen as estimates write them (``350千円``, ``1,200千円``), with 億
+(``1億円``, ``1.5億円``, ``1億2000万円``, ``1億2千万円``), and as documents print them, ``¥350,000-``
+and ``350,000円也`` → integer yen.
 Dates: ``2026-12-01``, ``2026/12/1``, ``12/1`` (the next such date),
 ``12月1日``, ``2026年12月1日``, ``令和8年12月1日`` (and 平成, 昭和, 元年; a day outside its era's
 reign, such as 平成31年5月1日, is refused), the era by its initial as forms abbreviate it
@@ -34,6 +36,12 @@ _KANJI_DIGITS = re.compile(r"[〇一二三四五六七八九十百千]")  # …o
 # digits with 千 and 百 as people write amounts: 3万8千円, 5千円, 千円, 1千2百円, 2千500円; after
 # 千 a 百 or three digits, after 百 two digits (8千5 is said 8,500 but reads 8,005: refused, as 3万5 is)
 _UNITS = re.compile(r"(?:(?P<k>[1-9]?)千)?(?:(?P<h>[1-9]?)百)?(?P<rest>[0-9]*)")
+# an amount in thousands of yen, as estimates and budgets write it: 350千円 (¥350,000), 1,200千円; the
+# number is the whole amount (nothing after 千 but 円: 350千5 is refused as 8千5 is)
+_THOUSANDS = re.compile(r"^(?P<head>[¥￥]?)(?P<k>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)千(?P<tail>円?)$")
+# 億 (a hundred million): 1億円, 1.5億円, 1億2000万円, 1億2千万円; after 億 the 万 part of the amount
+_OKU = re.compile(r"^(?P<head>[¥￥]?)(?P<oku>[0-9][0-9,]*(?:\.[0-9]+)?)億(?P<rest>.*)$")
+_MAN_AFTER_OKU = re.compile(r"^(?P<man>[0-9千百]+)万")
 # a negative amount as people type one: -5000, −5,000 (the IME's minus), ▲5000 and △5000 (as Japanese
 # accounts write one), ¥-5000; said as negative, not as "not an amount"
 _NEGATIVE = re.compile(r"^(?:[¥￥]\s*)?[-−‐ー▲△]\s*(?:[¥￥]\s*)?[0-9]")
@@ -77,7 +85,7 @@ def parse_yen(text: str, *, allow_zero: bool = False) -> int:
     raw = raw.replace("\\", "¥")  # a Japanese keyboard's yen key often types a backslash
     if _NEGATIVE.match(raw):
         raise ValueError(N_("negative"))
-    raw = _with_units_in_digits(raw)
+    raw = _with_units_in_digits(_oku_in_man(raw))
     match = _AMOUNT.match(raw)
     if not match:
         if _KANJI_NUMERALS.search(raw):  # 三十五万: said how to write it in digits
@@ -109,11 +117,45 @@ def parse_yen(text: str, *, allow_zero: bool = False) -> int:
     return yen
 
 
+def _oku_in_man(raw: str) -> str:
+    """``raw`` with its 億 counted in 万 (1億2000万円 → 12000万円, 1億2千万円 → 12000万円, 1億円 →
+    10000万円, 1.5億 → 15000.0万), read on as any amount in 万; as it was when it has no 億 (or
+    does not read one way: then refused as any other)."""
+    match = _OKU.match(raw)
+    if match is None:
+        return raw
+    oku, rest = match["oku"], match["rest"]
+    if "," in oku and not _GROUPED.match(oku.partition(".")[0]):
+        raise ValueError(N_("misplaced comma"))
+    oku = oku.replace(",", "")
+    after_oku = N_("after 億, write the rest in 万 (at most four digits before 万): 1億2000万円 or 120000000")
+    man_match = _MAN_AFTER_OKU.match(rest)
+    man = 0
+    if man_match:
+        digits = _section_digits(man_match["man"])
+        if digits is None or not digits.isdigit() or len(digits) > 4 or "." in oku:
+            # 1億20000万 or 1.5億2000万: not a 万 part of a 億
+            raise ValueError(after_oku)
+        man, rest = int(digits), rest[man_match.end():]
+    elif rest[:1].isdigit() or rest[:1] in ("千", "百"):
+        # 1億2 (said 120,000,000, written 100,000,002) or 1億5000円: written with 万 only
+        raise ValueError(after_oku)
+    try:
+        in_man = Decimal(oku) * 10_000 + man
+    except InvalidOperation:
+        return raw
+    return match["head"] + format(in_man, "f") + "万" + rest
+
+
 def _with_units_in_digits(raw: str) -> str:
-    """``raw`` with 千 and 百 written out in digits (3万8千円 → 3万8000円, 千円 → 1000円), when they
-    read one way only; anything else as it was (then refused, saying to write digits)."""
+    """``raw`` with 千 and 百 written out in digits (3万8千円 → 3万8000円, 千円 → 1000円, and an amount
+    in thousands of yen: 350千円 → 350000円), when they read one way only; anything else as it was
+    (then refused, saying to write digits)."""
     if "千" not in raw and "百" not in raw:
         return raw
+    thousands = _THOUSANDS.match(raw)
+    if thousands and len(thousands["k"].replace(",", "")) > 1:  # 8千 is read below, as 3万8千 is
+        return thousands["head"] + str(int(thousands["k"].replace(",", "")) * 1000) + thousands["tail"]
     head, yen, tail = re.match(r"^([¥￥]?)(.*?)(円?)$", raw).groups()
     sections = yen.split("万")
     if len(sections) > 2:
