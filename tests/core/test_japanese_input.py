@@ -307,12 +307,29 @@ COUNTS = (Param("count", kind="int", minimum=0, maximum=999, title="Count"),
           Param("ratio", kind="float", positional=False, required=False, minimum=0, maximum=10))
 
 
-@pytest.mark.parametrize("typed", ["三", "十二", "1_000", "1_0", "٣", "nan", "1e1", "0x10", "１２個"])
+@pytest.mark.parametrize("typed", ["三", "十二", "1_000", "1_0", "٣", "nan", "1e1", "0x10"])
 def test_a_number_is_digits_only_never_read_another_way(typed):
     with pytest.raises(UsageError) as raised:
         parse_params(COUNTS, split_words(typed))
     assert "like 12" in raised.value.render(EN)
     assert "12 のように数字で" in raised.value.render(JA)
+
+
+SECONDS = (Param("seconds", kind="int", minimum=1, maximum=300, title="Seconds", units=("秒間", "秒", "sec", "s")),)
+
+
+@pytest.mark.parametrize("typed", ["30秒", "３０秒", "30 秒", "30秒間", "30s", "30S", "30sec", "30"])
+def test_a_number_with_a_unit_its_parameter_declares_is_the_number(typed):
+    # sleep 30秒 was refused with “like 12”, an example that fitted nothing the person wrote
+    assert parse_params(SECONDS, split_words(f"「{typed}」"))["seconds"] == 30
+
+
+@pytest.mark.parametrize(("typed", "word"), [("30分", "分"), ("１２個", "個"), ("5min", "min")])
+def test_a_number_with_another_word_is_asked_for_alone_without_that_word(typed, word):
+    with pytest.raises(UsageError) as raised:
+        parse_params(SECONDS, split_words(typed))
+    assert f"digits alone, without “{word}”" in raised.value.render(EN) and "like 12" not in raised.value.render(EN)
+    assert f"「{word}」を付けずに数字だけで" in raised.value.render(JA)
 
 
 @pytest.mark.parametrize("typed", ["nan", "NaN", "inf", "-inf", "infinity", "1_0", "1e1", "٣"])

@@ -282,6 +282,24 @@ def test_an_english_reader_is_suggested_the_english_names_even_for_a_japanese_wo
     assert "Did you mean “help”?" in answer and "ヘルプ" not in answer.split("Did you mean")[1].split("?")[0]
 
 
+def test_sleep_takes_its_seconds_written_with_a_unit(runtime):
+    assert "30 秒待ちます" in said(runtime, classic("sleep 30秒", userLocale="ja"))
+    assert "Sleep for 30 s" in said(runtime, classic("sleep 30s", userLocale="en"))
+    refused = said(runtime, classic("sleep 30分", userLocale="ja"))  # minutes: not read as 30 seconds
+    assert "秒数は「分」を付けずに数字だけで書いてください" in refused and "12 のように" not in refused
+
+
+def test_fails_options_have_japanese_names_in_japanese_help(runtime):
+    japanese = said(runtime, classic("ヘルプ fail", userLocale="ja"))
+    assert "fail [回数：N] [常に]" in japanese and "例: fail 回数：2" in japanese
+    assert "--times" not in japanese and "--always" not in japanese
+    assert "fail [回数：N] [常に]" in said(runtime, classic("ヘルプ", userLocale="ja"))
+    english = said(runtime, classic("help fail", userLocale="en"))
+    assert "fail [--times N] [--always]" in english and "Example: fail --times 2" in english
+    assert "3 回失敗" not in said(runtime, classic("fail 回数：3回", userLocale="ja"))  # read as 3, confirmed
+    assert "回数：N と 常に はどちらか一方だけ" in said(runtime, classic("fail 回数：3 常に", userLocale="ja"))
+
+
 def test_the_confirmation_title_has_no_space_before_wo(runtime):
     answer = said(runtime, classic("新規案件 ACME 金型", userLocale="ja"))
     assert "新規案件を実行しますか？" in answer and "新規案件 を" not in answer

@@ -42,6 +42,7 @@ MAX_QUOTED = 60  # characters of what was typed quoted back in a complaint
 # 「」『』 always open and close a word, even typed against the word before or after: ACME「金型」
 _INT = re.compile(r"^[+-]?[0-9]+$")
 _FLOAT = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
+_WORDED = re.compile(r"^[+-]?[0-9]+(?:\.[0-9]+)?\s*(?P<word>[^\W\d_]+)$")  # 30分, 3個: a number, then a word
 _OPENING = re.compile(r"(?<=[^\s=])([「『｢])")  # but --item=「設計 A:1:1」 stays one word
 _CLOSING = re.compile(r"([」』｣])(?=\S)")
 
@@ -94,6 +95,9 @@ class Param:
     recent: int | None = None
     # a number the cards write after a letter (a version: v2), read with that letter too: 見積版：v2
     prefix: str = ""
+    # units a number may be written with after it, as people say it (sleep's 30秒, 30s): read as the
+    # number alone; a number followed by any other word is refused, saying to leave that word out
+    units: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -105,6 +109,8 @@ class Param:
         for alias in self.aliases:
             if not alias or alias != normalize(alias) or any(c.isspace() or c in ":=\"'" for c in alias):
                 raise ValueError(f"parameter {self.name}: alias {alias!r} must be one plain word")
+        if self.units and self.kind not in ("int", "float"):
+            raise ValueError(f"parameter {self.name}: only a number has units")
         if self.part_checks and len(self.part_checks) != len(self.parts):
             raise ValueError(f"parameter {self.name}: part_checks must have one rule (or None) per part")
 
@@ -233,8 +239,16 @@ class Param:
             digits = raw.strip()
             if self.prefix and digits[:len(self.prefix)].lower() == self.prefix.lower():
                 digits = digits[len(self.prefix):]  # v2 as a card writes it
+            for unit in sorted(self.units, key=len, reverse=True):  # 30秒間 before 30秒
+                if len(digits) > len(unit) and digits.lower().endswith(unit.lower()):
+                    digits = digits[:-len(unit)].rstrip()  # 30秒, 30 s as the person says it
+                    break
             # Digits only: int() and float() would also take 1_000, nan, inf and other scripts' digits.
             if not (_INT if self.kind == "int" else _FLOAT).match(digits):
+                worded = _WORDED.match(digits)
+                if worded:  # 30分, 3個: a word after the number, which an example of digits would not fit
+                    raise UsageError(N_("{label} must be a number written in digits alone, without “{word}”, "
+                                        "not “{value}”"), label=self, word=quoted(worded["word"]), value=quoted(raw))
                 message = N_("{label} must be a whole number written in digits, like 12, not “{value}”") \
                     if self.kind == "int" else N_("{label} must be a number written in digits, like 1.5, not “{value}”")
                 raise UsageError(message, label=self, value=quoted(raw))

@@ -194,8 +194,9 @@ class JobType:
 
     def example_for(self, speaker: Speaker) -> str | None:
         """An example command as ``speaker`` types it: for a Japanese speaker one written with the
-        Japanese name (新規案件 ACME「…」 納期：12月1日) if there is one, else the first."""
-        japanese = [e for e in self.examples if e.split(" ", 1)[0] in self.aliases]
+        Japanese name (新規案件 ACME「…」 納期：12月1日) or its options' (fail 回数：2) if there is one,
+        else the first."""
+        japanese = [e for e in self.examples if e.split(" ", 1)[0] in self.aliases or "：" in e]
         plain = [e for e in self.examples if e not in japanese]
         ordered = japanese + plain if speaker.language == "ja" else plain + japanese
         return ordered[0] if ordered else None

@@ -40,14 +40,15 @@ def register(registry: Registry) -> None:
         help=N_("Fail on purpose (--times N, then succeed; or --always), to see retries."),
         params=(
             Param("times", kind="int", positional=False, required=False, minimum=0, maximum=100,
-                  metavar="N", help=N_("fail this many attempts, then succeed"), title=N_("Failures")),
+                  metavar="N", help=N_("fail this many attempts, then succeed"), title=N_("Failures"),
+                  aliases=("回数",), units=("回",)),
             Param("always", kind="flag", positional=False, required=False, help=N_("never succeed"),
-                  title=N_("Always fail")),
+                  title=N_("Always fail"), aliases=("常に",)),
         ),
         confirm=N_("Fail on purpose"),
         steps=(Step("prepare", prepare, N_("prepare")), Step("flaky", flaky, N_("flaky step"))),
         timeout=30,
         validate=_validate,
-        examples=("fail --times 2", "fail --always"),
+        examples=("fail --times 2", "fail --always", "fail 回数：2"),
         slash_command_id=12,
     ))

@@ -24,7 +24,7 @@ def register(registry: Registry) -> None:
         name="sleep",
         help=N_("Wait SECONDS (1–300), showing progress."),
         params=(Param("seconds", kind="int", minimum=1, maximum=MAX_SECONDS, help=N_("how long"),
-                      title=N_("Seconds")),),
+                      title=N_("Seconds"), units=("秒間", "秒", "seconds", "second", "secs", "sec", "s")),),
         confirm=N_("Sleep for {seconds} s"),
         steps=(Step("sleep", sleep, N_("sleeping")),),
         timeout=MAX_SECONDS + 30,
