@@ -282,6 +282,27 @@ def test_an_english_reader_is_suggested_the_english_names_even_for_a_japanese_wo
     assert "Did you mean “help”?" in answer and "ヘルプ" not in answer.split("Did you mean")[1].split("?")[0]
 
 
+@pytest.mark.parametrize(("typed", "locale", "title"), [
+    # the word after help is no command: it was looked up as one, and me got “did you mean resume”
+    ("help me", "en", "What I can do"), ("help me", "ja", "できること"), ("help please", "en", "What I can do"),
+    ("ヘルプ お願いします", "ja", "できること"), ("ヘルプ お願い", "ja", "できること"),
+])
+def test_help_with_words_that_name_no_command_is_the_help_card_without_a_guess(runtime, typed, locale, title):
+    answer = said(runtime, classic(typed, userLocale=locale))
+    assert title in answer
+    for guess in ("Did you mean", "のことですか", "I don't know the command", "というコマンドはありません"):
+        assert guess not in answer, answer
+
+
+@pytest.mark.parametrize(("typed", "locale", "expected"), [
+    ("help estimat", "en", "I don't know the command “estimat”. Did you mean “estimate”?"),
+    ("help jbos", "en", "Did you mean “jobs”?"), ("ヘルプ 見積もり", "ja", "「見積」のことですか？"),
+    ("ヘルプ みつもり", "ja", "「見積」のことですか？"),
+])
+def test_help_with_a_typo_of_a_command_still_suggests_it(runtime, typed, locale, expected):
+    assert expected in said(runtime, classic(typed, userLocale=locale))
+
+
 def test_sleep_takes_its_seconds_written_with_a_unit(runtime):
     assert "30 秒待ちます" in said(runtime, classic("sleep 30秒", userLocale="ja"))
     assert "Sleep for 30 s" in said(runtime, classic("sleep 30s", userLocale="en"))

@@ -79,7 +79,7 @@ def katakana(text: str) -> str:
     return text.translate(_HIRAGANA)
 
 
-def suggestions(runtime: Runtime, event: ChatEvent, typed: str) -> list[str]:
+def suggestions(runtime: Runtime, event: ChatEvent, typed: str, cutoff: float = 0.5) -> list[str]:
     """The commands nearest to ``typed`` that this person may use (by their names or aliases, and
     with hiragana read as katakana; or by their names' readings in hiragana, みつもり for 見積),
     nearest first: each command once, by its name. A word that is a command's reading or everyday
@@ -101,7 +101,7 @@ def suggestions(runtime: Runtime, event: ChatEvent, typed: str) -> list[str]:
             matcher.set_seq1(form)
             if matcher.real_quick_ratio() >= 0.5 and matcher.quick_ratio() >= 0.5:
                 best = max(best, matcher.ratio())
-        if best >= 0.5 and best > scored.get(target, 0.0):
+        if best >= cutoff and best > scored.get(target, 0.0):
             scored[target] = best
     exact = [t for t, score in scored.items() if score == 1.0]
     return sorted(exact) if exact else sorted(scored, key=lambda t: (-scored[t], t))[:MAX_SUGGESTIONS]
@@ -122,10 +122,11 @@ def shown_name(runtime: Runtime, name: str, speaker: Speaker, english: bool = Tr
     return speaker._("{name} ({english})", name=quoted, english=name) if native != name and english else quoted
 
 
-def unknown_command(runtime: Runtime, event: ChatEvent, typed: str, speaker: Speaker) -> Reply:
+def unknown_command(runtime: Runtime, event: ChatEvent, typed: str, speaker: Speaker,
+                    near: list[str] | None = None) -> Reply:
     shown = views.short(typed, 40)
     text = speaker._("I don't know the command “{name}”.", name=shown)
-    near = suggestions(runtime, event, typed[:100])
+    near = suggestions(runtime, event, typed[:100]) if near is None else near
     if near:
         names = speaker._(", ").join(shown_name(runtime, n, speaker, typed.isascii()) for n in near)
         text = speaker.sentences(text, speaker._("Did you mean {names}?", names=names))
@@ -209,11 +210,23 @@ def handle_text(runtime: Runtime, event: ChatEvent) -> Reply:
     return ask(runtime, event, job_type, params, checked)
 
 
+# how near the word after help must be to a command's name to be said as a typo of it: estimat
+# (0.93), hepl (0.75), 見積もり (0.67) are; me in resume (0.5) and please in case (0.6) are not
+HELP_CUTOFF = 0.65
+
+
 def _help_for(runtime: Runtime, event: ChatEvent, typed: str, speaker: Speaker) -> Reply:
     """``help COMMAND`` (ヘルプ 請求): that command alone, as a phone shows it without scrolling
     through the whole list: how to write it, what it does, an example and (a job type) Fill in."""
     name = runtime.registry.resolve(typed)
-    if name is None or (name in runtime.registry and runtime.registry.get(name).schedule):
+    if name is None:
+        # help me, ヘルプ お願いします: the word after help is often no command at all, and a loose
+        # match (me in resume) would suggest what was never meant; only a near miss (estimat) is one
+        near = suggestions(runtime, event, typed[:100], cutoff=HELP_CUTOFF)
+        if not near:
+            return views.help_card(runtime.registry, allowed_commands(runtime, event), speaker)
+        return unknown_command(runtime, event, typed, speaker, near)
+    if name in runtime.registry and runtime.registry.get(name).schedule:
         return unknown_command(runtime, event, typed, speaker)
     if name == "help":
         return views.help_card(runtime.registry, allowed_commands(runtime, event), speaker)
