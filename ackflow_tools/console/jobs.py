@@ -172,6 +172,7 @@ def detail(job_id: str):
     messages = job_messages(job)  # the job's own messages, said in the reader's language
     context = dict(job=job, audit=audit, letters=letters, tasks=tasks, now=time.time(), job_type=job_type,
                    param_rows=_param_rows(job_type, job.params, g.speaker),
+                   result_parts=views.result_parts(job.result, job_type, g.speaker) if job.result else ([], ()),
                    step_name=lambda index: _step_name(job_type, job, index, g.speaker),
                    error_of=lambda text: recorded_error(text, g.speaker, traces, messages),
                    letter_error=lambda letter: letter_error(letter, g.speaker, traces, messages))
