@@ -12,6 +12,7 @@ from ackflow.app import operations, views
 from ackflow.errors import DeadLetterNotFound, InvalidTransition, JobNotFound, NotCancellable
 from ackflow.jobs.model import Job, JobStatus
 from ackflow.store.documents import JOBS
+from ackflow.store.jobstore import JobFilter
 from ackflow.taskqueue.base import task_name
 
 from .app import actor_surface, console_config, local_path
@@ -21,6 +22,7 @@ from .recorded import job_messages, job_traces, letter_error, recorded_error
 blueprint = Blueprint("jobs", __name__)
 COUNTS_TTL = 15.0  # seconds the per-status counts are reused while no job changes (aggregation queries)
 COUNTS_FLOOR = 2.0  # …and at least this long however busy the jobs are
+CASE_SCAN = 50  # newest jobs whose requesters a requester filter that found nothing is compared with
 _counts: dict = {}
 
 
@@ -83,6 +85,22 @@ def _search(store, query, limit: int):
         size = min(500, left, affordable)
 
 
+def _requester_in_other_case(store, typed: str) -> str | None:
+    """A stored requester address that differs from ``typed`` only in upper and lower case, for a
+    requester filter that found nothing. The filter stays exact, as stored: folding case would need
+    a folded copy of every job's address and a Firestore index of its own. This looks where it
+    costs little on either store and no new index: the lowercase address (as Chat sends them), one
+    read of the requester index the filter uses; else the requesters of the newest CASE_SCAN jobs."""
+    lower = typed.lower()
+    if lower != typed and store.find_jobs(JobFilter(requester_email=lower), limit=1).jobs:
+        return lower
+    for row in store.docs.query(JOBS, [], "created_at", True, CASE_SCAN):
+        email = row.get("requester_email") or ""
+        if email != typed and email.casefold() == typed.casefold():
+            return email
+    return None
+
+
 @blueprint.route("/jobs")
 @blueprint.route("/jobs.json", endpoint="index_json")
 def index():
@@ -103,11 +121,14 @@ def index():
     elif not query.search:
         page = store.find_jobs(query.filters, limit=config.page_size, after=query.after)
         jobs, next_cursor = page.jobs, page.next
+    other_case = None
+    if not jobs and query.filters.requester_email and not query.after:
+        other_case = _requester_in_other_case(store, query.filters.requester_email)
     version = _latest(store)
     status_counts = counts(store, version)
     if request.path.endswith(".json"):
         return jsonify({"jobs": [j.to_dict() for j in jobs], "next": cursor_text(next_cursor),
-                        "counts": status_counts})
+                        "counts": status_counts, **({"requester_in_other_case": other_case} if other_case else {})})
     types = sorted(t.name for t in config.runtime.registry)
     # the live list asks for this page again: from what was understood of the query, never the raw
     # query string (its names would become url_for's own arguments: ?endpoint=x was a 500)
@@ -115,7 +136,8 @@ def index():
                        **({"after": cursor_text(query.after)} if query.after else {}))
     context = dict(jobs=jobs, query=query, next_cursor=cursor_text(next_cursor), counts=status_counts,
                    scanned=scanned, page_size=config.page_size, types=types, statuses=[s.value for s in JobStatus],
-                   now=time.time(), version=version, fragment=fragment, rescan=bool(scanned is not None))
+                   now=time.time(), version=version, fragment=fragment, rescan=bool(scanned is not None),
+                   other_case=other_case)
     if request.args.get("partial"):
         return render_template("jobs_list.html", **context)
     return render_template("jobs.html", **context)
@@ -150,6 +172,7 @@ def detail(job_id: str):
     messages = job_messages(job)  # the job's own messages, said in the reader's language
     context = dict(job=job, audit=audit, letters=letters, tasks=tasks, now=time.time(), job_type=job_type,
                    param_rows=_param_rows(job_type, job.params, g.speaker),
+                   result_parts=views.result_parts(job.result, job_type, g.speaker) if job.result else ([], ()),
                    step_name=lambda index: _step_name(job_type, job, index, g.speaker),
                    error_of=lambda text: recorded_error(text, g.speaker, traces, messages),
                    letter_error=lambda letter: letter_error(letter, g.speaker, traces, messages))

@@ -90,7 +90,7 @@ def test_filter_to_failed_open_retry_and_see_it_succeed_without_reloading(pipeli
     page.set_viewport_size(PHONE)
     shoot(page, "jobs-phone")
     page.set_viewport_size(DESKTOP)
-    row.locator("a").click()
+    row.get_by_role("link", name=job_id).click()  # the job, not its requester (a filter)
     assert "the printer is out of paper" in page.locator("[data-test=last-error]").inner_text()
     page.click("[data-test=retry]")
     page.wait_for_url(f"**/jobs/{job_id}")

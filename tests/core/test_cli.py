@@ -451,3 +451,54 @@ def test_ackflow_chat_with_no_dev_running_does_not_send_you_to_a_deployments_set
     assert said.returncode == 1 and "no `ackflow dev` is running here" in said.stderr, said.stderr
     assert "operator_env" not in said.stderr and "--chat-url" in said.stderr, said.stderr
     assert "operator_env" in ackflow(tmp_path, "jobs").stderr
+
+
+def _console_page(cwd, *args: str, **env: str) -> str:
+    """The jobs page of a real ``ackflow console ARGS`` on a free port, then the console stopped."""
+    import re
+    import urllib.request
+
+    clean = {k: v for k, v in os.environ.items() if not k.upper().startswith("ACKFLOW_")}
+    server = subprocess.Popen([sys.executable, "-m", "ackflow_tools", "console", "--port", "0", *args], cwd=cwd,
+                              stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                              env={**clean, "PYTHONPATH": os.environ.get("PYTHONPATH", str(ROOT)), **env})
+    try:
+        for line in server.stderr:
+            if found := re.search(r"listening on (http://\S+)", line):
+                break
+        else:
+            pytest.fail(f"the console did not start: {server.wait(10)}")
+        with urllib.request.urlopen(found.group(1) + "/jobs", timeout=30) as answer:
+            return answer.read().decode()
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def test_console_by_hand_reads_the_deployments_language_and_time_zone_unless_told(tmp_path):
+    """The deployment's ACKFLOW_LANGUAGE and ACKFLOW_TIME_ZONE are the pages' defaults (not ja and
+    Asia/Tokyo whatever it says); --language and --time-zone still win."""
+    db = tmp_path / "ackflow.db"
+    store = Runtime(Settings(sqlite_path=str(db))).store
+    at = time.time()
+    store.create_job(Job(id="jbyhand1", type="echo", params={"text": "hi"}, requester=Requester("users/1", "a@x.jp"),
+                         space="spaces/s", thread=None, queue="ackflow-default", steps=(StepState("echo"),),
+                         created_at=at, updated_at=at))
+    store.close()
+    deployment = {"ACKFLOW_SQLITE_PATH": str(db), "ACKFLOW_LANGUAGE": "en", "ACKFLOW_TIME_ZONE": "America/New_York",
+                  "ACKFLOW_DEV_DIR": str(tmp_path / "nodev")}
+    page = _console_page(tmp_path, **deployment)
+    assert '<html lang="en">' in page and "· America/New_York</footer>" in page
+    told = _console_page(tmp_path, "--language", "ja", "--time-zone", "Europe/Berlin", **deployment)
+    assert '<html lang="ja">' in told and "· Europe/Berlin</footer>" in told
+    unset = _console_page(tmp_path, ACKFLOW_SQLITE_PATH=str(db), ACKFLOW_DEV_DIR=str(tmp_path / "nodev"))
+    assert '<html lang="ja">' in unset and "· Asia/Tokyo</footer>" in unset
+
+
+def test_console_help_names_the_deployments_settings_as_its_defaults():
+    from click.testing import CliRunner
+
+    shown = " ".join(CliRunner().invoke(cli, ["console", "--help"], terminal_width=200).output.split())
+    assert "ACKFLOW_LANGUAGE if set, else ja" in shown and "ACKFLOW_TIME_ZONE if set, else Asia/Tokyo" in shown
+    docs = " ".join((ROOT / "docs" / "console.md").read_text().split())
+    assert "in the deployment's language with times in its time zone (`ACKFLOW_LANGUAGE`, `ACKFLOW_TIME_ZONE`" in docs

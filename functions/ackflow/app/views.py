@@ -307,13 +307,8 @@ def job_message(job: Job, job_type: JobType | None, speaker: Speaker, *, progres
     if progress and not job.status.finished:
         widgets.append(Text(short(progress, 1000)))
     if job.status == JobStatus.SUCCEEDED and job.result:
-        keys = job_type.result_fields if job_type and job_type.result_fields else tuple(job.result)
-        shown = [k for k in keys if k in job.result]
-        whole = job_type.long_results if job_type else ()
-        widgets.extend(Field(job_type.result_label(k, speaker) if job_type else k,
-                             shown_result(job.result[k], speaker, lines=k in whole))
-                       for k in shown if not links.is_link(job.result[k]) and not links.is_link_list(job.result[k]))
-        buttons = links.link_buttons(job.result, shown, speaker, job_type.result_labels if job_type else None)
+        fields, buttons = result_parts(job.result, job_type, speaker)
+        widgets.extend(fields)
         if buttons:
             widgets.append(Buttons(buttons))
     sections = [Section(tuple(widgets))]
@@ -326,6 +321,19 @@ def job_message(job: Job, job_type: JobType | None, speaker: Speaker, *, progres
     subtitle = speaker._("for {who}", who=job.requester.label) if job.requester.name != SYSTEM.name \
         else speaker._("scheduled")
     return Reply(card=Card(f"job-{job.id}", job_title(job, job_type, speaker), tuple(sections), subtitle=subtitle))
+
+
+def result_parts(result: dict, job_type: JobType | None, speaker: Speaker) -> tuple[list[Field], tuple[Button, ...]]:
+    """A job's result as its result card shows it (the console's job page too): the job type's
+    ``result_fields`` in order (every key if it declares none), each named by its ``result_labels``
+    label in the person's language with its value as they read it; links as link buttons."""
+    keys = job_type.result_fields if job_type and job_type.result_fields else tuple(result)
+    shown = [k for k in keys if k in result]
+    whole = job_type.long_results if job_type else ()
+    fields = [Field(job_type.result_label(k, speaker) if job_type else k,
+                    shown_result(result[k], speaker, lines=k in whole))
+              for k in shown if not links.is_link(result[k]) and not links.is_link_list(result[k])]
+    return fields, links.link_buttons(result, shown, speaker, job_type.result_labels if job_type else None)
 
 
 def _failure_note(job: Job, job_type: JobType | None, speaker: Speaker) -> str | None:

@@ -1,0 +1,72 @@
+"""The jobs list's requester filter matches an address exactly, as stored (the store's index does):
+each row's requester is a link to that filter, and a typed address that differs from a stored one
+only in upper and lower case is named on the page rather than left as "no jobs"."""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+
+from ackflow.jobs.model import SYSTEM, Job, JobStatus, Requester, StepState
+from ackflow_tools.console.app import ConsoleConfig, create_app
+
+
+def _job(job_id: str, requester: Requester, at: float, status=JobStatus.SUCCEEDED) -> Job:
+    return Job(id=job_id, type="echo", params={"text": "図面"}, requester=requester, space="spaces/s", thread=None,
+               queue="ackflow-default", steps=(StepState("echo"),), created_at=at, updated_at=at, status=status)
+
+
+def client(runtime, language="en"):
+    return create_app(ConsoleConfig(runtime=runtime, operator="ops@example.com", language=language)).test_client()
+
+
+def rows(page: str) -> list[str]:
+    return re.findall(r'<tr data-job="([^"]+)">', page)
+
+
+def test_each_rows_requester_links_to_the_jobs_of_that_requester_keeping_the_other_filters(runtime):
+    now = time.time()
+    runtime.store.create_job(_job("jdev1", Requester("users/1", "dev@example.com", "開発 太郎"), now - 3,
+                                  JobStatus.FAILED))
+    runtime.store.create_job(_job("jdev2", Requester("users/1", "dev@example.com", "開発 太郎"), now - 2))
+    runtime.store.create_job(_job("jops1", Requester("users/2", "Ops+a&b@example.com"), now - 1, JobStatus.FAILED))
+    runtime.store.create_job(_job("jsched", SYSTEM, now))
+    browser = client(runtime)
+    page = browser.get("/jobs?status=FAILED").get_data(as_text=True)
+    links = {html.unescape(href): label for href, label in
+             re.findall(r'<a data-test="requester"[^>]* href="([^"]+)">([^<]*)</a>', page)}
+    assert set(links.values()) == {"開発 太郎", "Ops+a&amp;b@example.com"}
+    ops = next(href for href, label in links.items() if label.startswith("Ops"))
+    assert rows(browser.get(ops).get_data(as_text=True)) == ["jops1"]  # its address as stored, however written
+    dev = next(href for href, label in links.items() if label == "開発 太郎")
+    assert rows(browser.get(dev).get_data(as_text=True)) == ["jdev1"]  # still only the FAILED ones
+    every = browser.get("/jobs").get_data(as_text=True)
+    assert "scheduled" in every and every.count('data-test="requester"') == 3  # a schedule has no address
+
+
+def test_a_requester_typed_in_other_case_is_named_as_the_stored_one(runtime):
+    now = time.time()
+    runtime.store.create_job(_job("jdev1", Requester("users/1", "dev@example.com"), now - 1))
+    runtime.store.create_job(_job("jmix1", Requester("users/2", "Mixed.Case@Example.com"), now))
+    browser = client(runtime)
+    for typed, stored in (("Dev@Example.com", "dev@example.com"), ("mixed.case@example.com", "Mixed.Case@Example.com")):
+        page = browser.get("/jobs", query_string={"requester": typed}).get_data(as_text=True)
+        assert rows(page) == []
+        hint = re.search(r'data-test="other-case">(.*?)</p>', page, re.S)
+        assert hint and typed in hint.group(1), page
+        link = re.search(r'<a href="([^"]+)">([^<]+)</a>', hint.group(1))
+        assert link.group(2) == stored
+        assert rows(browser.get(html.unescape(link.group(1))).get_data(as_text=True)) != []
+        assert browser.get("/jobs.json", query_string={"requester": typed}).get_json()[
+            "requester_in_other_case"] == stored
+    nobody = browser.get("/jobs", query_string={"requester": "someone@example.com"}).get_data(as_text=True)
+    assert 'data-test="other-case"' not in nobody and 'data-test="empty"' in nobody
+
+
+def test_the_other_case_note_is_said_in_japanese_on_a_japanese_page(runtime):
+    runtime.store.create_job(_job("jdev1", Requester("users/1", "dev@example.com"), time.time()))
+    page = client(runtime, "ja").get("/jobs", query_string={"requester": "DEV@example.com"}).get_data(as_text=True)
+    hint = re.search(r'data-test="other-case">(.*?)<a', page, re.S).group(1)
+    assert "DEV@example.com" in hint
+    assert not re.search(r"[A-Za-z]{4,} [A-Za-z]{4,}", hint.replace("DEV@example.com", ""))  # no English words
