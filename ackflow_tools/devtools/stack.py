@@ -474,7 +474,9 @@ class LocalStack:
         token = requests.post(
             f"{self.url('tasks')}/v1/projects/-/serviceAccounts/{INVOKER}:generateIdToken",
             json={"audience": self.worker_url, "includeEmail": True}, timeout=5).json()["token"]
-        response = requests.post(self.worker_url + "sweep", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        # as long as a scheduler waits: a sweep on a loaded Firestore emulator that still holds a
+        # SIGKILLed worker's locks waits them out (a CI run met a 30-s read timeout here)
+        response = requests.post(self.worker_url + "sweep", headers={"Authorization": f"Bearer {token}"}, timeout=90)
         self.sweeps += 1
         return response.json() if response.ok else {"error": response.status_code}
 

@@ -492,3 +492,17 @@ def test_no_input_of_a_form_has_a_hint_that_only_repeats_its_label(runtime, spea
                 (job_type.name, name, hint)
             hints += bool(hint)
     assert hints, "no input with a hint was read: the loop checked nothing"
+
+
+@pytest.mark.parametrize("text", ["回数：2回", "--times 3", "sleep"])
+def test_a_form_opens_prefilled_for_a_job_type_whose_numbers_take_units(text):
+    """A parameter with units (fail's 回数, sleep's 秒) is read as written for the form: the fuzz
+    found Fill in of ``fail`` answered with the apology (``ValueError: only a number has units``)."""
+    from ackflow.app.dialogs import prefill
+
+    registry = build_registry(Settings())
+    for name in ("fail", "sleep"):
+        values, problem = prefill(registry.get(name), text, Speaker("ja"))
+        assert isinstance(values, dict) and isinstance(problem, str)
+    values, _ = prefill(registry.get("fail"), "回数：2回", Speaker("ja"))
+    assert values.get("times") == 2  # read, as a value that reads is shown

@@ -117,7 +117,8 @@ def prefill(job_type: JobType, text: str, speaker: Speaker, today=None) -> tuple
     if not text.strip():
         return {}, ""
     as_written = tuple(p if p.kind == "flag" else dataclasses.replace(
-        p, kind="str", required=False, check=None, choices=None, max_length=MAX_PREFILL) for p in job_type.params)
+        p, kind="str", required=False, check=None, choices=None, max_length=MAX_PREFILL, units=())
+        for p in job_type.params)
     try:
         words = split_words(text)
     except UsageError as exc:  # nothing of it is read: the form says so, rather than open as if nothing was typed
