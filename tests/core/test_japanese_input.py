@@ -324,6 +324,26 @@ def test_a_number_with_a_unit_its_parameter_declares_is_the_number(typed):
     assert parse_params(SECONDS, split_words(f"「{typed}」"))["seconds"] == 30
 
 
+@pytest.mark.parametrize("typed", ["30 秒", "３０　秒", "30 秒間", "30 s", "30 sec", "30 S"])
+def test_a_unit_written_as_a_word_of_its_own_after_the_number_is_the_number(typed):
+    # sleep 30 秒 (a space after the number, as a phone's keyboard often puts one) was refused as
+    # “unexpected 秒”
+    assert parse_params(SECONDS, split_words(typed))["seconds"] == 30
+
+
+def test_a_unit_word_after_an_option_s_number_is_that_number_s():
+    tries = (Param("attempts", kind="int", positional=False, required=False, minimum=1, maximum=9,
+                   aliases=("回数",), units=("回",)),)
+    assert parse_params(tries, split_words("回数：2 回"))["attempts"] == 2
+    assert parse_params(tries, split_words("--attempts 3 回"))["attempts"] == 3
+
+
+@pytest.mark.parametrize("typed", ["30 分", "30 秒 秒", "秒 30"])
+def test_a_word_that_is_not_the_numbers_unit_is_still_refused(typed):
+    with pytest.raises(UsageError):
+        parse_params(SECONDS, split_words(typed))
+
+
 @pytest.mark.parametrize(("typed", "word"), [("30分", "分"), ("１２個", "個"), ("5min", "min")])
 def test_a_number_with_another_word_is_asked_for_alone_without_that_word(typed, word):
     with pytest.raises(UsageError) as raised:

@@ -306,6 +306,8 @@ def test_help_with_a_typo_of_a_command_still_suggests_it(runtime, typed, locale,
 def test_sleep_takes_its_seconds_written_with_a_unit(runtime):
     assert "30 秒待ちます" in said(runtime, classic("sleep 30秒", userLocale="ja"))
     assert "Sleep for 30 s" in said(runtime, classic("sleep 30s", userLocale="en"))
+    assert "30 秒待ちます" in said(runtime, classic("sleep 30 秒", userLocale="ja"))  # the unit a word of its own
+    assert "Sleep for 30 s" in said(runtime, classic("sleep 30 seconds", userLocale="en"))
     refused = said(runtime, classic("sleep 30分", userLocale="ja"))  # minutes: not read as 30 seconds
     assert "秒数は「分」を付けずに数字だけで書いてください" in refused and "12 のように" not in refused
 

@@ -114,6 +114,10 @@ class Param:
         if self.part_checks and len(self.part_checks) != len(self.parts):
             raise ValueError(f"parameter {self.name}: part_checks must have one rule (or None) per part")
 
+    def is_unit(self, word: str) -> bool:
+        """``word`` is one of this number's units written alone (the 秒 of ``30 秒``)."""
+        return any(word.lower() == unit.lower() for unit in self.units)
+
     @property
     def label(self) -> str:
         return self.metavar or self.name.upper()
@@ -447,6 +451,9 @@ def parse_params(params: tuple[Param, ...], words: list[str], today: dt.date | N
             i += 1
         else:
             raise UsageError(N_("{name} needs a value"), name=name)
+        if i + 1 < len(words) and param.is_unit(words[i + 1]):  # 回数：2 回, the unit a word of its own
+            raw += words[i + 1]
+            i += 1
         value = param.convert(raw, today)
         if param.repeated:
             values.setdefault(param.name, []).append(value)
@@ -461,7 +468,10 @@ def parse_params(params: tuple[Param, ...], words: list[str], today: dt.date | N
                 values[param.name] = param.convert(" ".join(loose), today)
                 loose = []
         elif loose:
-            values[param.name] = param.convert(loose.pop(0), today)
+            raw = loose.pop(0)
+            if loose and param.is_unit(loose[0]):  # sleep 30 秒: the unit a word of its own
+                raw += loose.pop(0)
+            values[param.name] = param.convert(raw, today)
     if loose:
         meant = options.near(loose)
         if meant:  # 納品：12月1日 typed for 納期：12月1日
