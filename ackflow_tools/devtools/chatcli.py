@@ -26,21 +26,33 @@ def plain(text: str) -> str:
 CARD_WIDTH = 76  # columns of a card's box, borders included
 
 
+# what Japanese never starts a line with (JIS X 4051's closing brackets, punctuation and marks of
+# iteration and length): 「状況 j1」 broke as "…「状況 j1" and "」で確認…", a sentence's 。 alone
+_NO_LINE_START = frozenset("、。，．）］｝〕〉》」』】〙〗〟’”｠»ゝゞヽヾー々・：；？！")
+
+
 def wrapped(text: str, width: int) -> list[str]:
     """``text`` in lines of at most ``width`` terminal columns (wide characters count two): broken
-    at a space where there is one near the end, else anywhere (Japanese has no spaces)."""
+    at a space where there is one in the line's second half, else anywhere (Japanese has no
+    spaces) but before a character Japanese never starts a line with (the one before it goes down
+    with it)."""
     lines: list[str] = []
     for paragraph in text.splitlines() or [""]:
         line = ""
         for char in paragraph:
             if cell_width(line + char) > width:
                 cut = line.rfind(" ")
-                if cut > width // 2:
+                if cut >= 0 and cell_width(line[:cut]) > width // 2:
                     lines.append(line[:cut])
                     line = line[cut + 1:]
                 else:
-                    lines.append(line)
-                    line = ""
+                    keep = len(line)
+                    if char in _NO_LINE_START:
+                        while keep > 1 and line[keep - 1] in _NO_LINE_START:
+                            keep -= 1
+                        keep -= 1 if keep > 1 else 0
+                    lines.append(line[:keep])
+                    line = line[keep:]
             line += char
         lines.append(line)
     return lines

@@ -200,6 +200,33 @@ def test_ackflow_chat_draws_japanese_cards_with_a_straight_right_edge():
             assert "新規案件 顧客 件名" in drawn and "できること" in drawn
 
 
+def test_ackflow_chat_never_starts_a_japanese_line_with_a_closing_bracket_or_a_full_stop():
+    """Japanese text in a card's box broke before 」 and 。 (「状況 j…」 drawn as "…「状況 j…" and
+    "」で確認…", a help line's 。 alone on the next line): a line breaks before the character that
+    precedes them, or at a space in the line's second half counted in columns."""
+    from ackflow.app import views
+    from ackflow.i18n import Speaker
+    from ackflow_tools.devtools.chatcli import _NO_LINE_START, plain, wrapped
+    from ackflow_tools.devtools.dialogcli import cell_width
+    from workers.job_types import build_registry
+
+    said = "進み具合と結果はこのスレッドでお知らせします。いつでも「状況 jiitrr5d2bw」で確認できます。"
+    assert wrapped(said, 72) == ["進み具合と結果はこのスレッドでお知らせします。いつでも「状況",
+                                 "jiitrr5d2bw」で確認できます。"]
+    assert wrapped("案件を表示します: 状況と履歴、見積、請求書、資料、ジョブ。", 56)[-1] == "ブ。"
+    assert wrapped("a" * 10 + "」。", 10) == ["a" * 9, "a」。"]  # the closing marks go down together
+    card = views.help_card(build_registry(Settings()), {"help", "status", "jobs", "cancel", "retry", "newcase",
+                                                         "estimate", "case", "cases"}, Speaker("ja", "Asia/Tokyo"))
+    texts = [plain(str(widget.text)) for section in card.card.sections for widget in section.widgets]
+    for width in range(12, 80):
+        for text in texts:
+            lines = wrapped(text, width)
+            assert all(cell_width(line) <= width for line in lines), (width, lines)
+            starts = [line for line in lines[1:] if line[:1] in _NO_LINE_START]
+            assert "".join(lines) == text.replace("\n", "") or " " in text, (width, lines)
+            assert not starts, (width, starts)
+
+
 def test_ackflow_dialog_drops_bidi_and_control_characters_from_values_so_the_box_stays_straight():
     import unicodedata
 

@@ -242,6 +242,25 @@ def test_every_problem_is_said_in_the_persons_language(typed, english, japanese)
     assert japanese in refused.value.render(JA)
 
 
+DATE_EXAMPLE = ("Write it like 2026-12-01, 12/1 or 12月1日.", "2026-12-01、12/1、12月1日 のように書いてください")
+AMOUNT_EXAMPLE = ("Write it like 350000, ¥350,000 or 35万円.", "350000、¥350,000、35万円 のように書いてください")
+
+
+@pytest.mark.parametrize(("typed", "example"), [
+    ("ACME 金型 納期：2月30日", DATE_EXAMPLE), ("ACME 金型 --due soon", DATE_EXAMPLE),
+    ("ACME 金型 納期：令和1年4月30日", DATE_EXAMPLE), ("ACME 金型 納期：2026/12", DATE_EXAMPLE),
+    ("ACME 金型 金額：abc", AMOUNT_EXAMPLE), ("ACME 金型 金額：99999999999999999999円", AMOUNT_EXAMPLE),
+    ("ACME 金型 金額：1,5", AMOUNT_EXAMPLE), ("ACME 金型 金額：三十五万円", AMOUNT_EXAMPLE),
+])
+def test_a_date_or_an_amount_that_does_not_read_is_answered_with_an_example_in_the_persons_language(typed, example):
+    """The issue: anything else gets a reply that says what was wrong *and shows an example*, in the
+    person's language (the reason alone is checked above)."""
+    with pytest.raises(UsageError) as refused:
+        read(typed)
+    english, japanese = example
+    assert refused.value.render(EN).endswith(english) and refused.value.render(JA).endswith(japanese)
+
+
 @pytest.mark.parametrize("typed", [
     "ＡＣＭＥ１２３ｘｙ　漢字ｶﾀｶﾅ　🚀🎉 ‮evil‬ 「閉じていない",  # mixed-width garbage, emoji, bidi, an open quote
     "ACME " + "金" * 10_000,  # 10 kB in one word

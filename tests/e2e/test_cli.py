@@ -419,6 +419,26 @@ def _boxes(out: str) -> list[list[str]]:
     return boxes
 
 
+def test_chat_speaks_as_a_person_of_the_locale_time_zone_and_platform_it_is_given(running):
+    """`ackflow chat --locale ja --tz ZONE --platform IOS` sends them with the event as Chat does
+    (userLocale, timeZone, platform): the job is asked in Japanese on Tokyo's clock, its details
+    say when on the clock of the zone given, and a phone gets the short help."""
+    from ackflow.i18n import Speaker
+
+    where = ("--locale", "ja", "--chat-url", running.chat_url, "--space", "spaces/cli-client")
+    done = ackflow(running, "chat", "echo 時計", "--yes", "--tz", "Asia/Tokyo", *where)
+    assert done.returncode == 0, done.stdout + done.stderr
+    job = running.store.get_job(re.search(r"job (j\w+): SUCCEEDED", done.stdout)[1])
+    assert (job.requester.language, job.requester.time_zone) == ("ja", "Asia/Tokyo")
+    for zone in ("Asia/Tokyo", "America/New_York"):
+        shown = ackflow(running, "chat", f"状況 {job.id}", "--tz", zone, *where)
+        moment = Speaker("ja", zone).moment(job.created_at)
+        assert shown.returncode == 0 and moment in shown.stdout, (moment, shown.stdout)
+    web, phone = (ackflow(running, "chat", "ヘルプ", "--platform", platform, *where) for platform in ("WEB", "IOS"))
+    assert "できること" in web.stdout and "できること" in phone.stdout
+    assert "@メンション" in web.stdout and "@メンション" not in phone.stdout, phone.stdout  # the help's last section
+
+
 def test_dialog_fills_in_a_form_in_japanese_on_a_phone_and_a_wrong_value_comes_back_marked(running):
     from ackflow_tools.devtools.dialogcli import cell_width
 

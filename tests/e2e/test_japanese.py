@@ -119,6 +119,23 @@ def test_line_items_are_shown_as_money_before_run(office, client, row):
     assert "設計 × 1 @ ¥350,000" in card["fallbackText"]
 
 
+@pytest.mark.parametrize("platform", ["WEB", "IOS", "ANDROID"])
+def test_a_phone_gets_the_short_form_of_a_card_through_the_webhook(office, platform):
+    """``common.platform`` (classic) and ``commonEventObject.platform`` (add-on), as the local Chat
+    service sends them to the webhook: on IOS and ANDROID the help leaves out its last section and a
+    confirmation card its subtitle (what the card is for stays); the web gets both."""
+    whole = platform == "WEB"
+    client, space = {**JA, "platform": platform}, f"spaces/phone-{platform.lower()}"
+    footer = TOKYO._("Write a command as a message (in a space, @mention me first). Arguments with spaces go in "
+                     "quotes.")
+    shown = text(reply_to(office, "ヘルプ", space, client))
+    assert "新規案件 顧客 件名 [納期：日付]" in shown and (footer in shown) is whole, shown
+    card = reply_to(office, "新規案件 ACME 金型", space, client)
+    shown = text(card)
+    assert "新規案件を実行しますか？" in shown and find_button(card, "実行"), shown
+    assert ("案件を登録します: 案件番号" in shown) is whole, shown  # newcase's help line, the card's subtitle
+
+
 def test_an_english_speaker_in_the_same_office_gets_english(office):
     due = request_due()  # a month ahead: a case's due date is never in the past
     card = reply_to(office, f'newcase ACME "Die set" --due {due}', "spaces/english", EN)

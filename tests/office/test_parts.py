@@ -504,6 +504,22 @@ def test_rows_are_found_by_case_number_and_extra_columns_are_kept(sheets):
     assert values[1][:3] == ["2025-099", "old case note", "Someone"]
 
 
+def test_a_rows_link_opens_the_row_in_the_sheets_editor_in_the_cloud_and_the_local_page_here(sheets):
+    """The card's "open the sheet row" button: in the cloud (no endpoint) the row in the Sheets
+    editor on docs.google.com, its tab and row in the fragment; with the local Sheets service, the
+    same path on it, which a browser opens."""
+    import requests
+
+    _, sheet = sheets
+    row = sheet.upsert("2026-001", {"client": "ACME", "title": "金型"})
+    gid = sheet.worksheet().id
+    assert row.link == f"{sheet.endpoint.rstrip('/')}/spreadsheets/d/book/edit#gid={gid}&range=A2"
+    page = requests.get(row.link, timeout=5)
+    assert page.status_code == 200 and "2026-001" in page.text
+    cloud = CaseSheet("book", "Cases", client=sheet._gspread())  # the worker's own account: no endpoint
+    assert cloud.link(2) == f"https://docs.google.com/spreadsheets/d/book/edit#gid={gid}&range=A2"
+
+
 def test_a_case_status_only_moves_forward_in_the_record(tmp_path):
     from ackflow.store.sqlite import SqliteDocuments
     from workers.office.cases import CaseRecords
