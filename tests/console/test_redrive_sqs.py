@@ -180,3 +180,21 @@ def test_redrive_moves_every_dead_letter_even_where_a_short_poll_finds_none(sqs)
     queue = SqsQueue(endpoint=None, region="ap-northeast-1", client=sampling)
     assert queue.redrive(QUEUE) == 3
     assert _depth(client, dlq) == 0 and _depth(client, queue_url) == 3
+
+
+def test_the_queues_page_shows_sqss_approximate_counts_visible_in_flight_delayed_and_the_dlq(sqs):
+    """SQS's own counts, each where it is: a message waiting, one received and not yet deleted (in
+    flight), one sent with a delay (not yet visible), and the DLQ's depth."""
+    console, client, queue_url, dlq, _runtime = sqs
+    client.send_message(QueueUrl=queue_url, MessageBody='{"job_id": "jflight", "step": 0}')
+    [received] = client.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=1, VisibilityTimeout=300,
+                                        WaitTimeSeconds=1)["Messages"]
+    assert received["Body"] == '{"job_id": "jflight", "step": 0}'
+    client.send_message(QueueUrl=queue_url, MessageBody='{"job_id": "jdelay", "step": 0}', DelaySeconds=300)
+    for n in range(2):
+        client.send_message(QueueUrl=queue_url, MessageBody=f'{{"job_id": "jwait{n}", "step": 0}}')
+    for n in range(3):
+        client.send_message(QueueUrl=dlq, MessageBody=f'{{"job_id": "jdead{n}", "step": 0}}')
+    page = requests.get(console + "/queues", timeout=10).text
+    shown = {test: _shown(page, test) for test in ("waiting", "in-flight", "delayed", "dlq")}
+    assert shown == {"waiting": "2", "in-flight": "1", "delayed": "1", "dlq": "3"}, shown
