@@ -567,3 +567,39 @@ def test_opening_the_browser_chat_of_an_unknown_space_makes_nothing_until_asked_
         assert client.post("/chat/space", data={"space": "nospace", "csrf_token": csrf(client)}).status_code == 400
     finally:
         chat.stop()
+
+
+def test_no_page_shows_a_secret_setting_the_sign_in_token_or_the_session(tmp_path, monkeypatch):
+    """Every page a GET can reach (found in the app's URL map, so a page added later is checked
+    too), signed in beyond loopback: neither the console's token, nor its session id, nor a
+    secret setting of the deployment (the relay's signing key, the office's freee client secret
+    and portal password) is in a page, a JSON answer or a header but the session's own cookie."""
+    secrets = {"relay key": "-----BEGIN PRIVATE KEY-----RELAYKEYSEKRIT",
+               "freee client secret": "FREEECLIENTSEKRIT", "portal password": "PORTALPASSWORDSEKRIT"}
+    monkeypatch.setenv("ACKFLOW_OFFICE_FREEE_CLIENT_SECRET", secrets["freee client secret"])
+    monkeypatch.setenv("ACKFLOW_OFFICE_PORTAL_PASSWORD", secrets["portal password"])
+    runtime = Runtime(Settings(sqlite_path=str(tmp_path / "jobs.db"), relay_signing_key=secrets["relay key"],
+                               job_types="tests.support.jobtypes:build_registry"))
+    try:
+        runtime.store.create_job(job("jfailed00001", JobStatus.FAILED))
+        letter = runtime.store.record_dropped_task("t", "jfailed00001", 0, "gone", 1, time.time())
+        runtime.store.docs.transaction(lambda tx: tx.set("cases", "C-1", {"case": "C-1", "updated_at": time.time()}))
+        client = console(runtime, host="0.0.0.0", auth_token=TOKEN)
+        client.post("/login", data={"csrf_token": csrf(client), "token": TOKEN})
+        session = client.get_cookie("ackflow_console").value
+        assert session and client.get("/jobs").status_code == 200
+        secrets = {**secrets, "console token": TOKEN, "session id": session}
+        values = {"job_id": "jfailed00001", "case": "C-1", "letter_id": letter.id}
+        gets = sorted({rule.rule for rule in client.application.url_map.iter_rules()
+                       if "GET" in rule.methods and not rule.rule.startswith(("/static", "/chat", "/api/chat"))})
+        assert {"/jobs", "/jobs/<job_id>", "/queues", "/periodic", "/cases/<case>", "/audit", "/mail"} <= set(gets)
+        for rule in gets:
+            path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m.group(1)], rule)
+            answer = client.get(path)
+            assert answer.status_code < 500, (path, answer.status_code)
+            body = answer.get_data(as_text=True)
+            headers = "\n".join(f"{k}: {v}" for k, v in answer.headers.items() if k != "Set-Cookie")
+            shown = [name for name, secret in secrets.items() if secret in body or secret in headers]
+            assert shown == [], (path, shown)
+    finally:
+        runtime.close()

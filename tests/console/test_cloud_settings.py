@@ -22,6 +22,7 @@ LOCATION = "asia-northeast1"
 WORKER_URL = f"https://{LOCATION}-cloudops.cloudfunctions.net/ackflow-worker"
 INVOKER = "ackflow-invoker@cloudops.iam.gserviceaccount.com"
 JOB = "jfailed23456"
+CLOUD_JOB = "jcloudmode01"
 
 
 @pytest.fixture(scope="module")
@@ -118,3 +119,65 @@ def test_the_section_the_refusal_names_says_how_to_load_the_settings():
     assert 'eval "$(terraform -chdir=infra/terraform output -raw operator_env)"' in section
     console = (docs / "console.md").read_text()
     assert "(deploy.md#operating-from-a-laptop)" in console and "cron, UTC" not in console
+
+
+def test_the_console_in_cloud_mode_reads_and_acts_with_the_operators_credentials(deployment, tmp_path):
+    """`ackflow console --project P`, as docs/deploy.md has an operator run it on a laptop: the
+    deployment's settings loaded, the operator's Application Default Credentials (here a key file
+    that the local Cloud Tasks service's token endpoint accepts, through the official clients),
+    nothing deployed. It listens on loopback only; lists the deployment's FAILED job from
+    Firestore; shows the queue as Cloud Tasks reports it (paused, its task waiting); a Retry,
+    asked and confirmed, queues the step's task for the deployed worker with its invoker's OIDC
+    token, and the audit log names the operator."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    import requests
+
+    runtime, env, proc = deployment
+    # A job of its own: Cloud Tasks keeps a task's name for a while after it is gone (deduplication),
+    # and the retry test above queued the task named for JOB's step in this module's service
+    failed = runtime.store.get_job(JOB)
+    runtime.store.create_job(failed.replace(id=CLOUD_JOB))
+    env = {**env, "ACKFLOW_WORKER_URL": WORKER_URL, "ACKFLOW_INVOKER_SERVICE_ACCOUNT": INVOKER,
+           "PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "ACKFLOW_DEV_DIR": str(tmp_path / "nodev"),
+           "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+    server = subprocess.Popen([sys.executable, "-m", "ackflow_tools", "console", "--project", env["ACKFLOW_PROJECT"],
+                               "--port", "0", "--language", "en", "--operator", "ops@example.com"],
+                              env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    try:
+        for line in server.stderr:
+            if found := re.search(r"listening on (http://\S+)", line):
+                break
+        else:
+            pytest.fail(f"the console did not start: {server.wait(10)}")
+        url = found.group(1)
+        assert url.startswith("http://127.0.0.1:"), url  # loopback, no --host given
+        browser = requests.Session()
+        jobs = browser.get(url + "/jobs?status=FAILED", timeout=30)
+        assert jobs.status_code == 200 and f'<tr data-job="{CLOUD_JOB}">' in jobs.text
+        assert "· firestore · cloudtasks ·" in jobs.text  # the footer: the cloud's store and queues
+        queues = browser.get(url + "/queues", timeout=30).text
+        section = re.search(r'data-queue="ackflow-default">(.*?)</section>', queues, re.S).group(1)
+        assert 'data-status="PAUSED"' in section and 'data-test="resume"' in section  # as the fixture left it
+        form = {"csrf_token": browser.cookies["ackflow_csrf"]}
+        asked = browser.post(f"{url}/jobs/{CLOUD_JOB}/retry", data=form, timeout=30)
+        assert asked.status_code == 200 and 'name="confirmed" value="1"' in asked.text
+        assert runtime.store.get_job(CLOUD_JOB).status == JobStatus.FAILED  # asked first, nothing changed
+        done = browser.post(f"{url}/jobs/{CLOUD_JOB}/retry", data={**form, "confirmed": "1"}, timeout=30)
+        assert done.status_code == 200 and done.url.endswith(f"/jobs/{CLOUD_JOB}")
+        assert runtime.store.get_job(CLOUD_JOB).status == JobStatus.QUEUED
+        [task] = queued_tasks(proc, env["ACKFLOW_PROJECT"])
+        assert task.http_request.url == WORKER_URL
+        assert task.http_request.oidc_token.service_account_email == INVOKER
+        queues = browser.get(url + "/queues", timeout=30).text
+        section = re.search(r'data-queue="ackflow-default">(.*?)</section>', queues, re.S).group(1)
+        assert re.search(r'data-test="waiting">1<', section), section  # Cloud Tasks' own count
+        [entry] = runtime.store.list_audit(job_id=CLOUD_JOB)
+        assert (entry.actor, entry.action, entry.surface, entry.outcome) == ("ops@example.com", "retry", "console",
+                                                                              "done")
+    finally:
+        server.terminate()
+        server.wait(30)

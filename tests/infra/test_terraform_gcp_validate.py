@@ -116,3 +116,39 @@ def test_a_seeded_error_fails_validate_at_its_file_and_line(initialized, tmp_pat
     where = [(d["summary"], d["range"]["filename"], d["range"]["start"]["line"]) for d in errors]
     assert where == [(error.summary, error.file, line)], errors
     assert error.detail in errors[0]["detail"]
+
+
+def test_the_firestore_indexes_terraform_declares_are_the_stores_composite_ones(initialized):
+    """What Terraform itself makes of infra/terraform/firestore.tf (``terraform console``, no state,
+    no cloud): one google_firestore_index per composite index of functions/ackflow/store/indexes.json
+    that Firestore needs (not the SQLite-only ones), on the collection the functions and the
+    console read (``ACKFLOW_FIRESTORE_PREFIX``), each field in its order and direction.
+    tests/store/test_index_coverage.py checks each query the console sends against indexes.json."""
+    import re
+
+    from ackflow.settings import Settings
+
+    module, env = initialized
+
+    def evaluated(expression: str):
+        result = subprocess.run([terraform(), "console", "-no-color"], cwd=module, env=env,
+                                input=f"jsonencode({expression})\n", capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        return json.loads(json.loads(result.stdout.strip()))  # an HCL string holding JSON
+
+    made, prefix = evaluated("local.composite_indexes"), evaluated("local.collection_prefix")
+    declared = json.loads((ROOT / "functions" / "ackflow" / "store" / "indexes.json").read_text())["collections"]
+    wanted = sorted((prefix + collection, [list(field) for field in index["fields"]])
+                    for collection, indexes in declared.items() for index in indexes
+                    if index.get("only", "firestore") == "firestore")
+    assert sorted((index["collection"], index["fields"]) for index in made) == wanted
+    assert all(len(fields) >= 2 for _, fields in wanted)  # Firestore takes no single-field composite index
+    assert len({index["key"] for index in made}) == len(made)
+    functions = (module / "functions.tf").read_text()
+    assert re.search(r"ACKFLOW_FIRESTORE_PREFIX\s*=\s*local\.collection_prefix", functions)
+    assert Settings.model_fields["firestore_prefix"].default == prefix  # the console's default, too
+    firestore = (module / "firestore.tf").read_text()
+    resource = firestore.split('resource "google_firestore_index" "jobs" {', 1)[1].split("\n}\n", 1)[0]
+    assert "for_each = { for index in local.composite_indexes : index.key => index }" in resource
+    assert "collection = each.value.collection" in resource and "for_each = each.value.fields" in resource
+    assert "field_path = fields.value[0]" in resource and "order      = fields.value[1]" in resource
