@@ -1,7 +1,7 @@
-"""The office's rounding setting reaches the invoice it issues: ``ACKFLOW_OFFICE_TAX_ROUNDING`` was
-read into the settings and documented, but only ``TaxRules(rounding=…)`` was tested; the invoice job
-run here, in process, on the embedded service (a local folder), numbers, issues and prints its
-invoice with the office's rounding, once per rate, never per line."""
+"""The invoice job run in process, on the embedded service (a local folder): the office's rounding
+setting (``ACKFLOW_OFFICE_TAX_ROUNDING``, documented but only ``TaxRules(rounding=…)`` was tested)
+reaches the invoice it numbers, issues and prints, once per rate, never per line; and its numbers
+start again each year of the office's calendar."""
 
 from __future__ import annotations
 
@@ -51,11 +51,11 @@ def office_runtime(tmp_path, monkeypatch):
         runtime.close()
 
 
-def invoice_job(runtime) -> Job:
+def invoice_job(runtime, case: str = CASE, created_at: float | None = None, job_id: str = "jinvoice") -> Job:
     job_type = runtime.registry.get("invoice")
-    params = job_type.parse([CASE, *[word for line in LINES for word in ("--item", line)]])
-    now = time.time()
-    return Job(id="jinvoice", type="invoice", requester=Requester("users/1", "a@example.com", "Alice"),
+    params = job_type.parse([case, *[word for line in LINES for word in ("--item", line)]])
+    now = created_at or time.time()
+    return Job(id=job_id, type="invoice", requester=Requester("users/1", "a@example.com", "Alice"),
                params=params, space="spaces/s", thread=None, queue="ackflow-office", created_at=now, updated_at=now,
                steps=tuple(StepState(s.name) for s in job_type.steps))
 
@@ -91,3 +91,26 @@ def test_the_offices_tax_rounding_setting_is_the_invoices(office_runtime, roundi
     pdf = runtime.services.case_storage.read(f"{CASE}_ACME_金型/05_請求/請求書_{number}.pdf")
     text = "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages)
     assert f"¥{tax_10}" in text and f"¥{tax_8}" in text and said in text, text
+
+
+def test_invoice_numbers_start_again_each_year_of_the_offices_calendar(office_runtime):
+    """Consecutive per year: the year is the office's (Tokyo), the job's own date, so an invoice run
+    at 23:30 on 31 December in Tokyo is the old year's and one at 00:30 on 1 January the new year's
+    first, whatever the UTC date; the old year's numbers go on where they were."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    runtime = office_runtime(None)
+    tokyo = ZoneInfo("Asia/Tokyo")
+    cases = CaseRecords(runtime.store.docs)
+    numbers = []
+    for n, moment in enumerate([(2026, 12, 31, 23, 0), (2026, 12, 31, 23, 30), (2027, 1, 1, 0, 30),
+                                (2027, 1, 1, 9, 0)], start=2):
+        case = f"2026-{n:03d}"
+        cases.update(case, "jnew", client="ACME", title="金型", folder=f"{case}_ACME_金型", status="受注", by="Alice")
+        created = dt.datetime(*moment, tzinfo=tokyo).timestamp()
+        job = run_steps(runtime, invoice_job(runtime, case, created, job_id=f"jinvoice{n}"))
+        numbers.append(job.outputs()["number"]["invoice"])
+    # 00:30 on 1 January in Tokyo is 15:30 on 31 December in UTC: still the new year's
+    assert numbers == ["INV-2026-0001", "INV-2026-0002", "INV-2027-0001", "INV-2027-0002"]
+    assert ledger.get(runtime.store.docs, "invoice", "INV-2027-0001").issued == "2027-01-01"
