@@ -330,7 +330,7 @@ def test_dev_with_addon_events_runs_a_job_end_to_end(tmp_path):
         end(proc)
 
 
-def test_dev_with_freee_issues_the_estimate_in_the_local_freee_stand_in(tmp_path):
+def test_dev_with_freee_runs_a_case_from_estimate_to_payment_in_the_local_freee_stand_in(tmp_path):
     offset = free_offset()
     proc = start_dev(tmp_path / "dev", offset, "--accounting", "freee")
     try:
@@ -357,6 +357,31 @@ def test_dev_with_freee_issues_the_estimate_in_the_local_freee_stand_in(tmp_path
         finally:
             runtime.close()
         assert estimate["link"] == f"{freee}/web/reports/quotations/{quotation['id']}"  # the card's link to it
+        # and the rest of the flow, as the office types it: v2 from v1, ordered, delivered, the
+        # invoice in freee, paid in two parts
+        number = None
+        for command, said in ((f'estimate {case} --item "弁当:3:800:8%"', "estimate version: 2"),
+                              (f"ordered {case}", "accepted estimate: v2"), (f"delivered {case}", "status: 納品"),
+                              (f"invoice {case}", "invoice: INV-"), (f"paid {case} --amount 100,000", "status: 請求"),
+                              (f"入金 {case} 金額：287,592円", "status: 入金")):
+            done = subprocess.run([sys.executable, "-m", "ackflow_tools", "chat", command, "--yes", "--locale", "en"],
+                                  cwd=tmp_path, env=no_settings_env(ACKFLOW_DEV_DIR=str(tmp_path / "dev")),
+                                  capture_output=True, text=True, timeout=180)
+            assert done.returncode == 0 and said in done.stdout, (command, done.stdout + done.stderr)
+            number = re.search(r"invoice: (INV-\d{4}-\d{4})", done.stdout) or number
+        state = requests.get(f"{freee}/_emulator/state", timeout=10).json()
+        [invoice] = state["invoices"]  # one, with our number and totals per rate
+        assert invoice["invoice_number"] == number.group(1)
+        assert (invoice["amount_excluding_tax_10"], invoice["amount_tax_10"]) == (350000, 35000)
+        assert (invoice["amount_excluding_tax_8_reduced"], invoice["amount_tax_8_reduced"]) == (2400, 192)
+        assert {q["quotation_number"] for q in state["quotations"]} == {f"{case}-v1", f"{case}-v2"}
+        assert len(state["refresh_uses"]) == len(set(state["refresh_uses"]))
+        runtime = Runtime(Settings(sqlite_path=str(tmp_path / "dev" / "ackflow.db")))
+        try:
+            record = runtime.store.docs.get("cases", case)
+        finally:
+            runtime.close()
+        assert [h["status"] for h in record["history"]] == ["受付", "見積提出", "受注", "納品", "請求", "入金"]
     finally:
         end(proc)
 

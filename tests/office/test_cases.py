@@ -253,3 +253,37 @@ def test_no_open_cases_names_the_filters_as_each_reader_writes_them(cases):
         said[language] = commands.list_cases(runtime, event, ["取引先=B社", "状況=受注"]).text
     assert said["ja"] == "進行中の案件はありません（取引先=B社、状況=受注）。", said
     assert said["en"] == "No open cases (client=B社, status=受注).", said
+
+
+def test_the_case_card_lists_payments_by_date_the_latest_ten(tmp_path):
+    """The record keeps payments by the id of the job that recorded them, a random order: `case`
+    showed them in that order, and its latest ten were any ten. Now by date (two of one day in
+    the order they were asked), the latest ten."""
+    import json
+    import re
+    from types import SimpleNamespace
+
+    from ackflow.chat.events import ChatEvent, ChatUser, EventFormat, EventKind
+    from ackflow.chat.replies import message_json
+    from ackflow.settings import Settings
+    from ackflow.store.jobstore import JobStore
+    from workers.job_types import build_registry
+    from workers.office.commands import show_case
+
+    store = JobStore(SqliteDocuments(tmp_path / "jobs.db"))
+    ids = [f"j{(n * 7) % 12:02d}x" for n in range(12)]  # job ids in another order than the payments'
+    days = [f"2026-12-{n + 1:02d}" for n in range(11)] + ["2026-12-11"]  # the last two on one day
+    payments = [{"key": ids[n], "amount": 1000 * (n + 1), "on": days[n], "by": "Alice", "at": 1_800_000_000 + n}
+                for n in range(12)]
+    CaseRecords(store.docs).update("2026-001", "jnew", client="ACME", title="金型", status="請求", payments=payments)
+    runtime = SimpleNamespace(store=store, settings=Settings(), registry=build_registry(Settings()))
+    event = ChatEvent(EventKind.MESSAGE, EventFormat.CLASSIC, ChatUser("users/1"), "spaces/s", locale="en",
+                      time_zone="Asia/Tokyo")
+    try:
+        message = message_json(show_case(runtime, event, ["2026-001"]), EventFormat.CLASSIC, "https://a/")
+    finally:
+        store.close()
+    [section] = [section for card in message["cardsV2"] for section in card["card"]["sections"]
+                 if section.get("header") == "Payments"]
+    shown = [re.search(r"¥([\d,]+)", json.dumps(widget, ensure_ascii=False)).group(1) for widget in section["widgets"]]
+    assert shown == [f"{n},000" for n in range(3, 13)], shown

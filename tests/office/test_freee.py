@@ -74,6 +74,50 @@ def test_an_expired_access_token_is_refreshed_and_the_new_refresh_token_kept_fir
     assert standin.service.state.refresh_uses == [before]
 
 
+def test_the_new_refresh_token_is_saved_before_the_new_access_token_is_published_or_used(standin, tmp_path):
+    """freee's answer to a refresh holds the only refresh token that works from then on: it is kept
+    before the new access token is offered to other workers or used. If it cannot be kept, the new
+    access token is never used, the refusal says to authorize again, and the used refresh token is
+    not presented to freee a second time by the next try."""
+    docs = SqliteDocuments(tmp_path / "store.db")
+    tokens = connected(standin, docs)
+    old = tokens.grant()["access_token"]
+    requests.post(f"{standin.url}/_emulator/control", json={"expire_access_tokens": True})
+    tokens.invalidate(old)
+    published_when_saved: list[str] = []
+
+    class Watching(StoreVault):
+        def write(self, token):
+            published_when_saved.append(docs.get(GRANTS, GRANT)["access_token"])
+            super().write(token)
+
+    assert standin.accounting(standin.tokens(docs, Watching(docs))).templates("invoice")
+    assert published_when_saved == [old]  # saved while the store still offered the old access token
+    assert docs.get(GRANTS, GRANT)["access_token"] != old  # then published
+
+    requests.post(f"{standin.url}/_emulator/control", json={"expire_access_tokens": True})
+    tokens.invalidate(docs.get(GRANTS, GRANT)["access_token"])
+    before = docs.get(GRANTS, GRANT)["access_token"]
+
+    class Failing(StoreVault):
+        def write(self, token):
+            raise OSError("the vault did not answer")
+
+    failing = standin.tokens(docs, Failing(docs), sleep=lambda s: None)
+    with pytest.raises(GrantMissing, match="could not be saved.*ackflow freee authorize"):
+        standin.accounting(failing).templates("invoice")
+    grant = docs.get(GRANTS, GRANT)
+    assert grant["access_token"] == before and grant["expires_at"] == 0  # the new one was never offered
+    assert grant.get("lease_holder") is None
+    for _ in range(2):  # the next tries: refused at once, saying why, without presenting the used token
+        with pytest.raises(GrantMissing, match="could not be saved.*ackflow freee authorize"):
+            standin.tokens(docs).access_token()
+    uses = standin.service.state.refresh_uses
+    assert len(uses) == 2 and len(set(uses)) == 2, uses  # each refresh token presented once
+    tokens.exchange(standin.approve())  # `ackflow freee authorize`
+    assert standin.accounting(tokens).templates("invoice")
+
+
 def test_two_workers_refreshing_at_the_same_moment_both_succeed_with_one_refresh(standin, docs_factory):
     tokens = connected(standin, docs_factory())
     first_refresh = tokens.vault.read()

@@ -206,3 +206,18 @@ def test_a_negative_amount_in_an_older_job_is_said_to_be_negative():
         with pytest.raises(UsageError) as refused:
             read_amount(typed)
         assert "マイナス" in refused.value.render(JA) and "more than ¥0" in refused.value.render(EN)
+
+
+@pytest.mark.parametrize("typed, japanese, english", [
+    ("paid 2026-001 --amount 0", "（0 円です）", "(zero)"),
+    ("入金 2026-001 金額：0円", "（0 円です）", "(zero)"),
+    ("paid 2026-001 --amount 99999999999999", "（大きすぎます）", "(too large)"),
+    ("入金 2026-001 金額：99999999999999円", "（大きすぎます）", "(too large)"),
+])
+def test_a_zero_or_astronomical_amount_received_is_refused_saying_which(registry, typed, japanese, english):
+    """The issue's bad input for money: a payment of nothing, or of more yen than any invoice holds,
+    is refused at the command with the reason, in each language (no job, nothing recorded)."""
+    with pytest.raises(UsageError) as refused:
+        parsed(registry, typed)
+    assert japanese in refused.value.render(JA), refused.value.render(JA)
+    assert english in refused.value.render(EN), refused.value.render(EN)

@@ -135,8 +135,9 @@ def show_case(runtime: Runtime, event, words: list[str]) -> Reply:
         invoices.append(Buttons(invoice_links))
     if invoices:
         sections.append(Section(tuple(invoices), header=speaker._("Invoices")))
-    payments = [Field(_day(p.get("on"), speaker), _amount(p.get("amount"), speaker))
-                for p in record.get("payments", [])[-10:]]
+    # the record keeps payments by their job's id (a random order): shown by date, the latest ten
+    received = sorted(record.get("payments", []), key=lambda p: (p.get("on") or "", p.get("at") or 0))
+    payments = [Field(_day(p.get("on"), speaker), _amount(p.get("amount"), speaker)) for p in received[-10:]]
     if payments:
         sections.append(Section(tuple(payments), header=speaker._("Payments")))
     documents: list = [Text(speaker.n_("{name} ({count} byte)", "{name} ({count} bytes)", d["bytes"], name=d["name"]))

@@ -144,7 +144,8 @@ def paid(ctx: StepContext) -> dict:
     amount = read_amount(ctx.params["amount"])
     on = ctx.params["date"] or job_date(ctx).isoformat()
     check_payment_date(case, record, on)
-    payment = {"key": ctx.job.id, "amount": amount, "on": on, "by": ctx.job.requester.label}
+    payment = {"key": ctx.job.id, "amount": amount, "on": on, "by": ctx.job.requester.label,
+               "at": ctx.job.created_at}  # two payments of one day: in the order they were asked
     record = ctx.services.cases.update(case, ctx.job.id, payments=[payment])
     received = sum(p["amount"] for p in record.get("payments", []))
     invoiced = sum(int(i["total"]) for i in invoices)

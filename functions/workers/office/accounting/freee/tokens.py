@@ -258,6 +258,8 @@ class FreeeTokens:
             raise GrantMissing(say("not_connected"))
         fingerprint = hashlib.sha256(refresh_token.encode()).hexdigest()[:16]
         grant = self.grant()
+        if grant.get("unsaved_refresh") == fingerprint:  # used up when its successor could not be kept
+            raise GrantMissing(say("unsaved", detail=grant.get("unsaved_detail", "")))
         gone = "renewal_lost" if grant.get("unanswered_refresh") == fingerprint else "grant_gone"
         if grant.get("dead_refresh") == fingerprint:  # refused before: never present it twice
             raise GrantMissing(say(gone))
@@ -276,7 +278,17 @@ class FreeeTokens:
             if gone == "renewal_lost":
                 raise GrantMissing(say(gone)) from exc
             raise
-        self._keep(answer)
+        try:
+            self._keep(answer)
+        except PermanentError as exc:  # the token presented is used up and its successor lost: the next
+            # try says so instead of presenting it again (freee would refuse it as expired or revoked)
+            detail = str(exc.__cause__ or exc)[:300]
+            try:
+                self.docs.transaction(lambda tx: tx.set(GRANTS, GRANT, {
+                    **(tx.get(GRANTS, GRANT) or {}), "unsaved_refresh": fingerprint, "unsaved_detail": detail}))
+            except Exception:  # noqa: BLE001 (the refusal below is what matters; the next try may present it)
+                log.warning("could not note the used freee refresh token", exc_info=True)
+            raise
         log.info("freee access token refreshed")
         return answer["access_token"]
 

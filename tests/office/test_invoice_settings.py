@@ -1,0 +1,116 @@
+"""The invoice job run in process, on the embedded service (a local folder): the office's rounding
+setting (``ACKFLOW_OFFICE_TAX_ROUNDING``, documented but only ``TaxRules(rounding=…)`` was tested)
+reaches the invoice it numbers, issues and prints, once per rate, never per line; and its numbers
+start again each year of the office's calendar."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import pypdf
+import pytest
+
+from ackflow.jobs.context import StepContext
+from ackflow.jobs.model import Job, Requester, StepState
+from workers.office import ledger
+from workers.office.cases import CaseRecords
+from workers.office.issuer import SAMPLE
+
+CASE = "2026-001"
+# three lines of ¥105 at 10 %, three of ¥110 at 8 %: per rate 31.5 and 26.4 of tax; per line 10.5 and 8.8
+LINES = ["a:1:105", "b:1:105", "c:1:105", "弁当:1:110:8%", "茶:1:110:8%", "菓子:1:110:8%"]
+
+
+@pytest.fixture
+def office_runtime(tmp_path, monkeypatch):
+    from ackflow.app.runtime import Runtime
+    from ackflow.settings import Settings
+    from workers.job_types import build_registry
+
+    monkeypatch.setenv("ACKFLOW_OFFICE_LOCAL_ROOT", str(tmp_path / "cases"))
+    for name, value in (("NAME", SAMPLE.name), ("REGISTRATION_NUMBER", SAMPLE.registration),
+                        ("BANK_ACCOUNT", SAMPLE.bank_account)):
+        monkeypatch.setenv(f"ACKFLOW_OFFICE_{name}", value)
+
+    def start(rounding: str | None):
+        if rounding is None:
+            monkeypatch.delenv("ACKFLOW_OFFICE_TAX_ROUNDING", raising=False)
+        else:
+            monkeypatch.setenv("ACKFLOW_OFFICE_TAX_ROUNDING", rounding)
+        settings = Settings(sqlite_path=str(tmp_path / f"jobs-{rounding}.db"))
+        runtime = Runtime(settings, registry=build_registry(settings))
+        started.append(runtime)
+        CaseRecords(runtime.store.docs).update(CASE, "jnew", client="ACME", title="金型", folder=f"{CASE}_ACME_金型",
+                                               status="受注", by="Alice")
+        return runtime
+
+    started: list = []
+    yield start
+    for runtime in started:
+        runtime.close()
+
+
+def invoice_job(runtime, case: str = CASE, created_at: float | None = None, job_id: str = "jinvoice") -> Job:
+    job_type = runtime.registry.get("invoice")
+    params = job_type.parse([case, *[word for line in LINES for word in ("--item", line)]])
+    now = created_at or time.time()
+    return Job(id=job_id, type="invoice", requester=Requester("users/1", "a@example.com", "Alice"),
+               params=params, space="spaces/s", thread=None, queue="ackflow-office", created_at=now, updated_at=now,
+               steps=tuple(StepState(s.name) for s in job_type.steps))
+
+
+def run_steps(runtime, job: Job) -> Job:
+    """Each step in turn, its output kept on the job as the worker keeps it."""
+    import dataclasses
+
+    job_type = runtime.registry.get("invoice")
+    for index, step in enumerate(job_type.steps):
+        context = StepContext(job, index, 1, runtime.services, report=lambda text, fraction=None: None,
+                              cancelled=lambda: False, clock=time.time)
+        output = step.run(context)
+        steps = list(job.steps)
+        steps[index] = dataclasses.replace(steps[index], output=output)
+        job = dataclasses.replace(job, steps=tuple(steps))
+    return job
+
+
+@pytest.mark.parametrize("rounding, tax_10, tax_8, said", [
+    (None, 31, 26, "端数は切り捨て"),  # the default: floor (per line it would be 10 × 3 and 8 × 3)
+    ("round", 32, 26, "端数は四捨五入"),
+    ("ceil", 32, 27, "端数は切り上げ"),
+])
+def test_the_offices_tax_rounding_setting_is_the_invoices(office_runtime, rounding, tax_10, tax_8, said):
+    runtime = office_runtime(rounding)
+    job = run_steps(runtime, invoice_job(runtime))
+    number = job.outputs()["number"]["invoice"]
+    invoice = ledger.get(runtime.store.docs, "invoice", number)
+    assert invoice.rules.rounding == (rounding or "floor")
+    assert [(r.rate, r.subtotal, r.tax) for r in invoice.totals.by_rate] == [(10, 315, tax_10), (8, 330, tax_8)]
+    assert job.outputs()["file"]["total"] == f"¥{315 + 330 + tax_10 + tax_8:,}"
+    pdf = runtime.services.case_storage.read(f"{CASE}_ACME_金型/05_請求/請求書_{number}.pdf")
+    text = "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+    assert f"¥{tax_10}" in text and f"¥{tax_8}" in text and said in text, text
+
+
+def test_invoice_numbers_start_again_each_year_of_the_offices_calendar(office_runtime):
+    """Consecutive per year: the year is the office's (Tokyo), the job's own date, so an invoice run
+    at 23:30 on 31 December in Tokyo is the old year's and one at 00:30 on 1 January the new year's
+    first, whatever the UTC date; the old year's numbers go on where they were."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    runtime = office_runtime(None)
+    tokyo = ZoneInfo("Asia/Tokyo")
+    cases = CaseRecords(runtime.store.docs)
+    numbers = []
+    for n, moment in enumerate([(2026, 12, 31, 23, 0), (2026, 12, 31, 23, 30), (2027, 1, 1, 0, 30),
+                                (2027, 1, 1, 9, 0)], start=2):
+        case = f"2026-{n:03d}"
+        cases.update(case, "jnew", client="ACME", title="金型", folder=f"{case}_ACME_金型", status="受注", by="Alice")
+        created = dt.datetime(*moment, tzinfo=tokyo).timestamp()
+        job = run_steps(runtime, invoice_job(runtime, case, created, job_id=f"jinvoice{n}"))
+        numbers.append(job.outputs()["number"]["invoice"])
+    # 00:30 on 1 January in Tokyo is 15:30 on 31 December in UTC: still the new year's
+    assert numbers == ["INV-2026-0001", "INV-2026-0002", "INV-2027-0001", "INV-2027-0002"]
+    assert ledger.get(runtime.store.docs, "invoice", "INV-2027-0001").issued == "2027-01-01"
