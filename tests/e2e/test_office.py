@@ -4,11 +4,13 @@ folders in a shared drive on the local Drive stand-in, on both stores."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import time
 from pathlib import Path
 from urllib.parse import unquote
+from zoneinfo import ZoneInfo
 
 import pypdf
 import pytest
@@ -48,7 +50,7 @@ def test_newcase_through_the_whole_pipeline(office):
     assert [(s.name, s.had_nothing_to_do) for s in job.steps][-2:] == [("portal", False), ("mail", True)]
     assert "nothing_to_do" not in job.result  # the step's marker, not part of the job's result
     case = job.result["case"]
-    year = time.localtime(job.created_at).tm_year
+    year = dt.datetime.fromtimestamp(job.created_at, ZoneInfo("Asia/Tokyo")).year  # the office's year
     assert case.startswith(f"{year}-")
     storage = storage_of(office)
     folder = office.runtime.services.cases.get(case)["folder"]

@@ -227,7 +227,7 @@ def test_an_invoice_job_is_not_cancelled_once_its_number_step_has_decided_the_in
     after the step; a cancel that won would leave the number taken by a job no one can retry, a gap
     in the year's invoices (and a case noting an invoice being issued by a cancelled job)."""
     case = run_newcase(office, 'newcase ACME "取消不可 2" --item "金型設計:1:100000"').result["case"]
-    counter = f"invoice-{time.localtime().tm_year}"
+    counter = f"invoice-{dt.datetime.now(ZoneInfo('Asia/Tokyo')).year}"  # the office's year
     before = office.runtime.store.counter_value(counter)
 
     def refused(job_id: str) -> None:

@@ -5,8 +5,10 @@ re-authorize, before any number is taken, and the Retry button then finishes it.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -87,7 +89,7 @@ def buttons_of(message: dict) -> list[tuple[str, str]]:
 def test_a_revoked_grant_fails_before_a_number_is_taken_and_retry_finishes_after_authorizing(office):
     case = run_newcase(office, 'newcase "山田製作所" "治具 G-2" --item "設計:1:80000"').result["case"]
     run(office, f"ordered {case}")
-    year = time.localtime().tm_year
+    year = dt.datetime.now(ZoneInfo("Asia/Tokyo")).year  # the office's year, as invoice numbers count
     before = office.runtime.store.counter_value(f"invoice-{year}")
     requests.post(f"{office.freee}/_emulator/control", json={"revoke": True, "expire_access_tokens": True},
                   timeout=10)
@@ -154,7 +156,7 @@ def test_freee_limiting_access_makes_the_invoice_wait_its_lockout_out_then_finis
 
     case = run_newcase(office, 'newcase "株式会社ACME" "治具 L-4" --item "設計:1:90000"').result["case"]
     run(office, f"ordered {case}")
-    year = time.localtime().tm_year
+    year = dt.datetime.now(ZoneInfo("Asia/Tokyo")).year  # the office's year, as invoice numbers count
     before = office.runtime.store.counter_value(f"invoice-{year}")
     control(office, lock=120)  # freee starts limiting the app
     try:
@@ -228,7 +230,7 @@ def test_an_invoice_failing_after_its_number_shows_it_unissued_and_the_retry_iss
     from ackflow_tools.console.app import ConsoleConfig, create_app
     case = run_newcase(office, 'newcase "佐藤工業" "型 H-3" --item "設計:1:120000"').result["case"]
     run(office, f"ordered {case}")
-    year = time.localtime().tm_year
+    year = dt.datetime.now(ZoneInfo("Asia/Tokyo")).year  # the office's year, as invoice numbers count
     before = office.runtime.store.counter_value(f"invoice-{year}")
     refuse_next_invoice(office)
     failed = run(office, f"invoice {case}", JobStatus.FAILED)
@@ -303,7 +305,7 @@ def test_an_invoice_freee_already_holds_with_other_totals_is_said_in_yen(office)
     ``{'by_rate': [{'rate': 10, …}]…}``), in the requester's language."""
     case = run_newcase(office, 'newcase "高橋製作所" "型 K-2" --item "設計:1:100000"').result["case"]
     run(office, f"ordered {case}")
-    year = time.localtime().tm_year
+    year = dt.datetime.now(ZoneInfo("Asia/Tokyo")).year  # the office's year, as invoice numbers count
     number = f"INV-{year}-{office.runtime.store.counter_value(f'invoice-{year}') + 1:04d}"
     token = office.runtime.store.docs.get("oauth_grants", "freee")["access_token"]
     auth = {"Authorization": f"Bearer {token}"}
