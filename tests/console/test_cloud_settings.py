@@ -110,6 +110,32 @@ def test_with_the_deployments_settings_a_retry_queues_a_task_for_its_worker_with
     assert task.http_request.oidc_token.audience == WORKER_URL
 
 
+def test_jobs_show_sweep_and_config_read_the_deployments_store_not_a_local_one(deployment, tmp_path, monkeypatch):
+    """The read-only operator commands of docs/deploy.md ("Operating from a laptop") against the
+    deployment: its Firestore and settings, never a local SQLite file or a running dev."""
+    runtime, env, proc = deployment
+    env = {**env, "ACKFLOW_WORKER_URL": WORKER_URL, "ACKFLOW_INVOKER_SERVICE_ACCOUNT": INVOKER}
+    monkeypatch.chdir(tmp_path)  # a laptop's folder: no .ackflow/ of a dev stack, no jobs.db
+
+    listed = CliRunner().invoke(cli, ["jobs"], env=env)
+    assert listed.exit_code == 0, listed.output
+    [row] = [line for line in listed.output.splitlines() if line.startswith(JOB)]
+    assert row.split()[1:3] == ["echo", "FAILED"]
+    shown = CliRunner().invoke(cli, ["jobs", "show", JOB], env=env)
+    assert shown.exit_code == 0, shown.output
+    assert shown.output.startswith(f"job {JOB}  echo  FAILED")
+    swept = CliRunner().invoke(cli, ["sweep"], env=env)
+    assert swept.exit_code == 0, swept.output
+    assert json.loads(swept.output)["errors"] == [], swept.output
+    settings = CliRunner().invoke(cli, ["config"], env=env)
+    assert settings.exit_code == 0, settings.output
+    assert any(line.split()[:2] == ["ACKFLOW_STORE", "firestore"] for line in settings.output.splitlines())
+    assert runtime.store.get_job(JOB).status == JobStatus.FAILED  # read, never changed
+    # a FAILED job is not the sweep's to send (it may start the test job types' periodic one)
+    assert not [t for t in queued_tasks(proc, env["ACKFLOW_PROJECT"]) if JOB in t.http_request.body.decode()]
+    assert not list(tmp_path.rglob("*.db")) and not (tmp_path / ".ackflow").exists()
+
+
 def test_the_section_the_refusal_names_says_how_to_load_the_settings():
     from pathlib import Path
 
