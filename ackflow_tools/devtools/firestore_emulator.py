@@ -48,7 +48,7 @@ class FirestoreEmulator(JavaEmulator):
     def reset(self, project: str | None = None) -> None:
         """Delete every document of ``project`` (the emulator's own endpoint for tests)."""
         url = f"http://{self.host}/emulator/v1/projects/{project or self.project}/databases/(default)/documents"
-        requests.delete(url, timeout=10).raise_for_status()
+        requests.delete(url, timeout=30).raise_for_status()  # a loaded emulator took over 10 s
 
     def documents(self, project: str | None = None, prefix: str = "ackflow_"):
         """A FirestoreDocuments talking to this emulator."""

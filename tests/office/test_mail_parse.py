@@ -110,9 +110,9 @@ def test_an_html_body_nested_as_deep_as_it_is_long_is_read_in_a_moment(tag):
     import time
 
     html = f"<{tag}>" * (199_000 // (len(tag) + 2)) + "お見積りをお願いします"
-    started = time.monotonic()
+    started = time.process_time()  # the CPU it costs (about 1 s): a loaded machine's wall clock is not the code's
     summary = read(mail(body=None, html=html))
-    assert time.monotonic() - started < 15
+    assert time.process_time() - started < 15
     assert summary.html_only and summary.preview == "お見積りをお願いします"
 
 
