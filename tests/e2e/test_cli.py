@@ -386,6 +386,51 @@ def test_dev_with_freee_runs_a_case_from_estimate_to_payment_in_the_local_freee_
         end(proc)
 
 
+def test_dev_with_storage_drive_opens_a_case_in_the_local_shared_drive_with_links_that_open(tmp_path):
+    """`ackflow dev --storage drive` (docs/running.md): the office workflow on the local Drive
+    stand-in, the case folder copied from the template into the shared drive's parent folder, and
+    the links of the result card (the folder, the estimate) opening in a browser."""
+    from ackflow_tools.devtools.drive import PARENT_FOLDER
+    from tests.support.drive import tree
+
+    offset = free_offset()
+    proc = start_dev(tmp_path / "dev", offset, "--storage", "drive", "--no-mail")
+    try:
+        started = read_until(proc, "Ctrl-C stops everything")
+        drive = f"http://127.0.0.1:{DEFAULT_PORTS['drive'] + offset}"
+        assert f"Google Drive   {drive}/drive/folders/" in started, started
+        done = subprocess.run([sys.executable, "-m", "ackflow_tools", "chat",
+                               'newcase ACME "ドライブ 金型 D-1" --item "金型設計:1:350000"', "--yes"], cwd=tmp_path,
+                              env=no_settings_env(ACKFLOW_DEV_DIR=str(tmp_path / "dev")), capture_output=True,
+                              text=True, timeout=180)
+        assert done.returncode == 0, done.stdout + done.stderr
+        case = re.search(r"\b(\d{4}-\d{3})\b", done.stdout.split("SUCCEEDED")[0].split("✅")[-1]).group(1)
+        from ackflow.app.runtime import Runtime
+        from ackflow.settings import Settings
+
+        runtime = Runtime(Settings(sqlite_path=str(tmp_path / "dev" / "ackflow.db")))  # the job, as dev keeps it
+        try:
+            [job] = [j for j in runtime.store.list_jobs(limit=20) if j.type == "newcase"]
+        finally:
+            runtime.close()
+        folder_link, estimate_link = job.result["folder_link"], job.result["estimate_link"]
+        assert folder_link.startswith(f"{drive}/drive/folders/") and estimate_link.startswith(f"{drive}/file/d/")
+        folder = f"{case}_ACME_ドライブ 金型 D-1"
+        made = {path: items for path, items in tree(drive, PARENT_FOLDER).items()  # under the parent folder
+                if path == folder or path.startswith(f"{folder}/")}
+        assert made[folder][0]["id"] == folder_link.rsplit("/", 1)[-1]
+        assert all(len(items) == 1 for items in made.values()), made  # one of each
+        assert made[folder][0]["mimeType"] == "application/vnd.google-apps.folder"
+        assert made[f"{folder}/03_見積/見積書_{case}_v1.pdf"][0]["webViewLink"] == estimate_link
+        assert f"{folder}/02_設計/{case}_打合せメモ" in made  # the template's Google Doc, copied
+        page = requests.get(folder_link, timeout=10)
+        assert page.status_code == 200 and "03_見積" in page.text
+        pdf = requests.get(estimate_link, timeout=10)
+        assert pdf.headers["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    finally:
+        end(proc)
+
+
 def test_children_of_a_dev_killed_during_start_up_or_stop_die_with_it(tmp_path):
     offset = free_offset()
     ports = [port + offset for port in DEFAULT_PORTS.values()]

@@ -415,6 +415,48 @@ def test_hostile_attachments_stay_inside_the_case_folder_and_large_ones_are_not_
     assert all(p.resolve().is_relative_to(root.resolve()) for p in root.rglob("*"))
 
 
+def test_the_other_hostile_mails_each_get_their_outcome_through_the_stack(office):
+    """The issue's hostile mails not above, through Gmail, Pub/Sub and the worker: an HTML-only body
+    is shown as its text (never its markup), thousands of recipients are counted (not listed),
+    list mails (List-Id, Precedence: bulk) get no card and the label that says Ackflow read them,
+    attachment names with control characters or of 300 characters are filed under safe names of at
+    most 120 bytes, inside the case folder."""
+    html = deliver(office, mail("HTMLだけの依頼", body=None, html=(
+        '<p>お見積りを<b>お願い</b>します</p><script>alert(1)</script>'
+        '<a href="https://evil.example">ここをクリック</a><img src=x onerror=alert(2)>')))
+    crowd = deliver(office, mail("一斉送信の依頼", to=", ".join(f"user{n}@example.com" for n in range(3000))))
+    lists = [deliver(office, mail(f"お知らせ {n}", headers=headers))
+             for n, headers in enumerate(({"List-Id": "<news.acme.co.jp>"}, {"Precedence": "bulk"}))]
+    long = "長" * 300 + ".pdf"
+    named = deliver(office, mail("名前の悪い添付", attachments=(
+        ("bell\x07\x1b[31m.pdf", b"%PDF-bell", "application/pdf"), (long, b"%PDF-long", "application/pdf"))))
+    shown = json.dumps(card_of(office, html), ensure_ascii=False)
+    assert "お見積りを" in shown and "ここをクリック" in shown and "HTML のみのメール" in shown, shown
+    for markup in ("<script", "alert(", "onerror", "<b>", "evil.example", "<img", "<p>"):
+        assert markup not in shown, markup
+    shown = json.dumps(card_of(office, crowd), ensure_ascii=False)
+    assert "宛先 3,000 件" in shown and "user2999@example.com" not in shown
+    for mail_id in lists:  # read by a delivery of its own, perhaps still on its way (seen on Firestore)
+        deadline = time.monotonic() + 60
+        while (record(office, mail_id) or {}).get("status") != "SKIPPED":
+            assert time.monotonic() < deadline, record(office, mail_id)
+            time.sleep(0.2)
+        assert "client-" + record_id(MAILBOX, mail_id) not in cards(office)
+        automatic = ["INBOX", "UNREAD", "Ackflow/自動"]
+        assert labels_of(office, mail_id, automatic) == automatic
+    job = office.wait_job(open_case(office, card_of(office, named)), timeout=90)
+    assert job.status == JobStatus.SUCCEEDED, job.last_error
+    storage = storage_of(office)
+    received = f"{office.runtime.services.cases.get(job.result['case'])['folder']}/01_受領資料/メール"
+    files = {path.rpartition("/")[2]: path for path in storage.list(received)}
+    [cut] = [name for name in files if name.startswith("長")]
+    assert set(files) == {"受信メール.eml", "bell[31m.pdf", cut}, files
+    assert cut.endswith(".pdf") and len(cut.encode()) <= 120
+    assert storage.read(files["bell[31m.pdf"]) == b"%PDF-bell" and storage.read(files[cut]) == b"%PDF-long"
+    root = office.stack.workdir / "cases"
+    assert all(p.resolve().is_relative_to(root.resolve()) for p in root.rglob("*"))
+
+
 def test_a_request_forwarded_as_an_attached_mail_is_listed_and_filed_as_one_mail(office):
     import email.policy
     from email import message_from_bytes

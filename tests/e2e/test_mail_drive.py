@@ -1,6 +1,7 @@
-"""A case opened from a mail, on the Drive stand-in: a worker killed at the end of ``newcase``'s
-``mail`` step (the mail and its attachments uploaded, the mail labelled, its card updated, the step
-not recorded) leaves one file of each in Drive, which allows two of one name in a folder."""
+"""A case opened from a mail, on the Drive stand-in, on both stores: a worker killed at the end of
+``newcase``'s ``mail`` step (the mail and its attachments uploaded, the mail labelled, its card
+updated, the step not recorded) leaves one file of each in Drive, which allows two of one name in a
+folder."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ from tests.support.office import drive_tree
 pytestmark = pytest.mark.slow  # started first by scripts/test (tests/conftest.py)
 
 
-@pytest.fixture(scope="module")
-def office(tmp_path_factory):
-    with mail_office(tmp_path_factory.mktemp("mail-drive"), "classic", "project-number", "sqlite",
-                     storage="drive") as pipeline:
+@pytest.fixture(scope="module", params=["sqlite", "firestore"])
+def office(request, tmp_path_factory):
+    with mail_office(tmp_path_factory.mktemp(f"mail-drive-{request.param}"), "classic", "project-number",
+                     request.param, storage="drive") as pipeline:
         yield pipeline
 
 

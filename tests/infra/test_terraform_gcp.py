@@ -295,6 +295,29 @@ def test_the_mail_path_grants_gmail_and_pubsub_what_they_need_and_nothing_for_la
     assert ("${google_service_account.invoker.name}", "roles/iam.serviceAccountTokenCreator", agent) in minted
 
 
+def test_the_mailbox_setting_reaches_the_worker_and_the_delegation_output_names_the_workers_one_scope(module):
+    """``mail.mailbox`` tells the worker which mailbox to read (and, with push, the topic Gmail's
+    watch publishes to); the Pub/Sub resources exist only with push; the ``gmail_delegation`` output
+    the Admin console steps of docs/deploy.md read gives the worker's client id and exactly the scope
+    the worker asks for (another scope there and Gmail refuses every call)."""
+    from workers.office.mail.gmail import SCOPE
+
+    mail = locals_of(module)["mail_environment"]
+    assert mail.startswith("${local.mail_enabled ? merge({ACKFLOW_OFFICE_MAILBOX = var.mail.mailbox, "
+                           "ACKFLOW_OFFICE_GMAIL_SERVICE_ACCOUNT = google_service_account.worker.email}"), mail
+    assert "local.mail_push ? {ACKFLOW_OFFICE_GMAIL_TOPIC = google_pubsub_topic.gmail[0].id}" in mail
+    assert locals_of(module)["mail_enabled"] == '${var.mail.mailbox != ""}'
+    assert locals_of(module)["mail_push"] == "${local.mail_enabled && var.mail.push}"
+    assert "local.mail_environment" in json.dumps(locals_of(module)["environment"])
+    found = resources(module)
+    pubsub = {key for key in found if key[0].startswith("google_pubsub_")}
+    assert pubsub and all(found[key]["count"] == "${local.mail_push ? 1 : 0}" for key in pubsub), pubsub
+    delegation = blocks(module, "output")["gmail_delegation"]["value"]
+    assert re.search(r"client_id = google_service_account\.worker\.unique_id\b", delegation), delegation
+    assert re.findall(r'scopes = "([^"]*)"', delegation) == [SCOPE], delegation
+    assert "gmail.googleapis.com" in str(resources(module, "google_project_service")) + json.dumps(locals_of(module))
+
+
 def _unread_inputs(directory) -> list[str]:
     """Variables, and attributes of object variables, that no file but variables.tf reads: an input
     an operator sets that changes nothing."""

@@ -398,3 +398,32 @@ def test_a_rescan_after_a_forgotten_history_id_never_proposes_mail_from_before_t
     report = sync.sync("push-2")
     assert report.rescanned and report.proposed == [] and status(runtime, near["id"]) == "SKIPPED"
     assert gmail.labels_of(near["id"]) == ["INBOX", "UNREAD"]  # no card, no label: as though never seen
+
+
+def test_a_card_shows_the_body_the_attachments_sizes_and_a_client_of_the_case_records_guessed_from_the_sender(
+        runtime, gmail):
+    """The card says whom from, what about, the first lines of the body and each attachment's name
+    and size; the client is guessed from the sender's domain (or name) among the clients already
+    known (the case records, which mirror the case sheet), a sender on a free-mail domain by the
+    name they give, and a sender no client matches is said to be unknown. No client was learnt
+    from an earlier mail here: the guess comes from the clients alone."""
+    docs = runtime.store.docs
+    for number, client in (("2026-001", "ACME精機株式会社"), ("2026-002", "山田製作所")):
+        docs.transaction(lambda tx, n=number, c=client: tx.create("cases", n, {
+            "case": n, "client": c, "title": "既存の案件", "created_at": runtime.clock()}))
+    sync = flow(runtime)
+    sync.sync("push-0")
+    by_domain = gmail.deliver(mail("図面のご依頼", attachments=(("図面 A-12.pdf", b"%PDF" + b"x" * 20_476,
+                                                                   "application/pdf"),
+                                                                  ("仕様書.txt", b"spec", "text/plain"))))
+    by_name = gmail.deliver(mail("見積のお願い", sender="山田製作所 営業部 <eigyo@gmail.com>", auth=None))
+    unknown = gmail.deliver(mail("はじめてのご依頼", sender="佐藤 <sato@unknown-firm.example>", auth=None))
+    assert sorted(sync.sync("push-1").proposed) == sorted(record_id(MAILBOX, m["id"])
+                                                         for m in (by_domain, by_name, unknown))
+    shown = card_text(runtime, record_id(MAILBOX, by_domain["id"]))
+    for expected in ("山田 太郎", "yamada@acme.co.jp", "図面のご依頼", "いつもお世話になっております。",
+                     "図面 A-12.pdf (20.0 KB)", "仕様書.txt (4 B)", "ACME精機株式会社（推定）"):
+        assert expected in shown, (expected, shown)
+    assert "山田製作所（推定）" in card_text(runtime, record_id(MAILBOX, by_name["id"]))
+    text = card_text(runtime, record_id(MAILBOX, unknown["id"]))
+    assert "（推定）" not in text and "不明な差出人" in text, text
