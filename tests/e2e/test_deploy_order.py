@@ -50,6 +50,38 @@ def test_a_job_of_a_type_the_worker_does_not_know_yet_waits_for_the_new_worker(p
     assert [s.status.value for s in done.steps] == ["SUCCEEDED"] * 3
 
 
+def test_the_task_a_worker_without_the_type_sends_keeps_the_dispatch_deadline_the_step_needs(pipeline):
+    """The old worker asks for the step again with a task the new worker may get and run. It was
+    sent with a 60 s dispatch deadline (the old worker cannot know the type's timeout): Cloud Tasks
+    stopped listening after a minute and retried, and the retry, before the deadline the new worker
+    counted from its own registry (sleep's 330 s), took the step over while it still ran, and ran it
+    a second time at once. It is now sent with the longest a step of its queue may take."""
+    from google.api_core.exceptions import NotFound
+
+    from ackflow.taskqueue.base import task_name
+
+    queue = "projects/local-project/locations/local/queues/ackflow-default"
+    client = tasks_client(pipeline.stack.url("tasks"))
+    _worker_with(pipeline, {"ACKFLOW_JOB_TYPES": "tests.support.jobtypes:without_sleep"})
+    try:
+        job_id = pipeline.start("sleep 1")
+        deadline = time.monotonic() + 20
+        task = None
+        while task is None:
+            assert time.monotonic() < deadline, "the step never waited"
+            job = pipeline.store.get_job(job_id)
+            if job.generation >= 1:
+                try:
+                    task = client.get_task(name=f"{queue}/tasks/{task_name(job_id, 0, job.generation)}")
+                except NotFound:  # the generation is stored before its task is sent
+                    pass
+            time.sleep(0.05)
+        assert task.dispatch_deadline.total_seconds() >= 330, task.dispatch_deadline  # sleep's timeout
+    finally:
+        pipeline.stack.restart("worker")
+    assert pipeline.wait_job(job_id, timeout=60).status == JobStatus.SUCCEEDED
+
+
 def test_a_queued_job_of_an_unknown_type_does_not_stop_the_sweep(pipeline):
     """Before: the sweep's resend raised UnknownJobType for it, the worker answered /sweep 500, and
     the phases after it (stalled leases, unshown results, periodic jobs) never ran, on every sweep."""

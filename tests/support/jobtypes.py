@@ -229,3 +229,16 @@ def mail_with_pause_points(settings) -> Registry:
     unreadable.__wrapped__ = summarize
     flow.summarize = unreadable
     return with_step_pauses(build_default(settings))  # ``newcase:mail`` too: the mail filed, not recorded
+
+
+def without_sleep(settings) -> Registry:
+    """The deployment's job types as a version before ``sleep`` was added: a type whose step may run
+    longer than a minute, which this worker does not know (a deploy under way)."""
+    from ackflow.queues import load_queues
+    from workers import office
+    from workers.job_types import echo, fail
+
+    registry = Registry(load_queues(settings.queues_file))
+    for module in (echo, fail, office):
+        module.register(registry)
+    return registry

@@ -24,14 +24,22 @@ def step_task(job: Job, index: int, deadline: float, delay: float = 0.0) -> Task
     )
 
 
-UNKNOWN_TYPE_DEADLINE = 60.0  # a job whose type this deployment lacks: the worker only decides its fate
+UNKNOWN_TYPE_DEADLINE = 60.0  # a delivery whose job type this process lacks: the worker only decides its fate
+LONGEST_DEADLINE = 1800.0  # Cloud Tasks' longest dispatch deadline
 
 
 def step_deadline(runtime: Runtime, job: Job) -> float:
-    """The dispatch deadline of the job's steps: its type's timeout; for a type this process does not
-    know (a deploy under way: the webhook is newer than this worker, or a type was removed), a
-    short one, since the worker that gets it only makes it wait or fails it (``Worker.run``)."""
-    return runtime.registry.get(job.type).timeout if job.type in runtime.registry else UNKNOWN_TYPE_DEADLINE
+    """The dispatch deadline a task of the job's steps is sent with: its type's timeout. For a type
+    this process does not know (a deploy under way: the webhook, or the worker that runs the step,
+    is newer than this one) the longest a step of the job's queue may take (``max_step_timeout``),
+    since the worker the task reaches may be the new one and run the step: a shorter deadline (60 s
+    once) made Cloud Tasks stop listening and retry while the step still ran, and the retry, coming
+    before the deadline the new worker counted from its own registry, took the step over and ran it
+    a second time at once. The worker's claim of such a delivery counts ``UNKNOWN_TYPE_DEADLINE``."""
+    if job.type in runtime.registry:
+        return runtime.registry.get(job.type).timeout
+    queue = runtime.registry.queues.get(job.queue)
+    return queue.max_step_timeout if queue is not None else LONGEST_DEADLINE
 
 
 def send_step(runtime: Runtime, job: Job, index: int | None = None, delay: float = 0.0) -> bool:

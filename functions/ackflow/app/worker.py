@@ -53,7 +53,7 @@ from ..jobs.model import Holder, Job, JobStatus, StepStatus
 from ..jobs.registry import JobType, Step
 from ..logs import TRACE, trace_from
 from .audit import stored
-from .dispatch import send_show, send_step, step_deadline
+from .dispatch import UNKNOWN_TYPE_DEADLINE, send_show, send_step
 from .http import MAX_BODY, BadBody, HttpRequest, HttpResponse, error, read_json
 from .notify import Notifier, ProgressReporter
 from .speech import speaker_of_job
@@ -126,8 +126,9 @@ class Worker:
         counts from then); ``generation``: the task's (``None``: not known, as for a test's call)."""
         runtime = self.runtime
 
-        def deadline(job: Job) -> float:  # the task's dispatch deadline (dispatch.step_task)
-            return step_deadline(runtime, job)
+        def deadline(job: Job) -> float:  # the task's dispatch deadline (dispatch.step_task), or less
+            # (a type this worker lacks: it only makes the job wait or fails it, and holds it briefly)
+            return runtime.registry.get(job.type).timeout if job.type in runtime.registry else UNKNOWN_TYPE_DEADLINE
 
         def lease(job: Job) -> float:
             return deadline(job) + runtime.settings.lease_margin
