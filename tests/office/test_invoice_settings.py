@@ -114,3 +114,63 @@ def test_invoice_numbers_start_again_each_year_of_the_offices_calendar(office_ru
     # 00:30 on 1 January in Tokyo is 15:30 on 31 December in UTC: still the new year's
     assert numbers == ["INV-2026-0001", "INV-2026-0002", "INV-2027-0001", "INV-2027-0002"]
     assert ledger.get(runtime.store.docs, "invoice", "INV-2027-0001").issued == "2027-01-01"
+
+
+def run_step(runtime, job: Job, name: str) -> Job:
+    """One step of ``job`` (the outputs of those before it already on the job), its output kept."""
+    import dataclasses
+
+    job_type = runtime.registry.get("invoice")
+    index = [s.name for s in job_type.steps].index(name)
+    context = StepContext(job, index, 1, runtime.services, report=lambda text, fraction=None: None,
+                          cancelled=lambda: False, clock=time.time)
+    steps = list(job.steps)
+    steps[index] = dataclasses.replace(steps[index], output=job_type.steps[index].run(context))
+    return dataclasses.replace(job, steps=tuple(steps))
+
+
+def test_an_invoice_numbered_before_the_offices_details_were_corrected_is_issued_with_the_corrected_ones(
+        tmp_path, monkeypatch):
+    """freee refuses an invoice whose template prints another registration number than the office's
+    setting and says to correct the template or ACKFLOW_OFFICE_REGISTRATION_NUMBER, then retry. The
+    retry read the invoice back from the ledger as numbered, with the old number, so a corrected
+    setting could never be issued: every retry was refused again. An invoice not yet issued is issued
+    with the office's details as they are; one issued keeps what it was issued with."""
+    from ackflow.app.runtime import Runtime
+    from ackflow.settings import Settings
+    from workers.job_types import build_registry
+    from workers.office.issuer import valid_registration
+
+    monkeypatch.setenv("ACKFLOW_OFFICE_LOCAL_ROOT", str(tmp_path / "cases"))
+    monkeypatch.setenv("ACKFLOW_OFFICE_NAME", SAMPLE.name)
+    monkeypatch.setenv("ACKFLOW_OFFICE_BANK_ACCOUNT", SAMPLE.bank_account)
+    wrong, right = valid_registration("987654321098"), SAMPLE.registration
+    runtimes = []
+
+    def runtime_with(registration: str):
+        monkeypatch.setenv("ACKFLOW_OFFICE_REGISTRATION_NUMBER", registration)
+        runtime = Runtime(Settings(sqlite_path=str(tmp_path / "jobs.db")), registry=build_registry(Settings()))
+        runtimes.append(runtime)
+        return runtime
+
+    try:
+        before = runtime_with(wrong)
+        CaseRecords(before.store.docs).update(CASE, "jnew", client="ACME", title="金型", folder=f"{CASE}_ACME_金型",
+                                              status="受注", by="Alice")
+        job = run_step(before, invoice_job(before), "number")
+        number = job.outputs()["number"]["invoice"]
+        assert ledger.get(before.store.docs, "invoice", number).issuer.registration == wrong
+
+        after = runtime_with(right)  # the office corrected its setting; the job is retried
+        job = run_step(after, job, "issue")
+        assert ledger.get(after.store.docs, "invoice", number).issuer.registration == right
+        pdf = after.services.case_storage.read(f"{CASE}_ACME_金型/05_請求/請求書_{number}.pdf")
+        text = "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+        assert right in text and wrong not in text
+
+        again = runtime_with(wrong)  # issued: a later change of the settings changes nothing of it
+        run_step(again, job, "issue")
+        assert ledger.get(again.store.docs, "invoice", number).issuer.registration == right
+    finally:
+        for runtime in runtimes:
+            runtime.close()

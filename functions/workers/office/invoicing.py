@@ -15,6 +15,7 @@ An issued invoice never changes; ``--replaces INV-…`` issues a new one that na
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import datetime as dt
 
 from ackflow.errors import PermanentError, UsageError
@@ -155,6 +156,7 @@ def issue(ctx: StepContext) -> dict:
     document = ledger.get(services.store.docs, "invoice", _number(ctx))
     if document is None:
         raise PermanentError(_say("not_in_ledger", number=_number(ctx)))
+    document = _as_the_office_is_now(ctx, document)
     ctx.progress(_say("issuing", number=document.number, service=service_name(services.accounting.service)))
     issued = services.accounting.issue(document)
     if issued.totals != document.totals:  # freee computed other totals: say so, never hide it
@@ -163,6 +165,25 @@ def issue(ctx: StepContext) -> dict:
                                   ours=Yen(document.totals.total), ours_tax=Yen(document.totals.tax)))
     file_issued(ctx, document, issued)
     return {"invoice_link": issued.link, "link_key": link_key(issued)}
+
+
+def _as_the_office_is_now(ctx: StepContext, document: Document) -> Document:
+    """An invoice numbered but not yet issued carries the office's details as they are when it is
+    issued: freee refused it for a registration number its template and the settings disagreed on,
+    the office corrected ``ACKFLOW_OFFICE_REGISTRATION_NUMBER`` (as the refusal says) and retried;
+    the ledger's copy from the numbering still had the wrong number, so every retry was refused
+    again. Details that are not valid now (or a document already issued) are left as they are."""
+    settings = ctx.services.office_settings
+    current = Issuer.from_settings(settings)
+    if current == document.issuer:
+        return document
+    try:
+        check_invoice_settings(settings)
+    except UsageError:
+        return document
+    candidate = dataclasses.replace(document, issuer=current)
+    ctx.services.accounting.check_document(candidate)  # e.g. a name the PDF cannot print
+    return ledger.set_issuer(ctx.services.store.docs, candidate)
 
 
 def file(ctx: StepContext) -> dict:

@@ -192,6 +192,24 @@ def note_issued(docs: Documents, document: Document, issued: Issued) -> dict:
     return docs.transaction(apply)
 
 
+def set_issuer(docs: Documents, document: Document) -> Document:
+    """``document``'s issuer kept in its ledger entry, unless the entry was issued meanwhile (an
+    issued document never changes): the document as the ledger then holds it."""
+    doc_id = ledger_id(document.kind, document.number)
+
+    def apply(tx: Tx) -> Document:
+        data = tx.get(LEDGER, doc_id)
+        if data is None:
+            raise PermanentError(_say("not_in_ledger", kind=document.kind, number=document.number))
+        if data.get("issued_by"):
+            return Document.from_dict(data)
+        data = {**data, "issuer": document.issuer.to_dict()}
+        tx.set(LEDGER, doc_id, data)
+        return Document.from_dict(data)
+
+    return docs.transaction(apply)
+
+
 def get(docs: Documents, kind: str, number: str) -> Document | None:
     data = docs.get(LEDGER, ledger_id(kind, number))
     return Document.from_dict(data) if data else None
