@@ -18,7 +18,7 @@ def _age(seconds: float) -> str:
 
 @click.group(invoke_without_command=True)
 @click.option("--status", type=click.Choice(["QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"]))
-@click.option("--requester", help="Only jobs of this email.")
+@click.option("--requester", help="Only jobs of this email (in any case: a@x.jp finds A@X.jp's).")
 @click.option("--limit", type=int, default=20, show_default=True)
 @click.pass_context
 def jobs(ctx: click.Context, status: str | None, requester: str | None, limit: int) -> None:
@@ -27,12 +27,14 @@ def jobs(ctx: click.Context, status: str | None, requester: str | None, limit: i
     if ctx.invoked_subcommand:
         return
     from ackflow.jobs.model import JobStatus
+    from ackflow.store.jobstore import JobFilter
 
     runtime = cli_runtime()
     if status and requester:
         raise click.UsageError("use --status or --requester, not both")
-    found = runtime.store.list_jobs(status=JobStatus(status) if status else None,
-                                    requester_email=requester, limit=limit)
+    # the console's filter: a requester in any case (jobs stored before the lowercase copy, as stored)
+    found = runtime.store.find_jobs(JobFilter(status=JobStatus(status) if status else None,
+                                              requester_email=requester or None), limit=limit).jobs
     if not found:
         click.echo("no jobs")
         return

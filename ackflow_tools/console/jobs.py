@@ -63,12 +63,11 @@ def _search(store, query, limit: int):
     Returns the matches, how many jobs were read, and where to go on (the last job read) if any
     are left."""
     wanted = fold(query.search)
-    where = query.filters.where()
     found, after, scanned = [], query.after, 0
     started = time.monotonic()
     size = 100  # the first read is small (a recent match shows at once) and always made
     while True:
-        rows = store.docs.query(JOBS, where, "created_at", True, size + 1, start_after=after)
+        rows = store.job_rows(query.filters, size + 1, after)
         for number, row in enumerate(rows[:size], 1):
             scanned, after = scanned + 1, (row["created_at"], row["id"])
             if _matches(row, wanted):
@@ -87,10 +86,11 @@ def _search(store, query, limit: int):
 
 def _requester_in_other_case(store, typed: str) -> str | None:
     """A stored requester address that differs from ``typed`` only in upper and lower case, for a
-    requester filter that found nothing. The filter stays exact, as stored: folding case would need
-    a folded copy of every job's address and a Firestore index of its own. This looks where it
-    costs little on either store and no new index: the lowercase address (as Chat sends them), one
-    read of the requester index the filter uses; else the requesters of the newest CASE_SCAN jobs."""
+    requester filter that found nothing. The filter finds a job's address in any case through the
+    lowercase copy stored with it, which jobs stored before that copy lack (they are found by their
+    exact address): this names such an address where it costs little on either store and no new
+    index: the lowercase address (as Chat sends them), one read of the requester's indexes; else
+    the requesters of the newest CASE_SCAN jobs."""
     lower = typed.lower()
     if lower != typed and store.find_jobs(JobFilter(requester_email=lower), limit=1).jobs:
         return lower

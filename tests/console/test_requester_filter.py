@@ -1,6 +1,8 @@
-"""The jobs list's requester filter matches an address exactly, as stored (the store's index does):
-each row's requester is a link to that filter, and a typed address that differs from a stored one
-only in upper and lower case is named on the page rather than left as "no jobs"."""
+"""The jobs list's requester filter finds an address in any case (through the lowercase copy each
+job is stored with), on SQLite and on the Firestore emulator: each row's requester is a link to that
+filter. A job stored before that copy is found by its address exactly as stored, and a typed
+address that differs from such a job's only in upper and lower case is named on the page rather
+than left as "no jobs"."""
 
 from __future__ import annotations
 
@@ -8,13 +10,39 @@ import html
 import re
 import time
 
-from ackflow.jobs.model import SYSTEM, Job, JobStatus, Requester, StepState
+import pytest
+
+from ackflow.app.runtime import Runtime
+from ackflow.jobs.model import REQUESTER_LOWER, SYSTEM, Job, JobStatus, Requester, StepState
+from ackflow.settings import Settings
+from ackflow.store.documents import JOBS
 from ackflow_tools.console.app import ConsoleConfig, create_app
 
 
 def _job(job_id: str, requester: Requester, at: float, status=JobStatus.SUCCEEDED) -> Job:
     return Job(id=job_id, type="echo", params={"text": "図面"}, requester=requester, space="spaces/s", thread=None,
                queue="ackflow-default", steps=(StepState("echo"),), created_at=at, updated_at=at, status=status)
+
+
+def stored_before(runtime, job: Job) -> None:
+    """``job`` as a job stored before the lowercase copy of its requester's address was kept."""
+    data = {k: v for k, v in job.to_dict().items() if k != REQUESTER_LOWER}
+    runtime.store.docs.transaction(lambda tx: tx.create(JOBS, job.id, data))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("firestore", marks=pytest.mark.firestore)])
+def either_store(request, tmp_path, monkeypatch):
+    if request.param == "sqlite":
+        settings = Settings(sqlite_path=str(tmp_path / "jobs.db"), job_types="tests.support.jobtypes:build_registry")
+    else:
+        emulator = request.getfixturevalue("firestore_emulator")
+        for name, value in emulator.env().items():
+            monkeypatch.setenv(name, value)
+        settings = Settings(store="firestore", project=emulator.project,
+                            job_types="tests.support.jobtypes:build_registry")
+    runtime = Runtime(settings)
+    yield runtime
+    runtime.close()
 
 
 def client(runtime, language="en"):
@@ -45,10 +73,37 @@ def test_each_rows_requester_links_to_the_jobs_of_that_requester_keeping_the_oth
     assert "scheduled" in every and every.count('data-test="requester"') == 3  # a schedule has no address
 
 
-def test_a_requester_typed_in_other_case_is_named_as_the_stored_one(runtime):
+def test_a_requester_is_found_however_its_address_is_typed_and_pages_keep_to_it(either_store):
+    runtime, now = either_store, time.time()
+    mixed, lower = Requester("users/1", "Alice@Example.com"), Requester("users/1", "alice@example.com")
+    for n in range(5):
+        runtime.store.create_job(_job(f"jal{n}", mixed if n % 2 else lower, now - 10 + n,
+                                      JobStatus.FAILED if n == 3 else JobStatus.SUCCEEDED))
+    runtime.store.create_job(_job("jbob1", Requester("users/2", "bob@example.com"), now))
+    stored_before(runtime, _job("jold1", lower, now - 20))  # found by its exact address only
+    browser = create_app(ConsoleConfig(runtime=runtime, operator="ops@example.com", language="en",
+                                       page_size=2)).test_client()
+    for typed, old in (("alice@example.com", ["jold1"]), ("Alice@Example.com", []), ("ALICE@example.COM", [])):
+        found, after = [], None
+        while True:  # page by page, as the browser does
+            answer = browser.get("/jobs.json", query_string={"requester": typed, **({"after": after} if after else {})})
+            assert answer.status_code == 200
+            found += [j["id"] for j in answer.get_json()["jobs"]]
+            after = answer.get_json()["next"]
+            if not after:
+                break
+        assert found == ["jal4", "jal3", "jal2", "jal1", "jal0", *old], typed
+        assert rows(browser.get("/jobs", query_string={"requester": typed, "status": "FAILED"}).get_data(
+            as_text=True)) == ["jal3"]
+        page = browser.get("/jobs", query_string={"requester": typed, "q": "図面"}).get_data(as_text=True)
+        assert set(rows(page)) <= {"jal4", "jal3", "jal2", "jal1", "jal0", *old} and rows(page)  # a search within it
+    assert 'data-test="other-case"' not in browser.get("/jobs", query_string={"requester": "ALICE@example.com"}).text
+
+
+def test_a_requester_typed_in_other_case_than_a_job_stored_before_is_named_as_the_stored_one(runtime):
     now = time.time()
-    runtime.store.create_job(_job("jdev1", Requester("users/1", "dev@example.com"), now - 1))
-    runtime.store.create_job(_job("jmix1", Requester("users/2", "Mixed.Case@Example.com"), now))
+    stored_before(runtime, _job("jdev1", Requester("users/1", "dev@example.com"), now - 1))
+    stored_before(runtime, _job("jmix1", Requester("users/2", "Mixed.Case@Example.com"), now))
     browser = client(runtime)
     for typed, stored in (("Dev@Example.com", "dev@example.com"), ("mixed.case@example.com", "Mixed.Case@Example.com")):
         page = browser.get("/jobs", query_string={"requester": typed}).get_data(as_text=True)
@@ -65,7 +120,7 @@ def test_a_requester_typed_in_other_case_is_named_as_the_stored_one(runtime):
 
 
 def test_the_other_case_note_is_said_in_japanese_on_a_japanese_page(runtime):
-    runtime.store.create_job(_job("jdev1", Requester("users/1", "dev@example.com"), time.time()))
+    stored_before(runtime, _job("jdev1", Requester("users/1", "dev@example.com"), time.time()))
     page = client(runtime, "ja").get("/jobs", query_string={"requester": "DEV@example.com"}).get_data(as_text=True)
     hint = re.search(r'data-test="other-case">(.*?)<a', page, re.S).group(1)
     assert "DEV@example.com" in hint

@@ -301,6 +301,44 @@ def test_ackflow_chat_follows_a_job_until_its_result_is_written_not_a_late_progr
     assert "job jlate1: SUCCEEDED" in capsys.readouterr().out
 
 
+def test_jobs_requester_finds_an_address_however_it_is_typed(tmp_path, monkeypatch):
+    """``ackflow jobs --requester`` finds a person's jobs in any case, as the console's filter does;
+    a job stored before the lowercase copy of the address by the address as stored."""
+    from ackflow.jobs.model import REQUESTER_LOWER
+    from ackflow.store.documents import JOBS
+
+    db = tmp_path / "jobs.db"
+    store = Runtime(Settings(sqlite_path=str(db))).store
+    now = time.time()
+    for n, (job_id, email) in enumerate((("jmixed1", "Alice@Example.com"), ("jlower1", "alice@example.com"),
+                                         ("jbob1", "bob@example.com"))):
+        store.create_job(Job(id=job_id, type="echo", params={}, requester=Requester("users/1", email),
+                             space="spaces/s", thread=None, queue="q", steps=(StepState("echo"),),
+                             created_at=now - n, updated_at=now - n))
+    old = Job(id="jold1", type="echo", params={}, requester=Requester("users/1", "Alice@Example.com"),
+              space="spaces/s", thread=None, queue="q", steps=(StepState("echo"),), created_at=now - 9,
+              updated_at=now - 9).to_dict()
+    del old[REQUESTER_LOWER]
+    store.docs.transaction(lambda tx: tx.create(JOBS, "jold1", old))
+    store.close()
+
+    from click.testing import CliRunner
+
+    for name in [n for n in os.environ if n.upper().startswith("ACKFLOW_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("ACKFLOW_SQLITE_PATH", str(db))
+    monkeypatch.chdir(tmp_path)
+
+    def listed(typed: str) -> list[str]:  # in this process: the code under test, wherever it is installed
+        done = CliRunner().invoke(cli, ["jobs", "--requester", typed])
+        assert done.exit_code == 0, done.output
+        return [line.split()[0] for line in done.output.splitlines()[1:]]
+
+    assert listed("alice@example.com") == ["jmixed1", "jlower1"]
+    assert listed("ALICE@example.com") == ["jmixed1", "jlower1"]
+    assert listed("Alice@Example.com") == ["jmixed1", "jlower1", "jold1"]  # the older job, as stored
+
+
 def test_jobs_show_says_when_chat_refused_a_finished_jobs_result_for_good(tmp_path):
     """Chat refused the final write for good (the space is gone, the app removed): the job is no
     longer owed a message and was never shown. The operator must read that, not "running"."""

@@ -263,6 +263,31 @@ def test_the_estimate_form_opens_with_the_latest_version_and_issues_exactly_the_
     assert ledger.get(office.store.docs, "quotation", f"{case}-v1").lines == v1.lines  # v1 kept as it was
 
 
+@pytest.mark.parametrize("client", [JA, EN], ids=["ja", "en"])
+def test_the_estimate_forms_card_shows_what_the_person_chose_not_the_forms_own_replace_flag(office, client):
+    """The estimate form always sends the whole new version (``replace``, set by the form, never
+    shown in it): its card lists the lines and the version they were edited from, not a
+    “Replace the lines: yes” nobody chose; typed, ``--replace`` is the person's and is shown."""
+    ja = client is JA
+    space = f"spaces/estimate-flag-{client['locale'][:2]}"
+    first = office.wait_job(office.start('newcase ACME "置換の表示" --item "金型設計:1:350000"', space=space),
+                            JobStatus.SUCCEEDED, timeout=60)
+    case = first.result["case"]
+    flag, yes = ("明細を置き換える", "はい") if ja else ("Replace the lines", "Yes")
+    dialog = office.send(f"/estimate {case}", space=space, **client)["reply"]["dialog"]
+    closed = office.submit_dialog("次へ" if ja else "Next", filled_in(dialog), space=space, **client)
+    card = closed["reply"]["message"]
+    assert closed["reply"]["action"] == "created" and find_button(card, "実行" if ja else "Run"), closed
+    shown = text(card)
+    assert "金型設計 × 1 @ ¥350,000" in shown  # the lines as they stand
+    assert ("元の版" if ja else "Edited from version") in shown  # the version they were edited from
+    assert ("明細は v1 と同じです。" if ja else "Its lines are the same as v1's.") in shown
+    assert flag not in shown, shown  # neither a field nor in the fallback text
+
+    typed = office.send(f'estimate {case} --replace --item "金型設計:1:360000"', space=space, **client)
+    assert f"{flag}: {yes}" in text(typed["reply"]["message"])  # typed: the person's choice, shown
+
+
 def test_an_estimate_of_more_lines_than_a_form_holds_opens_the_form_to_add_and_drops_none(office):
     """v1 has 13 lines, one more than a form shows: the form opens with none of them (not the first
     twelve, which as a whole new version would drop the thirteenth), and what it adds is added."""

@@ -348,6 +348,45 @@ def test_filters_combine_and_the_date_range_is_half_open(store):
     assert ids(status=JobStatus.FAILED, created_from=base + 5) == ["f4", "f2"]
 
 
+def test_the_requester_filter_finds_an_address_in_any_case_and_old_jobs_by_their_exact_address(store):
+    """Each job is stored with its requester's address in lowercase, which the filter reads: typed
+    ``alice@example.com`` finds ``Alice@Example.com``'s jobs and the reverse. A job stored before
+    that copy existed is found by its address exactly as stored. Paged a job at a time, each job
+    once, newest first, with the other filters kept."""
+    from ackflow.jobs.model import REQUESTER_LOWER
+    from ackflow.store.documents import JOBS
+    from ackflow.store.jobstore import JobFilter
+
+    base = 1_700_000_000.0
+    mixed = Requester("users/1", "Alice@Example.com", "Alice")
+    store.create_job(_job("r1", base, requester=mixed))
+    store.create_job(_job("r2", base + 10, requester=ALICE))  # alice@example.com
+    store.create_job(_job("r3", base + 20, requester=mixed, status=JobStatus.FAILED))
+    store.create_job(_job("r4", base + 30, requester=BOB))
+    for job_id, at, requester in (("old-exact", base + 5, ALICE), ("old-mixed", base + 15, mixed)):
+        old = {k: v for k, v in _job(job_id, at, requester=requester).to_dict().items() if k != REQUESTER_LOWER}
+        store.docs.transaction(lambda tx, old=old: tx.create(JOBS, old["id"], old))
+
+    def ids(limit=50, **filters):
+        found, after = [], None
+        while True:
+            page = store.find_jobs(JobFilter(**filters), limit=limit, after=after)
+            found += [j.id for j in page.jobs]
+            if page.next is None:
+                return found
+            after = page.next
+
+    for limit in (1, 2, 50):
+        assert ids(limit, requester_email="alice@example.com") == ["r3", "r2", "old-exact", "r1"]
+        assert ids(limit, requester_email="Alice@Example.com") == ["r3", "old-mixed", "r2", "r1"]
+        assert ids(limit, requester_email="ALICE@EXAMPLE.COM") == ["r3", "r2", "r1"]
+    assert ids(requester_email="alice@example.com", status=JobStatus.FAILED) == ["r3"]
+    assert ids(requester_email="alice@example.com", created_from=base + 5, created_to=base + 20) == [
+        "r2", "old-exact"]
+    assert ids(requester_email="bob@example.com") == ["r4"]
+    assert store.get_job("r1").requester.email == "Alice@Example.com"  # the address itself kept as Chat sent it
+
+
 def test_counts_per_status_read_no_job(store):
     base = 1_700_000_000.0
     for number, status in enumerate([JobStatus.FAILED, JobStatus.FAILED, JobStatus.SUCCEEDED]):

@@ -52,7 +52,8 @@ def ask(runtime: Runtime, event: ChatEvent, job_type: JobType, params: dict,
     )
     runtime.store.create_confirmation(confirmation)
     log.info("asked to confirm %s", job_type.name, extra={"job_type": job_type.name, "space": event.space})
-    return views.confirmation_card(confirmation, job_type, ttl, speaker, checked.notes)
+    return views.confirmation_card(confirmation, job_type, ttl, speaker, checked.notes,
+                                   from_form=event.dialog == "SUBMIT_DIALOG")
 
 
 def new_job(runtime: Runtime, confirmation: Confirmation, job_type: JobType, now: float,

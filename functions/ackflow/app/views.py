@@ -209,13 +209,17 @@ def usage_reply(problem: str, usage: str | None, speaker: Speaker, example: str 
 
 
 def confirmation_card(confirmation: Confirmation, job_type: JobType, ttl: float, speaker: Speaker,
-                      notes: tuple = ()) -> Reply:
+                      notes: tuple = (), from_form: bool = False) -> Reply:
     """"Run this?": what was asked, its parameters, what the job will do with the store's state
-    (``notes`` of its precheck), and Run and Cancel."""
+    (``notes`` of its precheck), and Run and Cancel. ``from_form``: sent from the job type's form,
+    whose flags not in the form (``in_form=False``: the estimate form's ``replace``, which is what
+    the form is) were set by the form, not chosen: they are not shown (a value not in the form,
+    such as the version the lines were edited from, is: it says what the lines are)."""
     params = {"confirmation": confirmation.id, "token": confirmation.token}
     fields = tuple(Field(p.field_label(speaker), _field_value(job_type, p.name, confirmation.params[p.name], speaker))
                    for p in job_type.params
-                   if confirmation.params.get(p.name) not in (None, False, [], ""))
+                   if confirmation.params.get(p.name) not in (None, False, [], "")
+                   and not (from_form and p.kind == "flag" and not p.in_form))
     if notes:  # one field under the parameters, a line each (escaped: a record's values are shown, never obeyed)
         fields += (Field(speaker._("When run"), _BR.join(short(str(said(note, speaker)), MAX_PROBLEM)
                                                         for note in notes)),)

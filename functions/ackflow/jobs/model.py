@@ -64,6 +64,7 @@ class Requester:
 
 
 SYSTEM = Requester("system", "", "scheduler")
+REQUESTER_LOWER = "requester_email_lower"  # a job's field: its requester's address in lowercase, for queries
 
 
 @dataclass(frozen=True)
@@ -199,6 +200,9 @@ class Job:
         data["status"] = self.status.value
         data["requester"] = self.requester.to_dict()
         data["requester_email"] = self.requester.email  # flat, for queries
+        # lowercase, for the console's requester filter (Alice@Example.com is alice@example.com);
+        # jobs stored before it have none (JobFilter.alternatives)
+        data[REQUESTER_LOWER] = (self.requester.email or "").lower()
         data["steps"] = [s.to_dict() for s in self.steps]
         data["history"] = list(self.history)
         return data

@@ -16,7 +16,16 @@ from ..errors import AlreadyExists, ConfirmationNotFound, Conflict, DeadLetterNo
 from ..ids import is_safe_id
 from ..jobs import lifecycle
 from ..jobs.lifecycle import Claim
-from ..jobs.model import AuditEntry, Confirmation, ConfirmationStatus, DeadLetter, Holder, Job, JobStatus
+from ..jobs.model import (
+    REQUESTER_LOWER,
+    AuditEntry,
+    Confirmation,
+    ConfirmationStatus,
+    DeadLetter,
+    Holder,
+    Job,
+    JobStatus,
+)
 from .chatwrites import ChatWrites
 from .documents import (
     ALLOCATIONS,
@@ -48,7 +57,8 @@ class JobFilter:
     """What an operator narrows the jobs list to. Each equality filter has its own index with
     ``created_at`` (indexes.json), which Firestore merges for several; with a date range (on
     ``created_at`` itself) several need a composite index of their own, declared Firestore-only
-    (tests/store/test_index_coverage.py checks every combination)."""
+    (tests/store/test_index_coverage.py checks every combination). A requester's address is
+    matched in any case: see ``alternatives``."""
 
     status: JobStatus | None = None
     type: str | None = None
@@ -57,18 +67,26 @@ class JobFilter:
     created_from: float | None = None  # inclusive
     created_to: float | None = None  # exclusive
 
-    def where(self) -> list[Where]:
+    def alternatives(self) -> list[list[Where]]:
+        """The queries whose results together are this filter's jobs (one without a requester). A
+        requester is found in any case through the lowercase copy of the address each job has been
+        stored with since it was added (``REQUESTER_LOWER``), and exactly as typed through
+        ``requester_email`` (a job stored before has no copy); ``JobStore.job_rows`` merges them."""
         where: list[Where] = []
         if self.status is not None:
             where.append(("status", "==", self.status.value))
-        for name in ("type", "requester_email", "space"):
-            if getattr(self, name):
-                where.append((name, "==", getattr(self, name)))
+        if self.type:
+            where.append(("type", "==", self.type))
+        if self.space:
+            where.append(("space", "==", self.space))
         if self.created_from is not None:
             where.append(("created_at", ">=", self.created_from))
         if self.created_to is not None:
             where.append(("created_at", "<", self.created_to))
-        return where
+        if not self.requester_email:
+            return [where]
+        return [[(REQUESTER_LOWER, "==", self.requester_email.lower()), *where],
+                [("requester_email", "==", self.requester_email), *where]]
 
 
 @dataclass(frozen=True)
@@ -125,10 +143,22 @@ class JobStore(ChatWrites):
     def find_jobs(self, filters: JobFilter = JobFilter(), *, limit: int = 50,
                   after: Cursor | None = None) -> JobPage:
         """One page of jobs, newest first, continuing after ``after`` (the previous page's ``next``)."""
-        rows = self.docs.query(JOBS, filters.where(), "created_at", True, limit + 1, start_after=after)
+        rows = self.job_rows(filters, limit + 1, after)
         jobs = [Job.from_dict(r) for r in rows[:limit]]
         more = len(rows) > limit and jobs
         return JobPage(jobs, (jobs[-1].created_at, jobs[-1].id) if more else None)
+
+    def job_rows(self, filters: JobFilter, limit: int, after: Cursor | None = None) -> list[dict]:
+        """The stored jobs of ``filters``, newest first, at most ``limit`` after ``after``: each of
+        its ``alternatives`` is read from its index as far, and the reads merged (a job in two is
+        shown once). Each read is in the same order from the same cursor, so the merge's first
+        ``limit`` are the filter's."""
+        reads = [self.docs.query(JOBS, where, "created_at", True, limit, start_after=after)
+                 for where in filters.alternatives()]
+        if len(reads) == 1:
+            return reads[0]
+        merged = {row["id"]: row for rows in reads for row in rows}
+        return sorted(merged.values(), key=lambda row: (row["created_at"], row["id"]), reverse=True)[:limit]
 
     def count_jobs(self, status: JobStatus | None = None) -> int:
         """How many jobs there are (of one status): an aggregation, no job is read."""
