@@ -3,6 +3,7 @@ tasks, thread, audit), the dead letters, the audit log; and the actions on them.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 
@@ -10,8 +11,7 @@ from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template
 
 from ackflow.app import operations, views
 from ackflow.errors import DeadLetterNotFound, InvalidTransition, JobNotFound, NotCancellable
-from ackflow.jobs.model import Job, JobStatus
-from ackflow.store.documents import JOBS
+from ackflow.jobs.model import REQUESTER_LOWER, Job, JobStatus
 from ackflow.store.jobstore import JobFilter
 from ackflow.taskqueue.base import task_name
 
@@ -84,18 +84,22 @@ def _search(store, query, limit: int):
         size = min(500, left, affordable)
 
 
-def _requester_in_other_case(store, typed: str) -> str | None:
-    """A stored requester address that differs from ``typed`` only in upper and lower case, for a
-    requester filter that found nothing. The filter finds a job's address in any case through the
+def _requester_in_other_case(store, filters: JobFilter) -> str | None:
+    """A stored requester address that differs from the typed one only in upper and lower case, for
+    a requester filter that found nothing. The filter finds a job's address in any case through the
     lowercase copy stored with it, which jobs stored before that copy lack (they are found by their
-    exact address): this names such an address where it costs little on either store and no new
-    index: the lowercase address (as Chat sends them), one read of the requester's indexes; else
-    the requesters of the newest CASE_SCAN jobs."""
+    exact address): this names such an address, of a job the other filters keep (a job with the
+    copy was read already: naming its address led to "no jobs" again), where it costs little on
+    either store and no new index: the lowercase address (as Chat sends them), one read of the
+    requester's indexes; else the requesters of the newest CASE_SCAN jobs the other filters keep."""
+    typed = filters.requester_email
     lower = typed.lower()
-    if lower != typed and store.find_jobs(JobFilter(requester_email=lower), limit=1).jobs:
-        return lower
-    for row in store.docs.query(JOBS, [], "created_at", True, CASE_SCAN):
+    if lower != typed and store.find_jobs(dataclasses.replace(filters, requester_email=lower), limit=1).jobs:
+        return lower  # the lowercase read found nothing: a job stored before, by this address exactly
+    for row in store.job_rows(dataclasses.replace(filters, requester_email=None), CASE_SCAN):
         email = row.get("requester_email") or ""
+        if REQUESTER_LOWER in row and row[REQUESTER_LOWER] == lower:
+            continue  # read already
         if email != typed and email.casefold() == typed.casefold():
             return email
     return None
@@ -123,7 +127,7 @@ def index():
         jobs, next_cursor = page.jobs, page.next
     other_case = None
     if not jobs and query.filters.requester_email and not query.after:
-        other_case = _requester_in_other_case(store, query.filters.requester_email)
+        other_case = _requester_in_other_case(store, query.filters)
     version = _latest(store)
     status_counts = counts(store, version)
     if request.path.endswith(".json"):

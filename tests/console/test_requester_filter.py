@@ -125,3 +125,30 @@ def test_the_other_case_note_is_said_in_japanese_on_a_japanese_page(runtime):
     hint = re.search(r'data-test="other-case">(.*?)<a', page, re.S).group(1)
     assert "DEV@example.com" in hint
     assert not re.search(r"[A-Za-z]{4,} [A-Za-z]{4,}", hint.replace("DEV@example.com", ""))  # no English words
+
+
+def test_no_other_case_is_named_whose_jobs_the_filter_already_read(runtime):
+    """With another filter (a status) that leaves a requester's jobs out, the note named the same
+    person's address in another case, whose jobs the filter had already read through their
+    lowercase copy: its link showed "no jobs" again. It names only an address of jobs stored before
+    that copy which the other filters keep."""
+    now = time.time()
+    runtime.store.create_job(_job("jnew1", Requester("users/1", "alice@example.com"), now - 2))
+    runtime.store.create_job(_job("jnew2", Requester("users/1", "Alice@Example.com"), now - 1))
+    stored_before(runtime, _job("jold1", Requester("users/2", "carol@example.com"), now - 3))
+    browser = client(runtime)
+    for typed in ("Alice@Example.com", "alice@example.com", "ALICE@EXAMPLE.COM"):
+        page = browser.get("/jobs", query_string={"requester": typed, "status": "FAILED"}).get_data(as_text=True)
+        assert rows(page) == [] and 'data-test="other-case"' not in page, typed
+        assert "requester_in_other_case" not in browser.get(
+            "/jobs.json", query_string={"requester": typed, "status": "FAILED"}).get_json()
+    # an older job's address in other case is named only where the other filters keep that job
+    page = browser.get("/jobs", query_string={"requester": "Carol@Example.com", "status": "FAILED"}).text
+    assert 'data-test="other-case"' not in page
+    page = browser.get("/jobs", query_string={"requester": "Carol@Example.com", "status": "SUCCEEDED"}).text
+    assert re.search(r'data-test="other-case">.*?>carol@example.com</a>', page, re.S)
+    stored_before(runtime, _job("jold2", Requester("users/3", "Dave@Example.com"), now - 4, JobStatus.FAILED))
+    page = browser.get("/jobs", query_string={"requester": "dave@example.com", "type": "other"}).text
+    assert 'data-test="other-case"' not in page
+    page = browser.get("/jobs", query_string={"requester": "dave@example.com", "status": "FAILED"}).text
+    assert re.search(r'data-test="other-case">.*?>Dave@Example.com</a>', page, re.S)
