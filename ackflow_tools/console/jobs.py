@@ -11,7 +11,7 @@ from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template
 
 from ackflow.app import operations, views
 from ackflow.errors import DeadLetterNotFound, InvalidTransition, JobNotFound, NotCancellable
-from ackflow.jobs.model import REQUESTER_LOWER, Job, JobStatus
+from ackflow.jobs.model import REQUESTER_LOWER, Job, JobStatus, requester_key
 from ackflow.store.jobstore import JobFilter
 from ackflow.taskqueue.base import task_name
 
@@ -93,14 +93,14 @@ def _requester_in_other_case(store, filters: JobFilter) -> str | None:
     either store and no new index: the lowercase address (as Chat sends them), one read of the
     requester's indexes; else the requesters of the newest CASE_SCAN jobs the other filters keep."""
     typed = filters.requester_email
-    lower = typed.lower()
+    lower = requester_key(typed)  # what the filter read the lowercase copies by
     if lower != typed and store.find_jobs(dataclasses.replace(filters, requester_email=lower), limit=1).jobs:
         return lower  # the lowercase read found nothing: a job stored before, by this address exactly
     for row in store.job_rows(dataclasses.replace(filters, requester_email=None), CASE_SCAN):
         email = row.get("requester_email") or ""
         if REQUESTER_LOWER in row and row[REQUESTER_LOWER] == lower:
             continue  # read already
-        if email != typed and email.casefold() == typed.casefold():
+        if email != typed and fold(email) == fold(typed):
             return email
     return None
 

@@ -105,7 +105,9 @@ def test_a_requester_typed_in_other_case_than_a_job_stored_before_is_named_as_th
     stored_before(runtime, _job("jdev1", Requester("users/1", "dev@example.com"), now - 1))
     stored_before(runtime, _job("jmix1", Requester("users/2", "Mixed.Case@Example.com"), now))
     browser = client(runtime)
-    for typed, stored in (("Dev@Example.com", "dev@example.com"), ("mixed.case@example.com", "Mixed.Case@Example.com")):
+    for typed, stored in (("Dev@Example.com", "dev@example.com"), ("mixed.case@example.com", "Mixed.Case@Example.com"),
+                          ("ＤＥＶ＠ｅｘａｍｐｌｅ．ｃｏｍ", "dev@example.com"),  # a keyboard in full-width mode
+                          ("ｍｉｘｅｄ.case@example.com", "Mixed.Case@Example.com")):
         page = browser.get("/jobs", query_string={"requester": typed}).get_data(as_text=True)
         assert rows(page) == []
         hint = re.search(r'data-test="other-case">(.*?)</p>', page, re.S)

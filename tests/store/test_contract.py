@@ -387,6 +387,23 @@ def test_the_requester_filter_finds_an_address_in_any_case_and_old_jobs_by_their
     assert store.get_job("r1").requester.email == "Alice@Example.com"  # the address itself kept as Chat sent it
 
 
+def test_the_requester_filter_finds_an_address_typed_in_full_width_letters(store):
+    """A Japanese keyboard in full-width mode types ＡＬＩＣＥ＠ｅｘａｍｐｌｅ．ｃｏｍ: the filter
+    found nothing (the lowercase copy is of the address as Chat sends it). It reads the copy by
+    the typed address with widths folded (NFKC) before its case."""
+    from ackflow.jobs.model import REQUESTER_LOWER
+    from ackflow.store.documents import JOBS
+    from ackflow.store.jobstore import JobFilter
+
+    base = 1_700_000_000.0
+    store.create_job(_job("w1", base, requester=ALICE))
+    store.create_job(_job("w2", base + 1, requester=Requester("users/1", "Alice@Example.com")))
+    store.create_job(_job("w3", base + 2, requester=BOB))
+    for typed in ("ＡＬＩＣＥ＠ｅｘａｍｐｌｅ．ｃｏｍ", "ａｌｉｃｅ@example.com", "Ａlice@Example.com"):
+        assert [j.id for j in store.find_jobs(JobFilter(requester_email=typed)).jobs] == ["w2", "w1"], typed
+    assert store.docs.get(JOBS, "w2")[REQUESTER_LOWER] == "alice@example.com"  # what a job stores, as before
+
+
 def test_counts_per_status_read_no_job(store):
     base = 1_700_000_000.0
     for number, status in enumerate([JobStatus.FAILED, JobStatus.FAILED, JobStatus.SUCCEEDED]):

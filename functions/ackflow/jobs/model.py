@@ -6,6 +6,7 @@ Times are seconds since the epoch (floats), so every store compares them the sam
 from __future__ import annotations
 
 import dataclasses
+import unicodedata
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -65,6 +66,13 @@ class Requester:
 
 SYSTEM = Requester("system", "", "scheduler")
 REQUESTER_LOWER = "requester_email_lower"  # a job's field: its requester's address in lowercase, for queries
+
+
+def requester_key(email: str) -> str:
+    """An address as ``REQUESTER_LOWER`` keeps it: in lowercase, its widths folded first (NFKC), so
+    ＡＬＩＣＥ＠ｅｘａｍｐｌｅ．ｃｏｍ typed in a Japanese keyboard's full-width mode is alice@example.com
+    (an address as Chat sends it, ASCII, is its lower())."""
+    return unicodedata.normalize("NFKC", email or "").lower()
 
 
 @dataclass(frozen=True)
@@ -202,7 +210,7 @@ class Job:
         data["requester_email"] = self.requester.email  # flat, for queries
         # lowercase, for the console's requester filter (Alice@Example.com is alice@example.com);
         # jobs stored before it have none (JobFilter.alternatives)
-        data[REQUESTER_LOWER] = (self.requester.email or "").lower()
+        data[REQUESTER_LOWER] = requester_key(self.requester.email)
         data["steps"] = [s.to_dict() for s in self.steps]
         data["history"] = list(self.history)
         return data

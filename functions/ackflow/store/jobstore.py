@@ -25,6 +25,7 @@ from ..jobs.model import (
     Holder,
     Job,
     JobStatus,
+    requester_key,
 )
 from .chatwrites import ChatWrites
 from .documents import (
@@ -85,7 +86,7 @@ class JobFilter:
             where.append(("created_at", "<", self.created_to))
         if not self.requester_email:
             return [where]
-        return [[(REQUESTER_LOWER, "==", self.requester_email.lower()), *where],
+        return [[(REQUESTER_LOWER, "==", requester_key(self.requester_email)), *where],
                 [("requester_email", "==", self.requester_email), *where]]
 
 
