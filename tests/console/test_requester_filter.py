@@ -112,6 +112,8 @@ def test_a_requester_typed_in_other_case_than_a_job_stored_before_is_named_as_th
         assert rows(page) == []
         hint = re.search(r'data-test="other-case">(.*?)</p>', page, re.S)
         assert hint and typed in hint.group(1), page
+        # the filter reads every case: the note no longer says it matches exactly as stored
+        assert "in any upper and lower case" in hint.group(1) and "matches an address exactly" not in hint.group(1)
         link = re.search(r'<a href="([^"]+)">([^<]+)</a>', hint.group(1))
         assert link.group(2) == stored
         assert rows(browser.get(html.unescape(link.group(1))).get_data(as_text=True)) != []
