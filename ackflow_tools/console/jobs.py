@@ -12,6 +12,7 @@ from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template
 from ackflow.app import operations, views
 from ackflow.errors import DeadLetterNotFound, InvalidTransition, JobNotFound, NotCancellable
 from ackflow.jobs.model import REQUESTER_LOWER, Job, JobStatus, requester_key
+from ackflow.store.documents import JOBS
 from ackflow.store.jobstore import JobFilter
 from ackflow.taskqueue.base import task_name
 
@@ -84,23 +85,30 @@ def _search(store, query, limit: int):
         size = min(500, left, affordable)
 
 
-def _requester_in_other_case(store, filters: JobFilter) -> str | None:
-    """A stored requester address that differs from the typed one only in upper and lower case, for
-    a requester filter that found nothing. The filter finds a job's address in any case through the
-    lowercase copy stored with it, which jobs stored before that copy lack (they are found by their
-    exact address): this names such an address, of a job the other filters keep (a job with the
-    copy was read already: naming its address led to "no jobs" again), where it costs little on
-    either store and no new index: the lowercase address (as Chat sends them), one read of the
-    requester's indexes; else the requesters of the newest CASE_SCAN jobs the other filters keep."""
+def _requester_in_other_case(store, filters: JobFilter, search: str = "") -> str | None:
+    """A stored requester address that differs from the typed one only in upper and lower case (or
+    width), for a requester filter that found nothing. The filter finds a job's address in any case
+    through the lowercase copy stored with it, which jobs stored before that copy lack (they are
+    found by their exact address): this names such an address, of a job the filter did not read (one
+    stored before the copy; one whose lowercase is not the typed address's: straße, STRASSE) which
+    the other filters and the search keep (naming a job's address that the filter read led to "no
+    jobs" again), where it costs little on either store and no new index: the lowercase address (as Chat
+    sends them), one read of its exact index; else the requesters of the newest CASE_SCAN jobs the
+    other filters keep."""
     typed = filters.requester_email
     lower = requester_key(typed)  # what the filter read the lowercase copies by
-    if lower != typed and store.find_jobs(dataclasses.replace(filters, requester_email=lower), limit=1).jobs:
-        return lower  # the lowercase read found nothing: a job stored before, by this address exactly
+    wanted = fold(search) if search else ""
+
+    def unread(row: dict) -> bool:  # a job the filter (and the search) did not read, which it would keep
+        return row.get(REQUESTER_LOWER) != lower and (not wanted or _matches(row, wanted))
+
+    if lower != typed:
+        exact = dataclasses.replace(filters, requester_email=lower).alternatives()[-1]  # requester_email ==
+        if any(unread(row) for row in store.docs.query(JOBS, exact, "created_at", True, CASE_SCAN)):
+            return lower
     for row in store.job_rows(dataclasses.replace(filters, requester_email=None), CASE_SCAN):
         email = row.get("requester_email") or ""
-        if REQUESTER_LOWER in row and row[REQUESTER_LOWER] == lower:
-            continue  # read already
-        if email != typed and fold(email) == fold(typed):
+        if email != typed and fold(email) == fold(typed) and unread(row):
             return email
     return None
 
@@ -127,7 +135,7 @@ def index():
         jobs, next_cursor = page.jobs, page.next
     other_case = None
     if not jobs and query.filters.requester_email and not query.after:
-        other_case = _requester_in_other_case(store, query.filters)
+        other_case = _requester_in_other_case(store, query.filters, query.search)
     version = _latest(store)
     status_counts = counts(store, version)
     if request.path.endswith(".json"):

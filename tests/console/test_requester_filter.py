@@ -156,3 +156,31 @@ def test_no_other_case_is_named_whose_jobs_the_filter_already_read(runtime):
     assert 'data-test="other-case"' not in page
     page = browser.get("/jobs", query_string={"requester": "dave@example.com", "status": "FAILED"}).text
     assert re.search(r'data-test="other-case">.*?>Dave@Example.com</a>', page, re.S)
+
+
+def test_a_search_within_a_requester_that_finds_nothing_names_no_address_already_searched(runtime):
+    """A search within a requester's jobs that matches none of them: the note named the same
+    person's address in another case, whose jobs the search had just read (through their lowercase
+    copy), and its link found nothing again. An older job's address is named where it matches."""
+    now = time.time()
+    runtime.store.create_job(_job("jnew1", Requester("users/1", "alice@example.com"), now - 2))
+    runtime.store.create_job(_job("jnew2", Requester("users/1", "Alice@Example.com"), now - 1))
+    browser = client(runtime)
+    for typed in ("Alice@Example.com", "alice@example.com"):
+        page = browser.get("/jobs", query_string={"requester": typed, "q": "nowhere-to-be-found"}).text
+        assert rows(page) == [] and 'data-test="other-case"' not in page, typed
+    old = _job("jold1", Requester("users/2", "carol@example.com"), now - 3)
+    stored_before(runtime, old.replace(params={"text": "見積書"}))
+    page = browser.get("/jobs", query_string={"requester": "Carol@Example.com", "q": "nowhere-to-be-found"}).text
+    assert 'data-test="other-case"' not in page
+    page = browser.get("/jobs", query_string={"requester": "Carol@Example.com", "q": "見積"}).text
+    assert re.search(r'data-test="other-case">.*?>carol@example.com</a>', page, re.S), page
+
+
+def test_an_address_whose_lowercase_is_not_the_typed_ones_is_named(runtime):
+    """STRASSE@example.com's lowercase is not straße@example.com's, though they are the same in any
+    case (Unicode's case folding): the filter does not find the other, and the note names it."""
+    now = time.time()
+    runtime.store.create_job(_job("jss1", Requester("users/1", "straße@example.com"), now))
+    page = client(runtime).get("/jobs", query_string={"requester": "STRASSE@example.com"}).text
+    assert rows(page) == [] and re.search(r'data-test="other-case">.*?>straße@example.com</a>', page, re.S), page
