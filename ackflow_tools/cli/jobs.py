@@ -19,7 +19,7 @@ def _age(seconds: float) -> str:
 @click.group(invoke_without_command=True)
 @click.option("--status", type=click.Choice(["QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"]))
 @click.option("--requester", help="Only jobs of this email (in any case: a@x.jp finds A@X.jp's).")
-@click.option("--limit", type=int, default=20, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @click.pass_context
 def jobs(ctx: click.Context, status: str | None, requester: str | None, limit: int) -> None:
     """List jobs, newest first (id, type, status, steps done, requester, age, attempts over all
@@ -30,11 +30,10 @@ def jobs(ctx: click.Context, status: str | None, requester: str | None, limit: i
     from ackflow.store.jobstore import JobFilter
 
     runtime = cli_runtime()
-    if status and requester:
-        raise click.UsageError("use --status or --requester, not both")
-    # the console's filter: a requester in any case (jobs stored before the lowercase copy, as stored)
+    # the console's filter: a requester in any case (jobs stored before the lowercase copy, as stored),
+    # with a status as well; an address pasted with spaces round it, as the console reads it
     found = runtime.store.find_jobs(JobFilter(status=JobStatus(status) if status else None,
-                                              requester_email=requester or None), limit=limit).jobs
+                                              requester_email=(requester or "").strip() or None), limit=limit).jobs
     if not found:
         click.echo("no jobs")
         return

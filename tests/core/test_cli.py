@@ -329,14 +329,21 @@ def test_jobs_requester_finds_an_address_however_it_is_typed(tmp_path, monkeypat
     monkeypatch.setenv("ACKFLOW_SQLITE_PATH", str(db))
     monkeypatch.chdir(tmp_path)
 
-    def listed(typed: str) -> list[str]:  # in this process: the code under test, wherever it is installed
-        done = CliRunner().invoke(cli, ["jobs", "--requester", typed])
+    def listed(typed: str, *more: str) -> list[str]:  # in this process: the code under test, wherever it is
+        done = CliRunner().invoke(cli, ["jobs", "--requester", typed, *more])
         assert done.exit_code == 0, done.output
         return [line.split()[0] for line in done.output.splitlines()[1:]]
 
     assert listed("alice@example.com") == ["jmixed1", "jlower1"]
     assert listed("ALICE@example.com") == ["jmixed1", "jlower1"]
     assert listed("Alice@Example.com") == ["jmixed1", "jlower1", "jold1"]  # the older job, as stored
+    # with a status as well (the store reads both at once now: "not both" was the older read's limit)
+    assert listed("ALICE@example.com", "--status", "QUEUED") == ["jmixed1", "jlower1"]
+    done = CliRunner().invoke(cli, ["jobs", "--requester", "alice@example.com", "--status", "FAILED"])
+    assert done.output == "no jobs\n"
+    assert listed(" Alice@Example.com ") == ["jmixed1", "jlower1", "jold1"]  # pasted with its spaces, as the console
+    for limit in ("0", "-1"):  # refused: not "no jobs", nor every job (SQLite's LIMIT -1)
+        assert CliRunner().invoke(cli, ["jobs", "--limit", limit]).exit_code == 2
 
 
 def test_jobs_show_says_when_chat_refused_a_finished_jobs_result_for_good(tmp_path):
