@@ -388,9 +388,10 @@ def test_the_requester_filter_finds_an_address_in_any_case_and_old_jobs_by_their
 
 
 def test_the_requester_filter_finds_an_address_typed_in_full_width_letters(store):
-    """A Japanese keyboard in full-width mode types ＡＬＩＣＥ＠ｅｘａｍｐｌｅ．ｃｏｍ: the filter
-    found nothing (the lowercase copy is of the address as Chat sends it). It reads the copy by
-    the typed address with widths folded (NFKC) before its case."""
+    """A Japanese keyboard in full-width mode types ＡＬＩＣＥ＠ｅｘａｍｐｌｅ．ｃｏｍ, a Mac's an é as e
+    and a combining accent: the filter found nothing (the lowercase copy is of the address as Chat
+    sends it). It reads the copy by the typed address with widths and accents folded (NFKC) before
+    its case."""
     from ackflow.jobs.model import REQUESTER_LOWER
     from ackflow.store.documents import JOBS
     from ackflow.store.jobstore import JobFilter
@@ -402,6 +403,10 @@ def test_the_requester_filter_finds_an_address_typed_in_full_width_letters(store
     for typed in ("ＡＬＩＣＥ＠ｅｘａｍｐｌｅ．ｃｏｍ", "ａｌｉｃｅ@example.com", "Ａlice@Example.com"):
         assert [j.id for j in store.find_jobs(JobFilter(requester_email=typed)).jobs] == ["w2", "w1"], typed
     assert store.docs.get(JOBS, "w2")[REQUESTER_LOWER] == "alice@example.com"  # what a job stores, as before
+    # an address of other letters: é typed as e and a combining accent (as a Mac's keyboard sends it)
+    store.create_job(_job("w4", base + 3, requester=Requester("users/4", "José@Example.com")))
+    for typed in ("JOSÉ@example.com", "jose\u0301@example.com", "JOSE\u0301@EXAMPLE.COM"):
+        assert [j.id for j in store.find_jobs(JobFilter(requester_email=typed)).jobs] == ["w4"], ascii(typed)
 
 
 def test_counts_per_status_read_no_job(store):

@@ -70,8 +70,8 @@ REQUESTER_LOWER = "requester_email_lower"  # a job's field: its requester's addr
 
 def requester_key(email: str) -> str:
     """An address as ``REQUESTER_LOWER`` keeps it: in lowercase, its widths folded first (NFKC), so
-    ＡＬＩＣＥ＠ｅｘａｍｐｌｅ．ｃｏｍ typed in a Japanese keyboard's full-width mode is alice@example.com
-    (an address as Chat sends it, ASCII, is its lower())."""
+    ＡＬＩＣＥ＠ｅｘａｍｐｌｅ．ｃｏｍ typed in a Japanese keyboard's full-width mode is alice@example.com,
+    and é typed as e and a combining accent is é (an address as Chat sends it, ASCII, is its lower())."""
     return unicodedata.normalize("NFKC", email or "").lower()
 
 
