@@ -270,9 +270,10 @@ class FreeeTokens:
                 "renewal_cut" if grant.get("presented_refresh") == fingerprint else "grant_gone")
         if grant.get("dead_refresh") == fingerprint:  # refused before: never present it twice
             raise GrantMissing(say(grant.get("dead_said") or gone))
-        if grant.get("lease_holder") != self.holder or grant.get("lease_until", 0) - self.clock() < PRESENT_MARGIN:
-            raise TransientError(say("busy"))  # the lease ran short (a slow vault): another try, from the start
         self._note(presented_refresh=fingerprint)
+        if grant.get("lease_holder") != self.holder or grant.get("lease_until", 0) - self.clock() < PRESENT_MARGIN:
+            self._note(presented_refresh=grant.get("presented_refresh"))  # not presented after all
+            raise TransientError(say("busy"))  # the lease ran short (a slow vault): another try, from the start
         try:
             answer = self._token_request({"grant_type": "refresh_token", "refresh_token": refresh_token},
                                          "grant_gone")
