@@ -66,7 +66,7 @@ TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
                       "retries the job"),
     "busy": N_("another worker is renewing the freee token; the job will try again"),
     "unsaved": N_("freee gave a new refresh token that could not be saved ({detail}); the old one "
-                  "is used up, so an administrator runs `ackflow freee authorize` again"),
+                  "is used up, so an administrator runs `ackflow freee authorize` again, then retries the job"),
     "may_not_read": N_("the worker may not read {secret} (grant it roles/secretmanager.secretAccessor "
                        "on that secret)"),
     "may_not_add": N_("the worker may not add versions to {secret} (grant it "
