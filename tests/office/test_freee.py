@@ -763,3 +763,65 @@ def dataclasses_replace_registration(document, registration: str):
     import dataclasses
 
     return dataclasses.replace(document, issuer=Issuer("山田", registration=registration))
+
+
+def test_a_worker_that_may_not_save_the_new_refresh_token_says_to_authorize_again_the_first_time(standin, tmp_path):
+    """A worker that reads the refresh token in Secret Manager but may not add a version (no
+    roles/secretmanager.secretVersionAdder) presents it, and freee answers a new one it cannot keep:
+    the one presented is used up. The first refusal says both what to grant and to authorize again
+    (it named the role only: granting it and retrying was refused again, then saying to authorize)."""
+    from tests.support.secrets import SecretManager
+
+    manager = SecretManager()
+    secret = "projects/office/secrets/freee-refresh"
+    try:
+        docs = SqliteDocuments(tmp_path / "store.db")
+        tokens = standin.tokens(docs, SecretVault(secret, manager.url), sleep=lambda s: None)
+        tokens.exchange(standin.approve())
+        manager.no_adding.add(secret)
+        tokens.invalidate(tokens.grant()["access_token"])
+        with pytest.raises(PermanentError) as refused:
+            tokens.access_token()
+        for said in (str(refused.value), refused.value.render(Speaker("ja"))):
+            assert "secretVersionAdder" in said and "ackflow freee authorize" in said, said
+        manager.no_adding.clear()  # the role granted; the used token is not presented again
+        with pytest.raises(GrantMissing, match="could not be saved.*ackflow freee authorize"):
+            standin.tokens(docs, SecretVault(secret, manager.url)).access_token()
+        assert len(standin.service.state.refresh_uses) == 1
+        tokens.exchange(standin.approve())  # `ackflow freee authorize`
+        assert standin.accounting(tokens).templates("invoice")
+    finally:
+        manager.stop()
+
+
+def test_a_worker_stopped_between_freees_answer_and_saving_it_leaves_a_refusal_that_says_so(standin, tmp_path):
+    """freee renewed the token and the worker was stopped (Cloud Run ended the instance) before it
+    kept the new refresh token: the one kept is used up. The next refresh presents it (it may never
+    have reached freee) and freee refuses it: the refusal says the renewal was cut off and to
+    authorize again, not that the grant expired after 90 days unused or was revoked (it did not);
+    and it is never presented a third time."""
+    docs = SqliteDocuments(tmp_path / "store.db")
+    tokens = connected(standin, docs)
+    now = [time.time()]
+
+    class Stopped(BaseException):
+        pass
+
+    class Stopping(StoreVault):
+        def write(self, token):
+            raise Stopped  # the instance ends here: nothing after runs
+
+    dying = standin.tokens(docs, Stopping(docs), clock=lambda: now[0])
+    tokens.invalidate(tokens.grant()["access_token"])
+    with pytest.raises(Stopped):
+        dying.access_token()
+    now[0] += 600  # the dead instance's lease ran out
+    for _ in range(2):
+        with pytest.raises(GrantMissing) as refused:
+            standin.tokens(docs, clock=lambda: now[0]).access_token()
+        said = str(refused.value)
+        assert "90 days" not in said and "ackflow freee authorize" in said and "cut off" in said, said
+        assert "90" not in refused.value.render(Speaker("ja"))
+    assert len(standin.service.state.refresh_uses) == 2  # the cut one, and the next try's; never a third
+    tokens.exchange(standin.approve())  # `ackflow freee authorize`
+    assert standin.accounting(tokens).templates("invoice")

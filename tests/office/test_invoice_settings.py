@@ -11,6 +11,7 @@ import time
 import pypdf
 import pytest
 
+from ackflow.errors import PermanentError
 from ackflow.jobs.context import StepContext
 from ackflow.jobs.model import Job, Requester, StepState
 from workers.office import ledger
@@ -174,3 +175,121 @@ def test_an_invoice_numbered_before_the_offices_details_were_corrected_is_issued
     finally:
         for runtime in runtimes:
             runtime.close()
+
+
+@pytest.fixture
+def office_with(tmp_path, monkeypatch):
+    """A runtime per call, on one store, with the office's details as given (the settings a new
+    revision of the worker starts with)."""
+    from ackflow.app.runtime import Runtime
+    from ackflow.settings import Settings
+    from workers.job_types import build_registry
+
+    monkeypatch.setenv("ACKFLOW_OFFICE_LOCAL_ROOT", str(tmp_path / "cases"))
+    runtimes = []
+
+    def start(**office):
+        for name, value in {"NAME": SAMPLE.name, "REGISTRATION_NUMBER": SAMPLE.registration,
+                            "BANK_ACCOUNT": SAMPLE.bank_account, **office}.items():
+            monkeypatch.setenv(f"ACKFLOW_OFFICE_{name}", value)
+        runtime = Runtime(Settings(sqlite_path=str(tmp_path / "jobs.db")), registry=build_registry(Settings()))
+        runtimes.append(runtime)
+        return runtime
+
+    yield start
+    for runtime in runtimes:
+        runtime.close()
+
+
+def pdf_text(runtime, number: str) -> str:
+    pdf = runtime.services.case_storage.read(f"{CASE}_ACME_金型/05_請求/請求書_{number}.pdf")
+    return "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+
+
+@pytest.mark.parametrize("crash", ["before_noted", "before_indexed"])
+def test_an_invoice_whose_pdf_was_filed_before_a_crash_keeps_the_issuer_it_was_printed_with(office_with, monkeypatch,
+                                                                                             crash):
+    """The issue step files the PDF, then notes the invoice issued in the ledger. Killed between the
+    two, then retried by a worker whose settings name the office otherwise: the retry finds the PDF
+    filed (an issued document never changes) and must not write the new details into the ledger's
+    copy of it, or the ledger (and what is read from it) says another issuer than the PDF sent."""
+    from workers.office import invoicing
+
+    before = office_with(NAME="旧設計事務所", BANK_ACCOUNT="旧銀行 本店 普通 1111111")
+    CaseRecords(before.store.docs).update(CASE, "jnew", client="ACME", title="金型", folder=f"{CASE}_ACME_金型",
+                                          status="受注", by="Alice")
+    job = run_step(before, invoice_job(before), "number")
+    number = job.outputs()["number"]["invoice"]
+
+    class Killed(BaseException):
+        pass
+
+    def killed(*args, **kwargs):
+        raise Killed
+
+    with monkeypatch.context() as patch, pytest.raises(Killed):
+        if crash == "before_noted":  # the PDF filed and indexed, the ledger not told
+            patch.setattr(invoicing, "file_issued", killed)
+        else:  # the PDF filed, killed before the index was written
+            original = before.services.accounting.docs.transaction
+            patch.setattr(before.services.accounting.docs, "transaction",
+                          lambda apply: killed() if apply.__name__ == "record" else original(apply))
+        run_step(before, job, "issue")
+    assert "旧設計事務所" in pdf_text(before, number)
+
+    after = office_with(NAME="新設計事務所", BANK_ACCOUNT="新銀行 本店 普通 2222222")  # the office renamed
+    run_step(after, job, "issue")
+    assert "旧設計事務所" in pdf_text(after, number)  # filed once, never replaced
+    kept = ledger.get(after.store.docs, "invoice", number)
+    assert (kept.issuer.name, kept.issuer.bank_account) == ("旧設計事務所", "旧銀行 本店 普通 1111111")
+
+
+def test_a_new_name_the_pdf_cannot_print_leaves_a_numbered_invoice_as_it_was_numbered(office_with):
+    """An invoice numbered with details the PDF prints, issued after the office set a name its font
+    cannot print: issued as numbered. It was refused saying “Nothing was numbered”, untrue: the
+    number was taken, and every retry was refused the same way."""
+    before = office_with(NAME="旧設計事務所")
+    CaseRecords(before.store.docs).update(CASE, "jnew", client="ACME", title="金型", folder=f"{CASE}_ACME_金型",
+                                          status="受注", by="Alice")
+    job = run_step(before, invoice_job(before), "number")
+    number = job.outputs()["number"]["invoice"]
+    after = office_with(NAME="\U000f0000設計事務所")  # a character of a private use plane: no font has it
+    run_step(after, job, "issue")
+    assert "旧設計事務所" in pdf_text(after, number)
+    assert ledger.get(after.store.docs, "invoice", number).issuer.name == "旧設計事務所"
+
+
+def test_an_invoice_freee_holds_keeps_the_name_and_bank_account_freee_printed_when_retried(office_with):
+    """freee refused an invoice it printed with its template's registration number, not the office's;
+    the office corrects ACKFLOW_OFFICE_REGISTRATION_NUMBER, as the refusal says, and renames itself
+    and its bank account at the same time. The retry issues the invoice freee holds, made with the
+    name and bank account as they were: the ledger keeps those (the registration number is the
+    template's, the corrected one), not the new ones freee's invoice does not carry."""
+    from tests.support.freee import StandIn
+    from workers.office.accounting.factory import freee_tokens
+    from workers.office.issuer import valid_registration
+
+    standin = StandIn()
+    try:
+        freee = {"ACCOUNTING": "freee", "FREEE_CLIENT_ID": "local-client", "FREEE_CLIENT_SECRET": "local-secret",
+                 "FREEE_API_URL": standin.url, "FREEE_ACCOUNTS_URL": standin.url, "FREEE_TOKEN_VAULT": "store"}
+        before = office_with(NAME="旧設計事務所", BANK_ACCOUNT="旧銀行 本店 普通 1111111",
+                             REGISTRATION_NUMBER=valid_registration("987654321098"), **freee)
+        freee_tokens(before.services.office_settings, before.store.docs).exchange(standin.approve())
+        CaseRecords(before.store.docs).update(CASE, "jnew", client="ACME", title="金型", folder=f"{CASE}_ACME_金型",
+                                              status="受注", by="Alice")
+        job = run_step(before, invoice_job(before), "number")
+        number = job.outputs()["number"]["invoice"]
+        with pytest.raises(PermanentError, match="ACKFLOW_OFFICE_REGISTRATION_NUMBER"):
+            run_step(before, job, "issue")
+
+        after = office_with(NAME="新設計事務所", BANK_ACCOUNT="新銀行 本店 普通 2222222",
+                            REGISTRATION_NUMBER=SAMPLE.registration, **freee)  # the template's
+        run_step(after, job, "issue")
+        [held] = standin.documents("invoices", number)
+        held = standin.service.get("invoices", held["id"])
+        kept = ledger.get(after.store.docs, "invoice", number).issuer
+        assert (kept.name, kept.bank_account, kept.registration) == (
+            held["company_name"], held["bank_account_to_transfer"], SAMPLE.registration)
+    finally:
+        standin.stop()

@@ -1,7 +1,7 @@
 """A local stand-in for the Secret Manager v1 REST API, as much of it as the worker uses:
 ``versions.access`` (with ``latest``), ``secrets.addVersion`` (the payload's CRC32C checked),
 ``versions.destroy``, Google's error shape, CRC32C of the payload, and switches for a denied reader,
-an unavailable service and a corrupted payload."""
+a reader that may not add versions, an unavailable service and a corrupted payload."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ class SecretManager:
         self.destroyed: set[str] = set()  # version names
         self.lock = threading.Lock()
         self.denied: set[str] = set()
+        self.no_adding: set[str] = set()  # read, but no version added (no roles/secretmanager.secretVersionAdder)
         self.unavailable = False
         self.corrupt = False
         self.accessed: list[str] = []
@@ -62,7 +63,7 @@ class SecretManager:
                               "payload": {"data": base64.b64encode(data).decode(), "dataCrc32c": str(crc)}})
 
     def add_version(self, request: Request, secret: str) -> Response:
-        if secret in self.denied:
+        if secret in self.denied or secret in self.no_adding:
             raise GoogleError("PERMISSION_DENIED", f"Permission 'secretmanager.versions.add' denied for '{secret}'")
         payload = read_json(request).get("payload", {})
         data = base64.b64decode(payload.get("data", ""))

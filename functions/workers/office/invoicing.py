@@ -172,18 +172,19 @@ def _as_the_office_is_now(ctx: StepContext, document: Document) -> Document:
     issued: freee refused it for a registration number its template and the settings disagreed on,
     the office corrected ``ACKFLOW_OFFICE_REGISTRATION_NUMBER`` (as the refusal says) and retried;
     the ledger's copy from the numbering still had the wrong number, so every retry was refused
-    again. Details that are not valid now (or a document already issued) are left as they are."""
-    settings = ctx.services.office_settings
-    current = Issuer.from_settings(settings)
-    if current == document.issuer:
-        return document
-    try:
-        check_invoice_settings(settings)
-    except UsageError:
-        return document
-    candidate = dataclasses.replace(document, issuer=current)
-    ctx.services.accounting.check_document(candidate)  # e.g. a name the PDF cannot print
-    return ledger.set_issuer(ctx.services.store.docs, candidate)
+    again. Details that are not valid now (not allowed on an invoice, or not printable by the
+    service) are left as they were numbered with, which were. What the service prints from a
+    document it may already hold stays as it was first presented (``ledger.to_present``): a PDF
+    filed, or a freee invoice made, before the step could note it issued."""
+    services = ctx.services
+    current = Issuer.from_settings(services.office_settings)
+    if current != document.issuer:
+        try:
+            check_invoice_settings(services.office_settings)
+            services.accounting.check_document(dataclasses.replace(document, issuer=current))
+        except (UsageError, PermanentError):  # its refusal would say nothing was numbered: untrue here
+            current = document.issuer
+    return ledger.to_present(services.store.docs, document, current, services.accounting.issuer_printed)
 
 
 def file(ctx: StepContext) -> dict:

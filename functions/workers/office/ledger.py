@@ -6,8 +6,9 @@ builds the document (which may refuse: then nothing is written and no number is 
 the counter, the allocation (keyed by the job, so a retried step gets the same number and the same
 document back) and the document (collection ``ledger``, id ``kind:number``). An invoice is decided
 first and numbered after (``new_invoice``), so the year's counter, which every invoice contends
-for, is held by the shortest transaction. The document never changes afterwards; what
-the accounting service answered is added once, beside it (``issued``).
+for, is held by the shortest transaction. The document never changes afterwards, but for
+the office's details on one not yet issued (``to_present``); what the accounting service answered is
+added once, beside it (``issued``).
 
 An invoice numbered and not yet issued is also listed in ``unissued_invoices`` (by number, with
 its job), from the transaction that numbers it to the one that notes it issued: what
@@ -29,6 +30,7 @@ from ackflow.store.jobstore import hold, not_cancelled
 
 from .accounting import Document, Issued
 from .cases import CASES
+from .issuer import Issuer
 
 LEDGER = "ledger"
 UNISSUED = "unissued_invoices"  # numbered, not yet issued: number -> {number, job, case, at, noted}
@@ -192,9 +194,17 @@ def note_issued(docs: Documents, document: Document, issued: Issued) -> dict:
     return docs.transaction(apply)
 
 
-def set_issuer(docs: Documents, document: Document) -> Document:
-    """``document``'s issuer kept in its ledger entry, unless the entry was issued meanwhile (an
-    issued document never changes): the document as the ledger then holds it."""
+def to_present(docs: Documents, document: Document, issuer: Issuer, printed: tuple[str, ...]) -> Document:
+    """The document as it is presented to the accounting service, kept in its ledger entry: with
+    ``issuer`` (the office's details as they are now), except that
+
+    - an entry issued meanwhile is as it was issued (an issued document never changes);
+    - an entry presented before keeps the ``printed`` fields of its issuer (those the service prints
+      from the document: ``Accounting.issuer_printed``): the service may hold it as presented then
+      (a PDF filed, a freee invoice made) though the step never noted it issued (killed between the
+      two, or refused after: freee's registration check), and a retry is given what it holds.
+
+    The entry is noted presented in the same transaction, before the service sees the document."""
     doc_id = ledger_id(document.kind, document.number)
 
     def apply(tx: Tx) -> Document:
@@ -203,8 +213,13 @@ def set_issuer(docs: Documents, document: Document) -> Document:
             raise PermanentError(_say("not_in_ledger", kind=document.kind, number=document.number))
         if data.get("issued_by"):
             return Document.from_dict(data)
-        data = {**data, "issuer": document.issuer.to_dict()}
-        tx.set(LEDGER, doc_id, data)
+        wanted = issuer.to_dict()
+        if data.get("presented"):
+            kept = data.get("issuer") or {}
+            wanted = {**wanted, **{name: kept.get(name, "") for name in printed}}
+        if wanted != data.get("issuer") or not data.get("presented"):
+            data = {**data, "issuer": wanted, "presented": True}
+            tx.set(LEDGER, doc_id, data)
         return Document.from_dict(data)
 
     return docs.transaction(apply)

@@ -152,8 +152,14 @@ def service_name(service: str) -> Msg | str:
     return Msg(SERVICE_NAMES[service]) if service in SERVICE_NAMES else service
 
 
+ISSUER_FIELDS = ("name", "address", "contact", "registration", "bank_account")
+
+
 class Accounting(Protocol):
     service: str
+    # the issuer's details the service prints from the document it is given (not from its own settings):
+    # a document it may hold keeps them as it was first given (``ledger.to_present``)
+    issuer_printed: tuple[str, ...]
 
     def check(self) -> None:
         """Raise PermanentError (or TransientError) when documents cannot be issued now (no grant,

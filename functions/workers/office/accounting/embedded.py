@@ -15,7 +15,7 @@ from ackflow.store.documents import Documents, Tx
 
 from ..money import Totals
 from ..storage import marked
-from . import Document, Issued, Partner, Template
+from . import ISSUER_FIELDS, Document, Issued, Partner, Template
 from .pdf import render
 
 INDEX = "accounting_local"
@@ -27,6 +27,7 @@ TEMPLATES = {"quotation": [Template("standard", "標準（見積書）")],
 
 class EmbeddedAccounting:
     service = "embedded"
+    issuer_printed = ISSUER_FIELDS  # all of them, on the PDF
 
     def __init__(self, docs: Documents, storage, font: str = ""):
         self.docs = docs

@@ -66,6 +66,9 @@ def _say(key: str, **values) -> Msg:
 
 class FreeeAccounting:
     service = "freee"
+    # company_name and bank_account_to_transfer (``body``); the registration number is its template's
+    # (``check_registration``), the address and contact its company's
+    issuer_printed = ("name", "bank_account")
 
     def __init__(self, api: FreeeApi, *, web_url: str = "https://invoice.secure.freee.co.jp",
                  template_ids: dict[str, str] | None = None):

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlencode
 
-from ackflow.errors import PermanentError, TransientError
+from ackflow.errors import PermanentError, StepFailed, TransientError
 from ackflow.i18n import N_, texts
 from ackflow.store.documents import Documents, Tx
 
@@ -60,9 +60,13 @@ TEXTS = {  # English, marked for the catalog (the Japanese is in locale/ja)
     "unreachable": N_("freee's token endpoint did not answer ({detail}); the job will try again"),
     "endpoint_busy": N_("freee's token endpoint would not renew the token just now (HTTP {status}); the job "
                         "will try again"),
+    "renewal_cut": N_("a renewal of this app's freee token was cut off (the worker stopped before it kept the "
+                      "new token), and freee now refuses the refresh token kept here: freee most likely renewed "
+                      "it, which used that token up. An administrator runs `ackflow freee authorize` again, then "
+                      "retries the job"),
     "busy": N_("another worker is renewing the freee token; the job will try again"),
     "unsaved": N_("freee gave a new refresh token that could not be saved ({detail}); the old one "
-                  "is used up, so an administrator runs `ackflow freee authorize` again"),
+                  "is used up, so an administrator runs `ackflow freee authorize` again, then retries the job"),
     "may_not_read": N_("the worker may not read {secret} (grant it roles/secretmanager.secretAccessor "
                        "on that secret)"),
     "may_not_add": N_("the worker may not add versions to {secret} (grant it "
@@ -260,23 +264,29 @@ class FreeeTokens:
         grant = self.grant()
         if grant.get("unsaved_refresh") == fingerprint:  # used up when its successor could not be kept
             raise GrantMissing(say("unsaved", detail=grant.get("unsaved_detail", "")))
-        gone = "renewal_lost" if grant.get("unanswered_refresh") == fingerprint else "grant_gone"
+        # why freee may refuse it: an earlier presentation got no answer, or its worker stopped before the
+        # answer was kept (noted before presenting, cleared once an answer says the token was not used)
+        gone = ("renewal_lost" if grant.get("unanswered_refresh") == fingerprint else
+                "renewal_cut" if grant.get("presented_refresh") == fingerprint else "grant_gone")
         if grant.get("dead_refresh") == fingerprint:  # refused before: never present it twice
-            raise GrantMissing(say(gone))
+            raise GrantMissing(say(grant.get("dead_said") or gone))
+        self._note(presented_refresh=fingerprint)
         if grant.get("lease_holder") != self.holder or grant.get("lease_until", 0) - self.clock() < PRESENT_MARGIN:
+            self._note(presented_refresh=grant.get("presented_refresh"))  # not presented after all
             raise TransientError(say("busy"))  # the lease ran short (a slow vault): another try, from the start
         try:
             answer = self._token_request({"grant_type": "refresh_token", "refresh_token": refresh_token},
                                          "grant_gone")
         except Unanswered:  # freee may have used it up: if it refuses it next, say why
-            self.docs.transaction(lambda tx: tx.set(GRANTS, GRANT, {**(tx.get(GRANTS, GRANT) or {}),
-                                                                    "unanswered_refresh": fingerprint}))
+            self._note(unanswered_refresh=fingerprint)
             raise
         except GrantMissing as exc:
-            self.docs.transaction(lambda tx: tx.set(GRANTS, GRANT, {**(tx.get(GRANTS, GRANT) or {}),
-                                                                    "dead_refresh": fingerprint}))
-            if gone == "renewal_lost":
+            self._note(dead_refresh=fingerprint, dead_said=gone)
+            if gone != "grant_gone":
                 raise GrantMissing(say(gone)) from exc
+            raise
+        except StepFailed:  # an answer that used nothing (busy, a refused client) or no request at all
+            self._note(presented_refresh=grant.get("presented_refresh"))
             raise
         try:
             self._keep(answer)
@@ -284,13 +294,15 @@ class FreeeTokens:
             # try says so instead of presenting it again (freee would refuse it as expired or revoked)
             detail = str(exc.__cause__ or exc)[:300]
             try:
-                self.docs.transaction(lambda tx: tx.set(GRANTS, GRANT, {
-                    **(tx.get(GRANTS, GRANT) or {}), "unsaved_refresh": fingerprint, "unsaved_detail": detail}))
+                self._note(unsaved_refresh=fingerprint, unsaved_detail=detail)
             except Exception:  # noqa: BLE001 (the refusal below is what matters; the next try may present it)
                 log.warning("could not note the used freee refresh token", exc_info=True)
             raise
         log.info("freee access token refreshed")
         return answer["access_token"]
+
+    def _note(self, **marks) -> None:
+        self.docs.transaction(lambda tx: tx.set(GRANTS, GRANT, {**(tx.get(GRANTS, GRANT) or {}), **marks}))
 
     def _token_request(self, form: dict, refused: str) -> dict:
         import requests
@@ -327,8 +339,9 @@ class FreeeTokens:
             try:
                 self.vault.write(answer["refresh_token"])
                 break
-            except PermanentError:
-                raise
+            except PermanentError as exc:  # e.g. the worker may not add a version: the token presented is
+                # used up all the same, so granting what is missing is not enough
+                raise GrantMissing(say("unsaved", detail=exc.text)) from exc
             except Exception as exc:
                 if attempt == 2:
                     raise GrantMissing(say("unsaved", detail=exc)) from exc
