@@ -17,6 +17,7 @@ from ackflow.jobs.model import Job, JobStatus, Requester, StepState
 from ackflow.queues import load_queues
 from ackflow.settings import Settings
 from ackflow_tools.cli.main import cli
+from tests.support.console import console_process
 
 LOCATION = "asia-northeast1"
 WORKER_URL = f"https://{LOCATION}-cloudops.cloudfunctions.net/ackflow-worker"
@@ -157,8 +158,6 @@ def test_the_console_in_cloud_mode_reads_and_acts_with_the_operators_credentials
     token, and the audit log names the operator."""
     import os
     import re
-    import subprocess
-    import sys
 
     import requests
 
@@ -170,16 +169,8 @@ def test_the_console_in_cloud_mode_reads_and_acts_with_the_operators_credentials
     env = {**env, "ACKFLOW_WORKER_URL": WORKER_URL, "ACKFLOW_INVOKER_SERVICE_ACCOUNT": INVOKER,
            "PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "ACKFLOW_DEV_DIR": str(tmp_path / "nodev"),
            "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
-    server = subprocess.Popen([sys.executable, "-m", "ackflow_tools", "console", "--project", env["ACKFLOW_PROJECT"],
-                               "--port", "0", "--language", "en", "--operator", "ops@example.com"],
-                              env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-    try:
-        for line in server.stderr:
-            if found := re.search(r"listening on (http://\S+)", line):
-                break
-        else:
-            pytest.fail(f"the console did not start: {server.wait(10)}")
-        url = found.group(1)
+    with console_process(["--project", env["ACKFLOW_PROJECT"], "--language", "en", "--operator", "ops@example.com"],
+                         env) as url:
         assert url.startswith("http://127.0.0.1:"), url  # loopback, no --host given
         browser = requests.Session()
         jobs = browser.get(url + "/jobs?status=FAILED", timeout=30)
@@ -204,6 +195,3 @@ def test_the_console_in_cloud_mode_reads_and_acts_with_the_operators_credentials
         [entry] = runtime.store.list_audit(job_id=CLOUD_JOB)
         assert (entry.actor, entry.action, entry.surface, entry.outcome) == ("ops@example.com", "retry", "console",
                                                                               "done")
-    finally:
-        server.terminate()
-        server.wait(30)

@@ -14,6 +14,7 @@ from ackflow.settings import Settings
 from ackflow_tools.console.app import ConsoleConfig, create_app
 from ackflow_tools.devtools.queues import sync_sqs_queues
 from ackflow_tools.emulators.web import ServerThread
+from tests.support.console import console_process
 
 QUEUE = "ackflow-default"
 
@@ -218,8 +219,6 @@ def test_the_console_in_cloud_mode_on_sqs_reads_firestore_and_redrives_the_dlq(m
     credentials (a moto server), a Retry that sends the step's message, a Redrive, both confirmed
     and audited; on loopback."""
     import os
-    import subprocess
-    import sys
     import time
 
     import boto3
@@ -250,17 +249,8 @@ def test_the_console_in_cloud_mode_on_sqs_reads_firestore_and_redrives_the_dlq(m
                "ACKFLOW_JOB_TYPES": "tests.support.jobtypes:build_registry", "ACKFLOW_LOG_FORMAT": "text",
                "PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "ACKFLOW_DEV_DIR": str(tmp_path / "nodev"),
                "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
-        server = subprocess.Popen([sys.executable, "-m", "ackflow_tools", "console", "--project", project,
-                                   "--queue-backend", "sqs", "--port", "0", "--language", "en",
-                                   "--operator", "ops@example.com"],
-                                  env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-        try:
-            for line in server.stderr:
-                if found := re.search(r"listening on (http://\S+)", line):
-                    break
-            else:
-                pytest.fail(f"the console did not start: {server.wait(10)}")
-            url = found.group(1)
+        with console_process(["--project", project, "--queue-backend", "sqs", "--language", "en",
+                              "--operator", "ops@example.com"], env) as url:
             assert url.startswith("http://127.0.0.1:"), url
             browser = requests.Session()
             jobs = browser.get(url + "/jobs?status=FAILED", timeout=30).text
@@ -279,8 +269,5 @@ def test_the_console_in_cloud_mode_on_sqs_reads_firestore_and_redrives_the_dlq(m
             entries = sorted(runtime.store.list_audit(), key=lambda e: e.at)
             assert [(e.actor, e.action, e.surface, e.outcome) for e in entries] == [
                 ("ops@example.com", "retry", "console", "done"), ("ops@example.com", "redrive", "console", "done")]
-        finally:
-            server.terminate()
-            server.wait(30)
     finally:
         runtime.close()

@@ -20,6 +20,7 @@ from ackflow.jobs.model import Job, JobStatus, Requester, StepState
 from ackflow.settings import Settings
 from ackflow_tools.cli.common import setting_variables
 from ackflow_tools.cli.main import cli
+from tests.support.console import console_process
 from tests.support.pipeline import ROOT
 
 
@@ -527,24 +528,12 @@ def test_ackflow_chat_with_no_dev_running_does_not_send_you_to_a_deployments_set
 
 def _console_page(cwd, *args: str, **env: str) -> str:
     """The jobs page of a real ``ackflow console ARGS`` on a free port, then the console stopped."""
-    import re
     import urllib.request
 
     clean = {k: v for k, v in os.environ.items() if not k.upper().startswith("ACKFLOW_")}
-    server = subprocess.Popen([sys.executable, "-m", "ackflow_tools", "console", "--port", "0", *args], cwd=cwd,
-                              stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-                              env={**clean, "PYTHONPATH": os.environ.get("PYTHONPATH", str(ROOT)), **env})
-    try:
-        for line in server.stderr:
-            if found := re.search(r"listening on (http://\S+)", line):
-                break
-        else:
-            pytest.fail(f"the console did not start: {server.wait(10)}")
-        with urllib.request.urlopen(found.group(1) + "/jobs", timeout=30) as answer:
-            return answer.read().decode()
-    finally:
-        server.terminate()
-        server.wait(30)
+    with console_process(list(args), {**clean, "PYTHONPATH": os.environ.get("PYTHONPATH", str(ROOT)), **env},
+                         cwd=cwd) as url, urllib.request.urlopen(url + "/jobs", timeout=30) as answer:
+        return answer.read().decode()
 
 
 def test_console_by_hand_reads_the_deployments_language_and_time_zone_unless_told(tmp_path):
